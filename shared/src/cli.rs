@@ -1,0 +1,624 @@
+//! The pieces every decant binary shares: exit codes, the `main` wrapper,
+//! diagnostics prefixed with the tool's name (and scrubbed of secrets), the
+//! common flags, progress, the end-of-run summary and the reject file.
+//!
+//! A binary's `main` is one line:
+//!
+//! ```no_run
+//! # use decant_record::cli::{self, Outcome};
+//! fn main() -> std::process::ExitCode {
+//!     cli::main("decant-example", || -> anyhow::Result<Outcome> { Ok(Outcome::Success) })
+//! }
+//! ```
+
+use std::collections::BTreeMap;
+use std::fmt::Display;
+use std::fs::{File, OpenOptions};
+use std::io::{self, BufWriter, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+
+use crate::io::{open_input, Input, Output};
+use crate::reader::{ReaderOptions, RecordReader, DEFAULT_MAX_LINE_BYTES};
+
+/// Exit status: success, no differences.
+pub const EXIT_OK: u8 = 0;
+/// Exit status: differences found, verification failed, or records rejected.
+pub const EXIT_DIFFERENT: u8 = 1;
+/// Exit status: usage or fatal error.
+pub const EXIT_FATAL: u8 = 2;
+
+/// The exit-status section every tool appends to its `--help`.
+pub const EXIT_STATUS_HELP: &str = "\
+Exit status:
+  0  success (no differences, nothing rejected)
+  1  differences found, verification failed, or some records rejected
+  2  usage or fatal error";
+
+/// How a run ended, when it did not fail outright.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Exit 0.
+    Success,
+    /// Exit 1: differences found, verification failed or records rejected.
+    Failed,
+}
+
+static TOOL: OnceLock<&'static str> = OnceLock::new();
+static SECRETS: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+/// The running tool's name (`decant` until [`main`] sets it).
+pub fn tool_name() -> &'static str {
+    TOOL.get().copied().unwrap_or("decant")
+}
+
+/// Registers a secret (a password) that must never be printed.
+pub fn register_secret(secret: &str) {
+    // Very short secrets would scrub ordinary words out of messages.
+    if secret.len() < 3 {
+        return;
+    }
+    if let Ok(mut s) = SECRETS.lock() {
+        if !s.iter().any(|x| x == secret) {
+            s.push(secret.to_owned());
+            // Longest first, so a secret containing another is replaced whole.
+            s.sort_by_key(|x| std::cmp::Reverse(x.len()));
+        }
+    }
+}
+
+/// `text` with every registered secret replaced by `***`.
+pub fn redact(text: &str) -> String {
+    let mut out = text.to_owned();
+    if let Ok(secrets) = SECRETS.lock() {
+        for s in secrets.iter() {
+            if out.contains(s.as_str()) {
+                out = out.replace(s.as_str(), "***");
+            }
+        }
+    }
+    out
+}
+
+/// Prints a diagnostic line on stderr: `tool: message`, secrets scrubbed.
+pub fn warn(message: impl Display) {
+    let line = redact(&format!("{}: {message}", tool_name()));
+    let _ = writeln!(io::stderr().lock(), "{line}");
+}
+
+/// True when the error chain contains a closed pipe (`tool | head`).
+pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause.downcast_ref::<io::Error>().is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
+            || cause
+                .downcast_ref::<crate::reader::ReadError>()
+                .is_some_and(|e| matches!(e, crate::reader::ReadError::Io { source, .. } if source.kind() == io::ErrorKind::BrokenPipe))
+    })
+}
+
+/// Runs a tool's body and turns its result into the shared exit status:
+/// `Ok(Success)` 0, `Ok(Failed)` 1, `Err` 2 with the error chain printed once
+/// (`tool: context: cause`). A closed output pipe exits 0 quietly.
+pub fn main(tool: &'static str, body: impl FnOnce() -> anyhow::Result<Outcome>) -> ExitCode {
+    let _ = TOOL.set(tool);
+    match body() {
+        Ok(Outcome::Success) => ExitCode::from(EXIT_OK),
+        Ok(Outcome::Failed) => ExitCode::from(EXIT_DIFFERENT),
+        Err(e) if is_broken_pipe(&e) => ExitCode::from(EXIT_OK),
+        Err(e) => {
+            warn(format_args!("{e:#}"));
+            ExitCode::from(EXIT_FATAL)
+        }
+    }
+}
+
+/// Format of progress and summary lines on stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line, for cron and log pipelines.
+    Json,
+}
+
+/// `--progress`, `--quiet`, `--log-format`.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ReportArgs {
+    /// Show progress on stderr even when it is not a terminal.
+    #[arg(long, conflicts_with = "quiet")]
+    pub progress: bool,
+    /// No progress and no summary; errors and warnings only.
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Format of progress and summary lines on stderr.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text, value_name = "FORMAT")]
+    pub log_format: LogFormat,
+}
+
+/// `-i/--input FILE` (stdin by default) and `--max-line-bytes`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct InputArgs {
+    /// Read from FILE instead of stdin (`-` is stdin; zstd input is detected).
+    #[arg(short, long, value_name = "FILE")]
+    pub input: Option<PathBuf>,
+    /// Reject lines longer than this many bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_LINE_BYTES)]
+    pub max_line_bytes: usize,
+}
+
+impl InputArgs {
+    /// Opens the input as a record reader.
+    pub fn open(&self) -> anyhow::Result<RecordReader<Input>> {
+        open_reader(self.input.as_deref(), self.max_line_bytes)
+    }
+}
+
+/// Opens a file (or stdin for `None`/`-`) as a record reader.
+pub fn open_reader(path: Option<&Path>, max_line_bytes: usize) -> anyhow::Result<RecordReader<Input>> {
+    let input = open_input(path).with_context(|| match path {
+        Some(p) => format!("opening {}", p.display()),
+        None => "opening stdin".to_owned(),
+    })?;
+    Ok(RecordReader::with_options(input, ReaderOptions { max_line_bytes, require_sealed: false }))
+}
+
+/// `-o/--output FILE` (stdout by default; `.zst` compresses).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct OutputArgs {
+    /// Write to FILE instead of stdout (a name ending in .zst is compressed).
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+impl OutputArgs {
+    /// Creates the output.
+    pub fn create(&self) -> anyhow::Result<Output> {
+        Output::create(self.output.as_deref()).context("creating the output")
+    }
+}
+
+/// `--url URL` and `--password-file FILE` for a source store.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct SourceArgs {
+    /// Source URL (redis://, rediss://, mysql://, postgres://, sqlite://);
+    /// defaults to $SOURCE_URL.
+    #[arg(long, value_name = "URL")]
+    pub url: Option<String>,
+    /// Read the password from FILE (first line), overriding the URL's.
+    #[arg(long, value_name = "FILE")]
+    pub password_file: Option<PathBuf>,
+}
+
+/// `--url URL` and `--password-file FILE` for a target store.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct TargetArgs {
+    /// Target URL (redis://, rediss://, mysql://, postgres://, sqlite://);
+    /// defaults to $TARGET_URL.
+    #[arg(long, value_name = "URL")]
+    pub url: Option<String>,
+    /// Read the password from FILE (first line), overriding the URL's.
+    #[arg(long, value_name = "FILE")]
+    pub password_file: Option<PathBuf>,
+}
+
+/// `--reject-file FILE`.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct RejectArgs {
+    /// Write records that cannot be processed to FILE (NDJSON, each with a
+    /// "rejected" reason) and carry on; without it the first one stops the run.
+    #[arg(long, value_name = "FILE")]
+    pub reject_file: Option<PathBuf>,
+}
+
+/// Progress on stderr: drawn in place on a terminal, or as periodic lines with
+/// `--progress`; nothing with `--quiet` or when stderr is not a terminal.
+#[derive(Debug)]
+pub struct Progress {
+    enabled: bool,
+    tty: bool,
+    json: bool,
+    label: String,
+    total: Option<u64>,
+    count: u64,
+    started: Instant,
+    last_draw: Instant,
+    next_check: u64,
+    interval: Duration,
+    drew: bool,
+}
+
+impl Progress {
+    /// A progress reporter counting `label` (e.g. "keys", "rows").
+    pub fn new(report: &ReportArgs, label: &str, total: Option<u64>) -> Progress {
+        let tty = io::stderr().is_terminal();
+        let enabled = !report.quiet && (report.progress || tty);
+        let now = Instant::now();
+        Progress {
+            enabled,
+            tty,
+            json: report.log_format == LogFormat::Json,
+            label: label.to_owned(),
+            total,
+            count: 0,
+            started: now,
+            last_draw: now,
+            next_check: 1024,
+            interval: if tty { Duration::from_millis(250) } else { Duration::from_secs(5) },
+            drew: false,
+        }
+    }
+
+    /// A reporter that never draws.
+    pub fn hidden() -> Progress {
+        Progress::new(&ReportArgs { quiet: true, ..ReportArgs::default() }, "", None)
+    }
+
+    /// Sets or changes the expected total (enables the ETA).
+    pub fn set_total(&mut self, total: Option<u64>) {
+        self.total = total;
+    }
+
+    /// Counts `n` more items; redraws at most a few times a second.
+    #[inline]
+    pub fn inc(&mut self, n: u64) {
+        self.count += n;
+        if self.enabled && self.count >= self.next_check {
+            self.next_check = self.count + 1024;
+            if self.last_draw.elapsed() >= self.interval {
+                self.draw();
+            }
+        }
+    }
+
+    /// Items counted so far.
+    pub fn count(&self) -> u64 {
+        self.count
+    }
+
+    fn draw(&mut self) {
+        self.last_draw = Instant::now();
+        let secs = self.started.elapsed().as_secs_f64().max(1e-9);
+        let rate = self.count as f64 / secs;
+        let eta = self.total.filter(|t| *t > self.count && rate > 0.0).map(|t| ((t - self.count) as f64 / rate) as u64);
+        let line = if self.json {
+            let mut o = serde_json::json!({"tool": tool_name(), "event": "progress", "label": self.label, "count": self.count, "per_second": rate.round(), "elapsed_s": (secs * 10.0).round() / 10.0});
+            if let Some(t) = self.total {
+                o["total"] = t.into();
+            }
+            if let Some(e) = eta {
+                o["eta_s"] = e.into();
+            }
+            o.to_string()
+        } else {
+            let mut l = format!(
+                "{}: {} {}, {}/s",
+                tool_name(),
+                group_digits(self.count),
+                self.label,
+                group_digits(rate as u64)
+            );
+            if let Some(t) = self.total {
+                l.push_str(&format!(" of {}", group_digits(t)));
+            }
+            if let Some(e) = eta {
+                l.push_str(&format!(", ETA {}", human_duration(e)));
+            }
+            l
+        };
+        let mut err = io::stderr().lock();
+        if self.tty && !self.json {
+            let _ = write!(err, "\r{line}\x1b[K");
+            self.drew = true;
+        } else {
+            let _ = writeln!(err, "{line}");
+        }
+    }
+
+    /// Clears the in-place progress line.
+    pub fn finish(&mut self) {
+        if self.drew {
+            let _ = write!(io::stderr().lock(), "\r\x1b[K");
+            self.drew = false;
+        }
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        self.finish();
+    }
+}
+
+/// `1234567` → `1,234,567`.
+pub fn group_digits(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::with_capacity(s.len() + s.len() / 3);
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn human_duration(secs: u64) -> String {
+    match secs {
+        0..=59 => format!("{secs}s"),
+        60..=3599 => format!("{}m{:02}s", secs / 60, secs % 60),
+        _ => format!("{}h{:02}m", secs / 3600, secs / 60 % 60),
+    }
+}
+
+/// Per-group counts of a run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// Written (copied, imported, exported).
+    pub written: u64,
+    /// Skipped on purpose (existing keys, expired keys, filtered).
+    pub skipped: u64,
+    /// Rejected or failed.
+    pub rejected: u64,
+}
+
+/// The end-of-run summary, one line per table / key group.
+#[derive(Debug)]
+pub struct Summary {
+    labels: [&'static str; 3],
+    groups: BTreeMap<String, Counts>,
+    started: Instant,
+}
+
+impl Default for Summary {
+    fn default() -> Self {
+        Summary::new()
+    }
+}
+
+impl Summary {
+    /// A summary with columns "written", "skipped", "rejected".
+    pub fn new() -> Summary {
+        Summary { labels: ["written", "skipped", "rejected"], groups: BTreeMap::new(), started: Instant::now() }
+    }
+
+    /// Renames the three columns (e.g. `["copied", "skipped", "errors"]`).
+    pub fn with_labels(mut self, labels: [&'static str; 3]) -> Summary {
+        self.labels = labels;
+        self
+    }
+
+    /// The counts of one group, created at zero.
+    pub fn group(&mut self, name: &str) -> &mut Counts {
+        if !self.groups.contains_key(name) {
+            self.groups.insert(name.to_owned(), Counts::default());
+        }
+        self.groups.get_mut(name).expect("inserted above")
+    }
+
+    /// All groups.
+    pub fn groups(&self) -> &BTreeMap<String, Counts> {
+        &self.groups
+    }
+
+    /// The sums over all groups.
+    pub fn totals(&self) -> Counts {
+        self.groups.values().fold(Counts::default(), |mut t, c| {
+            t.written += c.written;
+            t.skipped += c.skipped;
+            t.rejected += c.rejected;
+            t
+        })
+    }
+
+    /// The summary as text lines (a table with a total line).
+    pub fn render_text(&self) -> String {
+        let width = self.groups.keys().map(|k| k.chars().count()).max().unwrap_or(5).max(5);
+        let [a, b, c] = self.labels;
+        let mut out = format!("{:<width$}  {a:>12}  {b:>12}  {c:>12}\n", "group");
+        let mut line = |name: &str, n: &Counts| {
+            out.push_str(&format!(
+                "{name:<width$}  {:>12}  {:>12}  {:>12}\n",
+                group_digits(n.written),
+                group_digits(n.skipped),
+                group_digits(n.rejected)
+            ));
+        };
+        for (name, n) in &self.groups {
+            line(name, n);
+        }
+        line("total", &self.totals());
+        out.push_str(&format!("elapsed {:.1}s\n", self.started.elapsed().as_secs_f64()));
+        out
+    }
+
+    /// The summary as JSON lines: one per group, then the total.
+    pub fn render_json(&self) -> String {
+        let [a, b, c] = self.labels;
+        let elapsed = (self.started.elapsed().as_secs_f64() * 1000.0).round() / 1000.0;
+        let mut out = String::new();
+        let mut line = |event: &str, name: Option<&str>, n: &Counts| {
+            let mut o = serde_json::json!({"tool": tool_name(), "event": event, a: n.written, b: n.skipped, c: n.rejected, "elapsed_s": elapsed});
+            if let Some(name) = name {
+                o["group"] = name.into();
+            }
+            out.push_str(&o.to_string());
+            out.push('\n');
+        };
+        for (name, n) in &self.groups {
+            line("summary", Some(name), n);
+        }
+        line("total", None, &self.totals());
+        out
+    }
+
+    /// Prints the summary on stderr (unless `--quiet`).
+    pub fn print(&self, report: &ReportArgs) {
+        if report.quiet {
+            return;
+        }
+        let text = match report.log_format {
+            LogFormat::Text => {
+                self.render_text().lines().map(|l| format!("{}: {l}\n", tool_name())).collect::<String>()
+            }
+            LogFormat::Json => self.render_json(),
+        };
+        let _ = io::stderr().lock().write_all(redact(&text).as_bytes());
+    }
+}
+
+/// Records that could not be processed: written to the reject file with their
+/// reason, or, without one, an error that stops the run.
+///
+/// A rejected record is written as its original JSON object plus a
+/// `"rejected": {"reason": …, "line": …, "tool": …}` member, so a reject file
+/// is itself a decant stream that can be fixed and fed back in. A line that
+/// was not a JSON object is written as `{"kind":"rejected_line", "line": …,
+/// "reason": …, "text": …}` (or `"b64"` when not UTF-8).
+#[derive(Debug)]
+pub struct Rejects {
+    file: Option<(PathBuf, BufWriter<File>)>,
+    count: u64,
+}
+
+impl Rejects {
+    /// Opens the reject file (truncating it, or appending for a resumed run).
+    pub fn open(path: Option<&Path>, append: bool) -> anyhow::Result<Rejects> {
+        let file = match path {
+            None => None,
+            Some(p) => {
+                let f = OpenOptions::new()
+                    .create(true)
+                    .write(true)
+                    .append(append)
+                    .truncate(!append)
+                    .open(p)
+                    .with_context(|| format!("opening reject file {}", p.display()))?;
+                Some((p.to_path_buf(), BufWriter::new(f)))
+            }
+        };
+        Ok(Rejects { file, count: 0 })
+    }
+
+    /// True when a reject file is set (rejects do not stop the run).
+    pub fn is_enabled(&self) -> bool {
+        self.file.is_some()
+    }
+
+    /// Records rejected so far.
+    pub fn count(&self) -> u64 {
+        self.count
+    }
+
+    /// Rejects one record. `what` names it for the error message (e.g.
+    /// `line 12`, `key "apikey:1"`, `table operators, id 5, column "email"`);
+    /// `record` is its JSON line. Without a reject file this returns the error
+    /// that should stop the run.
+    pub fn reject(&mut self, line: Option<u64>, what: &str, record: &[u8], reason: &str) -> anyhow::Result<()> {
+        self.count += 1;
+        let Some((path, out)) = self.file.as_mut() else {
+            anyhow::bail!("{what}: {reason} (use --reject-file FILE to set such records aside and carry on)");
+        };
+        let mut info = serde_json::json!({"reason": redact(reason), "tool": tool_name()});
+        if let Some(l) = line {
+            info["line"] = l.into();
+        }
+        let trimmed = trim_ascii(record);
+        let is_object = trimmed.len() >= 2
+            && trimmed[0] == b'{'
+            && trimmed[trimmed.len() - 1] == b'}'
+            && serde_json::from_slice::<serde::de::IgnoredAny>(trimmed).is_ok();
+        let result = if is_object {
+            let body = &trimmed[..trimmed.len() - 1];
+            let empty = trim_ascii(&body[1..]).is_empty();
+            out.write_all(body)
+                .and_then(|_| out.write_all(if empty { b"\"rejected\":" } else { b",\"rejected\":" }))
+                .and_then(|_| out.write_all(info.to_string().as_bytes()))
+                .and_then(|_| out.write_all(b"}\n"))
+        } else {
+            let mut o = serde_json::json!({"kind": "rejected_line", "rejected": info});
+            match std::str::from_utf8(record) {
+                Ok(t) => o["text"] = t.into(),
+                Err(_) => {
+                    use base64::Engine as _;
+                    o["b64"] = crate::value::B64.encode(record).into();
+                }
+            }
+            writeln!(out, "{o}")
+        };
+        result.with_context(|| format!("writing reject file {}", path.display()))
+    }
+
+    /// Flushes the reject file.
+    pub fn finish(&mut self) -> anyhow::Result<()> {
+        if let Some((path, out)) = self.file.as_mut() {
+            out.flush().with_context(|| format!("writing reject file {}", path.display()))?;
+        }
+        Ok(())
+    }
+}
+
+fn trim_ascii(b: &[u8]) -> &[u8] {
+    let start = b.iter().position(|c| !c.is_ascii_whitespace()).unwrap_or(b.len());
+    let end = b.iter().rposition(|c| !c.is_ascii_whitespace()).map_or(start, |e| e + 1);
+    &b[start..end]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn digits_grouped() {
+        assert_eq!(group_digits(0), "0");
+        assert_eq!(group_digits(999), "999");
+        assert_eq!(group_digits(1000), "1,000");
+        assert_eq!(group_digits(1234567), "1,234,567");
+    }
+
+    #[test]
+    fn rejects_keep_the_record_and_add_a_reason() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("rej.ndjson");
+        let mut r = Rejects::open(Some(&path), false).unwrap();
+        r.reject(Some(3), "line 3", br#"{"kind":"row","table":"t","data":{"id":1}}"#, "too long").unwrap();
+        r.reject(Some(4), "line 4", b"not json", "bad JSON").unwrap();
+        r.finish().unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        assert_eq!(lines[0]["table"], "t");
+        assert_eq!(lines[0]["rejected"]["reason"], "too long");
+        assert_eq!(lines[0]["rejected"]["line"], 3);
+        assert_eq!(lines[1]["kind"], "rejected_line");
+        assert_eq!(lines[1]["text"], "not json");
+        assert_eq!(r.count(), 2);
+        // The rejected row still decodes as a row (the extra member is ignored).
+        assert!(matches!(crate::Record::decode(text.lines().next().unwrap().as_bytes()), Ok(crate::Record::Row(_))));
+    }
+
+    #[test]
+    fn without_a_reject_file_the_first_reject_is_an_error() {
+        let mut r = Rejects::open(None, false).unwrap();
+        let e = r.reject(Some(1), "line 1", b"{}", "bad").unwrap_err().to_string();
+        assert!(e.contains("line 1: bad"), "{e}");
+        assert!(e.contains("--reject-file"), "{e}");
+    }
+
+    #[test]
+    fn summary_renders() {
+        let mut s = Summary::new().with_labels(["copied", "skipped", "errors"]);
+        s.group("apikey").written += 3;
+        s.group("session").skipped += 1;
+        let text = s.render_text();
+        assert!(text.contains("copied"), "{text}");
+        assert!(text.contains("total"), "{text}");
+        let json = s.render_json();
+        let last: serde_json::Value = serde_json::from_str(json.lines().last().unwrap()).unwrap();
+        assert_eq!(last["copied"], 3);
+        assert_eq!(last["skipped"], 1);
+    }
+}

@@ -1,0 +1,622 @@
+//! The canonical form of records and the order-independent content digest
+//! (DESIGN.md §2.3).
+//!
+//! Each record is encoded canonically (object keys sorted, numbers normalised,
+//! strings and bytes compared as bytes, date-times normalised) and hashed with
+//! blake3; a table's or key group's digest is the sum of those hashes modulo
+//! 2^256 plus the record count. Sums commute, so the digest does not depend on
+//! order, and a MySQL table, its PostgreSQL copy and an NDJSON file of it have
+//! the same digest when they hold the same records.
+//!
+//! Redis keys are hashed element by element (a hash field, a set member, a
+//! list element with its index, a stream entry) plus one hash for the key's
+//! type and expiry, so a key split into parts digests like the same key in one
+//! line, in memory bounded by one part.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::str::FromStr;
+
+use crate::record::{Record, RedisRecord, RedisValue, StreamValue};
+use crate::schema::{LogicalType, TableSchema};
+use crate::time::{normalize_datetime, normalize_time, Rounding};
+use crate::value::{Bytes, RowData, Value};
+
+/// Explicit normalisations applied before hashing. The defaults normalise only
+/// what is the same value in every store (key order, number spelling, date-time
+/// spelling); everything else is an opt-in option.
+#[derive(Debug, Clone, Default)]
+pub struct CanonicalOptions {
+    /// Compare date-times and times at this many fraction digits
+    /// (`--time-precision 3`).
+    pub time_precision: Option<u8>,
+    /// How extra fraction digits are dropped.
+    pub rounding: Rounding,
+    /// Treat empty strings (and empty byte strings) as NULL.
+    pub null_equals_empty: bool,
+    /// Leave Redis expiries out of the digest.
+    pub ignore_expiry: bool,
+    /// Round Redis expiries to this many milliseconds (e.g. 1000).
+    pub expiry_precision_ms: Option<u64>,
+    /// How Redis keys are grouped.
+    pub key_groups: KeyGrouper,
+    /// Keep Redis databases apart in the groups (`db1/apikey`); by default a
+    /// copy into another database digests the same.
+    pub group_by_db: bool,
+}
+
+/// Groups Redis keys by their leading `separator`-delimited segments.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyGrouper {
+    /// The separator, `:` by default.
+    pub separator: u8,
+    /// How many leading segments name the group (1 by default; 0 puts every
+    /// key in one group).
+    pub depth: usize,
+}
+
+impl Default for KeyGrouper {
+    fn default() -> Self {
+        KeyGrouper { separator: b':', depth: 1 }
+    }
+}
+
+/// The group of keys that have no separator.
+pub const NO_PREFIX_GROUP: &str = "(no prefix)";
+
+impl KeyGrouper {
+    /// The group of a key: its first `depth` segments, or [`NO_PREFIX_GROUP`]
+    /// when it has fewer separators than that.
+    pub fn group(&self, key: &[u8]) -> String {
+        if self.depth == 0 {
+            return "*".to_owned();
+        }
+        let mut seen = 0;
+        for (i, b) in key.iter().enumerate() {
+            if *b == self.separator {
+                seen += 1;
+                if seen == self.depth {
+                    return Bytes(key[..i].to_vec()).to_string();
+                }
+            }
+        }
+        NO_PREFIX_GROUP.to_owned()
+    }
+}
+
+impl FromStr for KeyGrouper {
+    type Err = String;
+    /// `N` (depth with `:`), `none` (one group), or `SEP` / `SEP:N`… written as
+    /// `N` or `SEPARATOR,N`, e.g. `2`, `/,1`, `none`.
+    fn from_str(s: &str) -> Result<Self, String> {
+        if s == "none" {
+            return Ok(KeyGrouper { separator: b':', depth: 0 });
+        }
+        let (sep, depth) = match s.rsplit_once(',') {
+            Some((sep, d)) => (sep, d),
+            None => (":", s),
+        };
+        let depth = depth.parse().map_err(|_| {
+            format!("bad --group-by {s:?}: expected a depth such as 1, \"SEPARATOR,DEPTH\" or \"none\"")
+        })?;
+        match sep.as_bytes() {
+            [b] => Ok(KeyGrouper { separator: *b, depth }),
+            _ => Err(format!("bad --group-by {s:?}: the separator must be one byte")),
+        }
+    }
+}
+
+/// What a digest covers: a table, or a group of Redis keys.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum GroupKey {
+    /// A table.
+    Table(String),
+    /// A group of Redis keys (optionally qualified by database).
+    Keys(String),
+}
+
+impl fmt::Display for GroupKey {
+    /// `table:NAME` or `keys:GROUP`, the names `decant-checksum` prints.
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        match self {
+            GroupKey::Table(t) => write!(f, "table:{t}"),
+            GroupKey::Keys(g) => write!(f, "keys:{g}"),
+        }
+    }
+}
+
+impl FromStr for GroupKey {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        if let Some(t) = s.strip_prefix("table:") {
+            Ok(GroupKey::Table(t.to_owned()))
+        } else if let Some(g) = s.strip_prefix("keys:") {
+            Ok(GroupKey::Keys(g.to_owned()))
+        } else {
+            Err(format!("bad group name {s:?}: expected table:NAME or keys:GROUP"))
+        }
+    }
+}
+
+/// An order-independent multiset digest: record count and the sum of the
+/// records' blake3 hashes modulo 2^256.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ContentDigest {
+    /// Records (rows, or whole Redis keys).
+    pub count: u64,
+    sum: [u64; 4],
+}
+
+impl ContentDigest {
+    /// Adds one element hash to the sum (does not count a record).
+    pub fn add_hash(&mut self, hash: &[u8; 32]) {
+        let mut carry = 0u128;
+        for (i, limb) in self.sum.iter_mut().enumerate() {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(&hash[i * 8..i * 8 + 8]);
+            let total = *limb as u128 + u64::from_le_bytes(word) as u128 + carry;
+            *limb = total as u64;
+            carry = total >> 64;
+        }
+    }
+
+    /// Merges another digest into this one (as if its records were added here).
+    pub fn merge(&mut self, other: &ContentDigest) {
+        let mut bytes = [0u8; 32];
+        for (i, limb) in other.sum.iter().enumerate() {
+            bytes[i * 8..i * 8 + 8].copy_from_slice(&limb.to_le_bytes());
+        }
+        self.add_hash(&bytes);
+        self.count += other.count;
+    }
+
+    /// The digest as 64 hex digits: blake3 of a domain tag, the sum and the
+    /// count, so the count is bound into it and an empty group is not all zeros.
+    pub fn hex(&self) -> String {
+        let mut h = blake3::Hasher::new();
+        h.update(b"decant-content/1\0");
+        for limb in self.sum {
+            h.update(&limb.to_le_bytes());
+        }
+        h.update(&self.count.to_le_bytes());
+        h.finalize().to_hex().to_string()
+    }
+}
+
+/// Column types of one table, by column name, for normalisation.
+#[derive(Debug, Default, Clone)]
+struct TableTypes(HashMap<String, LogicalType>);
+
+/// State of a Redis key split into parts, between its first and last part.
+#[derive(Debug)]
+struct OpenKey {
+    db: u32,
+    key: Vec<u8>,
+    list_offset: u64,
+    string: Option<blake3::Hasher>,
+}
+
+/// Computes content digests per table and per key group over a stream.
+///
+/// ```
+/// use decant_record::{digest::{CanonicalOptions, Digester, GroupKey}, Record, Row, RowData, Value};
+/// let row = |id: i128| Record::Row(Row { table: "t".into(), data: RowData(vec![("id".into(), Value::Int(id))]) });
+/// let mut a = Digester::new(CanonicalOptions::default());
+/// let mut b = Digester::new(CanonicalOptions::default());
+/// for r in [row(1), row(2)] { a.add(&r); }
+/// for r in [row(2), row(1)] { b.add(&r); }
+/// assert_eq!(a.finish(), b.finish());
+/// ```
+#[derive(Debug)]
+pub struct Digester {
+    opts: CanonicalOptions,
+    tables: HashMap<String, TableTypes>,
+    groups: BTreeMap<GroupKey, ContentDigest>,
+    open: Option<OpenKey>,
+    scratch: Vec<u8>,
+}
+
+impl Digester {
+    /// A digester with the given normalisations.
+    pub fn new(opts: CanonicalOptions) -> Self {
+        Digester {
+            opts,
+            tables: HashMap::new(),
+            groups: BTreeMap::new(),
+            open: None,
+            scratch: Vec::with_capacity(1024),
+        }
+    }
+
+    /// The options in force.
+    pub fn options(&self) -> &CanonicalOptions {
+        &self.opts
+    }
+
+    /// Adds one record. Schema lines set the column types used to normalise
+    /// later rows of their table; headers, trailers, diffs and deletes are
+    /// not content and are ignored.
+    pub fn add(&mut self, record: &Record) {
+        match record {
+            Record::Schema(s) => self.add_schema(s),
+            Record::Row(r) => self.add_row(&r.table, &r.data),
+            Record::Redis(r) => self.add_redis(r),
+            _ => {}
+        }
+    }
+
+    /// Registers a table's column types.
+    pub fn add_schema(&mut self, schema: &TableSchema) {
+        let types = schema.columns.iter().map(|c| (c.name.clone(), c.ty)).collect();
+        self.tables.insert(schema.table.clone(), TableTypes(types));
+        self.groups.entry(GroupKey::Table(schema.table.clone())).or_default();
+    }
+
+    /// Adds one row of `table`.
+    pub fn add_row(&mut self, table: &str, data: &RowData) {
+        let hash = self.row_hash(table, data);
+        let group = match self.groups.get_mut(&GroupKey::Table(table.to_owned())) {
+            Some(g) => g,
+            None => self.groups.entry(GroupKey::Table(table.to_owned())).or_default(),
+        };
+        group.add_hash(&hash);
+        group.count += 1;
+    }
+
+    /// The canonical hash of one row of `table` (using its schema, if seen).
+    pub fn row_hash(&mut self, table: &str, data: &RowData) -> [u8; 32] {
+        self.scratch.clear();
+        let types = self.tables.get(table);
+        canonical_row(data, types.map(|t| &t.0), &self.opts, &mut self.scratch);
+        *blake3::hash(&self.scratch).as_bytes()
+    }
+
+    fn group_of(&self, db: u32, key: &[u8]) -> GroupKey {
+        let g = self.opts.key_groups.group(key);
+        if self.opts.group_by_db {
+            GroupKey::Keys(format!("db{db}/{g}"))
+        } else {
+            GroupKey::Keys(g)
+        }
+    }
+
+    /// Adds one Redis record (a whole key or one part of a split key).
+    pub fn add_redis(&mut self, r: &RedisRecord) {
+        let group_key = self.group_of(r.db, &r.key);
+        let mut digest = self.groups.remove(&group_key).unwrap_or_default();
+        if r.starts_key() {
+            digest.count += 1;
+            digest.add_hash(&self.key_meta_hash(r));
+            self.open = Some(OpenKey { db: r.db, key: r.key.clone(), list_offset: 0, string: None });
+        } else if self.open.as_ref().is_none_or(|o| o.key != r.key || o.db != r.db) {
+            // A later part without its first part: digest it as if it were
+            // the start, so the group still reflects every element seen.
+            self.open = Some(OpenKey { db: r.db, key: r.key.clone(), list_offset: 0, string: None });
+        }
+        let key = &r.key;
+        let mut open = self.open.take();
+        match &r.value {
+            RedisValue::String(bytes) => {
+                let o = open.as_mut();
+                if let Some(o) = o {
+                    o.string.get_or_insert_with(|| element_hasher(b'S', key)).update(bytes);
+                }
+            }
+            RedisValue::Hash(pairs) => {
+                for (f, v) in pairs {
+                    let mut h = element_hasher(b'h', key);
+                    put_bytes(&mut h, f);
+                    put_bytes(&mut h, v);
+                    digest.add_hash(h.finalize().as_bytes());
+                }
+            }
+            RedisValue::List(items) => {
+                let offset = open.as_ref().map_or(0, |o| o.list_offset);
+                for (i, item) in items.iter().enumerate() {
+                    let mut h = element_hasher(b'l', key);
+                    h.update(&(offset + i as u64).to_le_bytes());
+                    put_bytes(&mut h, item);
+                    digest.add_hash(h.finalize().as_bytes());
+                }
+                if let Some(o) = open.as_mut() {
+                    o.list_offset += items.len() as u64;
+                }
+            }
+            RedisValue::Set(members) => {
+                for m in members {
+                    let mut h = element_hasher(b's', key);
+                    put_bytes(&mut h, m);
+                    digest.add_hash(h.finalize().as_bytes());
+                }
+            }
+            RedisValue::ZSet(pairs) => {
+                for (m, score) in pairs {
+                    let mut h = element_hasher(b'z', key);
+                    put_bytes(&mut h, m);
+                    h.update(&canonical_float_bits(*score).to_le_bytes());
+                    digest.add_hash(h.finalize().as_bytes());
+                }
+            }
+            RedisValue::Stream(stream) => self.add_stream(&mut digest, key, stream),
+        }
+        if r.ends_key() {
+            if let Some(h) = open.as_mut().and_then(|o| o.string.take()) {
+                digest.add_hash(h.finalize().as_bytes());
+            }
+            open = None;
+        }
+        self.open = open;
+        self.groups.insert(group_key, digest);
+    }
+
+    fn add_stream(&self, digest: &mut ContentDigest, key: &[u8], stream: &StreamValue) {
+        for e in &stream.entries {
+            let mut h = element_hasher(b'x', key);
+            put_bytes(&mut h, e.id.as_bytes());
+            h.update(&(e.fields.len() as u64).to_le_bytes());
+            for (f, v) in &e.fields {
+                put_bytes(&mut h, f);
+                put_bytes(&mut h, v);
+            }
+            digest.add_hash(h.finalize().as_bytes());
+        }
+        for g in &stream.groups {
+            let mut h = element_hasher(b'g', key);
+            put_bytes(&mut h, &g.name.0);
+            put_bytes(&mut h, g.last_delivered_id.as_bytes());
+            let mut consumers: Vec<&[u8]> = g.consumers.iter().map(|c| c.0.as_slice()).collect();
+            consumers.sort_unstable();
+            h.update(&(consumers.len() as u64).to_le_bytes());
+            for c in consumers {
+                put_bytes(&mut h, c);
+            }
+            let mut pending: Vec<(&str, &[u8], u64)> =
+                g.pending.iter().map(|p| (p.id.as_str(), p.consumer.0.as_slice(), p.delivery_count)).collect();
+            pending.sort_unstable();
+            h.update(&(pending.len() as u64).to_le_bytes());
+            for (id, c, n) in pending {
+                put_bytes(&mut h, id.as_bytes());
+                put_bytes(&mut h, c);
+                h.update(&n.to_le_bytes());
+            }
+            digest.add_hash(h.finalize().as_bytes());
+        }
+        if let Some(last) = &stream.last_id {
+            let mut h = element_hasher(b'L', key);
+            put_bytes(&mut h, last.as_bytes());
+            digest.add_hash(h.finalize().as_bytes());
+        }
+    }
+
+    fn key_meta_hash(&self, r: &RedisRecord) -> [u8; 32] {
+        let mut h = element_hasher(b'k', &r.key);
+        h.update(r.value.redis_type().as_str().as_bytes());
+        match r.expire_at_ms.filter(|_| !self.opts.ignore_expiry) {
+            None => {
+                h.update(&[0]);
+            }
+            Some(ms) => {
+                let ms = match self.opts.expiry_precision_ms.filter(|p| *p > 1) {
+                    Some(p) => {
+                        let p = p as i64;
+                        (ms + p / 2).div_euclid(p) * p
+                    }
+                    None => ms,
+                };
+                h.update(&[1]);
+                h.update(&ms.to_le_bytes());
+            }
+        }
+        *h.finalize().as_bytes()
+    }
+
+    /// The digests so far, per table and key group (tables declared by a
+    /// schema line but without rows are included with count 0).
+    pub fn finish(self) -> BTreeMap<GroupKey, ContentDigest> {
+        self.groups
+    }
+
+    /// The digests so far, without consuming the digester.
+    pub fn groups(&self) -> &BTreeMap<GroupKey, ContentDigest> {
+        &self.groups
+    }
+}
+
+fn element_hasher(tag: u8, key: &[u8]) -> blake3::Hasher {
+    let mut h = blake3::Hasher::new();
+    h.update(&[b'K', tag]);
+    put_bytes(&mut h, key);
+    h
+}
+
+fn put_bytes(h: &mut blake3::Hasher, b: &[u8]) {
+    h.update(&(b.len() as u64).to_le_bytes());
+    h.update(b);
+}
+
+/// Float bits with every NaN made one NaN.
+fn canonical_float_bits(f: f64) -> u64 {
+    if f.is_nan() {
+        f64::NAN.to_bits()
+    } else {
+        f.to_bits()
+    }
+}
+
+/// Appends the canonical encoding of a row (columns sorted by name) to `out`.
+/// `types` gives column types for normalisation; without them, strings that
+/// look like ISO date-times are normalised as date-times.
+pub fn canonical_row(
+    data: &RowData,
+    types: Option<&HashMap<String, LogicalType>>,
+    opts: &CanonicalOptions,
+    out: &mut Vec<u8>,
+) {
+    let mut cols: Vec<&(String, Value)> = data.0.iter().collect();
+    cols.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    out.push(b'R');
+    out.extend_from_slice(&(cols.len() as u64).to_le_bytes());
+    for (name, value) in cols {
+        put_str(out, name.as_bytes());
+        let ty = types.and_then(|t| t.get(name.as_str()).copied());
+        canonical_value(value, ty, opts, out);
+    }
+}
+
+fn put_str(out: &mut Vec<u8>, b: &[u8]) {
+    out.push(4);
+    out.extend_from_slice(&(b.len() as u64).to_le_bytes());
+    out.extend_from_slice(b);
+}
+
+/// Appends the canonical encoding of one value. `ty` is the column's logical
+/// type when known (it selects decimal / date-time normalisation).
+pub fn canonical_value(value: &Value, ty: Option<LogicalType>, opts: &CanonicalOptions, out: &mut Vec<u8>) {
+    match value {
+        Value::Null => out.push(0),
+        Value::Bool(b) => out.extend_from_slice(&[1, *b as u8]),
+        Value::Int(i) => {
+            out.push(2);
+            out.extend_from_slice(&i.to_le_bytes());
+        }
+        Value::Float(f) => {
+            // An integral float is the same number as the integer (SQLite
+            // REAL 5.0 vs INTEGER 5); -0.0 keeps its sign.
+            if f.is_finite() && f.fract() == 0.0 && f.abs() < 1e18 && !(*f == 0.0 && f.is_sign_negative()) {
+                out.push(2);
+                out.extend_from_slice(&(*f as i128).to_le_bytes());
+            } else {
+                out.push(3);
+                out.extend_from_slice(&canonical_float_bits(*f).to_le_bytes());
+            }
+        }
+        Value::String(s) => canonical_text(s.as_bytes(), Some(s), ty, opts, out),
+        Value::Bytes(b) => canonical_text(b, None, ty, opts, out),
+        Value::ZeroDate(z) => {
+            out.push(6);
+            out.extend_from_slice(&(z.len() as u64).to_le_bytes());
+            out.extend_from_slice(z.as_bytes());
+        }
+        Value::Array(items) => {
+            out.push(7);
+            out.extend_from_slice(&(items.len() as u64).to_le_bytes());
+            for item in items {
+                canonical_value(item, None, opts, out);
+            }
+        }
+        Value::Object(members) => {
+            let mut sorted: Vec<&(String, Value)> = members.iter().collect();
+            sorted.sort_by(|a, b| a.0.cmp(&b.0));
+            out.push(8);
+            out.extend_from_slice(&(sorted.len() as u64).to_le_bytes());
+            for (k, v) in sorted {
+                put_str(out, k.as_bytes());
+                canonical_value(v, None, opts, out);
+            }
+        }
+    }
+}
+
+fn canonical_text(
+    bytes: &[u8],
+    text: Option<&str>,
+    ty: Option<LogicalType>,
+    opts: &CanonicalOptions,
+    out: &mut Vec<u8>,
+) {
+    if bytes.is_empty() && opts.null_equals_empty {
+        out.push(0);
+        return;
+    }
+    if let Some(s) = text {
+        let normalised = match ty {
+            Some(LogicalType::Decimal) => normalize_decimal(s),
+            Some(LogicalType::Datetime | LogicalType::Timestamp) | None => {
+                normalize_datetime(s, opts.time_precision, opts.rounding)
+            }
+            Some(LogicalType::Time) => normalize_time(s, opts.time_precision, opts.rounding),
+            _ => None,
+        };
+        if let Some(n) = normalised {
+            put_str(out, n.as_bytes());
+            return;
+        }
+    }
+    put_str(out, bytes);
+}
+
+/// `"012.3400"` → `"12.34"`, `"-0.0"` → `"0"`; `None` when not a plain decimal.
+pub fn normalize_decimal(s: &str) -> Option<String> {
+    let (neg, body) = match s.as_bytes().first()? {
+        b'-' => (true, &s[1..]),
+        b'+' => (false, &s[1..]),
+        _ => (false, s),
+    };
+    let (int, frac) = body.split_once('.').unwrap_or((body, ""));
+    if (int.is_empty() && frac.is_empty())
+        || !int.bytes().all(|b| b.is_ascii_digit())
+        || !frac.bytes().all(|b| b.is_ascii_digit())
+    {
+        return None;
+    }
+    let int = int.trim_start_matches('0');
+    let frac = frac.trim_end_matches('0');
+    let mut out = String::with_capacity(s.len());
+    if neg && !(int.is_empty() && frac.is_empty()) {
+        out.push('-');
+    }
+    out.push_str(if int.is_empty() { "0" } else { int });
+    if !frac.is_empty() {
+        out.push('.');
+        out.push_str(frac);
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decimals() {
+        assert_eq!(normalize_decimal("012.3400").unwrap(), "12.34");
+        assert_eq!(normalize_decimal("-0.000").unwrap(), "0");
+        assert_eq!(normalize_decimal("5").unwrap(), "5");
+        assert_eq!(normalize_decimal(".5").unwrap(), "0.5");
+        assert!(normalize_decimal("1e5").is_none());
+        assert!(normalize_decimal("").is_none());
+    }
+
+    #[test]
+    fn key_groups() {
+        let g = KeyGrouper::default();
+        assert_eq!(g.group(b"apikey:42"), "apikey");
+        assert_eq!(g.group(b"plain"), NO_PREFIX_GROUP);
+        let g2: KeyGrouper = "2".parse().unwrap();
+        assert_eq!(g2.group(b"usage:k1:daily:2025"), "usage:k1");
+        let g3: KeyGrouper = "/,1".parse().unwrap();
+        assert_eq!(g3.group(b"a/b"), "a");
+        assert_eq!("none".parse::<KeyGrouper>().unwrap().group(b"x:y"), "*");
+        assert!("x,y".parse::<KeyGrouper>().is_err());
+    }
+
+    #[test]
+    fn multiset_sum_commutes_and_merges() {
+        let h1 = *blake3::hash(b"a").as_bytes();
+        let h2 = *blake3::hash(b"b").as_bytes();
+        let mut a = ContentDigest::default();
+        a.add_hash(&h1);
+        a.add_hash(&h2);
+        let mut b = ContentDigest::default();
+        b.add_hash(&h2);
+        b.add_hash(&h1);
+        assert_eq!(a, b);
+        let mut c = ContentDigest::default();
+        c.add_hash(&h1);
+        let mut d = ContentDigest::default();
+        d.add_hash(&h2);
+        c.merge(&d);
+        assert_eq!(a.sum, c.sum);
+        assert_ne!(ContentDigest::default().hex(), a.hex());
+    }
+}

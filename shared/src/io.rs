@@ -1,0 +1,172 @@
+//! Opening inputs and outputs: files or stdin/stdout, with zstd handled
+//! transparently (by the `.zst` extension, and on input by the magic bytes so
+//! `zstd -c x | tool` and `tool < x.zst` both work).
+
+use std::fs::{self, File};
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+
+/// The four bytes every zstd frame starts with.
+pub const ZSTD_MAGIC: [u8; 4] = [0x28, 0xB5, 0x2F, 0xFD];
+
+/// Read buffer size for inputs.
+const READ_BUFFER: usize = 256 << 10;
+
+/// A buffered input stream.
+pub type Input = Box<dyn BufRead + Send>;
+
+/// True when `path` names stdin/stdout (`-` or absent).
+pub fn is_std(path: Option<&Path>) -> bool {
+    path.is_none_or(|p| p.as_os_str() == "-")
+}
+
+/// Opens a file (or stdin for `None`/`-`), decompressing zstd input, whatever
+/// its name, when it starts with the zstd magic bytes.
+pub fn open_input(path: Option<&Path>) -> io::Result<Input> {
+    let raw: Box<dyn Read + Send> = if is_std(path) {
+        Box::new(io::stdin())
+    } else {
+        let p = path.unwrap_or(Path::new("-"));
+        Box::new(File::open(p).map_err(|e| with_path(e, "cannot open", p))?)
+    };
+    sniff(raw)
+}
+
+/// Wraps any reader, decompressing it when it starts with the zstd magic.
+pub fn sniff(mut raw: Box<dyn Read + Send>) -> io::Result<Input> {
+    let mut magic = [0u8; 4];
+    let mut got = 0;
+    while got < 4 {
+        match raw.read(&mut magic[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    let prefix = io::Cursor::new(magic[..got].to_vec());
+    let joined = prefix.chain(raw);
+    if got == 4 && magic == ZSTD_MAGIC {
+        let decoder = zstd::stream::read::Decoder::new(joined)?;
+        Ok(Box::new(BufReader::with_capacity(READ_BUFFER, decoder)))
+    } else {
+        Ok(Box::new(BufReader::with_capacity(READ_BUFFER, joined)))
+    }
+}
+
+fn with_path(e: io::Error, what: &str, path: &Path) -> io::Error {
+    io::Error::new(e.kind(), format!("{what} {}: {e}", path.display()))
+}
+
+/// True when the file name asks for zstd compression.
+pub fn wants_zstd(path: &Path) -> bool {
+    path.extension().is_some_and(|e| e == "zst")
+}
+
+enum Sink {
+    Stdout(io::Stdout),
+    File(File),
+    Zstd(zstd::stream::write::Encoder<'static, Box<dyn Write + Send>>),
+}
+
+/// An output stream: stdout or a file, zstd-compressed when the file name ends
+/// in `.zst`. A file is written under a temporary name and renamed into place by
+/// [`Output::finish`], so a killed run never leaves a complete-looking file.
+pub struct Output {
+    sink: Option<Sink>,
+    /// (temporary path, final path) for file outputs.
+    rename: Option<(PathBuf, PathBuf)>,
+}
+
+impl std::fmt::Debug for Output {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Output").field("rename", &self.rename).finish()
+    }
+}
+
+/// zstd level for `.zst` outputs: fast, and still a good ratio on NDJSON.
+pub const ZSTD_LEVEL: i32 = 3;
+
+impl Output {
+    /// Creates the output: stdout for `None`/`-`, else the file.
+    pub fn create(path: Option<&Path>) -> io::Result<Output> {
+        if is_std(path) {
+            return Ok(Output { sink: Some(Sink::Stdout(io::stdout())), rename: None });
+        }
+        let path = path.unwrap_or(Path::new("-"));
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
+        let file = File::create(&tmp).map_err(|e| with_path(e, "cannot create", path))?;
+        let sink = if wants_zstd(path) {
+            let inner: Box<dyn Write + Send> = Box::new(file);
+            let mut enc = zstd::stream::write::Encoder::new(inner, ZSTD_LEVEL)?;
+            enc.include_checksum(true)?;
+            Sink::Zstd(enc)
+        } else {
+            Sink::File(file)
+        };
+        Ok(Output { sink: Some(sink), rename: Some((tmp, path.to_path_buf())) })
+    }
+
+    /// Completes the output: ends the zstd frame, flushes, syncs a file to
+    /// disk and moves it to its final name.
+    pub fn finish(mut self) -> io::Result<()> {
+        match self.sink.take() {
+            Some(Sink::Stdout(mut s)) => s.flush()?,
+            Some(Sink::File(f)) => f.sync_all()?,
+            Some(Sink::Zstd(enc)) => {
+                let mut inner = enc.finish()?;
+                inner.flush()?;
+            }
+            None => {}
+        }
+        if let Some((tmp, dest)) = self.rename.take() {
+            if let Ok(f) = File::open(&tmp) {
+                let _ = f.sync_all();
+            }
+            fs::rename(&tmp, &dest).map_err(|e| with_path(e, "cannot move into place", &dest))?;
+        }
+        Ok(())
+    }
+}
+
+impl Write for Output {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self.sink.as_mut() {
+            Some(Sink::Stdout(s)) => s.write(buf),
+            Some(Sink::File(f)) => f.write(buf),
+            Some(Sink::Zstd(z)) => z.write(buf),
+            None => Err(io::Error::other("output already finished")),
+        }
+    }
+
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        match self.sink.as_mut() {
+            // One locked write per buffer: stdout's line buffering would
+            // otherwise split the buffer at its last newline.
+            Some(Sink::Stdout(s)) => s.lock().write_all(buf),
+            Some(Sink::File(f)) => f.write_all(buf),
+            Some(Sink::Zstd(z)) => z.write_all(buf),
+            None => Err(io::Error::other("output already finished")),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self.sink.as_mut() {
+            Some(Sink::Stdout(s)) => s.flush(),
+            Some(Sink::File(f)) => f.flush(),
+            Some(Sink::Zstd(z)) => z.flush(),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for Output {
+    fn drop(&mut self) {
+        // Not finished: the run failed. Leave no partial file behind under a
+        // name that could be mistaken for a complete one.
+        if let Some((tmp, _)) = self.rename.take() {
+            let _ = fs::remove_file(tmp);
+        }
+    }
+}

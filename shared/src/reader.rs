@@ -1,0 +1,416 @@
+//! The streaming reader: line framing (with a length cap), then JSON decoding,
+//! with the `end` trailer of every segment checked as the stream goes by.
+//!
+//! Framing and decoding are separate steps: a line that is too long or not
+//! valid JSON is reported with its number and the reader carries on with the
+//! next line ([`ReadError::is_recoverable`]), so a tool with a reject file can
+//! set it aside. A trailer that does not match the segment is fatal.
+
+use std::io::{self, BufRead};
+
+use crate::record::{Header, Record};
+
+/// Default cap on one line: big Redis keys are split into parts well below it.
+pub const DEFAULT_MAX_LINE_BYTES: usize = 64 << 20;
+
+/// Bytes of hashed input collected before they are fed to blake3 in one call
+/// (large updates let blake3 use its SIMD paths).
+const HASH_BATCH: usize = 64 << 10;
+
+/// Why reading a stream failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    /// The line is not a valid decant record; the reader can go on.
+    #[error("line {line}: {message}")]
+    Malformed {
+        /// 1-based line number.
+        line: u64,
+        /// What is wrong.
+        message: String,
+    },
+    /// The line is longer than the cap; it was skipped and the reader can go on.
+    #[error("line {line}: longer than {max} bytes (raise --max-line-bytes if the line is genuine)")]
+    LineTooLong {
+        /// 1-based line number.
+        line: u64,
+        /// The cap.
+        max: usize,
+    },
+    /// The `end` line disagrees with the segment it closes: the stream was
+    /// altered or is incomplete.
+    #[error("line {line}: {message}")]
+    Trailer {
+        /// 1-based line number of the `end` line.
+        line: u64,
+        /// What disagrees.
+        message: String,
+    },
+    /// The input ended without an `end` line while sealed input was required.
+    #[error("line {line}: stream ends without an \"end\" line: it is truncated or was not written by a decant tool")]
+    Unsealed {
+        /// The last line number read.
+        line: u64,
+    },
+    /// Reading the input failed (I/O, or a corrupt / truncated zstd frame).
+    #[error("after line {line}: {source}")]
+    Io {
+        /// The last complete line number.
+        line: u64,
+        /// The I/O error.
+        #[source]
+        source: io::Error,
+    },
+}
+
+impl ReadError {
+    /// True when the reader can continue with the next line.
+    pub fn is_recoverable(&self) -> bool {
+        matches!(self, ReadError::Malformed { .. } | ReadError::LineTooLong { .. })
+    }
+
+    /// The line number the error is about.
+    pub fn line(&self) -> u64 {
+        match self {
+            ReadError::Malformed { line, .. }
+            | ReadError::LineTooLong { line, .. }
+            | ReadError::Trailer { line, .. }
+            | ReadError::Unsealed { line }
+            | ReadError::Io { line, .. } => *line,
+        }
+    }
+}
+
+/// Options of a [`RecordReader`].
+#[derive(Debug, Clone)]
+pub struct ReaderOptions {
+    /// Cap on the length of one line, in bytes.
+    pub max_line_bytes: usize,
+    /// Fail at the end of input when the last segment has no `end` line.
+    pub require_sealed: bool,
+}
+
+impl Default for ReaderOptions {
+    fn default() -> Self {
+        ReaderOptions { max_line_bytes: DEFAULT_MAX_LINE_BYTES, require_sealed: false }
+    }
+}
+
+/// What the reader learnt about one segment of the stream.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SegmentInfo {
+    /// Line number of the segment's first line.
+    pub first_line: u64,
+    /// The segment's header, if it had one.
+    pub header: Option<Header>,
+    /// Lines after the header, before the trailer.
+    pub records: u64,
+    /// True when the segment ended with a matching `end` line.
+    pub sealed: bool,
+    /// The segment's blake3 (of the bytes before its trailer), when sealed.
+    pub stream_blake3: Option<String>,
+}
+
+#[derive(Debug)]
+struct Segment {
+    first_line: u64,
+    header: Option<Header>,
+    records: u64,
+    hasher: blake3::Hasher,
+    pending: Vec<u8>,
+}
+
+impl Segment {
+    fn new(first_line: u64) -> Segment {
+        Segment {
+            first_line,
+            header: None,
+            records: 0,
+            hasher: blake3::Hasher::new(),
+            pending: Vec::with_capacity(HASH_BATCH),
+        }
+    }
+
+    fn hash(&mut self, bytes: &[u8]) {
+        if self.pending.len() + bytes.len() > HASH_BATCH {
+            self.hasher.update(&self.pending);
+            self.pending.clear();
+            if bytes.len() > HASH_BATCH {
+                self.hasher.update(bytes);
+                return;
+            }
+        }
+        self.pending.extend_from_slice(bytes);
+    }
+
+    fn digest(&mut self) -> String {
+        self.hasher.update(&self.pending);
+        self.pending.clear();
+        self.hasher.finalize().to_hex().to_string()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.header.is_none() && self.records == 0
+    }
+
+    fn info(self, sealed: Option<String>) -> SegmentInfo {
+        SegmentInfo {
+            first_line: self.first_line,
+            header: self.header,
+            records: self.records,
+            sealed: sealed.is_some(),
+            stream_blake3: sealed,
+        }
+    }
+}
+
+/// Reads decant records from a buffered byte stream.
+///
+/// ```
+/// use decant_record::{RecordReader, Record};
+/// let input = b"{\"kind\":\"row\",\"table\":\"t\",\"data\":{\"id\":1}}\n";
+/// let mut reader = RecordReader::new(&input[..]);
+/// match reader.next_record().unwrap() {
+///     Some(Record::Row(row)) => assert_eq!(row.table, "t"),
+///     other => panic!("{other:?}"),
+/// }
+/// assert!(reader.next_record().unwrap().is_none());
+/// assert!(!reader.segments()[0].sealed);
+/// ```
+#[derive(Debug)]
+pub struct RecordReader<R> {
+    input: R,
+    options: ReaderOptions,
+    line: Vec<u8>,
+    line_no: u64,
+    segment: Segment,
+    /// True right after an `end` line: the next line opens a new segment.
+    after_end: bool,
+    segments: Vec<SegmentInfo>,
+    finished: bool,
+}
+
+impl<R: BufRead> RecordReader<R> {
+    /// A reader with default options.
+    pub fn new(input: R) -> Self {
+        Self::with_options(input, ReaderOptions::default())
+    }
+
+    /// A reader with the given options.
+    pub fn with_options(input: R, options: ReaderOptions) -> Self {
+        RecordReader {
+            input,
+            options,
+            line: Vec::with_capacity(4096),
+            line_no: 0,
+            segment: Segment::new(1),
+            after_end: false,
+            segments: Vec::new(),
+            finished: false,
+        }
+    }
+
+    /// The number of the line last read (1-based; 0 before the first).
+    pub fn line_number(&self) -> u64 {
+        self.line_no
+    }
+
+    /// The bytes of the line last read, without its line end.
+    pub fn raw_line(&self) -> &[u8] {
+        let mut l = self.line.as_slice();
+        if let Some(x) = l.strip_suffix(b"\n") {
+            l = x;
+        }
+        if let Some(x) = l.strip_suffix(b"\r") {
+            l = x;
+        }
+        l
+    }
+
+    /// The segments completed so far; after the end of input, all of them.
+    pub fn segments(&self) -> &[SegmentInfo] {
+        &self.segments
+    }
+
+    /// True when every segment read so far was sealed (and there was at least one).
+    pub fn all_sealed(&self) -> bool {
+        !self.segments.is_empty() && self.segments.iter().all(|s| s.sealed)
+    }
+
+    /// Reads the next record, `Ok(None)` at the end of input.
+    ///
+    /// `header` and `end` lines are returned too (after the trailer check), so
+    /// pass-through tools can keep the stream's segments.
+    pub fn next_record(&mut self) -> Result<Option<Record>, ReadError> {
+        if self.finished {
+            return Ok(None);
+        }
+        let got_line = self.read_line().inspect_err(|e| {
+            if !e.is_recoverable() {
+                self.finished = true;
+            }
+        })?;
+        if !got_line {
+            self.finished = true;
+            let last = std::mem::replace(&mut self.segment, Segment::new(self.line_no + 1));
+            if !last.is_empty() {
+                self.segments.push(last.info(None));
+                if self.options.require_sealed {
+                    return Err(ReadError::Unsealed { line: self.line_no });
+                }
+            }
+            return Ok(None);
+        }
+        let line_no = self.line_no;
+        if self.after_end {
+            self.after_end = false;
+            self.segment = Segment::new(line_no);
+        }
+        let decoded = if self.raw_line().is_empty() {
+            Err(crate::record::DecodeError("empty line (every line must be a JSON object with a \"kind\")".into()))
+        } else {
+            Record::decode(self.raw_line())
+        };
+        match decoded {
+            Ok(Record::End(trailer)) => {
+                let digest = self.segment.digest();
+                if trailer.records != self.segment.records {
+                    self.finished = true;
+                    return Err(ReadError::Trailer {
+                        line: line_no,
+                        message: format!(
+                            "the end line says {} records but its segment (from line {}) has {}: the stream was altered or lines were lost",
+                            trailer.records, self.segment.first_line, self.segment.records
+                        ),
+                    });
+                }
+                if !trailer.stream_blake3.eq_ignore_ascii_case(&digest) {
+                    self.finished = true;
+                    return Err(ReadError::Trailer {
+                        line: line_no,
+                        message: format!(
+                            "stream digest mismatch: the end line says {} but the bytes of its segment (from line {}) hash to {digest}: the stream was altered",
+                            trailer.stream_blake3, self.segment.first_line
+                        ),
+                    });
+                }
+                let done = std::mem::replace(&mut self.segment, Segment::new(line_no + 1));
+                self.segments.push(done.info(Some(digest)));
+                self.after_end = true;
+                Ok(Some(Record::End(trailer)))
+            }
+            Ok(Record::Header(header)) => {
+                if !self.segment.is_empty() {
+                    // A new header without an end before it: the previous
+                    // segment was unsealed (e.g. `cat` of tools' outputs).
+                    let prev = std::mem::replace(&mut self.segment, Segment::new(line_no));
+                    self.segments.push(prev.info(None));
+                }
+                self.segment.header = Some(header.clone());
+                self.hash_line();
+                Ok(Some(Record::Header(header)))
+            }
+            Ok(record) => {
+                self.segment.records += 1;
+                self.hash_line();
+                Ok(Some(record))
+            }
+            Err(e) => {
+                self.segment.records += 1;
+                self.hash_line();
+                Err(ReadError::Malformed { line: line_no, message: e.0 })
+            }
+        }
+    }
+
+    fn hash_line(&mut self) {
+        let line = std::mem::take(&mut self.line);
+        self.segment.hash(&line);
+        self.line = line;
+    }
+
+    /// Reads one line into `self.line` (with its `\n`). Returns false at EOF.
+    fn read_line(&mut self) -> Result<bool, ReadError> {
+        self.line.clear();
+        let max = self.options.max_line_bytes;
+        loop {
+            let buf = match self.input.fill_buf() {
+                Ok(b) => b,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(self.io_error(e)),
+            };
+            if buf.is_empty() {
+                if self.line.is_empty() {
+                    return Ok(false);
+                }
+                self.line_no += 1;
+                return Ok(true);
+            }
+            let (take, complete) = match memchr::memchr(b'\n', buf) {
+                Some(i) => (i + 1, true),
+                None => (buf.len(), false),
+            };
+            if self.line.len() + take > max + 2 {
+                return Err(self.skip_long_line());
+            }
+            self.line.extend_from_slice(&buf[..take]);
+            self.input.consume(take);
+            if complete {
+                self.line_no += 1;
+                return Ok(true);
+            }
+        }
+    }
+
+    /// Skips the rest of an over-long line, hashing it so the segment digest
+    /// still covers every byte.
+    fn skip_long_line(&mut self) -> ReadError {
+        self.line_no += 1;
+        if self.after_end {
+            self.after_end = false;
+            self.segment = Segment::new(self.line_no);
+        }
+        self.segment.records += 1;
+        let line = std::mem::take(&mut self.line);
+        self.segment.hash(&line);
+        self.line = line;
+        self.line.clear();
+        loop {
+            let buf = match self.input.fill_buf() {
+                Ok(b) => b,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return self.io_error(e),
+            };
+            if buf.is_empty() {
+                break;
+            }
+            let (take, complete) = match memchr::memchr(b'\n', buf) {
+                Some(i) => (i + 1, true),
+                None => (buf.len(), false),
+            };
+            self.segment.hash(&buf[..take]);
+            self.input.consume(take);
+            if complete {
+                break;
+            }
+        }
+        ReadError::LineTooLong { line: self.line_no, max: self.options.max_line_bytes }
+    }
+
+    fn io_error(&self, e: io::Error) -> ReadError {
+        let hint = if e.kind() == io::ErrorKind::UnexpectedEof || e.to_string().contains("incomplete") {
+            " (the compressed input is truncated)"
+        } else {
+            ""
+        };
+        let source = if hint.is_empty() { e } else { io::Error::new(e.kind(), format!("{e}{hint}")) };
+        ReadError::Io { line: self.line_no, source }
+    }
+}
+
+impl<R: BufRead> Iterator for RecordReader<R> {
+    type Item = Result<Record, ReadError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.next_record().transpose()
+    }
+}

@@ -1,0 +1,884 @@
+//! The lines of a decant NDJSON v1 stream (DESIGN.md §2.1) and their wire form.
+//!
+//! Every line is one JSON object with a `"kind"`. Unknown extra fields are
+//! accepted and ignored (forward compatibility); unknown kinds are errors.
+//!
+//! ```json
+//! {"kind":"header","format":"decant/1","source":"redis://prod:6379/0","tool":"redis-export 0.1.0","created_at":"2026-11-21T10:00:00Z"}
+//! {"kind":"schema","table":"operators","columns":[{"name":"id","type":"int64","nullable":false,"auto_increment":true}],"primary_key":["id"]}
+//! {"kind":"row","table":"operators","data":{"id":1,"email":"a@example.com","created_at":"2025-01-01T09:30:00.123456"}}
+//! {"kind":"redis","db":0,"key":"apikey:42","type":"hash","expire_at_ms":null,"value":{"name":"prod","tokenLimit":"1000"}}
+//! {"kind":"redis","db":0,"key":"big","type":"set","expire_at_ms":null,"part":0,"value":["a","b"]}
+//! {"kind":"redis","db":0,"key":"big","type":"set","expire_at_ms":null,"part":1,"last":true,"value":["c"]}
+//! {"kind":"diff","op":"changed","table":"operators","id":{"id":1},"left":{"kind":"row","table":"operators","data":{"id":1,"email":"a@example.com"}},"right":{"kind":"row","table":"operators","data":{"id":1,"email":"b@example.com"}},"fields":["email"]}
+//! {"kind":"delete","table":"operators","id":{"id":5}}
+//! {"kind":"delete","db":0,"key":"session:abc"}
+//! {"kind":"end","records":8,"stream_blake3":"…64 hex…"}
+//! ```
+//!
+//! ## Redis values by type
+//!
+//! | type | `value` |
+//! |---|---|
+//! | string | string or `{"$b64":…}` |
+//! | hash | `{"field": value, …}`; an array of `[field, value]` pairs when a field name is not UTF-8 (or is the only field and is named like a tag, e.g. `$b64`) |
+//! | list | `[v, …]` in list order |
+//! | set | `[m, …]`, sorted bytewise by the exporter |
+//! | zset | `[[member, score], …]` sorted by score then member; scores are JSON numbers, `"inf"`/`"-inf"` as strings |
+//! | stream | `{"entries":[["1700000000000-0",{"f":"v"}], …], "groups":[{"name":"g","last_delivered_id":"0-0","entries_read":2,"consumers":["c1"],"pending":[{"id":"1-0","consumer":"c1","delivery_count":1}]}], "last_id":"1700000000000-0"}` |
+//!
+//! A big key may be split into consecutive lines with `"part": i` (0-based) and
+//! `"last": true` on the final part; each part's value holds only its own
+//! elements (string parts are appended bytes). For streams, `groups` and the
+//! stream metadata travel in the last part. Importers apply parts in order: part
+//! 0 creates or replaces the key per the import mode, later parts append.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::ser::{SerializeMap, SerializeSeq};
+use serde::{Deserialize, Serialize, Serializer};
+use serde_json::value::RawValue;
+
+use crate::schema::TableSchema;
+use crate::value::{self, serialize_bytes_or_text, Bytes, RowData, Value};
+
+/// The format name written in headers.
+pub const FORMAT: &str = "decant/1";
+
+/// One line of a decant stream.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Record {
+    /// `header`: first line of a segment.
+    Header(Header),
+    /// `schema`: a table's structure, before its rows.
+    Schema(TableSchema),
+    /// `row`: one table row.
+    Row(Row),
+    /// `redis`: one Redis key (or one part of a big key).
+    Redis(RedisRecord),
+    /// `diff`: one difference found by `decant-diff`.
+    Diff(Diff),
+    /// `delete`: delete a row or a key.
+    Delete(Delete),
+    /// `end`: the segment trailer.
+    End(Trailer),
+}
+
+impl Record {
+    /// The `kind` of this line.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Record::Header(_) => "header",
+            Record::Schema(_) => "schema",
+            Record::Row(_) => "row",
+            Record::Redis(_) => "redis",
+            Record::Diff(_) => "diff",
+            Record::Delete(_) => "delete",
+            Record::End(_) => "end",
+        }
+    }
+
+    /// Encodes the record as one line of JSON without the trailing newline.
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        // Writing into a Vec cannot fail and every record is encodable.
+        let _ = serde_json::to_writer(&mut *out, self);
+    }
+
+    /// Encodes the record as a `String` (no newline).
+    pub fn to_json_string(&self) -> String {
+        let mut out = Vec::with_capacity(128);
+        self.encode(&mut out);
+        String::from_utf8(out).unwrap_or_default()
+    }
+
+    /// Decodes one line (without its newline).
+    pub fn decode(line: &[u8]) -> Result<Record, DecodeError> {
+        decode_line(line)
+    }
+}
+
+/// The `header` line.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Header {
+    /// Always `decant/1` for this version.
+    pub format: String,
+    /// The source, as a redacted URL or a file name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// The tool and version that wrote the stream.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool: Option<String>,
+    /// When the stream was written (RFC 3339, UTC).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<String>,
+}
+
+impl Header {
+    /// A header for a stream written now by `tool` from `source`.
+    pub fn new(tool: &str, source: Option<String>) -> Header {
+        Header {
+            format: FORMAT.to_owned(),
+            source,
+            tool: Some(tool.to_owned()),
+            created_at: Some(crate::time::now_rfc3339()),
+        }
+    }
+}
+
+/// The `end` trailer of a segment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Trailer {
+    /// Lines between the header (included) and this trailer (excluded),
+    /// not counting the header: the number of lines after the header.
+    pub records: u64,
+    /// blake3 (64 lowercase hex) of every byte of the segment before this line.
+    pub stream_blake3: String,
+}
+
+/// A `row` line.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    /// Table name.
+    pub table: String,
+    /// Column values.
+    pub data: RowData,
+}
+
+/// The Redis data types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[allow(missing_docs)]
+pub enum RedisType {
+    String,
+    Hash,
+    List,
+    Set,
+    ZSet,
+    Stream,
+}
+
+impl RedisType {
+    /// The name Redis's `TYPE` command returns.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RedisType::String => "string",
+            RedisType::Hash => "hash",
+            RedisType::List => "list",
+            RedisType::Set => "set",
+            RedisType::ZSet => "zset",
+            RedisType::Stream => "stream",
+        }
+    }
+
+    /// Parses a `TYPE` reply / the `type` field.
+    pub fn parse(name: &str) -> Option<RedisType> {
+        Some(match name {
+            "string" => RedisType::String,
+            "hash" => RedisType::Hash,
+            "list" => RedisType::List,
+            "set" => RedisType::Set,
+            "zset" => RedisType::ZSet,
+            "stream" => RedisType::Stream,
+            _ => return None,
+        })
+    }
+}
+
+impl fmt::Display for RedisType {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Field/value pairs of a hash or a stream entry.
+pub type Pairs = Vec<(Vec<u8>, Vec<u8>)>;
+
+/// The value of one Redis key (or of one part of a big key).
+#[derive(Debug, Clone, PartialEq)]
+pub enum RedisValue {
+    /// A string (any bytes).
+    String(Vec<u8>),
+    /// Hash fields and values.
+    Hash(Pairs),
+    /// List elements in order.
+    List(Vec<Vec<u8>>),
+    /// Set members.
+    Set(Vec<Vec<u8>>),
+    /// Sorted-set members and scores.
+    ZSet(Vec<(Vec<u8>, f64)>),
+    /// A stream.
+    Stream(StreamValue),
+}
+
+impl RedisValue {
+    /// The type of this value.
+    pub fn redis_type(&self) -> RedisType {
+        match self {
+            RedisValue::String(_) => RedisType::String,
+            RedisValue::Hash(_) => RedisType::Hash,
+            RedisValue::List(_) => RedisType::List,
+            RedisValue::Set(_) => RedisType::Set,
+            RedisValue::ZSet(_) => RedisType::ZSet,
+            RedisValue::Stream(_) => RedisType::Stream,
+        }
+    }
+
+    /// Number of elements (bytes for strings, entries for streams).
+    pub fn len(&self) -> usize {
+        match self {
+            RedisValue::String(s) => s.len(),
+            RedisValue::Hash(h) => h.len(),
+            RedisValue::List(l) | RedisValue::Set(l) => l.len(),
+            RedisValue::ZSet(z) => z.len(),
+            RedisValue::Stream(s) => s.entries.len(),
+        }
+    }
+
+    /// True when there are no elements.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Puts sets in bytewise order and zsets in (score, member) order, the
+    /// deterministic order exporters write.
+    pub fn sort_canonical(&mut self) {
+        match self {
+            RedisValue::Set(members) => members.sort_unstable(),
+            RedisValue::ZSet(pairs) => pairs.sort_by(|a, b| a.1.total_cmp(&b.1).then_with(|| a.0.cmp(&b.0))),
+            _ => {}
+        }
+    }
+}
+
+/// A stream's entries, consumer groups and metadata.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct StreamValue {
+    /// Entries in id order.
+    #[serde(default)]
+    pub entries: Vec<StreamEntry>,
+    /// Consumer groups (in the last part of a split stream).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<StreamGroup>,
+    /// The stream's last generated id (`XINFO STREAM` last-generated-id), so
+    /// `XSETID` can restore it even when the newest entries were deleted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_id: Option<String>,
+    /// `entries-added` (Redis ≥ 7).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entries_added: Option<u64>,
+    /// `max-deleted-entry-id` (Redis ≥ 7).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_deleted_entry_id: Option<String>,
+}
+
+/// One stream entry: `["<ms>-<seq>", {fields}]` on the wire.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StreamEntry {
+    /// Entry id, `<ms>-<seq>`.
+    pub id: String,
+    /// Field/value pairs in entry order (duplicates allowed, as Redis allows).
+    pub fields: Pairs,
+}
+
+/// A consumer group of a stream.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StreamGroup {
+    /// Group name.
+    pub name: Bytes,
+    /// Last delivered id.
+    pub last_delivered_id: String,
+    /// `entries-read` (Redis ≥ 7).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entries_read: Option<u64>,
+    /// Consumer names.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub consumers: Vec<Bytes>,
+    /// Pending entries list.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pending: Vec<PendingEntry>,
+}
+
+/// One entry of a group's pending entries list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PendingEntry {
+    /// Entry id.
+    pub id: String,
+    /// Consumer that owns it.
+    pub consumer: Bytes,
+    /// Times delivered.
+    pub delivery_count: u64,
+}
+
+/// A `redis` line: one key, or one part of a big key.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RedisRecord {
+    /// Database number.
+    pub db: u32,
+    /// Key bytes.
+    pub key: Vec<u8>,
+    /// Absolute expiry in Unix milliseconds (PEXPIREAT), `None` when persistent.
+    pub expire_at_ms: Option<i64>,
+    /// The value (or this part's elements).
+    pub value: RedisValue,
+    /// Part number of a split key; `None` when the key is in one line.
+    pub part: Option<u32>,
+    /// True on the final part of a split key.
+    pub last: bool,
+    /// The `DUMP` payload, for an exact `RESTORE`.
+    pub dump: Option<Vec<u8>>,
+}
+
+impl RedisRecord {
+    /// A whole (unsplit) key.
+    pub fn new(db: u32, key: Vec<u8>, value: RedisValue) -> RedisRecord {
+        RedisRecord { db, key, expire_at_ms: None, value, part: None, last: false, dump: None }
+    }
+
+    /// True for a whole key or the first part of a split key.
+    pub fn starts_key(&self) -> bool {
+        self.part.unwrap_or(0) == 0
+    }
+
+    /// True for a whole key or the last part of a split key.
+    pub fn ends_key(&self) -> bool {
+        self.part.is_none() || self.last
+    }
+}
+
+/// What a `diff` or `delete` line is about: a row by primary key, or a Redis key.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Target {
+    /// A table row identified by its primary-key columns.
+    Row {
+        /// Table name.
+        table: String,
+        /// Primary-key column values.
+        id: RowData,
+    },
+    /// A Redis key.
+    Key {
+        /// Database number.
+        db: u32,
+        /// Key bytes.
+        key: Vec<u8>,
+    },
+}
+
+/// A `delete` line.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Delete {
+    /// What to delete.
+    pub target: Target,
+}
+
+/// The operation of a `diff` line, read like diff(1) from A to B.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DiffOp {
+    /// Only in B.
+    Added,
+    /// Only in A.
+    Removed,
+    /// In both, different.
+    Changed,
+}
+
+/// A `diff` line.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Diff {
+    /// Added, removed or changed.
+    pub op: DiffOp,
+    /// The row or key.
+    pub target: Target,
+    /// The record in A (a `row` or `redis` record), `None` when added.
+    pub left: Option<Box<Record>>,
+    /// The record in B, `None` when removed.
+    pub right: Option<Box<Record>>,
+    /// Names of the changed columns / hash fields (empty unless `changed`).
+    pub fields: Vec<String>,
+}
+
+// ---------------------------------------------------------------------------
+// Encoding
+
+impl Serialize for Record {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("kind", self.kind())?;
+        match self {
+            Record::Header(h) => {
+                m.serialize_entry("format", &h.format)?;
+                if let Some(v) = &h.source {
+                    m.serialize_entry("source", v)?;
+                }
+                if let Some(v) = &h.tool {
+                    m.serialize_entry("tool", v)?;
+                }
+                if let Some(v) = &h.created_at {
+                    m.serialize_entry("created_at", v)?;
+                }
+            }
+            Record::Schema(t) => {
+                m.serialize_entry("table", &t.table)?;
+                m.serialize_entry("columns", &t.columns)?;
+                if !t.primary_key.is_empty() {
+                    m.serialize_entry("primary_key", &t.primary_key)?;
+                }
+                if !t.indexes.is_empty() {
+                    m.serialize_entry("indexes", &t.indexes)?;
+                }
+                if !t.foreign_keys.is_empty() {
+                    m.serialize_entry("foreign_keys", &t.foreign_keys)?;
+                }
+                for (name, v) in [
+                    ("charset", &t.charset),
+                    ("collation", &t.collation),
+                    ("comment", &t.comment),
+                    ("dialect", &t.dialect),
+                ] {
+                    if let Some(v) = v {
+                        m.serialize_entry(name, v)?;
+                    }
+                }
+                if let Some(n) = t.estimated_rows {
+                    m.serialize_entry("estimated_rows", &n)?;
+                }
+            }
+            Record::Row(r) => {
+                m.serialize_entry("table", &r.table)?;
+                m.serialize_entry("data", &r.data)?;
+            }
+            Record::Redis(r) => {
+                m.serialize_entry("db", &r.db)?;
+                m.serialize_entry("key", &BytesRef(&r.key))?;
+                m.serialize_entry("type", r.value.redis_type().as_str())?;
+                m.serialize_entry("expire_at_ms", &r.expire_at_ms)?;
+                if let Some(p) = r.part {
+                    m.serialize_entry("part", &p)?;
+                    if r.last {
+                        m.serialize_entry("last", &true)?;
+                    }
+                }
+                m.serialize_entry("value", &RedisValueWire(&r.value))?;
+                if let Some(d) = &r.dump {
+                    m.serialize_entry("dump", &B64Ref(d))?;
+                }
+            }
+            Record::Diff(d) => {
+                m.serialize_entry("op", &d.op)?;
+                serialize_target(&mut m, &d.target)?;
+                m.serialize_entry("left", &d.left)?;
+                m.serialize_entry("right", &d.right)?;
+                m.serialize_entry("fields", &d.fields)?;
+            }
+            Record::Delete(d) => serialize_target(&mut m, &d.target)?,
+            Record::End(t) => {
+                m.serialize_entry("records", &t.records)?;
+                m.serialize_entry("stream_blake3", &t.stream_blake3)?;
+            }
+        }
+        m.end()
+    }
+}
+
+fn serialize_target<M: SerializeMap>(m: &mut M, target: &Target) -> Result<(), M::Error> {
+    match target {
+        Target::Row { table, id } => {
+            m.serialize_entry("table", table)?;
+            m.serialize_entry("id", id)
+        }
+        Target::Key { db, key } => {
+            m.serialize_entry("db", db)?;
+            m.serialize_entry("key", &BytesRef(key))
+        }
+    }
+}
+
+struct BytesRef<'a>(&'a [u8]);
+impl Serialize for BytesRef<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        serialize_bytes_or_text(self.0, s)
+    }
+}
+
+struct B64Ref<'a>(&'a [u8]);
+impl Serialize for B64Ref<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        value::serialize_b64(self.0, s)
+    }
+}
+
+struct BytesSeq<'a>(&'a [Vec<u8>]);
+impl Serialize for BytesSeq<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(Some(self.0.len()))?;
+        for b in self.0 {
+            seq.serialize_element(&BytesRef(b))?;
+        }
+        seq.end()
+    }
+}
+
+/// Field/value pairs: an object when every name is UTF-8 (and the object could
+/// not be mistaken for a tagged value), else an array of pairs.
+struct FieldPairs<'a>(&'a [(Vec<u8>, Vec<u8>)]);
+impl FieldPairs<'_> {
+    fn as_object(&self) -> bool {
+        let all_text = self.0.iter().all(|(f, _)| std::str::from_utf8(f).is_ok());
+        let looks_tagged = self.0.len() == 1 && value::TAGS.iter().any(|t| t.as_bytes() == self.0[0].0.as_slice());
+        let mut names_unique = true;
+        if self.0.len() > 1 {
+            // Stream entries may repeat a field name; an object cannot.
+            let mut names: Vec<&[u8]> = self.0.iter().map(|(f, _)| f.as_slice()).collect();
+            names.sort_unstable();
+            names_unique = names.windows(2).all(|w| w[0] != w[1]);
+        }
+        all_text && !looks_tagged && names_unique
+    }
+}
+impl Serialize for FieldPairs<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if self.as_object() {
+            let mut m = s.serialize_map(Some(self.0.len()))?;
+            for (f, v) in self.0 {
+                // as_object() checked every name is UTF-8.
+                m.serialize_entry(std::str::from_utf8(f).unwrap_or_default(), &BytesRef(v))?;
+            }
+            m.end()
+        } else {
+            let mut seq = s.serialize_seq(Some(self.0.len()))?;
+            for (f, v) in self.0 {
+                seq.serialize_element(&(BytesRef(f), BytesRef(v)))?;
+            }
+            seq.end()
+        }
+    }
+}
+
+struct Score(f64);
+impl Serialize for Score {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if self.0.is_finite() {
+            s.serialize_f64(self.0)
+        } else {
+            s.serialize_str(value::nonfinite_name(self.0))
+        }
+    }
+}
+
+struct RedisValueWire<'a>(&'a RedisValue);
+impl Serialize for RedisValueWire<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.0 {
+            RedisValue::String(b) => serialize_bytes_or_text(b, s),
+            RedisValue::Hash(pairs) => FieldPairs(pairs).serialize(s),
+            RedisValue::List(items) | RedisValue::Set(items) => BytesSeq(items).serialize(s),
+            RedisValue::ZSet(pairs) => {
+                let mut seq = s.serialize_seq(Some(pairs.len()))?;
+                for (m, score) in pairs {
+                    seq.serialize_element(&(BytesRef(m), Score(*score)))?;
+                }
+                seq.end()
+            }
+            RedisValue::Stream(stream) => stream.serialize(s),
+        }
+    }
+}
+
+impl Serialize for StreamEntry {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        (&self.id, FieldPairs(&self.fields)).serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for StreamEntry {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let (id, fields): (String, Value) = Deserialize::deserialize(d)?;
+        let fields = field_pairs(fields, "entry fields").map_err(serde::de::Error::custom)?;
+        Ok(StreamEntry { id, fields })
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Decoding
+
+/// Why a line could not be decoded. The reader adds the line number.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecodeError(pub String);
+
+impl fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for DecodeError {}
+
+impl DecodeError {
+    fn json(e: serde_json::Error) -> DecodeError {
+        let text = e.to_string();
+        // serde_json reports "… at line 1 column N"; within one NDJSON line only
+        // the column is useful, and the reader adds the stream line number.
+        let msg = match text.rsplit_once(" at line ") {
+            Some((msg, _)) => msg.to_owned(),
+            None => text,
+        };
+        if e.column() > 0 {
+            DecodeError(format!("{msg} (at byte {})", e.column()))
+        } else {
+            DecodeError(msg)
+        }
+    }
+}
+
+/// The fields of the hot kinds (`row`, `redis`), read in one pass; other kinds
+/// are parsed again into their own struct (they are rare).
+#[derive(Deserialize)]
+struct WireLine<'a> {
+    #[serde(borrow)]
+    kind: Cow<'a, str>,
+    #[serde(default)]
+    table: Option<String>,
+    #[serde(default)]
+    data: Option<RowData>,
+    #[serde(default)]
+    db: Option<u32>,
+    #[serde(default)]
+    key: Option<Bytes>,
+    #[serde(default, rename = "type", borrow)]
+    ty: Option<Cow<'a, str>>,
+    #[serde(default)]
+    expire_at_ms: Option<i64>,
+    #[serde(default)]
+    value: Option<Value>,
+    #[serde(default)]
+    part: Option<u32>,
+    #[serde(default)]
+    last: Option<bool>,
+    #[serde(default)]
+    dump: Option<Bytes>,
+}
+
+#[derive(Deserialize)]
+struct DiffWire<'a> {
+    op: DiffOp,
+    #[serde(default)]
+    id: Option<RowData>,
+    #[serde(default, borrow)]
+    left: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    right: Option<&'a RawValue>,
+    #[serde(default)]
+    fields: Vec<String>,
+}
+
+fn missing(kind: &str, field: &str) -> DecodeError {
+    DecodeError(format!("{kind} line has no \"{field}\""))
+}
+
+fn decode_line(line: &[u8]) -> Result<Record, DecodeError> {
+    let wire: WireLine = serde_json::from_slice(line).map_err(DecodeError::json)?;
+    match wire.kind.as_ref() {
+        "row" => Ok(Record::Row(Row {
+            table: wire.table.ok_or_else(|| missing("row", "table"))?,
+            data: wire.data.ok_or_else(|| missing("row", "data"))?,
+        })),
+        "redis" => decode_redis(wire).map(Record::Redis),
+        "header" => {
+            let h: Header = serde_json::from_slice(line).map_err(DecodeError::json)?;
+            let major = h.format.split('.').next().unwrap_or("");
+            if major != FORMAT {
+                return Err(DecodeError(format!("unsupported stream format {:?}: this tool reads {FORMAT}", h.format)));
+            }
+            Ok(Record::Header(h))
+        }
+        "schema" => {
+            let t: TableSchema = serde_json::from_slice(line).map_err(DecodeError::json)?;
+            Ok(Record::Schema(t))
+        }
+        "end" => {
+            let t: Trailer = serde_json::from_slice(line).map_err(DecodeError::json)?;
+            if t.stream_blake3.len() != 64 || !t.stream_blake3.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Err(DecodeError(format!(
+                    "end line: stream_blake3 must be 64 hex digits, found {:?}",
+                    t.stream_blake3
+                )));
+            }
+            Ok(Record::End(t))
+        }
+        "delete" => {
+            let target = decode_target("delete", wire.table, None, wire.db, wire.key, line)?;
+            Ok(Record::Delete(Delete { target }))
+        }
+        "diff" => {
+            let d: DiffWire = serde_json::from_slice(line).map_err(DecodeError::json)?;
+            let target = decode_target("diff", wire.table, d.id, wire.db, wire.key, line)?;
+            let side = |raw: Option<&RawValue>, name: &str| -> Result<Option<Box<Record>>, DecodeError> {
+                match raw {
+                    None => Ok(None),
+                    Some(r) if r.get() == "null" => Ok(None),
+                    Some(r) => match decode_line(r.get().as_bytes()) {
+                        Ok(rec @ (Record::Row(_) | Record::Redis(_))) => Ok(Some(Box::new(rec))),
+                        Ok(other) => Err(DecodeError(format!(
+                            "diff {name}: expected a row or redis record, found kind {:?}",
+                            other.kind()
+                        ))),
+                        Err(e) => Err(DecodeError(format!("diff {name}: {e}"))),
+                    },
+                }
+            };
+            Ok(Record::Diff(Diff {
+                op: d.op,
+                target,
+                left: side(d.left, "left")?,
+                right: side(d.right, "right")?,
+                fields: d.fields,
+            }))
+        }
+        other => Err(DecodeError(format!(
+            "unknown kind {other:?} (expected header, schema, row, redis, diff, delete or end)"
+        ))),
+    }
+}
+
+fn decode_target(
+    kind: &str,
+    table: Option<String>,
+    id: Option<RowData>,
+    db: Option<u32>,
+    key: Option<Bytes>,
+    line: &[u8],
+) -> Result<Target, DecodeError> {
+    match (table, key) {
+        (Some(table), None) => {
+            let id = match id {
+                Some(id) => id,
+                None => {
+                    #[derive(Deserialize)]
+                    struct IdOnly {
+                        id: Option<RowData>,
+                    }
+                    let w: IdOnly = serde_json::from_slice(line).map_err(DecodeError::json)?;
+                    w.id.ok_or_else(|| missing(kind, "id"))?
+                }
+            };
+            Ok(Target::Row { table, id })
+        }
+        (None, Some(key)) => Ok(Target::Key { db: db.unwrap_or(0), key: key.0 }),
+        (Some(_), Some(_)) => Err(DecodeError(format!("{kind} line has both \"table\" and \"key\"; give one"))),
+        (None, None) => Err(DecodeError(format!("{kind} line needs \"table\" and \"id\", or \"key\""))),
+    }
+}
+
+fn decode_redis(wire: WireLine) -> Result<RedisRecord, DecodeError> {
+    let key = wire.key.ok_or_else(|| missing("redis", "key"))?.0;
+    let ty_name = wire.ty.ok_or_else(|| missing("redis", "type"))?;
+    let ty = RedisType::parse(&ty_name).ok_or_else(|| {
+        DecodeError(format!(
+            "redis key {}: unknown type {ty_name:?} (expected string, hash, list, set, zset or stream)",
+            Bytes(key.clone())
+        ))
+    })?;
+    let raw = wire.value.ok_or_else(|| missing("redis", "value"))?;
+    let value = redis_value(ty, raw).map_err(|e| DecodeError(format!("redis key {}: {e}", Bytes(key.clone()))))?;
+    let part = wire.part;
+    Ok(RedisRecord {
+        db: wire.db.unwrap_or(0),
+        key,
+        expire_at_ms: wire.expire_at_ms,
+        value,
+        part,
+        last: part.is_some() && wire.last.unwrap_or(false),
+        dump: wire.dump.map(|b| b.0),
+    })
+}
+
+fn bytes_of(v: Value, what: &str) -> Result<Vec<u8>, String> {
+    match v {
+        Value::String(s) => Ok(s.into_bytes()),
+        Value::Bytes(b) => Ok(b),
+        other => Err(format!("{what}: expected a string or {{\"$b64\":…}}, found {}", other.type_name())),
+    }
+}
+
+fn elements(v: Value, what: &str) -> Result<Vec<Value>, String> {
+    match v {
+        Value::Array(items) => Ok(items),
+        other => Err(format!("{what}: expected an array, found {}", other.type_name())),
+    }
+}
+
+fn field_pairs(v: Value, what: &str) -> Result<Pairs, String> {
+    match v {
+        Value::Object(members) => members.into_iter().map(|(f, v)| Ok((f.into_bytes(), bytes_of(v, what)?))).collect(),
+        Value::Array(pairs) => pairs
+            .into_iter()
+            .enumerate()
+            .map(|(i, pair)| match pair {
+                Value::Array(mut fv) if fv.len() == 2 => {
+                    let v = fv.pop().unwrap_or(Value::Null);
+                    let f = fv.pop().unwrap_or(Value::Null);
+                    Ok((bytes_of(f, what)?, bytes_of(v, what)?))
+                }
+                _ => Err(format!("{what}[{i}]: expected a [field, value] pair")),
+            })
+            .collect(),
+        other => {
+            Err(format!("{what}: expected an object or an array of [field, value] pairs, found {}", other.type_name()))
+        }
+    }
+}
+
+fn score_of(v: Value, i: usize) -> Result<f64, String> {
+    match v {
+        Value::Float(f) => Ok(f),
+        Value::Int(n) => Ok(n as f64),
+        Value::String(s) => value::parse_nonfinite(&s)
+            .filter(|f| !f.is_nan())
+            .ok_or_else(|| format!("zset[{i}]: bad score {s:?} (expected a number, \"inf\" or \"-inf\")")),
+        other => Err(format!("zset[{i}]: bad score: expected a number, found {}", other.type_name())),
+    }
+}
+
+fn redis_value(ty: RedisType, raw: Value) -> Result<RedisValue, String> {
+    Ok(match ty {
+        RedisType::String => RedisValue::String(bytes_of(raw, "value")?),
+        RedisType::Hash => RedisValue::Hash(field_pairs(raw, "hash")?),
+        RedisType::List => RedisValue::List(
+            elements(raw, "list")?
+                .into_iter()
+                .enumerate()
+                .map(|(i, v)| bytes_of(v, &format!("list[{i}]")))
+                .collect::<Result<_, _>>()?,
+        ),
+        RedisType::Set => RedisValue::Set(
+            elements(raw, "set")?
+                .into_iter()
+                .enumerate()
+                .map(|(i, v)| bytes_of(v, &format!("set[{i}]")))
+                .collect::<Result<_, _>>()?,
+        ),
+        RedisType::ZSet => RedisValue::ZSet(
+            elements(raw, "zset")?
+                .into_iter()
+                .enumerate()
+                .map(|(i, pair)| match pair {
+                    Value::Array(mut ms) if ms.len() == 2 => {
+                        let score = score_of(ms.pop().unwrap_or(Value::Null), i)?;
+                        let member = bytes_of(ms.pop().unwrap_or(Value::Null), &format!("zset[{i}] member"))?;
+                        Ok((member, score))
+                    }
+                    _ => Err(format!("zset[{i}]: expected a [member, score] pair")),
+                })
+                .collect::<Result<_, String>>()?,
+        ),
+        RedisType::Stream => {
+            // Round-trip through JSON text: streams are rare and their shape is
+            // easiest to check with the derived decoder.
+            let text = raw.to_json_string();
+            let stream: StreamValue =
+                serde_json::from_str(&text).map_err(|e| format!("stream: {}", DecodeError::json(e)))?;
+            RedisValue::Stream(stream)
+        }
+    })
+}

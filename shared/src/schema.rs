@@ -1,0 +1,261 @@
+//! The `schema` line: one table's columns, keys and indexes in logical types.
+//!
+//! ```json
+//! {"kind":"schema","table":"operators","columns":[
+//!   {"name":"id","type":"int64","nullable":false,"auto_increment":true,"source_type":"bigint"},
+//!   {"name":"email","type":"string","max_len":255},
+//!   {"name":"created_at","type":"datetime","precision":6}],
+//!  "primary_key":["id"],
+//!  "indexes":[{"name":"index_operators_on_email","columns":["email"],"unique":true}]}
+//! ```
+//!
+//! Optional attributes are omitted when absent; `nullable` defaults to `true`.
+
+use serde::{Deserialize, Serialize};
+
+use crate::value::Value;
+
+/// The logical type of a column, independent of any SQL dialect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[allow(missing_docs)] // the names are the documentation
+pub enum LogicalType {
+    Bool,
+    Int8,
+    Int16,
+    Int32,
+    Int64,
+    Uint8,
+    Uint16,
+    Uint32,
+    Uint64,
+    Float32,
+    Float64,
+    /// Exact decimal: `precision`, `scale`; values are strings of digits.
+    Decimal,
+    /// Character string with `max_len` (characters); `fixed` for CHAR(n).
+    String,
+    /// Unbounded text.
+    Text,
+    /// Byte string with optional `max_len`; `fixed` for BINARY(n).
+    Bytes,
+    /// `YYYY-MM-DD`.
+    Date,
+    /// `HH:MM:SS[.ffffff]` (MySQL TIME may be negative or above 24 h).
+    Time,
+    /// Naive date-time `YYYY-MM-DDTHH:MM:SS[.f]`, `precision` fraction digits.
+    Datetime,
+    /// Zoned instant, written with `Z` or an offset.
+    Timestamp,
+    /// A duration (PostgreSQL interval), as the source prints it.
+    Interval,
+    /// MySQL YEAR.
+    Year,
+    /// A JSON document; values are nested JSON.
+    Json,
+    /// A UUID string.
+    Uuid,
+    /// One of `values`.
+    Enum,
+    /// A comma-separated subset of `values`.
+    Set,
+    /// Bit string of `len` bits, as an integer.
+    Bit,
+    /// An array of `element`, as a JSON array.
+    Array,
+}
+
+impl LogicalType {
+    /// True for the date and time types whose values `--time-precision` normalises.
+    pub fn is_temporal(self) -> bool {
+        matches!(self, LogicalType::Datetime | LogicalType::Timestamp | LogicalType::Time)
+    }
+
+    /// True for integer types.
+    pub fn is_integer(self) -> bool {
+        use LogicalType::*;
+        matches!(self, Int8 | Int16 | Int32 | Int64 | Uint8 | Uint16 | Uint32 | Uint64 | Year)
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+fn is_true(b: &bool) -> bool {
+    *b
+}
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+/// One column of a table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Column {
+    /// Column name.
+    pub name: String,
+    /// Logical type.
+    #[serde(rename = "type")]
+    pub ty: LogicalType,
+    /// Whether NULL is allowed (default `true`).
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub nullable: bool,
+    /// Maximum length: characters for strings, bytes for byte strings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_len: Option<u64>,
+    /// Fixed length (CHAR(n), BINARY(n)).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub fixed: bool,
+    /// Decimal precision, or fraction digits of temporal types.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub precision: Option<u32>,
+    /// Decimal scale.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scale: Option<u32>,
+    /// Unsigned integer or decimal (MySQL).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub unsigned: bool,
+    /// Allowed values of `enum` / `set` columns.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub values: Option<Vec<String>>,
+    /// Width of `bit` columns.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub len: Option<u32>,
+    /// Element type of `array` columns.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub element: Option<LogicalType>,
+    /// AUTO_INCREMENT / identity / serial.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub auto_increment: bool,
+    /// A literal default value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default: Option<Value>,
+    /// A default that is an expression, in portable spelling where one exists
+    /// (`current_timestamp`), else as the source wrote it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_expr: Option<String>,
+    /// The exact type the source declared, e.g. `tinyint(1)`, `jsonb`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_type: Option<String>,
+    /// Character set (MySQL).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub charset: Option<String>,
+    /// Collation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub collation: Option<String>,
+    /// Column comment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+}
+
+impl Column {
+    /// A nullable column of the given type with no other attributes.
+    pub fn new(name: impl Into<String>, ty: LogicalType) -> Column {
+        Column {
+            name: name.into(),
+            ty,
+            nullable: true,
+            max_len: None,
+            fixed: false,
+            precision: None,
+            scale: None,
+            unsigned: false,
+            values: None,
+            len: None,
+            element: None,
+            auto_increment: false,
+            default: None,
+            default_expr: None,
+            source_type: None,
+            charset: None,
+            collation: None,
+            comment: None,
+        }
+    }
+}
+
+/// A secondary index or unique key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Index {
+    /// Index name.
+    pub name: String,
+    /// Indexed columns, in order.
+    pub columns: Vec<String>,
+    /// A unique key.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub unique: bool,
+}
+
+/// A foreign key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ForeignKey {
+    /// Constraint name.
+    pub name: String,
+    /// Referencing columns.
+    pub columns: Vec<String>,
+    /// Referenced table.
+    pub ref_table: String,
+    /// Referenced columns.
+    pub ref_columns: Vec<String>,
+    /// `ON DELETE` action (`cascade`, `set null`, …) when not the default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_delete: Option<String>,
+    /// `ON UPDATE` action when not the default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_update: Option<String>,
+}
+
+/// One table's structure: the payload of a `schema` line.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TableSchema {
+    /// Table name (may be `schema.table` for PostgreSQL non-public schemas).
+    pub table: String,
+    /// Columns in table order.
+    pub columns: Vec<Column>,
+    /// Primary key columns (empty when the table has none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub primary_key: Vec<String>,
+    /// Secondary indexes and unique keys.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub indexes: Vec<Index>,
+    /// Foreign keys.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub foreign_keys: Vec<ForeignKey>,
+    /// Default character set of the table (MySQL).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub charset: Option<String>,
+    /// Default collation of the table.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub collation: Option<String>,
+    /// Table comment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    /// The dialect that declared `source_type`s: `mysql`, `postgres`, `sqlite`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dialect: Option<String>,
+    /// The source's row estimate, for progress ETAs (not a promise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub estimated_rows: Option<u64>,
+}
+
+impl TableSchema {
+    /// A table with the given columns and no keys.
+    pub fn new(table: impl Into<String>, columns: Vec<Column>) -> TableSchema {
+        TableSchema {
+            table: table.into(),
+            columns,
+            primary_key: Vec::new(),
+            indexes: Vec::new(),
+            foreign_keys: Vec::new(),
+            charset: None,
+            collation: None,
+            comment: None,
+            dialect: None,
+            estimated_rows: None,
+        }
+    }
+
+    /// The column with this name.
+    pub fn column(&self, name: &str) -> Option<&Column> {
+        self.columns.iter().find(|c| c.name == name)
+    }
+}

@@ -1,0 +1,578 @@
+//! The value model of a row column (DESIGN.md §2.2) and its exact JSON encoding.
+//!
+//! Plain JSON is used wherever it is exact; otherwise a one-key tagged object:
+//!
+//! | value | encoding |
+//! |---|---|
+//! | NULL | `null` |
+//! | bool | `true` / `false` |
+//! | integer in ±(2^53−1) | JSON number: `42` |
+//! | any other integer (i64 / u64 range) | `{"$int":"18446744073709551615"}` |
+//! | finite float | shortest round-trip JSON number, always with a `.` or exponent: `1.0`, `-0.0`, `1e300` |
+//! | NaN, ±inf | `{"$float":"nan"}`, `{"$float":"inf"}`, `{"$float":"-inf"}` |
+//! | text (valid UTF-8) | JSON string |
+//! | bytes | `{"$b64":"…standard base64 with padding…"}` (always, even when the bytes are UTF-8) |
+//! | MySQL zero date | `{"$zero_date":"0000-00-00 00:00:00"}` |
+//! | nested JSON (JSON columns, PG arrays) | the JSON value itself, its members encoded by the same rules |
+//!
+//! A nested object whose only key is one of the tags above (`$int`, `$float`,
+//! `$b64`, `$zero_date`, `$json`) would read back as a tag, so it is written
+//! wrapped: `{"$json":{"$int":"not a tag"}}`. Any other `$`-key is plain JSON.
+//!
+//! Decimals, dates and times are strings here; the column's logical type in
+//! the `schema` line says what the string holds.
+
+use std::fmt;
+
+use base64::Engine as _;
+use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
+use serde::ser::{SerializeMap, SerializeSeq};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// Largest integer JSON numbers carry exactly in every common parser (2^53 − 1).
+pub const MAX_SAFE_INTEGER: i128 = (1 << 53) - 1;
+
+/// The standard base64 engine used for every `$b64` value.
+pub(crate) const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
+
+/// One column value, or one member of a nested JSON value.
+///
+/// `PartialEq` compares floats by bits, so `NaN == NaN` and `-0.0 != 0.0`:
+/// two values are equal when they encode to the same bytes.
+#[derive(Debug, Clone)]
+pub enum Value {
+    /// SQL NULL / JSON null.
+    Null,
+    /// A boolean.
+    Bool(bool),
+    /// An integer in `i64::MIN ..= u64::MAX`.
+    Int(i128),
+    /// A 64-bit float (NaN and infinities allowed).
+    Float(f64),
+    /// Text, always valid UTF-8. Also decimals, dates and times.
+    String(String),
+    /// A byte string (BLOB, BYTEA, …).
+    Bytes(Vec<u8>),
+    /// A MySQL zero date such as `0000-00-00 00:00:00`, kept verbatim.
+    ZeroDate(String),
+    /// A JSON array.
+    Array(Vec<Value>),
+    /// A JSON object; member order is kept as read.
+    Object(Vec<(String, Value)>),
+}
+
+impl PartialEq for Value {
+    fn eq(&self, other: &Self) -> bool {
+        use Value::*;
+        match (self, other) {
+            (Null, Null) => true,
+            (Bool(a), Bool(b)) => a == b,
+            (Int(a), Int(b)) => a == b,
+            (Float(a), Float(b)) => a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan()),
+            (String(a), String(b)) => a == b,
+            (Bytes(a), Bytes(b)) => a == b,
+            (ZeroDate(a), ZeroDate(b)) => a == b,
+            (Array(a), Array(b)) => a == b,
+            (Object(a), Object(b)) => a == b,
+            _ => false,
+        }
+    }
+}
+
+impl Value {
+    /// The smallest integer a `Value::Int` may hold.
+    pub const INT_MIN: i128 = i64::MIN as i128;
+    /// The largest integer a `Value::Int` may hold.
+    pub const INT_MAX: i128 = u64::MAX as i128;
+
+    /// A byte string as `String` when it is valid UTF-8, else `Bytes` — the rule
+    /// for Redis values and any source without a declared type.
+    pub fn from_bytes_or_text(bytes: Vec<u8>) -> Value {
+        match String::from_utf8(bytes) {
+            Ok(s) => Value::String(s),
+            Err(e) => Value::Bytes(e.into_bytes()),
+        }
+    }
+
+    /// True for `Value::Null`.
+    pub fn is_null(&self) -> bool {
+        matches!(self, Value::Null)
+    }
+
+    /// The bytes of a `String` or `Bytes` value.
+    pub fn as_bytes(&self) -> Option<&[u8]> {
+        match self {
+            Value::String(s) => Some(s.as_bytes()),
+            Value::Bytes(b) => Some(b),
+            _ => None,
+        }
+    }
+
+    /// The text of a `String` value.
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::String(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// A short name of the variant, for error messages.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Value::Null => "null",
+            Value::Bool(_) => "bool",
+            Value::Int(_) => "integer",
+            Value::Float(_) => "float",
+            Value::String(_) => "string",
+            Value::Bytes(_) => "bytes",
+            Value::ZeroDate(_) => "zero date",
+            Value::Array(_) => "array",
+            Value::Object(_) => "object",
+        }
+    }
+
+    /// Converts from a `serde_json::Value` (numbers beyond i64/u64 become floats,
+    /// as serde_json parsed them).
+    pub fn from_json(json: serde_json::Value) -> Value {
+        match json {
+            serde_json::Value::Null => Value::Null,
+            serde_json::Value::Bool(b) => Value::Bool(b),
+            serde_json::Value::Number(n) => {
+                if let Some(i) = n.as_i64() {
+                    Value::Int(i as i128)
+                } else if let Some(u) = n.as_u64() {
+                    Value::Int(u as i128)
+                } else {
+                    Value::Float(n.as_f64().unwrap_or(f64::NAN))
+                }
+            }
+            serde_json::Value::String(s) => Value::String(s),
+            serde_json::Value::Array(a) => Value::Array(a.into_iter().map(Value::from_json).collect()),
+            serde_json::Value::Object(o) => {
+                Value::Object(o.into_iter().map(|(k, v)| (k, Value::from_json(v))).collect())
+            }
+        }
+    }
+
+    /// Encodes this value as one line of compact JSON (decant encoding).
+    pub fn to_json_string(&self) -> String {
+        let mut out = Vec::with_capacity(32);
+        self.write_json(&mut out);
+        // The encoder only ever writes UTF-8.
+        String::from_utf8(out).unwrap_or_default()
+    }
+
+    /// Appends the decant JSON encoding of this value to `out`.
+    pub fn write_json(&self, out: &mut Vec<u8>) {
+        // Writing into a Vec cannot fail, and every Value is encodable.
+        let _ = serde_json::to_writer(&mut *out, self);
+    }
+}
+
+/// The tags of one-key tagged objects.
+pub(crate) const TAGS: [&str; 5] = ["$int", "$float", "$b64", "$zero_date", "$json"];
+
+fn is_tag(key: &str) -> bool {
+    key.starts_with('$') && TAGS.contains(&key)
+}
+
+impl Serialize for Value {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Value::Null => s.serialize_unit(),
+            Value::Bool(b) => s.serialize_bool(*b),
+            Value::Int(i) => {
+                if (-MAX_SAFE_INTEGER..=MAX_SAFE_INTEGER).contains(i) {
+                    s.serialize_i64(*i as i64)
+                } else {
+                    let mut m = s.serialize_map(Some(1))?;
+                    m.serialize_entry("$int", &i.to_string())?;
+                    m.end()
+                }
+            }
+            Value::Float(f) => serialize_float(*f, s),
+            Value::String(t) => s.serialize_str(t),
+            Value::Bytes(b) => serialize_b64(b, s),
+            Value::ZeroDate(z) => {
+                let mut m = s.serialize_map(Some(1))?;
+                m.serialize_entry("$zero_date", z)?;
+                m.end()
+            }
+            Value::Array(items) => {
+                let mut seq = s.serialize_seq(Some(items.len()))?;
+                for item in items {
+                    seq.serialize_element(item)?;
+                }
+                seq.end()
+            }
+            Value::Object(members) => {
+                if members.len() == 1 && is_tag(&members[0].0) {
+                    let mut m = s.serialize_map(Some(1))?;
+                    m.serialize_entry("$json", &PlainObject(members))?;
+                    m.end()
+                } else {
+                    PlainObject(members).serialize(s)
+                }
+            }
+        }
+    }
+}
+
+/// An object written member by member, never wrapped in `$json`.
+struct PlainObject<'a>(&'a [(String, Value)]);
+
+impl Serialize for PlainObject<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(self.0.len()))?;
+        for (k, v) in self.0 {
+            m.serialize_entry(k, v)?;
+        }
+        m.end()
+    }
+}
+
+/// Serializes a float: finite in shortest round-trip form, otherwise tagged.
+pub(crate) fn serialize_float<S: Serializer>(f: f64, s: S) -> Result<S::Ok, S::Error> {
+    if f.is_finite() {
+        s.serialize_f64(f)
+    } else {
+        let mut m = s.serialize_map(Some(1))?;
+        m.serialize_entry("$float", nonfinite_name(f))?;
+        m.end()
+    }
+}
+
+pub(crate) fn nonfinite_name(f: f64) -> &'static str {
+    if f.is_nan() {
+        "nan"
+    } else if f > 0.0 {
+        "inf"
+    } else {
+        "-inf"
+    }
+}
+
+/// Serializes bytes as `{"$b64":"…"}`.
+pub(crate) fn serialize_b64<S: Serializer>(b: &[u8], s: S) -> Result<S::Ok, S::Error> {
+    let mut m = s.serialize_map(Some(1))?;
+    m.serialize_entry("$b64", &B64.encode(b))?;
+    m.end()
+}
+
+/// Parses the text of a `$float` tag.
+pub(crate) fn parse_nonfinite(text: &str) -> Option<f64> {
+    match text.to_ascii_lowercase().as_str() {
+        "nan" => Some(f64::NAN),
+        "inf" | "+inf" | "infinity" | "+infinity" => Some(f64::INFINITY),
+        "-inf" | "-infinity" => Some(f64::NEG_INFINITY),
+        _ => None,
+    }
+}
+
+/// Parses the text of an `$int` tag, checking the i64/u64 range.
+pub(crate) fn parse_int_tag(text: &str) -> Result<i128, String> {
+    let n: i128 = text.parse().map_err(|_| format!("bad $int value {text:?}: expected decimal digits"))?;
+    if !(Value::INT_MIN..=Value::INT_MAX).contains(&n) {
+        return Err(format!("$int value {text} is outside the i64/u64 range"));
+    }
+    Ok(n)
+}
+
+/// Decodes the text of a `$b64` tag (standard alphabet, padding required).
+pub(crate) fn decode_b64(text: &str) -> Result<Vec<u8>, String> {
+    B64.decode(text).map_err(|e| {
+        let shown: String = text.chars().take(40).collect();
+        format!("bad $b64 value {shown:?}: {e}")
+    })
+}
+
+impl<'de> Deserialize<'de> for Value {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(ValueVisitor)
+    }
+}
+
+struct ValueVisitor;
+
+impl<'de> Visitor<'de> for ValueVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a decant value")
+    }
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_none<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::Int(v as i128))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::Int(v as i128))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(Value::Float(v))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_owned()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
+        while let Some(item) = seq.next_element::<Value>()? {
+            items.push(item);
+        }
+        Ok(Value::Array(items))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let Some(first) = map.next_key::<KeyString>()? else {
+            return Ok(Value::Object(Vec::new()));
+        };
+        let first = first.0;
+        if is_tag(&first) {
+            let value = match first.as_str() {
+                "$int" => {
+                    let text: KeyString = map.next_value()?;
+                    Value::Int(parse_int_tag(&text.0).map_err(de::Error::custom)?)
+                }
+                "$float" => {
+                    let text: KeyString = map.next_value()?;
+                    Value::Float(parse_nonfinite(&text.0).ok_or_else(|| {
+                        de::Error::custom(format!(
+                            "bad $float value {:?}: expected \"nan\", \"inf\" or \"-inf\"",
+                            text.0
+                        ))
+                    })?)
+                }
+                "$b64" => {
+                    let text: KeyString = map.next_value()?;
+                    Value::Bytes(decode_b64(&text.0).map_err(de::Error::custom)?)
+                }
+                "$zero_date" => {
+                    let text: KeyString = map.next_value()?;
+                    Value::ZeroDate(text.0)
+                }
+                _ => Value::Object(map.next_value_seed(PlainObjectSeed)?),
+            };
+            if map.next_key::<de::IgnoredAny>()?.is_some() {
+                return Err(de::Error::custom(format!("a tagged value ({first}) must be the only key of its object")));
+            }
+            return Ok(value);
+        }
+        let mut members = Vec::with_capacity(map.size_hint().unwrap_or(0).min(4096) + 1);
+        members.push((first, map.next_value::<Value>()?));
+        while let Some(k) = map.next_key::<KeyString>()? {
+            members.push((k.0, map.next_value::<Value>()?));
+        }
+        Ok(Value::Object(members))
+    }
+}
+
+/// Reads an object member by member without interpreting its keys as tags
+/// (the content of a `$json` wrapper).
+struct PlainObjectSeed;
+
+impl<'de> DeserializeSeed<'de> for PlainObjectSeed {
+    type Value = Vec<(String, Value)>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for PlainObjectSeed {
+    type Value = Vec<(String, Value)>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON object inside $json")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut members = Vec::new();
+        while let Some(k) = map.next_key::<KeyString>()? {
+            members.push((k.0, map.next_value::<Value>()?));
+        }
+        Ok(members)
+    }
+}
+
+/// A JSON string read into an owned `String` without going through `Value`.
+pub(crate) struct KeyString(pub String);
+
+impl<'de> Deserialize<'de> for KeyString {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = KeyString;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_str<E>(self, v: &str) -> Result<KeyString, E> {
+                Ok(KeyString(v.to_owned()))
+            }
+            fn visit_string<E>(self, v: String) -> Result<KeyString, E> {
+                Ok(KeyString(v))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+/// The columns of one row, in the order they were read or built.
+///
+/// Encoded as a JSON object `{"column": value, …}`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct RowData(pub Vec<(String, Value)>);
+
+impl RowData {
+    /// The value of a column, if present.
+    pub fn get(&self, column: &str) -> Option<&Value> {
+        self.0.iter().find(|(k, _)| k == column).map(|(_, v)| v)
+    }
+
+    /// Sets a column, replacing an existing value or appending a new column.
+    pub fn set(&mut self, column: &str, value: Value) {
+        match self.0.iter_mut().find(|(k, _)| k == column) {
+            Some(slot) => slot.1 = value,
+            None => self.0.push((column.to_owned(), value)),
+        }
+    }
+
+    /// Removes a column, returning its value.
+    pub fn remove(&mut self, column: &str) -> Option<Value> {
+        let pos = self.0.iter().position(|(k, _)| k == column)?;
+        Some(self.0.remove(pos).1)
+    }
+
+    /// Iterates over `(column, value)` pairs.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Value)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v))
+    }
+
+    /// Number of columns.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// True when the row has no columns.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl FromIterator<(String, Value)> for RowData {
+    fn from_iter<I: IntoIterator<Item = (String, Value)>>(iter: I) -> Self {
+        RowData(iter.into_iter().collect())
+    }
+}
+
+impl Serialize for RowData {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        PlainObject(&self.0).serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for RowData {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RowData;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an object of column values")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RowData, A::Error> {
+                let mut cols = Vec::with_capacity(map.size_hint().unwrap_or(8).min(1024));
+                while let Some(k) = map.next_key::<KeyString>()? {
+                    let v =
+                        map.next_value::<Value>().map_err(|e| de::Error::custom(format!("column {:?}: {e}", k.0)))?;
+                    cols.push((k.0, v));
+                }
+                Ok(RowData(cols))
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+/// A byte string encoded as a JSON string when valid UTF-8, else `{"$b64":…}`
+/// (Redis keys, fields, members and values).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Bytes(pub Vec<u8>);
+
+impl Serialize for Bytes {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        serialize_bytes_or_text(&self.0, s)
+    }
+}
+
+/// Serializes a byte string as text when valid UTF-8, else as `$b64`.
+pub(crate) fn serialize_bytes_or_text<S: Serializer>(b: &[u8], s: S) -> Result<S::Ok, S::Error> {
+    match std::str::from_utf8(b) {
+        Ok(text) => s.serialize_str(text),
+        Err(_) => serialize_b64(b, s),
+    }
+}
+
+impl<'de> Deserialize<'de> for Bytes {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Bytes;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string or {\"$b64\":…}")
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Bytes, E> {
+                Ok(Bytes(v.as_bytes().to_vec()))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Bytes, E> {
+                Ok(Bytes(v.into_bytes()))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Bytes, A::Error> {
+                let key =
+                    map.next_key::<KeyString>()?.ok_or_else(|| de::Error::custom("expected {\"$b64\":…}, found {}"))?;
+                if key.0 != "$b64" {
+                    return Err(de::Error::custom(format!(
+                        "expected a string or {{\"$b64\":…}}, found an object with key {:?}",
+                        key.0
+                    )));
+                }
+                let text: KeyString = map.next_value()?;
+                let bytes = decode_b64(&text.0).map_err(de::Error::custom)?;
+                if map.next_key::<de::IgnoredAny>()?.is_some() {
+                    return Err(de::Error::custom("$b64 must be the only key of its object"));
+                }
+                Ok(Bytes(bytes))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl From<&str> for Bytes {
+    fn from(s: &str) -> Self {
+        Bytes(s.as_bytes().to_vec())
+    }
+}
+
+impl From<Vec<u8>> for Bytes {
+    fn from(v: Vec<u8>) -> Self {
+        Bytes(v)
+    }
+}
+
+impl fmt::Display for Bytes {
+    /// Shows UTF-8 as is and other bytes as `\xNN` escapes (for messages).
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        for chunk in self.0.utf8_chunks() {
+            f.write_str(chunk.valid())?;
+            for b in chunk.invalid() {
+                write!(f, "\\x{b:02x}")?;
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,154 @@
+//! The streaming writer: buffered, counts and hashes what it writes, and seals
+//! each segment with an `end` trailer.
+
+use std::io::{self, Write};
+
+use crate::record::{Header, Record, Trailer};
+
+/// Bytes buffered before one write (and one blake3 update).
+const BUFFER: usize = 256 << 10;
+
+/// Writes decant records, one per line, sealing each segment with a trailer.
+///
+/// ```
+/// use decant_record::{Header, Record, RecordReader, RecordWriter, Row, RowData, Value};
+/// let mut w = RecordWriter::new(Vec::new());
+/// w.write_header(&Header::new("example 0.1.0", None)).unwrap();
+/// let row = Row { table: "t".into(), data: RowData(vec![("id".into(), Value::Int(1))]) };
+/// w.write(&Record::Row(row)).unwrap();
+/// let bytes = w.finish().unwrap();
+/// let mut r = RecordReader::new(&bytes[..]);
+/// while r.next_record().unwrap().is_some() {}
+/// assert!(r.all_sealed());
+/// ```
+#[derive(Debug)]
+pub struct RecordWriter<W: Write> {
+    out: W,
+    buf: Vec<u8>,
+    /// `buf[..unhashed_from]` is already in `hasher` (or is a trailer, which
+    /// belongs to no segment's digest).
+    unhashed_from: usize,
+    hasher: blake3::Hasher,
+    /// Lines after the header in the open segment.
+    records: u64,
+    /// Records written over all segments.
+    total: u64,
+    segment_open: bool,
+}
+
+impl<W: Write> RecordWriter<W> {
+    /// A writer over `out` (which needs no buffering of its own).
+    pub fn new(out: W) -> Self {
+        RecordWriter {
+            out,
+            buf: Vec::with_capacity(BUFFER + 4096),
+            unhashed_from: 0,
+            hasher: blake3::Hasher::new(),
+            records: 0,
+            total: 0,
+            segment_open: false,
+        }
+    }
+
+    /// Writes a header, starting a new segment (sealing the open one first).
+    pub fn write_header(&mut self, header: &Header) -> io::Result<()> {
+        if self.segment_open {
+            self.write_trailer()?;
+        }
+        self.segment_open = true;
+        Record::Header(header.clone()).encode(&mut self.buf);
+        self.buf.push(b'\n');
+        self.maybe_flush()
+    }
+
+    /// Writes one record. A `Header` starts a new segment; an `End` seals the
+    /// open segment with a trailer computed here (its own fields are ignored),
+    /// so a pass-through keeps its input's segments.
+    pub fn write(&mut self, record: &Record) -> io::Result<()> {
+        match record {
+            Record::Header(h) => self.write_header(h),
+            Record::End(_) => {
+                if self.segment_open {
+                    self.write_trailer()?;
+                }
+                Ok(())
+            }
+            other => {
+                other.encode(&mut self.buf);
+                self.end_line()
+            }
+        }
+    }
+
+    /// Writes a line that is already a valid encoded record (no newline), as a
+    /// pass-through does with the lines it does not change. The caller must
+    /// not pass `header` or `end` lines here.
+    pub fn write_raw(&mut self, line: &[u8]) -> io::Result<()> {
+        self.buf.extend_from_slice(line);
+        self.end_line()
+    }
+
+    fn end_line(&mut self) -> io::Result<()> {
+        self.buf.push(b'\n');
+        self.segment_open = true;
+        self.records += 1;
+        self.total += 1;
+        self.maybe_flush()
+    }
+
+    fn maybe_flush(&mut self) -> io::Result<()> {
+        if self.buf.len() >= BUFFER {
+            self.flush_buffer()?;
+        }
+        Ok(())
+    }
+
+    fn flush_buffer(&mut self) -> io::Result<()> {
+        self.hasher.update(&self.buf[self.unhashed_from..]);
+        self.out.write_all(&self.buf)?;
+        self.buf.clear();
+        self.unhashed_from = 0;
+        Ok(())
+    }
+
+    fn write_trailer(&mut self) -> io::Result<()> {
+        self.hasher.update(&self.buf[self.unhashed_from..]);
+        let trailer = Trailer { records: self.records, stream_blake3: self.hasher.finalize().to_hex().to_string() };
+        self.hasher.reset();
+        Record::End(trailer).encode(&mut self.buf);
+        self.buf.push(b'\n');
+        self.unhashed_from = self.buf.len();
+        self.records = 0;
+        self.segment_open = false;
+        self.maybe_flush()
+    }
+
+    /// Records written so far (all segments, not counting headers and trailers).
+    pub fn records_written(&self) -> u64 {
+        self.total
+    }
+
+    /// Pushes buffered lines to the output (for low-latency pipelines). The
+    /// stream is not sealed by this.
+    pub fn flush(&mut self) -> io::Result<()> {
+        self.flush_buffer()?;
+        self.out.flush()
+    }
+
+    /// Seals the open segment with its trailer, flushes, and returns the output.
+    pub fn finish(mut self) -> io::Result<W> {
+        if self.segment_open {
+            self.write_trailer()?;
+        }
+        self.flush()?;
+        Ok(self.out)
+    }
+
+    /// Flushes without writing a trailer (the stream stays unsealed), for a
+    /// run that stops on an error: what was written is kept, and readers can
+    /// tell it is incomplete.
+    pub fn abandon(mut self) -> io::Result<W> {
+        self.flush()?;
+        Ok(self.out)
+    }
+}
