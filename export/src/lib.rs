@@ -1,0 +1,10 @@
+//! decant exporters: read a store and write a decant NDJSON stream.
+//!
+//! - [`redis`]: `redis-export` (SCAN-based, pipelined, cluster-aware).
+//! - [`sql`]: `mysql-export`, `pg-export`, `sqlite-export` over one
+//!   dialect-aware core.
+//!
+//! The binaries in `src/bin/` only parse arguments and call these modules.
+
+pub mod redis;
+pub mod sql;

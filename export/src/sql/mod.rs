@@ -1,0 +1,1 @@
+//! SQL side (issue 4).

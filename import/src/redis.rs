@@ -1,0 +1,1 @@
+//! Redis side (issue 3).
