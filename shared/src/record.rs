@@ -21,7 +21,7 @@
 //! | type | `value` |
 //! |---|---|
 //! | string | string or `{"$b64":…}` |
-//! | hash | `{"field": value, …}`; an array of `[field, value]` pairs when a field name is not UTF-8 (or is the only field and is named like a tag, e.g. `$b64`) |
+//! | hash | `{"field": value, …}`; an array of `[field, value]` pairs when a field name is not UTF-8, or the first field is named like a tag (e.g. `$b64`), or (stream entries) a name repeats |
 //! | list | `[v, …]` in list order |
 //! | set | `[m, …]`, sorted bytewise by the exporter |
 //! | zset | `[[member, score], …]` sorted by score then member; scores are JSON numbers, `"inf"`/`"-inf"` as strings |
@@ -36,6 +36,7 @@
 use std::borrow::Cow;
 use std::fmt;
 
+use serde::de::{self as de, MapAccess, SeqAccess, Visitor};
 use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Deserialize, Serialize, Serializer};
 use serde_json::value::RawValue;
@@ -525,7 +526,9 @@ struct FieldPairs<'a>(&'a [(Vec<u8>, Vec<u8>)]);
 impl FieldPairs<'_> {
     fn as_object(&self) -> bool {
         let all_text = self.0.iter().all(|(f, _)| std::str::from_utf8(f).is_ok());
-        let looks_tagged = self.0.len() == 1 && value::TAGS.iter().any(|t| t.as_bytes() == self.0[0].0.as_slice());
+        // Readers take an object whose first key is a tag for a tagged value.
+        let looks_tagged =
+            self.0.first().is_some_and(|(f, _)| value::TAGS.iter().any(|t| t.as_bytes() == f.as_slice()));
         let mut names_unique = true;
         if self.0.len() > 1 {
             // Stream entries may repeat a field name; an object cannot.
@@ -593,9 +596,8 @@ impl Serialize for StreamEntry {
 
 impl<'de> Deserialize<'de> for StreamEntry {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (id, fields): (String, Value) = Deserialize::deserialize(d)?;
-        let fields = field_pairs(fields, "entry fields").map_err(serde::de::Error::custom)?;
-        Ok(StreamEntry { id, fields })
+        let (id, fields): (String, PairsWire) = Deserialize::deserialize(d)?;
+        Ok(StreamEntry { id, fields: fields.0 })
     }
 }
 
@@ -616,6 +618,11 @@ impl std::error::Error for DecodeError {}
 
 impl DecodeError {
     fn json(e: serde_json::Error) -> DecodeError {
+        DecodeError::json_at(e, 0)
+    }
+
+    /// A serde_json error in a part of the line that starts `offset` bytes in.
+    fn json_at(e: serde_json::Error, offset: usize) -> DecodeError {
         let text = e.to_string();
         // serde_json reports "… at line 1 column N"; within one NDJSON line only
         // the column is useful, and the reader adds the stream line number.
@@ -624,7 +631,7 @@ impl DecodeError {
             None => text,
         };
         if e.column() > 0 {
-            DecodeError(format!("{msg} (at byte {})", e.column()))
+            DecodeError(format!("{msg} (at byte {})", e.column() + offset))
         } else {
             DecodeError(msg)
         }
@@ -635,7 +642,7 @@ impl DecodeError {
 /// are parsed again into their own struct (they are rare).
 #[derive(Deserialize)]
 struct WireLine<'a> {
-    #[serde(borrow)]
+    #[serde(borrow, deserialize_with = "kind_name")]
     kind: Cow<'a, str>,
     #[serde(default)]
     table: Option<String>,
@@ -649,8 +656,9 @@ struct WireLine<'a> {
     ty: Option<Cow<'a, str>>,
     #[serde(default)]
     expire_at_ms: Option<i64>,
-    #[serde(default)]
-    value: Option<Value>,
+    /// Decoded once the type is known (it may come after the value).
+    #[serde(default, borrow)]
+    value: Option<&'a RawValue>,
     #[serde(default)]
     part: Option<u32>,
     #[serde(default)]
@@ -676,16 +684,50 @@ fn missing(kind: &str, field: &str) -> DecodeError {
     DecodeError(format!("{kind} line has no \"{field}\""))
 }
 
+fn kind_name<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Cow<'de, str>, D::Error> {
+    value::Text::deserialize(d)
+        .map(|t| t.0)
+        .map_err(|e| serde::de::Error::custom(format!("\"kind\" must be a string: {}", strip_position(&e))))
+}
+
+/// An error's text without serde_json's " at line L column C" (the reader
+/// reports positions itself).
+fn strip_position(e: &dyn fmt::Display) -> String {
+    let text = e.to_string();
+    match text.rsplit_once(" at line ") {
+        Some((msg, _)) => msg.to_owned(),
+        None => text,
+    }
+}
+
 fn decode_line(line: &[u8]) -> Result<Record, DecodeError> {
-    let wire: WireLine = serde_json::from_slice(line).map_err(DecodeError::json)?;
+    // One UTF-8 check for the whole line is much cheaper than serde_json's
+    // check of every string, and names the offending byte.
+    let text = std::str::from_utf8(line).map_err(|e| {
+        DecodeError(format!(
+            "invalid UTF-8 at byte {} (lines are UTF-8 JSON; bytes that are not text travel as {{\"$b64\":…}})",
+            e.valid_up_to() + 1
+        ))
+    })?;
+    match text.bytes().find(|b| !b.is_ascii_whitespace()) {
+        Some(b'{') => {}
+        None => return Err(DecodeError("blank line (every line must be a JSON object with a \"kind\")".into())),
+        Some(_) => {
+            let shown: String = text.trim_start().chars().take(20).collect();
+            return Err(DecodeError(format!(
+                "not a JSON object (every line must be an object with a \"kind\"), found {shown:?}"
+            )));
+        }
+    }
+    let wire: WireLine = serde_json::from_str(text).map_err(DecodeError::json)?;
     match wire.kind.as_ref() {
         "row" => Ok(Record::Row(Row {
             table: wire.table.ok_or_else(|| missing("row", "table"))?,
             data: wire.data.ok_or_else(|| missing("row", "data"))?,
         })),
-        "redis" => decode_redis(wire).map(Record::Redis),
+        "redis" => decode_redis(wire, line).map(Record::Redis),
         "header" => {
-            let h: Header = serde_json::from_slice(line).map_err(DecodeError::json)?;
+            let h: Header = serde_json::from_str(text).map_err(DecodeError::json)?;
             let major = h.format.split('.').next().unwrap_or("");
             if major != FORMAT {
                 return Err(DecodeError(format!("unsupported stream format {:?}: this tool reads {FORMAT}", h.format)));
@@ -693,11 +735,11 @@ fn decode_line(line: &[u8]) -> Result<Record, DecodeError> {
             Ok(Record::Header(h))
         }
         "schema" => {
-            let t: TableSchema = serde_json::from_slice(line).map_err(DecodeError::json)?;
+            let t: TableSchema = serde_json::from_str(text).map_err(DecodeError::json)?;
             Ok(Record::Schema(t))
         }
         "end" => {
-            let t: Trailer = serde_json::from_slice(line).map_err(DecodeError::json)?;
+            let t: Trailer = serde_json::from_str(text).map_err(DecodeError::json)?;
             if t.stream_blake3.len() != 64 || !t.stream_blake3.bytes().all(|b| b.is_ascii_hexdigit()) {
                 return Err(DecodeError(format!(
                     "end line: stream_blake3 must be 64 hex digits, found {:?}",
@@ -707,12 +749,12 @@ fn decode_line(line: &[u8]) -> Result<Record, DecodeError> {
             Ok(Record::End(t))
         }
         "delete" => {
-            let target = decode_target("delete", wire.table, None, wire.db, wire.key, line)?;
+            let target = decode_target("delete", wire.table, None, wire.db, wire.key, text)?;
             Ok(Record::Delete(Delete { target }))
         }
         "diff" => {
-            let d: DiffWire = serde_json::from_slice(line).map_err(DecodeError::json)?;
-            let target = decode_target("diff", wire.table, d.id, wire.db, wire.key, line)?;
+            let d: DiffWire = serde_json::from_str(text).map_err(DecodeError::json)?;
+            let target = decode_target("diff", wire.table, d.id, wire.db, wire.key, text)?;
             let side = |raw: Option<&RawValue>, name: &str| -> Result<Option<Box<Record>>, DecodeError> {
                 match raw {
                     None => Ok(None),
@@ -747,7 +789,7 @@ fn decode_target(
     id: Option<RowData>,
     db: Option<u32>,
     key: Option<Bytes>,
-    line: &[u8],
+    line: &str,
 ) -> Result<Target, DecodeError> {
     match (table, key) {
         (Some(table), None) => {
@@ -758,7 +800,7 @@ fn decode_target(
                     struct IdOnly {
                         id: Option<RowData>,
                     }
-                    let w: IdOnly = serde_json::from_slice(line).map_err(DecodeError::json)?;
+                    let w: IdOnly = serde_json::from_str(line).map_err(DecodeError::json)?;
                     w.id.ok_or_else(|| missing(kind, "id"))?
                 }
             };
@@ -770,7 +812,7 @@ fn decode_target(
     }
 }
 
-fn decode_redis(wire: WireLine) -> Result<RedisRecord, DecodeError> {
+fn decode_redis(wire: WireLine, line: &[u8]) -> Result<RedisRecord, DecodeError> {
     let key = wire.key.ok_or_else(|| missing("redis", "key"))?.0;
     let ty_name = wire.ty.ok_or_else(|| missing("redis", "type"))?;
     let ty = RedisType::parse(&ty_name).ok_or_else(|| {
@@ -780,7 +822,10 @@ fn decode_redis(wire: WireLine) -> Result<RedisRecord, DecodeError> {
         ))
     })?;
     let raw = wire.value.ok_or_else(|| missing("redis", "value"))?;
-    let value = redis_value(ty, raw).map_err(|e| DecodeError(format!("redis key {}: {e}", Bytes(key.clone()))))?;
+    // The value's place in the line, so errors point at the right byte.
+    let offset = (raw.get().as_ptr() as usize).saturating_sub(line.as_ptr() as usize);
+    let value = redis_value(ty, raw.get())
+        .map_err(|e| DecodeError(format!("redis key {}: {}", Bytes(key.clone()), DecodeError::json_at(e, offset))))?;
     let part = wire.part;
     Ok(RedisRecord {
         db: wire.db.unwrap_or(0),
@@ -793,92 +838,204 @@ fn decode_redis(wire: WireLine) -> Result<RedisRecord, DecodeError> {
     })
 }
 
-fn bytes_of(v: Value, what: &str) -> Result<Vec<u8>, String> {
-    match v {
-        Value::String(s) => Ok(s.into_bytes()),
-        Value::Bytes(b) => Ok(b),
-        other => Err(format!("{what}: expected a string or {{\"$b64\":…}}, found {}", other.type_name())),
-    }
-}
-
-fn elements(v: Value, what: &str) -> Result<Vec<Value>, String> {
-    match v {
-        Value::Array(items) => Ok(items),
-        other => Err(format!("{what}: expected an array, found {}", other.type_name())),
-    }
-}
-
-fn field_pairs(v: Value, what: &str) -> Result<Pairs, String> {
-    match v {
-        Value::Object(members) => members.into_iter().map(|(f, v)| Ok((f.into_bytes(), bytes_of(v, what)?))).collect(),
-        Value::Array(pairs) => pairs
-            .into_iter()
-            .enumerate()
-            .map(|(i, pair)| match pair {
-                Value::Array(mut fv) if fv.len() == 2 => {
-                    let v = fv.pop().unwrap_or(Value::Null);
-                    let f = fv.pop().unwrap_or(Value::Null);
-                    Ok((bytes_of(f, what)?, bytes_of(v, what)?))
-                }
-                _ => Err(format!("{what}[{i}]: expected a [field, value] pair")),
-            })
-            .collect(),
-        other => {
-            Err(format!("{what}: expected an object or an array of [field, value] pairs, found {}", other.type_name()))
-        }
-    }
-}
-
-fn score_of(v: Value, i: usize) -> Result<f64, String> {
-    match v {
-        Value::Float(f) => Ok(f),
-        Value::Int(n) => Ok(n as f64),
-        Value::String(s) => value::parse_nonfinite(&s)
-            .filter(|f| !f.is_nan())
-            .ok_or_else(|| format!("zset[{i}]: bad score {s:?} (expected a number, \"inf\" or \"-inf\")")),
-        other => Err(format!("zset[{i}]: bad score: expected a number, found {}", other.type_name())),
-    }
-}
-
-fn redis_value(ty: RedisType, raw: Value) -> Result<RedisValue, String> {
+/// Decodes a Redis value of a known type straight from its JSON text.
+fn redis_value(ty: RedisType, raw: &str) -> Result<RedisValue, serde_json::Error> {
     Ok(match ty {
-        RedisType::String => RedisValue::String(bytes_of(raw, "value")?),
-        RedisType::Hash => RedisValue::Hash(field_pairs(raw, "hash")?),
-        RedisType::List => RedisValue::List(
-            elements(raw, "list")?
-                .into_iter()
-                .enumerate()
-                .map(|(i, v)| bytes_of(v, &format!("list[{i}]")))
-                .collect::<Result<_, _>>()?,
-        ),
-        RedisType::Set => RedisValue::Set(
-            elements(raw, "set")?
-                .into_iter()
-                .enumerate()
-                .map(|(i, v)| bytes_of(v, &format!("set[{i}]")))
-                .collect::<Result<_, _>>()?,
-        ),
-        RedisType::ZSet => RedisValue::ZSet(
-            elements(raw, "zset")?
-                .into_iter()
-                .enumerate()
-                .map(|(i, pair)| match pair {
-                    Value::Array(mut ms) if ms.len() == 2 => {
-                        let score = score_of(ms.pop().unwrap_or(Value::Null), i)?;
-                        let member = bytes_of(ms.pop().unwrap_or(Value::Null), &format!("zset[{i}] member"))?;
-                        Ok((member, score))
-                    }
-                    _ => Err(format!("zset[{i}]: expected a [member, score] pair")),
-                })
-                .collect::<Result<_, String>>()?,
-        ),
-        RedisType::Stream => {
-            // Round-trip through JSON text: streams are rare and their shape is
-            // easiest to check with the derived decoder.
-            let text = raw.to_json_string();
-            let stream: StreamValue =
-                serde_json::from_str(&text).map_err(|e| format!("stream: {}", DecodeError::json(e)))?;
-            RedisValue::Stream(stream)
+        RedisType::String => {
+            let b: Bytes = serde_json::from_str(raw)?;
+            RedisValue::String(b.0)
         }
+        RedisType::Hash => RedisValue::Hash(serde_json::from_str::<PairsWire>(raw)?.0),
+        RedisType::List => RedisValue::List(serde_json::from_str::<Elements<'l'>>(raw)?.0),
+        RedisType::Set => RedisValue::Set(serde_json::from_str::<Elements<'s'>>(raw)?.0),
+        RedisType::ZSet => RedisValue::ZSet(serde_json::from_str::<ZSetWire>(raw)?.0),
+        RedisType::Stream => RedisValue::Stream(serde_json::from_str::<StreamValue>(raw)?),
     })
+}
+
+/// The elements of a list (`'l'`) or set (`'s'`).
+struct Elements<const WHAT: char>(Vec<Vec<u8>>);
+
+impl<'de, const WHAT: char> Deserialize<'de> for Elements<WHAT> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<const W: char>;
+        impl<'de, const W: char> Visitor<'de> for V<W> {
+            type Value = Vec<Vec<u8>>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str(if W == 'l' { "a list: an array of strings" } else { "a set: an array of strings" })
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let what = if W == 'l' { "list" } else { "set" };
+                let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(8).min(4096));
+                loop {
+                    match seq.next_element::<Bytes>() {
+                        Ok(Some(b)) => items.push(b.0),
+                        Ok(None) => return Ok(items),
+                        Err(e) => {
+                            return Err(de::Error::custom(format!("{what}[{}]: {}", items.len(), strip_position(&e))))
+                        }
+                    }
+                }
+            }
+        }
+        d.deserialize_seq(V::<WHAT>).map(Elements)
+    }
+}
+
+/// Field/value pairs: an object, or an array of `[field, value]` pairs.
+struct PairsWire(Pairs);
+
+impl<'de> Deserialize<'de> for PairsWire {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Pairs;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an object of fields, or an array of [field, value] pairs")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Pairs, A::Error> {
+                let mut pairs = Vec::with_capacity(map.size_hint().unwrap_or(8).min(4096));
+                while let Some(f) = map.next_key::<value::KeyString>()? {
+                    match map.next_value::<Bytes>() {
+                        Ok(v) => pairs.push((f.0.into_bytes(), v.0)),
+                        Err(e) => {
+                            return Err(de::Error::custom(format!("field {:?}: {}", f.0, strip_position(&e))));
+                        }
+                    }
+                }
+                Ok(pairs)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Pairs, A::Error> {
+                let mut pairs = Vec::with_capacity(seq.size_hint().unwrap_or(8).min(4096));
+                loop {
+                    match seq.next_element::<FieldValue>() {
+                        Ok(Some(p)) => pairs.push((p.0, p.1)),
+                        Ok(None) => return Ok(pairs),
+                        Err(e) => {
+                            return Err(de::Error::custom(format!("pair [{}]: {}", pairs.len(), strip_position(&e))))
+                        }
+                    }
+                }
+            }
+        }
+        d.deserialize_any(V).map(PairsWire)
+    }
+}
+
+/// A `[field, value]` pair.
+struct FieldValue(Vec<u8>, Vec<u8>);
+
+impl<'de> Deserialize<'de> for FieldValue {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = FieldValue;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a [field, value] pair")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let bad = || de::Error::custom("expected a [field, value] pair");
+                let f: Bytes = seq.next_element()?.ok_or_else(bad)?;
+                let v: Bytes = seq.next_element()?.ok_or_else(bad)?;
+                if seq.next_element::<de::IgnoredAny>()?.is_some() {
+                    return Err(bad());
+                }
+                Ok(FieldValue(f.0, v.0))
+            }
+        }
+        d.deserialize_seq(V)
+    }
+}
+
+/// A zset's `[[member, score], …]`.
+struct ZSetWire(Vec<(Vec<u8>, f64)>);
+
+impl<'de> Deserialize<'de> for ZSetWire {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Vec<(Vec<u8>, f64)>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a zset: an array of [member, score] pairs")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let mut pairs = Vec::with_capacity(seq.size_hint().unwrap_or(8).min(4096));
+                loop {
+                    match seq.next_element::<ScoredMember>() {
+                        Ok(Some(p)) => pairs.push((p.0, p.1)),
+                        Ok(None) => return Ok(pairs),
+                        Err(e) => {
+                            return Err(de::Error::custom(format!("zset[{}]: {}", pairs.len(), strip_position(&e))))
+                        }
+                    }
+                }
+            }
+        }
+        d.deserialize_seq(V).map(ZSetWire)
+    }
+}
+
+struct ScoredMember(Vec<u8>, f64);
+
+impl<'de> Deserialize<'de> for ScoredMember {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = ScoredMember;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a [member, score] pair")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let bad = || de::Error::custom("expected a [member, score] pair");
+                let m: Bytes = seq.next_element()?.ok_or_else(bad)?;
+                let s: ScoreWire = seq.next_element()?.ok_or_else(bad)?;
+                if seq.next_element::<de::IgnoredAny>()?.is_some() {
+                    return Err(bad());
+                }
+                Ok(ScoredMember(m.0, s.0))
+            }
+        }
+        d.deserialize_seq(V)
+    }
+}
+
+/// A score: a JSON number, `"inf"`/`"-inf"`, or a tagged `$float`/`$int`.
+struct ScoreWire(f64);
+
+impl<'de> Deserialize<'de> for ScoreWire {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = f64;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a score: a number, \"inf\" or \"-inf\"")
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<f64, E> {
+                Ok(v as f64)
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<f64, E> {
+                Ok(v as f64)
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<f64, E> {
+                Ok(v)
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<f64, E> {
+                value::parse_nonfinite(v)
+                    .filter(|f| !f.is_nan())
+                    .ok_or_else(|| E::custom(format!("bad score {v:?} (expected a number, \"inf\" or \"-inf\")")))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<f64, A::Error> {
+                let v = Value::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                match v {
+                    Value::Float(f) if !f.is_nan() => Ok(f),
+                    Value::Int(n) => Ok(n as f64),
+                    other => Err(de::Error::custom(format!(
+                        "bad score: expected a number, \"inf\" or \"-inf\", found {}",
+                        other.type_name()
+                    ))),
+                }
+            }
+        }
+        d.deserialize_any(V).map(ScoreWire)
+    }
 }

@@ -78,6 +78,12 @@ impl LogicalType {
     }
 }
 
+/// A value that is present, `null` included (serde maps `null` to `None`
+/// for `Option`s by default).
+fn present_value<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(d).map(Some)
+}
+
 fn yes() -> bool {
     true
 }
@@ -127,7 +133,9 @@ pub struct Column {
     #[serde(default, skip_serializing_if = "is_false")]
     pub auto_increment: bool,
     /// A literal default value.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `"default": null` is an explicit `DEFAULT NULL` (`Some(Value::Null)`);
+    /// no `default` key is no default.
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "present_value")]
     pub default: Option<Value>,
     /// A default that is an expression, in portable spelling where one exists
     /// (`current_timestamp`), else as the source wrote it.

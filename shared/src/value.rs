@@ -15,9 +15,11 @@
 //! | MySQL zero date | `{"$zero_date":"0000-00-00 00:00:00"}` |
 //! | nested JSON (JSON columns, PG arrays) | the JSON value itself, its members encoded by the same rules |
 //!
-//! A nested object whose only key is one of the tags above (`$int`, `$float`,
+//! A nested object whose first key is one of the tags above (`$int`, `$float`,
 //! `$b64`, `$zero_date`, `$json`) would read back as a tag, so it is written
-//! wrapped: `{"$json":{"$int":"not a tag"}}`. Any other `$`-key is plain JSON.
+//! wrapped: `{"$json":{"$int":"not a tag"}}`, `{"$json":{"$b64":1,"x":2}}`.
+//! Readers take an object whose first key is a tag for a tagged value and
+//! reject it when it has more keys. Any other `$`-key is plain JSON.
 //!
 //! Decimals, dates and times are strings here; the column's logical type in
 //! the `schema` line says what the string holds.
@@ -206,7 +208,9 @@ impl Serialize for Value {
                 seq.end()
             }
             Value::Object(members) => {
-                if members.len() == 1 && is_tag(&members[0].0) {
+                // A reader takes an object whose first key is a tag for a
+                // tagged value, so such an object is wrapped (whatever its size).
+                if members.first().is_some_and(|(k, _)| is_tag(k)) {
                     let mut m = s.serialize_map(Some(1))?;
                     m.serialize_entry("$json", &PlainObject(members))?;
                     m.end()
@@ -332,18 +336,17 @@ impl<'de> Visitor<'de> for ValueVisitor {
         Ok(Value::Array(items))
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
-        let Some(first) = map.next_key::<KeyString>()? else {
+        let Some(first) = map.next_key::<Text<'de>>()? else {
             return Ok(Value::Object(Vec::new()));
         };
-        let first = first.0;
-        if is_tag(&first) {
-            let value = match first.as_str() {
+        if is_tag(&first.0) {
+            let value = match first.0.as_ref() {
                 "$int" => {
-                    let text: KeyString = map.next_value()?;
+                    let text: Text = map.next_value()?;
                     Value::Int(parse_int_tag(&text.0).map_err(de::Error::custom)?)
                 }
                 "$float" => {
-                    let text: KeyString = map.next_value()?;
+                    let text: Text = map.next_value()?;
                     Value::Float(parse_nonfinite(&text.0).ok_or_else(|| {
                         de::Error::custom(format!(
                             "bad $float value {:?}: expected \"nan\", \"inf\" or \"-inf\"",
@@ -352,22 +355,25 @@ impl<'de> Visitor<'de> for ValueVisitor {
                     })?)
                 }
                 "$b64" => {
-                    let text: KeyString = map.next_value()?;
+                    let text: Text = map.next_value()?;
                     Value::Bytes(decode_b64(&text.0).map_err(de::Error::custom)?)
                 }
                 "$zero_date" => {
-                    let text: KeyString = map.next_value()?;
-                    Value::ZeroDate(text.0)
+                    let text: Text = map.next_value()?;
+                    Value::ZeroDate(text.0.into_owned())
                 }
                 _ => Value::Object(map.next_value_seed(PlainObjectSeed)?),
             };
             if map.next_key::<de::IgnoredAny>()?.is_some() {
-                return Err(de::Error::custom(format!("a tagged value ({first}) must be the only key of its object")));
+                return Err(de::Error::custom(format!(
+                    "a tagged value ({}) must be the only key of its object (wrap a plain object whose first key is a tag in {{\"$json\":…}})",
+                    first.0
+                )));
             }
             return Ok(value);
         }
-        let mut members = Vec::with_capacity(map.size_hint().unwrap_or(0).min(4096) + 1);
-        members.push((first, map.next_value::<Value>()?));
+        let mut members = Vec::with_capacity(4);
+        members.push((first.0.into_owned(), map.next_value::<Value>()?));
         while let Some(k) = map.next_key::<KeyString>()? {
             members.push((k.0, map.next_value::<Value>()?));
         }
@@ -397,6 +403,32 @@ impl<'de> Visitor<'de> for PlainObjectSeed {
             members.push((k.0, map.next_value::<Value>()?));
         }
         Ok(members)
+    }
+}
+
+/// A JSON string, borrowed from the input when it has no escapes (no
+/// allocation for tag names and tag texts that are only parsed).
+pub(crate) struct Text<'de>(pub std::borrow::Cow<'de, str>);
+
+impl<'de> Deserialize<'de> for Text<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Text<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Text<'de>, E> {
+                Ok(Text(std::borrow::Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Text<'de>, E> {
+                Ok(Text(std::borrow::Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Text<'de>, E> {
+                Ok(Text(std::borrow::Cow::Owned(v)))
+            }
+        }
+        d.deserialize_str(V)
     }
 }
 
@@ -533,14 +565,14 @@ impl<'de> Deserialize<'de> for Bytes {
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Bytes, A::Error> {
                 let key =
-                    map.next_key::<KeyString>()?.ok_or_else(|| de::Error::custom("expected {\"$b64\":…}, found {}"))?;
+                    map.next_key::<Text<'de>>()?.ok_or_else(|| de::Error::custom("expected {\"$b64\":…}, found {}"))?;
                 if key.0 != "$b64" {
                     return Err(de::Error::custom(format!(
                         "expected a string or {{\"$b64\":…}}, found an object with key {:?}",
                         key.0
                     )));
                 }
-                let text: KeyString = map.next_value()?;
+                let text: Text = map.next_value()?;
                 let bytes = decode_b64(&text.0).map_err(de::Error::custom)?;
                 if map.next_key::<de::IgnoredAny>()?.is_some() {
                     return Err(de::Error::custom("$b64 must be the only key of its object"));

@@ -1,1 +1,1029 @@
-//! SQL side (issue 4).
+//! SQL exporters: `mysql-export`, `pg-export`, `sqlite-export` over one
+//! dialect-aware core.
+//!
+//! Each exporter writes a decant stream (DESIGN.md §2): a `header`, then for
+//! every table, in foreign-key dependency order (referenced tables first), a
+//! `schema` line and the table's `row` lines, then the `end` trailer.
+//!
+//! ## How rows are read
+//!
+//! - One consistent snapshot for the whole export: MySQL/MariaDB
+//!   `START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY` at REPEATABLE
+//!   READ; PostgreSQL `REPEATABLE READ READ ONLY`; SQLite one read
+//!   transaction.
+//! - With `--jobs N`, N connections read in parallel. PostgreSQL workers share
+//!   the snapshot exactly (`pg_export_snapshot` / `SET TRANSACTION SNAPSHOT`,
+//!   as `pg_dump -j` does). MySQL has no snapshot sharing: the workers start
+//!   their snapshots while a `FLUSH TABLES WITH READ LOCK` holds writes still
+//!   (as mydumper does), so they see the same data; without the RELOAD
+//!   privilege that lock is refused, and the exporter says so and goes on
+//!   with snapshots started back to back (each consistent, not necessarily
+//!   identical). SQLite cannot share a snapshot between connections, so
+//!   `sqlite-export` reads with one connection whatever `--jobs` says.
+//! - A table whose primary key is one integer column is split into
+//!   primary-key ranges (`pk >= a AND pk < b`, about `--chunk-rows` rows
+//!   each) that the workers read in parallel; other tables are read whole by
+//!   one worker. Each range (or table) is one streaming query ordered by the
+//!   primary key: rows are encoded as they arrive, never buffered per table,
+//!   and no `OFFSET` is ever used.
+//! - Values are read in each server's text protocol (MySQL COM_QUERY,
+//!   PostgreSQL simple query), which prints every type exactly — DECIMAL
+//!   digits, DATETIME(6) fractions, unsigned BIGINT, shortest round-trip
+//!   DOUBLE — so no decimal or date library stands between the server and
+//!   the stream. MySQL FLOAT is the exception (MariaDB prints 6 digits), so
+//!   it is read as `col * 1e0`, the exact double of the stored float.
+//!
+//! ## Values (DESIGN.md §2.2)
+//!
+//! | source | logical type | value |
+//! |---|---|---|
+//! | integers, YEAR | `int*` / `uint*` / `year` | number, `{"$int":"…"}` beyond ±2^53 |
+//! | MySQL TINYINT(1), PG boolean | `bool` | `true`/`false` (a TINYINT(1) holding another number stays that number) |
+//! | DECIMAL / NUMERIC | `decimal` | string of the digits as stored (`"NaN"` as PG prints it) |
+//! | DOUBLE / float8 | `float64` | shortest round-trip number, `{"$float":"nan"}` etc. |
+//! | FLOAT / float4 | `float32` | the f32 value written as an f64 |
+//! | CHAR/VARCHAR/TEXT | `string` / `text` | string (the connection is utf8mb4 / UTF8) |
+//! | BINARY/VARBINARY/BLOB, bytea | `bytes` | `{"$b64":…}` |
+//! | DATE | `date` | `"2025-01-01"` |
+//! | TIME | `time` | as printed (`"-838:59:59.000000"`, PG `timetz` keeps its offset) |
+//! | MySQL DATETIME, PG timestamp | `datetime` | naive, untouched: `"2025-01-01T09:30:00.123456"` |
+//! | MySQL TIMESTAMP, PG timestamptz | `timestamp` | the instant in UTC: `"2025-01-01T07:30:00.123456Z"` |
+//! | MySQL zero dates (`0000-00-00`, `2025-00-00`) | `date`/`datetime`/`timestamp` | `{"$zero_date":"0000-00-00 00:00:00"}` as printed |
+//! | PG interval | `interval` | ISO 8601 (`IntervalStyle iso_8601`): `"P1Y2M3DT4H5M6S"` |
+//! | JSON, jsonb | `json` | the document, nested |
+//! | ENUM / SET, PG enum types | `enum` / `set` | string |
+//! | BIT(n) | `bit` | number |
+//! | uuid (PG, MariaDB UUID) | `uuid` | string |
+//! | PG arrays | `array` (`element`) | JSON array of the element values |
+//! | anything else (inet, money, geometry, …) | `text` or `bytes` | as the server prints it, `source_type` says what it was |
+//!
+//! Zones: the session time zone is set to UTC (`time_zone='+00:00'`,
+//! `TimeZone=UTC`), so zoned values (MySQL TIMESTAMP, PG timestamptz) come out
+//! as UTC instants with `Z` whatever the server's or client's zone, and naive
+//! values (MySQL DATETIME, PG timestamp) come out exactly as stored, never
+//! shifted.
+//!
+//! SQLite values are written by their storage class (INTEGER number, REAL
+//! float, TEXT string, BLOB bytes), with the declared type's affinity as the
+//! logical type; `INTEGER PRIMARY KEY` is an auto-increment `int64`.
+
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::thread;
+
+use anyhow::{bail, Context as _};
+use decant_record::cli::{self, Outcome, OutputArgs, Progress, ReportArgs, SourceArgs, Summary};
+use decant_record::conn::{ConnUrl, Role, Store};
+use decant_record::{Column, Header, Record, RecordWriter, TableSchema, Value};
+use futures_util::future::BoxFuture;
+use tokio::sync::{mpsc, Mutex};
+
+pub mod mysql;
+pub mod postgres;
+pub mod sqlite;
+
+/// Rows per primary-key range when `--jobs` splits a table.
+pub const DEFAULT_CHUNK_ROWS: u64 = 100_000;
+
+/// Encoded rows are handed to the writer in batches of about this many bytes.
+const BATCH_BYTES: usize = 256 << 10;
+
+/// Batches in flight between the readers and the writer (bounds memory).
+const CHANNEL_BATCHES: usize = 16;
+
+/// The flags every SQL exporter takes.
+#[derive(Debug, Clone, clap::Args)]
+pub struct SqlExportArgs {
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub source: SourceArgs,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub output: OutputArgs,
+    /// Export only these tables (comma-separated or repeated; `*` and `?` are
+    /// wildcards). A name without wildcards that matches no table is an error.
+    #[arg(long, value_name = "TABLES", value_delimiter = ',')]
+    pub tables: Vec<String>,
+    /// Leave these tables out (comma-separated or repeated; wildcards allowed).
+    #[arg(long, value_name = "TABLES", value_delimiter = ',')]
+    pub exclude: Vec<String>,
+    /// Export only the rows of TABLE for which CONDITION (SQL in the source's
+    /// dialect) is true, e.g. `--where 'orders:created_at >= 2025-01-01'`.
+    /// Repeatable, once per table.
+    #[arg(long = "where", value_name = "TABLE:CONDITION")]
+    pub wheres: Vec<String>,
+    /// Read with N connections in parallel, splitting tables with an integer
+    /// primary key into ranges (all in one snapshot where the server allows).
+    #[arg(short = 'j', long, value_name = "N", default_value_t = 1)]
+    pub jobs: usize,
+    /// Rows per primary-key range when --jobs splits a table.
+    #[arg(long, value_name = "ROWS", default_value_t = DEFAULT_CHUNK_ROWS)]
+    pub chunk_rows: u64,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub report: ReportArgs,
+}
+
+/// What to export, resolved from the flags.
+#[derive(Debug, Clone)]
+pub struct ExportOptions {
+    /// The source.
+    pub url: ConnUrl,
+    /// Include patterns (empty: all tables).
+    pub tables: Vec<String>,
+    /// Exclude patterns.
+    pub exclude: Vec<String>,
+    /// Row filters by table.
+    pub wheres: BTreeMap<String, String>,
+    /// Parallel connections.
+    pub jobs: usize,
+    /// Rows per primary-key range.
+    pub chunk_rows: u64,
+    /// PostgreSQL schema (default: `current_schema()`).
+    pub pg_schema: Option<String>,
+}
+
+impl ExportOptions {
+    /// Resolves the flags (URL from `--url` or `$SOURCE_URL`).
+    pub fn from_args(args: &SqlExportArgs, store: Store) -> anyhow::Result<ExportOptions> {
+        let url =
+            ConnUrl::resolve(args.source.url.as_deref(), args.source.password_file.as_deref(), Role::Source, false)?;
+        if url.store() != store {
+            bail!("{} is not a {} URL (expected {})", url, store_name(store), store_scheme(store));
+        }
+        let mut wheres = BTreeMap::new();
+        for w in &args.wheres {
+            let Some((table, cond)) = w.split_once(':') else {
+                bail!("bad --where {w:?}: expected TABLE:CONDITION");
+            };
+            let (table, cond) = (table.trim(), cond.trim());
+            if table.is_empty() || cond.is_empty() {
+                bail!("bad --where {w:?}: expected TABLE:CONDITION");
+            }
+            if wheres.insert(table.to_owned(), cond.to_owned()).is_some() {
+                bail!("--where given twice for table {table:?}: combine the conditions with AND");
+            }
+        }
+        if args.jobs == 0 {
+            bail!("--jobs must be at least 1");
+        }
+        if args.chunk_rows == 0 {
+            bail!("--chunk-rows must be at least 1");
+        }
+        Ok(ExportOptions {
+            url,
+            tables: args.tables.iter().filter(|t| !t.is_empty()).cloned().collect(),
+            exclude: args.exclude.iter().filter(|t| !t.is_empty()).cloned().collect(),
+            wheres,
+            jobs: args.jobs,
+            chunk_rows: args.chunk_rows,
+            pg_schema: None,
+        })
+    }
+}
+
+fn store_name(store: Store) -> &'static str {
+    match store {
+        Store::MySql => "MySQL",
+        Store::Postgres => "PostgreSQL",
+        Store::Sqlite => "SQLite",
+        Store::Redis => "Redis",
+    }
+}
+
+fn store_scheme(store: Store) -> &'static str {
+    match store {
+        Store::MySql => "mysql://USER@HOST:PORT/DATABASE",
+        Store::Postgres => "postgres://USER@HOST:PORT/DATABASE",
+        Store::Sqlite => "sqlite:///path/to/file.db",
+        Store::Redis => "redis://HOST:PORT/DB",
+    }
+}
+
+/// Runs one exporter end to end: connects, writes the stream to the output,
+/// prints the summary. The body of the three binaries.
+pub fn run(
+    tool: &'static str,
+    store: Store,
+    args: &SqlExportArgs,
+    pg_schema: Option<String>,
+) -> anyhow::Result<Outcome> {
+    let mut opts = ExportOptions::from_args(args, store)?;
+    opts.pg_schema = pg_schema;
+    let output = args.output.create()?;
+    let header = Header::new(&format!("{tool} {}", env!("CARGO_PKG_VERSION")), Some(opts.url.redacted()));
+    let (tx, rx) = mpsc::channel::<Msg>(CHANNEL_BATCHES);
+    let report = args.report.clone();
+    let writer = thread::Builder::new()
+        .name("writer".into())
+        .spawn(move || write_stream(output, header, rx, &report))
+        .context("starting the writer thread")?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(opts.jobs.clamp(1, 8))
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let sink = Sink { tx };
+    let produced = runtime.block_on(async move {
+        let result = match store {
+            Store::MySql => mysql::export(&opts, &sink).await,
+            Store::Postgres => postgres::export(&opts, &sink).await,
+            Store::Sqlite => sqlite::export(&opts, &sink).await,
+            Store::Redis => Err(anyhow::anyhow!("not a SQL store")),
+        };
+        if result.is_ok() {
+            // The writer seals the stream only when told the export is complete.
+            let _ = sink.tx.send(Msg::Done).await;
+        }
+        result
+    });
+    runtime.shutdown_background();
+    let written = writer.join().map_err(|_| anyhow::anyhow!("the writer thread panicked"))?;
+    // A writer error (a closed pipe, a full disk) is the cause of any reader
+    // error that followed it, so it is reported first.
+    let summary = written?;
+    produced?;
+    summary.print(&args.report);
+    Ok(Outcome::Success)
+}
+
+/// What the readers send the writer.
+#[derive(Debug)]
+pub(crate) enum Msg {
+    /// A table's schema line, before its rows.
+    Schema(Box<TableSchema>),
+    /// Encoded `row` lines (each ending in `\n`) of one table.
+    Rows {
+        /// The table.
+        table: Arc<str>,
+        /// The lines.
+        buf: Vec<u8>,
+        /// How many.
+        rows: u64,
+    },
+    /// Everything was read: seal the stream.
+    Done,
+}
+
+/// The readers' end of the channel to the writer.
+#[derive(Debug, Clone)]
+pub(crate) struct Sink {
+    tx: mpsc::Sender<Msg>,
+}
+
+impl Sink {
+    pub(crate) async fn send(&self, msg: Msg) -> anyhow::Result<()> {
+        self.tx.send(msg).await.map_err(|_| anyhow::anyhow!("the output was closed"))
+    }
+}
+
+fn write_stream(
+    output: decant_record::io::Output,
+    header: Header,
+    mut rx: mpsc::Receiver<Msg>,
+    report: &ReportArgs,
+) -> anyhow::Result<Summary> {
+    let mut writer = RecordWriter::new(output);
+    let mut summary = Summary::new().with_labels(["exported", "skipped", "rejected"]);
+    let mut progress = Progress::new(report, "rows", None);
+    let mut total_estimate = 0u64;
+    writer.write_header(&header).context("writing the output")?;
+    let mut done = false;
+    while let Some(msg) = rx.blocking_recv() {
+        match msg {
+            Msg::Schema(schema) => {
+                if let Some(n) = schema.estimated_rows {
+                    total_estimate += n;
+                    progress.set_total(Some(total_estimate.max(progress.count())));
+                }
+                summary.group(&schema.table);
+                writer.write(&Record::Schema(*schema)).context("writing the output")?;
+            }
+            Msg::Rows { table, buf, rows } => {
+                for line in buf.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+                    writer.write_raw(line).context("writing the output")?;
+                }
+                summary.group(&table).written += rows;
+                progress.inc(rows);
+            }
+            Msg::Done => {
+                done = true;
+                break;
+            }
+        }
+    }
+    progress.finish();
+    if !done {
+        // The export failed: keep what was written, unsealed (a file output
+        // is removed when `Output` drops unfinished).
+        let _ = writer.abandon();
+        return Ok(summary);
+    }
+    let mut out = writer.finish().context("writing the output")?;
+    out.flush().context("writing the output")?;
+    out.finish().context("writing the output")?;
+    Ok(summary)
+}
+
+// ---------------------------------------------------------------------------
+// Table selection and order
+
+/// `*` and `?` wildcard match.
+pub(crate) fn glob_match(pattern: &str, name: &str) -> bool {
+    fn go(p: &[char], n: &[char]) -> bool {
+        match p.split_first() {
+            None => n.is_empty(),
+            Some(('*', rest)) => (0..=n.len()).any(|i| go(rest, &n[i..])),
+            Some(('?', rest)) => !n.is_empty() && go(rest, &n[1..]),
+            Some((c, rest)) => n.first() == Some(c) && go(rest, &n[1..]),
+        }
+    }
+    let p: Vec<char> = pattern.chars().collect();
+    let n: Vec<char> = name.chars().collect();
+    go(&p, &n)
+}
+
+/// The tables to export from `all` (sorted by name), after `--tables`,
+/// `--exclude` and a check of `--where`.
+pub(crate) fn select_tables(all: &[String], opts: &ExportOptions, place: &str) -> anyhow::Result<Vec<String>> {
+    for pattern in &opts.tables {
+        if !pattern.contains(['*', '?']) && !all.iter().any(|t| t == pattern) {
+            bail!("--tables: no table named {pattern:?} in {place}");
+        }
+    }
+    let chosen: Vec<String> = all
+        .iter()
+        .filter(|t| opts.tables.is_empty() || opts.tables.iter().any(|p| glob_match(p, t)))
+        .filter(|t| !opts.exclude.iter().any(|p| glob_match(p, t)))
+        .cloned()
+        .collect();
+    for table in opts.wheres.keys() {
+        if !chosen.iter().any(|t| t == table) {
+            bail!("--where: table {table:?} is not exported (no such table in {place}, or excluded)");
+        }
+    }
+    Ok(chosen)
+}
+
+/// Orders tables so that every table comes after the tables its foreign keys
+/// reference (self-references and references to tables not exported are
+/// ignored); ties keep name order. A cycle is broken with a warning.
+pub(crate) fn dependency_order(mut schemas: Vec<TableSchema>) -> Vec<TableSchema> {
+    schemas.sort_by(|a, b| a.table.cmp(&b.table));
+    let names: HashSet<String> = schemas.iter().map(|s| s.table.clone()).collect();
+    let mut deps: HashMap<String, HashSet<String>> = HashMap::new();
+    for s in &schemas {
+        let d = s
+            .foreign_keys
+            .iter()
+            .map(|fk| fk.ref_table.clone())
+            .filter(|t| *t != s.table && names.contains(t))
+            .collect();
+        deps.insert(s.table.clone(), d);
+    }
+    let mut done: HashSet<String> = HashSet::new();
+    let mut remaining: VecDeque<TableSchema> = schemas.into();
+    let mut out = Vec::with_capacity(remaining.len());
+    while !remaining.is_empty() {
+        let ready = remaining.iter().position(|s| deps[&s.table].iter().all(|d| done.contains(d)));
+        let s = match ready {
+            Some(i) => remaining.remove(i).expect("index from position"),
+            None => {
+                let s = remaining.pop_front().expect("not empty");
+                cli::warn(format_args!(
+                    "foreign keys form a cycle through table {:?}: it is exported before tables it references \
+                     (import with foreign key checks off, or create the keys after the data)",
+                    s.table
+                ));
+                s
+            }
+        };
+        done.insert(s.table.clone());
+        out.push(s);
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------
+// Reading: plans, chunks, workers
+
+/// How the text of one column value becomes a decant value.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Kind {
+    /// Decimal integer text.
+    Int,
+    /// MySQL TINYINT(1): `0`/`1` as booleans, any other number kept as a number.
+    TinyBool,
+    /// PostgreSQL boolean: `t`/`f`.
+    PgBool,
+    /// Float text (`NaN`, `Infinity` allowed).
+    Float64,
+    /// A float4: parsed as f32, written as that value's f64.
+    Float32,
+    /// Exact digits, as a string.
+    Decimal,
+    /// UTF-8 text (verbatim string): strings, enums, sets, uuids, times, intervals.
+    Text,
+    /// Raw bytes (MySQL binary strings).
+    Bytes,
+    /// PostgreSQL bytea in hex output (`\x…`).
+    PgBytea,
+    /// MySQL DATE/DATETIME: `T` separator, zero dates tagged.
+    MyDatetime,
+    /// MySQL TIMESTAMP read in UTC: as `MyDatetime` plus `Z`.
+    MyTimestamp,
+    /// PostgreSQL timestamp: `T` separator.
+    PgDatetime,
+    /// PostgreSQL timestamptz read in UTC: `T` separator, `Z`.
+    PgTimestamptz,
+    /// A JSON document.
+    Json,
+    /// MySQL BIT: big-endian bytes as an integer.
+    MyBit,
+    /// PostgreSQL bit(n): `0`/`1` text as an integer.
+    PgBit,
+    /// A PostgreSQL array of the element kind.
+    PgArray(Box<Kind>),
+}
+
+/// One table as the readers see it.
+#[derive(Debug)]
+pub(crate) struct TablePlan {
+    /// The schema line (also names the columns).
+    pub schema: TableSchema,
+    /// The quoted (qualified) table name.
+    pub from: String,
+    /// `SELECT exprs FROM table` (no WHERE, no ORDER BY).
+    pub select: String,
+    /// `--where` condition.
+    pub filter: Option<String>,
+    /// `ORDER BY …` (empty when the table has no primary key).
+    pub order_by: String,
+    /// How each column's text is decoded (MySQL, PostgreSQL).
+    pub kinds: Vec<Kind>,
+    /// The quoted primary key column when it is one integer column (ranges).
+    pub int_pk: Option<String>,
+}
+
+impl TablePlan {
+    /// The query of one chunk: `extra` is an extra condition (a key range).
+    pub fn query(&self, extra: Option<&str>) -> String {
+        let conds: Vec<String> = self.filter.iter().map(|f| format!("({f})")).chain(extra.map(str::to_owned)).collect();
+        let mut sql = self.select.clone();
+        if !conds.is_empty() {
+            sql.push_str(" WHERE ");
+            sql.push_str(&conds.join(" AND "));
+        }
+        if !self.order_by.is_empty() {
+            sql.push(' ');
+            sql.push_str(&self.order_by);
+        }
+        sql
+    }
+
+    /// Splits the table into key ranges for `jobs` workers: `(min, max)` of
+    /// the integer key gives the boundaries; the first and last range are
+    /// open so no row can fall outside.
+    pub fn chunks(&self, min_max: Option<(i128, i128)>, jobs: usize, chunk_rows: u64) -> Vec<String> {
+        let whole = vec![self.query(None)];
+        let (Some(pk), Some((min, max))) = (self.int_pk.as_deref(), min_max) else {
+            return whole;
+        };
+        if jobs < 2 || max <= min {
+            return whole;
+        }
+        let width = max - min + 1;
+        let rows = match self.schema.estimated_rows {
+            Some(n) if n > 0 => (n as i128).min(width),
+            _ => width,
+        };
+        let pieces = ((rows + chunk_rows as i128 - 1) / chunk_rows as i128).clamp(1, 4096);
+        if pieces < 2 {
+            return whole;
+        }
+        let step = (width + pieces - 1) / pieces;
+        let mut bounds = Vec::new();
+        let mut b = min + step;
+        while b <= max {
+            bounds.push(b);
+            b += step;
+        }
+        let mut out = Vec::with_capacity(bounds.len() + 1);
+        let mut lo: Option<i128> = None;
+        for hi in bounds.iter().copied().map(Some).chain([None]) {
+            let cond = match (lo, hi) {
+                (None, Some(h)) => format!("{pk} < {h}"),
+                (Some(l), Some(h)) => format!("{pk} >= {l} AND {pk} < {h}"),
+                (Some(l), None) => format!("{pk} >= {l}"),
+                (None, None) => unreachable!("at least one bound"),
+            };
+            out.push(self.query(Some(&cond)));
+            lo = hi;
+        }
+        out
+    }
+}
+
+/// A connection that can read one chunk of a table into the sink.
+pub(crate) trait ChunkReader: Send + 'static {
+    /// Runs `sql` and sends its rows, encoded, to `sink`; returns the row count.
+    fn read_chunk<'a>(
+        &'a mut self,
+        plan: &'a TablePlan,
+        sql: &'a str,
+        sink: &'a Sink,
+    ) -> BoxFuture<'a, anyhow::Result<u64>>;
+}
+
+/// Workers that read chunks in parallel, one connection each.
+pub(crate) struct Workers {
+    jobs: mpsc::Sender<(Arc<TablePlan>, String)>,
+    results: mpsc::Receiver<anyhow::Result<u64>>,
+    handles: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for Workers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Workers").field("n", &self.handles.len()).finish()
+    }
+}
+
+impl Workers {
+    /// Starts one task per reader.
+    pub fn start<R: ChunkReader>(readers: Vec<R>, sink: &Sink) -> Workers {
+        let (jobs_tx, jobs_rx) = mpsc::channel::<(Arc<TablePlan>, String)>(1024);
+        let (res_tx, results) = mpsc::channel(1024);
+        let jobs_rx = Arc::new(Mutex::new(jobs_rx));
+        let handles = readers
+            .into_iter()
+            .map(|mut reader| {
+                let jobs_rx = Arc::clone(&jobs_rx);
+                let res_tx = res_tx.clone();
+                let sink = sink.clone();
+                tokio::spawn(async move {
+                    loop {
+                        let job = jobs_rx.lock().await.recv().await;
+                        let Some((plan, sql)) = job else { break };
+                        let r = reader
+                            .read_chunk(&plan, &sql, &sink)
+                            .await
+                            .with_context(|| format!("reading table {:?}", plan.schema.table));
+                        let failed = r.is_err();
+                        if res_tx.send(r).await.is_err() || failed {
+                            break;
+                        }
+                    }
+                })
+            })
+            .collect();
+        Workers { jobs: jobs_tx, results, handles }
+    }
+
+    /// Reads all chunks of one table and waits for them (tables never
+    /// interleave in the stream).
+    pub async fn table(&mut self, plan: Arc<TablePlan>, chunks: Vec<String>) -> anyhow::Result<u64> {
+        let n = chunks.len();
+        for sql in chunks {
+            self.jobs.send((Arc::clone(&plan), sql)).await.map_err(|_| anyhow::anyhow!("all readers stopped"))?;
+        }
+        let mut rows = 0;
+        for _ in 0..n {
+            match self.results.recv().await {
+                Some(r) => rows += r?,
+                None => bail!("all readers stopped"),
+            }
+        }
+        Ok(rows)
+    }
+
+    /// Stops the workers.
+    pub async fn stop(self) {
+        drop(self.jobs);
+        for h in self.handles {
+            let _ = h.await;
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Encoding rows
+
+/// Encodes `row` lines of one table straight into a byte buffer.
+#[derive(Debug)]
+pub(crate) struct RowEncoder {
+    table: Arc<str>,
+    prefix: Vec<u8>,
+    keys: Vec<Vec<u8>>,
+    buf: Vec<u8>,
+    rows: u64,
+    warned: HashSet<usize>,
+}
+
+impl RowEncoder {
+    pub fn new(schema: &TableSchema) -> RowEncoder {
+        let mut prefix = br#"{"kind":"row","table":"#.to_vec();
+        let _ = serde_json::to_writer(&mut prefix, &schema.table);
+        prefix.extend_from_slice(br#","data":{"#);
+        let keys = schema
+            .columns
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let mut k = if i == 0 { Vec::new() } else { b",".to_vec() };
+                let _ = serde_json::to_writer(&mut k, &c.name);
+                k.push(b':');
+                k
+            })
+            .collect();
+        RowEncoder {
+            table: Arc::from(schema.table.as_str()),
+            prefix,
+            keys,
+            buf: Vec::with_capacity(BATCH_BYTES + 64 * 1024),
+            rows: 0,
+            warned: HashSet::new(),
+        }
+    }
+
+    /// Starts a row.
+    #[inline]
+    pub fn begin(&mut self) {
+        self.buf.extend_from_slice(&self.prefix);
+    }
+
+    /// Starts column `i`; the caller then writes its value into [`Self::out`].
+    #[inline]
+    pub fn key(&mut self, i: usize) {
+        self.buf.extend_from_slice(&self.keys[i]);
+    }
+
+    /// The buffer the value is written to.
+    #[inline]
+    pub fn out(&mut self) -> &mut Vec<u8> {
+        &mut self.buf
+    }
+
+    /// Ends the row; sends the batch when it is full.
+    pub async fn end(&mut self, sink: &Sink) -> anyhow::Result<()> {
+        self.buf.extend_from_slice(b"}}\n");
+        self.rows += 1;
+        if self.buf.len() >= BATCH_BYTES {
+            self.flush(sink).await?;
+        }
+        Ok(())
+    }
+
+    /// Sends what is buffered.
+    pub async fn flush(&mut self, sink: &Sink) -> anyhow::Result<()> {
+        if self.rows > 0 {
+            let buf = std::mem::replace(&mut self.buf, Vec::with_capacity(BATCH_BYTES + 64 * 1024));
+            let rows = std::mem::take(&mut self.rows);
+            sink.send(Msg::Rows { table: Arc::clone(&self.table), buf, rows }).await?;
+        }
+        Ok(())
+    }
+
+    /// Warns once per column.
+    pub fn warn_once(&mut self, col: usize, message: impl std::fmt::Display) {
+        if self.warned.insert(col) {
+            cli::warn(message);
+        }
+    }
+}
+
+/// Writes an integer given as decimal text.
+fn write_int_text(text: &str, out: &mut Vec<u8>) -> Result<(), String> {
+    let n: i128 = text.trim().parse().map_err(|_| format!("not an integer: {text:?}"))?;
+    Value::Int(n).write_json(out);
+    Ok(())
+}
+
+fn utf8(bytes: &[u8]) -> Result<&str, String> {
+    std::str::from_utf8(bytes).map_err(|_| "not valid UTF-8".to_owned())
+}
+
+/// Whether MySQL date text has a zero month or day (`0000-00-00`, `2025-00-10`).
+fn is_zero_date(text: &str) -> bool {
+    let b = text.as_bytes();
+    b.len() >= 10 && (&b[5..7] == b"00" || &b[8..10] == b"00")
+}
+
+/// `2025-01-01 09:30:00` → `2025-01-01T09:30:00`.
+fn iso_datetime(text: &str) -> String {
+    let mut s = text.to_owned();
+    if s.len() > 10 && s.as_bytes()[10] == b' ' {
+        s.replace_range(10..11, "T");
+    }
+    s
+}
+
+/// PostgreSQL timestamptz text in UTC (`2025-01-01 09:30:00.5+00`) → `…T…Z`;
+/// `infinity` and BC dates are kept as printed.
+fn pg_timestamptz(text: &str) -> String {
+    if text.len() < 19 || text.ends_with(" BC") || !text.as_bytes()[0].is_ascii_digit() {
+        return text.to_owned();
+    }
+    let mut s = iso_datetime(text);
+    if let Some(pos) = s[19..].find(['+', '-']).map(|p| p + 19) {
+        let offset = &s[pos..];
+        if offset == "+00" || offset == "+00:00" {
+            s.truncate(pos);
+            s.push('Z');
+        } else if offset.len() == 3 {
+            s.push_str(":00");
+        }
+    }
+    s
+}
+
+fn hex_val(c: u8) -> Option<u8> {
+    match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        b'A'..=b'F' => Some(c - b'A' + 10),
+        _ => None,
+    }
+}
+
+fn pg_bytea(text: &[u8]) -> Result<Vec<u8>, String> {
+    let hex = text.strip_prefix(b"\\x").ok_or_else(|| "bytea not in hex output format".to_owned())?;
+    if hex.len() % 2 != 0 {
+        return Err("odd number of hex digits in bytea".into());
+    }
+    hex.chunks(2)
+        .map(|p| match (hex_val(p[0]), hex_val(p[1])) {
+            (Some(h), Some(l)) => Ok(h << 4 | l),
+            _ => Err("bad hex digit in bytea".to_owned()),
+        })
+        .collect()
+}
+
+/// The decant value of one non-NULL column text.
+pub(crate) fn decode_value(kind: &Kind, raw: &[u8]) -> Result<Value, String> {
+    Ok(match kind {
+        Kind::Int => {
+            let t = utf8(raw)?;
+            Value::Int(t.trim().parse().map_err(|_| format!("not an integer: {t:?}"))?)
+        }
+        Kind::TinyBool => match raw {
+            b"0" => Value::Bool(false),
+            b"1" => Value::Bool(true),
+            _ => {
+                let t = utf8(raw)?;
+                Value::Int(t.parse().map_err(|_| format!("not an integer: {t:?}"))?)
+            }
+        },
+        Kind::PgBool => match raw {
+            b"t" => Value::Bool(true),
+            b"f" => Value::Bool(false),
+            _ => return Err(format!("not a boolean: {:?}", String::from_utf8_lossy(raw))),
+        },
+        Kind::Float64 => {
+            let t = utf8(raw)?;
+            Value::Float(t.parse().map_err(|_| format!("not a number: {t:?}"))?)
+        }
+        Kind::Float32 => {
+            let t = utf8(raw)?;
+            Value::Float(t.parse::<f32>().map_err(|_| format!("not a number: {t:?}"))? as f64)
+        }
+        Kind::Decimal | Kind::Text => Value::String(utf8(raw)?.to_owned()),
+        Kind::Bytes => Value::Bytes(raw.to_vec()),
+        Kind::PgBytea => Value::Bytes(pg_bytea(raw)?),
+        Kind::MyDatetime | Kind::MyTimestamp => {
+            let t = utf8(raw)?;
+            if is_zero_date(t) {
+                Value::ZeroDate(t.to_owned())
+            } else {
+                let mut s = iso_datetime(t);
+                if *kind == Kind::MyTimestamp {
+                    s.push('Z');
+                }
+                Value::String(s)
+            }
+        }
+        Kind::PgDatetime => {
+            let t = utf8(raw)?;
+            if t.ends_with(" BC") {
+                Value::String(t.to_owned())
+            } else {
+                Value::String(iso_datetime(t))
+            }
+        }
+        Kind::PgTimestamptz => Value::String(pg_timestamptz(utf8(raw)?)),
+        Kind::Json => {
+            let j: serde_json::Value = serde_json::from_slice(raw).map_err(|e| format!("not valid JSON: {e}"))?;
+            Value::from_json(j)
+        }
+        Kind::MyBit => {
+            if raw.len() > 8 {
+                return Err("BIT value wider than 64 bits".into());
+            }
+            Value::Int(raw.iter().fold(0u64, |n, b| n << 8 | *b as u64) as i128)
+        }
+        Kind::PgBit => {
+            let t = utf8(raw)?;
+            Value::Int(
+                u64::from_str_radix(t, 2).map_err(|_| format!("not a bit string of at most 64 bits: {t:?}"))? as i128
+            )
+        }
+        Kind::PgArray(elem) => parse_pg_array(utf8(raw)?, elem)?,
+    })
+}
+
+/// Writes one non-NULL column text as its decant value, with fast paths for
+/// the common kinds.
+#[inline]
+pub(crate) fn write_value(kind: &Kind, raw: &[u8], out: &mut Vec<u8>) -> Result<(), String> {
+    match kind {
+        Kind::Int => write_int_text(utf8(raw)?, out),
+        Kind::Text | Kind::Decimal => {
+            let _ = serde_json::to_writer(&mut *out, utf8(raw)?);
+            Ok(())
+        }
+        _ => {
+            decode_value(kind, raw)?.write_json(out);
+            Ok(())
+        }
+    }
+}
+
+/// Parses PostgreSQL array text (`{1,2,NULL}`, `{{"a b","c\"d"}}`,
+/// `[0:1]={1,2}`), decoding each element with `elem`.
+pub(crate) fn parse_pg_array(text: &str, elem: &Kind) -> Result<Value, String> {
+    let b = text.as_bytes();
+    let mut pos = 0;
+    if b.first() == Some(&b'[') {
+        pos = text.find('=').ok_or_else(|| format!("bad array text {text:?}"))? + 1;
+    }
+    let (v, end) = parse_array_at(b, pos, elem)?;
+    if end != b.len() {
+        return Err(format!("bad array text {text:?}"));
+    }
+    Ok(v)
+}
+
+fn parse_array_at(b: &[u8], mut pos: usize, elem: &Kind) -> Result<(Value, usize), String> {
+    let bad = || format!("bad array text {:?}", String::from_utf8_lossy(b));
+    if b.get(pos) != Some(&b'{') {
+        return Err(bad());
+    }
+    pos += 1;
+    let mut items = Vec::new();
+    if b.get(pos) == Some(&b'}') {
+        return Ok((Value::Array(items), pos + 1));
+    }
+    loop {
+        match b.get(pos) {
+            Some(b'{') => {
+                let (v, p) = parse_array_at(b, pos, elem)?;
+                items.push(v);
+                pos = p;
+            }
+            Some(b'"') => {
+                pos += 1;
+                let mut s = Vec::new();
+                loop {
+                    match b.get(pos) {
+                        Some(b'\\') => {
+                            s.push(*b.get(pos + 1).ok_or_else(bad)?);
+                            pos += 2;
+                        }
+                        Some(b'"') => {
+                            pos += 1;
+                            break;
+                        }
+                        Some(c) => {
+                            s.push(*c);
+                            pos += 1;
+                        }
+                        None => return Err(bad()),
+                    }
+                }
+                items.push(decode_value(elem, &s)?);
+            }
+            Some(_) => {
+                let start = pos;
+                while !matches!(b.get(pos), Some(b',') | Some(b'}') | None) {
+                    pos += 1;
+                }
+                let raw = &b[start..pos];
+                if raw.eq_ignore_ascii_case(b"NULL") {
+                    items.push(Value::Null);
+                } else {
+                    items.push(decode_value(elem, raw)?);
+                }
+            }
+            None => return Err(bad()),
+        }
+        match b.get(pos) {
+            Some(b',') => pos += 1,
+            Some(b'}') => return Ok((Value::Array(items), pos + 1)),
+            _ => return Err(bad()),
+        }
+    }
+}
+
+/// Column `name` of `table`: an error message prefix.
+pub(crate) fn at(table: &str, column: &Column) -> String {
+    format!("table {table:?}, column {:?} ({})", column.name, column.source_type.as_deref().unwrap_or("?"))
+}
+
+/// Parses `enum('a','b''c')` / `set(…)` value lists.
+pub(crate) fn parse_quoted_list(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let b: Vec<char> = text.chars().collect();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == '\'' {
+            let mut s = String::new();
+            i += 1;
+            while i < b.len() {
+                if b[i] == '\'' {
+                    if b.get(i + 1) == Some(&'\'') {
+                        s.push('\'');
+                        i += 2;
+                        continue;
+                    }
+                    break;
+                }
+                if b[i] == '\\' && i + 1 < b.len() {
+                    s.push(b[i + 1]);
+                    i += 2;
+                    continue;
+                }
+                s.push(b[i]);
+                i += 1;
+            }
+            out.push(s);
+        }
+        i += 1;
+    }
+    out
+}
+
+/// `(n)` or `(p,s)` in a declared type, e.g. `varchar(255)`.
+pub(crate) fn type_args(declared: &str) -> Vec<u64> {
+    let Some(open) = declared.find('(') else { return Vec::new() };
+    let Some(close) = declared[open..].find(')') else { return Vec::new() };
+    declared[open + 1..open + close].split(',').filter_map(|p| p.trim().parse().ok()).collect()
+}
+
+/// A SQLite file's path, checked to exist (sqlx would say only "unable to open").
+pub(crate) fn sqlite_file(url: &ConnUrl) -> anyhow::Result<PathBuf> {
+    let path = url.sqlite_path().ok_or_else(|| anyhow::anyhow!("{url} is not a sqlite:// URL"))?;
+    if !path.is_file() {
+        bail!("no SQLite database file {} (from {url})", path.display());
+    }
+    Ok(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs() {
+        assert!(glob_match("user*", "users"));
+        assert!(glob_match("*", ""));
+        assert!(glob_match("a?c", "abc"));
+        assert!(!glob_match("a?c", "ac"));
+        assert!(!glob_match("users", "users2"));
+    }
+
+    #[test]
+    fn arrays() {
+        let v = parse_pg_array(r#"{1,NULL,3}"#, &Kind::Int).unwrap();
+        assert_eq!(v, Value::Array(vec![Value::Int(1), Value::Null, Value::Int(3)]));
+        let v = parse_pg_array(r#"{{"a b","c\"d"},{"NULL",e}}"#, &Kind::Text).unwrap();
+        assert_eq!(v.to_json_string(), r#"[["a b","c\"d"],["NULL","e"]]"#);
+        assert_eq!(parse_pg_array("{}", &Kind::Int).unwrap(), Value::Array(vec![]));
+        assert_eq!(parse_pg_array("[0:1]={7,8}", &Kind::Int).unwrap().to_json_string(), "[7,8]");
+        assert!(parse_pg_array("{1,2", &Kind::Int).is_err());
+    }
+
+    #[test]
+    fn values() {
+        let enc = |k: Kind, t: &str| decode_value(&k, t.as_bytes()).unwrap().to_json_string();
+        assert_eq!(enc(Kind::Int, "18446744073709551615"), r#"{"$int":"18446744073709551615"}"#);
+        assert_eq!(enc(Kind::MyDatetime, "2025-01-01 09:30:00.123456"), r#""2025-01-01T09:30:00.123456""#);
+        assert_eq!(enc(Kind::MyTimestamp, "2025-01-01 09:30:00"), r#""2025-01-01T09:30:00Z""#);
+        assert_eq!(enc(Kind::MyDatetime, "0000-00-00 00:00:00"), r#"{"$zero_date":"0000-00-00 00:00:00"}"#);
+        assert_eq!(enc(Kind::PgTimestamptz, "2025-01-01 09:30:00.5+00"), r#""2025-01-01T09:30:00.5Z""#);
+        assert_eq!(enc(Kind::PgTimestamptz, "infinity"), r#""infinity""#);
+        assert_eq!(enc(Kind::Float32, "0.1"), "0.10000000149011612");
+        assert_eq!(enc(Kind::Float64, "NaN"), r#"{"$float":"nan"}"#);
+        assert_eq!(enc(Kind::Float64, "-Infinity"), r#"{"$float":"-inf"}"#);
+        assert_eq!(enc(Kind::PgBytea, "\\x00ff"), r#"{"$b64":"AP8="}"#);
+        assert_eq!(enc(Kind::PgBit, "101"), "5");
+        assert_eq!(enc(Kind::TinyBool, "1"), "true");
+        assert_eq!(enc(Kind::TinyBool, "5"), "5");
+    }
+
+    #[test]
+    fn quoted_lists() {
+        assert_eq!(parse_quoted_list("enum('a','b''c','d,e')"), vec!["a", "b'c", "d,e"]);
+        assert_eq!(type_args("decimal(65,30) unsigned"), vec![65, 30]);
+    }
+}

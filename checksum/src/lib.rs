@@ -1,0 +1,171 @@
+//! `decant-checksum`: content digests of decant streams, files and live
+//! stores, and `--check` to re-check them later (like `sha256sum -c`).
+//!
+//! - [`source`]: opening an input — a file (plain or zstd), stdin, or a live
+//!   store through its exporter. Shared with `decant-diff` and `decant-verify`.
+//! - [`canon`]: the explicit normalisation flags shared by the three tools.
+//! - [`sums`]: the digests, the checksum-file wire format and `--check`.
+
+pub mod canon;
+pub mod source;
+pub mod sums;
+
+use std::io::Write as _;
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use clap::Parser;
+use decant_record::cli::{self, Outcome, EXIT_STATUS_HELP};
+
+use crate::canon::CanonicalArgs;
+use crate::source::{LiveOptions, SourceSpec};
+use crate::sums::{InputStatus, MAGIC};
+
+const AFTER_HELP: &str = "\
+Output (wire format decant-checksum/1, one section per input):
+  # decant-checksum/1
+  # options: --time-precision=3          (only when normalisation flags are set)
+  sealed  reline.ndjson.zst              STATUS  SOURCE
+  5f0c…64 hex…9ad1  1000  table:operators  DIGEST  COUNT  GROUP
+  STATUS is sealed (every segment ends with a matching \"end\" trailer), unsealed
+  (no trailer: piped from another tool, or truncated), live (a store read through
+  its exporter) or broken (altered or unreadable; the reason follows as a # line).
+  GROUP is table:NAME or keys:PREFIX. The digest is order independent, so a MySQL
+  table, its PostgreSQL copy and an NDJSON file of it have the same digest when,
+  and only when, they hold the same records.
+
+Examples:
+  mysql-export --url mysql://root@db/reline -o reline.ndjson.zst
+  decant-checksum reline.ndjson.zst > reline.b3          # nightly, from cron
+  decant-checksum --check reline.b3                       # later: exit 1 if altered
+  decant-checksum redis://cache:6379/0 --group-by 2       # a live Redis db
+  decant-checksum postgres://app@new/reline --tables operators,api_keys
+  redis-export --url redis://prod/0 | decant-checksum     # a pipe (unsealed input is fine)
+
+";
+
+/// Prints digests of decant streams, files or live stores; --check re-checks them.
+#[derive(Debug, Parser)]
+#[command(name = "decant-checksum", version, after_help = format!("{AFTER_HELP}{EXIT_STATUS_HELP}"))]
+pub struct Args {
+    /// Inputs: files (plain or .zst), - for stdin, or live store URLs
+    /// (redis://, rediss://, mysql://, postgres://, sqlite://). Default: stdin.
+    #[arg(value_name = "INPUT")]
+    pub inputs: Vec<String>,
+    /// Read checksums from FILE (the output of decant-checksum) and re-check
+    /// every input it names; exit 1 on any mismatch, missing or extra group,
+    /// or a sealed file that is now unsealed or broken.
+    #[arg(short, long, value_name = "FILE", conflicts_with = "inputs")]
+    pub check: Option<PathBuf>,
+    /// Exit 1 when an input is unsealed (a backup must end with its trailer).
+    #[arg(long)]
+    pub require_sealed: bool,
+    /// Write the checksums to FILE instead of stdout.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// SQL stores: only these tables (comma-separated).
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    pub tables: Vec<String>,
+    /// Redis: only keys matching this pattern (repeatable).
+    #[arg(long = "match", value_name = "PATTERN")]
+    pub matches: Vec<String>,
+    /// Read a live store's password from FILE (first line).
+    #[arg(long, value_name = "FILE")]
+    pub password_file: Option<PathBuf>,
+    /// With --check: print only failures.
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Reject lines longer than this many bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = decant_record::reader::DEFAULT_MAX_LINE_BYTES)]
+    pub max_line_bytes: usize,
+    #[command(flatten)]
+    pub canon: CanonicalArgs,
+}
+
+impl Args {
+    fn live(&self) -> LiveOptions {
+        LiveOptions {
+            tables: self.tables.clone(),
+            matches: self.matches.clone(),
+            wheres: Vec::new(),
+            password_file: self.password_file.clone(),
+            exporter_dir: None,
+        }
+    }
+
+    fn canon_is_default(&self) -> bool {
+        self.canon.to_flags().is_empty()
+    }
+}
+
+/// Runs `decant-checksum`.
+pub fn run(args: &Args) -> anyhow::Result<Outcome> {
+    match &args.check {
+        Some(file) => run_check(args, file),
+        None => run_sums(args),
+    }
+}
+
+fn run_sums(args: &Args) -> anyhow::Result<Outcome> {
+    let config = sums::Config { canon: args.canon.clone(), live: args.live(), max_line_bytes: args.max_line_bytes };
+    let inputs: Vec<SourceSpec> = if args.inputs.is_empty() {
+        vec![SourceSpec::Stdin]
+    } else {
+        args.inputs.iter().map(|s| SourceSpec::parse(s)).collect()
+    };
+    let out = decant_record::io::Output::create(args.output.as_deref()).context("creating the output")?;
+    let mut out = std::io::BufWriter::new(out);
+    out.write_all(sums::render_preamble(&args.canon).as_bytes())?;
+    let mut outcome = Outcome::Success;
+    for spec in &inputs {
+        let sums = sums::checksum(spec, &config)?;
+        match &sums.status {
+            InputStatus::Broken(reason) => {
+                cli::warn(format_args!("{}: BROKEN: {reason}", sums.source));
+                outcome = Outcome::Failed;
+            }
+            InputStatus::Unsealed if args.require_sealed => {
+                cli::warn(format_args!(
+                    "{}: unsealed (no \"end\" trailer: truncated, or not written by a decant tool)",
+                    sums.source
+                ));
+                outcome = Outcome::Failed;
+            }
+            _ => {}
+        }
+        out.write_all(sums::render_input(&sums).as_bytes())?;
+    }
+    let out = out.into_inner().map_err(|e| e.into_error())?;
+    out.finish().context("writing the checksums")?;
+    Ok(outcome)
+}
+
+fn run_check(args: &Args, file: &std::path::Path) -> anyhow::Result<Outcome> {
+    let text = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    let parsed = sums::parse_checksum_file(&text).with_context(|| format!("{} (expected {MAGIC} output)", file.display()))?;
+    if parsed.inputs.is_empty() {
+        anyhow::bail!("{}: no inputs listed", file.display());
+    }
+    let canon = if args.canon_is_default() { None } else { Some(&args.canon) };
+    let results = sums::check(&parsed, canon, &args.live(), args.max_line_bytes)?;
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let mut failed = 0usize;
+    for r in &results {
+        for (ok, line) in &r.lines {
+            if !ok {
+                failed += 1;
+            }
+            if !ok || !args.quiet {
+                writeln!(out, "{line}")?;
+            }
+        }
+    }
+    out.flush()?;
+    if failed > 0 {
+        cli::warn(format_args!("WARNING: {failed} check(s) FAILED"));
+        Ok(Outcome::Failed)
+    } else {
+        Ok(Outcome::Success)
+    }
+}

@@ -1,0 +1,310 @@
+//! Where records come from for the checking tools: a file (plain or `.zst`),
+//! stdin, or a live store named by URL.
+//!
+//! `decant-checksum`, `decant-diff` and `decant-verify` all open their inputs
+//! here. A live URL is read by running the store's exporter (`redis-export`,
+//! `mysql-export`, `pg-export`, `sqlite-export`) as a child process and reading
+//! its stdout, exactly as a user would pipe it. That is deliberate:
+//!
+//! - the exporters own the hard parts (consistent snapshots, SCAN over a
+//!   cluster, big keys in parts, the exact value encodings of every column
+//!   type), and a comparison is only meaningful if it sees the same records an
+//!   export would produce — one code path, not two that may drift apart;
+//! - a child process keeps the store drivers (and their runtime) out of the
+//!   checking tools, and a crash or hang in a driver cannot corrupt a
+//!   comparison: a non-zero exit of the exporter is an error here;
+//! - the stream between them is checked like any other (the exporter seals it
+//!   with an `end` trailer, and the reader verifies it).
+//!
+//! The exporter is looked up next to the running executable first (where
+//! `cargo build` and the install put all decant binaries), then on `PATH`. The
+//! URL, with its password, is handed over in the child's `SOURCE_URL`
+//! environment variable, never on its command line where `ps` would show it.
+
+use std::fmt;
+use std::io::BufReader;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use anyhow::{bail, Context as _};
+use decant_record::conn::{ConnUrl, Role, Store};
+use decant_record::io::{open_input, Input};
+use decant_record::reader::{ReaderOptions, DEFAULT_MAX_LINE_BYTES};
+use decant_record::{ReadError, Record, RecordReader, SegmentInfo};
+
+/// An input named on the command line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SourceSpec {
+    /// `-`: standard input.
+    Stdin,
+    /// A file (zstd detected by content).
+    File(PathBuf),
+    /// A live store: `redis://`, `rediss://`, `mysql://`, `mariadb://`,
+    /// `postgres://`, `postgresql://`, `sqlite://`.
+    Url(String),
+}
+
+impl SourceSpec {
+    /// Reads an argument: `-` is stdin, a known store URL scheme is a live
+    /// store, anything else is a file name.
+    pub fn parse(text: &str) -> SourceSpec {
+        if text == "-" {
+            return SourceSpec::Stdin;
+        }
+        if let Some((scheme, _)) = text.split_once("://") {
+            if Store::from_scheme(&scheme.to_ascii_lowercase()).is_some() {
+                return SourceSpec::Url(text.to_owned());
+            }
+        }
+        SourceSpec::File(PathBuf::from(text))
+    }
+
+    /// True for a live store.
+    pub fn is_live(&self) -> bool {
+        matches!(self, SourceSpec::Url(_))
+    }
+
+    /// The name shown in reports (a URL without its password).
+    pub fn display_name(&self) -> String {
+        match self {
+            SourceSpec::Stdin => "-".to_owned(),
+            SourceSpec::File(p) => p.display().to_string(),
+            SourceSpec::Url(u) => decant_record::conn::redact_url_text(u),
+        }
+    }
+}
+
+impl fmt::Display for SourceSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.display_name())
+    }
+}
+
+/// How live stores are read.
+#[derive(Debug, Clone, Default)]
+pub struct LiveOptions {
+    /// SQL stores: only these tables (passed to the exporter's `--tables`).
+    pub tables: Vec<String>,
+    /// Redis: only keys matching these patterns (the exporter's `--match`).
+    pub matches: Vec<String>,
+    /// SQL stores: row filters, `TABLE:CONDITION` (the exporter's `--where`).
+    pub wheres: Vec<String>,
+    /// Read the password from this file (first line).
+    pub password_file: Option<PathBuf>,
+    /// The exporter's own directory, when not next to this executable
+    /// (tests, unusual installs).
+    pub exporter_dir: Option<PathBuf>,
+}
+
+/// The exporter binary for a store.
+pub fn exporter_name(store: Store) -> &'static str {
+    match store {
+        Store::Redis => "redis-export",
+        Store::MySql => "mysql-export",
+        Store::Postgres => "pg-export",
+        Store::Sqlite => "sqlite-export",
+    }
+}
+
+/// Finds a decant binary: next to the running executable, then on `PATH`.
+pub fn find_sibling_binary(name: &str, dir: Option<&Path>) -> PathBuf {
+    let mut candidates = Vec::new();
+    if let Some(d) = dir {
+        candidates.push(d.join(name));
+    }
+    if let Ok(exe) = std::env::current_exe() {
+        if let Some(d) = exe.parent() {
+            candidates.push(d.join(name));
+            // Test binaries live in target/<profile>/deps.
+            if d.file_name().is_some_and(|n| n == "deps") {
+                if let Some(up) = d.parent() {
+                    candidates.push(up.join(name));
+                }
+            }
+        }
+    }
+    candidates.into_iter().find(|p| p.is_file()).unwrap_or_else(|| PathBuf::from(name))
+}
+
+/// An open input: records one at a time, with the stream's trailer checks.
+pub struct Source {
+    name: String,
+    reader: RecordReader<Input>,
+    child: Option<(Child, String)>,
+}
+
+/// Why a source failed while being read.
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    /// The stream itself is bad: malformed line, altered or truncated.
+    #[error("{name}: {source}")]
+    Stream {
+        /// The source's display name.
+        name: String,
+        /// The reader's error.
+        #[source]
+        source: ReadError,
+    },
+}
+
+impl fmt::Debug for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Source").field("name", &self.name).field("line", &self.reader.line_number()).finish()
+    }
+}
+
+impl Source {
+    /// Opens a source.
+    pub fn open(spec: &SourceSpec, live: &LiveOptions) -> anyhow::Result<Source> {
+        Self::open_with(spec, live, DEFAULT_MAX_LINE_BYTES)
+    }
+
+    /// Opens a source with a line-length cap.
+    pub fn open_with(spec: &SourceSpec, live: &LiveOptions, max_line_bytes: usize) -> anyhow::Result<Source> {
+        let options = ReaderOptions { max_line_bytes, require_sealed: false };
+        let name = spec.display_name();
+        match spec {
+            SourceSpec::Stdin => {
+                let input = open_input(None).context("opening stdin")?;
+                Ok(Source { name, reader: RecordReader::with_options(input, options), child: None })
+            }
+            SourceSpec::File(path) => {
+                let input = open_input(Some(path)).with_context(|| format!("opening {}", path.display()))?;
+                Ok(Source { name, reader: RecordReader::with_options(input, options), child: None })
+            }
+            SourceSpec::Url(text) => {
+                let url = ConnUrl::resolve(Some(text), live.password_file.as_deref(), Role::Source, false)
+                    .with_context(|| format!("bad URL {name}"))?;
+                let exporter = exporter_name(url.store());
+                let program = find_sibling_binary(exporter, live.exporter_dir.as_deref());
+                let mut cmd = Command::new(&program);
+                cmd.env("SOURCE_URL", url.expose())
+                    .env_remove("SOURCE_REDIS_HOST")
+                    .arg("--quiet")
+                    .stdin(Stdio::null())
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::inherit());
+                match url.store() {
+                    Store::Redis => {
+                        for m in &live.matches {
+                            cmd.arg("--match").arg(m);
+                        }
+                    }
+                    _ => {
+                        if !live.tables.is_empty() {
+                            cmd.arg("--tables").arg(live.tables.join(","));
+                        }
+                        for w in &live.wheres {
+                            cmd.arg("--where").arg(w);
+                        }
+                    }
+                }
+                let mut child = cmd.spawn().with_context(|| {
+                    format!(
+                        "reading {name}: cannot run {exporter} ({}); decant-checksum, decant-diff and decant-verify read live stores through the exporters, install them next to this program or on PATH",
+                        program.display()
+                    )
+                })?;
+                let stdout = child.stdout.take().context("exporter stdout")?;
+                let input: Input = Box::new(BufReader::with_capacity(256 << 10, stdout));
+                Ok(Source {
+                    name,
+                    reader: RecordReader::with_options(input, options),
+                    child: Some((child, exporter.to_owned())),
+                })
+            }
+        }
+    }
+
+    /// A source with no records (a side that has none of the tables asked for).
+    pub fn empty(name: impl Into<String>) -> Source {
+        let input: Input = Box::new(std::io::empty());
+        Source { name: name.into(), reader: RecordReader::new(input), child: None }
+    }
+
+    /// Wraps an already open reader (tests, stdin with a custom reader).
+    pub fn from_reader(name: impl Into<String>, reader: RecordReader<Input>) -> Source {
+        Source { name: name.into(), reader, child: None }
+    }
+
+    /// The name shown in reports.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// True when the records come from a live store's exporter.
+    pub fn is_live(&self) -> bool {
+        self.child.is_some()
+    }
+
+    /// The next record; header and end lines included. Any bad line is an
+    /// error here: the checking tools never skip input.
+    pub fn next_record(&mut self) -> Result<Option<Record>, SourceError> {
+        self.reader.next_record().map_err(|source| SourceError::Stream { name: self.name.clone(), source })
+    }
+
+    /// The raw bytes of the line last returned.
+    pub fn raw_line(&self) -> &[u8] {
+        self.reader.raw_line()
+    }
+
+    /// The line number of the line last returned.
+    pub fn line_number(&self) -> u64 {
+        self.reader.line_number()
+    }
+
+    /// The segments seen so far (all of them once the input is exhausted).
+    pub fn segments(&self) -> &[SegmentInfo] {
+        self.reader.segments()
+    }
+
+    /// Ends the source: for a live store, waits for the exporter and fails if
+    /// it failed (its own messages are already on stderr).
+    pub fn finish(mut self) -> anyhow::Result<Vec<SegmentInfo>> {
+        let segments = self.reader.segments().to_vec();
+        if let Some((mut child, exporter)) = self.child.take() {
+            let status = child.wait().with_context(|| format!("waiting for {exporter}"))?;
+            if !status.success() {
+                bail!("{}: {exporter} failed ({status}); see its message above", self.name);
+            }
+        }
+        Ok(segments)
+    }
+}
+
+impl Drop for Source {
+    fn drop(&mut self) {
+        if let Some((child, _)) = self.child.as_mut() {
+            // Abandoned mid-stream (an error elsewhere): do not leave the
+            // exporter running against the store.
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// The segments summarised as one status word: `sealed` when every segment
+/// ended with a matching `end` line (and there was at least one), else
+/// `unsealed`.
+pub fn seal_status(segments: &[SegmentInfo]) -> &'static str {
+    if !segments.is_empty() && segments.iter().all(|s| s.sealed) {
+        "sealed"
+    } else {
+        "unsealed"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn specs() {
+        assert_eq!(SourceSpec::parse("-"), SourceSpec::Stdin);
+        assert_eq!(SourceSpec::parse("a.ndjson.zst"), SourceSpec::File("a.ndjson.zst".into()));
+        assert!(SourceSpec::parse("postgres://u:secret@h/db").is_live());
+        assert!(SourceSpec::parse("REDIS://h:1/0").is_live());
+        assert!(!SourceSpec::parse("ftp://x/y").is_live());
+        assert!(!SourceSpec::parse("postgres://u:secret@h/db").display_name().contains("secret"));
+    }
+}

@@ -1,0 +1,419 @@
+//! Turning a stream of records into keyed entries: one per row (identified
+//! by table and primary key) or per Redis key (its parts joined), each with
+//! the hash of its canonical form.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::Arc;
+
+use anyhow::bail;
+use decant_checksum::source::{Source, SourceError};
+use decant_record::digest::{canonical_row, canonical_value, CanonicalOptions, Digester, GroupKey, KeyGrouper};
+use decant_record::{LogicalType, Record, RedisRecord, RowData, TableSchema, Target};
+
+use decant_transform::Transformer;
+
+use crate::keymap::KeyMap;
+
+/// Which columns identify a row, besides the schema's primary key.
+#[derive(Debug, Clone, Default)]
+pub struct KeyColumns {
+    /// `--key TABLE:COL,COL`.
+    pub per_table: HashMap<String, Vec<String>>,
+    /// `--key COL,COL`: for every table.
+    pub default: Option<Vec<String>>,
+}
+
+impl KeyColumns {
+    /// Parses one `--key` value: `COL[,COL…]` or `TABLE:COL[,COL…]`.
+    pub fn add(&mut self, spec: &str) -> Result<(), String> {
+        let (table, cols) = match spec.split_once(':') {
+            Some((t, c)) => (Some(t), c),
+            None => (None, spec),
+        };
+        let cols: Vec<String> = cols.split(',').map(|c| c.trim().to_owned()).filter(|c| !c.is_empty()).collect();
+        if cols.is_empty() {
+            return Err(format!("bad --key {spec:?}: expected COLUMN[,COLUMN] or TABLE:COLUMN[,COLUMN]"));
+        }
+        match table {
+            Some(t) => {
+                self.per_table.insert(t.to_owned(), cols);
+            }
+            None => self.default = Some(cols),
+        }
+        Ok(())
+    }
+}
+
+/// How records are keyed and compared.
+#[derive(Debug, Clone, Default)]
+pub struct CompareOptions {
+    /// The canonical form.
+    pub canon: CanonicalOptions,
+    /// Floats within this relative tolerance compare equal (field by field).
+    pub float_tolerance: Option<f64>,
+    /// Key columns.
+    pub keys: KeyColumns,
+    /// ID transformations applied to the left side.
+    pub key_map: Vec<KeyMap>,
+    /// Only these groups (verify re-checks the groups whose digests differ).
+    pub only_groups: Option<HashSet<GroupKey>>,
+}
+
+/// One row or one whole Redis key.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    /// Its table or key group.
+    pub group: GroupKey,
+    /// The identity: table and canonical key values, or the Redis key.
+    pub ident: Vec<u8>,
+    /// blake3 of the canonical form.
+    pub content: [u8; 32],
+    /// The record's lines (one, or a Redis key's parts), each ending in `\n`.
+    pub lines: Vec<u8>,
+}
+
+/// What one side has declared: schemas and column types.
+#[derive(Debug, Default)]
+pub struct SideInfo {
+    /// Schema lines by table, in order of appearance.
+    pub schemas: Vec<TableSchema>,
+    /// Column types by table.
+    pub types: HashMap<String, HashMap<String, LogicalType>>,
+    /// Tables keyed by all their columns (no primary key known), warned once.
+    pub whole_row_tables: HashSet<String>,
+}
+
+impl SideInfo {
+    /// The schema of a table, if declared.
+    pub fn schema(&self, table: &str) -> Option<&TableSchema> {
+        self.schemas.iter().rev().find(|s| s.table == table)
+    }
+
+    fn add_schema(&mut self, s: &TableSchema) {
+        self.types.insert(s.table.clone(), s.columns.iter().map(|c| (c.name.clone(), c.ty)).collect());
+        self.schemas.push(s.clone());
+    }
+}
+
+/// Reads entries from a source.
+#[derive(Debug)]
+pub struct EntryReader {
+    source: Source,
+    /// What this side declared so far.
+    pub info: SideInfo,
+    opts: CompareOptions,
+    is_left: bool,
+    scratch: Vec<u8>,
+    /// A Redis key whose parts are still coming.
+    open_key: Option<(RedisRecord, Entry, Digester)>,
+    /// An entry completed while reading ahead.
+    ready: Option<Entry>,
+    /// Records read (rows and Redis lines).
+    pub records: u64,
+    transform: Option<Arc<Transformer>>,
+    queue: VecDeque<Record>,
+    declared_schemas: bool,
+    part_index: u64,
+    caps: Vec<std::ops::Range<usize>>,
+}
+
+impl EntryReader {
+    /// Wraps a source; `is_left` applies the key map.
+    pub fn new(source: Source, opts: &CompareOptions, is_left: bool) -> EntryReader {
+        EntryReader {
+            source,
+            info: SideInfo::default(),
+            opts: opts.clone(),
+            is_left,
+            scratch: Vec::with_capacity(1024),
+            open_key: None,
+            ready: None,
+            records: 0,
+            transform: None,
+            queue: VecDeque::new(),
+            declared_schemas: false,
+            part_index: 0,
+            caps: Vec::new(),
+        }
+    }
+
+    /// Applies a transform spec to every record read (`--spec`).
+    pub fn with_transform(mut self, t: Arc<Transformer>) -> EntryReader {
+        self.transform = Some(t);
+        self
+    }
+
+    /// The source's name.
+    pub fn name(&self) -> &str {
+        self.source.name()
+    }
+
+    /// Ends the source (waits for an exporter).
+    pub fn finish(self) -> anyhow::Result<Vec<decant_record::SegmentInfo>> {
+        self.source.finish()
+    }
+
+    /// The next entry, `None` at the end.
+    pub fn next_entry(&mut self) -> anyhow::Result<Option<Entry>> {
+        loop {
+            if let Some(e) = self.ready.take() {
+                return Ok(Some(e));
+            }
+            let Some((record, synthetic)) = self.next_input()? else {
+                return Ok(self.close_key());
+            };
+            match record {
+                Record::Schema(s) => {
+                    let done = self.close_key();
+                    self.info.add_schema(&s);
+                    if done.is_some() {
+                        return Ok(done);
+                    }
+                }
+                Record::Row(mut row) => {
+                    self.records += 1;
+                    let done = self.close_key();
+                    let mapped = self.is_left && self.apply_row_map(&mut row.table, &mut row.data);
+                    let group = GroupKey::Table(row.table.clone());
+                    if self.wanted(&group) {
+                        let mut lines = Vec::new();
+                        if mapped || synthetic {
+                            Record::Row(row.clone()).encode(&mut lines);
+                        } else {
+                            lines.extend_from_slice(self.source.raw_line());
+                        }
+                        lines.push(b'\n');
+                        let ident = self.row_ident(&row.table, &row.data);
+                        let content = self.row_content(&row.table, &row.data);
+                        let e = Entry { group, ident, content, lines };
+                        match done {
+                            Some(d) => {
+                                self.ready = Some(e);
+                                return Ok(Some(d));
+                            }
+                            None => return Ok(Some(e)),
+                        }
+                    }
+                    if done.is_some() {
+                        return Ok(done);
+                    }
+                }
+                Record::Redis(mut r) => {
+                    self.records += 1;
+                    let mapped = self.is_left && self.apply_key_map(&mut r.key);
+                    let continues = !r.starts_key()
+                        && self.open_key.as_ref().is_some_and(|(k, _, _)| k.key == r.key && k.db == r.db);
+                    let done = if continues { None } else { self.close_key() };
+                    let group = redis_group(&self.opts.canon, &r);
+                    if self.wanted(&group) {
+                        let mut line = Vec::new();
+                        if mapped || synthetic {
+                            Record::Redis(r.clone()).encode(&mut line);
+                        } else {
+                            line.extend_from_slice(self.source.raw_line());
+                        }
+                        line.push(b'\n');
+                        if continues {
+                            let (_, entry, digester) = self.open_key.as_mut().expect("checked above");
+                            digester.add_redis(&r);
+                            entry.lines.extend_from_slice(&line);
+                        } else {
+                            let mut digester = Digester::new(CanonicalOptions {
+                                key_groups: KeyGrouper { separator: b':', depth: 0 },
+                                group_by_db: false,
+                                ..self.opts.canon.clone()
+                            });
+                            digester.add_redis(&r);
+                            let ident = redis_ident(&self.opts.canon, &r);
+                            let entry = Entry { group, ident, content: [0; 32], lines: line };
+                            let head = RedisRecord { value: decant_record::RedisValue::String(Vec::new()), ..r.clone() };
+                            self.open_key = Some((head, entry, digester));
+                        }
+                        let ends = r.ends_key();
+                        if ends {
+                            let closed = self.close_key();
+                            if done.is_some() {
+                                self.ready = closed;
+                                return Ok(done);
+                            }
+                            return Ok(closed);
+                        }
+                    }
+                    if done.is_some() {
+                        return Ok(done);
+                    }
+                }
+                Record::Header(_) | Record::End(_) => {}
+                Record::Diff(_) | Record::Delete(_) => bail!(
+                    "{}: line {}: a {} line: decant-diff compares data streams (rows and Redis keys), not diff or patch output",
+                    self.source.name(),
+                    self.source.line_number(),
+                    record.kind()
+                ),
+            }
+        }
+    }
+
+    /// The next input record, through the transform when there is one;
+    /// true when it was produced by the transform (no raw line).
+    fn next_input(&mut self) -> anyhow::Result<Option<(Record, bool)>> {
+        loop {
+            if let Some(r) = self.queue.pop_front() {
+                return Ok(Some((r, true)));
+            }
+            let record = match self.source.next_record() {
+                Ok(Some(r)) => r,
+                Ok(None) => return Ok(None),
+                Err(SourceError::Stream { name, source }) => bail!("{name}: {source}"),
+            };
+            let Some(t) = self.transform.clone() else {
+                return Ok(Some((record, false)));
+            };
+            if !self.declared_schemas {
+                self.declared_schemas = true;
+                self.queue.extend(t.schemas().iter().cloned().map(Record::Schema));
+            }
+            let first_index = match &record {
+                Record::Redis(r) => {
+                    if r.starts_key() {
+                        self.part_index = 0;
+                    }
+                    let i = self.part_index;
+                    self.part_index += r.value.len() as u64;
+                    i
+                }
+                _ => 0,
+            };
+            if matches!(record, Record::Header(_) | Record::End(_)) {
+                continue;
+            }
+            let mut out = Vec::new();
+            let rule = t.apply_into(&record, first_index, &mut self.caps, &mut out).map_err(|e| {
+                anyhow::anyhow!("{}: line {}: --spec: {e}", self.source.name(), self.source.line_number())
+            })?;
+            if rule.is_none() {
+                // Unmatched records pass through, so they show as differences
+                // rather than vanish.
+                return Ok(Some((record, false)));
+            }
+            self.queue.extend(out);
+        }
+    }
+
+    fn wanted(&self, group: &GroupKey) -> bool {
+        self.opts.only_groups.as_ref().is_none_or(|g| g.contains(group))
+    }
+
+    fn close_key(&mut self) -> Option<Entry> {
+        let (_, mut entry, digester) = self.open_key.take()?;
+        let digest = digester.finish().into_values().next().unwrap_or_default();
+        entry.content = *blake3::hash(digest.hex().as_bytes()).as_bytes();
+        Some(entry)
+    }
+
+    fn apply_key_map(&self, key: &mut Vec<u8>) -> bool {
+        for m in &self.opts.key_map {
+            if let Some(new) = m.apply_key(key) {
+                *key = new;
+                return true;
+            }
+        }
+        false
+    }
+
+    fn apply_row_map(&self, table: &mut str, data: &mut RowData) -> bool {
+        let mut changed = false;
+        for m in &self.opts.key_map {
+            changed |= m.apply_row(table, data);
+        }
+        changed
+    }
+
+    /// The key columns of a table: `--key`, else the schema's primary key.
+    pub fn key_columns(&self, table: &str) -> Option<Vec<String>> {
+        key_columns(&self.opts.keys, &self.info, table)
+    }
+
+    fn row_ident(&mut self, table: &str, data: &RowData) -> Vec<u8> {
+        let mut out = Vec::with_capacity(table.len() + 32);
+        out.push(b'T');
+        out.extend_from_slice(&(table.len() as u64).to_le_bytes());
+        out.extend_from_slice(table.as_bytes());
+        let types = self.info.types.get(table);
+        match self.key_columns(table) {
+            Some(cols) => {
+                for c in cols {
+                    let ty = types.and_then(|t| t.get(&c).copied());
+                    let v = data.get(&c).unwrap_or(&decant_record::Value::Null);
+                    canonical_value(v, ty, &self.opts.canon, &mut out);
+                }
+            }
+            None => {
+                if self.info.whole_row_tables.insert(table.to_owned()) {
+                    decant_record::cli::warn(format_args!(
+                        "{}: table {table:?} has no primary key (no schema line, no --key): rows are keyed by all their columns, so a changed row shows as removed + added",
+                        self.source.name()
+                    ));
+                }
+                canonical_row(data, types, &self.opts.canon, &mut out);
+            }
+        }
+        out
+    }
+
+    fn row_content(&mut self, table: &str, data: &RowData) -> [u8; 32] {
+        self.scratch.clear();
+        canonical_row(data, self.info.types.get(table), &self.opts.canon, &mut self.scratch);
+        *blake3::hash(&self.scratch).as_bytes()
+    }
+}
+
+/// The key columns of a table: `--key`, else the schema's primary key.
+pub fn key_columns(keys: &KeyColumns, info: &SideInfo, table: &str) -> Option<Vec<String>> {
+    if let Some(c) = keys.per_table.get(table) {
+        return Some(c.clone());
+    }
+    if let Some(c) = &keys.default {
+        return Some(c.clone());
+    }
+    info.schema(table).map(|s| s.primary_key.clone()).filter(|pk| !pk.is_empty())
+}
+
+/// The group of a Redis record.
+pub fn redis_group(opts: &CanonicalOptions, r: &RedisRecord) -> GroupKey {
+    let g = opts.key_groups.group(&r.key);
+    if opts.group_by_db {
+        GroupKey::Keys(format!("db{}/{g}", r.db))
+    } else {
+        GroupKey::Keys(g)
+    }
+}
+
+fn redis_ident(opts: &CanonicalOptions, r: &RedisRecord) -> Vec<u8> {
+    let mut out = Vec::with_capacity(r.key.len() + 8);
+    out.push(b'K');
+    if opts.group_by_db {
+        out.extend_from_slice(&r.db.to_le_bytes());
+    }
+    out.extend_from_slice(&r.key);
+    out
+}
+
+/// The target (row id or key) of an entry's first record.
+pub fn target_of(record: &Record, id_columns: Option<&[String]>) -> Option<Target> {
+    match record {
+        Record::Row(r) => {
+            let id = match id_columns {
+                Some(cols) => RowData(
+                    cols.iter()
+                        .map(|c| (c.clone(), r.data.get(c).cloned().unwrap_or(decant_record::Value::Null)))
+                        .collect(),
+                ),
+                None => r.data.clone(),
+            };
+            Some(Target::Row { table: r.table.clone(), id })
+        }
+        Record::Redis(r) => Some(Target::Key { db: r.db, key: r.key.clone() }),
+        _ => None,
+    }
+}

@@ -1,0 +1,314 @@
+//! `decant-diff A B`: record-level differences between two decant streams,
+//! files or live stores, keyed by primary key or Redis key.
+//!
+//! - [`entry`]: records → keyed entries with canonical hashes.
+//! - [`engine`]: the comparison, in memory or hash-partitioned on disk.
+//! - [`compare`]: field-by-field comparison (changed columns, float tolerance).
+//! - [`output`]: `diff` lines, the patch stream, the summary.
+//! - [`keymap`]: `--key-map` ID transformations.
+//! - [`sqlrange`]: two live SQL tables compared by range checksums inside
+//!   the databases, bisecting to the ranges that differ.
+
+pub mod compare;
+pub mod engine;
+pub mod entry;
+pub mod keymap;
+pub mod output;
+pub mod sqlrange;
+
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use clap::Parser;
+use decant_checksum::canon::CanonicalArgs;
+use decant_checksum::source::{LiveOptions, Source, SourceSpec};
+use decant_record::cli::{self, LogFormat, Outcome, ReportArgs, EXIT_STATUS_HELP};
+use decant_transform::Transformer;
+
+use crate::engine::{DiffStats, EngineConfig};
+use crate::entry::{CompareOptions, EntryReader, KeyColumns};
+use crate::keymap::KeyMap;
+
+const AFTER_HELP: &str = "\
+Output: one \"diff\" line per difference, read like diff(1) from A to B:
+  {\"kind\":\"diff\",\"op\":\"changed\",\"table\":\"users\",\"id\":{\"id\":7},\"left\":{row in A},\"right\":{row in B},\"fields\":[\"email\"]}
+  op \"added\" is only in B (left null), \"removed\" only in A (right null), \"changed\"
+  in both with the changed columns / hash fields (\"expire_at_ms\" for a TTL,
+  \"value\" for a list/set/zset/string) in \"fields\". A summary goes to stderr.
+
+With --patch, the output is instead a stream that makes B equal to A when fed to
+B's importer with --mode upsert: A's record for every removed or changed row/key
+(after its table's schema line) and a \"delete\" line for every added one.
+
+Rows are keyed by the primary key of their schema line (SQL exports have one),
+or by --key. Records are compared in the canonical form (DESIGN.md §2.3); every
+other normalisation is an explicit flag. Inputs larger than --memory are
+hash-partitioned into temporary files. Two live SQL tables (mysql://, postgres://,
+sqlite:// on both sides) are compared by checksums of primary-key ranges computed
+inside each database, bisecting into the ranges that differ before any row is
+fetched.
+
+Examples:
+  decant-diff old.ndjson.zst new.ndjson.zst
+  decant-diff mysql://root@old/reline postgres://app@new/reline --tables operators
+  decant-diff backup.ndjson.zst redis://cache:6379/0 --expiry-precision 1000
+  decant-diff a.ndjson b.ndjson --patch | pg-import --url postgres://app@new/reline --mode upsert
+  decant-diff a.ndjson b.ndjson --key users:email --time-precision 3 --brief
+
+";
+
+/// Shows record-level differences between two decant streams, files or live stores.
+#[derive(Debug, Parser)]
+#[command(name = "decant-diff", version, after_help = format!("{AFTER_HELP}{EXIT_STATUS_HELP}"))]
+pub struct Args {
+    /// A: file (plain or .zst), - for stdin, or a live store URL.
+    #[arg(value_name = "A")]
+    pub left: String,
+    /// B: file (plain or .zst), - for stdin, or a live store URL.
+    #[arg(value_name = "B")]
+    pub right: String,
+    /// Write a patch (A's records and deletes) that makes B equal to A with an
+    /// importer in --mode upsert, instead of diff lines.
+    #[arg(long)]
+    pub patch: bool,
+    /// No diff lines: only the summary and the exit status (like diff -q).
+    #[arg(long, conflicts_with = "patch")]
+    pub brief: bool,
+    /// Key columns: COLUMN[,COLUMN] for every table, or TABLE:COLUMN[,COLUMN]
+    /// (repeatable). Default: each table's primary key from its schema line.
+    #[arg(long, value_name = "SPEC")]
+    pub key: Vec<String>,
+    /// Map A's IDs before comparing: FROM=TO for Redis keys
+    /// ("apikey:{id}=key:{id}"), TABLE.COLUMN@FROM=TO for a column
+    /// ("users.id@{n}=u-{n}"); repeatable.
+    #[arg(long, value_name = "RULE")]
+    pub key_map: Vec<KeyMap>,
+    /// Apply this decant-transform spec to A before comparing (when A and B
+    /// differ in shape, e.g. Redis keys vs their SQL copy).
+    #[arg(long, value_name = "FILE.toml")]
+    pub spec: Option<PathBuf>,
+    /// Numbers within this relative tolerance are equal:
+    /// |a-b| <= TOL * max(1, |a|, |b|).
+    #[arg(long, value_name = "TOL")]
+    pub float_tolerance: Option<f64>,
+    /// Memory for A before partitioning to temporary files (e.g. 64M, 1G).
+    #[arg(long, value_name = "SIZE", default_value = "32M", value_parser = parse_size)]
+    pub memory: usize,
+    /// Directory for the temporary partitions (default: $TMPDIR).
+    #[arg(long, value_name = "DIR")]
+    pub temp_dir: Option<PathBuf>,
+    /// Write to FILE instead of stdout.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Live SQL stores: only these tables (comma-separated).
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    pub tables: Vec<String>,
+    /// Live Redis: only keys matching this pattern (repeatable).
+    #[arg(long = "match", value_name = "PATTERN")]
+    pub matches: Vec<String>,
+    /// Password file for a live A.
+    #[arg(long, value_name = "FILE")]
+    pub left_password_file: Option<PathBuf>,
+    /// Password file for a live B.
+    #[arg(long, value_name = "FILE")]
+    pub right_password_file: Option<PathBuf>,
+    /// Two live SQL stores: fetch and compare every row instead of comparing
+    /// range checksums inside the databases first.
+    #[arg(long)]
+    pub no_range_checksums: bool,
+    /// Range checksums: bisect until a range holds at most this many rows,
+    /// then fetch and compare its rows.
+    #[arg(long, value_name = "ROWS", default_value_t = 1000)]
+    pub leaf_rows: u64,
+    #[command(flatten)]
+    pub canon: CanonicalArgs,
+    #[command(flatten)]
+    pub report: ReportArgs,
+}
+
+/// Parses `64M`, `1G`, `512K`, `1000` (bytes).
+pub fn parse_size(s: &str) -> Result<usize, String> {
+    let t = s.trim();
+    let (num, mult) = match t.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => {
+            let m: usize = match c.to_ascii_uppercase() {
+                'K' => 1 << 10,
+                'M' => 1 << 20,
+                'G' => 1 << 30,
+                'B' => 1,
+                _ => return Err(format!("bad size {s:?}: use a number with K, M or G")),
+            };
+            (&t[..i], m)
+        }
+        _ => (t, 1),
+    };
+    let n: usize = num.trim().parse().map_err(|_| format!("bad size {s:?}: use a number with K, M or G"))?;
+    Ok(n.saturating_mul(mult))
+}
+
+impl Args {
+    /// The comparison options.
+    pub fn compare_options(&self) -> anyhow::Result<CompareOptions> {
+        let mut keys = KeyColumns::default();
+        for k in &self.key {
+            keys.add(k).map_err(anyhow::Error::msg)?;
+        }
+        Ok(CompareOptions {
+            canon: self.canon.options(),
+            float_tolerance: self.float_tolerance,
+            keys,
+            key_map: self.key_map.clone(),
+            only_groups: None,
+        })
+    }
+
+    fn live(&self, password_file: &Option<PathBuf>) -> LiveOptions {
+        LiveOptions {
+            tables: self.tables.clone(),
+            matches: self.matches.clone(),
+            wheres: Vec::new(),
+            password_file: password_file.clone(),
+            exporter_dir: None,
+        }
+    }
+}
+
+/// Opens both sides as entry readers.
+pub fn open_pair(
+    a: &SourceSpec,
+    b: &SourceSpec,
+    live_a: &LiveOptions,
+    live_b: &LiveOptions,
+    opts: &CompareOptions,
+    spec: Option<&Arc<Transformer>>,
+) -> anyhow::Result<(EntryReader, EntryReader)> {
+    if a == &SourceSpec::Stdin && b == &SourceSpec::Stdin {
+        anyhow::bail!("A and B cannot both be stdin");
+    }
+    let left = Source::open(a, live_a)?;
+    let right = Source::open(b, live_b)?;
+    let mut left = EntryReader::new(left, opts, true);
+    if let Some(t) = spec {
+        left = left.with_transform(t.clone());
+    }
+    Ok((left, EntryReader::new(right, opts, false)))
+}
+
+/// Loads a transform spec.
+pub fn load_spec(path: Option<&std::path::Path>) -> anyhow::Result<Option<Arc<Transformer>>> {
+    path.map(|p| Transformer::from_file(p).map(Arc::new).map_err(|e| anyhow::anyhow!("--spec: {e}"))).transpose()
+}
+
+/// Prints the summary on stderr.
+pub fn print_summary(stats: &DiffStats, report: &ReportArgs) {
+    if report.quiet {
+        return;
+    }
+    let total = stats.total();
+    let text = match report.log_format {
+        LogFormat::Text => {
+            let mut t = output::render_summary(stats);
+            t.push_str(&if total.differences() == 0 {
+                "A and B are equal\n".to_owned()
+            } else {
+                format!(
+                    "{} difference(s): {} added, {} removed, {} changed\n",
+                    total.differences(),
+                    total.added,
+                    total.removed,
+                    total.changed
+                )
+            });
+            t.lines().map(|l| format!("{}: {l}\n", cli::tool_name())).collect::<String>()
+        }
+        LogFormat::Json => {
+            let mut out = String::new();
+            for (g, s) in &stats.groups {
+                let mut o = serde_json::to_value(s).unwrap_or_default();
+                o["tool"] = cli::tool_name().into();
+                o["event"] = "summary".into();
+                o["group"] = g.to_string().into();
+                out.push_str(&o.to_string());
+                out.push('\n');
+            }
+            let mut o = serde_json::to_value(total).unwrap_or_default();
+            o["tool"] = cli::tool_name().into();
+            o["event"] = "total".into();
+            out.push_str(&o.to_string());
+            out.push('\n');
+            out
+        }
+    };
+    let _ = std::io::stderr().lock().write_all(cli::redact(&text).as_bytes());
+}
+
+/// Runs `decant-diff`.
+pub fn run(args: &Args) -> anyhow::Result<Outcome> {
+    let a = SourceSpec::parse(&args.left);
+    let b = SourceSpec::parse(&args.right);
+    let opts = args.compare_options()?;
+    let config = EngineConfig {
+        compare: opts.clone(),
+        memory_limit: args.memory,
+        temp_dir: args.temp_dir.clone(),
+        ..EngineConfig::default()
+    };
+    let out = decant_record::io::Output::create(args.output.as_deref()).context("creating the output")?;
+    let live_a = args.live(&args.left_password_file);
+    let live_b = args.live(&args.right_password_file);
+    let use_ranges =
+        !args.no_range_checksums && sqlrange::applies(&a, &b) && args.key_map.is_empty() && args.spec.is_none();
+    let (a_name, b_name) = (a.display_name(), b.display_name());
+    let stats = if args.patch {
+        let mut sink = output::Patch::new(out, opts.keys.clone(), &a_name, &b_name)?;
+        let stats = compare(args, &a, &b, &live_a, &live_b, &config, use_ranges, &mut sink)?;
+        sink.finish()?.finish().context("writing the patch")?;
+        stats
+    } else if args.brief {
+        let stats = compare(args, &a, &b, &live_a, &live_b, &config, use_ranges, &mut output::Discard)?;
+        out.finish()?;
+        stats
+    } else {
+        let mut sink = output::DiffLines::new(out, opts.keys.clone(), &a_name, &b_name)?;
+        let stats = compare(args, &a, &b, &live_a, &live_b, &config, use_ranges, &mut sink)?;
+        sink.finish()?.finish().context("writing the output")?;
+        stats
+    };
+    print_summary(&stats, &args.report);
+    Ok(if stats.total().differences() == 0 { Outcome::Success } else { Outcome::Failed })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn compare(
+    args: &Args,
+    a: &SourceSpec,
+    b: &SourceSpec,
+    live_a: &LiveOptions,
+    live_b: &LiveOptions,
+    config: &EngineConfig,
+    use_ranges: bool,
+    sink: &mut dyn engine::Sink,
+) -> anyhow::Result<DiffStats> {
+    if use_ranges {
+        let range = sqlrange::RangeConfig { leaf_rows: args.leaf_rows, verbose: !args.report.quiet, ..Default::default() };
+        return sqlrange::diff_live(a, b, live_a, live_b, config, &range, sink);
+    }
+    let spec = load_spec(args.spec.as_deref())?;
+    let (left, right) = open_pair(a, b, live_a, live_b, &config.compare, spec.as_ref())?;
+    engine::diff(left, right, config, sink)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("64M").unwrap(), 64 << 20);
+        assert_eq!(parse_size("1g").unwrap(), 1 << 30);
+        assert_eq!(parse_size("1000").unwrap(), 1000);
+        assert!(parse_size("12X").is_err());
+    }
+}

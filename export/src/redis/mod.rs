@@ -1,0 +1,920 @@
+//! `redis-export`: every key of a Redis server (or of every master of a
+//! Redis Cluster) as `redis` lines of a decant stream.
+//!
+//! How a batch of keys is read (one `SCAN` page at a time, never `KEYS`):
+//!
+//! 1. one pipeline of `TYPE` + `PEXPIRETIME` (Redis ≥ 7; else `TIME` + `PTTL`)
+//!    per key;
+//! 2. one pipeline reading each value, bounded by `--chunk-size`
+//!    (`HSCAN`/`SSCAN … COUNT n`, `LRANGE`/`ZRANGE 0 n-1`, `GETRANGE` for
+//!    strings); a key that comes back whole is written at once;
+//! 3. with `--dump`, one pipeline of `DUMP` for the keys of step 2;
+//! 4. keys that did not fit (and streams) are then read one window at a
+//!    time and written as consecutive parts (`"part": i`, `"last": true`),
+//!    so a 5M-member zset passes in the memory of two windows.
+//!
+//! A key that disappears between the steps (it expired, or was deleted) is
+//! skipped and counted as such; it is never written half.
+
+pub mod conn;
+
+use std::collections::VecDeque;
+
+use anyhow::{bail, Context as _};
+use decant_record::cli::{self, Outcome, OutputArgs, Progress, ReportArgs, SourceArgs, Summary, EXIT_STATUS_HELP};
+use decant_record::conn::{ConnUrl, Role, Store};
+use decant_record::digest::KeyGrouper;
+use decant_record::record::{PendingEntry, StreamEntry, StreamGroup, StreamValue};
+use decant_record::{Bytes, Header, Record, RecordWriter, RedisRecord, RedisType, RedisValue};
+use redis::Value;
+
+use self::conn::{array_of, bytes_of, error_text, glob_match, int_of, into_array, into_bytes, Conn, Endpoint, Packer};
+
+/// Strings longer than this are written in parts of this many bytes.
+pub const STRING_PART_BYTES: usize = 8 << 20;
+
+/// Values held for `--dump` before the rest of a batch is read key by key.
+const DUMP_HOLD_BYTES: usize = 16 << 20;
+
+const AFTER_HELP: &str = "\
+Examples:
+  redis-export --url redis://prod:6379/0 -o prod.ndjson.zst
+  redis-export --url rediss://app@prod:6380/0 --tls-ca ca.pem --password-file pw \\
+      --match 'apikey:*' --match 'usage:*' --exclude '*:tmp' > keys.ndjson
+  SOURCE_REDIS_HOST=prod SOURCE_REDIS_PASSWORD=… redis-export --dump | redis-import --url redis://qa:6379/0
+  redis-export --url redis://node1:7000 --cluster --type hash,zset -o cluster.ndjson
+
+Keys are read with SCAN (never KEYS) in pipelined batches. Expiry is written as an
+absolute Unix time in ms (expire_at_ms), read from the server's clock. A key with
+more elements than --chunk-size (or a string over 8 MiB) is written as several
+lines with \"part\" and \"last\"; --dump adds the DUMP payload of every key that
+fits in one line, so redis-import can RESTORE it exactly.";
+
+/// Arguments of `redis-export`.
+#[derive(Debug, clap::Parser)]
+#[command(
+    name = "redis-export",
+    version,
+    about = "Export Redis keys (every type, TTLs, streams with groups) as a decant NDJSON stream.",
+    after_help = format!("{AFTER_HELP}\n\n{EXIT_STATUS_HELP}")
+)]
+pub struct Args {
+    #[command(flatten)]
+    pub source: SourceArgs,
+    #[command(flatten)]
+    pub tls: conn::TlsArgs,
+    /// Export only keys matching GLOB (Redis glob syntax; repeatable).
+    #[arg(long = "match", value_name = "GLOB")]
+    pub matches: Vec<String>,
+    /// Leave out keys matching GLOB (repeatable).
+    #[arg(long, value_name = "GLOB")]
+    pub exclude: Vec<String>,
+    /// Export only these types (comma-separated: string,hash,list,set,zset,stream).
+    #[arg(long = "type", value_name = "TYPES", value_delimiter = ',', value_parser = parse_type)]
+    pub types: Vec<RedisType>,
+    /// Database number (default: the URL's, else 0).
+    #[arg(long, value_name = "N")]
+    pub db: Option<u32>,
+    /// SCAN COUNT hint: keys asked for per SCAN call (and per pipeline).
+    #[arg(long, value_name = "N", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..))]
+    pub count: u32,
+    /// Keys with more elements than this are read and written in parts.
+    #[arg(long, value_name = "N", default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..))]
+    pub chunk_size: u32,
+    /// Treat the URL as a Redis Cluster node and export every master
+    /// (detected automatically from INFO cluster).
+    #[arg(long)]
+    pub cluster: bool,
+    /// Also write each key's DUMP payload, for an exact RESTORE on import.
+    #[arg(long)]
+    pub dump: bool,
+    /// How keys are grouped in the summary: a depth of `:`-segments (1),
+    /// `SEPARATOR,DEPTH`, or `none`.
+    #[arg(long, value_name = "SPEC", default_value = "1")]
+    pub group_by: KeyGrouper,
+    #[command(flatten)]
+    pub output: OutputArgs,
+    #[command(flatten)]
+    pub report: ReportArgs,
+}
+
+fn parse_type(s: &str) -> Result<RedisType, String> {
+    RedisType::parse(s).ok_or_else(|| format!("unknown type {s:?} (expected string, hash, list, set, zset or stream)"))
+}
+
+/// Runs `redis-export`.
+pub fn run(args: Args) -> anyhow::Result<Outcome> {
+    let url = ConnUrl::resolve(args.source.url.as_deref(), args.source.password_file.as_deref(), Role::Source, true)?;
+    if url.store() != Store::Redis {
+        bail!("{url} is not a Redis URL (expected redis:// or rediss://)");
+    }
+    let endpoint = Endpoint::new(url, args.tls.clone(), args.db)?;
+    let mut seed = endpoint.connect()?;
+    let info = seed.server_info()?;
+    let cluster = args.cluster || info.cluster;
+    let (seed_host, seed_port) = endpoint.host_port();
+    let mut nodes: Vec<(String, u16)> = Vec::new();
+    if cluster {
+        if endpoint.db() != 0 {
+            bail!("Redis Cluster has only database 0 (asked for db {})", endpoint.db());
+        }
+        for r in seed.cluster_slots(&seed_host)? {
+            if !nodes.iter().any(|(h, p)| *h == r.host && *p == r.port) {
+                nodes.push((r.host, r.port));
+            }
+        }
+    } else {
+        nodes.push((seed_host.clone(), seed_port));
+    }
+
+    let output = args.output.create()?;
+    let mut writer = RecordWriter::new(output);
+    let source = endpoint.shown();
+    writer.write_header(&Header::new(concat!("redis-export ", env!("CARGO_PKG_VERSION")), Some(source)))?;
+
+    let mut ex = Exporter {
+        opts: &args,
+        db: endpoint.db(),
+        pexpiretime: info.at_least(7, 0),
+        exclusive_xrange: info.at_least(6, 2),
+        scan_type: info.at_least(6, 0),
+        progress: Progress::new(&args.report, "keys", None),
+        summary: Summary::new(),
+        writer,
+        unsupported: 0,
+    };
+    if !cluster {
+        // Without filters, DBSIZE is the total (for the ETA).
+        if args.matches.is_empty() && args.exclude.is_empty() && args.types.is_empty() {
+            if let Ok(n) = seed.call(&[b"DBSIZE"]).map(|v| int_of(&v).unwrap_or(0)) {
+                ex.progress.set_total(Some(n as u64));
+            }
+        }
+        ex.export_node(&mut seed)?;
+    } else {
+        drop(seed);
+        for (host, port) in &nodes {
+            let mut con = endpoint.connect_to(host, *port, 0)?;
+            ex.export_node(&mut con).with_context(|| format!("exporting cluster node {host}:{port}"))?;
+        }
+    }
+    ex.progress.finish();
+    let Exporter { writer, summary, unsupported, .. } = ex;
+    let output = writer.finish().context("writing the output")?;
+    output.finish().context("writing the output")?;
+    summary.print(&args.report);
+    if unsupported > 0 {
+        cli::warn(format_args!("{unsupported} key(s) of types decant cannot represent were not exported"));
+        return Ok(Outcome::Failed);
+    }
+    Ok(Outcome::Success)
+}
+
+/// A key found by SCAN, with what step 1 learned about it.
+#[derive(Debug)]
+struct Found {
+    key: Vec<u8>,
+    ty: RedisType,
+    expire_at_ms: Option<i64>,
+}
+
+struct Exporter<'a, W: std::io::Write> {
+    opts: &'a Args,
+    db: u32,
+    pexpiretime: bool,
+    exclusive_xrange: bool,
+    /// `SCAN … TYPE` (Redis ≥ 6).
+    scan_type: bool,
+    progress: Progress,
+    summary: Summary,
+    writer: RecordWriter<W>,
+    unsupported: u64,
+}
+
+impl<W: std::io::Write> Exporter<'_, W> {
+    fn export_node(&mut self, con: &mut Conn) -> anyhow::Result<()> {
+        let server_match = (self.opts.matches.len() == 1).then(|| self.opts.matches[0].as_bytes().to_vec());
+        let server_type = (self.opts.types.len() == 1 && self.scan_type).then(|| self.opts.types[0].as_str().as_bytes().to_vec());
+        let count = self.opts.count.to_string();
+        let mut cursor: Vec<u8> = b"0".to_vec();
+        let mut scan = Packer::default();
+        loop {
+            scan.clear();
+            let mut argc = 4;
+            argc += if server_match.is_some() { 2 } else { 0 };
+            argc += if server_type.is_some() { 2 } else { 0 };
+            scan.begin(argc);
+            scan.arg(b"SCAN");
+            scan.arg(&cursor);
+            if let Some(m) = &server_match {
+                scan.arg(b"MATCH");
+                scan.arg(m);
+            }
+            scan.arg(b"COUNT");
+            scan.arg(count.as_bytes());
+            if let Some(t) = &server_type {
+                scan.arg(b"TYPE");
+                scan.arg(t);
+            }
+            con.send(scan.bytes(), 1)?;
+            let reply = con.recv()?;
+            if let Some(e) = error_text(&reply) {
+                bail!("{}: SCAN failed: {e}", con.addr());
+            }
+            let mut parts = into_array(reply).unwrap_or_default().into_iter();
+            let next = parts.next().and_then(into_bytes).context("SCAN: malformed reply (no cursor)")?;
+            let keys: Vec<Vec<u8>> = parts
+                .next()
+                .and_then(into_array)
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(into_bytes)
+                .filter(|k| self.wanted(k))
+                .collect();
+            if !keys.is_empty() {
+                self.batch(con, keys)?;
+            }
+            if next == b"0" {
+                return Ok(());
+            }
+            cursor = next;
+        }
+    }
+
+    fn wanted(&self, key: &[u8]) -> bool {
+        (self.opts.matches.len() <= 1 || self.opts.matches.iter().any(|m| glob_match(m.as_bytes(), key)))
+            && !self.opts.exclude.iter().any(|m| glob_match(m.as_bytes(), key))
+    }
+
+    fn group(&mut self, key: &[u8]) -> &mut cli::Counts {
+        let g = self.opts.group_by.group(key);
+        self.summary.group(&g)
+    }
+
+    /// Steps 1–4 for one SCAN page.
+    fn batch(&mut self, con: &mut Conn, keys: Vec<Vec<u8>>) -> anyhow::Result<()> {
+        // Step 1: type and expiry.
+        let mut p = Packer::default();
+        if !self.pexpiretime {
+            p.cmd(&[b"TIME"]);
+        }
+        for k in &keys {
+            p.cmd(&[b"TYPE", k]);
+            if self.pexpiretime {
+                p.cmd(&[b"PEXPIRETIME", k]);
+            } else {
+                p.cmd(&[b"PTTL", k]);
+            }
+        }
+        con.send(p.bytes(), p.count())?;
+        let mut now_ms = 0i64;
+        if !self.pexpiretime {
+            let t = con.recv()?;
+            let a = array_of(&t).unwrap_or(&[]);
+            let secs = a.first().and_then(int_of).unwrap_or(0);
+            let micros = a.get(1).and_then(int_of).unwrap_or(0);
+            now_ms = secs * 1000 + micros / 1000;
+        }
+        let mut found = Vec::with_capacity(keys.len());
+        for key in keys {
+            let ty = con.recv()?;
+            let exp = con.recv()?;
+            if let Some(e) = error_text(&ty).or_else(|| error_text(&exp)) {
+                bail!("{}: reading key {}: {e}", con.addr(), Bytes(key));
+            }
+            let name = bytes_of(&ty).map(|b| String::from_utf8_lossy(b).into_owned()).unwrap_or_default();
+            if name == "none" {
+                self.group(&key).skipped += 1;
+                continue;
+            }
+            let Some(ty) = RedisType::parse(&name) else {
+                cli::warn(format_args!("key {}: type {name:?} cannot be exported; skipped", Bytes(key.clone())));
+                self.group(&key).rejected += 1;
+                self.unsupported += 1;
+                continue;
+            };
+            if !self.opts.types.is_empty() && !self.opts.types.contains(&ty) {
+                continue;
+            }
+            let e = int_of(&exp).unwrap_or(-1);
+            let expire_at_ms = match (self.pexpiretime, e) {
+                (_, -2) => {
+                    self.group(&key).skipped += 1;
+                    continue;
+                }
+                (_, n) if n < 0 => None,
+                (true, n) => Some(n),
+                (false, n) => Some(now_ms + n),
+            };
+            found.push(Found { key, ty, expire_at_ms });
+        }
+
+        // Step 2: values, bounded by the chunk size.
+        let chunk = self.opts.chunk_size as i64;
+        p.clear();
+        for f in &found {
+            let k = f.key.as_slice();
+            match f.ty {
+                RedisType::String => {
+                    p.cmd(&[b"EXISTS", k]);
+                    p.begin(4);
+                    p.arg(b"GETRANGE");
+                    p.arg(k);
+                    p.arg(b"0");
+                    p.arg_int(STRING_PART_BYTES as i64 - 1);
+                }
+                RedisType::Hash => scan_cmd(&mut p, b"HSCAN", k, b"0", chunk),
+                RedisType::Set => scan_cmd(&mut p, b"SSCAN", k, b"0", chunk),
+                RedisType::List => range_cmd(&mut p, b"LRANGE", k, 0, chunk, false),
+                RedisType::ZSet => range_cmd(&mut p, b"ZRANGE", k, 0, chunk, true),
+                RedisType::Stream => {}
+            }
+        }
+        con.send(p.bytes(), p.count())?;
+        let mut deferred: VecDeque<Found> = VecDeque::new();
+        let mut held: Vec<RedisRecord> = Vec::new();
+        let mut held_bytes = 0usize;
+        for f in found {
+            let whole = match f.ty {
+                RedisType::Stream => {
+                    deferred.push_back(f);
+                    continue;
+                }
+                RedisType::String => {
+                    let exists = con.recv()?;
+                    let v = con.recv()?;
+                    if let Some(e) = error_text(&v) {
+                        retry_or_fail(con, &f, &e)?;
+                        deferred.push_back(f);
+                        continue;
+                    }
+                    if int_of(&exists) != Some(1) {
+                        Window::Gone
+                    } else {
+                        let b = into_bytes(v).unwrap_or_default();
+                        if b.len() >= STRING_PART_BYTES {
+                            Window::Partial
+                        } else {
+                            Window::Whole(RedisValue::String(b))
+                        }
+                    }
+                }
+                ty => {
+                    let v = con.recv()?;
+                    if let Some(e) = error_text(&v) {
+                        retry_or_fail(con, &f, &e)?;
+                        deferred.push_back(f);
+                        continue;
+                    }
+                    first_window(ty, v, chunk as usize)
+                }
+            };
+            match whole {
+                Window::Gone => self.group(&f.key).skipped += 1,
+                Window::Partial => deferred.push_back(f),
+                Window::Whole(mut value) => {
+                    value.sort_canonical();
+                    let rec = RedisRecord {
+                        db: self.db,
+                        key: f.key,
+                        expire_at_ms: f.expire_at_ms,
+                        value,
+                        part: None,
+                        last: false,
+                        dump: None,
+                    };
+                    if self.opts.dump {
+                        if held_bytes > DUMP_HOLD_BYTES {
+                            // Enough held for this batch: read the rest key by key.
+                            deferred.push_back(Found { key: rec.key, ty: rec.value.redis_type(), expire_at_ms: rec.expire_at_ms });
+                            continue;
+                        }
+                        held_bytes += approx_size(&rec);
+                        held.push(rec);
+                    } else {
+                        self.write(rec)?;
+                    }
+                }
+            }
+        }
+
+        // Step 3: DUMP payloads of the keys read whole.
+        if !held.is_empty() {
+            p.clear();
+            for r in &held {
+                p.cmd(&[b"DUMP", &r.key]);
+            }
+            con.send(p.bytes(), p.count())?;
+            for mut rec in held {
+                let d = con.recv()?;
+                if let Some(e) = error_text(&d) {
+                    bail!("{}: DUMP {}: {e}", con.addr(), Bytes(rec.key));
+                }
+                match into_bytes(d) {
+                    Some(payload) => {
+                        rec.dump = Some(payload);
+                        self.write(rec)?;
+                    }
+                    // Gone since step 2.
+                    None => self.group(&rec.key).skipped += 1,
+                }
+            }
+        }
+
+        // Step 4: big keys and streams, one window at a time.
+        while let Some(f) = deferred.pop_front() {
+            self.export_windows(con, f)?;
+        }
+        Ok(())
+    }
+
+    fn write(&mut self, rec: RedisRecord) -> anyhow::Result<()> {
+        let ends = rec.ends_key();
+        let key_group = ends.then(|| self.opts.group_by.group(&rec.key));
+        self.writer.write(&Record::Redis(rec)).context("writing the output")?;
+        if let Some(g) = key_group {
+            self.summary.group(&g).written += 1;
+            self.progress.inc(1);
+        }
+        Ok(())
+    }
+
+    /// Reads one key window by window and writes it whole (one line) or in parts.
+    fn export_windows(&mut self, con: &mut Conn, f: Found) -> anyhow::Result<()> {
+        let mut reader = WindowReader::new(&f, self.opts.chunk_size as usize, self.exclusive_xrange);
+        let mut part: u32 = 0;
+        let mut pending: Option<RedisValue> = None;
+        loop {
+            let next = reader.next(con)?;
+            match (pending.take(), next) {
+                (None, None) => {
+                    // Gone before its first window.
+                    self.group(&f.key).skipped += 1;
+                    return Ok(());
+                }
+                (Some(mut value), None) => {
+                    value.sort_canonical();
+                    if part == 0 {
+                        // It fits in one line after all.
+                        let dump = if self.opts.dump { read_dump(con, &f.key)? } else { None };
+                        if self.opts.dump && dump.is_none() {
+                            self.group(&f.key).skipped += 1;
+                            return Ok(());
+                        }
+                        if let RedisValue::Stream(s) = &mut value {
+                            reader.stream_meta(con, s)?;
+                        }
+                        return self.write(RedisRecord {
+                            db: self.db,
+                            key: f.key,
+                            expire_at_ms: f.expire_at_ms,
+                            value,
+                            part: None,
+                            last: false,
+                            dump,
+                        });
+                    }
+                    if reader.gone {
+                        cli::warn(format_args!(
+                            "key {}: disappeared while it was read (part {part}); its last part is empty",
+                            Bytes(f.key.clone())
+                        ));
+                    }
+                    if let RedisValue::Stream(s) = &mut value {
+                        reader.stream_meta(con, s)?;
+                    }
+                    return self.write(RedisRecord {
+                        db: self.db,
+                        key: f.key,
+                        expire_at_ms: f.expire_at_ms,
+                        value,
+                        part: Some(part),
+                        last: true,
+                        dump: None,
+                    });
+                }
+                (Some(mut value), Some(next)) => {
+                    value.sort_canonical();
+                    self.write(RedisRecord {
+                        db: self.db,
+                        key: f.key.clone(),
+                        expire_at_ms: f.expire_at_ms,
+                        value,
+                        part: Some(part),
+                        last: false,
+                        dump: None,
+                    })?;
+                    part += 1;
+                    pending = Some(next);
+                }
+                (None, Some(next)) => pending = Some(next),
+            }
+        }
+    }
+}
+
+fn read_dump(con: &mut Conn, key: &[u8]) -> anyhow::Result<Option<Vec<u8>>> {
+    let d = con.call(&[b"DUMP", key])?;
+    Ok(into_bytes(d))
+}
+
+/// A key whose value command failed in step 2 (it changed type in between)
+/// is read again by the window reader, which checks its type; any other
+/// error stops the run.
+fn retry_or_fail(con: &Conn, f: &Found, e: &str) -> anyhow::Result<()> {
+    if e.starts_with("WRONGTYPE") {
+        return Ok(());
+    }
+    bail!("{}: reading key {}: {e}", con.addr(), Bytes(f.key.clone()))
+}
+
+fn approx_size(r: &RedisRecord) -> usize {
+    r.key.len()
+        + match &r.value {
+            RedisValue::String(s) => s.len(),
+            RedisValue::Hash(h) => h.iter().map(|(f, v)| f.len() + v.len() + 48).sum(),
+            RedisValue::List(l) | RedisValue::Set(l) => l.iter().map(|v| v.len() + 24).sum(),
+            RedisValue::ZSet(z) => z.iter().map(|(m, _)| m.len() + 32).sum(),
+            RedisValue::Stream(s) => s.entries.len() * 64,
+        }
+}
+
+fn scan_cmd(p: &mut Packer, name: &[u8], key: &[u8], cursor: &[u8], count: i64) {
+    p.begin(5);
+    p.arg(name);
+    p.arg(key);
+    p.arg(cursor);
+    p.arg(b"COUNT");
+    p.arg_int(count);
+}
+
+fn range_cmd(p: &mut Packer, name: &[u8], key: &[u8], start: i64, count: i64, scores: bool) {
+    p.begin(if scores { 5 } else { 4 });
+    p.arg(name);
+    p.arg(key);
+    p.arg_int(start);
+    p.arg_int(start + count - 1);
+    if scores {
+        p.arg(b"WITHSCORES");
+    }
+}
+
+enum Window {
+    Gone,
+    Partial,
+    Whole(RedisValue),
+}
+
+/// Interprets a step-2 reply: the whole value, "more to read", or "gone".
+fn first_window(ty: RedisType, v: Value, chunk: usize) -> Window {
+    match ty {
+        RedisType::Hash | RedisType::Set => {
+            let mut a = into_array(v).unwrap_or_default().into_iter();
+            let cursor = a.next().and_then(into_bytes).unwrap_or_default();
+            let items: Vec<Vec<u8>> = a.next().and_then(into_array).unwrap_or_default().into_iter().filter_map(into_bytes).collect();
+            if cursor != b"0" {
+                return Window::Partial;
+            }
+            if items.is_empty() {
+                return Window::Gone;
+            }
+            if ty == RedisType::Hash {
+                Window::Whole(RedisValue::Hash(pairs(items)))
+            } else {
+                Window::Whole(RedisValue::Set(items))
+            }
+        }
+        RedisType::List => {
+            let items: Vec<Vec<u8>> = into_array(v).unwrap_or_default().into_iter().filter_map(into_bytes).collect();
+            if items.is_empty() {
+                Window::Gone
+            } else if items.len() >= chunk {
+                Window::Partial
+            } else {
+                Window::Whole(RedisValue::List(items))
+            }
+        }
+        RedisType::ZSet => {
+            let items: Vec<Vec<u8>> = into_array(v).unwrap_or_default().into_iter().filter_map(into_bytes).collect();
+            if items.is_empty() {
+                Window::Gone
+            } else if items.len() / 2 >= chunk {
+                Window::Partial
+            } else {
+                match scored(items) {
+                    Some(z) => Window::Whole(RedisValue::ZSet(z)),
+                    None => Window::Partial,
+                }
+            }
+        }
+        RedisType::String | RedisType::Stream => Window::Partial,
+    }
+}
+
+fn pairs(items: Vec<Vec<u8>>) -> Vec<(Vec<u8>, Vec<u8>)> {
+    let mut out = Vec::with_capacity(items.len() / 2);
+    let mut it = items.into_iter();
+    while let (Some(f), Some(v)) = (it.next(), it.next()) {
+        out.push((f, v));
+    }
+    out
+}
+
+fn scored(items: Vec<Vec<u8>>) -> Option<Vec<(Vec<u8>, f64)>> {
+    let mut out = Vec::with_capacity(items.len() / 2);
+    let mut it = items.into_iter();
+    while let (Some(m), Some(s)) = (it.next(), it.next()) {
+        let score: f64 = std::str::from_utf8(&s).ok()?.parse().ok()?;
+        out.push((m, score));
+    }
+    Some(out)
+}
+
+/// Reads one key in windows of `chunk` elements.
+struct WindowReader<'a> {
+    key: &'a [u8],
+    ty: RedisType,
+    chunk: usize,
+    exclusive_xrange: bool,
+    /// SCAN cursor, list/zset index, string offset, or last stream id.
+    cursor: Vec<u8>,
+    offset: i64,
+    done: bool,
+    started: bool,
+    /// The key vanished after its first window.
+    gone: bool,
+}
+
+impl<'a> WindowReader<'a> {
+    fn new(f: &'a Found, chunk: usize, exclusive_xrange: bool) -> Self {
+        WindowReader {
+            key: &f.key,
+            ty: f.ty,
+            chunk,
+            exclusive_xrange,
+            cursor: b"0".to_vec(),
+            offset: 0,
+            done: false,
+            started: false,
+            gone: false,
+        }
+    }
+
+    /// The next window, or `None` when the key is complete (or gone).
+    fn next(&mut self, con: &mut Conn) -> anyhow::Result<Option<RedisValue>> {
+        if self.done {
+            return Ok(None);
+        }
+        let first = !self.started;
+        self.started = true;
+        if first {
+            // The type may have changed since step 1 (or the key vanished).
+            let t = con.call(&[b"TYPE", self.key])?;
+            let name = bytes_of(&t).map(|b| String::from_utf8_lossy(b).into_owned()).unwrap_or_default();
+            if name == "none" {
+                self.done = true;
+                return Ok(None);
+            }
+            match RedisType::parse(&name) {
+                Some(t) => self.ty = t,
+                None => bail!("key {}: type changed to {name:?} while exporting", Bytes(self.key.to_vec())),
+            }
+        }
+        let chunk = self.chunk as i64;
+        let mut p = Packer::default();
+        let value = match self.ty {
+            RedisType::String => {
+                p.cmd(&[b"EXISTS", self.key]);
+                p.begin(4);
+                p.arg(b"GETRANGE");
+                p.arg(self.key);
+                p.arg_int(self.offset);
+                p.arg_int(self.offset + STRING_PART_BYTES as i64 - 1);
+                con.send(p.bytes(), 2)?;
+                let exists = con.recv()?;
+                let v = self.check(con.recv()?)?;
+                if int_of(&exists) != Some(1) {
+                    return self.vanished();
+                }
+                let b = into_bytes(v).unwrap_or_default();
+                self.offset += b.len() as i64;
+                if b.len() < STRING_PART_BYTES {
+                    self.done = true;
+                    if b.is_empty() && !first {
+                        return Ok(None);
+                    }
+                }
+                RedisValue::String(b)
+            }
+            RedisType::Hash | RedisType::Set => {
+                let name: &[u8] = if self.ty == RedisType::Hash { b"HSCAN" } else { b"SSCAN" };
+                let mut items = Vec::new();
+                // Keep scanning until a window's worth is collected or the scan ends.
+                loop {
+                    p.clear();
+                    scan_cmd(&mut p, name, self.key, &self.cursor, chunk);
+                    con.send(p.bytes(), 1)?;
+                    let v = self.check(con.recv()?)?;
+                    let mut a = into_array(v).unwrap_or_default().into_iter();
+                    self.cursor = a.next().and_then(into_bytes).unwrap_or_else(|| b"0".to_vec());
+                    items.extend(a.next().and_then(into_array).unwrap_or_default().into_iter().filter_map(into_bytes));
+                    if self.cursor == b"0" {
+                        self.done = true;
+                        break;
+                    }
+                    let n = if self.ty == RedisType::Hash { items.len() / 2 } else { items.len() };
+                    if n >= self.chunk {
+                        break;
+                    }
+                }
+                if items.is_empty() {
+                    if first {
+                        return self.vanished();
+                    }
+                    return Ok(None);
+                }
+                if self.ty == RedisType::Hash {
+                    RedisValue::Hash(pairs(items))
+                } else {
+                    RedisValue::Set(items)
+                }
+            }
+            RedisType::List | RedisType::ZSet => {
+                let z = self.ty == RedisType::ZSet;
+                range_cmd(&mut p, if z { b"ZRANGE" } else { b"LRANGE" }, self.key, self.offset, chunk, z);
+                con.send(p.bytes(), 1)?;
+                let v = self.check(con.recv()?)?;
+                let items: Vec<Vec<u8>> = into_array(v).unwrap_or_default().into_iter().filter_map(into_bytes).collect();
+                let n = if z { items.len() / 2 } else { items.len() };
+                self.offset += n as i64;
+                if n < self.chunk {
+                    self.done = true;
+                }
+                if n == 0 {
+                    if first {
+                        return self.vanished();
+                    }
+                    return Ok(None);
+                }
+                if z {
+                    RedisValue::ZSet(scored(items).with_context(|| format!("key {}: bad score", Bytes(self.key.to_vec())))?)
+                } else {
+                    RedisValue::List(items)
+                }
+            }
+            RedisType::Stream => {
+                let start: Vec<u8> = if first {
+                    b"-".to_vec()
+                } else if self.exclusive_xrange {
+                    [b"(".as_slice(), &self.cursor].concat()
+                } else {
+                    next_stream_id(&self.cursor).into_bytes()
+                };
+                p.begin(6);
+                p.arg(b"XRANGE");
+                p.arg(self.key);
+                p.arg(&start);
+                p.arg(b"+");
+                p.arg(b"COUNT");
+                p.arg_int(chunk);
+                con.send(p.bytes(), 1)?;
+                let v = self.check(con.recv()?)?;
+                let mut entries = Vec::new();
+                for e in into_array(v).unwrap_or_default() {
+                    let mut it = into_array(e).unwrap_or_default().into_iter();
+                    let id = it.next().and_then(into_bytes).unwrap_or_default();
+                    let fields: Vec<Vec<u8>> = it.next().and_then(into_array).unwrap_or_default().into_iter().filter_map(into_bytes).collect();
+                    entries.push(StreamEntry { id: String::from_utf8_lossy(&id).into_owned(), fields: pairs(fields) });
+                }
+                if entries.len() < self.chunk {
+                    self.done = true;
+                }
+                if let Some(last) = entries.last() {
+                    self.cursor = last.id.clone().into_bytes();
+                }
+                if entries.is_empty() && !first {
+                    return Ok(None);
+                }
+                if entries.is_empty() {
+                    // An empty stream (all entries deleted) still exists, with its groups.
+                    let e = con.call(&[b"EXISTS", self.key])?;
+                    if int_of(&e) != Some(1) {
+                        return self.vanished();
+                    }
+                }
+                RedisValue::Stream(StreamValue { entries, ..StreamValue::default() })
+            }
+        };
+        Ok(Some(value))
+    }
+
+    fn vanished(&mut self) -> anyhow::Result<Option<RedisValue>> {
+        self.done = true;
+        if self.started {
+            self.gone = true;
+        }
+        Ok(None)
+    }
+
+    fn check(&self, v: Value) -> anyhow::Result<Value> {
+        match error_text(&v) {
+            Some(e) => bail!("reading key {}: {e}", Bytes(self.key.to_vec())),
+            None => Ok(v),
+        }
+    }
+
+    /// Adds the stream's metadata and consumer groups (with consumers and
+    /// pending entries) to its last part.
+    fn stream_meta(&self, con: &mut Conn, s: &mut StreamValue) -> anyhow::Result<()> {
+        let info = con.call(&[b"XINFO", b"STREAM", self.key])?;
+        let fields = array_of(&info).unwrap_or(&[]);
+        for pair in fields.chunks(2) {
+            let [name, value] = pair else { continue };
+            match bytes_of(name).unwrap_or_default() {
+                b"last-generated-id" => s.last_id = bytes_of(value).map(|b| String::from_utf8_lossy(b).into_owned()),
+                b"entries-added" => s.entries_added = int_of(value).map(|n| n as u64),
+                b"max-deleted-entry-id" => {
+                    s.max_deleted_entry_id = bytes_of(value).map(|b| String::from_utf8_lossy(b).into_owned())
+                }
+                _ => {}
+            }
+        }
+        let groups = con.call(&[b"XINFO", b"GROUPS", self.key])?;
+        for g in array_of(&groups).unwrap_or(&[]) {
+            let mut name = Vec::new();
+            let mut last = String::from("0-0");
+            let mut entries_read = None;
+            for pair in array_of(g).unwrap_or(&[]).chunks(2) {
+                let [k, v] = pair else { continue };
+                match bytes_of(k).unwrap_or_default() {
+                    b"name" => name = bytes_of(v).unwrap_or_default().to_vec(),
+                    b"last-delivered-id" => last = String::from_utf8_lossy(bytes_of(v).unwrap_or(b"0-0")).into_owned(),
+                    b"entries-read" => entries_read = int_of(v).map(|n| n as u64),
+                    _ => {}
+                }
+            }
+            let consumers_reply = con.call(&[b"XINFO", b"CONSUMERS", self.key, &name])?;
+            let mut consumers = Vec::new();
+            for c in array_of(&consumers_reply).unwrap_or(&[]) {
+                for pair in array_of(c).unwrap_or(&[]).chunks(2) {
+                    if let [k, v] = pair {
+                        if bytes_of(k) == Some(b"name") {
+                            consumers.push(Bytes(bytes_of(v).unwrap_or_default().to_vec()));
+                        }
+                    }
+                }
+            }
+            let mut pending = Vec::new();
+            let mut start = b"-".to_vec();
+            loop {
+                let page = con.call(&[b"XPENDING", self.key, &name, &start, b"+", b"1000"])?;
+                let items = array_of(&page).unwrap_or(&[]);
+                for it in items {
+                    let a = array_of(it).unwrap_or(&[]);
+                    pending.push(PendingEntry {
+                        id: String::from_utf8_lossy(a.first().and_then(bytes_of).unwrap_or_default()).into_owned(),
+                        consumer: Bytes(a.get(1).and_then(bytes_of).unwrap_or_default().to_vec()),
+                        delivery_count: a.get(3).and_then(int_of).unwrap_or(0) as u64,
+                    });
+                }
+                if items.len() < 1000 {
+                    break;
+                }
+                let last_id = pending.last().map(|p| p.id.clone()).unwrap_or_default();
+                start = next_stream_id(last_id.as_bytes()).into_bytes();
+            }
+            s.groups.push(StreamGroup { name: Bytes(name), last_delivered_id: last, entries_read, consumers, pending });
+        }
+        Ok(())
+    }
+}
+
+/// The smallest stream id after `id` (`ms-seq` → `ms-(seq+1)`).
+fn next_stream_id(id: &[u8]) -> String {
+    let text = String::from_utf8_lossy(id);
+    match text.split_once('-') {
+        Some((ms, seq)) => match seq.parse::<u64>() {
+            Ok(s) if s < u64::MAX => format!("{ms}-{}", s + 1),
+            _ => format!("{}-0", ms.parse::<u64>().unwrap_or(0) + 1),
+        },
+        None => format!("{text}-1"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stream_ids_advance() {
+        assert_eq!(next_stream_id(b"5-3"), "5-4");
+        assert_eq!(next_stream_id(b"5-18446744073709551615"), "6-0");
+    }
+
+    #[test]
+    fn scores_parse_like_redis_prints_them() {
+        let z = scored(vec![b"a".to_vec(), b"-inf".to_vec(), b"b".to_vec(), b"0.10000000000000001".to_vec()]).unwrap();
+        assert_eq!(z[0].1, f64::NEG_INFINITY);
+        assert_eq!(z[1].1, 0.1);
+    }
+}

@@ -1,1 +1,0 @@
-//! Redis side (issue 3).

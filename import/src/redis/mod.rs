@@ -1,0 +1,977 @@
+//! `redis-import`: `redis` (and `delete`) lines of a decant stream into a
+//! Redis server or Redis Cluster.
+//!
+//! Records are applied in batches. For each batch, one pipeline of `EXISTS`
+//! decides what `--mode skip-existing` (and `merge`, for `RESTORE`) may
+//! write, then one pipeline writes it: `RESTORE … ABSTTL` when the record
+//! carries a DUMP payload the target accepts, else the type's commands
+//! (`SET`, `HSET`, `RPUSH`, `SADD`, `ZADD`, `XADD` + `XGROUP`/`XSETID`)
+//! followed by `PEXPIREAT`. While the server works through one batch the
+//! next is parsed, so the JSON decoding and the server overlap.
+//!
+//! Every reply is checked and attributed to its key: a key the server
+//! refuses (OOM, WRONGTYPE in merge mode, …) goes to `--reject-file` with
+//! the server's message and the run carries on (exit 1); without a reject
+//! file it stops the run.
+
+#[path = "../../../export/src/redis/conn.rs"]
+pub mod conn;
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use anyhow::{bail, Context as _};
+use decant_record::cli::{
+    self, InputArgs, Outcome, Progress, RejectArgs, Rejects, ReportArgs, Summary, TargetArgs, EXIT_STATUS_HELP,
+};
+use decant_record::conn::{ConnUrl, Role, Store};
+use decant_record::digest::KeyGrouper;
+use decant_record::record::Target;
+use decant_record::{Bytes, ReadError, Record, RedisRecord, RedisValue};
+use redis::Value;
+
+use self::conn::{error_text, int_of, key_slot, Conn, Endpoint, Packer, SlotRange};
+
+const AFTER_HELP: &str = "\
+Examples:
+  redis-import --url redis://qa:6379/0 -i prod.ndjson.zst
+  redis-export --url redis://prod:6379/0 | redis-import --url redis://qa:6379/0 --mode replace --yes
+  redis-import --url redis://qa:6379/0 --mode merge --reject-file rejects.ndjson < keys.ndjson
+  TARGET_REDIS_HOST=qa TARGET_REDIS_PASSWORD=… redis-import --dry-run backup.ndjson
+
+Modes:
+  skip-existing  never touch a key that already exists (the default)
+  replace        delete an existing key, then write the record's value
+  merge          add into existing keys: hash fields, set/zset members, list
+                 elements (appended), stream entries; strings are overwritten
+
+Expiry is restored with PEXPIREAT (absolute); keys whose expiry has passed are
+counted as skipped. Parts of a big key are applied in order. `delete` lines
+delete keys in replace and merge modes. The summary counts keys per group
+(the first `:`-segment, see --group-by): copied, skipped, errors.";
+
+/// What to do with keys that already exist.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Mode {
+    /// Leave existing keys alone.
+    SkipExisting,
+    /// Delete existing keys and write the record's value.
+    Replace,
+    /// Add into existing keys.
+    Merge,
+}
+
+/// Arguments of `redis-import`.
+#[derive(Debug, clap::Parser)]
+#[command(
+    name = "redis-import",
+    version,
+    about = "Import a decant NDJSON stream of Redis keys into Redis (standalone or cluster).",
+    after_help = format!("{AFTER_HELP}\n\n{EXIT_STATUS_HELP}")
+)]
+pub struct Args {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    #[command(flatten)]
+    pub tls: conn::TlsArgs,
+    /// Input file (same as -i; stdin when neither is given).
+    #[arg(value_name = "FILE", conflicts_with = "input")]
+    pub file: Option<PathBuf>,
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// What to do with keys that already exist.
+    #[arg(long, value_enum, default_value_t = Mode::SkipExisting)]
+    pub mode: Mode,
+    /// Connect and read everything, report what would be copied or skipped,
+    /// write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Do not ask for confirmation before --mode replace.
+    #[arg(short = 'y', long)]
+    pub yes: bool,
+    /// Write each record into its own "db" instead of the URL's database.
+    #[arg(long)]
+    pub keep_db: bool,
+    /// Treat the target as a Redis Cluster (detected automatically).
+    #[arg(long)]
+    pub cluster: bool,
+    /// Keys per pipeline.
+    #[arg(long, value_name = "N", default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..))]
+    pub batch_size: u32,
+    /// How keys are grouped in the summary: a depth of `:`-segments (1),
+    /// `SEPARATOR,DEPTH`, or `none`.
+    #[arg(long, value_name = "SPEC", default_value = "1")]
+    pub group_by: KeyGrouper,
+    #[command(flatten)]
+    pub rejects: RejectArgs,
+    #[command(flatten)]
+    pub report: ReportArgs,
+}
+
+/// Runs `redis-import`.
+pub fn run(mut args: Args) -> anyhow::Result<Outcome> {
+    let url = ConnUrl::resolve(args.target.url.as_deref(), args.target.password_file.as_deref(), Role::Target, true)?;
+    if url.store() != Store::Redis {
+        bail!("{url} is not a Redis URL (expected redis:// or rediss://)");
+    }
+    if args.file.is_some() {
+        args.input.input = args.file.take();
+    }
+    let endpoint = Endpoint::new(url, args.tls.clone(), None)?;
+    let mut seed = endpoint.connect()?;
+    let info = seed.server_info()?;
+    let cluster = args.cluster || info.cluster;
+    if cluster && endpoint.db() != 0 {
+        bail!("Redis Cluster has only database 0 (the URL names db {})", endpoint.db());
+    }
+    if args.mode == Mode::Replace && !args.dry_run && !args.yes && std::io::stdin().is_terminal() {
+        confirm(&endpoint.shown())?;
+    }
+    let clock_offset_ms = server_clock_offset(&mut seed)?;
+
+    let mut nodes = Vec::new();
+    let mut slots = Vec::new();
+    let (seed_host, _) = endpoint.host_port();
+    if cluster {
+        let ranges = seed.cluster_slots(&seed_host)?;
+        drop(seed);
+        let mut addrs: Vec<(String, u16)> = Vec::new();
+        slots = slot_table(&ranges, &mut addrs);
+        for (host, port) in &addrs {
+            nodes.push(Node { conn: endpoint.connect_to(host, *port, 0)?, db: 0, pipe: Pipe::default(), inflight: Vec::new() });
+        }
+    } else {
+        nodes.push(Node { conn: seed, db: endpoint.db(), pipe: Pipe::default(), inflight: Vec::new() });
+    }
+
+    let mut reader = args.input.open()?;
+    let rejects = Rejects::open(args.rejects.reject_file.as_deref(), false)?;
+    let mut im = Importer {
+        mode: args.mode,
+        dry_run: args.dry_run,
+        keep_db: args.keep_db,
+        cluster,
+        target_db: endpoint.db(),
+        pxat: info.at_least(6, 2),
+        redis7: info.at_least(7, 0),
+        restore_ok: true,
+        clock_offset_ms,
+        grouper: args.group_by.clone(),
+        summary: Summary::new().with_labels(["copied", "skipped", "errors"]),
+        progress: Progress::new(&args.report, "keys", None),
+        rejects,
+        nodes,
+        slots,
+        endpoint,
+        open: None,
+        retries: Vec::new(),
+        deleted: 0,
+    };
+
+    let batch_size = args.batch_size as usize;
+    let mut in_flight: Option<Vec<Item>> = None;
+    loop {
+        let mut batch = im.read_batch(&mut reader, batch_size)?;
+        let input_done = batch.is_empty();
+        // Existence checks go out before the previous batch's replies are
+        // read, so the server answers them while this side decodes.
+        let checks = im.send_exists(&mut batch)?;
+        if let Some(prev) = in_flight.take() {
+            im.finish_writes(prev)?;
+        }
+        im.read_exists(&mut batch, checks)?;
+        let mut items = std::mem::take(&mut im.retries);
+        items.extend(batch);
+        if items.is_empty() {
+            if input_done {
+                break;
+            }
+            continue;
+        }
+        im.send_writes(&mut items)?;
+        in_flight = Some(items);
+    }
+    im.flush_cleanup()?;
+    im.progress.finish();
+    im.rejects.finish()?;
+    let Importer { summary, rejects, deleted, dry_run, .. } = im;
+    summary.print(&args.report);
+    if !args.report.quiet {
+        if deleted > 0 {
+            cli::warn(format_args!("deleted {deleted} key(s) named by delete lines"));
+        }
+        if dry_run {
+            cli::warn("dry run: nothing was written");
+        }
+    }
+    Ok(if rejects.count() > 0 { Outcome::Failed } else { Outcome::Success })
+}
+
+fn confirm(target: &str) -> anyhow::Result<()> {
+    let mut err = std::io::stderr().lock();
+    write!(err, "redis-import: --mode replace overwrites existing keys in {target}. Continue? [y/N] ")?;
+    err.flush()?;
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    if !matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes") {
+        bail!("not confirmed; nothing was written (pass --yes to skip the question)");
+    }
+    Ok(())
+}
+
+/// Server clock minus local clock, in ms: expiries are compared with the
+/// server's time, as Redis compares them.
+fn server_clock_offset(con: &mut Conn) -> anyhow::Result<i64> {
+    let t = con.call(&[b"TIME"])?;
+    let a = conn::array_of(&t).unwrap_or(&[]);
+    let server = a.first().and_then(int_of).unwrap_or(0) * 1000 + a.get(1).and_then(int_of).unwrap_or(0) / 1000;
+    Ok(if server > 0 { server - local_ms() } else { 0 })
+}
+
+fn local_ms() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}
+
+/// slot → node index, and the node addresses.
+fn slot_table(ranges: &[SlotRange], addrs: &mut Vec<(String, u16)>) -> Vec<u16> {
+    let mut table = vec![0u16; 16384];
+    for r in ranges {
+        let idx = match addrs.iter().position(|(h, p)| *h == r.host && *p == r.port) {
+            Some(i) => i,
+            None => {
+                addrs.push((r.host.clone(), r.port));
+                addrs.len() - 1
+            }
+        };
+        for s in r.start..=r.end.min(16383) {
+            table[s as usize] = idx as u16;
+        }
+    }
+    table
+}
+
+/// One record of a batch and what was decided for it.
+#[derive(Debug)]
+struct Item {
+    line: u64,
+    kind: ItemKind,
+    node: usize,
+    db: u32,
+    action: Action,
+    /// The key existed when checked (skip-existing and merge modes).
+    exists: bool,
+    /// Use type commands even when a DUMP payload is present.
+    force_types: bool,
+    /// Replies expected for this item's commands.
+    replies: usize,
+    /// A whole string written with `SET … NX`: a nil reply means "existed".
+    set_nx: bool,
+}
+
+#[derive(Debug)]
+enum ItemKind {
+    Key(RedisRecord),
+    Delete(Vec<u8>),
+}
+
+impl Item {
+    fn key(&self) -> &[u8] {
+        match &self.kind {
+            ItemKind::Key(r) => &r.key,
+            ItemKind::Delete(k) => k,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Action {
+    /// Not decided yet (waiting for EXISTS).
+    Check,
+    Write,
+    /// Skipped: exists, expired, or part of a skipped key.
+    Skip,
+    /// Part of a key that failed earlier: rejected without writing.
+    Failed,
+}
+
+/// The key whose parts are being applied.
+#[derive(Debug)]
+struct OpenKey {
+    db: u32,
+    key: Vec<u8>,
+    action: Action,
+}
+
+#[derive(Debug, Default)]
+struct Pipe {
+    p: Packer,
+    /// (item index, or [`CONTROL`] / [`CLEANUP`], replies expected).
+    plan: Vec<(usize, usize)>,
+}
+
+/// Plan entry of a SELECT: an error stops the run.
+const CONTROL: usize = usize::MAX;
+/// Plan entry of a DEL that removes what was written of a failed split key.
+const CLEANUP: usize = usize::MAX - 1;
+
+#[derive(Debug)]
+struct Node {
+    conn: Conn,
+    /// The database selected on this connection once everything sent has run.
+    db: u32,
+    /// Commands being encoded.
+    pipe: Pipe,
+    /// The plan of the writes sent and not yet read.
+    inflight: Vec<(usize, usize)>,
+}
+
+struct Importer {
+    mode: Mode,
+    dry_run: bool,
+    keep_db: bool,
+    cluster: bool,
+    target_db: u32,
+    pxat: bool,
+    redis7: bool,
+    restore_ok: bool,
+    clock_offset_ms: i64,
+    grouper: KeyGrouper,
+    summary: Summary,
+    progress: Progress,
+    rejects: Rejects,
+    nodes: Vec<Node>,
+    slots: Vec<u16>,
+    endpoint: Endpoint,
+    open: Option<OpenKey>,
+    /// Items to write again with type commands (RESTORE refused, MOVED).
+    retries: Vec<Item>,
+    deleted: u64,
+}
+
+/// Elements per HSET/RPUSH/SADD/ZADD command.
+const ELEMENTS_PER_COMMAND: usize = 1000;
+
+impl Importer {
+    fn now_ms(&self) -> i64 {
+        local_ms() + self.clock_offset_ms
+    }
+
+    fn node_of(&self, key: &[u8]) -> usize {
+        if self.cluster {
+            self.slots[key_slot(key) as usize] as usize
+        } else {
+            0
+        }
+    }
+
+    fn count(&mut self, key: &[u8]) -> &mut cli::Counts {
+        let g = self.grouper.group(key);
+        self.summary.group(&g)
+    }
+
+    /// Rejects one record: to the reject file, or an error that stops the run.
+    fn reject(&mut self, item: &Item, reason: &str) -> anyhow::Result<()> {
+        let line = match &item.kind {
+            ItemKind::Key(r) => Record::Redis(r.clone()).to_json_string(),
+            ItemKind::Delete(k) => {
+                Record::Delete(decant_record::Delete { target: Target::Key { db: item.db, key: k.clone() } })
+                    .to_json_string()
+            }
+        };
+        let what = format!("line {}: key {}", item.line, Bytes(item.key().to_vec()));
+        self.rejects.reject(Some(item.line), &what, line.as_bytes(), reason)
+    }
+
+    /// Reads up to `max` keys' records (fewer when they are big).
+    fn read_batch<R: BufRead>(
+        &mut self,
+        reader: &mut decant_record::RecordReader<R>,
+        max: usize,
+    ) -> anyhow::Result<Vec<Item>> {
+        let mut items = Vec::new();
+        let mut weight = 0usize;
+        while items.len() < max && weight < 100_000 {
+            let rec = match reader.next_record() {
+                Ok(Some(r)) => r,
+                Ok(None) => break,
+                Err(e) if e.is_recoverable() => {
+                    let line = e.line();
+                    let msg = match &e {
+                        ReadError::Malformed { message, .. } => message.clone(),
+                        other => other.to_string(),
+                    };
+                    self.rejects.reject(Some(line), &format!("line {line}"), reader.raw_line(), &msg)?;
+                    continue;
+                }
+                Err(e) => return Err(e).context("reading the input"),
+            };
+            let line = reader.line_number();
+            let (kind, rec_db) = match rec {
+                Record::Redis(r) => {
+                    weight += r.value.len().max(1) + r.dump.as_ref().map_or(0, |d| d.len() / 64);
+                    let db = r.db;
+                    (ItemKind::Key(r), db)
+                }
+                Record::Delete(d) => match d.target {
+                    Target::Key { db, key } => (ItemKind::Delete(key), db),
+                    Target::Row { table, .. } => {
+                        let what = format!("line {line}");
+                        let reason = format!("a delete of table {table:?} row cannot be applied to Redis");
+                        self.rejects.reject(Some(line), &what, reader.raw_line(), &reason)?;
+                        continue;
+                    }
+                },
+                Record::Header(_) | Record::End(_) => continue,
+                other => {
+                    let reason = format!("a {:?} line is not a Redis key (redis-import reads redis and delete lines)", other.kind());
+                    self.rejects.reject(Some(line), &format!("line {line}"), reader.raw_line(), &reason)?;
+                    continue;
+                }
+            };
+            let db = if self.keep_db { rec_db } else { self.target_db };
+            if self.cluster && db != 0 {
+                let item = Item { line, kind, node: 0, db, action: Action::Failed, exists: false, force_types: false, replies: 0, set_nx: false };
+                let key = item.key().to_vec();
+                self.count(&key).rejected += 1;
+                self.reject(&item, &format!("Redis Cluster has only database 0 (record is for db {db})"))?;
+                continue;
+            }
+            let node = self.node_of(match &kind {
+                ItemKind::Key(r) => &r.key,
+                ItemKind::Delete(k) => k,
+            });
+            let mut item =
+                Item { line, kind, node, db, action: Action::Check, exists: false, force_types: false, replies: 0, set_nx: false };
+            self.decide_early(&mut item)?;
+            items.push(item);
+        }
+        Ok(items)
+    }
+
+    /// What can be decided without asking the server: later parts follow
+    /// their first part, expired keys are skipped, deletes are mode checks.
+    fn decide_early(&mut self, item: &mut Item) -> anyhow::Result<()> {
+        let (rec, key) = match &item.kind {
+            ItemKind::Delete(k) => {
+                if self.mode == Mode::SkipExisting {
+                    item.action = Action::Failed;
+                    let key = k.clone();
+                    self.count(&key).rejected += 1;
+                    let reason = "delete lines apply only with --mode replace or merge (skip-existing never deletes)";
+                    return self.reject(item, reason);
+                }
+                item.action = Action::Write;
+                return Ok(());
+            }
+            ItemKind::Key(r) => (r, r.key.clone()),
+        };
+        if !rec.starts_key() {
+            let action = match &self.open {
+                Some(o) if o.key == key && o.db == item.db => o.action,
+                _ => {
+                    // A later part without its first part: apply it as an append.
+                    Action::Write
+                }
+            };
+            item.action = if action == Action::Check { Action::Write } else { action };
+            if rec.ends_key() {
+                self.open = None;
+            }
+            if item.action == Action::Failed {
+                return self.reject(item, "an earlier part of this key failed");
+            }
+            return Ok(());
+        }
+        if rec.expire_at_ms.is_some_and(|t| t <= self.now_ms()) {
+            item.action = Action::Skip;
+            self.count(&key).skipped += 1;
+        } else if self.mode == Mode::Replace || (self.mode == Mode::Merge && rec.dump.is_none()) {
+            item.action = Action::Write;
+        } else {
+            item.action = Action::Check;
+        }
+        if !rec.ends_key() {
+            self.open = Some(OpenKey { db: item.db, key, action: item.action });
+        } else {
+            self.open = None;
+        }
+        Ok(())
+    }
+
+    fn select(&mut self, node: usize, db: u32) {
+        let n = &mut self.nodes[node];
+        if n.db != db {
+            n.pipe.p.cmd(&[b"SELECT", db.to_string().as_bytes()]);
+            n.pipe.plan.push((CONTROL, 1));
+            n.db = db;
+        }
+    }
+
+    fn send_pipes(&mut self) -> anyhow::Result<Vec<Vec<(usize, usize)>>> {
+        let mut plans = Vec::with_capacity(self.nodes.len());
+        for n in &mut self.nodes {
+            n.conn.send(n.pipe.p.bytes(), n.pipe.p.count())?;
+            n.pipe.p.clear();
+            plans.push(std::mem::take(&mut n.pipe.plan));
+        }
+        Ok(plans)
+    }
+
+    /// Sends EXISTS for the items that need it; returns the reply plans.
+    fn send_exists(&mut self, items: &mut [Item]) -> anyhow::Result<Vec<Vec<(usize, usize)>>> {
+        for (i, item) in items.iter().enumerate() {
+            if item.action != Action::Check {
+                continue;
+            }
+            let (node, db) = (item.node, item.db);
+            self.select(node, db);
+            let pipe = &mut self.nodes[node].pipe;
+            pipe.p.cmd(&[b"EXISTS", item.key()]);
+            pipe.plan.push((i, 1));
+        }
+        self.send_pipes()
+    }
+
+    fn read_exists(&mut self, items: &mut [Item], plans: Vec<Vec<(usize, usize)>>) -> anyhow::Result<()> {
+        let mut moved = Vec::new();
+        for (node, plan) in plans.into_iter().enumerate() {
+            for (i, _) in plan {
+                let v = self.nodes[node].conn.recv()?;
+                if let Some(e) = error_text(&v) {
+                    if i == CONTROL {
+                        bail!("{}: SELECT failed: {e}", self.nodes[node].conn.addr());
+                    }
+                    if e.starts_with("MOVED") || e.starts_with("ASK") {
+                        moved.push(i);
+                        continue;
+                    }
+                    bail!("{}: EXISTS failed: {e}", self.nodes[node].conn.addr());
+                }
+                if i != CONTROL {
+                    let exists = int_of(&v) == Some(1);
+                    self.decide(&mut items[i], exists);
+                }
+            }
+        }
+        if !moved.is_empty() {
+            // The cluster was resharded: ask the new owners, one by one.
+            self.refresh_slots()?;
+            for i in moved {
+                let n = self.node_of(items[i].key());
+                items[i].node = n;
+                let (host, port) = split_addr(self.nodes[n].conn.addr());
+                let mut probe = self.endpoint.connect_to(&host, port, 0)?;
+                let again = probe.call(&[b"EXISTS", items[i].key()])?;
+                self.decide(&mut items[i], int_of(&again) == Some(1));
+            }
+        }
+        Ok(())
+    }
+
+    fn decide(&mut self, item: &mut Item, exists: bool) {
+        item.exists = exists;
+        let skip = exists && self.mode == Mode::SkipExisting;
+        item.action = if skip { Action::Skip } else { Action::Write };
+        if let Some(o) = self.open.as_mut() {
+            if o.key == item.key() && o.db == item.db && o.action == Action::Check {
+                o.action = item.action;
+            }
+        }
+        if skip {
+            let key = item.key().to_vec();
+            self.count(&key).skipped += 1;
+        }
+    }
+
+    /// Sends what is left in the pipes (clean-up after a failure in the last batch).
+    fn flush_cleanup(&mut self) -> anyhow::Result<()> {
+        for n in &mut self.nodes {
+            let count = n.pipe.p.count();
+            n.conn.send(n.pipe.p.bytes(), count)?;
+            n.pipe.p.clear();
+            n.pipe.plan.clear();
+            for _ in 0..count {
+                n.conn.recv()?;
+            }
+        }
+        Ok(())
+    }
+
+    fn refresh_slots(&mut self) -> anyhow::Result<()> {
+        // A fresh connection: the nodes' own have replies outstanding.
+        let mut seed = self.endpoint.connect_to(&split_addr(self.nodes[0].conn.addr()).0, split_addr(self.nodes[0].conn.addr()).1, 0)?;
+        let ranges = seed.cluster_slots(&self.endpoint.host_port().0)?;
+        let mut addrs: Vec<(String, u16)> =
+            self.nodes.iter().map(|n| split_addr(n.conn.addr())).collect::<Vec<_>>();
+        let known = addrs.len();
+        self.slots = slot_table(&ranges, &mut addrs);
+        for (host, port) in addrs.into_iter().skip(known) {
+            let conn = self.endpoint.connect_to(&host, port, 0)?;
+            self.nodes.push(Node { conn, db: 0, pipe: Pipe::default(), inflight: Vec::new() });
+        }
+        Ok(())
+    }
+
+    /// Encodes and sends the writes of a batch (nothing in a dry run).
+    fn send_writes(&mut self, items: &mut [Item]) -> anyhow::Result<()> {
+        for i in 0..items.len() {
+            if items[i].action != Action::Write {
+                continue;
+            }
+            if self.dry_run {
+                continue;
+            }
+            let (node, db) = (items[i].node, items[i].db);
+            self.select(node, db);
+            let mut pipe = std::mem::take(&mut self.nodes[node].pipe);
+            let before = pipe.p.count();
+            self.encode(&mut pipe.p, &mut items[i]);
+            let n = pipe.p.count() - before;
+            items[i].replies = n;
+            pipe.plan.push((i, n));
+            self.nodes[node].pipe = pipe;
+        }
+        if !self.dry_run {
+            let plans = self.send_pipes()?;
+            for (node, plan) in plans.into_iter().enumerate() {
+                self.nodes[node].inflight = plan;
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads the replies of a batch's writes and counts every key.
+    fn finish_writes(&mut self, mut items: Vec<Item>) -> anyhow::Result<()> {
+        let mut outcome: Vec<Option<Result<bool, String>>> = vec![None; items.len()];
+        if !self.dry_run {
+            for node in 0..self.nodes.len() {
+                let plan = std::mem::take(&mut self.nodes[node].inflight);
+                for (i, n) in plan {
+                    let mut first_err: Option<String> = None;
+                    let mut nil_first = false;
+                    for r in 0..n {
+                        let v = self.nodes[node].conn.recv()?;
+                        if r == 0 && matches!(v, Value::Nil) {
+                            nil_first = true;
+                        }
+                        if let Some(e) = error_text(&v) {
+                            if e.starts_with("BUSYGROUP") {
+                                continue;
+                            }
+                            first_err.get_or_insert(e);
+                        }
+                    }
+                    if i == CONTROL {
+                        if let Some(e) = first_err {
+                            bail!("{}: SELECT failed: {e}", self.nodes[node].conn.addr());
+                        }
+                        continue;
+                    }
+                    if i == CLEANUP {
+                        continue;
+                    }
+                    outcome[i] = Some(match first_err {
+                        Some(e) => Err(e),
+                        // `SET … NX` answered nil: the key existed after all.
+                        None => Ok(!(items[i].set_nx && nil_first)),
+                    });
+                }
+            }
+        }
+        let mut failed_key: Option<(u32, Vec<u8>)> = None;
+        for (i, item) in items.iter_mut().enumerate() {
+            let (starts, ends) = match &item.kind {
+                ItemKind::Key(r) => (r.starts_key(), r.ends_key()),
+                ItemKind::Delete(_) => (true, true),
+            };
+            if failed_key.as_ref().is_some_and(|(db, k)| *db == item.db && k.as_slice() == item.key()) {
+                if item.action == Action::Write {
+                    self.reject(item, "an earlier part of this key failed")?;
+                }
+                if ends {
+                    failed_key = None;
+                }
+                continue;
+            }
+            match item.action {
+                Action::Skip | Action::Failed | Action::Check => {}
+                Action::Write => {
+                    let result = if self.dry_run { Ok(true) } else { outcome[i].take().unwrap_or(Ok(true)) };
+                    match result {
+                        Ok(true) => {
+                            if let ItemKind::Delete(_) = item.kind {
+                                self.deleted += 1;
+                            } else if ends {
+                                let key = item.key().to_vec();
+                                self.count(&key).written += 1;
+                                self.progress.inc(1);
+                            }
+                        }
+                        Ok(false) => {
+                            let key = item.key().to_vec();
+                            self.count(&key).skipped += 1;
+                        }
+                        Err(e) if is_payload_error(&e) && !item.force_types => {
+                            if self.restore_ok {
+                                cli::warn(format_args!(
+                                    "the target refuses DUMP payloads ({e}); writing keys with type commands instead"
+                                ));
+                            }
+                            self.restore_ok = false;
+                            let mut again = clone_item(item);
+                            again.force_types = true;
+                            self.retries.push(again);
+                        }
+                        Err(e) if e.starts_with("MOVED") || e.starts_with("ASK") => {
+                            self.refresh_slots()?;
+                            let mut again = clone_item(item);
+                            again.node = self.node_of(item.key());
+                            self.retries.push(again);
+                        }
+                        Err(e) => {
+                            let key = item.key().to_vec();
+                            self.count(&key).rejected += 1;
+                            self.reject(item, &e)?;
+                            if !(starts && ends) {
+                                // A split key failed: later parts are rejected too,
+                                // and what was written of it is removed.
+                                if let Some(o) = self.open.as_mut() {
+                                    if o.key == key && o.db == item.db {
+                                        o.action = Action::Failed;
+                                    }
+                                }
+                                if !ends {
+                                    failed_key = Some((item.db, key.clone()));
+                                }
+                                if self.mode != Mode::Merge {
+                                    // Goes out first with the next batch's writes.
+                                    let (node, db) = (item.node, item.db);
+                                    self.select(node, db);
+                                    let pipe = &mut self.nodes[node].pipe;
+                                    pipe.p.cmd(&[b"DEL", &key]);
+                                    pipe.plan.push((CLEANUP, 1));
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The commands that write one record.
+    fn encode(&mut self, p: &mut Packer, item: &mut Item) {
+        let rec = match &item.kind {
+            ItemKind::Delete(k) => {
+                p.cmd(&[b"DEL", k]);
+                return;
+            }
+            ItemKind::Key(r) => r,
+        };
+        let key = rec.key.as_slice();
+        let (starts, ends) = (rec.starts_key(), rec.ends_key());
+        let expire = rec.expire_at_ms.filter(|_| ends);
+        if let (Some(payload), true, false) = (&rec.dump, self.restore_ok, item.force_types) {
+            if starts && ends && !(self.mode == Mode::Merge && item.exists) {
+                let replace = self.mode == Mode::Replace;
+                p.begin(if replace { 6 } else { 5 });
+                p.arg(b"RESTORE");
+                p.arg(key);
+                p.arg_int(rec.expire_at_ms.unwrap_or(0));
+                p.arg(payload);
+                if replace {
+                    p.arg(b"REPLACE");
+                }
+                p.arg(b"ABSTTL");
+                return;
+            }
+        }
+        let whole_string = matches!(rec.value, RedisValue::String(_)) && starts;
+        if starts && self.mode == Mode::Replace && !whole_string {
+            p.cmd(&[b"DEL", key]);
+        }
+        let mut expire_done = false;
+        match &rec.value {
+            RedisValue::String(b) => {
+                if starts {
+                    let nx = self.mode == Mode::SkipExisting && ends;
+                    let px = expire.filter(|_| self.pxat);
+                    p.begin(3 + if nx { 1 } else { 0 } + if px.is_some() { 2 } else { 0 });
+                    p.arg(b"SET");
+                    p.arg(key);
+                    p.arg(b);
+                    if nx {
+                        p.arg(b"NX");
+                        item.set_nx = true;
+                    }
+                    if let Some(t) = px {
+                        p.arg(b"PXAT");
+                        p.arg_int(t);
+                        expire_done = true;
+                    }
+                } else if !b.is_empty() {
+                    p.cmd(&[b"APPEND", key, b]);
+                }
+            }
+            RedisValue::Hash(pairs) => {
+                for chunk in pairs.chunks(ELEMENTS_PER_COMMAND) {
+                    p.begin(2 + chunk.len() * 2);
+                    p.arg(b"HSET");
+                    p.arg(key);
+                    for (f, v) in chunk {
+                        p.arg(f);
+                        p.arg(v);
+                    }
+                }
+            }
+            RedisValue::List(items) => push_all(p, b"RPUSH", key, items),
+            RedisValue::Set(items) => push_all(p, b"SADD", key, items),
+            RedisValue::ZSet(pairs) => {
+                for chunk in pairs.chunks(ELEMENTS_PER_COMMAND) {
+                    p.begin(2 + chunk.len() * 2);
+                    p.arg(b"ZADD");
+                    p.arg(key);
+                    for (m, score) in chunk {
+                        p.arg(format_score(*score).as_bytes());
+                        p.arg(m);
+                    }
+                }
+            }
+            RedisValue::Stream(s) => {
+                for e in &s.entries {
+                    p.begin(3 + e.fields.len() * 2);
+                    p.arg(b"XADD");
+                    p.arg(key);
+                    p.arg(e.id.as_bytes());
+                    for (f, v) in &e.fields {
+                        p.arg(f);
+                        p.arg(v);
+                    }
+                }
+                if ends {
+                    if starts && s.entries.is_empty() {
+                        // A stream with no entries: create it empty.
+                        p.cmd(&[b"XGROUP", b"CREATE", key, b"decant-tmp-group", b"0", b"MKSTREAM"]);
+                        p.cmd(&[b"XGROUP", b"DESTROY", key, b"decant-tmp-group"]);
+                    }
+                    if let Some(last) = &s.last_id {
+                        let full = self.redis7 && self.mode != Mode::Merge;
+                        let added = s.entries_added.filter(|_| full);
+                        let maxdel = s.max_deleted_entry_id.as_ref().filter(|_| full);
+                        p.begin(3 + if added.is_some() { 2 } else { 0 } + if maxdel.is_some() { 2 } else { 0 });
+                        p.arg(b"XSETID");
+                        p.arg(key);
+                        p.arg(last.as_bytes());
+                        if let Some(n) = added {
+                            p.arg(b"ENTRIESADDED");
+                            p.arg_int(n as i64);
+                        }
+                        if let Some(m) = maxdel {
+                            p.arg(b"MAXDELETEDID");
+                            p.arg(m.as_bytes());
+                        }
+                    }
+                    for g in &s.groups {
+                        let read = g.entries_read.filter(|_| self.redis7);
+                        p.begin(5 + if read.is_some() { 2 } else { 0 });
+                        p.arg(b"XGROUP");
+                        p.arg(b"CREATE");
+                        p.arg(key);
+                        p.arg(&g.name.0);
+                        p.arg(g.last_delivered_id.as_bytes());
+                        if let Some(n) = read {
+                            p.arg(b"ENTRIESREAD");
+                            p.arg_int(n as i64);
+                        }
+                        for c in &g.consumers {
+                            p.cmd(&[b"XGROUP", b"CREATECONSUMER", key, &g.name.0, &c.0]);
+                        }
+                        // Pending entries: FORCE puts an entry in the PEL of its
+                        // consumer, RETRYCOUNT sets its delivery count.
+                        for pe in &g.pending {
+                            p.begin(10);
+                            for a in [b"XCLAIM".as_slice(), key, &g.name.0, &pe.consumer.0, b"0", pe.id.as_bytes(), b"RETRYCOUNT"] {
+                                p.arg(a);
+                            }
+                            p.arg_int(pe.delivery_count as i64);
+                            p.arg(b"FORCE");
+                            p.arg(b"JUSTID");
+                        }
+                    }
+                }
+            }
+        }
+        if let (Some(t), false) = (expire, expire_done) {
+            p.begin(3);
+            p.arg(b"PEXPIREAT");
+            p.arg(key);
+            p.arg_int(t);
+        }
+    }
+}
+
+fn push_all(p: &mut Packer, cmd: &[u8], key: &[u8], items: &[Vec<u8>]) {
+    for chunk in items.chunks(ELEMENTS_PER_COMMAND) {
+        p.begin(2 + chunk.len());
+        p.arg(cmd);
+        p.arg(key);
+        for v in chunk {
+            p.arg(v);
+        }
+    }
+}
+
+/// A score as Redis parses it back to the same double: shortest round-trip
+/// digits (`{:?}` switches to exponent notation for very large/small values).
+fn format_score(score: f64) -> String {
+    if score.is_infinite() {
+        return if score > 0.0 { "+inf".to_owned() } else { "-inf".to_owned() };
+    }
+    format!("{score:?}")
+}
+
+fn is_payload_error(e: &str) -> bool {
+    e.contains("DUMP payload version or checksum are wrong") || e.contains("Bad data format")
+}
+
+fn clone_item(item: &Item) -> Item {
+    let kind = match &item.kind {
+        ItemKind::Key(r) => ItemKind::Key(r.clone()),
+        ItemKind::Delete(k) => ItemKind::Delete(k.clone()),
+    };
+    Item {
+        line: item.line,
+        kind,
+        node: item.node,
+        db: item.db,
+        action: Action::Write,
+        exists: item.exists,
+        force_types: item.force_types,
+        replies: 0,
+        set_nx: false,
+    }
+}
+
+fn split_addr(addr: &str) -> (String, u16) {
+    match addr.rsplit_once(':') {
+        Some((h, p)) => (h.to_owned(), p.parse().unwrap_or(6379)),
+        None => (addr.to_owned(), 6379),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scores_round_trip_through_their_text() {
+        for s in [0.1, 1.0 / 3.0, -2.5e-300, 1e300, 12345678901234567.0, 0.0, -0.0, 3.0] {
+            let t = format_score(s);
+            assert_eq!(t.parse::<f64>().unwrap().to_bits(), s.to_bits(), "{t}");
+        }
+        assert_eq!(format_score(f64::INFINITY), "+inf");
+        assert_eq!(format_score(f64::NEG_INFINITY), "-inf");
+    }
+}

@@ -1,0 +1,748 @@
+//! The value-binding layer: a stream [`Value`] plus the target column's
+//! [`Kind`] → a [`Cell`] in the form the target takes, and the renderings of
+//! cells as PostgreSQL COPY text and MySQL literals.
+//!
+//! Pure functions. The rules that keep values exact:
+//!
+//! - Naive date-times never go into zoned columns' offsets and vice versa
+//!   silently: a value with `Z`/offset into a column without time zone is an
+//!   error; a naive value into a zoned column is read as UTC (sessions run at
+//!   UTC: PostgreSQL `timezone=UTC`, MySQL `time_zone='+00:00'`).
+//! - MySQL zero dates go into MySQL verbatim (the session's `sql_mode` allows
+//!   them); into PostgreSQL they are an error, or NULL with `--zero-dates null`.
+//! - Integers are range-checked against the column; unsigned 64-bit values go
+//!   to PostgreSQL `numeric(20,0)` as digits; SQLite refuses values above
+//!   2^63−1 (it would keep them as inexact REAL).
+//! - Decimals travel as their exact digits; digits the column would round away
+//!   are an error, not a silent rounding.
+//! - Floats are written in shortest round-trip exponent form (`1.5e0`), so the
+//!   server's parser gets back the very same double.
+//! - Bytes are bytes (`\x…` in COPY, `X'…'` in MySQL, BLOB binds in SQLite);
+//!   bytes that are not UTF-8 never go into a text column.
+
+use std::fmt::Write as _;
+
+use decant_record::{Column, LogicalType, Value};
+
+use super::typemap::{Dialect, Kind, TargetColumn};
+
+/// A value ready for the target.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell {
+    /// NULL.
+    Null,
+    /// Boolean.
+    Bool(bool),
+    /// Integer.
+    Int(i128),
+    /// Float.
+    Float(f64),
+    /// Text in the target's input syntax for the column type.
+    Text(String),
+    /// Bytes.
+    Bytes(Vec<u8>),
+}
+
+/// What to do with MySQL zero dates where the target has none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum ZeroDates {
+    /// Reject the row.
+    #[default]
+    Error,
+    /// Store NULL.
+    Null,
+}
+
+/// Options of the value layer.
+#[derive(Debug, Clone, Copy)]
+pub struct EncodeOptions {
+    /// The target dialect.
+    pub dialect: Dialect,
+    /// Zero dates into PostgreSQL / SQLite typed columns.
+    pub zero_dates: ZeroDates,
+}
+
+fn zoned_suffix(s: &str) -> bool {
+    // After `YYYY-MM-DDTHH:MM:SS[.f]`: `Z` or `±HH[:MM]`.
+    if s.len() <= 19 {
+        return false;
+    }
+    let tail = &s[19..];
+    tail.ends_with('Z') || tail.ends_with('z') || tail.contains('+') || tail.contains('-')
+}
+
+fn check_date(s: &str) -> Result<(), String> {
+    let b = s.as_bytes();
+    let ok = b.len() >= 10
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b[..4].iter().chain(&b[5..7]).chain(&b[8..10]).all(u8::is_ascii_digit)
+        && (b.len() == 10 || b[10] == b'T' || b[10] == b' ');
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("{s:?} is not a date-time in ISO 8601 form"))
+    }
+}
+
+/// Decimal digits check: `(negative, integer digits, fraction digits)`.
+fn decimal_parts(s: &str) -> Option<(bool, &str, &str)> {
+    let (neg, body) = match s.as_bytes().first()? {
+        b'-' => (true, &s[1..]),
+        b'+' => (false, &s[1..]),
+        _ => (false, s),
+    };
+    let (int, frac) = body.split_once('.').unwrap_or((body, ""));
+    if (int.is_empty() && frac.is_empty()) || !int.bytes().all(|b| b.is_ascii_digit()) || !frac.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some((neg, int, frac))
+}
+
+fn check_decimal(s: &str, precision: Option<u32>, scale: Option<u32>) -> Result<String, String> {
+    let (neg, int, frac) =
+        decimal_parts(s).ok_or_else(|| format!("{s:?} is not a decimal number (digits with an optional '.')"))?;
+    let int_digits = int.trim_start_matches('0').len() as u32;
+    let frac_trimmed = frac.trim_end_matches('0');
+    if let Some(scale) = scale {
+        if frac_trimmed.len() as u32 > scale {
+            return Err(format!(
+                "{s} has {} fraction digits but the column keeps {scale}: it would be rounded",
+                frac_trimmed.len()
+            ));
+        }
+    }
+    if let (Some(p), s_) = (precision, scale.unwrap_or(0)) {
+        if int_digits > p.saturating_sub(s_) {
+            return Err(format!("{s} does not fit numeric({p},{s_})"));
+        }
+    }
+    let mut out = String::with_capacity(s.len());
+    if neg {
+        out.push('-');
+    }
+    out.push_str(if int.is_empty() { "0" } else { int });
+    if !frac.is_empty() {
+        out.push('.');
+        out.push_str(frac);
+    }
+    Ok(out)
+}
+
+/// Shortest round-trip exponent form: `1.5e0`, `1e300`, `-0e0`.
+pub fn float_text(f: f64) -> String {
+    format!("{f:e}")
+}
+
+/// The JSON text of a nested value (JSON columns, arrays into JSON).
+pub fn json_text(value: &Value, out: &mut String) -> Result<(), String> {
+    match value {
+        Value::Null => out.push_str("null"),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Int(i) => {
+            let _ = write!(out, "{i}");
+        }
+        Value::Float(f) => {
+            if !f.is_finite() {
+                return Err(format!("JSON cannot hold the float {f}"));
+            }
+            let mut buf = Vec::new();
+            let _ = serde_json::to_writer(&mut buf, f);
+            out.push_str(&String::from_utf8_lossy(&buf));
+        }
+        Value::String(s) => {
+            let mut buf = Vec::with_capacity(s.len() + 2);
+            let _ = serde_json::to_writer(&mut buf, s);
+            out.push_str(&String::from_utf8_lossy(&buf));
+        }
+        Value::Bytes(_) => return Err("JSON cannot hold bytes (a $b64 value)".into()),
+        Value::ZeroDate(z) => return Err(format!("JSON cannot hold the zero date {z}")),
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                json_text(item, out)?;
+            }
+            out.push(']');
+        }
+        Value::Object(members) => {
+            out.push('{');
+            for (i, (k, v)) in members.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                let mut buf = Vec::with_capacity(k.len() + 2);
+                let _ = serde_json::to_writer(&mut buf, k);
+                out.push_str(&String::from_utf8_lossy(&buf));
+                out.push(':');
+                json_text(v, out)?;
+            }
+            out.push('}');
+        }
+    }
+    Ok(())
+}
+
+fn int_of(value: &Value) -> Result<i128, String> {
+    match value {
+        Value::Int(i) => Ok(*i),
+        Value::Bool(b) => Ok(*b as i128),
+        Value::Float(f) if f.is_finite() && f.fract() == 0.0 && f.abs() < 1e38 => Ok(*f as i128),
+        Value::String(s) => {
+            let t = s.trim();
+            if let Ok(i) = t.parse::<i128>() {
+                return Ok(i);
+            }
+            // "12.000" from a decimal(…,3) source is the integer 12.
+            match decimal_parts(t) {
+                Some((neg, int, frac)) if frac.bytes().all(|b| b == b'0') && !int.is_empty() => {
+                    let i: i128 = int.parse().map_err(|_| format!("{s:?} is not an integer"))?;
+                    Ok(if neg { -i } else { i })
+                }
+                _ => Err(format!("{s:?} is not an integer")),
+            }
+        }
+        other => Err(format!("{} is not an integer", describe(other))),
+    }
+}
+
+fn describe(v: &Value) -> String {
+    match v {
+        Value::String(s) => format!("the string {:?}", s.chars().take(40).collect::<String>()),
+        Value::Float(f) => format!("the float {f}"),
+        Value::Int(i) => format!("the integer {i}"),
+        other => format!("a {} value", other.type_name()),
+    }
+}
+
+/// Converts one value for a target column. `src` is the column's `schema`
+/// line entry, when the stream had one.
+pub fn encode(value: &Value, src: Option<&Column>, col: &TargetColumn, opts: &EncodeOptions) -> Result<Cell, String> {
+    let d = opts.dialect;
+    if value.is_null() {
+        return Ok(Cell::Null);
+    }
+    if let Value::ZeroDate(z) = value {
+        return match (&col.kind, d) {
+            (Kind::Date | Kind::Datetime | Kind::Timestamp | Kind::Text { .. } | Kind::Other, Dialect::MySql) => {
+                Ok(Cell::Text(z.clone()))
+            }
+            (Kind::Text { .. } | Kind::Other, _) => Ok(Cell::Text(z.clone())),
+            (Kind::Date | Kind::Datetime | Kind::Timestamp, Dialect::Sqlite) => Ok(Cell::Text(z.clone())),
+            (Kind::Date | Kind::Datetime | Kind::Timestamp, _) if opts.zero_dates == ZeroDates::Null => Ok(Cell::Null),
+            _ => Err(format!(
+                "the MySQL zero date {z} has no equivalent in {} {}: pass --zero-dates null to store NULL",
+                d, col.sql_type
+            )),
+        };
+    }
+    match &col.kind {
+        Kind::Bool => match value {
+            Value::Bool(b) => Ok(Cell::Bool(*b)),
+            Value::Int(0) => Ok(Cell::Bool(false)),
+            Value::Int(1) => Ok(Cell::Bool(true)),
+            // MySQL's "boolean" is a TINYINT and holds any small integer.
+            Value::Int(i) if d != Dialect::Postgres && (-128..=127).contains(i) => Ok(Cell::Int(*i)),
+            Value::String(s) => match s.to_ascii_lowercase().as_str() {
+                "true" | "t" | "1" | "yes" | "y" | "on" => Ok(Cell::Bool(true)),
+                "false" | "f" | "0" | "no" | "n" | "off" => Ok(Cell::Bool(false)),
+                _ => Err(format!("{} is not a boolean", describe(value))),
+            },
+            other => Err(format!("{} is not a boolean", describe(other))),
+        },
+        Kind::Int { min, max } => {
+            let i = int_of(value)?;
+            if i < *min || i > *max {
+                let hint = if d == Dialect::Sqlite && i > *max {
+                    " (SQLite INTEGER holds at most 9223372036854775807; --cast the column to TEXT to keep it as digits)"
+                } else {
+                    ""
+                };
+                return Err(format!("{i} is out of range for {} ({min}..{max}){hint}", col.sql_type));
+            }
+            Ok(Cell::Int(i))
+        }
+        Kind::Year => Ok(Cell::Int(int_of(value)?)),
+        Kind::Float { single } => {
+            let f = match value {
+                Value::Float(f) => *f,
+                Value::Int(i) => {
+                    let f = *i as f64;
+                    if f as i128 != *i {
+                        return Err(format!("the integer {i} has no exact float equivalent"));
+                    }
+                    f
+                }
+                Value::String(s) => s.trim().parse::<f64>().map_err(|_| format!("{} is not a number", describe(value)))?,
+                Value::Bool(b) => *b as u8 as f64,
+                other => return Err(format!("{} is not a number", describe(other))),
+            };
+            if !f.is_finite() && d == Dialect::MySql {
+                return Err(format!("MySQL cannot store the float {f}"));
+            }
+            if *single && f.is_finite() && (f as f32).is_infinite() {
+                return Err(format!("{f} is out of range for {}", col.sql_type));
+            }
+            Ok(Cell::Float(if *single { f as f32 as f64 } else { f }))
+        }
+        Kind::Decimal { precision, scale } => {
+            let text = match value {
+                Value::String(s) => s.trim().to_owned(),
+                Value::Int(i) => i.to_string(),
+                Value::Float(f) if f.is_finite() => {
+                    // Shortest digits, positional (`{}` never uses an exponent).
+                    format!("{f}")
+                }
+                Value::Bool(b) => (*b as u8).to_string(),
+                other => return Err(format!("{} is not a decimal number", describe(other))),
+            };
+            if d == Dialect::Postgres && matches!(text.as_str(), "NaN" | "Infinity" | "-Infinity") {
+                return Ok(Cell::Text(text));
+            }
+            let exact = check_decimal(&text, *precision, *scale)?;
+            if d == Dialect::Sqlite && col.sql_type.to_ascii_uppercase().starts_with("TEXT") {
+                return Ok(Cell::Text(exact));
+            }
+            Ok(Cell::Text(exact))
+        }
+        Kind::Text { .. } | Kind::Enum(_) | Kind::Set(_) | Kind::Interval | Kind::Other => {
+            let text = match value {
+                Value::String(s) => s.clone(),
+                Value::Int(i) => i.to_string(),
+                Value::Float(f) => {
+                    if f.is_finite() {
+                        let mut buf = Vec::new();
+                        let _ = serde_json::to_writer(&mut buf, f);
+                        String::from_utf8_lossy(&buf).into_owned()
+                    } else {
+                        f.to_string()
+                    }
+                }
+                Value::Bool(b) => {
+                    if d == Dialect::Postgres && col.kind == Kind::Other {
+                        b.to_string()
+                    } else {
+                        (*b as u8).to_string()
+                    }
+                }
+                Value::Bytes(b) => match std::str::from_utf8(b) {
+                    Ok(s) => s.to_owned(),
+                    Err(_) if d == Dialect::Sqlite || col.kind == Kind::Other => return Ok(Cell::Bytes(b.clone())),
+                    Err(_) => {
+                        return Err(format!(
+                            "bytes that are not UTF-8 cannot go into the text column {} ({}); --cast it to a binary type",
+                            col.name, col.sql_type
+                        ))
+                    }
+                },
+                Value::Array(_) | Value::Object(_) => {
+                    let mut s = String::new();
+                    json_text(value, &mut s)?;
+                    s
+                }
+                Value::ZeroDate(z) => z.clone(),
+                Value::Null => unreachable!("handled above"),
+            };
+            if d == Dialect::Postgres && text.contains('\0') {
+                return Err("PostgreSQL text cannot hold the NUL character (0x00); --cast the column to bytea".into());
+            }
+            Ok(Cell::Text(text))
+        }
+        Kind::Bytes { .. } => match value {
+            Value::Bytes(b) => Ok(Cell::Bytes(b.clone())),
+            Value::String(s) => Ok(Cell::Bytes(s.as_bytes().to_vec())),
+            other => Err(format!("{} is not a byte string", describe(other))),
+        },
+        Kind::Date => match value {
+            Value::String(s) => {
+                let b = s.as_bytes();
+                if b.len() == 10 && check_date(&format!("{s}T")).is_ok() {
+                    Ok(Cell::Text(s.clone()))
+                } else {
+                    Err(format!("{s:?} is not a date (YYYY-MM-DD)"))
+                }
+            }
+            other => Err(format!("{} is not a date", describe(other))),
+        },
+        Kind::Time => match value {
+            Value::String(s) => Ok(Cell::Text(s.clone())),
+            other => Err(format!("{} is not a time", describe(other))),
+        },
+        Kind::Datetime => match value {
+            Value::String(s) => {
+                check_date(s)?;
+                if zoned_suffix(s) {
+                    return Err(format!(
+                        "{s} has a time zone but {} {} has none: the offset would be dropped; --cast the column to a zoned type",
+                        d, col.sql_type
+                    ));
+                }
+                Ok(Cell::Text(if d == Dialect::MySql { s.replacen('T', " ", 1) } else { s.clone() }))
+            }
+            other => Err(format!("{} is not a date-time", describe(other))),
+        },
+        Kind::Timestamp => match value {
+            Value::String(s) => {
+                check_date(s)?;
+                if d == Dialect::MySql {
+                    // MySQL TIMESTAMP literals take no offset (MariaDB); the
+                    // session runs at +00:00, so the UTC wall time is exact.
+                    if zoned_suffix(s) {
+                        let utc = decant_record::time::normalize_datetime(s, None, Default::default())
+                            .ok_or_else(|| format!("{s:?} is not a date-time"))?;
+                        return Ok(Cell::Text(utc.trim_end_matches('Z').replacen('T', " ", 1)));
+                    }
+                    return Ok(Cell::Text(s.replacen('T', " ", 1)));
+                }
+                Ok(Cell::Text(s.clone()))
+            }
+            other => Err(format!("{} is not a timestamp", describe(other))),
+        },
+        Kind::Json => {
+            // A JSON column's value is the JSON value itself, unless the
+            // source column was text (a cast to json): then it is JSON text.
+            let text_source = src.is_some_and(|c| !matches!(c.ty, LogicalType::Json | LogicalType::Array));
+            if let (true, Value::String(s)) = (text_source, value) {
+                serde_json::from_str::<serde_json::Value>(s).map_err(|e| format!("not valid JSON text: {e}"))?;
+                return Ok(Cell::Text(s.clone()));
+            }
+            let mut s = String::new();
+            json_text(value, &mut s)?;
+            Ok(Cell::Text(s))
+        }
+        Kind::Uuid => match value {
+            Value::String(s) => {
+                let hex: String = s.chars().filter(|c| *c != '-').collect();
+                if hex.len() != 32 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
+                    return Err(format!("{s:?} is not a UUID"));
+                }
+                Ok(Cell::Text(s.clone()))
+            }
+            Value::Bytes(b) if b.len() == 16 => {
+                let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+                Ok(Cell::Text(format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..])))
+            }
+            other => Err(format!("{} is not a UUID", describe(other))),
+        },
+        Kind::Bit(n) => {
+            let i = match value {
+                Value::String(s) if !s.is_empty() && s.bytes().all(|b| b == b'0' || b == b'1') => {
+                    i128::from_str_radix(s, 2).map_err(|e| e.to_string())?
+                }
+                Value::Bytes(b) if b.len() <= 8 => b.iter().fold(0i128, |acc, x| (acc << 8) | *x as i128),
+                other => int_of(other)?,
+            };
+            if i < 0 || (*n < 127 && i >> n != 0) {
+                return Err(format!("{i} does not fit bit({n})"));
+            }
+            match d {
+                Dialect::Postgres => Ok(Cell::Text(format!("{i:0width$b}", width = *n as usize))),
+                _ => Ok(Cell::Int(i)),
+            }
+        }
+        Kind::Array(elem) => match value {
+            Value::Array(_) if d == Dialect::Postgres => {
+                let mut s = String::new();
+                pg_array_literal(value, elem, opts, &col.name, &mut s)?;
+                Ok(Cell::Text(s))
+            }
+            Value::String(s) => Ok(Cell::Text(s.clone())),
+            other => Err(format!("{} is not an array", describe(other))),
+        },
+    }
+}
+
+fn pg_array_literal(value: &Value, elem: &Kind, opts: &EncodeOptions, name: &str, out: &mut String) -> Result<(), String> {
+    let Value::Array(items) = value else {
+        let col = TargetColumn {
+            name: name.to_owned(),
+            sql_type: "array element".into(),
+            kind: elem.clone(),
+            nullable: true,
+            identity: false,
+        };
+        let cell = encode(value, None, &col, opts)?;
+        match cell {
+            Cell::Null => out.push_str("NULL"),
+            Cell::Bytes(b) => {
+                out.push_str("\"\\\\x");
+                for x in b {
+                    let _ = write!(out, "{x:02x}");
+                }
+                out.push('"');
+            }
+            other => {
+                let text = cell_text(&other);
+                out.push('"');
+                for c in text.chars() {
+                    if c == '"' || c == '\\' {
+                        out.push('\\');
+                    }
+                    out.push(c);
+                }
+                out.push('"');
+            }
+        }
+        return Ok(());
+    };
+    out.push('{');
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        pg_array_literal(item, elem, opts, name, out)?;
+    }
+    out.push('}');
+    Ok(())
+}
+
+/// The text form of a non-NULL, non-bytes cell (PostgreSQL input syntax).
+pub fn cell_text(cell: &Cell) -> String {
+    match cell {
+        Cell::Null => String::new(),
+        Cell::Bool(b) => if *b { "t" } else { "f" }.to_owned(),
+        Cell::Int(i) => i.to_string(),
+        Cell::Float(f) => pg_float(*f),
+        Cell::Text(s) => s.clone(),
+        Cell::Bytes(b) => String::from_utf8_lossy(b).into_owned(),
+    }
+}
+
+fn pg_float(f: f64) -> String {
+    if f.is_nan() {
+        "NaN".into()
+    } else if f.is_infinite() {
+        if f > 0.0 { "Infinity" } else { "-Infinity" }.into()
+    } else {
+        float_text(f)
+    }
+}
+
+/// Appends a cell in PostgreSQL COPY text format (no delimiter).
+pub fn pg_copy(cell: &Cell, out: &mut Vec<u8>) {
+    match cell {
+        Cell::Null => out.extend_from_slice(b"\\N"),
+        Cell::Bool(b) => out.push(if *b { b't' } else { b'f' }),
+        Cell::Int(i) => {
+            let _ = std::io::Write::write_fmt(out, format_args!("{i}"));
+        }
+        Cell::Float(f) => out.extend_from_slice(pg_float(*f).as_bytes()),
+        Cell::Text(s) => copy_escape(s.as_bytes(), out),
+        Cell::Bytes(b) => {
+            // bytea hex input `\x…`, its backslash escaped for COPY.
+            out.extend_from_slice(b"\\\\x");
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            for x in b {
+                out.push(HEX[(x >> 4) as usize]);
+                out.push(HEX[(x & 15) as usize]);
+            }
+        }
+    }
+}
+
+fn copy_escape(s: &[u8], out: &mut Vec<u8>) {
+    for &c in s {
+        match c {
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            _ => out.push(c),
+        }
+    }
+}
+
+/// Appends a cell as a MySQL literal (the session runs with
+/// `NO_BACKSLASH_ESCAPES`, so only `'` needs doubling).
+pub fn mysql_literal(cell: &Cell, out: &mut String) {
+    match cell {
+        Cell::Null => out.push_str("NULL"),
+        Cell::Bool(b) => out.push(if *b { '1' } else { '0' }),
+        Cell::Int(i) => {
+            let _ = write!(out, "{i}");
+        }
+        Cell::Float(f) => out.push_str(&float_text(*f)),
+        Cell::Text(s) => {
+            out.reserve(s.len() + 2);
+            out.push('\'');
+            for c in s.chars() {
+                if c == '\'' {
+                    out.push('\'');
+                }
+                out.push(c);
+            }
+            out.push('\'');
+        }
+        Cell::Bytes(b) => {
+            out.reserve(b.len() * 2 + 3);
+            out.push_str("X'");
+            for x in b {
+                let _ = write!(out, "{x:02x}");
+            }
+            out.push('\'');
+        }
+    }
+}
+
+/// Checks what the database would check, for `--dry-run` and to name the
+/// column of a row the database refused: NULLs, lengths, enum members.
+pub fn validate(cell: &Cell, col: &TargetColumn, dialect: Dialect) -> Result<(), String> {
+    if matches!(cell, Cell::Null) {
+        if !col.nullable && !(col.identity && dialect == Dialect::MySql) {
+            return Err(format!("NULL in the NOT NULL column {:?}", col.name));
+        }
+        return Ok(());
+    }
+    if dialect == Dialect::Sqlite {
+        return Ok(());
+    }
+    match (&col.kind, cell) {
+        (Kind::Text { max_chars: Some(n) }, Cell::Text(s)) => {
+            let len = s.chars().count() as u64;
+            if len > *n {
+                return Err(format!("value too long for {}: {len} characters, at most {n}", col.sql_type));
+            }
+        }
+        (Kind::Bytes { max_bytes: Some(n) }, Cell::Bytes(b)) if b.len() as u64 > *n => {
+            return Err(format!("value too long for {}: {} bytes, at most {n}", col.sql_type, b.len()));
+        }
+        (Kind::Enum(values), Cell::Text(s)) if !values.is_empty() && !values.contains(s) => {
+            return Err(format!("{s:?} is not one of the values of {}", col.sql_type));
+        }
+        (Kind::Set(values), Cell::Text(s)) if !values.is_empty() && !s.is_empty() => {
+            if let Some(bad) = s.split(',').find(|m| !values.iter().any(|v| v == m)) {
+                return Err(format!("{bad:?} is not a member of {}", col.sql_type));
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sql::typemap::kind_of;
+
+    fn col(d: Dialect, ty: &str) -> TargetColumn {
+        TargetColumn { name: "c".into(), sql_type: ty.into(), kind: kind_of(d, ty), nullable: true, identity: false }
+    }
+    fn enc(d: Dialect, ty: &str, v: Value) -> Result<Cell, String> {
+        encode(&v, None, &col(d, ty), &EncodeOptions { dialect: d, zero_dates: ZeroDates::Error })
+    }
+    fn copy(c: &Cell) -> String {
+        let mut out = Vec::new();
+        pg_copy(c, &mut out);
+        String::from_utf8(out).unwrap()
+    }
+    fn lit(c: &Cell) -> String {
+        let mut out = String::new();
+        mysql_literal(c, &mut out);
+        out
+    }
+    const PG: Dialect = Dialect::Postgres;
+    const MY: Dialect = Dialect::MySql;
+    const LITE: Dialect = Dialect::Sqlite;
+
+    #[test]
+    fn datetimes_never_shift() {
+        let naive = Value::String("2025-01-01T09:30:00.123456".into());
+        assert_eq!(enc(PG, "timestamp(6) without time zone", naive.clone()).unwrap(), Cell::Text("2025-01-01T09:30:00.123456".into()));
+        assert_eq!(enc(MY, "datetime(6)", naive.clone()).unwrap(), Cell::Text("2025-01-01 09:30:00.123456".into()));
+        let zoned = Value::String("2025-01-01T09:30:00+05:30".into());
+        let e = enc(PG, "timestamp without time zone", zoned.clone()).unwrap_err();
+        assert!(e.contains("offset would be dropped"), "{e}");
+        assert_eq!(enc(MY, "timestamp(6)", zoned.clone()).unwrap(), Cell::Text("2025-01-01 04:00:00".into()));
+        assert_eq!(enc(PG, "timestamp with time zone", zoned).unwrap(), Cell::Text("2025-01-01T09:30:00+05:30".into()));
+        assert_eq!(enc(MY, "timestamp", Value::String("2025-01-01T00:00:00Z".into())).unwrap(), Cell::Text("2025-01-01 00:00:00".into()));
+    }
+
+    #[test]
+    fn zero_dates_are_explicit() {
+        let z = Value::ZeroDate("0000-00-00 00:00:00".into());
+        assert_eq!(enc(MY, "datetime", z.clone()).unwrap(), Cell::Text("0000-00-00 00:00:00".into()));
+        assert!(enc(PG, "timestamp without time zone", z.clone()).unwrap_err().contains("--zero-dates null"));
+        let c = col(PG, "timestamp without time zone");
+        let null = encode(&z, None, &c, &EncodeOptions { dialect: PG, zero_dates: ZeroDates::Null }).unwrap();
+        assert_eq!(null, Cell::Null);
+    }
+
+    #[test]
+    fn integers_and_ranges() {
+        let big = Value::Int(u64::MAX as i128);
+        assert_eq!(enc(PG, "numeric(20,0)", big.clone()).unwrap(), Cell::Text("18446744073709551615".into()));
+        assert_eq!(enc(MY, "bigint unsigned", big.clone()).unwrap(), Cell::Int(u64::MAX as i128));
+        assert!(enc(PG, "bigint", big.clone()).unwrap_err().contains("out of range"));
+        assert!(enc(LITE, "BIGINT UNSIGNED", big).unwrap_err().contains("--cast"));
+        assert!(enc(MY, "tinyint", Value::Int(128)).is_err());
+        assert_eq!(enc(MY, "tinyint unsigned", Value::Int(255)).unwrap(), Cell::Int(255));
+        assert_eq!(enc(PG, "integer", Value::String("12".into())).unwrap(), Cell::Int(12));
+        assert_eq!(enc(PG, "boolean", Value::Int(1)).unwrap(), Cell::Bool(true));
+        assert!(enc(PG, "boolean", Value::Int(2)).is_err());
+        assert_eq!(enc(MY, "tinyint(1)", Value::Bool(true)).unwrap(), Cell::Bool(true));
+    }
+
+    #[test]
+    fn decimals_are_exact() {
+        assert_eq!(enc(PG, "numeric(12,4)", Value::String("12.3400".into())).unwrap(), Cell::Text("12.3400".into()));
+        assert!(enc(PG, "numeric(12,2)", Value::String("12.345".into())).unwrap_err().contains("rounded"));
+        assert_eq!(enc(PG, "numeric(12,2)", Value::String("12.3400".into())).unwrap(), Cell::Text("12.3400".into()));
+        assert!(enc(MY, "decimal(4,2)", Value::String("123.4".into())).unwrap_err().contains("does not fit"));
+        assert!(enc(MY, "decimal(4,2)", Value::String("abc".into())).is_err());
+        assert_eq!(enc(PG, "numeric", Value::String("-0.5".into())).unwrap(), Cell::Text("-0.5".into()));
+    }
+
+    #[test]
+    fn floats_round_trip() {
+        let c = enc(MY, "double", Value::Float(0.1)).unwrap();
+        assert_eq!(lit(&c), "1e-1");
+        assert_eq!(copy(&enc(PG, "double precision", Value::Float(f64::NAN)).unwrap()), "NaN");
+        assert!(enc(MY, "double", Value::Float(f64::INFINITY)).is_err());
+        assert_eq!("1.7976931348623157e308".parse::<f64>().unwrap(), f64::MAX);
+        assert_eq!(float_text(f64::MAX).parse::<f64>().unwrap(), f64::MAX);
+    }
+
+    #[test]
+    fn text_bytes_and_json() {
+        let emoji = Value::String("tab\there\nline \\ 😀 'q'".into());
+        assert_eq!(copy(&enc(PG, "text", emoji.clone()).unwrap()), "tab\\there\\nline \\\\ 😀 'q'");
+        assert_eq!(lit(&enc(MY, "longtext", emoji).unwrap()), "'tab\there\nline \\ 😀 ''q'''");
+        let bytes = Value::Bytes(vec![0, 255, 10]);
+        assert_eq!(copy(&enc(PG, "bytea", bytes.clone()).unwrap()), "\\\\x00ff0a");
+        assert_eq!(lit(&enc(MY, "longblob", bytes.clone()).unwrap()), "X'00ff0a'");
+        assert!(enc(PG, "text", bytes).unwrap_err().contains("not UTF-8"));
+        assert!(enc(PG, "text", Value::String("a\0b".into())).is_err());
+        let doc = Value::Object(vec![("b".into(), Value::Int(u64::MAX as i128)), ("a".into(), Value::Array(vec![Value::Null]))]);
+        assert_eq!(enc(PG, "jsonb", doc).unwrap(), Cell::Text("{\"b\":18446744073709551615,\"a\":[null]}".into()));
+        assert_eq!(enc(PG, "jsonb", Value::String("x".into())).unwrap(), Cell::Text("\"x\"".into()));
+        // A text source cast to json is JSON text.
+        let src = Column::new("c", LogicalType::Text);
+        let c = encode(&Value::String("{\"a\":1}".into()), Some(&src), &col(PG, "jsonb"), &EncodeOptions { dialect: PG, zero_dates: ZeroDates::Error }).unwrap();
+        assert_eq!(c, Cell::Text("{\"a\":1}".into()));
+    }
+
+    #[test]
+    fn arrays_bits_uuids() {
+        let arr = Value::Array(vec![Value::String("a,\"b\"".into()), Value::Null]);
+        assert_eq!(enc(PG, "text[]", arr).unwrap(), Cell::Text("{\"a,\\\"b\\\"\",NULL}".into()));
+        let nested = Value::Array(vec![Value::Array(vec![Value::Int(1), Value::Int(2)])]);
+        assert_eq!(enc(PG, "integer[]", nested).unwrap(), Cell::Text("{{\"1\",\"2\"}}".into()));
+        assert_eq!(enc(PG, "bit(4)", Value::Int(5)).unwrap(), Cell::Text("0101".into()));
+        assert!(enc(PG, "bit(2)", Value::Int(5)).is_err());
+        assert_eq!(enc(MY, "bit(4)", Value::Int(5)).unwrap(), Cell::Int(5));
+        assert!(enc(PG, "uuid", Value::String("nope".into())).is_err());
+    }
+
+    #[test]
+    fn validation_names_the_problem() {
+        let c = col(MY, "varchar(3)");
+        assert!(validate(&Cell::Text("abcd".into()), &c, MY).unwrap_err().contains("too long"));
+        assert!(validate(&Cell::Text("😀😀😀".into()), &c, MY).is_ok());
+        let mut nn = col(PG, "integer");
+        nn.nullable = false;
+        assert!(validate(&Cell::Null, &nn, PG).is_err());
+        assert!(validate(&Cell::Text("x".into()), &col(MY, "enum('a','b')"), MY).is_err());
+    }
+}

@@ -1,0 +1,284 @@
+//! `pg-import`: PostgreSQL through COPY … FROM STDIN (text format).
+//!
+//! Session: `timezone=UTC`, `DateStyle=ISO`, UTF8. `--mode insert` copies
+//! straight into the table; the other modes copy into a temporary staging
+//! table and merge with `INSERT … SELECT … ON CONFLICT`.
+
+use std::collections::HashMap;
+
+use decant_record::conn::ConnUrl;
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgDatabaseError};
+use sqlx::{ConnectOptions, Executor, Row};
+
+use super::cell::{pg_copy, Cell};
+use super::typemap::{kind_of, Dialect, Kind, TargetColumn};
+use super::{column_in_message, DbError, Mode, Sink, TablePlan, Written};
+
+const D: Dialect = Dialect::Postgres;
+
+pub(crate) struct PgSink {
+    conn: PgConnection,
+    stages: HashMap<(String, Vec<usize>), String>,
+    buf: Vec<u8>,
+}
+
+impl std::fmt::Debug for PgSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("PgSink")
+    }
+}
+
+pub(crate) fn db_error(e: sqlx::Error) -> DbError {
+    match &e {
+        sqlx::Error::Database(db) => {
+            if let Some(pg) = db.try_downcast_ref::<PgDatabaseError>() {
+                let mut message = format!("ERROR {}: {}", pg.code(), pg.message());
+                if let Some(d) = pg.detail() {
+                    message.push_str(&format!(" ({d})"));
+                }
+                let column = pg
+                    .column()
+                    .map(str::to_owned)
+                    .or_else(|| pg.r#where().and_then(column_in_message))
+                    .or_else(|| column_in_message(pg.message()));
+                if let Some(w) = pg.r#where() {
+                    message.push_str(&format!(" [{w}]"));
+                }
+                return DbError { message, column };
+            }
+            DbError { message: db.message().to_owned(), column: column_in_message(db.message()) }
+        }
+        other => DbError { message: other.to_string(), column: None },
+    }
+}
+
+impl PgSink {
+    pub(crate) async fn connect(url: &ConnUrl) -> anyhow::Result<PgSink> {
+        let opts: PgConnectOptions = url.expose().parse().map_err(|e| anyhow::anyhow!("bad PostgreSQL URL {url}: {e}"))?;
+        let opts = opts.options([("timezone", "UTC"), ("IntervalStyle", "postgres")]).disable_statement_logging();
+        let conn = opts.connect().await.map_err(|e| anyhow::anyhow!("connecting to {url}: {}", db_error(e)))?;
+        Ok(PgSink { conn, stages: HashMap::new(), buf: Vec::with_capacity(1 << 20) })
+    }
+
+    fn copy_data(&mut self, cols: &[usize], rows: &[&[Cell]]) {
+        self.buf.clear();
+        for row in rows {
+            for (k, cell) in row.iter().enumerate() {
+                if k > 0 {
+                    self.buf.push(b'\t');
+                }
+                pg_copy(cell, &mut self.buf);
+            }
+            debug_assert_eq!(row.len(), cols.len());
+            self.buf.push(b'\n');
+        }
+    }
+
+    async fn copy_into(&mut self, table_sql: &str, col_list: &str, rows_len: usize) -> Result<u64, DbError> {
+        let stmt = format!("COPY {table_sql} ({col_list}) FROM STDIN");
+        let mut copy = self.conn.copy_in_raw(&stmt).await.map_err(db_error)?;
+        let data = std::mem::take(&mut self.buf);
+        let sent = copy.send(data.as_slice()).await.map(|_| ());
+        self.buf = data;
+        match sent {
+            Ok(()) => {
+                let n = copy.finish().await.map_err(db_error)?;
+                debug_assert_eq!(n, rows_len as u64);
+                Ok(n)
+            }
+            Err(e) => {
+                let _ = copy.abort("decant: send failed").await;
+                Err(db_error(e))
+            }
+        }
+    }
+
+    async fn stage(&mut self, plan: &TablePlan, cols: &[usize], col_list: &str) -> Result<String, DbError> {
+        let key = (plan.name.clone(), cols.to_vec());
+        if let Some(s) = self.stages.get(&key) {
+            return Ok(s.clone());
+        }
+        let name = format!("decant_stage_{}", self.stages.len());
+        let sql = format!(
+            "CREATE TEMP TABLE {} AS SELECT {col_list} FROM {} WITH NO DATA",
+            D.quote(&name),
+            D.quote_table(&plan.name)
+        );
+        self.conn.execute(sql.as_str()).await.map_err(db_error)?;
+        self.stages.insert(key, name.clone());
+        Ok(name)
+    }
+}
+
+fn literal(cell: &Cell) -> String {
+    match cell {
+        Cell::Null => "NULL".into(),
+        Cell::Bool(b) => b.to_string(),
+        Cell::Int(i) => format!("'{i}'"),
+        Cell::Float(f) => format!("'{}'", super::cell::cell_text(&Cell::Float(*f))),
+        Cell::Text(s) => format!("'{}'", s.replace('\'', "''")),
+        Cell::Bytes(b) => {
+            let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
+            format!("'\\x{hex}'::bytea")
+        }
+    }
+}
+
+impl Sink for PgSink {
+    async fn describe(&mut self, table: &str) -> anyhow::Result<Option<(Vec<TargetColumn>, Vec<String>)>> {
+        let qualified = D.quote_table(table);
+        let rows = sqlx::query(
+            "SELECT a.attname::text, \
+                    CASE WHEN t.typtype = 'd' THEN format_type(t.typbasetype, t.typtypmod) \
+                         ELSE format_type(a.atttypid, a.atttypmod) END, \
+                    a.attnotnull, \
+                    (a.attidentity <> '' OR COALESCE(pg_get_expr(d.adbin, d.adrelid), '') LIKE 'nextval(%'), \
+                    COALESCE((SELECT string_agg(e.enumlabel, chr(1) ORDER BY e.enumsortorder) FROM pg_enum e WHERE e.enumtypid = a.atttypid), ''), \
+                    t.typtype::text \
+             FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid \
+             LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum \
+             WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
+        )
+        .bind(&qualified)
+        .fetch_all(&mut self.conn)
+        .await
+        .map_err(|e| anyhow::anyhow!("reading the columns of {table}: {}", db_error(e)))?;
+        if rows.is_empty() {
+            return Ok(None);
+        }
+        let mut cols = Vec::with_capacity(rows.len());
+        for r in rows {
+            let name: String = r.try_get(0)?;
+            let sql_type: String = r.try_get(1)?;
+            let notnull: bool = r.try_get(2)?;
+            let identity: bool = r.try_get(3)?;
+            let labels: String = r.try_get(4)?;
+            let typtype: String = r.try_get(5)?;
+            let kind = if typtype == "e" {
+                Kind::Enum(labels.split('\u{1}').map(str::to_owned).collect())
+            } else {
+                kind_of(D, &sql_type)
+            };
+            cols.push(TargetColumn { name, sql_type, kind, nullable: !notnull, identity });
+        }
+        let pk_rows = sqlx::query(
+            "SELECT a.attname::text FROM pg_index i \
+             JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) \
+             WHERE i.indrelid = to_regclass($1) AND i.indisprimary \
+             ORDER BY array_position(i.indkey::int2[], a.attnum)",
+        )
+        .bind(&qualified)
+        .fetch_all(&mut self.conn)
+        .await
+        .map_err(|e| anyhow::anyhow!("reading the primary key of {table}: {}", db_error(e)))?;
+        let pk = pk_rows.iter().map(|r| r.try_get::<String, _>(0)).collect::<Result<Vec<_>, _>>()?;
+        Ok(Some((cols, pk)))
+    }
+
+    async fn exec(&mut self, sql: &str) -> Result<u64, DbError> {
+        self.conn.execute(sql).await.map(|r| r.rows_affected()).map_err(db_error)
+    }
+
+    async fn query_text(&mut self, sql: &str) -> Result<Option<String>, DbError> {
+        let sql = format!("SELECT ({sql})::text");
+        let row = sqlx::query(&sql).fetch_optional(&mut self.conn).await.map_err(db_error)?;
+        Ok(row.and_then(|r| r.try_get::<Option<String>, _>(0).ok().flatten()))
+    }
+
+    async fn write(&mut self, plan: &TablePlan, cols: &[usize], rows: &[&[Cell]], mode: Mode) -> Result<Written, DbError> {
+        let names: Vec<String> = cols.iter().map(|&i| D.quote(&plan.columns[i].name)).collect();
+        let col_list = names.join(", ");
+        let table = D.quote_table(&plan.name);
+        self.copy_data(cols, rows);
+        let n = rows.len() as u64;
+        if mode == Mode::Insert {
+            self.copy_into(&table, &col_list, rows.len()).await?;
+            return Ok(Written { written: n, skipped: 0 });
+        }
+        if plan.pk.is_empty() && mode != Mode::SkipExisting {
+            return Err(DbError { message: format!("--mode {mode:?} needs a primary key, and {} has none", plan.name), column: None });
+        }
+        let stage = self.stage(plan, cols, &col_list).await?;
+        let stage_q = D.quote(&stage);
+        self.copy_into(&stage_q, &col_list, rows.len()).await?;
+        let pk: Vec<String> = plan.pk.iter().map(|&i| D.quote(&plan.columns[i].name)).collect();
+        let written = match mode {
+            Mode::SkipExisting => {
+                let sql = format!("INSERT INTO {table} ({col_list}) SELECT {col_list} FROM {stage_q} ON CONFLICT DO NOTHING");
+                self.exec(&sql).await?
+            }
+            Mode::Upsert => {
+                let updates: Vec<String> = cols
+                    .iter()
+                    .filter(|i| !plan.pk.contains(i))
+                    .map(|&i| {
+                        let c = D.quote(&plan.columns[i].name);
+                        format!("{c} = EXCLUDED.{c}")
+                    })
+                    .collect();
+                let action = if updates.is_empty() { "DO NOTHING".to_owned() } else { format!("DO UPDATE SET {}", updates.join(", ")) };
+                let sql = format!(
+                    "INSERT INTO {table} ({col_list}) SELECT {col_list} FROM {stage_q} ON CONFLICT ({}) {action}",
+                    pk.join(", ")
+                );
+                self.exec(&sql).await?;
+                n
+            }
+            Mode::Replace => {
+                let cond: Vec<String> = pk.iter().map(|c| format!("{table}.{c} = s.{c}")).collect();
+                self.exec(&format!("DELETE FROM {table} USING {stage_q} s WHERE {}", cond.join(" AND "))).await?;
+                self.exec(&format!("INSERT INTO {table} ({col_list}) SELECT {col_list} FROM {stage_q}")).await?;
+                n
+            }
+            Mode::Insert => unreachable!("handled above"),
+        };
+        self.exec(&format!("TRUNCATE {stage_q}")).await?;
+        Ok(Written { written, skipped: n - written.min(n) })
+    }
+
+    async fn delete(&mut self, plan: &TablePlan, key: &[Cell]) -> Result<u64, DbError> {
+        let cond: Vec<String> = plan
+            .pk
+            .iter()
+            .zip(key)
+            .map(|(&i, cell)| format!("{} = {}", D.quote(&plan.columns[i].name), literal(cell)))
+            .collect();
+        self.exec(&format!("DELETE FROM {} WHERE {}", D.quote_table(&plan.name), cond.join(" AND "))).await
+    }
+
+    async fn truncate(&mut self, plan: &TablePlan) -> Result<(), DbError> {
+        self.exec(&format!("TRUNCATE {}", D.quote_table(&plan.name))).await.map(|_| ())
+    }
+
+    async fn reset_identity(&mut self, plan: &TablePlan) -> Result<(), DbError> {
+        let table = D.quote_table(&plan.name);
+        for col in plan.columns.iter().filter(|c| c.identity && matches!(c.kind, Kind::Int { .. })) {
+            let seq = sqlx::query("SELECT pg_get_serial_sequence($1, $2)")
+                .bind(&table)
+                .bind(&col.name)
+                .fetch_one(&mut self.conn)
+                .await
+                .map_err(db_error)?
+                .try_get::<Option<String>, _>(0)
+                .map_err(db_error)?;
+            let Some(seq) = seq else { continue };
+            let c = D.quote(&col.name);
+            // Only ever move the sequence forward: next value = max(key) + 1.
+            let sql = format!(
+                "SELECT setval($1::regclass, m, true) FROM (SELECT MAX({c}) AS m FROM {table}) x \
+                 WHERE m IS NOT NULL AND m >= (SELECT CASE WHEN is_called THEN last_value + 1 ELSE last_value END FROM {seq})"
+            );
+            sqlx::query(&sql).bind(&seq).fetch_optional(&mut self.conn).await.map_err(db_error)?;
+        }
+        Ok(())
+    }
+
+    async fn save_state(&mut self, id: &str, json: &str) -> Result<(), DbError> {
+        let sql = format!(
+            "INSERT INTO {} (id, progress) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET progress = EXCLUDED.progress",
+            D.quote(super::state::STATE_TABLE)
+        );
+        sqlx::query(&sql).bind(id).bind(json).execute(&mut self.conn).await.map(|_| ()).map_err(db_error)
+    }
+}
+

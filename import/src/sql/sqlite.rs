@@ -1,0 +1,209 @@
+//! `sqlite-import`: SQLite through prepared multi-row INSERTs with bound
+//! values, inside big transactions.
+//!
+//! Values are bound with their own storage class (INTEGER, REAL, TEXT, BLOB),
+//! so nothing goes through SQL text; date-times are stored as the stream's
+//! ISO 8601 text.
+
+use decant_record::conn::ConnUrl;
+use sqlx::sqlite::{SqliteArguments, SqliteConnectOptions, SqliteConnection};
+use sqlx::{Arguments, ConnectOptions, Executor, Row};
+
+use super::cell::Cell;
+use super::typemap::{kind_of, Dialect, TargetColumn};
+use super::{column_in_message, DbError, Mode, Sink, TablePlan, Written};
+
+const D: Dialect = Dialect::Sqlite;
+/// SQLite's default limit on bound parameters per statement (3.32+).
+const MAX_PARAMS: usize = 32_766;
+/// Rows per INSERT statement.
+const ROWS_PER_STATEMENT: usize = 256;
+
+pub(crate) struct LiteSink {
+    conn: SqliteConnection,
+}
+
+impl std::fmt::Debug for LiteSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("LiteSink")
+    }
+}
+
+pub(crate) fn db_error(e: sqlx::Error) -> DbError {
+    match &e {
+        sqlx::Error::Database(db) => {
+            let m = db.message().to_owned();
+            // "NOT NULL constraint failed: t.col"
+            let column = m
+                .split_once("constraint failed: ")
+                .and_then(|(_, rest)| rest.split(',').next())
+                .and_then(|c| c.rsplit('.').next())
+                .map(|c| c.trim().to_owned())
+                .filter(|_| m.contains("NOT NULL"))
+                .or_else(|| column_in_message(&m));
+            DbError { message: format!("SQLite error: {m}"), column }
+        }
+        other => DbError { message: other.to_string(), column: None },
+    }
+}
+
+impl LiteSink {
+    pub(crate) async fn connect(url: &ConnUrl) -> anyhow::Result<LiteSink> {
+        let path = url.sqlite_path().ok_or_else(|| anyhow::anyhow!("{url} is not a sqlite:// URL"))?;
+        if !path.exists() {
+            anyhow::bail!(
+                "SQLite database {} does not exist (importers create tables, not databases: `sqlite3 {} 'VACUUM'` creates an empty one)",
+                path.display(),
+                path.display()
+            );
+        }
+        let opts = SqliteConnectOptions::new()
+            .filename(&path)
+            .create_if_missing(false)
+            .foreign_keys(false)
+            .busy_timeout(std::time::Duration::from_secs(30))
+            .disable_statement_logging();
+        let conn = opts.connect().await.map_err(|e| anyhow::anyhow!("opening {}: {}", path.display(), db_error(e)))?;
+        Ok(LiteSink { conn })
+    }
+}
+
+fn bind(args: &mut SqliteArguments<'_>, cell: &Cell) -> Result<(), DbError> {
+    let r = match cell {
+        Cell::Null => args.add(Option::<i64>::None),
+        Cell::Bool(b) => args.add(*b as i64),
+        Cell::Int(i) => match i64::try_from(*i) {
+            Ok(v) => args.add(v),
+            Err(_) => {
+                return Err(DbError {
+                    message: format!("{i} does not fit SQLite's 64-bit INTEGER; --cast the column to TEXT"),
+                    column: None,
+                })
+            }
+        },
+        Cell::Float(f) => args.add(*f),
+        Cell::Text(s) => args.add(s.clone()),
+        Cell::Bytes(b) => args.add(b.clone()),
+    };
+    r.map_err(|e| DbError { message: format!("binding a value: {e}"), column: None })
+}
+
+impl Sink for LiteSink {
+    async fn describe(&mut self, table: &str) -> anyhow::Result<Option<(Vec<TargetColumn>, Vec<String>)>> {
+        let sql = format!("PRAGMA table_info({})", D.quote(table));
+        let rows = sqlx::query(&sql)
+            .fetch_all(&mut self.conn)
+            .await
+            .map_err(|e| anyhow::anyhow!("reading the columns of {table}: {}", db_error(e)))?;
+        if rows.is_empty() {
+            return Ok(None);
+        }
+        let mut cols = Vec::new();
+        let mut pk: Vec<(i64, String)> = Vec::new();
+        for r in &rows {
+            let name: String = r.try_get("name")?;
+            let sql_type: String = r.try_get::<Option<String>, _>("type")?.unwrap_or_default();
+            let notnull: i64 = r.try_get("notnull")?;
+            let pk_pos: i64 = r.try_get("pk")?;
+            if pk_pos > 0 {
+                pk.push((pk_pos, name.clone()));
+            }
+            cols.push(TargetColumn { kind: kind_of(D, &sql_type), name, sql_type, nullable: notnull == 0, identity: false });
+        }
+        pk.sort();
+        if pk.len() == 1 {
+            if let Some(c) = cols.iter_mut().find(|c| c.name == pk[0].1) {
+                // INTEGER PRIMARY KEY is the rowid: NULL means "next id".
+                c.identity = c.sql_type.eq_ignore_ascii_case("integer");
+            }
+        }
+        Ok(Some((cols, pk.into_iter().map(|(_, n)| n).collect())))
+    }
+
+    async fn exec(&mut self, sql: &str) -> Result<u64, DbError> {
+        self.conn.execute(sql).await.map(|r| r.rows_affected()).map_err(db_error)
+    }
+
+    async fn query_text(&mut self, sql: &str) -> Result<Option<String>, DbError> {
+        let sql = format!("SELECT CAST(({sql}) AS TEXT)");
+        let row = sqlx::query(&sql).fetch_optional(&mut self.conn).await.map_err(db_error)?;
+        Ok(row.and_then(|r| r.try_get::<Option<String>, _>(0).ok().flatten()))
+    }
+
+    async fn write(&mut self, plan: &TablePlan, cols: &[usize], rows: &[&[Cell]], mode: Mode) -> Result<Written, DbError> {
+        let names: Vec<String> = cols.iter().map(|&i| D.quote(&plan.columns[i].name)).collect();
+        let table = D.quote(&plan.name);
+        let verb = if mode == Mode::Replace { "INSERT OR REPLACE" } else { "INSERT" };
+        let tail = match mode {
+            Mode::Insert | Mode::Replace => String::new(),
+            Mode::SkipExisting => " ON CONFLICT DO NOTHING".to_owned(),
+            Mode::Upsert => {
+                if plan.pk.is_empty() {
+                    return Err(DbError { message: format!("--mode upsert needs a primary key, and {} has none", plan.name), column: None });
+                }
+                let pk: Vec<String> = plan.pk.iter().map(|&i| D.quote(&plan.columns[i].name)).collect();
+                let updates: Vec<String> = cols
+                    .iter()
+                    .filter(|i| !plan.pk.contains(i))
+                    .map(|&i| {
+                        let c = D.quote(&plan.columns[i].name);
+                        format!("{c} = excluded.{c}")
+                    })
+                    .collect();
+                if updates.is_empty() {
+                    format!(" ON CONFLICT ({}) DO NOTHING", pk.join(", "))
+                } else {
+                    format!(" ON CONFLICT ({}) DO UPDATE SET {}", pk.join(", "), updates.join(", "))
+                }
+            }
+        };
+        let placeholders = format!("({})", vec!["?"; cols.len()].join(","));
+        let per_statement = (MAX_PARAMS / cols.len().max(1)).clamp(1, ROWS_PER_STATEMENT);
+        let mut affected = 0u64;
+        for chunk in rows.chunks(per_statement) {
+            let values = vec![placeholders.as_str(); chunk.len()].join(",");
+            let sql = format!("{verb} INTO {table} ({}) VALUES {values}{tail}", names.join(", "));
+            let mut args = SqliteArguments::default();
+            for row in chunk {
+                for cell in row.iter() {
+                    bind(&mut args, cell)?;
+                }
+            }
+            let r = sqlx::query_with(&sql, args).execute(&mut self.conn).await.map_err(db_error)?;
+            affected += r.rows_affected();
+        }
+        let n = rows.len() as u64;
+        let written = match mode {
+            Mode::SkipExisting => affected.min(n),
+            _ => n,
+        };
+        Ok(Written { written, skipped: n - written })
+    }
+
+    async fn delete(&mut self, plan: &TablePlan, key: &[Cell]) -> Result<u64, DbError> {
+        let cond: Vec<String> = plan.pk.iter().map(|&i| format!("{} = ?", D.quote(&plan.columns[i].name))).collect();
+        let sql = format!("DELETE FROM {} WHERE {}", D.quote(&plan.name), cond.join(" AND "));
+        let mut args = SqliteArguments::default();
+        for cell in key {
+            bind(&mut args, cell)?;
+        }
+        sqlx::query_with(&sql, args).execute(&mut self.conn).await.map(|r| r.rows_affected()).map_err(db_error)
+    }
+
+    async fn truncate(&mut self, plan: &TablePlan) -> Result<(), DbError> {
+        self.exec(&format!("DELETE FROM {}", D.quote(&plan.name))).await.map(|_| ())
+    }
+
+    async fn reset_identity(&mut self, _plan: &TablePlan) -> Result<(), DbError> {
+        // A rowid alias always continues after the largest key.
+        Ok(())
+    }
+
+    async fn save_state(&mut self, id: &str, json: &str) -> Result<(), DbError> {
+        let sql = format!(
+            "INSERT INTO {} (id, progress) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET progress = excluded.progress",
+            D.quote(super::state::STATE_TABLE)
+        );
+        sqlx::query(&sql).bind(id).bind(json).execute(&mut self.conn).await.map(|_| ()).map_err(db_error)
+    }
+}

@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# The one test command for decant.
+#
+# 1. Installs the server and client programs the end-to-end tests need when
+#    they are missing (as root, with apt-get; without starting any service).
+# 2. Checks formatting and lints (skipped, with a note, when rustfmt or clippy
+#    is not installed).
+# 3. Builds every binary, then runs every test of the workspace against
+#    throwaway servers on free loopback ports (never the machine's own).
+#
+# Arguments go to `cargo test`, e.g.
+#   scripts/test.sh -p decant-tests              # one package
+#   scripts/test.sh --release -- redis_cluster   # release build, one test
+# DECANT_TEST_KEEP=1 keeps the servers' and tests' temp dirs for a post-mortem;
+# DECANT_SKIP_LINT=1 skips the fmt and clippy checks while iterating.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+note() { printf 'test.sh: %s\n' "$*" >&2; }
+
+# Program the tests run -> Debian package that provides it.
+declare -A package_of=(
+    [redis-server]=redis-server
+    [redis-cli]=redis-tools
+    [mariadbd]=mariadb-server
+    [mariadb-install-db]=mariadb-server
+    [mariadb]=mariadb-client
+    [initdb]=postgresql
+    [pg_ctl]=postgresql
+    [psql]=postgresql-client
+    [openssl]=openssl
+    [zstd]=zstd
+    [jq]=jq
+    [sqlite3]=sqlite3
+)
+
+# Where the harness looks too: sbin (often off a non-root PATH) and the
+# PostgreSQL server dirs Debian does not put on PATH.
+have() {
+    command -v "$1" >/dev/null 2>&1 && return 0
+    local dir
+    for dir in /usr/local/sbin /usr/sbin /sbin /usr/lib/postgresql/*/bin; do
+        [[ -x $dir/$1 ]] && return 0
+    done
+    return 1
+}
+
+install_missing() {
+    local tool missing=()
+    for tool in "${!package_of[@]}"; do
+        have "$tool" || missing+=("${package_of[$tool]}")
+    done
+    ((${#missing[@]})) || return 0
+    mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
+    if [[ $(id -u) -ne 0 ]] || ! command -v apt-get >/dev/null 2>&1; then
+        note "missing: ${missing[*]} -- install them (apt-get install -y ${missing[*]});" \
+            "the tests that need them will fail"
+        return 0
+    fi
+    note "installing missing packages: ${missing[*]}"
+    # Only the programs are wanted: keep the packages from starting the
+    # machine-wide services (policy-rc.d exit 101 = "not allowed").
+    local policy=/usr/sbin/policy-rc.d own_policy=0
+    if [[ ! -e $policy ]]; then
+        printf '#!/bin/sh\nexit 101\n' >"$policy"
+        chmod +x "$policy"
+        own_policy=1
+    fi
+    local status=0
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+            "${missing[@]}" || status=$?
+    ((own_policy)) && rm -f "$policy"
+    return "$status"
+}
+
+install_missing
+
+# PostgreSQL refuses to run as root; as root the harness runs it as `postgres`.
+if [[ $(id -u) -eq 0 ]] && ! id -u postgres >/dev/null 2>&1; then
+    note "creating user postgres"
+    useradd -r -m postgres
+fi
+
+if [[ -n ${DECANT_SKIP_LINT:-} ]]; then
+    note "DECANT_SKIP_LINT is set: skipping cargo fmt --check and cargo clippy"
+else
+    if cargo fmt --version >/dev/null 2>&1; then
+        cargo fmt --all --check
+    else
+        note "rustfmt is not installed: skipping cargo fmt --check"
+    fi
+    if cargo clippy --version >/dev/null 2>&1; then
+        cargo clippy --workspace --all-targets -- -D warnings
+    else
+        note "clippy is not installed: skipping cargo clippy"
+    fi
+fi
+
+# The tests find the binaries next to their own profile dir: build them with
+# the same profile and target as the tests.
+build_args=()
+args=("$@")
+for ((i = 0; i < ${#args[@]}; i++)); do
+    case ${args[i]} in
+        --) break ;;
+        --release | --profile=* | --target=*) build_args+=("${args[i]}") ;;
+        --profile | --target) build_args+=("${args[i]}" "${args[i + 1]:-}") && i=$((i + 1)) ;;
+    esac
+done
+cargo build --workspace --bins ${build_args[@]+"${build_args[@]}"}
+cargo test --workspace "$@"

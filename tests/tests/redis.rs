@@ -1,0 +1,756 @@
+//! redis-export and redis-import against real throwaway servers: lossless
+//! round trips of every type (binary keys, fields, members and values, ±inf
+//! and 17-digit scores, streams with consumer groups and pending entries,
+//! TTLs, big keys in parts), with and without DUMP payloads; import modes,
+//! dry runs, reject files, expired keys, deletes, multi-db copies; Redis
+//! Cluster both ways; TLS; and passwords that never reach any output.
+//!
+//! Servers are compared key by key through the `redis` crate (not through
+//! the tools under test): type, value, and expiry within one second.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use decant_tests::{redis, redis_cluster, redis_tls, run, RedisOptions, Workdir};
+use redis::Value;
+use serde_json::json;
+
+// ---------------------------------------------------------------------------
+// Helpers
+
+fn connect(url: &str) -> redis::Connection {
+    redis::Client::open(url).unwrap().get_connection().unwrap_or_else(|e| panic!("connect {url}: {e}"))
+}
+
+fn q(c: &mut redis::Connection, args: &[&[u8]]) -> Value {
+    let name = std::str::from_utf8(args[0]).unwrap();
+    let mut cmd = redis::cmd(name);
+    for a in &args[1..] {
+        cmd.arg(*a);
+    }
+    cmd.query(c).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+fn bytes(v: &Value) -> Vec<u8> {
+    match v {
+        Value::BulkString(b) => b.clone(),
+        Value::SimpleString(s) => s.as_bytes().to_vec(),
+        Value::Int(n) => n.to_string().into_bytes(),
+        Value::Okay => b"OK".to_vec(),
+        Value::Nil => Vec::new(),
+        other => panic!("expected a string reply, got {other:?}"),
+    }
+}
+
+fn int(v: &Value) -> i64 {
+    match v {
+        Value::Int(n) => *n,
+        other => String::from_utf8(bytes(other)).unwrap().parse().unwrap(),
+    }
+}
+
+fn array(v: &Value) -> Vec<Value> {
+    match v {
+        Value::Array(a) => a.clone(),
+        Value::Nil => Vec::new(),
+        other => panic!("expected an array reply, got {other:?}"),
+    }
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as i64
+}
+
+/// One key as read back from a server.
+#[derive(Debug, Clone, PartialEq)]
+struct Snap {
+    ty: String,
+    /// The value, flattened to byte strings in a canonical order.
+    value: Vec<Vec<u8>>,
+    expire_at_ms: Option<i64>,
+}
+
+/// Every key of database `db` of the server at `url`, read directly.
+fn snapshot(url: &str) -> BTreeMap<Vec<u8>, Snap> {
+    let mut c = connect(url);
+    let mut out = BTreeMap::new();
+    let mut cursor = b"0".to_vec();
+    loop {
+        let reply = array(&q(&mut c, &[b"SCAN", &cursor, b"COUNT", b"1000"]));
+        cursor = bytes(&reply[0]);
+        for k in array(&reply[1]) {
+            let key = bytes(&k);
+            let ty = String::from_utf8(bytes(&q(&mut c, &[b"TYPE", &key]))).unwrap();
+            let pexp = int(&q(&mut c, &[b"PEXPIRETIME", &key]));
+            let value = read_value(&mut c, &key, &ty);
+            out.insert(key, Snap { ty, value, expire_at_ms: (pexp >= 0).then_some(pexp) });
+        }
+        if cursor == b"0" {
+            return out;
+        }
+    }
+}
+
+fn read_value(c: &mut redis::Connection, key: &[u8], ty: &str) -> Vec<Vec<u8>> {
+    let flat = |v: Value| array(&v).iter().map(bytes).collect::<Vec<_>>();
+    match ty {
+        "string" => vec![bytes(&q(c, &[b"GET", key]))],
+        "hash" => {
+            let f = flat(q(c, &[b"HGETALL", key]));
+            let mut pairs: Vec<Vec<u8>> =
+                f.chunks(2).map(|p| [p[0].clone(), b"=".to_vec(), p[1].clone()].concat()).collect();
+            pairs.sort();
+            pairs
+        }
+        "list" => flat(q(c, &[b"LRANGE", key, b"0", b"-1"])),
+        "set" => {
+            let mut m = flat(q(c, &[b"SMEMBERS", key]));
+            m.sort();
+            m
+        }
+        // Redis prints scores with 17 significant digits: equal text, equal double.
+        "zset" => flat(q(c, &[b"ZRANGE", key, b"0", b"-1", b"WITHSCORES"])),
+        "stream" => {
+            let mut out = Vec::new();
+            for e in array(&q(c, &[b"XRANGE", key, b"-", b"+"])) {
+                let e = array(&e);
+                out.push(bytes(&e[0]));
+                out.extend(array(&e[1]).iter().map(bytes));
+                out.push(b"|".to_vec());
+            }
+            let info = array(&q(c, &[b"XINFO", b"STREAM", key]));
+            for p in info.chunks(2) {
+                let name = bytes(&p[0]);
+                if name == b"last-generated-id" || name == b"entries-added" || name == b"max-deleted-entry-id" {
+                    out.push([name, b"=".to_vec(), bytes(&p[1])].concat());
+                }
+            }
+            let mut groups = Vec::new();
+            for g in array(&q(c, &[b"XINFO", b"GROUPS", key])) {
+                let g = array(&g);
+                let mut desc = Vec::new();
+                let mut name = Vec::new();
+                for p in g.chunks(2) {
+                    let field = bytes(&p[0]);
+                    if field == b"name" {
+                        name = bytes(&p[1]);
+                    }
+                    if [&b"name"[..], b"last-delivered-id", b"entries-read", b"pending", b"consumers"]
+                        .contains(&field.as_slice())
+                    {
+                        desc.push([field, b"=".to_vec(), bytes(&p[1])].concat());
+                    }
+                }
+                let mut consumers: Vec<Vec<u8>> = array(&q(c, &[b"XINFO", b"CONSUMERS", key, &name]))
+                    .iter()
+                    .map(|c| {
+                        let c = array(c);
+                        let mut d = Vec::new();
+                        for p in c.chunks(2) {
+                            if bytes(&p[0]) == b"name" || bytes(&p[0]) == b"pending" {
+                                d.extend(bytes(&p[1]));
+                                d.push(b'/');
+                            }
+                        }
+                        d
+                    })
+                    .collect();
+                consumers.sort();
+                desc.extend(consumers);
+                for p in array(&q(c, &[b"XPENDING", key, &name, b"-", b"+", b"1000"])) {
+                    let p = array(&p);
+                    desc.push([bytes(&p[0]), b"@".to_vec(), bytes(&p[1]), b"#".to_vec(), bytes(&p[3])].concat());
+                }
+                groups.push(desc.concat());
+            }
+            groups.sort();
+            out.extend(groups);
+            out
+        }
+        other => panic!("unexpected type {other}"),
+    }
+}
+
+/// Asserts two snapshots hold the same keys, types and values, and expiries
+/// within one second.
+fn assert_same(left: &BTreeMap<Vec<u8>, Snap>, right: &BTreeMap<Vec<u8>, Snap>) {
+    let lk: Vec<_> = left.keys().map(|k| String::from_utf8_lossy(k).into_owned()).collect();
+    let rk: Vec<_> = right.keys().map(|k| String::from_utf8_lossy(k).into_owned()).collect();
+    assert_eq!(lk, rk, "different key sets");
+    for (k, l) in left {
+        let r = &right[k];
+        let name = String::from_utf8_lossy(k);
+        assert_eq!(l.ty, r.ty, "key {name}: type");
+        if l.value != r.value {
+            let show = |v: &Vec<Vec<u8>>| {
+                v.iter().take(12).map(|b| String::from_utf8_lossy(b).into_owned()).collect::<Vec<_>>()
+            };
+            panic!("key {name}: values differ\nleft:  {:?}\nright: {:?}", show(&l.value), show(&r.value));
+        }
+        match (l.expire_at_ms, r.expire_at_ms) {
+            (None, None) => {}
+            (Some(a), Some(b)) => assert!((a - b).abs() <= 1000, "key {name}: expiry {a} vs {b}"),
+            (a, b) => panic!("key {name}: expiry {a:?} vs {b:?}"),
+        }
+    }
+}
+
+const BIN_KEY: &[u8] = b"bin:\xff\xfe\x00key";
+
+/// Fills a server with every type and the hard values.
+fn fill_every_type(url: &str) {
+    let mut c = connect(url);
+    let in_a_day = (now_ms() + 86_400_000).to_string();
+    q(&mut c, &[b"SET", b"str:plain", b"hello world"]);
+    q(&mut c, &[b"SET", BIN_KEY, b"\x00\x01\xff\x80 value\r\n"]);
+    q(&mut c, &[b"SET", b"str:empty", b""]);
+    q(&mut c, &[b"SET", b"str:int", b"12345"]);
+    q(&mut c, &[b"SET", b"str:utf8", "héllo ✓ 🎉".as_bytes()]);
+    q(&mut c, &[b"SET", b"session:abc", b"token", b"PX", b"300000"]);
+    q(&mut c, &[b"HSET", b"hash:1", b"name", b"prod", b"\xff\xfefield", b"\xc3\x28", b"empty", b""]);
+    q(&mut c, &[b"HSET", b"hash:tagged", b"$b64", b"looks like a tag"]);
+    let mut apikey: Vec<&[u8]> = vec![b"HSET", b"apikey:1"];
+    let fields: Vec<(String, String)> = (0..15).map(|i| (format!("f{i}"), format!("v{i}"))).collect();
+    for (f, v) in &fields {
+        apikey.push(f.as_bytes());
+        apikey.push(v.as_bytes());
+    }
+    q(&mut c, &apikey);
+    q(&mut c, &[b"PEXPIREAT", b"apikey:1", in_a_day.as_bytes()]);
+    q(&mut c, &[b"RPUSH", b"list:1", b"a", b"", b"\xff", b"{\"json\":1}", b"a"]);
+    q(&mut c, &[b"SADD", b"set:1", b"x", b"y", b"\x80", b""]);
+    q(&mut c, &[b"SADD", b"set:ints", b"1", b"2", b"300"]);
+    q(
+        &mut c,
+        &[
+            b"ZADD",
+            b"zset:1",
+            b"+inf",
+            b"top",
+            b"-inf",
+            b"bottom",
+            b"0.1",
+            b"tenth",
+            b"0.3333333333333333",
+            b"third",
+            b"1e300",
+            b"huge",
+            b"-2.5e-300",
+            b"tiny",
+            b"12345678901234567",
+            b"\xffbin",
+            b"0",
+            b"",
+        ],
+    );
+    // A stream with a deleted last entry, two groups, a pending entry.
+    q(&mut c, &[b"XADD", b"stream:1", b"1-1", b"f", b"v", b"\xff", b"\x00bin"]);
+    q(&mut c, &[b"XADD", b"stream:1", b"1-2", b"dup", b"1", b"dup", b"2"]);
+    q(&mut c, &[b"XADD", b"stream:1", b"2-0", b"gone", b"soon"]);
+    q(&mut c, &[b"XDEL", b"stream:1", b"2-0"]);
+    q(&mut c, &[b"XGROUP", b"CREATE", b"stream:1", b"g1", b"0"]);
+    q(&mut c, &[b"XREADGROUP", b"GROUP", b"g1", b"alice", b"COUNT", b"1", b"STREAMS", b"stream:1", b">"]);
+    q(&mut c, &[b"XGROUP", b"CREATE", b"stream:1", b"g2", b"$"]);
+    q(&mut c, &[b"XGROUP", b"CREATECONSUMER", b"stream:1", b"g2", b"bob"]);
+    q(&mut c, &[b"XGROUP", b"CREATE", b"stream:empty", b"g", b"0", b"MKSTREAM"]);
+}
+
+/// Big keys: with `--chunk-size 5000` every one is written in parts.
+fn fill_big(url: &str) {
+    let mut c = connect(url);
+    let mut p = redis::pipe();
+    for i in 0..25_000 {
+        p.cmd("ZADD").arg("big:zset").arg(i as f64 * 1.5 - 7000.0).arg(format!("m{i}")).ignore();
+    }
+    for i in 0..12_000 {
+        p.cmd("HSET").arg("big:hash").arg(format!("f{i}")).arg(format!("v{i}")).ignore();
+        p.cmd("RPUSH").arg("big:list").arg(format!("e{i}")).ignore();
+        p.cmd("SADD").arg("big:set").arg(format!("s{i}")).ignore();
+    }
+    for i in 0..11_000 {
+        p.cmd("XADD").arg("big:stream").arg(format!("{}-0", i + 1)).arg("n").arg(i).ignore();
+    }
+    p.cmd("XGROUP").arg("CREATE").arg("big:stream").arg("readers").arg("5000-0").ignore();
+    p.cmd("PEXPIREAT").arg("big:zset").arg(now_ms() + 3_600_000).ignore();
+    p.query::<()>(&mut c).unwrap();
+    // 9 MiB: more than one 8 MiB string part.
+    let big: Vec<u8> = (0..9 * 1024 * 1024).map(|i| (i % 251) as u8).collect();
+    q(&mut c, &[b"SET", b"big:string", &big]);
+}
+
+fn export(url: &str, extra: &[&str]) -> Vec<u8> {
+    run("redis-export").args(["--url", url]).args(extra).assert_success().stdout
+}
+
+fn import(url: &str, stream: &[u8], extra: &[&str]) -> decant_tests::Output {
+    run("redis-import").args(["--url", url]).args(extra).stdin_bytes(stream.to_vec()).output()
+}
+
+fn lines(stream: &[u8]) -> Vec<serde_json::Value> {
+    std::str::from_utf8(stream).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+}
+
+fn key_lines<'a>(lines: &'a [serde_json::Value], key: &str) -> Vec<&'a serde_json::Value> {
+    lines.iter().filter(|l| l["key"] == key).collect()
+}
+
+/// Summary lines of `--log-format json` on stderr, by group.
+fn json_summary(stderr: &str) -> BTreeMap<String, serde_json::Value> {
+    stderr
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["event"] == "summary" || v["event"] == "total")
+        .map(|v| (v["group"].as_str().unwrap_or("(total)").to_owned(), v))
+        .collect()
+}
+
+// ---------------------------------------------------------------------------
+// Round trips
+
+#[test]
+fn every_type_round_trips_losslessly() {
+    let source = redis();
+    let filled_at = now_ms();
+    fill_every_type(&source.url());
+    fill_big(&source.url());
+    let stream = export(&source.url(), &["--chunk-size", "5000"]);
+    let all = lines(&stream);
+    assert_eq!(all[0]["kind"], "header");
+    assert_eq!(all.last().unwrap()["kind"], "end");
+    assert!(all[0]["source"].as_str().unwrap().starts_with("redis://127.0.0.1:"));
+
+    // The exact encodings of the hard values.
+    let bin = all.iter().find(|l| l["key"].get("$b64").is_some()).expect("the binary key is $b64");
+    assert_eq!(bin["value"], json!({"$b64": "AAH/gCB2YWx1ZQ0K"}));
+    let z = &key_lines(&all, "zset:1")[0]["value"];
+    let zs = z.as_array().unwrap();
+    assert_eq!(zs.first().unwrap(), &json!(["bottom", "-inf"]));
+    assert_eq!(zs.last().unwrap(), &json!(["top", "inf"]));
+    assert!(zs.contains(&json!(["tenth", 0.1])), "{z}");
+    assert!(zs.contains(&json!(["third", 0.3333333333333333])), "{z}");
+    assert_eq!(key_lines(&all, "str:empty")[0]["value"], "");
+    assert_eq!(key_lines(&all, "set:1")[0]["value"], json!(["", "x", "y", {"$b64": "gA=="}]));
+    assert_eq!(key_lines(&all, "list:1")[0]["value"], json!(["a", "", {"$b64": "/w=="}, "{\"json\":1}", "a"]));
+    let hash = &key_lines(&all, "hash:1")[0]["value"];
+    assert!(hash.is_array(), "a hash with a non-UTF-8 field name is written as pairs: {hash}");
+    let session = key_lines(&all, "session:abc")[0]["expire_at_ms"].as_i64().unwrap();
+    // Absolute, from the server's clock: set during the fill, read during the export.
+    assert!(session >= filled_at + 300_000 - 1000 && session <= now_ms() + 300_000, "{session}");
+    assert!(key_lines(&all, "str:plain")[0]["expire_at_ms"].is_null());
+    let groups = &key_lines(&all, "stream:1")[0]["value"]["groups"];
+    assert_eq!(groups.as_array().unwrap().len(), 2, "{groups}");
+    assert_eq!(key_lines(&all, "stream:1")[0]["value"]["last_id"], "2-0");
+
+    // Big keys come in consecutive parts, numbered, with "last" on the final one.
+    for (key, min_parts) in
+        [("big:zset", 5), ("big:hash", 2), ("big:list", 3), ("big:set", 2), ("big:stream", 3), ("big:string", 2)]
+    {
+        let parts = key_lines(&all, key);
+        assert!(parts.len() >= min_parts, "{key}: {} parts", parts.len());
+        for (i, p) in parts.iter().enumerate() {
+            assert_eq!(p["part"], i, "{key}");
+            assert_eq!(p["last"].as_bool().unwrap_or(false), i == parts.len() - 1, "{key}");
+        }
+        let first = all.iter().position(|l| l["key"] == key).unwrap();
+        assert!(all[first..first + parts.len()].iter().all(|l| l["key"] == key), "{key}: parts are not consecutive");
+    }
+    let zparts = key_lines(&all, "big:zset");
+    let members: usize = zparts.iter().map(|p| p["value"].as_array().unwrap().len()).sum();
+    assert_eq!(members, 25_000);
+    assert!(zparts.iter().all(|p| p["expire_at_ms"].is_i64()));
+
+    let target = redis();
+    let out = import(&target.url(), &stream, &["--log-format", "json"]).assert_success();
+    assert_same(&snapshot(&source.url()), &snapshot(&target.url()));
+    let summary = json_summary(&out.stderr);
+    assert_eq!(summary["big"]["copied"], 6, "{}", out.stderr);
+    assert_eq!(summary["(total)"]["errors"], 0);
+}
+
+#[test]
+fn dump_payloads_restore_exactly() {
+    let source = redis();
+    fill_every_type(&source.url());
+    fill_big(&source.url());
+    let stream = export(&source.url(), &["--dump", "--chunk-size", "5000"]);
+    let all = lines(&stream);
+    assert!(key_lines(&all, "hash:1")[0]["dump"]["$b64"].is_string());
+    assert!(key_lines(&all, "stream:1")[0]["dump"]["$b64"].is_string());
+    // Split keys carry no payload (it would not fit in bounded memory).
+    assert!(key_lines(&all, "big:zset").iter().all(|l| l.get("dump").is_none()));
+    let target = redis();
+    import(&target.url(), &stream, &[]).assert_success();
+    assert_same(&snapshot(&source.url()), &snapshot(&target.url()));
+}
+
+#[test]
+fn a_payload_the_target_refuses_falls_back_to_type_commands() {
+    let source = redis();
+    fill_every_type(&source.url());
+    let stream = export(&source.url(), &["--dump"]);
+    // Corrupt every payload, as a different Redis version's would look.
+    let text = String::from_utf8(stream).unwrap();
+    let mut bad = String::new();
+    for line in text.lines() {
+        let mut v: serde_json::Value = serde_json::from_str(line).unwrap();
+        if v.get("dump").is_some() {
+            v["dump"] = json!({"$b64": "AAECAwQFBgcICQ=="});
+        }
+        if v["kind"] != "end" {
+            bad.push_str(&v.to_string());
+            bad.push('\n');
+        }
+    }
+    let target = redis();
+    import(&target.url(), bad.as_bytes(), &[]).assert_success().assert_stderr_contains("refuses DUMP payloads");
+    assert_same(&snapshot(&source.url()), &snapshot(&target.url()));
+}
+
+#[test]
+fn filters_select_keys() {
+    let source = redis();
+    fill_every_type(&source.url());
+    let keys = |extra: &[&str]| -> Vec<String> {
+        let mut k: Vec<String> = lines(&export(&source.url(), extra))
+            .iter()
+            .filter(|l| l["kind"] == "redis")
+            .map(|l| l["key"].as_str().map(str::to_owned).unwrap_or_else(|| "<bin>".into()))
+            .collect();
+        k.sort();
+        k
+    };
+    assert_eq!(keys(&["--match", "str:*"]), ["str:empty", "str:int", "str:plain", "str:utf8"]);
+    assert_eq!(
+        keys(&["--match", "str:*", "--match", "set:*", "--exclude", "*:i*"]),
+        ["set:1", "str:empty", "str:plain", "str:utf8"]
+    );
+    assert_eq!(keys(&["--type", "zset,stream"]), ["stream:1", "stream:empty", "zset:1"]);
+    assert_eq!(keys(&["--type", "list", "--count", "2"]), ["list:1"]);
+}
+
+#[test]
+fn databases_by_flag_url_and_keep_db() {
+    let source = redis();
+    let mut c = connect(&source.url_db(3));
+    q(&mut c, &[b"SET", b"in:three", b"3"]);
+    let mut c0 = connect(&source.url());
+    q(&mut c0, &[b"SET", b"in:zero", b"0"]);
+    let three = export(&source.url(), &["--db", "3"]);
+    assert_eq!(key_lines(&lines(&three), "in:three")[0]["db"], 3);
+    assert_eq!(export(&source.url_db(3), &[]), export(&source.url_db(3), &[]).clone());
+    let target = redis();
+    // Without --keep-db: into the URL's database.
+    import(&target.url_db(5), &three, &[]).assert_success();
+    assert!(snapshot(&target.url_db(5)).contains_key(&b"in:three"[..]));
+    // With it: into each record's own.
+    import(&target.url(), &three, &["--keep-db"]).assert_success();
+    assert!(snapshot(&target.url_db(3)).contains_key(&b"in:three"[..]));
+    assert!(snapshot(&target.url()).is_empty());
+}
+
+// ---------------------------------------------------------------------------
+// Import modes, dry run, rejects
+
+fn seeded_target() -> decant_tests::RedisServer {
+    let target = redis();
+    let mut c = connect(&target.url());
+    q(&mut c, &[b"SET", b"str:plain", b"target's own"]);
+    q(&mut c, &[b"HSET", b"hash:1", b"mine", b"1", b"name", b"qa"]);
+    q(&mut c, &[b"RPUSH", b"list:1", b"first"]);
+    target
+}
+
+#[test]
+fn skip_existing_never_overwrites() {
+    let source = redis();
+    fill_every_type(&source.url());
+    let stream = export(&source.url(), &[]);
+    let target = seeded_target();
+    let out = import(&target.url(), &stream, &["--log-format", "json"]).assert_success();
+    let t = snapshot(&target.url());
+    assert_eq!(t[&b"str:plain"[..]].value, [b"target's own".to_vec()]);
+    assert_eq!(t[&b"hash:1"[..]].value, [b"mine=1".to_vec(), b"name=qa".to_vec()]);
+    assert_eq!(t[&b"list:1"[..]].value, [b"first".to_vec()]);
+    // Everything else was copied.
+    let s = snapshot(&source.url());
+    assert_same(
+        &s.iter()
+            .filter(|(k, _)| !t[*k].value.is_empty() && !matches!(k.as_slice(), b"str:plain" | b"hash:1" | b"list:1"))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+        &t.iter()
+            .filter(|(k, _)| !matches!(k.as_slice(), b"str:plain" | b"hash:1" | b"list:1"))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+    );
+    let summary = json_summary(&out.stderr);
+    assert_eq!(summary["str"]["skipped"], 1, "{}", out.stderr);
+    assert_eq!(summary["(total)"]["skipped"], 3);
+}
+
+#[test]
+fn replace_overwrites_and_merge_adds() {
+    let source = redis();
+    fill_every_type(&source.url());
+    let stream = export(&source.url(), &[]);
+
+    let target = seeded_target();
+    import(&target.url(), &stream, &["--mode", "replace", "--yes"]).assert_success();
+    assert_same(&snapshot(&source.url()), &snapshot(&target.url()));
+
+    let target = seeded_target();
+    import(&target.url(), &stream, &["--mode", "merge"]).assert_success();
+    let t = snapshot(&target.url());
+    assert_eq!(t[&b"str:plain"[..]].value, [b"hello world".to_vec()]);
+    let h = &t[&b"hash:1"[..]].value;
+    assert!(h.contains(&b"mine=1".to_vec()) && h.contains(&b"name=prod".to_vec()), "{h:?}");
+    assert_eq!(t[&b"list:1"[..]].value[0], b"first");
+    assert_eq!(t[&b"list:1"[..]].value.len(), 6);
+}
+
+#[test]
+fn dry_run_writes_nothing() {
+    let source = redis();
+    fill_every_type(&source.url());
+    let stream = export(&source.url(), &[]);
+    let target = seeded_target();
+    let before = snapshot(&target.url());
+    let out = import(&target.url(), &stream, &["--dry-run", "--log-format", "json"]).assert_success();
+    assert_eq!(snapshot(&target.url()), before);
+    let summary = json_summary(&out.stderr);
+    assert_eq!(summary["(total)"]["skipped"], 3, "{}", out.stderr);
+    assert_eq!(summary["(total)"]["copied"], snapshot(&source.url()).len() as u64 - 3);
+    assert!(out.stderr.contains("dry run"), "{}", out.stderr);
+}
+
+#[test]
+fn failing_keys_go_to_the_reject_file_and_exit_1() {
+    let source = redis();
+    fill_every_type(&source.url());
+    let stream = export(&source.url(), &[]);
+    let target = redis();
+    let mut c = connect(&target.url());
+    // Wrong types for merge.
+    q(&mut c, &[b"SET", b"hash:1", b"a string"]);
+    q(&mut c, &[b"SET", b"set:1", b"a string"]);
+    let wd = Workdir::new("redis-rejects");
+    let rej = wd.join("rejects.ndjson");
+    let out = import(
+        &target.url(),
+        &stream,
+        &["--mode", "merge", "--reject-file", rej.to_str().unwrap(), "--log-format", "json"],
+    )
+    .assert_code(1);
+    let rejected = lines(&std::fs::read(&rej).unwrap());
+    let mut keys: Vec<&str> = rejected.iter().map(|l| l["key"].as_str().unwrap()).collect();
+    keys.sort();
+    assert_eq!(keys, ["hash:1", "set:1"]);
+    assert!(rejected[0]["rejected"]["reason"].as_str().unwrap().contains("WRONGTYPE"), "{:?}", rejected[0]);
+    // The rest was copied, and the summary says so.
+    assert_eq!(snapshot(&target.url())[&b"zset:1"[..]], snapshot(&source.url())[&b"zset:1"[..]]);
+    assert_eq!(json_summary(&out.stderr)["(total)"]["errors"], 2);
+
+    // Without a reject file the first error stops the run (exit 2).
+    let target = redis();
+    q(&mut connect(&target.url()), &[b"SET", b"hash:1", b"a string"]);
+    import(&target.url(), &stream, &["--mode", "merge"]).assert_code(2).assert_stderr_contains("--reject-file");
+}
+
+#[test]
+fn out_of_memory_on_the_target_is_a_per_key_error() {
+    let target = RedisOptions::new().args(["--maxmemory", "3mb", "--maxmemory-policy", "noeviction"]).start();
+    let big = "x".repeat(200_000);
+    let mut stream = String::new();
+    for i in 0..40 {
+        stream.push_str(&json!({"kind": "redis", "db": 0, "key": format!("blob:{i}"), "type": "string", "expire_at_ms": null, "value": big}).to_string());
+        stream.push('\n');
+    }
+    let wd = Workdir::new("redis-oom");
+    let rej = wd.join("rej.ndjson");
+    let out = import(&target.url(), stream.as_bytes(), &["--reject-file", rej.to_str().unwrap()]).assert_code(1);
+    let rejected = lines(&std::fs::read(&rej).unwrap());
+    assert!(!rejected.is_empty(), "{out:?}");
+    assert!(rejected.iter().all(|l| l["rejected"]["reason"].as_str().unwrap().starts_with("OOM")), "{rejected:?}");
+    assert_eq!(snapshot(&target.url()).len() + rejected.len(), 40);
+}
+
+#[test]
+fn expired_keys_are_skipped_and_expiry_is_absolute() {
+    let target = redis();
+    let past = now_ms() - 1000;
+    let future = now_ms() + 120_000;
+    let stream = format!(
+        "{}\n{}\n{}\n",
+        json!({"kind": "redis", "db": 0, "key": "session:old", "type": "string", "expire_at_ms": past, "value": "x"}),
+        json!({"kind": "redis", "db": 0, "key": "session:new", "type": "hash", "expire_at_ms": future, "value": {"a": "1"}}),
+        json!({"kind": "redis", "db": 0, "key": "keep", "type": "string", "expire_at_ms": null, "value": "y"}),
+    );
+    let out = import(&target.url(), stream.as_bytes(), &["--log-format", "json"]).assert_success();
+    let t = snapshot(&target.url());
+    assert!(!t.contains_key(&b"session:old"[..]));
+    assert_eq!(t[&b"session:new"[..]].expire_at_ms, Some(future));
+    assert_eq!(json_summary(&out.stderr)["session"]["skipped"], 1);
+}
+
+#[test]
+fn delete_lines_delete_in_replace_and_merge_only() {
+    let target = redis();
+    let mut c = connect(&target.url());
+    q(&mut c, &[b"SET", b"old:1", b"x"]);
+    q(&mut c, &[b"SET", b"old:2", b"x"]);
+    let stream = format!("{}\n", json!({"kind": "delete", "db": 0, "key": "old:1"}));
+    import(&target.url(), stream.as_bytes(), &[]).assert_code(2).assert_stderr_contains("replace or merge");
+    assert_eq!(snapshot(&target.url()).len(), 2);
+    import(&target.url(), stream.as_bytes(), &["--mode", "merge"]).assert_success();
+    assert!(!snapshot(&target.url()).contains_key(&b"old:1"[..]));
+}
+
+#[test]
+fn malformed_lines_are_rejected_with_their_line_number() {
+    let target = redis();
+    let stream = b"{\"kind\":\"redis\",\"db\":0,\"key\":\"a\",\"type\":\"string\",\"expire_at_ms\":null,\"value\":\"1\"}\nnot json\n{\"kind\":\"redis\",\"db\":0,\"key\":\"b\",\"type\":\"zset\",\"value\":[[\"m\",\"nan\"]]}\n";
+    import(&target.url(), stream, &[]).assert_code(2).assert_stderr_contains("line 2");
+    let wd = Workdir::new("redis-malformed");
+    let rej = wd.join("rej.ndjson");
+    import(&target.url(), stream, &["--reject-file", rej.to_str().unwrap()]).assert_code(1);
+    let text = std::fs::read_to_string(&rej).unwrap();
+    assert_eq!(text.lines().count(), 2, "{text}");
+    assert!(snapshot(&target.url()).contains_key(&b"a"[..]));
+}
+
+// ---------------------------------------------------------------------------
+// Cluster, TLS, secrets
+
+#[test]
+fn cluster_to_standalone_and_back() {
+    let cluster = redis_cluster();
+    for i in 0..300 {
+        cluster.cli(["SET", &format!("user:{i}"), &format!("v{i}")]);
+    }
+    for i in 0..50 {
+        cluster.cli(["HSET", &format!("apikey:{i}"), "name", "n", "limit", &i.to_string()]);
+        cluster.cli(["ZADD", &format!("{{tag}}:z{i}"), "1.5", "a", "-inf", "b"]);
+    }
+    cluster.cli(["PEXPIRE", "user:7", "600000"]);
+    // Every master holds some of the keys.
+    for node in cluster.nodes() {
+        assert!(node.cli(["DBSIZE"]).parse::<u32>().unwrap() > 0);
+    }
+    let stream = export(&cluster.url(), &[]);
+    let n = lines(&stream).iter().filter(|l| l["kind"] == "redis").count();
+    assert_eq!(n, 400);
+    let union = |urls: Vec<String>| {
+        let mut all = BTreeMap::new();
+        for u in urls {
+            all.extend(snapshot(&u));
+        }
+        all
+    };
+    let standalone = redis();
+    import(&standalone.url(), &stream, &[]).assert_success();
+    assert_same(&union(cluster.urls()), &snapshot(&standalone.url()));
+
+    // And back into a fresh cluster, routed by slot.
+    let back = redis_cluster();
+    let stream2 = export(&standalone.url(), &["--dump"]);
+    import(&back.url(), &stream2, &[]).assert_success();
+    assert_same(&snapshot(&standalone.url()), &union(back.urls()));
+}
+
+#[test]
+fn tls_verifies_the_server_certificate() {
+    let server = redis_tls();
+    server.cli(["SET", "k", "v"]);
+    let ca = server.ca_path().to_str().unwrap().to_owned();
+    let stream = export(&server.url(), &["--tls-ca", &ca]);
+    assert_eq!(key_lines(&lines(&stream), "k").len(), 1);
+    export(&server.url_localhost(), &["--tls-ca", &ca]);
+    let out = run("redis-export").args(["--url", &server.url()]).output().assert_code(2);
+    assert!(out.stderr.contains("--tls-ca"), "{}", out.stderr);
+    assert!(out.stderr.to_lowercase().contains("certificate"), "{}", out.stderr);
+    export(&server.url(), &["--insecure"]);
+    // The importer too.
+    let target = redis_tls();
+    let tca = target.ca_path().to_str().unwrap().to_owned();
+    import(&target.url(), &stream, &["--tls-ca", &tca]).assert_success();
+    assert_eq!(target.cli(["GET", "k"]), "v");
+    import(&target.url(), &stream, &[]).assert_code(2).assert_stderr_contains("--tls-ca");
+}
+
+#[test]
+fn tls_with_client_certificates() {
+    let server = RedisOptions::new().require_client_cert().start_tls();
+    server.cli(["SET", "k", "v"]);
+    let s = |p: &Path| p.to_str().unwrap().to_owned();
+    export(
+        &server.url(),
+        &[
+            "--tls-ca",
+            &s(server.ca_path()),
+            "--tls-cert",
+            &s(server.client_cert_path()),
+            "--tls-key",
+            &s(server.client_key_path()),
+        ],
+    );
+    run("redis-export").args(["--url", &server.url(), "--tls-ca", &s(server.ca_path())]).output().assert_code(2);
+}
+
+#[test]
+fn passwords_never_reach_any_output() {
+    const PW: &str = "pa55-w0rd-x9";
+    let server = RedisOptions::new().requirepass(PW).start();
+    server.cli(["SET", "k", "v"]);
+    let wd = Workdir::new("redis-secrets");
+    let pwfile = wd.write("pw", format!("{PW}\n"));
+    let mut outputs = Vec::new();
+    // In the URL, in the environment, in a file; the importer's names too.
+    outputs.push(run("redis-export").args(["--url", &server.url(), "--progress"]).assert_success());
+    let bare = format!("redis://127.0.0.1:{}/0", server.port());
+    outputs
+        .push(run("redis-export").args(["--url", &bare, "--password-file", pwfile.to_str().unwrap()]).assert_success());
+    outputs.push(
+        run("redis-export")
+            .env("SOURCE_REDIS_HOST", "127.0.0.1")
+            .env("SOURCE_REDIS_PORT", server.port().to_string())
+            .env("SOURCE_REDIS_PASSWORD", PW)
+            .assert_success(),
+    );
+    let stream = outputs[0].stdout.clone();
+    let target = RedisOptions::new().requirepass(PW).start();
+    outputs.push(
+        run("redis-import")
+            .env("TARGET_REDIS_HOST", "127.0.0.1")
+            .env("TARGET_REDIS_PORT", target.port().to_string())
+            .env("TARGET_REDIS_PASSWORD", PW)
+            .args(["--progress", "--mode", "replace", "--yes"])
+            .stdin_bytes(stream.clone())
+            .assert_success(),
+    );
+    assert_eq!(target.cli(["GET", "k"]), "v");
+    // Failures: a wrong password, an unreachable server.
+    let wrong = format!("redis://:{PW}-nope@127.0.0.1:{}/0", server.port());
+    outputs.push(run("redis-export").args(["--url", &wrong]).output().assert_code(2));
+    let nowhere = format!("redis://default:{PW}@127.0.0.1:{}/0", decant_tests::free_port());
+    outputs.push(run("redis-import").args(["--url", &nowhere]).stdin_bytes(stream).output().assert_code(2));
+    for out in &outputs {
+        assert!(!String::from_utf8_lossy(&out.stdout).contains(PW), "password on stdout: {out:?}");
+        assert!(!out.stderr.contains(PW), "password on stderr: {out:?}");
+    }
+    assert!(outputs[4].stderr.to_lowercase().contains("password"), "{:?}", outputs[4]);
+    assert!(outputs[5].stderr.contains("cannot connect"), "{:?}", outputs[5]);
+}
+
+#[test]
+fn export_summary_groups_keys() {
+    let source = redis();
+    fill_every_type(&source.url());
+    let out =
+        run("redis-export").args(["--url", &source.url(), "--log-format", "json", "--group-by", "1"]).assert_success();
+    let s = json_summary(&out.stderr);
+    assert_eq!(s["str"]["written"], 4, "{}", out.stderr);
+    assert_eq!(s["stream"]["written"], 2);
+    assert!(run("redis-export").arg("--help").assert_success().stdout_str().contains("Exit status"));
+    assert!(run("redis-import").arg("--help").assert_success().stdout_str().contains("skip-existing"));
+}

@@ -1,0 +1,482 @@
+//! End-to-end tests of `pg-import`, `mysql-import` and `sqlite-import` against
+//! throwaway servers (MariaDB at +02:00, PostgreSQL at Asia/Kolkata, so a
+//! zone shift would show) and SQLite files.
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use decant_tests::{bin, mariadb, postgres, run, Cmd, Workdir};
+
+/// A stream with every hard type the issue names, hand-written as an
+/// exporter would write it.
+const HARD: &str = r#"{"kind":"header","format":"decant/1","source":"mysql://root@old/reline","tool":"mysql-export 0.1.0"}
+{"kind":"schema","table":"hard","dialect":"mysql","columns":[{"name":"id","type":"int64","nullable":false,"auto_increment":true,"source_type":"bigint(20)"},{"name":"flag","type":"bool","source_type":"tinyint(1)"},{"name":"small","type":"int8"},{"name":"big","type":"int64"},{"name":"ubig","type":"uint64","unsigned":true,"source_type":"bigint(20) unsigned"},{"name":"price","type":"decimal","precision":12,"scale":4},{"name":"ratio","type":"float64"},{"name":"name","type":"string","max_len":20},{"name":"body","type":"text"},{"name":"blob","type":"bytes"},{"name":"born","type":"date"},{"name":"at","type":"datetime","precision":6},{"name":"ts","type":"timestamp","precision":0},{"name":"doc","type":"json"},{"name":"mood","type":"enum","values":["ok","meh"]}],"primary_key":["id"],"indexes":[{"name":"uq_name","columns":["name"],"unique":true},{"name":"ix_at","columns":["at"]}]}
+{"kind":"row","table":"hard","data":{"id":1,"flag":true,"small":-128,"big":{"$int":"-9223372036854775808"},"ubig":{"$int":"18446744073709551615"},"price":"12345678.1234","ratio":0.1,"name":"emoji 😀 ok","body":"tab\there\nnew line \\ back 'q' \"dq\"","blob":{"$b64":"AP8KDQk="},"born":"1999-12-31","at":"2025-01-01T09:30:00.123456","ts":"2025-06-01T22:15:00Z","doc":{"a":[1,2.5,null],"b":{"c":"😀"},"big":9007199254740993},"mood":"meh"}}
+{"kind":"row","table":"hard","data":{"id":2,"flag":false,"small":127,"big":{"$int":"9223372036854775807"},"ubig":0,"price":"-0.0001","ratio":-1.5e300,"name":"","body":"","blob":{"$b64":""},"born":"2000-02-29","at":"1970-01-01T00:00:00.000001","ts":"1999-12-31T23:59:59Z","doc":[],"mood":"ok"}}
+{"kind":"row","table":"hard","data":{"id":7,"flag":null,"small":null,"big":null,"ubig":null,"price":null,"ratio":null,"name":null,"body":null,"blob":null,"born":null,"at":null,"ts":null,"doc":null,"mood":null}}
+"#;
+
+fn import(tool: &str, url: &str) -> Cmd {
+    run(tool).args(["--url", url, "--quiet"])
+}
+
+#[test]
+fn pg_import_keeps_hard_values_exactly() {
+    let pg = postgres();
+    let db = pg.fresh_database("pg_hard");
+    import("pg-import", &pg.url(&db)).args(["--create-tables"]).stdin_bytes(HARD).assert_success();
+
+    let types = pg.query(
+        &db,
+        "SELECT attname || ' ' || format_type(atttypid, atttypmod) FROM pg_attribute \
+         WHERE attrelid = 'hard'::regclass AND attnum > 0 ORDER BY attnum",
+    );
+    for want in [
+        "id bigint",
+        "flag boolean",
+        "big bigint",
+        "ubig numeric(20,0)",
+        "price numeric(12,4)",
+        "ratio double precision",
+        "name character varying(20)",
+        "at timestamp(6) without time zone",
+        "ts timestamp(0) with time zone",
+        "doc jsonb",
+        "blob bytea",
+    ] {
+        assert!(types.lines().any(|l| l == want), "missing {want:?} in\n{types}");
+    }
+    // Naive datetimes are not shifted by the server's zone (Asia/Kolkata).
+    assert_eq!(pg.query(&db, "SELECT at::text FROM hard WHERE id = 1"), "2025-01-01 09:30:00.123456");
+    assert_eq!(pg.query(&db, "SELECT (ts AT TIME ZONE 'UTC')::text FROM hard WHERE id = 1"), "2025-06-01 22:15:00");
+    assert_eq!(
+        pg.query(&db, "SELECT big, ubig, price FROM hard WHERE id = 1"),
+        "-9223372036854775808|18446744073709551615|12345678.1234"
+    );
+    assert_eq!(
+        pg.query(&db, "SELECT ratio = 0.1::float8, name, encode(blob, 'hex') FROM hard WHERE id = 1"),
+        "t|emoji 😀 ok|00ff0a0d09"
+    );
+    assert_eq!(
+        pg.query(&db, "SELECT body = E'tab\\there\\nnew line \\\\ back ''q'' \"dq\"' FROM hard WHERE id = 1"),
+        "t"
+    );
+    assert_eq!(
+        pg.query(&db, "SELECT doc->'b'->>'c', doc->>'big', doc->'a'->>1 FROM hard WHERE id = 1"),
+        "😀|9007199254740993|2.5"
+    );
+    assert_eq!(
+        pg.query(&db, "SELECT ratio = -1.5e300::float8, encode(blob, 'hex') = '', name = '' FROM hard WHERE id = 2"),
+        "t|t|t"
+    );
+    assert_eq!(
+        pg.query(&db, "SELECT count(*) FROM hard WHERE id = 7 AND flag IS NULL AND doc IS NULL AND blob IS NULL"),
+        "1"
+    );
+    // The unique key and index exist (created after the data).
+    let indexes = pg.query(&db, "SELECT indexdef FROM pg_indexes WHERE tablename = 'hard' ORDER BY indexname");
+    assert!(indexes.contains("CREATE UNIQUE INDEX hard_uq_name ON public.hard USING btree (name)"), "{indexes}");
+    assert!(indexes.contains("hard_ix_at"), "{indexes}");
+    // The identity sequence continues after the largest id.
+    assert_eq!(pg.query(&db, "INSERT INTO hard (name) VALUES ('next') RETURNING id"), "8");
+    // The unsigned range is kept by a CHECK.
+    let out = Command::new("true").output().unwrap();
+    assert!(out.status.success());
+    let mut cmd = pg.psql_command(&db);
+    let bad = cmd.stdin(Stdio::piped()).arg("--command=INSERT INTO hard (id, ubig) VALUES (100, -1)").output().unwrap();
+    assert!(!bad.status.success());
+}
+
+#[test]
+fn mysql_import_keeps_hard_values_exactly() {
+    let my = mariadb();
+    let db = my.fresh_database("my_hard");
+    // PostgreSQL-flavoured stream: zoned timestamps with offsets, arrays.
+    import("mysql-import", &my.url(&db)).args(["--create-tables"]).stdin_bytes(HARD).assert_success();
+    let create = my.query(&db, "SHOW CREATE TABLE hard");
+    for want in [
+        "`id` bigint(20) NOT NULL AUTO_INCREMENT",
+        "`flag` tinyint(1) DEFAULT NULL",
+        "`ubig` bigint(20) unsigned DEFAULT NULL",
+        "`price` decimal(12,4) DEFAULT NULL",
+        "`at` datetime(6) DEFAULT NULL",
+        "`ts` timestamp NULL DEFAULT NULL",
+        "`mood` enum('ok','meh')",
+        "UNIQUE KEY `uq_name` (`name`)",
+        "COLLATE=utf8mb4_unicode_ci",
+    ] {
+        assert!(create.contains(want), "missing {want:?} in\n{create}");
+    }
+    assert_eq!(
+        my.query(&db, "SELECT at, big, ubig, price FROM hard WHERE id = 1"),
+        "2025-01-01 09:30:00.123456\t-9223372036854775808\t18446744073709551615\t12345678.1234"
+    );
+    // The server runs at +02:00: the instant is kept, not the wall time.
+    assert_eq!(my.query(&db, "SET time_zone = '+00:00'; SELECT ts FROM hard WHERE id = 1"), "2025-06-01 22:15:00");
+    assert_eq!(
+        my.query(&db, "SELECT name, HEX(`blob`), ratio = 0.1, mood FROM hard WHERE id = 1"),
+        "emoji 😀 ok\t00FF0A0D09\t1\tmeh"
+    );
+    assert_eq!(my.query(&db, "SELECT body = CONCAT('tab', CHAR(9), 'here', CHAR(10), 'new line \\\\ back ''q'' \"dq\"') FROM hard WHERE id = 1"), "1");
+    assert_eq!(
+        my.query(
+            &db,
+            "SELECT JSON_UNQUOTE(JSON_EXTRACT(doc, '$.b.c')), JSON_EXTRACT(doc, '$.big') FROM hard WHERE id = 1"
+        ),
+        "😀\t9007199254740993"
+    );
+    assert_eq!(my.query(&db, "SELECT HEX(`blob`), ratio = -1.5e300 FROM hard WHERE id = 2"), "\t1");
+    assert_eq!(my.query(&db, "SELECT COUNT(*) FROM hard WHERE id = 7 AND flag IS NULL AND doc IS NULL"), "1");
+    assert_eq!(my.query(&db, "INSERT INTO hard (name) VALUES ('next'); SELECT LAST_INSERT_ID()"), "8");
+}
+
+#[test]
+fn mysql_zero_dates_and_pg_refusal() {
+    let stream = r#"{"kind":"schema","table":"z","columns":[{"name":"id","type":"int32","nullable":false},{"name":"d","type":"datetime"}],"primary_key":["id"]}
+{"kind":"row","table":"z","data":{"id":1,"d":{"$zero_date":"0000-00-00 00:00:00"}}}
+{"kind":"row","table":"z","data":{"id":2,"d":"2024-02-29T12:00:00"}}
+"#;
+    let my = mariadb();
+    let db = my.fresh_database("zero");
+    import("mysql-import", &my.url(&db)).args(["--create-tables"]).stdin_bytes(stream).assert_success();
+    assert_eq!(my.query(&db, "SELECT CAST(d AS CHAR) FROM z ORDER BY id"), "0000-00-00 00:00:00\n2024-02-29 12:00:00");
+
+    let pg = postgres();
+    let pdb = pg.fresh_database("zero");
+    let out = import("pg-import", &pg.url(&pdb)).args(["--create-tables"]).stdin_bytes(stream).output().assert_code(2);
+    assert!(
+        out.stderr.contains("table z, key id=1")
+            && out.stderr.contains("column \"d\"")
+            && out.stderr.contains("--zero-dates null"),
+        "{}",
+        out.stderr
+    );
+    import("pg-import", &pg.url(&pdb))
+        .args(["--create-tables", "--zero-dates", "null", "--truncate"])
+        .stdin_bytes(stream)
+        .assert_success();
+    assert_eq!(
+        pg.query(&pdb, "SELECT id, coalesce(d::text, 'NULL') FROM z ORDER BY id"),
+        "1|NULL\n2|2024-02-29 12:00:00"
+    );
+}
+
+#[test]
+fn sqlite_import_binds_values_exactly() {
+    let w = Workdir::new("sqlite_hard");
+    let file = w.join("t.db");
+    std::fs::File::create(&file).unwrap();
+    let url = format!("sqlite://{}", file.display());
+    // SQLite cannot hold u64 max: the row is rejected with the reason, the rest go in.
+    let rejects = w.join("rejects.ndjson");
+    let out = import("sqlite-import", &url)
+        .args(["--create-tables", "--reject-file"])
+        .arg(&rejects)
+        .stdin_bytes(HARD)
+        .output()
+        .assert_code(1);
+    let _ = out;
+    let rej = std::fs::read_to_string(&rejects).unwrap();
+    assert_eq!(rej.lines().count(), 1, "{rej}");
+    assert!(rej.contains("\"id\":1") && rej.contains("--cast"), "{rej}");
+    let q = |sql: &str| {
+        let o = Command::new("sqlite3").arg(&file).arg(sql).output().expect("sqlite3 CLI");
+        String::from_utf8(o.stdout).unwrap().trim_end().to_owned()
+    };
+    assert_eq!(
+        q("SELECT id, typeof(big), big, hex(blob), typeof(blob), at, ts, doc FROM hard ORDER BY id"),
+        "2|integer|9223372036854775807||blob|1970-01-01T00:00:00.000001|1999-12-31T23:59:59Z|[]\n7|null|||null|||"
+    );
+    assert_eq!(q("SELECT ratio = -1.5e300, flag, small FROM hard WHERE id = 2"), "1|0|127");
+}
+
+#[test]
+fn modes_and_deletes() {
+    let pg = postgres();
+    let my = mariadb();
+    let w = Workdir::new("modes");
+    let file = w.join("m.db");
+    std::fs::File::create(&file).unwrap();
+    let schema = r#"{"kind":"schema","table":"m","columns":[{"name":"id","type":"int32","nullable":false},{"name":"v","type":"string","max_len":10}],"primary_key":["id"]}"#;
+    let first = format!("{schema}\n{}\n{}\n", row(1, "a"), row(2, "b"));
+    let second = format!(
+        "{schema}\n{}\n{}\n{{\"kind\":\"delete\",\"table\":\"m\",\"id\":{{\"id\":2}}}}\n",
+        row(2, "B"),
+        row(3, "c")
+    );
+    let second_no_delete = format!("{schema}\n{}\n{}\n", row(2, "B"), row(3, "c"));
+    let pdb = pg.fresh_database("modes");
+    let mdb = my.fresh_database("modes");
+    let targets: Vec<(&str, String, Box<dyn Fn(&str) -> String>)> = vec![
+        ("pg-import", pg.url(&pdb), Box::new(|sql: &str| pg.query(&pdb, sql).replace('|', " "))),
+        ("mysql-import", my.url(&mdb), Box::new(|sql: &str| my.query(&mdb, sql).replace('\t', " "))),
+        (
+            "sqlite-import",
+            format!("sqlite://{}", file.display()),
+            Box::new(|sql: &str| {
+                let o = Command::new("sqlite3").arg(&file).arg(sql).output().unwrap();
+                String::from_utf8(o.stdout).unwrap().trim_end().replace('|', " ")
+            }),
+        ),
+    ];
+    for (tool, url, q) in &targets {
+        let rows = || q("SELECT id, v FROM m ORDER BY id");
+        import(tool, url).args(["--create-tables"]).stdin_bytes(first.clone()).assert_success();
+        // insert: the existing key is rejected with the database's error.
+        let rejects = w.join(format!("{tool}.rej"));
+        let out = run(tool)
+            .args(["--url", url, "--reject-file"])
+            .arg(&rejects)
+            .stdin_bytes(second_no_delete.clone())
+            .output()
+            .assert_code(1);
+        assert!(out.stderr.contains("rejected"), "{tool}: {}", out.stderr);
+        let rej = std::fs::read_to_string(&rejects).unwrap();
+        assert_eq!(rej.lines().count(), 1, "{tool}: {rej}");
+        let reason = rej.to_ascii_lowercase();
+        assert!(reason.contains("duplicate") || reason.contains("unique"), "{tool}: {rej}");
+        assert_eq!(rows(), "1 a\n2 b\n3 c", "{tool}");
+        // delete records outside upsert/replace are errors.
+        import(tool, url).stdin_bytes(second.clone()).output().assert_code(2).assert_stderr_contains("--mode upsert");
+        // skip-existing leaves row 2 alone and counts it.
+        let out = run(tool)
+            .args(["--url", url, "--mode", "skip-existing", "--log-format", "json"])
+            .stdin_bytes(second_no_delete.clone())
+            .assert_success();
+        let total = out.stderr.lines().find(|l| l.contains("\"event\":\"total\"")).unwrap_or_default().to_owned();
+        assert!(total.contains("\"skipped\":2") && total.contains("\"written\":0"), "{tool}: {}", out.stderr);
+        assert_eq!(rows(), "1 a\n2 b\n3 c", "{tool}");
+        // upsert updates and applies the delete.
+        import(tool, url).args(["--mode", "upsert"]).stdin_bytes(second.clone()).assert_success();
+        assert_eq!(rows(), "1 a\n3 c", "{tool}");
+        // replace, then truncate.
+        import(tool, url)
+            .args(["--mode", "replace"])
+            .stdin_bytes(format!("{schema}\n{}\n", row(1, "A")))
+            .assert_success();
+        assert_eq!(rows(), "1 A\n3 c", "{tool}");
+        import(tool, url).args(["--truncate"]).stdin_bytes(format!("{schema}\n{}\n", row(9, "z"))).assert_success();
+        assert_eq!(rows(), "9 z", "{tool}");
+    }
+}
+
+fn row(id: u32, v: &str) -> String {
+    format!(r#"{{"kind":"row","table":"m","data":{{"id":{id},"v":"{v}"}}}}"#)
+}
+
+#[test]
+fn rejects_carry_on_and_without_a_reject_file_the_run_stops_naming_the_row() {
+    let stream = r#"{"kind":"schema","table":"r","columns":[{"name":"id","type":"int32","nullable":false},{"name":"name","type":"string","max_len":3},{"name":"at","type":"date"}],"primary_key":["id"]}
+{"kind":"row","table":"r","data":{"id":1,"name":"abc","at":"2024-01-01"}}
+{"kind":"row","table":"r","data":{"id":2,"name":"abcd","at":"2024-01-01"}}
+{"kind":"row","table":"r","data":{"id":3,"name":"ok","at":"2024-02-30"}}
+{"kind":"row","table":"r","data":{"id":4,"name":"ok4","at":"2024-03-01"}}
+"#;
+    let pg = postgres();
+    let my = mariadb();
+    let w = Workdir::new("rejects");
+    for (tool, url, count) in [
+        ("pg-import", pg.url(&pg.fresh_database("rej")), "pg"),
+        ("mysql-import", my.url(&my.fresh_database("rej")), "my"),
+    ] {
+        let rejects = w.join(format!("{count}.rej"));
+        let out = import(tool, &url)
+            .args(["--create-tables", "--batch-rows", "2", "--reject-file"])
+            .arg(&rejects)
+            .stdin_bytes(stream)
+            .output();
+        let out = out.assert_code(1);
+        let _ = out;
+        let lines: Vec<serde_json::Value> =
+            std::fs::read_to_string(&rejects).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        assert_eq!(lines.len(), 2, "{tool}: {lines:?}");
+        assert_eq!(lines[0]["data"]["id"], 2);
+        let reason = lines[0]["rejected"]["reason"].as_str().unwrap().to_ascii_lowercase();
+        assert!(reason.contains("too long"), "{tool}: {reason}");
+        assert_eq!(lines[0]["rejected"]["line"], 3);
+        assert_eq!(lines[1]["data"]["id"], 3);
+        let reason = lines[1]["rejected"]["reason"].as_str().unwrap().to_ascii_lowercase();
+        assert!(reason.contains("date") || reason.contains("range"), "{tool}: {reason}");
+
+        let url2 = url.replace("rej_", "rej_");
+        let _ = url2;
+    }
+    // Without a reject file: exit 2, the table, key and column named.
+    let db = pg.fresh_database("stop");
+    let out = import("pg-import", &pg.url(&db)).args(["--create-tables"]).stdin_bytes(stream).output().assert_code(2);
+    assert!(out.stderr.contains("table r, key id=2 (line 3), column \"name\""), "{}", out.stderr);
+    assert!(out.stderr.contains("value too long"), "{}", out.stderr);
+    let db = my.fresh_database("stop");
+    let out =
+        import("mysql-import", &my.url(&db)).args(["--create-tables"]).stdin_bytes(stream).output().assert_code(2);
+    assert!(
+        out.stderr.contains("table r, key id=2 (line 3), column \"name\"") && out.stderr.contains("1406"),
+        "{}",
+        out.stderr
+    );
+    // The failing batch is rolled back whole: what is committed ends on a batch boundary.
+    assert_eq!(my.query(&db, "SELECT COUNT(*) FROM r"), "0");
+}
+
+#[test]
+fn dry_run_writes_nothing_and_reports_what_would_fail() {
+    let stream = r#"{"kind":"schema","table":"d","columns":[{"name":"id","type":"int32","nullable":false},{"name":"name","type":"string","max_len":3}],"primary_key":["id"]}
+{"kind":"row","table":"d","data":{"id":1,"name":"abc"}}
+{"kind":"row","table":"d","data":{"id":2,"name":"abcd"}}
+{"kind":"row","table":"d","data":{"id":null,"name":"x"}}
+"#;
+    let pg = postgres();
+    let db = pg.fresh_database("dry");
+    let w = Workdir::new("dry");
+    let rejects = w.join("r.ndjson");
+    let out = run("pg-import")
+        .args(["--url", &pg.url(&db), "--create-tables", "--dry-run", "--log-format", "json", "--reject-file"])
+        .arg(&rejects)
+        .stdin_bytes(stream)
+        .output()
+        .assert_code(1);
+    assert!(out.stderr.contains("\"written\":1") && out.stderr.contains("\"rejected\":2"), "{}", out.stderr);
+    assert!(out.stderr.contains("dry run: nothing was written"), "{}", out.stderr);
+    assert_eq!(pg.query(&db, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"), "0");
+    let rej = std::fs::read_to_string(&rejects).unwrap();
+    assert!(rej.contains("value too long") && rej.contains("NOT NULL"), "{rej}");
+}
+
+#[test]
+fn cast_rules_override_the_mapping() {
+    let stream = r#"{"kind":"schema","table":"c","columns":[{"name":"id","type":"int32","nullable":false},{"name":"at","type":"datetime","precision":3},{"name":"flag","type":"bool","source_type":"tinyint(1)"}],"primary_key":["id"]}
+{"kind":"row","table":"c","data":{"id":1,"at":"2025-01-01T09:30:00.123","flag":true}}
+"#;
+    let pg = postgres();
+    let db = pg.fresh_database("cast");
+    import("pg-import", &pg.url(&db))
+        .args(["--create-tables", "--cast", "type:datetime=timestamptz", "--cast", "column:c.flag=smallint"])
+        .stdin_bytes(stream)
+        .assert_success();
+    assert_eq!(
+        pg.query(&db, "SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = 'c'::regclass AND attnum > 1 ORDER BY attnum"),
+        "timestamp with time zone\nsmallint"
+    );
+    // A naive value into a zoned column is read as UTC, never as the server's zone.
+    assert_eq!(pg.query(&db, "SELECT (at AT TIME ZONE 'UTC')::text, flag FROM c"), "2025-01-01 09:30:00.123|1");
+    import("pg-import", &pg.url(&db))
+        .args(["--cast", "nonsense"])
+        .stdin_bytes(stream)
+        .output()
+        .assert_code(2)
+        .assert_stderr_contains("bad --cast rule");
+}
+
+#[test]
+fn without_schema_lines_the_target_columns_drive_conversion() {
+    let pg = postgres();
+    let db = pg.fresh_database("noschema");
+    pg.query(
+        &db,
+        "CREATE TABLE e (id int PRIMARY KEY, ok boolean, amount numeric(8,2), raw bytea, at timestamptz, tags text[])",
+    );
+    let stream = r#"{"kind":"row","table":"e","data":{"id":1,"ok":1,"amount":"12.50","raw":{"$b64":"3q2+7w=="},"at":"2025-01-01T00:00:00+05:30","tags":["a","b c",null]}}
+{"kind":"row","table":"e","data":{"id":2,"ok":"false","amount":7,"raw":null,"at":null,"tags":[]}}
+"#;
+    import("pg-import", &pg.url(&db)).stdin_bytes(stream).assert_success();
+    assert_eq!(
+        pg.query(
+            &db,
+            "SELECT id, ok, amount, encode(raw, 'hex'), (at AT TIME ZONE 'UTC')::text, tags::text FROM e ORDER BY id"
+        ),
+        "1|t|12.50|deadbeef|2024-12-31 18:30:00|{a,\"b c\",NULL}\n2|f|7.00|||{}"
+    );
+    let out = import("pg-import", &pg.url(&db))
+        .stdin_bytes(r#"{"kind":"row","table":"missing","data":{"id":1}}"#)
+        .output()
+        .assert_code(2);
+    assert!(out.stderr.contains("table missing does not exist"), "{}", out.stderr);
+}
+
+/// Rows for the resume test: `n` rows of table `s` with a schema line.
+fn resume_stream(n: u32) -> String {
+    let mut s = String::from(
+        r#"{"kind":"schema","table":"s","columns":[{"name":"id","type":"int64","nullable":false},{"name":"pad","type":"text"}],"primary_key":["id"]}"#,
+    );
+    s.push('\n');
+    for i in 1..=n {
+        s.push_str(&format!(
+            "{{\"kind\":\"row\",\"table\":\"s\",\"data\":{{\"id\":{i},\"pad\":\"{}\"}}}}\n",
+            "x".repeat(200)
+        ));
+    }
+    s
+}
+
+/// Starts an import, kills it (SIGKILL) once `committed()` rows are in, reruns it.
+fn kill_and_resume(tool: &str, url: &str, w: &Workdir, n: u32, committed: &dyn Fn() -> u64) {
+    let input = w.write(format!("{tool}.ndjson"), resume_stream(n));
+    let state = w.join(format!("{tool}.state"));
+    let args = |c: &mut Command| {
+        c.args(["--url", url, "--quiet", "--create-tables", "--truncate", "--batch-rows", "500", "--state"])
+            .arg(&state)
+            .arg("-i")
+            .arg(&input);
+    };
+    let mut cmd = Command::new(bin(tool));
+    args(&mut cmd);
+    let mut child = cmd.stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+    let started = Instant::now();
+    loop {
+        let c = committed();
+        if c >= 2000 {
+            break;
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("{tool} ended ({status}) before it could be killed; {c} rows in");
+        }
+        assert!(started.elapsed() < Duration::from_secs(60), "{tool}: no progress");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let partial = committed();
+    assert!(partial < n as u64, "{tool}: finished before the kill ({partial} rows)");
+    // The rerun continues after the last committed batch.
+    let mut cmd = Command::new(bin(tool));
+    args(&mut cmd);
+    let out = cmd.output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{tool}: {stderr}");
+    assert_eq!(committed(), n as u64, "{tool}");
+    // A third run has nothing to do.
+    let mut cmd = Command::new(bin(tool));
+    args(&mut cmd);
+    let out = cmd.output().unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("finished already"), "{tool}");
+}
+
+#[test]
+fn state_resumes_after_a_kill_without_duplicates_or_loss() {
+    const N: u32 = 60_000;
+    let w = Workdir::new("resume");
+    let pg = postgres();
+    let db = pg.fresh_database("resume");
+    let count = || pg.query(&db, "SELECT count(*) FROM pg_tables WHERE tablename = 's'").parse::<u64>().unwrap();
+    let rows = || if count() == 1 { pg.query(&db, "SELECT count(*) FROM s").parse::<u64>().unwrap() } else { 0 };
+    kill_and_resume("pg-import", &pg.url(&db), &w, N, &rows);
+    assert_eq!(pg.query(&db, "SELECT count(DISTINCT id), min(id), max(id) FROM s"), format!("{N}|1|{N}"));
+    assert_eq!(pg.query(&db, "SELECT count(*) FROM pg_tables WHERE tablename = 'decant_import_state'"), "0");
+
+    let my = mariadb();
+    let mdb = my.fresh_database("resume");
+    let rows = || {
+        let t = my.query(
+            &mdb,
+            "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 's'",
+        );
+        if t == "1" {
+            my.query(&mdb, "SELECT COUNT(*) FROM s").parse::<u64>().unwrap()
+        } else {
+            0
+        }
+    };
+    kill_and_resume("mysql-import", &my.url(&mdb), &w, N, &rows);
+    assert_eq!(my.query(&mdb, "SELECT COUNT(DISTINCT id), MIN(id), MAX(id) FROM s"), format!("{N}\t1\t{N}"));
+}

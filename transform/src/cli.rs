@@ -1,0 +1,411 @@
+//! The `decant-transform` command: reads a stream, applies a spec, writes the
+//! result, with rejects, `--unmatched`, a summary per rule and `--check`.
+
+use std::io::{IsTerminal, Write};
+use std::ops::Range;
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use decant_record::cli::{self, InputArgs, Outcome, OutputArgs, Progress, ReportArgs, RejectArgs, Rejects, Summary};
+use decant_record::{Header, Record, RecordReader, RecordWriter};
+
+use crate::rule::describe_record;
+use crate::{RuleKind, Transformer};
+
+/// The tool's name and version, for headers.
+pub const TOOL: &str = concat!("decant-transform ", env!("CARGO_PKG_VERSION"));
+
+const AFTER_HELP: &str = "\
+Examples:
+  # Redis → MySQL, tables created from the spec's [[schema]] declarations
+  redis-export --url redis://127.0.0.1:6379/0 \\
+    | decant-transform --spec examples/relay-to-mysql.toml \\
+    | mysql-import --url mysql://root@127.0.0.1/relay --create-tables
+
+  # what would each rule produce? (first 10,000 records of a backup)
+  decant-transform --spec relay.toml --check -i backup.ndjson.zst
+
+  # MySQL → Redis cache warm-up
+  mysql-export --url mysql://root@127.0.0.1/relay --tables api_keys,usage_stats \\
+    | decant-transform --spec examples/mysql-to-relay.toml \\
+    | redis-import --url redis://127.0.0.1:6379/0 --mode replace
+
+  # set aside records whose casts fail, keep going, exit 1 at the end
+  decant-transform --spec relay.toml --reject-file rejects.ndjson < in.ndjson > out.ndjson
+
+Records no rule matches follow --unmatched: `error` (the default) treats
+each as a reject (stop, or --reject-file), `pass` copies it unchanged, `drop`
+leaves it out (counted in the summary). Nothing vanishes silently.
+
+The spec format is documented in examples/README.md.";
+
+/// How records that match no rule are handled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Unmatched {
+    /// Copy them to the output unchanged.
+    Pass,
+    /// Leave them out (counted as skipped).
+    Drop,
+    /// Treat each as a reject: stop, or write it to --reject-file.
+    #[default]
+    Error,
+}
+
+/// Command-line arguments of `decant-transform`.
+#[derive(Debug, clap::Parser)]
+#[command(
+    name = "decant-transform",
+    version,
+    about = "Map Redis keys to table rows, rows to Redis keys, and reshape rows, by a TOML spec",
+    after_help = format!("{AFTER_HELP}\n\n{}", cli::EXIT_STATUS_HELP)
+)]
+pub struct Args {
+    /// The spec (TOML): [[schema]] tables and [[rule]] mappings.
+    #[arg(short, long, value_name = "FILE")]
+    pub spec: PathBuf,
+    /// What to do with records no rule matches.
+    #[arg(long, value_enum, default_value_t = Unmatched::Error, value_name = "POLICY")]
+    pub unmatched: Unmatched,
+    /// Validate the spec and show what each rule produces for a sample of the
+    /// input (no stream output). Without input on a terminal, only validates.
+    #[arg(long)]
+    pub check: bool,
+    /// With --check: read at most N records.
+    #[arg(long, value_name = "N", default_value_t = 10_000)]
+    pub sample: u64,
+    /// With --check: examples shown per rule.
+    #[arg(long, value_name = "N", default_value_t = 2)]
+    pub examples: usize,
+    /// Do not write the spec's [[schema]] tables as schema lines.
+    #[arg(long)]
+    pub no_schema: bool,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub input: InputArgs,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub output: OutputArgs,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub reject: RejectArgs,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub report: ReportArgs,
+}
+
+/// Runs the command.
+pub fn run(args: &Args) -> anyhow::Result<Outcome> {
+    let t = Transformer::from_file(&args.spec).map_err(|e| anyhow::anyhow!("{e}"))?;
+    if args.check {
+        return check(args, &t);
+    }
+    let mut reader = args.input.open()?;
+    let out = args.output.create()?;
+    let mut writer = RecordWriter::new(out);
+    let mut rejects = Rejects::open(args.reject.reject_file.as_deref(), false)?;
+    let mut summary = Summary::new();
+    for r in t.rules() {
+        summary.group(r.name());
+    }
+    let mut progress = Progress::new(&args.report, "records", None);
+    let result = stream(args, &t, &mut reader, &mut writer, &mut rejects, &mut summary, &mut progress);
+    progress.finish();
+    rejects.finish()?;
+    match result {
+        Ok(()) => {
+            let out = writer.finish().context("writing the output")?;
+            out.finish().context("writing the output")?;
+        }
+        Err(e) => {
+            // Keep what was written, unsealed, so readers see it is incomplete.
+            if let Ok(out) = writer.abandon() {
+                let _ = out.finish();
+            }
+            return Err(e);
+        }
+    }
+    summary.print(&args.report);
+    Ok(if rejects.count() > 0 { Outcome::Failed } else { Outcome::Success })
+}
+
+const UNMATCHED: &str = "(unmatched)";
+
+fn stream<W: Write>(
+    args: &Args,
+    t: &Transformer,
+    reader: &mut RecordReader<decant_record::io::Input>,
+    writer: &mut RecordWriter<W>,
+    rejects: &mut Rejects,
+    summary: &mut Summary,
+    progress: &mut Progress,
+) -> anyhow::Result<()> {
+    let mut started = false;
+    let mut caps: Vec<Range<usize>> = Vec::new();
+    let mut out: Vec<Record> = Vec::new();
+    // Running element position of a key split into parts.
+    let mut split: Option<(u32, Vec<u8>, u64)> = None;
+    let start = |writer: &mut RecordWriter<W>, source: Option<String>| -> anyhow::Result<()> {
+        writer.write_header(&Header::new(TOOL, source)).context("writing the output")?;
+        if !args.no_schema {
+            for s in t.schemas() {
+                writer.write(&Record::Schema(s.clone())).context("writing the output")?;
+            }
+        }
+        Ok(())
+    };
+    loop {
+        let rec = match reader.next_record() {
+            Ok(Some(r)) => r,
+            Ok(None) => break,
+            Err(e) if e.is_recoverable() => {
+                let line = e.line();
+                rejects.reject(Some(line), &format!("line {line}"), reader.raw_line(), &e.to_string())?;
+                summary.group(UNMATCHED).rejected += 1;
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        };
+        progress.inc(1);
+        match &rec {
+            Record::Header(h) => {
+                if !started {
+                    started = true;
+                    start(writer, h.source.clone())?;
+                }
+                continue;
+            }
+            Record::End(_) => continue,
+            _ => {}
+        }
+        if !started {
+            started = true;
+            start(writer, None)?;
+        }
+        let first_index = match &rec {
+            Record::Redis(r) => match r.part {
+                None | Some(0) => {
+                    split = r.part.map(|_| (r.db, r.key.clone(), r.value.len() as u64));
+                    0
+                }
+                Some(_) => match &mut split {
+                    Some((db, key, next)) if *db == r.db && *key == r.key => {
+                        let first = *next;
+                        *next += r.value.len() as u64;
+                        first
+                    }
+                    _ => {
+                        let line = reader.line_number();
+                        rejects.reject(
+                            Some(line),
+                            &format!("line {line}, {}", describe_record(&rec)),
+                            reader.raw_line(),
+                            "a later part of a split key without its part 0 before it",
+                        )?;
+                        summary.group(UNMATCHED).rejected += 1;
+                        continue;
+                    }
+                },
+            },
+            _ => 0,
+        };
+        out.clear();
+        match t.apply_into(&rec, first_index, &mut caps, &mut out) {
+            Ok(Some(i)) => {
+                let g = summary.group(t.rules()[i].name());
+                if t.rules()[i].kind() == RuleKind::Drop {
+                    g.skipped += 1;
+                } else {
+                    g.written += out.len() as u64;
+                }
+                for o in &out {
+                    writer.write(o).context("writing the output")?;
+                }
+            }
+            Ok(None) => match args.unmatched {
+                Unmatched::Pass => {
+                    writer.write_raw(reader.raw_line()).context("writing the output")?;
+                    summary.group(UNMATCHED).written += 1;
+                }
+                Unmatched::Drop => summary.group(UNMATCHED).skipped += 1,
+                Unmatched::Error => {
+                    let line = reader.line_number();
+                    summary.group(UNMATCHED).rejected += 1;
+                    rejects.reject(
+                        Some(line),
+                        &format!("line {line}, {}", describe_record(&rec)),
+                        reader.raw_line(),
+                        "no rule matches it (add a rule, or use --unmatched pass / drop)",
+                    )?;
+                }
+            },
+            Err(e) => {
+                let line = reader.line_number();
+                summary.group(e.rule.as_str()).rejected += 1;
+                let reason = format!("{e}");
+                rejects.reject(Some(line), &format!("line {line}"), reader.raw_line(), &reason)?;
+            }
+        }
+    }
+    if !started {
+        start(writer, None)?;
+    }
+    Ok(())
+}
+
+/// Per-rule findings of `--check`.
+#[derive(Debug, Default)]
+struct RuleCheck {
+    matched: u64,
+    produced: u64,
+    errors: u64,
+    examples: Vec<(String, Vec<String>)>,
+    first_errors: Vec<String>,
+}
+
+fn clip(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        s.to_owned()
+    } else {
+        let cut: String = s.chars().take(max).collect();
+        format!("{cut}…")
+    }
+}
+
+fn check(args: &Args, t: &Transformer) -> anyhow::Result<Outcome> {
+    let stdout = std::io::stdout();
+    let mut o = stdout.lock();
+    writeln!(
+        o,
+        "spec {}: valid, {} rule(s), {} declared table(s)",
+        args.spec.display(),
+        t.rules().len(),
+        t.schemas().len()
+    )?;
+    for s in t.schemas() {
+        let cols: Vec<String> = s
+            .columns
+            .iter()
+            .map(|c| format!("{} {}", c.name, serde_json::to_value(c.ty).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()))
+            .collect();
+        writeln!(o, "  table {}: {}", s.table, clip(&cols.join(", "), 200))?;
+    }
+    let no_input = args.input.input.is_none() && std::io::stdin().is_terminal();
+    if no_input {
+        for r in t.rules() {
+            writeln!(o, "rule {:?}: {} → {}", r.name(), r.match_text(), r.output_text())?;
+        }
+        writeln!(o, "(no input: pipe a sample or give -i FILE to see what each rule produces)")?;
+        return Ok(Outcome::Success);
+    }
+    let mut reader = args.input.open()?;
+    let mut checks: Vec<RuleCheck> = t.rules().iter().map(|_| RuleCheck::default()).collect();
+    let (mut read, mut unmatched, mut malformed) = (0u64, 0u64, 0u64);
+    let mut unmatched_examples: Vec<String> = Vec::new();
+    let mut caps = Vec::new();
+    let mut out = Vec::new();
+    while read < args.sample {
+        let rec = match reader.next_record() {
+            Ok(Some(r)) => r,
+            Ok(None) => break,
+            Err(e) if e.is_recoverable() => {
+                malformed += 1;
+                if malformed <= 3 {
+                    writeln!(o, "input {e}")?;
+                }
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        };
+        if matches!(rec, Record::Header(_) | Record::End(_)) {
+            continue;
+        }
+        read += 1;
+        out.clear();
+        match t.apply_into(&rec, 0, &mut caps, &mut out) {
+            Ok(Some(i)) => {
+                let c = &mut checks[i];
+                c.matched += 1;
+                c.produced += out.len() as u64;
+                if c.examples.len() < args.examples {
+                    let shown: Vec<String> = out.iter().take(3).map(|r| clip(&r.to_json_string(), 400)).collect();
+                    c.examples.push((clip(&rec.to_json_string(), 300), shown));
+                }
+            }
+            Ok(None) => {
+                unmatched += 1;
+                if unmatched_examples.len() < 5 {
+                    let what = match &rec {
+                        Record::Redis(r) => format!("{} ({})", describe_record(&rec), r.value.redis_type()),
+                        other => describe_record(other),
+                    };
+                    unmatched_examples.push(what);
+                }
+            }
+            Err(e) => {
+                if let Some(i) = t.rules().iter().position(|r| r.name() == e.rule) {
+                    let c = &mut checks[i];
+                    c.matched += 1;
+                    c.errors += 1;
+                    if c.first_errors.len() < 3 {
+                        c.first_errors.push(format!("line {}: {e}", reader.line_number()));
+                    }
+                }
+            }
+        }
+    }
+    writeln!(o, "read {} record(s){}", cli::group_digits(read), if read >= args.sample { " (--sample limit)" } else { "" })?;
+    let mut problems = malformed;
+    for (r, c) in t.rules().iter().zip(&checks) {
+        writeln!(o)?;
+        writeln!(o, "rule {:?}: {} → {}", r.name(), r.match_text(), r.output_text())?;
+        writeln!(
+            o,
+            "  matched {}, produced {}, errors {}",
+            cli::group_digits(c.matched),
+            cli::group_digits(c.produced),
+            cli::group_digits(c.errors)
+        )?;
+        if c.matched == 0 {
+            writeln!(o, "  (matched nothing in the sample)")?;
+        }
+        for (input, outputs) in &c.examples {
+            writeln!(o, "  in:  {input}")?;
+            for x in outputs {
+                writeln!(o, "  out: {x}")?;
+            }
+        }
+        for e in &c.first_errors {
+            writeln!(o, "  error: {e}")?;
+        }
+        problems += c.errors;
+    }
+    writeln!(o)?;
+    if unmatched > 0 {
+        writeln!(
+            o,
+            "unmatched: {} record(s), which --unmatched {} would {}",
+            cli::group_digits(unmatched),
+            match args.unmatched {
+                Unmatched::Pass => "pass",
+                Unmatched::Drop => "drop",
+                Unmatched::Error => "error",
+            },
+            match args.unmatched {
+                Unmatched::Pass => "copy unchanged",
+                Unmatched::Drop => "leave out",
+                Unmatched::Error => "reject",
+            }
+        )?;
+        for u in &unmatched_examples {
+            writeln!(o, "  {u}")?;
+        }
+        if args.unmatched == Unmatched::Error {
+            problems += unmatched;
+        }
+    } else {
+        writeln!(o, "unmatched: none")?;
+    }
+    writeln!(o, "{}", if problems == 0 { "check: OK" } else { "check: problems found" })?;
+    o.flush()?;
+    Ok(if problems == 0 { Outcome::Success } else { Outcome::Failed })
+}

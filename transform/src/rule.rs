@@ -1,0 +1,1385 @@
+//! Compiled rules: what one rule does to one record, as a pure function.
+
+use std::fmt;
+use std::ops::Range;
+
+use decant_record::{LogicalType, Record, RedisRecord, RedisType, RedisValue, Row, RowData, TableSchema, Value};
+
+use crate::cast::{self, Cast, CastOptions, Input, JsonStyle, TimeInput, TimePattern};
+use crate::pattern::{Pattern, Template, TemplatePart};
+use crate::spec::{toml_to_value, ColumnSpec, RuleSpec, SpecError};
+
+/// A record that a matching rule could not transform.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransformError {
+    /// The rule's name.
+    pub rule: String,
+    /// The record: `key "apikey:1"` or `table "t"`.
+    pub record: String,
+    /// The output column or field at fault, when there is one.
+    pub column: Option<String>,
+    /// What went wrong.
+    pub message: String,
+}
+
+impl fmt::Display for TransformError {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(f, "rule {:?}, {}", self.rule, self.record)?;
+        if let Some(c) = &self.column {
+            write!(f, ", column {c:?}")?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+impl std::error::Error for TransformError {}
+
+/// Where a column's value comes from.
+#[derive(Debug, Clone, PartialEq)]
+enum Src {
+    Capture(usize),
+    /// A hash field, stream entry field or input column (slot in `Rule::fields`).
+    Field(usize),
+    Key,
+    Db,
+    Type,
+    ExpireAtMs,
+    /// A string key's value, or the current element.
+    Value,
+    Index,
+    Score,
+    /// The current hash field's name (hash explode).
+    FieldName,
+    /// The current stream entry's id.
+    EntryId,
+    Table,
+    Const(Value),
+}
+
+impl Src {
+    fn describe(&self, rule: &Rule) -> String {
+        match self {
+            Src::Capture(i) => {
+                let name = match &rule.matcher {
+                    Matcher::Key { pattern, .. } => pattern.names()[*i].clone(),
+                    Matcher::Table(_) => String::new(),
+                };
+                format!("capture {{{name}}}")
+            }
+            Src::Field(i) => match rule.matcher {
+                Matcher::Table(_) => format!("column {:?}", String::from_utf8_lossy(&rule.fields[*i])),
+                Matcher::Key { .. } => format!("field {:?}", String::from_utf8_lossy(&rule.fields[*i])),
+            },
+            Src::Key => "$key".into(),
+            Src::Db => "$db".into(),
+            Src::Type => "$type".into(),
+            Src::ExpireAtMs => "$expire_at_ms".into(),
+            Src::Value => "$value".into(),
+            Src::Index => "$index".into(),
+            Src::Score => "$score".into(),
+            Src::FieldName => "$field".into(),
+            Src::EntryId => "$id".into(),
+            Src::Table => "$table".into(),
+            Src::Const(_) => "const".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Empty {
+    Null,
+    Keep,
+    Default,
+    Error,
+}
+
+/// One compiled output column.
+#[derive(Debug, Clone)]
+struct Col {
+    name: String,
+    src: Src,
+    /// Index into `Rule::json_sources` and the path within it.
+    path: Option<(usize, Vec<String>)>,
+    cast: Cast,
+    opts: CastOptions,
+    default: Option<Value>,
+    required: bool,
+    empty: Empty,
+    /// Declared NOT NULL (and no default / auto-increment).
+    not_null: bool,
+    /// On output keys: write NULL as "" instead of omitting it.
+    null_as_empty: bool,
+}
+
+#[derive(Debug, Clone)]
+enum Matcher {
+    Key { pattern: Pattern, ty: Option<RedisType>, db: Option<u32> },
+    Table(String),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Extra {
+    Error,
+    Ignore,
+    Keep,
+    Into,
+}
+
+#[derive(Debug, Clone)]
+enum Out {
+    Drop,
+    /// Rows into a table: selected columns (`cols`) …
+    Rows { table: String, cols: Vec<Col>, extra_into: Option<String> },
+    /// … or all input columns, reshaped.
+    Reshape { table: String, rename: Vec<(String, String)>, drop: Vec<String>, casts: Vec<(String, Cast)> },
+    /// Redis keys from rows.
+    Keys {
+        template: Template,
+        /// Field slots of the template's columns.
+        template_slots: Vec<Option<usize>>,
+        ty: RedisType,
+        db: u32,
+        cols: Vec<Col>,
+        /// One-field hashes: the field name's column.
+        field: Option<Col>,
+        value: Option<Col>,
+        score: Option<Col>,
+        ttl: Option<usize>,
+    },
+}
+
+/// One compiled rule.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    name: String,
+    matcher: Matcher,
+    filter: Vec<(Src, Vec<u8>)>,
+    explode: bool,
+    /// Distinct hash fields / input columns the rule reads.
+    fields: Vec<Vec<u8>>,
+    /// Sources parsed as JSON (for `path` columns).
+    json_sources: Vec<Src>,
+    extra: Extra,
+    /// Fields / columns deliberately left out.
+    ignored: Vec<Vec<u8>>,
+    json_style: JsonStyle,
+    out: Out,
+}
+
+/// What the rule does, for `--check` and error messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RuleKind {
+    /// Drops what it matches.
+    Drop,
+    /// Writes rows.
+    Rows,
+    /// Writes Redis keys.
+    Keys,
+}
+
+fn spec_err(rule: &str, msg: impl fmt::Display) -> SpecError {
+    SpecError(format!("rule {rule:?}: {msg}"))
+}
+
+fn parse_redis_type(rule: &str, what: &str, name: &str) -> Result<RedisType, SpecError> {
+    RedisType::parse(name).ok_or_else(|| {
+        spec_err(rule, format!("{what} = {name:?} is not a Redis type (string, hash, list, set, zset, stream)"))
+    })
+}
+
+/// Per-record state while a row is built.
+struct Ctx<'a> {
+    key: &'a [u8],
+    caps: &'a [Range<usize>],
+    db: u32,
+    ty: Option<RedisType>,
+    expire: Option<i64>,
+    table: Option<&'a str>,
+    fields: Vec<Option<Input<'a>>>,
+    value: Option<Input<'a>>,
+    index: Option<u64>,
+    score: Option<f64>,
+    field_name: Option<&'a [u8]>,
+    entry_id: Option<&'a str>,
+    json: Vec<Option<Result<Value, String>>>,
+    whole: Option<Value>,
+}
+
+impl<'a> Ctx<'a> {
+    fn new(n_fields: usize, n_json: usize) -> Ctx<'a> {
+        Ctx {
+            key: &[],
+            caps: &[],
+            db: 0,
+            ty: None,
+            expire: None,
+            table: None,
+            fields: vec![None; n_fields],
+            value: None,
+            index: None,
+            score: None,
+            field_name: None,
+            entry_id: None,
+            json: vec![None; n_json],
+            whole: None,
+        }
+    }
+}
+
+/// A source's value before the cast.
+enum Got<'a> {
+    Missing,
+    In(Input<'a>),
+    Owned(Value),
+}
+
+impl Rule {
+    /// Compiles one rule (`index` is its position, for the default name).
+    pub fn compile(index: usize, spec: &RuleSpec, tables: &[TableSchema]) -> Result<Rule, SpecError> {
+        let name = spec.name.clone().unwrap_or_else(|| {
+            spec.to_table.clone().or(spec.to_key.clone()).unwrap_or_else(|| format!("rule {}", index + 1))
+        });
+        let n = name.as_str();
+        let matcher = match (&spec.key_match, &spec.match_table) {
+            (Some(p), None) => {
+                let pattern = Pattern::parse(p).map_err(|e| spec_err(n, e))?;
+                let ty = spec.redis_type.as_deref().map(|t| parse_redis_type(n, "type", t)).transpose()?;
+                Matcher::Key { pattern, ty, db: spec.db }
+            }
+            (None, Some(t)) => {
+                if spec.redis_type.is_some() || spec.db.is_some() {
+                    return Err(spec_err(n, "type and db filter Redis keys; match_table takes rows"));
+                }
+                Matcher::Table(t.clone())
+            }
+            (Some(_), Some(_)) => return Err(spec_err(n, "give match (Redis keys) or match_table (rows), not both")),
+            (None, None) => {
+                return Err(spec_err(n, "says nothing to match: give match = \"key:{id}\" or match_table = \"t\""))
+            }
+        };
+        let outputs = [spec.drop, spec.to_table.is_some(), spec.to_key.is_some()].iter().filter(|b| **b).count();
+        if outputs != 1 {
+            return Err(spec_err(n, "needs exactly one of to_table = \"t\", to_key = \"template\" or drop = true"));
+        }
+        let json_style = match spec.json_style.as_deref() {
+            None | Some("compact") => JsonStyle::Compact,
+            Some("python") => JsonStyle::Python,
+            Some(o) => return Err(spec_err(n, format!("json_style = {o:?}: expected compact or python"))),
+        };
+        let mut rule = Rule {
+            name: name.clone(),
+            matcher,
+            filter: Vec::new(),
+            explode: spec.explode,
+            fields: Vec::new(),
+            json_sources: Vec::new(),
+            extra: Extra::Error,
+            ignored: spec.ignore_fields.iter().map(|f| f.as_bytes().to_vec()).collect(),
+            json_style,
+            out: Out::Drop,
+        };
+        rule.extra = match (spec.extra_fields.as_deref(), &spec.extra_into) {
+            (_, Some(_)) if spec.extra_fields.as_deref().is_some_and(|e| e != "into") => {
+                return Err(spec_err(n, "extra_into collects extra fields; drop extra_fields or set it to \"into\""))
+            }
+            (_, Some(_)) => Extra::Into,
+            (None | Some("error"), None) => Extra::Error,
+            (Some("ignore"), None) => Extra::Ignore,
+            (Some("keep"), None) => Extra::Keep,
+            (Some(o), None) => {
+                return Err(spec_err(n, format!("extra_fields = {o:?}: expected error, ignore or keep (or extra_into)")))
+            }
+        };
+        if spec.explode {
+            match &rule.matcher {
+                Matcher::Key { ty: Some(RedisType::String), .. } => {
+                    return Err(spec_err(n, "explode needs an aggregate type (hash, list, set, zset, stream), not string"))
+                }
+                Matcher::Key { ty: Some(_), .. } => {}
+                Matcher::Key { ty: None, .. } => {
+                    return Err(spec_err(n, "explode needs type = \"list\" (or hash, set, zset, stream)"))
+                }
+                Matcher::Table(_) => return Err(spec_err(n, "explode applies to Redis keys, not rows")),
+            }
+        }
+        for (k, v) in &spec.filter {
+            let src = rule.source(k, false)?;
+            let text = match toml_to_value(v) {
+                Value::String(s) => s.into_bytes(),
+                Value::Int(i) => i.to_string().into_bytes(),
+                Value::Bool(b) => b.to_string().into_bytes(),
+                Value::Float(f) => cast::float_text(f).into_bytes(),
+                _ => return Err(spec_err(n, format!("where {k:?}: compare with a string, number or bool"))),
+            };
+            rule.filter.push((src, text));
+        }
+
+        let reshape_keys = !spec.rename.is_empty() || !spec.drop_columns.is_empty() || !spec.casts.is_empty();
+        if spec.drop {
+            if !spec.columns.is_empty() || reshape_keys {
+                return Err(spec_err(n, "drop = true takes no columns"));
+            }
+            return Ok(rule);
+        }
+        if let Some(table) = &spec.to_table {
+            for k in ["to_type", "to_db", "ttl_from", "value", "member", "score", "null"] {
+                let set = match k {
+                    "to_type" => spec.to_type.is_some(),
+                    "to_db" => spec.to_db.is_some(),
+                    "ttl_from" => spec.ttl_from.is_some(),
+                    "value" => spec.value.is_some(),
+                    "member" => spec.member.is_some(),
+                    "score" => spec.score.is_some(),
+                    _ => spec.null.is_some(),
+                };
+                if set {
+                    return Err(spec_err(n, format!("{k} is for to_key rules; this one writes rows (to_table)")));
+                }
+            }
+            let declared = tables.iter().find(|t| &t.table == table);
+            if spec.columns.is_empty() {
+                if !matches!(rule.matcher, Matcher::Table(_)) {
+                    return Err(spec_err(n, "lists no columns: say which column each field goes to"));
+                }
+                rule.out = Out::Reshape {
+                    table: table.clone(),
+                    rename: spec.rename.iter().map(|(a, b)| (a.clone(), b.clone())).collect(),
+                    drop: spec.drop_columns.clone(),
+                    casts: spec
+                        .casts
+                        .iter()
+                        .map(|(c, t)| {
+                            Cast::parse(t).map(|k| (c.clone(), k)).ok_or_else(|| {
+                                spec_err(n, format!("casts.{c} = {t:?}: unknown cast (known: {})", Cast::NAMES))
+                            })
+                        })
+                        .collect::<Result<_, _>>()?,
+                };
+                if rule.extra == Extra::Into {
+                    return Err(spec_err(n, "extra_into needs a column list"));
+                }
+                return Ok(rule);
+            }
+            if reshape_keys {
+                return Err(spec_err(n, "rename / drop_columns / casts reshape all columns; with a column list, say it there"));
+            }
+            let mut cols = Vec::with_capacity(spec.columns.len());
+            for c in &spec.columns {
+                let decl = match declared {
+                    Some(t) => Some(t.column(&c.name).ok_or_else(|| {
+                        spec_err(n, format!("column {:?} is not declared in [[schema]] table {table:?}", c.name))
+                    })?),
+                    None => None,
+                };
+                cols.push(rule.column(c, decl.map(|d| (d.ty, !d.nullable && d.default.is_none() && !d.auto_increment)))?);
+            }
+            if let Some(into) = &spec.extra_into {
+                if cols.iter().any(|c| &c.name == into) {
+                    return Err(spec_err(n, format!("extra_into {into:?} is also a listed column")));
+                }
+            }
+            let mut names: Vec<&str> = cols.iter().map(|c| c.name.as_str()).chain(spec.extra_into.as_deref()).collect();
+            names.sort_unstable();
+            if let Some(w) = names.windows(2).find(|w| w[0] == w[1]) {
+                return Err(spec_err(n, format!("column {:?} listed twice", w[0])));
+            }
+            if let Some(t) = declared {
+                for c in &t.columns {
+                    let produced = names.binary_search(&c.name.as_str()).is_ok();
+                    if !produced && !c.nullable && c.default.is_none() && c.default_expr.is_none() && !c.auto_increment
+                    {
+                        return Err(spec_err(
+                            n,
+                            format!("table {table:?} column {:?} is NOT NULL without a default, and no column of this rule fills it", c.name),
+                        ));
+                    }
+                }
+                if let Some(into) = &spec.extra_into {
+                    if t.column(into).is_none() {
+                        return Err(spec_err(n, format!("extra_into {into:?} is not declared in table {table:?}")));
+                    }
+                }
+            }
+            rule.out = Out::Rows { table: table.clone(), cols, extra_into: spec.extra_into.clone() };
+            return Ok(rule);
+        }
+        // to_key
+        let template_text = spec.to_key.as_deref().unwrap_or_default();
+        if !matches!(rule.matcher, Matcher::Table(_)) {
+            return Err(spec_err(n, "to_key builds Redis keys from rows: use match_table (Redis → Redis copies need no transform)"));
+        }
+        if reshape_keys || rule.extra == Extra::Into || rule.extra == Extra::Keep {
+            return Err(spec_err(n, "rename / drop_columns / casts / extra_into / extra_fields = \"keep\" are for rows"));
+        }
+        let template = Template::parse(template_text).map_err(|e| spec_err(n, e))?;
+        let template_slots = template.columns().map(|c| Some(rule.field_slot(c))).collect();
+        let ty = parse_redis_type(n, "to_type", spec.to_type.as_deref().unwrap_or("hash"))?;
+        let null_as_empty = match spec.null.as_deref() {
+            None | Some("omit") => false,
+            Some("empty") => true,
+            Some(o) => return Err(spec_err(n, format!("null = {o:?}: expected omit or empty"))),
+        };
+        let simple = |rule: &mut Rule, what: &str, col: &Option<String>| -> Result<Option<Col>, SpecError> {
+            col.as_ref()
+                .map(|c| {
+                    let spec = ColumnSpec { name: what.to_owned(), from: Some(c.clone()), ..ColumnSpec::default() };
+                    rule.column(&spec, None)
+                })
+                .transpose()
+        };
+        let (mut value, mut score, mut field) = (None, None, None);
+        if spec.field.is_some() && ty != RedisType::Hash {
+            return Err(spec_err(n, "field is for hash keys"));
+        }
+        let mut cols = Vec::new();
+        match ty {
+            RedisType::Hash if spec.field.is_some() || spec.value.is_some() => {
+                if !spec.columns.is_empty() || spec.field.is_none() || spec.value.is_none() {
+                    return Err(spec_err(
+                        n,
+                        "a hash takes columns = [{ name = \"field\", from = \"column\" }, …], or field = \"column\" and value = \"column\" for one field per row",
+                    ));
+                }
+                field = simple(&mut rule, "field", &spec.field)?;
+                value = simple(&mut rule, "value", &spec.value)?;
+            }
+            RedisType::Hash => {
+                if spec.columns.is_empty() {
+                    return Err(spec_err(n, "to_type = \"hash\" needs columns = [{ name = \"field\", from = \"column\" }, …]"));
+                }
+                if spec.value.is_some() || spec.member.is_some() || spec.score.is_some() {
+                    return Err(spec_err(n, "value / member / score are for string, list, set and zset keys"));
+                }
+                for c in &spec.columns {
+                    let mut col = rule.column(c, None)?;
+                    col.null_as_empty = match c.null.as_deref() {
+                        None => null_as_empty,
+                        Some("omit") => false,
+                        Some("empty") => true,
+                        Some(o) => {
+                            return Err(spec_err(n, format!("column {:?}: null = {o:?}: expected omit or empty", c.name)))
+                        }
+                    };
+                    cols.push(col);
+                }
+                let mut names: Vec<&str> = cols.iter().map(|c| c.name.as_str()).collect();
+                names.sort_unstable();
+                if let Some(w) = names.windows(2).find(|w| w[0] == w[1]) {
+                    return Err(spec_err(n, format!("field {:?} listed twice", w[0])));
+                }
+            }
+            RedisType::String | RedisType::List | RedisType::Set | RedisType::ZSet => {
+                if !spec.columns.is_empty() {
+                    return Err(spec_err(n, format!("columns are hash fields; a {ty} key takes value / member / score")));
+                }
+                let (v, what) = match ty {
+                    RedisType::String | RedisType::List => (&spec.value, "value"),
+                    _ => (&spec.member, "member"),
+                };
+                if v.is_none() {
+                    return Err(spec_err(n, format!("to_type = \"{ty}\" needs {what} = \"column\"")));
+                }
+                value = simple(&mut rule, what, v)?;
+                if ty == RedisType::ZSet {
+                    if spec.score.is_none() {
+                        return Err(spec_err(n, "to_type = \"zset\" needs score = \"column\""));
+                    }
+                    score = simple(&mut rule, "score", &spec.score)?;
+                } else if spec.score.is_some() {
+                    return Err(spec_err(n, "score is for zset keys"));
+                }
+            }
+            RedisType::Stream => return Err(spec_err(n, "to_type = \"stream\" is not supported (use hash, string, list, set or zset)")),
+        }
+        let ttl = spec.ttl_from.as_ref().map(|c| rule.field_slot(c));
+        rule.out = Out::Keys { template, template_slots, ty, db: spec.to_db.unwrap_or(0), cols, field, value, score, ttl };
+        Ok(rule)
+    }
+
+    fn field_slot(&mut self, name: &str) -> usize {
+        let b = name.as_bytes();
+        match self.fields.iter().position(|f| f == b) {
+            Some(i) => i,
+            None => {
+                self.fields.push(b.to_vec());
+                self.fields.len() - 1
+            }
+        }
+    }
+
+    /// Parses a source reference, checking it makes sense for this rule.
+    fn source(&mut self, from: &str, for_column: bool) -> Result<Src, SpecError> {
+        let n = self.name.clone();
+        let bad = |msg: String| Err(spec_err(&n, msg));
+        let (key_ty, is_key) = match &self.matcher {
+            Matcher::Key { ty, .. } => (*ty, true),
+            Matcher::Table(_) => (None, false),
+        };
+        let explode = self.explode;
+        if let Some(inner) = from.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+            return match &self.matcher {
+                Matcher::Key { pattern, .. } => match pattern.slot(inner) {
+                    Some(i) => Ok(Src::Capture(i)),
+                    None => bad(format!(
+                        "{from:?}: pattern {:?} has no capture {{{inner}}} (has: {})",
+                        pattern.as_str(),
+                        pattern.names().iter().map(|s| format!("{{{s}}}")).collect::<Vec<_>>().join(" ")
+                    )),
+                },
+                Matcher::Table(_) => bad(format!("{from:?}: captures come from key patterns; rows have columns")),
+            };
+        }
+        if let Some(meta) = from.strip_prefix('$') {
+            let ok_key_only = |s: Src| if is_key { Ok(s) } else { bad(format!("{from:?} is Redis key metadata; rows have columns")) };
+            return match meta {
+                "key" => ok_key_only(Src::Key),
+                "db" => ok_key_only(Src::Db),
+                "type" => ok_key_only(Src::Type),
+                "expire_at_ms" => ok_key_only(Src::ExpireAtMs),
+                "table" if !is_key => Ok(Src::Table),
+                "value" | "member" if is_key => match (key_ty, explode) {
+                    (Some(RedisType::Stream), true) => bad(format!("{from:?}: stream entries have fields and $id")),
+                    (Some(RedisType::Hash), false) => bad(format!("{from:?}: a hash has fields (or set explode = true)")),
+                    _ => Ok(Src::Value),
+                },
+                "index" if explode => Ok(Src::Index),
+                "score" if explode && key_ty == Some(RedisType::ZSet) => Ok(Src::Score),
+                "field" if explode && key_ty == Some(RedisType::Hash) => Ok(Src::FieldName),
+                "id" if explode && key_ty == Some(RedisType::Stream) => Ok(Src::EntryId),
+                _ => bad(format!(
+                    "{from:?} is not a source here (sources: {})",
+                    if is_key {
+                        "\"{capture}\", hash/entry field names, $key, $db, $type, $expire_at_ms, $value; with explode: $index, $score (zset), $field (hash), $id (stream)"
+                    } else {
+                        "column names, $table"
+                    }
+                )),
+            };
+        }
+        if from.is_empty() {
+            return bad("empty source name".into());
+        }
+        if is_key {
+            let fields_ok = match (key_ty, explode) {
+                (Some(RedisType::Hash), false) | (None, false) | (Some(RedisType::Stream), true) => true,
+                _ => false,
+            };
+            if !fields_ok {
+                let what = if for_column { "column source" } else { "where" };
+                return bad(format!(
+                    "{what} {from:?} names a field, but {} has none: use \"$value\"{}",
+                    match (key_ty, explode) {
+                        (Some(t), true) => format!("an exploded {t} element"),
+                        (Some(t), false) => format!("a {t} key"),
+                        (None, _) => "this key".into(),
+                    },
+                    if key_ty == Some(RedisType::Hash) { ", \"$field\"" } else { "" }
+                ));
+            }
+        }
+        Ok(Src::Field(self.field_slot(from)))
+    }
+
+    fn column(&mut self, c: &ColumnSpec, declared: Option<(LogicalType, bool)>) -> Result<Col, SpecError> {
+        let n = self.name.clone();
+        let err = |msg: String| spec_err(&n, format!("column {:?}: {msg}", c.name));
+        if c.name.is_empty() {
+            return Err(spec_err(&n, "a column has an empty name"));
+        }
+        let src = match (&c.from, &c.constant) {
+            (Some(_), Some(_)) => return Err(err("give from or const, not both".into())),
+            (None, Some(k)) => Src::Const(toml_to_value(k)),
+            (Some(f), None) => self.source(f, true)?,
+            (None, None) => self.source(&c.name, true).map_err(|e| {
+                SpecError(format!("{e} (column {:?} has no from, so it reads the field of the same name)", c.name))
+            })?,
+        };
+        let cast = match &c.cast {
+            Some(name) => Cast::parse(name).ok_or_else(|| err(format!("unknown cast {name:?} (known: {})", Cast::NAMES)))?,
+            None => match declared {
+                Some((ty, _)) => Cast::for_type(ty),
+                None if c.format.as_deref().is_some_and(|f| f.contains('%') || f.starts_with("json")) => Cast::String,
+                None => Cast::Auto,
+            },
+        };
+        let mut opts = CastOptions { json_style: self.json_style, ..CastOptions::default() };
+        if let Some(f) = &c.format {
+            match cast {
+                Cast::Datetime | Cast::Timestamp => {
+                    opts.time_input = parse_time_input(f).ok_or_else(|| {
+                        err(format!("format = {f:?}: a {} cast reads iso, epoch_s, epoch_ms or epoch_us", cast.name()))
+                    })?
+                }
+                Cast::String => match f.as_str() {
+                    "json" => opts.json_style = JsonStyle::Compact,
+                    "json_python" => opts.json_style = JsonStyle::Python,
+                    p => {
+                        let (pattern, input) = match p.split_once('|') {
+                            Some((pat, inp)) => (pat, Some(inp)),
+                            None => (p, None),
+                        };
+                        opts.time_pattern = Some(TimePattern::parse(pattern).map_err(err)?);
+                        if let Some(inp) = input {
+                            opts.time_input = parse_time_input(inp)
+                                .ok_or_else(|| err(format!("format {f:?}: after '|' give iso, epoch_s, epoch_ms or epoch_us")))?;
+                        }
+                    }
+                },
+                _ => return Err(err(format!("format applies to datetime, timestamp and string casts, not {}", cast.name()))),
+            }
+        }
+        let path = match &c.path {
+            None => None,
+            Some(p) => {
+                if matches!(src, Src::Const(_)) {
+                    return Err(err("path needs a source, not a const".into()));
+                }
+                let segs: Vec<String> = p.split('.').map(str::to_owned).collect();
+                if segs.iter().any(|s| s.is_empty()) {
+                    return Err(err(format!("path {p:?} has an empty segment")));
+                }
+                let i = match self.json_sources.iter().position(|s| *s == src) {
+                    Some(i) => i,
+                    None => {
+                        self.json_sources.push(src.clone());
+                        self.json_sources.len() - 1
+                    }
+                };
+                Some((i, segs))
+            }
+        };
+        let empty = match c.empty.as_deref() {
+            None => {
+                if matches!(cast, Cast::Auto | Cast::String | Cast::Bytes) {
+                    Empty::Keep
+                } else {
+                    Empty::Null
+                }
+            }
+            Some("null") => Empty::Null,
+            Some("keep") => Empty::Keep,
+            Some("default") => {
+                if c.default.is_none() {
+                    return Err(err("empty = \"default\" needs a default".into()));
+                }
+                Empty::Default
+            }
+            Some("error") => Empty::Error,
+            Some(o) => return Err(err(format!("empty = {o:?}: expected null, keep, default or error"))),
+        };
+        if c.null.is_some() && !matches!(self.matcher, Matcher::Table(_)) {
+            return Err(err("null = … is for fields of output keys".into()));
+        }
+        Ok(Col {
+            name: c.name.clone(),
+            src,
+            path,
+            cast,
+            opts,
+            default: c.default.as_ref().map(toml_to_value),
+            required: c.required,
+            empty,
+            not_null: declared.is_some_and(|(_, nn)| nn),
+            null_as_empty: false,
+        })
+    }
+
+    /// The rule's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// What the rule writes.
+    pub fn kind(&self) -> RuleKind {
+        match self.out {
+            Out::Drop => RuleKind::Drop,
+            Out::Rows { .. } | Out::Reshape { .. } => RuleKind::Rows,
+            Out::Keys { .. } => RuleKind::Keys,
+        }
+    }
+
+    /// The output table, for row rules.
+    pub fn target_table(&self) -> Option<&str> {
+        match &self.out {
+            Out::Rows { table, .. } | Out::Reshape { table, .. } => Some(table),
+            _ => None,
+        }
+    }
+
+    /// What the rule matches, as written: `apikey:{id} (hash)` or `table t`.
+    pub fn match_text(&self) -> String {
+        match &self.matcher {
+            Matcher::Key { pattern, ty, db } => {
+                let mut s = pattern.as_str().to_owned();
+                if let Some(t) = ty {
+                    s.push_str(&format!(" ({t})"));
+                }
+                if let Some(d) = db {
+                    s.push_str(&format!(" db {d}"));
+                }
+                s
+            }
+            Matcher::Table(t) => format!("table {t}"),
+        }
+    }
+
+    /// What the rule produces, as a short text: `rows of api_keys`.
+    pub fn output_text(&self) -> String {
+        match &self.out {
+            Out::Drop => "dropped".into(),
+            Out::Rows { table, .. } | Out::Reshape { table, .. } => {
+                format!("rows of {table}{}", if self.explode { " (one per element)" } else { "" })
+            }
+            Out::Keys { template, ty, .. } => format!("{ty} keys {}", template.as_str()),
+        }
+    }
+
+    /// The literal prefix every matched key starts with (empty for row rules).
+    pub(crate) fn key_prefix(&self) -> Option<&[u8]> {
+        match &self.matcher {
+            Matcher::Key { pattern, .. } => Some(pattern.prefix()),
+            Matcher::Table(_) => None,
+        }
+    }
+
+    /// The table this rule takes rows from.
+    pub fn match_table(&self) -> Option<&str> {
+        match &self.matcher {
+            Matcher::Table(t) => Some(t),
+            Matcher::Key { .. } => None,
+        }
+    }
+
+    /// True when the rule takes `rec`; fills `caps` with the key's captures.
+    pub fn matches(&self, rec: &Record, caps: &mut Vec<Range<usize>>) -> bool {
+        let hit = match (&self.matcher, rec) {
+            (Matcher::Key { pattern, ty, db }, Record::Redis(r)) => {
+                ty.is_none_or(|t| t == r.value.redis_type())
+                    && db.is_none_or(|d| d == r.db)
+                    && pattern.matches(&r.key, caps)
+            }
+            (Matcher::Table(t), Record::Row(row)) => *t == row.table,
+            (Matcher::Table(t), Record::Schema(s)) => *t == s.table,
+            (Matcher::Table(t), Record::Delete(d)) => {
+                matches!(&d.target, decant_record::Target::Row { table, .. } if table == t)
+            }
+            _ => false,
+        };
+        hit && (self.filter.is_empty() || matches!(rec, Record::Schema(_) | Record::Delete(_)) || self.filter_ok(rec, caps))
+    }
+
+    fn filter_ok(&self, rec: &Record, caps: &[Range<usize>]) -> bool {
+        self.filter.iter().all(|(src, want)| {
+            let got: Option<Vec<u8>> = match (src, rec) {
+                (Src::Capture(i), Record::Redis(r)) => Some(r.key[caps[*i].clone()].to_vec()),
+                (Src::Key, Record::Redis(r)) => Some(r.key.clone()),
+                (Src::Db, Record::Redis(r)) => Some(r.db.to_string().into_bytes()),
+                (Src::Type, Record::Redis(r)) => Some(r.value.redis_type().as_str().as_bytes().to_vec()),
+                (Src::ExpireAtMs, Record::Redis(r)) => r.expire_at_ms.map(|e| e.to_string().into_bytes()),
+                (Src::Value, Record::Redis(RedisRecord { value: RedisValue::String(s), .. })) => Some(s.clone()),
+                (Src::Field(i), Record::Redis(RedisRecord { value: RedisValue::Hash(pairs), .. })) => {
+                    pairs.iter().find(|(f, _)| *f == self.fields[*i]).map(|(_, v)| v.clone())
+                }
+                (Src::Field(i), Record::Row(row)) => std::str::from_utf8(&self.fields[*i])
+                    .ok()
+                    .and_then(|c| row.data.get(c))
+                    .and_then(|v| render(v, JsonStyle::Compact).ok().flatten()),
+                (Src::Table, Record::Row(row)) => Some(row.table.as_bytes().to_vec()),
+                _ => None,
+            };
+            got.as_deref() == Some(want.as_slice())
+        })
+    }
+
+    fn error(&self, rec: &Record, column: Option<&str>, message: impl Into<String>) -> TransformError {
+        TransformError {
+            rule: self.name.clone(),
+            record: describe_record(rec),
+            column: column.map(str::to_owned),
+            message: message.into(),
+        }
+    }
+
+    /// Transforms one record this rule matches (see [`Rule::matches`]).
+    pub fn apply(&self, rec: &Record) -> Result<Vec<Record>, TransformError> {
+        let mut caps = Vec::new();
+        let mut out = Vec::new();
+        if !self.matches(rec, &mut caps) {
+            return Err(self.error(rec, None, "the rule does not match this record"));
+        }
+        self.apply_matched(rec, &caps, 0, &mut out)?;
+        Ok(out)
+    }
+
+    /// Transforms a matched record into `out`. `first_index` is the position
+    /// of the record's first element within its key (non-zero for the later
+    /// parts of a split key).
+    pub fn apply_matched(
+        &self,
+        rec: &Record,
+        caps: &[Range<usize>],
+        first_index: u64,
+        out: &mut Vec<Record>,
+    ) -> Result<(), TransformError> {
+        match (&self.out, rec) {
+            (Out::Drop, _) => Ok(()),
+            (_, Record::Schema(s)) => {
+                if let Some(s) = self.reshape_schema(s) {
+                    out.push(Record::Schema(s));
+                }
+                Ok(())
+            }
+            (Out::Reshape { .. }, Record::Row(row)) => {
+                out.push(Record::Row(self.reshape_row(row)?));
+                Ok(())
+            }
+            (Out::Reshape { table, rename, .. }, Record::Delete(d)) => {
+                let mut d = d.clone();
+                if let decant_record::Target::Row { table: t, id } = &mut d.target {
+                    *t = table.clone();
+                    for (k, _) in id.0.iter_mut() {
+                        if let Some((_, new)) = rename.iter().find(|(old, _)| old == k) {
+                            *k = new.clone();
+                        }
+                    }
+                }
+                out.push(Record::Delete(d));
+                Ok(())
+            }
+            (Out::Rows { .. }, Record::Row(row)) => {
+                let mut ctx = Ctx::new(self.fields.len(), self.json_sources.len());
+                ctx.table = Some(&row.table);
+                let extras = self.bind_row(rec, row, &mut ctx)?;
+                out.push(self.build_row(rec, &mut ctx, extras)?);
+                Ok(())
+            }
+            (Out::Keys { .. }, Record::Row(row)) => {
+                let mut ctx = Ctx::new(self.fields.len(), self.json_sources.len());
+                ctx.table = Some(&row.table);
+                self.bind_row(rec, row, &mut ctx)?;
+                out.push(self.build_key(rec, &mut ctx)?);
+                Ok(())
+            }
+            (Out::Keys { .. }, Record::Delete(_)) => {
+                Err(self.error(rec, None, "row deletes cannot be turned into key deletes by a to_key rule"))
+            }
+            (Out::Rows { .. }, Record::Delete(_)) => {
+                Err(self.error(rec, None, "a delete cannot go through a column-list rule (its key columns may change)"))
+            }
+            (Out::Rows { .. }, Record::Redis(r)) => self.redis_to_rows(rec, r, caps, first_index, out),
+            _ => Err(self.error(rec, None, format!("this rule does not take {} records", rec.kind()))),
+        }
+    }
+
+    /// The schema of this rule's output table given an input schema (row
+    /// rules): renamed, dropped and recast columns. `None` when the rule
+    /// writes keys, drops, or has a declared table (emitted up front).
+    fn reshape_schema(&self, s: &TableSchema) -> Option<TableSchema> {
+        match &self.out {
+            Out::Reshape { table, rename, drop, casts } => {
+                let mut s = s.clone();
+                s.table = table.clone();
+                s.columns.retain(|c| !drop.contains(&c.name));
+                for c in &mut s.columns {
+                    if let Some((_, cast)) = casts.iter().find(|(n, _)| *n == c.name) {
+                        if let Some(ty) = cast.logical_type() {
+                            if ty != c.ty {
+                                let keep = decant_record::Column::new(c.name.clone(), ty);
+                                *c = decant_record::Column { nullable: c.nullable, comment: c.comment.take(), ..keep };
+                            }
+                        }
+                    }
+                    if let Some((_, new)) = rename.iter().find(|(old, _)| *old == c.name) {
+                        c.name = new.clone();
+                    }
+                }
+                let map = |cols: &mut Vec<String>| -> bool {
+                    if cols.iter().any(|c| drop.contains(c)) {
+                        return false;
+                    }
+                    for c in cols.iter_mut() {
+                        if let Some((_, new)) = rename.iter().find(|(old, _)| old == c) {
+                            *c = new.clone();
+                        }
+                    }
+                    true
+                };
+                if !map(&mut s.primary_key) {
+                    s.primary_key.clear();
+                }
+                s.indexes.retain_mut(|i| map(&mut i.columns));
+                s.foreign_keys.retain_mut(|f| map(&mut f.columns));
+                Some(s)
+            }
+            _ => None,
+        }
+    }
+
+    fn reshape_row(&self, row: &Row) -> Result<Row, TransformError> {
+        let Out::Reshape { table, rename, drop, casts } = &self.out else {
+            unreachable!("reshape_row is called for reshape rules only")
+        };
+        let mut data = Vec::with_capacity(row.data.len());
+        for (name, v) in row.data.iter() {
+            if drop.iter().any(|d| d == name) {
+                continue;
+            }
+            let v = match casts.iter().find(|(c, _)| c == name) {
+                Some((_, cast)) => cast::cast(Input::Value(v), *cast, &CastOptions::default()).map_err(|e| {
+                    self.error(&Record::Row(row.clone()), Some(name), e.0)
+                })?,
+                None => v.clone(),
+            };
+            let name = rename.iter().find(|(old, _)| old == name).map_or(name, |(_, new)| new.as_str());
+            data.push((name.to_owned(), v));
+        }
+        Ok(Row { table: table.clone(), data: RowData(data) })
+    }
+
+    /// Binds a row's columns to field slots; returns the extra columns.
+    fn bind_row<'a>(
+        &self,
+        rec: &Record,
+        row: &'a Row,
+        ctx: &mut Ctx<'a>,
+    ) -> Result<Vec<(&'a [u8], Input<'a>)>, TransformError> {
+        let mut extras = Vec::new();
+        for (name, v) in row.data.iter() {
+            match self.fields.iter().position(|f| f == name.as_bytes()) {
+                Some(i) => ctx.fields[i] = Some(Input::Value(v)),
+                None if self.ignored.iter().any(|x| x == name.as_bytes()) => {}
+                None => match self.extra {
+                    Extra::Ignore => {}
+                    Extra::Error => {
+                        return Err(self.error(
+                            rec,
+                            None,
+                            format!("input column {name:?} is not used by any column (add it, or set extra_fields = \"ignore\" / \"keep\" / extra_into)"),
+                        ))
+                    }
+                    Extra::Keep | Extra::Into => extras.push((name.as_bytes(), Input::Value(v))),
+                },
+            }
+        }
+        Ok(extras)
+    }
+
+    fn redis_to_rows(
+        &self,
+        rec: &Record,
+        r: &RedisRecord,
+        caps: &[Range<usize>],
+        first_index: u64,
+        out: &mut Vec<Record>,
+    ) -> Result<(), TransformError> {
+        let new_ctx = || {
+            let mut ctx = Ctx::new(self.fields.len(), self.json_sources.len());
+            ctx.key = &r.key;
+            ctx.caps = caps;
+            ctx.db = r.db;
+            ctx.ty = Some(r.value.redis_type());
+            ctx.expire = r.expire_at_ms;
+            ctx
+        };
+        if !self.explode {
+            if r.part.is_some() && matches!(r.value, RedisValue::Hash(_)) {
+                return Err(self.error(
+                    rec,
+                    None,
+                    "this hash arrives in parts (a big key); a row needs the whole hash: export with a larger chunk size, or explode it",
+                ));
+            }
+            let mut ctx = new_ctx();
+            let mut extras = Vec::new();
+            match &r.value {
+                RedisValue::Hash(pairs) => {
+                    for (f, v) in pairs {
+                        match self.fields.iter().position(|x| x == f) {
+                            Some(i) => ctx.fields[i] = Some(Input::Bytes(v)),
+                            None if self.ignored.contains(f) => {}
+                            None => match self.extra {
+                                Extra::Ignore => {}
+                                Extra::Keep | Extra::Into => extras.push((f.as_slice(), Input::Bytes(v))),
+                                Extra::Error => {
+                                    return Err(self.error(
+                                        rec,
+                                        None,
+                                        format!(
+                                            "hash field {} is not mapped to any column (map it, or set extra_fields = \"ignore\" or extra_into = \"column\")",
+                                            cast::show(Input::Bytes(f))
+                                        ),
+                                    ))
+                                }
+                            },
+                        }
+                    }
+                }
+                RedisValue::String(s) => ctx.value = Some(Input::Bytes(s)),
+                RedisValue::List(items) | RedisValue::Set(items) => {
+                    ctx.whole = Some(Value::Array(items.iter().map(|i| Value::from_bytes_or_text(i.clone())).collect()))
+                }
+                RedisValue::ZSet(pairs) => {
+                    ctx.whole = Some(Value::Array(
+                        pairs
+                            .iter()
+                            .map(|(m, s)| Value::Array(vec![Value::from_bytes_or_text(m.clone()), Value::Float(*s)]))
+                            .collect(),
+                    ))
+                }
+                RedisValue::Stream(_) => {
+                    return Err(self.error(rec, None, "a stream becomes rows with explode = true (one per entry)"))
+                }
+            }
+            out.push(self.build_row(rec, &mut ctx, extras)?);
+            return Ok(());
+        }
+        let mut i = first_index;
+        let mut emit = |ctx: &mut Ctx, extras: Vec<(&[u8], Input)>| -> Result<(), TransformError> {
+            out.push(self.build_row(rec, ctx, extras)?);
+            Ok(())
+        };
+        match &r.value {
+            RedisValue::List(items) | RedisValue::Set(items) => {
+                for item in items {
+                    let mut ctx = new_ctx();
+                    ctx.value = Some(Input::Bytes(item));
+                    ctx.index = Some(i);
+                    i += 1;
+                    emit(&mut ctx, Vec::new())?;
+                }
+            }
+            RedisValue::ZSet(pairs) => {
+                for (m, s) in pairs {
+                    let mut ctx = new_ctx();
+                    ctx.value = Some(Input::Bytes(m));
+                    ctx.score = Some(*s);
+                    ctx.index = Some(i);
+                    i += 1;
+                    emit(&mut ctx, Vec::new())?;
+                }
+            }
+            RedisValue::Hash(pairs) => {
+                for (f, v) in pairs {
+                    let mut ctx = new_ctx();
+                    ctx.field_name = Some(f);
+                    ctx.value = Some(Input::Bytes(v));
+                    ctx.index = Some(i);
+                    i += 1;
+                    emit(&mut ctx, Vec::new())?;
+                }
+            }
+            RedisValue::Stream(s) => {
+                for entry in &s.entries {
+                    let mut ctx = new_ctx();
+                    ctx.entry_id = Some(&entry.id);
+                    ctx.index = Some(i);
+                    i += 1;
+                    let mut extras = Vec::new();
+                    for (f, v) in &entry.fields {
+                        match self.fields.iter().position(|x| x == f) {
+                            Some(k) => ctx.fields[k] = Some(Input::Bytes(v)),
+                            None if self.ignored.contains(f) => {}
+                            None => match self.extra {
+                                Extra::Ignore => {}
+                                Extra::Keep | Extra::Into => extras.push((f.as_slice(), Input::Bytes(v))),
+                                Extra::Error => {
+                                    return Err(self.error(
+                                        rec,
+                                        None,
+                                        format!(
+                                            "entry {} field {} is not mapped to any column (map it, or set extra_fields = \"ignore\" or extra_into)",
+                                            entry.id,
+                                            cast::show(Input::Bytes(f))
+                                        ),
+                                    ))
+                                }
+                            },
+                        }
+                    }
+                    emit(&mut ctx, extras)?;
+                }
+            }
+            RedisValue::String(_) => return Err(self.error(rec, None, "a string key has no elements to explode")),
+        }
+        Ok(())
+    }
+
+    /// The raw value of a source.
+    fn get<'a>(&self, src: &'a Src, ctx: &Ctx<'a>) -> Got<'a> {
+        match src {
+            Src::Capture(i) => Got::In(Input::Bytes(&ctx.key[ctx.caps[*i].clone()])),
+            Src::Field(i) => ctx.fields[*i].map_or(Got::Missing, Got::In),
+            Src::Key => Got::In(Input::Bytes(ctx.key)),
+            Src::Db => Got::Owned(Value::Int(ctx.db as i128)),
+            Src::Type => Got::Owned(ctx.ty.map_or(Value::Null, |t| Value::String(t.as_str().to_owned()))),
+            Src::ExpireAtMs => Got::Owned(ctx.expire.map_or(Value::Null, |e| Value::Int(e as i128))),
+            Src::Value => match (ctx.value, &ctx.whole) {
+                (Some(v), _) => Got::In(v),
+                (None, Some(w)) => Got::Owned(w.clone()),
+                (None, None) => Got::Missing,
+            },
+            Src::Index => ctx.index.map_or(Got::Missing, |i| Got::Owned(Value::Int(i as i128))),
+            Src::Score => ctx.score.map_or(Got::Missing, |s| Got::Owned(Value::Float(s))),
+            Src::FieldName => ctx.field_name.map_or(Got::Missing, |f| Got::In(Input::Bytes(f))),
+            Src::EntryId => ctx.entry_id.map_or(Got::Missing, |id| Got::Owned(Value::String(id.to_owned()))),
+            Src::Table => ctx.table.map_or(Got::Missing, |t| Got::Owned(Value::String(t.to_owned()))),
+            Src::Const(v) => Got::In(Input::Value(v)),
+        }
+    }
+
+    /// One column's final value.
+    fn eval(&self, rec: &Record, col: &Col, ctx: &mut Ctx) -> Result<Value, TransformError> {
+        let err = |msg: String| self.error(rec, Some(&col.name), msg);
+        let from = || col.src.describe(self);
+        let mut holder: Value;
+        let got: Got = match &col.path {
+            None => self.get(&col.src, ctx),
+            Some((j, segs)) => {
+                if ctx.json[*j].is_none() {
+                    let parsed = match self.get(&self.json_sources[*j], ctx) {
+                        Got::Missing => Ok(Value::Null),
+                        Got::In(Input::Value(v)) => parse_json_value(v),
+                        Got::Owned(v) => parse_json_value(&v),
+                        Got::In(Input::Bytes(b)) => {
+                            serde_json::from_slice::<Value>(b).map_err(|e| format!("not valid JSON: {e}"))
+                        }
+                    };
+                    ctx.json[*j] = Some(parsed);
+                }
+                match ctx.json[*j].as_ref() {
+                    Some(Ok(doc)) => match walk(doc, segs) {
+                        Some(v) => {
+                            holder = v.clone();
+                            Got::Owned(std::mem::replace(&mut holder, Value::Null))
+                        }
+                        None => Got::Missing,
+                    },
+                    Some(Err(e)) => return Err(err(format!("{}: {e}", from()))),
+                    None => Got::Missing,
+                }
+            }
+        };
+        let missing = |what: &str| -> Result<Value, TransformError> {
+            if let Some(d) = &col.default {
+                return Ok(d.clone());
+            }
+            if col.required || col.not_null {
+                let path = col.path.as_ref().map(|(_, s)| format!(" path {:?}", s.join("."))).unwrap_or_default();
+                return Err(err(format!(
+                    "{}{path} is {what}, and the column is {} (give it a default)",
+                    from(),
+                    if col.required { "required" } else { "NOT NULL" }
+                )));
+            }
+            Ok(Value::Null)
+        };
+        let input = match &got {
+            Got::Missing => return missing("missing"),
+            Got::In(i) => *i,
+            Got::Owned(v) => Input::Value(v),
+        };
+        let is_empty = match input {
+            Input::Bytes(b) => b.is_empty(),
+            Input::Value(Value::String(s)) => s.is_empty(),
+            Input::Value(Value::Null) => return missing("null"),
+            _ => false,
+        };
+        if is_empty {
+            match col.empty {
+                Empty::Keep => {}
+                Empty::Null => return missing("empty"),
+                Empty::Default => return Ok(col.default.clone().unwrap_or(Value::Null)),
+                Empty::Error => return Err(err(format!("{} is empty", from()))),
+            }
+        }
+        cast::cast(input, col.cast, &col.opts).map_err(|e| err(format!("{}: {e}", from())))
+    }
+
+    fn build_row(
+        &self,
+        rec: &Record,
+        ctx: &mut Ctx,
+        extras: Vec<(&[u8], Input)>,
+    ) -> Result<Record, TransformError> {
+        let Out::Rows { table, cols, extra_into } = &self.out else {
+            unreachable!("build_row is called for row rules only")
+        };
+        let mut data = Vec::with_capacity(cols.len() + extras.len() + 1);
+        for col in cols {
+            data.push((col.name.clone(), self.eval(rec, col, ctx)?));
+        }
+        match (self.extra, extra_into) {
+            (Extra::Into, Some(into)) => {
+                let mut obj = Vec::with_capacity(extras.len());
+                for (f, v) in extras {
+                    let Ok(name) = std::str::from_utf8(f) else {
+                        return Err(self.error(rec, Some(into), format!("extra field {} is not UTF-8", cast::show(Input::Bytes(f)))));
+                    };
+                    let v = match v {
+                        Input::Bytes(b) => Value::from_bytes_or_text(b.to_vec()),
+                        Input::Value(v) => v.clone(),
+                    };
+                    obj.push((name.to_owned(), v));
+                }
+                data.push((into.clone(), if obj.is_empty() { Value::Null } else { Value::Object(obj) }));
+            }
+            (Extra::Keep, _) => {
+                for (f, v) in extras {
+                    let Ok(name) = std::str::from_utf8(f) else {
+                        return Err(self.error(rec, None, format!("extra field {} is not UTF-8", cast::show(Input::Bytes(f)))));
+                    };
+                    if data.iter().any(|(n, _)| n == name) {
+                        return Err(self.error(rec, Some(name), "an extra field has the name of a listed column"));
+                    }
+                    let v = match v {
+                        Input::Bytes(b) => Value::from_bytes_or_text(b.to_vec()),
+                        Input::Value(v) => v.clone(),
+                    };
+                    data.push((name.to_owned(), v));
+                }
+            }
+            _ => {}
+        }
+        Ok(Record::Row(Row { table: table.clone(), data: RowData(data) }))
+    }
+
+    fn build_key(&self, rec: &Record, ctx: &mut Ctx) -> Result<Record, TransformError> {
+        let Out::Keys { template, template_slots, ty, db, cols, field, value, score, ttl } = &self.out else {
+            unreachable!("build_key is called for key rules only")
+        };
+        let mut key = Vec::with_capacity(64);
+        let mut slot = template_slots.iter();
+        for part in template.parts() {
+            match part {
+                TemplatePart::Literal(l) => key.extend_from_slice(l),
+                TemplatePart::Column(c) => {
+                    let v = slot.next().copied().flatten().and_then(|i| ctx.fields[i]);
+                    let text = match v {
+                        Some(Input::Value(v)) => render(v, self.json_style).map_err(|e| self.error(rec, Some(c), e.0))?,
+                        Some(Input::Bytes(b)) => Some(b.to_vec()),
+                        None => None,
+                    };
+                    match text {
+                        Some(t) => key.extend_from_slice(&t),
+                        None => {
+                            return Err(self.error(
+                                rec,
+                                Some(c),
+                                format!("key template {:?}: column {c:?} is missing or NULL", template.as_str()),
+                            ))
+                        }
+                    }
+                }
+            }
+        }
+        let expire_at_ms = match ttl {
+            None => None,
+            Some(i) => match ctx.fields[*i] {
+                None => None,
+                Some(input) => cast::to_epoch_ms(input).map_err(|e| {
+                    self.error(rec, Some(&String::from_utf8_lossy(&self.fields[*i])), format!("ttl_from: {e}"))
+                })?,
+            },
+        };
+        let mut bytes_of = |col: &Col, ctx: &mut Ctx| -> Result<Option<Vec<u8>>, TransformError> {
+            let v = self.eval(rec, col, ctx)?;
+            let out = render(&v, col.opts.json_style).map_err(|e| self.error(rec, Some(&col.name), e.0))?;
+            Ok(match out {
+                None if col.null_as_empty => Some(Vec::new()),
+                other => other,
+            })
+        };
+        let need = |col: &Option<Col>, ctx: &mut Ctx, bytes_of: &mut dyn FnMut(&Col, &mut Ctx) -> Result<Option<Vec<u8>>, TransformError>| -> Result<Vec<u8>, TransformError> {
+            let col = col.as_ref().expect("compile() sets value/member for these types");
+            bytes_of(col, ctx)?.ok_or_else(|| self.error(rec, Some(&col.name), "is NULL; a Redis value cannot be NULL"))
+        };
+        let value = match ty {
+            RedisType::Hash if field.is_some() => {
+                let f = need(field, ctx, &mut bytes_of)?;
+                RedisValue::Hash(vec![(f, need(value, ctx, &mut bytes_of)?)])
+            }
+            RedisType::Hash => {
+                let mut pairs = Vec::with_capacity(cols.len());
+                for col in cols {
+                    if let Some(b) = bytes_of(col, ctx)? {
+                        pairs.push((col.name.as_bytes().to_vec(), b));
+                    }
+                }
+                if pairs.is_empty() {
+                    return Err(self.error(rec, None, "every field is NULL: Redis cannot hold an empty hash"));
+                }
+                RedisValue::Hash(pairs)
+            }
+            RedisType::String => RedisValue::String(need(value, ctx, &mut bytes_of)?),
+            RedisType::List => RedisValue::List(vec![need(value, ctx, &mut bytes_of)?]),
+            RedisType::Set => RedisValue::Set(vec![need(value, ctx, &mut bytes_of)?]),
+            RedisType::ZSet => {
+                let member = need(value, ctx, &mut bytes_of)?;
+                let scol = score.as_ref().expect("compile() sets score for zsets");
+                let s = self.eval(rec, scol, ctx)?;
+                let s = cast::cast(Input::Value(&s), Cast::Float, &CastOptions::default())
+                    .map_err(|e| self.error(rec, Some("score"), e.0))?;
+                let Value::Float(f) = s else {
+                    return Err(self.error(rec, Some("score"), "is NULL; a zset member needs a score"));
+                };
+                RedisValue::ZSet(vec![(member, f)])
+            }
+            RedisType::Stream => unreachable!("compile() refuses stream outputs"),
+        };
+        Ok(Record::Redis(RedisRecord { db: *db, key, expire_at_ms, value, part: None, last: false, dump: None }))
+    }
+}
+
+fn parse_time_input(f: &str) -> Option<TimeInput> {
+    Some(match f {
+        "iso" => TimeInput::Iso,
+        "epoch_s" => TimeInput::EpochS,
+        "epoch_ms" => TimeInput::EpochMs,
+        "epoch_us" => TimeInput::EpochUs,
+        _ => return None,
+    })
+}
+
+fn parse_json_value(v: &Value) -> Result<Value, String> {
+    match v {
+        Value::String(s) => serde_json::from_str::<Value>(s).map_err(|e| format!("not valid JSON: {e}")),
+        Value::Bytes(b) => serde_json::from_slice::<Value>(b).map_err(|e| format!("not valid JSON: {e}")),
+        other => Ok(other.clone()),
+    }
+}
+
+fn walk<'v>(doc: &'v Value, segs: &[String]) -> Option<&'v Value> {
+    let mut cur = doc;
+    for s in segs {
+        cur = match cur {
+            Value::Object(members) => members.iter().find(|(k, _)| k == s).map(|(_, v)| v)?,
+            Value::Array(items) => items.get(s.parse::<usize>().ok()?)?,
+            _ => return None,
+        };
+    }
+    Some(cur)
+}
+
+/// A value as Redis text: `None` for NULL.
+pub fn render(v: &Value, style: JsonStyle) -> Result<Option<Vec<u8>>, cast::CastError> {
+    Ok(Some(match v {
+        Value::Null => return Ok(None),
+        Value::Bool(b) => if *b { b"true".to_vec() } else { b"false".to_vec() },
+        Value::Int(i) => i.to_string().into_bytes(),
+        Value::Float(f) => cast::float_text(*f).into_bytes(),
+        Value::String(s) | Value::ZeroDate(s) => s.as_bytes().to_vec(),
+        Value::Bytes(b) => b.clone(),
+        Value::Array(_) | Value::Object(_) => cast::render_json(v, style)?.into_bytes(),
+    }))
+}
+
+/// `key "apikey:1"`, `table "t"`, for messages.
+pub fn describe_record(rec: &Record) -> String {
+    match rec {
+        Record::Redis(r) => format!("key {}", cast::show(Input::Bytes(&r.key))),
+        Record::Row(r) => format!("table {:?} row", r.table),
+        Record::Schema(s) => format!("schema of table {:?}", s.table),
+        Record::Delete(_) => "delete".into(),
+        other => format!("{} line", other.kind()),
+    }
+}

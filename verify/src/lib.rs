@@ -1,0 +1,565 @@
+//! `decant-verify --left A --right B`: the last step of every runbook —
+//! proves that B holds the same data as A.
+//!
+//! 1. One streaming pass over each side: record counts and order-independent
+//!    content digests per table / key group (memory: one record), a random
+//!    sample of A's records (`--sample N`) looked up by key in B, and the
+//!    schema lines (`--schema`).
+//! 2. Only for the groups whose counts or digests differ: a keyed comparison
+//!    ([`decant_diff::engine`]) that counts added, removed and changed records,
+//!    so `--max-mismatch` can be judged and the first differences shown.
+//!
+//! Equal data therefore costs one read of each side. Normalisations are
+//! explicit flags, never silent.
+
+pub mod schema;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use clap::Parser;
+use decant_checksum::canon::CanonicalArgs;
+use decant_checksum::source::{seal_status, LiveOptions, SourceSpec};
+use decant_diff::compare::{changed_fields, decode_lines};
+use decant_diff::engine::{self, EngineConfig, Found, GroupStats, Sink};
+use decant_diff::entry::{CompareOptions, EntryReader, KeyColumns, SideInfo};
+use decant_diff::keymap::KeyMap;
+use decant_record::cli::{self, Outcome, ReportArgs, EXIT_STATUS_HELP};
+use decant_record::digest::{ContentDigest, GroupKey};
+use decant_transform::Transformer;
+use serde::Serialize;
+
+const AFTER_HELP: &str = "\
+What is compared, per table / key group: record counts and content digests (one
+streaming pass over each side); only for groups that differ, a keyed comparison
+that counts added, removed and changed records (a second read of those groups).
+--sample N also picks N random records of A and looks each up by key in B.
+--schema compares the schema lines (columns, logical types, nullability, primary
+and unique keys, indexes, charset/collation) of two SQL sides.
+
+The report is a table on stderr (or a JSON document on stdout with --json). The
+run passes (exit 0) when every group's mismatch ratio (differing records / the
+records on either side) is within --max-mismatch, the sample agrees within it, and
+--schema found no difference.
+
+Examples:
+  decant-verify --left reline.ndjson.zst --right postgres://app@new/reline
+  decant-verify --left mysql://root@old/reline --right postgres://app@new/reline --schema --sample 1000
+  decant-verify --left redis://prod:6379/0 --right mysql://app@db/relay --spec relay-to-mysql.toml
+  decant-verify --left a.ndjson --right b.ndjson --time-precision 3 --null-equals-empty --max-mismatch 0.1%
+  decant-verify --left old.ndjson --right new.ndjson --key-map 'users.id@{n}=u-{n}' --json > report.json
+
+";
+
+/// Proves that B holds the same data as A: counts, digests, spot checks, schema.
+#[derive(Debug, Parser)]
+#[command(name = "decant-verify", version, after_help = format!("{AFTER_HELP}{EXIT_STATUS_HELP}"))]
+pub struct Args {
+    /// A (the source): file (plain or .zst), - for stdin, or a live store URL.
+    #[arg(long, value_name = "A")]
+    pub left: String,
+    /// B (the copy): file (plain or .zst), - for stdin, or a live store URL.
+    #[arg(long, value_name = "B")]
+    pub right: String,
+    /// Apply this decant-transform spec to A first (when A and B differ in
+    /// shape, e.g. a Redis source and its SQL copy).
+    #[arg(long, value_name = "FILE.toml")]
+    pub spec: Option<PathBuf>,
+    /// Spot-check N random records of A, looked up by key in B.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub sample: usize,
+    /// Seed of the sample (default: from the clock).
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+    /// Also compare the schemas (columns, types, keys, indexes, charset/collation).
+    #[arg(long)]
+    pub schema: bool,
+    /// Largest share of differing records per group that still passes:
+    /// "0.1%", "0.001", or "0" (default: any difference fails).
+    #[arg(long, value_name = "RATIO", default_value = "0", value_parser = parse_ratio)]
+    pub max_mismatch: f64,
+    /// Print the report as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// Fail when a file side has no "end" trailer (truncated or not from decant).
+    #[arg(long)]
+    pub require_sealed: bool,
+    /// Key columns: COLUMN[,COLUMN] or TABLE:COLUMN[,COLUMN] (repeatable).
+    /// Default: the primary key of each table's schema line.
+    #[arg(long, value_name = "SPEC")]
+    pub key: Vec<String>,
+    /// Map A's IDs: FROM=TO for Redis keys, TABLE.COLUMN@FROM=TO for a column.
+    #[arg(long, value_name = "RULE")]
+    pub key_map: Vec<KeyMap>,
+    /// Numbers within this relative tolerance are equal:
+    /// |a-b| <= TOL * max(1, |a|, |b|).
+    #[arg(long, value_name = "TOL")]
+    pub float_tolerance: Option<f64>,
+    /// Live SQL stores: only these tables (comma-separated).
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    pub tables: Vec<String>,
+    /// Live Redis: only keys matching this pattern (repeatable).
+    #[arg(long = "match", value_name = "PATTERN")]
+    pub matches: Vec<String>,
+    /// Password file for a live A.
+    #[arg(long, value_name = "FILE")]
+    pub left_password_file: Option<PathBuf>,
+    /// Password file for a live B.
+    #[arg(long, value_name = "FILE")]
+    pub right_password_file: Option<PathBuf>,
+    /// Memory for the keyed comparison before it partitions to disk.
+    #[arg(long, value_name = "SIZE", default_value = "32M", value_parser = decant_diff::parse_size)]
+    pub memory: usize,
+    /// Directory for temporary partitions.
+    #[arg(long, value_name = "DIR")]
+    pub temp_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub canon: CanonicalArgs,
+    #[command(flatten)]
+    pub report: ReportArgs,
+}
+
+/// Parses `0.1%`, `0.001`, `0`.
+pub fn parse_ratio(s: &str) -> Result<f64, String> {
+    let t = s.trim();
+    let v = match t.strip_suffix('%') {
+        Some(p) => p.trim().parse::<f64>().map(|x| x / 100.0),
+        None => t.parse::<f64>(),
+    }
+    .map_err(|_| format!("bad ratio {s:?}: use a percentage such as 0.1% or a fraction such as 0.001"))?;
+    if !(0.0..=1.0).contains(&v) {
+        return Err(format!("bad ratio {s:?}: must be between 0 and 100%"));
+    }
+    Ok(v)
+}
+
+/// One side's first pass.
+#[derive(Debug, Default)]
+struct Scan {
+    digests: BTreeMap<GroupKey, ContentDigest>,
+    status: &'static str,
+    info: SideInfo,
+}
+
+/// A sampled record of A and what B holds under its key.
+#[derive(Debug)]
+struct SampleItem {
+    ident: Vec<u8>,
+    group: GroupKey,
+    content: [u8; 32],
+    lines: Vec<u8>,
+    right: Option<([u8; 32], Vec<u8>)>,
+}
+
+/// A small xorshift generator: the sample needs spread, not cryptography.
+#[derive(Debug)]
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.0 = x;
+        x
+    }
+}
+
+/// Per-group result.
+#[derive(Debug, Clone, Serialize)]
+pub struct GroupReport {
+    /// `table:NAME` or `keys:GROUP`.
+    pub group: String,
+    /// Records in A.
+    pub left: u64,
+    /// Records in B.
+    pub right: u64,
+    /// Content digests equal.
+    pub digest_equal: bool,
+    /// Only in B (known when the digests differ).
+    pub added: u64,
+    /// Only in A.
+    pub removed: u64,
+    /// In both, different.
+    pub changed: u64,
+    /// Differing records / records present on either side.
+    pub mismatch_ratio: f64,
+    /// Within --max-mismatch.
+    pub ok: bool,
+}
+
+/// The sample's result.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SampleReport {
+    /// Records sampled from A.
+    pub checked: u64,
+    /// Not found in B.
+    pub missing: u64,
+    /// Found but different.
+    pub different: u64,
+    /// Within --max-mismatch.
+    pub ok: bool,
+}
+
+/// The whole report (`--json`).
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// A's name (no password).
+    pub left: String,
+    /// B's name (no password).
+    pub right: String,
+    /// `sealed`, `unsealed` or `live`.
+    pub left_status: String,
+    /// `sealed`, `unsealed` or `live`.
+    pub right_status: String,
+    /// Per group.
+    pub groups: Vec<GroupReport>,
+    /// `--sample`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sample: Option<SampleReport>,
+    /// `--schema` differences.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schema_differences: Option<Vec<String>>,
+    /// The first differences found (diff lines).
+    pub examples: Vec<serde_json::Value>,
+    /// The threshold.
+    pub max_mismatch: f64,
+    /// The verdict.
+    pub ok: bool,
+}
+
+/// Collects the first few differences as `diff` JSON lines.
+#[derive(Debug)]
+struct Examples {
+    keys: KeyColumns,
+    max: usize,
+    items: Vec<serde_json::Value>,
+}
+
+impl Sink for Examples {
+    fn found(&mut self, f: Found<'_>, left_info: &SideInfo, right_info: &SideInfo) -> anyhow::Result<()> {
+        if self.items.len() >= self.max {
+            return Ok(());
+        }
+        let mut buf = Vec::new();
+        {
+            let mut w = decant_diff::output::DiffLines::bare(&mut buf, self.keys.clone());
+            w.found(f, left_info, right_info)?;
+            w.flush()?;
+        }
+        for line in buf.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+            if let Ok(v) = serde_json::from_slice(line) {
+                self.items.push(v);
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Args {
+    fn compare_options(&self) -> anyhow::Result<CompareOptions> {
+        let mut keys = KeyColumns::default();
+        for k in &self.key {
+            keys.add(k).map_err(anyhow::Error::msg)?;
+        }
+        Ok(CompareOptions {
+            canon: self.canon.options(),
+            float_tolerance: self.float_tolerance,
+            keys,
+            key_map: self.key_map.clone(),
+            only_groups: None,
+        })
+    }
+
+    fn live(&self, password_file: &Option<PathBuf>) -> LiveOptions {
+        LiveOptions {
+            tables: self.tables.clone(),
+            matches: self.matches.clone(),
+            wheres: Vec::new(),
+            password_file: password_file.clone(),
+            exporter_dir: None,
+        }
+    }
+}
+
+fn scan(
+    reader: &mut EntryReader,
+    is_live: bool,
+    sample: &mut Vec<SampleItem>,
+    sample_size: usize,
+    rng: &mut Rng,
+    lookup: Option<&HashMap<Vec<u8>, usize>>,
+) -> anyhow::Result<BTreeMap<GroupKey, ContentDigest>> {
+    let mut digests: BTreeMap<GroupKey, ContentDigest> = BTreeMap::new();
+    let mut seen = 0u64;
+    while let Some(e) = reader.next_entry()? {
+        let d = digests.entry(e.group.clone()).or_default();
+        d.add_hash(&e.content);
+        d.count += 1;
+        match lookup {
+            None if sample_size > 0 => {
+                let item = || SampleItem {
+                    ident: e.ident.clone(),
+                    group: e.group.clone(),
+                    content: e.content,
+                    lines: e.lines.clone(),
+                    right: None,
+                };
+                if sample.len() < sample_size {
+                    sample.push(item());
+                } else {
+                    let j = (rng.next() % (seen + 1)) as usize;
+                    if j < sample_size {
+                        sample[j] = item();
+                    }
+                }
+            }
+            Some(map) => {
+                if let Some(&i) = map.get(&e.ident) {
+                    if sample[i].right.is_none() {
+                        sample[i].right = Some((e.content, e.lines));
+                    }
+                }
+            }
+            None => {}
+        }
+        seen += 1;
+    }
+    let _ = is_live;
+    // Tables declared by a schema line but without rows count as empty groups.
+    for s in &reader.info.schemas {
+        digests.entry(GroupKey::Table(s.table.clone())).or_default();
+    }
+    Ok(digests)
+}
+
+/// Runs `decant-verify` and returns the report.
+pub fn verify(args: &Args) -> anyhow::Result<Report> {
+    let a = SourceSpec::parse(&args.left);
+    let b = SourceSpec::parse(&args.right);
+    let opts = args.compare_options()?;
+    let spec: Option<Arc<Transformer>> = decant_diff::load_spec(args.spec.as_deref())?;
+    let live_a = args.live(&args.left_password_file);
+    let live_b = args.live(&args.right_password_file);
+
+    // Pass 1: counts, digests, sample, schemas.
+    let seed = args.seed.unwrap_or_else(|| {
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(1, |d| d.as_nanos() as u64)
+    });
+    let mut rng = Rng(seed | 1);
+    let mut sample = Vec::new();
+    let (mut left, mut right) = decant_diff::open_pair(&a, &b, &live_a, &live_b, &opts, spec.as_ref())?;
+    let left_digests = scan(&mut left, a.is_live(), &mut sample, args.sample, &mut rng, None)?;
+    let lookup: HashMap<Vec<u8>, usize> = sample.iter().enumerate().map(|(i, s)| (s.ident.clone(), i)).collect();
+    let right_digests = scan(&mut right, b.is_live(), &mut sample, args.sample, &mut rng, Some(&lookup))?;
+    let left_info = std::mem::take(&mut left.info);
+    let right_info = std::mem::take(&mut right.info);
+    let left_scan = Scan {
+        digests: left_digests,
+        status: if a.is_live() { "live" } else { seal_status(&left.finish()?) },
+        info: left_info,
+    };
+    let right_scan = Scan {
+        digests: right_digests,
+        status: if b.is_live() { "live" } else { seal_status(&right.finish()?) },
+        info: right_info,
+    };
+
+    // Groups whose counts or digests differ.
+    let names: BTreeSet<&GroupKey> = left_scan.digests.keys().chain(right_scan.digests.keys()).collect();
+    let mut differing = HashSet::new();
+    for g in &names {
+        let l = left_scan.digests.get(*g).copied().unwrap_or_default();
+        let r = right_scan.digests.get(*g).copied().unwrap_or_default();
+        if l != r {
+            differing.insert((*g).clone());
+        }
+    }
+
+    // Pass 2, only for those: the keyed comparison.
+    let mut examples = Examples { keys: opts.keys.clone(), max: 10, items: Vec::new() };
+    let mut detail: BTreeMap<GroupKey, GroupStats> = BTreeMap::new();
+    if !differing.is_empty() {
+        let mut opts2 = opts.clone();
+        opts2.only_groups = Some(differing.clone());
+        let (l2, r2) = decant_diff::open_pair(&a, &b, &live_a, &live_b, &opts2, spec.as_ref())?;
+        let config = EngineConfig {
+            compare: opts2,
+            memory_limit: args.memory,
+            temp_dir: args.temp_dir.clone(),
+            ..EngineConfig::default()
+        };
+        detail = engine::diff(l2, r2, &config, &mut examples)?.groups;
+    }
+
+    let mut groups = Vec::new();
+    for g in names {
+        let l = left_scan.digests.get(g).copied().unwrap_or_default();
+        let r = right_scan.digests.get(g).copied().unwrap_or_default();
+        let d = detail.get(g).copied().unwrap_or_default();
+        let diffs = d.added + d.removed + d.changed;
+        // Share of the records present on either side that differ (at most 1).
+        let ratio = if diffs == 0 { 0.0 } else { diffs as f64 / (d.equal + diffs) as f64 };
+        let ok = if args.max_mismatch == 0.0 { diffs == 0 } else { ratio <= args.max_mismatch };
+        groups.push(GroupReport {
+            group: g.to_string(),
+            left: l.count,
+            right: r.count,
+            digest_equal: l == r,
+            added: d.added,
+            removed: d.removed,
+            changed: d.changed,
+            mismatch_ratio: ratio,
+            ok,
+        });
+    }
+
+    let sample_report = (args.sample > 0).then(|| {
+        let mut rep = SampleReport { checked: sample.len() as u64, ..Default::default() };
+        for s in &sample {
+            match &s.right {
+                None => rep.missing += 1,
+                Some((c, _)) if *c == s.content => {}
+                Some((_, lines)) => {
+                    let same = match (decode_lines(&s.lines), decode_lines(lines)) {
+                        (Ok(l), Ok(r)) => {
+                            let lt = row_types(&left_scan.info, &l);
+                            let rt = row_types(&right_scan.info, &r);
+                            changed_fields(&l, &r, lt, rt, &opts).is_empty()
+                        }
+                        _ => false,
+                    };
+                    if !same {
+                        rep.different += 1;
+                    }
+                }
+            }
+            let _ = &s.group;
+        }
+        let bad = rep.missing + rep.different;
+        rep.ok = if args.max_mismatch == 0.0 {
+            bad == 0
+        } else {
+            bad as f64 <= args.max_mismatch * rep.checked.max(1) as f64
+        };
+        rep
+    });
+
+    let schema_differences =
+        args.schema.then(|| schema::compare(&left_scan.info.schemas, &right_scan.info.schemas, &args.tables));
+
+    let mut ok = groups.iter().all(|g| g.ok);
+    ok &= sample_report.as_ref().is_none_or(|s| s.ok);
+    ok &= schema_differences.as_ref().is_none_or(|d| d.is_empty());
+    if args.require_sealed {
+        ok &= left_scan.status != "unsealed" && right_scan.status != "unsealed";
+    }
+    Ok(Report {
+        left: a.display_name(),
+        right: b.display_name(),
+        left_status: left_scan.status.to_owned(),
+        right_status: right_scan.status.to_owned(),
+        groups,
+        sample: sample_report,
+        schema_differences,
+        examples: examples.items,
+        max_mismatch: args.max_mismatch,
+        ok,
+    })
+}
+
+fn row_types<'a>(
+    info: &'a SideInfo,
+    r: &decant_record::Record,
+) -> Option<&'a HashMap<String, decant_record::LogicalType>> {
+    match r {
+        decant_record::Record::Row(row) => info.types.get(&row.table),
+        _ => None,
+    }
+}
+
+/// The report as the table printed on stderr.
+pub fn render_text(r: &Report) -> String {
+    use decant_record::cli::group_digits as n;
+    let width = r.groups.iter().map(|g| g.group.chars().count()).max().unwrap_or(5).max(5);
+    let mut out = format!("A: {} ({})\nB: {} ({})\n", r.left, r.left_status, r.right, r.right_status);
+    out.push_str(&format!(
+        "{:<width$}  {:>10}  {:>10}  {:>8}  {:>8}  {:>8}  {:>8}  {:>9}  status\n",
+        "group", "A", "B", "digest", "added", "removed", "changed", "mismatch"
+    ));
+    for g in &r.groups {
+        out.push_str(&format!(
+            "{:<width$}  {:>10}  {:>10}  {:>8}  {:>8}  {:>8}  {:>8}  {:>8.4}%  {}\n",
+            g.group,
+            n(g.left),
+            n(g.right),
+            if g.digest_equal { "equal" } else { "differs" },
+            n(g.added),
+            n(g.removed),
+            n(g.changed),
+            g.mismatch_ratio * 100.0,
+            if g.ok { "ok" } else { "FAILED" }
+        ));
+    }
+    if let Some(s) = &r.sample {
+        out.push_str(&format!(
+            "sample: {} checked, {} missing in B, {} different: {}\n",
+            s.checked,
+            s.missing,
+            s.different,
+            if s.ok { "ok" } else { "FAILED" }
+        ));
+    }
+    if let Some(d) = &r.schema_differences {
+        if d.is_empty() {
+            out.push_str("schema: equal\n");
+        }
+        for line in d {
+            out.push_str(&format!("schema: {line}\n"));
+        }
+    }
+    for e in &r.examples {
+        out.push_str(&format!("example: {e}\n"));
+    }
+    out.push_str(if r.ok {
+        "verification passed\n"
+    } else {
+        "verification FAILED\n"
+    });
+    out
+}
+
+/// Runs `decant-verify`.
+pub fn run(args: &Args) -> anyhow::Result<Outcome> {
+    let report = verify(args)?;
+    if args.json {
+        let mut out = std::io::stdout().lock();
+        serde_json::to_writer_pretty(&mut out, &report).context("writing the report")?;
+        writeln!(out)?;
+        out.flush()?;
+    }
+    if !args.report.quiet && !(args.json && report.ok) {
+        let text = render_text(&report);
+        let prefixed: String = text.lines().map(|l| format!("{}: {l}\n", cli::tool_name())).collect();
+        let _ = std::io::stderr().lock().write_all(cli::redact(&prefixed).as_bytes());
+    }
+    Ok(if report.ok { Outcome::Success } else { Outcome::Failed })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ratios() {
+        assert_eq!(parse_ratio("0.1%").unwrap(), 0.001);
+        assert_eq!(parse_ratio("0.001").unwrap(), 0.001);
+        assert_eq!(parse_ratio("0").unwrap(), 0.0);
+        assert!(parse_ratio("200%").is_err());
+        assert!(parse_ratio("x").is_err());
+    }
+}
