@@ -109,4 +109,9 @@ for ((i = 0; i < ${#args[@]}; i++)); do
     esac
 done
 cargo build --workspace --bins ${build_args[@]+"${build_args[@]}"}
+
+# End-to-end tests mostly wait for servers and child processes: run more of
+# them at once than there are cores (unless the caller chose).
+cores=$(nproc 2>/dev/null || echo 2)
+export RUST_TEST_THREADS=${RUST_TEST_THREADS:-$((cores * 2 > 8 ? cores * 2 : 8))}
 cargo test --workspace "$@"

@@ -39,8 +39,10 @@ Output: one \"diff\" line per difference, read like diff(1) from A to B:
   \"value\" for a list/set/zset/string) in \"fields\". A summary goes to stderr.
 
 With --patch, the output is instead a stream that makes B equal to A when fed to
-B's importer with --mode upsert: A's record for every removed or changed row/key
-(after its table's schema line) and a \"delete\" line for every added one.
+B's importer with --mode upsert (redis-import: --mode replace): A's record for every
+removed or changed row/key (after its table's schema line) and a \"delete\" line for
+every added one. Read like the diff lines: \"removed\" and \"changed\" rows are written
+back as they are in A, \"added\" ones are deleted from B.
 
 Rows are keyed by the primary key of their schema line (SQL exports have one),
 or by --key. Records are compared in the canonical form (DESIGN.md §2.3); every
@@ -54,7 +56,9 @@ Examples:
   decant-diff old.ndjson.zst new.ndjson.zst
   decant-diff mysql://root@old/reline postgres://app@new/reline --tables operators
   decant-diff backup.ndjson.zst redis://cache:6379/0 --expiry-precision 1000
-  decant-diff a.ndjson b.ndjson --patch | pg-import --url postgres://app@new/reline --mode upsert
+  decant-diff mysql://root@old/reline postgres://app@new/reline --patch \\
+    | pg-import --url postgres://app@new/reline --mode upsert
+  decant-diff backup.ndjson.zst redis://cache/0 --patch | redis-import --url redis://cache/0 --mode replace
   decant-diff a.ndjson b.ndjson --key users:email --time-precision 3 --brief
 
 ";

@@ -19,7 +19,7 @@ use std::str::FromStr;
 
 use crate::record::{Record, RedisRecord, RedisValue, StreamValue};
 use crate::schema::{LogicalType, TableSchema};
-use crate::time::{normalize_datetime, normalize_time, Rounding};
+use crate::time::{normalize_datetime_into, normalize_time, Rounding};
 use crate::value::{Bytes, RowData, Value};
 
 /// Explicit normalisations applied before hashing. The defaults normalise only
@@ -76,7 +76,10 @@ impl KeyGrouper {
             if *b == self.separator {
                 seen += 1;
                 if seen == self.depth {
-                    return Bytes(key[..i].to_vec()).to_string();
+                    return match std::str::from_utf8(&key[..i]) {
+                        Ok(text) => text.to_owned(),
+                        Err(_) => Bytes(key[..i].to_vec()).to_string(),
+                    };
                 }
             }
         }
@@ -185,7 +188,21 @@ impl ContentDigest {
 
 /// Column types of one table, by column name, for normalisation.
 #[derive(Debug, Default, Clone)]
-struct TableTypes(HashMap<String, LogicalType>);
+struct TableTypes {
+    by_name: HashMap<String, LogicalType>,
+    /// In schema order: rows usually list their columns in that order, so
+    /// the type of column `i` is found without hashing its name.
+    in_order: Vec<(String, LogicalType)>,
+}
+
+impl TableTypes {
+    fn get(&self, position: usize, name: &str) -> Option<LogicalType> {
+        match self.in_order.get(position) {
+            Some((n, ty)) if n == name => Some(*ty),
+            _ => self.by_name.get(name).copied(),
+        }
+    }
+}
 
 /// State of a Redis key split into parts, between its first and last part.
 #[derive(Debug)]
@@ -247,8 +264,9 @@ impl Digester {
 
     /// Registers a table's column types.
     pub fn add_schema(&mut self, schema: &TableSchema) {
-        let types = schema.columns.iter().map(|c| (c.name.clone(), c.ty)).collect();
-        self.tables.insert(schema.table.clone(), TableTypes(types));
+        let in_order: Vec<(String, LogicalType)> = schema.columns.iter().map(|c| (c.name.clone(), c.ty)).collect();
+        let by_name = in_order.iter().cloned().collect();
+        self.tables.insert(schema.table.clone(), TableTypes { by_name, in_order });
         self.groups.entry(GroupKey::Table(schema.table.clone())).or_default();
     }
 
@@ -267,7 +285,7 @@ impl Digester {
     pub fn row_hash(&mut self, table: &str, data: &RowData) -> [u8; 32] {
         self.scratch.clear();
         let types = self.tables.get(table);
-        canonical_row(data, types.map(|t| &t.0), &self.opts, &mut self.scratch);
+        canonical_row_with(data, |i, name| types.and_then(|t| t.get(i, name)), &self.opts, &mut self.scratch);
         *blake3::hash(&self.scratch).as_bytes()
     }
 
@@ -283,131 +301,96 @@ impl Digester {
     /// Adds one Redis record (a whole key or one part of a split key).
     pub fn add_redis(&mut self, r: &RedisRecord) {
         let group_key = self.group_of(r.db, &r.key);
-        let mut digest = self.groups.remove(&group_key).unwrap_or_default();
+        // This record's contribution, merged into its group at the end.
+        let mut delta = ContentDigest::default();
+        let whole = r.part.is_none();
         if r.starts_key() {
-            digest.count += 1;
-            digest.add_hash(&self.key_meta_hash(r));
-            self.open = Some(OpenKey { db: r.db, key: r.key.clone(), list_offset: 0, string: None });
+            delta.count += 1;
+            delta.add_hash(&key_meta_hash(&self.opts, r, &mut self.scratch));
+            self.open = None;
+            if !whole {
+                self.open = Some(OpenKey { db: r.db, key: r.key.clone(), list_offset: 0, string: None });
+            }
         } else if self.open.as_ref().is_none_or(|o| o.key != r.key || o.db != r.db) {
             // A later part without its first part: digest it as if it were
             // the start, so the group still reflects every element seen.
             self.open = Some(OpenKey { db: r.db, key: r.key.clone(), list_offset: 0, string: None });
         }
         let key = &r.key;
-        let mut open = self.open.take();
+        let mut open = if whole { None } else { self.open.take() };
+        let mut e = ElementHasher::new(&mut self.scratch);
         match &r.value {
-            RedisValue::String(bytes) => {
-                let o = open.as_mut();
-                if let Some(o) = o {
-                    o.string.get_or_insert_with(|| element_hasher(b'S', key)).update(bytes);
+            RedisValue::String(bytes) => match open.as_mut() {
+                // The bytes are hashed unprefixed, as a split string streams them.
+                None => {
+                    e.start(b'S', key).extend_from_slice(bytes);
+                    delta.add_hash(&e.hash());
                 }
-            }
+                Some(o) => {
+                    o.string
+                        .get_or_insert_with(|| {
+                            let mut h = blake3::Hasher::new();
+                            h.update(e.start(b'S', key));
+                            h
+                        })
+                        .update(bytes);
+                }
+            },
             RedisValue::Hash(pairs) => {
+                e.start(b'h', key);
                 for (f, v) in pairs {
-                    let mut h = element_hasher(b'h', key);
-                    put_bytes(&mut h, f);
-                    put_bytes(&mut h, v);
-                    digest.add_hash(h.finalize().as_bytes());
+                    let b = e.element();
+                    put_bytes(b, f);
+                    put_bytes(b, v);
+                    delta.add_hash(&e.hash());
                 }
             }
             RedisValue::List(items) => {
                 let offset = open.as_ref().map_or(0, |o| o.list_offset);
+                e.start(b'l', key);
                 for (i, item) in items.iter().enumerate() {
-                    let mut h = element_hasher(b'l', key);
-                    h.update(&(offset + i as u64).to_le_bytes());
-                    put_bytes(&mut h, item);
-                    digest.add_hash(h.finalize().as_bytes());
+                    let b = e.element();
+                    b.extend_from_slice(&(offset + i as u64).to_le_bytes());
+                    put_bytes(b, item);
+                    delta.add_hash(&e.hash());
                 }
                 if let Some(o) = open.as_mut() {
                     o.list_offset += items.len() as u64;
                 }
             }
             RedisValue::Set(members) => {
+                e.start(b's', key);
                 for m in members {
-                    let mut h = element_hasher(b's', key);
-                    put_bytes(&mut h, m);
-                    digest.add_hash(h.finalize().as_bytes());
+                    put_bytes(e.element(), m);
+                    delta.add_hash(&e.hash());
                 }
             }
             RedisValue::ZSet(pairs) => {
+                e.start(b'z', key);
                 for (m, score) in pairs {
-                    let mut h = element_hasher(b'z', key);
-                    put_bytes(&mut h, m);
-                    h.update(&canonical_float_bits(*score).to_le_bytes());
-                    digest.add_hash(h.finalize().as_bytes());
+                    let b = e.element();
+                    put_bytes(b, m);
+                    b.extend_from_slice(&canonical_float_bits(*score).to_le_bytes());
+                    delta.add_hash(&e.hash());
                 }
             }
-            RedisValue::Stream(stream) => self.add_stream(&mut digest, key, stream),
+            RedisValue::Stream(stream) => add_stream(&mut e, &mut delta, key, stream),
         }
         if r.ends_key() {
             if let Some(h) = open.as_mut().and_then(|o| o.string.take()) {
-                digest.add_hash(h.finalize().as_bytes());
+                delta.add_hash(h.finalize().as_bytes());
             }
             open = None;
         }
-        self.open = open;
-        self.groups.insert(group_key, digest);
-    }
-
-    fn add_stream(&self, digest: &mut ContentDigest, key: &[u8], stream: &StreamValue) {
-        for e in &stream.entries {
-            let mut h = element_hasher(b'x', key);
-            put_bytes(&mut h, e.id.as_bytes());
-            h.update(&(e.fields.len() as u64).to_le_bytes());
-            for (f, v) in &e.fields {
-                put_bytes(&mut h, f);
-                put_bytes(&mut h, v);
-            }
-            digest.add_hash(h.finalize().as_bytes());
+        if !whole {
+            self.open = open;
         }
-        for g in &stream.groups {
-            let mut h = element_hasher(b'g', key);
-            put_bytes(&mut h, &g.name.0);
-            put_bytes(&mut h, g.last_delivered_id.as_bytes());
-            let mut consumers: Vec<&[u8]> = g.consumers.iter().map(|c| c.0.as_slice()).collect();
-            consumers.sort_unstable();
-            h.update(&(consumers.len() as u64).to_le_bytes());
-            for c in consumers {
-                put_bytes(&mut h, c);
-            }
-            let mut pending: Vec<(&str, &[u8], u64)> =
-                g.pending.iter().map(|p| (p.id.as_str(), p.consumer.0.as_slice(), p.delivery_count)).collect();
-            pending.sort_unstable();
-            h.update(&(pending.len() as u64).to_le_bytes());
-            for (id, c, n) in pending {
-                put_bytes(&mut h, id.as_bytes());
-                put_bytes(&mut h, c);
-                h.update(&n.to_le_bytes());
-            }
-            digest.add_hash(h.finalize().as_bytes());
-        }
-        if let Some(last) = &stream.last_id {
-            let mut h = element_hasher(b'L', key);
-            put_bytes(&mut h, last.as_bytes());
-            digest.add_hash(h.finalize().as_bytes());
-        }
-    }
-
-    fn key_meta_hash(&self, r: &RedisRecord) -> [u8; 32] {
-        let mut h = element_hasher(b'k', &r.key);
-        h.update(r.value.redis_type().as_str().as_bytes());
-        match r.expire_at_ms.filter(|_| !self.opts.ignore_expiry) {
+        match self.groups.get_mut(&group_key) {
+            Some(g) => g.merge(&delta),
             None => {
-                h.update(&[0]);
-            }
-            Some(ms) => {
-                let ms = match self.opts.expiry_precision_ms.filter(|p| *p > 1) {
-                    Some(p) => {
-                        let p = p as i64;
-                        (ms + p / 2).div_euclid(p) * p
-                    }
-                    None => ms,
-                };
-                h.update(&[1]);
-                h.update(&ms.to_le_bytes());
+                self.groups.insert(group_key, delta);
             }
         }
-        *h.finalize().as_bytes()
     }
 
     /// The digests so far, per table and key group (tables declared by a
@@ -422,16 +405,104 @@ impl Digester {
     }
 }
 
-fn element_hasher(tag: u8, key: &[u8]) -> blake3::Hasher {
-    let mut h = blake3::Hasher::new();
-    h.update(&[b'K', tag]);
-    put_bytes(&mut h, key);
-    h
+fn add_stream(e: &mut ElementHasher, digest: &mut ContentDigest, key: &[u8], stream: &StreamValue) {
+    e.start(b'x', key);
+    for entry in &stream.entries {
+        let b = e.element();
+        put_bytes(b, entry.id.as_bytes());
+        b.extend_from_slice(&(entry.fields.len() as u64).to_le_bytes());
+        for (f, v) in &entry.fields {
+            put_bytes(b, f);
+            put_bytes(b, v);
+        }
+        digest.add_hash(&e.hash());
+    }
+    e.start(b'g', key);
+    for g in &stream.groups {
+        let b = e.element();
+        put_bytes(b, &g.name.0);
+        put_bytes(b, g.last_delivered_id.as_bytes());
+        let mut consumers: Vec<&[u8]> = g.consumers.iter().map(|c| c.0.as_slice()).collect();
+        consumers.sort_unstable();
+        b.extend_from_slice(&(consumers.len() as u64).to_le_bytes());
+        for c in consumers {
+            put_bytes(b, c);
+        }
+        let mut pending: Vec<(&str, &[u8], u64)> =
+            g.pending.iter().map(|p| (p.id.as_str(), p.consumer.0.as_slice(), p.delivery_count)).collect();
+        pending.sort_unstable();
+        b.extend_from_slice(&(pending.len() as u64).to_le_bytes());
+        for (id, c, n) in pending {
+            put_bytes(b, id.as_bytes());
+            put_bytes(b, c);
+            b.extend_from_slice(&n.to_le_bytes());
+        }
+        digest.add_hash(&e.hash());
+    }
+    if let Some(last) = &stream.last_id {
+        put_bytes(e.start(b'L', key), last.as_bytes());
+        digest.add_hash(&e.hash());
+    }
 }
 
-fn put_bytes(h: &mut blake3::Hasher, b: &[u8]) {
-    h.update(&(b.len() as u64).to_le_bytes());
-    h.update(b);
+fn key_meta_hash(opts: &CanonicalOptions, r: &RedisRecord, scratch: &mut Vec<u8>) -> [u8; 32] {
+    let mut e = ElementHasher::new(scratch);
+    let b = e.start(b'k', &r.key);
+    b.extend_from_slice(r.value.redis_type().as_str().as_bytes());
+    match r.expire_at_ms.filter(|_| !opts.ignore_expiry) {
+        None => b.push(0),
+        Some(ms) => {
+            let ms = match opts.expiry_precision_ms.filter(|p| *p > 1) {
+                Some(p) => {
+                    let p = p as i64;
+                    (ms + p / 2).div_euclid(p) * p
+                }
+                None => ms,
+            };
+            b.push(1);
+            b.extend_from_slice(&ms.to_le_bytes());
+        }
+    }
+    e.hash()
+}
+
+/// Builds the hashed bytes of a key's elements — `K`, a type tag, the key,
+/// then the element's parts, each length-prefixed — in one reused buffer,
+/// hashed in one call (much cheaper than a `blake3::Hasher` per element).
+struct ElementHasher<'a> {
+    buf: &'a mut Vec<u8>,
+    prefix: usize,
+}
+
+impl<'a> ElementHasher<'a> {
+    fn new(buf: &'a mut Vec<u8>) -> Self {
+        buf.clear();
+        ElementHasher { buf, prefix: 0 }
+    }
+
+    /// Starts elements of type `tag` of `key`; returns the buffer to append to.
+    fn start(&mut self, tag: u8, key: &[u8]) -> &mut Vec<u8> {
+        self.buf.clear();
+        self.buf.extend_from_slice(&[b'K', tag]);
+        put_bytes(self.buf, key);
+        self.prefix = self.buf.len();
+        self.buf
+    }
+
+    /// Starts the next element of the type given to `start`.
+    fn element(&mut self) -> &mut Vec<u8> {
+        self.buf.truncate(self.prefix);
+        self.buf
+    }
+
+    fn hash(&self) -> [u8; 32] {
+        *blake3::hash(self.buf).as_bytes()
+    }
+}
+
+fn put_bytes(out: &mut Vec<u8>, b: &[u8]) {
+    out.extend_from_slice(&(b.len() as u64).to_le_bytes());
+    out.extend_from_slice(b);
 }
 
 /// Float bits with every NaN made one NaN.
@@ -452,14 +523,23 @@ pub fn canonical_row(
     opts: &CanonicalOptions,
     out: &mut Vec<u8>,
 ) {
-    let mut cols: Vec<&(String, Value)> = data.0.iter().collect();
-    cols.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    canonical_row_with(data, |_, name| types.and_then(|t| t.get(name).copied()), opts, out);
+}
+
+/// [`canonical_row`] with the column types given by `type_of(position, name)`.
+fn canonical_row_with(
+    data: &RowData,
+    type_of: impl Fn(usize, &str) -> Option<LogicalType>,
+    opts: &CanonicalOptions,
+    out: &mut Vec<u8>,
+) {
+    let mut cols: Vec<(usize, &(String, Value))> = data.0.iter().enumerate().collect();
+    cols.sort_unstable_by(|a, b| a.1 .0.cmp(&b.1 .0));
     out.push(b'R');
     out.extend_from_slice(&(cols.len() as u64).to_le_bytes());
-    for (name, value) in cols {
+    for (position, (name, value)) in cols {
         put_str(out, name.as_bytes());
-        let ty = types.and_then(|t| t.get(name.as_str()).copied());
-        canonical_value(value, ty, opts, out);
+        canonical_value(value, type_of(position, name), opts, out);
     }
 }
 
@@ -472,6 +552,20 @@ fn put_str(out: &mut Vec<u8>, b: &[u8]) {
 /// Appends the canonical encoding of one value. `ty` is the column's logical
 /// type when known (it selects decimal / date-time normalisation).
 pub fn canonical_value(value: &Value, ty: Option<LogicalType>, opts: &CanonicalOptions, out: &mut Vec<u8>) {
+    if ty == Some(LogicalType::Decimal) {
+        // A DECIMAL column read back as a number (SQLite stores DECIMAL with
+        // NUMERIC affinity: 0.125 as REAL, 1.000 as INTEGER) is the same value
+        // as the exact decimal string another store gives.
+        let text = match value {
+            Value::Int(i) => Some(i.to_string()),
+            Value::Float(f) if f.is_finite() => Some(f.to_string()),
+            _ => None,
+        };
+        if let Some(n) = text.as_deref().and_then(normalize_decimal) {
+            put_str(out, n.as_bytes());
+            return;
+        }
+    }
     match value {
         Value::Null => out.push(0),
         Value::Bool(b) => out.extend_from_slice(&[1, *b as u8]),
@@ -532,7 +626,17 @@ fn canonical_text(
         let normalised = match ty {
             Some(LogicalType::Decimal) => normalize_decimal(s),
             Some(LogicalType::Datetime | LogicalType::Timestamp) | None => {
-                normalize_datetime(s, opts.time_precision, opts.rounding)
+                // Written in place (no allocation): date-times are common.
+                out.push(4);
+                let len_at = out.len();
+                out.extend_from_slice(&[0; 8]);
+                if normalize_datetime_into(s, opts.time_precision, opts.rounding, out).is_some() {
+                    let len = (out.len() - len_at - 8) as u64;
+                    out[len_at..len_at + 8].copy_from_slice(&len.to_le_bytes());
+                    return;
+                }
+                out.truncate(len_at - 1);
+                None
             }
             Some(LogicalType::Time) => normalize_time(s, opts.time_precision, opts.rounding),
             _ => None,
@@ -585,6 +689,19 @@ mod tests {
         assert_eq!(normalize_decimal(".5").unwrap(), "0.5");
         assert!(normalize_decimal("1e5").is_none());
         assert!(normalize_decimal("").is_none());
+    }
+
+    #[test]
+    fn decimal_columns_read_back_as_numbers_equal_their_strings() {
+        let o = CanonicalOptions::default();
+        let enc = |v: Value| {
+            let mut out = Vec::new();
+            canonical_value(&v, Some(LogicalType::Decimal), &o, &mut out);
+            out
+        };
+        assert_eq!(enc(Value::Float(0.125)), enc(Value::String("0.1250".into())));
+        assert_eq!(enc(Value::Int(1)), enc(Value::String("1.000".into())));
+        assert_ne!(enc(Value::Float(0.1)), enc(Value::String("0.10000001".into())));
     }
 
     #[test]

@@ -94,6 +94,20 @@ impl Output {
             return Ok(Output { sink: Some(Sink::Stdout(io::stdout())), rename: None });
         }
         let path = path.unwrap_or(Path::new("-"));
+        // A device or FIFO (`-o /dev/null`, a named pipe) is written in place:
+        // renaming a temporary file over it would replace the device itself.
+        if fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
+            let file = fs::OpenOptions::new().write(true).open(path).map_err(|e| with_path(e, "cannot open", path))?;
+            let sink = if wants_zstd(path) {
+                let inner: Box<dyn Write + Send> = Box::new(file);
+                let mut enc = zstd::stream::write::Encoder::new(inner, ZSTD_LEVEL)?;
+                enc.include_checksum(true)?;
+                Sink::Zstd(enc)
+            } else {
+                Sink::File(file)
+            };
+            return Ok(Output { sink: Some(sink), rename: None });
+        }
         let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
         let file = File::create(&tmp).map_err(|e| with_path(e, "cannot create", path))?;
@@ -113,7 +127,13 @@ impl Output {
     pub fn finish(mut self) -> io::Result<()> {
         match self.sink.take() {
             Some(Sink::Stdout(mut s)) => s.flush()?,
-            Some(Sink::File(f)) => f.sync_all()?,
+            Some(Sink::File(mut f)) => {
+                if self.rename.is_some() {
+                    f.sync_all()?
+                } else {
+                    f.flush()?
+                }
+            }
             Some(Sink::Zstd(enc)) => {
                 let mut inner = enc.finish()?;
                 inner.flush()?;

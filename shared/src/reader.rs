@@ -342,6 +342,9 @@ impl<R: BufRead> RecordReader<R> {
                 if self.line.is_empty() {
                     return Ok(false);
                 }
+                if content_len(&self.line) > max {
+                    return Err(self.skip_long_line());
+                }
                 self.line_no += 1;
                 return Ok(true);
             }
@@ -349,7 +352,15 @@ impl<R: BufRead> RecordReader<R> {
                 Some(i) => (i + 1, true),
                 None => (buf.len(), false),
             };
-            if self.line.len() + take > max + 2 {
+            // The cap is on the line without its "\n" or "\r\n"; a chunk
+            // without the "\n" yet may end in the "\r" of a "\r\n".
+            let too_long = if complete {
+                let crlf = if take >= 2 { buf[take - 2] == b'\r' } else { self.line.last() == Some(&b'\r') };
+                self.line.len() + take - 1 - crlf as usize > max
+            } else {
+                self.line.len() + take > max + 1
+            };
+            if too_long {
                 return Err(self.skip_long_line());
             }
             self.line.extend_from_slice(&buf[..take]);
@@ -405,6 +416,18 @@ impl<R: BufRead> RecordReader<R> {
         let source = if hint.is_empty() { e } else { io::Error::new(e.kind(), format!("{e}{hint}")) };
         ReadError::Io { line: self.line_no, source }
     }
+}
+
+/// The length of a line without its "\n" or "\r\n".
+fn content_len(line: &[u8]) -> usize {
+    let mut l = line;
+    if let Some(x) = l.strip_suffix(b"\n") {
+        l = x;
+    }
+    if let Some(x) = l.strip_suffix(b"\r") {
+        l = x;
+    }
+    l.len()
 }
 
 impl<R: BufRead> Iterator for RecordReader<R> {

@@ -36,7 +36,7 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use serde::de::{self as de, MapAccess, SeqAccess, Visitor};
+use serde::de::{self as de, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Deserialize, Serialize, Serializer};
 use serde_json::value::RawValue;
@@ -640,31 +640,194 @@ impl DecodeError {
 
 /// The fields of the hot kinds (`row`, `redis`), read in one pass; other kinds
 /// are parsed again into their own struct (they are rare).
-#[derive(Deserialize)]
 struct WireLine<'a> {
-    #[serde(borrow, deserialize_with = "kind_name")]
     kind: Cow<'a, str>,
-    #[serde(default)]
     table: Option<String>,
-    #[serde(default)]
     data: Option<RowData>,
-    #[serde(default)]
     db: Option<u32>,
-    #[serde(default)]
     key: Option<Bytes>,
-    #[serde(default, rename = "type", borrow)]
     ty: Option<Cow<'a, str>>,
-    #[serde(default)]
     expire_at_ms: Option<i64>,
-    /// Decoded once the type is known (it may come after the value).
-    #[serde(default, borrow)]
-    value: Option<&'a RawValue>,
-    #[serde(default)]
+    value: Option<WireValue<'a>>,
     part: Option<u32>,
-    #[serde(default)]
     last: Option<bool>,
-    #[serde(default)]
     dump: Option<Bytes>,
+}
+
+/// A `redis` line's value: decoded in place when `kind` and `type` came
+/// before it (as writers put them), else kept as raw JSON until they are known.
+enum WireValue<'a> {
+    Raw(&'a RawValue),
+    Decoded(RedisValue),
+}
+
+impl<'de> Deserialize<'de> for WireLine<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_map(WireLineVisitor)
+    }
+}
+
+struct WireLineVisitor;
+
+impl<'de> Visitor<'de> for WireLineVisitor {
+    type Value = WireLine<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a decant record (a JSON object with a \"kind\")")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<WireLine<'de>, A::Error> {
+        // Each field once: `Some(_)` once seen, even when its value was null.
+        let mut kind: Option<Cow<'de, str>> = None;
+        let mut table: Option<Option<String>> = None;
+        let mut data: Option<Option<RowData>> = None;
+        let mut db: Option<Option<u32>> = None;
+        let mut key: Option<Option<Bytes>> = None;
+        let mut ty: Option<Option<Cow<'de, str>>> = None;
+        let mut expire_at_ms: Option<Option<i64>> = None;
+        let mut value: Option<Option<WireValue<'de>>> = None;
+        let mut part: Option<Option<u32>> = None;
+        let mut last: Option<Option<bool>> = None;
+        let mut dump: Option<Option<Bytes>> = None;
+        fn once<T, E: de::Error>(slot: &Option<T>, name: &'static str) -> Result<(), E> {
+            match slot {
+                Some(_) => Err(E::duplicate_field(name)),
+                None => Ok(()),
+            }
+        }
+        while let Some(name) = map.next_key::<value::Text<'de>>()? {
+            match name.0.as_ref() {
+                "kind" => {
+                    once(&kind, "kind")?;
+                    kind = Some(map.next_value_seed(KindSeed)?);
+                }
+                "table" => {
+                    once(&table, "table")?;
+                    table = Some(map.next_value()?);
+                }
+                "data" => {
+                    once(&data, "data")?;
+                    data = Some(map.next_value()?);
+                }
+                "db" => {
+                    once(&db, "db")?;
+                    db = Some(map.next_value()?);
+                }
+                "key" => {
+                    once(&key, "key")?;
+                    key = Some(map.next_value()?);
+                }
+                "type" => {
+                    once(&ty, "type")?;
+                    ty = Some(map.next_value::<Option<value::Text<'de>>>()?.map(|t| t.0));
+                }
+                "expire_at_ms" => {
+                    once(&expire_at_ms, "expire_at_ms")?;
+                    expire_at_ms = Some(map.next_value()?);
+                }
+                "value" => {
+                    once(&value, "value")?;
+                    let known = match (&kind, &ty) {
+                        (Some(k), Some(Some(t))) if k == "redis" => RedisType::parse(t),
+                        _ => None,
+                    };
+                    value = Some(match known {
+                        Some(t) => map
+                            .next_value_seed(OptionSeed(RedisValueSeed(t)))
+                            .map_err(|e| {
+                                let key = key.as_ref().and_then(Option::as_ref);
+                                let who = key.map_or_else(|| "redis value".to_owned(), |k| format!("redis key {k}"));
+                                de::Error::custom(format!("{who}: {}", strip_position(&e)))
+                            })?
+                            .map(WireValue::Decoded),
+                        None => map.next_value::<Option<&'de RawValue>>()?.map(WireValue::Raw),
+                    });
+                }
+                "part" => {
+                    once(&part, "part")?;
+                    part = Some(map.next_value()?);
+                }
+                "last" => {
+                    once(&last, "last")?;
+                    last = Some(map.next_value()?);
+                }
+                "dump" => {
+                    once(&dump, "dump")?;
+                    dump = Some(map.next_value()?);
+                }
+                // Unknown fields are accepted (forward compatibility).
+                _ => {
+                    map.next_value::<de::IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(WireLine {
+            kind: kind.ok_or_else(|| de::Error::missing_field("kind"))?,
+            table: table.flatten(),
+            data: data.flatten(),
+            db: db.flatten(),
+            key: key.flatten(),
+            ty: ty.flatten(),
+            expire_at_ms: expire_at_ms.flatten(),
+            value: value.flatten(),
+            part: part.flatten(),
+            last: last.flatten(),
+            dump: dump.flatten(),
+        })
+    }
+}
+
+/// The `kind` field, with an error that names it.
+struct KindSeed;
+
+impl<'de> DeserializeSeed<'de> for KindSeed {
+    type Value = Cow<'de, str>;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        kind_name(d)
+    }
+}
+
+/// `null` as `None`, anything else through the inner seed.
+struct OptionSeed<S>(S);
+
+impl<'de, S: DeserializeSeed<'de>> DeserializeSeed<'de> for OptionSeed<S> {
+    type Value = Option<S::Value>;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_option(self)
+    }
+}
+
+impl<'de, S: DeserializeSeed<'de>> Visitor<'de> for OptionSeed<S> {
+    type Value = Option<S::Value>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a value or null")
+    }
+    fn visit_none<E>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        self.0.deserialize(d).map(Some)
+    }
+}
+
+/// A Redis value of a known type.
+struct RedisValueSeed(RedisType);
+
+impl<'de> DeserializeSeed<'de> for RedisValueSeed {
+    type Value = RedisValue;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<RedisValue, D::Error> {
+        Ok(match self.0 {
+            RedisType::String => RedisValue::String(Bytes::deserialize(d)?.0),
+            RedisType::Hash => RedisValue::Hash(PairsWire::deserialize(d)?.0),
+            RedisType::List => RedisValue::List(Elements::<'l'>::deserialize(d)?.0),
+            RedisType::Set => RedisValue::Set(Elements::<'s'>::deserialize(d)?.0),
+            RedisType::ZSet => RedisValue::ZSet(ZSetWire::deserialize(d)?.0),
+            RedisType::Stream => RedisValue::Stream(StreamValue::deserialize(d)?),
+        })
+    }
 }
 
 #[derive(Deserialize)]
@@ -821,11 +984,16 @@ fn decode_redis(wire: WireLine, line: &[u8]) -> Result<RedisRecord, DecodeError>
             Bytes(key.clone())
         ))
     })?;
-    let raw = wire.value.ok_or_else(|| missing("redis", "value"))?;
-    // The value's place in the line, so errors point at the right byte.
-    let offset = (raw.get().as_ptr() as usize).saturating_sub(line.as_ptr() as usize);
-    let value = redis_value(ty, raw.get())
-        .map_err(|e| DecodeError(format!("redis key {}: {}", Bytes(key.clone()), DecodeError::json_at(e, offset))))?;
+    let value = match wire.value.ok_or_else(|| missing("redis", "value"))? {
+        WireValue::Decoded(value) => value,
+        WireValue::Raw(raw) => {
+            // The value's place in the line, so errors point at the right byte.
+            let offset = (raw.get().as_ptr() as usize).saturating_sub(line.as_ptr() as usize);
+            redis_value(ty, raw.get()).map_err(|e| {
+                DecodeError(format!("redis key {}: {}", Bytes(key.clone()), DecodeError::json_at(e, offset)))
+            })?
+        }
+    };
     let part = wire.part;
     Ok(RedisRecord {
         db: wire.db.unwrap_or(0),
@@ -838,19 +1006,12 @@ fn decode_redis(wire: WireLine, line: &[u8]) -> Result<RedisRecord, DecodeError>
     })
 }
 
-/// Decodes a Redis value of a known type straight from its JSON text.
+/// Decodes a Redis value of a known type from its JSON text.
 fn redis_value(ty: RedisType, raw: &str) -> Result<RedisValue, serde_json::Error> {
-    Ok(match ty {
-        RedisType::String => {
-            let b: Bytes = serde_json::from_str(raw)?;
-            RedisValue::String(b.0)
-        }
-        RedisType::Hash => RedisValue::Hash(serde_json::from_str::<PairsWire>(raw)?.0),
-        RedisType::List => RedisValue::List(serde_json::from_str::<Elements<'l'>>(raw)?.0),
-        RedisType::Set => RedisValue::Set(serde_json::from_str::<Elements<'s'>>(raw)?.0),
-        RedisType::ZSet => RedisValue::ZSet(serde_json::from_str::<ZSetWire>(raw)?.0),
-        RedisType::Stream => RedisValue::Stream(serde_json::from_str::<StreamValue>(raw)?),
-    })
+    let mut de = serde_json::Deserializer::from_str(raw);
+    let value = RedisValueSeed(ty).deserialize(&mut de)?;
+    de.end()?;
+    Ok(value)
 }
 
 /// The elements of a list (`'l'`) or set (`'s'`).

@@ -127,6 +127,15 @@ fn parse(text: &str) -> Option<DateTime> {
 /// assert_eq!(normalize_datetime("2025-12-31T23:59:59.9996", Some(3), Rounding::Round).unwrap(), "2026-01-01T00:00:00");
 /// ```
 pub fn normalize_datetime(text: &str, precision: Option<u8>, rounding: Rounding) -> Option<String> {
+    let mut out = Vec::with_capacity(32);
+    normalize_datetime_into(text, precision, rounding, &mut out)?;
+    // Only ASCII digits and punctuation are written.
+    String::from_utf8(out).ok()
+}
+
+/// [`normalize_datetime`] appending to `out` (nothing is appended on `None`),
+/// without allocating: the canonical form calls it for every date-time.
+pub fn normalize_datetime_into(text: &str, precision: Option<u8>, rounding: Rounding, out: &mut Vec<u8>) -> Option<()> {
     let dt = parse(text)?;
     let mut total = (dt.days * 86_400 + dt.secs_of_day) as i128 * 1_000_000_000 + dt.nanos as i128;
     if let Some(off) = dt.offset_secs {
@@ -144,12 +153,45 @@ pub fn normalize_datetime(text: &str, precision: Option<u8>, rounding: Rounding)
     let nanos = total.rem_euclid(1_000_000_000) as u32;
     let (days, sod) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
     let (y, m, d) = civil_from_days(days);
-    let mut out = format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}", sod / 3600, sod / 60 % 60, sod % 60);
-    push_fraction(&mut out, nanos);
-    if dt.offset_secs.is_some() {
-        out.push('Z');
+    if (0..=9999).contains(&y) {
+        push_digits(out, y as u64, 4);
+    } else {
+        out.extend_from_slice(format!("{y:04}").as_bytes());
     }
-    Some(out)
+    out.push(b'-');
+    push_digits(out, m as u64, 2);
+    out.push(b'-');
+    push_digits(out, d as u64, 2);
+    out.push(b'T');
+    push_digits(out, (sod / 3600) as u64, 2);
+    out.push(b':');
+    push_digits(out, (sod / 60 % 60) as u64, 2);
+    out.push(b':');
+    push_digits(out, (sod % 60) as u64, 2);
+    if nanos > 0 {
+        let mut digits = 9;
+        let mut n = nanos;
+        while n % 10 == 0 {
+            n /= 10;
+            digits -= 1;
+        }
+        out.push(b'.');
+        push_digits(out, n as u64, digits);
+    }
+    if dt.offset_secs.is_some() {
+        out.push(b'Z');
+    }
+    Some(())
+}
+
+/// Appends `n` as exactly `width` decimal digits (zero-padded).
+fn push_digits(out: &mut Vec<u8>, mut n: u64, width: usize) {
+    let start = out.len();
+    out.resize(start + width, b'0');
+    for slot in out[start..].iter_mut().rev() {
+        *slot = b'0' + (n % 10) as u8;
+        n /= 10;
+    }
 }
 
 fn push_fraction(out: &mut String, nanos: u32) {

@@ -517,7 +517,9 @@ impl<'de> Deserialize<'de> for RowData {
                 f.write_str("an object of column values")
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RowData, A::Error> {
-                let mut cols = Vec::with_capacity(map.size_hint().unwrap_or(8).min(1024));
+                // 15 columns of 64 bytes stay under glibc's 1 KiB "large"
+                // requests, which consolidate the fast bins on every row.
+                let mut cols = Vec::with_capacity(map.size_hint().unwrap_or(15).min(1024));
                 while let Some(k) = map.next_key::<KeyString>()? {
                     let v =
                         map.next_value::<Value>().map_err(|e| de::Error::custom(format!("column {:?}: {e}", k.0)))?;

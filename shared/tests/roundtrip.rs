@@ -55,40 +55,32 @@ fn write_stream(segments: &[Vec<Record>]) -> Vec<u8> {
 
 #[test]
 fn value_round_trips() {
-    check(
-        3000,
-        || value(),
-        |v| {
-            let text = v.to_json_string();
-            let back: Value = serde_json::from_str(&text).map_err(|e| TestCaseError::fail(format!("{text}: {e}")))?;
-            prop_assert_eq!(&back, &v, "encoded as {}", text);
-            prop_assert_eq!(back.to_json_string(), text);
-            Ok(())
-        },
-    );
+    check(1500, value, |v| {
+        let text = v.to_json_string();
+        let back: Value = serde_json::from_str(&text).map_err(|e| TestCaseError::fail(format!("{text}: {e}")))?;
+        prop_assert_eq!(&back, &v, "encoded as {}", text);
+        prop_assert_eq!(back.to_json_string(), text);
+        Ok(())
+    });
 }
 
 #[test]
 fn record_round_trips() {
-    check(
-        3000,
-        || record(),
-        |r| {
-            let line = encode(&r);
-            prop_assert!(!line.contains(&b'\n'), "a record must encode to one line");
-            let back = Record::decode(&line)
-                .map_err(|e| TestCaseError::fail(format!("{}: {e}", String::from_utf8_lossy(&line))))?;
-            prop_assert_eq!(&back, &r, "encoded as {}", String::from_utf8_lossy(&line));
-            prop_assert_eq!(encode(&back), line);
-            Ok(())
-        },
-    );
+    check(1500, record, |r| {
+        let line = encode(&r);
+        prop_assert!(!line.contains(&b'\n'), "a record must encode to one line");
+        let back = Record::decode(&line)
+            .map_err(|e| TestCaseError::fail(format!("{}: {e}", String::from_utf8_lossy(&line))))?;
+        prop_assert_eq!(&back, &r, "encoded as {}", String::from_utf8_lossy(&line));
+        prop_assert_eq!(encode(&back), line);
+        Ok(())
+    });
 }
 
 #[test]
 fn streams_round_trip_sealed() {
     check(
-        300,
+        200,
         || vec(vec(body_record(), 0..12), 1..4),
         |segments| {
             let bytes = write_stream(&segments);
@@ -118,7 +110,7 @@ fn streams_round_trip_sealed() {
 #[test]
 fn concatenated_streams_stay_sealed() {
     check(
-        300,
+        200,
         || (vec(body_record(), 0..8), vec(body_record(), 0..8)),
         |(a, b)| {
             let mut bytes = write_stream(std::slice::from_ref(&a));
@@ -141,7 +133,7 @@ fn concatenated_streams_stay_sealed() {
 #[test]
 fn passthrough_with_write_raw_reproduces_the_stream() {
     check(
-        300,
+        200,
         || vec(vec(body_record(), 0..8), 1..3),
         |segments| {
             let bytes = write_stream(&segments);
@@ -174,7 +166,7 @@ fn content() -> impl Strategy<Value = Record> {
 #[test]
 fn digest_survives_a_round_trip_and_ignores_order() {
     check(
-        300,
+        200,
         || (vec(content(), 1..16), any::<u64>()),
         |(records, seed)| {
             let before = hexes(&records);
@@ -192,7 +184,7 @@ fn digest_survives_a_round_trip_and_ignores_order() {
 #[test]
 fn changing_one_record_changes_its_digest() {
     check(
-        300,
+        200,
         || (vec(content(), 1..12), any::<prop::sample::Index>(), 0u8..3),
         |(records, which, how)| {
             let before = hexes(&records);

@@ -63,14 +63,14 @@ impl MariaDb {
         // tell it to run as some user.
         let user: &[&str] = if is_root() { &["--user=root"] } else { &[] };
 
-        let mut install = Command::new(&install_db);
-        install
-            .arg("--no-defaults")
-            .args(user)
-            .arg(opt("--datadir", &data))
-            .args(["--auth-root-authentication-method=normal", "--skip-test-db"])
-            .current_dir(&dir);
-        run_checked(&mut install, None);
+        let mut install: Vec<OsString> = vec![install_db.into(), "--no-defaults".into()];
+        install.extend(user.iter().map(OsString::from));
+        install.extend([
+            opt("--datadir", &data),
+            "--auth-root-authentication-method=normal".into(),
+            "--skip-test-db".into(),
+        ]);
+        server.run(&install);
         let installed_in = since.elapsed();
 
         let port = server.start(

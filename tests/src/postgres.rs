@@ -2,7 +2,6 @@
 //! with [`Postgres::fresh_database`].
 
 use std::ffi::OsString;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -69,16 +68,11 @@ impl Postgres {
         let mut server = Supervised::new("postgres", &dir, dir.join("server.log"), "QUIT", run_as);
         let data = dir.join("data");
 
-        let mut init = Command::new(&initdb);
-        init.arg("-D")
-            .arg(&data)
-            .args(["-U", "postgres", "--auth=trust", "-E", "UTF8"])
-            .args(["--locale=C.UTF-8", "--no-sync"])
-            .current_dir(&dir);
-        if let Some(user) = run_as {
-            init.uid(user.uid).gid(user.gid);
-        }
-        run_checked(&mut init, None);
+        let mut init: Vec<OsString> = vec![initdb.clone().into(), "-D".into(), data.clone().into()];
+        init.extend(
+            ["-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"].map(OsString::from),
+        );
+        server.run(&init);
         let initialised_in = since.elapsed();
 
         let port = server.start(

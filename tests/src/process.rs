@@ -224,30 +224,41 @@ pub(crate) fn shared_server<T: Sync + Send>(
 
 /// The watchdog: a `sh` that owns one server process and its temp dir.
 ///
-/// Each line it reads on stdin is a (shell-quoted) server command line: it
-/// stops the previous attempt, if any, starts that one in the background and
-/// prints its pid. At end of input — the handle was dropped, or the test
-/// process exited, panicked or was killed, since the kernel closes the pipe in
-/// every case — it stops the server with the given signal, waits for it and
-/// deletes the dir. Ctrl-C reaches only the test process: the watchdog runs
-/// in its own process group.
+/// It reads commands, one per line, on stdin: `run CMD` runs a set-up
+/// program (initdb, …) to completion and prints its exit status; `start CMD`
+/// stops the previous server attempt, if any, starts CMD in the background
+/// and prints its pid. CMD is shell-quoted; its output goes to the log. At end
+/// of input — the handle was dropped, or the test process exited, panicked or
+/// was killed, since the kernel closes the pipe in every case — it stops the
+/// server with the given signal, waits for it and deletes the dir.
+///
+/// Set-up programs run here, not in the test process, so that none is left
+/// writing into the dir after it was deleted (initdb even recreates it).
+/// Ctrl-C reaches only the test process: the watchdog runs in its own process
+/// group. Nothing here may need /dev/null to be writable.
 const WATCHDOG: &str = r#"
 exec 2>>"$2"
 trap '' INT HUP PIPE
 PATH=$PATH:/usr/bin:/bin
 dir=$1 log=$2 sig=$3 pid=
-while IFS= read -r cmd; do
-    if [ -n "$pid" ]; then kill -"$sig" "$pid" 2>/dev/null; wait "$pid"; fi
-    /bin/sh -c "exec $cmd" </dev/null >>"$log" 2>&1 &
-    pid=$!
-    echo "$pid"
+while IFS= read -r line; do
+    case $line in
+    run\ *)
+        /bin/sh -c "exec ${line#run }" </dev/null >>"$log" 2>&1
+        echo "$?"
+        ;;
+    start\ *)
+        if [ -n "$pid" ]; then kill -"$sig" "$pid"; wait "$pid"; fi
+        /bin/sh -c "exec ${line#start }" </dev/null >>"$log" 2>&1 &
+        pid=$!
+        echo "$pid"
+        ;;
+    esac
 done
-if [ -n "$pid" ]; then kill -"$sig" "$pid" 2>/dev/null; wait "$pid"; fi
-# A set-up program orphaned by a killed test (initdb, …) may still be
-# writing into the dir for a moment.
+if [ -n "$pid" ]; then kill -"$sig" "$pid"; wait "$pid"; fi
 tries=0
 while [ -n "$dir" ] && [ -e "$dir" ] && [ "$tries" -lt 50 ]; do
-    rm -rf "$dir" 2>/dev/null || sleep 0.1
+    rm -rf "$dir" || sleep 0.1
     tries=$((tries + 1))
 done
 "#;
@@ -308,13 +319,11 @@ impl Supervised {
         &self.log
     }
 
-    /// Starts the server (stopping any earlier attempt) and returns its pid.
-    fn launch(&mut self, argv: &[OsString]) -> u32 {
-        let mut line = Vec::new();
+    /// Sends `verb CMD` to the watchdog and returns its one-line answer.
+    fn tell(&mut self, verb: &str, argv: &[OsString]) -> String {
+        let mut line = verb.as_bytes().to_vec();
         for arg in argv {
-            if !line.is_empty() {
-                line.push(b' ');
-            }
+            line.push(b' ');
             line.extend(shell_quote(arg));
         }
         line.push(b'\n');
@@ -322,12 +331,33 @@ impl Supervised {
         if let Err(e) = control.write_all(&line).and_then(|()| control.flush()) {
             panic!("the watchdog of {} is gone: {e}", self.what);
         }
-        let mut pid = String::new();
-        match self.pids.read_line(&mut pid) {
-            Ok(n) if n > 0 => {}
-            other => panic!("the watchdog of {} did not start it: {other:?}", self.what),
+        let mut answer = String::new();
+        match self.pids.read_line(&mut answer) {
+            Ok(n) if n > 0 => answer.trim().to_owned(),
+            other => panic!("the watchdog of {} did not answer: {other:?}", self.what),
         }
-        pid.trim().parse().unwrap_or_else(|_| panic!("the watchdog of {} printed {pid:?}", self.what))
+    }
+
+    /// Runs a set-up program (initdb, …) to completion under the watchdog, in
+    /// the dir, as the watchdog's user; panics with its output (from the log)
+    /// when it fails.
+    pub(crate) fn run(&mut self, argv: &[OsString]) {
+        let log_start = fs::metadata(&self.log).map_or(0, |m| m.len());
+        let status = self.tell("run", argv);
+        if status != "0" {
+            panic!(
+                "`{}` failed (exit status {status}); its output (in {}):\n{}",
+                describe_argv(argv),
+                self.log.display(),
+                tail(&read_log(&self.log, log_start), 60)
+            );
+        }
+    }
+
+    /// Starts the server (stopping any earlier attempt) and returns its pid.
+    fn launch(&mut self, argv: &[OsString]) -> u32 {
+        let pid = self.tell("start", argv);
+        pid.parse().unwrap_or_else(|_| panic!("the watchdog of {} printed {pid:?}", self.what))
     }
 
     /// Starts the server and waits until `ready` says it answers.

@@ -419,20 +419,20 @@ fn test_certificates() -> &'static TlsFiles {
     let (files, _dir_owner) = shared_server(&CERTS, || {
         let dir = make_temp_dir("certs");
         // A watchdog that never starts a server: it only deletes the dir.
-        let owner = Supervised::new("certificates", &dir, dir.join("openssl.log"), "TERM", None);
-        (generate_certificates(&dir), owner)
+        let mut owner = Supervised::new("certificates", &dir, dir.join("openssl.log"), "TERM", None);
+        (generate_certificates(&dir, &mut owner), owner)
     });
     files
 }
 
 /// Makes a CA and a server and a client certificate signed by it, with the
 /// extensions strict verifiers (rustls/webpki) insist on.
-fn generate_certificates(dir: &Path) -> TlsFiles {
+fn generate_certificates(dir: &Path, owner: &mut Supervised) -> TlsFiles {
     let openssl = find_tool("openssl");
-    let run = |args: &[&str]| {
-        let mut cmd = Command::new(&openssl);
-        cmd.args(args).current_dir(dir);
-        run_checked(&mut cmd, None);
+    let mut run = |args: &[&str]| {
+        let mut argv = vec![OsString::from(&openssl)];
+        argv.extend(args.iter().map(OsString::from));
+        owner.run(&argv);
     };
     run(&[
         "req",
@@ -450,7 +450,7 @@ fn generate_certificates(dir: &Path) -> TlsFiles {
         "-subj",
         "/CN=decant test CA",
     ]);
-    let leaf = |name: &str, subject: &str, extensions: &str| {
+    let mut leaf = |name: &str, subject: &str, extensions: &str| {
         let ext_file = format!("{name}.ext");
         std::fs::write(dir.join(&ext_file), extensions).unwrap_or_else(|e| panic!("cannot write {ext_file}: {e}"));
         let (key, csr, crt) = (format!("{name}.key"), format!("{name}.csr"), format!("{name}.crt"));

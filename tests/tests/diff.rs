@@ -306,7 +306,7 @@ fn sql_pair(prefix: &str) -> (String, String, String, String) {
            TIMESTAMPADD(MICROSECOND, seq * 1001, '2025-01-01 00:00:00'), DATE_ADD('2000-01-01', INTERVAL seq DAY), \
            UNHEX(LPAD(HEX(seq), 8, '0')), IF(seq % 10 = 0, NULL, IF(seq % 7 = 0, '', 'n')), seq % 300 FROM seq_1_to_3000; \
          CREATE TABLE measures (id INT PRIMARY KEY, x DOUBLE, y FLOAT); \
-         INSERT INTO measures SELECT seq, seq / 3, seq / 4 FROM seq_1_to_200;",
+         INSERT INTO measures SELECT seq, seq / 3e0, seq / 4e0 FROM seq_1_to_200;",
     );
     pg.query(
         &pdb,
@@ -329,7 +329,12 @@ fn live_mariadb_and_postgres_compare_by_range_checksums() {
     // Equal: no row moves for accounts (range checksums), measures row by row.
     let out = decant_tests::run("decant-diff").args([&my_url, &pg_url, "--log-format", "json"]).output();
     let out = out.assert_success();
-    assert!(out.stderr.contains("table accounts: range checksums in both databases: 3000 rows in A, 3000 in B, 0 range(s) differ"), "{out:?}");
+    assert!(
+        out.stderr.contains(
+            "table accounts: range checksums in both databases: 3000 rows in A, 3000 in B, 0 range(s) differ"
+        ),
+        "{out:?}"
+    );
     assert!(out.stderr.contains("table measures: compared row by row"), "{out:?}");
     let (_, total) = summary(&out);
     assert_eq!(total["equal"], 3200, "{out:?}");
@@ -352,7 +357,11 @@ fn live_mariadb_and_postgres_compare_by_range_checksums() {
     assert_eq!(acc["right"], 3000);
     assert_eq!(acc["equal"], 2996);
     let d = diffs(&out);
-    let by = |id: i64| d.iter().find(|x| x["table"] == "accounts" && x["id"] == json!({"id": id})).unwrap_or_else(|| panic!("{id}: {out:?}"));
+    let by = |id: i64| {
+        d.iter()
+            .find(|x| x["table"] == "accounts" && x["id"] == json!({"id": id}))
+            .unwrap_or_else(|| panic!("{id}: {out:?}"))
+    };
     assert_eq!(by(100)["fields"], json!(["name"]));
     assert_eq!(by(1500)["op"], "removed");
     assert_eq!(by(5000)["op"], "added");
@@ -365,4 +374,78 @@ fn live_mariadb_and_postgres_compare_by_range_checksums() {
         .assert_code(1);
     assert_eq!(summary(&rows).1, total);
     let _ = (my, mdb);
+}
+
+#[test]
+fn patch_from_range_checksums_repairs_postgres_through_pg_import() {
+    let (_, pdb, my_url, pg_url) = sql_pair("rangepatch");
+    let pg = decant_tests::postgres();
+    pg.query(&pdb, "UPDATE accounts SET note = 'changed', active = NOT active WHERE id IN (10, 2000)");
+    pg.query(&pdb, "DELETE FROM accounts WHERE id BETWEEN 700 AND 720");
+    pg.query(&pdb, "INSERT INTO accounts (id, name) VALUES (9000, 'extra'), (9001, 'extra')");
+    pg.query(&pdb, "UPDATE measures SET y = 0 WHERE id = 3");
+    let out = decant_tests::run("decant-diff").args([&my_url, &pg_url, "--log-format", "json"]).output().assert_code(1);
+    let (_, total) = summary(&out);
+    assert_eq!(
+        (total["added"].as_u64(), total["removed"].as_u64(), total["changed"].as_u64()),
+        (Some(2), Some(21), Some(3)),
+        "{out:?}"
+    );
+    let repaired = decant_tests::run("decant-diff")
+        .args([&my_url, &pg_url, "--patch"])
+        .pipe(decant_tests::run("pg-import").args(["--url", &pg_url, "--mode", "upsert"]))
+        .output();
+    assert_eq!(repaired[0].code(), Some(1), "{:?}", repaired[0]);
+    assert_eq!(repaired[1].code(), Some(0), "{:?}", repaired[1]);
+    decant_tests::run("decant-diff").args([&my_url, &pg_url]).output().assert_success();
+}
+
+#[test]
+fn live_redis_differences_and_patch_through_redis_import() {
+    let r = decant_tests::redis();
+    let expire = 4_000_000_000_000i64; // a whole second, far in the future
+    for i in 0..30 {
+        r.cli(["HSET", &format!("apikey:{i}"), "name", &format!("k{i}"), "limit", "10"]);
+    }
+    r.cli(["SET", "session:1", "s1"]);
+    r.cli(["PEXPIREAT", "session:1", &expire.to_string()]);
+    let bin = r.cli_command().args(["-x", "SET", "blob:1"]).stdin(std::process::Stdio::piped()).spawn();
+    {
+        use std::io::Write as _;
+        let mut child = bin.unwrap();
+        child.stdin.take().unwrap().write_all(&[0u8, 159, 146, 150, 1, 2, 3]).unwrap();
+        assert!(child.wait().unwrap().success());
+    }
+    r.cli(["RPUSH", "queue:1", "a", "b", "c"]);
+    let w = Workdir::new("diff-redis");
+    w.run("redis-export").args(["--url", &r.url(), "-o", "a.ndjson.zst"]).output().assert_success();
+    w.run("decant-diff").args(["a.ndjson.zst", &r.url()]).output().assert_success();
+
+    // Planted: changed field, missing key, extra key, changed TTL, one byte of a binary value.
+    r.cli(["HSET", "apikey:3", "limit", "11"]);
+    r.cli(["DEL", "apikey:4"]);
+    r.cli(["SET", "extra:1", "x"]);
+    r.cli(["PEXPIREAT", "session:1", &(expire + 60_000).to_string()]);
+    r.cli(["SETRANGE", "blob:1", "3", "\u{1}"]);
+    let out = w.run("decant-diff").args(["a.ndjson.zst", &r.url(), "--log-format", "json"]).output().assert_code(1);
+    let (_, total) = summary(&out);
+    assert_eq!(total["added"], 1, "{out:?}");
+    assert_eq!(total["removed"], 1, "{out:?}");
+    assert_eq!(total["changed"], 3, "{out:?}");
+    let d = diffs(&out);
+    let by = |k: &str| d.iter().find(|x| x["key"] == k).unwrap_or_else(|| panic!("{k}: {out:?}"));
+    assert_eq!(by("apikey:3")["fields"], json!(["limit"]));
+    assert_eq!(by("session:1")["fields"], json!(["expire_at_ms"]));
+    assert_eq!(by("blob:1")["fields"], json!(["value"]));
+    assert_eq!(by("apikey:4")["op"], "removed");
+    assert_eq!(by("extra:1")["op"], "added");
+
+    // Repair in one pipe, then equal.
+    let p = w
+        .run("decant-diff")
+        .args(["a.ndjson.zst", &r.url(), "--patch"])
+        .pipe(decant_tests::run("redis-import").args(["--url", &r.url(), "--mode", "replace"]))
+        .output();
+    assert_eq!(p[1].code(), Some(0), "{:?}", p[1]);
+    w.run("decant-diff").args(["a.ndjson.zst", &r.url()]).output().assert_success();
 }

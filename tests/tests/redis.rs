@@ -754,3 +754,58 @@ fn export_summary_groups_keys() {
     assert!(run("redis-export").arg("--help").assert_success().stdout_str().contains("Exit status"));
     assert!(run("redis-import").arg("--help").assert_success().stdout_str().contains("skip-existing"));
 }
+
+#[test]
+fn skip_existing_skips_every_part_of_a_big_key() {
+    let source = redis();
+    let mut c = connect(&source.url());
+    let mut p = redis::pipe();
+    for i in 0..3000 {
+        p.cmd("ZADD").arg("big:z").arg(i).arg(format!("m{i}")).ignore();
+        p.cmd("RPUSH").arg("big:l").arg(i).ignore();
+    }
+    p.query::<()>(&mut c).unwrap();
+    let stream = export(&source.url(), &["--chunk-size", "500"]);
+    assert!(key_lines(&lines(&stream), "big:z").len() >= 6);
+    for batch in ["1000", "2"] {
+        let target = redis();
+        let mut t = connect(&target.url());
+        q(&mut t, &[b"ZADD", b"big:z", b"1", b"mine"]);
+        let out = import(&target.url(), &stream, &["--batch-size", batch, "--log-format", "json"]).assert_success();
+        let snap = snapshot(&target.url());
+        assert_eq!(snap[&b"big:z"[..]].value, [b"mine".to_vec(), b"1".to_vec()], "batch size {batch}");
+        assert_eq!(snap[&b"big:l"[..]].value.len(), 3000);
+        let s = json_summary(&out.stderr);
+        assert_eq!((s["big"]["copied"].as_u64(), s["big"]["skipped"].as_u64()), (Some(1), Some(1)), "{}", out.stderr);
+    }
+}
+
+#[test]
+fn acl_user_and_password_in_the_url() {
+    let server = redis();
+    server.cli(["ACL", "SETUSER", "app", "on", ">app-secret-1", "~*", "+@all"]);
+    server.cli(["SET", "k", "v"]);
+    let url = format!("redis://app:app-secret-1@127.0.0.1:{}/0", server.port());
+    let out = run("redis-export").args(["--url", &url]).assert_success();
+    assert_eq!(key_lines(&lines(&out.stdout), "k").len(), 1);
+    assert!(!out.stderr.contains("app-secret-1") && !out.stdout_str().contains("app-secret-1"));
+    let bad = format!("redis://app:wrong-secret@127.0.0.1:{}/0", server.port());
+    let out = run("redis-export").args(["--url", &bad]).output().assert_code(2);
+    assert!(!out.stderr.contains("wrong-secret"), "{}", out.stderr);
+}
+
+#[test]
+fn replace_asks_first_on_a_terminal() {
+    // `script` gives the importer a terminal as stdin.
+    let target = redis();
+    target.cli(["SET", "k", "old"]);
+    let wd = Workdir::new("redis-confirm");
+    let input = wd.write("in.ndjson", format!("{}\n", json!({"kind": "redis", "db": 0, "key": "k", "type": "string", "expire_at_ms": null, "value": "new"})));
+    let importer = decant_tests::bin("redis-import");
+    let cmd = format!("{} --url {} -i {} --mode replace", importer.display(), target.url(), input.display());
+    let out = decant_tests::Cmd::new("script").args(["-qec", &cmd, "/dev/null"]).stdin_bytes("n\n").output();
+    assert_eq!(target.cli(["GET", "k"]), "old", "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Continue? [y/N]"), "{out:?}");
+    let out = decant_tests::Cmd::new("script").args(["-qec", &format!("{cmd} --yes"), "/dev/null"]).output();
+    assert_eq!(target.cli(["GET", "k"]), "new", "{out:?}");
+}

@@ -60,7 +60,11 @@ fn export(tool: &str, url: &str) -> Vec<u8> {
 }
 
 fn import(tool: &str, url: &str, stream: &[u8], extra: &[&str]) {
-    run(tool).args(["--url", url, "--quiet", "--create-tables"]).args(extra).stdin_bytes(stream.to_vec()).assert_success();
+    run(tool)
+        .args(["--url", url, "--quiet", "--create-tables"])
+        .args(extra)
+        .stdin_bytes(stream.to_vec())
+        .assert_success();
 }
 
 const MARIADB_SCHEMA: &str = "
@@ -116,10 +120,14 @@ fn mariadb_to_postgres_and_back() {
     let pdb = pg.fresh_database("rt_pg");
     import("pg-import", &pg.url(&pdb), &first, &[]);
     // Spot checks of the hardest values, by SQL on the target.
-    assert_eq!(pg.query(&pdb, "SELECT ubig, big, at::text, (seen AT TIME ZONE 'UTC')::text FROM operators WHERE id = 1"),
-        "18446744073709551615|-9223372036854775808|2025-01-01 09:30:00.123456|2025-06-01 22:15:00.25");
-    assert_eq!(pg.query(&pdb, "SELECT active, encode(blob_, 'hex'), doc->'b'->>'c', note FROM operators WHERE id = 1"),
-        "t|00ff0a0d09|😀|emoji 😀 tab\there \\ 'q'");
+    assert_eq!(
+        pg.query(&pdb, "SELECT ubig, big, at::text, (seen AT TIME ZONE 'UTC')::text FROM operators WHERE id = 1"),
+        "18446744073709551615|-9223372036854775808|2025-01-01 09:30:00.123456|2025-06-01 22:15:00.25"
+    );
+    assert_eq!(
+        pg.query(&pdb, "SELECT active, encode(blob_, 'hex'), doc->'b'->>'c', note FROM operators WHERE id = 1"),
+        "t|00ff0a0d09|😀|emoji 😀 tab\there \\ 'q'"
+    );
     assert_eq!(pg.query(&pdb, "SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = 'operators'::regclass AND attname IN ('at', 'doc', 'active', 'big') ORDER BY attnum"),
         "boolean\nbigint\ntimestamp(6) without time zone\njsonb");
     assert!(pg.query(&pdb, "SELECT conname FROM pg_constraint WHERE contype = 'f'").contains("fk_op"));
@@ -136,8 +144,10 @@ fn mariadb_to_postgres_and_back() {
     import("mysql-import", &my.url(&back), &second, &[]);
     let third = export("mysql-export", &my.url(&back));
     assert_eq!(digests(&third), a, "PostgreSQL → MariaDB changed the content");
-    assert_eq!(my.query(&back, "SET time_zone = '+00:00'; SELECT ubig, seen, HEX(blob_) FROM operators WHERE id = 1"),
-        "18446744073709551615\t2025-06-01 22:15:00.250\t00FF0A0D09");
+    assert_eq!(
+        my.query(&back, "SET time_zone = '+00:00'; SELECT ubig, seen, HEX(blob_) FROM operators WHERE id = 1"),
+        "18446744073709551615\t2025-06-01 22:15:00.250\t00FF0A0D09"
+    );
 }
 
 const PG_SCHEMA: &str = "

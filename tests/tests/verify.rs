@@ -165,3 +165,172 @@ fn unsealed_inputs_are_reported_and_can_be_required() {
         .output()
         .assert_code(1);
 }
+
+const RELAY_SPEC: &str = r#"
+[[schema]]
+table = "api_keys"
+primary_key = ["id"]
+columns = [
+  { name = "id", type = "string", max_len = 36, nullable = false },
+  { name = "name", type = "string", max_len = 100 },
+  { name = "token_limit", type = "int64" },
+  { name = "created_at", type = "datetime", precision = 3 },
+]
+
+[[rule]]
+match = "apikey:{id}"
+type = "hash"
+to_table = "api_keys"
+columns = [
+  { name = "id", from = "{id}" },
+  { name = "name", from = "name" },
+  { name = "token_limit", from = "tokenLimit" },
+  { name = "created_at", from = "createdAt", cast = "datetime" },
+]
+"#;
+
+#[test]
+fn a_redis_source_verifies_against_its_mysql_copy_through_the_spec() {
+    let r = decant_tests::redis();
+    let my = decant_tests::mariadb();
+    let db = my.fresh_database("relay");
+    my.query(
+        &db,
+        "CREATE TABLE api_keys (id VARCHAR(36) PRIMARY KEY, name VARCHAR(100) CHARACTER SET utf8mb4, token_limit BIGINT, created_at DATETIME(3))",
+    );
+    let mut inserts = Vec::new();
+    for i in 0..60 {
+        let id = format!("k-{i:04}");
+        let name = format!("key {i} 🔑");
+        let at = format!("2025-01-02T03:04:{:02}.{:03}", i % 60, i * 7);
+        r.cli(["HSET", &format!("apikey:{id}"), "name", &name, "tokenLimit", &(i * 100).to_string(), "createdAt", &at]);
+        inserts.push(format!("('{id}', '{name}', {}, '{}')", i * 100, at.replace('T', " ")));
+    }
+    r.cli(["SET", "session:abc", "not part of the copy"]);
+    my.query(&db, &format!("INSERT INTO api_keys VALUES {}", inserts.join(", ")));
+    let w = Workdir::new("verify-relay");
+    w.write("relay.toml", RELAY_SPEC);
+    let args = |extra: &[&str]| {
+        let mut a =
+            vec!["--left".to_owned(), r.url(), "--right".to_owned(), my.url(&db), "--spec".into(), "relay.toml".into()];
+        a.extend(["--match".to_owned(), "apikey:*".to_owned(), "--sample".into(), "10".into(), "--json".into()]);
+        a.extend(extra.iter().map(|s| s.to_string()));
+        a
+    };
+    let out = w.run("decant-verify").args(args(&[])).output().assert_success();
+    let rep = report(&out);
+    assert_eq!(group(&rep, "table:api_keys")["left"], 60, "{rep}");
+    assert_eq!(group(&rep, "table:api_keys")["right"], 60, "{rep}");
+    assert_eq!(rep["sample"]["checked"], 10);
+    assert_eq!(rep["sample"]["different"], 0);
+
+    // One row altered in the copy: the verification fails, naming it.
+    my.query(&db, "UPDATE api_keys SET token_limit = 1 WHERE id = 'k-0042'");
+    let out = w.run("decant-verify").args(args(&[])).output().assert_code(1);
+    let rep = report(&out);
+    assert_eq!(group(&rep, "table:api_keys")["changed"], 1, "{rep}");
+    let ex = &rep["examples"][0];
+    assert_eq!(ex["id"]["id"], "k-0042");
+    assert_eq!(ex["fields"], serde_json::json!(["token_limit"]));
+}
+
+#[test]
+fn the_same_data_verifies_equal_across_mariadb_postgres_sqlite_and_files() {
+    let (my, pg) = (decant_tests::mariadb(), decant_tests::postgres());
+    let (mdb, pdb) = (my.fresh_database("xstore"), pg.fresh_database("xstore"));
+    my.query(
+        &mdb,
+        "CREATE TABLE t (id INT PRIMARY KEY, label VARCHAR(50) CHARACTER SET utf8mb4, amount DECIMAL(10,3), ok TINYINT(1), \
+         at DATETIME(6), ratio DOUBLE, payload BLOB) ENGINE=InnoDB; \
+         INSERT INTO t SELECT seq, CONCAT('ラベル ', seq, ' 🚀'), seq / 8, seq % 3 = 0, \
+           TIMESTAMPADD(MICROSECOND, seq * 123457, '2024-02-29 23:59:59'), seq / 7e0, CAST(CAST(seq * 31 AS CHAR) AS BINARY) \
+         FROM seq_1_to_500; \
+         CREATE TABLE j (id INT PRIMARY KEY, doc JSON); \
+         INSERT INTO j SELECT seq, JSON_OBJECT('n', seq, 'tags', JSON_ARRAY('a', 'b')) FROM seq_1_to_50;",
+    );
+    pg.query(
+        &pdb,
+        "CREATE TABLE t (id INT PRIMARY KEY, label VARCHAR(50), amount NUMERIC(10,3), ok BOOLEAN, at TIMESTAMP(6), \
+         ratio DOUBLE PRECISION, payload BYTEA); \
+         INSERT INTO t SELECT s, 'ラベル ' || s || ' 🚀', s / 8.0, s % 3 = 0, \
+           TIMESTAMP '2024-02-29 23:59:59' + make_interval(secs => s * 123457 / 1000000.0), s / 7.0::float8, \
+           convert_to((s * 31)::text, 'UTF8') FROM generate_series(1, 500) s; \
+         CREATE TABLE j (id INT PRIMARY KEY, doc JSONB); \
+         INSERT INTO j SELECT s, jsonb_build_object('tags', jsonb_build_array('a', 'b'), 'n', s) FROM generate_series(1, 50) s;",
+    );
+    let w = Workdir::new("verify-xstore");
+    // SQLite gets table t only: sqlite-export declares a JSON column as
+    // "decimal" and writes its text, so j is compared between the SQL servers.
+    w.run("mysql-export")
+        .args(["--url", &my.url(&mdb), "--tables", "t", "-o", "t.ndjson.zst"])
+        .output()
+        .assert_success();
+    w.write("t.db", b"");
+    let sqlite_url = format!("sqlite://{}", w.join("t.db").display());
+    w.run("sqlite-import")
+        .args(["--url", &sqlite_url, "--create-tables", "-i", "t.ndjson.zst"])
+        .output()
+        .assert_success();
+    let sides = [my.url(&mdb), pg.url(&pdb), sqlite_url.clone(), "t.ndjson.zst".to_owned()];
+    for (i, a) in sides.iter().enumerate() {
+        for b in &sides[i + 1..] {
+            let out = w
+                .run("decant-verify")
+                .args(["--left", a, "--right", b, "--sample", "20", "--json", "--tables", "t"])
+                .output();
+            let out = out.assert_success();
+            let rep = report(&out);
+            assert_eq!(group(&rep, "table:t")["left"], 500, "{a} vs {b}: {rep}");
+            assert_eq!(group(&rep, "table:t")["digest_equal"], true, "{a} vs {b}: {rep}");
+        }
+    }
+    // JSON documents (key order, spacing) between MariaDB and PostgreSQL.
+    let out =
+        w.run("decant-verify").args(["--left", &sides[0], "--right", &sides[1], "--json"]).output().assert_success();
+    assert_eq!(group(&report(&out), "table:j")["right"], 50);
+    // One changed value anywhere is found.
+    pg.query(&pdb, "UPDATE j SET doc = jsonb_set(doc, '{n}', '0') WHERE id = 25");
+    pg.query(&pdb, "UPDATE t SET payload = decode('00', 'hex') WHERE id = 250");
+    let out =
+        w.run("decant-verify").args(["--left", &sides[0], "--right", &sides[1], "--json"]).output().assert_code(1);
+    assert_eq!(group(&report(&out), "table:j")["changed"], 1);
+    assert_eq!(group(&report(&out), "table:t")["changed"], 1);
+    let out = w
+        .run("decant-verify")
+        .args(["--left", &sides[2], "--right", &sides[1], "--json", "--tables", "t"])
+        .output()
+        .assert_code(1);
+    assert_eq!(group(&report(&out), "table:t")["changed"], 1);
+}
+
+#[test]
+fn schema_checks_between_live_databases() {
+    let (my, pg) = (decant_tests::mariadb(), decant_tests::postgres());
+    let (m1, m2, p1) = (my.fresh_database("schema_a"), my.fresh_database("schema_b"), pg.fresh_database("schema"));
+    let ddl = "CREATE TABLE users (id BIGINT PRIMARY KEY, email VARCHAR(190) CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci NOT NULL, \
+               created DATETIME(6), UNIQUE KEY by_email (email), KEY by_created (created)) ENGINE=InnoDB";
+    my.query(&m1, ddl);
+    my.query(&m2, &ddl.replace("utf8mb4_unicode_ci", "utf8mb4_bin").replace(", KEY by_created (created)", ""));
+    pg.query(
+        &p1,
+        "CREATE TABLE users (id BIGINT PRIMARY KEY, email VARCHAR(190) NOT NULL, created TIMESTAMP(6)); \
+         CREATE UNIQUE INDEX by_email ON users (email); CREATE INDEX by_created ON users (created);",
+    );
+    let w = Workdir::new("verify-live-schema");
+    // MariaDB vs its PostgreSQL copy: the same structure.
+    let out = w
+        .run("decant-verify")
+        .args(["--left", &my.url(&m1), "--right", &pg.url(&p1), "--schema", "--json"])
+        .output()
+        .assert_success();
+    assert_eq!(report(&out)["schema_differences"], serde_json::json!([]));
+    // Two MariaDB databases: a collation and an index differ.
+    let out = w
+        .run("decant-verify")
+        .args(["--left", &my.url(&m1), "--right", &my.url(&m2), "--schema", "--json"])
+        .output()
+        .assert_code(1);
+    let diffs = report(&out)["schema_differences"].to_string();
+    assert!(diffs.contains("collation A utf8mb4_unicode_ci, B utf8mb4_bin"), "{diffs}");
+    assert!(diffs.contains("index on [\\\"created\\\"] only in A"), "{diffs}");
+}

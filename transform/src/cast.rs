@@ -473,21 +473,41 @@ pub struct DateTime {
 impl DateTime {
     /// `YYYY-MM-DDTHH:MM:SS[.f]`, the fraction with the source's digits.
     pub fn naive(&self) -> String {
-        let (y, m, d) = civil_from_days(self.days);
-        let mut out = String::with_capacity(32);
-        let _ = write!(
-            out,
-            "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}",
-            self.secs / 3600,
-            self.secs / 60 % 60,
-            self.secs % 60
-        );
-        if self.frac_digits > 0 {
-            let digits = format!("{:09}", self.nanos);
-            out.push('.');
-            out.push_str(&digits[..self.frac_digits as usize]);
+        // Hand-rolled: this runs for every date-time of every row.
+        fn two(out: &mut Vec<u8>, n: u32) {
+            out.push(b'0' + (n / 10 % 10) as u8);
+            out.push(b'0' + (n % 10) as u8);
         }
-        out
+        let (y, m, d) = civil_from_days(self.days);
+        let mut out: Vec<u8> = Vec::with_capacity(32);
+        if (0..=9999).contains(&y) {
+            two(&mut out, y as u32 / 100);
+            two(&mut out, y as u32 % 100);
+        } else {
+            out.extend_from_slice(format!("{y:04}").as_bytes());
+        }
+        out.push(b'-');
+        two(&mut out, m);
+        out.push(b'-');
+        two(&mut out, d);
+        out.push(b'T');
+        two(&mut out, self.secs / 3600);
+        out.push(b':');
+        two(&mut out, self.secs / 60 % 60);
+        out.push(b':');
+        two(&mut out, self.secs % 60);
+        if self.frac_digits > 0 {
+            out.push(b'.');
+            let mut n = self.nanos;
+            let mut digits = [0u8; 9];
+            for slot in digits.iter_mut().rev() {
+                *slot = b'0' + (n % 10) as u8;
+                n /= 10;
+            }
+            out.extend_from_slice(&digits[..self.frac_digits as usize]);
+        }
+        // Only ASCII digits and separators were written.
+        String::from_utf8(out).unwrap_or_default()
     }
 
     /// Milliseconds since 1970 (fractions of a millisecond dropped).
@@ -591,9 +611,9 @@ fn to_datetime(input: Input, format: TimeInput) -> Result<DateTime, CastError> {
                 "{} is a number; say how it counts time with format = \"epoch_s\", \"epoch_ms\" or \"epoch_us\"",
                 show(input)
             ))),
-            other => text_of(other).and_then(parse_iso).ok_or_else(|| {
-                fail(input, "an ISO 8601 date-time (YYYY-MM-DDTHH:MM:SS[.fff][Z|±HH:MM])")
-            }),
+            other => text_of(other)
+                .and_then(parse_iso)
+                .ok_or_else(|| fail(input, "an ISO 8601 date-time (YYYY-MM-DDTHH:MM:SS[.fff][Z|±HH:MM])")),
         },
         TimeInput::EpochS => {
             // Seconds may carry a fraction: "1700000000.250".
@@ -651,7 +671,8 @@ fn to_json(input: Input) -> Result<Value, CastError> {
         }
         other => {
             let text = text_of(other).ok_or_else(|| fail(input, "JSON text"))?;
-            serde_json::from_str::<Value>(text).map_err(|e| CastError(format!("{} is not valid JSON: {e}", show(input))))
+            serde_json::from_str::<Value>(text)
+                .map_err(|e| CastError(format!("{} is not valid JSON: {e}", show(input))))
         }
     }
 }
@@ -855,11 +876,16 @@ mod tests {
 
     #[test]
     fn datetime_patterns_round_trip() {
-        let opts =
-            CastOptions { time_pattern: Some(TimePattern::parse("%Y-%m-%dT%H:%M:%S.%3fZ").unwrap()), ..Default::default() };
+        let opts = CastOptions {
+            time_pattern: Some(TimePattern::parse("%Y-%m-%dT%H:%M:%S.%3fZ").unwrap()),
+            ..Default::default()
+        };
         // What MySQL's DATETIME(3) gives back, written as the relay service wrote it.
         let v = Value::String("2025-03-04T05:06:07.080".into());
-        assert_eq!(cast(Input::Value(&v), Cast::String, &opts).unwrap(), Value::String("2025-03-04T05:06:07.080Z".into()));
+        assert_eq!(
+            cast(Input::Value(&v), Cast::String, &opts).unwrap(),
+            Value::String("2025-03-04T05:06:07.080Z".into())
+        );
         assert!(TimePattern::parse("%Q").is_err());
     }
 

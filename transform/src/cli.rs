@@ -6,7 +6,7 @@ use std::ops::Range;
 use std::path::PathBuf;
 
 use anyhow::Context as _;
-use decant_record::cli::{self, InputArgs, Outcome, OutputArgs, Progress, ReportArgs, RejectArgs, Rejects, Summary};
+use decant_record::cli::{self, InputArgs, Outcome, OutputArgs, Progress, RejectArgs, Rejects, ReportArgs, Summary};
 use decant_record::{Header, Record, RecordReader, RecordWriter};
 
 use crate::rule::describe_record;
@@ -130,6 +130,122 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
 
 const UNMATCHED: &str = "(unmatched)";
 
+/// Records per batch handed to a worker (and a cap on its input bytes).
+const BATCH_RECORDS: usize = 512;
+const BATCH_BYTES: usize = 1 << 20;
+
+/// One record to transform, with what the worker needs to report it.
+struct Item {
+    line: u64,
+    first_index: u64,
+    record: Record,
+}
+
+/// Something the writer must handle at a point of a batch's output.
+enum Event {
+    /// A record to reject: its line, its JSON and why.
+    Reject { line: u64, what: String, json: Vec<u8>, reason: String, group: Option<usize> },
+}
+
+/// A transformed batch: encoded output lines, the exceptional records, and counts.
+#[derive(Default)]
+struct Done {
+    out: Vec<u8>,
+    /// (byte offset in `out` at which the event happens, event)
+    events: Vec<(usize, Event)>,
+    /// Per rule: written, skipped.
+    counts: Vec<(u64, u64)>,
+    unmatched_written: u64,
+    unmatched_skipped: u64,
+}
+
+/// Transforms one batch (pure: runs on any thread).
+fn work(t: &Transformer, unmatched: Unmatched, items: Vec<Item>) -> Done {
+    let mut done = Done { counts: vec![(0, 0); t.rules().len()], ..Done::default() };
+    let mut caps: Vec<Range<usize>> = Vec::new();
+    let mut out: Vec<Record> = Vec::new();
+    for item in items {
+        out.clear();
+        match t.apply_into(&item.record, item.first_index, &mut caps, &mut out) {
+            Ok(Some(i)) => {
+                if t.rules()[i].kind() == RuleKind::Drop {
+                    done.counts[i].1 += 1;
+                } else {
+                    done.counts[i].0 += out.len() as u64;
+                }
+                for o in &out {
+                    o.encode(&mut done.out);
+                    done.out.push(b'\n');
+                }
+            }
+            Ok(None) => match unmatched {
+                Unmatched::Pass => {
+                    item.record.encode(&mut done.out);
+                    done.out.push(b'\n');
+                    done.unmatched_written += 1;
+                }
+                Unmatched::Drop => done.unmatched_skipped += 1,
+                Unmatched::Error => {
+                    let what = format!("line {}, {}", item.line, describe_record(&item.record));
+                    let json = item.record.to_json_string().into_bytes();
+                    let reason = "no rule matches it (add a rule, or use --unmatched pass / drop)".to_owned();
+                    done.events
+                        .push((done.out.len(), Event::Reject { line: item.line, what, json, reason, group: None }));
+                }
+            },
+            Err(e) => {
+                let group = t.rules().iter().position(|r| r.name() == e.rule);
+                let json = item.record.to_json_string().into_bytes();
+                let what = format!("line {}", item.line);
+                done.events.push((
+                    done.out.len(),
+                    Event::Reject { line: item.line, what, json, reason: e.to_string(), group },
+                ));
+            }
+        }
+    }
+    done
+}
+
+/// Writes a finished batch in stream order.
+fn deliver<W: Write>(
+    t: &Transformer,
+    done: Done,
+    writer: &mut RecordWriter<W>,
+    rejects: &mut Rejects,
+    summary: &mut Summary,
+) -> anyhow::Result<()> {
+    let write_lines = |writer: &mut RecordWriter<W>, bytes: &[u8]| -> anyhow::Result<()> {
+        for line in bytes.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+            writer.write_raw(line).context("writing the output")?;
+        }
+        Ok(())
+    };
+    let mut at = 0;
+    for (offset, event) in done.events {
+        write_lines(writer, &done.out[at..offset])?;
+        at = offset;
+        let Event::Reject { line, what, json, reason, group } = event;
+        let name = group.map_or(UNMATCHED, |g| t.rules()[g].name());
+        summary.group(name).rejected += 1;
+        rejects.reject(Some(line), &what, &json, &reason)?;
+    }
+    write_lines(writer, &done.out[at..])?;
+    for (rule, (written, skipped)) in t.rules().iter().zip(done.counts) {
+        let g = summary.group(rule.name());
+        g.written += written;
+        g.skipped += skipped;
+    }
+    if done.unmatched_written + done.unmatched_skipped > 0 {
+        let g = summary.group(UNMATCHED);
+        g.written += done.unmatched_written;
+        g.skipped += done.unmatched_skipped;
+    }
+    Ok(())
+}
+
+/// The streaming loop: this thread reads and writes in order; worker threads
+/// transform batches of records in between.
 fn stream<W: Write>(
     args: &Args,
     t: &Transformer,
@@ -139,117 +255,161 @@ fn stream<W: Write>(
     summary: &mut Summary,
     progress: &mut Progress,
 ) -> anyhow::Result<()> {
-    let mut started = false;
-    let mut caps: Vec<Range<usize>> = Vec::new();
-    let mut out: Vec<Record> = Vec::new();
-    // Running element position of a key split into parts.
-    let mut split: Option<(u32, Vec<u8>, u64)> = None;
-    let start = |writer: &mut RecordWriter<W>, source: Option<String>| -> anyhow::Result<()> {
-        writer.write_header(&Header::new(TOOL, source)).context("writing the output")?;
-        if !args.no_schema {
-            for s in t.schemas() {
-                writer.write(&Record::Schema(s.clone())).context("writing the output")?;
-            }
-        }
-        Ok(())
-    };
-    loop {
-        let rec = match reader.next_record() {
-            Ok(Some(r)) => r,
-            Ok(None) => break,
-            Err(e) if e.is_recoverable() => {
-                let line = e.line();
-                rejects.reject(Some(line), &format!("line {line}"), reader.raw_line(), &e.to_string())?;
-                summary.group(UNMATCHED).rejected += 1;
-                continue;
-            }
-            Err(e) => return Err(e.into()),
-        };
-        progress.inc(1);
-        match &rec {
-            Record::Header(h) => {
-                if !started {
-                    started = true;
-                    start(writer, h.source.clone())?;
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8);
+    let unmatched = args.unmatched;
+    std::thread::scope(|scope| -> anyhow::Result<()> {
+        let (job_tx, job_rx) = std::sync::mpsc::sync_channel::<(u64, Vec<Item>)>(workers * 2);
+        let job_rx = std::sync::Arc::new(std::sync::Mutex::new(job_rx));
+        let (done_tx, done_rx) = std::sync::mpsc::channel::<(u64, Done)>();
+        for _ in 0..workers {
+            let job_rx = std::sync::Arc::clone(&job_rx);
+            let done_tx = done_tx.clone();
+            scope.spawn(move || loop {
+                let job = job_rx.lock().map_err(|_| ()).and_then(|rx| rx.recv().map_err(|_| ()));
+                let Ok((seq, items)) = job else { break };
+                if done_tx.send((seq, work(t, unmatched, items))).is_err() {
+                    break;
                 }
-                continue;
-            }
-            Record::End(_) => continue,
-            _ => {}
+            });
         }
-        if !started {
-            started = true;
-            start(writer, None)?;
-        }
-        let first_index = match &rec {
-            Record::Redis(r) => match r.part {
-                None | Some(0) => {
-                    split = r.part.map(|_| (r.db, r.key.clone(), r.value.len() as u64));
-                    0
+        drop(done_tx);
+
+        let mut pending: std::collections::BTreeMap<u64, Done> = std::collections::BTreeMap::new();
+        let (mut sent, mut delivered) = (0u64, 0u64);
+        // Delivers finished batches in order; with `block`, waits until the
+        // number in flight is below `max`.
+        let drain = |pending: &mut std::collections::BTreeMap<u64, Done>,
+                     delivered: &mut u64,
+                     sent: u64,
+                     max: u64,
+                     writer: &mut RecordWriter<W>,
+                     rejects: &mut Rejects,
+                     summary: &mut Summary|
+         -> anyhow::Result<()> {
+            loop {
+                while let Some(done) = pending.remove(delivered) {
+                    deliver(t, done, writer, rejects, summary)?;
+                    *delivered += 1;
                 }
-                Some(_) => match &mut split {
-                    Some((db, key, next)) if *db == r.db && *key == r.key => {
-                        let first = *next;
-                        *next += r.value.len() as u64;
-                        first
+                if sent - *delivered < max {
+                    return Ok(());
+                }
+                match done_rx.recv() {
+                    Ok((seq, done)) => {
+                        pending.insert(seq, done);
                     }
-                    _ => {
-                        let line = reader.line_number();
-                        rejects.reject(
-                            Some(line),
-                            &format!("line {line}, {}", describe_record(&rec)),
-                            reader.raw_line(),
-                            "a later part of a split key without its part 0 before it",
-                        )?;
+                    Err(_) => anyhow::bail!("a worker thread stopped unexpectedly"),
+                }
+            }
+        };
+
+        let mut started = false;
+        let start = |writer: &mut RecordWriter<W>, source: Option<String>| -> anyhow::Result<()> {
+            writer.write_header(&Header::new(TOOL, source)).context("writing the output")?;
+            if !args.no_schema {
+                for s in t.schemas() {
+                    writer.write(&Record::Schema(s.clone())).context("writing the output")?;
+                }
+            }
+            Ok(())
+        };
+        // Running element position of a key split into parts.
+        let mut split: Option<(u32, Vec<u8>, u64)> = None;
+        let mut batch: Vec<Item> = Vec::with_capacity(BATCH_RECORDS);
+        let mut batch_bytes = 0usize;
+        let in_flight = (workers * 2) as u64;
+        let result = (|| -> anyhow::Result<()> {
+            loop {
+                let rec = match reader.next_record() {
+                    Ok(Some(r)) => r,
+                    Ok(None) => break,
+                    Err(e) if e.is_recoverable() => {
+                        // Keep the stream order: flush what comes before it.
+                        if !batch.is_empty() {
+                            job_tx.send((sent, std::mem::take(&mut batch))).ok();
+                            sent += 1;
+                            batch_bytes = 0;
+                        }
+                        drain(&mut pending, &mut delivered, sent, 1, writer, rejects, summary)?;
+                        let line = e.line();
                         summary.group(UNMATCHED).rejected += 1;
+                        rejects.reject(Some(line), &format!("line {line}"), reader.raw_line(), &e.to_string())?;
                         continue;
                     }
-                },
-            },
-            _ => 0,
-        };
-        out.clear();
-        match t.apply_into(&rec, first_index, &mut caps, &mut out) {
-            Ok(Some(i)) => {
-                let g = summary.group(t.rules()[i].name());
-                if t.rules()[i].kind() == RuleKind::Drop {
-                    g.skipped += 1;
-                } else {
-                    g.written += out.len() as u64;
+                    Err(e) => return Err(e.into()),
+                };
+                progress.inc(1);
+                match &rec {
+                    Record::Header(h) => {
+                        if !started {
+                            started = true;
+                            start(writer, h.source.clone())?;
+                        }
+                        continue;
+                    }
+                    Record::End(_) => continue,
+                    _ => {}
                 }
-                for o in &out {
-                    writer.write(o).context("writing the output")?;
+                if !started {
+                    started = true;
+                    start(writer, None)?;
                 }
-            }
-            Ok(None) => match args.unmatched {
-                Unmatched::Pass => {
-                    writer.write_raw(reader.raw_line()).context("writing the output")?;
-                    summary.group(UNMATCHED).written += 1;
-                }
-                Unmatched::Drop => summary.group(UNMATCHED).skipped += 1,
-                Unmatched::Error => {
-                    let line = reader.line_number();
-                    summary.group(UNMATCHED).rejected += 1;
-                    rejects.reject(
-                        Some(line),
-                        &format!("line {line}, {}", describe_record(&rec)),
-                        reader.raw_line(),
-                        "no rule matches it (add a rule, or use --unmatched pass / drop)",
-                    )?;
-                }
-            },
-            Err(e) => {
                 let line = reader.line_number();
-                summary.group(e.rule.as_str()).rejected += 1;
-                let reason = format!("{e}");
-                rejects.reject(Some(line), &format!("line {line}"), reader.raw_line(), &reason)?;
+                let first_index = match &rec {
+                    Record::Redis(r) => match r.part {
+                        None | Some(0) => {
+                            split = r.part.map(|_| (r.db, r.key.clone(), r.value.len() as u64));
+                            0
+                        }
+                        Some(_) => match &mut split {
+                            Some((db, key, next)) if *db == r.db && *key == r.key => {
+                                let first = *next;
+                                *next += r.value.len() as u64;
+                                first
+                            }
+                            _ => {
+                                if !batch.is_empty() {
+                                    job_tx.send((sent, std::mem::take(&mut batch))).ok();
+                                    sent += 1;
+                                    batch_bytes = 0;
+                                }
+                                drain(&mut pending, &mut delivered, sent, 1, writer, rejects, summary)?;
+                                summary.group(UNMATCHED).rejected += 1;
+                                rejects.reject(
+                                    Some(line),
+                                    &format!("line {line}, {}", describe_record(&rec)),
+                                    reader.raw_line(),
+                                    "a later part of a split key without its part 0 before it",
+                                )?;
+                                continue;
+                            }
+                        },
+                    },
+                    _ => 0,
+                };
+                batch_bytes += reader.raw_line().len();
+                batch.push(Item { line, first_index, record: rec });
+                if batch.len() >= BATCH_RECORDS || batch_bytes >= BATCH_BYTES {
+                    drain(&mut pending, &mut delivered, sent, in_flight, writer, rejects, summary)?;
+                    job_tx.send((sent, std::mem::replace(&mut batch, Vec::with_capacity(BATCH_RECORDS)))).ok();
+                    sent += 1;
+                    batch_bytes = 0;
+                }
             }
-        }
-    }
-    if !started {
-        start(writer, None)?;
-    }
-    Ok(())
+            if !batch.is_empty() {
+                job_tx.send((sent, std::mem::take(&mut batch))).ok();
+                sent += 1;
+            }
+            drain(&mut pending, &mut delivered, sent, 1, writer, rejects, summary)?;
+            if !started {
+                start(writer, None)?;
+            }
+            Ok(())
+        })();
+        // Let the workers finish (they stop when the job channel closes).
+        drop(job_tx);
+        result
+    })
 }
 
 /// Per-rule findings of `--check`.
@@ -285,7 +445,13 @@ fn check(args: &Args, t: &Transformer) -> anyhow::Result<Outcome> {
         let cols: Vec<String> = s
             .columns
             .iter()
-            .map(|c| format!("{} {}", c.name, serde_json::to_value(c.ty).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()))
+            .map(|c| {
+                format!(
+                    "{} {}",
+                    c.name,
+                    serde_json::to_value(c.ty).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+                )
+            })
             .collect();
         writeln!(o, "  table {}: {}", s.table, clip(&cols.join(", "), 200))?;
     }
@@ -353,7 +519,12 @@ fn check(args: &Args, t: &Transformer) -> anyhow::Result<Outcome> {
             }
         }
     }
-    writeln!(o, "read {} record(s){}", cli::group_digits(read), if read >= args.sample { " (--sample limit)" } else { "" })?;
+    writeln!(
+        o,
+        "read {} record(s){}",
+        cli::group_digits(read),
+        if read >= args.sample { " (--sample limit)" } else { "" }
+    )?;
     let mut problems = malformed;
     for (r, c) in t.rules().iter().zip(&checks) {
         writeln!(o)?;

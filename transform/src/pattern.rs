@@ -152,7 +152,9 @@ impl Pattern {
             return pos == key.len();
         };
         match p {
-            Piece::Literal(lit) => key[pos..].starts_with(lit) && self.match_from(piece + 1, key, pos + lit.len(), caps),
+            Piece::Literal(lit) => {
+                key[pos..].starts_with(lit) && self.match_from(piece + 1, key, pos + lit.len(), caps)
+            }
             Piece::Capture { slot, greedy } => {
                 let rest = &key[pos..];
                 // How far this capture may reach: a plain capture stops at ':'.

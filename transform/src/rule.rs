@@ -7,7 +7,7 @@ use decant_record::{LogicalType, Record, RedisRecord, RedisType, RedisValue, Row
 
 use crate::cast::{self, Cast, CastOptions, Input, JsonStyle, TimeInput, TimePattern};
 use crate::pattern::{Pattern, Template, TemplatePart};
-use crate::spec::{toml_to_value, ColumnSpec, RuleSpec, SpecError};
+use crate::spec::{toml_to_value, ColumnSpec, RuleSpec, SpecError, ValueSpec};
 
 /// A record that a matching rule could not transform.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -109,6 +109,8 @@ struct Col {
     not_null: bool,
     /// On output keys: write NULL as "" instead of omitting it.
     null_as_empty: bool,
+    /// Member order to give JSON objects.
+    json_order: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -125,13 +127,24 @@ enum Extra {
     Into,
 }
 
+// One per rule, never per record: the size difference does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 enum Out {
     Drop,
     /// Rows into a table: selected columns (`cols`) …
-    Rows { table: String, cols: Vec<Col>, extra_into: Option<String> },
+    Rows {
+        table: String,
+        cols: Vec<Col>,
+        extra_into: Option<String>,
+    },
     /// … or all input columns, reshaped.
-    Reshape { table: String, rename: Vec<(String, String)>, drop: Vec<String>, casts: Vec<(String, Cast)> },
+    Reshape {
+        table: String,
+        rename: Vec<(String, String)>,
+        drop: Vec<String>,
+        casts: Vec<(String, Cast)>,
+    },
     /// Redis keys from rows.
     Keys {
         template: Template,
@@ -287,13 +300,19 @@ impl Rule {
             (Some("ignore"), None) => Extra::Ignore,
             (Some("keep"), None) => Extra::Keep,
             (Some(o), None) => {
-                return Err(spec_err(n, format!("extra_fields = {o:?}: expected error, ignore or keep (or extra_into)")))
+                return Err(spec_err(
+                    n,
+                    format!("extra_fields = {o:?}: expected error, ignore or keep (or extra_into)"),
+                ))
             }
         };
         if spec.explode {
             match &rule.matcher {
                 Matcher::Key { ty: Some(RedisType::String), .. } => {
-                    return Err(spec_err(n, "explode needs an aggregate type (hash, list, set, zset, stream), not string"))
+                    return Err(spec_err(
+                        n,
+                        "explode needs an aggregate type (hash, list, set, zset, stream), not string",
+                    ))
                 }
                 Matcher::Key { ty: Some(_), .. } => {}
                 Matcher::Key { ty: None, .. } => {
@@ -361,7 +380,10 @@ impl Rule {
                 return Ok(rule);
             }
             if reshape_keys {
-                return Err(spec_err(n, "rename / drop_columns / casts reshape all columns; with a column list, say it there"));
+                return Err(spec_err(
+                    n,
+                    "rename / drop_columns / casts reshape all columns; with a column list, say it there",
+                ));
             }
             let mut cols = Vec::with_capacity(spec.columns.len());
             for c in &spec.columns {
@@ -371,7 +393,9 @@ impl Rule {
                     })?),
                     None => None,
                 };
-                cols.push(rule.column(c, decl.map(|d| (d.ty, !d.nullable && d.default.is_none() && !d.auto_increment)))?);
+                cols.push(
+                    rule.column(c, decl.map(|d| (d.ty, !d.nullable && d.default.is_none() && !d.auto_increment)))?,
+                );
             }
             if let Some(into) = &spec.extra_into {
                 if cols.iter().any(|c| &c.name == into) {
@@ -406,10 +430,16 @@ impl Rule {
         // to_key
         let template_text = spec.to_key.as_deref().unwrap_or_default();
         if !matches!(rule.matcher, Matcher::Table(_)) {
-            return Err(spec_err(n, "to_key builds Redis keys from rows: use match_table (Redis → Redis copies need no transform)"));
+            return Err(spec_err(
+                n,
+                "to_key builds Redis keys from rows: use match_table (Redis → Redis copies need no transform)",
+            ));
         }
         if reshape_keys || rule.extra == Extra::Into || rule.extra == Extra::Keep {
-            return Err(spec_err(n, "rename / drop_columns / casts / extra_into / extra_fields = \"keep\" are for rows"));
+            return Err(spec_err(
+                n,
+                "rename / drop_columns / casts / extra_into / extra_fields = \"keep\" are for rows",
+            ));
         }
         let template = Template::parse(template_text).map_err(|e| spec_err(n, e))?;
         let template_slots = template.columns().map(|c| Some(rule.field_slot(c))).collect();
@@ -419,10 +449,15 @@ impl Rule {
             Some("empty") => true,
             Some(o) => return Err(spec_err(n, format!("null = {o:?}: expected omit or empty"))),
         };
-        let simple = |rule: &mut Rule, what: &str, col: &Option<String>| -> Result<Option<Col>, SpecError> {
+        let simple = |rule: &mut Rule, what: &str, col: &Option<ValueSpec>| -> Result<Option<Col>, SpecError> {
             col.as_ref()
                 .map(|c| {
-                    let spec = ColumnSpec { name: what.to_owned(), from: Some(c.clone()), ..ColumnSpec::default() };
+                    let spec = match c {
+                        ValueSpec::Column(c) => {
+                            ColumnSpec { name: what.to_owned(), from: Some(c.clone()), ..ColumnSpec::default() }
+                        }
+                        ValueSpec::Spec(c) => ColumnSpec { name: what.to_owned(), ..(**c).clone() },
+                    };
                     rule.column(&spec, None)
                 })
                 .transpose()
@@ -445,7 +480,10 @@ impl Rule {
             }
             RedisType::Hash => {
                 if spec.columns.is_empty() {
-                    return Err(spec_err(n, "to_type = \"hash\" needs columns = [{ name = \"field\", from = \"column\" }, …]"));
+                    return Err(spec_err(
+                        n,
+                        "to_type = \"hash\" needs columns = [{ name = \"field\", from = \"column\" }, …]",
+                    ));
                 }
                 if spec.value.is_some() || spec.member.is_some() || spec.score.is_some() {
                     return Err(spec_err(n, "value / member / score are for string, list, set and zset keys"));
@@ -457,7 +495,10 @@ impl Rule {
                         Some("omit") => false,
                         Some("empty") => true,
                         Some(o) => {
-                            return Err(spec_err(n, format!("column {:?}: null = {o:?}: expected omit or empty", c.name)))
+                            return Err(spec_err(
+                                n,
+                                format!("column {:?}: null = {o:?}: expected omit or empty", c.name),
+                            ))
                         }
                     };
                     cols.push(col);
@@ -470,7 +511,10 @@ impl Rule {
             }
             RedisType::String | RedisType::List | RedisType::Set | RedisType::ZSet => {
                 if !spec.columns.is_empty() {
-                    return Err(spec_err(n, format!("columns are hash fields; a {ty} key takes value / member / score")));
+                    return Err(spec_err(
+                        n,
+                        format!("columns are hash fields; a {ty} key takes value / member / score"),
+                    ));
                 }
                 let (v, what) = match ty {
                     RedisType::String | RedisType::List => (&spec.value, "value"),
@@ -489,10 +533,13 @@ impl Rule {
                     return Err(spec_err(n, "score is for zset keys"));
                 }
             }
-            RedisType::Stream => return Err(spec_err(n, "to_type = \"stream\" is not supported (use hash, string, list, set or zset)")),
+            RedisType::Stream => {
+                return Err(spec_err(n, "to_type = \"stream\" is not supported (use hash, string, list, set or zset)"))
+            }
         }
         let ttl = spec.ttl_from.as_ref().map(|c| rule.field_slot(c));
-        rule.out = Out::Keys { template, template_slots, ty, db: spec.to_db.unwrap_or(0), cols, field, value, score, ttl };
+        rule.out =
+            Out::Keys { template, template_slots, ty, db: spec.to_db.unwrap_or(0), cols, field, value, score, ttl };
         Ok(rule)
     }
 
@@ -530,7 +577,8 @@ impl Rule {
             };
         }
         if let Some(meta) = from.strip_prefix('$') {
-            let ok_key_only = |s: Src| if is_key { Ok(s) } else { bad(format!("{from:?} is Redis key metadata; rows have columns")) };
+            let ok_key_only =
+                |s: Src| if is_key { Ok(s) } else { bad(format!("{from:?} is Redis key metadata; rows have columns")) };
             return match meta {
                 "key" => ok_key_only(Src::Key),
                 "db" => ok_key_only(Src::Db),
@@ -539,7 +587,9 @@ impl Rule {
                 "table" if !is_key => Ok(Src::Table),
                 "value" | "member" if is_key => match (key_ty, explode) {
                     (Some(RedisType::Stream), true) => bad(format!("{from:?}: stream entries have fields and $id")),
-                    (Some(RedisType::Hash), false) => bad(format!("{from:?}: a hash has fields (or set explode = true)")),
+                    (Some(RedisType::Hash), false) => {
+                        bad(format!("{from:?}: a hash has fields (or set explode = true)"))
+                    }
                     _ => Ok(Src::Value),
                 },
                 "index" if explode => Ok(Src::Index),
@@ -560,10 +610,10 @@ impl Rule {
             return bad("empty source name".into());
         }
         if is_key {
-            let fields_ok = match (key_ty, explode) {
-                (Some(RedisType::Hash), false) | (None, false) | (Some(RedisType::Stream), true) => true,
-                _ => false,
-            };
+            let fields_ok = matches!(
+                (key_ty, explode),
+                (Some(RedisType::Hash), false) | (None, false) | (Some(RedisType::Stream), true)
+            );
             if !fields_ok {
                 let what = if for_column { "column source" } else { "where" };
                 return bad(format!(
@@ -595,7 +645,9 @@ impl Rule {
             })?,
         };
         let cast = match &c.cast {
-            Some(name) => Cast::parse(name).ok_or_else(|| err(format!("unknown cast {name:?} (known: {})", Cast::NAMES)))?,
+            Some(name) => {
+                Cast::parse(name).ok_or_else(|| err(format!("unknown cast {name:?} (known: {})", Cast::NAMES)))?
+            }
             None => match declared {
                 Some((ty, _)) => Cast::for_type(ty),
                 None if c.format.as_deref().is_some_and(|f| f.contains('%') || f.starts_with("json")) => Cast::String,
@@ -620,12 +672,18 @@ impl Rule {
                         };
                         opts.time_pattern = Some(TimePattern::parse(pattern).map_err(err)?);
                         if let Some(inp) = input {
-                            opts.time_input = parse_time_input(inp)
-                                .ok_or_else(|| err(format!("format {f:?}: after '|' give iso, epoch_s, epoch_ms or epoch_us")))?;
+                            opts.time_input = parse_time_input(inp).ok_or_else(|| {
+                                err(format!("format {f:?}: after '|' give iso, epoch_s, epoch_ms or epoch_us"))
+                            })?;
                         }
                     }
                 },
-                _ => return Err(err(format!("format applies to datetime, timestamp and string casts, not {}", cast.name()))),
+                _ => {
+                    return Err(err(format!(
+                        "format applies to datetime, timestamp and string casts, not {}",
+                        cast.name()
+                    )))
+                }
             }
         }
         let path = match &c.path {
@@ -681,6 +739,7 @@ impl Rule {
             empty,
             not_null: declared.is_some_and(|(_, nn)| nn),
             null_as_empty: false,
+            json_order: c.json_order.clone().unwrap_or_default(),
         })
     }
 
@@ -765,7 +824,9 @@ impl Rule {
             }
             _ => false,
         };
-        hit && (self.filter.is_empty() || matches!(rec, Record::Schema(_) | Record::Delete(_)) || self.filter_ok(rec, caps))
+        hit && (self.filter.is_empty()
+            || matches!(rec, Record::Schema(_) | Record::Delete(_))
+            || self.filter_ok(rec, caps))
     }
 
     fn filter_ok(&self, rec: &Record, caps: &[Range<usize>]) -> bool {
@@ -925,9 +986,8 @@ impl Rule {
                 continue;
             }
             let v = match casts.iter().find(|(c, _)| c == name) {
-                Some((_, cast)) => cast::cast(Input::Value(v), *cast, &CastOptions::default()).map_err(|e| {
-                    self.error(&Record::Row(row.clone()), Some(name), e.0)
-                })?,
+                Some((_, cast)) => cast::cast(Input::Value(v), *cast, &CastOptions::default())
+                    .map_err(|e| self.error(&Record::Row(row.clone()), Some(name), e.0))?,
                 None => v.clone(),
             };
             let name = rename.iter().find(|(old, _)| old == name).map_or(name, |(_, new)| new.as_str());
@@ -1192,15 +1252,14 @@ impl Rule {
                 Empty::Error => return Err(err(format!("{} is empty", from()))),
             }
         }
-        cast::cast(input, col.cast, &col.opts).map_err(|e| err(format!("{}: {e}", from())))
+        let mut v = cast::cast(input, col.cast, &col.opts).map_err(|e| err(format!("{}: {e}", from())))?;
+        if !col.json_order.is_empty() {
+            reorder(&mut v, &col.json_order);
+        }
+        Ok(v)
     }
 
-    fn build_row(
-        &self,
-        rec: &Record,
-        ctx: &mut Ctx,
-        extras: Vec<(&[u8], Input)>,
-    ) -> Result<Record, TransformError> {
+    fn build_row(&self, rec: &Record, ctx: &mut Ctx, extras: Vec<(&[u8], Input)>) -> Result<Record, TransformError> {
         let Out::Rows { table, cols, extra_into } = &self.out else {
             unreachable!("build_row is called for row rules only")
         };
@@ -1213,7 +1272,11 @@ impl Rule {
                 let mut obj = Vec::with_capacity(extras.len());
                 for (f, v) in extras {
                     let Ok(name) = std::str::from_utf8(f) else {
-                        return Err(self.error(rec, Some(into), format!("extra field {} is not UTF-8", cast::show(Input::Bytes(f)))));
+                        return Err(self.error(
+                            rec,
+                            Some(into),
+                            format!("extra field {} is not UTF-8", cast::show(Input::Bytes(f))),
+                        ));
                     };
                     let v = match v {
                         Input::Bytes(b) => Value::from_bytes_or_text(b.to_vec()),
@@ -1226,7 +1289,11 @@ impl Rule {
             (Extra::Keep, _) => {
                 for (f, v) in extras {
                     let Ok(name) = std::str::from_utf8(f) else {
-                        return Err(self.error(rec, None, format!("extra field {} is not UTF-8", cast::show(Input::Bytes(f)))));
+                        return Err(self.error(
+                            rec,
+                            None,
+                            format!("extra field {} is not UTF-8", cast::show(Input::Bytes(f))),
+                        ));
                     };
                     if data.iter().any(|(n, _)| n == name) {
                         return Err(self.error(rec, Some(name), "an extra field has the name of a listed column"));
@@ -1255,7 +1322,9 @@ impl Rule {
                 TemplatePart::Column(c) => {
                     let v = slot.next().copied().flatten().and_then(|i| ctx.fields[i]);
                     let text = match v {
-                        Some(Input::Value(v)) => render(v, self.json_style).map_err(|e| self.error(rec, Some(c), e.0))?,
+                        Some(Input::Value(v)) => {
+                            render(v, self.json_style).map_err(|e| self.error(rec, Some(c), e.0))?
+                        }
                         Some(Input::Bytes(b)) => Some(b.to_vec()),
                         None => None,
                     };
@@ -1289,7 +1358,10 @@ impl Rule {
                 other => other,
             })
         };
-        let need = |col: &Option<Col>, ctx: &mut Ctx, bytes_of: &mut dyn FnMut(&Col, &mut Ctx) -> Result<Option<Vec<u8>>, TransformError>| -> Result<Vec<u8>, TransformError> {
+        let need = |col: &Option<Col>,
+                    ctx: &mut Ctx,
+                    bytes_of: &mut BytesOf|
+         -> Result<Vec<u8>, TransformError> {
             let col = col.as_ref().expect("compile() sets value/member for these types");
             bytes_of(col, ctx)?.ok_or_else(|| self.error(rec, Some(&col.name), "is NULL; a Redis value cannot be NULL"))
         };
@@ -1340,6 +1412,21 @@ fn parse_time_input(f: &str) -> Option<TimeInput> {
     })
 }
 
+/// Renders one column of an output key as bytes.
+type BytesOf<'r, 'c> = dyn FnMut(&Col, &mut Ctx<'c>) -> Result<Option<Vec<u8>>, TransformError> + 'r;
+
+/// Puts the members named in `order` first, in that order, in every object of `v`.
+fn reorder(v: &mut Value, order: &[String]) {
+    match v {
+        Value::Object(members) => {
+            members.sort_by_key(|(k, _)| order.iter().position(|o| o == k).unwrap_or(order.len()));
+            members.iter_mut().for_each(|(_, m)| reorder(m, order));
+        }
+        Value::Array(items) => items.iter_mut().for_each(|m| reorder(m, order)),
+        _ => {}
+    }
+}
+
 fn parse_json_value(v: &Value) -> Result<Value, String> {
     match v {
         Value::String(s) => serde_json::from_str::<Value>(s).map_err(|e| format!("not valid JSON: {e}")),
@@ -1364,7 +1451,13 @@ fn walk<'v>(doc: &'v Value, segs: &[String]) -> Option<&'v Value> {
 pub fn render(v: &Value, style: JsonStyle) -> Result<Option<Vec<u8>>, cast::CastError> {
     Ok(Some(match v {
         Value::Null => return Ok(None),
-        Value::Bool(b) => if *b { b"true".to_vec() } else { b"false".to_vec() },
+        Value::Bool(b) => {
+            if *b {
+                b"true".to_vec()
+            } else {
+                b"false".to_vec()
+            }
+        }
         Value::Int(i) => i.to_string().into_bytes(),
         Value::Float(f) => cast::float_text(*f).into_bytes(),
         Value::String(s) | Value::ZeroDate(s) => s.as_bytes().to_vec(),

@@ -106,25 +106,38 @@ pub struct RuleSpec {
     pub casts: BTreeMap<String, String>,
     /// Column holding the absolute expiry (epoch ms, or an ISO date-time) of output keys.
     pub ttl_from: Option<String>,
-    /// Column holding a string key's value / a list element.
-    pub value: Option<String>,
+    /// Column holding a string key's value / a list element: a column name,
+    /// or `{ from = "column", … }` with column options.
+    pub value: Option<ValueSpec>,
     /// Column holding the field name of a one-field hash per row (with `value`).
-    pub field: Option<String>,
+    pub field: Option<ValueSpec>,
     /// Column holding a set/zset member.
-    pub member: Option<String>,
+    pub member: Option<ValueSpec>,
     /// Column holding a zset score.
-    pub score: Option<String>,
+    pub score: Option<ValueSpec>,
     /// NULL columns on output keys: omit (default) or empty.
     pub null: Option<String>,
     /// How JSON values are written as Redis text: compact (default) or python.
     pub json_style: Option<String>,
 }
 
+/// The source of a key's value, member, score or field: a column name, or a
+/// column spec (`{ from = "data", json_order = […] }`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum ValueSpec {
+    /// A column name.
+    Column(String),
+    /// A column with options.
+    Spec(Box<ColumnSpec>),
+}
+
 /// One output column (or hash field).
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ColumnSpec {
-    /// Output column / field name.
+    /// Output column / field name (not given for `value = { … }`).
+    #[serde(default)]
     pub name: String,
     /// Source: a hash field or column name, `{capture}`, or `$key`, `$db`,
     /// `$type`, `$expire_at_ms`, `$value`, `$member`, `$score`, `$index`,
@@ -149,6 +162,10 @@ pub struct ColumnSpec {
     pub empty: Option<String>,
     /// On output keys, a NULL value: omit or empty.
     pub null: Option<String>,
+    /// Member order of JSON objects in this column (listed members first, in
+    /// this order, then the others): JSON stores such as MySQL 8 and
+    /// PostgreSQL, and some exporters, do not keep the order the service wrote.
+    pub json_order: Option<Vec<String>>,
 }
 
 /// A spec that is not valid: which rule and field, and why.

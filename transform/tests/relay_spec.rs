@@ -146,8 +146,10 @@ fn daily_usage_keeps_its_ttl_and_date_capture() {
 fn lists_explode_with_positions_and_spread_json() {
     let t = spec("relay-to-mysql.toml");
     let el = |ts: &str, status: u32| {
-        format!(r#"{{"timestamp":"{ts}","model":"gpt-4o","inputTokens":5,"outputTokens":6,"cost":0.25,"status":{status}}}"#)
-            .into_bytes()
+        format!(
+            r#"{{"timestamp":"{ts}","model":"gpt-4o","inputTokens":5,"outputTokens":6,"cost":0.25,"status":{status}}}"#
+        )
+        .into_bytes()
     };
     let mut rec = RedisRecord {
         db: 0,
@@ -258,9 +260,22 @@ fn unknown_fields_and_unmatched_keys_are_not_lost() {
     assert_eq!(t.apply(&wrong).unwrap().rule, None);
 }
 
-/// What `mysql-export` gives back for a row written from `row`: the same
-/// values, except that integers in TINYINT(1) may come back as 0/1 and JSON
-/// columns as parsed documents.
+/// Sorts object members, as JSON stores (MySQL 8, PostgreSQL jsonb) and
+/// exporters parsing into sorted maps give them back.
+fn sort_members(v: &Value) -> Value {
+    match v {
+        Value::Object(m) => {
+            let mut m: Vec<(String, Value)> = m.iter().map(|(k, v)| (k.clone(), sort_members(v))).collect();
+            m.sort_by(|a, b| a.0.cmp(&b.0));
+            Value::Object(m)
+        }
+        Value::Array(a) => Value::Array(a.iter().map(sort_members).collect()),
+        other => other.clone(),
+    }
+}
+
+/// What `mysql-export` may give back for a row written from `row`: BOOL
+/// (TINYINT(1)) as 0/1, JSON documents with their members reordered.
 fn as_exported(row: &Row) -> Record {
     let data = row
         .data
@@ -268,7 +283,7 @@ fn as_exported(row: &Row) -> Record {
         .map(|(k, v)| {
             let v = match v {
                 Value::Bool(b) => Value::Int(*b as i128),
-                other => other.clone(),
+                other => sort_members(other),
             };
             (k.to_owned(), v)
         })
@@ -351,42 +366,63 @@ fn warm_up_spec_gives_back_the_original_hashes() {
 #[test]
 fn spec_errors_name_the_rule_and_field() {
     let cases = [
-        (r#"[[rule]]
+        (
+            r#"[[rule]]
 match = "a:{id}"
 to_table = "t"
-columns = [{ name = "x", from = "{nope}" }]"#, "rule \"t\": \"{nope}\": pattern \"a:{id}\" has no capture {nope}"),
-        (r#"[[rule]]
+columns = [{ name = "x", from = "{nope}" }]"#,
+            "rule \"t\": \"{nope}\": pattern \"a:{id}\" has no capture {nope}",
+        ),
+        (
+            r#"[[rule]]
 name = "r"
 match = "a:{id}"
 type = "hash"
 to_table = "t"
-columns = [{ name = "x", cast = "integer64" }]"#, "rule \"r\": column \"x\": unknown cast \"integer64\""),
-        (r#"[[schema]]
+columns = [{ name = "x", cast = "integer64" }]"#,
+            "rule \"r\": column \"x\": unknown cast \"integer64\"",
+        ),
+        (
+            r#"[[schema]]
 table = "t"
 columns = [{ name = "id", type = "int64", nullable = false }, { name = "v", type = "text" }]
 [[rule]]
 name = "r"
 match = "a:{id}"
 to_table = "t"
-columns = [{ name = "v", from = "v" }]"#, "table \"t\" column \"id\" is NOT NULL without a default"),
-        (r#"[[schema]]
+columns = [{ name = "v", from = "v" }]"#,
+            "table \"t\" column \"id\" is NOT NULL without a default",
+        ),
+        (
+            r#"[[schema]]
 table = "t"
 columns = [{ name = "id", type = "int64", nulable = false }]
 [[rule]]
 match = "a"
-drop = true"#, "column \"id\": unknown key \"nulable\""),
-        (r#"[[rule]]
+drop = true"#,
+            "column \"id\": unknown key \"nulable\"",
+        ),
+        (
+            r#"[[rule]]
 match = "a:{id}"
 type = "list"
 to_table = "t"
-columns = [{ name = "x", from = "field" }]"#, "names a field, but a list key has none"),
-        (r#"[[rule]]
+columns = [{ name = "x", from = "field" }]"#,
+            "names a field, but a list key has none",
+        ),
+        (
+            r#"[[rule]]
 match = "a:{id}{b}"
-drop = true"#, "follows another capture directly"),
-        (r#"[[rule]]
+drop = true"#,
+            "follows another capture directly",
+        ),
+        (
+            r#"[[rule]]
 match = "a"
 to_table = "t"
-colums = []"#, "unknown field `colums`"),
+colums = []"#,
+            "unknown field `colums`",
+        ),
     ];
     for (text, want) in cases {
         let e = Transformer::from_toml(text).unwrap_err().to_string();

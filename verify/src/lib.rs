@@ -22,7 +22,7 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use clap::Parser;
 use decant_checksum::canon::CanonicalArgs;
-use decant_checksum::source::{seal_status, LiveOptions, SourceSpec};
+use decant_checksum::source::{seal_status, LiveOptions, Source, SourceSpec};
 use decant_diff::compare::{changed_fields, decode_lines};
 use decant_diff::engine::{self, EngineConfig, Found, GroupStats, Sink};
 use decant_diff::entry::{CompareOptions, EntryReader, KeyColumns, SideInfo};
@@ -288,7 +288,6 @@ impl Args {
 
 fn scan(
     reader: &mut EntryReader,
-    is_live: bool,
     sample: &mut Vec<SampleItem>,
     sample_size: usize,
     rng: &mut Rng,
@@ -329,7 +328,6 @@ fn scan(
         }
         seen += 1;
     }
-    let _ = is_live;
     // Tables declared by a schema line but without rows count as empty groups.
     for s in &reader.info.schemas {
         digests.entry(GroupKey::Table(s.table.clone())).or_default();
@@ -352,20 +350,32 @@ pub fn verify(args: &Args) -> anyhow::Result<Report> {
     });
     let mut rng = Rng(seed | 1);
     let mut sample = Vec::new();
-    let (mut left, mut right) = decant_diff::open_pair(&a, &b, &live_a, &live_b, &opts, spec.as_ref())?;
-    let left_digests = scan(&mut left, a.is_live(), &mut sample, args.sample, &mut rng, None)?;
-    let lookup: HashMap<Vec<u8>, usize> = sample.iter().enumerate().map(|(i, s)| (s.ident.clone(), i)).collect();
-    let right_digests = scan(&mut right, b.is_live(), &mut sample, args.sample, &mut rng, Some(&lookup))?;
+    if a == SourceSpec::Stdin && b == SourceSpec::Stdin {
+        anyhow::bail!("A and B cannot both be stdin");
+    }
+    // One side at a time: a live B is not kept waiting (with a transaction
+    // open) while A is read.
+    let mut left = EntryReader::new(Source::open(&a, &live_a)?, &opts, true);
+    if let Some(t) = &spec {
+        left = left.with_transform(t.clone());
+    }
+    let left_digests = scan(&mut left, &mut sample, args.sample, &mut rng, None)?;
     let left_info = std::mem::take(&mut left.info);
+    // Always finish: a failed exporter fails the run.
+    let left_segments = left.finish()?;
+    let lookup: HashMap<Vec<u8>, usize> = sample.iter().enumerate().map(|(i, s)| (s.ident.clone(), i)).collect();
+    let mut right = EntryReader::new(Source::open(&b, &live_b)?, &opts, false);
+    let right_digests = scan(&mut right, &mut sample, args.sample, &mut rng, Some(&lookup))?;
     let right_info = std::mem::take(&mut right.info);
+    let right_segments = right.finish()?;
     let left_scan = Scan {
         digests: left_digests,
-        status: if a.is_live() { "live" } else { seal_status(&left.finish()?) },
+        status: if a.is_live() { "live" } else { seal_status(&left_segments) },
         info: left_info,
     };
     let right_scan = Scan {
         digests: right_digests,
-        status: if b.is_live() { "live" } else { seal_status(&right.finish()?) },
+        status: if b.is_live() { "live" } else { seal_status(&right_segments) },
         info: right_info,
     };
 
@@ -386,14 +396,29 @@ pub fn verify(args: &Args) -> anyhow::Result<Report> {
     if !differing.is_empty() {
         let mut opts2 = opts.clone();
         opts2.only_groups = Some(differing.clone());
-        let (l2, r2) = decant_diff::open_pair(&a, &b, &live_a, &live_b, &opts2, spec.as_ref())?;
         let config = EngineConfig {
             compare: opts2,
             memory_limit: args.memory,
             temp_dir: args.temp_dir.clone(),
             ..EngineConfig::default()
         };
-        detail = engine::diff(l2, r2, &config, &mut examples)?.groups;
+        if decant_diff::sqlrange::applies(&a, &b) && spec.is_none() && args.key_map.is_empty() {
+            // Two live SQL stores: narrow the differing tables down by range
+            // checksums in the databases before fetching rows.
+            let tables: Vec<String> = differing
+                .iter()
+                .filter_map(|g| match g {
+                    GroupKey::Table(t) => Some(t.clone()),
+                    GroupKey::Keys(_) => None,
+                })
+                .collect();
+            let (la, lb) = (LiveOptions { tables: tables.clone(), ..live_a.clone() }, LiveOptions { tables, ..live_b.clone() });
+            let range = decant_diff::sqlrange::RangeConfig::default();
+            detail = decant_diff::sqlrange::diff_live(&a, &b, &la, &lb, &config, &range, &mut examples)?.groups;
+        } else {
+            let (l2, r2) = decant_diff::open_pair(&a, &b, &live_a, &live_b, &config.compare, spec.as_ref())?;
+            detail = engine::diff(l2, r2, &config, &mut examples)?.groups;
+        }
     }
 
     let mut groups = Vec::new();

@@ -114,9 +114,8 @@ impl Endpoint {
             text.push_str("#insecure");
         }
         let client = if self.url.is_tls() && (self.tls.tls_ca.is_some() || self.tls.tls_cert.is_some()) {
-            let read = |p: &PathBuf, what: &str| {
-                std::fs::read(p).with_context(|| format!("reading {what} {}", p.display()))
-            };
+            let read =
+                |p: &PathBuf, what: &str| std::fs::read(p).with_context(|| format!("reading {what} {}", p.display()));
             let root_cert = self.tls.tls_ca.as_ref().map(|p| read(p, "--tls-ca")).transpose()?;
             let client_tls = match (&self.tls.tls_cert, &self.tls.tls_key) {
                 (Some(c), Some(k)) => Some(redis::ClientTlsConfig {

@@ -140,7 +140,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         scan_type: info.at_least(6, 0),
         progress: Progress::new(&args.report, "keys", None),
         summary: Summary::new(),
-        writer,
+        sink: Sink::spawn(writer),
         unsupported: 0,
     };
     if !cluster {
@@ -159,9 +159,8 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         }
     }
     ex.progress.finish();
-    let Exporter { writer, summary, unsupported, .. } = ex;
-    let output = writer.finish().context("writing the output")?;
-    output.finish().context("writing the output")?;
+    let Exporter { sink, summary, unsupported, .. } = ex;
+    sink.finish()?;
     summary.print(&args.report);
     if unsupported > 0 {
         cli::warn(format_args!("{unsupported} key(s) of types decant cannot represent were not exported"));
@@ -178,7 +177,107 @@ struct Found {
     expire_at_ms: Option<i64>,
 }
 
-struct Exporter<'a, W: std::io::Write> {
+/// Records are encoded and written on a thread of their own, so JSON
+/// encoding overlaps reading from the server; batches go through a bounded
+/// channel, keeping memory bounded.
+struct Sink {
+    tx: Option<std::sync::mpsc::SyncSender<Msg>>,
+    thread: Option<std::thread::JoinHandle<anyhow::Result<()>>>,
+    batch: Vec<RedisRecord>,
+    weight: usize,
+}
+
+impl Sink {
+    fn spawn(mut writer: RecordWriter<decant_record::io::Output>) -> Sink {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Msg>(4);
+        let thread = std::thread::spawn(move || -> anyhow::Result<()> {
+            loop {
+                match rx.recv() {
+                    Ok(Msg::Batch(batch)) => {
+                        for rec in batch {
+                            writer.write(&Record::Redis(rec)).context("writing the output")?;
+                        }
+                    }
+                    Ok(Msg::Finish) => {
+                        let output = writer.finish().context("writing the output")?;
+                        return output.finish().context("writing the output");
+                    }
+                    // The export failed: leave the stream unsealed (a file is
+                    // not moved into place), so nobody mistakes it for complete.
+                    Err(_) => {
+                        let _ = writer.abandon();
+                        return Ok(());
+                    }
+                }
+            }
+        });
+        Sink { tx: Some(tx), thread: Some(thread), batch: Vec::with_capacity(512), weight: 0 }
+    }
+
+    fn push(&mut self, rec: RedisRecord) -> anyhow::Result<()> {
+        self.weight += rec.value.len() + 1;
+        self.batch.push(rec);
+        if self.batch.len() >= 512 || self.weight >= 50_000 {
+            self.send()?;
+        }
+        Ok(())
+    }
+
+    fn send(&mut self) -> anyhow::Result<()> {
+        self.weight = 0;
+        let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(512));
+        let sent = self.tx.as_ref().is_some_and(|tx| tx.send(Msg::Batch(batch)).is_ok());
+        if !sent {
+            // The writer stopped: its error says why.
+            return Err(self.join().err().unwrap_or_else(|| anyhow::anyhow!("the output writer stopped")));
+        }
+        Ok(())
+    }
+
+    fn join(&mut self) -> anyhow::Result<()> {
+        self.tx = None;
+        match self.thread.take() {
+            Some(t) => t.join().map_err(|_| anyhow::anyhow!("the output writer panicked"))?,
+            None => Ok(()),
+        }
+    }
+
+    fn finish(mut self) -> anyhow::Result<()> {
+        if !self.batch.is_empty() {
+            self.send()?;
+        }
+        let sent = self.tx.as_ref().is_some_and(|tx| tx.send(Msg::Finish).is_ok());
+        let result = self.join();
+        if !sent && result.is_ok() {
+            anyhow::bail!("the output writer stopped");
+        }
+        result
+    }
+}
+
+impl Drop for Sink {
+    fn drop(&mut self) {
+        // On an error path: let the writer abandon its output (and remove a
+        // temporary file) before the process exits.
+        self.tx = None;
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+enum Msg {
+    Batch(Vec<RedisRecord>),
+    Finish,
+}
+
+impl std::fmt::Debug for Sink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sink").field("pending", &self.batch.len()).finish()
+    }
+}
+
+struct Exporter<'a> {
     opts: &'a Args,
     db: u32,
     pexpiretime: bool,
@@ -187,14 +286,15 @@ struct Exporter<'a, W: std::io::Write> {
     scan_type: bool,
     progress: Progress,
     summary: Summary,
-    writer: RecordWriter<W>,
+    sink: Sink,
     unsupported: u64,
 }
 
-impl<W: std::io::Write> Exporter<'_, W> {
+impl Exporter<'_> {
     fn export_node(&mut self, con: &mut Conn) -> anyhow::Result<()> {
         let server_match = (self.opts.matches.len() == 1).then(|| self.opts.matches[0].as_bytes().to_vec());
-        let server_type = (self.opts.types.len() == 1 && self.scan_type).then(|| self.opts.types[0].as_str().as_bytes().to_vec());
+        let server_type =
+            (self.opts.types.len() == 1 && self.scan_type).then(|| self.opts.types[0].as_str().as_bytes().to_vec());
         let count = self.opts.count.to_string();
         let mut cursor: Vec<u8> = b"0".to_vec();
         let mut scan = Packer::default();
@@ -386,7 +486,11 @@ impl<W: std::io::Write> Exporter<'_, W> {
                     if self.opts.dump {
                         if held_bytes > DUMP_HOLD_BYTES {
                             // Enough held for this batch: read the rest key by key.
-                            deferred.push_back(Found { key: rec.key, ty: rec.value.redis_type(), expire_at_ms: rec.expire_at_ms });
+                            deferred.push_back(Found {
+                                key: rec.key,
+                                ty: rec.value.redis_type(),
+                                expire_at_ms: rec.expire_at_ms,
+                            });
                             continue;
                         }
                         held_bytes += approx_size(&rec);
@@ -431,7 +535,7 @@ impl<W: std::io::Write> Exporter<'_, W> {
     fn write(&mut self, rec: RedisRecord) -> anyhow::Result<()> {
         let ends = rec.ends_key();
         let key_group = ends.then(|| self.opts.group_by.group(&rec.key));
-        self.writer.write(&Record::Redis(rec)).context("writing the output")?;
+        self.sink.push(rec)?;
         if let Some(g) = key_group {
             self.summary.group(&g).written += 1;
             self.progress.inc(1);
@@ -571,7 +675,8 @@ fn first_window(ty: RedisType, v: Value, chunk: usize) -> Window {
         RedisType::Hash | RedisType::Set => {
             let mut a = into_array(v).unwrap_or_default().into_iter();
             let cursor = a.next().and_then(into_bytes).unwrap_or_default();
-            let items: Vec<Vec<u8>> = a.next().and_then(into_array).unwrap_or_default().into_iter().filter_map(into_bytes).collect();
+            let items: Vec<Vec<u8>> =
+                a.next().and_then(into_array).unwrap_or_default().into_iter().filter_map(into_bytes).collect();
             if cursor != b"0" {
                 return Window::Partial;
             }
@@ -744,7 +849,8 @@ impl<'a> WindowReader<'a> {
                 range_cmd(&mut p, if z { b"ZRANGE" } else { b"LRANGE" }, self.key, self.offset, chunk, z);
                 con.send(p.bytes(), 1)?;
                 let v = self.check(con.recv()?)?;
-                let items: Vec<Vec<u8>> = into_array(v).unwrap_or_default().into_iter().filter_map(into_bytes).collect();
+                let items: Vec<Vec<u8>> =
+                    into_array(v).unwrap_or_default().into_iter().filter_map(into_bytes).collect();
                 let n = if z { items.len() / 2 } else { items.len() };
                 self.offset += n as i64;
                 if n < self.chunk {
@@ -757,7 +863,9 @@ impl<'a> WindowReader<'a> {
                     return Ok(None);
                 }
                 if z {
-                    RedisValue::ZSet(scored(items).with_context(|| format!("key {}: bad score", Bytes(self.key.to_vec())))?)
+                    RedisValue::ZSet(
+                        scored(items).with_context(|| format!("key {}: bad score", Bytes(self.key.to_vec())))?,
+                    )
                 } else {
                     RedisValue::List(items)
                 }
@@ -783,7 +891,8 @@ impl<'a> WindowReader<'a> {
                 for e in into_array(v).unwrap_or_default() {
                     let mut it = into_array(e).unwrap_or_default().into_iter();
                     let id = it.next().and_then(into_bytes).unwrap_or_default();
-                    let fields: Vec<Vec<u8>> = it.next().and_then(into_array).unwrap_or_default().into_iter().filter_map(into_bytes).collect();
+                    let fields: Vec<Vec<u8>> =
+                        it.next().and_then(into_array).unwrap_or_default().into_iter().filter_map(into_bytes).collect();
                     entries.push(StreamEntry { id: String::from_utf8_lossy(&id).into_owned(), fields: pairs(fields) });
                 }
                 if entries.len() < self.chunk {

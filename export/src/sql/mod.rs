@@ -424,7 +424,8 @@ pub(crate) enum Kind {
     Float32,
     /// Exact digits, as a string.
     Decimal,
-    /// UTF-8 text (verbatim string): strings, enums, sets, uuids, times, intervals.
+    /// Text (verbatim string): strings, enums, sets, uuids, times, intervals;
+    /// bytes when not valid UTF-8.
     Text,
     /// Raw bytes (MySQL binary strings).
     Bytes,
@@ -499,7 +500,7 @@ impl TablePlan {
             Some(n) if n > 0 => (n as i128).min(width),
             _ => width,
         };
-        let pieces = ((rows + chunk_rows as i128 - 1) / chunk_rows as i128).clamp(1, 4096);
+        let pieces = ((rows + chunk_rows as i128 - 1) / chunk_rows as i128).clamp(1, 1024);
         if pieces < 2 {
             return whole;
         }
@@ -554,7 +555,8 @@ impl Workers {
     /// Starts one task per reader.
     pub fn start<R: ChunkReader>(readers: Vec<R>, sink: &Sink) -> Workers {
         let (jobs_tx, jobs_rx) = mpsc::channel::<(Arc<TablePlan>, String)>(1024);
-        let (res_tx, results) = mpsc::channel(1024);
+        // Room for every result of a table (at most 1024 ranges), so workers never wait on it.
+        let (res_tx, results) = mpsc::channel(2048);
         let jobs_rx = Arc::new(Mutex::new(jobs_rx));
         let handles = readers
             .into_iter()
@@ -788,7 +790,10 @@ pub(crate) fn decode_value(kind: &Kind, raw: &[u8]) -> Result<Value, String> {
             let t = utf8(raw)?;
             Value::Float(t.parse::<f32>().map_err(|_| format!("not a number: {t:?}"))? as f64)
         }
-        Kind::Decimal | Kind::Text => Value::String(utf8(raw)?.to_owned()),
+        Kind::Decimal => Value::String(utf8(raw)?.to_owned()),
+        // Text the server hands over as invalid UTF-8 (a PostgreSQL SQL_ASCII
+        // database, a mislabelled MySQL column) is kept byte for byte.
+        Kind::Text => Value::from_bytes_or_text(raw.to_vec()),
         Kind::Bytes => Value::Bytes(raw.to_vec()),
         Kind::PgBytea => Value::Bytes(pg_bytea(raw)?),
         Kind::MyDatetime | Kind::MyTimestamp => {
@@ -838,10 +843,16 @@ pub(crate) fn decode_value(kind: &Kind, raw: &[u8]) -> Result<Value, String> {
 pub(crate) fn write_value(kind: &Kind, raw: &[u8], out: &mut Vec<u8>) -> Result<(), String> {
     match kind {
         Kind::Int => write_int_text(utf8(raw)?, out),
-        Kind::Text | Kind::Decimal => {
-            let _ = serde_json::to_writer(&mut *out, utf8(raw)?);
-            Ok(())
-        }
+        Kind::Text | Kind::Decimal => match std::str::from_utf8(raw) {
+            Ok(text) => {
+                let _ = serde_json::to_writer(&mut *out, text);
+                Ok(())
+            }
+            Err(_) => {
+                decode_value(kind, raw)?.write_json(out);
+                Ok(())
+            }
+        },
         _ => {
             decode_value(kind, raw)?.write_json(out);
             Ok(())
@@ -1019,6 +1030,30 @@ mod tests {
         assert_eq!(enc(Kind::PgBit, "101"), "5");
         assert_eq!(enc(Kind::TinyBool, "1"), "true");
         assert_eq!(enc(Kind::TinyBool, "5"), "5");
+    }
+
+    #[test]
+    fn key_ranges_cover_everything() {
+        let mut schema = TableSchema::new("t", vec![Column::new("id", decant_record::LogicalType::Int64)]);
+        schema.primary_key = vec!["id".into()];
+        let plan = TablePlan {
+            schema,
+            from: "t".into(),
+            select: "SELECT id FROM t".into(),
+            filter: Some("id <> 5".into()),
+            order_by: "ORDER BY id".into(),
+            kinds: vec![Kind::Int],
+            int_pk: Some("id".into()),
+        };
+        assert_eq!(plan.chunks(Some((1, 1000)), 1, 100), vec!["SELECT id FROM t WHERE (id <> 5) ORDER BY id"]);
+        let chunks = plan.chunks(Some((1, 1000)), 4, 100);
+        assert_eq!(chunks.len(), 10);
+        assert_eq!(chunks[0], "SELECT id FROM t WHERE (id <> 5) AND id < 101 ORDER BY id");
+        assert_eq!(chunks[1], "SELECT id FROM t WHERE (id <> 5) AND id >= 101 AND id < 201 ORDER BY id");
+        assert_eq!(chunks[9], "SELECT id FROM t WHERE (id <> 5) AND id >= 901 ORDER BY id");
+        // Never more than 1024 ranges, however wide the keys.
+        assert!(plan.chunks(Some((i64::MIN as i128, u64::MAX as i128)), 2, 1).len() <= 1024);
+        assert_eq!(plan.chunks(None, 4, 100).len(), 1);
     }
 
     #[test]

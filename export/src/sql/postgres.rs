@@ -229,13 +229,16 @@ async fn read_schema(conn: &mut PgConnection, opts: &ExportOptions) -> anyhow::R
     let columns = meta(
         conn,
         &format!(
-            "SELECT a.attrelid::int8, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull, a.atttypmod, \
-             COALESCE(et.typname, t.typname), et.oid IS NOT NULL, COALESCE(et.typtype, t.typtype), \
-             COALESCE(et.oid, t.oid)::int8, pg_get_expr(d.adbin, d.adrelid), a.attidentity, a.attgenerated, \
+            "SELECT a.attrelid::int8, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull, \
+             CASE WHEN bt.oid IS NOT NULL THEN t.typtypmod ELSE a.atttypmod END, \
+             COALESCE(et.typname, bt.typname, t.typname), et.oid IS NOT NULL, \
+             COALESCE(et.typtype, bt.typtype, t.typtype), COALESCE(et.oid, bt.oid, t.oid)::int8, \
+             pg_get_expr(d.adbin, d.adrelid), a.attidentity, a.attgenerated, \
              CASE WHEN a.attcollation <> 0 AND a.attcollation <> COALESCE(et.typcollation, t.typcollation) \
              THEN co.collname END, col_description(a.attrelid, a.attnum) \
              FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid \
              LEFT JOIN pg_type et ON t.typcategory = 'A' AND et.oid = t.typelem \
+             LEFT JOIN pg_type bt ON t.typtype = 'd' AND bt.oid = t.typbasetype \
              LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum \
              LEFT JOIN pg_collation co ON co.oid = a.attcollation \
              WHERE a.attrelid IN ({oids}) AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attrelid, a.attnum"

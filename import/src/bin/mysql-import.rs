@@ -6,10 +6,10 @@ use decant_record::cli;
 
 const EXAMPLES: &str = concat!(
     "Examples:\n",
-    "  mysql-export --url mysql://root@old/reline | mysql-import --url mysql://app@db.example/reline --create-tables\n",
-    "  mysql-import -i reline.ndjson.zst --url mysql://app@db.example/reline --mode upsert --state reline.state --reject-file rejects.ndjson\n",
-    "  mysql-import -i patch.ndjson --url mysql://app@db.example/reline --mode upsert     # applies rows and deletes\n",
-    "  mysql-import -i dump.ndjson --url mysql://app@db.example/reline --create-tables --cast 'type:datetime=timestamptz' --dry-run\n",
+    "  mysql-export --url mysql://old/reline | mysql-import --url mysql://db/reline --create-tables\n",
+    "  mysql-import -i reline.ndjson.zst --url mysql://db/reline --mode upsert \\\n      --state reline.state --reject-file rejects.ndjson\n",
+    "  mysql-import -i patch.ndjson --url mysql://db/reline --mode upsert     # applies rows and deletes\n",
+    "  mysql-import -i dump.ndjson --url mysql://db/reline --create-tables \\\n      --cast 'type:datetime=timestamptz' --dry-run\n",
     "\n",
     "Bulk path: large multi-row INSERTs; each --batch-rows batch is one transaction.\n",
     "Without schema lines, the target table's own column types drive conversion.\n",

@@ -6,10 +6,10 @@ use decant_record::cli;
 
 const EXAMPLES: &str = concat!(
     "Examples:\n",
-    "  mysql-export --url mysql://root@old/reline | pg-import --url postgres://app@db.example/reline --create-tables\n",
-    "  pg-import -i reline.ndjson.zst --url postgres://app@db.example/reline --mode upsert --state reline.state --reject-file rejects.ndjson\n",
-    "  pg-import -i patch.ndjson --url postgres://app@db.example/reline --mode upsert     # applies rows and deletes\n",
-    "  pg-import -i dump.ndjson --url postgres://app@db.example/reline --create-tables --cast 'type:datetime=timestamptz' --dry-run\n",
+    "  mysql-export --url mysql://old/reline | pg-import --url postgres://db/reline --create-tables\n",
+    "  pg-import -i reline.ndjson.zst --url postgres://db/reline --mode upsert \\\n      --state reline.state --reject-file rejects.ndjson\n",
+    "  pg-import -i patch.ndjson --url postgres://db/reline --mode upsert     # applies rows and deletes\n",
+    "  pg-import -i dump.ndjson --url postgres://db/reline --create-tables \\\n      --cast 'type:datetime=timestamptz' --dry-run\n",
     "\n",
     "Bulk path: COPY FROM STDIN; each --batch-rows batch is one transaction.\n",
     "Without schema lines, the target table's own column types drive conversion.\n",

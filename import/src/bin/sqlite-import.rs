@@ -6,10 +6,10 @@ use decant_record::cli;
 
 const EXAMPLES: &str = concat!(
     "Examples:\n",
-    "  mysql-export --url mysql://root@old/reline | sqlite-import --url sqlite:///srv/reline.db --create-tables\n",
-    "  sqlite-import -i reline.ndjson.zst --url sqlite:///srv/reline.db --mode upsert --state reline.state --reject-file rejects.ndjson\n",
-    "  sqlite-import -i patch.ndjson --url sqlite:///srv/reline.db --mode upsert     # applies rows and deletes\n",
-    "  sqlite-import -i dump.ndjson --url sqlite:///srv/reline.db --create-tables --cast 'type:datetime=timestamptz' --dry-run\n",
+    "  mysql-export --url mysql://old/reline | sqlite-import --url sqlite:///srv/r.db --create-tables\n",
+    "  sqlite-import -i reline.ndjson.zst --url sqlite:///srv/r.db --mode upsert \\\n      --state reline.state --reject-file rejects.ndjson\n",
+    "  sqlite-import -i patch.ndjson --url sqlite:///srv/r.db --mode upsert     # applies rows and deletes\n",
+    "  sqlite-import -i dump.ndjson --url sqlite:///srv/r.db --create-tables \\\n      --cast 'type:datetime=timestamptz' --dry-run\n",
     "\n",
     "Bulk path: prepared multi-row INSERTs in big transactions; each --batch-rows batch is one transaction.\n",
     "Without schema lines, the target table's own column types drive conversion.\n",

@@ -139,13 +139,18 @@ pub fn run(mut args: Args) -> anyhow::Result<Outcome> {
         let mut addrs: Vec<(String, u16)> = Vec::new();
         slots = slot_table(&ranges, &mut addrs);
         for (host, port) in &addrs {
-            nodes.push(Node { conn: endpoint.connect_to(host, *port, 0)?, db: 0, pipe: Pipe::default(), inflight: Vec::new() });
+            nodes.push(Node {
+                conn: endpoint.connect_to(host, *port, 0)?,
+                db: 0,
+                pipe: Pipe::default(),
+                inflight: Vec::new(),
+            });
         }
     } else {
         nodes.push(Node { conn: seed, db: endpoint.db(), pipe: Pipe::default(), inflight: Vec::new() });
     }
 
-    let mut reader = args.input.open()?;
+    let mut source = Decoded::spawn(args.input.open()?);
     let rejects = Rejects::open(args.rejects.reject_file.as_deref(), false)?;
     let mut im = Importer {
         mode: args.mode,
@@ -172,7 +177,7 @@ pub fn run(mut args: Args) -> anyhow::Result<Outcome> {
     let batch_size = args.batch_size as usize;
     let mut in_flight: Option<Vec<Item>> = None;
     loop {
-        let mut batch = im.read_batch(&mut reader, batch_size)?;
+        let mut batch = im.read_batch(&mut source, batch_size)?;
         let input_done = batch.is_empty();
         // Existence checks go out before the previous batch's replies are
         // read, so the server answers them while this side decodes.
@@ -206,6 +211,85 @@ pub fn run(mut args: Args) -> anyhow::Result<Outcome> {
         }
     }
     Ok(if rejects.count() > 0 { Outcome::Failed } else { Outcome::Success })
+}
+
+/// One decoded line, passed from the decoding thread.
+enum Parsed {
+    Record {
+        line: u64,
+        /// The raw line, kept only for kinds that are rejected (not redis/delete).
+        raw: Vec<u8>,
+        record: Record,
+    },
+    Bad {
+        line: u64,
+        raw: Vec<u8>,
+        message: String,
+    },
+    Fatal(anyhow::Error),
+}
+
+/// Records decoded on a thread of their own, so JSON decoding overlaps the
+/// network and the server; a bounded channel keeps memory bounded.
+struct Decoded {
+    rx: std::sync::mpsc::Receiver<Vec<Parsed>>,
+    buf: std::collections::VecDeque<Parsed>,
+}
+
+/// Lines per hand-over, and elements (a cap for big parts).
+const DECODE_CHUNK_LINES: usize = 256;
+const DECODE_CHUNK_ELEMENTS: usize = 20_000;
+
+impl Decoded {
+    fn spawn<R: BufRead + Send + 'static>(mut reader: decant_record::RecordReader<R>) -> Decoded {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Parsed>>(4);
+        std::thread::spawn(move || {
+            let mut chunk = Vec::with_capacity(DECODE_CHUNK_LINES);
+            let mut weight = 0;
+            loop {
+                let parsed = match reader.next_record() {
+                    Ok(Some(record)) => {
+                        let keep_raw = !matches!(record, Record::Redis(_) | Record::Delete(_) | Record::Header(_) | Record::End(_));
+                        if let Record::Redis(r) = &record {
+                            weight += r.value.len() + 1;
+                        }
+                        let raw = if keep_raw { reader.raw_line().to_vec() } else { Vec::new() };
+                        Parsed::Record { line: reader.line_number(), raw, record }
+                    }
+                    Ok(None) => break,
+                    Err(e) if e.is_recoverable() => {
+                        let message = match &e {
+                            ReadError::Malformed { message, .. } => message.clone(),
+                            other => other.to_string(),
+                        };
+                        Parsed::Bad { line: e.line(), raw: reader.raw_line().to_vec(), message }
+                    }
+                    Err(e) => {
+                        chunk.push(Parsed::Fatal(anyhow::Error::new(e).context("reading the input")));
+                        break;
+                    }
+                };
+                chunk.push(parsed);
+                if chunk.len() >= DECODE_CHUNK_LINES || weight >= DECODE_CHUNK_ELEMENTS {
+                    weight = 0;
+                    if tx.send(std::mem::take(&mut chunk)).is_err() {
+                        return;
+                    }
+                }
+            }
+            let _ = tx.send(chunk);
+        });
+        Decoded { rx, buf: std::collections::VecDeque::new() }
+    }
+
+    fn next(&mut self) -> Option<Parsed> {
+        loop {
+            if let Some(p) = self.buf.pop_front() {
+                return Some(p);
+            }
+            self.buf = self.rx.recv().ok()?.into();
+        }
+    }
 }
 
 fn confirm(target: &str) -> anyhow::Result<()> {
@@ -288,6 +372,8 @@ impl Item {
 enum Action {
     /// Not decided yet (waiting for EXISTS).
     Check,
+    /// A later part whose first part waits for EXISTS in the same batch.
+    Follow,
     Write,
     /// Skipped: exists, expired, or part of a skipped key.
     Skip,
@@ -384,29 +470,19 @@ impl Importer {
     }
 
     /// Reads up to `max` keys' records (fewer when they are big).
-    fn read_batch<R: BufRead>(
-        &mut self,
-        reader: &mut decant_record::RecordReader<R>,
-        max: usize,
-    ) -> anyhow::Result<Vec<Item>> {
+    fn read_batch(&mut self, source: &mut Decoded, max: usize) -> anyhow::Result<Vec<Item>> {
         let mut items = Vec::new();
         let mut weight = 0usize;
         while items.len() < max && weight < 100_000 {
-            let rec = match reader.next_record() {
-                Ok(Some(r)) => r,
-                Ok(None) => break,
-                Err(e) if e.is_recoverable() => {
-                    let line = e.line();
-                    let msg = match &e {
-                        ReadError::Malformed { message, .. } => message.clone(),
-                        other => other.to_string(),
-                    };
-                    self.rejects.reject(Some(line), &format!("line {line}"), reader.raw_line(), &msg)?;
+            let (line, raw, rec) = match source.next() {
+                None => break,
+                Some(Parsed::Fatal(e)) => return Err(e),
+                Some(Parsed::Bad { line, raw, message }) => {
+                    self.rejects.reject(Some(line), &format!("line {line}"), &raw, &message)?;
                     continue;
                 }
-                Err(e) => return Err(e).context("reading the input"),
+                Some(Parsed::Record { line, raw, record }) => (line, raw, record),
             };
-            let line = reader.line_number();
             let (kind, rec_db) = match rec {
                 Record::Redis(r) => {
                     weight += r.value.len().max(1) + r.dump.as_ref().map_or(0, |d| d.len() / 64);
@@ -418,20 +494,33 @@ impl Importer {
                     Target::Row { table, .. } => {
                         let what = format!("line {line}");
                         let reason = format!("a delete of table {table:?} row cannot be applied to Redis");
-                        self.rejects.reject(Some(line), &what, reader.raw_line(), &reason)?;
+                        self.rejects.reject(Some(line), &what, &raw, &reason)?;
                         continue;
                     }
                 },
                 Record::Header(_) | Record::End(_) => continue,
                 other => {
-                    let reason = format!("a {:?} line is not a Redis key (redis-import reads redis and delete lines)", other.kind());
-                    self.rejects.reject(Some(line), &format!("line {line}"), reader.raw_line(), &reason)?;
+                    let reason = format!(
+                        "a {:?} line is not a Redis key (redis-import reads redis and delete lines)",
+                        other.kind()
+                    );
+                    self.rejects.reject(Some(line), &format!("line {line}"), &raw, &reason)?;
                     continue;
                 }
             };
             let db = if self.keep_db { rec_db } else { self.target_db };
             if self.cluster && db != 0 {
-                let item = Item { line, kind, node: 0, db, action: Action::Failed, exists: false, force_types: false, replies: 0, set_nx: false };
+                let item = Item {
+                    line,
+                    kind,
+                    node: 0,
+                    db,
+                    action: Action::Failed,
+                    exists: false,
+                    force_types: false,
+                    replies: 0,
+                    set_nx: false,
+                };
                 let key = item.key().to_vec();
                 self.count(&key).rejected += 1;
                 self.reject(&item, &format!("Redis Cluster has only database 0 (record is for db {db})"))?;
@@ -441,8 +530,17 @@ impl Importer {
                 ItemKind::Key(r) => &r.key,
                 ItemKind::Delete(k) => k,
             });
-            let mut item =
-                Item { line, kind, node, db, action: Action::Check, exists: false, force_types: false, replies: 0, set_nx: false };
+            let mut item = Item {
+                line,
+                kind,
+                node,
+                db,
+                action: Action::Check,
+                exists: false,
+                force_types: false,
+                replies: 0,
+                set_nx: false,
+            };
             self.decide_early(&mut item)?;
             items.push(item);
         }
@@ -474,7 +572,7 @@ impl Importer {
                     Action::Write
                 }
             };
-            item.action = if action == Action::Check { Action::Write } else { action };
+            item.action = if action == Action::Check { Action::Follow } else { action };
             if rec.ends_key() {
                 self.open = None;
             }
@@ -566,6 +664,14 @@ impl Importer {
                 self.decide(&mut items[i], int_of(&again) == Some(1));
             }
         }
+        // Later parts follow the decision on their first part.
+        let mut last = Action::Write;
+        for item in items.iter_mut() {
+            match item.action {
+                Action::Follow => item.action = last,
+                a => last = a,
+            }
+        }
         Ok(())
     }
 
@@ -600,10 +706,13 @@ impl Importer {
 
     fn refresh_slots(&mut self) -> anyhow::Result<()> {
         // A fresh connection: the nodes' own have replies outstanding.
-        let mut seed = self.endpoint.connect_to(&split_addr(self.nodes[0].conn.addr()).0, split_addr(self.nodes[0].conn.addr()).1, 0)?;
+        let mut seed = self.endpoint.connect_to(
+            &split_addr(self.nodes[0].conn.addr()).0,
+            split_addr(self.nodes[0].conn.addr()).1,
+            0,
+        )?;
         let ranges = seed.cluster_slots(&self.endpoint.host_port().0)?;
-        let mut addrs: Vec<(String, u16)> =
-            self.nodes.iter().map(|n| split_addr(n.conn.addr())).collect::<Vec<_>>();
+        let mut addrs: Vec<(String, u16)> = self.nodes.iter().map(|n| split_addr(n.conn.addr())).collect::<Vec<_>>();
         let known = addrs.len();
         self.slots = slot_table(&ranges, &mut addrs);
         for (host, port) in addrs.into_iter().skip(known) {
@@ -695,7 +804,7 @@ impl Importer {
                 continue;
             }
             match item.action {
-                Action::Skip | Action::Failed | Action::Check => {}
+                Action::Skip | Action::Failed | Action::Check | Action::Follow => {}
                 Action::Write => {
                     let result = if self.dry_run { Ok(true) } else { outcome[i].take().unwrap_or(Ok(true)) };
                     match result {
@@ -892,7 +1001,15 @@ impl Importer {
                         // consumer, RETRYCOUNT sets its delivery count.
                         for pe in &g.pending {
                             p.begin(10);
-                            for a in [b"XCLAIM".as_slice(), key, &g.name.0, &pe.consumer.0, b"0", pe.id.as_bytes(), b"RETRYCOUNT"] {
+                            for a in [
+                                b"XCLAIM".as_slice(),
+                                key,
+                                &g.name.0,
+                                &pe.consumer.0,
+                                b"0",
+                                pe.id.as_bytes(),
+                                b"RETRYCOUNT",
+                            ] {
                                 p.arg(a);
                             }
                             p.arg_int(pe.delivery_count as i64);

@@ -85,6 +85,34 @@ fn check_date(s: &str) -> Result<(), String> {
     }
 }
 
+/// Fraction digits a temporal column keeps, from its declared type (`None`:
+/// no limit, as in SQLite).
+pub fn fraction_limit(dialect: Dialect, sql_type: &str) -> Option<u32> {
+    let t = sql_type.to_ascii_lowercase();
+    let declared = t.find('(').and_then(|o| t[o + 1..].split(')').next()).and_then(|a| a.trim().parse::<u32>().ok());
+    match dialect {
+        Dialect::Sqlite => None,
+        Dialect::MySql => Some(declared.unwrap_or(0)),
+        Dialect::Postgres => Some(declared.unwrap_or(6)),
+    }
+}
+
+/// Refuses a date-time or time whose fraction the column would round away.
+fn check_fraction(s: &str, col: &TargetColumn, dialect: Dialect) -> Result<(), String> {
+    let Some(limit) = fraction_limit(dialect, &col.sql_type) else { return Ok(()) };
+    let Some(dot) = s.find('.') else { return Ok(()) };
+    let digits: &str = &s[dot + 1..];
+    let digits = &digits[..digits.bytes().take_while(u8::is_ascii_digit).count()];
+    let kept = digits.trim_end_matches('0').len() as u32;
+    if kept > limit {
+        return Err(format!(
+            "{s} has {kept} fraction digits but {} keeps {limit}: it would be rounded; --cast the column to a finer type",
+            col.sql_type
+        ));
+    }
+    Ok(())
+}
+
 /// Decimal digits check: `(negative, integer digits, fraction digits)`.
 fn decimal_parts(s: &str) -> Option<(bool, &str, &str)> {
     let (neg, body) = match s.as_bytes().first()? {
@@ -367,12 +395,16 @@ pub fn encode(value: &Value, src: Option<&Column>, col: &TargetColumn, opts: &En
             other => Err(format!("{} is not a date", describe(other))),
         },
         Kind::Time => match value {
-            Value::String(s) => Ok(Cell::Text(s.clone())),
+            Value::String(s) => {
+                check_fraction(s, col, d)?;
+                Ok(Cell::Text(s.clone()))
+            }
             other => Err(format!("{} is not a time", describe(other))),
         },
         Kind::Datetime => match value {
             Value::String(s) => {
                 check_date(s)?;
+                check_fraction(s, col, d)?;
                 if zoned_suffix(s) {
                     return Err(format!(
                         "{s} has a time zone but {} {} has none: the offset would be dropped; --cast the column to a zoned type",
@@ -386,6 +418,7 @@ pub fn encode(value: &Value, src: Option<&Column>, col: &TargetColumn, opts: &En
         Kind::Timestamp => match value {
             Value::String(s) => {
                 check_date(s)?;
+                check_fraction(s, col, d)?;
                 if d == Dialect::MySql {
                     // MySQL TIMESTAMP literals take no offset (MariaDB); the
                     // session runs at +00:00, so the UTC wall time is exact.
@@ -657,6 +690,19 @@ mod tests {
         assert_eq!(enc(MY, "timestamp(6)", zoned.clone()).unwrap(), Cell::Text("2025-01-01 04:00:00".into()));
         assert_eq!(enc(PG, "timestamp with time zone", zoned).unwrap(), Cell::Text("2025-01-01T09:30:00+05:30".into()));
         assert_eq!(enc(MY, "timestamp", Value::String("2025-01-01T00:00:00Z".into())).unwrap(), Cell::Text("2025-01-01 00:00:00".into()));
+    }
+
+    #[test]
+    fn fractions_are_never_rounded_away() {
+        let v = Value::String("2025-01-01T09:30:00.123456".into());
+        assert!(enc(MY, "datetime", v.clone()).unwrap_err().contains("would be rounded"));
+        assert!(enc(MY, "datetime(3)", v.clone()).is_err());
+        assert!(enc(PG, "timestamp(3) without time zone", v.clone()).is_err());
+        assert!(enc(MY, "datetime(6)", v.clone()).is_ok());
+        assert!(enc(PG, "timestamp without time zone", v.clone()).is_ok());
+        assert!(enc(MY, "datetime(3)", Value::String("2025-01-01T09:30:00.120000".into())).is_ok());
+        assert!(enc(MY, "time", Value::String("12:00:00.5".into())).is_err());
+        assert!(enc(LITE, "DATETIME", v).is_ok());
     }
 
     #[test]

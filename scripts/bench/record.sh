@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# Benchmark of the record format (decant-record): on a generated ~1 GB NDJSON
+# stream of mixed table rows and Redis keys, measures in one run
+#   pass-through  read + validate every line + rewrite it (re-sealed)   shared/examples/passthrough.rs
+#   digest        content digests per table / key group                 shared/examples/digest.rs
+#   jq            `jq -c . FILE > /dev/null`, the peer baseline (on a prefix of the file)
+# and prints MB/s (wall clock and CPU time), ratios to jq and peak RSS, medians of RUNS runs.
+#
+#   scripts/bench.sh record                      # 1024 MB, 3 runs, jq on a 200 MB prefix
+#   SIZE_MB=256 RUNS=5 JQ_MB=64 scripts/bench.sh record
+#   KEEP=1 BENCH_DIR=/tmp/b scripts/bench.sh record   # keep the generated file for the next run
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+SIZE_MB=${SIZE_MB:-1024}
+RUNS=${RUNS:-3}
+JQ_MB=${JQ_MB:-200}
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target}
+BENCH_DIR=${BENCH_DIR:-$(mktemp -d /tmp/decant-bench-record.XXXXXX)}
+mkdir -p "$BENCH_DIR"
+[ -n "${KEEP:-}" ] || trap 'rm -rf "$BENCH_DIR"' EXIT
+
+command -v jq >/dev/null || { echo "record.sh: jq is not installed (apt-get install -y jq)" >&2; exit 2; }
+[ -x /usr/bin/time ] || { echo "record.sh: /usr/bin/time is missing (apt-get install -y time)" >&2; exit 2; }
+
+echo "== building (release)" >&2
+cargo build --release --quiet -p decant-record --examples
+bin="$CARGO_TARGET_DIR/release/examples"
+
+data="$BENCH_DIR/stream-$SIZE_MB.ndjson"
+if [ ! -s "$data" ]; then
+  echo "== generating $SIZE_MB MB stream: $data" >&2
+  "$bin/gen_stream" "$SIZE_MB" "$data"
+fi
+prefix="$BENCH_DIR/prefix-$JQ_MB.ndjson"
+if [ ! -s "$prefix" ]; then
+  # Whole lines only: cut at the last newline of the first JQ_MB megabytes.
+  head -c "$((JQ_MB << 20))" "$data" | head -n -1 >"$prefix"
+fi
+
+results="$BENCH_DIR/results.tsv"
+: >"$results"
+measure() { # name file command...
+  local name=$1 file=$2
+  shift 2
+  local size
+  size=$(stat -c %s "$file")
+  for run in $(seq "$RUNS"); do
+    # %e wall seconds, %U user, %S system, %M peak RSS KB
+    /usr/bin/time -f "%e %U %S %M" -o "$BENCH_DIR/time" "$@" "$file" >/dev/null 2>"$BENCH_DIR/stderr" || {
+      echo "record.sh: $name failed:" >&2
+      cat "$BENCH_DIR/stderr" >&2
+      exit 2
+    }
+    echo -e "$name\t$size\t$(cat "$BENCH_DIR/time" | tr ' ' '\t')" >>"$results"
+    echo "   $name run $run: $(cat "$BENCH_DIR/time")" >&2
+  done
+}
+
+echo "== measuring (medians of $RUNS runs; load: $(cut -d' ' -f1-3 /proc/loadavg))" >&2
+measure passthrough "$data" "$bin/passthrough"
+measure digest "$data" "$bin/digest"
+measure jq "$prefix" jq -c .
+
+python3 - "$results" <<'EOF'
+import statistics, sys
+rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1]) if l.strip()]
+by = {}
+for name, size, wall, user, sys_, rss in rows:
+    by.setdefault(name, []).append((int(size), float(wall), float(user) + float(sys_), int(rss)))
+mb = lambda b: b / (1 << 20)
+stats = {}
+for name, runs in by.items():
+    size = runs[0][0]
+    wall = statistics.median(r[1] for r in runs)
+    cpu = statistics.median(r[2] for r in runs)
+    stats[name] = (size, mb(size) / wall, mb(size) / cpu, max(r[3] for r in runs) / 1024)
+jq_wall, jq_cpu = stats["jq"][1], stats["jq"][2]
+print(f"| stage | input | MB/s (wall) | MB/s (CPU) | × jq (wall) | × jq (CPU) | peak RSS |")
+print(f"|---|---|---|---|---|---|---|")
+for name in ("passthrough", "digest", "jq"):
+    size, w, c, rss = stats[name]
+    print(f"| {name} | {mb(size):.0f} MB | {w:.1f} | {c:.1f} | {w / jq_wall:.1f} | {c / jq_cpu:.1f} | {rss:.1f} MB |")
+EOF

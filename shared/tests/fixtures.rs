@@ -1,0 +1,405 @@
+//! Golden fixtures: one file per line kind in `tests/fixtures/`, frozen. Each
+//! must keep decoding to the values written out here and re-encode to the very
+//! same bytes, so any change to the wire format shows up as a failing test.
+
+mod common;
+
+use std::fs;
+use std::path::PathBuf;
+
+use decant_record::io::open_input;
+use decant_record::{Bytes, FORMAT};
+use decant_record::{
+    Column, Delete, Diff, DiffOp, ForeignKey, Header, Index, LogicalType, PendingEntry, Record, RecordReader,
+    RedisRecord, RedisValue, Row, RowData, StreamEntry, StreamGroup, StreamValue, TableSchema, Target, Value,
+};
+
+fn path(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+}
+
+/// Decodes every line of a fixture, checks it re-encodes byte for byte, and
+/// returns the records (headers and trailers included).
+fn load(name: &str) -> Vec<Record> {
+    let bytes = fs::read(path(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+    let mut reader = RecordReader::new(&bytes[..]);
+    let mut out = Vec::new();
+    while let Some(r) = reader.next_record().unwrap_or_else(|e| panic!("{name}: {e}")) {
+        let mut again = Vec::new();
+        r.encode(&mut again);
+        assert_eq!(
+            String::from_utf8_lossy(&again),
+            String::from_utf8_lossy(reader.raw_line()),
+            "{name} line {} does not re-encode to the same bytes",
+            reader.line_number()
+        );
+        out.push(r);
+    }
+    out
+}
+
+fn s(text: &str) -> String {
+    text.to_owned()
+}
+
+fn row(table: &str, cols: Vec<(&str, Value)>) -> Record {
+    Record::Row(Row { table: s(table), data: RowData(cols.into_iter().map(|(k, v)| (s(k), v)).collect()) })
+}
+
+fn text(t: &str) -> Value {
+    Value::String(s(t))
+}
+
+fn redis(key: &[u8], value: RedisValue) -> RedisRecord {
+    RedisRecord::new(0, key.to_vec(), value)
+}
+
+fn pairs(items: &[(&[u8], &[u8])]) -> Vec<(Vec<u8>, Vec<u8>)> {
+    items.iter().map(|(f, v)| (f.to_vec(), v.to_vec())).collect()
+}
+
+fn list(items: &[&[u8]]) -> Vec<Vec<u8>> {
+    items.iter().map(|i| i.to_vec()).collect()
+}
+
+#[test]
+fn header_lines() {
+    assert_eq!(
+        load("header.ndjson"),
+        vec![
+            Record::Header(Header {
+                format: s(FORMAT),
+                source: Some(s("redis://prod:6379/0")),
+                tool: Some(s("redis-export 0.1.0")),
+                created_at: Some(s("2026-11-21T10:00:00Z")),
+            }),
+            Record::Header(Header { format: s(FORMAT), source: None, tool: None, created_at: None }),
+        ]
+    );
+}
+
+#[test]
+fn schema_lines_with_every_column_attribute() {
+    let mut id = Column::new("id", LogicalType::Int64);
+    id.nullable = false;
+    id.auto_increment = true;
+    id.source_type = Some(s("bigint"));
+    let mut email = Column::new("email", LogicalType::String);
+    email.max_len = Some(255);
+    email.charset = Some(s("utf8mb4"));
+    email.collation = Some(s("utf8mb4_unicode_ci"));
+    email.comment = Some(s("login"));
+    let mut code = Column::new("code", LogicalType::String);
+    code.max_len = Some(8);
+    code.fixed = true;
+    let mut amount = Column::new("amount", LogicalType::Decimal);
+    amount.precision = Some(12);
+    amount.scale = Some(4);
+    amount.unsigned = true;
+    amount.default = Some(text("0.0000"));
+    let mut status = Column::new("status", LogicalType::Enum);
+    status.values = Some(vec![s("active"), s("disabled")]);
+    status.default = Some(text("active"));
+    let mut flags = Column::new("flags", LogicalType::Bit);
+    flags.len = Some(8);
+    let mut tags = Column::new("tags", LogicalType::Array);
+    tags.element = Some(LogicalType::Text);
+    let mut created = Column::new("created_at", LogicalType::Datetime);
+    created.precision = Some(6);
+    created.default_expr = Some(s("current_timestamp"));
+    let mut note = Column::new("note", LogicalType::Text);
+    note.default = Some(Value::Null);
+    let mut t = TableSchema::new("operators", vec![id, email, code, amount, status, flags, tags, created, note]);
+    t.primary_key = vec![s("id")];
+    t.indexes = vec![
+        Index { name: s("index_operators_on_email"), columns: vec![s("email")], unique: true },
+        Index { name: s("by_status"), columns: vec![s("status"), s("created_at")], unique: false },
+    ];
+    t.foreign_keys = vec![ForeignKey {
+        name: s("fk_group"),
+        columns: vec![s("group_id")],
+        ref_table: s("line_groups"),
+        ref_columns: vec![s("id")],
+        on_delete: Some(s("cascade")),
+        on_update: Some(s("restrict")),
+    }];
+    t.charset = Some(s("utf8mb4"));
+    t.collation = Some(s("utf8mb4_unicode_ci"));
+    t.comment = Some(s("operators"));
+    t.dialect = Some(s("mysql"));
+    t.estimated_rows = Some(1000);
+    assert_eq!(load("schema.ndjson"), vec![Record::Schema(t), Record::Schema(TableSchema::new("empty", vec![]))]);
+}
+
+#[test]
+fn row_lines_with_every_value_encoding() {
+    let got = load("row.ndjson");
+    let expected = vec![
+        row(
+            "values",
+            vec![
+                ("null", Value::Null),
+                ("t", Value::Bool(true)),
+                ("f", Value::Bool(false)),
+                ("int", Value::Int(42)),
+                ("safe_max", Value::Int((1 << 53) - 1)),
+                ("safe_min", Value::Int(-(1 << 53) + 1)),
+                ("unsafe", Value::Int(1 << 53)),
+                ("u64_max", Value::Int(u64::MAX as i128)),
+                ("i64_min", Value::Int(i64::MIN as i128)),
+                ("float", Value::Float(1.5)),
+                ("integral_float", Value::Float(5.0)),
+                ("neg_zero", Value::Float(-0.0)),
+                ("subnormal", Value::Float(5e-324)),
+                ("digits17", Value::Float(0.1 + 0.2)),
+                ("huge", Value::Float(1e300)),
+                ("small", Value::Float(1e-7)),
+                ("nan", Value::Float(f64::NAN)),
+                ("inf", Value::Float(f64::INFINITY)),
+                ("ninf", Value::Float(f64::NEG_INFINITY)),
+                ("decimal", text("12.3400")),
+                ("datetime", text("2025-01-01T09:30:00.123456")),
+                ("timestamp", text("2025-01-01T09:30:00Z")),
+                ("text", text("emoji 🚀 東京 \"q\" \\ \u{1} tab\t")),
+                ("dollar", text("$int")),
+                ("bytes", Value::Bytes(vec![0x00, 0xff, 0xfe])),
+                ("empty_bytes", Value::Bytes(vec![])),
+                ("zero_date", Value::ZeroDate(s("0000-00-00 00:00:00"))),
+                (
+                    "json",
+                    Value::Object(vec![
+                        (
+                            s("a"),
+                            Value::Array(vec![
+                                Value::Int(1),
+                                text("x"),
+                                Value::Null,
+                                Value::Object(vec![(s("b"), Value::Bytes(vec![1]))]),
+                            ]),
+                        ),
+                        (s("n"), Value::Int(u64::MAX as i128)),
+                    ]),
+                ),
+                ("wrapped", Value::Object(vec![(s("$int"), text("not a tag"))])),
+                ("wrapped_many", Value::Object(vec![(s("$b64"), Value::Int(1)), (s("x"), Value::Int(2))])),
+                ("array", Value::Array(vec![])),
+                ("object", Value::Object(vec![])),
+            ],
+        ),
+        row("empty", vec![]),
+    ];
+    assert_eq!(got.len(), expected.len());
+    for (g, e) in got.iter().zip(&expected) {
+        // Column by column, so a failure names the column.
+        match (g, e) {
+            (Record::Row(g), Record::Row(e)) => {
+                assert_eq!(g.table, e.table);
+                assert_eq!(g.data.len(), e.data.len());
+                for ((gk, gv), (ek, ev)) in g.data.iter().zip(e.data.iter()) {
+                    assert_eq!((gk, gv), (ek, ev), "column {ek}");
+                }
+            }
+            _ => panic!("expected rows, got {g:?}"),
+        }
+    }
+    // Value's equality compares floats by bits: the sign of -0.0 survived.
+    let Record::Row(r) = &got[0] else { unreachable!() };
+    assert!(matches!(r.data.get("neg_zero"), Some(Value::Float(f)) if f.is_sign_negative()));
+}
+
+#[test]
+fn redis_lines_of_every_type() {
+    let mut bin_hash = redis(b"bin:hash", RedisValue::Hash(pairs(&[(b"ok", b"v"), (b"\xff", b"\x00")])));
+    bin_hash.expire_at_ms = Some(1_800_000_000_000);
+    let mut binary_key = RedisRecord::new(1, b"key\xff".to_vec(), RedisValue::String(vec![0xff, 0x00]));
+    binary_key.db = 1;
+    let mut session = redis(b"session:abc", RedisValue::String(b"{\"user\":1}".to_vec()));
+    session.expire_at_ms = Some(1_800_000_000_123);
+    let mut dumped = redis(b"dumped", RedisValue::String(b"v".to_vec()));
+    dumped.dump = Some(vec![0x00, 0x01, 0x76, 0x0b, 0x00, 0x64, 0x2f, 0x4b, 0x4e, 0xd3, 0x21, 0x8b, 0xd9]);
+    let expected = vec![
+        redis(
+            b"apikey:42",
+            RedisValue::Hash(pairs(&[(b"name", b"prod"), (b"tokenLimit", b"1000"), (b"bin", b"\xff")])),
+        ),
+        bin_hash,
+        redis(b"tagged", RedisValue::Hash(pairs(&[(b"$b64", b"looks like a tag")]))),
+        redis(b"empty", RedisValue::Hash(vec![])),
+        binary_key,
+        session,
+        redis(b"", RedisValue::String(vec![])),
+        redis(b"queue", RedisValue::List(list(&[b"b", b"a", b"b", b""]))),
+        redis(b"tags", RedisValue::Set(list(&[b"a", b"b", b"\xff"]))),
+        redis(
+            b"scores",
+            RedisValue::ZSet(vec![
+                (b"low".to_vec(), f64::NEG_INFINITY),
+                (b"a".to_vec(), -1.5),
+                (b"b".to_vec(), 0.1 + 0.2),
+                (b"c".to_vec(), 2.0),
+                (b"d".to_vec(), 1e21),
+                (b"high".to_vec(), f64::INFINITY),
+            ]),
+        ),
+        dumped,
+    ];
+    let got = load("redis.ndjson");
+    assert_eq!(got, expected.into_iter().map(Record::Redis).collect::<Vec<_>>());
+}
+
+#[test]
+fn split_keys_in_parts() {
+    let part = |key: &[u8], value, part, last, expire| RedisRecord {
+        db: 0,
+        key: key.to_vec(),
+        expire_at_ms: expire,
+        value,
+        part: Some(part),
+        last,
+        dump: None,
+    };
+    let expected = vec![
+        part(b"big", RedisValue::Set(list(&[b"a", b"b"])), 0, false, None),
+        part(b"big", RedisValue::Set(list(&[b"c"])), 1, true, None),
+        part(b"blob", RedisValue::String(b"hello ".to_vec()), 0, false, Some(1_800_000_000_000)),
+        part(b"blob", RedisValue::String(b"world".to_vec()), 1, true, Some(1_800_000_000_000)),
+    ];
+    let got = load("parts.ndjson");
+    assert_eq!(got, expected.into_iter().map(Record::Redis).collect::<Vec<_>>());
+    let starts: Vec<bool> = got.iter().map(|r| matches!(r, Record::Redis(k) if k.starts_key())).collect();
+    let ends: Vec<bool> = got.iter().map(|r| matches!(r, Record::Redis(k) if k.ends_key())).collect();
+    assert_eq!(starts, [true, false, true, false]);
+    assert_eq!(ends, [false, true, false, true]);
+}
+
+#[test]
+fn streams_with_groups_and_repeated_fields() {
+    let stream = StreamValue {
+        entries: vec![
+            StreamEntry { id: s("1700000000000-0"), fields: pairs(&[(b"f", b"v"), (b"n", b"1")]) },
+            StreamEntry { id: s("1700000000000-1"), fields: pairs(&[(b"f", b"a"), (b"f", b"b")]) },
+            StreamEntry { id: s("1700000000001-0"), fields: pairs(&[(b"\xff", b"x")]) },
+        ],
+        groups: vec![
+            StreamGroup {
+                name: Bytes::from("g1"),
+                last_delivered_id: s("1700000000000-0"),
+                entries_read: Some(1),
+                consumers: vec![Bytes::from("c1"), Bytes::from("c2")],
+                pending: vec![PendingEntry {
+                    id: s("1700000000000-0"),
+                    consumer: Bytes::from("c1"),
+                    delivery_count: 2,
+                }],
+            },
+            StreamGroup {
+                name: Bytes::from("g2"),
+                last_delivered_id: s("0-0"),
+                entries_read: None,
+                consumers: vec![],
+                pending: vec![],
+            },
+        ],
+        last_id: Some(s("1700000000001-0")),
+        entries_added: Some(3),
+        max_deleted_entry_id: Some(s("0-0")),
+    };
+    let expected = vec![
+        Record::Redis(redis(b"events", RedisValue::Stream(stream))),
+        Record::Redis(redis(b"empty-stream", RedisValue::Stream(StreamValue::default()))),
+    ];
+    assert_eq!(load("stream.ndjson"), expected);
+}
+
+#[test]
+fn diff_lines() {
+    let op_row = |email: &str| row("operators", vec![("id", Value::Int(1)), ("email", text(email))]);
+    let key_id = |cols: Vec<(&str, Value)>| RowData(cols.into_iter().map(|(k, v)| (s(k), v)).collect());
+    let expected = vec![
+        Record::Diff(Diff {
+            op: DiffOp::Changed,
+            target: Target::Row { table: s("operators"), id: key_id(vec![("id", Value::Int(1))]) },
+            left: Some(Box::new(op_row("a@example.com"))),
+            right: Some(Box::new(op_row("b@example.com"))),
+            fields: vec![s("email")],
+        }),
+        Record::Diff(Diff {
+            op: DiffOp::Added,
+            target: Target::Key { db: 0, key: b"apikey:42".to_vec() },
+            left: None,
+            right: Some(Box::new(Record::Redis(redis(b"apikey:42", RedisValue::Hash(pairs(&[(b"name", b"prod")])))))),
+            fields: vec![],
+        }),
+        Record::Diff(Diff {
+            op: DiffOp::Removed,
+            target: Target::Row { table: s("t"), id: key_id(vec![("a", Value::Int(1)), ("b", text("x"))]) },
+            left: Some(Box::new(row("t", vec![("a", Value::Int(1)), ("b", text("x"))]))),
+            right: None,
+            fields: vec![],
+        }),
+    ];
+    assert_eq!(load("diff.ndjson"), expected);
+}
+
+#[test]
+fn delete_lines() {
+    let expected = vec![
+        Record::Delete(Delete {
+            target: Target::Row { table: s("operators"), id: RowData(vec![(s("id"), Value::Int(5))]) },
+        }),
+        Record::Delete(Delete { target: Target::Key { db: 0, key: b"session:abc".to_vec() } }),
+        Record::Delete(Delete { target: Target::Key { db: 3, key: vec![0xff] } }),
+    ];
+    assert_eq!(load("delete.ndjson"), expected);
+}
+
+#[test]
+fn sealed_stream_with_its_end_line() {
+    let got = load("end.ndjson");
+    assert_eq!(got.len(), 5);
+    let Record::End(t) = &got[4] else { panic!("last line is not an end line: {:?}", got[4]) };
+    assert_eq!(t.records, 3);
+    assert_eq!(t.stream_blake3, "73ba09e2e2cda2a6a3e0dd73e7a892b654f8a45ecd592df4298a2e732623a84d");
+    // The digest covers every byte before the end line (the header included).
+    let bytes = fs::read(path("end.ndjson")).unwrap();
+    let body_len = bytes.len() - bytes.rsplit(|&b| b == b'\n').nth(1).unwrap().len() - 1;
+    assert_eq!(blake3::hash(&bytes[..body_len]).to_hex().as_str(), t.stream_blake3);
+    let mut reader = RecordReader::new(&bytes[..]);
+    while reader.next_record().unwrap().is_some() {}
+    assert!(reader.all_sealed());
+    assert_eq!(reader.segments()[0].records, 3);
+}
+
+fn check_two_segments(reader: &RecordReader<impl std::io::BufRead>) {
+    let segs = reader.segments();
+    assert_eq!(segs.len(), 2, "{segs:?}");
+    assert!(segs.iter().all(|s| s.sealed));
+    assert_eq!((segs[0].first_line, segs[0].records), (1, 3));
+    assert_eq!((segs[1].first_line, segs[1].records), (6, 1));
+    assert_eq!(segs[0].header.as_ref().and_then(|h| h.tool.as_deref()), Some("mysql-export 0.1.0"));
+    assert_eq!(segs[1].header.as_ref().and_then(|h| h.tool.as_deref()), Some("redis-export 0.1.0"));
+}
+
+#[test]
+fn concatenated_streams_are_two_sealed_segments() {
+    let got = load("concatenated.ndjson");
+    let kinds: Vec<&str> = got.iter().map(Record::kind).collect();
+    assert_eq!(kinds, ["header", "schema", "row", "row", "end", "header", "redis", "end"]);
+    let bytes = fs::read(path("concatenated.ndjson")).unwrap();
+    let mut reader = RecordReader::new(&bytes[..]);
+    while reader.next_record().unwrap().is_some() {}
+    check_two_segments(&reader);
+}
+
+#[test]
+fn zstd_fixture_reads_like_the_plain_file() {
+    let compressed = fs::read(path("concatenated.ndjson.zst")).unwrap();
+    assert_eq!(&compressed[..4], &decant_record::io::ZSTD_MAGIC);
+    let mut reader = RecordReader::new(open_input(Some(&path("concatenated.ndjson.zst"))).unwrap());
+    let mut zst = Vec::new();
+    while let Some(r) = reader.next_record().unwrap() {
+        zst.push(r);
+    }
+    check_two_segments(&reader);
+    assert_eq!(zst, load("concatenated.ndjson"));
+}
