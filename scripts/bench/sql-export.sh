@@ -10,6 +10,7 @@
 #
 #   scripts/bench.sh sql-export                  # scale 1, 3 runs each
 #   SCALE=0.1 RUNS=1 scripts/bench.sh sql-export
+#   WITH_IMPORTERS=0 scripts/bench.sh sql-export  # MySQL only
 # Servers are throwaway instances on free ports in a temp dir, fsync off
 # (PostgreSQL fsync=off; MariaDB innodb-flush-log-at-trx-commit=2): fast, not durable.
 set -euo pipefail
@@ -40,8 +41,10 @@ PGBIN=$(dirname "$(command -v initdb || ls /usr/lib/postgresql/*/bin/initdb | ta
 
 echo "== building (release)" >&2
 cargo build --release -q -p decant-export --bin mysql-export --bin pg-export --bin sqlite-export
-# The importers copy reline into PostgreSQL and SQLite; optional.
-cargo build --release -q -p decant-import --bin pg-import --bin sqlite-import 2>/dev/null || true
+# The importers copy reline into PostgreSQL and SQLite (WITH_IMPORTERS=0: MySQL only).
+if [ "${WITH_IMPORTERS:-1}" = 1 ]; then
+  cargo build --release -q -p decant-import --bin pg-import --bin sqlite-import 2>/dev/null || true
+fi
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
@@ -94,7 +97,7 @@ LINES=$(wc -l < "$WORK/reline.ndjson")
 echo "   reline: $ROWS rows, stream $MB MB" >&2
 
 HAVE_PG=
-if [ -x "$BIN/pg-import" ]; then
+if [ "${WITH_IMPORTERS:-1}" = 1 ] && [ -x "$BIN/pg-import" ]; then
   pgq -d postgres -c "CREATE DATABASE reline"
   if "$BIN/pg-import" --url "$PGURL" -i "$WORK/reline.ndjson" --create-tables --zero-dates null --quiet 2>"$WORK/pg-import.err"; then
     pgq -d reline -c "ANALYZE"
@@ -104,7 +107,7 @@ if [ -x "$BIN/pg-import" ]; then
   fi
 fi
 HAVE_SQLITE=
-if [ -x "$BIN/sqlite-import" ]; then
+if [ "${WITH_IMPORTERS:-1}" = 1 ] && [ -x "$BIN/sqlite-import" ]; then
   sqlite3 "$WORK/reline.db" 'VACUUM'
   if "$BIN/sqlite-import" --url "sqlite://$WORK/reline.db" -i "$WORK/reline.ndjson" --create-tables --quiet 2>"$WORK/sqlite-import.err"; then
     HAVE_SQLITE=1

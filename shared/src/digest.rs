@@ -13,6 +13,7 @@
 //! type and expiry, so a key split into parts digests like the same key in one
 //! line, in memory bounded by one part.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::str::FromStr;
@@ -68,8 +69,13 @@ impl KeyGrouper {
     /// The group of a key: its first `depth` segments, or [`NO_PREFIX_GROUP`]
     /// when it has fewer separators than that.
     pub fn group(&self, key: &[u8]) -> String {
+        self.group_name(key).into_owned()
+    }
+
+    /// [`KeyGrouper::group`], borrowed from the key when it can be.
+    fn group_name<'k>(&self, key: &'k [u8]) -> Cow<'k, str> {
         if self.depth == 0 {
-            return "*".to_owned();
+            return Cow::Borrowed("*");
         }
         let mut seen = 0;
         for (i, b) in key.iter().enumerate() {
@@ -77,13 +83,13 @@ impl KeyGrouper {
                 seen += 1;
                 if seen == self.depth {
                     return match std::str::from_utf8(&key[..i]) {
-                        Ok(text) => text.to_owned(),
-                        Err(_) => Bytes(key[..i].to_vec()).to_string(),
+                        Ok(text) => Cow::Borrowed(text),
+                        Err(_) => Cow::Owned(Bytes(key[..i].to_vec()).to_string()),
                     };
                 }
             }
         }
-        NO_PREFIX_GROUP.to_owned()
+        Cow::Borrowed(NO_PREFIX_GROUP)
     }
 }
 
@@ -139,6 +145,67 @@ impl FromStr for GroupKey {
             Err(format!("bad group name {s:?}: expected table:NAME or keys:GROUP"))
         }
     }
+}
+
+/// A borrowed view of a group's name, so a record's group is found in the
+/// map without allocating its name.
+trait GroupName {
+    fn parts(&self) -> (u8, &str);
+}
+
+impl GroupName for GroupKey {
+    fn parts(&self) -> (u8, &str) {
+        // The same order as the derived `Ord` of `GroupKey`.
+        match self {
+            GroupKey::Table(t) => (0, t),
+            GroupKey::Keys(g) => (1, g),
+        }
+    }
+}
+
+struct BorrowedGroup<'a>(u8, &'a str);
+
+impl GroupName for BorrowedGroup<'_> {
+    fn parts(&self) -> (u8, &str) {
+        (self.0, self.1)
+    }
+}
+
+impl<'a> std::borrow::Borrow<dyn GroupName + 'a> for GroupKey {
+    fn borrow(&self) -> &(dyn GroupName + 'a) {
+        self
+    }
+}
+
+impl PartialEq for dyn GroupName + '_ {
+    fn eq(&self, other: &Self) -> bool {
+        self.parts() == other.parts()
+    }
+}
+
+impl Eq for dyn GroupName + '_ {}
+
+impl PartialOrd for dyn GroupName + '_ {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for dyn GroupName + '_ {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.parts().cmp(&other.parts())
+    }
+}
+
+/// The digest of a group, created empty when new.
+fn group_entry<'m>(groups: &'m mut BTreeMap<GroupKey, ContentDigest>, kind: u8, name: &str) -> &'m mut ContentDigest {
+    let borrowed = BorrowedGroup(kind, name);
+    if !groups.contains_key(&borrowed as &dyn GroupName) {
+        let key = if kind == 0 { GroupKey::Table(name.to_owned()) } else { GroupKey::Keys(name.to_owned()) };
+        groups.insert(key, ContentDigest::default());
+    }
+    // Present: inserted just above if it was not.
+    groups.get_mut(&borrowed as &dyn GroupName).expect("group present")
 }
 
 /// An order-independent multiset digest: record count and the sum of the
@@ -231,6 +298,8 @@ pub struct Digester {
     groups: BTreeMap<GroupKey, ContentDigest>,
     open: Option<OpenKey>,
     scratch: Vec<u8>,
+    /// Column order of the row being hashed (reused).
+    order: Vec<usize>,
 }
 
 impl Digester {
@@ -242,6 +311,7 @@ impl Digester {
             groups: BTreeMap::new(),
             open: None,
             scratch: Vec::with_capacity(1024),
+            order: Vec::new(),
         }
     }
 
@@ -273,10 +343,7 @@ impl Digester {
     /// Adds one row of `table`.
     pub fn add_row(&mut self, table: &str, data: &RowData) {
         let hash = self.row_hash(table, data);
-        let group = match self.groups.get_mut(&GroupKey::Table(table.to_owned())) {
-            Some(g) => g,
-            None => self.groups.entry(GroupKey::Table(table.to_owned())).or_default(),
-        };
+        let group = group_entry(&mut self.groups, 0, table);
         group.add_hash(&hash);
         group.count += 1;
     }
@@ -285,16 +352,17 @@ impl Digester {
     pub fn row_hash(&mut self, table: &str, data: &RowData) -> [u8; 32] {
         self.scratch.clear();
         let types = self.tables.get(table);
-        canonical_row_with(data, |i, name| types.and_then(|t| t.get(i, name)), &self.opts, &mut self.scratch);
+        let type_of = |i, name: &str| types.and_then(|t| t.get(i, name));
+        canonical_row_with(data, type_of, &self.opts, &mut self.order, &mut self.scratch);
         *blake3::hash(&self.scratch).as_bytes()
     }
 
-    fn group_of(&self, db: u32, key: &[u8]) -> GroupKey {
-        let g = self.opts.key_groups.group(key);
+    fn group_of<'k>(&self, db: u32, key: &'k [u8]) -> Cow<'k, str> {
+        let g = self.opts.key_groups.group_name(key);
         if self.opts.group_by_db {
-            GroupKey::Keys(format!("db{db}/{g}"))
+            Cow::Owned(format!("db{db}/{g}"))
         } else {
-            GroupKey::Keys(g)
+            g
         }
     }
 
@@ -385,12 +453,7 @@ impl Digester {
         if !whole {
             self.open = open;
         }
-        match self.groups.get_mut(&group_key) {
-            Some(g) => g.merge(&delta),
-            None => {
-                self.groups.insert(group_key, delta);
-            }
-        }
+        group_entry(&mut self.groups, 1, &group_key).merge(&delta);
     }
 
     /// The digests so far, per table and key group (tables declared by a
@@ -523,7 +586,7 @@ pub fn canonical_row(
     opts: &CanonicalOptions,
     out: &mut Vec<u8>,
 ) {
-    canonical_row_with(data, |_, name| types.and_then(|t| t.get(name).copied()), opts, out);
+    canonical_row_with(data, |_, name| types.and_then(|t| t.get(name).copied()), opts, &mut Vec::new(), out);
 }
 
 /// [`canonical_row`] with the column types given by `type_of(position, name)`.
@@ -531,13 +594,16 @@ fn canonical_row_with(
     data: &RowData,
     type_of: impl Fn(usize, &str) -> Option<LogicalType>,
     opts: &CanonicalOptions,
+    order: &mut Vec<usize>,
     out: &mut Vec<u8>,
 ) {
-    let mut cols: Vec<(usize, &(String, Value))> = data.0.iter().enumerate().collect();
-    cols.sort_unstable_by(|a, b| a.1 .0.cmp(&b.1 .0));
+    order.clear();
+    order.extend(0..data.0.len());
+    order.sort_unstable_by(|&a, &b| data.0[a].0.cmp(&data.0[b].0));
     out.push(b'R');
-    out.extend_from_slice(&(cols.len() as u64).to_le_bytes());
-    for (position, (name, value)) in cols {
+    out.extend_from_slice(&(order.len() as u64).to_le_bytes());
+    for &position in order.iter() {
+        let (name, value) = &data.0[position];
         put_str(out, name.as_bytes());
         canonical_value(value, type_of(position, name), opts, out);
     }

@@ -325,6 +325,8 @@ CREATE TABLE m_grandchild (
   CONSTRAINT fk_child FOREIGN KEY (child_id) REFERENCES a_child (id)
 );
 CREATE TABLE nopk (v TEXT);
+CREATE TABLE blobs (id INT PRIMARY KEY, b LONGBLOB, t LONGTEXT);
+INSERT INTO blobs VALUES (1, REPEAT(X'00FF', 1500000), REPEAT('😀', 500000));
 INSERT INTO z_parent VALUES (1, 'one'), (2, 'two'), (3, 'three');
 INSERT INTO a_child VALUES (10, 1, 1, 2), (20, 2, 3, 4), (30, NULL, 5, 6);
 INSERT INTO m_grandchild VALUES (1, 'x', 10);
@@ -338,7 +340,11 @@ fn mysql_keys_dependency_order_and_filters() {
     db.query(&name, MYSQL_KEYS);
     let url = db.url(&name);
     let ex = parse(&run("mysql-export").args(["--url", &url]).assert_success());
-    assert_eq!(ex.table_order(), vec!["nopk", "z_parent", "a_child", "m_grandchild"]);
+    assert_eq!(ex.table_order(), vec!["blobs", "nopk", "z_parent", "a_child", "m_grandchild"]);
+    // Multi-megabyte values arrive whole.
+    let big = ex.row("blobs", "id", 1);
+    assert!(matches!(&big["b"], Value::Bytes(b) if b.len() == 3_000_000 && b[..4] == [0, 255, 0, 255]));
+    assert!(matches!(&big["t"], Value::String(t) if t.chars().count() == 500_000 && t.starts_with('😀')));
     let parent = ex.schema("z_parent");
     assert_eq!(parent.indexes.len(), 1);
     assert_eq!(parent.indexes[0].name, "uq_code");
@@ -383,6 +389,12 @@ fn mysql_keys_dependency_order_and_filters() {
     let codes: Vec<Value> = ex.rows("z_parent").iter().map(|r| r[1].1.clone()).collect();
     assert_eq!(codes, vec![s("two"), s("three")]);
     assert_eq!(ex.rows("a_child").len(), 1);
+
+    // A closed pipe (`mysql-export | head`) ends the export quietly, with status 0.
+    let outs =
+        run("mysql-export").args(["--url", &url]).pipe(decant_tests::Cmd::new("head").args(["-c", "100"])).output();
+    assert_eq!(outs[0].code(), Some(0), "{:?}", outs[0]);
+    assert_eq!(outs[1].stdout.len(), 100);
 
     // A missing table is a usage error.
     run("mysql-export")
@@ -689,6 +701,12 @@ fn pg_keys_order_filters_and_jobs() {
     assert_eq!(four.rows("big").len(), 2500);
     assert_eq!(one.digest, four.digest);
 
+    // Another schema.
+    pg.query(&name, "CREATE SCHEMA billing; CREATE TABLE billing.invoices (id INT PRIMARY KEY, total NUMERIC(8,2)); INSERT INTO billing.invoices VALUES (1, 9.90);");
+    let billing = parse(&run("pg-export").args(["--url", &url, "--schema", "billing"]).assert_success());
+    assert_eq!(billing.table_order(), vec!["invoices"]);
+    assert_eq!(billing.row("invoices", "id", 1)["total"], s("9.90"));
+
     let filtered = parse(
         &run("pg-export")
             .args(["--url", &url, "--tables", "z_parent", "--where", "z_parent:code LIKE 't%'"])
@@ -788,6 +806,10 @@ INSERT INTO posts (user_id, title) VALUES (1, 'hello'), (3, 'world');
     assert_eq!(r3["active"], Value::Int(2));
     assert_eq!(r3["balance"], s("about 1"), "a TEXT value in a DECIMAL column stays text");
     assert_eq!(r3["anything"], Value::Float(2.5));
+
+    let out = run("sqlite-export").args(["--url", &url, "--jobs", "2"]).assert_success();
+    assert!(out.stderr.contains("one connection"), "{}", out.stderr);
+    assert_eq!(parse(&out).digest, ex.digest);
 
     let ex = parse(
         &run("sqlite-export")

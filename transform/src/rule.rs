@@ -1094,14 +1094,17 @@ impl Rule {
             return Ok(());
         }
         let mut i = first_index;
+        // One context for all the elements: only the element's own sources
+        // and the JSON parsed from them change.
+        let mut ctx = new_ctx();
         let mut emit = |ctx: &mut Ctx, extras: Vec<(&[u8], Input)>| -> Result<(), TransformError> {
             out.push(self.build_row(rec, ctx, extras)?);
+            ctx.json.iter_mut().for_each(|j| *j = None);
             Ok(())
         };
         match &r.value {
             RedisValue::List(items) | RedisValue::Set(items) => {
                 for item in items {
-                    let mut ctx = new_ctx();
                     ctx.value = Some(Input::Bytes(item));
                     ctx.index = Some(i);
                     i += 1;
@@ -1110,7 +1113,6 @@ impl Rule {
             }
             RedisValue::ZSet(pairs) => {
                 for (m, s) in pairs {
-                    let mut ctx = new_ctx();
                     ctx.value = Some(Input::Bytes(m));
                     ctx.score = Some(*s);
                     ctx.index = Some(i);
@@ -1120,7 +1122,6 @@ impl Rule {
             }
             RedisValue::Hash(pairs) => {
                 for (f, v) in pairs {
-                    let mut ctx = new_ctx();
                     ctx.field_name = Some(f);
                     ctx.value = Some(Input::Bytes(v));
                     ctx.index = Some(i);
@@ -1130,7 +1131,7 @@ impl Rule {
             }
             RedisValue::Stream(s) => {
                 for entry in &s.entries {
-                    let mut ctx = new_ctx();
+                    ctx.fields.iter_mut().for_each(|f| *f = None);
                     ctx.entry_id = Some(&entry.id);
                     ctx.index = Some(i);
                     i += 1;
@@ -1350,30 +1351,15 @@ impl Rule {
                 })?,
             },
         };
-        let mut bytes_of = |col: &Col, ctx: &mut Ctx| -> Result<Option<Vec<u8>>, TransformError> {
-            let v = self.eval(rec, col, ctx)?;
-            let out = render(&v, col.opts.json_style).map_err(|e| self.error(rec, Some(&col.name), e.0))?;
-            Ok(match out {
-                None if col.null_as_empty => Some(Vec::new()),
-                other => other,
-            })
-        };
-        let need = |col: &Option<Col>,
-                    ctx: &mut Ctx,
-                    bytes_of: &mut BytesOf|
-         -> Result<Vec<u8>, TransformError> {
-            let col = col.as_ref().expect("compile() sets value/member for these types");
-            bytes_of(col, ctx)?.ok_or_else(|| self.error(rec, Some(&col.name), "is NULL; a Redis value cannot be NULL"))
-        };
         let value = match ty {
             RedisType::Hash if field.is_some() => {
-                let f = need(field, ctx, &mut bytes_of)?;
-                RedisValue::Hash(vec![(f, need(value, ctx, &mut bytes_of)?)])
+                let f = self.key_part(rec, field, ctx)?;
+                RedisValue::Hash(vec![(f, self.key_part(rec, value, ctx)?)])
             }
             RedisType::Hash => {
                 let mut pairs = Vec::with_capacity(cols.len());
                 for col in cols {
-                    if let Some(b) = bytes_of(col, ctx)? {
+                    if let Some(b) = self.key_bytes(rec, col, ctx)? {
                         pairs.push((col.name.as_bytes().to_vec(), b));
                     }
                 }
@@ -1382,11 +1368,11 @@ impl Rule {
                 }
                 RedisValue::Hash(pairs)
             }
-            RedisType::String => RedisValue::String(need(value, ctx, &mut bytes_of)?),
-            RedisType::List => RedisValue::List(vec![need(value, ctx, &mut bytes_of)?]),
-            RedisType::Set => RedisValue::Set(vec![need(value, ctx, &mut bytes_of)?]),
+            RedisType::String => RedisValue::String(self.key_part(rec, value, ctx)?),
+            RedisType::List => RedisValue::List(vec![self.key_part(rec, value, ctx)?]),
+            RedisType::Set => RedisValue::Set(vec![self.key_part(rec, value, ctx)?]),
             RedisType::ZSet => {
-                let member = need(value, ctx, &mut bytes_of)?;
+                let member = self.key_part(rec, value, ctx)?;
                 let scol = score.as_ref().expect("compile() sets score for zsets");
                 let s = self.eval(rec, scol, ctx)?;
                 let s = cast::cast(Input::Value(&s), Cast::Float, &CastOptions::default())
@@ -1400,6 +1386,24 @@ impl Rule {
         };
         Ok(Record::Redis(RedisRecord { db: *db, key, expire_at_ms, value, part: None, last: false, dump: None }))
     }
+
+    /// One column of an output key as bytes (`None` for NULL, unless the
+    /// column writes NULL as "").
+    fn key_bytes(&self, rec: &Record, col: &Col, ctx: &mut Ctx) -> Result<Option<Vec<u8>>, TransformError> {
+        let v = self.eval(rec, col, ctx)?;
+        let out = render(&v, col.opts.json_style).map_err(|e| self.error(rec, Some(&col.name), e.0))?;
+        Ok(match out {
+            None if col.null_as_empty => Some(Vec::new()),
+            other => other,
+        })
+    }
+
+    /// A value, member or field name of an output key, which cannot be NULL.
+    fn key_part(&self, rec: &Record, col: &Option<Col>, ctx: &mut Ctx) -> Result<Vec<u8>, TransformError> {
+        let col = col.as_ref().expect("compile() sets value/member/field for these types");
+        self.key_bytes(rec, col, ctx)?
+            .ok_or_else(|| self.error(rec, Some(&col.name), "is NULL; a Redis value cannot be NULL"))
+    }
 }
 
 fn parse_time_input(f: &str) -> Option<TimeInput> {
@@ -1411,9 +1415,6 @@ fn parse_time_input(f: &str) -> Option<TimeInput> {
         _ => return None,
     })
 }
-
-/// Renders one column of an output key as bytes.
-type BytesOf<'r, 'c> = dyn FnMut(&Col, &mut Ctx<'c>) -> Result<Option<Vec<u8>>, TransformError> + 'r;
 
 /// Puts the members named in `order` first, in that order, in every object of `v`.
 fn reorder(v: &mut Value, order: &[String]) {

@@ -110,7 +110,7 @@ pub struct SqlExportArgs {
     #[arg(long, value_name = "TABLES", value_delimiter = ',')]
     pub exclude: Vec<String>,
     /// Export only the rows of TABLE for which CONDITION (SQL in the source's
-    /// dialect) is true, e.g. `--where 'orders:created_at >= 2025-01-01'`.
+    /// dialect) is true, e.g. `--where "orders:created_at >= '2025-01-01'"`.
     /// Repeatable, once per table.
     #[arg(long = "where", value_name = "TABLE:CONDITION")]
     pub wheres: Vec<String>,
