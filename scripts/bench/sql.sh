@@ -104,7 +104,7 @@ for i in $(seq "$RUNS"); do
   timed mysql_import "$BIN/mysql-import" --url "$MYURL/t2" -i "$WORK/reline.ndjson" --create-tables --quiet
   check mysql-import "$(count_my t2)"
   rm -f "$WORK/t3.db" && sqlite3 "$WORK/t3.db" 'VACUUM'
-  timed sqlite_import "$BIN/sqlite-import" --url "sqlite://$WORK/t3.db" -i "$WORK/reline.ndjson" --create-tables --quiet
+  timed sqlite_import "$BIN/sqlite-import" --url "sqlite://$WORK/t3.db" -i "$WORK/reline.ndjson" --create-tables --cast type:uint64=TEXT --quiet
   pgq -d postgres -c "DROP DATABASE IF EXISTS t4" -c "CREATE DATABASE t4"
   timed my_to_pg sh -c "'$BIN/mysql-export' --url '$MYURL/reline' --quiet | '$BIN/pg-import' --url '$PGURL/t4' --create-tables --zero-dates null --quiet"
   check "mysql-export | pg-import" "$(count_pg t4)"

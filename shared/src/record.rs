@@ -1064,6 +1064,12 @@ impl<'de> Deserialize<'de> for PairsWire {
                         }
                     }
                 }
+                if let Some(name) = value::first_duplicate(pairs.iter().map(|(f, _)| f.as_slice())) {
+                    return Err(de::Error::custom(format!(
+                        "field {:?} appears twice (repeated fields are written as [field, value] pairs)",
+                        String::from_utf8_lossy(name)
+                    )));
+                }
                 Ok(pairs)
             }
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Pairs, A::Error> {

@@ -525,11 +525,31 @@ impl<'de> Deserialize<'de> for RowData {
                         map.next_value::<Value>().map_err(|e| de::Error::custom(format!("column {:?}: {e}", k.0)))?;
                     cols.push((k.0, v));
                 }
+                if let Some(name) = first_duplicate(cols.iter().map(|(k, _)| k.as_bytes())) {
+                    // An importer would keep one of the two values: data lost silently.
+                    return Err(de::Error::custom(format!("column {:?} appears twice", String::from_utf8_lossy(name))));
+                }
                 Ok(RowData(cols))
             }
         }
         d.deserialize_map(V)
     }
+}
+
+/// The first name that occurs twice, if any (object members, hash fields).
+pub(crate) fn first_duplicate<'a>(names: impl ExactSizeIterator<Item = &'a [u8]> + Clone) -> Option<&'a [u8]> {
+    if names.len() <= 32 {
+        // Quadratic but allocation-free: rows and hashes are mostly small.
+        for (i, a) in names.clone().enumerate() {
+            if names.clone().skip(i + 1).any(|b| a == b) {
+                return Some(a);
+            }
+        }
+        return None;
+    }
+    let mut sorted: Vec<&[u8]> = names.collect();
+    sorted.sort_unstable();
+    sorted.windows(2).find(|w| w[0] == w[1]).map(|w| w[0])
 }
 
 /// A byte string encoded as a JSON string when valid UTF-8, else `{"$b64":…}`

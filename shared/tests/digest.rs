@@ -397,3 +397,99 @@ fn digests_merge_like_one_stream() {
     assert_eq!(hex.len(), 64);
     assert_ne!(ContentDigest::default().hex(), hex);
 }
+
+/// The date-time normalisation as first written (with `format!`), kept as the
+/// reference for the allocation-free version.
+fn reference_normalize(text: &str, precision: Option<u8>, rounding: Rounding) -> Option<String> {
+    let b = text.as_bytes();
+    let digits = |s: &[u8]| -> Option<i64> {
+        (!s.is_empty() && s.iter().all(u8::is_ascii_digit)).then(|| s.iter().fold(0, |n, d| n * 10 + (d - b'0') as i64))
+    };
+    if b.len() < 19
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || !(b[10] == b'T' || b[10] == b' ')
+        || b[13] != b':'
+        || b[16] != b':'
+    {
+        return None;
+    }
+    let (y, mo, d) = (digits(&b[0..4])?, digits(&b[5..7])? as u32, digits(&b[8..10])? as u32);
+    let (h, mi, s) = (digits(&b[11..13])?, digits(&b[14..16])?, digits(&b[17..19])?);
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || s > 60 {
+        return None;
+    }
+    let mut rest = &b[19..];
+    let mut nanos = 0i128;
+    if let Some(frac) = rest.strip_prefix(b".") {
+        let n = frac.iter().take_while(|c| c.is_ascii_digit()).count();
+        if n == 0 || n > 9 {
+            return None;
+        }
+        nanos = digits(&frac[..n])? as i128 * 10i128.pow(9 - n as u32);
+        rest = &frac[n..];
+    }
+    let offset: Option<i64> = match rest {
+        [] => None,
+        [b'Z'] | [b'z'] => Some(0),
+        [sign @ (b'+' | b'-'), tail @ ..] => {
+            let (oh, om) = match tail.len() {
+                2 => (digits(tail)?, 0),
+                4 => (digits(&tail[..2])?, digits(&tail[2..])?),
+                5 if tail[2] == b':' => (digits(&tail[..2])?, digits(&tail[3..])?),
+                _ => return None,
+            };
+            Some(if *sign == b'-' { -(oh * 3600 + om * 60) } else { oh * 3600 + om * 60 })
+        }
+        _ => return None,
+    };
+    let days = decant_record::time::days_from_civil(y, mo, d);
+    let mut total = ((days * 86_400 + h * 3600 + mi * 60 + s) as i128) * 1_000_000_000 + nanos;
+    total -= offset.unwrap_or(0) as i128 * 1_000_000_000;
+    if let Some(p) = precision.filter(|p| *p < 9) {
+        let unit = 10i128.pow(9 - p as u32);
+        let rem = total.rem_euclid(unit);
+        total -= rem;
+        if rounding == Rounding::Round && rem * 2 >= unit {
+            total += unit;
+        }
+    }
+    let secs = total.div_euclid(1_000_000_000) as i64;
+    let frac = total.rem_euclid(1_000_000_000) as u32;
+    let (days, sod) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let (y, m, d) = decant_record::time::civil_from_days(days);
+    let mut out = format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}", sod / 3600, sod / 60 % 60, sod % 60);
+    if frac > 0 {
+        out.push('.');
+        out.push_str(format!("{frac:09}").trim_end_matches('0'));
+    }
+    if offset.is_some() {
+        out.push('Z');
+    }
+    Some(out)
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 3000, failure_persistence: None, ..Default::default() })]
+
+    #[test]
+    fn datetime_normalisation_matches_the_reference(
+        y in 0u32..=9999, mo in 0u32..=13, d in 0u32..=32, h in 0u32..=24, mi in 0u32..=60, s in 0u32..=61,
+        frac in proptest::option::of("[0-9]{0,10}"),
+        sep in proptest::sample::select(vec!['T', ' ', 'x']),
+        zone in proptest::sample::select(vec!["", "Z", "z", "+05:30", "-0130", "+14", "-12:00", "+5", "Q"]),
+        precision in proptest::option::of(0u8..=10),
+        truncate in proptest::prelude::any::<bool>(),
+    ) {
+        let text = format!(
+            "{y:04}-{mo:02}-{d:02}{sep}{h:02}:{mi:02}:{s:02}{}{zone}",
+            frac.map(|f| format!(".{f}")).unwrap_or_default()
+        );
+        let rounding = if truncate { Rounding::Truncate } else { Rounding::Round };
+        proptest::prop_assert_eq!(
+            decant_record::time::normalize_datetime(&text, precision, rounding),
+            reference_normalize(&text, precision, rounding),
+            "{}", text
+        );
+    }
+}

@@ -58,6 +58,8 @@ const RECOVERABLE: &[(&str, u64, &[&str])] = &[
     ("delete_without_target", 2, &["delete line needs \"table\" and \"id\", or \"key\""]),
     ("diff_side_not_a_record", 2, &["diff right", "expected a row or redis record", "\"header\""]),
     ("diff_bad_op", 2, &["unknown variant `moved`", "added"]),
+    ("row_duplicate_column", 2, &["column \"a\" appears twice"]),
+    ("hash_duplicate_field", 2, &["redis key h", "field \"f\" appears twice"]),
 ];
 
 fn row_id(r: &Record) -> Option<&str> {
@@ -381,4 +383,42 @@ proptest! {
             }
         }
     }
+}
+
+#[test]
+fn crlf_line_ends_are_read_and_covered_by_the_trailer() {
+    let body =
+        b"{\"kind\":\"header\",\"format\":\"decant/1\"}\r\n{\"kind\":\"row\",\"table\":\"t\",\"data\":{\"id\":1}}\r\n";
+    let mut bytes = body.to_vec();
+    bytes.extend_from_slice(
+        format!("{{\"kind\":\"end\",\"records\":1,\"stream_blake3\":\"{}\"}}\r\n", blake3::hash(body).to_hex())
+            .as_bytes(),
+    );
+    let mut reader = RecordReader::new(&bytes[..]);
+    assert!(matches!(reader.next_record().unwrap(), Some(Record::Header(_))));
+    assert!(matches!(reader.next_record().unwrap(), Some(Record::Row(_))));
+    assert_eq!(reader.raw_line(), br#"{"kind":"row","table":"t","data":{"id":1}}"#);
+    assert!(matches!(reader.next_record().unwrap(), Some(Record::End(_))));
+    assert!(reader.next_record().unwrap().is_none());
+    assert!(reader.all_sealed());
+}
+
+#[test]
+fn output_to_a_device_writes_in_place() {
+    use std::os::unix::fs::FileTypeExt;
+    for name in ["/dev/null"] {
+        let path = std::path::Path::new(name);
+        let mut out = Output::create(Some(path)).unwrap();
+        std::io::Write::write_all(&mut out, &sealed_stream(3)).unwrap();
+        out.finish().unwrap();
+        assert!(fs::metadata(path).unwrap().file_type().is_char_device(), "{name} is still a device");
+    }
+    // A failed run leaves no partial file behind under the final name.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("partial.ndjson");
+    let mut out = Output::create(Some(&path)).unwrap();
+    std::io::Write::write_all(&mut out, b"{\"kind\":\"row\"").unwrap();
+    drop(out);
+    assert!(!path.exists());
+    assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 0, "the temporary file is removed too");
 }

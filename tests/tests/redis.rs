@@ -800,7 +800,13 @@ fn replace_asks_first_on_a_terminal() {
     let target = redis();
     target.cli(["SET", "k", "old"]);
     let wd = Workdir::new("redis-confirm");
-    let input = wd.write("in.ndjson", format!("{}\n", json!({"kind": "redis", "db": 0, "key": "k", "type": "string", "expire_at_ms": null, "value": "new"})));
+    let input = wd.write(
+        "in.ndjson",
+        format!(
+            "{}\n",
+            json!({"kind": "redis", "db": 0, "key": "k", "type": "string", "expire_at_ms": null, "value": "new"})
+        ),
+    );
     let importer = decant_tests::bin("redis-import");
     let cmd = format!("{} --url {} -i {} --mode replace", importer.display(), target.url(), input.display());
     let out = decant_tests::Cmd::new("script").args(["-qec", &cmd, "/dev/null"]).stdin_bytes("n\n").output();

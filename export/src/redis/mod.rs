@@ -1,17 +1,22 @@
 //! `redis-export`: every key of a Redis server (or of every master of a
 //! Redis Cluster) as `redis` lines of a decant stream.
 //!
-//! How a batch of keys is read (one `SCAN` page at a time, never `KEYS`):
+//! How keys are read (one `SCAN` page at a time, never `KEYS`), on three
+//! connections per server so that the server always has the next batch
+//! queued while this side encodes the current one:
 //!
-//! 1. one pipeline of `TYPE` + `PEXPIRETIME` (Redis ≥ 7; else `TIME` + `PTTL`)
-//!    per key;
-//! 2. one pipeline reading each value, bounded by `--chunk-size`
-//!    (`HSCAN`/`SSCAN … COUNT n`, `LRANGE`/`ZRANGE 0 n-1`, `GETRANGE` for
-//!    strings); a key that comes back whole is written at once;
-//! 3. with `--dump`, one pipeline of `DUMP` for the keys of step 2;
-//! 4. keys that did not fit (and streams) are then read one window at a
-//!    time and written as consecutive parts (`"part": i`, `"last": true`),
-//!    so a 5M-member zset passes in the memory of two windows.
+//! 1. a scanning thread sends `SCAN` and, per page, one pipeline of `TYPE` +
+//!    `PEXPIRETIME` (Redis ≥ 7; else `TIME` + `PTTL`) per key, with the next
+//!    `SCAN` in the same pipeline;
+//! 2. the main thread sends one pipeline per page reading each value, bounded
+//!    by `--chunk-size` (`HSCAN`/`SSCAN … COUNT n`, `LRANGE`/`ZRANGE 0 n-1`,
+//!    `GETRANGE` for strings), and reads the previous page's replies while the
+//!    server works on it; a key that comes back whole is written at once (by a
+//!    writer thread that encodes the JSON);
+//! 3. with `--dump`, one pipeline of `DUMP` for those keys;
+//! 4. keys that did not fit (and streams) are then read one window at a time
+//!    and written as consecutive parts (`"part": i`, `"last": true`), so a
+//!    5M-member zset passes in the memory of two windows.
 //!
 //! A key that disappears between the steps (it expired, or was deleted) is
 //! skipped and counted as such; it is never written half.
@@ -143,20 +148,21 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         sink: Sink::spawn(writer),
         unsupported: 0,
     };
-    if !cluster {
+    if !cluster && args.matches.is_empty() && args.exclude.is_empty() && args.types.is_empty() {
         // Without filters, DBSIZE is the total (for the ETA).
-        if args.matches.is_empty() && args.exclude.is_empty() && args.types.is_empty() {
-            if let Ok(n) = seed.call(&[b"DBSIZE"]).map(|v| int_of(&v).unwrap_or(0)) {
-                ex.progress.set_total(Some(n as u64));
+        if let Ok(n) = seed.call(&[b"DBSIZE"]).map(|v| int_of(&v).unwrap_or(0)) {
+            ex.progress.set_total(Some(n as u64));
+        }
+    }
+    drop(seed);
+    for (host, port) in &nodes {
+        ex.export_node(&endpoint, host, *port).with_context(|| {
+            if cluster {
+                format!("exporting cluster node {host}:{port}")
+            } else {
+                "exporting".to_owned()
             }
-        }
-        ex.export_node(&mut seed)?;
-    } else {
-        drop(seed);
-        for (host, port) in &nodes {
-            let mut con = endpoint.connect_to(host, *port, 0)?;
-            ex.export_node(&mut con).with_context(|| format!("exporting cluster node {host}:{port}"))?;
-        }
+        })?;
     }
     ex.progress.finish();
     let Exporter { sink, summary, unsupported, .. } = ex;
@@ -291,59 +297,65 @@ struct Exporter<'a> {
 }
 
 impl Exporter<'_> {
-    fn export_node(&mut self, con: &mut Conn) -> anyhow::Result<()> {
-        let server_match = (self.opts.matches.len() == 1).then(|| self.opts.matches[0].as_bytes().to_vec());
-        let server_type =
-            (self.opts.types.len() == 1 && self.scan_type).then(|| self.opts.types[0].as_str().as_bytes().to_vec());
-        let count = self.opts.count.to_string();
-        let mut cursor: Vec<u8> = b"0".to_vec();
-        let mut scan = Packer::default();
-        loop {
-            scan.clear();
-            let mut argc = 4;
-            argc += if server_match.is_some() { 2 } else { 0 };
-            argc += if server_type.is_some() { 2 } else { 0 };
-            scan.begin(argc);
-            scan.arg(b"SCAN");
-            scan.arg(&cursor);
-            if let Some(m) = &server_match {
-                scan.arg(b"MATCH");
-                scan.arg(m);
+    /// Exports one server: a thread scans and reads types and expiries on
+    /// one connection (step 1), values are read on a second with the next
+    /// batch always queued behind the current one (step 2), and a third
+    /// serves DUMP and window reads (steps 3, 4), so the server never waits
+    /// for this side to encode a batch.
+    fn export_node(&mut self, endpoint: &Endpoint, host: &str, port: u16) -> anyhow::Result<()> {
+        let scan_con = endpoint.connect_to(host, port, self.db)?;
+        let mut values = endpoint.connect_to(host, port, self.db)?;
+        let mut side = endpoint.connect_to(host, port, self.db)?;
+        let opts = ScanOpts {
+            matches: self.opts.matches.clone(),
+            exclude: self.opts.exclude.clone(),
+            types: self.opts.types.clone(),
+            count: self.opts.count,
+            pexpiretime: self.pexpiretime,
+            scan_type: self.scan_type,
+        };
+        let (tx, rx) = std::sync::mpsc::sync_channel::<anyhow::Result<Meta>>(2);
+        let scanner = std::thread::spawn(move || {
+            let mut con = scan_con;
+            if let Err(e) = scan_loop(&mut con, &opts, &tx) {
+                let _ = tx.send(Err(e));
             }
-            scan.arg(b"COUNT");
-            scan.arg(count.as_bytes());
-            if let Some(t) = &server_type {
-                scan.arg(b"TYPE");
-                scan.arg(t);
+        });
+        let mut inflight: Option<Vec<Found>> = None;
+        let result = loop {
+            let next = match rx.recv() {
+                Ok(Ok(meta)) => {
+                    for k in meta.gone {
+                        self.group(&k).skipped += 1;
+                    }
+                    for (k, name) in meta.unsupported {
+                        cli::warn(format_args!("key {}: type {name:?} cannot be exported; skipped", Bytes(k.clone())));
+                        self.group(&k).rejected += 1;
+                        self.unsupported += 1;
+                    }
+                    Some(meta.found)
+                }
+                Ok(Err(e)) => break Err(e),
+                Err(_) => None,
+            };
+            if let Some(found) = &next {
+                if let Err(e) = self.send_values(&mut values, found) {
+                    break Err(e);
+                }
             }
-            con.send(scan.bytes(), 1)?;
-            let reply = con.recv()?;
-            if let Some(e) = error_text(&reply) {
-                bail!("{}: SCAN failed: {e}", con.addr());
+            if let Some(prev) = inflight.take() {
+                if let Err(e) = self.read_values(&mut values, &mut side, prev) {
+                    break Err(e);
+                }
             }
-            let mut parts = into_array(reply).unwrap_or_default().into_iter();
-            let next = parts.next().and_then(into_bytes).context("SCAN: malformed reply (no cursor)")?;
-            let keys: Vec<Vec<u8>> = parts
-                .next()
-                .and_then(into_array)
-                .unwrap_or_default()
-                .into_iter()
-                .filter_map(into_bytes)
-                .filter(|k| self.wanted(k))
-                .collect();
-            if !keys.is_empty() {
-                self.batch(con, keys)?;
+            match next {
+                Some(f) => inflight = Some(f),
+                None => break Ok(()),
             }
-            if next == b"0" {
-                return Ok(());
-            }
-            cursor = next;
-        }
-    }
-
-    fn wanted(&self, key: &[u8]) -> bool {
-        (self.opts.matches.len() <= 1 || self.opts.matches.iter().any(|m| glob_match(m.as_bytes(), key)))
-            && !self.opts.exclude.iter().any(|m| glob_match(m.as_bytes(), key))
+        };
+        drop(rx);
+        let _ = scanner.join();
+        result
     }
 
     fn group(&mut self, key: &[u8]) -> &mut cli::Counts {
@@ -351,68 +363,11 @@ impl Exporter<'_> {
         self.summary.group(&g)
     }
 
-    /// Steps 1–4 for one SCAN page.
-    fn batch(&mut self, con: &mut Conn, keys: Vec<Vec<u8>>) -> anyhow::Result<()> {
-        // Step 1: type and expiry.
-        let mut p = Packer::default();
-        if !self.pexpiretime {
-            p.cmd(&[b"TIME"]);
-        }
-        for k in &keys {
-            p.cmd(&[b"TYPE", k]);
-            if self.pexpiretime {
-                p.cmd(&[b"PEXPIRETIME", k]);
-            } else {
-                p.cmd(&[b"PTTL", k]);
-            }
-        }
-        con.send(p.bytes(), p.count())?;
-        let mut now_ms = 0i64;
-        if !self.pexpiretime {
-            let t = con.recv()?;
-            let a = array_of(&t).unwrap_or(&[]);
-            let secs = a.first().and_then(int_of).unwrap_or(0);
-            let micros = a.get(1).and_then(int_of).unwrap_or(0);
-            now_ms = secs * 1000 + micros / 1000;
-        }
-        let mut found = Vec::with_capacity(keys.len());
-        for key in keys {
-            let ty = con.recv()?;
-            let exp = con.recv()?;
-            if let Some(e) = error_text(&ty).or_else(|| error_text(&exp)) {
-                bail!("{}: reading key {}: {e}", con.addr(), Bytes(key));
-            }
-            let name = bytes_of(&ty).map(|b| String::from_utf8_lossy(b).into_owned()).unwrap_or_default();
-            if name == "none" {
-                self.group(&key).skipped += 1;
-                continue;
-            }
-            let Some(ty) = RedisType::parse(&name) else {
-                cli::warn(format_args!("key {}: type {name:?} cannot be exported; skipped", Bytes(key.clone())));
-                self.group(&key).rejected += 1;
-                self.unsupported += 1;
-                continue;
-            };
-            if !self.opts.types.is_empty() && !self.opts.types.contains(&ty) {
-                continue;
-            }
-            let e = int_of(&exp).unwrap_or(-1);
-            let expire_at_ms = match (self.pexpiretime, e) {
-                (_, -2) => {
-                    self.group(&key).skipped += 1;
-                    continue;
-                }
-                (_, n) if n < 0 => None,
-                (true, n) => Some(n),
-                (false, n) => Some(now_ms + n),
-            };
-            found.push(Found { key, ty, expire_at_ms });
-        }
-
-        // Step 2: values, bounded by the chunk size.
+    /// Step 2, sending: one value read per key, bounded by the chunk size.
+    fn send_values(&mut self, con: &mut Conn, found: &[Found]) -> anyhow::Result<()> {
         let chunk = self.opts.chunk_size as i64;
-        p.clear();
-        for f in &found {
+        let mut p = Packer::default();
+        for f in found {
             let k = f.key.as_slice();
             match f.ty {
                 RedisType::String => {
@@ -430,7 +385,13 @@ impl Exporter<'_> {
                 RedisType::Stream => {}
             }
         }
-        con.send(p.bytes(), p.count())?;
+        con.send(p.bytes(), p.count())
+    }
+
+    /// Step 2, reading (values on `con`), then steps 3 and 4 on `side`.
+    fn read_values(&mut self, con: &mut Conn, side: &mut Conn, found: Vec<Found>) -> anyhow::Result<()> {
+        let chunk = self.opts.chunk_size as i64;
+        let mut p = Packer::default();
         let mut deferred: VecDeque<Found> = VecDeque::new();
         let mut held: Vec<RedisRecord> = Vec::new();
         let mut held_bytes = 0usize;
@@ -508,9 +469,9 @@ impl Exporter<'_> {
             for r in &held {
                 p.cmd(&[b"DUMP", &r.key]);
             }
-            con.send(p.bytes(), p.count())?;
+            side.send(p.bytes(), p.count())?;
             for mut rec in held {
-                let d = con.recv()?;
+                let d = side.recv()?;
                 if let Some(e) = error_text(&d) {
                     bail!("{}: DUMP {}: {e}", con.addr(), Bytes(rec.key));
                 }
@@ -527,7 +488,7 @@ impl Exporter<'_> {
 
         // Step 4: big keys and streams, one window at a time.
         while let Some(f) = deferred.pop_front() {
-            self.export_windows(con, f)?;
+            self.export_windows(side, f)?;
         }
         Ok(())
     }
@@ -615,6 +576,154 @@ impl Exporter<'_> {
             }
         }
     }
+}
+
+/// What the scanning thread needs to know.
+struct ScanOpts {
+    matches: Vec<String>,
+    exclude: Vec<String>,
+    types: Vec<RedisType>,
+    count: u32,
+    pexpiretime: bool,
+    scan_type: bool,
+}
+
+/// One SCAN page after step 1.
+struct Meta {
+    found: Vec<Found>,
+    /// Keys gone before step 1 read them.
+    gone: Vec<Vec<u8>>,
+    /// Keys of types the stream format cannot hold (module types).
+    unsupported: Vec<(Vec<u8>, String)>,
+}
+
+fn wanted(matches: &[String], exclude: &[String], key: &[u8]) -> bool {
+    (matches.len() <= 1 || matches.iter().any(|m| glob_match(m.as_bytes(), key)))
+        && !exclude.iter().any(|m| glob_match(m.as_bytes(), key))
+}
+
+fn scan_cmd_for(p: &mut Packer, o: &ScanOpts, cursor: &[u8]) {
+    let server_match = (o.matches.len() == 1).then(|| o.matches[0].as_bytes());
+    let type_name = o.types.first().map(|t| t.as_str().as_bytes());
+    let server_type = type_name.filter(|_| o.types.len() == 1 && o.scan_type);
+    p.begin(4 + if server_match.is_some() { 2 } else { 0 } + if server_type.is_some() { 2 } else { 0 });
+    p.arg(b"SCAN");
+    p.arg(cursor);
+    if let Some(m) = server_match {
+        p.arg(b"MATCH");
+        p.arg(m);
+    }
+    p.arg(b"COUNT");
+    p.arg_int(o.count as i64);
+    if let Some(t) = server_type {
+        p.arg(b"TYPE");
+        p.arg(t);
+    }
+}
+
+fn scan_reply(con: &mut Conn, o: &ScanOpts) -> anyhow::Result<(Vec<u8>, Vec<Vec<u8>>)> {
+    let reply = con.recv()?;
+    if let Some(e) = error_text(&reply) {
+        bail!("{}: SCAN failed: {e}", con.addr());
+    }
+    let mut parts = into_array(reply).unwrap_or_default().into_iter();
+    let next = parts.next().and_then(into_bytes).context("SCAN: malformed reply (no cursor)")?;
+    let keys = parts
+        .next()
+        .and_then(into_array)
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(into_bytes)
+        .filter(|k| wanted(&o.matches, &o.exclude, k))
+        .collect();
+    Ok((next, keys))
+}
+
+/// The scanning thread: SCAN pages and step 1 (type and expiry) for each,
+/// the next SCAN sent together with the current page's step 1.
+fn scan_loop(
+    con: &mut Conn,
+    o: &ScanOpts,
+    tx: &std::sync::mpsc::SyncSender<anyhow::Result<Meta>>,
+) -> anyhow::Result<()> {
+    let mut p = Packer::default();
+    scan_cmd_for(&mut p, o, b"0");
+    con.send(p.bytes(), 1)?;
+    let (mut next, mut keys) = scan_reply(con, o)?;
+    loop {
+        p.clear();
+        if !o.pexpiretime {
+            p.cmd(&[b"TIME"]);
+        }
+        for k in &keys {
+            p.cmd(&[b"TYPE", k]);
+            if o.pexpiretime {
+                p.cmd(&[b"PEXPIRETIME", k]);
+            } else {
+                p.cmd(&[b"PTTL", k]);
+            }
+        }
+        let more = next != b"0";
+        if more {
+            scan_cmd_for(&mut p, o, &next);
+        }
+        con.send(p.bytes(), p.count())?;
+        let meta = step1(con, o, std::mem::take(&mut keys))?;
+        if more {
+            (next, keys) = scan_reply(con, o)?;
+        }
+        let empty = meta.found.is_empty() && meta.gone.is_empty() && meta.unsupported.is_empty();
+        if !empty && tx.send(Ok(meta)).is_err() {
+            return Ok(());
+        }
+        if !more {
+            return Ok(());
+        }
+    }
+}
+
+/// Reads step 1's replies (TYPE and expiry per key).
+fn step1(con: &mut Conn, o: &ScanOpts, keys: Vec<Vec<u8>>) -> anyhow::Result<Meta> {
+    let mut now_ms = 0i64;
+    if !o.pexpiretime {
+        let t = con.recv()?;
+        let a = array_of(&t).unwrap_or(&[]);
+        let secs = a.first().and_then(int_of).unwrap_or(0);
+        let micros = a.get(1).and_then(int_of).unwrap_or(0);
+        now_ms = secs * 1000 + micros / 1000;
+    }
+    let mut meta = Meta { found: Vec::with_capacity(keys.len()), gone: Vec::new(), unsupported: Vec::new() };
+    for key in keys {
+        let ty = con.recv()?;
+        let exp = con.recv()?;
+        if let Some(e) = error_text(&ty).or_else(|| error_text(&exp)) {
+            bail!("{}: reading key {}: {e}", con.addr(), Bytes(key));
+        }
+        let name = bytes_of(&ty).map(|b| String::from_utf8_lossy(b).into_owned()).unwrap_or_default();
+        if name == "none" {
+            meta.gone.push(key);
+            continue;
+        }
+        let Some(ty) = RedisType::parse(&name) else {
+            meta.unsupported.push((key, name));
+            continue;
+        };
+        if !o.types.is_empty() && !o.types.contains(&ty) {
+            continue;
+        }
+        let e = int_of(&exp).unwrap_or(-1);
+        let expire_at_ms = match (o.pexpiretime, e) {
+            (_, -2) => {
+                meta.gone.push(key);
+                continue;
+            }
+            (_, n) if n < 0 => None,
+            (true, n) => Some(n),
+            (false, n) => Some(now_ms + n),
+        };
+        meta.found.push(Found { key, ty, expire_at_ms });
+    }
+    Ok(meta)
 }
 
 fn read_dump(con: &mut Conn, key: &[u8]) -> anyhow::Result<Option<Vec<u8>>> {

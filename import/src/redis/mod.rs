@@ -249,7 +249,10 @@ impl Decoded {
             loop {
                 let parsed = match reader.next_record() {
                     Ok(Some(record)) => {
-                        let keep_raw = !matches!(record, Record::Redis(_) | Record::Delete(_) | Record::Header(_) | Record::End(_));
+                        let keep_raw = !matches!(
+                            record,
+                            Record::Redis(_) | Record::Delete(_) | Record::Header(_) | Record::End(_)
+                        );
                         if let Record::Redis(r) = &record {
                             weight += r.value.len() + 1;
                         }

@@ -121,7 +121,10 @@ fn decimal_parts(s: &str) -> Option<(bool, &str, &str)> {
         _ => (false, s),
     };
     let (int, frac) = body.split_once('.').unwrap_or((body, ""));
-    if (int.is_empty() && frac.is_empty()) || !int.bytes().all(|b| b.is_ascii_digit()) || !frac.bytes().all(|b| b.is_ascii_digit()) {
+    if (int.is_empty() && frac.is_empty())
+        || !int.bytes().all(|b| b.is_ascii_digit())
+        || !frac.bytes().all(|b| b.is_ascii_digit())
+    {
         return None;
     }
     Some((neg, int, frac))
@@ -303,7 +306,9 @@ pub fn encode(value: &Value, src: Option<&Column>, col: &TargetColumn, opts: &En
                     }
                     f
                 }
-                Value::String(s) => s.trim().parse::<f64>().map_err(|_| format!("{} is not a number", describe(value)))?,
+                Value::String(s) => {
+                    s.trim().parse::<f64>().map_err(|_| format!("{} is not a number", describe(value)))?
+                }
                 Value::Bool(b) => *b as u8 as f64,
                 other => return Err(format!("{} is not a number", describe(other))),
             };
@@ -360,9 +365,9 @@ pub fn encode(value: &Value, src: Option<&Column>, col: &TargetColumn, opts: &En
                     Err(_) if d == Dialect::Sqlite || col.kind == Kind::Other => return Ok(Cell::Bytes(b.clone())),
                     Err(_) => {
                         return Err(format!(
-                            "bytes that are not UTF-8 cannot go into the text column {} ({}); --cast it to a binary type",
-                            col.name, col.sql_type
-                        ))
+                        "bytes that are not UTF-8 cannot go into the text column {} ({}); --cast it to a binary type",
+                        col.name, col.sql_type
+                    ))
                     }
                 },
                 Value::Array(_) | Value::Object(_) => {
@@ -487,7 +492,13 @@ pub fn encode(value: &Value, src: Option<&Column>, col: &TargetColumn, opts: &En
     }
 }
 
-fn pg_array_literal(value: &Value, elem: &Kind, opts: &EncodeOptions, name: &str, out: &mut String) -> Result<(), String> {
+fn pg_array_literal(
+    value: &Value,
+    elem: &Kind,
+    opts: &EncodeOptions,
+    name: &str,
+    out: &mut String,
+) -> Result<(), String> {
     let Value::Array(items) = value else {
         let col = TargetColumn {
             name: name.to_owned(),
@@ -682,14 +693,20 @@ mod tests {
     #[test]
     fn datetimes_never_shift() {
         let naive = Value::String("2025-01-01T09:30:00.123456".into());
-        assert_eq!(enc(PG, "timestamp(6) without time zone", naive.clone()).unwrap(), Cell::Text("2025-01-01T09:30:00.123456".into()));
+        assert_eq!(
+            enc(PG, "timestamp(6) without time zone", naive.clone()).unwrap(),
+            Cell::Text("2025-01-01T09:30:00.123456".into())
+        );
         assert_eq!(enc(MY, "datetime(6)", naive.clone()).unwrap(), Cell::Text("2025-01-01 09:30:00.123456".into()));
         let zoned = Value::String("2025-01-01T09:30:00+05:30".into());
         let e = enc(PG, "timestamp without time zone", zoned.clone()).unwrap_err();
         assert!(e.contains("offset would be dropped"), "{e}");
         assert_eq!(enc(MY, "timestamp(6)", zoned.clone()).unwrap(), Cell::Text("2025-01-01 04:00:00".into()));
         assert_eq!(enc(PG, "timestamp with time zone", zoned).unwrap(), Cell::Text("2025-01-01T09:30:00+05:30".into()));
-        assert_eq!(enc(MY, "timestamp", Value::String("2025-01-01T00:00:00Z".into())).unwrap(), Cell::Text("2025-01-01 00:00:00".into()));
+        assert_eq!(
+            enc(MY, "timestamp", Value::String("2025-01-01T00:00:00Z".into())).unwrap(),
+            Cell::Text("2025-01-01 00:00:00".into())
+        );
     }
 
     #[test]
@@ -760,12 +777,21 @@ mod tests {
         assert_eq!(lit(&enc(MY, "longblob", bytes.clone()).unwrap()), "X'00ff0a'");
         assert!(enc(PG, "text", bytes).unwrap_err().contains("not UTF-8"));
         assert!(enc(PG, "text", Value::String("a\0b".into())).is_err());
-        let doc = Value::Object(vec![("b".into(), Value::Int(u64::MAX as i128)), ("a".into(), Value::Array(vec![Value::Null]))]);
+        let doc = Value::Object(vec![
+            ("b".into(), Value::Int(u64::MAX as i128)),
+            ("a".into(), Value::Array(vec![Value::Null])),
+        ]);
         assert_eq!(enc(PG, "jsonb", doc).unwrap(), Cell::Text("{\"b\":18446744073709551615,\"a\":[null]}".into()));
         assert_eq!(enc(PG, "jsonb", Value::String("x".into())).unwrap(), Cell::Text("\"x\"".into()));
         // A text source cast to json is JSON text.
         let src = Column::new("c", LogicalType::Text);
-        let c = encode(&Value::String("{\"a\":1}".into()), Some(&src), &col(PG, "jsonb"), &EncodeOptions { dialect: PG, zero_dates: ZeroDates::Error }).unwrap();
+        let c = encode(
+            &Value::String("{\"a\":1}".into()),
+            Some(&src),
+            &col(PG, "jsonb"),
+            &EncodeOptions { dialect: PG, zero_dates: ZeroDates::Error },
+        )
+        .unwrap();
         assert_eq!(c, Cell::Text("{\"a\":1}".into()));
     }
 

@@ -155,7 +155,13 @@ pub(crate) trait Sink {
     /// The first column of the first row of a query, as text.
     async fn query_text(&mut self, sql: &str) -> Result<Option<String>, DbError>;
     /// Writes rows (`cols` are indexes into the plan's columns).
-    async fn write(&mut self, plan: &TablePlan, cols: &[usize], rows: &[&[Cell]], mode: Mode) -> Result<Written, DbError>;
+    async fn write(
+        &mut self,
+        plan: &TablePlan,
+        cols: &[usize],
+        rows: &[&[Cell]],
+        mode: Mode,
+    ) -> Result<Written, DbError>;
     /// Deletes the row with this primary key; returns rows deleted.
     async fn delete(&mut self, plan: &TablePlan, key: &[Cell]) -> Result<u64, DbError>;
     /// Empties a table.
@@ -177,7 +183,8 @@ pub fn run(dialect: Dialect, args: SqlImportArgs) -> anyhow::Result<Outcome> {
     if url.store() != want {
         bail!("{url} is not a {} URL", dialect.name());
     }
-    let casts = args.casts.iter().map(|c| CastRule::parse(c)).collect::<Result<Vec<_>, _>>().map_err(anyhow::Error::msg)?;
+    let casts =
+        args.casts.iter().map(|c| CastRule::parse(c)).collect::<Result<Vec<_>, _>>().map_err(anyhow::Error::msg)?;
     let runtime =
         tokio::runtime::Builder::new_current_thread().enable_all().build().context("starting the async runtime")?;
     runtime.block_on(async move {
@@ -218,7 +225,7 @@ struct Importer<S: Sink> {
     plan_of: HashMap<String, usize>,
     /// Tables created by this run (statements due after the data).
     deferred_indexes: Vec<String>,
-    deferred_fks: Vec<String>,
+    deferred_fks: Vec<(String, String, decant_record::ForeignKey)>,
     written_tables: HashSet<usize>,
     ops: Vec<Op>,
     batch_bytes: usize,
@@ -378,7 +385,8 @@ impl<S: Sink> Importer<S> {
                     self.dialect.quote(state::STATE_TABLE),
                     saved.id
                 );
-                let in_db = self.sink.query_text(&sql).await.map_err(|e| anyhow::anyhow!("reading the run's state: {e}"))?;
+                let in_db =
+                    self.sink.query_text(&sql).await.map_err(|e| anyhow::anyhow!("reading the run's state: {e}"))?;
                 let progress = match in_db {
                     Some(json) => serde_json::from_str::<state::Progress>(&json).context("the run's state row is damaged")?,
                     None if saved.line == 0 && saved.created.is_empty() && saved.truncated.is_empty() => saved,
@@ -444,7 +452,7 @@ impl<S: Sink> Importer<S> {
                 if created_before && self.args.create_tables {
                     let ddl = table_ddl(self.dialect, &schema, &self.ddl)?;
                     self.deferred_indexes.extend(ddl.indexes);
-                    self.deferred_fks.extend(ddl.foreign_keys);
+                    self.deferred_fks.extend(fk_list(&schema, ddl.foreign_keys));
                 }
                 TablePlan::new(&name, cols, &pk)
             }
@@ -464,7 +472,7 @@ impl<S: Sink> Importer<S> {
                         .map_err(|e| anyhow::anyhow!("creating table {name}: {e}\nstatement: {sql}"))?;
                 }
                 self.deferred_indexes.extend(ddl.indexes);
-                self.deferred_fks.extend(ddl.foreign_keys);
+                self.deferred_fks.extend(fk_list(&schema, ddl.foreign_keys));
                 let n = name.clone();
                 self.note_state(move |p| p.created.push(n)).await?;
                 let (cols, pk) = self
@@ -574,7 +582,11 @@ impl<S: Sink> Importer<S> {
         if problem.is_none() && self.args.dry_run {
             // Missing NOT NULL columns without a default would fail too.
             for (i, c) in plan.columns.iter().enumerate() {
-                if !c.nullable && !c.identity && !cols.contains(&i) && plan.src.get(&c.name).is_some_and(|s| s.default.is_none() && s.default_expr.is_none()) {
+                if !c.nullable
+                    && !c.identity
+                    && !cols.contains(&i)
+                    && plan.src.get(&c.name).is_some_and(|s| s.default.is_none() && s.default_expr.is_none())
+                {
                     problem = Some(format!("column {:?}: missing, and it is NOT NULL", c.name));
                     break;
                 }
@@ -596,7 +608,12 @@ impl<S: Sink> Importer<S> {
 
     async fn on_delete(&mut self, target: Target, line: u64, raw: Vec<u8>) -> anyhow::Result<()> {
         let Target::Row { table, id } = target else {
-            return self.rejects.reject(Some(line), &format!("line {line}"), &raw, "a delete of a redis key cannot go into a SQL table");
+            return self.rejects.reject(
+                Some(line),
+                &format!("line {line}"),
+                &raw,
+                "a delete of a redis key cannot go into a SQL table",
+            );
         };
         let t = self.plan_for(&table).await?;
         let plan = &self.plans[t];
@@ -663,7 +680,9 @@ impl<S: Sink> Importer<S> {
                 Op::Row { table, cols, .. } => {
                     // A run of rows for the same table and columns.
                     let mut j = i + 1;
-                    while j < ops.len() && matches!(&ops[j], Op::Row { table: t2, cols: c2, .. } if t2 == table && c2 == cols) {
+                    while j < ops.len()
+                        && matches!(&ops[j], Op::Row { table: t2, cols: c2, .. } if t2 == table && c2 == cols)
+                    {
                         j += 1;
                     }
                     self.write_rows(*table, cols.clone(), &ops[i..j]).await?;
@@ -685,7 +704,12 @@ impl<S: Sink> Importer<S> {
                         Err(e) => {
                             self.exec_or_fail("ROLLBACK TO SAVEPOINT decant_row").await?;
                             self.summary.group(&plan.name).rejected += 1;
-                            self.rejects.reject(Some(*line), &format!("table {}, delete at line {line}", plan.name), raw, &e.message)?;
+                            self.rejects.reject(
+                                Some(*line),
+                                &format!("table {}, delete at line {line}", plan.name),
+                                raw,
+                                &e.message,
+                            )?;
                         }
                     }
                     i += 1;
@@ -772,11 +796,56 @@ impl<S: Sink> Importer<S> {
             return Ok(());
         }
         let mut failures = Vec::new();
-        for sql in std::mem::take(&mut self.deferred_indexes).into_iter().chain(std::mem::take(&mut self.deferred_fks)) {
+        for sql in std::mem::take(&mut self.deferred_indexes) {
             if let Err(e) = self.sink.exec(&sql).await {
                 if !is_already_exists(&e.message) {
                     failures.push(format!("{sql}: {e}"));
                 }
+            }
+        }
+        for (sql, table, fk) in std::mem::take(&mut self.deferred_fks) {
+            // MySQL validates a new foreign key by copying the whole table;
+            // added without checks it is a metadata change, and one anti-join
+            // per key checks the rows instead.
+            let unchecked = self.dialect == Dialect::MySql;
+            if unchecked {
+                self.exec_or_fail("SET foreign_key_checks = 0").await?;
+            }
+            let added = self.sink.exec(&sql).await;
+            if unchecked {
+                self.exec_or_fail("SET foreign_key_checks = 1").await?;
+            }
+            match added {
+                Err(e) if !is_already_exists(&e.message) => failures.push(format!("{sql}: {e}")),
+                Err(_) => {}
+                Ok(_) if unchecked => {
+                    let q = |s: &str| self.dialect.quote(s);
+                    let not_null: Vec<String> = fk.columns.iter().map(|c| format!("c.{} IS NOT NULL", q(c))).collect();
+                    let joins: Vec<String> = fk
+                        .columns
+                        .iter()
+                        .zip(&fk.ref_columns)
+                        .map(|(c, r)| format!("p.{} = c.{}", q(r), q(c)))
+                        .collect();
+                    let check = format!(
+                        "SELECT CAST(COUNT(*) AS CHAR) FROM {} c WHERE {} AND NOT EXISTS (SELECT 1 FROM {} p WHERE {})",
+                        self.dialect.quote_table(&table),
+                        not_null.join(" AND "),
+                        self.dialect.quote_table(&fk.ref_table),
+                        joins.join(" AND ")
+                    );
+                    match self.sink.query_text(&check).await {
+                        Ok(Some(n)) if n == "0" => {}
+                        Ok(n) => failures.push(format!(
+                            "foreign key {} of {table}: {} row(s) reference rows missing from {}",
+                            fk.name,
+                            n.unwrap_or_default(),
+                            fk.ref_table
+                        )),
+                        Err(e) => failures.push(format!("checking foreign key {} of {table}: {e}", fk.name)),
+                    }
+                }
+                Ok(_) => {}
             }
         }
         let mut tables: Vec<usize> = self.written_tables.iter().copied().collect();
@@ -790,7 +859,11 @@ impl<S: Sink> Importer<S> {
             }
         }
         if !failures.is_empty() {
-            bail!("the data is loaded, but {} statement(s) after it failed:\n  {}", failures.len(), failures.join("\n  "));
+            bail!(
+                "the data is loaded, but {} statement(s) after it failed:\n  {}",
+                failures.len(),
+                failures.join("\n  ")
+            );
         }
         if let Some((file, mut p)) = self.state.take() {
             p.finished = true;
@@ -809,6 +882,11 @@ impl<S: Sink> Importer<S> {
         }
         Ok(())
     }
+}
+
+/// Pairs each foreign key's statement with its table and definition.
+fn fk_list(schema: &TableSchema, sql: Vec<String>) -> Vec<(String, String, decant_record::ForeignKey)> {
+    sql.into_iter().zip(schema.foreign_keys.iter().cloned()).map(|(s, fk)| (s, schema.table.clone(), fk)).collect()
 }
 
 fn is_already_exists(message: &str) -> bool {
@@ -854,7 +932,8 @@ mod tests {
     fn columns_named_in_database_errors() {
         assert_eq!(column_in_message("Data too long for column 'name' at row 1").as_deref(), Some("name"));
         assert_eq!(
-            column_in_message("value too long for type character varying(3) (COPY t, line 1, column name: \"abcd\")").as_deref(),
+            column_in_message("value too long for type character varying(3) (COPY t, line 1, column name: \"abcd\")")
+                .as_deref(),
             Some("name")
         );
         assert_eq!(column_in_message("null value in column \"email\" of relation \"t\"").as_deref(), Some("email"));

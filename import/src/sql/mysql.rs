@@ -46,8 +46,11 @@ pub(crate) fn db_error(e: sqlx::Error) -> DbError {
 
 impl MySink {
     pub(crate) async fn connect(url: &ConnUrl) -> anyhow::Result<MySink> {
-        let opts: MySqlConnectOptions =
-            url.expose().replacen("mariadb://", "mysql://", 1).parse().map_err(|e| anyhow::anyhow!("bad MySQL URL {url}: {e}"))?;
+        let opts: MySqlConnectOptions = url
+            .expose()
+            .replacen("mariadb://", "mysql://", 1)
+            .parse()
+            .map_err(|e| anyhow::anyhow!("bad MySQL URL {url}: {e}"))?;
         let opts = opts
             .charset("utf8mb4")
             .collation("utf8mb4_unicode_ci")
@@ -146,7 +149,13 @@ impl Sink for MySink {
         Ok(row.map(|r| text(&r, 0)))
     }
 
-    async fn write(&mut self, plan: &TablePlan, cols: &[usize], rows: &[&[Cell]], mode: Mode) -> Result<Written, DbError> {
+    async fn write(
+        &mut self,
+        plan: &TablePlan,
+        cols: &[usize],
+        rows: &[&[Cell]],
+        mode: Mode,
+    ) -> Result<Written, DbError> {
         let names: Vec<String> = cols.iter().map(|&i| D.quote(&plan.columns[i].name)).collect();
         let table = D.quote_table(&plan.name);
         let verb = if mode == Mode::Replace { "REPLACE" } else { "INSERT" };
@@ -156,12 +165,16 @@ impl Sink for MySink {
             Mode::SkipExisting => {
                 // Counts the rows that met an existing key (affected-row counts
                 // cannot tell them apart with CLIENT_FOUND_ROWS).
-                let first = plan.pk.first().or(cols.first()).map(|&i| D.quote(&plan.columns[i].name)).unwrap_or_default();
+                let first =
+                    plan.pk.first().or(cols.first()).map(|&i| D.quote(&plan.columns[i].name)).unwrap_or_default();
                 format!(" ON DUPLICATE KEY UPDATE {first} = IF((@decant_skipped := @decant_skipped + 1) > 0, {first}, {first})")
             }
             Mode::Upsert => {
                 if plan.pk.is_empty() {
-                    return Err(DbError { message: format!("--mode upsert needs a primary key, and {} has none", plan.name), column: None });
+                    return Err(DbError {
+                        message: format!("--mode upsert needs a primary key, and {} has none", plan.name),
+                        column: None,
+                    });
                 }
                 let updates: Vec<String> = cols
                     .iter()

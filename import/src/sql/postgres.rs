@@ -54,7 +54,8 @@ pub(crate) fn db_error(e: sqlx::Error) -> DbError {
 
 impl PgSink {
     pub(crate) async fn connect(url: &ConnUrl) -> anyhow::Result<PgSink> {
-        let opts: PgConnectOptions = url.expose().parse().map_err(|e| anyhow::anyhow!("bad PostgreSQL URL {url}: {e}"))?;
+        let opts: PgConnectOptions =
+            url.expose().parse().map_err(|e| anyhow::anyhow!("bad PostgreSQL URL {url}: {e}"))?;
         let opts = opts.options([("timezone", "UTC"), ("IntervalStyle", "postgres")]).disable_statement_logging();
         let conn = opts.connect().await.map_err(|e| anyhow::anyhow!("connecting to {url}: {}", db_error(e)))?;
         Ok(PgSink { conn, stages: HashMap::new(), buf: Vec::with_capacity(1 << 20) })
@@ -185,7 +186,13 @@ impl Sink for PgSink {
         Ok(row.and_then(|r| r.try_get::<Option<String>, _>(0).ok().flatten()))
     }
 
-    async fn write(&mut self, plan: &TablePlan, cols: &[usize], rows: &[&[Cell]], mode: Mode) -> Result<Written, DbError> {
+    async fn write(
+        &mut self,
+        plan: &TablePlan,
+        cols: &[usize],
+        rows: &[&[Cell]],
+        mode: Mode,
+    ) -> Result<Written, DbError> {
         let names: Vec<String> = cols.iter().map(|&i| D.quote(&plan.columns[i].name)).collect();
         let col_list = names.join(", ");
         let table = D.quote_table(&plan.name);
@@ -196,7 +203,10 @@ impl Sink for PgSink {
             return Ok(Written { written: n, skipped: 0 });
         }
         if plan.pk.is_empty() && mode != Mode::SkipExisting {
-            return Err(DbError { message: format!("--mode {mode:?} needs a primary key, and {} has none", plan.name), column: None });
+            return Err(DbError {
+                message: format!("--mode {mode:?} needs a primary key, and {} has none", plan.name),
+                column: None,
+            });
         }
         let stage = self.stage(plan, cols, &col_list).await?;
         let stage_q = D.quote(&stage);
@@ -204,7 +214,8 @@ impl Sink for PgSink {
         let pk: Vec<String> = plan.pk.iter().map(|&i| D.quote(&plan.columns[i].name)).collect();
         let written = match mode {
             Mode::SkipExisting => {
-                let sql = format!("INSERT INTO {table} ({col_list}) SELECT {col_list} FROM {stage_q} ON CONFLICT DO NOTHING");
+                let sql =
+                    format!("INSERT INTO {table} ({col_list}) SELECT {col_list} FROM {stage_q} ON CONFLICT DO NOTHING");
                 self.exec(&sql).await?
             }
             Mode::Upsert => {
@@ -216,7 +227,11 @@ impl Sink for PgSink {
                         format!("{c} = EXCLUDED.{c}")
                     })
                     .collect();
-                let action = if updates.is_empty() { "DO NOTHING".to_owned() } else { format!("DO UPDATE SET {}", updates.join(", ")) };
+                let action = if updates.is_empty() {
+                    "DO NOTHING".to_owned()
+                } else {
+                    format!("DO UPDATE SET {}", updates.join(", "))
+                };
                 let sql = format!(
                     "INSERT INTO {table} ({col_list}) SELECT {col_list} FROM {stage_q} ON CONFLICT ({}) {action}",
                     pk.join(", ")
@@ -281,4 +296,3 @@ impl Sink for PgSink {
         sqlx::query(&sql).bind(id).bind(json).execute(&mut self.conn).await.map(|_| ()).map_err(db_error)
     }
 }
-

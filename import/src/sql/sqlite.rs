@@ -108,7 +108,13 @@ impl Sink for LiteSink {
             if pk_pos > 0 {
                 pk.push((pk_pos, name.clone()));
             }
-            cols.push(TargetColumn { kind: kind_of(D, &sql_type), name, sql_type, nullable: notnull == 0, identity: false });
+            cols.push(TargetColumn {
+                kind: kind_of(D, &sql_type),
+                name,
+                sql_type,
+                nullable: notnull == 0,
+                identity: false,
+            });
         }
         pk.sort();
         if pk.len() == 1 {
@@ -130,7 +136,13 @@ impl Sink for LiteSink {
         Ok(row.and_then(|r| r.try_get::<Option<String>, _>(0).ok().flatten()))
     }
 
-    async fn write(&mut self, plan: &TablePlan, cols: &[usize], rows: &[&[Cell]], mode: Mode) -> Result<Written, DbError> {
+    async fn write(
+        &mut self,
+        plan: &TablePlan,
+        cols: &[usize],
+        rows: &[&[Cell]],
+        mode: Mode,
+    ) -> Result<Written, DbError> {
         let names: Vec<String> = cols.iter().map(|&i| D.quote(&plan.columns[i].name)).collect();
         let table = D.quote(&plan.name);
         let verb = if mode == Mode::Replace { "INSERT OR REPLACE" } else { "INSERT" };
@@ -139,7 +151,10 @@ impl Sink for LiteSink {
             Mode::SkipExisting => " ON CONFLICT DO NOTHING".to_owned(),
             Mode::Upsert => {
                 if plan.pk.is_empty() {
-                    return Err(DbError { message: format!("--mode upsert needs a primary key, and {} has none", plan.name), column: None });
+                    return Err(DbError {
+                        message: format!("--mode upsert needs a primary key, and {} has none", plan.name),
+                        column: None,
+                    });
                 }
                 let pk: Vec<String> = plan.pk.iter().map(|&i| D.quote(&plan.columns[i].name)).collect();
                 let updates: Vec<String> = cols

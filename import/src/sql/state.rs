@@ -98,7 +98,11 @@ mod tests {
         let p = Progress { id: new_run_id(), line: 42, created: vec!["t".into()], ..Default::default() };
         f.save(&p).unwrap();
         assert_eq!(f.load().unwrap().unwrap(), p);
-        std::fs::write(dir.path().join("s.json"), "{\"id\":\"../x\",\"input\":\"\",\"first_line_blake3\":\"\",\"line\":0}").unwrap();
+        std::fs::write(
+            dir.path().join("s.json"),
+            "{\"id\":\"../x\",\"input\":\"\",\"first_line_blake3\":\"\",\"line\":0}",
+        )
+        .unwrap();
         assert!(f.load().is_err());
     }
 }

@@ -217,9 +217,7 @@ impl CastRule {
         match &self.target {
             CastTarget::Logical(t) => *t == col.ty,
             CastTarget::SourceType(s) => col.source_type.as_deref().is_some_and(|st| st.eq_ignore_ascii_case(s)),
-            CastTarget::Column { table: t, column } => {
-                column == &col.name && t.as_deref().is_none_or(|t| t == table)
-            }
+            CastTarget::Column { table: t, column } => column == &col.name && t.as_deref().is_none_or(|t| t == table),
         }
     }
 }
@@ -287,7 +285,8 @@ pub fn column_type(dialect: Dialect, col: &Column, indexed: bool) -> String {
             }
         },
         Dialect::MySql => {
-            let unsigned = if col.unsigned || matches!(col.ty, Uint8 | Uint16 | Uint32 | Uint64) { " unsigned" } else { "" };
+            let unsigned =
+                if col.unsigned || matches!(col.ty, Uint8 | Uint16 | Uint32 | Uint64) { " unsigned" } else { "" };
             match col.ty {
                 Bool => "tinyint(1)".into(),
                 Int8 | Uint8 => format!("tinyint{unsigned}"),
@@ -297,7 +296,9 @@ pub fn column_type(dialect: Dialect, col: &Column, indexed: bool) -> String {
                 Float32 => "float".into(),
                 Float64 => "double".into(),
                 Decimal => match (p, col.scale) {
-                    (Some(p), s) if p <= 65 && s.unwrap_or(0) <= 30 => format!("decimal({p},{}){unsigned}", s.unwrap_or(0)),
+                    (Some(p), s) if p <= 65 && s.unwrap_or(0) <= 30 => {
+                        format!("decimal({p},{}){unsigned}", s.unwrap_or(0))
+                    }
                     _ => "decimal(65,30)".into(),
                 },
                 String => match len {
@@ -325,8 +326,7 @@ pub fn column_type(dialect: Dialect, col: &Column, indexed: bool) -> String {
                 Json => "json".into(),
                 Uuid => "char(36)".into(),
                 Enum | Set => {
-                    let values: Vec<std::string::String> =
-                        col.values.iter().flatten().map(|v| sql_string(v)).collect();
+                    let values: Vec<std::string::String> = col.values.iter().flatten().map(|v| sql_string(v)).collect();
                     if values.is_empty() {
                         "varchar(255)".into()
                     } else {
@@ -593,13 +593,8 @@ pub fn table_ddl(dialect: Dialect, schema: &TableSchema, opts: &DdlOptions) -> R
         } else {
             (opts.charset.clone().unwrap_or_else(|| "utf8mb4".into()), opts.collation.clone())
         };
-        let collation = collation.unwrap_or_else(|| {
-            if charset == "utf8mb4" {
-                "utf8mb4_unicode_ci".into()
-            } else {
-                String::new()
-            }
-        });
+        let collation =
+            collation.unwrap_or_else(|| if charset == "utf8mb4" { "utf8mb4_unicode_ci".into() } else { String::new() });
         create.push_str(&format!(" ENGINE=InnoDB DEFAULT CHARSET={charset}"));
         if !collation.is_empty() {
             create.push_str(&format!(" COLLATE={collation}"));
@@ -827,7 +822,11 @@ pub fn kind_of(dialect: Dialect, sql_type: &str) -> Kind {
         },
         Dialect::Postgres => {
             if t.starts_with("timestamp") || t == "timestamptz" {
-                return if t.contains("with time zone") || t == "timestamptz" { Kind::Timestamp } else { Kind::Datetime };
+                return if t.contains("with time zone") || t == "timestamptz" {
+                    Kind::Timestamp
+                } else {
+                    Kind::Datetime
+                };
             }
             if t.starts_with("time") || t == "timetz" {
                 return Kind::Time;
@@ -948,7 +947,8 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(declared_type(Dialect::Postgres, &s, &c, &opts), "integer");
-        let opts = DdlOptions { casts: vec![CastRule::parse("type:tinyint(1) unsigned=text").unwrap()], ..Default::default() };
+        let opts =
+            DdlOptions { casts: vec![CastRule::parse("type:tinyint(1) unsigned=text").unwrap()], ..Default::default() };
         assert_eq!(declared_type(Dialect::Postgres, &s, &c, &opts), "text");
         assert!(CastRule::parse("datetime=timestamptz").is_err());
         assert!(CastRule::parse("kind:datetime=timestamptz").is_err());
@@ -961,22 +961,26 @@ mod tests {
         assert_eq!(kind_of(Dialect::MySql, "bigint(20) unsigned"), Kind::Int { min: 0, max: u64::MAX as i128 });
         assert_eq!(kind_of(Dialect::MySql, "enum('a','b''c')"), Kind::Enum(vec!["a".into(), "b'c".into()]));
         assert_eq!(kind_of(Dialect::MySql, "varchar(5)"), Kind::Text { max_chars: Some(5) });
-        assert_eq!(
-            kind_of(Dialect::Postgres, "numeric(12,4)"),
-            Kind::Decimal { precision: Some(12), scale: Some(4) }
-        );
+        assert_eq!(kind_of(Dialect::Postgres, "numeric(12,4)"), Kind::Decimal { precision: Some(12), scale: Some(4) });
         assert_eq!(kind_of(Dialect::Postgres, "timestamp(6) without time zone"), Kind::Datetime);
         assert_eq!(kind_of(Dialect::Postgres, "timestamp with time zone"), Kind::Timestamp);
         assert_eq!(kind_of(Dialect::Postgres, "time without time zone"), Kind::Time);
-        assert_eq!(kind_of(Dialect::Postgres, "integer[]"), Kind::Array(Box::new(Kind::Int { min: i32::MIN as i128, max: i32::MAX as i128 })));
+        assert_eq!(
+            kind_of(Dialect::Postgres, "integer[]"),
+            Kind::Array(Box::new(Kind::Int { min: i32::MIN as i128, max: i32::MAX as i128 }))
+        );
         assert_eq!(kind_of(Dialect::Postgres, "character varying(20)"), Kind::Text { max_chars: Some(20) });
-        assert_eq!(kind_of(Dialect::Sqlite, "BIGINT UNSIGNED"), Kind::Int { min: i64::MIN as i128, max: i64::MAX as i128 });
+        assert_eq!(
+            kind_of(Dialect::Sqlite, "BIGINT UNSIGNED"),
+            Kind::Int { min: i64::MIN as i128, max: i64::MAX as i128 }
+        );
         assert_eq!(kind_of(Dialect::Sqlite, "DATETIME"), Kind::Datetime);
     }
 
     #[test]
     fn indexes_and_foreign_keys_come_after() {
-        let mut s = schema(vec![col("id", LogicalType::Int32), col("email", LogicalType::Text), col("g", LogicalType::Int32)]);
+        let mut s =
+            schema(vec![col("id", LogicalType::Int32), col("email", LogicalType::Text), col("g", LogicalType::Int32)]);
         s.indexes = vec![Index { name: "u_email".into(), columns: vec!["email".into()], unique: true }];
         s.foreign_keys = vec![decant_record::ForeignKey {
             name: "fk_g".into(),
@@ -988,7 +992,11 @@ mod tests {
         }];
         let pg = table_ddl(Dialect::Postgres, &s, &DdlOptions::default()).unwrap();
         assert_eq!(pg.indexes, vec!["CREATE UNIQUE INDEX IF NOT EXISTS \"t_u_email\" ON \"t\" (\"email\")"]);
-        assert!(pg.foreign_keys[0].ends_with("REFERENCES \"groups\" (\"id\") ON DELETE CASCADE"), "{:?}", pg.foreign_keys);
+        assert!(
+            pg.foreign_keys[0].ends_with("REFERENCES \"groups\" (\"id\") ON DELETE CASCADE"),
+            "{:?}",
+            pg.foreign_keys
+        );
         let my = table_ddl(Dialect::MySql, &s, &DdlOptions::default()).unwrap();
         assert!(my.create[0].contains("`email` varchar(768)"), "{}", my.create[0]);
         assert_eq!(my.indexes, vec!["ALTER TABLE `t` ADD UNIQUE INDEX `u_email` (`email`)"]);

@@ -137,8 +137,13 @@ pub fn value() -> impl Strategy<Value = Value> {
     })
 }
 
+/// Row data: column names are unique (readers reject a repeated column).
 pub fn row_data() -> impl Strategy<Value = RowData> {
-    vec((key_name(), value()), 0..8).prop_map(RowData)
+    vec((key_name(), value()), 0..8).prop_map(|mut cols| {
+        let mut seen = std::collections::HashSet::new();
+        cols.retain(|(k, _)| seen.insert(k.clone()));
+        RowData(cols)
+    })
 }
 
 pub fn row() -> impl Strategy<Value = Row> {
