@@ -142,7 +142,8 @@ fn run_sums(args: &Args) -> anyhow::Result<Outcome> {
 
 fn run_check(args: &Args, file: &std::path::Path) -> anyhow::Result<Outcome> {
     let text = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
-    let parsed = sums::parse_checksum_file(&text).with_context(|| format!("{} (expected {MAGIC} output)", file.display()))?;
+    let parsed =
+        sums::parse_checksum_file(&text).with_context(|| format!("{} (expected {MAGIC} output)", file.display()))?;
     if parsed.inputs.is_empty() {
         anyhow::bail!("{}: no inputs listed", file.display());
     }

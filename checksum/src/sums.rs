@@ -91,7 +91,8 @@ pub struct Config {
 /// corrupt compression) is reported as [`InputStatus::Broken`]; failing to
 /// open it, or a failed exporter, is an error.
 pub fn checksum(spec: &SourceSpec, config: &Config) -> anyhow::Result<InputSums> {
-    let max = if config.max_line_bytes == 0 { decant_record::reader::DEFAULT_MAX_LINE_BYTES } else { config.max_line_bytes };
+    let max =
+        if config.max_line_bytes == 0 { decant_record::reader::DEFAULT_MAX_LINE_BYTES } else { config.max_line_bytes };
     let mut source = Source::open_with(spec, &config.live, max)?;
     let mut digester = Digester::new(config.canon.options());
     let broken = loop {
@@ -229,7 +230,9 @@ pub fn parse_checksum_file(text: &str) -> Result<ChecksumFile, ParseError> {
             } else if let Some(flags) = comment.strip_prefix("options:") {
                 file.options = flags.split_whitespace().map(str::to_owned).collect();
             } else if comment.starts_with("decant-checksum/") {
-                return Err(err(format!("unsupported checksum file version {comment:?} (this program reads decant-checksum/1)")));
+                return Err(err(format!(
+                    "unsupported checksum file version {comment:?} (this program reads decant-checksum/1)"
+                )));
             }
             continue;
         }
@@ -293,10 +296,16 @@ impl CheckResult {
 
 /// Re-checks every input of a parsed checksum file. `canon` overrides the
 /// file's recorded options when given.
-pub fn check(file: &ChecksumFile, canon: Option<&CanonicalArgs>, live: &LiveOptions, max_line_bytes: usize) -> anyhow::Result<Vec<CheckResult>> {
+pub fn check(
+    file: &ChecksumFile,
+    canon: Option<&CanonicalArgs>,
+    live: &LiveOptions,
+    max_line_bytes: usize,
+) -> anyhow::Result<Vec<CheckResult>> {
     let canon = match canon {
         Some(c) => c.clone(),
-        None => CanonicalArgs::from_flags(&file.options).map_err(|e| anyhow::anyhow!("the checksum file's options line: {e}"))?,
+        None => CanonicalArgs::from_flags(&file.options)
+            .map_err(|e| anyhow::anyhow!("the checksum file's options line: {e}"))?,
     };
     let config = Config { canon, live: live.clone(), max_line_bytes };
     let mut results = Vec::new();
@@ -322,17 +331,18 @@ fn check_one(saved: &SavedInput, config: &Config) -> anyhow::Result<CheckResult>
         (InputStatus::Broken(reason), _) => lines.push((false, format!("{name}: FAILED: {reason}"))),
         (InputStatus::Unsealed, "sealed") => lines.push((
             false,
-            format!("{name}: FAILED: was sealed, now unsealed (no \"end\" line: the file is truncated or was rewritten)"),
+            format!(
+                "{name}: FAILED: was sealed, now unsealed (no \"end\" line: the file is truncated or was rewritten)"
+            ),
         )),
         (status, _) => lines.push((true, format!("{name}: {} OK", status.word()))),
     }
     for (group, want) in &saved.groups {
         match now.groups.get(group) {
             None => lines.push((false, format!("{name} {group}: FAILED: missing (saved {} records)", want.count))),
-            Some(got) if got.count != want.count => lines.push((
-                false,
-                format!("{name} {group}: FAILED: {} records, saved {}", got.count, want.count),
-            )),
+            Some(got) if got.count != want.count => {
+                lines.push((false, format!("{name} {group}: FAILED: {} records, saved {}", got.count, want.count)))
+            }
             Some(got) if got.hex() != want.digest => {
                 lines.push((false, format!("{name} {group}: FAILED: content digest differs ({} records)", got.count)))
             }

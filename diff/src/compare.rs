@@ -185,7 +185,10 @@ mod tests {
     use decant_record::{Row, RowData};
 
     fn row(cols: Vec<(&str, Value)>) -> Record {
-        Record::Row(Row { table: "t".into(), data: RowData(cols.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()) })
+        Record::Row(Row {
+            table: "t".into(),
+            data: RowData(cols.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()),
+        })
     }
 
     #[test]

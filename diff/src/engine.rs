@@ -154,6 +154,7 @@ impl Matcher {
         self.map.entry(ident).or_default().push(stored);
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn right(
         &mut self,
         ident: &[u8],
@@ -383,7 +384,9 @@ impl Partitions {
             f.write_all(&(lines.len() as u64).to_le_bytes())?;
             f.write_all(lines)
         })();
-        res.with_context(|| format!("writing partition {} (is the temp dir full? set --temp-dir)", self.paths[i].display()))
+        res.with_context(|| {
+            format!("writing partition {} (is the temp dir full? set --temp-dir)", self.paths[i].display())
+        })
     }
 
     fn finish(self) -> anyhow::Result<Vec<PathBuf>> {

@@ -29,7 +29,7 @@ fn parse_pattern(p: &str) -> Result<Vec<Part>, String> {
     let mut rest = p;
     while let Some(open) = rest.find('{') {
         if open > 0 {
-            parts.push(Part::Lit(rest[..open].as_bytes().to_vec()));
+            parts.push(Part::Lit(rest.as_bytes()[..open].to_vec()));
         }
         let close = rest[open..].find('}').ok_or_else(|| format!("unclosed '{{' in {p:?}"))? + open;
         let name = &rest[open + 1..close];

@@ -296,7 +296,8 @@ fn compare(
     sink: &mut dyn engine::Sink,
 ) -> anyhow::Result<DiffStats> {
     if use_ranges {
-        let range = sqlrange::RangeConfig { leaf_rows: args.leaf_rows, verbose: !args.report.quiet, ..Default::default() };
+        let range =
+            sqlrange::RangeConfig { leaf_rows: args.leaf_rows, verbose: !args.report.quiet, ..Default::default() };
         return sqlrange::diff_live(a, b, live_a, live_b, config, &range, sink);
     }
     let spec = load_spec(args.spec.as_deref())?;

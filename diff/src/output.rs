@@ -12,7 +12,12 @@ use crate::engine::{DiffStats, Found, Sink};
 use crate::entry::{key_columns, target_of, KeyColumns, SideInfo};
 
 /// Decodes an entry's lines and names its target (row id or key).
-pub fn target(lines: &[u8], info: &SideInfo, other: &SideInfo, keys: &KeyColumns) -> anyhow::Result<(Record, decant_record::Target)> {
+pub fn target(
+    lines: &[u8],
+    info: &SideInfo,
+    other: &SideInfo,
+    keys: &KeyColumns,
+) -> anyhow::Result<(Record, decant_record::Target)> {
     let record = decode_lines(lines)?;
     let cols = match &record {
         Record::Row(r) => key_columns(keys, info, &r.table).or_else(|| key_columns(keys, other, &r.table)),

@@ -271,15 +271,16 @@ impl Db {
                 let e = self.render(name, *kind);
                 match self {
                     Db::My(_) => format!("IF({c} IS NULL, 'N', CONCAT(LENGTH({e}), ':', {e}))"),
-                    Db::Pg(_) => format!("CASE WHEN {c} IS NULL THEN 'N' ELSE octet_length({e})::text || ':' || {e} END"),
+                    Db::Pg(_) => {
+                        format!("CASE WHEN {c} IS NULL THEN 'N' ELSE octet_length({e})::text || ':' || {e} END")
+                    }
                 }
             })
             .collect();
         match self {
-            Db::My(_) => format!(
-                "CAST(CONV(SUBSTRING(MD5(CONCAT_WS('|', {})), 1, 15), 16, 10) AS UNSIGNED)",
-                parts.join(", ")
-            ),
+            Db::My(_) => {
+                format!("CAST(CONV(SUBSTRING(MD5(CONCAT_WS('|', {})), 1, 15), 16, 10) AS UNSIGNED)", parts.join(", "))
+            }
             Db::Pg(_) => format!("('x' || substr(md5(concat_ws('|', {})), 1, 15))::bit(60)::bigint", parts.join(", ")),
         }
     }
@@ -358,10 +359,8 @@ async fn compare_table(
     while let Some((lo, hi, top)) = todo.pop() {
         let width = (hi as i128 - lo as i128) as u128;
         let step = (width.div_ceil(range.fanout.max(2) as u128)).max(1) as i64;
-        let (ls, rs) = (
-            l.segments(table, pk, &lh, lo, hi, step).await?,
-            r.segments(table, pk, &rh, lo, hi, step).await?,
-        );
+        let (ls, rs) =
+            (l.segments(table, pk, &lh, lo, hi, step).await?, r.segments(table, pk, &rh, lo, hi, step).await?);
         if top {
             result.left = ls.values().map(|v| v.0).sum();
             result.right = rs.values().map(|v| v.0).sum();
@@ -418,7 +417,9 @@ pub fn diff_live(
     let url_a = ConnUrl::resolve(Some(ua), live_a.password_file.as_deref(), Role::Source, false)?;
     let url_b = ConnUrl::resolve(Some(ub), live_b.password_file.as_deref(), Role::Source, false)?;
     let canon = &config.compare.canon;
-    let plain_options = canon.time_precision.is_none() && !canon.null_equals_empty && config.compare.float_tolerance.is_none()
+    let plain_options = canon.time_precision.is_none()
+        && !canon.null_equals_empty
+        && config.compare.float_tolerance.is_none()
         && config.compare.keys.per_table.is_empty()
         && config.compare.keys.default.is_none();
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().context("starting the runtime")?;
@@ -521,10 +522,13 @@ pub fn diff_live(
     Ok(stats)
 }
 
+/// A table, its key column and the key ranges to fetch.
+type Ranges = (String, String, Vec<(i64, i64)>);
+
 #[derive(Debug, Default)]
 struct LiveFetch {
     tables: Vec<String>,
-    wheres: Vec<(String, String, Vec<(i64, i64)>)>,
+    wheres: Vec<Ranges>,
 }
 
 impl LiveFetch {

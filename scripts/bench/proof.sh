@@ -105,7 +105,7 @@ pgq -c "CREATE DATABASE bench" >/dev/null
 pgq -d bench -c "CREATE TABLE accounts (id BIGINT PRIMARY KEY, owner_id INT NOT NULL, balance NUMERIC(12,4), credits BIGINT,
     active BOOLEAN, created TIMESTAMP(6), label VARCHAR(100));
   INSERT INTO accounts SELECT s, s % 9973, s * 1.0625, s * 37, s % 2 = 1,
-    TIMESTAMP '2024-01-01 00:00:00' + make_interval(secs => s * 1000003 / 1000000.0),
+    TIMESTAMP '2024-01-01 00:00:00' + make_interval(secs => s::bigint * 1000003 / 1000000.0),
     'ユーザー ' || s || ' 😀 ' || left(md5(s::text), 12) FROM generate_series(1, $ROWS) s;
   VACUUM ANALYZE accounts;" >/dev/null
 MYURL="mysql://root@127.0.0.1:$MYPORT/bench"

@@ -7,11 +7,16 @@ fn is_hex64(s: &str) -> bool {
     s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
 }
 
-/// Parses decant-checksum output: (status, source, [(digest, count, group)]) per input.
-fn parse(text: &str) -> Vec<(String, String, Vec<(String, u64, String)>)> {
+/// One group line: digest, count, group.
+type Group = (String, u64, String);
+/// One input section: status, source, groups.
+type Input = (String, String, Vec<Group>);
+
+/// Parses decant-checksum output, one section per input.
+fn parse(text: &str) -> Vec<Input> {
     let mut lines = text.lines();
     assert_eq!(lines.next(), Some("# decant-checksum/1"), "{text}");
-    let mut inputs: Vec<(String, String, Vec<(String, u64, String)>)> = Vec::new();
+    let mut inputs: Vec<Input> = Vec::new();
     for line in lines {
         if line.starts_with('#') {
             continue;

@@ -23,13 +23,13 @@ fn digests(stream: &[u8]) -> BTreeMap<String, (String, u64)> {
     let mut int_decimals: HashMap<String, Vec<String>> = HashMap::new();
     while let Some(record) = reader.next_record().expect("a valid stream") {
         match record {
-            Record::Schema(s) => {
-                let cols = s
-                    .columns
-                    .iter()
-                    .filter(|c| c.ty == LogicalType::Decimal && c.scale.unwrap_or(0) == 0)
-                    .map(|c| c.name.clone())
-                    .collect();
+            Record::Schema(mut s) => {
+                let mut cols = Vec::new();
+                for c in s.columns.iter_mut().filter(|c| c.ty == LogicalType::Decimal && c.scale.unwrap_or(0) == 0) {
+                    // Hashed as the integers they hold.
+                    c.ty = LogicalType::Int64;
+                    cols.push(c.name.clone());
+                }
                 int_decimals.insert(s.table.clone(), cols);
                 d.add_schema(&s);
             }

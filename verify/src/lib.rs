@@ -412,7 +412,8 @@ pub fn verify(args: &Args) -> anyhow::Result<Report> {
                     GroupKey::Keys(_) => None,
                 })
                 .collect();
-            let (la, lb) = (LiveOptions { tables: tables.clone(), ..live_a.clone() }, LiveOptions { tables, ..live_b.clone() });
+            let (la, lb) =
+                (LiveOptions { tables: tables.clone(), ..live_a.clone() }, LiveOptions { tables, ..live_b.clone() });
             let range = decant_diff::sqlrange::RangeConfig::default();
             detail = decant_diff::sqlrange::diff_live(&a, &b, &la, &lb, &config, &range, &mut examples)?.groups;
         } else {
@@ -550,11 +551,7 @@ pub fn render_text(r: &Report) -> String {
     for e in &r.examples {
         out.push_str(&format!("example: {e}\n"));
     }
-    out.push_str(if r.ok {
-        "verification passed\n"
-    } else {
-        "verification FAILED\n"
-    });
+    out.push_str(if r.ok { "verification passed\n" } else { "verification FAILED\n" });
     out
 }
 
@@ -567,7 +564,8 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
         writeln!(out)?;
         out.flush()?;
     }
-    if !args.report.quiet && !(args.json && report.ok) {
+    // With --json a passing run prints nothing else; a failing one still explains itself.
+    if !(args.report.quiet || args.json && report.ok) {
         let text = render_text(&report);
         let prefixed: String = text.lines().map(|l| format!("{}: {l}\n", cli::tool_name())).collect();
         let _ = std::io::stderr().lock().write_all(cli::redact(&prefixed).as_bytes());

@@ -41,7 +41,10 @@ fn lower(s: &Option<String>) -> Option<String> {
 /// The differences, one line each (empty when the schemas agree).
 pub fn compare(left: &[TableSchema], right: &[TableSchema], only: &[String]) -> Vec<String> {
     let pick = |list: &[TableSchema]| -> BTreeMap<String, TableSchema> {
-        list.iter().filter(|s| only.is_empty() || only.contains(&s.table)).map(|s| (s.table.clone(), s.clone())).collect()
+        list.iter()
+            .filter(|s| only.is_empty() || only.contains(&s.table))
+            .map(|s| (s.table.clone(), s.clone()))
+            .collect()
     };
     let (l, r) = (pick(left), pick(right));
     let mut out = Vec::new();

@@ -371,7 +371,8 @@ impl Exporter<'_> {
             let k = f.key.as_slice();
             match f.ty {
                 RedisType::String => {
-                    p.cmd(&[b"EXISTS", k]);
+                    // An empty reply is an empty string or a vanished key;
+                    // only then is EXISTS asked (in read_values).
                     p.begin(4);
                     p.arg(b"GETRANGE");
                     p.arg(k);
@@ -402,22 +403,19 @@ impl Exporter<'_> {
                     continue;
                 }
                 RedisType::String => {
-                    let exists = con.recv()?;
                     let v = con.recv()?;
                     if let Some(e) = error_text(&v) {
                         retry_or_fail(con, &f, &e)?;
                         deferred.push_back(f);
                         continue;
                     }
-                    if int_of(&exists) != Some(1) {
+                    let b = into_bytes(v).unwrap_or_default();
+                    if b.is_empty() && int_of(&side.call(&[b"EXISTS", &f.key])?) != Some(1) {
                         Window::Gone
+                    } else if b.len() >= STRING_PART_BYTES {
+                        Window::Partial
                     } else {
-                        let b = into_bytes(v).unwrap_or_default();
-                        if b.len() >= STRING_PART_BYTES {
-                            Window::Partial
-                        } else {
-                            Window::Whole(RedisValue::String(b))
-                        }
+                        Window::Whole(RedisValue::String(b))
                     }
                 }
                 ty => {

@@ -214,6 +214,8 @@ pub fn run(mut args: Args) -> anyhow::Result<Outcome> {
 }
 
 /// One decoded line, passed from the decoding thread.
+// Nearly every line is a `Record`: boxing it would add an allocation per line.
+#[allow(clippy::large_enum_variant)]
 enum Parsed {
     Record {
         line: u64,
@@ -727,20 +729,20 @@ impl Importer {
 
     /// Encodes and sends the writes of a batch (nothing in a dry run).
     fn send_writes(&mut self, items: &mut [Item]) -> anyhow::Result<()> {
-        for i in 0..items.len() {
-            if items[i].action != Action::Write {
+        for (i, item) in items.iter_mut().enumerate() {
+            if item.action != Action::Write {
                 continue;
             }
             if self.dry_run {
                 continue;
             }
-            let (node, db) = (items[i].node, items[i].db);
+            let (node, db) = (item.node, item.db);
             self.select(node, db);
             let mut pipe = std::mem::take(&mut self.nodes[node].pipe);
             let before = pipe.p.count();
-            self.encode(&mut pipe.p, &mut items[i]);
+            self.encode(&mut pipe.p, item);
             let n = pipe.p.count() - before;
-            items[i].replies = n;
+            item.replies = n;
             pipe.plan.push((i, n));
             self.nodes[node].pipe = pipe;
         }

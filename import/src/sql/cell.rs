@@ -634,7 +634,7 @@ pub fn mysql_literal(cell: &Cell, out: &mut String) {
 /// column of a row the database refused: NULLs, lengths, enum members.
 pub fn validate(cell: &Cell, col: &TargetColumn, dialect: Dialect) -> Result<(), String> {
     if matches!(cell, Cell::Null) {
-        if !col.nullable && !(col.identity && dialect == Dialect::MySql) {
+        if !(col.nullable || col.identity && dialect == Dialect::MySql) {
             return Err(format!("NULL in the NOT NULL column {:?}", col.name));
         }
         return Ok(());

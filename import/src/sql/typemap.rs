@@ -740,8 +740,8 @@ pub fn kind_of(dialect: Dialect, sql_type: &str) -> Kind {
         if let Some(elem) = t.strip_suffix("[]") {
             return Kind::Array(Box::new(kind_of(dialect, elem)));
         }
-        if t.starts_with('_') {
-            return Kind::Array(Box::new(kind_of(dialect, &t[1..])));
+        if let Some(elem) = t.strip_prefix('_') {
+            return Kind::Array(Box::new(kind_of(dialect, elem)));
         }
     }
     let base: &str = t.split(['(', ' ']).next().unwrap_or("");
