@@ -49,7 +49,9 @@ start_redis() { # name -> prints port
 # timed LABEL CMD... : runs CMD under /usr/bin/time -v, appends "LABEL wall_s rss_kb" to $WORK/times
 timed() {
   local label=$1; shift
-  /usr/bin/time -v -o "$WORK/time.out" "$@"
+  local rc=0
+  /usr/bin/time -v -o "$WORK/time.out" "$@" || rc=$?
+  [ "$rc" = 0 ] || { echo "   $label: failed (exit $rc)" >&2; return "$rc"; }
   local wall rss
   wall=$(awk -F': ' '/Elapsed \(wall clock\)/ {n=split($2,a,":"); s=0; for(i=1;i<=n;i++) s=s*60+a[i]; print s}' "$WORK/time.out")
   rss=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$WORK/time.out")
@@ -80,10 +82,12 @@ for i in $(seq "$RUNS"); do
 done
 echo "   export file: $(du -m "$WORK/relay.ndjson" | cut -f1) MB, rdb: $(du -m "$WORK/dump.rdb" | cut -f1) MB" >&2
 
-RDL=${RDL:-/tmp/rdl-venv}
+# redis-dump-load 1.1 passes `charset=` to redis-py, which redis-py 4+ rejects:
+# with a current redis-py it fails at once, so it runs with redis-py 3.5.
+RDL=${RDL:-/tmp/rdl-venv-redis3}
 if [ -z "${SKIP_RDL:-}" ]; then
-  echo "== redis-dump-load (PyPI; one run)" >&2
-  [ -x "$RDL/bin/redis-dump" ] || { python3 -m venv "$RDL" && "$RDL/bin/pip" install -q redis-dump-load; }
+  echo "== redis-dump-load (PyPI, with redis-py 3.5; one run)" >&2
+  [ -x "$RDL/bin/redis-dump" ] || { python3 -m venv "$RDL" && "$RDL/bin/pip" install -q redis-dump-load 'redis<4'; }
   if timed rdl_dump "$RDL/bin/redis-dump" -p "$SRC" -o "$WORK/rdl.json" 2>"$WORK/rdl.err"; then
     redis-cli -p "$TGT" flushall >/dev/null
     timed rdl_load "$RDL/bin/redis-load" -p "$TGT" "$WORK/rdl.json" 2>>"$WORK/rdl.err" || true
