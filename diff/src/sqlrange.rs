@@ -318,7 +318,7 @@ impl Db {
                 "SELECT CAST(({k} - {lo}) DIV {step} AS CHAR) AS s, CAST(COUNT(*) AS CHAR), CAST(SUM({hash}) AS CHAR) FROM {t} WHERE {k} >= {lo} AND {k} < {hi} GROUP BY ({k} - {lo}) DIV {step}"
             ),
             Db::Pg(_) => format!(
-                "SELECT div({k}::numeric - {lo}, {step})::bigint::text, COUNT(*)::text, SUM({hash})::text FROM {t} WHERE {k} >= {lo} AND {k} < {hi} GROUP BY 1"
+                "SELECT (({k}::bigint - ({lo})::bigint) / {step})::text, COUNT(*)::text, SUM({hash})::text FROM {t} WHERE {k} >= {lo} AND {k} < {hi} GROUP BY 1"
             ),
         };
         let mut out = BTreeMap::new();

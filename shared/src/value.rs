@@ -134,7 +134,8 @@ impl Value {
     }
 
     /// Converts from a `serde_json::Value` (numbers beyond i64/u64 become floats,
-    /// as serde_json parsed them).
+    /// as serde_json parsed them; object members come out sorted by
+    /// serde_json's map — use [`Value::from_json_text`] to keep their order).
     pub fn from_json(json: serde_json::Value) -> Value {
         match json {
             serde_json::Value::Null => Value::Null,
@@ -378,6 +379,74 @@ impl<'de> Visitor<'de> for ValueVisitor {
             members.push((k.0, map.next_value::<Value>()?));
         }
         Ok(Value::Object(members))
+    }
+}
+
+/// Plain JSON (a JSON column's text as the database stores it) read into a
+/// `Value` with member order kept and no tag interpretation: `{"$b64":"x"}`
+/// in a JSON column is an object, not bytes.
+struct PlainJson;
+
+impl<'de> DeserializeSeed<'de> for PlainJson {
+    type Value = Value;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for PlainJson {
+    type Value = Value;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::Int(v as i128))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::Int(v as i128))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(Value::Float(v))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_owned()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element_seed(PlainJson)? {
+            items.push(item);
+        }
+        Ok(Value::Array(items))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut members = Vec::new();
+        while let Some(k) = map.next_key::<KeyString>()? {
+            members.push((k.0, map.next_value_seed(PlainJson)?));
+        }
+        Ok(Value::Object(members))
+    }
+}
+
+impl Value {
+    /// Parses plain JSON text (e.g. a JSON column as the database returns it)
+    /// keeping member order and without reading `$`-keys as tags, so the
+    /// value is written back with `$json` wrapping where needed and survives
+    /// a round trip exactly. Integers beyond the u64 range become floats (as
+    /// serde_json reads them).
+    pub fn from_json_text(text: &[u8]) -> Result<Value, serde_json::Error> {
+        let mut de = serde_json::Deserializer::from_slice(text);
+        let v = PlainJson.deserialize(&mut de)?;
+        de.end()?;
+        Ok(v)
     }
 }
 
@@ -628,5 +697,23 @@ impl fmt::Display for Bytes {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod plain_json_tests {
+    use super::*;
+
+    #[test]
+    fn plain_json_keeps_order_and_ignores_tags() {
+        let v = Value::from_json_text(br#"{"z":1,"a":{"$b64":"not bytes"},"m":[1.5,null,"x"]}"#).unwrap();
+        let Value::Object(members) = &v else { panic!("{v:?}") };
+        assert_eq!(members.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>(), ["z", "a", "m"]);
+        assert_eq!(members[1].1, Value::Object(vec![("$b64".into(), Value::String("not bytes".into()))]));
+        // Written with $json wrapping, so it reads back as the same object.
+        let text = v.to_json_string();
+        let back: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, v);
+        assert!(Value::from_json_text(b"{} trailing").is_err());
     }
 }

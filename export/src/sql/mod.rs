@@ -818,8 +818,9 @@ pub(crate) fn decode_value(kind: &Kind, raw: &[u8]) -> Result<Value, String> {
         }
         Kind::PgTimestamptz => Value::String(pg_timestamptz(utf8(raw)?)),
         Kind::Json => {
-            let j: serde_json::Value = serde_json::from_slice(raw).map_err(|e| format!("not valid JSON: {e}"))?;
-            Value::from_json(j)
+            // Keep member order as the database stores it (MariaDB keeps the
+            // text verbatim), so a same-dialect copy writes the same text.
+            Value::from_json_text(raw).map_err(|e| format!("not valid JSON: {e}"))?
         }
         Kind::MyBit => {
             if raw.len() > 8 {

@@ -234,6 +234,7 @@ struct Importer<S: Sink> {
     rejects: Rejects,
     state: Option<(state::StateFile, state::Progress)>,
     resume_line: u64,
+    estimated_rows: u64,
 }
 
 impl<S: Sink> Importer<S> {
@@ -259,6 +260,7 @@ impl<S: Sink> Importer<S> {
             rejects,
             state: None,
             resume_line: 0,
+            estimated_rows: 0,
         })
     }
 
@@ -486,8 +488,10 @@ impl<S: Sink> Importer<S> {
         let mut plan = plan;
         plan.src = schema.columns.iter().map(|c| (c.name.clone(), c.clone())).collect();
         self.summary.group(&name);
-        if let Some(total) = schema.estimated_rows {
-            let _ = total;
+        if let Some(rows) = schema.estimated_rows {
+            // The source's estimate, for the ETA only.
+            self.estimated_rows += rows;
+            self.progress.set_total(Some(self.estimated_rows));
         }
         self.install_plan(plan).await
     }
