@@ -99,13 +99,14 @@ impl ChunkReader for Reader {
         sink: &'a Sink,
     ) -> BoxFuture<'a, anyhow::Result<u64>> {
         async move {
-            let bools: Vec<bool> = plan.schema.columns.iter().map(|c| c.ty == LogicalType::Bool).collect();
+            let types: Vec<LogicalType> = plan.schema.columns.iter().map(|c| c.ty).collect();
             let mut enc = RowEncoder::new(&plan.schema);
             let mut total = 0u64;
             let mut rows = sqlx::raw_sql(sql).fetch(&mut self.conn);
             while let Some(row) = rows.try_next().await? {
                 enc.begin();
-                for (i, is_bool) in bools.iter().enumerate() {
+                for (i, ty) in types.iter().enumerate() {
+                    let is_bool = *ty == LogicalType::Bool;
                     enc.key(i);
                     let v = row.try_get_raw(i)?;
                     if v.is_null() {
@@ -118,12 +119,29 @@ impl ChunkReader for Reader {
                             match (is_bool, n) {
                                 (true, 0) => Value::Bool(false),
                                 (true, 1) => Value::Bool(true),
+                                // NUMERIC affinity stores a decimal that is a
+                                // whole number as INTEGER: keep the decimal a string.
+                                _ if *ty == LogicalType::Decimal => Value::String(n.to_string()),
                                 _ => Value::Int(n as i128),
                             }
                         }
-                        "REAL" => Value::Float(<f64 as Decode<Sqlite>>::decode(v).map_err(|e| anyhow::anyhow!("{e}"))?),
+                        "REAL" => {
+                            let f = <f64 as Decode<Sqlite>>::decode(v).map_err(|e| anyhow::anyhow!("{e}"))?;
+                            if *ty == LogicalType::Decimal && f.is_finite() {
+                                // Rust's Display is the shortest text that reads back as f.
+                                Value::String(f.to_string())
+                            } else {
+                                Value::Float(f)
+                            }
+                        }
                         "TEXT" => {
                             let b = <&[u8] as Decode<Sqlite>>::decode(v).map_err(|e| anyhow::anyhow!("{e}"))?;
+                            if *ty == LogicalType::Json {
+                                if let Ok(j) = Value::from_json_text(b) {
+                                    j.write_json(enc.out());
+                                    continue;
+                                }
+                            }
                             match std::str::from_utf8(b) {
                                 Ok(s) => {
                                     let _ = serde_json::to_writer(&mut *enc.out(), s);
@@ -183,6 +201,10 @@ fn logical_type(c: &mut Column, declared: &str) {
         LogicalType::Date
     } else if up.starts_with("TIME") {
         LogicalType::Time
+    } else if up.starts_with("JSON") {
+        LogicalType::Json
+    } else if up.starts_with("UUID") {
+        LogicalType::Uuid
     } else {
         if let [p, rest @ ..] = args.as_slice() {
             c.precision = Some(*p as u32);
