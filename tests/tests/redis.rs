@@ -815,3 +815,25 @@ fn replace_asks_first_on_a_terminal() {
     let out = decant_tests::Cmd::new("script").args(["-qec", &format!("{cmd} --yes"), "/dev/null"]).output();
     assert_eq!(target.cli(["GET", "k"]), "new", "{out:?}");
 }
+
+#[test]
+fn compressed_backup_files_round_trip() {
+    let source = redis();
+    fill_every_type(&source.url());
+    let wd = Workdir::new("redis-zst");
+    let file = wd.join("backup.ndjson.zst");
+    run("redis-export").args(["--url", &source.url(), "-o", file.to_str().unwrap()]).assert_success();
+    assert_eq!(&std::fs::read(&file).unwrap()[..4], &[0x28, 0xB5, 0x2F, 0xFD], "zstd magic");
+    let target = redis();
+    run("redis-import").args(["--url", &target.url(), file.to_str().unwrap()]).assert_success();
+    assert_same(&snapshot(&source.url()), &snapshot(&target.url()));
+    // A truncated backup is detected, not imported as if complete.
+    let plain = wd.join("backup.ndjson");
+    run("redis-export").args(["--url", &source.url(), "-o", plain.to_str().unwrap()]).assert_success();
+    let text = std::fs::read_to_string(&plain).unwrap();
+    let mut cut: Vec<&str> = text.lines().collect();
+    cut.remove(3);
+    let altered = wd.write("altered.ndjson", cut.join("\n") + "\n");
+    let fresh = redis();
+    run("redis-import").args(["--url", &fresh.url(), altered.to_str().unwrap()]).output().assert_code(2);
+}
