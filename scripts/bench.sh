@@ -10,8 +10,8 @@ names=("$@")
 [ ${#names[@]} -gt 0 ] || names=(record)
 for name in "${names[@]}"; do
   script="scripts/bench/$name.sh"
-  if [ ! -f "$script" ]; then
-    echo "bench.sh: no benchmark named $name (have: $(ls scripts/bench | sed 's/\.sh$//' | tr '\n' ' '))" >&2
+  if [ "$name" = lib ] || [ ! -f "$script" ]; then # lib.sh: helpers, sourced by the others
+    echo "bench.sh: no benchmark named $name (have: $(ls scripts/bench/*.sh | sed 's|.*/||; s/\.sh$//' | grep -vx lib | tr '\n' ' '))" >&2
     exit 2
   fi
   bash "$script"

@@ -10,22 +10,21 @@
 #   SIZE_MB=256 RUNS=5 JQ_MB=64 scripts/bench.sh record
 #   KEEP=1 BENCH_DIR=/tmp/b scripts/bench.sh record   # keep the generated file for the next run
 set -euo pipefail
-cd "$(dirname "$0")/../.."
+# shellcheck source=scripts/bench/lib.sh
+. "$(dirname "$0")/lib.sh"
+bench_init record "${BENCH_DIR:-}" "${KEEP:-}" # KEEP=1: leave BENCH_DIR in place
+BENCH_DIR=$WORK
 
 SIZE_MB=${SIZE_MB:-1024}
 RUNS=${RUNS:-3}
 JQ_MB=${JQ_MB:-200}
-export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target}
-BENCH_DIR=${BENCH_DIR:-$(mktemp -d /tmp/decant-bench-record.XXXXXX)}
-mkdir -p "$BENCH_DIR"
-[ -n "${KEEP:-}" ] || trap 'rm -rf "$BENCH_DIR"' EXIT
 
 command -v jq >/dev/null || { echo "record.sh: jq is not installed (apt-get install -y jq)" >&2; exit 2; }
 [ -x /usr/bin/time ] || { echo "record.sh: /usr/bin/time is missing (apt-get install -y time)" >&2; exit 2; }
 
 echo "== building (release)" >&2
 cargo build --release --quiet -p decant-record --examples
-bin="$CARGO_TARGET_DIR/release/examples"
+bin="$BIN/examples"
 
 data="$BENCH_DIR/stream-$SIZE_MB.ndjson"
 if [ ! -s "$data" ]; then

@@ -14,21 +14,11 @@
 # Servers are throwaway redis-servers on free ports in a temp dir (no
 # persistence); nothing touches the machine's own Redis.
 set -euo pipefail
-cd "$(dirname "$0")/../.."
-ROOT=$PWD
+# shellcheck source=scripts/bench/lib.sh
+. "$(dirname "$0")/lib.sh"
+bench_init redis
 SCALE=${SCALE:-1}
 RUNS=${RUNS:-3}
-DATASETS=${DATASETS:-$ROOT/../shared/datasets}
-[ -d "$DATASETS" ] || DATASETS=/work/shared/datasets
-export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
-BIN=$CARGO_TARGET_DIR/release
-WORK=$(mktemp -d /tmp/decant-bench-redis.XXXXXX)
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
 
 command -v redis-server >/dev/null || { echo "bench/redis: redis-server missing (apt-get install redis-server)" >&2; exit 2; }
 [ -x /usr/bin/time ] || apt-get install -y time >/dev/null
@@ -36,39 +26,13 @@ command -v redis-server >/dev/null || { echo "bench/redis: redis-server missing 
 echo "== building (release)" >&2
 cargo build --release -q -p decant-export -p decant-import --bin redis-export --bin redis-import
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-start_redis() { # name -> prints port
-  local name=$1 port; port=$(free_port)
-  mkdir -p "$WORK/$name"
-  redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no --dir "$WORK/$name" \
-    --daemonize no --logfile "$WORK/$name/redis.log" >/dev/null 2>&1 &
-  PIDS+=($!)
-  for _ in $(seq 100); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.05; done
-  echo "$port"
-}
-# timed LABEL CMD... : runs CMD under /usr/bin/time -v, appends "LABEL wall_s rss_kb" to $WORK/times
-timed() {
-  local label=$1; shift
-  local rc=0
-  /usr/bin/time -v -o "$WORK/time.out" "$@" || rc=$?
-  [ "$rc" = 0 ] || { echo "   $label: failed (exit $rc)" >&2; return "$rc"; }
-  local wall rss
-  wall=$(awk -F': ' '/Elapsed \(wall clock\)/ {n=split($2,a,":"); s=0; for(i=1;i<=n;i++) s=s*60+a[i]; print s}' "$WORK/time.out")
-  rss=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$WORK/time.out")
-  echo "$label $wall $rss" >> "$WORK/times"
-  echo "   $label: ${wall}s, peak RSS $((rss / 1024)) MB" >&2
-}
-median() { # label field(2=wall,3=rss)
-  awk -v l="$1" -v f="$2" '$1==l {print $f}' "$WORK/times" | sort -g | awk '{a[NR]=$1} END {if (NR==0) print "n/a"; else print a[int((NR+1)/2)]}'
-}
-
 echo "== generating the relay dataset (scale $SCALE)" >&2
 python3 "$DATASETS/gen_relay_redis.py" --scale "$SCALE" --out "$WORK/relay.resp" >/dev/null
-SRC=$(start_redis source)
+start_redis SRC source
 redis-cli -p "$SRC" --pipe < "$WORK/relay.resp" >/dev/null
 KEYS=$(redis-cli -p "$SRC" dbsize)
 echo "   source: $KEYS keys, $(redis-cli -p "$SRC" info memory | awk -F: '/^used_memory_human/ {print $2}' | tr -d '\r') used" >&2
-TGT=$(start_redis target)
+start_redis TGT target
 
 for i in $(seq "$RUNS"); do
   echo "== run $i/$RUNS" >&2
@@ -102,7 +66,7 @@ fi
 
 if [ -z "${SKIP_BIGZSET:-}" ]; then
   echo "== 5M-member sorted set (memory)" >&2
-  BIG=$(start_redis bigzset)
+  start_redis BIG bigzset
   python3 - "$WORK/zset.resp" <<'EOF'
 import sys
 with open(sys.argv[1], "wb", buffering=1 << 22) as f:

@@ -15,70 +15,23 @@
 # dir, with fsync off (PostgreSQL: fsync=off, synchronous_commit=off;
 # MariaDB: innodb-flush-log-at-trx-commit=2): fast, not durable.
 set -euo pipefail
-cd "$(dirname "$0")/../.."
-ROOT=$PWD
+# shellcheck source=scripts/bench/lib.sh
+. "$(dirname "$0")/lib.sh"
+bench_init sql
 SCALE=${SCALE:-1}
 RUNS=${RUNS:-3}
-DATASETS=${DATASETS:-$ROOT/../shared/datasets}
-[ -d "$DATASETS" ] || DATASETS=/work/shared/datasets
-export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
-BIN=$CARGO_TARGET_DIR/release
-WORK=$(mktemp -d /tmp/decant-bench-sql.XXXXXX)
-chmod 755 "$WORK"
-PIDS=()
-PGDATA_DIR=
-cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  if [ -n "$PGDATA_DIR" ]; then runuser -u postgres -- "$PGBIN/pg_ctl" -D "$PGDATA_DIR" -m immediate stop >/dev/null 2>&1 || true; fi
-  sleep 1
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
 
 [ -x /usr/bin/time ] || apt-get install -y time >/dev/null
-command -v mariadbd >/dev/null || { echo "bench/sql: mariadbd missing (apt-get install mariadb-server)" >&2; exit 2; }
-PGBIN=$(dirname "$(command -v initdb || ls /usr/lib/postgresql/*/bin/initdb | tail -1)")
-[ -x "$PGBIN/initdb" ] || { echo "bench/sql: initdb missing (apt-get install postgresql)" >&2; exit 2; }
+need_mariadb
+need_postgres
 
 echo "== building (release)" >&2
 cargo build --release -q -p decant-export -p decant-import \
   --bin mysql-export --bin pg-export --bin mysql-import --bin pg-import --bin sqlite-import
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-
 echo "== starting MariaDB and PostgreSQL" >&2
-MY=$WORK/mariadb
-mkdir -p "$MY/tmp"
-mariadb-install-db --no-defaults --user=root --datadir="$MY/data" --auth-root-authentication-method=normal --skip-test-db >/dev/null 2>&1
-MYPORT=$(free_port)
-mariadbd --no-defaults --user=root --datadir="$MY/data" --socket="$MY/sock" --port="$MYPORT" --bind-address=127.0.0.1 \
-  --pid-file="$MY/pid" --tmpdir="$MY/tmp" --skip-name-resolve --skip-log-bin --local-infile=1 --max-allowed-packet=256M \
-  --innodb-flush-log-at-trx-commit=2 --innodb-buffer-pool-size=1G --character-set-server=utf8mb4 \
-  --log-error="$MY/error.log" &
-PIDS+=($!)
-myq() { mariadb --no-defaults --socket="$MY/sock" -uroot --local-infile=1 --default-character-set=utf8mb4 "$@"; }
-for _ in $(seq 200); do myq -e 'select 1' >/dev/null 2>&1 && break; sleep 0.1; done
-myq -e "CREATE USER IF NOT EXISTS 'root'@'127.0.0.1' IDENTIFIED BY ''; GRANT ALL ON *.* TO 'root'@'127.0.0.1' WITH GRANT OPTION;"
-
-id postgres >/dev/null 2>&1 || useradd -r -m postgres
-PGDATA_DIR=$WORK/pg/data
-mkdir -p "$WORK/pg" && chown postgres "$WORK/pg"
-PGPORT=$(free_port)
-(cd /tmp && runuser -u postgres -- "$PGBIN/initdb" -D "$PGDATA_DIR" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 --no-sync >/dev/null)
-(cd /tmp && runuser -u postgres -- "$PGBIN/pg_ctl" -D "$PGDATA_DIR" -l "$WORK/pg/log" -w \
-  -o "-p $PGPORT -k $WORK/pg -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_wal_size=4GB -c shared_buffers=512MB" start >/dev/null)
-pgq() { psql -X -q -At -h 127.0.0.1 -p "$PGPORT" -U postgres "$@"; }
-
-timed() { # LABEL CMD...: /usr/bin/time -v; appends "LABEL wall rss" to $WORK/times
-  local label=$1; shift
-  /usr/bin/time -v -o "$WORK/time.out" "$@"
-  local wall rss
-  wall=$(awk -F': ' '/Elapsed \(wall clock\)/ {n=split($2,a,":"); s=0; for(i=1;i<=n;i++) s=s*60+a[i]; print s}' "$WORK/time.out")
-  rss=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$WORK/time.out")
-  echo "$label $wall $rss" >> "$WORK/times"
-  echo "   $label: ${wall}s, peak RSS $((rss / 1024)) MB" >&2
-}
-median() { awk -v l="$1" -v f="$2" '$1==l {print $f}' "$WORK/times" | sort -g | awk '{a[NR]=$1} END {if (NR==0) print "n/a"; else print a[int((NR+1)/2)]}'; }
+start_mariadb 1G --skip-name-resolve --local-infile=1
+start_postgres 512MB
 
 echo "== generating reline (scale $SCALE)" >&2
 python3 "$DATASETS/gen_reline_mysql.py" --scale "$SCALE" --dir "$WORK/reline" --ndjson "$WORK/events.ndjson" >/dev/null

@@ -13,10 +13,13 @@
 # Servers: throwaway redis-server and MariaDB (innodb_flush_log_at_trx_commit=2)
 # on free loopback ports in a temp dir.
 set -euo pipefail
-cd "$(dirname "$0")/../.."
-ROOT=$PWD
+# shellcheck source=scripts/bench/lib.sh
+. "$(dirname "$0")/lib.sh"
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/decant-bench.XXXXXX")
+bench_init transform "$WORK"
 SCALE=${BENCH_SCALE:-1}
 RUNS=${BENCH_RUNS:-3}
+TIMED_QUIET=1 # no line per run: the summary at the end has the figures
 say() { printf '\n== %s\n' "$*" >&2; }
 die() { printf 'bench transform: %s\n' "$*" >&2; exit 1; }
 export PATH=$PATH:/usr/local/sbin:/usr/sbin:/sbin
@@ -24,62 +27,28 @@ export PATH=$PATH:/usr/local/sbin:/usr/sbin:/sbin
 [[ -x /usr/bin/time ]] || { apt-get install -y -qq time >/dev/null 2>&1 || die "install GNU time (apt-get install time)"; }
 if [[ -n ${DECANT_BIN:-} ]]; then BIN=$DECANT_BIN; else
     cargo build --release --bins -p decant-export -p decant-import -p decant-transform >&2
-    BIN=${CARGO_TARGET_DIR:-$ROOT/target}/release
 fi
 
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/decant-bench.XXXXXX")
-PIDS=()
-cleanup() {
-    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-    sleep 1
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-
-python3 -m venv "$TMP/venv" >&2 && "$TMP/venv/bin/pip" install -q redis pymysql >&2 ||
+python3 -m venv "$WORK/venv" >&2 && "$WORK/venv/bin/pip" install -q redis pymysql >&2 ||
     die "cannot install redis-py and pymysql for the peer (pip)"
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-RPORT=$(free_port)
-mkdir -p "$TMP/redis"
-redis-server --port "$RPORT" --bind 127.0.0.1 --save "" --appendonly no --dir "$TMP/redis" \
-    --daemonize yes --pidfile "$TMP/redis/redis.pid" --logfile "$TMP/redis/redis.log"
-sleep 0.5
-PIDS+=("$(cat "$TMP/redis/redis.pid")")
-MPORT=$(free_port)
-mkdir -p "$TMP/mariadb/tmp"
-mariadb-install-db --no-defaults --user=root --datadir="$TMP/mariadb/data" \
-    --auth-root-authentication-method=normal --skip-test-db >/dev/null 2>&1
-mariadbd --no-defaults --user=root --datadir="$TMP/mariadb/data" --socket="$TMP/mariadb/mysqld.sock" \
-    --port="$MPORT" --bind-address=127.0.0.1 --pid-file="$TMP/mariadb/mariadb.pid" --tmpdir="$TMP/mariadb/tmp" \
-    --skip-log-bin --local-infile=1 --max-allowed-packet=256M --innodb-flush-log-at-trx-commit=2 \
-    --innodb-buffer-pool-size=1G --character-set-server=utf8mb4 --log-error="$TMP/mariadb/error.log" &
-PIDS+=($!)
-sql() { mariadb --no-defaults -S "$TMP/mariadb/mysqld.sock" -uroot -N -B "$@"; }
-for _ in $(seq 300); do sql -e 'select 1' >/dev/null 2>&1 && break; sleep 0.1; done
-sql -e "CREATE USER IF NOT EXISTS 'root'@'127.0.0.1' IDENTIFIED BY ''; GRANT ALL ON *.* TO 'root'@'127.0.0.1' WITH GRANT OPTION;"
+start_redis RPORT redis
+start_mariadb 1G --local-infile=1
+MPORT=$MYPORT
+sql() { myq -N -B "$@"; }
 
 say "dataset: relay, scale $SCALE"
-python3 examples/gen_relay_redis.py --scale "$SCALE" --out "$TMP/relay.resp" >&2
-redis-cli -p "$RPORT" --pipe <"$TMP/relay.resp" >/dev/null
-rm -f "$TMP/relay.resp"
+python3 examples/gen_relay_redis.py --scale "$SCALE" --out "$WORK/relay.resp" >&2
+redis-cli -p "$RPORT" --pipe <"$WORK/relay.resp" >/dev/null
+rm -f "$WORK/relay.resp"
 KEYS=$(redis-cli -p "$RPORT" dbsize)
-"$BIN/redis-export" --url "redis://127.0.0.1:$RPORT/0" -q -o "$TMP/relay.ndjson"
-BYTES=$(stat -c %s "$TMP/relay.ndjson")
+"$BIN/redis-export" --url "redis://127.0.0.1:$RPORT/0" -q -o "$WORK/relay.ndjson"
+BYTES=$(stat -c %s "$WORK/relay.ndjson")
 echo "keys: $KEYS   stream: $((BYTES / 1000000)) MB" >&2
-
-median() { sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
-# timed LABEL CMD...: runs CMD under /usr/bin/time; appends "seconds rss_kb" to $TMP/LABEL.
-timed() {
-    local label=$1
-    shift
-    /usr/bin/time -f '%e %M' -o "$TMP/time.out" "$@" >/dev/null
-    cat "$TMP/time.out" >>"$TMP/$label"
-}
 
 say "1. decant-transform alone ($RUNS runs)"
 for _ in $(seq "$RUNS"); do
-    timed transform "$BIN/decant-transform" --spec examples/relay-to-mysql.toml -q -i "$TMP/relay.ndjson" -o /dev/null
+    timed transform "$BIN/decant-transform" --spec examples/relay-to-mysql.toml -q -i "$WORK/relay.ndjson" -o /dev/null >/dev/null
 done
 
 pipeline() { # db, redis-export args...
@@ -95,9 +64,9 @@ export BIN RPORT MPORT
 say "2. apikey + daily usage hashes: decant pipeline vs redis-py + pymysql ($RUNS runs each)"
 for i in $(seq "$RUNS"); do
     sql -e "DROP DATABASE IF EXISTS d$i; CREATE DATABASE d$i"
-    timed decant_subset bash -c "pipeline d$i --match 'apikey:*' --match 'usage:*:daily:*'"
+    timed decant_subset bash -c "pipeline d$i --match 'apikey:*' --match 'usage:*:daily:*'" >/dev/null
     sql -e "DROP DATABASE IF EXISTS d$i; DROP DATABASE IF EXISTS p$i; CREATE DATABASE p$i"
-    timed python_subset "$TMP/venv/bin/python" scripts/bench/relay_py_peer.py "$RPORT" "$MPORT" "p$i"
+    timed python_subset "$WORK/venv/bin/python" scripts/bench/relay_py_peer.py "$RPORT" "$MPORT" "p$i" >/dev/null
     sql -e "SELECT COUNT(*) FROM p$i.api_keys" >&2
     sql -e "DROP DATABASE IF EXISTS p$i"
 done
@@ -105,16 +74,16 @@ done
 say "3. the whole dataset through the pipeline ($RUNS runs)"
 for i in $(seq "$RUNS"); do
     sql -e "DROP DATABASE IF EXISTS f$i; CREATE DATABASE f$i"
-    timed decant_full bash -c "pipeline f$i"
+    timed decant_full bash -c "pipeline f$i" >/dev/null
     ROWS=$(sql -e "SELECT SUM(TABLE_ROWS) FROM information_schema.TABLES WHERE TABLE_SCHEMA='f$i'")
     sql -e "DROP DATABASE IF EXISTS f$i"
 done
 
-t_secs=$(cut -d' ' -f1 "$TMP/transform" | median)
-t_rss=$(cut -d' ' -f2 "$TMP/transform" | sort -n | tail -1)
-d_secs=$(cut -d' ' -f1 "$TMP/decant_subset" | median)
-p_secs=$(cut -d' ' -f1 "$TMP/python_subset" | median)
-f_secs=$(cut -d' ' -f1 "$TMP/decant_full" | median)
+t_secs=$(median transform 2 mean)
+t_rss=$(awk '$1=="transform" {print $3}' "$WORK/times" | sort -n | tail -1)
+d_secs=$(median decant_subset 2 mean)
+p_secs=$(median python_subset 2 mean)
+f_secs=$(median decant_full 2 mean)
 awk -v b="$BYTES" -v t="$t_secs" -v rss="$t_rss" -v d="$d_secs" -v p="$p_secs" -v f="$f_secs" -v k="$KEYS" \
     -v runs="$RUNS" -v rows="$ROWS" 'BEGIN {
     printf "relay dataset: %d keys, %.0f MB stream; medians of %d runs\n", k, b / 1e6, runs
