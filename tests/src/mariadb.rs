@@ -39,6 +39,7 @@ pub struct MariaDb {
     client: PathBuf,
     databases: AtomicU32,
     server: Supervised,
+    ca: PathBuf,
 }
 
 impl MariaDb {
@@ -72,6 +73,8 @@ impl MariaDb {
         ]);
         server.run(&install);
         let installed_in = since.elapsed();
+        // TLS on, with this test process's certificates (see `ca_path`).
+        let (ca, cert, key) = crate::redis::test_ca_and_server_cert();
 
         let port = server.start(
             || {
@@ -93,6 +96,9 @@ impl MariaDb {
                     "--innodb-flush-log-at-trx-commit=2".into(),
                     "--character-set-server=utf8mb4".into(),
                     "--default-time-zone=+02:00".into(),
+                    opt("--ssl-ca", ca),
+                    opt("--ssl-cert", cert),
+                    opt("--ssl-key", key),
                 ]);
                 (argv, port)
             },
@@ -103,7 +109,7 @@ impl MariaDb {
                     .is_ok_and(|out| out.status.success())
             },
         );
-        let mariadb = MariaDb { port, dir, socket, client, databases: AtomicU32::new(0), server };
+        let mariadb = MariaDb { port, dir, socket, client, databases: AtomicU32::new(0), server, ca: ca.to_path_buf() };
         // root has no password on the socket only; the tools under test
         // connect over TCP.
         mariadb.query(
@@ -119,6 +125,12 @@ impl MariaDb {
             since,
         );
         mariadb
+    }
+
+    /// The CA that signed the server's TLS certificate (for `ssl-ca`): the
+    /// server accepts TLS, with a certificate valid for 127.0.0.1 and localhost.
+    pub fn ca_path(&self) -> &Path {
+        &self.ca
     }
 
     /// The TCP port (on 127.0.0.1).

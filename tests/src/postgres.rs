@@ -40,6 +40,7 @@ pub struct Postgres {
     psql: PathBuf,
     databases: AtomicU32,
     server: Supervised,
+    ca: PathBuf,
 }
 
 impl Postgres {
@@ -75,6 +76,27 @@ impl Postgres {
         server.run(&init);
         let initialised_in = since.elapsed();
 
+        // TLS on (certificates of this test process, signed by its test CA),
+        // so tests can check sslmode=verify-full; plain connections still work.
+        let (ca, cert, key) = crate::redis::test_ca_and_server_cert();
+        let (tls_cert, tls_key, tls_ca) = (dir.join("tls.crt"), dir.join("tls.key"), dir.join("ca.crt"));
+        for (from, to) in [(cert, &tls_cert), (key, &tls_key), (ca, &tls_ca)] {
+            std::fs::copy(from, to)
+                .unwrap_or_else(|e| panic!("cannot copy {} to {}: {e}", from.display(), to.display()));
+            if let Some(user) = run_as {
+                std::os::unix::fs::chown(to, Some(user.uid), Some(user.gid))
+                    .unwrap_or_else(|e| panic!("cannot give {} to postgres: {e}", to.display()));
+            }
+        }
+        // PostgreSQL refuses a key file that others can read.
+        std::fs::set_permissions(&tls_key, std::os::unix::fs::PermissionsExt::from_mode(0o600))
+            .unwrap_or_else(|e| panic!("cannot restrict {}: {e}", tls_key.display()));
+        let ssl_settings = [
+            "ssl=on".to_owned(),
+            format!("ssl_cert_file={}", tls_cert.display()),
+            format!("ssl_key_file={}", tls_key.display()),
+        ];
+
         let port = server.start(
             || {
                 let port = free_port();
@@ -91,6 +113,9 @@ impl Postgres {
                 ] {
                     argv.extend(["-c".into(), setting.into()]);
                 }
+                for setting in &ssl_settings {
+                    argv.extend(["-c".into(), setting.into()]);
+                }
                 (argv, port)
             },
             |&port| {
@@ -101,7 +126,14 @@ impl Postgres {
             },
         );
         report_started(&format!("postgres (initdb took {} ms)", initialised_in.as_millis()), port, &dir, since);
-        Postgres { port, dir, psql, databases: AtomicU32::new(0), server }
+        Postgres { port, dir, psql, databases: AtomicU32::new(0), server, ca: tls_ca }
+    }
+
+    /// The CA that signed the server's TLS certificate (for `sslrootcert`):
+    /// the server accepts TLS, with a certificate valid for 127.0.0.1 and
+    /// localhost.
+    pub fn ca_path(&self) -> &Path {
+        &self.ca
     }
 
     /// The TCP port (on 127.0.0.1; the socket dir is [`dir`](Self::dir)).

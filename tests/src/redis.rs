@@ -412,6 +412,13 @@ impl TlsFiles {
     }
 }
 
+/// The CA certificate and a server certificate and key (for 127.0.0.1 and
+/// localhost) of this test process, for any TLS server the harness starts.
+pub(crate) fn test_ca_and_server_cert() -> (&'static Path, &'static Path, &'static Path) {
+    let files = test_certificates();
+    (&files.ca, &files.server_cert, &files.server_key)
+}
+
 /// The certificates of this test process, made on first use (RSA key
 /// generation takes a second or two) in a dir a watchdog deletes at exit.
 fn test_certificates() -> &'static TlsFiles {

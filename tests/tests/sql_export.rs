@@ -827,3 +827,41 @@ INSERT INTO posts (user_id, title) VALUES (1, 'hello'), (3, 'world');
         .assert_code(2)
         .assert_stderr_contains("no SQLite database file");
 }
+
+/// TLS to PostgreSQL: `sslmode=verify-full` with the CA works; without the
+/// CA the certificate is refused with a clear message (exit 2), never
+/// silently downgraded.
+#[test]
+fn pg_tls_verifies_the_server_certificate() {
+    let pg = postgres();
+    let name = pg.fresh_database("pgexp_tls");
+    pg.query(&name, "CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t VALUES (1, 'über TLS');");
+    let base = pg.url(&name);
+    let with_ca = format!("{base}?sslmode=verify-full&sslrootcert={}", pg.ca_path().display());
+    let out = run("pg-export").args(["--url", &with_ca]).assert_success();
+    let ex = parse(&out);
+    assert!(ex.sealed);
+    assert_eq!(ex.rows["t"][0], vec![("id".to_owned(), Value::Int(1)), ("v".to_owned(), s("über TLS"))]);
+
+    let out = run("pg-export").args(["--url", &format!("{base}?sslmode=verify-full")]).output().assert_code(2);
+    assert!(out.stderr.contains("certificate"), "the error should name the certificate problem: {}", out.stderr);
+    assert!(out.stdout.is_empty() || !parse(&out).sealed, "a refused connection must not look like an export");
+}
+
+/// TLS to MariaDB: `ssl-mode=VERIFY_IDENTITY` with the CA works; without it
+/// the certificate is refused (exit 2).
+#[test]
+fn mysql_tls_verifies_the_server_certificate() {
+    let db = mariadb();
+    let name = db.fresh_database("myexp_tls");
+    db.query(&name, "CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t VALUES (1, 'über TLS');");
+    let base = db.url(&name);
+    let with_ca = format!("{base}?ssl-mode=VERIFY_IDENTITY&ssl-ca={}", db.ca_path().display());
+    let out = run("mysql-export").args(["--url", &with_ca]).assert_success();
+    let ex = parse(&out);
+    assert!(ex.sealed);
+    assert_eq!(ex.rows["t"][0], vec![("id".to_owned(), Value::Int(1)), ("v".to_owned(), s("über TLS"))]);
+
+    let out = run("mysql-export").args(["--url", &format!("{base}?ssl-mode=VERIFY_IDENTITY")]).output().assert_code(2);
+    assert!(out.stderr.contains("certificate"), "the error should name the certificate problem: {}", out.stderr);
+}
