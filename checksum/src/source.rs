@@ -96,6 +96,19 @@ pub struct LiveOptions {
     pub exporter_dir: Option<PathBuf>,
 }
 
+impl LiveOptions {
+    /// Options for reading a live side limited to `tables` / `matches`, with
+    /// its password from `password_file`.
+    pub fn new(tables: &[String], matches: &[String], password_file: Option<&PathBuf>) -> LiveOptions {
+        LiveOptions {
+            tables: tables.to_vec(),
+            matches: matches.to_vec(),
+            password_file: password_file.cloned(),
+            ..LiveOptions::default()
+        }
+    }
+}
+
 /// The exporter binary for a store.
 pub fn exporter_name(store: Store) -> &'static str {
     match store {

@@ -59,6 +59,23 @@ pub struct CompareOptions {
     pub only_groups: Option<HashSet<GroupKey>>,
 }
 
+impl CompareOptions {
+    /// The options the `--key`, `--key-map`, `--float-tolerance` and
+    /// normalisation flags of decant-diff and decant-verify ask for.
+    pub fn from_flags(
+        key_specs: &[String],
+        canon: CanonicalOptions,
+        float_tolerance: Option<f64>,
+        key_map: &[KeyMap],
+    ) -> anyhow::Result<CompareOptions> {
+        let mut keys = KeyColumns::default();
+        for k in key_specs {
+            keys.add(k).map_err(anyhow::Error::msg)?;
+        }
+        Ok(CompareOptions { canon, float_tolerance, keys, key_map: key_map.to_vec(), only_groups: None })
+    }
+}
+
 /// One row or one whole Redis key.
 #[derive(Debug, Clone)]
 pub struct Entry {

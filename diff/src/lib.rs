@@ -28,7 +28,7 @@ use decant_record::cli::{self, LogFormat, Outcome, ReportArgs, EXIT_STATUS_HELP}
 use decant_transform::Transformer;
 
 use crate::engine::{DiffStats, EngineConfig};
-use crate::entry::{CompareOptions, EntryReader, KeyColumns};
+use crate::entry::{CompareOptions, EntryReader};
 use crate::keymap::KeyMap;
 
 const AFTER_HELP: &str = "\
@@ -152,33 +152,6 @@ pub fn parse_size(s: &str) -> Result<usize, String> {
     Ok(n.saturating_mul(mult))
 }
 
-impl Args {
-    /// The comparison options.
-    pub fn compare_options(&self) -> anyhow::Result<CompareOptions> {
-        let mut keys = KeyColumns::default();
-        for k in &self.key {
-            keys.add(k).map_err(anyhow::Error::msg)?;
-        }
-        Ok(CompareOptions {
-            canon: self.canon.options(),
-            float_tolerance: self.float_tolerance,
-            keys,
-            key_map: self.key_map.clone(),
-            only_groups: None,
-        })
-    }
-
-    fn live(&self, password_file: &Option<PathBuf>) -> LiveOptions {
-        LiveOptions {
-            tables: self.tables.clone(),
-            matches: self.matches.clone(),
-            wheres: Vec::new(),
-            password_file: password_file.clone(),
-            exporter_dir: None,
-        }
-    }
-}
-
 /// Opens both sides as entry readers.
 pub fn open_pair(
     a: &SourceSpec,
@@ -252,7 +225,7 @@ pub fn print_summary(stats: &DiffStats, report: &ReportArgs) {
 pub fn run(args: &Args) -> anyhow::Result<Outcome> {
     let a = SourceSpec::parse(&args.left);
     let b = SourceSpec::parse(&args.right);
-    let opts = args.compare_options()?;
+    let opts = CompareOptions::from_flags(&args.key, args.canon.options(), args.float_tolerance, &args.key_map)?;
     let config = EngineConfig {
         compare: opts.clone(),
         memory_limit: args.memory,
@@ -260,8 +233,8 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
         ..EngineConfig::default()
     };
     let out = decant_record::io::Output::create(args.output.as_deref()).context("creating the output")?;
-    let live_a = args.live(&args.left_password_file);
-    let live_b = args.live(&args.right_password_file);
+    let live_a = LiveOptions::new(&args.tables, &args.matches, args.left_password_file.as_ref());
+    let live_b = LiveOptions::new(&args.tables, &args.matches, args.right_password_file.as_ref());
     let use_ranges =
         !args.no_range_checksums && sqlrange::applies(&a, &b) && args.key_map.is_empty() && args.spec.is_none();
     let (a_name, b_name) = (a.display_name(), b.display_name());

@@ -260,32 +260,6 @@ impl Sink for Examples {
     }
 }
 
-impl Args {
-    fn compare_options(&self) -> anyhow::Result<CompareOptions> {
-        let mut keys = KeyColumns::default();
-        for k in &self.key {
-            keys.add(k).map_err(anyhow::Error::msg)?;
-        }
-        Ok(CompareOptions {
-            canon: self.canon.options(),
-            float_tolerance: self.float_tolerance,
-            keys,
-            key_map: self.key_map.clone(),
-            only_groups: None,
-        })
-    }
-
-    fn live(&self, password_file: &Option<PathBuf>) -> LiveOptions {
-        LiveOptions {
-            tables: self.tables.clone(),
-            matches: self.matches.clone(),
-            wheres: Vec::new(),
-            password_file: password_file.clone(),
-            exporter_dir: None,
-        }
-    }
-}
-
 fn scan(
     reader: &mut EntryReader,
     sample: &mut Vec<SampleItem>,
@@ -339,10 +313,10 @@ fn scan(
 pub fn verify(args: &Args) -> anyhow::Result<Report> {
     let a = SourceSpec::parse(&args.left);
     let b = SourceSpec::parse(&args.right);
-    let opts = args.compare_options()?;
+    let opts = CompareOptions::from_flags(&args.key, args.canon.options(), args.float_tolerance, &args.key_map)?;
     let spec: Option<Arc<Transformer>> = decant_diff::load_spec(args.spec.as_deref())?;
-    let live_a = args.live(&args.left_password_file);
-    let live_b = args.live(&args.right_password_file);
+    let live_a = LiveOptions::new(&args.tables, &args.matches, args.left_password_file.as_ref());
+    let live_b = LiveOptions::new(&args.tables, &args.matches, args.right_password_file.as_ref());
 
     // Pass 1: counts, digests, sample, schemas.
     let seed = args.seed.unwrap_or_else(|| {

@@ -449,6 +449,16 @@ pub(crate) enum Kind {
     PgArray(Box<Kind>),
 }
 
+/// Column `i` of a metadata row read as text (`""` for NULL or absent).
+pub(crate) fn get(row: &[Option<String>], i: usize) -> &str {
+    row.get(i).and_then(|v| v.as_deref()).unwrap_or("")
+}
+
+/// The `(MIN, MAX)` read by [`TablePlan::min_max_query`], when both parse.
+pub(crate) fn parse_min_max(rows: &[Vec<Option<String>>]) -> Option<(i128, i128)> {
+    rows.first().and_then(|r| Some((get(r, 0).parse().ok()?, get(r, 1).parse().ok()?)))
+}
+
 /// One table as the readers see it.
 #[derive(Debug)]
 pub(crate) struct TablePlan {
@@ -482,6 +492,18 @@ impl TablePlan {
             sql.push_str(&self.order_by);
         }
         sql
+    }
+
+    /// The query for the integer key's `(MIN, MAX)` when `jobs` workers will
+    /// split the table (`text_cast` makes the server print them as text,
+    /// e.g. `::text` on PostgreSQL); `None` when the table is read whole.
+    pub fn min_max_query(&self, jobs: usize, text_cast: &str) -> Option<String> {
+        let pk = self.int_pk.as_deref().filter(|_| jobs > 1)?;
+        let mut sql = format!("SELECT MIN({pk}){text_cast}, MAX({pk}){text_cast} FROM {}", self.from);
+        if let Some(f) = &self.filter {
+            sql.push_str(&format!(" WHERE ({f})"));
+        }
+        Some(sql)
     }
 
     /// Splits the table into key ranges for `jobs` workers: `(min, max)` of

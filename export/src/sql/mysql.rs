@@ -19,8 +19,8 @@ use sqlx::mysql::{MySqlConnectOptions, MySqlConnection, MySqlRow};
 use sqlx::{ConnectOptions as _, Decode, MySql, Row as _, ValueRef as _};
 
 use super::{
-    at, decode_value, dependency_order, parse_quoted_list, select_tables, write_value, ChunkReader, ExportOptions,
-    Kind, RowEncoder, Sink, TablePlan, Workers,
+    at, decode_value, dependency_order, get, parse_min_max, parse_quoted_list, select_tables, write_value, ChunkReader,
+    ExportOptions, Kind, RowEncoder, Sink, TablePlan, Workers,
 };
 
 /// `identifier` quoted with backticks.
@@ -90,10 +90,6 @@ async fn meta(conn: &mut MySqlConnection, sql: &str) -> anyhow::Result<Vec<Vec<O
         .collect())
 }
 
-fn get(row: &[Option<String>], i: usize) -> &str {
-    row.get(i).and_then(|v| v.as_deref()).unwrap_or("")
-}
-
 fn get_u64(row: &[Option<String>], i: usize) -> Option<u64> {
     row.get(i).and_then(|v| v.as_deref()).and_then(|s| s.parse().ok())
 }
@@ -145,17 +141,11 @@ pub(crate) async fn export(opts: &ExportOptions, sink: &Sink) -> anyhow::Result<
     for plan in plans {
         let plan = Arc::new(plan);
         sink.send(super::Msg::Schema(Box::new(plan.schema.clone()))).await?;
-        let min_max = match (&plan.int_pk, opts.jobs > 1) {
-            (Some(pk), true) => {
-                let mut sql = format!("SELECT MIN({pk}), MAX({pk}) FROM {}", plan.from);
-                if let Some(f) = &plan.filter {
-                    sql.push_str(&format!(" WHERE ({f})"));
-                }
-                let r =
-                    meta(&mut main, &sql).await.with_context(|| format!("reading table {:?}", plan.schema.table))?;
-                r.first().and_then(|r| Some((get(r, 0).parse().ok()?, get(r, 1).parse().ok()?)))
-            }
-            _ => None,
+        let min_max = match plan.min_max_query(opts.jobs, "") {
+            Some(sql) => parse_min_max(
+                &meta(&mut main, &sql).await.with_context(|| format!("reading table {:?}", plan.schema.table))?,
+            ),
+            None => None,
         };
         let chunks = plan.chunks(min_max, opts.jobs, opts.chunk_rows);
         workers.table(plan, chunks).await?;

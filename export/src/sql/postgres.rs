@@ -18,8 +18,8 @@ use sqlx::postgres::{PgConnectOptions, PgConnection, PgRow};
 use sqlx::{ConnectOptions as _, Row as _, ValueRef as _};
 
 use super::{
-    at, decode_value, dependency_order, select_tables, write_value, ChunkReader, ExportOptions, Kind, RowEncoder, Sink,
-    TablePlan, Workers,
+    at, decode_value, dependency_order, get, parse_min_max, select_tables, write_value, ChunkReader, ExportOptions,
+    Kind, RowEncoder, Sink, TablePlan, Workers,
 };
 
 /// `identifier` in double quotes.
@@ -71,10 +71,6 @@ async fn meta(conn: &mut PgConnection, sql: &str) -> anyhow::Result<Vec<Vec<Opti
         .collect())
 }
 
-fn get(row: &[Option<String>], i: usize) -> &str {
-    row.get(i).and_then(|v| v.as_deref()).unwrap_or("")
-}
-
 fn json_names(text: &str) -> Vec<String> {
     serde_json::from_str(text).unwrap_or_default()
 }
@@ -116,17 +112,11 @@ pub(crate) async fn export(opts: &ExportOptions, sink: &Sink) -> anyhow::Result<
     for plan in plans {
         let plan = Arc::new(plan);
         sink.send(super::Msg::Schema(Box::new(plan.schema.clone()))).await?;
-        let min_max = match (&plan.int_pk, opts.jobs > 1) {
-            (Some(pk), true) => {
-                let mut sql = format!("SELECT MIN({pk})::text, MAX({pk})::text FROM {}", plan.from);
-                if let Some(f) = &plan.filter {
-                    sql.push_str(&format!(" WHERE ({f})"));
-                }
-                let r =
-                    meta(&mut main, &sql).await.with_context(|| format!("reading table {:?}", plan.schema.table))?;
-                r.first().and_then(|r| Some((get(r, 0).parse().ok()?, get(r, 1).parse().ok()?)))
-            }
-            _ => None,
+        let min_max = match plan.min_max_query(opts.jobs, "::text") {
+            Some(sql) => parse_min_max(
+                &meta(&mut main, &sql).await.with_context(|| format!("reading table {:?}", plan.schema.table))?,
+            ),
+            None => None,
         };
         let chunks = plan.chunks(min_max, opts.jobs, opts.chunk_rows);
         workers.table(plan, chunks).await?;

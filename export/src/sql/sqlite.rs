@@ -26,8 +26,8 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqliteRow};
 use sqlx::{ConnectOptions as _, Decode, Row as _, Sqlite, TypeInfo as _, ValueRef as _};
 
 use super::{
-    dependency_order, select_tables, sqlite_file, type_args, ChunkReader, ExportOptions, RowEncoder, Sink, TablePlan,
-    Workers,
+    dependency_order, get, select_tables, sqlite_file, type_args, ChunkReader, ExportOptions, RowEncoder, Sink,
+    TablePlan, Workers,
 };
 
 /// `identifier` in double quotes.
@@ -59,10 +59,6 @@ async fn meta(conn: &mut SqliteConnection, sql: &str) -> anyhow::Result<Vec<Vec<
                 .collect()
         })
         .collect())
-}
-
-fn get(row: &[Option<String>], i: usize) -> &str {
-    row.get(i).and_then(|v| v.as_deref()).unwrap_or("")
 }
 
 /// Exports every table of the file.
