@@ -1,29 +1,46 @@
 //! Content digests of a decant stream, one line per table / key group
-//! (digest, record count, name), as `decant-checksum` prints them.
+//! (digest, record count, name), as `decant-checksum` computes them: on
+//! `-j N` worker threads (default: one per core; `-j 1` reads in one thread).
 //!
 //! ```text
-//! digest [INPUT|-]
+//! digest [-j N] [INPUT|-]
 //! ```
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use decant_record::digest::{CanonicalOptions, Digester};
+use decant_record::digest::CanonicalOptions;
 use decant_record::io::open_input;
+use decant_record::parallel::{default_threads, digest_stream};
 use decant_record::RecordReader;
 
-fn run() -> Result<(), String> {
-    let path = std::env::args_os().nth(1).map(PathBuf::from);
-    let input = open_input(path.as_deref()).map_err(|e| e.to_string())?;
-    let mut reader = RecordReader::new(input);
-    let mut digester = Digester::new(CanonicalOptions::default());
-    while let Some(record) = reader.next_record().map_err(|e| e.to_string())? {
-        digester.add(&record);
+/// `[-j N] [INPUT]`: the thread count and the input.
+fn parse_args() -> Result<(usize, Option<PathBuf>), String> {
+    let mut threads = default_threads();
+    let mut path = None;
+    let mut args = std::env::args_os().skip(1);
+    while let Some(arg) = args.next() {
+        if arg == "-j" {
+            let n = args.next().and_then(|n| n.to_str()?.parse().ok());
+            threads = n.ok_or("-j needs a number of threads")?;
+        } else {
+            path = Some(PathBuf::from(arg));
+        }
     }
-    for (group, digest) in digester.finish() {
+    Ok((threads, path))
+}
+
+fn run() -> Result<(), String> {
+    let (threads, path) = parse_args()?;
+    let input = open_input(path.as_deref()).map_err(|e| e.to_string())?;
+    let run = digest_stream(RecordReader::new(input), CanonicalOptions::default(), threads);
+    if let Some(e) = run.error {
+        return Err(e.to_string());
+    }
+    for (group, digest) in &run.groups {
         println!("{}  {}  {group}", digest.hex(), digest.count);
     }
-    let sealed = reader.all_sealed();
+    let sealed = run.reader.is_some_and(|r| r.all_sealed());
     eprintln!("digest: input {}", if sealed { "sealed" } else { "unsealed" });
     Ok(())
 }

@@ -17,6 +17,7 @@ use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use crate::record::{Record, RedisRecord, RedisValue, StreamValue};
 use crate::schema::{LogicalType, TableSchema};
@@ -255,7 +256,7 @@ impl ContentDigest {
 
 /// Column types of one table, by column name, for normalisation.
 #[derive(Debug, Default, Clone)]
-struct TableTypes {
+pub(crate) struct TableTypes {
     by_name: HashMap<String, LogicalType>,
     /// In schema order: rows usually list their columns in that order, so
     /// the type of column `i` is found without hashing its name.
@@ -294,7 +295,8 @@ struct OpenKey {
 #[derive(Debug)]
 pub struct Digester {
     opts: CanonicalOptions,
-    tables: HashMap<String, TableTypes>,
+    /// Shared with the workers of a parallel digest (copied on write).
+    tables: Arc<HashMap<String, TableTypes>>,
     groups: BTreeMap<GroupKey, ContentDigest>,
     open: Option<OpenKey>,
     scratch: Vec<u8>,
@@ -307,7 +309,7 @@ impl Digester {
     pub fn new(opts: CanonicalOptions) -> Self {
         Digester {
             opts,
-            tables: HashMap::new(),
+            tables: Arc::default(),
             groups: BTreeMap::new(),
             open: None,
             scratch: Vec::with_capacity(1024),
@@ -336,7 +338,7 @@ impl Digester {
     pub fn add_schema(&mut self, schema: &TableSchema) {
         let in_order: Vec<(String, LogicalType)> = schema.columns.iter().map(|c| (c.name.clone(), c.ty)).collect();
         let by_name = in_order.iter().cloned().collect();
-        self.tables.insert(schema.table.clone(), TableTypes { by_name, in_order });
+        Arc::make_mut(&mut self.tables).insert(schema.table.clone(), TableTypes { by_name, in_order });
         self.groups.entry(GroupKey::Table(schema.table.clone())).or_default();
     }
 
@@ -368,92 +370,126 @@ impl Digester {
 
     /// Adds one Redis record (a whole key or one part of a split key).
     pub fn add_redis(&mut self, r: &RedisRecord) {
-        let group_key = self.group_of(r.db, &r.key);
         // This record's contribution, merged into its group at the end.
+        let mut delta = self.key_start_delta(r);
+        let split = r.part.is_some();
+        let mut open = self.open_key(r.db, &r.key, split, r.starts_key());
+        hash_elements(&mut self.scratch, r, open.as_mut(), &mut delta);
+        self.close_key(open, split, r.ends_key(), &mut delta);
+        self.merge_key_delta(r.db, &r.key, &delta);
+    }
+
+    /// The count and type/expiry hash a record adds when it starts a key.
+    fn key_start_delta(&mut self, r: &RedisRecord) -> ContentDigest {
         let mut delta = ContentDigest::default();
-        let whole = r.part.is_none();
         if r.starts_key() {
             delta.count += 1;
             delta.add_hash(&key_meta_hash(&self.opts, r, &mut self.scratch));
+        }
+        delta
+    }
+
+    /// Moves the split-key state to `key` and takes it out for the record
+    /// being added (`None` for a whole key).
+    fn open_key(&mut self, db: u32, key: &[u8], split: bool, starts: bool) -> Option<OpenKey> {
+        if starts {
             self.open = None;
-            if !whole {
-                self.open = Some(OpenKey { db: r.db, key: r.key.clone(), list_offset: 0, string: None });
+            if split {
+                self.open = Some(OpenKey { db, key: key.to_vec(), list_offset: 0, string: None });
             }
-        } else if self.open.as_ref().is_none_or(|o| o.key != r.key || o.db != r.db) {
+        } else if self.open.as_ref().is_none_or(|o| o.key != key || o.db != db) {
             // A later part without its first part: digest it as if it were
             // the start, so the group still reflects every element seen.
-            self.open = Some(OpenKey { db: r.db, key: r.key.clone(), list_offset: 0, string: None });
+            self.open = Some(OpenKey { db, key: key.to_vec(), list_offset: 0, string: None });
         }
-        let key = &r.key;
-        let mut open = if whole { None } else { self.open.take() };
-        let mut e = ElementHasher::new(&mut self.scratch);
-        match &r.value {
-            RedisValue::String(bytes) => match open.as_mut() {
-                // The bytes are hashed unprefixed, as a split string streams them.
-                None => {
-                    e.start(b'S', key).extend_from_slice(bytes);
-                    delta.add_hash(&e.hash());
-                }
-                Some(o) => {
-                    o.string
-                        .get_or_insert_with(|| {
-                            let mut h = blake3::Hasher::new();
-                            h.update(e.start(b'S', key));
-                            h
-                        })
-                        .update(bytes);
-                }
-            },
-            RedisValue::Hash(pairs) => {
-                e.start(b'h', key);
-                for (f, v) in pairs {
-                    let b = e.element();
-                    put_bytes(b, f);
-                    put_bytes(b, v);
-                    delta.add_hash(&e.hash());
-                }
-            }
-            RedisValue::List(items) => {
-                let offset = open.as_ref().map_or(0, |o| o.list_offset);
-                e.start(b'l', key);
-                for (i, item) in items.iter().enumerate() {
-                    let b = e.element();
-                    b.extend_from_slice(&(offset + i as u64).to_le_bytes());
-                    put_bytes(b, item);
-                    delta.add_hash(&e.hash());
-                }
-                if let Some(o) = open.as_mut() {
-                    o.list_offset += items.len() as u64;
-                }
-            }
-            RedisValue::Set(members) => {
-                e.start(b's', key);
-                for m in members {
-                    put_bytes(e.element(), m);
-                    delta.add_hash(&e.hash());
-                }
-            }
-            RedisValue::ZSet(pairs) => {
-                e.start(b'z', key);
-                for (m, score) in pairs {
-                    let b = e.element();
-                    put_bytes(b, m);
-                    b.extend_from_slice(&canonical_float_bits(*score).to_le_bytes());
-                    delta.add_hash(&e.hash());
-                }
-            }
-            RedisValue::Stream(stream) => add_stream(&mut e, &mut delta, key, stream),
+        if split {
+            self.open.take()
+        } else {
+            None
         }
-        if r.ends_key() {
+    }
+
+    /// Puts the split-key state back after a record, completing a split
+    /// string's hash on the key's last part.
+    fn close_key(&mut self, mut open: Option<OpenKey>, split: bool, ends: bool, delta: &mut ContentDigest) {
+        if ends {
             if let Some(h) = open.as_mut().and_then(|o| o.string.take()) {
                 delta.add_hash(h.finalize().as_bytes());
             }
             open = None;
         }
-        if !whole {
+        if split {
             self.open = open;
         }
-        group_entry(&mut self.groups, 1, &group_key).merge(&delta);
+    }
+
+    fn merge_key_delta(&mut self, db: u32, key: &[u8], delta: &ContentDigest) {
+        let group_key = self.group_of(db, key);
+        group_entry(&mut self.groups, 1, &group_key).merge(delta);
+    }
+
+    /// Adds the part of a Redis record that does not depend on the records
+    /// before it, for a worker of the parallel digest: the whole of a whole
+    /// key, or a part of a split hash, set, sorted set or stream (whose
+    /// elements hash alone). Returns false, adding nothing, for a part of a
+    /// split list or string: element indexes and the string's hash run on
+    /// from the previous parts, so those go to [`Digester::add_redis`] in
+    /// stream order.
+    pub(crate) fn add_redis_independent(&mut self, r: &RedisRecord) -> bool {
+        if r.part.is_some() && matches!(r.value, RedisValue::List(_) | RedisValue::String(_)) {
+            return false;
+        }
+        let mut delta = self.key_start_delta(r);
+        hash_elements(&mut self.scratch, r, None, &mut delta);
+        self.merge_key_delta(r.db, &r.key, &delta);
+        true
+    }
+
+    /// In stream order, what a whole key does to the split-key state (ends
+    /// any split key in progress, as [`Digester::add_redis`] does).
+    pub(crate) fn forget_open_key(&mut self) {
+        self.open = None;
+    }
+
+    /// In stream order, what a part added by
+    /// [`Digester::add_redis_independent`] does to the split-key state
+    /// (including completing a split string's hash on a last part, as
+    /// [`Digester::add_redis`] does).
+    pub(crate) fn pass_key_part(&mut self, db: u32, key: &[u8], starts: bool, ends: bool) {
+        let open = self.open_key(db, key, true, starts);
+        let mut delta = ContentDigest::default();
+        self.close_key(open, true, ends, &mut delta);
+        if delta != ContentDigest::default() {
+            self.merge_key_delta(db, key, &delta);
+        }
+    }
+
+    /// Merges digests computed elsewhere over other records of the stream.
+    pub(crate) fn merge_groups(&mut self, groups: &BTreeMap<GroupKey, ContentDigest>) {
+        for (key, digest) in groups {
+            match self.groups.get_mut(key) {
+                Some(mine) => mine.merge(digest),
+                None => {
+                    self.groups.insert(key.clone(), *digest);
+                }
+            }
+        }
+    }
+
+    /// Takes the digests so far, leaving the digester's groups empty (its
+    /// schemas and split-key state stay).
+    pub(crate) fn take_groups(&mut self) -> BTreeMap<GroupKey, ContentDigest> {
+        std::mem::take(&mut self.groups)
+    }
+
+    /// The table types known so far, to share with workers.
+    pub(crate) fn table_types(&self) -> Arc<HashMap<String, TableTypes>> {
+        Arc::clone(&self.tables)
+    }
+
+    /// Replaces the table types (a worker starting a batch).
+    pub(crate) fn set_table_types(&mut self, tables: Arc<HashMap<String, TableTypes>>) {
+        self.tables = tables;
     }
 
     /// The digests so far, per table and key group (tables declared by a
@@ -465,6 +501,70 @@ impl Digester {
     /// The digests so far, without consuming the digester.
     pub fn groups(&self) -> &BTreeMap<GroupKey, ContentDigest> {
         &self.groups
+    }
+}
+
+/// Adds the hashes of a Redis record's elements to `delta`. `open` is the
+/// split-key state for a part of a split key (`None` for a whole key).
+fn hash_elements(scratch: &mut Vec<u8>, r: &RedisRecord, mut open: Option<&mut OpenKey>, delta: &mut ContentDigest) {
+    let key = &r.key;
+    let mut e = ElementHasher::new(scratch);
+    match &r.value {
+        RedisValue::String(bytes) => match open.as_mut() {
+            // The bytes are hashed unprefixed, as a split string streams them.
+            None => {
+                e.start(b'S', key).extend_from_slice(bytes);
+                delta.add_hash(&e.hash());
+            }
+            Some(o) => {
+                o.string
+                    .get_or_insert_with(|| {
+                        let mut h = blake3::Hasher::new();
+                        h.update(e.start(b'S', key));
+                        h
+                    })
+                    .update(bytes);
+            }
+        },
+        RedisValue::Hash(pairs) => {
+            e.start(b'h', key);
+            for (f, v) in pairs {
+                let b = e.element();
+                put_bytes(b, f);
+                put_bytes(b, v);
+                delta.add_hash(&e.hash());
+            }
+        }
+        RedisValue::List(items) => {
+            let offset = open.as_ref().map_or(0, |o| o.list_offset);
+            e.start(b'l', key);
+            for (i, item) in items.iter().enumerate() {
+                let b = e.element();
+                b.extend_from_slice(&(offset + i as u64).to_le_bytes());
+                put_bytes(b, item);
+                delta.add_hash(&e.hash());
+            }
+            if let Some(o) = open.as_mut() {
+                o.list_offset += items.len() as u64;
+            }
+        }
+        RedisValue::Set(members) => {
+            e.start(b's', key);
+            for m in members {
+                put_bytes(e.element(), m);
+                delta.add_hash(&e.hash());
+            }
+        }
+        RedisValue::ZSet(pairs) => {
+            e.start(b'z', key);
+            for (m, score) in pairs {
+                let b = e.element();
+                put_bytes(b, m);
+                b.extend_from_slice(&canonical_float_bits(*score).to_le_bytes());
+                delta.add_hash(&e.hash());
+            }
+        }
+        RedisValue::Stream(stream) => add_stream(&mut e, delta, key, stream),
     }
 }
 

@@ -24,6 +24,7 @@
 //!   streams are segments.
 //! - [`io`]: files, stdin/stdout, zstd.
 //! - [`digest`]: canonical form and order-independent content digests.
+//! - [`parallel`]: digests and validated pass-through on several threads.
 //! - [`conn`]: connection URLs, env fallbacks, password redaction.
 //! - [`cli`]: exit codes, the `main` wrapper, common flags, progress, summary,
 //!   reject files.
@@ -33,6 +34,7 @@ pub mod cli;
 pub mod conn;
 pub mod digest;
 pub mod io;
+pub mod parallel;
 pub mod reader;
 pub mod record;
 pub mod schema;

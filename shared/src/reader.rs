@@ -241,6 +241,25 @@ impl<R: BufRead> RecordReader<R> {
     /// `header` and `end` lines are returned too (after the trailer check), so
     /// pass-through tools can keep the stream's segments.
     pub fn next_record(&mut self) -> Result<Option<Record>, ReadError> {
+        match self.next_line(true)? {
+            None => Ok(None),
+            Some(Frame::Record(record)) => Ok(Some(record)),
+            // Not produced when every line is decoded.
+            Some(Frame::Data) => Err(ReadError::Malformed { line: self.line_no, message: "internal: undecoded line".into() }),
+        }
+    }
+
+    /// Frames the next line, keeping the segment accounting and trailer
+    /// checks of [`RecordReader::next_record`], but leaves lines that say
+    /// they are data (`{"kind":"row"`, `redis`, `diff`, `delete` at the start
+    /// of the line) undecoded for the caller ([`Frame::Data`]; the bytes are
+    /// in [`RecordReader::raw_line`]). Every other line is decoded here, so a
+    /// `header`, `end` or `schema` line is always a [`Frame::Record`].
+    pub(crate) fn next_frame(&mut self) -> Result<Option<Frame>, ReadError> {
+        self.next_line(false)
+    }
+
+    fn next_line(&mut self, decode_data: bool) -> Result<Option<Frame>, ReadError> {
         if self.finished {
             return Ok(None);
         }
@@ -264,6 +283,13 @@ impl<R: BufRead> RecordReader<R> {
         if self.after_end {
             self.after_end = false;
             self.segment = Segment::new(line_no);
+        }
+        if !decode_data && is_data_line(self.raw_line()) {
+            // Whether it decodes or not, a data line counts and is hashed
+            // like any record line (see the `Ok(record)` and `Err` arms below).
+            self.segment.records += 1;
+            self.hash_line();
+            return Ok(Some(Frame::Data));
         }
         let decoded = if self.raw_line().is_empty() {
             Err(crate::record::DecodeError("empty line (every line must be a JSON object with a \"kind\")".into()))
@@ -296,7 +322,7 @@ impl<R: BufRead> RecordReader<R> {
                 let done = std::mem::replace(&mut self.segment, Segment::new(line_no + 1));
                 self.segments.push(done.info(Some(digest)));
                 self.after_end = true;
-                Ok(Some(Record::End(trailer)))
+                Ok(Some(Frame::Record(Record::End(trailer))))
             }
             Ok(Record::Header(header)) => {
                 if !self.segment.is_empty() {
@@ -307,12 +333,12 @@ impl<R: BufRead> RecordReader<R> {
                 }
                 self.segment.header = Some(header.clone());
                 self.hash_line();
-                Ok(Some(Record::Header(header)))
+                Ok(Some(Frame::Record(Record::Header(header))))
             }
             Ok(record) => {
                 self.segment.records += 1;
                 self.hash_line();
-                Ok(Some(record))
+                Ok(Some(Frame::Record(record)))
             }
             Err(e) => {
                 self.segment.records += 1;
@@ -416,6 +442,29 @@ impl<R: BufRead> RecordReader<R> {
         let source = if hint.is_empty() { e } else { io::Error::new(e.kind(), format!("{e}{hint}")) };
         ReadError::Io { line: self.line_no, source }
     }
+}
+
+/// A framed line, as [`RecordReader::next_frame`] gives it.
+#[derive(Debug)]
+pub(crate) enum Frame {
+    /// A `row`, `redis`, `diff` or `delete` line, not decoded yet.
+    Data,
+    /// A decoded line (always so for `header`, `end` and `schema`).
+    Record(Record),
+}
+
+/// True when the line starts `{"kind":"row"` (or `redis`, `diff`, `delete`),
+/// the way writers put it. Such a line either decodes to that kind or is
+/// malformed (a second `"kind"` is an error), so the framing thread can leave
+/// it to a worker; any other spelling is decoded by the framing thread.
+fn is_data_line(line: &[u8]) -> bool {
+    let Some(rest) = line.strip_prefix(b"{\"kind\":\"") else {
+        return false;
+    };
+    let Some(end) = memchr::memchr2(b'"', b'\\', rest) else {
+        return false;
+    };
+    rest[end] == b'"' && matches!(&rest[..end], b"row" | b"redis" | b"diff" | b"delete")
 }
 
 /// The length of a line without its "\n" or "\r\n".
