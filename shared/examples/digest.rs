@@ -11,7 +11,7 @@ use std::process::ExitCode;
 
 use decant_record::digest::CanonicalOptions;
 use decant_record::io::open_input;
-use decant_record::parallel::{default_threads, digest_stream};
+use decant_record::parallel::{default_threads, digest_stream, Parallelism};
 use decant_record::RecordReader;
 
 /// `[-j N] [INPUT]`: the thread count and the input.
@@ -33,7 +33,7 @@ fn parse_args() -> Result<(usize, Option<PathBuf>), String> {
 fn run() -> Result<(), String> {
     let (threads, path) = parse_args()?;
     let input = open_input(path.as_deref()).map_err(|e| e.to_string())?;
-    let run = digest_stream(RecordReader::new(input), CanonicalOptions::default(), threads);
+    let run = digest_stream(RecordReader::new(input), CanonicalOptions::default(), Parallelism::new(threads));
     if let Some(e) = run.error {
         return Err(e.to_string());
     }

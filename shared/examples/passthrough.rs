@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use decant_record::io::{open_input, Output};
-use decant_record::parallel::{copy_stream, default_threads};
+use decant_record::parallel::{copy_stream, default_threads, Parallelism};
 use decant_record::{RecordReader, RecordWriter};
 
 fn run() -> Result<u64, String> {
@@ -29,7 +29,7 @@ fn run() -> Result<u64, String> {
     let input = open_input(paths.first().map(PathBuf::as_path)).map_err(|e| e.to_string())?;
     let output = Output::create(paths.get(1).map(PathBuf::as_path)).map_err(|e| e.to_string())?;
     let mut writer = RecordWriter::new(output);
-    copy_stream(RecordReader::new(input), &mut writer, threads).map_err(|e| e.to_string())?;
+    copy_stream(RecordReader::new(input), &mut writer, Parallelism::new(threads)).map_err(|e| e.to_string())?;
     let n = writer.records_written();
     writer.finish().and_then(Output::finish).map_err(|e| format!("writing: {e}"))?;
     Ok(n)

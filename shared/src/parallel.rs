@@ -31,9 +31,37 @@ use crate::writer::RecordWriter;
 /// costs nothing next to decoding it, small enough to keep memory low.
 pub const BATCH_BYTES: usize = 256 << 10;
 
+/// Stack of the framing and worker threads: as deep JSON decodes there as in
+/// a main thread (the memory is only reserved, not used).
+const THREAD_STACK: usize = 8 << 20;
+
 /// The number of worker threads to use by default: one per core.
 pub fn default_threads() -> usize {
     thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// How a stream is shared among threads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Parallelism {
+    /// Worker threads (besides the framing thread); 1 or 0 reads the stream
+    /// in the calling thread alone.
+    pub threads: usize,
+    /// Bytes of lines per batch handed to a worker ([`BATCH_BYTES`]).
+    pub batch_bytes: usize,
+}
+
+impl Parallelism {
+    /// `threads` workers with batches of [`BATCH_BYTES`].
+    pub fn new(threads: usize) -> Parallelism {
+        Parallelism { threads, batch_bytes: BATCH_BYTES }
+    }
+}
+
+impl Default for Parallelism {
+    /// One worker per core.
+    fn default() -> Parallelism {
+        Parallelism::new(default_threads())
+    }
 }
 
 /// A run of consecutive lines, framed but (except control lines) not decoded.
@@ -57,11 +85,11 @@ struct Batch<S> {
 }
 
 impl<S: Default> Batch<S> {
-    fn empty() -> Batch<S> {
+    fn empty(batch_bytes: usize) -> Batch<S> {
         Batch {
             seq: 0,
             first_line: 0,
-            bytes: Vec::with_capacity(BATCH_BYTES + (16 << 10)),
+            bytes: Vec::with_capacity(batch_bytes + (16 << 10)),
             lines: Vec::new(),
             decoded: Vec::new(),
             state: S::default(),
@@ -69,11 +97,11 @@ impl<S: Default> Batch<S> {
         }
     }
 
-    fn reset(&mut self) {
+    fn reset(&mut self, batch_bytes: usize) {
         self.bytes.clear();
-        if self.bytes.capacity() > 4 * BATCH_BYTES {
+        if self.bytes.capacity() > 4 * batch_bytes + (64 << 10) {
             // It held a huge line: give the memory back.
-            self.bytes.shrink_to(BATCH_BYTES + (16 << 10));
+            self.bytes.shrink_to(batch_bytes + (16 << 10));
         }
         self.lines.clear();
         self.decoded.clear();
@@ -99,7 +127,7 @@ impl<S: Default> Batch<S> {
 /// Returns the reader (for its segments) when the whole input was read.
 fn run<R, S, O, W>(
     reader: RecordReader<R>,
-    threads: usize,
+    parallelism: Parallelism,
     observe: fn(&mut S, &Record),
     make_worker: impl Fn() -> W,
     mut collect: impl FnMut(&mut Batch<S>, O) -> bool,
@@ -110,13 +138,14 @@ where
     O: Send + 'static,
     W: FnMut(&Batch<S>) -> O + Send + 'static,
 {
-    let threads = threads.max(1);
+    let threads = parallelism.threads.max(1);
+    let batch_bytes = parallelism.batch_bytes.max(1);
     // Every batch in flight comes from this pool, which bounds memory: the
     // framing thread waits for a free batch when the others fall behind.
     let pool_size = 2 * threads + 2;
     let (pool_tx, pool_rx) = mpsc::sync_channel::<Batch<S>>(pool_size);
     for _ in 0..pool_size {
-        let _ = pool_tx.send(Batch::empty());
+        let _ = pool_tx.send(Batch::empty(batch_bytes));
     }
     let (jobs_tx, jobs_rx) = mpsc::channel::<Batch<S>>();
     let (done_tx, done_rx) = mpsc::channel::<(Batch<S>, thread::Result<O>)>();
@@ -126,7 +155,8 @@ where
         let stop = Arc::clone(&stop);
         thread::Builder::new()
             .name("decant-framer".into())
-            .spawn(move || frame_batches(reader, pool_rx, jobs_tx, &stop, observe))
+            .stack_size(THREAD_STACK)
+            .spawn(move || frame_batches(reader, batch_bytes, pool_rx, jobs_tx, &stop, observe))
             .expect("spawning the framing thread")
     };
     let jobs_rx = Arc::new(Mutex::new(jobs_rx));
@@ -136,6 +166,7 @@ where
         let mut work = make_worker();
         thread::Builder::new()
             .name(format!("decant-worker-{i}"))
+            .stack_size(THREAD_STACK)
             .spawn(move || loop {
                 let batch = match jobs.lock() {
                     Ok(queue) => queue.recv(),
@@ -172,7 +203,7 @@ where
                 stopped = true;
                 break 'results;
             }
-            batch.reset();
+            batch.reset(batch_bytes);
             let _ = pool_tx.try_send(batch);
         }
     }
@@ -192,6 +223,7 @@ where
 /// The framing thread: fills batches from the pool and hands them on.
 fn frame_batches<R: BufRead, S: Clone + Default>(
     mut reader: RecordReader<R>,
+    batch_bytes: usize,
     pool: Receiver<Batch<S>>,
     jobs: Sender<Batch<S>>,
     stop: &AtomicBool,
@@ -205,7 +237,7 @@ fn frame_batches<R: BufRead, S: Clone + Default>(
         batch.first_line = reader.line_number() + 1;
         batch.state = state.clone();
         let mut at_end = false;
-        while batch.bytes.len() < BATCH_BYTES {
+        while batch.bytes.len() < batch_bytes {
             match reader.next_frame() {
                 Ok(Some(frame)) => {
                     batch.bytes.extend_from_slice(reader.raw_line());
@@ -276,17 +308,17 @@ pub struct DigestRun<R> {
     pub reader: Option<RecordReader<R>>,
 }
 
-/// Content digests of a stream on `threads` worker threads (plus a framing
+/// Content digests of a stream on `parallelism.threads` worker threads (plus a framing
 /// thread): the same digests, error and line number as reading it with
 /// [`RecordReader::next_record`] into a [`Digester`], stopping at the first
-/// error — which is what `threads` ≤ 1 does, in the calling thread.
+/// error — which is what 1 thread does, in the calling thread.
 ///
 /// ```
 /// use decant_record::digest::{CanonicalOptions, Digester};
-/// use decant_record::parallel::digest_stream;
+/// use decant_record::parallel::{digest_stream, Parallelism};
 /// use decant_record::RecordReader;
 /// let input: &[u8] = b"{\"kind\":\"row\",\"table\":\"t\",\"data\":{\"id\":1}}\n{\"kind\":\"redis\",\"db\":0,\"key\":\"k:1\",\"type\":\"set\",\"value\":[\"a\"]}\n";
-/// let run = digest_stream(RecordReader::new(input), CanonicalOptions::default(), 2);
+/// let run = digest_stream(RecordReader::new(input), CanonicalOptions::default(), Parallelism::new(2));
 /// assert!(run.error.is_none());
 /// let mut one = Digester::new(CanonicalOptions::default());
 /// for record in RecordReader::new(input) {
@@ -297,9 +329,9 @@ pub struct DigestRun<R> {
 pub fn digest_stream<R: BufRead + Send + 'static>(
     reader: RecordReader<R>,
     opts: CanonicalOptions,
-    threads: usize,
+    parallelism: Parallelism,
 ) -> DigestRun<R> {
-    if threads <= 1 {
+    if parallelism.threads <= 1 {
         let mut reader = reader;
         let mut digester = Digester::new(opts);
         let error = loop {
@@ -327,7 +359,7 @@ pub fn digest_stream<R: BufRead + Send + 'static>(
     };
     let mut total = Digester::new(opts);
     let mut error = None;
-    let reader = run(reader, threads, observe, make_worker, |batch, part: DigestPart| {
+    let reader = run(reader, parallelism, observe, make_worker, |batch, part: DigestPart| {
         total.merge_groups(&part.groups);
         for event in part.events {
             match event {
@@ -395,28 +427,28 @@ pub enum CopyError {
     Write(#[from] std::io::Error),
 }
 
-/// Validates every line of a stream on `threads` worker threads (decoding it
+/// Validates every line of a stream on `parallelism.threads` worker threads (decoding it
 /// fully, checking every trailer) and writes it to `writer` as a one-thread
 /// pass-through does: data and schema lines as they were (without `\r`),
 /// headers re-encoded, each segment re-sealed with a fresh trailer. Stops at
 /// the first error, having written the lines before it. Returns the reader,
-/// for its segments. `threads` ≤ 1 does the same in the calling thread.
+/// for its segments. One thread does the same in the calling thread.
 ///
 /// ```
-/// use decant_record::parallel::copy_stream;
+/// use decant_record::parallel::{copy_stream, Parallelism};
 /// use decant_record::{RecordReader, RecordWriter};
 /// let input: &[u8] = b"{\"kind\":\"row\",\"table\":\"t\",\"data\":{\"id\":1}}\n";
 /// let mut writer = RecordWriter::new(Vec::new());
-/// copy_stream(RecordReader::new(input), &mut writer, 2).unwrap();
+/// copy_stream(RecordReader::new(input), &mut writer, Parallelism::new(2)).unwrap();
 /// let out = writer.finish().unwrap();
 /// assert!(out.starts_with(input));
 /// ```
 pub fn copy_stream<R: BufRead + Send + 'static, W: Write>(
     reader: RecordReader<R>,
     writer: &mut RecordWriter<W>,
-    threads: usize,
+    parallelism: Parallelism,
 ) -> Result<RecordReader<R>, CopyError> {
-    if threads <= 1 {
+    if parallelism.threads <= 1 {
         let mut reader = reader;
         while let Some(record) = reader.next_record()? {
             match &record {
@@ -436,7 +468,7 @@ pub fn copy_stream<R: BufRead + Send + 'static, W: Write>(
         }
     };
     let mut failure: Option<CopyError> = None;
-    let reader = run(reader, threads, observe, make_worker, |batch, bad_line: Option<ReadError>| {
+    let reader = run(reader, parallelism, observe, make_worker, |batch, bad_line: Option<ReadError>| {
         let stop_at = bad_line.as_ref().map_or(u64::MAX, ReadError::line);
         for (line_no, line, decoded) in batch.iter() {
             if line_no >= stop_at {
