@@ -78,6 +78,10 @@ pub struct Args {
     /// Reject lines longer than this many bytes.
     #[arg(long, value_name = "BYTES", default_value_t = decant_record::reader::DEFAULT_MAX_LINE_BYTES)]
     pub max_line_bytes: usize,
+    /// Read each stream on N worker threads (default: one per core; 1 reads
+    /// in one thread). The digests do not depend on it.
+    #[arg(short = 'j', long, value_name = "N")]
+    pub threads: Option<usize>,
     #[command(flatten)]
     pub canon: CanonicalArgs,
 }
@@ -107,7 +111,12 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
 }
 
 fn run_sums(args: &Args) -> anyhow::Result<Outcome> {
-    let config = sums::Config { canon: args.canon.clone(), live: args.live(), max_line_bytes: args.max_line_bytes };
+    let config = sums::Config {
+        canon: args.canon.clone(),
+        live: args.live(),
+        max_line_bytes: args.max_line_bytes,
+        threads: args.threads.unwrap_or(0),
+    };
     let inputs: Vec<SourceSpec> = if args.inputs.is_empty() {
         vec![SourceSpec::Stdin]
     } else {
@@ -148,7 +157,7 @@ fn run_check(args: &Args, file: &std::path::Path) -> anyhow::Result<Outcome> {
         anyhow::bail!("{}: no inputs listed", file.display());
     }
     let canon = if args.canon_is_default() { None } else { Some(&args.canon) };
-    let results = sums::check(&parsed, canon, &args.live(), args.max_line_bytes)?;
+    let results = sums::check(&parsed, canon, &args.live(), args.max_line_bytes, args.threads.unwrap_or(0))?;
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let mut failed = 0usize;

@@ -21,6 +21,7 @@
 //! URL, with its password, is handed over in the child's `SOURCE_URL`
 //! environment variable, never on its command line where `ps` would show it.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
@@ -28,7 +29,9 @@ use std::process::{Child, Command, Stdio};
 
 use anyhow::{bail, Context as _};
 use decant_record::conn::{ConnUrl, Role, Store};
+use decant_record::digest::{CanonicalOptions, ContentDigest, GroupKey};
 use decant_record::io::{open_input, Input};
+use decant_record::parallel::{digest_stream, Parallelism};
 use decant_record::reader::{ReaderOptions, DEFAULT_MAX_LINE_BYTES};
 use decant_record::{ReadError, Record, RecordReader, SegmentInfo};
 
@@ -252,6 +255,24 @@ impl Source {
 
     /// The next record; header and end lines included. Any bad line is an
     /// error here: the checking tools never skip input.
+    /// Digests the rest of the source, reading it on `parallelism` threads
+    /// ([`digest_stream`]): the digests of the records before the first
+    /// error, and that error. After an error the source's segments are
+    /// unknown (empty).
+    pub fn digest(
+        &mut self,
+        opts: CanonicalOptions,
+        parallelism: Parallelism,
+    ) -> (BTreeMap<GroupKey, ContentDigest>, Option<SourceError>) {
+        let empty: Input = Box::new(std::io::empty());
+        let reader = std::mem::replace(&mut self.reader, RecordReader::new(empty));
+        let run = digest_stream(reader, opts, parallelism);
+        if let Some(reader) = run.reader {
+            self.reader = reader;
+        }
+        (run.groups, run.error.map(|source| SourceError::Stream { name: self.name.clone(), source }))
+    }
+
     pub fn next_record(&mut self) -> Result<Option<Record>, SourceError> {
         self.reader.next_record().map_err(|source| SourceError::Stream { name: self.name.clone(), source })
     }

@@ -32,7 +32,8 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use anyhow::Context as _;
-use decant_record::digest::{ContentDigest, Digester, GroupKey};
+use decant_record::digest::{ContentDigest, GroupKey};
+use decant_record::parallel::{default_threads, Parallelism};
 
 use crate::canon::CanonicalArgs;
 use crate::source::{seal_status, LiveOptions, Source, SourceError, SourceSpec};
@@ -85,6 +86,9 @@ pub struct Config {
     pub live: LiveOptions,
     /// Line-length cap.
     pub max_line_bytes: usize,
+    /// Worker threads for reading a stream (0: one per core; 1: the calling
+    /// thread only).
+    pub threads: usize,
 }
 
 /// Digests one input. A bad stream (malformed line, trailer mismatch,
@@ -94,14 +98,9 @@ pub fn checksum(spec: &SourceSpec, config: &Config) -> anyhow::Result<InputSums>
     let max =
         if config.max_line_bytes == 0 { decant_record::reader::DEFAULT_MAX_LINE_BYTES } else { config.max_line_bytes };
     let mut source = Source::open_with(spec, &config.live, max)?;
-    let mut digester = Digester::new(config.canon.options());
-    let broken = loop {
-        match source.next_record() {
-            Ok(Some(record)) => digester.add(&record),
-            Ok(None) => break None,
-            Err(SourceError::Stream { source: e, .. }) => break Some(e.to_string()),
-        }
-    };
+    let threads = if config.threads == 0 { default_threads() } else { config.threads };
+    let (groups, broken) = source.digest(config.canon.options(), Parallelism::new(threads));
+    let broken = broken.map(|SourceError::Stream { source: e, .. }| e.to_string());
     let live = source.is_live();
     let segments = source.finish()?;
     let status = match broken {
@@ -110,7 +109,7 @@ pub fn checksum(spec: &SourceSpec, config: &Config) -> anyhow::Result<InputSums>
         None if seal_status(&segments) == "sealed" => InputStatus::Sealed,
         None => InputStatus::Unsealed,
     };
-    Ok(InputSums { source: spec.display_name(), status, groups: digester.finish() })
+    Ok(InputSums { source: spec.display_name(), status, groups })
 }
 
 /// Escapes a name for the checksum file.
@@ -301,13 +300,14 @@ pub fn check(
     canon: Option<&CanonicalArgs>,
     live: &LiveOptions,
     max_line_bytes: usize,
+    threads: usize,
 ) -> anyhow::Result<Vec<CheckResult>> {
     let canon = match canon {
         Some(c) => c.clone(),
         None => CanonicalArgs::from_flags(&file.options)
             .map_err(|e| anyhow::anyhow!("the checksum file's options line: {e}"))?,
     };
-    let config = Config { canon, live: live.clone(), max_line_bytes };
+    let config = Config { canon, live: live.clone(), max_line_bytes, threads };
     let mut results = Vec::new();
     for saved in &file.inputs {
         results.push(check_one(saved, &config)?);
@@ -360,6 +360,7 @@ fn check_one(saved: &SavedInput, config: &Config) -> anyhow::Result<CheckResult>
 #[cfg(test)]
 mod tests {
     use super::*;
+    use decant_record::digest::Digester;
     use decant_record::{Record, Row, RowData, Value};
 
     #[test]
