@@ -3,11 +3,13 @@
 # stream of mixed table rows and Redis keys, measures in one run
 #   pass-through  read + validate every line + rewrite it (re-sealed)   shared/examples/passthrough.rs
 #   digest        content digests per table / key group                 shared/examples/digest.rs
+# each with THREADS worker threads (default: one per core, as decant-checksum) and in one
+# thread (`-j 1`, the CPU cost of the format itself),
 #   jq            `jq -c . FILE > /dev/null`, the peer baseline (on a prefix of the file)
 # and prints MB/s (wall clock and CPU time), ratios to jq and peak RSS, medians of RUNS runs.
 #
 #   scripts/bench.sh record                      # 1024 MB, 3 runs, jq on a 200 MB prefix
-#   SIZE_MB=256 RUNS=5 JQ_MB=64 scripts/bench.sh record
+#   SIZE_MB=256 RUNS=5 JQ_MB=64 THREADS=2 scripts/bench.sh record
 #   KEEP=1 BENCH_DIR=/tmp/b scripts/bench.sh record   # keep the generated file for the next run
 set -euo pipefail
 # shellcheck source=scripts/bench/lib.sh
@@ -18,6 +20,7 @@ BENCH_DIR=$WORK
 SIZE_MB=${SIZE_MB:-1024}
 RUNS=${RUNS:-3}
 JQ_MB=${JQ_MB:-200}
+THREADS=${THREADS:-$(nproc)}
 
 command -v jq >/dev/null || { echo "record.sh: jq is not installed (apt-get install -y jq)" >&2; exit 2; }
 [ -x /usr/bin/time ] || { echo "record.sh: /usr/bin/time is missing (apt-get install -y time)" >&2; exit 2; }
@@ -39,7 +42,7 @@ fi
 
 results="$BENCH_DIR/results.tsv"
 : >"$results"
-measure() { # name file command...
+measure() { # name file command... (the file goes after the command's arguments)
   local name=$1 file=$2
   shift 2
   local size
@@ -56,10 +59,13 @@ measure() { # name file command...
   done
 }
 
-echo "== measuring (medians of $RUNS runs; load: $(cut -d' ' -f1-3 /proc/loadavg))" >&2
-measure passthrough "$data" "$bin/passthrough"
-measure digest "$data" "$bin/digest"
+echo "== measuring (medians of $RUNS runs, $THREADS worker threads; load: $(cut -d' ' -f1-3 /proc/loadavg))" >&2
+measure passthrough "$data" "$bin/passthrough" -j "$THREADS"
+measure passthrough-1-thread "$data" "$bin/passthrough" -j 1
+measure digest "$data" "$bin/digest" -j "$THREADS"
+measure digest-1-thread "$data" "$bin/digest" -j 1
 measure jq "$prefix" jq -c .
+echo "== load after: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 
 python3 - "$results" <<'EOF'
 import statistics, sys
@@ -74,10 +80,11 @@ for name, runs in by.items():
     wall = statistics.median(r[1] for r in runs)
     cpu = statistics.median(r[2] for r in runs)
     stats[name] = (size, mb(size) / wall, mb(size) / cpu, max(r[3] for r in runs) / 1024)
+    print(f"{name} runs (wall s / CPU s): " + ", ".join(f"{r[1]:.1f}/{r[2]:.1f}" for r in runs), file=sys.stderr)
 jq_wall, jq_cpu = stats["jq"][1], stats["jq"][2]
 print(f"| stage | input | MB/s (wall) | MB/s (CPU) | × jq (wall) | × jq (CPU) | peak RSS |")
 print(f"|---|---|---|---|---|---|---|")
-for name in ("passthrough", "digest", "jq"):
+for name in ("passthrough", "passthrough-1-thread", "digest", "digest-1-thread", "jq"):
     size, w, c, rss = stats[name]
     print(f"| {name} | {mb(size):.0f} MB | {w:.1f} | {c:.1f} | {w / jq_wall:.1f} | {c / jq_cpu:.1f} | {rss:.1f} MB |")
 EOF

@@ -31,6 +31,10 @@ use crate::writer::RecordWriter;
 /// costs nothing next to decoding it, small enough to keep memory low.
 pub const BATCH_BYTES: usize = 256 << 10;
 
+/// Cap on the bytes of all batches in flight, whatever the thread count (a
+/// many-core machine still reads any stream in a few megabytes).
+const MAX_BATCH_MEMORY: usize = 16 << 20;
+
 /// Stack of the framing and worker threads: as deep JSON decodes there as in
 /// a main thread (the memory is only reserved, not used).
 const THREAD_STACK: usize = 8 << 20;
@@ -138,11 +142,12 @@ where
     O: Send + 'static,
     W: FnMut(&Batch<S>) -> O + Send + 'static,
 {
-    let threads = parallelism.threads.max(1);
     let batch_bytes = parallelism.batch_bytes.max(1);
     // Every batch in flight comes from this pool, which bounds memory: the
     // framing thread waits for a free batch when the others fall behind.
-    let pool_size = 2 * threads + 2;
+    // Two per worker keep every worker busy, within [`MAX_BATCH_MEMORY`].
+    let pool_size = (2 * parallelism.threads.max(1) + 2).min((MAX_BATCH_MEMORY / batch_bytes).max(3));
+    let threads = parallelism.threads.clamp(1, pool_size - 1);
     let (pool_tx, pool_rx) = mpsc::sync_channel::<Batch<S>>(pool_size);
     for _ in 0..pool_size {
         let _ = pool_tx.send(Batch::empty(batch_bytes));

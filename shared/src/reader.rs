@@ -245,7 +245,9 @@ impl<R: BufRead> RecordReader<R> {
             None => Ok(None),
             Some(Frame::Record(record)) => Ok(Some(record)),
             // Not produced when every line is decoded.
-            Some(Frame::Data) => Err(ReadError::Malformed { line: self.line_no, message: "internal: undecoded line".into() }),
+            Some(Frame::Data) => {
+                Err(ReadError::Malformed { line: self.line_no, message: "internal: undecoded line".into() })
+            }
         }
     }
 
@@ -446,6 +448,9 @@ impl<R: BufRead> RecordReader<R> {
 
 /// A framed line, as [`RecordReader::next_frame`] gives it.
 #[derive(Debug)]
+// Moved out once per line like `Option<Record>`; a box would cost an
+// allocation per record on the one-thread path.
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Frame {
     /// A `row`, `redis`, `diff` or `delete` line, not decoded yet.
     Data,
