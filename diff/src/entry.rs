@@ -117,7 +117,7 @@ type Opener = Box<dyn FnOnce() -> anyhow::Result<Source>>;
 
 /// A source, opened now or on first read.
 enum Slot {
-    Open(Source),
+    Open(Box<Source>),
     Pending(Opener),
     /// The opener failed (its error was returned).
     Failed,
@@ -160,7 +160,7 @@ impl EntryReader {
     /// Wraps a source; `is_left` applies the key map.
     pub fn new(source: Source, opts: &CompareOptions, is_left: bool) -> EntryReader {
         let name = source.name().to_owned();
-        Self::with_slot(Slot::Open(source), name, opts, is_left)
+        Self::with_slot(Slot::Open(Box::new(source)), name, opts, is_left)
     }
 
     /// A reader whose source is opened only when its first entry is asked
@@ -210,7 +210,7 @@ impl EntryReader {
     /// no segments.
     pub fn finish(self) -> anyhow::Result<Vec<decant_record::SegmentInfo>> {
         match self.source {
-            Slot::Open(s) => s.finish(),
+            Slot::Open(s) => (*s).finish(),
             Slot::Pending(_) | Slot::Failed => Ok(Vec::new()),
         }
     }
@@ -219,7 +219,7 @@ impl EntryReader {
     fn source(&mut self) -> anyhow::Result<&mut Source> {
         if matches!(self.source, Slot::Pending(_)) {
             if let Slot::Pending(open) = std::mem::replace(&mut self.source, Slot::Failed) {
-                self.source = Slot::Open(open()?);
+                self.source = Slot::Open(Box::new(open()?));
             }
         }
         match &mut self.source {
@@ -379,9 +379,9 @@ impl EntryReader {
                 continue;
             }
             let mut out = Vec::new();
-            let rule = t.apply_into(&record, first_index, &mut self.caps, &mut out).map_err(|e| {
-                anyhow::anyhow!("{}: line {}: --spec: {e}", self.name, self.line_number())
-            })?;
+            let rule = t
+                .apply_into(&record, first_index, &mut self.caps, &mut out)
+                .map_err(|e| anyhow::anyhow!("{}: line {}: --spec: {e}", self.name, self.line_number()))?;
             if rule.is_none() {
                 // Unmatched records pass through, so they show as differences
                 // rather than vanish.

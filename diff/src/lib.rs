@@ -207,7 +207,7 @@ pub fn live_options(
     };
     let sql = |s: Option<decant_record::conn::Store>| s.is_some_and(|s| s != decant_record::conn::Store::Redis);
     let (sa, sb) = (store(a), store(b));
-    if !wheres.is_empty() && !(sql(sa) || sql(sb)) {
+    if !(wheres.is_empty() || sql(sa) || sql(sb)) {
         anyhow::bail!("--where filters the rows of live SQL stores, and neither side is one");
     }
     let side = |s: Option<decant_record::conn::Store>, pw: Option<&PathBuf>| {

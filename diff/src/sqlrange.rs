@@ -224,9 +224,11 @@ impl Db {
                     .test_before_acquire(false)
                     .after_connect(|c, _| {
                         Box::pin(async move {
-                            c.execute("SET SESSION time_zone = '+00:00', sql_mode = '', character_set_results = 'utf8mb4'")
-                                .await
-                                .map(|_| ())
+                            c.execute(
+                                "SET SESSION time_zone = '+00:00', sql_mode = '', character_set_results = 'utf8mb4'",
+                            )
+                            .await
+                            .map(|_| ())
                         })
                     })
                     .connect_with(opts)
@@ -415,7 +417,14 @@ impl Db {
     }
 
     /// Count and hash sum of each segment of a task, by segment number.
-    async fn segments(&self, table: &str, pk: &str, hash: &str, filter: Option<&str>, task: Task) -> anyhow::Result<Segments> {
+    async fn segments(
+        &self,
+        table: &str,
+        pk: &str,
+        hash: &str,
+        filter: Option<&str>,
+        task: Task,
+    ) -> anyhow::Result<Segments> {
         let (t, k) = (self.ident(table), self.ident(pk));
         let Task { lo, hi, step, .. } = task;
         let w = filter.map(|f| format!(" AND ({f})")).unwrap_or_default();
@@ -493,14 +502,15 @@ async fn compare_table(
     let mut result = RangeResult::default();
     let mut wave = first_tasks(lo, hi, range);
     while !wave.is_empty() {
-        let done: Vec<(Task, Segments, Segments)> = futures_util::stream::iter(wave.into_iter().map(|task| async move {
-            let (a, b) =
-                tokio::try_join!(l.segments(table, pk, lh, filter, task), r.segments(table, pk, rh, filter, task))?;
-            anyhow::Ok((task, a, b))
-        }))
-        .buffer_unordered(range.jobs.max(1))
-        .try_collect()
-        .await?;
+        let done: Vec<(Task, Segments, Segments)> =
+            futures_util::stream::iter(wave.into_iter().map(|task| async move {
+                let (a, b) =
+                    tokio::try_join!(l.segments(table, pk, lh, filter, task), r.segments(table, pk, rh, filter, task))?;
+                anyhow::Ok((task, a, b))
+            }))
+            .buffer_unordered(range.jobs.max(1))
+            .try_collect()
+            .await?;
         let mut next = Vec::new();
         for (task, ls, rs) in done {
             if task.top {

@@ -421,9 +421,11 @@ fn range_checksums_see_equal_decimals_of_different_scales_as_equal() {
     let (my_url, pg_url) = (my.url(&mdb), pg.url(&pdb));
     // 1.2500 in A is 1.25 in B: equal, in place and row by row.
     decant_tests::run("decant-diff").args([&my_url, &pg_url, "--no-range-checksums"]).output().assert_success();
-    let out = decant_tests::run("decant-diff").args([&my_url, &pg_url, "--log-format", "json"]).output().assert_success();
+    let out =
+        decant_tests::run("decant-diff").args([&my_url, &pg_url, "--log-format", "json"]).output().assert_success();
     assert!(
-        out.stderr.contains("table prices: range checksums in both databases: 500 rows in A, 500 in B, 0 range(s) differ"),
+        out.stderr
+            .contains("table prices: range checksums in both databases: 500 rows in A, 500 in B, 0 range(s) differ"),
         "{out:?}"
     );
     pg.query(&pdb, "UPDATE prices SET amount = amount + 0.01 WHERE id = 250");

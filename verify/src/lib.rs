@@ -356,7 +356,8 @@ pub fn verify(args: &Args) -> anyhow::Result<Report> {
     }
     let mut right = EntryReader::new(Source::open(&b, &live_b)?, &opts, false);
     let right_lookup = if point.is_some() { None } else { Some(&lookup) };
-    let right_digests = scan(&mut right, &mut sample, if point.is_some() { 0 } else { args.sample }, &mut rng, right_lookup)?;
+    let right_digests =
+        scan(&mut right, &mut sample, if point.is_some() { 0 } else { args.sample }, &mut rng, right_lookup)?;
     let right_info = std::mem::take(&mut right.info);
     let right_segments = right.finish()?;
     let left_scan = Scan {
