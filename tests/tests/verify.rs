@@ -374,6 +374,15 @@ fn sample_fetches_the_sampled_records_from_a_live_side_by_key() {
     let r = report(&out);
     assert_eq!((r["sample"]["different"].as_u64(), r["sample"]["missing"].as_u64()), (Some(1), Some(1)), "{r}");
     assert_eq!(r["sample"]["by_key"], false, "{r}");
+    // A live B without the table: the sampled records are missing (exit 1),
+    // the point query is not sent to a table that is not there (exit 2).
+    let empty = my.fresh_database("vsample_empty");
+    let out = w
+        .run("decant-verify")
+        .args(["--left", "a.ndjson", "--right", &my.url(&empty), "--sample", "10", "--json"])
+        .output()
+        .assert_code(1);
+    assert_eq!(report(&out)["sample"]["missing"], 10, "{out:?}");
 }
 
 #[test]

@@ -5,7 +5,7 @@
 //! check reads B through its key index, the way an application does, and
 //! does not depend on B's full pass. A file B is looked up during its pass.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use decant_checksum::source::{LiveOptions, SourceSpec};
 use decant_diff::compare::decode_lines;
@@ -85,6 +85,21 @@ pub fn point_query(
     }
     let tables = wheres.iter().filter_map(|w| w.split_once(':')).map(|(t, _)| t.to_owned()).collect();
     Some(LiveOptions { tables, wheres, ..live_b.clone() })
+}
+
+/// A point query limited to the tables B has (`None` when it has none of
+/// them: nothing to fetch). Redis point queries are left as they are.
+pub fn restrict_to_tables(point: &LiveOptions, have: &BTreeSet<String>) -> Option<LiveOptions> {
+    if point.tables.is_empty() {
+        return Some(point.clone());
+    }
+    let tables: Vec<String> = point.tables.iter().filter(|t| have.contains(*t)).cloned().collect();
+    if tables.is_empty() {
+        return None;
+    }
+    let wheres =
+        point.wheres.iter().filter(|w| w.split_once(':').is_some_and(|(t, _)| have.contains(t))).cloned().collect();
+    Some(LiveOptions { tables, wheres, ..point.clone() })
 }
 
 /// A Redis glob that matches exactly `key`.
