@@ -508,3 +508,52 @@ pub fn target_of(record: &Record, id_columns: Option<&[String]>) -> Option<Targe
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+
+    use super::*;
+
+    fn lazy_reader(opened: &Arc<AtomicBool>) -> EntryReader {
+        let flag = opened.clone();
+        let open = move || {
+            flag.store(true, Ordering::SeqCst);
+            let rows = concat!(
+                r#"{"kind":"schema","table":"t","columns":[{"name":"id","type":"int64"}],"primary_key":["id"]}"#,
+                "\n",
+                r#"{"kind":"row","table":"t","data":{"id":1}}"#,
+                "\n"
+            );
+            let rows = rows.as_bytes().to_vec();
+            let input: decant_record::io::Input = Box::new(std::io::Cursor::new(rows));
+            Ok(Source::from_reader("b", decant_record::RecordReader::new(input)))
+        };
+        EntryReader::lazy("b".to_owned(), open, &CompareOptions::default(), false)
+    }
+
+    #[test]
+    fn a_lazy_source_opens_on_its_first_read_only() {
+        let opened = Arc::new(AtomicBool::new(false));
+        let mut r = lazy_reader(&opened);
+        assert_eq!(r.name(), "b");
+        assert!(!opened.load(Ordering::SeqCst));
+        assert!(r.next_entry().unwrap().is_some());
+        assert!(opened.load(Ordering::SeqCst));
+        assert!(r.next_entry().unwrap().is_none());
+        r.finish().unwrap();
+        // Never read, never opened: finishing it costs nothing.
+        let untouched = Arc::new(AtomicBool::new(false));
+        assert!(lazy_reader(&untouched).finish().unwrap().is_empty());
+        assert!(!untouched.load(Ordering::SeqCst));
+    }
+
+    #[test]
+    fn a_failing_opener_is_an_error_not_a_panic() {
+        let mut r =
+            EntryReader::lazy("b".to_owned(), || anyhow::bail!("cannot open b"), &CompareOptions::default(), false);
+        assert!(r.next_entry().unwrap_err().to_string().contains("cannot open b"));
+        assert!(r.next_entry().is_err());
+    }
+}
