@@ -681,7 +681,7 @@ async fn plan(
     }
     for t in filters.keys() {
         if !ta.contains(t) && !tb.contains(t) {
-            bail!("--where names table {t:?}, which is in neither {a} nor {b}");
+            bail!("--where names table {t:?}, which is not compared (in neither {a} nor {b}, or left out by --tables)");
         }
     }
     let mut ranged: BTreeMap<String, (RangeResult, String)> = BTreeMap::new();
