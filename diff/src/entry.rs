@@ -112,10 +112,32 @@ impl SideInfo {
     }
 }
 
+/// Opens a source when it is first needed.
+type Opener = Box<dyn FnOnce() -> anyhow::Result<Source>>;
+
+/// A source, opened now or on first read.
+enum Slot {
+    Open(Box<Source>),
+    Pending(Opener),
+    /// The opener failed (its error was returned).
+    Failed,
+}
+
+impl std::fmt::Debug for Slot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Slot::Open(s) => s.fmt(f),
+            Slot::Pending(_) => f.write_str("Pending"),
+            Slot::Failed => f.write_str("Failed"),
+        }
+    }
+}
+
 /// Reads entries from a source.
 #[derive(Debug)]
 pub struct EntryReader {
-    source: Source,
+    source: Slot,
+    name: String,
     /// What this side declared so far.
     pub info: SideInfo,
     opts: CompareOptions,
@@ -137,8 +159,27 @@ pub struct EntryReader {
 impl EntryReader {
     /// Wraps a source; `is_left` applies the key map.
     pub fn new(source: Source, opts: &CompareOptions, is_left: bool) -> EntryReader {
+        let name = source.name().to_owned();
+        Self::with_slot(Slot::Open(Box::new(source)), name, opts, is_left)
+    }
+
+    /// A reader whose source is opened only when its first entry is asked
+    /// for: a live side then does not start its exporter (and hold a
+    /// snapshot open) while the other side is being read, nor at all when
+    /// it is never read.
+    pub fn lazy(
+        name: String,
+        open: impl FnOnce() -> anyhow::Result<Source> + 'static,
+        opts: &CompareOptions,
+        is_left: bool,
+    ) -> EntryReader {
+        Self::with_slot(Slot::Pending(Box::new(open)), name, opts, is_left)
+    }
+
+    fn with_slot(source: Slot, name: String, opts: &CompareOptions, is_left: bool) -> EntryReader {
         EntryReader {
             source,
+            name,
             info: SideInfo::default(),
             opts: opts.clone(),
             is_left,
@@ -162,12 +203,45 @@ impl EntryReader {
 
     /// The source's name.
     pub fn name(&self) -> &str {
-        self.source.name()
+        &self.name
     }
 
-    /// Ends the source (waits for an exporter).
+    /// Ends the source (waits for an exporter); a source never opened has
+    /// no segments.
     pub fn finish(self) -> anyhow::Result<Vec<decant_record::SegmentInfo>> {
-        self.source.finish()
+        match self.source {
+            Slot::Open(s) => (*s).finish(),
+            Slot::Pending(_) | Slot::Failed => Ok(Vec::new()),
+        }
+    }
+
+    /// The source, opened on first use.
+    fn source(&mut self) -> anyhow::Result<&mut Source> {
+        if matches!(self.source, Slot::Pending(_)) {
+            if let Slot::Pending(open) = std::mem::replace(&mut self.source, Slot::Failed) {
+                self.source = Slot::Open(Box::new(open()?));
+            }
+        }
+        match &mut self.source {
+            Slot::Open(s) => Ok(s),
+            _ => bail!("{}: the input could not be opened", self.name),
+        }
+    }
+
+    /// The raw bytes of the line last read.
+    fn raw_line(&self) -> &[u8] {
+        match &self.source {
+            Slot::Open(s) => s.raw_line(),
+            _ => &[],
+        }
+    }
+
+    /// The number of the line last read.
+    fn line_number(&self) -> u64 {
+        match &self.source {
+            Slot::Open(s) => s.line_number(),
+            _ => 0,
+        }
     }
 
     /// The next entry, `None` at the end.
@@ -197,7 +271,7 @@ impl EntryReader {
                         if mapped || synthetic {
                             Record::Row(row.clone()).encode(&mut lines);
                         } else {
-                            lines.extend_from_slice(self.source.raw_line());
+                            lines.extend_from_slice(self.raw_line());
                         }
                         lines.push(b'\n');
                         let ident = self.row_ident(&row.table, &row.data);
@@ -227,7 +301,7 @@ impl EntryReader {
                         if mapped || synthetic {
                             Record::Redis(r.clone()).encode(&mut line);
                         } else {
-                            line.extend_from_slice(self.source.raw_line());
+                            line.extend_from_slice(self.raw_line());
                         }
                         line.push(b'\n');
                         if continues {
@@ -263,8 +337,8 @@ impl EntryReader {
                 Record::Header(_) | Record::End(_) => {}
                 Record::Diff(_) | Record::Delete(_) => bail!(
                     "{}: line {}: a {} line: decant-diff compares data streams (rows and Redis keys), not diff or patch output",
-                    self.source.name(),
-                    self.source.line_number(),
+                    self.name,
+                    self.line_number(),
                     record.kind()
                 ),
             }
@@ -278,7 +352,7 @@ impl EntryReader {
             if let Some(r) = self.queue.pop_front() {
                 return Ok(Some((r, true)));
             }
-            let record = match self.source.next_record() {
+            let record = match self.source()?.next_record() {
                 Ok(Some(r)) => r,
                 Ok(None) => return Ok(None),
                 Err(SourceError::Stream { name, source }) => bail!("{name}: {source}"),
@@ -305,9 +379,9 @@ impl EntryReader {
                 continue;
             }
             let mut out = Vec::new();
-            let rule = t.apply_into(&record, first_index, &mut self.caps, &mut out).map_err(|e| {
-                anyhow::anyhow!("{}: line {}: --spec: {e}", self.source.name(), self.source.line_number())
-            })?;
+            let rule = t
+                .apply_into(&record, first_index, &mut self.caps, &mut out)
+                .map_err(|e| anyhow::anyhow!("{}: line {}: --spec: {e}", self.name, self.line_number()))?;
             if rule.is_none() {
                 // Unmatched records pass through, so they show as differences
                 // rather than vanish.
@@ -369,7 +443,7 @@ impl EntryReader {
                 if self.info.whole_row_tables.insert(table.to_owned()) {
                     decant_record::cli::warn(format_args!(
                         "{}: table {table:?} has no primary key (no schema line, no --key): rows are keyed by all their columns, so a changed row shows as removed + added",
-                        self.source.name()
+                        self.name
                     ));
                 }
                 canonical_row(data, types, &self.opts.canon, &mut out);
@@ -432,5 +506,54 @@ pub fn target_of(record: &Record, id_columns: Option<&[String]>) -> Option<Targe
         }
         Record::Redis(r) => Some(Target::Key { db: r.db, key: r.key.clone() }),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+
+    use super::*;
+
+    fn lazy_reader(opened: &Arc<AtomicBool>) -> EntryReader {
+        let flag = opened.clone();
+        let open = move || {
+            flag.store(true, Ordering::SeqCst);
+            let rows = concat!(
+                r#"{"kind":"schema","table":"t","columns":[{"name":"id","type":"int64"}],"primary_key":["id"]}"#,
+                "\n",
+                r#"{"kind":"row","table":"t","data":{"id":1}}"#,
+                "\n"
+            );
+            let rows = rows.as_bytes().to_vec();
+            let input: decant_record::io::Input = Box::new(std::io::Cursor::new(rows));
+            Ok(Source::from_reader("b", decant_record::RecordReader::new(input)))
+        };
+        EntryReader::lazy("b".to_owned(), open, &CompareOptions::default(), false)
+    }
+
+    #[test]
+    fn a_lazy_source_opens_on_its_first_read_only() {
+        let opened = Arc::new(AtomicBool::new(false));
+        let mut r = lazy_reader(&opened);
+        assert_eq!(r.name(), "b");
+        assert!(!opened.load(Ordering::SeqCst));
+        assert!(r.next_entry().unwrap().is_some());
+        assert!(opened.load(Ordering::SeqCst));
+        assert!(r.next_entry().unwrap().is_none());
+        r.finish().unwrap();
+        // Never read, never opened: finishing it costs nothing.
+        let untouched = Arc::new(AtomicBool::new(false));
+        assert!(lazy_reader(&untouched).finish().unwrap().is_empty());
+        assert!(!untouched.load(Ordering::SeqCst));
+    }
+
+    #[test]
+    fn a_failing_opener_is_an_error_not_a_panic() {
+        let mut r =
+            EntryReader::lazy("b".to_owned(), || anyhow::bail!("cannot open b"), &CompareOptions::default(), false);
+        assert!(r.next_entry().unwrap_err().to_string().contains("cannot open b"));
+        assert!(r.next_entry().is_err());
     }
 }

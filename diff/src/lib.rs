@@ -47,14 +47,18 @@ back as they are in A, \"added\" ones are deleted from B.
 Rows are keyed by the primary key of their schema line (SQL exports have one),
 or by --key. Records are compared in the canonical form (DESIGN.md §2.3); every
 other normalisation is an explicit flag. Inputs larger than --memory are
-hash-partitioned into temporary files. Two live SQL tables (mysql://, postgres://,
-sqlite:// on both sides) are compared by checksums of primary-key ranges computed
-inside each database, bisecting into the ranges that differ before any row is
-fetched.
+hash-partitioned into temporary files. Two live SQL databases (mysql:// or
+postgres:// on both sides) are compared by checksums of primary-key ranges
+computed inside each database, both at once and --jobs queries at a time per
+database, bisecting into the ranges that differ before any row is fetched.
+--where limits live SQL sides to a slice of a table, in the checksums and in
+every row fetched.
 
 Examples:
   decant-diff old.ndjson.zst new.ndjson.zst
   decant-diff mysql://root@old/reline postgres://app@new/reline --tables operators
+  decant-diff mysql://root@old/shop postgres://app@new/shop --tables orders \\
+    --where \"orders:updated_at >= '2026-11-01'\"
   decant-diff backup.ndjson.zst redis://cache:6379/0 --expiry-precision 1000
   decant-diff mysql://root@old/reline postgres://app@new/reline --patch \\
     | pg-import --url postgres://app@new/reline --mode upsert
@@ -109,6 +113,13 @@ pub struct Args {
     /// Live SQL stores: only these tables (comma-separated).
     #[arg(long, value_name = "LIST", value_delimiter = ',')]
     pub tables: Vec<String>,
+    /// Live SQL stores: compare only the rows of TABLE for which CONDITION
+    /// holds, on both sides (SQL both databases understand, e.g.
+    /// "orders:updated_at >= '2025-01-01'"); repeatable, once per table.
+    /// Applied to the range checksums and to every row fetched. A file side
+    /// is read whole: compare it with an export made with the same --where.
+    #[arg(long = "where", value_name = "TABLE:CONDITION")]
+    pub wheres: Vec<String>,
     /// Live Redis: only keys matching this pattern (repeatable).
     #[arg(long = "match", value_name = "PATTERN")]
     pub matches: Vec<String>,
@@ -126,6 +137,9 @@ pub struct Args {
     /// then fetch and compare its rows.
     #[arg(long, value_name = "ROWS", default_value_t = 1000)]
     pub leaf_rows: u64,
+    /// Range checksums: queries in flight (and connections) per database.
+    #[arg(short = 'j', long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub jobs: u32,
     #[command(flatten)]
     pub canon: CanonicalArgs,
     #[command(flatten)]
@@ -165,12 +179,45 @@ pub fn open_pair(
         anyhow::bail!("A and B cannot both be stdin");
     }
     let left = Source::open(a, live_a)?;
-    let right = Source::open(b, live_b)?;
     let mut left = EntryReader::new(left, opts, true);
     if let Some(t) = spec {
         left = left.with_transform(t.clone());
     }
-    Ok((left, EntryReader::new(right, opts, false)))
+    // B is read after A: its exporter starts then.
+    let (b, live_b) = (b.clone(), live_b.clone());
+    let right = EntryReader::lazy(b.display_name(), move || Source::open(&b, &live_b), opts, false);
+    Ok((left, right))
+}
+
+/// How each live side is read: `--tables`, `--match`, its password file, and
+/// `--where` for SQL stores (checked here, so a bad one fails before any
+/// work; a Redis side with `--where` is a usage error).
+pub fn live_options(
+    a: &SourceSpec,
+    b: &SourceSpec,
+    tables: &[String],
+    matches: &[String],
+    wheres: &[String],
+    password_files: [Option<&PathBuf>; 2],
+) -> anyhow::Result<(LiveOptions, LiveOptions)> {
+    sqlrange::parse_wheres(wheres)?;
+    let store = |s: &SourceSpec| match s {
+        SourceSpec::Url(u) => decant_record::conn::ConnUrl::parse(u).ok().map(|c| c.store()),
+        _ => None,
+    };
+    let sql = |s: Option<decant_record::conn::Store>| s.is_some_and(|s| s != decant_record::conn::Store::Redis);
+    let (sa, sb) = (store(a), store(b));
+    if !(wheres.is_empty() || sql(sa) || sql(sb)) {
+        anyhow::bail!("--where filters the rows of live SQL stores, and neither side is one");
+    }
+    let side = |s: Option<decant_record::conn::Store>, pw: Option<&PathBuf>| {
+        let mut o = LiveOptions::new(tables, matches, pw);
+        if sql(s) {
+            o.wheres = wheres.to_vec();
+        }
+        o
+    };
+    Ok((side(sa, password_files[0]), side(sb, password_files[1])))
 }
 
 /// Loads a transform spec.
@@ -233,8 +280,14 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
         ..EngineConfig::default()
     };
     let out = decant_record::io::Output::create(args.output.as_deref()).context("creating the output")?;
-    let live_a = LiveOptions::new(&args.tables, &args.matches, args.left_password_file.as_ref());
-    let live_b = LiveOptions::new(&args.tables, &args.matches, args.right_password_file.as_ref());
+    let (live_a, live_b) = live_options(
+        &a,
+        &b,
+        &args.tables,
+        &args.matches,
+        &args.wheres,
+        [args.left_password_file.as_ref(), args.right_password_file.as_ref()],
+    )?;
     let use_ranges =
         !args.no_range_checksums && sqlrange::applies(&a, &b) && args.key_map.is_empty() && args.spec.is_none();
     let (a_name, b_name) = (a.display_name(), b.display_name());
@@ -269,8 +322,12 @@ fn compare(
     sink: &mut dyn engine::Sink,
 ) -> anyhow::Result<DiffStats> {
     if use_ranges {
-        let range =
-            sqlrange::RangeConfig { leaf_rows: args.leaf_rows, verbose: !args.report.quiet, ..Default::default() };
+        let range = sqlrange::RangeConfig {
+            leaf_rows: args.leaf_rows,
+            jobs: args.jobs as usize,
+            verbose: !args.report.quiet,
+            ..Default::default()
+        };
         return sqlrange::diff_live(a, b, live_a, live_b, config, &range, sink);
     }
     let spec = load_spec(args.spec.as_deref())?;

@@ -6,32 +6,49 @@
 //! single-column integer primary key and column types that both engines can
 //! render identically, each database computes, per range of the key, the row
 //! count and the sum of a 60-bit hash (the first 15 hex digits of MD5) of a
-//! canonical text of every row. Ranges whose counts or sums differ are split
-//! again (`FANOUT` ways) until they hold at most `--leaf-rows` rows; only
-//! those rows are then fetched — through the exporters, with `--where` —
-//! and compared record by record like any other input, so the differences
-//! reported (and the patch) are exactly what a full comparison would give.
+//! canonical text of every row. The key space is first cut into chunks that
+//! are checked concurrently, on a small connection pool per side with both
+//! databases working at the same time (`--jobs`); a chunk whose counts or
+//! sums differ is split again (`FANOUT` ways, in one grouped query) until its
+//! differing parts hold at most `--leaf-rows` rows. Only those rows are then
+//! fetched — through the exporters, with `--where` — and compared record by
+//! record like any other input, so the differences reported (and the patch)
+//! are exactly what a full comparison would give. A user `--where` condition
+//! is applied to every checksum query as well as to the row fetches.
 //!
 //! The canonical row text, identical in MySQL/MariaDB and PostgreSQL:
-//! columns in name order, joined by `|`, each `N` for NULL or
-//! `<byte length>:<text>`, where the text is: integers in decimal; booleans
-//! (and TINYINT(1)) `1`/`0`; decimals without trailing fraction zeros; text
-//! as UTF-8; dates `YYYY-MM-DD`; date-times and timestamps (UTC sessions)
+//! columns in name order, joined by `|`, each `N` for NULL or its text:
+//! integers in decimal; booleans (and TINYINT(1)) `1`/`0`; decimals as
+//! stored when both sides declare the same scale, else without trailing
+//! fraction zeros; text as `<byte length>:<UTF-8>` (the only kind that can
+//! hold `|` or `N`, so the length keeps the text unambiguous); dates
+//! `YYYY-MM-DD`; date-times and timestamps (UTC sessions)
 //! `YYYY-MM-DD HH:MM:SS.ffffff`; bytes as lowercase hex. Any other type
 //! (floats, JSON, time, intervals, arrays, …), a column whose kind differs
 //! between the sides, a non-integer or composite key, SQLite, or a
-//! normalisation flag sends the table to the row-by-row path instead:
-//! correctness first, never a false difference from a rendering detail.
+//! normalisation flag sends the table to the row-by-row path instead.
+//!
+//! Why this is exact: two rows that differ in any column have different
+//! canonical texts, so (but for a 2^-60 hash collision) a range holding a
+//! difference never checks equal. The converse need not hold — a rendering
+//! detail that made equal rows look different would only cost a fetch, as
+//! the fetched rows are compared by the record engine, which has the last
+//! word. Per-row cost is what limits speed, so each kind is rendered with
+//! the cheapest expression that keeps the texts injective (no length prefix
+//! outside text, no trimming when the scales agree, MariaDB's own
+//! DATETIME(6) text instead of DATE_FORMAT).
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
 
 use anyhow::{bail, Context as _};
 use decant_checksum::source::{LiveOptions, Source, SourceSpec};
 use decant_record::conn::{ConnUrl, Role, Store};
 use decant_record::digest::GroupKey;
-use sqlx::mysql::{MySqlConnectOptions, MySqlConnection};
-use sqlx::postgres::{PgConnectOptions, PgConnection};
-use sqlx::{ConnectOptions as _, Row as _};
+use futures_util::{StreamExt as _, TryStreamExt as _};
+use sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::{ConnectOptions as _, Executor as _, Row as _};
 
 use crate::engine::{self, DiffStats, EngineConfig, GroupStats, Sink};
 use crate::entry::EntryReader;
@@ -43,15 +60,20 @@ pub struct RangeConfig {
     pub leaf_rows: u64,
     /// Sub-ranges per differing range.
     pub fanout: i64,
+    /// Checksum queries in flight per side (and connections per side).
+    pub jobs: usize,
     /// Say on stderr how each table was compared.
     pub verbose: bool,
 }
 
 impl Default for RangeConfig {
     fn default() -> Self {
-        RangeConfig { leaf_rows: 1000, fanout: 32, verbose: false }
+        RangeConfig { leaf_rows: 1000, fanout: 32, jobs: 2, verbose: false }
     }
 }
+
+/// Most chunks a table's key space is first cut into.
+const MAX_CHUNKS: u128 = 256;
 
 /// True when both sides are live MySQL/MariaDB or PostgreSQL stores.
 pub fn applies(a: &SourceSpec, b: &SourceSpec) -> bool {
@@ -60,6 +82,24 @@ pub fn applies(a: &SourceSpec, b: &SourceSpec) -> bool {
         _ => false,
     };
     sql(a) && sql(b)
+}
+
+/// Parses `--where TABLE:CONDITION` flags (once per table), as the exporters do.
+pub fn parse_wheres(flags: &[String]) -> anyhow::Result<BTreeMap<String, String>> {
+    let mut out = BTreeMap::new();
+    for w in flags {
+        let Some((table, cond)) = w.split_once(':') else {
+            bail!("bad --where {w:?}: expected TABLE:CONDITION, e.g. \"orders:updated_at >= '2025-01-01'\"");
+        };
+        let (table, cond) = (table.trim(), cond.trim());
+        if table.is_empty() || cond.is_empty() {
+            bail!("bad --where {w:?}: expected TABLE:CONDITION, e.g. \"orders:updated_at >= '2025-01-01'\"");
+        }
+        if out.insert(table.to_owned(), cond.to_owned()).is_some() {
+            bail!("--where given twice for table {table:?}: combine the conditions with AND");
+        }
+    }
+    Ok(out)
 }
 
 /// How a column is rendered in the canonical row text.
@@ -77,25 +117,36 @@ enum Kind {
     Other,
 }
 
+/// One column as one side declares it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Column {
+    kind: Kind,
+    /// Decimal scale, when the type fixes it.
+    scale: Option<i64>,
+    /// Fraction digits of a date-time type.
+    time_precision: Option<i64>,
+    /// MySQL: the column's character set is utf8mb4 (no conversion needed).
+    utf8mb4: bool,
+}
+
 #[derive(Debug, Clone)]
 struct TableInfo {
-    columns: BTreeMap<String, Kind>,
+    columns: BTreeMap<String, Column>,
     primary_key: Vec<String>,
     pk_integer: bool,
 }
 
-enum Db {
-    My(MySqlConnection),
-    Pg(PgConnection),
+impl TableInfo {
+    fn kinds(&self) -> BTreeMap<&str, Kind> {
+        self.columns.iter().map(|(n, c)| (n.as_str(), c.kind)).collect()
+    }
 }
 
-impl std::fmt::Debug for Db {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Db::My(_) => "Db::My",
-            Db::Pg(_) => "Db::Pg",
-        })
-    }
+/// A connection pool to one side.
+#[derive(Debug)]
+enum Db {
+    My(MySqlPool),
+    Pg(PgPool),
 }
 
 fn mysql_kind(data_type: &str, column_type: &str) -> Kind {
@@ -138,9 +189,25 @@ fn lit(s: &str) -> String {
     format!("'{}'", s.replace('\\', "\\\\").replace('\'', "''"))
 }
 
+/// A piece of the key space to checksum: `[lo, hi)` in segments of `step`
+/// keys (one segment, without a GROUP BY, when `step` covers it all).
+#[derive(Debug, Clone, Copy)]
+struct Task {
+    lo: i64,
+    hi: i64,
+    step: i64,
+    top: bool,
+}
+
+/// Count and hash sum per segment number.
+type Segments = BTreeMap<i64, (u64, String)>;
+
 impl Db {
-    async fn connect(url: &ConnUrl) -> anyhow::Result<Db> {
+    async fn connect(url: &ConnUrl, jobs: u32) -> anyhow::Result<Db> {
         let mut u = url.url().clone();
+        // Checksum queries of big ranges can run for minutes; the pool never
+        // has more queries in flight than connections, so waiting is short.
+        let acquire = Duration::from_secs(24 * 3600);
         match url.store() {
             Store::MySql => {
                 if u.scheme() != "mysql" {
@@ -150,12 +217,24 @@ impl Db {
                     .with_context(|| format!("bad URL {url}"))?
                     .charset("utf8mb4")
                     .disable_statement_logging();
-                let mut c = opts.connect().await.with_context(|| format!("connecting to {url}"))?;
-                sqlx::raw_sql("SET SESSION time_zone = '+00:00', sql_mode = '', character_set_results = 'utf8mb4'")
-                    .execute(&mut c)
+                let pool = MySqlPoolOptions::new()
+                    .max_connections(jobs)
+                    .min_connections(0)
+                    .acquire_timeout(acquire)
+                    .test_before_acquire(false)
+                    .after_connect(|c, _| {
+                        Box::pin(async move {
+                            c.execute(
+                                "SET SESSION time_zone = '+00:00', sql_mode = '', character_set_results = 'utf8mb4'",
+                            )
+                            .await
+                            .map(|_| ())
+                        })
+                    })
+                    .connect_with(opts)
                     .await
-                    .context("setting up the session")?;
-                Ok(Db::My(c))
+                    .with_context(|| format!("connecting to {url}"))?;
+                Ok(Db::My(pool))
             }
             Store::Postgres => {
                 if u.scheme() != "postgres" {
@@ -164,28 +243,45 @@ impl Db {
                 let opts = PgConnectOptions::from_url(&u)
                     .with_context(|| format!("bad URL {url}"))?
                     .disable_statement_logging();
-                let mut c = opts.connect().await.with_context(|| format!("connecting to {url}"))?;
-                sqlx::raw_sql("SET TimeZone = 'UTC'; SET client_encoding = 'UTF8'; SET statement_timeout = 0")
-                    .execute(&mut c)
+                let pool = PgPoolOptions::new()
+                    .max_connections(jobs)
+                    .min_connections(0)
+                    .acquire_timeout(acquire)
+                    .test_before_acquire(false)
+                    .after_connect(|c, _| {
+                        Box::pin(async move {
+                            c.execute("SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; SET client_encoding = 'UTF8'; SET statement_timeout = 0")
+                                .await
+                                .map(|_| ())
+                        })
+                    })
+                    .connect_with(opts)
                     .await
-                    .context("setting up the session")?;
-                Ok(Db::Pg(c))
+                    .with_context(|| format!("connecting to {url}"))?;
+                Ok(Db::Pg(pool))
             }
             _ => bail!("{url}: range checksums need MySQL/MariaDB or PostgreSQL"),
         }
     }
 
+    async fn close(&self) {
+        match self {
+            Db::My(p) => p.close().await,
+            Db::Pg(p) => p.close().await,
+        }
+    }
+
     /// Runs a query whose every column is text (or NULL).
-    async fn texts(&mut self, sql: &str) -> anyhow::Result<Vec<Vec<Option<String>>>> {
+    async fn texts(&self, sql: &str) -> anyhow::Result<Vec<Vec<Option<String>>>> {
         let rows = match self {
-            Db::My(c) => sqlx::raw_sql(sql)
-                .fetch_all(&mut *c)
+            Db::My(p) => sqlx::raw_sql(sql)
+                .fetch_all(p)
                 .await?
                 .iter()
                 .map(|r| (0..r.len()).map(|i| r.try_get::<Option<String>, _>(i)).collect::<Result<Vec<_>, _>>())
                 .collect::<Result<Vec<_>, _>>()?,
-            Db::Pg(c) => sqlx::raw_sql(sql)
-                .fetch_all(&mut *c)
+            Db::Pg(p) => sqlx::raw_sql(sql)
+                .fetch_all(p)
                 .await?
                 .iter()
                 .map(|r| (0..r.len()).map(|i| r.try_get::<Option<String>, _>(i)).collect::<Result<Vec<_>, _>>())
@@ -201,7 +297,7 @@ impl Db {
         }
     }
 
-    async fn tables(&mut self) -> anyhow::Result<BTreeSet<String>> {
+    async fn tables(&self) -> anyhow::Result<BTreeSet<String>> {
         let sql = match self {
             Db::My(_) => "SELECT CAST(table_name AS CHAR) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_type = 'BASE TABLE'",
             Db::Pg(_) => "SELECT table_name::text FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'",
@@ -209,87 +305,105 @@ impl Db {
         Ok(self.texts(sql).await?.into_iter().filter_map(|r| r.into_iter().next().flatten()).collect())
     }
 
-    async fn table_info(&mut self, table: &str) -> anyhow::Result<TableInfo> {
+    async fn table_info(&self, table: &str) -> anyhow::Result<TableInfo> {
         let t = lit(table);
         let (cols_sql, pk_sql) = match self {
             Db::My(_) => (
-                format!("SELECT CAST(column_name AS CHAR), CAST(data_type AS CHAR), CAST(column_type AS CHAR) FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = {t} ORDER BY ordinal_position"),
+                format!("SELECT CAST(column_name AS CHAR), CAST(data_type AS CHAR), CAST(column_type AS CHAR), CAST(numeric_scale AS CHAR), CAST(datetime_precision AS CHAR), CAST(character_set_name AS CHAR) FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = {t} ORDER BY ordinal_position"),
                 format!("SELECT CAST(column_name AS CHAR) FROM information_schema.key_column_usage WHERE table_schema = DATABASE() AND table_name = {t} AND constraint_name = 'PRIMARY' ORDER BY ordinal_position"),
             ),
             Db::Pg(_) => (
-                format!("SELECT column_name::text, data_type::text, udt_name::text FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = {t} ORDER BY ordinal_position"),
+                format!("SELECT column_name::text, data_type::text, udt_name::text, numeric_scale::text, datetime_precision::text, NULL::text FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = {t} ORDER BY ordinal_position"),
                 format!("SELECT a.attname::text FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) WHERE i.indrelid = (quote_ident(current_schema()) || '.' || quote_ident({t}))::regclass AND i.indisprimary ORDER BY array_position(i.indkey, a.attnum)"),
             ),
         };
         let mut columns = BTreeMap::new();
         for r in self.texts(&cols_sql).await? {
             let get = |i: usize| r.get(i).cloned().flatten().unwrap_or_default();
+            let number = |i: usize| r.get(i).cloned().flatten().and_then(|v| v.parse::<i64>().ok());
             let kind = match self {
                 Db::My(_) => mysql_kind(&get(1).to_ascii_lowercase(), &get(2).to_ascii_lowercase()),
                 Db::Pg(_) => pg_kind(&get(1)),
             };
-            columns.insert(get(0), kind);
+            let column = Column {
+                kind,
+                scale: number(3),
+                time_precision: number(4),
+                utf8mb4: get(5).eq_ignore_ascii_case("utf8mb4"),
+            };
+            columns.insert(get(0), column);
         }
         let primary_key: Vec<String> =
             self.texts(&pk_sql).await?.into_iter().filter_map(|r| r.into_iter().next().flatten()).collect();
-        let pk_integer = primary_key.len() == 1 && columns.get(&primary_key[0]) == Some(&Kind::Int);
+        let pk_integer = primary_key.len() == 1 && columns.get(&primary_key[0]).is_some_and(|c| c.kind == Kind::Int);
         Ok(TableInfo { columns, primary_key, pk_integer })
     }
 
-    /// The canonical text of one column value (not NULL).
-    fn render(&self, col: &str, kind: Kind) -> String {
-        let c = self.ident(col);
-        match (self, kind) {
-            (Db::My(_), Kind::Int) => format!("CAST({c} AS CHAR)"),
-            (Db::Pg(_), Kind::Int) => format!("{c}::text"),
-            (Db::My(_), Kind::Bool) => format!("IF({c} <> 0, '1', '0')"),
-            (Db::Pg(_), Kind::Bool) => format!("CASE WHEN {c} THEN '1' ELSE '0' END"),
+    /// The canonical text of one column, never NULL (`N` for NULL).
+    /// `fixed_scale`: both sides declare this decimal column with the same
+    /// scale, so its stored text is already canonical.
+    fn render(&self, name: &str, col: &Column, fixed_scale: bool) -> String {
+        let c = self.ident(name);
+        match (self, col.kind) {
+            (Db::My(_), Kind::Int) => format!("IFNULL({c}, 'N')"),
+            (Db::Pg(_), Kind::Int) => format!("coalesce({c}::text, 'N')"),
+            (Db::My(_), Kind::Bool) => format!("IFNULL({c} <> 0, 'N')"),
+            (Db::Pg(_), Kind::Bool) => format!("coalesce({c}::int::text, 'N')"),
+            (Db::My(_), Kind::Decimal) if fixed_scale => format!("IFNULL({c}, 'N')"),
+            (Db::Pg(_), Kind::Decimal) if fixed_scale => format!("coalesce({c}::text, 'N')"),
             (Db::My(_), Kind::Decimal) => format!(
-                "IF(LOCATE('.', CAST({c} AS CHAR)) > 0, TRIM(TRAILING '.' FROM TRIM(TRAILING '0' FROM CAST({c} AS CHAR))), CAST({c} AS CHAR))"
+                "IFNULL(IF(LOCATE('.', CAST({c} AS CHAR)) > 0, TRIM(TRAILING '.' FROM TRIM(TRAILING '0' FROM CAST({c} AS CHAR))), CAST({c} AS CHAR)), 'N')"
             ),
-            (Db::Pg(_), Kind::Decimal) => {
-                format!("CASE WHEN position('.' in {c}::text) > 0 THEN rtrim(rtrim({c}::text, '0'), '.') ELSE {c}::text END")
+            (Db::Pg(_), Kind::Decimal) => format!(
+                "coalesce(CASE WHEN position('.' in {c}::text) > 0 THEN rtrim(rtrim({c}::text, '0'), '.') ELSE {c}::text END, 'N')"
+            ),
+            (Db::My(_), Kind::Text) => {
+                let e = if col.utf8mb4 { c } else { format!("CONVERT({c} USING utf8mb4)") };
+                format!("IFNULL(CONCAT(LENGTH({e}), ':', {e}), 'N')")
             }
-            (Db::My(_), Kind::Text) => format!("CONVERT({c} USING utf8mb4)"),
-            (Db::Pg(_), Kind::Text) => format!("{c}::text"),
-            (Db::My(_), Kind::Date) => format!("DATE_FORMAT({c}, '%Y-%m-%d')"),
-            (Db::Pg(_), Kind::Date) => format!("to_char({c}, 'YYYY-MM-DD')"),
-            (Db::My(_), Kind::DateTime | Kind::TimestampTz) => format!("DATE_FORMAT({c}, '%Y-%m-%d %H:%i:%s.%f')"),
-            (Db::Pg(_), Kind::DateTime | Kind::TimestampTz) => format!("to_char({c}, 'YYYY-MM-DD HH24:MI:SS.US')"),
-            (Db::My(_), Kind::Bytes) => format!("LOWER(HEX({c}))"),
-            (Db::Pg(_), Kind::Bytes) => format!("encode({c}, 'hex')"),
-            (_, Kind::Other) => "NULL".to_owned(),
+            (Db::Pg(_), Kind::Text) => format!("coalesce(octet_length({c}::text)::text || ':' || {c}::text, 'N')"),
+            (Db::My(_), Kind::Date) => format!("IFNULL(DATE_FORMAT({c}, '%Y-%m-%d'), 'N')"),
+            (Db::Pg(_), Kind::Date) => format!("coalesce(to_char({c}, 'YYYY-MM-DD'), 'N')"),
+            // MariaDB's own text of a DATETIME(6) is this format already.
+            (Db::My(_), Kind::DateTime | Kind::TimestampTz) if col.time_precision == Some(6) => {
+                format!("IFNULL({c}, 'N')")
+            }
+            (Db::My(_), Kind::DateTime | Kind::TimestampTz) => {
+                format!("IFNULL(DATE_FORMAT({c}, '%Y-%m-%d %H:%i:%s.%f'), 'N')")
+            }
+            (Db::Pg(_), Kind::DateTime | Kind::TimestampTz) => {
+                format!("coalesce(to_char({c}, 'YYYY-MM-DD HH24:MI:SS.US'), 'N')")
+            }
+            (Db::My(_), Kind::Bytes) => format!("IFNULL(LOWER(HEX({c})), 'N')"),
+            (Db::Pg(_), Kind::Bytes) => format!("coalesce(encode({c}, 'hex'), 'N')"),
+            (_, Kind::Other) => "'?'".to_owned(),
         }
     }
 
     /// The 60-bit hash of a row's canonical text.
-    fn row_hash(&self, columns: &BTreeMap<String, Kind>) -> String {
-        let parts: Vec<String> = columns
+    fn row_hash(&self, info: &TableInfo, other: &TableInfo) -> String {
+        let parts: Vec<String> = info
+            .columns
             .iter()
-            .map(|(name, kind)| {
-                let c = self.ident(name);
-                let e = self.render(name, *kind);
-                match self {
-                    Db::My(_) => format!("IF({c} IS NULL, 'N', CONCAT(LENGTH({e}), ':', {e}))"),
-                    Db::Pg(_) => {
-                        format!("CASE WHEN {c} IS NULL THEN 'N' ELSE octet_length({e})::text || ':' || {e} END")
-                    }
-                }
+            .map(|(name, col)| {
+                let fixed_scale = col.kind == Kind::Decimal
+                    && col.scale.is_some()
+                    && other.columns.get(name).is_some_and(|o| o.scale == col.scale);
+                self.render(name, col, fixed_scale)
             })
             .collect();
         match self {
-            Db::My(_) => {
-                format!("CAST(CONV(SUBSTRING(MD5(CONCAT_WS('|', {})), 1, 15), 16, 10) AS UNSIGNED)", parts.join(", "))
-            }
-            Db::Pg(_) => format!("('x' || substr(md5(concat_ws('|', {})), 1, 15))::bit(60)::bigint", parts.join(", ")),
+            Db::My(_) => format!("CAST(CONV(LEFT(MD5(CONCAT_WS('|', {})), 15), 16, 10) AS UNSIGNED)", parts.join(", ")),
+            Db::Pg(_) => format!("('x' || left(md5(concat_ws('|', {})), 15))::bit(60)::bigint", parts.join(", ")),
         }
     }
 
-    async fn bounds(&mut self, table: &str, pk: &str) -> anyhow::Result<Option<(i64, i64)>> {
+    async fn bounds(&self, table: &str, pk: &str, filter: Option<&str>) -> anyhow::Result<Option<(i64, i64)>> {
         let (t, k) = (self.ident(table), self.ident(pk));
+        let w = filter.map(|f| format!(" WHERE ({f})")).unwrap_or_default();
         let sql = match self {
-            Db::My(_) => format!("SELECT CAST(MIN({k}) AS CHAR), CAST(MAX({k}) AS CHAR) FROM {t}"),
-            Db::Pg(_) => format!("SELECT MIN({k})::text, MAX({k})::text FROM {t}"),
+            Db::My(_) => format!("SELECT CAST(MIN({k}) AS CHAR), CAST(MAX({k}) AS CHAR) FROM {t}{w}"),
+            Db::Pg(_) => format!("SELECT MIN({k})::text, MAX({k})::text FROM {t}{w}"),
         };
         let rows = self.texts(&sql).await?;
         let row = rows.into_iter().next().unwrap_or_default();
@@ -302,30 +416,41 @@ impl Db {
         }
     }
 
-    /// Count and hash sum of each of the `n` sub-ranges of `[lo, hi)`, by index.
+    /// Count and hash sum of each segment of a task, by segment number.
     async fn segments(
-        &mut self,
+        &self,
         table: &str,
         pk: &str,
         hash: &str,
-        lo: i64,
-        hi: i64,
-        step: i64,
-    ) -> anyhow::Result<BTreeMap<i64, (u64, String)>> {
+        filter: Option<&str>,
+        task: Task,
+    ) -> anyhow::Result<Segments> {
         let (t, k) = (self.ident(table), self.ident(pk));
-        let sql = match self {
-            Db::My(_) => format!(
-                "SELECT CAST(({k} - {lo}) DIV {step} AS CHAR) AS s, CAST(COUNT(*) AS CHAR), CAST(SUM({hash}) AS CHAR) FROM {t} WHERE {k} >= {lo} AND {k} < {hi} GROUP BY ({k} - {lo}) DIV {step}"
+        let Task { lo, hi, step, .. } = task;
+        let w = filter.map(|f| format!(" AND ({f})")).unwrap_or_default();
+        let whole = (hi as i128 - lo as i128) <= step as i128;
+        let sql = match (self, whole) {
+            (Db::My(_), true) => format!(
+                "SELECT '0', CAST(COUNT(*) AS CHAR), CAST(SUM({hash}) AS CHAR) FROM {t} WHERE {k} >= {lo} AND {k} < {hi}{w}"
             ),
-            Db::Pg(_) => format!(
-                "SELECT (({k}::bigint - ({lo})::bigint) / {step})::text, COUNT(*)::text, SUM({hash})::text FROM {t} WHERE {k} >= {lo} AND {k} < {hi} GROUP BY 1"
+            (Db::Pg(_), true) => format!(
+                "SELECT '0', COUNT(*)::text, SUM({hash})::text FROM {t} WHERE {k} >= {lo} AND {k} < {hi}{w}"
+            ),
+            (Db::My(_), false) => format!(
+                "SELECT CAST(({k} - {lo}) DIV {step} AS CHAR) AS s, CAST(COUNT(*) AS CHAR), CAST(SUM({hash}) AS CHAR) FROM {t} WHERE {k} >= {lo} AND {k} < {hi}{w} GROUP BY ({k} - {lo}) DIV {step}"
+            ),
+            (Db::Pg(_), false) => format!(
+                "SELECT (({k}::bigint - ({lo})::bigint) / {step})::text, COUNT(*)::text, SUM({hash})::text FROM {t} WHERE {k} >= {lo} AND {k} < {hi}{w} GROUP BY 1"
             ),
         };
         let mut out = BTreeMap::new();
         for r in self.texts(&sql).await? {
             let get = |i: usize| r.get(i).cloned().flatten().unwrap_or_default();
             let seg: i64 = get(0).parse().context("segment number")?;
-            out.insert(seg, (get(1).parse().context("row count")?, get(2)));
+            let count: u64 = get(1).parse().context("row count")?;
+            if count > 0 {
+                out.insert(seg, (count, get(2)));
+            }
         }
         Ok(out)
     }
@@ -339,53 +464,86 @@ struct RangeResult {
     leaves: Vec<(i64, i64)>,
 }
 
+/// The first cut of `[lo, hi)`: chunks of about `leaf_rows * fanout` keys
+/// (so a differing chunk reaches its leaves in one grouped query), at least
+/// one per job and at most [`MAX_CHUNKS`].
+fn first_tasks(lo: i64, hi: i64, range: &RangeConfig) -> Vec<Task> {
+    let width = (hi as i128 - lo as i128).max(1) as u128;
+    let per_chunk = (range.leaf_rows as u128).saturating_mul(range.fanout.max(2) as u128).max(1);
+    let n = width.div_ceil(per_chunk).clamp(range.jobs.max(1) as u128, MAX_CHUNKS).min(width);
+    let step = width.div_ceil(n) as i64;
+    let mut tasks = Vec::new();
+    let mut a = lo;
+    while a < hi {
+        let b = a.saturating_add(step).min(hi);
+        tasks.push(Task { lo: a, hi: b, step: b - a, top: true });
+        a = b;
+    }
+    tasks
+}
+
 async fn compare_table(
-    l: &mut Db,
-    r: &mut Db,
+    l: &Db,
+    r: &Db,
     table: &str,
-    info: &TableInfo,
+    (il, ir): (&TableInfo, &TableInfo),
+    filter: Option<&str>,
     range: &RangeConfig,
 ) -> anyhow::Result<RangeResult> {
-    let pk = &info.primary_key[0];
-    let (lb, rb) = (l.bounds(table, pk).await?, r.bounds(table, pk).await?);
+    let pk = il.primary_key[0].as_str();
+    let (lb, rb) = tokio::try_join!(l.bounds(table, pk, filter), r.bounds(table, pk, filter))?;
     let (lo, hi) = match (lb, rb) {
         (None, None) => return Ok(RangeResult::default()),
         (Some(a), None) | (None, Some(a)) => (a.0, a.1.saturating_add(1)),
         (Some(a), Some(b)) => (a.0.min(b.0), a.1.max(b.1).saturating_add(1)),
     };
-    let (lh, rh) = (l.row_hash(&info.columns), r.row_hash(&info.columns));
+    let (lh, rh) = (l.row_hash(il, ir), r.row_hash(ir, il));
+    let (lh, rh) = (lh.as_str(), rh.as_str());
     let mut result = RangeResult::default();
-    let mut todo: Vec<(i64, i64, bool)> = vec![(lo, hi, true)];
-    while let Some((lo, hi, top)) = todo.pop() {
-        let width = (hi as i128 - lo as i128) as u128;
-        let step = (width.div_ceil(range.fanout.max(2) as u128)).max(1) as i64;
-        let (ls, rs) =
-            (l.segments(table, pk, &lh, lo, hi, step).await?, r.segments(table, pk, &rh, lo, hi, step).await?);
-        if top {
-            result.left = ls.values().map(|v| v.0).sum();
-            result.right = rs.values().map(|v| v.0).sum();
-        }
-        let segs: BTreeSet<i64> = ls.keys().chain(rs.keys()).copied().collect();
-        for s in segs {
-            let (a, b) = (ls.get(&s), rs.get(&s));
-            if a == b {
-                continue;
+    let mut wave = first_tasks(lo, hi, range);
+    while !wave.is_empty() {
+        let done: Vec<(Task, Segments, Segments)> =
+            futures_util::stream::iter(wave.into_iter().map(|task| async move {
+                let (a, b) =
+                    tokio::try_join!(l.segments(table, pk, lh, filter, task), r.segments(table, pk, rh, filter, task))?;
+                anyhow::Ok((task, a, b))
+            }))
+            .buffer_unordered(range.jobs.max(1))
+            .try_collect()
+            .await?;
+        let mut next = Vec::new();
+        for (task, ls, rs) in done {
+            if task.top {
+                result.left += ls.values().map(|v| v.0).sum::<u64>();
+                result.right += rs.values().map(|v| v.0).sum::<u64>();
             }
-            let seg_lo = lo.saturating_add(s.saturating_mul(step));
-            let seg_hi = seg_lo.saturating_add(step).min(hi);
-            let rows = a.map_or(0, |x| x.0).max(b.map_or(0, |x| x.0));
-            if rows <= range.leaf_rows || step <= 1 {
-                result.leaves.push((seg_lo, seg_hi));
-            } else {
-                todo.push((seg_lo, seg_hi, false));
+            let segs: BTreeSet<i64> = ls.keys().chain(rs.keys()).copied().collect();
+            for s in segs {
+                let (a, b) = (ls.get(&s), rs.get(&s));
+                if a == b {
+                    continue;
+                }
+                let seg_lo = task.lo.saturating_add(s.saturating_mul(task.step));
+                let seg_hi = seg_lo.saturating_add(task.step).min(task.hi);
+                let rows = a.map_or(0, |x| x.0).max(b.map_or(0, |x| x.0));
+                let width = (seg_hi as i128 - seg_lo as i128) as u128;
+                if rows <= range.leaf_rows || width <= 1 {
+                    result.leaves.push((seg_lo, seg_hi));
+                } else {
+                    let step = width.div_ceil(range.fanout.max(2) as u128).max(1) as i64;
+                    next.push(Task { lo: seg_lo, hi: seg_hi, step, top: false });
+                }
             }
         }
+        wave = next;
     }
     result.leaves.sort_unstable();
     Ok(result)
 }
 
-fn where_clause(store: Store, table: &str, pk: &str, leaves: &[(i64, i64)]) -> String {
+/// The exporter's `--where` for the leaves of a table, within the user's
+/// own condition when there is one.
+fn where_clause(store: Store, table: &str, pk: &str, leaves: &[(i64, i64)], filter: Option<&str>) -> String {
     let k = match store {
         Store::MySql => my_ident(pk),
         _ => pg_ident(pk),
@@ -399,11 +557,20 @@ fn where_clause(store: Store, table: &str, pk: &str, leaves: &[(i64, i64)]) -> S
         }
     }
     let conds: Vec<String> = merged.iter().map(|(a, b)| format!("({k} >= {a} AND {k} < {b})")).collect();
-    format!("{table}:{}", conds.join(" OR "))
+    match filter {
+        Some(f) => format!("{table}:({f}) AND ({})", conds.join(" OR ")),
+        None => format!("{table}:{}", conds.join(" OR ")),
+    }
+}
+
+/// The tables of a side, as `--tables` limits them.
+fn wanted_tables(all: BTreeSet<String>, tables: &[String]) -> BTreeSet<String> {
+    all.into_iter().filter(|t| tables.is_empty() || tables.contains(t)).collect()
 }
 
 /// Compares two live SQL stores: range checksums where possible, rows
-/// otherwise, reporting every difference to `sink`.
+/// otherwise, reporting every difference to `sink`. `live_a.wheres` (the
+/// user's `--where TABLE:CONDITION`) limits both sides.
 pub fn diff_live(
     a: &SourceSpec,
     b: &SourceSpec,
@@ -416,6 +583,7 @@ pub fn diff_live(
     let (SourceSpec::Url(ua), SourceSpec::Url(ub)) = (a, b) else { bail!("range checksums need two live SQL stores") };
     let url_a = ConnUrl::resolve(Some(ua), live_a.password_file.as_deref(), Role::Source, false)?;
     let url_b = ConnUrl::resolve(Some(ub), live_b.password_file.as_deref(), Role::Source, false)?;
+    let filters = parse_wheres(&live_a.wheres)?;
     let canon = &config.compare.canon;
     let plain_options = canon.time_precision.is_none()
         && !canon.null_equals_empty
@@ -423,60 +591,14 @@ pub fn diff_live(
         && config.compare.keys.per_table.is_empty()
         && config.compare.keys.default.is_none();
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().context("starting the runtime")?;
+    let jobs = range.jobs.clamp(1, 64) as u32;
 
-    // Plan in the databases.
+    // Plan in the databases, both at the same time.
     let (tables_a, tables_b, ranged, row_tables) = rt.block_on(async {
-        let (la, lb) = tokio::join!(Db::connect(&url_a), Db::connect(&url_b));
-        let (mut l, mut r) = (la?, lb?);
-        let (ta, tb) = (l.tables().await?, r.tables().await?);
-        let wanted = |t: &String| live_a.tables.is_empty() || live_a.tables.contains(t);
-        let ta: BTreeSet<String> = ta.into_iter().filter(wanted).collect();
-        let tb: BTreeSet<String> = tb.into_iter().filter(wanted).collect();
-        for t in &live_a.tables {
-            if !ta.contains(t) && !tb.contains(t) {
-                bail!("table {t:?} is in neither {a} nor {b}");
-            }
-        }
-        let mut ranged: BTreeMap<String, (RangeResult, String)> = BTreeMap::new();
-        let mut row_tables = BTreeSet::new();
-        for t in ta.intersection(&tb) {
-            let (ia, ib) = (l.table_info(t).await?, r.table_info(t).await?);
-            let ok = plain_options
-                && ia.pk_integer
-                && ia.primary_key == ib.primary_key
-                && ia.columns == ib.columns
-                && !ia.columns.values().any(|k| *k == Kind::Other);
-            if !ok {
-                if range.verbose {
-                    decant_record::cli::warn(format_args!(
-                        "table {t}: compared row by row (range checksums need the same columns on both sides, a single integer primary key, no normalisation flag, and column types both databases render identically)"
-                    ));
-                }
-                row_tables.insert(t.clone());
-                continue;
-            }
-            match compare_table(&mut l, &mut r, t, &ia, range).await {
-                Ok(res) => {
-                    if range.verbose {
-                        decant_record::cli::warn(format_args!(
-                            "table {t}: range checksums in both databases: {} rows in A, {} in B, {} range(s) differ",
-                            res.left,
-                            res.right,
-                            res.leaves.len()
-                        ));
-                    }
-                    ranged.insert(t.clone(), (res, ia.primary_key[0].clone()));
-                }
-                Err(e) => {
-                    decant_record::cli::warn(format_args!("table {t}: range checksums failed ({e:#}); comparing its rows"));
-                    row_tables.insert(t.clone());
-                }
-            }
-        }
-        for t in ta.symmetric_difference(&tb) {
-            row_tables.insert(t.clone());
-        }
-        anyhow::Ok((ta, tb, ranged, row_tables))
+        let (l, r) = tokio::try_join!(Db::connect(&url_a, jobs), Db::connect(&url_b, jobs))?;
+        let planned = plan(&l, &r, (a, b), live_a, &filters, plain_options, range).await;
+        tokio::join!(l.close(), r.close());
+        planned
     })?;
     drop(rt);
 
@@ -493,22 +615,37 @@ pub fn diff_live(
     let mut stats = if fetch.tables.is_empty() {
         DiffStats::default()
     } else {
-        let side = |spec: &SourceSpec, live: &LiveOptions, url: &ConnUrl, have: &BTreeSet<String>| {
-            let tables: Vec<String> = fetch.tables.iter().filter(|t| have.contains(*t)).cloned().collect();
-            if tables.is_empty() {
-                return Ok(Source::empty(spec.display_name()));
+        let fetch = std::sync::Arc::new(fetch);
+        let filters = std::sync::Arc::new(filters);
+        let side = |spec: &SourceSpec, live: &LiveOptions, url: &ConnUrl, have: BTreeSet<String>| {
+            let (spec, live, store) = (spec.clone(), live.clone(), url.store());
+            let (fetch, filters) = (fetch.clone(), filters.clone());
+            move || {
+                let tables: Vec<String> = fetch.tables.iter().filter(|t| have.contains(*t)).cloned().collect();
+                if tables.is_empty() {
+                    return Ok(Source::empty(spec.display_name()));
+                }
+                let mut wheres: Vec<String> = fetch
+                    .wheres
+                    .iter()
+                    .filter(|(t, _, _)| have.contains(t))
+                    .map(|(t, pk, leaves)| where_clause(store, t, pk, leaves, filters.get(t).map(String::as_str)))
+                    .collect();
+                // Tables fetched whole keep the user's condition.
+                for t in &tables {
+                    if let Some(f) = filters.get(t) {
+                        if !fetch.wheres.iter().any(|(w, _, _)| w == t) {
+                            wheres.push(format!("{t}:{f}"));
+                        }
+                    }
+                }
+                let opts = LiveOptions { tables, wheres, ..live };
+                Source::open(&spec, &opts)
             }
-            let wheres = fetch
-                .wheres
-                .iter()
-                .filter(|(t, _, _)| have.contains(t))
-                .map(|(t, pk, leaves)| where_clause(url.store(), t, pk, leaves))
-                .collect();
-            let opts = LiveOptions { tables, wheres, ..live.clone() };
-            Source::open(spec, &opts)
         };
-        let left = EntryReader::new(side(a, live_a, &url_a, &tables_a)?, &config.compare, true);
-        let right = EntryReader::new(side(b, live_b, &url_b, &tables_b)?, &config.compare, false);
+        // B's exporter starts only once A has been read.
+        let left = EntryReader::lazy(a.display_name(), side(a, live_a, &url_a, tables_a), &config.compare, true);
+        let right = EntryReader::lazy(b.display_name(), side(b, live_b, &url_b, tables_b), &config.compare, false);
         engine::diff(left, right, config, sink)?
     };
 
@@ -520,6 +657,77 @@ pub fn diff_live(
         g.equal = res.left.saturating_sub(g.removed + g.changed);
     }
     Ok(stats)
+}
+
+/// What the planning found: each side's tables, the tables compared by
+/// ranges (with their key column), and those to compare row by row.
+type Plan = (BTreeSet<String>, BTreeSet<String>, BTreeMap<String, (RangeResult, String)>, BTreeSet<String>);
+
+async fn plan(
+    l: &Db,
+    r: &Db,
+    (a, b): (&SourceSpec, &SourceSpec),
+    live: &LiveOptions,
+    filters: &BTreeMap<String, String>,
+    plain_options: bool,
+    range: &RangeConfig,
+) -> anyhow::Result<Plan> {
+    let (ta, tb) = tokio::try_join!(l.tables(), r.tables())?;
+    let (ta, tb) = (wanted_tables(ta, &live.tables), wanted_tables(tb, &live.tables));
+    for t in &live.tables {
+        if !ta.contains(t) && !tb.contains(t) {
+            bail!("table {t:?} is in neither {a} nor {b}");
+        }
+    }
+    for t in filters.keys() {
+        if !ta.contains(t) && !tb.contains(t) {
+            bail!("--where names table {t:?}, which is not compared (in neither {a} nor {b}, or left out by --tables)");
+        }
+    }
+    let mut ranged: BTreeMap<String, (RangeResult, String)> = BTreeMap::new();
+    let mut row_tables = BTreeSet::new();
+    for t in ta.intersection(&tb) {
+        let (ia, ib) = tokio::try_join!(l.table_info(t), r.table_info(t))?;
+        let ok = plain_options
+            && ia.pk_integer
+            && ia.primary_key == ib.primary_key
+            && ia.kinds() == ib.kinds()
+            && !ia.columns.values().any(|c| c.kind == Kind::Other);
+        if !ok {
+            if range.verbose {
+                decant_record::cli::warn(format_args!(
+                    "table {t}: compared row by row (range checksums need the same columns on both sides, a single integer primary key, no normalisation flag, and column types both databases render identically)"
+                ));
+            }
+            row_tables.insert(t.clone());
+            continue;
+        }
+        let filter = filters.get(t).map(String::as_str);
+        match compare_table(l, r, t, (&ia, &ib), filter, range).await {
+            Ok(res) => {
+                if range.verbose {
+                    decant_record::cli::warn(format_args!(
+                        "table {t}: range checksums in both databases: {} rows in A, {} in B, {} range(s) differ",
+                        res.left,
+                        res.right,
+                        res.leaves.len()
+                    ));
+                }
+                ranged.insert(t.clone(), (res, ia.primary_key[0].clone()));
+            }
+            Err(e) if filter.is_some() => {
+                return Err(e.context(format!("table {t}: the range checksum query with --where failed; is the condition valid SQL on both sides?")));
+            }
+            Err(e) => {
+                decant_record::cli::warn(format_args!("table {t}: range checksums failed ({e:#}); comparing its rows"));
+                row_tables.insert(t.clone());
+            }
+        }
+    }
+    for t in ta.symmetric_difference(&tb) {
+        row_tables.insert(t.clone());
+    }
+    Ok((ta, tb, ranged, row_tables))
 }
 
 /// A table, its key column and the key ranges to fetch.
@@ -545,12 +753,39 @@ mod tests {
     use super::*;
 
     #[test]
-    fn where_clauses_merge_adjacent_ranges() {
+    fn where_clauses_merge_adjacent_ranges_within_the_users_condition() {
         assert_eq!(
-            where_clause(Store::MySql, "t", "id", &[(1, 5), (5, 9), (20, 21)]),
+            where_clause(Store::MySql, "t", "id", &[(1, 5), (5, 9), (20, 21)], None),
             "t:(`id` >= 1 AND `id` < 9) OR (`id` >= 20 AND `id` < 21)"
         );
-        assert_eq!(where_clause(Store::Postgres, "t", "id", &[(0, 2)]), "t:(\"id\" >= 0 AND \"id\" < 2)");
+        assert_eq!(where_clause(Store::Postgres, "t", "id", &[(0, 2)], None), "t:(\"id\" >= 0 AND \"id\" < 2)");
+        assert_eq!(
+            where_clause(Store::Postgres, "t", "id", &[(0, 2), (4, 6)], Some("x > 1 OR y")),
+            "t:(x > 1 OR y) AND ((\"id\" >= 0 AND \"id\" < 2) OR (\"id\" >= 4 AND \"id\" < 6))"
+        );
+    }
+
+    #[test]
+    fn wheres_parse_once_per_table() {
+        let w = parse_wheres(&["t:a > 1".to_owned(), "u: b = 'x:y'".to_owned()]).unwrap();
+        assert_eq!(w["t"], "a > 1");
+        assert_eq!(w["u"], "b = 'x:y'");
+        assert!(parse_wheres(&["nocolon".to_owned()]).is_err());
+        assert!(parse_wheres(&["t:a".to_owned(), "t:b".to_owned()]).is_err());
+    }
+
+    #[test]
+    fn first_tasks_cover_the_key_space_once() {
+        let range = RangeConfig::default();
+        for (lo, hi) in [(1, 1_000_001), (0, 3), (-50, 70_000), (i64::MIN, i64::MAX)] {
+            let tasks = first_tasks(lo, hi, &range);
+            assert!(!tasks.is_empty() && tasks.len() as u128 <= MAX_CHUNKS);
+            assert_eq!(tasks[0].lo, lo);
+            assert_eq!(tasks.last().unwrap().hi, hi);
+            assert!(tasks.windows(2).all(|w| w[0].hi == w[1].lo));
+            assert!(tasks.iter().all(|t| t.top && t.step == t.hi - t.lo));
+        }
+        assert_eq!(first_tasks(1, 1_000_001, &range).len(), 32);
     }
 
     #[test]

@@ -5,11 +5,13 @@
 #      numeric columns alone and with the utf8mb4 text column included;
 #   2. the same with 10 planted differences (all must be found, no false one);
 #   3. decant-checksum of a ~1 GB stream (MB/s).
-# Peak RSS of every decant run with /usr/bin/time -v.
+# Peak RSS of every decant run with /usr/bin/time -v; CPU seconds of the tool
+# itself and of both database servers (from /proc, children included) next to
+# every wall time, as the machine is shared and wall time alone is noisy.
 #
 #   scripts/bench.sh proof                       # 1M rows, 3 runs (medians)
 #   ROWS=100000 RUNS=1 STREAM_MB=64 scripts/bench.sh proof
-#   SKIP_RELADIFF=1 / SKIP_RELADIFF_TEXT=1 / RELADIFF_TIMEOUT=300 …
+#   SKIP_RELADIFF=1 / SKIP_RELADIFF_TEXT=1 / RELADIFF_TIMEOUT=300 / JOBS=2 (decant-diff --jobs) …
 # Servers are throwaway MariaDB / PostgreSQL on free ports in a temp dir
 # (PostgreSQL with fsync=off: load speed only, not measured).
 set -euo pipefail
@@ -20,6 +22,7 @@ ROWS=${ROWS:-1000000}
 RUNS=${RUNS:-3}
 STREAM_MB=${STREAM_MB:-1024}
 RELADIFF_TIMEOUT=${RELADIFF_TIMEOUT:-300}
+JOBS=${JOBS:-2}
 TIMED_EXIT=1 # every run is recorded with its exit status ("LABEL wall rss exit")
 
 [ -x /usr/bin/time ] || apt-get install -y time >/dev/null
@@ -65,14 +68,47 @@ MYURL="mysql://root@127.0.0.1:$MYPORT/bench"
 PGURL="postgres://postgres@127.0.0.1:$PGPORT/bench"
 NUMERIC="owner_id,balance,credits,active,created"
 
+# server_cpu: CPU seconds used so far by MariaDB and by PostgreSQL (the
+# postmaster, its live backends, and the exited ones it has reaped).
+server_cpu() {
+  python3 -c '
+import os, sys
+def times(pid):
+    f = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return int(f[1]), sum(int(x) for x in f[11:15])  # ppid; utime stime cutime cstime
+my, pg = int(sys.argv[1]), int(sys.argv[2])
+total = times(my)[1] + times(pg)[1]
+for p in filter(str.isdigit, os.listdir("/proc")):
+    try:
+        ppid, t = times(int(p))
+    except OSError:
+        continue
+    if ppid == pg:
+        total += t
+print(total / os.sysconf("SC_CLK_TCK"))
+' "$(cat "$MY/pid")" "$(head -1 "$BENCH_PGDATA/postmaster.pid")"
+}
+# measured LABEL CMD...: timed, plus "LABEL tool_cpu_s server_cpu_s" in $WORK/cpu.
+measured() {
+  local label=$1 before after tool servers
+  shift
+  before=$(server_cpu)
+  timed "$label" "$@"
+  after=$(server_cpu)
+  tool=$(awk -F': ' '/User time|System time/ {s += $2} END {print s}' "$WORK/time.out")
+  servers=$(python3 -c "print(round($after - $before, 2))")
+  echo "$label $tool $servers" >> "$WORK/cpu"
+  echo "   $label: CPU ${tool}s in the tool, ${servers}s in the two servers" >&2
+}
+
 run_decant() { # LABEL EXPECTED_EXIT TABLE
-  timed "$1" sh -c "'$BIN/decant-diff' '$MYURL' '$PGURL' --tables $3 --log-format json > '$WORK/$1.out' 2> '$WORK/$1.err'; test \$? -eq $2"
+  measured "$1" sh -c "'$BIN/decant-diff' '$MYURL' '$PGURL' --tables $3 --jobs $JOBS --log-format json > '$WORK/$1.out' 2> '$WORK/$1.err'; test \$? -eq $2"
 }
 run_reladiff() { # LABEL COLUMNS
   local cols=()
   IFS=, read -ra list <<< "$2"
   for c in "${list[@]}"; do cols+=(-c "$c"); done
-  timed "$1" sh -c "timeout $RELADIFF_TIMEOUT '$RELADIFF' 'mysql://root@127.0.0.1:$MYPORT/bench' accounts \
+  measured "$1" sh -c "timeout $RELADIFF_TIMEOUT '$RELADIFF' 'mysql://root@127.0.0.1:$MYPORT/bench' accounts \
     'postgresql://postgres@127.0.0.1:$PGPORT/bench' accounts -k id ${cols[*]} > '$WORK/$1.out' 2> '$WORK/$1.err'"
   echo "   $1: $(grep -c '^[-+]' "$WORK/$1.out" || true) difference lines reported" >&2
 }
@@ -123,12 +159,16 @@ done
 grep -q '^sealed' "$WORK/stream.b3" || { echo "bench/proof: the stream is not reported sealed" >&2; exit 1; }
 
 echo
-echo "## results (medians of $RUNS; $ROWS rows; 2-core machine)"
-printf "%-34s %10s %12s\n" "run" "wall s" "peak RSS MB"
+echo "## results (medians of $RUNS; $ROWS rows; 2-core machine; load average now: $(cut -d' ' -f1-3 /proc/loadavg))"
+cpu_median() { # LABEL FIELD: median of a field of $WORK/cpu (2: tool, 3: servers)
+  awk -v l="$1" -v f="$2" '$1==l {print $f}' "$WORK/cpu" 2>/dev/null | sort -g | awk '{a[NR]=$1} END {print NR ? a[int((NR+1)/2)] : "n/a"}'
+}
+printf "%-26s %8s %8s %12s %11s %13s\n" "run" "wall s" "best s" "peak RSS MB" "tool CPU s" "server CPU s"
 for l in decant_numeric decant_text reladiff_numeric reladiff_text decant_planted reladiff_planted_numeric checksum; do
   w=$(median $l 2); r=$(median $l 3)
   [ "$w" = "n/a" ] && continue
-  printf "%-34s %10s %12s\n" "$l" "$w" "$((r / 1024))"
+  best=$(awk -v l="$l" '$1==l {print $2}' "$WORK/times" | sort -g | head -1)
+  printf "%-26s %8s %8s %12s %11s %13s\n" "$l" "$w" "$best" "$((r / 1024))" "$(cpu_median $l 2)" "$(cpu_median $l 3)"
 done
 cs=$(median checksum 2)
 python3 -c "print(f'checksum throughput: {$BYTES/1e6/$cs:.0f} MB/s over {$BYTES/1e6:.0f} MB')"

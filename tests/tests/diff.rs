@@ -340,22 +340,33 @@ fn live_mariadb_and_postgres_compare_by_range_checksums() {
     assert_eq!(total["equal"], 3200, "{out:?}");
 
     // Planted: changed field, missing row, extra row, one byte of a binary,
-    // a timestamp at millisecond precision, a float.
+    // a timestamp at millisecond precision, a float; and each kind of value
+    // the range checksums render in SQL: a 4-byte character swapped for
+    // another of the same length, a decimal's last digit, a boolean, NULL vs
+    // empty text (both ways), the text "N" vs NULL, a date, a sign.
     pg.query(&pdb, "UPDATE accounts SET name = 'changed' WHERE id = 100");
     pg.query(&pdb, "DELETE FROM accounts WHERE id = 1500");
     pg.query(&pdb, "INSERT INTO accounts (id, name) VALUES (5000, 'extra')");
     pg.query(&pdb, "UPDATE accounts SET token = decode('000009c5', 'hex') WHERE id = 2500");
     pg.query(&pdb, "UPDATE accounts SET created = date_trunc('milliseconds', created) WHERE id = 2999");
     pg.query(&pdb, "UPDATE measures SET x = x + 0.5 WHERE id = 7");
+    pg.query(&pdb, "UPDATE accounts SET name = replace(name, '😀', '😁') WHERE id = 300");
+    pg.query(&pdb, "UPDATE accounts SET balance = balance + 0.0001 WHERE id = 400");
+    pg.query(&pdb, "UPDATE accounts SET active = NOT active WHERE id = 600");
+    pg.query(&pdb, "UPDATE accounts SET note = '' WHERE id = 20");
+    pg.query(&pdb, "UPDATE accounts SET note = NULL WHERE id = 14");
+    my.query(&mdb, "UPDATE accounts SET note = 'N' WHERE id = 30");
+    pg.query(&pdb, "UPDATE accounts SET born = born + 1 WHERE id = 800");
+    pg.query(&pdb, "UPDATE accounts SET small = -small WHERE id = 901");
     let out = decant_tests::run("decant-diff").args([&my_url, &pg_url, "--log-format", "json"]).output().assert_code(1);
     let (lines, total) = summary(&out);
     assert_eq!(total["added"], 1, "{out:?}");
     assert_eq!(total["removed"], 1, "{out:?}");
-    assert_eq!(total["changed"], 4, "{out:?}");
+    assert_eq!(total["changed"], 12, "{out:?}");
     let acc = lines.iter().find(|l| l["group"] == "table:accounts").unwrap();
     assert_eq!(acc["left"], 3000);
     assert_eq!(acc["right"], 3000);
-    assert_eq!(acc["equal"], 2996);
+    assert_eq!(acc["equal"], 2988);
     let d = diffs(&out);
     let by = |id: i64| {
         d.iter()
@@ -367,12 +378,126 @@ fn live_mariadb_and_postgres_compare_by_range_checksums() {
     assert_eq!(by(5000)["op"], "added");
     assert_eq!(by(2500)["fields"], json!(["token"]));
     assert_eq!(by(2999)["fields"], json!(["created"]));
-    // The same answer row by row (no range checksums).
+    assert_eq!(by(300)["fields"], json!(["name"]));
+    assert_eq!(by(400)["fields"], json!(["balance"]));
+    assert_eq!(by(600)["fields"], json!(["active"]));
+    for id in [14, 20, 30] {
+        assert_eq!(by(id)["fields"], json!(["note"]), "{id}");
+    }
+    assert_eq!(by(800)["fields"], json!(["born"]));
+    assert_eq!(by(901)["fields"], json!(["small"]));
+    // The same answer row by row (no range checksums), and with one or
+    // many checksum queries at a time.
     let rows = decant_tests::run("decant-diff")
         .args([&my_url, &pg_url, "--log-format", "json", "--no-range-checksums"])
         .output()
         .assert_code(1);
     assert_eq!(summary(&rows).1, total);
+    for jobs in ["1", "5"] {
+        let again = decant_tests::run("decant-diff")
+            .args([&my_url, &pg_url, "--log-format", "json", "--jobs", jobs, "--leaf-rows", "10"])
+            .output()
+            .assert_code(1);
+        assert_eq!(summary(&again).1, total, "--jobs {jobs}");
+    }
+    let _ = (my, mdb);
+}
+
+#[test]
+fn range_checksums_see_equal_decimals_of_different_scales_as_equal() {
+    let (my, pg) = (decant_tests::mariadb(), decant_tests::postgres());
+    let (mdb, pdb) = (my.fresh_database("rangescale"), pg.fresh_database("rangescale"));
+    my.query(
+        &mdb,
+        "SET time_zone = '+00:00'; CREATE TABLE prices (id INT PRIMARY KEY, amount DECIMAL(12,4), at TIMESTAMP(6) NULL) ENGINE=InnoDB; \
+         INSERT INTO prices SELECT seq, seq / 4, TIMESTAMPADD(MICROSECOND, seq * 7, '2025-06-01 00:00:00') FROM seq_1_to_500;",
+    );
+    pg.query(
+        &pdb,
+        "CREATE TABLE prices (id INT PRIMARY KEY, amount NUMERIC(14,2), at TIMESTAMP(6) WITH TIME ZONE); \
+         INSERT INTO prices SELECT s, s / 4.0, TIMESTAMPTZ '2025-06-01 00:00:00+00' + make_interval(secs => s * 7 / 1000000.0) \
+         FROM generate_series(1, 500) s;",
+    );
+    let (my_url, pg_url) = (my.url(&mdb), pg.url(&pdb));
+    // 1.2500 in A is 1.25 in B: equal, in place and row by row.
+    decant_tests::run("decant-diff").args([&my_url, &pg_url, "--no-range-checksums"]).output().assert_success();
+    let out =
+        decant_tests::run("decant-diff").args([&my_url, &pg_url, "--log-format", "json"]).output().assert_success();
+    assert!(
+        out.stderr
+            .contains("table prices: range checksums in both databases: 500 rows in A, 500 in B, 0 range(s) differ"),
+        "{out:?}"
+    );
+    pg.query(&pdb, "UPDATE prices SET amount = amount + 0.01 WHERE id = 250");
+    let out = decant_tests::run("decant-diff").args([&my_url, &pg_url, "--log-format", "json"]).output().assert_code(1);
+    assert_eq!(summary(&out).1["changed"], 1, "{out:?}");
+    assert_eq!(diffs(&out)[0]["fields"], json!(["amount"]), "{out:?}");
+}
+
+#[test]
+fn where_limits_both_sides_in_the_checksums_and_the_row_fetches() {
+    let (mdb, pdb, my_url, pg_url) = sql_pair("rangewhere");
+    let (my, pg) = (decant_tests::mariadb(), decant_tests::postgres());
+    // Inside the slice (small < 150): a change, a deleted row, an extra row.
+    pg.query(&pdb, "UPDATE accounts SET name = 'changed' WHERE id = 100");
+    pg.query(&pdb, "DELETE FROM accounts WHERE id = 1500");
+    pg.query(&pdb, "INSERT INTO accounts (id, name, small) VALUES (5001, 'extra', 1)");
+    pg.query(&pdb, "UPDATE measures SET x = 0 WHERE id = 7");
+    // Outside it: not compared.
+    pg.query(&pdb, "UPDATE accounts SET name = 'changed' WHERE id = 250");
+    pg.query(&pdb, "INSERT INTO accounts (id, name, small) VALUES (5000, 'extra', 299)");
+    pg.query(&pdb, "UPDATE measures SET x = 0 WHERE id = 150");
+    let args = |extra: &[&str]| {
+        let mut a: Vec<String> = vec![
+            my_url.clone(),
+            pg_url.clone(),
+            "--log-format".into(),
+            "json".into(),
+            "--where".into(),
+            "accounts:small < 150".into(),
+            "--where".into(),
+            "measures:id < 100".into(),
+        ];
+        a.extend(extra.iter().map(|s| s.to_string()));
+        a
+    };
+    let out = decant_tests::run("decant-diff").args(args(&[])).output().assert_code(1);
+    assert!(
+        out.stderr.contains("table accounts: range checksums in both databases: 1500 rows in A, 1500 in B"),
+        "{out:?}"
+    );
+    let (lines, total) = summary(&out);
+    assert_eq!(
+        (total["added"].as_u64(), total["removed"].as_u64(), total["changed"].as_u64()),
+        (Some(1), Some(1), Some(2)),
+        "{out:?}"
+    );
+    let measures = lines.iter().find(|l| l["group"] == "table:measures").unwrap();
+    assert_eq!((measures["left"].as_u64(), measures["right"].as_u64()), (Some(99), Some(99)), "{out:?}");
+    let ids: Vec<Value> = diffs(&out).iter().map(|d| d["id"]["id"].clone()).collect();
+    for id in [100, 1500, 5001, 7] {
+        assert!(ids.contains(&json!(id)), "{id}: {out:?}");
+    }
+    // The same slice row by row, and the patch of the slice repairs it.
+    let rows = decant_tests::run("decant-diff").args(args(&["--no-range-checksums"])).output().assert_code(1);
+    assert_eq!(summary(&rows).1, total);
+    let p = decant_tests::run("decant-diff")
+        .args(args(&["--patch"]))
+        .pipe(decant_tests::run("pg-import").args(["--url", &pg_url, "--mode", "upsert"]))
+        .output();
+    assert_eq!(p[1].code(), Some(0), "{:?}", p[1]);
+    decant_tests::run("decant-diff").args(args(&[])).output().assert_success();
+    // Outside the slice the differences are still there.
+    let out = decant_tests::run("decant-diff").args([&my_url, &pg_url, "--log-format", "json"]).output().assert_code(1);
+    assert_eq!(summary(&out).1["changed"], 2, "{out:?}");
+    // A condition one side cannot run is an error, not a silent difference.
+    let bad = decant_tests::run("decant-diff")
+        .args([&my_url, &pg_url, "--where", "accounts:no_such_column = 1"])
+        .output()
+        .assert_code(2);
+    assert!(bad.stderr.contains("--where"), "{bad:?}");
+    let bad = decant_tests::run("decant-diff").args([&my_url, &pg_url, "--where", "accounts"]).output().assert_code(2);
+    assert!(bad.stderr.contains("TABLE:CONDITION"), "{bad:?}");
     let _ = (my, mdb);
 }
 

@@ -334,3 +334,127 @@ fn schema_checks_between_live_databases() {
     assert!(diffs.contains("collation A utf8mb4_unicode_ci, B utf8mb4_bin"), "{diffs}");
     assert!(diffs.contains("index on [\\\"created\\\"] only in A"), "{diffs}");
 }
+
+#[test]
+fn sample_fetches_the_sampled_records_from_a_live_side_by_key() {
+    let my = decant_tests::mariadb();
+    let db = my.fresh_database("vsample");
+    my.query(
+        &db,
+        "CREATE TABLE items (code VARCHAR(20) CHARACTER SET utf8mb4 PRIMARY KEY, qty INT, note TEXT) ENGINE=InnoDB; \
+         INSERT INTO items SELECT CONCAT('it''em\\\\', seq, ' 😀'), seq, 'n' FROM seq_1_to_40;",
+    );
+    let w = Workdir::new("verify-sample-live");
+    w.run("mysql-export").args(["--url", &my.url(&db), "-o", "a.ndjson"]).output().assert_success();
+    let out = w
+        .run("decant-verify")
+        .args(["--left", "a.ndjson", "--right", &my.url(&db), "--sample", "40", "--json"])
+        .output()
+        .assert_success();
+    let r = report(&out);
+    assert_eq!(r["sample"]["checked"], 40, "{r}");
+    assert_eq!(r["sample"]["by_key"], true, "{r}");
+    // One sampled record changed, one gone: both reported by the spot checks.
+    my.query(&db, "UPDATE items SET qty = 0 WHERE qty = 7; DELETE FROM items WHERE qty = 9;");
+    let out = w
+        .run("decant-verify")
+        .args(["--left", "a.ndjson", "--right", &my.url(&db), "--sample", "40", "--json"])
+        .output()
+        .assert_code(1);
+    let r = report(&out);
+    assert_eq!((r["sample"]["different"].as_u64(), r["sample"]["missing"].as_u64()), (Some(1), Some(1)), "{r}");
+    assert_eq!(r["sample"]["by_key"], true, "{r}");
+    // A file B is looked up during its pass, with the same answer.
+    w.run("mysql-export").args(["--url", &my.url(&db), "-o", "b.ndjson"]).output().assert_success();
+    let out = w
+        .run("decant-verify")
+        .args(["--left", "a.ndjson", "--right", "b.ndjson", "--sample", "40", "--json"])
+        .output()
+        .assert_code(1);
+    let r = report(&out);
+    assert_eq!((r["sample"]["different"].as_u64(), r["sample"]["missing"].as_u64()), (Some(1), Some(1)), "{r}");
+    assert_eq!(r["sample"]["by_key"], false, "{r}");
+    // A live B without the table: the sampled records are missing (exit 1),
+    // the point query is not sent to a table that is not there (exit 2).
+    let empty = my.fresh_database("vsample_empty");
+    let out = w
+        .run("decant-verify")
+        .args(["--left", "a.ndjson", "--right", &my.url(&empty), "--sample", "10", "--json"])
+        .output()
+        .assert_code(1);
+    assert_eq!(report(&out)["sample"]["missing"], 10, "{out:?}");
+}
+
+#[test]
+fn sample_fetches_redis_keys_by_name() {
+    let r = decant_tests::redis();
+    for i in 0..30 {
+        r.cli(["HSET", &format!("user:{i}*[x]"), "name", &format!("n{i}")]);
+    }
+    let w = Workdir::new("verify-sample-redis");
+    w.run("redis-export").args(["--url", &r.url(), "-o", "a.ndjson"]).output().assert_success();
+    r.cli(["HSET", "user:3*[x]", "name", "changed"]);
+    r.cli(["SET", "user:3-x", "a key the glob user:3*[x] would match unescaped"]);
+    let out = w
+        .run("decant-verify")
+        .args(["--left", "a.ndjson", "--right", &r.url(), "--sample", "30", "--json"])
+        .output()
+        .assert_code(1);
+    let rep = report(&out);
+    assert_eq!(rep["sample"]["checked"], 30, "{rep}");
+    assert_eq!(rep["sample"]["by_key"], true, "{rep}");
+    assert_eq!((rep["sample"]["different"].as_u64(), rep["sample"]["missing"].as_u64()), (Some(1), Some(0)), "{rep}");
+}
+
+#[test]
+fn where_limits_live_sides_to_a_slice() {
+    let (my, pg) = (decant_tests::mariadb(), decant_tests::postgres());
+    let (mdb, pdb) = (my.fresh_database("vwhere"), pg.fresh_database("vwhere"));
+    my.query(
+        &mdb,
+        "CREATE TABLE orders (id INT PRIMARY KEY, total DECIMAL(10,2), updated DATE) ENGINE=InnoDB; \
+         INSERT INTO orders SELECT seq, seq * 1.5, DATE_ADD('2026-01-01', INTERVAL seq DAY) FROM seq_1_to_300;",
+    );
+    pg.query(
+        &pdb,
+        "CREATE TABLE orders (id INT PRIMARY KEY, total NUMERIC(10,2), updated DATE); \
+         INSERT INTO orders SELECT s, s * 1.5, DATE '2026-01-01' + s FROM generate_series(1, 300) s;",
+    );
+    // A difference in an old order, outside the slice.
+    pg.query(&pdb, "UPDATE orders SET total = 0 WHERE id = 10");
+    let w = Workdir::new("verify-where");
+    let slice = "orders:updated >= '2026-06-01'";
+    let args = |extra: &[&str]| {
+        let mut a = vec!["--left", "", "--right", "", "--where", slice, "--json", "--sample", "50"];
+        a.extend_from_slice(extra);
+        a.into_iter().map(str::to_owned).collect::<Vec<String>>()
+    };
+    let mut a = args(&[]);
+    a[1] = my.url(&mdb);
+    a[3] = pg.url(&pdb);
+    let out = w.run("decant-verify").args(&a).output().assert_success();
+    let rep = report(&out);
+    // 2026-06-01 is day 151 after 2026-01-01: orders 151..=300.
+    assert_eq!(group(&rep, "table:orders")["left"], 150, "{rep}");
+    assert_eq!(group(&rep, "table:orders")["right"], 150, "{rep}");
+    assert_eq!(rep["sample"]["by_key"], true, "{rep}");
+    // One inside it fails, with its count.
+    pg.query(&pdb, "UPDATE orders SET total = 0 WHERE id = 200");
+    let out = w.run("decant-verify").args(&a).output().assert_code(1);
+    let rep = report(&out);
+    assert_eq!(group(&rep, "table:orders")["changed"], 1, "{rep}");
+    // Without --where both differences count.
+    let out = w
+        .run("decant-verify")
+        .args(["--left", &my.url(&mdb), "--right", &pg.url(&pdb), "--json"])
+        .output()
+        .assert_code(1);
+    assert_eq!(group(&report(&out), "table:orders")["changed"], 2);
+    // --where needs a live SQL side.
+    let out = w
+        .run("decant-verify")
+        .args(["--left", "x.ndjson", "--right", "y.ndjson", "--where", slice])
+        .output()
+        .assert_code(2);
+    assert!(out.stderr.contains("--where"), "{out:?}");
+}

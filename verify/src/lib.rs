@@ -12,6 +12,7 @@
 //! Equal data therefore costs one read of each side. Normalisations are
 //! explicit flags, never silent.
 
+pub mod sample;
 pub mod schema;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -32,11 +33,15 @@ use decant_record::digest::{ContentDigest, GroupKey};
 use decant_transform::Transformer;
 use serde::Serialize;
 
+use crate::sample::SampleItem;
+
 const AFTER_HELP: &str = "\
 What is compared, per table / key group: record counts and content digests (one
 streaming pass over each side); only for groups that differ, a keyed comparison
 that counts added, removed and changed records (a second read of those groups).
---sample N also picks N random records of A and looks each up by key in B.
+--sample N also picks N random records of A and looks each up by key in B: from a
+live B exactly those records are fetched (SQL: WHERE key IN (…); Redis: the keys),
+from a file B during its pass. --where limits live SQL sides to a slice of a table.
 --schema compares the schema lines (columns, logical types, nullability, primary
 and unique keys, indexes, charset/collation) of two SQL sides.
 
@@ -68,7 +73,7 @@ pub struct Args {
     /// shape, e.g. a Redis source and its SQL copy).
     #[arg(long, value_name = "FILE.toml")]
     pub spec: Option<PathBuf>,
-    /// Spot-check N random records of A, looked up by key in B.
+    /// Spot-check N random records of A, fetched by key from B.
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub sample: usize,
     /// Seed of the sample (default: from the clock).
@@ -101,6 +106,13 @@ pub struct Args {
     /// Live SQL stores: only these tables (comma-separated).
     #[arg(long, value_name = "LIST", value_delimiter = ',')]
     pub tables: Vec<String>,
+    /// Live SQL stores: verify only the rows of TABLE for which CONDITION
+    /// holds, on both sides (SQL both databases understand, e.g.
+    /// "orders:updated_at >= '2025-01-01'"); repeatable, once per table. A
+    /// file side is read whole: verify it against an export made with the
+    /// same --where.
+    #[arg(long = "where", value_name = "TABLE:CONDITION")]
+    pub wheres: Vec<String>,
     /// Live Redis: only keys matching this pattern (repeatable).
     #[arg(long = "match", value_name = "PATTERN")]
     pub matches: Vec<String>,
@@ -142,16 +154,6 @@ struct Scan {
     digests: BTreeMap<GroupKey, ContentDigest>,
     status: &'static str,
     info: SideInfo,
-}
-
-/// A sampled record of A and what B holds under its key.
-#[derive(Debug)]
-struct SampleItem {
-    ident: Vec<u8>,
-    group: GroupKey,
-    content: [u8; 32],
-    lines: Vec<u8>,
-    right: Option<([u8; 32], Vec<u8>)>,
 }
 
 /// A small xorshift generator: the sample needs spread, not cryptography.
@@ -201,6 +203,9 @@ pub struct SampleReport {
     pub missing: u64,
     /// Found but different.
     pub different: u64,
+    /// True when B's records were fetched by key (a live B), false when
+    /// looked up during B's full pass (a file).
+    pub by_key: bool,
     /// Within --max-mismatch.
     pub ok: bool,
 }
@@ -315,8 +320,14 @@ pub fn verify(args: &Args) -> anyhow::Result<Report> {
     let b = SourceSpec::parse(&args.right);
     let opts = CompareOptions::from_flags(&args.key, args.canon.options(), args.float_tolerance, &args.key_map)?;
     let spec: Option<Arc<Transformer>> = decant_diff::load_spec(args.spec.as_deref())?;
-    let live_a = LiveOptions::new(&args.tables, &args.matches, args.left_password_file.as_ref());
-    let live_b = LiveOptions::new(&args.tables, &args.matches, args.right_password_file.as_ref());
+    let (live_a, live_b) = decant_diff::live_options(
+        &a,
+        &b,
+        &args.tables,
+        &args.matches,
+        &args.wheres,
+        [args.left_password_file.as_ref(), args.right_password_file.as_ref()],
+    )?;
 
     // Pass 1: counts, digests, sample, schemas.
     let seed = args.seed.unwrap_or_else(|| {
@@ -338,10 +349,22 @@ pub fn verify(args: &Args) -> anyhow::Result<Report> {
     // Always finish: a failed exporter fails the run.
     let left_segments = left.finish()?;
     let lookup: HashMap<Vec<u8>, usize> = sample.iter().enumerate().map(|(i, s)| (s.ident.clone(), i)).collect();
+    // The spot checks: exactly the sampled records, fetched from a live B by
+    // key once B's pass has said which of its tables exist (a table B lacks
+    // leaves its sampled records missing, not the exporter failing).
+    let point = sample::point_query(&b, &live_b, &sample, &opts.keys, &left_info);
     let mut right = EntryReader::new(Source::open(&b, &live_b)?, &opts, false);
-    let right_digests = scan(&mut right, &mut sample, args.sample, &mut rng, Some(&lookup))?;
+    let right_lookup = if point.is_some() { None } else { Some(&lookup) };
+    let right_digests =
+        scan(&mut right, &mut sample, if point.is_some() { 0 } else { args.sample }, &mut rng, right_lookup)?;
     let right_info = std::mem::take(&mut right.info);
     let right_segments = right.finish()?;
+    let right_tables: BTreeSet<String> = right_info.schemas.iter().map(|s| s.table.clone()).collect();
+    if let Some(point_b) = point.as_ref().and_then(|p| sample::restrict_to_tables(p, &right_tables)) {
+        let mut by_key = EntryReader::new(Source::open(&b, &point_b)?, &opts, false);
+        scan(&mut by_key, &mut sample, 0, &mut rng, Some(&lookup))?;
+        by_key.finish()?;
+    }
     let left_scan = Scan {
         digests: left_digests,
         status: if a.is_live() { "live" } else { seal_status(&left_segments) },
@@ -419,7 +442,7 @@ pub fn verify(args: &Args) -> anyhow::Result<Report> {
     }
 
     let sample_report = (args.sample > 0).then(|| {
-        let mut rep = SampleReport { checked: sample.len() as u64, ..Default::default() };
+        let mut rep = SampleReport { checked: sample.len() as u64, by_key: point.is_some(), ..Default::default() };
         for s in &sample {
             match &s.right {
                 None => rep.missing += 1,
@@ -507,8 +530,9 @@ pub fn render_text(r: &Report) -> String {
     }
     if let Some(s) = &r.sample {
         out.push_str(&format!(
-            "sample: {} checked, {} missing in B, {} different: {}\n",
+            "sample: {} checked ({}), {} missing in B, {} different: {}\n",
             s.checked,
+            if s.by_key { "fetched from B by key" } else { "looked up in B's pass" },
             s.missing,
             s.different,
             if s.ok { "ok" } else { "FAILED" }
