@@ -3,6 +3,8 @@
 //! (≤ 2.4). Each walks a byte slice with bounds checks; damage is an error
 //! naming the offset inside the blob, never a panic.
 
+use decant_record::record::Pairs;
+
 /// One element of a listpack or ziplist: bytes, or an integer the encoding
 /// stored as a number (Redis hands it out as its decimal text).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -250,7 +252,7 @@ pub fn intset(buf: &[u8]) -> Result<Vec<i64>, BlobError> {
 
 /// The field/value pairs of a zipmap (Redis ≤ 2.4 small hashes):
 /// count byte, then `len key len free value [free bytes]` …, 0xFF.
-pub fn zipmap(buf: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, BlobError> {
+pub fn zipmap(buf: &[u8]) -> Result<Pairs, BlobError> {
     let mut at = 1;
     slice(buf, 0, 1, "zipmap header")?;
     let mut out = Vec::new();
@@ -319,7 +321,14 @@ mod tests {
         }
         assert_eq!(
             got,
-            vec![b"5".to_vec(), b"hi".to_vec(), b"-1".to_vec(), b"-32768".to_vec(), i64::MIN.to_string().into_bytes(), long]
+            vec![
+                b"5".to_vec(),
+                b"hi".to_vec(),
+                b"-1".to_vec(),
+                b"-32768".to_vec(),
+                i64::MIN.to_string().into_bytes(),
+                long
+            ]
         );
     }
 
@@ -359,10 +368,7 @@ mod tests {
         assert!(intset(&is[..is.len() - 1]).is_err());
 
         let zm = [2, 1, b'a', 2, 1, b'x', b'y', 0, 3, b'k', b'e', b'y', 0, 0, 0xFF];
-        assert_eq!(
-            zipmap(&zm).unwrap(),
-            vec![(b"a".to_vec(), b"xy".to_vec()), (b"key".to_vec(), Vec::new())]
-        );
+        assert_eq!(zipmap(&zm).unwrap(), vec![(b"a".to_vec(), b"xy".to_vec()), (b"key".to_vec(), Vec::new())]);
     }
 
     #[test]

@@ -173,7 +173,7 @@ impl Input {
     }
 
     /// A plain length (an encoded-string marker here is damage).
-    pub fn len(&mut self) -> Result<u64, RdbError> {
+    pub fn length(&mut self) -> Result<u64, RdbError> {
         let at = self.offset;
         match self.len_or_encoding()? {
             Len::Len(n) => Ok(n),
@@ -204,8 +204,8 @@ impl Input {
                 Ok(())
             }
             Len::Encoded(3) => {
-                let clen = self.len()?;
-                let ulen = self.len()?;
+                let clen = self.length()?;
+                let ulen = self.length()?;
                 let mut packed = std::mem::take(&mut self.scratch);
                 packed.clear();
                 let data_at = self.offset;
@@ -241,8 +241,8 @@ impl Input {
             Len::Encoded(1) => self.skip(2),
             Len::Encoded(2) => self.skip(4),
             Len::Encoded(3) => {
-                let clen = self.len()?;
-                self.len()?;
+                let clen = self.length()?;
+                self.length()?;
                 self.skip(clen)
             }
             Len::Encoded(e) => Err(RdbError::corrupt(self.offset - 1, format!("unknown string encoding {e}"))),

@@ -363,7 +363,7 @@ impl Parser {
                 }
                 // SELECTDB
                 0xFE => {
-                    let db = self.input.len()?;
+                    let db = self.input.length()?;
                     self.db = u32::try_from(db)
                         .map_err(|_| RdbError::corrupt(at + 1, format!("database number {db} is out of range")))?;
                 }
@@ -373,8 +373,8 @@ impl Parser {
                 0xFC => expire = Some(self.input.millis()?),
                 // RESIZEDB
                 0xFB => {
-                    let keys = self.input.len()?;
-                    self.input.len()?;
+                    let keys = self.input.length()?;
+                    self.input.length()?;
                     h.size_hint(keys);
                 }
                 // AUX
@@ -388,13 +388,13 @@ impl Parser {
                 }
                 // IDLE
                 0xF8 => {
-                    self.input.len()?;
+                    self.input.length()?;
                 }
                 // MODULE_AUX: module data outside any key.
                 0xF7 => {
-                    let id = self.input.len()?;
-                    self.input.len()?;
-                    self.input.len()?;
+                    let id = self.input.length()?;
+                    self.input.length()?;
+                    self.input.length()?;
                     self.skip_module_data()?;
                     h.notice(&format!("module {} data outside keys was skipped", module_name(id)));
                 }
@@ -412,9 +412,9 @@ impl Parser {
                 }
                 // SLOT_INFO (Redis 7.4 cluster): sizing hints.
                 0xF4 => {
-                    self.input.len()?;
-                    self.input.len()?;
-                    self.input.len()?;
+                    self.input.length()?;
+                    self.input.length()?;
+                    self.input.length()?;
                 }
                 t => {
                     self.keys += 1;
@@ -436,7 +436,7 @@ impl Parser {
             4 | 9 | 13 | 16 => RedisType::Hash,
             15 | 19 | 21 => RedisType::Stream,
             7 => {
-                let id = self.input.len().map_err(|e| e.with_key(&key))?;
+                let id = self.input.length().map_err(|e| e.with_key(&key))?;
                 self.skip_module_data().map_err(|e| e.with_key(&key))?;
                 h.module_value(self.db, &key, &module_name(id));
                 return Ok(());
@@ -506,7 +506,7 @@ impl Parser {
             0 => self.string_value(out, h),
             // LIST (linked list) and SET (hash table): counted strings.
             1 | 2 => {
-                let n = self.input.len()?;
+                let n = self.input.length()?;
                 for _ in 0..n {
                     let m = self.input.string()?;
                     self.push(out, Item::Member(m), h)?;
@@ -515,7 +515,7 @@ impl Parser {
             }
             // ZSET (text scores) and ZSET_2 (binary scores).
             3 | 5 => {
-                let n = self.input.len()?;
+                let n = self.input.length()?;
                 for _ in 0..n {
                     let m = self.input.string()?;
                     let s = if t == 3 { self.input.text_double()? } else { self.input.binary_double()? };
@@ -525,7 +525,7 @@ impl Parser {
             }
             // HASH (hash table).
             4 => {
-                let n = self.input.len()?;
+                let n = self.input.length()?;
                 for _ in 0..n {
                     let f = self.input.string()?;
                     let v = self.input.string()?;
@@ -565,14 +565,19 @@ impl Parser {
             }
             // LIST_QUICKLIST: ziplists; LIST_QUICKLIST_2: listpacks or plain nodes.
             14 | 18 => {
-                let nodes = self.input.len()?;
+                let nodes = self.input.length()?;
                 for _ in 0..nodes {
                     let plain = if t == 18 {
                         let at = self.input.offset();
-                        match self.input.len()? {
+                        match self.input.length()? {
                             1 => true,
                             2 => false,
-                            c => return Err(RdbError::corrupt(at, format!("quicklist node container {c} (expected 1 or 2)"))),
+                            c => {
+                                return Err(RdbError::corrupt(
+                                    at,
+                                    format!("quicklist node container {c} (expected 1 or 2)"),
+                                ))
+                            }
                         }
                     } else {
                         false
@@ -584,7 +589,8 @@ impl Parser {
                     if plain {
                         self.push(out, Item::Member(blob), h)?;
                     } else {
-                        let mut elems = Elems::new(&blob, t == 18).map_err(|e| RdbError::blob(at, "quicklist node", e))?;
+                        let mut elems =
+                            Elems::new(&blob, t == 18).map_err(|e| RdbError::blob(at, "quicklist node", e))?;
                         self.push_elems(t, at, &mut elems, out, h)?;
                     }
                 }
@@ -659,7 +665,10 @@ impl Parser {
                         RdbError::corrupt(at, format!("{name}: a zset member without a score (odd element count)"))
                     })?;
                     let score = s.as_score().ok_or_else(|| {
-                        RdbError::corrupt(at, format!("{name}: score {:?} is not a number", String::from_utf8_lossy(&s.to_vec())))
+                        RdbError::corrupt(
+                            at,
+                            format!("{name}: score {:?} is not a number", String::from_utf8_lossy(&s.to_vec())),
+                        )
                     })?;
                     self.push(out, Item::Scored(m.to_vec(), score), h)?;
                 }
@@ -671,50 +680,53 @@ impl Parser {
 
     /// STREAM_LISTPACKS (v1), _2 (Redis 7.0) and _3 (7.2).
     fn stream_value(&mut self, t: u8, out: &mut Emitter, h: &mut dyn Handler) -> Result<(), RdbError> {
-        let nodes = self.input.len()?;
+        let nodes = self.input.length()?;
         let mut node_key = Vec::new();
         for _ in 0..nodes {
             let at = self.input.offset();
             self.input.string_into(&mut node_key)?;
             let Ok(master) = <[u8; 16]>::try_from(node_key.as_slice()) else {
-                return Err(RdbError::corrupt(at, format!("stream node key of {} bytes (expected 16)", node_key.len())));
+                return Err(RdbError::corrupt(
+                    at,
+                    format!("stream node key of {} bytes (expected 16)", node_key.len()),
+                ));
             };
             let (at, lp) = self.blob()?;
             if out.active {
                 self.stream_node(&master, at, &lp, out, h)?;
             }
         }
-        let length = self.input.len()?;
+        let length = self.input.length()?;
         let last = self.stream_id()?;
         let mut meta = StreamValue { last_id: Some(last), ..StreamValue::default() };
         if t >= 19 {
             let _first = self.stream_id()?;
             meta.max_deleted_entry_id = Some(self.stream_id()?);
-            meta.entries_added = Some(self.input.len()?);
+            meta.entries_added = Some(self.input.length()?);
         } else {
             // What Redis ≥ 7 assumes when it loads a version-1 stream.
             meta.max_deleted_entry_id = Some("0-0".to_owned());
             meta.entries_added = Some(length);
         }
-        let groups = self.input.len()?;
+        let groups = self.input.length()?;
         for _ in 0..groups {
             let name = self.input.string()?;
             let last_delivered_id = self.stream_id()?;
             let entries_read = if t >= 19 {
                 // -1 (saved as an unsigned 64-bit length) means "unknown".
-                Some(self.input.len()?).filter(|n| *n != u64::MAX)
+                Some(self.input.length()?).filter(|n| *n != u64::MAX)
             } else {
                 None
             };
-            let pel_size = self.input.len()?;
+            let pel_size = self.input.length()?;
             let mut delivery: HashMap<[u8; 16], u64> = HashMap::new();
             for _ in 0..pel_size {
                 let id: [u8; 16] = self.input.array()?;
                 let _delivery_time = self.input.millis()?;
-                let count = self.input.len()?;
+                let count = self.input.length()?;
                 delivery.insert(id, count);
             }
-            let consumer_count = self.input.len()?;
+            let consumer_count = self.input.length()?;
             let mut consumers = Vec::new();
             let mut pending: Vec<([u8; 16], usize)> = Vec::new();
             for c in 0..consumer_count {
@@ -723,14 +735,18 @@ impl Parser {
                 if t >= 21 {
                     let _active_time = self.input.millis()?;
                 }
-                let owned = self.input.len()?;
+                let owned = self.input.length()?;
                 for _ in 0..owned {
                     let at = self.input.offset();
                     let id: [u8; 16] = self.input.array()?;
                     if !delivery.contains_key(&id) {
                         return Err(RdbError::corrupt(
                             at,
-                            format!("consumer {} owns pending entry {} that its group does not list", Bytes(cname), raw_id(&id)),
+                            format!(
+                                "consumer {} owns pending entry {} that its group does not list",
+                                Bytes(cname),
+                                raw_id(&id)
+                            ),
                         ));
                     }
                     pending.push((id, c as usize));
@@ -738,7 +754,7 @@ impl Parser {
                 consumers.push(Bytes(cname));
             }
             // XPENDING lists entries in id order.
-            pending.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+            pending.sort_unstable_by_key(|p| p.0);
             let pending = pending
                 .into_iter()
                 .map(|(id, c)| PendingEntry {
@@ -747,13 +763,7 @@ impl Parser {
                     delivery_count: delivery.get(&id).copied().unwrap_or(0),
                 })
                 .collect();
-            meta.groups.push(StreamGroup {
-                name: Bytes(name),
-                last_delivered_id,
-                entries_read,
-                consumers,
-                pending,
-            });
+            meta.groups.push(StreamGroup { name: Bytes(name), last_delivered_id, entries_read, consumers, pending });
         }
         if let RedisValue::Stream(s) = &mut out.cur {
             s.groups = meta.groups;
@@ -766,8 +776,8 @@ impl Parser {
 
     /// A stream id saved as two lengths (ms, seq).
     fn stream_id(&mut self) -> Result<String, RdbError> {
-        let ms = self.input.len()?;
-        let seq = self.input.len()?;
+        let ms = self.input.length()?;
+        let seq = self.input.length()?;
         Ok(format!("{ms}-{seq}"))
     }
 
@@ -830,10 +840,10 @@ impl Parser {
     fn skip_module_data(&mut self) -> Result<(), RdbError> {
         loop {
             let at = self.input.offset();
-            match self.input.len()? {
+            match self.input.length()? {
                 0 => return Ok(()),
                 1 | 2 => {
-                    self.input.len()?;
+                    self.input.length()?;
                 }
                 3 => self.input.skip(4)?,
                 4 => self.input.skip(8)?,

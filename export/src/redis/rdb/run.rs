@@ -23,7 +23,10 @@ pub fn run(args: &Args, path: &Path) -> anyhow::Result<Outcome> {
 
     let output = args.output.create()?;
     let mut writer = RecordWriter::new(output);
-    writer.write_header(&Header::new(concat!("redis-export ", env!("CARGO_PKG_VERSION")), Some(format!("rdb:{shown}"))))?;
+    writer.write_header(&Header::new(
+        concat!("redis-export ", env!("CARGO_PKG_VERSION")),
+        Some(format!("rdb:{shown}")),
+    ))?;
 
     let filtered = !args.matches.is_empty() || !args.exclude.is_empty() || !args.types.is_empty() || args.db.is_some();
     let mut handler = Export {
@@ -110,7 +113,11 @@ impl Handler for Export<'_> {
     }
 
     fn empty(&mut self, k: &KeyInfo<'_>) {
-        cli::warn(format_args!("key {}: an empty {} (Redis would not load it); skipped", Bytes(k.key.to_vec()), k.ty.as_str()));
+        cli::warn(format_args!(
+            "key {}: an empty {} (Redis would not load it); skipped",
+            Bytes(k.key.to_vec()),
+            k.ty.as_str()
+        ));
         self.group(k.key).skipped += 1;
     }
 

@@ -61,7 +61,8 @@ fn ziplist(entries: &[&[u8]]) -> Vec<u8> {
     for e in entries {
         let start = body.len();
         body.push(prev as u8);
-        match std::str::from_utf8(e).ok().and_then(|s| s.parse::<i16>().ok()).filter(|n| n.to_string().as_bytes() == *e) {
+        match std::str::from_utf8(e).ok().and_then(|s| s.parse::<i16>().ok()).filter(|n| n.to_string().as_bytes() == *e)
+        {
             Some(n) => {
                 body.push(0xC0);
                 body.extend(n.to_le_bytes());
@@ -138,7 +139,13 @@ impl Handler for Collect {
 }
 
 fn opts(chunk: usize) -> Options {
-    Options { chunk_size: chunk, string_part_bytes: 1 << 20, dump: false, include_expired: false, now_ms: 1_700_000_000_000 }
+    Options {
+        chunk_size: chunk,
+        string_part_bytes: 1 << 20,
+        dump: false,
+        include_expired: false,
+        now_ms: 1_700_000_000_000,
+    }
 }
 
 fn parse_with(bytes: &[u8], opts: Options) -> Result<(Collect, Stats), RdbError> {
@@ -180,7 +187,10 @@ fn redis_2_encodings() {
     w.byte(0xFE).len(3);
     w.key(0, "str:db3").str(b"three");
     let c = parse(&w.finish(false));
-    assert_eq!(value_of(&c, "hash:zipmap"), &RedisValue::Hash(vec![(b"name".to_vec(), b"prod".to_vec()), (b"x".to_vec(), Vec::new())]));
+    assert_eq!(
+        value_of(&c, "hash:zipmap"),
+        &RedisValue::Hash(vec![(b"name".to_vec(), b"prod".to_vec()), (b"x".to_vec(), Vec::new())])
+    );
     assert_eq!(value_of(&c, "set:intset"), &RedisValue::Set(strs(&["-5", "300", "7"])));
     assert_eq!(value_of(&c, "list:zl"), &RedisValue::List(strs(&["a", "123", "", "-7"])));
     let z = c.records.iter().find(|r| r.key == b"zset:zl").unwrap();
@@ -229,10 +239,17 @@ fn redis_6_encodings() {
         value_of(&c, "list:quick"),
         &RedisValue::List(strs(&["first", "1000", "abcabcabcabcabc", "abcabcabcabcabc", "abcabcabcabcabc"]))
     );
-    assert_eq!(value_of(&c, "hash:zl"), &RedisValue::Hash(vec![(b"f1".to_vec(), b"v1".to_vec()), (b"f2".to_vec(), b"22".to_vec())]));
+    assert_eq!(
+        value_of(&c, "hash:zl"),
+        &RedisValue::Hash(vec![(b"f1".to_vec(), b"v1".to_vec()), (b"f2".to_vec(), b"22".to_vec())])
+    );
     assert_eq!(
         value_of(&c, "zset:text"),
-        &RedisValue::ZSet(vec![(b"b".to_vec(), f64::NEG_INFINITY), (b"a".to_vec(), 0.5), (b"c".to_vec(), f64::INFINITY)])
+        &RedisValue::ZSet(vec![
+            (b"b".to_vec(), f64::NEG_INFINITY),
+            (b"a".to_vec(), 0.5),
+            (b"c".to_vec(), f64::INFINITY)
+        ])
     );
     assert_eq!(value_of(&c, "zset:bin"), &RedisValue::ZSet(vec![(b"y".to_vec(), -2.5e-300), (b"x".to_vec(), 0.1)]));
     assert_eq!(value_of(&c, "list:linked"), &RedisValue::List(strs(&["a", "-10", "-300"])));
@@ -254,10 +271,30 @@ fn redis_5_stream() {
     };
     use Elem::{Int, Str};
     let lp = listpack(&[
-        Int(2), Int(1), Int(1), Str(b"f"), Int(0), // master: 2 live, 1 deleted, fields [f], terminator
-        Int(2), Int(0), Int(0), Str(b"v0"), Int(4), // 1000-0 f=v0 (same fields)
-        Int(0), Int(5), Int(1), Int(2), Str(b"a"), Str(b"1"), Str(b"b"), Str(b"\xff"), Int(9), // 1005-1 a=1 b=\xff
-        Int(3), Int(6), Int(0), Str(b"gone"), Int(4), // 1006-0 deleted
+        Int(2),
+        Int(1),
+        Int(1),
+        Str(b"f"),
+        Int(0), // master: 2 live, 1 deleted, fields [f], terminator
+        Int(2),
+        Int(0),
+        Int(0),
+        Str(b"v0"),
+        Int(4), // 1000-0 f=v0 (same fields)
+        Int(0),
+        Int(5),
+        Int(1),
+        Int(2),
+        Str(b"a"),
+        Str(b"1"),
+        Str(b"b"),
+        Str(b"\xff"),
+        Int(9), // 1005-1 a=1 b=\xff
+        Int(3),
+        Int(6),
+        Int(0),
+        Str(b"gone"),
+        Int(4), // 1006-0 deleted
     ]);
     w.key(15, "stream:v1").len(1).str(&master).str(&lp);
     w.len(2).len(1006).len(0); // length, last id
@@ -277,7 +314,10 @@ fn redis_5_stream() {
     let g = &s.groups[0];
     assert_eq!((g.name.0.as_slice(), g.last_delivered_id.as_str()), (&b"grp"[..], "1005-1"));
     assert_eq!(g.consumers, vec![Bytes(b"alice".to_vec()), Bytes(b"bob".to_vec())]);
-    assert_eq!(g.pending, vec![PendingEntry { id: "1005-1".into(), consumer: Bytes(b"alice".to_vec()), delivery_count: 3 }]);
+    assert_eq!(
+        g.pending,
+        vec![PendingEntry { id: "1005-1".into(), consumer: Bytes(b"alice".to_vec()), delivery_count: 3 }]
+    );
 }
 
 #[test]
@@ -393,7 +433,10 @@ fn sample_file() -> Vec<u8> {
 #[test]
 fn redis_7_listpacks() {
     let c = parse(&sample_file());
-    assert_eq!(value_of(&c, "h"), &RedisValue::Hash(vec![(b"f".to_vec(), b"5".to_vec()), (b"g".to_vec(), b"-9".to_vec())]));
+    assert_eq!(
+        value_of(&c, "h"),
+        &RedisValue::Hash(vec![(b"f".to_vec(), b"5".to_vec()), (b"g".to_vec(), b"-9".to_vec())])
+    );
     assert_eq!(value_of(&c, "z"), &RedisValue::ZSet(vec![(b"m".to_vec(), 1.5), (b"n".to_vec(), 2.0)]));
     assert_eq!(value_of(&c, "l"), &RedisValue::List(strs(&["a", "100", "plain node"])));
     assert_eq!(value_of(&c, "i"), &RedisValue::Set(vec![i64::MAX.to_string().into_bytes()]));
