@@ -16,7 +16,18 @@ command -v redis-server >/dev/null || { echo "bench/redis-rdb: redis-server miss
 [ -x /usr/bin/time ] || apt-get install -y time >/dev/null
 
 echo "== building (release)" >&2
-cargo build --release -q -p decant-export --bin redis-export
+cargo build --release -q -p decant-export -p decant-checksum --bin redis-export --bin decant-checksum
+
+# same_digests A B: the per-group content digests of two streams agree (else exit 1).
+same_digests() {
+  if diff <("$BIN/decant-checksum" "$1" | grep -v '^#\|^sealed\|^unsealed') \
+          <("$BIN/decant-checksum" "$2" | grep -v '^#\|^sealed\|^unsealed') >&2; then
+    echo "   same digests per key group: $(basename "$1") = $(basename "$2")" >&2
+  else
+    echo "bench/redis-rdb: $1 and $2 differ" >&2
+    exit 1
+  fi
+}
 
 # run LABEL CMD...: appends "LABEL wall user sys rss_kb" to $WORK/cpu.
 run() {
@@ -47,6 +58,7 @@ done
 lines_live=$(wc -l < "$WORK/live.ndjson")
 lines_rdb=$(wc -l < "$WORK/rdb.ndjson")
 echo "   lines: live $lines_live, rdb $lines_rdb" >&2
+same_digests "$WORK/live.ndjson" "$WORK/rdb.ndjson"
 
 if [ -z "${SKIP_BIGZSET:-}" ]; then
   echo "== 5M-member sorted set" >&2
@@ -67,6 +79,7 @@ EOF
     run zset_live "$BIN/redis-export" --url "redis://127.0.0.1:$BIG/0" -o "$WORK/zlive.ndjson" --quiet
     run zset_rdb "$BIN/redis-export" --rdb "$WORK/zset.rdb" -o "$WORK/zrdb.ndjson" --quiet
   done
+  same_digests "$WORK/zlive.ndjson" "$WORK/zrdb.ndjson"
 fi
 
 echo

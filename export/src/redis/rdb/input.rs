@@ -184,9 +184,16 @@ impl Input {
     /// A string (plain, integer-encoded or LZF-compressed) into `out`
     /// (cleared first).
     pub fn string_into(&mut self, out: &mut Vec<u8>) -> Result<(), RdbError> {
-        out.clear();
         let at = self.offset;
-        match self.len_or_encoding()? {
+        let prefix = self.len_or_encoding()?;
+        self.string_after(at, prefix, out)
+    }
+
+    /// The rest of a string whose length-or-encoding prefix (read at `at`)
+    /// was `prefix`, into `out` (cleared first).
+    pub fn string_after(&mut self, at: u64, prefix: Len, out: &mut Vec<u8>) -> Result<(), RdbError> {
+        out.clear();
+        match prefix {
             Len::Len(n) => self.read_into(n, out),
             Len::Encoded(0) => {
                 let v = self.u8()? as i8;

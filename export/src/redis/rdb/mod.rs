@@ -40,7 +40,7 @@ use decant_record::record::{PendingEntry, StreamEntry, StreamGroup, StreamValue}
 use decant_record::{Bytes, RedisRecord, RedisType, RedisValue};
 
 use self::blobs::{BlobError, Elem, Listpack, Ziplist};
-pub use self::input::Input;
+pub use self::input::{Input, Len};
 pub(super) use self::run::run;
 
 /// Highest RDB version this reader knows (Redis 7.4).
@@ -603,11 +603,57 @@ impl Parser {
 
     /// A string value: whole up to `string_part_bytes`, else in parts.
     fn string_value(&mut self, out: &mut Emitter, h: &mut dyn Handler) -> Result<(), RdbError> {
-        let s = self.input.string()?;
+        let part = self.opts.string_part_bytes.max(1);
+        let at = self.input.offset();
+        let prefix = self.input.len_or_encoding()?;
+        let Len::Len(n) = prefix else {
+            // Integer-encoded or compressed: held whole (an LZF string is
+            // one block), then cut into parts like any other.
+            let mut s = Vec::new();
+            self.input.string_after(at, prefix, &mut s)?;
+            return self.string_parts(s, part, out, h);
+        };
+        if n <= part as u64 {
+            let mut s = Vec::new();
+            self.input.string_after(at, prefix, &mut s)?;
+            if out.active {
+                out.cur = RedisValue::String(s);
+            }
+            return Ok(());
+        }
+        // A big plain string is streamed, one part in memory at a time.
+        self.input.tee = None;
+        if !out.active {
+            return self.input.skip(n);
+        }
+        let mut left = n;
+        let mut i = 0u32;
+        loop {
+            let take = left.min(part as u64);
+            let mut piece = Vec::new();
+            self.input.read_into(take, &mut piece)?;
+            left -= take;
+            if left == 0 {
+                out.cur = RedisValue::String(piece);
+                out.part = i;
+                return Ok(());
+            }
+            h.record(out.record(RedisValue::String(piece), Some(i), false, None)).map_err(RdbError::Output)?;
+            i += 1;
+        }
+    }
+
+    /// A string read whole, written whole or in parts of `part` bytes.
+    fn string_parts(
+        &mut self,
+        s: Vec<u8>,
+        part: usize,
+        out: &mut Emitter,
+        h: &mut dyn Handler,
+    ) -> Result<(), RdbError> {
         if !out.active {
             return Ok(());
         }
-        let part = self.opts.string_part_bytes.max(1);
         if s.len() <= part {
             out.cur = RedisValue::String(s);
             return Ok(());

@@ -472,3 +472,30 @@ fn every_truncation_and_every_flipped_byte_is_an_error_never_a_panic() {
         }
     }
 }
+
+#[test]
+fn long_strings_come_in_parts_plain_ones_streamed() {
+    let mut w = W::new(10);
+    w.key(0, "plain").str(b"abcdefghij");
+    w.key(0, "exact").str(b"abcdefgh");
+    w.key(0, "lzf").byte(0xC3).len(5).len(10).raw(&[1, b'a', b'b', (6 << 5) as u8, 1]);
+    w.key(0, "int").byte(0xC2).raw(&(-123456789i32).to_le_bytes());
+    let c = parse_with(&w.finish(true), Options { string_part_bytes: 4, dump: true, ..opts(10) }).unwrap().0;
+    let shape = |k: &str| -> Vec<(Option<u32>, bool, Vec<u8>, bool)> {
+        c.records
+            .iter()
+            .filter(|r| r.key == k.as_bytes())
+            .map(|r| match &r.value {
+                RedisValue::String(s) => (r.part, r.last, s.clone(), r.dump.is_some()),
+                _ => unreachable!(),
+            })
+            .collect()
+    };
+    let p = |part: u32, last: bool, s: &str| (Some(part), last, s.as_bytes().to_vec(), false);
+    assert_eq!(shape("plain"), vec![p(0, false, "abcd"), p(1, false, "efgh"), p(2, true, "ij")]);
+    assert_eq!(shape("exact"), vec![p(0, false, "abcd"), p(1, true, "efgh")]);
+    assert_eq!(shape("lzf"), vec![p(0, false, "abab"), p(1, false, "abab"), p(2, true, "ab")]);
+    assert_eq!(shape("int"), vec![p(0, false, "-123"), p(1, false, "4567"), p(2, true, "89")]);
+    let c = parse_with(&sample_file(), Options { dump: true, ..opts(10) }).unwrap().0;
+    assert!(c.records.iter().all(|r| r.dump.is_some() && r.part.is_none()));
+}
