@@ -116,6 +116,20 @@ fn fill(server: &RedisServer) {
     q(&mut c, &[b"XGROUP", b"CREATE", b"stream:1", b"g2", b"$"]);
     q(&mut c, &[b"XGROUP", b"CREATECONSUMER", b"stream:1", b"g2", b"bob"]);
     q(&mut c, &[b"XGROUP", b"CREATE", b"stream:empty", b"g", b"0", b"MKSTREAM"]);
+    // Over 8 MiB, so written in parts: incompressible (a plain string in the
+    // file, streamed) and repetitive (LZF-compressed in the file).
+    let mut x = 0x9e37_79b9_7f4a_7c15u64;
+    let noise: Vec<u8> = (0..9 << 20)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect();
+    q(&mut c, &[b"SET", b"big:plain", &noise]);
+    let pattern: Vec<u8> = (0..9 << 20).map(|i| (i % 251) as u8).collect();
+    q(&mut c, &[b"SET", b"big:lzf", &pattern]);
     // Other databases.
     let mut c1 = connect(&server.url_db(1));
     q(&mut c1, &[b"SET", b"db1:key", b"one"]);
@@ -259,7 +273,11 @@ fn an_rdb_file_exports_the_same_records_as_the_live_server() {
     let live = live_export(&server, &[0, 1, 5], &["--dump"]);
     let rdb = rdb_export(&file, &["--dump"]).stdout;
     let rdb_recs = records(&rdb);
-    assert!(rdb_recs.iter().all(|r| r.dump.is_some()), "every key has a payload");
+    assert!(rdb_recs.iter().all(|r| r.dump.is_some() != r.part.is_some()), "every key in one line has a payload");
+    for key in [&b"big:plain"[..], b"big:lzf"] {
+        let parts: Vec<_> = rdb_recs.iter().filter(|r| r.key == key).map(|r| (r.part, r.last, r.value.len())).collect();
+        assert_eq!(parts, vec![(Some(0), false, 8 << 20), (Some(1), true, 1 << 20)]);
+    }
     assert_same_keys(&whole_keys(records(&live)), &whole_keys(rdb_recs));
 
     // The hard values, as the record format spells them.
