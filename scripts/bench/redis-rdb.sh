@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # redis-export --rdb (an RDB file read offline) vs redis-export --url (the live
-# server) on the relay dataset (~1M keys at scale 1) and on a 5M-member sorted
+# server), and redis-cli --rdb (fetching the file) for scale, on the relay dataset (~1M keys at scale 1) and on a 5M-member sorted
 # set, in the same run: wall and CPU seconds (user+sys), keys/s, MB/s of RDB
 # read, peak RSS. Medians of RUNS runs.
 #
@@ -52,6 +52,7 @@ echo "   source: $KEYS keys, RDB $RDB_MB MB; load $(cut -d' ' -f1-3 /proc/loadav
 for i in $(seq "$RUNS"); do
   echo "== run $i/$RUNS (load $(cut -d' ' -f1-3 /proc/loadavg))" >&2
   run live "$BIN/redis-export" --url "redis://127.0.0.1:$SRC/0" -o "$WORK/live.ndjson" --quiet
+  run rdb_fetch sh -c "redis-cli -p $SRC --rdb '$WORK/fetched.rdb' >/dev/null 2>&1"
   run rdb "$BIN/redis-export" --rdb "$WORK/relay.rdb" -o "$WORK/rdb.ndjson" --quiet
   run rdb_zst_out "$BIN/redis-export" --rdb "$WORK/relay.rdb" -o "$WORK/rdb.ndjson.zst" --quiet
 done
@@ -85,7 +86,7 @@ fi
 echo
 echo "relay dataset, scale $SCALE: $KEYS keys, RDB $RDB_MB MB; medians of $RUNS runs"
 printf "%-14s %8s %8s %10s %8s %8s\n" step wall_s cpu_s keys/s MB/s rss_MB
-for l in live rdb rdb_zst_out zset_live zset_rdb; do
+for l in live rdb_fetch rdb rdb_zst_out zset_live zset_rdb; do
   w=$(med $l 2); [ "$w" = "n/a" ] && continue
   mbs=$RDB_MB; keys=$KEYS
   case $l in zset_*) mbs=${ZSET_MB:-0}; keys=1 ;; esac
