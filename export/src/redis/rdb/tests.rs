@@ -499,3 +499,36 @@ fn long_strings_come_in_parts_plain_ones_streamed() {
     let c = parse_with(&sample_file(), Options { dump: true, ..opts(10) }).unwrap().0;
     assert!(c.records.iter().all(|r| r.dump.is_some() && r.part.is_none()));
 }
+
+/// Redis 7.2 (RDB 11): a set listpack and a version-3 stream (first id,
+/// max deleted id, entries added, entries read, consumer active time).
+#[test]
+fn redis_7_2_set_listpack_and_stream_v3() {
+    use Elem::{Int, Str};
+    let mut w = W::new(11);
+    w.key(20, "set:lp").str(&listpack(&[Str(b"b"), Int(-3), Str(b"\xff")]));
+    let master = {
+        let mut k = 7u64.to_be_bytes().to_vec();
+        k.extend(1u64.to_be_bytes());
+        k
+    };
+    let lp = listpack(&[Int(1), Int(0), Int(1), Str(b"f"), Int(0), Int(2), Int(0), Int(0), Str(b"x"), Int(4)]);
+    w.key(21, "stream:v3").len(1).str(&master).str(&lp);
+    w.len(1).len(7).len(1); // length 1, last id 7-1
+    w.len(7).len(1).len(5).len(0).len(3); // first id 7-1, max deleted 5-0, entries added 3
+    w.len(2);
+    w.str(b"known").len(7).len(1).len(3); // last delivered 7-1, entries read 3
+    w.len(0).len(1).str(b"c").raw(&1i64.to_le_bytes()).raw(&2i64.to_le_bytes()).len(0);
+    w.str(b"unknown").len(0).len(0).len(u64::MAX); // entries read -1: unknown
+    w.len(0).len(0);
+    let c = parse(&w.finish(true));
+    assert_eq!(value_of(&c, "set:lp"), &RedisValue::Set(vec![b"-3".to_vec(), b"b".to_vec(), b"\xff".to_vec()]));
+    let RedisValue::Stream(s) = value_of(&c, "stream:v3") else { panic!("not a stream") };
+    assert_eq!(s.entries, vec![StreamEntry { id: "7-1".into(), fields: vec![(b"f".to_vec(), b"x".to_vec())] }]);
+    assert_eq!(
+        (s.last_id.as_deref(), s.max_deleted_entry_id.as_deref(), s.entries_added),
+        (Some("7-1"), Some("5-0"), Some(3))
+    );
+    assert_eq!((s.groups[0].entries_read, s.groups[1].entries_read), (Some(3), None));
+    assert_eq!(s.groups[0].consumers, vec![Bytes(b"c".to_vec())]);
+}
