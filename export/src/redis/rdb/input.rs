@@ -218,7 +218,7 @@ impl Input {
                 let data_at = self.offset;
                 self.read_into(clen, &mut packed)?;
                 // LZF expands at most ~88× (a 3-byte back reference makes 264 bytes).
-                if ulen > clen.saturating_mul(100) + 64 {
+                if ulen > clen.saturating_mul(100).saturating_add(64) {
                     return Err(RdbError::corrupt(
                         at,
                         format!("LZF string claims {ulen} bytes from {clen} compressed bytes"),

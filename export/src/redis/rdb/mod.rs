@@ -5,9 +5,11 @@
 //! The file is read as a stream, one key at a time, in bounded memory: a
 //! collection with more elements than the chunk size is written as several
 //! parts (`"part": i`, `"last": true`), as the live exporter does, so a
-//! 5M-member zset passes in the memory of one part. Only a compact encoding
-//! Redis itself stores as one string (a listpack, ziplist or intset, a few
-//! KB by Redis's defaults) and a single string value are held whole.
+//! 5M-member zset passes in the memory of one part; a plain string over
+//! 8 MiB is read one part at a time. Held whole: a compact encoding Redis
+//! itself stores as one string (a listpack, ziplist or intset, a few KB by
+//! Redis's defaults), an LZF-compressed string (one block), and a stream
+//! group's pending entries list (to pair entries with their consumers).
 //!
 //! Covered: RDB versions 1–12 (Redis 1.x to 7.4); opcodes AUX, SELECTDB,
 //! RESIZEDB, EXPIRETIME(_MS), IDLE, FREQ, SLOT_INFO, MODULE_AUX and FUNCTION2
