@@ -22,6 +22,7 @@
 //! skipped and counted as such; it is never written half.
 
 pub mod conn;
+pub mod rdb;
 
 use std::collections::VecDeque;
 
@@ -48,12 +49,18 @@ Examples:
       --match 'apikey:*' --match 'usage:*' --exclude '*:tmp' > keys.ndjson
   SOURCE_REDIS_HOST=prod SOURCE_REDIS_PASSWORD=… redis-export --dump | redis-import --url redis://qa:6379/0
   redis-export --url redis://node1:7000 --cluster --type hash,zset -o cluster.ndjson
+  redis-export --rdb /var/lib/redis/dump.rdb --match 'apikey:*' -o apikeys.ndjson.zst
 
 Keys are read with SCAN (never KEYS) in pipelined batches. Expiry is written as an
 absolute Unix time in ms (expire_at_ms), read from the server's clock. A key with
 more elements than --chunk-size (or a string over 8 MiB) is written as several
 lines with \"part\" and \"last\"; --dump adds the DUMP payload of every key that
-fits in one line, so redis-import can RESTORE it exactly.";
+fits in one line, so redis-import can RESTORE it exactly.
+
+--rdb FILE reads an RDB file (SAVE/BGSAVE's dump.rdb, `redis-cli --rdb`; `-` for
+stdin, zstd-compressed or plain) instead of a server: every database unless --db
+is given (each record keeps its db), keys already expired left out unless
+--include-expired, the file's CRC-64 checked at its end.";
 
 /// Arguments of `redis-export`.
 #[derive(Debug, clap::Parser)]
@@ -68,6 +75,12 @@ pub struct Args {
     pub source: SourceArgs,
     #[command(flatten)]
     pub tls: conn::TlsArgs,
+    /// Read this RDB file (a Redis dump; `-` for stdin) instead of a server.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["url", "password_file", "tls_ca", "tls_cert", "insecure"])]
+    pub rdb: Option<std::path::PathBuf>,
+    /// With --rdb: also export keys whose expiry has already passed.
+    #[arg(long, requires = "rdb")]
+    pub include_expired: bool,
     /// Export only keys matching GLOB (Redis glob syntax; repeatable).
     #[arg(long = "match", value_name = "GLOB")]
     pub matches: Vec<String>,
@@ -77,7 +90,7 @@ pub struct Args {
     /// Export only these types (comma-separated: string,hash,list,set,zset,stream).
     #[arg(long = "type", value_name = "TYPES", value_delimiter = ',', value_parser = parse_type)]
     pub types: Vec<RedisType>,
-    /// Database number (default: the URL's, else 0).
+    /// Database number (default: the URL's, else 0; with --rdb: every database).
     #[arg(long, value_name = "N")]
     pub db: Option<u32>,
     /// SCAN COUNT hint: keys asked for per SCAN call (and per pipeline).
@@ -109,6 +122,9 @@ fn parse_type(s: &str) -> Result<RedisType, String> {
 
 /// Runs `redis-export`.
 pub fn run(args: Args) -> anyhow::Result<Outcome> {
+    if let Some(path) = &args.rdb {
+        return rdb::run(&args, path);
+    }
     let url = ConnUrl::resolve(args.source.url.as_deref(), args.source.password_file.as_deref(), Role::Source, true)?;
     if url.store() != Store::Redis {
         bail!("{url} is not a Redis URL (expected redis:// or rediss://)");

@@ -1,0 +1,958 @@
+//! `redis-export --rdb FILE`: reads a Redis RDB file (what `SAVE`, `BGSAVE`
+//! or `redis-cli --rdb` write) offline, no server needed, and produces the
+//! same `redis` records the live export produces for the same data.
+//!
+//! The file is read as a stream, one key at a time, in bounded memory: a
+//! collection with more elements than the chunk size is written as several
+//! parts (`"part": i`, `"last": true`), as the live exporter does, so a
+//! 5M-member zset passes in the memory of one part; a plain string over
+//! 8 MiB is read one part at a time. Held whole: a compact encoding Redis
+//! itself stores as one string (a listpack, ziplist or intset, a few KB by
+//! Redis's defaults), an LZF-compressed string (one block), and a stream
+//! group's pending entries list (to pair entries with their consumers).
+//!
+//! Covered: RDB versions 1–12 (Redis 1.x to 7.4); opcodes AUX, SELECTDB,
+//! RESIZEDB, EXPIRETIME(_MS), IDLE, FREQ, SLOT_INFO, MODULE_AUX and FUNCTION2
+//! (both skipped: they hold no keys), EOF with its CRC-64; every string
+//! encoding (int8/16/32, LZF); every type encoding Redis has written for
+//! strings, lists (linked list, ziplist, quicklist of ziplists or
+//! listpacks), sets (plain, intset, listpack), zsets (text or binary
+//! scores, ziplist, listpack), hashes (plain, zipmap, ziplist, listpack)
+//! and streams (listpacks v1–v3 with consumer groups, consumers and
+//! pending entries). Not covered, each a clear error: hashes with field
+//! expiry (Redis 7.4 `HFE` types), Redis 7.0-rc function data, and
+//! version-1 module values; version-2 module values are skipped and
+//! reported (as the live export reports module keys).
+//!
+//! Differences from a live export of the same data, by design: parts of a
+//! big zset come in the file's order (a skiplist is saved highest score
+//! first), and parts of big hashes and sets hold other element subsets than
+//! the server's `HSCAN`/`SSCAN` windows; each part is sorted the same way and
+//! the records digest the same (`decant-checksum`), element by element.
+
+pub mod blobs;
+pub mod crc64;
+mod input;
+pub mod lzf;
+mod run;
+
+use std::collections::HashMap;
+
+use decant_record::record::{PendingEntry, StreamEntry, StreamGroup, StreamValue};
+use decant_record::{Bytes, RedisRecord, RedisType, RedisValue};
+
+use self::blobs::{BlobError, Elem, Listpack, Ziplist};
+pub use self::input::{Input, Len};
+pub(super) use self::run::run;
+
+/// Highest RDB version this reader knows (Redis 7.4).
+pub const MAX_VERSION: u32 = 12;
+
+/// Stream entry flags inside a stream listpack.
+const STREAM_ITEM_DELETED: i64 = 1;
+const STREAM_ITEM_SAMEFIELDS: i64 = 2;
+
+/// What went wrong reading an RDB file; every variant names the byte
+/// offset (and, inside a value, the key).
+#[derive(Debug, thiserror::Error)]
+pub enum RdbError {
+    /// The bytes do not follow the RDB format.
+    #[error("byte {offset}{}: {message}; the file is damaged (or not an RDB file)", in_key(.key))]
+    Corrupt {
+        /// Offset of the damage.
+        offset: u64,
+        /// The key being read, if any.
+        key: Option<Bytes>,
+        /// What was wrong.
+        message: String,
+    },
+    /// The input ended early.
+    #[error("byte {offset}{}: the file ends here, before the RDB end marker; it is truncated (an interrupted copy or SAVE?)", in_key(.key))]
+    Truncated {
+        /// Offset where the input ended.
+        offset: u64,
+        /// The key being read, if any.
+        key: Option<Bytes>,
+    },
+    /// A valid construct this reader does not convert.
+    #[error("byte {offset}{}: {message}", in_key(.key))]
+    Unsupported {
+        /// Offset of the construct.
+        offset: u64,
+        /// The key being read, if any.
+        key: Option<Bytes>,
+        /// What it is, and what to do.
+        message: String,
+    },
+    /// Reading failed.
+    #[error("byte {offset}: {source}")]
+    Io {
+        /// Offset of the failed read.
+        offset: u64,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// The handler (writing the output) failed.
+    #[error("{0:#}")]
+    Output(anyhow::Error),
+}
+
+fn in_key(key: &Option<Bytes>) -> String {
+    match key {
+        Some(k) => format!(" (key {k})"),
+        None => String::new(),
+    }
+}
+
+impl RdbError {
+    pub(crate) fn corrupt(offset: u64, message: impl Into<String>) -> RdbError {
+        RdbError::Corrupt { offset, key: None, message: message.into() }
+    }
+
+    pub(crate) fn truncated(offset: u64) -> RdbError {
+        RdbError::Truncated { offset, key: None }
+    }
+
+    pub(crate) fn io(offset: u64, source: std::io::Error) -> RdbError {
+        if source.kind() == std::io::ErrorKind::UnexpectedEof {
+            return RdbError::truncated(offset);
+        }
+        RdbError::Io { offset, source }
+    }
+
+    fn unsupported(offset: u64, message: impl Into<String>) -> RdbError {
+        RdbError::Unsupported { offset, key: None, message: message.into() }
+    }
+
+    fn blob(offset: u64, what: &str, e: BlobError) -> RdbError {
+        RdbError::corrupt(offset, format!("{what}: {e}"))
+    }
+
+    /// Names the key the error happened in.
+    fn with_key(mut self, k: &[u8]) -> RdbError {
+        match &mut self {
+            RdbError::Corrupt { key, .. } | RdbError::Truncated { key, .. } | RdbError::Unsupported { key, .. } => {
+                if key.is_none() {
+                    *key = Some(Bytes(k.to_vec()));
+                }
+            }
+            RdbError::Io { .. } | RdbError::Output(_) => {}
+        }
+        self
+    }
+}
+
+/// How to read.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Collections with more elements than this are written in parts.
+    pub chunk_size: usize,
+    /// Strings longer than this are written in parts of this many bytes.
+    pub string_part_bytes: usize,
+    /// Build each whole key's DUMP payload.
+    pub dump: bool,
+    /// Also export keys whose expiry is before `now_ms`.
+    pub include_expired: bool,
+    /// The clock expiries are compared with (Unix ms).
+    pub now_ms: i64,
+}
+
+/// A key as announced before its value is read.
+#[derive(Debug, Clone, Copy)]
+pub struct KeyInfo<'a> {
+    /// Database number.
+    pub db: u32,
+    /// The key.
+    pub key: &'a [u8],
+    /// Its type.
+    pub ty: RedisType,
+    /// Absolute expiry (Unix ms), if any.
+    pub expire_at_ms: Option<i64>,
+}
+
+/// Where the parser's results go.
+pub trait Handler {
+    /// Whether to export this key (filters); not called for module values.
+    fn want(&mut self, key: &KeyInfo<'_>) -> bool;
+    /// A wanted key that had already expired (and is left out).
+    fn expired(&mut self, key: &KeyInfo<'_>);
+    /// A wanted collection without elements (Redis never stores one; it
+    /// would not load it either), left out.
+    fn empty(&mut self, key: &KeyInfo<'_>);
+    /// A record: a whole key, or one part of a big key.
+    fn record(&mut self, record: RedisRecord) -> anyhow::Result<()>;
+    /// A key holding a Redis module's value: not representable, skipped.
+    fn module_value(&mut self, db: u32, key: &[u8], module: &str);
+    /// Something worth telling the user that is not an error.
+    fn notice(&mut self, message: &str);
+    /// A database's key count from RESIZEDB (for progress).
+    fn size_hint(&mut self, _keys: u64) {}
+}
+
+/// How the file's checksum came out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Checksum {
+    /// Verified.
+    Verified,
+    /// Written as 0: the server had `rdbchecksum no`.
+    Disabled,
+    /// RDB version < 5 has none.
+    Absent,
+}
+
+/// What a completed read found.
+#[derive(Debug, Clone, Copy)]
+pub struct Stats {
+    /// The file's RDB version.
+    pub version: u32,
+    /// Keys in the file (every database, every type).
+    pub keys: u64,
+    /// The checksum.
+    pub checksum: Checksum,
+}
+
+/// One element of a collection.
+enum Item {
+    Member(Vec<u8>),
+    Field(Vec<u8>, Vec<u8>),
+    Scored(Vec<u8>, f64),
+    Entry(StreamEntry),
+}
+
+/// Collects a key's elements and writes them whole or in parts, like the
+/// live exporter: full parts of `chunk` elements while more follow, the
+/// rest as the last part; a key of at most `chunk` elements in one line.
+struct Emitter {
+    active: bool,
+    db: u32,
+    key: Vec<u8>,
+    ty: RedisType,
+    expire_at_ms: Option<i64>,
+    chunk: usize,
+    part: u32,
+    cur: RedisValue,
+}
+
+impl Emitter {
+    fn empty_value(ty: RedisType) -> RedisValue {
+        match ty {
+            RedisType::String => RedisValue::String(Vec::new()),
+            RedisType::Hash => RedisValue::Hash(Vec::new()),
+            RedisType::List => RedisValue::List(Vec::new()),
+            RedisType::Set => RedisValue::Set(Vec::new()),
+            RedisType::ZSet => RedisValue::ZSet(Vec::new()),
+            RedisType::Stream => RedisValue::Stream(StreamValue::default()),
+        }
+    }
+
+    fn info(&self) -> KeyInfo<'_> {
+        KeyInfo { db: self.db, key: &self.key, ty: self.ty, expire_at_ms: self.expire_at_ms }
+    }
+
+    fn record(&self, value: RedisValue, part: Option<u32>, last: bool, dump: Option<Vec<u8>>) -> RedisRecord {
+        RedisRecord { db: self.db, key: self.key.clone(), expire_at_ms: self.expire_at_ms, value, part, last, dump }
+    }
+
+    /// Adds one element; true when a part was written to make room.
+    fn push(&mut self, item: Item, h: &mut dyn Handler) -> Result<bool, RdbError> {
+        if !self.active {
+            return Ok(false);
+        }
+        let mut flushed = false;
+        if self.cur.len() >= self.chunk {
+            let mut value = std::mem::replace(&mut self.cur, Self::empty_value(self.ty));
+            value.sort_canonical();
+            h.record(self.record(value, Some(self.part), false, None)).map_err(RdbError::Output)?;
+            self.part += 1;
+            flushed = true;
+        }
+        match (&mut self.cur, item) {
+            (RedisValue::List(v) | RedisValue::Set(v), Item::Member(m)) => v.push(m),
+            (RedisValue::Hash(v), Item::Field(f, x)) => v.push((f, x)),
+            (RedisValue::ZSet(v), Item::Scored(m, s)) => v.push((m, s)),
+            (RedisValue::Stream(s), Item::Entry(e)) => s.entries.push(e),
+            _ => unreachable!("the parser pushes the key's own element kind"),
+        }
+        Ok(flushed)
+    }
+
+    /// Writes the last (or only) record.
+    fn finish(self, dump: Option<Vec<u8>>, h: &mut dyn Handler) -> Result<(), RdbError> {
+        if !self.active {
+            return Ok(());
+        }
+        let mut value = Self::empty_value(self.ty);
+        let mut this = self;
+        std::mem::swap(&mut value, &mut this.cur);
+        value.sort_canonical();
+        if this.part == 0 {
+            if value.is_empty() && !matches!(this.ty, RedisType::String | RedisType::Stream) {
+                h.empty(&this.info());
+                return Ok(());
+            }
+            h.record(this.record(value, None, false, dump)).map_err(RdbError::Output)
+        } else {
+            h.record(this.record(value, Some(this.part), true, None)).map_err(RdbError::Output)
+        }
+    }
+}
+
+/// Reads one RDB file.
+#[derive(Debug)]
+pub struct Parser {
+    input: Input,
+    opts: Options,
+    version: u32,
+    db: u32,
+    keys: u64,
+}
+
+impl Parser {
+    /// A parser over `input` (positioned at the `REDIS` magic).
+    pub fn new(input: Input, opts: Options) -> Parser {
+        Parser { input, opts, version: 0, db: 0, keys: 0 }
+    }
+
+    /// Reads the whole file, handing keys and records to `h`.
+    pub fn run(&mut self, h: &mut dyn Handler) -> Result<Stats, RdbError> {
+        let magic: [u8; 9] = self.input.array()?;
+        if &magic[..5] != b"REDIS" {
+            return Err(RdbError::corrupt(0, "no REDIS magic at the start; this is not an RDB file"));
+        }
+        let version = std::str::from_utf8(&magic[5..])
+            .ok()
+            .and_then(|v| v.parse::<u32>().ok())
+            .ok_or_else(|| RdbError::corrupt(5, "the version after REDIS is not 4 digits"))?;
+        if !(1..=MAX_VERSION).contains(&version) {
+            return Err(RdbError::unsupported(
+                5,
+                format!("RDB version {version} is not supported (this reader knows 1 to {MAX_VERSION}, Redis ≤ 7.4)"),
+            ));
+        }
+        self.version = version;
+        let mut expire: Option<i64> = None;
+        loop {
+            let at = self.input.offset();
+            let op = self.input.u8()?;
+            match op {
+                // EOF
+                0xFF => {
+                    let computed = self.input.crc();
+                    let checksum = if version >= 5 {
+                        let stored = u64::from_le_bytes(self.input.array()?);
+                        if stored == 0 {
+                            Checksum::Disabled
+                        } else if stored != computed {
+                            return Err(RdbError::corrupt(
+                                at + 1,
+                                format!(
+                                    "checksum mismatch: the file says {stored:016x}, its content hashes to {computed:016x}"
+                                ),
+                            ));
+                        } else {
+                            Checksum::Verified
+                        }
+                    } else {
+                        Checksum::Absent
+                    };
+                    if !self.input.at_end()? {
+                        h.notice(&format!(
+                            "bytes after the RDB end marker (from byte {}) were ignored",
+                            self.input.offset()
+                        ));
+                    }
+                    return Ok(Stats { version, keys: self.keys, checksum });
+                }
+                // SELECTDB
+                0xFE => {
+                    let db = self.input.length()?;
+                    self.db = u32::try_from(db)
+                        .map_err(|_| RdbError::corrupt(at + 1, format!("database number {db} is out of range")))?;
+                }
+                // EXPIRETIME (seconds)
+                0xFD => expire = Some(i32::from_le_bytes(self.input.array()?) as i64 * 1000),
+                // EXPIRETIME_MS
+                0xFC => expire = Some(self.input.millis()?),
+                // RESIZEDB
+                0xFB => {
+                    let keys = self.input.length()?;
+                    self.input.length()?;
+                    h.size_hint(keys);
+                }
+                // AUX
+                0xFA => {
+                    self.input.skip_string()?;
+                    self.input.skip_string()?;
+                }
+                // FREQ
+                0xF9 => {
+                    self.input.u8()?;
+                }
+                // IDLE
+                0xF8 => {
+                    self.input.length()?;
+                }
+                // MODULE_AUX: module data outside any key.
+                0xF7 => {
+                    let id = self.input.length()?;
+                    self.input.length()?;
+                    self.input.length()?;
+                    self.skip_module_data()?;
+                    h.notice(&format!("module {} data outside keys was skipped", module_name(id)));
+                }
+                // FUNCTION_PRE_GA (Redis 7.0 rc1/rc2).
+                0xF6 => {
+                    return Err(RdbError::unsupported(
+                        at,
+                        "function library data of a Redis 7.0 release candidate: load the file into Redis 7.0 and SAVE it again",
+                    ))
+                }
+                // FUNCTION2: a function library's code.
+                0xF5 => {
+                    self.input.skip_string()?;
+                    h.notice("a function library was skipped (decant exports keys, not functions: FUNCTION DUMP/RESTORE copies those)");
+                }
+                // SLOT_INFO (Redis 7.4 cluster): sizing hints.
+                0xF4 => {
+                    self.input.length()?;
+                    self.input.length()?;
+                    self.input.length()?;
+                }
+                t => {
+                    self.keys += 1;
+                    self.key(t, expire.take(), h)?;
+                }
+            }
+        }
+    }
+
+    /// One key: its name, then its value of RDB type `t`.
+    fn key(&mut self, t: u8, expire_at_ms: Option<i64>, h: &mut dyn Handler) -> Result<(), RdbError> {
+        let type_at = self.input.offset() - 1;
+        let key = self.input.string()?;
+        let ty = match t {
+            0 => RedisType::String,
+            1 | 10 | 14 | 18 => RedisType::List,
+            2 | 11 | 20 => RedisType::Set,
+            3 | 5 | 12 | 17 => RedisType::ZSet,
+            4 | 9 | 13 | 16 => RedisType::Hash,
+            15 | 19 | 21 => RedisType::Stream,
+            7 => {
+                let id = self.input.length().map_err(|e| e.with_key(&key))?;
+                self.skip_module_data().map_err(|e| e.with_key(&key))?;
+                h.module_value(self.db, &key, &module_name(id));
+                return Ok(());
+            }
+            6 => {
+                return Err(RdbError::unsupported(
+                    type_at,
+                    "a Redis module value in the old (version 1) module format cannot be read without the module; export this key from a live server instead",
+                )
+                .with_key(&key))
+            }
+            22..=25 => {
+                return Err(RdbError::unsupported(
+                    type_at,
+                    "a hash with field expiry (Redis 7.4 HEXPIRE) is not supported yet; export it from a live server",
+                )
+                .with_key(&key))
+            }
+            other => {
+                return Err(RdbError::corrupt(type_at, format!("unknown value type {other}")).with_key(&key));
+            }
+        };
+        let info = KeyInfo { db: self.db, key: &key, ty, expire_at_ms };
+        let wanted = h.want(&info);
+        let expired = !self.opts.include_expired && expire_at_ms.is_some_and(|e| e < self.opts.now_ms);
+        if wanted && expired {
+            h.expired(&info);
+        }
+        let active = wanted && !expired;
+        let mut out = Emitter {
+            active,
+            db: self.db,
+            key,
+            ty,
+            expire_at_ms,
+            chunk: self.opts.chunk_size.max(1),
+            part: 0,
+            cur: Emitter::empty_value(ty),
+        };
+        if active && self.opts.dump {
+            self.input.tee = Some(vec![t]);
+        }
+        let read = self.value(t, &mut out, h);
+        let tee = self.input.tee.take();
+        if let Err(e) = read {
+            return Err(e.with_key(&out.key));
+        }
+        let dump = tee.filter(|_| out.part == 0).map(|mut payload| {
+            payload.extend_from_slice(&(self.version as u16).to_le_bytes());
+            let crc = crc64::update(0, &payload);
+            payload.extend_from_slice(&crc.to_le_bytes());
+            payload
+        });
+        out.finish(dump, h)
+    }
+
+    fn push(&mut self, out: &mut Emitter, item: Item, h: &mut dyn Handler) -> Result<(), RdbError> {
+        if out.push(item, h)? {
+            // The key is written in parts: no DUMP payload, and no copy of its bytes.
+            self.input.tee = None;
+        }
+        Ok(())
+    }
+
+    fn value(&mut self, t: u8, out: &mut Emitter, h: &mut dyn Handler) -> Result<(), RdbError> {
+        match t {
+            0 => self.string_value(out, h),
+            // LIST (linked list) and SET (hash table): counted strings.
+            1 | 2 => {
+                let n = self.input.length()?;
+                for _ in 0..n {
+                    let m = self.input.string()?;
+                    self.push(out, Item::Member(m), h)?;
+                }
+                Ok(())
+            }
+            // ZSET (text scores) and ZSET_2 (binary scores).
+            3 | 5 => {
+                let n = self.input.length()?;
+                for _ in 0..n {
+                    let m = self.input.string()?;
+                    let s = if t == 3 { self.input.text_double()? } else { self.input.binary_double()? };
+                    self.push(out, Item::Scored(m, s), h)?;
+                }
+                Ok(())
+            }
+            // HASH (hash table).
+            4 => {
+                let n = self.input.length()?;
+                for _ in 0..n {
+                    let f = self.input.string()?;
+                    let v = self.input.string()?;
+                    self.push(out, Item::Field(f, v), h)?;
+                }
+                Ok(())
+            }
+            // HASH_ZIPMAP
+            9 => {
+                let (at, blob) = self.blob()?;
+                if out.active {
+                    for (f, v) in blobs::zipmap(&blob).map_err(|e| RdbError::blob(at, "zipmap", e))? {
+                        self.push(out, Item::Field(f, v), h)?;
+                    }
+                }
+                Ok(())
+            }
+            // LIST_ZIPLIST, SET_INTSET, ZSET_ZIPLIST, HASH_ZIPLIST,
+            // HASH_LISTPACK, ZSET_LISTPACK, SET_LISTPACK: one blob.
+            10 | 12 | 13 | 16 | 17 | 20 => {
+                let (at, blob) = self.blob()?;
+                if out.active {
+                    let listpack = matches!(t, 16 | 17 | 20);
+                    let mut elems = Elems::new(&blob, listpack).map_err(|e| RdbError::blob(at, elems_name(t), e))?;
+                    self.push_elems(t, at, &mut elems, out, h)?;
+                }
+                Ok(())
+            }
+            11 => {
+                let (at, blob) = self.blob()?;
+                if out.active {
+                    for v in blobs::intset(&blob).map_err(|e| RdbError::blob(at, "intset", e))? {
+                        self.push(out, Item::Member(v.to_string().into_bytes()), h)?;
+                    }
+                }
+                Ok(())
+            }
+            // LIST_QUICKLIST: ziplists; LIST_QUICKLIST_2: listpacks or plain nodes.
+            14 | 18 => {
+                let nodes = self.input.length()?;
+                for _ in 0..nodes {
+                    let plain = if t == 18 {
+                        let at = self.input.offset();
+                        match self.input.length()? {
+                            1 => true,
+                            2 => false,
+                            c => {
+                                return Err(RdbError::corrupt(
+                                    at,
+                                    format!("quicklist node container {c} (expected 1 or 2)"),
+                                ))
+                            }
+                        }
+                    } else {
+                        false
+                    };
+                    let (at, blob) = self.blob()?;
+                    if !out.active {
+                        continue;
+                    }
+                    if plain {
+                        self.push(out, Item::Member(blob), h)?;
+                    } else {
+                        let mut elems =
+                            Elems::new(&blob, t == 18).map_err(|e| RdbError::blob(at, "quicklist node", e))?;
+                        self.push_elems(t, at, &mut elems, out, h)?;
+                    }
+                }
+                Ok(())
+            }
+            15 | 19 | 21 => self.stream_value(t, out, h),
+            other => Err(RdbError::corrupt(self.input.offset(), format!("unknown value type {other}"))),
+        }
+    }
+
+    /// A string value: whole up to `string_part_bytes`, else in parts.
+    fn string_value(&mut self, out: &mut Emitter, h: &mut dyn Handler) -> Result<(), RdbError> {
+        let part = self.opts.string_part_bytes.max(1);
+        let at = self.input.offset();
+        let prefix = self.input.len_or_encoding()?;
+        let Len::Len(n) = prefix else {
+            // Integer-encoded or compressed: held whole (an LZF string is
+            // one block), then cut into parts like any other.
+            let mut s = Vec::new();
+            self.input.string_after(at, prefix, &mut s)?;
+            return self.string_parts(s, part, out, h);
+        };
+        if n <= part as u64 {
+            let mut s = Vec::new();
+            self.input.string_after(at, prefix, &mut s)?;
+            if out.active {
+                out.cur = RedisValue::String(s);
+            }
+            return Ok(());
+        }
+        // A big plain string is streamed, one part in memory at a time.
+        self.input.tee = None;
+        if !out.active {
+            return self.input.skip(n);
+        }
+        let mut left = n;
+        let mut i = 0u32;
+        loop {
+            let take = left.min(part as u64);
+            let mut piece = Vec::new();
+            self.input.read_into(take, &mut piece)?;
+            left -= take;
+            if left == 0 {
+                out.cur = RedisValue::String(piece);
+                out.part = i;
+                return Ok(());
+            }
+            h.record(out.record(RedisValue::String(piece), Some(i), false, None)).map_err(RdbError::Output)?;
+            i += 1;
+        }
+    }
+
+    /// A string read whole, written whole or in parts of `part` bytes.
+    fn string_parts(
+        &mut self,
+        s: Vec<u8>,
+        part: usize,
+        out: &mut Emitter,
+        h: &mut dyn Handler,
+    ) -> Result<(), RdbError> {
+        if !out.active {
+            return Ok(());
+        }
+        if s.len() <= part {
+            out.cur = RedisValue::String(s);
+            return Ok(());
+        }
+        self.input.tee = None;
+        let pieces: Vec<&[u8]> = s.chunks(part).collect();
+        let last = pieces.len() - 1;
+        for (i, piece) in pieces.into_iter().enumerate() {
+            if i == last {
+                out.cur = RedisValue::String(piece.to_vec());
+                out.part = i as u32;
+            } else {
+                h.record(out.record(RedisValue::String(piece.to_vec()), Some(i as u32), false, None))
+                    .map_err(RdbError::Output)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// A string holding an encoded value, with its offset (for errors).
+    fn blob(&mut self) -> Result<(u64, Vec<u8>), RdbError> {
+        let at = self.input.offset();
+        let b = self.input.string()?;
+        Ok((at, b))
+    }
+
+    /// Elements of a ziplist/listpack as the key type's items.
+    fn push_elems(
+        &mut self,
+        t: u8,
+        at: u64,
+        elems: &mut Elems<'_>,
+        out: &mut Emitter,
+        h: &mut dyn Handler,
+    ) -> Result<(), RdbError> {
+        let name = elems_name(t);
+        let bad = |e: BlobError| RdbError::blob(at, name, e);
+        match out.ty {
+            RedisType::List | RedisType::Set => {
+                while let Some(e) = elems.next().map_err(bad)? {
+                    self.push(out, Item::Member(e.to_vec()), h)?;
+                }
+            }
+            RedisType::Hash => {
+                while let Some(f) = elems.next().map_err(bad)? {
+                    let v = elems.next().map_err(bad)?.ok_or_else(|| {
+                        RdbError::corrupt(at, format!("{name}: a hash field without a value (odd element count)"))
+                    })?;
+                    self.push(out, Item::Field(f.to_vec(), v.to_vec()), h)?;
+                }
+            }
+            RedisType::ZSet => {
+                while let Some(m) = elems.next().map_err(bad)? {
+                    let s = elems.next().map_err(bad)?.ok_or_else(|| {
+                        RdbError::corrupt(at, format!("{name}: a zset member without a score (odd element count)"))
+                    })?;
+                    let score = s.as_score().ok_or_else(|| {
+                        RdbError::corrupt(
+                            at,
+                            format!("{name}: score {:?} is not a number", String::from_utf8_lossy(&s.to_vec())),
+                        )
+                    })?;
+                    self.push(out, Item::Scored(m.to_vec(), score), h)?;
+                }
+            }
+            RedisType::String | RedisType::Stream => unreachable!("strings and streams are not element lists"),
+        }
+        Ok(())
+    }
+
+    /// STREAM_LISTPACKS (v1), _2 (Redis 7.0) and _3 (7.2).
+    fn stream_value(&mut self, t: u8, out: &mut Emitter, h: &mut dyn Handler) -> Result<(), RdbError> {
+        let nodes = self.input.length()?;
+        let mut node_key = Vec::new();
+        for _ in 0..nodes {
+            let at = self.input.offset();
+            self.input.string_into(&mut node_key)?;
+            let Ok(master) = <[u8; 16]>::try_from(node_key.as_slice()) else {
+                return Err(RdbError::corrupt(
+                    at,
+                    format!("stream node key of {} bytes (expected 16)", node_key.len()),
+                ));
+            };
+            let (at, lp) = self.blob()?;
+            if out.active {
+                self.stream_node(&master, at, &lp, out, h)?;
+            }
+        }
+        let length = self.input.length()?;
+        let last = self.stream_id()?;
+        let mut meta = StreamValue { last_id: Some(last), ..StreamValue::default() };
+        if t >= 19 {
+            let _first = self.stream_id()?;
+            meta.max_deleted_entry_id = Some(self.stream_id()?);
+            meta.entries_added = Some(self.input.length()?);
+        } else {
+            // What Redis ≥ 7 assumes when it loads a version-1 stream.
+            meta.max_deleted_entry_id = Some("0-0".to_owned());
+            meta.entries_added = Some(length);
+        }
+        let groups = self.input.length()?;
+        for _ in 0..groups {
+            let name = self.input.string()?;
+            let last_delivered_id = self.stream_id()?;
+            let entries_read = if t >= 19 {
+                // -1 (saved as an unsigned 64-bit length) means "unknown".
+                Some(self.input.length()?).filter(|n| *n != u64::MAX)
+            } else {
+                None
+            };
+            let pel_size = self.input.length()?;
+            let mut delivery: HashMap<[u8; 16], u64> = HashMap::new();
+            for _ in 0..pel_size {
+                let id: [u8; 16] = self.input.array()?;
+                let _delivery_time = self.input.millis()?;
+                let count = self.input.length()?;
+                delivery.insert(id, count);
+            }
+            let consumer_count = self.input.length()?;
+            let mut consumers = Vec::new();
+            let mut pending: Vec<([u8; 16], usize)> = Vec::new();
+            for c in 0..consumer_count {
+                let cname = self.input.string()?;
+                let _seen_time = self.input.millis()?;
+                if t >= 21 {
+                    let _active_time = self.input.millis()?;
+                }
+                let owned = self.input.length()?;
+                for _ in 0..owned {
+                    let at = self.input.offset();
+                    let id: [u8; 16] = self.input.array()?;
+                    if !delivery.contains_key(&id) {
+                        return Err(RdbError::corrupt(
+                            at,
+                            format!(
+                                "consumer {} owns pending entry {} that its group does not list",
+                                Bytes(cname),
+                                raw_id(&id)
+                            ),
+                        ));
+                    }
+                    pending.push((id, c as usize));
+                }
+                consumers.push(Bytes(cname));
+            }
+            // XPENDING lists entries in id order.
+            pending.sort_unstable_by_key(|p| p.0);
+            let pending = pending
+                .into_iter()
+                .map(|(id, c)| PendingEntry {
+                    id: raw_id(&id),
+                    consumer: consumers[c].clone(),
+                    delivery_count: delivery.get(&id).copied().unwrap_or(0),
+                })
+                .collect();
+            meta.groups.push(StreamGroup { name: Bytes(name), last_delivered_id, entries_read, consumers, pending });
+        }
+        if let RedisValue::Stream(s) = &mut out.cur {
+            s.groups = meta.groups;
+            s.last_id = meta.last_id;
+            s.entries_added = meta.entries_added;
+            s.max_deleted_entry_id = meta.max_deleted_entry_id;
+        }
+        Ok(())
+    }
+
+    /// A stream id saved as two lengths (ms, seq).
+    fn stream_id(&mut self) -> Result<String, RdbError> {
+        let ms = self.input.length()?;
+        let seq = self.input.length()?;
+        Ok(format!("{ms}-{seq}"))
+    }
+
+    /// One listpack of stream entries: a master entry naming the fields
+    /// most entries share, then entries stored as deltas from the node's id.
+    fn stream_node(
+        &mut self,
+        master: &[u8; 16],
+        at: u64,
+        lp: &[u8],
+        out: &mut Emitter,
+        h: &mut dyn Handler,
+    ) -> Result<(), RdbError> {
+        let master_ms = u64::from_be_bytes(master[..8].try_into().expect("8 bytes"));
+        let master_seq = u64::from_be_bytes(master[8..].try_into().expect("8 bytes"));
+        let bad = |e: BlobError| RdbError::blob(at, "stream listpack", e);
+        let short = || RdbError::corrupt(at, "stream listpack ends inside an entry");
+        let mut it = Listpack::new(lp).map_err(bad)?;
+        let int = |it: &mut Listpack<'_>, what: &str| -> Result<i64, RdbError> {
+            let e = it.next_elem().map_err(bad)?.ok_or_else(short)?;
+            e.as_int().ok_or_else(|| RdbError::corrupt(at, format!("stream listpack: {what} is not a number")))
+        };
+        let _count = int(&mut it, "the entry count")?;
+        let _deleted = int(&mut it, "the deleted count")?;
+        let nfields = int(&mut it, "the master field count")?;
+        let mut master_fields = Vec::new();
+        for _ in 0..nfields.max(0) {
+            master_fields.push(it.next_elem().map_err(bad)?.ok_or_else(short)?.to_vec());
+        }
+        int(&mut it, "the master entry terminator")?;
+        loop {
+            let Some(flags) = it.next_elem().map_err(bad)? else { break };
+            let flags =
+                flags.as_int().ok_or_else(|| RdbError::corrupt(at, "stream listpack: entry flags are not a number"))?;
+            let ms = master_ms.wrapping_add(int(&mut it, "an id")? as u64);
+            let seq = master_seq.wrapping_add(int(&mut it, "an id")? as u64);
+            let mut fields = Vec::new();
+            if flags & STREAM_ITEM_SAMEFIELDS != 0 {
+                for f in &master_fields {
+                    let v = it.next_elem().map_err(bad)?.ok_or_else(short)?;
+                    fields.push((f.clone(), v.to_vec()));
+                }
+            } else {
+                let n = int(&mut it, "a field count")?;
+                for _ in 0..n.max(0) {
+                    let f = it.next_elem().map_err(bad)?.ok_or_else(short)?;
+                    let v = it.next_elem().map_err(bad)?.ok_or_else(short)?;
+                    fields.push((f.to_vec(), v.to_vec()));
+                }
+            }
+            int(&mut it, "the entry's element count")?;
+            if flags & STREAM_ITEM_DELETED == 0 {
+                self.push(out, Item::Entry(StreamEntry { id: format!("{ms}-{seq}"), fields }), h)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Skips module data saved in typed items until the EOF item.
+    fn skip_module_data(&mut self) -> Result<(), RdbError> {
+        loop {
+            let at = self.input.offset();
+            match self.input.length()? {
+                0 => return Ok(()),
+                1 | 2 => {
+                    self.input.length()?;
+                }
+                3 => self.input.skip(4)?,
+                4 => self.input.skip(8)?,
+                5 => self.input.skip_string()?,
+                other => return Err(RdbError::corrupt(at, format!("unknown module data item {other}"))),
+            }
+        }
+    }
+}
+
+/// A 16-byte big-endian stream id as `ms-seq`.
+fn raw_id(id: &[u8; 16]) -> String {
+    let ms = u64::from_be_bytes(id[..8].try_into().expect("8 bytes"));
+    let seq = u64::from_be_bytes(id[8..].try_into().expect("8 bytes"));
+    format!("{ms}-{seq}")
+}
+
+/// A module type's name from its 64-bit id (9 characters of 6 bits, then a
+/// 10-bit encoding version).
+pub fn module_name(id: u64) -> String {
+    const CHARSET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut rest = id >> 10;
+    let mut name = [0u8; 9];
+    for j in 0..9 {
+        name[8 - j] = CHARSET[(rest & 63) as usize];
+        rest >>= 6;
+    }
+    String::from_utf8_lossy(&name).into_owned()
+}
+
+fn elems_name(t: u8) -> &'static str {
+    match t {
+        10 | 14 => "list ziplist",
+        12 => "zset ziplist",
+        13 => "hash ziplist",
+        16 => "hash listpack",
+        17 => "zset listpack",
+        18 => "list listpack",
+        20 => "set listpack",
+        _ => "encoded value",
+    }
+}
+
+/// A ziplist or a listpack, walked the same way.
+enum Elems<'a> {
+    Zip(Ziplist<'a>),
+    Lp(Listpack<'a>),
+}
+
+impl<'a> Elems<'a> {
+    fn new(blob: &'a [u8], listpack: bool) -> Result<Elems<'a>, BlobError> {
+        Ok(if listpack { Elems::Lp(Listpack::new(blob)?) } else { Elems::Zip(Ziplist::new(blob)?) })
+    }
+
+    fn next(&mut self) -> Result<Option<Elem<'a>>, BlobError> {
+        match self {
+            Elems::Zip(z) => z.next_elem(),
+            Elems::Lp(l) => l.next_elem(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

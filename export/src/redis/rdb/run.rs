@@ -1,0 +1,163 @@
+//! `redis-export --rdb FILE`: the parser's records through the same writer,
+//! filters, progress and summary as the live export.
+
+use std::path::Path;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use anyhow::{bail, Context as _};
+use decant_record::cli::{self, LogFormat, Outcome, Progress, Summary};
+use decant_record::{Bytes, Header, RecordWriter, RedisRecord};
+
+use super::super::{wanted, Args, Sink, STRING_PART_BYTES};
+use super::{Checksum, Handler, Input, KeyInfo, Options, Parser};
+
+/// Runs `redis-export --rdb FILE` (`-` reads stdin; zstd input is
+/// decompressed whatever its name).
+pub fn run(args: &Args, path: &Path) -> anyhow::Result<Outcome> {
+    if args.cluster {
+        bail!("--cluster needs a server (--url); an RDB file holds one node's keys");
+    }
+    let shown = if decant_record::io::is_std(Some(path)) { "stdin".to_owned() } else { path.display().to_string() };
+    let raw = decant_record::io::open_input(Some(path)).with_context(|| format!("opening the RDB file {shown}"))?;
+    let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0);
+
+    let output = args.output.create()?;
+    let mut writer = RecordWriter::new(output);
+    writer.write_header(&Header::new(
+        concat!("redis-export ", env!("CARGO_PKG_VERSION")),
+        Some(format!("rdb:{shown}")),
+    ))?;
+
+    let filtered = !args.matches.is_empty() || !args.exclude.is_empty() || !args.types.is_empty() || args.db.is_some();
+    let mut handler = Export {
+        args,
+        sink: Sink::spawn(writer),
+        summary: Summary::new(),
+        progress: Progress::new(&args.report, "keys", None),
+        total_hint: (!filtered).then_some(0),
+        modules: 0,
+        expired: 0,
+    };
+    let opts = Options {
+        chunk_size: args.chunk_size as usize,
+        string_part_bytes: STRING_PART_BYTES,
+        dump: args.dump,
+        include_expired: args.include_expired,
+        now_ms,
+    };
+    let mut parser = Parser::new(Input::new(raw), opts);
+    let stats = parser.run(&mut handler).with_context(|| format!("reading the RDB file {shown}"))?;
+    handler.progress.finish();
+    let Export { sink, summary, modules, expired, .. } = handler;
+    sink.finish()?;
+    summary.print(&args.report);
+    if !args.report.quiet {
+        let checksum = match stats.checksum {
+            Checksum::Verified => "verified",
+            Checksum::Disabled => "none (saved with rdbchecksum no)",
+            Checksum::Absent => "none (RDB version < 5)",
+        };
+        if args.report.log_format == LogFormat::Json {
+            let line = serde_json::json!({"tool": cli::tool_name(), "event": "rdb", "version": stats.version,
+                "keys_in_file": stats.keys, "checksum": checksum, "expired": expired});
+            eprintln!("{line}");
+        } else {
+            let expired = if expired > 0 {
+                format!(", {expired} already expired (skipped; --include-expired exports them)")
+            } else {
+                String::new()
+            };
+            cli::warn(format_args!(
+                "RDB version {}, {} keys in the file, checksum {checksum}{expired}",
+                stats.version, stats.keys
+            ));
+        }
+    }
+    if modules > 0 {
+        cli::warn(format_args!("{modules} key(s) holding Redis module values were not exported"));
+        return Ok(Outcome::Failed);
+    }
+    Ok(Outcome::Success)
+}
+
+struct Export<'a> {
+    args: &'a Args,
+    sink: Sink,
+    summary: Summary,
+    progress: Progress,
+    /// Keys announced by RESIZEDB so far (only without filters).
+    total_hint: Option<u64>,
+    modules: u64,
+    expired: u64,
+}
+
+impl Export<'_> {
+    fn group(&mut self, key: &[u8]) -> &mut cli::Counts {
+        let g = self.args.group_by.group(key);
+        self.summary.group(&g)
+    }
+}
+
+impl Handler for Export<'_> {
+    fn want(&mut self, k: &KeyInfo<'_>) -> bool {
+        self.args.db.is_none_or(|db| db == k.db)
+            && (self.args.types.is_empty() || self.args.types.contains(&k.ty))
+            && (self.args.matches.is_empty()
+                || self.args.matches.iter().any(|m| super::super::conn::glob_match(m.as_bytes(), k.key)))
+            && wanted(&[], &self.args.exclude, k.key)
+    }
+
+    fn expired(&mut self, k: &KeyInfo<'_>) {
+        self.expired += 1;
+        self.group(k.key).skipped += 1;
+    }
+
+    fn empty(&mut self, k: &KeyInfo<'_>) {
+        cli::warn(format_args!(
+            "key {}: an empty {} (Redis would not load it); skipped",
+            Bytes(k.key.to_vec()),
+            k.ty.as_str()
+        ));
+        self.group(k.key).skipped += 1;
+    }
+
+    fn record(&mut self, rec: RedisRecord) -> anyhow::Result<()> {
+        let ends = rec.ends_key();
+        let group = ends.then(|| self.args.group_by.group(&rec.key));
+        self.sink.push(rec)?;
+        if let Some(g) = group {
+            self.summary.group(&g).written += 1;
+            self.progress.inc(1);
+        }
+        Ok(())
+    }
+
+    fn module_value(&mut self, db: u32, key: &[u8], module: &str) {
+        let k = KeyInfo { db, key, ty: decant_record::RedisType::String, expire_at_ms: None };
+        let wanted_by_name = self.args.db.is_none_or(|d| d == k.db)
+            && (self.args.matches.is_empty()
+                || self.args.matches.iter().any(|m| super::super::conn::glob_match(m.as_bytes(), key)))
+            && wanted(&[], &self.args.exclude, key);
+        if !wanted_by_name {
+            return;
+        }
+        cli::warn(format_args!(
+            "key {} (db {db}): a value of Redis module {module:?} cannot be exported; skipped",
+            Bytes(key.to_vec())
+        ));
+        self.group(key).rejected += 1;
+        self.modules += 1;
+    }
+
+    fn notice(&mut self, message: &str) {
+        cli::warn(message);
+    }
+
+    fn size_hint(&mut self, keys: u64) {
+        if let Some(t) = self.total_hint.as_mut() {
+            *t += keys;
+            let total = *t;
+            self.progress.set_total(Some(total));
+        }
+    }
+}
