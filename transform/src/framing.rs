@@ -335,10 +335,14 @@ mod tests {
         loop {
             match f.next_line() {
                 Ok(None) => return out,
-                Ok(Some(Next::Raw)) => {
-                    let rec = Record::decode(f.raw_line()).unwrap();
-                    out.push((f.line_number(), Ok(rec.kind().to_owned())))
-                }
+                // The workers decode raw lines; their errors are the reader's.
+                Ok(Some(Next::Raw)) => match Record::decode(f.raw_line()) {
+                    Ok(rec) => out.push((f.line_number(), Ok(rec.kind().to_owned()))),
+                    Err(e) => {
+                        let line = f.line_number();
+                        out.push((line, Err(ReadError::Malformed { line, message: e.0 }.to_string())))
+                    }
+                },
                 Ok(Some(Next::Record(r))) => out.push((f.line_number(), Ok(r.kind().to_owned()))),
                 Err(e) => {
                     let fatal = !e.is_recoverable();
