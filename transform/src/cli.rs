@@ -153,8 +153,8 @@ struct Item {
 enum Payload {
     /// A line the worker decodes: its bytes in [`Batch::buf`].
     Raw(Range<usize>),
-    /// A line the reading thread had to decode.
-    Record(Record),
+    /// A line the reading thread had to decode (boxed: rare, and large).
+    Record(Box<Record>),
 }
 
 /// A batch of lines for one worker.
@@ -526,7 +526,7 @@ fn stream<W: Write>(
                         }
                         continue;
                     }
-                    Next::Record(rec) => rec,
+                    Next::Record(rec) => *rec,
                 };
                 match &rec {
                     Record::Header(h) => {
@@ -572,7 +572,7 @@ fn stream<W: Write>(
                     },
                     _ => 0,
                 };
-                batch.items.push(Item { line, first_index, payload: Payload::Record(rec) });
+                batch.items.push(Item { line, first_index, payload: Payload::Record(Box::new(rec)) });
                 if batch.is_full() {
                     drain(&mut pending, &mut delivered, sent, in_flight, writer, rejects, summary, &mut folder)?;
                     send_batch!();

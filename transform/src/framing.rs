@@ -25,8 +25,8 @@ pub enum Next {
     /// its bytes are [`Framer::raw_line`].
     Raw,
     /// Any other line, decoded (`header` and `end` lines included, after
-    /// the trailer check).
-    Record(Record),
+    /// the trailer check), boxed: rare, and large.
+    Record(Box<Record>),
 }
 
 /// The open segment: its first line, line count and digest so far.
@@ -168,7 +168,7 @@ impl<R: BufRead> Framer<R> {
                     });
                 }
                 self.segment = Segment::new(line_no + 1);
-                Ok(Some(Next::Record(Record::End(trailer))))
+                Ok(Some(Next::Record(Box::new(Record::End(trailer)))))
             }
             Ok(Record::Header(header)) => {
                 if !self.segment.is_empty() {
@@ -177,12 +177,12 @@ impl<R: BufRead> Framer<R> {
                 }
                 self.segment.has_header = true;
                 self.hash_line();
-                Ok(Some(Next::Record(Record::Header(header))))
+                Ok(Some(Next::Record(Box::new(Record::Header(header)))))
             }
             Ok(record) => {
                 self.segment.records += 1;
                 self.hash_line();
-                Ok(Some(Next::Record(record)))
+                Ok(Some(Next::Record(Box::new(record))))
             }
             Err(e) => {
                 self.segment.records += 1;

@@ -1316,12 +1316,10 @@ impl Rule {
         ctx.db = r.db;
         ctx.ty = Some(r.value.redis_type());
         ctx.expire = r.expire_at_ms;
-        let mut i = first_index;
-        for entry in &s.entries {
+        for (i, entry) in (first_index..).zip(&s.entries) {
             ctx.fields.iter_mut().for_each(|f| *f = None);
             ctx.entry_id = Some(&entry.id);
             ctx.index = Some(i);
-            i += 1;
             let mut extras = Vec::new();
             for (f, v) in &entry.fields {
                 match self.field_index(f) {
@@ -1640,7 +1638,12 @@ impl Rule {
 
     /// The (field, value) pairs of a hash or stream entry; NULL columns are
     /// left out (unless they write NULL as "").
-    fn key_fields(&self, rec: Who, cols: &[Col], ctx: &mut Ctx) -> Result<Vec<(Vec<u8>, Vec<u8>)>, TransformError> {
+    fn key_fields(
+        &self,
+        rec: Who,
+        cols: &[Col],
+        ctx: &mut Ctx,
+    ) -> Result<decant_record::record::Pairs, TransformError> {
         let mut pairs = Vec::with_capacity(cols.len());
         for col in cols {
             if let Some(b) = self.key_bytes(rec, col, ctx)? {
