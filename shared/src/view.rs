@@ -436,15 +436,15 @@ impl<'a> Parser<'a> {
 
     /// The end of the run of plain string bytes from `i` (the index of the
     /// next quote, backslash or control character, or the end).
-    fn plain_run(&self, mut i: usize) -> usize {
-        let s = self.s;
-        while let Some(&c) = s.get(i) {
-            if c == b'"' || c == b'\\' || c < 0x20 {
-                break;
-            }
-            i += 1;
+    fn plain_run(&self, i: usize) -> usize {
+        let rest = &self.s[i.min(self.s.len())..];
+        let end = memchr::memchr2(b'"', b'\\', rest).unwrap_or(rest.len());
+        // A branch-free test the compiler vectorises; the rare control
+        // character is then found byte by byte.
+        if rest[..end].iter().fold(false, |bad, &c| bad | (c < 0x20)) {
+            return i + rest[..end].iter().position(|&c| c < 0x20).unwrap_or(end);
         }
-        i
+        i + end
     }
 
     fn hex4(&mut self) -> Option<u32> {
