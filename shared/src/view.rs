@@ -236,11 +236,11 @@ impl<'a> RedisView<'a> {
 
 /// The members of a JSON object text, each as (name, raw JSON text of its
 /// value), in order, the whole text checked for syntax — so a caller that
-/// needs a few members decodes only those (with [`Value::from_json_text`](crate::Value::from_json_text)).
+/// needs a few members decodes only those (with [`member_value`]).
 /// `None` when the text is not valid UTF-8, not exactly one JSON object, has
 /// a member named twice, or its first member's name starts with `$` (a
 /// tagged value, which the full decoder reads differently): decode those
-/// with `Value::from_json_text`.
+/// whole.
 pub fn object_members(text: &[u8]) -> Option<Vec<(ViewBytes<'_>, &[u8])>> {
     std::str::from_utf8(text).ok()?;
     let mut p = Parser { s: text, i: 0 };
