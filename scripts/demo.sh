@@ -189,13 +189,14 @@ fi
 # ------------------------------------------------------------------ warm-up
 say "warm-up: mysql-export | decant-transform (reverse spec) | redis-import into an empty Redis"
 "$BIN/mysql-export" --url "$MYSQL" --progress |
-    "$BIN/decant-transform" --spec examples/mysql-to-relay.toml --unmatched drop --progress |
-    "$BIN/redis-import" --url "$REDIS_WARM" --mode merge --progress
+    "$BIN/decant-transform" --spec examples/mysql-to-relay.toml --progress |
+    "$BIN/redis-import" --url "$REDIS_WARM" --mode replace --progress
 echo "warmed keys: $(redis-cli -p "$WARM_PORT" dbsize)"
 
 say "warmed keys vs originals (value and TTL)"
 warm_families=(--match 'apikey:*' --match apikey_hash_map --match '*_account:*' --match 'admin:*'
-    --match 'usage:*:daily:*' --match 'session:*' --match 'concurrency:*' --match 'set:tags:*')
+    --match 'usage:*:daily:*' --match 'session:*' --match 'concurrency:*' --match 'set:tags:*'
+    --match 'usage:records:*' --match events:stream)
 "$BIN/redis-export" --url "$REDIS_SRC" "${warm_families[@]}" --quiet -o "$TMP/orig.ndjson"
 "$BIN/redis-export" --url "$REDIS_WARM" --quiet -o "$TMP/warm.ndjson"
 python3 - "$TMP/orig.ndjson" "$TMP/warm.ndjson" <<'EOF' || mismatch=1
@@ -214,8 +215,11 @@ def load(path):
         if r["type"] in ("hash",) and isinstance(v, dict) and k in keys:
             keys[k]["value"].update(v)  # a big hash split into parts
             continue
-        if r["type"] in ("set", "zset") and k in keys:
-            keys[k]["value"] += v
+        if r["type"] in ("set", "zset", "list") and k in keys:
+            keys[k]["value"] += v  # a big key split into parts
+            continue
+        if r["type"] == "stream" and k in keys:
+            keys[k]["value"]["entries"] += v["entries"]
             continue
         keys[k] = {"type": r["type"], "value": v, "ttl": r.get("expire_at_ms")}
     return keys

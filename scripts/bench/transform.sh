@@ -10,6 +10,10 @@
 #      measured in the same run;
 #   3. the whole dataset (every family, 11 tables) through the pipeline.
 # Medians of BENCH_RUNS runs (default 3); peak RSS from /usr/bin/time -v.
+# The machine may be shared: the transform alone is also reported in MB per
+# CPU-second (user+sys of all its threads), which load barely moves, and each
+# pipeline stage's CPU seconds are recorded (so the slow stage shows), with
+# the load average before each part.
 # Servers: throwaway redis-server and MariaDB (innodb_flush_log_at_trx_commit=2)
 # on free loopback ports in a temp dir.
 set -euo pipefail
@@ -46,49 +50,69 @@ KEYS=$(redis-cli -p "$RPORT" dbsize)
 BYTES=$(stat -c %s "$WORK/relay.ndjson")
 echo "keys: $KEYS   stream: $((BYTES / 1000000)) MB" >&2
 
-say "1. decant-transform alone ($RUNS runs)"
-for _ in $(seq "$RUNS"); do
-    timed transform "$BIN/decant-transform" --spec examples/relay-to-mysql.toml -q -i "$WORK/relay.ndjson" -o /dev/null >/dev/null
-done
+load() { awk '{print $1, $2, $3}' /proc/loadavg; }
+# cpu LABEL FILE: appends "LABEL cpu_s" (user+sys from a /usr/bin/time -f '%U %S' file).
+cpu() { awk -v l="$1" '{print l, $1 + $2}' "$2" >>"$WORK/times"; }
 
-pipeline() { # db, redis-export args...
+say "1. decant-transform alone ($RUNS runs), load $(load)"
+for _ in $(seq "$RUNS"); do
+    timed transform /usr/bin/time -f '%U %S' -o "$WORK/cpu.out" \
+        "$BIN/decant-transform" --spec examples/relay-to-mysql.toml -q -i "$WORK/relay.ndjson" -o /dev/null >/dev/null
+    cpu transform_cpu "$WORK/cpu.out"
+done
+LOAD_1=$(load)
+
+pipeline() { # db, redis-export args... (each stage's user+sys CPU into $WORK/stage.*)
     local db=$1
     shift
-    "$BIN/redis-export" --url "redis://127.0.0.1:$RPORT/0" -q "$@" |
-        "$BIN/decant-transform" --spec examples/relay-to-mysql.toml -q |
-        "$BIN/mysql-import" --url "mysql://root@127.0.0.1:$MPORT/$db" --create-tables -q
+    /usr/bin/time -f '%U %S' -o "$WORK/stage.export" "$BIN/redis-export" --url "redis://127.0.0.1:$RPORT/0" -q "$@" |
+        /usr/bin/time -f '%U %S' -o "$WORK/stage.transform" "$BIN/decant-transform" --spec examples/relay-to-mysql.toml -q |
+        /usr/bin/time -f '%U %S' -o "$WORK/stage.import" "$BIN/mysql-import" --url "mysql://root@127.0.0.1:$MPORT/$db" --create-tables -q
+}
+stages() { # LABEL: records the CPU seconds of each stage of the last pipeline
+    for s in export transform import; do cpu "$1_$s" "$WORK/stage.$s"; done
 }
 export -f pipeline
-export BIN RPORT MPORT
+export BIN RPORT MPORT WORK
 
-say "2. apikey + daily usage hashes: decant pipeline vs redis-py + pymysql ($RUNS runs each)"
+say "2. apikey + daily usage hashes: decant pipeline vs redis-py + pymysql ($RUNS runs each), load $(load)"
 for i in $(seq "$RUNS"); do
     sql -e "DROP DATABASE IF EXISTS d$i; CREATE DATABASE d$i"
     timed decant_subset bash -c "pipeline d$i --match 'apikey:*' --match 'usage:*:daily:*'" >/dev/null
+    stages subset
     sql -e "DROP DATABASE IF EXISTS d$i; DROP DATABASE IF EXISTS p$i; CREATE DATABASE p$i"
     timed python_subset "$WORK/venv/bin/python" scripts/bench/relay_py_peer.py "$RPORT" "$MPORT" "p$i" >/dev/null
     sql -e "SELECT COUNT(*) FROM p$i.api_keys" >&2
     sql -e "DROP DATABASE IF EXISTS p$i"
 done
 
-say "3. the whole dataset through the pipeline ($RUNS runs)"
+LOAD_2=$(load)
+say "3. the whole dataset through the pipeline ($RUNS runs), load $(load)"
 for i in $(seq "$RUNS"); do
     sql -e "DROP DATABASE IF EXISTS f$i; CREATE DATABASE f$i"
     timed decant_full bash -c "pipeline f$i" >/dev/null
+    stages full
     ROWS=$(sql -e "SELECT SUM(TABLE_ROWS) FROM information_schema.TABLES WHERE TABLE_SCHEMA='f$i'")
     sql -e "DROP DATABASE IF EXISTS f$i"
 done
 
+LOAD_3=$(load)
 t_secs=$(median transform 2 mean)
+t_cpu=$(median transform_cpu 2 mean)
+stage_line() { printf '%s CPU s: redis-export %s, decant-transform %s, mysql-import %s\n' "$1" \
+    "$(median "$1_export" 2 mean)" "$(median "$1_transform" 2 mean)" "$(median "$1_import" 2 mean)"; }
 t_rss=$(awk '$1=="transform" {print $3}' "$WORK/times" | sort -n | tail -1)
 d_secs=$(median decant_subset 2 mean)
 p_secs=$(median python_subset 2 mean)
 f_secs=$(median decant_full 2 mean)
-awk -v b="$BYTES" -v t="$t_secs" -v rss="$t_rss" -v d="$d_secs" -v p="$p_secs" -v f="$f_secs" -v k="$KEYS" \
+awk -v b="$BYTES" -v t="$t_secs" -v c="$t_cpu" -v rss="$t_rss" -v d="$d_secs" -v p="$p_secs" -v f="$f_secs" -v k="$KEYS" \
     -v runs="$RUNS" -v rows="$ROWS" 'BEGIN {
     printf "relay dataset: %d keys, %.0f MB stream; medians of %d runs\n", k, b / 1e6, runs
-    printf "decant-transform alone:              %6.2f s  %6.1f MB/s  peak RSS %d MB\n", t, b / 1e6 / t, rss / 1024
+    printf "decant-transform alone:              %6.2f s  %6.1f MB/s  %.2f CPU s = %.0f MB per CPU-second  peak RSS %d MB\n", t, b / 1e6 / t, c, b / 1e6 / c, rss / 1024
     printf "apikey + daily usage, decant:        %6.2f s\n", d
     printf "apikey + daily usage, redis-py+pymysql: %6.2f s  (decant %.1fx faster)\n", p, p / d
     printf "whole dataset through the pipeline:  %6.2f s  (~%d rows, InnoDB estimate)\n", f, rows
 }'
+stage_line subset
+stage_line full
+echo "load average (1/5/15 min) after part 1: $LOAD_1; after part 2: $LOAD_2; at the end: $LOAD_3"

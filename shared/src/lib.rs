@@ -40,6 +40,7 @@ pub mod record;
 pub mod schema;
 pub mod time;
 pub mod value;
+pub mod view;
 pub mod writer;
 
 pub use reader::{ReadError, ReaderOptions, RecordReader, SegmentInfo};

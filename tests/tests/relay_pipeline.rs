@@ -239,19 +239,42 @@ fn relay_dataset_to_mysql_and_back() {
     }
     assert!(binary > 0, "the sample has no binary token to check");
 
-    // Warm-up: MySQL → an empty Redis gives the original hashes back (fields,
-    // values, TTLs).
+    // Warm-up: MySQL → an empty Redis gives every original key back: the
+    // hashes (fields, values, TTLs), and the keys folded from many rows — the
+    // one big hash map, the usage:records lists in position order, the sets,
+    // zsets and the events stream. Every table has a rule (no --unmatched).
     let warm = redis();
     let outputs = run("mysql-export")
         .args(["--url", &url])
         .timeout(Duration::from_secs(300))
-        .pipe(run("decant-transform").args(["--spec", &spec("mysql-to-relay.toml"), "--unmatched", "drop"]))
-        .pipe(run("redis-import").args(["--url", &warm.url(), "--mode", "merge"]))
+        .pipe(run("decant-transform").args(["--spec", &spec("mysql-to-relay.toml")]))
+        .pipe(run("redis-import").args(["--url", &warm.url(), "--mode", "replace", "--log-format", "json"]))
         .output();
     for o in &outputs {
         assert_eq!(o.code(), Some(0), "{o:?}");
     }
-    let families = ["apikey:*", "apikey_hash_map", "*_account:*", "admin:*", "usage:*:daily:*", "session:*"];
+    // The big hash map is one key (folded from its rows, in parts when big),
+    // counted once: it is the dataset's only key without a ':' prefix.
+    let copied = |group: &str| -> Option<u64> {
+        outputs[2]
+            .stderr
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .find_map(|l| (l["group"] == group).then(|| l["copied"].as_u64()).flatten())
+    };
+    assert_eq!(copied("(no prefix)"), Some(1), "{}", outputs[2].stderr);
+    let families = [
+        "apikey:*",
+        "apikey_hash_map",
+        "*_account:*",
+        "admin:*",
+        "usage:*:daily:*",
+        "session:*",
+        "usage:records:*",
+        "events:stream",
+        "concurrency:*",
+        "set:tags:*",
+    ];
     let before = export(&src, &families);
     let after = export(&warm, &families);
     assert_eq!(before.len(), after.len());
@@ -279,6 +302,10 @@ fn relay_dataset_to_mysql_and_back() {
         }
     }
     assert!(with_ttl > 0, "no key with a TTL was compared");
+    for ty in ["list", "stream", "zset", "set", "hash", "string"] {
+        assert!(before.values().any(|o| o["type"] == ty), "no {ty} key was compared");
+    }
+    assert_eq!(before.len(), keys(&src, "*", None).len(), "every key of the dataset is compared");
 }
 
 fn base64(bytes: &[u8]) -> String {

@@ -150,6 +150,9 @@ pub enum JsonStyle {
     /// As Python's `json.dumps` writes it by default: `", "` and `": "`
     /// separators, non-ASCII escaped as `\uXXXX`.
     Python,
+    /// As Python's `json.dumps(v, separators=(",", ":"))` writes it: no
+    /// spaces, non-ASCII escaped, floats as Python's `repr`.
+    PythonCompact,
 }
 
 /// One item of a date-time output pattern.
@@ -686,9 +689,10 @@ pub fn render_json(v: &Value, style: JsonStyle) -> Result<String, CastError> {
             }
             Ok(v.to_json_string())
         }
-        JsonStyle::Python => {
+        JsonStyle::Python | JsonStyle::PythonCompact => {
             let mut out = String::with_capacity(64);
-            python_json(v, &mut out)?;
+            let seps = if style == JsonStyle::Python { (", ", ": ") } else { (",", ":") };
+            python_json(v, seps, &mut out)?;
             Ok(out)
         }
     }
@@ -703,7 +707,7 @@ fn contains_bytes(v: &Value) -> bool {
     }
 }
 
-fn python_json(v: &Value, out: &mut String) -> Result<(), CastError> {
+fn python_json(v: &Value, seps: (&str, &str), out: &mut String) -> Result<(), CastError> {
     match v {
         Value::Null => out.push_str("null"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
@@ -717,9 +721,9 @@ fn python_json(v: &Value, out: &mut String) -> Result<(), CastError> {
             out.push('[');
             for (i, item) in items.iter().enumerate() {
                 if i > 0 {
-                    out.push_str(", ");
+                    out.push_str(seps.0);
                 }
-                python_json(item, out)?;
+                python_json(item, seps, out)?;
             }
             out.push(']');
         }
@@ -727,11 +731,11 @@ fn python_json(v: &Value, out: &mut String) -> Result<(), CastError> {
             out.push('{');
             for (i, (k, item)) in members.iter().enumerate() {
                 if i > 0 {
-                    out.push_str(", ");
+                    out.push_str(seps.0);
                 }
                 python_str(k, out);
-                out.push_str(": ");
-                python_json(item, out)?;
+                out.push_str(seps.1);
+                python_json(item, seps, out)?;
             }
             out.push('}');
         }
@@ -906,6 +910,7 @@ mod tests {
         assert!(c("{bad", Cast::Json).unwrap_err().0.contains("not valid JSON"));
         let uni = Value::String("clé 🚀".into());
         assert_eq!(render_json(&uni, JsonStyle::Python).unwrap(), r#""cl\u00e9 \ud83d\ude80""#);
+        assert_eq!(render_json(&v, JsonStyle::PythonCompact).unwrap(), r#"{"scope":"all","models":["a"],"n":1.5}"#);
     }
 
     #[test]

@@ -7,10 +7,14 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 use decant_record::cli::{self, InputArgs, Outcome, OutputArgs, Progress, RejectArgs, Rejects, ReportArgs, Summary};
-use decant_record::{Header, Record, RecordReader, RecordWriter};
+use decant_record::view::RedisView;
+use decant_record::{Header, ReadError, Record, RecordWriter, RedisRecord, Value};
+
+use crate::fold::Folder;
+use crate::framing::{Framer, Next};
 
 use crate::rule::describe_record;
-use crate::{RuleKind, Transformer};
+use crate::{RuleKind, Transformer, ViewOutcome};
 
 /// The tool's name and version, for headers.
 pub const TOOL: &str = concat!("decant-transform ", env!("CARGO_PKG_VERSION"));
@@ -99,7 +103,12 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
     if args.check {
         return check(args, &t);
     }
-    let mut reader = args.input.open()?;
+    let input =
+        decant_record::io::open_input(args.input.input.as_deref()).with_context(|| match &args.input.input {
+            Some(p) => format!("opening {}", p.display()),
+            None => "opening stdin".to_owned(),
+        })?;
+    let mut reader = Framer::new(input, args.input.max_line_bytes);
     let out = args.output.create()?;
     let mut writer = RecordWriter::new(out);
     let mut rejects = Rejects::open(args.reject.reject_file.as_deref(), false)?;
@@ -134,17 +143,44 @@ const UNMATCHED: &str = "(unmatched)";
 const BATCH_RECORDS: usize = 512;
 const BATCH_BYTES: usize = 1 << 20;
 
-/// One record to transform, with what the worker needs to report it.
+/// One line to transform, with what the worker needs to report it.
 struct Item {
     line: u64,
     first_index: u64,
-    record: Record,
+    payload: Payload,
+}
+
+enum Payload {
+    /// A line the worker decodes: its bytes in [`Batch::buf`].
+    Raw(Range<usize>),
+    /// A line the reading thread had to decode (boxed: rare, and large).
+    Record(Box<Record>),
+}
+
+/// A batch of lines for one worker.
+#[derive(Default)]
+struct Batch {
+    buf: Vec<u8>,
+    items: Vec<Item>,
+}
+
+impl Batch {
+    fn with_capacity() -> Batch {
+        Batch { buf: Vec::with_capacity(BATCH_BYTES + (64 << 10)), items: Vec::with_capacity(BATCH_RECORDS) }
+    }
+
+    fn is_full(&self) -> bool {
+        self.items.len() >= BATCH_RECORDS || self.buf.len() >= BATCH_BYTES
+    }
 }
 
 /// Something the writer must handle at a point of a batch's output.
 enum Event {
     /// A record to reject: its line, its JSON and why.
     Reject { line: u64, what: String, json: Vec<u8>, reason: String, group: Option<usize> },
+    /// A one-element key of a folding rule, for the [`Folder`]: the rule,
+    /// the input line and record (for a reject), the key, the order_by value.
+    Fold { rule: usize, line: u64, source: Box<Record>, key: RedisRecord, order: Option<Value> },
 }
 
 /// A transformed batch: encoded output lines, the exceptional records, and counts.
@@ -159,52 +195,140 @@ struct Done {
     unmatched_skipped: u64,
 }
 
+impl Done {
+    fn reject(&mut self, line: u64, what: String, json: Vec<u8>, reason: String, group: Option<usize>) {
+        self.events.push((self.out.len(), Event::Reject { line, what, json, reason, group }));
+    }
+}
+
+/// Reusable per-worker buffers.
+#[derive(Default)]
+struct Scratch {
+    caps: Vec<Range<usize>>,
+    records: Vec<Record>,
+}
+
 /// Transforms one batch (pure: runs on any thread).
-fn work(t: &Transformer, unmatched: Unmatched, items: Vec<Item>) -> Done {
-    let mut done = Done { counts: vec![(0, 0); t.rules().len()], ..Done::default() };
-    let mut caps: Vec<Range<usize>> = Vec::new();
-    let mut out: Vec<Record> = Vec::new();
-    for item in items {
-        out.clear();
-        match t.apply_into(&item.record, item.first_index, &mut caps, &mut out) {
-            Ok(Some(i)) => {
-                if t.rules()[i].kind() == RuleKind::Drop {
-                    done.counts[i].1 += 1;
-                } else {
-                    done.counts[i].0 += out.len() as u64;
+fn work(t: &Transformer, unmatched: Unmatched, batch: Batch, scratch: &mut Scratch) -> Done {
+    let mut done = Done {
+        counts: vec![(0, 0); t.rules().len()],
+        out: Vec::with_capacity(batch.buf.len() + batch.buf.len() / 2),
+        ..Done::default()
+    };
+    for item in batch.items {
+        match item.payload {
+            Payload::Record(rec) => work_record(t, unmatched, item.line, item.first_index, &rec, scratch, &mut done),
+            Payload::Raw(range) => {
+                let bytes = &batch.buf[range];
+                match RedisView::parse(bytes) {
+                    // The reading thread sequences split keys; a part never
+                    // arrives here.
+                    Some(view) if view.part.is_none() => work_view(t, unmatched, item.line, &view, scratch, &mut done),
+                    _ => match Record::decode(bytes) {
+                        Ok(rec) => work_record(t, unmatched, item.line, item.first_index, &rec, scratch, &mut done),
+                        Err(e) => {
+                            let line = item.line;
+                            let reason = ReadError::Malformed { line, message: e.0 }.to_string();
+                            done.reject(line, format!("line {line}"), bytes.to_vec(), reason, None);
+                        }
+                    },
                 }
-                for o in &out {
-                    o.encode(&mut done.out);
-                    done.out.push(b'\n');
-                }
-            }
-            Ok(None) => match unmatched {
-                Unmatched::Pass => {
-                    item.record.encode(&mut done.out);
-                    done.out.push(b'\n');
-                    done.unmatched_written += 1;
-                }
-                Unmatched::Drop => done.unmatched_skipped += 1,
-                Unmatched::Error => {
-                    let what = format!("line {}, {}", item.line, describe_record(&item.record));
-                    let json = item.record.to_json_string().into_bytes();
-                    let reason = "no rule matches it (add a rule, or use --unmatched pass / drop)".to_owned();
-                    done.events
-                        .push((done.out.len(), Event::Reject { line: item.line, what, json, reason, group: None }));
-                }
-            },
-            Err(e) => {
-                let group = t.rules().iter().position(|r| r.name() == e.rule);
-                let json = item.record.to_json_string().into_bytes();
-                let what = format!("line {}", item.line);
-                done.events.push((
-                    done.out.len(),
-                    Event::Reject { line: item.line, what, json, reason: e.to_string(), group },
-                ));
             }
         }
     }
     done
+}
+
+/// The fast path: a `redis` line read through a view, rows written straight
+/// into the output.
+fn work_view(
+    t: &Transformer,
+    unmatched: Unmatched,
+    line: u64,
+    view: &RedisView,
+    scratch: &mut Scratch,
+    done: &mut Done,
+) {
+    let start = done.out.len();
+    match t.apply_view(view, &mut scratch.caps, &mut done.out) {
+        Ok(ViewOutcome::Matched { rule, rows }) => count(t, rule, rows, done),
+        Ok(ViewOutcome::Unmatched) => {
+            let rec = Record::Redis(view.to_record());
+            unmatched_record(unmatched, line, &rec, done);
+        }
+        Ok(ViewOutcome::Fallback) => {
+            let rec = Record::Redis(view.to_record());
+            work_record(t, unmatched, line, 0, &rec, scratch, done);
+        }
+        Err(e) => {
+            done.out.truncate(start);
+            let rec = Record::Redis(view.to_record());
+            rule_error(t, line, &rec, e, done);
+        }
+    }
+}
+
+fn count(t: &Transformer, rule: usize, produced: u64, done: &mut Done) {
+    if t.rules()[rule].kind() == RuleKind::Drop {
+        done.counts[rule].1 += 1;
+    } else {
+        done.counts[rule].0 += produced;
+    }
+}
+
+fn work_record(
+    t: &Transformer,
+    unmatched: Unmatched,
+    line: u64,
+    first_index: u64,
+    rec: &Record,
+    scratch: &mut Scratch,
+    done: &mut Done,
+) {
+    scratch.records.clear();
+    match t.apply_into(rec, first_index, &mut scratch.caps, &mut scratch.records) {
+        Ok(Some(i)) if t.rules()[i].fold().is_some() => {
+            for o in scratch.records.drain(..) {
+                if let Record::Redis(key) = o {
+                    let order = t.rules()[i].fold_order(rec);
+                    let source = Box::new(rec.clone());
+                    done.events.push((done.out.len(), Event::Fold { rule: i, line, source, key, order }));
+                }
+            }
+        }
+        Ok(Some(i)) => {
+            count(t, i, scratch.records.len() as u64, done);
+            for o in &scratch.records {
+                o.encode(&mut done.out);
+                done.out.push(b'\n');
+            }
+        }
+        Ok(None) => unmatched_record(unmatched, line, rec, done),
+        Err(e) => rule_error(t, line, rec, e, done),
+    }
+}
+
+fn unmatched_record(unmatched: Unmatched, line: u64, rec: &Record, done: &mut Done) {
+    match unmatched {
+        Unmatched::Pass => {
+            rec.encode(&mut done.out);
+            done.out.push(b'\n');
+            done.unmatched_written += 1;
+        }
+        Unmatched::Drop => done.unmatched_skipped += 1,
+        Unmatched::Error => {
+            let what = format!("line {line}, {}", describe_record(rec));
+            let json = rec.to_json_string().into_bytes();
+            let reason = "no rule matches it (add a rule, or use --unmatched pass / drop)".to_owned();
+            done.reject(line, what, json, reason, None);
+        }
+    }
+}
+
+fn rule_error(t: &Transformer, line: u64, rec: &Record, e: crate::TransformError, done: &mut Done) {
+    let group = t.rules().iter().position(|r| r.name() == e.rule);
+    let json = rec.to_json_string().into_bytes();
+    done.reject(line, format!("line {line}"), json, e.to_string(), group);
 }
 
 /// Writes a finished batch in stream order.
@@ -214,10 +338,15 @@ fn deliver<W: Write>(
     writer: &mut RecordWriter<W>,
     rejects: &mut Rejects,
     summary: &mut Summary,
+    folder: &mut Folder,
 ) -> anyhow::Result<()> {
     let write_lines = |writer: &mut RecordWriter<W>, bytes: &[u8]| -> anyhow::Result<()> {
-        for line in bytes.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
-            writer.write_raw(line).context("writing the output")?;
+        let mut from = 0;
+        for end in memchr::memchr_iter(b'\n', bytes) {
+            if end > from {
+                writer.write_raw(&bytes[from..end]).context("writing the output")?;
+            }
+            from = end + 1;
         }
         Ok(())
     };
@@ -225,10 +354,30 @@ fn deliver<W: Write>(
     for (offset, event) in done.events {
         write_lines(writer, &done.out[at..offset])?;
         at = offset;
-        let Event::Reject { line, what, json, reason, group } = event;
-        let name = group.map_or(UNMATCHED, |g| t.rules()[g].name());
-        summary.group(name).rejected += 1;
-        rejects.reject(Some(line), &what, &json, &reason)?;
+        match event {
+            Event::Reject { line, what, json, reason, group } => {
+                let name = group.map_or(UNMATCHED, |g| t.rules()[g].name());
+                summary.group(name).rejected += 1;
+                rejects.reject(Some(line), &what, &json, &reason)?;
+            }
+            Event::Fold { rule, line, source, key, order } => {
+                let name = t.rules()[rule].name();
+                let mut emit = |r: RedisRecord| writer.write(&Record::Redis(r));
+                match folder.add(rule, key, order.as_ref(), &mut emit).context("writing the output")? {
+                    Ok(keys) => summary.group(name).written += keys,
+                    Err(reason) => {
+                        summary.group(name).rejected += 1;
+                        let json = source.to_json_string().into_bytes();
+                        rejects.reject(
+                            Some(line),
+                            &format!("line {line}"),
+                            &json,
+                            &format!("rule {name:?}: {reason}"),
+                        )?;
+                    }
+                }
+            }
+        }
     }
     write_lines(writer, &done.out[at..])?;
     for (rule, (written, skipped)) in t.rules().iter().zip(done.counts) {
@@ -244,12 +393,12 @@ fn deliver<W: Write>(
     Ok(())
 }
 
-/// The streaming loop: this thread reads and writes in order; worker threads
-/// transform batches of records in between.
+/// The streaming loop: this thread frames lines and writes in order; worker
+/// threads decode and transform batches of lines in between.
 fn stream<W: Write>(
     args: &Args,
     t: &Transformer,
-    reader: &mut RecordReader<decant_record::io::Input>,
+    reader: &mut Framer<decant_record::io::Input>,
     writer: &mut RecordWriter<W>,
     rejects: &mut Rejects,
     summary: &mut Summary,
@@ -258,17 +407,20 @@ fn stream<W: Write>(
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8);
     let unmatched = args.unmatched;
     std::thread::scope(|scope| -> anyhow::Result<()> {
-        let (job_tx, job_rx) = std::sync::mpsc::sync_channel::<(u64, Vec<Item>)>(workers * 2);
+        let (job_tx, job_rx) = std::sync::mpsc::sync_channel::<(u64, Batch)>(workers * 2);
         let job_rx = std::sync::Arc::new(std::sync::Mutex::new(job_rx));
         let (done_tx, done_rx) = std::sync::mpsc::channel::<(u64, Done)>();
         for _ in 0..workers {
             let job_rx = std::sync::Arc::clone(&job_rx);
             let done_tx = done_tx.clone();
-            scope.spawn(move || loop {
-                let job = job_rx.lock().map_err(|_| ()).and_then(|rx| rx.recv().map_err(|_| ()));
-                let Ok((seq, items)) = job else { break };
-                if done_tx.send((seq, work(t, unmatched, items))).is_err() {
-                    break;
+            scope.spawn(move || {
+                let mut scratch = Scratch::default();
+                loop {
+                    let job = job_rx.lock().map_err(|_| ()).and_then(|rx| rx.recv().map_err(|_| ()));
+                    let Ok((seq, batch)) = job else { break };
+                    if done_tx.send((seq, work(t, unmatched, batch, &mut scratch))).is_err() {
+                        break;
+                    }
                 }
             });
         }
@@ -276,19 +428,20 @@ fn stream<W: Write>(
 
         let mut pending: std::collections::BTreeMap<u64, Done> = std::collections::BTreeMap::new();
         let (mut sent, mut delivered) = (0u64, 0u64);
-        // Delivers finished batches in order; with `block`, waits until the
-        // number in flight is below `max`.
+        // Delivers finished batches in order; waits until the number in
+        // flight is below `max`.
         let drain = |pending: &mut std::collections::BTreeMap<u64, Done>,
                      delivered: &mut u64,
                      sent: u64,
                      max: u64,
                      writer: &mut RecordWriter<W>,
                      rejects: &mut Rejects,
-                     summary: &mut Summary|
+                     summary: &mut Summary,
+                     folder: &mut Folder|
          -> anyhow::Result<()> {
             loop {
                 while let Some(done) = pending.remove(delivered) {
-                    deliver(t, done, writer, rejects, summary)?;
+                    deliver(t, done, writer, rejects, summary, folder)?;
                     *delivered += 1;
                 }
                 if sent - *delivered < max {
@@ -315,22 +468,27 @@ fn stream<W: Write>(
         };
         // Running element position of a key split into parts.
         let mut split: Option<(u32, Vec<u8>, u64)> = None;
-        let mut batch: Vec<Item> = Vec::with_capacity(BATCH_RECORDS);
-        let mut batch_bytes = 0usize;
+        let mut batch = Batch::with_capacity();
         let in_flight = (workers * 2) as u64;
+        let mut folder = Folder::new(t.rules().len());
         let result = (|| -> anyhow::Result<()> {
+            // Sends the batch being filled, if any.
+            macro_rules! send_batch {
+                () => {
+                    if !batch.items.is_empty() {
+                        job_tx.send((sent, std::mem::replace(&mut batch, Batch::with_capacity()))).ok();
+                        sent += 1;
+                    }
+                };
+            }
             loop {
-                let rec = match reader.next_record() {
-                    Ok(Some(r)) => r,
+                let next = match reader.next_line() {
+                    Ok(Some(n)) => n,
                     Ok(None) => break,
                     Err(e) if e.is_recoverable() => {
                         // Keep the stream order: flush what comes before it.
-                        if !batch.is_empty() {
-                            job_tx.send((sent, std::mem::take(&mut batch))).ok();
-                            sent += 1;
-                            batch_bytes = 0;
-                        }
-                        drain(&mut pending, &mut delivered, sent, 1, writer, rejects, summary)?;
+                        send_batch!();
+                        drain(&mut pending, &mut delivered, sent, 1, writer, rejects, summary, &mut folder)?;
                         let line = e.line();
                         summary.group(UNMATCHED).rejected += 1;
                         rejects.reject(Some(line), &format!("line {line}"), reader.raw_line(), &e.to_string())?;
@@ -339,6 +497,37 @@ fn stream<W: Write>(
                     Err(e) => return Err(e.into()),
                 };
                 progress.inc(1);
+                let rec = match next {
+                    Next::Raw => {
+                        if !started {
+                            started = true;
+                            start(writer, None)?;
+                        }
+                        let raw = reader.raw_line();
+                        let from = batch.buf.len();
+                        batch.buf.extend_from_slice(raw);
+                        batch.items.push(Item {
+                            line: reader.line_number(),
+                            first_index: 0,
+                            payload: Payload::Raw(from..batch.buf.len()),
+                        });
+                        if batch.is_full() {
+                            drain(
+                                &mut pending,
+                                &mut delivered,
+                                sent,
+                                in_flight,
+                                writer,
+                                rejects,
+                                summary,
+                                &mut folder,
+                            )?;
+                            send_batch!();
+                        }
+                        continue;
+                    }
+                    Next::Record(rec) => *rec,
+                };
                 match &rec {
                     Record::Header(h) => {
                         if !started {
@@ -368,12 +557,8 @@ fn stream<W: Write>(
                                 first
                             }
                             _ => {
-                                if !batch.is_empty() {
-                                    job_tx.send((sent, std::mem::take(&mut batch))).ok();
-                                    sent += 1;
-                                    batch_bytes = 0;
-                                }
-                                drain(&mut pending, &mut delivered, sent, 1, writer, rejects, summary)?;
+                                send_batch!();
+                                drain(&mut pending, &mut delivered, sent, 1, writer, rejects, summary, &mut folder)?;
                                 summary.group(UNMATCHED).rejected += 1;
                                 rejects.reject(
                                     Some(line),
@@ -387,20 +572,19 @@ fn stream<W: Write>(
                     },
                     _ => 0,
                 };
-                batch_bytes += reader.raw_line().len();
-                batch.push(Item { line, first_index, record: rec });
-                if batch.len() >= BATCH_RECORDS || batch_bytes >= BATCH_BYTES {
-                    drain(&mut pending, &mut delivered, sent, in_flight, writer, rejects, summary)?;
-                    job_tx.send((sent, std::mem::replace(&mut batch, Vec::with_capacity(BATCH_RECORDS)))).ok();
-                    sent += 1;
-                    batch_bytes = 0;
+                batch.items.push(Item { line, first_index, payload: Payload::Record(Box::new(rec)) });
+                if batch.is_full() {
+                    drain(&mut pending, &mut delivered, sent, in_flight, writer, rejects, summary, &mut folder)?;
+                    send_batch!();
                 }
             }
-            if !batch.is_empty() {
-                job_tx.send((sent, std::mem::take(&mut batch))).ok();
-                sent += 1;
+            send_batch!();
+            drain(&mut pending, &mut delivered, sent, 1, writer, rejects, summary, &mut folder)?;
+            let mut emit = |r: RedisRecord| writer.write(&Record::Redis(r));
+            let folded = folder.finish(&mut emit).context("writing the output")?;
+            for (rule, keys) in t.rules().iter().zip(folded) {
+                summary.group(rule.name()).written += keys;
             }
-            drain(&mut pending, &mut delivered, sent, 1, writer, rejects, summary)?;
             if !started {
                 start(writer, None)?;
             }

@@ -34,6 +34,8 @@
 
 pub mod cast;
 pub mod cli;
+pub mod fold;
+pub mod framing;
 pub mod pattern;
 pub mod rule;
 pub mod spec;
@@ -41,6 +43,7 @@ pub mod spec;
 use std::ops::Range;
 use std::path::Path;
 
+use decant_record::view::RedisView;
 use decant_record::{Record, TableSchema};
 
 pub use rule::{Rule, RuleKind, TransformError};
@@ -55,6 +58,23 @@ pub struct Transformer {
     /// index 256 holds those for the empty key.
     by_first_byte: Vec<Vec<usize>>,
     table_rules: Vec<usize>,
+}
+
+/// What [`Transformer::apply_view`] did with one Redis key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ViewOutcome {
+    /// Rule `rule` took the key and wrote `rows` encoded rows (0 for a drop rule).
+    Matched {
+        /// The rule.
+        rule: usize,
+        /// Rows written.
+        rows: u64,
+    },
+    /// No rule matches the key: nothing was written.
+    Unmatched,
+    /// The matching rule needs the decoded record (filters, key outputs):
+    /// nothing was written; use [`Transformer::apply_into`].
+    Fallback,
 }
 
 /// What a transformer did with one record.
@@ -177,5 +197,39 @@ impl Transformer {
         }
         rule.apply_matched(rec, caps, first_index, out)?;
         Ok(Some(i))
+    }
+
+    /// Transforms one Redis key read through a view, writing the output rows
+    /// straight into `out` as encoded lines (each with its `\n`), byte for
+    /// byte as [`Record::encode`] writes them. On an error, `out` may hold
+    /// part of the key's rows: the caller truncates it.
+    pub fn apply_view(
+        &self,
+        view: &RedisView,
+        caps: &mut Vec<Range<usize>>,
+        out: &mut Vec<u8>,
+    ) -> Result<ViewOutcome, TransformError> {
+        let ty = view.value.redis_type();
+        for &i in &self.by_first_byte[view.key.first().map_or(256, |b| *b as usize)] {
+            let rule = &self.rules[i];
+            if rule.key_prefix().is_some_and(|p| !view.key.starts_with(p)) {
+                continue;
+            }
+            if rule.has_filter() {
+                return Ok(ViewOutcome::Fallback);
+            }
+            if !rule.matches_key(view.db, ty, &view.key, caps) {
+                continue;
+            }
+            return match rule.kind() {
+                RuleKind::Drop => Ok(ViewOutcome::Matched { rule: i, rows: 0 }),
+                RuleKind::Rows if rule.writes_columns() => {
+                    let rows = rule.view_rows(view, caps, out)?;
+                    Ok(ViewOutcome::Matched { rule: i, rows })
+                }
+                _ => Ok(ViewOutcome::Fallback),
+            };
+        }
+        Ok(ViewOutcome::Unmatched)
     }
 }

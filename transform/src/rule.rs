@@ -3,6 +3,7 @@
 use std::fmt;
 use std::ops::Range;
 
+use decant_record::view::{member_value, object_members, RedisValueView, RedisView, ViewBytes};
 use decant_record::{LogicalType, Record, RedisRecord, RedisType, RedisValue, Row, RowData, TableSchema, Value};
 
 use crate::cast::{self, Cast, CastOptions, Input, JsonStyle, TimeInput, TimePattern};
@@ -97,6 +98,8 @@ enum Empty {
 #[derive(Debug, Clone)]
 struct Col {
     name: String,
+    /// `"name":` as the output row writes it.
+    name_json: Vec<u8>,
     src: Src,
     /// Index into `Rule::json_sources` and the path within it.
     path: Option<(usize, Vec<String>)>,
@@ -137,6 +140,8 @@ enum Out {
         table: String,
         cols: Vec<Col>,
         extra_into: Option<String>,
+        /// `{"kind":"row","table":"…","data":{`: each row's first bytes.
+        prefix: Vec<u8>,
     },
     /// … or all input columns, reshaped.
     Reshape {
@@ -157,8 +162,41 @@ enum Out {
         field: Option<Col>,
         value: Option<Col>,
         score: Option<Col>,
+        /// Streams: the entry id's column.
+        entry_id: Option<Col>,
         ttl: Option<usize>,
+        fold: Option<Fold>,
     },
+}
+
+/// How a rule folds consecutive rows into one key.
+#[derive(Debug, Clone)]
+pub(crate) struct Fold {
+    /// The column whose values must rise within a key, and its field slot.
+    pub(crate) order_by: Option<(String, usize)>,
+}
+
+/// Compiles the columns of a to_key rule (hash or stream fields, or the
+/// members of a list's JSON elements), checking names are distinct.
+fn key_columns(rule: &mut Rule, specs: &[ColumnSpec], null_as_empty: bool, what: &str) -> Result<Vec<Col>, SpecError> {
+    let n = rule.name.clone();
+    let mut cols = Vec::with_capacity(specs.len());
+    for c in specs {
+        let mut col = rule.column(c, None)?;
+        col.null_as_empty = match c.null.as_deref() {
+            None => null_as_empty,
+            Some("omit") => false,
+            Some("empty") => true,
+            Some(o) => return Err(spec_err(&n, format!("column {:?}: null = {o:?}: expected omit or empty", c.name))),
+        };
+        cols.push(col);
+    }
+    let mut names: Vec<&str> = cols.iter().map(|c| c.name.as_str()).collect();
+    names.sort_unstable();
+    if let Some(w) = names.windows(2).find(|w| w[0] == w[1]) {
+        return Err(spec_err(&n, format!("{what} {:?} listed twice", w[0])));
+    }
+    Ok(cols)
 }
 
 /// One compiled rule.
@@ -214,7 +252,7 @@ struct Ctx<'a> {
     score: Option<f64>,
     field_name: Option<&'a [u8]>,
     entry_id: Option<&'a str>,
-    json: Vec<Option<Result<Value, String>>>,
+    json: Vec<Option<Doc<'a>>>,
     whole: Option<Value>,
 }
 
@@ -233,9 +271,50 @@ impl<'a> Ctx<'a> {
             score: None,
             field_name: None,
             entry_id: None,
-            json: vec![None; n_json],
+            json: (0..n_json).map(|_| None).collect(),
             whole: None,
         }
+    }
+}
+
+/// A source parsed as JSON for `path` columns.
+enum Doc<'a> {
+    /// An object's members, each still JSON text: only the members a path
+    /// names are decoded.
+    Members(Vec<(ViewBytes<'a>, &'a [u8])>),
+    /// The whole value decoded (anything but a plain object of raw bytes),
+    /// or why it is not JSON.
+    Whole(Result<Value, String>),
+}
+
+impl<'a> Doc<'a> {
+    fn of_bytes(b: &'a [u8]) -> Doc<'a> {
+        match object_members(b) {
+            Some(m) => Doc::Members(m),
+            None => Doc::whole(b),
+        }
+    }
+
+    fn whole(b: &[u8]) -> Doc<'a> {
+        Doc::Whole(serde_json::from_slice::<Value>(b).map_err(|e| format!("not valid JSON: {e}")))
+    }
+}
+
+/// The raw bytes a source reads from the record, when it reads bytes.
+fn source_bytes<'a>(src: &Src, ctx: &Ctx<'a>) -> Option<&'a [u8]> {
+    match src {
+        Src::Capture(i) => Some(&ctx.key[ctx.caps[*i].clone()]),
+        Src::Key => Some(ctx.key),
+        Src::Field(i) => match ctx.fields[*i] {
+            Some(Input::Bytes(b)) => Some(b),
+            _ => None,
+        },
+        Src::Value => match ctx.value {
+            Some(Input::Bytes(b)) => Some(b),
+            _ => None,
+        },
+        Src::FieldName => ctx.field_name,
+        _ => None,
     }
 }
 
@@ -277,7 +356,10 @@ impl Rule {
         let json_style = match spec.json_style.as_deref() {
             None | Some("compact") => JsonStyle::Compact,
             Some("python") => JsonStyle::Python,
-            Some(o) => return Err(spec_err(n, format!("json_style = {o:?}: expected compact or python"))),
+            Some("python_compact") => JsonStyle::PythonCompact,
+            Some(o) => {
+                return Err(spec_err(n, format!("json_style = {o:?}: expected compact, python or python_compact")))
+            }
         };
         let mut rule = Rule {
             name: name.clone(),
@@ -341,8 +423,13 @@ impl Rule {
             return Ok(rule);
         }
         if let Some(table) = &spec.to_table {
-            for k in ["to_type", "to_db", "ttl_from", "value", "member", "score", "null"] {
+            for k in
+                ["to_type", "to_db", "ttl_from", "value", "member", "score", "null", "fold", "order_by", "entry_id"]
+            {
                 let set = match k {
+                    "fold" => spec.fold,
+                    "order_by" => spec.order_by.is_some(),
+                    "entry_id" => spec.entry_id.is_some(),
                     "to_type" => spec.to_type.is_some(),
                     "to_db" => spec.to_db.is_some(),
                     "ttl_from" => spec.ttl_from.is_some(),
@@ -424,7 +511,12 @@ impl Rule {
                     }
                 }
             }
-            rule.out = Out::Rows { table: table.clone(), cols, extra_into: spec.extra_into.clone() };
+            rule.out = Out::Rows {
+                table: table.clone(),
+                cols,
+                extra_into: spec.extra_into.clone(),
+                prefix: row_prefix(table),
+            };
             return Ok(rule);
         }
         // to_key
@@ -462,7 +554,7 @@ impl Rule {
                 })
                 .transpose()
         };
-        let (mut value, mut score, mut field) = (None, None, None);
+        let (mut value, mut score, mut field, mut entry_id) = (None, None, None, None);
         if spec.field.is_some() && ty != RedisType::Hash {
             return Err(spec_err(n, "field is for hash keys"));
         }
@@ -488,32 +580,23 @@ impl Rule {
                 if spec.value.is_some() || spec.member.is_some() || spec.score.is_some() {
                     return Err(spec_err(n, "value / member / score are for string, list, set and zset keys"));
                 }
-                for c in &spec.columns {
-                    let mut col = rule.column(c, None)?;
-                    col.null_as_empty = match c.null.as_deref() {
-                        None => null_as_empty,
-                        Some("omit") => false,
-                        Some("empty") => true,
-                        Some(o) => {
-                            return Err(spec_err(
-                                n,
-                                format!("column {:?}: null = {o:?}: expected omit or empty", c.name),
-                            ))
-                        }
-                    };
-                    cols.push(col);
+                cols = key_columns(&mut rule, &spec.columns, null_as_empty, "field")?;
+            }
+            RedisType::List | RedisType::Set if !spec.columns.is_empty() => {
+                // Each element is a JSON object of the columns (json_style).
+                if spec.value.is_some() || spec.member.is_some() || spec.score.is_some() {
+                    return Err(spec_err(
+                        n,
+                        format!("a {ty} element is either value / member = \"column\" or a JSON object of columns, not both"),
+                    ));
                 }
-                let mut names: Vec<&str> = cols.iter().map(|c| c.name.as_str()).collect();
-                names.sort_unstable();
-                if let Some(w) = names.windows(2).find(|w| w[0] == w[1]) {
-                    return Err(spec_err(n, format!("field {:?} listed twice", w[0])));
-                }
+                cols = key_columns(&mut rule, &spec.columns, null_as_empty, "member")?;
             }
             RedisType::String | RedisType::List | RedisType::Set | RedisType::ZSet => {
                 if !spec.columns.is_empty() {
                     return Err(spec_err(
                         n,
-                        format!("columns are hash fields; a {ty} key takes value / member / score"),
+                        format!("columns are hash fields (or a list's JSON elements); a {ty} key takes value / member / score"),
                     ));
                 }
                 let (v, what) = match ty {
@@ -534,12 +617,50 @@ impl Rule {
                 }
             }
             RedisType::Stream => {
-                return Err(spec_err(n, "to_type = \"stream\" is not supported (use hash, string, list, set or zset)"))
+                if spec.entry_id.is_none() || spec.columns.is_empty() {
+                    return Err(spec_err(
+                        n,
+                        "to_type = \"stream\" needs entry_id = \"column\" and columns = [{ name = \"field\", from = \"column\" }, …]",
+                    ));
+                }
+                if spec.value.is_some() || spec.member.is_some() || spec.score.is_some() {
+                    return Err(spec_err(n, "value / member / score are for string, list, set and zset keys"));
+                }
+                entry_id = simple(&mut rule, "entry_id", &spec.entry_id)?;
+                cols = key_columns(&mut rule, &spec.columns, null_as_empty, "field")?;
             }
         }
+        if spec.entry_id.is_some() && ty != RedisType::Stream {
+            return Err(spec_err(n, "entry_id is for stream keys"));
+        }
+        let fold = match (spec.fold, &spec.order_by) {
+            (false, Some(_)) => return Err(spec_err(n, "order_by orders the rows of a folded key: set fold = true")),
+            (false, None) => None,
+            (true, _) if ty == RedisType::String => {
+                return Err(spec_err(n, "fold makes one key of many rows; a string key holds one value"))
+            }
+            (true, _) if ty == RedisType::Hash && field.is_none() => {
+                return Err(spec_err(
+                    n,
+                    "fold on a hash needs one field per row: field = \"column\" and value = \"column\"",
+                ))
+            }
+            (true, order) => Some(Fold { order_by: order.as_ref().map(|c| (c.clone(), rule.field_slot(c))) }),
+        };
         let ttl = spec.ttl_from.as_ref().map(|c| rule.field_slot(c));
-        rule.out =
-            Out::Keys { template, template_slots, ty, db: spec.to_db.unwrap_or(0), cols, field, value, score, ttl };
+        rule.out = Out::Keys {
+            template,
+            template_slots,
+            ty,
+            db: spec.to_db.unwrap_or(0),
+            cols,
+            field,
+            value,
+            score,
+            entry_id,
+            ttl,
+            fold,
+        };
         Ok(rule)
     }
 
@@ -730,6 +851,7 @@ impl Rule {
         }
         Ok(Col {
             name: c.name.clone(),
+            name_json: json_key(&c.name),
             src,
             path,
             cast,
@@ -809,6 +931,40 @@ impl Rule {
         }
     }
 
+    /// True when the rule has `where` filters.
+    pub(crate) fn has_filter(&self) -> bool {
+        !self.filter.is_empty()
+    }
+
+    /// True for a rule that writes rows from a column list.
+    pub(crate) fn writes_columns(&self) -> bool {
+        matches!(self.out, Out::Rows { .. })
+    }
+
+    /// True when a key rule (without filters) takes a key of this db, type
+    /// and name; fills `caps` with the key's captures.
+    pub(crate) fn matches_key(&self, db: u32, ty: RedisType, key: &[u8], caps: &mut Vec<Range<usize>>) -> bool {
+        match &self.matcher {
+            Matcher::Key { pattern, ty: want, db: want_db } => {
+                want.is_none_or(|t| t == ty) && want_db.is_none_or(|d| d == db) && pattern.matches(key, caps)
+            }
+            Matcher::Table(_) => false,
+        }
+    }
+
+    /// Writes the rows of a matched key (a column-list row rule) into `out`
+    /// as encoded lines; returns how many.
+    pub(crate) fn view_rows(
+        &self,
+        view: &RedisView,
+        caps: &[Range<usize>],
+        out: &mut Vec<u8>,
+    ) -> Result<u64, TransformError> {
+        let mut sink = ByteRows::new(out);
+        self.view_to_rows(Who::Key(&view.key), view, caps, 0, &mut sink)?;
+        Ok(sink.rows)
+    }
+
     /// True when the rule takes `rec`; fills `caps` with the key's captures.
     pub fn matches(&self, rec: &Record, caps: &mut Vec<Range<usize>>) -> bool {
         let hit = match (&self.matcher, rec) {
@@ -852,10 +1008,10 @@ impl Rule {
         })
     }
 
-    fn error(&self, rec: &Record, column: Option<&str>, message: impl Into<String>) -> TransformError {
+    fn error<'r>(&self, rec: impl Into<Who<'r>>, column: Option<&str>, message: impl Into<String>) -> TransformError {
         TransformError {
             rule: self.name.clone(),
-            record: describe_record(rec),
+            record: rec.into().describe(),
             column: column.map(str::to_owned),
             message: message.into(),
         }
@@ -911,14 +1067,13 @@ impl Rule {
                 let mut ctx = Ctx::new(self.fields.len(), self.json_sources.len());
                 ctx.table = Some(&row.table);
                 let extras = self.bind_row(rec, row, &mut ctx)?;
-                out.push(self.build_row(rec, &mut ctx, extras)?);
-                Ok(())
+                self.emit_row(Who::Record(rec), &mut ctx, extras, &mut RecordRows::new(out))
             }
             (Out::Keys { .. }, Record::Row(row)) => {
                 let mut ctx = Ctx::new(self.fields.len(), self.json_sources.len());
                 ctx.table = Some(&row.table);
                 self.bind_row(rec, row, &mut ctx)?;
-                out.push(self.build_key(rec, &mut ctx)?);
+                out.push(self.build_key(Who::Record(rec), &mut ctx)?);
                 Ok(())
             }
             (Out::Keys { .. }, Record::Delete(_)) => {
@@ -1032,37 +1187,49 @@ impl Rule {
         first_index: u64,
         out: &mut Vec<Record>,
     ) -> Result<(), TransformError> {
-        let new_ctx = || {
-            let mut ctx = Ctx::new(self.fields.len(), self.json_sources.len());
-            ctx.key = &r.key;
-            ctx.caps = caps;
-            ctx.db = r.db;
-            ctx.ty = Some(r.value.redis_type());
-            ctx.expire = r.expire_at_ms;
-            ctx
-        };
+        let mut sink = RecordRows::new(out);
+        match RedisView::of(r) {
+            Some(view) => self.view_to_rows(Who::Record(rec), &view, caps, first_index, &mut sink),
+            None => self.stream_to_rows(rec, r, caps, first_index, &mut sink),
+        }
+    }
+
+    /// Rows from a Redis key of any type but stream, written to `sink`.
+    pub(crate) fn view_to_rows<S: RowSink>(
+        &self,
+        who: Who,
+        r: &RedisView,
+        caps: &[Range<usize>],
+        first_index: u64,
+        sink: &mut S,
+    ) -> Result<(), TransformError> {
+        let mut ctx = Ctx::new(self.fields.len(), self.json_sources.len());
+        ctx.key = &r.key;
+        ctx.caps = caps;
+        ctx.db = r.db;
+        ctx.ty = Some(r.value.redis_type());
+        ctx.expire = r.expire_at_ms;
         if !self.explode {
-            if r.part.is_some() && matches!(r.value, RedisValue::Hash(_)) {
+            if r.part.is_some() && matches!(r.value, RedisValueView::Hash(_)) {
                 return Err(self.error(
-                    rec,
+                    who,
                     None,
                     "this hash arrives in parts (a big key); a row needs the whole hash: export with a larger chunk size, or explode it",
                 ));
             }
-            let mut ctx = new_ctx();
             let mut extras = Vec::new();
             match &r.value {
-                RedisValue::Hash(pairs) => {
+                RedisValueView::Hash(pairs) => {
                     for (f, v) in pairs {
-                        match self.fields.iter().position(|x| x == f) {
+                        match self.field_index(f) {
                             Some(i) => ctx.fields[i] = Some(Input::Bytes(v)),
-                            None if self.ignored.contains(f) => {}
+                            None if self.ignored.iter().any(|x| x == &**f) => {}
                             None => match self.extra {
                                 Extra::Ignore => {}
-                                Extra::Keep | Extra::Into => extras.push((f.as_slice(), Input::Bytes(v))),
+                                Extra::Keep | Extra::Into => extras.push((&**f, Input::Bytes(v))),
                                 Extra::Error => {
                                     return Err(self.error(
-                                        rec,
+                                        who,
                                         None,
                                         format!(
                                             "hash field {} is not mapped to any column (map it, or set extra_fields = \"ignore\" or extra_into = \"column\")",
@@ -1074,95 +1241,116 @@ impl Rule {
                         }
                     }
                 }
-                RedisValue::String(s) => ctx.value = Some(Input::Bytes(s)),
-                RedisValue::List(items) | RedisValue::Set(items) => {
-                    ctx.whole = Some(Value::Array(items.iter().map(|i| Value::from_bytes_or_text(i.clone())).collect()))
+                RedisValueView::String(s) => ctx.value = Some(Input::Bytes(s)),
+                RedisValueView::List(items) | RedisValueView::Set(items) => {
+                    ctx.whole =
+                        Some(Value::Array(items.iter().map(|i| Value::from_bytes_or_text(i.to_vec())).collect()))
                 }
-                RedisValue::ZSet(pairs) => {
+                RedisValueView::ZSet(pairs) => {
                     ctx.whole = Some(Value::Array(
                         pairs
                             .iter()
-                            .map(|(m, s)| Value::Array(vec![Value::from_bytes_or_text(m.clone()), Value::Float(*s)]))
+                            .map(|(m, s)| Value::Array(vec![Value::from_bytes_or_text(m.to_vec()), Value::Float(*s)]))
                             .collect(),
                     ))
                 }
-                RedisValue::Stream(_) => {
-                    return Err(self.error(rec, None, "a stream becomes rows with explode = true (one per entry)"))
-                }
             }
-            out.push(self.build_row(rec, &mut ctx, extras)?);
-            return Ok(());
+            return self.emit_row(who, &mut ctx, extras, sink);
         }
         let mut i = first_index;
         // One context for all the elements: only the element's own sources
         // and the JSON parsed from them change.
-        let mut ctx = new_ctx();
-        let mut emit = |ctx: &mut Ctx, extras: Vec<(&[u8], Input)>| -> Result<(), TransformError> {
-            out.push(self.build_row(rec, ctx, extras)?);
+        let emit = |ctx: &mut Ctx, sink: &mut S| -> Result<(), TransformError> {
+            self.emit_row(who, ctx, Vec::new(), sink)?;
             ctx.json.iter_mut().for_each(|j| *j = None);
             Ok(())
         };
         match &r.value {
-            RedisValue::List(items) | RedisValue::Set(items) => {
+            RedisValueView::List(items) | RedisValueView::Set(items) => {
                 for item in items {
                     ctx.value = Some(Input::Bytes(item));
                     ctx.index = Some(i);
                     i += 1;
-                    emit(&mut ctx, Vec::new())?;
+                    emit(&mut ctx, sink)?;
                 }
             }
-            RedisValue::ZSet(pairs) => {
+            RedisValueView::ZSet(pairs) => {
                 for (m, s) in pairs {
                     ctx.value = Some(Input::Bytes(m));
                     ctx.score = Some(*s);
                     ctx.index = Some(i);
                     i += 1;
-                    emit(&mut ctx, Vec::new())?;
+                    emit(&mut ctx, sink)?;
                 }
             }
-            RedisValue::Hash(pairs) => {
+            RedisValueView::Hash(pairs) => {
                 for (f, v) in pairs {
                     ctx.field_name = Some(f);
                     ctx.value = Some(Input::Bytes(v));
                     ctx.index = Some(i);
                     i += 1;
-                    emit(&mut ctx, Vec::new())?;
+                    emit(&mut ctx, sink)?;
                 }
             }
-            RedisValue::Stream(s) => {
-                for entry in &s.entries {
-                    ctx.fields.iter_mut().for_each(|f| *f = None);
-                    ctx.entry_id = Some(&entry.id);
-                    ctx.index = Some(i);
-                    i += 1;
-                    let mut extras = Vec::new();
-                    for (f, v) in &entry.fields {
-                        match self.fields.iter().position(|x| x == f) {
-                            Some(k) => ctx.fields[k] = Some(Input::Bytes(v)),
-                            None if self.ignored.contains(f) => {}
-                            None => match self.extra {
-                                Extra::Ignore => {}
-                                Extra::Keep | Extra::Into => extras.push((f.as_slice(), Input::Bytes(v))),
-                                Extra::Error => {
-                                    return Err(self.error(
-                                        rec,
-                                        None,
-                                        format!(
-                                            "entry {} field {} is not mapped to any column (map it, or set extra_fields = \"ignore\" or extra_into)",
-                                            entry.id,
-                                            cast::show(Input::Bytes(f))
-                                        ),
-                                    ))
-                                }
-                            },
-                        }
-                    }
-                    emit(&mut ctx, extras)?;
-                }
-            }
-            RedisValue::String(_) => return Err(self.error(rec, None, "a string key has no elements to explode")),
+            RedisValueView::String(_) => return Err(self.error(who, None, "a string key has no elements to explode")),
         }
         Ok(())
+    }
+
+    /// Rows from a stream key: one per entry (explode), else an error.
+    fn stream_to_rows<S: RowSink>(
+        &self,
+        rec: &Record,
+        r: &RedisRecord,
+        caps: &[Range<usize>],
+        first_index: u64,
+        sink: &mut S,
+    ) -> Result<(), TransformError> {
+        let RedisValue::Stream(s) = &r.value else { unreachable!("RedisView::of takes every other type") };
+        if !self.explode {
+            return Err(self.error(rec, None, "a stream becomes rows with explode = true (one per entry)"));
+        }
+        let mut ctx = Ctx::new(self.fields.len(), self.json_sources.len());
+        ctx.key = &r.key;
+        ctx.caps = caps;
+        ctx.db = r.db;
+        ctx.ty = Some(r.value.redis_type());
+        ctx.expire = r.expire_at_ms;
+        for (i, entry) in (first_index..).zip(&s.entries) {
+            ctx.fields.iter_mut().for_each(|f| *f = None);
+            ctx.entry_id = Some(&entry.id);
+            ctx.index = Some(i);
+            let mut extras = Vec::new();
+            for (f, v) in &entry.fields {
+                match self.field_index(f) {
+                    Some(k) => ctx.fields[k] = Some(Input::Bytes(v)),
+                    None if self.ignored.contains(f) => {}
+                    None => match self.extra {
+                        Extra::Ignore => {}
+                        Extra::Keep | Extra::Into => extras.push((f.as_slice(), Input::Bytes(v))),
+                        Extra::Error => {
+                            return Err(self.error(
+                                rec,
+                                None,
+                                format!(
+                                    "entry {} field {} is not mapped to any column (map it, or set extra_fields = \"ignore\" or extra_into)",
+                                    entry.id,
+                                    cast::show(Input::Bytes(f))
+                                ),
+                            ))
+                        }
+                    },
+                }
+            }
+            self.emit_row(Who::Record(rec), &mut ctx, extras, sink)?;
+            ctx.json.iter_mut().for_each(|j| *j = None);
+        }
+        Ok(())
+    }
+
+    /// The slot of a hash field / input column the rule reads.
+    fn field_index(&self, name: &[u8]) -> Option<usize> {
+        self.fields.iter().position(|x| x == name)
     }
 
     /// The raw value of a source.
@@ -1189,34 +1377,50 @@ impl Rule {
     }
 
     /// One column's final value.
-    fn eval(&self, rec: &Record, col: &Col, ctx: &mut Ctx) -> Result<Value, TransformError> {
+    fn eval<'a>(&self, rec: Who, col: &Col, ctx: &mut Ctx<'a>) -> Result<Value, TransformError> {
         let err = |msg: String| self.error(rec, Some(&col.name), msg);
         let from = || col.src.describe(self);
-        let mut holder: Value;
         let got: Got = match &col.path {
             None => self.get(&col.src, ctx),
             Some((j, segs)) => {
+                let src = &self.json_sources[*j];
                 if ctx.json[*j].is_none() {
-                    let parsed = match self.get(&self.json_sources[*j], ctx) {
-                        Got::Missing => Ok(Value::Null),
-                        Got::In(Input::Value(v)) => parse_json_value(v),
-                        Got::Owned(v) => parse_json_value(&v),
-                        Got::In(Input::Bytes(b)) => {
-                            serde_json::from_slice::<Value>(b).map_err(|e| format!("not valid JSON: {e}"))
-                        }
+                    let doc = match source_bytes(src, ctx) {
+                        Some(b) => Doc::of_bytes(b),
+                        None => Doc::Whole(match self.get(src, ctx) {
+                            Got::Missing => Ok(Value::Null),
+                            Got::In(Input::Value(v)) => parse_json_value(v),
+                            Got::Owned(v) => parse_json_value(&v),
+                            Got::In(Input::Bytes(b)) => {
+                                serde_json::from_slice::<Value>(b).map_err(|e| format!("not valid JSON: {e}"))
+                            }
+                        }),
                     };
-                    ctx.json[*j] = Some(parsed);
+                    ctx.json[*j] = Some(doc);
                 }
-                match ctx.json[*j].as_ref() {
-                    Some(Ok(doc)) => match walk(doc, segs) {
-                        Some(v) => {
-                            holder = v.clone();
-                            Got::Owned(std::mem::replace(&mut holder, Value::Null))
-                        }
-                        None => Got::Missing,
+                let member = match ctx.json[*j].as_ref() {
+                    Some(Doc::Members(members)) => match members.iter().find(|(k, _)| **k == *segs[0].as_bytes()) {
+                        None => Ok(None),
+                        Some((_, raw)) => member_value(raw).map(Some),
                     },
-                    Some(Err(e)) => return Err(err(format!("{}: {e}", from()))),
-                    None => Got::Missing,
+                    _ => Ok(None),
+                };
+                if member.is_err() {
+                    // A member that is JSON but not a decant value: the whole
+                    // document's error says which.
+                    if let Some(b) = source_bytes(src, ctx) {
+                        ctx.json[*j] = Some(Doc::whole(b));
+                    }
+                }
+                match (ctx.json[*j].as_ref(), member) {
+                    (Some(Doc::Members(_)), Ok(Some(v))) if segs.len() == 1 => Got::Owned(v),
+                    (Some(Doc::Members(_)), Ok(Some(v))) => {
+                        walk(&v, &segs[1..]).map_or(Got::Missing, |x| Got::Owned(x.clone()))
+                    }
+                    (Some(Doc::Members(_)), _) => Got::Missing,
+                    (Some(Doc::Whole(Ok(doc))), _) => walk(doc, segs).map_or(Got::Missing, |v| Got::Owned(v.clone())),
+                    (Some(Doc::Whole(Err(e))), _) => return Err(err(format!("{}: {e}", from()))),
+                    (None, _) => Got::Missing,
                 }
             }
         };
@@ -1260,13 +1464,21 @@ impl Rule {
         Ok(v)
     }
 
-    fn build_row(&self, rec: &Record, ctx: &mut Ctx, extras: Vec<(&[u8], Input)>) -> Result<Record, TransformError> {
-        let Out::Rows { table, cols, extra_into } = &self.out else {
-            unreachable!("build_row is called for row rules only")
+    /// Evaluates the columns of one output row (and its extra fields) into `sink`.
+    fn emit_row<S: RowSink>(
+        &self,
+        rec: Who,
+        ctx: &mut Ctx,
+        extras: Vec<(&[u8], Input)>,
+        sink: &mut S,
+    ) -> Result<(), TransformError> {
+        let Out::Rows { table, cols, extra_into, prefix } = &self.out else {
+            unreachable!("emit_row is called for row rules only")
         };
-        let mut data = Vec::with_capacity(cols.len() + extras.len() + 1);
+        sink.begin(table, prefix, cols.len() + extras.len() + 1);
         for col in cols {
-            data.push((col.name.clone(), self.eval(rec, col, ctx)?));
+            let v = self.eval(rec, col, ctx)?;
+            sink.col(&col.name, &col.name_json, v);
         }
         match (self.extra, extra_into) {
             (Extra::Into, Some(into)) => {
@@ -1285,9 +1497,10 @@ impl Rule {
                     };
                     obj.push((name.to_owned(), v));
                 }
-                data.push((into.clone(), if obj.is_empty() { Value::Null } else { Value::Object(obj) }));
+                sink.col(into, &json_key(into), if obj.is_empty() { Value::Null } else { Value::Object(obj) });
             }
             (Extra::Keep, _) => {
+                let mut kept: Vec<&str> = Vec::with_capacity(extras.len());
                 for (f, v) in extras {
                     let Ok(name) = std::str::from_utf8(f) else {
                         return Err(self.error(
@@ -1296,23 +1509,26 @@ impl Rule {
                             format!("extra field {} is not UTF-8", cast::show(Input::Bytes(f))),
                         ));
                     };
-                    if data.iter().any(|(n, _)| n == name) {
+                    if cols.iter().any(|c| c.name == name) || kept.contains(&name) {
                         return Err(self.error(rec, Some(name), "an extra field has the name of a listed column"));
                     }
+                    kept.push(name);
                     let v = match v {
                         Input::Bytes(b) => Value::from_bytes_or_text(b.to_vec()),
                         Input::Value(v) => v.clone(),
                     };
-                    data.push((name.to_owned(), v));
+                    sink.col(name, &json_key(name), v);
                 }
             }
             _ => {}
         }
-        Ok(Record::Row(Row { table: table.clone(), data: RowData(data) }))
+        sink.end();
+        Ok(())
     }
 
-    fn build_key(&self, rec: &Record, ctx: &mut Ctx) -> Result<Record, TransformError> {
-        let Out::Keys { template, template_slots, ty, db, cols, field, value, score, ttl } = &self.out else {
+    fn build_key(&self, rec: Who, ctx: &mut Ctx) -> Result<Record, TransformError> {
+        let Out::Keys { template, template_slots, ty, db, cols, field, value, score, entry_id, ttl, .. } = &self.out
+        else {
             unreachable!("build_key is called for key rules only")
         };
         let mut key = Vec::with_capacity(64);
@@ -1357,16 +1573,28 @@ impl Rule {
                 RedisValue::Hash(vec![(f, self.key_part(rec, value, ctx)?)])
             }
             RedisType::Hash => {
-                let mut pairs = Vec::with_capacity(cols.len());
-                for col in cols {
-                    if let Some(b) = self.key_bytes(rec, col, ctx)? {
-                        pairs.push((col.name.as_bytes().to_vec(), b));
-                    }
-                }
+                let pairs = self.key_fields(rec, cols, ctx)?;
                 if pairs.is_empty() {
                     return Err(self.error(rec, None, "every field is NULL: Redis cannot hold an empty hash"));
                 }
                 RedisValue::Hash(pairs)
+            }
+            RedisType::List | RedisType::Set if !cols.is_empty() => {
+                let mut members = Vec::with_capacity(cols.len());
+                for col in cols {
+                    match self.eval(rec, col, ctx)? {
+                        Value::Null if !col.null_as_empty => {}
+                        v => members.push((col.name.clone(), v)),
+                    }
+                }
+                let text = cast::render_json(&Value::Object(members), self.json_style)
+                    .map_err(|e| self.error(rec, None, e.0))?
+                    .into_bytes();
+                if *ty == RedisType::List {
+                    RedisValue::List(vec![text])
+                } else {
+                    RedisValue::Set(vec![text])
+                }
             }
             RedisType::String => RedisValue::String(self.key_part(rec, value, ctx)?),
             RedisType::List => RedisValue::List(vec![self.key_part(rec, value, ctx)?]),
@@ -1382,14 +1610,69 @@ impl Rule {
                 };
                 RedisValue::ZSet(vec![(member, f)])
             }
-            RedisType::Stream => unreachable!("compile() refuses stream outputs"),
+            RedisType::Stream => {
+                let id = self.key_part(rec, entry_id, ctx)?;
+                let id = match String::from_utf8(id) {
+                    Ok(id) if parse_entry_id(&id).is_some() => id,
+                    Ok(id) => {
+                        return Err(self.error(
+                            rec,
+                            Some("entry_id"),
+                            format!("{id:?} is not a stream entry id (<ms>-<seq>)"),
+                        ))
+                    }
+                    Err(_) => return Err(self.error(rec, Some("entry_id"), "is not text")),
+                };
+                let fields = self.key_fields(rec, cols, ctx)?;
+                if fields.is_empty() {
+                    return Err(self.error(rec, None, "every field is NULL: a stream entry needs a field"));
+                }
+                RedisValue::Stream(decant_record::StreamValue {
+                    entries: vec![decant_record::StreamEntry { id, fields }],
+                    ..decant_record::StreamValue::default()
+                })
+            }
         };
         Ok(Record::Redis(RedisRecord { db: *db, key, expire_at_ms, value, part: None, last: false, dump: None }))
     }
 
+    /// The (field, value) pairs of a hash or stream entry; NULL columns are
+    /// left out (unless they write NULL as "").
+    fn key_fields(
+        &self,
+        rec: Who,
+        cols: &[Col],
+        ctx: &mut Ctx,
+    ) -> Result<decant_record::record::Pairs, TransformError> {
+        let mut pairs = Vec::with_capacity(cols.len());
+        for col in cols {
+            if let Some(b) = self.key_bytes(rec, col, ctx)? {
+                pairs.push((col.name.as_bytes().to_vec(), b));
+            }
+        }
+        Ok(pairs)
+    }
+
+    /// The fold of a key rule.
+    pub(crate) fn fold(&self) -> Option<&Fold> {
+        match &self.out {
+            Out::Keys { fold, .. } => fold.as_ref(),
+            _ => None,
+        }
+    }
+
+    /// The value of a folding rule's `order_by` column in an input row.
+    pub(crate) fn fold_order(&self, rec: &Record) -> Option<Value> {
+        let (name, _) = self.fold()?.order_by.as_ref()?;
+        match rec {
+            Record::Row(row) => row.data.get(name).cloned(),
+            _ => None,
+        }
+    }
+
     /// One column of an output key as bytes (`None` for NULL, unless the
     /// column writes NULL as "").
-    fn key_bytes(&self, rec: &Record, col: &Col, ctx: &mut Ctx) -> Result<Option<Vec<u8>>, TransformError> {
+    fn key_bytes(&self, rec: Who, col: &Col, ctx: &mut Ctx) -> Result<Option<Vec<u8>>, TransformError> {
         let v = self.eval(rec, col, ctx)?;
         let out = render(&v, col.opts.json_style).map_err(|e| self.error(rec, Some(&col.name), e.0))?;
         Ok(match out {
@@ -1399,7 +1682,7 @@ impl Rule {
     }
 
     /// A value, member or field name of an output key, which cannot be NULL.
-    fn key_part(&self, rec: &Record, col: &Option<Col>, ctx: &mut Ctx) -> Result<Vec<u8>, TransformError> {
+    fn key_part(&self, rec: Who, col: &Option<Col>, ctx: &mut Ctx) -> Result<Vec<u8>, TransformError> {
         let col = col.as_ref().expect("compile() sets value/member/field for these types");
         self.key_bytes(rec, col, ctx)?
             .ok_or_else(|| self.error(rec, Some(&col.name), "is NULL; a Redis value cannot be NULL"))
@@ -1476,4 +1759,121 @@ pub fn describe_record(rec: &Record) -> String {
         Record::Delete(_) => "delete".into(),
         other => format!("{} line", other.kind()),
     }
+}
+
+/// The record a rule is working on, for error messages.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Who<'a> {
+    /// A decoded record.
+    Record(&'a Record),
+    /// A Redis key read through a view.
+    Key(&'a [u8]),
+}
+
+impl Who<'_> {
+    fn describe(self) -> String {
+        match self {
+            Who::Record(r) => describe_record(r),
+            Who::Key(k) => format!("key {}", cast::show(Input::Bytes(k))),
+        }
+    }
+}
+
+impl<'a> From<&'a Record> for Who<'a> {
+    fn from(r: &'a Record) -> Who<'a> {
+        Who::Record(r)
+    }
+}
+
+/// Where a row rule's output rows go: decoded records, or encoded lines.
+pub(crate) trait RowSink {
+    /// Starts a row of `table` (`prefix` is its encoded start).
+    fn begin(&mut self, table: &str, prefix: &[u8], columns: usize);
+    /// One column (`name_json` is `"name":` encoded).
+    fn col(&mut self, name: &str, name_json: &[u8], value: Value);
+    /// Ends the row.
+    fn end(&mut self);
+}
+
+/// Rows as records.
+struct RecordRows<'a> {
+    out: &'a mut Vec<Record>,
+    table: String,
+    data: Vec<(String, Value)>,
+}
+
+impl<'a> RecordRows<'a> {
+    fn new(out: &'a mut Vec<Record>) -> RecordRows<'a> {
+        RecordRows { out, table: String::new(), data: Vec::new() }
+    }
+}
+
+impl RowSink for RecordRows<'_> {
+    fn begin(&mut self, table: &str, _prefix: &[u8], columns: usize) {
+        self.table = table.to_owned();
+        self.data = Vec::with_capacity(columns);
+    }
+    fn col(&mut self, name: &str, _name_json: &[u8], value: Value) {
+        self.data.push((name.to_owned(), value));
+    }
+    fn end(&mut self) {
+        let table = std::mem::take(&mut self.table);
+        let data = RowData(std::mem::take(&mut self.data));
+        self.out.push(Record::Row(Row { table, data }));
+    }
+}
+
+/// Rows encoded straight into a buffer, one line each (with its `\n`),
+/// byte for byte as `Record::encode` writes the same row.
+pub(crate) struct ByteRows<'a> {
+    pub(crate) out: &'a mut Vec<u8>,
+    pub(crate) rows: u64,
+    first: bool,
+}
+
+impl<'a> ByteRows<'a> {
+    pub(crate) fn new(out: &'a mut Vec<u8>) -> ByteRows<'a> {
+        ByteRows { out, rows: 0, first: true }
+    }
+}
+
+impl RowSink for ByteRows<'_> {
+    fn begin(&mut self, _table: &str, prefix: &[u8], _columns: usize) {
+        self.out.extend_from_slice(prefix);
+        self.first = true;
+    }
+    fn col(&mut self, _name: &str, name_json: &[u8], value: Value) {
+        if !self.first {
+            self.out.push(b',');
+        }
+        self.first = false;
+        self.out.extend_from_slice(name_json);
+        value.write_json(self.out);
+    }
+    fn end(&mut self) {
+        self.out.extend_from_slice(b"}}\n");
+        self.rows += 1;
+    }
+}
+
+/// `"name":` as JSON writes an object key.
+fn json_key(name: &str) -> Vec<u8> {
+    let mut out = serde_json::to_vec(name).unwrap_or_default();
+    out.push(b':');
+    out
+}
+
+/// The first bytes of every row of `table`: `{"kind":"row","table":"t","data":{`.
+fn row_prefix(table: &str) -> Vec<u8> {
+    let mut out = b"{\"kind\":\"row\",\"table\":".to_vec();
+    out.extend_from_slice(&serde_json::to_vec(table).unwrap_or_default());
+    out.extend_from_slice(b",\"data\":{");
+    out
+}
+
+/// A stream entry id `<ms>-<seq>` as numbers.
+pub(crate) fn parse_entry_id(id: &str) -> Option<(u64, u64)> {
+    let (ms, seq) = id.split_once('-')?;
+    let num = |t: &str| if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) { t.parse().ok() } else { None };
+    Some((num(ms)?, num(seq)?))
 }

@@ -117,8 +117,19 @@ pub struct RuleSpec {
     pub score: Option<ValueSpec>,
     /// NULL columns on output keys: omit (default) or empty.
     pub null: Option<String>,
-    /// How JSON values are written as Redis text: compact (default) or python.
+    /// How JSON values are written as Redis text: compact (default), python
+    /// (`json.dumps` defaults) or python_compact (`separators=(",", ":")`).
     pub json_style: Option<String>,
+    /// Rows → keys: consecutive rows with the same key make one key (list
+    /// elements, set/zset members, hash fields, stream entries), written
+    /// when the next key starts; big keys in parts.
+    #[serde(default)]
+    pub fold: bool,
+    /// With `fold`: the column whose values must rise within a key (a
+    /// list's position); a row out of order is an error, never reordered.
+    pub order_by: Option<String>,
+    /// Column holding a stream entry's id (`to_type = "stream"`).
+    pub entry_id: Option<ValueSpec>,
 }
 
 /// The source of a key's value, member, score or field: a column name, or a

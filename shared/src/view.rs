@@ -1,0 +1,749 @@
+//! Borrowed, zero-copy decoding of `redis` lines, for hot paths.
+//!
+//! [`RedisView::parse`] reads a `redis` line of type string, hash, list, set
+//! or zset into slices of the line itself: a field, member or value is
+//! copied only when its JSON string has escapes or it is `{"$b64":…}`. It is
+//! a fast path, not a second decoder: it answers `None` for anything it does
+//! not take on exactly as [`Record::decode`](crate::Record::decode) would
+//! (another kind, a stream, a `dump`, a duplicate member, a tagged score, a
+//! hash written as pairs, invalid JSON …), and the caller then decodes the
+//! line with `Record::decode`, which gives the value or the error. So
+//! whatever this view accepts, `Record::decode` decodes to the same record
+//! ([`RedisView::to_record`]); the tests check that on the encodings.
+//!
+//! ```
+//! use decant_record::view::{RedisView, RedisValueView};
+//! let line = br#"{"kind":"redis","db":0,"key":"apikey:42","type":"hash","expire_at_ms":null,"value":{"name":"prod","tokenLimit":"1000"}}"#;
+//! let v = RedisView::parse(line).unwrap();
+//! assert_eq!(&*v.key, b"apikey:42");
+//! match &v.value {
+//!     RedisValueView::Hash(pairs) => assert_eq!(&*pairs[1].1, b"1000"),
+//!     other => panic!("{other:?}"),
+//! }
+//! ```
+
+use std::borrow::Cow;
+
+use crate::record::{RedisRecord, RedisType, RedisValue};
+use crate::value::{decode_b64, first_duplicate, parse_nonfinite};
+
+/// Bytes borrowed from the line, or decoded (escapes, `$b64`).
+pub type ViewBytes<'a> = Cow<'a, [u8]>;
+
+/// A `redis` line's value, borrowing from the line.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RedisValueView<'a> {
+    /// A string key's value.
+    String(ViewBytes<'a>),
+    /// A hash's (field, value) pairs, in line order.
+    Hash(Vec<(ViewBytes<'a>, ViewBytes<'a>)>),
+    /// A list's elements, in order.
+    List(Vec<ViewBytes<'a>>),
+    /// A set's members, in line order.
+    Set(Vec<ViewBytes<'a>>),
+    /// A zset's (member, score) pairs, in line order.
+    ZSet(Vec<(ViewBytes<'a>, f64)>),
+}
+
+impl RedisValueView<'_> {
+    /// The Redis type.
+    pub fn redis_type(&self) -> RedisType {
+        match self {
+            RedisValueView::String(_) => RedisType::String,
+            RedisValueView::Hash(_) => RedisType::Hash,
+            RedisValueView::List(_) => RedisType::List,
+            RedisValueView::Set(_) => RedisType::Set,
+            RedisValueView::ZSet(_) => RedisType::ZSet,
+        }
+    }
+
+    /// Elements (hash fields, members, list items; 1 for a string), as
+    /// [`RedisValue::len`] counts them.
+    pub fn len(&self) -> usize {
+        match self {
+            RedisValueView::String(_) => 1,
+            RedisValueView::Hash(p) => p.len(),
+            RedisValueView::List(i) | RedisValueView::Set(i) => i.len(),
+            RedisValueView::ZSet(p) => p.len(),
+        }
+    }
+
+    /// True when there are no elements.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// An owned copy.
+    pub fn to_value(&self) -> RedisValue {
+        let own = |b: &ViewBytes| b.to_vec();
+        match self {
+            RedisValueView::String(b) => RedisValue::String(own(b)),
+            RedisValueView::Hash(p) => RedisValue::Hash(p.iter().map(|(f, v)| (own(f), own(v))).collect()),
+            RedisValueView::List(i) => RedisValue::List(i.iter().map(own).collect()),
+            RedisValueView::Set(i) => RedisValue::Set(i.iter().map(own).collect()),
+            RedisValueView::ZSet(p) => RedisValue::ZSet(p.iter().map(|(m, s)| (own(m), *s)).collect()),
+        }
+    }
+}
+
+/// A `redis` line (no `dump`), borrowing from the line.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RedisView<'a> {
+    /// The database number.
+    pub db: u32,
+    /// The key.
+    pub key: ViewBytes<'a>,
+    /// Absolute expiry in Unix ms, `None` when the key persists.
+    pub expire_at_ms: Option<i64>,
+    /// Part number of a split key.
+    pub part: Option<u32>,
+    /// True on the last part of a split key.
+    pub last: bool,
+    /// The value.
+    pub value: RedisValueView<'a>,
+}
+
+impl<'a> RedisView<'a> {
+    /// Reads a `redis` line (without its newline); `None` when the line is
+    /// anything else or needs the full decoder (see the module docs).
+    pub fn parse(line: &'a [u8]) -> Option<RedisView<'a>> {
+        // One UTF-8 check up front, as the full decoder does: strings are
+        // then valid UTF-8 slices of the line.
+        std::str::from_utf8(line).ok()?;
+        let mut p = Parser { s: line, i: 0 };
+        p.ws();
+        p.eat(b'{')?;
+        let mut kind_seen = false;
+        let (mut db, mut key, mut ty, mut expire, mut value) = (None, None, None, None, None);
+        let (mut part, mut last): (Option<Option<u32>>, Option<bool>) = (None, None);
+        let mut raw_value: Option<&'a [u8]> = None;
+        p.ws();
+        if p.peek()? != b'}' {
+            loop {
+                p.ws();
+                let name = p.string()?;
+                p.ws();
+                p.eat(b':')?;
+                p.ws();
+                match &*name {
+                    b"kind" if !kind_seen => {
+                        if &*p.string()? != b"redis" {
+                            return None;
+                        }
+                        kind_seen = true;
+                    }
+                    b"db" if db.is_none() => db = Some(u32::try_from(p.uint()?).ok()?),
+                    b"key" if key.is_none() => key = Some(p.bytes()?),
+                    b"type" if ty.is_none() => {
+                        ty = Some(match &*p.string()? {
+                            b"string" => RedisType::String,
+                            b"hash" => RedisType::Hash,
+                            b"list" => RedisType::List,
+                            b"set" => RedisType::Set,
+                            b"zset" => RedisType::ZSet,
+                            _ => return None,
+                        })
+                    }
+                    b"expire_at_ms" if expire.is_none() => {
+                        expire = Some(if p.null() { None } else { Some(p.int()?) });
+                    }
+                    b"part" if part.is_none() => {
+                        part = Some(if p.null() { None } else { Some(u32::try_from(p.uint()?).ok()?) });
+                    }
+                    b"last" if last.is_none() => last = Some(p.boolean()?),
+                    b"value" if value.is_none() && raw_value.is_none() => match (kind_seen, ty) {
+                        (true, Some(t)) => value = Some(p.redis_value(t)?),
+                        _ => {
+                            let start = p.i;
+                            p.skip()?;
+                            raw_value = Some(&line[start..p.i]);
+                        }
+                    },
+                    b"kind" | b"db" | b"key" | b"type" | b"expire_at_ms" | b"part" | b"last" | b"value" => return None,
+                    // The full decoder takes these; this view does not.
+                    b"dump" | b"table" | b"data" => return None,
+                    _ => p.skip()?,
+                }
+                p.ws();
+                match p.next()? {
+                    b',' => continue,
+                    b'}' => break,
+                    _ => return None,
+                }
+            }
+        } else {
+            p.i += 1;
+        }
+        p.ws();
+        if p.i != line.len() || !kind_seen {
+            return None;
+        }
+        let ty = ty?;
+        let value = match (value, raw_value) {
+            (Some(v), _) => v,
+            (None, Some(raw)) => {
+                let mut q = Parser { s: raw, i: 0 };
+                q.redis_value(ty)?
+            }
+            (None, None) => return None,
+        };
+        let part = part.flatten();
+        Some(RedisView {
+            db: db.unwrap_or(0),
+            key: key?,
+            expire_at_ms: expire.flatten(),
+            part,
+            last: part.is_some() && last.unwrap_or(false),
+            value,
+        })
+    }
+
+    /// A view of a decoded record (borrowing it), so code written for views
+    /// serves records too (a `dump` is left out); `None` for streams.
+    pub fn of(r: &'a RedisRecord) -> Option<RedisView<'a>> {
+        let b = |v: &'a Vec<u8>| Cow::Borrowed(v.as_slice());
+        let value = match &r.value {
+            RedisValue::String(s) => RedisValueView::String(b(s)),
+            RedisValue::Hash(p) => RedisValueView::Hash(p.iter().map(|(f, v)| (b(f), b(v))).collect()),
+            RedisValue::List(i) => RedisValueView::List(i.iter().map(b).collect()),
+            RedisValue::Set(i) => RedisValueView::Set(i.iter().map(b).collect()),
+            RedisValue::ZSet(p) => RedisValueView::ZSet(p.iter().map(|(m, s)| (b(m), *s)).collect()),
+            RedisValue::Stream(_) => return None,
+        };
+        Some(RedisView {
+            db: r.db,
+            key: Cow::Borrowed(&r.key),
+            expire_at_ms: r.expire_at_ms,
+            part: r.part,
+            last: r.last,
+            value,
+        })
+    }
+
+    /// The owned record the full decoder gives for the same line.
+    pub fn to_record(&self) -> RedisRecord {
+        RedisRecord {
+            db: self.db,
+            key: self.key.to_vec(),
+            expire_at_ms: self.expire_at_ms,
+            value: self.value.to_value(),
+            part: self.part,
+            last: self.last,
+            dump: None,
+        }
+    }
+}
+
+/// The members of a JSON object text, each as (name, raw JSON text of its
+/// value), in order, the whole text checked for syntax — so a caller that
+/// needs a few members decodes only those (with [`member_value`]).
+/// `None` when the text is not valid UTF-8, not exactly one JSON object, has
+/// a member named twice, or its first member's name starts with `$` (a
+/// tagged value, which the full decoder reads differently): decode those
+/// whole.
+pub fn object_members(text: &[u8]) -> Option<Vec<(ViewBytes<'_>, &[u8])>> {
+    std::str::from_utf8(text).ok()?;
+    let mut p = Parser { s: text, i: 0 };
+    let mut members = Vec::with_capacity(8);
+    p.ws();
+    p.eat(b'{')?;
+    p.ws();
+    if p.peek()? == b'}' {
+        p.i += 1;
+    } else {
+        loop {
+            p.ws();
+            let name = p.string()?;
+            p.ws();
+            p.eat(b':')?;
+            p.ws();
+            let start = p.i;
+            p.skip()?;
+            members.push((name, &text[start..p.i]));
+            p.ws();
+            match p.next()? {
+                b',' => continue,
+                b'}' => break,
+                _ => return None,
+            }
+        }
+    }
+    p.ws();
+    if p.i != text.len()
+        || members.first().is_some_and(|(n, _)| n.first() == Some(&b'$'))
+        || first_duplicate(members.iter().map(|(n, _)| &**n)).is_some()
+    {
+        return None;
+    }
+    Some(members)
+}
+
+/// Decodes the raw JSON text of one member (from [`object_members`]) as
+/// `serde_json::from_slice::<Value>` does — directly for plain strings,
+/// integers, booleans and null, through serde_json for anything else.
+pub fn member_value(raw: &[u8]) -> Result<crate::Value, serde_json::Error> {
+    use crate::Value;
+    match raw {
+        b"null" => return Ok(Value::Null),
+        b"true" => return Ok(Value::Bool(true)),
+        b"false" => return Ok(Value::Bool(false)),
+        [b'"', body @ .., b'"'] if !body.iter().any(|&c| c == b'"' || c == b'\\' || c < 0x20) => {
+            if let Ok(text) = std::str::from_utf8(body) {
+                return Ok(Value::String(text.to_owned()));
+            }
+        }
+        [b'-' | b'0'..=b'9', ..] if raw.len() <= 18 && raw[1..].iter().all(u8::is_ascii_digit) => {
+            // JSON integers: no leading zero, and "-" needs a digit.
+            let digits = raw.strip_prefix(b"-").unwrap_or(raw);
+            if !digits.is_empty() && (digits[0] != b'0' || digits.len() == 1) {
+                if let Ok(n) = std::str::from_utf8(raw).unwrap_or("x").parse::<i64>() {
+                    return Ok(Value::Int(i128::from(n)));
+                }
+            }
+        }
+        [b'-' | b'0'..=b'9', ..] if raw.len() <= 32 && is_json_number(raw) => {
+            // serde_json (float_roundtrip) and Rust parse decimal text to the
+            // same nearest double; out-of-range numbers are left to serde_json.
+            if let Some(f) = std::str::from_utf8(raw).ok().and_then(|t| t.parse::<f64>().ok()) {
+                if f.is_finite() && raw.iter().any(|c| matches!(c, b'.' | b'e' | b'E')) {
+                    return Ok(Value::Float(f));
+                }
+            }
+        }
+        _ => {}
+    }
+    serde_json::from_slice::<Value>(raw)
+}
+
+/// True when `raw` is exactly one JSON number.
+fn is_json_number(raw: &[u8]) -> bool {
+    let mut p = Parser { s: raw, i: 0 };
+    p.number_text().is_some() && p.i == raw.len()
+}
+
+/// A strict JSON scanner over one line (already checked to be UTF-8).
+struct Parser<'a> {
+    s: &'a [u8],
+    i: usize,
+}
+
+impl<'a> Parser<'a> {
+    fn peek(&self) -> Option<u8> {
+        self.s.get(self.i).copied()
+    }
+
+    fn next(&mut self) -> Option<u8> {
+        let c = self.peek()?;
+        self.i += 1;
+        Some(c)
+    }
+
+    fn eat(&mut self, c: u8) -> Option<()> {
+        (self.next()? == c).then_some(())
+    }
+
+    fn ws(&mut self) {
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.peek() {
+            self.i += 1;
+        }
+    }
+
+    fn lit(&mut self, word: &[u8]) -> Option<()> {
+        if self.s[self.i..].starts_with(word) {
+            self.i += word.len();
+            Some(())
+        } else {
+            None
+        }
+    }
+
+    fn null(&mut self) -> bool {
+        self.lit(b"null").is_some()
+    }
+
+    fn boolean(&mut self) -> Option<bool> {
+        match self.peek()? {
+            b't' => self.lit(b"true").map(|_| true),
+            b'f' => self.lit(b"false").map(|_| false),
+            _ => None,
+        }
+    }
+
+    /// A JSON string: borrowed when it has no escapes.
+    fn string(&mut self) -> Option<ViewBytes<'a>> {
+        self.eat(b'"')?;
+        let s = self.s;
+        let start = self.i;
+        let mut i = self.plain_run(start);
+        match *s.get(i)? {
+            b'"' => {
+                self.i = i + 1;
+                return Some(Cow::Borrowed(&s[start..i]));
+            }
+            b'\\' => {}
+            _ => return None,
+        }
+        let mut out = Vec::with_capacity(i - start + 32);
+        out.extend_from_slice(&s[start..i]);
+        loop {
+            match *s.get(i)? {
+                b'"' => {
+                    self.i = i + 1;
+                    return Some(Cow::Owned(out));
+                }
+                b'\\' => {
+                    self.i = i + 1;
+                    match self.next()? {
+                        b'"' => out.push(b'"'),
+                        b'\\' => out.push(b'\\'),
+                        b'/' => out.push(b'/'),
+                        b'b' => out.push(8),
+                        b'f' => out.push(12),
+                        b'n' => out.push(b'\n'),
+                        b'r' => out.push(b'\r'),
+                        b't' => out.push(b'\t'),
+                        b'u' => {
+                            let hi = self.hex4()?;
+                            let c = match hi {
+                                0xD800..=0xDBFF => {
+                                    self.lit(b"\\u")?;
+                                    let lo = self.hex4()?;
+                                    if !(0xDC00..=0xDFFF).contains(&lo) {
+                                        return None;
+                                    }
+                                    char::from_u32(0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00))?
+                                }
+                                0xDC00..=0xDFFF => return None,
+                                c => char::from_u32(c)?,
+                            };
+                            let mut buf = [0u8; 4];
+                            out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+                        }
+                        _ => return None,
+                    }
+                    i = self.i;
+                }
+                // Byte by byte: between escapes the runs are short, and a
+                // copy call per run costs more than the bytes.
+                c if c < 0x20 => return None,
+                c => {
+                    out.push(c);
+                    i += 1;
+                }
+            }
+        }
+    }
+
+    /// The end of the run of plain string bytes from `i` (the index of the
+    /// next quote, backslash or control character, or the end).
+    fn plain_run(&self, i: usize) -> usize {
+        let rest = &self.s[i.min(self.s.len())..];
+        let end = memchr::memchr2(b'"', b'\\', rest).unwrap_or(rest.len());
+        // A branch-free test the compiler vectorises; the rare control
+        // character is then found byte by byte.
+        if rest[..end].iter().fold(false, |bad, &c| bad | (c < 0x20)) {
+            return i + rest[..end].iter().position(|&c| c < 0x20).unwrap_or(end);
+        }
+        i + end
+    }
+
+    fn hex4(&mut self) -> Option<u32> {
+        let h = self.s.get(self.i..self.i + 4)?;
+        let mut v = 0u32;
+        for &c in h {
+            v = v * 16 + (c as char).to_digit(16)?;
+        }
+        self.i += 4;
+        Some(v)
+    }
+
+    /// A byte string: a JSON string, or exactly `{"$b64":"…"}`.
+    fn bytes(&mut self) -> Option<ViewBytes<'a>> {
+        match self.peek()? {
+            b'"' => self.string(),
+            b'{' => {
+                self.i += 1;
+                self.ws();
+                if &*self.string()? != b"$b64" {
+                    return None;
+                }
+                self.ws();
+                self.eat(b':')?;
+                self.ws();
+                let text = self.string()?;
+                self.ws();
+                self.eat(b'}')?;
+                let text = std::str::from_utf8(&text).ok()?;
+                decode_b64(text).ok().map(Cow::Owned)
+            }
+            _ => None,
+        }
+    }
+
+    /// The text of a JSON number (strict grammar).
+    fn number_text(&mut self) -> Option<&'a str> {
+        let start = self.i;
+        if self.peek() == Some(b'-') {
+            self.i += 1;
+        }
+        match self.next()? {
+            b'0' => {}
+            b'1'..=b'9' => self.digits(),
+            _ => return None,
+        }
+        if self.peek() == Some(b'.') {
+            self.i += 1;
+            let d = self.i;
+            self.digits();
+            if self.i == d {
+                return None;
+            }
+        }
+        if let Some(b'e' | b'E') = self.peek() {
+            self.i += 1;
+            if let Some(b'+' | b'-') = self.peek() {
+                self.i += 1;
+            }
+            let d = self.i;
+            self.digits();
+            if self.i == d {
+                return None;
+            }
+        }
+        std::str::from_utf8(&self.s[start..self.i]).ok()
+    }
+
+    fn digits(&mut self) {
+        while let Some(b'0'..=b'9') = self.peek() {
+            self.i += 1;
+        }
+    }
+
+    /// An integer written without fraction or exponent.
+    fn int(&mut self) -> Option<i64> {
+        let t = self.number_text()?;
+        if t.contains(['.', 'e', 'E']) {
+            return None;
+        }
+        t.parse().ok()
+    }
+
+    fn uint(&mut self) -> Option<u64> {
+        let t = self.number_text()?;
+        if t.contains(['.', 'e', 'E', '-']) {
+            return None;
+        }
+        t.parse().ok()
+    }
+
+    /// A zset score: a number, or "inf" / "-inf".
+    fn score(&mut self) -> Option<f64> {
+        match self.peek()? {
+            b'"' => {
+                let s = self.string()?;
+                parse_nonfinite(std::str::from_utf8(&s).ok()?).filter(|f| !f.is_nan())
+            }
+            _ => {
+                let t = self.number_text()?;
+                let f: f64 = t.parse().ok()?;
+                f.is_finite().then_some(f)
+            }
+        }
+    }
+
+    /// `[ item, … ]`, each read by `item`.
+    fn array(&mut self, mut item: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
+        self.eat(b'[')?;
+        self.ws();
+        if self.peek()? == b']' {
+            self.i += 1;
+            return Some(());
+        }
+        loop {
+            self.ws();
+            item(self)?;
+            self.ws();
+            match self.next()? {
+                b',' => continue,
+                b']' => return Some(()),
+                _ => return None,
+            }
+        }
+    }
+
+    fn redis_value(&mut self, ty: RedisType) -> Option<RedisValueView<'a>> {
+        Some(match ty {
+            RedisType::String => RedisValueView::String(self.bytes()?),
+            RedisType::Hash => {
+                let mut pairs = Vec::with_capacity(16);
+                self.eat(b'{')?;
+                self.ws();
+                if self.peek()? == b'}' {
+                    self.i += 1;
+                } else {
+                    loop {
+                        self.ws();
+                        let f = self.string()?;
+                        self.ws();
+                        self.eat(b':')?;
+                        self.ws();
+                        let v = self.bytes()?;
+                        pairs.push((f, v));
+                        self.ws();
+                        match self.next()? {
+                            b',' => continue,
+                            b'}' => break,
+                            _ => return None,
+                        }
+                    }
+                }
+                // The full decoder rejects a field given twice, and takes a
+                // first field named like a tag for a tagged value.
+                if first_duplicate(pairs.iter().map(|(f, _)| &**f)).is_some()
+                    || pairs.first().is_some_and(|(f, _)| f.first() == Some(&b'$'))
+                {
+                    return None;
+                }
+                RedisValueView::Hash(pairs)
+            }
+            RedisType::List | RedisType::Set => {
+                let mut items = Vec::with_capacity(16);
+                self.array(|p| {
+                    items.push(p.bytes()?);
+                    Some(())
+                })?;
+                if ty == RedisType::List {
+                    RedisValueView::List(items)
+                } else {
+                    RedisValueView::Set(items)
+                }
+            }
+            RedisType::ZSet => {
+                let mut pairs = Vec::with_capacity(8);
+                self.array(|p| {
+                    p.eat(b'[')?;
+                    p.ws();
+                    let m = p.bytes()?;
+                    p.ws();
+                    p.eat(b',')?;
+                    p.ws();
+                    let s = p.score()?;
+                    p.ws();
+                    p.eat(b']')?;
+                    pairs.push((m, s));
+                    Some(())
+                })?;
+                RedisValueView::ZSet(pairs)
+            }
+            RedisType::Stream => return None,
+        })
+    }
+
+    /// Skips any JSON value, checking its syntax.
+    fn skip(&mut self) -> Option<()> {
+        self.skip_depth(0)
+    }
+
+    fn skip_depth(&mut self, depth: u32) -> Option<()> {
+        // serde_json's own recursion limit is 128.
+        if depth > 100 {
+            return None;
+        }
+        match self.peek()? {
+            b'"' => self.string().map(|_| ()),
+            b'{' => {
+                self.i += 1;
+                self.ws();
+                if self.peek()? == b'}' {
+                    self.i += 1;
+                    return Some(());
+                }
+                loop {
+                    self.ws();
+                    self.string()?;
+                    self.ws();
+                    self.eat(b':')?;
+                    self.ws();
+                    self.skip_depth(depth + 1)?;
+                    self.ws();
+                    match self.next()? {
+                        b',' => continue,
+                        b'}' => return Some(()),
+                        _ => return None,
+                    }
+                }
+            }
+            b'[' => self.array(|p| p.skip_depth(depth + 1)),
+            b't' => self.lit(b"true"),
+            b'f' => self.lit(b"false"),
+            b'n' => self.lit(b"null"),
+            _ => self.number_text().map(|_| ()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::Record;
+
+    /// The view gives what the full decoder gives, or declines.
+    fn same(line: &str) -> bool {
+        let full = Record::decode(line.as_bytes());
+        match RedisView::parse(line.as_bytes()) {
+            Some(v) => {
+                assert_eq!(full, Ok(Record::Redis(v.to_record())), "{line}");
+                true
+            }
+            None => false,
+        }
+    }
+
+    #[test]
+    fn takes_the_hot_encodings_as_the_full_decoder_does() {
+        for line in [
+            r#"{"kind":"redis","db":0,"key":"apikey:42","type":"hash","expire_at_ms":null,"value":{"name":"prod","n":"1"}}"#,
+            r#"{"kind":"redis","db":3,"key":"k","type":"hash","expire_at_ms":1700000000000,"value":{"tok":{"$b64":"/w=="},"e":"a\"b\\c\u00e9\ud83d\ude80\n"}}"#,
+            r#"{"kind":"redis","db":0,"key":"l","type":"list","expire_at_ms":null,"value":["{\"a\":1}","x",{"$b64":"AAE="}]}"#,
+            r#"{"kind":"redis","db":0,"key":"s","type":"set","expire_at_ms":null,"value":[]}"#,
+            r#"{"kind":"redis","db":0,"key":"z","type":"zset","expire_at_ms":null,"value":[["a",1.5],["b","inf"],["c",-2e3],["d",7]]}"#,
+            r#"{"kind":"redis","db":0,"key":"s","type":"string","expire_at_ms":5,"value":"v"}"#,
+            r#"{"kind":"redis","db":0,"key":"big","type":"list","expire_at_ms":null,"part":2,"last":true,"value":["a"]}"#,
+            r#" { "type" : "hash" , "value" : { "f" : "v" } , "key" : "k" , "kind" : "redis" , "extra" : [1, {"x": null}] } "#,
+            r#"{"kind":"redis","key":{"$b64":"gA=="},"type":"hash","value":{}}"#,
+        ] {
+            assert!(same(line), "the view should take {line}");
+        }
+    }
+
+    #[test]
+    fn declines_what_it_does_not_take_exactly() {
+        for line in [
+            r#"{"kind":"row","table":"t","data":{"id":1}}"#,
+            r#"{"kind":"redis","db":0,"key":"k","type":"hash","value":{"f":"1","f":"2"}}"#,
+            r#"{"kind":"redis","db":0,"key":"k","type":"hash","value":{"f":1}}"#,
+            r#"{"kind":"redis","db":0,"key":"k","type":"hash","value":[["f","v"]]}"#,
+            r#"{"kind":"redis","db":0,"key":"k","type":"stream","value":{"entries":[]}}"#,
+            r#"{"kind":"redis","db":0,"key":"k","type":"string","value":"v","dump":{"$b64":"AA=="}}"#,
+            r#"{"kind":"redis","db":0,"key":"k","type":"string","value":"v"} x"#,
+            r#"{"kind":"redis","db":0,"key":"k","type":"string","value":"v","kind":"redis"}"#,
+            r#"{"kind":"redis","db":-1,"key":"k","type":"string","value":"v"}"#,
+            r#"{"kind":"redis","db":0,"key":"k","type":"zset","value":[["a",{"$float":"inf"}]]}"#,
+            r#"{"kind":"redis","db":0,"key":"k","type":"string","value":"bad \ud800"}"#,
+            r#"{"kind":"redis","db":0,"key":"k","type":"string","value":"tab	in"}"#,
+            r#"{"kind":"redis","db":0,"key":"k","type":"list","value":[01]}"#,
+            r#"{"kind":"redis","db":0,"key":"k","type":"hash","value":{"$b64":"AA=="}}"#,
+            "{\"kind\":\"redis\",\"db\":0,\"key\":\"k\",\"type\":\"string\",\"value\":\"v\"",
+        ] {
+            assert!(!same(line), "the view should decline {line}");
+        }
+    }
+
+    #[test]
+    fn value_arriving_before_its_type_is_read_afterwards() {
+        let line = br#"{"value":["a","b"],"kind":"redis","key":"k","type":"list"}"#;
+        let v = RedisView::parse(line).unwrap();
+        assert_eq!(v.value, RedisValueView::List(vec![Cow::Borrowed(&b"a"[..]), Cow::Borrowed(&b"b"[..])]));
+        assert_eq!(v.value.len(), 2);
+    }
+}
