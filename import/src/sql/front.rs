@@ -314,16 +314,24 @@ impl Front {
         self.push_op(line, cells);
         let op = self.batch.ops.len() - 1;
         // Interleaved tables (a transform's output in key order) would make
-        // one short statement, savepoint and round trip per few rows: rows
-        // join the batch's earlier run of their table and columns instead,
-        // when no order can matter — the tables were created by this run
-        // (foreign keys come after the data) and the batch has no deletes.
+        // one short statement, savepoint and round trip per few rows: a row
+        // joins its table's latest run when that run has the same columns,
+        // even with other tables' runs after it — when the order between
+        // tables cannot matter: they were created by this run (foreign keys
+        // come after the data) and the batch has no deletes. The rows of one
+        // table always keep their stream order (upserts of one key twice).
         let regroup = self.plan(t).created_here && !self.batch.has_deletes;
         let cols = &self.cols;
         let same = |r: &Run| matches!(r, Run::Rows { table, cols: c, .. } if *table == t && c == cols);
+        let latest_of_table = || {
+            self.batch
+                .runs
+                .iter()
+                .rposition(|r| matches!(r, Run::Rows { table, .. } | Run::Delete { table, .. } if *table == t))
+        };
         let found = match self.batch.runs.last() {
             Some(r) if same(r) => Some(self.batch.runs.len() - 1),
-            _ if regroup => self.batch.runs.iter().rposition(same),
+            _ if regroup => latest_of_table().filter(|&k| same(&self.batch.runs[k])),
             _ => None,
         };
         match found.map(|k| &mut self.batch.runs[k]) {
