@@ -7,7 +7,8 @@
 #   pipelines: mysql-export | pg-import   and   pg-export | mysql-import
 #   peer:      pgloader MySQL → PostgreSQL, when installed (apt-get install pgloader)
 # Each figure: wall seconds, rows/s, MB/s of stream, peak RSS (/usr/bin/time -v),
-# median of RUNS runs.
+# client CPU seconds (user+sys of the timed command) and the MariaDB server's
+# CPU seconds during it (the "load" and mysql steps), median of RUNS runs.
 #
 #   scripts/bench.sh sql                   # scale 1, 3 runs each (medians)
 #   SCALE=0.1 RUNS=1 scripts/bench.sh sql
@@ -33,10 +34,23 @@ echo "== starting MariaDB and PostgreSQL" >&2
 start_mariadb 1G --skip-name-resolve --local-infile=1
 start_postgres 512MB
 
+# mycpu: the MariaDB server's CPU seconds so far (utime+stime of mariadbd).
+mycpu() { awk -v t="$(getconf CLK_TCK)" '{printf "%.2f\n", ($14+$15)/t}' "/proc/$(cat "$MY/pid")/stat"; }
+# cpu LABEL SERVER_BEFORE: records the last timed command's client CPU (user+sys)
+# and the server CPU since SERVER_BEFORE (or "-") in $WORK/cpu.
+cpu() {
+  local c s=-
+  c=$(awk -F': ' '/User time|System time/ {s+=$2} END {printf "%.2f", s}' "$WORK/time.out")
+  [ "$2" = - ] || s=$(awk -v a="$2" -v b="$(mycpu)" 'BEGIN {printf "%.2f", b-a}')
+  echo "$1 $c $s" >> "$WORK/cpu"
+}
+
 echo "== generating reline (scale $SCALE)" >&2
 python3 "$DATASETS/gen_reline_mysql.py" --scale "$SCALE" --dir "$WORK/reline" --ndjson "$WORK/events.ndjson" >/dev/null
 myq < "$WORK/reline/schema.sql"
+S0=$(mycpu)
 (cd "$WORK/reline" && timed load_data sh -c "mariadb --no-defaults --socket='$MY/sock' -uroot --local-infile=1 --default-character-set=utf8mb4 reline < load.sql")
+cpu load_data "$S0"
 ROWS=$(myq -N reline -e "SELECT (SELECT COUNT(*) FROM operators)+(SELECT COUNT(*) FROM line_groups)+(SELECT COUNT(*) FROM contents)+(SELECT COUNT(*) FROM alarm_contents)+(SELECT COUNT(*) FROM feedbacks)")
 echo "   reline: $ROWS rows" >&2
 MYURL="mysql://root@127.0.0.1:$MYPORT"
@@ -52,12 +66,16 @@ for i in $(seq "$RUNS"); do
   echo "== run $i/$RUNS" >&2
   pgq -d postgres -c "DROP DATABASE IF EXISTS t1" -c "CREATE DATABASE t1"
   timed pg_import "$BIN/pg-import" --url "$PGURL/t1" -i "$WORK/reline.ndjson" --create-tables --zero-dates null --quiet
+  cpu pg_import -
   check pg-import "$(count_pg t1)"
   myq -e "DROP DATABASE IF EXISTS t2; CREATE DATABASE t2 CHARACTER SET utf8mb4"
+  S0=$(mycpu)
   timed mysql_import "$BIN/mysql-import" --url "$MYURL/t2" -i "$WORK/reline.ndjson" --create-tables --quiet
+  cpu mysql_import "$S0"
   check mysql-import "$(count_my t2)"
   rm -f "$WORK/t3.db" && sqlite3 "$WORK/t3.db" 'VACUUM'
   timed sqlite_import "$BIN/sqlite-import" --url "sqlite://$WORK/t3.db" -i "$WORK/reline.ndjson" --create-tables --cast type:uint64=TEXT --quiet
+  cpu sqlite_import -
   pgq -d postgres -c "DROP DATABASE IF EXISTS t4" -c "CREATE DATABASE t4"
   timed my_to_pg sh -c "'$BIN/mysql-export' --url '$MYURL/reline' --quiet | '$BIN/pg-import' --url '$PGURL/t4' --create-tables --zero-dates null --quiet"
   check "mysql-export | pg-import" "$(count_pg t4)"
@@ -72,9 +90,12 @@ done
 
 echo
 echo "reline, scale $SCALE: $ROWS rows, stream $MB MB; medians of $RUNS run(s)"
-printf '%-26s %9s %11s %8s %9s\n' step wall_s rows_per_s MB_per_s rss_MB
+printf '%-26s %9s %11s %8s %9s %12s %12s\n' step wall_s rows_per_s MB_per_s rss_MB client_cpu_s server_cpu_s
+# cpumed LABEL FIELD: median of a $WORK/cpu column (2 client, 3 server), "-" without one.
+cpumed() { awk -v l="$1" -v f="$2" '$1==l && $f != "-" {print $f}' "$WORK/cpu" 2>/dev/null | sort -g | awk '{a[NR]=$1} END {print NR ? a[int((NR+1)/2)] : "-"}'; }
 for l in load_data pg_import mysql_import sqlite_import my_to_pg pg_to_my pgloader; do
   w=$(median "$l" 2); r=$(median "$l" 3)
   [ "$w" = n/a ] && continue
-  awk -v l="$l" -v w="$w" -v r="$r" -v n="$ROWS" -v mb="$MB" 'BEGIN {printf "%-26s %9.2f %11.0f %8.1f %9.1f\n", l, w, n/w, mb/w, r/1024}'
+  awk -v l="$l" -v w="$w" -v r="$r" -v n="$ROWS" -v mb="$MB" -v c="$(cpumed "$l" 2)" -v s="$(cpumed "$l" 3)" \
+    'BEGIN {printf "%-26s %9.2f %11.0f %8.1f %9.1f %12s %12s\n", l, w, n/w, mb/w, r/1024, c, s}'
 done

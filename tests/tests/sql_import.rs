@@ -510,3 +510,183 @@ fn foreign_keys_come_after_the_data_and_are_checked() {
         .assert_code(2)
         .assert_stderr_contains("violates foreign key constraint");
 }
+
+/// `n` rows of table `p` (id, name varchar(8), at date) with a schema line;
+/// `bad` replaces rows by id.
+fn pipeline_stream(n: u32, bad: &[(u32, &str)]) -> String {
+    let mut s = String::from(
+        r#"{"kind":"schema","table":"p","columns":[{"name":"id","type":"int64","nullable":false},{"name":"name","type":"string","max_len":8},{"name":"at","type":"date"}],"primary_key":["id"]}"#,
+    );
+    s.push('\n');
+    for i in 1..=n {
+        match bad.iter().find(|(id, _)| *id == i) {
+            Some((_, line)) => s.push_str(line),
+            None => s.push_str(&format!(
+                r#"{{"kind":"row","table":"p","data":{{"id":{i},"name":"n{i}","at":"2024-01-01"}}}}"#
+            )),
+        }
+        s.push('\n');
+    }
+    s
+}
+
+/// The decoding thread builds batch N+1 while batch N executes: an error in
+/// the second of the two batches in flight, whether the database finds it
+/// (a duplicate key, a value too long) or the conversion does (a bad date),
+/// names its own line, only the first batch is committed, `--state` records
+/// exactly that batch, and a rerun of the corrected input continues from it.
+#[test]
+fn an_error_in_the_second_batch_in_flight_names_its_line_and_commits_only_the_first() {
+    const N: u32 = 400;
+    let pg = postgres();
+    let my = mariadb();
+    let w = Workdir::new("inflight");
+    // Line numbers: the schema is line 1, row id k is line k + 1.
+    let cases: [(&str, String, &str); 4] = [
+        (
+            "duplicate",
+            r#"{"kind":"row","table":"p","data":{"id":10,"name":"dup","at":"2024-01-01"}}"#.to_owned(),
+            "key id=10 (line 151)",
+        ),
+        (
+            "toolong",
+            r#"{"kind":"row","table":"p","data":{"id":150,"name":"much too long","at":"2024-01-01"}}"#.to_owned(),
+            "key id=150 (line 151), column \"name\"",
+        ),
+        (
+            "baddate",
+            r#"{"kind":"row","table":"p","data":{"id":150,"name":"n150","at":"2024-13-45"}}"#.to_owned(),
+            "key id=150 (line 151)",
+        ),
+        (
+            // Refused by the conversion, before the database sees it.
+            "notadate",
+            r#"{"kind":"row","table":"p","data":{"id":150,"name":"n150","at":"yesterday"}}"#.to_owned(),
+            "key id=150 (line 151)",
+        ),
+    ];
+    for (tool, url_of, count_of) in [
+        (
+            "pg-import",
+            Box::new(|db: &str| pg.url(db)) as Box<dyn Fn(&str) -> String>,
+            Box::new(|db: &str| pg.query(db, "SELECT count(*), count(DISTINCT id), coalesce(max(id), 0) FROM p"))
+                as Box<dyn Fn(&str) -> String>,
+        ),
+        (
+            "mysql-import",
+            Box::new(|db: &str| my.url(db)),
+            Box::new(|db: &str| {
+                my.query(db, "SELECT COUNT(*), COUNT(DISTINCT id), COALESCE(MAX(id), 0) FROM p").replace('\t', "|")
+            }),
+        ),
+    ] {
+        for (name, bad, named) in &cases {
+            let db = if tool == "pg-import" { pg.fresh_database(name) } else { my.fresh_database(name) };
+            let url = url_of(&db);
+            let input = w.write(format!("{tool}-{name}.ndjson"), pipeline_stream(N, &[(150, bad)]));
+            let state = w.join(format!("{tool}-{name}.state"));
+            let out = import(tool, &url)
+                .args(["--create-tables", "--batch-rows", "100", "--state"])
+                .arg(&state)
+                .arg("-i")
+                .arg(&input)
+                .output()
+                .assert_code(2);
+            assert!(out.stderr.contains(&format!("table p, {named}")), "{tool} {name}: {}", out.stderr);
+            // Batch 1 (ids 1..=100, lines 2..=101) is in; batch 2 and everything after are not.
+            assert_eq!(count_of(&db), "100|100|100", "{tool} {name}");
+            let saved: serde_json::Value = serde_json::from_slice(&std::fs::read(&state).unwrap()).unwrap();
+            assert_eq!(saved["line"], 101, "{tool} {name}: {saved}");
+            assert_eq!(saved["finished"], false, "{tool} {name}");
+            // The corrected input (same first line) continues after line 101.
+            let fixed = w.write(format!("{tool}-{name}.fixed.ndjson"), pipeline_stream(N, &[]));
+            let out = import(tool, &url)
+                .args(["--create-tables", "--batch-rows", "100", "--state"])
+                .arg(&state)
+                .arg("-i")
+                .arg(&fixed)
+                .output()
+                .assert_code(0);
+            assert!(!out.stderr.contains("finished already"), "{tool} {name}: {}", out.stderr);
+            assert_eq!(count_of(&db), format!("{N}|{N}|{N}"), "{tool} {name}");
+        }
+    }
+}
+
+/// Rows of two tables interleaved (a transform's output in key order) are
+/// written one statement per table and batch, not one per few rows: every
+/// row lands, and a refused row is still named by its own line.
+#[test]
+fn interleaved_tables_are_grouped_per_batch_and_rejects_keep_their_lines() {
+    let mut stream = String::from(
+        r#"{"kind":"schema","table":"ka","columns":[{"name":"id","type":"int64","nullable":false},{"name":"name","type":"string","max_len":8}],"primary_key":["id"]}
+{"kind":"schema","table":"kb","columns":[{"name":"id","type":"int64","nullable":false},{"name":"ka_id","type":"int64"},{"name":"note","type":"string","max_len":8}],"primary_key":["id"],"foreign_keys":[{"name":"fk_kb_ka","columns":["ka_id"],"ref_table":"ka","ref_columns":["id"]}]}
+"#,
+    );
+    // Children before their parents within a batch: the foreign key comes
+    // after the data, so the order cannot matter.
+    for i in 1..=300u32 {
+        let note = if i == 77 { "far too long".to_owned() } else { format!("b{i}") };
+        stream.push_str(&format!(r#"{{"kind":"row","table":"kb","data":{{"id":{i},"ka_id":{i},"note":"{note}"}}}}"#));
+        stream.push('\n');
+        stream.push_str(&format!(r#"{{"kind":"row","table":"ka","data":{{"id":{i},"name":"a{i}"}}}}"#));
+        stream.push('\n');
+    }
+    let pg = postgres();
+    let my = mariadb();
+    let w = Workdir::new("interleaved");
+    let sql = "SELECT (SELECT COUNT(*) FROM ka), (SELECT COUNT(*) FROM kb), (SELECT COUNT(*) FROM kb WHERE id = 77)";
+    let pg_db = pg.fresh_database("il");
+    let my_db = my.fresh_database("il");
+    type Counts<'a> = Box<dyn Fn() -> String + 'a>;
+    let targets: [(&str, String, Counts); 2] = [
+        ("pg-import", pg.url(&pg_db), Box::new(|| pg.query(&pg_db, sql))),
+        ("mysql-import", my.url(&my_db), Box::new(|| my.query(&my_db, sql).replace('\t', "|"))),
+    ];
+    for (tool, url, counts) in targets {
+        let rejects = w.join(format!("{tool}.rej"));
+        import(tool, &url)
+            .args(["--create-tables", "--batch-rows", "100", "--reject-file"])
+            .arg(&rejects)
+            .stdin_bytes(stream.as_str())
+            .output()
+            .assert_code(1);
+        let lines: Vec<serde_json::Value> =
+            std::fs::read_to_string(&rejects).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        assert_eq!(lines.len(), 1, "{tool}: {lines:?}");
+        // Row kb 77 is line 2 + 2 * 77 - 1.
+        assert_eq!(lines[0]["rejected"]["line"], 155, "{tool}: {lines:?}");
+        assert_eq!(lines[0]["data"]["id"], 77, "{tool}");
+        assert_eq!(lines[0]["table"], "kb", "{tool}");
+        assert_eq!(counts(), "300|299|0", "{tool}");
+    }
+}
+
+/// Grouping interleaved tables never reorders one table's rows: upserts of
+/// one key with different column sets, between rows of another table, end
+/// with the last one.
+#[test]
+fn grouping_keeps_each_tables_row_order_for_upserts() {
+    let stream = r#"{"kind":"schema","table":"ua","columns":[{"name":"id","type":"int64","nullable":false},{"name":"a","type":"string","max_len":8},{"name":"b","type":"string","max_len":8}],"primary_key":["id"]}
+{"kind":"schema","table":"ub","columns":[{"name":"id","type":"int64","nullable":false}],"primary_key":["id"]}
+{"kind":"row","table":"ua","data":{"id":1,"a":"x","b":"y"}}
+{"kind":"row","table":"ub","data":{"id":1}}
+{"kind":"row","table":"ua","data":{"id":1,"a":"z"}}
+{"kind":"row","table":"ub","data":{"id":2}}
+{"kind":"row","table":"ua","data":{"id":1,"a":"w","b":"v"}}
+"#;
+    let pg = postgres();
+    let my = mariadb();
+    let pg_db = pg.fresh_database("order");
+    import("pg-import", &pg.url(&pg_db))
+        .args(["--create-tables", "--mode", "upsert"])
+        .stdin_bytes(stream)
+        .assert_success();
+    assert_eq!(pg.query(&pg_db, "SELECT a, b, (SELECT count(*) FROM ub) FROM ua"), "w|v|2");
+    let my_db = my.fresh_database("order");
+    import("mysql-import", &my.url(&my_db))
+        .args(["--create-tables", "--mode", "upsert"])
+        .stdin_bytes(stream)
+        .assert_success();
+    assert_eq!(my.query(&my_db, "SELECT a, b, (SELECT COUNT(*) FROM ub) FROM ua"), "w\tv\t2");
+}

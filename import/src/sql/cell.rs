@@ -88,7 +88,8 @@ fn check_date(s: &str) -> Result<(), String> {
 /// Fraction digits a temporal column keeps, from its declared type (`None`:
 /// no limit, as in SQLite).
 pub fn fraction_limit(dialect: Dialect, sql_type: &str) -> Option<u32> {
-    let t = sql_type.to_ascii_lowercase();
+    // Only digits are read, so no lowercasing (no allocation per value).
+    let t = sql_type;
     let declared = t.find('(').and_then(|o| t[o + 1..].split(')').next()).and_then(|a| a.trim().parse::<u32>().ok());
     match dialect {
         Dialect::Sqlite => None,
@@ -181,11 +182,7 @@ pub fn json_text(value: &Value, out: &mut String) -> Result<(), String> {
             let _ = serde_json::to_writer(&mut buf, f);
             out.push_str(&String::from_utf8_lossy(&buf));
         }
-        Value::String(s) => {
-            let mut buf = Vec::with_capacity(s.len() + 2);
-            let _ = serde_json::to_writer(&mut buf, s);
-            out.push_str(&String::from_utf8_lossy(&buf));
-        }
+        Value::String(s) => push_json_str(s, out),
         Value::Bytes(_) => return Err("JSON cannot hold bytes (a $b64 value)".into()),
         Value::ZeroDate(z) => return Err(format!("JSON cannot hold the zero date {z}")),
         Value::Array(items) => {
@@ -204,9 +201,7 @@ pub fn json_text(value: &Value, out: &mut String) -> Result<(), String> {
                 if i > 0 {
                     out.push(',');
                 }
-                let mut buf = Vec::with_capacity(k.len() + 2);
-                let _ = serde_json::to_writer(&mut buf, k);
-                out.push_str(&String::from_utf8_lossy(&buf));
+                push_json_str(k, out);
                 out.push(':');
                 json_text(v, out)?;
             }
@@ -214,6 +209,39 @@ pub fn json_text(value: &Value, out: &mut String) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// Appends a JSON string literal, escaped exactly as serde_json escapes it
+/// (`\"`, `\\`, `\b \f \n \r \t`, other controls as `\u00xx`), without
+/// an intermediate buffer.
+fn push_json_str(s: &str, out: &mut String) {
+    out.reserve(s.len() + 2);
+    out.push('"');
+    let mut start = 0;
+    for (i, b) in s.bytes().enumerate() {
+        let esc = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0x08 => "\\b",
+            0x0c => "\\f",
+            0x00..=0x1f => "",
+            _ => continue,
+        };
+        out.push_str(&s[start..i]);
+        if esc.is_empty() {
+            out.push_str("\\u00");
+            out.push(HEX[(b >> 4) as usize] as char);
+            out.push(HEX[(b & 15) as usize] as char);
+        } else {
+            out.push_str(esc);
+        }
+        start = i + 1;
+    }
+    out.push_str(&s[start..]);
+    out.push('"');
 }
 
 fn int_of(value: &Value) -> Result<i128, String> {
@@ -245,6 +273,92 @@ fn describe(v: &Value) -> String {
         Value::Float(f) => format!("the float {f}"),
         Value::Int(i) => format!("the integer {i}"),
         other => format!("a {} value", other.type_name()),
+    }
+}
+
+/// Text into a text-like column.
+fn text_cell(text: String, d: Dialect) -> Result<Cell, String> {
+    if d == Dialect::Postgres && text.contains('\0') {
+        return Err("PostgreSQL text cannot hold the NUL character (0x00); --cast the column to bytea".into());
+    }
+    Ok(Cell::Text(text))
+}
+
+fn date_cell(s: String) -> Result<Cell, String> {
+    let b = s.as_bytes();
+    let ok = b.len() == 10
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b[..4].iter().chain(&b[5..7]).chain(&b[8..10]).all(u8::is_ascii_digit);
+    if ok {
+        Ok(Cell::Text(s))
+    } else {
+        Err(format!("{s:?} is not a date (YYYY-MM-DD)"))
+    }
+}
+
+/// MySQL takes `YYYY-MM-DD HH:MM:SS`: the `T` (position 10, checked by
+/// `check_date`) becomes a space, in place.
+fn mysql_datetime(mut s: String) -> String {
+    if s.as_bytes().get(10) == Some(&b'T') {
+        s.replace_range(10..11, " ");
+    }
+    s
+}
+
+fn datetime_cell(s: String, col: &TargetColumn, d: Dialect) -> Result<Cell, String> {
+    check_date(&s)?;
+    check_fraction(&s, col, d)?;
+    if zoned_suffix(&s) {
+        return Err(format!(
+            "{s} has a time zone but {} {} has none: the offset would be dropped; --cast the column to a zoned type",
+            d, col.sql_type
+        ));
+    }
+    Ok(Cell::Text(if d == Dialect::MySql { mysql_datetime(s) } else { s }))
+}
+
+fn timestamp_cell(s: String, col: &TargetColumn, d: Dialect) -> Result<Cell, String> {
+    check_date(&s)?;
+    check_fraction(&s, col, d)?;
+    if d == Dialect::MySql {
+        // MySQL TIMESTAMP literals take no offset (MariaDB); the
+        // session runs at +00:00, so the UTC wall time is exact.
+        if zoned_suffix(&s) {
+            let utc = decant_record::time::normalize_datetime(&s, None, Default::default())
+                .ok_or_else(|| format!("{s:?} is not a date-time"))?;
+            return Ok(Cell::Text(utc.trim_end_matches('Z').replacen('T', " ", 1)));
+        }
+        return Ok(Cell::Text(mysql_datetime(s)));
+    }
+    Ok(Cell::Text(s))
+}
+
+/// [`encode`] for a value the caller owns: strings and bytes move into the
+/// cell instead of being copied (the hot path of every importer).
+pub fn encode_owned(
+    value: Value,
+    src: Option<&Column>,
+    col: &TargetColumn,
+    opts: &EncodeOptions,
+) -> Result<Cell, String> {
+    let d = opts.dialect;
+    match (&col.kind, value) {
+        (Kind::Text { .. } | Kind::Enum(_) | Kind::Set(_) | Kind::Interval | Kind::Other, Value::String(s)) => {
+            text_cell(s, d)
+        }
+        (Kind::Datetime, Value::String(s)) => datetime_cell(s, col, d),
+        (Kind::Timestamp, Value::String(s)) => timestamp_cell(s, col, d),
+        (Kind::Date, Value::String(s)) => date_cell(s),
+        (Kind::Bytes { .. }, Value::Bytes(b)) => Ok(Cell::Bytes(b)),
+        (Kind::Bytes { .. }, Value::String(s)) => Ok(Cell::Bytes(s.into_bytes())),
+        (Kind::Int { min, max }, Value::Int(i)) => {
+            if i < *min || i > *max {
+                return encode(&Value::Int(i), src, col, opts);
+            }
+            Ok(Cell::Int(i))
+        }
+        (_, value) => encode(&value, src, col, opts),
     }
 }
 
@@ -342,7 +456,7 @@ pub fn encode(value: &Value, src: Option<&Column>, col: &TargetColumn, opts: &En
         }
         Kind::Text { .. } | Kind::Enum(_) | Kind::Set(_) | Kind::Interval | Kind::Other => {
             let text = match value {
-                Value::String(s) => s.clone(),
+                Value::String(s) => return text_cell(s.clone(), d),
                 Value::Int(i) => i.to_string(),
                 Value::Float(f) => {
                     if f.is_finite() {
@@ -378,10 +492,7 @@ pub fn encode(value: &Value, src: Option<&Column>, col: &TargetColumn, opts: &En
                 Value::ZeroDate(z) => z.clone(),
                 Value::Null => unreachable!("handled above"),
             };
-            if d == Dialect::Postgres && text.contains('\0') {
-                return Err("PostgreSQL text cannot hold the NUL character (0x00); --cast the column to bytea".into());
-            }
-            Ok(Cell::Text(text))
+            text_cell(text, d)
         }
         Kind::Bytes { .. } => match value {
             Value::Bytes(b) => Ok(Cell::Bytes(b.clone())),
@@ -389,14 +500,7 @@ pub fn encode(value: &Value, src: Option<&Column>, col: &TargetColumn, opts: &En
             other => Err(format!("{} is not a byte string", describe(other))),
         },
         Kind::Date => match value {
-            Value::String(s) => {
-                let b = s.as_bytes();
-                if b.len() == 10 && check_date(&format!("{s}T")).is_ok() {
-                    Ok(Cell::Text(s.clone()))
-                } else {
-                    Err(format!("{s:?} is not a date (YYYY-MM-DD)"))
-                }
-            }
+            Value::String(s) => date_cell(s.clone()),
             other => Err(format!("{} is not a date", describe(other))),
         },
         Kind::Time => match value {
@@ -407,35 +511,11 @@ pub fn encode(value: &Value, src: Option<&Column>, col: &TargetColumn, opts: &En
             other => Err(format!("{} is not a time", describe(other))),
         },
         Kind::Datetime => match value {
-            Value::String(s) => {
-                check_date(s)?;
-                check_fraction(s, col, d)?;
-                if zoned_suffix(s) {
-                    return Err(format!(
-                        "{s} has a time zone but {} {} has none: the offset would be dropped; --cast the column to a zoned type",
-                        d, col.sql_type
-                    ));
-                }
-                Ok(Cell::Text(if d == Dialect::MySql { s.replacen('T', " ", 1) } else { s.clone() }))
-            }
+            Value::String(s) => datetime_cell(s.clone(), col, d),
             other => Err(format!("{} is not a date-time", describe(other))),
         },
         Kind::Timestamp => match value {
-            Value::String(s) => {
-                check_date(s)?;
-                check_fraction(s, col, d)?;
-                if d == Dialect::MySql {
-                    // MySQL TIMESTAMP literals take no offset (MariaDB); the
-                    // session runs at +00:00, so the UTC wall time is exact.
-                    if zoned_suffix(s) {
-                        let utc = decant_record::time::normalize_datetime(s, None, Default::default())
-                            .ok_or_else(|| format!("{s:?} is not a date-time"))?;
-                        return Ok(Cell::Text(utc.trim_end_matches('Z').replacen('T', " ", 1)));
-                    }
-                    return Ok(Cell::Text(s.replacen('T', " ", 1)));
-                }
-                Ok(Cell::Text(s.clone()))
-            }
+            Value::String(s) => timestamp_cell(s.clone(), col, d),
             other => Err(format!("{} is not a timestamp", describe(other))),
         },
         Kind::Json => {
@@ -564,20 +644,75 @@ fn pg_float(f: f64) -> String {
     }
 }
 
+/// Decimal digits of an integer, without allocating (`[u8; 40]` holds any i128).
+struct IntText {
+    buf: [u8; 40],
+    start: usize,
+}
+
+impl IntText {
+    fn new(i: i128) -> IntText {
+        let mut buf = [0u8; 40];
+        let mut pos = buf.len();
+        let mut n = i.unsigned_abs();
+        if let Ok(mut m) = u64::try_from(n) {
+            // u64 division is several times cheaper than u128's.
+            loop {
+                pos -= 1;
+                buf[pos] = b'0' + (m % 10) as u8;
+                m /= 10;
+                if m == 0 {
+                    break;
+                }
+            }
+        } else {
+            while n > 0 {
+                pos -= 1;
+                buf[pos] = b'0' + (n % 10) as u8;
+                n /= 10;
+            }
+        }
+        if i < 0 {
+            pos -= 1;
+            buf[pos] = b'-';
+        }
+        IntText { buf, start: pos }
+    }
+
+    fn as_bytes(&self) -> &[u8] {
+        &self.buf[self.start..]
+    }
+
+    fn as_str(&self) -> &str {
+        // Only ASCII digits and '-' were written.
+        std::str::from_utf8(self.as_bytes()).unwrap_or_default()
+    }
+}
+
+fn int_len(i: i128) -> usize {
+    (i < 0) as usize + i.unsigned_abs().checked_ilog10().map_or(1, |l| l as usize + 1)
+}
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
 /// Appends a cell in PostgreSQL COPY text format (no delimiter).
 pub fn pg_copy(cell: &Cell, out: &mut Vec<u8>) {
     match cell {
         Cell::Null => out.extend_from_slice(b"\\N"),
         Cell::Bool(b) => out.push(if *b { b't' } else { b'f' }),
-        Cell::Int(i) => {
-            let _ = std::io::Write::write_fmt(out, format_args!("{i}"));
+        Cell::Int(i) => out.extend_from_slice(IntText::new(*i).as_bytes()),
+        Cell::Float(f) => {
+            if f.is_finite() {
+                let _ = std::io::Write::write_fmt(out, format_args!("{f:e}"));
+            } else {
+                out.extend_from_slice(pg_float(*f).as_bytes());
+            }
         }
-        Cell::Float(f) => out.extend_from_slice(pg_float(*f).as_bytes()),
         Cell::Text(s) => copy_escape(s.as_bytes(), out),
         Cell::Bytes(b) => {
             // bytea hex input `\x…`, its backslash escaped for COPY.
+            out.reserve(b.len() * 2 + 3);
             out.extend_from_slice(b"\\\\x");
-            const HEX: &[u8; 16] = b"0123456789abcdef";
             for x in b {
                 out.push(HEX[(x >> 4) as usize]);
                 out.push(HEX[(x & 15) as usize]);
@@ -586,16 +721,35 @@ pub fn pg_copy(cell: &Cell, out: &mut Vec<u8>) {
     }
 }
 
-fn copy_escape(s: &[u8], out: &mut Vec<u8>) {
-    for &c in s {
-        match c {
-            b'\\' => out.extend_from_slice(b"\\\\"),
-            b'\n' => out.extend_from_slice(b"\\n"),
-            b'\r' => out.extend_from_slice(b"\\r"),
-            b'\t' => out.extend_from_slice(b"\\t"),
-            _ => out.push(c),
-        }
+/// The bytes [`pg_copy`] writes for a cell, or a close estimate (escapes
+/// not counted): sizes buffers up front.
+pub fn pg_copy_len(cell: &Cell) -> usize {
+    match cell {
+        Cell::Null => 2,
+        Cell::Bool(_) => 1,
+        Cell::Int(i) => int_len(*i),
+        Cell::Float(_) => 24,
+        Cell::Text(s) => s.len(),
+        Cell::Bytes(b) => b.len() * 2 + 3,
     }
+}
+
+fn copy_escape(s: &[u8], out: &mut Vec<u8>) {
+    // Copies the runs between escapes whole, not byte by byte.
+    let mut start = 0;
+    for (i, &c) in s.iter().enumerate() {
+        let esc: &[u8] = match c {
+            b'\\' => b"\\\\",
+            b'\n' => b"\\n",
+            b'\r' => b"\\r",
+            b'\t' => b"\\t",
+            _ => continue,
+        };
+        out.extend_from_slice(&s[start..i]);
+        out.extend_from_slice(esc);
+        start = i + 1;
+    }
+    out.extend_from_slice(&s[start..]);
 }
 
 /// Appends a cell as a MySQL literal (the session runs with
@@ -604,29 +758,44 @@ pub fn mysql_literal(cell: &Cell, out: &mut String) {
     match cell {
         Cell::Null => out.push_str("NULL"),
         Cell::Bool(b) => out.push(if *b { '1' } else { '0' }),
-        Cell::Int(i) => {
-            let _ = write!(out, "{i}");
+        Cell::Int(i) => out.push_str(IntText::new(*i).as_str()),
+        Cell::Float(f) => {
+            let _ = write!(out, "{f:e}");
         }
-        Cell::Float(f) => out.push_str(&float_text(*f)),
         Cell::Text(s) => {
             out.reserve(s.len() + 2);
             out.push('\'');
-            for c in s.chars() {
-                if c == '\'' {
-                    out.push('\'');
-                }
-                out.push(c);
+            let mut rest = s.as_str();
+            while let Some(p) = rest.find('\'') {
+                out.push_str(&rest[..=p]);
+                out.push('\'');
+                rest = &rest[p + 1..];
             }
+            out.push_str(rest);
             out.push('\'');
         }
         Cell::Bytes(b) => {
             out.reserve(b.len() * 2 + 3);
             out.push_str("X'");
             for x in b {
-                let _ = write!(out, "{x:02x}");
+                out.push(HEX[(x >> 4) as usize] as char);
+                out.push(HEX[(x & 15) as usize] as char);
             }
             out.push('\'');
         }
+    }
+}
+
+/// The bytes [`mysql_literal`] writes for a cell, or a close estimate
+/// (doubled quotes not counted): sizes statements up front.
+pub fn mysql_literal_len(cell: &Cell) -> usize {
+    match cell {
+        Cell::Null => 4,
+        Cell::Bool(_) => 1,
+        Cell::Int(i) => int_len(*i),
+        Cell::Float(_) => 24,
+        Cell::Text(s) => s.len() + 2,
+        Cell::Bytes(b) => b.len() * 2 + 3,
     }
 }
 
@@ -816,5 +985,92 @@ mod tests {
         nn.nullable = false;
         assert!(validate(&Cell::Null, &nn, PG).is_err());
         assert!(validate(&Cell::Text("x".into()), &col(MY, "enum('a','b')"), MY).is_err());
+    }
+
+    #[test]
+    fn integers_render_without_formatting_machinery() {
+        for i in
+            [0i128, 7, -7, 10, 99, -100, i64::MAX as i128, i64::MIN as i128, u64::MAX as i128, i128::MAX, i128::MIN]
+        {
+            assert_eq!(IntText::new(i).as_str(), i.to_string());
+            assert_eq!(int_len(i), i.to_string().len(), "{i}");
+            assert_eq!(lit(&Cell::Int(i)), i.to_string());
+            assert_eq!(copy(&Cell::Int(i)), i.to_string());
+        }
+    }
+
+    #[test]
+    fn renderers_escape_every_special_byte_and_size_buffers() {
+        let cells = [
+            Cell::Null,
+            Cell::Bool(true),
+            Cell::Float(-1.5e-300),
+            Cell::Text("'a''b' \\ \t\n\r end'".into()),
+            Cell::Text(String::new()),
+            Cell::Bytes(vec![0, 1, 0xab, 0xff]),
+        ];
+        assert_eq!(lit(&cells[3]), "'''a''''b'' \\ \t\n\r end'''");
+        assert_eq!(copy(&cells[3]), "'a''b' \\\\ \\t\\n\\r end'");
+        assert_eq!(lit(&cells[5]), "X'0001abff'");
+        assert_eq!(copy(&cells[5]), "\\\\x0001abff");
+        assert_eq!(lit(&cells[2]), "-1.5e-300");
+        assert_eq!(copy(&cells[2]), "-1.5e-300");
+        for c in &cells {
+            // Exact but for doubled quotes and escapes, which the estimates leave out.
+            assert!(mysql_literal_len(c) + 5 >= lit(c).len(), "{c:?}");
+            assert!(pg_copy_len(c) + 5 >= copy(c).len(), "{c:?}");
+        }
+    }
+
+    #[test]
+    fn owned_and_borrowed_encoding_agree() {
+        let values = [
+            Value::String("2025-01-01T09:30:00.123456".into()),
+            Value::String("2025-01-01T09:30:00+05:30".into()),
+            Value::String("2025-01-01 09:30:00".into()),
+            Value::String("2025-01-01".into()),
+            Value::String("2025-1-01".into()),
+            Value::String("text 😀 'q'".into()),
+            Value::String("a\0b".into()),
+            Value::Bytes(vec![0, 255]),
+            Value::Int(200),
+            Value::Int(-129),
+            Value::Null,
+            Value::ZeroDate("0000-00-00 00:00:00".into()),
+        ];
+        let types = [
+            "datetime(6)",
+            "timestamp",
+            "timestamp(6) with time zone",
+            "timestamp without time zone",
+            "date",
+            "text",
+            "varchar(5)",
+            "bytea",
+            "longblob",
+            "tinyint",
+            "smallint",
+            "integer",
+        ];
+        for d in [PG, MY, LITE] {
+            for ty in types {
+                let c = col(d, ty);
+                let opts = EncodeOptions { dialect: d, zero_dates: ZeroDates::Error };
+                for v in &values {
+                    assert_eq!(encode_owned(v.clone(), None, &c, &opts), encode(v, None, &c, &opts), "{d} {ty} {v:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn json_strings_are_escaped_as_serde_json_does() {
+        let mut all_controls: String = (0u8..0x20).map(char::from).collect();
+        all_controls.push_str("\"\\/\u{7f}😀é'");
+        for s in [all_controls.as_str(), "", "plain", "a\"b", "end\\"] {
+            let mut out = String::new();
+            push_json_str(s, &mut out);
+            assert_eq!(out, serde_json::to_string(s).unwrap());
+        }
     }
 }

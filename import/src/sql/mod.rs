@@ -9,14 +9,17 @@
 //! - `postgres`, `mysql`, `sqlite`: one [`Sink`] each — connection, session
 //!   settings, introspection, the bulk write path, modes.
 //!
-//! The core reads the stream one record at a time, converts each row for its
-//! target table, and writes batches of `--batch-rows` rows, each batch in one
-//! transaction (with the run's progress when `--state` is given). A batch the
-//! database refuses is rolled back to a savepoint and written row by row, so
-//! the rows it refuses are named (table, key, column, the database's error)
-//! and, with `--reject-file`, set aside while the rest go in.
+//! Two threads: the decoding thread (`front`) reads the stream, converts each
+//! row for its target table and builds each batch's statements; the database
+//! thread (here) writes batches of `--batch-rows` rows, each batch in one
+//! transaction (with the run's progress when `--state` is given), while the
+//! next one is being built. A batch the database refuses is rolled back to a
+//! savepoint and written row by row, so the rows it refuses are named (table,
+//! key, column, the database's error) and, with `--reject-file`, set aside
+//! while the rest go in.
 
 pub mod cell;
+mod front;
 mod mysql;
 mod postgres;
 mod sqlite;
@@ -29,9 +32,10 @@ use std::path::PathBuf;
 use anyhow::{bail, Context as _};
 use decant_record::cli::{self, InputArgs, Outcome, Progress, RejectArgs, Rejects, ReportArgs, Summary, TargetArgs};
 use decant_record::conn::{ConnUrl, Role, Store};
-use decant_record::{Record, RowData, TableSchema, Target, Value};
+use decant_record::{Record, RowData, TableSchema};
 
-use cell::{encode, validate, Cell, EncodeOptions, ZeroDates};
+use cell::{validate, Cell, EncodeOptions, ZeroDates};
+use front::{Batch, Front, FrontOptions, Msg, Run};
 use typemap::{planned_column, table_ddl, CastRule, DdlOptions, Dialect, TargetColumn};
 
 /// How rows meet rows that already exist.
@@ -133,15 +137,64 @@ pub(crate) struct TablePlan {
     /// Primary-key columns (indexes into `columns`).
     pub pk: Vec<usize>,
     index: HashMap<String, usize>,
-    /// Columns of the stream's schema line, by name.
-    src: HashMap<String, decant_record::Column>,
+    /// The stream's schema line entry of each of `columns`, if any.
+    src_of: Vec<Option<decant_record::Column>>,
+    /// Created by this run (its foreign keys come after the data, so the
+    /// order of its rows within a batch cannot matter).
+    pub created_here: bool,
 }
 
 impl TablePlan {
     pub(crate) fn new(name: &str, columns: Vec<TargetColumn>, pk: &[String]) -> TablePlan {
         let index: HashMap<String, usize> = columns.iter().enumerate().map(|(i, c)| (c.name.clone(), i)).collect();
         let pk = pk.iter().filter_map(|k| index.get(k).copied()).collect();
-        TablePlan { name: name.to_owned(), columns, pk, index, src: HashMap::new() }
+        let src_of = vec![None; columns.len()];
+        TablePlan { name: name.to_owned(), columns, pk, index, src_of, created_here: false }
+    }
+
+    /// Pairs the target's columns with the stream's schema line.
+    fn with_source(mut self, schema: &TableSchema) -> TablePlan {
+        self.src_of = self.columns.iter().map(|c| schema.columns.iter().find(|s| s.name == c.name).cloned()).collect();
+        self
+    }
+}
+
+/// Statements built ahead of their execution, on the decoding thread.
+#[derive(Debug)]
+pub(crate) enum Prepared {
+    /// MySQL: the INSERT statements of a run of rows.
+    MySql(Vec<String>),
+    /// PostgreSQL: the rows in COPY text format.
+    Copy(Vec<u8>),
+}
+
+/// How a sink's statements are built (a plain value the decoding thread owns).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Preparer {
+    /// MySQL multi-row INSERTs of at most this many bytes.
+    MySql { max_statement: usize },
+    /// PostgreSQL COPY text.
+    Postgres,
+    /// Bound values (SQLite): nothing to build ahead.
+    Bound,
+}
+
+impl Preparer {
+    /// The statements that write `rows`, `None` when built at write time.
+    pub(crate) fn prepare(
+        &self,
+        plan: &TablePlan,
+        cols: &[usize],
+        rows: &[&[Cell]],
+        mode: Mode,
+    ) -> Result<Option<Prepared>, DbError> {
+        Ok(match *self {
+            Preparer::MySql { max_statement } => {
+                Some(Prepared::MySql(mysql::insert_statements(plan, cols, rows, mode, max_statement)?))
+            }
+            Preparer::Postgres => Some(Prepared::Copy(postgres::copy_text(rows))),
+            Preparer::Bound => None,
+        })
     }
 }
 
@@ -154,13 +207,18 @@ pub(crate) trait Sink {
     async fn exec(&mut self, sql: &str) -> Result<u64, DbError>;
     /// The first column of the first row of a query, as text.
     async fn query_text(&mut self, sql: &str) -> Result<Option<String>, DbError>;
-    /// Writes rows (`cols` are indexes into the plan's columns).
+    /// How this sink's statements are built ahead of time.
+    fn preparer(&self) -> Preparer;
+    /// Writes rows (`cols` are indexes into the plan's columns), with the
+    /// statements built ahead when given (then `rows` only counts the rows:
+    /// their cells may have been dropped), else builds them from `rows`.
     async fn write(
         &mut self,
         plan: &TablePlan,
         cols: &[usize],
         rows: &[&[Cell]],
         mode: Mode,
+        prepared: Option<Prepared>,
     ) -> Result<Written, DbError>;
     /// Deletes the row with this primary key; returns rows deleted.
     async fn delete(&mut self, plan: &TablePlan, key: &[Cell]) -> Result<u64, DbError>;
@@ -205,145 +263,129 @@ pub fn run(dialect: Dialect, args: SqlImportArgs) -> anyhow::Result<Outcome> {
     })
 }
 
-/// A row or delete waiting for the batch's commit.
-#[derive(Debug)]
-enum Op {
-    Row { table: usize, cols: Vec<usize>, cells: Vec<Cell>, line: u64, raw: Vec<u8> },
-    Delete { table: usize, key: Vec<Cell>, line: u64, raw: Vec<u8> },
-}
-
-/// Cap on the bytes of input lines held in one batch (memory bound).
-const BATCH_BYTES: usize = 32 << 20;
-
+/// The database thread's side of an import.
 struct Importer<S: Sink> {
     dialect: Dialect,
     sink: S,
     args: SqlImportArgs,
     ddl: DdlOptions,
-    enc: EncodeOptions,
     plans: Vec<TablePlan>,
     plan_of: HashMap<String, usize>,
     /// Tables created by this run (statements due after the data).
-    deferred_indexes: Vec<String>,
+    deferred_indexes: Vec<DeferredIndexes>,
     deferred_fks: Vec<(String, String, decant_record::ForeignKey)>,
     written_tables: HashSet<usize>,
-    ops: Vec<Op>,
-    batch_bytes: usize,
     summary: Summary,
-    progress: Progress,
     rejects: Rejects,
     state: Option<(state::StateFile, state::Progress)>,
-    resume_line: u64,
-    estimated_rows: u64,
 }
 
 impl<S: Sink> Importer<S> {
     fn new(dialect: Dialect, sink: S, args: SqlImportArgs, casts: Vec<CastRule>) -> anyhow::Result<Self> {
         let resuming = args.state.as_deref().is_some_and(|p| p.exists());
         let rejects = Rejects::open(args.reject.reject_file.as_deref(), resuming)?;
-        let progress = Progress::new(&args.report, "rows", None);
         Ok(Importer {
             dialect,
             sink,
             ddl: DdlOptions { casts, charset: args.charset.clone(), collation: args.collation.clone() },
-            enc: EncodeOptions { dialect, zero_dates: args.zero_dates },
             args,
             plans: Vec::new(),
             plan_of: HashMap::new(),
             deferred_indexes: Vec::new(),
             deferred_fks: Vec::new(),
             written_tables: HashSet::new(),
-            ops: Vec::new(),
-            batch_bytes: 0,
             summary: Summary::new(),
-            progress,
             rejects,
             state: None,
-            resume_line: 0,
-            estimated_rows: 0,
         })
     }
 
     async fn run(mut self) -> anyhow::Result<Outcome> {
-        let mut reader = self.args.input.open()?;
+        let reader = self.args.input.open()?;
+        let (tx, rx) = std::sync::mpsc::sync_channel(0);
+        let (recycle, recycled) = std::sync::mpsc::sync_channel(1);
+        let front = Front::new(
+            reader,
+            FrontOptions {
+                enc: EncodeOptions { dialect: self.dialect, zero_dates: self.args.zero_dates },
+                mode: self.args.mode,
+                batch_rows: self.args.batch_rows,
+                dry_run: self.args.dry_run,
+                preparer: self.sink.preparer(),
+            },
+            Progress::new(&self.args.report, "rows", None),
+            tx,
+            recycled,
+        );
+        let decoder = std::thread::Builder::new()
+            .name("decode".into())
+            .spawn(move || front.run())
+            .context("starting the decoding thread")?;
+        let served = self.serve(&rx, &recycle).await;
+        // Dropping the receiver stops the decoding thread if it is still
+        // reading (after an error here).
+        drop(rx);
+        let decoded = decoder.join().unwrap_or_else(|_| Err(anyhow::anyhow!("the decoding thread panicked")));
+        match (served, decoded) {
+            (Err(e), _) => Err(e),
+            (Ok(None), Err(e)) => Err(e),
+            (Ok(None), Ok(())) => bail!("the decoding thread stopped without finishing the input"),
+            (Ok(Some(outcome)), _) => Ok(outcome),
+        }
+    }
+
+    /// Answers the decoding thread until the end of the input; `None` when it
+    /// stopped early (its own error explains why).
+    async fn serve(
+        &mut self,
+        rx: &std::sync::mpsc::Receiver<Msg>,
+        recycle: &std::sync::mpsc::SyncSender<Batch>,
+    ) -> anyhow::Result<Option<Outcome>> {
         let input_name = self.args.input.input.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "-".into());
-        let mut first = true;
-        loop {
-            let record = match reader.next_record() {
-                Ok(Some(r)) => r,
-                Ok(None) => break,
-                Err(e) if e.is_recoverable() => {
-                    let line = e.line();
-                    if line <= self.resume_line {
-                        continue;
+        // The decoding thread builds the next batch meanwhile: blocking
+        // here is waiting for it, nothing else runs on this thread.
+        while let Ok(msg) = rx.recv() {
+            match msg {
+                Msg::Start { fingerprint, reply } => {
+                    if self.open_state(&input_name, fingerprint).await? {
+                        cli::warn("the state file says this import finished already: nothing to do");
+                        let _ = reply.send(None);
+                        return Ok(Some(Outcome::Success));
                     }
-                    let raw = reader.raw_line().to_vec();
-                    self.rejects.reject(Some(line), &format!("line {line}"), &raw, &e.to_string())?;
-                    continue;
+                    let resume = self.state.as_ref().map_or(0, |(_, p)| p.line);
+                    let _ = reply.send(Some(resume));
                 }
-                Err(e) => return Err(e).context("reading the input"),
-            };
-            let line = reader.line_number();
-            if first {
-                first = false;
-                let fingerprint = blake3::hash(reader.raw_line()).to_hex().to_string();
-                if self.open_state(&input_name, fingerprint).await? {
-                    cli::warn("the state file says this import finished already: nothing to do");
-                    return Ok(Outcome::Success);
+                Msg::Schema { schema, reply } => {
+                    let t = self.on_schema(*schema).await?;
+                    let _ = reply.send((t, self.plans[t].clone()));
+                }
+                Msg::Table { name, reply } => {
+                    let t = self.plan_for(&name).await?;
+                    let _ = reply.send((t, self.plans[t].clone()));
+                }
+                Msg::Batch(mut batch) => {
+                    self.commit_batch(&mut batch).await?;
+                    // Back to the decoding thread: it reuses the buffers, and
+                    // frees the cells' strings in the thread that made them.
+                    let _ = recycle.try_send(batch);
+                }
+                Msg::End { empty: true } => {
+                    // Empty input: nothing to resume, nothing to do.
+                    self.summary.print(&self.args.report);
+                    return Ok(Some(Outcome::Success));
+                }
+                Msg::End { empty: false } => {
+                    self.finish().await?;
+                    self.rejects.finish()?;
+                    self.summary.print(&self.args.report);
+                    if self.args.dry_run && !self.args.report.quiet {
+                        cli::warn("dry run: nothing was written");
+                    }
+                    return Ok(Some(if self.rejects.count() > 0 { Outcome::Failed } else { Outcome::Success }));
                 }
             }
-            match record {
-                Record::Header(_) | Record::End(_) => {}
-                Record::Schema(schema) => {
-                    self.flush().await?;
-                    self.on_schema(schema).await?;
-                }
-                Record::Row(row) => {
-                    if line <= self.resume_line {
-                        continue;
-                    }
-                    let raw = reader.raw_line().to_vec();
-                    self.on_row(row.table, row.data, line, raw).await?;
-                }
-                Record::Delete(d) => {
-                    if line <= self.resume_line {
-                        continue;
-                    }
-                    let raw = reader.raw_line().to_vec();
-                    self.on_delete(d.target, line, raw).await?;
-                }
-                Record::Redis(_) | Record::Diff(_) => {
-                    if line <= self.resume_line {
-                        continue;
-                    }
-                    let what = if matches!(record, Record::Redis(_)) {
-                        "a redis record cannot go into a SQL table (decant-transform turns keys into rows)"
-                    } else {
-                        "a diff record cannot be imported (decant-diff --patch writes importable records)"
-                    };
-                    let raw = reader.raw_line().to_vec();
-                    self.rejects.reject(Some(line), &format!("line {line}"), &raw, what)?;
-                }
-            }
-            if self.ops.len() as u64 >= self.args.batch_rows || self.batch_bytes >= BATCH_BYTES {
-                self.commit_batch(line).await?;
-            }
         }
-        let last_line = reader.line_number();
-        if first {
-            // Empty input: nothing to resume, nothing to do.
-            self.summary.print(&self.args.report);
-            return Ok(Outcome::Success);
-        }
-        self.commit_batch(last_line).await?;
-        self.finish().await?;
-        self.progress.finish();
-        self.rejects.finish()?;
-        self.summary.print(&self.args.report);
-        if self.args.dry_run && !self.args.report.quiet {
-            cli::warn("dry run: nothing was written");
-        }
-        Ok(if self.rejects.count() > 0 { Outcome::Failed } else { Outcome::Success })
+        Ok(None)
     }
 
     /// Loads or starts the run's state; true when the run already finished.
@@ -406,7 +448,6 @@ impl<S: Sink> Importer<S> {
                 progress
             }
         };
-        self.resume_line = progress.line;
         file.save(&progress)?;
         self.state = Some((file, progress));
         Ok(false)
@@ -445,7 +486,8 @@ impl<S: Sink> Importer<S> {
         self.sink.exec(sql).await.map_err(|e| anyhow::anyhow!("{e} (in: {})", first_words(sql)))
     }
 
-    async fn on_schema(&mut self, schema: TableSchema) -> anyhow::Result<()> {
+    /// A `schema` line: creates or describes the table; returns its plan's number.
+    async fn on_schema(&mut self, schema: TableSchema) -> anyhow::Result<usize> {
         let name = schema.table.clone();
         let existing = self.sink.describe(&name).await?;
         let created_before = self.state.as_ref().is_some_and(|(_, p)| p.created.contains(&name));
@@ -453,10 +495,13 @@ impl<S: Sink> Importer<S> {
             Some((cols, pk)) => {
                 if created_before && self.args.create_tables {
                     let ddl = table_ddl(self.dialect, &schema, &self.ddl)?;
-                    self.deferred_indexes.extend(ddl.indexes);
+                    self.deferred_indexes.push(DeferredIndexes::of(&ddl));
                     self.deferred_fks.extend(fk_list(&schema, ddl.foreign_keys));
                 }
-                TablePlan::new(&name, cols, &pk)
+                let mut plan = TablePlan::new(&name, cols, &pk);
+                // Created by the first run of this --state run: its foreign keys are still due.
+                plan.created_here = created_before && self.args.create_tables;
+                plan
             }
             None if !self.args.create_tables => {
                 bail!("table {name} does not exist in the target: create it, or pass --create-tables")
@@ -473,7 +518,7 @@ impl<S: Sink> Importer<S> {
                         .await
                         .map_err(|e| anyhow::anyhow!("creating table {name}: {e}\nstatement: {sql}"))?;
                 }
-                self.deferred_indexes.extend(ddl.indexes);
+                self.deferred_indexes.push(DeferredIndexes::of(&ddl));
                 self.deferred_fks.extend(fk_list(&schema, ddl.foreign_keys));
                 let n = name.clone();
                 self.note_state(move |p| p.created.push(n)).await?;
@@ -482,21 +527,17 @@ impl<S: Sink> Importer<S> {
                     .describe(&name)
                     .await?
                     .ok_or_else(|| anyhow::anyhow!("table {name} was created but cannot be found"))?;
-                TablePlan::new(&name, cols, &pk)
+                let mut plan = TablePlan::new(&name, cols, &pk);
+                plan.created_here = true;
+                plan
             }
         };
-        let mut plan = plan;
-        plan.src = schema.columns.iter().map(|c| (c.name.clone(), c.clone())).collect();
+        let plan = plan.with_source(&schema);
         self.summary.group(&name);
-        if let Some(rows) = schema.estimated_rows {
-            // The source's estimate, for the ETA only.
-            self.estimated_rows += rows;
-            self.progress.set_total(Some(self.estimated_rows));
-        }
         self.install_plan(plan).await
     }
 
-    async fn install_plan(&mut self, plan: TablePlan) -> anyhow::Result<()> {
+    async fn install_plan(&mut self, plan: TablePlan) -> anyhow::Result<usize> {
         let name = plan.name.clone();
         let idx = match self.plan_of.get(&name) {
             Some(&i) => {
@@ -518,7 +559,7 @@ impl<S: Sink> Importer<S> {
             // Without --state, remember in memory so a second schema line does not truncate again.
             self.written_tables.insert(idx);
         }
-        Ok(())
+        Ok(idx)
     }
 
     /// The plan of a table that had no schema line: the target's own columns.
@@ -526,176 +567,49 @@ impl<S: Sink> Importer<S> {
         if let Some(&i) = self.plan_of.get(table) {
             return Ok(i);
         }
-        self.flush().await?;
         let Some((cols, pk)) = self.sink.describe(table).await? else {
             bail!(
                 "table {table} does not exist in the target and the stream has no schema line for it (create it first)"
             );
         };
         self.summary.group(table);
-        self.install_plan(TablePlan::new(table, cols, &pk)).await?;
-        Ok(self.plan_of[table])
+        self.install_plan(TablePlan::new(table, cols, &pk)).await
     }
 
-    fn key_text(plan: &TablePlan, data: &RowData, line: u64) -> String {
-        if plan.pk.is_empty() {
-            return format!("line {line}");
-        }
-        let parts: Vec<String> = plan
-            .pk
-            .iter()
-            .map(|&i| {
-                let name = &plan.columns[i].name;
-                let v = data.get(name).map(Value::to_json_string).unwrap_or_else(|| "?".into());
-                format!("{name}={v}")
-            })
-            .collect();
-        format!("{} (line {line})", parts.join(", "))
-    }
-
-    async fn on_row(&mut self, table: String, data: RowData, line: u64, raw: Vec<u8>) -> anyhow::Result<()> {
-        let t = self.plan_for(&table).await?;
-        self.progress.inc(1);
-        let plan = &self.plans[t];
-        let mut cols = Vec::with_capacity(data.len());
-        let mut cells = Vec::with_capacity(data.len());
-        let mut problem = None;
-        for (name, value) in data.iter() {
-            let Some(&i) = plan.index.get(name) else {
-                problem = Some(format!("column {name:?}: no such column in the target table"));
-                break;
-            };
-            let col = &plan.columns[i];
-            match encode(value, plan.src.get(name), col, &self.enc) {
-                Ok(cell) => {
-                    if self.args.dry_run {
-                        if let Err(e) = validate(&cell, col, self.dialect) {
-                            problem = Some(format!("column {name:?}: {e}"));
-                            break;
-                        }
-                    }
-                    cols.push(i);
-                    cells.push(cell);
-                }
-                Err(e) => {
-                    problem = Some(format!("column {name:?}: {e}"));
-                    break;
-                }
+    /// Writes a batch in one transaction and commits it with the progress up
+    /// to its `commit_line`; first the rejects found before the database.
+    async fn commit_batch(&mut self, batch: &mut Batch) -> anyhow::Result<()> {
+        let runs = std::mem::take(&mut batch.runs);
+        for r in std::mem::take(&mut batch.rejects) {
+            if let Some(table) = &r.table {
+                self.summary.group(table).rejected += 1;
             }
+            self.rejects.reject(Some(r.line), &r.what, &r.raw, &r.reason)?;
         }
-        if problem.is_none() && self.args.dry_run {
-            // Missing NOT NULL columns without a default would fail too.
-            for (i, c) in plan.columns.iter().enumerate() {
-                if !c.nullable
-                    && !c.identity
-                    && !cols.contains(&i)
-                    && plan.src.get(&c.name).is_some_and(|s| s.default.is_none() && s.default_expr.is_none())
-                {
-                    problem = Some(format!("column {:?}: missing, and it is NOT NULL", c.name));
-                    break;
-                }
-            }
-        }
-        if let Some(p) = problem {
-            let what = format!("table {table}, key {}", Self::key_text(plan, &data, line));
-            self.summary.group(&table).rejected += 1;
-            return self.rejects.reject(Some(line), &what, &raw, &p);
-        }
-        if self.args.dry_run {
-            self.summary.group(&table).written += 1;
-            return Ok(());
-        }
-        self.batch_bytes += raw.len() + cells.len() * 32;
-        self.ops.push(Op::Row { table: t, cols, cells, line, raw });
-        Ok(())
-    }
-
-    async fn on_delete(&mut self, target: Target, line: u64, raw: Vec<u8>) -> anyhow::Result<()> {
-        let Target::Row { table, id } = target else {
-            return self.rejects.reject(
-                Some(line),
-                &format!("line {line}"),
-                &raw,
-                "a delete of a redis key cannot go into a SQL table",
-            );
-        };
-        let t = self.plan_for(&table).await?;
-        let plan = &self.plans[t];
-        let what = format!("table {table}, delete {}", Self::key_text(plan, &id, line));
-        if !matches!(self.args.mode, Mode::Upsert | Mode::Replace) {
-            self.summary.group(&table).rejected += 1;
-            return self.rejects.reject(Some(line), &what, &raw, "delete records need --mode upsert or --mode replace");
-        }
-        if plan.pk.is_empty() {
-            self.summary.group(&table).rejected += 1;
-            return self.rejects.reject(Some(line), &what, &raw, "the table has no primary key to delete by");
-        }
-        let mut key = Vec::with_capacity(plan.pk.len());
-        for &i in &plan.pk {
-            let col = &plan.columns[i];
-            let Some(v) = id.get(&col.name) else {
-                self.summary.group(&table).rejected += 1;
-                let why = format!("the delete has no value for primary-key column {:?}", col.name);
-                return self.rejects.reject(Some(line), &what, &raw, &why);
-            };
-            match encode(v, plan.src.get(&col.name), col, &self.enc) {
-                Ok(c) => key.push(c),
-                Err(e) => {
-                    self.summary.group(&table).rejected += 1;
-                    return self.rejects.reject(Some(line), &what, &raw, &format!("column {:?}: {e}", col.name));
-                }
-            }
+        for (t, n) in std::mem::take(&mut batch.dry_rows) {
+            self.summary.group(&self.plans[t].name).written += n;
         }
         if self.args.dry_run {
             return Ok(());
         }
-        self.batch_bytes += raw.len();
-        self.ops.push(Op::Delete { table: t, key, line, raw });
-        Ok(())
-    }
-
-    /// Commits what is pending (before DDL and table switches).
-    async fn flush(&mut self) -> anyhow::Result<()> {
-        if let Some(line) = self.ops.last().map(|op| match op {
-            Op::Row { line, .. } | Op::Delete { line, .. } => *line,
-        }) {
-            self.commit_batch(line).await?;
-        }
-        Ok(())
-    }
-
-    /// Writes the pending operations in one transaction and commits them with
-    /// the progress up to `line`.
-    async fn commit_batch(&mut self, line: u64) -> anyhow::Result<()> {
-        if self.args.dry_run {
-            self.ops.clear();
-            return Ok(());
-        }
+        let Some(line) = batch.commit_line else { return Ok(()) };
         let state_moves = self.state.as_ref().is_some_and(|(_, p)| line > p.line);
-        if self.ops.is_empty() && !state_moves {
+        if batch.ops.is_empty() && !state_moves {
             return Ok(());
         }
-        let ops = std::mem::take(&mut self.ops);
-        self.batch_bytes = 0;
+        let batch = &*batch;
         self.exec_or_fail("BEGIN").await?;
-        let mut i = 0;
-        while i < ops.len() {
-            match &ops[i] {
-                Op::Row { table, cols, .. } => {
-                    // A run of rows for the same table and columns.
-                    let mut j = i + 1;
-                    while j < ops.len()
-                        && matches!(&ops[j], Op::Row { table: t2, cols: c2, .. } if t2 == table && c2 == cols)
-                    {
-                        j += 1;
-                    }
-                    self.write_rows(*table, cols.clone(), &ops[i..j]).await?;
-                    i = j;
+        for run in runs {
+            match run {
+                Run::Rows { table, cols, ops, prepared } => {
+                    let ops: Vec<&front::Op> = ops.iter().map(|&k| &batch.ops[k]).collect();
+                    self.write_rows(table, &cols, batch, &ops, prepared).await?;
                 }
-                Op::Delete { table, key, line, raw } => {
-                    let plan = self.plans[*table].clone();
+                Run::Delete { table, op } => {
+                    let op = &batch.ops[op];
+                    let plan = self.plans[table].clone();
                     self.exec_or_fail("SAVEPOINT decant_row").await?;
-                    match self.sink.delete(&plan, key).await {
+                    match self.sink.delete(&plan, batch.row(op)).await {
                         Ok(n) => {
                             self.exec_or_fail("RELEASE SAVEPOINT decant_row").await?;
                             let g = self.summary.group(&plan.name);
@@ -709,14 +623,13 @@ impl<S: Sink> Importer<S> {
                             self.exec_or_fail("ROLLBACK TO SAVEPOINT decant_row").await?;
                             self.summary.group(&plan.name).rejected += 1;
                             self.rejects.reject(
-                                Some(*line),
-                                &format!("table {}, delete at line {line}", plan.name),
-                                raw,
+                                Some(op.line),
+                                &format!("table {}, delete at line {}", plan.name, op.line),
+                                batch.raw_line(op),
                                 &e.message,
                             )?;
                         }
                     }
-                    i += 1;
                 }
             }
         }
@@ -733,18 +646,19 @@ impl<S: Sink> Importer<S> {
     }
 
     /// Writes a run of rows of one table; on failure, row by row to find the culprits.
-    async fn write_rows(&mut self, table: usize, cols: Vec<usize>, ops: &[Op]) -> anyhow::Result<()> {
+    async fn write_rows(
+        &mut self,
+        table: usize,
+        cols: &[usize],
+        batch: &Batch,
+        ops: &[&front::Op],
+        prepared: Option<Prepared>,
+    ) -> anyhow::Result<()> {
         let plan = self.plans[table].clone();
         self.written_tables.insert(table);
-        let rows: Vec<&[Cell]> = ops
-            .iter()
-            .map(|op| match op {
-                Op::Row { cells, .. } => cells.as_slice(),
-                Op::Delete { key, .. } => key.as_slice(),
-            })
-            .collect();
+        let rows: Vec<&[Cell]> = ops.iter().map(|op| batch.row(op)).collect();
         self.exec_or_fail("SAVEPOINT decant_batch").await?;
-        match self.sink.write(&plan, &cols, &rows, self.args.mode).await {
+        match self.sink.write(&plan, cols, &rows, self.args.mode, prepared).await {
             Ok(w) => {
                 self.exec_or_fail("RELEASE SAVEPOINT decant_batch").await?;
                 let g = self.summary.group(&plan.name);
@@ -756,10 +670,26 @@ impl<S: Sink> Importer<S> {
                 self.exec_or_fail("ROLLBACK TO SAVEPOINT decant_batch").await?;
             }
         }
+        let enc = EncodeOptions { dialect: self.dialect, zero_dates: self.args.zero_dates };
+        let (mut again_cols, mut again) = (Vec::new(), Vec::new());
         for (op, row) in ops.iter().zip(&rows) {
-            let Op::Row { line, raw, .. } = op else { continue };
+            let line = op.line;
+            let raw = batch.raw_line(op);
+            let mut row: &[Cell] = row;
+            if batch.cells_dropped {
+                // Converted again from its line: it converted before, so it does now.
+                again.clear();
+                let data = match Record::decode(raw) {
+                    Ok(Record::Row(r)) => r.data,
+                    _ => RowData::default(),
+                };
+                if let Err(e) = front::encode_row(&plan, data, &enc, false, &mut again_cols, &mut again) {
+                    bail!("line {line} no longer converts for table {}: {e}", plan.name);
+                }
+                row = &again;
+            }
             self.exec_or_fail("SAVEPOINT decant_row").await?;
-            match self.sink.write(&plan, &cols, std::slice::from_ref(row), self.args.mode).await {
+            match self.sink.write(&plan, cols, std::slice::from_ref(&row), self.args.mode, None).await {
                 Ok(w) => {
                     self.exec_or_fail("RELEASE SAVEPOINT decant_row").await?;
                     let g = self.summary.group(&plan.name);
@@ -779,7 +709,7 @@ impl<S: Sink> Importer<S> {
                         Ok(Record::Row(r)) => r.data,
                         _ => RowData::default(),
                     };
-                    let mut what = format!("table {}, key {}", plan.name, Self::key_text(&plan, &data, *line));
+                    let mut what = format!("table {}, key {}", plan.name, front::key_text(&plan, &data, line));
                     if let Some(c) = column {
                         what.push_str(&format!(", column {c:?}"));
                     }
@@ -787,7 +717,7 @@ impl<S: Sink> Importer<S> {
                         // The transaction is abandoned; earlier batches stay committed.
                         let _ = self.sink.exec("ROLLBACK").await;
                     }
-                    self.rejects.reject(Some(*line), &what, raw, &e.message)?;
+                    self.rejects.reject(Some(line), &what, raw, &e.message)?;
                 }
             }
         }
@@ -800,10 +730,19 @@ impl<S: Sink> Importer<S> {
             return Ok(());
         }
         let mut failures = Vec::new();
-        for sql in std::mem::take(&mut self.deferred_indexes) {
-            if let Err(e) = self.sink.exec(&sql).await {
-                if !is_already_exists(&e.message) {
-                    failures.push(format!("{sql}: {e}"));
+        for deferred in std::mem::take(&mut self.deferred_indexes) {
+            if let Some(sql) = &deferred.combined {
+                if self.sink.exec(sql).await.is_ok() {
+                    continue;
+                }
+                // One of them exists already (a resumed run) or fails: one
+                // by one, so the others are still built and each failure named.
+            }
+            for sql in deferred.each {
+                if let Err(e) = self.sink.exec(&sql).await {
+                    if !is_already_exists(&e.message) {
+                        failures.push(format!("{sql}: {e}"));
+                    }
                 }
             }
         }
@@ -885,6 +824,21 @@ impl<S: Sink> Importer<S> {
             file.save(&p)?;
         }
         Ok(())
+    }
+}
+
+/// The indexes and unique keys of one created table, due after the data.
+#[derive(Debug)]
+struct DeferredIndexes {
+    /// All in one statement (MySQL), tried first.
+    combined: Option<String>,
+    /// One statement each.
+    each: Vec<String>,
+}
+
+impl DeferredIndexes {
+    fn of(ddl: &typemap::TableDdl) -> DeferredIndexes {
+        DeferredIndexes { combined: ddl.indexes_combined.clone(), each: ddl.indexes.clone() }
     }
 }
 

@@ -12,9 +12,9 @@ use decant_record::conn::ConnUrl;
 use sqlx::mysql::{MySqlConnectOptions, MySqlConnection, MySqlDatabaseError};
 use sqlx::{ConnectOptions, Executor, Row};
 
-use super::cell::{mysql_literal, Cell};
+use super::cell::{mysql_literal, mysql_literal_len, Cell};
 use super::typemap::{kind_of, Dialect, TargetColumn};
-use super::{column_in_message, DbError, Mode, Sink, TablePlan, Written};
+use super::{column_in_message, DbError, Mode, Prepared, Preparer, Sink, TablePlan, Written};
 
 const D: Dialect = Dialect::MySql;
 
@@ -22,7 +22,6 @@ pub(crate) struct MySink {
     conn: MySqlConnection,
     /// Bytes per INSERT statement (under max_allowed_packet).
     max_statement: usize,
-    sql: String,
 }
 
 impl std::fmt::Debug for MySink {
@@ -70,7 +69,7 @@ impl MySink {
             .unwrap_or(4 << 20);
         // Leave room for the protocol; big statements buy little past a few MB.
         let max_statement = ((packet as usize).saturating_sub(64 << 10)).clamp(64 << 10, 8 << 20);
-        Ok(MySink { conn, max_statement, sql: String::with_capacity(1 << 20) })
+        Ok(MySink { conn, max_statement })
     }
 
     async fn run(&mut self, sql: &str) -> Result<u64, DbError> {
@@ -80,6 +79,85 @@ impl MySink {
 
 fn text(row: &sqlx::mysql::MySqlRow, i: usize) -> String {
     row.try_get_unchecked::<Option<String>, _>(i).ok().flatten().unwrap_or_default()
+}
+
+/// The multi-row INSERT statements that write `rows` (each statement under
+/// `max_statement` bytes, but at least one row). Pure: the decoding thread
+/// builds them while the previous batch executes.
+pub(crate) fn insert_statements(
+    plan: &TablePlan,
+    cols: &[usize],
+    rows: &[&[Cell]],
+    mode: Mode,
+    max_statement: usize,
+) -> Result<Vec<String>, DbError> {
+    let names: Vec<String> = cols.iter().map(|&i| D.quote(&plan.columns[i].name)).collect();
+    let table = D.quote_table(&plan.name);
+    let verb = if mode == Mode::Replace { "REPLACE" } else { "INSERT" };
+    let head = format!("{verb} INTO {table} ({}) VALUES ", names.join(", "));
+    let tail = match mode {
+        Mode::Insert | Mode::Replace => String::new(),
+        Mode::SkipExisting => {
+            // Counts the rows that met an existing key (affected-row counts
+            // cannot tell them apart with CLIENT_FOUND_ROWS).
+            let first = plan.pk.first().or(cols.first()).map(|&i| D.quote(&plan.columns[i].name)).unwrap_or_default();
+            format!(
+                " ON DUPLICATE KEY UPDATE {first} = IF((@decant_skipped := @decant_skipped + 1) > 0, {first}, {first})"
+            )
+        }
+        Mode::Upsert => {
+            if plan.pk.is_empty() {
+                return Err(DbError {
+                    message: format!("--mode upsert needs a primary key, and {} has none", plan.name),
+                    column: None,
+                });
+            }
+            let updates: Vec<String> = cols
+                .iter()
+                .filter(|i| !plan.pk.contains(i))
+                .map(|&i| {
+                    let c = D.quote(&plan.columns[i].name);
+                    format!("{c} = VALUES({c})")
+                })
+                .collect();
+            let first = D.quote(&plan.columns[plan.pk[0]].name);
+            if updates.is_empty() {
+                format!(" ON DUPLICATE KEY UPDATE {first} = {first}")
+            } else {
+                format!(" ON DUPLICATE KEY UPDATE {}", updates.join(", "))
+            }
+        }
+    };
+    let mut statements = Vec::new();
+    let mut i = 0;
+    while i < rows.len() {
+        // Sized up front: one allocation per statement, not a doubling series.
+        let mut want = head.len() + tail.len();
+        let mut j = i;
+        while j < rows.len() && (j == i || want < max_statement) {
+            want += rows[j].iter().map(mysql_literal_len).sum::<usize>() + rows[j].len() + 2;
+            j += 1;
+        }
+        let mut sql = String::with_capacity(want);
+        sql.push_str(&head);
+        for (k, row) in rows[i..j].iter().enumerate() {
+            if k > 0 {
+                sql.push(',');
+            }
+            sql.push('(');
+            for (c, cell) in row.iter().enumerate() {
+                if c > 0 {
+                    sql.push(',');
+                }
+                mysql_literal(cell, &mut sql);
+            }
+            sql.push(')');
+        }
+        sql.push_str(&tail);
+        statements.push(sql);
+        i = j;
+    }
+    Ok(statements)
 }
 
 impl Sink for MySink {
@@ -149,82 +227,28 @@ impl Sink for MySink {
         Ok(row.map(|r| text(&r, 0)))
     }
 
+    fn preparer(&self) -> Preparer {
+        Preparer::MySql { max_statement: self.max_statement }
+    }
+
     async fn write(
         &mut self,
         plan: &TablePlan,
         cols: &[usize],
         rows: &[&[Cell]],
         mode: Mode,
+        prepared: Option<Prepared>,
     ) -> Result<Written, DbError> {
-        let names: Vec<String> = cols.iter().map(|&i| D.quote(&plan.columns[i].name)).collect();
-        let table = D.quote_table(&plan.name);
-        let verb = if mode == Mode::Replace { "REPLACE" } else { "INSERT" };
-        let head = format!("{verb} INTO {table} ({}) VALUES ", names.join(", "));
-        let tail = match mode {
-            Mode::Insert | Mode::Replace => String::new(),
-            Mode::SkipExisting => {
-                // Counts the rows that met an existing key (affected-row counts
-                // cannot tell them apart with CLIENT_FOUND_ROWS).
-                let first =
-                    plan.pk.first().or(cols.first()).map(|&i| D.quote(&plan.columns[i].name)).unwrap_or_default();
-                format!(" ON DUPLICATE KEY UPDATE {first} = IF((@decant_skipped := @decant_skipped + 1) > 0, {first}, {first})")
-            }
-            Mode::Upsert => {
-                if plan.pk.is_empty() {
-                    return Err(DbError {
-                        message: format!("--mode upsert needs a primary key, and {} has none", plan.name),
-                        column: None,
-                    });
-                }
-                let updates: Vec<String> = cols
-                    .iter()
-                    .filter(|i| !plan.pk.contains(i))
-                    .map(|&i| {
-                        let c = D.quote(&plan.columns[i].name);
-                        format!("{c} = VALUES({c})")
-                    })
-                    .collect();
-                let first = D.quote(&plan.columns[plan.pk[0]].name);
-                if updates.is_empty() {
-                    format!(" ON DUPLICATE KEY UPDATE {first} = {first}")
-                } else {
-                    format!(" ON DUPLICATE KEY UPDATE {}", updates.join(", "))
-                }
-            }
+        let statements = match prepared {
+            Some(Prepared::MySql(s)) => s,
+            _ => insert_statements(plan, cols, rows, mode, self.max_statement)?,
         };
         if mode == Mode::SkipExisting {
             self.run("SET @decant_skipped = 0").await?;
         }
-        let mut sql = std::mem::take(&mut self.sql);
-        let mut result = Ok(());
-        let mut i = 0;
-        while i < rows.len() {
-            sql.clear();
-            sql.push_str(&head);
-            let mut first = true;
-            while i < rows.len() && (first || sql.len() < self.max_statement) {
-                if !first {
-                    sql.push(',');
-                }
-                first = false;
-                sql.push('(');
-                for (k, cell) in rows[i].iter().enumerate() {
-                    if k > 0 {
-                        sql.push(',');
-                    }
-                    mysql_literal(cell, &mut sql);
-                }
-                sql.push(')');
-                i += 1;
-            }
-            sql.push_str(&tail);
-            if let Err(e) = self.run(&sql).await {
-                result = Err(e);
-                break;
-            }
+        for sql in &statements {
+            self.run(sql).await?;
         }
-        self.sql = sql;
-        result?;
         let n = rows.len() as u64;
         let skipped = if mode == Mode::SkipExisting {
             let s = self.query_text("SELECT CAST(@decant_skipped AS CHAR)").await?;

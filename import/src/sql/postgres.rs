@@ -10,16 +10,15 @@ use decant_record::conn::ConnUrl;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgDatabaseError};
 use sqlx::{ConnectOptions, Executor, Row};
 
-use super::cell::{pg_copy, Cell};
+use super::cell::{pg_copy, pg_copy_len, Cell};
 use super::typemap::{kind_of, Dialect, Kind, TargetColumn};
-use super::{column_in_message, DbError, Mode, Sink, TablePlan, Written};
+use super::{column_in_message, DbError, Mode, Prepared, Preparer, Sink, TablePlan, Written};
 
 const D: Dialect = Dialect::Postgres;
 
 pub(crate) struct PgSink {
     conn: PgConnection,
     stages: HashMap<(String, Vec<usize>), String>,
-    buf: Vec<u8>,
 }
 
 impl std::fmt::Debug for PgSink {
@@ -58,29 +57,19 @@ impl PgSink {
             url.expose().parse().map_err(|e| anyhow::anyhow!("bad PostgreSQL URL {url}: {e}"))?;
         let opts = opts.options([("timezone", "UTC"), ("IntervalStyle", "postgres")]).disable_statement_logging();
         let conn = opts.connect().await.map_err(|e| anyhow::anyhow!("connecting to {url}: {}", db_error(e)))?;
-        Ok(PgSink { conn, stages: HashMap::new(), buf: Vec::with_capacity(1 << 20) })
+        Ok(PgSink { conn, stages: HashMap::new() })
     }
 
-    fn copy_data(&mut self, cols: &[usize], rows: &[&[Cell]]) {
-        self.buf.clear();
-        for row in rows {
-            for (k, cell) in row.iter().enumerate() {
-                if k > 0 {
-                    self.buf.push(b'\t');
-                }
-                pg_copy(cell, &mut self.buf);
-            }
-            debug_assert_eq!(row.len(), cols.len());
-            self.buf.push(b'\n');
-        }
-    }
-
-    async fn copy_into(&mut self, table_sql: &str, col_list: &str, rows_len: usize) -> Result<u64, DbError> {
+    async fn copy_into(
+        &mut self,
+        table_sql: &str,
+        col_list: &str,
+        data: &[u8],
+        rows_len: usize,
+    ) -> Result<u64, DbError> {
         let stmt = format!("COPY {table_sql} ({col_list}) FROM STDIN");
         let mut copy = self.conn.copy_in_raw(&stmt).await.map_err(db_error)?;
-        let data = std::mem::take(&mut self.buf);
-        let sent = copy.send(data.as_slice()).await.map(|_| ());
-        self.buf = data;
+        let sent = copy.send(data).await.map(|_| ());
         match sent {
             Ok(()) => {
                 let n = copy.finish().await.map_err(db_error)?;
@@ -109,6 +98,23 @@ impl PgSink {
         self.stages.insert(key, name.clone());
         Ok(name)
     }
+}
+
+/// The rows in COPY text format. Pure: the decoding thread builds it while
+/// the previous batch executes.
+pub(crate) fn copy_text(rows: &[&[Cell]]) -> Vec<u8> {
+    let want: usize = rows.iter().map(|r| r.iter().map(pg_copy_len).sum::<usize>() + r.len()).sum();
+    let mut buf = Vec::with_capacity(want);
+    for row in rows {
+        for (k, cell) in row.iter().enumerate() {
+            if k > 0 {
+                buf.push(b'\t');
+            }
+            pg_copy(cell, &mut buf);
+        }
+        buf.push(b'\n');
+    }
+    buf
 }
 
 fn literal(cell: &Cell) -> String {
@@ -186,20 +192,28 @@ impl Sink for PgSink {
         Ok(row.and_then(|r| r.try_get::<Option<String>, _>(0).ok().flatten()))
     }
 
+    fn preparer(&self) -> Preparer {
+        Preparer::Postgres
+    }
+
     async fn write(
         &mut self,
         plan: &TablePlan,
         cols: &[usize],
         rows: &[&[Cell]],
         mode: Mode,
+        prepared: Option<Prepared>,
     ) -> Result<Written, DbError> {
         let names: Vec<String> = cols.iter().map(|&i| D.quote(&plan.columns[i].name)).collect();
         let col_list = names.join(", ");
         let table = D.quote_table(&plan.name);
-        self.copy_data(cols, rows);
+        let data = match prepared {
+            Some(Prepared::Copy(data)) => data,
+            _ => copy_text(rows),
+        };
         let n = rows.len() as u64;
         if mode == Mode::Insert {
-            self.copy_into(&table, &col_list, rows.len()).await?;
+            self.copy_into(&table, &col_list, &data, rows.len()).await?;
             return Ok(Written { written: n, skipped: 0 });
         }
         if plan.pk.is_empty() && mode != Mode::SkipExisting {
@@ -210,7 +224,7 @@ impl Sink for PgSink {
         }
         let stage = self.stage(plan, cols, &col_list).await?;
         let stage_q = D.quote(&stage);
-        self.copy_into(&stage_q, &col_list, rows.len()).await?;
+        self.copy_into(&stage_q, &col_list, &data, rows.len()).await?;
         let pk: Vec<String> = plan.pk.iter().map(|&i| D.quote(&plan.columns[i].name)).collect();
         let written = match mode {
             Mode::SkipExisting => {

@@ -11,7 +11,7 @@ use sqlx::{Arguments, ConnectOptions, Executor, Row};
 
 use super::cell::Cell;
 use super::typemap::{kind_of, Dialect, TargetColumn};
-use super::{column_in_message, DbError, Mode, Sink, TablePlan, Written};
+use super::{column_in_message, DbError, Mode, Prepared, Preparer, Sink, TablePlan, Written};
 
 const D: Dialect = Dialect::Sqlite;
 /// SQLite's default limit on bound parameters per statement (3.32+).
@@ -136,12 +136,18 @@ impl Sink for LiteSink {
         Ok(row.and_then(|r| r.try_get::<Option<String>, _>(0).ok().flatten()))
     }
 
+    fn preparer(&self) -> Preparer {
+        // Values are bound, not rendered: nothing to build ahead.
+        Preparer::Bound
+    }
+
     async fn write(
         &mut self,
         plan: &TablePlan,
         cols: &[usize],
         rows: &[&[Cell]],
         mode: Mode,
+        _prepared: Option<Prepared>,
     ) -> Result<Written, DbError> {
         let names: Vec<String> = cols.iter().map(|&i| D.quote(&plan.columns[i].name)).collect();
         let table = D.quote(&plan.name);

@@ -1,0 +1,518 @@
+//! The importer's decoding thread: reads and decodes the stream, converts
+//! each row for its target table, and builds the batch's statements (MySQL
+//! INSERT text, PostgreSQL COPY text) while the database thread executes the
+//! previous batch.
+//!
+//! The two threads meet on a rendezvous channel, so at most two batches are
+//! in flight: the one the database is executing and the one built and
+//! waiting to be taken. Everything that needs the database (the state file,
+//! table creation, a target table's columns) is a request the database
+//! thread answers in stream order, after the batches sent before it.
+
+use std::collections::HashMap;
+use std::ops::Range;
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+
+use anyhow::Context as _;
+use decant_record::cli::Progress;
+use decant_record::io::Input;
+use decant_record::reader::RecordReader;
+use decant_record::{Record, RowData, TableSchema, Target, Value};
+
+use super::cell::{encode, encode_owned, validate, Cell, EncodeOptions};
+use super::{Mode, Prepared, Preparer, TablePlan};
+
+/// Cap on the bytes of input lines held in one batch (memory bound; two
+/// batches are in flight).
+pub(crate) const BATCH_BYTES: usize = 16 << 20;
+
+/// A reply the database thread sends back; `Err` when it stopped.
+type Reply<T> = SyncSender<T>;
+
+/// What the decoding thread asks of, or hands to, the database thread, in
+/// stream order.
+pub(crate) enum Msg {
+    /// The stream's first record was read: open the `--state` run. Answer:
+    /// the last input line already committed, or `None` when the state says
+    /// the import finished (nothing to do).
+    Start { fingerprint: String, reply: Reply<Option<u64>> },
+    /// A `schema` line (after every batch before it): create or describe the
+    /// table. Answer: the table's plan and its number.
+    Schema { schema: Box<TableSchema>, reply: Reply<(usize, TablePlan)> },
+    /// A row for a table without a schema line: describe it.
+    Table { name: String, reply: Reply<(usize, TablePlan)> },
+    /// A batch to write (and commit, with `commit_line`).
+    Batch(Batch),
+    /// The end of the input, after the last batch; `empty` when the input
+    /// had no record at all.
+    End { empty: bool },
+}
+
+/// A record set aside before it reached the database (it did not convert,
+/// or cannot go into a SQL table).
+#[derive(Debug)]
+pub(crate) struct EarlyReject {
+    pub line: u64,
+    pub what: String,
+    pub raw: Vec<u8>,
+    pub reason: String,
+    /// The table whose summary counts it.
+    pub table: Option<String>,
+}
+
+/// One row or delete of a batch.
+#[derive(Debug, Clone)]
+pub(crate) struct Op {
+    /// Input line.
+    pub line: u64,
+    /// Its bytes, in [`Batch::raw`].
+    pub raw: Range<usize>,
+    /// Its cells (a delete: the primary key), in [`Batch::cells`].
+    pub cells: Range<usize>,
+}
+
+/// Consecutive operations written together.
+#[derive(Debug)]
+pub(crate) enum Run {
+    /// Rows of one table with the same columns (numbers into
+    /// [`Batch::ops`], in stream order), and their statements.
+    Rows { table: usize, cols: Vec<usize>, ops: Vec<usize>, prepared: Option<Prepared> },
+    /// One delete by primary key.
+    Delete { table: usize, op: usize },
+}
+
+/// A batch: written in one transaction, committed with the progress up to
+/// `commit_line`.
+#[derive(Debug, Default)]
+pub(crate) struct Batch {
+    pub ops: Vec<Op>,
+    pub runs: Vec<Run>,
+    /// The input lines of `ops`, end to end (one allocation, not one per row).
+    pub raw: Vec<u8>,
+    /// The cells of `ops`, end to end.
+    pub cells: Vec<Cell>,
+    /// Records refused before the database, written to the reject file
+    /// before the batch's rows.
+    pub rejects: Vec<EarlyReject>,
+    /// The batch has a delete (rows then keep their stream order exactly).
+    pub has_deletes: bool,
+    /// The cells were dropped once the statements were built (every run
+    /// prepared): a row is converted again from its line when needed.
+    pub cells_dropped: bool,
+    /// `--dry-run`: rows that passed every check, per table.
+    pub dry_rows: HashMap<usize, u64>,
+    /// Commit the progress up to this input line; `None`: no transaction
+    /// (only rejects to write, before a schema change).
+    pub commit_line: Option<u64>,
+}
+
+impl Batch {
+    /// The cells of one operation (empty once dropped).
+    pub fn row(&self, op: &Op) -> &[Cell] {
+        self.cells.get(op.cells.clone()).unwrap_or_default()
+    }
+
+    /// The input line of one operation.
+    pub fn raw_line(&self, op: &Op) -> &[u8] {
+        &self.raw[op.raw.clone()]
+    }
+}
+
+/// The settings the decoding thread needs.
+pub(crate) struct FrontOptions {
+    pub enc: EncodeOptions,
+    pub mode: Mode,
+    pub batch_rows: u64,
+    pub dry_run: bool,
+    pub preparer: Preparer,
+}
+
+/// The decoding thread's side.
+pub(crate) struct Front {
+    reader: RecordReader<Input>,
+    opts: FrontOptions,
+    tx: SyncSender<Msg>,
+    /// Batches the database thread is done with, for their buffers.
+    recycled: Receiver<Batch>,
+    plans: Vec<Option<TablePlan>>,
+    plan_of: HashMap<String, usize>,
+    progress: Progress,
+    estimated_rows: u64,
+    resume_line: u64,
+    batch: Batch,
+    batch_bytes: usize,
+    /// Column numbers of the row being converted (reused).
+    cols: Vec<usize>,
+}
+
+/// The decoding thread stopped because the database thread did (its error
+/// is the one to report).
+#[derive(Debug)]
+pub(crate) struct Stopped;
+
+impl std::fmt::Display for Stopped {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("the database side of the importer stopped")
+    }
+}
+
+impl std::error::Error for Stopped {}
+
+impl Front {
+    pub(crate) fn new(
+        reader: RecordReader<Input>,
+        opts: FrontOptions,
+        progress: Progress,
+        tx: SyncSender<Msg>,
+        recycled: Receiver<Batch>,
+    ) -> Front {
+        Front {
+            reader,
+            opts,
+            tx,
+            recycled,
+            plans: Vec::new(),
+            plan_of: HashMap::new(),
+            progress,
+            estimated_rows: 0,
+            resume_line: 0,
+            batch: Batch::default(),
+            batch_bytes: 0,
+            cols: Vec::new(),
+        }
+    }
+
+    fn send(&self, msg: Msg) -> anyhow::Result<()> {
+        self.tx.send(msg).map_err(|_| anyhow::Error::new(Stopped))
+    }
+
+    fn ask<T>(&self, make: impl FnOnce(Reply<T>) -> Msg) -> anyhow::Result<T> {
+        let (reply, answer): (SyncSender<T>, Receiver<T>) = sync_channel(1);
+        self.send(make(reply))?;
+        answer.recv().map_err(|_| anyhow::Error::new(Stopped))
+    }
+
+    /// Reads the whole input; returns when the database thread has every batch.
+    pub(crate) fn run(mut self) -> anyhow::Result<()> {
+        let mut first = true;
+        loop {
+            let record = match self.reader.next_record() {
+                Ok(Some(r)) => r,
+                Ok(None) => break,
+                Err(e) if e.is_recoverable() => {
+                    let line = e.line();
+                    if line > self.resume_line {
+                        let raw = self.reader.raw_line().to_vec();
+                        self.early_reject(line, format!("line {line}"), raw, e.to_string(), None);
+                    }
+                    continue;
+                }
+                Err(e) => return Err(e).context("reading the input"),
+            };
+            let line = self.reader.line_number();
+            if first {
+                first = false;
+                let fingerprint = blake3::hash(self.reader.raw_line()).to_hex().to_string();
+                match self.ask(|reply| Msg::Start { fingerprint, reply })? {
+                    Some(resume) => self.resume_line = resume,
+                    None => return Ok(()),
+                }
+            }
+            match record {
+                Record::Header(_) | Record::End(_) => {}
+                Record::Schema(schema) => {
+                    self.flush()?;
+                    if let Some(rows) = schema.estimated_rows {
+                        // The source's estimate, for the ETA only.
+                        self.estimated_rows += rows;
+                        self.progress.set_total(Some(self.estimated_rows));
+                    }
+                    let (t, plan) = self.ask(|reply| Msg::Schema { schema: Box::new(schema), reply })?;
+                    self.install(t, plan);
+                }
+                Record::Row(row) if line > self.resume_line => self.on_row(row.table, row.data, line)?,
+                Record::Delete(d) if line > self.resume_line => self.on_delete(d.target, line)?,
+                Record::Redis(_) | Record::Diff(_) if line > self.resume_line => {
+                    let what = if matches!(record, Record::Redis(_)) {
+                        "a redis record cannot go into a SQL table (decant-transform turns keys into rows)"
+                    } else {
+                        "a diff record cannot be imported (decant-diff --patch writes importable records)"
+                    };
+                    let raw = self.reader.raw_line().to_vec();
+                    self.early_reject(line, format!("line {line}"), raw, what.to_owned(), None);
+                }
+                Record::Row(_) | Record::Delete(_) | Record::Redis(_) | Record::Diff(_) => {}
+            }
+            if self.batch.ops.len() as u64 >= self.opts.batch_rows || self.batch_bytes >= BATCH_BYTES {
+                self.send_batch(Some(line))?;
+            }
+        }
+        let last_line = self.reader.line_number();
+        if first {
+            return self.send(Msg::End { empty: true });
+        }
+        self.send_batch(Some(last_line))?;
+        self.progress.finish();
+        self.send(Msg::End { empty: false })
+    }
+
+    fn install(&mut self, t: usize, plan: TablePlan) {
+        if self.plans.len() <= t {
+            self.plans.resize_with(t + 1, || None);
+        }
+        self.plan_of.insert(plan.name.clone(), t);
+        self.plans[t] = Some(plan);
+    }
+
+    /// The number of a table's plan, asking the database thread for tables
+    /// without a schema line.
+    fn plan_for(&mut self, table: &str) -> anyhow::Result<usize> {
+        if let Some(&t) = self.plan_of.get(table) {
+            return Ok(t);
+        }
+        self.flush()?;
+        let name = table.to_owned();
+        let (t, plan) = self.ask(|reply| Msg::Table { name, reply })?;
+        self.install(t, plan);
+        Ok(t)
+    }
+
+    fn plan(&self, t: usize) -> &TablePlan {
+        self.plans[t].as_ref().expect("plan_for installs the plan it returns")
+    }
+
+    fn early_reject(&mut self, line: u64, what: String, raw: Vec<u8>, reason: String, table: Option<String>) {
+        self.batch_bytes += raw.len() + what.len() + reason.len();
+        self.batch.rejects.push(EarlyReject { line, what, raw, reason, table });
+    }
+
+    fn on_row(&mut self, table: String, data: RowData, line: u64) -> anyhow::Result<()> {
+        let t = self.plan_for(&table)?;
+        self.progress.inc(1);
+        let plan = self.plans[t].as_ref().expect("installed by plan_for");
+        let dry_run = self.opts.dry_run;
+        let cells_start = self.batch.cells.len();
+        let problem = encode_row(plan, data, &self.opts.enc, dry_run, &mut self.cols, &mut self.batch.cells).err();
+        if let Some(p) = problem {
+            self.batch.cells.truncate(cells_start);
+            let raw = self.reader.raw_line().to_vec();
+            // The row's values were moved into cells: read its key again.
+            let data = match Record::decode(&raw) {
+                Ok(Record::Row(r)) => r.data,
+                _ => RowData::default(),
+            };
+            let what = format!("table {table}, key {}", key_text(plan, &data, line));
+            self.early_reject(line, what, raw, p, Some(table));
+            return Ok(());
+        }
+        if dry_run {
+            self.batch.cells.truncate(cells_start);
+            *self.batch.dry_rows.entry(t).or_default() += 1;
+            return Ok(());
+        }
+        let cells = cells_start..self.batch.cells.len();
+        self.push_op(line, cells);
+        let op = self.batch.ops.len() - 1;
+        // Interleaved tables (a transform's output in key order) would make
+        // one short statement, savepoint and round trip per few rows: a row
+        // joins its table's latest run when that run has the same columns,
+        // even with other tables' runs after it — when the order between
+        // tables cannot matter: they were created by this run (foreign keys
+        // come after the data) and the batch has no deletes. The rows of one
+        // table always keep their stream order (upserts of one key twice).
+        let regroup = self.plan(t).created_here && !self.batch.has_deletes;
+        let cols = &self.cols;
+        let same = |r: &Run| matches!(r, Run::Rows { table, cols: c, .. } if *table == t && c == cols);
+        let latest_of_table = || {
+            self.batch
+                .runs
+                .iter()
+                .rposition(|r| matches!(r, Run::Rows { table, .. } | Run::Delete { table, .. } if *table == t))
+        };
+        let found = match self.batch.runs.last() {
+            Some(r) if same(r) => Some(self.batch.runs.len() - 1),
+            _ if regroup => latest_of_table().filter(|&k| same(&self.batch.runs[k])),
+            _ => None,
+        };
+        match found.map(|k| &mut self.batch.runs[k]) {
+            Some(Run::Rows { ops, .. }) => ops.push(op),
+            _ => self.batch.runs.push(Run::Rows { table: t, cols: self.cols.clone(), ops: vec![op], prepared: None }),
+        }
+        Ok(())
+    }
+
+    fn push_op(&mut self, line: u64, cells: Range<usize>) {
+        let raw = self.reader.raw_line();
+        let start = self.batch.raw.len();
+        self.batch.raw.extend_from_slice(raw);
+        self.batch_bytes += raw.len() + (cells.end - cells.start) * 32;
+        self.batch.ops.push(Op { line, raw: start..self.batch.raw.len(), cells });
+    }
+
+    fn on_delete(&mut self, target: Target, line: u64) -> anyhow::Result<()> {
+        let Target::Row { table, id } = target else {
+            let raw = self.reader.raw_line().to_vec();
+            let reason = "a delete of a redis key cannot go into a SQL table".to_owned();
+            self.early_reject(line, format!("line {line}"), raw, reason, None);
+            return Ok(());
+        };
+        let t = self.plan_for(&table)?;
+        let plan = self.plan(t);
+        let what = format!("table {table}, delete {}", key_text(plan, &id, line));
+        let refuse = |why: String| (what.clone(), why);
+        let mut problem = None;
+        let mut key = Vec::with_capacity(plan.pk.len());
+        if !matches!(self.opts.mode, Mode::Upsert | Mode::Replace) {
+            problem = Some(refuse("delete records need --mode upsert or --mode replace".into()));
+        } else if plan.pk.is_empty() {
+            problem = Some(refuse("the table has no primary key to delete by".into()));
+        } else {
+            for &i in &plan.pk {
+                let col = &plan.columns[i];
+                let Some(v) = id.get(&col.name) else {
+                    problem = Some(refuse(format!("the delete has no value for primary-key column {:?}", col.name)));
+                    break;
+                };
+                match encode(v, plan.src_of[i].as_ref(), col, &self.opts.enc) {
+                    Ok(c) => key.push(c),
+                    Err(e) => {
+                        problem = Some(refuse(format!("column {:?}: {e}", col.name)));
+                        break;
+                    }
+                }
+            }
+        }
+        if let Some((what, why)) = problem {
+            let raw = self.reader.raw_line().to_vec();
+            self.early_reject(line, what, raw, why, Some(table));
+            return Ok(());
+        }
+        if self.opts.dry_run {
+            return Ok(());
+        }
+        let start = self.batch.cells.len();
+        self.batch.cells.extend(key);
+        self.push_op(line, start..self.batch.cells.len());
+        let op = self.batch.ops.len() - 1;
+        self.batch.runs.push(Run::Delete { table: t, op });
+        self.batch.has_deletes = true;
+        Ok(())
+    }
+
+    /// Hands over what is pending before a schema change: its rows are
+    /// committed up to the last of them.
+    fn flush(&mut self) -> anyhow::Result<()> {
+        let line = self.batch.ops.last().map(|op| op.line);
+        if line.is_some() || !self.batch.rejects.is_empty() || !self.batch.dry_rows.is_empty() {
+            self.send_batch(line)?;
+        }
+        Ok(())
+    }
+
+    /// Builds the batch's statements and hands it to the database thread
+    /// (blocking while the previous batch is still waiting to be taken).
+    fn send_batch(&mut self, commit_line: Option<u64>) -> anyhow::Result<()> {
+        let mut batch = std::mem::take(&mut self.batch);
+        self.batch_bytes = 0;
+        batch.commit_line = commit_line;
+        let mut runs = std::mem::take(&mut batch.runs);
+        for run in &mut runs {
+            if let Run::Rows { table, cols, ops, prepared } = run {
+                let rows: Vec<&[Cell]> = ops.iter().map(|&k| batch.row(&batch.ops[k])).collect();
+                // A statement that cannot be built (e.g. upsert without a
+                // primary key) is built again, and refused, when written.
+                *prepared = self.opts.preparer.prepare(self.plan(*table), cols, &rows, self.opts.mode).ok().flatten();
+            }
+        }
+        let all_prepared = runs.iter().all(|r| matches!(r, Run::Rows { prepared: Some(_), .. }));
+        batch.runs = runs;
+        let mut spare_cells = Vec::new();
+        if all_prepared {
+            // The statements hold the rows now; the database thread converts
+            // a row again from its line in the rare case it needs it alone
+            // (a batch refused): less memory per batch in flight. The
+            // strings are freed here, by the thread that allocated them.
+            spare_cells = std::mem::take(&mut batch.cells);
+            spare_cells.clear();
+            batch.cells_dropped = true;
+        }
+        if let Ok(mut used) = self.recycled.try_recv() {
+            // Its buffers, emptied here: the cells' strings are freed by the
+            // thread that allocated them.
+            used.ops.clear();
+            used.cells.clear();
+            used.raw.clear();
+            used.commit_line = None;
+            used.cells_dropped = false;
+            used.has_deletes = false;
+            self.batch = used;
+        }
+        if spare_cells.capacity() > self.batch.cells.capacity() {
+            self.batch.cells = spare_cells;
+        }
+        self.send(Msg::Batch(batch))
+    }
+}
+
+/// Converts a row for its table: appends the column numbers to `cols` and
+/// the cells to `cells`. With `dry_run`, also checks what the database would
+/// (lengths, NULLs, missing NOT NULL columns).
+pub(crate) fn encode_row(
+    plan: &TablePlan,
+    data: RowData,
+    enc: &EncodeOptions,
+    dry_run: bool,
+    cols: &mut Vec<usize>,
+    cells: &mut Vec<Cell>,
+) -> Result<(), String> {
+    cols.clear();
+    for (k, (name, value)) in data.0.into_iter().enumerate() {
+        // Rows usually carry the columns in the table's order: compare
+        // before hashing.
+        let i = match plan.columns.get(k) {
+            Some(c) if c.name == name => k,
+            _ => match plan.index.get(&name) {
+                Some(&i) => i,
+                None => return Err(format!("column {name:?}: no such column in the target table")),
+            },
+        };
+        let col = &plan.columns[i];
+        let cell =
+            encode_owned(value, plan.src_of[i].as_ref(), col, enc).map_err(|e| format!("column {name:?}: {e}"))?;
+        if dry_run {
+            validate(&cell, col, enc.dialect).map_err(|e| format!("column {name:?}: {e}"))?;
+        }
+        cols.push(i);
+        cells.push(cell);
+    }
+    if dry_run {
+        // Missing NOT NULL columns without a default would fail too.
+        for (i, c) in plan.columns.iter().enumerate() {
+            if !c.nullable
+                && !c.identity
+                && !cols.contains(&i)
+                && plan.src_of[i].as_ref().is_some_and(|s| s.default.is_none() && s.default_expr.is_none())
+            {
+                return Err(format!("column {:?}: missing, and it is NOT NULL", c.name));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `col=value, …` of a row's primary key (its line without one), for messages.
+pub(crate) fn key_text(plan: &TablePlan, data: &RowData, line: u64) -> String {
+    if plan.pk.is_empty() {
+        return format!("line {line}");
+    }
+    let parts: Vec<String> = plan
+        .pk
+        .iter()
+        .map(|&i| {
+            let name = &plan.columns[i].name;
+            let v = data.get(name).map(Value::to_json_string).unwrap_or_else(|| "?".into());
+            format!("{name}={v}")
+        })
+        .collect();
+    format!("{} (line {line})", parts.join(", "))
+}
