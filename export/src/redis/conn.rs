@@ -378,6 +378,12 @@ impl Packer {
         self.arg(&tmp);
     }
 
+    /// Already encoded commands (a range of another packer's bytes).
+    pub fn raw(&mut self, encoded: &[u8], count: usize) {
+        self.buf.extend_from_slice(encoded);
+        self.count += count;
+    }
+
     /// A whole command.
     pub fn cmd(&mut self, args: &[&[u8]]) {
         self.begin(args.len());
