@@ -768,6 +768,16 @@ impl Importer {
             self.count(&key).skipped += 1;
         } else if self.mode == Mode::Replace || (self.mode == Mode::Merge && rec.dump.is_none()) {
             item.action = Action::Write;
+        } else if self.mode == Mode::SkipExisting
+            && !self.dry_run
+            && rec.dump.is_none()
+            && rec.starts_key()
+            && rec.ends_key()
+            && matches!(rec.value, RedisValue::String(_))
+            && (rec.expire_at_ms.is_none() || self.pxat)
+        {
+            // `SET … NX [PXAT]` alone decides: no EXISTS round for it.
+            item.action = Action::Write;
         } else {
             item.action = Action::Check;
         }
@@ -1184,15 +1194,11 @@ impl Importer {
                             if let ItemKind::Delete(_) = item.kind {
                                 self.deleted += 1;
                             } else if ends {
-                                let key = item.key().to_vec();
-                                self.count(&key).written += 1;
+                                self.count(item.key()).written += 1;
                                 self.progress.inc(1);
                             }
                         }
-                        Ok(false) => {
-                            let key = item.key().to_vec();
-                            self.count(&key).skipped += 1;
-                        }
+                        Ok(false) => self.count(item.key()).skipped += 1,
                         Err(e) if is_payload_error(&e) && !item.force_types => {
                             if self.restore_ok {
                                 cli::warn(format_args!(
