@@ -20,6 +20,10 @@
 //!
 //! A key that disappears between the steps (it expired, or was deleted) is
 //! skipped and counted as such; it is never written half.
+//!
+//! Cluster masters are exported concurrently (up to `PARALLEL_NODES`), each
+//! as above; a thread writing a split key keeps the output until its last
+//! part, so the lines of every key stay consecutive.
 
 pub mod conn;
 
@@ -168,8 +172,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     drop(seed);
     if nodes.len() > 1 {
         ex.export_nodes_in_parallel(&endpoint, &nodes)?;
-    }
-    for (host, port) in nodes.iter().filter(|_| nodes.len() == 1) {
+    } else if let Some((host, port)) = nodes.first() {
         ex.export_node(&endpoint, host, *port).with_context(|| {
             if cluster {
                 format!("exporting cluster node {host}:{port}")

@@ -6,8 +6,11 @@
 //! write, then one pipeline writes it: `RESTORE … ABSTTL` when the record
 //! carries a DUMP payload the target accepts, else the type's commands
 //! (`SET`, `HSET`, `RPUSH`, `SADD`, `ZADD`, `XADD` + `XGROUP`/`XSETID`)
-//! followed by `PEXPIREAT`. While the server works through one batch the
-//! next is parsed, so the JSON decoding and the server overlap.
+//! followed by `PEXPIREAT`. Lines are decoded on a thread of their own, and
+//! a batch's writes are encoded while the server still works on the previous
+//! batch (`Importer::stage_writes`), so the server rarely waits for
+//! this side. Whole strings in skip-existing mode need no `EXISTS`: `SET … NX`
+//! decides. With `--state` the run is resumable (see the `state` module).
 //!
 //! Every reply is checked and attributed to its key: a key the server
 //! refuses (OOM, WRONGTYPE in merge mode, …) goes to `--reject-file` with
