@@ -1,6 +1,6 @@
 //! Redis connections shared by `redis-export` and `redis-import` (the import
-//! crate includes this file with `#[path]`, so the two tools connect, verify
-//! TLS and find cluster masters the same way).
+//! crate uses this module, so the two tools connect, verify TLS and find
+//! cluster masters the same way).
 //!
 //! Connections are the `redis` crate's blocking ones, driven by hand: a whole
 //! batch of commands is encoded into one buffer ([`Packer`]), written with one

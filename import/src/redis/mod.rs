@@ -17,8 +17,7 @@
 //! the server's message and the run carries on (exit 1); without a reject
 //! file it stops the run.
 
-#[path = "../../../export/src/redis/conn.rs"]
-pub mod conn;
+pub use decant_export::redis::conn;
 pub mod state;
 
 use std::collections::HashMap;
