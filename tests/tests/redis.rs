@@ -1038,16 +1038,17 @@ fn cluster_masters_are_exported_in_parallel_with_every_key_once() {
     for i in 0..150 {
         p.push(format!("SET s:{i} v{i}"));
     }
-    for tag in ["a", "b", "c", "d", "e", "f"] {
-        let members: Vec<String> = (0..2000).map(|i| format!("{i} m{i}")).collect();
-        for chunk in members.chunks(500) {
-            p.push(format!("ZADD big:{{{tag}}} {}", chunk.join(" ")));
-        }
-    }
     for cmd in &p {
         cluster.cli(cmd.split(' '));
     }
-    let stream = export(&cluster.url(), &["--chunk-size", "100"]);
+    // Big keys on every master, each more parts than one hand-over to the
+    // writer holds (512 records or 50,000 elements), so the threads would
+    // interleave parts of different keys if nothing kept them together.
+    let fill = "for i = 1, 60000 do redis.call('ZADD', KEYS[1], i, 'm' .. i) end";
+    for tag in ["a", "b", "c", "d", "e", "f"] {
+        cluster.cli(["EVAL", fill, "1", &format!("big:{{{tag}}}")]);
+    }
+    let stream = export(&cluster.url(), &["--chunk-size", "1000"]);
     let all = lines(&stream);
     assert_eq!(all.last().unwrap()["kind"], "end");
     // Each key's lines are consecutive (parts 0, 1, … with "last" on the
@@ -1072,7 +1073,7 @@ fn cluster_masters_are_exported_in_parallel_with_every_key_once() {
             }
             part += 1;
         }
-        assert_eq!(part, 19, "{key}: 2000 members in parts of 100");
+        assert_eq!(part, 59, "{key}: 60,000 members in parts of 1000");
     }
     assert_eq!(seen.len(), 156);
     let standalone = redis();
