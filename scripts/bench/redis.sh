@@ -11,6 +11,9 @@
 #   scripts/bench.sh redis                 # scale 1, 3 runs each (medians)
 #   SCALE=0.1 RUNS=1 scripts/bench.sh redis
 #   SKIP_RDL=1 SKIP_BIGZSET=1 …            # leave out the slow parts
+#   BASE_IMPORT=/tmp/old/redis-import …    # also time an older build (before/after)
+# Besides wall time and peak RSS, each step's CPU seconds (user + sys) of the
+# client and of the redis-server it talks to (INFO cpu) are reported.
 # Servers are throwaway redis-servers on free ports in a temp dir (no
 # persistence); nothing touches the machine's own Redis.
 set -euo pipefail
@@ -34,15 +37,46 @@ KEYS=$(redis-cli -p "$SRC" dbsize)
 echo "   source: $KEYS keys, $(redis-cli -p "$SRC" info memory | awk -F: '/^used_memory_human/ {print $2}' | tr -d '\r') used" >&2
 start_redis TGT target
 
+# server_cpu PORT: the redis-server's CPU seconds so far (user + sys).
+server_cpu() { redis-cli -p "$1" info cpu | awk -F: '/^used_cpu_(user|sys):/ {s+=$2} END {printf "%.2f", s}'; }
+# timed_cpu LABEL PORT CMD...: timed, plus the client's and the server's CPU
+# seconds in $WORK/cpu.
+timed_cpu() {
+  local label=$1 port=$2 before after
+  shift 2
+  before=$(server_cpu "$port")
+  timed "$label" "$@"
+  after=$(server_cpu "$port")
+  awk -v l="$label" -v b="$before" -v a="$after" -F': ' \
+    '/User time/ {u=$2} /System time/ {s=$2} END {printf "%s %.2f %.2f\n", l, u + s, a - b}' "$WORK/time.out" >>"$WORK/cpu"
+}
+# cpu_median LABEL FIELD: median of FIELD (2 client, 3 server CPU s) over LABEL's runs.
+cpu_median() {
+  awk -v l="$1" -v f="$2" '$1==l {print $f}' "$WORK/cpu" 2>/dev/null | sort -g |
+    awk '{a[NR]=$1} END {if (NR==0) print "n/a"; else print a[int((NR+1)/2)]}'
+}
+
 for i in $(seq "$RUNS"); do
   echo "== run $i/$RUNS" >&2
-  timed export "$BIN/redis-export" --url "redis://127.0.0.1:$SRC/0" -o "$WORK/relay.ndjson" --quiet
-  timed rdb redis-cli -p "$SRC" --rdb "$WORK/dump.rdb"
+  timed_cpu export "$SRC" "$BIN/redis-export" --url "redis://127.0.0.1:$SRC/0" -o "$WORK/relay.ndjson" --quiet
+  timed_cpu rdb "$SRC" redis-cli -p "$SRC" --rdb "$WORK/dump.rdb"
   redis-cli -p "$TGT" flushall >/dev/null
-  timed import "$BIN/redis-import" --url "redis://127.0.0.1:$TGT/0" -i "$WORK/relay.ndjson" --quiet
+  timed_cpu import "$TGT" "$BIN/redis-import" --url "redis://127.0.0.1:$TGT/0" -i "$WORK/relay.ndjson" --quiet
   [ "$(redis-cli -p "$TGT" dbsize)" = "$KEYS" ] || { echo "bench/redis: import copied $(redis-cli -p "$TGT" dbsize) of $KEYS keys" >&2; exit 1; }
   redis-cli -p "$TGT" flushall >/dev/null
-  timed pipe sh -c "redis-cli -p $TGT --pipe < '$WORK/relay.resp' >/dev/null"
+  timed_cpu pipe "$TGT" sh -c "redis-cli -p $TGT --pipe < '$WORK/relay.resp' >/dev/null"
+  if [ -n "${BASE_IMPORT:-}" ]; then
+    redis-cli -p "$TGT" flushall >/dev/null
+    timed_cpu import_base "$TGT" "$BASE_IMPORT" --url "redis://127.0.0.1:$TGT/0" -i "$WORK/relay.ndjson" --quiet
+  fi
+  if [ "$i" = 1 ]; then
+    # Resumable: the same import recording its progress after every batch.
+    redis-cli -p "$TGT" flushall >/dev/null
+    rm -f "$WORK/import.state"
+    timed_cpu import_state "$TGT" "$BIN/redis-import" --url "redis://127.0.0.1:$TGT/0" -i "$WORK/relay.ndjson" \
+      --state "$WORK/import.state" --quiet
+  fi
+  echo "   load average: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 done
 echo "   export file: $(du -m "$WORK/relay.ndjson" | cut -f1) MB, rdb: $(du -m "$WORK/dump.rdb" | cut -f1) MB" >&2
 
@@ -77,18 +111,18 @@ with open(sys.argv[1], "wb", buffering=1 << 22) as f:
         f.write(b"*%d\r\n" % len(args) + b"".join(b"$%d\r\n%s\r\n" % (len(a), a) for a in args))
 EOF
   redis-cli -p "$BIG" --pipe < "$WORK/zset.resp" >/dev/null
-  timed bigzset_export "$BIN/redis-export" --url "redis://127.0.0.1:$BIG/0" -o "$WORK/zset.ndjson" --quiet
+  timed_cpu bigzset_export "$BIG" "$BIN/redis-export" --url "redis://127.0.0.1:$BIG/0" -o "$WORK/zset.ndjson" --quiet
   redis-cli -p "$BIG" flushall >/dev/null
-  timed bigzset_import "$BIN/redis-import" --url "redis://127.0.0.1:$BIG/0" -i "$WORK/zset.ndjson" --quiet
+  timed_cpu bigzset_import "$BIG" "$BIN/redis-import" --url "redis://127.0.0.1:$BIG/0" -i "$WORK/zset.ndjson" --quiet
   echo "   imported zset: $(redis-cli -p "$BIG" zcard big:zset) members" >&2
 fi
 
 rate() { awk -v k="$KEYS" -v w="$1" 'BEGIN { if (w == "n/a" || w == 0) print "n/a"; else printf "%d", k / w }'; }
 mb() { awk -v r="$1" 'BEGIN { if (r == "n/a") print "n/a"; else printf "%.0f", r / 1024 }'; }
 echo
-echo "relay dataset, scale $SCALE: $KEYS keys; medians of $RUNS runs (wall s, keys/s, peak RSS MB)"
-printf "%-34s %8s %10s %8s\n" "step" "wall_s" "keys/s" "rss_MB"
-for l in export rdb rdl_dump rdl_dump_latin1 import pipe rdl_load bigzset_export bigzset_import; do
+echo "relay dataset, scale $SCALE: $KEYS keys; medians of $RUNS runs (wall s, keys/s, peak RSS MB, CPU s of client and server)"
+printf "%-34s %8s %10s %8s %8s %8s\n" "step" "wall_s" "keys/s" "rss_MB" "cpu_cli" "cpu_srv"
+for l in export rdb rdl_dump rdl_dump_latin1 import import_base import_state pipe rdl_load bigzset_export bigzset_import; do
   w=$(median $l 2); [ "$w" = "n/a" ] && continue
-  printf "%-34s %8s %10s %8s\n" "$l" "$w" "$(rate "$w")" "$(mb "$(median $l 3)")"
+  printf "%-34s %8s %10s %8s %8s %8s\n" "$l" "$w" "$(rate "$w")" "$(mb "$(median $l 3)")" "$(cpu_median $l 2)" "$(cpu_median $l 3)"
 done

@@ -837,3 +837,250 @@ fn compressed_backup_files_round_trip() {
     let fresh = redis();
     run("redis-import").args(["--url", &fresh.url(), altered.to_str().unwrap()]).output().assert_code(2);
 }
+
+// ---------------------------------------------------------------------------
+// Resumable imports (--state), parts capped by bytes
+
+/// Lists (appends are not idempotent: a resumed merge must not repeat
+/// them), hashes with TTLs, strings, and a list and a hash split in parts.
+fn fill_for_resume(url: &str) {
+    let mut c = connect(url);
+    let mut p = redis::pipe();
+    let in_an_hour = now_ms() + 3_600_000;
+    for i in 0..400 {
+        p.cmd("RPUSH").arg(format!("l:{i}")).arg("a").arg(i).arg("a").ignore();
+        p.cmd("HSET").arg(format!("h:{i}")).arg("f").arg(i).arg("g").arg("x").ignore();
+        p.cmd("PEXPIREAT").arg(format!("h:{i}")).arg(in_an_hour).ignore();
+        p.cmd("SET").arg(format!("s:{i}")).arg(format!("v{i}")).ignore();
+    }
+    for i in 0..30_000 {
+        p.cmd("RPUSH").arg("big:list").arg(format!("e{i}")).ignore();
+    }
+    for i in 0..3000 {
+        p.cmd("HSET").arg("big:hash").arg(format!("f{i}")).arg(i).ignore();
+    }
+    p.query::<()>(&mut c).unwrap();
+}
+
+/// The state a `--state` file holds: its last complete JSON line.
+fn last_state(path: &Path) -> Option<serde_json::Value> {
+    let bytes = std::fs::read(path).ok()?;
+    bytes.split(|&b| b == b'\n').rev().find_map(|l| serde_json::from_slice(l).ok())
+}
+
+/// Starts redis-import with `--state`, feeds it `head` through a pipe that
+/// stays open, waits until batches are acknowledged and `big:list` is partly
+/// written, then kills it (SIGKILL) with batches in flight.
+fn import_killed_mid_run(url: &str, state: &Path, head: &[u8], extra: &[&str]) {
+    use std::io::Write as _;
+    let mut child = std::process::Command::new(decant_tests::bin("redis-import"))
+        .args(["--url", url, "--state"])
+        .arg(state)
+        .args(["--batch-size", "40", "--quiet"])
+        .args(extra)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(head).unwrap();
+    stdin.flush().unwrap();
+    let mut c = connect(url);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let line = last_state(state).and_then(|v| v["line"].as_u64()).unwrap_or(0);
+        if line > 100 && int(&q(&mut c, &[b"LLEN", b"big:list"])) > 1000 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the importer made no progress in 60 s");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    // Let the batch in flight reach the server: applied, not recorded.
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert!(child.try_wait().unwrap().is_none(), "the importer stopped before it was killed");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    drop(stdin);
+}
+
+#[test]
+fn a_killed_import_resumes_from_its_state_file_without_duplicates() {
+    let source = redis();
+    fill_for_resume(&source.url());
+    let stream = export(&source.url(), &["--chunk-size", "500"]);
+    // Reordered (and so unsealed): half the keys, then big:list's 60 parts,
+    // then the rest; the run is killed while big:list is half written.
+    let mut header = Vec::new();
+    let mut groups: Vec<(String, Vec<u8>)> = Vec::new();
+    for l in stream.split_inclusive(|&b| b == b'\n') {
+        let v: serde_json::Value = serde_json::from_slice(l).unwrap();
+        match v["kind"].as_str().unwrap() {
+            "header" => header = l.to_vec(),
+            "redis" => {
+                let key = v["key"].as_str().unwrap().to_owned();
+                match groups.last_mut() {
+                    Some((k, lines)) if *k == key => lines.extend_from_slice(l),
+                    _ => groups.push((key, l.to_vec())),
+                }
+            }
+            _ => {}
+        }
+    }
+    let big = groups.iter().position(|(k, _)| k == "big:list").unwrap();
+    let (_, big_lines) = groups.remove(big);
+    let half = groups.len() / 2;
+    let first: Vec<u8> = groups[..half].iter().flat_map(|(_, l)| l.clone()).collect();
+    let rest: Vec<u8> = groups[half..].iter().flat_map(|(_, l)| l.clone()).collect();
+    let big_parts: Vec<&[u8]> = big_lines.split_inclusive(|&b| b == b'\n').collect();
+    assert_eq!(big_parts.len(), 60);
+    let head = [header.clone(), first.clone(), big_parts[..50].concat()].concat();
+    let input = [header, first, big_lines.clone(), rest].concat();
+    let work = decant_tests::Workdir::new("redis-state");
+    let file = work.write("relay.ndjson", &input);
+
+    for mode in ["skip-existing", "merge"] {
+        // The target holds some keys already (skip-existing keeps them,
+        // merge appends to them).
+        let seed = |url: &str| {
+            let mut c = connect(url);
+            q(&mut c, &[b"RPUSH", b"l:1", b"mine"]);
+            if mode == "merge" {
+                q(&mut c, &[b"RPUSH", b"big:list", b"mine1", b"mine2"]);
+            }
+        };
+        let expected = redis();
+        seed(&expected.url());
+        import(&expected.url(), &input, &["--mode", mode]).assert_success();
+
+        let target = redis();
+        seed(&target.url());
+        let state = work.join(format!("{mode}.state"));
+        import_killed_mid_run(&target.url(), &state, &head, &["--mode", mode]);
+        let saved = last_state(&state).expect("a state was recorded");
+        assert_eq!(saved["finished"], false, "{saved}");
+        let restart = saved["restart"].as_array().unwrap();
+        assert!(restart.iter().any(|r| r["key"] == "big:list"), "the half-written key is recorded: {saved}");
+        let partial = snapshot(&target.url()).len();
+        assert!(partial < snapshot(&expected.url()).len(), "{partial} keys before the restart");
+
+        let out = run("redis-import")
+            .args(["--url", &target.url(), "--mode", mode, "--state"])
+            .arg(&state)
+            .arg(&file)
+            .assert_success();
+        assert!(out.stderr.contains("resuming after input line"), "{}", out.stderr);
+        assert_same(&snapshot(&expected.url()), &snapshot(&target.url()));
+        let big = snapshot(&target.url())[&b"big:list"[..]].value.clone();
+        let want = if mode == "merge" { 30_002 } else { 30_000 };
+        assert_eq!(big.len(), want, "{mode}: big:list has no duplicated elements");
+
+        // A finished run has nothing left to do; another input is refused.
+        run("redis-import")
+            .args(["--url", &target.url(), "--mode", mode, "--state"])
+            .arg(&state)
+            .arg(&file)
+            .assert_success()
+            .assert_stderr_contains("finished already");
+        let other = work.write("other.ndjson", &big_lines);
+        run("redis-import")
+            .args(["--url", &target.url(), "--state"])
+            .arg(&state)
+            .arg(&other)
+            .output()
+            .assert_code(2)
+            .assert_stderr_contains("belongs to another input");
+    }
+}
+
+#[test]
+fn parts_are_capped_by_bytes_as_well_as_by_count() {
+    let source = redis();
+    let mut c = connect(&source.url());
+    let mut p = redis::pipe();
+    for i in 0..40 {
+        let v = format!("{i:06}").repeat(10_000); // 60 kB
+        p.cmd("HSET").arg("fat:hash").arg(format!("f{i}")).arg(&v).ignore();
+        p.cmd("RPUSH").arg("fat:list").arg(&v).ignore();
+        p.cmd("SADD").arg("fat:set").arg(&v).ignore();
+        p.cmd("ZADD").arg("fat:zset").arg(i).arg(&v).ignore();
+        p.cmd("XADD").arg("fat:stream").arg(format!("{}-0", i + 1)).arg("f").arg(&v).ignore();
+    }
+    // One element bigger than the cap: a part of its own.
+    p.cmd("RPUSH").arg("fat:list").arg("x".repeat(400_000)).ignore();
+    p.cmd("SET").arg("fat:string").arg("y".repeat(700_000)).ignore();
+    p.cmd("HSET").arg("small:hash").arg("a").arg("b").ignore();
+    p.query::<()>(&mut c).unwrap();
+
+    let cap = 250_000;
+    let stream = export(&source.url(), &["--chunk-bytes", &cap.to_string()]);
+    let all = lines(&stream);
+    for key in ["fat:hash", "fat:list", "fat:set", "fat:zset", "fat:stream", "fat:string"] {
+        let parts = key_lines(&all, key);
+        assert!(parts.len() >= 3, "{key}: {} line(s)", parts.len());
+        assert_eq!(parts.last().unwrap()["last"], true, "{key}");
+    }
+    assert_eq!(key_lines(&all, "small:hash").len(), 1);
+    for line in std::str::from_utf8(&stream).unwrap().lines() {
+        // The one 400 kB element is the only line over the cap.
+        let limit = if line.contains(&"x".repeat(1000)) { 401_000 } else { cap + 10_000 };
+        assert!(line.len() <= limit, "a line of {} bytes", line.len());
+    }
+    let target = redis();
+    import(&target.url(), &stream, &[]).assert_success();
+    assert_same(&snapshot(&source.url()), &snapshot(&target.url()));
+}
+
+#[test]
+fn cluster_masters_are_exported_in_parallel_with_every_key_once() {
+    let cluster = redis_cluster();
+    let mut p = Vec::new();
+    for i in 0..150 {
+        p.push(format!("SET s:{i} v{i}"));
+    }
+    for cmd in &p {
+        cluster.cli(cmd.split(' '));
+    }
+    // Big keys on every master, each more parts than one hand-over to the
+    // writer holds (512 records or 50,000 elements), so the threads would
+    // interleave parts of different keys if nothing kept them together.
+    let fill = "for i = 1, 60000 do redis.call('ZADD', KEYS[1], i, 'm' .. i) end";
+    for tag in ["a", "b", "c", "d", "e", "f"] {
+        cluster.cli(["EVAL", fill, "1", &format!("big:{{{tag}}}")]);
+    }
+    let stream = export(&cluster.url(), &["--chunk-size", "1000"]);
+    let all = lines(&stream);
+    assert_eq!(all.last().unwrap()["kind"], "end");
+    // Each key's lines are consecutive (parts 0, 1, … with "last" on the
+    // final one) and no key appears twice.
+    let mut seen = std::collections::BTreeSet::new();
+    let mut i = 0;
+    let redis_lines: Vec<&serde_json::Value> = all.iter().filter(|l| l["kind"] == "redis").collect();
+    while i < redis_lines.len() {
+        let key = redis_lines[i]["key"].as_str().unwrap().to_owned();
+        assert!(seen.insert(key.clone()), "key {key} appears twice");
+        if redis_lines[i]["part"].is_null() {
+            i += 1;
+            continue;
+        }
+        let mut part = 0;
+        loop {
+            let l = redis_lines[i];
+            assert_eq!((l["key"].as_str().unwrap(), l["part"].as_u64()), (key.as_str(), Some(part)), "line {i}");
+            i += 1;
+            if l["last"] == true {
+                break;
+            }
+            part += 1;
+        }
+        assert_eq!(part, 59, "{key}: 60,000 members in parts of 1000");
+    }
+    assert_eq!(seen.len(), 156);
+    let standalone = redis();
+    import(&standalone.url(), &stream, &[]).assert_success();
+    let mut union = BTreeMap::new();
+    for u in cluster.urls() {
+        union.extend(snapshot(&u));
+    }
+    assert_same(&union, &snapshot(&standalone.url()));
+}

@@ -1,6 +1,6 @@
 //! Redis connections shared by `redis-export` and `redis-import` (the import
-//! crate includes this file with `#[path]`, so the two tools connect, verify
-//! TLS and find cluster masters the same way).
+//! crate uses this module, so the two tools connect, verify TLS and find
+//! cluster masters the same way).
 //!
 //! Connections are the `redis` crate's blocking ones, driven by hand: a whole
 //! batch of commands is encoded into one buffer ([`Packer`]), written with one
@@ -376,6 +376,12 @@ impl Packer {
         }
         push_decimal(&mut tmp, n.unsigned_abs());
         self.arg(&tmp);
+    }
+
+    /// Already encoded commands (a range of another packer's bytes).
+    pub fn raw(&mut self, encoded: &[u8], count: usize) {
+        self.buf.extend_from_slice(encoded);
+        self.count += count;
     }
 
     /// A whole command.

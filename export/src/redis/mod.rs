@@ -20,11 +20,16 @@
 //!
 //! A key that disappears between the steps (it expired, or was deleted) is
 //! skipped and counted as such; it is never written half.
+//!
+//! Cluster masters are exported concurrently (up to `PARALLEL_NODES`), each
+//! as above; a thread writing a split key keeps the output until its last
+//! part, so the lines of every key stay consecutive.
 
 pub mod conn;
 pub mod rdb;
 
 use std::collections::VecDeque;
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
 
 use anyhow::{bail, Context as _};
 use decant_record::cli::{self, Outcome, OutputArgs, Progress, ReportArgs, SourceArgs, Summary, EXIT_STATUS_HELP};
@@ -42,6 +47,9 @@ pub const STRING_PART_BYTES: usize = 8 << 20;
 /// Values held for `--dump` before the rest of a batch is read key by key.
 const DUMP_HOLD_BYTES: usize = 16 << 20;
 
+/// Cluster masters exported at the same time (each on three connections).
+const PARALLEL_NODES: usize = 4;
+
 const AFTER_HELP: &str = "\
 Examples:
   redis-export --url redis://prod:6379/0 -o prod.ndjson.zst
@@ -53,8 +61,9 @@ Examples:
 
 Keys are read with SCAN (never KEYS) in pipelined batches. Expiry is written as an
 absolute Unix time in ms (expire_at_ms), read from the server's clock. A key with
-more elements than --chunk-size (or a string over 8 MiB) is written as several
-lines with \"part\" and \"last\"; --dump adds the DUMP payload of every key that
+more elements than --chunk-size, or more bytes than --chunk-bytes, is written as
+several lines with \"part\" and \"last\" (each under --chunk-bytes, unless one
+element alone is bigger); --dump adds the DUMP payload of every key that
 fits in one line, so redis-import can RESTORE it exactly.
 
 --rdb FILE reads an RDB file (SAVE/BGSAVE's dump.rdb, `redis-cli --rdb`; `-` for
@@ -99,6 +108,11 @@ pub struct Args {
     /// Keys with more elements than this are read and written in parts.
     #[arg(long, value_name = "N", default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..))]
     pub chunk_size: u32,
+    /// Keys whose elements hold more bytes than this are read and written in
+    /// parts of at most this many bytes of data (at least one element each),
+    /// so every line stays well under the readers' maximum line length.
+    #[arg(long, value_name = "BYTES", default_value_t = 8 << 20, value_parser = clap::value_parser!(u64).range(1..))]
+    pub chunk_bytes: u64,
     /// Treat the URL as a Redis Cluster node and export every master
     /// (detected automatically from INFO cluster).
     #[arg(long)]
@@ -163,6 +177,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         summary: Summary::new(),
         sink: Sink::spawn(writer),
         unsupported: 0,
+        shared_progress: None,
     };
     if !cluster && args.matches.is_empty() && args.exclude.is_empty() && args.types.is_empty() {
         // Without filters, DBSIZE is the total (for the ETA).
@@ -171,7 +186,9 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         }
     }
     drop(seed);
-    for (host, port) in &nodes {
+    if nodes.len() > 1 {
+        ex.export_nodes_in_parallel(&endpoint, &nodes)?;
+    } else if let Some((host, port)) = nodes.first() {
         ex.export_node(&endpoint, host, *port).with_context(|| {
             if cluster {
                 format!("exporting cluster node {host}:{port}")
@@ -207,6 +224,20 @@ struct Sink {
     thread: Option<std::thread::JoinHandle<anyhow::Result<()>>>,
     batch: Vec<RedisRecord>,
     weight: usize,
+    /// A sink of one of several threads writing into the same output: its id
+    /// and the hand-off they share.
+    shared: Option<(usize, Arc<Handoff>)>,
+    /// The last record pushed is a part of a split key, not its last.
+    open: bool,
+}
+
+/// Hands the output over between the threads that export cluster masters: a
+/// thread that sent some parts of a split key keeps the output until it sends
+/// the last part, so the lines of every key stay consecutive.
+#[derive(Debug, Default)]
+struct Handoff {
+    owner: Mutex<Option<usize>>,
+    free: Condvar,
 }
 
 impl Sink {
@@ -233,10 +264,30 @@ impl Sink {
                 }
             }
         });
-        Sink { tx: Some(tx), thread: Some(thread), batch: Vec::with_capacity(512), weight: 0 }
+        Sink {
+            tx: Some(tx),
+            thread: Some(thread),
+            batch: Vec::with_capacity(512),
+            weight: 0,
+            shared: None,
+            open: false,
+        }
+    }
+
+    /// A sink for thread `id` of several writing into this sink's output.
+    fn worker(&self, id: usize, handoff: Arc<Handoff>) -> Sink {
+        Sink {
+            tx: self.tx.clone(),
+            thread: None,
+            batch: Vec::with_capacity(512),
+            weight: 0,
+            shared: Some((id, handoff)),
+            open: false,
+        }
     }
 
     fn push(&mut self, rec: RedisRecord) -> anyhow::Result<()> {
+        self.open = rec.part.is_some() && !rec.last;
         self.weight += rec.value.len() + 1;
         self.batch.push(rec);
         if self.batch.len() >= 512 || self.weight >= 50_000 {
@@ -248,7 +299,20 @@ impl Sink {
     fn send(&mut self) -> anyhow::Result<()> {
         self.weight = 0;
         let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(512));
-        let sent = self.tx.as_ref().is_some_and(|tx| tx.send(Msg::Batch(batch)).is_ok());
+        let sent = match &self.shared {
+            None => self.tx.as_ref().is_some_and(|tx| tx.send(Msg::Batch(batch)).is_ok()),
+            Some((id, handoff)) => {
+                let mut owner = handoff.owner.lock().unwrap_or_else(PoisonError::into_inner);
+                while owner.is_some_and(|o| o != *id) {
+                    owner = handoff.free.wait(owner).unwrap_or_else(PoisonError::into_inner);
+                }
+                let sent = self.tx.as_ref().is_some_and(|tx| tx.send(Msg::Batch(batch)).is_ok());
+                *owner = if self.open { Some(*id) } else { None };
+                drop(owner);
+                handoff.free.notify_all();
+                sent
+            }
+        };
         if !sent {
             // The writer stopped: its error says why.
             return Err(self.join().err().unwrap_or_else(|| anyhow::anyhow!("the output writer stopped")));
@@ -279,6 +343,15 @@ impl Sink {
 
 impl Drop for Sink {
     fn drop(&mut self) {
+        // A worker that stops (on an error) mid-key lets the others go on.
+        if let Some((id, handoff)) = &self.shared {
+            let mut owner = handoff.owner.lock().unwrap_or_else(PoisonError::into_inner);
+            if *owner == Some(*id) {
+                *owner = None;
+            }
+            drop(owner);
+            handoff.free.notify_all();
+        }
         // On an error path: let the writer abandon its output (and remove a
         // temporary file) before the process exits.
         self.tx = None;
@@ -310,9 +383,66 @@ struct Exporter<'a> {
     summary: Summary,
     sink: Sink,
     unsupported: u64,
+    /// The progress shared by the threads of a parallel cluster export.
+    shared_progress: Option<&'a Mutex<Progress>>,
 }
 
 impl Exporter<'_> {
+    /// Exports the masters of a cluster, up to [`PARALLEL_NODES`] at a time,
+    /// each on threads of its own, into the one output.
+    fn export_nodes_in_parallel(&mut self, endpoint: &Endpoint, nodes: &[(String, u16)]) -> anyhow::Result<()> {
+        let handoff = Arc::new(Handoff::default());
+        let queue = Mutex::new(nodes.iter().cloned().collect::<VecDeque<_>>());
+        let progress = Mutex::new(std::mem::replace(&mut self.progress, Progress::hidden()));
+        let results = std::thread::scope(|scope| {
+            let workers: Vec<_> = (0..nodes.len().min(PARALLEL_NODES))
+                .map(|id| {
+                    let mut w = Exporter {
+                        opts: self.opts,
+                        db: self.db,
+                        pexpiretime: self.pexpiretime,
+                        exclusive_xrange: self.exclusive_xrange,
+                        scan_type: self.scan_type,
+                        progress: Progress::hidden(),
+                        summary: Summary::new(),
+                        sink: self.sink.worker(id, handoff.clone()),
+                        unsupported: 0,
+                        shared_progress: Some(&progress),
+                    };
+                    let queue = &queue;
+                    scope.spawn(move || -> anyhow::Result<(Summary, u64)> {
+                        loop {
+                            let next = queue.lock().unwrap_or_else(PoisonError::into_inner).pop_front();
+                            let Some((host, port)) = next else { break };
+                            w.export_node(endpoint, &host, port)
+                                .with_context(|| format!("exporting cluster node {host}:{port}"))?;
+                        }
+                        if !w.sink.batch.is_empty() {
+                            w.sink.send()?;
+                        }
+                        Ok((std::mem::take(&mut w.summary), w.unsupported))
+                    })
+                })
+                .collect();
+            workers
+                .into_iter()
+                .map(|t| t.join().unwrap_or_else(|_| Err(anyhow::anyhow!("a node export thread panicked"))))
+                .collect::<Vec<_>>()
+        });
+        self.progress = progress.into_inner().unwrap_or_else(PoisonError::into_inner);
+        for r in results {
+            let (summary, unsupported) = r?;
+            for (name, c) in summary.groups() {
+                let g = self.summary.group(name);
+                g.written += c.written;
+                g.skipped += c.skipped;
+                g.rejected += c.rejected;
+            }
+            self.unsupported += unsupported;
+        }
+        Ok(())
+    }
+
     /// Exports one server: a thread scans and reads types and expiries on
     /// one connection (step 1), values are read on a second with the next
     /// batch always queued behind the current one (step 2), and a third
@@ -428,7 +558,7 @@ impl Exporter<'_> {
                     let b = into_bytes(v).unwrap_or_default();
                     if b.is_empty() && int_of(&side.call(&[b"EXISTS", &f.key])?) != Some(1) {
                         Window::Gone
-                    } else if b.len() >= STRING_PART_BYTES {
+                    } else if b.len() >= STRING_PART_BYTES || b.len() > self.opts.chunk_bytes as usize {
                         Window::Partial
                     } else {
                         Window::Whole(RedisValue::String(b))
@@ -441,7 +571,10 @@ impl Exporter<'_> {
                         deferred.push_back(f);
                         continue;
                     }
-                    first_window(ty, v, chunk as usize)
+                    match first_window(ty, v, chunk as usize) {
+                        Window::Whole(value) if value_bytes(&value) > self.opts.chunk_bytes as usize => Window::Partial,
+                        w => w,
+                    }
                 }
             };
             match whole {
@@ -513,82 +646,142 @@ impl Exporter<'_> {
         self.sink.push(rec)?;
         if let Some(g) = key_group {
             self.summary.group(&g).written += 1;
-            self.progress.inc(1);
+            match self.shared_progress {
+                Some(p) => p.lock().unwrap_or_else(PoisonError::into_inner).inc(1),
+                None => self.progress.inc(1),
+            }
         }
         Ok(())
     }
 
-    /// Reads one key window by window and writes it whole (one line) or in parts.
+    /// Reads one key window by window and writes it whole (one line) or in
+    /// parts, each at most `--chunk-size` elements and `--chunk-bytes` bytes.
     fn export_windows(&mut self, con: &mut Conn, f: Found) -> anyhow::Result<()> {
-        let mut reader = WindowReader::new(&f, self.opts.chunk_size as usize, self.exclusive_xrange);
+        let max_bytes = self.opts.chunk_bytes as usize;
+        let mut reader = WindowReader::new(&f, self.opts.chunk_size as usize, max_bytes, self.exclusive_xrange);
         let mut part: u32 = 0;
-        let mut pending: Option<RedisValue> = None;
+        // Pieces read and not written yet: a piece is the last part only
+        // once the reader has nothing more.
+        let mut queue: VecDeque<RedisValue> = VecDeque::new();
         loop {
-            let next = reader.next(con)?;
-            match (pending.take(), next) {
-                (None, None) => {
-                    // Gone before its first window.
+            while queue.len() < 2 {
+                match reader.next(con)? {
+                    Some(mut value) => {
+                        value.sort_canonical();
+                        queue.extend(split_by_bytes(value, max_bytes));
+                    }
+                    None => break,
+                }
+            }
+            let Some(mut value) = queue.pop_front() else {
+                // Gone before its first window.
+                self.group(&f.key).skipped += 1;
+                return Ok(());
+            };
+            if !queue.is_empty() {
+                self.write(RedisRecord {
+                    db: self.db,
+                    key: f.key.clone(),
+                    expire_at_ms: f.expire_at_ms,
+                    value,
+                    part: Some(part),
+                    last: false,
+                    dump: None,
+                })?;
+                part += 1;
+                continue;
+            }
+            if part == 0 {
+                // It fits in one line after all.
+                let dump = if self.opts.dump { read_dump(con, &f.key)? } else { None };
+                if self.opts.dump && dump.is_none() {
                     self.group(&f.key).skipped += 1;
                     return Ok(());
                 }
-                (Some(mut value), None) => {
-                    value.sort_canonical();
-                    if part == 0 {
-                        // It fits in one line after all.
-                        let dump = if self.opts.dump { read_dump(con, &f.key)? } else { None };
-                        if self.opts.dump && dump.is_none() {
-                            self.group(&f.key).skipped += 1;
-                            return Ok(());
-                        }
-                        if let RedisValue::Stream(s) = &mut value {
-                            reader.stream_meta(con, s)?;
-                        }
-                        return self.write(RedisRecord {
-                            db: self.db,
-                            key: f.key,
-                            expire_at_ms: f.expire_at_ms,
-                            value,
-                            part: None,
-                            last: false,
-                            dump,
-                        });
-                    }
-                    if reader.gone {
-                        cli::warn(format_args!(
-                            "key {}: disappeared while it was read (part {part}); its last part is empty",
-                            Bytes(f.key.clone())
-                        ));
-                    }
-                    if let RedisValue::Stream(s) = &mut value {
-                        reader.stream_meta(con, s)?;
-                    }
-                    return self.write(RedisRecord {
-                        db: self.db,
-                        key: f.key,
-                        expire_at_ms: f.expire_at_ms,
-                        value,
-                        part: Some(part),
-                        last: true,
-                        dump: None,
-                    });
+                if let RedisValue::Stream(s) = &mut value {
+                    reader.stream_meta(con, s)?;
                 }
-                (Some(mut value), Some(next)) => {
-                    value.sort_canonical();
-                    self.write(RedisRecord {
-                        db: self.db,
-                        key: f.key.clone(),
-                        expire_at_ms: f.expire_at_ms,
-                        value,
-                        part: Some(part),
-                        last: false,
-                        dump: None,
-                    })?;
-                    part += 1;
-                    pending = Some(next);
-                }
-                (None, Some(next)) => pending = Some(next),
+                return self.write(RedisRecord {
+                    db: self.db,
+                    key: f.key,
+                    expire_at_ms: f.expire_at_ms,
+                    value,
+                    part: None,
+                    last: false,
+                    dump,
+                });
             }
+            if reader.gone {
+                cli::warn(format_args!(
+                    "key {}: disappeared while it was read (part {part}); its last part is empty",
+                    Bytes(f.key.clone())
+                ));
+            }
+            if let RedisValue::Stream(s) = &mut value {
+                reader.stream_meta(con, s)?;
+            }
+            return self.write(RedisRecord {
+                db: self.db,
+                key: f.key,
+                expire_at_ms: f.expire_at_ms,
+                value,
+                part: Some(part),
+                last: true,
+                dump: None,
+            });
         }
+    }
+}
+
+/// Bytes of data in a value (keys, fields, members, values; 24 per score).
+fn value_bytes(v: &RedisValue) -> usize {
+    match v {
+        RedisValue::String(s) => s.len(),
+        RedisValue::Hash(h) => h.iter().map(|(f, v)| f.len() + v.len()).sum(),
+        RedisValue::List(l) | RedisValue::Set(l) => l.iter().map(Vec::len).sum(),
+        RedisValue::ZSet(z) => z.iter().map(|(m, _)| m.len() + 24).sum(),
+        RedisValue::Stream(s) => s.entries.iter().map(entry_bytes).sum(),
+    }
+}
+
+fn entry_bytes(e: &StreamEntry) -> usize {
+    e.id.len() + e.fields.iter().map(|(f, v)| f.len() + v.len()).sum::<usize>()
+}
+
+/// Cuts a value into pieces of at most `max` bytes of data each (at least
+/// one element per piece), keeping the element order.
+fn split_by_bytes(value: RedisValue, max: usize) -> Vec<RedisValue> {
+    if value_bytes(&value) <= max {
+        return vec![value];
+    }
+    fn cut<T>(items: Vec<T>, max: usize, size: impl Fn(&T) -> usize) -> Vec<Vec<T>> {
+        let mut out = Vec::new();
+        let mut cur = Vec::new();
+        let mut bytes = 0;
+        for it in items {
+            let n = size(&it);
+            if !cur.is_empty() && bytes + n > max {
+                out.push(std::mem::take(&mut cur));
+                bytes = 0;
+            }
+            bytes += n;
+            cur.push(it);
+        }
+        if !cur.is_empty() {
+            out.push(cur);
+        }
+        out
+    }
+    match value {
+        RedisValue::String(s) => s.chunks(max).map(|c| RedisValue::String(c.to_vec())).collect(),
+        RedisValue::Hash(h) => cut(h, max, |(f, v)| f.len() + v.len()).into_iter().map(RedisValue::Hash).collect(),
+        RedisValue::List(l) => cut(l, max, Vec::len).into_iter().map(RedisValue::List).collect(),
+        RedisValue::Set(l) => cut(l, max, Vec::len).into_iter().map(RedisValue::Set).collect(),
+        RedisValue::ZSet(z) => cut(z, max, |(m, _)| m.len() + 24).into_iter().map(RedisValue::ZSet).collect(),
+        RedisValue::Stream(s) => cut(s.entries, max, entry_bytes)
+            .into_iter()
+            .map(|entries| RedisValue::Stream(StreamValue { entries, ..StreamValue::default() }))
+            .collect(),
     }
 }
 
@@ -862,7 +1055,11 @@ fn scored(items: Vec<Vec<u8>>) -> Option<Vec<(Vec<u8>, f64)>> {
 struct WindowReader<'a> {
     key: &'a [u8],
     ty: RedisType,
+    /// Elements per window: `--chunk-size`, less when elements are big
+    /// (about `--chunk-bytes` per window, from the sizes seen so far).
     chunk: usize,
+    max_chunk: usize,
+    max_bytes: usize,
     exclusive_xrange: bool,
     /// SCAN cursor, list/zset index, string offset, or last stream id.
     cursor: Vec<u8>,
@@ -874,11 +1071,13 @@ struct WindowReader<'a> {
 }
 
 impl<'a> WindowReader<'a> {
-    fn new(f: &'a Found, chunk: usize, exclusive_xrange: bool) -> Self {
+    fn new(f: &'a Found, chunk: usize, max_bytes: usize, exclusive_xrange: bool) -> Self {
         WindowReader {
             key: &f.key,
             ty: f.ty,
             chunk,
+            max_chunk: chunk,
+            max_bytes,
             exclusive_xrange,
             cursor: b"0".to_vec(),
             offset: 0,
@@ -890,6 +1089,15 @@ impl<'a> WindowReader<'a> {
 
     /// The next window, or `None` when the key is complete (or gone).
     fn next(&mut self, con: &mut Conn) -> anyhow::Result<Option<RedisValue>> {
+        let window = self.read_window(con)?;
+        if let Some(v) = &window {
+            let (n, bytes) = (v.len().max(1), value_bytes(v).max(1));
+            self.chunk = (self.max_bytes / bytes.div_ceil(n)).clamp(1, self.max_chunk);
+        }
+        Ok(window)
+    }
+
+    fn read_window(&mut self, con: &mut Conn) -> anyhow::Result<Option<RedisValue>> {
         if self.done {
             return Ok(None);
         }

@@ -6,17 +6,21 @@
 //! write, then one pipeline writes it: `RESTORE … ABSTTL` when the record
 //! carries a DUMP payload the target accepts, else the type's commands
 //! (`SET`, `HSET`, `RPUSH`, `SADD`, `ZADD`, `XADD` + `XGROUP`/`XSETID`)
-//! followed by `PEXPIREAT`. While the server works through one batch the
-//! next is parsed, so the JSON decoding and the server overlap.
+//! followed by `PEXPIREAT`. Lines are decoded on a thread of their own, and
+//! a batch's writes are encoded while the server still works on the previous
+//! batch (`Importer::stage_writes`), so the server rarely waits for
+//! this side. Whole strings in skip-existing mode need no `EXISTS`: `SET … NX`
+//! decides. With `--state` the run is resumable (see the `state` module).
 //!
 //! Every reply is checked and attributed to its key: a key the server
 //! refuses (OOM, WRONGTYPE in merge mode, …) goes to `--reject-file` with
 //! the server's message and the run carries on (exit 1); without a reject
 //! file it stops the run.
 
-#[path = "../../../export/src/redis/conn.rs"]
-pub mod conn;
+pub use decant_export::redis::conn;
+pub mod state;
 
+use std::collections::HashMap;
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -49,7 +53,12 @@ Modes:
 Expiry is restored with PEXPIREAT (absolute); keys whose expiry has passed are
 counted as skipped. Parts of a big key are applied in order. `delete` lines
 delete keys in replace and merge modes. The summary counts keys per group
-(the first `:`-segment, see --group-by): copied, skipped, errors.";
+(the first `:`-segment, see --group-by): copied, skipped, errors.
+
+With --state FILE the run records its progress after every acknowledged
+batch; run the same command again after a crash or kill and it continues
+where it stopped, rewriting the keys that were in flight from scratch (no
+duplicated list elements, no lost keys). The file refuses a different input.";
 
 /// What to do with keys that already exist.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -99,6 +108,10 @@ pub struct Args {
     /// Keys per pipeline.
     #[arg(long, value_name = "N", default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..))]
     pub batch_size: u32,
+    /// Record progress in FILE so that a killed run, started again with the
+    /// same FILE and input, continues where it stopped.
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
     /// How keys are grouped in the summary: a depth of `:`-segments (1),
     /// `SEPARATOR,DEPTH`, or `none`.
     #[arg(long, value_name = "SPEC", default_value = "1")]
@@ -143,15 +156,52 @@ pub fn run(mut args: Args) -> anyhow::Result<Outcome> {
                 conn: endpoint.connect_to(host, *port, 0)?,
                 db: 0,
                 pipe: Pipe::default(),
+                staged: Staged::default(),
                 inflight: Vec::new(),
             });
         }
     } else {
-        nodes.push(Node { conn: seed, db: endpoint.db(), pipe: Pipe::default(), inflight: Vec::new() });
+        nodes.push(Node {
+            conn: seed,
+            db: endpoint.db(),
+            pipe: Pipe::default(),
+            staged: Staged::default(),
+            inflight: Vec::new(),
+        });
     }
 
     let mut source = Decoded::spawn(args.input.open()?);
-    let rejects = Rejects::open(args.rejects.reject_file.as_deref(), false)?;
+    let mut run_state = None;
+    let mut resume_after = 0;
+    if let Some(path) = args.state.as_deref().filter(|_| !args.dry_run) {
+        let fingerprint = blake3::hash(&source.first_line()).to_hex().to_string();
+        let mut file = state::StateFile::new(path);
+        let input = args.input.input.as_ref().map_or_else(|| "-".to_owned(), |p| p.display().to_string());
+        let progress = match state::check(file.load()?, path, &fingerprint)? {
+            Some(p) if p.finished => {
+                cli::warn("the state file says this import finished already: nothing to do");
+                return Ok(Outcome::Success);
+            }
+            Some(p) => {
+                resume_after = p.resume_after();
+                if !args.report.quiet {
+                    cli::warn(format_args!("resuming after input line {resume_after} ({})", path.display()));
+                }
+                p
+            }
+            None => {
+                let p = state::Progress { input, first_line_blake3: fingerprint, ..Default::default() };
+                file.save(&p)?;
+                p
+            }
+        };
+        run_state = Some((file, progress));
+    } else if args.state.is_some() && !args.report.quiet {
+        cli::warn("--dry-run ignores --state");
+    }
+    let restarts: HashMap<(u32, Vec<u8>), Option<i64>> =
+        run_state.iter().flat_map(|(_, p)| p.restart.iter().map(|r| ((r.db, r.key.0.clone()), r.list_len))).collect();
+    let rejects = Rejects::open(args.rejects.reject_file.as_deref(), resume_after > 0)?;
     let mut im = Importer {
         mode: args.mode,
         dry_run: args.dry_run,
@@ -171,33 +221,50 @@ pub fn run(mut args: Args) -> anyhow::Result<Outcome> {
         endpoint,
         open: None,
         retries: Vec::new(),
+        cleanup: Vec::new(),
+        failed_key: None,
         deleted: 0,
+        state: run_state,
+        resume_after,
+        restarts,
+        restart_open: None,
+        lines_read: resume_after,
     };
 
     let batch_size = args.batch_size as usize;
-    let mut in_flight: Option<Vec<Item>> = None;
+    let mut in_flight: Option<(Vec<Item>, u64)> = None;
+    let mut done_line = resume_after;
     loop {
         let mut batch = im.read_batch(&mut source, batch_size)?;
+        let end_line = im.lines_read;
         let input_done = batch.is_empty();
-        // Existence checks go out before the previous batch's replies are
-        // read, so the server answers them while this side decodes.
+        // Existence checks go out behind the previous batch's writes (same
+        // connection, so they see those writes), and this batch's writes are
+        // encoded while the server works through both: the server waits for
+        // this side only for the last replies and one send.
         let checks = im.send_exists(&mut batch)?;
-        if let Some(prev) = in_flight.take() {
+        im.stage_writes(&mut batch);
+        if let Some((prev, prev_end)) = in_flight.take() {
             im.finish_writes(prev)?;
+            done_line = prev_end;
         }
         im.read_exists(&mut batch, checks)?;
+        im.drop_failed_parts(&mut batch)?;
         let mut items = std::mem::take(&mut im.retries);
+        let retried = items.len();
         items.extend(batch);
-        if items.is_empty() {
+        if items.is_empty() && im.cleanup.is_empty() {
             if input_done {
                 break;
             }
             continue;
         }
-        im.send_writes(&mut items)?;
-        in_flight = Some(items);
+        im.save_state(&items, retried, done_line)?;
+        im.send_writes(&mut items, retried)?;
+        in_flight = Some((items, end_line));
     }
     im.flush_cleanup()?;
+    im.finish_state()?;
     im.progress.finish();
     im.rejects.finish()?;
     let Importer { summary, rejects, deleted, dry_run, .. } = im;
@@ -251,10 +318,12 @@ impl Decoded {
             loop {
                 let parsed = match reader.next_record() {
                     Ok(Some(record)) => {
-                        let keep_raw = !matches!(
-                            record,
-                            Record::Redis(_) | Record::Delete(_) | Record::Header(_) | Record::End(_)
-                        );
+                        // The first line is also the input's fingerprint for --state.
+                        let keep_raw = reader.line_number() == 1
+                            || !matches!(
+                                record,
+                                Record::Redis(_) | Record::Delete(_) | Record::Header(_) | Record::End(_)
+                            );
                         if let Record::Redis(r) = &record {
                             weight += r.value.len() + 1;
                         }
@@ -285,6 +354,19 @@ impl Decoded {
             let _ = tx.send(chunk);
         });
         Decoded { rx, buf: std::collections::VecDeque::new() }
+    }
+
+    /// The input's first line (empty for an empty input), without consuming it.
+    fn first_line(&mut self) -> Vec<u8> {
+        if self.buf.is_empty() {
+            if let Ok(chunk) = self.rx.recv() {
+                self.buf = chunk.into();
+            }
+        }
+        match self.buf.front() {
+            Some(Parsed::Record { line: 1, raw, .. } | Parsed::Bad { line: 1, raw, .. }) => raw.clone(),
+            _ => Vec::new(),
+        }
     }
 
     fn next(&mut self) -> Option<Parsed> {
@@ -356,6 +438,11 @@ struct Item {
     replies: usize,
     /// A whole string written with `SET … NX`: a nil reply means "existed".
     set_nx: bool,
+    /// --state: a key a killed run may have written in part; written from
+    /// scratch (see [`state`]).
+    restart: bool,
+    /// Merge mode with --state, lists: the length before this run's appends.
+    list_len: Option<i64>,
 }
 
 #[derive(Debug)]
@@ -365,6 +452,11 @@ enum ItemKind {
 }
 
 impl Item {
+    /// The record carries a DUMP payload.
+    fn dump_payload(&self) -> bool {
+        matches!(&self.kind, ItemKind::Key(r) if r.dump.is_some())
+    }
+
     fn key(&self) -> &[u8] {
         match &self.kind {
             ItemKind::Key(r) => &r.key,
@@ -403,8 +495,55 @@ struct Pipe {
 
 /// Plan entry of a SELECT: an error stops the run.
 const CONTROL: usize = usize::MAX;
+/// Kinds of the probes sent before a batch's writes.
+const PROBE_EXISTS: usize = 1;
+const PROBE_LLEN: usize = 2;
 /// Plan entry of a DEL that removes what was written of a failed split key.
 const CLEANUP: usize = usize::MAX - 1;
+
+/// A batch's writes for one node, encoded before its EXISTS replies are read
+/// as if every checked key were absent; [`Importer::send_writes`] sends them
+/// as they are, or copies the segments that still apply.
+#[derive(Debug, Default)]
+struct Staged {
+    p: Packer,
+    segs: Vec<Seg>,
+    /// The database selected when the staged commands start, and after them.
+    start_db: u32,
+    db: u32,
+}
+
+/// One item's commands (or a SELECT) in [`Staged`].
+#[derive(Debug)]
+struct Seg {
+    /// Index of the item in its batch, or [`CONTROL`].
+    item: usize,
+    start: usize,
+    end: usize,
+    cmds: usize,
+    /// `restore_ok` when encoded (the target may refuse DUMP payloads since).
+    restore_ok: bool,
+    /// The item's `exists` when encoded.
+    exists: bool,
+}
+
+impl Staged {
+    fn clear(&mut self, db: u32) {
+        self.p.clear();
+        self.segs.clear();
+        self.start_db = db;
+        self.db = db;
+    }
+
+    fn select(&mut self, db: u32) {
+        if self.db != db {
+            let start = self.p.len();
+            self.p.cmd(&[b"SELECT", db.to_string().as_bytes()]);
+            self.segs.push(Seg { item: CONTROL, start, end: self.p.len(), cmds: 1, restore_ok: true, exists: false });
+            self.db = db;
+        }
+    }
+}
 
 #[derive(Debug)]
 struct Node {
@@ -413,6 +552,8 @@ struct Node {
     db: u32,
     /// Commands being encoded.
     pipe: Pipe,
+    /// The next batch's writes, encoded ahead.
+    staged: Staged,
     /// The plan of the writes sent and not yet read.
     inflight: Vec<(usize, usize)>,
 }
@@ -437,7 +578,23 @@ struct Importer {
     open: Option<OpenKey>,
     /// Items to write again with type commands (RESTORE refused, MOVED).
     retries: Vec<Item>,
+    /// Split keys to delete (node, db, key): a part failed, so what was
+    /// written of them is removed (not in merge mode).
+    cleanup: Vec<(usize, u32, Vec<u8>)>,
+    /// The split key whose part failed, until its last part is seen: its
+    /// later parts are rejected without writing.
+    failed_key: Option<(u32, Vec<u8>)>,
     deleted: u64,
+    /// --state: the file and the progress it holds.
+    state: Option<(state::StateFile, state::Progress)>,
+    /// Input lines up to this one were applied by the run this one resumes.
+    resume_after: u64,
+    /// Keys the resumed run may have written in part (db, key) → list length.
+    restarts: HashMap<(u32, Vec<u8>), Option<i64>>,
+    /// The split key being written whose last part has not been sent yet.
+    restart_open: Option<state::RestartKey>,
+    /// The last input line read.
+    lines_read: u64,
 }
 
 /// Elements per HSET/RPUSH/SADD/ZADD command.
@@ -482,12 +639,16 @@ impl Importer {
             let (line, raw, rec) = match source.next() {
                 None => break,
                 Some(Parsed::Fatal(e)) => return Err(e),
+                // Done by the run this one resumes.
+                Some(Parsed::Bad { line, .. } | Parsed::Record { line, .. }) if line <= self.resume_after => continue,
                 Some(Parsed::Bad { line, raw, message }) => {
+                    self.lines_read = line;
                     self.rejects.reject(Some(line), &format!("line {line}"), &raw, &message)?;
                     continue;
                 }
                 Some(Parsed::Record { line, raw, record }) => (line, raw, record),
             };
+            self.lines_read = line;
             let (kind, rec_db) = match rec {
                 Record::Redis(r) => {
                     weight += r.value.len().max(1) + r.dump.as_ref().map_or(0, |d| d.len() / 64);
@@ -525,6 +686,8 @@ impl Importer {
                     force_types: false,
                     replies: 0,
                     set_nx: false,
+                    restart: false,
+                    list_len: None,
                 };
                 let key = item.key().to_vec();
                 self.count(&key).rejected += 1;
@@ -545,7 +708,21 @@ impl Importer {
                 force_types: false,
                 replies: 0,
                 set_nx: false,
+                restart: false,
+                list_len: None,
             };
+            if !self.restarts.is_empty() {
+                if let ItemKind::Key(r) = &item.kind {
+                    if r.starts_key() {
+                        if let Some(len) = self.restarts.remove(&(db, r.key.clone())) {
+                            item.restart = true;
+                            item.list_len = len;
+                            // Merge mode: written with type commands, into what is there.
+                            item.exists = self.mode == Mode::Merge;
+                        }
+                    }
+                }
+            }
             self.decide_early(&mut item)?;
             items.push(item);
         }
@@ -586,10 +763,22 @@ impl Importer {
             }
             return Ok(());
         }
-        if rec.expire_at_ms.is_some_and(|t| t <= self.now_ms()) {
+        if item.restart {
+            item.action = Action::Write;
+        } else if rec.expire_at_ms.is_some_and(|t| t <= self.now_ms()) {
             item.action = Action::Skip;
             self.count(&key).skipped += 1;
         } else if self.mode == Mode::Replace || (self.mode == Mode::Merge && rec.dump.is_none()) {
+            item.action = Action::Write;
+        } else if self.mode == Mode::SkipExisting
+            && !self.dry_run
+            && rec.dump.is_none()
+            && rec.starts_key()
+            && rec.ends_key()
+            && matches!(rec.value, RedisValue::String(_))
+            && (rec.expire_at_ms.is_none() || self.pxat)
+        {
+            // `SET … NX [PXAT]` alone decides: no EXISTS round for it.
             item.action = Action::Write;
         } else {
             item.action = Action::Check;
@@ -622,16 +811,29 @@ impl Importer {
     }
 
     /// Sends EXISTS for the items that need it; returns the reply plans.
+    /// With --state in merge mode, a list's length is read before this run
+    /// appends to it (LLEN), so a resumed run can trim it back.
     fn send_exists(&mut self, items: &mut [Item]) -> anyhow::Result<Vec<Vec<(usize, usize)>>> {
+        let probe_lists = self.state.is_some() && self.mode == Mode::Merge;
         for (i, item) in items.iter().enumerate() {
-            if item.action != Action::Check {
+            let llen = probe_lists
+                && !item.restart
+                && matches!(item.action, Action::Check | Action::Write)
+                && matches!(&item.kind, ItemKind::Key(r) if r.starts_key() && matches!(r.value, RedisValue::List(_)));
+            if item.action != Action::Check && !llen {
                 continue;
             }
             let (node, db) = (item.node, item.db);
             self.select(node, db);
             let pipe = &mut self.nodes[node].pipe;
-            pipe.p.cmd(&[b"EXISTS", item.key()]);
-            pipe.plan.push((i, 1));
+            if item.action == Action::Check {
+                pipe.p.cmd(&[b"EXISTS", item.key()]);
+                pipe.plan.push((i, PROBE_EXISTS));
+            }
+            if llen {
+                pipe.p.cmd(&[b"LLEN", item.key()]);
+                pipe.plan.push((i, PROBE_LLEN));
+            }
         }
         self.send_pipes()
     }
@@ -639,8 +841,13 @@ impl Importer {
     fn read_exists(&mut self, items: &mut [Item], plans: Vec<Vec<(usize, usize)>>) -> anyhow::Result<()> {
         let mut moved = Vec::new();
         for (node, plan) in plans.into_iter().enumerate() {
-            for (i, _) in plan {
+            for (i, probe) in plan {
                 let v = self.nodes[node].conn.recv()?;
+                if probe == PROBE_LLEN {
+                    // Not a list (WRONGTYPE): the merge itself will be rejected.
+                    items[i].list_len = int_of(&v).filter(|_| error_text(&v).is_none());
+                    continue;
+                }
                 if let Some(e) = error_text(&v) {
                     if i == CONTROL {
                         bail!("{}: SELECT failed: {e}", self.nodes[node].conn.addr());
@@ -695,15 +902,38 @@ impl Importer {
         }
     }
 
-    /// Sends what is left in the pipes (clean-up after a failure in the last batch).
+    /// Deletes what was written of split keys that failed in the last batch.
     fn flush_cleanup(&mut self) -> anyhow::Result<()> {
-        for n in &mut self.nodes {
-            let count = n.pipe.p.count();
-            n.conn.send(n.pipe.p.bytes(), count)?;
-            n.pipe.p.clear();
-            n.pipe.plan.clear();
-            for _ in 0..count {
-                n.conn.recv()?;
+        for (node, db, key) in std::mem::take(&mut self.cleanup) {
+            let n = &mut self.nodes[node];
+            if n.db != db {
+                n.conn.call(&[b"SELECT", db.to_string().as_bytes()])?;
+                n.db = db;
+            }
+            n.conn.call(&[b"DEL", &key])?;
+        }
+        Ok(())
+    }
+
+    /// Later parts of a split key that failed in the previous batch (this
+    /// batch was read before that was known): rejected, not written.
+    fn drop_failed_parts(&mut self, items: &mut [Item]) -> anyhow::Result<()> {
+        for item in items.iter_mut() {
+            let Some((db, key)) = &self.failed_key else { return Ok(()) };
+            let (starts, ends) = match &item.kind {
+                ItemKind::Key(r) => (r.starts_key(), r.ends_key()),
+                ItemKind::Delete(_) => (true, true),
+            };
+            if starts || *db != item.db || key.as_slice() != item.key() {
+                self.failed_key = None;
+                continue;
+            }
+            if matches!(item.action, Action::Write | Action::Check | Action::Follow) {
+                item.action = Action::Failed;
+                self.reject(item, "an earlier part of this key failed")?;
+            }
+            if ends {
+                self.failed_key = None;
             }
         }
         Ok(())
@@ -722,35 +952,185 @@ impl Importer {
         self.slots = slot_table(&ranges, &mut addrs);
         for (host, port) in addrs.into_iter().skip(known) {
             let conn = self.endpoint.connect_to(&host, port, 0)?;
-            self.nodes.push(Node { conn, db: 0, pipe: Pipe::default(), inflight: Vec::new() });
+            self.nodes.push(Node {
+                conn,
+                db: 0,
+                pipe: Pipe::default(),
+                staged: Staged::default(),
+                inflight: Vec::new(),
+            });
         }
         Ok(())
     }
 
-    /// Encodes and sends the writes of a batch (nothing in a dry run).
-    fn send_writes(&mut self, items: &mut [Item]) -> anyhow::Result<()> {
-        for (i, item) in items.iter_mut().enumerate() {
-            if item.action != Action::Write {
-                continue;
+    /// --state: records, before a batch's writes go out, that every line up
+    /// to `done_line` is applied except the keys this batch (and a split key
+    /// still open) may leave half-written.
+    fn save_state(&mut self, items: &[Item], retried: usize, done_line: u64) -> anyhow::Result<()> {
+        let Some((file, progress)) = self.state.as_mut() else { return Ok(()) };
+        // Retried items come from the acknowledged batch: read them again too.
+        let done = items[..retried].iter().map(|i| i.line.saturating_sub(1)).fold(done_line, u64::min);
+        let mut restart: Vec<state::RestartKey> = self.restart_open.iter().cloned().collect();
+        let mut open = self.restart_open.take();
+        for item in &items[retried..] {
+            let ItemKind::Key(r) = &item.kind else { continue };
+            if r.starts_key() {
+                open = None;
+                if item.action == Action::Write {
+                    let entry = state::RestartKey {
+                        db: item.db,
+                        key: Bytes(r.key.clone()),
+                        line: item.line,
+                        list_len: item.list_len,
+                    };
+                    if !r.ends_key() {
+                        open = Some(entry.clone());
+                    }
+                    restart.push(entry);
+                }
+            } else if r.ends_key() {
+                open = None;
             }
-            if self.dry_run {
-                continue;
-            }
-            let (node, db) = (item.node, item.db);
-            self.select(node, db);
-            let mut pipe = std::mem::take(&mut self.nodes[node].pipe);
-            let before = pipe.p.count();
-            self.encode(&mut pipe.p, item);
-            let n = pipe.p.count() - before;
-            item.replies = n;
-            pipe.plan.push((i, n));
-            self.nodes[node].pipe = pipe;
         }
-        if !self.dry_run {
-            let plans = self.send_pipes()?;
-            for (node, plan) in plans.into_iter().enumerate() {
-                self.nodes[node].inflight = plan;
+        self.restart_open = open;
+        // Keys of the run this one resumes that are not rewritten yet.
+        restart.extend(self.restarts.iter().map(|((db, key), len)| state::RestartKey {
+            db: *db,
+            key: Bytes(key.clone()),
+            line: self.resume_after + 1,
+            list_len: *len,
+        }));
+        progress.line = done;
+        progress.restart = restart;
+        file.save(progress)
+    }
+
+    /// --state: the run is complete.
+    fn finish_state(&mut self) -> anyhow::Result<()> {
+        let Some((file, progress)) = self.state.as_mut() else { return Ok(()) };
+        progress.line = self.lines_read;
+        progress.restart.clear();
+        progress.finished = true;
+        file.save(progress)
+    }
+
+    /// Encodes a batch's writes before its EXISTS replies are back, as if
+    /// every checked key were absent (the usual case), so the encoding
+    /// overlaps the server's work on the previous batch.
+    fn stage_writes(&mut self, items: &mut [Item]) {
+        if self.dry_run {
+            return;
+        }
+        for n in &mut self.nodes {
+            let db = n.db;
+            n.staged.clear(db);
+        }
+        for (i, item) in items.iter_mut().enumerate() {
+            if !matches!(item.action, Action::Write | Action::Check | Action::Follow) {
+                continue;
             }
+            let mut st = std::mem::take(&mut self.nodes[item.node].staged);
+            st.select(item.db);
+            let (start, before) = (st.p.len(), st.p.count());
+            self.encode(&mut st.p, item);
+            let seg = Seg {
+                item: i,
+                start,
+                end: st.p.len(),
+                cmds: st.p.count() - before,
+                restore_ok: self.restore_ok,
+                exists: item.exists,
+            };
+            st.segs.push(seg);
+            self.nodes[item.node].staged = st;
+        }
+    }
+
+    /// True when an item's staged commands still apply.
+    fn staged_applies(&self, item: &Item, seg: &Seg) -> bool {
+        item.action == Action::Write
+            && seg.restore_ok == self.restore_ok
+            && (seg.exists == item.exists || self.mode != Mode::Merge || !item.dump_payload())
+    }
+
+    /// Sends the writes of a batch (nothing in a dry run): first the clean-up
+    /// and the retries the previous batch left (`items[..retried]`), then the
+    /// staged writes of `items[retried..]`, patched where the EXISTS replies
+    /// changed a decision.
+    fn send_writes(&mut self, items: &mut [Item], retried: usize) -> anyhow::Result<()> {
+        if self.dry_run {
+            self.cleanup.clear();
+            return Ok(());
+        }
+        let cleanup = std::mem::take(&mut self.cleanup);
+        for node in 0..self.nodes.len() {
+            let st = std::mem::take(&mut self.nodes[node].staged);
+            let mut out = std::mem::take(&mut self.nodes[node].pipe);
+            out.p.clear();
+            out.plan.clear();
+            let mut db = self.nodes[node].db;
+            let select = |out: &mut Pipe, db: &mut u32, want: u32| {
+                if *db != want {
+                    out.p.cmd(&[b"SELECT", want.to_string().as_bytes()]);
+                    out.plan.push((CONTROL, 1));
+                    *db = want;
+                }
+            };
+            for (_, cdb, key) in cleanup.iter().filter(|c| c.0 == node) {
+                select(&mut out, &mut db, *cdb);
+                out.p.cmd(&[b"DEL", key]);
+                out.plan.push((CLEANUP, 1));
+            }
+            for (i, item) in items[..retried].iter_mut().enumerate() {
+                if item.node != node || item.action != Action::Write {
+                    continue;
+                }
+                select(&mut out, &mut db, item.db);
+                let before = out.p.count();
+                self.encode(&mut out.p, item);
+                item.replies = out.p.count() - before;
+                out.plan.push((i, item.replies));
+            }
+            let as_staged = out.p.is_empty()
+                && st.segs.iter().all(|s| s.item == CONTROL || self.staged_applies(&items[retried + s.item], s));
+            if as_staged {
+                for s in &st.segs {
+                    let i = if s.item == CONTROL { CONTROL } else { retried + s.item };
+                    out.plan.push((i, s.cmds));
+                }
+                self.nodes[node].conn.send(st.p.bytes(), st.p.count())?;
+            } else {
+                if !st.segs.is_empty() {
+                    select(&mut out, &mut db, st.start_db);
+                }
+                for s in &st.segs {
+                    let bytes = &st.p.bytes()[s.start..s.end];
+                    if s.item == CONTROL {
+                        out.p.raw(bytes, s.cmds);
+                        out.plan.push((CONTROL, s.cmds));
+                        continue;
+                    }
+                    let i = retried + s.item;
+                    if self.staged_applies(&items[i], s) {
+                        out.p.raw(bytes, s.cmds);
+                        out.plan.push((i, s.cmds));
+                    } else if items[i].action == Action::Write {
+                        let before = out.p.count();
+                        self.encode(&mut out.p, &mut items[i]);
+                        out.plan.push((i, out.p.count() - before));
+                    }
+                }
+                self.nodes[node].conn.send(out.p.bytes(), out.p.count())?;
+            }
+            if !st.segs.is_empty() {
+                db = st.db;
+            }
+            let n = &mut self.nodes[node];
+            n.db = db;
+            n.inflight = std::mem::take(&mut out.plan);
+            out.p.clear();
+            n.pipe = out;
+            n.staged = st;
         }
         Ok(())
     }
@@ -793,18 +1173,17 @@ impl Importer {
                 }
             }
         }
-        let mut failed_key: Option<(u32, Vec<u8>)> = None;
         for (i, item) in items.iter_mut().enumerate() {
             let (starts, ends) = match &item.kind {
                 ItemKind::Key(r) => (r.starts_key(), r.ends_key()),
                 ItemKind::Delete(_) => (true, true),
             };
-            if failed_key.as_ref().is_some_and(|(db, k)| *db == item.db && k.as_slice() == item.key()) {
+            if !starts && self.failed_key.as_ref().is_some_and(|(db, k)| *db == item.db && k.as_slice() == item.key()) {
                 if item.action == Action::Write {
                     self.reject(item, "an earlier part of this key failed")?;
                 }
                 if ends {
-                    failed_key = None;
+                    self.failed_key = None;
                 }
                 continue;
             }
@@ -817,15 +1196,11 @@ impl Importer {
                             if let ItemKind::Delete(_) = item.kind {
                                 self.deleted += 1;
                             } else if ends {
-                                let key = item.key().to_vec();
-                                self.count(&key).written += 1;
+                                self.count(item.key()).written += 1;
                                 self.progress.inc(1);
                             }
                         }
-                        Ok(false) => {
-                            let key = item.key().to_vec();
-                            self.count(&key).skipped += 1;
-                        }
+                        Ok(false) => self.count(item.key()).skipped += 1,
                         Err(e) if is_payload_error(&e) && !item.force_types => {
                             if self.restore_ok {
                                 cli::warn(format_args!(
@@ -856,15 +1231,11 @@ impl Importer {
                                     }
                                 }
                                 if !ends {
-                                    failed_key = Some((item.db, key.clone()));
+                                    self.failed_key = Some((item.db, key.clone()));
                                 }
                                 if self.mode != Mode::Merge {
                                     // Goes out first with the next batch's writes.
-                                    let (node, db) = (item.node, item.db);
-                                    self.select(node, db);
-                                    let pipe = &mut self.nodes[node].pipe;
-                                    pipe.p.cmd(&[b"DEL", &key]);
-                                    pipe.plan.push((CLEANUP, 1));
+                                    self.cleanup.push((item.node, item.db, key));
                                 }
                             }
                         }
@@ -876,7 +1247,8 @@ impl Importer {
     }
 
     /// The commands that write one record.
-    fn encode(&mut self, p: &mut Packer, item: &mut Item) {
+    fn encode(&self, p: &mut Packer, item: &mut Item) {
+        item.set_nx = false;
         let rec = match &item.kind {
             ItemKind::Delete(k) => {
                 p.cmd(&[b"DEL", k]);
@@ -887,6 +1259,21 @@ impl Importer {
         let key = rec.key.as_slice();
         let (starts, ends) = (rec.starts_key(), rec.ends_key());
         let expire = rec.expire_at_ms.filter(|_| ends);
+        if item.restart && starts {
+            // What a killed run wrote of this key is undone first.
+            match (self.mode, item.list_len) {
+                (Mode::Merge, Some(n)) if n > 0 => {
+                    p.begin(4);
+                    p.arg(b"LTRIM");
+                    p.arg(key);
+                    p.arg(b"0");
+                    p.arg_int(n - 1);
+                }
+                (Mode::Merge, Some(_)) => p.cmd(&[b"DEL", key]),
+                (Mode::Merge, None) => {}
+                _ => p.cmd(&[b"DEL", key]),
+            }
+        }
         if let (Some(payload), true, false) = (&rec.dump, self.restore_ok, item.force_types) {
             if starts && ends && !(self.mode == Mode::Merge && item.exists) {
                 let replace = self.mode == Mode::Replace;
@@ -1073,6 +1460,8 @@ fn clone_item(item: &Item) -> Item {
         force_types: item.force_types,
         replies: 0,
         set_nx: false,
+        restart: item.restart,
+        list_len: item.list_len,
     }
 }
 

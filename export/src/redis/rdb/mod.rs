@@ -147,6 +147,9 @@ impl RdbError {
 pub struct Options {
     /// Collections with more elements than this are written in parts.
     pub chunk_size: usize,
+    /// Parts of a collection also stop short of this many bytes of data (at
+    /// least one element each), as the live exporter's `--chunk-bytes` does.
+    pub chunk_bytes: usize,
     /// Strings longer than this are written in parts of this many bytes.
     pub string_part_bytes: usize,
     /// Build each whole key's DUMP payload.
@@ -219,6 +222,18 @@ enum Item {
     Entry(StreamEntry),
 }
 
+impl Item {
+    /// Bytes of data, counted as the live exporter counts them for `--chunk-bytes`.
+    fn data_bytes(&self) -> usize {
+        match self {
+            Item::Member(m) => m.len(),
+            Item::Field(f, v) => f.len() + v.len(),
+            Item::Scored(m, _) => m.len() + 24,
+            Item::Entry(e) => e.id.len() + e.fields.iter().map(|(f, v)| f.len() + v.len()).sum::<usize>(),
+        }
+    }
+}
+
 /// Collects a key's elements and writes them whole or in parts, like the
 /// live exporter: full parts of `chunk` elements while more follow, the
 /// rest as the last part; a key of at most `chunk` elements in one line.
@@ -229,8 +244,10 @@ struct Emitter {
     ty: RedisType,
     expire_at_ms: Option<i64>,
     chunk: usize,
+    chunk_bytes: usize,
     part: u32,
     cur: RedisValue,
+    cur_bytes: usize,
 }
 
 impl Emitter {
@@ -259,13 +276,17 @@ impl Emitter {
             return Ok(false);
         }
         let mut flushed = false;
-        if self.cur.len() >= self.chunk {
+        let item_bytes = item.data_bytes();
+        let full = self.cur.len() >= self.chunk || self.cur_bytes + item_bytes > self.chunk_bytes;
+        if full && !self.cur.is_empty() {
             let mut value = std::mem::replace(&mut self.cur, Self::empty_value(self.ty));
             value.sort_canonical();
             h.record(self.record(value, Some(self.part), false, None)).map_err(RdbError::Output)?;
             self.part += 1;
+            self.cur_bytes = 0;
             flushed = true;
         }
+        self.cur_bytes += item_bytes;
         match (&mut self.cur, item) {
             (RedisValue::List(v) | RedisValue::Set(v), Item::Member(m)) => v.push(m),
             (RedisValue::Hash(v), Item::Field(f, x)) => v.push((f, x)),
@@ -475,8 +496,10 @@ impl Parser {
             ty,
             expire_at_ms,
             chunk: self.opts.chunk_size.max(1),
+            chunk_bytes: self.opts.chunk_bytes.max(1),
             part: 0,
             cur: Emitter::empty_value(ty),
+            cur_bytes: 0,
         };
         if active && self.opts.dump {
             self.input.tee = Some(vec![t]);

@@ -40,7 +40,8 @@ pub fn run(args: &Args, path: &Path) -> anyhow::Result<Outcome> {
     };
     let opts = Options {
         chunk_size: args.chunk_size as usize,
-        string_part_bytes: STRING_PART_BYTES,
+        chunk_bytes: usize::try_from(args.chunk_bytes).unwrap_or(usize::MAX),
+        string_part_bytes: STRING_PART_BYTES.min(usize::try_from(args.chunk_bytes).unwrap_or(usize::MAX).max(1)),
         dump: args.dump,
         include_expired: args.include_expired,
         now_ms,

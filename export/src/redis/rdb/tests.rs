@@ -141,6 +141,7 @@ impl Handler for Collect {
 fn opts(chunk: usize) -> Options {
     Options {
         chunk_size: chunk,
+        chunk_bytes: usize::MAX,
         string_part_bytes: 1 << 20,
         dump: false,
         include_expired: false,
@@ -346,6 +347,38 @@ fn big_collections_come_in_parts_like_the_live_export() {
         })
         .collect();
     assert_eq!(all, (0..25).map(|i| format!("e{i}").into_bytes()).collect::<Vec<_>>());
+}
+
+#[test]
+fn parts_are_capped_by_bytes_as_well_as_by_count() {
+    // A list of 12 elements of 100 bytes and one of 450: with a 300-byte cap
+    // every part holds at most 300 bytes, except the element bigger than the
+    // cap, which makes a part of its own.
+    let mut w = W::new(10);
+    w.key(1, "big").len(13);
+    let elems: Vec<Vec<u8>> = (0..13).map(|i| vec![b'a' + i as u8; if i == 6 { 450 } else { 100 }]).collect();
+    for e in &elems {
+        w.str(e);
+    }
+    let c = parse_with(&w.finish(true), Options { chunk_bytes: 300, ..opts(1000) }).unwrap().0;
+    let parts: Vec<&RedisRecord> = c.records.iter().filter(|r| r.key == b"big").collect();
+    let sizes: Vec<usize> = parts
+        .iter()
+        .map(|r| match &r.value {
+            RedisValue::List(l) => l.iter().map(Vec::len).sum(),
+            _ => unreachable!(),
+        })
+        .collect();
+    assert_eq!(sizes, vec![300, 300, 450, 300, 300]);
+    assert!(parts.last().unwrap().last);
+    let joined: Vec<Vec<u8>> = parts
+        .iter()
+        .flat_map(|r| match &r.value {
+            RedisValue::List(l) => l.clone(),
+            _ => unreachable!(),
+        })
+        .collect();
+    assert_eq!(joined, elems);
 }
 
 #[test]
