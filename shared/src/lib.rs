@@ -43,7 +43,7 @@ pub mod value;
 pub mod view;
 pub mod writer;
 
-pub use reader::{ReadError, ReaderOptions, RecordReader, SegmentInfo};
+pub use reader::{Frame, ReadError, ReaderOptions, RecordReader, SegmentInfo};
 pub use record::{
     DecodeError, Delete, Diff, DiffOp, Header, PendingEntry, Record, RedisRecord, RedisType, RedisValue, Row,
     StreamEntry, StreamGroup, StreamValue, Target, Trailer, FORMAT,

@@ -257,7 +257,12 @@ impl<R: BufRead> RecordReader<R> {
     /// of the line) undecoded for the caller ([`Frame::Data`]; the bytes are
     /// in [`RecordReader::raw_line`]). Every other line is decoded here, so a
     /// `header`, `end` or `schema` line is always a [`Frame::Record`].
-    pub(crate) fn next_frame(&mut self) -> Result<Option<Frame>, ReadError> {
+    ///
+    /// For tools that decode data lines on other threads (the parallel
+    /// digest, `decant-transform`): the line is already counted and hashed
+    /// for its segment's trailer check, so a caller that fails to decode it
+    /// reports [`ReadError::Malformed`] with [`RecordReader::line_number`].
+    pub fn next_frame(&mut self) -> Result<Option<Frame>, ReadError> {
         self.next_line(false)
     }
 
@@ -451,7 +456,7 @@ impl<R: BufRead> RecordReader<R> {
 // Moved out once per line like `Option<Record>`; a box would cost an
 // allocation per record on the one-thread path.
 #[allow(clippy::large_enum_variant)]
-pub(crate) enum Frame {
+pub enum Frame {
     /// A `row`, `redis`, `diff` or `delete` line, not decoded yet.
     Data,
     /// A decoded line (always so for `header`, `end` and `schema`).
