@@ -111,69 +111,53 @@ impl<'a> RedisView<'a> {
         // then valid UTF-8 slices of the line.
         std::str::from_utf8(line).ok()?;
         let mut p = Parser { s: line, i: 0 };
-        p.ws();
-        p.eat(b'{')?;
         let mut kind_seen = false;
         let (mut db, mut key, mut ty, mut expire, mut value) = (None, None, None, None, None);
         let (mut part, mut last): (Option<Option<u32>>, Option<bool>) = (None, None);
         let mut raw_value: Option<&'a [u8]> = None;
         p.ws();
-        if p.peek()? != b'}' {
-            loop {
-                p.ws();
-                let name = p.string()?;
-                p.ws();
-                p.eat(b':')?;
-                p.ws();
-                match &*name {
-                    b"kind" if !kind_seen => {
-                        if &*p.string()? != b"redis" {
-                            return None;
-                        }
-                        kind_seen = true;
+        p.object(|p, name| {
+            match &*name {
+                b"kind" if !kind_seen => {
+                    if &*p.string()? != b"redis" {
+                        return None;
                     }
-                    b"db" if db.is_none() => db = Some(u32::try_from(p.uint()?).ok()?),
-                    b"key" if key.is_none() => key = Some(p.bytes()?),
-                    b"type" if ty.is_none() => {
-                        ty = Some(match &*p.string()? {
-                            b"string" => RedisType::String,
-                            b"hash" => RedisType::Hash,
-                            b"list" => RedisType::List,
-                            b"set" => RedisType::Set,
-                            b"zset" => RedisType::ZSet,
-                            _ => return None,
-                        })
-                    }
-                    b"expire_at_ms" if expire.is_none() => {
-                        expire = Some(if p.null() { None } else { Some(p.int()?) });
-                    }
-                    b"part" if part.is_none() => {
-                        part = Some(if p.null() { None } else { Some(u32::try_from(p.uint()?).ok()?) });
-                    }
-                    b"last" if last.is_none() => last = Some(p.boolean()?),
-                    b"value" if value.is_none() && raw_value.is_none() => match (kind_seen, ty) {
-                        (true, Some(t)) => value = Some(p.redis_value(t)?),
-                        _ => {
-                            let start = p.i;
-                            p.skip()?;
-                            raw_value = Some(&line[start..p.i]);
-                        }
-                    },
-                    b"kind" | b"db" | b"key" | b"type" | b"expire_at_ms" | b"part" | b"last" | b"value" => return None,
-                    // The full decoder takes these; this view does not.
-                    b"dump" | b"table" | b"data" => return None,
-                    _ => p.skip()?,
+                    kind_seen = true;
                 }
-                p.ws();
-                match p.next()? {
-                    b',' => continue,
-                    b'}' => break,
-                    _ => return None,
+                b"db" if db.is_none() => db = Some(u32::try_from(p.uint()?).ok()?),
+                b"key" if key.is_none() => key = Some(p.bytes()?),
+                b"type" if ty.is_none() => {
+                    ty = Some(match &*p.string()? {
+                        b"string" => RedisType::String,
+                        b"hash" => RedisType::Hash,
+                        b"list" => RedisType::List,
+                        b"set" => RedisType::Set,
+                        b"zset" => RedisType::ZSet,
+                        _ => return None,
+                    })
                 }
+                b"expire_at_ms" if expire.is_none() => {
+                    expire = Some(if p.null() { None } else { Some(p.int()?) });
+                }
+                b"part" if part.is_none() => {
+                    part = Some(if p.null() { None } else { Some(u32::try_from(p.uint()?).ok()?) });
+                }
+                b"last" if last.is_none() => last = Some(p.boolean()?),
+                b"value" if value.is_none() && raw_value.is_none() => match (kind_seen, ty) {
+                    (true, Some(t)) => value = Some(p.redis_value(t)?),
+                    _ => {
+                        let start = p.i;
+                        p.skip()?;
+                        raw_value = Some(&line[start..p.i]);
+                    }
+                },
+                b"kind" | b"db" | b"key" | b"type" | b"expire_at_ms" | b"part" | b"last" | b"value" => return None,
+                // The full decoder takes these; this view does not.
+                b"dump" | b"table" | b"data" => return None,
+                _ => p.skip()?,
             }
-        } else {
-            p.i += 1;
-        }
+            Some(())
+        })?;
         p.ws();
         if p.i != line.len() || !kind_seen {
             return None;
@@ -246,28 +230,12 @@ pub fn object_members(text: &[u8]) -> Option<Vec<(ViewBytes<'_>, &[u8])>> {
     let mut p = Parser { s: text, i: 0 };
     let mut members = Vec::with_capacity(8);
     p.ws();
-    p.eat(b'{')?;
-    p.ws();
-    if p.peek()? == b'}' {
-        p.i += 1;
-    } else {
-        loop {
-            p.ws();
-            let name = p.string()?;
-            p.ws();
-            p.eat(b':')?;
-            p.ws();
-            let start = p.i;
-            p.skip()?;
-            members.push((name, &text[start..p.i]));
-            p.ws();
-            match p.next()? {
-                b',' => continue,
-                b'}' => break,
-                _ => return None,
-            }
-        }
-    }
+    p.object(|p, name| {
+        let start = p.i;
+        p.skip()?;
+        members.push((name, &text[start..p.i]));
+        Some(())
+    })?;
     p.ws();
     if p.i != text.len()
         || members.first().is_some_and(|(n, _)| n.first() == Some(&b'$'))
@@ -551,6 +519,30 @@ impl<'a> Parser<'a> {
         }
     }
 
+    /// `{ "name": value, … }`, each value read by `member` (given the name).
+    fn object(&mut self, mut member: impl FnMut(&mut Self, ViewBytes<'a>) -> Option<()>) -> Option<()> {
+        self.eat(b'{')?;
+        self.ws();
+        if self.peek()? == b'}' {
+            self.i += 1;
+            return Some(());
+        }
+        loop {
+            self.ws();
+            let name = self.string()?;
+            self.ws();
+            self.eat(b':')?;
+            self.ws();
+            member(self, name)?;
+            self.ws();
+            match self.next()? {
+                b',' => continue,
+                b'}' => return Some(()),
+                _ => return None,
+            }
+        }
+    }
+
     /// `[ item, … ]`, each read by `item`.
     fn array(&mut self, mut item: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
         self.eat(b'[')?;
@@ -576,27 +568,10 @@ impl<'a> Parser<'a> {
             RedisType::String => RedisValueView::String(self.bytes()?),
             RedisType::Hash => {
                 let mut pairs = Vec::with_capacity(16);
-                self.eat(b'{')?;
-                self.ws();
-                if self.peek()? == b'}' {
-                    self.i += 1;
-                } else {
-                    loop {
-                        self.ws();
-                        let f = self.string()?;
-                        self.ws();
-                        self.eat(b':')?;
-                        self.ws();
-                        let v = self.bytes()?;
-                        pairs.push((f, v));
-                        self.ws();
-                        match self.next()? {
-                            b',' => continue,
-                            b'}' => break,
-                            _ => return None,
-                        }
-                    }
-                }
+                self.object(|p, f| {
+                    pairs.push((f, p.bytes()?));
+                    Some(())
+                })?;
                 // The full decoder rejects a field given twice, and takes a
                 // first field named like a tag for a tagged value.
                 if first_duplicate(pairs.iter().map(|(f, _)| &**f)).is_some()
@@ -651,28 +626,7 @@ impl<'a> Parser<'a> {
         }
         match self.peek()? {
             b'"' => self.string().map(|_| ()),
-            b'{' => {
-                self.i += 1;
-                self.ws();
-                if self.peek()? == b'}' {
-                    self.i += 1;
-                    return Some(());
-                }
-                loop {
-                    self.ws();
-                    self.string()?;
-                    self.ws();
-                    self.eat(b':')?;
-                    self.ws();
-                    self.skip_depth(depth + 1)?;
-                    self.ws();
-                    match self.next()? {
-                        b',' => continue,
-                        b'}' => return Some(()),
-                        _ => return None,
-                    }
-                }
-            }
+            b'{' => self.object(|p, _| p.skip_depth(depth + 1)),
             b'[' => self.array(|p| p.skip_depth(depth + 1)),
             b't' => self.lit(b"true"),
             b'f' => self.lit(b"false"),

@@ -55,10 +55,10 @@ impl Input {
         self.offset += n as u64;
     }
 
-    /// Appends exactly `n` bytes to `out`.
-    pub fn read_into(&mut self, n: u64, out: &mut Vec<u8>) -> Result<(), RdbError> {
+    /// Consumes exactly `n` bytes, checksummed and teed, handing each
+    /// buffered chunk to `each` as it goes (no copy of the whole run).
+    fn consume_chunks(&mut self, n: u64, mut each: impl FnMut(&[u8])) -> Result<(), RdbError> {
         let mut left = n;
-        out.reserve((n as usize).min(RESERVE_CAP));
         while left > 0 {
             let buf = match self.inner.fill_buf() {
                 Ok(b) => b,
@@ -74,61 +74,32 @@ impl Input {
             if let Some(t) = self.tee.as_mut() {
                 t.extend_from_slice(chunk);
             }
-            out.extend_from_slice(chunk);
+            each(chunk);
             self.inner.consume(take);
             self.consumed(take);
             left -= take as u64;
         }
         Ok(())
+    }
+
+    /// Appends exactly `n` bytes to `out`.
+    pub fn read_into(&mut self, n: u64, out: &mut Vec<u8>) -> Result<(), RdbError> {
+        out.reserve((n as usize).min(RESERVE_CAP));
+        self.consume_chunks(n, |chunk| out.extend_from_slice(chunk))
     }
 
     /// Reads exactly `out.len()` bytes.
     pub fn read_exact(&mut self, out: &mut [u8]) -> Result<(), RdbError> {
         let mut got = 0;
-        while got < out.len() {
-            let buf = match self.inner.fill_buf() {
-                Ok(b) => b,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(RdbError::io(self.offset, e)),
-            };
-            if buf.is_empty() {
-                return Err(RdbError::truncated(self.offset));
-            }
-            let take = buf.len().min(out.len() - got);
-            out[got..got + take].copy_from_slice(&buf[..take]);
-            self.crc = crc64::update(self.crc, &buf[..take]);
-            if let Some(t) = self.tee.as_mut() {
-                t.extend_from_slice(&buf[..take]);
-            }
-            self.inner.consume(take);
-            self.consumed(take);
-            got += take;
-        }
-        Ok(())
+        self.consume_chunks(out.len() as u64, |chunk| {
+            out[got..got + chunk.len()].copy_from_slice(chunk);
+            got += chunk.len();
+        })
     }
 
     /// Skips `n` bytes (still checksummed).
     pub fn skip(&mut self, n: u64) -> Result<(), RdbError> {
-        let mut left = n;
-        while left > 0 {
-            let buf = match self.inner.fill_buf() {
-                Ok(b) => b,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(RdbError::io(self.offset, e)),
-            };
-            if buf.is_empty() {
-                return Err(RdbError::truncated(self.offset));
-            }
-            let take = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
-            self.crc = crc64::update(self.crc, &buf[..take]);
-            if let Some(t) = self.tee.as_mut() {
-                t.extend_from_slice(&buf[..take]);
-            }
-            self.inner.consume(take);
-            self.consumed(take);
-            left -= take as u64;
-        }
-        Ok(())
+        self.consume_chunks(n, |_| {})
     }
 
     /// True at the end of the input (nothing more to read).
