@@ -34,6 +34,7 @@ pub mod cli;
 pub mod conn;
 pub mod digest;
 pub mod io;
+pub mod jsontext;
 pub mod parallel;
 pub mod reader;
 pub mod record;
