@@ -162,8 +162,8 @@ impl TablePlan {
 /// Statements built ahead of their execution, on the decoding thread.
 #[derive(Debug)]
 pub(crate) enum Prepared {
-    /// MySQL: the INSERT statements of a run of rows.
-    MySql(Vec<String>),
+    /// MySQL: the INSERT statements of a run of rows, values bound.
+    MySql(Vec<mysql::BoundInsert>),
     /// PostgreSQL: the rows in COPY text format.
     Copy(Vec<u8>),
 }
