@@ -2,18 +2,31 @@
 //! crate uses this module, so the two tools connect, verify TLS and find
 //! cluster masters the same way).
 //!
-//! Connections are the `redis` crate's blocking ones, driven by hand: a whole
-//! batch of commands is encoded into one buffer ([`Packer`]), written with one
-//! `send`, and the replies are read one at a time with [`Conn::recv`]. Replies
-//! are consumed as they arrive, so a batch costs one round trip and memory for
-//! one reply, while the server works through the rest.
+//! A connection is a TCP stream (or rustls over one, for `rediss://`) driven
+//! by hand: a whole batch of commands is encoded into one buffer
+//! ([`Packer`]), written with one `send`, and the replies are read one at a
+//! time with [`Conn::recv`] through a large-buffered RESP2 reader
+//! ([`RespReader`]). Replies are consumed as they arrive, so a batch costs one
+//! round trip and memory for one reply, while the server works through the
+//! rest.
 
+use std::io::{self, Read, Write};
+use std::net::{TcpStream, ToSocketAddrs};
 use std::path::PathBuf;
-use std::time::Duration;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _};
 use decant_record::conn::ConnUrl;
-use redis::Value;
+use rustls::pki_types::pem::PemObject as _;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+
+pub use super::resp::{Reply, RespReader};
+
+/// How long connecting (TCP, TLS handshake, AUTH, SELECT) may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long to wait for a reply once connected.
+const READ_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// `--tls-ca`, `--tls-cert`, `--tls-key`, `--insecure`.
 #[derive(Debug, Clone, Default, clap::Args)]
@@ -41,6 +54,9 @@ pub struct Endpoint {
     url: ConnUrl,
     tls: TlsArgs,
     db: u32,
+    /// Built on the first TLS connect, shared by the later ones (cluster
+    /// nodes, worker connections).
+    tls_config: OnceLock<Arc<rustls::ClientConfig>>,
 }
 
 /// The server's version and mode, from `INFO server` / `INFO cluster`.
@@ -69,7 +85,7 @@ impl Endpoint {
         if !url.is_tls() && (tls.tls_ca.is_some() || tls.tls_cert.is_some() || tls.insecure) {
             bail!("--tls-ca, --tls-cert, --tls-key and --insecure need a rediss:// URL (got {url})");
         }
-        Ok(Endpoint { url, tls, db: db.unwrap_or(url_db) })
+        Ok(Endpoint { url, tls, db: db.unwrap_or(url_db), tls_config: OnceLock::new() })
     }
 
     /// The database selected on connect.
@@ -102,37 +118,19 @@ impl Endpoint {
     /// with the same credentials and TLS settings.
     pub fn connect_to(&self, host: &str, port: u16, db: u32) -> anyhow::Result<Conn> {
         let addr = format!("{host}:{port}");
-        let mut u = self.url.url().clone();
-        if u.host_str() != Some(host) {
-            u.set_host(Some(host)).map_err(|e| anyhow::anyhow!("bad node address {addr}: {e}"))?;
-        }
-        let _ = u.set_port(Some(port));
-        u.set_path(&format!("/{db}"));
-        u.set_query(None);
-        let mut text = u.to_string();
-        if self.url.is_tls() && self.tls.insecure {
-            text.push_str("#insecure");
-        }
-        let client = if self.url.is_tls() && (self.tls.tls_ca.is_some() || self.tls.tls_cert.is_some()) {
-            let read =
-                |p: &PathBuf, what: &str| std::fs::read(p).with_context(|| format!("reading {what} {}", p.display()));
-            let root_cert = self.tls.tls_ca.as_ref().map(|p| read(p, "--tls-ca")).transpose()?;
-            let client_tls = match (&self.tls.tls_cert, &self.tls.tls_key) {
-                (Some(c), Some(k)) => Some(redis::ClientTlsConfig {
-                    client_cert: read(c, "--tls-cert")?,
-                    client_key: read(k, "--tls-key")?,
-                }),
-                _ => None,
-            };
-            install_crypto_provider();
-            redis::Client::build_with_tls(text.as_str(), redis::TlsCertificates { client_tls, root_cert })
+        // The URL's host of an IPv6 address keeps its brackets; sockets and
+        // TLS server names want the bare address.
+        let bare = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
+        let tls = if self.url.is_tls() {
+            let config = self.tls_config(&addr)?;
+            let name = ServerName::try_from(bare.to_owned())
+                .map_err(|e| anyhow::anyhow!("{}: not a valid TLS server name: {e}", self.shown_addr(&addr)))?;
+            Some((config, name))
         } else {
-            install_crypto_provider();
-            redis::Client::open(text.as_str())
-        }
-        .map_err(|e| anyhow::anyhow!("{}: {}", self.shown_addr(&addr), scrub(&e.to_string())))?;
-        let con = client.get_connection_with_timeout(Duration::from_secs(10)).map_err(|e| {
-            let msg = scrub(&e.to_string());
+            None
+        };
+        self.open(bare, port, db, tls).map_err(|e| {
+            let msg = scrub(&e);
             let hint = if self.url.is_tls() && (msg.contains("certificate") || msg.contains("UnknownIssuer")) {
                 " (the server's certificate is not trusted: give its CA with --tls-ca FILE, or --insecure to skip verification)"
             } else if ["WRONGPASS", "NOAUTH", "invalid password", "AuthenticationFailed"].iter().any(|m| msg.contains(m)) {
@@ -141,9 +139,103 @@ impl Endpoint {
                 ""
             };
             anyhow::anyhow!("cannot connect to {}: {msg}{hint}", self.shown_addr(&addr))
-        })?;
-        let _ = con.set_read_timeout(Some(Duration::from_secs(300)));
-        Ok(Conn { inner: con, addr, pending: 0 })
+        })
+        .map(|reader| Conn { reader, addr, pending: 0 })
+    }
+
+    /// TCP connect, TLS handshake, AUTH and SELECT, all within
+    /// [`CONNECT_TIMEOUT`]; errors as text for the caller's message.
+    fn open(
+        &self,
+        host: &str,
+        port: u16,
+        db: u32,
+        tls: Option<(Arc<rustls::ClientConfig>, ServerName<'static>)>,
+    ) -> Result<RespReader<Stream>, String> {
+        let start = Instant::now();
+        if host == "0.0.0.0" || host == "::" {
+            return Err("Cannot connect to a wildcard address (0.0.0.0 or ::)".into());
+        }
+        let mut last_error = None;
+        let mut tcp = None;
+        for sa in (host, port).to_socket_addrs().map_err(|e| e.to_string())? {
+            match TcpStream::connect_timeout(&sa, CONNECT_TIMEOUT) {
+                Ok(s) => {
+                    tcp = Some(s);
+                    break;
+                }
+                Err(e) => last_error = Some(e),
+            }
+        }
+        let tcp = match (tcp, last_error) {
+            (Some(s), _) => s,
+            (None, Some(e)) => return Err(e.to_string()),
+            (None, None) => return Err("could not resolve to any addresses".into()),
+        };
+        let io_err = |e: io::Error| e.to_string();
+        tcp.set_nodelay(true).map_err(io_err)?;
+        let left = CONNECT_TIMEOUT.checked_sub(start.elapsed()).filter(|d| !d.is_zero());
+        let Some(left) = left else { return Err("Connection timed out".into()) };
+        tcp.set_read_timeout(Some(left)).map_err(io_err)?;
+        tcp.set_write_timeout(Some(left)).map_err(io_err)?;
+        let stream = match tls {
+            None => Stream::Tcp(tcp),
+            Some((config, name)) => {
+                let conn = rustls::ClientConnection::new(config, name).map_err(|e| e.to_string())?;
+                let mut s = rustls::StreamOwned::new(conn, tcp);
+                while s.conn.is_handshaking() {
+                    s.conn.complete_io(&mut s.sock).map_err(io_err)?;
+                }
+                Stream::Tls(Box::new(s))
+            }
+        };
+        let user = self.url.username();
+        let password = self.url.password();
+        let mut reader = RespReader::new(stream);
+        let mut replies = hello(&mut reader, user.as_deref(), password.as_deref(), db)?;
+        if user.is_some()
+            && matches!(replies.first(), Some(Reply::Error(e)) if e.contains("wrong number of arguments for 'auth' command"))
+        {
+            // A server older than 6.0 (no ACL users): the password alone.
+            replies = hello(&mut reader, None, password.as_deref(), db)?;
+        }
+        let mut replies = replies.into_iter();
+        if password.is_some() {
+            if let Some(Reply::Error(e)) = replies.next() {
+                // The server's refusal (WRONGPASS …) never holds the password.
+                return Err(format!("Password authentication failed: {e}"));
+            }
+        }
+        if db != 0 {
+            if let Some(Reply::Error(e)) = replies.next() {
+                return Err(format!("SELECT {db} failed: {e}"));
+            }
+        }
+        let s = reader.get_ref().tcp();
+        s.set_read_timeout(Some(READ_TIMEOUT)).map_err(io_err)?;
+        s.set_write_timeout(None).map_err(io_err)?;
+        Ok(reader)
+    }
+
+    /// The rustls configuration (built once): `--tls-ca` or the system's
+    /// roots, `--tls-cert`/`--tls-key`, `--insecure`; the ring provider.
+    fn tls_config(&self, addr: &str) -> anyhow::Result<Arc<rustls::ClientConfig>> {
+        if let Some(c) = self.tls_config.get() {
+            return Ok(c.clone());
+        }
+        let read =
+            |p: &PathBuf, what: &str| std::fs::read(p).with_context(|| format!("reading {what} {}", p.display()));
+        let ca = self.tls.tls_ca.as_ref().map(|p| read(p, "--tls-ca")).transpose()?;
+        let client = match (&self.tls.tls_cert, &self.tls.tls_key) {
+            (Some(c), Some(k)) => Some((read(c, "--tls-cert")?, read(k, "--tls-key")?)),
+            _ => None,
+        };
+        let config = Arc::new(
+            build_tls_config(ca.as_deref(), client, self.tls.insecure)
+                .map_err(|e| anyhow::anyhow!("{}: {}", self.shown_addr(addr), scrub(&e)))?,
+        );
+        let _ = self.tls_config.set(config.clone());
+        Ok(config)
     }
 
     fn shown_addr(&self, addr: &str) -> String {
@@ -151,20 +243,180 @@ impl Endpoint {
     }
 }
 
-fn install_crypto_provider() {
-    // Several providers could be compiled in through other crates; pick ring
-    // explicitly (an error only means one is installed already).
-    let _ = rustls::crypto::ring::default_provider().install_default();
+/// The rustls configuration from the PEM contents of `--tls-ca` and
+/// `--tls-cert`/`--tls-key`; errors worded as the redis crate worded them.
+fn build_tls_config(
+    ca: Option<&[u8]>,
+    client: Option<(Vec<u8>, Vec<u8>)>,
+    insecure: bool,
+) -> Result<rustls::ClientConfig, String> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut roots = rustls::RootCertStore::empty();
+    match ca {
+        Some(pem) => {
+            for cert in CertificateDer::pem_slice_iter(pem) {
+                let cert = cert.map_err(|e| format!("Unable to parse root certificate PEM: {e}"))?;
+                roots.add(cert).map_err(|_| "Unable to parse TLS trust anchors".to_owned())?;
+            }
+        }
+        // Nothing is verified: no need to load the system's roots.
+        None if insecure => {}
+        None => {
+            // As the redis crate did: the platform's roots, any error fatal.
+            let mut found = rustls_native_certs::load_native_certs();
+            if let Some(e) = found.errors.pop() {
+                return Err(e.to_string());
+            }
+            roots.add_parsable_certificates(found.certs);
+        }
+    }
+    let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_root_certificates(roots);
+    let mut config = match client {
+        Some((cert, key)) => {
+            let chain = CertificateDer::pem_slice_iter(&cert)
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| format!("Unable to parse client certificate chain PEM: {e}"))?;
+            let key = PrivateKeyDer::from_pem_slice(&key)
+                .map_err(|e| format!("Unable to extract private key from PEM file: {e}"))?;
+            builder
+                .with_client_auth_cert(chain, key)
+                .map_err(|e| format!("Unable to build client with TLS parameters provided. - {e}"))?
+        }
+        None => builder.with_no_client_auth(),
+    };
+    if insecure {
+        config.enable_sni = false;
+        config.dangerous().set_certificate_verifier(Arc::new(NoVerification(provider)));
+    }
+    Ok(config)
 }
 
-/// Driver errors can echo the URL; hide any password in it.
+/// AUTH and SELECT in one round trip; their replies. A PING stands in when
+/// there is neither, so that a connection that does not work (a TLS port
+/// spoken to in clear, a client certificate refused, which TLS 1.3 says only
+/// after the handshake) fails while connecting, as "cannot connect". The
+/// PING's reply is not checked: a NOAUTH there is reported by the first real
+/// command, as before.
+fn hello(
+    reader: &mut RespReader<Stream>,
+    user: Option<&str>,
+    password: Option<&str>,
+    db: u32,
+) -> Result<Vec<Reply>, String> {
+    let mut p = Packer::default();
+    if let Some(pw) = password {
+        p.begin(if user.is_some() { 3 } else { 2 });
+        p.arg(b"AUTH");
+        if let Some(u) = user {
+            p.arg(u.as_bytes());
+        }
+        p.arg(pw.as_bytes());
+    }
+    if db != 0 {
+        p.begin(2);
+        p.arg(b"SELECT");
+        p.arg_int(db as i64);
+    }
+    if p.is_empty() {
+        p.cmd(&[b"PING"]);
+    }
+    let s = reader.get_mut();
+    s.write_all(p.bytes()).and_then(|_| s.flush()).map_err(|e| e.to_string())?;
+    (0..p.count()).map(|_| reader.read_reply().map_err(|e| e.to_string())).collect()
+}
+
+/// `--insecure`: accepts any server certificate and handshake signature,
+/// as the redis crate's `#insecure` did (a certificate webpki cannot even
+/// parse, e.g. an old X.509 v1 self-signed one, must still be accepted).
+#[derive(Debug)]
+struct NoVerification(Arc<rustls::crypto::CryptoProvider>);
+
+impl rustls::client::danger::ServerCertVerifier for NoVerification {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        Ok(rustls::client::danger::ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        _message: &[u8],
+        _cert: &CertificateDer<'_>,
+        _dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        Ok(rustls::client::danger::HandshakeSignatureValid::assertion())
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        _message: &[u8],
+        _cert: &CertificateDer<'_>,
+        _dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        Ok(rustls::client::danger::HandshakeSignatureValid::assertion())
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+/// Errors can echo the URL; hide any password in it.
 fn scrub(text: &str) -> String {
     decant_record::cli::redact(&decant_record::conn::redact_url_text(text))
 }
 
+/// The byte stream under a connection.
+enum Stream {
+    Tcp(TcpStream),
+    Tls(Box<rustls::StreamOwned<rustls::ClientConnection, TcpStream>>),
+}
+
+impl Stream {
+    fn tcp(&self) -> &TcpStream {
+        match self {
+            Stream::Tcp(s) => s,
+            Stream::Tls(s) => &s.sock,
+        }
+    }
+}
+
+impl Read for Stream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Stream::Tcp(s) => s.read(buf),
+            Stream::Tls(s) => s.read(buf),
+        }
+    }
+}
+
+impl Write for Stream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Stream::Tcp(s) => s.write(buf),
+            Stream::Tls(s) => s.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Stream::Tcp(s) => s.flush(),
+            Stream::Tls(s) => s.flush(),
+        }
+    }
+}
+
 /// One connection with hand-driven pipelining.
 pub struct Conn {
-    inner: redis::Connection,
+    reader: RespReader<Stream>,
     addr: String,
     pending: usize,
 }
@@ -186,14 +438,15 @@ impl Conn {
         if count == 0 {
             return Ok(());
         }
-        self.inner.send_packed_command(packed).map_err(|e| self.io_error(e))?;
+        let s = self.reader.get_mut();
+        s.write_all(packed).and_then(|_| s.flush()).map_err(|e| self.io_error(e))?;
         self.pending += count;
         Ok(())
     }
 
-    /// Reads the next reply (an error reply is a `Value::ServerError`, not an `Err`).
-    pub fn recv(&mut self) -> anyhow::Result<Value> {
-        let v = self.inner.recv_response().map_err(|e| self.io_error(e))?;
+    /// Reads the next reply (an error reply is a `Reply::Error`, not an `Err`).
+    pub fn recv(&mut self) -> anyhow::Result<Reply> {
+        let v = self.reader.read_reply().map_err(|e| self.io_error(e))?;
         self.pending = self.pending.saturating_sub(1);
         Ok(v)
     }
@@ -212,7 +465,7 @@ impl Conn {
     }
 
     /// Runs one command and returns its reply; an error reply is an `Err`.
-    pub fn call(&mut self, args: &[&[u8]]) -> anyhow::Result<Value> {
+    pub fn call(&mut self, args: &[&[u8]]) -> anyhow::Result<Reply> {
         let mut p = Packer::default();
         p.cmd(args);
         self.send(p.bytes(), 1)?;
@@ -222,7 +475,6 @@ impl Conn {
         }
         Ok(v)
     }
-
     /// `INFO server` and `INFO cluster`.
     pub fn server_info(&mut self) -> anyhow::Result<ServerInfo> {
         let info = self.call(&[b"INFO", b"server"])?;
@@ -268,62 +520,61 @@ impl Conn {
         Ok(out)
     }
 
-    fn io_error(&self, e: redis::RedisError) -> anyhow::Error {
-        anyhow::anyhow!("{}: {}", self.addr, scrub(&e.to_string()))
+    fn io_error(&self, e: io::Error) -> anyhow::Error {
+        let msg = match e.kind() {
+            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => {
+                format!("no reply within {} s ({e})", READ_TIMEOUT.as_secs())
+            }
+            _ => e.to_string(),
+        };
+        anyhow::anyhow!("{}: {}", self.addr, scrub(&msg))
     }
 }
 
 /// The error text of an error reply, `None` for any other reply.
-pub fn error_text(v: &Value) -> Option<String> {
+pub fn error_text(v: &Reply) -> Option<String> {
     match v {
-        Value::ServerError(e) => Some(match e.details() {
-            Some(d) => format!("{} {d}", e.code()),
-            None => e.code().to_owned(),
-        }),
+        Reply::Error(e) => Some(e.clone()),
         _ => None,
     }
 }
 
 /// A bulk or simple string's bytes.
-pub fn bytes_of(v: &Value) -> Option<&[u8]> {
+pub fn bytes_of(v: &Reply) -> Option<&[u8]> {
     match v {
-        Value::BulkString(b) => Some(b),
-        Value::SimpleString(s) => Some(s.as_bytes()),
-        Value::Okay => Some(b"OK"),
+        Reply::Bulk(b) | Reply::Simple(b) => Some(b),
         _ => None,
     }
 }
 
 /// An integer reply (or a string holding one).
-pub fn int_of(v: &Value) -> Option<i64> {
+pub fn int_of(v: &Reply) -> Option<i64> {
     match v {
-        Value::Int(n) => Some(*n),
+        Reply::Int(n) => Some(*n),
         other => bytes_of(other).and_then(|b| std::str::from_utf8(b).ok()).and_then(|s| s.parse().ok()),
     }
 }
 
 /// An array reply's elements.
-pub fn array_of(v: &Value) -> Option<&[Value]> {
+pub fn array_of(v: &Reply) -> Option<&[Reply]> {
     match v {
-        Value::Array(a) | Value::Set(a) => Some(a),
+        Reply::Array(a) => Some(a),
         _ => None,
     }
 }
 
 /// Takes an array reply's elements by value.
-pub fn into_array(v: Value) -> Option<Vec<Value>> {
+pub fn into_array(v: Reply) -> Option<Vec<Reply>> {
     match v {
-        Value::Array(a) | Value::Set(a) => Some(a),
+        Reply::Array(a) => Some(a),
         _ => None,
     }
 }
 
 /// Takes a bulk string's bytes by value.
-pub fn into_bytes(v: Value) -> Option<Vec<u8>> {
+pub fn into_bytes(v: Reply) -> Option<Vec<u8>> {
     match v {
-        Value::BulkString(b) => Some(b),
-        Value::SimpleString(s) => Some(s.into_bytes()),
-        Value::Okay => Some(b"OK".to_vec()),
+        Reply::Bulk(b) | Reply::Simple(b) => Some(b),
         _ => None,
     }
 }

@@ -27,6 +27,7 @@
 
 pub mod conn;
 pub mod rdb;
+pub mod resp;
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
@@ -37,9 +38,10 @@ use decant_record::conn::{ConnUrl, Role, Store};
 use decant_record::digest::KeyGrouper;
 use decant_record::record::{PendingEntry, StreamEntry, StreamGroup, StreamValue};
 use decant_record::{Bytes, Header, Record, RecordWriter, RedisRecord, RedisType, RedisValue};
-use redis::Value;
 
-use self::conn::{array_of, bytes_of, error_text, glob_match, int_of, into_array, into_bytes, Conn, Endpoint, Packer};
+use self::conn::{
+    array_of, bytes_of, error_text, glob_match, int_of, into_array, into_bytes, Conn, Endpoint, Packer, Reply,
+};
 
 /// Strings longer than this are written in parts of this many bytes.
 pub const STRING_PART_BYTES: usize = 8 << 20;
@@ -986,7 +988,7 @@ enum Window {
 }
 
 /// Interprets a step-2 reply: the whole value, "more to read", or "gone".
-fn first_window(ty: RedisType, v: Value, chunk: usize) -> Window {
+fn first_window(ty: RedisType, v: Reply, chunk: usize) -> Window {
     match ty {
         RedisType::Hash | RedisType::Set => {
             let mut a = into_array(v).unwrap_or_default().into_iter();
@@ -1256,7 +1258,7 @@ impl<'a> WindowReader<'a> {
         Ok(None)
     }
 
-    fn check(&self, v: Value) -> anyhow::Result<Value> {
+    fn check(&self, v: Reply) -> anyhow::Result<Reply> {
         match error_text(&v) {
             Some(e) => bail!("reading key {}: {e}", Bytes(self.key.to_vec())),
             None => Ok(v),

@@ -33,9 +33,8 @@ use decant_record::conn::{ConnUrl, Role, Store};
 use decant_record::digest::KeyGrouper;
 use decant_record::record::Target;
 use decant_record::{Bytes, ReadError, Record, RedisRecord, RedisValue};
-use redis::Value;
 
-use self::conn::{error_text, int_of, key_slot, Conn, Endpoint, Packer, SlotRange};
+use self::conn::{error_text, int_of, key_slot, Conn, Endpoint, Packer, Reply, SlotRange};
 
 const AFTER_HELP: &str = "\
 Examples:
@@ -1146,7 +1145,7 @@ impl Importer {
                     let mut nil_first = false;
                     for r in 0..n {
                         let v = self.nodes[node].conn.recv()?;
-                        if r == 0 && matches!(v, Value::Nil) {
+                        if r == 0 && matches!(v, Reply::Nil) {
                             nil_first = true;
                         }
                         if let Some(e) = error_text(&v) {
