@@ -7,7 +7,8 @@
 //!
 //! 1. a scanning thread sends `SCAN` and, per page, one pipeline of `TYPE` +
 //!    `PEXPIRETIME` (Redis ≥ 7; else `TIME` + `PTTL`) per key, with the next
-//!    `SCAN` in the same pipeline;
+//!    `SCAN` in the same pipeline (no `TYPE` for keys whose type is guessed
+//!    from keys of the same shape: [`guess`]);
 //! 2. the main thread sends one pipeline per page reading each value, bounded
 //!    by `--chunk-size` (`HSCAN`/`SSCAN … COUNT n`, `LRANGE`/`ZRANGE 0 n-1`,
 //!    `GETRANGE` for strings), and reads the previous page's replies while the
@@ -26,6 +27,7 @@
 //! part, so the lines of every key stay consecutive.
 
 pub mod conn;
+pub mod guess;
 pub mod rdb;
 pub mod resp;
 
@@ -42,6 +44,7 @@ use decant_record::{Bytes, Header, Record, RecordWriter, RedisRecord, RedisType,
 use self::conn::{
     array_of, bytes_of, error_text, glob_match, int_of, into_array, into_bytes, Conn, Endpoint, Packer, Reply,
 };
+use self::guess::TypeGuess;
 
 /// Strings longer than this are written in parts of this many bytes.
 pub const STRING_PART_BYTES: usize = 8 << 20;
@@ -180,6 +183,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         sink: Sink::spawn(writer),
         unsupported: 0,
         shared_progress: None,
+        misses: Misses::default(),
     };
     if !cluster && args.matches.is_empty() && args.exclude.is_empty() && args.types.is_empty() {
         // Without filters, DBSIZE is the total (for the ETA).
@@ -216,7 +220,13 @@ struct Found {
     key: Vec<u8>,
     ty: RedisType,
     expire_at_ms: Option<i64>,
+    /// `ty` is a guess (no `TYPE` was asked).
+    guessed: bool,
 }
+
+/// Keys whose guessed type was wrong, from the reading side to the scanning
+/// thread (which then stops guessing their shape).
+type Misses = Arc<Mutex<Vec<Vec<u8>>>>;
 
 /// Records are encoded and written on a thread of their own, so JSON
 /// encoding overlaps reading from the server; batches go through a bounded
@@ -387,6 +397,7 @@ struct Exporter<'a> {
     unsupported: u64,
     /// The progress shared by the threads of a parallel cluster export.
     shared_progress: Option<&'a Mutex<Progress>>,
+    misses: Misses,
 }
 
 impl Exporter<'_> {
@@ -410,6 +421,7 @@ impl Exporter<'_> {
                         sink: self.sink.worker(id, handoff.clone()),
                         unsupported: 0,
                         shared_progress: Some(&progress),
+                        misses: Misses::default(),
                     };
                     let queue = &queue;
                     scope.spawn(move || -> anyhow::Result<(Summary, u64)> {
@@ -461,6 +473,7 @@ impl Exporter<'_> {
             count: self.opts.count,
             pexpiretime: self.pexpiretime,
             scan_type: self.scan_type,
+            misses: Arc::clone(&self.misses),
         };
         let (tx, rx) = std::sync::mpsc::sync_channel::<anyhow::Result<Meta>>(2);
         let scanner = std::thread::spawn(move || {
@@ -553,7 +566,7 @@ impl Exporter<'_> {
                 RedisType::String => {
                     let v = con.recv()?;
                     if let Some(e) = error_text(&v) {
-                        retry_or_fail(con, &f, &e)?;
+                        self.retry_or_fail(con, &f, &e)?;
                         deferred.push_back(f);
                         continue;
                     }
@@ -569,7 +582,7 @@ impl Exporter<'_> {
                 ty => {
                     let v = con.recv()?;
                     if let Some(e) = error_text(&v) {
-                        retry_or_fail(con, &f, &e)?;
+                        self.retry_or_fail(con, &f, &e)?;
                         deferred.push_back(f);
                         continue;
                     }
@@ -600,6 +613,7 @@ impl Exporter<'_> {
                                 key: rec.key,
                                 ty: rec.value.redis_type(),
                                 expire_at_ms: rec.expire_at_ms,
+                                guessed: false,
                             });
                             continue;
                         }
@@ -642,6 +656,19 @@ impl Exporter<'_> {
         Ok(())
     }
 
+    /// A key whose value command failed in step 2 (its type was guessed
+    /// wrong, or it changed type in between) is read again by the window
+    /// reader, which checks its type; any other error stops the run.
+    fn retry_or_fail(&self, con: &Conn, f: &Found, e: &str) -> anyhow::Result<()> {
+        if e.starts_with("WRONGTYPE") {
+            if f.guessed {
+                self.misses.lock().unwrap_or_else(PoisonError::into_inner).push(f.key.clone());
+            }
+            return Ok(());
+        }
+        bail!("{}: reading key {}: {e}", con.addr(), Bytes(f.key.clone()))
+    }
+
     fn write(&mut self, rec: RedisRecord) -> anyhow::Result<()> {
         let ends = rec.ends_key();
         let key_group = ends.then(|| self.opts.group_by.group(&rec.key));
@@ -676,6 +703,12 @@ impl Exporter<'_> {
                 }
             }
             let Some(mut value) = queue.pop_front() else {
+                if let Some(name) = reader.unsupported.take() {
+                    cli::warn(format_args!("key {}: type {name:?} cannot be exported; skipped", Bytes(f.key.clone())));
+                    self.group(&f.key).rejected += 1;
+                    self.unsupported += 1;
+                    return Ok(());
+                }
                 // Gone before its first window.
                 self.group(&f.key).skipped += 1;
                 return Ok(());
@@ -795,6 +828,7 @@ struct ScanOpts {
     count: u32,
     pexpiretime: bool,
     scan_type: bool,
+    misses: Misses,
 }
 
 /// One SCAN page after step 1.
@@ -859,13 +893,26 @@ fn scan_loop(
     scan_cmd_for(&mut p, o, b"0");
     con.send(p.bytes(), 1)?;
     let (mut next, mut keys) = scan_reply(con, o)?;
+    // With --type every key's type is asked: a guess must not filter.
+    let mut guess = o.types.is_empty().then(TypeGuess::default);
+    let mut guessed = Vec::new();
     loop {
         p.clear();
         if !o.pexpiretime {
             p.cmd(&[b"TIME"]);
         }
+        if let Some(g) = &mut guess {
+            for k in std::mem::take(&mut *o.misses.lock().unwrap_or_else(PoisonError::into_inner)) {
+                g.missed(&k);
+            }
+        }
+        guessed.clear();
         for k in &keys {
-            p.cmd(&[b"TYPE", k]);
+            let ty = guess.as_mut().and_then(|g| g.predict(k));
+            guessed.push(ty);
+            if ty.is_none() {
+                p.cmd(&[b"TYPE", k]);
+            }
             if o.pexpiretime {
                 p.cmd(&[b"PEXPIRETIME", k]);
             } else {
@@ -877,7 +924,7 @@ fn scan_loop(
             scan_cmd_for(&mut p, o, &next);
         }
         con.send(p.bytes(), p.count())?;
-        let meta = step1(con, o, std::mem::take(&mut keys))?;
+        let meta = step1(con, o, std::mem::take(&mut keys), &guessed, guess.as_mut())?;
         if more {
             (next, keys) = scan_reply(con, o)?;
         }
@@ -891,8 +938,15 @@ fn scan_loop(
     }
 }
 
-/// Reads step 1's replies (TYPE and expiry per key).
-fn step1(con: &mut Conn, o: &ScanOpts, keys: Vec<Vec<u8>>) -> anyhow::Result<Meta> {
+/// Reads step 1's replies (TYPE, unless `guessed`, and expiry per key),
+/// teaching `guess` the types asked.
+fn step1(
+    con: &mut Conn,
+    o: &ScanOpts,
+    keys: Vec<Vec<u8>>,
+    guessed: &[Option<RedisType>],
+    mut guess: Option<&mut TypeGuess>,
+) -> anyhow::Result<Meta> {
     let mut now_ms = 0i64;
     if !o.pexpiretime {
         let t = con.recv()?;
@@ -902,20 +956,31 @@ fn step1(con: &mut Conn, o: &ScanOpts, keys: Vec<Vec<u8>>) -> anyhow::Result<Met
         now_ms = secs * 1000 + micros / 1000;
     }
     let mut meta = Meta { found: Vec::with_capacity(keys.len()), gone: Vec::new(), unsupported: Vec::new() };
-    for key in keys {
-        let ty = con.recv()?;
+    for (key, &guess_ty) in keys.into_iter().zip(guessed) {
+        let asked = if guess_ty.is_none() { Some(con.recv()?) } else { None };
         let exp = con.recv()?;
-        if let Some(e) = error_text(&ty).or_else(|| error_text(&exp)) {
+        if let Some(e) = asked.as_ref().and_then(error_text).or_else(|| error_text(&exp)) {
             bail!("{}: reading key {}: {e}", con.addr(), Bytes(key));
         }
-        let name = bytes_of(&ty).map(|b| String::from_utf8_lossy(b).into_owned()).unwrap_or_default();
-        if name == "none" {
-            meta.gone.push(key);
-            continue;
-        }
-        let Some(ty) = RedisType::parse(&name) else {
-            meta.unsupported.push((key, name));
-            continue;
+        let ty = match (guess_ty, asked) {
+            (Some(ty), _) => ty,
+            (None, asked) => {
+                let name = asked.as_ref().and_then(bytes_of).map(|b| String::from_utf8_lossy(b).into_owned());
+                let name = name.unwrap_or_default();
+                if name == "none" {
+                    meta.gone.push(key);
+                    continue;
+                }
+                let ty = RedisType::parse(&name);
+                if let Some(g) = guess.as_deref_mut() {
+                    g.learn(&key, ty);
+                }
+                let Some(ty) = ty else {
+                    meta.unsupported.push((key, name));
+                    continue;
+                };
+                ty
+            }
         };
         if !o.types.is_empty() && !o.types.contains(&ty) {
             continue;
@@ -930,7 +995,7 @@ fn step1(con: &mut Conn, o: &ScanOpts, keys: Vec<Vec<u8>>) -> anyhow::Result<Met
             (true, n) => Some(n),
             (false, n) => Some(now_ms + n),
         };
-        meta.found.push(Found { key, ty, expire_at_ms });
+        meta.found.push(Found { key, ty, expire_at_ms, guessed: guess_ty.is_some() });
     }
     Ok(meta)
 }
@@ -938,16 +1003,6 @@ fn step1(con: &mut Conn, o: &ScanOpts, keys: Vec<Vec<u8>>) -> anyhow::Result<Met
 fn read_dump(con: &mut Conn, key: &[u8]) -> anyhow::Result<Option<Vec<u8>>> {
     let d = con.call(&[b"DUMP", key])?;
     Ok(into_bytes(d))
-}
-
-/// A key whose value command failed in step 2 (it changed type in between)
-/// is read again by the window reader, which checks its type; any other
-/// error stops the run.
-fn retry_or_fail(con: &Conn, f: &Found, e: &str) -> anyhow::Result<()> {
-    if e.starts_with("WRONGTYPE") {
-        return Ok(());
-    }
-    bail!("{}: reading key {}: {e}", con.addr(), Bytes(f.key.clone()))
 }
 
 fn approx_size(r: &RedisRecord) -> usize {
@@ -1070,6 +1125,11 @@ struct WindowReader<'a> {
     started: bool,
     /// The key vanished after its first window.
     gone: bool,
+    /// Its type was guessed (not asked in step 1).
+    guessed: bool,
+    /// A guessed key turned out to be of this type, which decant cannot
+    /// export (a module type): skipped like step 1 skips such keys.
+    unsupported: Option<String>,
 }
 
 impl<'a> WindowReader<'a> {
@@ -1086,6 +1146,8 @@ impl<'a> WindowReader<'a> {
             done: false,
             started: false,
             gone: false,
+            guessed: f.guessed,
+            unsupported: None,
         }
     }
 
@@ -1115,6 +1177,11 @@ impl<'a> WindowReader<'a> {
             }
             match RedisType::parse(&name) {
                 Some(t) => self.ty = t,
+                None if self.guessed => {
+                    self.done = true;
+                    self.unsupported = Some(name);
+                    return Ok(None);
+                }
                 None => bail!("key {}: type changed to {name:?} while exporting", Bytes(self.key.to_vec())),
             }
         }
