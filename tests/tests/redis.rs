@@ -925,6 +925,18 @@ fn last_state(path: &Path) -> Option<serde_json::Value> {
 /// stays open, waits until batches are acknowledged and `big:list` is partly
 /// written, then kills it (SIGKILL) with batches in flight.
 fn import_killed_mid_run(url: &str, state: &Path, head: &[u8], extra: &[&str]) {
+    import_killed_when(url, state, head, extra, |c, line| line > 100 && int(&q(c, &[b"LLEN", b"big:list"])) > 1000);
+}
+
+/// [`import_killed_mid_run`], killed once `written` says enough is written
+/// (given the line of the last recorded state).
+fn import_killed_when(
+    url: &str,
+    state: &Path,
+    head: &[u8],
+    extra: &[&str],
+    written: impl Fn(&mut redis::Connection, u64) -> bool,
+) {
     use std::io::Write as _;
     let mut child = std::process::Command::new(decant_tests::bin("redis-import"))
         .args(["--url", url, "--state"])
@@ -943,10 +955,15 @@ fn import_killed_mid_run(url: &str, state: &Path, head: &[u8], extra: &[&str]) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     loop {
         let line = last_state(state).and_then(|v| v["line"].as_u64()).unwrap_or(0);
-        if line > 100 && int(&q(&mut c, &[b"LLEN", b"big:list"])) > 1000 {
+        if written(&mut c, line) {
             break;
         }
-        assert!(std::time::Instant::now() < deadline, "the importer made no progress in 60 s");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the importer made no progress in 60 s: state {:?}, exited {:?}",
+            last_state(state),
+            child.try_wait()
+        );
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
     // Let the batch in flight reach the server: applied, not recorded.
@@ -1043,6 +1060,58 @@ fn a_killed_import_resumes_from_its_state_file_without_duplicates() {
             .output()
             .assert_code(2)
             .assert_stderr_contains("belongs to another input");
+    }
+}
+
+/// A stream this run created and was killed in the middle of: a resumed
+/// merge deletes it and writes it again (re-adding its entries would be
+/// refused), and a resumed skip-existing run likewise.
+#[test]
+fn a_stream_cut_by_a_kill_is_written_again_on_resume() {
+    let source = redis();
+    let mut c = connect(&source.url());
+    let mut p = redis::pipe();
+    for i in 0..3000 {
+        p.cmd("SET").arg(format!("s:{i}")).arg(i).ignore();
+    }
+    for i in 1..=30_000 {
+        p.cmd("XADD").arg("big:stream").arg(format!("{i}-0")).arg("f").arg(i).ignore();
+    }
+    p.cmd("XGROUP").arg("CREATE").arg("big:stream").arg("g").arg("10-0").ignore();
+    p.query::<()>(&mut c).unwrap();
+    let exported = export(&source.url(), &["--chunk-size", "500"]);
+    // Reordered (and so unsealed): the stream's 60 parts first, then the
+    // strings; the run is fed the first 50 parts and killed with the
+    // stream half written.
+    let is_stream = |l: &[u8]| l.windows(12).any(|w| w == b"\"big:stream\"");
+    let lines: Vec<&[u8]> = exported.split_inclusive(|&b| b == b'\n').collect();
+    let parts: Vec<&[u8]> = lines.iter().copied().filter(|l| is_stream(l)).collect();
+    let strings: Vec<&[u8]> =
+        lines.iter().copied().filter(|l| l.starts_with(br#"{"kind":"redis""#) && !is_stream(l)).collect();
+    assert_eq!((parts.len(), strings.len()), (60, 3000));
+    let input = [&lines[..1], &parts[..], &strings[..]].concat().concat();
+    let head = [&lines[..1], &parts[..50]].concat().concat();
+    let work = decant_tests::Workdir::new("redis-state-stream");
+    let file = work.write("stream.ndjson", &input);
+    for mode in ["merge", "skip-existing"] {
+        let target = redis();
+        let state = work.join(format!("{mode}.state"));
+        import_killed_when(&target.url(), &state, &head, &["--mode", mode], |c, _| {
+            int(&q(c, &[b"XLEN", b"big:stream"])) > 1000
+        });
+        let saved = last_state(&state).expect("a state was recorded");
+        assert!(
+            saved["restart"].as_array().unwrap().iter().any(|r| r["key"] == "big:stream"),
+            "{mode}: the half-written stream is recorded: {saved}"
+        );
+        let out = run("redis-import")
+            .args(["--url", &target.url(), "--mode", mode, "--state"])
+            .arg(&state)
+            .arg(&file)
+            .args(["--log-format", "json"])
+            .assert_success();
+        assert_eq!(json_summary(&out.stderr)["(total)"]["errors"], 0, "{mode}: {}", out.stderr);
+        assert_same(&snapshot(&source.url()), &snapshot(&target.url()));
     }
 }
 

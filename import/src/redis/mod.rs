@@ -440,7 +440,8 @@ struct Item {
     /// --state: a key a killed run may have written in part; written from
     /// scratch (see [`state`]).
     restart: bool,
-    /// Merge mode with --state, lists: the length before this run's appends.
+    /// Merge mode with --state, lists and streams: the length before this
+    /// run's appends (0: the key did not exist).
     list_len: Option<i64>,
 }
 
@@ -810,15 +811,16 @@ impl Importer {
     }
 
     /// Sends EXISTS for the items that need it; returns the reply plans.
-    /// With --state in merge mode, a list's length is read before this run
-    /// appends to it (LLEN), so a resumed run can trim it back.
+    /// With --state in merge mode, a list's or stream's length is read before
+    /// this run appends to it (LLEN, XLEN), so a resumed run can trim the list
+    /// back, or delete the stream this run created.
     fn send_exists(&mut self, items: &mut [Item]) -> anyhow::Result<Vec<Vec<(usize, usize)>>> {
         let probe_lists = self.state.is_some() && self.mode == Mode::Merge;
         for (i, item) in items.iter().enumerate() {
             let llen = probe_lists
                 && !item.restart
                 && matches!(item.action, Action::Check | Action::Write)
-                && matches!(&item.kind, ItemKind::Key(r) if r.starts_key() && matches!(r.value, RedisValue::List(_)));
+                && matches!(&item.kind, ItemKind::Key(r) if r.starts_key() && matches!(r.value, RedisValue::List(_) | RedisValue::Stream(_)));
             if item.action != Action::Check && !llen {
                 continue;
             }
@@ -830,7 +832,8 @@ impl Importer {
                 pipe.plan.push((i, PROBE_EXISTS));
             }
             if llen {
-                pipe.p.cmd(&[b"LLEN", item.key()]);
+                let stream = matches!(&item.kind, ItemKind::Key(r) if matches!(r.value, RedisValue::Stream(_)));
+                pipe.p.cmd(&[if stream { b"XLEN" } else { b"LLEN" }, item.key()]);
                 pipe.plan.push((i, PROBE_LLEN));
             }
         }
@@ -843,7 +846,7 @@ impl Importer {
             for (i, probe) in plan {
                 let v = self.nodes[node].conn.recv()?;
                 if probe == PROBE_LLEN {
-                    // Not a list (WRONGTYPE): the merge itself will be rejected.
+                    // Not a list / stream (WRONGTYPE): the merge itself will be rejected.
                     items[i].list_len = int_of(&v).filter(|_| error_text(&v).is_none());
                     continue;
                 }
@@ -1261,13 +1264,18 @@ impl Importer {
         if item.restart && starts {
             // What a killed run wrote of this key is undone first.
             match (self.mode, item.list_len) {
-                (Mode::Merge, Some(n)) if n > 0 => {
+                (Mode::Merge, Some(n)) if n > 0 && matches!(rec.value, RedisValue::List(_)) => {
                     p.begin(4);
                     p.arg(b"LTRIM");
                     p.arg(key);
                     p.arg(b"0");
                     p.arg_int(n - 1);
                 }
+                // Entries appended to a stream that existed cannot be cut
+                // back (XTRIM drops the oldest); adding them again is
+                // refused and reported for the key, as a merge onto a stream
+                // with newer entries is.
+                (Mode::Merge, Some(n)) if n > 0 => {}
                 (Mode::Merge, Some(_)) => p.cmd(&[b"DEL", key]),
                 (Mode::Merge, None) => {}
                 _ => p.cmd(&[b"DEL", key]),

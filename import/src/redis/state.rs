@@ -8,8 +8,10 @@
 //! up to `line` (or up to the first part of the earliest restart key) and
 //! writes each restart key from scratch: deleted first in skip-existing and
 //! replace modes (this run created or replaced it), and in merge mode a list
-//! is trimmed back to the length it had before this run appended to it
-//! (hash, set and sorted-set merges and string writes are idempotent).
+//! is trimmed back to the length it had before this run appended to it and
+//! a stream this run created is deleted (hash, set and sorted-set merges and
+//! string writes are idempotent; entries appended to a stream that existed
+//! before cannot be taken back, and re-adding them is reported for the key).
 //! So a run killed at any point continues without duplicates or loss.
 //!
 //! The file is a log of JSON lines, the last complete one being the state:
@@ -52,7 +54,8 @@ pub struct RestartKey {
     pub key: Bytes,
     /// The input line of its first part.
     pub line: u64,
-    /// Merge mode, lists: the length before this run appended to it.
+    /// Merge mode, lists and streams: the length before this run appended
+    /// to it (a stream this run created, length 0, is deleted on resume).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub list_len: Option<i64>,
 }
