@@ -511,6 +511,64 @@ fn foreign_keys_come_after_the_data_and_are_checked() {
         .assert_stderr_contains("violates foreign key constraint");
 }
 
+/// After the data, indexes and foreign-key checks of many tables are shared
+/// between two connections: every index is built, and each failure (a
+/// duplicate under a unique key, an orphan row) is named, whichever
+/// connection met it.
+#[test]
+fn indexes_and_key_checks_of_many_tables_all_run_and_failures_are_named() {
+    let mut stream = String::new();
+    for t in 0..6 {
+        stream.push_str(&format!(
+            r#"{{"kind":"schema","table":"t{t}","columns":[{{"name":"id","type":"int32","nullable":false}},{{"name":"code","type":"string","max_len":8}},{{"name":"n","type":"int32"}},{{"name":"parent","type":"int32"}}],"primary_key":["id"],"indexes":[{{"name":"uq_t{t}_code","columns":["code"],"unique":true}},{{"name":"ix_t{t}_n","columns":["n"]}}]{fk}}}"#,
+            fk = if t > 0 {
+                format!(r#","foreign_keys":[{{"name":"fk_t{t}","columns":["parent"],"ref_table":"t0","ref_columns":["id"]}}]"#)
+            } else {
+                String::new()
+            }
+        ));
+        stream.push('\n');
+        for id in 0..200 {
+            // t3 has a duplicate code; t5 a row whose parent is missing.
+            let code = if t == 3 && id == 7 { "c6".to_owned() } else { format!("c{id}") };
+            let parent = if t == 5 && id == 9 { 999 } else { id % 50 };
+            stream.push_str(&format!(
+                r#"{{"kind":"row","table":"t{t}","data":{{"id":{id},"code":"{code}","n":{},"parent":{parent}}}}}"#,
+                id % 13
+            ));
+            stream.push('\n');
+        }
+    }
+    let my = mariadb();
+    let db = my.fresh_database("many_ix");
+    let out = import("mysql-import", &my.url(&db))
+        .args(["--create-tables"])
+        .stdin_bytes(stream.clone())
+        .output()
+        .assert_code(2);
+    out.assert_stderr_contains("2 statement(s) after it failed")
+        .assert_stderr_contains("uq_t3_code")
+        .assert_stderr_contains("foreign key fk_t5 of t5: 1 row(s) reference rows missing from t0");
+    for t in 0..6 {
+        let ddl = my.query(&db, &format!("SHOW CREATE TABLE t{t}"));
+        assert!(ddl.contains(&format!("KEY `ix_t{t}_n` (`n`)")), "{ddl}");
+        assert_eq!(ddl.contains(&format!("UNIQUE KEY `uq_t{t}_code`")), t != 3, "{ddl}");
+        assert_eq!(ddl.contains(&format!("CONSTRAINT `fk_t{t}`")), t > 0, "{ddl}");
+    }
+    let pg = postgres();
+    let pdb = pg.fresh_database("many_ix");
+    let out = import("pg-import", &pg.url(&pdb)).args(["--create-tables"]).stdin_bytes(stream).output().assert_code(2);
+    out.assert_stderr_contains("uq_t3_code").assert_stderr_contains("fk_t5");
+    let indexes = pg.query(
+        &pdb,
+        "SELECT string_agg(indexname, ',' ORDER BY indexname) FROM pg_indexes WHERE schemaname = 'public'",
+    );
+    for t in 0..6 {
+        assert!(indexes.contains(&format!("t{t}_ix_t{t}_n")), "{indexes}");
+        assert_eq!(indexes.contains(&format!("t{t}_uq_t{t}_code")), t != 3, "{indexes}");
+    }
+}
+
 /// `n` rows of table `p` (id, name varchar(8), at date) with a schema line;
 /// `bad` replaces rows by id.
 fn pipeline_stream(n: u32, bad: &[(u32, &str)]) -> String {

@@ -26,7 +26,8 @@ mod sqlite;
 pub mod state;
 pub mod typemap;
 
-use std::collections::{HashMap, HashSet};
+use std::cell::RefCell;
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::path::PathBuf;
 
 use anyhow::{bail, Context as _};
@@ -209,6 +210,11 @@ pub(crate) trait Sink {
     async fn query_text(&mut self, sql: &str) -> Result<Option<String>, DbError>;
     /// How this sink's statements are built ahead of time.
     fn preparer(&self) -> Preparer;
+    /// A second connection to the same database with the same session, for
+    /// the work after the data (`None` where it would only wait).
+    async fn another(&self) -> anyhow::Result<Option<Self>>
+    where
+        Self: Sized;
     /// Writes rows (`cols` are indexes into the plan's columns), with the
     /// statements built ahead when given (then `rows` only counts the rows:
     /// their cells may have been dropped), else builds them from `rows`.
@@ -730,22 +736,27 @@ impl<S: Sink> Importer<S> {
             return Ok(());
         }
         let mut failures = Vec::new();
-        for deferred in std::mem::take(&mut self.deferred_indexes) {
-            if let Some(sql) = &deferred.combined {
-                if self.sink.exec(sql).await.is_ok() {
-                    continue;
-                }
-                // One of them exists already (a resumed run) or fails: one
-                // by one, so the others are still built and each failure named.
+        // Index builds and foreign-key checks of different tables run on two
+        // connections at once: each is a scan (and sort) of one table, and
+        // the server has a core to spare for the other. Without a second
+        // connection (SQLite, or it cannot be opened) they run one by one.
+        let mut helper = match self.sink.another().await {
+            Ok(h) => h,
+            Err(e) => {
+                cli::warn(format_args!("no second connection for the indexes ({e}); building them one by one"));
+                None
             }
-            for sql in deferred.each {
-                if let Err(e) = self.sink.exec(&sql).await {
-                    if !is_already_exists(&e.message) {
-                        failures.push(format!("{sql}: {e}"));
-                    }
-                }
+        };
+        let queue = RefCell::new(std::mem::take(&mut self.deferred_indexes).into_iter().collect::<VecDeque<_>>());
+        let (mine, theirs) = tokio::join!(build_indexes(&mut self.sink, &queue), async {
+            match helper.as_mut() {
+                Some(h) => build_indexes(h, &queue).await,
+                None => Vec::new(),
             }
-        }
+        });
+        failures.extend(mine.into_iter().chain(theirs));
+
+        let mut checks = VecDeque::new();
         for (sql, table, fk) in std::mem::take(&mut self.deferred_fks) {
             // MySQL validates a new foreign key by copying the whole table;
             // added without checks it is a metadata change, and one anti-join
@@ -777,20 +788,20 @@ impl<S: Sink> Importer<S> {
                         self.dialect.quote_table(&fk.ref_table),
                         joins.join(" AND ")
                     );
-                    match self.sink.query_text(&check).await {
-                        Ok(Some(n)) if n == "0" => {}
-                        Ok(n) => failures.push(format!(
-                            "foreign key {} of {table}: {} row(s) reference rows missing from {}",
-                            fk.name,
-                            n.unwrap_or_default(),
-                            fk.ref_table
-                        )),
-                        Err(e) => failures.push(format!("checking foreign key {} of {table}: {e}", fk.name)),
-                    }
+                    checks.push_back(FkCheck { sql: check, table, fk });
                 }
                 Ok(_) => {}
             }
         }
+        let checks = RefCell::new(checks);
+        let (mine, theirs) = tokio::join!(check_fks(&mut self.sink, &checks), async {
+            match helper.as_mut() {
+                Some(h) => check_fks(h, &checks).await,
+                None => Vec::new(),
+            }
+        });
+        failures.extend(mine.into_iter().chain(theirs));
+        drop(helper);
         let mut tables: Vec<usize> = self.written_tables.iter().copied().collect();
         tables.sort_unstable();
         for t in tables {
@@ -824,6 +835,56 @@ impl<S: Sink> Importer<S> {
             file.save(&p)?;
         }
         Ok(())
+    }
+}
+
+/// Builds the queued tables' indexes until the queue is empty (shared with
+/// a second connection); the failures, each named by its statement.
+async fn build_indexes<S: Sink>(sink: &mut S, queue: &RefCell<VecDeque<DeferredIndexes>>) -> Vec<String> {
+    let mut failures = Vec::new();
+    loop {
+        let Some(deferred) = queue.borrow_mut().pop_front() else { return failures };
+        if let Some(sql) = &deferred.combined {
+            if sink.exec(sql).await.is_ok() {
+                continue;
+            }
+            // One of them exists already (a resumed run) or fails: one by
+            // one, so the others are still built and each failure named.
+        }
+        for sql in deferred.each {
+            if let Err(e) = sink.exec(&sql).await {
+                if !is_already_exists(&e.message) {
+                    failures.push(format!("{sql}: {e}"));
+                }
+            }
+        }
+    }
+}
+
+/// A foreign key added without checking its rows, and the query that does.
+#[derive(Debug)]
+struct FkCheck {
+    sql: String,
+    table: String,
+    fk: decant_record::ForeignKey,
+}
+
+/// Runs the queued foreign-key checks until the queue is empty (shared with
+/// a second connection); the keys whose rows reference missing rows.
+async fn check_fks<S: Sink>(sink: &mut S, queue: &RefCell<VecDeque<FkCheck>>) -> Vec<String> {
+    let mut failures = Vec::new();
+    loop {
+        let Some(FkCheck { sql, table, fk }) = queue.borrow_mut().pop_front() else { return failures };
+        match sink.query_text(&sql).await {
+            Ok(Some(n)) if n == "0" => {}
+            Ok(n) => failures.push(format!(
+                "foreign key {} of {table}: {} row(s) reference rows missing from {}",
+                fk.name,
+                n.unwrap_or_default(),
+                fk.ref_table
+            )),
+            Err(e) => failures.push(format!("checking foreign key {} of {table}: {e}", fk.name)),
+        }
     }
 }
 

@@ -21,6 +21,8 @@ const D: Dialect = Dialect::MySql;
 
 pub(crate) struct MySink {
     conn: MySqlConnection,
+    /// For a second connection ([`Sink::another`]).
+    url: ConnUrl,
     /// Bytes per INSERT statement (under max_allowed_packet).
     max_statement: usize,
 }
@@ -70,7 +72,7 @@ impl MySink {
             .unwrap_or(4 << 20);
         // Leave room for the protocol; big statements buy little past a few MB.
         let max_statement = ((packet as usize).saturating_sub(64 << 10)).clamp(64 << 10, 8 << 20);
-        Ok(MySink { conn, max_statement })
+        Ok(MySink { conn, max_statement, url: url.clone() })
     }
 
     async fn run(&mut self, sql: &str) -> Result<u64, DbError> {
@@ -285,6 +287,10 @@ impl Sink for MySink {
 
     fn preparer(&self) -> Preparer {
         Preparer::MySql { max_statement: self.max_statement }
+    }
+
+    async fn another(&self) -> anyhow::Result<Option<Self>> {
+        MySink::connect(&self.url).await.map(Some)
     }
 
     async fn write(

@@ -18,6 +18,8 @@ const D: Dialect = Dialect::Postgres;
 
 pub(crate) struct PgSink {
     conn: PgConnection,
+    /// For a second connection ([`Sink::another`]).
+    url: ConnUrl,
     stages: HashMap<(String, Vec<usize>), String>,
 }
 
@@ -57,7 +59,7 @@ impl PgSink {
             url.expose().parse().map_err(|e| anyhow::anyhow!("bad PostgreSQL URL {url}: {e}"))?;
         let opts = opts.options([("timezone", "UTC"), ("IntervalStyle", "postgres")]).disable_statement_logging();
         let conn = opts.connect().await.map_err(|e| anyhow::anyhow!("connecting to {url}: {}", db_error(e)))?;
-        Ok(PgSink { conn, stages: HashMap::new() })
+        Ok(PgSink { conn, stages: HashMap::new(), url: url.clone() })
     }
 
     async fn copy_into(
@@ -194,6 +196,10 @@ impl Sink for PgSink {
 
     fn preparer(&self) -> Preparer {
         Preparer::Postgres
+    }
+
+    async fn another(&self) -> anyhow::Result<Option<Self>> {
+        PgSink::connect(&self.url).await.map(Some)
     }
 
     async fn write(

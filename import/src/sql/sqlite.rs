@@ -141,6 +141,11 @@ impl Sink for LiteSink {
         Preparer::Bound
     }
 
+    async fn another(&self) -> anyhow::Result<Option<Self>> {
+        // One writer at a time: a second connection would only wait.
+        Ok(None)
+    }
+
     async fn write(
         &mut self,
         plan: &TablePlan,
