@@ -82,6 +82,13 @@ impl Record {
 
     /// Encodes the record as one line of JSON without the trailing newline.
     pub fn encode(&self, out: &mut Vec<u8>) {
+        // `redis` lines (the exporter's bulk) are written by hand, the same
+        // bytes serde writes, without its byte-by-byte escape table.
+        if let Record::Redis(r) = self {
+            if encode_redis(r, out) {
+                return;
+            }
+        }
         // Writing into a Vec cannot fail and every record is encodable.
         let _ = serde_json::to_writer(&mut *out, self);
     }
@@ -499,6 +506,107 @@ struct BytesRef<'a>(&'a [u8]);
 impl Serialize for BytesRef<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         serialize_bytes_or_text(self.0, s)
+    }
+}
+
+/// Writes a `redis` line as `Record`'s `Serialize` does; false (nothing
+/// written) for a stream, which serde writes.
+fn encode_redis(r: &RedisRecord, out: &mut Vec<u8>) -> bool {
+    if matches!(r.value, RedisValue::Stream(_)) {
+        return false;
+    }
+    let int = |out: &mut Vec<u8>, n: i64| {
+        let _ = std::io::Write::write_fmt(out, format_args!("{n}"));
+    };
+    out.extend_from_slice(b"{\"kind\":\"redis\",\"db\":");
+    int(out, i64::from(r.db));
+    out.extend_from_slice(b",\"key\":");
+    bytes_json(&r.key, out);
+    out.extend_from_slice(b",\"type\":\"");
+    out.extend_from_slice(r.value.redis_type().as_str().as_bytes());
+    out.extend_from_slice(b"\",\"expire_at_ms\":");
+    match r.expire_at_ms {
+        Some(t) => int(out, t),
+        None => out.extend_from_slice(b"null"),
+    }
+    if let Some(p) = r.part {
+        out.extend_from_slice(b",\"part\":");
+        int(out, i64::from(p));
+        if r.last {
+            out.extend_from_slice(b",\"last\":true");
+        }
+    }
+    out.extend_from_slice(b",\"value\":");
+    match &r.value {
+        RedisValue::String(b) => bytes_json(b, out),
+        RedisValue::Hash(pairs) if FieldPairs(pairs).as_object() => {
+            out.push(b'{');
+            for (i, (f, v)) in pairs.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                // as_object() checked every name is UTF-8.
+                crate::jsontext::write_str(out, std::str::from_utf8(f).unwrap_or_default());
+                out.push(b':');
+                bytes_json(v, out);
+            }
+            out.push(b'}');
+        }
+        RedisValue::Hash(pairs) => {
+            out.push(b'[');
+            for (i, (f, v)) in pairs.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                out.push(b'[');
+                bytes_json(f, out);
+                out.push(b',');
+                bytes_json(v, out);
+                out.push(b']');
+            }
+            out.push(b']');
+        }
+        RedisValue::List(items) | RedisValue::Set(items) => {
+            out.push(b'[');
+            for (i, b) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                bytes_json(b, out);
+            }
+            out.push(b']');
+        }
+        RedisValue::ZSet(pairs) => {
+            out.push(b'[');
+            for (i, (m, score)) in pairs.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                out.push(b'[');
+                bytes_json(m, out);
+                out.push(b',');
+                let _ = serde_json::to_writer(&mut *out, &Score(*score));
+                out.push(b']');
+            }
+            out.push(b']');
+        }
+        RedisValue::Stream(_) => return false,
+    }
+    if let Some(d) = &r.dump {
+        out.extend_from_slice(b",\"dump\":");
+        let _ = serde_json::to_writer(&mut *out, &B64Ref(d));
+    }
+    out.push(b'}');
+    true
+}
+
+/// Bytes as `serialize_bytes_or_text` writes them: a string when UTF-8.
+fn bytes_json(b: &[u8], out: &mut Vec<u8>) {
+    match std::str::from_utf8(b) {
+        Ok(text) => crate::jsontext::write_str(out, text),
+        Err(_) => {
+            let _ = serde_json::to_writer(&mut *out, &B64Ref(b));
+        }
     }
 }
 
