@@ -552,44 +552,21 @@ fn encode_redis(r: &RedisRecord, out: &mut Vec<u8>) -> bool {
             }
             out.push(b'}');
         }
-        RedisValue::Hash(pairs) => {
+        RedisValue::Hash(pairs) => json_array(out, pairs, |out, (f, v)| {
             out.push(b'[');
-            for (i, (f, v)) in pairs.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                out.push(b'[');
-                bytes_json(f, out);
-                out.push(b',');
-                bytes_json(v, out);
-                out.push(b']');
-            }
+            bytes_json(f, out);
+            out.push(b',');
+            bytes_json(v, out);
             out.push(b']');
-        }
-        RedisValue::List(items) | RedisValue::Set(items) => {
+        }),
+        RedisValue::List(items) | RedisValue::Set(items) => json_array(out, items, |out, b| bytes_json(b, out)),
+        RedisValue::ZSet(pairs) => json_array(out, pairs, |out, (m, score)| {
             out.push(b'[');
-            for (i, b) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                bytes_json(b, out);
-            }
+            bytes_json(m, out);
+            out.push(b',');
+            let _ = serde_json::to_writer(&mut *out, &Score(*score));
             out.push(b']');
-        }
-        RedisValue::ZSet(pairs) => {
-            out.push(b'[');
-            for (i, (m, score)) in pairs.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                out.push(b'[');
-                bytes_json(m, out);
-                out.push(b',');
-                let _ = serde_json::to_writer(&mut *out, &Score(*score));
-                out.push(b']');
-            }
-            out.push(b']');
-        }
+        }),
         RedisValue::Stream(_) => return false,
     }
     if let Some(d) = &r.dump {
@@ -598,6 +575,18 @@ fn encode_redis(r: &RedisRecord, out: &mut Vec<u8>) -> bool {
     }
     out.push(b'}');
     true
+}
+
+/// `[`, the items (each written by `item`) separated by commas, `]`.
+fn json_array<T>(out: &mut Vec<u8>, items: &[T], mut item: impl FnMut(&mut Vec<u8>, &T)) {
+    out.push(b'[');
+    for (i, x) in items.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        item(out, x);
+    }
+    out.push(b']');
 }
 
 /// Bytes as `serialize_bytes_or_text` writes them: a string when UTF-8.
