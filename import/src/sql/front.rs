@@ -17,10 +17,10 @@ use anyhow::Context as _;
 use decant_record::cli::Progress;
 use decant_record::io::Input;
 use decant_record::reader::RecordReader;
-use decant_record::{Record, RowData, TableSchema, Target, Value};
+use decant_record::{Frame, ReadError, Record, RowData, TableSchema, Target, Value};
 
 use super::cell::{encode, encode_owned, validate, Cell, EncodeOptions};
-use super::{Mode, Prepared, Preparer, TablePlan};
+use super::{fastrow, Mode, Prepared, Preparer, TablePlan};
 
 /// Cap on the bytes of input lines held in one batch (memory bound; two
 /// batches are in flight).
@@ -196,7 +196,29 @@ impl Front {
     pub(crate) fn run(mut self) -> anyhow::Result<()> {
         let mut first = true;
         loop {
-            let record = match self.reader.next_record() {
+            let frame = match self.reader.next_frame() {
+                Ok(Some(Frame::Data)) if !first => {
+                    // Rows take the fast path (fastrow.rs); whatever it
+                    // declines is decoded whole below and handled as ever.
+                    let line = self.reader.line_number();
+                    if line <= self.resume_line || self.fast_row(line) {
+                        self.send_if_full(line)?;
+                        continue;
+                    }
+                    Ok(Some(Frame::Data))
+                }
+                other => other,
+            };
+            let decoded = match frame {
+                Ok(Some(Frame::Data)) => match Record::decode(self.reader.raw_line()) {
+                    Ok(r) => Ok(Some(r)),
+                    Err(e) => Err(ReadError::Malformed { line: self.reader.line_number(), message: e.0 }),
+                },
+                Ok(Some(Frame::Record(r))) => Ok(Some(r)),
+                Ok(None) => Ok(None),
+                Err(e) => Err(e),
+            };
+            let record = match decoded {
                 Ok(Some(r)) => r,
                 Ok(None) => break,
                 Err(e) if e.is_recoverable() => {
@@ -243,9 +265,7 @@ impl Front {
                 }
                 Record::Row(_) | Record::Delete(_) | Record::Redis(_) | Record::Diff(_) => {}
             }
-            if self.batch.ops.len() as u64 >= self.opts.batch_rows || self.batch_bytes >= BATCH_BYTES {
-                self.send_batch(Some(line))?;
-            }
+            self.send_if_full(line)?;
         }
         let last_line = self.reader.line_number();
         if first {
@@ -254,6 +274,32 @@ impl Front {
         self.send_batch(Some(last_line))?;
         self.progress.finish();
         self.send(Msg::End { empty: false })
+    }
+
+    /// Hands the batch over once it is full (after input line `line`).
+    fn send_if_full(&mut self, line: u64) -> anyhow::Result<()> {
+        if self.batch.ops.len() as u64 >= self.opts.batch_rows || self.batch_bytes >= BATCH_BYTES {
+            self.send_batch(Some(line))?;
+        }
+        Ok(())
+    }
+
+    /// The current line as a row through [`fastrow`]; false (nothing done)
+    /// when it needs the full decoder and `on_row`.
+    fn fast_row(&mut self, line: u64) -> bool {
+        if self.opts.dry_run {
+            return false;
+        }
+        let cells_start = self.batch.cells.len();
+        let raw = self.reader.raw_line();
+        let Some(t) =
+            fastrow::decode_row(raw, &self.plans, &self.plan_of, &self.opts.enc, &mut self.cols, &mut self.batch.cells)
+        else {
+            return false;
+        };
+        self.progress.inc(1);
+        self.add_row(t, line, cells_start);
+        true
     }
 
     fn install(&mut self, t: usize, plan: TablePlan) {
@@ -310,6 +356,13 @@ impl Front {
             *self.batch.dry_rows.entry(t).or_default() += 1;
             return Ok(());
         }
+        self.add_row(t, line, cells_start);
+        Ok(())
+    }
+
+    /// Adds the row whose cells start at `cells_start` (its columns in
+    /// `self.cols`) to its table's run in the batch.
+    fn add_row(&mut self, t: usize, line: u64, cells_start: usize) {
         let cells = cells_start..self.batch.cells.len();
         self.push_op(line, cells);
         let op = self.batch.ops.len() - 1;
@@ -338,7 +391,6 @@ impl Front {
             Some(Run::Rows { ops, .. }) => ops.push(op),
             _ => self.batch.runs.push(Run::Rows { table: t, cols: self.cols.clone(), ops: vec![op], prepared: None }),
         }
-        Ok(())
     }
 
     fn push_op(&mut self, line: u64, cells: Range<usize>) {

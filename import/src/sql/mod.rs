@@ -19,6 +19,7 @@
 //! while the rest go in.
 
 pub mod cell;
+mod fastrow;
 mod front;
 mod mysql;
 mod postgres;

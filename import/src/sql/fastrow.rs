@@ -1,0 +1,242 @@
+//! The importers' hot path: a `row` line decoded straight into the cells of
+//! its table's plan, with column names borrowed from the line (no `Record`,
+//! no `RowData`, no `String` per column name).
+//!
+//! It takes only the line writers write — `kind`, `table`, `data`, each once,
+//! `table` before `data`, a table already planned, every column known and
+//! converting — and declines anything else ([`decode_row`] answers false,
+//! having added nothing), so that the full decoder and `on_row` handle it
+//! and report what is wrong exactly as before. Values are decoded by
+//! `Value`'s own `Deserialize`, as `RowData`'s is.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::fmt;
+
+use decant_record::Value;
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, Visitor};
+
+use super::cell::{encode_owned, Cell, EncodeOptions};
+use super::TablePlan;
+
+/// Decodes `line` (a `row` line) into `cells` (and the columns' numbers into
+/// `cols`) for its table's plan; the table's number, or `None` — with
+/// `cells` and `cols` as they were — when the line needs the full decoder.
+pub(crate) fn decode_row(
+    line: &[u8],
+    plans: &[Option<TablePlan>],
+    plan_of: &HashMap<String, usize>,
+    enc: &EncodeOptions,
+    cols: &mut Vec<usize>,
+    cells: &mut Vec<Cell>,
+) -> Option<usize> {
+    let start = cells.len();
+    cols.clear();
+    let mut de = serde_json::Deserializer::from_slice(line);
+    let seed = LineSeed { plans, plan_of, enc, cols: &mut *cols, cells: &mut *cells };
+    match seed.deserialize(&mut de).and_then(|t| de.end().map(|_| t)) {
+        Ok(t) => Some(t),
+        Err(_) => {
+            cells.truncate(start);
+            cols.clear();
+            None
+        }
+    }
+}
+
+/// An object key, borrowed from the line unless it has escapes.
+struct Key<'de>(Cow<'de, str>);
+
+impl<'de> serde::Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(v.to_owned())))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+/// "Not for this path": the caller falls back to the full decoder.
+fn decline<E: de::Error>() -> E {
+    E::custom("declined")
+}
+
+struct LineSeed<'a> {
+    plans: &'a [Option<TablePlan>],
+    plan_of: &'a HashMap<String, usize>,
+    enc: &'a EncodeOptions,
+    cols: &'a mut Vec<usize>,
+    cells: &'a mut Vec<Cell>,
+}
+
+impl<'de> DeserializeSeed<'de> for LineSeed<'_> {
+    type Value = usize;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<usize, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for LineSeed<'_> {
+    type Value = usize;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a row line")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<usize, A::Error> {
+        let (mut kind, mut table, mut data) = (false, None, false);
+        while let Some(Key(name)) = map.next_key::<Key>()? {
+            match &*name {
+                "kind" if !kind => {
+                    if &*map.next_value::<Key>()?.0 != "row" {
+                        return Err(decline());
+                    }
+                    kind = true;
+                }
+                "table" if table.is_none() => {
+                    let Key(t) = map.next_value::<Key>()?;
+                    table = Some(*self.plan_of.get(&*t).ok_or_else(decline)?);
+                }
+                "data" if !data => {
+                    let t = table.ok_or_else(decline)?;
+                    let plan = self.plans.get(t).and_then(Option::as_ref).ok_or_else(decline)?;
+                    map.next_value_seed(DataSeed {
+                        plan,
+                        enc: self.enc,
+                        cols: &mut *self.cols,
+                        cells: &mut *self.cells,
+                    })?;
+                    data = true;
+                }
+                _ => return Err(decline()),
+            }
+        }
+        match (kind, table, data) {
+            (true, Some(t), true) => Ok(t),
+            _ => Err(decline()),
+        }
+    }
+}
+
+struct DataSeed<'a> {
+    plan: &'a TablePlan,
+    enc: &'a EncodeOptions,
+    cols: &'a mut Vec<usize>,
+    cells: &'a mut Vec<Cell>,
+}
+
+impl<'de> DeserializeSeed<'de> for DataSeed<'_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for DataSeed<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an object of column values")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let plan = self.plan;
+        // While every column comes in the table's order (the usual case) no
+        // name can repeat; after the first one that does not, each is checked.
+        let mut in_order = true;
+        let mut k = 0;
+        while let Some(Key(name)) = map.next_key::<Key>()? {
+            let i = match plan.columns.get(k) {
+                Some(c) if in_order && c.name == *name => k,
+                _ => {
+                    in_order = false;
+                    let i = *plan.index.get(&*name).ok_or_else(decline)?;
+                    // A column named twice is the full decoder's error to report.
+                    if self.cols.contains(&i) {
+                        return Err(decline());
+                    }
+                    i
+                }
+            };
+            k += 1;
+            let value: Value = map.next_value()?;
+            let cell =
+                encode_owned(value, plan.src_of[i].as_ref(), &plan.columns[i], self.enc).map_err(|_| decline())?;
+            self.cols.push(i);
+            self.cells.push(cell);
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sql::cell::ZeroDates;
+    use crate::sql::front::encode_row;
+    use crate::sql::typemap::{Dialect, Kind, TargetColumn};
+    use decant_record::Record;
+
+    fn column(name: &str, kind: Kind) -> TargetColumn {
+        TargetColumn { name: name.into(), sql_type: "t".into(), kind, nullable: true, identity: false }
+    }
+
+    /// What the full decoder and `encode_row` make of a line.
+    fn slow(line: &str, plan: &TablePlan, enc: &EncodeOptions) -> Option<(Vec<usize>, Vec<Cell>)> {
+        let Ok(Record::Row(row)) = Record::decode(line.as_bytes()) else { return None };
+        if row.table != plan.name {
+            return None;
+        }
+        let (mut cols, mut cells) = (Vec::new(), Vec::new());
+        encode_row(plan, row.data, enc, false, &mut cols, &mut cells).ok()?;
+        Some((cols, cells))
+    }
+
+    #[test]
+    fn takes_what_the_full_decoder_takes_the_same_way_or_declines() {
+        let int = Kind::Int { min: i64::MIN.into(), max: i64::MAX.into() };
+        let cols = vec![column("id", int.clone()), column("name", Kind::Text { max_chars: None }), column("n", int)];
+        let plan = TablePlan::new("t", cols, &["id".to_owned()]);
+        let plans = vec![None, Some(plan.clone())];
+        let plan_of: HashMap<String, usize> = [("t".to_owned(), 1)].into();
+        let enc = EncodeOptions { dialect: Dialect::MySql, zero_dates: ZeroDates::Error };
+        let taken = [
+            r#"{"kind":"row","table":"t","data":{"id":1,"name":"a","n":2}}"#,
+            r#"{"kind":"row","table":"t","data":{"n":2,"id":1}}"#,
+            r#"{"kind":"row","table":"t","data":{"id":1,"na\u006de":"é \"q\" 😀","n":null}}"#,
+            r#" { "kind" : "row" , "table" : "t" , "data" : { "id" : {"$int":"5"} } } "#,
+            r#"{"kind":"row","table":"t","data":{}}"#,
+        ];
+        let declined = [
+            r#"{"kind":"row","table":"t","data":{"id":1,"id":2}}"#,
+            r#"{"kind":"row","table":"t","data":{"n":1,"id":2,"n":3}}"#,
+            r#"{"kind":"row","table":"t","data":{"id":1,"zzz":2}}"#,
+            r#"{"kind":"row","table":"t","data":{"id":"x"}}"#,
+            r#"{"kind":"row","table":"u","data":{"id":1}}"#,
+            r#"{"kind":"row","data":{"id":1},"table":"t"}"#,
+            r#"{"kind":"row","table":"t","data":{"id":1},"extra":1}"#,
+            r#"{"kind":"row","table":"t","data":{"id":1}} x"#,
+            r#"{"kind":"redis","db":0,"key":"k","type":"string","expire_at_ms":null,"value":"v"}"#,
+            r#"{"kind":"row","table":"t","data":{"id":1},"kind":"row"}"#,
+            r#"{"kind":"row","table":"t","data":{"id":01}}"#,
+        ];
+        for line in taken.iter().chain(&declined) {
+            let (mut cols, mut cells) = (vec![7], vec![Cell::Null]);
+            let fast = decode_row(line.as_bytes(), &plans, &plan_of, &enc, &mut cols, &mut cells);
+            if taken.contains(line) {
+                assert_eq!(fast, Some(1), "should take {line}");
+                let (want_cols, want_cells) = slow(line, &plan, &enc).expect("the full decoder takes it");
+                assert_eq!((cols, cells[1..].to_vec()), (want_cols, want_cells), "{line}");
+            } else {
+                assert_eq!(fast, None, "should decline {line}");
+                assert_eq!(cells, [Cell::Null], "nothing added: {line}");
+            }
+        }
+    }
+}
