@@ -483,8 +483,10 @@ impl<'de> Visitor<'de> for PlainObjectSeed {
 }
 
 /// A JSON string, borrowed from the input when it has no escapes (no
-/// allocation for tag names and tag texts that are only parsed).
-pub(crate) struct Text<'de>(pub std::borrow::Cow<'de, str>);
+/// allocation for tag names, tag texts and column names that are only
+/// parsed or looked up).
+#[derive(Debug)]
+pub struct Text<'de>(pub std::borrow::Cow<'de, str>);
 
 impl<'de> Deserialize<'de> for Text<'de> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

@@ -11,7 +11,7 @@ const EXAMPLES: &str = concat!(
     "  mysql-import -i patch.ndjson --url mysql://db/reline --mode upsert     # applies rows and deletes\n",
     "  mysql-import -i dump.ndjson --url mysql://db/reline --create-tables \\\n      --cast 'type:datetime=timestamptz' --dry-run\n",
     "\n",
-    "Bulk path: large multi-row INSERTs; each --batch-rows batch is one transaction.\n",
+    "Bulk path: multi-row INSERTs as prepared statements with bound values; each --batch-rows batch is one transaction.\n",
     "Without schema lines, the target table's own column types drive conversion.\n",
     "With --state, progress is committed with each batch (table decant_import_state in the\n",
     "target, removed at the end): rerun the same command after a crash to continue.\n",

@@ -9,10 +9,10 @@
 //! and report what is wrong exactly as before. Values are decoded by
 //! `Value`'s own `Deserialize`, as `RowData`'s is.
 
-use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
 
+use decant_record::value::Text;
 use decant_record::Value;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, Visitor};
 
@@ -44,28 +44,6 @@ pub(crate) fn decode_row(
     }
 }
 
-/// An object key, borrowed from the line unless it has escapes.
-struct Key<'de>(Cow<'de, str>);
-
-impl<'de> serde::Deserialize<'de> for Key<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Key<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a string")
-            }
-            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Key<'de>, E> {
-                Ok(Key(Cow::Borrowed(v)))
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Key<'de>, E> {
-                Ok(Key(Cow::Owned(v.to_owned())))
-            }
-        }
-        d.deserialize_str(V)
-    }
-}
-
 /// "Not for this path": the caller falls back to the full decoder.
 fn decline<E: de::Error>() -> E {
     E::custom("declined")
@@ -93,16 +71,16 @@ impl<'de> Visitor<'de> for LineSeed<'_> {
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<usize, A::Error> {
         let (mut kind, mut table, mut data) = (false, None, false);
-        while let Some(Key(name)) = map.next_key::<Key>()? {
+        while let Some(Text(name)) = map.next_key::<Text>()? {
             match &*name {
                 "kind" if !kind => {
-                    if &*map.next_value::<Key>()?.0 != "row" {
+                    if &*map.next_value::<Text>()?.0 != "row" {
                         return Err(decline());
                     }
                     kind = true;
                 }
                 "table" if table.is_none() => {
-                    let Key(t) = map.next_value::<Key>()?;
+                    let Text(t) = map.next_value::<Text>()?;
                     table = Some(*self.plan_of.get(&*t).ok_or_else(decline)?);
                 }
                 "data" if !data => {
@@ -151,7 +129,7 @@ impl<'de> Visitor<'de> for DataSeed<'_> {
         // name can repeat; after the first one that does not, each is checked.
         let mut in_order = true;
         let mut k = 0;
-        while let Some(Key(name)) = map.next_key::<Key>()? {
+        while let Some(Text(name)) = map.next_key::<Text>()? {
             let i = match plan.columns.get(k) {
                 Some(c) if in_order && c.name == *name => k,
                 _ => {
