@@ -41,6 +41,7 @@
 #![deny(missing_docs)]
 
 mod bins;
+mod corpus;
 mod mariadb;
 mod postgres;
 mod process;
@@ -48,6 +49,7 @@ mod redis;
 mod workdir;
 
 pub use bins::{bin, run, Cmd, Output, Pipeline, DEFAULT_TIMEOUT};
+pub use corpus::{corpus, CORPUS_ENV};
 pub use mariadb::{mariadb, MariaDb};
 pub use postgres::{postgres, Postgres};
 pub use process::{free_port, KEEP_ENV};
