@@ -8,7 +8,9 @@
 //! bytes of anything, `:` included. `{_}` captures nothing (a wildcard).
 //! `{{` and `}}` are literal braces.
 //!
-//! Matching is byte-wise (keys need not be UTF-8) and allocation-free: the
+//! Matching is byte-wise (keys need not be UTF-8), takes time linear in the
+//! key's length whatever the key (no unbounded backtracking: one odd key
+//! must not stall a migration), and allocates nothing once warmed up: the
 //! captures come back as byte ranges of the key.
 
 use std::fmt;
@@ -141,69 +143,199 @@ impl Pattern {
 
     /// Matches `key`, filling `caps` (resized to the number of names) with
     /// the byte ranges of the captures. Returns false when `key` does not match.
+    ///
+    /// Each capture takes the shortest text that lets the rest of the
+    /// pattern match, earlier captures first. The time is linear in the
+    /// key's length (times the pattern's length), whatever the key: see
+    /// [`Pattern::match_counting`].
     pub fn matches(&self, key: &[u8], caps: &mut Vec<Range<usize>>) -> bool {
-        caps.clear();
-        caps.resize(self.names.len(), 0..0);
-        self.match_from(0, key, 0, caps)
+        let mut steps = 0;
+        self.match_counting(key, caps, &mut steps)
     }
 
-    fn match_from(&self, piece: usize, key: &[u8], pos: usize, caps: &mut [Range<usize>]) -> bool {
+    /// [`Pattern::matches`], adding to `steps` the work done (one per byte
+    /// position per piece, plus the literal bytes compared): at most
+    /// `(pieces + 1) × (key length + 1)` positions, each visited a bounded
+    /// number of times. A backtracking matcher would take exponential time
+    /// on a key like sixty dashes against `{a}-{b}-…-{j}`.
+    pub fn match_counting(&self, key: &[u8], caps: &mut Vec<Range<usize>>, steps: &mut usize) -> bool {
+        caps.clear();
+        caps.resize(self.names.len(), 0..0);
+        // A single literal, or a literal prefix that does not fit: no table needed.
+        if !key.starts_with(self.prefix()) {
+            *steps += 1;
+            return false;
+        }
+        if self.is_literal() {
+            *steps += 1;
+            return key.len() == self.prefix().len();
+        }
+        // Most keys match (or fail) at the first try of each capture: a
+        // backtracking search with a budget linear in the key's length finds
+        // them without a table. Only a key that exhausts the budget (many
+        // places where the next literal occurs, none of which work out) is
+        // matched through the table.
+        let mut budget = 4 * (self.pieces.len() + 1) * (key.len() + 1);
+        let start = budget;
+        let found = self.backtrack(0, key, 0, caps, &mut budget);
+        *steps += start - budget;
+        if let Some(found) = found {
+            return found;
+        }
+        MATCH_TABLE.with(|table| {
+            let mut table = table.borrow_mut();
+            self.fill_table(key, &mut table, steps) && self.read_captures(key, &table, caps, steps)
+        })
+    }
+
+    /// Shortest-first backtracking (the reference semantics), giving up
+    /// (`None`) once `budget` tries are spent.
+    fn backtrack(
+        &self,
+        piece: usize,
+        key: &[u8],
+        pos: usize,
+        caps: &mut [Range<usize>],
+        budget: &mut usize,
+    ) -> Option<bool> {
+        if *budget == 0 {
+            return None;
+        }
+        *budget -= 1;
         let Some(p) = self.pieces.get(piece) else {
-            return pos == key.len();
+            return Some(pos == key.len());
         };
         match p {
             Piece::Literal(lit) => {
-                key[pos..].starts_with(lit) && self.match_from(piece + 1, key, pos + lit.len(), caps)
+                if !key[pos..].starts_with(lit) {
+                    return Some(false);
+                }
+                self.backtrack(piece + 1, key, pos + lit.len(), caps, budget)
             }
             Piece::Capture { slot, greedy } => {
                 let rest = &key[pos..];
                 // How far this capture may reach: a plain capture stops at ':'.
                 let limit = if *greedy { rest.len() } else { memchr::memchr(b':', rest).unwrap_or(rest.len()) };
+                // The budget pays for the bytes scanned, not only the tries.
+                *budget = budget.checked_sub(limit)?;
                 if limit == 0 {
-                    return false;
+                    return Some(false);
                 }
-                match self.pieces.get(piece + 1) {
-                    None => {
-                        if limit != rest.len() {
-                            return false;
-                        }
+                let Some(Piece::Literal(next)) = self.pieces.get(piece + 1) else {
+                    // The last piece (parse() never puts two captures side by side).
+                    if limit != rest.len() {
+                        return Some(false);
+                    }
+                    if let Some(s) = slot {
+                        caps[*s] = pos..key.len();
+                    }
+                    return Some(true);
+                };
+                // Try each place the next literal occurs, shortest capture first.
+                let mut end = 1;
+                while end <= limit {
+                    let Some(off) = memchr::memchr(next[0], &rest[end..]) else {
+                        return Some(false);
+                    };
+                    let at = end + off;
+                    if at > limit {
+                        return Some(false);
+                    }
+                    *budget = budget.checked_sub(off)?;
+                    if rest[at..].starts_with(next) {
                         if let Some(s) = slot {
-                            caps[*s] = pos..key.len();
+                            caps[*s] = pos..pos + at;
                         }
-                        true
-                    }
-                    Some(Piece::Literal(next)) => {
-                        // Try each place the next literal occurs, shortest capture first.
-                        let first = next[0];
-                        let mut end = 1;
-                        while end <= limit {
-                            match memchr::memchr(first, &rest[end..]) {
-                                None => return false,
-                                Some(off) => {
-                                    let at = end + off;
-                                    if at > limit {
-                                        return false;
-                                    }
-                                    if rest[at..].starts_with(next) {
-                                        if let Some(s) = slot {
-                                            caps[*s] = pos..pos + at;
-                                        }
-                                        if self.match_from(piece + 1, key, pos + at, caps) {
-                                            return true;
-                                        }
-                                    }
-                                    end = at + 1;
-                                }
-                            }
+                        if self.backtrack(piece + 1, key, pos + at, caps, budget)? {
+                            return Some(true);
                         }
-                        false
                     }
-                    // parse() never puts two captures side by side.
-                    Some(Piece::Capture { .. }) => false,
+                    end = at + 1;
                 }
+                Some(false)
             }
         }
     }
+
+    /// Fills `ok`, row by row from the last piece: `ok[i][pos]` says whether
+    /// pieces `i..` match `key[pos..]`. Returns `ok[0][0]`.
+    fn fill_table(&self, key: &[u8], ok: &mut Vec<bool>, steps: &mut usize) -> bool {
+        let n = key.len();
+        let width = n + 1;
+        let rows = self.pieces.len() + 1;
+        ok.clear();
+        ok.resize(rows * width, false);
+        // The end of the pattern matches only the end of the key.
+        ok[self.pieces.len() * width + n] = true;
+        for (i, piece) in self.pieces.iter().enumerate().rev() {
+            let (here, next) = ok.split_at_mut((i + 1) * width);
+            let here = &mut here[i * width..];
+            let next = &next[..width];
+            match piece {
+                Piece::Literal(lit) => {
+                    for pos in 0..width {
+                        *steps += 1;
+                        let end = pos + lit.len();
+                        if end <= n && next[end] {
+                            *steps += lit.len();
+                            here[pos] = key[pos..end] == lit[..];
+                        }
+                    }
+                }
+                Piece::Capture { greedy, .. } => {
+                    // Walking down from the end: the nearest position after
+                    // `pos` where the rest matches, and the nearest ':' at or
+                    // after `pos` (a plain capture stops there).
+                    let last = i + 1 == self.pieces.len();
+                    let mut nearest: Option<usize> = None;
+                    let mut colon = n;
+                    for pos in (0..n).rev() {
+                        *steps += 1;
+                        if next[pos + 1] {
+                            nearest = Some(pos + 1);
+                        }
+                        if key[pos] == b':' {
+                            colon = pos;
+                        }
+                        let limit = if *greedy { n } else { colon };
+                        here[pos] = if last { limit == n } else { nearest.is_some_and(|q| q <= limit) };
+                    }
+                }
+            }
+        }
+        ok[0]
+    }
+
+    /// Walks a filled table from the start, giving each capture the
+    /// shortest text after which the rest still matches.
+    fn read_captures(&self, key: &[u8], ok: &[bool], caps: &mut [Range<usize>], steps: &mut usize) -> bool {
+        let width = key.len() + 1;
+        let mut pos = 0;
+        for (i, piece) in self.pieces.iter().enumerate() {
+            match piece {
+                Piece::Literal(lit) => pos += lit.len(),
+                Piece::Capture { slot, .. } => {
+                    let next = &ok[(i + 1) * width..(i + 2) * width];
+                    let mut end = pos + 1;
+                    while !next[end] {
+                        *steps += 1;
+                        end += 1;
+                    }
+                    if let Some(s) = slot {
+                        caps[*s] = pos..end;
+                    }
+                    pos = end;
+                }
+            }
+        }
+        pos == key.len()
+    }
+}
+
+thread_local! {
+    /// The matcher's table, reused from key to key (matching stays allocation-free
+    /// once it has seen the longest key).
+    static MATCH_TABLE: std::cell::RefCell<Vec<bool>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// A key template for the rows → Redis direction: `apikey:{id}` filled from
@@ -316,6 +448,88 @@ mod tests {
         assert!(caps("lit", "lit2").is_none());
         assert_eq!(caps("a:{_}:{b}", "a:zz:c").unwrap(), ["c"]);
         assert_eq!(caps("{{x}}:{id}", "{x}:1").unwrap(), ["1"]);
+    }
+
+    /// The matcher as it was before it became linear: unbounded shortest-first
+    /// backtracking. The semantics to keep.
+    fn reference(pat: &Pattern, piece: usize, key: &[u8], pos: usize, caps: &mut [Range<usize>]) -> bool {
+        let mut budget = usize::MAX;
+        pat.backtrack(piece, key, pos, caps, &mut budget).expect("an unbounded budget never runs out")
+    }
+
+    /// The table matcher alone (the path odd keys take).
+    fn by_table(pat: &Pattern, key: &[u8]) -> Option<Vec<Range<usize>>> {
+        let mut caps = vec![0..0; pat.names().len()];
+        let mut table = Vec::new();
+        let mut steps = 0;
+        (pat.fill_table(key, &mut table, &mut steps) && pat.read_captures(key, &table, &mut caps, &mut steps))
+            .then_some(caps)
+    }
+
+    #[test]
+    fn ten_captures_on_sixty_dashes_take_linear_steps() {
+        // Regression: `match_from` backtracked without bound here (86 CPU s).
+        let pat = Pattern::parse("{a}-{b}-{c}-{d}-{e}-{f}-{g}-{h}-{i}-{j}").unwrap();
+        let bound = |n: usize| 8 * (pat.pieces.len() + 1) * (n + 1);
+        for n in [60, 600, 6000] {
+            // Dashes end with a ':' that no plain capture may take: nothing
+            // matches, after (for backtracking) C(n, 9) tries.
+            for (key, want) in
+                [("-".repeat(n), true), (format!("{}:", "-".repeat(n)), false), (format!("{}-", "-".repeat(n)), true)]
+            {
+                let mut caps = Vec::new();
+                let mut steps = 0;
+                let hit = pat.match_counting(key.as_bytes(), &mut caps, &mut steps);
+                assert_eq!(hit, want, "{n} dashes: {key:?}");
+                assert!(steps <= bound(key.len()), "{steps} steps for {} bytes", key.len());
+            }
+        }
+        let key = "-".repeat(60);
+        let mut caps = Vec::new();
+        assert!(pat.matches(key.as_bytes(), &mut caps));
+        assert_eq!(caps[0], 0..1);
+        assert_eq!(caps[9], 18..60);
+        // Greedy captures against many colons.
+        let pat = Pattern::parse("{a*}:{b*}:{c*}:{d*}:{e*}:z").unwrap();
+        let key = ":".repeat(5000);
+        let mut steps = 0;
+        assert!(!pat.match_counting(key.as_bytes(), &mut caps, &mut steps));
+        assert!(steps <= 8 * 11 * 5001, "{steps}");
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+        /// Same answer and same captures as the old backtracking matcher, on
+        /// random small patterns and keys over a tiny alphabet (so that
+        /// literals recur and captures have choices).
+        #[test]
+        fn same_as_backtracking(
+            parts in proptest::collection::vec((0u8..4, "[ab:-]{1,3}"), 1..6),
+            key in "[ab:-]{0,14}",
+        ) {
+            let mut text = String::new();
+            let mut last_capture = false;
+            for (i, (kind, lit)) in parts.iter().enumerate() {
+                if *kind < 2 && !last_capture {
+                    text.push_str(&format!("{{c{i}{}}}", if *kind == 1 { "*" } else { "" }));
+                    last_capture = true;
+                } else {
+                    text.push_str(lit);
+                    last_capture = false;
+                }
+            }
+            let pat = Pattern::parse(&text).unwrap();
+            let mut want = vec![0..0; pat.names().len()];
+            let hit = reference(&pat, 0, key.as_bytes(), 0, &mut want);
+            let mut got = Vec::new();
+            proptest::prop_assert_eq!(pat.matches(key.as_bytes(), &mut got), hit, "{} on {:?}", text, key);
+            let table = by_table(&pat, key.as_bytes());
+            proptest::prop_assert_eq!(table.is_some(), hit, "table: {} on {:?}", text, key);
+            if hit {
+                proptest::prop_assert_eq!(&got, &want, "{} on {:?}", text, key);
+                proptest::prop_assert_eq!(table.unwrap(), want, "table: {} on {:?}", text, key);
+            }
+        }
     }
 
     #[test]
