@@ -23,6 +23,8 @@ use std::fmt::Write as _;
 use decant_record::time::{civil_from_days, days_from_civil};
 use decant_record::{LogicalType, Value};
 
+use crate::rounding::{round_decimal, round_nanos, Rounding};
+
 /// A target type of a column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Cast {
@@ -48,11 +50,16 @@ pub enum Cast {
     Date,
     /// A JSON document.
     Json,
+    /// Epoch seconds (an integer) of a date-time.
+    EpochS,
+    /// Epoch milliseconds (an integer) of a date-time.
+    EpochMs,
 }
 
 impl Cast {
     /// All cast names, for error messages.
-    pub const NAMES: &'static str = "string, bytes, int, float, decimal, bool, datetime, timestamp, date, json";
+    pub const NAMES: &'static str =
+        "string, bytes, int, float, decimal, bool, datetime, timestamp, date, json, epoch_s, epoch_ms";
 
     /// Parses a cast name.
     pub fn parse(name: &str) -> Option<Cast> {
@@ -68,6 +75,8 @@ impl Cast {
             "timestamp" => Cast::Timestamp,
             "date" => Cast::Date,
             "json" => Cast::Json,
+            "epoch_s" => Cast::EpochS,
+            "epoch_ms" => Cast::EpochMs,
             _ => return None,
         })
     }
@@ -106,6 +115,7 @@ impl Cast {
             Cast::Timestamp => LogicalType::Timestamp,
             Cast::Date => LogicalType::Date,
             Cast::Json => LogicalType::Json,
+            Cast::EpochS | Cast::EpochMs => LogicalType::Int64,
         })
     }
 
@@ -123,6 +133,8 @@ impl Cast {
             Cast::Timestamp => "timestamp",
             Cast::Date => "date",
             Cast::Json => "json",
+            Cast::EpochS => "epoch_s",
+            Cast::EpochMs => "epoch_ms",
         }
     }
 }
@@ -153,6 +165,9 @@ pub enum JsonStyle {
     /// As Python's `json.dumps(v, separators=(",", ":"))` writes it: no
     /// spaces, non-ASCII escaped, floats as Python's `repr`.
     PythonCompact,
+    /// As JavaScript's `JSON.stringify` writes it: compact, numbers as
+    /// `Number.prototype.toString` (`0.0000025`, `1e-7`, `1e+21`).
+    JavaScript,
 }
 
 /// One item of a date-time output pattern.
@@ -266,6 +281,12 @@ pub struct CastOptions {
     pub time_pattern: Option<TimePattern>,
     /// How a `string` cast writes JSON values.
     pub json_style: JsonStyle,
+    /// Date-time casts: the fraction digits the column keeps, and how to
+    /// drop finer ones (`None`: a finer value is an error).
+    pub time_digits: Option<(u8, Option<Rounding>)>,
+    /// Decimal casts: the scale the column keeps, and how to drop finer
+    /// digits (`None`: a finer value is an error).
+    pub decimal_scale: Option<(u32, Option<Rounding>)>,
 }
 
 /// A source value handed to a cast.
@@ -338,17 +359,84 @@ pub fn cast(input: Input, cast: Cast, opts: &CastOptions) -> Result<Value, CastE
         })),
         Cast::Int => to_int(input).map(Value::Int),
         Cast::Float => to_float(input).map(Value::Float),
-        Cast::Decimal => to_decimal(input).map(Value::String),
+        Cast::Decimal => {
+            let d = to_decimal(input)?;
+            match opts.decimal_scale {
+                None => Ok(Value::String(d)),
+                Some((scale, mode)) => fit_scale(input, d, scale, mode).map(Value::String),
+            }
+        }
         Cast::Bool => to_bool(input).map(Value::Bool),
-        Cast::Datetime => Ok(Value::String(to_datetime(input, opts.time_input)?.naive())),
+        Cast::Datetime => Ok(Value::String(fit_time(input, to_datetime(input, opts.time_input)?, opts)?.naive())),
         Cast::Timestamp => {
-            let mut s = to_datetime(input, opts.time_input)?.naive();
+            let mut s = fit_time(input, to_datetime(input, opts.time_input)?, opts)?.naive();
             s.push('Z');
             Ok(Value::String(s))
+        }
+        Cast::EpochS | Cast::EpochMs => {
+            let format = match (input, opts.time_input) {
+                // Already a count in the unit asked for: kept as is.
+                (Input::Value(Value::Int(_)), TimeInput::Iso) if cast == Cast::EpochS => TimeInput::EpochS,
+                (Input::Value(Value::Int(_)), TimeInput::Iso) => TimeInput::EpochMs,
+                (_, f) => f,
+            };
+            let dt = to_datetime(input, format)?;
+            let dt = fit_time(input, dt, opts)?;
+            let secs = dt.days as i128 * 86_400 + dt.secs as i128;
+            Ok(Value::Int(match cast {
+                Cast::EpochS => secs,
+                _ => secs * 1000 + (dt.nanos / 1_000_000) as i128,
+            }))
         }
         Cast::Date => to_date(input).map(Value::String),
         Cast::Json => to_json(input),
     }
+}
+
+/// A decimal fitted to `scale` fraction digits: unchanged when it fits,
+/// rounded as the spec says, or an error saying how to say it.
+fn fit_scale(input: Input, d: String, scale: u32, mode: Option<Rounding>) -> Result<String, CastError> {
+    let frac = d.split_once('.').map_or("", |(_, f)| f);
+    if frac.len() <= scale as usize || frac.as_bytes()[scale as usize..].iter().all(|&c| c == b'0') {
+        return Ok(match mode {
+            Some(m) if frac.len() > scale as usize => round_decimal(&d, scale, m),
+            _ => d,
+        });
+    }
+    match mode {
+        Some(m) => Ok(round_decimal(&d, scale, m)),
+        None => Err(CastError(format!(
+            "{} has more than the column's {scale} fraction digits: say round = \"half_even\" (or \"half_up\", \"truncate\") to round it",
+            show(input)
+        ))),
+    }
+}
+
+/// A date-time fitted to the column's fraction digits (see [`fit_scale`]).
+fn fit_time(input: Input, mut dt: DateTime, opts: &CastOptions) -> Result<DateTime, CastError> {
+    let Some((digits, mode)) = opts.time_digits else {
+        return Ok(dt);
+    };
+    let unit = 10u32.pow(9 - digits.min(9) as u32);
+    if dt.nanos % unit != 0 {
+        let Some(mode) = mode else {
+            return Err(CastError(format!(
+                "{} is finer than the column's {digits} fraction digits of a second: say round = \"truncate\" (or \"half_up\", \"half_even\")",
+                show(input)
+            )));
+        };
+        let (nanos, carry) = round_nanos(dt.secs, dt.nanos, digits, mode);
+        dt.nanos = nanos;
+        if carry {
+            dt.secs += 1;
+            if dt.secs == 86_400 {
+                dt.secs = 0;
+                dt.days += 1;
+            }
+        }
+    }
+    dt.frac_digits = dt.frac_digits.min(digits);
+    Ok(dt)
 }
 
 fn to_string(input: Input, opts: &CastOptions) -> Result<String, CastError> {
@@ -547,9 +635,15 @@ fn valid_date(y: i64, m: u32, d: u32) -> Option<i64> {
     (civil_from_days(days) == (y, m, d)).then_some(days)
 }
 
-/// Parses `YYYY-MM-DD[T ]HH:MM[:SS[.f]][Z|±HH[:MM]]` into UTC.
+/// Parses `YYYY-MM-DD[T ]HH:MM[:SS[.f]][Z|±HH[:MM]]` (or a date alone, at
+/// midnight) into UTC.
 pub fn parse_iso(text: &str) -> Option<DateTime> {
     let b = text.as_bytes();
+    if b.len() == 10 && b[4] == b'-' && b[7] == b'-' {
+        // A date alone: its midnight (so `%Y-%m` can format a DATE column).
+        let days = valid_date(digits(&b[0..4])?, digits(&b[5..7])? as u32, digits(&b[8..10])? as u32)?;
+        return Some(DateTime { days, secs: 0, nanos: 0, frac_digits: 0 });
+    }
     if b.len() < 16 || b[4] != b'-' || b[7] != b'-' || !(b[10] == b'T' || b[10] == b' ') || b[13] != b':' {
         return None;
     }
@@ -688,6 +782,11 @@ pub fn render_json(v: &Value, style: JsonStyle) -> Result<String, CastError> {
                 return Err(CastError("a JSON value holds bytes, which JSON text cannot".into()));
             }
             Ok(v.to_json_string())
+        }
+        JsonStyle::JavaScript => {
+            let mut out = String::with_capacity(64);
+            crate::js_json::js_json(v, &mut out)?;
+            Ok(out)
         }
         JsonStyle::Python | JsonStyle::PythonCompact => {
             let mut out = String::with_capacity(64);

@@ -36,9 +36,14 @@ pub mod cast;
 pub mod cli;
 pub mod fold;
 pub mod framing;
+pub mod js_json;
+#[cfg(test)]
+mod language_tests;
 pub mod pattern;
+pub mod rounding;
 pub mod rule;
 pub mod spec;
+pub mod text_template;
 
 use std::ops::Range;
 use std::path::Path;

@@ -8,7 +8,9 @@ use decant_record::{LogicalType, Record, RedisRecord, RedisType, RedisValue, Row
 
 use crate::cast::{self, Cast, CastOptions, Input, JsonStyle, TimeInput, TimePattern};
 use crate::pattern::{Pattern, Template, TemplatePart};
+use crate::rounding::Rounding;
 use crate::spec::{toml_to_value, ColumnSpec, RuleSpec, SpecError, ValueSpec};
+use crate::text_template;
 
 /// A record that a matching rule could not transform.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,6 +57,20 @@ enum Src {
     EntryId,
     Table,
     Const(Value),
+    /// The whole hash, as one JSON object.
+    Hash,
+    /// Text built from sources (`template`).
+    Template(Vec<TemplateSrc>),
+    /// The first present, non-empty source (`coalesce`).
+    Coalesce(Vec<Src>),
+}
+
+/// One piece of a compiled column template.
+#[derive(Debug, Clone, PartialEq)]
+enum TemplateSrc {
+    Literal(String),
+    /// A source, and the options of the string cast that formats it.
+    Source(Src, Option<CastOptions>),
 }
 
 impl Src {
@@ -82,6 +98,11 @@ impl Src {
             Src::EntryId => "$id".into(),
             Src::Table => "$table".into(),
             Src::Const(_) => "const".into(),
+            Src::Hash => "$hash".into(),
+            Src::Template(_) => "template".into(),
+            Src::Coalesce(srcs) => {
+                format!("coalesce({})", srcs.iter().map(|s| s.describe(rule)).collect::<Vec<_>>().join(", "))
+            }
         }
     }
 }
@@ -92,6 +113,16 @@ enum Empty {
     Keep,
     Default,
     Error,
+}
+
+/// What a `[[schema]]` declaration says about an output column.
+#[derive(Debug, Clone, Copy)]
+struct Declared {
+    ty: LogicalType,
+    /// NOT NULL, with no default and not auto-increment.
+    not_null: bool,
+    precision: Option<u32>,
+    scale: Option<u32>,
 }
 
 /// One compiled output column.
@@ -214,6 +245,8 @@ pub struct Rule {
     /// Fields / columns deliberately left out.
     ignored: Vec<Vec<u8>>,
     json_style: JsonStyle,
+    /// A column reads `$hash`: every field is mapped (into it).
+    reads_hash: bool,
     out: Out,
 }
 
@@ -357,8 +390,12 @@ impl Rule {
             None | Some("compact") => JsonStyle::Compact,
             Some("python") => JsonStyle::Python,
             Some("python_compact") => JsonStyle::PythonCompact,
+            Some("javascript") => JsonStyle::JavaScript,
             Some(o) => {
-                return Err(spec_err(n, format!("json_style = {o:?}: expected compact, python or python_compact")))
+                return Err(spec_err(
+                    n,
+                    format!("json_style = {o:?}: expected compact, javascript, python or python_compact"),
+                ))
             }
         };
         let mut rule = Rule {
@@ -371,6 +408,7 @@ impl Rule {
             extra: Extra::Error,
             ignored: spec.ignore_fields.iter().map(|f| f.as_bytes().to_vec()).collect(),
             json_style,
+            reads_hash: false,
             out: Out::Drop,
         };
         rule.extra = match (spec.extra_fields.as_deref(), &spec.extra_into) {
@@ -480,9 +518,15 @@ impl Rule {
                     })?),
                     None => None,
                 };
-                cols.push(
-                    rule.column(c, decl.map(|d| (d.ty, !d.nullable && d.default.is_none() && !d.auto_increment)))?,
-                );
+                cols.push(rule.column(
+                    c,
+                    decl.map(|d| Declared {
+                        ty: d.ty,
+                        not_null: !d.nullable && d.default.is_none() && !d.auto_increment,
+                        precision: d.precision,
+                        scale: d.scale,
+                    }),
+                )?);
             }
             if let Some(into) = &spec.extra_into {
                 if cols.iter().any(|c| &c.name == into) {
@@ -706,6 +750,10 @@ impl Rule {
                 "type" => ok_key_only(Src::Type),
                 "expire_at_ms" => ok_key_only(Src::ExpireAtMs),
                 "table" if !is_key => Ok(Src::Table),
+                "hash" if is_key && key_ty == Some(RedisType::Hash) && !explode => {
+                    self.reads_hash = true;
+                    Ok(Src::Hash)
+                }
                 "value" | "member" if is_key => match (key_ty, explode) {
                     (Some(RedisType::Stream), true) => bad(format!("{from:?}: stream entries have fields and $id")),
                     (Some(RedisType::Hash), false) => {
@@ -720,7 +768,7 @@ impl Rule {
                 _ => bad(format!(
                     "{from:?} is not a source here (sources: {})",
                     if is_key {
-                        "\"{capture}\", hash/entry field names, $key, $db, $type, $expire_at_ms, $value; with explode: $index, $score (zset), $field (hash), $id (stream)"
+                        "\"{capture}\", hash/entry field names, $key, $db, $type, $expire_at_ms, $value, $hash (a hash key without explode); with explode: $index, $score (zset), $field (hash), $id (stream)"
                     } else {
                         "column names, $table"
                     }
@@ -751,17 +799,70 @@ impl Rule {
         Ok(Src::Field(self.field_slot(from)))
     }
 
-    fn column(&mut self, c: &ColumnSpec, declared: Option<(LogicalType, bool)>) -> Result<Col, SpecError> {
+    /// Compiles a column template; a name that is a capture of the key
+    /// pattern is the capture, any other is a source as `from` names it.
+    fn template_source(&mut self, text: &str) -> Result<Src, SpecError> {
+        let pieces = text_template::parse(text).map_err(|e| SpecError(e.0))?;
+        let mut out = Vec::with_capacity(pieces.len());
+        for p in pieces {
+            out.push(match p {
+                text_template::Piece::Literal(l) => TemplateSrc::Literal(l),
+                text_template::Piece::Source { name, format } => {
+                    let capture = match &self.matcher {
+                        Matcher::Key { pattern, .. } => pattern.slot(&name),
+                        Matcher::Table(_) => None,
+                    };
+                    let src = match capture {
+                        Some(i) => Src::Capture(i),
+                        None => self.source(&name, true)?,
+                    };
+                    let opts = match format {
+                        None => None,
+                        Some(f) => {
+                            let (pattern, input) = f.split_once('|').map_or((f.as_str(), None), |(p, i)| (p, Some(i)));
+                            let time_input = match input {
+                                None => TimeInput::Iso,
+                                Some(i) => parse_time_input(i).ok_or_else(|| {
+                                    SpecError(format!(
+                                        "template {text:?}: {{{name}|{f}}}: after the second '|' give iso, epoch_s, epoch_ms or epoch_us"
+                                    ))
+                                })?,
+                            };
+                            Some(CastOptions {
+                                time_pattern: Some(TimePattern::parse(pattern).map_err(SpecError)?),
+                                time_input,
+                                ..CastOptions::default()
+                            })
+                        }
+                    };
+                    TemplateSrc::Source(src, opts)
+                }
+            });
+        }
+        Ok(Src::Template(out))
+    }
+
+    fn column(&mut self, c: &ColumnSpec, declared: Option<Declared>) -> Result<Col, SpecError> {
         let n = self.name.clone();
         let err = |msg: String| spec_err(&n, format!("column {:?}: {msg}", c.name));
         if c.name.is_empty() {
             return Err(spec_err(&n, "a column has an empty name"));
         }
-        let src = match (&c.from, &c.constant) {
-            (Some(_), Some(_)) => return Err(err("give from or const, not both".into())),
-            (None, Some(k)) => Src::Const(toml_to_value(k)),
-            (Some(f), None) => self.source(f, true)?,
-            (None, None) => self.source(&c.name, true).map_err(|e| {
+        let given = [c.from.is_some(), c.constant.is_some(), c.template.is_some(), c.coalesce.is_some()];
+        if given.iter().filter(|g| **g).count() > 1 {
+            return Err(err("give one of from, const, template or coalesce".into()));
+        }
+        let src = match (&c.from, &c.constant, &c.template, &c.coalesce) {
+            (None, Some(k), _, _) => Src::Const(toml_to_value(k)),
+            (Some(f), ..) => self.source(f, true)?,
+            (_, _, Some(t), _) => self.template_source(t).map_err(|e| err(e.0))?,
+            (_, _, _, Some(list)) => {
+                if list.len() < 2 {
+                    return Err(err("coalesce takes two or more sources (one is from = …)".into()));
+                }
+                Src::Coalesce(list.iter().map(|f| self.source(f, true)).collect::<Result<_, _>>()?)
+            }
+            (None, None, None, None) => self.source(&c.name, true).map_err(|e| {
                 SpecError(format!("{e} (column {:?} has no from, so it reads the field of the same name)", c.name))
             })?,
         };
@@ -770,21 +871,23 @@ impl Rule {
                 Cast::parse(name).ok_or_else(|| err(format!("unknown cast {name:?} (known: {})", Cast::NAMES)))?
             }
             None => match declared {
-                Some((ty, _)) => Cast::for_type(ty),
+                Some(d) => Cast::for_type(d.ty),
                 None if c.format.as_deref().is_some_and(|f| f.contains('%') || f.starts_with("json")) => Cast::String,
+                None if c.template.is_some() => Cast::String,
                 None => Cast::Auto,
             },
         };
         let mut opts = CastOptions { json_style: self.json_style, ..CastOptions::default() };
         if let Some(f) = &c.format {
             match cast {
-                Cast::Datetime | Cast::Timestamp => {
+                Cast::Datetime | Cast::Timestamp | Cast::EpochS | Cast::EpochMs => {
                     opts.time_input = parse_time_input(f).ok_or_else(|| {
                         err(format!("format = {f:?}: a {} cast reads iso, epoch_s, epoch_ms or epoch_us", cast.name()))
                     })?
                 }
                 Cast::String => match f.as_str() {
                     "json" => opts.json_style = JsonStyle::Compact,
+                    "json_javascript" => opts.json_style = JsonStyle::JavaScript,
                     "json_python" => opts.json_style = JsonStyle::Python,
                     p => {
                         let (pattern, input) = match p.split_once('|') {
@@ -806,6 +909,54 @@ impl Rule {
                     )))
                 }
             }
+        }
+        let round = match c.round.as_deref() {
+            None => None,
+            Some(r) => {
+                Some(Rounding::parse(r).ok_or_else(|| err(format!("round = {r:?}: expected {}", Rounding::NAMES)))?)
+            }
+        };
+        match cast {
+            Cast::Decimal => {
+                if c.precision.is_some() {
+                    return Err(err("a decimal column has a scale (fraction digits), not a precision".into()));
+                }
+                match c.scale.or(declared.and_then(|d| d.scale)) {
+                    Some(scale) => opts.decimal_scale = Some((scale, round)),
+                    None if round.is_some() => {
+                        return Err(err(
+                            "round needs the column's scale: declare it in [[schema]] or give scale = N".into()
+                        ))
+                    }
+                    None => {}
+                }
+            }
+            Cast::Datetime | Cast::Timestamp | Cast::EpochS | Cast::EpochMs => {
+                if c.scale.is_some() {
+                    return Err(err("a date-time column has a precision (fraction digits), not a scale".into()));
+                }
+                let digits = match cast {
+                    Cast::EpochS => Some(0),
+                    Cast::EpochMs => Some(3),
+                    _ => c.precision.map(u32::from).or(declared.and_then(|d| d.precision)).map(|p| p.min(9) as u8),
+                };
+                match digits {
+                    Some(d) => opts.time_digits = Some((d, round)),
+                    None if round.is_some() => {
+                        return Err(err(
+                            "round needs the column's precision: declare it in [[schema]] or give precision = N".into(),
+                        ))
+                    }
+                    None => {}
+                }
+            }
+            _ if round.is_some() || c.precision.is_some() || c.scale.is_some() => {
+                return Err(err(format!(
+                    "round / precision / scale apply to decimal and date-time casts, not {}",
+                    cast.name()
+                )))
+            }
+            _ => {}
         }
         let path = match &c.path {
             None => None,
@@ -859,7 +1010,7 @@ impl Rule {
             default: c.default.as_ref().map(toml_to_value),
             required: c.required,
             empty,
-            not_null: declared.is_some_and(|(_, nn)| nn),
+            not_null: declared.is_some_and(|d| d.not_null),
             null_as_empty: false,
             json_order: c.json_order.clone().unwrap_or_default(),
         })
@@ -1159,22 +1310,20 @@ impl Rule {
         ctx: &mut Ctx<'a>,
     ) -> Result<Vec<(&'a [u8], Input<'a>)>, TransformError> {
         let mut extras = Vec::new();
+        let mut unmapped: Vec<&[u8]> = Vec::new();
         for (name, v) in row.data.iter() {
             match self.fields.iter().position(|f| f == name.as_bytes()) {
                 Some(i) => ctx.fields[i] = Some(Input::Value(v)),
                 None if self.ignored.iter().any(|x| x == name.as_bytes()) => {}
                 None => match self.extra {
                     Extra::Ignore => {}
-                    Extra::Error => {
-                        return Err(self.error(
-                            rec,
-                            None,
-                            format!("input column {name:?} is not used by any column (add it, or set extra_fields = \"ignore\" / \"keep\" / extra_into)"),
-                        ))
-                    }
+                    Extra::Error => unmapped.push(name.as_bytes()),
                     Extra::Keep | Extra::Into => extras.push((name.as_bytes(), Input::Value(v))),
                 },
             }
+        }
+        if !unmapped.is_empty() {
+            return Err(self.error(rec, None, unmapped_message("input column", &unmapped)));
         }
         Ok(extras)
     }
@@ -1220,6 +1369,7 @@ impl Rule {
             let mut extras = Vec::new();
             match &r.value {
                 RedisValueView::Hash(pairs) => {
+                    let mut unmapped: Vec<&[u8]> = Vec::new();
                     for (f, v) in pairs {
                         match self.field_index(f) {
                             Some(i) => ctx.fields[i] = Some(Input::Bytes(v)),
@@ -1227,18 +1377,24 @@ impl Rule {
                             None => match self.extra {
                                 Extra::Ignore => {}
                                 Extra::Keep | Extra::Into => extras.push((&**f, Input::Bytes(v))),
-                                Extra::Error => {
-                                    return Err(self.error(
-                                        who,
-                                        None,
-                                        format!(
-                                            "hash field {} is not mapped to any column (map it, or set extra_fields = \"ignore\" or extra_into = \"column\")",
-                                            cast::show(Input::Bytes(f))
-                                        ),
-                                    ))
-                                }
+                                // `$hash` maps every field.
+                                Extra::Error if self.reads_hash => {}
+                                Extra::Error => unmapped.push(f),
                             },
                         }
+                    }
+                    if !unmapped.is_empty() {
+                        return Err(self.error(who, None, unmapped_message("hash field", &unmapped)));
+                    }
+                    if self.reads_hash {
+                        ctx.whole = Some(Value::Object(
+                            pairs
+                                .iter()
+                                .map(|(f, v)| {
+                                    (String::from_utf8_lossy(f).into_owned(), Value::from_bytes_or_text(v.to_vec()))
+                                })
+                                .collect(),
+                        ));
                     }
                 }
                 RedisValueView::String(s) => ctx.value = Some(Input::Bytes(s)),
@@ -1373,6 +1529,55 @@ impl Rule {
             Src::EntryId => ctx.entry_id.map_or(Got::Missing, |id| Got::Owned(Value::String(id.to_owned()))),
             Src::Table => ctx.table.map_or(Got::Missing, |t| Got::Owned(Value::String(t.to_owned()))),
             Src::Const(v) => Got::In(Input::Value(v)),
+            Src::Hash => ctx.whole.as_ref().map_or(Got::Missing, |w| Got::Owned(w.clone())),
+            Src::Coalesce(srcs) => {
+                for s in srcs {
+                    let got = self.get(s, ctx);
+                    let absent = match &got {
+                        Got::Missing => true,
+                        Got::In(Input::Bytes(b)) => b.is_empty(),
+                        Got::In(Input::Value(v)) => is_absent(v),
+                        Got::Owned(v) => is_absent(v),
+                    };
+                    if !absent {
+                        return got;
+                    }
+                }
+                Got::Missing
+            }
+            Src::Template(pieces) => {
+                let mut text: Vec<u8> = Vec::with_capacity(64);
+                for p in pieces {
+                    match p {
+                        TemplateSrc::Literal(l) => text.extend_from_slice(l.as_bytes()),
+                        TemplateSrc::Source(s, opts) => {
+                            let got = self.get(s, ctx);
+                            let input = match &got {
+                                Got::Missing => return Got::Missing,
+                                Got::In(Input::Value(Value::Null)) | Got::Owned(Value::Null) => return Got::Missing,
+                                Got::In(i) => *i,
+                                Got::Owned(v) => Input::Value(v),
+                            };
+                            let piece = match opts {
+                                // A source that does not format is reported by the column's cast.
+                                Some(o) => match cast::cast(input, Cast::String, o) {
+                                    Ok(Value::String(t)) => t.into_bytes(),
+                                    _ => return Got::Missing,
+                                },
+                                None => match input {
+                                    Input::Bytes(b) => b.to_vec(),
+                                    Input::Value(v) => match render(v, self.json_style) {
+                                        Ok(Some(b)) => b,
+                                        _ => return Got::Missing,
+                                    },
+                                },
+                            };
+                            text.extend_from_slice(&piece);
+                        }
+                    }
+                }
+                Got::Owned(Value::from_bytes_or_text(text))
+            }
         }
     }
 
@@ -1697,6 +1902,28 @@ fn parse_time_input(f: &str) -> Option<TimeInput> {
         "epoch_us" => TimeInput::EpochUs,
         _ => return None,
     })
+}
+
+/// The error for fields no column maps: every one of them, so that one run
+/// fixes the spec.
+fn unmapped_message(what: &str, names: &[&[u8]]) -> String {
+    let list = names.iter().map(|n| cast::show(Input::Bytes(n))).collect::<Vec<_>>().join(", ");
+    let (them, are) = if names.len() == 1 { ("it", "is") } else { ("them", "are") };
+    format!(
+        "{} {what}{} {list} {are} not mapped to any column (map {them}, list {them} in ignore_fields, or set extra_fields = \"ignore\" or extra_into = \"column\")",
+        names.len(),
+        if names.len() == 1 { "" } else { "s" },
+    )
+}
+
+/// Null, or empty text: what `coalesce` passes over.
+fn is_absent(v: &Value) -> bool {
+    match v {
+        Value::Null => true,
+        Value::String(s) => s.is_empty(),
+        Value::Bytes(b) => b.is_empty(),
+        _ => false,
+    }
 }
 
 /// Puts the members named in `order` first, in that order, in every object of `v`.

@@ -173,6 +173,20 @@ pub struct ColumnSpec {
     pub empty: Option<String>,
     /// On output keys, a NULL value: omit or empty.
     pub null: Option<String>,
+    /// Rounding of values finer than the column keeps: `half_even`,
+    /// `half_up` or `truncate` (decimals to the scale, date-times to the
+    /// precision). Without it, a value that does not fit is an error.
+    pub round: Option<String>,
+    /// Fraction digits of a date-time column (default: its `[[schema]]`
+    /// declaration's `precision`).
+    pub precision: Option<u8>,
+    /// Fraction digits of a decimal column (default: its `[[schema]]`
+    /// declaration's `scale`).
+    pub scale: Option<u32>,
+    /// Text built from sources: `"{key_id}:{date}"`, `"{date|%Y-%m}"`.
+    pub template: Option<String>,
+    /// Several sources: the first present and not empty wins.
+    pub coalesce: Option<Vec<String>>,
     /// Member order of JSON objects in this column (listed members first, in
     /// this order, then the others): JSON stores such as MySQL 8 and
     /// PostgreSQL, and some exporters, do not keep the order the service wrote.
