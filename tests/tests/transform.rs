@@ -198,7 +198,7 @@ fn check_shows_what_each_rule_produces() {
     assert!(text.contains(r#"out: {"kind":"row","table":"api_keys","data":{"id":"1","token_limit":1000"#), "{text}");
     assert!(text.contains("\"lots\" is not an integer"), "{text}");
     assert!(text.contains("unmatched: 1 record(s)"), "{text}");
-    assert!(text.contains(r#"key "session:x" (string)"#), "{text}");
+    assert!(text.contains("1  session:x (string), e.g. session:x"), "{text}");
     assert!(text.contains("check: problems found"), "{text}");
 
     let out = wd
@@ -207,6 +207,65 @@ fn check_shows_what_each_rule_produces() {
         .stdin_bytes(input(&[GOOD]))
         .assert_success();
     assert!(out.stdout_str().contains("check: OK"), "{out:?}");
+}
+
+#[test]
+fn check_names_every_problem_of_a_spec_in_one_pass() {
+    let wd = setup();
+    let key = |id: &str, fields: &str| {
+        format!(
+            r#"{{"kind":"redis","db":0,"key":"apikey:{id}","type":"hash","expire_at_ms":null,"value":{{{fields}}}}}"#
+        )
+    };
+    let lines = [
+        // Two fields no column maps (one in every key), createdAt missing in one key of four.
+        key("1", r#""tokenLimit":"1","createdAt":"2025-01-01T00:00:00Z","name":"a","tags":"[]""#),
+        key("2", r#""tokenLimit":"2","createdAt":"2025-01-01T00:00:00Z","name":"b""#),
+        key("3", r#""tokenLimit":"3","name":"c""#),
+        key("4", r#""tokenLimit":"x","createdAt":"2025-01-01T00:00:00Z","name":"d""#),
+        // Keys no rule matches, of two shapes.
+        r#"{"kind":"redis","db":0,"key":"rate_limit:cost:9cb36928-da1b-408b-944e-56926f00b16f","type":"string","expire_at_ms":null,"value":"1"}"#.into(),
+        r#"{"kind":"redis","db":0,"key":"rate_limit:cost:0ca83446-2b28-456e-9b05-aa6f321af875","type":"string","expire_at_ms":null,"value":"2"}"#.into(),
+        r#"{"kind":"redis","db":0,"key":"system:metrics:minute:29443210","type":"hash","expire_at_ms":null,"value":{"a":"1"}}"#.into(),
+    ];
+    let spec = SPEC.replace(
+        r#"  { name = "created_at", from = "createdAt" },
+]"#,
+        r#"  { name = "created_at", from = "createdAt" },
+]
+extra_fields = "ignore""#,
+    );
+    wd.write("ignore.toml", &spec);
+    let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+    for (spec, unmapped) in [
+        ("spec.toml", r#"fields never mapped: "name" (in 4 of 4 (100.0%)), "tags" (in 1 of 4 (25.0%))"#),
+        (
+            "ignore.toml",
+            r#"fields never mapped (dropped: extra_fields = "ignore"): "name" (in 4 of 4 (100.0%)), "tags" (in 1 of 4 (25.0%))"#,
+        ),
+    ] {
+        let out = wd
+            .run("decant-transform")
+            .args(["--spec", spec, "--check"])
+            .stdin_bytes(input(&refs))
+            .output()
+            .assert_code(1);
+        let text = out.stdout_str();
+        assert!(text.contains(unmapped), "{text}");
+        assert!(text.contains(r#"mapped fields some records lack: "createdAt" (missing in 1 of 4 (25.0%))"#), "{text}");
+        assert!(text.contains("unmatched: 3 record(s)"), "{text}");
+        assert!(text.contains("2  rate_limit:cost:{uuid} (string), e.g. rate_limit:cost:9cb36928"), "{text}");
+        assert!(text.contains("1  system:metrics:minute:{n} (hash), e.g. system:metrics:minute:29443210"), "{text}");
+        if spec == "ignore.toml" {
+            assert!(
+                text.contains(r#"column "token_limit" fails in 1 record(s), e.g. key "apikey:4": field "tokenLimit": "x" is not an integer"#),
+                "{text}"
+            );
+        } else {
+            // Every key stops at its unmapped fields, named all at once.
+            assert!(text.contains(r#"2 hash fields "name", "tags" are not mapped"#), "{text}");
+        }
+    }
 }
 
 #[test]

@@ -13,6 +13,7 @@ use decant_record::{Header, ReadError, Record, RecordWriter, RedisRecord, Value}
 use crate::fold::Folder;
 use crate::framing::{Framer, Next};
 
+use crate::check_stats::{FieldStats, Unmatched as UnmatchedKeys};
 use crate::rule::describe_record;
 use crate::{RuleKind, Transformer, ViewOutcome};
 
@@ -604,6 +605,7 @@ struct RuleCheck {
     errors: u64,
     examples: Vec<(String, Vec<String>)>,
     first_errors: Vec<String>,
+    fields: FieldStats,
 }
 
 fn clip(s: &str, max: usize) -> String {
@@ -650,7 +652,7 @@ fn check(args: &Args, t: &Transformer) -> anyhow::Result<Outcome> {
     let mut reader = args.input.open()?;
     let mut checks: Vec<RuleCheck> = t.rules().iter().map(|_| RuleCheck::default()).collect();
     let (mut read, mut unmatched, mut malformed) = (0u64, 0u64, 0u64);
-    let mut unmatched_examples: Vec<String> = Vec::new();
+    let mut unmatched_keys = UnmatchedKeys::default();
     let mut caps = Vec::new();
     let mut out = Vec::new();
     while read < args.sample {
@@ -676,6 +678,7 @@ fn check(args: &Args, t: &Transformer) -> anyhow::Result<Outcome> {
                 let c = &mut checks[i];
                 c.matched += 1;
                 c.produced += out.len() as u64;
+                c.fields.add(&rec);
                 if c.examples.len() < args.examples {
                     let shown: Vec<String> = out.iter().take(3).map(|r| clip(&r.to_json_string(), 400)).collect();
                     c.examples.push((clip(&rec.to_json_string(), 300), shown));
@@ -683,19 +686,15 @@ fn check(args: &Args, t: &Transformer) -> anyhow::Result<Outcome> {
             }
             Ok(None) => {
                 unmatched += 1;
-                if unmatched_examples.len() < 5 {
-                    let what = match &rec {
-                        Record::Redis(r) => format!("{} ({})", describe_record(&rec), r.value.redis_type()),
-                        other => describe_record(other),
-                    };
-                    unmatched_examples.push(what);
-                }
+                unmatched_keys.add(&rec);
             }
             Err(e) => {
                 if let Some(i) = t.rules().iter().position(|r| r.name() == e.rule) {
                     let c = &mut checks[i];
                     c.matched += 1;
                     c.errors += 1;
+                    c.fields.add(&rec);
+                    c.fields.fail(&e);
                     if c.first_errors.len() < 3 {
                         c.first_errors.push(format!("line {}: {e}", reader.line_number()));
                     }
@@ -729,6 +728,9 @@ fn check(args: &Args, t: &Transformer) -> anyhow::Result<Outcome> {
                 writeln!(o, "  out: {x}")?;
             }
         }
+        for line in c.fields.report(r) {
+            writeln!(o, "  {line}")?;
+        }
         for e in &c.first_errors {
             writeln!(o, "  error: {e}")?;
         }
@@ -751,8 +753,13 @@ fn check(args: &Args, t: &Transformer) -> anyhow::Result<Outcome> {
                 Unmatched::Error => "reject",
             }
         )?;
-        for u in &unmatched_examples {
-            writeln!(o, "  {u}")?;
+        let groups = unmatched_keys.largest();
+        writeln!(o, "  by shape ({} group(s)):", groups.len())?;
+        for (shape, ty, n, example) in groups.iter().take(50) {
+            writeln!(o, "  {:>8}  {shape} ({ty}), e.g. {example}", cli::group_digits(*n))?;
+        }
+        if groups.len() > 50 {
+            writeln!(o, "  … and {} more group(s)", groups.len() - 50)?;
         }
         if args.unmatched == Unmatched::Error {
             problems += unmatched;

@@ -33,6 +33,7 @@
 //! `--check`).
 
 pub mod cast;
+pub mod check_stats;
 pub mod cli;
 pub mod fold;
 pub mod framing;

@@ -1082,6 +1082,32 @@ impl Rule {
         }
     }
 
+    /// True when every hash field / input column counts as mapped (`$hash`,
+    /// `extra_fields = "keep"`, `extra_into`).
+    pub fn maps_every_field(&self) -> bool {
+        self.reads_hash || matches!(self.extra, Extra::Keep | Extra::Into)
+    }
+
+    /// True when unmapped fields are dropped without a word (`extra_fields = "ignore"`).
+    pub fn drops_unmapped(&self) -> bool {
+        self.extra == Extra::Ignore
+    }
+
+    /// True when a column reads this hash field / input column.
+    pub fn reads_field(&self, name: &[u8]) -> bool {
+        self.fields.iter().any(|f| f == name)
+    }
+
+    /// True when the field is listed in `ignore_fields`.
+    pub fn ignores_field(&self, name: &[u8]) -> bool {
+        self.ignored.iter().any(|f| f == name)
+    }
+
+    /// The hash fields / input columns the rule's columns read.
+    pub fn field_names(&self) -> &[Vec<u8>] {
+        &self.fields
+    }
+
     /// True when the rule has `where` filters.
     pub(crate) fn has_filter(&self) -> bool {
         !self.filter.is_empty()
