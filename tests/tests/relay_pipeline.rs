@@ -14,7 +14,7 @@ fn repo() -> PathBuf {
 }
 
 fn spec(name: &str) -> String {
-    repo().join("examples").join(name).to_string_lossy().into_owned()
+    repo().join("examples/imagined").join(name).to_string_lossy().into_owned()
 }
 
 /// Loads the relay sample at `scale` into `redis`.

@@ -71,6 +71,20 @@ impl FieldStats {
                 format!("{n} of {} ({:.1}%)", self.records, n as f64 * 100.0 / self.records as f64)
             }
         };
+        if rule.kind() == crate::RuleKind::Drop {
+            return lines;
+        }
+        // A long list (a hash keyed by ids) is cut: its size says enough.
+        let list = |mut items: Vec<String>| {
+            const MAX: usize = 20;
+            let more = items.len().saturating_sub(MAX);
+            items.truncate(MAX);
+            let mut text = items.join(", ");
+            if more > 0 {
+                text.push_str(&format!(", … and {more} more"));
+            }
+            text
+        };
         if self.records > 0 && !rule.maps_every_field() {
             let unmapped: Vec<String> = self
                 .seen
@@ -82,7 +96,7 @@ impl FieldStats {
                 lines.push(format!(
                     "fields never mapped{}: {}",
                     if rule.drops_unmapped() { " (dropped: extra_fields = \"ignore\")" } else { "" },
-                    unmapped.join(", ")
+                    list(unmapped)
                 ));
             }
         }
@@ -96,7 +110,7 @@ impl FieldStats {
                 })
                 .collect();
             if !missing.is_empty() {
-                lines.push(format!("mapped fields some records lack: {}", missing.join(", ")));
+                lines.push(format!("mapped fields some records lack: {}", list(missing)));
             }
         }
         for (column, (n, example)) in &self.failures {

@@ -11,7 +11,7 @@ use decant_record::{Header, Record, RecordReader, RecordWriter, RedisRecord, Red
 use decant_transform::{Transformer, ViewOutcome};
 
 fn example(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples").join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples/imagined").join(name)
 }
 
 fn relay() -> Transformer {

@@ -6,7 +6,7 @@ use decant_record::{Record, RedisRecord, RedisValue, Row, RowData, StreamEntry, 
 use decant_transform::Transformer;
 
 fn spec(name: &str) -> Transformer {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples").join(name);
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples/imagined").join(name);
     Transformer::from_file(&path).unwrap_or_else(|e| panic!("{e}"))
 }
 
