@@ -431,4 +431,118 @@ fn real_relay_snapshot_to_mysql_and_back() {
             compare_key(&db, rec, table);
         }
     }
+    // The warm-up: the tables back into an empty Redis.
+    let cache = redis();
+    let outputs = run("mysql-export")
+        .args(["--url", &url, "--quiet"])
+        .timeout(Duration::from_secs(600))
+        .pipe(run("decant-transform").args(["--spec", &spec("mysql-to-relay.toml")]))
+        .pipe(run("redis-import").args(["--url", &cache.url(), "--quiet"]))
+        .output();
+    for o in &outputs {
+        assert_eq!(o.code(), Some(0), "{o:?}");
+    }
+    let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+    let warmed: BTreeMap<String, Json> = run("redis-export")
+        .args(["--url", &cache.url(), "--quiet"])
+        .timeout(Duration::from_secs(300))
+        .assert_success()
+        .stdout_json_lines()
+        .into_iter()
+        .filter(|l| l["kind"] == "redis")
+        .map(|l| (l["key"].as_str().unwrap().to_owned(), l))
+        .collect();
+    let mut checked = BTreeMap::<&str, usize>::new();
+    for rec in snap.iter().filter(|r| r.get("part").is_none()) {
+        let key = rec["key"].as_str().unwrap();
+        let table = family_table(key, rec["type"].as_str().unwrap());
+        if !warmed_back(table, key) {
+            continue;
+        }
+        let got = warmed.get(key).unwrap_or_else(|| panic!("{key} did not come back"));
+        compare_warmed(rec, got, table, now_ms);
+        *checked.entry(table).or_default() += 1;
+    }
+    eprintln!("relay_real: warmed keys compared with the snapshot, per table: {checked:?}");
+    let expected_keys: usize = checked.values().sum();
+    assert_eq!(warmed.len(), expected_keys, "the warm-up wrote keys the snapshot does not have");
+    for table in [
+        "api_keys",
+        "admin_users",
+        "sessions",
+        "sticky_sessions",
+        "concurrency_leases",
+        "usage_records",
+        "system_metrics",
+        "cost_stats",
+    ] {
+        assert!(checked.get(table).copied().unwrap_or(0) > 0, "no {table} key compared");
+    }
+}
+
+/// The families examples/mysql-to-relay.toml warms back.
+fn warmed_back(table: &str, _key: &str) -> bool {
+    matches!(
+        table,
+        "api_keys"
+            | "admin_users"
+            | "sessions"
+            | "sticky_sessions"
+            | "concurrency_leases"
+            | "usage_records"
+            | "system_metrics"
+            | "cost_stats"
+    )
+}
+
+/// A warmed key against the snapshot's: byte for byte for every field the
+/// schema keeps (date-times to the second, costs to 6 digits, lease
+/// expiries to the second), TTLs within 2 s where the table keeps them.
+fn compare_warmed(orig: &Json, got: &Json, table: &str, now_ms: i64) {
+    let key = orig["key"].as_str().unwrap();
+    assert_eq!(got["type"], orig["type"], "{key}");
+    let keeps_ttl = matches!(table, "sessions" | "sticky_sessions");
+    if keeps_ttl {
+        let (a, b) = (orig["expire_at_ms"].as_i64(), got["expire_at_ms"].as_i64());
+        match (a, b) {
+            (Some(a), Some(b)) => assert!((a - b).abs() <= 2000 || a < now_ms, "{key} TTL {a} vs {b}"),
+            _ => assert_eq!(a, b, "{key} TTL"),
+        }
+    }
+    match table {
+        "api_keys" | "admin_users" => {
+            const DATES: [&str; 7] =
+                ["createdAt", "lastUsedAt", "expiresAt", "activatedAt", "lastLogin", "updatedAt", "deletedAt"];
+            const NOT_KEPT: [&str; 4] = ["isDeleted", "deletedAt", "deletedBy", "deletedByType"];
+            let (o, g) = (orig["value"].as_object().unwrap(), got["value"].as_object().unwrap());
+            for (f, v) in o {
+                if NOT_KEPT.contains(&f.as_str()) {
+                    continue;
+                }
+                let v = v.as_str().unwrap();
+                let want = if DATES.contains(&f.as_str()) && !v.is_empty() {
+                    format!("{}.000Z", &v[..19])
+                } else {
+                    v.to_owned()
+                };
+                assert_eq!(g.get(f).and_then(Json::as_str), Some(want.as_str()), "{key} field {f}");
+            }
+            let kept = o.keys().filter(|f| !NOT_KEPT.contains(&f.as_str())).count();
+            assert_eq!(g.len(), kept, "{key}: {g:?}");
+        }
+        "concurrency_leases" => {
+            let (o, g) = (orig["value"].as_array().unwrap(), got["value"].as_array().unwrap());
+            assert_eq!(o.len(), g.len(), "{key}");
+            for (a, b) in o.iter().zip(g) {
+                assert_eq!(a[0], b[0], "{key}");
+                let whole = (a[1].as_f64().unwrap() as i64) / 1000 * 1000;
+                assert_eq!(b[1].as_f64().unwrap() as i64, whole, "{key}");
+            }
+        }
+        "cost_stats" => {
+            assert!(near(got["value"].as_str().unwrap(), orig["value"].as_str().unwrap()), "{key}: {got}");
+        }
+        // Byte for byte: sessions, sticky sessions, usage records, metrics.
+        _ => assert_eq!(got["value"], orig["value"], "{key}"),
+    }
 }
