@@ -368,3 +368,82 @@ fn every_unmapped_field_is_named() {
     let err = out(spec, &rec).unwrap_err();
     assert!(err.contains(r#"2 input columns "b", "c" are not mapped"#), "{err}");
 }
+
+#[test]
+fn where_null_and_not_null_tell_rows_apart() {
+    let spec = r#"
+        [[rule]]
+        name = "daily"
+        match_table = "usage_stats"
+        where = { model = "all" }
+        where_null = ["stat_hour"]
+        to_key = "usage:daily:{api_key_id}:{stat_date}"
+        to_type = "string"
+        value = "requests"
+
+        [[rule]]
+        name = "hourly"
+        match_table = "usage_stats"
+        where_not_null = ["stat_hour"]
+        to_key = "usage:hourly:{api_key_id}:{stat_date}:{stat_hour|02}"
+        to_type = "string"
+        value = "requests"
+        extra_fields = "ignore"
+    "#;
+    let t = Transformer::from_toml(spec).unwrap();
+    let base = |hour: Value| {
+        row(
+            "usage_stats",
+            &[
+                ("api_key_id", Value::String("k1".into())),
+                ("model", Value::String("all".into())),
+                ("stat_date", Value::String("2026-12-05".into())),
+                ("stat_hour", hour),
+                ("requests", Value::Int(3)),
+            ],
+        )
+    };
+    let daily = t.apply(&base(Value::Null)).unwrap();
+    assert_eq!(daily.rule, Some(0));
+    assert!(daily.records[0].to_json_string().contains(r#""key":"usage:daily:k1:2026-12-05""#));
+    let hourly = t.apply(&base(Value::Int(5))).unwrap();
+    assert_eq!(hourly.rule, Some(1));
+    assert!(hourly.records[0].to_json_string().contains(r#""key":"usage:hourly:k1:2026-12-05:05""#));
+    // A missing column counts as NULL.
+    let missing =
+        row("usage_stats", &[("api_key_id", Value::String("k".into())), ("model", Value::String("all".into()))]);
+    assert_eq!(t.rules()[0].matches(&missing, &mut Vec::new()), true);
+}
+
+#[test]
+fn a_hash_from_a_json_object_column() {
+    let spec = r#"
+        [[rule]]
+        match_table = "gemini_accounts"
+        to_key = "gemini_account:{id}"
+        to_type = "hash"
+        fields_from = "data"
+        json_style = "javascript"
+        extra_fields = "ignore"
+        columns = [{ name = "syncedBy", const = "decant" }]
+    "#;
+    let data =
+        serde_json::from_str::<Value>(r#"{"name":"g1","priority":"38","limits":{"rate":0.0000025},"n":7,"gone":null}"#)
+            .unwrap();
+    let rec = row("gemini_accounts", &[("id", Value::String("a1".into())), ("data", data.clone())]);
+    let key = out(spec, &rec).unwrap();
+    assert!(
+        key.contains(
+            r#""value":{"name":"g1","priority":"38","limits":"{\"rate\":0.0000025}","n":"7","syncedBy":"decant"}"#
+        ),
+        "{key}"
+    );
+    // The column as JSON text (as some exporters give it) works alike.
+    let rec =
+        row("gemini_accounts", &[("id", Value::String("a1".into())), ("data", Value::String(data.to_json_string()))]);
+    assert!(out(spec, &rec).unwrap().contains(r#""name":"g1""#));
+    let rec = row("gemini_accounts", &[("id", Value::String("a1".into())), ("data", Value::String("[1]".into()))]);
+    assert!(out(spec, &rec).unwrap_err().contains("is not a JSON object"));
+    let bad = spec.replace(r#"to_type = "hash""#, r#"to_type = "string""#);
+    assert!(Transformer::from_toml(&bad).unwrap_err().0.contains("fields_from"));
+}

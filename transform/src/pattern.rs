@@ -339,7 +339,8 @@ thread_local! {
 }
 
 /// A key template for the rows → Redis direction: `apikey:{id}` filled from
-/// a row's columns. `{{` / `}}` are literal braces.
+/// a row's columns; `{hour|02}` zero-pads a number to 2 digits. `{{` / `}}`
+/// are literal braces.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Template {
     text: String,
@@ -353,6 +354,8 @@ pub enum TemplatePart {
     Literal(Vec<u8>),
     /// A column's value, as text.
     Column(String),
+    /// A column's number zero-padded to this many digits (`{stat_hour|02}`).
+    Padded(String, usize),
 }
 
 impl Template {
@@ -379,14 +382,28 @@ impl Template {
                         .iter()
                         .position(|&c| c == b'}')
                         .ok_or_else(|| err(format!("'{{' at byte {i} is never closed")))?;
-                    let name = &text[i + 1..i + 1 + close];
+                    let inner = &text[i + 1..i + 1 + close];
+                    let (name, pad) = match inner.split_once('|') {
+                        Some((n, p)) if p.len() > 1 && p.starts_with('0') && p.bytes().all(|b| b.is_ascii_digit()) => {
+                            (n, Some(p.len()))
+                        }
+                        Some((_, p)) => {
+                            return Err(err(format!(
+                                "{{{inner}}}: after '|' give 0N for a number zero-padded to N digits, not {p:?}"
+                            )))
+                        }
+                        None => (inner, None),
+                    };
                     if name.is_empty() {
                         return Err(err("empty column name {}".into()));
                     }
                     if !literal.is_empty() {
                         parts.push(TemplatePart::Literal(std::mem::take(&mut literal)));
                     }
-                    parts.push(TemplatePart::Column(name.to_owned()));
+                    parts.push(match pad {
+                        Some(width) => TemplatePart::Padded(name.to_owned(), width),
+                        None => TemplatePart::Column(name.to_owned()),
+                    });
                     i += close + 2;
                 }
                 c => {
@@ -417,7 +434,7 @@ impl Template {
     /// The column names the template uses.
     pub fn columns(&self) -> impl Iterator<Item = &str> {
         self.parts.iter().filter_map(|p| match p {
-            TemplatePart::Column(c) => Some(c.as_str()),
+            TemplatePart::Column(c) | TemplatePart::Padded(c, _) => Some(c.as_str()),
             TemplatePart::Literal(_) => None,
         })
     }
@@ -553,5 +570,9 @@ mod tests {
         let t = Template::parse("{platform}_account:{id}").unwrap();
         assert_eq!(t.columns().collect::<Vec<_>>(), ["platform", "id"]);
         assert!(Template::parse("a:{").is_err());
+        let t = Template::parse("h:{date}:{hour|02}").unwrap();
+        assert_eq!(t.parts()[3], TemplatePart::Padded("hour".into(), 2));
+        assert_eq!(t.columns().collect::<Vec<_>>(), ["date", "hour"]);
+        assert!(Template::parse("h:{hour|%H}").is_err());
     }
 }

@@ -65,12 +65,25 @@ enum Src {
     Coalesce(Vec<Src>),
 }
 
+/// What a `where` filter wants of a source.
+#[derive(Debug, Clone, PartialEq)]
+enum Want {
+    /// This text.
+    Text(Vec<u8>),
+    /// NULL or missing (`where_null`).
+    Null,
+    /// Present and not NULL (`where_not_null`).
+    NotNull,
+}
+
 /// One piece of a compiled column template.
 #[derive(Debug, Clone, PartialEq)]
 enum TemplateSrc {
     Literal(String),
     /// A source, and the options of the string cast that formats it.
     Source(Src, Option<CastOptions>),
+    /// A source written with at least this many digits (`{hour|02}`).
+    Padded(Src, usize),
 }
 
 impl Src {
@@ -191,6 +204,8 @@ enum Out {
         cols: Vec<Col>,
         /// One-field hashes: the field name's column.
         field: Option<Col>,
+        /// A JSON object column whose members are hash fields.
+        fields_from: Option<Col>,
         value: Option<Col>,
         score: Option<Col>,
         /// Streams: the entry id's column.
@@ -235,7 +250,7 @@ fn key_columns(rule: &mut Rule, specs: &[ColumnSpec], null_as_empty: bool, what:
 pub struct Rule {
     name: String,
     matcher: Matcher,
-    filter: Vec<(Src, Vec<u8>)>,
+    filter: Vec<(Src, Want)>,
     explode: bool,
     /// Distinct hash fields / input columns the rule reads.
     fields: Vec<Vec<u8>>,
@@ -450,7 +465,13 @@ impl Rule {
                 Value::Float(f) => cast::float_text(f).into_bytes(),
                 _ => return Err(spec_err(n, format!("where {k:?}: compare with a string, number or bool"))),
             };
-            rule.filter.push((src, text));
+            rule.filter.push((src, Want::Text(text)));
+        }
+        for (names, want) in [(&spec.where_null, Want::Null), (&spec.where_not_null, Want::NotNull)] {
+            for k in names {
+                let src = rule.source(k, false)?;
+                rule.filter.push((src, want.clone()));
+            }
         }
 
         let reshape_keys = !spec.rename.is_empty() || !spec.drop_columns.is_empty() || !spec.casts.is_empty();
@@ -461,10 +482,21 @@ impl Rule {
             return Ok(rule);
         }
         if let Some(table) = &spec.to_table {
-            for k in
-                ["to_type", "to_db", "ttl_from", "value", "member", "score", "null", "fold", "order_by", "entry_id"]
-            {
+            for k in [
+                "to_type",
+                "to_db",
+                "ttl_from",
+                "value",
+                "member",
+                "score",
+                "null",
+                "fold",
+                "order_by",
+                "entry_id",
+                "fields_from",
+            ] {
                 let set = match k {
+                    "fields_from" => spec.fields_from.is_some(),
                     "fold" => spec.fold,
                     "order_by" => spec.order_by.is_some(),
                     "entry_id" => spec.entry_id.is_some(),
@@ -598,7 +630,10 @@ impl Rule {
                 })
                 .transpose()
         };
-        let (mut value, mut score, mut field, mut entry_id) = (None, None, None, None);
+        let (mut value, mut score, mut field, mut entry_id, mut fields_from) = (None, None, None, None, None);
+        if spec.fields_from.is_some() && (ty != RedisType::Hash || spec.field.is_some()) {
+            return Err(spec_err(n, "fields_from makes a hash's fields of a JSON object column: it needs to_type = \"hash\" (without field / value)"));
+        }
         if spec.field.is_some() && ty != RedisType::Hash {
             return Err(spec_err(n, "field is for hash keys"));
         }
@@ -615,12 +650,13 @@ impl Rule {
                 value = simple(&mut rule, "value", &spec.value)?;
             }
             RedisType::Hash => {
-                if spec.columns.is_empty() {
+                if spec.columns.is_empty() && spec.fields_from.is_none() {
                     return Err(spec_err(
                         n,
-                        "to_type = \"hash\" needs columns = [{ name = \"field\", from = \"column\" }, …]",
+                        "to_type = \"hash\" needs columns = [{ name = \"field\", from = \"column\" }, …] or fields_from = \"json_column\"",
                     ));
                 }
+                fields_from = simple(&mut rule, "fields_from", &spec.fields_from.clone().map(ValueSpec::Column))?;
                 if spec.value.is_some() || spec.member.is_some() || spec.score.is_some() {
                     return Err(spec_err(n, "value / member / score are for string, list, set and zset keys"));
                 }
@@ -699,6 +735,7 @@ impl Rule {
             db: spec.to_db.unwrap_or(0),
             cols,
             field,
+            fields_from,
             value,
             score,
             entry_id,
@@ -816,6 +853,10 @@ impl Rule {
                         Some(i) => Src::Capture(i),
                         None => self.source(&name, true)?,
                     };
+                    if let Some(width) = format.as_deref().filter(|f| f.len() > 1 && f.starts_with('0') && f.bytes().all(|b| b.is_ascii_digit())) {
+                        out.push(TemplateSrc::Padded(src, width.len()));
+                        continue;
+                    }
                     let opts = match format {
                         None => None,
                         Some(f) => {
@@ -1181,7 +1222,11 @@ impl Rule {
                 (Src::Table, Record::Row(row)) => Some(row.table.as_bytes().to_vec()),
                 _ => None,
             };
-            got.as_deref() == Some(want.as_slice())
+            match want {
+                Want::Text(w) => got.as_deref() == Some(w.as_slice()),
+                Want::Null => got.is_none(),
+                Want::NotNull => got.is_some(),
+            }
         })
     }
 
@@ -1600,6 +1645,22 @@ impl Rule {
                             };
                             text.extend_from_slice(&piece);
                         }
+                        TemplateSrc::Padded(s, width) => {
+                            let got = self.get(s, ctx);
+                            let digits = match &got {
+                                Got::In(Input::Bytes(b)) => String::from_utf8_lossy(b).into_owned(),
+                                Got::In(Input::Value(Value::Int(i))) => i.to_string(),
+                                Got::Owned(Value::Int(i)) => i.to_string(),
+                                Got::In(Input::Value(Value::String(t))) => t.clone(),
+                                Got::Owned(Value::String(t)) => t.clone(),
+                                _ => return Got::Missing,
+                            };
+                            let (sign, body) = digits.strip_prefix('-').map_or(("", digits.as_str()), |b| ("-", b));
+                            if body.is_empty() || !body.bytes().all(|b| b.is_ascii_digit()) {
+                                return Got::Missing;
+                            }
+                            text.extend_from_slice(format!("{sign}{body:0>width$}").as_bytes());
+                        }
                     }
                 }
                 Got::Owned(Value::from_bytes_or_text(text))
@@ -1758,7 +1819,9 @@ impl Rule {
     }
 
     fn build_key(&self, rec: Who, ctx: &mut Ctx) -> Result<Record, TransformError> {
-        let Out::Keys { template, template_slots, ty, db, cols, field, value, score, entry_id, ttl, .. } = &self.out
+        let Out::Keys {
+            template, template_slots, ty, db, cols, field, fields_from, value, score, entry_id, ttl, ..
+        } = &self.out
         else {
             unreachable!("build_key is called for key rules only")
         };
@@ -1767,7 +1830,7 @@ impl Rule {
         for part in template.parts() {
             match part {
                 TemplatePart::Literal(l) => key.extend_from_slice(l),
-                TemplatePart::Column(c) => {
+                TemplatePart::Column(c) | TemplatePart::Padded(c, _) => {
                     let v = slot.next().copied().flatten().and_then(|i| ctx.fields[i]);
                     let text = match v {
                         Some(Input::Value(v)) => {
@@ -1775,6 +1838,24 @@ impl Rule {
                         }
                         Some(Input::Bytes(b)) => Some(b.to_vec()),
                         None => None,
+                    };
+                    let text = match (part, text) {
+                        (TemplatePart::Padded(_, width), Some(t)) => {
+                            let digits = String::from_utf8_lossy(&t).into_owned();
+                            let (sign, body) = digits.strip_prefix('-').map_or(("", digits.as_str()), |b| ("-", b));
+                            if body.is_empty() || !body.bytes().all(|b| b.is_ascii_digit()) {
+                                return Err(self.error(
+                                    rec,
+                                    Some(c),
+                                    format!(
+                                        "key template {:?}: {digits:?} is not a whole number to pad",
+                                        template.as_str()
+                                    ),
+                                ));
+                            }
+                            Some(format!("{sign}{body:0>width$}", width = *width).into_bytes())
+                        }
+                        (_, t) => t,
                     };
                     match text {
                         Some(t) => key.extend_from_slice(&t),
@@ -1804,7 +1885,11 @@ impl Rule {
                 RedisValue::Hash(vec![(f, self.key_part(rec, value, ctx)?)])
             }
             RedisType::Hash => {
-                let pairs = self.key_fields(rec, cols, ctx)?;
+                let mut pairs = match fields_from {
+                    None => Vec::new(),
+                    Some(col) => self.object_fields(rec, col, ctx)?,
+                };
+                pairs.extend(self.key_fields(rec, cols, ctx)?);
                 if pairs.is_empty() {
                     return Err(self.error(rec, None, "every field is NULL: Redis cannot hold an empty hash"));
                 }
@@ -1882,6 +1967,45 @@ impl Rule {
             }
         }
         Ok(pairs)
+    }
+
+    /// The members of a JSON object column as hash fields: strings as they
+    /// are, other values as JSON text; NULL gives none.
+    fn object_fields(
+        &self,
+        rec: Who,
+        col: &Col,
+        ctx: &mut Ctx,
+    ) -> Result<decant_record::record::Pairs, TransformError> {
+        let v = match self.eval(rec, col, ctx)? {
+            Value::String(s) => parse_json_value(&Value::String(s)).map_err(|e| self.error(rec, Some(&col.name), e))?,
+            Value::Bytes(b) => parse_json_value(&Value::Bytes(b)).map_err(|e| self.error(rec, Some(&col.name), e))?,
+            other => other,
+        };
+        match v {
+            Value::Null => Ok(Vec::new()),
+            Value::Object(members) => {
+                let mut pairs = Vec::with_capacity(members.len());
+                for (k, x) in members {
+                    let text = match x {
+                        Value::String(s) => s.into_bytes(),
+                        other => {
+                            match render(&other, self.json_style).map_err(|e| self.error(rec, Some(&col.name), e.0))? {
+                                Some(b) => b,
+                                None => continue,
+                            }
+                        }
+                    };
+                    pairs.push((k.into_bytes(), text));
+                }
+                Ok(pairs)
+            }
+            other => Err(self.error(
+                rec,
+                Some(&col.name),
+                format!("fields_from: {} is not a JSON object", cast::show(Input::Value(&other))),
+            )),
+        }
     }
 
     /// The fold of a key rule.

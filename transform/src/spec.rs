@@ -70,6 +70,12 @@ pub struct RuleSpec {
     /// Only records whose sources equal these texts.
     #[serde(rename = "where", default)]
     pub filter: BTreeMap<String, toml::Value>,
+    /// Only records where these sources are NULL or missing.
+    #[serde(default)]
+    pub where_null: Vec<String>,
+    /// Only records where these sources are present and not NULL.
+    #[serde(default)]
+    pub where_not_null: Vec<String>,
     /// Drop the matched records (on purpose, counted as skipped).
     #[serde(default)]
     pub drop: bool,
@@ -111,6 +117,10 @@ pub struct RuleSpec {
     pub value: Option<ValueSpec>,
     /// Column holding the field name of a one-field hash per row (with `value`).
     pub field: Option<ValueSpec>,
+    /// Rows → a hash: a JSON object column whose members become the hash's
+    /// fields (strings as they are, other values as JSON text), before the
+    /// fields of `columns`.
+    pub fields_from: Option<String>,
     /// Column holding a set/zset member.
     pub member: Option<ValueSpec>,
     /// Column holding a zset score.

@@ -4,7 +4,8 @@
 //! Inside braces is a source as `from` names it (a capture, a hash field or
 //! input column, or a `$` value such as `$key`, `$index`), optionally
 //! followed by `|` and a date-time pattern that formats it (`%Y-%m`; see the
-//! string cast's `format`). `{{` and `}}` are literal braces.
+//! string cast's `format`), or by `|0N` for a number zero-padded to N digits
+//! (`{stat_hour|02}` → `05`). `{{` and `}}` are literal braces.
 
 use crate::cast::TimePattern;
 use crate::pattern::PatternError;
