@@ -447,3 +447,37 @@ fn a_hash_from_a_json_object_column() {
     let bad = spec.replace(r#"to_type = "hash""#, r#"to_type = "string""#);
     assert!(Transformer::from_toml(&bad).unwrap_err().0.contains("fields_from"));
 }
+
+#[test]
+fn where_match_takes_rows_by_a_key_pattern() {
+    let spec = r#"
+        [[rule]]
+        name = "users"
+        match_table = "key_value_store"
+        where_match = { cache_key = "user:{_}" }
+        to_key = "{cache_key}"
+        to_type = "string"
+        value = "cache_value"
+
+        [[rule]]
+        name = "groups"
+        match_table = "key_value_store"
+        where_match = { cache_key = "account_group:{_}" }
+        to_key = "{cache_key}"
+        to_type = "hash"
+        fields_from = "cache_value"
+    "#;
+    let t = Transformer::from_toml(spec).unwrap();
+    let kv = |k: &str, v: &str| {
+        row("key_value_store", &[("cache_key", Value::String(k.into())), ("cache_value", Value::String(v.into()))])
+    };
+    assert_eq!(t.apply(&kv("user:ab12", "{}")).unwrap().rule, Some(0));
+    let g = t.apply(&kv("account_group:g1", r#"{"name":"pool"}"#)).unwrap();
+    assert_eq!(g.rule, Some(1));
+    assert!(g.records[0].to_json_string().contains(r#""value":{"name":"pool"}"#));
+    // A plain capture does not span ':', so neither rule takes these.
+    assert_eq!(t.apply(&kv("user:a:b", "x")).unwrap().rule, None);
+    assert_eq!(t.apply(&kv("username:x", "x")).unwrap().rule, None);
+    let bad = spec.replace("user:{_}", "user:{");
+    assert!(Transformer::from_toml(&bad).unwrap_err().0.contains("where_match"));
+}

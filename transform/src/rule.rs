@@ -74,6 +74,8 @@ enum Want {
     Null,
     /// Present and not NULL (`where_not_null`).
     NotNull,
+    /// Text this key pattern matches (`where_match`).
+    Matches(Box<Pattern>),
 }
 
 /// One piece of a compiled column template.
@@ -466,6 +468,11 @@ impl Rule {
                 _ => return Err(spec_err(n, format!("where {k:?}: compare with a string, number or bool"))),
             };
             rule.filter.push((src, Want::Text(text)));
+        }
+        for (k, p) in &spec.where_match {
+            let src = rule.source(k, false)?;
+            let pattern = Pattern::parse(p).map_err(|e| spec_err(n, format!("where_match {k:?}: {e}")))?;
+            rule.filter.push((src, Want::Matches(Box::new(pattern))));
         }
         for (names, want) in [(&spec.where_null, Want::Null), (&spec.where_not_null, Want::NotNull)] {
             for k in names {
@@ -1226,6 +1233,7 @@ impl Rule {
                 Want::Text(w) => got.as_deref() == Some(w.as_slice()),
                 Want::Null => got.is_none(),
                 Want::NotNull => got.is_some(),
+                Want::Matches(p) => got.is_some_and(|g| p.matches(&g, &mut Vec::new())),
             }
         })
     }

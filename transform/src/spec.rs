@@ -70,6 +70,10 @@ pub struct RuleSpec {
     /// Only records whose sources equal these texts.
     #[serde(rename = "where", default)]
     pub filter: BTreeMap<String, toml::Value>,
+    /// Only records whose sources match these key patterns:
+    /// `where_match = { cache_key = "user:{_}" }`.
+    #[serde(default)]
+    pub where_match: BTreeMap<String, String>,
     /// Only records where these sources are NULL or missing.
     #[serde(default)]
     pub where_null: Vec<String>,
