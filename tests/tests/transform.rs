@@ -183,6 +183,28 @@ fn split_lists_keep_their_positions() {
 }
 
 #[test]
+fn the_summary_counts_a_dropped_split_key_once() {
+    let wd = setup();
+    wd.write(
+        "drop.toml",
+        r#"
+[[rule]]
+name = "events (dropped)"
+match = "billing:events"
+type = "stream"
+drop = true
+"#,
+    );
+    let part0 = r#"{"kind":"redis","db":0,"key":"billing:events","type":"stream","expire_at_ms":null,"part":0,"value":{"entries":[["1-0",{"data":"a"}]]}}"#;
+    let part1 = r#"{"kind":"redis","db":0,"key":"billing:events","type":"stream","expire_at_ms":null,"part":1,"last":true,"value":{"entries":[["2-0",{"data":"b"}]]}}"#;
+    let out =
+        wd.run("decant-transform").args(["--spec", "drop.toml"]).stdin_bytes(input(&[part0, part1])).assert_success();
+    let line = out.stderr.lines().find(|l| l.contains("events (dropped)")).unwrap_or_else(|| panic!("{out:?}"));
+    let figures: Vec<&str> = line.split_whitespace().rev().take(3).collect();
+    assert_eq!(figures, ["0", "1", "0"], "written, skipped (one key), rejected: {line}");
+}
+
+#[test]
 fn check_shows_what_each_rule_produces() {
     let wd = setup();
     let out = wd

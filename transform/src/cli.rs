@@ -252,7 +252,7 @@ fn work_view(
 ) {
     let start = done.out.len();
     match t.apply_view(view, &mut scratch.caps, &mut done.out) {
-        Ok(ViewOutcome::Matched { rule, rows }) => count(t, rule, rows, done),
+        Ok(ViewOutcome::Matched { rule, rows }) => count(t, rule, rows, view.part.is_some_and(|p| p > 0), done),
         Ok(ViewOutcome::Unmatched) => {
             let rec = Record::Redis(view.to_record());
             unmatched_record(unmatched, line, &rec, done);
@@ -269,9 +269,13 @@ fn work_view(
     }
 }
 
-fn count(t: &Transformer, rule: usize, produced: u64, done: &mut Done) {
+/// Counts what a rule did with one record. A drop counts keys: the later
+/// parts of a split key (`later_part`) are not counted again.
+fn count(t: &Transformer, rule: usize, produced: u64, later_part: bool, done: &mut Done) {
     if t.rules()[rule].kind() == RuleKind::Drop {
-        done.counts[rule].1 += 1;
+        if !later_part {
+            done.counts[rule].1 += 1;
+        }
     } else {
         done.counts[rule].0 += produced;
     }
@@ -298,7 +302,8 @@ fn work_record(
             }
         }
         Ok(Some(i)) => {
-            count(t, i, scratch.records.len() as u64, done);
+            let later_part = matches!(rec, Record::Redis(r) if r.part.is_some_and(|p| p > 0));
+            count(t, i, scratch.records.len() as u64, later_part, done);
             for o in &scratch.records {
                 o.encode(&mut done.out);
                 done.out.push(b'\n');
