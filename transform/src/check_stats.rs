@@ -68,7 +68,8 @@ impl FieldStats {
             if self.records == 0 {
                 String::new()
             } else {
-                format!("{n} of {} ({:.1}%)", self.records, n as f64 * 100.0 / self.records as f64)
+                let g = decant_record::cli::group_digits;
+                format!("{} of {} ({:.1}%)", g(n), g(self.records), n as f64 * 100.0 / self.records as f64)
             }
         };
         if rule.kind() == crate::RuleKind::Drop {
@@ -114,7 +115,10 @@ impl FieldStats {
             }
         }
         for (column, (n, example)) in &self.failures {
-            lines.push(format!("column {column:?} fails in {n} record(s), e.g. {example}"));
+            lines.push(format!(
+                "column {column:?} fails in {} record(s), e.g. {example}",
+                decant_record::cli::group_digits(*n)
+            ));
         }
         lines
     }
