@@ -8,6 +8,22 @@
 //! order, and a MySQL table, its PostgreSQL copy and an NDJSON file of it have
 //! the same digest when they hold the same records.
 //!
+//! What counts as the same value is decided here once, for `decant-checksum`,
+//! `decant-diff` and `decant-verify` alike:
+//!
+//! - **CHAR(n) padding.** A fixed-length character column (`"type":"string",
+//!   "fixed":true` in the schema line) compares without its trailing spaces:
+//!   PostgreSQL returns `CHAR(20)` values padded to 20 characters, MySQL (by
+//!   default) strips the pad, and both stores themselves treat trailing spaces
+//!   of CHAR as insignificant. So `'ab'` and `'ab   '` in CHAR columns are the
+//!   same value; `'ab'` and `' ab'` are not, and neither are `'ab'` and
+//!   `'ab   '` in VARCHAR or TEXT columns. Exporters write the value exactly
+//!   as the store returns it; only the comparison ignores the pad.
+//! - **Values a type cannot hold are never wrapped.** A date-time or time
+//!   whose normalisation would overflow (a `time` of
+//!   `99999999999999999999:00:00`) is not normalised: its exact text is
+//!   hashed, so two different such values never digest alike.
+//!
 //! Redis keys are hashed element by element (a hash field, a set member, a
 //! list element with its index, a stream entry) plus one hash for the key's
 //! type and expiry, so a key split into parts digests like the same key in one
@@ -20,7 +36,7 @@ use std::str::FromStr;
 use std::sync::Arc;
 
 use crate::record::{Record, RedisRecord, RedisValue, StreamValue};
-use crate::schema::{LogicalType, TableSchema};
+use crate::schema::{Column, LogicalType, TableSchema};
 use crate::time::{normalize_datetime_into, normalize_time, Rounding};
 use crate::value::{Bytes, RowData, Value};
 
@@ -254,17 +270,46 @@ impl ContentDigest {
     }
 }
 
+/// What the canonical form needs to know of a column: its logical type and
+/// whether it is a fixed-length character string (CHAR(n)), whose trailing
+/// pad spaces are not part of the value (see the module docs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct CanonType {
+    /// The column's logical type.
+    pub ty: LogicalType,
+    /// A fixed-length character string: trailing spaces are padding.
+    pub pad_spaces: bool,
+}
+
+impl CanonType {
+    /// The canonical type of a schema line's column.
+    pub fn of(column: &Column) -> CanonType {
+        CanonType { ty: column.ty, pad_spaces: column.fixed && column.ty == LogicalType::String }
+    }
+}
+
+impl From<LogicalType> for CanonType {
+    fn from(ty: LogicalType) -> CanonType {
+        CanonType { ty, pad_spaces: false }
+    }
+}
+
+/// The canonical types of a table's columns, by name.
+pub fn table_canon_types(schema: &TableSchema) -> HashMap<String, CanonType> {
+    schema.columns.iter().map(|c| (c.name.clone(), CanonType::of(c))).collect()
+}
+
 /// Column types of one table, by column name, for normalisation.
 #[derive(Debug, Default, Clone)]
 pub(crate) struct TableTypes {
-    by_name: HashMap<String, LogicalType>,
+    by_name: HashMap<String, CanonType>,
     /// In schema order: rows usually list their columns in that order, so
     /// the type of column `i` is found without hashing its name.
-    in_order: Vec<(String, LogicalType)>,
+    in_order: Vec<(String, CanonType)>,
 }
 
 impl TableTypes {
-    fn get(&self, position: usize, name: &str) -> Option<LogicalType> {
+    fn get(&self, position: usize, name: &str) -> Option<CanonType> {
         match self.in_order.get(position) {
             Some((n, ty)) if n == name => Some(*ty),
             _ => self.by_name.get(name).copied(),
@@ -336,7 +381,8 @@ impl Digester {
 
     /// Registers a table's column types.
     pub fn add_schema(&mut self, schema: &TableSchema) {
-        let in_order: Vec<(String, LogicalType)> = schema.columns.iter().map(|c| (c.name.clone(), c.ty)).collect();
+        let in_order: Vec<(String, CanonType)> =
+            schema.columns.iter().map(|c| (c.name.clone(), CanonType::of(c))).collect();
         let by_name = in_order.iter().cloned().collect();
         Arc::make_mut(&mut self.tables).insert(schema.table.clone(), TableTypes { by_name, in_order });
         self.groups.entry(GroupKey::Table(schema.table.clone())).or_default();
@@ -616,10 +662,7 @@ fn key_meta_hash(opts: &CanonicalOptions, r: &RedisRecord, scratch: &mut Vec<u8>
         None => b.push(0),
         Some(ms) => {
             let ms = match opts.expiry_precision_ms.filter(|p| *p > 1) {
-                Some(p) => {
-                    let p = p as i64;
-                    (ms + p / 2).div_euclid(p) * p
-                }
+                Some(p) => round_to_multiple(ms, p),
                 None => ms,
             };
             b.push(1);
@@ -627,6 +670,15 @@ fn key_meta_hash(opts: &CanonicalOptions, r: &RedisRecord, scratch: &mut Vec<u8>
         }
     }
     e.hash()
+}
+
+/// `ms` rounded (half up) to a multiple of `p`, saturating at the ends of
+/// `i64` instead of overflowing: an expiry near `i64::MAX` stays distinct
+/// from small ones.
+pub fn round_to_multiple(ms: i64, p: u64) -> i64 {
+    let p = p as i128;
+    let rounded = (ms as i128 + p / 2).div_euclid(p) * p;
+    rounded.clamp(i64::MIN as i128, i64::MAX as i128) as i64
 }
 
 /// Builds the hashed bytes of a key's elements — `K`, a type tag, the key,
@@ -682,7 +734,7 @@ fn canonical_float_bits(f: f64) -> u64 {
 /// look like ISO date-times are normalised as date-times.
 pub fn canonical_row(
     data: &RowData,
-    types: Option<&HashMap<String, LogicalType>>,
+    types: Option<&HashMap<String, CanonType>>,
     opts: &CanonicalOptions,
     out: &mut Vec<u8>,
 ) {
@@ -692,7 +744,7 @@ pub fn canonical_row(
 /// [`canonical_row`] with the column types given by `type_of(position, name)`.
 fn canonical_row_with(
     data: &RowData,
-    type_of: impl Fn(usize, &str) -> Option<LogicalType>,
+    type_of: impl Fn(usize, &str) -> Option<CanonType>,
     opts: &CanonicalOptions,
     order: &mut Vec<usize>,
     out: &mut Vec<u8>,
@@ -715,9 +767,11 @@ fn put_str(out: &mut Vec<u8>, b: &[u8]) {
     out.extend_from_slice(b);
 }
 
-/// Appends the canonical encoding of one value. `ty` is the column's logical
-/// type when known (it selects decimal / date-time normalisation).
-pub fn canonical_value(value: &Value, ty: Option<LogicalType>, opts: &CanonicalOptions, out: &mut Vec<u8>) {
+/// Appends the canonical encoding of one value. `column` is the column's
+/// canonical type when known (it selects decimal / date-time normalisation
+/// and CHAR(n) pad stripping).
+pub fn canonical_value(value: &Value, column: Option<CanonType>, opts: &CanonicalOptions, out: &mut Vec<u8>) {
+    let ty = column.map(|c| c.ty);
     if ty == Some(LogicalType::Decimal) {
         // A DECIMAL column read back as a number (SQLite stores DECIMAL with
         // NUMERIC affinity: 0.125 as REAL, 1.000 as INTEGER) is the same value
@@ -749,6 +803,10 @@ pub fn canonical_value(value: &Value, ty: Option<LogicalType>, opts: &CanonicalO
                 out.push(3);
                 out.extend_from_slice(&canonical_float_bits(*f).to_le_bytes());
             }
+        }
+        Value::String(s) if column.is_some_and(|c| c.pad_spaces) => {
+            let unpadded = s.trim_end_matches(' ');
+            canonical_text(unpadded.as_bytes(), Some(unpadded), ty, opts, out)
         }
         Value::String(s) => canonical_text(s.as_bytes(), Some(s), ty, opts, out),
         Value::Bytes(b) => canonical_text(b, None, ty, opts, out),
@@ -862,12 +920,58 @@ mod tests {
         let o = CanonicalOptions::default();
         let enc = |v: Value| {
             let mut out = Vec::new();
-            canonical_value(&v, Some(LogicalType::Decimal), &o, &mut out);
+            canonical_value(&v, Some(LogicalType::Decimal.into()), &o, &mut out);
             out
         };
         assert_eq!(enc(Value::Float(0.125)), enc(Value::String("0.1250".into())));
         assert_eq!(enc(Value::Int(1)), enc(Value::String("1.000".into())));
         assert_ne!(enc(Value::Float(0.1)), enc(Value::String("0.10000001".into())));
+    }
+
+    #[test]
+    fn char_padding_is_not_part_of_a_fixed_string() {
+        let o = CanonicalOptions::default();
+        let enc = |v: &str, col: Option<CanonType>| {
+            let mut out = Vec::new();
+            canonical_value(&Value::String(v.into()), col, &o, &mut out);
+            out
+        };
+        let char20 = Some(CanonType { ty: LogicalType::String, pad_spaces: true });
+        let varchar = Some(CanonType::from(LogicalType::String));
+        assert_eq!(enc("ab", char20), enc("ab                  ", char20));
+        assert_ne!(enc("ab", char20), enc(" ab", char20));
+        assert_ne!(enc("ab", char20), enc("ab\t", char20));
+        assert_ne!(enc("ab", varchar), enc("ab  ", varchar));
+        assert_ne!(enc("ab", None), enc("ab  ", None));
+        let mut fixed = Column::new("code", LogicalType::String);
+        fixed.fixed = true;
+        assert_eq!(CanonType::of(&fixed), char20.unwrap());
+        let mut binary = Column::new("raw", LogicalType::Bytes);
+        binary.fixed = true;
+        assert!(!CanonType::of(&binary).pad_spaces, "BINARY(n) pads with zero bytes that are part of the value");
+    }
+
+    #[test]
+    fn times_beyond_i64_are_not_wrapped() {
+        let o = CanonicalOptions::default();
+        let enc = |v: &str| {
+            let mut out = Vec::new();
+            canonical_value(&Value::String(v.into()), Some(LogicalType::Time.into()), &o, &mut out);
+            out
+        };
+        // 2^60 hours apart: once wrapped modulo 2^64 seconds, these collided.
+        let a = "99999999999999999999:00:00";
+        let b = format!("{}:00:00", 99_999_999_999_999_999_999u128 - (1u128 << 60));
+        assert_ne!(enc(a), enc(&b));
+        assert_eq!(enc("838:59:59.000"), enc("838:59:59"));
+    }
+
+    #[test]
+    fn expiry_rounding_saturates() {
+        assert_eq!(round_to_multiple(1_499, 1000), 1_000);
+        assert_eq!(round_to_multiple(1_500, 1000), 2_000);
+        assert_eq!(round_to_multiple(-1_500, 1000), -1_000);
+        assert_eq!(round_to_multiple(i64::MAX, 1000), i64::MAX);
     }
 
     #[test]

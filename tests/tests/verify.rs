@@ -458,3 +458,64 @@ fn where_limits_live_sides_to_a_slice() {
         .assert_code(2);
     assert!(out.stderr.contains("--where"), "{out:?}");
 }
+
+/// The digest line of `table` in `decant-checksum` output.
+fn checksum_of(w: &Workdir, input: &str, table: &str) -> String {
+    let out = w.run("decant-checksum").arg(input).output().assert_success();
+    let needle = format!("  table:{table}");
+    let line = out.stdout_lines().into_iter().find(|l| l.ends_with(&needle)).map(str::to_owned);
+    line.unwrap_or_else(|| panic!("no {table} in {out:?}")).split("  ").next().unwrap().to_owned()
+}
+
+/// Issue 12: PostgreSQL returns CHAR(20) padded, MariaDB unpadded. The one
+/// canonical form strips a fixed string's pad, so checksum, diff and verify
+/// agree: equal on equal data, and all three find a planted difference.
+#[test]
+fn char_padding_is_treated_alike_by_checksum_diff_and_verify() {
+    let (my, pg) = (decant_tests::mariadb(), decant_tests::postgres());
+    let (mdb, pdb) = (my.fresh_database("charpad"), pg.fresh_database("charpad"));
+    my.query(
+        &mdb,
+        "CREATE TABLE codes (id INT PRIMARY KEY, code CHAR(20) NOT NULL, label VARCHAR(20)) ENGINE=InnoDB; \
+         INSERT INTO codes SELECT seq, CONCAT('c', seq), CONCAT('l', seq, ' ') FROM seq_1_to_40;",
+    );
+    pg.query(
+        &pdb,
+        "CREATE TABLE codes (id INT PRIMARY KEY, code CHAR(20) NOT NULL, label VARCHAR(20)); \
+         INSERT INTO codes SELECT s, 'c' || s, 'l' || s || ' ' FROM generate_series(1, 40) s;",
+    );
+    let w = Workdir::new("verify-charpad");
+    let (my_url, pg_url) = (my.url(&mdb), pg.url(&pdb));
+    w.run("mysql-export").args(["--url", &my_url, "-o", "my.ndjson"]).output().assert_success();
+    w.run("pg-export").args(["--url", &pg_url, "-o", "pg.ndjson"]).output().assert_success();
+    assert!(
+        String::from_utf8(w.read("pg.ndjson")).unwrap().contains(r#""code":"c1                  ""#),
+        "PostgreSQL pads CHAR(20)"
+    );
+    assert!(String::from_utf8(w.read("my.ndjson")).unwrap().contains(r#""code":"c1""#), "MariaDB strips the pad");
+
+    // Equal data: all three agree, live and through files.
+    let digests: Vec<String> =
+        [&my_url, &pg_url, "my.ndjson", "pg.ndjson"].iter().map(|s| checksum_of(&w, s, "codes")).collect();
+    assert!(digests.iter().all(|d| *d == digests[0]), "{digests:?}");
+    w.run("decant-diff").args(["my.ndjson", "pg.ndjson"]).output().assert_success();
+    w.run("decant-diff").args([&my_url, &pg_url]).output().assert_success();
+    for (a, b) in [(&my_url, &pg_url), (&"my.ndjson".to_owned(), &"pg.ndjson".to_owned())] {
+        let out = w.run("decant-verify").args(["--left", a, "--right", b, "--json"]).output().assert_success();
+        assert_eq!(group(&report(&out), "table:codes")["digest_equal"], true, "{out:?}");
+    }
+
+    // A planted difference: a leading space is data, not pad.
+    pg.query(&pdb, "UPDATE codes SET code = ' c7' WHERE id = 7");
+    w.run("pg-export").args(["--url", &pg_url, "-o", "pg2.ndjson"]).output().assert_success();
+    assert_ne!(checksum_of(&w, &pg_url, "codes"), digests[0]);
+    assert_ne!(checksum_of(&w, "pg2.ndjson", "codes"), digests[0]);
+    let out = w.run("decant-diff").args(["my.ndjson", "pg2.ndjson"]).output().assert_code(1);
+    assert!(out.stdout_str().contains(r#""fields":["code"]"#), "{out:?}");
+    w.run("decant-diff").args([&my_url, &pg_url]).output().assert_code(1);
+    for (a, b) in [(&my_url, &pg_url), (&"my.ndjson".to_owned(), &"pg2.ndjson".to_owned())] {
+        let out = w.run("decant-verify").args(["--left", a, "--right", b, "--json"]).output().assert_code(1);
+        let g = group(&report(&out), "table:codes").clone();
+        assert_eq!((g["digest_equal"].clone(), g["changed"].clone()), (Value::Bool(false), Value::from(1)), "{out:?}");
+    }
+}

@@ -190,6 +190,10 @@ pub struct GroupReport {
     pub changed: u64,
     /// Differing records / records present on either side.
     pub mismatch_ratio: f64,
+    /// The digests differ but the keyed comparison found no differing record
+    /// (the two disagree, which must never pass; --float-tolerance aside,
+    /// which only the keyed comparison applies).
+    pub unexplained: bool,
     /// Within --max-mismatch.
     pub ok: bool,
 }
@@ -427,7 +431,13 @@ pub fn verify(args: &Args) -> anyhow::Result<Report> {
         let diffs = d.added + d.removed + d.changed;
         // Share of the records present on either side that differ (at most 1).
         let ratio = if diffs == 0 { 0.0 } else { diffs as f64 / (d.equal + diffs) as f64 };
-        let ok = if args.max_mismatch == 0.0 { diffs == 0 } else { ratio <= args.max_mismatch };
+        // A digest difference the keyed comparison cannot name is a failure,
+        // never a pass: both use the one canonical form, so it means a
+        // difference the comparison could not see (e.g. a column type the
+        // in-database range checksums do not cover).
+        let unexplained = l != r && diffs == 0 && args.float_tolerance.is_none();
+        let within = if args.max_mismatch == 0.0 { diffs == 0 } else { ratio <= args.max_mismatch };
+        let ok = within && !unexplained;
         groups.push(GroupReport {
             group: g.to_string(),
             left: l.count,
@@ -437,6 +447,7 @@ pub fn verify(args: &Args) -> anyhow::Result<Report> {
             removed: d.removed,
             changed: d.changed,
             mismatch_ratio: ratio,
+            unexplained,
             ok,
         });
     }
@@ -498,7 +509,7 @@ pub fn verify(args: &Args) -> anyhow::Result<Report> {
 fn row_types<'a>(
     info: &'a SideInfo,
     r: &decant_record::Record,
-) -> Option<&'a HashMap<String, decant_record::LogicalType>> {
+) -> Option<&'a HashMap<String, decant_record::digest::CanonType>> {
     match r {
         decant_record::Record::Row(row) => info.types.get(&row.table),
         _ => None,
@@ -526,6 +537,12 @@ pub fn render_text(r: &Report) -> String {
             n(g.changed),
             g.mismatch_ratio * 100.0,
             if g.ok { "ok" } else { "FAILED" }
+        ));
+    }
+    for g in r.groups.iter().filter(|g| g.unexplained) {
+        out.push_str(&format!(
+            "{}: the content digests differ but the keyed comparison found no differing record; compare the two sides with decant-diff on exported files (e.g. mysql-export … > a.ndjson) to see the records\n",
+            g.group
         ));
     }
     if let Some(s) = &r.sample {
