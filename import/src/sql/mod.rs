@@ -362,12 +362,12 @@ impl<S: Sink> Importer<S> {
                     let resume = self.state.as_ref().map_or(0, |(_, p)| p.line);
                     let _ = reply.send(Some(resume));
                 }
-                Msg::Schema { schema, reply } => {
-                    let t = self.on_schema(*schema).await?;
+                Msg::Schema { schema, line, reply } => {
+                    let t = self.on_schema(*schema).await.with_context(|| format!("line {line}"))?;
                     let _ = reply.send((t, self.plans[t].clone()));
                 }
-                Msg::Table { name, reply } => {
-                    let t = self.plan_for(&name).await?;
+                Msg::Table { name, line, reply } => {
+                    let t = self.plan_for(&name).await.with_context(|| format!("line {line}"))?;
                     let _ = reply.send((t, self.plans[t].clone()));
                 }
                 Msg::Batch(mut batch) => {
