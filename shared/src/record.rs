@@ -438,6 +438,9 @@ impl Serialize for Record {
                 if !t.foreign_keys.is_empty() {
                     m.serialize_entry("foreign_keys", &t.foreign_keys)?;
                 }
+                if !t.checks.is_empty() {
+                    m.serialize_entry("checks", &t.checks)?;
+                }
                 for (name, v) in [
                     ("charset", &t.charset),
                     ("collation", &t.collation),
