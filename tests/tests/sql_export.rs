@@ -865,3 +865,157 @@ fn mysql_tls_verifies_the_server_certificate() {
     let out = run("mysql-export").args(["--url", &format!("{base}?ssl-mode=VERIFY_IDENTITY")]).output().assert_code(2);
     assert!(out.stderr.contains("certificate"), "the error should name the certificate problem: {}", out.stderr);
 }
+
+/// Issue 12: no schema object is lost silently. ON UPDATE, a column's own
+/// collation and CHECK constraints travel in the schema line and are
+/// recreated on a same-dialect copy (and named where the target has no
+/// equivalent); views, triggers, routines, events, special indexes and
+/// generated columns are named in a warning and in the summary, and
+/// `--objects-file` writes their DDL.
+#[test]
+fn mysql_schema_objects_are_carried_or_named() {
+    let my = mariadb();
+    let (src, copy) = (my.fresh_database("objs"), my.fresh_database("objs_copy"));
+    my.query(
+        &src,
+        "CREATE TABLE staff (id INT PRIMARY KEY, password VARCHAR(40) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin, \
+           rating INT, body TEXT, doubled INT AS (rating * 2) VIRTUAL, \
+           last_update TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP, \
+           CONSTRAINT rating_range CHECK (rating BETWEEN 0 AND 5), FULLTEXT KEY ft_body (body)) \
+           ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci; \
+         INSERT INTO staff (id, password, rating, body) VALUES (1, 'Secret', 3, 'hello world'); \
+         CREATE VIEW staff_list AS SELECT id, rating FROM staff; \
+         CREATE TRIGGER staff_rating BEFORE INSERT ON staff FOR EACH ROW SET NEW.rating = COALESCE(NEW.rating, 0); \
+         CREATE FUNCTION plus_one(a INT) RETURNS INT DETERMINISTIC RETURN a + 1; \
+         CREATE PROCEDURE list_staff() SELECT * FROM staff; \
+         CREATE EVENT nightly ON SCHEDULE EVERY 1 DAY DO DELETE FROM staff WHERE rating IS NULL;",
+    );
+    let w = Workdir::new("objects");
+    let out = run("mysql-export")
+        .args(["--url", &my.url(&src), "--objects-file"])
+        .arg(w.join("objects.sql"))
+        .output()
+        .assert_success();
+    for named in [
+        "1 view(s): staff_list",
+        "1 trigger(s): staff.staff_rating",
+        "1 function(s): plus_one",
+        "1 procedure(s): list_staff",
+        "1 event(s): nightly",
+        "1 fulltext index(s): staff.ft_body",
+        "1 generated column(s): staff.doubled",
+    ] {
+        // Once as the warning, once in the end summary.
+        assert_eq!(out.stderr.matches(named).count(), 2, "{named}: {}", out.stderr);
+    }
+    let sql = std::fs::read_to_string(w.join("objects.sql")).unwrap();
+    for ddl in [
+        "CREATE VIEW `staff_list` AS select",
+        "CREATE TRIGGER `staff_rating` BEFORE INSERT ON `staff` FOR EACH ROW SET NEW.rating",
+        "FUNCTION `plus_one`",
+        "PROCEDURE `list_staff`",
+        "EVENT `nightly`",
+        "CREATE FULLTEXT INDEX `ft_body` ON `staff` (`body`)",
+        "ALTER TABLE `staff` ADD COLUMN `doubled` int(11) AS (`rating` * 2) VIRTUAL",
+        "DELIMITER ;;",
+    ] {
+        assert!(sql.contains(ddl), "{ddl} not in {sql}");
+    }
+    let e = parse(&out);
+    let staff = e.schema("staff");
+    assert_eq!(col(staff, "last_update").on_update.as_deref(), Some("current_timestamp"));
+    assert_eq!(col(staff, "password").collation.as_deref(), Some("utf8mb4_bin"));
+    assert_eq!(staff.checks.len(), 1, "{:?}", staff.checks);
+    assert_eq!(staff.checks[0].name, "rating_range");
+
+    // MySQL → MySQL: the same column definitions and constraint.
+    run("mysql-import")
+        .args(["--url", &my.url(&copy), "--create-tables", "--quiet"])
+        .stdin_bytes(out.stdout.clone())
+        .output()
+        .assert_success();
+    let ddl = my.query(&copy, "SHOW CREATE TABLE staff");
+    assert!(ddl.contains("`password` varchar(40) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"), "{ddl}");
+    assert!(ddl.to_lowercase().contains("on update current_timestamp"), "{ddl}");
+    assert!(ddl.contains("CONSTRAINT `rating_range` CHECK"), "{ddl}");
+    let refused =
+        my.client_command(&copy).arg("-e").arg("INSERT INTO staff (id, rating) VALUES (2, 9)").output().unwrap();
+    assert!(!refused.status.success(), "the CHECK constraint holds on the copy");
+
+    // MySQL → PostgreSQL: what has no equivalent is named, and the rows arrive.
+    let pg = postgres();
+    let pdb = pg.fresh_database("objs");
+    let to_pg = run("pg-import")
+        .args(["--url", &pg.url(&pdb), "--create-tables"])
+        .stdin_bytes(out.stdout.clone())
+        .output()
+        .assert_success();
+    for lost in [
+        "table staff: column \"last_update\": ON UPDATE current_timestamp is not carried",
+        "table staff: column \"password\": collation utf8mb4_bin is not carried",
+        "table staff: CHECK constraint \"rating_range\"",
+    ] {
+        assert_eq!(to_pg.stderr.matches(lost).count(), 2, "{lost}: {}", to_pg.stderr);
+    }
+    assert_eq!(pg.query(&pdb, "SELECT count(*) FROM staff"), "1");
+}
+
+#[test]
+fn pg_schema_objects_are_carried_or_named() {
+    let pg = postgres();
+    let (src, copy) = (pg.fresh_database("objs"), pg.fresh_database("objs_copy"));
+    pg.query(
+        &src,
+        "CREATE TABLE film (id int PRIMARY KEY, title text NOT NULL, rating int CONSTRAINT rating_range CHECK (rating >= 0), \
+           tags text[], title_len int GENERATED ALWAYS AS (length(title)) STORED, last_update timestamp DEFAULT now()); \
+         CREATE INDEX film_tags ON film USING gin (tags); \
+         CREATE INDEX film_rated ON film (rating) WHERE rating > 3; \
+         CREATE INDEX film_lower_title ON film (lower(title)); \
+         INSERT INTO film (id, title, rating, tags) VALUES (1, 'Alien', 5, '{space}'); \
+         CREATE VIEW film_list AS SELECT id, title FROM film; \
+         CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.last_update = now(); RETURN NEW; END $$; \
+         CREATE TRIGGER film_touch BEFORE UPDATE ON film FOR EACH ROW EXECUTE FUNCTION touch(); \
+         CREATE RULE film_no_delete AS ON DELETE TO film DO INSTEAD NOTHING;",
+    );
+    let w = Workdir::new("pg-objects");
+    let out = run("pg-export")
+        .args(["--url", &pg.url(&src), "--objects-file"])
+        .arg(w.join("objects.sql"))
+        .output()
+        .assert_success();
+    for named in [
+        "1 view(s): film_list",
+        "1 trigger(s): film.film_touch",
+        "1 function(s): touch()",
+        "1 rule(s): film.film_no_delete",
+        "1 gin index(s): film.film_tags",
+        "2 partial or expression index(s): film.film_lower_title, film.film_rated",
+        "1 generated column(s): film.title_len",
+    ] {
+        assert_eq!(out.stderr.matches(named).count(), 2, "{named}: {}", out.stderr);
+    }
+    let sql = std::fs::read_to_string(w.join("objects.sql")).unwrap();
+    for ddl in [
+        "CREATE VIEW \"public\".\"film_list\" AS",
+        "CREATE TRIGGER film_touch BEFORE UPDATE ON public.film",
+        "CREATE OR REPLACE FUNCTION public.touch()",
+        "CREATE RULE film_no_delete AS",
+        "USING gin (tags)",
+        "WHERE (rating > 3)",
+        "GENERATED ALWAYS AS (length(title)) STORED",
+    ] {
+        assert!(sql.contains(ddl), "{ddl} not in {sql}");
+    }
+    let e = parse(&out);
+    assert_eq!(e.schema("film").checks.len(), 1);
+    // PostgreSQL → PostgreSQL: the CHECK constraint holds on the copy.
+    run("pg-import")
+        .args(["--url", &pg.url(&copy), "--create-tables", "--quiet"])
+        .stdin_bytes(out.stdout.clone())
+        .output()
+        .assert_success();
+    assert_eq!(
+        pg.query(&copy, "SELECT conname FROM pg_constraint WHERE contype = 'c' AND conrelid = 'film'::regclass"),
+        "rating_range"
+    );
+}

@@ -514,11 +514,15 @@ impl<S: Sink> Importer<S> {
                 bail!("table {name} does not exist in the target: create it, or pass --create-tables")
             }
             None if self.args.dry_run => {
+                if let Ok(ddl) = table_ddl(self.dialect, &schema, &self.ddl) {
+                    self.report_not_carried(&ddl.not_carried);
+                }
                 let cols = schema.columns.iter().map(|c| planned_column(self.dialect, &schema, c, &self.ddl)).collect();
                 TablePlan::new(&name, cols, &schema.primary_key)
             }
             None => {
                 let ddl = table_ddl(self.dialect, &schema, &self.ddl)?;
+                self.report_not_carried(&ddl.not_carried);
                 for sql in &ddl.create {
                     self.sink
                         .exec(sql)
@@ -542,6 +546,15 @@ impl<S: Sink> Importer<S> {
         let plan = plan.with_source(&schema);
         self.summary.group(&name);
         self.install_plan(plan).await
+    }
+
+    /// Names what a created table could not carry: a warning now, a note
+    /// in the end summary.
+    fn report_not_carried(&mut self, messages: &[String]) {
+        for m in messages {
+            cli::warn(format_args!("{m}"));
+            self.summary.note(format!("not carried: {m}"));
+        }
     }
 
     async fn install_plan(&mut self, plan: TablePlan) -> anyhow::Result<usize> {

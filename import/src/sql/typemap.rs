@@ -464,6 +464,20 @@ fn default_clause(dialect: Dialect, col: &Column, same_dialect: bool) -> Option<
     same_dialect.then(|| format!("DEFAULT {expr}"))
 }
 
+/// ` ON UPDATE CURRENT_TIMESTAMP[(p)]` for a MySQL date-time column; `None`
+/// where the target has no such clause.
+fn on_update_clause(dialect: Dialect, col: &Column, expr: &str) -> Option<String> {
+    let lower = expr.trim().to_ascii_lowercase();
+    let current = lower == "current_timestamp" || lower.starts_with("current_timestamp(") || lower == "now()";
+    if dialect != Dialect::MySql || !current || !matches!(col.ty, LogicalType::Datetime | LogicalType::Timestamp) {
+        return None;
+    }
+    Some(match col.precision.unwrap_or(0).min(6) {
+        0 => " ON UPDATE CURRENT_TIMESTAMP".to_owned(),
+        p => format!(" ON UPDATE CURRENT_TIMESTAMP({p})"),
+    })
+}
+
 /// Options of table creation.
 #[derive(Debug, Clone, Default)]
 pub struct DdlOptions {
@@ -489,6 +503,10 @@ pub struct TableDdl {
     pub indexes_combined: Option<String>,
     /// Foreign keys, created after every table's data.
     pub foreign_keys: Vec<String>,
+    /// Schema objects of the source this target cannot carry (an ON UPDATE
+    /// clause into PostgreSQL, a MySQL CHECK clause into another dialect, a
+    /// column collation), one message each, for a warning and the summary.
+    pub not_carried: Vec<String>,
 }
 
 /// The declared type a column gets: a `--cast` rule, else the source type for
@@ -532,9 +550,25 @@ pub fn table_ddl(dialect: Dialect, schema: &TableSchema, opts: &DdlOptions) -> R
         && schema.primary_key.len() == 1
         && schema.column(&schema.primary_key[0]).is_some_and(|c| c.auto_increment && c.ty.is_integer());
     let mut defs = Vec::new();
+    let mut out = TableDdl::default();
+    let lost = |what: String| format!("table {}: {what}", schema.table);
     for col in &schema.columns {
         let ty = declared_type(dialect, schema, col, opts);
         let mut def = format!("{} {ty}", q(&col.name));
+        // A column's own collation (one that is not its table's default).
+        if let Some(coll) = col.collation.as_deref().filter(|c| Some(*c) != schema.collation.as_deref()) {
+            if same && dialect == Dialect::MySql {
+                match col.charset.as_deref() {
+                    Some(cs) => def.push_str(&format!(" CHARACTER SET {cs} COLLATE {coll}")),
+                    None => def.push_str(&format!(" COLLATE {coll}")),
+                }
+            } else {
+                out.not_carried.push(lost(format!(
+                    "column {:?}: collation {coll} is not carried (the column gets the target's default)",
+                    col.name
+                )));
+            }
+        }
         let cast = cast_for(&opts.casts, &schema.table, col).is_some();
         if sqlite_rowid && schema.primary_key[0] == col.name {
             // Only the exact spelling INTEGER PRIMARY KEY makes the rowid alias.
@@ -561,6 +595,15 @@ pub fn table_ddl(dialect: Dialect, schema: &TableSchema, opts: &DdlOptions) -> R
             def.push(' ');
             def.push_str(&d);
         }
+        if let Some(expr) = &col.on_update {
+            match on_update_clause(dialect, col, expr) {
+                Some(clause) => def.push_str(&clause),
+                None => out.not_carried.push(lost(format!(
+                    "column {:?}: ON UPDATE {expr} is not carried ({dialect} has no such clause: a trigger can do it)",
+                    col.name
+                ))),
+            }
+        }
         if !cast && !same {
             if let Some(check) = range_check(dialect, col, &q(&col.name)) {
                 def.push(' ');
@@ -573,6 +616,16 @@ pub fn table_ddl(dialect: Dialect, schema: &TableSchema, opts: &DdlOptions) -> R
             }
         }
         defs.push(def);
+    }
+    for check in &schema.checks {
+        if same {
+            defs.push(format!("CONSTRAINT {} CHECK ({})", q(&check.name), check.clause));
+        } else {
+            out.not_carried.push(lost(format!(
+                "CHECK constraint {:?} ({}) is not carried (written in the source's dialect)",
+                check.name, check.clause
+            )));
+        }
     }
     if !schema.primary_key.is_empty() && !sqlite_rowid {
         let cols: Vec<String> = schema.primary_key.iter().map(|c| q(c)).collect();
@@ -587,7 +640,6 @@ pub fn table_ddl(dialect: Dialect, schema: &TableSchema, opts: &DdlOptions) -> R
         }
     }
     let mut create = format!("CREATE TABLE IF NOT EXISTS {table} (\n  {}\n)", defs.join(",\n  "));
-    let mut out = TableDdl::default();
     if dialect == Dialect::MySql {
         let (charset, collation) = if same {
             (
