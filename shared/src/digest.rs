@@ -782,7 +782,7 @@ pub fn canonical_value(value: &Value, column: Option<CanonType>, opts: &Canonica
             _ => None,
         };
         if let Some(n) = text.as_deref().and_then(normalize_decimal) {
-            put_str(out, n.as_bytes());
+            put_decimal(out, &n);
             return;
         }
     }
@@ -848,7 +848,13 @@ fn canonical_text(
     }
     if let Some(s) = text {
         let normalised = match ty {
-            Some(LogicalType::Decimal) => normalize_decimal(s),
+            Some(LogicalType::Decimal) => {
+                if let Some(n) = normalize_decimal(s) {
+                    put_decimal(out, &n);
+                    return;
+                }
+                None
+            }
             Some(LogicalType::Datetime | LogicalType::Timestamp) | None => {
                 // Written in place (no allocation): date-times are common.
                 out.push(4);
@@ -871,6 +877,19 @@ fn canonical_text(
         }
     }
     put_str(out, bytes);
+}
+
+/// A normalised decimal: a whole number is the integer it equals (so an
+/// unsigned BIGINT kept in a PostgreSQL `numeric(20,0)` is the same value as
+/// in MySQL), anything else its normalised digits.
+fn put_decimal(out: &mut Vec<u8>, normalised: &str) {
+    match normalised.parse::<i128>() {
+        Ok(i) if !normalised.contains('.') => {
+            out.push(2);
+            out.extend_from_slice(&i.to_le_bytes());
+        }
+        _ => put_str(out, normalised.as_bytes()),
+    }
 }
 
 /// `"012.3400"` → `"12.34"`, `"-0.0"` → `"0"`; `None` when not a plain decimal.
@@ -926,6 +945,11 @@ mod tests {
         assert_eq!(enc(Value::Float(0.125)), enc(Value::String("0.1250".into())));
         assert_eq!(enc(Value::Int(1)), enc(Value::String("1.000".into())));
         assert_ne!(enc(Value::Float(0.1)), enc(Value::String("0.10000001".into())));
+        // A whole decimal is the integer: u64 max kept as numeric(20,0) digits.
+        let mut int = Vec::new();
+        canonical_value(&Value::Int(u64::MAX as i128), Some(LogicalType::Uint64.into()), &o, &mut int);
+        assert_eq!(enc(Value::String("18446744073709551615".into())), int);
+        assert_eq!(enc(Value::String("5.000".into())), enc(Value::Int(5)));
     }
 
     #[test]
