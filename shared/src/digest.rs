@@ -960,7 +960,8 @@ mod tests {
             canonical_value(&Value::String(v.into()), col, &o, &mut out);
             out
         };
-        let char20 = Some(CanonType { ty: LogicalType::String, pad_spaces: true });
+        let char20_type = CanonType { ty: LogicalType::String, pad_spaces: true };
+        let char20 = Some(char20_type);
         let varchar = Some(CanonType::from(LogicalType::String));
         assert_eq!(enc("ab", char20), enc("ab                  ", char20));
         assert_ne!(enc("ab", char20), enc(" ab", char20));
@@ -969,7 +970,7 @@ mod tests {
         assert_ne!(enc("ab", None), enc("ab  ", None));
         let mut fixed = Column::new("code", LogicalType::String);
         fixed.fixed = true;
-        assert_eq!(CanonType::of(&fixed), char20.unwrap());
+        assert_eq!(CanonType::of(&fixed), char20_type);
         let mut binary = Column::new("raw", LogicalType::Bytes);
         binary.fixed = true;
         assert!(!CanonType::of(&binary).pad_spaces, "BINARY(n) pads with zero bytes that are part of the value");

@@ -431,13 +431,7 @@ pub fn verify(args: &Args) -> anyhow::Result<Report> {
         let diffs = d.added + d.removed + d.changed;
         // Share of the records present on either side that differ (at most 1).
         let ratio = if diffs == 0 { 0.0 } else { diffs as f64 / (d.equal + diffs) as f64 };
-        // A digest difference the keyed comparison cannot name is a failure,
-        // never a pass: both use the one canonical form, so it means a
-        // difference the comparison could not see (e.g. a column type the
-        // in-database range checksums do not cover).
-        let unexplained = l != r && diffs == 0 && args.float_tolerance.is_none();
-        let within = if args.max_mismatch == 0.0 { diffs == 0 } else { ratio <= args.max_mismatch };
-        let ok = within && !unexplained;
+        let (ok, unexplained) = group_verdict(l != r, diffs, ratio, args.max_mismatch, args.float_tolerance.is_some());
         groups.push(GroupReport {
             group: g.to_string(),
             left: l.count,
@@ -504,6 +498,23 @@ pub fn verify(args: &Args) -> anyhow::Result<Report> {
         max_mismatch: args.max_mismatch,
         ok,
     })
+}
+
+/// A group's verdict: `(ok, unexplained)`. A digest difference the keyed
+/// comparison cannot name is a failure, never a pass: both use the one
+/// canonical form, so it means a difference the comparison could not see
+/// (e.g. a column type the in-database range checksums do not cover). Only
+/// `--float-tolerance`, which the digest cannot apply, explains it.
+fn group_verdict(
+    digests_differ: bool,
+    differing_records: u64,
+    ratio: f64,
+    max_mismatch: f64,
+    float_tolerance: bool,
+) -> (bool, bool) {
+    let unexplained = digests_differ && differing_records == 0 && !float_tolerance;
+    let within = if max_mismatch == 0.0 { differing_records == 0 } else { ratio <= max_mismatch };
+    (within && !unexplained, unexplained)
 }
 
 fn row_types<'a>(
@@ -591,6 +602,20 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_digest_difference_nothing_explains_never_passes() {
+        // Equal digests, nothing differs: passes.
+        assert_eq!(group_verdict(false, 0, 0.0, 0.0, false), (true, false));
+        // Digests differ, the keyed comparison finds nothing: fails, at any threshold.
+        assert_eq!(group_verdict(true, 0, 0.0, 0.0, false), (false, true));
+        assert_eq!(group_verdict(true, 0, 0.0, 0.5, false), (false, true));
+        // --float-tolerance explains it.
+        assert_eq!(group_verdict(true, 0, 0.0, 0.0, true), (true, false));
+        // Differences found: judged by the threshold.
+        assert_eq!(group_verdict(true, 1, 0.001, 0.01, false), (true, false));
+        assert_eq!(group_verdict(true, 1, 0.001, 0.0, false), (false, false));
+    }
 
     #[test]
     fn ratios() {
