@@ -43,12 +43,22 @@ that counts added, removed and changed records (a second read of those groups).
 live B exactly those records are fetched (SQL: WHERE key IN (…); Redis: the keys),
 from a file B during its pass. --where limits live SQL sides to a slice of a table.
 --schema compares the schema lines (columns, logical types, nullability, primary
-and unique keys, indexes, charset/collation) of two SQL sides.
+and unique keys, indexes, foreign keys, ON UPDATE, CHECK constraints,
+charset/collation) of two SQL sides. Across engines (MySQL vs PostgreSQL) a column
+passes when B's type holds every value of A's under decant's own mapping — an
+unsigned INT as bigint, an ENUM as text, TINYINT(1) as boolean, BIGINT UNSIGNED as
+numeric(20,0) — and a lost index, foreign key, NOT NULL, ON UPDATE or collation fails.
+
+Content is compared through the one canonical form decant-checksum and decant-diff
+use (CHAR(n) values without their trailing pad spaces, whole decimals as integers,
+normalised date-times), so the three never disagree.
 
 The report is a table on stderr (or a JSON document on stdout with --json). The
 run passes (exit 0) when every group's mismatch ratio (differing records / the
 records on either side) is within --max-mismatch, the sample agrees within it, and
---schema found no difference.
+--schema found no difference. Digests that differ while the keyed comparison names
+no differing record fail the group (unexplained), unless --float-tolerance
+explains them.
 
 Examples:
   decant-verify --left reline.ndjson.zst --right postgres://app@new/reline
@@ -79,7 +89,9 @@ pub struct Args {
     /// Seed of the sample (default: from the clock).
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,
-    /// Also compare the schemas (columns, types, keys, indexes, charset/collation).
+    /// Also compare the schemas (columns, types, keys, indexes, foreign keys,
+    /// ON UPDATE, charset/collation; across engines, decant's type mapping
+    /// is accepted).
     #[arg(long)]
     pub schema: bool,
     /// Largest share of differing records per group that still passes:
