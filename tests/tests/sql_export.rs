@@ -1108,3 +1108,24 @@ fn sakila_schema_objects_are_carried_or_named() {
         .assert_success();
     assert!(verify(&my.url(&src), &pg.url(&pdb)).contains("schema: equal"));
 }
+
+#[test]
+fn sqlite_views_and_triggers_are_named() {
+    let w = Workdir::new("sqlite-objects");
+    let db = w.join("o.db");
+    let sql = "CREATE TABLE t (id INTEGER PRIMARY KEY, n INTEGER, at TEXT); \
+               CREATE VIEW big AS SELECT id FROM t WHERE n > 10; \
+               CREATE TRIGGER t_touch AFTER UPDATE ON t BEGIN UPDATE t SET at = 'now' WHERE id = NEW.id; END;";
+    decant_tests::Cmd::new("sqlite3").arg(&db).stdin_bytes(sql).assert_success();
+    let out = run("sqlite-export")
+        .args(["--url", &format!("sqlite://{}", db.display()), "--objects-file"])
+        .arg(w.join("objects.sql"))
+        .output()
+        .assert_success();
+    for named in ["not carried: 1 view(s): big", "not carried: 1 trigger(s): t.t_touch"] {
+        assert_eq!(out.stderr.matches(named).count(), 2, "{named}: {}", out.stderr);
+    }
+    let objects = std::fs::read_to_string(w.join("objects.sql")).unwrap();
+    assert!(objects.contains("CREATE VIEW big AS SELECT id FROM t WHERE n > 10\n;"), "{objects}");
+    assert!(objects.contains("CREATE TRIGGER t_touch AFTER UPDATE ON t BEGIN"), "{objects}");
+}
