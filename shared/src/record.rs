@@ -441,6 +441,9 @@ impl Serialize for Record {
                 if !t.checks.is_empty() {
                     m.serialize_entry("checks", &t.checks)?;
                 }
+                if !t.generated.is_empty() {
+                    m.serialize_entry("generated", &t.generated)?;
+                }
                 for (name, v) in [
                     ("charset", &t.charset),
                     ("collation", &t.collation),

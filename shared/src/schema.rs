@@ -19,11 +19,13 @@
 //! {"name":"password","type":"string","max_len":40,"charset":"utf8mb4","collation":"utf8mb4_bin"}
 //! ```
 //!
-//! and a table's CHECK constraints in `"checks":[{"name":"chk_rating","clause":"rating between 0 and 5"}]`
-//! (the clause in the source's dialect). What a stream cannot carry (views,
-//! triggers, routines, events, rules, special indexes, generated columns) is
-//! named by the exporter in a warning and its summary, and written as source
-//! DDL with `--objects-file` ([`SchemaObject`]).
+//! a table's CHECK constraints in `"checks":[{"name":"chk_rating","clause":"rating between 0 and 5"}]`
+//! and its generated columns, which rows leave out (the target computes them),
+//! in `"generated":[{"name":"doubled","source_type":"int(11)","expr":"`rating` * 2","stored":false}]`
+//! (clauses and expressions in the source's dialect). What a stream cannot
+//! carry (views, triggers, routines, events, rules, special indexes) is named
+//! by the exporter in a warning and its summary, and written as source DDL
+//! with `--objects-file` ([`SchemaObject`]).
 
 use serde::{Deserialize, Serialize};
 
@@ -210,6 +212,21 @@ pub struct Check {
     pub clause: String,
 }
 
+/// A generated (computed) column. Rows do not carry its values; a
+/// same-dialect target recreates it, another one names it as not carried.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GeneratedColumn {
+    /// Column name.
+    pub name: String,
+    /// Its declared type in the source's dialect.
+    pub source_type: String,
+    /// The expression, in the source's dialect.
+    pub expr: String,
+    /// Stored (MySQL STORED / PERSISTENT, PostgreSQL STORED) rather than virtual.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub stored: bool,
+}
+
 /// A schema object a stream does not carry (a view, trigger, routine, event,
 /// rule, special index or generated column): named in the exporter's warning
 /// and summary, and written as source DDL by `--objects-file`.
@@ -275,6 +292,9 @@ pub struct TableSchema {
     /// MariaDB's `json_valid` on JSON columns).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub checks: Vec<Check>,
+    /// Generated columns (not in `columns`, not in the rows).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub generated: Vec<GeneratedColumn>,
     /// Default character set of the table (MySQL).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub charset: Option<String>,
@@ -302,6 +322,7 @@ impl TableSchema {
             indexes: Vec::new(),
             foreign_keys: Vec::new(),
             checks: Vec::new(),
+            generated: Vec::new(),
             charset: None,
             collation: None,
             comment: None,

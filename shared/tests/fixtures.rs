@@ -128,8 +128,8 @@ fn schema_lines_with_every_column_attribute() {
     t.comment = Some(s("operators"));
     t.dialect = Some(s("mysql"));
     t.estimated_rows = Some(1000);
-    // Issue 12: ON UPDATE, a column's own collation and CHECK constraints
-    // travel.
+    // Issue 12: ON UPDATE, a column's own collation, CHECK constraints and
+    // generated columns travel.
     let mut rid = Column::new("id", LogicalType::Int32);
     rid.nullable = false;
     let mut password = Column::new("password", LogicalType::String);
@@ -143,6 +143,20 @@ fn schema_lines_with_every_column_attribute() {
     let mut rentals = TableSchema::new("rentals", vec![rid, password, last_update]);
     rentals.primary_key = vec![s("id")];
     rentals.checks = vec![decant_record::Check { name: s("rating_range"), clause: s("`rating` between 0 and 5") }];
+    rentals.generated = vec![
+        decant_record::GeneratedColumn {
+            name: s("doubled"),
+            source_type: s("int(11)"),
+            expr: s("`rating` * 2"),
+            stored: false,
+        },
+        decant_record::GeneratedColumn {
+            name: s("title_len"),
+            source_type: s("integer"),
+            expr: s("length(title)"),
+            stored: true,
+        },
+    ];
     assert_eq!(
         load("schema.ndjson"),
         vec![Record::Schema(t), Record::Schema(TableSchema::new("empty", vec![])), Record::Schema(rentals)]

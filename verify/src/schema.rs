@@ -5,7 +5,8 @@
 //! precision/scale, unsigned, enum values), the primary key, unique keys and
 //! indexes (by their columns, not their names, which tools rename), foreign
 //! keys (columns, referenced table and columns, actions), ON UPDATE clauses,
-//! CHECK constraints (by name, same dialect), and charset/collation where
+//! CHECK constraints and generated columns (by name, same dialect), and
+//! charset/collation where
 //! both sides declare one. `source_type` is not compared: a MySQL and a
 //! PostgreSQL copy spell types differently by design.
 //!
@@ -255,6 +256,16 @@ pub fn compare(left: &[TableSchema], right: &[TableSchema], only: &[String]) -> 
             }
             for n in cb.difference(&ca) {
                 out.push(format!("table {t}: CHECK constraint {n:?} only in B"));
+            }
+            let generated = |s: &TableSchema| -> BTreeSet<(String, bool)> {
+                s.generated.iter().map(|g| (g.name.clone(), g.stored)).collect()
+            };
+            let (ga, gb) = (generated(a), generated(b));
+            for (n, _) in ga.difference(&gb) {
+                out.push(format!("table {t}: generated column {n:?} only in A (or stored differently)"));
+            }
+            for (n, _) in gb.difference(&ga) {
+                out.push(format!("table {t}: generated column {n:?} only in B (or stored differently)"));
             }
         }
         if let (Some(p), Some(q)) = (lower(&a.charset), lower(&b.charset)) {

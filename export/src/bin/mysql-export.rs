@@ -27,11 +27,12 @@ written exactly as stored (\"2025-01-01T09:30:00.123456\"). Zero dates are writt
 UNSIGNED beyond 2^53 is {\"$int\":\"…\"}, binary strings and BLOBs are {\"$b64\":…},
 TINYINT(1) is a boolean, JSON is nested, FLOAT is its exact float value.
 
-Schema objects: ON UPDATE CURRENT_TIMESTAMP, column charsets/collations and CHECK
-constraints travel in the schema lines (a MySQL target recreates them). Views, triggers,
-procedures, functions, events, FULLTEXT/SPATIAL/expression indexes and generated
-columns do not: each is named in a warning and in the summary, and --objects-file FILE
-writes their source DDL (a mysql client script with DELIMITER ;;) to adapt and run.
+Schema objects: ON UPDATE CURRENT_TIMESTAMP, column charsets/collations, CHECK
+constraints and generated columns (their expressions; rows leave their values out) travel
+in the schema lines (a MySQL target recreates them). Views, triggers, procedures,
+functions, events and FULLTEXT/SPATIAL/expression indexes do not: each is named in a
+warning and in the summary, and --objects-file FILE writes their source DDL (a mysql
+client script with DELIMITER ;;) to adapt and run.
 
 The password may come from the URL, --password-file, or $SOURCE_URL; it is never printed.";
 

@@ -18,9 +18,9 @@ tables whose foreign keys point at them) a schema line and its rows, then a seal
 trailer. One REPEATABLE READ snapshot covers the whole export, and --jobs workers share
 it exactly (pg_export_snapshot / SET TRANSACTION SNAPSHOT).
 
-Schema objects: CHECK constraints travel in the schema lines (a PostgreSQL target
-recreates them). Views, materialized views, triggers, functions, procedures, rules,
-partial/expression/GIN/GiST (non-btree) indexes and generated columns do not: each is
+Schema objects: CHECK constraints and generated columns travel in the schema lines (a
+PostgreSQL target recreates them). Views, materialized views, triggers, functions,
+procedures, rules and partial/expression/GIN/GiST (non-btree) indexes do not: each is
 named in a warning and in the summary, and --objects-file FILE writes their source DDL
 (e.g. pg-export --url postgres://app@db/shop --objects-file shop-objects.sql).
 

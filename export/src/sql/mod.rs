@@ -122,8 +122,7 @@ pub struct SqlExportArgs {
     #[arg(long, value_name = "ROWS", default_value_t = DEFAULT_CHUNK_ROWS)]
     pub chunk_rows: u64,
     /// Write the source DDL of the schema objects the stream does not carry
-    /// (views, triggers, routines, events, rules, special indexes, generated
-    /// columns) to FILE, for you to adapt and run on the target, e.g.
+    /// (views, triggers, routines, events, rules, special indexes) to FILE, for you to adapt and run on the target, e.g.
     /// `--objects-file objects.sql`. They are named in a warning and in the
     /// summary either way.
     #[arg(long, value_name = "FILE")]

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use anyhow::{bail, Context as _};
 use decant_record::cli;
-use decant_record::{Check, Column, ForeignKey, Index, LogicalType, SchemaObject, TableSchema, Value};
+use decant_record::{Check, Column, ForeignKey, GeneratedColumn, Index, LogicalType, SchemaObject, TableSchema, Value};
 use futures_util::future::BoxFuture;
 use futures_util::{FutureExt as _, TryStreamExt as _};
 use sqlx::mysql::{MySqlConnectOptions, MySqlConnection, MySqlRow};
@@ -311,18 +311,13 @@ async fn read_schema(
         let extra = get(r, 12).to_ascii_lowercase();
         let generated = extra.contains("virtual") || extra.contains("persistent") || extra.contains("stored");
         if generated || (extra.contains("generated") && !extra.contains("default_generated")) {
-            // Not exported (the target computes them): named, with their DDL.
-            let how = if extra.contains("virtual") { "VIRTUAL" } else { "STORED" };
-            objects.push(SchemaObject {
-                kind: "generated column".into(),
-                name: format!("{}.{}", schema.table, get(r, 1)),
-                ddl: format!(
-                    "ALTER TABLE {} ADD COLUMN {} {} AS ({}) {how}",
-                    quote_ident(&schema.table),
-                    quote_ident(get(r, 1)),
-                    get(r, 5),
-                    get(r, 14)
-                ),
+            // Not in the rows (the target computes them): the schema line
+            // carries the expression for a MySQL target to recreate.
+            schema.generated.push(GeneratedColumn {
+                name: get(r, 1).to_owned(),
+                source_type: get(r, 5).to_owned(),
+                expr: get(r, 14).to_owned(),
+                stored: !extra.contains("virtual"),
             });
             continue;
         }

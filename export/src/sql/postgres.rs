@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use anyhow::{bail, Context as _};
 use decant_record::cli;
-use decant_record::{Check, Column, ForeignKey, Index, LogicalType, SchemaObject, TableSchema, Value};
+use decant_record::{Check, Column, ForeignKey, GeneratedColumn, Index, LogicalType, SchemaObject, TableSchema, Value};
 use futures_util::future::BoxFuture;
 use futures_util::{FutureExt as _, TryStreamExt as _};
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgRow};
@@ -316,17 +316,13 @@ async fn read_schema(
         let oid: i64 = get(r, 0).parse().unwrap_or(0);
         let Some(schema) = by_oid.get_mut(&oid) else { continue };
         if !get(r, 11).is_empty() {
-            // Not exported (the target computes them): named, with their DDL.
-            objects.push(SchemaObject {
-                kind: "generated column".into(),
-                name: format!("{}.{}", schema.table, get(r, 1)),
-                ddl: format!(
-                    "ALTER TABLE {} ADD COLUMN {} {} GENERATED ALWAYS AS ({}) STORED",
-                    quote_ident(&schema.table),
-                    quote_ident(get(r, 1)),
-                    get(r, 2),
-                    get(r, 9)
-                ),
+            // Not in the rows (the target computes them): the schema line
+            // carries the expression for a PostgreSQL target to recreate.
+            schema.generated.push(GeneratedColumn {
+                name: get(r, 1).to_owned(),
+                source_type: get(r, 2).to_owned(),
+                expr: get(r, 9).to_owned(),
+                stored: get(r, 11) == "s",
             });
             continue;
         }

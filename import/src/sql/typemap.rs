@@ -617,6 +617,20 @@ pub fn table_ddl(dialect: Dialect, schema: &TableSchema, opts: &DdlOptions) -> R
         }
         defs.push(def);
     }
+    for g in &schema.generated {
+        if same {
+            let how = if g.stored { "STORED" } else { "VIRTUAL" };
+            defs.push(match dialect {
+                Dialect::MySql => format!("{} {} AS ({}) {how}", q(&g.name), g.source_type, g.expr),
+                _ => format!("{} {} GENERATED ALWAYS AS ({}) {how}", q(&g.name), g.source_type, g.expr),
+            });
+        } else {
+            out.not_carried.push(lost(format!(
+                "generated column {:?} ({}) is not carried (its expression is in the source's dialect)",
+                g.name, g.expr
+            )));
+        }
+    }
     for check in &schema.checks {
         if same {
             defs.push(format!("CONSTRAINT {} CHECK ({})", q(&check.name), check.clause));
