@@ -297,14 +297,34 @@ fn rejects_carry_on_and_without_a_reject_file_the_run_stops_naming_the_row() {
         let reason = lines[1]["rejected"]["reason"].as_str().unwrap().to_ascii_lowercase();
         assert!(reason.contains("date") || reason.contains("range"), "{tool}: {reason}");
     }
-    // Without a reject file: exit 2, the table, key and column named.
-    let db = pg.fresh_database("stop");
+    // Without a reject file: exit 2, the table, key and column named. An
+    // impossible date is refused before the database sees the batch, so it
+    // stops the run first, wherever it is in the batch (issue 12).
+    let db = pg.fresh_database("early");
     let out = import("pg-import", &pg.url(&db)).args(["--create-tables"]).stdin_bytes(stream).output().assert_code(2);
+    assert!(
+        out.stderr.contains("table r, key id=3 (line 4): column \"at\": \"2024-02-30\" is not a date"),
+        "{}",
+        out.stderr
+    );
+    // A value only the database refuses: named by the database's error.
+    let stream = &stream
+        .replace("{\"kind\":\"row\",\"table\":\"r\",\"data\":{\"id\":3,\"name\":\"ok\",\"at\":\"2024-02-30\"}}\n", "");
+    assert!(!stream.contains("2024-02-30"));
+    let db = pg.fresh_database("stop");
+    let out = import("pg-import", &pg.url(&db))
+        .args(["--create-tables"])
+        .stdin_bytes(stream.as_str())
+        .output()
+        .assert_code(2);
     assert!(out.stderr.contains("table r, key id=2 (line 3), column \"name\""), "{}", out.stderr);
     assert!(out.stderr.contains("value too long"), "{}", out.stderr);
     let db = my.fresh_database("stop");
-    let out =
-        import("mysql-import", &my.url(&db)).args(["--create-tables"]).stdin_bytes(stream).output().assert_code(2);
+    let out = import("mysql-import", &my.url(&db))
+        .args(["--create-tables"])
+        .stdin_bytes(stream.as_str())
+        .output()
+        .assert_code(2);
     assert!(
         out.stderr.contains("table r, key id=2 (line 3), column \"name\"") && out.stderr.contains("1406"),
         "{}",
