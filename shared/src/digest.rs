@@ -976,6 +976,40 @@ mod tests {
         assert!(!CanonType::of(&binary).pad_spaces, "BINARY(n) pads with zero bytes that are part of the value");
     }
 
+    proptest::proptest! {
+        /// CHAR(n): any pad of spaces is not part of the value; any other
+        /// difference is, and VARCHAR keeps its spaces.
+        #[test]
+        fn char_pad_is_the_only_thing_ignored(s in "[a-c ]{0,6}[a-c]", pad in 1usize..20, other in "[a-c ]{0,6}[a-c]") {
+            let o = CanonicalOptions::default();
+            let enc = |v: &str, pad_spaces: bool| {
+                let mut out = Vec::new();
+                canonical_value(&Value::String(v.into()), Some(CanonType { ty: LogicalType::String, pad_spaces }), &o, &mut out);
+                out
+            };
+            let padded = format!("{s}{}", " ".repeat(pad));
+            proptest::prop_assert_eq!(enc(&s, true), enc(&padded, true));
+            proptest::prop_assert_ne!(enc(&s, false), enc(&padded, false));
+            proptest::prop_assert_eq!(enc(&s, true) == enc(&other, true), s == other);
+        }
+
+        /// A whole decimal is its integer, in every spelling; other decimals stay apart.
+        #[test]
+        fn whole_decimals_are_integers(i in proptest::num::i64::ANY, zeros in 0usize..5, frac in 1u32..1000) {
+            let o = CanonicalOptions::default();
+            let dec = |v: Value| {
+                let mut out = Vec::new();
+                canonical_value(&v, Some(LogicalType::Decimal.into()), &o, &mut out);
+                out
+            };
+            let mut int = Vec::new();
+            canonical_value(&Value::Int(i.into()), Some(LogicalType::Int64.into()), &o, &mut int);
+            let spelled = if zeros == 0 { i.to_string() } else { format!("{i}.{}", "0".repeat(zeros)) };
+            proptest::prop_assert_eq!(dec(Value::String(spelled)), int.clone());
+            proptest::prop_assert_ne!(dec(Value::String(format!("{i}.{frac}"))), int);
+        }
+    }
+
     #[test]
     fn times_beyond_i64_are_not_wrapped() {
         let o = CanonicalOptions::default();
