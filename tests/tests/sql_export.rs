@@ -1137,3 +1137,46 @@ fn sqlite_views_and_triggers_are_named() {
     assert!(objects.contains("CREATE VIEW big AS SELECT id FROM t WHERE n > 10\n;"), "{objects}");
     assert!(objects.contains("CREATE TRIGGER t_touch AFTER UPDATE ON t BEGIN"), "{objects}");
 }
+
+/// Issue 12 on the PostgreSQL port of Sakila: its views, triggers,
+/// functions, aggregate, rules, enum type, domain and GiST index are named
+/// in a warning and in the summary, and written by `--objects-file`.
+#[test]
+fn pg_sakila_schema_objects_are_named() {
+    let Some(dir) = decant_tests::corpus("sakila", "pg_sakila_schema_objects_are_named") else { return };
+    let pg = postgres();
+    let db = pg.fresh_database("sakila");
+    pg.query(&db, &std::fs::read_to_string(dir.join("postgres-sakila-schema.sql")).unwrap());
+    let w = Workdir::new("pg-sakila-objects");
+    let out = run("pg-export")
+        .args(["--url", &pg.url(&db), "--objects-file"])
+        .arg(w.join("objects.sql"))
+        .output()
+        .assert_success();
+    for named in [
+        "not carried: 7 view(s): actor_info, customer_list, film_list, nicer_but_slower_film_list, sales_by_film_category, sales_by_store, staff_list",
+        "not carried: 6 rule(s): payment.payment_insert_p2007_01",
+        "not carried: 1 aggregate(s): group_concat(text)",
+        "not carried: 1 enum type(s): mpaa_rating",
+        "not carried: 1 domain(s): year",
+        "not carried: 1 gist index(s): film.film_fulltext_idx",
+        "film.film_fulltext_trigger",
+        "get_customer_balance(p_customer_id integer, p_effective_date timestamp without time zone)",
+    ] {
+        assert_eq!(out.stderr.matches(named).count(), 2, "{named}: {}", out.stderr);
+    }
+    let triggers = out.stderr.lines().find(|l| l.contains("trigger(s):")).unwrap_or_default();
+    assert!(triggers.contains("not carried: 15 trigger(s)"), "{triggers}");
+    let functions = out.stderr.lines().find(|l| l.contains("function(s):")).unwrap_or_default();
+    assert!(functions.contains("not carried: 9 function(s)"), "{functions}");
+    let sql = std::fs::read_to_string(w.join("objects.sql")).unwrap();
+    for ddl in [
+        "CREATE AGGREGATE public.group_concat(text) (SFUNC = _group_concat, STYPE = text)",
+        "CREATE TYPE public.mpaa_rating AS ENUM ('G', 'PG', 'PG-13', 'R', 'NC-17')",
+        "CREATE DOMAIN public.year AS integer CONSTRAINT year_check CHECK (((VALUE >= 1901) AND (VALUE <= 2155)))",
+        "CREATE INDEX film_fulltext_idx ON public.film USING gist (fulltext)",
+        "CREATE OR REPLACE FUNCTION public.last_updated()",
+    ] {
+        assert!(sql.contains(ddl), "{ddl} not in {sql}");
+    }
+}

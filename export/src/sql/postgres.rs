@@ -224,6 +224,46 @@ async fn read_objects(
         let kind = if get(r, 1) == "p" { "procedure" } else { "function" };
         objects.push(SchemaObject { kind: kind.into(), name: get(r, 0).to_owned(), ddl: get(r, 2).to_owned() });
     }
+    // Aggregates: pg_get_functiondef does not print them; their parts do.
+    let aggregates = meta(
+        conn,
+        &format!(
+            "SELECT p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ')', \
+             format('CREATE AGGREGATE %s.%I(%s) (SFUNC = %s, STYPE = %s%s%s)', quote_ident(n.nspname), p.proname, \
+             pg_get_function_identity_arguments(p.oid), a.aggtransfn::regproc, format_type(a.aggtranstype, NULL), \
+             CASE WHEN a.aggfinalfn <> 0 THEN ', FINALFUNC = ' || a.aggfinalfn::regproc END, \
+             CASE WHEN a.agginitval IS NOT NULL THEN ', INITCOND = ' || quote_literal(a.agginitval) END) \
+             FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace JOIN pg_aggregate a ON a.aggfnoid = p.oid \
+             WHERE n.nspname = {lit} AND p.prokind = 'a' \
+             AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = p.oid AND d.deptype = 'e') ORDER BY 1"
+        ),
+    )
+    .await
+    .context("listing aggregates")?;
+    for r in &aggregates {
+        objects.push(SchemaObject { kind: "aggregate".into(), name: get(r, 0).to_owned(), ddl: get(r, 1).to_owned() });
+    }
+    // Enum types and domains the tables' columns may use.
+    let types = meta(
+        conn,
+        &format!(
+            "SELECT t.typname, t.typtype, CASE t.typtype \
+               WHEN 'e' THEN format('CREATE TYPE %s.%I AS ENUM (%s)', quote_ident(n.nspname), t.typname, \
+                 (SELECT string_agg(quote_literal(e.enumlabel), ', ' ORDER BY e.enumsortorder) FROM pg_enum e WHERE e.enumtypid = t.oid)) \
+               ELSE format('CREATE DOMAIN %s.%I AS %s%s', quote_ident(n.nspname), t.typname, format_type(t.typbasetype, t.typtypmod), \
+                 (SELECT string_agg(' CONSTRAINT ' || quote_ident(c.conname) || ' ' || pg_get_constraintdef(c.oid), '' ORDER BY c.conname) \
+                  FROM pg_constraint c WHERE c.contypid = t.oid)) END \
+             FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace \
+             WHERE n.nspname = {lit} AND t.typtype IN ('e', 'd') \
+             AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = t.oid AND d.deptype = 'e') ORDER BY 1"
+        ),
+    )
+    .await
+    .context("listing types")?;
+    for r in &types {
+        let kind = if get(r, 1) == "e" { "enum type" } else { "domain" };
+        objects.push(SchemaObject { kind: kind.into(), name: get(r, 0).to_owned(), ddl: get(r, 2).to_owned() });
+    }
     let rules = meta(
         conn,
         &format!("SELECT tablename || '.' || rulename, definition FROM pg_rules WHERE schemaname = {lit} ORDER BY 1"),
