@@ -562,6 +562,8 @@ pub fn table_ddl(dialect: Dialect, schema: &TableSchema, opts: &DdlOptions) -> R
                     Some(cs) => def.push_str(&format!(" CHARACTER SET {cs} COLLATE {coll}")),
                     None => def.push_str(&format!(" COLLATE {coll}")),
                 }
+            } else if same && dialect == Dialect::Postgres {
+                def.push_str(&format!(" COLLATE {}", q(coll)));
             } else {
                 out.not_carried.push(lost(format!(
                     "column {:?}: collation {coll} is not carried (the column gets the target's default)",
@@ -994,6 +996,55 @@ mod tests {
         assert_eq!(column_type(Dialect::Postgres, &a, false), "integer[]");
         assert_eq!(column_type(Dialect::MySql, &a, false), "json");
         assert_eq!(column_type(Dialect::MySql, &col("t", LogicalType::Text), true), "varchar(768)");
+    }
+
+    #[test]
+    fn schema_objects_on_a_same_dialect_copy_and_named_elsewhere() {
+        let mut at = col("at", LogicalType::Timestamp);
+        at.precision = Some(3);
+        at.nullable = false;
+        at.default_expr = Some("current_timestamp".into());
+        at.on_update = Some("current_timestamp".into());
+        let mut pw = col("pw", LogicalType::String);
+        pw.max_len = Some(40);
+        pw.source_type = Some("varchar(40)".into());
+        pw.charset = Some("utf8mb4".into());
+        pw.collation = Some("utf8mb4_bin".into());
+        let mut s = schema(vec![col("id", LogicalType::Int32), at, pw]);
+        s.dialect = Some("mysql".into());
+        s.collation = Some("utf8mb4_unicode_ci".into());
+        s.checks.push(decant_record::Check { name: "pw_len".into(), clause: "char_length(`pw`) > 3".into() });
+        s.generated.push(decant_record::GeneratedColumn {
+            name: "twice".into(),
+            source_type: "int(11)".into(),
+            expr: "`id` * 2".into(),
+            stored: false,
+        });
+        let my = table_ddl(Dialect::MySql, &s, &DdlOptions::default()).unwrap();
+        let create = &my.create[0];
+        assert!(create.contains("ON UPDATE CURRENT_TIMESTAMP(3)"), "{create}");
+        assert!(create.contains("`pw` varchar(40) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"), "{create}");
+        assert!(create.contains("CONSTRAINT `pw_len` CHECK (char_length(`pw`) > 3)"), "{create}");
+        assert!(create.contains("`twice` int(11) AS (`id` * 2) VIRTUAL"), "{create}");
+        assert!(my.not_carried.is_empty(), "{:?}", my.not_carried);
+        let pg = table_ddl(Dialect::Postgres, &s, &DdlOptions::default()).unwrap();
+        let lost = pg.not_carried.join("\n");
+        for what in [
+            "ON UPDATE current_timestamp",
+            "collation utf8mb4_bin",
+            "CHECK constraint \"pw_len\"",
+            "generated column \"twice\"",
+        ] {
+            assert!(lost.contains(what), "{what}: {lost}");
+        }
+        assert!(!pg.create[0].contains("ON UPDATE") && !pg.create[0].contains("pw_len"), "{}", pg.create[0]);
+        // PostgreSQL → PostgreSQL keeps a column collation too.
+        let mut c = col("code", LogicalType::Text);
+        c.collation = Some("C".into());
+        let mut p = schema(vec![col("id", LogicalType::Int32), c]);
+        p.dialect = Some("postgres".into());
+        let same = table_ddl(Dialect::Postgres, &p, &DdlOptions::default()).unwrap();
+        assert!(same.create[0].contains("\"code\" text COLLATE \"C\""), "{}", same.create[0]);
     }
 
     #[test]
