@@ -124,7 +124,9 @@ pub struct Column {
     /// Maximum length: characters for strings, bytes for byte strings.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_len: Option<u64>,
-    /// Fixed length (CHAR(n), BINARY(n)).
+    /// Fixed length (CHAR(n), BINARY(n)). A fixed-length `string`'s trailing
+    /// pad spaces are not part of its value: the canonical form of
+    /// [`crate::digest`] ignores them, as MySQL and PostgreSQL do.
     #[serde(default, skip_serializing_if = "is_false")]
     pub fixed: bool,
     /// Decimal precision, or fraction digits of temporal types.
