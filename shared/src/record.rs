@@ -444,6 +444,9 @@ impl Serialize for Record {
                 if !t.generated.is_empty() {
                     m.serialize_entry("generated", &t.generated)?;
                 }
+                if !t.special_indexes.is_empty() {
+                    m.serialize_entry("special_indexes", &t.special_indexes)?;
+                }
                 for (name, v) in [
                     ("charset", &t.charset),
                     ("collation", &t.collation),

@@ -297,6 +297,13 @@ pub struct TableSchema {
     /// Generated columns (not in `columns`, not in the rows).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub generated: Vec<GeneratedColumn>,
+    /// Indexes with no portable equivalent (MySQL FULLTEXT / SPATIAL /
+    /// expression, PostgreSQL GIN / GiST / partial / expression), with their
+    /// source DDL: a same-dialect MySQL target recreates FULLTEXT and
+    /// SPATIAL ones, any other target names them; `decant-verify --schema`
+    /// compares their names.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub special_indexes: Vec<SchemaObject>,
     /// Default character set of the table (MySQL).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub charset: Option<String>,
@@ -325,6 +332,7 @@ impl TableSchema {
             foreign_keys: Vec::new(),
             checks: Vec::new(),
             generated: Vec::new(),
+            special_indexes: Vec::new(),
             charset: None,
             collation: None,
             comment: None,

@@ -157,6 +157,11 @@ fn schema_lines_with_every_column_attribute() {
             stored: true,
         },
     ];
+    rentals.special_indexes = vec![decant_record::SchemaObject {
+        kind: s("fulltext index"),
+        name: s("ft_body"),
+        ddl: s("CREATE FULLTEXT INDEX `ft_body` ON `rentals` (`body`)"),
+    }];
     assert_eq!(
         load("schema.ndjson"),
         vec![Record::Schema(t), Record::Schema(TableSchema::new("empty", vec![])), Record::Schema(rentals)]

@@ -5,7 +5,8 @@
 //! precision/scale, unsigned, enum values), the primary key, unique keys and
 //! indexes (by their columns, not their names, which tools rename), foreign
 //! keys (columns, referenced table and columns, actions), ON UPDATE clauses,
-//! CHECK constraints and generated columns (by name, same dialect), and
+//! CHECK constraints, generated columns and special (FULLTEXT, GIN, partial,
+//! …) indexes (by name, same dialect), and
 //! charset/collation where
 //! both sides declare one. `source_type` is not compared: a MySQL and a
 //! PostgreSQL copy spell types differently by design.
@@ -266,6 +267,16 @@ pub fn compare(left: &[TableSchema], right: &[TableSchema], only: &[String]) -> 
             }
             for (n, _) in gb.difference(&ga) {
                 out.push(format!("table {t}: generated column {n:?} only in B (or stored differently)"));
+            }
+            let special = |s: &TableSchema| -> BTreeSet<(String, String)> {
+                s.special_indexes.iter().map(|i| (i.kind.clone(), i.name.clone())).collect()
+            };
+            let (sa, sb) = (special(a), special(b));
+            for (kind, n) in sa.difference(&sb) {
+                out.push(format!("table {t}: {kind} {n:?} only in A"));
+            }
+            for (kind, n) in sb.difference(&sa) {
+                out.push(format!("table {t}: {kind} {n:?} only in B"));
             }
         }
         if let (Some(p), Some(q)) = (lower(&a.charset), lower(&b.charset)) {

@@ -28,11 +28,12 @@ UNSIGNED beyond 2^53 is {\"$int\":\"…\"}, binary strings and BLOBs are {\"$b64
 TINYINT(1) is a boolean, JSON is nested, FLOAT is its exact float value.
 
 Schema objects: ON UPDATE CURRENT_TIMESTAMP, column charsets/collations, CHECK
-constraints and generated columns (their expressions; rows leave their values out) travel
-in the schema lines (a MySQL target recreates them). Views, triggers, procedures,
-functions, events and FULLTEXT/SPATIAL/expression indexes do not: each is named in a
-warning and in the summary, and --objects-file FILE writes their source DDL (a mysql
-client script with DELIMITER ;;) to adapt and run.
+constraints, generated columns (their expressions; rows leave their values out) and
+FULLTEXT/SPATIAL indexes travel in the schema lines (a MySQL target recreates them; other
+targets name what they cannot hold). Views, triggers, procedures, functions, events and
+expression indexes do not: each is named in a warning and in the summary (FULLTEXT and
+SPATIAL indexes too), and --objects-file FILE writes their source DDL (a mysql client
+script with DELIMITER ;;) to adapt and run.
 
 The password may come from the URL, --password-file, or $SOURCE_URL; it is never printed.";
 

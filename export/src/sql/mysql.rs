@@ -352,30 +352,26 @@ async fn read_schema(
         let Some((schema, _)) = schemas.get_mut(&key.0) else { continue };
         let (unique, cols, index_type) = indexes.remove(&key).unwrap_or_default();
         if cols.iter().any(String::is_empty) {
-            objects.push(SchemaObject {
-                kind: "index".into(),
-                name: format!("{}.{}", key.0, key.1),
-                ddl: format!(
-                    "-- an index on an expression: SHOW CREATE TABLE {} shows its definition",
-                    quote_ident(&key.0)
-                ),
-            });
+            let ddl =
+                format!("-- an index on an expression: SHOW CREATE TABLE {} shows its definition", quote_ident(&key.0));
+            objects.push(SchemaObject { kind: "index".into(), name: format!("{}.{}", key.0, key.1), ddl: ddl.clone() });
+            schema.special_indexes.push(SchemaObject { kind: "expression index".into(), name: key.1, ddl });
             continue;
         }
         if key.1 == "PRIMARY" {
             schema.primary_key = cols;
         } else if index_type == "FULLTEXT" || index_type == "SPATIAL" {
             let list: Vec<String> = cols.iter().map(|c| quote_ident(c)).collect();
-            objects.push(SchemaObject {
-                kind: format!("{} index", index_type.to_ascii_lowercase()),
-                name: format!("{}.{}", key.0, key.1),
-                ddl: format!(
-                    "CREATE {index_type} INDEX {} ON {} ({})",
-                    quote_ident(&key.1),
-                    quote_ident(&key.0),
-                    list.join(", ")
-                ),
-            });
+            let kind = format!("{} index", index_type.to_ascii_lowercase());
+            let ddl = format!(
+                "CREATE {index_type} INDEX {} ON {} ({})",
+                quote_ident(&key.1),
+                quote_ident(&key.0),
+                list.join(", ")
+            );
+            // Named by this export; a MySQL target recreates it from the schema line.
+            objects.push(SchemaObject { kind: kind.clone(), name: format!("{}.{}", key.0, key.1), ddl: ddl.clone() });
+            schema.special_indexes.push(SchemaObject { kind, name: key.1, ddl });
         } else {
             schema.indexes.push(Index { name: key.1, columns: cols, unique });
         }

@@ -398,11 +398,13 @@ async fn read_schema(
                 "btree" if get(r, 4) == "t" => "partial or expression index".to_owned(),
                 am => format!("{am} index"),
             };
+            let ddl = get(r, 6).to_owned();
             objects.push(SchemaObject {
-                kind,
+                kind: kind.clone(),
                 name: format!("{}.{}", schema.table, get(r, 1)),
-                ddl: get(r, 6).to_owned(),
+                ddl: ddl.clone(),
             });
+            schema.special_indexes.push(SchemaObject { kind, name: get(r, 1).to_owned(), ddl });
             continue;
         }
         if get(r, 2) == "t" {

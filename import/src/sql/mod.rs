@@ -858,14 +858,15 @@ async fn build_indexes<S: Sink>(sink: &mut S, queue: &RefCell<VecDeque<DeferredI
     let mut failures = Vec::new();
     loop {
         let Some(deferred) = queue.borrow_mut().pop_front() else { return failures };
+        let mut each = deferred.each;
         if let Some(sql) = &deferred.combined {
             if sink.exec(sql).await.is_ok() {
-                continue;
+                each.clear();
             }
-            // One of them exists already (a resumed run) or fails: one by
-            // one, so the others are still built and each failure named.
+            // Otherwise one of them exists already (a resumed run) or fails:
+            // one by one, so the others are still built and each failure named.
         }
-        for sql in deferred.each {
+        for sql in each.into_iter().chain(deferred.special) {
             if let Err(e) = sink.exec(&sql).await {
                 if !is_already_exists(&e.message) {
                     failures.push(format!("{sql}: {e}"));
@@ -909,11 +910,18 @@ struct DeferredIndexes {
     combined: Option<String>,
     /// One statement each.
     each: Vec<String>,
+    /// Special indexes (FULLTEXT, SPATIAL), one statement each, always
+    /// after the others (InnoDB builds one FULLTEXT index at a time).
+    special: Vec<String>,
 }
 
 impl DeferredIndexes {
     fn of(ddl: &typemap::TableDdl) -> DeferredIndexes {
-        DeferredIndexes { combined: ddl.indexes_combined.clone(), each: ddl.indexes.clone() }
+        DeferredIndexes {
+            combined: ddl.indexes_combined.clone(),
+            each: ddl.indexes.clone(),
+            special: ddl.special_indexes.clone(),
+        }
     }
 }
 

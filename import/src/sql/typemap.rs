@@ -503,6 +503,9 @@ pub struct TableDdl {
     pub indexes_combined: Option<String>,
     /// Foreign keys, created after every table's data.
     pub foreign_keys: Vec<String>,
+    /// Special indexes a same-dialect MySQL copy recreates (FULLTEXT,
+    /// SPATIAL), one statement each, after `indexes`.
+    pub special_indexes: Vec<String>,
     /// Schema objects of the source this target cannot carry (an ON UPDATE
     /// clause into PostgreSQL, a MySQL CHECK clause into another dialect, a
     /// column collation), one message each, for a warning and the summary.
@@ -630,6 +633,17 @@ pub fn table_ddl(dialect: Dialect, schema: &TableSchema, opts: &DdlOptions) -> R
             out.not_carried.push(lost(format!(
                 "generated column {:?} ({}) is not carried (its expression is in the source's dialect)",
                 g.name, g.expr
+            )));
+        }
+    }
+    for index in &schema.special_indexes {
+        let recreate = same && dialect == Dialect::MySql && index.ddl.starts_with("CREATE ");
+        if recreate {
+            out.special_indexes.push(index.ddl.clone());
+        } else {
+            out.not_carried.push(lost(format!(
+                "{} {:?} is not carried (no equivalent here; its source DDL: {})",
+                index.kind, index.name, index.ddl
             )));
         }
     }
