@@ -19,6 +19,10 @@
 //!   same value; `'ab'` and `' ab'` are not, and neither are `'ab'` and
 //!   `'ab   '` in VARCHAR or TEXT columns. Exporters write the value exactly
 //!   as the store returns it; only the comparison ignores the pad.
+//! - **Whole decimals.** In a decimal column of scale 0 (`numeric(20,0)`,
+//!   where decant keeps MySQL's BIGINT UNSIGNED on PostgreSQL) a value is the
+//!   integer it equals, so it digests like the integer column it came from.
+//!   Other decimals keep their normalised digits (`12.3400` → `12.34`).
 //! - **Values a type cannot hold are never wrapped.** A date-time or time
 //!   whose normalisation would overflow (a `time` of
 //!   `99999999999999999999:00:00`) is not normalised: its exact text is
@@ -279,18 +283,24 @@ pub struct CanonType {
     pub ty: LogicalType,
     /// A fixed-length character string: trailing spaces are padding.
     pub pad_spaces: bool,
+    /// A decimal of scale 0 (`numeric(20,0)`): its values are integers.
+    pub whole_decimal: bool,
 }
 
 impl CanonType {
     /// The canonical type of a schema line's column.
     pub fn of(column: &Column) -> CanonType {
-        CanonType { ty: column.ty, pad_spaces: column.fixed && column.ty == LogicalType::String }
+        CanonType {
+            ty: column.ty,
+            pad_spaces: column.fixed && column.ty == LogicalType::String,
+            whole_decimal: column.ty == LogicalType::Decimal && column.scale == Some(0),
+        }
     }
 }
 
 impl From<LogicalType> for CanonType {
     fn from(ty: LogicalType) -> CanonType {
-        CanonType { ty, pad_spaces: false }
+        CanonType { ty, pad_spaces: false, whole_decimal: false }
     }
 }
 
@@ -772,6 +782,7 @@ fn put_str(out: &mut Vec<u8>, b: &[u8]) {
 /// and CHAR(n) pad stripping).
 pub fn canonical_value(value: &Value, column: Option<CanonType>, opts: &CanonicalOptions, out: &mut Vec<u8>) {
     let ty = column.map(|c| c.ty);
+    let whole = column.is_some_and(|c| c.whole_decimal);
     if ty == Some(LogicalType::Decimal) {
         // A DECIMAL column read back as a number (SQLite stores DECIMAL with
         // NUMERIC affinity: 0.125 as REAL, 1.000 as INTEGER) is the same value
@@ -782,7 +793,7 @@ pub fn canonical_value(value: &Value, column: Option<CanonType>, opts: &Canonica
             _ => None,
         };
         if let Some(n) = text.as_deref().and_then(normalize_decimal) {
-            put_decimal(out, &n);
+            put_decimal(out, &n, whole);
             return;
         }
     }
@@ -806,10 +817,10 @@ pub fn canonical_value(value: &Value, column: Option<CanonType>, opts: &Canonica
         }
         Value::String(s) if column.is_some_and(|c| c.pad_spaces) => {
             let unpadded = s.trim_end_matches(' ');
-            canonical_text(unpadded.as_bytes(), Some(unpadded), ty, opts, out)
+            canonical_text(unpadded.as_bytes(), Some(unpadded), ty, whole, opts, out)
         }
-        Value::String(s) => canonical_text(s.as_bytes(), Some(s), ty, opts, out),
-        Value::Bytes(b) => canonical_text(b, None, ty, opts, out),
+        Value::String(s) => canonical_text(s.as_bytes(), Some(s), ty, whole, opts, out),
+        Value::Bytes(b) => canonical_text(b, None, ty, whole, opts, out),
         Value::ZeroDate(z) => {
             out.push(6);
             out.extend_from_slice(&(z.len() as u64).to_le_bytes());
@@ -839,6 +850,7 @@ fn canonical_text(
     bytes: &[u8],
     text: Option<&str>,
     ty: Option<LogicalType>,
+    whole_decimal: bool,
     opts: &CanonicalOptions,
     out: &mut Vec<u8>,
 ) {
@@ -850,7 +862,7 @@ fn canonical_text(
         let normalised = match ty {
             Some(LogicalType::Decimal) => {
                 if let Some(n) = normalize_decimal(s) {
-                    put_decimal(out, &n);
+                    put_decimal(out, &n, whole_decimal);
                     return;
                 }
                 None
@@ -879,12 +891,13 @@ fn canonical_text(
     put_str(out, bytes);
 }
 
-/// A normalised decimal: a whole number is the integer it equals (so an
-/// unsigned BIGINT kept in a PostgreSQL `numeric(20,0)` is the same value as
-/// in MySQL), anything else its normalised digits.
-fn put_decimal(out: &mut Vec<u8>, normalised: &str) {
+/// A normalised decimal: in a column of scale 0 (`whole`) the integer it
+/// equals, so an unsigned BIGINT kept in a PostgreSQL `numeric(20,0)` is the
+/// same value as in MySQL; anything else its normalised digits (as it always
+/// was, so stored checksums of other decimal columns still verify).
+fn put_decimal(out: &mut Vec<u8>, normalised: &str, whole: bool) {
     match normalised.parse::<i128>() {
-        Ok(i) if !normalised.contains('.') => {
+        Ok(i) if whole && !normalised.contains('.') => {
             out.push(2);
             out.extend_from_slice(&i.to_le_bytes());
         }
@@ -945,11 +958,20 @@ mod tests {
         assert_eq!(enc(Value::Float(0.125)), enc(Value::String("0.1250".into())));
         assert_eq!(enc(Value::Int(1)), enc(Value::String("1.000".into())));
         assert_ne!(enc(Value::Float(0.1)), enc(Value::String("0.10000001".into())));
-        // A whole decimal is the integer: u64 max kept as numeric(20,0) digits.
+        // In a decimal of scale 0 a value is the integer: u64 max kept as
+        // numeric(20,0) digits is MySQL's BIGINT UNSIGNED value.
+        let mut numeric20 = Column::new("n", LogicalType::Decimal);
+        (numeric20.precision, numeric20.scale) = (Some(20), Some(0));
+        let whole = |v: Value| {
+            let mut out = Vec::new();
+            canonical_value(&v, Some(CanonType::of(&numeric20)), &o, &mut out);
+            out
+        };
         let mut int = Vec::new();
         canonical_value(&Value::Int(u64::MAX as i128), Some(LogicalType::Uint64.into()), &o, &mut int);
-        assert_eq!(enc(Value::String("18446744073709551615".into())), int);
-        assert_eq!(enc(Value::String("5.000".into())), enc(Value::Int(5)));
+        assert_eq!(whole(Value::String("18446744073709551615".into())), int);
+        // Other decimal columns keep the encoding stored checksums were made with.
+        assert_ne!(enc(Value::String("5.000".into())), whole(Value::String("5".into())));
     }
 
     #[test]
@@ -960,7 +982,7 @@ mod tests {
             canonical_value(&Value::String(v.into()), col, &o, &mut out);
             out
         };
-        let char20_type = CanonType { ty: LogicalType::String, pad_spaces: true };
+        let char20_type = CanonType { ty: LogicalType::String, pad_spaces: true, whole_decimal: false };
         let char20 = Some(char20_type);
         let varchar = Some(CanonType::from(LogicalType::String));
         assert_eq!(enc("ab", char20), enc("ab                  ", char20));
@@ -984,7 +1006,7 @@ mod tests {
             let o = CanonicalOptions::default();
             let enc = |v: &str, pad_spaces: bool| {
                 let mut out = Vec::new();
-                canonical_value(&Value::String(v.into()), Some(CanonType { ty: LogicalType::String, pad_spaces }), &o, &mut out);
+                canonical_value(&Value::String(v.into()), Some(CanonType { ty: LogicalType::String, pad_spaces, whole_decimal: false }), &o, &mut out);
                 out
             };
             let padded = format!("{s}{}", " ".repeat(pad));
@@ -993,13 +1015,15 @@ mod tests {
             proptest::prop_assert_eq!(enc(&s, true) == enc(&other, true), s == other);
         }
 
-        /// A whole decimal is its integer, in every spelling; other decimals stay apart.
+        /// In a decimal column of scale 0 a value is its integer, in every
+        /// spelling; values with a fraction stay apart.
         #[test]
         fn whole_decimals_are_integers(i in proptest::num::i64::ANY, zeros in 0usize..5, frac in 1u32..1000) {
             let o = CanonicalOptions::default();
             let dec = |v: Value| {
                 let mut out = Vec::new();
-                canonical_value(&v, Some(LogicalType::Decimal.into()), &o, &mut out);
+                let ty = CanonType { ty: LogicalType::Decimal, pad_spaces: false, whole_decimal: true };
+                canonical_value(&v, Some(ty), &o, &mut out);
                 out
             };
             let mut int = Vec::new();

@@ -50,7 +50,7 @@ unsigned INT as bigint, an ENUM as text, TINYINT(1) as boolean, BIGINT UNSIGNED 
 numeric(20,0) — and a lost index, foreign key, NOT NULL, ON UPDATE or collation fails.
 
 Content is compared through the one canonical form decant-checksum and decant-diff
-use (CHAR(n) values without their trailing pad spaces, whole decimals as integers,
+use (CHAR(n) values without their trailing pad spaces, DECIMAL(p,0) values as integers,
 normalised date-times), so the three never disagree.
 
 The report is a table on stderr (or a JSON document on stdout with --json). The
