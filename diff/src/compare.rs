@@ -5,8 +5,8 @@
 use std::collections::{BTreeSet, HashMap};
 
 use anyhow::Context as _;
-use decant_record::digest::{canonical_value, CanonicalOptions};
-use decant_record::{LogicalType, Record, RedisRecord, RedisValue, Value};
+use decant_record::digest::{canonical_value, round_to_multiple, CanonType, CanonicalOptions};
+use decant_record::{Record, RedisRecord, RedisValue, Value};
 
 use crate::entry::CompareOptions;
 
@@ -50,9 +50,9 @@ fn join_parts(a: &mut RedisRecord, b: RedisRecord) {
     }
 }
 
-type Types = HashMap<String, LogicalType>;
+type Types = HashMap<String, CanonType>;
 
-fn canon(v: &Value, ty: Option<LogicalType>, opts: &CanonicalOptions) -> Vec<u8> {
+fn canon(v: &Value, ty: Option<CanonType>, opts: &CanonicalOptions) -> Vec<u8> {
     let mut out = Vec::new();
     canonical_value(v, ty, opts, &mut out);
     out
@@ -75,7 +75,7 @@ pub fn within(a: f64, b: f64, tol: f64) -> bool {
     (a - b).abs() <= tol * 1f64.max(a.abs()).max(b.abs())
 }
 
-fn values_equal(a: &Value, at: Option<LogicalType>, b: &Value, bt: Option<LogicalType>, opts: &CompareOptions) -> bool {
+fn values_equal(a: &Value, at: Option<CanonType>, b: &Value, bt: Option<CanonType>, opts: &CompareOptions) -> bool {
     if canon(a, at, &opts.canon) == canon(b, bt, &opts.canon) {
         return true;
     }
@@ -124,10 +124,7 @@ fn expiry(r: &RedisRecord, c: &CanonicalOptions) -> Option<i64> {
         return None;
     }
     r.expire_at_ms.map(|ms| match c.expiry_precision_ms.filter(|p| *p > 1) {
-        Some(p) => {
-            let p = p as i64;
-            (ms + p / 2).div_euclid(p) * p
-        }
+        Some(p) => round_to_multiple(ms, p),
         None => ms,
     })
 }

@@ -216,7 +216,7 @@ impl Matcher {
 fn table_types<'a>(
     info: &'a SideInfo,
     r: &decant_record::Record,
-) -> Option<&'a HashMap<String, decant_record::LogicalType>> {
+) -> Option<&'a HashMap<String, decant_record::digest::CanonType>> {
     match r {
         decant_record::Record::Row(row) => info.types.get(&row.table),
         _ => None,

@@ -7,8 +7,10 @@ use std::sync::Arc;
 
 use anyhow::bail;
 use decant_checksum::source::{Source, SourceError};
-use decant_record::digest::{canonical_row, canonical_value, CanonicalOptions, Digester, GroupKey, KeyGrouper};
-use decant_record::{LogicalType, Record, RedisRecord, RowData, TableSchema, Target};
+use decant_record::digest::{
+    canonical_row, canonical_value, table_canon_types, CanonType, CanonicalOptions, Digester, GroupKey, KeyGrouper,
+};
+use decant_record::{Record, RedisRecord, RowData, TableSchema, Target};
 
 use decant_transform::Transformer;
 
@@ -95,7 +97,7 @@ pub struct SideInfo {
     /// Schema lines by table, in order of appearance.
     pub schemas: Vec<TableSchema>,
     /// Column types by table.
-    pub types: HashMap<String, HashMap<String, LogicalType>>,
+    pub types: HashMap<String, HashMap<String, CanonType>>,
     /// Tables keyed by all their columns (no primary key known), warned once.
     pub whole_row_tables: HashSet<String>,
 }
@@ -107,7 +109,7 @@ impl SideInfo {
     }
 
     fn add_schema(&mut self, s: &TableSchema) {
-        self.types.insert(s.table.clone(), s.columns.iter().map(|c| (c.name.clone(), c.ty)).collect());
+        self.types.insert(s.table.clone(), table_canon_types(s));
         self.schemas.push(s.clone());
     }
 }

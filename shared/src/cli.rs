@@ -372,6 +372,7 @@ pub struct Summary {
     labels: [&'static str; 3],
     groups: BTreeMap<String, Counts>,
     started: Instant,
+    notes: Vec<String>,
 }
 
 impl Default for Summary {
@@ -383,7 +384,23 @@ impl Default for Summary {
 impl Summary {
     /// A summary with columns "written", "skipped", "rejected".
     pub fn new() -> Summary {
-        Summary { labels: ["written", "skipped", "rejected"], groups: BTreeMap::new(), started: Instant::now() }
+        Summary {
+            labels: ["written", "skipped", "rejected"],
+            groups: BTreeMap::new(),
+            started: Instant::now(),
+            notes: Vec::new(),
+        }
+    }
+
+    /// Adds a line printed after the table (e.g. the schema objects that
+    /// were not carried), so the end of a run repeats what its warnings said.
+    pub fn note(&mut self, text: impl Into<String>) {
+        self.notes.push(text.into());
+    }
+
+    /// The notes added so far.
+    pub fn notes(&self) -> &[String] {
+        &self.notes
     }
 
     /// Renames the three columns (e.g. `["copied", "skipped", "errors"]`).
@@ -433,6 +450,10 @@ impl Summary {
         }
         line("total", &self.totals());
         out.push_str(&format!("elapsed {:.1}s\n", self.started.elapsed().as_secs_f64()));
+        for n in &self.notes {
+            out.push_str(n);
+            out.push('\n');
+        }
         out
     }
 
@@ -453,6 +474,10 @@ impl Summary {
             line("summary", Some(name), n);
         }
         line("total", None, &self.totals());
+        for n in &self.notes {
+            out.push_str(&serde_json::json!({"tool": tool_name(), "event": "note", "message": n}).to_string());
+            out.push('\n');
+        }
         out
     }
 

@@ -8,6 +8,26 @@
 //! order, and a MySQL table, its PostgreSQL copy and an NDJSON file of it have
 //! the same digest when they hold the same records.
 //!
+//! What counts as the same value is decided here once, for `decant-checksum`,
+//! `decant-diff` and `decant-verify` alike:
+//!
+//! - **CHAR(n) padding.** A fixed-length character column (`"type":"string",
+//!   "fixed":true` in the schema line) compares without its trailing spaces:
+//!   PostgreSQL returns `CHAR(20)` values padded to 20 characters, MySQL (by
+//!   default) strips the pad, and both stores themselves treat trailing spaces
+//!   of CHAR as insignificant. So `'ab'` and `'ab   '` in CHAR columns are the
+//!   same value; `'ab'` and `' ab'` are not, and neither are `'ab'` and
+//!   `'ab   '` in VARCHAR or TEXT columns. Exporters write the value exactly
+//!   as the store returns it; only the comparison ignores the pad.
+//! - **Whole decimals.** In a decimal column of scale 0 (`numeric(20,0)`,
+//!   where decant keeps MySQL's BIGINT UNSIGNED on PostgreSQL) a value is the
+//!   integer it equals, so it digests like the integer column it came from.
+//!   Other decimals keep their normalised digits (`12.3400` → `12.34`).
+//! - **Values a type cannot hold are never wrapped.** A date-time or time
+//!   whose normalisation would overflow (a `time` of
+//!   `99999999999999999999:00:00`) is not normalised: its exact text is
+//!   hashed, so two different such values never digest alike.
+//!
 //! Redis keys are hashed element by element (a hash field, a set member, a
 //! list element with its index, a stream entry) plus one hash for the key's
 //! type and expiry, so a key split into parts digests like the same key in one
@@ -20,7 +40,7 @@ use std::str::FromStr;
 use std::sync::Arc;
 
 use crate::record::{Record, RedisRecord, RedisValue, StreamValue};
-use crate::schema::{LogicalType, TableSchema};
+use crate::schema::{Column, LogicalType, TableSchema};
 use crate::time::{normalize_datetime_into, normalize_time, Rounding};
 use crate::value::{Bytes, RowData, Value};
 
@@ -254,17 +274,52 @@ impl ContentDigest {
     }
 }
 
+/// What the canonical form needs to know of a column: its logical type and
+/// whether it is a fixed-length character string (CHAR(n)), whose trailing
+/// pad spaces are not part of the value (see the module docs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct CanonType {
+    /// The column's logical type.
+    pub ty: LogicalType,
+    /// A fixed-length character string: trailing spaces are padding.
+    pub pad_spaces: bool,
+    /// A decimal of scale 0 (`numeric(20,0)`): its values are integers.
+    pub whole_decimal: bool,
+}
+
+impl CanonType {
+    /// The canonical type of a schema line's column.
+    pub fn of(column: &Column) -> CanonType {
+        CanonType {
+            ty: column.ty,
+            pad_spaces: column.fixed && column.ty == LogicalType::String,
+            whole_decimal: column.ty == LogicalType::Decimal && column.scale == Some(0),
+        }
+    }
+}
+
+impl From<LogicalType> for CanonType {
+    fn from(ty: LogicalType) -> CanonType {
+        CanonType { ty, pad_spaces: false, whole_decimal: false }
+    }
+}
+
+/// The canonical types of a table's columns, by name.
+pub fn table_canon_types(schema: &TableSchema) -> HashMap<String, CanonType> {
+    schema.columns.iter().map(|c| (c.name.clone(), CanonType::of(c))).collect()
+}
+
 /// Column types of one table, by column name, for normalisation.
 #[derive(Debug, Default, Clone)]
 pub(crate) struct TableTypes {
-    by_name: HashMap<String, LogicalType>,
+    by_name: HashMap<String, CanonType>,
     /// In schema order: rows usually list their columns in that order, so
     /// the type of column `i` is found without hashing its name.
-    in_order: Vec<(String, LogicalType)>,
+    in_order: Vec<(String, CanonType)>,
 }
 
 impl TableTypes {
-    fn get(&self, position: usize, name: &str) -> Option<LogicalType> {
+    fn get(&self, position: usize, name: &str) -> Option<CanonType> {
         match self.in_order.get(position) {
             Some((n, ty)) if n == name => Some(*ty),
             _ => self.by_name.get(name).copied(),
@@ -336,7 +391,8 @@ impl Digester {
 
     /// Registers a table's column types.
     pub fn add_schema(&mut self, schema: &TableSchema) {
-        let in_order: Vec<(String, LogicalType)> = schema.columns.iter().map(|c| (c.name.clone(), c.ty)).collect();
+        let in_order: Vec<(String, CanonType)> =
+            schema.columns.iter().map(|c| (c.name.clone(), CanonType::of(c))).collect();
         let by_name = in_order.iter().cloned().collect();
         Arc::make_mut(&mut self.tables).insert(schema.table.clone(), TableTypes { by_name, in_order });
         self.groups.entry(GroupKey::Table(schema.table.clone())).or_default();
@@ -616,10 +672,7 @@ fn key_meta_hash(opts: &CanonicalOptions, r: &RedisRecord, scratch: &mut Vec<u8>
         None => b.push(0),
         Some(ms) => {
             let ms = match opts.expiry_precision_ms.filter(|p| *p > 1) {
-                Some(p) => {
-                    let p = p as i64;
-                    (ms + p / 2).div_euclid(p) * p
-                }
+                Some(p) => round_to_multiple(ms, p),
                 None => ms,
             };
             b.push(1);
@@ -627,6 +680,15 @@ fn key_meta_hash(opts: &CanonicalOptions, r: &RedisRecord, scratch: &mut Vec<u8>
         }
     }
     e.hash()
+}
+
+/// `ms` rounded (half up) to a multiple of `p`, saturating at the ends of
+/// `i64` instead of overflowing: an expiry near `i64::MAX` stays distinct
+/// from small ones.
+pub fn round_to_multiple(ms: i64, p: u64) -> i64 {
+    let p = p as i128;
+    let rounded = (ms as i128 + p / 2).div_euclid(p) * p;
+    rounded.clamp(i64::MIN as i128, i64::MAX as i128) as i64
 }
 
 /// Builds the hashed bytes of a key's elements — `K`, a type tag, the key,
@@ -682,7 +744,7 @@ fn canonical_float_bits(f: f64) -> u64 {
 /// look like ISO date-times are normalised as date-times.
 pub fn canonical_row(
     data: &RowData,
-    types: Option<&HashMap<String, LogicalType>>,
+    types: Option<&HashMap<String, CanonType>>,
     opts: &CanonicalOptions,
     out: &mut Vec<u8>,
 ) {
@@ -692,7 +754,7 @@ pub fn canonical_row(
 /// [`canonical_row`] with the column types given by `type_of(position, name)`.
 fn canonical_row_with(
     data: &RowData,
-    type_of: impl Fn(usize, &str) -> Option<LogicalType>,
+    type_of: impl Fn(usize, &str) -> Option<CanonType>,
     opts: &CanonicalOptions,
     order: &mut Vec<usize>,
     out: &mut Vec<u8>,
@@ -715,9 +777,12 @@ fn put_str(out: &mut Vec<u8>, b: &[u8]) {
     out.extend_from_slice(b);
 }
 
-/// Appends the canonical encoding of one value. `ty` is the column's logical
-/// type when known (it selects decimal / date-time normalisation).
-pub fn canonical_value(value: &Value, ty: Option<LogicalType>, opts: &CanonicalOptions, out: &mut Vec<u8>) {
+/// Appends the canonical encoding of one value. `column` is the column's
+/// canonical type when known (it selects decimal / date-time normalisation
+/// and CHAR(n) pad stripping).
+pub fn canonical_value(value: &Value, column: Option<CanonType>, opts: &CanonicalOptions, out: &mut Vec<u8>) {
+    let ty = column.map(|c| c.ty);
+    let whole = column.is_some_and(|c| c.whole_decimal);
     if ty == Some(LogicalType::Decimal) {
         // A DECIMAL column read back as a number (SQLite stores DECIMAL with
         // NUMERIC affinity: 0.125 as REAL, 1.000 as INTEGER) is the same value
@@ -728,7 +793,7 @@ pub fn canonical_value(value: &Value, ty: Option<LogicalType>, opts: &CanonicalO
             _ => None,
         };
         if let Some(n) = text.as_deref().and_then(normalize_decimal) {
-            put_str(out, n.as_bytes());
+            put_decimal(out, &n, whole);
             return;
         }
     }
@@ -750,8 +815,12 @@ pub fn canonical_value(value: &Value, ty: Option<LogicalType>, opts: &CanonicalO
                 out.extend_from_slice(&canonical_float_bits(*f).to_le_bytes());
             }
         }
-        Value::String(s) => canonical_text(s.as_bytes(), Some(s), ty, opts, out),
-        Value::Bytes(b) => canonical_text(b, None, ty, opts, out),
+        Value::String(s) if column.is_some_and(|c| c.pad_spaces) => {
+            let unpadded = s.trim_end_matches(' ');
+            canonical_text(unpadded.as_bytes(), Some(unpadded), ty, whole, opts, out)
+        }
+        Value::String(s) => canonical_text(s.as_bytes(), Some(s), ty, whole, opts, out),
+        Value::Bytes(b) => canonical_text(b, None, ty, whole, opts, out),
         Value::ZeroDate(z) => {
             out.push(6);
             out.extend_from_slice(&(z.len() as u64).to_le_bytes());
@@ -781,6 +850,7 @@ fn canonical_text(
     bytes: &[u8],
     text: Option<&str>,
     ty: Option<LogicalType>,
+    whole_decimal: bool,
     opts: &CanonicalOptions,
     out: &mut Vec<u8>,
 ) {
@@ -790,7 +860,13 @@ fn canonical_text(
     }
     if let Some(s) = text {
         let normalised = match ty {
-            Some(LogicalType::Decimal) => normalize_decimal(s),
+            Some(LogicalType::Decimal) => {
+                if let Some(n) = normalize_decimal(s) {
+                    put_decimal(out, &n, whole_decimal);
+                    return;
+                }
+                None
+            }
             Some(LogicalType::Datetime | LogicalType::Timestamp) | None => {
                 // Written in place (no allocation): date-times are common.
                 out.push(4);
@@ -813,6 +889,20 @@ fn canonical_text(
         }
     }
     put_str(out, bytes);
+}
+
+/// A normalised decimal: in a column of scale 0 (`whole`) the integer it
+/// equals, so an unsigned BIGINT kept in a PostgreSQL `numeric(20,0)` is the
+/// same value as in MySQL; anything else its normalised digits (as it always
+/// was, so stored checksums of other decimal columns still verify).
+fn put_decimal(out: &mut Vec<u8>, normalised: &str, whole: bool) {
+    match normalised.parse::<i128>() {
+        Ok(i) if whole && !normalised.contains('.') => {
+            out.push(2);
+            out.extend_from_slice(&i.to_le_bytes());
+        }
+        _ => put_str(out, normalised.as_bytes()),
+    }
 }
 
 /// `"012.3400"` → `"12.34"`, `"-0.0"` → `"0"`; `None` when not a plain decimal.
@@ -862,12 +952,109 @@ mod tests {
         let o = CanonicalOptions::default();
         let enc = |v: Value| {
             let mut out = Vec::new();
-            canonical_value(&v, Some(LogicalType::Decimal), &o, &mut out);
+            canonical_value(&v, Some(LogicalType::Decimal.into()), &o, &mut out);
             out
         };
         assert_eq!(enc(Value::Float(0.125)), enc(Value::String("0.1250".into())));
         assert_eq!(enc(Value::Int(1)), enc(Value::String("1.000".into())));
         assert_ne!(enc(Value::Float(0.1)), enc(Value::String("0.10000001".into())));
+        // In a decimal of scale 0 a value is the integer: u64 max kept as
+        // numeric(20,0) digits is MySQL's BIGINT UNSIGNED value.
+        let mut numeric20 = Column::new("n", LogicalType::Decimal);
+        (numeric20.precision, numeric20.scale) = (Some(20), Some(0));
+        let whole = |v: Value| {
+            let mut out = Vec::new();
+            canonical_value(&v, Some(CanonType::of(&numeric20)), &o, &mut out);
+            out
+        };
+        let mut int = Vec::new();
+        canonical_value(&Value::Int(u64::MAX as i128), Some(LogicalType::Uint64.into()), &o, &mut int);
+        assert_eq!(whole(Value::String("18446744073709551615".into())), int);
+        // Other decimal columns keep the encoding stored checksums were made with.
+        assert_ne!(enc(Value::String("5.000".into())), whole(Value::String("5".into())));
+    }
+
+    #[test]
+    fn char_padding_is_not_part_of_a_fixed_string() {
+        let o = CanonicalOptions::default();
+        let enc = |v: &str, col: Option<CanonType>| {
+            let mut out = Vec::new();
+            canonical_value(&Value::String(v.into()), col, &o, &mut out);
+            out
+        };
+        let char20_type = CanonType { ty: LogicalType::String, pad_spaces: true, whole_decimal: false };
+        let char20 = Some(char20_type);
+        let varchar = Some(CanonType::from(LogicalType::String));
+        assert_eq!(enc("ab", char20), enc("ab                  ", char20));
+        assert_ne!(enc("ab", char20), enc(" ab", char20));
+        assert_ne!(enc("ab", char20), enc("ab\t", char20));
+        assert_ne!(enc("ab", varchar), enc("ab  ", varchar));
+        assert_ne!(enc("ab", None), enc("ab  ", None));
+        let mut fixed = Column::new("code", LogicalType::String);
+        fixed.fixed = true;
+        assert_eq!(CanonType::of(&fixed), char20_type);
+        let mut binary = Column::new("raw", LogicalType::Bytes);
+        binary.fixed = true;
+        assert!(!CanonType::of(&binary).pad_spaces, "BINARY(n) pads with zero bytes that are part of the value");
+    }
+
+    proptest::proptest! {
+        /// CHAR(n): any pad of spaces is not part of the value; any other
+        /// difference is, and VARCHAR keeps its spaces.
+        #[test]
+        fn char_pad_is_the_only_thing_ignored(s in "[a-c ]{0,6}[a-c]", pad in 1usize..20, other in "[a-c ]{0,6}[a-c]") {
+            let o = CanonicalOptions::default();
+            let enc = |v: &str, pad_spaces: bool| {
+                let mut out = Vec::new();
+                canonical_value(&Value::String(v.into()), Some(CanonType { ty: LogicalType::String, pad_spaces, whole_decimal: false }), &o, &mut out);
+                out
+            };
+            let padded = format!("{s}{}", " ".repeat(pad));
+            proptest::prop_assert_eq!(enc(&s, true), enc(&padded, true));
+            proptest::prop_assert_ne!(enc(&s, false), enc(&padded, false));
+            proptest::prop_assert_eq!(enc(&s, true) == enc(&other, true), s == other);
+        }
+
+        /// In a decimal column of scale 0 a value is its integer, in every
+        /// spelling; values with a fraction stay apart.
+        #[test]
+        fn whole_decimals_are_integers(i in proptest::num::i64::ANY, zeros in 0usize..5, frac in 1u32..1000) {
+            let o = CanonicalOptions::default();
+            let dec = |v: Value| {
+                let mut out = Vec::new();
+                let ty = CanonType { ty: LogicalType::Decimal, pad_spaces: false, whole_decimal: true };
+                canonical_value(&v, Some(ty), &o, &mut out);
+                out
+            };
+            let mut int = Vec::new();
+            canonical_value(&Value::Int(i.into()), Some(LogicalType::Int64.into()), &o, &mut int);
+            let spelled = if zeros == 0 { i.to_string() } else { format!("{i}.{}", "0".repeat(zeros)) };
+            proptest::prop_assert_eq!(dec(Value::String(spelled)), int.clone());
+            proptest::prop_assert_ne!(dec(Value::String(format!("{i}.{frac}"))), int);
+        }
+    }
+
+    #[test]
+    fn times_beyond_i64_are_not_wrapped() {
+        let o = CanonicalOptions::default();
+        let enc = |v: &str| {
+            let mut out = Vec::new();
+            canonical_value(&Value::String(v.into()), Some(LogicalType::Time.into()), &o, &mut out);
+            out
+        };
+        // 2^60 hours apart: once wrapped modulo 2^64 seconds, these collided.
+        let a = "99999999999999999999:00:00";
+        let b = format!("{}:00:00", 99_999_999_999_999_999_999u128 - (1u128 << 60));
+        assert_ne!(enc(a), enc(&b));
+        assert_eq!(enc("838:59:59.000"), enc("838:59:59"));
+    }
+
+    #[test]
+    fn expiry_rounding_saturates() {
+        assert_eq!(round_to_multiple(1_499, 1000), 1_000);
+        assert_eq!(round_to_multiple(1_500, 1000), 2_000);
+        assert_eq!(round_to_multiple(-1_500, 1000), -1_000);
+        assert_eq!(round_to_multiple(i64::MAX, 1000), i64::MAX);
     }
 
     #[test]

@@ -49,6 +49,6 @@ pub use record::{
     DecodeError, Delete, Diff, DiffOp, Header, PendingEntry, Record, RedisRecord, RedisType, RedisValue, Row,
     StreamEntry, StreamGroup, StreamValue, Target, Trailer, FORMAT,
 };
-pub use schema::{Column, ForeignKey, Index, LogicalType, TableSchema};
+pub use schema::{Check, Column, ForeignKey, GeneratedColumn, Index, LogicalType, SchemaObject, TableSchema};
 pub use value::{Bytes, RowData, Value};
 pub use writer::RecordWriter;

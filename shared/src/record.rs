@@ -438,6 +438,15 @@ impl Serialize for Record {
                 if !t.foreign_keys.is_empty() {
                     m.serialize_entry("foreign_keys", &t.foreign_keys)?;
                 }
+                if !t.checks.is_empty() {
+                    m.serialize_entry("checks", &t.checks)?;
+                }
+                if !t.generated.is_empty() {
+                    m.serialize_entry("generated", &t.generated)?;
+                }
+                if !t.special_indexes.is_empty() {
+                    m.serialize_entry("special_indexes", &t.special_indexes)?;
+                }
                 for (name, v) in [
                     ("charset", &t.charset),
                     ("collation", &t.collation),

@@ -10,6 +10,22 @@
 //! ```
 //!
 //! Optional attributes are omitted when absent; `nullable` defaults to `true`.
+//!
+//! Schema objects beyond columns and keys travel where the target has an
+//! equivalent (always on a same-dialect copy):
+//!
+//! ```json
+//! {"name":"last_update","type":"timestamp","nullable":false,"default_expr":"current_timestamp","on_update":"current_timestamp"}
+//! {"name":"password","type":"string","max_len":40,"charset":"utf8mb4","collation":"utf8mb4_bin"}
+//! ```
+//!
+//! a table's CHECK constraints in `"checks":[{"name":"chk_rating","clause":"rating between 0 and 5"}]`
+//! and its generated columns, which rows leave out (the target computes them),
+//! in `"generated":[{"name":"doubled","source_type":"int(11)","expr":"`rating` * 2","stored":false}]`
+//! (clauses and expressions in the source's dialect). What a stream cannot
+//! carry (views, triggers, routines, events, rules, special indexes) is named
+//! by the exporter in a warning and its summary, and written as source DDL
+//! with `--objects-file` ([`SchemaObject`]).
 
 use serde::{Deserialize, Serialize};
 
@@ -108,7 +124,9 @@ pub struct Column {
     /// Maximum length: characters for strings, bytes for byte strings.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_len: Option<u64>,
-    /// Fixed length (CHAR(n), BINARY(n)).
+    /// Fixed length (CHAR(n), BINARY(n)). A fixed-length `string`'s trailing
+    /// pad spaces are not part of its value: the canonical form of
+    /// [`crate::digest`] ignores them, as MySQL and PostgreSQL do.
     #[serde(default, skip_serializing_if = "is_false")]
     pub fixed: bool,
     /// Decimal precision, or fraction digits of temporal types.
@@ -153,6 +171,11 @@ pub struct Column {
     /// Column comment.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
+    /// The value the column takes when its row is updated (MySQL
+    /// `ON UPDATE CURRENT_TIMESTAMP`), in the portable spelling
+    /// `current_timestamp`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_update: Option<String>,
 }
 
 impl Column {
@@ -177,8 +200,47 @@ impl Column {
             charset: None,
             collation: None,
             comment: None,
+            on_update: None,
         }
     }
+}
+
+/// A CHECK constraint of a table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Check {
+    /// Constraint name.
+    pub name: String,
+    /// The condition, as the source's dialect writes it (without `CHECK`).
+    pub clause: String,
+}
+
+/// A generated (computed) column. Rows do not carry its values; a
+/// same-dialect target recreates it, another one names it as not carried.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GeneratedColumn {
+    /// Column name.
+    pub name: String,
+    /// Its declared type in the source's dialect.
+    pub source_type: String,
+    /// The expression, in the source's dialect.
+    pub expr: String,
+    /// Stored (MySQL STORED / PERSISTENT, PostgreSQL STORED) rather than virtual.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub stored: bool,
+}
+
+/// A schema object a stream does not carry (a view, trigger, routine, event,
+/// rule, special index or generated column): named in the exporter's warning
+/// and summary, and written as source DDL by `--objects-file`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SchemaObject {
+    /// `view`, `trigger`, `procedure`, `function`, `event`, `rule`, `index`,
+    /// `generated column`, …
+    pub kind: String,
+    /// The object's name (`table.column` for a generated column).
+    pub name: String,
+    /// Its definition in the source's dialect, for the user to adapt.
+    pub ddl: String,
 }
 
 /// A secondary index or unique key.
@@ -228,6 +290,20 @@ pub struct TableSchema {
     /// Foreign keys.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub foreign_keys: Vec<ForeignKey>,
+    /// CHECK constraints (not those a logical type implies, such as
+    /// MariaDB's `json_valid` on JSON columns).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub checks: Vec<Check>,
+    /// Generated columns (not in `columns`, not in the rows).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub generated: Vec<GeneratedColumn>,
+    /// Indexes with no portable equivalent (MySQL FULLTEXT / SPATIAL /
+    /// expression, PostgreSQL GIN / GiST / partial / expression), with their
+    /// source DDL: a same-dialect MySQL target recreates FULLTEXT and
+    /// SPATIAL ones, any other target names them; `decant-verify --schema`
+    /// compares their names.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub special_indexes: Vec<SchemaObject>,
     /// Default character set of the table (MySQL).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub charset: Option<String>,
@@ -254,6 +330,9 @@ impl TableSchema {
             primary_key: Vec::new(),
             indexes: Vec::new(),
             foreign_keys: Vec::new(),
+            checks: Vec::new(),
+            generated: Vec::new(),
+            special_indexes: Vec::new(),
             charset: None,
             collation: None,
             comment: None,

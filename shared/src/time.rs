@@ -4,6 +4,9 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+/// Exact for |year| below 2^50 (far beyond any SQL date); callers pass parsed
+/// years of at most a few digits. See [`checked_days_from_civil`] for input
+/// that is not bounded.
 pub fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
     let y = if m <= 2 { y - 1 } else { y };
     let era = if y >= 0 { y } else { y - 399 } / 400;
@@ -14,7 +17,14 @@ pub fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
-/// The date of a day number since 1970-01-01.
+/// [`days_from_civil`] for any year: `None` when the day number would not fit
+/// (|year| of 2^50 or more), instead of overflowing.
+pub fn checked_days_from_civil(y: i64, m: u32, d: u32) -> Option<i64> {
+    const LIMIT: i64 = 1 << 50;
+    ((-LIMIT..LIMIT).contains(&y) && (1..=12).contains(&m) && d <= 31).then(|| days_from_civil(y, m, d))
+}
+
+/// The date of a day number since 1970-01-01 (exact for |z| below 2^58).
 pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let z = z + 719_468;
     let era = if z >= 0 { z } else { z - 146_096 } / 146_097;
@@ -60,11 +70,14 @@ struct DateTime {
     offset_secs: Option<i32>,
 }
 
+/// The number an ASCII digit string spells; `None` when it is empty, holds
+/// anything but digits, or does not fit an `i64` (never wrapped: two
+/// different numbers must never read as one).
 fn digits(b: &[u8]) -> Option<i64> {
     if b.is_empty() || !b.iter().all(u8::is_ascii_digit) {
         return None;
     }
-    Some(b.iter().fold(0i64, |n, d| n * 10 + (d - b'0') as i64))
+    b.iter().try_fold(0i64, |n, d| n.checked_mul(10)?.checked_add((d - b'0') as i64))
 }
 
 fn parse(text: &str) -> Option<DateTime> {
@@ -226,16 +239,19 @@ pub fn normalize_time(text: &str, precision: Option<u8>, rounding: Rounding) -> 
     for (i, c) in frac.bytes().enumerate() {
         nanos += (c - b'0') as i128 * 10i128.pow(8 - i as u32);
     }
-    let mut total = ((h * 3600 + m * 60 + s) as i128) * 1_000_000_000 + nanos;
+    // Checked: an hour count near i64::MAX must be refused, not wrapped into
+    // another time (two times 2^60 hours apart would otherwise normalise alike).
+    let secs = h.checked_mul(3600)?.checked_add(m * 60 + s)?;
+    let mut total = (secs as i128).checked_mul(1_000_000_000)?.checked_add(nanos)?;
     if let Some(p) = precision.filter(|p| *p < 9) {
         let unit = 10i128.pow(9 - p as u32);
         let rem = total % unit;
         total -= rem;
         if rounding == Rounding::Round && rem * 2 >= unit {
-            total += unit;
+            total = total.checked_add(unit)?;
         }
     }
-    let secs = (total / 1_000_000_000) as i64;
+    let secs = i64::try_from(total / 1_000_000_000).ok()?;
     let mut out = String::new();
     if neg && total != 0 {
         out.push('-');
@@ -284,5 +300,43 @@ mod tests {
         assert_eq!(n("-838:59:59", None).unwrap(), "-838:59:59");
         assert_eq!(n("23:59:59.96", Some(1)).unwrap(), "24:00:00");
         assert!(n("9h", None).is_none());
+        // The largest hour count that fits, and one beyond: refused, never wrapped.
+        assert_eq!(n("2562047788015215:00:00", None).unwrap(), "2562047788015215:00:00");
+        assert!(n("2562047788015216:00:00", None).is_none());
+        assert!(n("99999999999999999999:00:00", None).is_none());
+        assert!(n("-99999999999999999999:00:00", None).is_none());
+    }
+
+    #[test]
+    fn checked_dates() {
+        assert_eq!(checked_days_from_civil(1970, 1, 1), Some(0));
+        assert_eq!(checked_days_from_civil(i64::MAX, 1, 1), None);
+        assert_eq!(checked_days_from_civil(2025, 13, 1), None);
+    }
+
+    proptest::proptest! {
+        /// Distinct in-range durations normalise to distinct texts, and the
+        /// text reads back as the same duration.
+        #[test]
+        fn time_round_trip(secs in -(i64::MAX / 3600 * 3600)..(i64::MAX / 3600 * 3600), nanos in 0u32..1_000_000_000) {
+            let (neg, abs) = (secs < 0, secs.unsigned_abs());
+            let text = format!("{}{}:{:02}:{:02}.{nanos:09}", if neg { "-" } else { "" }, abs / 3600, abs / 60 % 60, abs % 60);
+            let once = normalize_time(&text, None, Rounding::Round).unwrap();
+            proptest::prop_assert_eq!(normalize_time(&once, None, Rounding::Round).unwrap(), once.clone());
+            let back = normalize_time(&format!("{}{}:00:00", if neg { "-" } else { "" }, abs / 3600 + 1), None, Rounding::Round);
+            if let Some(other) = back {
+                proptest::prop_assert_ne!(other, once);
+            }
+        }
+
+        /// Any digit string as the hour count: normalised exactly or refused, never a panic.
+        #[test]
+        fn huge_hours_never_wrap(h in "[0-9]{1,40}") {
+            let text = format!("{h}:00:00");
+            if let Some(n) = normalize_time(&text, None, Rounding::Round) {
+                let hours = n.split(':').next().unwrap().parse::<u128>().unwrap();
+                proptest::prop_assert_eq!(hours, h.parse::<u128>().unwrap());
+            }
+        }
     }
 }

@@ -128,7 +128,44 @@ fn schema_lines_with_every_column_attribute() {
     t.comment = Some(s("operators"));
     t.dialect = Some(s("mysql"));
     t.estimated_rows = Some(1000);
-    assert_eq!(load("schema.ndjson"), vec![Record::Schema(t), Record::Schema(TableSchema::new("empty", vec![]))]);
+    // Issue 12: ON UPDATE, a column's own collation, CHECK constraints and
+    // generated columns travel.
+    let mut rid = Column::new("id", LogicalType::Int32);
+    rid.nullable = false;
+    let mut password = Column::new("password", LogicalType::String);
+    password.max_len = Some(40);
+    password.charset = Some(s("utf8mb4"));
+    password.collation = Some(s("utf8mb4_bin"));
+    let mut last_update = Column::new("last_update", LogicalType::Timestamp);
+    last_update.nullable = false;
+    last_update.default_expr = Some(s("current_timestamp"));
+    last_update.on_update = Some(s("current_timestamp"));
+    let mut rentals = TableSchema::new("rentals", vec![rid, password, last_update]);
+    rentals.primary_key = vec![s("id")];
+    rentals.checks = vec![decant_record::Check { name: s("rating_range"), clause: s("`rating` between 0 and 5") }];
+    rentals.generated = vec![
+        decant_record::GeneratedColumn {
+            name: s("doubled"),
+            source_type: s("int(11)"),
+            expr: s("`rating` * 2"),
+            stored: false,
+        },
+        decant_record::GeneratedColumn {
+            name: s("title_len"),
+            source_type: s("integer"),
+            expr: s("length(title)"),
+            stored: true,
+        },
+    ];
+    rentals.special_indexes = vec![decant_record::SchemaObject {
+        kind: s("fulltext index"),
+        name: s("ft_body"),
+        ddl: s("CREATE FULLTEXT INDEX `ft_body` ON `rentals` (`body`)"),
+    }];
+    assert_eq!(
+        load("schema.ndjson"),
+        vec![Record::Schema(t), Record::Schema(TableSchema::new("empty", vec![])), Record::Schema(rentals)]
+    );
 }
 
 #[test]
@@ -402,4 +439,12 @@ fn zstd_fixture_reads_like_the_plain_file() {
     }
     check_two_segments(&reader);
     assert_eq!(zst, load("concatenated.ndjson"));
+}
+
+#[test]
+fn schema_attributes_of_a_later_version_are_accepted() {
+    let line = br#"{"kind":"schema","table":"t","columns":[{"name":"a","type":"int32","on_update":"current_timestamp","a_future_attribute":{"x":1}}],"checks":[{"name":"c","clause":"a > 0","enforced":false}],"a_future_table_attribute":[1]}"#;
+    let Record::Schema(t) = Record::decode(line).unwrap() else { panic!("not a schema line") };
+    assert_eq!(t.columns[0].on_update.as_deref(), Some("current_timestamp"));
+    assert_eq!(t.checks[0].clause, "a > 0");
 }

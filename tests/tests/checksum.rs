@@ -167,3 +167,29 @@ fn options_are_recorded_and_reused_by_check() {
     w.write("bad.b3", "hello\n");
     w.run("decant-checksum").args(["--check", "bad.b3"]).output().assert_code(2).assert_stderr_contains("line 1");
 }
+
+/// Issue 12: a `time` beyond what i64 seconds hold is never wrapped into
+/// another time (it once panicked in debug builds, and two times 2^60 hours
+/// apart digested alike in release): checksum, diff and verify all see the
+/// two files differ.
+#[test]
+fn times_beyond_the_range_are_never_wrapped() {
+    let w = Workdir::new("checksum-huge-time");
+    let file = |hours: &str| {
+        format!(
+            "{{\"kind\":\"schema\",\"table\":\"t\",\"columns\":[{{\"name\":\"id\",\"type\":\"int32\"}},{{\"name\":\"d\",\"type\":\"time\"}}],\"primary_key\":[\"id\"]}}\n\
+             {{\"kind\":\"row\",\"table\":\"t\",\"data\":{{\"id\":1,\"d\":\"{hours}:00:00\"}}}}\n"
+        )
+    };
+    // 2^60 hours apart.
+    let (a, b) = (99_999_999_999_999_999_999u128, 99_999_999_999_999_999_999u128 - (1u128 << 60));
+    w.write("a.ndjson", file(&a.to_string()));
+    w.write("b.ndjson", file(&b.to_string()));
+    let out = w.run("decant-checksum").args(["a.ndjson", "b.ndjson"]).output().assert_success();
+    let inputs = parse(out.stdout_str());
+    assert_eq!(inputs.len(), 2, "{inputs:?}");
+    assert_ne!(inputs[0].2[0].0, inputs[1].2[0].0, "{inputs:?}");
+    let diff = w.run("decant-diff").args(["a.ndjson", "b.ndjson"]).output().assert_code(1);
+    assert!(diff.stdout_str().contains(r#""fields":["d"]"#), "{diff:?}");
+    w.run("decant-verify").args(["--left", "a.ndjson", "--right", "b.ndjson"]).output().assert_code(1);
+}

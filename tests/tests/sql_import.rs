@@ -297,14 +297,34 @@ fn rejects_carry_on_and_without_a_reject_file_the_run_stops_naming_the_row() {
         let reason = lines[1]["rejected"]["reason"].as_str().unwrap().to_ascii_lowercase();
         assert!(reason.contains("date") || reason.contains("range"), "{tool}: {reason}");
     }
-    // Without a reject file: exit 2, the table, key and column named.
-    let db = pg.fresh_database("stop");
+    // Without a reject file: exit 2, the table, key and column named. An
+    // impossible date is refused before the database sees the batch, so it
+    // stops the run first, wherever it is in the batch (issue 12).
+    let db = pg.fresh_database("early");
     let out = import("pg-import", &pg.url(&db)).args(["--create-tables"]).stdin_bytes(stream).output().assert_code(2);
+    assert!(
+        out.stderr.contains("table r, key id=3 (line 4): column \"at\": \"2024-02-30\" is not a date"),
+        "{}",
+        out.stderr
+    );
+    // A value only the database refuses: named by the database's error.
+    let stream = &stream
+        .replace("{\"kind\":\"row\",\"table\":\"r\",\"data\":{\"id\":3,\"name\":\"ok\",\"at\":\"2024-02-30\"}}\n", "");
+    assert!(!stream.contains("2024-02-30"));
+    let db = pg.fresh_database("stop");
+    let out = import("pg-import", &pg.url(&db))
+        .args(["--create-tables"])
+        .stdin_bytes(stream.as_str())
+        .output()
+        .assert_code(2);
     assert!(out.stderr.contains("table r, key id=2 (line 3), column \"name\""), "{}", out.stderr);
     assert!(out.stderr.contains("value too long"), "{}", out.stderr);
     let db = my.fresh_database("stop");
-    let out =
-        import("mysql-import", &my.url(&db)).args(["--create-tables"]).stdin_bytes(stream).output().assert_code(2);
+    let out = import("mysql-import", &my.url(&db))
+        .args(["--create-tables"])
+        .stdin_bytes(stream.as_str())
+        .output()
+        .assert_code(2);
     assert!(
         out.stderr.contains("table r, key id=2 (line 3), column \"name\"") && out.stderr.contains("1406"),
         "{}",
@@ -747,4 +767,75 @@ fn grouping_keeps_each_tables_row_order_for_upserts() {
         .stdin_bytes(stream)
         .assert_success();
     assert_eq!(my.query(&my_db, "SELECT a, b, (SELECT COUNT(*) FROM ub) FROM ua"), "w\tv\t2");
+}
+
+/// Issue 12: `--dry-run` validates every value against the target column —
+/// impossible dates and times, numbers out of range, strings too long — with
+/// the message the real run stops with, naming the line and column; a row
+/// for a table that does not exist names its line too. One row per class.
+#[test]
+fn dry_run_finds_every_value_the_real_run_refuses() {
+    let stream = r#"{"kind":"schema","table":"v","columns":[{"name":"id","type":"int32","nullable":false},{"name":"d","type":"date"},{"name":"at","type":"datetime","precision":0},{"name":"t","type":"time"},{"name":"n","type":"int64"},{"name":"s","type":"string","max_len":3}],"primary_key":["id"]}
+{"kind":"row","table":"v","data":{"id":1,"d":"2024-02-29","at":"2023-04-30T23:59:59","t":"12:00:00","n":5,"s":"abc"}}
+{"kind":"row","table":"v","data":{"id":2,"d":"2023-02-30"}}
+{"kind":"row","table":"v","data":{"id":3,"at":"2023-04-31T10:00:00"}}
+{"kind":"row","table":"v","data":{"id":4,"at":"2023-04-30T24:00:00"}}
+{"kind":"row","table":"v","data":{"id":5,"t":"25:61:00"}}
+{"kind":"row","table":"v","data":{"id":6,"n":{"$int":"18446744073709551615"}}}
+{"kind":"row","table":"v","data":{"id":7,"s":"abcd"}}
+"#;
+    let (my, pg) = (mariadb(), postgres());
+    let w = Workdir::new("dry-values");
+    let sqlite_url = format!("sqlite://{}", w.join("v.db").display());
+    let (mdb, pdb) = (my.fresh_database("dryv"), pg.fresh_database("dryv"));
+    let targets = [("mysql-import", my.url(&mdb)), ("pg-import", pg.url(&pdb)), ("sqlite-import", sqlite_url)];
+    let expected = [
+        (3, "column \"d\": \"2023-02-30\" is not a date that exists"),
+        (4, "column \"at\": \"2023-04-31T10:00:00\" is not a date that exists"),
+        (5, "column \"at\": \"2023-04-30T24:00:00\" is not a time of day that exists"),
+        (6, "column \"t\": \"25:61:00\" is not a time"),
+        (7, "column \"n\": 18446744073709551615 is out of range"),
+        (8, "column \"s\": value too long"),
+    ];
+    for (tool, url) in &targets {
+        if *tool == "sqlite-import" {
+            w.write("v.db", b"");
+        }
+        let rejects = w.join(format!("{tool}.rejects"));
+        run(tool)
+            .args(["--url", url, "--create-tables", "--dry-run", "--reject-file"])
+            .arg(&rejects)
+            .stdin_bytes(stream)
+            .output()
+            .assert_code(1);
+        let rej: Vec<serde_json::Value> =
+            std::fs::read_to_string(&rejects).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        let found: Vec<(u64, String)> = rej
+            .iter()
+            .map(|r| (r["rejected"]["line"].as_u64().unwrap(), r["rejected"]["reason"].as_str().unwrap().to_owned()))
+            .collect();
+        // SQLite keeps any length in a VARCHAR(3) (it has no length limit).
+        let want: Vec<_> = expected.iter().filter(|(line, _)| !(*tool == "sqlite-import" && *line == 8)).collect();
+        assert_eq!(found.len(), want.len(), "{tool}: {found:?}");
+        for ((line, reason), (want_line, want_reason)) in found.iter().zip(&want) {
+            assert_eq!(line, want_line, "{tool}: {found:?}");
+            assert!(reason.contains(want_reason), "{tool}: line {line}: {reason:?} lacks {want_reason:?}");
+        }
+        // The real run stops at the first with the same message, naming line and column.
+        let out = run(tool).args(["--url", url, "--create-tables"]).stdin_bytes(stream).output().assert_code(2);
+        assert!(out.stderr.contains("table v, key id=2 (line 3): column \"d\""), "{tool}: {}", out.stderr);
+        assert!(out.stderr.contains(expected[0].1), "{tool}: {}", out.stderr);
+    }
+    // A row for a table that does not exist: its line is named, dry run or not.
+    let orphan = "{\"kind\":\"row\",\"table\":\"nowhere\",\"data\":{\"id\":1}}\n";
+    for (tool, url) in &targets {
+        for dry in [true, false] {
+            let mut cmd = run(tool).args(["--url", url]);
+            if dry {
+                cmd = cmd.arg("--dry-run");
+            }
+            let out = cmd.stdin_bytes(orphan).output().assert_code(2);
+            assert!(out.stderr.contains("line 1: table nowhere does not exist"), "{tool}: {}", out.stderr);
+        }
+    }
 }

@@ -458,3 +458,139 @@ fn where_limits_live_sides_to_a_slice() {
         .assert_code(2);
     assert!(out.stderr.contains("--where"), "{out:?}");
 }
+
+/// The digest line of `table` in `decant-checksum` output.
+fn checksum_of(w: &Workdir, input: &str, table: &str) -> String {
+    let out = w.run("decant-checksum").arg(input).output().assert_success();
+    let needle = format!("  table:{table}");
+    let line = out.stdout_lines().into_iter().find(|l| l.ends_with(&needle)).map(str::to_owned);
+    line.unwrap_or_else(|| panic!("no {table} in {out:?}")).split("  ").next().unwrap().to_owned()
+}
+
+/// Issue 12: PostgreSQL returns CHAR(20) padded, MariaDB unpadded. The one
+/// canonical form strips a fixed string's pad, so checksum, diff and verify
+/// agree: equal on equal data, and all three find a planted difference.
+#[test]
+fn char_padding_is_treated_alike_by_checksum_diff_and_verify() {
+    let (my, pg) = (decant_tests::mariadb(), decant_tests::postgres());
+    let (mdb, pdb) = (my.fresh_database("charpad"), pg.fresh_database("charpad"));
+    my.query(
+        &mdb,
+        "CREATE TABLE codes (id INT PRIMARY KEY, code CHAR(20) NOT NULL, label VARCHAR(20)) ENGINE=InnoDB; \
+         INSERT INTO codes SELECT seq, CONCAT('c', seq), CONCAT('l', seq, ' ') FROM seq_1_to_40;",
+    );
+    pg.query(
+        &pdb,
+        "CREATE TABLE codes (id INT PRIMARY KEY, code CHAR(20) NOT NULL, label VARCHAR(20)); \
+         INSERT INTO codes SELECT s, 'c' || s, 'l' || s || ' ' FROM generate_series(1, 40) s;",
+    );
+    let w = Workdir::new("verify-charpad");
+    let (my_url, pg_url) = (my.url(&mdb), pg.url(&pdb));
+    w.run("mysql-export").args(["--url", &my_url, "-o", "my.ndjson"]).output().assert_success();
+    w.run("pg-export").args(["--url", &pg_url, "-o", "pg.ndjson"]).output().assert_success();
+    assert!(
+        String::from_utf8(w.read("pg.ndjson")).unwrap().contains(r#""code":"c1                  ""#),
+        "PostgreSQL pads CHAR(20)"
+    );
+    assert!(String::from_utf8(w.read("my.ndjson")).unwrap().contains(r#""code":"c1""#), "MariaDB strips the pad");
+
+    // Equal data: all three agree, live and through files.
+    let digests: Vec<String> =
+        [&my_url, &pg_url, "my.ndjson", "pg.ndjson"].iter().map(|s| checksum_of(&w, s, "codes")).collect();
+    assert!(digests.iter().all(|d| *d == digests[0]), "{digests:?}");
+    w.run("decant-diff").args(["my.ndjson", "pg.ndjson"]).output().assert_success();
+    w.run("decant-diff").args([&my_url, &pg_url]).output().assert_success();
+    for (a, b) in [(&my_url, &pg_url), (&"my.ndjson".to_owned(), &"pg.ndjson".to_owned())] {
+        let out = w.run("decant-verify").args(["--left", a, "--right", b, "--json"]).output().assert_success();
+        assert_eq!(group(&report(&out), "table:codes")["digest_equal"], true, "{out:?}");
+    }
+
+    // A planted difference: a leading space is data, not pad.
+    pg.query(&pdb, "UPDATE codes SET code = ' c7' WHERE id = 7");
+    w.run("pg-export").args(["--url", &pg_url, "-o", "pg2.ndjson"]).output().assert_success();
+    assert_ne!(checksum_of(&w, &pg_url, "codes"), digests[0]);
+    assert_ne!(checksum_of(&w, "pg2.ndjson", "codes"), digests[0]);
+    let out = w.run("decant-diff").args(["my.ndjson", "pg2.ndjson"]).output().assert_code(1);
+    assert!(out.stdout_str().contains(r#""fields":["code"]"#), "{out:?}");
+    w.run("decant-diff").args([&my_url, &pg_url]).output().assert_code(1);
+    for (a, b) in [(&my_url, &pg_url), (&"my.ndjson".to_owned(), &"pg2.ndjson".to_owned())] {
+        let out = w.run("decant-verify").args(["--left", a, "--right", b, "--json"]).output().assert_code(1);
+        let g = group(&report(&out), "table:codes").clone();
+        assert_eq!((g["digest_equal"].clone(), g["changed"].clone()), (Value::Bool(false), Value::from(1)), "{out:?}");
+    }
+}
+
+/// Issue 12: right after a clean `--create-tables` copy to another engine,
+/// `--schema` accepts decant's own type mapping (uint32 → bigint, enum →
+/// text, tinyint(1) ⇄ boolean, …) both ways, and still fails on what really
+/// differs: a lost index, foreign key, NOT NULL, ON UPDATE or collation.
+#[test]
+fn schema_check_accepts_decants_mapping_and_fails_on_real_differences() {
+    let (my, pg) = (decant_tests::mariadb(), decant_tests::postgres());
+    let (mdb, pdb, back) =
+        (my.fresh_database("xschema"), pg.fresh_database("xschema"), my.fresh_database("xschema_back"));
+    my.query(
+        &mdb,
+        "CREATE TABLE store (id TINYINT UNSIGNED PRIMARY KEY, name VARCHAR(40) NOT NULL) ENGINE=InnoDB; \
+         CREATE TABLE item (id INT UNSIGNED AUTO_INCREMENT PRIMARY KEY, store_id TINYINT UNSIGNED NOT NULL, \
+           small TINYINT, flag TINYINT(1) NOT NULL DEFAULT 0, mood ENUM('ok','bad') NOT NULL, tags SET('a','b'), \
+           born YEAR, big BIGINT UNSIGNED, code CHAR(10), raw VARBINARY(16), body TEXT, \
+           password VARCHAR(40) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin, price DECIMAL(10,2), ratio FLOAT, \
+           doc JSON, at DATETIME(6), \
+           last_update TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP, \
+           UNIQUE KEY by_code (code), KEY by_at (at), \
+           CONSTRAINT fk_item_store FOREIGN KEY (store_id) REFERENCES store (id) ON DELETE CASCADE) \
+           ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci; \
+         INSERT INTO store VALUES (1, 'main'); \
+         INSERT INTO item (store_id, small, flag, mood, tags, born, big, code, raw, body, password, price, ratio, doc, at) \
+           VALUES (1, -5, 1, 'ok', 'a,b', 1999, 18446744073709551615, 'c1', X'00ff', 'text', 'Secret', 12.34, 0.5, \
+           '{\"a\": 1}', '2025-01-01 10:00:00.123456');",
+    );
+    let w = Workdir::new("verify-xschema");
+    let (my_url, pg_url, back_url) = (my.url(&mdb), pg.url(&pdb), my.url(&back));
+    let schema_diffs = |a: &str, b: &str, code: i32| -> Vec<String> {
+        let out = w.run("decant-verify").args(["--left", a, "--right", b, "--schema", "--json"]).output();
+        let out = out.assert_code(code);
+        let r = report(&out);
+        r["schema_differences"].as_array().unwrap().iter().map(|d| d.as_str().unwrap().to_owned()).collect()
+    };
+    // MySQL → PostgreSQL → MySQL, each a clean --create-tables copy.
+    w.run("mysql-export").args(["--url", &my_url, "-o", "my.ndjson"]).output().assert_success();
+    w.run("pg-import")
+        .args(["--url", &pg_url, "--create-tables", "--quiet", "-i", "my.ndjson"])
+        .output()
+        .assert_success();
+    assert_eq!(schema_diffs(&my_url, &pg_url, 0), Vec::<String>::new());
+    w.run("pg-export").args(["--url", &pg_url, "-o", "pg.ndjson"]).output().assert_success();
+    w.run("mysql-import")
+        .args(["--url", &back_url, "--create-tables", "--quiet", "-i", "pg.ndjson"])
+        .output()
+        .assert_success();
+    assert_eq!(schema_diffs(&pg_url, &back_url, 0), Vec::<String>::new());
+
+    // What really differs still fails: a lost index, foreign key and NOT NULL…
+    pg.query(
+        &pdb,
+        "DROP INDEX item_by_at; ALTER TABLE item DROP CONSTRAINT fk_item_store; ALTER TABLE item ALTER COLUMN mood DROP NOT NULL;",
+    );
+    let diffs = schema_diffs(&my_url, &pg_url, 1).join("\n");
+    assert!(diffs.contains("table item: index on [\"at\"] only in A"), "{diffs}");
+    assert!(diffs.contains("table item: foreign key [\"store_id\"] → store[\"id\"] only in A"), "{diffs}");
+    assert!(diffs.contains("table item, column mood: A enum"), "{diffs}");
+    assert_eq!(diffs.lines().count(), 3, "{diffs}");
+    // …and on a MySQL → MySQL copy, a lost ON UPDATE and a lost column collation.
+    let same = my.fresh_database("xschema_same");
+    w.run("mysql-import")
+        .args(["--url", &my.url(&same), "--create-tables", "--quiet", "-i", "my.ndjson"])
+        .output()
+        .assert_success();
+    assert_eq!(schema_diffs(&my_url, &my.url(&same), 0), Vec::<String>::new());
+    my.query(
+        &same,
+        "ALTER TABLE item MODIFY last_update TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP, \
+         MODIFY password VARCHAR(40) CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci",
+    );
+    let diffs = schema_diffs(&my_url, &my.url(&same), 1).join("\n");
+    assert!(diffs.contains("table item, column last_update: ON UPDATE A current_timestamp, B none"), "{diffs}");
+    assert!(diffs.contains("table item, column password: collation A utf8mb4_bin, B utf8mb4_unicode_ci"), "{diffs}");
+}

@@ -43,12 +43,22 @@ that counts added, removed and changed records (a second read of those groups).
 live B exactly those records are fetched (SQL: WHERE key IN (…); Redis: the keys),
 from a file B during its pass. --where limits live SQL sides to a slice of a table.
 --schema compares the schema lines (columns, logical types, nullability, primary
-and unique keys, indexes, charset/collation) of two SQL sides.
+and unique keys, indexes, foreign keys, ON UPDATE, CHECK constraints,
+charset/collation) of two SQL sides. Across engines (MySQL vs PostgreSQL) a column
+passes when B's type holds every value of A's under decant's own mapping — an
+unsigned INT as bigint, an ENUM as text, TINYINT(1) as boolean, BIGINT UNSIGNED as
+numeric(20,0) — and a lost index, foreign key, NOT NULL, ON UPDATE or collation fails.
+
+Content is compared through the one canonical form decant-checksum and decant-diff
+use (CHAR(n) values without their trailing pad spaces, DECIMAL(p,0) values as integers,
+normalised date-times), so the three never disagree.
 
 The report is a table on stderr (or a JSON document on stdout with --json). The
 run passes (exit 0) when every group's mismatch ratio (differing records / the
 records on either side) is within --max-mismatch, the sample agrees within it, and
---schema found no difference.
+--schema found no difference. Digests that differ while the keyed comparison names
+no differing record fail the group (unexplained), unless --float-tolerance
+explains them.
 
 Examples:
   decant-verify --left reline.ndjson.zst --right postgres://app@new/reline
@@ -79,7 +89,9 @@ pub struct Args {
     /// Seed of the sample (default: from the clock).
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,
-    /// Also compare the schemas (columns, types, keys, indexes, charset/collation).
+    /// Also compare the schemas (columns, types, keys, indexes, foreign keys,
+    /// ON UPDATE, charset/collation; across engines, decant's type mapping
+    /// is accepted).
     #[arg(long)]
     pub schema: bool,
     /// Largest share of differing records per group that still passes:
@@ -190,6 +202,10 @@ pub struct GroupReport {
     pub changed: u64,
     /// Differing records / records present on either side.
     pub mismatch_ratio: f64,
+    /// The digests differ but the keyed comparison found no differing record
+    /// (the two disagree, which must never pass; --float-tolerance aside,
+    /// which only the keyed comparison applies).
+    pub unexplained: bool,
     /// Within --max-mismatch.
     pub ok: bool,
 }
@@ -427,7 +443,7 @@ pub fn verify(args: &Args) -> anyhow::Result<Report> {
         let diffs = d.added + d.removed + d.changed;
         // Share of the records present on either side that differ (at most 1).
         let ratio = if diffs == 0 { 0.0 } else { diffs as f64 / (d.equal + diffs) as f64 };
-        let ok = if args.max_mismatch == 0.0 { diffs == 0 } else { ratio <= args.max_mismatch };
+        let (ok, unexplained) = group_verdict(l != r, diffs, ratio, args.max_mismatch, args.float_tolerance.is_some());
         groups.push(GroupReport {
             group: g.to_string(),
             left: l.count,
@@ -437,6 +453,7 @@ pub fn verify(args: &Args) -> anyhow::Result<Report> {
             removed: d.removed,
             changed: d.changed,
             mismatch_ratio: ratio,
+            unexplained,
             ok,
         });
     }
@@ -495,10 +512,27 @@ pub fn verify(args: &Args) -> anyhow::Result<Report> {
     })
 }
 
+/// A group's verdict: `(ok, unexplained)`. A digest difference the keyed
+/// comparison cannot name is a failure, never a pass: both use the one
+/// canonical form, so it means a difference the comparison could not see
+/// (e.g. a column type the in-database range checksums do not cover). Only
+/// `--float-tolerance`, which the digest cannot apply, explains it.
+fn group_verdict(
+    digests_differ: bool,
+    differing_records: u64,
+    ratio: f64,
+    max_mismatch: f64,
+    float_tolerance: bool,
+) -> (bool, bool) {
+    let unexplained = digests_differ && differing_records == 0 && !float_tolerance;
+    let within = if max_mismatch == 0.0 { differing_records == 0 } else { ratio <= max_mismatch };
+    (within && !unexplained, unexplained)
+}
+
 fn row_types<'a>(
     info: &'a SideInfo,
     r: &decant_record::Record,
-) -> Option<&'a HashMap<String, decant_record::LogicalType>> {
+) -> Option<&'a HashMap<String, decant_record::digest::CanonType>> {
     match r {
         decant_record::Record::Row(row) => info.types.get(&row.table),
         _ => None,
@@ -526,6 +560,12 @@ pub fn render_text(r: &Report) -> String {
             n(g.changed),
             g.mismatch_ratio * 100.0,
             if g.ok { "ok" } else { "FAILED" }
+        ));
+    }
+    for g in r.groups.iter().filter(|g| g.unexplained) {
+        out.push_str(&format!(
+            "{}: the content digests differ but the keyed comparison found no differing record; compare the two sides with decant-diff on exported files (e.g. mysql-export … > a.ndjson) to see the records\n",
+            g.group
         ));
     }
     if let Some(s) = &r.sample {
@@ -574,6 +614,20 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_digest_difference_nothing_explains_never_passes() {
+        // Equal digests, nothing differs: passes.
+        assert_eq!(group_verdict(false, 0, 0.0, 0.0, false), (true, false));
+        // Digests differ, the keyed comparison finds nothing: fails, at any threshold.
+        assert_eq!(group_verdict(true, 0, 0.0, 0.0, false), (false, true));
+        assert_eq!(group_verdict(true, 0, 0.0, 0.5, false), (false, true));
+        // --float-tolerance explains it.
+        assert_eq!(group_verdict(true, 0, 0.0, 0.0, true), (true, false));
+        // Differences found: judged by the threshold.
+        assert_eq!(group_verdict(true, 1, 0.001, 0.01, false), (true, false));
+        assert_eq!(group_verdict(true, 1, 0.001, 0.0, false), (false, false));
+    }
 
     #[test]
     fn ratios() {

@@ -12,6 +12,7 @@ Examples:
   mysql-export --url mysql://app@db:3306/reline -o reline.ndjson.zst
   mysql-export --url mysql://app@db/reline --tables 'users,orders' --where 'orders:created_at >= \"2025-01-01\"'
   mysql-export --url mysql://app@db/reline --exclude 'audit_*' --jobs 4 | pg-import --url postgres://new/reline
+  mysql-export --url mysql://app@db/sakila -o sakila.ndjson --objects-file sakila-objects.sql
 
 Output: a header line, then for each table (referenced tables before the tables whose
 foreign keys point at them) a schema line and its rows, then a sealed trailer.
@@ -25,6 +26,14 @@ written exactly as stored (\"2025-01-01T09:30:00.123456\"). Zero dates are writt
 {\"$zero_date\":\"0000-00-00 00:00:00\"}. DECIMAL keeps its digits as a string, BIGINT
 UNSIGNED beyond 2^53 is {\"$int\":\"…\"}, binary strings and BLOBs are {\"$b64\":…},
 TINYINT(1) is a boolean, JSON is nested, FLOAT is its exact float value.
+
+Schema objects: ON UPDATE CURRENT_TIMESTAMP, column charsets/collations, CHECK
+constraints, generated columns (their expressions; rows leave their values out) and
+FULLTEXT/SPATIAL indexes travel in the schema lines (a MySQL target recreates them; other
+targets name what they cannot hold). Views, triggers, procedures, functions, events and
+expression indexes do not: each is named in a warning and in the summary (FULLTEXT and
+SPATIAL indexes too), and --objects-file FILE writes their source DDL (a mysql client
+script with DELIMITER ;;) to adapt and run.
 
 The password may come from the URL, --password-file, or $SOURCE_URL; it is never printed.";
 

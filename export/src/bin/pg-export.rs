@@ -18,6 +18,12 @@ tables whose foreign keys point at them) a schema line and its rows, then a seal
 trailer. One REPEATABLE READ snapshot covers the whole export, and --jobs workers share
 it exactly (pg_export_snapshot / SET TRANSACTION SNAPSHOT).
 
+Schema objects: CHECK constraints and generated columns travel in the schema lines (a
+PostgreSQL target recreates them). Views, materialized views, triggers, functions,
+procedures, rules and partial/expression/GIN/GiST (non-btree) indexes do not: each is
+named in a warning and in the summary, and --objects-file FILE writes their source DDL
+(e.g. pg-export --url postgres://app@db/shop --objects-file shop-objects.sql).
+
 Values: the session time zone is UTC, so timestamptz values are written as UTC instants
 (\"2025-01-01T04:00:00Z\") whatever the server's TimeZone; timestamp is naive and written
 exactly as stored. numeric keeps its digits as a string (\"NaN\" too), float4/float8 are

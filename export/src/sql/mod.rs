@@ -76,7 +76,7 @@ use std::thread;
 use anyhow::{bail, Context as _};
 use decant_record::cli::{self, Outcome, OutputArgs, Progress, ReportArgs, SourceArgs, Summary};
 use decant_record::conn::{ConnUrl, Role, Store};
-use decant_record::{Column, Header, Record, RecordWriter, TableSchema, Value};
+use decant_record::{Column, Header, Record, RecordWriter, SchemaObject, TableSchema, Value};
 use futures_util::future::BoxFuture;
 use tokio::sync::{mpsc, Mutex};
 
@@ -121,6 +121,12 @@ pub struct SqlExportArgs {
     /// Rows per primary-key range when --jobs splits a table.
     #[arg(long, value_name = "ROWS", default_value_t = DEFAULT_CHUNK_ROWS)]
     pub chunk_rows: u64,
+    /// Write the source DDL of the schema objects the stream does not carry
+    /// (views, triggers, routines, events, rules, special indexes) to FILE, for you to adapt and run on the target, e.g.
+    /// `--objects-file objects.sql`. They are named in a warning and in the
+    /// summary either way.
+    #[arg(long, value_name = "FILE")]
+    pub objects_file: Option<PathBuf>,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub report: ReportArgs,
@@ -243,10 +249,55 @@ pub fn run(
     let written = writer.join().map_err(|_| anyhow::anyhow!("the writer thread panicked"))?;
     // A writer error (a closed pipe, a full disk) is the cause of any reader
     // error that followed it, so it is reported first.
-    let summary = written?;
+    let (mut summary, objects) = written?;
     produced?;
+    for line in not_carried_lines(&objects) {
+        summary.note(line);
+    }
+    if let Some(path) = &args.objects_file {
+        write_objects_file(path, tool, store, &objects)?;
+    }
     summary.print(&args.report);
     Ok(Outcome::Success)
+}
+
+/// One line per kind of object not carried: `not carried: 2 views (a, b)`.
+pub fn not_carried_lines(objects: &[SchemaObject]) -> Vec<String> {
+    let mut by_kind: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for o in objects {
+        by_kind.entry(&o.kind).or_default().push(&o.name);
+    }
+    by_kind
+        .into_iter()
+        .map(|(kind, names)| format!("not carried: {} {kind}(s): {}", names.len(), names.join(", ")))
+        .collect()
+}
+
+/// Writes the objects' source DDL as an SQL script for the user to adapt.
+/// MySQL bodies hold `;`, so that script uses `DELIMITER ;;` as mysqldump does.
+fn write_objects_file(
+    path: &std::path::Path,
+    tool: &str,
+    store: Store,
+    objects: &[SchemaObject],
+) -> anyhow::Result<()> {
+    let mysql = store == Store::MySql;
+    let end = if mysql { ";;" } else { ";" };
+    let mut out = format!(
+        "-- Schema objects {tool} did not carry, as the source defines them ({} object(s)).\n\
+         -- Adapt them to the target (names, dialect, the tables they use) and run them there.\n\n",
+        objects.len()
+    );
+    if mysql {
+        out.push_str("DELIMITER ;;\n\n");
+    }
+    for o in objects {
+        out.push_str(&format!("-- {} {}\n{}\n{end}\n\n", o.kind, o.name, o.ddl.trim_end().trim_end_matches(';')));
+    }
+    if mysql {
+        out.push_str("DELIMITER ;\n");
+    }
+    std::fs::write(path, out).with_context(|| format!("writing --objects-file {}", path.display()))
 }
 
 /// What the readers send the writer.
@@ -263,6 +314,8 @@ pub(crate) enum Msg {
         /// How many.
         rows: u64,
     },
+    /// The schema objects the stream does not carry (once, before the tables).
+    Objects(Vec<SchemaObject>),
     /// Everything was read: seal the stream.
     Done,
 }
@@ -284,7 +337,8 @@ fn write_stream(
     header: Header,
     mut rx: mpsc::Receiver<Msg>,
     report: &ReportArgs,
-) -> anyhow::Result<Summary> {
+) -> anyhow::Result<(Summary, Vec<SchemaObject>)> {
+    let mut objects = Vec::new();
     let mut writer = RecordWriter::new(output);
     let mut summary = Summary::new().with_labels(["exported", "skipped", "rejected"]);
     let mut progress = Progress::new(report, "rows", None);
@@ -308,6 +362,12 @@ fn write_stream(
                 summary.group(&table).written += rows;
                 progress.inc(rows);
             }
+            Msg::Objects(list) => {
+                for line in not_carried_lines(&list) {
+                    cli::warn(format_args!("{line} (--objects-file FILE writes their DDL)"));
+                }
+                objects.extend(list);
+            }
             Msg::Done => {
                 done = true;
                 break;
@@ -319,12 +379,12 @@ fn write_stream(
         // The export failed: keep what was written, unsealed (a file output
         // is removed when `Output` drops unfinished).
         let _ = writer.abandon();
-        return Ok(summary);
+        return Ok((summary, objects));
     }
     let mut out = writer.finish().context("writing the output")?;
     out.flush().context("writing the output")?;
     out.finish().context("writing the output")?;
-    Ok(summary)
+    Ok((summary, objects))
 }
 
 // ---------------------------------------------------------------------------
@@ -391,10 +451,20 @@ pub(crate) fn dependency_order(mut schemas: Vec<TableSchema>) -> Vec<TableSchema
         let s = match ready {
             Some(i) => remaining.remove(i).expect("index from position"),
             None => {
-                let s = remaining.pop_front().expect("not empty");
+                // Stuck: some remaining tables form a cycle. Break it at its
+                // first table (in name order), and name only the tables of
+                // that cycle, not the tables that merely wait for it.
+                let waiting: HashSet<&str> = remaining.iter().map(|s| s.table.as_str()).collect();
+                let (i, cycle) = remaining
+                    .iter()
+                    .enumerate()
+                    .find_map(|(i, s)| cycle_through(&s.table, &deps, &waiting).map(|c| (i, c)))
+                    .unwrap_or_else(|| (0, vec![remaining[0].table.clone()]));
+                let s = remaining.remove(i).expect("index from enumerate");
                 cli::warn(format_args!(
-                    "foreign keys form a cycle through table {:?}: it is exported before tables it references \
+                    "foreign keys form a cycle between tables {}: {:?} is exported before the tables it references \
                      (import with foreign key checks off, or create the keys after the data)",
+                    cycle.iter().map(|t| format!("{t:?}")).collect::<Vec<_>>().join(", "),
                     s.table
                 ));
                 s
@@ -404,6 +474,31 @@ pub(crate) fn dependency_order(mut schemas: Vec<TableSchema>) -> Vec<TableSchema
         out.push(s);
     }
     out
+}
+
+/// The tables of the foreign-key cycle through `start` (among `waiting`),
+/// sorted, or `None` when `start` is on no cycle: the tables reachable from
+/// `start` that can reach it again.
+fn cycle_through(start: &str, deps: &HashMap<String, HashSet<String>>, waiting: &HashSet<&str>) -> Option<Vec<String>> {
+    let reach = |from: &str| -> HashSet<String> {
+        let mut seen: HashSet<String> = HashSet::new();
+        let mut stack = vec![from.to_owned()];
+        while let Some(t) = stack.pop() {
+            for d in deps.get(&t).into_iter().flatten() {
+                if waiting.contains(d.as_str()) && seen.insert(d.clone()) {
+                    stack.push(d.clone());
+                }
+            }
+        }
+        seen
+    };
+    let from_start = reach(start);
+    if !from_start.contains(start) {
+        return None;
+    }
+    let mut cycle: Vec<String> = from_start.into_iter().filter(|t| reach(t).contains(start)).collect();
+    cycle.sort();
+    Some(cycle)
 }
 
 // ---------------------------------------------------------------------------
@@ -1077,6 +1172,45 @@ mod tests {
         // Never more than 1024 ranges, however wide the keys.
         assert!(plan.chunks(Some((i64::MIN as i128, u64::MAX as i128)), 2, 1).len() <= 1024);
         assert_eq!(plan.chunks(None, 4, 100).len(), 1);
+    }
+
+    #[test]
+    fn a_cycle_names_only_its_own_tables() {
+        // a → b → c → a is the cycle; d waits on a but is on no cycle.
+        let edges = [("a", "b"), ("b", "c"), ("c", "a"), ("d", "a")];
+        let mut deps: HashMap<String, HashSet<String>> = HashMap::new();
+        for (t, r) in edges {
+            deps.entry(t.to_owned()).or_default().insert(r.to_owned());
+        }
+        let waiting: HashSet<&str> = ["a", "b", "c", "d"].into();
+        assert_eq!(cycle_through("d", &deps, &waiting), None);
+        assert_eq!(cycle_through("b", &deps, &waiting).unwrap(), ["a", "b", "c"]);
+        let with_fks = |name: &str, refs: &[&str]| {
+            let mut s = TableSchema::new(name, vec![Column::new("id", decant_record::LogicalType::Int32)]);
+            s.foreign_keys = refs
+                .iter()
+                .map(|r| decant_record::ForeignKey {
+                    name: format!("fk_{name}_{r}"),
+                    columns: vec!["id".into()],
+                    ref_table: (*r).into(),
+                    ref_columns: vec!["id".into()],
+                    on_delete: None,
+                    on_update: None,
+                })
+                .collect();
+            s
+        };
+        // "aa" sorts first but only waits on the cycle: the cycle is broken at b, not at aa.
+        let order = dependency_order(vec![with_fks("aa", &["b"]), with_fks("b", &["c"]), with_fks("c", &["b"])]);
+        let names: Vec<&str> = order.iter().map(|s| s.table.as_str()).collect();
+        assert_eq!(names, ["b", "aa", "c"]);
+    }
+
+    #[test]
+    fn not_carried_objects_are_listed_by_kind() {
+        let o = |kind: &str, name: &str| SchemaObject { kind: kind.into(), name: name.into(), ddl: String::new() };
+        let lines = not_carried_lines(&[o("view", "v1"), o("trigger", "t.tr"), o("view", "v2")]);
+        assert_eq!(lines, ["not carried: 1 trigger(s): t.tr", "not carried: 2 view(s): v1, v2"]);
     }
 
     #[test]

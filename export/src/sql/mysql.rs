@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use anyhow::{bail, Context as _};
 use decant_record::cli;
-use decant_record::{Column, ForeignKey, Index, LogicalType, TableSchema, Value};
+use decant_record::{Check, Column, ForeignKey, GeneratedColumn, Index, LogicalType, SchemaObject, TableSchema, Value};
 use futures_util::future::BoxFuture;
 use futures_util::{FutureExt as _, TryStreamExt as _};
 use sqlx::mysql::{MySqlConnectOptions, MySqlConnection, MySqlRow};
@@ -100,7 +100,11 @@ pub(crate) async fn export(opts: &ExportOptions, sink: &Sink) -> anyhow::Result<
     let version = meta(&mut main, "SELECT VERSION()").await?;
     let is_mariadb = version.first().map(|r| get(r, 0).contains("MariaDB")).unwrap_or(false);
     let db = opts.url.database().unwrap_or_default();
-    let plans = read_schema(&mut main, opts, &db, is_mariadb).await?;
+    let mut objects = Vec::new();
+    let plans = read_schema(&mut main, opts, &db, is_mariadb, &mut objects).await?;
+    let exported: Vec<&str> = plans.iter().map(|p| p.schema.table.as_str()).collect();
+    read_objects(&mut main, &db, &exported, &mut objects).await?;
+    sink.send(super::Msg::Objects(objects)).await?;
 
     // The snapshot: with several workers, hold writes still while each one
     // starts its consistent snapshot, so they all see the same data.
@@ -210,6 +214,7 @@ async fn read_schema(
     opts: &ExportOptions,
     db: &str,
     is_mariadb: bool,
+    objects: &mut Vec<SchemaObject>,
 ) -> anyhow::Result<Vec<TablePlan>> {
     let schema_lit = quote_str(db);
     let tables = meta(
@@ -240,25 +245,27 @@ async fn read_schema(
         &format!(
             "SELECT TABLE_NAME, COLUMN_NAME, COLUMN_DEFAULT, IS_NULLABLE, DATA_TYPE, COLUMN_TYPE, \
              CHARACTER_MAXIMUM_LENGTH, NUMERIC_PRECISION, NUMERIC_SCALE, DATETIME_PRECISION, CHARACTER_SET_NAME, \
-             COLLATION_NAME, EXTRA, COLUMN_COMMENT FROM information_schema.COLUMNS \
+             COLLATION_NAME, EXTRA, COLUMN_COMMENT, GENERATION_EXPRESSION FROM information_schema.COLUMNS \
              WHERE TABLE_SCHEMA = {schema_lit} ORDER BY TABLE_NAME, ORDINAL_POSITION"
         ),
     )
     .await
     .context("reading columns")?;
     // MariaDB's JSON is LONGTEXT with CHECK (json_valid(`col`)).
-    let json_checks: Vec<(String, String)> = meta(
+    // Other CHECK constraints travel in the schema line (`checks`).
+    let all_checks: Vec<(String, String, String)> = meta(
         conn,
         &format!(
-            "SELECT TABLE_NAME, CHECK_CLAUSE FROM information_schema.CHECK_CONSTRAINTS \
-             WHERE CONSTRAINT_SCHEMA = {schema_lit}"
+            "SELECT TABLE_NAME, CHECK_CLAUSE, CONSTRAINT_NAME FROM information_schema.CHECK_CONSTRAINTS \
+             WHERE CONSTRAINT_SCHEMA = {schema_lit} ORDER BY TABLE_NAME, CONSTRAINT_NAME"
         ),
     )
     .await
     .unwrap_or_default()
     .into_iter()
-    .map(|r| (get(&r, 0).to_owned(), get(&r, 1).to_owned()))
+    .map(|r| (get(&r, 0).to_owned(), get(&r, 1).to_owned(), get(&r, 2).to_owned()))
     .collect();
+    let json_checks: Vec<(String, String)> = all_checks.iter().map(|(t, c, _)| (t.clone(), c.clone())).collect();
     let stats = meta(
         conn,
         &format!(
@@ -299,16 +306,19 @@ async fn read_schema(
         s.comment = t.get(3).cloned().flatten().filter(|c| !c.is_empty());
         schemas.insert(name.to_owned(), (s, Vec::new()));
     }
-    let mut generated: HashMap<String, Vec<String>> = HashMap::new();
     for r in &columns {
         let Some((schema, kinds)) = schemas.get_mut(get(r, 0)) else { continue };
         let extra = get(r, 12).to_ascii_lowercase();
-        if extra.contains("generated")
-            || extra.contains("virtual")
-            || extra.contains("persistent")
-            || extra.contains("stored")
-        {
-            generated.entry(schema.table.clone()).or_default().push(get(r, 1).to_owned());
+        let generated = extra.contains("virtual") || extra.contains("persistent") || extra.contains("stored");
+        if generated || (extra.contains("generated") && !extra.contains("default_generated")) {
+            // Not in the rows (the target computes them): the schema line
+            // carries the expression for a MySQL target to recreate.
+            schema.generated.push(GeneratedColumn {
+                name: get(r, 1).to_owned(),
+                source_type: get(r, 5).to_owned(),
+                expr: get(r, 14).to_owned(),
+                stored: !extra.contains("virtual"),
+            });
             continue;
         }
         let json_clause = format!("json_valid({})", quote_ident(get(r, 1)));
@@ -318,11 +328,15 @@ async fn read_schema(
         schema.columns.push(col);
         kinds.push(kind);
     }
-    for (table, cols) in generated {
-        cli::warn(format_args!(
-            "table {table:?}: generated column(s) {} are not exported (the target computes them)",
-            cols.join(", ")
-        ));
+    for (table, clause, name) in &all_checks {
+        let Some((schema, _)) = schemas.get_mut(table.as_str()) else { continue };
+        // MariaDB's JSON columns are LONGTEXT with json_valid(): the json type says that.
+        let implied = schema.columns.iter().any(|c| {
+            c.ty == LogicalType::Json && clause.eq_ignore_ascii_case(&format!("json_valid({})", quote_ident(&c.name)))
+        });
+        if !implied {
+            schema.checks.push(Check { name: name.clone(), clause: clause.clone() });
+        }
     }
     let mut index_order: Vec<(String, String)> = Vec::new();
     let mut indexes: HashMap<(String, String), (bool, Vec<String>, String)> = HashMap::new();
@@ -338,16 +352,26 @@ async fn read_schema(
         let Some((schema, _)) = schemas.get_mut(&key.0) else { continue };
         let (unique, cols, index_type) = indexes.remove(&key).unwrap_or_default();
         if cols.iter().any(String::is_empty) {
-            cli::warn(format_args!("table {:?}: index {:?} on an expression is not exported", key.0, key.1));
+            let ddl =
+                format!("-- an index on an expression: SHOW CREATE TABLE {} shows its definition", quote_ident(&key.0));
+            objects.push(SchemaObject { kind: "index".into(), name: format!("{}.{}", key.0, key.1), ddl: ddl.clone() });
+            schema.special_indexes.push(SchemaObject { kind: "expression index".into(), name: key.1, ddl });
             continue;
         }
         if key.1 == "PRIMARY" {
             schema.primary_key = cols;
         } else if index_type == "FULLTEXT" || index_type == "SPATIAL" {
-            cli::warn(format_args!(
-                "table {:?}: {index_type} index {:?} is not exported (no portable equivalent)",
-                key.0, key.1
-            ));
+            let list: Vec<String> = cols.iter().map(|c| quote_ident(c)).collect();
+            let kind = format!("{} index", index_type.to_ascii_lowercase());
+            let ddl = format!(
+                "CREATE {index_type} INDEX {} ON {} ({})",
+                quote_ident(&key.1),
+                quote_ident(&key.0),
+                list.join(", ")
+            );
+            // Named by this export; a MySQL target recreates it from the schema line.
+            objects.push(SchemaObject { kind: kind.clone(), name: format!("{}.{}", key.0, key.1), ddl: ddl.clone() });
+            schema.special_indexes.push(SchemaObject { kind, name: key.1, ddl });
         } else {
             schema.indexes.push(Index { name: key.1, columns: cols, unique });
         }
@@ -418,6 +442,86 @@ fn plan(schema: TableSchema, kinds: Vec<Kind>, opts: &ExportOptions) -> TablePla
     };
     let filter = opts.wheres.get(&schema.table).cloned();
     TablePlan { schema, from, select, filter, order_by, kinds, int_pk }
+}
+
+/// The views, triggers (of `tables`), routines and events of database `db`,
+/// which a stream does not carry, with their source DDL.
+async fn read_objects(
+    conn: &mut MySqlConnection,
+    db: &str,
+    tables: &[&str],
+    objects: &mut Vec<SchemaObject>,
+) -> anyhow::Result<()> {
+    let lit = quote_str(db);
+    let views = meta(
+        conn,
+        &format!(
+            "SELECT TABLE_NAME, VIEW_DEFINITION FROM information_schema.VIEWS WHERE TABLE_SCHEMA = {lit} ORDER BY TABLE_NAME"
+        ),
+    )
+    .await
+    .context("listing views")?;
+    for r in &views {
+        let ddl = format!("CREATE VIEW {} AS {}", quote_ident(get(r, 0)), get(r, 1));
+        objects.push(SchemaObject { kind: "view".into(), name: get(r, 0).to_owned(), ddl });
+    }
+    let triggers = meta(
+        conn,
+        &format!(
+            "SELECT TRIGGER_NAME, ACTION_TIMING, EVENT_MANIPULATION, EVENT_OBJECT_TABLE, ACTION_STATEMENT \
+             FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = {lit} ORDER BY EVENT_OBJECT_TABLE, TRIGGER_NAME"
+        ),
+    )
+    .await
+    .context("listing triggers")?;
+    for r in triggers.iter().filter(|r| tables.contains(&get(r, 3))) {
+        let ddl = format!(
+            "CREATE TRIGGER {} {} {} ON {} FOR EACH ROW {}",
+            quote_ident(get(r, 0)),
+            get(r, 1),
+            get(r, 2),
+            quote_ident(get(r, 3)),
+            get(r, 4)
+        );
+        objects.push(SchemaObject { kind: "trigger".into(), name: format!("{}.{}", get(r, 3), get(r, 0)), ddl });
+    }
+    let routines = meta(
+        conn,
+        &format!(
+            "SELECT ROUTINE_NAME, ROUTINE_TYPE, ROUTINE_DEFINITION FROM information_schema.ROUTINES \
+             WHERE ROUTINE_SCHEMA = {lit} ORDER BY ROUTINE_TYPE, ROUTINE_NAME"
+        ),
+    )
+    .await
+    .context("listing routines")?;
+    for r in &routines {
+        let (name, kind) = (get(r, 0), get(r, 1).to_ascii_uppercase());
+        let show = format!("SHOW CREATE {kind} {}.{}", quote_ident(db), quote_ident(name));
+        // SHOW CREATE gives the whole definition (parameters, characteristics);
+        // without the privilege to see it, the body is what remains.
+        let ddl = match meta(conn, &show).await {
+            Ok(rows) => rows.first().and_then(|row| row.get(2).cloned().flatten()),
+            Err(_) => None,
+        };
+        let ddl = ddl.unwrap_or_else(|| format!("-- {kind} {name}: only its body is readable:\n{}", get(r, 2)));
+        objects.push(SchemaObject { kind: kind.to_ascii_lowercase(), name: name.to_owned(), ddl });
+    }
+    let events = meta(
+        conn,
+        &format!("SELECT EVENT_NAME, EVENT_DEFINITION FROM information_schema.EVENTS WHERE EVENT_SCHEMA = {lit} ORDER BY EVENT_NAME"),
+    )
+    .await
+    .unwrap_or_default();
+    for r in &events {
+        let show = format!("SHOW CREATE EVENT {}.{}", quote_ident(db), quote_ident(get(r, 0)));
+        let ddl = match meta(conn, &show).await {
+            Ok(rows) => rows.first().and_then(|row| row.get(3).cloned().flatten()),
+            Err(_) => None,
+        };
+        let ddl = ddl.unwrap_or_else(|| format!("-- event {}: only its body is readable:\n{}", get(r, 0), get(r, 1)));
+        objects.push(SchemaObject { kind: "event".into(), name: get(r, 0).to_owned(), ddl });
+    }
+    Ok(())
 }
 
 /// One column's logical type and reader from its `information_schema.COLUMNS` row.
@@ -497,6 +601,9 @@ fn column(r: &[Option<String>], is_json: bool, is_mariadb: bool) -> anyhow::Resu
     }
     let extra = get(r, 12).to_ascii_lowercase();
     c.auto_increment = extra.contains("auto_increment");
+    if extra.contains("on update current_timestamp") {
+        c.on_update = Some("current_timestamp".into());
+    }
     c.comment = r.get(13).cloned().flatten().filter(|s| !s.is_empty());
     if let Some(default) = r.get(2).cloned().flatten() {
         default_of(&mut c, &kind, &default, is_mariadb, extra.contains("default_generated"));

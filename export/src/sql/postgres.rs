@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use anyhow::{bail, Context as _};
 use decant_record::cli;
-use decant_record::{Column, ForeignKey, Index, LogicalType, TableSchema, Value};
+use decant_record::{Check, Column, ForeignKey, GeneratedColumn, Index, LogicalType, SchemaObject, TableSchema, Value};
 use futures_util::future::BoxFuture;
 use futures_util::{FutureExt as _, TryStreamExt as _};
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgRow};
@@ -95,7 +95,9 @@ pub(crate) async fn export(opts: &ExportOptions, sink: &Sink) -> anyhow::Result<
             None
         }
     };
-    let plans = read_schema(&mut main, opts).await?;
+    let mut objects = Vec::new();
+    let plans = read_schema(&mut main, opts, &mut objects).await?;
+    sink.send(super::Msg::Objects(objects)).await?;
 
     let mut readers = Vec::with_capacity(opts.jobs);
     for _ in 0..opts.jobs {
@@ -165,7 +167,120 @@ impl ChunkReader for Reader {
     }
 }
 
-async fn read_schema(conn: &mut PgConnection, opts: &ExportOptions) -> anyhow::Result<Vec<TablePlan>> {
+/// The views, triggers (of the tables `oids`), routines and rules of schema
+/// `nsp`, which a stream does not carry, with their source DDL.
+async fn read_objects(
+    conn: &mut PgConnection,
+    nsp: &str,
+    oids: &[String],
+    objects: &mut Vec<SchemaObject>,
+) -> anyhow::Result<()> {
+    let lit = quote_str(nsp);
+    let views = meta(
+        conn,
+        &format!(
+            "SELECT c.relname, c.relkind = 'm', pg_get_viewdef(c.oid) FROM pg_class c \
+             JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = {lit} AND c.relkind IN ('v', 'm') \
+             ORDER BY c.relname"
+        ),
+    )
+    .await
+    .context("listing views")?;
+    for r in &views {
+        let (kind, create) =
+            if get(r, 1) == "t" { ("materialized view", "MATERIALIZED VIEW") } else { ("view", "VIEW") };
+        let ddl = format!("CREATE {create} {}.{} AS\n{}", quote_ident(nsp), quote_ident(get(r, 0)), get(r, 2));
+        objects.push(SchemaObject { kind: kind.into(), name: get(r, 0).to_owned(), ddl });
+    }
+    if !oids.is_empty() {
+        let triggers = meta(
+            conn,
+            &format!(
+                "SELECT c.relname, t.tgname, pg_get_triggerdef(t.oid) FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid \
+                 WHERE NOT t.tgisinternal AND t.tgrelid IN ({}) ORDER BY c.relname, t.tgname",
+                oids.join(",")
+            ),
+        )
+        .await
+        .context("listing triggers")?;
+        for r in &triggers {
+            let name = format!("{}.{}", get(r, 0), get(r, 1));
+            objects.push(SchemaObject { kind: "trigger".into(), name, ddl: get(r, 2).to_owned() });
+        }
+    }
+    // Functions and procedures of the schema, not those an extension owns.
+    let routines = meta(
+        conn,
+        &format!(
+            "SELECT p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ')', p.prokind, \
+             pg_get_functiondef(p.oid) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace \
+             WHERE n.nspname = {lit} AND p.prokind IN ('f', 'p') \
+             AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = p.oid AND d.deptype = 'e') ORDER BY 1"
+        ),
+    )
+    .await
+    .context("listing routines")?;
+    for r in &routines {
+        let kind = if get(r, 1) == "p" { "procedure" } else { "function" };
+        objects.push(SchemaObject { kind: kind.into(), name: get(r, 0).to_owned(), ddl: get(r, 2).to_owned() });
+    }
+    // Aggregates: pg_get_functiondef does not print them; their parts do.
+    let aggregates = meta(
+        conn,
+        &format!(
+            "SELECT p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ')', \
+             format('CREATE AGGREGATE %s.%I(%s) (SFUNC = %s, STYPE = %s%s%s)', quote_ident(n.nspname), p.proname, \
+             pg_get_function_identity_arguments(p.oid), a.aggtransfn::regproc, format_type(a.aggtranstype, NULL), \
+             CASE WHEN a.aggfinalfn <> 0 THEN ', FINALFUNC = ' || a.aggfinalfn::regproc END, \
+             CASE WHEN a.agginitval IS NOT NULL THEN ', INITCOND = ' || quote_literal(a.agginitval) END) \
+             FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace JOIN pg_aggregate a ON a.aggfnoid = p.oid \
+             WHERE n.nspname = {lit} AND p.prokind = 'a' \
+             AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = p.oid AND d.deptype = 'e') ORDER BY 1"
+        ),
+    )
+    .await
+    .context("listing aggregates")?;
+    for r in &aggregates {
+        objects.push(SchemaObject { kind: "aggregate".into(), name: get(r, 0).to_owned(), ddl: get(r, 1).to_owned() });
+    }
+    // Enum types and domains the tables' columns may use.
+    let types = meta(
+        conn,
+        &format!(
+            "SELECT t.typname, t.typtype, CASE t.typtype \
+               WHEN 'e' THEN format('CREATE TYPE %s.%I AS ENUM (%s)', quote_ident(n.nspname), t.typname, \
+                 (SELECT string_agg(quote_literal(e.enumlabel), ', ' ORDER BY e.enumsortorder) FROM pg_enum e WHERE e.enumtypid = t.oid)) \
+               ELSE format('CREATE DOMAIN %s.%I AS %s%s', quote_ident(n.nspname), t.typname, format_type(t.typbasetype, t.typtypmod), \
+                 (SELECT string_agg(' CONSTRAINT ' || quote_ident(c.conname) || ' ' || pg_get_constraintdef(c.oid), '' ORDER BY c.conname) \
+                  FROM pg_constraint c WHERE c.contypid = t.oid)) END \
+             FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace \
+             WHERE n.nspname = {lit} AND t.typtype IN ('e', 'd') \
+             AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = t.oid AND d.deptype = 'e') ORDER BY 1"
+        ),
+    )
+    .await
+    .context("listing types")?;
+    for r in &types {
+        let kind = if get(r, 1) == "e" { "enum type" } else { "domain" };
+        objects.push(SchemaObject { kind: kind.into(), name: get(r, 0).to_owned(), ddl: get(r, 2).to_owned() });
+    }
+    let rules = meta(
+        conn,
+        &format!("SELECT tablename || '.' || rulename, definition FROM pg_rules WHERE schemaname = {lit} ORDER BY 1"),
+    )
+    .await
+    .context("listing rules")?;
+    for r in &rules {
+        objects.push(SchemaObject { kind: "rule".into(), name: get(r, 0).to_owned(), ddl: get(r, 1).to_owned() });
+    }
+    Ok(())
+}
+
+async fn read_schema(
+    conn: &mut PgConnection,
+    opts: &ExportOptions,
+    objects: &mut Vec<SchemaObject>,
+) -> anyhow::Result<Vec<TablePlan>> {
     let nsp = match &opts.pg_schema {
         Some(s) => s.clone(),
         None => {
@@ -204,6 +319,7 @@ async fn read_schema(conn: &mut PgConnection, opts: &ExportOptions) -> anyhow::R
         by_oid.insert(oid, s);
         kinds.insert(oid, Vec::new());
     }
+    read_objects(conn, &nsp, &by_oid.keys().map(|o| o.to_string()).collect::<Vec<_>>(), objects).await?;
     if by_oid.is_empty() {
         return Ok(Vec::new());
     }
@@ -236,12 +352,18 @@ async fn read_schema(conn: &mut PgConnection, opts: &ExportOptions) -> anyhow::R
     )
     .await
     .context("reading columns")?;
-    let mut generated: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for r in &columns {
         let oid: i64 = get(r, 0).parse().unwrap_or(0);
         let Some(schema) = by_oid.get_mut(&oid) else { continue };
         if !get(r, 11).is_empty() {
-            generated.entry(schema.table.clone()).or_default().push(get(r, 1).to_owned());
+            // Not in the rows (the target computes them): the schema line
+            // carries the expression for a PostgreSQL target to recreate.
+            schema.generated.push(GeneratedColumn {
+                name: get(r, 1).to_owned(),
+                source_type: get(r, 2).to_owned(),
+                expr: get(r, 9).to_owned(),
+                stored: get(r, 11) == "s",
+            });
             continue;
         }
         let (col, kind) = column(r, &enums);
@@ -250,20 +372,15 @@ async fn read_schema(conn: &mut PgConnection, opts: &ExportOptions) -> anyhow::R
             k.push(kind);
         }
     }
-    for (table, cols) in generated {
-        cli::warn(format_args!(
-            "table {table:?}: generated column(s) {} are not exported (the target computes them)",
-            cols.join(", ")
-        ));
-    }
     let indexes = meta(
         conn,
         &format!(
             "SELECT i.indrelid::int8, ic.relname, i.indisprimary, i.indisunique, \
              (i.indexprs IS NOT NULL OR i.indpred IS NOT NULL), \
              (SELECT json_agg(a.attname ORDER BY k.o) FROM unnest(i.indkey::int2[]) WITH ORDINALITY k(n, o) \
-              JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.n WHERE k.o <= i.indnkeyatts)::text \
-             FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid \
+              JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.n WHERE k.o <= i.indnkeyatts)::text, \
+             pg_get_indexdef(i.indexrelid), am.amname \
+             FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid JOIN pg_am am ON am.oid = ic.relam \
              WHERE i.indrelid IN ({oids}) ORDER BY ic.relname"
         ),
     )
@@ -273,12 +390,21 @@ async fn read_schema(conn: &mut PgConnection, opts: &ExportOptions) -> anyhow::R
         let oid: i64 = get(r, 0).parse().unwrap_or(0);
         let Some(schema) = by_oid.get_mut(&oid) else { continue };
         let cols = json_names(get(r, 5));
-        if get(r, 4) == "t" || cols.is_empty() {
-            cli::warn(format_args!(
-                "table {:?}: index {:?} on an expression or with a WHERE clause is not exported",
-                schema.table,
-                get(r, 1)
-            ));
+        // Partial, expression and non-btree (GIN, GiST, …) indexes have no
+        // portable equivalent: named, with their DDL.
+        let special = get(r, 4) == "t" || cols.is_empty() || (get(r, 7) != "btree" && get(r, 2) != "t");
+        if special {
+            let kind = match get(r, 7) {
+                "btree" if get(r, 4) == "t" => "partial or expression index".to_owned(),
+                am => format!("{am} index"),
+            };
+            let ddl = get(r, 6).to_owned();
+            objects.push(SchemaObject {
+                kind: kind.clone(),
+                name: format!("{}.{}", schema.table, get(r, 1)),
+                ddl: ddl.clone(),
+            });
+            schema.special_indexes.push(SchemaObject { kind, name: get(r, 1).to_owned(), ddl });
             continue;
         }
         if get(r, 2) == "t" {
@@ -320,6 +446,23 @@ async fn read_schema(conn: &mut PgConnection, opts: &ExportOptions) -> anyhow::R
             on_delete: action(get(r, 5)),
             on_update: action(get(r, 6)),
         });
+    }
+
+    let checks = meta(
+        conn,
+        &format!(
+            "SELECT con.conrelid::int8, con.conname, pg_get_constraintdef(con.oid) FROM pg_constraint con \
+             WHERE con.contype = 'c' AND con.conrelid IN ({oids}) ORDER BY con.conname"
+        ),
+    )
+    .await
+    .context("reading CHECK constraints")?;
+    for r in &checks {
+        let oid: i64 = get(r, 0).parse().unwrap_or(0);
+        let Some(schema) = by_oid.get_mut(&oid) else { continue };
+        let def = get(r, 2);
+        let clause = def.strip_prefix("CHECK ").unwrap_or(def).to_owned();
+        schema.checks.push(Check { name: get(r, 1).to_owned(), clause });
     }
 
     let mut kinds_by_name: HashMap<String, Vec<Kind>> = HashMap::new();

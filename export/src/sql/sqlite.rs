@@ -19,7 +19,7 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use decant_record::cli;
-use decant_record::{Column, ForeignKey, Index, LogicalType, TableSchema, Value};
+use decant_record::{Column, ForeignKey, Index, LogicalType, SchemaObject, TableSchema, Value};
 use futures_util::future::BoxFuture;
 use futures_util::{FutureExt as _, TryStreamExt as _};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqliteRow};
@@ -72,6 +72,21 @@ pub(crate) async fn export(opts: &ExportOptions, sink: &Sink) -> anyhow::Result<
     // One read transaction: the snapshot starts at the first read below.
     sqlx::raw_sql("BEGIN").execute(&mut conn).await.context("starting the read transaction")?;
     let plans = read_schema(&mut conn, opts, &path.display().to_string()).await?;
+    // Views and triggers are not carried: named, with their DDL (--objects-file).
+    let objects = meta(
+        &mut conn,
+        "SELECT type, name, tbl_name, sql FROM sqlite_schema WHERE type IN ('view', 'trigger') ORDER BY type, name",
+    )
+    .await
+    .context("listing views and triggers")?
+    .into_iter()
+    .map(|r| {
+        let name =
+            if get(&r, 0) == "trigger" { format!("{}.{}", get(&r, 2), get(&r, 1)) } else { get(&r, 1).to_owned() };
+        SchemaObject { kind: get(&r, 0).to_owned(), name, ddl: get(&r, 3).to_owned() }
+    })
+    .collect();
+    sink.send(super::Msg::Objects(objects)).await?;
     let mut workers = Workers::start(vec![Reader { conn }], sink);
     for plan in plans {
         let plan = Arc::new(plan);

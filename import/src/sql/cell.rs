@@ -71,18 +71,104 @@ fn zoned_suffix(s: &str) -> bool {
     tail.ends_with('Z') || tail.ends_with('z') || tail.contains('+') || tail.contains('-')
 }
 
-fn check_date(s: &str) -> Result<(), String> {
+fn check_date(s: &str, d: Dialect) -> Result<(), String> {
     let b = s.as_bytes();
     let ok = b.len() >= 10
         && b[4] == b'-'
         && b[7] == b'-'
         && b[..4].iter().chain(&b[5..7]).chain(&b[8..10]).all(u8::is_ascii_digit)
         && (b.len() == 10 || b[10] == b'T' || b[10] == b' ');
-    if ok {
-        Ok(())
-    } else {
-        Err(format!("{s:?} is not a date-time in ISO 8601 form"))
+    if !ok {
+        return Err(format!("{s:?} is not a date-time in ISO 8601 form"));
     }
+    check_calendar(s, d)
+}
+
+/// The number of days in month `m` of year `y` (proleptic Gregorian).
+fn days_in_month(y: u32, m: u32) -> u32 {
+    match m {
+        4 | 6 | 9 | 11 => 30,
+        2 if y % 4 == 0 && (y % 100 != 0 || y % 400 == 0) => 29,
+        2 => 28,
+        _ => 31,
+    }
+}
+
+fn two_digits(b: &[u8]) -> Option<u32> {
+    match b {
+        [x @ b'0'..=b'9', y @ b'0'..=b'9'] => Some(((x - b'0') * 10 + (y - b'0')) as u32),
+        _ => None,
+    }
+}
+
+/// Refuses a date (or date-time) that no calendar holds — 2023-02-30, month
+/// 13, 25:00 — before the database does, so `--dry-run` finds it and the real
+/// run gives the same message (the database's own error would name neither
+/// line nor column). `s` starts with `YYYY-MM-DD` (checked by the caller).
+fn check_calendar(s: &str, d: Dialect) -> Result<(), String> {
+    let b = s.as_bytes();
+    let num = |r: std::ops::Range<usize>| b[r].iter().fold(0u32, |n, c| n * 10 + (c - b'0') as u32);
+    let (y, m, day) = (num(0..4), num(5..7), num(8..10));
+    if !(1..=12).contains(&m) || day == 0 || day > days_in_month(y, m) {
+        return Err(format!("{s:?} is not a date that exists (month {m} of {y} has no day {day})"));
+    }
+    if y == 0 && d == Dialect::Postgres {
+        return Err(format!("{s:?}: PostgreSQL has no year 0 (1 BC comes before 1 AD)"));
+    }
+    if b.len() > 10 {
+        let time = (b.len() >= 19 && b[13] == b':' && b[16] == b':')
+            .then(|| (two_digits(&b[11..13]), two_digits(&b[14..16]), two_digits(&b[17..19])));
+        match time {
+            Some((Some(h), Some(mi), Some(sec))) if h <= 23 && mi <= 59 && sec <= 59 => {}
+            Some((Some(_), Some(_), Some(_))) => {
+                return Err(format!("{s:?} is not a time of day that exists (00:00:00 to 23:59:59)"))
+            }
+            _ => return Err(format!("{s:?} is not a date-time in ISO 8601 form (YYYY-MM-DDTHH:MM:SS[.f])")),
+        }
+    }
+    Ok(())
+}
+
+/// Refuses a `time` value the target column cannot hold: a time of day
+/// (PostgreSQL `time`, 00:00:00 to 24:00:00) or a MySQL TIME duration
+/// (−838:59:59 to 838:59:59); minutes and seconds below 60 everywhere.
+fn check_time(s: &str, col: &TargetColumn, d: Dialect) -> Result<(), String> {
+    let (neg, body) = match s.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, s),
+    };
+    // PostgreSQL `timetz` values carry a zone: `13:00:00+02`, `13:00:00Z`.
+    let body = match d {
+        Dialect::Postgres => body.split(['+', '-', 'Z']).next().unwrap_or(body),
+        _ => body,
+    };
+    let whole = body.split('.').next().unwrap_or(body);
+    let mut parts = whole.split(':');
+    let field = |p: Option<&str>| {
+        p.filter(|t| !t.is_empty() && t.len() <= 12 && t.bytes().all(|c| c.is_ascii_digit()))
+            .and_then(|t| t.parse::<u64>().ok())
+    };
+    let (Some(h), Some(m), Some(sec), None) =
+        (field(parts.next()), field(parts.next()), field(parts.next()), parts.next())
+    else {
+        return Err(format!("{s:?} is not a time ([-]HH:MM:SS[.f])"));
+    };
+    let frac = body.split_once('.').map_or("", |(_, f)| f);
+    if m > 59 || sec > 59 || !frac.bytes().all(|c| c.is_ascii_digit()) {
+        return Err(format!("{s:?} is not a time ([-]HH:MM:SS[.f], minutes and seconds below 60)"));
+    }
+    let beyond_fraction = frac.bytes().any(|c| c != b'0');
+    let total = h * 3600 + m * 60 + sec;
+    let fits = match d {
+        Dialect::MySql => total < 838 * 3600 + 59 * 60 + 59 || total == 838 * 3600 + 59 * 60 + 59 && !beyond_fraction,
+        Dialect::Postgres => !neg && (total < 24 * 3600 || total == 24 * 3600 && !beyond_fraction),
+        Dialect::Sqlite => true,
+    };
+    if !fits {
+        let range = if d == Dialect::MySql { "-838:59:59 to 838:59:59" } else { "00:00:00 to 24:00:00" };
+        return Err(format!("{s} is out of range for {} ({range})", col.sql_type));
+    }
+    Ok(())
 }
 
 /// Fraction digits a temporal column keeps, from its declared type (`None`:
@@ -284,17 +370,17 @@ fn text_cell(text: String, d: Dialect) -> Result<Cell, String> {
     Ok(Cell::Text(text))
 }
 
-fn date_cell(s: String) -> Result<Cell, String> {
+fn date_cell(s: String, d: Dialect) -> Result<Cell, String> {
     let b = s.as_bytes();
     let ok = b.len() == 10
         && b[4] == b'-'
         && b[7] == b'-'
         && b[..4].iter().chain(&b[5..7]).chain(&b[8..10]).all(u8::is_ascii_digit);
-    if ok {
-        Ok(Cell::Text(s))
-    } else {
-        Err(format!("{s:?} is not a date (YYYY-MM-DD)"))
+    if !ok {
+        return Err(format!("{s:?} is not a date (YYYY-MM-DD)"));
     }
+    check_calendar(&s, d)?;
+    Ok(Cell::Text(s))
 }
 
 /// MySQL takes `YYYY-MM-DD HH:MM:SS`: the `T` (position 10, checked by
@@ -307,7 +393,7 @@ fn mysql_datetime(mut s: String) -> String {
 }
 
 fn datetime_cell(s: String, col: &TargetColumn, d: Dialect) -> Result<Cell, String> {
-    check_date(&s)?;
+    check_date(&s, d)?;
     check_fraction(&s, col, d)?;
     if zoned_suffix(&s) {
         return Err(format!(
@@ -319,7 +405,7 @@ fn datetime_cell(s: String, col: &TargetColumn, d: Dialect) -> Result<Cell, Stri
 }
 
 fn timestamp_cell(s: String, col: &TargetColumn, d: Dialect) -> Result<Cell, String> {
-    check_date(&s)?;
+    check_date(&s, d)?;
     check_fraction(&s, col, d)?;
     if d == Dialect::MySql {
         // MySQL TIMESTAMP literals take no offset (MariaDB); the
@@ -349,7 +435,7 @@ pub fn encode_owned(
         }
         (Kind::Datetime, Value::String(s)) => datetime_cell(s, col, d),
         (Kind::Timestamp, Value::String(s)) => timestamp_cell(s, col, d),
-        (Kind::Date, Value::String(s)) => date_cell(s),
+        (Kind::Date, Value::String(s)) => date_cell(s, d),
         (Kind::Bytes { .. }, Value::Bytes(b)) => Ok(Cell::Bytes(b)),
         (Kind::Bytes { .. }, Value::String(s)) => Ok(Cell::Bytes(s.into_bytes())),
         (Kind::Int { min, max }, Value::Int(i)) => {
@@ -409,7 +495,14 @@ pub fn encode(value: &Value, src: Option<&Column>, col: &TargetColumn, opts: &En
             }
             Ok(Cell::Int(i))
         }
-        Kind::Year => Ok(Cell::Int(int_of(value)?)),
+        Kind::Year => {
+            let y = int_of(value)?;
+            // MySQL YEAR: 1901..=2155, or 0 (the zero year).
+            if d == Dialect::MySql && y != 0 && !(1901..=2155).contains(&y) {
+                return Err(format!("{y} is out of range for {} (1901..2155, or 0)", col.sql_type));
+            }
+            Ok(Cell::Int(y))
+        }
         Kind::Float { single } => {
             let f = match value {
                 Value::Float(f) => *f,
@@ -500,11 +593,12 @@ pub fn encode(value: &Value, src: Option<&Column>, col: &TargetColumn, opts: &En
             other => Err(format!("{} is not a byte string", describe(other))),
         },
         Kind::Date => match value {
-            Value::String(s) => date_cell(s.clone()),
+            Value::String(s) => date_cell(s.clone(), d),
             other => Err(format!("{} is not a date", describe(other))),
         },
         Kind::Time => match value {
             Value::String(s) => {
+                check_time(s, col, d)?;
                 check_fraction(s, col, d)?;
                 Ok(Cell::Text(s.clone()))
             }
@@ -974,6 +1068,43 @@ mod tests {
         assert!(enc(PG, "bit(2)", Value::Int(5)).is_err());
         assert_eq!(enc(MY, "bit(4)", Value::Int(5)).unwrap(), Cell::Int(5));
         assert!(enc(PG, "uuid", Value::String("nope".into())).is_err());
+    }
+
+    #[test]
+    fn impossible_dates_and_times_are_refused_everywhere() {
+        for d in [PG, MY, LITE] {
+            let e = enc(d, "date", Value::String("2023-02-30".into())).unwrap_err();
+            assert!(e.contains("not a date that exists"), "{d}: {e}");
+            assert!(enc(d, "date", Value::String("2024-02-29".into())).is_ok(), "{d}: a leap day");
+            assert!(enc(d, "date", Value::String("2100-02-29".into())).is_err(), "{d}: 2100 is not a leap year");
+            assert!(enc(d, "date", Value::String("2023-13-01".into())).is_err());
+            let dt = if d == PG { "timestamp without time zone" } else { "datetime" };
+            assert!(enc(d, dt, Value::String("2023-04-31T10:00:00".into())).is_err());
+            assert!(enc(d, dt, Value::String("2023-04-30T24:00:00".into())).unwrap_err().contains("time of day"));
+            assert!(enc(d, dt, Value::String("2023-04-30T23:60:00".into())).is_err());
+            assert!(enc(d, dt, Value::String("2023-04-30T23:59:59".into())).is_ok());
+        }
+        assert!(enc(PG, "date", Value::String("0000-01-01".into())).unwrap_err().contains("year 0"));
+        assert!(enc(MY, "date", Value::String("0000-01-01".into())).is_ok());
+    }
+
+    #[test]
+    fn times_out_of_the_column_range_are_refused() {
+        let t = |d, ty: &str, v: &str| enc(d, ty, Value::String(v.into()));
+        assert!(t(MY, "time", "838:59:59").is_ok());
+        assert!(t(MY, "time", "-838:59:59").is_ok());
+        assert!(t(MY, "time", "839:00:00").unwrap_err().contains("out of range"));
+        assert!(t(MY, "time", "99999999999999999999:00:00").is_err());
+        assert!(t(PG, "time without time zone", "23:59:59.999999").is_ok());
+        assert!(t(PG, "time without time zone", "24:00:00").is_ok());
+        assert!(t(PG, "time without time zone", "25:00:00").unwrap_err().contains("out of range"));
+        assert!(t(PG, "time without time zone", "-01:00:00").is_err());
+        assert!(t(PG, "time with time zone", "13:00:00.5+02:00").is_ok());
+        assert!(t(MY, "time", "10:60:00").is_err());
+        assert!(t(MY, "time", "ten o'clock").is_err());
+        assert!(enc(MY, "year", Value::Int(1900)).unwrap_err().contains("out of range"));
+        assert!(enc(MY, "year", Value::Int(2155)).is_ok());
+        assert!(enc(MY, "year", Value::Int(0)).is_ok());
     }
 
     #[test]

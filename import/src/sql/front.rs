@@ -38,9 +38,11 @@ pub(crate) enum Msg {
     Start { fingerprint: String, reply: Reply<Option<u64>> },
     /// A `schema` line (after every batch before it): create or describe the
     /// table. Answer: the table's plan and its number.
-    Schema { schema: Box<TableSchema>, reply: Reply<(usize, TablePlan)> },
-    /// A row for a table without a schema line: describe it.
-    Table { name: String, reply: Reply<(usize, TablePlan)> },
+    /// `line`: the schema line's number, for errors.
+    Schema { schema: Box<TableSchema>, line: u64, reply: Reply<(usize, TablePlan)> },
+    /// A row for a table without a schema line (on input line `line`):
+    /// describe it.
+    Table { name: String, line: u64, reply: Reply<(usize, TablePlan)> },
     /// A batch to write (and commit, with `commit_line`).
     Batch(Batch),
     /// The end of the input, after the last batch; `empty` when the input
@@ -249,7 +251,7 @@ impl Front {
                         self.estimated_rows += rows;
                         self.progress.set_total(Some(self.estimated_rows));
                     }
-                    let (t, plan) = self.ask(|reply| Msg::Schema { schema: Box::new(schema), reply })?;
+                    let (t, plan) = self.ask(|reply| Msg::Schema { schema: Box::new(schema), line, reply })?;
                     self.install(t, plan);
                 }
                 Record::Row(row) if line > self.resume_line => self.on_row(row.table, row.data, line)?,
@@ -312,13 +314,13 @@ impl Front {
 
     /// The number of a table's plan, asking the database thread for tables
     /// without a schema line.
-    fn plan_for(&mut self, table: &str) -> anyhow::Result<usize> {
+    fn plan_for(&mut self, table: &str, line: u64) -> anyhow::Result<usize> {
         if let Some(&t) = self.plan_of.get(table) {
             return Ok(t);
         }
         self.flush()?;
         let name = table.to_owned();
-        let (t, plan) = self.ask(|reply| Msg::Table { name, reply })?;
+        let (t, plan) = self.ask(|reply| Msg::Table { name, line, reply })?;
         self.install(t, plan);
         Ok(t)
     }
@@ -333,7 +335,7 @@ impl Front {
     }
 
     fn on_row(&mut self, table: String, data: RowData, line: u64) -> anyhow::Result<()> {
-        let t = self.plan_for(&table)?;
+        let t = self.plan_for(&table, line)?;
         self.progress.inc(1);
         let plan = self.plans[t].as_ref().expect("installed by plan_for");
         let dry_run = self.opts.dry_run;
@@ -408,7 +410,7 @@ impl Front {
             self.early_reject(line, format!("line {line}"), raw, reason, None);
             return Ok(());
         };
-        let t = self.plan_for(&table)?;
+        let t = self.plan_for(&table, line)?;
         let plan = self.plan(t);
         let what = format!("table {table}, delete {}", key_text(plan, &id, line));
         let refuse = |why: String| (what.clone(), why);

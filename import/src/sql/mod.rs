@@ -362,12 +362,12 @@ impl<S: Sink> Importer<S> {
                     let resume = self.state.as_ref().map_or(0, |(_, p)| p.line);
                     let _ = reply.send(Some(resume));
                 }
-                Msg::Schema { schema, reply } => {
-                    let t = self.on_schema(*schema).await?;
+                Msg::Schema { schema, line, reply } => {
+                    let t = self.on_schema(*schema).await.with_context(|| format!("line {line}"))?;
                     let _ = reply.send((t, self.plans[t].clone()));
                 }
-                Msg::Table { name, reply } => {
-                    let t = self.plan_for(&name).await?;
+                Msg::Table { name, line, reply } => {
+                    let t = self.plan_for(&name).await.with_context(|| format!("line {line}"))?;
                     let _ = reply.send((t, self.plans[t].clone()));
                 }
                 Msg::Batch(mut batch) => {
@@ -514,11 +514,15 @@ impl<S: Sink> Importer<S> {
                 bail!("table {name} does not exist in the target: create it, or pass --create-tables")
             }
             None if self.args.dry_run => {
+                if let Ok(ddl) = table_ddl(self.dialect, &schema, &self.ddl) {
+                    self.report_not_carried(&ddl.not_carried);
+                }
                 let cols = schema.columns.iter().map(|c| planned_column(self.dialect, &schema, c, &self.ddl)).collect();
                 TablePlan::new(&name, cols, &schema.primary_key)
             }
             None => {
                 let ddl = table_ddl(self.dialect, &schema, &self.ddl)?;
+                self.report_not_carried(&ddl.not_carried);
                 for sql in &ddl.create {
                     self.sink
                         .exec(sql)
@@ -542,6 +546,15 @@ impl<S: Sink> Importer<S> {
         let plan = plan.with_source(&schema);
         self.summary.group(&name);
         self.install_plan(plan).await
+    }
+
+    /// Names what a created table could not carry: a warning now, a note
+    /// in the end summary.
+    fn report_not_carried(&mut self, messages: &[String]) {
+        for m in messages {
+            cli::warn(format_args!("{m}"));
+            self.summary.note(format!("not carried: {m}"));
+        }
     }
 
     async fn install_plan(&mut self, plan: TablePlan) -> anyhow::Result<usize> {
@@ -845,14 +858,15 @@ async fn build_indexes<S: Sink>(sink: &mut S, queue: &RefCell<VecDeque<DeferredI
     let mut failures = Vec::new();
     loop {
         let Some(deferred) = queue.borrow_mut().pop_front() else { return failures };
+        let mut each = deferred.each;
         if let Some(sql) = &deferred.combined {
             if sink.exec(sql).await.is_ok() {
-                continue;
+                each.clear();
             }
-            // One of them exists already (a resumed run) or fails: one by
-            // one, so the others are still built and each failure named.
+            // Otherwise one of them exists already (a resumed run) or fails:
+            // one by one, so the others are still built and each failure named.
         }
-        for sql in deferred.each {
+        for sql in each.into_iter().chain(deferred.special) {
             if let Err(e) = sink.exec(&sql).await {
                 if !is_already_exists(&e.message) {
                     failures.push(format!("{sql}: {e}"));
@@ -896,11 +910,18 @@ struct DeferredIndexes {
     combined: Option<String>,
     /// One statement each.
     each: Vec<String>,
+    /// Special indexes (FULLTEXT, SPATIAL), one statement each, always
+    /// after the others (InnoDB builds one FULLTEXT index at a time).
+    special: Vec<String>,
 }
 
 impl DeferredIndexes {
     fn of(ddl: &typemap::TableDdl) -> DeferredIndexes {
-        DeferredIndexes { combined: ddl.indexes_combined.clone(), each: ddl.indexes.clone() }
+        DeferredIndexes {
+            combined: ddl.indexes_combined.clone(),
+            each: ddl.indexes.clone(),
+            special: ddl.special_indexes.clone(),
+        }
     }
 }
 

@@ -464,6 +464,20 @@ fn default_clause(dialect: Dialect, col: &Column, same_dialect: bool) -> Option<
     same_dialect.then(|| format!("DEFAULT {expr}"))
 }
 
+/// ` ON UPDATE CURRENT_TIMESTAMP[(p)]` for a MySQL date-time column; `None`
+/// where the target has no such clause.
+fn on_update_clause(dialect: Dialect, col: &Column, expr: &str) -> Option<String> {
+    let lower = expr.trim().to_ascii_lowercase();
+    let current = lower == "current_timestamp" || lower.starts_with("current_timestamp(") || lower == "now()";
+    if dialect != Dialect::MySql || !current || !matches!(col.ty, LogicalType::Datetime | LogicalType::Timestamp) {
+        return None;
+    }
+    Some(match col.precision.unwrap_or(0).min(6) {
+        0 => " ON UPDATE CURRENT_TIMESTAMP".to_owned(),
+        p => format!(" ON UPDATE CURRENT_TIMESTAMP({p})"),
+    })
+}
+
 /// Options of table creation.
 #[derive(Debug, Clone, Default)]
 pub struct DdlOptions {
@@ -489,6 +503,13 @@ pub struct TableDdl {
     pub indexes_combined: Option<String>,
     /// Foreign keys, created after every table's data.
     pub foreign_keys: Vec<String>,
+    /// Special indexes a same-dialect MySQL copy recreates (FULLTEXT,
+    /// SPATIAL), one statement each, after `indexes`.
+    pub special_indexes: Vec<String>,
+    /// Schema objects of the source this target cannot carry (an ON UPDATE
+    /// clause into PostgreSQL, a MySQL CHECK clause into another dialect, a
+    /// column collation), one message each, for a warning and the summary.
+    pub not_carried: Vec<String>,
 }
 
 /// The declared type a column gets: a `--cast` rule, else the source type for
@@ -532,9 +553,27 @@ pub fn table_ddl(dialect: Dialect, schema: &TableSchema, opts: &DdlOptions) -> R
         && schema.primary_key.len() == 1
         && schema.column(&schema.primary_key[0]).is_some_and(|c| c.auto_increment && c.ty.is_integer());
     let mut defs = Vec::new();
+    let mut out = TableDdl::default();
+    let lost = |what: String| format!("table {}: {what}", schema.table);
     for col in &schema.columns {
         let ty = declared_type(dialect, schema, col, opts);
         let mut def = format!("{} {ty}", q(&col.name));
+        // A column's own collation (one that is not its table's default).
+        if let Some(coll) = col.collation.as_deref().filter(|c| Some(*c) != schema.collation.as_deref()) {
+            if same && dialect == Dialect::MySql {
+                match col.charset.as_deref() {
+                    Some(cs) => def.push_str(&format!(" CHARACTER SET {cs} COLLATE {coll}")),
+                    None => def.push_str(&format!(" COLLATE {coll}")),
+                }
+            } else if same && dialect == Dialect::Postgres {
+                def.push_str(&format!(" COLLATE {}", q(coll)));
+            } else {
+                out.not_carried.push(lost(format!(
+                    "column {:?}: collation {coll} is not carried (the column gets the target's default)",
+                    col.name
+                )));
+            }
+        }
         let cast = cast_for(&opts.casts, &schema.table, col).is_some();
         if sqlite_rowid && schema.primary_key[0] == col.name {
             // Only the exact spelling INTEGER PRIMARY KEY makes the rowid alias.
@@ -561,6 +600,15 @@ pub fn table_ddl(dialect: Dialect, schema: &TableSchema, opts: &DdlOptions) -> R
             def.push(' ');
             def.push_str(&d);
         }
+        if let Some(expr) = &col.on_update {
+            match on_update_clause(dialect, col, expr) {
+                Some(clause) => def.push_str(&clause),
+                None => out.not_carried.push(lost(format!(
+                    "column {:?}: ON UPDATE {expr} is not carried ({dialect} has no such clause: a trigger can do it)",
+                    col.name
+                ))),
+            }
+        }
         if !cast && !same {
             if let Some(check) = range_check(dialect, col, &q(&col.name)) {
                 def.push(' ');
@@ -573,6 +621,41 @@ pub fn table_ddl(dialect: Dialect, schema: &TableSchema, opts: &DdlOptions) -> R
             }
         }
         defs.push(def);
+    }
+    for g in &schema.generated {
+        if same {
+            let how = if g.stored { "STORED" } else { "VIRTUAL" };
+            defs.push(match dialect {
+                Dialect::MySql => format!("{} {} AS ({}) {how}", q(&g.name), g.source_type, g.expr),
+                _ => format!("{} {} GENERATED ALWAYS AS ({}) {how}", q(&g.name), g.source_type, g.expr),
+            });
+        } else {
+            out.not_carried.push(lost(format!(
+                "generated column {:?} ({}) is not carried (its expression is in the source's dialect)",
+                g.name, g.expr
+            )));
+        }
+    }
+    for index in &schema.special_indexes {
+        let recreate = same && dialect == Dialect::MySql && index.ddl.starts_with("CREATE ");
+        if recreate {
+            out.special_indexes.push(index.ddl.clone());
+        } else {
+            out.not_carried.push(lost(format!(
+                "{} {:?} is not carried (no equivalent here; its source DDL: {})",
+                index.kind, index.name, index.ddl
+            )));
+        }
+    }
+    for check in &schema.checks {
+        if same {
+            defs.push(format!("CONSTRAINT {} CHECK ({})", q(&check.name), check.clause));
+        } else {
+            out.not_carried.push(lost(format!(
+                "CHECK constraint {:?} ({}) is not carried (written in the source's dialect)",
+                check.name, check.clause
+            )));
+        }
     }
     if !schema.primary_key.is_empty() && !sqlite_rowid {
         let cols: Vec<String> = schema.primary_key.iter().map(|c| q(c)).collect();
@@ -587,7 +670,6 @@ pub fn table_ddl(dialect: Dialect, schema: &TableSchema, opts: &DdlOptions) -> R
         }
     }
     let mut create = format!("CREATE TABLE IF NOT EXISTS {table} (\n  {}\n)", defs.join(",\n  "));
-    let mut out = TableDdl::default();
     if dialect == Dialect::MySql {
         let (charset, collation) = if same {
             (
@@ -928,6 +1010,55 @@ mod tests {
         assert_eq!(column_type(Dialect::Postgres, &a, false), "integer[]");
         assert_eq!(column_type(Dialect::MySql, &a, false), "json");
         assert_eq!(column_type(Dialect::MySql, &col("t", LogicalType::Text), true), "varchar(768)");
+    }
+
+    #[test]
+    fn schema_objects_on_a_same_dialect_copy_and_named_elsewhere() {
+        let mut at = col("at", LogicalType::Timestamp);
+        at.precision = Some(3);
+        at.nullable = false;
+        at.default_expr = Some("current_timestamp".into());
+        at.on_update = Some("current_timestamp".into());
+        let mut pw = col("pw", LogicalType::String);
+        pw.max_len = Some(40);
+        pw.source_type = Some("varchar(40)".into());
+        pw.charset = Some("utf8mb4".into());
+        pw.collation = Some("utf8mb4_bin".into());
+        let mut s = schema(vec![col("id", LogicalType::Int32), at, pw]);
+        s.dialect = Some("mysql".into());
+        s.collation = Some("utf8mb4_unicode_ci".into());
+        s.checks.push(decant_record::Check { name: "pw_len".into(), clause: "char_length(`pw`) > 3".into() });
+        s.generated.push(decant_record::GeneratedColumn {
+            name: "twice".into(),
+            source_type: "int(11)".into(),
+            expr: "`id` * 2".into(),
+            stored: false,
+        });
+        let my = table_ddl(Dialect::MySql, &s, &DdlOptions::default()).unwrap();
+        let create = &my.create[0];
+        assert!(create.contains("ON UPDATE CURRENT_TIMESTAMP(3)"), "{create}");
+        assert!(create.contains("`pw` varchar(40) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"), "{create}");
+        assert!(create.contains("CONSTRAINT `pw_len` CHECK (char_length(`pw`) > 3)"), "{create}");
+        assert!(create.contains("`twice` int(11) AS (`id` * 2) VIRTUAL"), "{create}");
+        assert!(my.not_carried.is_empty(), "{:?}", my.not_carried);
+        let pg = table_ddl(Dialect::Postgres, &s, &DdlOptions::default()).unwrap();
+        let lost = pg.not_carried.join("\n");
+        for what in [
+            "ON UPDATE current_timestamp",
+            "collation utf8mb4_bin",
+            "CHECK constraint \"pw_len\"",
+            "generated column \"twice\"",
+        ] {
+            assert!(lost.contains(what), "{what}: {lost}");
+        }
+        assert!(!pg.create[0].contains("ON UPDATE") && !pg.create[0].contains("pw_len"), "{}", pg.create[0]);
+        // PostgreSQL → PostgreSQL keeps a column collation too.
+        let mut c = col("code", LogicalType::Text);
+        c.collation = Some("C".into());
+        let mut p = schema(vec![col("id", LogicalType::Int32), c]);
+        p.dialect = Some("postgres".into());
+        let same = table_ddl(Dialect::Postgres, &p, &DdlOptions::default()).unwrap();
+        assert!(same.create[0].contains("\"code\" text COLLATE \"C\""), "{}", same.create[0]);
     }
 
     #[test]
