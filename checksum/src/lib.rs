@@ -75,9 +75,14 @@ pub struct Args {
     /// With --check: print only failures.
     #[arg(short, long)]
     pub quiet: bool,
-    /// Reject lines longer than this many bytes.
-    #[arg(long, value_name = "BYTES", default_value_t = decant_record::reader::DEFAULT_MAX_LINE_BYTES)]
+    /// Reject lines longer than this many bytes (1 to 4294967296).
+    #[arg(long, value_name = "BYTES", default_value_t = decant_record::reader::DEFAULT_MAX_LINE_BYTES,
+          value_parser = cli::parse_max_line_bytes)]
     pub max_line_bytes: usize,
+    /// Digest a file that begins with a header but lacks its "end" trailer
+    /// (cut short; reported unsealed); without it that is an error (exit 2).
+    #[arg(long)]
+    pub allow_unsealed: bool,
     /// Read each stream on N worker threads (default: one per core; 1 reads
     /// in one thread). The digests do not depend on it.
     #[arg(short = 'j', long, value_name = "N")]
@@ -94,6 +99,7 @@ impl Args {
             wheres: Vec::new(),
             password_file: self.password_file.clone(),
             exporter_dir: None,
+            allow_unsealed: self.allow_unsealed,
         }
     }
 

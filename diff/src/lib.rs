@@ -123,6 +123,10 @@ pub struct Args {
     /// Live Redis: only keys matching this pattern (repeatable).
     #[arg(long = "match", value_name = "PATTERN")]
     pub matches: Vec<String>,
+    /// Read a file side that begins with a header but lacks its "end"
+    /// trailer (cut short); without it that is an error (exit 2).
+    #[arg(long)]
+    pub allow_unsealed: bool,
     /// Password file for a live A.
     #[arg(long, value_name = "FILE")]
     pub left_password_file: Option<PathBuf>,
@@ -280,7 +284,7 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
         ..EngineConfig::default()
     };
     let out = decant_record::io::Output::create(args.output.as_deref()).context("creating the output")?;
-    let (live_a, live_b) = live_options(
+    let (mut live_a, mut live_b) = live_options(
         &a,
         &b,
         &args.tables,
@@ -288,6 +292,8 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
         &args.wheres,
         [args.left_password_file.as_ref(), args.right_password_file.as_ref()],
     )?;
+    live_a.allow_unsealed = args.allow_unsealed;
+    live_b.allow_unsealed = args.allow_unsealed;
     let use_ranges =
         !args.no_range_checksums && sqlrange::applies(&a, &b) && args.key_map.is_empty() && args.spec.is_none();
     let (a_name, b_name) = (a.display_name(), b.display_name());

@@ -140,31 +140,65 @@ pub struct ReportArgs {
     pub log_format: LogFormat,
 }
 
-/// `-i/--input FILE` (stdin by default) and `--max-line-bytes`.
+/// `-i/--input FILE` (stdin by default), `--max-line-bytes` and `--allow-unsealed`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct InputArgs {
     /// Read from FILE instead of stdin (`-` is stdin; zstd input is detected).
     #[arg(short, long, value_name = "FILE")]
     pub input: Option<PathBuf>,
-    /// Reject lines longer than this many bytes.
-    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_LINE_BYTES)]
+    /// Reject lines longer than this many bytes (1 to 4294967296).
+    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_LINE_BYTES, value_parser = parse_max_line_bytes)]
     pub max_line_bytes: usize,
+    /// Read a stream that begins with a header but lacks its "end" trailer
+    /// (cut short, or written by a tool that failed); without it that is an
+    /// error, as the missing trailer means lost records.
+    #[arg(long)]
+    pub allow_unsealed: bool,
 }
 
 impl InputArgs {
+    /// The reader options these flags ask for.
+    pub fn reader_options(&self) -> ReaderOptions {
+        ReaderOptions {
+            max_line_bytes: self.max_line_bytes,
+            allow_unsealed: self.allow_unsealed,
+            ..ReaderOptions::default()
+        }
+    }
+
     /// Opens the input as a record reader.
     pub fn open(&self) -> anyhow::Result<RecordReader<Input>> {
-        open_reader(self.input.as_deref(), self.max_line_bytes)
+        open_reader(self.input.as_deref(), self.reader_options())
     }
 }
 
+/// The largest `--max-line-bytes` accepted: 4 GiB. One line is held in memory
+/// whole, and nothing decant writes comes near it.
+pub const MAX_LINE_BYTES_LIMIT: usize = 1 << 32;
+
+/// Parses `--max-line-bytes`: a whole number from 1 to [`MAX_LINE_BYTES_LIMIT`].
+pub fn parse_max_line_bytes(text: &str) -> Result<usize, String> {
+    parse_limit(text, 1, MAX_LINE_BYTES_LIMIT as u64).map(|n| n as usize)
+}
+
+/// Parses a user-given limit and checks it is within `min..=max`, so a huge
+/// value cannot wrap around in arithmetic later.
+pub fn parse_limit(text: &str, min: u64, max: u64) -> Result<u64, String> {
+    let n: u64 =
+        text.trim().parse().map_err(|_| format!("{text:?} is not a whole number (expected {min} to {max})"))?;
+    if n < min || n > max {
+        return Err(format!("{n} is out of range (expected {min} to {max})"));
+    }
+    Ok(n)
+}
+
 /// Opens a file (or stdin for `None`/`-`) as a record reader.
-pub fn open_reader(path: Option<&Path>, max_line_bytes: usize) -> anyhow::Result<RecordReader<Input>> {
+pub fn open_reader(path: Option<&Path>, options: ReaderOptions) -> anyhow::Result<RecordReader<Input>> {
     let input = open_input(path).with_context(|| match path {
         Some(p) => format!("opening {}", p.display()),
         None => "opening stdin".to_owned(),
     })?;
-    Ok(RecordReader::with_options(input, ReaderOptions { max_line_bytes, require_sealed: false }))
+    Ok(RecordReader::with_options(input, options))
 }
 
 /// `-o/--output FILE` (stdout by default; `.zst` compresses).
@@ -571,6 +605,17 @@ fn trim_ascii(b: &[u8]) -> &[u8] {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn limits_are_checked_for_range() {
+        assert_eq!(parse_max_line_bytes("1024"), Ok(1024));
+        assert!(parse_max_line_bytes("0").unwrap_err().contains("out of range"));
+        let huge = parse_max_line_bytes("18446744073709551615").unwrap_err();
+        assert!(huge.contains("out of range"), "{huge}");
+        assert!(parse_max_line_bytes("18446744073709551616").unwrap_err().contains("not a whole number"));
+        assert!(parse_max_line_bytes("-1").is_err());
+        assert_eq!(parse_max_line_bytes("4294967296"), Ok(MAX_LINE_BYTES_LIMIT));
+    }
 
     #[test]
     fn digits_grouped() {

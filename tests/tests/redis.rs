@@ -924,6 +924,20 @@ fn last_state(path: &Path) -> Option<serde_json::Value> {
 /// Starts redis-import with `--state`, feeds it `head` through a pipe that
 /// stays open, waits until batches are acknowledged and `big:list` is partly
 /// written, then kills it (SIGKILL) with batches in flight.
+/// `stream` (a header, then records) with its `end` trailer, as a reordered
+/// copy of an export needs: a header promises a trailer, and a stream
+/// without it is read as cut short.
+fn sealed(stream: Vec<u8>) -> Vec<u8> {
+    let mut w = decant_record::RecordWriter::new(Vec::new());
+    for line in stream.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+        match decant_record::Record::decode(line).unwrap() {
+            header @ decant_record::Record::Header(_) => w.write(&header).unwrap(),
+            _ => w.write_raw(line).unwrap(),
+        }
+    }
+    w.finish().unwrap()
+}
+
 fn import_killed_mid_run(url: &str, state: &Path, head: &[u8], extra: &[&str]) {
     import_killed_when(url, state, head, extra, |c, line| line > 100 && int(&q(c, &[b"LLEN", b"big:list"])) > 1000);
 }
@@ -1005,7 +1019,7 @@ fn a_killed_import_resumes_from_its_state_file_without_duplicates() {
     let big_parts: Vec<&[u8]> = big_lines.split_inclusive(|&b| b == b'\n').collect();
     assert_eq!(big_parts.len(), 60);
     let head = [header.clone(), first.clone(), big_parts[..50].concat()].concat();
-    let input = [header, first, big_lines.clone(), rest].concat();
+    let input = sealed([header, first, big_lines.clone(), rest].concat());
     let work = decant_tests::Workdir::new("redis-state");
     let file = work.write("relay.ndjson", &input);
 
@@ -1089,7 +1103,7 @@ fn a_stream_cut_by_a_kill_is_written_again_on_resume() {
     let strings: Vec<&[u8]> =
         lines.iter().copied().filter(|l| l.starts_with(br#"{"kind":"redis""#) && !is_stream(l)).collect();
     assert_eq!((parts.len(), strings.len()), (60, 3000));
-    let input = [&lines[..1], &parts[..], &strings[..]].concat().concat();
+    let input = sealed([&lines[..1], &parts[..], &strings[..]].concat().concat());
     let head = [&lines[..1], &parts[..50]].concat().concat();
     let work = decant_tests::Workdir::new("redis-state-stream");
     let file = work.write("stream.ndjson", &input);

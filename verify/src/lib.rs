@@ -116,6 +116,10 @@ pub struct Args {
     /// Live Redis: only keys matching this pattern (repeatable).
     #[arg(long = "match", value_name = "PATTERN")]
     pub matches: Vec<String>,
+    /// Read a file side that begins with a header but lacks its "end"
+    /// trailer (cut short); without it that is an error (exit 2).
+    #[arg(long)]
+    pub allow_unsealed: bool,
     /// Password file for a live A.
     #[arg(long, value_name = "FILE")]
     pub left_password_file: Option<PathBuf>,
@@ -320,7 +324,7 @@ pub fn verify(args: &Args) -> anyhow::Result<Report> {
     let b = SourceSpec::parse(&args.right);
     let opts = CompareOptions::from_flags(&args.key, args.canon.options(), args.float_tolerance, &args.key_map)?;
     let spec: Option<Arc<Transformer>> = decant_diff::load_spec(args.spec.as_deref())?;
-    let (live_a, live_b) = decant_diff::live_options(
+    let (mut live_a, mut live_b) = decant_diff::live_options(
         &a,
         &b,
         &args.tables,
@@ -328,6 +332,8 @@ pub fn verify(args: &Args) -> anyhow::Result<Report> {
         &args.wheres,
         [args.left_password_file.as_ref(), args.right_password_file.as_ref()],
     )?;
+    live_a.allow_unsealed = args.allow_unsealed;
+    live_b.allow_unsealed = args.allow_unsealed;
 
     // Pass 1: counts, digests, sample, schemas.
     let seed = args.seed.unwrap_or_else(|| {
