@@ -148,8 +148,12 @@ pub struct ExportOptions {
 impl ExportOptions {
     /// Resolves the flags (URL from `--url` or `$SOURCE_URL`).
     pub fn from_args(args: &SqlExportArgs, store: Store) -> anyhow::Result<ExportOptions> {
-        let url =
-            ConnUrl::resolve(args.source.url.as_deref(), args.source.password_file.as_deref(), Role::Source, false)?;
+        let url = ConnUrl::resolve_for(
+            args.source.url.as_deref(),
+            args.source.password_file.as_deref(),
+            Role::Source,
+            store,
+        )?;
         if url.store() != store {
             bail!("{} is not a {} URL (expected {})", url, store_name(store), store_scheme(store));
         }

@@ -239,12 +239,13 @@ pub(crate) trait Sink {
 
 /// Runs an importer: the body of `mysql-import`, `pg-import`, `sqlite-import`.
 pub fn run(dialect: Dialect, args: SqlImportArgs) -> anyhow::Result<Outcome> {
-    let url = ConnUrl::resolve(args.target.url.as_deref(), args.target.password_file.as_deref(), Role::Target, false)?;
     let want = match dialect {
         Dialect::Postgres => Store::Postgres,
         Dialect::MySql => Store::MySql,
         Dialect::Sqlite => Store::Sqlite,
     };
+    let url =
+        ConnUrl::resolve_for(args.target.url.as_deref(), args.target.password_file.as_deref(), Role::Target, want)?;
     if url.store() != want {
         bail!("{url} is not a {} URL", dialect.name());
     }
