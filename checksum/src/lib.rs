@@ -185,3 +185,17 @@ fn run_check(args: &Args, file: &std::path::Path) -> anyhow::Result<Outcome> {
         Ok(Outcome::Success)
     }
 }
+
+/// The clap command of `decant-checksum`, as the binary parses it (and the `decant`
+/// dispatcher renders it for completions and man pages).
+pub fn command() -> clap::Command {
+    use clap::CommandFactory as _;
+    decant_record::cli::with_help_sections(Args::command(), "", decant_record::conn::LIVE_ENV_HELP)
+}
+
+/// `decant-checksum`'s `main`.
+pub fn main() -> std::process::ExitCode {
+    use clap::FromArgMatches as _;
+    let args = Args::from_arg_matches(&command().get_matches()).unwrap_or_else(|e| e.exit());
+    decant_record::cli::main("decant-checksum", || run(&args))
+}

@@ -39,6 +39,25 @@ Exit status:
   1  differences found, verification failed, or some records rejected
   2  usage or fatal error";
 
+/// Sets a tool's text after the flags in `--help`: `text` (or the command's
+/// own after-help when `text` is empty), then the environment variables the
+/// tool reads (`env`, e.g. [`crate::conn::env_help`]), then [`EXIT_STATUS_HELP`], once.
+pub fn with_help_sections(cmd: clap::Command, text: &str, env: &str) -> clap::Command {
+    let mut body =
+        if text.is_empty() { cmd.get_after_help().map(|s| s.to_string()).unwrap_or_default() } else { text.to_owned() };
+    if let Some(i) = body.find("Exit status:") {
+        body.truncate(i);
+    }
+    let mut out = body.trim_end().to_owned();
+    if !env.is_empty() {
+        out.push_str("\n\n");
+        out.push_str(env.trim_end());
+    }
+    out.push_str("\n\n");
+    out.push_str(EXIT_STATUS_HELP);
+    cmd.after_help(out.trim_start().to_owned())
+}
+
 /// How a run ended, when it did not fail outright.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {

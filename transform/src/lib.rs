@@ -233,3 +233,17 @@ impl Transformer {
         Ok(ViewOutcome::Unmatched)
     }
 }
+
+/// The clap command of `decant-transform`, as the binary parses it (and the
+/// `decant` dispatcher renders it for completions and man pages).
+pub fn command() -> clap::Command {
+    use clap::CommandFactory as _;
+    decant_record::cli::with_help_sections(cli::Args::command(), "", "")
+}
+
+/// `decant-transform`'s `main`.
+pub fn main() -> std::process::ExitCode {
+    use clap::FromArgMatches as _;
+    let args = cli::Args::from_arg_matches(&command().get_matches()).unwrap_or_else(|e| e.exit());
+    decant_record::cli::main("decant-transform", || cli::run(&args))
+}

@@ -577,6 +577,20 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
     Ok(if report.ok { Outcome::Success } else { Outcome::Failed })
 }
 
+/// The clap command of `decant-verify`, as the binary parses it (and the `decant`
+/// dispatcher renders it for completions and man pages).
+pub fn command() -> clap::Command {
+    use clap::CommandFactory as _;
+    decant_record::cli::with_help_sections(Args::command(), "", decant_record::conn::LIVE_ENV_HELP)
+}
+
+/// `decant-verify`'s `main`.
+pub fn main() -> std::process::ExitCode {
+    use clap::FromArgMatches as _;
+    let args = Args::from_arg_matches(&command().get_matches()).unwrap_or_else(|e| e.exit());
+    decant_record::cli::main("decant-verify", || run(&args))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
