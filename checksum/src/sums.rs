@@ -22,7 +22,7 @@
 //!   `broken` (the stream is altered or unreadable; the reason follows as a
 //!   `# ` comment line).
 //! - A group line, `DIGEST  COUNT  GROUP`: 64 lowercase hex digits of the
-//!   order-independent content digest (DESIGN.md §2.3), the number of records
+//!   order-independent content digest (docs/format.md §3), the number of records
 //!   (rows, or whole Redis keys), and the group: `table:NAME` or
 //!   `keys:GROUP`. Groups are sorted by name.
 //! - In SOURCE and GROUP, a backslash, a newline and a carriage return are

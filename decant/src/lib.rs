@@ -297,6 +297,16 @@ mod tests {
     }
 
     #[test]
+    fn no_example_wraps_at_80_columns() {
+        for tool in TOOLS {
+            let after = (tool.command)().get_after_help().map(|s| s.to_string()).unwrap_or_default();
+            for line in after.lines().filter(|l| l.starts_with("  ") && !l.starts_with("   ")) {
+                assert!(line.chars().count() <= 80, "{}: {line:?}", tool.name);
+            }
+        }
+    }
+
+    #[test]
     fn tools_are_found_by_short_name_and_binary() {
         assert_eq!(find_tool("diff").unwrap().binary, "decant-diff");
         assert_eq!(find_tool("decant-diff").unwrap().name, "diff");

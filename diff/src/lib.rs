@@ -45,7 +45,7 @@ every added one. Read like the diff lines: \"removed\" and \"changed\" rows are 
 back as they are in A, \"added\" ones are deleted from B.
 
 Rows are keyed by the primary key of their schema line (SQL exports have one),
-or by --key. Records are compared in the canonical form (DESIGN.md §2.3); every
+or by --key. Records are compared in the canonical form (docs/format.md §3); every
 other normalisation is an explicit flag. Inputs larger than --memory are
 hash-partitioned into temporary files. Two live SQL databases (mysql:// or
 postgres:// on both sides) are compared by checksums of primary-key ranges

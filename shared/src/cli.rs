@@ -55,7 +55,99 @@ pub fn with_help_sections(cmd: clap::Command, text: &str, env: &str) -> clap::Co
     }
     out.push_str("\n\n");
     out.push_str(EXIT_STATUS_HELP);
-    cmd.after_help(out.trim_start().to_owned())
+    cmd.after_help(fit_command_lines(out.trim_start(), HELP_WIDTH))
+}
+
+/// The width `--help` text is laid out for: a terminal's default.
+pub const HELP_WIDTH: usize = 80;
+
+/// Breaks every over-long command line of help text (a line indented by two
+/// spaces, as examples are) into shell continuation lines (` \` and a
+/// six-space indent) at word boundaries outside quotes, so that nothing wraps
+/// at `width` columns into lines that would paste as separate commands.
+/// Other lines are left to clap's wrapping.
+pub fn fit_command_lines(text: &str, width: usize) -> String {
+    let mut out = String::with_capacity(text.len() + 64);
+    for line in text.lines() {
+        let is_command = line.starts_with("  ") && !line.starts_with("   ");
+        if !is_command || line.chars().count() <= width {
+            out.push_str(line);
+            out.push('\n');
+            continue;
+        }
+        let (body, continued) = match line.strip_suffix(" \\") {
+            Some(b) => (b, true),
+            None => (line, false),
+        };
+        // A flag stays on the line of its value.
+        let mut words: Vec<String> = Vec::new();
+        for word in shell_words(body.trim_start()) {
+            let joins = words.last().is_some_and(|w| w.starts_with('-') && !w.contains(' '))
+                && !word.starts_with(['-', '|', '#', '<', '>', '&']);
+            match words.last_mut() {
+                Some(last) if joins => {
+                    last.push(' ');
+                    last.push_str(&word);
+                }
+                _ => words.push(word),
+            }
+        }
+        let mut current = String::from("  ");
+        let mut first = true;
+        for word in words {
+            let room = width.saturating_sub(2); // for the " \\"
+            if !first && current.chars().count() + 1 + word.chars().count() > room {
+                out.push_str(&current);
+                out.push_str(" \\\n");
+                current = String::from("      ");
+                current.push_str(&word);
+            } else {
+                if !first {
+                    current.push(' ');
+                }
+                current.push_str(&word);
+            }
+            first = false;
+        }
+        out.push_str(&current);
+        if continued {
+            out.push_str(" \\");
+        }
+        out.push('\n');
+    }
+    if !text.ends_with('\n') {
+        out.pop();
+    }
+    out
+}
+
+/// Splits a command line at spaces outside single or double quotes.
+fn shell_words(line: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut quote: Option<char> = None;
+    for c in line.chars() {
+        match (c, quote) {
+            ('\'' | '"', None) => {
+                quote = Some(c);
+                word.push(c);
+            }
+            (c, Some(q)) if c == q => {
+                quote = None;
+                word.push(c);
+            }
+            (' ', None) => {
+                if !word.is_empty() {
+                    words.push(std::mem::take(&mut word));
+                }
+            }
+            _ => word.push(c),
+        }
+    }
+    if !word.is_empty() {
+        words.push(word);
+    }
+    words
 }
 
 /// How a run ended, when it did not fail outright.
@@ -624,6 +716,21 @@ fn trim_ascii(b: &[u8]) -> &[u8] {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_example_lines_become_continuation_lines() {
+        let text = "Examples:\n  mysql-export --url mysql://app@db/reline --tables 'users,orders' --where 'orders:created_at >= \"2025-01-01\"'\n  short one\nProse that is longer than the width is left alone for clap to wrap as it likes, really.\n";
+        let out = fit_command_lines(text, 80);
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines[1], "  mysql-export --url mysql://app@db/reline --tables 'users,orders' \\");
+        assert_eq!(lines[2], "      --where 'orders:created_at >= \"2025-01-01\"'");
+        assert_eq!(lines[3], "  short one");
+        assert!(lines[4].starts_with("Prose"));
+        assert!(out.lines().filter(|l| l.starts_with("  ")).all(|l| l.chars().count() <= 80), "{out}");
+        // A line that was already continued keeps its " \\".
+        let out = fit_command_lines(&format!("  {} \\\n      --b\n", "--a ".repeat(30).trim_end()), 80);
+        assert!(out.lines().next().unwrap().ends_with(" \\") && out.lines().nth(1).unwrap().ends_with(" \\"), "{out}");
+    }
 
     #[test]
     fn limits_are_checked_for_range() {

@@ -375,22 +375,25 @@ fn url_from_libpq_env(store: Store) -> Option<String> {
 /// The environment variables a tool of `store` reads, for its `--help`.
 pub fn env_help(store: Store, role: Role) -> String {
     let p = role.prefix();
-    let mut out = format!("Environment:\n  {p}_URL  the URL when --url is not given\n");
+    let mut out = format!("Environment:\n  {p}_URL  the URL, when --url is not given\n");
     match store {
         Store::Redis => {
-            out.push_str(&format!("  {p}_REDIS_HOST, {p}_REDIS_PORT, {p}_REDIS_DB, {p}_REDIS_PASSWORD, {p}_REDIS_TLS\n      the URL in parts, when neither --url nor {p}_URL is given\n"));
+            out.push_str(&format!(
+                "  {p}_REDIS_HOST, _PORT, _DB, _PASSWORD, _TLS  the URL in parts,\n      when neither --url nor {p}_URL is given\n"
+            ));
             out.push_str("  REDISCLI_AUTH  the password, as redis-cli reads it\n");
         }
         Store::MySql => out.push_str("  MYSQL_PWD  the password, as the mysql and mariadb clients read it\n"),
         Store::Postgres => {
-            out.push_str("  PGHOST, PGPORT, PGUSER, PGDATABASE  the URL in parts, when neither --url nor ");
-            out.push_str(&format!("{p}_URL is given\n"));
+            out.push_str(&format!(
+                "  PGHOST, PGPORT, PGUSER, PGDATABASE  the URL in parts,\n      when neither --url nor {p}_URL is given\n"
+            ));
             out.push_str("  PGPASSWORD, PGPASSFILE  the password (or ~/.pgpass), as libpq reads them\n");
             out.push_str("  PGSSLMODE  TLS: disable, prefer, require, verify-ca, verify-full\n");
         }
         Store::Sqlite => {}
     }
-    out.push_str("  A password in the URL or from --password-file comes first.\n");
+    out.push_str("  A password in the URL, or from --password-file, comes first.\n");
     out
 }
 

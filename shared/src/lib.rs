@@ -1,7 +1,7 @@
 //! `decant-record`: the one owner of the decant NDJSON stream format.
 //!
 //! Every decant tool reads and writes this format, so it is documented here
-//! like a wire format (DESIGN.md §2). A stream is UTF-8, one JSON object per
+//! like a wire format (docs/format.md). A stream is UTF-8, one JSON object per
 //! line, `\n` line ends; every line has a `"kind"`:
 //!
 //! ```json

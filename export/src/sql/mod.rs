@@ -1,7 +1,7 @@
 //! SQL exporters: `mysql-export`, `pg-export`, `sqlite-export` over one
 //! dialect-aware core.
 //!
-//! Each exporter writes a decant stream (DESIGN.md §2): a `header`, then for
+//! Each exporter writes a decant stream (docs/format.md): a `header`, then for
 //! every table, in foreign-key dependency order (referenced tables first), a
 //! `schema` line and the table's `row` lines, then the `end` trailer.
 //!
@@ -33,7 +33,7 @@
 //!   the stream. MySQL FLOAT is the exception (MariaDB prints 6 digits), so
 //!   it is read as `col * 1e0`, the exact double of the stored float.
 //!
-//! ## Values (DESIGN.md §2.2)
+//! ## Values (docs/format.md §2)
 //!
 //! | source | logical type | value |
 //! |---|---|---|
