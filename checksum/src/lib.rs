@@ -75,6 +75,14 @@ pub struct Args {
     /// With --check: print only failures.
     #[arg(short, long)]
     pub quiet: bool,
+    /// Format of the lines on stderr: text, or json (one JSON object per
+    /// line with a timestamp and a level, for cron and log pipelines).
+    #[arg(long, value_enum, default_value_t = cli::LogFormat::Text, value_name = "FORMAT")]
+    pub log_format: cli::LogFormat,
+    /// Write the run's figures to FILE at the end in the Prometheus text
+    /// format (node_exporter's textfile collector), failed runs included.
+    #[arg(long, value_name = "FILE")]
+    pub metrics_file: Option<PathBuf>,
     /// Reject lines longer than this many bytes (1 to 4294967296).
     #[arg(long, value_name = "BYTES", default_value_t = decant_record::reader::DEFAULT_MAX_LINE_BYTES,
           value_parser = cli::parse_max_line_bytes)]
@@ -196,6 +204,8 @@ pub fn command() -> clap::Command {
 /// `decant-checksum`'s `main`.
 pub fn main() -> std::process::ExitCode {
     use clap::FromArgMatches as _;
-    let args = Args::from_arg_matches(&command().get_matches()).unwrap_or_else(|e| e.exit());
-    decant_record::cli::main("decant-checksum", || run(&args))
+    decant_record::cli::main("decant-checksum", || {
+        let args = Args::from_arg_matches(&decant_record::cli::get_matches(command())).unwrap_or_else(|e| e.exit());
+        run(&args)
+    })
 }

@@ -16,7 +16,6 @@ pub mod keymap;
 pub mod output;
 pub mod sqlrange;
 
-use std::io::Write as _;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -269,7 +268,7 @@ pub fn print_summary(stats: &DiffStats, report: &ReportArgs) {
             out
         }
     };
-    let _ = std::io::stderr().lock().write_all(cli::redact(&text).as_bytes());
+    cli::log_lines("info", &text);
 }
 
 /// Runs `decant-diff`.
@@ -351,8 +350,10 @@ pub fn command() -> clap::Command {
 /// `decant-diff`'s `main`.
 pub fn main() -> std::process::ExitCode {
     use clap::FromArgMatches as _;
-    let args = Args::from_arg_matches(&command().get_matches()).unwrap_or_else(|e| e.exit());
-    decant_record::cli::main("decant-diff", || run(&args))
+    decant_record::cli::main("decant-diff", || {
+        let args = Args::from_arg_matches(&decant_record::cli::get_matches(command())).unwrap_or_else(|e| e.exit());
+        run(&args)
+    })
 }
 
 #[cfg(test)]

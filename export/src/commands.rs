@@ -118,14 +118,14 @@ pub fn sqlite_export() -> clap::Command {
 /// `redis-export`'s `main`.
 pub fn redis_export_main() -> ExitCode {
     cli::main("redis-export", || {
-        let m = redis_export().get_matches();
+        let m = cli::get_matches(redis_export());
         crate::redis::run(crate::redis::Args::from_arg_matches(&m).unwrap_or_else(|e| e.exit()))
     })
 }
 
 fn sql_main(tool: &'static str, store: Store, cmd: clap::Command) -> ExitCode {
     cli::main(tool, || {
-        let m = cmd.get_matches();
+        let m = cli::get_matches(cmd);
         let args = SqlExportArgs::from_arg_matches(&m).unwrap_or_else(|e| e.exit());
         let schema = if store == Store::Postgres {
             PgSchemaArg::from_arg_matches(&m).unwrap_or_else(|e| e.exit()).schema

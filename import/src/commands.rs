@@ -97,14 +97,14 @@ pub fn sqlite_import() -> clap::Command {
 /// `redis-import`'s `main`.
 pub fn redis_import_main() -> ExitCode {
     cli::main("redis-import", || {
-        let m = redis_import().get_matches();
+        let m = cli::get_matches(redis_import());
         crate::redis::run(crate::redis::Args::from_arg_matches(&m).unwrap_or_else(|e| e.exit()))
     })
 }
 
 fn sql_main(tool: &'static str, dialect: Dialect, cmd: clap::Command) -> ExitCode {
     cli::main(tool, || {
-        let m = cmd.get_matches();
+        let m = cli::get_matches(cmd);
         sql::run(dialect, SqlImportArgs::from_arg_matches(&m).unwrap_or_else(|e| e.exit()))
     })
 }

@@ -17,6 +17,7 @@ use std::fs::{File, OpenOptions};
 use std::io::{self, BufWriter, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -195,10 +196,99 @@ pub fn redact(text: &str) -> String {
     out
 }
 
-/// Prints a diagnostic line on stderr: `tool: message`, secrets scrubbed.
+static JSON_LOGS: AtomicBool = AtomicBool::new(false);
+
+/// Makes every stderr line a JSON object from now on (`--log-format json`).
+pub fn set_json_logs(on: bool) {
+    JSON_LOGS.store(on, Ordering::Relaxed);
+}
+
+/// True under `--log-format json`.
+pub fn json_logs() -> bool {
+    JSON_LOGS.load(Ordering::Relaxed)
+}
+
+/// True when the command line asks for `--log-format json`: read before
+/// parsing, so that even a usage error or a failure to open the input is
+/// logged as JSON.
+fn args_ask_for_json_logs(args: impl Iterator<Item = std::ffi::OsString>) -> bool {
+    let mut previous_was_flag = false;
+    for arg in args {
+        let arg = arg.to_string_lossy();
+        if arg == "--log-format=json" || (previous_was_flag && arg == "json") {
+            return true;
+        }
+        if arg == "--" {
+            return false;
+        }
+        previous_was_flag = arg == "--log-format";
+    }
+    false
+}
+
+/// Writes lines to stderr, secrets scrubbed. Under `--log-format json` each
+/// line becomes one JSON object with `ts` (UTC, RFC 3339) and `level`: a line
+/// that already is a JSON object gains the two members (the level given
+/// here, unless it has one), any other line becomes
+/// `{"ts":…,"level":…,"tool":…,"message":…}` with the `tool: ` prefix taken off.
+pub fn log_lines(level: &str, text: &str) {
+    let text = redact(text);
+    let mut out = String::with_capacity(text.len() + 64);
+    if !json_logs() {
+        out.push_str(&text);
+        if !out.ends_with('\n') {
+            out.push('\n');
+        }
+    } else {
+        let ts = crate::time::now_rfc3339();
+        let prefix = format!("{}: ", tool_name());
+        for line in text.lines().filter(|l| !l.trim().is_empty()) {
+            let mut object = match serde_json::from_str::<serde_json::Value>(line) {
+                Ok(serde_json::Value::Object(map)) => map,
+                _ => {
+                    let mut map = serde_json::Map::new();
+                    map.insert("tool".into(), tool_name().into());
+                    map.insert("message".into(), line.strip_prefix(&prefix).unwrap_or(line).into());
+                    map
+                }
+            };
+            let mut ordered = serde_json::Map::new();
+            ordered.insert("ts".into(), ts.clone().into());
+            ordered.insert("level".into(), object.remove("level").unwrap_or_else(|| level.into()));
+            ordered.extend(object);
+            out.push_str(&serde_json::Value::Object(ordered).to_string());
+            out.push('\n');
+        }
+    }
+    let mut err = io::stderr().lock();
+    let _ = err.write_all(out.as_bytes()).and_then(|_| err.flush());
+}
+
+/// Prints a diagnostic line on stderr: `tool: message`, secrets scrubbed
+/// (a JSON object with level "warn" under `--log-format json`).
 pub fn warn(message: impl Display) {
-    let line = redact(&format!("{}: {message}", tool_name()));
-    let _ = writeln!(io::stderr().lock(), "{line}");
+    log_lines("warn", &format!("{}: {message}", tool_name()));
+}
+
+/// Prints an error line on stderr, like [`warn`] with level "error".
+pub fn error(message: impl Display) {
+    log_lines("error", &format!("{}: {message}", tool_name()));
+}
+
+/// Parses the command line with `cmd`: `--help` and `--version` print and
+/// exit 0; a usage error exits 2 with clap's message, one JSON object under
+/// `--log-format json`.
+pub fn get_matches(cmd: clap::Command) -> clap::ArgMatches {
+    match cmd.try_get_matches() {
+        Ok(m) => m,
+        Err(e) if !json_logs() || !e.use_stderr() => e.exit(),
+        Err(e) => {
+            let text = e.render().to_string();
+            let first = text.lines().next().unwrap_or("usage error").trim_start_matches("error: ");
+            error(format_args!("{first} (see --help)"));
+            std::process::exit(i32::from(EXIT_FATAL));
+        }
+    }
 }
 
 /// True when the error chain contains a closed pipe (`tool | head`).
@@ -216,15 +306,68 @@ pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
 /// (`tool: context: cause`). A closed output pipe exits 0 quietly.
 pub fn main(tool: &'static str, body: impl FnOnce() -> anyhow::Result<Outcome>) -> ExitCode {
     let _ = TOOL.set(tool);
-    match body() {
-        Ok(Outcome::Success) => ExitCode::from(EXIT_OK),
-        Ok(Outcome::Failed) => ExitCode::from(EXIT_DIFFERENT),
-        Err(e) if is_broken_pipe(&e) => ExitCode::from(EXIT_OK),
+    let started = Instant::now();
+    crate::interrupt::install(tool);
+    if args_ask_for_json_logs(std::env::args_os().skip(1)) {
+        set_json_logs(true);
+    }
+    let metrics_file = metrics_file_arg(std::env::args_os().skip(1));
+    let status = match body() {
+        Ok(Outcome::Success) => EXIT_OK,
+        Ok(Outcome::Failed) => EXIT_DIFFERENT,
+        Err(e) if is_broken_pipe(&e) => EXIT_OK,
         Err(e) => {
-            warn(format_args!("{e:#}"));
-            ExitCode::from(EXIT_FATAL)
+            error(error_chain(&e));
+            EXIT_FATAL
+        }
+    };
+    if let Some(path) = metrics_file {
+        let end = crate::metrics::RunEnd { exit_status: status, duration: started.elapsed() };
+        if let Err(e) = crate::metrics::write_file(&path, tool, end) {
+            error(format_args!("writing the metrics file {}: {e}", path.display()));
+            return ExitCode::from(EXIT_FATAL);
         }
     }
+    ExitCode::from(status)
+}
+
+/// The error and its causes as one line, `context: cause: cause`, leaving
+/// out a cause whose text the line already holds (drivers often repeat
+/// their source's message in their own: "password authentication failed
+/// for user \"app\": password authentication failed for user \"app\"").
+pub fn error_chain(err: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if text.is_empty() || out.contains(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
+}
+
+/// The `--metrics-file` of the command line, read before parsing so that
+/// a run that fails early (even on a bad flag) still writes its metrics.
+fn metrics_file_arg(args: impl Iterator<Item = std::ffi::OsString>) -> Option<PathBuf> {
+    let mut previous_was_flag = false;
+    for arg in args {
+        if previous_was_flag {
+            return Some(PathBuf::from(arg));
+        }
+        let text = arg.to_string_lossy();
+        if let Some(path) = text.strip_prefix("--metrics-file=") {
+            return Some(PathBuf::from(path));
+        }
+        if text == "--" {
+            return None;
+        }
+        previous_was_flag = text == "--metrics-file";
+    }
+    None
 }
 
 /// Format of progress and summary lines on stderr.
@@ -246,9 +389,16 @@ pub struct ReportArgs {
     /// No progress and no summary; errors and warnings only.
     #[arg(short, long)]
     pub quiet: bool,
-    /// Format of progress and summary lines on stderr.
+    /// Format of every line on stderr: text, or json (one JSON object per
+    /// line with "ts" and "level": progress, summary, warnings and errors).
     #[arg(long, value_enum, default_value_t = LogFormat::Text, value_name = "FORMAT")]
     pub log_format: LogFormat,
+    /// Write the run's figures to FILE at the end, failed runs included, in
+    /// the Prometheus text format (node_exporter's textfile collector):
+    /// records, skipped, rejects, errors, bytes, duration, exit status, last
+    /// success time. E.g. --metrics-file /var/lib/node_exporter/backup.prom
+    #[arg(long, value_name = "FILE")]
+    pub metrics_file: Option<PathBuf>,
 }
 
 /// `-i/--input FILE` (stdin by default), `--max-line-bytes` and `--allow-unsealed`.
@@ -455,12 +605,11 @@ impl Progress {
             }
             l
         };
-        let mut err = io::stderr().lock();
         if self.tty && !self.json {
-            let _ = write!(err, "\r{line}\x1b[K");
+            let _ = write!(io::stderr().lock(), "\r{line}\x1b[K");
             self.drew = true;
         } else {
-            let _ = writeln!(err, "{line}");
+            log_lines("info", &line);
         }
     }
 
@@ -601,8 +750,10 @@ impl Summary {
         out
     }
 
-    /// Prints the summary on stderr (unless `--quiet`).
+    /// Prints the summary on stderr (unless `--quiet`), and keeps its totals
+    /// for `--metrics-file`.
     pub fn print(&self, report: &ReportArgs) {
+        crate::metrics::record_counts(self.totals());
         if report.quiet {
             return;
         }
@@ -612,7 +763,7 @@ impl Summary {
             }
             LogFormat::Json => self.render_json(),
         };
-        let _ = io::stderr().lock().write_all(redact(&text).as_bytes());
+        log_lines("info", &text);
     }
 }
 
@@ -741,6 +892,28 @@ mod tests {
         assert!(parse_max_line_bytes("18446744073709551616").unwrap_err().contains("not a whole number"));
         assert!(parse_max_line_bytes("-1").is_err());
         assert_eq!(parse_max_line_bytes("4294967296"), Ok(MAX_LINE_BYTES_LIMIT));
+    }
+
+    #[test]
+    fn json_logs_are_asked_for_by_either_spelling() {
+        let ask = |v: &[&str]| args_ask_for_json_logs(v.iter().map(std::ffi::OsString::from));
+        assert!(ask(&["-i", "x", "--log-format", "json"]));
+        assert!(ask(&["--log-format=json"]));
+        assert!(!ask(&["--log-format", "text", "json"]));
+        assert!(!ask(&["--", "--log-format=json"]));
+    }
+
+    #[test]
+    fn an_error_chain_says_each_cause_once() {
+        let inner = anyhow::anyhow!("password authentication failed for user \"app\"");
+        let wrapped = inner.context("error returned from database: password authentication failed for user \"app\"");
+        let e = wrapped.context("connecting to postgres://app:***@h/db");
+        assert_eq!(
+            error_chain(&e),
+            "connecting to postgres://app:***@h/db: error returned from database: password authentication failed for user \"app\""
+        );
+        let plain = anyhow::anyhow!("cause").context("context");
+        assert_eq!(error_chain(&plain), format!("{plain:#}"));
     }
 
     #[test]

@@ -436,6 +436,7 @@ impl<R: BufRead> RecordReader<R> {
             }
             self.line.extend_from_slice(&buf[..take]);
             self.input.consume(take);
+            crate::metrics::BYTES_READ.fetch_add(take as u64, std::sync::atomic::Ordering::Relaxed);
             if complete {
                 self.line_no += 1;
                 return Ok(true);

@@ -244,6 +244,9 @@ pub fn command() -> clap::Command {
 /// `decant-transform`'s `main`.
 pub fn main() -> std::process::ExitCode {
     use clap::FromArgMatches as _;
-    let args = cli::Args::from_arg_matches(&command().get_matches()).unwrap_or_else(|e| e.exit());
-    decant_record::cli::main("decant-transform", || cli::run(&args))
+    decant_record::cli::main("decant-transform", || {
+        let args =
+            cli::Args::from_arg_matches(&decant_record::cli::get_matches(command())).unwrap_or_else(|e| e.exit());
+        cli::run(&args)
+    })
 }

@@ -572,7 +572,7 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
     if !(args.report.quiet || args.json && report.ok) {
         let text = render_text(&report);
         let prefixed: String = text.lines().map(|l| format!("{}: {l}\n", cli::tool_name())).collect();
-        let _ = std::io::stderr().lock().write_all(cli::redact(&prefixed).as_bytes());
+        cli::log_lines(if report.ok { "info" } else { "error" }, &prefixed);
     }
     Ok(if report.ok { Outcome::Success } else { Outcome::Failed })
 }
@@ -587,8 +587,10 @@ pub fn command() -> clap::Command {
 /// `decant-verify`'s `main`.
 pub fn main() -> std::process::ExitCode {
     use clap::FromArgMatches as _;
-    let args = Args::from_arg_matches(&command().get_matches()).unwrap_or_else(|e| e.exit());
-    decant_record::cli::main("decant-verify", || run(&args))
+    decant_record::cli::main("decant-verify", || {
+        let args = Args::from_arg_matches(&decant_record::cli::get_matches(command())).unwrap_or_else(|e| e.exit());
+        run(&args)
+    })
 }
 
 #[cfg(test)]
