@@ -133,3 +133,21 @@ fn line_caps_out_of_range_are_usage_errors() {
     // The largest accepted cap reads a normal stream.
     w.run("decant-checksum").args(["--max-line-bytes", "4294967296", "whole.ndjson"]).output().assert_success();
 }
+
+#[test]
+fn a_rerun_that_meets_its_own_rows_says_how_to_go_on() {
+    let w = Workdir::new("bad-input-rerun");
+    w.write("users.ndjson", sealed_users(3));
+    let pg = postgres();
+    let db = pg.fresh_database("rerun");
+    let url = pg.url(&db);
+    w.run("pg-import").args(["--url", &url, "--create-tables", "-i", "users.ndjson"]).output().assert_success();
+    // The same import again, as after a run that was cut off without --state.
+    let out = w.run("pg-import").args(["--url", &url, "--create-tables", "-i", "users.ndjson"]).output();
+    assert_eq!(out.code(), Some(2), "{out:?}");
+    for hint in ["--mode skip-existing", "--truncate", "--state"] {
+        assert!(out.stderr.contains(hint), "{hint}: {out:?}");
+    }
+    // ... and what it suggests works.
+    w.run("pg-import").args(["--url", &url, "--mode", "skip-existing", "-i", "users.ndjson"]).output().assert_success();
+}
