@@ -307,6 +307,20 @@ mod tests {
     }
 
     #[test]
+    fn no_help_text_holds_clap_s_line_break_escape() {
+        // "{n}" in clap help text renders as a line break, splitting examples.
+        for tool in TOOLS {
+            let mut cmd = (tool.command)();
+            let help = cmd.render_long_help().to_string();
+            for arg in cmd.get_arguments() {
+                let text = arg.get_long_help().or(arg.get_help()).map(|h| h.to_string()).unwrap_or_default();
+                assert!(!text.contains("{n}"), "{} --{:?}: {text}", tool.name, arg.get_long());
+            }
+            assert!(!help.contains("@\n"), "{}", tool.name);
+        }
+    }
+
+    #[test]
     fn tools_are_found_by_short_name_and_binary() {
         assert_eq!(find_tool("diff").unwrap().binary, "decant-diff");
         assert_eq!(find_tool("decant-diff").unwrap().name, "diff");

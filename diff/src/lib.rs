@@ -87,9 +87,10 @@ pub struct Args {
     /// (repeatable). Default: each table's primary key from its schema line.
     #[arg(long, value_name = "SPEC")]
     pub key: Vec<String>,
+    // The example's capture is not named n: clap renders "{n}" in help text as a line break.
     /// Map A's IDs before comparing: FROM=TO for Redis keys
     /// ("apikey:{id}=key:{id}"), TABLE.COLUMN@FROM=TO for a column
-    /// ("users.id@{n}=u-{n}"); repeatable.
+    /// ("users.id@{id}=u-{id}"); repeatable.
     #[arg(long, value_name = "RULE")]
     pub key_map: Vec<KeyMap>,
     /// Apply this decant-transform spec to A before comparing (when A and B

@@ -55,7 +55,7 @@ Examples:
   decant-verify --left mysql://root@old/reline --right postgres://app@new/reline --schema --sample 1000
   decant-verify --left redis://prod:6379/0 --right mysql://app@db/relay --spec relay-to-mysql.toml
   decant-verify --left a.ndjson --right b.ndjson --time-precision 3 --null-equals-empty --max-mismatch 0.1%
-  decant-verify --left old.ndjson --right new.ndjson --key-map 'users.id@{n}=u-{n}' --json > report.json
+  decant-verify --left old.ndjson --right new.ndjson --key-map 'users.id@{id}=u-{id}' --json > report.json
 
 ";
 
