@@ -680,7 +680,8 @@ impl Summary {
         Summary { labels: ["written", "skipped", "rejected"], groups: BTreeMap::new(), started: Instant::now() }
     }
 
-    /// Renames the three columns (e.g. `["copied", "skipped", "errors"]`).
+    /// Renames the three columns. Every tool keeps the default names
+    /// (written, skipped, rejected), so scripts read one set of names.
     pub fn with_labels(mut self, labels: [&'static str; 3]) -> Summary {
         self.labels = labels;
         self

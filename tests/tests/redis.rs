@@ -364,8 +364,8 @@ fn every_type_round_trips_losslessly() {
     let out = import(&target.url(), &stream, &["--log-format", "json"]).assert_success();
     assert_same(&snapshot(&source.url()), &snapshot(&target.url()));
     let summary = json_summary(&out.stderr);
-    assert_eq!(summary["big"]["copied"], 6, "{}", out.stderr);
-    assert_eq!(summary["(total)"]["errors"], 0);
+    assert_eq!(summary["big"]["written"], 6, "{}", out.stderr);
+    assert_eq!(summary["(total)"]["rejected"], 0);
 }
 
 /// TYPE calls the server has answered since the last CONFIG RESETSTAT.
@@ -576,7 +576,7 @@ fn dry_run_writes_nothing() {
     assert_eq!(snapshot(&target.url()), before);
     let summary = json_summary(&out.stderr);
     assert_eq!(summary["(total)"]["skipped"], 3, "{}", out.stderr);
-    assert_eq!(summary["(total)"]["copied"], snapshot(&source.url()).len() as u64 - 3);
+    assert_eq!(summary["(total)"]["written"], snapshot(&source.url()).len() as u64 - 3);
     assert!(out.stderr.contains("dry run"), "{}", out.stderr);
 }
 
@@ -605,7 +605,7 @@ fn failing_keys_go_to_the_reject_file_and_exit_1() {
     assert!(rejected[0]["rejected"]["reason"].as_str().unwrap().contains("WRONGTYPE"), "{:?}", rejected[0]);
     // The rest was copied, and the summary says so.
     assert_eq!(snapshot(&target.url())[&b"zset:1"[..]], snapshot(&source.url())[&b"zset:1"[..]]);
-    assert_eq!(json_summary(&out.stderr)["(total)"]["errors"], 2);
+    assert_eq!(json_summary(&out.stderr)["(total)"]["rejected"], 2);
 
     // Without a reject file the first error stops the run (exit 2).
     let target = redis();
@@ -832,7 +832,7 @@ fn skip_existing_skips_every_part_of_a_big_key() {
         assert_eq!(snap[&b"big:z"[..]].value, [b"mine".to_vec(), b"1".to_vec()], "batch size {batch}");
         assert_eq!(snap[&b"big:l"[..]].value.len(), 3000);
         let s = json_summary(&out.stderr);
-        assert_eq!((s["big"]["copied"].as_u64(), s["big"]["skipped"].as_u64()), (Some(1), Some(1)), "{}", out.stderr);
+        assert_eq!((s["big"]["written"].as_u64(), s["big"]["skipped"].as_u64()), (Some(1), Some(1)), "{}", out.stderr);
     }
 }
 
@@ -1127,7 +1127,7 @@ fn a_stream_cut_by_a_kill_is_written_again_on_resume() {
             .arg(&file)
             .args(["--log-format", "json"])
             .assert_success();
-        assert_eq!(json_summary(&out.stderr)["(total)"]["errors"], 0, "{mode}: {}", out.stderr);
+        assert_eq!(json_summary(&out.stderr)["(total)"]["rejected"], 0, "{mode}: {}", out.stderr);
         assert_same(&snapshot(&source.url()), &snapshot(&target.url()));
     }
 }

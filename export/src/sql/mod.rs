@@ -290,7 +290,7 @@ fn write_stream(
     report: &ReportArgs,
 ) -> anyhow::Result<Summary> {
     let mut writer = RecordWriter::new(output);
-    let mut summary = Summary::new().with_labels(["exported", "skipped", "rejected"]);
+    let mut summary = Summary::new();
     let mut progress = Progress::new(report, "rows", None);
     let mut total_estimate = 0u64;
     writer.write_header(&header).context("writing the output")?;
