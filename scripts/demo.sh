@@ -35,6 +35,14 @@ SCALE=${DEMO_SCALE:-0.01}
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 die() { printf 'demo.sh: %s\n' "$*" >&2; exit 1; }
 
+# The toolchain first (unless given built binaries): the servers installed
+# below are no use when the tools cannot be built.
+if [[ -z ${DECANT_BIN:-} ]]; then
+    # shellcheck source=scripts/prereq.sh
+    source scripts/prereq.sh
+    check_toolchain demo.sh
+fi
+
 # ------------------------------------------------------------------ programs
 have() {
     command -v "$1" >/dev/null 2>&1 && return 0

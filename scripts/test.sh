@@ -18,6 +18,11 @@ cd "$(dirname "$0")/.."
 
 note() { printf 'test.sh: %s\n' "$*" >&2; }
 
+# The toolchain first: nothing below means anything without cargo and cc.
+# shellcheck source=scripts/prereq.sh
+source scripts/prereq.sh
+check_toolchain test.sh
+
 # Program the tests run -> Debian package that provides it.
 declare -A package_of=(
     [redis-server]=redis-server

@@ -1,6 +1,6 @@
 //! The normalisation flags shared by `decant-checksum`, `decant-diff` and
 //! `decant-verify`. Every normalisation is explicit: with no flags, two
-//! records are equal only when their canonical forms (DESIGN.md §2.3) are.
+//! records are equal only when their canonical forms (docs/format.md §3) are.
 
 use decant_record::digest::{CanonicalOptions, KeyGrouper};
 use decant_record::time::Rounding;

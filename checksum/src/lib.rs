@@ -75,9 +75,22 @@ pub struct Args {
     /// With --check: print only failures.
     #[arg(short, long)]
     pub quiet: bool,
-    /// Reject lines longer than this many bytes.
-    #[arg(long, value_name = "BYTES", default_value_t = decant_record::reader::DEFAULT_MAX_LINE_BYTES)]
+    /// Format of the lines on stderr: text, or json (one JSON object per
+    /// line with a timestamp and a level, for cron and log pipelines).
+    #[arg(long, value_enum, default_value_t = cli::LogFormat::Text, value_name = "FORMAT")]
+    pub log_format: cli::LogFormat,
+    /// Write the run's figures to FILE at the end in the Prometheus text
+    /// format (node_exporter's textfile collector), failed runs included.
+    #[arg(long, value_name = "FILE")]
+    pub metrics_file: Option<PathBuf>,
+    /// Reject lines longer than this many bytes (1 to 4294967296).
+    #[arg(long, value_name = "BYTES", default_value_t = decant_record::reader::DEFAULT_MAX_LINE_BYTES,
+          value_parser = cli::parse_max_line_bytes)]
     pub max_line_bytes: usize,
+    /// Digest a file that begins with a header but lacks its "end" trailer
+    /// (cut short; reported unsealed); without it that is an error (exit 2).
+    #[arg(long)]
+    pub allow_unsealed: bool,
     /// Read each stream on N worker threads (default: one per core; 1 reads
     /// in one thread). The digests do not depend on it.
     #[arg(short = 'j', long, value_name = "N")]
@@ -94,6 +107,7 @@ impl Args {
             wheres: Vec::new(),
             password_file: self.password_file.clone(),
             exporter_dir: None,
+            allow_unsealed: self.allow_unsealed,
         }
     }
 
@@ -178,4 +192,20 @@ fn run_check(args: &Args, file: &std::path::Path) -> anyhow::Result<Outcome> {
     } else {
         Ok(Outcome::Success)
     }
+}
+
+/// The clap command of `decant-checksum`, as the binary parses it (and the `decant`
+/// dispatcher renders it for completions and man pages).
+pub fn command() -> clap::Command {
+    use clap::CommandFactory as _;
+    decant_record::cli::with_help_sections(Args::command(), "", decant_record::conn::LIVE_ENV_HELP)
+}
+
+/// `decant-checksum`'s `main`.
+pub fn main() -> std::process::ExitCode {
+    use clap::FromArgMatches as _;
+    decant_record::cli::main("decant-checksum", || {
+        let args = Args::from_arg_matches(&decant_record::cli::get_matches(command())).unwrap_or_else(|e| e.exit());
+        run(&args)
+    })
 }

@@ -83,9 +83,12 @@ impl fmt::Display for SourceSpec {
     }
 }
 
-/// How live stores are read.
+/// How sources are read: live stores through their exporters, and files.
 #[derive(Debug, Clone, Default)]
 pub struct LiveOptions {
+    /// Accept a stream that begins with a header but lacks its `end`
+    /// trailer (`--allow-unsealed`).
+    pub allow_unsealed: bool,
     /// SQL stores: only these tables (passed to the exporter's `--tables`).
     pub tables: Vec<String>,
     /// Redis: only keys matching these patterns (the exporter's `--match`).
@@ -177,7 +180,7 @@ impl Source {
 
     /// Opens a source with a line-length cap.
     pub fn open_with(spec: &SourceSpec, live: &LiveOptions, max_line_bytes: usize) -> anyhow::Result<Source> {
-        let options = ReaderOptions { max_line_bytes, require_sealed: false };
+        let options = ReaderOptions { max_line_bytes, allow_unsealed: live.allow_unsealed, ..ReaderOptions::default() };
         let name = spec.display_name();
         match spec {
             SourceSpec::Stdin => {

@@ -22,7 +22,7 @@
 //!   `broken` (the stream is altered or unreadable; the reason follows as a
 //!   `# ` comment line).
 //! - A group line, `DIGEST  COUNT  GROUP`: 64 lowercase hex digits of the
-//!   order-independent content digest (DESIGN.md §2.3), the number of records
+//!   order-independent content digest (docs/format.md §3), the number of records
 //!   (rows, or whole Redis keys), and the group: `table:NAME` or
 //!   `keys:GROUP`. Groups are sorted by name.
 //! - In SOURCE and GROUP, a backslash, a newline and a carriage return are
@@ -34,6 +34,7 @@ use std::fmt::Write as _;
 use anyhow::Context as _;
 use decant_record::digest::{ContentDigest, GroupKey};
 use decant_record::parallel::{default_threads, Parallelism};
+use decant_record::ReadError;
 
 use crate::canon::CanonicalArgs;
 use crate::source::{seal_status, LiveOptions, Source, SourceError, SourceSpec};
@@ -100,6 +101,13 @@ pub fn checksum(spec: &SourceSpec, config: &Config) -> anyhow::Result<InputSums>
     let mut source = Source::open_with(spec, &config.live, max)?;
     let threads = if config.threads == 0 { default_threads() } else { config.threads };
     let (groups, broken) = source.digest(config.canon.options(), Parallelism::new(threads));
+    // Not a decant stream at all, or cut short: no digest of it means
+    // anything, so this is an error (exit 2), not a "broken" status line.
+    if let Some(SourceError::Stream { name, source: e @ (ReadError::NotDecant { .. } | ReadError::CutShort { .. }) }) =
+        broken
+    {
+        return Err(anyhow::Error::new(e).context(name));
+    }
     let broken = broken.map(|SourceError::Stream { source: e, .. }| e.to_string());
     let live = source.is_live();
     let segments = source.finish()?;

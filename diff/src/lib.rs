@@ -16,7 +16,6 @@ pub mod keymap;
 pub mod output;
 pub mod sqlrange;
 
-use std::io::Write as _;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -45,7 +44,7 @@ every added one. Read like the diff lines: \"removed\" and \"changed\" rows are 
 back as they are in A, \"added\" ones are deleted from B.
 
 Rows are keyed by the primary key of their schema line (SQL exports have one),
-or by --key. Records are compared in the canonical form (DESIGN.md §2.3); every
+or by --key. Records are compared in the canonical form (docs/format.md §3); every
 other normalisation is an explicit flag. Inputs larger than --memory are
 hash-partitioned into temporary files. Two live SQL databases (mysql:// or
 postgres:// on both sides) are compared by checksums of primary-key ranges
@@ -88,9 +87,10 @@ pub struct Args {
     /// (repeatable). Default: each table's primary key from its schema line.
     #[arg(long, value_name = "SPEC")]
     pub key: Vec<String>,
+    // The example's capture is not named n: clap renders "{n}" in help text as a line break.
     /// Map A's IDs before comparing: FROM=TO for Redis keys
     /// ("apikey:{id}=key:{id}"), TABLE.COLUMN@FROM=TO for a column
-    /// ("users.id@{n}=u-{n}"); repeatable.
+    /// ("users.id@{id}=u-{id}"); repeatable.
     #[arg(long, value_name = "RULE")]
     pub key_map: Vec<KeyMap>,
     /// Apply this decant-transform spec to A before comparing (when A and B
@@ -123,6 +123,10 @@ pub struct Args {
     /// Live Redis: only keys matching this pattern (repeatable).
     #[arg(long = "match", value_name = "PATTERN")]
     pub matches: Vec<String>,
+    /// Read a file side that begins with a header but lacks its "end"
+    /// trailer (cut short); without it that is an error (exit 2).
+    #[arg(long)]
+    pub allow_unsealed: bool,
     /// Password file for a live A.
     #[arg(long, value_name = "FILE")]
     pub left_password_file: Option<PathBuf>,
@@ -265,7 +269,7 @@ pub fn print_summary(stats: &DiffStats, report: &ReportArgs) {
             out
         }
     };
-    let _ = std::io::stderr().lock().write_all(cli::redact(&text).as_bytes());
+    cli::log_lines("info", &text);
 }
 
 /// Runs `decant-diff`.
@@ -280,7 +284,7 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
         ..EngineConfig::default()
     };
     let out = decant_record::io::Output::create(args.output.as_deref()).context("creating the output")?;
-    let (live_a, live_b) = live_options(
+    let (mut live_a, mut live_b) = live_options(
         &a,
         &b,
         &args.tables,
@@ -288,6 +292,8 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
         &args.wheres,
         [args.left_password_file.as_ref(), args.right_password_file.as_ref()],
     )?;
+    live_a.allow_unsealed = args.allow_unsealed;
+    live_b.allow_unsealed = args.allow_unsealed;
     let use_ranges =
         !args.no_range_checksums && sqlrange::applies(&a, &b) && args.key_map.is_empty() && args.spec.is_none();
     let (a_name, b_name) = (a.display_name(), b.display_name());
@@ -333,6 +339,22 @@ fn compare(
     let spec = load_spec(args.spec.as_deref())?;
     let (left, right) = open_pair(a, b, live_a, live_b, &config.compare, spec.as_ref())?;
     engine::diff(left, right, config, sink)
+}
+
+/// The clap command of `decant-diff`, as the binary parses it (and the `decant`
+/// dispatcher renders it for completions and man pages).
+pub fn command() -> clap::Command {
+    use clap::CommandFactory as _;
+    decant_record::cli::with_help_sections(Args::command(), "", decant_record::conn::LIVE_ENV_HELP)
+}
+
+/// `decant-diff`'s `main`.
+pub fn main() -> std::process::ExitCode {
+    use clap::FromArgMatches as _;
+    decant_record::cli::main("decant-diff", || {
+        let args = Args::from_arg_matches(&decant_record::cli::get_matches(command())).unwrap_or_else(|e| e.exit());
+        run(&args)
+    })
 }
 
 #[cfg(test)]

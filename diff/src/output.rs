@@ -27,7 +27,7 @@ pub fn target(
     Ok((record, t))
 }
 
-/// Writes `diff` lines (DESIGN.md §2.1), read like diff(1) from A to B.
+/// Writes `diff` lines (docs/format.md §1), read like diff(1) from A to B.
 #[derive(Debug)]
 pub struct DiffLines<W: Write> {
     out: RecordWriter<W>,

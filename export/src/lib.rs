@@ -6,5 +6,6 @@
 //!
 //! The binaries in `src/bin/` only parse arguments and call these modules.
 
+pub mod commands;
 pub mod redis;
 pub mod sql;

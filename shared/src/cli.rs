@@ -17,6 +17,7 @@ use std::fs::{File, OpenOptions};
 use std::io::{self, BufWriter, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -38,6 +39,117 @@ Exit status:
   0  success (no differences, nothing rejected)
   1  differences found, verification failed, or some records rejected
   2  usage or fatal error";
+
+/// Sets a tool's text after the flags in `--help`: `text` (or the command's
+/// own after-help when `text` is empty), then the environment variables the
+/// tool reads (`env`, e.g. [`crate::conn::env_help`]), then [`EXIT_STATUS_HELP`], once.
+pub fn with_help_sections(cmd: clap::Command, text: &str, env: &str) -> clap::Command {
+    let mut body =
+        if text.is_empty() { cmd.get_after_help().map(|s| s.to_string()).unwrap_or_default() } else { text.to_owned() };
+    if let Some(i) = body.find("Exit status:") {
+        body.truncate(i);
+    }
+    let mut out = body.trim_end().to_owned();
+    if !env.is_empty() {
+        out.push_str("\n\n");
+        out.push_str(env.trim_end());
+    }
+    out.push_str("\n\n");
+    out.push_str(EXIT_STATUS_HELP);
+    cmd.after_help(fit_command_lines(out.trim_start(), HELP_WIDTH))
+}
+
+/// The width `--help` text is laid out for: a terminal's default.
+pub const HELP_WIDTH: usize = 80;
+
+/// Breaks every over-long command line of help text (a line indented by two
+/// spaces, as examples are) into shell continuation lines (` \` and a
+/// six-space indent) at word boundaries outside quotes, so that nothing wraps
+/// at `width` columns into lines that would paste as separate commands.
+/// Other lines are left to clap's wrapping.
+pub fn fit_command_lines(text: &str, width: usize) -> String {
+    let mut out = String::with_capacity(text.len() + 64);
+    for line in text.lines() {
+        let is_command = line.starts_with("  ") && !line.starts_with("   ");
+        if !is_command || line.chars().count() <= width {
+            out.push_str(line);
+            out.push('\n');
+            continue;
+        }
+        let (body, continued) = match line.strip_suffix(" \\") {
+            Some(b) => (b, true),
+            None => (line, false),
+        };
+        // A flag stays on the line of its value.
+        let mut words: Vec<String> = Vec::new();
+        for word in shell_words(body.trim_start()) {
+            let joins = words.last().is_some_and(|w| w.starts_with('-') && !w.contains(' '))
+                && !word.starts_with(['-', '|', '#', '<', '>', '&']);
+            match words.last_mut() {
+                Some(last) if joins => {
+                    last.push(' ');
+                    last.push_str(&word);
+                }
+                _ => words.push(word),
+            }
+        }
+        let mut current = String::from("  ");
+        let mut first = true;
+        for word in words {
+            let room = width.saturating_sub(2); // for the " \\"
+            if !first && current.chars().count() + 1 + word.chars().count() > room {
+                out.push_str(&current);
+                out.push_str(" \\\n");
+                current = String::from("      ");
+                current.push_str(&word);
+            } else {
+                if !first {
+                    current.push(' ');
+                }
+                current.push_str(&word);
+            }
+            first = false;
+        }
+        out.push_str(&current);
+        if continued {
+            out.push_str(" \\");
+        }
+        out.push('\n');
+    }
+    if !text.ends_with('\n') {
+        out.pop();
+    }
+    out
+}
+
+/// Splits a command line at spaces outside single or double quotes.
+fn shell_words(line: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut quote: Option<char> = None;
+    for c in line.chars() {
+        match (c, quote) {
+            ('\'' | '"', None) => {
+                quote = Some(c);
+                word.push(c);
+            }
+            (c, Some(q)) if c == q => {
+                quote = None;
+                word.push(c);
+            }
+            (' ', None) => {
+                if !word.is_empty() {
+                    words.push(std::mem::take(&mut word));
+                }
+            }
+            _ => word.push(c),
+        }
+    }
+    if !word.is_empty() {
+        words.push(word);
+    }
+    words
+}
 
 /// How a run ended, when it did not fail outright.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,10 +196,99 @@ pub fn redact(text: &str) -> String {
     out
 }
 
-/// Prints a diagnostic line on stderr: `tool: message`, secrets scrubbed.
+static JSON_LOGS: AtomicBool = AtomicBool::new(false);
+
+/// Makes every stderr line a JSON object from now on (`--log-format json`).
+pub fn set_json_logs(on: bool) {
+    JSON_LOGS.store(on, Ordering::Relaxed);
+}
+
+/// True under `--log-format json`.
+pub fn json_logs() -> bool {
+    JSON_LOGS.load(Ordering::Relaxed)
+}
+
+/// True when the command line asks for `--log-format json`: read before
+/// parsing, so that even a usage error or a failure to open the input is
+/// logged as JSON.
+fn args_ask_for_json_logs(args: impl Iterator<Item = std::ffi::OsString>) -> bool {
+    let mut previous_was_flag = false;
+    for arg in args {
+        let arg = arg.to_string_lossy();
+        if arg == "--log-format=json" || (previous_was_flag && arg == "json") {
+            return true;
+        }
+        if arg == "--" {
+            return false;
+        }
+        previous_was_flag = arg == "--log-format";
+    }
+    false
+}
+
+/// Writes lines to stderr, secrets scrubbed. Under `--log-format json` each
+/// line becomes one JSON object with `ts` (UTC, RFC 3339) and `level`: a line
+/// that already is a JSON object gains the two members (the level given
+/// here, unless it has one), any other line becomes
+/// `{"ts":…,"level":…,"tool":…,"message":…}` with the `tool: ` prefix taken off.
+pub fn log_lines(level: &str, text: &str) {
+    let text = redact(text);
+    let mut out = String::with_capacity(text.len() + 64);
+    if !json_logs() {
+        out.push_str(&text);
+        if !out.ends_with('\n') {
+            out.push('\n');
+        }
+    } else {
+        let ts = crate::time::now_rfc3339();
+        let prefix = format!("{}: ", tool_name());
+        for line in text.lines().filter(|l| !l.trim().is_empty()) {
+            let mut object = match serde_json::from_str::<serde_json::Value>(line) {
+                Ok(serde_json::Value::Object(map)) => map,
+                _ => {
+                    let mut map = serde_json::Map::new();
+                    map.insert("tool".into(), tool_name().into());
+                    map.insert("message".into(), line.strip_prefix(&prefix).unwrap_or(line).into());
+                    map
+                }
+            };
+            let mut ordered = serde_json::Map::new();
+            ordered.insert("ts".into(), ts.clone().into());
+            ordered.insert("level".into(), object.remove("level").unwrap_or_else(|| level.into()));
+            ordered.extend(object);
+            out.push_str(&serde_json::Value::Object(ordered).to_string());
+            out.push('\n');
+        }
+    }
+    let mut err = io::stderr().lock();
+    let _ = err.write_all(out.as_bytes()).and_then(|_| err.flush());
+}
+
+/// Prints a diagnostic line on stderr: `tool: message`, secrets scrubbed
+/// (a JSON object with level "warn" under `--log-format json`).
 pub fn warn(message: impl Display) {
-    let line = redact(&format!("{}: {message}", tool_name()));
-    let _ = writeln!(io::stderr().lock(), "{line}");
+    log_lines("warn", &format!("{}: {message}", tool_name()));
+}
+
+/// Prints an error line on stderr, like [`warn`] with level "error".
+pub fn error(message: impl Display) {
+    log_lines("error", &format!("{}: {message}", tool_name()));
+}
+
+/// Parses the command line with `cmd`: `--help` and `--version` print and
+/// exit 0; a usage error exits 2 with clap's message, one JSON object under
+/// `--log-format json`.
+pub fn get_matches(cmd: clap::Command) -> clap::ArgMatches {
+    match cmd.try_get_matches() {
+        Ok(m) => m,
+        Err(e) if !json_logs() || !e.use_stderr() => e.exit(),
+        Err(e) => {
+            let text = e.render().to_string();
+            let first = text.lines().next().unwrap_or("usage error").trim_start_matches("error: ");
+            error(format_args!("{first} (see --help)"));
+            std::process::exit(i32::from(EXIT_FATAL));
+        }
+    }
 }
 
 /// True when the error chain contains a closed pipe (`tool | head`).
@@ -105,15 +306,68 @@ pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
 /// (`tool: context: cause`). A closed output pipe exits 0 quietly.
 pub fn main(tool: &'static str, body: impl FnOnce() -> anyhow::Result<Outcome>) -> ExitCode {
     let _ = TOOL.set(tool);
-    match body() {
-        Ok(Outcome::Success) => ExitCode::from(EXIT_OK),
-        Ok(Outcome::Failed) => ExitCode::from(EXIT_DIFFERENT),
-        Err(e) if is_broken_pipe(&e) => ExitCode::from(EXIT_OK),
+    let started = Instant::now();
+    crate::interrupt::install(tool);
+    if args_ask_for_json_logs(std::env::args_os().skip(1)) {
+        set_json_logs(true);
+    }
+    let metrics_file = metrics_file_arg(std::env::args_os().skip(1));
+    let status = match body() {
+        Ok(Outcome::Success) => EXIT_OK,
+        Ok(Outcome::Failed) => EXIT_DIFFERENT,
+        Err(e) if is_broken_pipe(&e) => EXIT_OK,
         Err(e) => {
-            warn(format_args!("{e:#}"));
-            ExitCode::from(EXIT_FATAL)
+            error(error_chain(&e));
+            EXIT_FATAL
+        }
+    };
+    if let Some(path) = metrics_file {
+        let end = crate::metrics::RunEnd { exit_status: status, duration: started.elapsed() };
+        if let Err(e) = crate::metrics::write_file(&path, tool, end) {
+            error(format_args!("writing the metrics file {}: {e}", path.display()));
+            return ExitCode::from(EXIT_FATAL);
         }
     }
+    ExitCode::from(status)
+}
+
+/// The error and its causes as one line, `context: cause: cause`, leaving
+/// out a cause whose text the line already holds (drivers often repeat
+/// their source's message in their own: "password authentication failed
+/// for user \"app\": password authentication failed for user \"app\"").
+pub fn error_chain(err: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if text.is_empty() || out.contains(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
+}
+
+/// The `--metrics-file` of the command line, read before parsing so that
+/// a run that fails early (even on a bad flag) still writes its metrics.
+fn metrics_file_arg(args: impl Iterator<Item = std::ffi::OsString>) -> Option<PathBuf> {
+    let mut previous_was_flag = false;
+    for arg in args {
+        if previous_was_flag {
+            return Some(PathBuf::from(arg));
+        }
+        let text = arg.to_string_lossy();
+        if let Some(path) = text.strip_prefix("--metrics-file=") {
+            return Some(PathBuf::from(path));
+        }
+        if text == "--" {
+            return None;
+        }
+        previous_was_flag = text == "--metrics-file";
+    }
+    None
 }
 
 /// Format of progress and summary lines on stderr.
@@ -135,36 +389,77 @@ pub struct ReportArgs {
     /// No progress and no summary; errors and warnings only.
     #[arg(short, long)]
     pub quiet: bool,
-    /// Format of progress and summary lines on stderr.
+    /// Format of every line on stderr: text, or json (one JSON object per
+    /// line with "ts" and "level": progress, summary, warnings and errors).
     #[arg(long, value_enum, default_value_t = LogFormat::Text, value_name = "FORMAT")]
     pub log_format: LogFormat,
+    /// Write the run's figures to FILE at the end, failed runs included, in
+    /// the Prometheus text format (node_exporter's textfile collector):
+    /// records, skipped, rejects, errors, bytes, duration, exit status, last
+    /// success time. E.g. --metrics-file /var/lib/node_exporter/backup.prom
+    #[arg(long, value_name = "FILE")]
+    pub metrics_file: Option<PathBuf>,
 }
 
-/// `-i/--input FILE` (stdin by default) and `--max-line-bytes`.
+/// `-i/--input FILE` (stdin by default), `--max-line-bytes` and `--allow-unsealed`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct InputArgs {
     /// Read from FILE instead of stdin (`-` is stdin; zstd input is detected).
     #[arg(short, long, value_name = "FILE")]
     pub input: Option<PathBuf>,
-    /// Reject lines longer than this many bytes.
-    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_LINE_BYTES)]
+    /// Reject lines longer than this many bytes (1 to 4294967296).
+    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_LINE_BYTES, value_parser = parse_max_line_bytes)]
     pub max_line_bytes: usize,
+    /// Read a stream that begins with a header but lacks its "end" trailer
+    /// (cut short, or written by a tool that failed); without it that is an
+    /// error, as the missing trailer means lost records.
+    #[arg(long)]
+    pub allow_unsealed: bool,
 }
 
 impl InputArgs {
+    /// The reader options these flags ask for.
+    pub fn reader_options(&self) -> ReaderOptions {
+        ReaderOptions {
+            max_line_bytes: self.max_line_bytes,
+            allow_unsealed: self.allow_unsealed,
+            ..ReaderOptions::default()
+        }
+    }
+
     /// Opens the input as a record reader.
     pub fn open(&self) -> anyhow::Result<RecordReader<Input>> {
-        open_reader(self.input.as_deref(), self.max_line_bytes)
+        open_reader(self.input.as_deref(), self.reader_options())
     }
 }
 
+/// The largest `--max-line-bytes` accepted: 4 GiB. One line is held in memory
+/// whole, and nothing decant writes comes near it.
+pub const MAX_LINE_BYTES_LIMIT: usize = 1 << 32;
+
+/// Parses `--max-line-bytes`: a whole number from 1 to [`MAX_LINE_BYTES_LIMIT`].
+pub fn parse_max_line_bytes(text: &str) -> Result<usize, String> {
+    parse_limit(text, 1, MAX_LINE_BYTES_LIMIT as u64).map(|n| n as usize)
+}
+
+/// Parses a user-given limit and checks it is within `min..=max`, so a huge
+/// value cannot wrap around in arithmetic later.
+pub fn parse_limit(text: &str, min: u64, max: u64) -> Result<u64, String> {
+    let n: u64 =
+        text.trim().parse().map_err(|_| format!("{text:?} is not a whole number (expected {min} to {max})"))?;
+    if n < min || n > max {
+        return Err(format!("{n} is out of range (expected {min} to {max})"));
+    }
+    Ok(n)
+}
+
 /// Opens a file (or stdin for `None`/`-`) as a record reader.
-pub fn open_reader(path: Option<&Path>, max_line_bytes: usize) -> anyhow::Result<RecordReader<Input>> {
+pub fn open_reader(path: Option<&Path>, options: ReaderOptions) -> anyhow::Result<RecordReader<Input>> {
     let input = open_input(path).with_context(|| match path {
         Some(p) => format!("opening {}", p.display()),
         None => "opening stdin".to_owned(),
     })?;
-    Ok(RecordReader::with_options(input, ReaderOptions { max_line_bytes, require_sealed: false }))
+    Ok(RecordReader::with_options(input, options))
 }
 
 /// `-o/--output FILE` (stdout by default; `.zst` compresses).
@@ -310,12 +605,11 @@ impl Progress {
             }
             l
         };
-        let mut err = io::stderr().lock();
         if self.tty && !self.json {
-            let _ = write!(err, "\r{line}\x1b[K");
+            let _ = write!(io::stderr().lock(), "\r{line}\x1b[K");
             self.drew = true;
         } else {
-            let _ = writeln!(err, "{line}");
+            log_lines("info", &line);
         }
     }
 
@@ -403,7 +697,8 @@ impl Summary {
         &self.notes
     }
 
-    /// Renames the three columns (e.g. `["copied", "skipped", "errors"]`).
+    /// Renames the three columns. Every tool keeps the default names
+    /// (written, skipped, rejected), so scripts read one set of names.
     pub fn with_labels(mut self, labels: [&'static str; 3]) -> Summary {
         self.labels = labels;
         self
@@ -481,8 +776,10 @@ impl Summary {
         out
     }
 
-    /// Prints the summary on stderr (unless `--quiet`).
+    /// Prints the summary on stderr (unless `--quiet`), and keeps its totals
+    /// for `--metrics-file`.
     pub fn print(&self, report: &ReportArgs) {
+        crate::metrics::record_counts(self.totals());
         if report.quiet {
             return;
         }
@@ -492,7 +789,7 @@ impl Summary {
             }
             LogFormat::Json => self.render_json(),
         };
-        let _ = io::stderr().lock().write_all(redact(&text).as_bytes());
+        log_lines("info", &text);
     }
 }
 
@@ -596,6 +893,54 @@ fn trim_ascii(b: &[u8]) -> &[u8] {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_example_lines_become_continuation_lines() {
+        let text = "Examples:\n  mysql-export --url mysql://app@db/reline --tables 'users,orders' --where 'orders:created_at >= \"2025-01-01\"'\n  short one\nProse that is longer than the width is left alone for clap to wrap as it likes, really.\n";
+        let out = fit_command_lines(text, 80);
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines[1], "  mysql-export --url mysql://app@db/reline --tables 'users,orders' \\");
+        assert_eq!(lines[2], "      --where 'orders:created_at >= \"2025-01-01\"'");
+        assert_eq!(lines[3], "  short one");
+        assert!(lines[4].starts_with("Prose"));
+        assert!(out.lines().filter(|l| l.starts_with("  ")).all(|l| l.chars().count() <= 80), "{out}");
+        // A line that was already continued keeps its " \\".
+        let out = fit_command_lines(&format!("  {} \\\n      --b\n", "--a ".repeat(30).trim_end()), 80);
+        assert!(out.lines().next().unwrap().ends_with(" \\") && out.lines().nth(1).unwrap().ends_with(" \\"), "{out}");
+    }
+
+    #[test]
+    fn limits_are_checked_for_range() {
+        assert_eq!(parse_max_line_bytes("1024"), Ok(1024));
+        assert!(parse_max_line_bytes("0").unwrap_err().contains("out of range"));
+        let huge = parse_max_line_bytes("18446744073709551615").unwrap_err();
+        assert!(huge.contains("out of range"), "{huge}");
+        assert!(parse_max_line_bytes("18446744073709551616").unwrap_err().contains("not a whole number"));
+        assert!(parse_max_line_bytes("-1").is_err());
+        assert_eq!(parse_max_line_bytes("4294967296"), Ok(MAX_LINE_BYTES_LIMIT));
+    }
+
+    #[test]
+    fn json_logs_are_asked_for_by_either_spelling() {
+        let ask = |v: &[&str]| args_ask_for_json_logs(v.iter().map(std::ffi::OsString::from));
+        assert!(ask(&["-i", "x", "--log-format", "json"]));
+        assert!(ask(&["--log-format=json"]));
+        assert!(!ask(&["--log-format", "text", "json"]));
+        assert!(!ask(&["--", "--log-format=json"]));
+    }
+
+    #[test]
+    fn an_error_chain_says_each_cause_once() {
+        let inner = anyhow::anyhow!("password authentication failed for user \"app\"");
+        let wrapped = inner.context("error returned from database: password authentication failed for user \"app\"");
+        let e = wrapped.context("connecting to postgres://app:***@h/db");
+        assert_eq!(
+            error_chain(&e),
+            "connecting to postgres://app:***@h/db: error returned from database: password authentication failed for user \"app\""
+        );
+        let plain = anyhow::anyhow!("cause").context("context");
+        assert_eq!(error_chain(&plain), format!("{plain:#}"));
+    }
 
     #[test]
     fn digits_grouped() {

@@ -88,28 +88,56 @@ pub enum UrlError {
     },
 }
 
+/// Where the password of URL-like text (`scheme://user:PASSWORD@host/…`)
+/// is, as a byte range, found by the last `@` after the scheme rather than
+/// by parsing: a password holding `/ # ? @` (not percent-encoded) makes the
+/// URL unparsable, and the error must still not show it.
+fn password_span(text: &str) -> Option<std::ops::Range<usize>> {
+    let scheme_end = text.find("://")? + 3;
+    let rest = &text[scheme_end..];
+    let at = rest.rfind('@')?;
+    let colon = rest[..at].find(':')?;
+    Some(scheme_end + colon + 1..scheme_end + at)
+}
+
 /// Hides the password part of URL-like text (`scheme://user:PASSWORD@host`).
 pub fn redact_url_text(text: &str) -> String {
-    if let Some(scheme_end) = text.find("://") {
-        let rest = &text[scheme_end + 3..];
-        let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-        if let Some(at) = rest[..authority_end].rfind('@') {
-            if let Some(colon) = rest[..at].find(':') {
-                return format!("{}://{}:***{}", &text[..scheme_end], &rest[..colon], &rest[at..]);
-            }
-        }
+    match password_span(text) {
+        Some(span) => format!("{}***{}", &text[..span.start], &text[span.end..]),
+        None => text.to_owned(),
     }
-    text.to_owned()
 }
+
+/// The hint for a URL whose password did not parse.
+const ENCODE_HINT: &str = "percent-encode the password's special characters (/ as %2F, # as %23, ? as %3F, @ as %40, : as %3A, % as %25), or leave it out of the URL and give it with --password-file FILE or the store's environment variable";
+
+/// The marker decant writes in place of a password (`postgres://app:***@…`,
+/// e.g. in a checksum file): a URL that holds it has no password of its own.
+pub const REDACTED: &str = "***";
 
 impl ConnUrl {
     /// Parses a URL, registering its password as a secret.
     pub fn parse(text: &str) -> Result<ConnUrl, UrlError> {
+        // Registered before parsing: whatever fails below, no message shows it.
+        if let Some(span) = password_span(text) {
+            register_secret(&text[span.clone()]);
+            if let Ok(decoded) = percent_decode(&text[span]) {
+                register_secret(&decoded);
+            }
+        }
         let invalid = |reason: String| UrlError::Invalid { shown: redact_url_text(text), reason };
-        let url = Url::parse(text).map_err(|e| invalid(e.to_string()))?;
+        let url = Url::parse(text)
+            .map_err(|e| invalid(format!("{e}; if the password holds special characters, {ENCODE_HINT}")))?;
         let store = Store::from_scheme(url.scheme()).ok_or_else(|| {
             invalid(format!("unknown scheme {:?} (expected redis, rediss, mysql, postgres or sqlite)", url.scheme()))
         })?;
+        // "postgres://app:12/x@host/db" parses (host "app", port 12, path
+        // "/x@host/db"): an "@" after the host part means a password with a
+        // "/", "?" or "#" in it.
+        let after_host = &url[url::Position::AfterPort..];
+        if store != Store::Sqlite && url.password().is_none() && after_host.contains('@') {
+            return Err(invalid(format!("\"@\" after the host: {ENCODE_HINT}")));
+        }
         if let Some(pw) = url.password() {
             register_secret(pw);
             if let Ok(decoded) = percent_decode(pw) {
@@ -121,14 +149,38 @@ impl ConnUrl {
 
     /// Resolves the URL a tool should use, in order: `--url`, then
     /// `SOURCE_URL`/`TARGET_URL`, then (for Redis tools, `redis_env`) the
-    /// `*_REDIS_HOST`/`PORT`/`PASSWORD`/`DB` variables. A Redis URL without a
-    /// password takes `*_REDIS_PASSWORD`; `--password-file` overrides any password.
+    /// `*_REDIS_HOST`/`PORT`/`PASSWORD`/`DB` variables. A URL without a
+    /// password (or with decant's `***` in its place) takes one from
+    /// `--password-file`, else the store's own variable ([`password_env`]).
     pub fn resolve(
         cli_url: Option<&str>,
         password_file: Option<&Path>,
         role: Role,
         redis_env: bool,
     ) -> Result<ConnUrl, UrlError> {
+        Self::resolve_inner(cli_url, password_file, role, redis_env.then_some(Store::Redis))
+    }
+
+    /// [`ConnUrl::resolve`] for a tool of one store: a Redis tool also reads
+    /// the `*_REDIS_*` variables, a PostgreSQL tool builds its URL from the
+    /// libpq variables (`PGHOST`, `PGPORT`, `PGUSER`, `PGDATABASE`,
+    /// `PGSSLMODE`) when no URL is given.
+    pub fn resolve_for(
+        cli_url: Option<&str>,
+        password_file: Option<&Path>,
+        role: Role,
+        store: Store,
+    ) -> Result<ConnUrl, UrlError> {
+        Self::resolve_inner(cli_url, password_file, role, Some(store))
+    }
+
+    fn resolve_inner(
+        cli_url: Option<&str>,
+        password_file: Option<&Path>,
+        role: Role,
+        store: Option<Store>,
+    ) -> Result<ConnUrl, UrlError> {
+        let redis_env = store == Some(Store::Redis);
         let p = role.prefix();
         let env = |name: &str| std::env::var(format!("{p}_{name}")).ok().filter(|v| !v.is_empty());
         let mut conn = if let Some(u) = cli_url {
@@ -141,13 +193,22 @@ impl ConnUrl {
             let db = env("REDIS_DB").unwrap_or_else(|| "0".into());
             let scheme = if env("REDIS_TLS").is_some_and(|v| v != "0" && v != "false") { "rediss" } else { "redis" };
             ConnUrl::parse(&format!("{scheme}://{host}:{port}/{db}"))?
+        } else if let Some(u) = store.and_then(url_from_libpq_env) {
+            ConnUrl::parse(&u)?
         } else {
             let mut names = format!("{p}_URL");
-            if redis_env {
-                names.push_str(&format!(" (or {p}_REDIS_HOST, {p}_REDIS_PORT, {p}_REDIS_PASSWORD, {p}_REDIS_DB)"));
+            match store {
+                Some(Store::Redis) => {
+                    names.push_str(&format!(" (or {p}_REDIS_HOST, {p}_REDIS_PORT, {p}_REDIS_PASSWORD, {p}_REDIS_DB)"))
+                }
+                Some(Store::Postgres) => names.push_str(" (or the libpq variables PGHOST, PGPORT, PGUSER, PGDATABASE)"),
+                _ => {}
             }
             return Err(UrlError::Missing(names));
         };
+        if conn.url.password() == Some(REDACTED) {
+            let _ = conn.url.set_password(None);
+        }
         if conn.store == Store::Redis && conn.url.password().is_none() {
             if let Some(pw) = env("REDIS_PASSWORD") {
                 conn.set_password(&pw);
@@ -157,6 +218,12 @@ impl ConnUrl {
             let text = std::fs::read_to_string(path)
                 .map_err(|source| UrlError::PasswordFile { path: path.to_path_buf(), source })?;
             conn.set_password(text.trim_end_matches(['\n', '\r']));
+        } else if conn.url.password().is_none() {
+            if let Some(pw) =
+                password_env(conn.store).and_then(|name| std::env::var(name).ok()).filter(|v| !v.is_empty())
+            {
+                conn.set_password(&pw);
+            }
         }
         Ok(conn)
     }
@@ -247,6 +314,99 @@ impl ConnUrl {
     }
 }
 
+/// The environment variable the store's own clients read a password from:
+/// `PGPASSWORD` (libpq), `MYSQL_PWD` (mysql, mariadb), `REDISCLI_AUTH`
+/// (redis-cli). Used when neither the URL nor `--password-file` gives one.
+pub fn password_env(store: Store) -> Option<&'static str> {
+    match store {
+        Store::Postgres => Some("PGPASSWORD"),
+        Store::MySql => Some("MYSQL_PWD"),
+        Store::Redis => Some("REDISCLI_AUTH"),
+        Store::Sqlite => None,
+    }
+}
+
+/// A PostgreSQL URL from the libpq variables (`PGHOST`, `PGPORT`, `PGUSER`,
+/// `PGDATABASE`, `PGSSLMODE`), when at least `PGHOST` or `PGDATABASE` is set.
+/// The password comes later, from `PGPASSWORD` or `PGPASSFILE`.
+fn url_from_libpq_env(store: Store) -> Option<String> {
+    if store != Store::Postgres {
+        return None;
+    }
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let (host, db) = (var("PGHOST"), var("PGDATABASE"));
+    if host.is_none() && db.is_none() {
+        return None;
+    }
+    let mut url = String::from("postgres://");
+    if let Some(user) = var("PGUSER") {
+        url.push_str(&percent_encode(&user));
+        url.push('@');
+    }
+    let host = host.unwrap_or_else(|| "localhost".into());
+    if host.starts_with('/') {
+        // A socket directory: libpq's form, which sqlx reads as ?host=.
+        url.push_str("localhost");
+    } else {
+        url.push_str(&host);
+    }
+    if let Some(port) = var("PGPORT") {
+        url.push(':');
+        url.push_str(&port);
+    }
+    url.push('/');
+    if let Some(db) = db {
+        url.push_str(&percent_encode(&db));
+    }
+    let mut params = Vec::new();
+    if host.starts_with('/') {
+        params.push(format!("host={}", percent_encode(&host)));
+    }
+    if let Some(mode) = var("PGSSLMODE") {
+        params.push(format!("sslmode={}", percent_encode(&mode)));
+    }
+    if !params.is_empty() {
+        url.push('?');
+        url.push_str(&params.join("&"));
+    }
+    Some(url)
+}
+
+/// The environment variables a tool of `store` reads, for its `--help`.
+pub fn env_help(store: Store, role: Role) -> String {
+    let p = role.prefix();
+    let mut out = format!("Environment:\n  {p}_URL  the URL, when --url is not given\n");
+    match store {
+        Store::Redis => {
+            out.push_str(&format!(
+                "  {p}_REDIS_HOST, _PORT, _DB, _PASSWORD, _TLS  the URL in parts,\n      when neither --url nor {p}_URL is given\n"
+            ));
+            out.push_str("  REDISCLI_AUTH  the password, as redis-cli reads it\n");
+        }
+        Store::MySql => out.push_str("  MYSQL_PWD  the password, as the mysql and mariadb clients read it\n"),
+        Store::Postgres => {
+            out.push_str(&format!(
+                "  PGHOST, PGPORT, PGUSER, PGDATABASE  the URL in parts,\n      when neither --url nor {p}_URL is given\n"
+            ));
+            out.push_str("  PGPASSWORD, PGPASSFILE  the password (or ~/.pgpass), as libpq reads them\n");
+            out.push_str("  PGSSLMODE  TLS: disable, prefer, require, verify-ca, verify-full\n");
+        }
+        Store::Sqlite => {}
+    }
+    out.push_str("  A password in the URL, or from --password-file, comes first.\n");
+    out
+}
+
+/// The environment section of `--help` for the tools that read live stores
+/// by URL (decant-checksum, decant-diff, decant-verify).
+pub const LIVE_ENV_HELP: &str = "\
+Environment (live store URLs without a password, and no --password-file):
+  PGPASSWORD, PGPASSFILE  PostgreSQL password (or ~/.pgpass), as libpq reads them
+  MYSQL_PWD               MySQL / MariaDB password, as the mysql client reads it
+  REDISCLI_AUTH           Redis password, as redis-cli reads it
+  A URL written with its password hidden (user:***@host, as in a checksum file)
+  takes its password from these too.";
+
 impl fmt::Display for ConnUrl {
     fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str(&self.redacted())
@@ -310,6 +470,33 @@ mod tests {
         let err = ConnUrl::parse("ftp://u:hunter2@h/").unwrap_err().to_string();
         assert!(!err.contains("hunter2"), "{err}");
         assert!(err.contains("unknown scheme"), "{err}");
+    }
+
+    #[test]
+    fn unparsable_urls_never_show_their_password() {
+        for pw in ["Sec/ret#1", "a?b", "p#w", "x@y/z", "12/x"] {
+            let text = format!("postgres://app:{pw}@db.example:5432/shop");
+            let err = ConnUrl::parse(&text).map(|u| u.to_string()).unwrap_or_else(|e| e.to_string());
+            assert!(!err.contains(pw), "{pw}: {err}");
+            assert!(!crate::cli::redact(&format!("driver said {text}")).contains(pw), "{pw}");
+            assert!(redact_url_text(&text).contains("app:***@db.example"), "{}", redact_url_text(&text));
+        }
+        let err = ConnUrl::parse("postgres://app:Sec/ret#1@host/db").unwrap_err().to_string();
+        assert!(err.contains("percent-encode") && err.contains("--password-file"), "{err}");
+        // "12/x" parses as host app, port 12: caught by the "@" after the host.
+        let err = ConnUrl::parse("postgres://app:12/x@host/db").unwrap_err().to_string();
+        assert!(err.contains("after the host"), "{err}");
+    }
+
+    #[test]
+    fn the_redaction_marker_is_no_password() {
+        let u = ConnUrl::resolve(Some("redis://app:***@127.0.0.1:1/0"), None, Role::Source, false).unwrap();
+        assert_eq!(u.password(), None);
+        let dir = std::env::temp_dir().join(format!("decant-conn-{}", std::process::id()));
+        std::fs::write(&dir, "from-file\n").unwrap();
+        let u = ConnUrl::resolve(Some("postgres://app:***@h/db"), Some(&dir), Role::Source, false).unwrap();
+        assert_eq!(u.password().as_deref(), Some("from-file"));
+        std::fs::remove_file(&dir).unwrap();
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! The canonical form of records and the order-independent content digest
-//! (DESIGN.md §2.3).
+//! (docs/format.md §3).
 //!
 //! Each record is encoded canonically (object keys sorted, numbers normalised,
 //! strings and bytes compared as bytes, date-times normalised) and hashed with

@@ -111,6 +111,8 @@ impl Output {
         let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
         let file = File::create(&tmp).map_err(|e| with_path(e, "cannot create", path))?;
+        // Removed by the Ctrl-C / SIGTERM handler if the run is cut off.
+        crate::interrupt::register_partial(&tmp);
         let sink = if wants_zstd(path) {
             let inner: Box<dyn Write + Send> = Box::new(file);
             let mut enc = zstd::stream::write::Encoder::new(inner, ZSTD_LEVEL)?;
@@ -145,6 +147,7 @@ impl Output {
                 let _ = f.sync_all();
             }
             fs::rename(&tmp, &dest).map_err(|e| with_path(e, "cannot move into place", &dest))?;
+            crate::interrupt::unregister_partial(&tmp);
         }
         Ok(())
     }
@@ -186,7 +189,8 @@ impl Drop for Output {
         // Not finished: the run failed. Leave no partial file behind under a
         // name that could be mistaken for a complete one.
         if let Some((tmp, _)) = self.rename.take() {
-            let _ = fs::remove_file(tmp);
+            let _ = fs::remove_file(&tmp);
+            crate::interrupt::unregister_partial(&tmp);
         }
     }
 }

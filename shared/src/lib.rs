@@ -1,7 +1,7 @@
 //! `decant-record`: the one owner of the decant NDJSON stream format.
 //!
 //! Every decant tool reads and writes this format, so it is documented here
-//! like a wire format (DESIGN.md §2). A stream is UTF-8, one JSON object per
+//! like a wire format (docs/format.md). A stream is UTF-8, one JSON object per
 //! line, `\n` line ends; every line has a `"kind"`:
 //!
 //! ```json
@@ -26,6 +26,8 @@
 //! - [`digest`]: canonical form and order-independent content digests.
 //! - [`parallel`]: digests and validated pass-through on several threads.
 //! - [`conn`]: connection URLs, env fallbacks, password redaction.
+//! - [`interrupt`]: Ctrl-C / SIGTERM: partial outputs removed, exit 130 / 143.
+//! - [`metrics`]: `--metrics-file` (Prometheus text format).
 //! - [`cli`]: exit codes, the `main` wrapper, common flags, progress, summary,
 //!   reject files.
 #![deny(missing_docs)]
@@ -33,8 +35,10 @@
 pub mod cli;
 pub mod conn;
 pub mod digest;
+pub mod interrupt;
 pub mod io;
 pub mod jsontext;
+pub mod metrics;
 pub mod parallel;
 pub mod reader;
 pub mod record;

@@ -45,6 +45,25 @@ pub enum ReadError {
         /// What disagrees.
         message: String,
     },
+    /// The first line is not a decant record at all (a CSV, an SQL dump,
+    /// `seq` output): the input is not a decant stream. Fatal.
+    #[error("line {line}: not a decant stream: {message} (decant tools read the NDJSON that redis-export, mysql-export, pg-export and sqlite-export write; see docs/format.md)")]
+    NotDecant {
+        /// 1-based line number (always the first line).
+        line: u64,
+        /// What the line is.
+        message: String,
+    },
+    /// A segment that began with a `header` ended (at the end of input, or
+    /// at the next `header`) without its `end` trailer: the stream was cut
+    /// short. Fatal unless [`ReaderOptions::allow_unsealed`].
+    #[error("line {line}: the stream ends without its trailer: cut short? (the header at line {header_line} promises an \"end\" line after the last record; copy or export it again, or pass --allow-unsealed to read what is there)")]
+    CutShort {
+        /// The last line of the segment.
+        line: u64,
+        /// The line of the segment's header.
+        header_line: u64,
+    },
     /// The input ended without an `end` line while sealed input was required.
     #[error("line {line}: stream ends without an \"end\" line: it is truncated or was not written by a decant tool")]
     Unsealed {
@@ -75,6 +94,8 @@ impl ReadError {
             | ReadError::LineTooLong { line, .. }
             | ReadError::Trailer { line, .. }
             | ReadError::Unsealed { line }
+            | ReadError::NotDecant { line, .. }
+            | ReadError::CutShort { line, .. }
             | ReadError::Io { line, .. } => *line,
         }
     }
@@ -85,13 +106,17 @@ impl ReadError {
 pub struct ReaderOptions {
     /// Cap on the length of one line, in bytes.
     pub max_line_bytes: usize,
-    /// Fail at the end of input when the last segment has no `end` line.
+    /// Fail at the end of input when the last segment has no `end` line,
+    /// even a segment without a header.
     pub require_sealed: bool,
+    /// Accept a segment that began with a `header` but has no `end` line
+    /// (`--allow-unsealed`); without it such a stream is [`ReadError::CutShort`].
+    pub allow_unsealed: bool,
 }
 
 impl Default for ReaderOptions {
     fn default() -> Self {
-        ReaderOptions { max_line_bytes: DEFAULT_MAX_LINE_BYTES, require_sealed: false }
+        ReaderOptions { max_line_bytes: DEFAULT_MAX_LINE_BYTES, require_sealed: false, allow_unsealed: false }
     }
 }
 
@@ -279,7 +304,11 @@ impl<R: BufRead> RecordReader<R> {
             self.finished = true;
             let last = std::mem::replace(&mut self.segment, Segment::new(self.line_no + 1));
             if !last.is_empty() {
+                let header_line = last.header.is_some().then_some(last.first_line);
                 self.segments.push(last.info(None));
+                if let Some(header_line) = header_line.filter(|_| !self.options.allow_unsealed) {
+                    return Err(ReadError::CutShort { line: self.line_no, header_line });
+                }
                 if self.options.require_sealed {
                     return Err(ReadError::Unsealed { line: self.line_no });
                 }
@@ -336,7 +365,12 @@ impl<R: BufRead> RecordReader<R> {
                     // A new header without an end before it: the previous
                     // segment was unsealed (e.g. `cat` of tools' outputs).
                     let prev = std::mem::replace(&mut self.segment, Segment::new(line_no));
+                    let header_line = prev.header.is_some().then_some(prev.first_line);
                     self.segments.push(prev.info(None));
+                    if let Some(header_line) = header_line.filter(|_| !self.options.allow_unsealed) {
+                        self.finished = true;
+                        return Err(ReadError::CutShort { line: line_no - 1, header_line });
+                    }
                 }
                 self.segment.header = Some(header.clone());
                 self.hash_line();
@@ -350,6 +384,10 @@ impl<R: BufRead> RecordReader<R> {
             Err(e) => {
                 self.segment.records += 1;
                 self.hash_line();
+                if line_no == 1 && !looks_like_a_record(self.raw_line()) {
+                    self.finished = true;
+                    return Err(ReadError::NotDecant { line: line_no, message: e.0 });
+                }
                 Err(ReadError::Malformed { line: line_no, message: e.0 })
             }
         }
@@ -391,13 +429,14 @@ impl<R: BufRead> RecordReader<R> {
                 let crlf = if take >= 2 { buf[take - 2] == b'\r' } else { self.line.last() == Some(&b'\r') };
                 self.line.len() + take - 1 - crlf as usize > max
             } else {
-                self.line.len() + take > max + 1
+                self.line.len() + take > max.saturating_add(1)
             };
             if too_long {
                 return Err(self.skip_long_line());
             }
             self.line.extend_from_slice(&buf[..take]);
             self.input.consume(take);
+            crate::metrics::BYTES_READ.fetch_add(take as u64, std::sync::atomic::Ordering::Relaxed);
             if complete {
                 self.line_no += 1;
                 return Ok(true);
@@ -475,6 +514,13 @@ fn is_data_line(line: &[u8]) -> bool {
         return false;
     };
     rest[end] == b'"' && matches!(&rest[..end], b"row" | b"redis" | b"diff" | b"delete")
+}
+
+/// True when the line is a JSON object with a string `"kind"`: a decant
+/// record, if perhaps a malformed one. The first line of a stream that is not
+/// even that (CSV, SQL, plain numbers) means the input is not a decant stream.
+fn looks_like_a_record(line: &[u8]) -> bool {
+    serde_json::from_slice::<serde_json::Value>(line).is_ok_and(|v| v.get("kind").is_some_and(|k| k.is_string()))
 }
 
 /// The length of a line without its "\n" or "\r\n".

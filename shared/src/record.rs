@@ -1,4 +1,4 @@
-//! The lines of a decant NDJSON v1 stream (DESIGN.md §2.1) and their wire form.
+//! The lines of a decant NDJSON v1 stream (docs/format.md §1) and their wire form.
 //!
 //! Every line is one JSON object with a `"kind"`. Unknown extra fields are
 //! accepted and ignored (forward compatibility); unknown kinds are errors.

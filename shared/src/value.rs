@@ -1,4 +1,4 @@
-//! The value model of a row column (DESIGN.md §2.2) and its exact JSON encoding.
+//! The value model of a row column (docs/format.md §2) and its exact JSON encoding.
 //!
 //! Plain JSON is used wherever it is exact; otherwise a one-key tagged object:
 //!

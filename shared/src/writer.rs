@@ -106,6 +106,7 @@ impl<W: Write> RecordWriter<W> {
     fn flush_buffer(&mut self) -> io::Result<()> {
         self.hasher.update(&self.buf[self.unhashed_from..]);
         self.out.write_all(&self.buf)?;
+        crate::metrics::BYTES_WRITTEN.fetch_add(self.buf.len() as u64, std::sync::atomic::Ordering::Relaxed);
         self.buf.clear();
         self.unhashed_from = 0;
         Ok(())

@@ -22,7 +22,9 @@ fn path(name: &str) -> PathBuf {
 /// returns the records (headers and trailers included).
 fn load(name: &str) -> Vec<Record> {
     let bytes = fs::read(path(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
-    let mut reader = RecordReader::new(&bytes[..]);
+    // One kind per file, not a stream: header.ndjson has headers and no trailer.
+    let options = decant_record::ReaderOptions { allow_unsealed: true, ..Default::default() };
+    let mut reader = RecordReader::with_options(&bytes[..], options);
     let mut out = Vec::new();
     while let Some(r) = reader.next_record().unwrap_or_else(|e| panic!("{name}: {e}")) {
         let mut again = Vec::new();

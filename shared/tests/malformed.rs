@@ -211,8 +211,9 @@ fn truncated_sealed_file_is_detected_when_sealing_is_required() {
         }
     };
     assert_eq!(n, 6, "header and five rows");
-    assert!(matches!(err, ReadError::Unsealed { line: 6 }), "{err}");
-    assert!(err.to_string().contains("line 6: stream ends without an \"end\" line"), "{err}");
+    // The header promised a trailer: cut short, whether or not sealing is required.
+    assert!(matches!(err, ReadError::CutShort { line: 6, header_line: 1 }), "{err}");
+    assert!(err.to_string().contains("line 6: the stream ends without its trailer: cut short?"), "{err}");
     // Cut in the middle of a line: that line is malformed, then unsealed.
     let mut reader = RecordReader::with_options(&bytes[..cut - 10], required());
     let errors: Vec<String> = std::iter::from_fn(|| match reader.next_record() {
@@ -224,11 +225,83 @@ fn truncated_sealed_file_is_detected_when_sealing_is_required() {
     .collect();
     assert_eq!(errors.len(), 2, "{errors:?}");
     assert!(errors[0].starts_with("line 6: ") && errors[0].contains("EOF while parsing"), "{errors:?}");
-    assert!(errors[1].starts_with("line 6: stream ends without"), "{errors:?}");
-    // Without require_sealed the cut file reads, reported unsealed.
+    assert!(errors[1].starts_with("line 6: the stream ends without its trailer"), "{errors:?}");
+    // Without require_sealed, a cut stream that began with a header is still
+    // an error: the header promises a trailer.
     let mut reader = RecordReader::new(&bytes[..cut]);
+    let err = loop {
+        match reader.next_record() {
+            Ok(Some(_)) => {}
+            Ok(None) => panic!("a cut-short stream must not read as complete"),
+            Err(e) => break e,
+        }
+    };
+    assert!(matches!(err, ReadError::CutShort { line: 6, header_line: 1 }), "{err}");
+    assert!(!err.is_recoverable());
+    // With allow_unsealed it reads, reported unsealed.
+    let allowed = ReaderOptions { allow_unsealed: true, ..ReaderOptions::default() };
+    let mut reader = RecordReader::with_options(&bytes[..cut], allowed.clone());
     while reader.next_record().unwrap().is_some() {}
     assert!(!reader.all_sealed());
+    // ... unless sealing is required too.
+    let mut reader = RecordReader::with_options(&bytes[..cut], ReaderOptions { require_sealed: true, ..allowed });
+    let err = std::iter::from_fn(|| reader.next_record().transpose()).find_map(Result::err).unwrap();
+    assert!(matches!(err, ReadError::Unsealed { line: 6 }), "{err}");
+}
+
+#[test]
+fn a_cut_segment_followed_by_another_is_cut_short() {
+    // `cat cut.ndjson whole.ndjson`: the first segment's header has no trailer
+    // before the second header.
+    let whole = sealed_stream(2);
+    let cut = &whole[..whole.len() - whole.rsplit(|&b| b == b'\n').nth(1).unwrap().len() - 1];
+    let both = [cut, &whole[..]].concat();
+    let mut reader = RecordReader::new(&both[..]);
+    let err = std::iter::from_fn(|| reader.next_record().transpose()).find_map(Result::err).unwrap();
+    assert!(matches!(err, ReadError::CutShort { line: 3, header_line: 1 }), "{err}");
+    assert!(reader.next_record().unwrap().is_none(), "fatal: the reader stops");
+    let allowed = ReaderOptions { allow_unsealed: true, ..ReaderOptions::default() };
+    let mut reader = RecordReader::with_options(&both[..], allowed);
+    while reader.next_record().unwrap().is_some() {}
+    assert_eq!(reader.segments().iter().map(|s| s.sealed).collect::<Vec<_>>(), [false, true]);
+}
+
+#[test]
+fn a_foreign_first_line_means_not_a_decant_stream() {
+    for (input, found) in [
+        (&b"1\n2\n3\n"[..], "found \"1\""),
+        (b"id,name\n1,a\n", "id,name"),
+        (b"--\n-- PostgreSQL database dump\n--\n", "--"),
+        (b"\n{\"kind\":\"row\",\"table\":\"t\",\"data\":{}}\n", "empty line"),
+        (b"{\"id\":1}\n", "kind"),
+    ] {
+        let mut reader = RecordReader::new(input);
+        let err = reader.next_record().unwrap_err();
+        let msg = err.to_string();
+        assert!(matches!(err, ReadError::NotDecant { line: 1, .. }), "{msg}");
+        assert!(msg.starts_with("line 1: not a decant stream"), "{msg}");
+        assert!(msg.contains(found), "{msg} should contain {found}");
+        assert!(!err.is_recoverable());
+        assert!(reader.next_record().unwrap().is_none(), "fatal: the reader stops");
+    }
+    // A first line that is a record, if a bad one, stays a recoverable error.
+    let mut reader = RecordReader::new(&b"{\"kind\":\"row\",\"table\":\"t\"}\n"[..]);
+    assert!(reader.next_record().unwrap_err().is_recoverable());
+    // Streams without a header stay accepted as unsealed.
+    let mut reader = RecordReader::new(&b"{\"kind\":\"row\",\"table\":\"t\",\"data\":{}}\n"[..]);
+    while reader.next_record().unwrap().is_some() {}
+    assert!(!reader.all_sealed());
+}
+
+#[test]
+fn the_largest_line_cap_does_not_wrap() {
+    let options = ReaderOptions { max_line_bytes: usize::MAX, ..ReaderOptions::default() };
+    let bytes = sealed_stream(3);
+    // Read in small chunks, so lines arrive without their "\n" first.
+    let input = std::io::BufReader::with_capacity(16, &bytes[..]);
+    let mut reader = RecordReader::with_options(input, options);
+    while reader.next_record().unwrap().is_some() {}
+    assert!(reader.all_sealed());
 }
 
 fn zstd_of(bytes: &[u8]) -> Vec<u8> {

@@ -223,7 +223,8 @@ fn first_error_is_reported_at_its_line() {
                 input.push(b'\n');
             }
             let capped = |p: Parallelism| {
-                let options = decant_record::ReaderOptions { max_line_bytes: 100, require_sealed: true };
+                let options =
+                    decant_record::ReaderOptions { max_line_bytes: 100, require_sealed: true, ..Default::default() };
                 let r = RecordReader::with_options(Cursor::new(input.clone()), options);
                 digest_stream(r, CanonicalOptions::default(), p)
             };

@@ -82,13 +82,16 @@ fn backups_are_sealed_and_check_catches_truncation_and_alteration() {
     let cut: String = full.lines().take(full.lines().count() - 1).map(|l| format!("{l}\n")).collect();
     w.write("backup.ndjson", &cut);
     let out = w.run("decant-checksum").args(["--check", "backup.b3"]).output().assert_code(1);
-    assert!(out.stdout_str().contains("backup.ndjson: FAILED: was sealed, now unsealed"), "{out:?}");
+    assert!(out.stdout_str().contains("backup.ndjson: FAILED"), "{out:?}");
+    assert!(out.stdout_str().contains("cut short?"), "{out:?}");
     assert!(out.stderr.contains("FAILED"), "{out:?}");
-    // ... and it still fails with --quiet, and a plain checksum says unsealed.
+    // ... and it still fails with --quiet; a plain checksum is an error (the
+    // header promised a trailer), and says unsealed only with --allow-unsealed.
     w.run("decant-checksum").args(["--check", "backup.b3", "-q"]).output().assert_code(1);
-    let plain = w.run("decant-checksum").arg("backup.ndjson").output().assert_success();
+    w.run("decant-checksum").arg("backup.ndjson").output().assert_code(2).assert_stderr_contains("cut short?");
+    let plain = w.run("decant-checksum").args(["backup.ndjson", "--allow-unsealed"]).output().assert_success();
     assert_eq!(parse(plain.stdout_str())[0].0, "unsealed");
-    w.run("decant-checksum").args(["backup.ndjson", "--require-sealed"]).output().assert_code(1);
+    w.run("decant-checksum").args(["backup.ndjson", "--allow-unsealed", "--require-sealed"]).output().assert_code(1);
 
     // Truncated mid-line (rows lost too).
     w.write("backup.ndjson", &full[..full.len() / 2]);

@@ -26,7 +26,10 @@ fn key(k: &str, expire: Option<i64>, value: &str) -> String {
 fn summary(out: &Output) -> (Vec<Value>, Value) {
     let lines: Vec<Value> =
         out.stderr.lines().filter(|l| l.starts_with('{')).map(|l| serde_json::from_str(l).unwrap()).collect();
-    let total = lines.iter().find(|l| l["event"] == "total").cloned().unwrap_or_else(|| panic!("no total: {out:?}"));
+    let mut total =
+        lines.iter().find(|l| l["event"] == "total").cloned().unwrap_or_else(|| panic!("no total: {out:?}"));
+    // The figures, not when they were logged.
+    total.as_object_mut().unwrap().remove("ts");
     (lines, total)
 }
 

@@ -260,7 +260,7 @@ fn relay_dataset_to_mysql_and_back() {
             .stderr
             .lines()
             .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-            .find_map(|l| (l["group"] == group).then(|| l["copied"].as_u64()).flatten())
+            .find_map(|l| (l["group"] == group).then(|| l["written"].as_u64()).flatten())
     };
     assert_eq!(copied("(no prefix)"), Some(1), "{}", outputs[2].stderr);
     let families = [

@@ -16,6 +16,19 @@ const HARD: &str = r#"{"kind":"header","format":"decant/1","source":"mysql://roo
 {"kind":"row","table":"hard","data":{"id":7,"flag":null,"small":null,"big":null,"ubig":null,"price":null,"ratio":null,"name":null,"body":null,"blob":null,"born":null,"at":null,"ts":null,"doc":null,"mood":null}}
 "#;
 
+/// `text` (a header, then records) sealed with its `end` trailer, as an
+/// exporter writes it: a header promises a trailer.
+fn sealed(text: &str) -> Vec<u8> {
+    let mut w = decant_record::RecordWriter::new(Vec::new());
+    for line in text.lines() {
+        match decant_record::Record::decode(line.as_bytes()) {
+            Ok(header @ decant_record::Record::Header(_)) => w.write(&header).unwrap(),
+            _ => w.write_raw(line.as_bytes()).unwrap(),
+        }
+    }
+    w.finish().unwrap()
+}
+
 fn import(tool: &str, url: &str) -> Cmd {
     run(tool).args(["--url", url, "--quiet"])
 }
@@ -24,7 +37,7 @@ fn import(tool: &str, url: &str) -> Cmd {
 fn pg_import_keeps_hard_values_exactly() {
     let pg = postgres();
     let db = pg.fresh_database("pg_hard");
-    import("pg-import", &pg.url(&db)).args(["--create-tables"]).stdin_bytes(HARD).assert_success();
+    import("pg-import", &pg.url(&db)).args(["--create-tables"]).stdin_bytes(sealed(HARD)).assert_success();
 
     let types = pg.query(
         &db,
@@ -90,7 +103,7 @@ fn mysql_import_keeps_hard_values_exactly() {
     let my = mariadb();
     let db = my.fresh_database("my_hard");
     // PostgreSQL-flavoured stream: zoned timestamps with offsets, arrays.
-    import("mysql-import", &my.url(&db)).args(["--create-tables"]).stdin_bytes(HARD).assert_success();
+    import("mysql-import", &my.url(&db)).args(["--create-tables"]).stdin_bytes(sealed(HARD)).assert_success();
     let create = my.query(&db, "SHOW CREATE TABLE hard");
     for want in [
         "`id` bigint(20) NOT NULL AUTO_INCREMENT",
@@ -170,7 +183,7 @@ fn sqlite_import_binds_values_exactly() {
     import("sqlite-import", &url)
         .args(["--create-tables", "--reject-file"])
         .arg(&rejects)
-        .stdin_bytes(HARD)
+        .stdin_bytes(sealed(HARD))
         .output()
         .assert_code(1);
     let rej = std::fs::read_to_string(&rejects).unwrap();

@@ -56,7 +56,20 @@ fn input(lines: &[&str]) -> Vec<u8> {
         s.push_str(l);
         s.push('\n');
     }
-    s.into_bytes()
+    sealed(&s)
+}
+
+/// `text` (a header, then records) sealed with its `end` trailer, as an
+/// exporter writes it: a header promises a trailer.
+fn sealed(text: &str) -> Vec<u8> {
+    let mut w = decant_record::RecordWriter::new(Vec::new());
+    for line in text.lines() {
+        match decant_record::Record::decode(line.as_bytes()) {
+            Ok(header @ decant_record::Record::Header(_)) => w.write(&header).unwrap(),
+            _ => w.write_raw(line.as_bytes()).unwrap(),
+        }
+    }
+    w.finish().unwrap()
 }
 
 #[test]

@@ -109,7 +109,7 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
             Some(p) => format!("opening {}", p.display()),
             None => "opening stdin".to_owned(),
         })?;
-    let mut reader = Framer::new(input, args.input.max_line_bytes);
+    let mut reader = Framer::new(input, args.input.reader_options());
     let out = args.output.create()?;
     let mut writer = RecordWriter::new(out);
     let mut rejects = Rejects::open(args.reject.reject_file.as_deref(), false)?;

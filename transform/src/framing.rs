@@ -34,9 +34,9 @@ pub struct Framer<R> {
 }
 
 impl<R: BufRead> Framer<R> {
-    /// A framer over `input`, refusing lines longer than `max_line_bytes`.
-    pub fn new(input: R, max_line_bytes: usize) -> Framer<R> {
-        Framer { reader: RecordReader::with_options(input, ReaderOptions { max_line_bytes, require_sealed: false }) }
+    /// A framer over `input` with the reader's options (line cap, `--allow-unsealed`).
+    pub fn new(input: R, options: ReaderOptions) -> Framer<R> {
+        Framer { reader: RecordReader::with_options(input, options) }
     }
 
     /// The number of the line last read (1-based).
@@ -101,7 +101,7 @@ mod tests {
 
     /// (line, Ok(kind) | Err(error text)) for every line, through either reader.
     fn lines_of_framer(input: &[u8]) -> Vec<(u64, Result<String, String>)> {
-        let mut f = Framer::new(input, 1 << 20);
+        let mut f = Framer::new(input, ReaderOptions { max_line_bytes: 1 << 20, ..ReaderOptions::default() });
         let mut out = Vec::new();
         loop {
             match f.next_line() {

@@ -239,3 +239,20 @@ impl Transformer {
         Ok(ViewOutcome::Unmatched)
     }
 }
+
+/// The clap command of `decant-transform`, as the binary parses it (and the
+/// `decant` dispatcher renders it for completions and man pages).
+pub fn command() -> clap::Command {
+    use clap::CommandFactory as _;
+    decant_record::cli::with_help_sections(cli::Args::command(), "", "")
+}
+
+/// `decant-transform`'s `main`.
+pub fn main() -> std::process::ExitCode {
+    use clap::FromArgMatches as _;
+    decant_record::cli::main("decant-transform", || {
+        let args =
+            cli::Args::from_arg_matches(&decant_record::cli::get_matches(command())).unwrap_or_else(|e| e.exit());
+        cli::run(&args)
+    })
+}

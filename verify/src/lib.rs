@@ -65,7 +65,7 @@ Examples:
   decant-verify --left mysql://root@old/reline --right postgres://app@new/reline --schema --sample 1000
   decant-verify --left redis://prod:6379/0 --right mysql://app@db/relay --spec relay-to-mysql.toml
   decant-verify --left a.ndjson --right b.ndjson --time-precision 3 --null-equals-empty --max-mismatch 0.1%
-  decant-verify --left old.ndjson --right new.ndjson --key-map 'users.id@{n}=u-{n}' --json > report.json
+  decant-verify --left old.ndjson --right new.ndjson --key-map 'users.id@{id}=u-{id}' --json > report.json
 
 ";
 
@@ -128,6 +128,10 @@ pub struct Args {
     /// Live Redis: only keys matching this pattern (repeatable).
     #[arg(long = "match", value_name = "PATTERN")]
     pub matches: Vec<String>,
+    /// Read a file side that begins with a header but lacks its "end"
+    /// trailer (cut short); without it that is an error (exit 2).
+    #[arg(long)]
+    pub allow_unsealed: bool,
     /// Password file for a live A.
     #[arg(long, value_name = "FILE")]
     pub left_password_file: Option<PathBuf>,
@@ -336,7 +340,7 @@ pub fn verify(args: &Args) -> anyhow::Result<Report> {
     let b = SourceSpec::parse(&args.right);
     let opts = CompareOptions::from_flags(&args.key, args.canon.options(), args.float_tolerance, &args.key_map)?;
     let spec: Option<Arc<Transformer>> = decant_diff::load_spec(args.spec.as_deref())?;
-    let (live_a, live_b) = decant_diff::live_options(
+    let (mut live_a, mut live_b) = decant_diff::live_options(
         &a,
         &b,
         &args.tables,
@@ -344,6 +348,8 @@ pub fn verify(args: &Args) -> anyhow::Result<Report> {
         &args.wheres,
         [args.left_password_file.as_ref(), args.right_password_file.as_ref()],
     )?;
+    live_a.allow_unsealed = args.allow_unsealed;
+    live_b.allow_unsealed = args.allow_unsealed;
 
     // Pass 1: counts, digests, sample, schemas.
     let seed = args.seed.unwrap_or_else(|| {
@@ -606,9 +612,25 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
     if !(args.report.quiet || args.json && report.ok) {
         let text = render_text(&report);
         let prefixed: String = text.lines().map(|l| format!("{}: {l}\n", cli::tool_name())).collect();
-        let _ = std::io::stderr().lock().write_all(cli::redact(&prefixed).as_bytes());
+        cli::log_lines(if report.ok { "info" } else { "error" }, &prefixed);
     }
     Ok(if report.ok { Outcome::Success } else { Outcome::Failed })
+}
+
+/// The clap command of `decant-verify`, as the binary parses it (and the `decant`
+/// dispatcher renders it for completions and man pages).
+pub fn command() -> clap::Command {
+    use clap::CommandFactory as _;
+    decant_record::cli::with_help_sections(Args::command(), "", decant_record::conn::LIVE_ENV_HELP)
+}
+
+/// `decant-verify`'s `main`.
+pub fn main() -> std::process::ExitCode {
+    use clap::FromArgMatches as _;
+    decant_record::cli::main("decant-verify", || {
+        let args = Args::from_arg_matches(&decant_record::cli::get_matches(command())).unwrap_or_else(|e| e.exit());
+        run(&args)
+    })
 }
 
 #[cfg(test)]

@@ -1,7 +1,5 @@
-//! `decant-checksum`: digests of decant streams, files and live stores.
-use clap::Parser as _;
+//! `decant-checksum`: see `decant-checksum --help` (the command is built by `decant_checksum::command`).
 
 fn main() -> std::process::ExitCode {
-    let args = decant_checksum::Args::parse();
-    decant_record::cli::main("decant-checksum", || decant_checksum::run(&args))
+    decant_checksum::main()
 }

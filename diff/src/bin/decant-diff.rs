@@ -1,7 +1,5 @@
-//! `decant-diff A B`: record-level differences, or a patch.
-use clap::Parser as _;
+//! `decant-diff`: see `decant-diff --help` (the command is built by `decant_diff::command`).
 
 fn main() -> std::process::ExitCode {
-    let args = decant_diff::Args::parse();
-    decant_record::cli::main("decant-diff", || decant_diff::run(&args))
+    decant_diff::main()
 }

@@ -1,9 +1,5 @@
-//! `redis-export`: Redis keys → decant NDJSON. See `redis-export --help`.
-
-use clap::Parser as _;
-use decant_export::redis::{run, Args};
-use decant_record::cli;
+//! `redis-export`: see `redis-export --help` (the command is built in `decant_export::commands`).
 
 fn main() -> std::process::ExitCode {
-    cli::main("redis-export", || run(Args::parse()))
+    decant_export::commands::redis_export_main()
 }

@@ -1,7 +1,7 @@
 //! SQL exporters: `mysql-export`, `pg-export`, `sqlite-export` over one
 //! dialect-aware core.
 //!
-//! Each exporter writes a decant stream (DESIGN.md §2): a `header`, then for
+//! Each exporter writes a decant stream (docs/format.md): a `header`, then for
 //! every table, in foreign-key dependency order (referenced tables first), a
 //! `schema` line and the table's `row` lines, then the `end` trailer.
 //!
@@ -33,7 +33,7 @@
 //!   the stream. MySQL FLOAT is the exception (MariaDB prints 6 digits), so
 //!   it is read as `col * 1e0`, the exact double of the stored float.
 //!
-//! ## Values (DESIGN.md §2.2)
+//! ## Values (docs/format.md §2)
 //!
 //! | source | logical type | value |
 //! |---|---|---|
@@ -154,8 +154,12 @@ pub struct ExportOptions {
 impl ExportOptions {
     /// Resolves the flags (URL from `--url` or `$SOURCE_URL`).
     pub fn from_args(args: &SqlExportArgs, store: Store) -> anyhow::Result<ExportOptions> {
-        let url =
-            ConnUrl::resolve(args.source.url.as_deref(), args.source.password_file.as_deref(), Role::Source, false)?;
+        let url = ConnUrl::resolve_for(
+            args.source.url.as_deref(),
+            args.source.password_file.as_deref(),
+            Role::Source,
+            store,
+        )?;
         if url.store() != store {
             bail!("{} is not a {} URL (expected {})", url, store_name(store), store_scheme(store));
         }
@@ -340,7 +344,7 @@ fn write_stream(
 ) -> anyhow::Result<(Summary, Vec<SchemaObject>)> {
     let mut objects = Vec::new();
     let mut writer = RecordWriter::new(output);
-    let mut summary = Summary::new().with_labels(["exported", "skipped", "rejected"]);
+    let mut summary = Summary::new();
     let mut progress = Progress::new(report, "rows", None);
     let mut total_estimate = 0u64;
     writer.write_header(&header).context("writing the output")?;

@@ -1,9 +1,5 @@
-//! `redis-import`: decant NDJSON → Redis. See `redis-import --help`.
-
-use clap::Parser as _;
-use decant_import::redis::{run, Args};
-use decant_record::cli;
+//! `redis-import`: see `redis-import --help` (the command is built in `decant_import::commands`).
 
 fn main() -> std::process::ExitCode {
-    cli::main("redis-import", || run(Args::parse()))
+    decant_import::commands::redis_import_main()
 }

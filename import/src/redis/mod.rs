@@ -212,7 +212,7 @@ pub fn run(mut args: Args) -> anyhow::Result<Outcome> {
         restore_ok: true,
         clock_offset_ms,
         grouper: args.group_by.clone(),
-        summary: Summary::new().with_labels(["copied", "skipped", "errors"]),
+        summary: Summary::new(),
         progress: Progress::new(&args.report, "keys", None),
         rejects,
         nodes,

@@ -239,12 +239,60 @@ pub(crate) trait Sink {
 
 /// Runs an importer: the body of `mysql-import`, `pg-import`, `sqlite-import`.
 pub fn run(dialect: Dialect, args: SqlImportArgs) -> anyhow::Result<Outcome> {
-    let url = ConnUrl::resolve(args.target.url.as_deref(), args.target.password_file.as_deref(), Role::Target, false)?;
+    let resumable = args.state.is_some();
+    run_import(dialect, args).map_err(|e| match failure_hint(&cli::error_chain(&e), resumable) {
+        Some(hint) => anyhow::anyhow!("{}; {hint}", cli::error_chain(&e)),
+        None => e,
+    })
+}
+
+/// What to do about an import that failed with `message`, when the cause is
+/// one a rerun has to handle: rows already in the target (the rerun of a run
+/// that was cut off) or a database server that went away mid-import.
+fn failure_hint(message: &str, resumable: bool) -> Option<&'static str> {
+    let m = message.to_ascii_lowercase();
+    let duplicate = ["duplicate key", "duplicate entry", "unique constraint failed"].iter().any(|p| m.contains(p));
+    let gone = [
+        "error communicating with database",
+        "connection reset",
+        "broken pipe",
+        "expected to read",
+        "unexpected eof",
+        "server closed the connection",
+        "terminating connection",
+        "server has gone away",
+        "lost connection",
+        "connection refused",
+    ]
+    .iter()
+    .any(|p| m.contains(p));
+    match (duplicate, gone, resumable) {
+        (true, _, _) => Some(
+            "the row is already in the target. If this reruns an import that was cut off, rerun with \
+             --mode skip-existing (keeps the rows already there) or --mode upsert, or with --truncate to \
+             start over; next time give --state FILE and a rerun continues exactly where it stopped",
+        ),
+        (false, true, true) => Some(
+            "the database server went away (or could not be reached). The batches committed before that \
+             stay in the target and --state records the last one: rerun the same command to continue",
+        ),
+        (false, true, false) => Some(
+            "the database server went away (or could not be reached). The batches committed before that \
+             stay in the target: rerun with --mode skip-existing to add the rest, or with --truncate to \
+             start over (with --state FILE a rerun continues exactly where it stopped)",
+        ),
+        _ => None,
+    }
+}
+
+fn run_import(dialect: Dialect, args: SqlImportArgs) -> anyhow::Result<Outcome> {
     let want = match dialect {
         Dialect::Postgres => Store::Postgres,
         Dialect::MySql => Store::MySql,
         Dialect::Sqlite => Store::Sqlite,
     };
+    let url =
+        ConnUrl::resolve_for(args.target.url.as_deref(), args.target.password_file.as_deref(), Role::Target, want)?;
     if url.store() != want {
         bail!("{url} is not a {} URL", dialect.name());
     }
@@ -968,6 +1016,20 @@ pub(crate) fn column_in_message(message: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn failures_a_rerun_must_handle_say_how() {
+        let dup = failure_hint("line 3: duplicate key value violates unique constraint \"t_pkey\"", false).unwrap();
+        assert!(dup.contains("--mode skip-existing") && dup.contains("--truncate") && dup.contains("--state"));
+        assert!(failure_hint("Duplicate entry '1' for key 'PRIMARY'", true).is_some());
+        let gone =
+            failure_hint("error communicating with database: expected to read 4 bytes, got 0 bytes at EOF", true);
+        assert!(gone.unwrap().contains("rerun the same command"));
+        assert!(failure_hint("error communicating with database: Connection reset by peer", false)
+            .unwrap()
+            .contains("went away"));
+        assert_eq!(failure_hint("line 2: column \"x\": value too long", false), None);
+    }
 
     #[test]
     fn columns_named_in_database_errors() {

@@ -1,8 +1,5 @@
-//! `decant-transform`: see `decant_transform::cli`.
-use clap::Parser as _;
-use decant_record::cli;
+//! `decant-transform`: see `decant-transform --help` (the command is built by `decant_transform::command`).
 
 fn main() -> std::process::ExitCode {
-    let args = decant_transform::cli::Args::parse();
-    cli::main("decant-transform", || decant_transform::cli::run(&args))
+    decant_transform::main()
 }

@@ -1,7 +1,5 @@
-//! `decant-verify --left A --right B`: proves B holds the same data as A.
-use clap::Parser as _;
+//! `decant-verify`: see `decant-verify --help` (the command is built by `decant_verify::command`).
 
 fn main() -> std::process::ExitCode {
-    let args = decant_verify::Args::parse();
-    decant_record::cli::main("decant-verify", || decant_verify::run(&args))
+    decant_verify::main()
 }

@@ -61,7 +61,7 @@ pub fn run(args: &Args, path: &Path) -> anyhow::Result<Outcome> {
         if args.report.log_format == LogFormat::Json {
             let line = serde_json::json!({"tool": cli::tool_name(), "event": "rdb", "version": stats.version,
                 "keys_in_file": stats.keys, "checksum": checksum, "expired": expired});
-            eprintln!("{line}");
+            cli::log_lines("info", &line.to_string());
         } else {
             let expired = if expired > 0 {
                 format!(", {expired} already expired (skipped; --include-expired exports them)")
