@@ -15,7 +15,7 @@ use sqlx::{ConnectOptions, Executor, Row};
 
 use super::cell::{mysql_literal, mysql_literal_len, Cell};
 use super::typemap::{kind_of, Dialect, TargetColumn};
-use super::{column_in_message, DbError, Mode, Prepared, Preparer, Sink, TablePlan, Written};
+use super::{column_in_message, DbError, Mode, Piece, Prepared, Preparer, Sink, TablePlan, Written};
 
 const D: Dialect = Dialect::MySql;
 
@@ -191,6 +191,18 @@ pub(crate) fn insert_statements(
     Ok(statements)
 }
 
+/// A statement's text with its values as MySQL literals.
+fn render(pieces: &[Piece<'_>]) -> String {
+    let mut sql = String::new();
+    for p in pieces {
+        match p {
+            Piece::Sql(s) => sql.push_str(s),
+            Piece::Value(cell) => mysql_literal(cell, &mut sql),
+        }
+    }
+    sql
+}
+
 fn prev_power_of_two(n: usize) -> usize {
     if n.is_power_of_two() {
         n
@@ -319,6 +331,55 @@ impl Sink for MySink {
             0
         };
         Ok(Written { written: n - skipped, skipped })
+    }
+
+    async fn has_foreign_keys(&mut self, table: &str) -> Result<bool, DbError> {
+        let row = sqlx::query(
+            "SELECT 1 FROM information_schema.REFERENTIAL_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = DATABASE() \
+             AND (TABLE_NAME = ? OR REFERENCED_TABLE_NAME = ?) AND TABLE_NAME <> REFERENCED_TABLE_NAME LIMIT 1",
+        )
+        .bind(table)
+        .bind(table)
+        .fetch_optional(&mut self.conn)
+        .await
+        .map_err(db_error)?;
+        Ok(row.is_some())
+    }
+
+    async fn unique_keys(&mut self, table: &str) -> Result<Vec<Vec<String>>, DbError> {
+        let rows = sqlx::query(
+            "SELECT CAST(INDEX_NAME AS CHAR), CAST(COLUMN_NAME AS CHAR), CAST(COALESCE(SUB_PART, 0) AS CHAR) \
+             FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? \
+             AND NON_UNIQUE = 0 AND INDEX_NAME <> 'PRIMARY' ORDER BY INDEX_NAME, SEQ_IN_INDEX",
+        )
+        .bind(table)
+        .fetch_all(&mut self.conn)
+        .await
+        .map_err(db_error)?;
+        let mut keys: Vec<(String, Vec<String>, bool)> = Vec::new();
+        for r in &rows {
+            let (index, column, prefix) = (text(r, 0), text(r, 1), text(r, 2) != "0");
+            match keys.last_mut() {
+                Some((name, cols, partial)) if *name == index => {
+                    cols.push(column);
+                    *partial |= prefix;
+                }
+                _ => keys.push((index, vec![column], prefix)),
+            }
+        }
+        // A key over column prefixes makes rows "equal" that are not.
+        Ok(keys.into_iter().filter(|(_, c, partial)| !partial && !c.is_empty()).map(|(_, c, _)| c).collect())
+    }
+
+    async fn exec_pieces(&mut self, pieces: &[Piece<'_>]) -> Result<u64, DbError> {
+        let sql = render(pieces);
+        self.run(&sql).await
+    }
+
+    async fn exists_pieces(&mut self, pieces: &[Piece<'_>]) -> Result<bool, DbError> {
+        let sql = render(pieces);
+        let row = sqlx::query(&sql).fetch_optional(&mut self.conn).await.map_err(db_error)?;
+        Ok(row.is_some())
     }
 
     async fn delete(&mut self, plan: &TablePlan, key: &[Cell]) -> Result<u64, DbError> {

@@ -11,7 +11,7 @@ use sqlx::{Arguments, ConnectOptions, Executor, Row};
 
 use super::cell::Cell;
 use super::typemap::{kind_of, Dialect, TargetColumn};
-use super::{column_in_message, DbError, Mode, Prepared, Preparer, Sink, TablePlan, Written};
+use super::{column_in_message, DbError, Mode, Piece, Prepared, Preparer, Sink, TablePlan, Written};
 
 const D: Dialect = Dialect::Sqlite;
 /// SQLite's default limit on bound parameters per statement (3.32+).
@@ -66,6 +66,22 @@ impl LiteSink {
         let conn = opts.connect().await.map_err(|e| anyhow::anyhow!("opening {}: {}", path.display(), db_error(e)))?;
         Ok(LiteSink { conn })
     }
+}
+
+/// A statement's text with `?` for each value, and the values bound.
+fn bound<'q>(pieces: &[Piece<'_>]) -> Result<(String, SqliteArguments<'q>), DbError> {
+    let mut sql = String::new();
+    let mut args = SqliteArguments::default();
+    for p in pieces {
+        match p {
+            Piece::Sql(s) => sql.push_str(s),
+            Piece::Value(cell) => {
+                sql.push('?');
+                bind(&mut args, cell)?;
+            }
+        }
+    }
+    Ok((sql, args))
 }
 
 fn bind(args: &mut SqliteArguments<'_>, cell: &Cell) -> Result<(), DbError> {
@@ -204,6 +220,49 @@ impl Sink for LiteSink {
             _ => n,
         };
         Ok(Written { written, skipped: n - written })
+    }
+
+    async fn has_foreign_keys(&mut self, _table: &str) -> Result<bool, DbError> {
+        // The connection runs with foreign_keys off: none is enforced.
+        Ok(false)
+    }
+
+    async fn unique_keys(&mut self, table: &str) -> Result<Vec<Vec<String>>, DbError> {
+        let list = sqlx::query(&format!("PRAGMA index_list({})", D.quote(table)))
+            .fetch_all(&mut self.conn)
+            .await
+            .map_err(db_error)?;
+        let mut keys = Vec::new();
+        for r in list {
+            let name: String = r.try_get("name").map_err(db_error)?;
+            let unique: i64 = r.try_get("unique").map_err(db_error)?;
+            let origin: String = r.try_get("origin").map_err(db_error)?;
+            let partial: i64 = r.try_get("partial").map_err(db_error)?;
+            if unique == 0 || origin == "pk" || partial != 0 {
+                continue;
+            }
+            let info = sqlx::query(&format!("PRAGMA index_info({})", D.quote(&name)))
+                .fetch_all(&mut self.conn)
+                .await
+                .map_err(db_error)?;
+            let cols: Vec<Option<String>> = info.iter().map(|c| c.try_get("name").ok().flatten()).collect();
+            // A column of None is an expression: not a key of columns.
+            if let Some(cols) = cols.into_iter().collect::<Option<Vec<String>>>() {
+                keys.push(cols);
+            }
+        }
+        Ok(keys)
+    }
+
+    async fn exec_pieces(&mut self, pieces: &[Piece<'_>]) -> Result<u64, DbError> {
+        let (sql, args) = bound(pieces)?;
+        sqlx::query_with(&sql, args).execute(&mut self.conn).await.map(|r| r.rows_affected()).map_err(db_error)
+    }
+
+    async fn exists_pieces(&mut self, pieces: &[Piece<'_>]) -> Result<bool, DbError> {
+        let (sql, args) = bound(pieces)?;
+        let row = sqlx::query_with(&sql, args).fetch_optional(&mut self.conn).await.map_err(db_error)?;
+        Ok(row.is_some())
     }
 
     async fn delete(&mut self, plan: &TablePlan, key: &[Cell]) -> Result<u64, DbError> {
