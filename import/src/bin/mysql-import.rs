@@ -10,6 +10,7 @@ const EXAMPLES: &str = concat!(
     "  mysql-import -i reline.ndjson.zst --url mysql://db/reline --mode upsert \\\n      --state reline.state --reject-file rejects.ndjson\n",
     "  mysql-import -i patch.ndjson --url mysql://db/reline --mode upsert     # applies rows and deletes\n",
     "  mysql-import -i dump.ndjson --url mysql://db/reline --create-tables \\\n      --cast 'type:datetime=timestamptz' --dry-run\n",
+    "  mysql-import -i rows.ndjson --url mysql://db/relay --mode upsert \\\n      --key usage_records:api_key_id,created_at   # rows lack the AUTO_INCREMENT id\n",
     "\n",
     "Bulk path: multi-row INSERTs as prepared statements with bound values; each --batch-rows batch is one transaction.\n",
     "Without schema lines, the target table's own column types drive conversion.\n",

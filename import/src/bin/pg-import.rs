@@ -10,6 +10,7 @@ const EXAMPLES: &str = concat!(
     "  pg-import -i reline.ndjson.zst --url postgres://db/reline --mode upsert \\\n      --state reline.state --reject-file rejects.ndjson\n",
     "  pg-import -i patch.ndjson --url postgres://db/reline --mode upsert     # applies rows and deletes\n",
     "  pg-import -i dump.ndjson --url postgres://db/reline --create-tables \\\n      --cast 'type:datetime=timestamptz' --dry-run\n",
+    "  pg-import -i rows.ndjson --url postgres://db/relay --mode upsert \\\n      --key usage_records:api_key_id,created_at   # rows lack the AUTO_INCREMENT id\n",
     "\n",
     "Bulk path: COPY FROM STDIN; each --batch-rows batch is one transaction.\n",
     "Without schema lines, the target table's own column types drive conversion.\n",

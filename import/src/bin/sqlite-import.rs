@@ -10,6 +10,7 @@ const EXAMPLES: &str = concat!(
     "  sqlite-import -i reline.ndjson.zst --url sqlite:///srv/r.db --mode upsert \\\n      --state reline.state --reject-file rejects.ndjson\n",
     "  sqlite-import -i patch.ndjson --url sqlite:///srv/r.db --mode upsert     # applies rows and deletes\n",
     "  sqlite-import -i dump.ndjson --url sqlite:///srv/r.db --create-tables \\\n      --cast 'type:datetime=timestamptz' --dry-run\n",
+    "  sqlite-import -i rows.ndjson --url sqlite:///tmp/relay.db --mode upsert \\\n      --key usage_records:api_key_id,created_at   # rows lack the AUTO_INCREMENT id\n",
     "\n",
     "Bulk path: prepared multi-row INSERTs in big transactions; each --batch-rows batch is one transaction.\n",
     "Without schema lines, the target table's own column types drive conversion.\n",
