@@ -431,5 +431,9 @@ fn the_generator_writes_the_real_relay_services_shapes() {
         .arg(corpus.join("crs-snapshot.ndjson.zst"))
         .output();
     assert_eq!(out.code(), Some(0), "the generator's shapes differ from the snapshot's:\n{}", out.stdout_str());
-    assert!(out.stdout_str().contains("51 families generated, 51 in the snapshot, 0 difference(s)"), "{}", out.stdout_str());
+    assert!(
+        out.stdout_str().contains("51 families generated, 51 in the snapshot, 0 difference(s)"),
+        "{}",
+        out.stdout_str()
+    );
 }

@@ -802,7 +802,15 @@ fn interleaved_rows_of_existing_tables_import_as_sorted_and_resume_exactly() {
     let parent = "{\"kind\":\"row\",\"table\":\"ia\",\"data\":{\"id\":0,\"v\":\"root\"}}\n";
     let interleaved = format!("{parent}{}", rows(None));
     let mut sorted: Vec<&str> = interleaved.lines().collect();
-    sorted.sort_by_key(|l| if l.contains("\"table\":\"ia\"") { 0 } else if l.contains("\"table\":\"ib\"") { 1 } else { 2 });
+    sorted.sort_by_key(|l| {
+        if l.contains("\"table\":\"ia\"") {
+            0
+        } else if l.contains("\"table\":\"ib\"") {
+            1
+        } else {
+            2
+        }
+    });
     let sorted = sorted.join("\n") + "\n";
     let broken = format!("{parent}{}", rows(Some(N * 2 / 3)));
     let check = "SELECT (SELECT COUNT(*) FROM ia), (SELECT COUNT(DISTINCT id) FROM ia), (SELECT SUM(id) FROM ib), \
@@ -839,7 +847,12 @@ fn interleaved_rows_of_existing_tables_import_as_sorted_and_resume_exactly() {
                     assert!(partial > 0 && partial < N as u64, "{tool}: {partial} rows committed before the stop");
                     // The same input, mended: the run continues after the last committed batch.
                     std::fs::write(&input, &interleaved).unwrap();
-                    import(tool, &url).args(["--batch-rows", "500", "--state"]).arg(&state).arg("-i").arg(&input).assert_success();
+                    import(tool, &url)
+                        .args(["--batch-rows", "500", "--state"])
+                        .arg(&state)
+                        .arg("-i")
+                        .arg(&input)
+                        .assert_success();
                 }
             }
             assert_eq!(q(check), want, "{tool}, {order} input");
@@ -913,7 +926,10 @@ fn upsert_without_the_primary_key_matches_by_a_unique_key_and_never_inserts_twic
         assert!(refused.stderr.contains("--key ur:") && refused.stderr.contains("id"), "{tool}: {}", refused.stderr);
         assert_eq!(q("SELECT COUNT(*) FROM ur"), "0", "{tool}");
         for cost in ["0.5", "1.25"] {
-            import(tool, &url).args(["--mode", "upsert", "--key", "ur:api_key_id,created_at"]).stdin_bytes(records(cost)).assert_success();
+            import(tool, &url)
+                .args(["--mode", "upsert", "--key", "ur:api_key_id,created_at"])
+                .stdin_bytes(records(cost))
+                .assert_success();
         }
         assert_eq!(sums().split(' ').skip(4).collect::<Vec<_>>().join(" "), "3 3.75", "{tool}: --key");
         // --key naming a column the rows lack is an error naming it.

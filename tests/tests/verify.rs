@@ -485,14 +485,13 @@ fn ignore_columns_for_a_target_that_fills_columns_itself() {
     let w = Workdir::new("verify-ignore");
     w.write("a.ndjson", &rows);
     // A table only the file has: --tables leaves it out on both sides.
-    w.write(
-        "a_more.ndjson",
-        format!("{rows}{{\"kind\":\"row\",\"table\":\"elsewhere\",\"data\":{{\"x\":1}}}}\n"),
-    );
+    w.write("a_more.ndjson", format!("{rows}{{\"kind\":\"row\",\"table\":\"elsewhere\",\"data\":{{\"x\":1}}}}\n"));
     w.run("mysql-import").args(["--url", &my.url(&db), "-q", "-i", "a.ndjson"]).output().assert_success();
     let url = my.url(&db);
     let verify = |left: &str, extra: &[&str]| {
-        w.run("decant-verify").args(["--left", left, "--right", &url, "--json", "--sample", "10", "--seed", "3"]).args(extra)
+        w.run("decant-verify")
+            .args(["--left", left, "--right", &url, "--json", "--sample", "10", "--seed", "3"])
+            .args(extra)
     };
     // Without: every row differs (the target has three more columns).
     let out = verify("a.ndjson", &[]).output().assert_code(1);

@@ -348,7 +348,8 @@ enum Way {
 
 /// Parses `--key TABLE:COL,COL`.
 pub fn parse_key(spec: &str) -> Result<(String, Vec<String>), String> {
-    let bad = || format!("--key {spec:?}: expected TABLE:COLUMN[,COLUMN…], e.g. --key usage_records:api_key_id,created_at");
+    let bad =
+        || format!("--key {spec:?}: expected TABLE:COLUMN[,COLUMN…], e.g. --key usage_records:api_key_id,created_at");
     let (table, cols) = spec.rsplit_once(':').ok_or_else(bad)?;
     let cols: Vec<String> = cols.split(',').map(|c| c.trim().to_owned()).collect();
     if table.trim().is_empty() || cols.iter().any(String::is_empty) {
@@ -792,7 +793,9 @@ impl<S: Sink> Importer<S> {
             }
             self.exec_or_fail("SAVEPOINT decant_row").await?;
             let one = match &way {
-                Way::Native(native) => self.sink.write(native, cols, std::slice::from_ref(&row), self.args.mode, None).await,
+                Way::Native(native) => {
+                    self.sink.write(native, cols, std::slice::from_ref(&row), self.args.mode, None).await
+                }
                 Way::Lookup(key) => self.write_looked_up(&plan, cols, key, row).await,
             };
             match one {
@@ -871,7 +874,8 @@ impl<S: Sink> Importer<S> {
                 .unique_keys(&name)
                 .await
                 .map_err(|e| anyhow::anyhow!("reading the unique keys of {name}: {e}"))?;
-            let resolve = |names: &[String]| -> Option<Vec<usize>> { names.iter().map(|n| plan.index.get(n).copied()).collect() };
+            let resolve =
+                |names: &[String]| -> Option<Vec<usize>> { names.iter().map(|n| plan.index.get(n).copied()).collect() };
             let found = schema_keys.iter().chain(&target_keys).filter_map(|k| resolve(k)).find(|k| carried(k));
             match found {
                 Some(key) => self.enforced_way(table, key).await?,
@@ -882,8 +886,12 @@ impl<S: Sink> Importer<S> {
                     } else {
                         format!("the rows of {name} do not carry its primary key ({})", pk.join(", "))
                     };
-                    let example: Vec<&str> =
-                        cols.iter().filter(|&&i| !plan.columns[i].identity).take(2).map(|&i| plan.columns[i].name.as_str()).collect();
+                    let example: Vec<&str> = cols
+                        .iter()
+                        .filter(|&&i| !plan.columns[i].identity)
+                        .take(2)
+                        .map(|&i| plan.columns[i].name.as_str())
+                        .collect();
                     bail!(
                         "--mode {mode_flag}: {why}, and no unique key of the stream's schema line or of the target is made of columns the rows carry, \
                          so an existing row cannot be told from a new one and would be inserted again. \
@@ -903,8 +911,11 @@ impl<S: Sink> Importer<S> {
     /// them can be NULL (a unique index lets NULLs repeat), else row by row.
     async fn enforced_way(&mut self, table: usize, key: Vec<usize>) -> anyhow::Result<Way> {
         let name = self.plans[table].name.clone();
-        let target_keys =
-            self.sink.unique_keys(&name).await.map_err(|e| anyhow::anyhow!("reading the unique keys of {name}: {e}"))?;
+        let target_keys = self
+            .sink
+            .unique_keys(&name)
+            .await
+            .map_err(|e| anyhow::anyhow!("reading the unique keys of {name}: {e}"))?;
         let plan = &self.plans[table];
         let mut wanted: Vec<usize> = key.clone();
         wanted.sort_unstable();
@@ -915,7 +926,11 @@ impl<S: Sink> Importer<S> {
         };
         let enforced = same(&plan.pk)
             || target_keys.iter().any(|names| {
-                names.iter().map(|n| plan.index.get(n).copied()).collect::<Option<Vec<usize>>>().is_some_and(|k| same(&k))
+                names
+                    .iter()
+                    .map(|n| plan.index.get(n).copied())
+                    .collect::<Option<Vec<usize>>>()
+                    .is_some_and(|k| same(&k))
             });
         let never_null = key.iter().all(|&i| !plan.columns[i].nullable);
         if enforced && never_null {
