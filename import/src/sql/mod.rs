@@ -642,6 +642,8 @@ impl<S: Sink> Importer<S> {
         let idx = match self.plan_of.get(&name) {
             Some(&i) => {
                 self.plans[i] = plan;
+                // A new schema line: how its rows meet existing ones is decided again.
+                self.ways.retain(|(t, _), _| *t != i);
                 i
             }
             None => {
@@ -1213,6 +1215,18 @@ pub(crate) fn column_in_message(message: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn key_flags_name_a_table_and_its_columns() {
+        assert_eq!(
+            parse_key("usage_records:api_key_id, created_at").unwrap(),
+            ("usage_records".into(), vec!["api_key_id".into(), "created_at".into()])
+        );
+        assert_eq!(parse_key("public.t:a").unwrap(), ("public.t".into(), vec!["a".into()]));
+        for bad in ["usage_records", "t:", ":a", "t:a,,b"] {
+            assert!(parse_key(bad).unwrap_err().contains("TABLE:COLUMN"), "{bad}");
+        }
+    }
 
     #[test]
     fn columns_named_in_database_errors() {

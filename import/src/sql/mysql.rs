@@ -58,6 +58,12 @@ impl MySink {
             .collation("utf8mb4_unicode_ci")
             .timezone(Some("+00:00".to_owned()))
             .pipes_as_concat(false)
+            // A table needs up to a dozen statement texts (one per
+            // power-of-two size, see insert_statements); sqlx keeps 100 by
+            // default, so the statements of an interleaved stream of a dozen
+            // tables were prepared again and again (a round trip and a parse
+            // each).
+            .statement_cache_capacity(STATEMENT_CACHE)
             .disable_statement_logging();
         let mut conn = opts.connect().await.map_err(|e| anyhow::anyhow!("connecting to {url}: {}", db_error(e)))?;
         conn.execute(
@@ -104,6 +110,9 @@ impl std::fmt::Debug for BoundInsert {
 const MAX_PLACEHOLDERS: usize = 16_384;
 /// Rows per statement, at most.
 const MAX_ROWS: usize = 1024;
+/// Prepared statements kept per connection (MariaDB's own limit,
+/// max_prepared_stmt_count, is 16,382 for the whole server).
+const STATEMENT_CACHE: usize = 512;
 
 /// The multi-row INSERTs that write `rows`: each with a power-of-two number
 /// of rows (so a table needs at most a dozen statement texts, each prepared

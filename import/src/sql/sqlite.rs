@@ -18,6 +18,8 @@ const D: Dialect = Dialect::Sqlite;
 const MAX_PARAMS: usize = 32_766;
 /// Rows per INSERT statement.
 const ROWS_PER_STATEMENT: usize = 256;
+/// Prepared statements kept per connection.
+const STATEMENT_CACHE: usize = 1024;
 
 pub(crate) struct LiteSink {
     conn: SqliteConnection,
@@ -62,6 +64,9 @@ impl LiteSink {
             .create_if_missing(false)
             .foreign_keys(false)
             .busy_timeout(std::time::Duration::from_secs(30))
+            // Up to a dozen statement sizes per table and mode (see write):
+            // room for the tables of an interleaved stream.
+            .statement_cache_capacity(STATEMENT_CACHE)
             .disable_statement_logging();
         let conn = opts.connect().await.map_err(|e| anyhow::anyhow!("opening {}: {}", path.display(), db_error(e)))?;
         Ok(LiteSink { conn })
@@ -82,6 +87,15 @@ fn bound<'q>(pieces: &[Piece<'_>]) -> Result<(String, SqliteArguments<'q>), DbEr
         }
     }
     Ok((sql, args))
+}
+
+/// The largest power of two not above `n` (n ≥ 1).
+fn prev_power_of_two(n: usize) -> usize {
+    if n.is_power_of_two() {
+        n
+    } else {
+        n.next_power_of_two() / 2
+    }
 }
 
 fn bind(args: &mut SqliteArguments<'_>, cell: &Cell) -> Result<(), DbError> {
@@ -202,7 +216,15 @@ impl Sink for LiteSink {
         let placeholders = format!("({})", vec!["?"; cols.len()].join(","));
         let per_statement = (MAX_PARAMS / cols.len().max(1)).clamp(1, ROWS_PER_STATEMENT);
         let mut affected = 0u64;
-        for chunk in rows.chunks(per_statement) {
+        // Statements of a power-of-two number of rows: a table needs a few
+        // statement texts, each prepared once and then reused from the
+        // connection's cache. Any other size (every run's tail, and
+        // interleaved tables make many runs) would be a new statement to
+        // prepare, pushing the reusable ones out of the cache.
+        let mut rest = rows;
+        while !rest.is_empty() {
+            let (chunk, after) = rest.split_at(prev_power_of_two(rest.len().min(per_statement)));
+            rest = after;
             let values = vec![placeholders.as_str(); chunk.len()].join(",");
             let sql = format!("{verb} INTO {table} ({}) VALUES {values}{tail}", names.join(", "));
             let mut args = SqliteArguments::default();
