@@ -821,7 +821,7 @@ fn interleaved_rows_of_existing_tables_import_as_sorted_and_resume_exactly() {
     let my = mariadb();
     let w = Workdir::new("interleaved-existing");
     for order in ["sorted", "interleaved", "resumed"] {
-        for (tool, url, q) in three_targets(&pg, &my, &w, &format!("ie{}", &order[..3])) {
+        for (tool, url, q) in three_targets(pg, my, &w, &format!("ie{}", &order[..3])) {
             // The tables exist before the run (foreign key included).
             import(tool, &url).args(["--create-tables"]).stdin_bytes(schema).assert_success();
             match order {
@@ -895,7 +895,7 @@ fn upsert_without_the_primary_key_matches_by_a_unique_key_and_never_inserts_twic
     let pg = postgres();
     let my = mariadb();
     let w = Workdir::new("upsert-no-pk");
-    for (tool, url, q) in three_targets(&pg, &my, &w, "upk") {
+    for (tool, url, q) in three_targets(pg, my, &w, "upk") {
         let sums = || {
             // Decimal sums print with the column's scale on some servers.
             q(counts)
