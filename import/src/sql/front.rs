@@ -556,7 +556,9 @@ pub(crate) fn encode_row(
 
 /// `col=value, …` of a row's primary key (its line without one), for messages.
 pub(crate) fn key_text(plan: &TablePlan, data: &RowData, line: u64) -> String {
-    if plan.pk.is_empty() {
+    // Rows without the primary key (an AUTO_INCREMENT id the database
+    // fills) are named by their line, not by `id=?`.
+    if plan.pk.is_empty() || plan.pk.iter().any(|&i| data.get(&plan.columns[i].name).is_none()) {
         return format!("line {line}");
     }
     let parts: Vec<String> = plan
