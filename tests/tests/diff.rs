@@ -592,7 +592,10 @@ fn ignored_columns_and_tables_leave_the_comparison() {
     // Other ids and times (the target's own), one changed value, one table only B has.
     w.write(
         "b.ndjson",
-        format!("{}{{\"kind\":\"row\",\"table\":\"other\",\"data\":{{\"x\":1}}}}\n", rows([7, 8], 3, "2026-12-06T04:00:00")),
+        format!(
+            "{}{{\"kind\":\"row\",\"table\":\"other\",\"data\":{{\"x\":1}}}}\n",
+            rows([7, 8], 3, "2026-12-06T04:00:00")
+        ),
     );
     let out = w
         .run("decant-diff")

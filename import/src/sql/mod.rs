@@ -341,9 +341,12 @@ enum Way {
     /// The database finds them: by the plan's primary key, which may be a
     /// unique key standing in for a primary key the rows do not carry.
     Native(TablePlan),
-    /// Looked up row by row by these columns (NULL-safe): the database
-    /// enforces no unique key on them, or one of them may be NULL.
-    Lookup(Vec<usize>),
+    /// Looked up row by row by `key` (NULL-safe): the database enforces no
+    /// unique key on these columns, or one of them may be NULL. `native`
+    /// (the plan keyed by them) when a unique key does enforce them for the
+    /// rows whose key has no NULL: those go through the database's own
+    /// path, in bulk.
+    Lookup { key: Vec<usize>, native: Option<TablePlan> },
 }
 
 /// Parses `--key TABLE:COL,COL`.
@@ -777,7 +780,52 @@ impl<S: Sink> Importer<S> {
         }
         let enc = EncodeOptions { dialect: self.dialect, zero_dates: self.args.zero_dates };
         let (mut again_cols, mut again) = (Vec::new(), Vec::new());
-        for (op, row) in ops.iter().zip(&rows) {
+        let mut done = vec![false; ops.len()];
+        if let Way::Lookup { key, native: Some(native) } = &way {
+            // A unique key enforces the rows whose key has no NULL: those in
+            // bulk through the database's own path, the others one by one.
+            let mut owned: Vec<Vec<Cell>> = Vec::new();
+            if batch.cells_dropped {
+                for op in ops {
+                    again.clear();
+                    let data = match Record::decode(batch.raw_line(op)) {
+                        Ok(Record::Row(r)) => r.data,
+                        _ => RowData::default(),
+                    };
+                    if let Err(e) = front::encode_row(&plan, data, &enc, false, &mut again_cols, &mut again) {
+                        bail!("line {} no longer converts for table {}: {e}", op.line, plan.name);
+                    }
+                    owned.push(std::mem::take(&mut again));
+                }
+            }
+            let all: Vec<&[Cell]> =
+                if batch.cells_dropped { owned.iter().map(Vec::as_slice).collect() } else { rows.clone() };
+            let at: Vec<usize> = key.iter().filter_map(|k| cols.iter().position(|c| c == k)).collect();
+            let keyed: Vec<usize> =
+                (0..all.len()).filter(|&i| at.iter().all(|&p| !matches!(all[i][p], Cell::Null))).collect();
+            if !keyed.is_empty() {
+                let some: Vec<&[Cell]> = keyed.iter().map(|&i| all[i]).collect();
+                self.exec_or_fail("SAVEPOINT decant_batch").await?;
+                match self.sink.write(native, cols, &some, self.args.mode, None).await {
+                    Ok(w) => {
+                        self.exec_or_fail("RELEASE SAVEPOINT decant_batch").await?;
+                        let g = self.summary.group(&plan.name);
+                        g.written += w.written;
+                        g.skipped += w.skipped;
+                        for i in keyed {
+                            done[i] = true;
+                        }
+                    }
+                    Err(_) => {
+                        self.exec_or_fail("ROLLBACK TO SAVEPOINT decant_batch").await?;
+                    }
+                }
+            }
+        }
+        for (k, (op, row)) in ops.iter().zip(&rows).enumerate() {
+            if done[k] {
+                continue;
+            }
             let line = op.line;
             let raw = batch.raw_line(op);
             let mut row: &[Cell] = row;
@@ -798,7 +846,7 @@ impl<S: Sink> Importer<S> {
                 Way::Native(native) => {
                     self.sink.write(native, cols, std::slice::from_ref(&row), self.args.mode, None).await
                 }
-                Way::Lookup(key) => self.write_looked_up(&plan, cols, key, row).await,
+                Way::Lookup { key, .. } => self.write_looked_up(&plan, cols, key, row).await,
             };
             match one {
                 Ok(w) => {
@@ -935,13 +983,13 @@ impl<S: Sink> Importer<S> {
                     .is_some_and(|k| same(&k))
             });
         let never_null = key.iter().all(|&i| !plan.columns[i].nullable);
-        if enforced && never_null {
-            let mut native = plan.clone();
-            native.pk = key;
-            Ok(Way::Native(native))
-        } else {
-            Ok(Way::Lookup(key))
-        }
+        let mut native = plan.clone();
+        native.pk = key.clone();
+        Ok(match (enforced, never_null) {
+            (true, true) => Way::Native(native),
+            (true, false) => Way::Lookup { key, native: Some(native) },
+            (false, _) => Way::Lookup { key, native: None },
+        })
     }
 
     /// Writes one row matched by `key` (NULL-safe) instead of a key the
