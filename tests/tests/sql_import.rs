@@ -784,7 +784,7 @@ fn three_targets<'a>(
 fn interleaved_rows_of_existing_tables_import_as_sorted_and_resume_exactly() {
     const N: u32 = 900;
     let schema = r#"{"kind":"schema","table":"ia","columns":[{"name":"id","type":"int64","nullable":false},{"name":"v","type":"string","max_len":12}],"primary_key":["id"]}
-{"kind":"schema","table":"ib","columns":[{"name":"id","type":"int64","nullable":false},{"name":"v","type":"string","max_len":12,"nullable":false}],"primary_key":["id"]}
+{"kind":"schema","table":"ib","columns":[{"name":"id","type":"int64","nullable":false},{"name":"v","type":"string","max_len":12,"nullable":false},{"name":"w","type":"int64"}],"primary_key":["id"]}
 {"kind":"schema","table":"ic","columns":[{"name":"id","type":"int64","nullable":false},{"name":"ia_id","type":"int64"}],"primary_key":["id"],"foreign_keys":[{"name":"fk_ic_ia","columns":["ia_id"],"ref_table":"ia","ref_columns":["id"]}]}
 "#;
     // ic i refers to ia i, which comes between ic i-1 and ic i: grouping ic
@@ -795,7 +795,9 @@ fn interleaved_rows_of_existing_tables_import_as_sorted_and_resume_exactly() {
             s.push_str(&format!("{{\"kind\":\"row\",\"table\":\"ic\",\"data\":{{\"id\":{i},\"ia_id\":{}}}}}\n", i - 1));
             s.push_str(&format!("{{\"kind\":\"row\",\"table\":\"ia\",\"data\":{{\"id\":{i},\"v\":\"a{i}\"}}}}\n"));
             let v = if bad_at == Some(i) { "null".to_owned() } else { format!("\"b{i}\"") };
-            s.push_str(&format!("{{\"kind\":\"row\",\"table\":\"ib\",\"data\":{{\"id\":{i},\"v\":{v}}}}}\n"));
+            // Two column sets, as a table fed by two rules gets.
+            let w = if i % 2 == 0 { format!(",\"w\":{i}") } else { String::new() };
+            s.push_str(&format!("{{\"kind\":\"row\",\"table\":\"ib\",\"data\":{{\"id\":{i},\"v\":{v}{w}}}}}\n"));
         }
         s
     };
@@ -815,8 +817,16 @@ fn interleaved_rows_of_existing_tables_import_as_sorted_and_resume_exactly() {
     let broken = format!("{parent}{}", rows(Some(N * 2 / 3)));
     let check = "SELECT (SELECT COUNT(*) FROM ia), (SELECT COUNT(DISTINCT id) FROM ia), (SELECT SUM(id) FROM ib), \
                  (SELECT COUNT(*) FROM ib), (SELECT COUNT(*) FROM ic), (SELECT SUM(ia_id) FROM ic), \
-                 (SELECT MAX(v) FROM ib WHERE id = 7)";
-    let want = format!("{} {} {} {N} {N} {} b7", N + 1, N + 1, N * (N + 1) / 2, N * (N - 1) / 2);
+                 (SELECT MAX(v) FROM ib WHERE id = 7), (SELECT COUNT(w) FROM ib), (SELECT SUM(w) FROM ib)";
+    let want = format!(
+        "{} {} {} {N} {N} {} b7 {} {}",
+        N + 1,
+        N + 1,
+        N * (N + 1) / 2,
+        N * (N - 1) / 2,
+        N / 2,
+        (N / 2) * (N / 2 + 1)
+    );
     let pg = postgres();
     let my = mariadb();
     let w = Workdir::new("interleaved-existing");

@@ -375,18 +375,25 @@ impl Front {
         // was created by this run: its foreign keys come after the data) and
         // the batch has no deletes. The rows of one table always keep their
         // stream order (upserts of one key twice).
+        //
+        // A table fed by several rules gets rows of several column sets
+        // (usage_stats daily rows without stat_hour, hourly ones with it), so
+        // with --mode insert a row joins the latest run of its table with
+        // the same columns, even past runs of its table with others: no row
+        // meets another there (a second row with the same key is refused
+        // either way; which of the two lines is refused may then differ), and
+        // no foreign key of the table, not even to itself, is enforced. In
+        // the other modes the last row of a key wins, so a table's rows keep
+        // their order.
         let regroup = self.plan(t).order_free && !self.batch.has_deletes;
+        let any_columns = regroup && self.opts.mode == Mode::Insert;
         let cols = &self.cols;
         let same = |r: &Run| matches!(r, Run::Rows { table, cols: c, .. } if *table == t && c == cols);
-        let latest_of_table = || {
-            self.batch
-                .runs
-                .iter()
-                .rposition(|r| matches!(r, Run::Rows { table, .. } | Run::Delete { table, .. } if *table == t))
-        };
+        let of_table = |r: &Run| matches!(r, Run::Rows { table, .. } | Run::Delete { table, .. } if *table == t);
         let found = match self.batch.runs.last() {
             Some(r) if same(r) => Some(self.batch.runs.len() - 1),
-            _ if regroup => latest_of_table().filter(|&k| same(&self.batch.runs[k])),
+            _ if any_columns => self.batch.runs.iter().rposition(same),
+            _ if regroup => self.batch.runs.iter().rposition(of_table).filter(|&k| same(&self.batch.runs[k])),
             _ => None,
         };
         match found.map(|k| &mut self.batch.runs[k]) {

@@ -154,9 +154,10 @@ pub(crate) struct TablePlan {
     /// Created by this run (its foreign keys come after the data, so the
     /// order of its rows within a batch cannot matter).
     pub created_here: bool,
-    /// No enforced foreign key references the table or leaves it (or it was
-    /// created here): its rows may be written before rows of other tables
-    /// that came earlier in the stream.
+    /// No enforced foreign key references the table or leaves it, not even
+    /// to itself (or it was created here): its rows may be written before
+    /// rows of other tables that came earlier in the stream, and with
+    /// --mode insert before its own rows of other columns.
     pub order_free: bool,
     /// The unique keys of the stream's schema line (column names).
     schema_unique: Vec<Vec<String>>,
@@ -261,7 +262,7 @@ pub(crate) trait Sink {
         prepared: Option<Prepared>,
     ) -> Result<Written, DbError>;
     /// Whether an enforced foreign key leaves the table or points at it
-    /// (one from the table to itself does not count).
+    /// (one from the table to itself included).
     async fn has_foreign_keys(&mut self, table: &str) -> Result<bool, DbError>;
     /// The table's unique keys other than its primary key (column names in
     /// key order; keys over expressions or column prefixes left out).

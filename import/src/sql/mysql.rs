@@ -345,7 +345,7 @@ impl Sink for MySink {
     async fn has_foreign_keys(&mut self, table: &str) -> Result<bool, DbError> {
         let row = sqlx::query(
             "SELECT 1 FROM information_schema.REFERENTIAL_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = DATABASE() \
-             AND (TABLE_NAME = ? OR REFERENCED_TABLE_NAME = ?) AND TABLE_NAME <> REFERENCED_TABLE_NAME LIMIT 1",
+             AND (TABLE_NAME = ? OR REFERENCED_TABLE_NAME = ?) LIMIT 1",
         )
         .bind(table)
         .bind(table)

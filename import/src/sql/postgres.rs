@@ -286,7 +286,7 @@ impl Sink for PgSink {
 
     async fn has_foreign_keys(&mut self, table: &str) -> Result<bool, DbError> {
         let row = sqlx::query(
-            "SELECT 1 FROM pg_constraint WHERE contype = 'f' AND conrelid <> confrelid \
+            "SELECT 1 FROM pg_constraint WHERE contype = 'f' \
              AND (conrelid = to_regclass($1) OR confrelid = to_regclass($1)) LIMIT 1",
         )
         .bind(D.quote_table(table))
