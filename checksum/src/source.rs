@@ -150,6 +150,38 @@ pub struct Source {
     name: String,
     reader: RecordReader<Input>,
     child: Option<(Child, String)>,
+    /// Forwards the exporter's stderr ([`say_once`]); joined when it ends.
+    stderr_relay: Option<std::thread::JoinHandle<()>>,
+}
+
+/// Writes a line on stderr unless this process wrote the same line before.
+/// A checker reads a live side more than once (decant-verify: the counts,
+/// the spot checks, the keyed pass), so the exporter's warnings about that
+/// side (a clause it cannot carry, an index it skips) would repeat.
+pub fn say_once(line: &str) {
+    use std::io::Write as _;
+    static SEEN: std::sync::Mutex<Option<std::collections::HashSet<String>>> = std::sync::Mutex::new(None);
+    let mut seen = SEEN.lock().unwrap_or_else(|e| e.into_inner());
+    if seen.get_or_insert_with(Default::default).insert(line.to_owned()) {
+        let _ = writeln!(std::io::stderr().lock(), "{line}");
+    }
+}
+
+/// Relays a child's stderr, each distinct line once.
+fn relay_stderr(child: &mut Child) -> Option<std::thread::JoinHandle<()>> {
+    use std::io::BufRead as _;
+    let err = child.stderr.take()?;
+    std::thread::Builder::new()
+        .name("exporter-stderr".into())
+        .spawn(move || {
+            for line in BufReader::new(err).lines() {
+                match line {
+                    Ok(l) => say_once(&l),
+                    Err(_) => break,
+                }
+            }
+        })
+        .ok()
 }
 
 /// Why a source failed while being read.
@@ -185,11 +217,11 @@ impl Source {
         match spec {
             SourceSpec::Stdin => {
                 let input = open_input(None).context("opening stdin")?;
-                Ok(Source { name, reader: RecordReader::with_options(input, options), child: None })
+                Ok(Source { name, reader: RecordReader::with_options(input, options), child: None, stderr_relay: None })
             }
             SourceSpec::File(path) => {
                 let input = open_input(Some(path)).with_context(|| format!("opening {}", path.display()))?;
-                Ok(Source { name, reader: RecordReader::with_options(input, options), child: None })
+                Ok(Source { name, reader: RecordReader::with_options(input, options), child: None, stderr_relay: None })
             }
             SourceSpec::Url(text) => {
                 let url = ConnUrl::resolve(Some(text), live.password_file.as_deref(), Role::Source, false)
@@ -202,7 +234,7 @@ impl Source {
                     .arg("--quiet")
                     .stdin(Stdio::null())
                     .stdout(Stdio::piped())
-                    .stderr(Stdio::inherit());
+                    .stderr(Stdio::piped());
                 match url.store() {
                     Store::Redis => {
                         for m in &live.matches {
@@ -225,11 +257,13 @@ impl Source {
                     )
                 })?;
                 let stdout = child.stdout.take().context("exporter stdout")?;
+                let stderr_relay = relay_stderr(&mut child);
                 let input: Input = Box::new(BufReader::with_capacity(256 << 10, stdout));
                 Ok(Source {
                     name,
                     reader: RecordReader::with_options(input, options),
                     child: Some((child, exporter.to_owned())),
+                    stderr_relay,
                 })
             }
         }
@@ -238,12 +272,12 @@ impl Source {
     /// A source with no records (a side that has none of the tables asked for).
     pub fn empty(name: impl Into<String>) -> Source {
         let input: Input = Box::new(std::io::empty());
-        Source { name: name.into(), reader: RecordReader::new(input), child: None }
+        Source { name: name.into(), reader: RecordReader::new(input), child: None, stderr_relay: None }
     }
 
     /// Wraps an already open reader (tests, stdin with a custom reader).
     pub fn from_reader(name: impl Into<String>, reader: RecordReader<Input>) -> Source {
-        Source { name: name.into(), reader, child: None }
+        Source { name: name.into(), reader, child: None, stderr_relay: None }
     }
 
     /// The name shown in reports.
@@ -301,6 +335,10 @@ impl Source {
         let segments = self.reader.segments().to_vec();
         if let Some((mut child, exporter)) = self.child.take() {
             let status = child.wait().with_context(|| format!("waiting for {exporter}"))?;
+            if let Some(relay) = self.stderr_relay.take() {
+                // Its last words are on stderr before ours.
+                let _ = relay.join();
+            }
             if !status.success() {
                 bail!("{}: {exporter} failed ({status}); see its message above", self.name);
             }
@@ -316,6 +354,9 @@ impl Drop for Source {
             // exporter running against the store.
             let _ = child.kill();
             let _ = child.wait();
+        }
+        if let Some(relay) = self.stderr_relay.take() {
+            let _ = relay.join();
         }
     }
 }

@@ -46,6 +46,80 @@ impl KeyColumns {
     }
 }
 
+/// Columns left out of every comparison (`--ignore-columns`): columns the
+/// target fills itself (`id`, `created_at`, `updated_at`) that the source
+/// does not have.
+#[derive(Debug, Clone, Default)]
+pub struct IgnoreColumns {
+    /// (table, column); table `None` for `*.COLUMN` (every table).
+    rules: Vec<(Option<String>, String)>,
+}
+
+impl IgnoreColumns {
+    /// Parses `--ignore-columns` values: `TABLE.COLUMN` or `*.COLUMN`, each
+    /// value a comma-separated list (`api_keys.id,*.updated_at`).
+    pub fn parse(values: &[String]) -> Result<IgnoreColumns, String> {
+        let mut rules = Vec::new();
+        for v in values {
+            for item in v.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+                // The last dot: a PostgreSQL table may be schema-qualified.
+                let Some((table, column)) = item.rsplit_once('.') else {
+                    return Err(format!(
+                        "--ignore-columns {item:?}: expected TABLE.COLUMN or *.COLUMN (e.g. usage_stats.id, *.updated_at)"
+                    ));
+                };
+                if table.is_empty() || column.is_empty() {
+                    return Err(format!("--ignore-columns {item:?}: expected TABLE.COLUMN or *.COLUMN"));
+                }
+                rules.push(((table != "*").then(|| table.to_owned()), column.to_owned()));
+            }
+        }
+        Ok(IgnoreColumns { rules })
+    }
+
+    /// No column is ignored.
+    pub fn is_empty(&self) -> bool {
+        self.rules.is_empty()
+    }
+
+    /// Whether `table.column` is ignored.
+    pub fn ignores(&self, table: &str, column: &str) -> bool {
+        self.rules.iter().any(|(t, c)| c == column && t.as_deref().is_none_or(|t| t == table))
+    }
+
+    /// Removes the ignored columns of a row; true when one was there.
+    pub fn strip_row(&self, table: &str, data: &mut RowData) -> bool {
+        if self.rules.is_empty() {
+            return false;
+        }
+        let before = data.0.len();
+        data.0.retain(|(name, _)| !self.ignores(table, name));
+        data.0.len() != before
+    }
+
+    /// A schema line without the ignored columns. A primary key that
+    /// touches one gives way to the first unique key that does not (the
+    /// other side's rows cannot carry a column the target fills itself);
+    /// without one the rows are keyed by all their remaining columns.
+    pub fn strip_schema(&self, mut schema: TableSchema) -> TableSchema {
+        if self.rules.is_empty() {
+            return schema;
+        }
+        let t = schema.table.clone();
+        schema.columns.retain(|c| !self.ignores(&t, &c.name));
+        if schema.primary_key.iter().any(|c| self.ignores(&t, c)) {
+            schema.primary_key = schema
+                .indexes
+                .iter()
+                .find(|i| i.unique && !i.columns.is_empty() && !i.columns.iter().any(|c| self.ignores(&t, c)))
+                .map(|i| i.columns.clone())
+                .unwrap_or_default();
+        }
+        schema.indexes.retain(|i| !i.columns.iter().any(|c| self.ignores(&t, c)));
+        schema
+    }
+}
+
 /// How records are keyed and compared.
 #[derive(Debug, Clone, Default)]
 pub struct CompareOptions {
@@ -59,6 +133,11 @@ pub struct CompareOptions {
     pub key_map: Vec<KeyMap>,
     /// Only these groups (verify re-checks the groups whose digests differ).
     pub only_groups: Option<HashSet<GroupKey>>,
+    /// `--ignore-columns`.
+    pub ignore: IgnoreColumns,
+    /// `--tables`: only these tables, on both sides (files and a spec's
+    /// output too); Redis key groups are not affected.
+    pub tables: Option<HashSet<String>>,
 }
 
 impl CompareOptions {
@@ -74,7 +153,22 @@ impl CompareOptions {
         for k in key_specs {
             keys.add(k).map_err(anyhow::Error::msg)?;
         }
-        Ok(CompareOptions { canon, float_tolerance, keys, key_map: key_map.to_vec(), only_groups: None })
+        Ok(CompareOptions {
+            canon,
+            float_tolerance,
+            keys,
+            key_map: key_map.to_vec(),
+            only_groups: None,
+            ignore: IgnoreColumns::default(),
+            tables: None,
+        })
+    }
+
+    /// Adds `--ignore-columns` and `--tables` (empty: every table).
+    pub fn with_filters(mut self, ignore: &[String], tables: &[String]) -> anyhow::Result<CompareOptions> {
+        self.ignore = IgnoreColumns::parse(ignore).map_err(anyhow::Error::msg)?;
+        self.tables = (!tables.is_empty()).then(|| tables.iter().map(|t| t.trim().to_owned()).collect());
+        Ok(self)
     }
 }
 
@@ -258,7 +352,9 @@ impl EntryReader {
             match record {
                 Record::Schema(s) => {
                     let done = self.close_key();
-                    self.info.add_schema(&s);
+                    if self.table_wanted(&s.table) {
+                        self.info.add_schema(&self.opts.ignore.strip_schema(s));
+                    }
                     if done.is_some() {
                         return Ok(done);
                     }
@@ -266,7 +362,8 @@ impl EntryReader {
                 Record::Row(mut row) => {
                     self.records += 1;
                     let done = self.close_key();
-                    let mapped = self.is_left && self.apply_row_map(&mut row.table, &mut row.data);
+                    let mut mapped = self.is_left && self.apply_row_map(&mut row.table, &mut row.data);
+                    mapped |= self.opts.ignore.strip_row(&row.table, &mut row.data);
                     let group = GroupKey::Table(row.table.clone());
                     if self.wanted(&group) {
                         let mut lines = Vec::new();
@@ -394,7 +491,15 @@ impl EntryReader {
     }
 
     fn wanted(&self, group: &GroupKey) -> bool {
-        self.opts.only_groups.as_ref().is_none_or(|g| g.contains(group))
+        let table_ok = match group {
+            GroupKey::Table(t) => self.table_wanted(t),
+            GroupKey::Keys(_) => true,
+        };
+        table_ok && self.opts.only_groups.as_ref().is_none_or(|g| g.contains(group))
+    }
+
+    fn table_wanted(&self, table: &str) -> bool {
+        self.opts.tables.as_ref().is_none_or(|t| t.contains(table))
     }
 
     fn close_key(&mut self) -> Option<Entry> {
@@ -422,7 +527,8 @@ impl EntryReader {
         changed
     }
 
-    /// The key columns of a table: `--key`, else the schema's primary key.
+    /// The key columns of a table: `--key`, else the schema's primary key,
+    /// else its first unique key.
     pub fn key_columns(&self, table: &str) -> Option<Vec<String>> {
         key_columns(&self.opts.keys, &self.info, table)
     }
@@ -443,7 +549,7 @@ impl EntryReader {
             }
             None => {
                 if self.info.whole_row_tables.insert(table.to_owned()) {
-                    decant_record::cli::warn(format_args!(
+                    crate::warn_once(format!(
                         "{}: table {table:?} has no primary key (no schema line, no --key): rows are keyed by all their columns, so a changed row shows as removed + added",
                         self.name
                     ));
@@ -461,7 +567,8 @@ impl EntryReader {
     }
 }
 
-/// The key columns of a table: `--key`, else the schema's primary key.
+/// The key columns of a table: `--key`, else the schema's primary key, else
+/// its first unique key.
 pub fn key_columns(keys: &KeyColumns, info: &SideInfo, table: &str) -> Option<Vec<String>> {
     if let Some(c) = keys.per_table.get(table) {
         return Some(c.clone());
@@ -469,7 +576,13 @@ pub fn key_columns(keys: &KeyColumns, info: &SideInfo, table: &str) -> Option<Ve
     if let Some(c) = &keys.default {
         return Some(c.clone());
     }
-    info.schema(table).map(|s| s.primary_key.clone()).filter(|pk| !pk.is_empty())
+    // No primary key (or it gave way to --ignore-columns): the first unique
+    // key identifies a row as well, on either side.
+    let schema = info.schema(table)?;
+    if !schema.primary_key.is_empty() {
+        return Some(schema.primary_key.clone());
+    }
+    schema.indexes.iter().find(|i| i.unique && !i.columns.is_empty()).map(|i| i.columns.clone())
 }
 
 /// The group of a Redis record.
@@ -549,6 +662,31 @@ mod tests {
         let untouched = Arc::new(AtomicBool::new(false));
         assert!(lazy_reader(&untouched).finish().unwrap().is_empty());
         assert!(!untouched.load(Ordering::SeqCst));
+    }
+
+    #[test]
+    fn ignored_columns_leave_rows_and_schemas_and_the_key_gives_way() {
+        let ig = IgnoreColumns::parse(&["t.id".into(), "*.updated_at, other.x".into()]).unwrap();
+        assert!(ig.ignores("t", "id") && !ig.ignores("u", "id"));
+        assert!(ig.ignores("u", "updated_at") && ig.ignores("other", "x"));
+        assert!(IgnoreColumns::parse(&["id".into()]).unwrap_err().contains("TABLE.COLUMN"));
+        assert!(IgnoreColumns::parse(&["t.".into()]).is_err());
+        let schema: TableSchema = serde_json::from_str(
+            r#"{"table":"t","columns":[{"name":"id","type":"int64"},{"name":"k","type":"string"},{"name":"updated_at","type":"datetime"}],"primary_key":["id"],"indexes":[{"name":"by_id_k","columns":["id","k"],"unique":true},{"name":"uk","columns":["k"],"unique":true}]}"#,
+        )
+        .unwrap();
+        let s = ig.strip_schema(schema);
+        assert_eq!(s.columns.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(), ["k"]);
+        assert_eq!(s.primary_key, ["k"]);
+        assert_eq!(s.indexes.len(), 1);
+        let mut row = RowData(vec![
+            ("id".into(), decant_record::Value::Int(1)),
+            ("k".into(), decant_record::Value::Null),
+            ("updated_at".into(), decant_record::Value::Null),
+        ]);
+        assert!(ig.strip_row("t", &mut row));
+        assert_eq!(row.0.len(), 1);
+        assert!(!ig.strip_row("t", &mut row));
     }
 
     #[test]

@@ -63,6 +63,7 @@ Examples:
     | pg-import --url postgres://app@new/reline --mode upsert
   decant-diff backup.ndjson.zst redis://cache/0 --patch | redis-import --url redis://cache/0 --mode replace
   decant-diff a.ndjson b.ndjson --key users:email --time-precision 3 --brief
+  decant-diff rows.ndjson mysql://app@db/relay --ignore-columns 'usage_records.id,*.created_at,*.updated_at'
 
 ";
 
@@ -110,9 +111,17 @@ pub struct Args {
     /// Write to FILE instead of stdout.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
-    /// Live SQL stores: only these tables (comma-separated).
+    /// Only these tables (comma-separated), on both sides: live SQL stores
+    /// read only them; files and a --spec's output are filtered.
     #[arg(long, value_name = "LIST", value_delimiter = ',')]
     pub tables: Vec<String>,
+    /// Leave these columns out of the comparison, repeatable, comma lists:
+    /// TABLE.COLUMN, or *.COLUMN for every table (`--ignore-columns
+    /// 'usage_stats.id,*.created_at,*.updated_at'`): columns a target fills
+    /// itself. A primary key with an ignored column gives way to the first
+    /// unique key without one.
+    #[arg(long = "ignore-columns", value_name = "TABLE.COLUMN")]
+    pub ignore_columns: Vec<String>,
     /// Live SQL stores: compare only the rows of TABLE for which CONDITION
     /// holds, on both sides (SQL both databases understand, e.g.
     /// "orders:updated_at >= '2025-01-01'"); repeatable, once per table.
@@ -272,11 +281,19 @@ pub fn print_summary(stats: &DiffStats, report: &ReportArgs) {
     cli::log_lines("info", &text);
 }
 
+/// Prints a warning on stderr the first time this process sees it: a
+/// checker reads a side more than once (verify's keyed second pass), and a
+/// warning about the data is said once.
+pub fn warn_once(message: String) {
+    decant_checksum::source::say_once(&cli::redact(&format!("{}: {message}", cli::tool_name())));
+}
+
 /// Runs `decant-diff`.
 pub fn run(args: &Args) -> anyhow::Result<Outcome> {
     let a = SourceSpec::parse(&args.left);
     let b = SourceSpec::parse(&args.right);
-    let opts = CompareOptions::from_flags(&args.key, args.canon.options(), args.float_tolerance, &args.key_map)?;
+    let opts = CompareOptions::from_flags(&args.key, args.canon.options(), args.float_tolerance, &args.key_map)?
+        .with_filters(&args.ignore_columns, &args.tables)?;
     let config = EngineConfig {
         compare: opts.clone(),
         memory_limit: args.memory,
@@ -294,8 +311,12 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
     )?;
     live_a.allow_unsealed = args.allow_unsealed;
     live_b.allow_unsealed = args.allow_unsealed;
-    let use_ranges =
-        !args.no_range_checksums && sqlrange::applies(&a, &b) && args.key_map.is_empty() && args.spec.is_none();
+    // Range checksums are computed in the databases over whole rows.
+    let use_ranges = !args.no_range_checksums
+        && sqlrange::applies(&a, &b)
+        && args.key_map.is_empty()
+        && args.spec.is_none()
+        && args.ignore_columns.is_empty();
     let (a_name, b_name) = (a.display_name(), b.display_name());
     let stats = if args.patch {
         let mut sink = output::Patch::new(out, opts.keys.clone(), &a_name, &b_name)?;

@@ -4,11 +4,14 @@
 # On the relay dataset (examples/gen_relay_redis.py, ~1M keys at BENCH_SCALE=1):
 #   1. decant-transform alone: the redis-export stream of the whole dataset
 #      through examples/relay-to-mysql.toml, file → /dev/null (MB/s of input);
-#   2. redis-export | decant-transform | mysql-import for the apikey:* and
-#      usage:*:daily:* hashes (100k + 500k), against the peer: a hand-written
-#      redis-py + pymysql script doing the same mapping (relay_py_peer.py),
+#   2. redis-export | decant-transform | mysql-import for four families of the
+#      real relay service (apikey:*, usage:daily:*, usage:cost:daily:*,
+#      usage:records:*), against the peer: a hand-written redis-py + pymysql
+#      script doing the same mapping into the same tables (relay_py_peer.py),
 #      measured in the same run;
-#   3. the whole dataset (every family, 11 tables) through the pipeline.
+#   3. the whole dataset (every family) through the pipeline.
+# Needs the real-model spec examples/relay-to-mysql.toml (issue 11) and the
+# real-model generator examples/gen_relay_redis.py.
 # Medians of BENCH_RUNS runs (default 3); peak RSS from /usr/bin/time -v.
 # The machine may be shared: the transform alone is also reported in MB per
 # CPU-second (user+sys of all its threads), which load barely moves, and each
@@ -75,10 +78,10 @@ stages() { # LABEL: records the CPU seconds of each stage of the last pipeline
 export -f pipeline
 export BIN RPORT MPORT WORK
 
-say "2. apikey + daily usage hashes: decant pipeline vs redis-py + pymysql ($RUNS runs each), load $(load)"
+say "2. api keys, daily usage, daily costs, usage records: decant pipeline vs redis-py + pymysql ($RUNS runs each), load $(load)"
 for i in $(seq "$RUNS"); do
     sql -e "DROP DATABASE IF EXISTS d$i; CREATE DATABASE d$i"
-    timed decant_subset bash -c "pipeline d$i --match 'apikey:*' --match 'usage:*:daily:*'" >/dev/null
+    timed decant_subset bash -c "pipeline d$i --match 'apikey:*' --match 'usage:daily:*' --match 'usage:cost:daily:*' --match 'usage:records:*'" >/dev/null
     stages subset
     sql -e "DROP DATABASE IF EXISTS d$i; DROP DATABASE IF EXISTS p$i; CREATE DATABASE p$i"
     timed python_subset "$WORK/venv/bin/python" scripts/bench/relay_py_peer.py "$RPORT" "$MPORT" "p$i" >/dev/null
@@ -109,8 +112,8 @@ awk -v b="$BYTES" -v t="$t_secs" -v c="$t_cpu" -v rss="$t_rss" -v d="$d_secs" -v
     -v runs="$RUNS" -v rows="$ROWS" 'BEGIN {
     printf "relay dataset: %d keys, %.0f MB stream; medians of %d runs\n", k, b / 1e6, runs
     printf "decant-transform alone:              %6.2f s  %6.1f MB/s  %.2f CPU s = %.0f MB per CPU-second  peak RSS %d MB\n", t, b / 1e6 / t, c, b / 1e6 / c, rss / 1024
-    printf "apikey + daily usage, decant:        %6.2f s\n", d
-    printf "apikey + daily usage, redis-py+pymysql: %6.2f s  (decant %.1fx faster)\n", p, p / d
+    printf "4 families (api keys, daily usage, costs, records), decant:  %6.2f s\n", d
+    printf "4 families, redis-py+pymysql:                             %6.2f s  (decant %.1fx faster)\n", p, p / d
     printf "whole dataset through the pipeline:  %6.2f s  (~%d rows, InnoDB estimate)\n", f, rows
 }'
 stage_line subset

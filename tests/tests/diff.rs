@@ -577,3 +577,41 @@ fn live_redis_differences_and_patch_through_redis_import() {
     assert_eq!(p[1].code(), Some(0), "{:?}", p[1]);
     w.run("decant-diff").args(["a.ndjson.zst", &r.url()]).output().assert_success();
 }
+
+/// Issue 11: --ignore-columns leaves columns a target fills itself out of
+/// the comparison (and --tables filters file sides): rows keyed by the
+/// unique key the ignored primary key gives way to.
+#[test]
+fn ignored_columns_and_tables_leave_the_comparison() {
+    let w = Workdir::new("diff-ignore");
+    let schema = r#"{"kind":"schema","table":"t","columns":[{"name":"id","type":"int64"},{"name":"k","type":"string"},{"name":"v","type":"int64"},{"name":"updated_at","type":"datetime"}],"primary_key":["id"],"indexes":[{"name":"uk","columns":["k"],"unique":true}]}"#;
+    let rows = |ids: [i64; 2], v: i64, at: &str| {
+        format!(
+            "{schema}\n{{\"kind\":\"row\",\"table\":\"t\",\"data\":{{\"id\":{},\"k\":\"a\",\"v\":1,\"updated_at\":\"{at}\"}}}}\n{{\"kind\":\"row\",\"table\":\"t\",\"data\":{{\"id\":{},\"k\":\"b\",\"v\":{v},\"updated_at\":\"{at}\"}}}}\n",
+            ids[0], ids[1]
+        )
+    };
+    w.write("a.ndjson", rows([1, 2], 2, "2026-01-01T00:00:00"));
+    // Other ids and times (the target's own), one changed value, one table only B has.
+    w.write(
+        "b.ndjson",
+        format!(
+            "{}{{\"kind\":\"row\",\"table\":\"other\",\"data\":{{\"x\":1}}}}\n",
+            rows([7, 8], 3, "2026-12-06T04:00:00")
+        ),
+    );
+    let out = w
+        .run("decant-diff")
+        .args(["a.ndjson", "b.ndjson", "--ignore-columns", "t.id,*.updated_at", "--tables", "t"])
+        .output()
+        .assert_code(1);
+    let d = diffs(&out);
+    assert_eq!(d.len(), 1, "{out:?}");
+    assert_eq!(d[0]["op"], "changed");
+    assert_eq!(d[0]["fields"], json!(["v"]));
+    w.write("b_same.ndjson", rows([7, 8], 2, "2026-12-06T04:00:00"));
+    w.run("decant-diff")
+        .args(["a.ndjson", "b_same.ndjson", "--ignore-columns", "t.id", "--ignore-columns", "*.updated_at"])
+        .output()
+        .assert_success();
+}

@@ -21,7 +21,7 @@ fn spec(name: &str) -> String {
 fn load_relay(redis: &RedisServer, wd: &Workdir, scale: &str) {
     let resp = wd.join("relay.resp");
     Cmd::new("python3")
-        .arg(repo().join("examples/gen_relay_redis.py"))
+        .arg(repo().join("examples/imagined/gen_relay_redis.py"))
         .args(["--scale", scale, "--out"])
         .arg(&resp)
         .assert_success();
@@ -399,4 +399,41 @@ fn demo_script_runs() {
         assert!(text.contains(needle), "demo output lacks {needle:?}: {out:?}");
     }
     assert!(text.contains("api_keys") && text.contains("usage_stats"), "{out:?}");
+}
+
+/// Issue 11: `examples/gen_relay_redis.py` writes the real Claude Relay
+/// Service's data, not an imagined one. Its output, loaded into Redis and
+/// exported, has the snapshot's key families, Redis types, TTLs, hash field
+/// names and value encodings (tests/fixtures/relay_shapes.py compares the
+/// shapes, never the random values). Needs the corpus: loud NOT RUN without.
+#[test]
+fn the_generator_writes_the_real_relay_services_shapes() {
+    let Some(corpus) = decant_tests::corpus("relay-real", "the_generator_writes_the_real_relay_services_shapes") else {
+        return;
+    };
+    let r = redis();
+    let wd = Workdir::new("relay-shapes");
+    let resp = wd.join("relay.resp");
+    Cmd::new("python3")
+        .arg(repo().join("examples/gen_relay_redis.py"))
+        .args(["--scale", "0.02", "--out"])
+        .arg(&resp)
+        .assert_success();
+    let file = std::fs::File::open(&resp).unwrap();
+    let loaded = r.cli_command().arg("--pipe").stdin(file).output().unwrap();
+    let said = String::from_utf8_lossy(&loaded.stdout);
+    assert!(loaded.status.success() && said.contains("errors: 0"), "redis-cli --pipe: {said}");
+    let exported = wd.join("generated.ndjson");
+    run("redis-export").args(["--url", &r.url(), "--quiet", "-o"]).arg(&exported).assert_success();
+    let out = Cmd::new("python3")
+        .arg(repo().join("tests/fixtures/relay_shapes.py"))
+        .arg(&exported)
+        .arg(corpus.join("crs-snapshot.ndjson.zst"))
+        .output();
+    assert_eq!(out.code(), Some(0), "the generator's shapes differ from the snapshot's:\n{}", out.stdout_str());
+    assert!(
+        out.stdout_str().contains("51 families generated, 51 in the snapshot, 0 difference(s)"),
+        "{}",
+        out.stdout_str()
+    );
 }

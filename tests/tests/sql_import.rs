@@ -852,3 +852,206 @@ fn dry_run_finds_every_value_the_real_run_refuses() {
         }
     }
 }
+
+/// The three SQL targets of one test: tool, URL and a query runner (columns
+/// separated by spaces).
+fn three_targets<'a>(
+    pg: &'a decant_tests::Postgres,
+    my: &'a decant_tests::MariaDb,
+    w: &Workdir,
+    name: &str,
+) -> Vec<(&'static str, String, Query<'a>)> {
+    let pdb = pg.fresh_database(name);
+    let mdb = my.fresh_database(name);
+    let file = w.join(format!("{name}.db"));
+    std::fs::File::create(&file).unwrap();
+    vec![
+        ("pg-import", pg.url(&pdb), Box::new(move |sql: &str| pg.query(&pdb, sql).replace('|', " "))),
+        ("mysql-import", my.url(&mdb), Box::new(move |sql: &str| my.query(&mdb, sql).replace('\t', " "))),
+        (
+            "sqlite-import",
+            format!("sqlite://{}", file.display()),
+            Box::new(move |sql: &str| {
+                let o = Command::new("sqlite3").arg(&file).arg(sql).output().unwrap();
+                String::from_utf8(o.stdout).unwrap().trim_end().replace('|', " ")
+            }),
+        ),
+    ]
+}
+
+/// Issue 11: rows of tables that already exist, switching table every row,
+/// are grouped per table within a batch (as rows of tables the run creates
+/// were): same rows as the sorted stream, a table with an enforced foreign
+/// key keeps its order against the tables around it, and `--state` resumes
+/// exactly after a run that stopped half-way.
+#[test]
+fn interleaved_rows_of_existing_tables_import_as_sorted_and_resume_exactly() {
+    const N: u32 = 900;
+    let schema = r#"{"kind":"schema","table":"ia","columns":[{"name":"id","type":"int64","nullable":false},{"name":"v","type":"string","max_len":12}],"primary_key":["id"]}
+{"kind":"schema","table":"ib","columns":[{"name":"id","type":"int64","nullable":false},{"name":"v","type":"string","max_len":12,"nullable":false},{"name":"w","type":"int64"}],"primary_key":["id"]}
+{"kind":"schema","table":"ic","columns":[{"name":"id","type":"int64","nullable":false},{"name":"ia_id","type":"int64"}],"primary_key":["id"],"foreign_keys":[{"name":"fk_ic_ia","columns":["ia_id"],"ref_table":"ia","ref_columns":["id"]}]}
+"#;
+    // ic i refers to ia i, which comes between ic i-1 and ic i: grouping ic
+    // across ia's rows would write a child before its parent.
+    let rows = |bad_at: Option<u32>| {
+        let mut s = String::new();
+        for i in 1..=N {
+            s.push_str(&format!("{{\"kind\":\"row\",\"table\":\"ic\",\"data\":{{\"id\":{i},\"ia_id\":{}}}}}\n", i - 1));
+            s.push_str(&format!("{{\"kind\":\"row\",\"table\":\"ia\",\"data\":{{\"id\":{i},\"v\":\"a{i}\"}}}}\n"));
+            let v = if bad_at == Some(i) { "null".to_owned() } else { format!("\"b{i}\"") };
+            // Two column sets, as a table fed by two rules gets.
+            let w = if i % 2 == 0 { format!(",\"w\":{i}") } else { String::new() };
+            s.push_str(&format!("{{\"kind\":\"row\",\"table\":\"ib\",\"data\":{{\"id\":{i},\"v\":{v}{w}}}}}\n"));
+        }
+        s
+    };
+    let parent = "{\"kind\":\"row\",\"table\":\"ia\",\"data\":{\"id\":0,\"v\":\"root\"}}\n";
+    let interleaved = format!("{parent}{}", rows(None));
+    let mut sorted: Vec<&str> = interleaved.lines().collect();
+    sorted.sort_by_key(|l| {
+        if l.contains("\"table\":\"ia\"") {
+            0
+        } else if l.contains("\"table\":\"ib\"") {
+            1
+        } else {
+            2
+        }
+    });
+    let sorted = sorted.join("\n") + "\n";
+    let broken = format!("{parent}{}", rows(Some(N * 2 / 3)));
+    let check = "SELECT (SELECT COUNT(*) FROM ia), (SELECT COUNT(DISTINCT id) FROM ia), (SELECT SUM(id) FROM ib), \
+                 (SELECT COUNT(*) FROM ib), (SELECT COUNT(*) FROM ic), (SELECT SUM(ia_id) FROM ic), \
+                 (SELECT MAX(v) FROM ib WHERE id = 7), (SELECT COUNT(w) FROM ib), (SELECT SUM(w) FROM ib)";
+    let want = format!(
+        "{} {} {} {N} {N} {} b7 {} {}",
+        N + 1,
+        N + 1,
+        N * (N + 1) / 2,
+        N * (N - 1) / 2,
+        N / 2,
+        (N / 2) * (N / 2 + 1)
+    );
+    let pg = postgres();
+    let my = mariadb();
+    let w = Workdir::new("interleaved-existing");
+    for order in ["sorted", "interleaved", "resumed"] {
+        for (tool, url, q) in three_targets(pg, my, &w, &format!("ie{}", &order[..3])) {
+            // The tables exist before the run (foreign key included).
+            import(tool, &url).args(["--create-tables"]).stdin_bytes(schema).assert_success();
+            match order {
+                "sorted" => {
+                    import(tool, &url).args(["--batch-rows", "500"]).stdin_bytes(sorted.clone()).assert_success();
+                }
+                "interleaved" => {
+                    import(tool, &url).args(["--batch-rows", "500"]).stdin_bytes(interleaved.clone()).assert_success();
+                }
+                _ => {
+                    let state = w.join(format!("{tool}.state"));
+                    let input = w.join(format!("{tool}.ndjson"));
+                    std::fs::write(&input, &broken).unwrap();
+                    // Without a reject file the NULL in ib.v stops the run (exit 2).
+                    import(tool, &url)
+                        .args(["--batch-rows", "500", "--state"])
+                        .arg(&state)
+                        .arg("-i")
+                        .arg(&input)
+                        .output()
+                        .assert_code(2);
+                    let partial: u64 = q("SELECT COUNT(*) FROM ib").parse().unwrap();
+                    assert!(partial > 0 && partial < N as u64, "{tool}: {partial} rows committed before the stop");
+                    // The same input, mended: the run continues after the last committed batch.
+                    std::fs::write(&input, &interleaved).unwrap();
+                    import(tool, &url)
+                        .args(["--batch-rows", "500", "--state"])
+                        .arg(&state)
+                        .arg("-i")
+                        .arg(&input)
+                        .assert_success();
+                }
+            }
+            assert_eq!(q(check), want, "{tool}, {order} input");
+        }
+    }
+}
+
+/// Issue 11: `--mode upsert` twice doubled tables whose primary key is an
+/// AUTO_INCREMENT id the rows do not carry. Rows are now matched by a unique
+/// key they carry (the database's own when it enforces it, else one by one,
+/// NULL equal to NULL), by `--key`, or refused with an error saying what to
+/// pass; never inserted twice, in every mode.
+#[test]
+fn upsert_without_the_primary_key_matches_by_a_unique_key_and_never_inserts_twice() {
+    let schema = r#"{"kind":"schema","table":"us","columns":[{"name":"id","type":"int64","nullable":false,"auto_increment":true},{"name":"api_key_id","type":"string","max_len":36,"nullable":false},{"name":"stat_date","type":"date","nullable":false},{"name":"stat_hour","type":"int16"},{"name":"requests","type":"int32"}],"primary_key":["id"],"indexes":[{"name":"uk_usage","columns":["api_key_id","stat_date","stat_hour"],"unique":true}]}
+{"kind":"schema","table":"uc","columns":[{"name":"id","type":"int64","nullable":false,"auto_increment":true},{"name":"api_key_id","type":"string","max_len":36,"nullable":false},{"name":"cost_date","type":"string","max_len":16,"nullable":false},{"name":"amount","type":"decimal","precision":20,"scale":6}],"primary_key":["id"],"indexes":[{"name":"uk_cost","columns":["api_key_id","cost_date"],"unique":true}]}
+{"kind":"schema","table":"ur","columns":[{"name":"id","type":"int64","nullable":false,"auto_increment":true},{"name":"api_key_id","type":"string","max_len":36,"nullable":false},{"name":"created_at","type":"datetime","precision":0},{"name":"cost","type":"decimal","precision":20,"scale":6}],"primary_key":["id"]}
+"#;
+    // us: daily rows have no hour (NULL: a unique index lets it repeat).
+    let stats = |requests: u32| {
+        let mut s = String::new();
+        for (key, hour) in [("k1", "null"), ("k1", "3"), ("k2", "null"), ("k2", "4")] {
+            s.push_str(&format!(
+                "{{\"kind\":\"row\",\"table\":\"us\",\"data\":{{\"api_key_id\":\"{key}\",\"stat_date\":\"2026-12-01\",\"stat_hour\":{hour},\"requests\":{requests}}}}}\n"
+            ));
+            s.push_str(&format!(
+                "{{\"kind\":\"row\",\"table\":\"uc\",\"data\":{{\"api_key_id\":\"{key}\",\"cost_date\":\"2026-12-0{}\",\"amount\":\"{requests}.5\"}}}}\n",
+                hour.len()
+            ));
+        }
+        s
+    };
+    let records = |cost: &str| {
+        (1..=3)
+            .map(|i| format!("{{\"kind\":\"row\",\"table\":\"ur\",\"data\":{{\"api_key_id\":\"k{i}\",\"created_at\":\"2026-12-01T10:00:0{i}\",\"cost\":\"{cost}\"}}}}\n"))
+            .collect::<String>()
+    };
+    let counts = "SELECT (SELECT COUNT(*) FROM us), (SELECT SUM(requests) FROM us), (SELECT COUNT(*) FROM uc), \
+                  (SELECT SUM(amount) FROM uc), (SELECT COUNT(*) FROM ur), (SELECT COALESCE(SUM(cost), 0) FROM ur)";
+    let pg = postgres();
+    let my = mariadb();
+    let w = Workdir::new("upsert-no-pk");
+    for (tool, url, q) in three_targets(pg, my, &w, "upk") {
+        let sums = || {
+            // Decimal sums print with the column's scale on some servers.
+            q(counts)
+                .split(' ')
+                .map(|v| if v.contains('.') { v.trim_end_matches('0').trim_end_matches('.') } else { v })
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        import(tool, &url).args(["--create-tables"]).stdin_bytes(schema).assert_success();
+        for _ in 0..2 {
+            import(tool, &url).args(["--mode", "upsert"]).stdin_bytes(stats(5)).assert_success();
+        }
+        assert_eq!(sums(), "4 20 4 22 0 0", "{tool}: a second upsert inserted again");
+        // Upsert updates in place; skip-existing leaves rows alone; replace swaps them.
+        import(tool, &url).args(["--mode", "upsert"]).stdin_bytes(stats(7)).assert_success();
+        assert_eq!(sums(), "4 28 4 30 0 0", "{tool}: upsert with new values");
+        let out = run(tool)
+            .args(["--url", &url, "--mode", "skip-existing", "--log-format", "json"])
+            .stdin_bytes(stats(9))
+            .assert_success();
+        let total = out.stderr.lines().find(|l| l.contains("\"event\":\"total\"")).unwrap_or_default().to_owned();
+        assert!(total.contains("\"skipped\":8") && total.contains("\"written\":0"), "{tool}: {}", out.stderr);
+        assert_eq!(sums(), "4 28 4 30 0 0", "{tool}: skip-existing changed rows");
+        import(tool, &url).args(["--mode", "replace"]).stdin_bytes(stats(1)).assert_success();
+        assert_eq!(sums(), "4 4 4 6 0 0", "{tool}: replace");
+        // No primary key in the rows and no unique key: refused, saying what to pass.
+        let refused = import(tool, &url).args(["--mode", "upsert"]).stdin_bytes(records("0.5")).output().assert_code(2);
+        assert!(refused.stderr.contains("--key ur:") && refused.stderr.contains("id"), "{tool}: {}", refused.stderr);
+        assert_eq!(q("SELECT COUNT(*) FROM ur"), "0", "{tool}");
+        for cost in ["0.5", "1.25"] {
+            import(tool, &url)
+                .args(["--mode", "upsert", "--key", "ur:api_key_id,created_at"])
+                .stdin_bytes(records(cost))
+                .assert_success();
+        }
+        assert_eq!(sums().split(' ').skip(4).collect::<Vec<_>>().join(" "), "3 3.75", "{tool}: --key");
+        // --key naming a column the rows lack is an error naming it.
+        import(tool, &url)
+            .args(["--mode", "upsert", "--key", "ur:api_key_id,missing"])
+            .stdin_bytes(records("2"))
+            .output()
+            .assert_code(2)
+            .assert_stderr_contains("\"missing\"");
+    }
+}

@@ -594,3 +594,65 @@ fn schema_check_accepts_decants_mapping_and_fails_on_real_differences() {
     assert!(diffs.contains("table item, column last_update: ON UPDATE A current_timestamp, B none"), "{diffs}");
     assert!(diffs.contains("table item, column password: collation A utf8mb4_bin, B utf8mb4_unicode_ci"), "{diffs}");
 }
+
+/// Issue 11: a target that fills columns itself (an AUTO_INCREMENT id,
+/// created_at, updated_at ON UPDATE) failed every table at 100%. With
+/// --ignore-columns those columns are left out, rows are keyed by the unique
+/// key the primary key gives way to (a changed row is "changed", not removed
+/// + added), --tables filters the file side too, and each warning shows once.
+#[test]
+fn ignore_columns_for_a_target_that_fills_columns_itself() {
+    let my = decant_tests::mariadb();
+    let db = my.fresh_database("vign");
+    my.query(
+        &db,
+        "CREATE TABLE costs (id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY, key_id VARCHAR(36) NOT NULL, \
+         day DATE NOT NULL, amount DECIMAL(20,6) NOT NULL, created_at DATETIME DEFAULT CURRENT_TIMESTAMP, \
+         updated_at DATETIME DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP, UNIQUE KEY uk_cost (key_id, day))",
+    );
+    let schema = r#"{"kind":"schema","table":"costs","columns":[{"name":"key_id","type":"string","max_len":36,"nullable":false},{"name":"day","type":"date","nullable":false},{"name":"amount","type":"decimal","precision":20,"scale":6,"nullable":false}],"primary_key":[],"indexes":[{"name":"uk_cost","columns":["key_id","day"],"unique":true}]}"#;
+    let mut rows = format!("{schema}\n");
+    for i in 1..=40 {
+        rows.push_str(&format!(
+            "{{\"kind\":\"row\",\"table\":\"costs\",\"data\":{{\"key_id\":\"k{i}\",\"day\":\"2026-12-{:02}\",\"amount\":\"{i}.250000\"}}}}\n",
+            i % 28 + 1
+        ));
+    }
+    let w = Workdir::new("verify-ignore");
+    w.write("a.ndjson", &rows);
+    // A table only the file has: --tables leaves it out on both sides.
+    w.write("a_more.ndjson", format!("{rows}{{\"kind\":\"row\",\"table\":\"elsewhere\",\"data\":{{\"x\":1}}}}\n"));
+    w.run("mysql-import").args(["--url", &my.url(&db), "-q", "-i", "a.ndjson"]).output().assert_success();
+    let url = my.url(&db);
+    let verify = |left: &str, extra: &[&str]| {
+        w.run("decant-verify")
+            .args(["--left", left, "--right", &url, "--json", "--sample", "10", "--seed", "3"])
+            .args(extra)
+    };
+    // Without: every row differs (the target has three more columns).
+    let out = verify("a.ndjson", &[]).output().assert_code(1);
+    assert_eq!(group(&report(&out), "table:costs")["digest_equal"], false);
+    let ignore = ["--ignore-columns", "costs.id", "--ignore-columns", "*.created_at,*.updated_at"];
+    let out = verify("a.ndjson", &ignore).output().assert_success();
+    let r = report(&out);
+    assert_eq!(group(&r, "table:costs")["digest_equal"], true, "{r}");
+    assert_eq!(r["sample"]["missing"], 0, "{r}");
+    assert_eq!(r["sample"]["different"], 0, "{r}");
+    // --tables filters the file side as well as the live one.
+    verify("a_more.ndjson", &ignore).output().assert_code(1);
+    verify("a_more.ndjson", &[&ignore[..], &["--tables", "costs"]].concat()).output().assert_success();
+    // One changed amount: keyed by uk_cost, it is one changed row.
+    my.query(&db, "UPDATE costs SET amount = 99 WHERE key_id = 'k1' AND day = '2026-12-02'");
+    let out = verify("a.ndjson", &ignore).output().assert_code(1);
+    let r = report(&out);
+    let g = group(&r, "table:costs");
+    assert_eq!((g["changed"].as_u64(), g["added"].as_u64(), g["removed"].as_u64()), (Some(1), Some(0), Some(0)), "{r}");
+    // Every warning (the exporter's about ON UPDATE included) once, though B is read three times.
+    let mut lines: Vec<&str> = out.stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    let n = lines.len();
+    lines.sort_unstable();
+    lines.dedup();
+    assert_eq!(lines.len(), n, "a line repeats: {}", out.stderr);
+    // A bad --ignore-columns value is a usage error naming it.
+    verify("a.ndjson", &["--ignore-columns", "costs"]).output().assert_code(2).assert_stderr_contains("TABLE.COLUMN");
+}

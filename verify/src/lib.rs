@@ -66,6 +66,8 @@ Examples:
   decant-verify --left redis://prod:6379/0 --right mysql://app@db/relay --spec relay-to-mysql.toml
   decant-verify --left a.ndjson --right b.ndjson --time-precision 3 --null-equals-empty --max-mismatch 0.1%
   decant-verify --left old.ndjson --right new.ndjson --key-map 'users.id@{id}=u-{id}' --json > report.json
+  decant-verify --left snapshot.ndjson.zst --spec relay-to-mysql.toml --right mysql://app@db/relay \
+      --ignore-columns 'usage_records.id,usage_stats.id,*.created_at,*.updated_at' --tables usage_stats,usage_records
 
 ";
 
@@ -115,9 +117,18 @@ pub struct Args {
     /// |a-b| <= TOL * max(1, |a|, |b|).
     #[arg(long, value_name = "TOL")]
     pub float_tolerance: Option<f64>,
-    /// Live SQL stores: only these tables (comma-separated).
+    /// Only these tables (comma-separated), on both sides: live SQL stores
+    /// read only them; files and the --spec side are filtered.
     #[arg(long, value_name = "LIST", value_delimiter = ',')]
     pub tables: Vec<String>,
+    /// Leave these columns out of every check, repeatable, comma lists:
+    /// TABLE.COLUMN, or *.COLUMN for every table (`--ignore-columns
+    /// 'usage_stats.id,*.created_at,*.updated_at'`): columns the target
+    /// fills itself (AUTO_INCREMENT ids, timestamps) that A does not have.
+    /// A primary key with an ignored column gives way to the first unique
+    /// key without one (else --key TABLE:COLS says how to match rows).
+    #[arg(long = "ignore-columns", value_name = "TABLE.COLUMN")]
+    pub ignore_columns: Vec<String>,
     /// Live SQL stores: verify only the rows of TABLE for which CONDITION
     /// holds, on both sides (SQL both databases understand, e.g.
     /// "orders:updated_at >= '2025-01-01'"); repeatable, once per table. A
@@ -327,7 +338,8 @@ fn scan(
         }
         seen += 1;
     }
-    // Tables declared by a schema line but without rows count as empty groups.
+    // Tables declared by a schema line but without rows count as empty groups
+    // (the reader keeps only the schema lines of the --tables asked for).
     for s in &reader.info.schemas {
         digests.entry(GroupKey::Table(s.table.clone())).or_default();
     }
@@ -338,7 +350,8 @@ fn scan(
 pub fn verify(args: &Args) -> anyhow::Result<Report> {
     let a = SourceSpec::parse(&args.left);
     let b = SourceSpec::parse(&args.right);
-    let opts = CompareOptions::from_flags(&args.key, args.canon.options(), args.float_tolerance, &args.key_map)?;
+    let opts = CompareOptions::from_flags(&args.key, args.canon.options(), args.float_tolerance, &args.key_map)?
+        .with_filters(&args.ignore_columns, &args.tables)?;
     let spec: Option<Arc<Transformer>> = decant_diff::load_spec(args.spec.as_deref())?;
     let (mut live_a, mut live_b) = decant_diff::live_options(
         &a,
@@ -421,7 +434,11 @@ pub fn verify(args: &Args) -> anyhow::Result<Report> {
             temp_dir: args.temp_dir.clone(),
             ..EngineConfig::default()
         };
-        if decant_diff::sqlrange::applies(&a, &b) && spec.is_none() && args.key_map.is_empty() {
+        if decant_diff::sqlrange::applies(&a, &b)
+            && spec.is_none()
+            && args.key_map.is_empty()
+            && args.ignore_columns.is_empty()
+        {
             // Two live SQL stores: narrow the differing tables down by range
             // checksums in the databases before fetching rows.
             let tables: Vec<String> = differing

@@ -67,9 +67,19 @@ pub struct SqlImportArgs {
     /// keys and foreign keys are created after the data).
     #[arg(long)]
     pub create_tables: bool,
-    /// How rows meet existing rows with the same primary key.
+    /// How rows meet existing rows with the same primary key (or, when the
+    /// rows do not carry it, the same unique key: see --key).
     #[arg(long, value_enum, default_value_t = Mode::Insert)]
     pub mode: Mode,
+    /// The columns that identify a row of TABLE for --mode upsert,
+    /// skip-existing and replace, repeatable: `--key usage_records:api_key_id,created_at`.
+    /// Needed when the rows do not carry the table's primary key (e.g. an
+    /// AUTO_INCREMENT id) and no unique key of the schema line or of the
+    /// target is made of columns they carry. Where the target enforces no
+    /// such unique key (or a key column may be NULL), rows are matched one by
+    /// one, NULL equal to NULL: slower, never a second copy.
+    #[arg(long = "key", value_name = "TABLE:COLS")]
+    pub keys: Vec<String>,
     /// Empty each table before its first row (once per run, also on resume).
     #[arg(long)]
     pub truncate: bool,
@@ -144,6 +154,13 @@ pub(crate) struct TablePlan {
     /// Created by this run (its foreign keys come after the data, so the
     /// order of its rows within a batch cannot matter).
     pub created_here: bool,
+    /// No enforced foreign key references the table or leaves it, not even
+    /// to itself (or it was created here): its rows may be written before
+    /// rows of other tables that came earlier in the stream, and with
+    /// --mode insert before its own rows of other columns.
+    pub order_free: bool,
+    /// The unique keys of the stream's schema line (column names).
+    schema_unique: Vec<Vec<String>>,
 }
 
 impl TablePlan {
@@ -151,14 +168,31 @@ impl TablePlan {
         let index: HashMap<String, usize> = columns.iter().enumerate().map(|(i, c)| (c.name.clone(), i)).collect();
         let pk = pk.iter().filter_map(|k| index.get(k).copied()).collect();
         let src_of = vec![None; columns.len()];
-        TablePlan { name: name.to_owned(), columns, pk, index, src_of, created_here: false }
+        TablePlan {
+            name: name.to_owned(),
+            columns,
+            pk,
+            index,
+            src_of,
+            created_here: false,
+            order_free: false,
+            schema_unique: Vec::new(),
+        }
     }
 
     /// Pairs the target's columns with the stream's schema line.
     fn with_source(mut self, schema: &TableSchema) -> TablePlan {
         self.src_of = self.columns.iter().map(|c| schema.columns.iter().find(|s| s.name == c.name).cloned()).collect();
+        self.schema_unique = schema.indexes.iter().filter(|i| i.unique).map(|i| i.columns.clone()).collect();
         self
     }
+}
+
+/// A part of a statement: SQL text, or a value the sink renders or binds.
+#[derive(Debug, Clone)]
+pub(crate) enum Piece<'a> {
+    Sql(String),
+    Value(&'a Cell),
 }
 
 /// Statements built ahead of their execution, on the decoding thread.
@@ -227,6 +261,17 @@ pub(crate) trait Sink {
         mode: Mode,
         prepared: Option<Prepared>,
     ) -> Result<Written, DbError>;
+    /// Whether an enforced foreign key leaves the table or points at it
+    /// (one from the table to itself included).
+    async fn has_foreign_keys(&mut self, table: &str) -> Result<bool, DbError>;
+    /// The table's unique keys other than its primary key (column names in
+    /// key order; keys over expressions or column prefixes left out).
+    async fn unique_keys(&mut self, table: &str) -> Result<Vec<Vec<String>>, DbError>;
+    /// Runs a statement made of SQL text and values (rendered or bound as
+    /// this sink does); returns the rows it affected.
+    async fn exec_pieces(&mut self, pieces: &[Piece<'_>]) -> Result<u64, DbError>;
+    /// Whether a query made of SQL text and values returns a row.
+    async fn exists_pieces(&mut self, pieces: &[Piece<'_>]) -> Result<bool, DbError>;
     /// Deletes the row with this primary key; returns rows deleted.
     async fn delete(&mut self, plan: &TablePlan, key: &[Cell]) -> Result<u64, DbError>;
     /// Empties a table.
@@ -333,13 +378,59 @@ struct Importer<S: Sink> {
     summary: Summary,
     rejects: Rejects,
     state: Option<(state::StateFile, state::Progress)>,
+    /// `--key`: table → the columns that identify a row.
+    keys: HashMap<String, Vec<String>>,
+    /// How each table's rows meet existing rows, per set of columns carried.
+    ways: HashMap<(usize, Vec<usize>), Way>,
+}
+
+/// How the rows of one table (with one set of columns) meet existing rows.
+#[derive(Debug, Clone)]
+enum Way {
+    /// The database finds them: by the plan's primary key, which may be a
+    /// unique key standing in for a primary key the rows do not carry.
+    Native(TablePlan),
+    /// Looked up row by row by `key` (NULL-safe): the database enforces no
+    /// unique key on these columns, or one of them may be NULL. `native`
+    /// (the plan keyed by them) when a unique key does enforce them for the
+    /// rows whose key has no NULL: those go through the database's own
+    /// path, in bulk.
+    Lookup { key: Vec<usize>, native: Option<TablePlan> },
+}
+
+/// Parses `--key TABLE:COL,COL`.
+pub fn parse_key(spec: &str) -> Result<(String, Vec<String>), String> {
+    let bad =
+        || format!("--key {spec:?}: expected TABLE:COLUMN[,COLUMN…], e.g. --key usage_records:api_key_id,created_at");
+    let (table, cols) = spec.rsplit_once(':').ok_or_else(bad)?;
+    let cols: Vec<String> = cols.split(',').map(|c| c.trim().to_owned()).collect();
+    if table.trim().is_empty() || cols.iter().any(String::is_empty) {
+        return Err(bad());
+    }
+    Ok((table.trim().to_owned(), cols))
+}
+
+/// The statement text of `col <=> value` in each dialect (NULL equals NULL).
+fn null_safe_equal(dialect: Dialect) -> &'static str {
+    match dialect {
+        Dialect::MySql => " <=> ",
+        Dialect::Postgres => " IS NOT DISTINCT FROM ",
+        Dialect::Sqlite => " IS ",
+    }
 }
 
 impl<S: Sink> Importer<S> {
     fn new(dialect: Dialect, sink: S, args: SqlImportArgs, casts: Vec<CastRule>) -> anyhow::Result<Self> {
         let resuming = args.state.as_deref().is_some_and(|p| p.exists());
         let rejects = Rejects::open(args.reject.reject_file.as_deref(), resuming)?;
+        let mut keys = HashMap::new();
+        for k in &args.keys {
+            let (table, cols) = parse_key(k).map_err(anyhow::Error::msg)?;
+            keys.insert(table, cols);
+        }
         Ok(Importer {
+            keys,
+            ways: HashMap::new(),
             dialect,
             sink,
             ddl: DdlOptions { casts, charset: args.charset.clone(), collation: args.collation.clone() },
@@ -605,11 +696,19 @@ impl<S: Sink> Importer<S> {
         }
     }
 
-    async fn install_plan(&mut self, plan: TablePlan) -> anyhow::Result<usize> {
+    async fn install_plan(&mut self, mut plan: TablePlan) -> anyhow::Result<usize> {
         let name = plan.name.clone();
+        plan.order_free = plan.created_here
+            || !self
+                .sink
+                .has_foreign_keys(&name)
+                .await
+                .map_err(|e| anyhow::anyhow!("reading the foreign keys of {name}: {e}"))?;
         let idx = match self.plan_of.get(&name) {
             Some(&i) => {
                 self.plans[i] = plan;
+                // A new schema line: how its rows meet existing ones is decided again.
+                self.ways.retain(|(t, _), _| *t != i);
                 i
             }
             None => {
@@ -724,23 +823,71 @@ impl<S: Sink> Importer<S> {
     ) -> anyhow::Result<()> {
         let plan = self.plans[table].clone();
         self.written_tables.insert(table);
+        let way = self.way(table, cols).await?;
         let rows: Vec<&[Cell]> = ops.iter().map(|op| batch.row(op)).collect();
-        self.exec_or_fail("SAVEPOINT decant_batch").await?;
-        match self.sink.write(&plan, cols, &rows, self.args.mode, prepared).await {
-            Ok(w) => {
-                self.exec_or_fail("RELEASE SAVEPOINT decant_batch").await?;
-                let g = self.summary.group(&plan.name);
-                g.written += w.written;
-                g.skipped += w.skipped;
-                return Ok(());
-            }
-            Err(_) => {
-                self.exec_or_fail("ROLLBACK TO SAVEPOINT decant_batch").await?;
+        if let Way::Native(native) = &way {
+            self.exec_or_fail("SAVEPOINT decant_batch").await?;
+            match self.sink.write(native, cols, &rows, self.args.mode, prepared).await {
+                Ok(w) => {
+                    self.exec_or_fail("RELEASE SAVEPOINT decant_batch").await?;
+                    let g = self.summary.group(&plan.name);
+                    g.written += w.written;
+                    g.skipped += w.skipped;
+                    return Ok(());
+                }
+                Err(_) => {
+                    self.exec_or_fail("ROLLBACK TO SAVEPOINT decant_batch").await?;
+                }
             }
         }
         let enc = EncodeOptions { dialect: self.dialect, zero_dates: self.args.zero_dates };
         let (mut again_cols, mut again) = (Vec::new(), Vec::new());
-        for (op, row) in ops.iter().zip(&rows) {
+        let mut done = vec![false; ops.len()];
+        if let Way::Lookup { key, native: Some(native) } = &way {
+            // A unique key enforces the rows whose key has no NULL: those in
+            // bulk through the database's own path, the others one by one.
+            let mut owned: Vec<Vec<Cell>> = Vec::new();
+            if batch.cells_dropped {
+                for op in ops {
+                    again.clear();
+                    let data = match Record::decode(batch.raw_line(op)) {
+                        Ok(Record::Row(r)) => r.data,
+                        _ => RowData::default(),
+                    };
+                    if let Err(e) = front::encode_row(&plan, data, &enc, false, &mut again_cols, &mut again) {
+                        bail!("line {} no longer converts for table {}: {e}", op.line, plan.name);
+                    }
+                    owned.push(std::mem::take(&mut again));
+                }
+            }
+            let all: Vec<&[Cell]> =
+                if batch.cells_dropped { owned.iter().map(Vec::as_slice).collect() } else { rows.clone() };
+            let at: Vec<usize> = key.iter().filter_map(|k| cols.iter().position(|c| c == k)).collect();
+            let keyed: Vec<usize> =
+                (0..all.len()).filter(|&i| at.iter().all(|&p| !matches!(all[i][p], Cell::Null))).collect();
+            if !keyed.is_empty() {
+                let some: Vec<&[Cell]> = keyed.iter().map(|&i| all[i]).collect();
+                self.exec_or_fail("SAVEPOINT decant_batch").await?;
+                match self.sink.write(native, cols, &some, self.args.mode, None).await {
+                    Ok(w) => {
+                        self.exec_or_fail("RELEASE SAVEPOINT decant_batch").await?;
+                        let g = self.summary.group(&plan.name);
+                        g.written += w.written;
+                        g.skipped += w.skipped;
+                        for i in keyed {
+                            done[i] = true;
+                        }
+                    }
+                    Err(_) => {
+                        self.exec_or_fail("ROLLBACK TO SAVEPOINT decant_batch").await?;
+                    }
+                }
+            }
+        }
+        for (k, (op, row)) in ops.iter().zip(&rows).enumerate() {
+            if done[k] {
+                continue;
+            }
             let line = op.line;
             let raw = batch.raw_line(op);
             let mut row: &[Cell] = row;
@@ -757,7 +904,13 @@ impl<S: Sink> Importer<S> {
                 row = &again;
             }
             self.exec_or_fail("SAVEPOINT decant_row").await?;
-            match self.sink.write(&plan, cols, std::slice::from_ref(&row), self.args.mode, None).await {
+            let one = match &way {
+                Way::Native(native) => {
+                    self.sink.write(native, cols, std::slice::from_ref(&row), self.args.mode, None).await
+                }
+                Way::Lookup { key, .. } => self.write_looked_up(&plan, cols, key, row).await,
+            };
+            match one {
                 Ok(w) => {
                     self.exec_or_fail("RELEASE SAVEPOINT decant_row").await?;
                     let g = self.summary.group(&plan.name);
@@ -790,6 +943,170 @@ impl<S: Sink> Importer<S> {
             }
         }
         Ok(())
+    }
+
+    /// How the rows of `table` carrying columns `cols` meet existing rows:
+    /// by the primary key when they carry it (or `--key` says otherwise),
+    /// else by a unique key of the schema line or the target made of columns
+    /// they carry; an error when none identifies a row (never a second copy).
+    async fn way(&mut self, table: usize, cols: &[usize]) -> anyhow::Result<Way> {
+        if let Some(way) = self.ways.get(&(table, cols.to_vec())) {
+            return Ok(way.clone());
+        }
+        let plan = self.plans[table].clone();
+        let name = plan.name.clone();
+        let carried = |key: &[usize]| key.iter().all(|i| cols.contains(i));
+        let mode_flag = match self.args.mode {
+            Mode::Insert => "insert",
+            Mode::Upsert => "upsert",
+            Mode::SkipExisting => "skip-existing",
+            Mode::Replace => "replace",
+        };
+        let way = if self.args.mode == Mode::Insert {
+            Way::Native(plan.clone())
+        } else if let Some(names) = self.keys.get(&name) {
+            let mut key = Vec::new();
+            for n in names {
+                match plan.index.get(n) {
+                    None => bail!("--key {name}:{}: table {name} has no column {n:?}", names.join(",")),
+                    Some(i) if !cols.contains(i) => bail!(
+                        "--key {name}:{}: rows of {name} do not carry column {n:?}, so they cannot be matched by it",
+                        names.join(",")
+                    ),
+                    Some(&i) => key.push(i),
+                }
+            }
+            self.enforced_way(table, key).await?
+        } else if !plan.pk.is_empty() && carried(&plan.pk) {
+            Way::Native(plan.clone())
+        } else {
+            let schema_keys = plan.schema_unique.clone();
+            let target_keys = self
+                .sink
+                .unique_keys(&name)
+                .await
+                .map_err(|e| anyhow::anyhow!("reading the unique keys of {name}: {e}"))?;
+            let resolve =
+                |names: &[String]| -> Option<Vec<usize>> { names.iter().map(|n| plan.index.get(n).copied()).collect() };
+            let found = schema_keys.iter().chain(&target_keys).filter_map(|k| resolve(k)).find(|k| carried(k));
+            match found {
+                Some(key) => self.enforced_way(table, key).await?,
+                None => {
+                    let pk: Vec<&str> = plan.pk.iter().map(|&i| plan.columns[i].name.as_str()).collect();
+                    let why = if pk.is_empty() {
+                        format!("table {name} has no primary key")
+                    } else {
+                        format!("the rows of {name} do not carry its primary key ({})", pk.join(", "))
+                    };
+                    let example: Vec<&str> = cols
+                        .iter()
+                        .filter(|&&i| !plan.columns[i].identity)
+                        .take(2)
+                        .map(|&i| plan.columns[i].name.as_str())
+                        .collect();
+                    bail!(
+                        "--mode {mode_flag}: {why}, and no unique key of the stream's schema line or of the target is made of columns the rows carry, \
+                         so an existing row cannot be told from a new one and would be inserted again. \
+                         Pass --key {name}:COLUMN[,COLUMN…] naming the columns that identify a row (e.g. --key {name}:{}), \
+                         add a unique key to the table, or import with --mode insert",
+                        example.join(",")
+                    );
+                }
+            }
+        };
+        self.ways.insert((table, cols.to_vec()), way.clone());
+        Ok(way)
+    }
+
+    /// The way to match rows by `key`: the database's own when a unique key
+    /// (or the primary key) of the target is exactly those columns and none of
+    /// them can be NULL (a unique index lets NULLs repeat), else row by row.
+    async fn enforced_way(&mut self, table: usize, key: Vec<usize>) -> anyhow::Result<Way> {
+        let name = self.plans[table].name.clone();
+        let target_keys = self
+            .sink
+            .unique_keys(&name)
+            .await
+            .map_err(|e| anyhow::anyhow!("reading the unique keys of {name}: {e}"))?;
+        let plan = &self.plans[table];
+        let mut wanted: Vec<usize> = key.clone();
+        wanted.sort_unstable();
+        let same = |k: &[usize]| {
+            let mut k = k.to_vec();
+            k.sort_unstable();
+            k == wanted
+        };
+        let enforced = same(&plan.pk)
+            || target_keys.iter().any(|names| {
+                names
+                    .iter()
+                    .map(|n| plan.index.get(n).copied())
+                    .collect::<Option<Vec<usize>>>()
+                    .is_some_and(|k| same(&k))
+            });
+        let never_null = key.iter().all(|&i| !plan.columns[i].nullable);
+        let mut native = plan.clone();
+        native.pk = key.clone();
+        Ok(match (enforced, never_null) {
+            (true, true) => Way::Native(native),
+            (true, false) => Way::Lookup { key, native: Some(native) },
+            (false, _) => Way::Lookup { key, native: None },
+        })
+    }
+
+    /// Writes one row matched by `key` (NULL-safe) instead of a key the
+    /// database enforces: looks it up, then skips, updates, or deletes and
+    /// inserts it as the mode says.
+    async fn write_looked_up<'a>(
+        &mut self,
+        plan: &TablePlan,
+        cols: &[usize],
+        key: &[usize],
+        row: &'a [Cell],
+    ) -> Result<Written, DbError> {
+        let d = self.dialect;
+        let table = d.quote_table(&plan.name);
+        let mut cond: Vec<Piece<'a>> = Vec::new();
+        for (n, &k) in key.iter().enumerate() {
+            let pos = cols.iter().position(|&c| c == k).expect("way() checked the rows carry the key");
+            let and = if n == 0 { "" } else { " AND " };
+            cond.push(Piece::Sql(format!("{and}{}{}", d.quote(&plan.columns[k].name), null_safe_equal(d))));
+            cond.push(Piece::Value(&row[pos]));
+        }
+        let mut query = vec![Piece::Sql(format!("SELECT 1 FROM {table} WHERE "))];
+        query.extend(cond.iter().cloned());
+        query.push(Piece::Sql(" LIMIT 1".into()));
+        let exists = self.sink.exists_pieces(&query).await?;
+        let with_cond = |mut head: Vec<Piece<'a>>| -> Vec<Piece<'a>> {
+            head.push(Piece::Sql(" WHERE ".into()));
+            head.extend(cond.iter().cloned());
+            head
+        };
+        match (self.args.mode, exists) {
+            (Mode::SkipExisting, true) => return Ok(Written { written: 0, skipped: 1 }),
+            (Mode::Upsert, true) => {
+                let mut set = vec![Piece::Sql(format!("UPDATE {table} SET "))];
+                let mut any = false;
+                for (pos, &c) in cols.iter().enumerate() {
+                    if key.contains(&c) {
+                        continue;
+                    }
+                    let comma = if any { ", " } else { "" };
+                    set.push(Piece::Sql(format!("{comma}{} = ", d.quote(&plan.columns[c].name))));
+                    set.push(Piece::Value(&row[pos]));
+                    any = true;
+                }
+                if any {
+                    self.sink.exec_pieces(&with_cond(set)).await?;
+                }
+                return Ok(Written { written: 1, skipped: 0 });
+            }
+            (Mode::Replace, true) => {
+                self.sink.exec_pieces(&with_cond(vec![Piece::Sql(format!("DELETE FROM {table}"))])).await?;
+            }
+            _ => {}
+        }
+        self.sink.write(plan, cols, std::slice::from_ref(&row), Mode::Insert, None).await
     }
 
     /// After the data: indexes, unique keys, foreign keys, identity sequences.
@@ -1029,6 +1346,18 @@ mod tests {
             .unwrap()
             .contains("went away"));
         assert_eq!(failure_hint("line 2: column \"x\": value too long", false), None);
+    }
+
+    #[test]
+    fn key_flags_name_a_table_and_its_columns() {
+        assert_eq!(
+            parse_key("usage_records:api_key_id, created_at").unwrap(),
+            ("usage_records".into(), vec!["api_key_id".into(), "created_at".into()])
+        );
+        assert_eq!(parse_key("public.t:a").unwrap(), ("public.t".into(), vec!["a".into()]));
+        for bad in ["usage_records", "t:", ":a", "t:a,,b"] {
+            assert!(parse_key(bad).unwrap_err().contains("TABLE:COLUMN"), "{bad}");
+        }
     }
 
     #[test]

@@ -15,7 +15,7 @@ use sqlx::{ConnectOptions, Executor, Row};
 
 use super::cell::{mysql_literal, mysql_literal_len, Cell};
 use super::typemap::{kind_of, Dialect, TargetColumn};
-use super::{column_in_message, DbError, Mode, Prepared, Preparer, Sink, TablePlan, Written};
+use super::{column_in_message, DbError, Mode, Piece, Prepared, Preparer, Sink, TablePlan, Written};
 
 const D: Dialect = Dialect::MySql;
 
@@ -58,6 +58,12 @@ impl MySink {
             .collation("utf8mb4_unicode_ci")
             .timezone(Some("+00:00".to_owned()))
             .pipes_as_concat(false)
+            // A table needs up to a dozen statement texts (one per
+            // power-of-two size, see insert_statements); sqlx keeps 100 by
+            // default, so the statements of an interleaved stream of a dozen
+            // tables were prepared again and again (a round trip and a parse
+            // each).
+            .statement_cache_capacity(STATEMENT_CACHE)
             .disable_statement_logging();
         let mut conn = opts.connect().await.map_err(|e| anyhow::anyhow!("connecting to {url}: {}", db_error(e)))?;
         conn.execute(
@@ -104,6 +110,9 @@ impl std::fmt::Debug for BoundInsert {
 const MAX_PLACEHOLDERS: usize = 16_384;
 /// Rows per statement, at most.
 const MAX_ROWS: usize = 1024;
+/// Prepared statements kept per connection (MariaDB's own limit,
+/// max_prepared_stmt_count, is 16,382 for the whole server).
+const STATEMENT_CACHE: usize = 512;
 
 /// The multi-row INSERTs that write `rows`: each with a power-of-two number
 /// of rows (so a table needs at most a dozen statement texts, each prepared
@@ -189,6 +198,18 @@ pub(crate) fn insert_statements(
         i += k;
     }
     Ok(statements)
+}
+
+/// A statement's text with its values as MySQL literals.
+fn render(pieces: &[Piece<'_>]) -> String {
+    let mut sql = String::new();
+    for p in pieces {
+        match p {
+            Piece::Sql(s) => sql.push_str(s),
+            Piece::Value(cell) => mysql_literal(cell, &mut sql),
+        }
+    }
+    sql
 }
 
 fn prev_power_of_two(n: usize) -> usize {
@@ -319,6 +340,55 @@ impl Sink for MySink {
             0
         };
         Ok(Written { written: n - skipped, skipped })
+    }
+
+    async fn has_foreign_keys(&mut self, table: &str) -> Result<bool, DbError> {
+        let row = sqlx::query(
+            "SELECT 1 FROM information_schema.REFERENTIAL_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = DATABASE() \
+             AND (TABLE_NAME = ? OR REFERENCED_TABLE_NAME = ?) LIMIT 1",
+        )
+        .bind(table)
+        .bind(table)
+        .fetch_optional(&mut self.conn)
+        .await
+        .map_err(db_error)?;
+        Ok(row.is_some())
+    }
+
+    async fn unique_keys(&mut self, table: &str) -> Result<Vec<Vec<String>>, DbError> {
+        let rows = sqlx::query(
+            "SELECT CAST(INDEX_NAME AS CHAR), CAST(COLUMN_NAME AS CHAR), CAST(COALESCE(SUB_PART, 0) AS CHAR) \
+             FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? \
+             AND NON_UNIQUE = 0 AND INDEX_NAME <> 'PRIMARY' ORDER BY INDEX_NAME, SEQ_IN_INDEX",
+        )
+        .bind(table)
+        .fetch_all(&mut self.conn)
+        .await
+        .map_err(db_error)?;
+        let mut keys: Vec<(String, Vec<String>, bool)> = Vec::new();
+        for r in &rows {
+            let (index, column, prefix) = (text(r, 0), text(r, 1), text(r, 2) != "0");
+            match keys.last_mut() {
+                Some((name, cols, partial)) if *name == index => {
+                    cols.push(column);
+                    *partial |= prefix;
+                }
+                _ => keys.push((index, vec![column], prefix)),
+            }
+        }
+        // A key over column prefixes makes rows "equal" that are not.
+        Ok(keys.into_iter().filter(|(_, c, partial)| !partial && !c.is_empty()).map(|(_, c, _)| c).collect())
+    }
+
+    async fn exec_pieces(&mut self, pieces: &[Piece<'_>]) -> Result<u64, DbError> {
+        let sql = render(pieces);
+        self.run(&sql).await
+    }
+
+    async fn exists_pieces(&mut self, pieces: &[Piece<'_>]) -> Result<bool, DbError> {
+        let sql = render(pieces);
+        let row = sqlx::query(&sql).fetch_optional(&mut self.conn).await.map_err(db_error)?;
+        Ok(row.is_some())
     }
 
     async fn delete(&mut self, plan: &TablePlan, key: &[Cell]) -> Result<u64, DbError> {

@@ -12,7 +12,7 @@ use sqlx::{ConnectOptions, Executor, Row};
 
 use super::cell::{pg_copy, pg_copy_len, Cell};
 use super::typemap::{kind_of, Dialect, Kind, TargetColumn};
-use super::{column_in_message, DbError, Mode, Prepared, Preparer, Sink, TablePlan, Written};
+use super::{column_in_message, DbError, Mode, Piece, Prepared, Preparer, Sink, TablePlan, Written};
 
 const D: Dialect = Dialect::Postgres;
 
@@ -117,6 +117,19 @@ pub(crate) fn copy_text(rows: &[&[Cell]]) -> Vec<u8> {
         buf.push(b'\n');
     }
     buf
+}
+
+/// A statement's text with its values as PostgreSQL literals (untyped, so
+/// each takes the type of the column it meets).
+fn render(pieces: &[Piece<'_>]) -> String {
+    let mut sql = String::new();
+    for p in pieces {
+        match p {
+            Piece::Sql(s) => sql.push_str(s),
+            Piece::Value(cell) => sql.push_str(&literal(cell)),
+        }
+    }
+    sql
 }
 
 fn literal(cell: &Cell) -> String {
@@ -269,6 +282,50 @@ impl Sink for PgSink {
         };
         self.exec(&format!("TRUNCATE {stage_q}")).await?;
         Ok(Written { written, skipped: n - written.min(n) })
+    }
+
+    async fn has_foreign_keys(&mut self, table: &str) -> Result<bool, DbError> {
+        let row = sqlx::query(
+            "SELECT 1 FROM pg_constraint WHERE contype = 'f' \
+             AND (conrelid = to_regclass($1) OR confrelid = to_regclass($1)) LIMIT 1",
+        )
+        .bind(D.quote_table(table))
+        .fetch_optional(&mut self.conn)
+        .await
+        .map_err(db_error)?;
+        Ok(row.is_some())
+    }
+
+    async fn unique_keys(&mut self, table: &str) -> Result<Vec<Vec<String>>, DbError> {
+        let rows = sqlx::query(
+            "SELECT array_to_string(ARRAY(SELECT a.attname::text FROM unnest(i.indkey::int2[]) WITH ORDINALITY k(n, o) \
+                    JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.n ORDER BY k.o), chr(1)) \
+             FROM pg_index i WHERE i.indrelid = to_regclass($1) AND i.indisunique AND NOT i.indisprimary \
+             AND i.indpred IS NULL AND i.indexprs IS NULL ORDER BY i.indexrelid",
+        )
+        .bind(D.quote_table(table))
+        .fetch_all(&mut self.conn)
+        .await
+        .map_err(db_error)?;
+        let mut keys = Vec::new();
+        for r in rows {
+            let cols: String = r.try_get(0).map_err(db_error)?;
+            if !cols.is_empty() {
+                keys.push(cols.split('\u{1}').map(str::to_owned).collect());
+            }
+        }
+        Ok(keys)
+    }
+
+    async fn exec_pieces(&mut self, pieces: &[Piece<'_>]) -> Result<u64, DbError> {
+        let sql = render(pieces);
+        self.exec(&sql).await
+    }
+
+    async fn exists_pieces(&mut self, pieces: &[Piece<'_>]) -> Result<bool, DbError> {
+        let sql = render(pieces);
+        let row = sqlx::query(&sql).fetch_optional(&mut self.conn).await.map_err(db_error)?;
+        Ok(row.is_some())
     }
 
     async fn delete(&mut self, plan: &TablePlan, key: &[Cell]) -> Result<u64, DbError> {

@@ -11,13 +11,15 @@ use sqlx::{Arguments, ConnectOptions, Executor, Row};
 
 use super::cell::Cell;
 use super::typemap::{kind_of, Dialect, TargetColumn};
-use super::{column_in_message, DbError, Mode, Prepared, Preparer, Sink, TablePlan, Written};
+use super::{column_in_message, DbError, Mode, Piece, Prepared, Preparer, Sink, TablePlan, Written};
 
 const D: Dialect = Dialect::Sqlite;
 /// SQLite's default limit on bound parameters per statement (3.32+).
 const MAX_PARAMS: usize = 32_766;
 /// Rows per INSERT statement.
 const ROWS_PER_STATEMENT: usize = 256;
+/// Prepared statements kept per connection.
+const STATEMENT_CACHE: usize = 1024;
 
 pub(crate) struct LiteSink {
     conn: SqliteConnection,
@@ -62,9 +64,37 @@ impl LiteSink {
             .create_if_missing(false)
             .foreign_keys(false)
             .busy_timeout(std::time::Duration::from_secs(30))
+            // Up to a dozen statement sizes per table and mode (see write):
+            // room for the tables of an interleaved stream.
+            .statement_cache_capacity(STATEMENT_CACHE)
             .disable_statement_logging();
         let conn = opts.connect().await.map_err(|e| anyhow::anyhow!("opening {}: {}", path.display(), db_error(e)))?;
         Ok(LiteSink { conn })
+    }
+}
+
+/// A statement's text with `?` for each value, and the values bound.
+fn bound<'q>(pieces: &[Piece<'_>]) -> Result<(String, SqliteArguments<'q>), DbError> {
+    let mut sql = String::new();
+    let mut args = SqliteArguments::default();
+    for p in pieces {
+        match p {
+            Piece::Sql(s) => sql.push_str(s),
+            Piece::Value(cell) => {
+                sql.push('?');
+                bind(&mut args, cell)?;
+            }
+        }
+    }
+    Ok((sql, args))
+}
+
+/// The largest power of two not above `n` (n ≥ 1).
+fn prev_power_of_two(n: usize) -> usize {
+    if n.is_power_of_two() {
+        n
+    } else {
+        n.next_power_of_two() / 2
     }
 }
 
@@ -186,7 +216,15 @@ impl Sink for LiteSink {
         let placeholders = format!("({})", vec!["?"; cols.len()].join(","));
         let per_statement = (MAX_PARAMS / cols.len().max(1)).clamp(1, ROWS_PER_STATEMENT);
         let mut affected = 0u64;
-        for chunk in rows.chunks(per_statement) {
+        // Statements of a power-of-two number of rows: a table needs a few
+        // statement texts, each prepared once and then reused from the
+        // connection's cache. Any other size (every run's tail, and
+        // interleaved tables make many runs) would be a new statement to
+        // prepare, pushing the reusable ones out of the cache.
+        let mut rest = rows;
+        while !rest.is_empty() {
+            let (chunk, after) = rest.split_at(prev_power_of_two(rest.len().min(per_statement)));
+            rest = after;
             let values = vec![placeholders.as_str(); chunk.len()].join(",");
             let sql = format!("{verb} INTO {table} ({}) VALUES {values}{tail}", names.join(", "));
             let mut args = SqliteArguments::default();
@@ -204,6 +242,49 @@ impl Sink for LiteSink {
             _ => n,
         };
         Ok(Written { written, skipped: n - written })
+    }
+
+    async fn has_foreign_keys(&mut self, _table: &str) -> Result<bool, DbError> {
+        // The connection runs with foreign_keys off: none is enforced.
+        Ok(false)
+    }
+
+    async fn unique_keys(&mut self, table: &str) -> Result<Vec<Vec<String>>, DbError> {
+        let list = sqlx::query(&format!("PRAGMA index_list({})", D.quote(table)))
+            .fetch_all(&mut self.conn)
+            .await
+            .map_err(db_error)?;
+        let mut keys = Vec::new();
+        for r in list {
+            let name: String = r.try_get("name").map_err(db_error)?;
+            let unique: i64 = r.try_get("unique").map_err(db_error)?;
+            let origin: String = r.try_get("origin").map_err(db_error)?;
+            let partial: i64 = r.try_get("partial").map_err(db_error)?;
+            if unique == 0 || origin == "pk" || partial != 0 {
+                continue;
+            }
+            let info = sqlx::query(&format!("PRAGMA index_info({})", D.quote(&name)))
+                .fetch_all(&mut self.conn)
+                .await
+                .map_err(db_error)?;
+            let cols: Vec<Option<String>> = info.iter().map(|c| c.try_get("name").ok().flatten()).collect();
+            // A column of None is an expression: not a key of columns.
+            if let Some(cols) = cols.into_iter().collect::<Option<Vec<String>>>() {
+                keys.push(cols);
+            }
+        }
+        Ok(keys)
+    }
+
+    async fn exec_pieces(&mut self, pieces: &[Piece<'_>]) -> Result<u64, DbError> {
+        let (sql, args) = bound(pieces)?;
+        sqlx::query_with(&sql, args).execute(&mut self.conn).await.map(|r| r.rows_affected()).map_err(db_error)
+    }
+
+    async fn exists_pieces(&mut self, pieces: &[Piece<'_>]) -> Result<bool, DbError> {
+        let (sql, args) = bound(pieces)?;
+        let row = sqlx::query_with(&sql, args).fetch_optional(&mut self.conn).await.map_err(db_error)?;
+        Ok(row.is_some())
     }
 
     async fn delete(&mut self, plan: &TablePlan, key: &[Cell]) -> Result<u64, DbError> {
