@@ -36,7 +36,8 @@ mod input;
 pub mod lzf;
 mod run;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::hash::{Hash as _, Hasher as _};
 
 use decant_record::record::{PendingEntry, StreamEntry, StreamGroup, StreamValue};
 use decant_record::{Bytes, RedisRecord, RedisType, RedisValue};
@@ -47,6 +48,35 @@ pub(super) use self::run::run;
 
 /// Highest RDB version this reader knows (Redis 7.4).
 pub const MAX_VERSION: u32 = 12;
+
+/// The Valkey RDB version this reader knows (Valkey 9, `VALKEY080`). Valkey
+/// numbers its own formats from 80 up; below that it writes `REDIS00NN`.
+pub const VALKEY_VERSION: u32 = 80;
+
+/// Whether this reader reads a file of this magic and version; if not, an
+/// error saying which format it is.
+fn check_version(valkey: bool, version: u32) -> Result<(), RdbError> {
+    let at = if valkey { 6 } else { 5 };
+    let advice = "export it from a server that loaded it (redis-export --url) instead";
+    match (valkey, version) {
+        (_, 0) => Err(RdbError::corrupt(at, "RDB version 0 does not exist")),
+        (false, 1..=MAX_VERSION) | (true, 1..=11 | VALKEY_VERSION) => Ok(()),
+        (false, v) => Err(RdbError::unsupported(
+            at,
+            format!(
+                "RDB version {v} is a Redis format newer than this reader knows (RDB 1 to {MAX_VERSION}, Redis ≤ 7.4/8.0); {advice}"
+            ),
+        )),
+        (true, v) if v < VALKEY_VERSION => Err(RdbError::unsupported(
+            at,
+            format!("a VALKEY magic with version {v}: Valkey writes versions ≤ 11 as REDIS00NN and its own from {VALKEY_VERSION}; this file was not written by Valkey"),
+        )),
+        (true, v) => Err(RdbError::unsupported(
+            at,
+            format!("Valkey RDB version {v} is newer than this reader knows (Valkey {VALKEY_VERSION}, Valkey 9); {advice}"),
+        )),
+    }
+}
 
 /// Stream entry flags inside a stream listpack.
 const STREAM_ITEM_DELETED: i64 = 1;
@@ -82,6 +112,15 @@ pub enum RdbError {
         /// The key being read, if any.
         key: Option<Bytes>,
         /// What it is, and what to do.
+        message: String,
+    },
+    /// A well-formed file that Redis itself refuses to load (a key held
+    /// twice); the message names the key and says what to do.
+    #[error("byte {offset}: {message}")]
+    Refused {
+        /// Offset of the offending key.
+        offset: u64,
+        /// What is wrong, naming the key.
         message: String,
     },
     /// Reading failed.
@@ -136,7 +175,7 @@ impl RdbError {
                     *key = Some(Bytes(k.to_vec()));
                 }
             }
-            RdbError::Io { .. } | RdbError::Output(_) => {}
+            RdbError::Io { .. } | RdbError::Refused { .. } | RdbError::Output(_) => {}
         }
         self
     }
@@ -184,12 +223,73 @@ pub trait Handler {
     fn empty(&mut self, key: &KeyInfo<'_>);
     /// A record: a whole key, or one part of a big key.
     fn record(&mut self, record: RedisRecord) -> anyhow::Result<()>;
-    /// A key holding a Redis module's value: not representable, skipped.
-    fn module_value(&mut self, db: u32, key: &[u8], module: &str);
+    /// A key holding a Redis module's value (with its DUMP payload when
+    /// [`Options::dump`] is set). Filters are the handler's to apply.
+    fn module_value(&mut self, key: ModuleKey<'_>) -> anyhow::Result<()>;
+    /// A module's global data (MODULE_AUX, outside any key): only a server
+    /// with the module can load it, so it cannot travel.
+    fn module_aux(&mut self, module: &str);
+    /// A function library (server-wide, not in any db).
+    fn function(&mut self, library: FunctionLibrary) -> anyhow::Result<()>;
+    /// Hash fields that had already expired (and are left out).
+    fn expired_fields(&mut self, _key: &KeyInfo<'_>, _fields: u64) {}
     /// Something worth telling the user that is not an error.
     fn notice(&mut self, message: &str);
     /// A database's key count from RESIZEDB (for progress).
     fn size_hint(&mut self, _keys: u64) {}
+}
+
+/// A key holding a module value, as read.
+#[derive(Debug, Clone, Copy)]
+pub struct ModuleKey<'a> {
+    /// Database number.
+    pub db: u32,
+    /// The key.
+    pub key: &'a [u8],
+    /// The module type's 9-character name (from the 64-bit module id).
+    pub module: &'a str,
+    /// Absolute expiry (Unix ms), if any.
+    pub expire_at_ms: Option<i64>,
+    /// Whether it had already expired (and is to be left out).
+    pub expired: bool,
+    /// The DUMP payload (`--dump`): the serialised value, RDB version, CRC-64.
+    pub dump: Option<&'a [u8]>,
+}
+
+/// A function library read from the file (FUNCTION2, or the Redis 7.0
+/// release candidates' format with its shebang line rebuilt as Redis 7.0
+/// does when it loads one).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FunctionLibrary {
+    /// The library name (`name=` of the shebang line).
+    pub name: String,
+    /// The engine, upper case as `FUNCTION LIST` reports it (`LUA`).
+    pub engine: String,
+    /// The code, shebang line first, as `FUNCTION LOAD` takes it.
+    pub code: Vec<u8>,
+}
+
+impl FunctionLibrary {
+    /// Reads engine and name from the code's `#!ENGINE name=NAME` line.
+    pub fn from_code(code: Vec<u8>) -> Result<FunctionLibrary, String> {
+        let first = code.split(|b| *b == b'\n').next().unwrap_or_default();
+        let line = std::str::from_utf8(first).map_err(|_| "its first line is not UTF-8".to_owned())?;
+        let rest = line
+            .strip_prefix("#!")
+            .ok_or_else(|| format!("the code starts with {line:?}, not a #!ENGINE name=NAME line"))?;
+        let mut words = rest.split_whitespace();
+        let engine = words.next().filter(|e| !e.contains('=')).ok_or("no engine after #!")?.to_uppercase();
+        let name = words.find_map(|w| w.strip_prefix("name=")).ok_or("no name= in its #! line")?.to_owned();
+        Ok(FunctionLibrary { name, engine, code })
+    }
+}
+
+/// A 64-bit hash of (db, key), to spot a key held twice.
+fn key_hash(db: u32, key: &[u8]) -> u64 {
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    db.hash(&mut hasher);
+    key.hash(&mut hasher);
+    hasher.finish()
 }
 
 /// How the file's checksum came out.
@@ -208,6 +308,8 @@ pub enum Checksum {
 pub struct Stats {
     /// The file's RDB version.
     pub version: u32,
+    /// A Valkey file (`VALKEY` magic, Valkey's version numbers).
+    pub valkey: bool,
     /// Keys in the file (every database, every type).
     pub keys: u64,
     /// The checksum.
@@ -218,6 +320,8 @@ pub struct Stats {
 enum Item {
     Member(Vec<u8>),
     Field(Vec<u8>, Vec<u8>),
+    /// A hash field with its absolute expiry (Unix ms).
+    ExpiringField(Vec<u8>, Vec<u8>, i64),
     Scored(Vec<u8>, f64),
     Entry(StreamEntry),
 }
@@ -227,7 +331,7 @@ impl Item {
     fn data_bytes(&self) -> usize {
         match self {
             Item::Member(m) => m.len(),
-            Item::Field(f, v) => f.len() + v.len(),
+            Item::Field(f, v) | Item::ExpiringField(f, v, _) => f.len() + v.len(),
             Item::Scored(m, _) => m.len() + 24,
             Item::Entry(e) => e.id.len() + e.fields.iter().map(|(f, v)| f.len() + v.len()).sum::<usize>(),
         }
@@ -248,6 +352,10 @@ struct Emitter {
     part: u32,
     cur: RedisValue,
     cur_bytes: usize,
+    /// Expiries of the current part's hash fields that have one.
+    cur_field_expiry: Vec<(Vec<u8>, i64)>,
+    /// Fields left out because they had expired.
+    expired_fields: u64,
 }
 
 impl Emitter {
@@ -281,7 +389,8 @@ impl Emitter {
         if full && !self.cur.is_empty() {
             let mut value = std::mem::replace(&mut self.cur, Self::empty_value(self.ty));
             value.sort_canonical();
-            h.record(self.record(value, Some(self.part), false, None)).map_err(RdbError::Output)?;
+            let rec = self.part_record(value, Some(self.part), false, None)?;
+            h.record(rec).map_err(RdbError::Output)?;
             self.part += 1;
             self.cur_bytes = 0;
             flushed = true;
@@ -290,6 +399,10 @@ impl Emitter {
         match (&mut self.cur, item) {
             (RedisValue::List(v) | RedisValue::Set(v), Item::Member(m)) => v.push(m),
             (RedisValue::Hash(v), Item::Field(f, x)) => v.push((f, x)),
+            (RedisValue::Hash(v), Item::ExpiringField(f, x, at)) => {
+                self.cur_field_expiry.push((f.clone(), at));
+                v.push((f, x))
+            }
             (RedisValue::ZSet(v), Item::Scored(m, s)) => v.push((m, s)),
             (RedisValue::Stream(s), Item::Entry(e)) => s.entries.push(e),
             _ => unreachable!("the parser pushes the key's own element kind"),
@@ -306,15 +419,43 @@ impl Emitter {
         let mut this = self;
         std::mem::swap(&mut value, &mut this.cur);
         value.sort_canonical();
-        if this.part == 0 {
+        if this.expired_fields > 0 {
+            h.expired_fields(&this.info(), this.expired_fields);
+        }
+        let rec = if this.part == 0 {
             if value.is_empty() && !matches!(this.ty, RedisType::String | RedisType::Stream) {
-                h.empty(&this.info());
+                if this.expired_fields > 0 {
+                    // Every field had expired: Redis drops the key on load.
+                    h.expired(&this.info());
+                } else {
+                    h.empty(&this.info());
+                }
                 return Ok(());
             }
-            h.record(this.record(value, None, false, dump)).map_err(RdbError::Output)
+            this.part_record(value, None, false, dump)?
         } else {
-            h.record(this.record(value, Some(this.part), true, None)).map_err(RdbError::Output)
+            let part = this.part;
+            this.part_record(value, Some(part), true, None)?
+        };
+        h.record(rec).map_err(RdbError::Output)
+    }
+
+    /// A record of the current part, with its fields' expiries.
+    fn part_record(
+        &mut self,
+        value: RedisValue,
+        part: Option<u32>,
+        last: bool,
+        dump: Option<Vec<u8>>,
+    ) -> Result<RedisRecord, RdbError> {
+        let field_expiry = std::mem::take(&mut self.cur_field_expiry);
+        if !field_expiry.is_empty() {
+            return Err(RdbError::unsupported(
+                0,
+                "a hash with field expiry (Redis 7.4 HEXPIRE): this build's record format has no field_expire_at_ms yet",
+            ));
         }
+        Ok(self.record(value, part, last, dump))
     }
 }
 
@@ -324,32 +465,43 @@ pub struct Parser {
     input: Input,
     opts: Options,
     version: u32,
+    /// A Valkey file (`VALKEY` magic): its own version numbers and types.
+    valkey: bool,
     db: u32,
     keys: u64,
+    /// A 64-bit hash of every (db, key) read so far, to refuse a file
+    /// holding a key twice as Redis does (8 bytes a key, not the keys).
+    seen: HashSet<u64>,
+    /// The first live entry id of the stream being read (for the counters
+    /// Redis computes for version-1 streams).
+    first_entry: Option<(u64, u64)>,
 }
 
 impl Parser {
     /// A parser over `input` (positioned at the `REDIS` magic).
     pub fn new(input: Input, opts: Options) -> Parser {
-        Parser { input, opts, version: 0, db: 0, keys: 0 }
+        Parser { input, opts, version: 0, valkey: false, db: 0, keys: 0, seen: HashSet::new(), first_entry: None }
     }
 
     /// Reads the whole file, handing keys and records to `h`.
     pub fn run(&mut self, h: &mut dyn Handler) -> Result<Stats, RdbError> {
         let magic: [u8; 9] = self.input.array()?;
-        if &magic[..5] != b"REDIS" {
-            return Err(RdbError::corrupt(0, "no REDIS magic at the start; this is not an RDB file"));
-        }
-        let version = std::str::from_utf8(&magic[5..])
+        let (valkey, digits) = if magic.starts_with(b"REDIS") {
+            (false, &magic[5..])
+        } else if magic.starts_with(b"VALKEY") {
+            (true, &magic[6..])
+        } else {
+            return Err(RdbError::corrupt(
+                0,
+                "neither a REDIS nor a VALKEY magic at the start; this is not an RDB file",
+            ));
+        };
+        let version = std::str::from_utf8(digits)
             .ok()
             .and_then(|v| v.parse::<u32>().ok())
-            .ok_or_else(|| RdbError::corrupt(5, "the version after REDIS is not 4 digits"))?;
-        if !(1..=MAX_VERSION).contains(&version) {
-            return Err(RdbError::unsupported(
-                5,
-                format!("RDB version {version} is not supported (this reader knows 1 to {MAX_VERSION}, Redis ≤ 7.4)"),
-            ));
-        }
+            .ok_or_else(|| RdbError::corrupt(digits.len() as u64, "the version after the magic is not a number"))?;
+        check_version(valkey, version)?;
+        self.valkey = valkey;
         self.version = version;
         let mut expire: Option<i64> = None;
         loop {
@@ -382,7 +534,7 @@ impl Parser {
                             self.input.offset()
                         ));
                     }
-                    return Ok(Stats { version, keys: self.keys, checksum });
+                    return Ok(Stats { version, valkey, keys: self.keys, checksum });
                 }
                 // SELECTDB
                 0xFE => {
@@ -419,19 +571,32 @@ impl Parser {
                     self.input.length()?;
                     self.input.length()?;
                     self.skip_module_data()?;
-                    h.notice(&format!("module {} data outside keys was skipped", module_name(id)));
+                    h.module_aux(&module_name(id));
                 }
-                // FUNCTION_PRE_GA (Redis 7.0 rc1/rc2).
+                // FUNCTION_PRE_GA (Redis 7.0 rc1/rc2): name, engine, an
+                // optional description, then the code without its shebang
+                // line, which Redis 7.0 adds when it loads the library.
                 0xF6 => {
-                    return Err(RdbError::unsupported(
-                        at,
-                        "function library data of a Redis 7.0 release candidate: load the file into Redis 7.0 and SAVE it again",
-                    ))
+                    let name = self.input.string()?;
+                    let engine = self.input.string()?;
+                    if self.input.length()? != 0 {
+                        self.input.skip_string()?;
+                    }
+                    let body = self.input.string()?;
+                    let mut code =
+                        format!("#!{} name={}\n", String::from_utf8_lossy(&engine), String::from_utf8_lossy(&name))
+                            .into_bytes();
+                    code.extend_from_slice(&body);
+                    let library = FunctionLibrary::from_code(code)
+                        .map_err(|m| RdbError::corrupt(at, format!("function library: {m}")))?;
+                    h.function(library).map_err(RdbError::Output)?;
                 }
-                // FUNCTION2: a function library's code.
+                // FUNCTION2: a function library's code, shebang line first.
                 0xF5 => {
-                    self.input.skip_string()?;
-                    h.notice("a function library was skipped (decant exports keys, not functions: FUNCTION DUMP/RESTORE copies those)");
+                    let code = self.input.string()?;
+                    let library = FunctionLibrary::from_code(code)
+                        .map_err(|m| RdbError::corrupt(at, format!("function library: {m}")))?;
+                    h.function(library).map_err(RdbError::Output)?;
                 }
                 // SLOT_INFO (Redis 7.4 cluster): sizing hints.
                 0xF4 => {
@@ -451,40 +616,35 @@ impl Parser {
     fn key(&mut self, t: u8, expire_at_ms: Option<i64>, h: &mut dyn Handler) -> Result<(), RdbError> {
         let type_at = self.input.offset() - 1;
         let key = self.input.string()?;
-        let ty = match t {
-            0 => RedisType::String,
-            1 | 10 | 14 | 18 => RedisType::List,
-            2 | 11 | 20 => RedisType::Set,
-            3 | 5 | 12 | 17 => RedisType::ZSet,
-            4 | 9 | 13 | 16 => RedisType::Hash,
-            15 | 19 | 21 => RedisType::Stream,
-            7 => {
-                let id = self.input.length().map_err(|e| e.with_key(&key))?;
-                self.skip_module_data().map_err(|e| e.with_key(&key))?;
-                h.module_value(self.db, &key, &module_name(id));
-                return Ok(());
-            }
-            6 => {
-                return Err(RdbError::unsupported(
-                    type_at,
-                    "a Redis module value in the old (version 1) module format cannot be read without the module; export this key from a live server instead",
-                )
-                .with_key(&key))
-            }
-            22..=25 => {
-                return Err(RdbError::unsupported(
-                    type_at,
-                    "a hash with field expiry (Redis 7.4 HEXPIRE) is not supported yet; export it from a live server",
-                )
-                .with_key(&key))
-            }
-            other => {
+        // Redis drops a key that has expired before it checks for a second
+        // copy, so a key held twice counts only while it lives.
+        let expired = !self.opts.include_expired && expire_at_ms.is_some_and(|e| e < self.opts.now_ms);
+        if !expired && !self.seen.insert(key_hash(self.db, &key)) {
+            return Err(RdbError::Refused {
+                offset: type_at,
+                message: format!(
+                    "key {} appears twice in db {}; Redis refuses such a file (\"Duplicated key found in RDB file\"): \
+                     it was merged or edited by a tool, not saved by a server. Keep one copy of the key \
+                     (or load the file with a tool that chooses) and export again",
+                    Bytes(key.clone()),
+                    self.db
+                ),
+            });
+        }
+        let ty = match (t, self.valkey) {
+            (0, _) => RedisType::String,
+            (1 | 10 | 14 | 18, _) => RedisType::List,
+            (2 | 11 | 20, _) => RedisType::Set,
+            (3 | 5 | 12 | 17, _) => RedisType::ZSet,
+            (4 | 9 | 13 | 16, _) | (22..=25, false) | (22, true) => RedisType::Hash,
+            (15 | 19 | 21, _) => RedisType::Stream,
+            (6 | 7, _) => return self.module_key(t, type_at, key, expire_at_ms, h),
+            (other, _) => {
                 return Err(RdbError::corrupt(type_at, format!("unknown value type {other}")).with_key(&key));
             }
         };
         let info = KeyInfo { db: self.db, key: &key, ty, expire_at_ms };
         let wanted = h.want(&info);
-        let expired = !self.opts.include_expired && expire_at_ms.is_some_and(|e| e < self.opts.now_ms);
         if wanted && expired {
             h.expired(&info);
         }
@@ -500,6 +660,8 @@ impl Parser {
             part: 0,
             cur: Emitter::empty_value(ty),
             cur_bytes: 0,
+            cur_field_expiry: Vec::new(),
+            expired_fields: 0,
         };
         if active && self.opts.dump {
             self.input.tee = Some(vec![t]);
@@ -509,13 +671,92 @@ impl Parser {
         if let Err(e) = read {
             return Err(e.with_key(&out.key));
         }
-        let dump = tee.filter(|_| out.part == 0).map(|mut payload| {
-            payload.extend_from_slice(&(self.version as u16).to_le_bytes());
-            let crc = crc64::update(0, &payload);
-            payload.extend_from_slice(&crc.to_le_bytes());
-            payload
-        });
+        let dump = tee.filter(|_| out.part == 0).map(|payload| self.seal_dump(payload));
         out.finish(dump, h)
+    }
+
+    /// A module value: the module's 64-bit id, then (MODULE_2) typed items
+    /// up to an EOF item, which can be skipped and copied without the module;
+    /// the old format (MODULE, Redis 4.0 release candidates) holds untyped
+    /// bytes only the module can walk, so the rest of the file is unreadable.
+    fn module_key(
+        &mut self,
+        t: u8,
+        type_at: u64,
+        key: Vec<u8>,
+        expire_at_ms: Option<i64>,
+        h: &mut dyn Handler,
+    ) -> Result<(), RdbError> {
+        if self.opts.dump {
+            self.input.tee = Some(vec![t]);
+        }
+        let read = self.input.length().map_err(|e| e.with_key(&key));
+        let id = match read {
+            Ok(id) => id,
+            Err(e) => {
+                self.input.tee = None;
+                return Err(e);
+            }
+        };
+        let module = module_name(id);
+        if t == 6 {
+            self.input.tee = None;
+            return Err(RdbError::unsupported(
+                type_at,
+                format!(
+                    "a value of module {module} in the old module format (RDB_TYPE_MODULE, Redis 4.0 release \
+                     candidates), which only the module itself can read (its length is not recorded, so the \
+                     rest of the file cannot be read either); load the file into a Redis with {module} and \
+                     export from it (redis-export --url)"
+                ),
+            )
+            .with_key(&key));
+        }
+        let skipped = self.skip_module_data().map_err(|e| e.with_key(&key));
+        let tee = self.input.tee.take();
+        skipped?;
+        let expired = !self.opts.include_expired && expire_at_ms.is_some_and(|e| e < self.opts.now_ms);
+        let dump = tee.map(|payload| self.seal_dump(payload));
+        h.module_value(ModuleKey {
+            db: self.db,
+            key: &key,
+            module: &module,
+            expire_at_ms,
+            expired,
+            dump: dump.as_deref(),
+        })
+        .map_err(RdbError::Output)
+    }
+
+    /// A DUMP payload from a value's bytes: the bytes, the RDB version (2
+    /// bytes LE), and the CRC-64 of both (what `DUMP` returns).
+    fn seal_dump(&self, mut payload: Vec<u8>) -> Vec<u8> {
+        payload.extend_from_slice(&(self.version as u16).to_le_bytes());
+        let crc = crc64::update(0, &payload);
+        payload.extend_from_slice(&crc.to_le_bytes());
+        payload
+    }
+
+    /// A hash field that may expire: left out (and counted) when its expiry
+    /// has passed, as Redis drops it when it loads the file.
+    fn push_field(
+        &mut self,
+        out: &mut Emitter,
+        f: Vec<u8>,
+        v: Vec<u8>,
+        expire_at_ms: Option<i64>,
+        h: &mut dyn Handler,
+    ) -> Result<(), RdbError> {
+        match expire_at_ms {
+            None => self.push(out, Item::Field(f, v), h),
+            Some(at) if at < self.opts.now_ms && !self.opts.include_expired => {
+                out.expired_fields += 1;
+                // The key's bytes no longer are what DUMP would give.
+                self.input.tee = None;
+                Ok(())
+            }
+            Some(at) => self.push(out, Item::ExpiringField(f, v, at), h),
+        }
     }
 
     fn push(&mut self, out: &mut Emitter, item: Item, h: &mut dyn Handler) -> Result<(), RdbError> {
@@ -622,6 +863,62 @@ impl Parser {
                 Ok(())
             }
             15 | 19 | 21 => self.stream_value(t, out, h),
+            // Valkey 9 HASH_2: field, value, absolute expiry (ms; -1: none).
+            22 if self.valkey => {
+                let n = self.input.length()?;
+                for _ in 0..n {
+                    let f = self.input.string()?;
+                    let v = self.input.string()?;
+                    let at = self.input.millis()?;
+                    self.push_field(out, f, v, (at != -1).then_some(at), h)?;
+                }
+                Ok(())
+            }
+            // Redis 7.4 HASH_METADATA: the smallest expiry first, then per
+            // field its expiry relative to it (+1; 0: none), field, value.
+            // The 7.4 release candidates' form (22) has no minimum and
+            // absolute expiries.
+            22 | 24 => {
+                let min = if t == 24 { self.input.millis()? } else { 0 };
+                let n = self.input.length()?;
+                for _ in 0..n {
+                    let ttl = self.input.length()?;
+                    let f = self.input.string()?;
+                    let v = self.input.string()?;
+                    let at = match (ttl, t) {
+                        (0, _) => None,
+                        (ttl, 24) => Some(min.saturating_add(ttl as i64 - 1)),
+                        (ttl, _) => Some(ttl as i64),
+                    };
+                    self.push_field(out, f, v, at, h)?;
+                }
+                Ok(())
+            }
+            // Redis 7.4 HASH_LISTPACK_EX: the smallest expiry (not in the
+            // release candidates' form, 23), then a listpack of field, value,
+            // absolute expiry (0: none) triples.
+            23 | 25 => {
+                if t == 25 {
+                    self.input.millis()?;
+                }
+                let (at, blob) = self.blob()?;
+                if !out.active {
+                    return Ok(());
+                }
+                let bad = |e: BlobError| RdbError::blob(at, "hash listpack with field expiry", e);
+                let short =
+                    || RdbError::corrupt(at, "hash listpack with field expiry: a field without its value and expiry");
+                let mut lp = Listpack::new(&blob).map_err(bad)?;
+                while let Some(f) = lp.next_elem().map_err(bad)? {
+                    let v = lp.next_elem().map_err(bad)?.ok_or_else(short)?;
+                    let ttl = lp.next_elem().map_err(bad)?.ok_or_else(short)?;
+                    let ttl = ttl.as_int().ok_or_else(|| {
+                        RdbError::corrupt(at, "hash listpack with field expiry: an expiry that is not a number")
+                    })?;
+                    self.push_field(out, f.to_vec(), v.to_vec(), (ttl != 0).then_some(ttl), h)?;
+                }
+                Ok(())
+            }
             other => Err(RdbError::corrupt(self.input.offset(), format!("unknown value type {other}"))),
         }
     }
@@ -752,6 +1049,7 @@ impl Parser {
     /// STREAM_LISTPACKS (v1), _2 (Redis 7.0) and _3 (7.2).
     fn stream_value(&mut self, t: u8, out: &mut Emitter, h: &mut dyn Handler) -> Result<(), RdbError> {
         let nodes = self.input.length()?;
+        self.first_entry = None;
         let mut node_key = Vec::new();
         for _ in 0..nodes {
             let at = self.input.offset();
@@ -768,7 +1066,8 @@ impl Parser {
             }
         }
         let length = self.input.length()?;
-        let last = self.stream_id()?;
+        let last_pair = self.stream_id_pair()?;
+        let last = format!("{}-{}", last_pair.0, last_pair.1);
         let mut meta = StreamValue { last_id: Some(last), ..StreamValue::default() };
         if t >= 19 {
             let _first = self.stream_id()?;
@@ -782,12 +1081,13 @@ impl Parser {
         let groups = self.input.length()?;
         for _ in 0..groups {
             let name = self.input.string()?;
-            let last_delivered_id = self.stream_id()?;
+            let delivered = self.stream_id_pair()?;
+            let last_delivered_id = format!("{}-{}", delivered.0, delivered.1);
             let entries_read = if t >= 19 {
                 // -1 (saved as an unsigned 64-bit length) means "unknown".
                 Some(self.input.length()?).filter(|n| *n != u64::MAX)
             } else {
-                None
+                estimate_entries_read(length, last_pair, self.first_entry, delivered)
             };
             let pel_size = self.input.length()?;
             let mut delivery: HashMap<[u8; 16], u64> = HashMap::new();
@@ -847,9 +1147,12 @@ impl Parser {
 
     /// A stream id saved as two lengths (ms, seq).
     fn stream_id(&mut self) -> Result<String, RdbError> {
-        let ms = self.input.length()?;
-        let seq = self.input.length()?;
+        let (ms, seq) = self.stream_id_pair()?;
         Ok(format!("{ms}-{seq}"))
+    }
+
+    fn stream_id_pair(&mut self) -> Result<(u64, u64), RdbError> {
+        Ok((self.input.length()?, self.input.length()?))
     }
 
     /// One listpack of stream entries: a master entry naming the fields
@@ -901,6 +1204,7 @@ impl Parser {
             }
             int(&mut it, "the entry's element count")?;
             if flags & STREAM_ITEM_DELETED == 0 {
+                self.first_entry.get_or_insert((ms, seq));
                 self.push(out, Item::Entry(StreamEntry { id: format!("{ms}-{seq}"), fields }), h)?;
             }
         }
@@ -922,6 +1226,35 @@ impl Parser {
                 other => return Err(RdbError::corrupt(at, format!("unknown module data item {other}"))),
             }
         }
+    }
+}
+
+/// A consumer group's `entries_read` for a version-1 stream (RDB ≤ 9),
+/// which does not save it: what Redis computes when it loads such a stream
+/// (`streamEstimateDistanceFromFirstEverEntry`, with `entries_added` set to
+/// the length and no deleted entries, as rdb.c sets them), `None` where
+/// Redis cannot tell either.
+fn estimate_entries_read(
+    length: u64,
+    last_id: (u64, u64),
+    first_entry: Option<(u64, u64)>,
+    group_id: (u64, u64),
+) -> Option<u64> {
+    let entries_added = length;
+    if entries_added == 0 {
+        return Some(0);
+    }
+    match group_id.cmp(&last_id) {
+        std::cmp::Ordering::Equal => return Some(entries_added),
+        std::cmp::Ordering::Greater => return None,
+        std::cmp::Ordering::Less => {}
+    }
+    // No deleted entries are known, so nothing fragments the stream.
+    let first = first_entry.unwrap_or((u64::MAX, u64::MAX));
+    match group_id.cmp(&first) {
+        std::cmp::Ordering::Less => Some(entries_added - length),
+        std::cmp::Ordering::Equal => Some(entries_added - length + 1),
+        std::cmp::Ordering::Greater => None,
     }
 }
 

@@ -9,7 +9,7 @@ use decant_record::cli::{self, LogFormat, Outcome, Progress, Summary};
 use decant_record::{Bytes, Header, RecordWriter, RedisRecord};
 
 use super::super::{wanted, Args, Sink, STRING_PART_BYTES};
-use super::{Checksum, Handler, Input, KeyInfo, Options, Parser};
+use super::{Checksum, FunctionLibrary, Handler, Input, KeyInfo, ModuleKey, Options, Parser};
 
 /// Runs `redis-export --rdb FILE` (`-` reads stdin; zstd input is
 /// decompressed whatever its name).
@@ -36,7 +36,9 @@ pub fn run(args: &Args, path: &Path) -> anyhow::Result<Outcome> {
         progress: Progress::new(&args.report, "keys", None),
         total_hint: (!filtered).then_some(0),
         modules: 0,
+        module_aux: 0,
         expired: 0,
+        expired_fields: 0,
     };
     let opts = Options {
         chunk_size: args.chunk_size as usize,
@@ -49,7 +51,7 @@ pub fn run(args: &Args, path: &Path) -> anyhow::Result<Outcome> {
     let mut parser = Parser::new(Input::new(raw), opts);
     let stats = parser.run(&mut handler).with_context(|| format!("reading the RDB file {shown}"))?;
     handler.progress.finish();
-    let Export { sink, summary, modules, expired, .. } = handler;
+    let Export { sink, summary, modules, module_aux, expired, expired_fields, .. } = handler;
     sink.finish()?;
     summary.print(&args.report);
     if !args.report.quiet {
@@ -60,7 +62,8 @@ pub fn run(args: &Args, path: &Path) -> anyhow::Result<Outcome> {
         };
         if args.report.log_format == LogFormat::Json {
             let line = serde_json::json!({"tool": cli::tool_name(), "event": "rdb", "version": stats.version,
-                "keys_in_file": stats.keys, "checksum": checksum, "expired": expired});
+                "valkey": stats.valkey, "keys_in_file": stats.keys, "checksum": checksum, "expired": expired,
+                "expired_fields": expired_fields});
             eprintln!("{line}");
         } else {
             let expired = if expired > 0 {
@@ -68,14 +71,22 @@ pub fn run(args: &Args, path: &Path) -> anyhow::Result<Outcome> {
             } else {
                 String::new()
             };
+            let fields = if expired_fields > 0 {
+                format!(", {expired_fields} hash field(s) already expired (skipped)")
+            } else {
+                String::new()
+            };
+            let maker = if stats.valkey { "Valkey RDB" } else { "RDB" };
             cli::warn(format_args!(
-                "RDB version {}, {} keys in the file, checksum {checksum}{expired}",
+                "{maker} version {}, {} keys in the file, checksum {checksum}{expired}{fields}",
                 stats.version, stats.keys
             ));
         }
     }
     if modules > 0 {
         cli::warn(format_args!("{modules} key(s) holding Redis module values were not exported"));
+    }
+    if modules > 0 || module_aux > 0 {
         return Ok(Outcome::Failed);
     }
     Ok(Outcome::Success)
@@ -89,7 +100,11 @@ struct Export<'a> {
     /// Keys announced by RESIZEDB so far (only without filters).
     total_hint: Option<u64>,
     modules: u64,
+    /// MODULE_AUX records (module data outside keys) that could not travel.
+    module_aux: u64,
     expired: u64,
+    /// Hash fields left out because their expiry had passed.
+    expired_fields: u64,
 }
 
 impl Export<'_> {
@@ -133,21 +148,57 @@ impl Handler for Export<'_> {
         Ok(())
     }
 
-    fn module_value(&mut self, db: u32, key: &[u8], module: &str) {
-        let k = KeyInfo { db, key, ty: decant_record::RedisType::String, expire_at_ms: None };
-        let wanted_by_name = self.args.db.is_none_or(|d| d == k.db)
+    fn module_value(&mut self, m: ModuleKey<'_>) -> anyhow::Result<()> {
+        let wanted_by_name = self.args.db.is_none_or(|d| d == m.db)
+            && self.args.types.is_empty()
             && (self.args.matches.is_empty()
-                || self.args.matches.iter().any(|m| super::super::conn::glob_match(m.as_bytes(), key)))
-            && wanted(&[], &self.args.exclude, key);
+                || self.args.matches.iter().any(|p| super::super::conn::glob_match(p.as_bytes(), m.key)))
+            && wanted(&[], &self.args.exclude, m.key);
         if !wanted_by_name {
-            return;
+            return Ok(());
         }
+        if m.expired {
+            self.expired += 1;
+            self.group(m.key).skipped += 1;
+            return Ok(());
+        }
+        let module = m.module;
+        let why = if m.dump.is_some() {
+            "this build's record format has no module keys yet".to_owned()
+        } else {
+            format!(
+                "only module {module} can read its value; run with --dump to carry it as its DUMP payload, \
+                 which RESTORE accepts on a server with {module} loaded"
+            )
+        };
         cli::warn(format_args!(
-            "key {} (db {db}): a value of Redis module {module:?} cannot be exported; skipped",
-            Bytes(key.to_vec())
+            "key {} (db {}): a value of Redis module {module} was not exported: {why}",
+            Bytes(m.key.to_vec()),
+            m.db
         ));
-        self.group(key).rejected += 1;
+        self.group(m.key).rejected += 1;
         self.modules += 1;
+        Ok(())
+    }
+
+    fn module_aux(&mut self, module: &str) {
+        cli::warn(format_args!(
+            "the file holds global data of Redis module {module} (outside any key), which only a server with \
+             {module} can load (a server without it refuses the file too); it was not exported"
+        ));
+        self.module_aux += 1;
+    }
+
+    fn function(&mut self, library: FunctionLibrary) -> anyhow::Result<()> {
+        cli::warn(format_args!(
+            "function library {} was skipped (this build's record format has no function records yet)",
+            library.name
+        ));
+        Ok(())
+    }
+
+    fn expired_fields(&mut self, _key: &KeyInfo<'_>, fields: u64) {
+        self.expired_fields += fields;
     }
 
     fn notice(&mut self, message: &str) {
