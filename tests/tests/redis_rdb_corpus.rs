@@ -1,0 +1,510 @@
+//! `redis-export --rdb` over every file of the real-world RDB corpus
+//! (`../shared/corpus/rdb`, 83 files written by other projects' servers).
+//!
+//! For each file, a real server is the reference: the file is loaded into a
+//! throwaway Redis 7.0 (one server, `DEBUG RELOAD NOSAVE` per file; a new
+//! one when a file crashes it) and, where the server loads it, the offline
+//! export must hold the same keys, values and expiries as the live export of
+//! that server. Where the server refuses the file, the offline export must
+//! fail too, for the same reason (a duplicated key, a module the server
+//! lacks, damage). Where HDT3213/rdb's expected JSON sits beside the file,
+//! the offline export must match it too. A file newer than the server can
+//! load (RDB 11 and 12 on Redis 7.0) is checked against its expected JSON
+//! where one exists, and must read without error.
+//!
+//! On failure, the test prints one line per file: what the server did, what
+//! the offline export did, and what differed.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use decant_record::record::StreamValue;
+use decant_record::{Record, RedisRecord, RedisValue};
+use decant_tests::{corpus, run, RedisOptions, RedisServer, Workdir};
+
+/// A key's identity: database and name.
+type KeyId = (u32, Vec<u8>);
+
+/// What a key holds, compared across exports: the value (parts joined, in
+/// one canonical order) and the expiry.
+#[derive(Debug, Clone, PartialEq)]
+struct Held {
+    value: RedisValue,
+    expire_at_ms: Option<i64>,
+}
+
+type Keys = BTreeMap<KeyId, Held>;
+
+/// Every `.rdb` file under `dir`, sorted.
+fn rdb_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "rdb") {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// The RDB version in the file's magic (`REDIS0011` → 11).
+fn rdb_version(file: &Path) -> Option<u32> {
+    let bytes = std::fs::read(file).ok()?;
+    let magic = bytes.get(..9)?;
+    let digits = if magic.starts_with(b"REDIS") { &magic[5..] } else { return None };
+    std::str::from_utf8(digits).ok()?.parse().ok()
+}
+
+fn records(stream: &[u8]) -> Vec<RedisRecord> {
+    String::from_utf8_lossy(stream)
+        .lines()
+        .filter_map(|l| match Record::decode(l.as_bytes()).unwrap_or_else(|e| panic!("{e}: {l}")) {
+            Record::Redis(r) => Some(r),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Whole keys from records: parts joined, elements in canonical order.
+fn whole_keys(recs: Vec<RedisRecord>) -> Result<Keys, String> {
+    let mut out: Keys = BTreeMap::new();
+    for r in recs {
+        let id = (r.db, r.key.clone());
+        let name = String::from_utf8_lossy(&r.key).into_owned();
+        match out.get_mut(&id) {
+            None => {
+                out.insert(id, Held { value: r.value, expire_at_ms: r.expire_at_ms });
+            }
+            Some(prev) => {
+                if r.part.is_none() {
+                    return Err(format!("key {name} written twice"));
+                }
+                match (&mut prev.value, r.value) {
+                    (RedisValue::String(a), RedisValue::String(b)) => a.extend(b),
+                    (RedisValue::Hash(a), RedisValue::Hash(b)) => a.extend(b),
+                    (RedisValue::List(a), RedisValue::List(b)) | (RedisValue::Set(a), RedisValue::Set(b)) => {
+                        a.extend(b)
+                    }
+                    (RedisValue::ZSet(a), RedisValue::ZSet(b)) => a.extend(b),
+                    (RedisValue::Stream(a), RedisValue::Stream(b)) => {
+                        a.entries.extend(b.entries);
+                        a.groups = b.groups;
+                        a.last_id = b.last_id;
+                        a.entries_added = b.entries_added;
+                        a.max_deleted_entry_id = b.max_deleted_entry_id;
+                    }
+                    (a, b) => return Err(format!("key {name}: parts of different types: {a:?} / {b:?}")),
+                }
+            }
+        }
+    }
+    for h in out.values_mut() {
+        h.value.sort_canonical();
+        if let RedisValue::Hash(v) = &mut h.value {
+            v.sort();
+        }
+    }
+    Ok(out)
+}
+
+/// The first difference between two key sets, in words.
+fn first_difference(what: &str, want: &Keys, got: &Keys) -> Option<String> {
+    let name = |id: &KeyId| format!("db {} key {:?}", id.0, String::from_utf8_lossy(&id.1));
+    if let Some(id) = want.keys().find(|id| !got.contains_key(*id)) {
+        return Some(format!(
+            "{} is in {what} but not in the offline export ({} vs {} keys)",
+            name(id),
+            want.len(),
+            got.len()
+        ));
+    }
+    if let Some(id) = got.keys().find(|id| !want.contains_key(*id)) {
+        return Some(format!(
+            "{} is in the offline export but not in {what} ({} vs {} keys)",
+            name(id),
+            want.len(),
+            got.len()
+        ));
+    }
+    for (id, w) in want {
+        let g = &got[id];
+        if w.value != g.value {
+            let show = |v: &RedisValue| {
+                let s = format!("{v:?}");
+                s.chars().take(300).collect::<String>()
+            };
+            return Some(format!(
+                "{}: value differs: {what} {} / offline {}",
+                name(id),
+                show(&w.value),
+                show(&g.value)
+            ));
+        }
+        if w.expire_at_ms != g.expire_at_ms {
+            return Some(format!(
+                "{}: expiry differs: {what} {:?} / offline {:?}",
+                name(id),
+                w.expire_at_ms,
+                g.expire_at_ms
+            ));
+        }
+    }
+    None
+}
+
+/// How a server took a file.
+enum Loaded {
+    /// It loaded the file: its live export, as whole keys.
+    Keys(Keys),
+    /// It refused the file: the reason from its reply and log.
+    Refused(String),
+}
+
+/// One server generation, reloaded file after file.
+struct Reference {
+    name: &'static str,
+    /// The server program, to learn why it refuses a file.
+    binary: &'static str,
+    start: fn() -> RedisServer,
+    server: Option<RedisServer>,
+}
+
+fn start_redis7() -> RedisServer {
+    // A crash (a file Redis refuses with a panic) must not spend seconds on
+    // the memory test of the bug report.
+    RedisOptions::new().args(["--crash-memcheck-enabled", "no"]).start()
+}
+
+impl Reference {
+    fn server(&mut self) -> &RedisServer {
+        if self.server.is_none() {
+            self.server = Some((self.start)());
+        }
+        self.server.as_ref().unwrap()
+    }
+
+    /// Loads `file` with `DEBUG RELOAD NOSAVE` and exports every database.
+    fn load(&mut self, file: &Path) -> Loaded {
+        let server = self.server();
+        std::fs::copy(file, server.dir().join("dump.rdb")).unwrap();
+        let log_from = std::fs::metadata(server.log_path()).map(|m| m.len()).unwrap_or(0);
+        let mut reload = server.cli_command();
+        reload.args(["DEBUG", "RELOAD", "NOSAVE"]);
+        let out = reload.output().unwrap();
+        let reply =
+            String::from_utf8_lossy(&out.stdout).trim().to_owned() + String::from_utf8_lossy(&out.stderr).trim();
+        if !out.status.success() || reply != "OK" {
+            // The server may have died (a panic on a bad file): start anew.
+            let alive = server.cli_command().arg("PING").output().is_ok_and(|o| o.status.success());
+            if !alive {
+                self.server = None;
+            }
+            // DEBUG RELOAD logs no reason; loading at start-up does.
+            return Loaded::Refused(format!("{reply} | {}", startup_refusal(self.binary, file)));
+        }
+        let info = server.cli(["INFO", "keyspace"]);
+        let dbs: Vec<u32> =
+            info.lines().filter_map(|l| l.strip_prefix("db")?.split(':').next()?.parse().ok()).collect();
+        let mut recs = Vec::new();
+        for db in dbs {
+            let out = run("redis-export").args(["--url", &server.url_db(db), "-q"]).assert_success();
+            recs.extend(records(&out.stdout));
+        }
+        match whole_keys(recs) {
+            Ok(k) => Loaded::Keys(k),
+            Err(e) => Loaded::Refused(format!("the live export is malformed: {e}")),
+        }
+    }
+}
+
+/// Why `binary` refuses `file`: the warnings it logs when it loads the file
+/// at start-up (in a temp dir, on a unix socket only), where it names the
+/// reason (DEBUG RELOAD does not).
+fn startup_refusal(binary: &str, file: &Path) -> String {
+    let dir = Workdir::new("rdb_refusal");
+    std::fs::copy(file, dir.join("x.rdb")).unwrap();
+    let mut cmd = std::process::Command::new(binary);
+    cmd.arg("--port").arg("0").arg("--unixsocket").arg(dir.join("s.sock"));
+    cmd.arg("--dir").arg(dir.path()).args(["--dbfilename", "x.rdb", "--save", "", "--appendonly", "no"]);
+    cmd.args(["--crash-memcheck-enabled", "no", "--logfile", ""]);
+    cmd.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().unwrap_or_else(|e| panic!("cannot run {binary}: {e}"));
+    // A server that refuses exits at once; one that loads keeps running.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return "(it loads the file at start-up)".to_owned();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().unwrap();
+    let log = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    let reasons: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains(" # ") && !l.contains("WARNING") && !l.contains("oO0OoO0O"))
+        .filter(|l| !l.contains("version=") && !l.contains("Configuration loaded") && !l.contains("Server initialized"))
+        .map(|l| l.split(" # ").nth(1).unwrap_or(l))
+        .take(2)
+        .collect();
+    reasons.join(" | ")
+}
+
+/// The offline export: whole keys, or the failure's stderr.
+fn offline(file: &Path) -> Result<Keys, String> {
+    let out = run("redis-export").arg("--rdb").arg(file).arg("-q").output();
+    if out.code() != Some(0) {
+        return Err(format!("exit {:?}: {}", out.code(), out.stderr.trim().replace('\n', " | ")));
+    }
+    whole_keys(records(&out.stdout))
+}
+
+/// Days since 1970-01-01 of a civil date (proleptic Gregorian).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (m + if m > 2 { -3 } else { 9 }) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// `2022-02-18T06:15:29.18+08:00` → Unix ms.
+fn parse_rfc3339_ms(s: &str) -> Option<i64> {
+    let (date, rest) = s.split_once('T')?;
+    let mut d = date.split('-').map(|x| x.parse::<i64>());
+    let (y, mo, da) = (d.next()?.ok()?, d.next()?.ok()?, d.next()?.ok()?);
+    let tz_at = rest.rfind(['+', '-', 'Z'])?;
+    let (time, tz) = rest.split_at(tz_at);
+    let mut t = time.split(':');
+    let (h, mi) = (t.next()?.parse::<i64>().ok()?, t.next()?.parse::<i64>().ok()?);
+    let sec: f64 = t.next()?.parse().ok()?;
+    let offset_min = if tz == "Z" {
+        0
+    } else {
+        let sign = if tz.starts_with('-') { -1 } else { 1 };
+        let (oh, om) = tz[1..].split_once(':')?;
+        sign * (oh.parse::<i64>().ok()? * 60 + om.parse::<i64>().ok()?)
+    };
+    let secs = days_from_civil(y, mo, da) * 86_400 + h * 3600 + mi * 60 - offset_min * 60;
+    Some(secs * 1000 + (sec * 1000.0).round() as i64)
+}
+
+fn text(v: &serde_json::Value) -> Vec<u8> {
+    match v {
+        serde_json::Value::String(s) => s.clone().into_bytes(),
+        other => other.to_string().into_bytes(),
+    }
+}
+
+/// HDT3213/rdb's expected JSON as whole keys (aux and function entries
+/// aside). Hash field expiries are that tool's own (0 for none); they are
+/// compared where the record format carries them.
+fn expected_json(path: &Path) -> Keys {
+    let items: Vec<serde_json::Value> = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    let mut out = Keys::new();
+    for o in items {
+        let ty = o["type"].as_str().unwrap();
+        let value = match ty {
+            "string" => RedisValue::String(text(&o["value"])),
+            "list" => RedisValue::List(o["values"].as_array().unwrap().iter().map(text).collect()),
+            "set" => RedisValue::Set(o["members"].as_array().unwrap().iter().map(text).collect()),
+            "hash" => RedisValue::Hash(
+                o["hash"].as_object().unwrap().iter().map(|(f, v)| (f.clone().into_bytes(), text(v))).collect(),
+            ),
+            "zset" => RedisValue::ZSet(
+                o["entries"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|e| (text(&e["member"]), e["score"].as_f64().unwrap()))
+                    .collect(),
+            ),
+            "stream" => {
+                let mut s = StreamValue::default();
+                for node in o["entries"].as_array().unwrap() {
+                    for m in node["msgs"].as_array().unwrap() {
+                        if m["deleted"].as_bool() == Some(true) {
+                            continue;
+                        }
+                        let fields =
+                            m["fields"].as_object().unwrap().iter().map(|(f, v)| (f.clone().into_bytes(), text(v)));
+                        s.entries.push(decant_record::record::StreamEntry {
+                            id: m["id"].as_str().unwrap().to_owned(),
+                            fields: fields.collect(),
+                        });
+                    }
+                }
+                RedisValue::Stream(s)
+            }
+            _ => continue,
+        };
+        let expire_at_ms = o.get("expiration").and_then(|e| e.as_str()).map(|e| {
+            parse_rfc3339_ms(e).unwrap_or_else(|| panic!("{}: expiration {e:?} is not RFC 3339", path.display()))
+        });
+        let db = o["db"].as_u64().unwrap() as u32;
+        let mut held = Held { value, expire_at_ms };
+        held.value.sort_canonical();
+        if let RedisValue::Hash(v) = &mut held.value {
+            v.sort();
+        }
+        out.insert((db, text(&o["key"])), held);
+    }
+    out
+}
+
+/// Keys as a JSON document can hold them, to compare with the expected
+/// JSON: text as UTF-8 (bytes that are not become U+FFFD, as that tool
+/// writes them), a stream entry's fields as a JSON object (a repeated field
+/// once, its last value), streams reduced to their entries.
+fn as_json_holds(keys: &Keys) -> Keys {
+    let lossy = |b: &mut Vec<u8>| *b = String::from_utf8_lossy(b).into_owned().into_bytes();
+    keys.iter()
+        .map(|((db, k), h)| {
+            let mut h = h.clone();
+            match &mut h.value {
+                RedisValue::String(v) => lossy(v),
+                RedisValue::List(v) | RedisValue::Set(v) => v.iter_mut().for_each(lossy),
+                RedisValue::Hash(v) => v.iter_mut().for_each(|(f, x)| {
+                    lossy(f);
+                    lossy(x)
+                }),
+                RedisValue::ZSet(v) => v.iter_mut().for_each(|(m, _)| lossy(m)),
+                RedisValue::Stream(s) => {
+                    let mut entries = std::mem::take(&mut s.entries);
+                    for e in &mut entries {
+                        let mut fields: BTreeMap<Vec<u8>, Vec<u8>> = BTreeMap::new();
+                        for (mut f, mut v) in std::mem::take(&mut e.fields) {
+                            lossy(&mut f);
+                            lossy(&mut v);
+                            fields.insert(f, v);
+                        }
+                        e.fields = fields.into_iter().collect();
+                    }
+                    *s = StreamValue { entries, ..StreamValue::default() };
+                }
+            }
+            h.value.sort_canonical();
+            if let RedisValue::Hash(v) = &mut h.value {
+                v.sort();
+            }
+            let mut key = k.clone();
+            lossy(&mut key);
+            ((*db, key), h)
+        })
+        .collect()
+}
+
+/// Keys that had expired by now are in the file, but neither the loading
+/// server nor the offline export (without --include-expired) keeps them.
+fn unexpired(keys: Keys) -> Keys {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+    keys.into_iter().filter(|(_, h)| h.expire_at_ms.is_none_or(|e| e >= now)).collect()
+}
+
+/// Whether the offline failure gives the reason the server gave.
+fn same_refusal(server: &str, offline: &str) -> bool {
+    if let Some(key) = server.split("duplicated key '").nth(1).and_then(|r| r.split('\'').next()) {
+        return offline.contains(&format!("key {key} appears twice"));
+    }
+    let offline = offline.to_lowercase();
+    let module =
+        server.split("no matching module type '").nth(1).or_else(|| server.split("no matching module '").nth(1));
+    if let Some(module) = module.and_then(|r| r.split('\'').next()) {
+        return offline.contains(&module.to_lowercase());
+    }
+    // Damage of any kind: the offline reader must refuse it as damage too.
+    offline.contains("damaged") || offline.contains("truncated") || offline.contains("checksum")
+}
+
+#[test]
+fn every_corpus_rdb_file_reads_as_the_server_loads_it() {
+    let Some(dir) = corpus("rdb", "every_corpus_rdb_file_reads_as_the_server_loads_it") else { return };
+    let _work = Workdir::new("rdb_corpus");
+    let started = std::time::Instant::now();
+    let mut redis7 = Reference { name: "redis 7.0", binary: "redis-server", start: start_redis7, server: None };
+    let mut table = Vec::new();
+    let mut failures = 0;
+    let files = rdb_files(&dir);
+    assert!(files.len() >= 80, "the corpus holds {} RDB files, expected 83", files.len());
+    for file in &files {
+        let name = file.strip_prefix(&dir).unwrap().display().to_string();
+        let version = rdb_version(file);
+        let off = offline(file);
+        let mut verdicts: Vec<String> = Vec::new();
+        let mut ok = true;
+
+        // The server generation that can load this file.
+        let reference = if version.is_some_and(|v| v <= 10) { Some(&mut redis7) } else { None };
+        match reference {
+            Some(r) => {
+                let rname = r.name;
+                match (r.load(file), &off) {
+                    (Loaded::Keys(live), Ok(got)) => match first_difference(rname, &live, got) {
+                        None => verdicts.push(format!("{rname}: same {} keys", live.len())),
+                        Some(d) => {
+                            ok = false;
+                            verdicts.push(d);
+                        }
+                    },
+                    (Loaded::Keys(live), Err(e)) => {
+                        ok = false;
+                        verdicts.push(format!("{rname} loads {} keys; offline fails: {e}", live.len()));
+                    }
+                    (Loaded::Refused(why), Ok(got)) => {
+                        ok = false;
+                        verdicts.push(format!("{rname} refuses ({why}); offline reads {} keys", got.len()));
+                    }
+                    (Loaded::Refused(why), Err(e)) => {
+                        if same_refusal(&why, e) {
+                            verdicts.push(format!("both refuse: {rname}: {why} / offline: {e}"));
+                        } else {
+                            ok = false;
+                            verdicts.push(format!("refused for other reasons: {rname}: {why} / offline: {e}"));
+                        }
+                    }
+                }
+            }
+            None => match &off {
+                Ok(got) => {
+                    verdicts.push(format!("no server here loads RDB {version:?}; offline reads {} keys", got.len()))
+                }
+                Err(e) => {
+                    ok = false;
+                    verdicts.push(format!("no server here loads RDB {version:?}; offline fails: {e}"));
+                }
+            },
+        }
+
+        let json = file.with_extension("json");
+        if json.exists() {
+            let want = unexpired(expected_json(&json));
+            match &off {
+                Ok(got) => match first_difference("the expected JSON", &as_json_holds(&want), &as_json_holds(got)) {
+                    None => verdicts.push(format!("expected JSON: same {} keys", want.len())),
+                    Some(d) => {
+                        ok = false;
+                        verdicts.push(d);
+                    }
+                },
+                Err(_) if verdicts.iter().any(|v| v.starts_with("both refuse")) => {
+                    verdicts.push("expected JSON: not applicable (the server refuses the file)".to_owned())
+                }
+                Err(_) => {}
+            }
+        }
+        if !ok {
+            failures += 1;
+        }
+        table.push(format!("{} {name}: {}", if ok { "ok  " } else { "FAIL" }, verdicts.join("; ")));
+    }
+    eprintln!("{} files in {:.1} s", files.len(), started.elapsed().as_secs_f64());
+    assert!(failures == 0, "{failures} of {} corpus files differ:\n{}", files.len(), table.join("\n"));
+}
