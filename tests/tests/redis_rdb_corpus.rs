@@ -508,3 +508,21 @@ fn every_corpus_rdb_file_reads_as_the_server_loads_it() {
     eprintln!("{} files in {:.1} s", files.len(), started.elapsed().as_secs_f64());
     assert!(failures == 0, "{failures} of {} corpus files differ:\n{}", files.len(), table.join("\n"));
 }
+
+#[test]
+fn a_gzip_compressed_rdb_file_reads_like_the_plain_one() {
+    let Some(dir) = corpus("rdb", "a_gzip_compressed_rdb_file_reads_like_the_plain_one") else { return };
+    let work = Workdir::new("rdb_gzip");
+    let plain = dir.join("redis-replicator/dumpV9.rdb");
+    let gz = work.join("dump.rdb.gz");
+    let out = std::process::Command::new("gzip").arg("-c").arg(&plain).output().expect("gzip (Debian package gzip)");
+    assert!(out.status.success());
+    std::fs::write(&gz, &out.stdout).unwrap();
+    let want = whole_keys(records(&run("redis-export").arg("--rdb").arg(&plain).assert_success().stdout)).unwrap();
+    let got = whole_keys(records(&run("redis-export").arg("--rdb").arg(&gz).assert_success().stdout)).unwrap();
+    assert!(!want.is_empty());
+    assert_eq!(want, got);
+    // From stdin too, found by its magic bytes, not its name.
+    let piped = run("redis-export").args(["--rdb", "-"]).stdin_file(&gz).assert_success();
+    assert_eq!(whole_keys(records(&piped.stdout)).unwrap(), want);
+}

@@ -72,9 +72,15 @@ element alone is bigger); --dump adds the DUMP payload of every key that
 fits in one line, so redis-import can RESTORE it exactly.
 
 --rdb FILE reads an RDB file (SAVE/BGSAVE's dump.rdb, `redis-cli --rdb`; `-` for
-stdin, zstd-compressed or plain) instead of a server: every database unless --db
-is given (each record keeps its db), keys already expired left out unless
---include-expired, the file's CRC-64 checked at its end.";
+stdin; plain, zstd- or gzip-compressed, found by magic bytes) instead of a server:
+every database unless --db is given (each record keeps its db), keys and hash
+fields already expired left out (and counted) unless --include-expired, the
+file's CRC-64 checked at its end. It reads Redis 1.x to 7.4/8.0 files (RDB 1-12)
+and Valkey 9 files (VALKEY080), and refuses what Redis refuses, naming the key:
+a key held twice in one db, damaged encodings. Module values need --dump (they
+travel as their DUMP payload, for a target with the module); without it each is
+an error (exit 1); module data outside keys is an error too.
+  redis-export --rdb dump.rdb.gz --dump -o all.ndjson.zst";
 
 /// Arguments of `redis-export`.
 #[derive(Debug, clap::Parser)]
