@@ -31,9 +31,21 @@ type KeyId = (u32, Vec<u8>);
 struct Held {
     value: RedisValue,
     expire_at_ms: Option<i64>,
+    /// Absolute expiry of each hash field that has one.
+    field_expiry: BTreeMap<Vec<u8>, i64>,
 }
 
 type Keys = BTreeMap<KeyId, Held>;
+
+/// Function libraries by name: engine and code.
+type Functions = BTreeMap<String, (String, Vec<u8>)>;
+
+/// An export: its keys and its function libraries.
+#[derive(Debug, Default)]
+struct Export {
+    keys: Keys,
+    functions: Functions,
+}
 
 /// Every `.rdb` file under `dir`, sorted.
 fn rdb_files(dir: &Path) -> Vec<PathBuf> {
@@ -71,6 +83,16 @@ fn records(stream: &[u8]) -> Vec<RedisRecord> {
         .collect()
 }
 
+fn functions(stream: &[u8]) -> Functions {
+    String::from_utf8_lossy(stream)
+        .lines()
+        .filter_map(|l| match Record::decode(l.as_bytes()).unwrap_or_else(|e| panic!("{e}: {l}")) {
+            Record::RedisFunction(f) => Some((f.library, (f.engine, f.code))),
+            _ => None,
+        })
+        .collect()
+}
+
 /// Whole keys from records: parts joined, elements in canonical order.
 fn whole_keys(recs: Vec<RedisRecord>) -> Result<Keys, String> {
     let mut out: Keys = BTreeMap::new();
@@ -79,12 +101,14 @@ fn whole_keys(recs: Vec<RedisRecord>) -> Result<Keys, String> {
         let name = String::from_utf8_lossy(&r.key).into_owned();
         match out.get_mut(&id) {
             None => {
-                out.insert(id, Held { value: r.value, expire_at_ms: r.expire_at_ms });
+                let field_expiry = r.field_expire_at_ms.into_iter().collect();
+                out.insert(id, Held { value: r.value, expire_at_ms: r.expire_at_ms, field_expiry });
             }
             Some(prev) => {
                 if r.part.is_none() {
                     return Err(format!("key {name} written twice"));
                 }
+                prev.field_expiry.extend(r.field_expire_at_ms);
                 match (&mut prev.value, r.value) {
                     (RedisValue::String(a), RedisValue::String(b)) => a.extend(b),
                     (RedisValue::Hash(a), RedisValue::Hash(b)) => a.extend(b),
@@ -146,6 +170,14 @@ fn first_difference(what: &str, want: &Keys, got: &Keys) -> Option<String> {
                 show(&g.value)
             ));
         }
+        if w.field_expiry != g.field_expiry {
+            return Some(format!(
+                "{}: field expiries differ: {what} {:?} / offline {:?}",
+                name(id),
+                w.field_expiry,
+                g.field_expiry
+            ));
+        }
         if w.expire_at_ms != g.expire_at_ms {
             return Some(format!(
                 "{}: expiry differs: {what} {:?} / offline {:?}",
@@ -160,8 +192,8 @@ fn first_difference(what: &str, want: &Keys, got: &Keys) -> Option<String> {
 
 /// How a server took a file.
 enum Loaded {
-    /// It loaded the file: its live export, as whole keys.
-    Keys(Keys),
+    /// It loaded the file: its live export, as whole keys, and its libraries.
+    Export(Export),
     /// It refused the file: the reason from its reply and log.
     Refused(String),
 }
@@ -193,7 +225,8 @@ impl Reference {
     fn load(&mut self, file: &Path) -> Loaded {
         let server = self.server();
         std::fs::copy(file, server.dir().join("dump.rdb")).unwrap();
-        let log_from = std::fs::metadata(server.log_path()).map(|m| m.len()).unwrap_or(0);
+        // The libraries of the file before come from it, not from this one.
+        server.cli(["FUNCTION", "FLUSH"]);
         let mut reload = server.cli_command();
         reload.args(["DEBUG", "RELOAD", "NOSAVE"]);
         let out = reload.output().unwrap();
@@ -217,7 +250,7 @@ impl Reference {
             recs.extend(records(&out.stdout));
         }
         match whole_keys(recs) {
-            Ok(k) => Loaded::Keys(k),
+            Ok(keys) => Loaded::Export(Export { keys, functions: server_functions(server) }),
             Err(e) => Loaded::Refused(format!("the live export is malformed: {e}")),
         }
     }
@@ -257,13 +290,37 @@ fn startup_refusal(binary: &str, file: &Path) -> String {
     reasons.join(" | ")
 }
 
-/// The offline export: whole keys, or the failure's stderr.
-fn offline(file: &Path) -> Result<Keys, String> {
+/// The server's function libraries (`FUNCTION LIST WITHCODE`), read
+/// without the tools under test.
+fn server_functions(server: &RedisServer) -> Functions {
+    let mut c = redis::Client::open(server.url()).unwrap().get_connection().unwrap();
+    let libs: Vec<redis::Value> = redis::cmd("FUNCTION").arg("LIST").arg("WITHCODE").query(&mut c).unwrap();
+    let text = |v: &redis::Value| match v {
+        redis::Value::BulkString(b) => b.clone(),
+        redis::Value::SimpleString(s) => s.clone().into_bytes(),
+        other => panic!("FUNCTION LIST: unexpected {other:?}"),
+    };
+    libs.iter()
+        .map(|lib| {
+            let fields: BTreeMap<Vec<u8>, &redis::Value> = match lib {
+                redis::Value::Array(kv) => kv.chunks(2).map(|p| (text(&p[0]), &p[1])).collect(),
+                redis::Value::Map(kv) => kv.iter().map(|(k, v)| (text(k), v)).collect(),
+                other => panic!("FUNCTION LIST: unexpected {other:?}"),
+            };
+            let get = |k: &str| text(fields[k.as_bytes()]);
+            let name = String::from_utf8(get("library_name")).unwrap();
+            (name, (String::from_utf8(get("engine")).unwrap(), get("library_code")))
+        })
+        .collect()
+}
+
+/// The offline export (keys and libraries), or the failure's stderr.
+fn offline(file: &Path) -> Result<Export, String> {
     let out = run("redis-export").arg("--rdb").arg(file).arg("-q").output();
     if out.code() != Some(0) {
         return Err(format!("exit {:?}: {}", out.code(), out.stderr.trim().replace('\n', " | ")));
     }
-    whole_keys(records(&out.stdout))
+    Ok(Export { keys: whole_keys(records(&out.stdout))?, functions: functions(&out.stdout) })
 }
 
 /// Days since 1970-01-01 of a civil date (proleptic Gregorian).
@@ -350,7 +407,17 @@ fn expected_json(path: &Path) -> Keys {
             parse_rfc3339_ms(e).unwrap_or_else(|| panic!("{}: expiration {e:?} is not RFC 3339", path.display()))
         });
         let db = o["db"].as_u64().unwrap() as u32;
-        let mut held = Held { value, expire_at_ms };
+        // That tool writes 0 for a field without expiry.
+        let field_expiry = o
+            .get("expire")
+            .and_then(|e| e.as_object())
+            .map(|e| {
+                e.iter()
+                    .filter_map(|(f, ms)| Some((f.clone().into_bytes(), ms.as_i64().filter(|ms| *ms > 0)?)))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut held = Held { value, expire_at_ms, field_expiry };
         held.value.sort_canonical();
         if let RedisValue::Hash(v) = &mut held.value {
             v.sort();
@@ -390,11 +457,19 @@ fn as_json_holds(keys: &Keys) -> Keys {
                     }
                     *s = StreamValue { entries, ..StreamValue::default() };
                 }
+                RedisValue::Module(_) => {}
             }
             h.value.sort_canonical();
             if let RedisValue::Hash(v) = &mut h.value {
                 v.sort();
             }
+            h.field_expiry = std::mem::take(&mut h.field_expiry)
+                .into_iter()
+                .map(|(mut f, ms)| {
+                    lossy(&mut f);
+                    (f, ms)
+                })
+                .collect();
             let mut key = k.clone();
             lossy(&mut key);
             ((*db, key), h)
@@ -406,7 +481,21 @@ fn as_json_holds(keys: &Keys) -> Keys {
 /// server nor the offline export (without --include-expired) keeps them.
 fn unexpired(keys: Keys) -> Keys {
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
-    keys.into_iter().filter(|(_, h)| h.expire_at_ms.is_none_or(|e| e >= now)).collect()
+    keys.into_iter()
+        .filter(|(_, h)| h.expire_at_ms.is_none_or(|e| e >= now))
+        .filter_map(|(id, mut h)| {
+            let gone: Vec<Vec<u8>> =
+                h.field_expiry.iter().filter(|(_, ms)| **ms < now).map(|(f, _)| f.clone()).collect();
+            if let RedisValue::Hash(v) = &mut h.value {
+                v.retain(|(f, _)| !gone.contains(f));
+                if v.is_empty() {
+                    return None;
+                }
+            }
+            h.field_expiry.retain(|_, ms| *ms >= now);
+            Some((id, h))
+        })
+        .collect()
 }
 
 /// Whether the offline failure gives the reason the server gave.
@@ -447,20 +536,31 @@ fn every_corpus_rdb_file_reads_as_the_server_loads_it() {
             Some(r) => {
                 let rname = r.name;
                 match (r.load(file), &off) {
-                    (Loaded::Keys(live), Ok(got)) => match first_difference(rname, &live, got) {
-                        None => verdicts.push(format!("{rname}: same {} keys", live.len())),
+                    (Loaded::Export(live), Ok(got)) => match first_difference(rname, &live.keys, &got.keys) {
+                        None if live.functions != got.functions => {
+                            ok = false;
+                            verdicts.push(format!(
+                                "function libraries differ: {rname} {:?} / offline {:?}",
+                                live.functions, got.functions
+                            ));
+                        }
+                        None => verdicts.push(format!(
+                            "{rname}: same {} keys, {} function libraries",
+                            live.keys.len(),
+                            live.functions.len()
+                        )),
                         Some(d) => {
                             ok = false;
                             verdicts.push(d);
                         }
                     },
-                    (Loaded::Keys(live), Err(e)) => {
+                    (Loaded::Export(live), Err(e)) => {
                         ok = false;
-                        verdicts.push(format!("{rname} loads {} keys; offline fails: {e}", live.len()));
+                        verdicts.push(format!("{rname} loads {} keys; offline fails: {e}", live.keys.len()));
                     }
                     (Loaded::Refused(why), Ok(got)) => {
                         ok = false;
-                        verdicts.push(format!("{rname} refuses ({why}); offline reads {} keys", got.len()));
+                        verdicts.push(format!("{rname} refuses ({why}); offline reads {} keys", got.keys.len()));
                     }
                     (Loaded::Refused(why), Err(e)) => {
                         if same_refusal(&why, e) {
@@ -473,9 +573,8 @@ fn every_corpus_rdb_file_reads_as_the_server_loads_it() {
                 }
             }
             None => match &off {
-                Ok(got) => {
-                    verdicts.push(format!("no server here loads RDB {version:?}; offline reads {} keys", got.len()))
-                }
+                Ok(got) => verdicts
+                    .push(format!("no server here loads RDB {version:?}; offline reads {} keys", got.keys.len())),
                 Err(e) => {
                     ok = false;
                     verdicts.push(format!("no server here loads RDB {version:?}; offline fails: {e}"));
@@ -487,13 +586,15 @@ fn every_corpus_rdb_file_reads_as_the_server_loads_it() {
         if json.exists() {
             let want = unexpired(expected_json(&json));
             match &off {
-                Ok(got) => match first_difference("the expected JSON", &as_json_holds(&want), &as_json_holds(got)) {
-                    None => verdicts.push(format!("expected JSON: same {} keys", want.len())),
-                    Some(d) => {
-                        ok = false;
-                        verdicts.push(d);
+                Ok(got) => {
+                    match first_difference("the expected JSON", &as_json_holds(&want), &as_json_holds(&got.keys)) {
+                        None => verdicts.push(format!("expected JSON: same {} keys", want.len())),
+                        Some(d) => {
+                            ok = false;
+                            verdicts.push(d);
+                        }
                     }
-                },
+                }
                 Err(_) if verdicts.iter().any(|v| v.starts_with("both refuse")) => {
                     verdicts.push("expected JSON: not applicable (the server refuses the file)".to_owned())
                 }
@@ -505,7 +606,7 @@ fn every_corpus_rdb_file_reads_as_the_server_loads_it() {
         }
         table.push(format!("{} {name}: {}", if ok { "ok  " } else { "FAIL" }, verdicts.join("; ")));
     }
-    eprintln!("{} files in {:.1} s", files.len(), started.elapsed().as_secs_f64());
+    eprintln!("{}\n{} files in {:.1} s", table.join("\n"), files.len(), started.elapsed().as_secs_f64());
     assert!(failures == 0, "{failures} of {} corpus files differ:\n{}", files.len(), table.join("\n"));
 }
 

@@ -269,6 +269,7 @@ impl Sink {
                             writer.write(&Record::Redis(rec)).context("writing the output")?;
                         }
                     }
+                    Ok(Msg::Line(record)) => writer.write(&record).context("writing the output")?,
                     Ok(Msg::Finish) => {
                         let output = writer.finish().context("writing the output")?;
                         return output.finish().context("writing the output");
@@ -302,6 +303,16 @@ impl Sink {
             shared: Some((id, handoff)),
             open: false,
         }
+    }
+
+    /// Writes a line that is not a key, after the keys pushed before it.
+    fn push_line(&mut self, record: Record) -> anyhow::Result<()> {
+        self.send()?;
+        if !self.tx.as_ref().is_some_and(|tx| tx.send(Msg::Line(Box::new(record))).is_ok()) {
+            // The writer stopped: its error says why.
+            return Err(self.join().err().unwrap_or_else(|| anyhow::anyhow!("the output writer stopped")));
+        }
+        Ok(())
     }
 
     fn push(&mut self, rec: RedisRecord) -> anyhow::Result<()> {
@@ -381,6 +392,8 @@ impl Drop for Sink {
 
 enum Msg {
     Batch(Vec<RedisRecord>),
+    /// A line that is not a key (a function library).
+    Line(Box<Record>),
     Finish,
 }
 

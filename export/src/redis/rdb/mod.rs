@@ -459,14 +459,11 @@ impl Emitter {
         last: bool,
         dump: Option<Vec<u8>>,
     ) -> Result<RedisRecord, RdbError> {
-        let field_expiry = std::mem::take(&mut self.cur_field_expiry);
-        if !field_expiry.is_empty() {
-            return Err(RdbError::unsupported(
-                0,
-                "a hash with field expiry (Redis 7.4 HEXPIRE): this build's record format has no field_expire_at_ms yet",
-            ));
-        }
-        Ok(self.record(value, part, last, dump))
+        let mut field_expiry = std::mem::take(&mut self.cur_field_expiry);
+        field_expiry.sort_unstable();
+        let mut rec = self.record(value, part, last, dump);
+        rec.field_expire_at_ms = field_expiry;
+        Ok(rec)
     }
 }
 

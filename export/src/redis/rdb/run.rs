@@ -6,7 +6,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{bail, Context as _};
 use decant_record::cli::{self, LogFormat, Outcome, Progress, Summary};
-use decant_record::{Bytes, Header, RecordWriter, RedisRecord};
+use decant_record::{Bytes, Header, Record, RecordWriter, RedisFunction, RedisRecord, RedisType, RedisValue};
 
 use super::super::{wanted, Args, Sink, STRING_PART_BYTES};
 use super::{Checksum, FunctionLibrary, Handler, Input, KeyInfo, ModuleKey, Options, Parser};
@@ -149,36 +149,30 @@ impl Handler for Export<'_> {
     }
 
     fn module_value(&mut self, m: ModuleKey<'_>) -> anyhow::Result<()> {
-        let wanted_by_name = self.args.db.is_none_or(|d| d == m.db)
-            && self.args.types.is_empty()
-            && (self.args.matches.is_empty()
-                || self.args.matches.iter().any(|p| super::super::conn::glob_match(p.as_bytes(), m.key)))
-            && wanted(&[], &self.args.exclude, m.key);
-        if !wanted_by_name {
+        let info = KeyInfo { db: m.db, key: m.key, ty: RedisType::Module, expire_at_ms: m.expire_at_ms };
+        if !self.want(&info) {
             return Ok(());
         }
         if m.expired {
-            self.expired += 1;
-            self.group(m.key).skipped += 1;
+            self.expired(&info);
             return Ok(());
         }
         let module = m.module;
-        let why = if m.dump.is_some() {
-            "this build's record format has no module keys yet".to_owned()
-        } else {
-            format!(
-                "only module {module} can read its value; run with --dump to carry it as its DUMP payload, \
-                 which RESTORE accepts on a server with {module} loaded"
-            )
+        let Some(dump) = m.dump else {
+            cli::warn(format_args!(
+                "key {} (db {}): a value of Redis module {module} was not exported: only {module} can read it; \
+                 run with --dump to carry it as its DUMP payload, which RESTORE accepts where {module} is loaded",
+                Bytes(m.key.to_vec()),
+                m.db
+            ));
+            self.group(m.key).rejected += 1;
+            self.modules += 1;
+            return Ok(());
         };
-        cli::warn(format_args!(
-            "key {} (db {}): a value of Redis module {module} was not exported: {why}",
-            Bytes(m.key.to_vec()),
-            m.db
-        ));
-        self.group(m.key).rejected += 1;
-        self.modules += 1;
-        Ok(())
+        let mut rec = RedisRecord::new(m.db, m.key.to_vec(), RedisValue::Module(module.to_owned()));
+        rec.expire_at_ms = m.expire_at_ms;
+        rec.dump = Some(dump.to_vec());
+        self.record(rec)
     }
 
     fn module_aux(&mut self, module: &str) {
@@ -190,11 +184,12 @@ impl Handler for Export<'_> {
     }
 
     fn function(&mut self, library: FunctionLibrary) -> anyhow::Result<()> {
-        cli::warn(format_args!(
-            "function library {} was skipped (this build's record format has no function records yet)",
-            library.name
-        ));
-        Ok(())
+        self.summary.group("functions").written += 1;
+        self.sink.push_line(Record::RedisFunction(RedisFunction {
+            library: library.name,
+            engine: library.engine,
+            code: library.code,
+        }))
     }
 
     fn expired_fields(&mut self, _key: &KeyInfo<'_>, fields: u64) {

@@ -658,3 +658,92 @@ fn redis_7_2_set_listpack_and_stream_v3() {
     assert_eq!((s.groups[0].entries_read, s.groups[1].entries_read), (Some(3), None));
     assert_eq!(s.groups[0].consumers, vec![Bytes(b"c".to_vec())]);
 }
+
+#[test]
+fn hash_field_expiry_in_every_encoding_expired_fields_skipped_and_counted() {
+    let now = opts(10).now_ms;
+    let (later, past) = (now + 60_000, now - 60_000);
+    let want = |c: &Collect| -> Vec<(String, Vec<(Vec<u8>, i64)>)> {
+        c.records
+            .iter()
+            .map(|r| {
+                let RedisValue::Hash(h) = &r.value else { panic!("{r:?}") };
+                let fields: Vec<String> = h.iter().map(|(f, _)| String::from_utf8_lossy(f).into_owned()).collect();
+                (fields.join(","), r.field_expire_at_ms.clone())
+            })
+            .collect()
+    };
+    let expect = vec![("a,b,keep".to_owned(), vec![(b"a".to_vec(), later), (b"b".to_vec(), later + 5)])];
+
+    // Redis 7.4 HASH_METADATA: the minimum first, then per field its expiry
+    // relative to it, plus 1 (0: none).
+    let rel = |at: i64| (at - past + 1) as u64;
+    let mut w = W::new(12);
+    w.key(24, "h").raw(&past.to_le_bytes()).len(4);
+    w.len(rel(later)).str(b"a").str(b"1").len(rel(past)).str(b"gone").str(b"4");
+    w.len(rel(later + 5)).str(b"b").str(b"2").len(0).str(b"keep").str(b"3");
+    let (c, _) = parse_with(&w.finish(true), opts(10)).unwrap();
+    assert_eq!(want(&c), expect);
+    assert_eq!(c.expired_fields, 1);
+
+    // The release-candidate HASH_METADATA (22): absolute expiries, no minimum.
+    let mut w = W::new(12);
+    w.key(22, "h").len(4);
+    w.len(later as u64).str(b"a").str(b"1").len(later as u64 + 5).str(b"b").str(b"2");
+    w.len(0).str(b"keep").str(b"3").len(past as u64).str(b"gone").str(b"4");
+    let (c, _) = parse_with(&w.finish(true), opts(10)).unwrap();
+    assert_eq!(want(&c), expect);
+    assert_eq!(c.expired_fields, 1);
+
+    // HASH_LISTPACK_EX (25, with a minimum first) and its release-candidate form (23).
+    for t in [25u8, 23] {
+        let lp = listpack(&[
+            Elem::Str(b"a"),
+            Elem::Int(1),
+            Elem::Int(later),
+            Elem::Str(b"gone"),
+            Elem::Int(4),
+            Elem::Int(past),
+            Elem::Str(b"b"),
+            Elem::Int(2),
+            Elem::Int(later + 5),
+            Elem::Str(b"keep"),
+            Elem::Int(3),
+            Elem::Int(0),
+        ]);
+        let mut w = W::new(12);
+        w.byte(t).str(b"h");
+        if t == 25 {
+            w.raw(&past.to_le_bytes());
+        }
+        w.str(&lp);
+        let (c, _) = parse_with(&w.finish(true), opts(10)).unwrap();
+        assert_eq!(want(&c), expect, "type {t}");
+        assert_eq!(c.expired_fields, 1, "type {t}");
+    }
+
+    // Valkey 9 HASH_2: field, value, absolute expiry (-1: none).
+    let mut w = W(b"VALKEY080".to_vec());
+    w.key(22, "h").len(4);
+    w.str(b"a").str(b"1").raw(&later.to_le_bytes()).str(b"gone").str(b"4").raw(&past.to_le_bytes());
+    w.str(b"b").str(b"2").raw(&(later + 5).to_le_bytes()).str(b"keep").str(b"3").raw(&(-1i64).to_le_bytes());
+    let (c, _) = parse_with(&w.finish(true), opts(10)).unwrap();
+    assert_eq!(want(&c), expect);
+    assert_eq!(c.expired_fields, 1);
+
+    // Every field expired: the key is gone, as Redis drops it on load.
+    let mut w = W(b"VALKEY080".to_vec());
+    w.key(22, "h").len(1).str(b"gone").str(b"4").raw(&past.to_le_bytes());
+    let (c, _) = parse_with(&w.finish(true), opts(10)).unwrap();
+    assert!(c.records.is_empty() && c.expired == vec![b"h".to_vec()] && c.expired_fields == 1);
+
+    // Parts carry their own fields' expiries.
+    let mut w = W(b"VALKEY080".to_vec());
+    w.key(22, "h").len(3);
+    for (f, at) in [("x", later), ("y", -1), ("z", later + 1)] {
+        w.str(f.as_bytes()).str(b"v").raw(&at.to_le_bytes());
+    }
+    let (c, _) = parse_with(&w.finish(true), opts(2)).unwrap();
+    let parts: Vec<_> = c.records.iter().map(|r| (r.part, r.field_expire_at_ms.clone())).collect();
+    assert_eq!(parts, vec![(Some(0), vec![(b"x".to_vec(), later)]), (Some(1), vec![(b"z".to_vec(), later + 1)])]);
+}
