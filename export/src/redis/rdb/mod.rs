@@ -483,12 +483,24 @@ pub struct Parser {
     /// The first live entry id of the stream being read (for the counters
     /// Redis computes for version-1 streams).
     first_entry: Option<(u64, u64)>,
+    /// Entries not marked deleted in the stream being read.
+    stream_live_entries: u64,
 }
 
 impl Parser {
     /// A parser over `input` (positioned at the `REDIS` magic).
     pub fn new(input: Input, opts: Options) -> Parser {
-        Parser { input, opts, version: 0, valkey: false, db: 0, keys: 0, seen: HashSet::new(), first_entry: None }
+        Parser {
+            input,
+            opts,
+            version: 0,
+            valkey: false,
+            db: 0,
+            keys: 0,
+            seen: HashSet::new(),
+            first_entry: None,
+            stream_live_entries: 0,
+        }
     }
 
     /// Reads the whole file, handing keys and records to `h`.
@@ -597,6 +609,12 @@ impl Parser {
                     code.extend_from_slice(&body);
                     let library = FunctionLibrary::from_code(code)
                         .map_err(|m| RdbError::corrupt(at, format!("function library: {m}")))?;
+                    h.notice(&format!(
+                        "function library {} is in the Redis 7.0 release-candidate format: Redis 7.0 loads it, \
+                         Valkey 9 refuses it (\"Pre-release function format not supported\"); exported in the \
+                         released form, which FUNCTION LOAD takes",
+                        library.name
+                    ));
                     h.function(library).map_err(RdbError::Output)?;
                 }
                 // FUNCTION2: a function library's code, shebang line first.
@@ -1060,6 +1078,7 @@ impl Parser {
     fn stream_value(&mut self, t: u8, out: &mut Emitter, h: &mut dyn Handler) -> Result<(), RdbError> {
         let nodes = self.input.length()?;
         self.first_entry = None;
+        self.stream_live_entries = 0;
         let mut node_key = Vec::new();
         for _ in 0..nodes {
             let at = self.input.offset();
@@ -1076,6 +1095,15 @@ impl Parser {
             }
         }
         let length = self.input.length()?;
+        if out.active && self.stream_live_entries != length {
+            h.notice(&format!(
+                "key {}: the stream says it holds {length} entries but holds {}; Redis 7.0 loads it as it is, \
+                 Valkey 9 refuses it (\"Stream length inconsistent with the number of valid entries\"); \
+                 exported as it is (its entries)",
+                Bytes(out.key.clone()),
+                self.stream_live_entries
+            ));
+        }
         let last_pair = self.stream_id_pair()?;
         let last = format!("{}-{}", last_pair.0, last_pair.1);
         let mut meta = StreamValue { last_id: Some(last), ..StreamValue::default() };
@@ -1215,6 +1243,7 @@ impl Parser {
             int(&mut it, "the entry's element count")?;
             if flags & STREAM_ITEM_DELETED == 0 {
                 self.first_entry.get_or_insert((ms, seq));
+                self.stream_live_entries += 1;
                 self.push(out, Item::Entry(StreamEntry { id: format!("{ms}-{seq}"), fields }), h)?;
             }
         }
