@@ -718,3 +718,45 @@ fn a_gzip_compressed_rdb_file_reads_like_the_plain_one() {
     let piped = run("redis-export").args(["--rdb", "-"]).stdin_file(&gz).assert_success();
     assert_eq!(whole_keys(records(&piped.stdout)).unwrap(), want);
 }
+
+#[test]
+fn module_values_travel_as_well_formed_dump_payloads_that_a_server_without_the_module_refuses() {
+    let Some(dir) = corpus("rdb", "module_values_travel_as_well_formed_dump_payloads") else { return };
+    let servers: Vec<RedisServer> = ServerKind::ALL.into_iter().map(decant_tests::redis_on).collect();
+    // (redis-rdb-cli/rdt/89.rdb holds a hellotype key too, and a key twice.)
+    for (file, key, module) in [
+        ("redis-replicator/dump-module-2.rdb", "modulekey", "hellotype"),
+        ("redis-rdb-tools/redis_40_with_module.rdb", "foo", "ReJSON-RL"),
+    ] {
+        let path = dir.join(file);
+        // Without --dump: an error naming the key and the module, exit 1.
+        let out = run("redis-export").arg("--rdb").arg(&path).output();
+        assert_eq!(out.code(), Some(1), "{file}: {}", out.stderr);
+        assert!(out.stderr.contains(&format!("key {key} (db 0)")) && out.stderr.contains(module), "{}", out.stderr);
+        assert!(out.stderr.contains("--dump"), "{}", out.stderr);
+
+        // With --dump: a module line with the module's name and the payload.
+        let out = run("redis-export").arg("--rdb").arg(&path).arg("--dump").assert_success();
+        let recs = records(&out.stdout);
+        let rec = recs.iter().find(|r| r.key == key.as_bytes()).unwrap_or_else(|| panic!("{file}: no {key}"));
+        assert_eq!(rec.value, RedisValue::Module(module.to_owned()), "{file}");
+        let payload = rec.dump.clone().expect("a DUMP payload");
+        assert_eq!(payload[0], 7, "{file}: RDB_TYPE_MODULE_2 first");
+        for server in &servers {
+            let mut c = redis::Client::open(server.url()).unwrap().get_connection().unwrap();
+            let restore = |p: &[u8], c: &mut redis::Connection| {
+                redis::cmd("RESTORE").arg("copy").arg(0).arg(p).arg("REPLACE").query::<()>(c).unwrap_err().to_string()
+            };
+            // The server checks the payload's version and CRC-64 first: a
+            // flipped byte fails there, the real one gets past them to the
+            // value, which a server without the module cannot read.
+            let mut damaged = payload.clone();
+            *damaged.last_mut().unwrap() ^= 1;
+            let e = restore(&damaged, &mut c);
+            assert!(e.contains("checksum"), "{file} on {:?}: {e}", server.kind());
+            let e = restore(&payload, &mut c);
+            assert!(!e.contains("checksum"), "{file} on {:?}: {e}", server.kind());
+            assert!(e.contains("Bad data format"), "{file} on {:?}: {e}", server.kind());
+        }
+    }
+}
