@@ -308,7 +308,7 @@ impl Sink {
     /// Writes a line that is not a key, after the keys pushed before it.
     fn push_line(&mut self, record: Record) -> anyhow::Result<()> {
         self.send()?;
-        if !self.tx.as_ref().is_some_and(|tx| tx.send(Msg::Line(Box::new(record))).is_ok()) {
+        if self.tx.as_ref().is_none_or(|tx| tx.send(Msg::Line(Box::new(record))).is_err()) {
             // The writer stopped: its error says why.
             return Err(self.join().err().unwrap_or_else(|| anyhow::anyhow!("the output writer stopped")));
         }

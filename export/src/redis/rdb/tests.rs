@@ -4,6 +4,7 @@
 //! a real Redis 7.0 are checked end to end in `tests/tests/redis_rdb.rs`.
 
 use super::*;
+use decant_record::FieldExpiries;
 
 /// Writes RDB bytes the way `rdb.c` does.
 struct W(Vec<u8>);
@@ -663,7 +664,7 @@ fn redis_7_2_set_listpack_and_stream_v3() {
 fn hash_field_expiry_in_every_encoding_expired_fields_skipped_and_counted() {
     let now = opts(10).now_ms;
     let (later, past) = (now + 60_000, now - 60_000);
-    let want = |c: &Collect| -> Vec<(String, Vec<(Vec<u8>, i64)>)> {
+    let want = |c: &Collect| -> Vec<(String, FieldExpiries)> {
         c.records
             .iter()
             .map(|r| {
