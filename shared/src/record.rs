@@ -59,6 +59,12 @@
 //!   and `code` (text, or `{"$b64":…}` when not UTF-8), restored with
 //!   `FUNCTION LOAD`. Digests put them in the group `functions`.
 //!
+//! `redis-export --rdb` fills all four from a file: field expiries from Redis
+//! 7.4 (RDB 12) and Valkey 9 (`VALKEY080`) hashes, stream counters from RDB 10+
+//! streams (for older ones, `entries_read` computed as Redis does when it
+//! loads them), module keys with `--dump`, function libraries from both RDB
+//! function formats.
+//!
 //! A big key may be split into consecutive lines with `"part": i` (0-based) and
 //! `"last": true` on the final part; each part's value holds only its own
 //! elements (string parts are appended bytes). For streams, `groups` and the

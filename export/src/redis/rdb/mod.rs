@@ -11,18 +11,34 @@
 //! Redis's defaults), an LZF-compressed string (one block), and a stream
 //! group's pending entries list (to pair entries with their consumers).
 //!
-//! Covered: RDB versions 1–12 (Redis 1.x to 7.4); opcodes AUX, SELECTDB,
-//! RESIZEDB, EXPIRETIME(_MS), IDLE, FREQ, SLOT_INFO, MODULE_AUX and FUNCTION2
-//! (both skipped: they hold no keys), EOF with its CRC-64; every string
-//! encoding (int8/16/32, LZF); every type encoding Redis has written for
-//! strings, lists (linked list, ziplist, quicklist of ziplists or
-//! listpacks), sets (plain, intset, listpack), zsets (text or binary
-//! scores, ziplist, listpack), hashes (plain, zipmap, ziplist, listpack)
-//! and streams (listpacks v1–v3 with consumer groups, consumers and
-//! pending entries). Not covered, each a clear error: hashes with field
-//! expiry (Redis 7.4 `HFE` types), Redis 7.0-rc function data, and
-//! version-1 module values; version-2 module values are skipped and
-//! reported (as the live export reports module keys).
+//! Covered: RDB versions 1–12 (Redis 1.x to 7.4/8.0) and Valkey's own
+//! numbering (`VALKEY080`, Valkey 9; Valkey ≤ 8 writes `REDIS0011`); opcodes
+//! AUX, SELECTDB, RESIZEDB, EXPIRETIME(_MS), IDLE, FREQ, SLOT_INFO, EOF with
+//! its CRC-64, FUNCTION2 and the Redis 7.0 release candidates' function
+//! format (both become `redis_function` lines, the latter with the shebang
+//! line Redis 7.0 adds when it loads it); every string encoding (int8/16/32,
+//! LZF); every type encoding Redis has written for strings, lists (linked
+//! list, ziplist, quicklist of ziplists or listpacks), sets (plain, intset,
+//! listpack), zsets (text or binary scores, ziplist, listpack), hashes
+//! (plain, zipmap, ziplist, listpack; with field expiry: Redis 7.4's
+//! HASH_METADATA and HASH_LISTPACK_EX and their release-candidate forms,
+//! Valkey 9's HASH_2, as `field_expire_at_ms`, fields already expired left
+//! out and counted) and streams (listpacks v1–v3 with consumer groups,
+//! consumers, pending entries and the counters `entries_added`,
+//! `max_deleted_entry_id` and `entries_read`, the latter computed for v1
+//! streams as Redis computes it when it loads one); module values
+//! (MODULE_2) as `type: module` lines with their DUMP payload under
+//! `--dump`, else an error naming each key.
+//!
+//! Refused as Redis refuses them, naming the key: a key held twice in one
+//! db (checked with a 64-bit hash of each key, 8 bytes a key held, not the
+//! keys), damaged encodings (including Redis's zipmap count check).
+//! Errors that say what the file is: a newer Redis or Valkey format, the old
+//! module format (Redis 4.0 release candidates: only the module can walk
+//! it), module data outside keys (MODULE_AUX: only a server with the module
+//! loads it). Warned of, read as Redis 7.0 reads them: a stream whose saved
+//! length is not its number of entries, and the 7.0-rc function format
+//! (Valkey 9 refuses both).
 //!
 //! Differences from a live export of the same data, by design: parts of a
 //! big zset come in the file's order (a skiplist is saved highest score
