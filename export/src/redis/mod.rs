@@ -79,7 +79,8 @@ file's CRC-64 checked at its end. It reads Redis 1.x to 7.4/8.0 files (RDB 1-12)
 and Valkey 9 files (VALKEY080), and refuses what Redis refuses, naming the key:
 a key held twice in one db, damaged encodings. Module values need --dump (they
 travel as their DUMP payload, for a target with the module); without it each is
-an error (exit 1); module data outside keys is an error too.
+an error (exit 1). A module's global data outside keys (MODULE_AUX) is not
+exported (a key-by-key copy never carries it), with a warning naming the module.
   redis-export --rdb dump.rdb.gz --dump -o all.ndjson.zst";
 
 /// Arguments of `redis-export`.

@@ -35,10 +35,10 @@
 //! keys), damaged encodings (including Redis's zipmap count check).
 //! Errors that say what the file is: a newer Redis or Valkey format, the old
 //! module format (Redis 4.0 release candidates: only the module can walk
-//! it), module data outside keys (MODULE_AUX: only a server with the module
-//! loads it). Warned of, read as Redis 7.0 reads them: a stream whose saved
-//! length is not its number of entries, and the 7.0-rc function format
-//! (Valkey 9 refuses both).
+//! it). Warned of: module data outside keys (MODULE_AUX, which no key-by-key
+//! copy carries; a server without the module refuses the file for it), and,
+//! read as Redis 7.0 reads them, a stream whose saved length is not its
+//! number of entries and the 7.0-rc function format (Valkey 9 refuses both).
 //!
 //! Differences from a live export of the same data, by design: parts of a
 //! big zset come in the file's order (a skiplist is saved highest score
@@ -242,8 +242,9 @@ pub trait Handler {
     /// A key holding a Redis module's value (with its DUMP payload when
     /// [`Options::dump`] is set). Filters are the handler's to apply.
     fn module_value(&mut self, key: ModuleKey<'_>) -> anyhow::Result<()>;
-    /// A module's global data (MODULE_AUX, outside any key): only a server
-    /// with the module can load it, so it cannot travel.
+    /// A module's global data (MODULE_AUX, outside any key): not part of any
+    /// key, so a key-by-key copy (DUMP/RESTORE, the live export) does not
+    /// carry it either; a server without the module refuses the file for it.
     fn module_aux(&mut self, module: &str);
     /// A function library (server-wide, not in any db).
     fn function(&mut self, library: FunctionLibrary) -> anyhow::Result<()>;

@@ -36,7 +36,7 @@ pub fn run(args: &Args, path: &Path) -> anyhow::Result<Outcome> {
         progress: Progress::new(&args.report, "keys", None),
         total_hint: (!filtered).then_some(0),
         modules: 0,
-        module_aux: 0,
+        module_aux: Default::default(),
         expired: 0,
         expired_fields: 0,
     };
@@ -51,7 +51,7 @@ pub fn run(args: &Args, path: &Path) -> anyhow::Result<Outcome> {
     let mut parser = Parser::new(Input::new(raw), opts);
     let stats = parser.run(&mut handler).with_context(|| format!("reading the RDB file {shown}"))?;
     handler.progress.finish();
-    let Export { sink, summary, modules, module_aux, expired, expired_fields, .. } = handler;
+    let Export { sink, summary, modules, expired, expired_fields, .. } = handler;
     sink.finish()?;
     summary.print(&args.report);
     if !args.report.quiet {
@@ -86,7 +86,7 @@ pub fn run(args: &Args, path: &Path) -> anyhow::Result<Outcome> {
     if modules > 0 {
         cli::warn(format_args!("{modules} key(s) holding Redis module values were not exported"));
     }
-    if modules > 0 || module_aux > 0 {
+    if modules > 0 {
         return Ok(Outcome::Failed);
     }
     Ok(Outcome::Success)
@@ -100,8 +100,8 @@ struct Export<'a> {
     /// Keys announced by RESIZEDB so far (only without filters).
     total_hint: Option<u64>,
     modules: u64,
-    /// MODULE_AUX records (module data outside keys) that could not travel.
-    module_aux: u64,
+    /// Modules whose MODULE_AUX data (outside keys) was seen, to warn once.
+    module_aux: std::collections::BTreeSet<String>,
     expired: u64,
     /// Hash fields left out because their expiry had passed.
     expired_fields: u64,
@@ -176,11 +176,14 @@ impl Handler for Export<'_> {
     }
 
     fn module_aux(&mut self, module: &str) {
-        cli::warn(format_args!(
-            "the file holds global data of Redis module {module} (outside any key), which only a server with \
-             {module} can load (a server without it refuses the file too); it was not exported"
-        ));
-        self.module_aux += 1;
+        // Modules often save it twice (before and after the keys): one word each.
+        if self.module_aux.insert(module.to_owned()) {
+            cli::warn(format_args!(
+                "the file holds global data of Redis module {module} outside any key (MODULE_AUX); it is not \
+                 exported: a key-by-key copy (DUMP/RESTORE, as the live export makes) does not carry it either, \
+                 and a server without {module} refuses this file for it"
+            ));
+        }
     }
 
     fn function(&mut self, library: FunctionLibrary) -> anyhow::Result<()> {
