@@ -631,6 +631,15 @@ fn expected_json(path: &Path) -> Keys {
     out
 }
 
+/// The function libraries' code in HDT3213/rdb's expected JSON, sorted.
+fn expected_functions(path: &Path) -> Vec<Vec<u8>> {
+    let items: Vec<serde_json::Value> = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    let mut code: Vec<Vec<u8>> =
+        items.iter().filter(|o| o["type"] == "functions").map(|o| text(&o["functionsLua"])).collect();
+    code.sort();
+    code
+}
+
 /// Keys as a JSON document can hold them, to compare with the expected
 /// JSON: text as UTF-8 (bytes that are not become U+FFFD, as that tool
 /// writes them), a stream entry's fields as a JSON object (a repeated field
@@ -855,7 +864,20 @@ fn every_corpus_rdb_file_reads_as_the_server_loads_it() {
             match off {
                 Ok(got) => {
                     match first_difference("the expected JSON", &as_json_holds(&want), &as_json_holds(&got.keys)) {
-                        None => verdicts.push(format!("expected JSON: same {} keys", want.len())),
+                        None => {
+                            let mut code: Vec<Vec<u8>> = got.functions.values().map(|(_, c)| c.clone()).collect();
+                            code.sort();
+                            if code == expected_functions(&json) {
+                                verdicts.push(format!(
+                                    "expected JSON: same {} keys, {} function libraries",
+                                    want.len(),
+                                    code.len()
+                                ));
+                            } else {
+                                ok = false;
+                                verdicts.push(format!("expected JSON: other function libraries: {code:?}"));
+                            }
+                        }
                         Some(d) => {
                             ok = false;
                             verdicts.push(d);
