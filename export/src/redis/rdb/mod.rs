@@ -31,8 +31,8 @@
 //! `--dump`, else an error naming each key.
 //!
 //! Refused as Redis refuses them, naming the key: a key held twice in one
-//! db (checked with a 64-bit hash of each key, 8 bytes a key held, not the
-//! keys), damaged encodings (including Redis's zipmap count check).
+//! db (checked with a 64-bit hash of each key: some 16 bytes a key held,
+//! not the keys), damaged encodings (including Redis's zipmap count check).
 //! Errors that say what the file is: a newer Redis or Valkey format, the old
 //! module format (Redis 4.0 release candidates: only the module can walk
 //! it). Warned of: module data outside keys (MODULE_AUX, which no key-by-key
@@ -495,7 +495,7 @@ pub struct Parser {
     db: u32,
     keys: u64,
     /// A 64-bit hash of every (db, key) read so far, to refuse a file
-    /// holding a key twice as Redis does (8 bytes a key, not the keys).
+    /// holding a key twice as Redis does (some 16 bytes a key, not the keys).
     seen: HashSet<u64>,
     /// The first live entry id of the stream being read (for the counters
     /// Redis computes for version-1 streams).
@@ -533,10 +533,9 @@ impl Parser {
                 "neither a REDIS nor a VALKEY magic at the start; this is not an RDB file",
             ));
         };
-        let version = std::str::from_utf8(digits)
-            .ok()
-            .and_then(|v| v.parse::<u32>().ok())
-            .ok_or_else(|| RdbError::corrupt(digits.len() as u64, "the version after the magic is not a number"))?;
+        let version = std::str::from_utf8(digits).ok().and_then(|v| v.parse::<u32>().ok()).ok_or_else(|| {
+            RdbError::corrupt((9 - digits.len()) as u64, "the version after the magic is not a number")
+        })?;
         check_version(valkey, version)?;
         self.valkey = valkey;
         self.version = version;
