@@ -1016,3 +1016,15 @@ fn a_real_module_value_from_an_rdb_file_restores_where_the_module_is_loaded() {
     let e = redis::cmd("RESTORE").arg("g").arg(0).arg(&payload).query::<()>(&mut p).unwrap_err().to_string();
     assert!(e.contains("Bad data format") && !e.contains("checksum"), "{e}");
 }
+
+#[test]
+fn function_libraries_travel_with_whole_databases_not_with_a_selection_of_keys() {
+    let Some(dir) = corpus("rdb", "function_libraries_travel_with_whole_databases") else { return };
+    let file = dir.join("redis-replicator/listpack-bug.rdb");
+    let whole = run("redis-export").arg("--rdb").arg(&file).assert_success();
+    assert_eq!(functions(&whole.stdout).len(), 3);
+    for filter in [["--match", "*"], ["--exclude", "nothing"], ["--type", "hash"]] {
+        let some = run("redis-export").arg("--rdb").arg(&file).args(filter).assert_success();
+        assert!(functions(&some.stdout).is_empty(), "{filter:?}");
+    }
+}

@@ -81,6 +81,8 @@ a key held twice in one db, damaged encodings. Module values need --dump (they
 travel as their DUMP payload, for a target with the module); without it each is
 an error (exit 1). A module's global data outside keys (MODULE_AUX) is not
 exported (a key-by-key copy never carries it), with a warning naming the module.
+Function libraries (both RDB formats) become redis_function lines, unless
+--match, --exclude or --type select keys.
   redis-export --rdb dump.rdb.gz --dump -o all.ndjson.zst";
 
 /// Arguments of `redis-export`.

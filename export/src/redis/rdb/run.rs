@@ -187,6 +187,12 @@ impl Handler for Export<'_> {
     }
 
     fn function(&mut self, library: FunctionLibrary) -> anyhow::Result<()> {
+        // Libraries are server-wide: they travel with a copy of whole
+        // databases, not with a selection of keys.
+        if !self.args.matches.is_empty() || !self.args.exclude.is_empty() || !self.args.types.is_empty() {
+            self.summary.group("functions").skipped += 1;
+            return Ok(());
+        }
         self.summary.group("functions").written += 1;
         self.sink.push_line(Record::RedisFunction(RedisFunction {
             library: library.name,
