@@ -308,7 +308,7 @@ impl Drop for LocalServer {
 
 /// A running reference server: the harness's, or the local Redis 8.2.
 enum Handle {
-    Harness(RedisServer),
+    Harness(Box<RedisServer>),
     Local(LocalServer),
 }
 
@@ -386,10 +386,10 @@ impl Reference {
             let args = self.args();
             self.server = Some(match self.generation {
                 Generation::Redis7 => {
-                    Handle::Harness(RedisOptions::new().server(ServerKind::Redis7).args(args).start())
+                    Handle::Harness(Box::new(RedisOptions::new().server(ServerKind::Redis7).args(args).start()))
                 }
                 Generation::Valkey9 => {
-                    Handle::Harness(RedisOptions::new().server(ServerKind::Valkey9).args(args).start())
+                    Handle::Harness(Box::new(RedisOptions::new().server(ServerKind::Valkey9).args(args).start()))
                 }
                 Generation::Redis8 => Handle::Local(LocalServer::start(&args)),
             });
