@@ -1028,3 +1028,45 @@ fn function_libraries_travel_with_whole_databases_not_with_a_selection_of_keys()
         assert!(functions(&some.stdout).is_empty(), "{filter:?}");
     }
 }
+
+#[test]
+fn dump_payloads_of_hashes_with_field_expiry_restore_with_their_expiries() {
+    let Some(dir) = corpus("rdb", "dump_payloads_of_hashes_with_field_expiry_restore") else { return };
+    let target = LocalServer::start(&[]);
+    let mut c = redis::Client::open(target.url_db(0)).unwrap().get_connection().unwrap();
+    let mut checked = 0;
+    for file in [
+        "redis-replicator/dump-ttlhash.rdb",
+        "HDT3213-rdb/hash_with_hfe.rdb",
+        "HDT3213-rdb/hash_as_listpack_with_hfe.rdb",
+    ] {
+        let out = run("redis-export").arg("--rdb").arg(dir.join(file)).arg("--dump").assert_success();
+        // dump-ttlhash's expiring fields have all expired: each of its hashes
+        // comes without them, and without the file's bytes as a payload
+        // (they would bring the fields back).
+        if file.contains("dump-ttlhash") {
+            assert!(out.stderr.contains("hash field(s) already expired"), "{}", out.stderr);
+            assert!(records(&out.stdout).iter().all(|r| r.dump.is_none()));
+        }
+        for rec in records(&out.stdout).into_iter().filter(|r| !r.field_expire_at_ms.is_empty()) {
+            let RedisValue::Hash(fields) = &rec.value else { panic!("{file}: {rec:?}") };
+            let payload = rec.dump.clone().expect("a key in one line has its payload");
+            redis::cmd("RESTORE").arg(&rec.key).arg(0).arg(&payload).arg("REPLACE").query::<()>(&mut c).unwrap();
+            let mut cmd = redis::cmd("HPEXPIRETIME");
+            cmd.arg(&rec.key).arg("FIELDS").arg(fields.len());
+            for (f, _) in fields {
+                cmd.arg(f);
+            }
+            let at: Vec<i64> = cmd.query(&mut c).unwrap();
+            let restored: Vec<(Vec<u8>, i64)> =
+                fields.iter().zip(at).filter(|(_, ms)| *ms >= 0).map(|((f, _), ms)| (f.clone(), ms)).collect();
+            let mut want = rec.field_expire_at_ms.clone();
+            want.sort();
+            let mut restored = restored;
+            restored.sort();
+            assert_eq!(restored, want, "{file}: key {:?}", String::from_utf8_lossy(&rec.key));
+            checked += 1;
+        }
+    }
+    assert!(checked >= 2, "only {checked} hashes with field expiry checked");
+}
