@@ -75,7 +75,7 @@ fits in one line, so redis-import can RESTORE it exactly.
 stdin; plain, zstd- or gzip-compressed, found by magic bytes) instead of a server:
 every database unless --db is given (each record keeps its db), keys and hash
 fields already expired left out (and counted) unless --include-expired, the
-file's CRC-64 checked at its end. It reads Redis 1.x to 7.4/8.0 files (RDB 1-12)
+file's CRC-64 checked at its end. It reads Redis 1.x to 8.2 files (RDB 1-12)
 and Valkey 9 files (VALKEY080), and refuses what Redis refuses, naming the key:
 a key held twice in one db, damaged encodings. Module values need --dump (they
 travel as their DUMP payload, for a target with the module); without it each is

@@ -11,7 +11,7 @@
 //! Redis's defaults), an LZF-compressed string (one block), and a stream
 //! group's pending entries list (to pair entries with their consumers).
 //!
-//! Covered: RDB versions 1–12 (Redis 1.x to 7.4/8.0) and Valkey's own
+//! Covered: RDB versions 1–12 (Redis 1.x to 8.2) and Valkey's own
 //! numbering (`VALKEY080`, Valkey 9; Valkey ≤ 8 writes `REDIS0011`); opcodes
 //! AUX, SELECTDB, RESIZEDB, EXPIRETIME(_MS), IDLE, FREQ, SLOT_INFO, EOF with
 //! its CRC-64, FUNCTION2 and the Redis 7.0 release candidates' function
@@ -80,7 +80,7 @@ fn check_version(valkey: bool, version: u32) -> Result<(), RdbError> {
         (false, v) => Err(RdbError::unsupported(
             at,
             format!(
-                "RDB version {v} is a Redis format newer than this reader knows (RDB 1 to {MAX_VERSION}, Redis ≤ 7.4/8.0); {advice}"
+                "RDB version {v} is a Redis format newer than this reader knows (RDB 1 to {MAX_VERSION}, Redis ≤ 8.2); {advice}"
             ),
         )),
         (true, v) if v < VALKEY_VERSION => Err(RdbError::unsupported(
