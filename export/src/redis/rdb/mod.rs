@@ -53,7 +53,7 @@ pub mod lzf;
 mod run;
 
 use std::collections::{HashMap, HashSet};
-use std::hash::{Hash as _, Hasher as _};
+use std::hash::{BuildHasherDefault, Hash as _, Hasher as _};
 
 use decant_record::record::{PendingEntry, StreamEntry, StreamGroup, StreamValue};
 use decant_record::{Bytes, RedisRecord, RedisType, RedisValue};
@@ -301,6 +301,28 @@ impl FunctionLibrary {
     }
 }
 
+/// The hasher of the set of key hashes: they are SipHash values already,
+/// so the set uses them as they are.
+#[derive(Debug, Default)]
+struct KeyHashHasher(u64);
+
+impl std::hash::Hasher for KeyHashHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Only u64s are hashed here; anything else is folded in.
+        for b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
+        }
+    }
+
+    fn write_u64(&mut self, v: u64) {
+        self.0 = v;
+    }
+}
+
 /// A 64-bit hash of (db, key), to spot a key held twice.
 fn key_hash(db: u32, key: &[u8]) -> u64 {
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
@@ -496,7 +518,7 @@ pub struct Parser {
     keys: u64,
     /// A 64-bit hash of every (db, key) read so far, to refuse a file
     /// holding a key twice as Redis does (some 16 bytes a key, not the keys).
-    seen: HashSet<u64>,
+    seen: HashSet<u64, BuildHasherDefault<KeyHashHasher>>,
     /// The first live entry id of the stream being read (for the counters
     /// Redis computes for version-1 streams).
     first_entry: Option<(u64, u64)>,
@@ -514,7 +536,7 @@ impl Parser {
             valkey: false,
             db: 0,
             keys: 0,
-            seen: HashSet::new(),
+            seen: HashSet::default(),
             first_entry: None,
             stream_live_entries: 0,
         }
@@ -587,6 +609,10 @@ impl Parser {
                     let keys = self.input.length()?;
                     self.input.length()?;
                     h.size_hint(keys);
+                    // Room for the db's keys at once: no doubling (and no
+                    // old and new table side by side) while they are read.
+                    // Bounded, so a damaged count allocates no gigabytes.
+                    self.seen.reserve(usize::try_from(keys.min(1 << 22)).unwrap_or(0));
                 }
                 // AUX
                 0xFA => {
