@@ -822,6 +822,7 @@ fn every_corpus_rdb_file_reads_as_the_server_loads_it() {
     let files = rdb_files(&dir);
     assert!(files.len() >= 80, "the corpus holds {} RDB files, expected 83", files.len());
     let offline: Vec<Result<Export, String>> = files.iter().map(|f| offline(f)).collect();
+    let offline_s = started.elapsed().as_secs_f64();
     // One server per generation, all at once.
     let per_server: Vec<Vec<Option<(bool, String)>>> = std::thread::scope(|scope| {
         let threads: Vec<_> = GENERATIONS
@@ -895,7 +896,12 @@ fn every_corpus_rdb_file_reads_as_the_server_loads_it() {
         }
         table.push(format!("{} {name}: {}", if ok { "ok  " } else { "FAIL" }, verdicts.join("; ")));
     }
-    eprintln!("{}\n{} files in {:.1} s", table.join("\n"), files.len(), started.elapsed().as_secs_f64());
+    eprintln!(
+        "{}\n{} files in {:.1} s (offline exports {offline_s:.1} s)",
+        table.join("\n"),
+        files.len(),
+        started.elapsed().as_secs_f64()
+    );
     assert!(failures == 0, "{failures} of {} corpus files differ:\n{}", files.len(), table.join("\n"));
 }
 
