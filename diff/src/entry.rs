@@ -434,6 +434,11 @@ impl EntryReader {
                     }
                 }
                 Record::Header(_) | Record::End(_) => {}
+                Record::RedisFunction(_) => bail!(
+                    "{}: line {}: a redis_function line (a function library): decant-diff does not compare function libraries yet; decant-checksum does (group functions)",
+                    self.name,
+                    self.line_number()
+                ),
                 Record::Diff(_) | Record::Delete(_) => bail!(
                     "{}: line {}: a {} line: decant-diff compares data streams (rows and Redis keys), not diff or patch output",
                     self.name,
@@ -493,7 +498,7 @@ impl EntryReader {
     fn wanted(&self, group: &GroupKey) -> bool {
         let table_ok = match group {
             GroupKey::Table(t) => self.table_wanted(t),
-            GroupKey::Keys(_) => true,
+            GroupKey::Keys(_) | GroupKey::Functions => true,
         };
         table_ok && self.opts.only_groups.as_ref().is_none_or(|g| g.contains(group))
     }

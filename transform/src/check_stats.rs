@@ -255,6 +255,7 @@ mod tests {
                 part: None,
                 last: false,
                 dump: None,
+                field_expire_at_ms: Vec::new(),
             })
         };
         for k in ["rate_limit:cost:1", "rate_limit:cost:2", "user:5", "rate_limit:cost:3"] {

@@ -15,6 +15,7 @@ fn hash(key: &str, fields: &[(&str, &str)]) -> Record {
         part: None,
         last: false,
         dump: None,
+        field_expire_at_ms: Vec::new(),
     })
 }
 
@@ -131,6 +132,7 @@ fn decimal_rounding_is_opt_in() {
         part: None,
         last: false,
         dump: None,
+        field_expire_at_ms: Vec::new(),
     });
     let err = out(&spec.replace(" ROUND", ""), &rec).unwrap_err();
     assert!(err.contains("more than the column's 6 fraction digits") && err.contains("half_even"), "{err}");

@@ -72,9 +72,18 @@ element alone is bigger); --dump adds the DUMP payload of every key that
 fits in one line, so redis-import can RESTORE it exactly.
 
 --rdb FILE reads an RDB file (SAVE/BGSAVE's dump.rdb, `redis-cli --rdb`; `-` for
-stdin, zstd-compressed or plain) instead of a server: every database unless --db
-is given (each record keeps its db), keys already expired left out unless
---include-expired, the file's CRC-64 checked at its end.";
+stdin; plain, zstd- or gzip-compressed, found by magic bytes) instead of a server:
+every database unless --db is given (each record keeps its db), keys and hash
+fields already expired left out (and counted) unless --include-expired, the
+file's CRC-64 checked at its end. It reads Redis 1.x to 8.2 files (RDB 1-12)
+and Valkey 9 files (VALKEY080), and refuses what Redis refuses, naming the key:
+a key held twice in one db, damaged encodings. Module values need --dump (they
+travel as their DUMP payload, for a target with the module); without it each is
+an error (exit 1). A module's global data outside keys (MODULE_AUX) is not
+exported (a key-by-key copy never carries it), with a warning naming the module.
+Function libraries (both RDB formats) become redis_function lines, unless
+--match, --exclude or --type select keys.
+  redis-export --rdb dump.rdb.gz --dump -o all.ndjson.zst";
 
 /// Arguments of `redis-export`.
 #[derive(Debug, clap::Parser)]
@@ -263,6 +272,7 @@ impl Sink {
                             writer.write(&Record::Redis(rec)).context("writing the output")?;
                         }
                     }
+                    Ok(Msg::Line(record)) => writer.write(&record).context("writing the output")?,
                     Ok(Msg::Finish) => {
                         let output = writer.finish().context("writing the output")?;
                         return output.finish().context("writing the output");
@@ -296,6 +306,16 @@ impl Sink {
             shared: Some((id, handoff)),
             open: false,
         }
+    }
+
+    /// Writes a line that is not a key, after the keys pushed before it.
+    fn push_line(&mut self, record: Record) -> anyhow::Result<()> {
+        self.send()?;
+        if self.tx.as_ref().is_none_or(|tx| tx.send(Msg::Line(Box::new(record))).is_err()) {
+            // The writer stopped: its error says why.
+            return Err(self.join().err().unwrap_or_else(|| anyhow::anyhow!("the output writer stopped")));
+        }
+        Ok(())
     }
 
     fn push(&mut self, rec: RedisRecord) -> anyhow::Result<()> {
@@ -375,6 +395,8 @@ impl Drop for Sink {
 
 enum Msg {
     Batch(Vec<RedisRecord>),
+    /// A line that is not a key (a function library).
+    Line(Box<Record>),
     Finish,
 }
 
@@ -544,7 +566,7 @@ impl Exporter<'_> {
                 RedisType::Set => scan_cmd(&mut p, b"SSCAN", k, b"0", chunk),
                 RedisType::List => range_cmd(&mut p, b"LRANGE", k, 0, chunk, false),
                 RedisType::ZSet => range_cmd(&mut p, b"ZRANGE", k, 0, chunk, true),
-                RedisType::Stream => {}
+                RedisType::Stream | RedisType::Module => {}
             }
         }
         con.send(p.bytes(), p.count())
@@ -559,7 +581,7 @@ impl Exporter<'_> {
         let mut held_bytes = 0usize;
         for f in found {
             let whole = match f.ty {
-                RedisType::Stream => {
+                RedisType::Stream | RedisType::Module => {
                     deferred.push_back(f);
                     continue;
                 }
@@ -605,6 +627,7 @@ impl Exporter<'_> {
                         part: None,
                         last: false,
                         dump: None,
+                        field_expire_at_ms: Vec::new(),
                     };
                     if self.opts.dump {
                         if held_bytes > DUMP_HOLD_BYTES {
@@ -722,6 +745,7 @@ impl Exporter<'_> {
                     part: Some(part),
                     last: false,
                     dump: None,
+                    field_expire_at_ms: Vec::new(),
                 })?;
                 part += 1;
                 continue;
@@ -744,6 +768,7 @@ impl Exporter<'_> {
                     part: None,
                     last: false,
                     dump,
+                    field_expire_at_ms: Vec::new(),
                 });
             }
             if reader.gone {
@@ -763,6 +788,7 @@ impl Exporter<'_> {
                 part: Some(part),
                 last: true,
                 dump: None,
+                field_expire_at_ms: Vec::new(),
             });
         }
     }
@@ -776,6 +802,7 @@ fn value_bytes(v: &RedisValue) -> usize {
         RedisValue::List(l) | RedisValue::Set(l) => l.iter().map(Vec::len).sum(),
         RedisValue::ZSet(z) => z.iter().map(|(m, _)| m.len() + 24).sum(),
         RedisValue::Stream(s) => s.entries.iter().map(entry_bytes).sum(),
+        RedisValue::Module(_) => 0,
     }
 }
 
@@ -817,6 +844,7 @@ fn split_by_bytes(value: RedisValue, max: usize) -> Vec<RedisValue> {
             .into_iter()
             .map(|entries| RedisValue::Stream(StreamValue { entries, ..StreamValue::default() }))
             .collect(),
+        module @ RedisValue::Module(_) => vec![module],
     }
 }
 
@@ -1013,6 +1041,7 @@ fn approx_size(r: &RedisRecord) -> usize {
             RedisValue::List(l) | RedisValue::Set(l) => l.iter().map(|v| v.len() + 24).sum(),
             RedisValue::ZSet(z) => z.iter().map(|(m, _)| m.len() + 32).sum(),
             RedisValue::Stream(s) => s.entries.len() * 64,
+            RedisValue::Module(_) => 0,
         }
 }
 
@@ -1085,7 +1114,7 @@ fn first_window(ty: RedisType, v: Reply, chunk: usize) -> Window {
                 }
             }
         }
-        RedisType::String | RedisType::Stream => Window::Partial,
+        RedisType::String | RedisType::Stream | RedisType::Module => Window::Partial,
     }
 }
 
@@ -1312,6 +1341,9 @@ impl<'a> WindowReader<'a> {
                     }
                 }
                 RedisValue::Stream(StreamValue { entries, ..StreamValue::default() })
+            }
+            RedisType::Module => {
+                bail!("key {}: a module key has no elements to read (it travels as its DUMP)", Bytes(self.key.to_vec()))
             }
         };
         Ok(Some(value))

@@ -274,6 +274,12 @@ impl Rule {
         }
         let mut cols = Vec::new();
         match ty {
+            RedisType::Module => {
+                return Err(spec_err(
+                    n,
+                    "to_type = \"module\": a module key's value is an opaque payload, rows cannot make one",
+                ))
+            }
             RedisType::Hash if spec.field.is_some() || spec.value.is_some() => {
                 if !spec.columns.is_empty() || spec.field.is_none() || spec.value.is_none() {
                     return Err(spec_err(

@@ -276,6 +276,22 @@ pub fn zipmap(buf: &[u8]) -> Result<Pairs, BlobError> {
             if at + 1 != buf.len() {
                 return err(at, "zipmap end marker before the end of its bytes");
             }
+            // Redis's integrity check (zipmapValidateIntegrity): a zipmap
+            // holds at least one pair, and its header byte is the number of
+            // pairs, or 254 ("254 or more: count them").
+            let header = buf[0];
+            if out.is_empty() {
+                return err(0, "empty zipmap (Redis refuses it: \"Zipmap integrity check failed\")");
+            }
+            if header != 254 && header as usize != out.len() {
+                return err(
+                    0,
+                    format!(
+                        "zipmap header says {header} pairs but it holds {} (Redis refuses it: \"Zipmap integrity check failed\")",
+                        out.len()
+                    ),
+                );
+            }
             return Ok(out);
         };
         let key = slice(buf, at, klen, "zipmap key")?.to_vec();
@@ -369,6 +385,18 @@ mod tests {
 
         let zm = [2, 1, b'a', 2, 1, b'x', b'y', 0, 3, b'k', b'e', b'y', 0, 0, 0xFF];
         assert_eq!(zipmap(&zm).unwrap(), vec![(b"a".to_vec(), b"xy".to_vec()), (b"key".to_vec(), Vec::new())]);
+        // 254 means "count them"; any other header must be the pair count,
+        // and an empty zipmap is refused, as Redis refuses both.
+        let mut counted = zm;
+        counted[0] = 254;
+        assert_eq!(zipmap(&counted).unwrap().len(), 2);
+        for header in [0u8, 1, 3, 255] {
+            let mut wrong = zm;
+            wrong[0] = header;
+            let e = zipmap(&wrong).unwrap_err();
+            assert!(e.what.contains("header says") && e.what.contains("integrity"), "{e}");
+        }
+        assert!(zipmap(&[0, 0xFF]).unwrap_err().what.contains("empty zipmap"));
     }
 
     #[test]

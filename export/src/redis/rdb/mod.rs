@@ -11,18 +11,34 @@
 //! Redis's defaults), an LZF-compressed string (one block), and a stream
 //! group's pending entries list (to pair entries with their consumers).
 //!
-//! Covered: RDB versions 1–12 (Redis 1.x to 7.4); opcodes AUX, SELECTDB,
-//! RESIZEDB, EXPIRETIME(_MS), IDLE, FREQ, SLOT_INFO, MODULE_AUX and FUNCTION2
-//! (both skipped: they hold no keys), EOF with its CRC-64; every string
-//! encoding (int8/16/32, LZF); every type encoding Redis has written for
-//! strings, lists (linked list, ziplist, quicklist of ziplists or
-//! listpacks), sets (plain, intset, listpack), zsets (text or binary
-//! scores, ziplist, listpack), hashes (plain, zipmap, ziplist, listpack)
-//! and streams (listpacks v1–v3 with consumer groups, consumers and
-//! pending entries). Not covered, each a clear error: hashes with field
-//! expiry (Redis 7.4 `HFE` types), Redis 7.0-rc function data, and
-//! version-1 module values; version-2 module values are skipped and
-//! reported (as the live export reports module keys).
+//! Covered: RDB versions 1–12 (Redis 1.x to 8.2) and Valkey's own
+//! numbering (`VALKEY080`, Valkey 9; Valkey ≤ 8 writes `REDIS0011`); opcodes
+//! AUX, SELECTDB, RESIZEDB, EXPIRETIME(_MS), IDLE, FREQ, SLOT_INFO, EOF with
+//! its CRC-64, FUNCTION2 and the Redis 7.0 release candidates' function
+//! format (both become `redis_function` lines, the latter with the shebang
+//! line Redis 7.0 adds when it loads it); every string encoding (int8/16/32,
+//! LZF); every type encoding Redis has written for strings, lists (linked
+//! list, ziplist, quicklist of ziplists or listpacks), sets (plain, intset,
+//! listpack), zsets (text or binary scores, ziplist, listpack), hashes
+//! (plain, zipmap, ziplist, listpack; with field expiry: Redis 7.4's
+//! HASH_METADATA and HASH_LISTPACK_EX and their release-candidate forms,
+//! Valkey 9's HASH_2, as `field_expire_at_ms`, fields already expired left
+//! out and counted) and streams (listpacks v1–v3 with consumer groups,
+//! consumers, pending entries and the counters `entries_added`,
+//! `max_deleted_entry_id` and `entries_read`, the latter computed for v1
+//! streams as Redis computes it when it loads one); module values
+//! (MODULE_2) as `type: module` lines with their DUMP payload under
+//! `--dump`, else an error naming each key.
+//!
+//! Refused as Redis refuses them, naming the key: a key held twice in one
+//! db (checked with a 64-bit hash of each key: some 16 bytes a key held,
+//! not the keys), damaged encodings (including Redis's zipmap count check).
+//! Errors that say what the file is: a newer Redis or Valkey format, the old
+//! module format (Redis 4.0 release candidates: only the module can walk
+//! it). Warned of: module data outside keys (MODULE_AUX, which no key-by-key
+//! copy carries; a server without the module refuses the file for it), and,
+//! read as Redis 7.0 reads them, a stream whose saved length is not its
+//! number of entries and the 7.0-rc function format (Valkey 9 refuses both).
 //!
 //! Differences from a live export of the same data, by design: parts of a
 //! big zset come in the file's order (a skiplist is saved highest score
@@ -36,7 +52,8 @@ mod input;
 pub mod lzf;
 mod run;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasherDefault, Hash as _, Hasher as _};
 
 use decant_record::record::{PendingEntry, StreamEntry, StreamGroup, StreamValue};
 use decant_record::{Bytes, RedisRecord, RedisType, RedisValue};
@@ -47,6 +64,35 @@ pub(super) use self::run::run;
 
 /// Highest RDB version this reader knows (Redis 7.4).
 pub const MAX_VERSION: u32 = 12;
+
+/// The Valkey RDB version this reader knows (Valkey 9, `VALKEY080`). Valkey
+/// numbers its own formats from 80 up; below that it writes `REDIS00NN`.
+pub const VALKEY_VERSION: u32 = 80;
+
+/// Whether this reader reads a file of this magic and version; if not, an
+/// error saying which format it is.
+fn check_version(valkey: bool, version: u32) -> Result<(), RdbError> {
+    let at = if valkey { 6 } else { 5 };
+    let advice = "export it from a server that loaded it (redis-export --url) instead";
+    match (valkey, version) {
+        (_, 0) => Err(RdbError::corrupt(at, "RDB version 0 does not exist")),
+        (false, 1..=MAX_VERSION) | (true, 1..=11 | VALKEY_VERSION) => Ok(()),
+        (false, v) => Err(RdbError::unsupported(
+            at,
+            format!(
+                "RDB version {v} is a Redis format newer than this reader knows (RDB 1 to {MAX_VERSION}, Redis ≤ 8.2); {advice}"
+            ),
+        )),
+        (true, v) if v < VALKEY_VERSION => Err(RdbError::unsupported(
+            at,
+            format!("a VALKEY magic with version {v}: Valkey writes versions ≤ 11 as REDIS00NN and its own from {VALKEY_VERSION}; this file was not written by Valkey"),
+        )),
+        (true, v) => Err(RdbError::unsupported(
+            at,
+            format!("Valkey RDB version {v} is newer than this reader knows (Valkey {VALKEY_VERSION}, Valkey 9); {advice}"),
+        )),
+    }
+}
 
 /// Stream entry flags inside a stream listpack.
 const STREAM_ITEM_DELETED: i64 = 1;
@@ -82,6 +128,15 @@ pub enum RdbError {
         /// The key being read, if any.
         key: Option<Bytes>,
         /// What it is, and what to do.
+        message: String,
+    },
+    /// A well-formed file that Redis itself refuses to load (a key held
+    /// twice); the message names the key and says what to do.
+    #[error("byte {offset}: {message}")]
+    Refused {
+        /// Offset of the offending key.
+        offset: u64,
+        /// What is wrong, naming the key.
         message: String,
     },
     /// Reading failed.
@@ -136,7 +191,7 @@ impl RdbError {
                     *key = Some(Bytes(k.to_vec()));
                 }
             }
-            RdbError::Io { .. } | RdbError::Output(_) => {}
+            RdbError::Io { .. } | RdbError::Refused { .. } | RdbError::Output(_) => {}
         }
         self
     }
@@ -184,12 +239,96 @@ pub trait Handler {
     fn empty(&mut self, key: &KeyInfo<'_>);
     /// A record: a whole key, or one part of a big key.
     fn record(&mut self, record: RedisRecord) -> anyhow::Result<()>;
-    /// A key holding a Redis module's value: not representable, skipped.
-    fn module_value(&mut self, db: u32, key: &[u8], module: &str);
+    /// A key holding a Redis module's value (with its DUMP payload when
+    /// [`Options::dump`] is set). Filters are the handler's to apply.
+    fn module_value(&mut self, key: ModuleKey<'_>) -> anyhow::Result<()>;
+    /// A module's global data (MODULE_AUX, outside any key): not part of any
+    /// key, so a key-by-key copy (DUMP/RESTORE, the live export) does not
+    /// carry it either; a server without the module refuses the file for it.
+    fn module_aux(&mut self, module: &str);
+    /// A function library (server-wide, not in any db).
+    fn function(&mut self, library: FunctionLibrary) -> anyhow::Result<()>;
+    /// Hash fields that had already expired (and are left out).
+    fn expired_fields(&mut self, _key: &KeyInfo<'_>, _fields: u64) {}
     /// Something worth telling the user that is not an error.
     fn notice(&mut self, message: &str);
     /// A database's key count from RESIZEDB (for progress).
     fn size_hint(&mut self, _keys: u64) {}
+}
+
+/// A key holding a module value, as read.
+#[derive(Debug, Clone, Copy)]
+pub struct ModuleKey<'a> {
+    /// Database number.
+    pub db: u32,
+    /// The key.
+    pub key: &'a [u8],
+    /// The module type's 9-character name (from the 64-bit module id).
+    pub module: &'a str,
+    /// Absolute expiry (Unix ms), if any.
+    pub expire_at_ms: Option<i64>,
+    /// Whether it had already expired (and is to be left out).
+    pub expired: bool,
+    /// The DUMP payload (`--dump`): the serialised value, RDB version, CRC-64.
+    pub dump: Option<&'a [u8]>,
+}
+
+/// A function library read from the file (FUNCTION2, or the Redis 7.0
+/// release candidates' format with its shebang line rebuilt as Redis 7.0
+/// does when it loads one).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FunctionLibrary {
+    /// The library name (`name=` of the shebang line).
+    pub name: String,
+    /// The engine, upper case as `FUNCTION LIST` reports it (`LUA`).
+    pub engine: String,
+    /// The code, shebang line first, as `FUNCTION LOAD` takes it.
+    pub code: Vec<u8>,
+}
+
+impl FunctionLibrary {
+    /// Reads engine and name from the code's `#!ENGINE name=NAME` line.
+    pub fn from_code(code: Vec<u8>) -> Result<FunctionLibrary, String> {
+        let first = code.split(|b| *b == b'\n').next().unwrap_or_default();
+        let line = std::str::from_utf8(first).map_err(|_| "its first line is not UTF-8".to_owned())?;
+        let rest = line
+            .strip_prefix("#!")
+            .ok_or_else(|| format!("the code starts with {line:?}, not a #!ENGINE name=NAME line"))?;
+        let mut words = rest.split_whitespace();
+        let engine = words.next().filter(|e| !e.contains('=')).ok_or("no engine after #!")?.to_uppercase();
+        let name = words.find_map(|w| w.strip_prefix("name=")).ok_or("no name= in its #! line")?.to_owned();
+        Ok(FunctionLibrary { name, engine, code })
+    }
+}
+
+/// The hasher of the set of key hashes: they are SipHash values already,
+/// so the set uses them as they are.
+#[derive(Debug, Default)]
+struct KeyHashHasher(u64);
+
+impl std::hash::Hasher for KeyHashHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Only u64s are hashed here; anything else is folded in.
+        for b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
+        }
+    }
+
+    fn write_u64(&mut self, v: u64) {
+        self.0 = v;
+    }
+}
+
+/// A 64-bit hash of (db, key), to spot a key held twice.
+fn key_hash(db: u32, key: &[u8]) -> u64 {
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    db.hash(&mut hasher);
+    key.hash(&mut hasher);
+    hasher.finish()
 }
 
 /// How the file's checksum came out.
@@ -208,6 +347,8 @@ pub enum Checksum {
 pub struct Stats {
     /// The file's RDB version.
     pub version: u32,
+    /// A Valkey file (`VALKEY` magic, Valkey's version numbers).
+    pub valkey: bool,
     /// Keys in the file (every database, every type).
     pub keys: u64,
     /// The checksum.
@@ -218,6 +359,8 @@ pub struct Stats {
 enum Item {
     Member(Vec<u8>),
     Field(Vec<u8>, Vec<u8>),
+    /// A hash field with its absolute expiry (Unix ms).
+    ExpiringField(Vec<u8>, Vec<u8>, i64),
     Scored(Vec<u8>, f64),
     Entry(StreamEntry),
 }
@@ -227,7 +370,7 @@ impl Item {
     fn data_bytes(&self) -> usize {
         match self {
             Item::Member(m) => m.len(),
-            Item::Field(f, v) => f.len() + v.len(),
+            Item::Field(f, v) | Item::ExpiringField(f, v, _) => f.len() + v.len(),
             Item::Scored(m, _) => m.len() + 24,
             Item::Entry(e) => e.id.len() + e.fields.iter().map(|(f, v)| f.len() + v.len()).sum::<usize>(),
         }
@@ -248,6 +391,10 @@ struct Emitter {
     part: u32,
     cur: RedisValue,
     cur_bytes: usize,
+    /// Expiries of the current part's hash fields that have one.
+    cur_field_expiry: Vec<(Vec<u8>, i64)>,
+    /// Fields left out because they had expired.
+    expired_fields: u64,
 }
 
 impl Emitter {
@@ -259,6 +406,8 @@ impl Emitter {
             RedisType::Set => RedisValue::Set(Vec::new()),
             RedisType::ZSet => RedisValue::ZSet(Vec::new()),
             RedisType::Stream => RedisValue::Stream(StreamValue::default()),
+            // The reader never makes a module key an element container.
+            RedisType::Module => RedisValue::Module(String::new()),
         }
     }
 
@@ -267,7 +416,16 @@ impl Emitter {
     }
 
     fn record(&self, value: RedisValue, part: Option<u32>, last: bool, dump: Option<Vec<u8>>) -> RedisRecord {
-        RedisRecord { db: self.db, key: self.key.clone(), expire_at_ms: self.expire_at_ms, value, part, last, dump }
+        RedisRecord {
+            db: self.db,
+            key: self.key.clone(),
+            expire_at_ms: self.expire_at_ms,
+            value,
+            part,
+            last,
+            dump,
+            field_expire_at_ms: Vec::new(),
+        }
     }
 
     /// Adds one element; true when a part was written to make room.
@@ -281,7 +439,8 @@ impl Emitter {
         if full && !self.cur.is_empty() {
             let mut value = std::mem::replace(&mut self.cur, Self::empty_value(self.ty));
             value.sort_canonical();
-            h.record(self.record(value, Some(self.part), false, None)).map_err(RdbError::Output)?;
+            let rec = self.part_record(value, Some(self.part), false, None)?;
+            h.record(rec).map_err(RdbError::Output)?;
             self.part += 1;
             self.cur_bytes = 0;
             flushed = true;
@@ -290,6 +449,10 @@ impl Emitter {
         match (&mut self.cur, item) {
             (RedisValue::List(v) | RedisValue::Set(v), Item::Member(m)) => v.push(m),
             (RedisValue::Hash(v), Item::Field(f, x)) => v.push((f, x)),
+            (RedisValue::Hash(v), Item::ExpiringField(f, x, at)) => {
+                self.cur_field_expiry.push((f.clone(), at));
+                v.push((f, x))
+            }
             (RedisValue::ZSet(v), Item::Scored(m, s)) => v.push((m, s)),
             (RedisValue::Stream(s), Item::Entry(e)) => s.entries.push(e),
             _ => unreachable!("the parser pushes the key's own element kind"),
@@ -306,15 +469,40 @@ impl Emitter {
         let mut this = self;
         std::mem::swap(&mut value, &mut this.cur);
         value.sort_canonical();
-        if this.part == 0 {
+        if this.expired_fields > 0 {
+            h.expired_fields(&this.info(), this.expired_fields);
+        }
+        let rec = if this.part == 0 {
             if value.is_empty() && !matches!(this.ty, RedisType::String | RedisType::Stream) {
-                h.empty(&this.info());
+                if this.expired_fields > 0 {
+                    // Every field had expired: Redis drops the key on load.
+                    h.expired(&this.info());
+                } else {
+                    h.empty(&this.info());
+                }
                 return Ok(());
             }
-            h.record(this.record(value, None, false, dump)).map_err(RdbError::Output)
+            this.part_record(value, None, false, dump)?
         } else {
-            h.record(this.record(value, Some(this.part), true, None)).map_err(RdbError::Output)
-        }
+            let part = this.part;
+            this.part_record(value, Some(part), true, None)?
+        };
+        h.record(rec).map_err(RdbError::Output)
+    }
+
+    /// A record of the current part, with its fields' expiries.
+    fn part_record(
+        &mut self,
+        value: RedisValue,
+        part: Option<u32>,
+        last: bool,
+        dump: Option<Vec<u8>>,
+    ) -> Result<RedisRecord, RdbError> {
+        let mut field_expiry = std::mem::take(&mut self.cur_field_expiry);
+        field_expiry.sort_unstable();
+        let mut rec = self.record(value, part, last, dump);
+        rec.field_expire_at_ms = field_expiry;
+        Ok(rec)
     }
 }
 
@@ -324,32 +512,54 @@ pub struct Parser {
     input: Input,
     opts: Options,
     version: u32,
+    /// A Valkey file (`VALKEY` magic): its own version numbers and types.
+    valkey: bool,
     db: u32,
     keys: u64,
+    /// A 64-bit hash of every (db, key) read so far, to refuse a file
+    /// holding a key twice as Redis does (some 16 bytes a key, not the keys).
+    seen: HashSet<u64, BuildHasherDefault<KeyHashHasher>>,
+    /// The first live entry id of the stream being read (for the counters
+    /// Redis computes for version-1 streams).
+    first_entry: Option<(u64, u64)>,
+    /// Entries not marked deleted in the stream being read.
+    stream_live_entries: u64,
 }
 
 impl Parser {
     /// A parser over `input` (positioned at the `REDIS` magic).
     pub fn new(input: Input, opts: Options) -> Parser {
-        Parser { input, opts, version: 0, db: 0, keys: 0 }
+        Parser {
+            input,
+            opts,
+            version: 0,
+            valkey: false,
+            db: 0,
+            keys: 0,
+            seen: HashSet::default(),
+            first_entry: None,
+            stream_live_entries: 0,
+        }
     }
 
     /// Reads the whole file, handing keys and records to `h`.
     pub fn run(&mut self, h: &mut dyn Handler) -> Result<Stats, RdbError> {
         let magic: [u8; 9] = self.input.array()?;
-        if &magic[..5] != b"REDIS" {
-            return Err(RdbError::corrupt(0, "no REDIS magic at the start; this is not an RDB file"));
-        }
-        let version = std::str::from_utf8(&magic[5..])
-            .ok()
-            .and_then(|v| v.parse::<u32>().ok())
-            .ok_or_else(|| RdbError::corrupt(5, "the version after REDIS is not 4 digits"))?;
-        if !(1..=MAX_VERSION).contains(&version) {
-            return Err(RdbError::unsupported(
-                5,
-                format!("RDB version {version} is not supported (this reader knows 1 to {MAX_VERSION}, Redis ≤ 7.4)"),
+        let (valkey, digits) = if magic.starts_with(b"REDIS") {
+            (false, &magic[5..])
+        } else if magic.starts_with(b"VALKEY") {
+            (true, &magic[6..])
+        } else {
+            return Err(RdbError::corrupt(
+                0,
+                "neither a REDIS nor a VALKEY magic at the start; this is not an RDB file",
             ));
-        }
+        };
+        let version = std::str::from_utf8(digits).ok().and_then(|v| v.parse::<u32>().ok()).ok_or_else(|| {
+            RdbError::corrupt((9 - digits.len()) as u64, "the version after the magic is not a number")
+        })?;
+        check_version(valkey, version)?;
+        self.valkey = valkey;
         self.version = version;
         let mut expire: Option<i64> = None;
         loop {
@@ -382,7 +592,7 @@ impl Parser {
                             self.input.offset()
                         ));
                     }
-                    return Ok(Stats { version, keys: self.keys, checksum });
+                    return Ok(Stats { version, valkey, keys: self.keys, checksum });
                 }
                 // SELECTDB
                 0xFE => {
@@ -399,6 +609,10 @@ impl Parser {
                     let keys = self.input.length()?;
                     self.input.length()?;
                     h.size_hint(keys);
+                    // Room for the db's keys at once: no doubling (and no
+                    // old and new table side by side) while they are read.
+                    // Bounded, so a damaged count allocates no gigabytes.
+                    self.seen.reserve(usize::try_from(keys.min(1 << 22)).unwrap_or(0));
                 }
                 // AUX
                 0xFA => {
@@ -419,19 +633,38 @@ impl Parser {
                     self.input.length()?;
                     self.input.length()?;
                     self.skip_module_data()?;
-                    h.notice(&format!("module {} data outside keys was skipped", module_name(id)));
+                    h.module_aux(&module_name(id));
                 }
-                // FUNCTION_PRE_GA (Redis 7.0 rc1/rc2).
+                // FUNCTION_PRE_GA (Redis 7.0 rc1/rc2): name, engine, an
+                // optional description, then the code without its shebang
+                // line, which Redis 7.0 adds when it loads the library.
                 0xF6 => {
-                    return Err(RdbError::unsupported(
-                        at,
-                        "function library data of a Redis 7.0 release candidate: load the file into Redis 7.0 and SAVE it again",
-                    ))
+                    let name = self.input.string()?;
+                    let engine = self.input.string()?;
+                    if self.input.length()? != 0 {
+                        self.input.skip_string()?;
+                    }
+                    let body = self.input.string()?;
+                    let mut code =
+                        format!("#!{} name={}\n", String::from_utf8_lossy(&engine), String::from_utf8_lossy(&name))
+                            .into_bytes();
+                    code.extend_from_slice(&body);
+                    let library = FunctionLibrary::from_code(code)
+                        .map_err(|m| RdbError::corrupt(at, format!("function library: {m}")))?;
+                    h.notice(&format!(
+                        "function library {} is in the Redis 7.0 release-candidate format: Redis 7.0 loads it, \
+                         Valkey 9 refuses it (\"Pre-release function format not supported\"); exported in the \
+                         released form, which FUNCTION LOAD takes",
+                        library.name
+                    ));
+                    h.function(library).map_err(RdbError::Output)?;
                 }
-                // FUNCTION2: a function library's code.
+                // FUNCTION2: a function library's code, shebang line first.
                 0xF5 => {
-                    self.input.skip_string()?;
-                    h.notice("a function library was skipped (decant exports keys, not functions: FUNCTION DUMP/RESTORE copies those)");
+                    let code = self.input.string()?;
+                    let library = FunctionLibrary::from_code(code)
+                        .map_err(|m| RdbError::corrupt(at, format!("function library: {m}")))?;
+                    h.function(library).map_err(RdbError::Output)?;
                 }
                 // SLOT_INFO (Redis 7.4 cluster): sizing hints.
                 0xF4 => {
@@ -451,40 +684,35 @@ impl Parser {
     fn key(&mut self, t: u8, expire_at_ms: Option<i64>, h: &mut dyn Handler) -> Result<(), RdbError> {
         let type_at = self.input.offset() - 1;
         let key = self.input.string()?;
-        let ty = match t {
-            0 => RedisType::String,
-            1 | 10 | 14 | 18 => RedisType::List,
-            2 | 11 | 20 => RedisType::Set,
-            3 | 5 | 12 | 17 => RedisType::ZSet,
-            4 | 9 | 13 | 16 => RedisType::Hash,
-            15 | 19 | 21 => RedisType::Stream,
-            7 => {
-                let id = self.input.length().map_err(|e| e.with_key(&key))?;
-                self.skip_module_data().map_err(|e| e.with_key(&key))?;
-                h.module_value(self.db, &key, &module_name(id));
-                return Ok(());
-            }
-            6 => {
-                return Err(RdbError::unsupported(
-                    type_at,
-                    "a Redis module value in the old (version 1) module format cannot be read without the module; export this key from a live server instead",
-                )
-                .with_key(&key))
-            }
-            22..=25 => {
-                return Err(RdbError::unsupported(
-                    type_at,
-                    "a hash with field expiry (Redis 7.4 HEXPIRE) is not supported yet; export it from a live server",
-                )
-                .with_key(&key))
-            }
-            other => {
+        // Redis drops a key that has expired before it checks for a second
+        // copy, so a key held twice counts only while it lives.
+        let expired = !self.opts.include_expired && expire_at_ms.is_some_and(|e| e < self.opts.now_ms);
+        if !expired && !self.seen.insert(key_hash(self.db, &key)) {
+            return Err(RdbError::Refused {
+                offset: type_at,
+                message: format!(
+                    "key {} appears twice in db {}; Redis refuses such a file (\"Duplicated key found in RDB file\"): \
+                     it was merged or edited by a tool, not saved by a server. Keep one copy of the key \
+                     (or load the file with a tool that chooses) and export again",
+                    Bytes(key.clone()),
+                    self.db
+                ),
+            });
+        }
+        let ty = match (t, self.valkey) {
+            (0, _) => RedisType::String,
+            (1 | 10 | 14 | 18, _) => RedisType::List,
+            (2 | 11 | 20, _) => RedisType::Set,
+            (3 | 5 | 12 | 17, _) => RedisType::ZSet,
+            (4 | 9 | 13 | 16, _) | (22..=25, false) | (22, true) => RedisType::Hash,
+            (15 | 19 | 21, _) => RedisType::Stream,
+            (6 | 7, _) => return self.module_key(t, type_at, key, expire_at_ms, h),
+            (other, _) => {
                 return Err(RdbError::corrupt(type_at, format!("unknown value type {other}")).with_key(&key));
             }
         };
         let info = KeyInfo { db: self.db, key: &key, ty, expire_at_ms };
         let wanted = h.want(&info);
-        let expired = !self.opts.include_expired && expire_at_ms.is_some_and(|e| e < self.opts.now_ms);
         if wanted && expired {
             h.expired(&info);
         }
@@ -500,6 +728,8 @@ impl Parser {
             part: 0,
             cur: Emitter::empty_value(ty),
             cur_bytes: 0,
+            cur_field_expiry: Vec::new(),
+            expired_fields: 0,
         };
         if active && self.opts.dump {
             self.input.tee = Some(vec![t]);
@@ -509,13 +739,92 @@ impl Parser {
         if let Err(e) = read {
             return Err(e.with_key(&out.key));
         }
-        let dump = tee.filter(|_| out.part == 0).map(|mut payload| {
-            payload.extend_from_slice(&(self.version as u16).to_le_bytes());
-            let crc = crc64::update(0, &payload);
-            payload.extend_from_slice(&crc.to_le_bytes());
-            payload
-        });
+        let dump = tee.filter(|_| out.part == 0).map(|payload| self.seal_dump(payload));
         out.finish(dump, h)
+    }
+
+    /// A module value: the module's 64-bit id, then (MODULE_2) typed items
+    /// up to an EOF item, which can be skipped and copied without the module;
+    /// the old format (MODULE, Redis 4.0 release candidates) holds untyped
+    /// bytes only the module can walk, so the rest of the file is unreadable.
+    fn module_key(
+        &mut self,
+        t: u8,
+        type_at: u64,
+        key: Vec<u8>,
+        expire_at_ms: Option<i64>,
+        h: &mut dyn Handler,
+    ) -> Result<(), RdbError> {
+        if self.opts.dump {
+            self.input.tee = Some(vec![t]);
+        }
+        let read = self.input.length().map_err(|e| e.with_key(&key));
+        let id = match read {
+            Ok(id) => id,
+            Err(e) => {
+                self.input.tee = None;
+                return Err(e);
+            }
+        };
+        let module = module_name(id);
+        if t == 6 {
+            self.input.tee = None;
+            return Err(RdbError::unsupported(
+                type_at,
+                format!(
+                    "a value of module {module} in the old module format (RDB_TYPE_MODULE, Redis 4.0 release \
+                     candidates), which only the module itself can read (its length is not recorded, so the \
+                     rest of the file cannot be read either); load the file into a Redis with {module} and \
+                     export from it (redis-export --url)"
+                ),
+            )
+            .with_key(&key));
+        }
+        let skipped = self.skip_module_data().map_err(|e| e.with_key(&key));
+        let tee = self.input.tee.take();
+        skipped?;
+        let expired = !self.opts.include_expired && expire_at_ms.is_some_and(|e| e < self.opts.now_ms);
+        let dump = tee.map(|payload| self.seal_dump(payload));
+        h.module_value(ModuleKey {
+            db: self.db,
+            key: &key,
+            module: &module,
+            expire_at_ms,
+            expired,
+            dump: dump.as_deref(),
+        })
+        .map_err(RdbError::Output)
+    }
+
+    /// A DUMP payload from a value's bytes: the bytes, the RDB version (2
+    /// bytes LE), and the CRC-64 of both (what `DUMP` returns).
+    fn seal_dump(&self, mut payload: Vec<u8>) -> Vec<u8> {
+        payload.extend_from_slice(&(self.version as u16).to_le_bytes());
+        let crc = crc64::update(0, &payload);
+        payload.extend_from_slice(&crc.to_le_bytes());
+        payload
+    }
+
+    /// A hash field that may expire: left out (and counted) when its expiry
+    /// has passed, as Redis drops it when it loads the file.
+    fn push_field(
+        &mut self,
+        out: &mut Emitter,
+        f: Vec<u8>,
+        v: Vec<u8>,
+        expire_at_ms: Option<i64>,
+        h: &mut dyn Handler,
+    ) -> Result<(), RdbError> {
+        match expire_at_ms {
+            None => self.push(out, Item::Field(f, v), h),
+            Some(at) if at < self.opts.now_ms && !self.opts.include_expired => {
+                out.expired_fields += 1;
+                // The key's bytes no longer are what DUMP would give.
+                self.input.tee = None;
+                Ok(())
+            }
+            Some(at) => self.push(out, Item::ExpiringField(f, v, at), h),
+        }
     }
 
     fn push(&mut self, out: &mut Emitter, item: Item, h: &mut dyn Handler) -> Result<(), RdbError> {
@@ -622,6 +931,62 @@ impl Parser {
                 Ok(())
             }
             15 | 19 | 21 => self.stream_value(t, out, h),
+            // Valkey 9 HASH_2: field, value, absolute expiry (ms; -1: none).
+            22 if self.valkey => {
+                let n = self.input.length()?;
+                for _ in 0..n {
+                    let f = self.input.string()?;
+                    let v = self.input.string()?;
+                    let at = self.input.millis()?;
+                    self.push_field(out, f, v, (at != -1).then_some(at), h)?;
+                }
+                Ok(())
+            }
+            // Redis 7.4 HASH_METADATA: the smallest expiry first, then per
+            // field its expiry relative to it (+1; 0: none), field, value.
+            // The 7.4 release candidates' form (22) has no minimum and
+            // absolute expiries.
+            22 | 24 => {
+                let min = if t == 24 { self.input.millis()? } else { 0 };
+                let n = self.input.length()?;
+                for _ in 0..n {
+                    let ttl = self.input.length()?;
+                    let f = self.input.string()?;
+                    let v = self.input.string()?;
+                    let at = match (ttl, t) {
+                        (0, _) => None,
+                        (ttl, 24) => Some(min.saturating_add(ttl as i64 - 1)),
+                        (ttl, _) => Some(ttl as i64),
+                    };
+                    self.push_field(out, f, v, at, h)?;
+                }
+                Ok(())
+            }
+            // Redis 7.4 HASH_LISTPACK_EX: the smallest expiry (not in the
+            // release candidates' form, 23), then a listpack of field, value,
+            // absolute expiry (0: none) triples.
+            23 | 25 => {
+                if t == 25 {
+                    self.input.millis()?;
+                }
+                let (at, blob) = self.blob()?;
+                if !out.active {
+                    return Ok(());
+                }
+                let bad = |e: BlobError| RdbError::blob(at, "hash listpack with field expiry", e);
+                let short =
+                    || RdbError::corrupt(at, "hash listpack with field expiry: a field without its value and expiry");
+                let mut lp = Listpack::new(&blob).map_err(bad)?;
+                while let Some(f) = lp.next_elem().map_err(bad)? {
+                    let v = lp.next_elem().map_err(bad)?.ok_or_else(short)?;
+                    let ttl = lp.next_elem().map_err(bad)?.ok_or_else(short)?;
+                    let ttl = ttl.as_int().ok_or_else(|| {
+                        RdbError::corrupt(at, "hash listpack with field expiry: an expiry that is not a number")
+                    })?;
+                    self.push_field(out, f.to_vec(), v.to_vec(), (ttl != 0).then_some(ttl), h)?;
+                }
+                Ok(())
+            }
             other => Err(RdbError::corrupt(self.input.offset(), format!("unknown value type {other}"))),
         }
     }
@@ -744,7 +1109,9 @@ impl Parser {
                     self.push(out, Item::Scored(m.to_vec(), score), h)?;
                 }
             }
-            RedisType::String | RedisType::Stream => unreachable!("strings and streams are not element lists"),
+            RedisType::String | RedisType::Stream | RedisType::Module => {
+                unreachable!("strings, streams and module values are not element lists")
+            }
         }
         Ok(())
     }
@@ -752,6 +1119,8 @@ impl Parser {
     /// STREAM_LISTPACKS (v1), _2 (Redis 7.0) and _3 (7.2).
     fn stream_value(&mut self, t: u8, out: &mut Emitter, h: &mut dyn Handler) -> Result<(), RdbError> {
         let nodes = self.input.length()?;
+        self.first_entry = None;
+        self.stream_live_entries = 0;
         let mut node_key = Vec::new();
         for _ in 0..nodes {
             let at = self.input.offset();
@@ -768,7 +1137,17 @@ impl Parser {
             }
         }
         let length = self.input.length()?;
-        let last = self.stream_id()?;
+        if out.active && self.stream_live_entries != length {
+            h.notice(&format!(
+                "key {}: the stream says it holds {length} entries but holds {}; Redis 7.0 loads it as it is, \
+                 Valkey 9 refuses it (\"Stream length inconsistent with the number of valid entries\"); \
+                 exported as it is (its entries)",
+                Bytes(out.key.clone()),
+                self.stream_live_entries
+            ));
+        }
+        let last_pair = self.stream_id_pair()?;
+        let last = format!("{}-{}", last_pair.0, last_pair.1);
         let mut meta = StreamValue { last_id: Some(last), ..StreamValue::default() };
         if t >= 19 {
             let _first = self.stream_id()?;
@@ -782,12 +1161,13 @@ impl Parser {
         let groups = self.input.length()?;
         for _ in 0..groups {
             let name = self.input.string()?;
-            let last_delivered_id = self.stream_id()?;
+            let delivered = self.stream_id_pair()?;
+            let last_delivered_id = format!("{}-{}", delivered.0, delivered.1);
             let entries_read = if t >= 19 {
                 // -1 (saved as an unsigned 64-bit length) means "unknown".
                 Some(self.input.length()?).filter(|n| *n != u64::MAX)
             } else {
-                None
+                estimate_entries_read(length, last_pair, self.first_entry, delivered)
             };
             let pel_size = self.input.length()?;
             let mut delivery: HashMap<[u8; 16], u64> = HashMap::new();
@@ -847,9 +1227,12 @@ impl Parser {
 
     /// A stream id saved as two lengths (ms, seq).
     fn stream_id(&mut self) -> Result<String, RdbError> {
-        let ms = self.input.length()?;
-        let seq = self.input.length()?;
+        let (ms, seq) = self.stream_id_pair()?;
         Ok(format!("{ms}-{seq}"))
+    }
+
+    fn stream_id_pair(&mut self) -> Result<(u64, u64), RdbError> {
+        Ok((self.input.length()?, self.input.length()?))
     }
 
     /// One listpack of stream entries: a master entry naming the fields
@@ -901,6 +1284,8 @@ impl Parser {
             }
             int(&mut it, "the entry's element count")?;
             if flags & STREAM_ITEM_DELETED == 0 {
+                self.first_entry.get_or_insert((ms, seq));
+                self.stream_live_entries += 1;
                 self.push(out, Item::Entry(StreamEntry { id: format!("{ms}-{seq}"), fields }), h)?;
             }
         }
@@ -922,6 +1307,35 @@ impl Parser {
                 other => return Err(RdbError::corrupt(at, format!("unknown module data item {other}"))),
             }
         }
+    }
+}
+
+/// A consumer group's `entries_read` for a version-1 stream (RDB ≤ 9),
+/// which does not save it: what Redis computes when it loads such a stream
+/// (`streamEstimateDistanceFromFirstEverEntry`, with `entries_added` set to
+/// the length and no deleted entries, as rdb.c sets them), `None` where
+/// Redis cannot tell either.
+fn estimate_entries_read(
+    length: u64,
+    last_id: (u64, u64),
+    first_entry: Option<(u64, u64)>,
+    group_id: (u64, u64),
+) -> Option<u64> {
+    let entries_added = length;
+    if entries_added == 0 {
+        return Some(0);
+    }
+    match group_id.cmp(&last_id) {
+        std::cmp::Ordering::Equal => return Some(entries_added),
+        std::cmp::Ordering::Greater => return None,
+        std::cmp::Ordering::Less => {}
+    }
+    // No deleted entries are known, so nothing fragments the stream.
+    let first = first_entry.unwrap_or((u64::MAX, u64::MAX));
+    match group_id.cmp(&first) {
+        std::cmp::Ordering::Less => Some(entries_added - length),
+        std::cmp::Ordering::Equal => Some(entries_added - length + 1),
+        std::cmp::Ordering::Greater => None,
     }
 }
 

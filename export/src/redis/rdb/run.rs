@@ -6,10 +6,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{bail, Context as _};
 use decant_record::cli::{self, LogFormat, Outcome, Progress, Summary};
-use decant_record::{Bytes, Header, RecordWriter, RedisRecord};
+use decant_record::{Bytes, Header, Record, RecordWriter, RedisFunction, RedisRecord, RedisType, RedisValue};
 
 use super::super::{wanted, Args, Sink, STRING_PART_BYTES};
-use super::{Checksum, Handler, Input, KeyInfo, Options, Parser};
+use super::{Checksum, FunctionLibrary, Handler, Input, KeyInfo, ModuleKey, Options, Parser};
 
 /// Runs `redis-export --rdb FILE` (`-` reads stdin; zstd input is
 /// decompressed whatever its name).
@@ -36,7 +36,9 @@ pub fn run(args: &Args, path: &Path) -> anyhow::Result<Outcome> {
         progress: Progress::new(&args.report, "keys", None),
         total_hint: (!filtered).then_some(0),
         modules: 0,
+        module_aux: Default::default(),
         expired: 0,
+        expired_fields: 0,
     };
     let opts = Options {
         chunk_size: args.chunk_size as usize,
@@ -49,7 +51,7 @@ pub fn run(args: &Args, path: &Path) -> anyhow::Result<Outcome> {
     let mut parser = Parser::new(Input::new(raw), opts);
     let stats = parser.run(&mut handler).with_context(|| format!("reading the RDB file {shown}"))?;
     handler.progress.finish();
-    let Export { sink, summary, modules, expired, .. } = handler;
+    let Export { sink, summary, modules, expired, expired_fields, .. } = handler;
     sink.finish()?;
     summary.print(&args.report);
     if !args.report.quiet {
@@ -60,7 +62,8 @@ pub fn run(args: &Args, path: &Path) -> anyhow::Result<Outcome> {
         };
         if args.report.log_format == LogFormat::Json {
             let line = serde_json::json!({"tool": cli::tool_name(), "event": "rdb", "version": stats.version,
-                "keys_in_file": stats.keys, "checksum": checksum, "expired": expired});
+                "valkey": stats.valkey, "keys_in_file": stats.keys, "checksum": checksum, "expired": expired,
+                "expired_fields": expired_fields});
             cli::log_lines("info", &line.to_string());
         } else {
             let expired = if expired > 0 {
@@ -68,14 +71,22 @@ pub fn run(args: &Args, path: &Path) -> anyhow::Result<Outcome> {
             } else {
                 String::new()
             };
+            let fields = if expired_fields > 0 {
+                format!(", {expired_fields} hash field(s) already expired (skipped)")
+            } else {
+                String::new()
+            };
+            let maker = if stats.valkey { "Valkey RDB" } else { "RDB" };
             cli::warn(format_args!(
-                "RDB version {}, {} keys in the file, checksum {checksum}{expired}",
+                "{maker} version {}, {} keys in the file, checksum {checksum}{expired}{fields}",
                 stats.version, stats.keys
             ));
         }
     }
     if modules > 0 {
         cli::warn(format_args!("{modules} key(s) holding Redis module values were not exported"));
+    }
+    if modules > 0 {
         return Ok(Outcome::Failed);
     }
     Ok(Outcome::Success)
@@ -89,7 +100,11 @@ struct Export<'a> {
     /// Keys announced by RESIZEDB so far (only without filters).
     total_hint: Option<u64>,
     modules: u64,
+    /// Modules whose MODULE_AUX data (outside keys) was seen, to warn once.
+    module_aux: std::collections::BTreeSet<String>,
     expired: u64,
+    /// Hash fields left out because their expiry had passed.
+    expired_fields: u64,
 }
 
 impl Export<'_> {
@@ -133,21 +148,61 @@ impl Handler for Export<'_> {
         Ok(())
     }
 
-    fn module_value(&mut self, db: u32, key: &[u8], module: &str) {
-        let k = KeyInfo { db, key, ty: decant_record::RedisType::String, expire_at_ms: None };
-        let wanted_by_name = self.args.db.is_none_or(|d| d == k.db)
-            && (self.args.matches.is_empty()
-                || self.args.matches.iter().any(|m| super::super::conn::glob_match(m.as_bytes(), key)))
-            && wanted(&[], &self.args.exclude, key);
-        if !wanted_by_name {
-            return;
+    fn module_value(&mut self, m: ModuleKey<'_>) -> anyhow::Result<()> {
+        let info = KeyInfo { db: m.db, key: m.key, ty: RedisType::Module, expire_at_ms: m.expire_at_ms };
+        if !self.want(&info) {
+            return Ok(());
         }
-        cli::warn(format_args!(
-            "key {} (db {db}): a value of Redis module {module:?} cannot be exported; skipped",
-            Bytes(key.to_vec())
-        ));
-        self.group(key).rejected += 1;
-        self.modules += 1;
+        if m.expired {
+            self.expired(&info);
+            return Ok(());
+        }
+        let module = m.module;
+        let Some(dump) = m.dump else {
+            cli::warn(format_args!(
+                "key {} (db {}): a value of Redis module {module} was not exported: only {module} can read it; \
+                 run with --dump to carry it as its DUMP payload, which RESTORE accepts where {module} is loaded",
+                Bytes(m.key.to_vec()),
+                m.db
+            ));
+            self.group(m.key).rejected += 1;
+            self.modules += 1;
+            return Ok(());
+        };
+        let mut rec = RedisRecord::new(m.db, m.key.to_vec(), RedisValue::Module(module.to_owned()));
+        rec.expire_at_ms = m.expire_at_ms;
+        rec.dump = Some(dump.to_vec());
+        self.record(rec)
+    }
+
+    fn module_aux(&mut self, module: &str) {
+        // Modules often save it twice (before and after the keys): one word each.
+        if self.module_aux.insert(module.to_owned()) {
+            cli::warn(format_args!(
+                "the file holds global data of Redis module {module} outside any key (MODULE_AUX); it is not \
+                 exported: a key-by-key copy (DUMP/RESTORE, as the live export makes) does not carry it either, \
+                 and a server without {module} refuses this file for it"
+            ));
+        }
+    }
+
+    fn function(&mut self, library: FunctionLibrary) -> anyhow::Result<()> {
+        // Libraries are server-wide: they travel with a copy of whole
+        // databases, not with a selection of keys.
+        if !self.args.matches.is_empty() || !self.args.exclude.is_empty() || !self.args.types.is_empty() {
+            self.summary.group("functions").skipped += 1;
+            return Ok(());
+        }
+        self.summary.group("functions").written += 1;
+        self.sink.push_line(Record::RedisFunction(RedisFunction {
+            library: library.name,
+            engine: library.engine,
+            code: library.code,
+        }))
+    }
+
+    fn expired_fields(&mut self, _key: &KeyInfo<'_>, fields: u64) {
+        self.expired_fields += fields;
     }
 
     fn notice(&mut self, message: &str) {

@@ -4,6 +4,7 @@
 //! a real Redis 7.0 are checked end to end in `tests/tests/redis_rdb.rs`.
 
 use super::*;
+use decant_record::FieldExpiries;
 
 /// Writes RDB bytes the way `rdb.c` does.
 struct W(Vec<u8>);
@@ -113,7 +114,10 @@ fn listpack(entries: &[Elem<'_>]) -> Vec<u8> {
 struct Collect {
     records: Vec<RedisRecord>,
     expired: Vec<Vec<u8>>,
-    modules: Vec<(Vec<u8>, String)>,
+    modules: Vec<(Vec<u8>, String, Option<Vec<u8>>)>,
+    module_aux: Vec<String>,
+    functions: Vec<FunctionLibrary>,
+    expired_fields: u64,
     notices: Vec<String>,
     only_db: Option<u32>,
 }
@@ -130,8 +134,19 @@ impl Handler for Collect {
         self.records.push(r);
         Ok(())
     }
-    fn module_value(&mut self, _: u32, key: &[u8], module: &str) {
-        self.modules.push((key.to_vec(), module.to_owned()));
+    fn module_value(&mut self, m: ModuleKey<'_>) -> anyhow::Result<()> {
+        self.modules.push((m.key.to_vec(), m.module.to_owned(), m.dump.map(<[u8]>::to_vec)));
+        Ok(())
+    }
+    fn module_aux(&mut self, module: &str) {
+        self.module_aux.push(module.to_owned());
+    }
+    fn function(&mut self, library: FunctionLibrary) -> anyhow::Result<()> {
+        self.functions.push(library);
+        Ok(())
+    }
+    fn expired_fields(&mut self, _: &KeyInfo<'_>, fields: u64) {
+        self.expired_fields += fields;
     }
     fn notice(&mut self, m: &str) {
         self.notices.push(m.to_owned());
@@ -410,39 +425,113 @@ fn dump_payloads_are_type_value_version_and_crc() {
     assert_eq!(&d[9..], &crc64::update(0, &d[..9]).to_le_bytes());
 }
 
-#[test]
-fn module_values_are_reported_and_skipped_unsupported_types_are_errors() {
-    // ReJSON-RL's id with encoding version 3, one string item, EOF.
-    let name = b"ReJSON-RL";
+fn module_id(name: &[u8; 9], encver: u64) -> u64 {
     const CHARSET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     let mut id = 0u64;
     for ch in name {
         id = (id << 6) | CHARSET.iter().position(|c| c == ch).unwrap() as u64;
     }
-    id = (id << 10) | 3;
+    (id << 10) | encver
+}
+
+#[test]
+fn module_values_carry_their_name_and_dump_payload_old_module_format_is_an_error() {
+    // ReJSON-RL's id with encoding version 3, one string item, EOF.
+    let id = module_id(b"ReJSON-RL", 3);
     assert_eq!(module_name(id), "ReJSON-RL");
     let mut w = W::new(10);
     w.key(7, "doc:1").len(id).len(5).str(b"{\"a\":1}").len(0);
     w.key(0, "after").str(b"ok");
-    let c = parse(&w.finish(true));
-    assert_eq!(c.modules, vec![(b"doc:1".to_vec(), "ReJSON-RL".to_owned())]);
+    let file = w.finish(true);
+    let c = parse(&file);
+    assert_eq!(c.modules, vec![(b"doc:1".to_vec(), "ReJSON-RL".to_owned(), None)]);
     assert_eq!(c.records.len(), 1);
 
-    let mut w = W::new(12);
-    w.key(25, "hfe").str(b"...");
+    // With --dump: type byte, module id, items, EOF item, version, CRC-64.
+    let c = parse_with(&file, Options { dump: true, ..opts(10) }).unwrap().0;
+    let payload = c.modules[0].2.clone().expect("a DUMP payload");
+    let mut value = W(Vec::new());
+    value.byte(7).len(id).len(5).str(b"{\"a\":1}").len(0);
+    assert_eq!(&payload[..payload.len() - 10], &value.0[..]);
+    let n = payload.len();
+    assert_eq!(&payload[n - 10..n - 8], &10u16.to_le_bytes());
+    assert_eq!(&payload[n - 8..], &crc64::update(0, &payload[..n - 8]).to_le_bytes());
+
+    // The old format cannot be walked without the module: an error naming both.
+    let mut w = W::new(8);
+    w.key(6, "old").len(module_id(b"hellotype", 0)).raw(b"opaque");
     let e = parse_with(&w.finish(true), opts(10)).unwrap_err().to_string();
-    assert!(e.contains("key hfe") && e.contains("field expiry"), "{e}");
+    assert!(e.contains("key old") && e.contains("hellotype") && e.contains("old module format"), "{e}");
 }
 
 #[test]
-fn functions_and_module_aux_are_skipped_with_a_notice() {
+fn functions_are_read_in_both_formats_module_aux_is_reported() {
     let mut w = W::new(10);
     w.byte(0xF5).str(b"#!lua name=lib\nredis.register_function('f', function() return 1 end)");
-    w.byte(0xF7).len(42 << 10).len(2).len(2).len(1).len(7).len(0);
+    // The 7.0 release candidates: name, engine, a description, the code alone.
+    w.byte(0xF6).str(b"old").str(b"LUA").len(1).str(b"about it").str(b"redis.register_function('g', g)");
+    w.byte(0xF7).len(module_id(b"test__rdb", 2)).len(2).len(2).len(1).len(7).len(0);
     w.key(0, "k").str(b"v");
     let c = parse(&w.finish(true));
     assert_eq!(c.records.len(), 1);
-    assert_eq!(c.notices.len(), 2, "{:?}", c.notices);
+    assert_eq!(c.module_aux, vec!["test__rdb".to_owned()]);
+    let libs: Vec<(&str, &str, &[u8])> =
+        c.functions.iter().map(|f| (f.name.as_str(), f.engine.as_str(), f.code.as_slice())).collect();
+    assert_eq!(
+        libs,
+        vec![
+            ("lib", "LUA", &b"#!lua name=lib\nredis.register_function('f', function() return 1 end)"[..]),
+            ("old", "LUA", &b"#!LUA name=old\nredis.register_function('g', g)"[..]),
+        ]
+    );
+    let mut w = W::new(10);
+    w.byte(0xF5).str(b"return 1");
+    let e = parse_with(&w.finish(true), opts(10)).unwrap_err().to_string();
+    assert!(e.contains("function library") && e.contains("#!ENGINE"), "{e}");
+}
+
+#[test]
+fn a_key_held_twice_in_one_db_is_an_error_naming_it() {
+    let mut w = W::new(10);
+    w.key(0, "k").str(b"1");
+    w.byte(0xFE).len(1).key(0, "k").str(b"same name, other db");
+    w.byte(0xFE).len(0).key(0, "other").str(b"2").key(0, "k").str(b"3");
+    let e = parse_with(&w.finish(true), opts(10)).unwrap_err();
+    assert!(matches!(e, RdbError::Refused { .. }), "{e:?}");
+    let e = e.to_string();
+    assert!(e.contains("key k appears twice in db 0") && e.contains("Duplicated key"), "{e}");
+    assert!(!e.contains("damaged"), "{e}");
+}
+
+#[test]
+fn valkey_files_and_newer_formats_are_named() {
+    let mut w = W(b"VALKEY080".to_vec());
+    w.key(0, "s").str(b"v");
+    let (c, stats) = parse_with(&w.finish(true), opts(10)).unwrap();
+    assert!(stats.valkey && stats.version == 80);
+    assert_eq!(c.records.len(), 1);
+    for (magic, want) in [
+        (&b"REDIS0013"[..], "RDB version 13 is a Redis format newer"),
+        (b"VALKEY081", "Valkey RDB version 81 is newer"),
+        (b"VALKEY012", "not written by Valkey"),
+        (b"MYSQL0001", "neither a REDIS nor a VALKEY magic"),
+    ] {
+        let mut w = W(magic.to_vec());
+        let e = parse_with(&w.finish(true), opts(10)).unwrap_err().to_string();
+        assert!(e.contains(want), "{e}");
+    }
+}
+
+#[test]
+fn version_1_streams_get_the_group_counters_redis_computes() {
+    let length = 3;
+    let (first, last) = (Some((5, 0)), (9, 0));
+    assert_eq!(estimate_entries_read(length, last, first, (9, 0)), Some(3), "at the last id");
+    assert_eq!(estimate_entries_read(length, last, first, (9, 1)), None, "a future id");
+    assert_eq!(estimate_entries_read(length, last, first, (0, 0)), Some(0), "before the first entry");
+    assert_eq!(estimate_entries_read(length, last, first, (5, 0)), Some(1), "at the first entry");
+    assert_eq!(estimate_entries_read(length, last, first, (7, 0)), None, "inside the stream");
+    assert_eq!(estimate_entries_read(0, (9, 0), None, (3, 0)), Some(0), "an empty stream");
 }
 
 fn sample_file() -> Vec<u8> {
@@ -569,4 +658,93 @@ fn redis_7_2_set_listpack_and_stream_v3() {
     );
     assert_eq!((s.groups[0].entries_read, s.groups[1].entries_read), (Some(3), None));
     assert_eq!(s.groups[0].consumers, vec![Bytes(b"c".to_vec())]);
+}
+
+#[test]
+fn hash_field_expiry_in_every_encoding_expired_fields_skipped_and_counted() {
+    let now = opts(10).now_ms;
+    let (later, past) = (now + 60_000, now - 60_000);
+    let want = |c: &Collect| -> Vec<(String, FieldExpiries)> {
+        c.records
+            .iter()
+            .map(|r| {
+                let RedisValue::Hash(h) = &r.value else { panic!("{r:?}") };
+                let fields: Vec<String> = h.iter().map(|(f, _)| String::from_utf8_lossy(f).into_owned()).collect();
+                (fields.join(","), r.field_expire_at_ms.clone())
+            })
+            .collect()
+    };
+    let expect = vec![("a,b,keep".to_owned(), vec![(b"a".to_vec(), later), (b"b".to_vec(), later + 5)])];
+
+    // Redis 7.4 HASH_METADATA: the minimum first, then per field its expiry
+    // relative to it, plus 1 (0: none).
+    let rel = |at: i64| (at - past + 1) as u64;
+    let mut w = W::new(12);
+    w.key(24, "h").raw(&past.to_le_bytes()).len(4);
+    w.len(rel(later)).str(b"a").str(b"1").len(rel(past)).str(b"gone").str(b"4");
+    w.len(rel(later + 5)).str(b"b").str(b"2").len(0).str(b"keep").str(b"3");
+    let (c, _) = parse_with(&w.finish(true), opts(10)).unwrap();
+    assert_eq!(want(&c), expect);
+    assert_eq!(c.expired_fields, 1);
+
+    // The release-candidate HASH_METADATA (22): absolute expiries, no minimum.
+    let mut w = W::new(12);
+    w.key(22, "h").len(4);
+    w.len(later as u64).str(b"a").str(b"1").len(later as u64 + 5).str(b"b").str(b"2");
+    w.len(0).str(b"keep").str(b"3").len(past as u64).str(b"gone").str(b"4");
+    let (c, _) = parse_with(&w.finish(true), opts(10)).unwrap();
+    assert_eq!(want(&c), expect);
+    assert_eq!(c.expired_fields, 1);
+
+    // HASH_LISTPACK_EX (25, with a minimum first) and its release-candidate form (23).
+    for t in [25u8, 23] {
+        let lp = listpack(&[
+            Elem::Str(b"a"),
+            Elem::Int(1),
+            Elem::Int(later),
+            Elem::Str(b"gone"),
+            Elem::Int(4),
+            Elem::Int(past),
+            Elem::Str(b"b"),
+            Elem::Int(2),
+            Elem::Int(later + 5),
+            Elem::Str(b"keep"),
+            Elem::Int(3),
+            Elem::Int(0),
+        ]);
+        let mut w = W::new(12);
+        w.byte(t).str(b"h");
+        if t == 25 {
+            w.raw(&past.to_le_bytes());
+        }
+        w.str(&lp);
+        let (c, _) = parse_with(&w.finish(true), opts(10)).unwrap();
+        assert_eq!(want(&c), expect, "type {t}");
+        assert_eq!(c.expired_fields, 1, "type {t}");
+    }
+
+    // Valkey 9 HASH_2: field, value, absolute expiry (-1: none).
+    let mut w = W(b"VALKEY080".to_vec());
+    w.key(22, "h").len(4);
+    w.str(b"a").str(b"1").raw(&later.to_le_bytes()).str(b"gone").str(b"4").raw(&past.to_le_bytes());
+    w.str(b"b").str(b"2").raw(&(later + 5).to_le_bytes()).str(b"keep").str(b"3").raw(&(-1i64).to_le_bytes());
+    let (c, _) = parse_with(&w.finish(true), opts(10)).unwrap();
+    assert_eq!(want(&c), expect);
+    assert_eq!(c.expired_fields, 1);
+
+    // Every field expired: the key is gone, as Redis drops it on load.
+    let mut w = W(b"VALKEY080".to_vec());
+    w.key(22, "h").len(1).str(b"gone").str(b"4").raw(&past.to_le_bytes());
+    let (c, _) = parse_with(&w.finish(true), opts(10)).unwrap();
+    assert!(c.records.is_empty() && c.expired == vec![b"h".to_vec()] && c.expired_fields == 1);
+
+    // Parts carry their own fields' expiries.
+    let mut w = W(b"VALKEY080".to_vec());
+    w.key(22, "h").len(3);
+    for (f, at) in [("x", later), ("y", -1), ("z", later + 1)] {
+        w.str(f.as_bytes()).str(b"v").raw(&at.to_le_bytes());
+    }
+    let (c, _) = parse_with(&w.finish(true), opts(2)).unwrap();
+    let parts: Vec<_> = c.records.iter().map(|r| (r.part, r.field_expire_at_ms.clone())).collect();
+    assert_eq!(parts, vec![(Some(0), vec![(b"x".to_vec(), later)]), (Some(1), vec![(b"z".to_vec(), later + 1)])]);
 }
