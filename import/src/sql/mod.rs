@@ -235,6 +235,12 @@ pub(crate) trait Sink {
     async fn reset_identity(&mut self, plan: &TablePlan) -> Result<(), DbError>;
     /// Saves the run's progress (inside the open transaction).
     async fn save_state(&mut self, id: &str, json: &str) -> Result<(), DbError>;
+
+    /// Called after `--create-tables` created `schema`'s table, for a store
+    /// that keeps what its DDL cannot say (SQLite: the schema line).
+    async fn created(&mut self, _schema: &TableSchema, _casts_applied: bool) -> Result<(), DbError> {
+        Ok(())
+    }
 }
 
 /// Runs an importer: the body of `mysql-import`, `pg-import`, `sqlite-import`.
@@ -263,7 +269,7 @@ pub fn run(dialect: Dialect, args: SqlImportArgs) -> anyhow::Result<Outcome> {
                 Importer::new(dialect, sink, args, casts)?.run().await
             }
             Dialect::Sqlite => {
-                let sink = sqlite::LiteSink::connect(&url).await?;
+                let sink = sqlite::LiteSink::connect(&url, args.dry_run).await?;
                 Importer::new(dialect, sink, args, casts)?.run().await
             }
         }
@@ -525,6 +531,12 @@ impl<S: Sink> Importer<S> {
                         .await
                         .map_err(|e| anyhow::anyhow!("creating table {name}: {e}\nstatement: {sql}"))?;
                 }
+                let casts_applied =
+                    schema.columns.iter().any(|c| typemap::cast_for(&self.ddl.casts, &schema.table, c).is_some());
+                self.sink
+                    .created(&schema, casts_applied)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("recording the schema of table {name}: {e}"))?;
                 self.deferred_indexes.push(DeferredIndexes::of(&ddl));
                 self.deferred_fks.extend(fk_list(&schema, ddl.foreign_keys));
                 let n = name.clone();

@@ -347,27 +347,48 @@ pub fn column_type(dialect: Dialect, col: &Column, indexed: bool) -> String {
                 Int64 | Uint64 => format!("BIGINT{unsigned}"),
                 Float32 => "FLOAT".into(),
                 Float64 => "DOUBLE".into(),
+                // NUMERIC affinity keeps 15 significant digits (a double):
+                // beyond that the digits are kept as text. `DECIMAL TEXT(p,s)`
+                // has TEXT affinity (it contains "TEXT") and still names p and s.
                 Decimal => match (p, col.scale) {
                     (Some(p), s) if p <= 15 => format!("DECIMAL({p},{})", s.unwrap_or(0)),
-                    _ => "TEXT".into(),
+                    (Some(p), s) => format!("DECIMAL TEXT({p},{})", s.unwrap_or(0)),
+                    _ => "DECIMAL TEXT".into(),
                 },
                 String => match len {
                     Some(n) if col.fixed => format!("CHAR({n})"),
                     Some(n) => format!("VARCHAR({n})"),
                     None => "TEXT".into(),
                 },
-                Text | Set | Enum | Interval => "TEXT".into(),
-                Bytes => "BLOB".into(),
+                Text | Set | Enum => "TEXT".into(),
+                // INTEGER affinity ("INT"), but interval text is never a
+                // well-formed integer, so it stays text.
+                Interval => "INTERVAL".into(),
+                Bytes => match len {
+                    Some(n) if col.fixed => format!("BINARY({n})"),
+                    Some(n) => format!("VARBINARY({n})"),
+                    None => "BLOB".into(),
+                },
                 Date => "DATE".into(),
-                Time => "TIME".into(),
-                Datetime => "DATETIME".into(),
-                Timestamp => "TIMESTAMP".into(),
-                Year => "INTEGER".into(),
+                // NUMERIC affinity, but ISO 8601 text is never a number: it
+                // stays text, as written.
+                Time => with_fraction_args("TIME", p),
+                Datetime => with_fraction_args("DATETIME", p),
+                Timestamp => with_fraction_args("TIMESTAMP", p),
+                Year => "YEAR".into(),
                 Json | Array => "JSON".into(),
                 Uuid => "UUID".into(),
-                Bit => "INTEGER".into(),
+                Bit => format!("BIT({})", col.len.unwrap_or(1).clamp(1, 64)),
             }
         }
+    }
+}
+
+/// `BASE(p)` when the precision is known, else `BASE` (SQLite type names).
+fn with_fraction_args(base: &str, p: Option<u32>) -> String {
+    match p {
+        Some(p) => format!("{base}({})", p.min(9)),
+        None => base.to_owned(),
     }
 }
 
@@ -578,6 +599,14 @@ pub fn table_ddl(dialect: Dialect, schema: &TableSchema, opts: &DdlOptions) -> R
         let cols: Vec<String> = schema.primary_key.iter().map(|c| q(c)).collect();
         defs.push(format!("PRIMARY KEY ({})", cols.join(", ")));
     }
+    if dialect == Dialect::Sqlite {
+        // SQLite cannot add a foreign key to an existing table: they are part
+        // of CREATE TABLE (the importer turns their enforcement off while it
+        // loads, so the order of the tables does not matter).
+        for fk in &schema.foreign_keys {
+            defs.push(format!("CONSTRAINT {} {}", q(&fk.name), fk_clause(dialect, fk)));
+        }
+    }
     if dialect == Dialect::MySql {
         // AUTO_INCREMENT needs a key that starts with the column, now.
         for col in schema.columns.iter().filter(|c| c.auto_increment) {
@@ -633,31 +662,37 @@ pub fn table_ddl(dialect: Dialect, schema: &TableSchema, opts: &DdlOptions) -> R
             .collect();
         out.indexes_combined = Some(format!("ALTER TABLE {table} {}", adds.join(", ")));
     }
-    for fk in &schema.foreign_keys {
-        let cols: Vec<String> = fk.columns.iter().map(|c| q(c)).collect();
-        let refs: Vec<String> = fk.ref_columns.iter().map(|c| q(c)).collect();
-        let mut sql = format!(
-            "ALTER TABLE {table} ADD CONSTRAINT {} FOREIGN KEY ({}) REFERENCES {} ({})",
-            q(&fk.name),
-            cols.join(", "),
-            dialect.quote_table(&fk.ref_table),
-            refs.join(", ")
-        );
-        for (clause, action) in [("ON DELETE", &fk.on_delete), ("ON UPDATE", &fk.on_update)] {
-            if let Some(a) = action {
-                let a = a.to_ascii_uppercase();
-                if matches!(a.as_str(), "CASCADE" | "SET NULL" | "SET DEFAULT" | "RESTRICT" | "NO ACTION") {
-                    sql.push_str(&format!(" {clause} {a}"));
-                }
-            }
+    if dialect != Dialect::Sqlite {
+        for fk in &schema.foreign_keys {
+            out.foreign_keys.push(format!(
+                "ALTER TABLE {table} ADD CONSTRAINT {} {}",
+                q(&fk.name),
+                fk_clause(dialect, fk)
+            ));
         }
-        if dialect == Dialect::Sqlite {
-            // SQLite cannot add a foreign key to an existing table.
-            continue;
-        }
-        out.foreign_keys.push(sql);
     }
     Ok(out)
+}
+
+/// `FOREIGN KEY (…) REFERENCES t (…) [ON DELETE …] [ON UPDATE …]`.
+fn fk_clause(dialect: Dialect, fk: &decant_record::ForeignKey) -> String {
+    let cols: Vec<String> = fk.columns.iter().map(|c| dialect.quote(c)).collect();
+    let refs: Vec<String> = fk.ref_columns.iter().map(|c| dialect.quote(c)).collect();
+    let mut sql = format!(
+        "FOREIGN KEY ({}) REFERENCES {} ({})",
+        cols.join(", "),
+        dialect.quote_table(&fk.ref_table),
+        refs.join(", ")
+    );
+    for (clause, action) in [("ON DELETE", &fk.on_delete), ("ON UPDATE", &fk.on_update)] {
+        if let Some(a) = action {
+            let a = a.to_ascii_uppercase();
+            if matches!(a.as_str(), "CASCADE" | "SET NULL" | "SET DEFAULT" | "RESTRICT" | "NO ACTION") {
+                sql.push_str(&format!(" {clause} {a}"));
+            }
+        }
+    }
+    sql
 }
 
 /// `CREATE [UNIQUE] INDEX` for one index.
@@ -687,7 +722,7 @@ pub fn index_ddl(dialect: Dialect, table: &str, index: &Index) -> String {
         }
         Dialect::Sqlite => format!(
             "CREATE {unique}INDEX IF NOT EXISTS {} ON {} ({})",
-            dialect.quote(&index.name),
+            dialect.quote(&decant_record::schema::sqlite_layout::index_name(table, &index.name)),
             dialect.quote_table(table),
             cols.join(", ")
         ),
@@ -749,6 +784,28 @@ fn quoted_values(t: &str) -> Vec<String> {
     out
 }
 
+/// The integer range of a SQLite column with INTEGER affinity. SQLite itself
+/// stores any 64-bit integer; the width decant declared (`SMALLINT UNSIGNED`,
+/// `BIGINT UNSIGNED`…) keeps values to the source's range, and only
+/// `BIGINT UNSIGNED` goes past 2^63−1 (stored as a 20-digit BLOB, see the
+/// SQLite sink).
+fn sqlite_int_kind(t: &str, base: &str, unsigned: bool) -> Kind {
+    let bits = match base {
+        "tinyint" => 8,
+        "smallint" => 16,
+        "mediumint" => 24,
+        "int" => 32,
+        _ => 64,
+    };
+    // `INTEGER` (the rowid, and what other tools write) is SQLite's own 64-bit integer.
+    let bits = if t.starts_with("integer") { 64 } else { bits };
+    if unsigned {
+        Kind::Int { min: 0, max: (1i128 << bits) - 1 }
+    } else {
+        Kind::Int { min: -(1i128 << (bits - 1)), max: (1i128 << (bits - 1)) - 1 }
+    }
+}
+
 /// The kind of a column from its declared SQL type in `dialect`.
 pub fn kind_of(dialect: Dialect, sql_type: &str) -> Kind {
     let t = sql_type.trim().to_ascii_lowercase();
@@ -776,10 +833,19 @@ pub fn kind_of(dialect: Dialect, sql_type: &str) -> Kind {
             // guides conversion (affinity rules, plus the common names).
             if t.contains("bool") {
                 Kind::Bool
+            } else if base == "interval" {
+                Kind::Interval
+            } else if base == "bit" {
+                Kind::Bit(args.first().map(|n| *n as u32).unwrap_or(1))
             } else if t.contains("int") {
-                Kind::Int { min: i64::MIN as i128, max: i64::MAX as i128 }
+                sqlite_int_kind(&t, base, unsigned)
             } else if t.starts_with("decimal") || t.starts_with("numeric") {
-                Kind::Decimal { precision: None, scale: None }
+                Kind::Decimal {
+                    precision: args.first().map(|p| *p as u32),
+                    scale: args.first().map(|_| args.get(1).copied().unwrap_or(0) as u32),
+                }
+            } else if base == "year" {
+                Kind::Year
             } else if t.contains("char") || t.contains("clob") || t.contains("text") {
                 Kind::Text { max_chars: None }
             } else if t.contains("blob") || t.is_empty() {
@@ -922,7 +988,7 @@ mod tests {
         assert_eq!(column_type(Dialect::MySql, &d, false), "decimal(12,4)");
         assert_eq!(column_type(Dialect::Sqlite, &d, false), "DECIMAL(12,4)");
         d.precision = Some(30);
-        assert_eq!(column_type(Dialect::Sqlite, &d, false), "TEXT");
+        assert_eq!(column_type(Dialect::Sqlite, &d, false), "DECIMAL TEXT(30,4)");
         let mut a = col("a", LogicalType::Array);
         a.element = Some(LogicalType::Int32);
         assert_eq!(column_type(Dialect::Postgres, &a, false), "integer[]");
@@ -986,10 +1052,7 @@ mod tests {
             Kind::Array(Box::new(Kind::Int { min: i32::MIN as i128, max: i32::MAX as i128 }))
         );
         assert_eq!(kind_of(Dialect::Postgres, "character varying(20)"), Kind::Text { max_chars: Some(20) });
-        assert_eq!(
-            kind_of(Dialect::Sqlite, "BIGINT UNSIGNED"),
-            Kind::Int { min: i64::MIN as i128, max: i64::MAX as i128 }
-        );
+        assert_eq!(kind_of(Dialect::Sqlite, "BIGINT UNSIGNED"), Kind::Int { min: 0, max: u64::MAX as i128 });
         assert_eq!(kind_of(Dialect::Sqlite, "DATETIME"), Kind::Datetime);
     }
 
