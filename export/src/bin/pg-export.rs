@@ -18,6 +18,13 @@ tables whose foreign keys point at them) a schema line and its rows, then a seal
 trailer. One REPEATABLE READ snapshot covers the whole export, and --jobs workers share
 it exactly (pg_export_snapshot / SET TRANSACTION SNAPSHOT).
 
+Tables: the ordinary and partitioned tables of the schema (not views, materialized views,
+foreign tables or sequences), each row once. A partitioned table is exported through its
+parent, which holds every partition's rows; its partitions are not exported on their own.
+Inheritance is read with ONLY: a parent table gives only its own rows and each child
+table is exported as a table of its own (SELECT on a parent without ONLY would repeat the
+children's rows).
+
 Values: the session time zone is UTC, so timestamptz values are written as UTC instants
 (\"2025-01-01T04:00:00Z\") whatever the server's TimeZone; timestamp is naive and written
 exactly as stored. numeric keeps its digits as a string (\"NaN\" too), float4/float8 are

@@ -180,7 +180,7 @@ async fn read_schema(conn: &mut PgConnection, opts: &ExportOptions) -> anyhow::R
     let tables = meta(
         conn,
         &format!(
-            "SELECT c.oid::int8, c.relname, c.reltuples::int8, obj_description(c.oid, 'pg_class') \
+            "SELECT c.oid::int8, c.relname, c.reltuples::int8, obj_description(c.oid, 'pg_class'), c.relkind::text \
              FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
              WHERE n.nspname = {} AND c.relkind IN ('r', 'p') AND NOT c.relispartition ORDER BY c.relname",
             quote_str(&nsp)
@@ -190,6 +190,12 @@ async fn read_schema(conn: &mut PgConnection, opts: &ExportOptions) -> anyhow::R
     .context("listing tables")?;
     let names: Vec<String> = tables.iter().map(|r| get(r, 1).to_owned()).collect();
     let chosen = select_tables(&names, opts, &format!("schema {nsp:?} of {}", opts.url))?;
+    // Each row is read once: a partitioned table ('p') is read whole through
+    // its parent and its partitions are not listed; every other table ('r')
+    // is read with ONLY, so an inheritance parent gives its own rows and each
+    // child its own (a plain SELECT on the parent would add the children's).
+    let partitioned: std::collections::HashSet<String> =
+        tables.iter().filter(|t| get(t, 4) == "p").map(|t| get(t, 1).to_owned()).collect();
     let mut by_oid: BTreeMap<i64, TableSchema> = BTreeMap::new();
     let mut kinds: HashMap<i64, Vec<Kind>> = HashMap::new();
     for t in &tables {
@@ -332,7 +338,8 @@ async fn read_schema(conn: &mut PgConnection, opts: &ExportOptions) -> anyhow::R
         .into_iter()
         .map(|schema| {
             let kinds = kinds_by_name.remove(&schema.table).unwrap_or_default();
-            let from = format!("{}.{}", quote_ident(&nsp), quote_ident(&schema.table));
+            let only = if partitioned.contains(&schema.table) { "" } else { "ONLY " };
+            let from = format!("{only}{}.{}", quote_ident(&nsp), quote_ident(&schema.table));
             let select = format!(
                 "SELECT {} FROM {from}",
                 schema.columns.iter().map(|c| quote_ident(&c.name)).collect::<Vec<_>>().join(", ")
