@@ -521,6 +521,15 @@ pub fn declared_type(dialect: Dialect, schema: &TableSchema, col: &Column, opts:
     let indexed = schema.primary_key.contains(&col.name)
         || schema.indexes.iter().any(|i| i.columns.contains(&col.name))
         || schema.foreign_keys.iter().any(|f| f.columns.contains(&col.name));
+    // A `time` is a time of day only when PostgreSQL declared it; MySQL's
+    // TIME (and a time of unknown origin) is a duration up to ±838:59:59,
+    // which only an interval holds (`--cast column:t.c=time` for a time of day).
+    if dialect == Dialect::Postgres && col.ty == LogicalType::Time && !dialect.is_same(schema.dialect.as_deref()) {
+        return match col.precision {
+            Some(p) if p < 6 => format!("interval({p})"),
+            _ => "interval".into(),
+        };
+    }
     if dialect.is_same(schema.dialect.as_deref()) {
         if let Some(st) = col.source_type.as_deref().filter(|s| !s.trim().is_empty()) {
             // PostgreSQL enum types are user-defined: the target may not have them.
