@@ -225,13 +225,16 @@ async fn read_schema(conn: &mut PgConnection, opts: &ExportOptions) -> anyhow::R
     let columns = meta(
         conn,
         &format!(
-            "SELECT a.attrelid::int8, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull, \
+            "SELECT a.attrelid::int8, a.attname, \
+             CASE WHEN t.typtype = 'd' THEN format_type(t.typbasetype, t.typtypmod) ELSE format_type(a.atttypid, a.atttypmod) END, \
+             a.attnotnull, \
              CASE WHEN bt.oid IS NOT NULL THEN t.typtypmod ELSE a.atttypmod END, \
              COALESCE(et.typname, bt.typname, t.typname), et.oid IS NOT NULL, \
              COALESCE(et.typtype, bt.typtype, t.typtype), COALESCE(et.oid, bt.oid, t.oid)::int8, \
              pg_get_expr(d.adbin, d.adrelid), a.attidentity, a.attgenerated, \
              CASE WHEN a.attcollation <> 0 AND a.attcollation <> COALESCE(et.typcollation, t.typcollation) \
-             THEN co.collname END, col_description(a.attrelid, a.attnum) \
+             THEN co.collname END, col_description(a.attrelid, a.attnum), \
+             CASE WHEN t.typtype = 'd' THEN format_type(a.atttypid, a.atttypmod) END \
              FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid \
              LEFT JOIN pg_type et ON t.typcategory = 'A' AND et.oid = t.typelem \
              LEFT JOIN pg_type bt ON t.typtype = 'd' AND bt.oid = t.typbasetype \
@@ -251,6 +254,17 @@ async fn read_schema(conn: &mut PgConnection, opts: &ExportOptions) -> anyhow::R
             continue;
         }
         let (col, kind) = column(r, &enums);
+        if let Some(domain) = r.get(14).cloned().flatten() {
+            // A domain is the target's to define (like an enum type): its
+            // base type travels, and the user is told.
+            cli::warn(format_args!(
+                "table {:?}, column {:?}: the domain {domain} is exported as its base type {} (the domain's \
+                 constraints are not carried)",
+                schema.table,
+                col.name,
+                col.source_type.as_deref().unwrap_or("")
+            ));
+        }
         schema.columns.push(col);
         if let Some(k) = kinds.get_mut(&oid) {
             k.push(kind);

@@ -139,7 +139,7 @@ impl ChunkReader for Reader {
                         }
                         "TEXT" => {
                             let b = <&[u8] as Decode<Sqlite>>::decode(v).map_err(|e| anyhow::anyhow!("{e}"))?;
-                            if *ty == LogicalType::Json {
+                            if matches!(*ty, LogicalType::Json | LogicalType::Array) {
                                 if let Ok(j) = Value::from_json_text(b) {
                                     j.write_json(enc.out());
                                     continue;
@@ -408,7 +408,8 @@ async fn read_schema(conn: &mut SqliteConnection, opts: &ExportOptions, place: &
         for r in &fks {
             let rule = |i: usize| {
                 let v = get(r, i).to_ascii_lowercase();
-                (v != "no action" && v != "restrict" && !v.is_empty()).then_some(v)
+                // NO ACTION is the default; RESTRICT is said (PostgreSQL tells them apart).
+                (v != "no action" && !v.is_empty()).then_some(v)
             };
             let id = get(r, 0).to_owned();
             if by_id.last().map(|(i, _)| i != &id).unwrap_or(true) {
@@ -535,7 +536,7 @@ fn restore_source_schema(s: &mut TableSchema, original: &TableSchema) {
         .collect();
     for fk in &mut s.foreign_keys {
         if let Some(o) = original.foreign_keys.iter().find(|o| o.columns == fk.columns && o.ref_table == fk.ref_table) {
-            fk.name = o.name.clone();
+            *fk = o.clone();
         }
     }
     s.dialect = original.dialect.clone();

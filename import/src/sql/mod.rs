@@ -520,11 +520,17 @@ impl<S: Sink> Importer<S> {
                 bail!("table {name} does not exist in the target: create it, or pass --create-tables")
             }
             None if self.args.dry_run => {
+                for note in &table_ddl(self.dialect, &schema, &self.ddl)?.notes {
+                    cli::warn(note);
+                }
                 let cols = schema.columns.iter().map(|c| planned_column(self.dialect, &schema, c, &self.ddl)).collect();
                 TablePlan::new(&name, cols, &schema.primary_key)
             }
             None => {
                 let ddl = table_ddl(self.dialect, &schema, &self.ddl)?;
+                for note in &ddl.notes {
+                    cli::warn(note);
+                }
                 for sql in &ddl.create {
                     self.sink
                         .exec(sql)

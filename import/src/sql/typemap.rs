@@ -510,6 +510,9 @@ pub struct TableDdl {
     pub indexes_combined: Option<String>,
     /// Foreign keys, created after every table's data.
     pub foreign_keys: Vec<String>,
+    /// What the target cannot hold exactly as the source declared it, said
+    /// before the first row (the importer prints each as a warning).
+    pub notes: Vec<String>,
 }
 
 /// The declared type a column gets: a `--cast` rule, else the source type for
@@ -657,7 +660,7 @@ pub fn table_ddl(dialect: Dialect, schema: &TableSchema, opts: &DdlOptions) -> R
         }
     }
     for index in &schema.indexes {
-        out.indexes.push(index_ddl(dialect, &schema.table, index));
+        out.indexes.push(index_ddl(dialect, &schema.table, index, same));
     }
     if dialect == Dialect::MySql && schema.indexes.len() > 1 {
         let adds: Vec<String> = schema
@@ -673,14 +676,78 @@ pub fn table_ddl(dialect: Dialect, schema: &TableSchema, opts: &DdlOptions) -> R
     }
     if dialect != Dialect::Sqlite {
         for fk in &schema.foreign_keys {
+            let fk = target_fk(dialect, schema, fk, &mut out.notes);
             out.foreign_keys.push(format!(
                 "ALTER TABLE {table} ADD CONSTRAINT {} {}",
                 q(&fk.name),
-                fk_clause(dialect, fk)
+                fk_clause(dialect, &fk)
             ));
         }
     }
+    out.notes.extend(range_notes(dialect, schema, opts));
     Ok(out)
+}
+
+/// The foreign key as the target can declare it. MySQL refuses `ON DELETE /
+/// ON UPDATE SET NULL` on a NOT NULL column (PostgreSQL accepts it and fails
+/// when it fires, as a RESTRICT would): the clause is left out, which in
+/// MySQL means RESTRICT, and a note says so.
+fn target_fk(
+    dialect: Dialect,
+    schema: &TableSchema,
+    fk: &decant_record::ForeignKey,
+    notes: &mut Vec<String>,
+) -> decant_record::ForeignKey {
+    let mut fk = fk.clone();
+    if dialect != Dialect::MySql {
+        return fk;
+    }
+    let not_null = fk.columns.iter().any(|c| schema.column(c).is_some_and(|c| !c.nullable));
+    let name = fk.name.clone();
+    for (clause, action) in [("ON DELETE", &mut fk.on_delete), ("ON UPDATE", &mut fk.on_update)] {
+        if not_null && action.as_deref().is_some_and(|a| a.eq_ignore_ascii_case("set null")) {
+            *action = None;
+            notes.push(format!(
+                "table {}: foreign key {name} is {clause} SET NULL on a NOT NULL column, which MySQL refuses: \
+                 created without it (RESTRICT; the source would have failed such a change too)",
+                schema.table
+            ));
+        }
+    }
+    fk
+}
+
+/// Columns whose source values can lie outside what the type picked for
+/// them holds: said at create time, before any row (such rows are then
+/// rejected one by one, naming the column, never stored changed).
+fn range_notes(dialect: Dialect, schema: &TableSchema, opts: &DdlOptions) -> Vec<String> {
+    let mut notes = Vec::new();
+    if dialect != Dialect::MySql || dialect.is_same(schema.dialect.as_deref()) {
+        return notes;
+    }
+    for col in &schema.columns {
+        if cast_for(&opts.casts, &schema.table, col).is_some() {
+            continue;
+        }
+        let what = match col.ty {
+            LogicalType::Timestamp => format!(
+                "MySQL TIMESTAMP holds 1970-01-01 00:00:01 .. 2038-01-19 03:14:07 UTC only \
+                 (--cast column:{}.{}=datetime(6) keeps years 1000..9999 as UTC date-times)",
+                schema.table, col.name
+            ),
+            LogicalType::Decimal if col.precision.is_none_or(|p| p > 65) || col.scale.is_some_and(|s| s > 30) => {
+                "MySQL DECIMAL holds at most 65 digits, 30 after the point: decimal(65,30)".to_owned()
+            }
+            _ => continue,
+        };
+        notes.push(format!(
+            "table {}, column {:?} ({}): {what}; values outside it are rejected, naming the row",
+            schema.table,
+            col.name,
+            col.source_type.clone().unwrap_or_else(|| format!("{:?}", col.ty).to_ascii_lowercase())
+        ));
+    }
+    notes
 }
 
 /// `FOREIGN KEY (…) REFERENCES t (…) [ON DELETE …] [ON UPDATE …]`.
@@ -704,8 +771,10 @@ fn fk_clause(dialect: Dialect, fk: &decant_record::ForeignKey) -> String {
     sql
 }
 
-/// `CREATE [UNIQUE] INDEX` for one index.
-pub fn index_ddl(dialect: Dialect, table: &str, index: &Index) -> String {
+/// `CREATE [UNIQUE] INDEX` for one index. `same_dialect`: the index name
+/// comes from the same kind of database, so it is already unique where the
+/// target needs it to be.
+pub fn index_ddl(dialect: Dialect, table: &str, index: &Index, same_dialect: bool) -> String {
     let cols: Vec<String> = index.columns.iter().map(|c| dialect.quote(c)).collect();
     let unique = if index.unique { "UNIQUE " } else { "" };
     match dialect {
@@ -720,7 +789,11 @@ pub fn index_ddl(dialect: Dialect, table: &str, index: &Index) -> String {
             // PostgreSQL index names are per schema, MySQL's per table: prefix
             // the table so two tables' `idx_created` do not collide.
             let bare = table.rsplit('.').next().unwrap_or(table);
-            let name = if index.name.starts_with(bare) { index.name.clone() } else { format!("{bare}_{}", index.name) };
+            let name = if same_dialect || index.name.starts_with(bare) {
+                index.name.clone()
+            } else {
+                format!("{bare}_{}", index.name)
+            };
             let name: String = name.chars().take(63).collect();
             format!(
                 "CREATE {unique}INDEX IF NOT EXISTS {} ON {} ({})",
