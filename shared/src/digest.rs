@@ -805,6 +805,12 @@ fn canonical_text(
                 None
             }
             Some(LogicalType::Time) => normalize_time(s, opts.time_precision, opts.rounding),
+            // A MySQL TIME travels to PostgreSQL as an interval, which
+            // pg-export writes in ISO 8601: both compare as the duration.
+            Some(LogicalType::Interval) => iso_duration_as_time(s)
+                .as_deref()
+                .or(Some(s))
+                .and_then(|t| normalize_time(t, opts.time_precision, opts.rounding)),
             _ => None,
         };
         if let Some(n) = normalised {
@@ -813,6 +819,62 @@ fn canonical_text(
         }
     }
     put_str(out, bytes);
+}
+
+/// An ISO 8601 duration without years or months (`PT838H59M59S`,
+/// PostgreSQL's `PT-838H-59M-59S` with a sign per field, `P1DT2H`, a day
+/// being 24 hours as PostgreSQL compares intervals) as `[-]H:MM:SS[.f]`;
+/// `None` for anything else (which then compares as its text). Checked
+/// arithmetic: a duration too long for i128 microseconds is `None`.
+pub fn iso_duration_as_time(s: &str) -> Option<String> {
+    let (neg, body) = match s.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, s),
+    };
+    let iso = body.strip_prefix('P')?;
+    let (days, clock) = iso.split_once('T').unwrap_or((iso, ""));
+    let mut nanos: i128 = 0;
+    let mut add = |text: &str, unit: i128, fraction_ok: bool| -> Option<()> {
+        let (sign, digits) = match text.strip_prefix('-') {
+            Some(d) => (-1i128, d),
+            None => (1, text),
+        };
+        let (whole, f) = digits.split_once('.').unwrap_or((digits, ""));
+        if (whole.is_empty() && f.is_empty())
+            || !whole.bytes().all(|b| b.is_ascii_digit())
+            || !f.bytes().all(|b| b.is_ascii_digit())
+            || (!f.is_empty() && !fraction_ok)
+            || f.len() > 9
+        {
+            return None;
+        }
+        let whole: i128 = if whole.is_empty() { 0 } else { whole.parse().ok()? };
+        let f: i128 = if f.is_empty() { 0 } else { format!("{f:0<9}").parse().ok()? };
+        nanos = nanos.checked_add(sign.checked_mul(whole.checked_mul(unit)?.checked_add(f)?)?)?;
+        Some(())
+    };
+    if !days.is_empty() {
+        add(days.strip_suffix('D')?, 86_400_000_000_000, false)?;
+    }
+    let mut rest = clock;
+    for (unit, scale) in [('H', 3_600_000_000_000i128), ('M', 60_000_000_000), ('S', 1_000_000_000)] {
+        if let Some(at) = rest.find(unit) {
+            add(&rest[..at], scale, unit == 'S')?;
+            rest = &rest[at + 1..];
+        }
+    }
+    if !rest.is_empty() || (clock.is_empty() && days.is_empty()) {
+        return None;
+    }
+    let nanos = if neg { nanos.checked_neg()? } else { nanos };
+    let abs = nanos.unsigned_abs();
+    let secs = abs / 1_000_000_000;
+    let mut out = format!("{}{}:{:02}:{:02}", if nanos < 0 { "-" } else { "" }, secs / 3600, secs / 60 % 60, secs % 60);
+    let frac = abs % 1_000_000_000;
+    if frac > 0 {
+        out.push_str(&format!(".{frac:09}"));
+    }
+    Some(out)
 }
 
 /// `"012.3400"` → `"12.34"`, `"-0.0"` → `"0"`; `None` when not a plain decimal.
@@ -845,6 +907,37 @@ pub fn normalize_decimal(s: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn mysql_time_and_its_postgres_interval_compare_equal() {
+        use crate::schema::{Column, LogicalType, TableSchema};
+        let digest = |ty: LogicalType, v: &str| {
+            let mut c = Column::new("t", ty);
+            c.precision = Some(6);
+            let mut s = TableSchema::new("x", vec![c]);
+            s.primary_key = vec![];
+            let mut d = Digester::new(CanonicalOptions::default());
+            d.add_schema(&s);
+            let mut row = crate::value::RowData::default();
+            row.set("t", Value::String(v.into()));
+            d.add_row("x", &row);
+            d.finish().into_iter().next().unwrap().1.hex()
+        };
+        for (time, interval) in [
+            ("838:59:59", "PT838H59M59S"),
+            ("-838:59:59", "PT-838H-59M-59S"),
+            ("-838:59:59.000000", "-PT838H59M59S"),
+            ("26:03:04.500000", "P1DT2H3M4.5S"),
+            ("00:00:00", "PT0S"),
+            ("-00:00:00.000001", "PT-0.000001S"),
+        ] {
+            assert_eq!(digest(LogicalType::Time, time), digest(LogicalType::Interval, interval), "{time} {interval}");
+        }
+        assert_ne!(digest(LogicalType::Time, "838:59:59"), digest(LogicalType::Interval, "PT838H59M58S"));
+        assert_eq!(iso_duration_as_time("P1M"), None);
+        assert_eq!(iso_duration_as_time("P"), None);
+        assert_eq!(iso_duration_as_time("PT99999999999999999999999999999999999999H"), None);
+    }
+
     use super::*;
 
     #[test]

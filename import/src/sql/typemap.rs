@@ -321,7 +321,13 @@ pub fn column_type(dialect: Dialect, col: &Column, indexed: bool) -> String {
                 Time => with_fraction("time", frac(6)),
                 Datetime => with_fraction("datetime", frac(6)),
                 Timestamp => with_fraction("timestamp", frac(6)),
-                Interval => "varchar(100)".into(),
+                // An interval of hours to seconds (what a MySQL TIME becomes in
+                // PostgreSQL) is a TIME again; other intervals (months, days)
+                // have no MySQL type and stay ISO 8601 text.
+                Interval => match hour_to_second_precision(col) {
+                    Some(p) => with_fraction("time", p),
+                    None => "varchar(100)".into(),
+                },
                 Year => "year".into(),
                 Json => "json".into(),
                 Uuid => "char(36)".into(),
@@ -390,6 +396,13 @@ fn with_fraction_args(base: &str, p: Option<u32>) -> String {
         Some(p) => format!("{base}({})", p.min(9)),
         None => base.to_owned(),
     }
+}
+
+/// The fraction digits of a PostgreSQL `interval hour to second[(p)]` column.
+fn hour_to_second_precision(col: &Column) -> Option<u32> {
+    let st = col.source_type.as_deref()?.trim().to_ascii_lowercase();
+    let rest = st.strip_prefix("interval hour to second")?;
+    Some(paren_args(rest).first().map(|p| *p as u32).unwrap_or(6).min(6))
 }
 
 fn with_fraction(base: &str, p: u32) -> String {
@@ -528,9 +541,11 @@ pub fn declared_type(dialect: Dialect, schema: &TableSchema, col: &Column, opts:
     // TIME (and a time of unknown origin) is a duration up to ±838:59:59,
     // which only an interval holds (`--cast column:t.c=time` for a time of day).
     if dialect == Dialect::Postgres && col.ty == LogicalType::Time && !dialect.is_same(schema.dialect.as_deref()) {
+        // HOUR TO SECOND: a duration in hours, minutes and seconds, which
+        // tells a PostgreSQL → MySQL copy to make it a TIME again.
         return match col.precision {
-            Some(p) if p < 6 => format!("interval({p})"),
-            _ => "interval".into(),
+            Some(p) => format!("interval hour to second({})", p.min(6)),
+            None => "interval hour to second".into(),
         };
     }
     if dialect.is_same(schema.dialect.as_deref()) {
@@ -730,6 +745,9 @@ fn range_notes(dialect: Dialect, schema: &TableSchema, opts: &DdlOptions) -> Vec
             continue;
         }
         let what = match col.ty {
+            LogicalType::Interval if hour_to_second_precision(col).is_some() => {
+                "MySQL TIME holds -838:59:59 .. 838:59:59 only".to_owned()
+            }
             LogicalType::Timestamp => format!(
                 "MySQL TIMESTAMP holds 1970-01-01 00:00:01 .. 2038-01-19 03:14:07 UTC only \
                  (--cast column:{}.{}=datetime(6) keeps years 1000..9999 as UTC date-times)",
