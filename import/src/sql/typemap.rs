@@ -609,7 +609,10 @@ pub fn table_ddl(dialect: Dialect, schema: &TableSchema, opts: &DdlOptions) -> R
             def.push(' ');
             def.push_str(&d);
         }
-        if !cast && !same {
+        // A same-dialect copy keeps the source's own type, except a
+        // PostgreSQL enum type, which becomes text: that one gets its CHECK.
+        let enum_as_text = same && dialect == Dialect::Postgres && col.ty == LogicalType::Enum;
+        if !cast && (!same || enum_as_text) {
             if let Some(check) = range_check(dialect, col, &q(&col.name)) {
                 def.push(' ');
                 def.push_str(&check);
