@@ -168,7 +168,9 @@ impl ChunkReader for Reader {
                         _ => {
                             let b = <&[u8] as Decode<Sqlite>>::decode(v).map_err(|e| anyhow::anyhow!("{e}"))?;
                             match big_unsigned(b) {
-                                Some(n) if *ty == LogicalType::Uint64 => Value::Int(n as i128),
+                                Some(n) if matches!(*ty, LogicalType::Uint64 | LogicalType::Bit) => {
+                                    Value::Int(n as i128)
+                                }
                                 _ => Value::Bytes(b.to_vec()),
                             }
                         }

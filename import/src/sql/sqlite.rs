@@ -73,7 +73,7 @@ fn bind(args: &mut SqliteArguments<'_>, cell: &Cell) -> Result<(), DbError> {
         Cell::Bool(b) => args.add(*b as i64),
         Cell::Int(i) => match i64::try_from(*i) {
             Ok(v) => args.add(v),
-            // Only a BIGINT UNSIGNED column lets such a value through (see
+            // Only a BIGINT UNSIGNED or BIT(64) column lets such a value through (see
             // `kind_of`): it is stored as 20 ASCII digits in a BLOB, which no
             // column affinity converts (a TEXT would become an inexact REAL),
             // and which sorts after every INTEGER and in numeric order among
