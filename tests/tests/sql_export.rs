@@ -659,8 +659,10 @@ fn pg_every_type_is_exported_exactly() {
     assert_eq!(col(sc, "an").element, Some(L::Decimal));
     assert_eq!(col(sc, "m").values.as_deref(), Some(&["sad".to_owned(), "ok".to_owned(), "happy".to_owned()][..]));
     assert_eq!(col(sc, "bt").len, Some(8));
-    // Domains take their base type.
-    assert_eq!(col(sc, "dom").source_type.as_deref(), Some("posint"));
+    // Domains take their base type, source_type included: the target
+    // database may not have the domain (issue 12: Sakila's `year`), and a
+    // warning says its constraint is not carried.
+    assert_eq!(col(sc, "dom").source_type.as_deref(), Some("integer"));
     assert_eq!((col(sc, "amt").precision, col(sc, "amt").scale), (Some(10), Some(2)));
 }
 
