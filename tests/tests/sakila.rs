@@ -426,7 +426,7 @@ fn pg_to_mysql_type(pg: &str, indexed: bool) -> String {
 fn mysql_to_postgres() {
     let Some(dir) = corpus("sakila", "sakila::mysql_to_postgres") else { return };
     let src = sources(&dir);
-    let (my, pg) = (mariadb(), postgres());
+    let pg = postgres();
     let target = pg.fresh_database("sakila_m2p");
     import(&src.mysql_stream, "pg-import", &pg.url(&target));
     verify_equal(&src.mysql_stream, &pg.url(&target));

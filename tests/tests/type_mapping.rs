@@ -302,11 +302,9 @@ fn every_postgres_type_to_mysql_and_sqlite_and_back() {
         .args(["--url", &pg.url(&src), "--quiet"])
         .pipe(run("mysql-import").args(["--url", &my.url(&mid), "--create-tables", "--dry-run"]))
         .assert_success();
-    for column in [PG_CASES.iter().position(|c| c.source == "timestamp(6) with time zone").unwrap()] {
-        let note =
-            format!("table t, column \"c{column}\" (timestamp(6) with time zone): MySQL TIMESTAMP holds 1970-01-01");
-        assert!(plan.stderr.contains(&note), "{note}\n{}", plan.stderr);
-    }
+    let column = PG_CASES.iter().position(|c| c.source == "timestamp(6) with time zone").unwrap();
+    let note = format!("table t, column \"c{column}\" (timestamp(6) with time zone): MySQL TIMESTAMP holds 1970-01-01");
+    assert!(plan.stderr.contains(&note), "{note}\n{}", plan.stderr);
     assert!(plan.stderr.contains("--cast column:t.c"), "{}", plan.stderr);
     hop("pg-export", &pg.url(&src), "mysql-import", &my.url(&mid), true);
     let types: Vec<String> = my
