@@ -162,9 +162,11 @@ fn mysql_zero_dates_and_pg_refusal() {
 #[test]
 fn sqlite_import_binds_values_exactly() {
     let w = Workdir::new("sqlite_hard");
-    // No file yet: sqlite-import creates it, as sqlite3 does.
+    // No file yet: sqlite-import creates it, as sqlite3 does; a dry run does not.
     let file = w.join("t.db");
     let url = format!("sqlite://{}", file.display());
+    import("sqlite-import", &url).args(["--create-tables", "--dry-run"]).stdin_bytes(HARD).assert_success();
+    assert!(!file.exists(), "a dry run created {}", file.display());
     import("sqlite-import", &url).args(["--create-tables"]).stdin_bytes(HARD).assert_success();
     let q = |sql: &str| {
         let o = Command::new("sqlite3").arg(&file).arg(sql).output().expect("sqlite3 CLI");
