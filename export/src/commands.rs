@@ -22,6 +22,13 @@ tables whose foreign keys point at them) a schema line and its rows, then a seal
 trailer. One REPEATABLE READ snapshot covers the whole export, and --jobs workers share
 it exactly (pg_export_snapshot / SET TRANSACTION SNAPSHOT).
 
+Tables: the ordinary and partitioned tables of the schema (not views, materialized views,
+foreign tables or sequences), each row once. A partitioned table is exported through its
+parent, which holds every partition's rows; its partitions are not exported on their own.
+Inheritance is read with ONLY: a parent table gives only its own rows and each child
+table is exported as a table of its own (SELECT on a parent without ONLY would repeat the
+children's rows).
+
 Schema objects: CHECK constraints and generated columns travel in the schema lines (a
 PostgreSQL target recreates them). Views, materialized views, triggers, functions,
 procedures, rules and partial/expression/GIN/GiST (non-btree) indexes do not: each is

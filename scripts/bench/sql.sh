@@ -6,6 +6,9 @@
 #              (mysql-export's stream of reline), --create-tables
 #   pipelines: mysql-export | pg-import   and   pg-export | mysql-import
 #   peer:      pgloader MySQL → PostgreSQL, when installed (apt-get install pgloader)
+#   sakila:    the Sakila sample database (../shared/corpus/sakila, or $SAKILA; 16
+#              tables, 47k rows, every MySQL type family), mysql-export | pg-import
+#              --create-tables against pgloader in the same run (SAKILA=0 skips it)
 # Each figure: wall seconds, rows/s, MB/s of stream, peak RSS (/usr/bin/time -v),
 # client CPU seconds (user+sys of the timed command) and the MariaDB server's
 # CPU seconds during it (the "load" and mysql steps), median of RUNS runs.
@@ -88,6 +91,41 @@ for i in $(seq "$RUNS"); do
   fi
 done
 
+# Sakila: the MySQL original, with the load-time edits of its SOURCES.md
+# (MariaDB ignores MySQL 5.7+ versioned comments).
+SAKILA=${SAKILA:-$ROOT/../shared/corpus/sakila}
+if [ "$SAKILA" != 0 ] && [ -f "$SAKILA/sakila-schema.sql" ]; then
+  echo "== Sakila ($SAKILA)" >&2
+  sed -e 's/USE sakila_app;/USE sakila;/' \
+    -e 's#/\*!50705 location GEOMETRY \*/ /\*!80003 SRID 0 \*/ /\*!50705 NOT NULL,\*/#location GEOMETRY NOT NULL,#' \
+    -e 's#/\*!50705 SPATIAL KEY `idx_location` (location),\*/#SPATIAL KEY `idx_location` (location),#' \
+    "$SAKILA/sakila-schema.sql" | myq
+  sed -e 's/USE sakila_app;/USE sakila;/' -e 's#/\*!50705 \(0x[0-9A-Fa-f]*,\)\*/#\1#' "$SAKILA/sakila-data.sql" | myq
+  SAKILA_TABLES=$(myq -N sakila -e "SELECT GROUP_CONCAT(table_name) FROM information_schema.tables WHERE table_schema = 'sakila' AND table_type = 'BASE TABLE'")
+  count_sakila() { # count_sakila my|pg DB: rows in Sakila's base tables
+    local t n=0
+    for t in ${SAKILA_TABLES//,/ }; do
+      if [ "$1" = my ]; then n=$((n + $(myq -N "$2" -e "SELECT COUNT(*) FROM \`$t\`")))
+      else n=$((n + $(pgq -d "$2" -c "SELECT COUNT(*) FROM \"$t\""))); fi
+    done
+    echo "$n"
+  }
+  SAKILA_ROWS=$(count_sakila my sakila)
+  "$BIN/mysql-export" --url "$MYURL/sakila" -o "$WORK/sakila.ndjson" --quiet
+  SAKILA_MB=$(du -m "$WORK/sakila.ndjson" | cut -f1)
+  echo "   sakila: $SAKILA_ROWS rows, stream $SAKILA_MB MB" >&2
+  for i in $(seq "$RUNS"); do
+    pgq -d postgres -c "DROP DATABASE IF EXISTS s1" -c "CREATE DATABASE s1"
+    timed sakila_my_to_pg sh -c "'$BIN/mysql-export' --url '$MYURL/sakila' --quiet | '$BIN/pg-import' --url '$PGURL/s1' --create-tables --quiet"
+    [ "$(count_sakila pg s1)" = "$SAKILA_ROWS" ] || { echo "bench/sql: sakila: mysql-export | pg-import lost rows" >&2; exit 1; }
+    if command -v pgloader >/dev/null; then
+      pgq -d postgres -c "DROP DATABASE IF EXISTS s2" -c "CREATE DATABASE s2"
+      # pgloader loads into a schema named after the source database.
+      timed sakila_pgloader pgloader --quiet "$MYURL/sakila" "$PGURL/s2" || true
+    fi
+  done
+fi
+
 echo
 echo "reline, scale $SCALE: $ROWS rows, stream $MB MB; medians of $RUNS run(s)"
 printf '%-26s %9s %11s %8s %9s %12s %12s\n' step wall_s rows_per_s MB_per_s rss_MB client_cpu_s server_cpu_s
@@ -99,3 +137,13 @@ for l in load_data pg_import mysql_import sqlite_import my_to_pg pg_to_my pgload
   awk -v l="$l" -v w="$w" -v r="$r" -v n="$ROWS" -v mb="$MB" -v c="$(cpumed "$l" 2)" -v s="$(cpumed "$l" 3)" \
     'BEGIN {printf "%-26s %9.2f %11.0f %8.1f %9.1f %12s %12s\n", l, w, n/w, mb/w, r/1024, c, s}'
 done
+if [ -n "${SAKILA_ROWS:-}" ]; then
+  echo
+  echo "sakila: $SAKILA_ROWS rows, stream $SAKILA_MB MB; medians of $RUNS run(s)"
+  printf '%-26s %9s %11s %9s\n' step wall_s rows_per_s rss_MB
+  for l in sakila_my_to_pg sakila_pgloader; do
+    w=$(median "$l" 2); r=$(median "$l" 3)
+    [ "$w" = n/a ] && continue
+    awk -v l="$l" -v w="$w" -v r="$r" -v n="$SAKILA_ROWS" 'BEGIN {printf "%-26s %9.2f %11.0f %9.1f\n", l, w, n/w, r/1024}'
+  done
+fi

@@ -968,7 +968,13 @@ fn canonical_text(
                 out.truncate(len_at - 1);
                 None
             }
-            Some(LogicalType::Time) => normalize_time(s, opts.time_precision, opts.rounding),
+            // A MySQL TIME travels to PostgreSQL as an interval, which
+            // pg-export writes as PostgreSQL prints it in ISO 8601: a time
+            // compares in that spelling, and an interval as its text (so it
+            // also equals its ISO 8601 text copied into a MySQL varchar).
+            Some(LogicalType::Time) => {
+                normalize_time(s, opts.time_precision, opts.rounding).map(|t| time_as_iso_duration(&t))
+            }
             _ => None,
         };
         if let Some(n) = normalised {
@@ -991,6 +997,42 @@ fn put_decimal(out: &mut Vec<u8>, normalised: &str, whole: bool) {
         }
         _ => put_str(out, normalised.as_bytes()),
     }
+}
+
+/// A normalised `[-]H:MM:SS[.f]` as PostgreSQL's ISO 8601 interval output
+/// spells the same duration: `PT838H59M59S`, a sign on every field that is
+/// not zero (`PT-838H-59M-59S`), zero fields left out, `PT0S` for zero.
+fn time_as_iso_duration(t: &str) -> String {
+    let (neg, body) = match t.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, t),
+    };
+    let mut parts = body.splitn(3, ':');
+    let (h, m, s) = (parts.next().unwrap_or("0"), parts.next().unwrap_or("0"), parts.next().unwrap_or("0"));
+    let sign = if neg { "-" } else { "" };
+    let mut out = String::from("PT");
+    let h = h.trim_start_matches('0');
+    if !h.is_empty() {
+        out.push_str(&format!("{sign}{h}H"));
+    }
+    let m = m.trim_start_matches('0');
+    if !m.is_empty() {
+        out.push_str(&format!("{sign}{m}M"));
+    }
+    let (whole, frac) = s.split_once('.').unwrap_or((s, ""));
+    let whole = whole.trim_start_matches('0');
+    if !whole.is_empty() || !frac.is_empty() {
+        out.push_str(&format!("{sign}{}", if whole.is_empty() { "0" } else { whole }));
+        if !frac.is_empty() {
+            out.push('.');
+            out.push_str(frac);
+        }
+        out.push('S');
+    }
+    if out == "PT" {
+        out.push_str("0S");
+    }
+    out
 }
 
 /// `"012.3400"` → `"12.34"`, `"-0.0"` → `"0"`; `None` when not a plain decimal.
@@ -1023,6 +1065,41 @@ pub fn normalize_decimal(s: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn mysql_time_and_its_postgres_interval_compare_equal() {
+        use crate::schema::{Column, LogicalType, TableSchema};
+        let digest = |ty: LogicalType, v: &str| {
+            let mut c = Column::new("t", ty);
+            c.precision = Some(6);
+            let s = TableSchema::new("x", vec![c]);
+            let mut d = Digester::new(CanonicalOptions::default());
+            d.add_schema(&s);
+            let mut row = crate::value::RowData::default();
+            row.set("t", Value::String(v.into()));
+            d.add_row("x", &row);
+            d.finish().into_iter().next().unwrap().1.hex()
+        };
+        // Each interval as PostgreSQL prints it (intervalstyle iso_8601).
+        for (time, interval) in [
+            ("838:59:59", "PT838H59M59S"),
+            ("-838:59:59", "PT-838H-59M-59S"),
+            ("-838:59:59.000000", "PT-838H-59M-59S"),
+            ("838:59:58.999999", "PT838H59M58.999999S"),
+            ("26:03:04.500000", "PT26H3M4.5S"),
+            ("01:00:01", "PT1H1S"),
+            ("00:01:00", "PT1M"),
+            ("-01:00:00", "PT-1H"),
+            ("00:00:00", "PT0S"),
+            ("-00:00:00", "PT0S"),
+            ("-00:00:00.000001", "PT-0.000001S"),
+        ] {
+            assert_eq!(digest(LogicalType::Time, time), digest(LogicalType::Interval, interval), "{time} {interval}");
+        }
+        assert_ne!(digest(LogicalType::Time, "838:59:59"), digest(LogicalType::Interval, "PT838H59M58S"));
+        // An interval compares as its text: equal to its copy in a text column.
+        assert_eq!(digest(LogicalType::Interval, "P1DT2H"), digest(LogicalType::String, "P1DT2H"));
+    }
+
     use super::*;
 
     #[test]

@@ -346,3 +346,48 @@ impl TableSchema {
         self.columns.iter().find(|c| c.name == name)
     }
 }
+
+/// How decant lays a table out in a SQLite file, shared by `sqlite-import`
+/// (which writes it) and `sqlite-export` (which reads it back).
+pub mod sqlite_layout {
+    /// The table in which `sqlite-import --create-tables` keeps, per table it
+    /// created from another store's schema, that schema line and the
+    /// `CREATE TABLE` text it ran: SQLite keeps declared types as written but
+    /// has no place for a MySQL `enum(…)`, a collation or a PostgreSQL
+    /// identity, and `sqlite-export` gives those back while the table's
+    /// `CREATE TABLE` text is unchanged. `sqlite-export` never exports it.
+    pub const SCHEMA_TABLE: &str = "decant_schema";
+
+    /// The table `--state` keeps its progress in (never exported).
+    pub const STATE_TABLE: &str = "decant_import_state";
+
+    /// The SQLite name of index `index` of `table`. SQLite index names are
+    /// per database (MySQL's are per table, so two tables' `idx_fk_store_id`
+    /// would collide): `table__index`.
+    pub fn index_name(table: &str, index: &str) -> String {
+        format!("{table}__{index}")
+    }
+
+    /// The index's own name back from [`index_name`]'s; other names as they are.
+    pub fn index_source_name<'a>(table: &str, sqlite_name: &'a str) -> &'a str {
+        sqlite_name
+            .strip_prefix(table)
+            .and_then(|rest| rest.strip_prefix("__"))
+            .filter(|rest| !rest.is_empty())
+            .unwrap_or(sqlite_name)
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn index_names_round_trip() {
+            assert_eq!(index_name("film", "idx_title"), "film__idx_title");
+            assert_eq!(index_source_name("film", "film__idx_title"), "idx_title");
+            assert_eq!(index_source_name("film", "idx_title"), "idx_title");
+            assert_eq!(index_source_name("film", "film__"), "film__");
+            assert_eq!(index_source_name("film_actor", "film__x"), "film__x");
+        }
+    }
+}

@@ -295,7 +295,7 @@ async fn read_schema(
     let tables = meta(
         conn,
         &format!(
-            "SELECT c.oid::int8, c.relname, c.reltuples::int8, obj_description(c.oid, 'pg_class') \
+            "SELECT c.oid::int8, c.relname, c.reltuples::int8, obj_description(c.oid, 'pg_class'), c.relkind::text \
              FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
              WHERE n.nspname = {} AND c.relkind IN ('r', 'p') AND NOT c.relispartition ORDER BY c.relname",
             quote_str(&nsp)
@@ -305,6 +305,12 @@ async fn read_schema(
     .context("listing tables")?;
     let names: Vec<String> = tables.iter().map(|r| get(r, 1).to_owned()).collect();
     let chosen = select_tables(&names, opts, &format!("schema {nsp:?} of {}", opts.url))?;
+    // Each row is read once: a partitioned table ('p') is read whole through
+    // its parent and its partitions are not listed; every other table ('r')
+    // is read with ONLY, so an inheritance parent gives its own rows and each
+    // child its own (a plain SELECT on the parent would add the children's).
+    let partitioned: std::collections::HashSet<String> =
+        tables.iter().filter(|t| get(t, 4) == "p").map(|t| get(t, 1).to_owned()).collect();
     let mut by_oid: BTreeMap<i64, TableSchema> = BTreeMap::new();
     let mut kinds: HashMap<i64, Vec<Kind>> = HashMap::new();
     for t in &tables {
@@ -335,13 +341,16 @@ async fn read_schema(
     let columns = meta(
         conn,
         &format!(
-            "SELECT a.attrelid::int8, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull, \
+            "SELECT a.attrelid::int8, a.attname, \
+             CASE WHEN t.typtype = 'd' THEN format_type(t.typbasetype, t.typtypmod) ELSE format_type(a.atttypid, a.atttypmod) END, \
+             a.attnotnull, \
              CASE WHEN bt.oid IS NOT NULL THEN t.typtypmod ELSE a.atttypmod END, \
              COALESCE(et.typname, bt.typname, t.typname), et.oid IS NOT NULL, \
              COALESCE(et.typtype, bt.typtype, t.typtype), COALESCE(et.oid, bt.oid, t.oid)::int8, \
              pg_get_expr(d.adbin, d.adrelid), a.attidentity, a.attgenerated, \
              CASE WHEN a.attcollation <> 0 AND a.attcollation <> COALESCE(et.typcollation, t.typcollation) \
-             THEN co.collname END, col_description(a.attrelid, a.attnum) \
+             THEN co.collname END, col_description(a.attrelid, a.attnum), \
+             CASE WHEN t.typtype = 'd' THEN format_type(a.atttypid, a.atttypmod) END \
              FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid \
              LEFT JOIN pg_type et ON t.typcategory = 'A' AND et.oid = t.typelem \
              LEFT JOIN pg_type bt ON t.typtype = 'd' AND bt.oid = t.typbasetype \
@@ -367,6 +376,17 @@ async fn read_schema(
             continue;
         }
         let (col, kind) = column(r, &enums);
+        if let Some(domain) = r.get(14).cloned().flatten() {
+            // A domain is the target's to define (like an enum type): its
+            // base type travels, and the user is told.
+            cli::warn(format_args!(
+                "table {:?}, column {:?}: the domain {domain} is exported as its base type {} (the domain's \
+                 constraints are not carried)",
+                schema.table,
+                col.name,
+                col.source_type.as_deref().unwrap_or("")
+            ));
+        }
         schema.columns.push(col);
         if let Some(k) = kinds.get_mut(&oid) {
             k.push(kind);
@@ -475,7 +495,8 @@ async fn read_schema(
         .into_iter()
         .map(|schema| {
             let kinds = kinds_by_name.remove(&schema.table).unwrap_or_default();
-            let from = format!("{}.{}", quote_ident(&nsp), quote_ident(&schema.table));
+            let only = if partitioned.contains(&schema.table) { "" } else { "ONLY " };
+            let from = format!("{only}{}.{}", quote_ident(&nsp), quote_ident(&schema.table));
             let select = format!(
                 "SELECT {} FROM {from}",
                 schema.columns.iter().map(|c| quote_ident(&c.name)).collect::<Vec<_>>().join(", ")

@@ -19,6 +19,7 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use decant_record::cli;
+use decant_record::schema::sqlite_layout;
 use decant_record::{Column, ForeignKey, Index, LogicalType, SchemaObject, TableSchema, Value};
 use futures_util::future::BoxFuture;
 use futures_util::{FutureExt as _, TryStreamExt as _};
@@ -111,6 +112,7 @@ impl ChunkReader for Reader {
     ) -> BoxFuture<'a, anyhow::Result<u64>> {
         async move {
             let types: Vec<LogicalType> = plan.schema.columns.iter().map(|c| c.ty).collect();
+            let scales: Vec<Option<u32>> = plan.schema.columns.iter().map(|c| c.scale).collect();
             let mut enc = RowEncoder::new(&plan.schema);
             let mut total = 0u64;
             let mut rows = sqlx::raw_sql(sql).fetch(&mut self.conn);
@@ -132,25 +134,42 @@ impl ChunkReader for Reader {
                                 (true, 1) => Value::Bool(true),
                                 // NUMERIC affinity stores a decimal that is a
                                 // whole number as INTEGER: keep the decimal a string.
-                                _ if *ty == LogicalType::Decimal => Value::String(n.to_string()),
+                                _ if *ty == LogicalType::Decimal => {
+                                    if scales[i].is_some_and(|s| s > 0) {
+                                        Value::String(decimal_text(n as f64, scales[i]))
+                                    } else {
+                                        Value::String(n.to_string())
+                                    }
+                                }
                                 _ => Value::Int(n as i128),
                             }
                         }
                         "REAL" => {
                             let f = <f64 as Decode<Sqlite>>::decode(v).map_err(|e| anyhow::anyhow!("{e}"))?;
                             if *ty == LogicalType::Decimal && f.is_finite() {
-                                // Rust's Display is the shortest text that reads back as f.
-                                Value::String(f.to_string())
+                                Value::String(decimal_text(f, scales[i]))
                             } else {
                                 Value::Float(f)
                             }
                         }
                         "TEXT" => {
                             let b = <&[u8] as Decode<Sqlite>>::decode(v).map_err(|e| anyhow::anyhow!("{e}"))?;
-                            if *ty == LogicalType::Json {
+                            if matches!(*ty, LogicalType::Json | LogicalType::Array) {
                                 if let Ok(j) = Value::from_json_text(b) {
                                     j.write_json(enc.out());
                                     continue;
+                                }
+                            }
+                            if *ty == LogicalType::Timestamp {
+                                if let Ok(s) = std::str::from_utf8(b) {
+                                    if !has_zone(s) && s.len() >= 19 {
+                                        // SQLite's date functions read zone-less text as UTC.
+                                        let _ = serde_json::to_writer(
+                                            &mut *enc.out(),
+                                            &format!("{}Z", s.replacen(' ', "T", 1)),
+                                        );
+                                        continue;
+                                    }
                                 }
                             }
                             match std::str::from_utf8(b) {
@@ -161,9 +180,15 @@ impl ChunkReader for Reader {
                                 Err(_) => Value::Bytes(b.to_vec()),
                             }
                         }
-                        _ => Value::Bytes(
-                            <&[u8] as Decode<Sqlite>>::decode(v).map_err(|e| anyhow::anyhow!("{e}"))?.to_vec(),
-                        ),
+                        _ => {
+                            let b = <&[u8] as Decode<Sqlite>>::decode(v).map_err(|e| anyhow::anyhow!("{e}"))?;
+                            match big_unsigned(b) {
+                                Some(n) if matches!(*ty, LogicalType::Uint64 | LogicalType::Bit) => {
+                                    Value::Int(n as i128)
+                                }
+                                _ => Value::Bytes(b.to_vec()),
+                            }
+                        }
                     };
                     value.write_json(enc.out());
                 }
@@ -179,14 +204,43 @@ impl ChunkReader for Reader {
 }
 
 /// The logical type of a declared column type, by SQLite's affinity rules
-/// plus the common type names.
+/// plus the common type names, among them every name `sqlite-import
+/// --create-tables` declares (docs/type-mapping.md): integer widths and
+/// `UNSIGNED`, `DECIMAL[ TEXT](p,s)`, `CHAR(n)`/`VARCHAR(n)`,
+/// `BINARY(n)`/`VARBINARY(n)`, `TIME(p)`, `DATETIME(p)` (naive),
+/// `TIMESTAMP(p)` (zoned), `YEAR`, `INTERVAL`, `BIT(n)`, `JSON`, `UUID`.
 fn logical_type(c: &mut Column, declared: &str) {
-    let up = declared.to_ascii_uppercase();
+    let up = declared.trim().to_ascii_uppercase();
     let args = type_args(&up);
+    let base = up.split(['(', ' ']).next().unwrap_or("");
+    let unsigned = up.contains("UNSIGNED");
+    let fraction = || args.first().map(|p| *p as u32);
+    c.unsigned = unsigned;
     c.ty = if up.contains("BOOL") {
         LogicalType::Bool
+    } else if base == "INTERVAL" {
+        LogicalType::Interval
+    } else if base == "BIT" {
+        c.len = Some(args.first().copied().unwrap_or(1) as u32);
+        LogicalType::Bit
     } else if up.contains("INT") {
-        LogicalType::Int64
+        // `INTEGER` is SQLite's own 64-bit integer (the rowid's type).
+        match (base, unsigned) {
+            ("TINYINT", false) => LogicalType::Int8,
+            ("TINYINT", true) => LogicalType::Uint8,
+            ("SMALLINT", false) => LogicalType::Int16,
+            ("SMALLINT", true) => LogicalType::Uint16,
+            ("MEDIUMINT" | "INT", false) => LogicalType::Int32,
+            ("MEDIUMINT" | "INT", true) => LogicalType::Uint32,
+            (_, true) => LogicalType::Uint64,
+            (_, false) => LogicalType::Int64,
+        }
+    } else if base == "DECIMAL" || base == "NUMERIC" {
+        if let [p, rest @ ..] = args.as_slice() {
+            c.precision = Some(*p as u32);
+            c.scale = Some(rest.first().copied().unwrap_or(0) as u32);
+        }
+        LogicalType::Decimal
     } else if up.contains("CHAR") || up.contains("CLOB") || up.contains("TEXT") {
         match args.first() {
             Some(n)
@@ -202,19 +256,36 @@ fn logical_type(c: &mut Column, declared: &str) {
             }
             _ => LogicalType::Text,
         }
-    } else if up.contains("BLOB") || up.trim().is_empty() {
+    } else if base == "BINARY" || base == "VARBINARY" {
+        c.max_len = args.first().copied();
+        c.fixed = base == "BINARY";
+        LogicalType::Bytes
+    } else if up.contains("BLOB") || up.is_empty() {
         LogicalType::Bytes
     } else if up.contains("REAL") || up.contains("FLOA") || up.contains("DOUB") {
-        LogicalType::Float64
-    } else if up.starts_with("DATETIME") || up.starts_with("TIMESTAMP") {
+        if base == "FLOAT" {
+            LogicalType::Float32
+        } else {
+            LogicalType::Float64
+        }
+    } else if base == "DATETIME" {
+        c.precision = fraction();
         LogicalType::Datetime
-    } else if up.starts_with("DATE") {
+    } else if base == "TIMESTAMP" {
+        // SQLite's own CURRENT_TIMESTAMP and date functions are UTC: a
+        // TIMESTAMP is an instant (values without an offset are read as UTC).
+        c.precision = fraction();
+        LogicalType::Timestamp
+    } else if base == "DATE" {
         LogicalType::Date
-    } else if up.starts_with("TIME") {
+    } else if base == "TIME" {
+        c.precision = fraction();
         LogicalType::Time
-    } else if up.starts_with("JSON") {
+    } else if base == "YEAR" {
+        LogicalType::Year
+    } else if base == "JSON" {
         LogicalType::Json
-    } else if up.starts_with("UUID") {
+    } else if base == "UUID" {
         LogicalType::Uuid
     } else {
         if let [p, rest @ ..] = args.as_slice() {
@@ -225,6 +296,35 @@ fn logical_type(c: &mut Column, declared: &str) {
     };
 }
 
+/// A decimal read back from a NUMERIC column, which holds it as an INTEGER or
+/// a REAL (at most 15 significant digits, which is what sqlite-import puts
+/// there): printed with the column's scale, so `4.00` comes back as `4.00`.
+fn decimal_text(n: f64, scale: Option<u32>) -> String {
+    match scale {
+        Some(s) => format!("{n:.prec$}", prec = s as usize),
+        // Rust's Display is the shortest text that reads back as n.
+        None => n.to_string(),
+    }
+}
+
+/// `sqlite-import`'s text for an unsigned BIGINT above 2^63−1: 20 ASCII digits in a BLOB.
+fn big_unsigned(b: &[u8]) -> Option<u64> {
+    if b.len() == 20 && b.iter().all(u8::is_ascii_digit) {
+        std::str::from_utf8(b).ok()?.parse().ok()
+    } else {
+        None
+    }
+}
+
+/// True when an ISO 8601 date-time text ends with `Z` or a `±hh:mm` offset.
+fn has_zone(s: &str) -> bool {
+    if s.ends_with('Z') || s.ends_with('z') {
+        return true;
+    }
+    let tail = s.rsplit('T').next().unwrap_or(s).rsplit(' ').next().unwrap_or(s);
+    tail.contains('+') || tail.get(1..).is_some_and(|t| t.contains('-'))
+}
+
 async fn read_schema(conn: &mut SqliteConnection, opts: &ExportOptions, place: &str) -> anyhow::Result<Vec<TablePlan>> {
     let tables = meta(
         conn,
@@ -233,7 +333,13 @@ async fn read_schema(conn: &mut SqliteConnection, opts: &ExportOptions, place: &
     )
     .await
     .context("listing tables")?;
-    let names: Vec<String> = tables.iter().map(|r| get(r, 0).to_owned()).collect();
+    // decant's own bookkeeping tables are not data.
+    let names: Vec<String> = tables
+        .iter()
+        .map(|r| get(r, 0).to_owned())
+        .filter(|n| n != sqlite_layout::SCHEMA_TABLE && n != sqlite_layout::STATE_TABLE)
+        .collect();
+    let stored = stored_schemas(conn).await?;
     let chosen = select_tables(&names, opts, place)?;
     let mut schemas = Vec::new();
     for name in &chosen {
@@ -307,7 +413,7 @@ async fn read_schema(conn: &mut SqliteConnection, opts: &ExportOptions, place: &
                 continue;
             }
             s.indexes.push(Index {
-                name: iname,
+                name: sqlite_layout::index_source_name(name, &iname).to_owned(),
                 columns: icols.into_iter().flatten().collect(),
                 unique: get(r, 1) == "1",
             });
@@ -319,7 +425,8 @@ async fn read_schema(conn: &mut SqliteConnection, opts: &ExportOptions, place: &
         for r in &fks {
             let rule = |i: usize| {
                 let v = get(r, i).to_ascii_lowercase();
-                (v != "no action" && v != "restrict" && !v.is_empty()).then_some(v)
+                // NO ACTION is the default; RESTRICT is said (PostgreSQL tells them apart).
+                (v != "no action" && !v.is_empty()).then_some(v)
             };
             let id = get(r, 0).to_owned();
             if by_id.last().map(|(i, _)| i != &id).unwrap_or(true) {
@@ -342,6 +449,9 @@ async fn read_schema(conn: &mut SqliteConnection, opts: &ExportOptions, place: &
             }
         }
         s.foreign_keys = by_id.into_iter().map(|(_, fk)| fk).collect();
+        if let Some(original) = stored.get(name.as_str()) {
+            restore_source_schema(&mut s, original);
+        }
         schemas.push(s);
     }
     // A foreign key without target columns references the parent's primary key.
@@ -370,6 +480,86 @@ async fn read_schema(conn: &mut SqliteConnection, opts: &ExportOptions, place: &
             TablePlan { schema, from, select, filter, order_by, kinds: Vec::new(), int_pk: None }
         })
         .collect())
+}
+
+/// The schema lines `sqlite-import --create-tables` kept (see
+/// [`sqlite_layout::SCHEMA_TABLE`]) of the tables whose `CREATE TABLE` text
+/// is still the one it ran; a table changed since (ALTER TABLE) is described
+/// by what the file says, with a warning.
+async fn stored_schemas(conn: &mut SqliteConnection) -> anyhow::Result<HashMap<String, TableSchema>> {
+    let exists = meta(
+        conn,
+        &format!(
+            "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = {}",
+            quote_str(sqlite_layout::SCHEMA_TABLE)
+        ),
+    )
+    .await?;
+    if exists.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows = meta(
+        conn,
+        &format!(
+            "SELECT d.table_name, d.schema_json, d.table_sql = m.sql FROM {} d \
+             LEFT JOIN sqlite_schema m ON m.type = 'table' AND m.name = d.table_name",
+            quote_ident(sqlite_layout::SCHEMA_TABLE)
+        ),
+    )
+    .await
+    .with_context(|| format!("reading {}", sqlite_layout::SCHEMA_TABLE))?;
+    let mut out = HashMap::new();
+    for r in &rows {
+        let table = get(r, 0);
+        if get(r, 2) != "1" {
+            if !get(r, 2).is_empty() {
+                cli::warn(format_args!(
+                    "table {table:?} was changed since sqlite-import created it: its columns are described by \
+                     their SQLite declared types, not by the source's types"
+                ));
+            }
+            continue;
+        }
+        match serde_json::from_str::<TableSchema>(get(r, 1)) {
+            Ok(schema) => {
+                out.insert(table.to_owned(), schema);
+            }
+            Err(e) => cli::warn(format_args!(
+                "table {table:?}: the schema kept in {} cannot be read ({e}); using the SQLite declared types",
+                sqlite_layout::SCHEMA_TABLE
+            )),
+        }
+    }
+    Ok(out)
+}
+
+/// Gives a table that sqlite-import created, unchanged since, the source's
+/// own description back: column types as the source declared them (a MySQL
+/// `enum(…)`, `text`, `smallint unsigned` AUTO_INCREMENT…), collations,
+/// comments and the foreign keys' names, with the source's `dialect`. What the
+/// file itself says wins where both exist: the indexes (they can be added or
+/// dropped without changing the table) and NOT NULL.
+fn restore_source_schema(s: &mut TableSchema, original: &TableSchema) {
+    let same_columns = s.columns.len() == original.columns.len()
+        && s.columns.iter().zip(&original.columns).all(|(a, b)| a.name == b.name);
+    if !same_columns {
+        return;
+    }
+    s.columns = s
+        .columns
+        .iter()
+        .zip(&original.columns)
+        .map(|(live, source)| Column { nullable: live.nullable, ..source.clone() })
+        .collect();
+    for fk in &mut s.foreign_keys {
+        if let Some(o) = original.foreign_keys.iter().find(|o| o.columns == fk.columns && o.ref_table == fk.ref_table) {
+            *fk = o.clone();
+        }
+    }
+    s.dialect = original.dialect.clone();
+    s.charset = original.charset.clone();
+    s.collation = original.collation.clone();
+    s.comment = original.comment.clone();
 }
 
 /// Fills `default` / `default_expr` from `dflt_value` (SQL text).

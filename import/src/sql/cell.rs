@@ -200,6 +200,117 @@ fn check_fraction(s: &str, col: &TargetColumn, dialect: Dialect) -> Result<(), S
     Ok(())
 }
 
+/// A time value: `[-]H:MM:SS[.f]` (MySQL TIME is a duration, −838:59:59 …
+/// 838:59:59; PostgreSQL time a time of day) or an ISO 8601 duration
+/// without years or months (`PT838H59M59S`, how pg-export writes an
+/// interval): `(negative, whole seconds, fraction digits)`.
+fn parse_time(s: &str) -> Option<(bool, u64, String)> {
+    let (neg, body) = match s.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, s.strip_prefix('+').unwrap_or(s)),
+    };
+    if let Some(iso) = body.strip_prefix('P') {
+        // PostgreSQL signs each field: `PT-838H-59M-59S`, `P1DT-1H`. Sum in
+        // microseconds (what both TIME and interval keep), checked.
+        let (days, clock) = iso.split_once('T').unwrap_or((iso, ""));
+        let mut micros: i128 = 0;
+        let mut add = |text: &str, unit: i128, fraction_ok: bool| -> Option<()> {
+            let (sign, digits) = match text.strip_prefix('-') {
+                Some(d) => (-1i128, d),
+                None => (1, text),
+            };
+            let (whole, f) = digits.split_once('.').unwrap_or((digits, ""));
+            if whole.is_empty() && f.is_empty()
+                || !whole.bytes().all(|b| b.is_ascii_digit())
+                || !f.bytes().all(|b| b.is_ascii_digit())
+                || (!f.is_empty() && !fraction_ok)
+                || f.len() > 6
+            {
+                return None;
+            }
+            let whole: i128 = if whole.is_empty() { 0 } else { whole.parse().ok()? };
+            let f_micros: i128 = if f.is_empty() { 0 } else { format!("{f:0<6}").parse().ok()? };
+            let v = whole.checked_mul(unit)?.checked_add(f_micros)?;
+            micros = micros.checked_add(sign * v)?;
+            Some(())
+        };
+        if !days.is_empty() {
+            add(days.strip_suffix('D')?, 86_400_000_000, false)?;
+        }
+        let mut rest = clock;
+        for (unit, scale) in [('H', 3_600_000_000i128), ('M', 60_000_000), ('S', 1_000_000)] {
+            if let Some(at) = rest.find(unit) {
+                add(&rest[..at], scale, unit == 'S')?;
+                rest = &rest[at + 1..];
+            }
+        }
+        if !rest.is_empty() {
+            return None;
+        }
+        let micros = if neg { -micros } else { micros };
+        let abs = micros.unsigned_abs();
+        let secs = u64::try_from(abs / 1_000_000).ok()?;
+        let frac = format!("{:06}", abs % 1_000_000).trim_end_matches('0').to_owned();
+        return Some((micros < 0, secs, frac));
+    }
+    let (clock, frac) = body.split_once('.').unwrap_or((body, ""));
+    let mut parts = clock.split(':');
+    let (h, m, sec) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some()
+        || m.len() != 2
+        || sec.len() != 2
+        || !frac.bytes().all(|b| b.is_ascii_digit())
+        || [h, m, sec].iter().any(|p| p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return None;
+    }
+    let (m, sec): (u64, u64) = (m.parse().ok()?, sec.parse().ok()?);
+    if m > 59 || sec > 59 {
+        return None;
+    }
+    let secs = h.parse::<u64>().ok()?.checked_mul(3_600)?.checked_add(m * 60 + sec)?;
+    Some((neg, secs, frac.to_owned()))
+}
+
+/// A time value for the target's time column, checked against its range:
+/// MySQL TIME −838:59:59 … 838:59:59, PostgreSQL time 00:00:00 … 24:00:00.
+fn time_cell(s: &str, col: &TargetColumn, d: Dialect) -> Result<Cell, String> {
+    let (neg, secs, frac) = parse_time(s).ok_or_else(|| {
+        format!("{s:?} is not a time ([-]H:MM:SS[.ffffff], or an ISO 8601 duration without years or months)")
+    })?;
+    let fraction_nonzero = frac.bytes().any(|b| b != b'0');
+    let zero = secs == 0 && !fraction_nonzero;
+    // -00:00:00 is 00:00:00.
+    let neg = neg && !zero;
+    let clock = |h: u64| {
+        let mut out = format!("{}{h:02}:{:02}:{:02}", if neg { "-" } else { "" }, secs / 60 % 60, secs % 60);
+        if !frac.is_empty() {
+            out.push('.');
+            out.push_str(&frac);
+        }
+        out
+    };
+    match d {
+        Dialect::MySql => {
+            if secs > 838 * 3_600 + 59 * 60 + 59 || secs == 838 * 3_600 + 59 * 60 + 59 && fraction_nonzero {
+                return Err(format!("{s} is outside MySQL TIME's range -838:59:59 .. 838:59:59 ({})", col.sql_type));
+            }
+            Ok(Cell::Text(clock(secs / 3_600)))
+        }
+        Dialect::Postgres => {
+            if neg || secs > 86_400 || secs == 86_400 && fraction_nonzero {
+                return Err(format!(
+                    "{s} is outside PostgreSQL {}'s range 00:00:00 .. 24:00:00 (a MySQL TIME is a duration: \
+                     import it into an interval column, the type --create-tables picks unless told otherwise)",
+                    col.sql_type
+                ));
+            }
+            Ok(Cell::Text(clock(secs / 3_600)))
+        }
+        Dialect::Sqlite => Ok(Cell::Text(clock(secs / 3_600))),
+    }
+}
+
 /// Decimal digits check: `(negative, integer digits, fraction digits)`.
 fn decimal_parts(s: &str) -> Option<(bool, &str, &str)> {
     let (neg, body) = match s.as_bytes().first()? {
@@ -600,7 +711,7 @@ pub fn encode(value: &Value, src: Option<&Column>, col: &TargetColumn, opts: &En
             Value::String(s) => {
                 check_time(s, col, d)?;
                 check_fraction(s, col, d)?;
-                Ok(Cell::Text(s.clone()))
+                time_cell(s, col, d)
             }
             other => Err(format!("{} is not a time", describe(other))),
         },
@@ -954,6 +1065,44 @@ mod tests {
     const LITE: Dialect = Dialect::Sqlite;
 
     #[test]
+    fn time_is_a_duration_in_mysql_and_a_time_of_day_in_postgres() {
+        let my = TargetColumn {
+            name: "t".into(),
+            sql_type: "time".into(),
+            kind: Kind::Time,
+            nullable: true,
+            identity: false,
+        };
+        let pg = TargetColumn { sql_type: "time without time zone".into(), ..my.clone() };
+        let text = |c: Result<Cell, String>| match c {
+            Ok(Cell::Text(t)) => t,
+            other => panic!("{other:?}"),
+        };
+        for (value, mysql) in [
+            ("838:59:59", "838:59:59"),
+            ("-838:59:59", "-838:59:59"),
+            ("-00:00:00", "00:00:00"),
+            ("PT838H59M59S", "838:59:59"),
+            ("-PT838H59M59S", "-838:59:59"),
+            ("PT-838H-59M-59S", "-838:59:59"),
+            ("PT-0.5S", "-00:00:00.5"),
+            ("P1DT-1H", "23:00:00"),
+            ("P1DT2H3M4.5S", "26:03:04.5"),
+            ("12:30:00.000001", "12:30:00.000001"),
+        ] {
+            assert_eq!(text(time_cell(value, &my, Dialect::MySql)), mysql, "{value}");
+        }
+        assert!(time_cell("839:00:00", &my, Dialect::MySql).unwrap_err().contains("-838:59:59 .. 838:59:59"));
+        assert!(time_cell("838:59:59.5", &my, Dialect::MySql).is_err());
+        assert!(time_cell("P1M", &my, Dialect::MySql).is_err());
+        assert!(time_cell("99999999999999999999:00:00", &my, Dialect::MySql).is_err());
+        assert!(time_cell("12:60:00", &my, Dialect::MySql).is_err());
+        assert_eq!(text(time_cell("24:00:00", &pg, Dialect::Postgres)), "24:00:00");
+        assert!(time_cell("838:59:59", &pg, Dialect::Postgres).unwrap_err().contains("interval"));
+        assert!(time_cell("-01:00:00", &pg, Dialect::Postgres).is_err());
+    }
+
+    #[test]
     fn datetimes_never_shift() {
         let naive = Value::String("2025-01-01T09:30:00.123456".into());
         assert_eq!(
@@ -1001,7 +1150,9 @@ mod tests {
         assert_eq!(enc(PG, "numeric(20,0)", big.clone()).unwrap(), Cell::Text("18446744073709551615".into()));
         assert_eq!(enc(MY, "bigint unsigned", big.clone()).unwrap(), Cell::Int(u64::MAX as i128));
         assert!(enc(PG, "bigint", big.clone()).unwrap_err().contains("out of range"));
-        assert!(enc(LITE, "BIGINT UNSIGNED", big).unwrap_err().contains("--cast"));
+        // SQLite: BIGINT UNSIGNED holds it (bound as a 20-digit BLOB), BIGINT does not.
+        assert_eq!(enc(LITE, "BIGINT UNSIGNED", big.clone()).unwrap(), Cell::Int(u64::MAX as i128));
+        assert!(enc(LITE, "BIGINT", big).unwrap_err().contains("--cast"));
         assert!(enc(MY, "tinyint", Value::Int(128)).is_err());
         assert_eq!(enc(MY, "tinyint unsigned", Value::Int(255)).unwrap(), Cell::Int(255));
         assert_eq!(enc(PG, "integer", Value::String("12".into())).unwrap(), Cell::Int(12));

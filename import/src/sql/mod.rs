@@ -280,6 +280,12 @@ pub(crate) trait Sink {
     async fn reset_identity(&mut self, plan: &TablePlan) -> Result<(), DbError>;
     /// Saves the run's progress (inside the open transaction).
     async fn save_state(&mut self, id: &str, json: &str) -> Result<(), DbError>;
+
+    /// Called after `--create-tables` created `schema`'s table, for a store
+    /// that keeps what its DDL cannot say (SQLite: the schema line).
+    async fn created(&mut self, _schema: &TableSchema, _casts_applied: bool) -> Result<(), DbError> {
+        Ok(())
+    }
 }
 
 /// Runs an importer: the body of `mysql-import`, `pg-import`, `sqlite-import`.
@@ -356,7 +362,7 @@ fn run_import(dialect: Dialect, args: SqlImportArgs) -> anyhow::Result<Outcome> 
                 Importer::new(dialect, sink, args, casts)?.run().await
             }
             Dialect::Sqlite => {
-                let sink = sqlite::LiteSink::connect(&url).await?;
+                let sink = sqlite::LiteSink::connect(&url, args.dry_run).await?;
                 Importer::new(dialect, sink, args, casts)?.run().await
             }
         }
@@ -653,7 +659,11 @@ impl<S: Sink> Importer<S> {
                 bail!("table {name} does not exist in the target: create it, or pass --create-tables")
             }
             None if self.args.dry_run => {
-                if let Ok(ddl) = table_ddl(self.dialect, &schema, &self.ddl) {
+                {
+                    let ddl = table_ddl(self.dialect, &schema, &self.ddl)?;
+                    for note in &ddl.notes {
+                        cli::warn(note);
+                    }
                     self.report_not_carried(&ddl.not_carried);
                 }
                 let cols = schema.columns.iter().map(|c| planned_column(self.dialect, &schema, c, &self.ddl)).collect();
@@ -661,6 +671,9 @@ impl<S: Sink> Importer<S> {
             }
             None => {
                 let ddl = table_ddl(self.dialect, &schema, &self.ddl)?;
+                for note in &ddl.notes {
+                    cli::warn(note);
+                }
                 self.report_not_carried(&ddl.not_carried);
                 for sql in &ddl.create {
                     self.sink
@@ -668,6 +681,12 @@ impl<S: Sink> Importer<S> {
                         .await
                         .map_err(|e| anyhow::anyhow!("creating table {name}: {e}\nstatement: {sql}"))?;
                 }
+                let casts_applied =
+                    schema.columns.iter().any(|c| typemap::cast_for(&self.ddl.casts, &schema.table, c).is_some());
+                self.sink
+                    .created(&schema, casts_applied)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("recording the schema of table {name}: {e}"))?;
                 self.deferred_indexes.push(DeferredIndexes::of(&ddl));
                 self.deferred_fks.extend(fk_list(&schema, ddl.foreign_keys));
                 let n = name.clone();

@@ -6,6 +6,8 @@
 //! ISO 8601 text.
 
 use decant_record::conn::ConnUrl;
+use decant_record::schema::sqlite_layout;
+use decant_record::TableSchema;
 use sqlx::sqlite::{SqliteArguments, SqliteConnectOptions, SqliteConnection};
 use sqlx::{Arguments, ConnectOptions, Executor, Row};
 
@@ -50,18 +52,17 @@ pub(crate) fn db_error(e: sqlx::Error) -> DbError {
 }
 
 impl LiteSink {
-    pub(crate) async fn connect(url: &ConnUrl) -> anyhow::Result<LiteSink> {
+    /// Opens the database file, creating it when it does not exist (as
+    /// `sqlite3` does); a dry run opens an empty in-memory database instead
+    /// of creating the file, so it writes nothing.
+    pub(crate) async fn connect(url: &ConnUrl, dry_run: bool) -> anyhow::Result<LiteSink> {
         let path = url.sqlite_path().ok_or_else(|| anyhow::anyhow!("{url} is not a sqlite:// URL"))?;
-        if !path.exists() {
-            anyhow::bail!(
-                "SQLite database {} does not exist (importers create tables, not databases: `sqlite3 {} 'VACUUM'` creates an empty one)",
-                path.display(),
-                path.display()
-            );
-        }
-        let opts = SqliteConnectOptions::new()
-            .filename(&path)
-            .create_if_missing(false)
+        let opts = if dry_run && !path.exists() {
+            SqliteConnectOptions::new().in_memory(true)
+        } else {
+            SqliteConnectOptions::new().filename(&path).create_if_missing(true)
+        };
+        let opts = opts
             .foreign_keys(false)
             .busy_timeout(std::time::Duration::from_secs(30))
             // Up to a dozen statement sizes per table and mode (see write):
@@ -104,6 +105,12 @@ fn bind(args: &mut SqliteArguments<'_>, cell: &Cell) -> Result<(), DbError> {
         Cell::Bool(b) => args.add(*b as i64),
         Cell::Int(i) => match i64::try_from(*i) {
             Ok(v) => args.add(v),
+            // Only a BIGINT UNSIGNED or BIT(64) column lets such a value through (see
+            // `kind_of`): it is stored as 20 ASCII digits in a BLOB, which no
+            // column affinity converts (a TEXT would become an inexact REAL),
+            // and which sorts after every INTEGER and in numeric order among
+            // themselves. sqlite-export reads it back as the integer.
+            Err(_) if (0..=u64::MAX as i128).contains(i) => args.add(format!("{i:020}").into_bytes()),
             Err(_) => {
                 return Err(DbError {
                     message: format!("{i} does not fit SQLite's 64-bit INTEGER; --cast the column to TEXT"),
@@ -304,6 +311,34 @@ impl Sink for LiteSink {
     async fn reset_identity(&mut self, _plan: &TablePlan) -> Result<(), DbError> {
         // A rowid alias always continues after the largest key.
         Ok(())
+    }
+
+    async fn created(&mut self, schema: &TableSchema, casts_applied: bool) -> Result<(), DbError> {
+        // A SQLite schema (or one changed by --cast) is what the file says.
+        if casts_applied || D.is_same(schema.dialect.as_deref()) {
+            return Ok(());
+        }
+        let table = D.quote(sqlite_layout::SCHEMA_TABLE);
+        self.exec(&format!(
+            "CREATE TABLE IF NOT EXISTS {table} (table_name TEXT PRIMARY KEY, schema_json TEXT NOT NULL, table_sql TEXT NOT NULL)"
+        ))
+        .await?;
+        let mut stored = schema.clone();
+        stored.estimated_rows = None;
+        let json = serde_json::to_string(&stored)
+            .map_err(|e| DbError { message: format!("encoding the schema: {e}"), column: None })?;
+        let sql = format!(
+            "INSERT OR REPLACE INTO {table} (table_name, schema_json, table_sql) \
+             SELECT ?, ?, sql FROM sqlite_schema WHERE type = 'table' AND name = ?"
+        );
+        sqlx::query(&sql)
+            .bind(&schema.table)
+            .bind(json)
+            .bind(&schema.table)
+            .execute(&mut self.conn)
+            .await
+            .map(|_| ())
+            .map_err(db_error)
     }
 
     async fn save_state(&mut self, id: &str, json: &str) -> Result<(), DbError> {
