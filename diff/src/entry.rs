@@ -335,6 +335,11 @@ impl EntryReader {
                     }
                 }
                 Record::Header(_) | Record::End(_) => {}
+                Record::RedisFunction(_) => bail!(
+                    "{}: line {}: a redis_function line (a function library): decant-diff does not compare function libraries yet; decant-checksum does (group functions)",
+                    self.name,
+                    self.line_number()
+                ),
                 Record::Diff(_) | Record::Delete(_) => bail!(
                     "{}: line {}: a {} line: decant-diff compares data streams (rows and Redis keys), not diff or patch output",
                     self.name,

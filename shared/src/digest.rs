@@ -11,7 +11,9 @@
 //! Redis keys are hashed element by element (a hash field, a set member, a
 //! list element with its index, a stream entry) plus one hash for the key's
 //! type and expiry, so a key split into parts digests like the same key in one
-//! line, in memory bounded by one part.
+//! line, in memory bounded by one part. A hash field's expiry is hashed with
+//! the field, a stream's counters with the stream, a module key's module name
+//! with its payload, and function libraries form the group `functions`.
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
@@ -19,7 +21,7 @@ use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
 
-use crate::record::{Record, RedisRecord, RedisValue, StreamValue};
+use crate::record::{Record, RedisFunction, RedisRecord, RedisValue, StreamValue};
 use crate::schema::{LogicalType, TableSchema};
 use crate::time::{normalize_datetime_into, normalize_time, Rounding};
 use crate::value::{Bytes, RowData, Value};
@@ -123,6 +125,8 @@ pub enum GroupKey {
     Table(String),
     /// A group of Redis keys (optionally qualified by database).
     Keys(String),
+    /// The Redis function libraries (server-wide).
+    Functions,
 }
 
 impl fmt::Display for GroupKey {
@@ -131,6 +135,7 @@ impl fmt::Display for GroupKey {
         match self {
             GroupKey::Table(t) => write!(f, "table:{t}"),
             GroupKey::Keys(g) => write!(f, "keys:{g}"),
+            GroupKey::Functions => f.write_str("functions"),
         }
     }
 }
@@ -142,8 +147,10 @@ impl FromStr for GroupKey {
             Ok(GroupKey::Table(t.to_owned()))
         } else if let Some(g) = s.strip_prefix("keys:") {
             Ok(GroupKey::Keys(g.to_owned()))
+        } else if s == "functions" {
+            Ok(GroupKey::Functions)
         } else {
-            Err(format!("bad group name {s:?}: expected table:NAME or keys:GROUP"))
+            Err(format!("bad group name {s:?}: expected table:NAME, keys:GROUP or functions"))
         }
     }
 }
@@ -160,6 +167,7 @@ impl GroupName for GroupKey {
         match self {
             GroupKey::Table(t) => (0, t),
             GroupKey::Keys(g) => (1, g),
+            GroupKey::Functions => (2, ""),
         }
     }
 }
@@ -202,7 +210,11 @@ impl Ord for dyn GroupName + '_ {
 fn group_entry<'m>(groups: &'m mut BTreeMap<GroupKey, ContentDigest>, kind: u8, name: &str) -> &'m mut ContentDigest {
     let borrowed = BorrowedGroup(kind, name);
     if !groups.contains_key(&borrowed as &dyn GroupName) {
-        let key = if kind == 0 { GroupKey::Table(name.to_owned()) } else { GroupKey::Keys(name.to_owned()) };
+        let key = match kind {
+            0 => GroupKey::Table(name.to_owned()),
+            1 => GroupKey::Keys(name.to_owned()),
+            _ => GroupKey::Functions,
+        };
         groups.insert(key, ContentDigest::default());
     }
     // Present: inserted just above if it was not.
@@ -330,8 +342,21 @@ impl Digester {
             Record::Schema(s) => self.add_schema(s),
             Record::Row(r) => self.add_row(&r.table, &r.data),
             Record::Redis(r) => self.add_redis(r),
+            Record::RedisFunction(f) => self.add_function(f),
             _ => {}
         }
+    }
+
+    /// Adds one function library to the group `functions`.
+    pub fn add_function(&mut self, f: &RedisFunction) {
+        let mut e = ElementHasher::new(&mut self.scratch);
+        let b = e.start(b'F', f.library.as_bytes());
+        put_bytes(b, f.engine.as_bytes());
+        put_bytes(b, &f.code);
+        let hash = e.hash();
+        let group = group_entry(&mut self.groups, 2, "");
+        group.add_hash(&hash);
+        group.count += 1;
     }
 
     /// Registers a table's column types.
@@ -374,7 +399,7 @@ impl Digester {
         let mut delta = self.key_start_delta(r);
         let split = r.part.is_some();
         let mut open = self.open_key(r.db, &r.key, split, r.starts_key());
-        hash_elements(&mut self.scratch, r, open.as_mut(), &mut delta);
+        hash_elements(&self.opts, &mut self.scratch, r, open.as_mut(), &mut delta);
         self.close_key(open, split, r.ends_key(), &mut delta);
         self.merge_key_delta(r.db, &r.key, &delta);
     }
@@ -440,7 +465,7 @@ impl Digester {
             return false;
         }
         let mut delta = self.key_start_delta(r);
-        hash_elements(&mut self.scratch, r, None, &mut delta);
+        hash_elements(&self.opts, &mut self.scratch, r, None, &mut delta);
         self.merge_key_delta(r.db, &r.key, &delta);
         true
     }
@@ -506,7 +531,13 @@ impl Digester {
 
 /// Adds the hashes of a Redis record's elements to `delta`. `open` is the
 /// split-key state for a part of a split key (`None` for a whole key).
-fn hash_elements(scratch: &mut Vec<u8>, r: &RedisRecord, mut open: Option<&mut OpenKey>, delta: &mut ContentDigest) {
+fn hash_elements(
+    opts: &CanonicalOptions,
+    scratch: &mut Vec<u8>,
+    r: &RedisRecord,
+    mut open: Option<&mut OpenKey>,
+    delta: &mut ContentDigest,
+) {
     let key = &r.key;
     let mut e = ElementHasher::new(scratch);
     match &r.value {
@@ -527,11 +558,22 @@ fn hash_elements(scratch: &mut Vec<u8>, r: &RedisRecord, mut open: Option<&mut O
             }
         },
         RedisValue::Hash(pairs) => {
+            // A field's expiry is part of the field: a field without one
+            // hashes exactly as before field expiry existed.
+            let expiries: HashMap<&[u8], i64> = if opts.ignore_expiry {
+                HashMap::new()
+            } else {
+                r.field_expire_at_ms.iter().map(|(f, ms)| (f.as_slice(), *ms)).collect()
+            };
             e.start(b'h', key);
             for (f, v) in pairs {
                 let b = e.element();
                 put_bytes(b, f);
                 put_bytes(b, v);
+                if let Some(ms) = expiries.get(f.as_slice()) {
+                    b.push(1);
+                    b.extend_from_slice(&round_expiry(opts, *ms).to_le_bytes());
+                }
                 delta.add_hash(&e.hash());
             }
         }
@@ -565,6 +607,35 @@ fn hash_elements(scratch: &mut Vec<u8>, r: &RedisRecord, mut open: Option<&mut O
             }
         }
         RedisValue::Stream(stream) => add_stream(&mut e, delta, key, stream),
+        RedisValue::Module(name) => {
+            let b = e.start(b'm', key);
+            put_bytes(b, name.as_bytes());
+            put_bytes(b, module_payload(r.dump.as_deref().unwrap_or_default()));
+            delta.add_hash(&e.hash());
+        }
+    }
+}
+
+/// A module key's DUMP payload without its trailer (2 bytes of RDB version
+/// and 8 of CRC64), so the same value dumped by two server versions, or built
+/// from an RDB file, digests the same.
+fn module_payload(dump: &[u8]) -> &[u8] {
+    const TRAILER: usize = 10;
+    if dump.len() > TRAILER {
+        &dump[..dump.len() - TRAILER]
+    } else {
+        dump
+    }
+}
+
+/// An expiry rounded to `--expiry-precision`.
+fn round_expiry(opts: &CanonicalOptions, ms: i64) -> i64 {
+    match opts.expiry_precision_ms.filter(|p| *p > 1) {
+        Some(p) => {
+            let p = p as i64;
+            (ms + p / 2).div_euclid(p) * p
+        }
+        None => ms,
     }
 }
 
@@ -600,6 +671,29 @@ fn add_stream(e: &mut ElementHasher, digest: &mut ContentDigest, key: &[u8], str
             put_bytes(b, c);
             b.extend_from_slice(&n.to_le_bytes());
         }
+        // Appended only when known, so a group without it hashes as before.
+        if let Some(n) = g.entries_read {
+            b.push(1);
+            b.extend_from_slice(&n.to_le_bytes());
+        }
+        digest.add_hash(&e.hash());
+    }
+    if stream.entries_added.is_some() || stream.max_deleted_entry_id.is_some() {
+        let b = e.start(b'C', key);
+        match stream.entries_added {
+            Some(n) => {
+                b.push(1);
+                b.extend_from_slice(&n.to_le_bytes());
+            }
+            None => b.push(0),
+        }
+        match &stream.max_deleted_entry_id {
+            Some(id) => {
+                b.push(1);
+                put_bytes(b, id.as_bytes());
+            }
+            None => b.push(0),
+        }
         digest.add_hash(&e.hash());
     }
     if let Some(last) = &stream.last_id {
@@ -615,13 +709,7 @@ fn key_meta_hash(opts: &CanonicalOptions, r: &RedisRecord, scratch: &mut Vec<u8>
     match r.expire_at_ms.filter(|_| !opts.ignore_expiry) {
         None => b.push(0),
         Some(ms) => {
-            let ms = match opts.expiry_precision_ms.filter(|p| *p > 1) {
-                Some(p) => {
-                    let p = p as i64;
-                    (ms + p / 2).div_euclid(p) * p
-                }
-                None => ms,
-            };
+            let ms = round_expiry(opts, ms);
             b.push(1);
             b.extend_from_slice(&ms.to_le_bytes());
         }

@@ -46,8 +46,8 @@ pub mod writer;
 
 pub use reader::{Frame, ReadError, ReaderOptions, RecordReader, SegmentInfo};
 pub use record::{
-    DecodeError, Delete, Diff, DiffOp, Header, PendingEntry, Record, RedisRecord, RedisType, RedisValue, Row,
-    StreamEntry, StreamGroup, StreamValue, Target, Trailer, FORMAT,
+    DecodeError, Delete, Diff, DiffOp, FieldExpiries, Header, PendingEntry, Record, RedisFunction, RedisRecord,
+    RedisType, RedisValue, Row, StreamEntry, StreamGroup, StreamValue, Target, Trailer, FORMAT,
 };
 pub use schema::{Column, ForeignKey, Index, LogicalType, TableSchema};
 pub use value::{Bytes, RowData, Value};

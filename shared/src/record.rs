@@ -13,7 +13,10 @@
 //! {"kind":"diff","op":"changed","table":"operators","id":{"id":1},"left":{"kind":"row","table":"operators","data":{"id":1,"email":"a@example.com"}},"right":{"kind":"row","table":"operators","data":{"id":1,"email":"b@example.com"}},"fields":["email"]}
 //! {"kind":"delete","table":"operators","id":{"id":5}}
 //! {"kind":"delete","db":0,"key":"session:abc"}
-//! {"kind":"end","records":8,"stream_blake3":"…64 hex…"}
+//! {"kind":"redis","db":0,"key":"h","type":"hash","expire_at_ms":null,"value":{"a":"1","b":"2"},"field_expire_at_ms":{"a":1767225600000}}
+//! {"kind":"redis","db":0,"key":"doc","type":"module","module":"ReJSON-RL","expire_at_ms":null,"value":null,"dump":{"$b64":"…"}}
+//! {"kind":"redis_function","library":"mylib","engine":"LUA","code":"#!lua name=mylib\nredis.register_function('f', function() return 1 end)"}
+//! {"kind":"end","records":11,"stream_blake3":"…64 hex…"}
 //! ```
 //!
 //! ## Redis values by type
@@ -25,7 +28,36 @@
 //! | list | `[v, …]` in list order |
 //! | set | `[m, …]`, sorted bytewise by the exporter |
 //! | zset | `[[member, score], …]` sorted by score then member; scores are JSON numbers, `"inf"`/`"-inf"` as strings |
-//! | stream | `{"entries":[["1700000000000-0",{"f":"v"}], …], "groups":[{"name":"g","last_delivered_id":"0-0","entries_read":2,"consumers":["c1"],"pending":[{"id":"1-0","consumer":"c1","delivery_count":1}]}], "last_id":"1700000000000-0"}` |
+//! | stream | `{"entries":[["1700000000000-0",{"f":"v"}], …], "groups":[{"name":"g","last_delivered_id":"0-0","entries_read":2,"consumers":["c1"],"pending":[{"id":"1-0","consumer":"c1","delivery_count":1}]}], "last_id":"1700000000000-0","entries_added":5,"max_deleted_entry_id":"0-0"}` |
+//! | module | `null`: the value travels only as the `dump` payload (required), and the line names the module type in `"module"` |
+//!
+//! ## Newer servers (Redis 7.4+, Valkey 9+)
+//!
+//! - **Hash field expiry** (`HEXPIRE`): `"field_expire_at_ms"` holds the
+//!   absolute Unix-ms expiry (as `HPEXPIRETIME` gives it) of each field that
+//!   has one, and is absent when no field expires. It follows the hash
+//!   value's key rules: an object `{"field": ms}` when the value is an object,
+//!   an array of `[field, ms]` pairs when the value is written as pairs (or the
+//!   first expiring field is named like a tag). In a hash split in parts each
+//!   part carries the expiries of its own fields; naming a field that is not in
+//!   the line's value is an error. Digests treat it like the key's
+//!   `expire_at_ms` (`--ignore-expiry`, `--expiry-precision`).
+//! - **Stream counters**: a stream's `entries_added` and
+//!   `max_deleted_entry_id`, and each group's `entries_read` (`null` or absent
+//!   when the server does not know it), as `XINFO STREAM` gives them; digests
+//!   cover all three.
+//! - **Module keys** (`"type":"module"`): a key whose type is a module's
+//!   (RedisJSON, Bloom, TimeSeries…). `"module"` is the module type's
+//!   9-character name (the RDB module id's name, as `TYPE` answers it),
+//!   `"value"` is `null`, and `"dump"` (the `DUMP` payload: the RDB-serialised
+//!   value, 2 bytes of RDB version and a CRC64) is required: it is the value.
+//!   Importers `RESTORE` it. Digests cover the module name and the payload
+//!   without its version and CRC trailer (the same value dumped by two server
+//!   versions digests the same).
+//! - **Function libraries**: one `redis_function` line per library (they are
+//!   server-wide, not per database), with its `library` name, `engine` (`LUA`)
+//!   and `code` (text, or `{"$b64":…}` when not UTF-8), restored with
+//!   `FUNCTION LOAD`. Digests put them in the group `functions`.
 //!
 //! A big key may be split into consecutive lines with `"part": i` (0-based) and
 //! `"last": true` on the final part; each part's value holds only its own
@@ -62,6 +94,8 @@ pub enum Record {
     Diff(Diff),
     /// `delete`: delete a row or a key.
     Delete(Delete),
+    /// `redis_function`: one Redis function library (server-wide).
+    RedisFunction(RedisFunction),
     /// `end`: the segment trailer.
     End(Trailer),
 }
@@ -76,6 +110,7 @@ impl Record {
             Record::Redis(_) => "redis",
             Record::Diff(_) => "diff",
             Record::Delete(_) => "delete",
+            Record::RedisFunction(_) => "redis_function",
             Record::End(_) => "end",
         }
     }
@@ -163,6 +198,8 @@ pub enum RedisType {
     Set,
     ZSet,
     Stream,
+    /// A module's type (RedisJSON, Bloom…); the record names the module.
+    Module,
 }
 
 impl RedisType {
@@ -175,6 +212,7 @@ impl RedisType {
             RedisType::Set => "set",
             RedisType::ZSet => "zset",
             RedisType::Stream => "stream",
+            RedisType::Module => "module",
         }
     }
 
@@ -187,6 +225,7 @@ impl RedisType {
             "set" => RedisType::Set,
             "zset" => RedisType::ZSet,
             "stream" => RedisType::Stream,
+            "module" => RedisType::Module,
             _ => return None,
         })
     }
@@ -200,6 +239,18 @@ impl fmt::Display for RedisType {
 
 /// Field/value pairs of a hash or a stream entry.
 pub type Pairs = Vec<(Vec<u8>, Vec<u8>)>;
+
+/// Hash fields and their absolute expiry in Unix milliseconds.
+pub type FieldExpiries = Vec<(Vec<u8>, i64)>;
+
+/// The length of a module type's name (`ReJSON-RL`, `MBbloom--`): nine
+/// characters of `A-Z a-z 0-9 - _`, as the RDB module id encodes them.
+pub const MODULE_NAME_LEN: usize = 9;
+
+/// True for a valid module type name (see [`MODULE_NAME_LEN`]).
+pub fn is_module_name(name: &str) -> bool {
+    name.len() == MODULE_NAME_LEN && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
 
 /// The value of one Redis key (or of one part of a big key).
 #[derive(Debug, Clone, PartialEq)]
@@ -216,6 +267,9 @@ pub enum RedisValue {
     ZSet(Vec<(Vec<u8>, f64)>),
     /// A stream.
     Stream(StreamValue),
+    /// A module key: the module type's name; the value itself travels as
+    /// the record's `dump` payload.
+    Module(String),
 }
 
 impl RedisValue {
@@ -228,10 +282,12 @@ impl RedisValue {
             RedisValue::Set(_) => RedisType::Set,
             RedisValue::ZSet(_) => RedisType::ZSet,
             RedisValue::Stream(_) => RedisType::Stream,
+            RedisValue::Module(_) => RedisType::Module,
         }
     }
 
-    /// Number of elements (bytes for strings, entries for streams).
+    /// Number of elements (bytes for strings, entries for streams, 1 for a
+    /// module key, whose value is one opaque payload).
     pub fn len(&self) -> usize {
         match self {
             RedisValue::String(s) => s.len(),
@@ -239,6 +295,7 @@ impl RedisValue {
             RedisValue::List(l) | RedisValue::Set(l) => l.len(),
             RedisValue::ZSet(z) => z.len(),
             RedisValue::Stream(s) => s.entries.len(),
+            RedisValue::Module(_) => 1,
         }
     }
 
@@ -332,14 +389,34 @@ pub struct RedisRecord {
     pub part: Option<u32>,
     /// True on the final part of a split key.
     pub last: bool,
-    /// The `DUMP` payload, for an exact `RESTORE`.
+    /// The `DUMP` payload, for an exact `RESTORE` (required for a module key).
     pub dump: Option<Vec<u8>>,
+    /// Absolute expiry (Unix ms) of each hash field of this line that has
+    /// one (`HPEXPIRETIME`); empty when none expires or the key is no hash.
+    pub field_expire_at_ms: FieldExpiries,
 }
 
 impl RedisRecord {
     /// A whole (unsplit) key.
     pub fn new(db: u32, key: Vec<u8>, value: RedisValue) -> RedisRecord {
-        RedisRecord { db, key, expire_at_ms: None, value, part: None, last: false, dump: None }
+        RedisRecord {
+            db,
+            key,
+            expire_at_ms: None,
+            value,
+            part: None,
+            last: false,
+            dump: None,
+            field_expire_at_ms: Vec::new(),
+        }
+    }
+
+    /// The module type's name of a module key.
+    pub fn module(&self) -> Option<&str> {
+        match &self.value {
+            RedisValue::Module(name) => Some(name),
+            _ => None,
+        }
     }
 
     /// True for a whole key or the first part of a split key.
@@ -377,6 +454,18 @@ pub enum Target {
 pub struct Delete {
     /// What to delete.
     pub target: Target,
+}
+
+/// A `redis_function` line: one function library, as `FUNCTION LIST
+/// WITHCODE` gives it and `FUNCTION LOAD` takes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RedisFunction {
+    /// Library name (`#!lua name=NAME`).
+    pub library: String,
+    /// Engine name (`LUA`).
+    pub engine: String,
+    /// The library's source code.
+    pub code: Vec<u8>,
 }
 
 /// The operation of a `diff` line, read like diff(1) from A to B.
@@ -460,6 +549,9 @@ impl Serialize for Record {
                 m.serialize_entry("db", &r.db)?;
                 m.serialize_entry("key", &BytesRef(&r.key))?;
                 m.serialize_entry("type", r.value.redis_type().as_str())?;
+                if let RedisValue::Module(name) = &r.value {
+                    m.serialize_entry("module", name)?;
+                }
                 m.serialize_entry("expire_at_ms", &r.expire_at_ms)?;
                 if let Some(p) = r.part {
                     m.serialize_entry("part", &p)?;
@@ -468,9 +560,17 @@ impl Serialize for Record {
                     }
                 }
                 m.serialize_entry("value", &RedisValueWire(&r.value))?;
+                if !r.field_expire_at_ms.is_empty() {
+                    m.serialize_entry("field_expire_at_ms", &FieldExpiriesWire(r))?;
+                }
                 if let Some(d) = &r.dump {
                     m.serialize_entry("dump", &B64Ref(d))?;
                 }
+            }
+            Record::RedisFunction(f) => {
+                m.serialize_entry("library", &f.library)?;
+                m.serialize_entry("engine", &f.engine)?;
+                m.serialize_entry("code", &BytesRef(&f.code))?;
             }
             Record::Diff(d) => {
                 m.serialize_entry("op", &d.op)?;
@@ -510,9 +610,10 @@ impl Serialize for BytesRef<'_> {
 }
 
 /// Writes a `redis` line as `Record`'s `Serialize` does; false (nothing
-/// written) for a stream, which serde writes.
+/// written) for a stream, a module key or a hash with field expiries, which
+/// serde writes (they are rare next to the bulk of plain keys).
 fn encode_redis(r: &RedisRecord, out: &mut Vec<u8>) -> bool {
-    if matches!(r.value, RedisValue::Stream(_)) {
+    if matches!(r.value, RedisValue::Stream(_) | RedisValue::Module(_)) || !r.field_expire_at_ms.is_empty() {
         return false;
     }
     let int = |out: &mut Vec<u8>, n: i64| {
@@ -567,7 +668,7 @@ fn encode_redis(r: &RedisRecord, out: &mut Vec<u8>) -> bool {
             let _ = serde_json::to_writer(&mut *out, &Score(*score));
             out.push(b']');
         }),
-        RedisValue::Stream(_) => return false,
+        RedisValue::Stream(_) | RedisValue::Module(_) => return false,
     }
     if let Some(d) = &r.dump {
         out.extend_from_slice(b",\"dump\":");
@@ -681,6 +782,43 @@ impl Serialize for RedisValueWire<'_> {
                 seq.end()
             }
             RedisValue::Stream(stream) => stream.serialize(s),
+            RedisValue::Module(_) => s.serialize_unit(),
+        }
+    }
+}
+
+/// A record's `field_expire_at_ms`, written with the key rules of its hash
+/// value: an object when the value is one and the first expiring field does
+/// not look like a tag, else `[field, ms]` pairs.
+struct FieldExpiriesWire<'a>(&'a RedisRecord);
+impl FieldExpiriesWire<'_> {
+    fn as_object(&self) -> bool {
+        let expiries = &self.0.field_expire_at_ms;
+        let value_is_object = match &self.0.value {
+            RedisValue::Hash(pairs) => FieldPairs(pairs).as_object(),
+            _ => false,
+        };
+        let looks_tagged =
+            expiries.first().is_some_and(|(f, _)| value::TAGS.iter().any(|t| t.as_bytes() == f.as_slice()));
+        value_is_object && !looks_tagged && expiries.iter().all(|(f, _)| std::str::from_utf8(f).is_ok())
+    }
+}
+impl Serialize for FieldExpiriesWire<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let expiries = &self.0.field_expire_at_ms;
+        if self.as_object() {
+            let mut m = s.serialize_map(Some(expiries.len()))?;
+            for (f, ms) in expiries {
+                // as_object() checked every name is UTF-8.
+                m.serialize_entry(std::str::from_utf8(f).unwrap_or_default(), ms)?;
+            }
+            m.end()
+        } else {
+            let mut seq = s.serialize_seq(Some(expiries.len()))?;
+            for (f, ms) in expiries {
+                seq.serialize_element(&(BytesRef(f), ms))?;
+            }
+            seq.end()
         }
     }
 }
@@ -749,6 +887,8 @@ struct WireLine<'a> {
     part: Option<u32>,
     last: Option<bool>,
     dump: Option<Bytes>,
+    module: Option<String>,
+    field_expire_at_ms: Option<FieldExpiriesIn>,
 }
 
 /// A `redis` line's value: decoded in place when `kind` and `type` came
@@ -786,6 +926,8 @@ impl<'de> Visitor<'de> for WireLineVisitor {
         let mut part: Option<Option<u32>> = None;
         let mut last: Option<Option<bool>> = None;
         let mut dump: Option<Option<Bytes>> = None;
+        let mut module: Option<Option<String>> = None;
+        let mut field_expire_at_ms: Option<Option<FieldExpiriesIn>> = None;
         fn once<T, E: de::Error>(slot: &Option<T>, name: &'static str) -> Result<(), E> {
             match slot {
                 Some(_) => Err(E::duplicate_field(name)),
@@ -825,7 +967,9 @@ impl<'de> Visitor<'de> for WireLineVisitor {
                 "value" => {
                     once(&value, "value")?;
                     let known = match (&kind, &ty) {
-                        (Some(k), Some(Some(t))) if k == "redis" => RedisType::parse(t),
+                        (Some(k), Some(Some(t))) if k == "redis" => {
+                            RedisType::parse(t).filter(|t| *t != RedisType::Module)
+                        }
                         _ => None,
                     };
                     value = Some(match known {
@@ -852,6 +996,14 @@ impl<'de> Visitor<'de> for WireLineVisitor {
                     once(&dump, "dump")?;
                     dump = Some(map.next_value()?);
                 }
+                "module" => {
+                    once(&module, "module")?;
+                    module = Some(map.next_value()?);
+                }
+                "field_expire_at_ms" => {
+                    once(&field_expire_at_ms, "field_expire_at_ms")?;
+                    field_expire_at_ms = Some(map.next_value()?);
+                }
                 // Unknown fields are accepted (forward compatibility).
                 _ => {
                     map.next_value::<de::IgnoredAny>()?;
@@ -870,6 +1022,8 @@ impl<'de> Visitor<'de> for WireLineVisitor {
             part: part.flatten(),
             last: last.flatten(),
             dump: dump.flatten(),
+            module: module.flatten(),
+            field_expire_at_ms: field_expire_at_ms.flatten(),
         })
     }
 }
@@ -923,7 +1077,66 @@ impl<'de> DeserializeSeed<'de> for RedisValueSeed {
             RedisType::Set => RedisValue::Set(Elements::<'s'>::deserialize(d)?.0),
             RedisType::ZSet => RedisValue::ZSet(ZSetWire::deserialize(d)?.0),
             RedisType::Stream => RedisValue::Stream(StreamValue::deserialize(d)?),
+            RedisType::Module => {
+                return Err(de::Error::custom("a module key's \"value\" must be null (its value travels in \"dump\")"))
+            }
         })
+    }
+}
+
+/// A `redis_function` line's fields.
+#[derive(Deserialize)]
+struct RedisFunctionWire {
+    library: String,
+    engine: String,
+    code: Bytes,
+}
+
+/// `field_expire_at_ms`: an object `{field: ms}` or `[field, ms]` pairs.
+struct FieldExpiriesIn(FieldExpiries);
+
+impl<'de> Deserialize<'de> for FieldExpiriesIn {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = FieldExpiries;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("field expiries: an object of field: Unix ms, or an array of [field, ms] pairs")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<FieldExpiries, A::Error> {
+                let mut out = Vec::with_capacity(map.size_hint().unwrap_or(8).min(4096));
+                while let Some(f) = map.next_key::<value::KeyString>()? {
+                    match map.next_value::<i64>() {
+                        Ok(ms) => out.push((f.0.into_bytes(), ms)),
+                        Err(e) => {
+                            return Err(de::Error::custom(format!(
+                                "field_expire_at_ms: field {:?}: {} (expected Unix milliseconds)",
+                                f.0,
+                                strip_position(&e)
+                            )))
+                        }
+                    }
+                }
+                Ok(out)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<FieldExpiries, A::Error> {
+                let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(8).min(4096));
+                loop {
+                    match seq.next_element::<(Bytes, i64)>() {
+                        Ok(Some((f, ms))) => out.push((f.0, ms)),
+                        Ok(None) => return Ok(out),
+                        Err(e) => {
+                            return Err(de::Error::custom(format!(
+                                "field_expire_at_ms[{}]: {} (expected a [field, Unix ms] pair)",
+                                out.len(),
+                                strip_position(&e)
+                            )))
+                        }
+                    }
+                }
+            }
+        }
+        d.deserialize_any(V).map(FieldExpiriesIn)
     }
 }
 
@@ -986,6 +1199,13 @@ fn decode_line(line: &[u8]) -> Result<Record, DecodeError> {
             data: wire.data.ok_or_else(|| missing("row", "data"))?,
         })),
         "redis" => decode_redis(wire, line).map(Record::Redis),
+        "redis_function" => {
+            let f: RedisFunctionWire = serde_json::from_str(text).map_err(DecodeError::json)?;
+            if f.library.is_empty() {
+                return Err(DecodeError("redis_function line: \"library\" is empty".into()));
+            }
+            Ok(Record::RedisFunction(RedisFunction { library: f.library, engine: f.engine, code: f.code.0 }))
+        }
         "header" => {
             let h: Header = serde_json::from_str(text).map_err(DecodeError::json)?;
             let major = h.format.split('.').next().unwrap_or("");
@@ -1038,7 +1258,7 @@ fn decode_line(line: &[u8]) -> Result<Record, DecodeError> {
             }))
         }
         other => Err(DecodeError(format!(
-            "unknown kind {other:?} (expected header, schema, row, redis, diff, delete or end)"
+            "unknown kind {other:?} (expected header, schema, row, redis, redis_function, diff, delete or end)"
         ))),
     }
 }
@@ -1077,20 +1297,53 @@ fn decode_redis(wire: WireLine, line: &[u8]) -> Result<RedisRecord, DecodeError>
     let ty_name = wire.ty.ok_or_else(|| missing("redis", "type"))?;
     let ty = RedisType::parse(&ty_name).ok_or_else(|| {
         DecodeError(format!(
-            "redis key {}: unknown type {ty_name:?} (expected string, hash, list, set, zset or stream)",
+            "redis key {}: unknown type {ty_name:?} (expected string, hash, list, set, zset, stream or module)",
             Bytes(key.clone())
         ))
     })?;
-    let value = match wire.value.ok_or_else(|| missing("redis", "value"))? {
-        WireValue::Decoded(value) => value,
-        WireValue::Raw(raw) => {
-            // The value's place in the line, so errors point at the right byte.
-            let offset = (raw.get().as_ptr() as usize).saturating_sub(line.as_ptr() as usize);
-            redis_value(ty, raw.get()).map_err(|e| {
-                DecodeError(format!("redis key {}: {}", Bytes(key.clone()), DecodeError::json_at(e, offset)))
-            })?
+    let who = || format!("redis key {}", Bytes(key.clone()));
+    let value = if ty == RedisType::Module {
+        let name = wire
+            .module
+            .ok_or_else(|| DecodeError(format!("{}: a module key needs \"module\" (the module type's name)", who())))?;
+        if !is_module_name(&name) {
+            return Err(DecodeError(format!(
+                "{}: bad module type name {name:?} (expected {MODULE_NAME_LEN} characters of A-Z a-z 0-9 - _, as TYPE answers)",
+                who()
+            )));
+        }
+        match wire.value {
+            None => {}
+            Some(WireValue::Raw(raw)) if raw.get().trim() == "null" => {}
+            Some(_) => {
+                return Err(DecodeError(format!(
+                    "{}: a module key's \"value\" must be null (its value travels in \"dump\")",
+                    who()
+                )))
+            }
+        }
+        if wire.dump.is_none() {
+            return Err(DecodeError(format!(
+                "{}: module key of type {name} has no \"dump\" payload, so its value is missing (export it with redis-export --dump)",
+                who()
+            )));
+        }
+        RedisValue::Module(name)
+    } else {
+        match wire.value.ok_or_else(|| missing("redis", "value"))? {
+            WireValue::Decoded(value) => value,
+            WireValue::Raw(raw) => {
+                // The value's place in the line, so errors point at the right byte.
+                let offset = (raw.get().as_ptr() as usize).saturating_sub(line.as_ptr() as usize);
+                redis_value(ty, raw.get())
+                    .map_err(|e| DecodeError(format!("{}: {}", who(), DecodeError::json_at(e, offset))))?
+            }
         }
     };
+    let field_expire_at_ms = wire.field_expire_at_ms.map(|f| f.0).unwrap_or_default();
+    if !field_expire_at_ms.is_empty() {
+        check_field_expiries(&value, &field_expire_at_ms).map_err(|e| DecodeError(format!("{}: {e}", who())))?;
+    }
     let part = wire.part;
     Ok(RedisRecord {
         db: wire.db.unwrap_or(0),
@@ -1100,7 +1353,26 @@ fn decode_redis(wire: WireLine, line: &[u8]) -> Result<RedisRecord, DecodeError>
         part,
         last: part.is_some() && wire.last.unwrap_or(false),
         dump: wire.dump.map(|b| b.0),
+        field_expire_at_ms,
     })
+}
+
+/// Field expiries must name fields of the line's own hash value, once each.
+fn check_field_expiries(value: &RedisValue, expiries: &FieldExpiries) -> Result<(), String> {
+    let RedisValue::Hash(pairs) = value else {
+        return Err(format!("\"field_expire_at_ms\" is only for hashes, not a {}", value.redis_type()));
+    };
+    let fields: std::collections::HashSet<&[u8]> = pairs.iter().map(|(f, _)| f.as_slice()).collect();
+    if let Some((f, _)) = expiries.iter().find(|(f, _)| !fields.contains(f.as_slice())) {
+        return Err(format!(
+            "\"field_expire_at_ms\" names field {} that is not in this line's value (each part carries the expiries of its own fields)",
+            Bytes(f.clone())
+        ));
+    }
+    if let Some(name) = value::first_duplicate(expiries.iter().map(|(f, _)| f.as_slice())) {
+        return Err(format!("\"field_expire_at_ms\" names field {} twice", Bytes(name.to_vec())));
+    }
+    Ok(())
 }
 
 /// Decodes a Redis value of a known type from its JSON text.

@@ -153,8 +153,9 @@ impl<'a> RedisView<'a> {
                     }
                 },
                 b"kind" | b"db" | b"key" | b"type" | b"expire_at_ms" | b"part" | b"last" | b"value" => return None,
-                // The full decoder takes these; this view does not.
-                b"dump" | b"table" | b"data" => return None,
+                // The full decoder takes these; this view does not (a view
+                // that skipped field expiries or a module name would lose them).
+                b"dump" | b"table" | b"data" | b"field_expire_at_ms" | b"module" => return None,
                 _ => p.skip()?,
             }
             Some(())
@@ -184,7 +185,9 @@ impl<'a> RedisView<'a> {
     }
 
     /// A view of a decoded record (borrowing it), so code written for views
-    /// serves records too (a `dump` is left out); `None` for streams.
+    /// serves records too (a `dump` and hash field expiries are left out:
+    /// check them on the record where they matter); `None` for streams and
+    /// module keys.
     pub fn of(r: &'a RedisRecord) -> Option<RedisView<'a>> {
         let b = |v: &'a Vec<u8>| Cow::Borrowed(v.as_slice());
         let value = match &r.value {
@@ -193,7 +196,7 @@ impl<'a> RedisView<'a> {
             RedisValue::List(i) => RedisValueView::List(i.iter().map(b).collect()),
             RedisValue::Set(i) => RedisValueView::Set(i.iter().map(b).collect()),
             RedisValue::ZSet(p) => RedisValueView::ZSet(p.iter().map(|(m, s)| (b(m), *s)).collect()),
-            RedisValue::Stream(_) => return None,
+            RedisValue::Stream(_) | RedisValue::Module(_) => return None,
         };
         Some(RedisView {
             db: r.db,
@@ -215,6 +218,7 @@ impl<'a> RedisView<'a> {
             part: self.part,
             last: self.last,
             dump: None,
+            field_expire_at_ms: Vec::new(),
         }
     }
 }
@@ -582,6 +586,7 @@ impl<'a> Parser<'a> {
 
     fn redis_value(&mut self, ty: RedisType) -> Option<RedisValueView<'a>> {
         Some(match ty {
+            RedisType::Stream | RedisType::Module => return None,
             RedisType::String => RedisValueView::String(self.bytes()?),
             RedisType::Hash => {
                 let mut pairs = Vec::with_capacity(16);
@@ -627,7 +632,6 @@ impl<'a> Parser<'a> {
                 })?;
                 RedisValueView::ZSet(pairs)
             }
-            RedisType::Stream => return None,
         })
     }
 

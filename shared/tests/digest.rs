@@ -493,3 +493,87 @@ proptest::proptest! {
         );
     }
 }
+
+/// Issue 13: what newer servers keep beside a value is in the digest — a
+/// hash field's expiry (under the expiry options), a stream's counters, a
+/// module key's name and payload (not its version/CRC trailer), and function
+/// libraries (group `functions`).
+#[test]
+fn newer_server_state_is_digested() {
+    let hash = |expiries: &[(&str, i64)]| {
+        let mut r = RedisRecord::new(0, b"h".to_vec(), RedisValue::Hash(pairs(&[("a", "1"), ("b", "2")])));
+        r.field_expire_at_ms = expiries.iter().map(|(f, ms)| (f.as_bytes().to_vec(), *ms)).collect();
+        Record::Redis(r)
+    };
+    let plain = digest(&[hash(&[])]);
+    let expiring = digest(&[hash(&[("a", 1_767_225_600_000)])]);
+    assert_ne!(plain, expiring, "a field expiry changes the digest");
+    assert_ne!(expiring, digest(&[hash(&[("b", 1_767_225_600_000)])]), "which field expires matters");
+    assert_ne!(expiring, digest(&[hash(&[("a", 1_767_225_600_001)])]), "when it expires matters");
+    let ignore = CanonicalOptions { ignore_expiry: true, ..CanonicalOptions::default() };
+    assert_eq!(digest_with(&ignore, &[hash(&[("a", 5)])]), digest_with(&ignore, &[hash(&[])]));
+    let coarse = CanonicalOptions { expiry_precision_ms: Some(1000), ..CanonicalOptions::default() };
+    assert_eq!(
+        digest_with(&coarse, &[hash(&[("a", 1_767_225_600_100)])]),
+        digest_with(&coarse, &[hash(&[("a", 1_767_225_599_900)])])
+    );
+
+    let stream = |read: Option<u64>, added: Option<u64>, maxdel: Option<&str>| {
+        key(
+            "s",
+            RedisValue::Stream(StreamValue {
+                entries: vec![StreamEntry { id: "1-0".into(), fields: pairs(&[("f", "v")]) }],
+                groups: vec![StreamGroup {
+                    name: "g".into(),
+                    last_delivered_id: "1-0".into(),
+                    entries_read: read,
+                    consumers: vec![],
+                    pending: vec![],
+                }],
+                last_id: Some("1-0".into()),
+                entries_added: added,
+                max_deleted_entry_id: maxdel.map(str::to_owned),
+            }),
+        )
+    };
+    let base = digest(&[stream(Some(1), Some(1), Some("0-0"))]);
+    assert_ne!(base, digest(&[stream(Some(150), Some(1), Some("0-0"))]), "entries_read");
+    assert_ne!(base, digest(&[stream(None, Some(1), Some("0-0"))]), "entries_read unknown");
+    assert_ne!(base, digest(&[stream(Some(1), Some(2), Some("0-0"))]), "entries_added");
+    assert_ne!(base, digest(&[stream(Some(1), Some(1), Some("1-0"))]), "max_deleted_entry_id");
+
+    let module = |name: &str, payload: &[u8]| {
+        let mut r = RedisRecord::new(0, b"doc".to_vec(), RedisValue::Module(name.into()));
+        r.dump = Some(payload.to_vec());
+        Record::Redis(r)
+    };
+    let body = b"\x07module-value-bytes";
+    let with_trailer = |version: u8, crc: u8| [&body[..], &[version, 0], &[crc; 8]].concat();
+    assert_eq!(
+        digest(&[module("ReJSON-RL", &with_trailer(10, 1))]),
+        digest(&[module("ReJSON-RL", &with_trailer(12, 2))]),
+        "the DUMP trailer (RDB version, CRC) is not content"
+    );
+    assert_ne!(
+        digest(&[module("ReJSON-RL", &with_trailer(10, 1))]),
+        digest(&[module("MBbloom--", &with_trailer(10, 1))])
+    );
+    assert_ne!(
+        digest(&[module("ReJSON-RL", &with_trailer(10, 1))]),
+        digest(&[module("ReJSON-RL", &[b"\x08", &with_trailer(10, 1)[1..]].concat())])
+    );
+
+    let function = |code: &str| {
+        Record::RedisFunction(decant_record::RedisFunction {
+            library: "mylib".into(),
+            engine: "LUA".into(),
+            code: code.as_bytes().to_vec(),
+        })
+    };
+    let f = digest(&[function("#!lua name=mylib\nreturn 1")]);
+    assert_eq!(f.keys().collect::<Vec<_>>(), vec![&GroupKey::Functions]);
+    assert_eq!(f[&GroupKey::Functions].count, 1);
+    assert_eq!(GroupKey::Functions.to_string(), "functions");
+    assert_eq!("functions".parse::<GroupKey>(), Ok(GroupKey::Functions));
+    assert_ne!(f, digest(&[function("#!lua name=mylib\nreturn 2")]));
+}

@@ -11,7 +11,8 @@ use decant_record::io::open_input;
 use decant_record::{Bytes, FORMAT};
 use decant_record::{
     Column, Delete, Diff, DiffOp, ForeignKey, Header, Index, LogicalType, PendingEntry, Record, RecordReader,
-    RedisRecord, RedisValue, Row, RowData, StreamEntry, StreamGroup, StreamValue, TableSchema, Target, Value,
+    RedisFunction, RedisRecord, RedisValue, Row, RowData, StreamEntry, StreamGroup, StreamValue, TableSchema, Target,
+    Value,
 };
 
 fn path(name: &str) -> PathBuf {
@@ -257,6 +258,7 @@ fn split_keys_in_parts() {
         part: Some(part),
         last,
         dump: None,
+        field_expire_at_ms: Vec::new(),
     };
     let expected = vec![
         part(b"big", RedisValue::Set(list(&[b"a", b"b"])), 0, false, None),
@@ -270,6 +272,61 @@ fn split_keys_in_parts() {
     let ends: Vec<bool> = got.iter().map(|r| matches!(r, Record::Redis(k) if k.ends_key())).collect();
     assert_eq!(starts, [true, false, true, false]);
     assert_eq!(ends, [false, true, false, true]);
+}
+
+/// Redis 7.4+ / Valkey 9+: hash field expiry (object and pairs, split
+/// hashes), module keys, function libraries.
+#[test]
+fn newer_server_lines() {
+    let expiring = |key: &[u8], value, fields: &[(&[u8], i64)]| RedisRecord {
+        field_expire_at_ms: fields.iter().map(|(f, ms)| (f.to_vec(), *ms)).collect(),
+        ..redis(key, value)
+    };
+    let mut bin = expiring(
+        b"bin:h",
+        RedisValue::Hash(pairs(&[(b"ok", b"v"), (b"\xff", b"x")])),
+        &[(b"\xff", 1_767_225_600_123), (b"ok", 1_767_225_600_000)],
+    );
+    bin.expire_at_ms = Some(1_800_000_000_000);
+    let mut part0 =
+        expiring(b"big:h", RedisValue::Hash(pairs(&[(b"a", b"1"), (b"b", b"2")])), &[(b"b", 1_767_225_600_000)]);
+    part0.part = Some(0);
+    let mut part1 = expiring(b"big:h", RedisValue::Hash(pairs(&[(b"c", b"3")])), &[(b"c", 1_767_225_601_000)]);
+    part1.part = Some(1);
+    part1.last = true;
+    let mut doc = redis(b"doc", RedisValue::Module(s("ReJSON-RL")));
+    doc.dump = Some((7u8..30).collect());
+    let mut bloom = redis(b"bf", RedisValue::Module(s("MBbloom--")));
+    bloom.db = 2;
+    bloom.expire_at_ms = Some(1_800_000_000_000);
+    bloom.dump = Some(vec![0xff]);
+    let expected = vec![
+        Record::Redis(expiring(
+            b"h",
+            RedisValue::Hash(pairs(&[(b"a", b"1"), (b"b", b"2")])),
+            &[(b"a", 1_767_225_600_000)],
+        )),
+        Record::Redis(bin),
+        Record::Redis(part0),
+        Record::Redis(part1),
+        Record::Redis(doc),
+        Record::Redis(bloom),
+        Record::RedisFunction(RedisFunction {
+            library: s("mylib"),
+            engine: s("LUA"),
+            code: b"#!lua name=mylib\nredis.register_function('f', function() return 1 end)".to_vec(),
+        }),
+        Record::RedisFunction(RedisFunction {
+            library: s("binlib"),
+            engine: s("LUA"),
+            code: b"#!lua name=binlib\n--\xff".to_vec(),
+        }),
+    ];
+    let got = load("newer-servers.ndjson");
+    assert_eq!(got, expected);
+    assert_eq!(got[4].kind(), "redis");
+    assert!(matches!(&got[4], Record::Redis(r) if r.module() == Some("ReJSON-RL")));
+    assert_eq!(got[6].kind(), "redis_function");
 }
 
 #[test]

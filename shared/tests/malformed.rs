@@ -60,6 +60,13 @@ const RECOVERABLE: &[(&str, u64, &[&str])] = &[
     ("diff_bad_op", 2, &["unknown variant `moved`", "added"]),
     ("row_duplicate_column", 2, &["column \"a\" appears twice"]),
     ("hash_duplicate_field", 2, &["redis key h", "field \"f\" appears twice"]),
+    ("field_expiry_not_in_value", 2, &["redis key h", "names field z that is not in this line's value"]),
+    ("field_expiry_not_ms", 2, &["field_expire_at_ms: field \"a\"", "expected Unix milliseconds"]),
+    ("field_expiry_on_a_set", 2, &["redis key s", "only for hashes, not a set"]),
+    ("module_without_dump", 2, &["redis key doc", "type ReJSON-RL has no \"dump\"", "--dump"]),
+    ("module_bad_name", 2, &["redis key doc", "bad module type name \"json\""]),
+    ("module_with_value", 2, &["redis key doc", "value\" must be null"]),
+    ("function_without_code", 2, &["missing field `code`"]),
 ];
 
 fn row_id(r: &Record) -> Option<&str> {

@@ -241,6 +241,8 @@ fn mutate(r: &mut Record, how: u8) {
                 RedisValue::Set(m) => m.push(b"\xffextra".to_vec()),
                 RedisValue::ZSet(z) => z.push((b"\xffextra".to_vec(), 0.0)),
                 RedisValue::Stream(s) => s.last_id = Some(format!("{}x", s.last_id.clone().unwrap_or_default())),
+                // The payload's head (its trailer is not digested).
+                RedisValue::Module(_) => k.dump.get_or_insert_with(Vec::new).insert(0, 1),
             },
         },
         _ => unreachable!("only rows and redis keys are generated"),

@@ -115,6 +115,7 @@ impl Folder {
                     part: Some(open.parts),
                     last: false,
                     dump: None,
+                    field_expire_at_ms: Vec::new(),
                 })?;
                 open.parts += 1;
             }
@@ -154,6 +155,7 @@ impl Folder {
             part,
             last,
             dump: None,
+            field_expire_at_ms: Vec::new(),
         })?;
         Ok(1)
     }
@@ -189,6 +191,7 @@ fn empty_like(v: &RedisValue) -> RedisValue {
         RedisValue::Set(_) => RedisValue::Set(Vec::new()),
         RedisValue::ZSet(_) => RedisValue::ZSet(Vec::new()),
         RedisValue::Stream(_) => RedisValue::Stream(Default::default()),
+        RedisValue::Module(name) => RedisValue::Module(name.clone()),
     }
 }
 

@@ -560,6 +560,12 @@ impl Rule {
         }
         let mut cols = Vec::new();
         match ty {
+            RedisType::Module => {
+                return Err(spec_err(
+                    n,
+                    "to_type = \"module\": a module key's value is an opaque payload, rows cannot make one",
+                ))
+            }
             RedisType::Hash if spec.field.is_some() || spec.value.is_some() => {
                 if !spec.columns.is_empty() || spec.field.is_none() || spec.value.is_none() {
                     return Err(spec_err(
@@ -1188,6 +1194,13 @@ impl Rule {
         out: &mut Vec<Record>,
     ) -> Result<(), TransformError> {
         let mut sink = RecordRows::new(out);
+        if let Some(module) = r.module() {
+            return Err(self.error(
+                rec,
+                None,
+                format!("a key of module type {module} holds an opaque payload, not fields: it cannot become rows"),
+            ));
+        }
         match RedisView::of(r) {
             Some(view) => self.view_to_rows(Who::Record(rec), &view, caps, first_index, &mut sink),
             None => self.stream_to_rows(rec, r, caps, first_index, &mut sink),
@@ -1568,6 +1581,7 @@ impl Rule {
             },
         };
         let value = match ty {
+            RedisType::Module => return Err(self.error(rec, None, "rows cannot make a module key")),
             RedisType::Hash if field.is_some() => {
                 let f = self.key_part(rec, field, ctx)?;
                 RedisValue::Hash(vec![(f, self.key_part(rec, value, ctx)?)])
@@ -1633,7 +1647,7 @@ impl Rule {
                 })
             }
         };
-        Ok(Record::Redis(RedisRecord { db: *db, key, expire_at_ms, value, part: None, last: false, dump: None }))
+        Ok(Record::Redis(RedisRecord { expire_at_ms, ..RedisRecord::new(*db, key, value) }))
     }
 
     /// The (field, value) pairs of a hash or stream entry; NULL columns are

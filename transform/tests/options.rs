@@ -12,6 +12,7 @@ fn hash_key(key: &str, pairs: &[(&str, &str)]) -> Record {
         part: None,
         last: false,
         dump: None,
+        field_expire_at_ms: Vec::new(),
     })
 }
 

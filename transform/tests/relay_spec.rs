@@ -19,6 +19,7 @@ fn redis(key: &str, expire: Option<i64>, value: RedisValue) -> Record {
         part: None,
         last: false,
         dump: None,
+        field_expire_at_ms: Vec::new(),
     })
 }
 
@@ -159,6 +160,7 @@ fn lists_explode_with_positions_and_spread_json() {
         part: None,
         last: false,
         dump: None,
+        field_expire_at_ms: Vec::new(),
     };
     let r = rows(&t, &Record::Redis(rec.clone()));
     assert_eq!(r.len(), 2);

@@ -406,7 +406,7 @@ pub fn verify(args: &Args) -> anyhow::Result<Report> {
                 .iter()
                 .filter_map(|g| match g {
                     GroupKey::Table(t) => Some(t.clone()),
-                    GroupKey::Keys(_) => None,
+                    GroupKey::Keys(_) | GroupKey::Functions => None,
                 })
                 .collect();
             let (la, lb) =

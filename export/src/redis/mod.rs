@@ -544,7 +544,7 @@ impl Exporter<'_> {
                 RedisType::Set => scan_cmd(&mut p, b"SSCAN", k, b"0", chunk),
                 RedisType::List => range_cmd(&mut p, b"LRANGE", k, 0, chunk, false),
                 RedisType::ZSet => range_cmd(&mut p, b"ZRANGE", k, 0, chunk, true),
-                RedisType::Stream => {}
+                RedisType::Stream | RedisType::Module => {}
             }
         }
         con.send(p.bytes(), p.count())
@@ -559,7 +559,7 @@ impl Exporter<'_> {
         let mut held_bytes = 0usize;
         for f in found {
             let whole = match f.ty {
-                RedisType::Stream => {
+                RedisType::Stream | RedisType::Module => {
                     deferred.push_back(f);
                     continue;
                 }
@@ -605,6 +605,7 @@ impl Exporter<'_> {
                         part: None,
                         last: false,
                         dump: None,
+                        field_expire_at_ms: Vec::new(),
                     };
                     if self.opts.dump {
                         if held_bytes > DUMP_HOLD_BYTES {
@@ -722,6 +723,7 @@ impl Exporter<'_> {
                     part: Some(part),
                     last: false,
                     dump: None,
+                    field_expire_at_ms: Vec::new(),
                 })?;
                 part += 1;
                 continue;
@@ -744,6 +746,7 @@ impl Exporter<'_> {
                     part: None,
                     last: false,
                     dump,
+                    field_expire_at_ms: Vec::new(),
                 });
             }
             if reader.gone {
@@ -763,6 +766,7 @@ impl Exporter<'_> {
                 part: Some(part),
                 last: true,
                 dump: None,
+                field_expire_at_ms: Vec::new(),
             });
         }
     }
@@ -776,6 +780,7 @@ fn value_bytes(v: &RedisValue) -> usize {
         RedisValue::List(l) | RedisValue::Set(l) => l.iter().map(Vec::len).sum(),
         RedisValue::ZSet(z) => z.iter().map(|(m, _)| m.len() + 24).sum(),
         RedisValue::Stream(s) => s.entries.iter().map(entry_bytes).sum(),
+        RedisValue::Module(_) => 0,
     }
 }
 
@@ -817,6 +822,7 @@ fn split_by_bytes(value: RedisValue, max: usize) -> Vec<RedisValue> {
             .into_iter()
             .map(|entries| RedisValue::Stream(StreamValue { entries, ..StreamValue::default() }))
             .collect(),
+        module @ RedisValue::Module(_) => vec![module],
     }
 }
 
@@ -1013,6 +1019,7 @@ fn approx_size(r: &RedisRecord) -> usize {
             RedisValue::List(l) | RedisValue::Set(l) => l.iter().map(|v| v.len() + 24).sum(),
             RedisValue::ZSet(z) => z.iter().map(|(m, _)| m.len() + 32).sum(),
             RedisValue::Stream(s) => s.entries.len() * 64,
+            RedisValue::Module(_) => 0,
         }
 }
 
@@ -1085,7 +1092,7 @@ fn first_window(ty: RedisType, v: Reply, chunk: usize) -> Window {
                 }
             }
         }
-        RedisType::String | RedisType::Stream => Window::Partial,
+        RedisType::String | RedisType::Stream | RedisType::Module => Window::Partial,
     }
 }
 
@@ -1312,6 +1319,9 @@ impl<'a> WindowReader<'a> {
                     }
                 }
                 RedisValue::Stream(StreamValue { entries, ..StreamValue::default() })
+            }
+            RedisType::Module => {
+                bail!("key {}: a module key has no elements to read (it travels as its DUMP)", Bytes(self.key.to_vec()))
             }
         };
         Ok(Some(value))

@@ -1418,6 +1418,8 @@ impl Importer {
                     }
                 }
             }
+            // A module key is written only by RESTORE of its payload, above.
+            RedisValue::Module(_) => {}
         }
         if let (Some(t), false) = (expire, expire_done) {
             p.begin(3);

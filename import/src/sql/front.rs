@@ -254,16 +254,20 @@ impl Front {
                 }
                 Record::Row(row) if line > self.resume_line => self.on_row(row.table, row.data, line)?,
                 Record::Delete(d) if line > self.resume_line => self.on_delete(d.target, line)?,
-                Record::Redis(_) | Record::Diff(_) if line > self.resume_line => {
-                    let what = if matches!(record, Record::Redis(_)) {
-                        "a redis record cannot go into a SQL table (decant-transform turns keys into rows)"
-                    } else {
-                        "a diff record cannot be imported (decant-diff --patch writes importable records)"
+                Record::Redis(_) | Record::RedisFunction(_) | Record::Diff(_) if line > self.resume_line => {
+                    let what = match record {
+                        Record::Redis(_) => {
+                            "a redis record cannot go into a SQL table (decant-transform turns keys into rows)"
+                        }
+                        Record::RedisFunction(_) => {
+                            "a redis_function record (a Redis function library) cannot go into a SQL table"
+                        }
+                        _ => "a diff record cannot be imported (decant-diff --patch writes importable records)",
                     };
                     let raw = self.reader.raw_line().to_vec();
                     self.early_reject(line, format!("line {line}"), raw, what.to_owned(), None);
                 }
-                Record::Row(_) | Record::Delete(_) | Record::Redis(_) | Record::Diff(_) => {}
+                Record::Row(_) | Record::Delete(_) | Record::Redis(_) | Record::RedisFunction(_) | Record::Diff(_) => {}
             }
             self.send_if_full(line)?;
         }

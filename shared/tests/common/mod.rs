@@ -5,7 +5,8 @@
 use decant_record::{value::MAX_SAFE_INTEGER, Bytes};
 use decant_record::{
     Column, Delete, Diff, DiffOp, ForeignKey, Header, Index, LogicalType, PendingEntry, Record, RecordReader,
-    RedisRecord, RedisValue, Row, RowData, StreamEntry, StreamGroup, StreamValue, TableSchema, Target, Trailer, Value,
+    RedisFunction, RedisRecord, RedisValue, Row, RowData, StreamEntry, StreamGroup, StreamValue, TableSchema, Target,
+    Trailer, Value,
 };
 use proptest::collection::vec;
 use proptest::option;
@@ -213,23 +214,55 @@ pub fn redis_value() -> impl Strategy<Value = RedisValue> {
 }
 
 pub fn redis_record() -> impl Strategy<Value = RedisRecord> {
-    (
+    let plain = (
         prop_oneof![0u32..16, Just(u32::MAX)],
         bytes(),
         option::of(any::<i64>()),
         redis_value(),
         option::of((any::<u32>(), any::<bool>())),
         option::of(bytes()),
+        vec((any::<bool>(), any::<i64>()), 0..6),
     )
-        .prop_map(|(db, key, expire_at_ms, value, part, dump)| RedisRecord {
-            db,
-            key,
-            expire_at_ms,
-            value,
-            part: part.map(|p| p.0),
-            last: part.is_some_and(|p| p.1),
-            dump,
-        })
+        .prop_map(|(db, key, expire_at_ms, value, part, dump, expiring)| {
+            // Some of a hash's fields expire (each named once).
+            let mut field_expire_at_ms: Vec<(Vec<u8>, i64)> = Vec::new();
+            if let RedisValue::Hash(pairs) = &value {
+                for ((f, _), (expires, ms)) in pairs.iter().zip(&expiring) {
+                    if *expires && !field_expire_at_ms.iter().any(|(g, _)| g == f) {
+                        field_expire_at_ms.push((f.clone(), *ms));
+                    }
+                }
+            }
+            RedisRecord {
+                db,
+                key,
+                expire_at_ms,
+                value,
+                part: part.map(|p| p.0),
+                last: part.is_some_and(|p| p.1),
+                dump,
+                field_expire_at_ms,
+            }
+        });
+    prop_oneof![
+        8 => plain,
+        1 => (bytes(), option::of(any::<i64>()), module_name(), bytes()).prop_map(|(key, expire_at_ms, name, payload)| {
+            let mut r = RedisRecord::new(0, key, RedisValue::Module(name));
+            r.expire_at_ms = expire_at_ms;
+            r.dump = Some(payload);
+            r
+        }),
+    ]
+}
+
+/// A module type's name: nine characters of `A-Z a-z 0-9 - _`.
+pub fn module_name() -> impl Strategy<Value = String> {
+    "[A-Za-z0-9_-]{9}"
+}
+
+pub fn redis_function() -> impl Strategy<Value = RedisFunction> {
+    ("[A-Za-z0-9_]{1,12}", prop::sample::select(vec!["LUA", "lua"]), bytes())
+        .prop_map(|(library, engine, code)| RedisFunction { library, engine: engine.to_owned(), code })
 }
 
 /// A whole (unsplit) Redis key.
@@ -360,6 +393,7 @@ pub fn record() -> impl Strategy<Value = Record> {
         1 => schema().prop_map(Record::Schema),
         4 => row().prop_map(Record::Row),
         4 => redis_record().prop_map(Record::Redis),
+        1 => redis_function().prop_map(Record::RedisFunction),
         1 => diff().prop_map(Record::Diff),
         1 => target().prop_map(|target| Record::Delete(Delete { target })),
         1 => trailer().prop_map(Record::End),
@@ -372,6 +406,7 @@ pub fn body_record() -> impl Strategy<Value = Record> {
         1 => schema().prop_map(Record::Schema),
         4 => row().prop_map(Record::Row),
         4 => redis_record().prop_map(Record::Redis),
+        1 => redis_function().prop_map(Record::RedisFunction),
         1 => diff().prop_map(Record::Diff),
         1 => target().prop_map(|target| Record::Delete(Delete { target })),
     ]

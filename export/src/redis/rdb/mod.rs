@@ -259,6 +259,8 @@ impl Emitter {
             RedisType::Set => RedisValue::Set(Vec::new()),
             RedisType::ZSet => RedisValue::ZSet(Vec::new()),
             RedisType::Stream => RedisValue::Stream(StreamValue::default()),
+            // The reader never makes a module key an element container.
+            RedisType::Module => RedisValue::Module(String::new()),
         }
     }
 
@@ -267,7 +269,16 @@ impl Emitter {
     }
 
     fn record(&self, value: RedisValue, part: Option<u32>, last: bool, dump: Option<Vec<u8>>) -> RedisRecord {
-        RedisRecord { db: self.db, key: self.key.clone(), expire_at_ms: self.expire_at_ms, value, part, last, dump }
+        RedisRecord {
+            db: self.db,
+            key: self.key.clone(),
+            expire_at_ms: self.expire_at_ms,
+            value,
+            part,
+            last,
+            dump,
+            field_expire_at_ms: Vec::new(),
+        }
     }
 
     /// Adds one element; true when a part was written to make room.
@@ -744,7 +755,9 @@ impl Parser {
                     self.push(out, Item::Scored(m.to_vec(), score), h)?;
                 }
             }
-            RedisType::String | RedisType::Stream => unreachable!("strings and streams are not element lists"),
+            RedisType::String | RedisType::Stream | RedisType::Module => {
+                unreachable!("strings, streams and module values are not element lists")
+            }
         }
         Ok(())
     }
