@@ -2,7 +2,7 @@
 //! data is equal, the patch repairs, and big inputs spill to disk with the
 //! same result.
 
-use decant_tests::{Output, Workdir};
+use decant_tests::{Output, ServerKind, Workdir};
 use serde_json::{json, Value};
 
 fn schema(table: &str, extra: &str) -> String {
@@ -525,9 +525,8 @@ fn patch_from_range_checksums_repairs_postgres_through_pg_import() {
     decant_tests::run("decant-diff").args([&my_url, &pg_url]).output().assert_success();
 }
 
-#[test]
-fn live_redis_differences_and_patch_through_redis_import() {
-    let r = decant_tests::redis();
+fn live_redis_differences_and_patch_through_redis_import(kind: ServerKind) {
+    let r = decant_tests::redis_on(kind);
     let expire = 4_000_000_000_000i64; // a whole second, far in the future
     for i in 0..30 {
         r.cli(["HSET", &format!("apikey:{i}"), "name", &format!("k{i}"), "limit", "10"]);
@@ -574,3 +573,5 @@ fn live_redis_differences_and_patch_through_redis_import() {
     assert_eq!(p[1].code(), Some(0), "{:?}", p[1]);
     w.run("decant-diff").args(["a.ndjson.zst", &r.url()]).output().assert_success();
 }
+
+decant_tests::on_both_servers!(live_redis_differences_and_patch_through_redis_import,);
