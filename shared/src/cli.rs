@@ -371,6 +371,9 @@ pub struct Counts {
 pub struct Summary {
     labels: [&'static str; 3],
     groups: BTreeMap<String, Counts>,
+    /// Counts that are not per key group (e.g. hash fields skipped), printed
+    /// after the total when not zero.
+    notes: Vec<(&'static str, u64)>,
     started: Instant,
 }
 
@@ -383,7 +386,12 @@ impl Default for Summary {
 impl Summary {
     /// A summary with columns "written", "skipped", "rejected".
     pub fn new() -> Summary {
-        Summary { labels: ["written", "skipped", "rejected"], groups: BTreeMap::new(), started: Instant::now() }
+        Summary {
+            labels: ["written", "skipped", "rejected"],
+            groups: BTreeMap::new(),
+            notes: Vec::new(),
+            started: Instant::now(),
+        }
     }
 
     /// Renames the three columns (e.g. `["copied", "skipped", "errors"]`).
@@ -398,6 +406,15 @@ impl Summary {
             self.groups.insert(name.to_owned(), Counts::default());
         }
         self.groups.get_mut(name).expect("inserted above")
+    }
+
+    /// Adds `n` to a count that is not per group (`"hash fields already
+    /// expired, skipped"`), printed after the total line when not zero.
+    pub fn add_note(&mut self, what: &'static str, n: u64) {
+        match self.notes.iter_mut().find(|(w, _)| *w == what) {
+            Some((_, total)) => *total += n,
+            None => self.notes.push((what, n)),
+        }
     }
 
     /// All groups.
@@ -432,6 +449,9 @@ impl Summary {
             line(name, n);
         }
         line("total", &self.totals());
+        for (what, n) in self.notes.iter().filter(|(_, n)| *n > 0) {
+            out.push_str(&format!("{what}: {}\n", group_digits(*n)));
+        }
         out.push_str(&format!("elapsed {:.1}s\n", self.started.elapsed().as_secs_f64()));
         out
     }
@@ -453,6 +473,11 @@ impl Summary {
             line("summary", Some(name), n);
         }
         line("total", None, &self.totals());
+        for (what, n) in self.notes.iter().filter(|(_, n)| *n > 0) {
+            let o = serde_json::json!({"tool": tool_name(), "event": "note", "what": what, "count": n});
+            out.push_str(&o.to_string());
+            out.push('\n');
+        }
         out
     }
 

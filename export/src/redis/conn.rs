@@ -66,6 +66,11 @@ pub struct ServerInfo {
     pub version: (u32, u32, u32),
     /// `cluster_enabled:1`.
     pub cluster: bool,
+    /// Hash field expiry (`HPEXPIRETIME`, `HPEXPIREAT`: Redis 7.4+, Valkey
+    /// 9+), asked with `COMMAND INFO` since Valkey reports `redis_version:7.2`.
+    pub field_expiry: bool,
+    /// Functions (`FUNCTION LIST`: Redis 7+, Valkey).
+    pub functions: bool,
 }
 
 impl ServerInfo {
@@ -491,7 +496,18 @@ impl Conn {
             Ok(v) => bytes_of(&v).is_some_and(|b| String::from_utf8_lossy(b).contains("cluster_enabled:1")),
             Err(_) => false,
         };
-        Ok(ServerInfo { version, cluster })
+        let field_expiry = self.has_command("HPEXPIRETIME");
+        let functions = self.has_command("FUNCTION");
+        Ok(ServerInfo { version, cluster, field_expiry, functions })
+    }
+
+    /// Whether the server knows the command `name` (`COMMAND INFO`); false
+    /// when it cannot tell (an old server, or COMMAND renamed away).
+    pub fn has_command(&mut self, name: &str) -> bool {
+        match self.call(&[b"COMMAND", b"INFO", name.as_bytes()]) {
+            Ok(v) => array_of(&v).and_then(|a| a.first()).is_some_and(|c| array_of(c).is_some()),
+            Err(_) => false,
+        }
     }
 
     /// The cluster's slot ranges and their masters, from `CLUSTER SLOTS`;

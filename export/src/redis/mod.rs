@@ -14,7 +14,8 @@
 //!    `GETRANGE` for strings), and reads the previous page's replies while the
 //!    server works on it; a key that comes back whole is written at once (by a
 //!    writer thread that encodes the JSON);
-//! 3. with `--dump`, one pipeline of `DUMP` for those keys;
+//! 3. one pipeline of `HPEXPIRETIME` for the hashes (on servers with hash
+//!    field expiry) and, with `--dump`, `DUMP` for those keys;
 //! 4. keys that did not fit (and streams) are then read one window at a time
 //!    and written as consecutive parts (`"part": i`, `"last": true`), so a
 //!    5M-member zset passes in the memory of two windows.
@@ -31,7 +32,7 @@ pub mod guess;
 pub mod rdb;
 pub mod resp;
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 
 use anyhow::{bail, Context as _};
@@ -39,7 +40,7 @@ use decant_record::cli::{self, Outcome, OutputArgs, Progress, ReportArgs, Source
 use decant_record::conn::{ConnUrl, Role, Store};
 use decant_record::digest::KeyGrouper;
 use decant_record::record::{PendingEntry, StreamEntry, StreamGroup, StreamValue};
-use decant_record::{Bytes, Header, Record, RecordWriter, RedisRecord, RedisType, RedisValue};
+use decant_record::{Bytes, FieldExpiries, Header, Record, RecordWriter, RedisRecord, RedisType, RedisValue};
 
 use self::conn::{
     array_of, bytes_of, error_text, glob_match, int_of, into_array, into_bytes, Conn, Endpoint, Packer, Reply,
@@ -70,6 +71,12 @@ more elements than --chunk-size, or more bytes than --chunk-bytes, is written as
 several lines with \"part\" and \"last\" (each under --chunk-bytes, unless one
 element alone is bigger); --dump adds the DUMP payload of every key that
 fits in one line, so redis-import can RESTORE it exactly.
+
+On servers with hash field expiry (Redis 7.4+, Valkey 9+; detected once), each
+hash's fields are asked their absolute expiry with HPEXPIRETIME, pipelined with
+the values and bounded like them (per window for a hash in parts), and written
+as \"field_expire_at_ms\" beside the value. Streams carry entries_added,
+max_deleted_entry_id and each group's entries_read.
 
 --rdb FILE reads an RDB file (SAVE/BGSAVE's dump.rdb, `redis-cli --rdb`; `-` for
 stdin, zstd-compressed or plain) instead of a server: every database unless --db
@@ -176,6 +183,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         opts: &args,
         db: endpoint.db(),
         pexpiretime: info.at_least(7, 0),
+        field_expiry: info.field_expiry,
         exclusive_xrange: info.at_least(6, 2),
         scan_type: info.at_least(6, 0),
         progress: Progress::new(&args.report, "keys", None),
@@ -388,6 +396,8 @@ struct Exporter<'a> {
     opts: &'a Args,
     db: u32,
     pexpiretime: bool,
+    /// The server has hash field expiry: hashes are read with HPEXPIRETIME.
+    field_expiry: bool,
     exclusive_xrange: bool,
     /// `SCAN … TYPE` (Redis ≥ 6).
     scan_type: bool,
@@ -414,6 +424,7 @@ impl Exporter<'_> {
                         opts: self.opts,
                         db: self.db,
                         pexpiretime: self.pexpiretime,
+                        field_expiry: self.field_expiry,
                         exclusive_xrange: self.exclusive_xrange,
                         scan_type: self.scan_type,
                         progress: Progress::hidden(),
@@ -607,7 +618,8 @@ impl Exporter<'_> {
                         dump: None,
                         field_expire_at_ms: Vec::new(),
                     };
-                    if self.opts.dump {
+                    let needs_field_expiry = self.field_expiry && matches!(rec.value, RedisValue::Hash(_));
+                    if self.opts.dump || needs_field_expiry {
                         if held_bytes > DUMP_HOLD_BYTES {
                             // Enough held for this batch: read the rest key by key.
                             deferred.push_back(Found {
@@ -627,26 +639,45 @@ impl Exporter<'_> {
             }
         }
 
-        // Step 3: DUMP payloads of the keys read whole.
+        // Step 3: field expiries of the hashes and DUMP payloads of the keys
+        // read whole, in one pipeline.
         if !held.is_empty() {
             p.clear();
             for r in &held {
-                p.cmd(&[b"DUMP", &r.key]);
+                if let (true, RedisValue::Hash(pairs)) = (self.field_expiry, &r.value) {
+                    field_expiry_cmd(&mut p, &r.key, pairs);
+                }
+                if self.opts.dump {
+                    p.cmd(&[b"DUMP", &r.key]);
+                }
             }
             side.send(p.bytes(), p.count())?;
             for mut rec in held {
-                let d = side.recv()?;
-                if let Some(e) = error_text(&d) {
-                    bail!("{}: DUMP {}: {e}", con.addr(), Bytes(rec.key));
+                if let (true, RedisValue::Hash(pairs)) = (self.field_expiry, &mut rec.value) {
+                    let reply = side.recv()?;
+                    rec.field_expire_at_ms = apply_field_expiry(reply, pairs)
+                        .with_context(|| format!("{}: HPEXPIRETIME {}", con.addr(), Bytes(rec.key.clone())))?;
                 }
-                match into_bytes(d) {
-                    Some(payload) => {
-                        rec.dump = Some(payload);
-                        self.write(rec)?;
+                // Every field of the hash vanished since it was read.
+                let gone = matches!(&rec.value, RedisValue::Hash(pairs) if pairs.is_empty());
+                if self.opts.dump {
+                    let d = side.recv()?;
+                    if let Some(e) = error_text(&d) {
+                        bail!("{}: DUMP {}: {e}", con.addr(), Bytes(rec.key));
                     }
-                    // Gone since step 2.
-                    None => self.group(&rec.key).skipped += 1,
+                    match into_bytes(d) {
+                        Some(payload) if !gone => rec.dump = Some(payload),
+                        // Gone since step 2.
+                        _ => {
+                            self.group(&rec.key).skipped += 1;
+                            continue;
+                        }
+                    }
+                } else if gone {
+                    self.group(&rec.key).skipped += 1;
+                    continue;
                 }
+                self.write(rec)?;
             }
         }
 
@@ -693,10 +724,24 @@ impl Exporter<'_> {
         // Pieces read and not written yet: a piece is the last part only
         // once the reader has nothing more.
         let mut queue: VecDeque<RedisValue> = VecDeque::new();
+        // Expiries of the hash fields read and not written yet.
+        let mut field_expiries: HashMap<Vec<u8>, i64> = HashMap::new();
         loop {
             while queue.len() < 2 {
                 match reader.next(con)? {
                     Some(mut value) => {
+                        if let (true, RedisValue::Hash(pairs)) = (self.field_expiry, &mut value) {
+                            let mut p = Packer::default();
+                            field_expiry_cmd(&mut p, &f.key, pairs);
+                            con.send(p.bytes(), 1)?;
+                            let reply = con.recv()?;
+                            let found = apply_field_expiry(reply, pairs)
+                                .with_context(|| format!("{}: HPEXPIRETIME {}", con.addr(), Bytes(f.key.clone())))?;
+                            field_expiries.extend(found);
+                            if pairs.is_empty() {
+                                continue;
+                            }
+                        }
                         value.sort_canonical();
                         queue.extend(split_by_bytes(value, max_bytes));
                     }
@@ -714,6 +759,7 @@ impl Exporter<'_> {
                 self.group(&f.key).skipped += 1;
                 return Ok(());
             };
+            let field_expire_at_ms = take_field_expiries(&mut field_expiries, &value);
             if !queue.is_empty() {
                 self.write(RedisRecord {
                     db: self.db,
@@ -723,7 +769,7 @@ impl Exporter<'_> {
                     part: Some(part),
                     last: false,
                     dump: None,
-                    field_expire_at_ms: Vec::new(),
+                    field_expire_at_ms,
                 })?;
                 part += 1;
                 continue;
@@ -746,7 +792,7 @@ impl Exporter<'_> {
                     part: None,
                     last: false,
                     dump,
-                    field_expire_at_ms: Vec::new(),
+                    field_expire_at_ms,
                 });
             }
             if reader.gone {
@@ -766,9 +812,58 @@ impl Exporter<'_> {
                 part: Some(part),
                 last: true,
                 dump: None,
-                field_expire_at_ms: Vec::new(),
+                field_expire_at_ms,
             });
         }
+    }
+}
+
+/// `HPEXPIRETIME key FIELDS n f…`: the absolute expiry of each field.
+fn field_expiry_cmd(p: &mut Packer, key: &[u8], pairs: &[(Vec<u8>, Vec<u8>)]) {
+    p.begin(4 + pairs.len());
+    p.arg(b"HPEXPIRETIME");
+    p.arg(key);
+    p.arg(b"FIELDS");
+    p.arg_int(pairs.len() as i64);
+    for (f, _) in pairs {
+        p.arg(f);
+    }
+}
+
+/// Reads an `HPEXPIRETIME` reply for `pairs`: the fields that expire, with
+/// their Unix-ms time. Fields gone since they were read (-2: expired or
+/// deleted in between) are taken out of `pairs`, so no line holds a field
+/// the server no longer has.
+fn apply_field_expiry(reply: Reply, pairs: &mut Vec<(Vec<u8>, Vec<u8>)>) -> anyhow::Result<FieldExpiries> {
+    if let Some(e) = error_text(&reply) {
+        bail!("{e}");
+    }
+    let times: Vec<i64> = match &reply {
+        // A key gone since it was read: every field is gone.
+        Reply::Nil => vec![-2; pairs.len()],
+        other => array_of(other).unwrap_or(&[]).iter().map(|t| int_of(t).unwrap_or(-2)).collect(),
+    };
+    if times.len() != pairs.len() {
+        bail!("expected {} expiry times, got {}", pairs.len(), times.len());
+    }
+    let mut expiries = Vec::new();
+    let mut keep = times.iter().map(|t| *t != -2);
+    for ((f, _), t) in pairs.iter().zip(&times) {
+        if *t >= 0 {
+            expiries.push((f.clone(), *t));
+        }
+    }
+    pairs.retain(|_| keep.next().unwrap_or(true));
+    Ok(expiries)
+}
+
+/// The expiries of the fields of `value` (a hash part), taken out of `all`.
+fn take_field_expiries(all: &mut HashMap<Vec<u8>, i64>, value: &RedisValue) -> FieldExpiries {
+    match value {
+        RedisValue::Hash(pairs) if !all.is_empty() => {
+            pairs.iter().filter_map(|(f, _)| all.remove(f).map(|t| (f.clone(), t))).collect()
+        }
+        _ => Vec::new(),
     }
 }
 

@@ -50,7 +50,10 @@ Modes:
                  elements (appended), stream entries; strings are overwritten
 
 Expiry is restored with PEXPIREAT (absolute); keys whose expiry has passed are
-counted as skipped. Parts of a big key are applied in order. `delete` lines
+counted as skipped. Hash field expiries (field_expire_at_ms) are restored with
+HPEXPIREAT (Redis 7.4+, Valkey 9+); fields whose expiry has passed are left out
+and counted (\"hash fields already expired, skipped\"), and a target without
+field expiry refuses such keys, naming them, rather than keep the fields forever. Parts of a big key are applied in order. `delete` lines
 delete keys in replace and merge modes. The summary counts keys per group
 (the first `:`-segment, see --group-by): copied, skipped, errors.
 
@@ -209,6 +212,8 @@ pub fn run(mut args: Args) -> anyhow::Result<Outcome> {
         target_db: endpoint.db(),
         pxat: info.at_least(6, 2),
         redis7: info.at_least(7, 0),
+        field_expiry: info.field_expiry,
+        expired_fields: 0,
         restore_ok: true,
         clock_offset_ms,
         grouper: args.group_by.clone(),
@@ -266,7 +271,8 @@ pub fn run(mut args: Args) -> anyhow::Result<Outcome> {
     im.finish_state()?;
     im.progress.finish();
     im.rejects.finish()?;
-    let Importer { summary, rejects, deleted, dry_run, .. } = im;
+    let Importer { mut summary, rejects, deleted, dry_run, expired_fields, .. } = im;
+    summary.add_note("hash fields already expired, skipped", expired_fields);
     summary.print(&args.report);
     if !args.report.quiet {
         if deleted > 0 {
@@ -566,6 +572,10 @@ struct Importer {
     target_db: u32,
     pxat: bool,
     redis7: bool,
+    /// The target has hash field expiry (HPEXPIREAT).
+    field_expiry: bool,
+    /// Hash fields left out because their expiry had passed at import time.
+    expired_fields: u64,
     restore_ok: bool,
     clock_offset_ms: i64,
     grouper: KeyGrouper,
@@ -595,6 +605,21 @@ struct Importer {
     restart_open: Option<state::RestartKey>,
     /// The last input line read.
     lines_read: u64,
+}
+
+/// Takes the hash fields whose expiry is at or before `now_ms` out of `r`
+/// (value and expiries); returns how many.
+fn drop_expired_fields(r: &mut RedisRecord, now_ms: i64) -> u64 {
+    let expired: std::collections::HashSet<Vec<u8>> =
+        r.field_expire_at_ms.iter().filter(|(_, t)| *t <= now_ms).map(|(f, _)| f.clone()).collect();
+    if expired.is_empty() {
+        return 0;
+    }
+    r.field_expire_at_ms.retain(|(f, _)| !expired.contains(f));
+    if let RedisValue::Hash(pairs) = &mut r.value {
+        pairs.retain(|(f, _)| !expired.contains(f));
+    }
+    expired.len() as u64
 }
 
 /// Elements per HSET/RPUSH/SADD/ZADD command.
@@ -732,6 +757,27 @@ impl Importer {
     /// What can be decided without asking the server: later parts follow
     /// their first part, expired keys are skipped, deletes are mode checks.
     fn decide_early(&mut self, item: &mut Item) -> anyhow::Result<()> {
+        if let ItemKind::Key(r) = &mut item.kind {
+            if !r.field_expire_at_ms.is_empty() {
+                let now = self.now_ms();
+                self.expired_fields += drop_expired_fields(r, now);
+                if r.value.is_empty() && r.starts_key() && r.ends_key() {
+                    // Every field had expired: so has the hash.
+                    item.action = Action::Skip;
+                    let key = r.key.clone();
+                    self.count(&key).skipped += 1;
+                    return Ok(());
+                }
+                if !self.field_expiry && !r.field_expire_at_ms.is_empty() {
+                    let reason = format!(
+                        "{} hash field(s) of this key expire, and the target has no hash field expiry \
+                         (HPEXPIREAT: Redis 7.4+ or Valkey 9+); import into such a server",
+                        r.field_expire_at_ms.len()
+                    );
+                    return self.fail_early(item, &reason);
+                }
+            }
+        }
         let (rec, key) = match &item.kind {
             ItemKind::Delete(k) => {
                 if self.mode == Mode::SkipExisting {
@@ -787,6 +833,29 @@ impl Importer {
             self.open = Some(OpenKey { db: item.db, key, action: item.action });
         } else {
             self.open = None;
+        }
+        Ok(())
+    }
+
+    /// Rejects a record before anything of it is written; for a part of a
+    /// split key, also its later parts, and what its earlier parts wrote is
+    /// removed (not in merge mode), as when the server refuses a part.
+    fn fail_early(&mut self, item: &mut Item, reason: &str) -> anyhow::Result<()> {
+        item.action = Action::Failed;
+        let key = item.key().to_vec();
+        let (starts, ends) = match &item.kind {
+            ItemKind::Key(r) => (r.starts_key(), r.ends_key()),
+            ItemKind::Delete(_) => (true, true),
+        };
+        self.count(&key).rejected += 1;
+        self.reject(item, reason)?;
+        if !ends {
+            self.open = Some(OpenKey { db: item.db, key: key.clone(), action: Action::Failed });
+        } else {
+            self.open = None;
+        }
+        if !starts && self.mode != Mode::Merge {
+            self.cleanup.push((item.node, item.db, key));
         }
         Ok(())
     }
@@ -1331,6 +1400,24 @@ impl Importer {
                     for (f, v) in chunk {
                         p.arg(f);
                         p.arg(v);
+                    }
+                }
+                // Fields that expire, one HPEXPIREAT per distinct time.
+                let mut by_time: std::collections::BTreeMap<i64, Vec<&[u8]>> = std::collections::BTreeMap::new();
+                for (f, t) in &rec.field_expire_at_ms {
+                    by_time.entry(*t).or_default().push(f);
+                }
+                for (t, fields) in by_time {
+                    for chunk in fields.chunks(ELEMENTS_PER_COMMAND) {
+                        p.begin(5 + chunk.len());
+                        p.arg(b"HPEXPIREAT");
+                        p.arg(key);
+                        p.arg_int(t);
+                        p.arg(b"FIELDS");
+                        p.arg_int(chunk.len() as i64);
+                        for f in chunk {
+                            p.arg(f);
+                        }
                     }
                 }
             }

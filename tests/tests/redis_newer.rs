@@ -1,0 +1,172 @@
+//! What Redis 7.4+ / Valkey 9+ keep beside a key's value, live (issue 13):
+//! hash field expiry, stream counters, module keys, function libraries, and
+//! connections over a unix socket. Field expiry needs Valkey 9.1; the rest
+//! runs on both server generations.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use decant_tests::{redis_on, run, RedisServer, ServerKind, Workdir};
+use serde_json::Value as Json;
+
+fn export(url: &str, extra: &[&str]) -> Vec<u8> {
+    run("redis-export").args(["--url", url]).args(extra).assert_success().stdout
+}
+
+fn import(url: &str, stream: &[u8], extra: &[&str]) -> decant_tests::Output {
+    run("redis-import").args(["--url", url]).args(extra).stdin_bytes(stream.to_vec()).output()
+}
+
+fn lines(stream: &[u8]) -> Vec<Json> {
+    std::str::from_utf8(stream).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+}
+
+fn key_lines<'a>(lines: &'a [Json], key: &str) -> Vec<&'a Json> {
+    lines.iter().filter(|l| l["key"] == key).collect()
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as i64
+}
+
+/// `HPEXPIRETIME key FIELDS 1 field` as a number (-1 none, -2 no field).
+fn field_expire_time(server: &RedisServer, key: &str, field: &str) -> i64 {
+    server.cli(["HPEXPIRETIME", key, "FIELDS", "1", field]).parse().unwrap()
+}
+
+fn field_ttl(server: &RedisServer, key: &str, field: &str) -> i64 {
+    server.cli(["HTTL", key, "FIELDS", "1", field]).parse().unwrap()
+}
+
+// ---------------------------------------------------------------------------
+// Hash field expiry (Valkey 9.1)
+
+/// A source with field expiry on small hashes and on a hash big enough to be
+/// split in parts (`--chunk-size 50`).
+fn fill_field_expiry(source: &RedisServer) {
+    source.cli(["HSET", "h", "a", "1", "b", "2"]);
+    source.cli(["HEXPIRE", "h", "1000", "FIELDS", "1", "a"]);
+    source.cli(["HSET", "h2", "x", "1", "y", "2", "z", "3"]);
+    source.cli(["HPEXPIRE", "h2", "5000000", "FIELDS", "2", "x", "z"]);
+    source.cli(["EXPIRE", "h2", "9000"]);
+    let mut args = vec!["HSET".to_owned(), "big".to_owned()];
+    for i in 0..200 {
+        args.push(format!("f{i:03}"));
+        args.push(format!("v{i}"));
+    }
+    source.cli(&args);
+    let mut expire = vec!["HEXPIRE".to_owned(), "big".to_owned(), "3000".to_owned(), "FIELDS".to_owned()];
+    let fields: Vec<String> = (0..200).step_by(4).map(|i| format!("f{i:03}")).collect();
+    expire.push(fields.len().to_string());
+    expire.extend(fields);
+    source.cli(&expire);
+}
+
+/// Every field's absolute expiry on the target equals the source's (so its
+/// HTTL is within a second), fields without one have none.
+fn assert_field_expiry_copied(source: &RedisServer, target: &RedisServer) {
+    let ttl = field_ttl(target, "h", "a");
+    assert!((998..=1000).contains(&ttl), "HTTL h a on the target: {ttl}");
+    assert_eq!(field_expire_time(target, "h", "a"), field_expire_time(source, "h", "a"));
+    assert_eq!(field_ttl(target, "h", "b"), -1);
+    for (k, f) in [("h2", "x"), ("h2", "z"), ("h2", "y"), ("big", "f000"), ("big", "f001"), ("big", "f196")] {
+        assert_eq!(field_expire_time(target, k, f), field_expire_time(source, k, f), "{k} {f}");
+    }
+    assert_eq!(target.cli(["HLEN", "big"]), "200");
+    assert_eq!(target.cli(["HGET", "h2", "y"]), "2");
+    let key_ttl: i64 = target.cli(["TTL", "h2"]).parse().unwrap();
+    assert!((8990..=9000).contains(&key_ttl), "TTL h2 {key_ttl}");
+}
+
+#[test]
+fn field_expiry_survives_export_and_import() {
+    let source = redis_on(ServerKind::Valkey9);
+    fill_field_expiry(&source);
+    let stream = export(&source.url(), &["--chunk-size", "50"]);
+    let all = lines(&stream);
+    let h = key_lines(&all, "h");
+    assert_eq!(h.len(), 1);
+    let a_at = h[0]["field_expire_at_ms"]["a"].as_i64().expect("h carries a's expiry");
+    assert_eq!(a_at, field_expire_time(&source, "h", "a"));
+    assert!(h[0]["field_expire_at_ms"].get("b").is_none(), "b does not expire: {}", h[0]);
+    // The big hash is in parts; each part carries its own fields' expiries.
+    let parts = key_lines(&all, "big");
+    assert!(parts.len() >= 4, "big should be split: {} line(s)", parts.len());
+    let mut expiring = 0;
+    for p in &parts {
+        let fields = p["value"].as_object().unwrap();
+        for (f, _) in p["field_expire_at_ms"].as_object().into_iter().flatten() {
+            assert!(fields.contains_key(f), "a part names a field it does not hold: {p}");
+            expiring += 1;
+        }
+    }
+    assert_eq!(expiring, 50);
+
+    // live → live, through a pipe.
+    let target = redis_on(ServerKind::Valkey9);
+    let out = run("redis-export")
+        .args(["--url", &source.url(), "--chunk-size", "50"])
+        .pipe(run("redis-import").args(["--url", &target.url()]))
+        .assert_success();
+    assert_eq!(out.code(), Some(0));
+    assert_field_expiry_copied(&source, &target);
+
+    // live → file → live.
+    let dir = Workdir::new("field-expiry");
+    let file = dir.path().join("backup.ndjson.zst");
+    run("redis-export").args(["--url", &source.url(), "--chunk-size", "50", "-o"]).arg(&file).assert_success();
+    let from_file = redis_on(ServerKind::Valkey9);
+    run("redis-import").args(["--url", &from_file.url()]).arg(&file).assert_success();
+    assert_field_expiry_copied(&source, &from_file);
+
+    // --dump: RESTORE carries the field expiries itself.
+    let dumped = export(&source.url(), &["--dump", "--chunk-size", "50"]);
+    assert!(key_lines(&lines(&dumped), "h")[0]["dump"].is_object());
+    let restored = redis_on(ServerKind::Valkey9);
+    import(&restored.url(), &dumped, &[]).assert_success();
+    assert_field_expiry_copied(&source, &restored);
+}
+
+#[test]
+fn expired_fields_are_skipped_and_counted_and_old_targets_refuse() {
+    let past = now_ms() - 60_000;
+    let later = now_ms() + 600_000;
+    let stream = format!(
+        "{}\n{}\n",
+        json_line("h", &format!(r#"{{"a":"1","b":"2","c":"3"}},"field_expire_at_ms":{{"a":{past},"b":{later}}}"#)),
+        json_line("gone", &format!(r#"{{"a":"1"}},"field_expire_at_ms":{{"a":{past}}}"#)),
+    );
+    let target = redis_on(ServerKind::Valkey9);
+    let out = import(&target.url(), stream.as_bytes(), &["--log-format", "json"]).assert_success();
+    let note = out
+        .stderr
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Json>(l).ok())
+        .find(|v| v["event"] == "note")
+        .unwrap_or_else(|| panic!("no note of the skipped fields:\n{}", out.stderr));
+    assert_eq!(note["what"], "hash fields already expired, skipped");
+    assert_eq!(note["count"], 2);
+    assert_eq!(target.cli(["HLEN", "h"]), "2");
+    assert_eq!(target.cli(["HEXISTS", "h", "a"]), "0");
+    assert_eq!(field_expire_time(&target, "h", "b"), later);
+    assert_eq!(field_ttl(&target, "h", "c"), -1);
+    assert_eq!(target.cli(["EXISTS", "gone"]), "0", "a hash whose every field expired is skipped");
+    let total = out.stderr.lines().find(|l| l.contains("\"event\":\"total\"")).unwrap();
+    assert!(total.contains("\"skipped\":1"), "{total}");
+
+    // Redis 7.0 has no field expiry: the key is refused, named (exit 2, or
+    // 1 with a reject file), never written without its expiries.
+    let old = redis_on(ServerKind::Redis7);
+    let out = import(&old.url(), stream.as_bytes(), &[]).assert_code(2);
+    assert!(out.stderr.contains("key h: ") && out.stderr.contains("no hash field expiry"), "{}", out.stderr);
+    let dir = Workdir::new("old-target");
+    let rejects = dir.path().join("rejects.ndjson");
+    let rejects_arg = rejects.to_str().unwrap();
+    import(&old.url(), stream.as_bytes(), &["--reject-file", rejects_arg]).assert_code(1);
+    let rejected = std::fs::read_to_string(&rejects).unwrap();
+    assert!(rejected.contains("no hash field expiry") && rejected.contains("\"key\":\"h\""), "{rejected}");
+    assert_eq!(old.cli(["EXISTS", "h"]), "0");
+}
+
+fn json_line(key: &str, value_and_more: &str) -> String {
+    format!(r#"{{"kind":"redis","db":0,"key":"{key}","type":"hash","expire_at_ms":null,"value":{value_and_more}}}"#)
+}
