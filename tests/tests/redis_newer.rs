@@ -170,3 +170,72 @@ fn expired_fields_are_skipped_and_counted_and_old_targets_refuse() {
 fn json_line(key: &str, value_and_more: &str) -> String {
     format!(r#"{{"kind":"redis","db":0,"key":"{key}","type":"hash","expire_at_ms":null,"value":{value_and_more}}}"#)
 }
+
+// ---------------------------------------------------------------------------
+// Stream counters (both generations)
+
+/// `XINFO STREAM`'s counters and each group's entries-read, as text.
+fn stream_counters(server: &RedisServer, key: &str) -> Vec<String> {
+    let info = server.cli(["XINFO", "STREAM", key]);
+    let lines: Vec<&str> = info.lines().collect();
+    let mut out = Vec::new();
+    for pair in lines.windows(2) {
+        if ["last-generated-id", "entries-added", "max-deleted-entry-id"].contains(&pair[0]) {
+            out.push(format!("{}={}", pair[0], pair[1]));
+        }
+    }
+    let groups = server.cli(["XINFO", "GROUPS", key]);
+    let lines: Vec<&str> = groups.lines().collect();
+    for pair in lines.windows(2) {
+        if ["name", "last-delivered-id", "entries-read"].contains(&pair[0]) {
+            out.push(format!("{}={}", pair[0], pair[1]));
+        }
+    }
+    out
+}
+
+fn stream_counters_travel_and_a_planted_entries_read_is_found(kind: ServerKind) {
+    let source = redis_on(kind);
+    for i in 1..=6 {
+        source.cli(["XADD", "events:1", &format!("{i}-0"), "n", &i.to_string()]);
+    }
+    source.cli(["XDEL", "events:1", "2-0"]);
+    source.cli(["XGROUP", "CREATE", "events:1", "readers", "0"]);
+    source.cli(["XREADGROUP", "GROUP", "readers", "c1", "COUNT", "3", "STREAMS", "events:1", ">"]);
+    source.cli(["XGROUP", "CREATE", "events:1", "tail", "$"]);
+    source.cli(["XGROUP", "CREATE", "events:1", "lagging", "0"]);
+    source.cli(["XGROUP", "SETID", "events:1", "lagging", "3-0", "ENTRIESREAD", "150"]);
+    let before = stream_counters(&source, "events:1");
+    assert!(before.contains(&"entries-added=6".to_owned()), "{before:?}");
+    assert!(before.contains(&"max-deleted-entry-id=2-0".to_owned()), "{before:?}");
+    assert!(before.contains(&"entries-read=150".to_owned()), "{before:?}");
+
+    let w = Workdir::new("stream-counters");
+    w.run("redis-export").args(["--url", &source.url(), "-o", "a.ndjson"]).output().assert_success();
+    let line = lines(&std::fs::read(w.join("a.ndjson")).unwrap()).into_iter().find(|l| l["key"] == "events:1");
+    let value = &line.expect("the stream is exported")["value"];
+    assert_eq!(value["entries_added"], 6);
+    assert_eq!(value["max_deleted_entry_id"], "2-0");
+    let read: Vec<&Json> = value["groups"].as_array().unwrap().iter().map(|g| &g["entries_read"]).collect();
+    // "readers" read across a deleted entry: the server itself no longer
+    // knows its count (nil), and neither does the line.
+    assert_eq!(read, [&Json::from(150), &Json::Null, &Json::Null], "{value}");
+
+    let target = redis_on(kind);
+    w.run("redis-import").args(["--url", &target.url(), "a.ndjson"]).output().assert_success();
+    assert_eq!(stream_counters(&target, "events:1"), before);
+    w.run("decant-diff").args(["a.ndjson", &target.url()]).output().assert_success();
+    let sealed = w.run("decant-checksum").arg(target.url()).output().assert_success();
+    w.write("target.b3", sealed.stdout_str());
+
+    // Planted: one group's entries-read, nothing else.
+    target.cli(["XGROUP", "SETID", "events:1", "lagging", "3-0", "ENTRIESREAD", "151"]);
+    let out = w.run("decant-checksum").args(["--check"]).arg(w.join("target.b3")).output().assert_code(1);
+    assert!(out.stdout_str().contains("keys:events: FAILED: content digest differs"), "{out:?}");
+    let out = w.run("decant-diff").args(["a.ndjson", &target.url()]).output().assert_code(1);
+    let changed = out.stdout_json_lines().into_iter().find(|l| l["kind"] == "diff").expect("a diff line");
+    assert_eq!(changed["op"], "changed", "{out:?}");
+    assert_eq!(changed["key"], "events:1", "{out:?}");
+}
+
+decant_tests::on_both_servers!(stream_counters_travel_and_a_planted_entries_read_is_found);
