@@ -239,3 +239,93 @@ fn stream_counters_travel_and_a_planted_entries_read_is_found(kind: ServerKind) 
 }
 
 decant_tests::on_both_servers!(stream_counters_travel_and_a_planted_entries_read_is_found);
+
+// ---------------------------------------------------------------------------
+// Module keys (no server with modules runs here: the import side is tested
+// with a hand-built payload of a module type the target lacks)
+
+/// CRC-64 as Redis computes it for DUMP payloads (Jones polynomial,
+/// reflected, initial value 0).
+fn crc64(bytes: &[u8]) -> u64 {
+    let mut crc = 0u64;
+    for b in bytes {
+        crc ^= u64::from(*b);
+        for _ in 0..8 {
+            crc = if crc & 1 != 0 { (crc >> 1) ^ 0x95ac_9329_ac4b_c9b5 } else { crc >> 1 };
+        }
+    }
+    crc
+}
+
+/// A valid DUMP payload of a key of module type `name` (RDB_TYPE_MODULE_2,
+/// the 64-bit module id of `name` and encoding version 0, one unsigned
+/// integer, EOF), for RDB version `rdb_version`, with its CRC-64.
+fn module_payload(name: &str, rdb_version: u16) -> Vec<u8> {
+    const CHARSET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut id: u64 = 0;
+    for c in name.bytes() {
+        id = (id << 6) | CHARSET.iter().position(|x| *x == c).unwrap() as u64;
+    }
+    id <<= 10;
+    let mut p = vec![7u8, 0x81];
+    p.extend_from_slice(&id.to_be_bytes());
+    p.extend_from_slice(&[2, 42, 0]); // RDB_MODULE_OPCODE_UINT 42, RDB_MODULE_OPCODE_EOF
+    p.extend_from_slice(&rdb_version.to_le_bytes());
+    let crc = crc64(&p);
+    p.extend_from_slice(&crc.to_le_bytes());
+    p
+}
+
+fn b64(bytes: &[u8]) -> String {
+    const T: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk.iter().enumerate().fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
+        for i in 0..4 {
+            out.push(if i <= chunk.len() { T[(n >> (18 - 6 * i) & 63) as usize] as char } else { '=' });
+        }
+    }
+    out
+}
+
+fn module_key_the_target_lacks_is_refused_naming_module_and_key(kind: ServerKind) {
+    let target = redis_on(kind);
+    // The CRC helper agrees with the server's own payloads.
+    target.cli(["SET", "probe", "v"]);
+    let dump = run("redis-export").args(["--url", &target.url(), "--dump"]).assert_success().stdout;
+    let probe = lines(&dump).into_iter().find(|l| l["key"] == "probe").unwrap();
+    let probe_b64 = probe["dump"]["$b64"].as_str().unwrap().to_owned();
+    target.cli(["DEL", "probe"]);
+    let rdb_version = 9; // loadable by Redis 7.0 and Valkey 9.1 alike
+    let payload = module_payload("ReJSON-RL", rdb_version);
+    let stream = format!(
+        concat!(
+            r#"{{"kind":"redis","db":0,"key":"doc:1","type":"module","module":"ReJSON-RL","expire_at_ms":null,"value":null,"dump":{{"$b64":"{}"}}}}"#,
+            "\n",
+            r#"{{"kind":"redis","db":0,"key":"plain","type":"string","expire_at_ms":null,"value":"v","dump":{{"$b64":"{}"}}}}"#,
+            "\n"
+        ),
+        b64(&payload),
+        probe_b64
+    );
+    let out = import(&target.url(), stream.as_bytes(), &[]).assert_code(2);
+    assert!(
+        out.stderr.contains("key doc:1")
+            && out.stderr.contains("refuses the payload of module type ReJSON-RL")
+            && out.stderr.contains("load the module"),
+        "the error names the key and the module:\n{}",
+        out.stderr
+    );
+    target.cli(["DEL", "plain"]);
+    let w = Workdir::new("module-refused");
+    let rejects = w.join("rejects.ndjson");
+    let out = import(&target.url(), stream.as_bytes(), &["--reject-file", rejects.to_str().unwrap()]).assert_code(1);
+    let rejected = std::fs::read_to_string(&rejects).unwrap();
+    assert!(rejected.contains("doc:1") && rejected.contains("ReJSON-RL"), "{rejected}");
+    assert_eq!(target.cli(["EXISTS", "doc:1"]), "0");
+    // The refusal does not stop RESTORE for the other keys.
+    assert_eq!(target.cli(["GET", "plain"]), "v", "{}", out.stderr);
+    assert!(!out.stderr.contains("writing keys with type commands"), "{}", out.stderr);
+}
+
+decant_tests::on_both_servers!(module_key_the_target_lacks_is_refused_naming_module_and_key);

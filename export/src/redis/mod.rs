@@ -39,7 +39,7 @@ use anyhow::{bail, Context as _};
 use decant_record::cli::{self, Outcome, OutputArgs, Progress, ReportArgs, SourceArgs, Summary, EXIT_STATUS_HELP};
 use decant_record::conn::{ConnUrl, Role, Store};
 use decant_record::digest::KeyGrouper;
-use decant_record::record::{PendingEntry, StreamEntry, StreamGroup, StreamValue};
+use decant_record::record::{is_module_name, PendingEntry, StreamEntry, StreamGroup, StreamValue};
 use decant_record::{Bytes, FieldExpiries, Header, Record, RecordWriter, RedisRecord, RedisType, RedisValue};
 
 use self::conn::{
@@ -76,7 +76,10 @@ On servers with hash field expiry (Redis 7.4+, Valkey 9+; detected once), each
 hash's fields are asked their absolute expiry with HPEXPIRETIME, pipelined with
 the values and bounded like them (per window for a hash in parts), and written
 as \"field_expire_at_ms\" beside the value. Streams carry entries_added,
-max_deleted_entry_id and each group's entries_read.
+max_deleted_entry_id and each group's entries_read. Keys of module types
+(RedisJSON, Bloom, TimeSeries…) travel only with --dump, as their payload with
+the module's name (\"type\":\"module\"); without it each one is named and the
+run exits 1.
 
 --rdb FILE reads an RDB file (SAVE/BGSAVE's dump.rdb, `redis-cli --rdb`; `-` for
 stdin, zstd-compressed or plain) instead of a server: every database unless --db
@@ -108,7 +111,8 @@ pub struct Args {
     /// Leave out keys matching GLOB (repeatable).
     #[arg(long, value_name = "GLOB")]
     pub exclude: Vec<String>,
-    /// Export only these types (comma-separated: string,hash,list,set,zset,stream).
+    /// Export only these types (comma-separated: string,hash,list,set,zset,stream,module;
+    /// `module` is every key of a module type, which needs --dump).
     #[arg(long = "type", value_name = "TYPES", value_delimiter = ',', value_parser = parse_type)]
     pub types: Vec<RedisType>,
     /// Database number (default: the URL's, else 0; with --rdb: every database).
@@ -129,7 +133,8 @@ pub struct Args {
     /// (detected automatically from INFO cluster).
     #[arg(long)]
     pub cluster: bool,
-    /// Also write each key's DUMP payload, for an exact RESTORE on import.
+    /// Also write each key's DUMP payload, for an exact RESTORE on import;
+    /// keys of module types (RedisJSON, Bloom…) travel only this way.
     #[arg(long)]
     pub dump: bool,
     /// How keys are grouped in the summary: a depth of `:`-segments (1),
@@ -143,7 +148,8 @@ pub struct Args {
 }
 
 fn parse_type(s: &str) -> Result<RedisType, String> {
-    RedisType::parse(s).ok_or_else(|| format!("unknown type {s:?} (expected string, hash, list, set, zset or stream)"))
+    RedisType::parse(s)
+        .ok_or_else(|| format!("unknown type {s:?} (expected string, hash, list, set, zset, stream or module)"))
 }
 
 /// Runs `redis-export`.
@@ -216,7 +222,9 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     sink.finish()?;
     summary.print(&args.report);
     if unsupported > 0 {
-        cli::warn(format_args!("{unsupported} key(s) of types decant cannot represent were not exported"));
+        cli::warn(format_args!(
+            "{unsupported} key(s) were not exported: module keys travel only as DUMP payloads (export with --dump)"
+        ));
         return Ok(Outcome::Failed);
     }
     Ok(Outcome::Success)
@@ -230,6 +238,18 @@ struct Found {
     expire_at_ms: Option<i64>,
     /// `ty` is a guess (no `TYPE` was asked).
     guessed: bool,
+    /// The module type's name, for a module key (`ty` is `Module`).
+    module: Option<String>,
+}
+
+/// Why a key of type `name` (a `TYPE` reply decant has no value form for)
+/// is not exported.
+fn unsupported_reason(name: &str) -> String {
+    if is_module_name(name) {
+        format!("module type {name}: its value travels only as a DUMP payload (export with --dump)")
+    } else {
+        format!("type {name:?} is not one decant can represent")
+    }
 }
 
 /// Keys whose guessed type was wrong, from the reading side to the scanning
@@ -485,6 +505,7 @@ impl Exporter<'_> {
             pexpiretime: self.pexpiretime,
             scan_type: self.scan_type,
             misses: Arc::clone(&self.misses),
+            dump: self.opts.dump,
         };
         let (tx, rx) = std::sync::mpsc::sync_channel::<anyhow::Result<Meta>>(2);
         let scanner = std::thread::spawn(move || {
@@ -501,7 +522,11 @@ impl Exporter<'_> {
                         self.group(&k).skipped += 1;
                     }
                     for (k, name) in meta.unsupported {
-                        cli::warn(format_args!("key {}: type {name:?} cannot be exported; skipped", Bytes(k.clone())));
+                        cli::warn(format_args!(
+                            "key {}: {}; not exported",
+                            Bytes(k.clone()),
+                            unsupported_reason(&name)
+                        ));
                         self.group(&k).rejected += 1;
                         self.unsupported += 1;
                     }
@@ -627,6 +652,7 @@ impl Exporter<'_> {
                                 ty: rec.value.redis_type(),
                                 expire_at_ms: rec.expire_at_ms,
                                 guessed: false,
+                                module: None,
                             });
                             continue;
                         }
@@ -715,9 +741,26 @@ impl Exporter<'_> {
         Ok(())
     }
 
+    /// A module key: its DUMP payload is its value (read with `--dump` only).
+    fn export_module(&mut self, con: &mut Conn, f: Found) -> anyhow::Result<()> {
+        let name = f.module.clone().unwrap_or_default();
+        let Some(payload) = read_dump(con, &f.key)? else {
+            // Gone since step 1.
+            self.group(&f.key).skipped += 1;
+            return Ok(());
+        };
+        let mut rec = RedisRecord::new(self.db, f.key, RedisValue::Module(name));
+        rec.expire_at_ms = f.expire_at_ms;
+        rec.dump = Some(payload);
+        self.write(rec)
+    }
+
     /// Reads one key window by window and writes it whole (one line) or in
     /// parts, each at most `--chunk-size` elements and `--chunk-bytes` bytes.
     fn export_windows(&mut self, con: &mut Conn, f: Found) -> anyhow::Result<()> {
+        if f.ty == RedisType::Module {
+            return self.export_module(con, f);
+        }
         let max_bytes = self.opts.chunk_bytes as usize;
         let mut reader = WindowReader::new(&f, self.opts.chunk_size as usize, max_bytes, self.exclusive_xrange);
         let mut part: u32 = 0;
@@ -750,7 +793,16 @@ impl Exporter<'_> {
             }
             let Some(mut value) = queue.pop_front() else {
                 if let Some(name) = reader.unsupported.take() {
-                    cli::warn(format_args!("key {}: type {name:?} cannot be exported; skipped", Bytes(f.key.clone())));
+                    if self.opts.dump && is_module_name(&name) {
+                        // A guessed key that is a module's: it travels as its payload.
+                        let module = Found { module: Some(name), ..f };
+                        return self.export_module(con, module);
+                    }
+                    cli::warn(format_args!(
+                        "key {}: {}; not exported",
+                        Bytes(f.key.clone()),
+                        unsupported_reason(&name)
+                    ));
                     self.group(&f.key).rejected += 1;
                     self.unsupported += 1;
                     return Ok(());
@@ -930,6 +982,8 @@ struct ScanOpts {
     pexpiretime: bool,
     scan_type: bool,
     misses: Misses,
+    /// `--dump`: module keys are exported (as their payload).
+    dump: bool,
 }
 
 /// One SCAN page after step 1.
@@ -949,7 +1003,8 @@ fn wanted(matches: &[String], exclude: &[String], key: &[u8]) -> bool {
 fn scan_cmd_for(p: &mut Packer, o: &ScanOpts, cursor: &[u8]) {
     let server_match = (o.matches.len() == 1).then(|| o.matches[0].as_bytes());
     let type_name = o.types.first().map(|t| t.as_str().as_bytes());
-    let server_type = type_name.filter(|_| o.types.len() == 1 && o.scan_type);
+    // `SCAN … TYPE` knows module keys by their module's name only.
+    let server_type = type_name.filter(|_| o.types.len() == 1 && o.scan_type && o.types[0] != RedisType::Module);
     p.begin(4 + if server_match.is_some() { 2 } else { 0 } + if server_type.is_some() { 2 } else { 0 });
     p.arg(b"SCAN");
     p.arg(cursor);
@@ -1063,6 +1118,7 @@ fn step1(
         if let Some(e) = asked.as_ref().and_then(error_text).or_else(|| error_text(&exp)) {
             bail!("{}: reading key {}: {e}", con.addr(), Bytes(key));
         }
+        let mut module = None;
         let ty = match (guess_ty, asked) {
             (Some(ty), _) => ty,
             (None, asked) => {
@@ -1072,15 +1128,23 @@ fn step1(
                     meta.gone.push(key);
                     continue;
                 }
-                let ty = RedisType::parse(&name);
+                let ty = RedisType::parse(&name).filter(|t| *t != RedisType::Module);
                 if let Some(g) = guess.as_deref_mut() {
                     g.learn(&key, ty);
                 }
-                let Some(ty) = ty else {
-                    meta.unsupported.push((key, name));
-                    continue;
-                };
-                ty
+                match ty {
+                    Some(ty) => ty,
+                    None if o.dump && is_module_name(&name) => {
+                        module = Some(name);
+                        RedisType::Module
+                    }
+                    None => {
+                        if o.types.is_empty() || o.types.contains(&RedisType::Module) && is_module_name(&name) {
+                            meta.unsupported.push((key, name));
+                        }
+                        continue;
+                    }
+                }
             }
         };
         if !o.types.is_empty() && !o.types.contains(&ty) {
@@ -1096,7 +1160,7 @@ fn step1(
             (true, n) => Some(n),
             (false, n) => Some(now_ms + n),
         };
-        meta.found.push(Found { key, ty, expire_at_ms, guessed: guess_ty.is_some() });
+        meta.found.push(Found { key, ty, expire_at_ms, guessed: guess_ty.is_some(), module });
     }
     Ok(meta)
 }

@@ -49,6 +49,11 @@ Modes:
   merge          add into existing keys: hash fields, set/zset members, list
                  elements (appended), stream entries; strings are overwritten
 
+Keys of module types (\"type\":\"module\") are restored with RESTORE of their
+DUMP payload; a target without the module refuses it, and the key is rejected
+with the module's name (load the module first). Function libraries
+(redis_function lines) are loaded with FUNCTION LOAD (REPLACE in replace mode).
+
 Expiry is restored with PEXPIREAT (absolute); keys whose expiry has passed are
 counted as skipped. Hash field expiries (field_expire_at_ms) are restored with
 HPEXPIREAT (Redis 7.4+, Valkey 9+); fields whose expiry has passed are left out
@@ -257,6 +262,7 @@ pub fn run(mut args: Args) -> anyhow::Result<Outcome> {
         let mut items = std::mem::take(&mut im.retries);
         let retried = items.len();
         items.extend(batch);
+        im.refuse_unrestorable_modules(&mut items)?;
         if items.is_empty() && im.cleanup.is_empty() {
             if input_done {
                 break;
@@ -837,6 +843,33 @@ impl Importer {
         Ok(())
     }
 
+    /// A module key is written only by RESTORE of its payload: where that
+    /// cannot happen (the target refused payloads, or merge mode onto an
+    /// existing key), it is rejected, named, never written empty.
+    fn refuse_unrestorable_modules(&mut self, items: &mut [Item]) -> anyhow::Result<()> {
+        for item in items.iter_mut() {
+            let ItemKind::Key(r) = &item.kind else { continue };
+            let Some(module) = r.module().map(str::to_owned) else { continue };
+            if item.action != Action::Write {
+                continue;
+            }
+            let reason = if self.mode == Mode::Merge && item.exists {
+                format!("a key of module type {module} cannot be merged into an existing key (use --mode replace)")
+            } else if !self.restore_ok || item.force_types {
+                format!(
+                    "a key of module type {module} is restored only from its DUMP payload, and the target refuses payloads"
+                )
+            } else {
+                continue;
+            };
+            item.action = Action::Failed;
+            let key = item.key().to_vec();
+            self.count(&key).rejected += 1;
+            self.reject(item, &reason)?;
+        }
+        Ok(())
+    }
+
     /// Rejects a record before anything of it is written; for a part of a
     /// split key, also its later parts, and what its earlier parts wrote is
     /// removed (not in merge mode), as when the server refuses a part.
@@ -1272,6 +1305,24 @@ impl Importer {
                             }
                         }
                         Ok(false) => self.count(item.key()).skipped += 1,
+                        Err(e)
+                            if is_payload_error(&e)
+                                && matches!(&item.kind, ItemKind::Key(r) if r.module().is_some()) =>
+                        {
+                            // Not a reason to stop using RESTORE for other keys:
+                            // this payload needs a module the target lacks.
+                            let module = match &item.kind {
+                                ItemKind::Key(r) => r.module().unwrap_or_default().to_owned(),
+                                ItemKind::Delete(_) => String::new(),
+                            };
+                            let key = item.key().to_vec();
+                            self.count(&key).rejected += 1;
+                            let reason = format!(
+                                "the target refuses the payload of module type {module} ({e}): load the module \
+                                 that defines {module} into the target (RedisJSON, RedisBloom, …) and import again"
+                            );
+                            self.reject(item, &reason)?;
+                        }
                         Err(e) if is_payload_error(&e) && !item.force_types => {
                             if self.restore_ok {
                                 cli::warn(format_args!(
