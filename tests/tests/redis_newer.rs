@@ -329,3 +329,74 @@ fn module_key_the_target_lacks_is_refused_naming_module_and_key(kind: ServerKind
 }
 
 decant_tests::on_both_servers!(module_key_the_target_lacks_is_refused_naming_module_and_key);
+
+// ---------------------------------------------------------------------------
+// Function libraries (both generations)
+
+const LIBRARY: &str = "#!lua name=decantlib\nredis.register_function('decant_double', function(keys, args) return tonumber(args[1]) * 2 end)";
+
+fn function_libraries_travel_in_a_whole_db_copy(kind: ServerKind) {
+    let source = redis_on(kind);
+    source.cli(["FUNCTION", "LOAD", LIBRARY]);
+    source.cli(["SET", "apikey:1", "x"]);
+    let stream = export(&source.url(), &[]);
+    let all = lines(&stream);
+    assert_eq!(all[1]["kind"], "redis_function", "libraries come first: {all:?}");
+    assert_eq!(all[1]["library"], "decantlib");
+    assert_eq!(all[1]["engine"], "LUA");
+    assert_eq!(all[1]["code"], LIBRARY);
+    for narrowed in [&["--no-functions"][..], &["--match", "apikey:*"], &["--type", "string"]] {
+        let s = export(&source.url(), narrowed);
+        assert!(lines(&s).iter().all(|l| l["kind"] != "redis_function"), "{narrowed:?}");
+    }
+
+    let target = redis_on(kind);
+    let out = import(&target.url(), &stream, &[]).assert_success();
+    assert!(out.stderr.contains("function libraries loaded: 1"), "{}", out.stderr);
+    assert_eq!(target.cli(["FCALL", "decant_double", "0", "21"]), "42");
+    assert_eq!(target.cli(["GET", "apikey:1"]), "x");
+    // The file and the copy digest the same, functions included.
+    let w = Workdir::new("functions");
+    w.write("a.ndjson", &stream);
+    let file_sums = w.run("decant-checksum").arg("a.ndjson").output().assert_success();
+    let live_sums = w.run("decant-checksum").arg(target.url()).output().assert_success();
+    // `DIGEST  COUNT  GROUP` lines (the header and source lines differ).
+    let digests = |text: &str| -> Vec<String> {
+        text.lines().filter(|l| l.split_whitespace().count() == 3).map(str::to_owned).collect()
+    };
+    let file_digests = digests(file_sums.stdout_str());
+    assert!(file_digests.iter().any(|l| l.ends_with("  1  functions")), "{file_digests:?}");
+    assert_eq!(file_digests, digests(live_sums.stdout_str()));
+    w.run("decant-diff").args(["a.ndjson", &target.url()]).output().assert_success();
+
+    // Existing libraries: left alone (and counted), replaced only in replace mode.
+    target.cli(["FUNCTION", "LOAD", "REPLACE", &LIBRARY.replace("* 2", "* 3")]);
+    let out = import(&target.url(), &stream, &[]).assert_success();
+    assert!(out.stderr.contains("function libraries that exist, skipped: 1"), "{}", out.stderr);
+    assert_eq!(target.cli(["FCALL", "decant_double", "0", "21"]), "63");
+    let out = w.run("decant-diff").args(["a.ndjson", &target.url()]).output().assert_code(1);
+    let changed = out.stdout_json_lines().into_iter().find(|l| l["kind"] == "diff").expect("a diff line");
+    assert_eq!((changed["op"].as_str(), changed["library"].as_str()), (Some("changed"), Some("decantlib")));
+    assert_eq!(changed["fields"], serde_json::json!(["code"]));
+    import(&target.url(), &stream, &["--mode", "replace", "--yes"]).assert_success();
+    assert_eq!(target.cli(["FCALL", "decant_double", "0", "21"]), "42");
+
+    // A library only in the target: decant-diff --patch deletes it (FUNCTION DELETE).
+    target.cli([
+        "FUNCTION",
+        "LOAD",
+        "#!lua name=extra\nredis.register_function('decant_extra', function() return 1 end)",
+    ]);
+    let patch = w.run("decant-diff").args(["a.ndjson", &target.url(), "--patch"]).output().assert_code(1);
+    assert!(patch.stdout_str().contains(r#"{"kind":"delete","library":"extra"}"#), "{}", patch.stdout_str());
+    let p = w
+        .run("decant-diff")
+        .args(["a.ndjson", &target.url(), "--patch"])
+        .pipe(run("redis-import").args(["--url", &target.url(), "--mode", "replace", "--yes"]))
+        .output();
+    assert_eq!(p[1].code(), Some(0), "{:?}", p[1]);
+    assert_eq!(target.cli(["FUNCTION", "LIST", "LIBRARYNAME", "extra"]), "", "the patch deleted it");
+    w.run("decant-diff").args(["a.ndjson", &target.url()]).output().assert_success();
+}
+
+decant_tests::on_both_servers!(function_libraries_travel_in_a_whole_db_copy);

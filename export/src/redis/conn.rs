@@ -501,6 +501,32 @@ impl Conn {
         Ok(ServerInfo { version, cluster, field_expiry, functions })
     }
 
+    /// The function libraries with their code (`FUNCTION LIST WITHCODE`), by name.
+    pub fn function_libraries(&mut self) -> anyhow::Result<Vec<decant_record::RedisFunction>> {
+        let reply = self.call(&[b"FUNCTION", b"LIST", b"WITHCODE"])?;
+        let mut out = Vec::new();
+        for lib in array_of(&reply).unwrap_or(&[]) {
+            let (mut library, mut engine, mut code) = (None, None, None);
+            for pair in array_of(lib).unwrap_or(&[]).chunks(2) {
+                let [name, value] = pair else { continue };
+                match bytes_of(name).unwrap_or_default() {
+                    b"library_name" => library = bytes_of(value).map(|b| String::from_utf8_lossy(b).into_owned()),
+                    b"engine" => engine = bytes_of(value).map(|b| String::from_utf8_lossy(b).into_owned()),
+                    b"library_code" => code = bytes_of(value).map(<[u8]>::to_vec),
+                    _ => {}
+                }
+            }
+            match (library, engine, code) {
+                (Some(library), Some(engine), Some(code)) => {
+                    out.push(decant_record::RedisFunction { library, engine, code })
+                }
+                _ => bail!("{}: FUNCTION LIST WITHCODE: a library without name, engine or code", self.addr),
+            }
+        }
+        out.sort_by(|a, b| a.library.cmp(&b.library));
+        Ok(out)
+    }
+
     /// Whether the server knows the command `name` (`COMMAND INFO`); false
     /// when it cannot tell (an old server, or COMMAND renamed away).
     pub fn has_command(&mut self, name: &str) -> bool {

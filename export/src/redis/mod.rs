@@ -64,6 +64,7 @@ Examples:
   SOURCE_REDIS_HOST=prod SOURCE_REDIS_PASSWORD=… redis-export --dump | redis-import --url redis://qa:6379/0
   redis-export --url redis://node1:7000 --cluster --type hash,zset -o cluster.ndjson
   redis-export --rdb /var/lib/redis/dump.rdb --match 'apikey:*' -o apikeys.ndjson.zst
+  redis-export --url redis://prod:6379/0 --no-functions -o keys-only.ndjson
 
 Keys are read with SCAN (never KEYS) in pipelined batches. Expiry is written as an
 absolute Unix time in ms (expire_at_ms), read from the server's clock. A key with
@@ -80,6 +81,11 @@ max_deleted_entry_id and each group's entries_read. Keys of module types
 (RedisJSON, Bloom, TimeSeries…) travel only with --dump, as their payload with
 the module's name (\"type\":\"module\"); without it each one is named and the
 run exits 1.
+
+Function libraries (Redis 7+, Valkey) are server-wide: a whole-database export
+writes each one first as a redis_function line (FUNCTION LIST WITHCODE;
+redis-import loads it with FUNCTION LOAD). --no-functions leaves them out, and
+an export narrowed by --match, --exclude or --type leaves them out too.
 
 --rdb FILE reads an RDB file (SAVE/BGSAVE's dump.rdb, `redis-cli --rdb`; `-` for
 stdin, zstd-compressed or plain) instead of a server: every database unless --db
@@ -137,6 +143,11 @@ pub struct Args {
     /// keys of module types (RedisJSON, Bloom…) travel only this way.
     #[arg(long)]
     pub dump: bool,
+    /// Leave out the function libraries (FUNCTION LIST WITHCODE), which a
+    /// whole-database export writes first as redis_function lines; an
+    /// export narrowed by --match, --exclude or --type never has them.
+    #[arg(long)]
+    pub no_functions: bool,
     /// How keys are grouped in the summary: a depth of `:`-segments (1),
     /// `SEPARATOR,DEPTH`, or `none`.
     #[arg(long, value_name = "SPEC", default_value = "1")]
@@ -184,6 +195,16 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     let mut writer = RecordWriter::new(output);
     let source = endpoint.shown();
     writer.write_header(&Header::new(concat!("redis-export ", env!("CARGO_PKG_VERSION")), Some(source)))?;
+    // Function libraries are server-wide: one copy (the seed node's), first,
+    // so an import loads them before the keys that may use them.
+    let whole_db = args.matches.is_empty() && args.exclude.is_empty() && args.types.is_empty();
+    let mut functions = 0u64;
+    if whole_db && !args.no_functions && info.functions {
+        for f in seed.function_libraries()? {
+            writer.write(&Record::RedisFunction(f))?;
+            functions += 1;
+        }
+    }
 
     let mut ex = Exporter {
         opts: &args,
@@ -218,8 +239,9 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         })?;
     }
     ex.progress.finish();
-    let Exporter { sink, summary, unsupported, .. } = ex;
+    let Exporter { sink, mut summary, unsupported, .. } = ex;
     sink.finish()?;
+    summary.add_note("function libraries", functions);
     summary.print(&args.report);
     if unsupported > 0 {
         cli::warn(format_args!(

@@ -219,6 +219,9 @@ pub fn run(mut args: Args) -> anyhow::Result<Outcome> {
         redis7: info.at_least(7, 0),
         field_expiry: info.field_expiry,
         expired_fields: 0,
+        functions_loaded: 0,
+        functions_skipped: 0,
+        function_conns: Vec::new(),
         restore_ok: true,
         clock_offset_ms,
         grouper: args.group_by.clone(),
@@ -277,8 +280,12 @@ pub fn run(mut args: Args) -> anyhow::Result<Outcome> {
     im.finish_state()?;
     im.progress.finish();
     im.rejects.finish()?;
-    let Importer { mut summary, rejects, deleted, dry_run, expired_fields, .. } = im;
+    let Importer {
+        mut summary, rejects, deleted, dry_run, expired_fields, functions_loaded, functions_skipped, ..
+    } = im;
     summary.add_note("hash fields already expired, skipped", expired_fields);
+    summary.add_note("function libraries loaded", functions_loaded);
+    summary.add_note("function libraries that exist, skipped", functions_skipped);
     summary.print(&args.report);
     if !args.report.quiet {
         if deleted > 0 {
@@ -582,6 +589,12 @@ struct Importer {
     field_expiry: bool,
     /// Hash fields left out because their expiry had passed at import time.
     expired_fields: u64,
+    /// Function libraries loaded, and left alone because they existed.
+    functions_loaded: u64,
+    functions_skipped: u64,
+    /// Connections (one per node) for FUNCTION LOAD, apart from the
+    /// pipelined ones; opened at the first redis_function line.
+    function_conns: Vec<Conn>,
     restore_ok: bool,
     clock_offset_ms: i64,
     grouper: KeyGrouper,
@@ -686,8 +699,16 @@ impl Importer {
                     let db = r.db;
                     (ItemKind::Key(r), db)
                 }
+                Record::RedisFunction(f) => {
+                    self.load_function(line, &raw, &f)?;
+                    continue;
+                }
                 Record::Delete(d) => match d.target {
                     Target::Key { db, key } => (ItemKind::Delete(key), db),
+                    Target::Function { library } => {
+                        self.delete_function(line, &library)?;
+                        continue;
+                    }
                     Target::Row { table, .. } => {
                         let what = format!("line {line}");
                         let reason = format!("a delete of table {table:?} row cannot be applied to Redis");
@@ -841,6 +862,78 @@ impl Importer {
             self.open = None;
         }
         Ok(())
+    }
+
+    /// Loads a function library on every node (`FUNCTION LOAD`, with
+    /// `REPLACE` in replace mode only); a library that exists is left alone
+    /// and counted in the other modes.
+    fn load_function(&mut self, line: u64, raw: &[u8], f: &decant_record::RedisFunction) -> anyhow::Result<()> {
+        if self.dry_run {
+            self.functions_loaded += 1;
+            return Ok(());
+        }
+        let replace = self.mode == Mode::Replace;
+        let args: Vec<&[u8]> =
+            if replace { vec![b"FUNCTION", b"LOAD", b"REPLACE", &f.code] } else { vec![b"FUNCTION", b"LOAD", &f.code] };
+        let errors = self.on_every_node(&args)?;
+        if let Some(e) = errors.iter().find(|e| !e.contains("already exists")) {
+            let what = format!("line {line}: function library {}", f.library);
+            let reason = format!("FUNCTION LOAD failed: {e} (function libraries need Redis 7+ or Valkey)");
+            return self.rejects.reject(Some(line), &what, raw, &reason);
+        }
+        if errors.is_empty() {
+            self.functions_loaded += 1;
+        } else {
+            self.functions_skipped += 1;
+        }
+        Ok(())
+    }
+
+    /// A `delete` of a function library: `FUNCTION DELETE` (replace and
+    /// merge modes, as for keys); one that is not there is already deleted.
+    fn delete_function(&mut self, line: u64, library: &str) -> anyhow::Result<()> {
+        let raw = Record::Delete(decant_record::Delete { target: Target::Function { library: library.to_owned() } })
+            .to_json_string();
+        let what = format!("line {line}: function library {library}");
+        if self.mode == Mode::SkipExisting {
+            let reason = "delete lines apply only with --mode replace or merge (skip-existing never deletes)";
+            return self.rejects.reject(Some(line), &what, raw.as_bytes(), reason);
+        }
+        if self.dry_run {
+            return Ok(());
+        }
+        let errors = self.on_every_node(&[b"FUNCTION", b"DELETE", library.as_bytes()])?;
+        if let Some(e) = errors.iter().find(|e| !e.contains("not found")) {
+            let reason = format!("FUNCTION DELETE failed: {e}");
+            return self.rejects.reject(Some(line), &what, raw.as_bytes(), &reason);
+        }
+        self.deleted += 1;
+        Ok(())
+    }
+
+    /// Runs one command on every node, on connections of its own (opened at
+    /// the first use, apart from the pipelined ones); returns the errors.
+    fn on_every_node(&mut self, args: &[&[u8]]) -> anyhow::Result<Vec<String>> {
+        if self.function_conns.is_empty() {
+            if self.cluster {
+                for n in 0..self.nodes.len() {
+                    let (host, port) = split_addr(self.nodes[n].conn.addr());
+                    self.function_conns.push(self.endpoint.connect_to(&host, port, 0)?);
+                }
+            } else {
+                self.function_conns.push(self.endpoint.connect()?);
+            }
+        }
+        let mut p = Packer::default();
+        p.cmd(args);
+        let mut errors = Vec::new();
+        for con in &mut self.function_conns {
+            con.send(p.bytes(), 1)?;
+            if let Some(e) = error_text(&con.recv()?) {
+                errors.push(e);
+            }
+        }
+        Ok(errors)
     }
 
     /// A module key is written only by RESTORE of its payload: where that
