@@ -185,7 +185,7 @@ impl OutputArgs {
 /// `--url URL` and `--password-file FILE` for a source store.
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct SourceArgs {
-    /// Source URL (redis://, rediss://, mysql://, postgres://, sqlite://);
+    /// Source URL (redis://, rediss://, redis+unix:///path?db=N, mysql://, postgres://, sqlite://);
     /// defaults to $SOURCE_URL.
     #[arg(long, value_name = "URL")]
     pub url: Option<String>,
@@ -197,7 +197,7 @@ pub struct SourceArgs {
 /// `--url URL` and `--password-file FILE` for a target store.
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct TargetArgs {
-    /// Target URL (redis://, rediss://, mysql://, postgres://, sqlite://);
+    /// Target URL (redis://, rediss://, redis+unix:///path?db=N, mysql://, postgres://, sqlite://);
     /// defaults to $TARGET_URL.
     #[arg(long, value_name = "URL")]
     pub url: Option<String>,

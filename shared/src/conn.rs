@@ -62,6 +62,9 @@ impl Role {
 pub struct ConnUrl {
     url: Url,
     store: Store,
+    /// The password of a URL that has no host to hang it on (a Redis unix
+    /// socket, `redis+unix:///path`), from the environment or a file.
+    hostless_password: Option<String>,
 }
 
 /// Why a connection URL is unusable.
@@ -108,7 +111,10 @@ impl ConnUrl {
         let invalid = |reason: String| UrlError::Invalid { shown: redact_url_text(text), reason };
         let url = Url::parse(text).map_err(|e| invalid(e.to_string()))?;
         let store = Store::from_scheme(url.scheme()).ok_or_else(|| {
-            invalid(format!("unknown scheme {:?} (expected redis, rediss, mysql, postgres or sqlite)", url.scheme()))
+            invalid(format!(
+                "unknown scheme {:?} (expected redis, rediss, redis+unix, mysql, postgres or sqlite)",
+                url.scheme()
+            ))
         })?;
         if let Some(pw) = url.password() {
             register_secret(pw);
@@ -116,7 +122,7 @@ impl ConnUrl {
                 register_secret(&decoded);
             }
         }
-        Ok(ConnUrl { url, store })
+        Ok(ConnUrl { url, store, hostless_password: None })
     }
 
     /// Resolves the URL a tool should use, in order: `--url`, then
@@ -148,7 +154,7 @@ impl ConnUrl {
             }
             return Err(UrlError::Missing(names));
         };
-        if conn.store == Store::Redis && conn.url.password().is_none() {
+        if conn.store == Store::Redis && conn.password().is_none() {
             if let Some(pw) = env("REDIS_PASSWORD") {
                 conn.set_password(&pw);
             }
@@ -166,9 +172,11 @@ impl ConnUrl {
         register_secret(password);
         let encoded = percent_encode(password);
         register_secret(&encoded);
-        // Only URLs that cannot have a password (no host) refuse this, and
-        // those never carry credentials.
-        let _ = self.url.set_password(Some(&encoded));
+        // Only URLs without a host (a unix socket's) refuse this: their
+        // password is kept beside the URL.
+        if self.url.set_password(Some(&encoded)).is_err() {
+            self.hostless_password = Some(password.to_owned());
+        }
     }
 
     /// The store this URL names.
@@ -197,6 +205,9 @@ impl ConnUrl {
 
     /// The decoded password, if any.
     pub fn password(&self) -> Option<String> {
+        if let Some(p) = &self.hostless_password {
+            return Some(p.clone());
+        }
         self.url.password().map(|p| percent_decode(p).unwrap_or_else(|_| p.to_owned()))
     }
 

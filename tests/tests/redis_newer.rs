@@ -400,3 +400,39 @@ fn function_libraries_travel_in_a_whole_db_copy(kind: ServerKind) {
 }
 
 decant_tests::on_both_servers!(function_libraries_travel_in_a_whole_db_copy);
+
+// ---------------------------------------------------------------------------
+// Unix sockets (both generations)
+
+fn unix_socket_urls_as_redis_cli_s(kind: ServerKind) {
+    let w = Workdir::new("sockets");
+    let (src_sock, dst_sock) = (w.join("src.sock"), w.join("dst.sock"));
+    let source = decant_tests::RedisOptions::new().server(kind).args(["--unixsocket"]).args([&src_sock]).start();
+    let target = decant_tests::RedisOptions::new().server(kind).args(["--unixsocket"]).args([&dst_sock]).start();
+    source.cli(["-n", "2", "HSET", "apikey:1", "name", "prod"]);
+    source.cli(["-n", "2", "RPUSH", "queue:1", "a", "b"]);
+    source.cli(["-n", "0", "SET", "other:db", "x"]);
+    let src_url = format!("redis+unix://{}?db=2", src_sock.display());
+    let dst_url = format!("unix://{}?db=3", dst_sock.display());
+
+    let stream = export(&src_url, &[]);
+    let all = lines(&stream);
+    assert_eq!(all[0]["source"], format!("redis+unix://{}?db=2", src_sock.display()));
+    assert_eq!(all.iter().filter(|l| l["kind"] == "redis").count(), 2, "db 2 only: {all:?}");
+    import(&dst_url, &stream, &[]).assert_success();
+    assert_eq!(target.cli(["-n", "3", "HGET", "apikey:1", "name"]), "prod");
+    assert_eq!(target.cli(["-n", "3", "LRANGE", "queue:1", "0", "-1"]), "a\nb");
+
+    // The checkers open the socket through redis-export.
+    w.write("a.ndjson", &stream);
+    w.run("decant-diff").args(["a.ndjson", &dst_url]).output().assert_success();
+    let live = w.run("decant-checksum").arg(&dst_url).output().assert_success();
+    assert!(live.stdout_str().contains("keys:apikey"), "{}", live.stdout_str());
+
+    // A socket that is not there: a clear error naming it, exit 2.
+    let missing = format!("redis+unix://{}/nope.sock", w.path().display());
+    let out = run("redis-export").args(["--url", &missing]).output().assert_code(2);
+    assert!(out.stderr.contains("nope.sock"), "{}", out.stderr);
+}
+
+decant_tests::on_both_servers!(unix_socket_urls_as_redis_cli_s);

@@ -65,6 +65,7 @@ Examples:
   redis-export --url redis://node1:7000 --cluster --type hash,zset -o cluster.ndjson
   redis-export --rdb /var/lib/redis/dump.rdb --match 'apikey:*' -o apikeys.ndjson.zst
   redis-export --url redis://prod:6379/0 --no-functions -o keys-only.ndjson
+  redis-export --url 'redis+unix:///run/redis/redis.sock?db=2' -o db2.ndjson   # as redis-cli -s
 
 Keys are read with SCAN (never KEYS) in pipelined batches. Expiry is written as an
 absolute Unix time in ms (expire_at_ms), read from the server's clock. A key with
@@ -170,12 +171,18 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     }
     let url = ConnUrl::resolve(args.source.url.as_deref(), args.source.password_file.as_deref(), Role::Source, true)?;
     if url.store() != Store::Redis {
-        bail!("{url} is not a Redis URL (expected redis:// or rediss://)");
+        bail!("{url} is not a Redis URL (expected redis://, rediss:// or redis+unix:///path/redis.sock)");
     }
     let endpoint = Endpoint::new(url, args.tls.clone(), args.db)?;
     let mut seed = endpoint.connect()?;
     let info = seed.server_info()?;
     let cluster = args.cluster || info.cluster;
+    if cluster && endpoint.socket_path().is_some() {
+        bail!(
+            "{}: a Redis Cluster is reached over TCP (its nodes announce host:port), not a unix socket",
+            endpoint.shown()
+        );
+    }
     let (seed_host, seed_port) = endpoint.host_port();
     let mut nodes: Vec<(String, u16)> = Vec::new();
     if cluster {

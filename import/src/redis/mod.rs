@@ -42,6 +42,7 @@ Examples:
   redis-export --url redis://prod:6379/0 | redis-import --url redis://qa:6379/0 --mode replace --yes
   redis-import --url redis://qa:6379/0 --mode merge --reject-file rejects.ndjson < keys.ndjson
   TARGET_REDIS_HOST=qa TARGET_REDIS_PASSWORD=… redis-import --dry-run backup.ndjson
+  redis-import --url 'redis+unix:///run/redis/redis.sock?db=2' backup.ndjson   # as redis-cli -s
 
 Modes:
   skip-existing  never touch a key that already exists (the default)
@@ -133,7 +134,7 @@ pub struct Args {
 pub fn run(mut args: Args) -> anyhow::Result<Outcome> {
     let url = ConnUrl::resolve(args.target.url.as_deref(), args.target.password_file.as_deref(), Role::Target, true)?;
     if url.store() != Store::Redis {
-        bail!("{url} is not a Redis URL (expected redis:// or rediss://)");
+        bail!("{url} is not a Redis URL (expected redis://, rediss:// or redis+unix:///path/redis.sock)");
     }
     if args.file.is_some() {
         args.input.input = args.file.take();
@@ -142,6 +143,12 @@ pub fn run(mut args: Args) -> anyhow::Result<Outcome> {
     let mut seed = endpoint.connect()?;
     let info = seed.server_info()?;
     let cluster = args.cluster || info.cluster;
+    if cluster && endpoint.socket_path().is_some() {
+        bail!(
+            "{}: a Redis Cluster is reached over TCP (its nodes announce host:port), not a unix socket",
+            endpoint.shown()
+        );
+    }
     if cluster && endpoint.db() != 0 {
         bail!("Redis Cluster has only database 0 (the URL names db {})", endpoint.db());
     }
