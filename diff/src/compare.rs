@@ -115,6 +115,16 @@ pub fn changed_fields(
             out
         }
         (Record::Redis(a), Record::Redis(b)) => redis_fields(a, b, opts),
+        (Record::RedisFunction(a), Record::RedisFunction(b)) => {
+            let mut out = Vec::new();
+            if a.engine != b.engine {
+                out.push("engine".to_owned());
+            }
+            if a.code != b.code {
+                out.push("code".to_owned());
+            }
+            out
+        }
         _ => vec!["kind".to_owned()],
     }
 }

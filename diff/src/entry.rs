@@ -434,11 +434,36 @@ impl EntryReader {
                     }
                 }
                 Record::Header(_) | Record::End(_) => {}
-                Record::RedisFunction(_) => bail!(
-                    "{}: line {}: a redis_function line (a function library): decant-diff does not compare function libraries yet; decant-checksum does (group functions)",
-                    self.name,
-                    self.line_number()
-                ),
+                Record::RedisFunction(f) => {
+                    self.records += 1;
+                    let done = self.close_key();
+                    let group = GroupKey::Functions;
+                    if self.wanted(&group) {
+                        let mut lines = Vec::new();
+                        if synthetic {
+                            Record::RedisFunction(f.clone()).encode(&mut lines);
+                        } else {
+                            lines.extend_from_slice(self.raw_line());
+                        }
+                        lines.push(b'\n');
+                        let ident = [b"F".as_slice(), f.library.as_bytes()].concat();
+                        let mut digester = Digester::new(self.opts.canon.clone());
+                        digester.add_function(&f);
+                        let digest = digester.finish().into_values().next().unwrap_or_default();
+                        let content = *blake3::hash(digest.hex().as_bytes()).as_bytes();
+                        let e = Entry { group, ident, content, lines };
+                        match done {
+                            Some(d) => {
+                                self.ready = Some(e);
+                                return Ok(Some(d));
+                            }
+                            None => return Ok(Some(e)),
+                        }
+                    }
+                    if done.is_some() {
+                        return Ok(done);
+                    }
+                }
                 Record::Diff(_) | Record::Delete(_) => bail!(
                     "{}: line {}: a {} line: decant-diff compares data streams (rows and Redis keys), not diff or patch output",
                     self.name,
@@ -625,6 +650,7 @@ pub fn target_of(record: &Record, id_columns: Option<&[String]>) -> Option<Targe
             Some(Target::Row { table: r.table.clone(), id })
         }
         Record::Redis(r) => Some(Target::Key { db: r.db, key: r.key.clone() }),
+        Record::RedisFunction(f) => Some(Target::Function { library: f.library.clone() }),
         _ => None,
     }
 }

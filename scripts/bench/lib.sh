@@ -99,13 +99,14 @@ start_postgres() {
 # pgq ARGS...: psql (no psqlrc, quiet, unaligned tuples) as postgres on start_postgres's server.
 pgq() { psql -X -q -At -h 127.0.0.1 -p "$PGPORT" -U postgres "$@"; }
 
-# start_redis VAR DIR: a redis-server without persistence in $WORK/DIR; sets
-# VAR to its port once it answers PING.
+# start_redis VAR DIR: a redis-server (or $REDIS_SERVER_BIN, e.g. a
+# valkey-server) without persistence in $WORK/DIR; sets VAR to its port once
+# it answers PING.
 start_redis() {
   local port
   port=$(free_port)
   mkdir -p "$WORK/$2"
-  redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no --dir "$WORK/$2" \
+  "${REDIS_SERVER_BIN:-redis-server}" --port "$port" --bind 127.0.0.1 --save "" --appendonly no --dir "$WORK/$2" \
     --daemonize no --logfile "$WORK/$2/redis.log" >/dev/null 2>&1 &
   BENCH_PIDS+=($!)
   for _ in $(seq 100); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.05; done

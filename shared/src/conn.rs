@@ -62,6 +62,9 @@ impl Role {
 pub struct ConnUrl {
     url: Url,
     store: Store,
+    /// The password of a URL that has no host to hang it on (a Redis unix
+    /// socket, `redis+unix:///path`), from the environment or a file.
+    hostless_password: Option<String>,
 }
 
 /// Why a connection URL is unusable.
@@ -129,7 +132,10 @@ impl ConnUrl {
         let url = Url::parse(text)
             .map_err(|e| invalid(format!("{e}; if the password holds special characters, {ENCODE_HINT}")))?;
         let store = Store::from_scheme(url.scheme()).ok_or_else(|| {
-            invalid(format!("unknown scheme {:?} (expected redis, rediss, mysql, postgres or sqlite)", url.scheme()))
+            invalid(format!(
+                "unknown scheme {:?} (expected redis, rediss, redis+unix, mysql, postgres or sqlite)",
+                url.scheme()
+            ))
         })?;
         // "postgres://app:12/x@host/db" parses (host "app", port 12, path
         // "/x@host/db"): an "@" after the host part means a password with a
@@ -144,7 +150,7 @@ impl ConnUrl {
                 register_secret(&decoded);
             }
         }
-        Ok(ConnUrl { url, store })
+        Ok(ConnUrl { url, store, hostless_password: None })
     }
 
     /// Resolves the URL a tool should use, in order: `--url`, then
@@ -209,7 +215,7 @@ impl ConnUrl {
         if conn.url.password() == Some(REDACTED) {
             let _ = conn.url.set_password(None);
         }
-        if conn.store == Store::Redis && conn.url.password().is_none() {
+        if conn.store == Store::Redis && conn.password().is_none() {
             if let Some(pw) = env("REDIS_PASSWORD") {
                 conn.set_password(&pw);
             }
@@ -233,9 +239,11 @@ impl ConnUrl {
         register_secret(password);
         let encoded = percent_encode(password);
         register_secret(&encoded);
-        // Only URLs that cannot have a password (no host) refuse this, and
-        // those never carry credentials.
-        let _ = self.url.set_password(Some(&encoded));
+        // Only URLs without a host (a unix socket's) refuse this: their
+        // password is kept beside the URL.
+        if self.url.set_password(Some(&encoded)).is_err() {
+            self.hostless_password = Some(password.to_owned());
+        }
     }
 
     /// The store this URL names.
@@ -264,6 +272,9 @@ impl ConnUrl {
 
     /// The decoded password, if any.
     pub fn password(&self) -> Option<String> {
+        if let Some(p) = &self.hostless_password {
+            return Some(p.clone());
+        }
         self.url.password().map(|p| percent_decode(p).unwrap_or_else(|_| p.to_owned()))
     }
 

@@ -13,10 +13,11 @@
 //! {"kind":"diff","op":"changed","table":"operators","id":{"id":1},"left":{"kind":"row","table":"operators","data":{"id":1,"email":"a@example.com"}},"right":{"kind":"row","table":"operators","data":{"id":1,"email":"b@example.com"}},"fields":["email"]}
 //! {"kind":"delete","table":"operators","id":{"id":5}}
 //! {"kind":"delete","db":0,"key":"session:abc"}
+//! {"kind":"delete","library":"mylib"}
 //! {"kind":"redis","db":0,"key":"h","type":"hash","expire_at_ms":null,"value":{"a":"1","b":"2"},"field_expire_at_ms":{"a":1767225600000}}
 //! {"kind":"redis","db":0,"key":"doc","type":"module","module":"ReJSON-RL","expire_at_ms":null,"value":null,"dump":{"$b64":"…"}}
 //! {"kind":"redis_function","library":"mylib","engine":"LUA","code":"#!lua name=mylib\nredis.register_function('f', function() return 1 end)"}
-//! {"kind":"end","records":11,"stream_blake3":"…64 hex…"}
+//! {"kind":"end","records":12,"stream_blake3":"…64 hex…"}
 //! ```
 //!
 //! ## Redis values by type
@@ -57,7 +58,8 @@
 //! - **Function libraries**: one `redis_function` line per library (they are
 //!   server-wide, not per database), with its `library` name, `engine` (`LUA`)
 //!   and `code` (text, or `{"$b64":…}` when not UTF-8), restored with
-//!   `FUNCTION LOAD`. Digests put them in the group `functions`.
+//!   `FUNCTION LOAD`. Digests put them in the group `functions`. A `diff` or
+//!   `delete` line names one with `"library"` (a delete is `FUNCTION DELETE`).
 //!
 //! `redis-export --rdb` fills all four from a file: field expiries from Redis
 //! 7.4 (RDB 12) and Valkey 9 (`VALKEY080`) hashes, stream counters from RDB 10+
@@ -453,6 +455,12 @@ pub enum Target {
         /// Key bytes.
         key: Vec<u8>,
     },
+    /// A Redis function library (`"library": NAME`; a `delete` of one is
+    /// `FUNCTION DELETE`).
+    Function {
+        /// Library name.
+        library: String,
+    },
 }
 
 /// A `delete` line.
@@ -614,6 +622,7 @@ fn serialize_target<M: SerializeMap>(m: &mut M, target: &Target) -> Result<(), M
             m.serialize_entry("db", db)?;
             m.serialize_entry("key", &BytesRef(key))
         }
+        Target::Function { library } => m.serialize_entry("library", library),
     }
 }
 
@@ -1255,9 +1264,11 @@ fn decode_line(line: &[u8]) -> Result<Record, DecodeError> {
                     None => Ok(None),
                     Some(r) if r.get() == "null" => Ok(None),
                     Some(r) => match decode_line(r.get().as_bytes()) {
-                        Ok(rec @ (Record::Row(_) | Record::Redis(_))) => Ok(Some(Box::new(rec))),
+                        Ok(rec @ (Record::Row(_) | Record::Redis(_) | Record::RedisFunction(_))) => {
+                            Ok(Some(Box::new(rec)))
+                        }
                         Ok(other) => Err(DecodeError(format!(
-                            "diff {name}: expected a row or redis record, found kind {:?}",
+                            "diff {name}: expected a row, redis or redis_function record, found kind {:?}",
                             other.kind()
                         ))),
                         Err(e) => Err(DecodeError(format!("diff {name}: {e}"))),
@@ -1303,7 +1314,17 @@ fn decode_target(
         }
         (None, Some(key)) => Ok(Target::Key { db: db.unwrap_or(0), key: key.0 }),
         (Some(_), Some(_)) => Err(DecodeError(format!("{kind} line has both \"table\" and \"key\"; give one"))),
-        (None, None) => Err(DecodeError(format!("{kind} line needs \"table\" and \"id\", or \"key\""))),
+        (None, None) => {
+            #[derive(Deserialize)]
+            struct LibraryOnly {
+                library: Option<String>,
+            }
+            let w: LibraryOnly = serde_json::from_str(line).map_err(DecodeError::json)?;
+            match w.library {
+                Some(library) => Ok(Target::Function { library }),
+                None => Err(DecodeError(format!("{kind} line needs \"table\" and \"id\", or \"key\""))),
+            }
+        }
     }
 }
 

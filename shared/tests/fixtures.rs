@@ -360,6 +360,7 @@ fn newer_server_lines() {
             engine: s("LUA"),
             code: b"#!lua name=binlib\n--\xff".to_vec(),
         }),
+        Record::Delete(Delete { target: Target::Function { library: s("mylib") } }),
     ];
     let got = load("newer-servers.ndjson");
     assert_eq!(got, expected);

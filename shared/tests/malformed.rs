@@ -56,7 +56,7 @@ const RECOVERABLE: &[(&str, u64, &[&str])] = &[
     ("duplicate_field", 2, &["duplicate field `kind`"]),
     ("trailing_garbage", 2, &["trailing characters"]),
     ("delete_without_target", 2, &["delete line needs \"table\" and \"id\", or \"key\""]),
-    ("diff_side_not_a_record", 2, &["diff right", "expected a row or redis record", "\"header\""]),
+    ("diff_side_not_a_record", 2, &["diff right", "expected a row, redis or redis_function record", "\"header\""]),
     ("diff_bad_op", 2, &["unknown variant `moved`", "added"]),
     ("row_duplicate_column", 2, &["column \"a\" appears twice"]),
     ("hash_duplicate_field", 2, &["redis key h", "field \"f\" appears twice"]),

@@ -55,7 +55,7 @@ pub use mariadb::{mariadb, MariaDb};
 pub use postgres::{postgres, Postgres};
 pub use process::{free_port, KEEP_ENV};
 pub use redis::{
-    redis, redis_cluster, redis_on, redis_tls, RedisCluster, RedisOptions, RedisServer, ServerKind, TlsRedis,
-    VALKEY_SERVER_ENV,
+    redis, redis_cluster, redis_cluster_on, redis_on, redis_tls, RedisCluster, RedisOptions, RedisServer, ServerKind,
+    TlsRedis, VALKEY_SERVER_ENV,
 };
 pub use workdir::Workdir;

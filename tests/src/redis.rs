@@ -125,7 +125,38 @@ pub fn redis_tls() -> TlsRedis {
 /// Starts a Redis Cluster of three masters (no replicas), each in its own
 /// dir, and waits until every node reports `cluster_state:ok`.
 pub fn redis_cluster() -> RedisCluster {
-    RedisCluster::start()
+    RedisCluster::start(ServerKind::Redis7)
+}
+
+/// Starts a 3-master cluster of the given generation; see [`redis_cluster`].
+pub fn redis_cluster_on(kind: ServerKind) -> RedisCluster {
+    RedisCluster::start(kind)
+}
+
+/// Declares, for each named test body `fn NAME(kind: ServerKind)`, a module
+/// `NAME` with two tests, `NAME::redis7` and `NAME::valkey9`, that run it on
+/// each server generation.
+///
+/// ```ignore
+/// fn every_type_round_trips(kind: ServerKind) { let source = redis_on(kind); … }
+/// decant_tests::on_both_servers!(every_type_round_trips);
+/// ```
+#[macro_export]
+macro_rules! on_both_servers {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[test]
+                fn redis7() {
+                    super::$name($crate::ServerKind::Redis7)
+                }
+                #[test]
+                fn valkey9() {
+                    super::$name($crate::ServerKind::Valkey9)
+                }
+            }
+        )*
+    };
 }
 
 /// How to start a `redis-server`: `RedisOptions::new().requirepass("pw").start()`.
@@ -617,9 +648,9 @@ pub struct RedisCluster {
 }
 
 impl RedisCluster {
-    fn start() -> RedisCluster {
+    fn start(kind: ServerKind) -> RedisCluster {
         let since = Instant::now();
-        let options = RedisOptions::new();
+        let options = RedisOptions::new().server(kind);
         let nodes: Vec<RedisServer> = (0..3).map(|_| RedisServer::start(&options, Mode::ClusterNode)).collect();
         // What `redis-cli --cluster create` does, without its one-second
         // sleeps: give each master a third of the slots and its own config

@@ -1,7 +1,7 @@
 //! decant-checksum: digests of files, pipes and live stores; the wire format
 //! parses back; --check fails on a truncated or altered backup.
 
-use decant_tests::{redis, run, Workdir};
+use decant_tests::{redis_on, run, ServerKind, Workdir};
 
 fn is_hex64(s: &str) -> bool {
     s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
@@ -44,9 +44,8 @@ fn fill(r: &decant_tests::RedisServer) {
     r.cli(["SET", "plain", "value"]);
 }
 
-#[test]
-fn backups_are_sealed_and_check_catches_truncation_and_alteration() {
-    let r = redis();
+fn backups_are_sealed_and_check_catches_truncation_and_alteration(kind: ServerKind) {
+    let r = redis_on(kind);
     fill(&r);
     let w = Workdir::new("checksum-backup");
     w.run("redis-export").args(["--url", &r.url(), "-o", "backup.ndjson"]).output().assert_success();
@@ -121,9 +120,8 @@ fn backups_are_sealed_and_check_catches_truncation_and_alteration() {
     w.run("decant-checksum").args(["--check", "backup.b3"]).output().assert_code(1);
 }
 
-#[test]
-fn a_changed_store_fails_the_check_with_the_group_named() {
-    let r = redis();
+fn a_changed_store_fails_the_check_with_the_group_named(kind: ServerKind) {
+    let r = redis_on(kind);
     fill(&r);
     let out = run("decant-checksum").arg(r.url()).output().assert_success();
     let w = Workdir::new("checksum-live");
@@ -196,3 +194,8 @@ fn times_beyond_the_range_are_never_wrapped() {
     assert!(diff.stdout_str().contains(r#""fields":["d"]"#), "{diff:?}");
     w.run("decant-verify").args(["--left", "a.ndjson", "--right", "b.ndjson"]).output().assert_code(1);
 }
+
+decant_tests::on_both_servers!(
+    backups_are_sealed_and_check_catches_truncation_and_alteration,
+    a_changed_store_fails_the_check_with_the_group_named,
+);

@@ -2,7 +2,7 @@
 //! data is equal, the patch repairs, and big inputs spill to disk with the
 //! same result.
 
-use decant_tests::{Output, Workdir};
+use decant_tests::{Output, ServerKind, Workdir};
 use serde_json::{json, Value};
 
 fn schema(table: &str, extra: &str) -> String {
@@ -528,9 +528,8 @@ fn patch_from_range_checksums_repairs_postgres_through_pg_import() {
     decant_tests::run("decant-diff").args([&my_url, &pg_url]).output().assert_success();
 }
 
-#[test]
-fn live_redis_differences_and_patch_through_redis_import() {
-    let r = decant_tests::redis();
+fn live_redis_differences_and_patch_through_redis_import(kind: ServerKind) {
+    let r = decant_tests::redis_on(kind);
     let expire = 4_000_000_000_000i64; // a whole second, far in the future
     for i in 0..30 {
         r.cli(["HSET", &format!("apikey:{i}"), "name", &format!("k{i}"), "limit", "10"]);
@@ -615,3 +614,5 @@ fn ignored_columns_and_tables_leave_the_comparison() {
         .output()
         .assert_success();
 }
+
+decant_tests::on_both_servers!(live_redis_differences_and_patch_through_redis_import,);

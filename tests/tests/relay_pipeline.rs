@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use decant_tests::{bin, mariadb, redis, run, Cmd, RedisServer, Workdir};
+use decant_tests::{bin, mariadb, redis_on, run, Cmd, RedisServer, ServerKind, Workdir};
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -101,10 +101,9 @@ fn count(db: &str, table: &str) -> usize {
     mariadb().query(db, &format!("SELECT COUNT(*) FROM `{table}`")).parse().unwrap()
 }
 
-#[test]
-fn relay_dataset_to_mysql_and_back() {
+fn relay_dataset_to_mysql_and_back(kind: ServerKind) {
     let wd = Workdir::new("relay-pipeline");
-    let src = redis();
+    let src = redis_on(kind);
     load_relay(&src, &wd, "0.003");
     let db = mariadb().fresh_database("relay");
     let url = mariadb().url(&db);
@@ -243,7 +242,7 @@ fn relay_dataset_to_mysql_and_back() {
     // hashes (fields, values, TTLs), and the keys folded from many rows — the
     // one big hash map, the usage:records lists in position order, the sets,
     // zsets and the events stream. Every table has a rule (no --unmatched).
-    let warm = redis();
+    let warm = redis_on(kind);
     let outputs = run("mysql-export")
         .args(["--url", &url])
         .timeout(Duration::from_secs(300))
@@ -325,10 +324,9 @@ fn base64(bytes: &[u8]) -> String {
     out
 }
 
-#[test]
-fn cast_failures_in_the_pipeline_go_to_the_reject_file() {
+fn cast_failures_in_the_pipeline_go_to_the_reject_file(kind: ServerKind) {
     let wd = Workdir::new("relay-rejects");
-    let src = redis();
+    let src = redis_on(kind);
     src.cli([
         "HSET",
         "usage:k1:daily:2025-07-20",
@@ -411,7 +409,7 @@ fn the_generator_writes_the_real_relay_services_shapes() {
     let Some(corpus) = decant_tests::corpus("relay-real", "the_generator_writes_the_real_relay_services_shapes") else {
         return;
     };
-    let r = redis();
+    let r = redis_on(ServerKind::Redis7);
     let wd = Workdir::new("relay-shapes");
     let resp = wd.join("relay.resp");
     Cmd::new("python3")
@@ -437,3 +435,5 @@ fn the_generator_writes_the_real_relay_services_shapes() {
         out.stdout_str()
     );
 }
+
+decant_tests::on_both_servers!(relay_dataset_to_mysql_and_back, cast_failures_in_the_pipeline_go_to_the_reject_file,);

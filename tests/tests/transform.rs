@@ -142,6 +142,14 @@ fn a_reject_file_sets_bad_records_aside_and_exits_1() {
 #[test]
 fn unmatched_records_error_by_default_and_can_pass_or_drop() {
     let wd = setup();
+    // A function library of a whole-database export: named, with the way out.
+    let library = r##"{"kind":"redis_function","library":"mylib","engine":"LUA","code":"#!lua name=mylib"}"##;
+    wd.run("decant-transform")
+        .args(["--spec", "spec.toml"])
+        .stdin_bytes(input(&[library]))
+        .output()
+        .assert_code(2)
+        .assert_stderr_contains(r#"line 2, function library "mylib": no rule takes Redis function libraries (export with redis-export --no-functions"#);
     wd.run("decant-transform")
         .args(["--spec", "spec.toml"])
         .stdin_bytes(input(&[OTHER]))

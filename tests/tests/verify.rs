@@ -1,7 +1,7 @@
 //! decant-verify: counts, digests, spot checks, schema checks and the
 //! mismatch threshold, on files and on live stores.
 
-use decant_tests::{Output, Workdir};
+use decant_tests::{Output, ServerKind, Workdir};
 use serde_json::Value;
 
 fn users(n: i64, skip: &[i64], change: &[i64]) -> String {
@@ -189,9 +189,8 @@ columns = [
 ]
 "#;
 
-#[test]
-fn a_redis_source_verifies_against_its_mysql_copy_through_the_spec() {
-    let r = decant_tests::redis();
+fn a_redis_source_verifies_against_its_mysql_copy_through_the_spec(kind: ServerKind) {
+    let r = decant_tests::redis_on(kind);
     let my = decant_tests::mariadb();
     let db = my.fresh_database("relay");
     my.query(
@@ -385,9 +384,8 @@ fn sample_fetches_the_sampled_records_from_a_live_side_by_key() {
     assert_eq!(report(&out)["sample"]["missing"], 10, "{out:?}");
 }
 
-#[test]
-fn sample_fetches_redis_keys_by_name() {
-    let r = decant_tests::redis();
+fn sample_fetches_redis_keys_by_name(kind: ServerKind) {
+    let r = decant_tests::redis_on(kind);
     for i in 0..30 {
         r.cli(["HSET", &format!("user:{i}*[x]"), "name", &format!("n{i}")]);
     }
@@ -656,3 +654,8 @@ fn ignore_columns_for_a_target_that_fills_columns_itself() {
     // A bad --ignore-columns value is a usage error naming it.
     verify("a.ndjson", &["--ignore-columns", "costs"]).output().assert_code(2).assert_stderr_contains("TABLE.COLUMN");
 }
+
+decant_tests::on_both_servers!(
+    a_redis_source_verifies_against_its_mysql_copy_through_the_spec,
+    sample_fetches_redis_keys_by_name,
+);

@@ -325,7 +325,12 @@ fn unmatched_record(unmatched: Unmatched, line: u64, rec: &Record, done: &mut Do
         Unmatched::Error => {
             let what = format!("line {line}, {}", describe_record(rec));
             let json = rec.to_json_string().into_bytes();
-            let reason = "no rule matches it (add a rule, or use --unmatched pass / drop)".to_owned();
+            let reason = if matches!(rec, Record::RedisFunction(_)) {
+                "no rule takes Redis function libraries (export with redis-export --no-functions, or use --unmatched pass / drop)"
+            } else {
+                "no rule matches it (add a rule, or use --unmatched pass / drop)"
+            }
+            .to_owned();
             done.reject(line, what, json, reason, None);
         }
     }

@@ -18,11 +18,11 @@
 //!       { name = "token_limit", from = "tokenLimit", cast = "int" },
 //!     ]
 //! "#).unwrap();
-//! let key = Record::Redis(RedisRecord {
-//!     db: 0, key: b"apikey:42".to_vec(), expire_at_ms: None,
-//!     value: RedisValue::Hash(vec![(b"tokenLimit".to_vec(), b"1000".to_vec())]),
-//!     part: None, last: false, dump: None,
-//! });
+//! let key = Record::Redis(RedisRecord::new(
+//!     0,
+//!     b"apikey:42".to_vec(),
+//!     RedisValue::Hash(vec![(b"tokenLimit".to_vec(), b"1000".to_vec())]),
+//! ));
 //! let rows = t.apply(&key).unwrap().records;
 //! assert_eq!(rows[0].to_json_string(), r#"{"kind":"row","table":"api_keys","data":{"id":"42","token_limit":1000}}"#);
 //! ```

@@ -1421,6 +1421,7 @@ pub fn describe_record(rec: &Record) -> String {
         Record::Row(r) => format!("table {:?} row", r.table),
         Record::Schema(s) => format!("schema of table {:?}", s.table),
         Record::Delete(_) => "delete".into(),
+        Record::RedisFunction(f) => format!("function library {:?}", f.library),
         other => format!("{} line", other.kind()),
     }
 }

@@ -12,6 +12,7 @@
 
 use std::io::{self, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
+use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
@@ -66,6 +67,11 @@ pub struct ServerInfo {
     pub version: (u32, u32, u32),
     /// `cluster_enabled:1`.
     pub cluster: bool,
+    /// Hash field expiry (`HPEXPIRETIME`, `HPEXPIREAT`: Redis 7.4+, Valkey
+    /// 9+), asked with `COMMAND INFO` since Valkey reports `redis_version:7.2`.
+    pub field_expiry: bool,
+    /// Functions (`FUNCTION LIST`: Redis 7+, Valkey).
+    pub functions: bool,
 }
 
 impl ServerInfo {
@@ -78,10 +84,14 @@ impl ServerInfo {
 impl Endpoint {
     /// An endpoint for `url`; `db` overrides the URL's database.
     pub fn new(url: ConnUrl, tls: TlsArgs, db: Option<u32>) -> anyhow::Result<Endpoint> {
-        let url_db = match url.database() {
+        let unix = is_socket_url(&url);
+        let url_db = match if unix { url.param("db") } else { url.database() } {
             Some(d) => d.parse::<u32>().with_context(|| format!("{url}: the database must be a number, not {d:?}"))?,
             None => 0,
         };
+        if unix && url.url().path().trim_matches('/').is_empty() {
+            bail!("{url}: a socket URL names the socket's path: redis+unix:///path/to/redis.sock?db=N");
+        }
         if !url.is_tls() && (tls.tls_ca.is_some() || tls.tls_cert.is_some() || tls.insecure) {
             bail!("--tls-ca, --tls-cert, --tls-key and --insecure need a rediss:// URL (got {url})");
         }
@@ -99,8 +109,20 @@ impl Endpoint {
         if u.password().is_some() {
             let _ = u.set_password(Some("***"));
         }
-        u.set_path(&format!("/{}", self.db));
+        if self.socket_path().is_some() {
+            u.set_query(Some(&format!("db={}", self.db)));
+        } else {
+            u.set_path(&format!("/{}", self.db));
+        }
         u.to_string()
+    }
+
+    /// The unix socket of a `redis+unix:///path?db=N` (or `unix://`) URL.
+    pub fn socket_path(&self) -> Option<PathBuf> {
+        is_socket_url(&self.url).then(|| {
+            let path = self.url.url().path();
+            PathBuf::from(percent_encoding_decode(path))
+        })
     }
 
     /// Host and port of the URL.
@@ -153,6 +175,13 @@ impl Endpoint {
         tls: Option<(Arc<rustls::ClientConfig>, ServerName<'static>)>,
     ) -> Result<RespReader<Stream>, String> {
         let start = Instant::now();
+        let io_err = |e: io::Error| e.to_string();
+        if let Some(path) = self.socket_path() {
+            let unix = UnixStream::connect(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+            unix.set_read_timeout(Some(CONNECT_TIMEOUT)).map_err(io_err)?;
+            unix.set_write_timeout(Some(CONNECT_TIMEOUT)).map_err(io_err)?;
+            return self.handshake(Stream::Unix(unix), db);
+        }
         if host == "0.0.0.0" || host == "::" {
             return Err("Cannot connect to a wildcard address (0.0.0.0 or ::)".into());
         }
@@ -172,7 +201,6 @@ impl Endpoint {
             (None, Some(e)) => return Err(e.to_string()),
             (None, None) => return Err("could not resolve to any addresses".into()),
         };
-        let io_err = |e: io::Error| e.to_string();
         tcp.set_nodelay(true).map_err(io_err)?;
         let left = CONNECT_TIMEOUT.checked_sub(start.elapsed()).filter(|d| !d.is_zero());
         let Some(left) = left else { return Err("Connection timed out".into()) };
@@ -189,6 +217,12 @@ impl Endpoint {
                 Stream::Tls(Box::new(s))
             }
         };
+        self.handshake(stream, db)
+    }
+
+    /// AUTH and SELECT on a connected stream, then the read timeout.
+    fn handshake(&self, stream: Stream, db: u32) -> Result<RespReader<Stream>, String> {
+        let io_err = |e: io::Error| e.to_string();
         let user = self.url.username();
         let password = self.url.password();
         let mut reader = RespReader::new(stream);
@@ -211,9 +245,7 @@ impl Endpoint {
                 return Err(format!("SELECT {db} failed: {e}"));
             }
         }
-        let s = reader.get_ref().tcp();
-        s.set_read_timeout(Some(READ_TIMEOUT)).map_err(io_err)?;
-        s.set_write_timeout(None).map_err(io_err)?;
+        reader.get_ref().set_timeouts(Some(READ_TIMEOUT), None).map_err(io_err)?;
         Ok(reader)
     }
 
@@ -239,8 +271,38 @@ impl Endpoint {
     }
 
     fn shown_addr(&self, addr: &str) -> String {
-        format!("{}://{addr}", self.url.url().scheme())
+        match self.socket_path() {
+            Some(path) => format!("{}://{}", self.url.url().scheme(), path.display()),
+            None => format!("{}://{addr}", self.url.url().scheme()),
+        }
     }
+}
+
+/// True for `redis+unix://` and `unix://` URLs (a server's unix socket, as
+/// `redis-cli -s`).
+pub fn is_socket_url(url: &ConnUrl) -> bool {
+    matches!(url.url().scheme(), "redis+unix" | "unix")
+}
+
+/// `%XX` escapes of a URL path decoded (a socket path with spaces).
+fn percent_encoding_decode(path: &str) -> String {
+    let bytes = path.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (bytes[i], bytes.get(i + 1).copied().and_then(hex), bytes.get(i + 2).copied().and_then(hex)) {
+            (b'%', Some(h), Some(l)) => {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// The rustls configuration from the PEM contents of `--tls-ca` and
@@ -378,13 +440,15 @@ fn scrub(text: &str) -> String {
 enum Stream {
     Tcp(TcpStream),
     Tls(Box<rustls::StreamOwned<rustls::ClientConnection, TcpStream>>),
+    Unix(UnixStream),
 }
 
 impl Stream {
-    fn tcp(&self) -> &TcpStream {
+    fn set_timeouts(&self, read: Option<Duration>, write: Option<Duration>) -> io::Result<()> {
         match self {
-            Stream::Tcp(s) => s,
-            Stream::Tls(s) => &s.sock,
+            Stream::Tcp(s) => s.set_read_timeout(read).and_then(|()| s.set_write_timeout(write)),
+            Stream::Tls(s) => s.sock.set_read_timeout(read).and_then(|()| s.sock.set_write_timeout(write)),
+            Stream::Unix(s) => s.set_read_timeout(read).and_then(|()| s.set_write_timeout(write)),
         }
     }
 }
@@ -394,6 +458,7 @@ impl Read for Stream {
         match self {
             Stream::Tcp(s) => s.read(buf),
             Stream::Tls(s) => s.read(buf),
+            Stream::Unix(s) => s.read(buf),
         }
     }
 }
@@ -403,6 +468,7 @@ impl Write for Stream {
         match self {
             Stream::Tcp(s) => s.write(buf),
             Stream::Tls(s) => s.write(buf),
+            Stream::Unix(s) => s.write(buf),
         }
     }
 
@@ -410,6 +476,7 @@ impl Write for Stream {
         match self {
             Stream::Tcp(s) => s.flush(),
             Stream::Tls(s) => s.flush(),
+            Stream::Unix(s) => s.flush(),
         }
     }
 }
@@ -491,7 +558,44 @@ impl Conn {
             Ok(v) => bytes_of(&v).is_some_and(|b| String::from_utf8_lossy(b).contains("cluster_enabled:1")),
             Err(_) => false,
         };
-        Ok(ServerInfo { version, cluster })
+        let field_expiry = self.has_command("HPEXPIRETIME");
+        let functions = self.has_command("FUNCTION");
+        Ok(ServerInfo { version, cluster, field_expiry, functions })
+    }
+
+    /// The function libraries with their code (`FUNCTION LIST WITHCODE`), by name.
+    pub fn function_libraries(&mut self) -> anyhow::Result<Vec<decant_record::RedisFunction>> {
+        let reply = self.call(&[b"FUNCTION", b"LIST", b"WITHCODE"])?;
+        let mut out = Vec::new();
+        for lib in array_of(&reply).unwrap_or(&[]) {
+            let (mut library, mut engine, mut code) = (None, None, None);
+            for pair in array_of(lib).unwrap_or(&[]).chunks(2) {
+                let [name, value] = pair else { continue };
+                match bytes_of(name).unwrap_or_default() {
+                    b"library_name" => library = bytes_of(value).map(|b| String::from_utf8_lossy(b).into_owned()),
+                    b"engine" => engine = bytes_of(value).map(|b| String::from_utf8_lossy(b).into_owned()),
+                    b"library_code" => code = bytes_of(value).map(<[u8]>::to_vec),
+                    _ => {}
+                }
+            }
+            match (library, engine, code) {
+                (Some(library), Some(engine), Some(code)) => {
+                    out.push(decant_record::RedisFunction { library, engine, code })
+                }
+                _ => bail!("{}: FUNCTION LIST WITHCODE: a library without name, engine or code", self.addr),
+            }
+        }
+        out.sort_by(|a, b| a.library.cmp(&b.library));
+        Ok(out)
+    }
+
+    /// Whether the server knows the command `name` (`COMMAND INFO`); false
+    /// when it cannot tell (an old server, or COMMAND renamed away).
+    pub fn has_command(&mut self, name: &str) -> bool {
+        match self.call(&[b"COMMAND", b"INFO", name.as_bytes()]) {
+            Ok(v) => array_of(&v).and_then(|a| a.first()).is_some_and(|c| array_of(c).is_some()),
+            Err(_) => false,
+        }
     }
 
     /// The cluster's slot ranges and their masters, from `CLUSTER SLOTS`;
@@ -811,6 +915,24 @@ fn class_match(pattern: &[u8], start: usize, c: u8) -> Option<(bool, usize)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn socket_urls_name_a_path_and_a_db_parameter() {
+        let url = ConnUrl::parse("redis+unix:///run/redis%20x/redis.sock?db=4").unwrap();
+        let e = Endpoint::new(url, TlsArgs::default(), None).unwrap();
+        assert_eq!(e.socket_path(), Some(PathBuf::from("/run/redis x/redis.sock")));
+        assert_eq!(e.db(), 4);
+        assert_eq!(e.shown(), "redis+unix:///run/redis%20x/redis.sock?db=4");
+        let plain = Endpoint::new(ConnUrl::parse("unix:///tmp/r.sock").unwrap(), TlsArgs::default(), Some(2)).unwrap();
+        assert_eq!((plain.socket_path(), plain.db()), (Some(PathBuf::from("/tmp/r.sock")), 2));
+        let tcp = Endpoint::new(ConnUrl::parse("redis://h:1/3").unwrap(), TlsArgs::default(), None).unwrap();
+        assert_eq!((tcp.socket_path(), tcp.db()), (None, 3));
+        let err = Endpoint::new(ConnUrl::parse("redis+unix:///?db=1").unwrap(), TlsArgs::default(), None).unwrap_err();
+        assert!(err.to_string().contains("names the socket's path"), "{err}");
+        let mut pw = ConnUrl::parse("redis+unix:///tmp/r.sock").unwrap();
+        pw.set_password("s3cret");
+        assert_eq!(pw.password().as_deref(), Some("s3cret"));
+    }
 
     #[test]
     fn slots_match_redis() {

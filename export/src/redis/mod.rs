@@ -14,7 +14,8 @@
 //!    `GETRANGE` for strings), and reads the previous page's replies while the
 //!    server works on it; a key that comes back whole is written at once (by a
 //!    writer thread that encodes the JSON);
-//! 3. with `--dump`, one pipeline of `DUMP` for those keys;
+//! 3. one pipeline of `HPEXPIRETIME` for the hashes (on servers with hash
+//!    field expiry) and, with `--dump`, `DUMP` for those keys;
 //! 4. keys that did not fit (and streams) are then read one window at a time
 //!    and written as consecutive parts (`"part": i`, `"last": true`), so a
 //!    5M-member zset passes in the memory of two windows.
@@ -31,15 +32,15 @@ pub mod guess;
 pub mod rdb;
 pub mod resp;
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 
 use anyhow::{bail, Context as _};
 use decant_record::cli::{self, Outcome, OutputArgs, Progress, ReportArgs, SourceArgs, Summary, EXIT_STATUS_HELP};
 use decant_record::conn::{ConnUrl, Role, Store};
 use decant_record::digest::KeyGrouper;
-use decant_record::record::{PendingEntry, StreamEntry, StreamGroup, StreamValue};
-use decant_record::{Bytes, Header, Record, RecordWriter, RedisRecord, RedisType, RedisValue};
+use decant_record::record::{is_module_name, PendingEntry, StreamEntry, StreamGroup, StreamValue};
+use decant_record::{Bytes, FieldExpiries, Header, Record, RecordWriter, RedisRecord, RedisType, RedisValue};
 
 use self::conn::{
     array_of, bytes_of, error_text, glob_match, int_of, into_array, into_bytes, Conn, Endpoint, Packer, Reply,
@@ -63,6 +64,8 @@ Examples:
   SOURCE_REDIS_HOST=prod SOURCE_REDIS_PASSWORD=… redis-export --dump | redis-import --url redis://qa:6379/0
   redis-export --url redis://node1:7000 --cluster --type hash,zset -o cluster.ndjson
   redis-export --rdb /var/lib/redis/dump.rdb --match 'apikey:*' -o apikeys.ndjson.zst
+  redis-export --url redis://prod:6379/0 --no-functions -o keys-only.ndjson
+  redis-export --url 'redis+unix:///run/redis/redis.sock?db=2' -o db2.ndjson   # as redis-cli -s
 
 Keys are read with SCAN (never KEYS) in pipelined batches. Expiry is written as an
 absolute Unix time in ms (expire_at_ms), read from the server's clock. A key with
@@ -70,6 +73,20 @@ more elements than --chunk-size, or more bytes than --chunk-bytes, is written as
 several lines with \"part\" and \"last\" (each under --chunk-bytes, unless one
 element alone is bigger); --dump adds the DUMP payload of every key that
 fits in one line, so redis-import can RESTORE it exactly.
+
+On servers with hash field expiry (Redis 7.4+, Valkey 9+; detected once), each
+hash's fields are asked their absolute expiry with HPEXPIRETIME, pipelined with
+the values and bounded like them (per window for a hash in parts), and written
+as \"field_expire_at_ms\" beside the value. Streams carry entries_added,
+max_deleted_entry_id and each group's entries_read. Keys of module types
+(RedisJSON, Bloom, TimeSeries…) travel only with --dump, as their payload with
+the module's name (\"type\":\"module\"); without it each one is named and the
+run exits 1.
+
+Function libraries (Redis 7+, Valkey) are server-wide: a whole-database export
+writes each one first as a redis_function line (FUNCTION LIST WITHCODE;
+redis-import loads it with FUNCTION LOAD). --no-functions leaves them out, and
+an export narrowed by --match, --exclude or --type leaves them out too.
 
 --rdb FILE reads an RDB file (SAVE/BGSAVE's dump.rdb, `redis-cli --rdb`; `-` for
 stdin; plain, zstd- or gzip-compressed, found by magic bytes) instead of a server:
@@ -110,7 +127,8 @@ pub struct Args {
     /// Leave out keys matching GLOB (repeatable).
     #[arg(long, value_name = "GLOB")]
     pub exclude: Vec<String>,
-    /// Export only these types (comma-separated: string,hash,list,set,zset,stream).
+    /// Export only these types (comma-separated: string,hash,list,set,zset,stream,module;
+    /// `module` is every key of a module type, which needs --dump).
     #[arg(long = "type", value_name = "TYPES", value_delimiter = ',', value_parser = parse_type)]
     pub types: Vec<RedisType>,
     /// Database number (default: the URL's, else 0; with --rdb: every database).
@@ -131,9 +149,15 @@ pub struct Args {
     /// (detected automatically from INFO cluster).
     #[arg(long)]
     pub cluster: bool,
-    /// Also write each key's DUMP payload, for an exact RESTORE on import.
+    /// Also write each key's DUMP payload, for an exact RESTORE on import;
+    /// keys of module types (RedisJSON, Bloom…) travel only this way.
     #[arg(long)]
     pub dump: bool,
+    /// Leave out the function libraries (FUNCTION LIST WITHCODE), which a
+    /// whole-database export writes first as redis_function lines; an
+    /// export narrowed by --match, --exclude or --type never has them.
+    #[arg(long)]
+    pub no_functions: bool,
     /// How keys are grouped in the summary: a depth of `:`-segments (1),
     /// `SEPARATOR,DEPTH`, or `none`.
     #[arg(long, value_name = "SPEC", default_value = "1")]
@@ -145,7 +169,8 @@ pub struct Args {
 }
 
 fn parse_type(s: &str) -> Result<RedisType, String> {
-    RedisType::parse(s).ok_or_else(|| format!("unknown type {s:?} (expected string, hash, list, set, zset or stream)"))
+    RedisType::parse(s)
+        .ok_or_else(|| format!("unknown type {s:?} (expected string, hash, list, set, zset, stream or module)"))
 }
 
 /// Runs `redis-export`.
@@ -155,12 +180,18 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     }
     let url = ConnUrl::resolve(args.source.url.as_deref(), args.source.password_file.as_deref(), Role::Source, true)?;
     if url.store() != Store::Redis {
-        bail!("{url} is not a Redis URL (expected redis:// or rediss://)");
+        bail!("{url} is not a Redis URL (expected redis://, rediss:// or redis+unix:///path/redis.sock)");
     }
     let endpoint = Endpoint::new(url, args.tls.clone(), args.db)?;
     let mut seed = endpoint.connect()?;
     let info = seed.server_info()?;
     let cluster = args.cluster || info.cluster;
+    if cluster && endpoint.socket_path().is_some() {
+        bail!(
+            "{}: a Redis Cluster is reached over TCP (its nodes announce host:port), not a unix socket",
+            endpoint.shown()
+        );
+    }
     let (seed_host, seed_port) = endpoint.host_port();
     let mut nodes: Vec<(String, u16)> = Vec::new();
     if cluster {
@@ -180,11 +211,22 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     let mut writer = RecordWriter::new(output);
     let source = endpoint.shown();
     writer.write_header(&Header::new(concat!("redis-export ", env!("CARGO_PKG_VERSION")), Some(source)))?;
+    // Function libraries are server-wide: one copy (the seed node's), first,
+    // so an import loads them before the keys that may use them.
+    let whole_db = args.matches.is_empty() && args.exclude.is_empty() && args.types.is_empty();
+    let mut functions = 0u64;
+    if whole_db && !args.no_functions && info.functions {
+        for f in seed.function_libraries()? {
+            writer.write(&Record::RedisFunction(f))?;
+            functions += 1;
+        }
+    }
 
     let mut ex = Exporter {
         opts: &args,
         db: endpoint.db(),
         pexpiretime: info.at_least(7, 0),
+        field_expiry: info.field_expiry,
         exclusive_xrange: info.at_least(6, 2),
         scan_type: info.at_least(6, 0),
         progress: Progress::new(&args.report, "keys", None),
@@ -213,11 +255,14 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         })?;
     }
     ex.progress.finish();
-    let Exporter { sink, summary, unsupported, .. } = ex;
+    let Exporter { sink, mut summary, unsupported, .. } = ex;
     sink.finish()?;
+    summary.add_note("function libraries", functions);
     summary.print(&args.report);
     if unsupported > 0 {
-        cli::warn(format_args!("{unsupported} key(s) of types decant cannot represent were not exported"));
+        cli::warn(format_args!(
+            "{unsupported} key(s) were not exported: module keys travel only as DUMP payloads (export with --dump)"
+        ));
         return Ok(Outcome::Failed);
     }
     Ok(Outcome::Success)
@@ -231,6 +276,18 @@ struct Found {
     expire_at_ms: Option<i64>,
     /// `ty` is a guess (no `TYPE` was asked).
     guessed: bool,
+    /// The module type's name, for a module key (`ty` is `Module`).
+    module: Option<String>,
+}
+
+/// Why a key of type `name` (a `TYPE` reply decant has no value form for)
+/// is not exported.
+fn unsupported_reason(name: &str) -> String {
+    if is_module_name(name) {
+        format!("module type {name}: its value travels only as a DUMP payload (export with --dump)")
+    } else {
+        format!("type {name:?} is not one decant can represent")
+    }
 }
 
 /// Keys whose guessed type was wrong, from the reading side to the scanning
@@ -410,6 +467,8 @@ struct Exporter<'a> {
     opts: &'a Args,
     db: u32,
     pexpiretime: bool,
+    /// The server has hash field expiry: hashes are read with HPEXPIRETIME.
+    field_expiry: bool,
     exclusive_xrange: bool,
     /// `SCAN … TYPE` (Redis ≥ 6).
     scan_type: bool,
@@ -436,6 +495,7 @@ impl Exporter<'_> {
                         opts: self.opts,
                         db: self.db,
                         pexpiretime: self.pexpiretime,
+                        field_expiry: self.field_expiry,
                         exclusive_xrange: self.exclusive_xrange,
                         scan_type: self.scan_type,
                         progress: Progress::hidden(),
@@ -496,6 +556,7 @@ impl Exporter<'_> {
             pexpiretime: self.pexpiretime,
             scan_type: self.scan_type,
             misses: Arc::clone(&self.misses),
+            dump: self.opts.dump,
         };
         let (tx, rx) = std::sync::mpsc::sync_channel::<anyhow::Result<Meta>>(2);
         let scanner = std::thread::spawn(move || {
@@ -512,7 +573,11 @@ impl Exporter<'_> {
                         self.group(&k).skipped += 1;
                     }
                     for (k, name) in meta.unsupported {
-                        cli::warn(format_args!("key {}: type {name:?} cannot be exported; skipped", Bytes(k.clone())));
+                        cli::warn(format_args!(
+                            "key {}: {}; not exported",
+                            Bytes(k.clone()),
+                            unsupported_reason(&name)
+                        ));
                         self.group(&k).rejected += 1;
                         self.unsupported += 1;
                     }
@@ -629,7 +694,8 @@ impl Exporter<'_> {
                         dump: None,
                         field_expire_at_ms: Vec::new(),
                     };
-                    if self.opts.dump {
+                    let needs_field_expiry = self.field_expiry && matches!(rec.value, RedisValue::Hash(_));
+                    if self.opts.dump || needs_field_expiry {
                         if held_bytes > DUMP_HOLD_BYTES {
                             // Enough held for this batch: read the rest key by key.
                             deferred.push_back(Found {
@@ -637,6 +703,7 @@ impl Exporter<'_> {
                                 ty: rec.value.redis_type(),
                                 expire_at_ms: rec.expire_at_ms,
                                 guessed: false,
+                                module: None,
                             });
                             continue;
                         }
@@ -649,26 +716,45 @@ impl Exporter<'_> {
             }
         }
 
-        // Step 3: DUMP payloads of the keys read whole.
+        // Step 3: field expiries of the hashes and DUMP payloads of the keys
+        // read whole, in one pipeline.
         if !held.is_empty() {
             p.clear();
             for r in &held {
-                p.cmd(&[b"DUMP", &r.key]);
+                if let (true, RedisValue::Hash(pairs)) = (self.field_expiry, &r.value) {
+                    field_expiry_cmd(&mut p, &r.key, pairs);
+                }
+                if self.opts.dump {
+                    p.cmd(&[b"DUMP", &r.key]);
+                }
             }
             side.send(p.bytes(), p.count())?;
             for mut rec in held {
-                let d = side.recv()?;
-                if let Some(e) = error_text(&d) {
-                    bail!("{}: DUMP {}: {e}", con.addr(), Bytes(rec.key));
+                if let (true, RedisValue::Hash(pairs)) = (self.field_expiry, &mut rec.value) {
+                    let reply = side.recv()?;
+                    rec.field_expire_at_ms = apply_field_expiry(reply, pairs)
+                        .with_context(|| format!("{}: HPEXPIRETIME {}", con.addr(), Bytes(rec.key.clone())))?;
                 }
-                match into_bytes(d) {
-                    Some(payload) => {
-                        rec.dump = Some(payload);
-                        self.write(rec)?;
+                // Every field of the hash vanished since it was read.
+                let gone = matches!(&rec.value, RedisValue::Hash(pairs) if pairs.is_empty());
+                if self.opts.dump {
+                    let d = side.recv()?;
+                    if let Some(e) = error_text(&d) {
+                        bail!("{}: DUMP {}: {e}", con.addr(), Bytes(rec.key));
                     }
-                    // Gone since step 2.
-                    None => self.group(&rec.key).skipped += 1,
+                    match into_bytes(d) {
+                        Some(payload) if !gone => rec.dump = Some(payload),
+                        // Gone since step 2.
+                        _ => {
+                            self.group(&rec.key).skipped += 1;
+                            continue;
+                        }
+                    }
+                } else if gone {
+                    self.group(&rec.key).skipped += 1;
+                    continue;
                 }
+                self.write(rec)?;
             }
         }
 
@@ -706,19 +792,50 @@ impl Exporter<'_> {
         Ok(())
     }
 
+    /// A module key: its DUMP payload is its value (read with `--dump` only).
+    fn export_module(&mut self, con: &mut Conn, f: Found) -> anyhow::Result<()> {
+        let name = f.module.clone().unwrap_or_default();
+        let Some(payload) = read_dump(con, &f.key)? else {
+            // Gone since step 1.
+            self.group(&f.key).skipped += 1;
+            return Ok(());
+        };
+        let mut rec = RedisRecord::new(self.db, f.key, RedisValue::Module(name));
+        rec.expire_at_ms = f.expire_at_ms;
+        rec.dump = Some(payload);
+        self.write(rec)
+    }
+
     /// Reads one key window by window and writes it whole (one line) or in
     /// parts, each at most `--chunk-size` elements and `--chunk-bytes` bytes.
     fn export_windows(&mut self, con: &mut Conn, f: Found) -> anyhow::Result<()> {
+        if f.ty == RedisType::Module {
+            return self.export_module(con, f);
+        }
         let max_bytes = self.opts.chunk_bytes as usize;
         let mut reader = WindowReader::new(&f, self.opts.chunk_size as usize, max_bytes, self.exclusive_xrange);
         let mut part: u32 = 0;
         // Pieces read and not written yet: a piece is the last part only
         // once the reader has nothing more.
         let mut queue: VecDeque<RedisValue> = VecDeque::new();
+        // Expiries of the hash fields read and not written yet.
+        let mut field_expiries: HashMap<Vec<u8>, i64> = HashMap::new();
         loop {
             while queue.len() < 2 {
                 match reader.next(con)? {
                     Some(mut value) => {
+                        if let (true, RedisValue::Hash(pairs)) = (self.field_expiry, &mut value) {
+                            let mut p = Packer::default();
+                            field_expiry_cmd(&mut p, &f.key, pairs);
+                            con.send(p.bytes(), 1)?;
+                            let reply = con.recv()?;
+                            let found = apply_field_expiry(reply, pairs)
+                                .with_context(|| format!("{}: HPEXPIRETIME {}", con.addr(), Bytes(f.key.clone())))?;
+                            field_expiries.extend(found);
+                            if pairs.is_empty() {
+                                continue;
+                            }
+                        }
                         value.sort_canonical();
                         queue.extend(split_by_bytes(value, max_bytes));
                     }
@@ -727,7 +844,16 @@ impl Exporter<'_> {
             }
             let Some(mut value) = queue.pop_front() else {
                 if let Some(name) = reader.unsupported.take() {
-                    cli::warn(format_args!("key {}: type {name:?} cannot be exported; skipped", Bytes(f.key.clone())));
+                    if self.opts.dump && is_module_name(&name) {
+                        // A guessed key that is a module's: it travels as its payload.
+                        let module = Found { module: Some(name), ..f };
+                        return self.export_module(con, module);
+                    }
+                    cli::warn(format_args!(
+                        "key {}: {}; not exported",
+                        Bytes(f.key.clone()),
+                        unsupported_reason(&name)
+                    ));
                     self.group(&f.key).rejected += 1;
                     self.unsupported += 1;
                     return Ok(());
@@ -736,6 +862,7 @@ impl Exporter<'_> {
                 self.group(&f.key).skipped += 1;
                 return Ok(());
             };
+            let field_expire_at_ms = take_field_expiries(&mut field_expiries, &value);
             if !queue.is_empty() {
                 self.write(RedisRecord {
                     db: self.db,
@@ -745,7 +872,7 @@ impl Exporter<'_> {
                     part: Some(part),
                     last: false,
                     dump: None,
-                    field_expire_at_ms: Vec::new(),
+                    field_expire_at_ms,
                 })?;
                 part += 1;
                 continue;
@@ -768,7 +895,7 @@ impl Exporter<'_> {
                     part: None,
                     last: false,
                     dump,
-                    field_expire_at_ms: Vec::new(),
+                    field_expire_at_ms,
                 });
             }
             if reader.gone {
@@ -788,9 +915,58 @@ impl Exporter<'_> {
                 part: Some(part),
                 last: true,
                 dump: None,
-                field_expire_at_ms: Vec::new(),
+                field_expire_at_ms,
             });
         }
+    }
+}
+
+/// `HPEXPIRETIME key FIELDS n f…`: the absolute expiry of each field.
+fn field_expiry_cmd(p: &mut Packer, key: &[u8], pairs: &[(Vec<u8>, Vec<u8>)]) {
+    p.begin(4 + pairs.len());
+    p.arg(b"HPEXPIRETIME");
+    p.arg(key);
+    p.arg(b"FIELDS");
+    p.arg_int(pairs.len() as i64);
+    for (f, _) in pairs {
+        p.arg(f);
+    }
+}
+
+/// Reads an `HPEXPIRETIME` reply for `pairs`: the fields that expire, with
+/// their Unix-ms time. Fields gone since they were read (-2: expired or
+/// deleted in between) are taken out of `pairs`, so no line holds a field
+/// the server no longer has.
+fn apply_field_expiry(reply: Reply, pairs: &mut Vec<(Vec<u8>, Vec<u8>)>) -> anyhow::Result<FieldExpiries> {
+    if let Some(e) = error_text(&reply) {
+        bail!("{e}");
+    }
+    let times: Vec<i64> = match &reply {
+        // A key gone since it was read: every field is gone.
+        Reply::Nil => vec![-2; pairs.len()],
+        other => array_of(other).unwrap_or(&[]).iter().map(|t| int_of(t).unwrap_or(-2)).collect(),
+    };
+    if times.len() != pairs.len() {
+        bail!("expected {} expiry times, got {}", pairs.len(), times.len());
+    }
+    let mut expiries = Vec::new();
+    let mut keep = times.iter().map(|t| *t != -2);
+    for ((f, _), t) in pairs.iter().zip(&times) {
+        if *t >= 0 {
+            expiries.push((f.clone(), *t));
+        }
+    }
+    pairs.retain(|_| keep.next().unwrap_or(true));
+    Ok(expiries)
+}
+
+/// The expiries of the fields of `value` (a hash part), taken out of `all`.
+fn take_field_expiries(all: &mut HashMap<Vec<u8>, i64>, value: &RedisValue) -> FieldExpiries {
+    match value {
+        RedisValue::Hash(pairs) if !all.is_empty() => {
+            pairs.iter().filter_map(|(f, _)| all.remove(f).map(|t| (f.clone(), t))).collect()
+        }
+        _ => Vec::new(),
     }
 }
 
@@ -857,6 +1033,8 @@ struct ScanOpts {
     pexpiretime: bool,
     scan_type: bool,
     misses: Misses,
+    /// `--dump`: module keys are exported (as their payload).
+    dump: bool,
 }
 
 /// One SCAN page after step 1.
@@ -876,7 +1054,8 @@ fn wanted(matches: &[String], exclude: &[String], key: &[u8]) -> bool {
 fn scan_cmd_for(p: &mut Packer, o: &ScanOpts, cursor: &[u8]) {
     let server_match = (o.matches.len() == 1).then(|| o.matches[0].as_bytes());
     let type_name = o.types.first().map(|t| t.as_str().as_bytes());
-    let server_type = type_name.filter(|_| o.types.len() == 1 && o.scan_type);
+    // `SCAN … TYPE` knows module keys by their module's name only.
+    let server_type = type_name.filter(|_| o.types.len() == 1 && o.scan_type && o.types[0] != RedisType::Module);
     p.begin(4 + if server_match.is_some() { 2 } else { 0 } + if server_type.is_some() { 2 } else { 0 });
     p.arg(b"SCAN");
     p.arg(cursor);
@@ -990,6 +1169,7 @@ fn step1(
         if let Some(e) = asked.as_ref().and_then(error_text).or_else(|| error_text(&exp)) {
             bail!("{}: reading key {}: {e}", con.addr(), Bytes(key));
         }
+        let mut module = None;
         let ty = match (guess_ty, asked) {
             (Some(ty), _) => ty,
             (None, asked) => {
@@ -999,15 +1179,23 @@ fn step1(
                     meta.gone.push(key);
                     continue;
                 }
-                let ty = RedisType::parse(&name);
+                let ty = RedisType::parse(&name).filter(|t| *t != RedisType::Module);
                 if let Some(g) = guess.as_deref_mut() {
                     g.learn(&key, ty);
                 }
-                let Some(ty) = ty else {
-                    meta.unsupported.push((key, name));
-                    continue;
-                };
-                ty
+                match ty {
+                    Some(ty) => ty,
+                    None if o.dump && is_module_name(&name) => {
+                        module = Some(name);
+                        RedisType::Module
+                    }
+                    None => {
+                        if o.types.is_empty() || o.types.contains(&RedisType::Module) && is_module_name(&name) {
+                            meta.unsupported.push((key, name));
+                        }
+                        continue;
+                    }
+                }
             }
         };
         if !o.types.is_empty() && !o.types.contains(&ty) {
@@ -1023,7 +1211,7 @@ fn step1(
             (true, n) => Some(n),
             (false, n) => Some(now_ms + n),
         };
-        meta.found.push(Found { key, ty, expire_at_ms, guessed: guess_ty.is_some() });
+        meta.found.push(Found { key, ty, expire_at_ms, guessed: guess_ty.is_some(), module });
     }
     Ok(meta)
 }

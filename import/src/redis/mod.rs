@@ -42,6 +42,7 @@ Examples:
   redis-export --url redis://prod:6379/0 | redis-import --url redis://qa:6379/0 --mode replace --yes
   redis-import --url redis://qa:6379/0 --mode merge --reject-file rejects.ndjson < keys.ndjson
   TARGET_REDIS_HOST=qa TARGET_REDIS_PASSWORD=… redis-import --dry-run backup.ndjson
+  redis-import --url 'redis+unix:///run/redis/redis.sock?db=2' backup.ndjson   # as redis-cli -s
 
 Modes:
   skip-existing  never touch a key that already exists (the default)
@@ -49,8 +50,16 @@ Modes:
   merge          add into existing keys: hash fields, set/zset members, list
                  elements (appended), stream entries; strings are overwritten
 
+Keys of module types (\"type\":\"module\") are restored with RESTORE of their
+DUMP payload; a target without the module refuses it, and the key is rejected
+with the module's name (load the module first). Function libraries
+(redis_function lines) are loaded with FUNCTION LOAD (REPLACE in replace mode).
+
 Expiry is restored with PEXPIREAT (absolute); keys whose expiry has passed are
-counted as skipped. Parts of a big key are applied in order. `delete` lines
+counted as skipped. Hash field expiries (field_expire_at_ms) are restored with
+HPEXPIREAT (Redis 7.4+, Valkey 9+); fields whose expiry has passed are left out
+and counted (\"hash fields already expired, skipped\"), and a target without
+field expiry refuses such keys, naming them, rather than keep the fields forever. Parts of a big key are applied in order. `delete` lines
 delete keys in replace and merge modes. The summary counts keys per group
 (the first `:`-segment, see --group-by): copied, skipped, errors.
 
@@ -125,7 +134,7 @@ pub struct Args {
 pub fn run(mut args: Args) -> anyhow::Result<Outcome> {
     let url = ConnUrl::resolve(args.target.url.as_deref(), args.target.password_file.as_deref(), Role::Target, true)?;
     if url.store() != Store::Redis {
-        bail!("{url} is not a Redis URL (expected redis:// or rediss://)");
+        bail!("{url} is not a Redis URL (expected redis://, rediss:// or redis+unix:///path/redis.sock)");
     }
     if args.file.is_some() {
         args.input.input = args.file.take();
@@ -134,6 +143,12 @@ pub fn run(mut args: Args) -> anyhow::Result<Outcome> {
     let mut seed = endpoint.connect()?;
     let info = seed.server_info()?;
     let cluster = args.cluster || info.cluster;
+    if cluster && endpoint.socket_path().is_some() {
+        bail!(
+            "{}: a Redis Cluster is reached over TCP (its nodes announce host:port), not a unix socket",
+            endpoint.shown()
+        );
+    }
     if cluster && endpoint.db() != 0 {
         bail!("Redis Cluster has only database 0 (the URL names db {})", endpoint.db());
     }
@@ -209,6 +224,11 @@ pub fn run(mut args: Args) -> anyhow::Result<Outcome> {
         target_db: endpoint.db(),
         pxat: info.at_least(6, 2),
         redis7: info.at_least(7, 0),
+        field_expiry: info.field_expiry,
+        expired_fields: 0,
+        functions_loaded: 0,
+        functions_skipped: 0,
+        function_conns: Vec::new(),
         restore_ok: true,
         clock_offset_ms,
         grouper: args.group_by.clone(),
@@ -252,6 +272,7 @@ pub fn run(mut args: Args) -> anyhow::Result<Outcome> {
         let mut items = std::mem::take(&mut im.retries);
         let retried = items.len();
         items.extend(batch);
+        im.refuse_unrestorable_modules(&mut items)?;
         if items.is_empty() && im.cleanup.is_empty() {
             if input_done {
                 break;
@@ -266,7 +287,12 @@ pub fn run(mut args: Args) -> anyhow::Result<Outcome> {
     im.finish_state()?;
     im.progress.finish();
     im.rejects.finish()?;
-    let Importer { summary, rejects, deleted, dry_run, .. } = im;
+    let Importer {
+        mut summary, rejects, deleted, dry_run, expired_fields, functions_loaded, functions_skipped, ..
+    } = im;
+    summary.add_note("hash fields already expired, skipped", expired_fields);
+    summary.add_note("function libraries loaded", functions_loaded);
+    summary.add_note("function libraries that exist, skipped", functions_skipped);
     summary.print(&args.report);
     if !args.report.quiet {
         if deleted > 0 {
@@ -566,6 +592,16 @@ struct Importer {
     target_db: u32,
     pxat: bool,
     redis7: bool,
+    /// The target has hash field expiry (HPEXPIREAT).
+    field_expiry: bool,
+    /// Hash fields left out because their expiry had passed at import time.
+    expired_fields: u64,
+    /// Function libraries loaded, and left alone because they existed.
+    functions_loaded: u64,
+    functions_skipped: u64,
+    /// Connections (one per node) for FUNCTION LOAD, apart from the
+    /// pipelined ones; opened at the first redis_function line.
+    function_conns: Vec<Conn>,
     restore_ok: bool,
     clock_offset_ms: i64,
     grouper: KeyGrouper,
@@ -595,6 +631,21 @@ struct Importer {
     restart_open: Option<state::RestartKey>,
     /// The last input line read.
     lines_read: u64,
+}
+
+/// Takes the hash fields whose expiry is at or before `now_ms` out of `r`
+/// (value and expiries); returns how many.
+fn drop_expired_fields(r: &mut RedisRecord, now_ms: i64) -> u64 {
+    let expired: std::collections::HashSet<Vec<u8>> =
+        r.field_expire_at_ms.iter().filter(|(_, t)| *t <= now_ms).map(|(f, _)| f.clone()).collect();
+    if expired.is_empty() {
+        return 0;
+    }
+    r.field_expire_at_ms.retain(|(f, _)| !expired.contains(f));
+    if let RedisValue::Hash(pairs) = &mut r.value {
+        pairs.retain(|(f, _)| !expired.contains(f));
+    }
+    expired.len() as u64
 }
 
 /// Elements per HSET/RPUSH/SADD/ZADD command.
@@ -655,8 +706,16 @@ impl Importer {
                     let db = r.db;
                     (ItemKind::Key(r), db)
                 }
+                Record::RedisFunction(f) => {
+                    self.load_function(line, &raw, &f)?;
+                    continue;
+                }
                 Record::Delete(d) => match d.target {
                     Target::Key { db, key } => (ItemKind::Delete(key), db),
+                    Target::Function { library } => {
+                        self.delete_function(line, &library)?;
+                        continue;
+                    }
                     Target::Row { table, .. } => {
                         let what = format!("line {line}");
                         let reason = format!("a delete of table {table:?} row cannot be applied to Redis");
@@ -732,6 +791,27 @@ impl Importer {
     /// What can be decided without asking the server: later parts follow
     /// their first part, expired keys are skipped, deletes are mode checks.
     fn decide_early(&mut self, item: &mut Item) -> anyhow::Result<()> {
+        if let ItemKind::Key(r) = &mut item.kind {
+            if !r.field_expire_at_ms.is_empty() {
+                let now = self.now_ms();
+                self.expired_fields += drop_expired_fields(r, now);
+                if r.value.is_empty() && r.starts_key() && r.ends_key() {
+                    // Every field had expired: so has the hash.
+                    item.action = Action::Skip;
+                    let key = r.key.clone();
+                    self.count(&key).skipped += 1;
+                    return Ok(());
+                }
+                if !self.field_expiry && !r.field_expire_at_ms.is_empty() {
+                    let reason = format!(
+                        "{} hash field(s) of this key expire, and the target has no hash field expiry \
+                         (HPEXPIREAT: Redis 7.4+ or Valkey 9+); import into such a server",
+                        r.field_expire_at_ms.len()
+                    );
+                    return self.fail_early(item, &reason);
+                }
+            }
+        }
         let (rec, key) = match &item.kind {
             ItemKind::Delete(k) => {
                 if self.mode == Mode::SkipExisting {
@@ -787,6 +867,128 @@ impl Importer {
             self.open = Some(OpenKey { db: item.db, key, action: item.action });
         } else {
             self.open = None;
+        }
+        Ok(())
+    }
+
+    /// Loads a function library on every node (`FUNCTION LOAD`, with
+    /// `REPLACE` in replace mode only); a library that exists is left alone
+    /// and counted in the other modes.
+    fn load_function(&mut self, line: u64, raw: &[u8], f: &decant_record::RedisFunction) -> anyhow::Result<()> {
+        if self.dry_run {
+            self.functions_loaded += 1;
+            return Ok(());
+        }
+        let replace = self.mode == Mode::Replace;
+        let args: Vec<&[u8]> =
+            if replace { vec![b"FUNCTION", b"LOAD", b"REPLACE", &f.code] } else { vec![b"FUNCTION", b"LOAD", &f.code] };
+        let errors = self.on_every_node(&args)?;
+        if let Some(e) = errors.iter().find(|e| !e.contains("already exists")) {
+            let what = format!("line {line}: function library {}", f.library);
+            let reason = format!("FUNCTION LOAD failed: {e} (function libraries need Redis 7+ or Valkey)");
+            return self.rejects.reject(Some(line), &what, raw, &reason);
+        }
+        if errors.is_empty() {
+            self.functions_loaded += 1;
+        } else {
+            self.functions_skipped += 1;
+        }
+        Ok(())
+    }
+
+    /// A `delete` of a function library: `FUNCTION DELETE` (replace and
+    /// merge modes, as for keys); one that is not there is already deleted.
+    fn delete_function(&mut self, line: u64, library: &str) -> anyhow::Result<()> {
+        let raw = Record::Delete(decant_record::Delete { target: Target::Function { library: library.to_owned() } })
+            .to_json_string();
+        let what = format!("line {line}: function library {library}");
+        if self.mode == Mode::SkipExisting {
+            let reason = "delete lines apply only with --mode replace or merge (skip-existing never deletes)";
+            return self.rejects.reject(Some(line), &what, raw.as_bytes(), reason);
+        }
+        if self.dry_run {
+            return Ok(());
+        }
+        let errors = self.on_every_node(&[b"FUNCTION", b"DELETE", library.as_bytes()])?;
+        if let Some(e) = errors.iter().find(|e| !e.contains("not found")) {
+            let reason = format!("FUNCTION DELETE failed: {e}");
+            return self.rejects.reject(Some(line), &what, raw.as_bytes(), &reason);
+        }
+        self.deleted += 1;
+        Ok(())
+    }
+
+    /// Runs one command on every node, on connections of its own (opened at
+    /// the first use, apart from the pipelined ones); returns the errors.
+    fn on_every_node(&mut self, args: &[&[u8]]) -> anyhow::Result<Vec<String>> {
+        if self.function_conns.is_empty() {
+            if self.cluster {
+                for n in 0..self.nodes.len() {
+                    let (host, port) = split_addr(self.nodes[n].conn.addr());
+                    self.function_conns.push(self.endpoint.connect_to(&host, port, 0)?);
+                }
+            } else {
+                self.function_conns.push(self.endpoint.connect()?);
+            }
+        }
+        let mut p = Packer::default();
+        p.cmd(args);
+        let mut errors = Vec::new();
+        for con in &mut self.function_conns {
+            con.send(p.bytes(), 1)?;
+            if let Some(e) = error_text(&con.recv()?) {
+                errors.push(e);
+            }
+        }
+        Ok(errors)
+    }
+
+    /// A module key is written only by RESTORE of its payload: where that
+    /// cannot happen (the target refused payloads, or merge mode onto an
+    /// existing key), it is rejected, named, never written empty.
+    fn refuse_unrestorable_modules(&mut self, items: &mut [Item]) -> anyhow::Result<()> {
+        for item in items.iter_mut() {
+            let ItemKind::Key(r) = &item.kind else { continue };
+            let Some(module) = r.module().map(str::to_owned) else { continue };
+            if item.action != Action::Write {
+                continue;
+            }
+            let reason = if self.mode == Mode::Merge && item.exists {
+                format!("a key of module type {module} cannot be merged into an existing key (use --mode replace)")
+            } else if !self.restore_ok || item.force_types {
+                format!(
+                    "a key of module type {module} is restored only from its DUMP payload, and the target refuses payloads"
+                )
+            } else {
+                continue;
+            };
+            item.action = Action::Failed;
+            let key = item.key().to_vec();
+            self.count(&key).rejected += 1;
+            self.reject(item, &reason)?;
+        }
+        Ok(())
+    }
+
+    /// Rejects a record before anything of it is written; for a part of a
+    /// split key, also its later parts, and what its earlier parts wrote is
+    /// removed (not in merge mode), as when the server refuses a part.
+    fn fail_early(&mut self, item: &mut Item, reason: &str) -> anyhow::Result<()> {
+        item.action = Action::Failed;
+        let key = item.key().to_vec();
+        let (starts, ends) = match &item.kind {
+            ItemKind::Key(r) => (r.starts_key(), r.ends_key()),
+            ItemKind::Delete(_) => (true, true),
+        };
+        self.count(&key).rejected += 1;
+        self.reject(item, reason)?;
+        if !ends {
+            self.open = Some(OpenKey { db: item.db, key: key.clone(), action: Action::Failed });
+        } else {
+            self.open = None;
+        }
+        if !starts && self.mode != Mode::Merge {
+            self.cleanup.push((item.node, item.db, key));
         }
         Ok(())
     }
@@ -1203,6 +1405,24 @@ impl Importer {
                             }
                         }
                         Ok(false) => self.count(item.key()).skipped += 1,
+                        Err(e)
+                            if is_payload_error(&e)
+                                && matches!(&item.kind, ItemKind::Key(r) if r.module().is_some()) =>
+                        {
+                            // Not a reason to stop using RESTORE for other keys:
+                            // this payload needs a module the target lacks.
+                            let module = match &item.kind {
+                                ItemKind::Key(r) => r.module().unwrap_or_default().to_owned(),
+                                ItemKind::Delete(_) => String::new(),
+                            };
+                            let key = item.key().to_vec();
+                            self.count(&key).rejected += 1;
+                            let reason = format!(
+                                "the target refuses the payload of module type {module} ({e}): load the module \
+                                 that defines {module} into the target (RedisJSON, RedisBloom, …) and import again"
+                            );
+                            self.reject(item, &reason)?;
+                        }
                         Err(e) if is_payload_error(&e) && !item.force_types => {
                             if self.restore_ok {
                                 cli::warn(format_args!(
@@ -1331,6 +1551,24 @@ impl Importer {
                     for (f, v) in chunk {
                         p.arg(f);
                         p.arg(v);
+                    }
+                }
+                // Fields that expire, one HPEXPIREAT per distinct time.
+                let mut by_time: std::collections::BTreeMap<i64, Vec<&[u8]>> = std::collections::BTreeMap::new();
+                for (f, t) in &rec.field_expire_at_ms {
+                    by_time.entry(*t).or_default().push(f);
+                }
+                for (t, fields) in by_time {
+                    for chunk in fields.chunks(ELEMENTS_PER_COMMAND) {
+                        p.begin(5 + chunk.len());
+                        p.arg(b"HPEXPIREAT");
+                        p.arg(key);
+                        p.arg_int(t);
+                        p.arg(b"FIELDS");
+                        p.arg_int(chunk.len() as i64);
+                        for f in chunk {
+                            p.arg(f);
+                        }
                     }
                 }
             }

@@ -419,7 +419,7 @@ impl Front {
     fn on_delete(&mut self, target: Target, line: u64) -> anyhow::Result<()> {
         let Target::Row { table, id } = target else {
             let raw = self.reader.raw_line().to_vec();
-            let reason = "a delete of a redis key cannot go into a SQL table".to_owned();
+            let reason = "a delete of a redis key or function library cannot go into a SQL table".to_owned();
             self.early_reject(line, format!("line {line}"), raw, reason, None);
             return Ok(());
         };

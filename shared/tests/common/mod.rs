@@ -361,6 +361,7 @@ pub fn target() -> impl Strategy<Value = Target> {
     prop_oneof![
         (text(), row_data()).prop_map(|(table, id)| Target::Row { table, id }),
         (0u32..16, bytes()).prop_map(|(db, key)| Target::Key { db, key }),
+        "[A-Za-z0-9_]{1,12}".prop_map(|library| Target::Function { library }),
     ]
 }
 
