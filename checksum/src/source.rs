@@ -159,11 +159,12 @@ pub struct Source {
 /// the spot checks, the keyed pass), so the exporter's warnings about that
 /// side (a clause it cannot carry, an index it skips) would repeat.
 pub fn say_once(line: &str) {
-    use std::io::Write as _;
     static SEEN: std::sync::Mutex<Option<std::collections::HashSet<String>>> = std::sync::Mutex::new(None);
     let mut seen = SEEN.lock().unwrap_or_else(|e| e.into_inner());
     if seen.get_or_insert_with(Default::default).insert(line.to_owned()) {
-        let _ = writeln!(std::io::stderr().lock(), "{line}");
+        // Through the one stderr writer, so --log-format json holds for
+        // these lines too (a child's JSON line passes through as it is).
+        decant_record::cli::log_lines("warn", line);
     }
 }
 
