@@ -372,6 +372,7 @@ pub struct Summary {
     labels: [&'static str; 3],
     groups: BTreeMap<String, Counts>,
     started: Instant,
+    shard: Option<crate::shard::Shard>,
 }
 
 impl Default for Summary {
@@ -383,12 +384,24 @@ impl Default for Summary {
 impl Summary {
     /// A summary with columns "written", "skipped", "rejected".
     pub fn new() -> Summary {
-        Summary { labels: ["written", "skipped", "rejected"], groups: BTreeMap::new(), started: Instant::now() }
+        Summary {
+            labels: ["written", "skipped", "rejected"],
+            groups: BTreeMap::new(),
+            started: Instant::now(),
+            shard: None,
+        }
     }
 
     /// Renames the three columns (e.g. `["copied", "skipped", "errors"]`).
     pub fn with_labels(mut self, labels: [&'static str; 3]) -> Summary {
         self.labels = labels;
+        self
+    }
+
+    /// Says which share of a `--shard i/N` run the counts are (a `shard i/N`
+    /// line in text, a `"shard"` member in JSON); `None` or `0/1`: no share.
+    pub fn with_shard(mut self, shard: Option<crate::shard::Shard>) -> Summary {
+        self.shard = shard.filter(|s| !s.is_whole());
         self
     }
 
@@ -432,6 +445,9 @@ impl Summary {
             line(name, n);
         }
         line("total", &self.totals());
+        if let Some(shard) = self.shard {
+            out.push_str(&format!("shard {shard}\n"));
+        }
         out.push_str(&format!("elapsed {:.1}s\n", self.started.elapsed().as_secs_f64()));
         out
     }
@@ -445,6 +461,9 @@ impl Summary {
             let mut o = serde_json::json!({"tool": tool_name(), "event": event, a: n.written, b: n.skipped, c: n.rejected, "elapsed_s": elapsed});
             if let Some(name) = name {
                 o["group"] = name.into();
+            }
+            if let Some(shard) = self.shard {
+                o["shard"] = shard.to_string().into();
             }
             out.push_str(&o.to_string());
             out.push('\n');
@@ -620,5 +639,20 @@ mod tests {
         let last: serde_json::Value = serde_json::from_str(json.lines().last().unwrap()).unwrap();
         assert_eq!(last["copied"], 3);
         assert_eq!(last["skipped"], 1);
+        assert!(last.get("shard").is_none(), "{json}");
+        assert!(!text.contains("shard"), "{text}");
+    }
+
+    #[test]
+    fn summary_names_its_share() {
+        let mut s = Summary::new().with_shard(Some("2/7".parse().unwrap()));
+        s.group("t").written += 1;
+        assert!(s.render_text().lines().any(|l| l == "shard 2/7"), "{}", s.render_text());
+        for line in s.render_json().lines() {
+            let v: serde_json::Value = serde_json::from_str(line).unwrap();
+            assert_eq!(v["shard"], "2/7", "{line}");
+        }
+        let whole = Summary::new().with_shard(Some(crate::shard::Shard::whole()));
+        assert!(!whole.render_text().contains("shard"));
     }
 }

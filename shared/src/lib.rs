@@ -39,6 +39,7 @@ pub mod parallel;
 pub mod reader;
 pub mod record;
 pub mod schema;
+pub mod shard;
 pub mod time;
 pub mod value;
 pub mod view;
@@ -49,6 +50,7 @@ pub use record::{
     DecodeError, Delete, Diff, DiffOp, Header, PendingEntry, Record, RedisRecord, RedisType, RedisValue, Row,
     StreamEntry, StreamGroup, StreamValue, Target, Trailer, FORMAT,
 };
+pub use shard::Shard;
 pub use schema::{Column, ForeignKey, Index, LogicalType, TableSchema};
 pub use value::{Bytes, RowData, Value};
 pub use writer::RecordWriter;
