@@ -164,3 +164,35 @@ fn a_bad_share_is_a_usage_error() {
             .assert_stderr_contains("expected I/N");
     }
 }
+
+#[test]
+fn redis_shards_are_disjoint_slot_ranges_and_cover_the_keyspace() {
+    let r = decant_tests::redis();
+    r.cli([
+        "EVAL",
+        "for i = 1, 150 do \
+           redis.call('SET', 'str:' .. i, i) \
+           redis.call('HSET', 'h:' .. i, 'f', i) \
+           redis.call('RPUSH', '{user' .. (i % 5) .. '}:list:' .. i, i, i + 1) \
+         end \
+         redis.call('ZADD', 'z', 1, 'a') \
+         redis.call('PEXPIRE', 'str:7', 100000000)",
+        "0",
+    ]);
+    let url = r.url();
+    let rows = check_shards("redis-export", &["--url", &url], 451);
+    // Keys with one {hash tag} share a slot, so they land in one shard.
+    for i in 0..5 {
+        let tag = format!("{{user{i}}}");
+        let mut owners = std::collections::BTreeSet::new();
+        for n in 0..3 {
+            let share = format!("{n}/3");
+            let out = run("redis-export").args(["--url", &url, "--shard", &share]).assert_success();
+            if parse(&out).rows.iter().any(|l| l.contains(&tag)) {
+                owners.insert(n);
+            }
+        }
+        assert_eq!(owners.len(), 1, "{tag} keys in shards {owners:?}");
+    }
+    assert_eq!(rows.len(), 451);
+}

@@ -39,7 +39,7 @@ use decant_record::cli::{self, Outcome, OutputArgs, Progress, ReportArgs, Source
 use decant_record::conn::{ConnUrl, Role, Store};
 use decant_record::digest::KeyGrouper;
 use decant_record::record::{PendingEntry, StreamEntry, StreamGroup, StreamValue};
-use decant_record::{Bytes, Header, Record, RecordWriter, RedisRecord, RedisType, RedisValue};
+use decant_record::{Bytes, Header, Record, RecordWriter, RedisRecord, RedisType, RedisValue, Shard};
 
 use self::conn::{
     array_of, bytes_of, error_text, glob_match, int_of, into_array, into_bytes, Conn, Endpoint, Packer, Reply,
@@ -63,6 +63,7 @@ Examples:
   SOURCE_REDIS_HOST=prod SOURCE_REDIS_PASSWORD=… redis-export --dump | redis-import --url redis://qa:6379/0
   redis-export --url redis://node1:7000 --cluster --type hash,zset -o cluster.ndjson
   redis-export --rdb /var/lib/redis/dump.rdb --match 'apikey:*' -o apikeys.ndjson.zst
+  redis-export --url redis://node1:7000 --cluster --shard $i/8 -o keys-$i.ndjson.zst   # i = 0..7
 
 Keys are read with SCAN (never KEYS) in pipelined batches. Expiry is written as an
 absolute Unix time in ms (expire_at_ms), read from the server's clock. A key with
@@ -74,7 +75,13 @@ fits in one line, so redis-import can RESTORE it exactly.
 --rdb FILE reads an RDB file (SAVE/BGSAVE's dump.rdb, `redis-cli --rdb`; `-` for
 stdin, zstd-compressed or plain) instead of a server: every database unless --db
 is given (each record keeps its db), keys already expired left out unless
---include-expired, the file's CRC-64 checked at its end.";
+--include-expired, the file's CRC-64 checked at its end.
+
+--shard I/N exports share I (from 0) of N: the keys whose hash slot (CRC16 of the key,
+or of its {hash tag}, mod 16384, as Redis Cluster computes it) falls in the I-th of N
+contiguous slot ranges, so N processes export the keyspace together, each key once.
+On a cluster only the masters serving those slots are scanned; on one server every
+key is scanned and the others are left to their shards.";
 
 /// Arguments of `redis-export`.
 #[derive(Debug, clap::Parser)]
@@ -125,6 +132,10 @@ pub struct Args {
     /// Also write each key's DUMP payload, for an exact RESTORE on import.
     #[arg(long)]
     pub dump: bool,
+    /// Export only share I of N (numbered from 0): the keys whose hash slot
+    /// is in the I-th of N contiguous slot ranges. E.g. `--shard 2/7`.
+    #[arg(long, value_name = "I/N", conflicts_with = "rdb")]
+    pub shard: Option<Shard>,
     /// How keys are grouped in the summary: a depth of `:`-segments (1),
     /// `SEPARATOR,DEPTH`, or `none`.
     #[arg(long, value_name = "SPEC", default_value = "1")]
@@ -149,6 +160,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         bail!("{url} is not a Redis URL (expected redis:// or rediss://)");
     }
     let endpoint = Endpoint::new(url, args.tls.clone(), args.db)?;
+    let slots = args.shard.filter(|s| !s.is_whole()).map(shard_slots);
     let mut seed = endpoint.connect()?;
     let info = seed.server_info()?;
     let cluster = args.cluster || info.cluster;
@@ -159,7 +171,9 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
             bail!("Redis Cluster has only database 0 (asked for db {})", endpoint.db());
         }
         for r in seed.cluster_slots(&seed_host)? {
-            if !nodes.iter().any(|(h, p)| *h == r.host && *p == r.port) {
+            // A master serving none of this shard's slots holds none of its keys.
+            let serves_share = slots.is_none_or(|(lo, hi)| r.start < hi && r.end >= lo);
+            if serves_share && !nodes.iter().any(|(h, p)| *h == r.host && *p == r.port) {
                 nodes.push((r.host, r.port));
             }
         }
@@ -170,7 +184,9 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     let output = args.output.create()?;
     let mut writer = RecordWriter::new(output);
     let source = endpoint.shown();
-    writer.write_header(&Header::new(concat!("redis-export ", env!("CARGO_PKG_VERSION")), Some(source)))?;
+    writer.write_header(
+        &Header::new(concat!("redis-export ", env!("CARGO_PKG_VERSION")), Some(source)).with_shard(args.shard),
+    )?;
 
     let mut ex = Exporter {
         opts: &args,
@@ -179,13 +195,13 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         exclusive_xrange: info.at_least(6, 2),
         scan_type: info.at_least(6, 0),
         progress: Progress::new(&args.report, "keys", None),
-        summary: Summary::new(),
+        summary: Summary::new().with_shard(args.shard),
         sink: Sink::spawn(writer),
         unsupported: 0,
         shared_progress: None,
         misses: Misses::default(),
     };
-    if !cluster && args.matches.is_empty() && args.exclude.is_empty() && args.types.is_empty() {
+    if !cluster && slots.is_none() && args.matches.is_empty() && args.exclude.is_empty() && args.types.is_empty() {
         // Without filters, DBSIZE is the total (for the ETA).
         if let Ok(n) = seed.call(&[b"DBSIZE"]).map(|v| int_of(&v).unwrap_or(0)) {
             ex.progress.set_total(Some(n as u64));
@@ -474,6 +490,7 @@ impl Exporter<'_> {
             pexpiretime: self.pexpiretime,
             scan_type: self.scan_type,
             misses: Arc::clone(&self.misses),
+            slots: self.opts.shard.filter(|s| !s.is_whole()).map(shard_slots),
         };
         let (tx, rx) = std::sync::mpsc::sync_channel::<anyhow::Result<Meta>>(2);
         let scanner = std::thread::spawn(move || {
@@ -829,6 +846,15 @@ struct ScanOpts {
     pexpiretime: bool,
     scan_type: bool,
     misses: Misses,
+    /// `--shard`: only keys whose hash slot is in `lo..hi`.
+    slots: Option<(u16, u16)>,
+}
+
+/// The hash slots `lo..hi` of a share: N contiguous ranges of the 16384
+/// slots, the way a cluster's masters usually hold them.
+fn shard_slots(shard: Shard) -> (u16, u16) {
+    let (lo, hi) = shard.split(16384);
+    (lo as u16, hi as u16)
 }
 
 /// One SCAN page after step 1.
@@ -877,6 +903,7 @@ fn scan_reply(con: &mut Conn, o: &ScanOpts) -> anyhow::Result<(Vec<u8>, Vec<Vec<
         .unwrap_or_default()
         .into_iter()
         .filter_map(into_bytes)
+        .filter(|k| o.slots.is_none_or(|(lo, hi)| (lo..hi).contains(&conn::key_slot(k))))
         .filter(|k| wanted(&o.matches, &o.exclude, k))
         .collect();
     Ok((next, keys))
