@@ -196,3 +196,81 @@ fn redis_shards_are_disjoint_slot_ranges_and_cover_the_keyspace() {
     }
     assert_eq!(rows.len(), 451);
 }
+
+/// The group lines (`DIGEST  COUNT  GROUP`) of a checksum file.
+fn group_lines(b3: &str) -> Vec<String> {
+    b3.lines()
+        .filter(|l| l.split("  ").next().is_some_and(|d| d.len() == 64 && d.bytes().all(|b| b.is_ascii_hexdigit())))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Exports `n` shares into files, checksums each, and returns the .b3 paths.
+fn share_sums(wd: &Workdir, tool: &str, base: &[&str], n: u32) -> Vec<String> {
+    (0..n)
+        .map(|i| {
+            let share = format!("{i}/{n}");
+            let file = wd.join(format!("{tool}-{i}-of-{n}.ndjson"));
+            run(tool).args(base).args(["--shard", &share, "-o"]).arg(&file).assert_success();
+            let b3 = wd.join(format!("{tool}-{i}-of-{n}.b3"));
+            let out = run("decant-checksum").arg(&file).args(["-o"]).arg(&b3).assert_success();
+            let text = wd.read_to_string(&b3);
+            assert!(text.contains(&format!("# shard: {share}\n")), "{text}\n{}", out.stderr);
+            b3.display().to_string()
+        })
+        .collect()
+}
+
+#[test]
+fn combined_shard_checksums_equal_the_whole_and_refuse_bad_shares() {
+    let wd = Workdir::new("shard-combine");
+    let file = wd.join("s.db");
+    Cmd::new("sqlite3").arg(&file).stdin_bytes(tables_sql("TEXT")).assert_success();
+    let url = format!("sqlite://{}", file.display());
+    let r = decant_tests::redis();
+    r.cli(["EVAL", "for i = 1, 100 do redis.call('SET', 'a:' .. i, i) redis.call('SADD', 'b:' .. i, i) end", "0"]);
+    let redis_url = r.url();
+    for (tool, base) in [("sqlite-export", vec!["--url", url.as_str()]), ("redis-export", vec!["--url", redis_url.as_str()])]
+    {
+        let whole = run(tool).args(&base).assert_success();
+        let whole_b3 = run("decant-checksum").stdin_bytes(whole.stdout).assert_success();
+        let expected = group_lines(whole_b3.stdout_str());
+        assert!(expected.len() >= 2, "{}", whole_b3.stdout_str());
+        // (`--shard 0/1` is the whole export: its stream names no share.)
+        for n in [2u32, 3, 7] {
+            let files = share_sums(&wd, tool, &base, n);
+            let total = run("decant-checksum").arg("--combine").args(&files).assert_success();
+            assert_eq!(group_lines(total.stdout_str()), expected, "{tool}: {n} shares\n{}", total.stdout_str());
+            assert!(total.stdout_str().lines().nth(1).unwrap().starts_with("sealed  "), "{}", total.stdout_str());
+        }
+        let files = share_sums(&wd, tool, &base, 3);
+        // A missing share, a share given twice, a share of another N: refused.
+        run("decant-checksum")
+            .arg("--combine")
+            .args(&files[..2])
+            .output()
+            .assert_code(2)
+            .assert_stderr_contains("missing share(s) 2/3");
+        run("decant-checksum")
+            .arg("--combine")
+            .args([&files[0], &files[1], &files[1], &files[2]])
+            .output()
+            .assert_code(2)
+            .assert_stderr_contains("share 1/3 given twice");
+        let other = share_sums(&wd, tool, &base, 2);
+        run("decant-checksum")
+            .arg("--combine")
+            .args([&files[0], &files[1], &other[1]])
+            .output()
+            .assert_code(2)
+            .assert_stderr_contains("is one of 2, but");
+        // An unsharded checksum is not a share.
+        let plain = wd.write("plain.b3", whole_b3.stdout_str());
+        run("decant-checksum")
+            .arg("--combine")
+            .arg(&plain)
+            .output()
+            .assert_code(2)
+            .assert_stderr_contains("not a share of a sharded export");
+    }
+}
