@@ -127,8 +127,8 @@ fn run_combine(args: &Args) -> anyhow::Result<Outcome> {
     let mut files = Vec::with_capacity(args.combine.len());
     for path in &args.combine {
         let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-        let parsed =
-            sums::parse_checksum_file(&text).with_context(|| format!("{} (expected {MAGIC} output)", path.display()))?;
+        let parsed = sums::parse_checksum_file(&text)
+            .with_context(|| format!("{} (expected {MAGIC} output)", path.display()))?;
         files.push((path.display().to_string(), parsed));
     }
     let (options, total) = sums::combine(&files)?;

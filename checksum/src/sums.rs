@@ -252,11 +252,13 @@ pub fn parse_checksum_file(text: &str) -> Result<ChecksumFile, ParseError> {
             } else if let Some(flags) = comment.strip_prefix("options:") {
                 file.options = flags.split_whitespace().map(str::to_owned).collect();
             } else if let Some(share) = comment.strip_prefix("shard:") {
-                let input = file.inputs.last_mut().ok_or_else(|| err("a # shard: line before any input line".into()))?;
+                let input =
+                    file.inputs.last_mut().ok_or_else(|| err("a # shard: line before any input line".into()))?;
                 input.shard = Some(share.trim().parse().map_err(err)?);
             } else if let Some(sum) = comment.strip_prefix("sum:") {
                 let input = file.inputs.last_mut().ok_or_else(|| err("a # sum: line before any input line".into()))?;
-                let group = input.last_group.as_ref().ok_or_else(|| err("a # sum: line before any group line".into()))?;
+                let group =
+                    input.last_group.as_ref().ok_or_else(|| err("a # sum: line before any group line".into()))?;
                 let sum = sum.trim();
                 if !is_hex64(sum) {
                     return Err(err(format!("bad sum {sum:?}: expected 64 hex digits")));

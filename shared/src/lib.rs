@@ -50,7 +50,7 @@ pub use record::{
     DecodeError, Delete, Diff, DiffOp, Header, PendingEntry, Record, RedisRecord, RedisType, RedisValue, Row,
     StreamEntry, StreamGroup, StreamValue, Target, Trailer, FORMAT,
 };
-pub use shard::Shard;
 pub use schema::{Column, ForeignKey, Index, LogicalType, TableSchema};
+pub use shard::Shard;
 pub use value::{Bytes, RowData, Value};
 pub use writer::RecordWriter;

@@ -118,7 +118,11 @@ fn mariadb_shards_are_disjoint_and_cover_every_key_kind() {
     // With --jobs the shard's range is split again, inside the shard.
     check_shards("mysql-export", &["--url", &url, "--jobs", "2", "--chunk-rows", "4"], 61 * 3 + 5);
     // --where applies before the split: the shards share the filtered rows.
-    check_shards("mysql-export", &["--url", &url, "--where", "t_text:v % 2 = 0", "--where", "t_int:id > 0"], 61 + 31 + 46 + 5);
+    check_shards(
+        "mysql-export",
+        &["--url", &url, "--where", "t_text:v % 2 = 0", "--where", "t_int:id > 0"],
+        61 + 31 + 46 + 5,
+    );
 }
 
 #[test]
@@ -230,7 +234,8 @@ fn combined_shard_checksums_equal_the_whole_and_refuse_bad_shares() {
     let r = decant_tests::redis();
     r.cli(["EVAL", "for i = 1, 100 do redis.call('SET', 'a:' .. i, i) redis.call('SADD', 'b:' .. i, i) end", "0"]);
     let redis_url = r.url();
-    for (tool, base) in [("sqlite-export", vec!["--url", url.as_str()]), ("redis-export", vec!["--url", redis_url.as_str()])]
+    for (tool, base) in
+        [("sqlite-export", vec!["--url", url.as_str()]), ("redis-export", vec!["--url", redis_url.as_str()])]
     {
         let whole = run(tool).args(&base).assert_success();
         let whole_b3 = run("decant-checksum").stdin_bytes(whole.stdout).assert_success();

@@ -12,6 +12,7 @@ Examples:
   mysql-export --url mysql://app@db:3306/reline -o reline.ndjson.zst
   mysql-export --url mysql://app@db/reline --tables 'users,orders' --where 'orders:created_at >= \"2025-01-01\"'
   mysql-export --url mysql://app@db/reline --exclude 'audit_*' --jobs 4 | pg-import --url postgres://new/reline
+  mysql-export --url mysql://app@replica/reline --shard 2/8 -o reline-2.ndjson.zst   # share 2 of 8
 
 Output: a header line, then for each table (referenced tables before the tables whose
 foreign keys point at them) a schema line and its rows, then a sealed trailer.

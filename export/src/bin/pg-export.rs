@@ -12,6 +12,7 @@ Examples:
   pg-export --url postgres://app@db:5432/reline -o reline.ndjson.zst
   pg-export --url postgres://app@db/reline --schema billing --tables 'invoices,lines'
   pg-export --url postgres://app@db/reline --jobs 4 | mysql-import --url mysql://root@new/reline
+  pg-export --url postgres://app@replica/reline --shard $JOB_COMPLETION_INDEX/8 -o share.ndjson.zst
 
 Output: a header line, then for each table of the schema (referenced tables before the
 tables whose foreign keys point at them) a schema line and its rows, then a sealed

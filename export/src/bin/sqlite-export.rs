@@ -12,6 +12,7 @@ Examples:
   sqlite-export --url sqlite:///var/lib/app/app.db -o app.ndjson.zst
   sqlite-export --url sqlite://app.db --tables users --where 'users:active = 1'
   sqlite-export --url sqlite://app.db | pg-import --url postgres://new/app --create-tables
+  sqlite-export --url sqlite://app.db --shard 0/2 -o app-0.ndjson   # and --shard 1/2 -o app-1.ndjson
 
 The file is opened read-only and read in one transaction. Logical types follow each
 column's declared type (SQLite affinity: INT → int64, CHAR/CLOB/TEXT → string or text,

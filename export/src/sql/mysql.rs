@@ -149,7 +149,8 @@ pub(crate) async fn export(opts: &ExportOptions, sink: &Sink) -> anyhow::Result<
         };
         let count = match plan.count_query(opts.shard) {
             Some(sql) => {
-                let rows = meta(&mut main, &sql).await.with_context(|| format!("counting table {:?}", plan.schema.table))?;
+                let rows =
+                    meta(&mut main, &sql).await.with_context(|| format!("counting table {:?}", plan.schema.table))?;
                 rows.first().and_then(|r| get(r, 0).parse::<u64>().ok())
             }
             None => None,
@@ -425,7 +426,7 @@ fn plan(schema: TableSchema, kinds: Vec<Kind>, opts: &ExportOptions) -> TablePla
     };
     let filter = opts.wheres.get(&schema.table).cloned();
     let pk = schema.primary_key.iter().map(|c| quote_ident(c)).collect();
-            TablePlan { schema, from, select, filter, order_by, kinds, int_pk, pk }
+    TablePlan { schema, from, select, filter, order_by, kinds, int_pk, pk }
 }
 
 /// One column's logical type and reader from its `information_schema.COLUMNS` row.

@@ -120,7 +120,8 @@ pub(crate) async fn export(opts: &ExportOptions, sink: &Sink) -> anyhow::Result<
         };
         let count = match plan.count_query(opts.shard) {
             Some(sql) => {
-                let rows = meta(&mut main, &sql).await.with_context(|| format!("counting table {:?}", plan.schema.table))?;
+                let rows =
+                    meta(&mut main, &sql).await.with_context(|| format!("counting table {:?}", plan.schema.table))?;
                 rows.first().and_then(|r| get(r, 0).parse::<u64>().ok())
             }
             None => None,

@@ -78,7 +78,8 @@ pub(crate) async fn export(opts: &ExportOptions, sink: &Sink) -> anyhow::Result<
     for plan in &plans {
         counts.push(match plan.count_query(opts.shard) {
             Some(sql) => {
-                let rows = meta(&mut conn, &sql).await.with_context(|| format!("counting table {:?}", plan.schema.table))?;
+                let rows =
+                    meta(&mut conn, &sql).await.with_context(|| format!("counting table {:?}", plan.schema.table))?;
                 rows.first().and_then(|r| get(r, 0).parse::<u64>().ok())
             }
             None => None,
