@@ -279,3 +279,19 @@ fn combined_shard_checksums_equal_the_whole_and_refuse_bad_shares() {
             .assert_stderr_contains("not a share of a sharded export");
     }
 }
+
+#[test]
+fn redis_cluster_shards_are_disjoint_and_cover_the_three_masters() {
+    let cluster = decant_tests::redis_cluster();
+    for i in 0..90 {
+        cluster.cli(["SET", &format!("user:{i}"), &i.to_string()]);
+    }
+    for i in 0..10 {
+        cluster.cli(["HSET", &format!("{{acct{}}}:h{i}", i % 3), "f", &i.to_string()]);
+    }
+    // Every master holds some of the keys, so every share range meets real keys.
+    for node in cluster.nodes() {
+        assert!(node.cli(["DBSIZE"]).parse::<u32>().unwrap() > 0);
+    }
+    check_shards("redis-export", &["--url", &cluster.url(), "--cluster"], 100);
+}

@@ -172,7 +172,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         }
         for r in seed.cluster_slots(&seed_host)? {
             // A master serving none of this shard's slots holds none of its keys.
-            let serves_share = slots.is_none_or(|(lo, hi)| r.start < hi && r.end >= lo);
+            let serves_share = slots.is_none_or(|share| serves_slots(r.start, r.end, share));
             if serves_share && !nodes.iter().any(|(h, p)| *h == r.host && *p == r.port) {
                 nodes.push((r.host, r.port));
             }
@@ -850,6 +850,12 @@ struct ScanOpts {
     slots: Option<(u16, u16)>,
 }
 
+/// True when a master serving slots `start..=end` holds some of the slots
+/// `lo..hi` of a share.
+fn serves_slots(start: u16, end: u16, (lo, hi): (u16, u16)) -> bool {
+    start < hi && end >= lo
+}
+
 /// The hash slots `lo..hi` of a share: N contiguous ranges of the 16384
 /// slots, the way a cluster's masters usually hold them.
 fn shard_slots(shard: Shard) -> (u16, u16) {
@@ -1440,6 +1446,16 @@ fn next_stream_id(id: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shares_are_contiguous_slot_ranges_that_meet_only_their_masters() {
+        let shares: Vec<(u16, u16)> = (0..3).map(|i| shard_slots(Shard::new(i, 3).unwrap())).collect();
+        assert_eq!(shares, vec![(0, 5461), (5461, 10922), (10922, 16384)]);
+        // The masters of a 3-node cluster: 0-5460, 5461-10922, 10923-16383.
+        assert!(serves_slots(0, 5460, shares[0]) && !serves_slots(5461, 10922, shares[0]));
+        assert!(!serves_slots(10923, 16383, shares[1]) && serves_slots(5461, 10922, shares[1]));
+        assert!(serves_slots(5461, 10922, shares[2]) && serves_slots(10923, 16383, shares[2]));
+    }
 
     #[test]
     fn stream_ids_advance() {
