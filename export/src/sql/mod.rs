@@ -26,6 +26,17 @@
 //!   one worker. Each range (or table) is one streaming query ordered by the
 //!   primary key: rows are encoded as they arrive, never buffered per table,
 //!   and no `OFFSET` is ever used.
+//! - With `--shard I/N` each table is cut into N shares computed the same way
+//!   by every shard ([`TablePlan::chunks`]): a single integer key into N even
+//!   ranges between its MIN and MAX (cheap: two index lookups); any other
+//!   key at the keys the server finds at row offsets `COUNT*k/N` in key
+//!   order, in a subquery, so a text key in any collation or a composite key
+//!   is compared by the server exactly as it orders it and no key value is
+//!   ever printed and parsed back (the cost: one COUNT and an index walk to
+//!   the offsets). Both are disjoint and covering by construction; they need
+//!   every shard to see the same data (a quiet source or a replica). A table
+//!   without a primary key goes whole to shard 0. `--jobs` then splits an
+//!   integer-keyed share into ranges as above.
 //! - Values are read in each server's text protocol (MySQL COM_QUERY,
 //!   PostgreSQL simple query), which prints every type exactly — DECIMAL
 //!   digits, DATETIME(6) fractions, unsigned BIGINT, shortest round-trip
