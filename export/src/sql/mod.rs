@@ -27,7 +27,7 @@
 //!   primary key: rows are encoded as they arrive, never buffered per table,
 //!   and no `OFFSET` is ever used.
 //! - With `--shard I/N` each table is cut into N shares computed the same way
-//!   by every shard ([`TablePlan::chunks`]): a single integer key into N even
+//!   by every shard (`TablePlan::chunks`): a single integer key into N even
 //!   ranges between its MIN and MAX (cheap: two index lookups); any other
 //!   key at the keys the server finds at row offsets `COUNT*k/N` in key
 //!   order, in a subquery, so a text key in any collation or a composite key
