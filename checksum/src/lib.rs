@@ -41,6 +41,13 @@ Examples:
   decant-checksum redis://cache:6379/0 --group-by 2       # a live Redis db
   decant-checksum postgres://app@new/reline --tables operators,api_keys
   redis-export --url redis://prod/0 | decant-checksum     # a pipe (unsealed input is fine)
+  decant-checksum --combine shard-*.b3 > total.b3          # the shares of a --shard export
+
+Shards: a stream whose header names its share (an exporter run with --shard I/N)
+gets a \"# shard: I/N\" line and a \"# sum: HEX\" line (the raw sum) after each group.
+--combine FILE… adds the shares' sums up per group and prints the total in the same
+format, the digest of the whole export; it refuses a share that is missing, given
+twice, of another N, or broken, so a total is never short or double-counted.
 
 ";
 
@@ -57,6 +64,11 @@ pub struct Args {
     /// or a sealed file that is now unsealed or broken.
     #[arg(short, long, value_name = "FILE", conflicts_with = "inputs")]
     pub check: Option<PathBuf>,
+    /// Add up the checksum files of the N shares of a `--shard` export
+    /// (every share 0/N … N-1/N exactly once) and print the total, e.g.
+    /// `decant-checksum --combine shard-*.b3`.
+    #[arg(long, value_name = "FILE", num_args = 1.., conflicts_with_all = ["inputs", "check"])]
+    pub combine: Vec<PathBuf>,
     /// Exit 1 when an input is unsealed (a backup must end with its trailer).
     #[arg(long)]
     pub require_sealed: bool,
@@ -120,8 +132,33 @@ impl Args {
 pub fn run(args: &Args) -> anyhow::Result<Outcome> {
     match &args.check {
         Some(file) => run_check(args, file),
+        None if !args.combine.is_empty() => run_combine(args),
         None => run_sums(args),
     }
+}
+
+fn run_combine(args: &Args) -> anyhow::Result<Outcome> {
+    let mut files = Vec::with_capacity(args.combine.len());
+    for path in &args.combine {
+        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let parsed = sums::parse_checksum_file(&text)
+            .with_context(|| format!("{} (expected {MAGIC} output)", path.display()))?;
+        files.push((path.display().to_string(), parsed));
+    }
+    let (options, total) = sums::combine(&files)?;
+    let canon = crate::canon::CanonicalArgs::from_flags(&options)
+        .map_err(|e| anyhow::anyhow!("the checksum files' options line: {e}"))?;
+    let out = decant_record::io::Output::create(args.output.as_deref()).context("creating the output")?;
+    let mut out = std::io::BufWriter::new(out);
+    out.write_all(sums::render_preamble(&canon).as_bytes())?;
+    out.write_all(sums::render_input(&total).as_bytes())?;
+    let out = out.into_inner().map_err(|e| e.into_error())?;
+    out.finish().context("writing the checksums")?;
+    if args.require_sealed && total.status != InputStatus::Sealed {
+        cli::warn("a share is unsealed (no \"end\" trailer: truncated, or not written by a decant tool)");
+        return Ok(Outcome::Failed);
+    }
+    Ok(Outcome::Success)
 }
 
 fn run_sums(args: &Args) -> anyhow::Result<Outcome> {

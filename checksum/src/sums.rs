@@ -25,6 +25,11 @@
 //!   order-independent content digest (docs/format.md §3), the number of records
 //!   (rows, or whole Redis keys), and the group: `table:NAME` or
 //!   `keys:GROUP`. Groups are sorted by name.
+//! - `# shard: I/N` right after an input line says the input is share I of N
+//!   of a `--shard` export (its stream header said so); each of its group
+//!   lines is then followed by `# sum: HEX`, the raw 256-bit sum behind the
+//!   digest, so `decant-checksum --combine` can add the shares' sums up.
+//!   Readers of `decant-checksum/1` that do not know these comments skip them.
 //! - In SOURCE and GROUP, a backslash, a newline and a carriage return are
 //!   written `\\`, `\n` and `\r`.
 
@@ -34,7 +39,7 @@ use std::fmt::Write as _;
 use anyhow::Context as _;
 use decant_record::digest::{ContentDigest, GroupKey};
 use decant_record::parallel::{default_threads, Parallelism};
-use decant_record::ReadError;
+use decant_record::{ReadError, Shard};
 
 use crate::canon::CanonicalArgs;
 use crate::source::{seal_status, LiveOptions, Source, SourceError, SourceSpec};
@@ -76,6 +81,8 @@ pub struct InputSums {
     pub status: InputStatus,
     /// Digest per table / key group.
     pub groups: BTreeMap<GroupKey, ContentDigest>,
+    /// The share of a `--shard` export this input holds (from its header).
+    pub shard: Option<Shard>,
 }
 
 /// Options of a checksum run.
@@ -111,13 +118,16 @@ pub fn checksum(spec: &SourceSpec, config: &Config) -> anyhow::Result<InputSums>
     let broken = broken.map(|SourceError::Stream { source: e, .. }| e.to_string());
     let live = source.is_live();
     let segments = source.finish()?;
+    // A share only when every segment's header names the same one.
+    let shards: Vec<Option<Shard>> = segments.iter().map(|s| s.header.as_ref().and_then(|h| h.shard)).collect();
+    let shard = shards.first().copied().flatten().filter(|first| shards.iter().all(|s| *s == Some(*first)));
     let status = match broken {
         Some(reason) => InputStatus::Broken(reason),
         None if live => InputStatus::Live,
         None if seal_status(&segments) == "sealed" => InputStatus::Sealed,
         None => InputStatus::Unsealed,
     };
-    Ok(InputSums { source: spec.display_name(), status, groups })
+    Ok(InputSums { source: spec.display_name(), status, groups, shard })
 }
 
 /// Escapes a name for the checksum file.
@@ -168,8 +178,14 @@ pub fn render_input(sums: &InputSums) -> String {
             let _ = writeln!(out, "# {line}");
         }
     }
+    if let Some(shard) = sums.shard {
+        let _ = writeln!(out, "# shard: {shard}");
+    }
     for (group, digest) in &sums.groups {
         let _ = writeln!(out, "{}  {}  {}", digest.hex(), digest.count, escape(&group.to_string()));
+        if sums.shard.is_some() {
+            let _ = writeln!(out, "# sum: {}", digest.sum_hex());
+        }
     }
     out
 }
@@ -181,6 +197,8 @@ pub struct SavedGroup {
     pub digest: String,
     /// Record count.
     pub count: u64,
+    /// The raw sum (`# sum:` line), kept for shares of a sharded export.
+    pub sum: Option<String>,
 }
 
 /// One input's section as saved.
@@ -194,6 +212,10 @@ pub struct SavedInput {
     pub source: String,
     /// Its groups.
     pub groups: BTreeMap<GroupKey, SavedGroup>,
+    /// Its share (`# shard:` line), for a share of a sharded export.
+    pub shard: Option<Shard>,
+    /// The group whose `# sum:` line may follow.
+    last_group: Option<GroupKey>,
 }
 
 /// A parsed checksum file.
@@ -236,6 +258,19 @@ pub fn parse_checksum_file(text: &str) -> Result<ChecksumFile, ParseError> {
                 saw_magic = true;
             } else if let Some(flags) = comment.strip_prefix("options:") {
                 file.options = flags.split_whitespace().map(str::to_owned).collect();
+            } else if let Some(share) = comment.strip_prefix("shard:") {
+                let input =
+                    file.inputs.last_mut().ok_or_else(|| err("a # shard: line before any input line".into()))?;
+                input.shard = Some(share.trim().parse().map_err(err)?);
+            } else if let Some(sum) = comment.strip_prefix("sum:") {
+                let input = file.inputs.last_mut().ok_or_else(|| err("a # sum: line before any input line".into()))?;
+                let group =
+                    input.last_group.as_ref().ok_or_else(|| err("a # sum: line before any group line".into()))?;
+                let sum = sum.trim();
+                if !is_hex64(sum) {
+                    return Err(err(format!("bad sum {sum:?}: expected 64 hex digits")));
+                }
+                input.groups.get_mut(group).expect("last group inserted").sum = Some(sum.to_owned());
             } else if comment.starts_with("decant-checksum/") {
                 return Err(err(format!(
                     "unsupported checksum file version {comment:?} (this program reads decant-checksum/1)"
@@ -258,9 +293,10 @@ pub fn parse_checksum_file(text: &str) -> Result<ChecksumFile, ParseError> {
                 .inputs
                 .last_mut()
                 .ok_or_else(|| err("a group line before any input line (STATUS  SOURCE)".into()))?;
-            if input.groups.insert(group.clone(), SavedGroup { digest: first.to_owned(), count }).is_some() {
+            if input.groups.insert(group.clone(), SavedGroup { digest: first.to_owned(), count, sum: None }).is_some() {
                 return Err(err(format!("group {group} listed twice for {}", input.source)));
             }
+            input.last_group = Some(group);
         } else if matches!(first, "sealed" | "unsealed" | "live" | "broken") {
             let rest = line[first.len()..].strip_prefix("  ").unwrap_or_default();
             if rest.is_empty() {
@@ -271,6 +307,8 @@ pub fn parse_checksum_file(text: &str) -> Result<ChecksumFile, ParseError> {
                 status: first.to_owned(),
                 source: unescape(rest),
                 groups: BTreeMap::new(),
+                shard: None,
+                last_group: None,
             });
         } else {
             return Err(err(format!(
@@ -283,6 +321,80 @@ pub fn parse_checksum_file(text: &str) -> Result<ChecksumFile, ParseError> {
         return Err(ParseError { line: 1, message: format!("not a decant-checksum file: no {MAGIC:?} line") });
     }
     Ok(file)
+}
+
+/// Adds up the shares of a sharded export: `files` are `(name, parsed
+/// checksum file)`, whose inputs are together shares 0..N of one N. Returns
+/// the total as one input (sealed only when every share was), or an error
+/// naming a share that is missing, given twice, of another N, broken, or
+/// saved without its sums.
+pub fn combine(files: &[(String, ChecksumFile)]) -> anyhow::Result<(Vec<String>, InputSums)> {
+    let mut options: Option<&Vec<String>> = None;
+    let mut shares: BTreeMap<u32, (String, &SavedInput)> = BTreeMap::new();
+    let mut count: Option<(u32, String)> = None;
+    for (name, file) in files {
+        if let Some(first) = options {
+            if *first != file.options {
+                anyhow::bail!(
+                    "{name}: computed with options {:?}, the others with {:?}: recompute with the same flags",
+                    file.options.join(" "),
+                    first.join(" ")
+                );
+            }
+        }
+        options = Some(&file.options);
+        if file.inputs.is_empty() {
+            anyhow::bail!("{name}: no inputs listed");
+        }
+        for input in &file.inputs {
+            let at = format!("{name} line {} ({})", input.line, input.source);
+            let Some(shard) = input.shard else {
+                anyhow::bail!(
+                    "{at}: not a share of a sharded export (no \"# shard:\" line): checksum the output of an \
+                     exporter run with --shard I/N"
+                );
+            };
+            if input.status == "broken" {
+                anyhow::bail!("{at}: share {shard} is broken; export it again");
+            }
+            match &count {
+                Some((n, first)) if *n != shard.count() => {
+                    anyhow::bail!("{at}: share {shard} is one of {}, but {first} is one of {n}", shard.count())
+                }
+                Some(_) => {}
+                None => count = Some((shard.count(), at.clone())),
+            }
+            if let Some((other, _)) = shares.insert(shard.index(), (at.clone(), input)) {
+                anyhow::bail!("share {shard} given twice: {other} and {at} (overlapping shares)");
+            }
+        }
+    }
+    let n = count.map(|(n, _)| n).unwrap_or(0);
+    let missing: Vec<String> = (0..n).filter(|i| !shares.contains_key(i)).map(|i| format!("{i}/{n}")).collect();
+    if !missing.is_empty() {
+        anyhow::bail!(
+            "missing share(s) {} of {n}: the total would leave their records out; checksum them too",
+            missing.join(", ")
+        );
+    }
+    let mut groups: BTreeMap<GroupKey, ContentDigest> = BTreeMap::new();
+    let mut sealed = true;
+    let mut sources = Vec::new();
+    for (at, input) in shares.values() {
+        sealed &= input.status == "sealed" || input.status == "live";
+        sources.push(input.source.clone());
+        for (group, saved) in &input.groups {
+            let part = saved.sum.as_deref().and_then(|sum| ContentDigest::from_sum_hex(saved.count, sum));
+            let Some(part) = part.filter(|p| p.hex() == saved.digest) else {
+                anyhow::bail!("{at} {group}: no \"# sum:\" line matching its digest: checksum the share again");
+            };
+            groups.entry(group.clone()).or_default().merge(&part);
+        }
+    }
+    let options = options.cloned().unwrap_or_default();
+    let status = if sealed { InputStatus::Sealed } else { InputStatus::Unsealed };
+    let source = format!("{n} shares: {}", sources.join(" + "));
+    Ok((options, InputSums { source, status, groups, shard: None }))
 }
 
 /// The result of re-checking one saved input.
@@ -382,7 +494,8 @@ mod tests {
     fn render_parses_back() {
         let mut d = Digester::new(Default::default());
         d.add(&Record::Row(Row { table: "two  spaces\n".into(), data: RowData(vec![("id".into(), Value::Int(1))]) }));
-        let sums = InputSums { source: "x y.ndjson".into(), status: InputStatus::Sealed, groups: d.finish() };
+        let sums =
+            InputSums { source: "x y.ndjson".into(), status: InputStatus::Sealed, groups: d.finish(), shard: None };
         let text = render_preamble(&CanonicalArgs::default()) + &render_input(&sums);
         let parsed = parse_checksum_file(&text).unwrap();
         assert_eq!(parsed.inputs.len(), 1);

@@ -16,6 +16,7 @@ Examples:
   pg-export --url postgres://app@db:5432/reline -o reline.ndjson.zst
   pg-export --url postgres://app@db/reline --schema billing --tables 'invoices,lines'
   pg-export --url postgres://app@db/reline --jobs 4 | mysql-import --url mysql://root@new/reline
+  pg-export --url postgres://app@replica/reline --shard $JOB_COMPLETION_INDEX/8 -o share.ndjson.zst
 
 Output: a header line, then for each table of the schema (referenced tables before the
 tables whose foreign keys point at them) a schema line and its rows, then a sealed
@@ -51,6 +52,7 @@ Examples:
   mysql-export --url mysql://app@db/reline --tables 'users,orders' --where 'orders:created_at >= \"2025-01-01\"'
   mysql-export --url mysql://app@db/reline --exclude 'audit_*' --jobs 4 | pg-import --url postgres://new/reline
   mysql-export --url mysql://app@db/sakila -o sakila.ndjson --objects-file sakila-objects.sql
+  mysql-export --url mysql://app@replica/reline --shard 2/8 -o reline-2.ndjson.zst   # share 2 of 8
 
 Output: a header line, then for each table (referenced tables before the tables whose
 foreign keys point at them) a schema line and its rows, then a sealed trailer.
@@ -80,6 +82,7 @@ Examples:
   sqlite-export --url sqlite:///var/lib/app/app.db -o app.ndjson.zst
   sqlite-export --url sqlite://app.db --tables users --where 'users:active = 1'
   sqlite-export --url sqlite://app.db | pg-import --url postgres://new/app --create-tables
+  sqlite-export --url sqlite://app.db --shard 0/2 -o app-0.ndjson   # and --shard 1/2 -o app-1.ndjson
 
 The file is opened read-only and read in one transaction. Logical types follow each
 column's declared type (SQLite affinity: INT → int64, CHAR/CLOB/TEXT → string or text,

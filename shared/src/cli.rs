@@ -671,6 +671,7 @@ pub struct Summary {
     started: Instant,
     /// Lines printed after the table (e.g. schema objects not carried).
     notes: Vec<String>,
+    shard: Option<crate::shard::Shard>,
 }
 
 impl Default for Summary {
@@ -688,6 +689,7 @@ impl Summary {
             counted_notes: Vec::new(),
             started: Instant::now(),
             notes: Vec::new(),
+            shard: None,
         }
     }
 
@@ -706,6 +708,13 @@ impl Summary {
     /// (written, skipped, rejected), so scripts read one set of names.
     pub fn with_labels(mut self, labels: [&'static str; 3]) -> Summary {
         self.labels = labels;
+        self
+    }
+
+    /// Says which share of a `--shard i/N` run the counts are (a `shard i/N`
+    /// line in text, a `"shard"` member in JSON); `None` or `0/1`: no share.
+    pub fn with_shard(mut self, shard: Option<crate::shard::Shard>) -> Summary {
+        self.shard = shard.filter(|s| !s.is_whole());
         self
     }
 
@@ -761,6 +770,9 @@ impl Summary {
         for (what, n) in self.counted_notes.iter().filter(|(_, n)| *n > 0) {
             out.push_str(&format!("{what}: {}\n", group_digits(*n)));
         }
+        if let Some(shard) = self.shard {
+            out.push_str(&format!("shard {shard}\n"));
+        }
         out.push_str(&format!("elapsed {:.1}s\n", self.started.elapsed().as_secs_f64()));
         for n in &self.notes {
             out.push_str(n);
@@ -778,6 +790,9 @@ impl Summary {
             let mut o = serde_json::json!({"tool": tool_name(), "event": event, a: n.written, b: n.skipped, c: n.rejected, "elapsed_s": elapsed});
             if let Some(name) = name {
                 o["group"] = name.into();
+            }
+            if let Some(shard) = self.shard {
+                o["shard"] = shard.to_string().into();
             }
             out.push_str(&o.to_string());
             out.push('\n');
@@ -1012,5 +1027,20 @@ mod tests {
         let last: serde_json::Value = serde_json::from_str(json.lines().last().unwrap()).unwrap();
         assert_eq!(last["copied"], 3);
         assert_eq!(last["skipped"], 1);
+        assert!(last.get("shard").is_none(), "{json}");
+        assert!(!text.contains("shard"), "{text}");
+    }
+
+    #[test]
+    fn summary_names_its_share() {
+        let mut s = Summary::new().with_shard(Some("2/7".parse().unwrap()));
+        s.group("t").written += 1;
+        assert!(s.render_text().lines().any(|l| l == "shard 2/7"), "{}", s.render_text());
+        for line in s.render_json().lines() {
+            let v: serde_json::Value = serde_json::from_str(line).unwrap();
+            assert_eq!(v["shard"], "2/7", "{line}");
+        }
+        let whole = Summary::new().with_shard(Some(crate::shard::Shard::whole()));
+        assert!(!whole.render_text().contains("shard"));
     }
 }

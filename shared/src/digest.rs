@@ -273,6 +273,26 @@ impl ContentDigest {
         self.count += other.count;
     }
 
+    /// The raw sum as 64 hex digits (little-endian 64-bit limbs, lowest
+    /// first): what a checksum file of one shard keeps so the shards' sums
+    /// can be added up later ([`ContentDigest::from_sum_hex`]).
+    pub fn sum_hex(&self) -> String {
+        self.sum.iter().map(|limb| format!("{:016x}", limb.swap_bytes())).collect()
+    }
+
+    /// The digest of `count` records whose raw sum is `sum` (as written by
+    /// [`ContentDigest::sum_hex`]); `None` unless `sum` is 64 hex digits.
+    pub fn from_sum_hex(count: u64, sum: &str) -> Option<ContentDigest> {
+        if sum.len() != 64 || !sum.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return None;
+        }
+        let mut out = ContentDigest { count, sum: [0; 4] };
+        for (i, limb) in out.sum.iter_mut().enumerate() {
+            *limb = u64::from_str_radix(&sum[i * 16..i * 16 + 16], 16).ok()?.swap_bytes();
+        }
+        Some(out)
+    }
+
     /// The digest as 64 hex digits: blake3 of a domain tag, the sum and the
     /// count, so the count is bound into it and an empty group is not all zeros.
     pub fn hex(&self) -> String {
@@ -1101,6 +1121,26 @@ mod tests {
     }
 
     use super::*;
+
+    #[test]
+    fn raw_sums_round_trip_and_add_up_like_the_records() {
+        let hash = |n: u8| *blake3::hash(&[n]).as_bytes();
+        let (mut whole, mut a, mut b) = (ContentDigest::default(), ContentDigest::default(), ContentDigest::default());
+        for n in 0..10u8 {
+            whole.add_hash(&hash(n));
+            whole.count += 1;
+            let part = if n % 3 == 0 { &mut a } else { &mut b };
+            part.add_hash(&hash(n));
+            part.count += 1;
+        }
+        let a2 = ContentDigest::from_sum_hex(a.count, &a.sum_hex()).unwrap();
+        assert_eq!(a2, a);
+        let mut total = ContentDigest::from_sum_hex(b.count, &b.sum_hex()).unwrap();
+        total.merge(&a2);
+        assert_eq!(total.hex(), whole.hex());
+        assert!(ContentDigest::from_sum_hex(1, "zz").is_none());
+        assert!(ContentDigest::from_sum_hex(1, &"g".repeat(64)).is_none());
+    }
 
     #[test]
     fn decimals() {

@@ -43,6 +43,7 @@ pub mod parallel;
 pub mod reader;
 pub mod record;
 pub mod schema;
+pub mod shard;
 pub mod time;
 pub mod value;
 pub mod view;
@@ -54,5 +55,6 @@ pub use record::{
     RedisType, RedisValue, Row, StreamEntry, StreamGroup, StreamValue, Target, Trailer, FORMAT,
 };
 pub use schema::{Check, Column, ForeignKey, GeneratedColumn, Index, LogicalType, SchemaObject, TableSchema};
+pub use shard::Shard;
 pub use value::{Bytes, RowData, Value};
 pub use writer::RecordWriter;

@@ -5,6 +5,7 @@
 //!
 //! ```json
 //! {"kind":"header","format":"decant/1","source":"redis://prod:6379/0","tool":"redis-export 0.1.0","created_at":"2026-11-21T10:00:00Z"}
+//! {"kind":"header","format":"decant/1","source":"mysql://db:3306/shop","tool":"mysql-export 0.1.0","created_at":"2026-11-21T10:00:00Z","shard":"2/7"}
 //! {"kind":"schema","table":"operators","columns":[{"name":"id","type":"int64","nullable":false,"auto_increment":true}],"primary_key":["id"]}
 //! {"kind":"row","table":"operators","data":{"id":1,"email":"a@example.com","created_at":"2025-01-01T09:30:00.123456"}}
 //! {"kind":"redis","db":0,"key":"apikey:42","type":"hash","expire_at_ms":null,"value":{"name":"prod","tokenLimit":"1000"}}
@@ -163,6 +164,12 @@ pub struct Header {
     /// When the stream was written (RFC 3339, UTC).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created_at: Option<String>,
+    /// The share of the source this stream holds when it was exported with
+    /// `--shard i/N` (e.g. `"shard":"2/7"`: share 2 of 7, numbered from 0);
+    /// absent for a whole export. The N streams of one sharded export are
+    /// disjoint and together hold every record once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<crate::shard::Shard>,
 }
 
 impl Header {
@@ -173,7 +180,14 @@ impl Header {
             source,
             tool: Some(tool.to_owned()),
             created_at: Some(crate::time::now_rfc3339()),
+            shard: None,
         }
+    }
+
+    /// The header with the share set (`None` or `0/1`: a whole export).
+    pub fn with_shard(mut self, shard: Option<crate::shard::Shard>) -> Header {
+        self.shard = shard.filter(|s| !s.is_whole());
+        self
     }
 }
 
@@ -527,6 +541,9 @@ impl Serialize for Record {
                 }
                 if let Some(v) = &h.created_at {
                     m.serialize_entry("created_at", v)?;
+                }
+                if let Some(v) = &h.shard {
+                    m.serialize_entry("shard", v)?;
                 }
             }
             Record::Schema(t) => {

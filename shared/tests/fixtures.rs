@@ -75,8 +75,16 @@ fn header_lines() {
                 source: Some(s("redis://prod:6379/0")),
                 tool: Some(s("redis-export 0.1.0")),
                 created_at: Some(s("2026-11-21T10:00:00Z")),
+                shard: None,
             }),
-            Record::Header(Header { format: s(FORMAT), source: None, tool: None, created_at: None }),
+            Record::Header(Header { format: s(FORMAT), source: None, tool: None, created_at: None, shard: None }),
+            Record::Header(Header {
+                format: s(FORMAT),
+                source: Some(s("mysql://db:3306/shop")),
+                tool: Some(s("mysql-export 0.1.0")),
+                created_at: Some(s("2026-11-21T10:00:00Z")),
+                shard: Some("2/7".parse().unwrap()),
+            }),
         ]
     );
 }

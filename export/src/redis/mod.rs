@@ -40,7 +40,7 @@ use decant_record::cli::{self, Outcome, OutputArgs, Progress, ReportArgs, Source
 use decant_record::conn::{ConnUrl, Role, Store};
 use decant_record::digest::KeyGrouper;
 use decant_record::record::{is_module_name, PendingEntry, StreamEntry, StreamGroup, StreamValue};
-use decant_record::{Bytes, FieldExpiries, Header, Record, RecordWriter, RedisRecord, RedisType, RedisValue};
+use decant_record::{Bytes, FieldExpiries, Header, Record, RecordWriter, RedisRecord, RedisType, RedisValue, Shard};
 
 use self::conn::{
     array_of, bytes_of, error_text, glob_match, int_of, into_array, into_bytes, Conn, Endpoint, Packer, Reply,
@@ -66,6 +66,7 @@ Examples:
   redis-export --rdb /var/lib/redis/dump.rdb --match 'apikey:*' -o apikeys.ndjson.zst
   redis-export --url redis://prod:6379/0 --no-functions -o keys-only.ndjson
   redis-export --url 'redis+unix:///run/redis/redis.sock?db=2' -o db2.ndjson   # as redis-cli -s
+  redis-export --url redis://node1:7000 --cluster --shard $i/8 -o keys-$i.ndjson.zst   # i = 0..7
 
 Keys are read with SCAN (never KEYS) in pipelined batches. Expiry is written as an
 absolute Unix time in ms (expire_at_ms), read from the server's clock. A key with
@@ -100,6 +101,12 @@ an error (exit 1). A module's global data outside keys (MODULE_AUX) is not
 exported (a key-by-key copy never carries it), with a warning naming the module.
 Function libraries (both RDB formats) become redis_function lines, unless
 --match, --exclude or --type select keys.
+
+--shard I/N exports share I (from 0) of N: the keys whose hash slot (CRC16 of the key,
+or of its {hash tag}, mod 16384, as Redis Cluster computes it) falls in the I-th of N
+contiguous slot ranges, so N processes export the keyspace together, each key once.
+On a cluster only the masters serving those slots are scanned; on one server every
+key is scanned and the others are left to their shards.
   redis-export --rdb dump.rdb.gz --dump -o all.ndjson.zst";
 
 /// Arguments of `redis-export`.
@@ -158,6 +165,10 @@ pub struct Args {
     /// export narrowed by --match, --exclude or --type never has them.
     #[arg(long)]
     pub no_functions: bool,
+    /// Export only share I of N (numbered from 0): the keys whose hash slot
+    /// is in the I-th of N contiguous slot ranges. E.g. `--shard 2/7`.
+    #[arg(long, value_name = "I/N", conflicts_with = "rdb")]
+    pub shard: Option<Shard>,
     /// How keys are grouped in the summary: a depth of `:`-segments (1),
     /// `SEPARATOR,DEPTH`, or `none`.
     #[arg(long, value_name = "SPEC", default_value = "1")]
@@ -183,6 +194,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         bail!("{url} is not a Redis URL (expected redis://, rediss:// or redis+unix:///path/redis.sock)");
     }
     let endpoint = Endpoint::new(url, args.tls.clone(), args.db)?;
+    let slots = args.shard.filter(|s| !s.is_whole()).map(shard_slots);
     let mut seed = endpoint.connect()?;
     let info = seed.server_info()?;
     let cluster = args.cluster || info.cluster;
@@ -199,7 +211,9 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
             bail!("Redis Cluster has only database 0 (asked for db {})", endpoint.db());
         }
         for r in seed.cluster_slots(&seed_host)? {
-            if !nodes.iter().any(|(h, p)| *h == r.host && *p == r.port) {
+            // A master serving none of this shard's slots holds none of its keys.
+            let serves_share = slots.is_none_or(|share| serves_slots(r.start, r.end, share));
+            if serves_share && !nodes.iter().any(|(h, p)| *h == r.host && *p == r.port) {
                 nodes.push((r.host, r.port));
             }
         }
@@ -210,10 +224,16 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     let output = args.output.create()?;
     let mut writer = RecordWriter::new(output);
     let source = endpoint.shown();
-    writer.write_header(&Header::new(concat!("redis-export ", env!("CARGO_PKG_VERSION")), Some(source)))?;
+    writer.write_header(
+        &Header::new(concat!("redis-export ", env!("CARGO_PKG_VERSION")), Some(source)).with_shard(args.shard),
+    )?;
     // Function libraries are server-wide: one copy (the seed node's), first,
-    // so an import loads them before the keys that may use them.
-    let whole_db = args.matches.is_empty() && args.exclude.is_empty() && args.types.is_empty();
+    // so an import loads them before the keys that may use them. Of a
+    // sharded export, share 0 carries them, so the shares add up to the whole.
+    let whole_db = args.matches.is_empty()
+        && args.exclude.is_empty()
+        && args.types.is_empty()
+        && args.shard.is_none_or(|s| s.index() == 0);
     let mut functions = 0u64;
     if whole_db && !args.no_functions && info.functions {
         for f in seed.function_libraries()? {
@@ -230,13 +250,13 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         exclusive_xrange: info.at_least(6, 2),
         scan_type: info.at_least(6, 0),
         progress: Progress::new(&args.report, "keys", None),
-        summary: Summary::new(),
+        summary: Summary::new().with_shard(args.shard),
         sink: Sink::spawn(writer),
         unsupported: 0,
         shared_progress: None,
         misses: Misses::default(),
     };
-    if !cluster && args.matches.is_empty() && args.exclude.is_empty() && args.types.is_empty() {
+    if !cluster && slots.is_none() && args.matches.is_empty() && args.exclude.is_empty() && args.types.is_empty() {
         // Without filters, DBSIZE is the total (for the ETA).
         if let Ok(n) = seed.call(&[b"DBSIZE"]).map(|v| int_of(&v).unwrap_or(0)) {
             ex.progress.set_total(Some(n as u64));
@@ -557,6 +577,7 @@ impl Exporter<'_> {
             scan_type: self.scan_type,
             misses: Arc::clone(&self.misses),
             dump: self.opts.dump,
+            slots: self.opts.shard.filter(|s| !s.is_whole()).map(shard_slots),
         };
         let (tx, rx) = std::sync::mpsc::sync_channel::<anyhow::Result<Meta>>(2);
         let scanner = std::thread::spawn(move || {
@@ -1035,6 +1056,21 @@ struct ScanOpts {
     misses: Misses,
     /// `--dump`: module keys are exported (as their payload).
     dump: bool,
+    /// `--shard`: only keys whose hash slot is in `lo..hi`.
+    slots: Option<(u16, u16)>,
+}
+
+/// True when a master serving slots `start..=end` holds some of the slots
+/// `lo..hi` of a share.
+fn serves_slots(start: u16, end: u16, (lo, hi): (u16, u16)) -> bool {
+    start < hi && end >= lo
+}
+
+/// The hash slots `lo..hi` of a share: N contiguous ranges of the 16384
+/// slots, the way a cluster's masters usually hold them.
+fn shard_slots(shard: Shard) -> (u16, u16) {
+    let (lo, hi) = shard.split(16384);
+    (lo as u16, hi as u16)
 }
 
 /// One SCAN page after step 1.
@@ -1084,6 +1120,7 @@ fn scan_reply(con: &mut Conn, o: &ScanOpts) -> anyhow::Result<(Vec<u8>, Vec<Vec<
         .unwrap_or_default()
         .into_iter()
         .filter_map(into_bytes)
+        .filter(|k| o.slots.is_none_or(|(lo, hi)| (lo..hi).contains(&conn::key_slot(k))))
         .filter(|k| wanted(&o.matches, &o.exclude, k))
         .collect();
     Ok((next, keys))
@@ -1633,6 +1670,16 @@ fn next_stream_id(id: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shares_are_contiguous_slot_ranges_that_meet_only_their_masters() {
+        let shares: Vec<(u16, u16)> = (0..3).map(|i| shard_slots(Shard::new(i, 3).unwrap())).collect();
+        assert_eq!(shares, vec![(0, 5461), (5461, 10922), (10922, 16384)]);
+        // The masters of a 3-node cluster: 0-5460, 5461-10922, 10923-16383.
+        assert!(serves_slots(0, 5460, shares[0]) && !serves_slots(5461, 10922, shares[0]));
+        assert!(!serves_slots(10923, 16383, shares[1]) && serves_slots(5461, 10922, shares[1]));
+        assert!(serves_slots(5461, 10922, shares[2]) && serves_slots(10923, 16383, shares[2]));
+    }
 
     #[test]
     fn stream_ids_advance() {

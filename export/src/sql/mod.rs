@@ -26,6 +26,17 @@
 //!   one worker. Each range (or table) is one streaming query ordered by the
 //!   primary key: rows are encoded as they arrive, never buffered per table,
 //!   and no `OFFSET` is ever used.
+//! - With `--shard I/N` each table is cut into N shares computed the same way
+//!   by every shard (`TablePlan::chunks`): a single integer key into N even
+//!   ranges between its MIN and MAX (cheap: two index lookups); any other
+//!   key at the keys the server finds at row offsets `COUNT*k/N` in key
+//!   order, in a subquery, so a text key in any collation or a composite key
+//!   is compared by the server exactly as it orders it and no key value is
+//!   ever printed and parsed back (the cost: one COUNT and an index walk to
+//!   the offsets). Both are disjoint and covering by construction; they need
+//!   every shard to see the same data (a quiet source or a replica). A table
+//!   without a primary key goes whole to shard 0. `--jobs` then splits an
+//!   integer-keyed share into ranges as above.
 //! - Values are read in each server's text protocol (MySQL COM_QUERY,
 //!   PostgreSQL simple query), which prints every type exactly — DECIMAL
 //!   digits, DATETIME(6) fractions, unsigned BIGINT, shortest round-trip
@@ -76,7 +87,7 @@ use std::thread;
 use anyhow::{bail, Context as _};
 use decant_record::cli::{self, Outcome, OutputArgs, Progress, ReportArgs, SourceArgs, Summary};
 use decant_record::conn::{ConnUrl, Role, Store};
-use decant_record::{Column, Header, Record, RecordWriter, SchemaObject, TableSchema, Value};
+use decant_record::{Column, Header, Record, RecordWriter, SchemaObject, Shard, TableSchema, Value};
 use futures_util::future::BoxFuture;
 use tokio::sync::{mpsc, Mutex};
 
@@ -127,6 +138,18 @@ pub struct SqlExportArgs {
     /// summary either way.
     #[arg(long, value_name = "FILE")]
     pub objects_file: Option<PathBuf>,
+    /// Export only share I of N (numbered from 0) of every table's rows, so N
+    /// processes (pods, GNU parallel jobs) export the database together, each
+    /// row exactly once: a single integer primary key is split into N even
+    /// ranges between its MIN and MAX; any other primary key (text,
+    /// composite) at N-1 boundary keys taken from the key order at row
+    /// offsets COUNT*k/N. Every shard computes the same boundaries from the
+    /// same data, so the source must not change while the shards run (export
+    /// from a replica or a stopped writer). A table without a primary key
+    /// cannot be split: shard 0 exports it whole, the others only its schema.
+    /// Every shard writes every schema line. E.g. `--shard 2/7`.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<Shard>,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub report: ReportArgs,
@@ -149,6 +172,8 @@ pub struct ExportOptions {
     pub chunk_rows: u64,
     /// PostgreSQL schema (default: `current_schema()`).
     pub pg_schema: Option<String>,
+    /// The share of every table to export (`0/1`: all of it).
+    pub shard: Shard,
 }
 
 impl ExportOptions {
@@ -190,6 +215,7 @@ impl ExportOptions {
             jobs: args.jobs,
             chunk_rows: args.chunk_rows,
             pg_schema: None,
+            shard: args.shard.unwrap_or_else(Shard::whole),
         })
     }
 }
@@ -223,7 +249,8 @@ pub fn run(
     let mut opts = ExportOptions::from_args(args, store)?;
     opts.pg_schema = pg_schema;
     let output = args.output.create()?;
-    let header = Header::new(&format!("{tool} {}", env!("CARGO_PKG_VERSION")), Some(opts.url.redacted()));
+    let header = Header::new(&format!("{tool} {}", env!("CARGO_PKG_VERSION")), Some(opts.url.redacted()))
+        .with_shard(Some(opts.shard));
     let (tx, rx) = mpsc::channel::<Msg>(CHANNEL_BATCHES);
     let report = args.report.clone();
     let writer = thread::Builder::new()
@@ -344,7 +371,7 @@ fn write_stream(
 ) -> anyhow::Result<(Summary, Vec<SchemaObject>)> {
     let mut objects = Vec::new();
     let mut writer = RecordWriter::new(output);
-    let mut summary = Summary::new();
+    let mut summary = Summary::new().with_shard(header.shard);
     let mut progress = Progress::new(report, "rows", None);
     let mut total_estimate = 0u64;
     writer.write_header(&header).context("writing the output")?;
@@ -575,6 +602,8 @@ pub(crate) struct TablePlan {
     pub kinds: Vec<Kind>,
     /// The quoted primary key column when it is one integer column (ranges).
     pub int_pk: Option<String>,
+    /// The quoted primary key columns, in key order (empty: no primary key).
+    pub pk: Vec<String>,
 }
 
 impl TablePlan {
@@ -596,8 +625,8 @@ impl TablePlan {
     /// The query for the integer key's `(MIN, MAX)` when `jobs` workers will
     /// split the table (`text_cast` makes the server print them as text,
     /// e.g. `::text` on PostgreSQL); `None` when the table is read whole.
-    pub fn min_max_query(&self, jobs: usize, text_cast: &str) -> Option<String> {
-        let pk = self.int_pk.as_deref().filter(|_| jobs > 1)?;
+    pub fn min_max_query(&self, jobs: usize, shard: Shard, text_cast: &str) -> Option<String> {
+        let pk = self.int_pk.as_deref().filter(|_| jobs > 1 || !shard.is_whole())?;
         let mut sql = format!("SELECT MIN({pk}){text_cast}, MAX({pk}){text_cast} FROM {}", self.from);
         if let Some(f) = &self.filter {
             sql.push_str(&format!(" WHERE ({f})"));
@@ -605,19 +634,114 @@ impl TablePlan {
         Some(sql)
     }
 
-    /// Splits the table into key ranges for `jobs` workers: `(min, max)` of
-    /// the integer key gives the boundaries; the first and last range are
-    /// open so no row can fall outside.
-    pub fn chunks(&self, min_max: Option<(i128, i128)>, jobs: usize, chunk_rows: u64) -> Vec<String> {
-        let whole = vec![self.query(None)];
-        let (Some(pk), Some((min, max))) = (self.int_pk.as_deref(), min_max) else {
-            return whole;
+    /// The query for the row count a shard needs to place its boundaries in
+    /// a table whose primary key is not one integer column; `None` when the
+    /// table is not split by share.
+    pub fn count_query(&self, shard: Shard) -> Option<String> {
+        if shard.is_whole() || self.int_pk.is_some() || self.pk.is_empty() {
+            return None;
+        }
+        Some(format!("SELECT COUNT(*) FROM {}{}", self.from, self.where_clause()))
+    }
+
+    fn where_clause(&self) -> String {
+        self.filter.as_ref().map(|f| format!(" WHERE ({f})")).unwrap_or_default()
+    }
+
+    /// The queries that read this shard's part of the table, split into key
+    /// ranges for `jobs` workers: `min_max` is the integer key's `(MIN,
+    /// MAX)` (from [`Self::min_max_query`]), `count` the row count (from
+    /// [`Self::count_query`]). Empty when the shard owns no rows.
+    pub fn chunks(
+        &self,
+        min_max: Option<(i128, i128)>,
+        count: Option<u64>,
+        jobs: usize,
+        chunk_rows: u64,
+        shard: Shard,
+    ) -> Vec<String> {
+        let estimate = self.schema.estimated_rows.map(|n| n / shard.count() as u64);
+        if shard.is_whole() {
+            return match (self.int_pk.as_deref(), min_max) {
+                (Some(pk), Some((min, max))) => self.range_chunks(pk, min, max, estimate, jobs, chunk_rows, None),
+                _ => vec![self.query(None)],
+            };
+        }
+        // A table the shards cannot split, or an empty one, is read by shard 0 alone.
+        let by_first = || if shard.index() == 0 { vec![self.query(None)] } else { Vec::new() };
+        if self.pk.is_empty() {
+            cli::warn(format_args!(
+                "--shard: table {:?} has no primary key, so it cannot be split: shard 0 exports it whole{}",
+                self.schema.table,
+                if shard.index() == 0 { "" } else { ", this shard only its schema" }
+            ));
+            return by_first();
+        }
+        if let Some(pk) = self.int_pk.as_deref() {
+            let Some((min, max)) = min_max.filter(|(min, max)| max >= min) else {
+                return by_first();
+            };
+            let (lo, hi) = shard.split((max - min + 1) as u128);
+            let (lo, hi) = (min + lo as i128, min + hi as i128);
+            let last = shard.index() + 1 == shard.count();
+            let cond = match (shard.index() == 0, last) {
+                (true, _) => format!("{pk} < {hi}"),
+                (false, true) => format!("{pk} >= {lo}"),
+                (false, false) => format!("{pk} >= {lo} AND {pk} < {hi}"),
+            };
+            if hi <= lo {
+                return vec![self.query(Some(&cond))];
+            }
+            return self.range_chunks(pk, lo, hi - 1, estimate, jobs, chunk_rows, Some(&cond));
+        }
+        let Some(count) = count.filter(|c| *c > 0) else {
+            return by_first();
         };
+        // Boundaries are the keys at row offsets COUNT*k/N in key order,
+        // found by the server in a subquery, so no key value (text in some
+        // collation, a composite key) is ever printed and parsed back.
+        let (lo, hi) = shard.split(count as u128);
+        let key = format!("({})", self.pk.join(", "));
+        let boundary = |offset: u128| {
+            format!(
+                "(SELECT {} FROM {}{} {} LIMIT 1 OFFSET {offset})",
+                self.pk.join(", "),
+                self.from,
+                self.where_clause(),
+                self.order_by
+            )
+        };
+        let mut conds = Vec::new();
+        if shard.index() > 0 {
+            conds.push(format!("{key} >= {}", boundary(lo)));
+        }
+        if shard.index() + 1 < shard.count() {
+            conds.push(format!("{key} < {}", boundary(hi)));
+        }
+        vec![self.query(Some(&conds.join(" AND ")))]
+    }
+
+    /// Splits the integer key range `min..=max` into ranges of about
+    /// `chunk_rows` rows for `jobs` workers; the first and last range are
+    /// open so no row can fall outside. `base` (a shard's range) is added
+    /// to every range.
+    #[allow(clippy::too_many_arguments)]
+    fn range_chunks(
+        &self,
+        pk: &str,
+        min: i128,
+        max: i128,
+        estimate: Option<u64>,
+        jobs: usize,
+        chunk_rows: u64,
+        base: Option<&str>,
+    ) -> Vec<String> {
+        let whole = vec![self.query(base)];
         if jobs < 2 || max <= min {
             return whole;
         }
         let width = max - min + 1;
-        let rows = match self.schema.estimated_rows {
+        let rows = match estimate {
             Some(n) if n > 0 => (n as i128).min(width),
             _ => width,
         };
@@ -635,11 +759,15 @@ impl TablePlan {
         let mut out = Vec::with_capacity(bounds.len() + 1);
         let mut lo: Option<i128> = None;
         for hi in bounds.iter().copied().map(Some).chain([None]) {
-            let cond = match (lo, hi) {
+            let range = match (lo, hi) {
                 (None, Some(h)) => format!("{pk} < {h}"),
                 (Some(l), Some(h)) => format!("{pk} >= {l} AND {pk} < {h}"),
                 (Some(l), None) => format!("{pk} >= {l}"),
                 (None, None) => unreachable!("at least one bound"),
+            };
+            let cond = match base {
+                Some(b) => format!("{b} AND {range}"),
+                None => range,
             };
             out.push(self.query(Some(&cond)));
             lo = hi;
@@ -1154,11 +1282,10 @@ mod tests {
         assert_eq!(enc(Kind::TinyBool, "5"), "5");
     }
 
-    #[test]
-    fn key_ranges_cover_everything() {
+    fn int_plan() -> TablePlan {
         let mut schema = TableSchema::new("t", vec![Column::new("id", decant_record::LogicalType::Int64)]);
         schema.primary_key = vec!["id".into()];
-        let plan = TablePlan {
+        TablePlan {
             schema,
             from: "t".into(),
             select: "SELECT id FROM t".into(),
@@ -1166,16 +1293,82 @@ mod tests {
             order_by: "ORDER BY id".into(),
             kinds: vec![Kind::Int],
             int_pk: Some("id".into()),
-        };
-        assert_eq!(plan.chunks(Some((1, 1000)), 1, 100), vec!["SELECT id FROM t WHERE (id <> 5) ORDER BY id"]);
-        let chunks = plan.chunks(Some((1, 1000)), 4, 100);
+            pk: vec!["id".into()],
+        }
+    }
+
+    fn shard(s: &str) -> Shard {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn key_ranges_cover_everything() {
+        let plan = int_plan();
+        let whole = Shard::whole();
+        assert_eq!(
+            plan.chunks(Some((1, 1000)), None, 1, 100, whole),
+            vec!["SELECT id FROM t WHERE (id <> 5) ORDER BY id"]
+        );
+        let chunks = plan.chunks(Some((1, 1000)), None, 4, 100, whole);
         assert_eq!(chunks.len(), 10);
         assert_eq!(chunks[0], "SELECT id FROM t WHERE (id <> 5) AND id < 101 ORDER BY id");
         assert_eq!(chunks[1], "SELECT id FROM t WHERE (id <> 5) AND id >= 101 AND id < 201 ORDER BY id");
         assert_eq!(chunks[9], "SELECT id FROM t WHERE (id <> 5) AND id >= 901 ORDER BY id");
         // Never more than 1024 ranges, however wide the keys.
-        assert!(plan.chunks(Some((i64::MIN as i128, u64::MAX as i128)), 2, 1).len() <= 1024);
-        assert_eq!(plan.chunks(None, 4, 100).len(), 1);
+        assert!(plan.chunks(Some((i64::MIN as i128, u64::MAX as i128)), None, 2, 1, whole).len() <= 1024);
+        assert_eq!(plan.chunks(None, None, 4, 100, whole).len(), 1);
+    }
+
+    #[test]
+    fn integer_key_shards_are_even_ranges_between_min_and_max() {
+        let plan = int_plan();
+        let q = |s: &str| plan.chunks(Some((1, 10)), None, 1, 100, shard(s));
+        assert_eq!(q("0/3"), vec!["SELECT id FROM t WHERE (id <> 5) AND id < 4 ORDER BY id"]);
+        assert_eq!(q("1/3"), vec!["SELECT id FROM t WHERE (id <> 5) AND id >= 4 AND id < 7 ORDER BY id"]);
+        assert_eq!(q("2/3"), vec!["SELECT id FROM t WHERE (id <> 5) AND id >= 7 ORDER BY id"]);
+        // With --jobs, the shard's range is split further, inside the shard's range.
+        let jobs = plan.chunks(Some((1, 1000)), None, 4, 100, shard("1/2"));
+        assert_eq!(jobs.len(), 5);
+        assert_eq!(jobs[0], "SELECT id FROM t WHERE (id <> 5) AND id >= 501 AND id < 601 ORDER BY id");
+        assert_eq!(jobs[4], "SELECT id FROM t WHERE (id <> 5) AND id >= 501 AND id >= 901 ORDER BY id");
+        // An empty table (no MIN/MAX) is read by shard 0 only.
+        assert_eq!(plan.chunks(None, None, 1, 100, shard("0/3")).len(), 1);
+        assert!(plan.chunks(None, None, 1, 100, shard("2/3")).is_empty());
+    }
+
+    #[test]
+    fn other_keys_split_at_keys_found_by_row_offset() {
+        let mut plan = int_plan();
+        plan.int_pk = None;
+        plan.filter = None;
+        plan.pk = vec!["a".into(), "b".into()];
+        plan.order_by = "ORDER BY a, b".into();
+        let q = |s: &str| plan.chunks(None, Some(10), 4, 100, shard(s));
+        assert_eq!(
+            q("0/3"),
+            vec!["SELECT id FROM t WHERE (a, b) < (SELECT a, b FROM t ORDER BY a, b LIMIT 1 OFFSET 3) ORDER BY a, b"]
+        );
+        assert_eq!(
+            q("1/3"),
+            vec![
+                "SELECT id FROM t WHERE (a, b) >= (SELECT a, b FROM t ORDER BY a, b LIMIT 1 OFFSET 3) \
+                 AND (a, b) < (SELECT a, b FROM t ORDER BY a, b LIMIT 1 OFFSET 6) ORDER BY a, b"
+            ]
+        );
+        assert_eq!(
+            q("2/3"),
+            vec!["SELECT id FROM t WHERE (a, b) >= (SELECT a, b FROM t ORDER BY a, b LIMIT 1 OFFSET 6) ORDER BY a, b"]
+        );
+        assert_eq!(plan.count_query(shard("1/3")).as_deref(), Some("SELECT COUNT(*) FROM t"));
+        assert_eq!(plan.count_query(Shard::whole()), None);
+        // Empty: shard 0 reads it (nothing), the others skip it.
+        assert_eq!(plan.chunks(None, Some(0), 1, 100, shard("0/2")).len(), 1);
+        assert!(plan.chunks(None, Some(0), 1, 100, shard("1/2")).is_empty());
+        // No primary key: shard 0 reads it whole.
+        plan.pk.clear();
+        plan.order_by.clear();
+        assert_eq!(plan.chunks(None, None, 1, 100, shard("0/2")), vec!["SELECT id FROM t"]);
+        assert!(plan.chunks(None, None, 1, 100, shard("1/2")).is_empty());
     }
 
     #[test]

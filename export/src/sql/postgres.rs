@@ -114,13 +114,21 @@ pub(crate) async fn export(opts: &ExportOptions, sink: &Sink) -> anyhow::Result<
     for plan in plans {
         let plan = Arc::new(plan);
         sink.send(super::Msg::Schema(Box::new(plan.schema.clone()))).await?;
-        let min_max = match plan.min_max_query(opts.jobs, "::text") {
+        let min_max = match plan.min_max_query(opts.jobs, opts.shard, "::text") {
             Some(sql) => parse_min_max(
                 &meta(&mut main, &sql).await.with_context(|| format!("reading table {:?}", plan.schema.table))?,
             ),
             None => None,
         };
-        let chunks = plan.chunks(min_max, opts.jobs, opts.chunk_rows);
+        let count = match plan.count_query(opts.shard) {
+            Some(sql) => {
+                let rows =
+                    meta(&mut main, &sql).await.with_context(|| format!("counting table {:?}", plan.schema.table))?;
+                rows.first().and_then(|r| get(r, 0).parse::<u64>().ok())
+            }
+            None => None,
+        };
+        let chunks = plan.chunks(min_max, count, opts.jobs, opts.chunk_rows, opts.shard);
         workers.table(plan, chunks).await?;
     }
     workers.stop().await;
@@ -511,7 +519,8 @@ async fn read_schema(
                 _ => None,
             };
             let filter = opts.wheres.get(&schema.table).cloned();
-            TablePlan { schema, from, select, filter, order_by, kinds, int_pk }
+            let pk = schema.primary_key.iter().map(|c| quote_ident(c)).collect();
+            TablePlan { schema, from, select, filter, order_by, kinds, int_pk, pk }
         })
         .collect())
 }

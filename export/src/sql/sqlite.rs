@@ -88,11 +88,24 @@ pub(crate) async fn export(opts: &ExportOptions, sink: &Sink) -> anyhow::Result<
     })
     .collect();
     sink.send(super::Msg::Objects(objects)).await?;
+    // The row counts a shard places its boundaries with, read in the same
+    // transaction before the one connection goes to the reader.
+    let mut counts = Vec::with_capacity(plans.len());
+    for plan in &plans {
+        counts.push(match plan.count_query(opts.shard) {
+            Some(sql) => {
+                let rows =
+                    meta(&mut conn, &sql).await.with_context(|| format!("counting table {:?}", plan.schema.table))?;
+                rows.first().and_then(|r| get(r, 0).parse::<u64>().ok())
+            }
+            None => None,
+        });
+    }
     let mut workers = Workers::start(vec![Reader { conn }], sink);
-    for plan in plans {
+    for (plan, count) in plans.into_iter().zip(counts) {
         let plan = Arc::new(plan);
         sink.send(super::Msg::Schema(Box::new(plan.schema.clone()))).await?;
-        let chunks = vec![plan.query(None)];
+        let chunks = plan.chunks(None, count, 1, opts.chunk_rows, opts.shard);
         workers.table(plan, chunks).await?;
     }
     workers.stop().await;
@@ -477,7 +490,8 @@ async fn read_schema(conn: &mut SqliteConnection, opts: &ExportOptions, place: &
                 format!("ORDER BY {}", schema.primary_key.iter().map(|c| quote_ident(c)).collect::<Vec<_>>().join(", "))
             };
             let filter = opts.wheres.get(&schema.table).cloned();
-            TablePlan { schema, from, select, filter, order_by, kinds: Vec::new(), int_pk: None }
+            let pk = schema.primary_key.iter().map(|c| quote_ident(c)).collect();
+            TablePlan { schema, from, select, filter, order_by, kinds: Vec::new(), int_pk: None, pk }
         })
         .collect())
 }

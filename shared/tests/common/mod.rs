@@ -348,12 +348,14 @@ pub fn header() -> impl Strategy<Value = Header> {
         option::of(text()),
         option::of(text()),
         option::of(text()),
+        option::of((1u32..100).prop_flat_map(|n| (0..n, Just(n)))),
     )
-        .prop_map(|(format, source, tool, created_at)| Header {
+        .prop_map(|(format, source, tool, created_at, shard)| Header {
             format: format.to_owned(),
             source,
             tool,
             created_at,
+            shard: shard.and_then(|(i, n)| decant_record::Shard::new(i, n)),
         })
 }
 
