@@ -129,48 +129,6 @@ fn check_calendar(s: &str, d: Dialect) -> Result<(), String> {
     Ok(())
 }
 
-/// Refuses a `time` value the target column cannot hold: a time of day
-/// (PostgreSQL `time`, 00:00:00 to 24:00:00) or a MySQL TIME duration
-/// (−838:59:59 to 838:59:59); minutes and seconds below 60 everywhere.
-fn check_time(s: &str, col: &TargetColumn, d: Dialect) -> Result<(), String> {
-    let (neg, body) = match s.strip_prefix('-') {
-        Some(rest) => (true, rest),
-        None => (false, s),
-    };
-    // PostgreSQL `timetz` values carry a zone: `13:00:00+02`, `13:00:00Z`.
-    let body = match d {
-        Dialect::Postgres => body.split(['+', '-', 'Z']).next().unwrap_or(body),
-        _ => body,
-    };
-    let whole = body.split('.').next().unwrap_or(body);
-    let mut parts = whole.split(':');
-    let field = |p: Option<&str>| {
-        p.filter(|t| !t.is_empty() && t.len() <= 12 && t.bytes().all(|c| c.is_ascii_digit()))
-            .and_then(|t| t.parse::<u64>().ok())
-    };
-    let (Some(h), Some(m), Some(sec), None) =
-        (field(parts.next()), field(parts.next()), field(parts.next()), parts.next())
-    else {
-        return Err(format!("{s:?} is not a time ([-]HH:MM:SS[.f])"));
-    };
-    let frac = body.split_once('.').map_or("", |(_, f)| f);
-    if m > 59 || sec > 59 || !frac.bytes().all(|c| c.is_ascii_digit()) {
-        return Err(format!("{s:?} is not a time ([-]HH:MM:SS[.f], minutes and seconds below 60)"));
-    }
-    let beyond_fraction = frac.bytes().any(|c| c != b'0');
-    let total = h * 3600 + m * 60 + sec;
-    let fits = match d {
-        Dialect::MySql => total < 838 * 3600 + 59 * 60 + 59 || total == 838 * 3600 + 59 * 60 + 59 && !beyond_fraction,
-        Dialect::Postgres => !neg && (total < 24 * 3600 || total == 24 * 3600 && !beyond_fraction),
-        Dialect::Sqlite => true,
-    };
-    if !fits {
-        let range = if d == Dialect::MySql { "-838:59:59 to 838:59:59" } else { "00:00:00 to 24:00:00" };
-        return Err(format!("{s} is out of range for {} ({range})", col.sql_type));
-    }
-    Ok(())
-}
-
 /// Fraction digits a temporal column keeps, from its declared type (`None`:
 /// no limit, as in SQLite).
 pub fn fraction_limit(dialect: Dialect, sql_type: &str) -> Option<u32> {
@@ -272,12 +230,40 @@ fn parse_time(s: &str) -> Option<(bool, u64, String)> {
     Some((neg, secs, frac.to_owned()))
 }
 
-/// A time value for the target's time column, checked against its range:
-/// MySQL TIME −838:59:59 … 838:59:59, PostgreSQL time 00:00:00 … 24:00:00.
+/// Splits a PostgreSQL `time with time zone` value into its clock and its
+/// zone (`13:00:00+02`, `13:00:00.5-05:30`, `13:00:00Z`); `None` when the
+/// zone is not `Z` or `±HH[:MM[:SS]]`.
+fn split_zone(s: &str) -> Option<(&str, &str)> {
+    if let Some(clock) = s.strip_suffix(['Z', 'z']) {
+        return Some((clock, &s[clock.len()..]));
+    }
+    // The zone sign comes after the clock, so skip a leading minus.
+    let at = s.get(1..)?.find(['+', '-'])? + 1;
+    let (clock, zone) = s.split_at(at);
+    let fields: Vec<&str> = zone[1..].split(':').collect();
+    let well_formed = fields.len() <= 3 && fields.iter().all(|f| f.len() == 2 && f.bytes().all(|b| b.is_ascii_digit()));
+    well_formed.then_some((clock, zone))
+}
+
+const NOT_A_TIME: &str =
+    "is not a time ([-]H:MM:SS[.ffffff] with minutes and seconds below 60, or an ISO 8601 duration without years or months)";
+
+/// A time value for the target's time column, checked against its range —
+/// the one check for dry run and real run: MySQL TIME (a duration)
+/// −838:59:59 … 838:59:59, PostgreSQL time (a time of day, with a zone for
+/// `time with time zone`) 00:00:00 … 24:00:00. Both the clock spelling and
+/// the ISO 8601 duration pg-export writes for an interval are read.
 fn time_cell(s: &str, col: &TargetColumn, d: Dialect) -> Result<Cell, String> {
-    let (neg, secs, frac) = parse_time(s).ok_or_else(|| {
-        format!("{s:?} is not a time ([-]H:MM:SS[.ffffff], or an ISO 8601 duration without years or months)")
-    })?;
+    let zoned = d == Dialect::Postgres && {
+        let t = col.sql_type.to_ascii_lowercase();
+        t.starts_with("timetz") || t.contains("with time zone")
+    };
+    let (clock_text, zone) = if zoned {
+        split_zone(s).ok_or_else(|| format!("{s:?} {NOT_A_TIME}, then a zone (Z or +HH[:MM])"))?
+    } else {
+        (s, "")
+    };
+    let (neg, secs, frac) = parse_time(clock_text).ok_or_else(|| format!("{s:?} {NOT_A_TIME}"))?;
     let fraction_nonzero = frac.bytes().any(|b| b != b'0');
     let zero = secs == 0 && !fraction_nonzero;
     // -00:00:00 is 00:00:00.
@@ -288,19 +274,20 @@ fn time_cell(s: &str, col: &TargetColumn, d: Dialect) -> Result<Cell, String> {
             out.push('.');
             out.push_str(&frac);
         }
+        out.push_str(zone);
         out
     };
     match d {
         Dialect::MySql => {
             if secs > 838 * 3_600 + 59 * 60 + 59 || secs == 838 * 3_600 + 59 * 60 + 59 && fraction_nonzero {
-                return Err(format!("{s} is outside MySQL TIME's range -838:59:59 .. 838:59:59 ({})", col.sql_type));
+                return Err(format!("{s} is out of range for {} (-838:59:59 .. 838:59:59)", col.sql_type));
             }
             Ok(Cell::Text(clock(secs / 3_600)))
         }
         Dialect::Postgres => {
             if neg || secs > 86_400 || secs == 86_400 && fraction_nonzero {
                 return Err(format!(
-                    "{s} is outside PostgreSQL {}'s range 00:00:00 .. 24:00:00 (a MySQL TIME is a duration: \
+                    "{s} is out of range for PostgreSQL {} (00:00:00 .. 24:00:00; a MySQL TIME is a duration: \
                      import it into an interval column, the type --create-tables picks unless told otherwise)",
                     col.sql_type
                 ));
@@ -309,6 +296,19 @@ fn time_cell(s: &str, col: &TargetColumn, d: Dialect) -> Result<Cell, String> {
         }
         Dialect::Sqlite => Ok(Cell::Text(clock(secs / 3_600))),
     }
+}
+
+/// A value for an interval column. A value in clock form (`[-]H:MM:SS[.f]`,
+/// what a MySQL TIME is) is checked like a time — minutes and seconds below
+/// 60 — so `--dry-run` finds what PostgreSQL would refuse; other spellings
+/// (`1 year 2 mons`, ISO 8601 `P1Y2M`) go to the database as they are.
+fn interval_cell(s: String, d: Dialect) -> Result<Cell, String> {
+    let body = s.strip_prefix('-').unwrap_or(&s);
+    let clock_form = body.contains(':') && body.bytes().all(|b| b.is_ascii_digit() || b == b':' || b == b'.');
+    if clock_form && parse_time(&s).is_none() {
+        return Err(format!("{s:?} {NOT_A_TIME}"));
+    }
+    text_cell(s, d)
 }
 
 /// Decimal digits check: `(negative, integer digits, fraction digits)`.
@@ -541,9 +541,8 @@ pub fn encode_owned(
 ) -> Result<Cell, String> {
     let d = opts.dialect;
     match (&col.kind, value) {
-        (Kind::Text { .. } | Kind::Enum(_) | Kind::Set(_) | Kind::Interval | Kind::Other, Value::String(s)) => {
-            text_cell(s, d)
-        }
+        (Kind::Text { .. } | Kind::Enum(_) | Kind::Set(_) | Kind::Other, Value::String(s)) => text_cell(s, d),
+        (Kind::Interval, Value::String(s)) => interval_cell(s, d),
         (Kind::Datetime, Value::String(s)) => datetime_cell(s, col, d),
         (Kind::Timestamp, Value::String(s)) => timestamp_cell(s, col, d),
         (Kind::Date, Value::String(s)) => date_cell(s, d),
@@ -660,6 +659,7 @@ pub fn encode(value: &Value, src: Option<&Column>, col: &TargetColumn, opts: &En
         }
         Kind::Text { .. } | Kind::Enum(_) | Kind::Set(_) | Kind::Interval | Kind::Other => {
             let text = match value {
+                Value::String(s) if col.kind == Kind::Interval => return interval_cell(s.clone(), d),
                 Value::String(s) => return text_cell(s.clone(), d),
                 Value::Int(i) => i.to_string(),
                 Value::Float(f) => {
@@ -709,7 +709,6 @@ pub fn encode(value: &Value, src: Option<&Column>, col: &TargetColumn, opts: &En
         },
         Kind::Time => match value {
             Value::String(s) => {
-                check_time(s, col, d)?;
                 check_fraction(s, col, d)?;
                 time_cell(s, col, d)
             }
@@ -1093,6 +1092,7 @@ mod tests {
             assert_eq!(text(time_cell(value, &my, Dialect::MySql)), mysql, "{value}");
         }
         assert!(time_cell("839:00:00", &my, Dialect::MySql).unwrap_err().contains("-838:59:59 .. 838:59:59"));
+        assert!(time_cell("PT839H", &my, Dialect::MySql).unwrap_err().contains("out of range"));
         assert!(time_cell("838:59:59.5", &my, Dialect::MySql).is_err());
         assert!(time_cell("P1M", &my, Dialect::MySql).is_err());
         assert!(time_cell("99999999999999999999:00:00", &my, Dialect::MySql).is_err());
@@ -1251,6 +1251,31 @@ mod tests {
         assert!(t(PG, "time without time zone", "25:00:00").unwrap_err().contains("out of range"));
         assert!(t(PG, "time without time zone", "-01:00:00").is_err());
         assert!(t(PG, "time with time zone", "13:00:00.5+02:00").is_ok());
+        assert_eq!(t(PG, "time with time zone", "13:00:00-05:30").unwrap(), Cell::Text("13:00:00-05:30".into()));
+        assert!(t(PG, "time with time zone", "-13:00:00+02").is_err());
+        assert_eq!(t(PG, "time with time zone", "13:00:00Z").unwrap(), Cell::Text("13:00:00Z".into()));
+        assert!(t(PG, "time with time zone", "13:00:00+2").is_err());
+        assert!(t(PG, "time without time zone", "13:00:00+02").is_err());
+        // An ISO 8601 duration (how pg-export writes an interval) into a MySQL
+        // TIME, with the same range as the clock spelling.
+        assert_eq!(t(MY, "time", "PT12H34M56S").unwrap(), Cell::Text("12:34:56".into()));
+        assert_eq!(t(MY, "time", "PT-838H-59M-59S").unwrap(), Cell::Text("-838:59:59".into()));
+        assert!(t(MY, "time", "PT839H").unwrap_err().contains("out of range"));
+        assert!(t(MY, "time", "25:61:00").unwrap_err().contains("\"25:61:00\" is not a time"));
+        // An interval column checks a clock-form value like a time; other
+        // interval spellings go to PostgreSQL unchanged.
+        let iv = "interval hour to second(6)";
+        assert_eq!(t(PG, iv, "-838:59:59.5").unwrap(), Cell::Text("-838:59:59.5".into()));
+        assert!(t(PG, iv, "25:61:00").unwrap_err().contains("\"25:61:00\" is not a time"));
+        assert_eq!(t(PG, iv, "P1DT2H").unwrap(), Cell::Text("P1DT2H".into()));
+        assert_eq!(t(PG, iv, "1 day 02:00:00").unwrap(), Cell::Text("1 day 02:00:00".into()));
+        let owned = encode_owned(
+            Value::String("12:60:00".into()),
+            None,
+            &col(PG, iv),
+            &EncodeOptions { dialect: PG, zero_dates: ZeroDates::Error },
+        );
+        assert!(owned.unwrap_err().contains("is not a time"));
         assert!(t(MY, "time", "10:60:00").is_err());
         assert!(t(MY, "time", "ten o'clock").is_err());
         assert!(enc(MY, "year", Value::Int(1900)).unwrap_err().contains("out of range"));
