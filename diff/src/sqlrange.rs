@@ -181,6 +181,16 @@ fn my_ident(s: &str) -> String {
     format!("`{}`", s.replace('`', "``"))
 }
 
+/// A PostgreSQL condition that keeps a table's own rows, as pg-export reads
+/// them: an inheritance parent without its children's rows (which the
+/// children give as tables of their own), a partitioned table with all its
+/// partitions' rows (the partitions are not listed on their own). The
+/// relkind test is a constant subquery, evaluated once per query.
+fn pg_own_rows(table: &str) -> String {
+    let oid = format!("(quote_ident(current_schema()) || '.' || quote_ident({}))::regclass", lit(table));
+    format!("(tableoid = {oid} OR (SELECT relkind = 'p' FROM pg_class WHERE oid = {oid}))")
+}
+
 fn pg_ident(s: &str) -> String {
     format!("\"{}\"", s.replace('"', "\"\""))
 }
@@ -300,7 +310,9 @@ impl Db {
     async fn tables(&self) -> anyhow::Result<BTreeSet<String>> {
         let sql = match self {
             Db::My(_) => "SELECT CAST(table_name AS CHAR) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_type = 'BASE TABLE'",
-            Db::Pg(_) => "SELECT table_name::text FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'",
+            // As pg-export: ordinary and partitioned tables, not the partitions
+            // (their rows are the partitioned parent's).
+            Db::Pg(_) => "SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') AND NOT c.relispartition",
         };
         Ok(self.texts(sql).await?.into_iter().filter_map(|r| r.into_iter().next().flatten()).collect())
     }
@@ -400,10 +412,16 @@ impl Db {
 
     async fn bounds(&self, table: &str, pk: &str, filter: Option<&str>) -> anyhow::Result<Option<(i64, i64)>> {
         let (t, k) = (self.ident(table), self.ident(pk));
-        let w = filter.map(|f| format!(" WHERE ({f})")).unwrap_or_default();
         let sql = match self {
-            Db::My(_) => format!("SELECT CAST(MIN({k}) AS CHAR), CAST(MAX({k}) AS CHAR) FROM {t}{w}"),
-            Db::Pg(_) => format!("SELECT MIN({k})::text, MAX({k})::text FROM {t}{w}"),
+            Db::My(_) => {
+                let w = filter.map(|f| format!(" WHERE ({f})")).unwrap_or_default();
+                format!("SELECT CAST(MIN({k}) AS CHAR), CAST(MAX({k}) AS CHAR) FROM {t}{w}")
+            }
+            Db::Pg(_) => {
+                let w = filter.map(|f| format!(" AND ({f})")).unwrap_or_default();
+                let own = pg_own_rows(table);
+                format!("SELECT MIN({k})::text, MAX({k})::text FROM {t} WHERE {own}{w}")
+            }
         };
         let rows = self.texts(&sql).await?;
         let row = rows.into_iter().next().unwrap_or_default();
@@ -427,7 +445,10 @@ impl Db {
     ) -> anyhow::Result<Segments> {
         let (t, k) = (self.ident(table), self.ident(pk));
         let Task { lo, hi, step, .. } = task;
-        let w = filter.map(|f| format!(" AND ({f})")).unwrap_or_default();
+        let mut w = filter.map(|f| format!(" AND ({f})")).unwrap_or_default();
+        if let Db::Pg(_) = self {
+            w = format!(" AND {}{w}", pg_own_rows(table));
+        }
         let whole = (hi as i128 - lo as i128) <= step as i128;
         let sql = match (self, whole) {
             (Db::My(_), true) => format!(

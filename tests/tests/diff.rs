@@ -406,6 +406,52 @@ fn live_mariadb_and_postgres_compare_by_range_checksums() {
     let _ = (my, mdb);
 }
 
+/// Issue 12: range checksums read a PostgreSQL table as pg-export does: an
+/// inheritance parent without its children's rows (each child is a table of
+/// its own) and a partitioned table through its parent only (its partitions
+/// are not tables of their own). Before, a parent counted its children's
+/// rows and each partition was compared again as a table.
+#[test]
+fn range_checksums_read_inheritance_parents_and_partitions_once() {
+    let (my, pg) = (decant_tests::mariadb(), decant_tests::postgres());
+    let (mdb, pdb) = (my.fresh_database("rangeonly"), pg.fresh_database("rangeonly"));
+    pg.query(
+        &pdb,
+        "CREATE TABLE animal (id INT PRIMARY KEY, name TEXT); \
+         CREATE TABLE dog (id INT PRIMARY KEY, name TEXT, breed TEXT) INHERITS (animal); \
+         INSERT INTO animal SELECT s, 'a' || s FROM generate_series(1, 100) s; \
+         INSERT INTO dog SELECT s, 'd' || s, 'b' || s FROM generate_series(1001, 1050) s; \
+         CREATE TABLE events (id INT PRIMARY KEY, v INT) PARTITION BY RANGE (id); \
+         CREATE TABLE events_low PARTITION OF events FOR VALUES FROM (0) TO (500); \
+         CREATE TABLE events_high PARTITION OF events FOR VALUES FROM (500) TO (2000); \
+         INSERT INTO events SELECT s, s * 3 FROM generate_series(1, 1200) s;",
+    );
+    my.query(
+        &mdb,
+        "CREATE TABLE animal (id INT PRIMARY KEY, name TEXT) ENGINE=InnoDB; \
+         CREATE TABLE dog (id INT PRIMARY KEY, name TEXT, breed TEXT) ENGINE=InnoDB; \
+         CREATE TABLE events (id INT PRIMARY KEY, v INT) ENGINE=InnoDB; \
+         INSERT INTO animal SELECT seq, CONCAT('a', seq) FROM seq_1_to_100; \
+         INSERT INTO dog SELECT seq, CONCAT('d', seq), CONCAT('b', seq) FROM seq_1001_to_1050; \
+         INSERT INTO events SELECT seq, seq * 3 FROM seq_1_to_1200;",
+    );
+    let (my_url, pg_url) = (my.url(&mdb), pg.url(&pdb));
+    let out =
+        decant_tests::run("decant-diff").args([&my_url, &pg_url, "--log-format", "json"]).output().assert_success();
+    for (table, rows) in [("animal", 100), ("dog", 50), ("events", 1200)] {
+        let said = format!(
+            "table {table}: range checksums in both databases: {rows} rows in A, {rows} in B, 0 range(s) differ"
+        );
+        assert!(out.stderr.contains(&said), "{said}: {out:?}");
+    }
+    assert!(!out.stderr.contains("events_low") && !out.stderr.contains("events_high"), "{out:?}");
+    // A child's row changed: found in the child, the parent stays equal.
+    pg.query(&pdb, "UPDATE dog SET breed = 'x' WHERE id = 1010");
+    let out = decant_tests::run("decant-diff").args([&my_url, &pg_url, "--log-format", "json"]).output().assert_code(1);
+    assert_eq!(diffs(&out).len(), 1, "{out:?}");
+    assert_eq!(diffs(&out)[0]["table"], "dog", "{out:?}");
+}
+
 #[test]
 fn range_checksums_see_equal_decimals_of_different_scales_as_equal() {
     let (my, pg) = (decant_tests::mariadb(), decant_tests::postgres());
