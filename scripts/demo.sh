@@ -218,19 +218,7 @@ if [[ -x $BIN/decant-verify ]]; then
     # The columns no rule of the spec writes are the database's own (AUTO_INCREMENT
     # ids, DEFAULT CURRENT_TIMESTAMP, defaults): left out of the comparison, so
     # rows are keyed by the unique keys those ids give way to.
-    filled_by_db=$(python3 - examples/relay-to-mysql.toml <<'PY'
-import sys, tomllib
-spec = tomllib.load(open(sys.argv[1], "rb"))
-written = {}
-for rule in spec.get("rule", []):
-    if "to_table" in rule:
-        cols = {c["name"] for c in rule.get("columns", [])}
-        cols.update(filter(None, [rule.get("extra_into")]))
-        written.setdefault(rule["to_table"], []).append(cols)
-print(",".join(f"{t['table']}.{c['name']}" for t in spec.get("schema", []) for c in t["columns"]
-               if written.get(t["table"]) and all(c["name"] not in w for w in written[t["table"]])))
-PY
-)
+    filled_by_db=$(python3 examples/unwritten_columns.py examples/relay-to-mysql.toml)
     "$BIN/decant-verify" --left "$TMP/backup.ndjson.zst" --spec examples/relay-to-mysql.toml --right "$MYSQL" \
         --ignore-columns "$filled_by_db" || { echo "decant-verify found differences"; mismatch=1; }
 fi

@@ -275,7 +275,7 @@ fn a_whole_hash_or_its_remaining_fields_as_one_json_column() {
     let rec = hash("session:t1", &[("username", "admin"), ("loginTime", "2026-12-05")]);
     assert_eq!(
         out(whole, &rec).unwrap(),
-        r#"{"token":"t1","user":"admin","data":{"username":"admin","loginTime":"2026-12-05"}}"#
+        r#"{"token":"t1","user":"admin","data":{"loginTime":"2026-12-05","username":"admin"}}"#
     );
     let rest = r#"
         [[rule]]

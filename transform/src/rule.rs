@@ -754,14 +754,22 @@ impl Rule {
                         return Err(self.error(who, None, unmapped_message("hash field", &unmapped)));
                     }
                     if self.reads_hash {
-                        ctx.whole = Some(Value::Object(
-                            pairs
-                                .iter()
-                                .map(|(f, v)| {
-                                    (String::from_utf8_lossy(f).into_owned(), Value::from_bytes_or_text(v.to_vec()))
-                                })
-                                .collect(),
-                        ));
+                        // Fields in bytewise order: a hash's field order is not part
+                        // of its value (a big hash's order is the server's table
+                        // order), and the same hash must give the same JSON text.
+                        let mut fields = Vec::with_capacity(pairs.len());
+                        for (f, v) in pairs.iter() {
+                            let Ok(name) = std::str::from_utf8(f) else {
+                                return Err(self.error(
+                                    who,
+                                    None,
+                                    "a hash field name is not UTF-8: it cannot be a key of the JSON object ($hash / $value)",
+                                ));
+                            };
+                            fields.push((name.to_owned(), Value::from_bytes_or_text(v.to_vec())));
+                        }
+                        fields.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+                        ctx.whole = Some(Value::Object(fields));
                     }
                 }
                 RedisValueView::String(s) => ctx.value = Some(Input::Bytes(s)),
@@ -1085,6 +1093,8 @@ impl Rule {
                     };
                     obj.push((name.to_owned(), v));
                 }
+                // Bytewise field order, as `$hash`: the same fields give the same JSON text.
+                obj.sort_unstable_by(|a, b| a.0.cmp(&b.0));
                 sink.col(into, &json_key(into), if obj.is_empty() { Value::Null } else { Value::Object(obj) });
             }
             (Extra::Keep, _) => {
