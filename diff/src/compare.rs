@@ -19,7 +19,7 @@ pub fn decode_lines(lines: &[u8]) -> anyhow::Result<Record> {
         merged = Some(match (merged, r) {
             (None, r) => r,
             (Some(Record::Redis(mut a)), Record::Redis(b)) => {
-                join_parts(&mut a, b);
+                a.append_part(b).map_err(anyhow::Error::msg).context("joining a split key's parts")?;
                 Record::Redis(a)
             }
             (Some(a), _) => a,
@@ -31,23 +31,6 @@ pub fn decode_lines(lines: &[u8]) -> anyhow::Result<Record> {
         r.last = false;
     }
     Ok(rec)
-}
-
-fn join_parts(a: &mut RedisRecord, b: RedisRecord) {
-    match (&mut a.value, b.value) {
-        (RedisValue::String(x), RedisValue::String(y)) => x.extend(y),
-        (RedisValue::Hash(x), RedisValue::Hash(y)) => x.extend(y),
-        (RedisValue::List(x), RedisValue::List(y)) | (RedisValue::Set(x), RedisValue::Set(y)) => x.extend(y),
-        (RedisValue::ZSet(x), RedisValue::ZSet(y)) => x.extend(y),
-        (RedisValue::Stream(x), RedisValue::Stream(y)) => {
-            x.entries.extend(y.entries);
-            x.groups.extend(y.groups);
-            if y.last_id.is_some() {
-                x.last_id = y.last_id;
-            }
-        }
-        _ => {}
-    }
 }
 
 type Types = HashMap<String, CanonType>;

@@ -433,6 +433,39 @@ impl RedisRecord {
         }
     }
 
+    /// Appends `next`, the following part of the same split key, to this
+    /// one: its elements (string bytes, fields, members, entries), its hash
+    /// fields' expiries, and the stream metadata the last part carries
+    /// (groups, `last_id`, `entries_added`, `max_deleted_entry_id`). An
+    /// error, naming both types, when the parts' types differ or the key is
+    /// of a module type (a module key is never split).
+    pub fn append_part(&mut self, next: RedisRecord) -> Result<(), String> {
+        match (&mut self.value, next.value) {
+            (RedisValue::String(a), RedisValue::String(b)) => a.extend(b),
+            (RedisValue::Hash(a), RedisValue::Hash(b)) => a.extend(b),
+            (RedisValue::List(a), RedisValue::List(b)) | (RedisValue::Set(a), RedisValue::Set(b)) => a.extend(b),
+            (RedisValue::ZSet(a), RedisValue::ZSet(b)) => a.extend(b),
+            (RedisValue::Stream(a), RedisValue::Stream(b)) => {
+                a.entries.extend(b.entries);
+                a.groups.extend(b.groups);
+                a.last_id = b.last_id.or(a.last_id.take());
+                a.entries_added = b.entries_added.or(a.entries_added);
+                a.max_deleted_entry_id = b.max_deleted_entry_id.or(a.max_deleted_entry_id.take());
+            }
+            (a, b) => {
+                return Err(format!(
+                    "parts of one key cannot be joined: a {} part, then a {} part",
+                    a.redis_type(),
+                    b.redis_type()
+                ))
+            }
+        }
+        self.field_expire_at_ms.extend(next.field_expire_at_ms);
+        self.part = next.part;
+        self.last = next.last;
+        Ok(())
+    }
+
     /// The module type's name of a module key.
     pub fn module(&self) -> Option<&str> {
         match &self.value {
@@ -1626,5 +1659,47 @@ impl<'de> Deserialize<'de> for ScoreWire {
             }
         }
         d.deserialize_any(V).map(ScoreWire)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn part(i: u32, last: bool, value: RedisValue) -> RedisRecord {
+        RedisRecord { part: Some(i), last, ..RedisRecord::new(0, b"k".to_vec(), value) }
+    }
+
+    #[test]
+    fn parts_join_with_their_field_expiries_and_stream_counters() {
+        let mut h = part(0, false, RedisValue::Hash(vec![(b"a".to_vec(), b"1".to_vec())]));
+        h.field_expire_at_ms = vec![(b"a".to_vec(), 10)];
+        let mut next = part(1, true, RedisValue::Hash(vec![(b"b".to_vec(), b"2".to_vec())]));
+        next.field_expire_at_ms = vec![(b"b".to_vec(), 20)];
+        h.append_part(next).unwrap();
+        assert_eq!(h.value.len(), 2);
+        assert_eq!(h.field_expire_at_ms, vec![(b"a".to_vec(), 10), (b"b".to_vec(), 20)]);
+        assert!(h.last && h.ends_key());
+
+        let entry = |id: &str| StreamEntry { id: id.into(), fields: vec![(b"f".to_vec(), b"v".to_vec())] };
+        let first = StreamValue { entries: vec![entry("1-0")], ..StreamValue::default() };
+        let tail = StreamValue {
+            entries: vec![entry("2-0")],
+            last_id: Some("5-0".into()),
+            entries_added: Some(7),
+            max_deleted_entry_id: Some("3-0".into()),
+            ..StreamValue::default()
+        };
+        let mut s = part(0, false, RedisValue::Stream(first));
+        s.append_part(part(1, true, RedisValue::Stream(tail))).unwrap();
+        let RedisValue::Stream(v) = &s.value else { panic!("{s:?}") };
+        assert_eq!(v.entries.len(), 2);
+        assert_eq!(
+            (v.last_id.as_deref(), v.entries_added, v.max_deleted_entry_id.as_deref()),
+            (Some("5-0"), Some(7), Some("3-0"))
+        );
+
+        let err = part(0, false, RedisValue::List(vec![])).append_part(part(1, true, RedisValue::Set(vec![])));
+        assert!(err.unwrap_err().contains("a list part, then a set part"));
     }
 }

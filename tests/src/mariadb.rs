@@ -180,11 +180,43 @@ impl MariaDb {
         chomp(run_checked(&mut cmd, Some(sql.as_bytes())))
     }
 
+    /// [`MariaDb::query`]'s rows, each column unescaped, NULL as `None`.
+    pub fn query_rows(&self, db: &str, sql: &str) -> Vec<Vec<Option<String>>> {
+        self.query(db, sql).lines().map(|l| l.split('\t').map(unescape_batch_field).collect()).collect()
+    }
+
     /// A `mariadb` client command on the socket as `root`, in database `db`
     /// (none when empty), with batch output and utf8mb4.
     pub fn client_command(&self, db: &str) -> Command {
         client_command(&self.client, &self.socket, db)
     }
+}
+
+/// Undoes the `mariadb --batch` escapes of one column; `NULL` is `None`.
+fn unescape_batch_field(field: &str) -> Option<String> {
+    if field == "NULL" {
+        return None;
+    }
+    let mut out = String::with_capacity(field.len());
+    let mut chars = field.chars();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            match chars.next() {
+                Some('t') => out.push('\t'),
+                Some('n') => out.push('\n'),
+                Some('0') => out.push('\0'),
+                Some('\\') => out.push('\\'),
+                Some(o) => {
+                    out.push('\\');
+                    out.push(o);
+                }
+                None => out.push('\\'),
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    Some(out)
 }
 
 fn client_command(client: &Path, socket: &Path, db: &str) -> Command {

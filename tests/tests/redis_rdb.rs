@@ -176,23 +176,7 @@ fn whole_keys(recs: Vec<RedisRecord>) -> BTreeMap<(u32, Vec<u8>), RedisRecord> {
             Some(prev) => {
                 assert!(r.part.is_some(), "key {:?} written twice", String::from_utf8_lossy(&r.key));
                 assert_eq!(prev.expire_at_ms, r.expire_at_ms);
-                match (&mut prev.value, r.value) {
-                    (RedisValue::String(a), RedisValue::String(b)) => a.extend(b),
-                    (RedisValue::Hash(a), RedisValue::Hash(b)) => a.extend(b),
-                    (RedisValue::List(a), RedisValue::List(b)) | (RedisValue::Set(a), RedisValue::Set(b)) => {
-                        a.extend(b)
-                    }
-                    (RedisValue::ZSet(a), RedisValue::ZSet(b)) => a.extend(b),
-                    (RedisValue::Stream(a), RedisValue::Stream(b)) => {
-                        a.entries.extend(b.entries);
-                        a.groups = b.groups;
-                        a.last_id = b.last_id;
-                        a.entries_added = b.entries_added;
-                        a.max_deleted_entry_id = b.max_deleted_entry_id;
-                    }
-                    (a, b) => panic!("parts of different types: {a:?} / {b:?}"),
-                }
-                prev.last = r.last;
+                prev.append_part(r).unwrap();
             }
         }
     }

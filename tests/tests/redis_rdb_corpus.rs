@@ -100,44 +100,31 @@ fn functions(stream: &[u8]) -> Functions {
 
 /// Whole keys from records: parts joined, elements in canonical order.
 fn whole_keys(recs: Vec<RedisRecord>) -> Result<Keys, String> {
-    let mut out: Keys = BTreeMap::new();
+    let mut joined: BTreeMap<(u32, Vec<u8>), RedisRecord> = BTreeMap::new();
     for r in recs {
         let id = (r.db, r.key.clone());
-        let name = String::from_utf8_lossy(&r.key).into_owned();
-        match out.get_mut(&id) {
+        match joined.get_mut(&id) {
             None => {
-                let field_expiry = r.field_expire_at_ms.into_iter().collect();
-                out.insert(id, Held { value: r.value, expire_at_ms: r.expire_at_ms, field_expiry });
+                joined.insert(id, r);
             }
             Some(prev) => {
+                let name = String::from_utf8_lossy(&r.key).into_owned();
                 if r.part.is_none() {
                     return Err(format!("key {name} written twice"));
                 }
-                prev.field_expiry.extend(r.field_expire_at_ms);
-                match (&mut prev.value, r.value) {
-                    (RedisValue::String(a), RedisValue::String(b)) => a.extend(b),
-                    (RedisValue::Hash(a), RedisValue::Hash(b)) => a.extend(b),
-                    (RedisValue::List(a), RedisValue::List(b)) | (RedisValue::Set(a), RedisValue::Set(b)) => {
-                        a.extend(b)
-                    }
-                    (RedisValue::ZSet(a), RedisValue::ZSet(b)) => a.extend(b),
-                    (RedisValue::Stream(a), RedisValue::Stream(b)) => {
-                        a.entries.extend(b.entries);
-                        a.groups = b.groups;
-                        a.last_id = b.last_id;
-                        a.entries_added = b.entries_added;
-                        a.max_deleted_entry_id = b.max_deleted_entry_id;
-                    }
-                    (a, b) => return Err(format!("key {name}: parts of different types: {a:?} / {b:?}")),
-                }
+                prev.append_part(r).map_err(|e| format!("key {name}: {e}"))?;
             }
         }
     }
-    for h in out.values_mut() {
-        h.value.sort_canonical();
-        if let RedisValue::Hash(v) = &mut h.value {
+    let mut out: Keys = BTreeMap::new();
+    for (id, r) in joined {
+        let mut value = r.value;
+        value.sort_canonical();
+        if let RedisValue::Hash(v) = &mut value {
             v.sort();
         }
+        let field_expiry = r.field_expire_at_ms.into_iter().collect();
+        out.insert(id, Held { value, expire_at_ms: r.expire_at_ms, field_expiry });
     }
     Ok(out)
 }

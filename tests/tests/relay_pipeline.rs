@@ -65,36 +65,8 @@ fn export(redis: &RedisServer, patterns: &[&str]) -> BTreeMap<String, serde_json
         .collect()
 }
 
-/// Undoes the `mariadb --batch` escapes.
-fn unescape(field: &str) -> Option<String> {
-    if field == "NULL" {
-        return None;
-    }
-    let mut out = String::with_capacity(field.len());
-    let mut chars = field.chars();
-    while let Some(c) = chars.next() {
-        if c == '\\' {
-            match chars.next() {
-                Some('t') => out.push('\t'),
-                Some('n') => out.push('\n'),
-                Some('0') => out.push('\0'),
-                Some('\\') => out.push('\\'),
-                Some(o) => {
-                    out.push('\\');
-                    out.push(o);
-                }
-                None => out.push('\\'),
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    Some(out)
-}
-
 fn query_rows(db: &str, sql: &str) -> Vec<Vec<Option<String>>> {
-    let text = mariadb().query(db, sql);
-    text.lines().map(|l| l.split('\t').map(unescape).collect()).collect()
+    mariadb().query_rows(db, sql)
 }
 
 fn count(db: &str, table: &str) -> usize {

@@ -71,37 +71,9 @@ fn rows_of(rec: &Json, table: &str) -> usize {
     }
 }
 
-/// Undoes the `mariadb --batch` escapes.
-fn unescape(field: &str) -> Option<String> {
-    if field == "NULL" {
-        return None;
-    }
-    let mut out = String::with_capacity(field.len());
-    let mut chars = field.chars();
-    while let Some(c) = chars.next() {
-        if c == '\\' {
-            match chars.next() {
-                Some('t') => out.push('\t'),
-                Some('n') => out.push('\n'),
-                Some('0') => out.push('\0'),
-                Some('\\') => out.push('\\'),
-                Some(o) => {
-                    out.push('\\');
-                    out.push(o);
-                }
-                None => out.push('\\'),
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    Some(out)
-}
-
 /// Rows of a query, in UTC, NULL as `None`.
 fn query(db: &str, sql: &str) -> Vec<Vec<Option<String>>> {
-    let text = mariadb().query(db, &format!("SET time_zone = '+00:00'; {sql}"));
-    text.lines().map(|l| l.split('\t').map(unescape).collect()).collect()
+    mariadb().query_rows(db, &format!("SET time_zone = '+00:00'; {sql}"))
 }
 
 fn one_row(db: &str, sql: &str) -> Vec<Option<String>> {
