@@ -989,6 +989,80 @@ fn interleaved_rows_of_existing_tables_import_as_sorted_and_resume_exactly() {
     }
 }
 
+/// Issue 11: rows that omit a column of the unique key used for upsert
+/// (the real relay job's account_usage_stats: no rule writes `account_type`,
+/// daily rows have no hour) are matched with that column's default, NULL
+/// equal to NULL; a default that is not a constant is refused, naming the
+/// table, the key and the column.
+#[test]
+fn upsert_matches_omitted_key_columns_by_their_defaults() {
+    let schema = r#"{"kind":"schema","table":"aus","columns":[{"name":"id","type":"int64","nullable":false,"auto_increment":true},{"name":"account_id","type":"string","max_len":36,"nullable":false},{"name":"account_type","type":"string","max_len":16,"nullable":false,"default":"claude"},{"name":"stat_date","type":"date","nullable":false},{"name":"stat_hour","type":"string","max_len":13},{"name":"requests","type":"int32"}],"primary_key":["id"],"indexes":[{"name":"uk_aus","columns":["account_id","account_type","stat_date","stat_hour"],"unique":true}]}
+{"kind":"schema","table":"ev","columns":[{"name":"id","type":"int64","nullable":false,"auto_increment":true},{"name":"name","type":"string","max_len":16,"nullable":false},{"name":"seen_at","type":"datetime","precision":0,"nullable":false,"default_expr":"current_timestamp"},{"name":"n","type":"int32"}],"primary_key":["id"],"indexes":[{"name":"uk_ev","columns":["name","seen_at"],"unique":true}]}
+{"kind":"schema","table":"nd","columns":[{"name":"id","type":"int64","nullable":false,"auto_increment":true},{"name":"name","type":"string","max_len":16,"nullable":false},{"name":"kind","type":"string","max_len":16,"nullable":false},{"name":"n","type":"int32"}],"primary_key":["id"],"indexes":[{"name":"uk_nd","columns":["name","kind"],"unique":true}]}
+"#;
+    // Daily rows leave out stat_hour (NULL), hourly rows carry it; none
+    // carries account_type (its default, 'claude').
+    let rows = |requests: u32| {
+        let mut s = String::new();
+        for account in ["a1", "a2"] {
+            s.push_str(&format!(
+                "{{\"kind\":\"row\",\"table\":\"aus\",\"data\":{{\"account_id\":\"{account}\",\"stat_date\":\"2026-12-01\",\"requests\":{requests}}}}}\n"
+            ));
+            for hour in ["2026-12-01:03", "2026-12-01:04"] {
+                s.push_str(&format!(
+                    "{{\"kind\":\"row\",\"table\":\"aus\",\"data\":{{\"account_id\":\"{account}\",\"stat_date\":\"2026-12-01\",\"stat_hour\":\"{hour}\",\"requests\":{requests}}}}}\n"
+                ));
+            }
+        }
+        s
+    };
+    let pg = postgres();
+    let my = mariadb();
+    let w = Workdir::new("upsert-omitted-key");
+    for (tool, url, q) in three_targets(pg, my, &w, "uok") {
+        import(tool, &url).args(["--create-tables"]).stdin_bytes(schema).assert_success();
+        // A row the other tools wrote, of another account type, is a different row.
+        q("INSERT INTO aus (account_id, account_type, stat_date, requests) VALUES ('a1', 'gemini', '2026-12-01', 100)");
+        for requests in [5, 5, 7] {
+            import(tool, &url).args(["--mode", "upsert"]).stdin_bytes(rows(requests)).assert_success();
+        }
+        let table = q("SELECT account_id, account_type, COALESCE(stat_hour, '-'), requests FROM aus \
+                       ORDER BY account_id, account_type, COALESCE(stat_hour, '-')");
+        let table: Vec<&str> = table.lines().collect();
+        assert_eq!(
+            table,
+            [
+                "a1 claude - 7",
+                "a1 claude 2026-12-01:03 7",
+                "a1 claude 2026-12-01:04 7",
+                "a1 gemini - 100",
+                "a2 claude - 7",
+                "a2 claude 2026-12-01:03 7",
+                "a2 claude 2026-12-01:04 7",
+            ],
+            "{tool}: upsert three times"
+        );
+        // skip-existing and replace match the same way.
+        import(tool, &url).args(["--mode", "skip-existing"]).stdin_bytes(rows(9)).assert_success();
+        import(tool, &url).args(["--mode", "replace"]).stdin_bytes(rows(2)).assert_success();
+        assert_eq!(q("SELECT COUNT(*), SUM(requests) FROM aus"), "7 112", "{tool}: skip-existing, then replace");
+
+        // A key column whose default is an expression: refused, naming table, key and column.
+        let ev = "{\"kind\":\"row\",\"table\":\"ev\",\"data\":{\"name\":\"x\",\"n\":1}}\n";
+        let refused = import(tool, &url).args(["--mode", "upsert"]).stdin_bytes(ev).output().assert_code(2);
+        for part in ["table ev", "\"seen_at\"", "name, seen_at", "not a constant"] {
+            assert!(refused.stderr.contains(part), "{tool}: {part:?} in {}", refused.stderr);
+        }
+        // A NOT NULL key column without a default: refused likewise.
+        let nd = "{\"kind\":\"row\",\"table\":\"nd\",\"data\":{\"name\":\"x\",\"n\":1}}\n";
+        let refused = import(tool, &url).args(["--mode", "upsert"]).stdin_bytes(nd).output().assert_code(2);
+        for part in ["table nd", "\"kind\"", "name, kind", "NOT NULL and has no default"] {
+            assert!(refused.stderr.contains(part), "{tool}: {part:?} in {}", refused.stderr);
+        }
+        assert_eq!(q("SELECT (SELECT COUNT(*) FROM ev) + (SELECT COUNT(*) FROM nd)"), "0", "{tool}");
+    }
+}
+
 /// Issue 11: `--mode upsert` twice doubled tables whose primary key is an
 /// AUTO_INCREMENT id the rows do not carry. Rows are now matched by a unique
 /// key they carry (the database's own when it enforces it, else one by one,

@@ -22,6 +22,7 @@ pub mod cell;
 mod fastrow;
 mod front;
 mod mysql;
+mod omitted;
 mod postgres;
 mod sqlite;
 pub mod state;
@@ -38,6 +39,7 @@ use decant_record::{Record, RowData, TableSchema};
 
 use cell::{validate, Cell, EncodeOptions, ZeroDates};
 use front::{Batch, Front, FrontOptions, Msg, Run};
+use omitted::OmittedValue;
 use typemap::{planned_column, table_ddl, CastRule, DdlOptions, Dialect, TargetColumn};
 
 /// How rows meet rows that already exist.
@@ -267,6 +269,9 @@ pub(crate) trait Sink {
     /// The table's unique keys other than its primary key (column names in
     /// key order; keys over expressions or column prefixes left out).
     async fn unique_keys(&mut self, table: &str) -> Result<Vec<Vec<String>>, DbError>;
+    /// What each column of the table holds when a row omits it (its
+    /// default as a constant, or why that is not known), by column name.
+    async fn omitted_values(&mut self, table: &str) -> Result<HashMap<String, OmittedValue>, DbError>;
     /// Runs a statement made of SQL text and values (rendered or bound as
     /// this sink does); returns the rows it affected.
     async fn exec_pieces(&mut self, pieces: &[Piece<'_>]) -> Result<u64, DbError>;
@@ -400,8 +405,9 @@ enum Way {
     /// unique key on these columns, or one of them may be NULL. `native`
     /// (the plan keyed by them) when a unique key does enforce them for the
     /// rows whose key has no NULL: those go through the database's own
-    /// path, in bulk.
-    Lookup { key: Vec<usize>, native: Option<TablePlan> },
+    /// path, in bulk. `omitted`: the key's columns the rows do not carry,
+    /// each with the constant the database gives it (an SQL literal).
+    Lookup { key: Vec<usize>, native: Option<TablePlan>, omitted: Vec<(usize, String)> },
 }
 
 /// Parses `--key TABLE:COL,COL`.
@@ -862,7 +868,7 @@ impl<S: Sink> Importer<S> {
         let enc = EncodeOptions { dialect: self.dialect, zero_dates: self.args.zero_dates };
         let (mut again_cols, mut again) = (Vec::new(), Vec::new());
         let mut done = vec![false; ops.len()];
-        if let Way::Lookup { key, native: Some(native) } = &way {
+        if let Way::Lookup { key, native: Some(native), .. } = &way {
             // A unique key enforces the rows whose key has no NULL: those in
             // bulk through the database's own path, the others one by one.
             let mut owned: Vec<Vec<Cell>> = Vec::new();
@@ -927,7 +933,7 @@ impl<S: Sink> Importer<S> {
                 Way::Native(native) => {
                     self.sink.write(native, cols, std::slice::from_ref(&row), self.args.mode, None).await
                 }
-                Way::Lookup { key, .. } => self.write_looked_up(&plan, cols, key, row).await,
+                Way::Lookup { key, omitted, .. } => self.write_looked_up(&plan, cols, key, omitted, row).await,
             };
             match one {
                 Ok(w) => {
@@ -983,19 +989,22 @@ impl<S: Sink> Importer<S> {
         };
         let way = if self.args.mode == Mode::Insert {
             Way::Native(plan.clone())
-        } else if let Some(names) = self.keys.get(&name) {
+        } else if let Some(names) = self.keys.get(&name).cloned() {
             let mut key = Vec::new();
-            for n in names {
+            for n in &names {
                 match plan.index.get(n) {
                     None => bail!("--key {name}:{}: table {name} has no column {n:?}", names.join(",")),
-                    Some(i) if !cols.contains(i) => bail!(
-                        "--key {name}:{}: rows of {name} do not carry column {n:?}, so they cannot be matched by it",
-                        names.join(",")
-                    ),
                     Some(&i) => key.push(i),
                 }
             }
-            self.enforced_way(table, key).await?
+            match self.omitted_key_values(table, cols, &key).await? {
+                Ok(omitted) => self.enforced_way(table, key, omitted).await?,
+                Err((column, why)) => bail!(
+                    "--key {name}:{}: rows of {name} do not carry column {column:?}, and {why}, \
+                     so the value the database gives it is not known and the rows cannot be matched by it",
+                    names.join(",")
+                ),
+            }
         } else if !plan.pk.is_empty() && carried(&plan.pk) {
             Way::Native(plan.clone())
         } else {
@@ -1007,9 +1016,42 @@ impl<S: Sink> Importer<S> {
                 .map_err(|e| anyhow::anyhow!("reading the unique keys of {name}: {e}"))?;
             let resolve =
                 |names: &[String]| -> Option<Vec<usize>> { names.iter().map(|n| plan.index.get(n).copied()).collect() };
-            let found = schema_keys.iter().chain(&target_keys).filter_map(|k| resolve(k)).find(|k| carried(k));
+            let candidates: Vec<Vec<usize>> =
+                schema_keys.iter().chain(&target_keys).filter_map(|k| resolve(k)).collect();
+            // A key the rows carry whole; else one whose columns the rows omit
+            // take a constant default (the value the database gives them).
+            let mut found = candidates.iter().find(|k| carried(k)).map(|k| (k.clone(), Vec::new()));
+            let mut refused: Option<(Vec<usize>, String, String)> = None;
+            if found.is_none() {
+                let pk = (!plan.pk.is_empty()).then(|| plan.pk.clone());
+                for key in pk.iter().chain(&candidates) {
+                    match self.omitted_key_values(table, cols, key).await? {
+                        Ok(omitted) => {
+                            found = Some((key.clone(), omitted));
+                            break;
+                        }
+                        // The primary key is most often an AUTO_INCREMENT id the
+                        // rows leave out: the message below says so already.
+                        Err((column, why)) if candidates.contains(key) => {
+                            refused.get_or_insert((key.clone(), column, why));
+                        }
+                        Err(_) => {}
+                    }
+                }
+            }
             match found {
-                Some(key) => self.enforced_way(table, key).await?,
+                Some((key, omitted)) => self.enforced_way(table, key, omitted).await?,
+                None if refused.is_some() => {
+                    let (key, column, why) = refused.expect("checked just above");
+                    let key_names: Vec<&str> = key.iter().map(|&i| plan.columns[i].name.as_str()).collect();
+                    bail!(
+                        "--mode {mode_flag}: rows of table {name} omit column {column:?} of its unique key ({}), \
+                         and {why}, so the value the database gives it is not known and an existing row cannot be \
+                         told from a new one. Write the column in every row, give it a constant default, or pass \
+                         --key {name}:COLUMN[,COLUMN…] naming columns the rows carry",
+                        key_names.join(", ")
+                    );
+                }
                 None => {
                     let pk: Vec<&str> = plan.pk.iter().map(|&i| plan.columns[i].name.as_str()).collect();
                     let why = if pk.is_empty() {
@@ -1040,7 +1082,13 @@ impl<S: Sink> Importer<S> {
     /// The way to match rows by `key`: the database's own when a unique key
     /// (or the primary key) of the target is exactly those columns and none of
     /// them can be NULL (a unique index lets NULLs repeat), else row by row.
-    async fn enforced_way(&mut self, table: usize, key: Vec<usize>) -> anyhow::Result<Way> {
+    /// `omitted`: the key's columns the rows do not carry, with their defaults.
+    async fn enforced_way(
+        &mut self,
+        table: usize,
+        key: Vec<usize>,
+        omitted: Vec<(usize, String)>,
+    ) -> anyhow::Result<Way> {
         let name = self.plans[table].name.clone();
         let target_keys = self
             .sink
@@ -1063,14 +1111,62 @@ impl<S: Sink> Importer<S> {
                     .collect::<Option<Vec<usize>>>()
                     .is_some_and(|k| same(&k))
             });
-        let never_null = key.iter().all(|&i| !plan.columns[i].nullable);
+        let never_null = key.iter().all(|&i| match omitted.iter().find(|(o, _)| *o == i) {
+            Some((_, default)) => !default.eq_ignore_ascii_case("null"),
+            None => !plan.columns[i].nullable,
+        });
+        // The database's own path fills an omitted column with its default;
+        // a replace matches through the carried columns only, so it looks up.
+        let enforced = enforced && (omitted.is_empty() || self.args.mode != Mode::Replace);
         let mut native = plan.clone();
         native.pk = key.clone();
         Ok(match (enforced, never_null) {
             (true, true) => Way::Native(native),
-            (true, false) => Way::Lookup { key, native: Some(native) },
-            (false, _) => Way::Lookup { key, native: None },
+            // Rows whose carried key columns hold no NULL go the database's
+            // way, unless an omitted column's default is NULL (then none can).
+            (true, false) => {
+                let native = omitted.iter().all(|(_, d)| !d.eq_ignore_ascii_case("null")).then_some(native);
+                Way::Lookup { key, native, omitted }
+            }
+            (false, _) => Way::Lookup { key, native: None, omitted },
         })
+    }
+
+    /// The constants the database gives the columns of `key` that rows
+    /// carrying `cols` omit, or the first such column whose value is not
+    /// known, with why.
+    async fn omitted_key_values(
+        &mut self,
+        table: usize,
+        cols: &[usize],
+        key: &[usize],
+    ) -> anyhow::Result<Result<Vec<(usize, String)>, (String, String)>> {
+        let missing: Vec<usize> = key.iter().copied().filter(|i| !cols.contains(i)).collect();
+        if missing.is_empty() {
+            return Ok(Ok(Vec::new()));
+        }
+        let name = self.plans[table].name.clone();
+        let values = self
+            .sink
+            .omitted_values(&name)
+            .await
+            .map_err(|e| anyhow::anyhow!("reading the column defaults of {name}: {e}"))?;
+        let mut out = Vec::new();
+        for i in missing {
+            let column = self.plans[table].columns[i].name.clone();
+            if self.plans[table].columns[i].identity {
+                return Ok(Err((
+                    column,
+                    "its value is generated by the database (identity, AUTO_INCREMENT, rowid)".into(),
+                )));
+            }
+            match values.get(&column) {
+                Some(OmittedValue::Constant(sql)) => out.push((i, sql.clone())),
+                Some(OmittedValue::Unknown(why)) => return Ok(Err((column, why.clone()))),
+                None => return Ok(Err((column, "the table has no such column".into()))),
+            }
+        }
+        Ok(Ok(out))
     }
 
     /// Writes one row matched by `key` (NULL-safe) instead of a key the
@@ -1081,16 +1177,23 @@ impl<S: Sink> Importer<S> {
         plan: &TablePlan,
         cols: &[usize],
         key: &[usize],
+        omitted: &[(usize, String)],
         row: &'a [Cell],
     ) -> Result<Written, DbError> {
         let d = self.dialect;
         let table = d.quote_table(&plan.name);
         let mut cond: Vec<Piece<'a>> = Vec::new();
         for (n, &k) in key.iter().enumerate() {
-            let pos = cols.iter().position(|&c| c == k).expect("way() checked the rows carry the key");
             let and = if n == 0 { "" } else { " AND " };
             cond.push(Piece::Sql(format!("{and}{}{}", d.quote(&plan.columns[k].name), null_safe_equal(d))));
-            cond.push(Piece::Value(&row[pos]));
+            match cols.iter().position(|&c| c == k) {
+                Some(pos) => cond.push(Piece::Value(&row[pos])),
+                None => {
+                    let (_, default) =
+                        omitted.iter().find(|(o, _)| *o == k).expect("way() knows each omitted key column's default");
+                    cond.push(Piece::Sql(default.clone()));
+                }
+            }
         }
         let mut query = vec![Piece::Sql(format!("SELECT 1 FROM {table} WHERE "))];
         query.extend(cond.iter().cloned());

@@ -8,12 +8,15 @@
 //! truncation; id 0 stays 0; zero dates allowed (no NO_ZERO_DATE); literals
 //! need only `'` doubled.
 
+use std::collections::HashMap;
+
 use decant_record::conn::ConnUrl;
 use sqlx::mysql::{MySqlArguments, MySqlConnectOptions, MySqlConnection, MySqlDatabaseError};
 use sqlx::Arguments;
 use sqlx::{ConnectOptions, Executor, Row};
 
 use super::cell::{mysql_literal, mysql_literal_len, Cell};
+use super::omitted::{self, OmittedValue};
 use super::typemap::{kind_of, Dialect, TargetColumn};
 use super::{column_in_message, DbError, Mode, Piece, Prepared, Preparer, Sink, TablePlan, Written};
 
@@ -378,6 +381,41 @@ impl Sink for MySink {
         }
         // A key over column prefixes makes rows "equal" that are not.
         Ok(keys.into_iter().filter(|(_, c, partial)| !partial && !c.is_empty()).map(|(_, c, _)| c).collect())
+    }
+
+    async fn omitted_values(&mut self, table: &str) -> Result<HashMap<String, OmittedValue>, DbError> {
+        // MariaDB reports a default as SQL (`'claude'`, `NULL`, `current_timestamp()`);
+        // MySQL 8 the literal itself, unquoted, and DEFAULT_GENERATED for an expression.
+        let version = sqlx::query("SELECT VERSION()").fetch_one(&mut self.conn).await.map_err(db_error)?;
+        let raw_mysql = !text(&version, 0).to_ascii_lowercase().contains("mariadb");
+        let rows = sqlx::query(
+            "SELECT CAST(COLUMN_NAME AS CHAR), CAST(COLUMN_DEFAULT AS CHAR), CAST(IS_NULLABLE AS CHAR), CAST(EXTRA AS CHAR) \
+             FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?",
+        )
+        .bind(table)
+        .fetch_all(&mut self.conn)
+        .await
+        .map_err(db_error)?;
+        let mut out = HashMap::new();
+        for r in &rows {
+            let default: Option<String> = r.try_get_unchecked::<Option<String>, _>(1).ok().flatten();
+            let extra = text(r, 3).to_ascii_lowercase();
+            let expression_default = extra.contains("default_generated");
+            let extra = extra.replace("default_generated", "");
+            let generated =
+                ["auto_increment", "generated", "persistent", "virtual", "stored"].iter().any(|w| extra.contains(w));
+            let value = if expression_default {
+                OmittedValue::Unknown(format!(
+                    "its default is the expression {}, not a constant",
+                    default.as_deref().unwrap_or("?")
+                ))
+            } else {
+                // MariaDB spells "DEFAULT NULL" as the text NULL, and "no default" as SQL NULL.
+                omitted::classify(D, default.as_deref(), text(r, 2) == "YES", generated, raw_mysql)
+            };
+            out.insert(text(r, 0), value);
+        }
+        Ok(out)
     }
 
     async fn exec_pieces(&mut self, pieces: &[Piece<'_>]) -> Result<u64, DbError> {

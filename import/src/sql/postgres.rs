@@ -11,6 +11,7 @@ use sqlx::postgres::{PgConnectOptions, PgConnection, PgDatabaseError};
 use sqlx::{ConnectOptions, Executor, Row};
 
 use super::cell::{pg_copy, pg_copy_len, Cell};
+use super::omitted::{self, OmittedValue};
 use super::typemap::{kind_of, Dialect, Kind, TargetColumn};
 use super::{column_in_message, DbError, Mode, Piece, Prepared, Preparer, Sink, TablePlan, Written};
 
@@ -315,6 +316,28 @@ impl Sink for PgSink {
             }
         }
         Ok(keys)
+    }
+
+    async fn omitted_values(&mut self, table: &str) -> Result<HashMap<String, OmittedValue>, DbError> {
+        let rows = sqlx::query(
+            "SELECT a.attname::text, pg_get_expr(d.adbin, d.adrelid), a.attnotnull, \
+                    (a.attidentity <> '' OR a.attgenerated <> '') \
+             FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum \
+             WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped",
+        )
+        .bind(D.quote_table(table))
+        .fetch_all(&mut self.conn)
+        .await
+        .map_err(db_error)?;
+        let mut out = HashMap::new();
+        for r in rows {
+            let name: String = r.try_get(0).map_err(db_error)?;
+            let default: Option<String> = r.try_get(1).map_err(db_error)?;
+            let notnull: bool = r.try_get(2).map_err(db_error)?;
+            let generated: bool = r.try_get(3).map_err(db_error)?;
+            out.insert(name, omitted::classify(D, default.as_deref(), !notnull, generated, false));
+        }
+        Ok(out)
     }
 
     async fn exec_pieces(&mut self, pieces: &[Piece<'_>]) -> Result<u64, DbError> {

@@ -5,6 +5,8 @@
 //! so nothing goes through SQL text; date-times are stored as the stream's
 //! ISO 8601 text.
 
+use std::collections::HashMap;
+
 use decant_record::conn::ConnUrl;
 use decant_record::schema::sqlite_layout;
 use decant_record::TableSchema;
@@ -12,6 +14,7 @@ use sqlx::sqlite::{SqliteArguments, SqliteConnectOptions, SqliteConnection};
 use sqlx::{Arguments, ConnectOptions, Executor, Row};
 
 use super::cell::Cell;
+use super::omitted::{self, OmittedValue};
 use super::typemap::{kind_of, Dialect, TargetColumn};
 use super::{column_in_message, DbError, Mode, Piece, Prepared, Preparer, Sink, TablePlan, Written};
 
@@ -281,6 +284,23 @@ impl Sink for LiteSink {
             }
         }
         Ok(keys)
+    }
+
+    async fn omitted_values(&mut self, table: &str) -> Result<HashMap<String, OmittedValue>, DbError> {
+        // table_xinfo: `hidden` is 2 or 3 for a generated column.
+        let rows = sqlx::query(&format!("PRAGMA table_xinfo({})", D.quote(table)))
+            .fetch_all(&mut self.conn)
+            .await
+            .map_err(db_error)?;
+        let mut out = HashMap::new();
+        for r in &rows {
+            let name: String = r.try_get("name").map_err(db_error)?;
+            let default: Option<String> = r.try_get("dflt_value").map_err(db_error)?;
+            let notnull: i64 = r.try_get("notnull").map_err(db_error)?;
+            let hidden: i64 = r.try_get("hidden").map_err(db_error)?;
+            out.insert(name, omitted::classify(D, default.as_deref(), notnull == 0, hidden >= 2, false));
+        }
+        Ok(out)
     }
 
     async fn exec_pieces(&mut self, pieces: &[Piece<'_>]) -> Result<u64, DbError> {
