@@ -10,6 +10,11 @@
 #      script doing the same mapping into the same tables (relay_py_peer.py),
 #      measured in the same run;
 #   3. the whole dataset (every family) through the pipeline.
+# Part 2 also measures the pipeline's floor (issue 11), in the same runs: the
+# slower of redis-export of the same keys to /dev/null and LOAD DATA INFILE
+# of the same rows, in stream order, from files (rows_to_loaddata.py) into
+# empty tables; and the CPU seconds of redis-server and mariadbd during the
+# pipeline (from /proc), so the stage that bounds it shows.
 # Needs the real-model spec examples/relay-to-mysql.toml (issue 11) and the
 # real-model generator examples/gen_relay_redis.py.
 # Medians of BENCH_RUNS runs (default 3); peak RSS from /usr/bin/time -v.
@@ -75,14 +80,38 @@ pipeline() { # db, redis-export args... (each stage's user+sys CPU into $WORK/st
 stages() { # LABEL: records the CPU seconds of each stage of the last pipeline
     for s in export transform import; do cpu "$1_$s" "$WORK/stage.$s"; done
 }
+# proc_cpu PID: the user+sys CPU seconds a process has used so far.
+proc_cpu() { awk -v hz="$(getconf CLK_TCK)" '{print ($14 + $15) / hz}' "/proc/$1/stat"; }
+REDIS_PID=$(redis-cli -p "$RPORT" info server | awk -F: '/^process_id/ {print $2+0}')
+MARIADB_PID=$(cat "$MY/pid")
+SUBSET=(--match 'apikey:*' --match 'usage:daily:*' --match 'usage:cost:daily:*' --match 'usage:records:*')
 export -f pipeline
 export BIN RPORT MPORT WORK
 
 say "2. api keys, daily usage, daily costs, usage records: decant pipeline vs redis-py + pymysql ($RUNS runs each), load $(load)"
 for i in $(seq "$RUNS"); do
     sql -e "DROP DATABASE IF EXISTS d$i; CREATE DATABASE d$i"
+    r0=$(proc_cpu "$REDIS_PID") m0=$(proc_cpu "$MARIADB_PID")
     timed decant_subset bash -c "pipeline d$i --match 'apikey:*' --match 'usage:daily:*' --match 'usage:cost:daily:*' --match 'usage:records:*'" >/dev/null
+    echo "subset_redis $(awk -v a="$r0" -v b="$(proc_cpu "$REDIS_PID")" 'BEGIN {print b - a}')" >>"$WORK/times"
+    echo "subset_mariadb $(awk -v a="$m0" -v b="$(proc_cpu "$MARIADB_PID")" 'BEGIN {print b - a}')" >>"$WORK/times"
     stages subset
+    # The floor: redis-export of the same keys to /dev/null, and LOAD DATA of
+    # the same rows (the pipeline's transform output) from files into empty
+    # tables created like the pipeline's.
+    timed floor_export "$BIN/redis-export" --url "redis://127.0.0.1:$RPORT/0" -q "${SUBSET[@]}" -o /dev/null
+    "$BIN/redis-export" --url "redis://127.0.0.1:$RPORT/0" -q "${SUBSET[@]}" |
+        "$BIN/decant-transform" --spec examples/relay-to-mysql.toml -q -o "$WORK/subset-rows.ndjson"
+    rm -rf "$WORK/ld"
+    python3 scripts/bench/rows_to_loaddata.py "$WORK/subset-rows.ndjson" "$WORK/ld" >"$WORK/load.sql"
+    sql -e "DROP DATABASE IF EXISTS l$i; CREATE DATABASE l$i"
+    for t in $(sql -e "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'd$i'"); do
+        sql -e "CREATE TABLE l$i.\`$t\` LIKE d$i.\`$t\`"
+    done
+    timed floor_load mariadb --no-defaults --socket="$MY/sock" -uroot "l$i" -e "source $WORK/load.sql"
+    [[ $(sql -e "SELECT SUM(TABLE_ROWS) > 0 FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'l$i'") == 1 ]] ||
+        die "LOAD DATA of the floor loaded nothing"
+    sql -e "DROP DATABASE IF EXISTS l$i"
     sql -e "DROP DATABASE IF EXISTS d$i; DROP DATABASE IF EXISTS p$i; CREATE DATABASE p$i"
     timed python_subset "$WORK/venv/bin/python" scripts/bench/relay_py_peer.py "$RPORT" "$MPORT" "p$i" >/dev/null
     sql -e "SELECT COUNT(*) FROM p$i.api_keys" >&2
@@ -107,15 +136,21 @@ stage_line() { printf '%s CPU s: redis-export %s, decant-transform %s, mysql-imp
 t_rss=$(awk '$1=="transform" {print $3}' "$WORK/times" | sort -n | tail -1)
 d_secs=$(median decant_subset 2 mean)
 p_secs=$(median python_subset 2 mean)
+fe_secs=$(median floor_export 2 mean)
+fl_secs=$(median floor_load 2 mean)
 f_secs=$(median decant_full 2 mean)
 awk -v b="$BYTES" -v t="$t_secs" -v c="$t_cpu" -v rss="$t_rss" -v d="$d_secs" -v p="$p_secs" -v f="$f_secs" -v k="$KEYS" \
-    -v runs="$RUNS" -v rows="$ROWS" 'BEGIN {
+    -v runs="$RUNS" -v rows="$ROWS" -v fe="$fe_secs" -v fl="$fl_secs" 'BEGIN {
     printf "relay dataset: %d keys, %.0f MB stream; medians of %d runs\n", k, b / 1e6, runs
     printf "decant-transform alone:              %6.2f s  %6.1f MB/s  %.2f CPU s = %.0f MB per CPU-second  peak RSS %d MB\n", t, b / 1e6 / t, c, b / 1e6 / c, rss / 1024
     printf "4 families (api keys, daily usage, costs, records), decant:  %6.2f s\n", d
-    printf "4 families, redis-py+pymysql:                             %6.2f s  (decant %.1fx faster)\n", p, p / d
+    printf "4 families, redis-py+pymysql:                             %6.2f s  (decant %.1fx faster; target >= 6x)\n", p, p / d
+    floor = fe > fl ? fe : fl
+    printf "floor of the 4 families: redis-export to /dev/null %.2f s, LOAD DATA of the rows %.2f s\n", fe, fl
+    printf "4 families, decant vs its floor:                          %.2fx  (target <= 1.3x)\n", d / floor
     printf "whole dataset through the pipeline:  %6.2f s  (~%d rows, InnoDB estimate)\n", f, rows
 }'
 stage_line subset
+printf 'subset CPU s of the servers: redis-server %s, mariadbd %s\n' "$(median subset_redis 2 mean)" "$(median subset_mariadb 2 mean)"
 stage_line full
 echo "load average (1/5/15 min) after part 1: $LOAD_1; after part 2: $LOAD_2; at the end: $LOAD_3"

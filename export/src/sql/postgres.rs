@@ -407,7 +407,10 @@ async fn read_schema(
              (i.indexprs IS NOT NULL OR i.indpred IS NOT NULL), \
              (SELECT json_agg(a.attname ORDER BY k.o) FROM unnest(i.indkey::int2[]) WITH ORDINALITY k(n, o) \
               JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.n WHERE k.o <= i.indnkeyatts)::text, \
-             pg_get_indexdef(i.indexrelid), am.amname \
+             pg_get_indexdef(i.indexrelid), am.amname, \
+             (i.indnatts <> i.indnkeyatts \
+              OR EXISTS (SELECT 1 FROM unnest(i.indoption::int2[]) o WHERE o <> 0) \
+              OR EXISTS (SELECT 1 FROM unnest(i.indclass::oid[]) c JOIN pg_opclass oc ON oc.oid = c WHERE NOT oc.opcdefault)) \
              FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid JOIN pg_am am ON am.oid = ic.relam \
              WHERE i.indrelid IN ({oids}) ORDER BY ic.relname"
         ),
@@ -418,12 +421,17 @@ async fn read_schema(
         let oid: i64 = get(r, 0).parse().unwrap_or(0);
         let Some(schema) = by_oid.get_mut(&oid) else { continue };
         let cols = json_names(get(r, 5));
-        // Partial, expression and non-btree (GIN, GiST, …) indexes have no
-        // portable equivalent: named, with their DDL.
-        let special = get(r, 4) == "t" || cols.is_empty() || (get(r, 7) != "btree" && get(r, 2) != "t");
+        // Partial, expression and non-btree (GIN, GiST, BRIN, …) indexes,
+        // and btree ones with a DESC / NULLS order, INCLUDE columns or an
+        // operator class of their own, have no portable equivalent: carried
+        // as the server's own definition (recreated on PostgreSQL, named
+        // elsewhere).
+        let shaped = get(r, 8) == "t" && get(r, 2) != "t";
+        let special = get(r, 4) == "t" || cols.is_empty() || (get(r, 7) != "btree" && get(r, 2) != "t") || shaped;
         if special {
             let kind = match get(r, 7) {
                 "btree" if get(r, 4) == "t" => "partial or expression index".to_owned(),
+                "btree" => "ordered, covering or operator-class index".to_owned(),
                 am => format!("{am} index"),
             };
             let ddl = get(r, 6).to_owned();

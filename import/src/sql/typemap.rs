@@ -532,6 +532,17 @@ pub struct TableDdl {
     pub notes: Vec<String>,
 }
 
+/// A PostgreSQL index definition (`pg_get_indexdef`: `CREATE [UNIQUE] INDEX
+/// name ON [ONLY] schema.table USING method (…) …`) on `table` instead of the
+/// table it was read from; `None` when it does not have that shape.
+fn retarget_pg_index(ddl: &str, table: &str) -> Option<String> {
+    let on = ddl.find(" ON ")? + " ON ".len();
+    let rest = &ddl[on..];
+    let only = if rest.starts_with("ONLY ") { "ONLY " } else { "" };
+    let using = rest.find(" USING ")?;
+    Some(format!("{}{only}{table}{}", &ddl[..on], &rest[using..]))
+}
+
 /// The declared type a column gets: a `--cast` rule, else the source type for
 /// a same-dialect copy, else the mapping above.
 pub fn declared_type(dialect: Dialect, schema: &TableSchema, col: &Column, opts: &DdlOptions) -> String {
@@ -671,9 +682,16 @@ pub fn table_ddl(dialect: Dialect, schema: &TableSchema, opts: &DdlOptions) -> R
         }
     }
     for index in &schema.special_indexes {
-        let recreate = same && dialect == Dialect::MySql && index.ddl.starts_with("CREATE ");
-        if recreate {
-            out.special_indexes.push(index.ddl.clone());
+        // Same engine: the definition the source server reported, run as is
+        // (PostgreSQL's names its table schema-qualified: pointed at this one).
+        let recreated = match dialect {
+            _ if !same || !index.ddl.starts_with("CREATE ") => None,
+            Dialect::MySql => Some(index.ddl.clone()),
+            Dialect::Postgres => retarget_pg_index(&index.ddl, &table),
+            Dialect::Sqlite => None,
+        };
+        if let Some(ddl) = recreated {
+            out.special_indexes.push(ddl);
         } else {
             out.not_carried.push(lost(format!(
                 "{} {:?} is not carried (no equivalent here; its source DDL: {})",
@@ -1120,6 +1138,24 @@ pub fn kind_of(dialect: Dialect, sql_type: &str) -> Kind {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pg_index_definitions_point_at_the_target_table() {
+        let t = Dialect::Postgres.quote_table("film");
+        assert_eq!(
+            retarget_pg_index("CREATE INDEX film_tags ON public.film USING gin (tags)", &t).as_deref(),
+            Some("CREATE INDEX film_tags ON \"film\" USING gin (tags)")
+        );
+        assert_eq!(
+            retarget_pg_index(
+                "CREATE UNIQUE INDEX u ON ONLY s.\"Film\" USING btree (a DESC NULLS LAST) INCLUDE (b) WHERE (a > 0)",
+                &Dialect::Postgres.quote_table("s.Film")
+            )
+            .as_deref(),
+            Some("CREATE UNIQUE INDEX u ON ONLY \"s\".\"Film\" USING btree (a DESC NULLS LAST) INCLUDE (b) WHERE (a > 0)")
+        );
+        assert_eq!(retarget_pg_index("CREATE INDEX x", &t), None);
+    }
 
     fn col(name: &str, ty: LogicalType) -> Column {
         Column::new(name, ty)
