@@ -614,3 +614,119 @@ impl<'a> From<&'a Record> for Who<'a> {
         Who::Record(r)
     }
 }
+
+/// Builders for the parts' unit tests: a rule from its TOML, and input records.
+#[cfg(test)]
+mod test_support {
+    use super::*;
+
+    /// The first `[[rule]]` of `spec`, compiled against its `[[schema]]` tables.
+    pub(super) fn rule(spec: &str) -> Rule {
+        let spec = crate::spec::Spec::parse(spec).expect("the test spec parses");
+        let tables = spec.tables().expect("the test spec's tables");
+        Rule::compile(0, &spec.rule[0], &tables).expect("the test rule compiles")
+    }
+
+    pub(super) fn redis(key: &str, value: RedisValue) -> Record {
+        Record::Redis(RedisRecord::new(0, key.as_bytes().to_vec(), value))
+    }
+
+    pub(super) fn hash(key: &str, fields: &[(&str, &str)]) -> Record {
+        let pairs = fields.iter().map(|(f, v)| (f.as_bytes().to_vec(), v.as_bytes().to_vec())).collect();
+        redis(key, RedisValue::Hash(pairs))
+    }
+
+    pub(super) fn row(table: &str, data: &[(&str, Value)]) -> Record {
+        let data = data.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
+        Record::Row(Row { table: table.into(), data: RowData(data) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::test_support::*;
+    use super::*;
+
+    const HASH_RULE: &str = r#"
+        [[rule]]
+        name = "accounts"
+        match = "acct:{region}:{id}"
+        type = "hash"
+        db = 2
+        to_table = "accounts"
+        columns = [{ name = "id", from = "{id}", cast = "int" }, { name = "region", from = "{region}" }]
+        extra_fields = "ignore"
+    "#;
+
+    #[test]
+    fn a_key_rule_matches_by_pattern_type_and_db_and_fills_the_captures() {
+        let rule = rule(HASH_RULE);
+        let mut caps = Vec::new();
+        assert!(rule.matches_key(2, RedisType::Hash, b"acct:eu:42", &mut caps));
+        assert_eq!(caps.iter().map(|c| &b"acct:eu:42"[c.clone()]).collect::<Vec<_>>(), [&b"eu"[..], b"42"]);
+        assert!(!rule.matches_key(0, RedisType::Hash, b"acct:eu:42", &mut caps), "db 2 only");
+        assert!(!rule.matches_key(2, RedisType::String, b"acct:eu:42", &mut caps), "hashes only");
+        assert!(!rule.matches_key(2, RedisType::Hash, b"user:eu:42", &mut caps));
+        assert_eq!(rule.key_prefix(), Some(&b"acct:"[..]));
+        assert_eq!(rule.match_text(), "acct:{region}:{id} (hash) db 2");
+        assert_eq!(rule.output_text(), "rows of accounts");
+        assert_eq!(rule.kind(), RuleKind::Rows);
+        assert!(rule.drops_unmapped() && !rule.maps_every_field());
+    }
+
+    #[test]
+    fn where_filters_test_captures_fields_and_nulls() {
+        let rule = rule(
+            r#"
+            [[rule]]
+            match = "acct:{region}:{id}"
+            where = { "{region}" = "eu" }
+            where_not_null = ["plan"]
+            to_table = "accounts"
+            columns = [{ name = "id", from = "{id}" }]
+            extra_fields = "ignore"
+            "#,
+        );
+        let mut caps = Vec::new();
+        assert!(rule.matches(&hash("acct:eu:1", &[("plan", "pro")]), &mut caps));
+        assert!(!rule.matches(&hash("acct:us:1", &[("plan", "pro")]), &mut caps), "region is not eu");
+        assert!(!rule.matches(&hash("acct:eu:1", &[("other", "x")]), &mut caps), "plan is missing");
+        // A rule that does not match says so instead of producing nothing.
+        let err = rule.apply(&hash("acct:us:1", &[("plan", "pro")])).unwrap_err();
+        assert_eq!(err.to_string(), r#"rule "accounts", key "acct:us:1": the rule does not match this record"#);
+    }
+
+    #[test]
+    fn a_table_rule_takes_the_table_s_rows_schemas_and_deletes_only() {
+        let rule = rule("[[rule]]\nmatch_table = \"users\"\nto_table = \"people\"\n");
+        let mut caps = Vec::new();
+        assert!(rule.matches(&row("users", &[("id", Value::Int(1))]), &mut caps));
+        assert!(!rule.matches(&row("orders", &[("id", Value::Int(1))]), &mut caps));
+        assert!(!rule.matches(&hash("users", &[("id", "1")]), &mut caps), "a Redis key is not a row");
+        assert_eq!(rule.match_table(), Some("users"));
+        assert_eq!(rule.key_prefix(), None);
+    }
+
+    #[test]
+    fn errors_name_the_rule_the_record_and_the_column() {
+        let err = TransformError {
+            rule: "r".into(),
+            record: describe_record(&hash("k\u{1}", &[])),
+            column: Some("c".into()),
+            message: "bad".into(),
+        };
+        assert_eq!(err.to_string(), r#"rule "r", key "k\u{1}", column "c": bad"#);
+        assert_eq!(describe_record(&row("t", &[])), r#"table "t" row"#);
+        assert_eq!(Who::Key(b"a:1").describe(), r#"key "a:1""#);
+    }
+
+    #[test]
+    fn render_writes_values_as_redis_text() {
+        let text = |v: Value| render(&v, JsonStyle::Compact).unwrap().map(|b| String::from_utf8(b).unwrap());
+        assert_eq!(text(Value::Null), None);
+        assert_eq!(text(Value::Bool(true)).as_deref(), Some("true"));
+        assert_eq!(text(Value::Int(-7)).as_deref(), Some("-7"));
+        assert_eq!(text(Value::Float(1.5)).as_deref(), Some("1.5"));
+        assert_eq!(text(Value::Array(vec![Value::Int(1), Value::String("a".into())])).as_deref(), Some(r#"[1,"a"]"#));
+    }
+}

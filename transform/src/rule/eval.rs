@@ -270,3 +270,117 @@ fn walk<'v>(doc: &'v Value, segs: &[String]) -> Option<&'v Value> {
     }
     Some(cur)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_support::rule;
+    use super::*;
+
+    /// Each column of `rule` evaluated on a hash key, through [`Rule::eval`] directly.
+    fn eval_columns(rule: &Rule, key: &str, fields: &[(&str, &str)]) -> Vec<Result<Value, TransformError>> {
+        let mut caps = Vec::new();
+        assert!(rule.matches_key(0, RedisType::Hash, key.as_bytes(), &mut caps), "{key} matches");
+        let mut ctx = Ctx::new(rule.fields.len(), rule.json_sources.len());
+        ctx.key = key.as_bytes();
+        ctx.caps = &caps;
+        ctx.ty = Some(RedisType::Hash);
+        for (f, v) in fields {
+            if let Some(i) = rule.field_index(f.as_bytes()) {
+                ctx.fields[i] = Some(Input::Bytes(v.as_bytes()));
+            }
+        }
+        let Out::Rows { cols, .. } = &rule.out else { panic!("a row rule") };
+        cols.iter().map(|c| rule.eval(Who::Key(key.as_bytes()), c, &mut ctx)).collect()
+    }
+
+    fn values(results: Vec<Result<Value, TransformError>>) -> Vec<String> {
+        results.into_iter().map(|r| r.expect("the column evaluates").to_json_string()).collect()
+    }
+
+    fn spec(columns: &str) -> String {
+        format!(
+            "[[rule]]\nname = \"users\"\nmatch = \"user:{{tenant}}:{{id}}\"\ntype = \"hash\"\nto_table = \"users\"\n\
+             extra_fields = \"ignore\"\ncolumns = [{columns}]\n"
+        )
+    }
+
+    #[test]
+    fn pattern_captures_become_columns_with_their_casts() {
+        let rule = rule(&spec(
+            r#"{ name = "id", from = "{id}", cast = "int" }, { name = "tenant", from = "{tenant}" }, { name = "key", from = "$key" }, { name = "type", from = "$type" }"#,
+        ));
+        let got = values(eval_columns(&rule, "user:acme:0042", &[]));
+        assert_eq!(got, ["42", r#""acme""#, r#""user:acme:0042""#, r#""hash""#]);
+    }
+
+    #[test]
+    fn each_field_gets_its_own_cast() {
+        let rule = rule(&spec(
+            r#"{ name = "age", cast = "int" }, { name = "ratio", cast = "float" }, { name = "ok", cast = "bool" }, { name = "note" }, { name = "meta", cast = "json" }"#,
+        ));
+        let got = values(eval_columns(
+            &rule,
+            "user:a:1",
+            &[("age", "37"), ("ratio", "0.25"), ("ok", "true"), ("note", "007"), ("meta", r#"{"a":[1,2]}"#)],
+        ));
+        assert_eq!(got, ["37", "0.25", "true", r#""007""#, r#"{"a":[1,2]}"#]);
+    }
+
+    #[test]
+    fn a_cast_that_fails_names_the_column_and_the_field() {
+        let rule = rule(&spec(r#"{ name = "age", cast = "int" }"#));
+        let err = eval_columns(&rule, "user:a:1", &[("age", "thirty")]).remove(0).unwrap_err();
+        assert_eq!((err.rule.as_str(), err.record.as_str()), ("users", r#"key "user:a:1""#));
+        assert_eq!(err.column.as_deref(), Some("age"));
+        assert!(err.message.starts_with(r#"field "age": "#) && err.message.contains("thirty"), "{err}");
+    }
+
+    #[test]
+    fn missing_and_empty_sources_follow_required_default_and_empty() {
+        let rule = rule(&spec(
+            r#"{ name = "a", required = true }, { name = "b", default = 5 }, { name = "c", empty = "error" }, { name = "d", cast = "int" }, { name = "e" }"#,
+        ));
+        let got = eval_columns(&rule, "user:x:1", &[("c", ""), ("d", "")]);
+        let err = got[0].as_ref().unwrap_err();
+        assert_eq!(err.message, r#"field "a" is missing, and the column is required (give it a default)"#);
+        assert_eq!(got[1].as_ref().unwrap(), &Value::Int(5));
+        assert_eq!(got[2].as_ref().unwrap_err().message, r#"field "c" is empty"#);
+        assert_eq!(got[3].as_ref().unwrap(), &Value::Null, "an empty text is NULL for a typed cast");
+        assert_eq!(got[4].as_ref().unwrap(), &Value::Null, "a missing field without options is NULL");
+    }
+
+    #[test]
+    fn json_paths_read_members_and_elements_and_report_bad_json() {
+        let rule = rule(&spec(
+            r#"{ name = "city", from = "profile", path = "address.city" }, { name = "second", from = "profile", path = "tags.1" }, { name = "none", from = "profile", path = "nope" }"#,
+        ));
+        let profile = r#"{"address":{"city":"Oslo"},"tags":["a","b"]}"#;
+        assert_eq!(values(eval_columns(&rule, "user:x:1", &[("profile", profile)])), [r#""Oslo""#, r#""b""#, "null"]);
+        let err = eval_columns(&rule, "user:x:1", &[("profile", "{not json")]).remove(0).unwrap_err();
+        assert_eq!(err.column.as_deref(), Some("city"));
+        assert!(err.message.starts_with(r#"field "profile": not valid JSON"#), "{err}");
+    }
+
+    #[test]
+    fn templates_pad_and_coalesce_takes_the_first_present_source() {
+        let rule = rule(&spec(
+            r#"{ name = "code", template = "{tenant}-{id|02}" }, { name = "label", coalesce = ["nick", "name", "{id}"] }"#,
+        ));
+        let got = values(eval_columns(&rule, "user:acme:7", &[("nick", ""), ("name", "Ann")]));
+        assert_eq!(got, [r#""acme-07""#, r#""Ann""#]);
+        let got = values(eval_columns(&rule, "user:acme:7", &[]));
+        assert_eq!(got[1], r#""7""#, "the capture is the last resort");
+    }
+
+    #[test]
+    fn helpers_walk_reorder_and_absent() {
+        let doc = Value::Object(vec![("a".into(), Value::Array(vec![Value::Int(1), Value::Int(2)]))]);
+        assert_eq!(walk(&doc, &["a".into(), "1".into()]), Some(&Value::Int(2)));
+        assert_eq!(walk(&doc, &["a".into(), "x".into()]), None);
+        let mut v =
+            Value::Object(vec![("z".into(), Value::Null), ("a".into(), Value::Null), ("m".into(), Value::Null)]);
+        reorder(&mut v, &["m".into(), "z".into()]);
+        assert_eq!(v.to_json_string(), r#"{"m":null,"z":null,"a":null}"#);
+        assert!(is_absent(&Value::String(String::new())) && is_absent(&Value::Null) && !is_absent(&Value::Int(0)));
+    }
+}

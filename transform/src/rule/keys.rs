@@ -237,3 +237,159 @@ pub(crate) fn parse_entry_id(id: &str) -> Option<(u64, u64)> {
     let num = |t: &str| if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) { t.parse().ok() } else { None };
     Some((num(ms)?, num(seq)?))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_support::{row, rule};
+    use super::*;
+
+    /// A rule from the rows of table `src` to keys, with the given options.
+    fn key_rule(options: &str) -> Rule {
+        rule(&format!("[[rule]]\nname = \"keys\"\nmatch_table = \"src\"\n{options}\n"))
+    }
+
+    /// The key a rule builds of one `src` row, through [`Rule::build_key`] directly.
+    fn key_of(rule: &Rule, data: &[(&str, Value)]) -> Result<RedisRecord, TransformError> {
+        let rec = row("src", data);
+        let Record::Row(r) = &rec else { unreachable!() };
+        let mut ctx = Ctx::new(rule.fields.len(), rule.json_sources.len());
+        ctx.table = Some(&r.table);
+        rule.bind_row(&rec, r, &mut ctx)?;
+        match rule.build_key(Who::Record(&rec), &mut ctx)? {
+            Record::Redis(k) => Ok(k),
+            other => panic!("a key, not {other:?}"),
+        }
+    }
+
+    fn text(s: &str) -> Value {
+        Value::String(s.into())
+    }
+
+    fn pairs(p: &[(&str, &str)]) -> Vec<(Vec<u8>, Vec<u8>)> {
+        p.iter().map(|(f, v)| (f.as_bytes().to_vec(), v.as_bytes().to_vec())).collect()
+    }
+
+    #[test]
+    fn rows_become_hashes_without_their_null_fields() {
+        let rule = key_rule(
+            r#"to_key = "user:{id}"
+            to_db = 3
+            columns = [{ name = "id" }, { name = "name" }, { name = "age" }, { name = "note", null = "empty" }]"#,
+        );
+        let k =
+            key_of(&rule, &[("id", Value::Int(7)), ("name", text("Ann")), ("age", Value::Null), ("note", Value::Null)])
+                .unwrap();
+        assert_eq!((k.db, k.key.as_slice()), (3, &b"user:7"[..]));
+        assert_eq!(k.value, RedisValue::Hash(pairs(&[("id", "7"), ("name", "Ann"), ("note", "")])));
+        let rule = key_rule(
+            r#"to_key = "user:{id}"
+            columns = [{ name = "name" }]
+            ignore_fields = ["id"]"#,
+        );
+        let err = key_of(&rule, &[("id", Value::Int(7)), ("name", Value::Null)]).unwrap_err();
+        assert_eq!(err.message, "every field is NULL: Redis cannot hold an empty hash");
+    }
+
+    #[test]
+    fn fields_from_spreads_a_json_object_before_the_listed_columns() {
+        let rule = key_rule(
+            r#"to_key = "cfg:{id}"
+            fields_from = "doc"
+            columns = [{ name = "id" }]"#,
+        );
+        let k = key_of(&rule, &[("id", Value::Int(1)), ("doc", text(r#"{"a":"x","n":2,"z":null}"#))]).unwrap();
+        assert_eq!(k.value, RedisValue::Hash(pairs(&[("a", "x"), ("n", "2"), ("id", "1")])));
+        let err = key_of(&rule, &[("id", Value::Int(1)), ("doc", text("[1]"))]).unwrap_err();
+        assert_eq!(
+            (err.column.as_deref(), err.message.as_str()),
+            (Some("fields_from"), "fields_from: [1] is not a JSON object")
+        );
+    }
+
+    #[test]
+    fn rows_become_strings_set_members_and_scored_zset_members() {
+        let string = key_rule("to_key = \"s:{id}\"\nto_type = \"string\"\nvalue = \"body\"\nignore_fields = []");
+        let k = key_of(&string, &[("id", Value::Int(1)), ("body", text("hello"))]).unwrap();
+        assert_eq!(k.value, RedisValue::String(b"hello".to_vec()));
+        let err = key_of(&string, &[("id", Value::Int(1)), ("body", Value::Null)]).unwrap_err();
+        assert_eq!(
+            (err.column.as_deref(), err.message.as_str()),
+            (Some("value"), "is NULL; a Redis value cannot be NULL")
+        );
+
+        let set = key_rule("to_key = \"tags:{id}\"\nto_type = \"set\"\nmember = \"tag\"");
+        let k = key_of(&set, &[("id", Value::Int(1)), ("tag", text("red"))]).unwrap();
+        assert_eq!(k.value, RedisValue::Set(vec![b"red".to_vec()]));
+
+        let zset = key_rule("to_key = \"rank\"\nto_type = \"zset\"\nmember = \"who\"\nscore = \"points\"");
+        let k = key_of(&zset, &[("who", text("ann")), ("points", text("2.5"))]).unwrap();
+        assert_eq!(k.value, RedisValue::ZSet(vec![(b"ann".to_vec(), 2.5)]));
+        let err = key_of(&zset, &[("who", text("ann")), ("points", Value::Null)]).unwrap_err();
+        assert_eq!(
+            (err.column.as_deref(), err.message.as_str()),
+            (Some("score"), "is NULL; a zset member needs a score")
+        );
+    }
+
+    #[test]
+    fn key_templates_pad_numbers_and_name_a_missing_column() {
+        let rule = key_rule(
+            r#"to_key = "h:{day}:{hour|02}"
+            columns = [{ name = "n" }]
+            ignore_fields = ["day", "hour"]"#,
+        );
+        let k = key_of(&rule, &[("day", text("2024-01-02")), ("hour", Value::Int(5)), ("n", Value::Int(1))]).unwrap();
+        assert_eq!(k.key, b"h:2024-01-02:05");
+        let err =
+            key_of(&rule, &[("day", text("2024-01-02")), ("hour", text("five")), ("n", Value::Int(1))]).unwrap_err();
+        assert_eq!(err.column.as_deref(), Some("hour"));
+        assert_eq!(err.message, r#"key template "h:{day}:{hour|02}": "five" is not a whole number to pad"#);
+        let err = key_of(&rule, &[("hour", Value::Int(5)), ("n", Value::Int(1))]).unwrap_err();
+        assert_eq!(err.message, r#"key template "h:{day}:{hour|02}": column "day" is missing or NULL"#);
+    }
+
+    #[test]
+    fn ttl_from_sets_the_absolute_expiry_and_names_a_bad_column() {
+        let rule = key_rule("to_key = \"k:{id}\"\nttl_from = \"until\"\ncolumns = [{ name = \"id\" }]");
+        let k = key_of(&rule, &[("id", Value::Int(1)), ("until", Value::Int(1_700_000_000_000))]).unwrap();
+        assert_eq!(k.expire_at_ms, Some(1_700_000_000_000));
+        let k = key_of(&rule, &[("id", Value::Int(1)), ("until", Value::Null)]).unwrap();
+        assert_eq!(k.expire_at_ms, None, "NULL means no expiry");
+        let err = key_of(&rule, &[("id", Value::Int(1)), ("until", text("soon"))]).unwrap_err();
+        assert_eq!(err.column.as_deref(), Some("until"));
+        assert!(err.message.starts_with("ttl_from: "), "{err}");
+    }
+
+    #[test]
+    fn stream_entries_need_a_valid_id_and_a_field() {
+        let rule =
+            key_rule("to_key = \"events\"\nto_type = \"stream\"\nentry_id = \"eid\"\ncolumns = [{ name = \"what\" }]");
+        let k = key_of(&rule, &[("eid", text("5-1")), ("what", text("login"))]).unwrap();
+        let RedisValue::Stream(s) = k.value else { panic!("a stream") };
+        assert_eq!((s.entries[0].id.as_str(), &s.entries[0].fields), ("5-1", &pairs(&[("what", "login")])));
+        let err = key_of(&rule, &[("eid", text("5")), ("what", text("login"))]).unwrap_err();
+        assert_eq!(
+            (err.column.as_deref(), err.message.as_str()),
+            (Some("entry_id"), r#""5" is not a stream entry id (<ms>-<seq>)"#)
+        );
+        let err = key_of(&rule, &[("eid", text("5-1")), ("what", Value::Null)]).unwrap_err();
+        assert_eq!(err.message, "every field is NULL: a stream entry needs a field");
+    }
+
+    #[test]
+    fn folding_rules_read_their_order_column() {
+        let rule = key_rule("to_key = \"l:{id}\"\nto_type = \"list\"\nvalue = \"v\"\nfold = true\norder_by = \"pos\"");
+        assert_eq!(rule.fold().and_then(|f| f.order_by.as_ref()).map(|(n, _)| n.as_str()), Some("pos"));
+        let rec = row("src", &[("id", Value::Int(1)), ("pos", Value::Int(4)), ("v", text("x"))]);
+        assert_eq!(rule.fold_order(&rec), Some(Value::Int(4)));
+        assert!(key_rule("to_key = \"l:{id}\"\nto_type = \"list\"\nvalue = \"v\"").fold().is_none());
+    }
+
+    #[test]
+    fn entry_ids_parse_as_two_numbers() {
+        assert_eq!(parse_entry_id("1700000000000-3"), Some((1_700_000_000_000, 3)));
+        for bad in ["5", "-1", "1-", "a-1", "1-2-3", "+1-2"] {
+            assert_eq!(parse_entry_id(bad), None, "{bad}");
+        }
+    }
+}

@@ -286,7 +286,7 @@ impl Rule {
     }
 
     /// The slot of a hash field / input column the rule reads.
-    fn field_index(&self, name: &[u8]) -> Option<usize> {
+    pub(super) fn field_index(&self, name: &[u8]) -> Option<usize> {
         self.fields.iter().position(|x| x == name)
     }
 
@@ -365,4 +365,249 @@ fn unmapped_message(what: &str, names: &[&[u8]]) -> String {
         names.len(),
         if names.len() == 1 { "" } else { "s" },
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_support::{hash, redis, row, rule};
+    use super::*;
+    use decant_record::{Column, Index, StreamEntry, StreamValue};
+
+    /// The rows a key rule makes of a Redis record, through [`Rule::redis_to_rows`]
+    /// directly, each row's data as JSON.
+    fn key_rows(rule: &Rule, rec: &Record, first_index: u64) -> Result<Vec<String>, TransformError> {
+        let Record::Redis(r) = rec else { panic!("a Redis record") };
+        let mut caps = Vec::new();
+        assert!(rule.matches(rec, &mut caps), "the rule matches {}", describe_record(rec));
+        let mut out = Vec::new();
+        rule.redis_to_rows(rec, r, &caps, first_index, &mut out)?;
+        Ok(out.iter().map(data_json).collect())
+    }
+
+    fn data_json(rec: &Record) -> String {
+        let Record::Row(row) = rec else { panic!("a row, not {rec:?}") };
+        assert_eq!(row.table, "out");
+        Value::Object(row.data.0.clone()).to_json_string()
+    }
+
+    fn members(items: &[&str]) -> Vec<Vec<u8>> {
+        items.iter().map(|i| i.as_bytes().to_vec()).collect()
+    }
+
+    /// An exploding rule over keys of type `ty`, with `columns` after the id.
+    fn explode_rule(ty: &str, columns: &str) -> Rule {
+        rule(&format!(
+            "[[rule]]\nmatch = \"k:{{id}}\"\ntype = \"{ty}\"\nto_table = \"out\"\nexplode = true\n\
+             columns = [{{ name = \"id\", from = \"{{id}}\", cast = \"int\" }}, {columns}]\n"
+        ))
+    }
+
+    const INDEX_VALUE: &str = r#"{ name = "i", from = "$index" }, { name = "v", from = "$value" }"#;
+
+    #[test]
+    fn a_hash_becomes_one_row_and_every_unmapped_field_is_named() {
+        let rule = rule(
+            r#"
+            [[rule]]
+            match = "k:{id}"
+            type = "hash"
+            to_table = "out"
+            columns = [{ name = "id", from = "{id}", cast = "int" }, { name = "n", cast = "int" }]
+            ignore_fields = ["skip"]
+            "#,
+        );
+        let got = key_rows(&rule, &hash("k:7", &[("n", "3"), ("skip", "x")]), 0).unwrap();
+        assert_eq!(got, [r#"{"id":7,"n":3}"#]);
+        let err = key_rows(&rule, &hash("k:7", &[("n", "3"), ("a", "1"), ("b\u{1}", "2")]), 0).unwrap_err();
+        assert_eq!(err.record, r#"key "k:7""#);
+        assert!(err.message.starts_with(r#"2 hash fields "a", "b\u{1}" are not mapped to any column"#), "{err}");
+    }
+
+    #[test]
+    fn lists_and_sets_explode_one_row_per_element_counting_from_the_part_s_first_index() {
+        let rule = explode_rule("list", INDEX_VALUE);
+        let list = redis("k:1", RedisValue::List(members(&["a", "b"])));
+        assert_eq!(key_rows(&rule, &list, 0).unwrap(), [r#"{"id":1,"i":0,"v":"a"}"#, r#"{"id":1,"i":1,"v":"b"}"#]);
+        // The second part of a split list goes on counting where the first stopped.
+        assert_eq!(key_rows(&rule, &list, 10).unwrap()[1], r#"{"id":1,"i":11,"v":"b"}"#);
+        let rule = explode_rule("set", INDEX_VALUE);
+        let set = redis("k:2", RedisValue::Set(members(&["x"])));
+        assert_eq!(key_rows(&rule, &set, 0).unwrap(), [r#"{"id":2,"i":0,"v":"x"}"#]);
+    }
+
+    #[test]
+    fn zsets_explode_with_their_scores_and_hashes_with_their_field_names() {
+        let rule = explode_rule("zset", r#"{ name = "s", from = "$score" }, { name = "v", from = "$value" }"#);
+        let zset = redis("k:1", RedisValue::ZSet(vec![(b"m".to_vec(), 1.5), (b"n".to_vec(), -2.0)]));
+        assert_eq!(key_rows(&rule, &zset, 0).unwrap(), [r#"{"id":1,"s":1.5,"v":"m"}"#, r#"{"id":1,"s":-2.0,"v":"n"}"#]);
+        let rule = explode_rule("hash", r#"{ name = "f", from = "$field" }, { name = "v", from = "$value" }"#);
+        let h = hash("k:2", &[("name", "Ann"), ("age", "40")]);
+        assert_eq!(
+            key_rows(&rule, &h, 0).unwrap(),
+            [r#"{"id":2,"f":"name","v":"Ann"}"#, r#"{"id":2,"f":"age","v":"40"}"#]
+        );
+    }
+
+    #[test]
+    fn without_explode_a_collection_is_one_json_value_and_a_string_its_text() {
+        let rule = rule(
+            r#"
+            [[rule]]
+            match = "k:{id}"
+            to_table = "out"
+            columns = [{ name = "id", from = "{id}", cast = "int" }, { name = "v", from = "$value" }]
+            "#,
+        );
+        let list = redis("k:1", RedisValue::List(members(&["a", "b"])));
+        assert_eq!(key_rows(&rule, &list, 0).unwrap(), [r#"{"id":1,"v":["a","b"]}"#]);
+        let zset = redis("k:1", RedisValue::ZSet(vec![(b"m".to_vec(), 2.0)]));
+        assert_eq!(key_rows(&rule, &zset, 0).unwrap(), [r#"{"id":1,"v":[["m",2.0]]}"#]);
+        let string = redis("k:1", RedisValue::String(b"text".to_vec()));
+        assert_eq!(key_rows(&rule, &string, 0).unwrap(), [r#"{"id":1,"v":"text"}"#]);
+    }
+
+    #[test]
+    fn a_hash_in_parts_needs_explode_and_a_module_key_never_becomes_rows() {
+        let rule =
+            rule("[[rule]]\nmatch = \"k:{id}\"\nto_table = \"out\"\ncolumns = [{ name = \"id\", from = \"{id}\" }]\n");
+        let Record::Redis(mut part) = hash("k:1", &[("a", "1")]) else { unreachable!() };
+        part.part = Some(1);
+        let err = key_rows(&rule, &Record::Redis(part), 0).unwrap_err();
+        assert!(err.message.starts_with("this hash arrives in parts (a big key)"), "{err}");
+        let module = redis("k:1", RedisValue::Module("ReJSON-RL".into()));
+        let err = key_rows(&rule, &module, 0).unwrap_err();
+        assert!(err.message.starts_with("a key of module type ReJSON-RL holds an opaque payload"), "{err}");
+    }
+
+    #[test]
+    fn hash_and_extra_into_write_fields_in_bytewise_order() {
+        let rule = rule(
+            r#"
+            [[rule]]
+            match = "k:{id}"
+            type = "hash"
+            to_table = "out"
+            columns = [{ name = "all", from = "$hash" }]
+            "#,
+        );
+        let h = hash("k:1", &[("b", "2"), ("a", "1")]);
+        assert_eq!(key_rows(&rule, &h, 0).unwrap(), [r#"{"all":{"a":"1","b":"2"}}"#]);
+        let rule = rule_with_extra_into();
+        let h = hash("k:1", &[("z", "2"), ("id", "5"), ("m", "1")]);
+        assert_eq!(key_rows(&rule, &h, 0).unwrap(), [r#"{"id":5,"rest":{"m":"1","z":"2"}}"#]);
+        assert_eq!(key_rows(&rule, &hash("k:1", &[("id", "5")]), 0).unwrap(), [r#"{"id":5,"rest":null}"#]);
+    }
+
+    fn rule_with_extra_into() -> Rule {
+        rule(
+            r#"
+            [[rule]]
+            match = "k:{id}"
+            to_table = "out"
+            columns = [{ name = "id", cast = "int" }]
+            extra_into = "rest"
+            "#,
+        )
+    }
+
+    #[test]
+    fn streams_explode_per_entry_and_name_an_unmapped_entry_field() {
+        let rule = rule(
+            r#"
+            [[rule]]
+            match = "s:{id}"
+            type = "stream"
+            to_table = "out"
+            explode = true
+            columns = [{ name = "entry", from = "$id" }, { name = "i", from = "$index" }, { name = "temp", cast = "float" }]
+            "#,
+        );
+        let entry = |id: &str, fields: &[(&str, &str)]| StreamEntry {
+            id: id.into(),
+            fields: fields.iter().map(|(f, v)| (f.as_bytes().to_vec(), v.as_bytes().to_vec())).collect(),
+        };
+        let stream = |entries| redis("s:1", RedisValue::Stream(StreamValue { entries, ..StreamValue::default() }));
+        let got = key_rows(&rule, &stream(vec![entry("1-0", &[("temp", "20.5")]), entry("2-0", &[])]), 3).unwrap();
+        assert_eq!(got, [r#"{"entry":"1-0","i":3,"temp":20.5}"#, r#"{"entry":"2-0","i":4,"temp":null}"#]);
+        let err = key_rows(&rule, &stream(vec![entry("9-1", &[("hum", "3")])]), 0).unwrap_err();
+        assert!(err.message.starts_with(r#"entry 9-1 field "hum" is not mapped to any column"#), "{err}");
+    }
+
+    #[test]
+    fn a_stream_without_explode_is_an_error() {
+        let rule =
+            rule("[[rule]]\nmatch = \"s:{id}\"\nto_table = \"out\"\ncolumns = [{ name = \"id\", from = \"{id}\" }]\n");
+        let stream = redis("s:1", RedisValue::Stream(StreamValue::default()));
+        let err = key_rows(&rule, &stream, 0).unwrap_err();
+        assert_eq!(err.message, "a stream becomes rows with explode = true (one per entry)");
+    }
+
+    #[test]
+    fn input_rows_bind_to_columns_and_unmapped_input_columns_are_errors() {
+        let rule = rule(
+            "[[rule]]\nmatch_table = \"users\"\nto_table = \"out\"\ncolumns = [{ name = \"uid\", from = \"id\" }, { name = \"t\", from = \"$table\" }]\n",
+        );
+        let mut out = Vec::new();
+        rule.apply_matched(&row("users", &[("id", Value::Int(9))]), &[], 0, &mut out).unwrap();
+        assert_eq!(out.iter().map(data_json).collect::<Vec<_>>(), [r#"{"uid":9,"t":"users"}"#]);
+        let rec = row("users", &[("id", Value::Int(9)), ("email", Value::Null)]);
+        let mut ctx = Ctx::new(rule.fields.len(), rule.json_sources.len());
+        let Record::Row(r) = &rec else { unreachable!() };
+        let err = rule.bind_row(&rec, r, &mut ctx).unwrap_err();
+        assert_eq!(err.record, r#"table "users" row"#);
+        assert!(err.message.starts_with(r#"1 input column "email" is not mapped to any column"#), "{err}");
+    }
+
+    #[test]
+    fn reshape_renames_drops_and_recasts_rows_and_their_schema() {
+        let rule = rule(
+            r#"
+            [[rule]]
+            match_table = "users"
+            to_table = "people"
+            rename = { id = "person_id" }
+            drop_columns = ["secret"]
+            casts = { age = "int" }
+            "#,
+        );
+        let Record::Row(input) =
+            row("users", &[("id", Value::Int(1)), ("secret", Value::Null), ("age", Value::String("40".into()))])
+        else {
+            unreachable!()
+        };
+        let out = rule.reshape_row(&input).unwrap();
+        assert_eq!(out.table, "people");
+        assert_eq!(Value::Object(out.data.0).to_json_string(), r#"{"person_id":1,"age":40}"#);
+        let Record::Row(bad) = row("users", &[("age", Value::String("old".into()))]) else { unreachable!() };
+        let err = rule.reshape_row(&bad).unwrap_err();
+        assert_eq!(err.column.as_deref(), Some("age"));
+
+        let mut schema = TableSchema::new(
+            "users",
+            vec![
+                Column::new("id", LogicalType::Int64),
+                Column::new("secret", LogicalType::Text),
+                Column::new("age", LogicalType::Text),
+            ],
+        );
+        schema.primary_key = vec!["id".into()];
+        schema.indexes = vec![
+            Index { name: "by_secret".into(), columns: vec!["secret".into()], unique: false },
+            Index { name: "by_id_age".into(), columns: vec!["id".into(), "age".into()], unique: true },
+        ];
+        let out = rule.reshape_schema(&schema).expect("a reshape rule reshapes the schema");
+        assert_eq!(out.table, "people");
+        let cols: Vec<_> = out.columns.iter().map(|c| (c.name.as_str(), c.ty)).collect();
+        assert_eq!(cols, [("person_id", LogicalType::Int64), ("age", LogicalType::Int64)]);
+        assert_eq!(out.primary_key, ["person_id"]);
+        assert_eq!(out.indexes.len(), 1, "the index on a dropped column goes");
+        assert_eq!(out.indexes[0].columns, ["person_id", "age"]);
+    }
+
+    #[test]
+    fn the_unmapped_message_counts_and_lists() {
+        assert!(unmapped_message("hash field", &[b"a"])
+            .starts_with(r#"1 hash field "a" is not mapped to any column (map it,"#));
+        assert!(unmapped_message("hash field", &[b"a", b"b"]).starts_with(r#"2 hash fields "a", "b" are not mapped"#));
+    }
 }
