@@ -364,10 +364,11 @@ mod tests {
     #[test]
     fn templates_pad_and_coalesce_takes_the_first_present_source() {
         let rule = rule(&spec(
-            r#"{ name = "code", template = "{tenant}-{id|02}" }, { name = "label", coalesce = ["nick", "name", "{id}"] }"#,
+            r#"{ name = "code", template = "{tenant}-{id|05}" }, { name = "label", coalesce = ["nick", "name", "{id}"] }"#,
         ));
         let got = values(eval_columns(&rule, "user:acme:7", &[("nick", ""), ("name", "Ann")]));
-        assert_eq!(got, [r#""acme-07""#, r#""Ann""#]);
+        // Regression: `|05` padded to 2 digits (the format's length).
+        assert_eq!(got, [r#""acme-00007""#, r#""Ann""#]);
         let got = values(eval_columns(&rule, "user:acme:7", &[]));
         assert_eq!(got[1], r#""7""#, "the capture is the last resort");
     }
