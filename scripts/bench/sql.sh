@@ -80,7 +80,11 @@ for i in $(seq "$RUNS"); do
   timed sqlite_import "$BIN/sqlite-import" --url "sqlite://$WORK/t3.db" -i "$WORK/reline.ndjson" --create-tables --cast type:uint64=TEXT --quiet
   cpu sqlite_import -
   pgq -d postgres -c "DROP DATABASE IF EXISTS t4" -c "CREATE DATABASE t4"
-  timed my_to_pg sh -c "'$BIN/mysql-export' --url '$MYURL/reline' --quiet | '$BIN/pg-import' --url '$PGURL/t4' --create-tables --zero-dates null --quiet"
+  timed my_to_pg sh -c "/usr/bin/time -f '%U %S' -o '$WORK/stage.export' '$BIN/mysql-export' --url '$MYURL/reline' --quiet |
+    /usr/bin/time -f '%U %S' -o '$WORK/stage.import' '$BIN/pg-import' --url '$PGURL/t4' --create-tables --zero-dates null --quiet"
+  # Each stage's CPU (user+sys), so the one that bounds the pipeline shows.
+  echo "my_to_pg_export $(awk '{print $1 + $2}' "$WORK/stage.export")" >> "$WORK/times"
+  echo "my_to_pg_import $(awk '{print $1 + $2}' "$WORK/stage.import")" >> "$WORK/times"
   check "mysql-export | pg-import" "$(count_pg t4)"
   myq -e "DROP DATABASE IF EXISTS t5; CREATE DATABASE t5 CHARACTER SET utf8mb4"
   timed pg_to_my sh -c "'$BIN/pg-export' --url '$PGURL/t4' --quiet | '$BIN/mysql-import' --url '$MYURL/t5' --create-tables --quiet"
@@ -137,6 +141,9 @@ for l in load_data pg_import mysql_import sqlite_import my_to_pg pg_to_my pgload
   awk -v l="$l" -v w="$w" -v r="$r" -v n="$ROWS" -v mb="$MB" -v c="$(cpumed "$l" 2)" -v s="$(cpumed "$l" 3)" \
     'BEGIN {printf "%-26s %9.2f %11.0f %8.1f %9.1f %12s %12s\n", l, w, n/w, mb/w, r/1024, c, s}'
 done
+echo "mysql-export | pg-import, CPU s per stage: mysql-export $(median my_to_pg_export 2), pg-import $(median my_to_pg_import 2)"
+awk -v d="$(median my_to_pg 2)" -v p="$(median pgloader 2)" 'BEGIN {
+  if (p != "n/a" && p > 0) printf "reline MySQL → PostgreSQL: decant %.2f s, pgloader %.2f s = %.2fx pgloader'"'"'s time (issue 12 target <= 0.5x)\n", d, p, d / p }'
 if [ -n "${SAKILA_ROWS:-}" ]; then
   echo
   echo "sakila: $SAKILA_ROWS rows, stream $SAKILA_MB MB; medians of $RUNS run(s)"
@@ -146,4 +153,6 @@ if [ -n "${SAKILA_ROWS:-}" ]; then
     [ "$w" = n/a ] && continue
     awk -v l="$l" -v w="$w" -v r="$r" -v n="$SAKILA_ROWS" 'BEGIN {printf "%-26s %9.2f %11.0f %9.1f\n", l, w, n/w, r/1024}'
   done
+  awk -v d="$(median sakila_my_to_pg 2)" -v p="$(median sakila_pgloader 2)" 'BEGIN {
+    if (p != "n/a" && d > 0) printf "Sakila MySQL → PostgreSQL: decant %.1fx faster than pgloader (issue 12 target >= 5x)\n", p / d }'
 fi
