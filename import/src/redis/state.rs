@@ -43,6 +43,10 @@ pub struct Progress {
     /// The run finished.
     #[serde(default)]
     pub finished: bool,
+    /// The share of a `--shard i/N` job this run imports (absent: the whole
+    /// job): a state file is resumed only by a run of the same share.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<decant_record::shard::Shard>,
 }
 
 /// A key that may be partly written when the run stops.
@@ -130,8 +134,15 @@ impl StateFile {
 }
 
 /// Checks a saved state against this run's input; `Ok(None)` starts afresh.
-pub fn check(saved: Option<Progress>, path: &Path, fingerprint: &str) -> anyhow::Result<Option<Progress>> {
+pub fn check(
+    saved: Option<Progress>,
+    path: &Path,
+    fingerprint: &str,
+    share: Option<decant_record::shard::Shard>,
+) -> anyhow::Result<Option<Progress>> {
     let Some(saved) = saved else { return Ok(None) };
+    decant_record::shard::check_state_share(saved.shard, share, &path.display().to_string())
+        .map_err(anyhow::Error::msg)?;
     if saved.first_line_blake3 != fingerprint {
         bail!(
             "state file {} belongs to another input (its first line differs): remove it to start over",
@@ -159,6 +170,7 @@ mod tests {
                 RestartKey { db: 2, key: "k2".into(), line: 41, list_len: None },
             ],
             finished: false,
+            shard: None,
         };
         f.save(&Progress { line: 7, ..p.clone() }).unwrap();
         f.save(&p).unwrap();
