@@ -150,6 +150,11 @@ pub struct SqlExportArgs {
     /// Every shard writes every schema line. E.g. `--shard 2/7`.
     #[arg(long, value_name = "I/N")]
     pub shard: Option<Shard>,
+    /// Write the schema lines only, no rows (no table is read): creates the
+    /// target's tables once (`| pg-import --create-tables`) before the shares
+    /// of a sharded copy import concurrently into them.
+    #[arg(long)]
+    pub schema_only: bool,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub report: ReportArgs,
@@ -174,6 +179,8 @@ pub struct ExportOptions {
     pub pg_schema: Option<String>,
     /// The share of every table to export (`0/1`: all of it).
     pub shard: Shard,
+    /// Schema lines only, no rows.
+    pub schema_only: bool,
 }
 
 impl ExportOptions {
@@ -216,6 +223,7 @@ impl ExportOptions {
             chunk_rows: args.chunk_rows,
             pg_schema: None,
             shard: args.shard.unwrap_or_else(Shard::whole),
+            schema_only: args.schema_only,
         })
     }
 }
