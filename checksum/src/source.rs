@@ -86,6 +86,9 @@ impl fmt::Display for SourceSpec {
 /// How sources are read: live stores through their exporters, and files.
 #[derive(Debug, Clone, Default)]
 pub struct LiveOptions {
+    /// Read only this share of a live store: the exporter's `--shard I/N`,
+    /// so the records are exactly those `EXPORTER --shard I/N` exports.
+    pub shard: Option<decant_record::Shard>,
     /// Accept a stream that begins with a header but lacks its `end`
     /// trailer (`--allow-unsealed`).
     pub allow_unsealed: bool,
@@ -233,6 +236,7 @@ impl Source {
                 cmd.env("SOURCE_URL", url.expose())
                     .env_remove("SOURCE_REDIS_HOST")
                     .arg("--quiet")
+                    .args(live.shard.filter(|s| !s.is_whole()).map(|s| format!("--shard={s}")))
                     .stdin(Stdio::null())
                     .stdout(Stdio::piped())
                     .stderr(Stdio::piped());

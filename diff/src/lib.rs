@@ -136,6 +136,15 @@ pub struct Args {
     /// trailer (cut short); without it that is an error (exit 2).
     #[arg(long)]
     pub allow_unsealed: bool,
+    /// Live stores: compare only share I of N (numbered from 0) of each
+    /// side, the records `EXPORTER --shard I/N` exports (SQL key ranges cut
+    /// from each side's own keys, Redis slot ranges). Every share passes
+    /// exactly when the whole does, provided both sides cut their keys alike:
+    /// always for integer keys and Redis; text and composite keys are cut in
+    /// each server's collation order, so between stores whose orders differ
+    /// compare the combined checksums instead (decant-checksum --combine).
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<decant_record::Shard>,
     /// Password file for a live A.
     #[arg(long, value_name = "FILE")]
     pub left_password_file: Option<PathBuf>,
@@ -311,8 +320,10 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
     )?;
     live_a.allow_unsealed = args.allow_unsealed;
     live_b.allow_unsealed = args.allow_unsealed;
+    (live_a.shard, live_b.shard) = (args.shard, args.shard);
     // Range checksums are computed in the databases over whole rows.
     let use_ranges = !args.no_range_checksums
+        && args.shard.is_none_or(|s| s.is_whole())
         && sqlrange::applies(&a, &b)
         && args.key_map.is_empty()
         && args.spec.is_none()
