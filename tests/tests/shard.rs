@@ -410,7 +410,41 @@ fn live_checksums_of_shares_are_the_exported_shares_and_add_up() {
         .arg(copy.url())
         .stdin_bytes(run("redis-export").args(["--url", &redis_url]).assert_success().stdout)
         .assert_success();
+    // decant-verify per share, its reports combined: all shares, once each.
+    let verify_shares = |tag: &str| -> Vec<std::path::PathBuf> {
+        (0..3)
+            .map(|i| {
+                let out = run("decant-verify")
+                    .args(["--shard", &format!("{i}/3"), "--json", "--left", &redis_url, "--right", &copy.url()])
+                    .output();
+                assert!(matches!(out.code(), Some(0 | 1)), "{}", out.stderr);
+                wd.write(format!("verify-{tag}-{i}.json"), out.stdout_str())
+            })
+            .collect()
+    };
+    let reports = verify_shares("same");
+    let combined = run("decant-verify").arg("--combine").args(&reports).assert_success();
+    assert!(combined.stderr.contains("verification passed (all shares)"), "{}", combined.stderr);
+    run("decant-verify")
+        .arg("--combine")
+        .args(&reports[..2])
+        .output()
+        .assert_code(2)
+        .assert_stderr_contains("missing share(s) 2/3");
+    run("decant-verify")
+        .arg("--combine")
+        .args([&reports[0], &reports[1], &reports[1], &reports[2]])
+        .output()
+        .assert_code(2)
+        .assert_stderr_contains("share 1/3 given twice");
     copy.cli(["SET", "a:7", "changed"]);
+    let reports = verify_shares("changed");
+    run("decant-verify")
+        .arg("--combine")
+        .args(&reports)
+        .output()
+        .assert_code(1)
+        .assert_stderr_contains("failed share(s): ");
     let mut differing = Vec::new();
     for i in 0..3 {
         let out = run("decant-diff").args(["--shard", &format!("{i}/3"), &redis_url, &copy.url()]).output();

@@ -14,6 +14,7 @@
 
 pub mod sample;
 pub mod schema;
+pub mod shares;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::io::Write as _;
@@ -68,6 +69,8 @@ Examples:
   decant-verify --left old.ndjson --right new.ndjson --key-map 'users.id@{id}=u-{id}' --json > report.json
   decant-verify --left snapshot.ndjson.zst --spec relay-to-mysql.toml --right mysql://app@db/relay \
       --ignore-columns 'usage_records.id,usage_stats.id,*.created_at,*.updated_at' --tables usage_stats,usage_records
+  decant-verify --left postgres://app@old/shop --right postgres://app@new/shop --shard $i/8 --json > verify-$i.json
+  decant-verify --combine verify-*.json          # all 8 shares passed, none missing or twice
 
 ";
 
@@ -76,11 +79,17 @@ Examples:
 #[command(name = "decant-verify", version, after_help = format!("{AFTER_HELP}{EXIT_STATUS_HELP}"))]
 pub struct Args {
     /// A (the source): file (plain or .zst), - for stdin, or a live store URL.
-    #[arg(long, value_name = "A")]
-    pub left: String,
+    #[arg(long, value_name = "A", required_unless_present = "combine")]
+    pub left: Option<String>,
     /// B (the copy): file (plain or .zst), - for stdin, or a live store URL.
-    #[arg(long, value_name = "B")]
-    pub right: String,
+    #[arg(long, value_name = "B", required_unless_present = "combine")]
+    pub right: Option<String>,
+    /// Combine the JSON reports of the N shares of a sharded verification
+    /// (`decant-verify --shard I/N --json > verify-I.json`, one run per share)
+    /// into one verdict: refuses a missing share, a share given twice or one
+    /// of another N (exit 2); passes when every share passed.
+    #[arg(long, value_name = "REPORT", num_args = 1.., conflicts_with_all = ["left", "right"])]
+    pub combine: Vec<PathBuf>,
     /// Apply this decant-transform spec to A first (when A and B differ in
     /// shape, e.g. a Redis source and its SQL copy).
     #[arg(long, value_name = "FILE.toml")]
@@ -273,6 +282,10 @@ pub struct Report {
     pub examples: Vec<serde_json::Value>,
     /// The threshold.
     pub max_mismatch: f64,
+    /// `--shard`: the share compared (`decant-verify --combine` adds the
+    /// shares' reports up).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shard: Option<decant_record::Shard>,
     /// The verdict.
     pub ok: bool,
 }
@@ -357,8 +370,8 @@ fn scan(
 
 /// Runs `decant-verify` and returns the report.
 pub fn verify(args: &Args) -> anyhow::Result<Report> {
-    let a = SourceSpec::parse(&args.left);
-    let b = SourceSpec::parse(&args.right);
+    let a = SourceSpec::parse(args.left.as_deref().unwrap_or("-"));
+    let b = SourceSpec::parse(args.right.as_deref().unwrap_or("-"));
     let opts = CompareOptions::from_flags(&args.key, args.canon.options(), args.float_tolerance, &args.key_map)?
         .with_filters(&args.ignore_columns, &args.tables)?;
     let spec: Option<Arc<Transformer>> = decant_diff::load_spec(args.spec.as_deref())?;
@@ -541,6 +554,7 @@ pub fn verify(args: &Args) -> anyhow::Result<Report> {
         schema_differences,
         examples: examples.items,
         max_mismatch: args.max_mismatch,
+        shard: args.shard.filter(|s| !s.is_whole()),
         ok,
     })
 }
@@ -628,6 +642,9 @@ pub fn render_text(r: &Report) -> String {
 
 /// Runs `decant-verify`.
 pub fn run(args: &Args) -> anyhow::Result<Outcome> {
+    if !args.combine.is_empty() {
+        return run_combine(args);
+    }
     let report = verify(args)?;
     if args.json {
         let mut out = std::io::stdout().lock();
@@ -642,6 +659,30 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
         cli::log_lines(if report.ok { "info" } else { "error" }, &prefixed);
     }
     Ok(if report.ok { Outcome::Success } else { Outcome::Failed })
+}
+
+/// `--combine`: the verdict of the shares' reports.
+fn run_combine(args: &Args) -> anyhow::Result<Outcome> {
+    let mut reports = Vec::with_capacity(args.combine.len());
+    for path in &args.combine {
+        let text = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        let report: shares::ShareReport = serde_json::from_slice(&text)
+            .with_context(|| format!("{}: not a decant-verify --json report", path.display()))?;
+        reports.push((path.display().to_string(), report));
+    }
+    let combined = shares::combine(&reports)?;
+    if args.json {
+        let mut out = std::io::stdout().lock();
+        serde_json::to_writer_pretty(&mut out, &combined).context("writing the report")?;
+        writeln!(out)?;
+        out.flush()?;
+    }
+    if !(args.report.quiet || args.json && combined.ok) {
+        let text = shares::render_text(&combined);
+        let prefixed: String = text.lines().map(|l| format!("{}: {l}\n", cli::tool_name())).collect();
+        cli::log_lines(if combined.ok { "info" } else { "error" }, &prefixed);
+    }
+    Ok(if combined.ok { Outcome::Success } else { Outcome::Failed })
 }
 
 /// The clap command of `decant-verify`, as the binary parses it (and the `decant`
