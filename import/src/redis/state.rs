@@ -182,8 +182,11 @@ mod tests {
         std::fs::write(dir.path().join("s.json"), &text).unwrap();
         assert_eq!(f.load().unwrap().unwrap(), p);
         assert_eq!(back.resume_after(), 34);
-        assert!(check(Some(back.clone()), Path::new("s"), "other").is_err());
-        assert_eq!(check(Some(back), Path::new("s"), "ab").unwrap().unwrap().line, 40);
+        assert!(check(Some(back.clone()), Path::new("s"), "other", None).is_err());
+        // Another share's state file is refused.
+        let share = Some(decant_record::Shard::new(1, 3).unwrap());
+        assert!(check(Some(back.clone()), Path::new("s"), "ab", share).is_err());
+        assert_eq!(check(Some(back), Path::new("s"), "ab", None).unwrap().unwrap().line, 40);
         std::fs::write(dir.path().join("s.json"), "{\"line\":\"x\"}").unwrap();
         assert!(f.load().is_err());
     }
