@@ -235,7 +235,7 @@ fn run_check(args: &Args, file: &std::path::Path) -> anyhow::Result<Outcome> {
 /// dispatcher renders it for completions and man pages).
 pub fn command() -> clap::Command {
     use clap::CommandFactory as _;
-    decant_record::cli::with_help_sections(Args::command(), "", decant_record::conn::LIVE_ENV_HELP)
+    decant_record::cli::with_help_sections(Args::command(), "", &decant_record::conn::live_env_help())
 }
 
 /// `decant-checksum`'s `main`.

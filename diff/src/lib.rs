@@ -218,7 +218,7 @@ pub fn live_options(
         SourceSpec::Url(u) => decant_record::conn::ConnUrl::parse(u).ok().map(|c| c.store()),
         _ => None,
     };
-    let sql = |s: Option<decant_record::conn::Store>| s.is_some_and(|s| s != decant_record::conn::Store::Redis);
+    let sql = |s: Option<decant_record::conn::Store>| s.is_some_and(|s| s.capabilities().where_filter);
     let (sa, sb) = (store(a), store(b));
     if !(wheres.is_empty() || sql(sa) || sql(sb)) {
         anyhow::bail!("--where filters the rows of live SQL stores, and neither side is one");
@@ -366,7 +366,7 @@ fn compare(
 /// dispatcher renders it for completions and man pages).
 pub fn command() -> clap::Command {
     use clap::CommandFactory as _;
-    decant_record::cli::with_help_sections(Args::command(), "", decant_record::conn::LIVE_ENV_HELP)
+    decant_record::cli::with_help_sections(Args::command(), "", &decant_record::conn::live_env_help())
 }
 
 /// `decant-diff`'s `main`.

@@ -638,7 +638,7 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
 /// dispatcher renders it for completions and man pages).
 pub fn command() -> clap::Command {
     use clap::CommandFactory as _;
-    decant_record::cli::with_help_sections(Args::command(), "", decant_record::conn::LIVE_ENV_HELP)
+    decant_record::cli::with_help_sections(Args::command(), "", &decant_record::conn::live_env_help())
 }
 
 /// `decant-verify`'s `main`.
