@@ -41,8 +41,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
+use crate::source::{LiveOptions, Source, SourceSpec};
 use anyhow::{bail, Context as _};
-use decant_checksum::source::{LiveOptions, Source, SourceSpec};
 use decant_record::conn::{ConnUrl, Role, Store};
 use decant_record::digest::GroupKey;
 use futures_util::{StreamExt as _, TryStreamExt as _};

@@ -176,7 +176,7 @@ fn title_first(page: &str) -> String {
 /// Where the tool's binary is: next to this executable, else the bare name
 /// for a `PATH` lookup.
 pub fn locate(tool: &Tool) -> PathBuf {
-    decant_checksum::source::find_sibling_binary(tool.binary, None)
+    decant_check::source::find_sibling_binary(tool.binary, None)
 }
 
 fn unknown_tool(name: &str) -> ExitCode {

@@ -1,34 +1,24 @@
 //! `decant-diff A B`: record-level differences between two decant streams,
 //! files or live stores, keyed by primary key or Redis key.
 //!
-//! - [`entry`]: records → keyed entries with canonical hashes.
-//! - [`engine`]: the comparison, in memory or hash-partitioned on disk.
-//! - [`compare`]: field-by-field comparison (changed columns, float tolerance).
-//! - [`output`]: `diff` lines, the patch stream, the summary.
-//! - [`keymap`]: `--key-map` ID transformations.
-//! - [`sqlrange`]: two live SQL tables compared by range checksums inside
-//!   the databases, bisecting to the ranges that differ.
-
-pub mod compare;
-pub mod engine;
-pub mod entry;
-pub mod keymap;
-pub mod output;
-pub mod sqlrange;
+//!
+//! The comparison itself (inputs, engine, key maps, range checksums, output)
+//! is the `decant-check` library, shared with decant-verify and
+//! decant-checksum; this crate is the command.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use anyhow::Context as _;
 use clap::Parser;
-use decant_checksum::canon::CanonicalArgs;
-use decant_checksum::source::{LiveOptions, Source, SourceSpec};
+use decant_check::args::parse_size;
+use decant_check::canon::CanonicalArgs;
+use decant_check::engine::{self, DiffStats, EngineConfig};
+use decant_check::entry::CompareOptions;
+use decant_check::keymap::KeyMap;
+use decant_check::pair::{live_options, load_spec, open_pair};
+use decant_check::source::{LiveOptions, SourceSpec};
+use decant_check::{output, sqlrange};
 use decant_record::cli::{self, LogFormat, Outcome, ReportArgs, EXIT_STATUS_HELP};
-use decant_transform::Transformer;
-
-use crate::engine::{DiffStats, EngineConfig};
-use crate::entry::{CompareOptions, EntryReader};
-use crate::keymap::KeyMap;
 
 const AFTER_HELP: &str = "\
 Output: one \"diff\" line per difference, read like diff(1) from A to B:
@@ -159,85 +149,6 @@ pub struct Args {
     pub report: ReportArgs,
 }
 
-/// Parses `64M`, `1G`, `512K`, `1000` (bytes).
-pub fn parse_size(s: &str) -> Result<usize, String> {
-    let t = s.trim();
-    let (num, mult) = match t.char_indices().last() {
-        Some((i, c)) if c.is_ascii_alphabetic() => {
-            let m: usize = match c.to_ascii_uppercase() {
-                'K' => 1 << 10,
-                'M' => 1 << 20,
-                'G' => 1 << 30,
-                'B' => 1,
-                _ => return Err(format!("bad size {s:?}: use a number with K, M or G")),
-            };
-            (&t[..i], m)
-        }
-        _ => (t, 1),
-    };
-    let n: usize = num.trim().parse().map_err(|_| format!("bad size {s:?}: use a number with K, M or G"))?;
-    Ok(n.saturating_mul(mult))
-}
-
-/// Opens both sides as entry readers.
-pub fn open_pair(
-    a: &SourceSpec,
-    b: &SourceSpec,
-    live_a: &LiveOptions,
-    live_b: &LiveOptions,
-    opts: &CompareOptions,
-    spec: Option<&Arc<Transformer>>,
-) -> anyhow::Result<(EntryReader, EntryReader)> {
-    if a == &SourceSpec::Stdin && b == &SourceSpec::Stdin {
-        anyhow::bail!("A and B cannot both be stdin");
-    }
-    let left = Source::open(a, live_a)?;
-    let mut left = EntryReader::new(left, opts, true);
-    if let Some(t) = spec {
-        left = left.with_transform(t.clone());
-    }
-    // B is read after A: its exporter starts then.
-    let (b, live_b) = (b.clone(), live_b.clone());
-    let right = EntryReader::lazy(b.display_name(), move || Source::open(&b, &live_b), opts, false);
-    Ok((left, right))
-}
-
-/// How each live side is read: `--tables`, `--match`, its password file, and
-/// `--where` for SQL stores (checked here, so a bad one fails before any
-/// work; a Redis side with `--where` is a usage error).
-pub fn live_options(
-    a: &SourceSpec,
-    b: &SourceSpec,
-    tables: &[String],
-    matches: &[String],
-    wheres: &[String],
-    password_files: [Option<&PathBuf>; 2],
-) -> anyhow::Result<(LiveOptions, LiveOptions)> {
-    sqlrange::parse_wheres(wheres)?;
-    let store = |s: &SourceSpec| match s {
-        SourceSpec::Url(u) => decant_record::conn::ConnUrl::parse(u).ok().map(|c| c.store()),
-        _ => None,
-    };
-    let sql = |s: Option<decant_record::conn::Store>| s.is_some_and(|s| s.capabilities().where_filter);
-    let (sa, sb) = (store(a), store(b));
-    if !(wheres.is_empty() || sql(sa) || sql(sb)) {
-        anyhow::bail!("--where filters the rows of live SQL stores, and neither side is one");
-    }
-    let side = |s: Option<decant_record::conn::Store>, pw: Option<&PathBuf>| {
-        let mut o = LiveOptions::new(tables, matches, pw);
-        if sql(s) {
-            o.wheres = wheres.to_vec();
-        }
-        o
-    };
-    Ok((side(sa, password_files[0]), side(sb, password_files[1])))
-}
-
-/// Loads a transform spec.
-pub fn load_spec(path: Option<&std::path::Path>) -> anyhow::Result<Option<Arc<Transformer>>> {
-    path.map(|p| Transformer::from_file(p).map(Arc::new).map_err(|e| anyhow::anyhow!("--spec: {e}"))).transpose()
-}
-
 /// Prints the summary on stderr.
 pub fn print_summary(stats: &DiffStats, report: &ReportArgs) {
     if report.quiet {
@@ -279,13 +190,6 @@ pub fn print_summary(stats: &DiffStats, report: &ReportArgs) {
         }
     };
     cli::log_lines("info", &text);
-}
-
-/// Prints a warning on stderr the first time this process sees it: a
-/// checker reads a side more than once (verify's keyed second pass), and a
-/// warning about the data is said once.
-pub fn warn_once(message: String) {
-    decant_checksum::source::say_once(&cli::redact(&format!("{}: {message}", cli::tool_name())));
 }
 
 /// Runs `decant-diff`.
@@ -376,17 +280,4 @@ pub fn main() -> std::process::ExitCode {
         let args = Args::from_arg_matches(&decant_record::cli::get_matches(command())).unwrap_or_else(|e| e.exit());
         run(&args)
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sizes() {
-        assert_eq!(parse_size("64M").unwrap(), 64 << 20);
-        assert_eq!(parse_size("1g").unwrap(), 1 << 30);
-        assert_eq!(parse_size("1000").unwrap(), 1000);
-        assert!(parse_size("12X").is_err());
-    }
 }

@@ -6,7 +6,7 @@
 //!    sample of A's records (`--sample N`) looked up by key in B, and the
 //!    schema lines (`--schema`).
 //! 2. Only for the groups whose counts or digests differ: a keyed comparison
-//!    ([`decant_diff::engine`]) that counts added, removed and changed records,
+//!    ([`decant_check::engine`]) that counts added, removed and changed records,
 //!    so `--max-mismatch` can be judged and the first differences shown.
 //!
 //! Equal data therefore costs one read of each side. Normalisations are
@@ -22,12 +22,12 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use clap::Parser;
-use decant_checksum::canon::CanonicalArgs;
-use decant_checksum::source::{seal_status, LiveOptions, Source, SourceSpec};
-use decant_diff::compare::{changed_fields, decode_lines};
-use decant_diff::engine::{self, EngineConfig, Found, GroupStats, Sink};
-use decant_diff::entry::{CompareOptions, EntryReader, KeyColumns, SideInfo};
-use decant_diff::keymap::KeyMap;
+use decant_check::canon::CanonicalArgs;
+use decant_check::compare::{changed_fields, decode_lines};
+use decant_check::engine::{self, EngineConfig, Found, GroupStats, Sink};
+use decant_check::entry::{CompareOptions, EntryReader, KeyColumns, SideInfo};
+use decant_check::keymap::KeyMap;
+use decant_check::source::{seal_status, LiveOptions, Source, SourceSpec};
 use decant_record::cli::{self, Outcome, ReportArgs, EXIT_STATUS_HELP};
 use decant_record::digest::{ContentDigest, GroupKey};
 use decant_transform::Transformer;
@@ -150,7 +150,7 @@ pub struct Args {
     #[arg(long, value_name = "FILE")]
     pub right_password_file: Option<PathBuf>,
     /// Memory for the keyed comparison before it partitions to disk.
-    #[arg(long, value_name = "SIZE", default_value = "32M", value_parser = decant_diff::parse_size)]
+    #[arg(long, value_name = "SIZE", default_value = "32M", value_parser = decant_check::args::parse_size)]
     pub memory: usize,
     /// Directory for temporary partitions.
     #[arg(long, value_name = "DIR")]
@@ -283,7 +283,7 @@ impl Sink for Examples {
         }
         let mut buf = Vec::new();
         {
-            let mut w = decant_diff::output::DiffLines::bare(&mut buf, self.keys.clone());
+            let mut w = decant_check::output::DiffLines::bare(&mut buf, self.keys.clone());
             w.found(f, left_info, right_info)?;
             w.flush()?;
         }
@@ -352,8 +352,8 @@ pub fn verify(args: &Args) -> anyhow::Result<Report> {
     let b = SourceSpec::parse(&args.right);
     let opts = CompareOptions::from_flags(&args.key, args.canon.options(), args.float_tolerance, &args.key_map)?
         .with_filters(&args.ignore_columns, &args.tables)?;
-    let spec: Option<Arc<Transformer>> = decant_diff::load_spec(args.spec.as_deref())?;
-    let (mut live_a, mut live_b) = decant_diff::live_options(
+    let spec: Option<Arc<Transformer>> = decant_check::pair::load_spec(args.spec.as_deref())?;
+    let (mut live_a, mut live_b) = decant_check::pair::live_options(
         &a,
         &b,
         &args.tables,
@@ -434,7 +434,7 @@ pub fn verify(args: &Args) -> anyhow::Result<Report> {
             temp_dir: args.temp_dir.clone(),
             ..EngineConfig::default()
         };
-        if decant_diff::sqlrange::applies(&a, &b)
+        if decant_check::sqlrange::applies(&a, &b)
             && spec.is_none()
             && args.key_map.is_empty()
             && args.ignore_columns.is_empty()
@@ -450,10 +450,10 @@ pub fn verify(args: &Args) -> anyhow::Result<Report> {
                 .collect();
             let (la, lb) =
                 (LiveOptions { tables: tables.clone(), ..live_a.clone() }, LiveOptions { tables, ..live_b.clone() });
-            let range = decant_diff::sqlrange::RangeConfig::default();
-            detail = decant_diff::sqlrange::diff_live(&a, &b, &la, &lb, &config, &range, &mut examples)?.groups;
+            let range = decant_check::sqlrange::RangeConfig::default();
+            detail = decant_check::sqlrange::diff_live(&a, &b, &la, &lb, &config, &range, &mut examples)?.groups;
         } else {
-            let (l2, r2) = decant_diff::open_pair(&a, &b, &live_a, &live_b, &config.compare, spec.as_ref())?;
+            let (l2, r2) = decant_check::pair::open_pair(&a, &b, &live_a, &live_b, &config.compare, spec.as_ref())?;
             detail = engine::diff(l2, r2, &config, &mut examples)?.groups;
         }
     }

@@ -7,9 +7,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use decant_checksum::source::{LiveOptions, SourceSpec};
-use decant_diff::compare::decode_lines;
-use decant_diff::entry::{key_columns, KeyColumns, SideInfo};
+use decant_check::compare::decode_lines;
+use decant_check::entry::{key_columns, KeyColumns, SideInfo};
+use decant_check::source::{LiveOptions, SourceSpec};
 use decant_record::conn::ConnUrl;
 use decant_record::digest::GroupKey;
 use decant_record::store::{KeyLookup, SqlDialect};
