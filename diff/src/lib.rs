@@ -10,12 +10,10 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 use clap::Parser;
-use decant_check::args::parse_size;
+use decant_check::args::{CompareArgs, SideArgs};
 use decant_check::canon::CanonicalArgs;
 use decant_check::engine::{self, DiffStats, EngineConfig};
-use decant_check::entry::CompareOptions;
-use decant_check::keymap::KeyMap;
-use decant_check::pair::{live_options, load_spec, open_pair};
+use decant_check::pair::{load_spec, open_pair};
 use decant_check::source::{LiveOptions, SourceSpec};
 use decant_check::{output, sqlrange};
 use decant_record::cli::{self, LogFormat, Outcome, ReportArgs, EXIT_STATUS_HELP};
@@ -74,30 +72,12 @@ pub struct Args {
     /// No diff lines: only the summary and the exit status (like diff -q).
     #[arg(long, conflicts_with = "patch")]
     pub brief: bool,
-    /// Key columns: COLUMN[,COLUMN] for every table, or TABLE:COLUMN[,COLUMN]
-    /// (repeatable). Default: each table's primary key from its schema line.
-    #[arg(long, value_name = "SPEC")]
-    pub key: Vec<String>,
-    // The example's capture is not named n: clap renders "{n}" in help text as a line break.
-    /// Map A's IDs before comparing: FROM=TO for Redis keys
-    /// ("apikey:{id}=key:{id}"), TABLE.COLUMN@FROM=TO for a column
-    /// ("users.id@{id}=u-{id}"); repeatable.
-    #[arg(long, value_name = "RULE")]
-    pub key_map: Vec<KeyMap>,
+    #[command(flatten)]
+    pub compare: CompareArgs,
     /// Apply this decant-transform spec to A before comparing (when A and B
     /// differ in shape, e.g. Redis keys vs their SQL copy).
     #[arg(long, value_name = "FILE.toml")]
     pub spec: Option<PathBuf>,
-    /// Numbers within this relative tolerance are equal:
-    /// |a-b| <= TOL * max(1, |a|, |b|).
-    #[arg(long, value_name = "TOL")]
-    pub float_tolerance: Option<f64>,
-    /// Memory for A before partitioning to temporary files (e.g. 64M, 1G).
-    #[arg(long, value_name = "SIZE", default_value = "32M", value_parser = parse_size)]
-    pub memory: usize,
-    /// Directory for the temporary partitions (default: $TMPDIR).
-    #[arg(long, value_name = "DIR")]
-    pub temp_dir: Option<PathBuf>,
     /// Write to FILE instead of stdout.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -119,19 +99,8 @@ pub struct Args {
     /// is read whole: compare it with an export made with the same --where.
     #[arg(long = "where", value_name = "TABLE:CONDITION")]
     pub wheres: Vec<String>,
-    /// Live Redis: only keys matching this pattern (repeatable).
-    #[arg(long = "match", value_name = "PATTERN")]
-    pub matches: Vec<String>,
-    /// Read a file side that begins with a header but lacks its "end"
-    /// trailer (cut short); without it that is an error (exit 2).
-    #[arg(long)]
-    pub allow_unsealed: bool,
-    /// Password file for a live A.
-    #[arg(long, value_name = "FILE")]
-    pub left_password_file: Option<PathBuf>,
-    /// Password file for a live B.
-    #[arg(long, value_name = "FILE")]
-    pub right_password_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub sides: SideArgs,
     /// Two live SQL stores: fetch and compare every row instead of comparing
     /// range checksums inside the databases first.
     #[arg(long)]
@@ -196,29 +165,19 @@ pub fn print_summary(stats: &DiffStats, report: &ReportArgs) {
 pub fn run(args: &Args) -> anyhow::Result<Outcome> {
     let a = SourceSpec::parse(&args.left);
     let b = SourceSpec::parse(&args.right);
-    let opts = CompareOptions::from_flags(&args.key, args.canon.options(), args.float_tolerance, &args.key_map)?
-        .with_filters(&args.ignore_columns, &args.tables)?;
+    let opts = args.compare.options(&args.canon)?.with_filters(&args.ignore_columns, &args.tables)?;
     let config = EngineConfig {
         compare: opts.clone(),
-        memory_limit: args.memory,
-        temp_dir: args.temp_dir.clone(),
+        memory_limit: args.compare.memory,
+        temp_dir: args.compare.temp_dir.clone(),
         ..EngineConfig::default()
     };
     let out = decant_record::io::Output::create(args.output.as_deref()).context("creating the output")?;
-    let (mut live_a, mut live_b) = live_options(
-        &a,
-        &b,
-        &args.tables,
-        &args.matches,
-        &args.wheres,
-        [args.left_password_file.as_ref(), args.right_password_file.as_ref()],
-    )?;
-    live_a.allow_unsealed = args.allow_unsealed;
-    live_b.allow_unsealed = args.allow_unsealed;
+    let (live_a, live_b) = args.sides.live_options(&a, &b, &args.tables, &args.wheres)?;
     // Range checksums are computed in the databases over whole rows.
     let use_ranges = !args.no_range_checksums
         && sqlrange::applies(&a, &b)
-        && args.key_map.is_empty()
+        && args.compare.key_map.is_empty()
         && args.spec.is_none()
         && args.ignore_columns.is_empty();
     let (a_name, b_name) = (a.display_name(), b.display_name());
