@@ -329,6 +329,15 @@ mod tests {
     }
 
     #[test]
+    fn every_registered_store_has_its_exporter_and_importer_here() {
+        for store in decant_record::store::STORES {
+            for binary in [store.exporter, store.importer] {
+                assert!(TOOLS.iter().any(|t| t.binary == binary), "{}: {binary} is not in TOOLS", store.name);
+            }
+        }
+    }
+
+    #[test]
     fn the_overview_lists_every_tool() {
         let text = overview();
         for tool in TOOLS {
