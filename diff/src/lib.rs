@@ -238,8 +238,25 @@ pub fn load_spec(path: Option<&std::path::Path>) -> anyhow::Result<Option<Arc<Tr
     path.map(|p| Transformer::from_file(p).map(Arc::new).map_err(|e| anyhow::anyhow!("--spec: {e}"))).transpose()
 }
 
+/// The note on the records that are equal only under the normalisation
+/// options (`None` when there are none): a validation job must know how much
+/// `--null-equals-empty` and `--time-precision` forgave, not only that they did.
+pub fn options_note(equal_by_options: u64, canon: &decant_record::digest::CanonicalOptions) -> Option<String> {
+    if equal_by_options == 0 {
+        return None;
+    }
+    let mut flags = Vec::new();
+    if canon.null_equals_empty {
+        flags.push("--null-equals-empty (NULL, \"\" and a missing column)".to_owned());
+    }
+    if let Some(p) = canon.time_precision {
+        flags.push(format!("--time-precision {p} (date-times past {p} fraction digits)"));
+    }
+    Some(format!("note: {equal_by_options} record(s) counted equal only under {}", flags.join(" and ")))
+}
+
 /// Prints the summary on stderr.
-pub fn print_summary(stats: &DiffStats, report: &ReportArgs) {
+pub fn print_summary(stats: &DiffStats, report: &ReportArgs, canon: &decant_record::digest::CanonicalOptions) {
     if report.quiet {
         return;
     }
@@ -258,6 +275,10 @@ pub fn print_summary(stats: &DiffStats, report: &ReportArgs) {
                     total.changed
                 )
             });
+            if let Some(note) = options_note(total.equal_by_options, canon) {
+                t.push_str(&note);
+                t.push('\n');
+            }
             t.lines().map(|l| format!("{}: {l}\n", cli::tool_name())).collect::<String>()
         }
         LogFormat::Json => {
@@ -333,7 +354,7 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
         sink.finish()?.finish().context("writing the output")?;
         stats
     };
-    print_summary(&stats, &args.report);
+    print_summary(&stats, &args.report, &opts.canon);
     Ok(if stats.total().differences() == 0 { Outcome::Success } else { Outcome::Failed })
 }
 
