@@ -309,6 +309,8 @@ fn mismatches_in_mysql_are_repaired_from_dynamodb_through_the_reverse_spec() {
         "UPDATE users SET password_hash = CONCAT(LEFT(password_hash, 59), 'X') WHERE id = 22; \
          UPDATE users SET created_at = '2025-01-01 00:00:24.691000' WHERE id = 20; \
          UPDATE users SET display_name = '' WHERE id = 25; \
+         UPDATE users SET avatar_sha256 = CONCAT(LEFT(avatar_sha256, 31), \
+           IF(RIGHT(avatar_sha256, 1) = X'00', X'01', X'00')) WHERE id = 21; \
          UPDATE orders SET user_id = 12 WHERE id = 10; \
          DELETE FROM orders WHERE id = 11; \
          INSERT INTO orders VALUES (999, 3, 1.00, 'EUR', 'paid', NULL, '2025-05-05 05:05:05.000005');",
@@ -320,10 +322,12 @@ fn mismatches_in_mysql_are_repaired_from_dynamodb_through_the_reverse_spec() {
     assert_eq!(found["users#22"], want("changed", &["password_hash"]));
     assert_eq!(found["users#20"], want("changed", &["created_at"]));
     assert_eq!(found["users#25"], want("changed", &["display_name"]));
+    // Bytes (B vs VARBINARY) are compared exactly: one byte of 32.
+    assert_eq!(found["users#21"], want("changed", &["avatar_sha256"]));
     assert_eq!(found["orders#10"], want("changed", &["user_id"]));
     assert_eq!(found["orders#11"], want("removed", &[]));
     assert_eq!(found["orders#999"], want("added", &[]));
-    assert_eq!(found.len(), 6, "{found:?}");
+    assert_eq!(found.len(), 7, "{found:?}");
 
     // The patch toward MySQL: rows for mysql-import --mode upsert, and the
     // delete of the row DynamoDB does not have.
