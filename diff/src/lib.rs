@@ -119,7 +119,7 @@ pub struct Args {
 }
 
 /// Prints the summary on stderr.
-pub fn print_summary(stats: &DiffStats, report: &ReportArgs) {
+pub fn print_summary(stats: &DiffStats, report: &ReportArgs, canon: &decant_record::digest::CanonicalOptions) {
     if report.quiet {
         return;
     }
@@ -138,6 +138,10 @@ pub fn print_summary(stats: &DiffStats, report: &ReportArgs) {
                     total.changed
                 )
             });
+            if let Some(note) = decant_check::options_note(total.equal_by_options, canon) {
+                t.push_str(&note);
+                t.push('\n');
+            }
             t.lines().map(|l| format!("{}: {l}\n", cli::tool_name())).collect::<String>()
         }
         LogFormat::Json => {
@@ -197,7 +201,7 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
         sink.finish()?.finish().context("writing the output")?;
         stats
     };
-    print_summary(&stats, &args.report);
+    print_summary(&stats, &args.report, &opts.canon);
     Ok(if stats.total().differences() == 0 { Outcome::Success } else { Outcome::Failed })
 }
 

@@ -162,6 +162,8 @@ pub fn parse_ratio(s: &str) -> Result<f64, String> {
 #[derive(Debug, Default)]
 struct Scan {
     digests: BTreeMap<GroupKey, ContentDigest>,
+    /// The digests without the forgiving options (only when one is set).
+    strict: BTreeMap<GroupKey, ContentDigest>,
     status: &'static str,
     info: SideInfo,
 }
@@ -198,6 +200,10 @@ pub struct GroupReport {
     pub removed: u64,
     /// In both, different.
     pub changed: u64,
+    /// Equal only under --null-equals-empty / --time-precision (counted as
+    /// equal, reported as a note).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub equal_by_options: u64,
     /// Differing records / records present on either side.
     pub mismatch_ratio: f64,
     /// The digests differ but the keyed comparison found no differing record
@@ -245,6 +251,10 @@ pub struct Report {
     pub schema_differences: Option<Vec<String>>,
     /// The first differences found (diff lines).
     pub examples: Vec<serde_json::Value>,
+    /// Notes per group: records equal only under --null-equals-empty /
+    /// --time-precision.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
     /// The threshold.
     pub max_mismatch: f64,
     /// `--shard`: the share compared (`decant-verify --combine` adds the
@@ -283,19 +293,34 @@ impl Sink for Examples {
     }
 }
 
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+/// Content digests per group, and (with `strict`) the digests without the
+/// forgiving options, so a pass that needed them can say for how many records.
+type Digests = (BTreeMap<GroupKey, ContentDigest>, BTreeMap<GroupKey, ContentDigest>);
+
 fn scan(
     reader: &mut EntryReader,
     sample: &mut Vec<SampleItem>,
     sample_size: usize,
     rng: &mut Rng,
     lookup: Option<&HashMap<Vec<u8>, usize>>,
-) -> anyhow::Result<BTreeMap<GroupKey, ContentDigest>> {
+    strict: bool,
+) -> anyhow::Result<Digests> {
     let mut digests: BTreeMap<GroupKey, ContentDigest> = BTreeMap::new();
+    let mut strict_digests: BTreeMap<GroupKey, ContentDigest> = BTreeMap::new();
     let mut seen = 0u64;
     while let Some(e) = reader.next_entry()? {
         let d = digests.entry(e.group.clone()).or_default();
         d.add_hash(&e.content);
         d.count += 1;
+        if strict {
+            let d = strict_digests.entry(e.group.clone()).or_default();
+            d.add_hash(&e.strict);
+            d.count += 1;
+        }
         match lookup {
             None if sample_size > 0 => {
                 let item = || SampleItem {
@@ -329,8 +354,11 @@ fn scan(
     // (the reader keeps only the schema lines of the --tables asked for).
     for s in &reader.info.schemas {
         digests.entry(GroupKey::Table(s.table.clone())).or_default();
+        if strict {
+            strict_digests.entry(GroupKey::Table(s.table.clone())).or_default();
+        }
     }
-    Ok(digests)
+    Ok((digests, strict_digests))
 }
 
 /// Runs `decant-verify` and returns the report.
@@ -356,7 +384,8 @@ pub fn verify(args: &Args) -> anyhow::Result<Report> {
     if let Some(t) = &spec {
         left = left.with_transform(t.clone());
     }
-    let left_digests = scan(&mut left, &mut sample, args.sample, &mut rng, None)?;
+    let strict = opts.strict_canon().is_some();
+    let (left_digests, left_strict) = scan(&mut left, &mut sample, args.sample, &mut rng, None, strict)?;
     let left_info = std::mem::take(&mut left.info);
     // Always finish: a failed exporter fails the run.
     let left_segments = left.finish()?;
@@ -367,23 +396,25 @@ pub fn verify(args: &Args) -> anyhow::Result<Report> {
     let point = sample::point_query(&b, &live_b, &sample, &opts.keys, &left_info);
     let mut right = EntryReader::new(Source::open(&b, &live_b)?, &opts, false);
     let right_lookup = if point.is_some() { None } else { Some(&lookup) };
-    let right_digests =
-        scan(&mut right, &mut sample, if point.is_some() { 0 } else { args.sample }, &mut rng, right_lookup)?;
+    let right_sample = if point.is_some() { 0 } else { args.sample };
+    let (right_digests, right_strict) = scan(&mut right, &mut sample, right_sample, &mut rng, right_lookup, strict)?;
     let right_info = std::mem::take(&mut right.info);
     let right_segments = right.finish()?;
     let right_tables: BTreeSet<String> = right_info.schemas.iter().map(|s| s.table.clone()).collect();
     if let Some(point_b) = point.as_ref().and_then(|p| sample::restrict_to_tables(p, &right_tables)) {
         let mut by_key = EntryReader::new(Source::open(&b, &point_b)?, &opts, false);
-        scan(&mut by_key, &mut sample, 0, &mut rng, Some(&lookup))?;
+        scan(&mut by_key, &mut sample, 0, &mut rng, Some(&lookup), false)?;
         by_key.finish()?;
     }
     let left_scan = Scan {
         digests: left_digests,
+        strict: left_strict,
         status: if a.is_live() { "live" } else { seal_status(&left_segments) },
         info: left_info,
     };
     let right_scan = Scan {
         digests: right_digests,
+        strict: right_strict,
         status: if b.is_live() { "live" } else { seal_status(&right_segments) },
         info: right_info,
     };
@@ -394,7 +425,10 @@ pub fn verify(args: &Args) -> anyhow::Result<Report> {
     for g in &names {
         let l = left_scan.digests.get(*g).copied().unwrap_or_default();
         let r = right_scan.digests.get(*g).copied().unwrap_or_default();
-        if l != r {
+        // Equal only under --null-equals-empty / --time-precision: the keyed
+        // pass counts how many records the options forgave.
+        let forgiven = || left_scan.strict.get(*g) != right_scan.strict.get(*g);
+        if l != r || (strict && forgiven()) {
             differing.insert((*g).clone());
         }
     }
@@ -453,6 +487,7 @@ pub fn verify(args: &Args) -> anyhow::Result<Report> {
             added: d.added,
             removed: d.removed,
             changed: d.changed,
+            equal_by_options: d.equal_by_options,
             mismatch_ratio: ratio,
             unexplained,
             ok,
@@ -493,6 +528,10 @@ pub fn verify(args: &Args) -> anyhow::Result<Report> {
     let schema_differences =
         args.schema.then(|| schema::compare(&left_scan.info.schemas, &right_scan.info.schemas, &args.tables));
 
+    let notes = groups
+        .iter()
+        .filter_map(|g| decant_check::options_note(g.equal_by_options, &opts.canon).map(|n| format!("{}: {n}", g.group)))
+        .collect();
     let mut ok = groups.iter().all(|g| g.ok);
     ok &= sample_report.as_ref().is_none_or(|s| s.ok);
     ok &= schema_differences.as_ref().is_none_or(|d| d.is_empty());
@@ -508,6 +547,7 @@ pub fn verify(args: &Args) -> anyhow::Result<Report> {
         sample: sample_report,
         schema_differences,
         examples: examples.items,
+        notes,
         max_mismatch: args.max_mismatch,
         shard: args.sides.share(),
         ok,
@@ -563,6 +603,10 @@ pub fn render_text(r: &Report) -> String {
             g.mismatch_ratio * 100.0,
             if g.ok { "ok" } else { "FAILED" }
         ));
+    }
+    for note in &r.notes {
+        out.push_str(note);
+        out.push('\n');
     }
     for g in r.groups.iter().filter(|g| g.unexplained) {
         out.push_str(&format!(
