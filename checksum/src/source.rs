@@ -238,6 +238,10 @@ impl Source {
                     .stderr(Stdio::piped());
                 match url.store() {
                     Store::Redis => {
+                        // A module key's value has no other form than its
+                        // payload: without it the exporter names the key and
+                        // fails, and a changed module value would go unseen.
+                        cmd.arg("--dump-modules");
                         for m in &live.matches {
                             cmd.arg("--match").arg(m);
                         }
