@@ -6,7 +6,7 @@
 //!    sample of A's records (`--sample N`) looked up by key in B, and the
 //!    schema lines (`--schema`).
 //! 2. Only for the groups whose counts or digests differ: a keyed comparison
-//!    ([`decant_diff::engine`]) that counts added, removed and changed records,
+//!    ([`decant_check::engine`]) that counts added, removed and changed records,
 //!    so `--max-mismatch` can be judged and the first differences shown.
 //!
 //! Equal data therefore costs one read of each side. Normalisations are
@@ -22,12 +22,12 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use clap::Parser;
-use decant_checksum::canon::CanonicalArgs;
-use decant_checksum::source::{seal_status, LiveOptions, Source, SourceSpec};
-use decant_diff::compare::{changed_fields, decode_lines};
-use decant_diff::engine::{self, EngineConfig, Found, GroupStats, Sink};
-use decant_diff::entry::{CompareOptions, EntryReader, KeyColumns, SideInfo};
-use decant_diff::keymap::KeyMap;
+use decant_check::args::{CompareArgs, SideArgs};
+use decant_check::canon::CanonicalArgs;
+use decant_check::compare::{changed_fields, decode_lines};
+use decant_check::engine::{self, EngineConfig, Found, GroupStats, Sink};
+use decant_check::entry::{EntryReader, KeyColumns, SideInfo};
+use decant_check::source::{seal_status, LiveOptions, Source, SourceSpec};
 use decant_record::cli::{self, Outcome, ReportArgs, EXIT_STATUS_HELP};
 use decant_record::digest::{ContentDigest, GroupKey};
 use decant_transform::Transformer;
@@ -106,17 +106,8 @@ pub struct Args {
     /// Fail when a file side has no "end" trailer (truncated or not from decant).
     #[arg(long)]
     pub require_sealed: bool,
-    /// Key columns: COLUMN[,COLUMN] or TABLE:COLUMN[,COLUMN] (repeatable).
-    /// Default: the primary key of each table's schema line.
-    #[arg(long, value_name = "SPEC")]
-    pub key: Vec<String>,
-    /// Map A's IDs: FROM=TO for Redis keys, TABLE.COLUMN@FROM=TO for a column.
-    #[arg(long, value_name = "RULE")]
-    pub key_map: Vec<KeyMap>,
-    /// Numbers within this relative tolerance are equal:
-    /// |a-b| <= TOL * max(1, |a|, |b|).
-    #[arg(long, value_name = "TOL")]
-    pub float_tolerance: Option<f64>,
+    #[command(flatten)]
+    pub compare: CompareArgs,
     /// Only these tables (comma-separated), on both sides: live SQL stores
     /// read only them; files and the --spec side are filtered.
     #[arg(long, value_name = "LIST", value_delimiter = ',')]
@@ -136,25 +127,8 @@ pub struct Args {
     /// same --where.
     #[arg(long = "where", value_name = "TABLE:CONDITION")]
     pub wheres: Vec<String>,
-    /// Live Redis: only keys matching this pattern (repeatable).
-    #[arg(long = "match", value_name = "PATTERN")]
-    pub matches: Vec<String>,
-    /// Read a file side that begins with a header but lacks its "end"
-    /// trailer (cut short); without it that is an error (exit 2).
-    #[arg(long)]
-    pub allow_unsealed: bool,
-    /// Password file for a live A.
-    #[arg(long, value_name = "FILE")]
-    pub left_password_file: Option<PathBuf>,
-    /// Password file for a live B.
-    #[arg(long, value_name = "FILE")]
-    pub right_password_file: Option<PathBuf>,
-    /// Memory for the keyed comparison before it partitions to disk.
-    #[arg(long, value_name = "SIZE", default_value = "32M", value_parser = decant_diff::parse_size)]
-    pub memory: usize,
-    /// Directory for temporary partitions.
-    #[arg(long, value_name = "DIR")]
-    pub temp_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub sides: SideArgs,
     #[command(flatten)]
     pub canon: CanonicalArgs,
     #[command(flatten)]
@@ -283,7 +257,7 @@ impl Sink for Examples {
         }
         let mut buf = Vec::new();
         {
-            let mut w = decant_diff::output::DiffLines::bare(&mut buf, self.keys.clone());
+            let mut w = decant_check::output::DiffLines::bare(&mut buf, self.keys.clone());
             w.found(f, left_info, right_info)?;
             w.flush()?;
         }
@@ -350,19 +324,9 @@ fn scan(
 pub fn verify(args: &Args) -> anyhow::Result<Report> {
     let a = SourceSpec::parse(&args.left);
     let b = SourceSpec::parse(&args.right);
-    let opts = CompareOptions::from_flags(&args.key, args.canon.options(), args.float_tolerance, &args.key_map)?
-        .with_filters(&args.ignore_columns, &args.tables)?;
-    let spec: Option<Arc<Transformer>> = decant_diff::load_spec(args.spec.as_deref())?;
-    let (mut live_a, mut live_b) = decant_diff::live_options(
-        &a,
-        &b,
-        &args.tables,
-        &args.matches,
-        &args.wheres,
-        [args.left_password_file.as_ref(), args.right_password_file.as_ref()],
-    )?;
-    live_a.allow_unsealed = args.allow_unsealed;
-    live_b.allow_unsealed = args.allow_unsealed;
+    let opts = args.compare.options(&args.canon)?.with_filters(&args.ignore_columns, &args.tables)?;
+    let spec: Option<Arc<Transformer>> = decant_check::pair::load_spec(args.spec.as_deref())?;
+    let (live_a, live_b) = args.sides.live_options(&a, &b, &args.tables, &args.wheres)?;
 
     // Pass 1: counts, digests, sample, schemas.
     let seed = args.seed.unwrap_or_else(|| {
@@ -430,13 +394,13 @@ pub fn verify(args: &Args) -> anyhow::Result<Report> {
         opts2.only_groups = Some(differing.clone());
         let config = EngineConfig {
             compare: opts2,
-            memory_limit: args.memory,
-            temp_dir: args.temp_dir.clone(),
+            memory_limit: args.compare.memory,
+            temp_dir: args.compare.temp_dir.clone(),
             ..EngineConfig::default()
         };
-        if decant_diff::sqlrange::applies(&a, &b)
+        if decant_check::sqlrange::applies(&a, &b)
             && spec.is_none()
-            && args.key_map.is_empty()
+            && args.compare.key_map.is_empty()
             && args.ignore_columns.is_empty()
         {
             // Two live SQL stores: narrow the differing tables down by range
@@ -450,10 +414,10 @@ pub fn verify(args: &Args) -> anyhow::Result<Report> {
                 .collect();
             let (la, lb) =
                 (LiveOptions { tables: tables.clone(), ..live_a.clone() }, LiveOptions { tables, ..live_b.clone() });
-            let range = decant_diff::sqlrange::RangeConfig::default();
-            detail = decant_diff::sqlrange::diff_live(&a, &b, &la, &lb, &config, &range, &mut examples)?.groups;
+            let range = decant_check::sqlrange::RangeConfig::default();
+            detail = decant_check::sqlrange::diff_live(&a, &b, &la, &lb, &config, &range, &mut examples)?.groups;
         } else {
-            let (l2, r2) = decant_diff::open_pair(&a, &b, &live_a, &live_b, &config.compare, spec.as_ref())?;
+            let (l2, r2) = decant_check::pair::open_pair(&a, &b, &live_a, &live_b, &config.compare, spec.as_ref())?;
             detail = engine::diff(l2, r2, &config, &mut examples)?.groups;
         }
     }
@@ -466,7 +430,8 @@ pub fn verify(args: &Args) -> anyhow::Result<Report> {
         let diffs = d.added + d.removed + d.changed;
         // Share of the records present on either side that differ (at most 1).
         let ratio = if diffs == 0 { 0.0 } else { diffs as f64 / (d.equal + diffs) as f64 };
-        let (ok, unexplained) = group_verdict(l != r, diffs, ratio, args.max_mismatch, args.float_tolerance.is_some());
+        let (ok, unexplained) =
+            group_verdict(l != r, diffs, ratio, args.max_mismatch, args.compare.float_tolerance.is_some());
         groups.push(GroupReport {
             group: g.to_string(),
             left: l.count,
@@ -638,7 +603,7 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
 /// dispatcher renders it for completions and man pages).
 pub fn command() -> clap::Command {
     use clap::CommandFactory as _;
-    decant_record::cli::with_help_sections(Args::command(), "", decant_record::conn::LIVE_ENV_HELP)
+    decant_record::cli::with_help_sections(Args::command(), "", &decant_record::conn::live_env_help())
 }
 
 /// `decant-verify`'s `main`.

@@ -115,14 +115,9 @@ impl LiveOptions {
     }
 }
 
-/// The exporter binary for a store.
+/// The exporter binary for a store (from the store registry).
 pub fn exporter_name(store: Store) -> &'static str {
-    match store {
-        Store::Redis => "redis-export",
-        Store::MySql => "mysql-export",
-        Store::Postgres => "pg-export",
-        Store::Sqlite => "sqlite-export",
-    }
+    store.info().exporter
 }
 
 /// Finds a decant binary: next to the running executable, then on `PATH`.
@@ -236,23 +231,26 @@ impl Source {
                     .stdin(Stdio::null())
                     .stdout(Stdio::piped())
                     .stderr(Stdio::piped());
-                match url.store() {
-                    Store::Redis => {
-                        // A module key's value has no other form than its
-                        // payload: without it the exporter names the key and
-                        // fails, and a changed module value would go unseen.
-                        cmd.arg("--dump-modules");
-                        for m in &live.matches {
-                            cmd.arg("--match").arg(m);
-                        }
+                // Each filter goes to the exporters that take it; the
+                // checkers' flags name the stores each one is for.
+                let caps = url.store().capabilities();
+                if caps.opaque_payloads {
+                    // A module key's value has no other form than its
+                    // payload: without it the exporter names the key and
+                    // fails, and a changed module value would go unseen.
+                    cmd.arg("--dump-modules");
+                }
+                if caps.match_filter {
+                    for m in &live.matches {
+                        cmd.arg("--match").arg(m);
                     }
-                    _ => {
-                        if !live.tables.is_empty() {
-                            cmd.arg("--tables").arg(live.tables.join(","));
-                        }
-                        for w in &live.wheres {
-                            cmd.arg("--where").arg(w);
-                        }
+                }
+                if caps.tables_filter && !live.tables.is_empty() {
+                    cmd.arg("--tables").arg(live.tables.join(","));
+                }
+                if caps.where_filter {
+                    for w in &live.wheres {
+                        cmd.arg("--where").arg(w);
                     }
                 }
                 let mut child = cmd.spawn().with_context(|| {
