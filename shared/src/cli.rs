@@ -40,9 +40,58 @@ Exit status:
   1  differences found, verification failed, or some records rejected
   2  usage or fatal error";
 
+/// What a tool does, which decides what its exit status 1 means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ToolKind {
+    /// Reads a store, writes a stream (`*-export`).
+    Source,
+    /// Reads a stream, writes a store (`*-import`).
+    Sink,
+    /// Reads a stream, writes a stream (`decant-transform`).
+    Transform,
+    /// Compares or digests (`decant-verify`, `decant-diff`, `decant-checksum`).
+    Checker,
+}
+
+impl ToolKind {
+    /// The kind of the tool named `name` (a binary name, e.g. `pg-import`);
+    /// `None` for a name that is none of decant's tools.
+    pub fn of(name: &str) -> Option<ToolKind> {
+        Some(match name {
+            n if n.ends_with("-export") => ToolKind::Source,
+            n if n.ends_with("-import") => ToolKind::Sink,
+            "decant-transform" => ToolKind::Transform,
+            "decant-verify" | "decant-diff" | "decant-checksum" => ToolKind::Checker,
+            _ => return None,
+        })
+    }
+
+    /// The exit-status section of `--help` for this kind of tool: the codes
+    /// are shared ([`EXIT_OK`], [`EXIT_DIFFERENT`], [`EXIT_FATAL`]), what
+    /// leads to 1 is the tool's own.
+    pub fn exit_status_help(self) -> &'static str {
+        match self {
+            ToolKind::Source => {
+                "Exit status:\n  0  success: everything was exported\n  1  some records could not be exported (named on stderr; the rest were)\n  2  usage or fatal error (the output is incomplete: no \"end\" line)"
+            }
+            ToolKind::Sink => {
+                "Exit status:\n  0  success: every record was written (or skipped as asked)\n  1  some records were rejected (see --reject-file); the rest went in\n  2  usage or fatal error (what was committed stays; see --state)"
+            }
+            ToolKind::Transform => {
+                "Exit status:\n  0  success: every record was transformed\n  1  some records were rejected (see --reject-file), or --check found problems\n  2  usage or fatal error (the output is incomplete: no \"end\" line)"
+            }
+            ToolKind::Checker => {
+                "Exit status:\n  0  no differences: the data is the same\n  1  differences found, verification failed, or a checksum did not match\n  2  usage or fatal error (nothing was compared)"
+            }
+        }
+    }
+}
+
 /// Sets a tool's text after the flags in `--help`: `text` (or the command's
 /// own after-help when `text` is empty), then the environment variables the
-/// tool reads (`env`, e.g. [`crate::conn::env_help`]), then [`EXIT_STATUS_HELP`], once.
+/// tool reads (`env`, e.g. [`crate::conn::env_help`]), then the exit-status
+/// section, once: [`ToolKind::exit_status_help`] for the command's name,
+/// [`EXIT_STATUS_HELP`] for another.
 pub fn with_help_sections(cmd: clap::Command, text: &str, env: &str) -> clap::Command {
     let mut body =
         if text.is_empty() { cmd.get_after_help().map(|s| s.to_string()).unwrap_or_default() } else { text.to_owned() };
@@ -55,7 +104,7 @@ pub fn with_help_sections(cmd: clap::Command, text: &str, env: &str) -> clap::Co
         out.push_str(env.trim_end());
     }
     out.push_str("\n\n");
-    out.push_str(EXIT_STATUS_HELP);
+    out.push_str(ToolKind::of(cmd.get_name()).map_or(EXIT_STATUS_HELP, ToolKind::exit_status_help));
     cmd.after_help(fit_command_lines(out.trim_start(), HELP_WIDTH))
 }
 
@@ -69,37 +118,62 @@ pub const HELP_WIDTH: usize = 80;
 /// Other lines are left to clap's wrapping.
 pub fn fit_command_lines(text: &str, width: usize) -> String {
     let mut out = String::with_capacity(text.len() + 64);
-    for line in text.lines() {
-        let is_command = line.starts_with("  ") && !line.starts_with("   ");
-        if !is_command || line.chars().count() <= width {
-            out.push_str(line);
-            out.push('\n');
+    let lines: Vec<&str> = text.lines().collect();
+    let mut next = 0;
+    while next < lines.len() {
+        let start = next;
+        let is_command = lines[start].starts_with("  ") && !lines[start].starts_with("   ");
+        // A command already continued over more lines is laid out as one.
+        next += 1;
+        while is_command && next < lines.len() && lines[next - 1].ends_with(" \\") && lines[next].starts_with("   ") {
+            next += 1;
+        }
+        let group = &lines[start..next];
+        if !is_command || group.iter().all(|l| l.chars().count() <= width) {
+            for line in group {
+                out.push_str(line);
+                out.push('\n');
+            }
             continue;
         }
-        let (body, continued) = match line.strip_suffix(" \\") {
-            Some(b) => (b, true),
-            None => (line, false),
-        };
+        let continued = group[group.len() - 1].ends_with(" \\");
+        let body = group.iter().map(|l| l.trim().trim_end_matches('\\').trim_end()).collect::<Vec<_>>().join(" ");
+        // A shell comment ends the command: a ` \` inside it continues
+        // nothing, so it is never broken; it goes above the command when it
+        // does not fit after it.
+        let mut words = shell_words(&body);
+        let comment = words.iter().position(|w| w.starts_with('#')).map(|i| words.split_off(i).join(" "));
         // A flag stays on the line of its value.
-        let mut words: Vec<String> = Vec::new();
-        for word in shell_words(body.trim_start()) {
-            let joins = words.last().is_some_and(|w| w.starts_with('-') && !w.contains(' '))
+        let mut joined: Vec<String> = Vec::new();
+        for word in words {
+            let joins = joined.last().is_some_and(|w| w.starts_with('-') && !w.contains(' '))
                 && !word.starts_with(['-', '|', '#', '<', '>', '&']);
-            match words.last_mut() {
+            match joined.last_mut() {
                 Some(last) if joins => {
                     last.push(' ');
                     last.push_str(&word);
                 }
-                _ => words.push(word),
+                _ => joined.push(word),
             }
         }
+        // …unless the pair does not fit on a continuation line at all.
+        let words: Vec<String> = joined
+            .into_iter()
+            .flat_map(|w| match w.split_once(' ') {
+                Some((flag, value)) if flag.starts_with('-') && 6 + w.chars().count() + 2 > width => {
+                    vec![flag.to_owned(), value.to_owned()]
+                }
+                _ => vec![w],
+            })
+            .collect();
+        let mut command = String::new();
         let mut current = String::from("  ");
         let mut first = true;
         for word in words {
             let room = width.saturating_sub(2); // for the " \\"
             if !first && current.chars().count() + 1 + word.chars().count() > room {
-                out.push_str(&current);
-                out.push_str(" \\\n");
+                command.push_str(&current);
+                command.push_str(" \\\n");
                 current = String::from("      ");
                 current.push_str(&word);
             } else {
@@ -110,6 +184,15 @@ pub fn fit_command_lines(text: &str, width: usize) -> String {
             }
             first = false;
         }
+        match comment {
+            Some(c) if !continued && current.chars().count() + 1 + c.chars().count() <= width => {
+                current.push(' ');
+                current.push_str(&c);
+            }
+            Some(c) => out.push_str(&format!("  {c}\n")),
+            None => {}
+        }
+        out.push_str(&command);
         out.push_str(&current);
         if continued {
             out.push_str(" \\");
@@ -941,9 +1024,29 @@ mod tests {
         assert_eq!(lines[3], "  short one");
         assert!(lines[4].starts_with("Prose"));
         assert!(out.lines().filter(|l| l.starts_with("  ")).all(|l| l.chars().count() <= 80), "{out}");
+        // A comment is never broken (a " \\" in it continues nothing): it
+        // stays at the end when it fits, else it goes above the command.
+        let text = "  mysql-import -i patch.ndjson --url mysql://db/reline --mode upsert # applies rows and deletes\n";
+        let out = fit_command_lines(text, 80);
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines[0], "  # applies rows and deletes", "{out}");
+        assert_eq!(lines[1], "  mysql-import -i patch.ndjson --url mysql://db/reline --mode upsert", "{out}");
+        let text =
+            "  mysql-export --url mysql://app@replica/reline --shard 2/8 -o reline-2.ndjson.zst # share 2 of 8\n";
+        let out = fit_command_lines(text, 80);
+        assert!(out.lines().nth(1).unwrap().ends_with("-o reline-2.ndjson.zst # share 2 of 8"), "{out}");
         // A line that was already continued keeps its " \\".
-        let out = fit_command_lines(&format!("  {} \\\n      --b\n", "--a ".repeat(30).trim_end()), 80);
-        assert!(out.lines().next().unwrap().ends_with(" \\") && out.lines().nth(1).unwrap().ends_with(" \\"), "{out}");
+        let out = fit_command_lines(&format!("  {} \\\n      --b \\\n", "--a ".repeat(30).trim_end()), 80);
+        assert!(out.lines().all(|l| l.ends_with(" \\") && l.chars().count() <= 80), "{out}");
+        assert!(out.lines().last().unwrap().ends_with(" --b \\"), "{out}");
+        // A command continued by hand with a comment too long for its last
+        // line: laid out as one, the comment above it.
+        let text = "  pg-import -i rows.ndjson --url postgres://db/relay --mode upsert \\\n      --key usage_records:api_key_id,created_at   # rows lack the AUTO_INCREMENT id\n";
+        let out = fit_command_lines(text, 80);
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines[0], "  # rows lack the AUTO_INCREMENT id", "{out}");
+        assert!(lines[1].starts_with("  pg-import") && lines[1].ends_with(" \\"), "{out}");
+        assert_eq!(lines[2], "      --key usage_records:api_key_id,created_at", "{out}");
     }
 
     #[test]
