@@ -291,6 +291,46 @@ pub fn json_logs() -> bool {
     JSON_LOGS.load(Ordering::Relaxed)
 }
 
+static VERBOSITY: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(0);
+
+/// How many `-v` the command line gives (`-v`, `-vv`, `--verbose`).
+pub fn verbosity() -> u8 {
+    VERBOSITY.load(Ordering::Relaxed)
+}
+
+/// Sets the verbosity (normally read from the command line by [`main`]).
+pub fn set_verbosity(level: u8) {
+    VERBOSITY.store(level, Ordering::Relaxed);
+}
+
+/// Prints a diagnostic line when the run is at least `level` verbose
+/// (`-v` is 1: connection targets, per-table and per-batch progress, timings,
+/// the DDL run; `-vv` is 2: more of the same, per statement). Level "debug"
+/// under `--log-format json`.
+pub fn verbose(level: u8, message: impl Display) {
+    if verbosity() >= level {
+        log_lines("debug", &format!("{}: {message}", tool_name()));
+    }
+}
+
+/// The number of `-v` / `--verbose` on the command line, read before parsing
+/// (like `--log-format json`) so that every tool shares one switch.
+fn args_verbosity(args: impl Iterator<Item = std::ffi::OsString>) -> u8 {
+    let mut level: u8 = 0;
+    for arg in args {
+        let arg = arg.to_string_lossy();
+        if arg == "--" {
+            break;
+        }
+        if arg == "--verbose" {
+            level = level.saturating_add(1);
+        } else if let Some(vs) = arg.strip_prefix('-').filter(|v| !v.is_empty() && v.bytes().all(|b| b == b'v')) {
+            level = level.saturating_add(vs.len().min(255) as u8);
+        }
+    }
+    level
+}
+
 /// True when the command line asks for `--log-format json`: read before
 /// parsing, so that even a usage error or a failure to open the input is
 /// logged as JSON.
@@ -394,6 +434,7 @@ pub fn main(tool: &'static str, body: impl FnOnce() -> anyhow::Result<Outcome>) 
     if args_ask_for_json_logs(std::env::args_os().skip(1)) {
         set_json_logs(true);
     }
+    set_verbosity(args_verbosity(std::env::args_os().skip(1)));
     let metrics_file = metrics_file_arg(std::env::args_os().skip(1));
     let status = match body() {
         Ok(Outcome::Success) => EXIT_OK,
@@ -472,6 +513,11 @@ pub struct ReportArgs {
     /// No progress and no summary; errors and warnings only.
     #[arg(short, long)]
     pub quiet: bool,
+    /// Say more on stderr, repeatable (-vv): the connection target (password
+    /// hidden), per-table and per-batch progress lines with timings, the DDL
+    /// statements run.
+    #[arg(short, long, action = clap::ArgAction::Count, conflicts_with = "quiet")]
+    pub verbose: u8,
     /// Format of every line on stderr: text, or json (one JSON object per
     /// line with "ts" and "level": progress, summary, warnings and errors).
     #[arg(long, value_enum, default_value_t = LogFormat::Text, value_name = "FORMAT")]
@@ -1058,6 +1104,16 @@ mod tests {
         assert!(parse_max_line_bytes("18446744073709551616").unwrap_err().contains("not a whole number"));
         assert!(parse_max_line_bytes("-1").is_err());
         assert_eq!(parse_max_line_bytes("4294967296"), Ok(MAX_LINE_BYTES_LIMIT));
+    }
+
+    #[test]
+    fn verbosity_counts_every_spelling() {
+        let level = |v: &[&str]| args_verbosity(v.iter().map(std::ffi::OsString::from));
+        assert_eq!(level(&["-i", "x"]), 0);
+        assert_eq!(level(&["-v"]), 1);
+        assert_eq!(level(&["-vv", "--verbose"]), 3);
+        assert_eq!(level(&["--", "-v"]), 0);
+        assert_eq!(level(&["-", "--version"]), 0);
     }
 
     #[test]

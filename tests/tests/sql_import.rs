@@ -1070,3 +1070,110 @@ fn upsert_without_the_primary_key_matches_by_a_unique_key_and_never_inserts_twic
             .assert_stderr_contains("\"missing\"");
     }
 }
+
+/// Issue 14: `--create-tables` meets a table that exists already. A
+/// different one (a column the rows carry is missing, a type that cannot
+/// hold the values, another primary key) is named column by column before
+/// the first row, exit 2, nothing written; a compatible one (same columns,
+/// one extra nullable) takes the rows with a warning; `--dry-run` prints the
+/// DDL it would run and creates nothing.
+#[test]
+fn create_tables_checks_an_existing_table_before_the_first_row() {
+    const USERS: &str = r#"{"kind":"header","format":"decant/1","source":"test","tool":"test"}
+{"kind":"schema","table":"users","columns":[{"name":"id","type":"int64","nullable":false},{"name":"email","type":"string","max_len":100},{"name":"born","type":"date"}],"primary_key":["id"]}
+{"kind":"row","table":"users","data":{"id":1,"email":"a@x","born":"2000-01-01"}}
+{"kind":"row","table":"users","data":{"id":2,"email":"b@x","born":null}}
+"#;
+    let w = Workdir::new("create_tables_existing");
+    let pg = postgres();
+    let my = mariadb();
+    type Query<'a> = Box<dyn Fn(&str) -> String + 'a>;
+    let mut targets: Vec<(&str, String, Query)> = Vec::new();
+    for (i, tool) in ["pg-import", "mysql-import", "sqlite-import"].into_iter().enumerate() {
+        for case in ["different", "compatible", "dry"] {
+            let (url, query): (String, Query) = match i {
+                0 => {
+                    let db = pg.fresh_database(&format!("ct_{case}"));
+                    (
+                        pg.url(&db),
+                        Box::new({
+                            let pg = &pg;
+                            move |sql: &str| pg.query(&db, sql)
+                        }),
+                    )
+                }
+                1 => {
+                    let db = my.fresh_database(&format!("ct_{case}"));
+                    (
+                        my.url(&db),
+                        Box::new({
+                            let my = &my;
+                            move |sql: &str| my.query(&db, sql)
+                        }),
+                    )
+                }
+                _ => {
+                    let file = w.join(format!("{case}.db"));
+                    std::fs::File::create(&file).unwrap();
+                    (
+                        format!("sqlite://{}", file.display()),
+                        Box::new(move |sql: &str| {
+                            let o = Command::new("sqlite3").arg(&file).arg(sql).output().expect("sqlite3 CLI");
+                            assert!(o.status.success(), "{sql}: {}", String::from_utf8_lossy(&o.stderr));
+                            String::from_utf8_lossy(&o.stdout).trim_end().to_owned()
+                        }),
+                    )
+                }
+            };
+            targets.push((tool, format!("{case} {url}"), query));
+        }
+    }
+    for (tool, case_url, query) in &targets {
+        let (case, url) = case_url.split_once(' ').unwrap();
+        match case {
+            "different" => {
+                query("CREATE TABLE users (uid BIGINT PRIMARY KEY, email VARCHAR(100), born INTEGER)");
+                let out = run(tool).args(["--url", url, "--create-tables"]).stdin_bytes(sealed(USERS)).output();
+                assert_eq!(out.code(), Some(2), "{tool}: {out:?}");
+                for needle in [
+                    "table users exists already and differs from the stream's schema line",
+                    "column \"id\" is missing in the target",
+                    "column \"born\": the target's type",
+                    "cannot hold the stream's date values",
+                    "primary key: the stream's is (id), the target's (uid)",
+                ] {
+                    assert!(out.stderr.contains(needle), "{tool}: {needle:?} not in {}", out.stderr);
+                }
+                assert_eq!(query("SELECT COUNT(*) FROM users"), "0", "{tool}: rows written");
+            }
+            "compatible" => {
+                query("CREATE TABLE users (id BIGINT PRIMARY KEY, email VARCHAR(200), born DATE, note TEXT)");
+                let out = run(tool).args(["--url", url, "--create-tables"]).stdin_bytes(sealed(USERS)).assert_success();
+                assert!(
+                    out.stderr.contains("table users exists already: column \"note\"")
+                        && out.stderr.contains("is in the target but not in the stream"),
+                    "{tool}: {}",
+                    out.stderr
+                );
+                assert_eq!(query("SELECT COUNT(*) FROM users"), "2", "{tool}");
+            }
+            _ => {
+                let out = run(tool)
+                    .args(["--url", url, "--create-tables", "--dry-run"])
+                    .stdin_bytes(sealed(USERS))
+                    .assert_success();
+                let ddl = out.stdout_str();
+                assert!(ddl.contains("-- table users: would be created"), "{tool}: {ddl}");
+                assert!(ddl.contains("CREATE TABLE") && ddl.contains("users") && ddl.contains("born"), "{tool}: {ddl}");
+                let exists = match *tool {
+                    "pg-import" => query("SELECT COUNT(*) FROM pg_tables WHERE tablename = 'users'"),
+                    "mysql-import" => query(
+                        "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = 'users'",
+                    ),
+                    _ => query("SELECT COUNT(*) FROM sqlite_master WHERE name = 'users'"),
+                };
+                assert_eq!(exists, "0", "{tool}: the dry run created the table");
+            }
+        }
+    }
+}
