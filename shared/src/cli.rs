@@ -560,6 +560,17 @@ impl InputArgs {
     pub fn open(&self) -> anyhow::Result<RecordReader<Input>> {
         open_reader(self.input.as_deref(), self.reader_options())
     }
+
+    /// Opens the input as a record reader, with a meter of the bytes read
+    /// when it is a file (for [`Progress::set_meter`]).
+    pub fn open_metered(&self) -> anyhow::Result<(RecordReader<Input>, Option<crate::io::InputMeter>)> {
+        let path = self.input.as_deref();
+        let (input, meter) = crate::io::open_input_metered(path).with_context(|| match path {
+            Some(p) => format!("opening {}", p.display()),
+            None => "opening stdin".to_owned(),
+        })?;
+        Ok((RecordReader::with_options(input, self.reader_options()), meter))
+    }
 }
 
 /// The largest `--max-line-bytes` accepted: 4 GiB. One line is held in memory
@@ -648,6 +659,7 @@ pub struct Progress {
     json: bool,
     label: String,
     total: Option<u64>,
+    meter: Option<crate::io::InputMeter>,
     count: u64,
     started: Instant,
     last_draw: Instant,
@@ -660,7 +672,8 @@ impl Progress {
     /// A progress reporter counting `label` (e.g. "keys", "rows").
     pub fn new(report: &ReportArgs, label: &str, total: Option<u64>) -> Progress {
         let tty = io::stderr().is_terminal();
-        let enabled = !report.quiet && (report.progress || tty);
+        // Off a terminal, periodic lines only when asked for (--progress, -v).
+        let enabled = !report.quiet && (report.progress || tty || report.verbose > 0 || verbosity() > 0);
         let now = Instant::now();
         Progress {
             enabled,
@@ -668,6 +681,7 @@ impl Progress {
             json: report.log_format == LogFormat::Json,
             label: label.to_owned(),
             total,
+            meter: None,
             count: 0,
             started: now,
             last_draw: now,
@@ -685,6 +699,12 @@ impl Progress {
     /// Sets or changes the expected total (enables the ETA).
     pub fn set_total(&mut self, total: Option<u64>) {
         self.total = total;
+    }
+
+    /// Measures the progress by the bytes read of an input file (percentage
+    /// and ETA from its size) instead of by a total count.
+    pub fn set_meter(&mut self, meter: Option<crate::io::InputMeter>) {
+        self.meter = meter.filter(|m| m.total() > 0);
     }
 
     /// Counts `n` more items; redraws at most a few times a second.
@@ -709,10 +729,23 @@ impl Progress {
         let secs = self.started.elapsed().as_secs_f64().max(1e-9);
         let rate = self.count as f64 / secs;
         let eta = self.total.filter(|t| *t > self.count && rate > 0.0).map(|t| ((t - self.count) as f64 / rate) as u64);
+        // (bytes read, file size, ETA) when reading a file.
+        let by_bytes = self.meter.as_ref().map(|m| {
+            let (done, total) = (m.consumed().min(m.total()), m.total());
+            let byte_rate = done as f64 / secs;
+            let eta = (byte_rate > 0.0 && done < total).then(|| ((total - done) as f64 / byte_rate) as u64);
+            (done, total, eta)
+        });
+        let eta = by_bytes.map_or(eta, |(_, _, e)| e);
         let line = if self.json {
             let mut o = serde_json::json!({"tool": tool_name(), "event": "progress", "label": self.label, "count": self.count, "per_second": rate.round(), "elapsed_s": (secs * 10.0).round() / 10.0});
             if let Some(t) = self.total {
                 o["total"] = t.into();
+            }
+            if let Some((done, total, _)) = by_bytes {
+                o["input_bytes_read"] = done.into();
+                o["input_bytes"] = total.into();
+                o["percent"] = ((done as f64 * 1000.0 / total as f64).round() / 10.0).into();
             }
             if let Some(e) = eta {
                 o["eta_s"] = e.into();
@@ -728,6 +761,9 @@ impl Progress {
             );
             if let Some(t) = self.total {
                 l.push_str(&format!(" of {}", group_digits(t)));
+            }
+            if let Some((done, total, _)) = by_bytes {
+                l.push_str(&format!(", {:.1}% of {}", done as f64 * 100.0 / total as f64, human_bytes(total)));
             }
             if let Some(e) = eta {
                 l.push_str(&format!(", ETA {}", human_duration(e)));
@@ -768,6 +804,22 @@ pub fn group_digits(n: u64) -> String {
         out.push(c);
     }
     out
+}
+
+/// `1536` → `1.5 KiB`.
+pub fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["bytes", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = n as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{n} bytes")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
 }
 
 fn human_duration(secs: u64) -> String {

@@ -1177,3 +1177,105 @@ fn create_tables_checks_an_existing_table_before_the_first_row() {
         }
     }
 }
+
+/// Starts `tool --state` on `n` rows, cuts its connection server-side with
+/// `cut()` once 2,000 rows are committed (the server going away, as the
+/// importer sees it), checks the message (server gone, what was committed,
+/// the command that continues, exit 2), then runs that command: all rows,
+/// once each.
+fn cut_off_and_resume(tool: &str, url: &str, w: &Workdir, n: u32, committed: &dyn Fn() -> u64, cut: &dyn Fn()) {
+    let input = w.write(format!("gone-{tool}.ndjson"), resume_stream(n));
+    let state = w.join(format!("gone-{tool}.state"));
+    let args = |c: &mut Command| {
+        c.args(["--url", url, "--create-tables", "--batch-rows", "500", "--state"]).arg(&state).arg("-i").arg(&input);
+    };
+    let mut cmd = Command::new(bin(tool));
+    args(&mut cmd);
+    let child = cmd.stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+    let started = Instant::now();
+    while committed() < 2000 {
+        assert!(started.elapsed() < Duration::from_secs(60), "{tool}: no progress");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    cut();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let partial = committed();
+    assert!(partial < n as u64, "{tool}: finished before the cut ({partial} rows): {stderr}");
+    assert_eq!(out.status.code(), Some(2), "{tool}: {stderr}");
+    for needle in [
+        "the database server went away",
+        "stopped after ",
+        "batch(es) committed by this run",
+        "--state records the last one",
+        "rerun the same command",
+    ] {
+        assert!(stderr.contains(needle), "{tool}: {needle:?} not in {stderr}");
+    }
+    // The command printed is the one that continues; run it as printed
+    // (it names the input and the state file).
+    let command = stderr.lines().find(|l| l.starts_with(&format!("  {tool} --url"))).unwrap_or_else(|| {
+        panic!("{tool}: no resume command in {stderr}");
+    });
+    assert!(command.contains("--state") && command.contains(&*input.to_string_lossy()), "{command}");
+    let out =
+        Command::new("sh").arg("-c").arg(command.trim()).env("PATH", bin(tool).parent().unwrap()).output().unwrap();
+    assert!(out.status.success(), "{tool}: {command}: {}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(committed(), n as u64, "{tool}");
+}
+
+/// Issue 14: a database that goes away mid-import (its connection killed
+/// from the server side) gives a message that says so, what was committed
+/// and the exact command that continues; that command completes the import.
+#[test]
+fn a_server_gone_mid_import_says_what_was_committed_and_how_to_resume() {
+    const N: u32 = 40_000;
+    let w = Workdir::new("server_gone");
+    let pg = postgres();
+    let db = pg.fresh_database("gone");
+    let rows = || {
+        if pg.query(&db, "SELECT count(*) FROM pg_tables WHERE tablename = 's'") == "1" {
+            pg.query(&db, "SELECT count(*) FROM s").parse::<u64>().unwrap()
+        } else {
+            0
+        }
+    };
+    let cut = || {
+        pg.query(
+            &db,
+            &format!(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = '{db}' AND pid <> pg_backend_pid()"
+            ),
+        );
+    };
+    cut_off_and_resume("pg-import", &pg.url(&db), &w, N, &rows, &cut);
+    assert_eq!(pg.query(&db, "SELECT count(DISTINCT id), min(id), max(id) FROM s"), format!("{N}|1|{N}"));
+
+    let my = mariadb();
+    let mdb = my.fresh_database("gone");
+    let rows = || {
+        let t = my.query(
+            &mdb,
+            "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 's'",
+        );
+        if t == "1" {
+            my.query(&mdb, "SELECT COUNT(*) FROM s").parse::<u64>().unwrap()
+        } else {
+            0
+        }
+    };
+    let cut = || {
+        let ids = my.query(
+            &mdb,
+            &format!("SELECT ID FROM information_schema.PROCESSLIST WHERE DB = '{mdb}' AND ID <> CONNECTION_ID()"),
+        );
+        for id in ids.lines().filter(|l| !l.is_empty()) {
+            // The connection may be gone already between the two queries.
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                my.query(&mdb, &format!("KILL CONNECTION {id}"))
+            }));
+        }
+    };
+    cut_off_and_resume("mysql-import", &my.url(&mdb), &w, N, &rows, &cut);
+    assert_eq!(my.query(&mdb, "SELECT COUNT(DISTINCT id), MIN(id), MAX(id) FROM s"), format!("{N}\t1\t{N}"));
+}

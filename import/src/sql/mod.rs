@@ -366,6 +366,8 @@ fn failure_hint(message: &str, resumable: bool) -> Option<&'static str> {
         "server has gone away",
         "lost connection",
         "connection refused",
+        "connection was killed",
+        "administrator command",
     ]
     .iter()
     .any(|p| m.contains(p));
@@ -535,7 +537,9 @@ impl<S: Sink> Importer<S> {
     }
 
     async fn run(mut self) -> anyhow::Result<Outcome> {
-        let reader = self.args.input.open()?;
+        let (reader, meter) = self.args.input.open_metered()?;
+        let mut progress = Progress::new(&self.args.report, "rows", None);
+        progress.set_meter(meter);
         let (tx, rx) = std::sync::mpsc::sync_channel(0);
         let (recycle, recycled) = std::sync::mpsc::sync_channel(1);
         let front = Front::new(
@@ -547,7 +551,7 @@ impl<S: Sink> Importer<S> {
                 dry_run: self.args.dry_run,
                 preparer: self.sink.preparer(),
             },
-            Progress::new(&self.args.report, "rows", None),
+            progress,
             tx,
             recycled,
         );
