@@ -1282,3 +1282,29 @@ fn a_server_gone_mid_import_says_what_was_committed_and_how_to_resume() {
     cut_off_and_resume("mysql-import", &my.url(&mdb), &w, n, &rows, &cut);
     assert_eq!(my.query(&mdb, "SELECT COUNT(DISTINCT id), MIN(id), MAX(id) FROM s"), format!("{n}\t1\t{n}"));
 }
+
+/// Issue 14: -v says what a person debugging a run needs (the target with
+/// its password hidden, the DDL run, each committed batch with its rows and
+/// input line), -vv no less, and -v with --quiet is a usage error.
+#[test]
+fn verbose_says_the_target_the_ddl_and_each_batch() {
+    let pg = postgres();
+    let db = pg.fresh_database("verbose");
+    // The server trusts loopback clients: the password is only there to be hidden.
+    let url = pg.url(&db).replace("postgres@", "postgres:Sec%2Fret%23pw@");
+    let out = run("pg-import")
+        .args(["--url", &url, "--create-tables", "--batch-rows", "2", "-v"])
+        .stdin_bytes(sealed(&format!(
+            "{{\"kind\":\"header\",\"format\":\"decant/1\",\"source\":\"t\",\"tool\":\"t\"}}\n{}",
+            resume_stream(5)
+        )))
+        .assert_success();
+    let stderr = &out.stderr;
+    assert!(stderr.contains("pg-import: target: postgres://postgres:***@127.0.0.1:"), "{stderr}");
+    assert!(!stderr.contains("Sec") && !stderr.contains("%2Fret"), "password shown: {stderr}");
+    assert!(stderr.contains("pg-import: table s: CREATE TABLE"), "{stderr}");
+    assert!(stderr.contains("pg-import: batch 1 committed: 2 rows in "), "{stderr}");
+    assert!(stderr.contains("batch 3 committed: 1 rows in ") && stderr.contains("(total 5, input line 8)"), "{stderr}");
+    let both = run("pg-import").args(["--url", &url, "-v", "--quiet"]).stdin_bytes(Vec::new()).output();
+    assert_eq!(both.code(), Some(2), "{both:?}");
+}
