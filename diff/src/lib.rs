@@ -9,11 +9,13 @@
 //! - [`sqlrange`]: two live SQL tables compared by range checksums inside
 //!   the databases, bisecting to the ranges that differ.
 
+pub mod bykey;
 pub mod compare;
 pub mod engine;
 pub mod entry;
 pub mod keymap;
 pub mod output;
+pub mod settle;
 pub mod sqlrange;
 
 use std::path::PathBuf;
@@ -24,6 +26,7 @@ use clap::Parser;
 use decant_checksum::canon::CanonicalArgs;
 use decant_checksum::source::{LiveOptions, Source, SourceSpec};
 use decant_record::cli::{self, LogFormat, Outcome, ReportArgs, EXIT_STATUS_HELP};
+use decant_record::DiffOp;
 use decant_transform::Transformer;
 
 use crate::engine::{DiffStats, EngineConfig};
@@ -150,6 +153,21 @@ pub struct Args {
     /// then fetch and compare its rows.
     #[arg(long, value_name = "ROWS", default_value_t = 1000)]
     pub leaf_rows: u64,
+    /// Live stores written while compared (a dual-write phase): wait this
+    /// long after the comparison, read the differing records again from
+    /// both sides by key, and report only those still different; the others
+    /// count as transient. 0 turns it off; two files are never re-read.
+    #[arg(long, value_name = "DURATION", default_value = "3s", value_parser = settle::parse_settle)]
+    pub settle: std::time::Duration,
+    /// Re-reads at most, --settle apart: a difference is confirmed once it
+    /// stood still across a settle period, or after the last round.
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    pub settle_rounds: u32,
+    /// Report (and patch) only these kinds of difference, comma-separated:
+    /// added, removed, changed. E.g. --patch --only removed,changed copies
+    /// to B what it lacks or holds differently and deletes nothing.
+    #[arg(long, value_name = "OPS", value_delimiter = ',', value_parser = parse_op)]
+    pub only: Vec<DiffOp>,
     /// Range checksums: queries in flight (and connections) per database.
     #[arg(short = 'j', long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=64))]
     pub jobs: u32,
@@ -157,6 +175,31 @@ pub struct Args {
     pub canon: CanonicalArgs,
     #[command(flatten)]
     pub report: ReportArgs,
+}
+
+/// Parses an `--only` kind: added, removed or changed.
+pub fn parse_op(s: &str) -> Result<DiffOp, String> {
+    match s.trim() {
+        "added" => Ok(DiffOp::Added),
+        "removed" => Ok(DiffOp::Removed),
+        "changed" => Ok(DiffOp::Changed),
+        other => Err(format!("bad --only {other:?}: use added, removed or changed")),
+    }
+}
+
+/// Passes on only the differences of the kinds asked for (`--only`).
+struct OnlyOps<'s> {
+    inner: &'s mut dyn engine::Sink,
+    ops: Vec<DiffOp>,
+}
+
+impl engine::Sink for OnlyOps<'_> {
+    fn found(&mut self, f: engine::Found<'_>, left: &entry::SideInfo, right: &entry::SideInfo) -> anyhow::Result<()> {
+        if self.ops.is_empty() || self.ops.contains(&f.op) {
+            self.inner.found(f, left, right)?;
+        }
+        Ok(())
+    }
 }
 
 /// Parses `64M`, `1G`, `512K`, `1000` (bytes).
@@ -258,6 +301,12 @@ pub fn print_summary(stats: &DiffStats, report: &ReportArgs) {
                     total.changed
                 )
             });
+            if total.transient > 0 {
+                t.push_str(&format!(
+                    "{} transient difference(s) gone after --settle (writes in flight), not counted\n",
+                    total.transient
+                ));
+            }
             t.lines().map(|l| format!("{}: {l}\n", cli::tool_name())).collect::<String>()
         }
         LogFormat::Json => {
@@ -339,6 +388,31 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
 
 #[allow(clippy::too_many_arguments)]
 fn compare(
+    args: &Args,
+    a: &SourceSpec,
+    b: &SourceSpec,
+    live_a: &LiveOptions,
+    live_b: &LiveOptions,
+    config: &EngineConfig,
+    use_ranges: bool,
+    sink: &mut dyn engine::Sink,
+) -> anyhow::Result<DiffStats> {
+    let mut only = OnlyOps { inner: sink, ops: args.only.clone() };
+    let settle_config = settle::SettleConfig { wait: args.settle, rounds: args.settle_rounds };
+    if !(settle_config.enabled() && (a.is_live() || b.is_live()) && settle::can_reread(a, b)) {
+        return compare_once(args, a, b, live_a, live_b, config, use_ranges, &mut only);
+    }
+    let mut holding = settle::Holding::new(&mut only, &config.compare);
+    let mut stats = compare_once(args, a, b, live_a, live_b, config, use_ranges, &mut holding)?;
+    let spec = load_spec(args.spec.as_deref())?;
+    let sides = settle::Sides { a, b, live_a, live_b, spec: spec.as_ref() };
+    let settled = settle::settle(holding, &sides, &config.compare, settle_config)?;
+    settle::apply(&mut stats.groups, &settled);
+    Ok(stats)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn compare_once(
     args: &Args,
     a: &SourceSpec,
     b: &SourceSpec,

@@ -149,6 +149,17 @@ pub struct Args {
     /// Password file for a live B.
     #[arg(long, value_name = "FILE")]
     pub right_password_file: Option<PathBuf>,
+    /// Live stores written while verified (a dual-write phase): wait this
+    /// long after the comparison, read the differing records again from
+    /// both sides by key, and count only those still different; the others
+    /// are reported apart as transient. 0 turns it off; files are never
+    /// re-read.
+    #[arg(long, value_name = "DURATION", default_value = "3s", value_parser = decant_diff::settle::parse_settle)]
+    pub settle: std::time::Duration,
+    /// Re-reads at most, --settle apart: a difference is confirmed once it
+    /// stood still across a settle period, or after the last round.
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    pub settle_rounds: u32,
     /// Memory for the keyed comparison before it partitions to disk.
     #[arg(long, value_name = "SIZE", default_value = "32M", value_parser = decant_diff::parse_size)]
     pub memory: usize,
@@ -215,6 +226,9 @@ pub struct GroupReport {
     pub removed: u64,
     /// In both, different.
     pub changed: u64,
+    /// Differences first found that --settle's re-check no longer saw
+    /// (writes in flight); not in added, removed or changed.
+    pub transient: u64,
     /// Differing records / records present on either side.
     pub mismatch_ratio: f64,
     /// The digests differ but the keyed comparison found no differing record
@@ -262,25 +276,53 @@ pub struct Report {
     pub schema_differences: Option<Vec<String>>,
     /// The first differences found (diff lines).
     pub examples: Vec<serde_json::Value>,
+    /// Every confirmed mismatch (up to [`MAX_LISTED`]): its group, kind,
+    /// key and differing fields.
+    pub mismatches: Vec<Mismatch>,
+    /// More mismatches were confirmed than are listed.
+    pub mismatches_truncated: bool,
     /// The threshold.
     pub max_mismatch: f64,
     /// The verdict.
     pub ok: bool,
 }
 
-/// Collects the first few differences as `diff` JSON lines.
+/// Most mismatches listed in the report.
+pub const MAX_LISTED: usize = 10_000;
+
+/// One confirmed mismatch, as the JSON report lists it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Mismatch {
+    /// `table:NAME` or `keys:GROUP`.
+    pub group: String,
+    /// added (only in B), removed (only in A) or changed.
+    pub op: decant_record::DiffOp,
+    /// The row's key columns (`{"id":5}`) or the Redis key.
+    pub key: serde_json::Value,
+    /// The differing columns / fields (changed records).
+    pub fields: Vec<String>,
+}
+
+/// Collects the first few differences as `diff` JSON lines, and every
+/// mismatch's key and fields.
 #[derive(Debug)]
 struct Examples {
     keys: KeyColumns,
     max: usize,
     items: Vec<serde_json::Value>,
+    mismatches: Vec<Mismatch>,
+    truncated: bool,
 }
 
 impl Sink for Examples {
     fn found(&mut self, f: Found<'_>, left_info: &SideInfo, right_info: &SideInfo) -> anyhow::Result<()> {
-        if self.items.len() >= self.max {
+        if self.items.len() >= self.max && self.mismatches.len() >= MAX_LISTED {
+            self.truncated = true;
             return Ok(());
         }
+        let group = f.group.to_string();
+        let op = f.op;
+        let fields = f.fields.clone();
         let mut buf = Vec::new();
         {
             let mut w = decant_diff::output::DiffLines::bare(&mut buf, self.keys.clone());
@@ -288,8 +330,16 @@ impl Sink for Examples {
             w.flush()?;
         }
         for line in buf.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
-            if let Ok(v) = serde_json::from_slice(line) {
-                self.items.push(v);
+            if let Ok(v) = serde_json::from_slice::<serde_json::Value>(line) {
+                if self.mismatches.len() < MAX_LISTED {
+                    let key = v.get("id").or_else(|| v.get("key")).cloned().unwrap_or_default();
+                    self.mismatches.push(Mismatch { group: group.clone(), op, key, fields: fields.clone() });
+                } else {
+                    self.truncated = true;
+                }
+                if self.items.len() < self.max {
+                    self.items.push(v);
+                }
             }
         }
         Ok(())
@@ -423,7 +473,10 @@ pub fn verify(args: &Args) -> anyhow::Result<Report> {
     }
 
     // Pass 2, only for those: the keyed comparison.
-    let mut examples = Examples { keys: opts.keys.clone(), max: 10, items: Vec::new() };
+    let mut examples =
+        Examples { keys: opts.keys.clone(), max: 10, items: Vec::new(), mismatches: Vec::new(), truncated: false };
+    let settle_config = decant_diff::settle::SettleConfig { wait: args.settle, rounds: args.settle_rounds };
+    let settling = settle_config.enabled() && (a.is_live() || b.is_live()) && decant_diff::settle::can_reread(&a, &b);
     let mut detail: BTreeMap<GroupKey, GroupStats> = BTreeMap::new();
     if !differing.is_empty() {
         let mut opts2 = opts.clone();
@@ -434,27 +487,47 @@ pub fn verify(args: &Args) -> anyhow::Result<Report> {
             temp_dir: args.temp_dir.clone(),
             ..EngineConfig::default()
         };
-        if decant_diff::sqlrange::applies(&a, &b)
-            && spec.is_none()
-            && args.key_map.is_empty()
-            && args.ignore_columns.is_empty()
-        {
-            // Two live SQL stores: narrow the differing tables down by range
-            // checksums in the databases before fetching rows.
-            let tables: Vec<String> = differing
-                .iter()
-                .filter_map(|g| match g {
-                    GroupKey::Table(t) => Some(t.clone()),
-                    GroupKey::Keys(_) | GroupKey::Functions => None,
-                })
-                .collect();
-            let (la, lb) =
-                (LiveOptions { tables: tables.clone(), ..live_a.clone() }, LiveOptions { tables, ..live_b.clone() });
-            let range = decant_diff::sqlrange::RangeConfig::default();
-            detail = decant_diff::sqlrange::diff_live(&a, &b, &la, &lb, &config, &range, &mut examples)?.groups;
+        if settling {
+            let mut holding = decant_diff::settle::Holding::new(&mut examples, &config.compare);
+            detail = keyed_pass(args, (&a, &b), (&live_a, &live_b), &config, &differing, spec.as_ref(), &mut holding)?;
+            let sides =
+                decant_diff::settle::Sides { a: &a, b: &b, live_a: &live_a, live_b: &live_b, spec: spec.as_ref() };
+            let settled = decant_diff::settle::settle(holding, &sides, &config.compare, settle_config)?;
+            decant_diff::settle::apply(&mut detail, &settled);
         } else {
-            let (l2, r2) = decant_diff::open_pair(&a, &b, &live_a, &live_b, &config.compare, spec.as_ref())?;
-            detail = engine::diff(l2, r2, &config, &mut examples)?.groups;
+            detail = keyed_pass(args, (&a, &b), (&live_a, &live_b), &config, &differing, spec.as_ref(), &mut examples)?;
+        }
+    }
+    // Live stores: digests that differed while the keyed comparison (a
+    // later read) found no difference at all were most likely caught
+    // mid-write. Their digests are taken again after the settle period; a
+    // difference that stays is unexplained, as on stores at rest.
+    let mut settled_digests = HashSet::new();
+    if settling {
+        let unresolved: HashSet<GroupKey> = differing
+            .iter()
+            .filter(|g| detail.get(*g).is_none_or(|d| d.differences() == 0 && d.transient == 0))
+            .cloned()
+            .collect();
+        if !unresolved.is_empty() {
+            std::thread::sleep(args.settle);
+            let mut opts3 = opts.clone();
+            opts3.only_groups = Some(unresolved.clone());
+            let digests = |spec_side: &SourceSpec, live: &LiveOptions, is_left: bool| -> anyhow::Result<_> {
+                let mut r = EntryReader::new(Source::open(spec_side, live)?, &opts3, is_left);
+                if let (true, Some(t)) = (is_left, &spec) {
+                    r = r.with_transform(t.clone());
+                }
+                let d = scan(&mut r, &mut Vec::new(), 0, &mut Rng(1), None)?;
+                r.finish()?;
+                Ok(d)
+            };
+            let (da, db) = (digests(&a, &live_a, true)?, digests(&b, &live_b, false)?);
+            for g in unresolved {
+                if da.get(&g).copied().unwrap_or_default() == db.get(&g).copied().unwrap_or_default() {
+                    settled_digests.insert(g);
+                }
+            }
         }
     }
 
@@ -465,8 +538,12 @@ pub fn verify(args: &Args) -> anyhow::Result<Report> {
         let d = detail.get(g).copied().unwrap_or_default();
         let diffs = d.added + d.removed + d.changed;
         // Share of the records present on either side that differ (at most 1).
-        let ratio = if diffs == 0 { 0.0 } else { diffs as f64 / (d.equal + diffs) as f64 };
-        let (ok, unexplained) = group_verdict(l != r, diffs, ratio, args.max_mismatch, args.float_tolerance.is_some());
+        let ratio = if diffs == 0 { 0.0 } else { diffs as f64 / (d.equal + d.transient + diffs) as f64 };
+        // Digests that differed only through writes in flight: the settle
+        // re-check accounts for them.
+        let digests_differ = l != r && d.transient == 0 && !settled_digests.contains(g);
+        let (ok, unexplained) =
+            group_verdict(digests_differ, diffs, ratio, args.max_mismatch, args.float_tolerance.is_some());
         groups.push(GroupReport {
             group: g.to_string(),
             left: l.count,
@@ -475,6 +552,7 @@ pub fn verify(args: &Args) -> anyhow::Result<Report> {
             added: d.added,
             removed: d.removed,
             changed: d.changed,
+            transient: d.transient,
             mismatch_ratio: ratio,
             unexplained,
             ok,
@@ -530,9 +608,45 @@ pub fn verify(args: &Args) -> anyhow::Result<Report> {
         sample: sample_report,
         schema_differences,
         examples: examples.items,
+        mismatches: examples.mismatches,
+        mismatches_truncated: examples.truncated,
         max_mismatch: args.max_mismatch,
         ok,
     })
+}
+
+/// The keyed comparison of the groups whose digests differ: range
+/// checksums between two live SQL stores, else record by record.
+fn keyed_pass(
+    args: &Args,
+    (a, b): (&SourceSpec, &SourceSpec),
+    (live_a, live_b): (&LiveOptions, &LiveOptions),
+    config: &EngineConfig,
+    differing: &HashSet<GroupKey>,
+    spec: Option<&Arc<Transformer>>,
+    sink: &mut dyn Sink,
+) -> anyhow::Result<BTreeMap<GroupKey, GroupStats>> {
+    if decant_diff::sqlrange::applies(a, b)
+        && spec.is_none()
+        && args.key_map.is_empty()
+        && args.ignore_columns.is_empty()
+    {
+        // Two live SQL stores: narrow the differing tables down by range
+        // checksums in the databases before fetching rows.
+        let tables: Vec<String> = differing
+            .iter()
+            .filter_map(|g| match g {
+                GroupKey::Table(t) => Some(t.clone()),
+                GroupKey::Keys(_) | GroupKey::Functions => None,
+            })
+            .collect();
+        let (la, lb) =
+            (LiveOptions { tables: tables.clone(), ..live_a.clone() }, LiveOptions { tables, ..live_b.clone() });
+        let range = decant_diff::sqlrange::RangeConfig::default();
+        return Ok(decant_diff::sqlrange::diff_live(a, b, &la, &lb, config, &range, sink)?.groups);
+    }
+    let (l2, r2) = decant_diff::open_pair(a, b, live_a, live_b, &config.compare, spec)?;
+    Ok(engine::diff(l2, r2, config, sink)?.groups)
 }
 
 /// A group's verdict: `(ok, unexplained)`. A digest difference the keyed
@@ -568,12 +682,12 @@ pub fn render_text(r: &Report) -> String {
     let width = r.groups.iter().map(|g| g.group.chars().count()).max().unwrap_or(5).max(5);
     let mut out = format!("A: {} ({})\nB: {} ({})\n", r.left, r.left_status, r.right, r.right_status);
     out.push_str(&format!(
-        "{:<width$}  {:>10}  {:>10}  {:>8}  {:>8}  {:>8}  {:>8}  {:>9}  status\n",
-        "group", "A", "B", "digest", "added", "removed", "changed", "mismatch"
+        "{:<width$}  {:>10}  {:>10}  {:>8}  {:>8}  {:>8}  {:>8}  {:>9}  {:>9}  status\n",
+        "group", "A", "B", "digest", "added", "removed", "changed", "transient", "mismatch"
     ));
     for g in &r.groups {
         out.push_str(&format!(
-            "{:<width$}  {:>10}  {:>10}  {:>8}  {:>8}  {:>8}  {:>8}  {:>8.4}%  {}\n",
+            "{:<width$}  {:>10}  {:>10}  {:>8}  {:>8}  {:>8}  {:>8}  {:>9}  {:>8.4}%  {}\n",
             g.group,
             n(g.left),
             n(g.right),
@@ -581,6 +695,7 @@ pub fn render_text(r: &Report) -> String {
             n(g.added),
             n(g.removed),
             n(g.changed),
+            n(g.transient),
             g.mismatch_ratio * 100.0,
             if g.ok { "ok" } else { "FAILED" }
         ));
