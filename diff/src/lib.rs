@@ -10,6 +10,7 @@
 //!   the databases, bisecting to the ranges that differ.
 
 pub mod bykey;
+pub mod checkmetrics;
 pub mod compare;
 pub mod engine;
 pub mod entry;
@@ -382,6 +383,14 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
         sink.finish()?.finish().context("writing the output")?;
         stats
     };
+    for (g, s) in &stats.groups {
+        let confirmed = s.differences();
+        let compared = s.equal + s.transient + confirmed;
+        checkmetrics::record(
+            &g.to_string(),
+            checkmetrics::GroupFigures { compared, confirmed, transient: s.transient },
+        );
+    }
     print_summary(&stats, &args.report);
     Ok(if stats.total().differences() == 0 { Outcome::Success } else { Outcome::Failed })
 }

@@ -544,6 +544,10 @@ pub fn verify(args: &Args) -> anyhow::Result<Report> {
         let digests_differ = l != r && d.transient == 0 && !settled_digests.contains(g);
         let (ok, unexplained) =
             group_verdict(digests_differ, diffs, ratio, args.max_mismatch, args.float_tolerance.is_some());
+        // Records compared: every record read (the digest pass covers them all).
+        let compared = l.count.max(r.count).max(d.equal + d.transient + diffs);
+        let figures = decant_diff::checkmetrics::GroupFigures { compared, confirmed: diffs, transient: d.transient };
+        decant_diff::checkmetrics::record(&g.to_string(), figures);
         groups.push(GroupReport {
             group: g.to_string(),
             left: l.count,
