@@ -49,7 +49,7 @@ pub fn options_with<'a>(
         }
         matches.sort_unstable();
         matches.dedup();
-        return Some(LiveOptions { matches, wheres: Vec::new(), ..live.clone() });
+        return Some(LiveOptions { matches, wheres: Vec::new(), since: None, ..live.clone() });
     }
     // Per table: its key columns and the literal tuples of the keys.
     let mut tables: BTreeMap<String, (Vec<String>, Vec<String>)> = BTreeMap::new();
@@ -80,7 +80,8 @@ pub fn options_with<'a>(
         });
     }
     let tables = wheres.iter().filter_map(|w| w.split_once(':')).map(|(t, _)| t.to_owned()).collect();
-    Some(LiveOptions { tables, wheres, ..live.clone() })
+    // By key: every record asked for, whenever it last changed.
+    Some(LiveOptions { tables, wheres, since: None, ..live.clone() })
 }
 
 /// A Redis glob that matches exactly `key`.

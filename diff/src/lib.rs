@@ -17,6 +17,7 @@ pub mod entry;
 pub mod keymap;
 pub mod output;
 pub mod settle;
+pub mod since;
 pub mod sqlrange;
 
 use std::path::PathBuf;
@@ -172,6 +173,9 @@ pub struct Args {
     /// Range checksums: queries in flight (and connections) per database.
     #[arg(short = 'j', long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=64))]
     pub jobs: u32,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub since: since::SinceArgs,
     #[command(flatten)]
     pub canon: CanonicalArgs,
     #[command(flatten)]
@@ -361,8 +365,11 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
     )?;
     live_a.allow_unsealed = args.allow_unsealed;
     live_b.allow_unsealed = args.allow_unsealed;
-    // Range checksums are computed in the databases over whole rows.
-    let use_ranges = !args.no_range_checksums
+    let since_run = since::SinceRun::start(&args.since, &a, &b, &mut live_a, &mut live_b)?;
+    // Range checksums are computed in the databases over whole rows (with
+    // --since, the changed rows are read instead).
+    let use_ranges = since_run.is_none()
+        && !args.no_range_checksums
         && sqlrange::applies(&a, &b)
         && args.key_map.is_empty()
         && args.spec.is_none()
@@ -370,16 +377,28 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
     let (a_name, b_name) = (a.display_name(), b.display_name());
     let stats = if args.patch {
         let mut sink = output::Patch::new(out, opts.keys.clone(), &a_name, &b_name)?;
-        let stats = compare(args, &a, &b, &live_a, &live_b, &config, use_ranges, &mut sink)?;
+        let stats =
+            compare(args, &a, &b, &mut live_a, &mut live_b, &config, use_ranges, since_run.as_ref(), &mut sink)?;
         sink.finish()?.finish().context("writing the patch")?;
         stats
     } else if args.brief {
-        let stats = compare(args, &a, &b, &live_a, &live_b, &config, use_ranges, &mut output::Discard)?;
+        let stats = compare(
+            args,
+            &a,
+            &b,
+            &mut live_a,
+            &mut live_b,
+            &config,
+            use_ranges,
+            since_run.as_ref(),
+            &mut output::Discard,
+        )?;
         out.finish()?;
         stats
     } else {
         let mut sink = output::DiffLines::new(out, opts.keys.clone(), &a_name, &b_name)?;
-        let stats = compare(args, &a, &b, &live_a, &live_b, &config, use_ranges, &mut sink)?;
+        let stats =
+            compare(args, &a, &b, &mut live_a, &mut live_b, &config, use_ranges, since_run.as_ref(), &mut sink)?;
         sink.finish()?.finish().context("writing the output")?;
         stats
     };
@@ -392,7 +411,11 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
         );
     }
     print_summary(&stats, &args.report);
-    Ok(if stats.total().differences() == 0 { Outcome::Success } else { Outcome::Failed })
+    let same = stats.total().differences() == 0;
+    if let (true, Some(run)) = (same, &since_run) {
+        run.commit()?;
+    }
+    Ok(if same { Outcome::Success } else { Outcome::Failed })
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -400,19 +423,34 @@ fn compare(
     args: &Args,
     a: &SourceSpec,
     b: &SourceSpec,
-    live_a: &LiveOptions,
-    live_b: &LiveOptions,
+    live_a: &mut LiveOptions,
+    live_b: &mut LiveOptions,
     config: &EngineConfig,
     use_ranges: bool,
+    since_run: Option<&since::SinceRun>,
     sink: &mut dyn engine::Sink,
 ) -> anyhow::Result<DiffStats> {
     let mut only = OnlyOps { inner: sink, ops: args.only.clone() };
     let settle_config = settle::SettleConfig { wait: args.settle, rounds: args.settle_rounds };
-    if !(settle_config.enabled() && (a.is_live() || b.is_live()) && settle::can_reread(a, b)) {
-        return compare_once(args, a, b, live_a, live_b, config, use_ranges, &mut only);
+    let settling = settle_config.enabled() && (a.is_live() || b.is_live()) && settle::can_reread(a, b);
+    let mut holding = if settling {
+        settle::Holding::new(&mut only, &config.compare)
+    } else {
+        settle::Holding::passthrough(&mut only, &config.compare)
+    };
+    let mut seen = std::collections::HashSet::new();
+    let mut tap = since::Tap { inner: &mut holding, seen: &mut seen };
+    let mut stats = compare_once(args, a, b, live_a, live_b, config, use_ranges, &mut tap)?;
+    if let Some(run) = since_run {
+        run.first_pass_done(live_a, live_b)?;
+        if !args.since.no_key_check {
+            let keys = since::key_check((a, b), (live_a, live_b), config, &mut holding, &seen)?;
+            since::add_key_check(&mut stats.groups, &keys);
+        }
     }
-    let mut holding = settle::Holding::new(&mut only, &config.compare);
-    let mut stats = compare_once(args, a, b, live_a, live_b, config, use_ranges, &mut holding)?;
+    if !settling {
+        return Ok(stats);
+    }
     let spec = load_spec(args.spec.as_deref())?;
     let sides = settle::Sides { a, b, live_a, live_b, spec: spec.as_ref() };
     let settled = settle::settle(holding, &sides, &config.compare, settle_config)?;

@@ -106,6 +106,12 @@ impl<'s> Holding<'s> {
         }
     }
 
+    /// A sink that holds nothing: every difference goes straight to
+    /// `inner` (settling off), so callers keep one code path.
+    pub fn passthrough(inner: &'s mut dyn Sink, opts: &CompareOptions) -> Holding<'s> {
+        Holding { overflowed: true, ..Holding::new(inner, opts) }
+    }
+
     /// Differences held so far.
     pub fn len(&self) -> usize {
         self.held.len()
@@ -368,7 +374,8 @@ fn reread_options(live: &LiveOptions, groups: &HashSet<GroupKey>, has_table: &BT
             _ => None,
         })
         .collect();
-    let mut o = live.clone();
+    // The records asked for, whenever they last changed.
+    let mut o = LiveOptions { since: None, ..live.clone() };
     if !tables.is_empty() && groups.iter().all(|g| matches!(g, GroupKey::Table(_))) && o.tables.is_empty() {
         o.tables = tables;
     }

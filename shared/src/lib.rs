@@ -44,6 +44,7 @@ pub mod reader;
 pub mod record;
 pub mod schema;
 pub mod shard;
+pub mod since;
 pub mod time;
 pub mod value;
 pub mod view;

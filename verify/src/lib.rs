@@ -167,6 +167,9 @@ pub struct Args {
     #[arg(long, value_name = "DIR")]
     pub temp_dir: Option<PathBuf>,
     #[command(flatten)]
+    #[allow(missing_docs)]
+    pub since: decant_diff::since::SinceArgs,
+    #[command(flatten)]
     pub canon: CanonicalArgs,
     #[command(flatten)]
     pub report: ReportArgs,
@@ -413,6 +416,7 @@ pub fn verify(args: &Args) -> anyhow::Result<Report> {
     )?;
     live_a.allow_unsealed = args.allow_unsealed;
     live_b.allow_unsealed = args.allow_unsealed;
+    let since_run = decant_diff::since::SinceRun::start(&args.since, &a, &b, &mut live_a, &mut live_b)?;
 
     // Pass 1: counts, digests, sample, schemas.
     let seed = args.seed.unwrap_or_else(|| {
@@ -444,6 +448,9 @@ pub fn verify(args: &Args) -> anyhow::Result<Report> {
         scan(&mut right, &mut sample, if point.is_some() { 0 } else { args.sample }, &mut rng, right_lookup)?;
     let right_info = std::mem::take(&mut right.info);
     let right_segments = right.finish()?;
+    if let Some(run) = &since_run {
+        run.first_pass_done(&mut live_a, &mut live_b)?;
+    }
     let right_tables: BTreeSet<String> = right_info.schemas.iter().map(|s| s.table.clone()).collect();
     if let Some(point_b) = point.as_ref().and_then(|p| sample::restrict_to_tables(p, &right_tables)) {
         let mut by_key = EntryReader::new(Source::open(&b, &point_b)?, &opts, false);
@@ -478,25 +485,36 @@ pub fn verify(args: &Args) -> anyhow::Result<Report> {
     let settle_config = decant_diff::settle::SettleConfig { wait: args.settle, rounds: args.settle_rounds };
     let settling = settle_config.enabled() && (a.is_live() || b.is_live()) && decant_diff::settle::can_reread(&a, &b);
     let mut detail: BTreeMap<GroupKey, GroupStats> = BTreeMap::new();
+    let base = EngineConfig {
+        compare: opts.clone(),
+        memory_limit: args.memory,
+        temp_dir: args.temp_dir.clone(),
+        ..EngineConfig::default()
+    };
+    let mut holding = if settling {
+        decant_diff::settle::Holding::new(&mut examples, &opts)
+    } else {
+        decant_diff::settle::Holding::passthrough(&mut examples, &opts)
+    };
+    let mut seen = HashSet::new();
     if !differing.is_empty() {
-        let mut opts2 = opts.clone();
-        opts2.only_groups = Some(differing.clone());
-        let config = EngineConfig {
-            compare: opts2,
-            memory_limit: args.memory,
-            temp_dir: args.temp_dir.clone(),
-            ..EngineConfig::default()
-        };
-        if settling {
-            let mut holding = decant_diff::settle::Holding::new(&mut examples, &config.compare);
-            detail = keyed_pass(args, (&a, &b), (&live_a, &live_b), &config, &differing, spec.as_ref(), &mut holding)?;
-            let sides =
-                decant_diff::settle::Sides { a: &a, b: &b, live_a: &live_a, live_b: &live_b, spec: spec.as_ref() };
-            let settled = decant_diff::settle::settle(holding, &sides, &config.compare, settle_config)?;
-            decant_diff::settle::apply(&mut detail, &settled);
-        } else {
-            detail = keyed_pass(args, (&a, &b), (&live_a, &live_b), &config, &differing, spec.as_ref(), &mut examples)?;
-        }
+        let mut config = base.clone();
+        config.compare.only_groups = Some(differing.clone());
+        let mut tap = decant_diff::since::Tap { inner: &mut holding, seen: &mut seen };
+        detail = keyed_pass(args, (&a, &b), (&live_a, &live_b), &config, &differing, spec.as_ref(), &mut tap)?;
+    }
+    // --since: rows deleted on one side leave nothing to read; the keys of
+    // the whole tables are compared for them.
+    if since_run.is_some() && !args.since.no_key_check {
+        let keys = decant_diff::since::key_check((&a, &b), (&live_a, &live_b), &base, &mut holding, &seen)?;
+        decant_diff::since::add_key_check(&mut detail, &keys);
+    }
+    if settling {
+        let sides = decant_diff::settle::Sides { a: &a, b: &b, live_a: &live_a, live_b: &live_b, spec: spec.as_ref() };
+        let settled = decant_diff::settle::settle(holding, &sides, &opts, settle_config)?;
+        decant_diff::settle::apply(&mut detail, &settled);
+    } else {
+        drop(holding);
     }
     // Live stores: digests that differed while the keyed comparison (a
     // later read) found no difference at all were most likely caught
@@ -602,6 +620,11 @@ pub fn verify(args: &Args) -> anyhow::Result<Report> {
     ok &= schema_differences.as_ref().is_none_or(|d| d.is_empty());
     if args.require_sealed {
         ok &= left_scan.status != "unsealed" && right_scan.status != "unsealed";
+    }
+    // The watermark moves only past a passing check: a difference found is
+    // looked at again next time.
+    if let (true, Some(run)) = (ok, &since_run) {
+        run.commit()?;
     }
     Ok(Report {
         left: a.display_name(),

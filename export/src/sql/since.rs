@@ -29,76 +29,14 @@
 //! whole export succeeded and its stream was sealed, so a failed run (target
 //! down, interrupted) reads the same changes again next time.
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
-use anyhow::{bail, Context as _};
 use decant_record::conn::Store;
 use decant_record::{LogicalType, TableSchema};
-use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
-/// The state file's format name.
-const FORMAT: &str = "decant-since/1";
-
-/// The state file: the watermark column and each table's watermark.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct SinceState {
-    /// Always `decant-since/1`.
-    pub format: String,
-    /// The `--since` column the watermarks are values of.
-    pub column: String,
-    /// Per table: the largest value of the column read by the last
-    /// successful run.
-    pub tables: BTreeMap<String, Json>,
-}
-
-impl SinceState {
-    /// Reads a state file; a missing file is an empty state (a first run).
-    pub fn load(path: &Path, column: &str) -> anyhow::Result<SinceState> {
-        let text = match std::fs::read_to_string(path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Ok(SinceState { format: FORMAT.into(), column: column.into(), tables: BTreeMap::new() })
-            }
-            Err(e) => return Err(e).with_context(|| format!("reading the --state file {}", path.display())),
-        };
-        let state: SinceState = serde_json::from_str(&text)
-            .with_context(|| format!("the --state file {} is not a decant --since state", path.display()))?;
-        if state.format != FORMAT {
-            bail!("the --state file {} has format {:?}, expected {FORMAT}", path.display(), state.format);
-        }
-        if state.column != column {
-            bail!(
-                "the --state file {} holds watermarks of column {:?}, not {column:?}: use another state file per column",
-                path.display(),
-                state.column
-            );
-        }
-        Ok(state)
-    }
-
-    /// Writes the state: to a temporary file beside it, then renamed.
-    pub fn save(&self, path: &Path) -> anyhow::Result<()> {
-        let mut text = serde_json::to_string_pretty(self)?;
-        text.push('\n');
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "state".into());
-        let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
-        std::fs::write(&tmp, text).with_context(|| format!("writing {}", tmp.display()))?;
-        std::fs::rename(&tmp, path).with_context(|| format!("replacing the --state file {}", path.display()))
-    }
-
-    /// Keeps, per table, the larger watermark of the two.
-    pub fn raise(&mut self, table: &str, value: Json) {
-        match self.tables.get(table) {
-            Some(old) if !later(&value, old) => {}
-            _ => {
-                self.tables.insert(table.to_owned(), value);
-            }
-        }
-    }
-}
+pub use decant_record::since::{later, SinceState};
 
 /// `--since` as the exporter uses it.
 #[derive(Debug, Clone)]
@@ -166,27 +104,6 @@ fn is_integer_text(s: &str) -> bool {
     !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit())
 }
 
-/// True when `a` comes after `b` (same column, so same kind of value).
-pub fn later(a: &Json, b: &Json) -> bool {
-    fn int(v: &Json) -> Option<i128> {
-        match v {
-            Json::Number(n) => n.as_i64().map(i128::from).or_else(|| n.as_u64().map(i128::from)),
-            Json::Object(o) => o.get("$int")?.as_str()?.parse().ok(),
-            _ => None,
-        }
-    }
-    if let (Some(x), Some(y)) = (int(a), int(b)) {
-        return x > y;
-    }
-    match (a, b) {
-        (Json::Number(x), Json::Number(y)) => x.as_f64().unwrap_or(f64::NAN) > y.as_f64().unwrap_or(f64::NAN),
-        // ISO date-times of one column have one width: text order is time order.
-        (Json::String(x), Json::String(y)) => x > y,
-        (_, Json::Null) => !a.is_null(),
-        _ => false,
-    }
-}
-
 /// `text` (an ISO date or date-time as the stream writes it) minus
 /// `overlap`, as a literal for `store`; `None` when it is not one.
 fn back_off(text: &str, overlap: Duration, store: Store, zoned: bool) -> Option<String> {
@@ -243,13 +160,5 @@ mod tests {
         );
         assert_eq!(back_off("2026-03-01", five, Store::Sqlite, false).unwrap(), "'2026-02-28 23:55:00.000000'");
         assert!(back_off("soon", five, Store::MySql, false).is_none());
-    }
-
-    #[test]
-    fn later_compares_like_the_column() {
-        assert!(later(&Json::from(10), &Json::from(9)));
-        assert!(!later(&Json::from(9), &Json::from(10)));
-        assert!(later(&serde_json::json!({"$int":"18446744073709551615"}), &Json::from(5)));
-        assert!(later(&Json::from("2026-01-02T00:00:00"), &Json::from("2026-01-01T23:59:59")));
     }
 }
