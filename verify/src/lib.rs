@@ -497,11 +497,35 @@ pub fn verify(args: &Args) -> anyhow::Result<Report> {
         decant_diff::settle::Holding::passthrough(&mut examples, &opts)
     };
     let mut seen = HashSet::new();
+    // Groups whose records were all compared by the row-by-row engine, in
+    // the one canonical form the digests use.
+    let mut row_checked: HashSet<GroupKey> = HashSet::new();
     if !differing.is_empty() {
         let mut config = base.clone();
         config.compare.only_groups = Some(differing.clone());
         let mut tap = decant_diff::since::Tap { inner: &mut holding, seen: &mut seen };
-        detail = keyed_pass(args, (&a, &b), (&live_a, &live_b), &config, &differing, spec.as_ref(), &mut tap)?;
+        let used_ranges;
+        (detail, used_ranges) =
+            keyed_pass(args, (&a, &b), (&live_a, &live_b), &config, &differing, spec.as_ref(), &mut tap)?;
+        if !used_ranges {
+            row_checked.clone_from(&differing);
+        } else if settling {
+            // Live stores: the digests differed, yet the range checksums
+            // (both databases at one moment) saw no difference — a write
+            // in flight during the digest pass, or a difference they cannot
+            // see. The row-by-row comparison, which cannot disagree with
+            // the digests at rest, decides (its writes in flight settle).
+            let unresolved: HashSet<GroupKey> =
+                differing.iter().filter(|g| detail.get(*g).is_none_or(|d| d.differences() == 0)).cloned().collect();
+            if !unresolved.is_empty() {
+                config.compare.only_groups = Some(unresolved.clone());
+                let (l2, r2) = decant_diff::open_pair(&a, &b, &live_a, &live_b, &config.compare, spec.as_ref())?;
+                for (g, st) in engine::diff(l2, r2, &config, &mut tap)?.groups {
+                    detail.insert(g, st);
+                }
+                row_checked = unresolved;
+            }
+        }
     }
     // --since: rows deleted on one side leave nothing to read; the keys of
     // the whole tables are compared for them.
@@ -516,38 +540,14 @@ pub fn verify(args: &Args) -> anyhow::Result<Report> {
     } else {
         drop(holding);
     }
-    // Live stores: digests that differed while the keyed comparison (a
-    // later read) found no difference at all were most likely caught
-    // mid-write. Their digests are taken again after the settle period; a
-    // difference that stays is unexplained, as on stores at rest.
-    let mut settled_digests = HashSet::new();
-    if settling {
-        let unresolved: HashSet<GroupKey> = differing
-            .iter()
-            .filter(|g| detail.get(*g).is_none_or(|d| d.differences() == 0 && d.transient == 0))
-            .cloned()
-            .collect();
-        if !unresolved.is_empty() {
-            std::thread::sleep(args.settle);
-            let mut opts3 = opts.clone();
-            opts3.only_groups = Some(unresolved.clone());
-            let digests = |spec_side: &SourceSpec, live: &LiveOptions, is_left: bool| -> anyhow::Result<_> {
-                let mut r = EntryReader::new(Source::open(spec_side, live)?, &opts3, is_left);
-                if let (true, Some(t)) = (is_left, &spec) {
-                    r = r.with_transform(t.clone());
-                }
-                let d = scan(&mut r, &mut Vec::new(), 0, &mut Rng(1), None)?;
-                r.finish()?;
-                Ok(d)
-            };
-            let (da, db) = (digests(&a, &live_a, true)?, digests(&b, &live_b, false)?);
-            for g in unresolved {
-                if da.get(&g).copied().unwrap_or_default() == db.get(&g).copied().unwrap_or_default() {
-                    settled_digests.insert(g);
-                }
-            }
-        }
-    }
+    // Live stores: digests that differed while the row-by-row comparison (a
+    // later read) found every difference transient, or none, were caught
+    // mid-write; at rest a digest difference nothing explains still fails.
+    let settled_digests: HashSet<GroupKey> = if settling && (a.is_live() || b.is_live()) {
+        row_checked.into_iter().filter(|g| detail.get(g).is_none_or(|d| d.differences() == 0)).collect()
+    } else {
+        HashSet::new()
+    };
 
     let mut groups = Vec::new();
     for g in names {
@@ -652,7 +652,7 @@ fn keyed_pass(
     differing: &HashSet<GroupKey>,
     spec: Option<&Arc<Transformer>>,
     sink: &mut dyn Sink,
-) -> anyhow::Result<BTreeMap<GroupKey, GroupStats>> {
+) -> anyhow::Result<(BTreeMap<GroupKey, GroupStats>, bool)> {
     if decant_diff::sqlrange::applies(a, b)
         && spec.is_none()
         && args.key_map.is_empty()
@@ -670,10 +670,10 @@ fn keyed_pass(
         let (la, lb) =
             (LiveOptions { tables: tables.clone(), ..live_a.clone() }, LiveOptions { tables, ..live_b.clone() });
         let range = decant_diff::sqlrange::RangeConfig::default();
-        return Ok(decant_diff::sqlrange::diff_live(a, b, &la, &lb, config, &range, sink)?.groups);
+        return Ok((decant_diff::sqlrange::diff_live(a, b, &la, &lb, config, &range, sink)?.groups, true));
     }
     let (l2, r2) = decant_diff::open_pair(a, b, live_a, live_b, &config.compare, spec)?;
-    Ok(engine::diff(l2, r2, config, sink)?.groups)
+    Ok((engine::diff(l2, r2, config, sink)?.groups, false))
 }
 
 /// A group's verdict: `(ok, unexplained)`. A digest difference the keyed

@@ -163,9 +163,12 @@ pub struct SqlExportArgs {
     /// on the first run, which exports everything).
     #[arg(long, value_name = "FILE", requires = "since")]
     pub state: Option<PathBuf>,
-    /// Write the new watermarks here instead of back to --state (the
-    /// checkers read both stores with one state and merge the two).
-    #[arg(long, value_name = "FILE", requires = "since", hide = true)]
+    /// Write the new watermarks here instead of back to --state, for a
+    /// pipeline that moves them only when every stage succeeded: `set -o
+    /// pipefail; mysql-export --since updated_at --state s.json --state-out
+    /// s.next.json | pg-import … --mode upsert && mv s.next.json s.json`
+    /// (the exporter cannot know whether the importer succeeded).
+    #[arg(long, value_name = "FILE", requires = "since")]
     pub state_out: Option<PathBuf>,
     /// Re-read this much before a date-time watermark: covers transactions
     /// in flight at the last run (an updated_at is set before the commit)
