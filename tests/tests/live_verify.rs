@@ -164,6 +164,8 @@ fn dual_writes_in_flight_settle_and_a_planted_mismatch_is_confirmed_every_time()
         transient += g["transient"].as_u64().unwrap();
     }
     eprintln!("10 runs under dual writes: {transient} transient difference(s), none confirmed");
+    // The writes were really seen in flight (else this proved nothing).
+    assert!(transient > 0, "no write was ever caught in flight: the writer is too slow to test --settle");
 
     // A write that reached one side only, and one that reached the other
     // side differently: found every time, while the writer goes on.
