@@ -331,9 +331,7 @@ fn reread(
     // A side whose keys are its store's own: not transformed, not key-mapped.
     let own_keys = transform.is_none() && (!is_left || opts.key_map.is_empty());
     let by_key = match spec {
-        SourceSpec::Url(url) if own_keys => {
-            ConnUrl::parse(url).ok().map(|u| u.store())
-        }
+        SourceSpec::Url(url) if own_keys => ConnUrl::parse(url).ok().map(|u| u.store()),
         _ => None,
     };
     let Some(store) = by_key else {

@@ -72,7 +72,9 @@ impl DualWriter {
                 let sql = match (exists, rng >> 60) {
                     (false, _) => format!("INSERT INTO items VALUES ({id}, 'new {ops}', {}, '{at}');\n", ops % 100),
                     (true, 0..=2) => format!("DELETE FROM items WHERE id = {id};\n"),
-                    (true, _) => format!("UPDATE items SET qty = qty + 1, name = 'upd {ops}', updated_at = '{at}' WHERE id = {id};\n"),
+                    (true, _) => format!(
+                        "UPDATE items SET qty = qty + 1, name = 'upd {ops}', updated_at = '{at}' WHERE id = {id};\n"
+                    ),
                 };
                 present.insert(id, !sql.starts_with("DELETE"));
                 my_in.write_all(sql.as_bytes()).and_then(|()| my_in.flush()).map_err(|e| format!("mariadb: {e}"))?;
@@ -126,12 +128,10 @@ for family in text_string_to_metric_families(open(sys.argv[1]).read()):
         out[f"{s.name}{{{labels}}}"] = s.value
 print(json.dumps(out))
 "#;
-    let out = std::process::Command::new(&python)
-        .arg("-c")
-        .arg(script)
-        .arg(w.join(file))
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {} ({e}): scripts/test.sh installs prometheus_client into .venv/", python.display()));
+    let out =
+        std::process::Command::new(&python).arg("-c").arg(script).arg(w.join(file)).output().unwrap_or_else(|e| {
+            panic!("cannot run {} ({e}): scripts/test.sh installs prometheus_client into .venv/", python.display())
+        });
     assert!(
         out.status.success(),
         "the Prometheus parser rejected {file} (or prometheus_client is missing: .venv/bin/pip install prometheus_client): {}\n{}",
@@ -160,7 +160,12 @@ fn dual_writes_in_flight_settle_and_a_planted_mismatch_is_confirmed_every_time()
         let out = verify(&[]);
         let r = report(&out);
         let g = items(&r);
-        assert_eq!((out.code(), confirmed(g)), (Some(0), 0), "run {run}: writes in flight reported as mismatches: {r}\n{}", out.stderr);
+        assert_eq!(
+            (out.code(), confirmed(g)),
+            (Some(0), 0),
+            "run {run}: writes in flight reported as mismatches: {r}\n{}",
+            out.stderr
+        );
         transient += g["transient"].as_u64().unwrap();
     }
     eprintln!("10 runs under dual writes: {transient} transient difference(s), none confirmed");
@@ -176,7 +181,11 @@ fn dual_writes_in_flight_settle_and_a_planted_mismatch_is_confirmed_every_time()
         let r = report(&out);
         assert_eq!(out.code(), Some(1), "run {run}: {r}\n{}", out.stderr);
         let g = items(&r);
-        assert_eq!((g["removed"].as_u64(), g["changed"].as_u64(), g["added"].as_u64()), (Some(1), Some(1), Some(0)), "run {run}: {r}");
+        assert_eq!(
+            (g["removed"].as_u64(), g["changed"].as_u64(), g["added"].as_u64()),
+            (Some(1), Some(1), Some(0)),
+            "run {run}: {r}"
+        );
         assert!(g["transient"].is_u64(), "the transient count is reported apart: {g}");
         let mut listed: Vec<(String, Value, Value)> = r["mismatches"]
             .as_array()
@@ -244,7 +253,8 @@ fn since_runs_read_only_changed_rows_find_a_delete_and_keep_the_watermark_when_t
 
     // Five rows change on both sides: read are those five and the rows
     // within the overlap (5 minutes) before the watermark: row 401.
-    let change = "UPDATE items SET qty = qty + 100, updated_at = '2026-01-02 00:00:00' WHERE id IN (3, 50, 99, 200, 333)";
+    let change =
+        "UPDATE items SET qty = qty + 100, updated_at = '2026-01-02 00:00:00' WHERE id IN (3, 50, 99, 200, 333)";
     my.query(&mdb, change);
     pg.query(&pdb, change);
     let out = verify(&pg.url(&pdb));
