@@ -58,6 +58,13 @@ database, bisecting into the ranges that differ before any row is fetched.
 --where limits live SQL sides to a slice of a table, in the checksums and in
 every row fetched.
 
+Live stores being written: differences are read again by key after --settle
+(default 3s) and reported only if still there (--settle 0: at once). --since
+COLUMN --state FILE compares only the rows changed since the last run without
+differences, plus the keys of the whole tables (deletions). --only picks the
+kinds of difference reported and patched (a sync policy). See
+examples/dual-write.md.
+
 Examples:
   decant-diff old.ndjson.zst new.ndjson.zst
   decant-diff mysql://root@old/reline postgres://app@new/reline --tables operators
@@ -67,6 +74,8 @@ Examples:
   decant-diff mysql://root@old/reline postgres://app@new/reline --patch \\
     | pg-import --url postgres://app@new/reline --mode upsert
   decant-diff backup.ndjson.zst redis://cache/0 --patch | redis-import --url redis://cache/0 --mode replace
+  decant-diff mysql://root@old/shop postgres://app@new/shop --only removed,changed --patch \
+    | pg-import --url postgres://app@new/shop --mode upsert
   decant-diff a.ndjson b.ndjson --key users:email --time-precision 3 --brief
   decant-diff rows.ndjson mysql://app@db/relay --ignore-columns 'usage_records.id,*.created_at,*.updated_at'
 

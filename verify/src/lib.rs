@@ -49,6 +49,17 @@ passes when B's type holds every value of A's under decant's own mapping — an
 unsigned INT as bigint, an ENUM as text, TINYINT(1) as boolean, BIGINT UNSIGNED as
 numeric(20,0) — and a lost index, foreign key, NOT NULL, ON UPDATE or collation fails.
 
+Live stores being written (a dual-write phase): every difference the comparison
+finds is read again from both sides by key after --settle (default 3s; SQL WHERE
+key IN (…), Redis the keys), up to --settle-rounds times, and counts only if it is
+still there; the others are reported apart as transient (table, JSON, metrics).
+--since COLUMN --state FILE reads, on two live SQL stores, only the rows whose
+COLUMN is past the last passing run's watermark (less --since-overlap), plus a
+key-only comparison of the whole tables for rows deleted on one side; the
+watermark moves only when the run passes. --metrics-file F writes, per table,
+records compared, confirmed and transient mismatches and the mismatch ratio.
+See examples/dual-write.md.
+
 Content is compared through the one canonical form decant-checksum and decant-diff
 use (CHAR(n) values without their trailing pad spaces, DECIMAL(p,0) values as integers,
 normalised date-times), so the three never disagree.
@@ -66,6 +77,8 @@ Examples:
   decant-verify --left redis://prod:6379/0 --right mysql://app@db/relay --spec relay-to-mysql.toml
   decant-verify --left a.ndjson --right b.ndjson --time-precision 3 --null-equals-empty --max-mismatch 0.1%
   decant-verify --left old.ndjson --right new.ndjson --key-map 'users.id@{id}=u-{id}' --json > report.json
+  decant-verify --left mysql://v@old/shop --right postgres://v@new/shop --since updated_at \
+      --state verify.json --settle 3s --max-mismatch 0.1% --metrics-file shop.prom
   decant-verify --left snapshot.ndjson.zst --spec relay-to-mysql.toml --right mysql://app@db/relay \
       --ignore-columns 'usage_records.id,usage_stats.id,*.created_at,*.updated_at' --tables usage_stats,usage_records
 
