@@ -1,13 +1,11 @@
 //! `decant-checksum`: content digests of decant streams, files and live
 //! stores, and `--check` to re-check them later (like `sha256sum -c`).
 //!
-//! - [`source`]: opening an input — a file (plain or zstd), stdin, or a live
-//!   store through its exporter. Shared with `decant-diff` and `decant-verify`.
-//! - [`canon`]: the explicit normalisation flags shared by the three tools.
 //! - [`sums`]: the digests, the checksum-file wire format and `--check`.
+//!
+//! Opening inputs (files, stdin, live stores) and the normalisation flags
+//! are the `decant-check` library, shared with decant-diff and decant-verify.
 
-pub mod canon;
-pub mod source;
 pub mod sums;
 
 use std::io::Write as _;
@@ -17,9 +15,9 @@ use anyhow::Context as _;
 use clap::Parser;
 use decant_record::cli::{self, Outcome, EXIT_STATUS_HELP};
 
-use crate::canon::CanonicalArgs;
-use crate::source::{LiveOptions, SourceSpec};
 use crate::sums::{InputStatus, MAGIC};
+use decant_check::canon::CanonicalArgs;
+use decant_check::source::{LiveOptions, SourceSpec};
 
 const AFTER_HELP: &str = "\
 Output (wire format decant-checksum/1, one section per input):
@@ -147,8 +145,8 @@ fn run_combine(args: &Args) -> anyhow::Result<Outcome> {
         files.push((path.display().to_string(), parsed));
     }
     let (options, total) = sums::combine(&files)?;
-    let canon = crate::canon::CanonicalArgs::from_flags(&options)
-        .map_err(|e| anyhow::anyhow!("the checksum files' options line: {e}"))?;
+    let canon =
+        CanonicalArgs::from_flags(&options).map_err(|e| anyhow::anyhow!("the checksum files' options line: {e}"))?;
     let out = decant_record::io::Output::create(args.output.as_deref()).context("creating the output")?;
     let mut out = std::io::BufWriter::new(out);
     out.write_all(sums::render_preamble(&canon).as_bytes())?;
@@ -236,7 +234,7 @@ fn run_check(args: &Args, file: &std::path::Path) -> anyhow::Result<Outcome> {
 /// dispatcher renders it for completions and man pages).
 pub fn command() -> clap::Command {
     use clap::CommandFactory as _;
-    decant_record::cli::with_help_sections(Args::command(), "", decant_record::conn::LIVE_ENV_HELP)
+    decant_record::cli::with_help_sections(Args::command(), "", &decant_record::conn::live_env_help())
 }
 
 /// `decant-checksum`'s `main`.

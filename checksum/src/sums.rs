@@ -41,8 +41,8 @@ use decant_record::digest::{ContentDigest, GroupKey};
 use decant_record::parallel::{default_threads, Parallelism};
 use decant_record::{ReadError, Shard};
 
-use crate::canon::CanonicalArgs;
-use crate::source::{seal_status, LiveOptions, Source, SourceError, SourceSpec};
+use decant_check::canon::CanonicalArgs;
+use decant_check::source::{seal_status, LiveOptions, Source, SourceError, SourceSpec};
 
 /// The first line of a checksum file.
 pub const MAGIC: &str = "# decant-checksum/1";

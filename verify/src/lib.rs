@@ -6,7 +6,7 @@
 //!    sample of A's records (`--sample N`) looked up by key in B, and the
 //!    schema lines (`--schema`).
 //! 2. Only for the groups whose counts or digests differ: a keyed comparison
-//!    ([`decant_diff::engine`]) that counts added, removed and changed records,
+//!    ([`decant_check::engine`]) that counts added, removed and changed records,
 //!    so `--max-mismatch` can be judged and the first differences shown.
 //!
 //! Equal data therefore costs one read of each side. Normalisations are
@@ -22,12 +22,12 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use clap::Parser;
-use decant_checksum::canon::CanonicalArgs;
-use decant_checksum::source::{seal_status, LiveOptions, Source, SourceSpec};
-use decant_diff::compare::{changed_fields, decode_lines};
-use decant_diff::engine::{self, EngineConfig, Found, GroupStats, Sink};
-use decant_diff::entry::{CompareOptions, EntryReader, KeyColumns, SideInfo};
-use decant_diff::keymap::KeyMap;
+use decant_check::args::{CompareArgs, SideArgs};
+use decant_check::canon::CanonicalArgs;
+use decant_check::compare::{changed_fields, decode_lines};
+use decant_check::engine::{self, EngineConfig, Found, GroupStats, Sink};
+use decant_check::entry::{EntryReader, KeyColumns, SideInfo};
+use decant_check::source::{seal_status, LiveOptions, Source, SourceSpec};
 use decant_record::cli::{self, Outcome, ReportArgs, EXIT_STATUS_HELP};
 use decant_record::digest::{ContentDigest, GroupKey};
 use decant_transform::Transformer;
@@ -119,17 +119,8 @@ pub struct Args {
     /// Fail when a file side has no "end" trailer (truncated or not from decant).
     #[arg(long)]
     pub require_sealed: bool,
-    /// Key columns: COLUMN[,COLUMN] or TABLE:COLUMN[,COLUMN] (repeatable).
-    /// Default: the primary key of each table's schema line.
-    #[arg(long, value_name = "SPEC")]
-    pub key: Vec<String>,
-    /// Map A's IDs: FROM=TO for Redis keys, TABLE.COLUMN@FROM=TO for a column.
-    #[arg(long, value_name = "RULE")]
-    pub key_map: Vec<KeyMap>,
-    /// Numbers within this relative tolerance are equal:
-    /// |a-b| <= TOL * max(1, |a|, |b|).
-    #[arg(long, value_name = "TOL")]
-    pub float_tolerance: Option<f64>,
+    #[command(flatten)]
+    pub compare: CompareArgs,
     /// Only these tables (comma-separated), on both sides: live SQL stores
     /// read only them; files and the --spec side are filtered.
     #[arg(long, value_name = "LIST", value_delimiter = ',')]
@@ -149,39 +140,22 @@ pub struct Args {
     /// same --where.
     #[arg(long = "where", value_name = "TABLE:CONDITION")]
     pub wheres: Vec<String>,
-    /// Live Redis: only keys matching this pattern (repeatable).
-    #[arg(long = "match", value_name = "PATTERN")]
-    pub matches: Vec<String>,
-    /// Read a file side that begins with a header but lacks its "end"
-    /// trailer (cut short); without it that is an error (exit 2).
-    #[arg(long)]
-    pub allow_unsealed: bool,
-    /// Password file for a live A.
-    #[arg(long, value_name = "FILE")]
-    pub left_password_file: Option<PathBuf>,
-    /// Password file for a live B.
-    #[arg(long, value_name = "FILE")]
-    pub right_password_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub sides: SideArgs,
     /// Live stores written while verified (a dual-write phase): wait this
     /// long after the comparison, read the differing records again from
     /// both sides by key, and count only those still different; the others
     /// are reported apart as transient. 0 turns it off; files are never
     /// re-read.
-    #[arg(long, value_name = "DURATION", default_value = "3s", value_parser = decant_diff::settle::parse_settle)]
+    #[arg(long, value_name = "DURATION", default_value = "3s", value_parser = decant_check::settle::parse_settle)]
     pub settle: std::time::Duration,
     /// Re-reads at most, --settle apart: a difference is confirmed once it
     /// stood still across a settle period, or after the last round.
     #[arg(long, value_name = "N", default_value_t = 3)]
     pub settle_rounds: u32,
-    /// Memory for the keyed comparison before it partitions to disk.
-    #[arg(long, value_name = "SIZE", default_value = "32M", value_parser = decant_diff::parse_size)]
-    pub memory: usize,
-    /// Directory for temporary partitions.
-    #[arg(long, value_name = "DIR")]
-    pub temp_dir: Option<PathBuf>,
     #[command(flatten)]
     #[allow(missing_docs)]
-    pub since: decant_diff::since::SinceArgs,
+    pub since: decant_check::since::SinceArgs,
     #[command(flatten)]
     pub canon: CanonicalArgs,
     #[command(flatten)]
@@ -341,7 +315,7 @@ impl Sink for Examples {
         let fields = f.fields.clone();
         let mut buf = Vec::new();
         {
-            let mut w = decant_diff::output::DiffLines::bare(&mut buf, self.keys.clone());
+            let mut w = decant_check::output::DiffLines::bare(&mut buf, self.keys.clone());
             w.found(f, left_info, right_info)?;
             w.flush()?;
         }
@@ -416,20 +390,10 @@ fn scan(
 pub fn verify(args: &Args) -> anyhow::Result<Report> {
     let a = SourceSpec::parse(&args.left);
     let b = SourceSpec::parse(&args.right);
-    let opts = CompareOptions::from_flags(&args.key, args.canon.options(), args.float_tolerance, &args.key_map)?
-        .with_filters(&args.ignore_columns, &args.tables)?;
-    let spec: Option<Arc<Transformer>> = decant_diff::load_spec(args.spec.as_deref())?;
-    let (mut live_a, mut live_b) = decant_diff::live_options(
-        &a,
-        &b,
-        &args.tables,
-        &args.matches,
-        &args.wheres,
-        [args.left_password_file.as_ref(), args.right_password_file.as_ref()],
-    )?;
-    live_a.allow_unsealed = args.allow_unsealed;
-    live_b.allow_unsealed = args.allow_unsealed;
-    let since_run = decant_diff::since::SinceRun::start(&args.since, &a, &b, &mut live_a, &mut live_b)?;
+    let opts = args.compare.options(&args.canon)?.with_filters(&args.ignore_columns, &args.tables)?;
+    let spec: Option<Arc<Transformer>> = decant_check::pair::load_spec(args.spec.as_deref())?;
+    let (mut live_a, mut live_b) = args.sides.live_options(&a, &b, &args.tables, &args.wheres)?;
+    let since_run = decant_check::since::SinceRun::start(&args.since, &a, &b, &mut live_a, &mut live_b)?;
 
     // Pass 1: counts, digests, sample, schemas.
     let seed = args.seed.unwrap_or_else(|| {
@@ -495,19 +459,19 @@ pub fn verify(args: &Args) -> anyhow::Result<Report> {
     // Pass 2, only for those: the keyed comparison.
     let mut examples =
         Examples { keys: opts.keys.clone(), max: 10, items: Vec::new(), mismatches: Vec::new(), truncated: false };
-    let settle_config = decant_diff::settle::SettleConfig { wait: args.settle, rounds: args.settle_rounds };
-    let settling = settle_config.enabled() && (a.is_live() || b.is_live()) && decant_diff::settle::can_reread(&a, &b);
+    let settle_config = decant_check::settle::SettleConfig { wait: args.settle, rounds: args.settle_rounds };
+    let settling = settle_config.enabled() && (a.is_live() || b.is_live()) && decant_check::settle::can_reread(&a, &b);
     let mut detail: BTreeMap<GroupKey, GroupStats> = BTreeMap::new();
     let base = EngineConfig {
         compare: opts.clone(),
-        memory_limit: args.memory,
-        temp_dir: args.temp_dir.clone(),
+        memory_limit: args.compare.memory,
+        temp_dir: args.compare.temp_dir.clone(),
         ..EngineConfig::default()
     };
     let mut holding = if settling {
-        decant_diff::settle::Holding::new(&mut examples, &opts)
+        decant_check::settle::Holding::new(&mut examples, &opts)
     } else {
-        decant_diff::settle::Holding::passthrough(&mut examples, &opts)
+        decant_check::settle::Holding::passthrough(&mut examples, &opts)
     };
     let mut seen = HashSet::new();
     // Groups whose records were all compared by the row-by-row engine, in
@@ -516,7 +480,7 @@ pub fn verify(args: &Args) -> anyhow::Result<Report> {
     if !differing.is_empty() {
         let mut config = base.clone();
         config.compare.only_groups = Some(differing.clone());
-        let mut tap = decant_diff::since::Tap { inner: &mut holding, seen: &mut seen };
+        let mut tap = decant_check::since::Tap { inner: &mut holding, seen: &mut seen };
         let used_ranges;
         (detail, used_ranges) =
             keyed_pass(args, (&a, &b), (&live_a, &live_b), &config, &differing, spec.as_ref(), &mut tap)?;
@@ -532,7 +496,7 @@ pub fn verify(args: &Args) -> anyhow::Result<Report> {
                 differing.iter().filter(|g| detail.get(*g).is_none_or(|d| d.differences() == 0)).cloned().collect();
             if !unresolved.is_empty() {
                 config.compare.only_groups = Some(unresolved.clone());
-                let (l2, r2) = decant_diff::open_pair(&a, &b, &live_a, &live_b, &config.compare, spec.as_ref())?;
+                let (l2, r2) = decant_check::pair::open_pair(&a, &b, &live_a, &live_b, &config.compare, spec.as_ref())?;
                 for (g, st) in engine::diff(l2, r2, &config, &mut tap)?.groups {
                     detail.insert(g, st);
                 }
@@ -543,13 +507,13 @@ pub fn verify(args: &Args) -> anyhow::Result<Report> {
     // --since: rows deleted on one side leave nothing to read; the keys of
     // the whole tables are compared for them.
     if since_run.is_some() && !args.since.no_key_check {
-        let keys = decant_diff::since::key_check((&a, &b), (&live_a, &live_b), &base, &mut holding, &seen)?;
-        decant_diff::since::add_key_check(&mut detail, &keys);
+        let keys = decant_check::since::key_check((&a, &b), (&live_a, &live_b), &base, &mut holding, &seen)?;
+        decant_check::since::add_key_check(&mut detail, &keys);
     }
     if settling {
-        let sides = decant_diff::settle::Sides { a: &a, b: &b, live_a: &live_a, live_b: &live_b, spec: spec.as_ref() };
-        let settled = decant_diff::settle::settle(holding, &sides, &opts, settle_config)?;
-        decant_diff::settle::apply(&mut detail, &settled);
+        let sides = decant_check::settle::Sides { a: &a, b: &b, live_a: &live_a, live_b: &live_b, spec: spec.as_ref() };
+        let settled = decant_check::settle::settle(holding, &sides, &opts, settle_config)?;
+        decant_check::settle::apply(&mut detail, &settled);
     } else {
         drop(holding);
     }
@@ -574,11 +538,11 @@ pub fn verify(args: &Args) -> anyhow::Result<Report> {
         // re-check accounts for them.
         let digests_differ = l != r && d.transient == 0 && !settled_digests.contains(g);
         let (ok, unexplained) =
-            group_verdict(digests_differ, diffs, ratio, args.max_mismatch, args.float_tolerance.is_some());
+            group_verdict(digests_differ, diffs, ratio, args.max_mismatch, args.compare.float_tolerance.is_some());
         // Records compared: every record read (the digest pass covers them all).
         let compared = l.count.max(r.count).max(d.equal + d.transient + diffs);
-        let figures = decant_diff::checkmetrics::GroupFigures { compared, confirmed: diffs, transient: d.transient };
-        decant_diff::checkmetrics::record(&g.to_string(), figures);
+        let figures = decant_check::checkmetrics::GroupFigures { compared, confirmed: diffs, transient: d.transient };
+        decant_check::checkmetrics::record(&g.to_string(), figures);
         groups.push(GroupReport {
             group: g.to_string(),
             left: l.count,
@@ -666,9 +630,9 @@ fn keyed_pass(
     spec: Option<&Arc<Transformer>>,
     sink: &mut dyn Sink,
 ) -> anyhow::Result<(BTreeMap<GroupKey, GroupStats>, bool)> {
-    if decant_diff::sqlrange::applies(a, b)
+    if decant_check::sqlrange::applies(a, b)
         && spec.is_none()
-        && args.key_map.is_empty()
+        && args.compare.key_map.is_empty()
         && args.ignore_columns.is_empty()
     {
         // Two live SQL stores: narrow the differing tables down by range
@@ -682,10 +646,10 @@ fn keyed_pass(
             .collect();
         let (la, lb) =
             (LiveOptions { tables: tables.clone(), ..live_a.clone() }, LiveOptions { tables, ..live_b.clone() });
-        let range = decant_diff::sqlrange::RangeConfig::default();
-        return Ok((decant_diff::sqlrange::diff_live(a, b, &la, &lb, config, &range, sink)?.groups, true));
+        let range = decant_check::sqlrange::RangeConfig::default();
+        return Ok((decant_check::sqlrange::diff_live(a, b, &la, &lb, config, &range, sink)?.groups, true));
     }
-    let (l2, r2) = decant_diff::open_pair(a, b, live_a, live_b, &config.compare, spec)?;
+    let (l2, r2) = decant_check::pair::open_pair(a, b, live_a, live_b, &config.compare, spec)?;
     Ok((engine::diff(l2, r2, config, sink)?.groups, false))
 }
 
@@ -793,7 +757,7 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
 /// dispatcher renders it for completions and man pages).
 pub fn command() -> clap::Command {
     use clap::CommandFactory as _;
-    decant_record::cli::with_help_sections(Args::command(), "", decant_record::conn::LIVE_ENV_HELP)
+    decant_record::cli::with_help_sections(Args::command(), "", &decant_record::conn::live_env_help())
 }
 
 /// `decant-verify`'s `main`.

@@ -7,9 +7,9 @@
 
 use std::collections::BTreeSet;
 
-use decant_checksum::source::{LiveOptions, SourceSpec};
-use decant_diff::compare::decode_lines;
-use decant_diff::entry::{KeyColumns, SideInfo};
+use decant_check::compare::decode_lines;
+use decant_check::entry::{KeyColumns, SideInfo};
+use decant_check::source::{LiveOptions, SourceSpec};
 use decant_record::conn::ConnUrl;
 use decant_record::digest::GroupKey;
 
@@ -45,7 +45,7 @@ pub fn point_query(
     for item in sample {
         records.push(decode_lines(&item.lines).ok()?);
     }
-    decant_diff::bykey::options_for(store, live_b, &records, keys, left_info)
+    decant_check::bykey::options_for(store, live_b, &records, keys, left_info)
 }
 
 /// A point query limited to the tables B has (`None` when it has none of

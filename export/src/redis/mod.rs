@@ -27,10 +27,11 @@
 //! as above; a thread writing a split key keeps the output until its last
 //! part, so the lines of every key stay consecutive.
 
-pub mod conn;
 pub mod guess;
 pub mod rdb;
-pub mod resp;
+
+// The Redis client lives in decant-stores, shared with redis-import.
+pub use decant_stores::redis::{conn, resp};
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};

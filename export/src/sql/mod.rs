@@ -87,6 +87,7 @@ use std::thread;
 use anyhow::{bail, Context as _};
 use decant_record::cli::{self, Outcome, OutputArgs, Progress, ReportArgs, SourceArgs, Summary};
 use decant_record::conn::{ConnUrl, Role, Store};
+use decant_record::store::SqlDialect;
 use decant_record::{Column, Header, Record, RecordWriter, SchemaObject, Shard, TableSchema, Value};
 use futures_util::future::BoxFuture;
 use tokio::sync::{mpsc, Mutex};
@@ -213,7 +214,7 @@ impl ExportOptions {
             store,
         )?;
         if url.store() != store {
-            bail!("{} is not a {} URL (expected {})", url, store_name(store), store_scheme(store));
+            bail!("{} is not a {} URL (expected {})", url, store.name(), store.info().url_example);
         }
         let mut wheres = BTreeMap::new();
         for w in &args.wheres {
@@ -266,24 +267,6 @@ impl ExportOptions {
     }
 }
 
-fn store_name(store: Store) -> &'static str {
-    match store {
-        Store::MySql => "MySQL",
-        Store::Postgres => "PostgreSQL",
-        Store::Sqlite => "SQLite",
-        Store::Redis => "Redis",
-    }
-}
-
-fn store_scheme(store: Store) -> &'static str {
-    match store {
-        Store::MySql => "mysql://USER@HOST:PORT/DATABASE",
-        Store::Postgres => "postgres://USER@HOST:PORT/DATABASE",
-        Store::Sqlite => "sqlite:///path/to/file.db",
-        Store::Redis => "redis://HOST:PORT/DB",
-    }
-}
-
 /// Runs one exporter end to end: connects, writes the stream to the output,
 /// prints the summary. The body of the three binaries.
 pub fn run(
@@ -312,11 +295,11 @@ pub fn run(
         .context("starting the async runtime")?;
     let sink = Sink { tx };
     let produced = runtime.block_on(async move {
-        let result = match store {
-            Store::MySql => mysql::export(&opts, &sink).await,
-            Store::Postgres => postgres::export(&opts, &sink).await,
-            Store::Sqlite => sqlite::export(&opts, &sink).await,
-            Store::Redis => Err(anyhow::anyhow!("not a SQL store")),
+        let result = match store.sql() {
+            Some(SqlDialect::MySql) => mysql::export(&opts, &sink).await,
+            Some(SqlDialect::Postgres) => postgres::export(&opts, &sink).await,
+            Some(SqlDialect::Sqlite) => sqlite::export(&opts, &sink).await,
+            None => Err(anyhow::anyhow!("{} is not a SQL store", store.name())),
         };
         if result.is_ok() {
             // The writer seals the stream only when told the export is complete.

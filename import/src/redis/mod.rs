@@ -17,7 +17,7 @@
 //! the server's message and the run carries on (exit 1); without a reject
 //! file it stops the run.
 
-pub use decant_export::redis::conn;
+pub use decant_stores::redis::conn;
 pub mod state;
 
 use std::collections::HashMap;

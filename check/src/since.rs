@@ -12,8 +12,8 @@
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 
+use crate::source::{LiveOptions, SinceRead, SourceSpec};
 use anyhow::{bail, Context as _};
-use decant_checksum::source::{LiveOptions, SinceRead, SourceSpec};
 use decant_record::digest::GroupKey;
 use decant_record::since::SinceState;
 use decant_record::DiffOp;
@@ -119,7 +119,7 @@ impl SinceRun {
 fn both_sql(a: &SourceSpec, b: &SourceSpec) -> bool {
     let sql = |s: &SourceSpec| match s {
         SourceSpec::Url(u) => {
-            decant_record::conn::ConnUrl::parse(u).is_ok_and(|c| c.store() != decant_record::conn::Store::Redis)
+            decant_record::conn::ConnUrl::parse(u).is_ok_and(|c| c.store().capabilities().where_filter)
         }
         _ => false,
     };
@@ -186,7 +186,7 @@ pub fn key_check(
         let range = crate::sqlrange::RangeConfig { keys_only: true, ..Default::default() };
         crate::sqlrange::diff_live(a, b, &live_a, &live_b, config, &range, &mut keys)?;
     } else {
-        let (left, right) = crate::open_pair(a, b, &live_a, &live_b, &config.compare, None)?;
+        let (left, right) = crate::pair::open_pair(a, b, &live_a, &live_b, &config.compare, None)?;
         engine::diff(left, right, config, &mut keys)?;
     }
     Ok(keys.counts)

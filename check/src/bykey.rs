@@ -5,8 +5,9 @@
 
 use std::collections::BTreeMap;
 
-use decant_checksum::source::LiveOptions;
+use crate::source::LiveOptions;
 use decant_record::conn::Store;
+use decant_record::store::{KeyLookup, SqlDialect};
 use decant_record::{Record, Value};
 
 use crate::entry::{key_columns, KeyColumns, SideInfo};
@@ -41,7 +42,13 @@ pub fn options_with<'a>(
     if records.is_empty() {
         return None;
     }
-    if store == Store::Redis {
+    // The registry says how the store finds records by key.
+    let dialect = match store.capabilities().key_lookup {
+        KeyLookup::KeyGlob => None,
+        KeyLookup::SqlWhere => Some(store.sql()?),
+        KeyLookup::None => return None,
+    };
+    let Some(dialect) = dialect else {
         let mut matches = Vec::with_capacity(records.len());
         for r in records {
             let Record::Redis(r) = r else { return None };
@@ -50,7 +57,7 @@ pub fn options_with<'a>(
         matches.sort_unstable();
         matches.dedup();
         return Some(LiveOptions { matches, wheres: Vec::new(), since: None, ..live.clone() });
-    }
+    };
     // Per table: its key columns and the literal tuples of the keys.
     let mut tables: BTreeMap<String, (Vec<String>, Vec<String>)> = BTreeMap::new();
     for r in records {
@@ -58,7 +65,7 @@ pub fn options_with<'a>(
         let cols = key_columns(&row.table)?;
         let mut tuple = Vec::with_capacity(cols.len());
         for c in &cols {
-            tuple.push(literal(store, row.data.get(c)?)?);
+            tuple.push(literal(dialect, row.data.get(c)?)?);
         }
         let entry = tables.entry(row.table.clone()).or_insert_with(|| (cols.clone(), Vec::new()));
         if entry.0 != cols {
@@ -71,7 +78,7 @@ pub fn options_with<'a>(
     for (table, (cols, mut tuples)) in tables {
         tuples.sort_unstable();
         tuples.dedup();
-        let quoted: Vec<String> = cols.iter().map(|c| ident(store, c)).collect();
+        let quoted: Vec<String> = cols.iter().map(|c| ident(dialect, c)).collect();
         let lhs = if quoted.len() == 1 { quoted[0].clone() } else { format!("({})", quoted.join(", ")) };
         let cond = format!("{lhs} IN ({})", tuples.join(", "));
         wheres.push(match user.get(table.as_str()) {
@@ -96,30 +103,30 @@ pub fn glob_escape(key: &str) -> String {
     out
 }
 
-/// A quoted SQL identifier in `store`'s dialect.
-pub fn ident(store: Store, name: &str) -> String {
-    match store {
-        Store::MySql => format!("`{}`", name.replace('`', "``")),
+/// A quoted SQL identifier in `dialect`.
+pub fn ident(dialect: SqlDialect, name: &str) -> String {
+    match dialect {
+        SqlDialect::MySql => format!("`{}`", name.replace('`', "``")),
         _ => format!("\"{}\"", name.replace('"', "\"\"")),
     }
 }
 
-/// An SQL literal of a key value in `store`'s dialect, `None` for a value
+/// An SQL literal of a key value in `dialect`, `None` for a value
 /// that is not a key (arrays, objects, NULL).
-pub fn literal(store: Store, v: &Value) -> Option<String> {
+pub fn literal(dialect: SqlDialect, v: &Value) -> Option<String> {
     let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
-    Some(match (store, v) {
+    Some(match (dialect, v) {
         (_, Value::Int(i)) => i.to_string(),
         (_, Value::Bool(b)) => if *b { "TRUE" } else { "FALSE" }.to_owned(),
         (_, Value::Float(f)) if f.is_finite() => format!("{f:?}"),
         // Hex with an introducer: no escaping rules (backslashes, NUL) to get wrong.
-        (Store::MySql, Value::String(s) | Value::ZeroDate(s)) => format!("_utf8mb4 X'{}'", hex(s.as_bytes())),
-        (Store::MySql | Store::Sqlite, Value::Bytes(b)) => format!("X'{}'", hex(b)),
+        (SqlDialect::MySql, Value::String(s) | Value::ZeroDate(s)) => format!("_utf8mb4 X'{}'", hex(s.as_bytes())),
+        (SqlDialect::MySql | SqlDialect::Sqlite, Value::Bytes(b)) => format!("X'{}'", hex(b)),
         // The exporter's session has standard_conforming_strings on; an
         // untyped literal takes the column's type (uuid, date, numeric …).
         (_, Value::String(s)) if !s.contains('\0') => format!("'{}'", s.replace('\'', "''")),
         (_, Value::Bytes(b)) => format!("'\\x{}'", hex(b)),
-        (Store::Sqlite, Value::ZeroDate(s)) => format!("'{}'", s.replace('\'', "''")),
+        (SqlDialect::Sqlite, Value::ZeroDate(s)) => format!("'{}'", s.replace('\'', "''")),
         _ => return None,
     })
 }
@@ -130,11 +137,11 @@ mod tests {
 
     #[test]
     fn literals_per_dialect() {
-        assert_eq!(literal(Store::MySql, &Value::Int(-7)).unwrap(), "-7");
-        assert_eq!(literal(Store::MySql, &Value::String("a'\\".into())).unwrap(), "_utf8mb4 X'61275c'");
-        assert_eq!(literal(Store::Postgres, &Value::String("it's".into())).unwrap(), "'it''s'");
-        assert_eq!(literal(Store::Postgres, &Value::Bytes(vec![0, 255])).unwrap(), "'\\x00ff'");
-        assert!(literal(Store::Postgres, &Value::Null).is_none());
+        assert_eq!(literal(SqlDialect::MySql, &Value::Int(-7)).unwrap(), "-7");
+        assert_eq!(literal(SqlDialect::MySql, &Value::String("a'\\".into())).unwrap(), "_utf8mb4 X'61275c'");
+        assert_eq!(literal(SqlDialect::Postgres, &Value::String("it's".into())).unwrap(), "'it''s'");
+        assert_eq!(literal(SqlDialect::Postgres, &Value::Bytes(vec![0, 255])).unwrap(), "'\\x00ff'");
+        assert!(literal(SqlDialect::Postgres, &Value::Null).is_none());
         assert_eq!(glob_escape("a*b[1]\\?"), "a\\*b\\[1\\]\\\\\\?");
     }
 }

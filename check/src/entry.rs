@@ -5,8 +5,8 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 
+use crate::source::{Source, SourceError};
 use anyhow::bail;
-use decant_checksum::source::{Source, SourceError};
 use decant_record::digest::{
     canonical_row, canonical_value, table_canon_types, CanonType, CanonicalOptions, Digester, GroupKey, KeyGrouper,
 };

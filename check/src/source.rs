@@ -132,14 +132,9 @@ impl LiveOptions {
     }
 }
 
-/// The exporter binary for a store.
+/// The exporter binary for a store (from the store registry).
 pub fn exporter_name(store: Store) -> &'static str {
-    match store {
-        Store::Redis => "redis-export",
-        Store::MySql => "mysql-export",
-        Store::Postgres => "pg-export",
-        Store::Sqlite => "sqlite-export",
-    }
+    store.info().exporter
 }
 
 /// Finds a decant binary: next to the running executable, then on `PATH`.
@@ -253,25 +248,27 @@ impl Source {
                     .stdin(Stdio::null())
                     .stdout(Stdio::piped())
                     .stderr(Stdio::piped());
-                match url.store() {
-                    Store::Redis => {
-                        for m in &live.matches {
-                            cmd.arg("--match").arg(m);
-                        }
+                // Each filter goes to the exporters that take it; the
+                // checkers' flags name the stores each one is for.
+                let caps = url.store().capabilities();
+                if caps.match_filter {
+                    for m in &live.matches {
+                        cmd.arg("--match").arg(m);
                     }
-                    _ => {
-                        if !live.tables.is_empty() {
-                            cmd.arg("--tables").arg(live.tables.join(","));
-                        }
-                        for w in &live.wheres {
-                            cmd.arg("--where").arg(w);
-                        }
-                        if let Some(since) = &live.since {
-                            cmd.arg("--since").arg(&since.column).arg("--state").arg(&since.state);
-                            cmd.arg("--state-out").arg(&since.out);
-                            if let Some(o) = &since.overlap {
-                                cmd.arg("--since-overlap").arg(o);
-                            }
+                }
+                if caps.tables_filter && !live.tables.is_empty() {
+                    cmd.arg("--tables").arg(live.tables.join(","));
+                }
+                if caps.where_filter {
+                    for w in &live.wheres {
+                        cmd.arg("--where").arg(w);
+                    }
+                    // --since is an SQL exporter's, as --where is.
+                    if let Some(since) = &live.since {
+                        cmd.arg("--since").arg(&since.column).arg("--state").arg(&since.state);
+                        cmd.arg("--state-out").arg(&since.out);
+                        if let Some(o) = &since.overlap {
+                            cmd.arg("--since-overlap").arg(o);
                         }
                     }
                 }

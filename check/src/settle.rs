@@ -22,7 +22,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use decant_checksum::source::{LiveOptions, Source, SourceSpec};
+use crate::source::{LiveOptions, Source, SourceSpec};
 use decant_record::conn::ConnUrl;
 use decant_record::digest::GroupKey;
 use decant_record::{DiffOp, Record};

@@ -1,0 +1,44 @@
+//! `decant-check`: the machinery the three checking tools share as peers
+//! (`decant-checksum`, `decant-diff`, `decant-verify`).
+//!
+//! - [`source`]: opening an input — a file (plain or zstd), stdin, or a live
+//!   store read through its exporter (from the store registry).
+//! - [`canon`]: the explicit normalisation flags (`--time-precision`, …).
+//! - [`args`]: the other shared flags and their parsers.
+//! - [`pair`]: both sides of a comparison: live options per store
+//!   capability, the `--spec` transform, the two entry readers.
+//! - [`entry`]: records → keyed entries with canonical hashes.
+//! - [`engine`]: the comparison, in memory or hash-partitioned on disk.
+//! - [`compare`]: field-by-field comparison (changed columns, float tolerance).
+//! - [`output`]: `diff` lines, the patch stream, the summary.
+//! - [`keymap`]: `--key-map` ID transformations.
+//! - [`sqlrange`]: two live SQL tables compared by range checksums inside
+//!   the databases, bisecting to the ranges that differ.
+//! - [`bykey`]: chosen records of a live store read by key.
+//! - [`settle`]: `--settle`, differences between live stores re-checked.
+//! - [`since`]: `--since`, only the rows changed since the last good run.
+//! - [`checkmetrics`]: the checkers' per-table figures for `--metrics-file`.
+
+pub mod args;
+pub mod bykey;
+pub mod canon;
+pub mod checkmetrics;
+pub mod compare;
+pub mod engine;
+pub mod entry;
+pub mod keymap;
+pub mod output;
+pub mod pair;
+pub mod settle;
+pub mod since;
+pub mod source;
+pub mod sqlrange;
+
+use decant_record::cli;
+
+/// Prints a warning on stderr the first time this process sees it: a
+/// checker reads a side more than once (verify's keyed second pass), and a
+/// warning about the data is said once.
+pub fn warn_once(message: String) {
+    source::say_once(&cli::redact(&format!("{}: {message}", cli::tool_name())));
+}
