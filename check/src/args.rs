@@ -78,9 +78,23 @@ pub struct SideArgs {
     /// Password file for a live B.
     #[arg(long, value_name = "FILE")]
     pub right_password_file: Option<PathBuf>,
+    /// Live stores: compare only share I of N (numbered from 0) of each
+    /// side, the records `EXPORTER --shard I/N` exports (SQL key ranges cut
+    /// from each side's own keys, Redis slot ranges). Every share passes
+    /// exactly when the whole does, provided both sides cut their keys alike:
+    /// always for integer keys and Redis; text and composite keys are cut in
+    /// each server's collation order, so between stores whose orders differ
+    /// compare the combined checksums instead (decant-checksum --combine).
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<decant_record::Shard>,
 }
 
 impl SideArgs {
+    /// The share compared (`--shard`), `None` for the whole.
+    pub fn share(&self) -> Option<decant_record::Shard> {
+        self.shard.filter(|s| !s.is_whole())
+    }
+
     /// How each live side is read ([`live_options`]), with `--tables` and
     /// `--where` (their wording is each tool's own), and these flags.
     pub fn live_options(
@@ -100,6 +114,7 @@ impl SideArgs {
         )?;
         live_a.allow_unsealed = self.allow_unsealed;
         live_b.allow_unsealed = self.allow_unsealed;
+        (live_a.shard, live_b.shard) = (self.share(), self.share());
         Ok((live_a, live_b))
     }
 }

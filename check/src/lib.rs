@@ -42,3 +42,20 @@ use decant_record::cli;
 pub fn warn_once(message: String) {
     source::say_once(&cli::redact(&format!("{}: {message}", cli::tool_name())));
 }
+
+/// The note on the records that are equal only under the normalisation
+/// options (`None` when there are none): a validation job must know how much
+/// `--null-equals-empty` and `--time-precision` forgave, not only that they did.
+pub fn options_note(equal_by_options: u64, canon: &decant_record::digest::CanonicalOptions) -> Option<String> {
+    if equal_by_options == 0 {
+        return None;
+    }
+    let mut flags = Vec::new();
+    if canon.null_equals_empty {
+        flags.push("--null-equals-empty (NULL, \"\" and a missing column)".to_owned());
+    }
+    if let Some(p) = canon.time_precision {
+        flags.push(format!("--time-precision {p} (date-times past {p} fraction digits)"));
+    }
+    Some(format!("note: {equal_by_options} record(s) counted equal only under {}", flags.join(" and ")))
+}

@@ -86,6 +86,9 @@ impl fmt::Display for SourceSpec {
 /// How sources are read: live stores through their exporters, and files.
 #[derive(Debug, Clone, Default)]
 pub struct LiveOptions {
+    /// Read only this share of a live store: the exporter's `--shard I/N`,
+    /// so the records are exactly those `EXPORTER --shard I/N` exports.
+    pub shard: Option<decant_record::Shard>,
     /// Accept a stream that begins with a header but lacks its `end`
     /// trailer (`--allow-unsealed`).
     pub allow_unsealed: bool,
@@ -245,12 +248,19 @@ impl Source {
                 cmd.env("SOURCE_URL", url.expose())
                     .env_remove("SOURCE_REDIS_HOST")
                     .arg("--quiet")
+                    .args(live.shard.filter(|s| !s.is_whole()).map(|s| format!("--shard={s}")))
                     .stdin(Stdio::null())
                     .stdout(Stdio::piped())
                     .stderr(Stdio::piped());
                 // Each filter goes to the exporters that take it; the
                 // checkers' flags name the stores each one is for.
                 let caps = url.store().capabilities();
+                if caps.opaque_payloads {
+                    // A module key's value has no other form than its
+                    // payload: without it the exporter names the key and
+                    // fails, and a changed module value would go unseen.
+                    cmd.arg("--dump-modules");
+                }
                 if caps.match_filter {
                     for m in &live.matches {
                         cmd.arg("--match").arg(m);

@@ -82,6 +82,12 @@ pub struct Args {
     /// Read a live store's password from FILE (first line).
     #[arg(long, value_name = "FILE")]
     pub password_file: Option<PathBuf>,
+    /// Live stores: checksum only share I of N (numbered from 0), the records
+    /// `EXPORTER --shard I/N` exports (SQL key ranges, Redis slot ranges);
+    /// the sums say `# shard: I/N` and add up with --combine. A file's share
+    /// is in its header: --shard is for live stores only.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<decant_record::Shard>,
     /// With --check: print only failures.
     #[arg(short, long)]
     pub quiet: bool,
@@ -119,6 +125,7 @@ impl Args {
             exporter_dir: None,
             allow_unsealed: self.allow_unsealed,
             since: None,
+            shard: self.shard,
         }
     }
 
@@ -161,6 +168,18 @@ fn run_combine(args: &Args) -> anyhow::Result<Outcome> {
 }
 
 fn run_sums(args: &Args) -> anyhow::Result<Outcome> {
+    if let Some(shard) = args.shard.filter(|s| !s.is_whole()) {
+        let not_live = match args.inputs.is_empty() {
+            true => Some("stdin"),
+            false => args.inputs.iter().map(String::as_str).find(|i| !SourceSpec::parse(i).is_live()),
+        };
+        if let Some(input) = not_live {
+            anyhow::bail!(
+                "--shard {shard} reads a share of a live store, but {input} is not one: a file's share is named \
+                 in its header (export it with --shard)"
+            );
+        }
+    }
     let config = sums::Config {
         canon: args.canon.clone(),
         live: args.live(),

@@ -439,6 +439,15 @@ fn check_one(saved: &SavedInput, config: &Config) -> anyhow::Result<CheckResult>
     let name = &saved.source;
     let mut lines = Vec::new();
     let spec = SourceSpec::parse(name);
+    // A live store's share is read again as that share.
+    let share_config;
+    let config = match saved.shard {
+        Some(shard) if spec.is_live() => {
+            share_config = Config { live: LiveOptions { shard: Some(shard), ..config.live.clone() }, ..config.clone() };
+            &share_config
+        }
+        _ => config,
+    };
     let now = match checksum(&spec, config) {
         Ok(now) => now,
         Err(e) if !spec.is_live() => {

@@ -173,7 +173,7 @@ impl engine::Sink for OnlyOps<'_> {
 }
 
 /// Prints the summary on stderr.
-pub fn print_summary(stats: &DiffStats, report: &ReportArgs) {
+pub fn print_summary(stats: &DiffStats, report: &ReportArgs, canon: &decant_record::digest::CanonicalOptions) {
     if report.quiet {
         return;
     }
@@ -197,6 +197,10 @@ pub fn print_summary(stats: &DiffStats, report: &ReportArgs) {
                     "{} transient difference(s) gone after --settle (writes in flight), not counted\n",
                     total.transient
                 ));
+            }
+            if let Some(note) = decant_check::options_note(total.equal_by_options, canon) {
+                t.push_str(&note);
+                t.push('\n');
             }
             t.lines().map(|l| format!("{}: {l}\n", cli::tool_name())).collect::<String>()
         }
@@ -239,6 +243,7 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
     // --since, the changed rows are read instead).
     let use_ranges = since_run.is_none()
         && !args.no_range_checksums
+        && args.sides.share().is_none()
         && sqlrange::applies(&a, &b)
         && args.compare.key_map.is_empty()
         && args.spec.is_none()
@@ -278,7 +283,7 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
             checkmetrics::GroupFigures { compared, confirmed, transient: s.transient },
         );
     }
-    print_summary(&stats, &args.report);
+    print_summary(&stats, &args.report, &opts.canon);
     let same = stats.total().differences() == 0;
     // The --since watermark moves only past a run without differences.
     if let (true, Some(run)) = (same, &since_run) {

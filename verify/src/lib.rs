@@ -14,6 +14,7 @@
 
 pub mod sample;
 pub mod schema;
+pub mod shares;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::io::Write as _;
@@ -81,6 +82,8 @@ Examples:
       --state verify.json --settle 3s --max-mismatch 0.1% --metrics-file shop.prom
   decant-verify --left snapshot.ndjson.zst --spec relay-to-mysql.toml --right mysql://app@db/relay \
       --ignore-columns 'usage_records.id,usage_stats.id,*.created_at,*.updated_at' --tables usage_stats,usage_records
+  decant-verify --left postgres://app@old/shop --right postgres://app@new/shop --shard $i/8 --json > verify-$i.json
+  decant-verify --combine verify-*.json          # all 8 shares passed, none missing or twice
 
 ";
 
@@ -89,11 +92,17 @@ Examples:
 #[command(name = "decant-verify", version, after_help = format!("{AFTER_HELP}{EXIT_STATUS_HELP}"))]
 pub struct Args {
     /// A (the source): file (plain or .zst), - for stdin, or a live store URL.
-    #[arg(long, value_name = "A")]
-    pub left: String,
+    #[arg(long, value_name = "A", required_unless_present = "combine")]
+    pub left: Option<String>,
     /// B (the copy): file (plain or .zst), - for stdin, or a live store URL.
-    #[arg(long, value_name = "B")]
-    pub right: String,
+    #[arg(long, value_name = "B", required_unless_present = "combine")]
+    pub right: Option<String>,
+    /// Combine the JSON reports of the N shares of a sharded verification
+    /// (`decant-verify --shard I/N --json > verify-I.json`, one run per share)
+    /// into one verdict: refuses a missing share, a share given twice or one
+    /// of another N (exit 2); passes when every share passed.
+    #[arg(long, value_name = "REPORT", num_args = 1.., conflicts_with_all = ["left", "right"])]
+    pub combine: Vec<PathBuf>,
     /// Apply this decant-transform spec to A first (when A and B differ in
     /// shape, e.g. a Redis source and its SQL copy).
     #[arg(long, value_name = "FILE.toml")]
@@ -180,6 +189,8 @@ pub fn parse_ratio(s: &str) -> Result<f64, String> {
 #[derive(Debug, Default)]
 struct Scan {
     digests: BTreeMap<GroupKey, ContentDigest>,
+    /// The digests without the forgiving options (only when one is set).
+    strict: BTreeMap<GroupKey, ContentDigest>,
     status: &'static str,
     info: SideInfo,
 }
@@ -219,6 +230,10 @@ pub struct GroupReport {
     /// Differences first found that --settle's re-check no longer saw
     /// (writes in flight); not in added, removed or changed.
     pub transient: u64,
+    /// Equal only under --null-equals-empty / --time-precision (counted as
+    /// equal, reported as a note).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub equal_by_options: u64,
     /// Differing records / records present on either side.
     pub mismatch_ratio: f64,
     /// The digests differ but the keyed comparison found no differing record
@@ -271,8 +286,16 @@ pub struct Report {
     pub mismatches: Vec<Mismatch>,
     /// More mismatches were confirmed than are listed.
     pub mismatches_truncated: bool,
+    /// Notes per group: records equal only under --null-equals-empty /
+    /// --time-precision.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
     /// The threshold.
     pub max_mismatch: f64,
+    /// `--shard`: the share compared (`decant-verify --combine` adds the
+    /// shares' reports up).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shard: Option<decant_record::Shard>,
     /// The verdict.
     pub ok: bool,
 }
@@ -336,19 +359,34 @@ impl Sink for Examples {
     }
 }
 
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+/// Content digests per group, and (with `strict`) the digests without the
+/// forgiving options, so a pass that needed them can say for how many records.
+type Digests = (BTreeMap<GroupKey, ContentDigest>, BTreeMap<GroupKey, ContentDigest>);
+
 fn scan(
     reader: &mut EntryReader,
     sample: &mut Vec<SampleItem>,
     sample_size: usize,
     rng: &mut Rng,
     lookup: Option<&HashMap<Vec<u8>, usize>>,
-) -> anyhow::Result<BTreeMap<GroupKey, ContentDigest>> {
+    strict: bool,
+) -> anyhow::Result<Digests> {
     let mut digests: BTreeMap<GroupKey, ContentDigest> = BTreeMap::new();
+    let mut strict_digests: BTreeMap<GroupKey, ContentDigest> = BTreeMap::new();
     let mut seen = 0u64;
     while let Some(e) = reader.next_entry()? {
         let d = digests.entry(e.group.clone()).or_default();
         d.add_hash(&e.content);
         d.count += 1;
+        if strict {
+            let d = strict_digests.entry(e.group.clone()).or_default();
+            d.add_hash(&e.strict);
+            d.count += 1;
+        }
         match lookup {
             None if sample_size > 0 => {
                 let item = || SampleItem {
@@ -382,14 +420,17 @@ fn scan(
     // (the reader keeps only the schema lines of the --tables asked for).
     for s in &reader.info.schemas {
         digests.entry(GroupKey::Table(s.table.clone())).or_default();
+        if strict {
+            strict_digests.entry(GroupKey::Table(s.table.clone())).or_default();
+        }
     }
-    Ok(digests)
+    Ok((digests, strict_digests))
 }
 
 /// Runs `decant-verify` and returns the report.
 pub fn verify(args: &Args) -> anyhow::Result<Report> {
-    let a = SourceSpec::parse(&args.left);
-    let b = SourceSpec::parse(&args.right);
+    let a = SourceSpec::parse(args.left.as_deref().unwrap_or("-"));
+    let b = SourceSpec::parse(args.right.as_deref().unwrap_or("-"));
     let opts = args.compare.options(&args.canon)?.with_filters(&args.ignore_columns, &args.tables)?;
     let spec: Option<Arc<Transformer>> = decant_check::pair::load_spec(args.spec.as_deref())?;
     let (mut live_a, mut live_b) = args.sides.live_options(&a, &b, &args.tables, &args.wheres)?;
@@ -410,7 +451,8 @@ pub fn verify(args: &Args) -> anyhow::Result<Report> {
     if let Some(t) = &spec {
         left = left.with_transform(t.clone());
     }
-    let left_digests = scan(&mut left, &mut sample, args.sample, &mut rng, None)?;
+    let strict = opts.strict_canon().is_some();
+    let (left_digests, left_strict) = scan(&mut left, &mut sample, args.sample, &mut rng, None, strict)?;
     let left_info = std::mem::take(&mut left.info);
     // Always finish: a failed exporter fails the run.
     let left_segments = left.finish()?;
@@ -421,8 +463,8 @@ pub fn verify(args: &Args) -> anyhow::Result<Report> {
     let point = sample::point_query(&b, &live_b, &sample, &opts.keys, &left_info);
     let mut right = EntryReader::new(Source::open(&b, &live_b)?, &opts, false);
     let right_lookup = if point.is_some() { None } else { Some(&lookup) };
-    let right_digests =
-        scan(&mut right, &mut sample, if point.is_some() { 0 } else { args.sample }, &mut rng, right_lookup)?;
+    let right_sample = if point.is_some() { 0 } else { args.sample };
+    let (right_digests, right_strict) = scan(&mut right, &mut sample, right_sample, &mut rng, right_lookup, strict)?;
     let right_info = std::mem::take(&mut right.info);
     let right_segments = right.finish()?;
     if let Some(run) = &since_run {
@@ -431,16 +473,18 @@ pub fn verify(args: &Args) -> anyhow::Result<Report> {
     let right_tables: BTreeSet<String> = right_info.schemas.iter().map(|s| s.table.clone()).collect();
     if let Some(point_b) = point.as_ref().and_then(|p| sample::restrict_to_tables(p, &right_tables)) {
         let mut by_key = EntryReader::new(Source::open(&b, &point_b)?, &opts, false);
-        scan(&mut by_key, &mut sample, 0, &mut rng, Some(&lookup))?;
+        scan(&mut by_key, &mut sample, 0, &mut rng, Some(&lookup), false)?;
         by_key.finish()?;
     }
     let left_scan = Scan {
         digests: left_digests,
+        strict: left_strict,
         status: if a.is_live() { "live" } else { seal_status(&left_segments) },
         info: left_info,
     };
     let right_scan = Scan {
         digests: right_digests,
+        strict: right_strict,
         status: if b.is_live() { "live" } else { seal_status(&right_segments) },
         info: right_info,
     };
@@ -451,7 +495,10 @@ pub fn verify(args: &Args) -> anyhow::Result<Report> {
     for g in &names {
         let l = left_scan.digests.get(*g).copied().unwrap_or_default();
         let r = right_scan.digests.get(*g).copied().unwrap_or_default();
-        if l != r {
+        // Equal only under --null-equals-empty / --time-precision: the keyed
+        // pass counts how many records the options forgave.
+        let forgiven = || left_scan.strict.get(*g) != right_scan.strict.get(*g);
+        if l != r || (strict && forgiven()) {
             differing.insert((*g).clone());
         }
     }
@@ -552,6 +599,7 @@ pub fn verify(args: &Args) -> anyhow::Result<Report> {
             removed: d.removed,
             changed: d.changed,
             transient: d.transient,
+            equal_by_options: d.equal_by_options,
             mismatch_ratio: ratio,
             unexplained,
             ok,
@@ -592,6 +640,12 @@ pub fn verify(args: &Args) -> anyhow::Result<Report> {
     let schema_differences =
         args.schema.then(|| schema::compare(&left_scan.info.schemas, &right_scan.info.schemas, &args.tables));
 
+    let notes = groups
+        .iter()
+        .filter_map(|g| {
+            decant_check::options_note(g.equal_by_options, &opts.canon).map(|n| format!("{}: {n}", g.group))
+        })
+        .collect();
     let mut ok = groups.iter().all(|g| g.ok);
     ok &= sample_report.as_ref().is_none_or(|s| s.ok);
     ok &= schema_differences.as_ref().is_none_or(|d| d.is_empty());
@@ -614,7 +668,9 @@ pub fn verify(args: &Args) -> anyhow::Result<Report> {
         examples: examples.items,
         mismatches: examples.mismatches,
         mismatches_truncated: examples.truncated,
+        notes,
         max_mismatch: args.max_mismatch,
+        shard: args.sides.share(),
         ok,
     })
 }
@@ -704,6 +760,10 @@ pub fn render_text(r: &Report) -> String {
             if g.ok { "ok" } else { "FAILED" }
         ));
     }
+    for note in &r.notes {
+        out.push_str(note);
+        out.push('\n');
+    }
     for g in r.groups.iter().filter(|g| g.unexplained) {
         out.push_str(&format!(
             "{}: the content digests differ but the keyed comparison found no differing record; compare the two sides with decant-diff on exported files (e.g. mysql-export … > a.ndjson) to see the records\n",
@@ -737,6 +797,9 @@ pub fn render_text(r: &Report) -> String {
 
 /// Runs `decant-verify`.
 pub fn run(args: &Args) -> anyhow::Result<Outcome> {
+    if !args.combine.is_empty() {
+        return run_combine(args);
+    }
     let report = verify(args)?;
     if args.json {
         let mut out = std::io::stdout().lock();
@@ -751,6 +814,30 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
         cli::log_lines(if report.ok { "info" } else { "error" }, &prefixed);
     }
     Ok(if report.ok { Outcome::Success } else { Outcome::Failed })
+}
+
+/// `--combine`: the verdict of the shares' reports.
+fn run_combine(args: &Args) -> anyhow::Result<Outcome> {
+    let mut reports = Vec::with_capacity(args.combine.len());
+    for path in &args.combine {
+        let text = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        let report: shares::ShareReport = serde_json::from_slice(&text)
+            .with_context(|| format!("{}: not a decant-verify --json report", path.display()))?;
+        reports.push((path.display().to_string(), report));
+    }
+    let combined = shares::combine(&reports)?;
+    if args.json {
+        let mut out = std::io::stdout().lock();
+        serde_json::to_writer_pretty(&mut out, &combined).context("writing the report")?;
+        writeln!(out)?;
+        out.flush()?;
+    }
+    if !(args.report.quiet || args.json && combined.ok) {
+        let text = shares::render_text(&combined);
+        let prefixed: String = text.lines().map(|l| format!("{}: {l}\n", cli::tool_name())).collect();
+        cli::log_lines(if combined.ok { "info" } else { "error" }, &prefixed);
+    }
+    Ok(if combined.ok { Outcome::Success } else { Outcome::Failed })
 }
 
 /// The clap command of `decant-verify`, as the binary parses it (and the `decant`

@@ -176,6 +176,11 @@ pub struct SqlExportArgs {
     /// and clock skew between the writers.
     #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = decant_record::time::parse_duration)]
     pub since_overlap: std::time::Duration,
+    /// Write the schema lines only, no rows (no table is read): creates the
+    /// target's tables once (`| pg-import --create-tables`) before the shares
+    /// of a sharded copy import concurrently into them.
+    #[arg(long)]
+    pub schema_only: bool,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub report: ReportArgs,
@@ -202,6 +207,8 @@ pub struct ExportOptions {
     pub shard: Shard,
     /// `--since`: only rows changed since the last successful run.
     pub since: Option<since::Since>,
+    /// Schema lines only, no rows.
+    pub schema_only: bool,
 }
 
 impl ExportOptions {
@@ -253,6 +260,7 @@ impl ExportOptions {
                 }),
                 _ => None,
             },
+            schema_only: args.schema_only,
         })
     }
 
