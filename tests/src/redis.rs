@@ -137,7 +137,7 @@ pub fn redis_cluster_on(kind: ServerKind) -> RedisCluster {
 /// `NAME` with two tests, `NAME::redis7` and `NAME::valkey9`, that run it on
 /// each server generation.
 ///
-/// ```ignore
+/// ```text
 /// fn every_type_round_trips(kind: ServerKind) { let source = redis_on(kind); … }
 /// decant_tests::on_both_servers!(every_type_round_trips);
 /// ```
