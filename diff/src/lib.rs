@@ -293,7 +293,8 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
     }) == OutputFormat::Text
     {
         let mut sink = output::TextView::new(out, opts.keys.clone());
-        let stats = compare(args, &a, &b, &live_a, &live_b, &config, use_ranges, &mut sink)?;
+        let stats =
+            compare(args, &a, &b, (&mut live_a, &mut live_b), &config, use_ranges, since_run.as_ref(), &mut sink)?;
         sink.finish()?.finish().context("writing the output")?;
         stats
     } else {
