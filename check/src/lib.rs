@@ -14,15 +14,23 @@
 //! - [`keymap`]: `--key-map` ID transformations.
 //! - [`sqlrange`]: two live SQL tables compared by range checksums inside
 //!   the databases, bisecting to the ranges that differ.
+//! - [`bykey`]: chosen records of a live store read by key.
+//! - [`settle`]: `--settle`, differences between live stores re-checked.
+//! - [`since`]: `--since`, only the rows changed since the last good run.
+//! - [`checkmetrics`]: the checkers' per-table figures for `--metrics-file`.
 
 pub mod args;
+pub mod bykey;
 pub mod canon;
+pub mod checkmetrics;
 pub mod compare;
 pub mod engine;
 pub mod entry;
 pub mod keymap;
 pub mod output;
 pub mod pair;
+pub mod settle;
+pub mod since;
 pub mod source;
 pub mod sqlrange;
 

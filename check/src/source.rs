@@ -103,6 +103,23 @@ pub struct LiveOptions {
     /// The exporter's own directory, when not next to this executable
     /// (tests, unusual installs).
     pub exporter_dir: Option<PathBuf>,
+    /// SQL stores: only rows changed since a watermark (the exporter's
+    /// `--since`).
+    pub since: Option<SinceRead>,
+}
+
+/// `--since` for a live SQL side: the exporter reads the watermarks of
+/// `state`, and writes the new ones to `out` when it succeeds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SinceRead {
+    /// The column.
+    pub column: String,
+    /// The watermarks to read past.
+    pub state: PathBuf,
+    /// Where the exporter writes the watermarks of what it read.
+    pub out: PathBuf,
+    /// `--since-overlap`, as given.
+    pub overlap: Option<String>,
 }
 
 impl LiveOptions {
@@ -255,6 +272,14 @@ impl Source {
                 if caps.where_filter {
                     for w in &live.wheres {
                         cmd.arg("--where").arg(w);
+                    }
+                    // --since is an SQL exporter's, as --where is.
+                    if let Some(since) = &live.since {
+                        cmd.arg("--since").arg(&since.column).arg("--state").arg(&since.state);
+                        cmd.arg("--state-out").arg(&since.out);
+                        if let Some(o) = &since.overlap {
+                            cmd.arg("--since-overlap").arg(o);
+                        }
                     }
                 }
                 let mut child = cmd.spawn().with_context(|| {

@@ -64,11 +64,14 @@ pub struct RangeConfig {
     pub jobs: usize,
     /// Say on stderr how each table was compared.
     pub verbose: bool,
+    /// Checksum the primary keys only: finds the rows on one side only
+    /// (deletions a `--since` comparison cannot see), not changed ones.
+    pub keys_only: bool,
 }
 
 impl Default for RangeConfig {
     fn default() -> Self {
-        RangeConfig { leaf_rows: 1000, fanout: 32, jobs: 2, verbose: false }
+        RangeConfig { leaf_rows: 1000, fanout: 32, jobs: 2, verbose: false, keys_only: false }
     }
 }
 
@@ -708,7 +711,13 @@ async fn plan(
     let mut ranged: BTreeMap<String, (RangeResult, String)> = BTreeMap::new();
     let mut row_tables = BTreeSet::new();
     for t in ta.intersection(&tb) {
-        let (ia, ib) = tokio::try_join!(l.table_info(t), r.table_info(t))?;
+        let (mut ia, mut ib) = tokio::try_join!(l.table_info(t), r.table_info(t))?;
+        if range.keys_only {
+            for info in [&mut ia, &mut ib] {
+                let pk = info.primary_key.clone();
+                info.columns.retain(|name, _| pk.contains(name));
+            }
+        }
         let ok = plain_options
             && ia.pk_integer
             && ia.primary_key == ib.primary_key

@@ -128,6 +128,7 @@ impl Args {
             password_file: self.password_file.clone(),
             exporter_dir: None,
             allow_unsealed: self.allow_unsealed,
+            since: None,
             shard: self.shard,
         }
     }

@@ -13,10 +13,12 @@ use clap::Parser;
 use decant_check::args::{CompareArgs, SideArgs};
 use decant_check::canon::CanonicalArgs;
 use decant_check::engine::{self, DiffStats, EngineConfig};
+use decant_check::entry::SideInfo;
 use decant_check::pair::{load_spec, open_pair};
 use decant_check::source::{LiveOptions, SourceSpec};
-use decant_check::{output, sqlrange};
+use decant_check::{checkmetrics, output, settle, since, sqlrange};
 use decant_record::cli::{self, LogFormat, Outcome, ReportArgs, EXIT_STATUS_HELP};
+use decant_record::DiffOp;
 
 const AFTER_HELP: &str = "\
 Output: one \"diff\" line per difference, read like diff(1) from A to B:
@@ -41,6 +43,13 @@ database, bisecting into the ranges that differ before any row is fetched.
 --where limits live SQL sides to a slice of a table, in the checksums and in
 every row fetched.
 
+Live stores being written: differences are read again by key after --settle
+(default 3s) and reported only if still there (--settle 0: at once). --since
+COLUMN --state FILE compares only the rows changed since the last run without
+differences, plus the keys of the whole tables (deletions). --only picks the
+kinds of difference reported and patched (a sync policy). See
+examples/dual-write.md.
+
 Examples:
   decant-diff old.ndjson.zst new.ndjson.zst
   decant-diff mysql://root@old/reline postgres://app@new/reline --tables operators
@@ -50,6 +59,8 @@ Examples:
   decant-diff mysql://root@old/reline postgres://app@new/reline --patch \\
     | pg-import --url postgres://app@new/reline --mode upsert
   decant-diff backup.ndjson.zst redis://cache/0 --patch | redis-import --url redis://cache/0 --mode replace
+  decant-diff mysql://root@old/shop postgres://app@new/shop --only removed,changed --patch \\
+    | pg-import --url postgres://app@new/shop --mode upsert
   decant-diff a.ndjson b.ndjson --key users:email --time-precision 3 --brief
   decant-diff rows.ndjson mysql://app@db/relay --ignore-columns 'usage_records.id,*.created_at,*.updated_at'
 
@@ -115,6 +126,24 @@ pub struct Args {
     /// then fetch and compare its rows.
     #[arg(long, value_name = "ROWS", default_value_t = 1000)]
     pub leaf_rows: u64,
+    /// Live stores written while compared (a dual-write phase): wait this
+    /// long after the comparison, read the differing records again from
+    /// both sides by key, and report only those still different; the others
+    /// count as transient. 0 turns it off; two files are never re-read.
+    #[arg(long, value_name = "DURATION", default_value = "3s", value_parser = settle::parse_settle)]
+    pub settle: std::time::Duration,
+    /// Re-reads at most, --settle apart: a difference is confirmed once it
+    /// stood still across a settle period, or after the last round.
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    pub settle_rounds: u32,
+    /// Report (and patch) only these kinds of difference, comma-separated:
+    /// added, removed, changed. E.g. --patch --only removed,changed copies
+    /// to B what it lacks or holds differently and deletes nothing.
+    #[arg(long, value_name = "OPS", value_delimiter = ',', value_parser = parse_op)]
+    pub only: Vec<DiffOp>,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub since: since::SinceArgs,
     /// Range checksums: queries in flight (and connections) per database.
     #[arg(short = 'j', long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=64))]
     pub jobs: u32,
@@ -122,6 +151,31 @@ pub struct Args {
     pub canon: CanonicalArgs,
     #[command(flatten)]
     pub report: ReportArgs,
+}
+
+/// Parses an `--only` kind: added, removed or changed.
+pub fn parse_op(s: &str) -> Result<DiffOp, String> {
+    match s.trim() {
+        "added" => Ok(DiffOp::Added),
+        "removed" => Ok(DiffOp::Removed),
+        "changed" => Ok(DiffOp::Changed),
+        other => Err(format!("bad --only {other:?}: use added, removed or changed")),
+    }
+}
+
+/// Passes on only the differences of the kinds asked for (`--only`).
+struct OnlyOps<'s> {
+    inner: &'s mut dyn engine::Sink,
+    ops: Vec<DiffOp>,
+}
+
+impl engine::Sink for OnlyOps<'_> {
+    fn found(&mut self, f: engine::Found<'_>, left: &SideInfo, right: &SideInfo) -> anyhow::Result<()> {
+        if self.ops.is_empty() || self.ops.contains(&f.op) {
+            self.inner.found(f, left, right)?;
+        }
+        Ok(())
+    }
 }
 
 /// Prints the summary on stderr.
@@ -144,6 +198,12 @@ pub fn print_summary(stats: &DiffStats, report: &ReportArgs, canon: &decant_reco
                     total.changed
                 )
             });
+            if total.transient > 0 {
+                t.push_str(&format!(
+                    "{} transient difference(s) gone after --settle (writes in flight), not counted\n",
+                    total.transient
+                ));
+            }
             if let Some(note) = decant_check::options_note(total.equal_by_options, canon) {
                 t.push_str(&note);
                 t.push('\n');
@@ -192,9 +252,12 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
         ..EngineConfig::default()
     };
     let out = decant_record::io::Output::create(args.output.as_deref()).context("creating the output")?;
-    let (live_a, live_b) = args.sides.live_options(&a, &b, &args.tables, &args.wheres)?;
-    // Range checksums are computed in the databases over whole rows.
-    let use_ranges = !args.no_range_checksums
+    let (mut live_a, mut live_b) = args.sides.live_options(&a, &b, &args.tables, &args.wheres)?;
+    let since_run = since::SinceRun::start(&args.since, &a, &b, &mut live_a, &mut live_b)?;
+    // Range checksums are computed in the databases over whole rows (with
+    // --since, the changed rows are read instead).
+    let use_ranges = since_run.is_none()
+        && !args.no_range_checksums
         && args.sides.share().is_none()
         && sqlrange::applies(&a, &b)
         && args.compare.key_map.is_empty()
@@ -203,11 +266,21 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
     let (a_name, b_name) = (a.display_name(), b.display_name());
     let stats = if args.patch {
         let mut sink = output::Patch::new(out, opts.keys.clone(), &a_name, &b_name)?;
-        let stats = compare(args, &a, &b, &live_a, &live_b, &config, use_ranges, &mut sink)?;
+        let stats =
+            compare(args, &a, &b, (&mut live_a, &mut live_b), &config, use_ranges, since_run.as_ref(), &mut sink)?;
         sink.finish()?.finish().context("writing the patch")?;
         stats
     } else if args.brief {
-        let stats = compare(args, &a, &b, &live_a, &live_b, &config, use_ranges, &mut output::Discard)?;
+        let stats = compare(
+            args,
+            &a,
+            &b,
+            (&mut live_a, &mut live_b),
+            &config,
+            use_ranges,
+            since_run.as_ref(),
+            &mut output::Discard,
+        )?;
         out.finish()?;
         stats
     } else if args.format.unwrap_or_else(|| {
@@ -220,17 +293,32 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
     }) == OutputFormat::Text
     {
         let mut sink = output::TextView::new(out, opts.keys.clone());
-        let stats = compare(args, &a, &b, &live_a, &live_b, &config, use_ranges, &mut sink)?;
+        let stats =
+            compare(args, &a, &b, (&mut live_a, &mut live_b), &config, use_ranges, since_run.as_ref(), &mut sink)?;
         sink.finish()?.finish().context("writing the output")?;
         stats
     } else {
         let mut sink = output::DiffLines::new(out, opts.keys.clone(), &a_name, &b_name)?;
-        let stats = compare(args, &a, &b, &live_a, &live_b, &config, use_ranges, &mut sink)?;
+        let stats =
+            compare(args, &a, &b, (&mut live_a, &mut live_b), &config, use_ranges, since_run.as_ref(), &mut sink)?;
         sink.finish()?.finish().context("writing the output")?;
         stats
     };
+    for (g, s) in &stats.groups {
+        let confirmed = s.differences();
+        let compared = s.equal + s.transient + confirmed;
+        checkmetrics::record(
+            &g.to_string(),
+            checkmetrics::GroupFigures { compared, confirmed, transient: s.transient },
+        );
+    }
     print_summary(&stats, &args.report, &opts.canon);
-    Ok(if stats.total().differences() == 0 { Outcome::Success } else { Outcome::Failed })
+    let same = stats.total().differences() == 0;
+    // The --since watermark moves only past a run without differences.
+    if let (true, Some(run)) = (same, &since_run) {
+        run.commit()?;
+    }
+    Ok(if same { Outcome::Success } else { Outcome::Failed })
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -238,8 +326,45 @@ fn compare(
     args: &Args,
     a: &SourceSpec,
     b: &SourceSpec,
-    live_a: &LiveOptions,
-    live_b: &LiveOptions,
+    (live_a, live_b): (&mut LiveOptions, &mut LiveOptions),
+    config: &EngineConfig,
+    use_ranges: bool,
+    since_run: Option<&since::SinceRun>,
+    sink: &mut dyn engine::Sink,
+) -> anyhow::Result<DiffStats> {
+    let mut only = OnlyOps { inner: sink, ops: args.only.clone() };
+    let settle_config = settle::SettleConfig { wait: args.settle, rounds: args.settle_rounds };
+    let settling = settle_config.enabled() && (a.is_live() || b.is_live()) && settle::can_reread(a, b);
+    let mut holding = if settling {
+        settle::Holding::new(&mut only, &config.compare)
+    } else {
+        settle::Holding::passthrough(&mut only, &config.compare)
+    };
+    let mut seen = std::collections::HashSet::new();
+    let mut tap = since::Tap { inner: &mut holding, seen: &mut seen };
+    let mut stats = compare_once(args, a, b, (&*live_a, &*live_b), config, use_ranges, &mut tap)?;
+    if let Some(run) = since_run {
+        run.first_pass_done(live_a, live_b)?;
+        if !args.since.no_key_check {
+            let keys = since::key_check((a, b), (&*live_a, &*live_b), config, &mut holding, &seen)?;
+            since::add_key_check(&mut stats.groups, &keys);
+        }
+    }
+    if !settling {
+        return Ok(stats);
+    }
+    let spec = load_spec(args.spec.as_deref())?;
+    let sides = settle::Sides { a, b, live_a, live_b, spec: spec.as_ref() };
+    let settled = settle::settle(holding, &sides, &config.compare, settle_config)?;
+    settle::apply(&mut stats.groups, &settled);
+    Ok(stats)
+}
+
+fn compare_once(
+    args: &Args,
+    a: &SourceSpec,
+    b: &SourceSpec,
+    (live_a, live_b): (&LiveOptions, &LiveOptions),
     config: &EngineConfig,
     use_ranges: bool,
     sink: &mut dyn engine::Sink,

@@ -45,6 +45,7 @@ pub mod reader;
 pub mod record;
 pub mod schema;
 pub mod shard;
+pub mod since;
 pub mod store;
 pub mod time;
 pub mod value;

@@ -19,6 +19,28 @@ pub static BYTES_READ: AtomicU64 = AtomicU64::new(0);
 /// Bytes of decant lines written by every [`crate::RecordWriter`] of the run.
 pub static BYTES_WRITTEN: AtomicU64 = AtomicU64::new(0);
 static COUNTS: Mutex<Option<Counts>> = Mutex::new(None);
+static GAUGES: Mutex<Vec<Gauge>> = Mutex::new(Vec::new());
+
+/// A figure a tool adds to its metrics beyond the common ones (the
+/// checkers' per-table counts), with its labels besides `tool`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Gauge {
+    /// The metric name (`decant_…`).
+    pub name: &'static str,
+    /// Its `# HELP` text.
+    pub help: &'static str,
+    /// Label names and values, after `tool`.
+    pub labels: Vec<(&'static str, String)>,
+    /// The value.
+    pub value: f64,
+}
+
+/// Adds a figure to the metrics file of this run.
+pub fn record_gauge(gauge: Gauge) {
+    if let Ok(mut g) = GAUGES.lock() {
+        g.push(gauge);
+    }
+}
 
 /// Records the run's totals (the end-of-run summary does).
 pub fn record_counts(counts: Counts) {
@@ -82,6 +104,27 @@ pub fn render(tool: &str, end: RunEnd, now: SystemTime, last_success: Option<f64
     if let Some(t) = last_success {
         metric("decant_last_success_timestamp_seconds", "When a run last succeeded (Unix time).", t.floor());
     }
+    // One HELP/TYPE per family, its samples together, as the format requires.
+    let gauges = GAUGES.lock().map(|g| g.clone()).unwrap_or_default();
+    let mut names: Vec<&'static str> = Vec::new();
+    for g in &gauges {
+        if !names.contains(&g.name) {
+            names.push(g.name);
+        }
+    }
+    for name in names {
+        let mut family = gauges.iter().filter(|g| g.name == name).peekable();
+        if let Some(first) = family.peek() {
+            out.push_str(&format!("# HELP {name} {}\n# TYPE {name} gauge\n", first.help));
+        }
+        for g in family {
+            let mut labels = format!("tool=\"{}\"", escape_label(tool));
+            for (k, v) in &g.labels {
+                labels.push_str(&format!(",{k}=\"{}\"", escape_label(v)));
+            }
+            out.push_str(&format!("{name}{{{labels}}} {}\n", g.value));
+        }
+    }
     out
 }
 
@@ -119,9 +162,17 @@ mod tests {
         let ok = RunEnd { exit_status: 0, duration: Duration::from_secs(1) };
         let text = render("pg-import", ok, UNIX_EPOCH + Duration::from_secs(2000), Some(1000.0));
         assert!(text.contains("decant_last_success_timestamp_seconds{tool=\"pg-import\"} 2000\n"), "{text}");
+        record_gauge(Gauge {
+            name: "decant_check_mismatches",
+            help: "Confirmed mismatches.",
+            labels: vec![("group", "table:a\"b".into())],
+            value: 2.0,
+        });
+        let text = render("pg-import", ok, UNIX_EPOCH + Duration::from_secs(2000), Some(1000.0));
+        assert!(text.contains("decant_check_mismatches{tool=\"pg-import\",group=\"table:a\\\"b\"} 2\n"), "{text}");
         for line in text.lines().filter(|l| !l.starts_with('#')) {
             let (name, value) = line.split_once(' ').unwrap();
-            assert!(name.starts_with("decant_") && name.ends_with("{tool=\"pg-import\"}"), "{line}");
+            assert!(name.starts_with("decant_") && name.contains("{tool=\"pg-import\""), "{line}");
             value.parse::<f64>().unwrap();
         }
     }

@@ -261,6 +261,25 @@ pub fn normalize_time(text: &str, precision: Option<u8>, rounding: Rounding) -> 
     Some(out)
 }
 
+/// Parses a duration flag: `3s`, `500ms`, `2m`, `1h`, `1d`, or a bare
+/// number of seconds (`0` included).
+pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let t = text.trim();
+    let bad = || format!("bad duration {text:?}: use e.g. 3s, 500ms, 5m, 1h or 0");
+    let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: f64 = num.parse().map_err(|_| bad())?;
+    let secs = match unit.trim() {
+        "" | "s" => n,
+        "ms" => n / 1000.0,
+        "m" | "min" => n * 60.0,
+        "h" => n * 3600.0,
+        "d" => n * 86400.0,
+        _ => return Err(bad()),
+    };
+    std::time::Duration::try_from_secs_f64(secs).map_err(|_| bad())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -312,6 +331,17 @@ mod tests {
         assert_eq!(checked_days_from_civil(1970, 1, 1), Some(0));
         assert_eq!(checked_days_from_civil(i64::MAX, 1, 1), None);
         assert_eq!(checked_days_from_civil(2025, 13, 1), None);
+    }
+
+    #[test]
+    fn durations() {
+        use std::time::Duration;
+        assert_eq!(parse_duration("3s").unwrap(), Duration::from_secs(3));
+        assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
+        assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
+        assert_eq!(parse_duration("0").unwrap(), Duration::ZERO);
+        assert!(parse_duration("3x").is_err());
+        assert!(parse_duration("-1s").is_err());
     }
 
     proptest::proptest! {

@@ -94,6 +94,23 @@ fn planted_differences_are_found_with_the_right_counts() {
     assert_eq!(lines[0]["kind"], "header");
     assert_eq!(lines.last().unwrap()["kind"], "end");
     assert_eq!(lines.last().unwrap()["records"], 7);
+
+    // --only: the kinds asked for, in the lines and in the patch (a sync
+    // policy that adds what B lacks and deletes nothing); counts stay whole.
+    let out = w.run("decant-diff").args(["a.ndjson", "b.ndjson", "--only", "removed,changed"]).output().assert_code(1);
+    let ops: std::collections::BTreeSet<String> =
+        diffs(&out).iter().map(|d| d["op"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(ops, ["changed", "removed"].map(String::from).into_iter().collect(), "{out:?}");
+    let patch =
+        w.run("decant-diff").args(["a.ndjson", "b.ndjson", "--only", "added", "--patch"]).output().assert_code(1);
+    let kinds: Vec<String> = patch
+        .stdout_json_lines()
+        .iter()
+        .map(|l| l["kind"].as_str().unwrap().to_owned())
+        .filter(|k| !matches!(k.as_str(), "header" | "end" | "schema"))
+        .collect();
+    assert_eq!(kinds, ["delete"], "only the row only in B is deleted: {patch:?}");
+    w.run("decant-diff").args(["a.ndjson", "b.ndjson", "--only", "moved"]).output().assert_code(2);
 }
 
 #[test]

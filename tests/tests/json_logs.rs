@@ -93,10 +93,20 @@ fn metrics(w: &Workdir, file: &str, tool: &str) -> std::collections::BTreeMap<St
             continue;
         }
         let (series, value) = line.split_once(' ').unwrap_or_else(|| panic!("{file}: {line:?}"));
+        // The checkers add labels after tool (per table): `name{tool="…",group="…"}`.
+        let labelled = |(name, labels): (&str, &str)| {
+            let rest = labels.strip_prefix(&format!("tool=\"{tool}\""))?.strip_suffix('}')?;
+            Some(match rest.strip_prefix(',') {
+                Some(extra) => format!("{name}{{{extra}}}"),
+                None if rest.is_empty() => name.to_owned(),
+                None => return None,
+            })
+        };
         let name = series
-            .strip_suffix(&format!("{{tool=\"{tool}\"}}"))
+            .split_once('{')
+            .and_then(labelled)
             .unwrap_or_else(|| panic!("{file}: {line:?} is not labelled tool={tool}"));
-        out.insert(name.to_owned(), value.parse().unwrap_or_else(|_| panic!("{file}: {line:?}")));
+        out.insert(name, value.parse().unwrap_or_else(|_| panic!("{file}: {line:?}")));
     }
     for name in ["decant_records", "decant_rejects", "decant_errors", "decant_bytes_read", "decant_duration_seconds"] {
         assert!(out.contains_key(name), "{file}: no {name}:\n{text}");
@@ -144,6 +154,13 @@ fn every_tool_writes_a_prometheus_metrics_file() {
         assert_eq!(m["decant_exit_status"], f64::from(code), "{tool}");
         assert_eq!(m["decant_errors"], if code == 2 { 1.0 } else { 0.0 }, "{tool}");
         assert_eq!(m.contains_key("decant_last_success_timestamp_seconds"), code == 0, "{tool}");
+    }
+    // The checkers' figures per table.
+    for checker in ["decant-verify", "decant-diff"] {
+        let m = metrics(&w, &format!("{checker}.prom"), checker);
+        assert_eq!(m["decant_check_records_compared{group=\"table:t\"}"], 2.0, "{checker}: {m:?}");
+        assert_eq!(m["decant_check_mismatches_confirmed{group=\"table:t\"}"], 0.0, "{checker}: {m:?}");
+        assert_eq!(m["decant_check_mismatch_ratio{group=\"table:t\"}"], 0.0, "{checker}: {m:?}");
     }
     let import = metrics(&w, "sqlite-import.prom", "sqlite-import");
     assert_eq!(import["decant_records"], 2.0);

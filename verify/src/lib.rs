@@ -50,6 +50,17 @@ passes when B's type holds every value of A's under decant's own mapping — an
 unsigned INT as bigint, an ENUM as text, TINYINT(1) as boolean, BIGINT UNSIGNED as
 numeric(20,0) — and a lost index, foreign key, NOT NULL, ON UPDATE or collation fails.
 
+Live stores being written (a dual-write phase): every difference the comparison
+finds is read again from both sides by key after --settle (default 3s; SQL WHERE
+key IN (…), Redis the keys), up to --settle-rounds times, and counts only if it is
+still there; the others are reported apart as transient (table, JSON, metrics).
+--since COLUMN --state FILE reads, on two live SQL stores, only the rows whose
+COLUMN is past the last passing run's watermark (less --since-overlap), plus a
+key-only comparison of the whole tables for rows deleted on one side; the
+watermark moves only when the run passes. --metrics-file F writes, per table,
+records compared, confirmed and transient mismatches and the mismatch ratio.
+See examples/dual-write.md.
+
 Content is compared through the one canonical form decant-checksum and decant-diff
 use (CHAR(n) values without their trailing pad spaces, DECIMAL(p,0) values as integers,
 normalised date-times), so the three never disagree.
@@ -67,6 +78,8 @@ Examples:
   decant-verify --left redis://prod:6379/0 --right mysql://app@db/relay --spec relay-to-mysql.toml
   decant-verify --left a.ndjson --right b.ndjson --time-precision 3 --null-equals-empty --max-mismatch 0.1%
   decant-verify --left old.ndjson --right new.ndjson --key-map 'users.id@{id}=u-{id}' --json > report.json
+  decant-verify --left mysql://v@old/shop --right postgres://v@new/shop --since updated_at \
+      --state verify.json --settle 3s --max-mismatch 0.1% --metrics-file shop.prom
   decant-verify --left snapshot.ndjson.zst --spec relay-to-mysql.toml --right mysql://app@db/relay \
       --ignore-columns 'usage_records.id,usage_stats.id,*.created_at,*.updated_at' --tables usage_stats,usage_records
   decant-verify --left postgres://app@old/shop --right postgres://app@new/shop --shard $i/8 --json > verify-$i.json
@@ -138,6 +151,20 @@ pub struct Args {
     pub wheres: Vec<String>,
     #[command(flatten)]
     pub sides: SideArgs,
+    /// Live stores written while verified (a dual-write phase): wait this
+    /// long after the comparison, read the differing records again from
+    /// both sides by key, and count only those still different; the others
+    /// are reported apart as transient. 0 turns it off; files are never
+    /// re-read.
+    #[arg(long, value_name = "DURATION", default_value = "3s", value_parser = decant_check::settle::parse_settle)]
+    pub settle: std::time::Duration,
+    /// Re-reads at most, --settle apart: a difference is confirmed once it
+    /// stood still across a settle period, or after the last round.
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    pub settle_rounds: u32,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub since: decant_check::since::SinceArgs,
     #[command(flatten)]
     pub canon: CanonicalArgs,
     #[command(flatten)]
@@ -200,6 +227,9 @@ pub struct GroupReport {
     pub removed: u64,
     /// In both, different.
     pub changed: u64,
+    /// Differences first found that --settle's re-check no longer saw
+    /// (writes in flight); not in added, removed or changed.
+    pub transient: u64,
     /// Equal only under --null-equals-empty / --time-precision (counted as
     /// equal, reported as a note).
     #[serde(skip_serializing_if = "is_zero")]
@@ -251,6 +281,11 @@ pub struct Report {
     pub schema_differences: Option<Vec<String>>,
     /// The first differences found (diff lines).
     pub examples: Vec<serde_json::Value>,
+    /// Every confirmed mismatch (up to [`MAX_LISTED`]): its group, kind,
+    /// key and differing fields.
+    pub mismatches: Vec<Mismatch>,
+    /// More mismatches were confirmed than are listed.
+    pub mismatches_truncated: bool,
     /// Notes per group: records equal only under --null-equals-empty /
     /// --time-precision.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -265,19 +300,42 @@ pub struct Report {
     pub ok: bool,
 }
 
-/// Collects the first few differences as `diff` JSON lines.
+/// Most mismatches listed in the report.
+pub const MAX_LISTED: usize = 10_000;
+
+/// One confirmed mismatch, as the JSON report lists it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Mismatch {
+    /// `table:NAME` or `keys:GROUP`.
+    pub group: String,
+    /// added (only in B), removed (only in A) or changed.
+    pub op: decant_record::DiffOp,
+    /// The row's key columns (`{"id":5}`) or the Redis key.
+    pub key: serde_json::Value,
+    /// The differing columns / fields (changed records).
+    pub fields: Vec<String>,
+}
+
+/// Collects the first few differences as `diff` JSON lines, and every
+/// mismatch's key and fields.
 #[derive(Debug)]
 struct Examples {
     keys: KeyColumns,
     max: usize,
     items: Vec<serde_json::Value>,
+    mismatches: Vec<Mismatch>,
+    truncated: bool,
 }
 
 impl Sink for Examples {
     fn found(&mut self, f: Found<'_>, left_info: &SideInfo, right_info: &SideInfo) -> anyhow::Result<()> {
-        if self.items.len() >= self.max {
+        if self.items.len() >= self.max && self.mismatches.len() >= MAX_LISTED {
+            self.truncated = true;
             return Ok(());
         }
+        let group = f.group.to_string();
+        let op = f.op;
+        let fields = f.fields.clone();
         let mut buf = Vec::new();
         {
             let mut w = decant_check::output::DiffLines::bare(&mut buf, self.keys.clone());
@@ -285,8 +343,16 @@ impl Sink for Examples {
             w.flush()?;
         }
         for line in buf.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
-            if let Ok(v) = serde_json::from_slice(line) {
-                self.items.push(v);
+            if let Ok(v) = serde_json::from_slice::<serde_json::Value>(line) {
+                if self.mismatches.len() < MAX_LISTED {
+                    let key = v.get("id").or_else(|| v.get("key")).cloned().unwrap_or_default();
+                    self.mismatches.push(Mismatch { group: group.clone(), op, key, fields: fields.clone() });
+                } else {
+                    self.truncated = true;
+                }
+                if self.items.len() < self.max {
+                    self.items.push(v);
+                }
             }
         }
         Ok(())
@@ -367,7 +433,8 @@ pub fn verify(args: &Args) -> anyhow::Result<Report> {
     let b = SourceSpec::parse(args.right.as_deref().unwrap_or("-"));
     let opts = args.compare.options(&args.canon)?.with_filters(&args.ignore_columns, &args.tables)?;
     let spec: Option<Arc<Transformer>> = decant_check::pair::load_spec(args.spec.as_deref())?;
-    let (live_a, live_b) = args.sides.live_options(&a, &b, &args.tables, &args.wheres)?;
+    let (mut live_a, mut live_b) = args.sides.live_options(&a, &b, &args.tables, &args.wheres)?;
+    let since_run = decant_check::since::SinceRun::start(&args.since, &a, &b, &mut live_a, &mut live_b)?;
 
     // Pass 1: counts, digests, sample, schemas.
     let seed = args.seed.unwrap_or_else(|| {
@@ -400,6 +467,9 @@ pub fn verify(args: &Args) -> anyhow::Result<Report> {
     let (right_digests, right_strict) = scan(&mut right, &mut sample, right_sample, &mut rng, right_lookup, strict)?;
     let right_info = std::mem::take(&mut right.info);
     let right_segments = right.finish()?;
+    if let Some(run) = &since_run {
+        run.first_pass_done(&mut live_a, &mut live_b)?;
+    }
     let right_tables: BTreeSet<String> = right_info.schemas.iter().map(|s| s.table.clone()).collect();
     if let Some(point_b) = point.as_ref().and_then(|p| sample::restrict_to_tables(p, &right_tables)) {
         let mut by_key = EntryReader::new(Source::open(&b, &point_b)?, &opts, false);
@@ -434,40 +504,74 @@ pub fn verify(args: &Args) -> anyhow::Result<Report> {
     }
 
     // Pass 2, only for those: the keyed comparison.
-    let mut examples = Examples { keys: opts.keys.clone(), max: 10, items: Vec::new() };
+    let mut examples =
+        Examples { keys: opts.keys.clone(), max: 10, items: Vec::new(), mismatches: Vec::new(), truncated: false };
+    let settle_config = decant_check::settle::SettleConfig { wait: args.settle, rounds: args.settle_rounds };
+    let settling = settle_config.enabled() && (a.is_live() || b.is_live()) && decant_check::settle::can_reread(&a, &b);
     let mut detail: BTreeMap<GroupKey, GroupStats> = BTreeMap::new();
+    let base = EngineConfig {
+        compare: opts.clone(),
+        memory_limit: args.compare.memory,
+        temp_dir: args.compare.temp_dir.clone(),
+        ..EngineConfig::default()
+    };
+    let mut holding = if settling {
+        decant_check::settle::Holding::new(&mut examples, &opts)
+    } else {
+        decant_check::settle::Holding::passthrough(&mut examples, &opts)
+    };
+    let mut seen = HashSet::new();
+    // Groups whose records were all compared by the row-by-row engine, in
+    // the one canonical form the digests use.
+    let mut row_checked: HashSet<GroupKey> = HashSet::new();
     if !differing.is_empty() {
-        let mut opts2 = opts.clone();
-        opts2.only_groups = Some(differing.clone());
-        let config = EngineConfig {
-            compare: opts2,
-            memory_limit: args.compare.memory,
-            temp_dir: args.compare.temp_dir.clone(),
-            ..EngineConfig::default()
-        };
-        if decant_check::sqlrange::applies(&a, &b)
-            && spec.is_none()
-            && args.compare.key_map.is_empty()
-            && args.ignore_columns.is_empty()
-        {
-            // Two live SQL stores: narrow the differing tables down by range
-            // checksums in the databases before fetching rows.
-            let tables: Vec<String> = differing
-                .iter()
-                .filter_map(|g| match g {
-                    GroupKey::Table(t) => Some(t.clone()),
-                    GroupKey::Keys(_) | GroupKey::Functions => None,
-                })
-                .collect();
-            let (la, lb) =
-                (LiveOptions { tables: tables.clone(), ..live_a.clone() }, LiveOptions { tables, ..live_b.clone() });
-            let range = decant_check::sqlrange::RangeConfig::default();
-            detail = decant_check::sqlrange::diff_live(&a, &b, &la, &lb, &config, &range, &mut examples)?.groups;
-        } else {
-            let (l2, r2) = decant_check::pair::open_pair(&a, &b, &live_a, &live_b, &config.compare, spec.as_ref())?;
-            detail = engine::diff(l2, r2, &config, &mut examples)?.groups;
+        let mut config = base.clone();
+        config.compare.only_groups = Some(differing.clone());
+        let mut tap = decant_check::since::Tap { inner: &mut holding, seen: &mut seen };
+        let used_ranges;
+        (detail, used_ranges) =
+            keyed_pass(args, (&a, &b), (&live_a, &live_b), &config, &differing, spec.as_ref(), &mut tap)?;
+        if !used_ranges {
+            row_checked.clone_from(&differing);
+        } else if settling {
+            // Live stores: the digests differed, yet the range checksums
+            // (both databases at one moment) saw no difference — a write
+            // in flight during the digest pass, or a difference they cannot
+            // see. The row-by-row comparison, which cannot disagree with
+            // the digests at rest, decides (its writes in flight settle).
+            let unresolved: HashSet<GroupKey> =
+                differing.iter().filter(|g| detail.get(*g).is_none_or(|d| d.differences() == 0)).cloned().collect();
+            if !unresolved.is_empty() {
+                config.compare.only_groups = Some(unresolved.clone());
+                let (l2, r2) = decant_check::pair::open_pair(&a, &b, &live_a, &live_b, &config.compare, spec.as_ref())?;
+                for (g, st) in engine::diff(l2, r2, &config, &mut tap)?.groups {
+                    detail.insert(g, st);
+                }
+                row_checked = unresolved;
+            }
         }
     }
+    // --since: rows deleted on one side leave nothing to read; the keys of
+    // the whole tables are compared for them.
+    if since_run.is_some() && !args.since.no_key_check {
+        let keys = decant_check::since::key_check((&a, &b), (&live_a, &live_b), &base, &mut holding, &seen)?;
+        decant_check::since::add_key_check(&mut detail, &keys);
+    }
+    if settling {
+        let sides = decant_check::settle::Sides { a: &a, b: &b, live_a: &live_a, live_b: &live_b, spec: spec.as_ref() };
+        let settled = decant_check::settle::settle(holding, &sides, &opts, settle_config)?;
+        decant_check::settle::apply(&mut detail, &settled);
+    } else {
+        drop(holding);
+    }
+    // Live stores: digests that differed while the row-by-row comparison (a
+    // later read) found every difference transient, or none, were caught
+    // mid-write; at rest a digest difference nothing explains still fails.
+    let settled_digests: HashSet<GroupKey> = if settling && (a.is_live() || b.is_live()) {
+        row_checked.into_iter().filter(|g| detail.get(g).is_none_or(|d| d.differences() == 0)).collect()
+    } else {
+        HashSet::new()
+    };
 
     let mut groups = Vec::new();
     for g in names {
@@ -476,9 +580,16 @@ pub fn verify(args: &Args) -> anyhow::Result<Report> {
         let d = detail.get(g).copied().unwrap_or_default();
         let diffs = d.added + d.removed + d.changed;
         // Share of the records present on either side that differ (at most 1).
-        let ratio = if diffs == 0 { 0.0 } else { diffs as f64 / (d.equal + diffs) as f64 };
+        let ratio = if diffs == 0 { 0.0 } else { diffs as f64 / (d.equal + d.transient + diffs) as f64 };
+        // Digests that differed only through writes in flight: the settle
+        // re-check accounts for them.
+        let digests_differ = l != r && d.transient == 0 && !settled_digests.contains(g);
         let (ok, unexplained) =
-            group_verdict(l != r, diffs, ratio, args.max_mismatch, args.compare.float_tolerance.is_some());
+            group_verdict(digests_differ, diffs, ratio, args.max_mismatch, args.compare.float_tolerance.is_some());
+        // Records compared: every record read (the digest pass covers them all).
+        let compared = l.count.max(r.count).max(d.equal + d.transient + diffs);
+        let figures = decant_check::checkmetrics::GroupFigures { compared, confirmed: diffs, transient: d.transient };
+        decant_check::checkmetrics::record(&g.to_string(), figures);
         groups.push(GroupReport {
             group: g.to_string(),
             left: l.count,
@@ -487,6 +598,7 @@ pub fn verify(args: &Args) -> anyhow::Result<Report> {
             added: d.added,
             removed: d.removed,
             changed: d.changed,
+            transient: d.transient,
             equal_by_options: d.equal_by_options,
             mismatch_ratio: ratio,
             unexplained,
@@ -540,6 +652,11 @@ pub fn verify(args: &Args) -> anyhow::Result<Report> {
     if args.require_sealed {
         ok &= left_scan.status != "unsealed" && right_scan.status != "unsealed";
     }
+    // The watermark moves only past a passing check: a difference found is
+    // looked at again next time.
+    if let (true, Some(run)) = (ok, &since_run) {
+        run.commit()?;
+    }
     Ok(Report {
         left: a.display_name(),
         right: b.display_name(),
@@ -549,11 +666,47 @@ pub fn verify(args: &Args) -> anyhow::Result<Report> {
         sample: sample_report,
         schema_differences,
         examples: examples.items,
+        mismatches: examples.mismatches,
+        mismatches_truncated: examples.truncated,
         notes,
         max_mismatch: args.max_mismatch,
         shard: args.sides.share(),
         ok,
     })
+}
+
+/// The keyed comparison of the groups whose digests differ: range
+/// checksums between two live SQL stores, else record by record.
+fn keyed_pass(
+    args: &Args,
+    (a, b): (&SourceSpec, &SourceSpec),
+    (live_a, live_b): (&LiveOptions, &LiveOptions),
+    config: &EngineConfig,
+    differing: &HashSet<GroupKey>,
+    spec: Option<&Arc<Transformer>>,
+    sink: &mut dyn Sink,
+) -> anyhow::Result<(BTreeMap<GroupKey, GroupStats>, bool)> {
+    if decant_check::sqlrange::applies(a, b)
+        && spec.is_none()
+        && args.compare.key_map.is_empty()
+        && args.ignore_columns.is_empty()
+    {
+        // Two live SQL stores: narrow the differing tables down by range
+        // checksums in the databases before fetching rows.
+        let tables: Vec<String> = differing
+            .iter()
+            .filter_map(|g| match g {
+                GroupKey::Table(t) => Some(t.clone()),
+                GroupKey::Keys(_) | GroupKey::Functions => None,
+            })
+            .collect();
+        let (la, lb) =
+            (LiveOptions { tables: tables.clone(), ..live_a.clone() }, LiveOptions { tables, ..live_b.clone() });
+        let range = decant_check::sqlrange::RangeConfig::default();
+        return Ok((decant_check::sqlrange::diff_live(a, b, &la, &lb, config, &range, sink)?.groups, true));
+    }
+    let (l2, r2) = decant_check::pair::open_pair(a, b, live_a, live_b, &config.compare, spec)?;
+    Ok((engine::diff(l2, r2, config, sink)?.groups, false))
 }
 
 /// A group's verdict: `(ok, unexplained)`. A digest difference the keyed
@@ -589,12 +742,12 @@ pub fn render_text(r: &Report) -> String {
     let width = r.groups.iter().map(|g| g.group.chars().count()).max().unwrap_or(5).max(5);
     let mut out = format!("A: {} ({})\nB: {} ({})\n", r.left, r.left_status, r.right, r.right_status);
     out.push_str(&format!(
-        "{:<width$}  {:>10}  {:>10}  {:>8}  {:>8}  {:>8}  {:>8}  {:>9}  status\n",
-        "group", "A", "B", "digest", "added", "removed", "changed", "mismatch"
+        "{:<width$}  {:>10}  {:>10}  {:>8}  {:>8}  {:>8}  {:>8}  {:>9}  {:>9}  status\n",
+        "group", "A", "B", "digest", "added", "removed", "changed", "transient", "mismatch"
     ));
     for g in &r.groups {
         out.push_str(&format!(
-            "{:<width$}  {:>10}  {:>10}  {:>8}  {:>8}  {:>8}  {:>8}  {:>8.4}%  {}\n",
+            "{:<width$}  {:>10}  {:>10}  {:>8}  {:>8}  {:>8}  {:>8}  {:>9}  {:>8.4}%  {}\n",
             g.group,
             n(g.left),
             n(g.right),
@@ -602,6 +755,7 @@ pub fn render_text(r: &Report) -> String {
             n(g.added),
             n(g.removed),
             n(g.changed),
+            n(g.transient),
             g.mismatch_ratio * 100.0,
             if g.ok { "ok" } else { "FAILED" }
         ));

@@ -94,6 +94,7 @@ use tokio::sync::{mpsc, Mutex};
 
 pub mod mysql;
 pub mod postgres;
+pub mod since;
 pub mod sqlite;
 
 /// Rows per primary-key range when `--jobs` splits a table.
@@ -151,6 +152,30 @@ pub struct SqlExportArgs {
     /// Every shard writes every schema line. E.g. `--shard 2/7`.
     #[arg(long, value_name = "I/N")]
     pub shard: Option<Shard>,
+    /// Export only the rows whose COLUMN (an update timestamp, or a
+    /// monotonic id) is at or past the watermark of the last successful run
+    /// in --state, less --since-overlap; the new watermark (the largest
+    /// value read, per table) is stored only when the export succeeds. A
+    /// table without COLUMN is exported whole. With --mode upsert on the
+    /// importer this is the catch-up ("final data") sync.
+    #[arg(long, value_name = "COLUMN", requires = "state")]
+    pub since: Option<String>,
+    /// The --since watermark file (JSON, one watermark per table; missing
+    /// on the first run, which exports everything).
+    #[arg(long, value_name = "FILE", requires = "since")]
+    pub state: Option<PathBuf>,
+    /// Write the new watermarks here instead of back to --state, for a
+    /// pipeline that moves them only when every stage succeeded: `set -o
+    /// pipefail; mysql-export --since updated_at --state s.json --state-out
+    /// s.next.json | pg-import … --mode upsert && mv s.next.json s.json`
+    /// (the exporter cannot know whether the importer succeeded).
+    #[arg(long, value_name = "FILE", requires = "since")]
+    pub state_out: Option<PathBuf>,
+    /// Re-read this much before a date-time watermark: covers transactions
+    /// in flight at the last run (an updated_at is set before the commit)
+    /// and clock skew between the writers.
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = decant_record::time::parse_duration)]
+    pub since_overlap: std::time::Duration,
     /// Write the schema lines only, no rows (no table is read): creates the
     /// target's tables once (`| pg-import --create-tables`) before the shares
     /// of a sharded copy import concurrently into them.
@@ -180,6 +205,8 @@ pub struct ExportOptions {
     pub pg_schema: Option<String>,
     /// The share of every table to export (`0/1`: all of it).
     pub shard: Shard,
+    /// `--since`: only rows changed since the last successful run.
+    pub since: Option<since::Since>,
     /// Schema lines only, no rows.
     pub schema_only: bool,
 }
@@ -224,8 +251,27 @@ impl ExportOptions {
             chunk_rows: args.chunk_rows,
             pg_schema: None,
             shard: args.shard.unwrap_or_else(Shard::whole),
+            since: match (&args.since, &args.state) {
+                (Some(column), Some(state)) => Some(since::Since {
+                    column: column.clone(),
+                    state: since::SinceState::load(state, column)?,
+                    out: args.state_out.clone().unwrap_or_else(|| state.clone()),
+                    overlap: args.since_overlap,
+                }),
+                _ => None,
+            },
             schema_only: args.schema_only,
         })
+    }
+
+    /// The row filter of a table: its `--where`, and the `--since` condition.
+    pub(crate) fn filter(&self, schema: &TableSchema, store: Store) -> Option<String> {
+        let user = self.wheres.get(&schema.table).cloned();
+        let since = self.since.as_ref().and_then(|s| s.condition(schema, store));
+        match (user, since) {
+            (Some(u), Some(s)) => Some(format!("({u}) AND {s}")),
+            (u, s) => u.or(s),
+        }
     }
 }
 
@@ -244,9 +290,11 @@ pub fn run(
         .with_shard(Some(opts.shard));
     let (tx, rx) = mpsc::channel::<Msg>(CHANNEL_BATCHES);
     let report = args.report.clone();
+    let since_column = opts.since.as_ref().map(|s| s.column.clone());
+    let since = opts.since.clone();
     let writer = thread::Builder::new()
         .name("writer".into())
-        .spawn(move || write_stream(output, header, rx, &report))
+        .spawn(move || write_stream(output, header, rx, &report, since_column.as_deref()))
         .context("starting the writer thread")?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(opts.jobs.clamp(1, 8))
@@ -271,8 +319,16 @@ pub fn run(
     let written = writer.join().map_err(|_| anyhow::anyhow!("the writer thread panicked"))?;
     // A writer error (a closed pipe, a full disk) is the cause of any reader
     // error that followed it, so it is reported first.
-    let (mut summary, objects) = written?;
+    let (mut summary, objects, marks) = written?;
     produced?;
+    if let Some(since) = since {
+        // Only now: the export succeeded and its stream is sealed.
+        let mut state = since.state.clone();
+        for (table, mark) in marks {
+            state.raise(&table, mark);
+        }
+        state.save(&since.out)?;
+    }
     for line in not_carried_lines(&objects) {
         summary.note(line);
     }
@@ -359,8 +415,11 @@ fn write_stream(
     header: Header,
     mut rx: mpsc::Receiver<Msg>,
     report: &ReportArgs,
-) -> anyhow::Result<(Summary, Vec<SchemaObject>)> {
+    since_column: Option<&str>,
+) -> anyhow::Result<(Summary, Vec<SchemaObject>, BTreeMap<String, serde_json::Value>)> {
     let mut objects = Vec::new();
+    // --since: the largest value of the column per table, from the rows written.
+    let mut marks: BTreeMap<String, serde_json::Value> = BTreeMap::new();
     let mut writer = RecordWriter::new(output);
     let mut summary = Summary::new().with_shard(header.shard);
     let mut progress = Progress::new(report, "rows", None);
@@ -380,6 +439,13 @@ fn write_stream(
             Msg::Rows { table, buf, rows } => {
                 for line in buf.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
                     writer.write_raw(line).context("writing the output")?;
+                    if let Some(column) = since_column {
+                        let row: serde_json::Value = serde_json::from_slice(line).context("reading back a row")?;
+                        let v = &row["data"][column];
+                        if !v.is_null() && marks.get(table.as_ref()).is_none_or(|m| since::later(v, m)) {
+                            marks.insert(table.to_string(), v.clone());
+                        }
+                    }
                 }
                 summary.group(&table).written += rows;
                 progress.inc(rows);
@@ -401,12 +467,12 @@ fn write_stream(
         // The export failed: keep what was written, unsealed (a file output
         // is removed when `Output` drops unfinished).
         let _ = writer.abandon();
-        return Ok((summary, objects));
+        return Ok((summary, objects, BTreeMap::new()));
     }
     let mut out = writer.finish().context("writing the output")?;
     out.flush().context("writing the output")?;
     out.finish().context("writing the output")?;
-    Ok((summary, objects))
+    Ok((summary, objects, marks))
 }
 
 // ---------------------------------------------------------------------------

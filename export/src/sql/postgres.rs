@@ -529,7 +529,7 @@ async fn read_schema(
                 [pk] => schema.column(pk).filter(|c| c.ty.is_integer()).map(|c| quote_ident(&c.name)),
                 _ => None,
             };
-            let filter = opts.wheres.get(&schema.table).cloned();
+            let filter = opts.filter(&schema, decant_record::conn::Store::Postgres);
             let pk = schema.primary_key.iter().map(|c| quote_ident(c)).collect();
             TablePlan { schema, from, select, filter, order_by, kinds, int_pk, pk }
         })

@@ -492,7 +492,7 @@ async fn read_schema(conn: &mut SqliteConnection, opts: &ExportOptions, place: &
             } else {
                 format!("ORDER BY {}", schema.primary_key.iter().map(|c| quote_ident(c)).collect::<Vec<_>>().join(", "))
             };
-            let filter = opts.wheres.get(&schema.table).cloned();
+            let filter = opts.filter(&schema, decant_record::conn::Store::Sqlite);
             let pk = schema.primary_key.iter().map(|c| quote_ident(c)).collect();
             TablePlan { schema, from, select, filter, order_by, kinds: Vec::new(), int_pk: None, pk }
         })
