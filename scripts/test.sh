@@ -117,6 +117,20 @@ install_redis8() {
 }
 install_redis8
 
+# A DynamoDB implementation for tests/tests/dynamodb.rs: dynalite 4 (npm; Node.js
+# 18+), into .npm-tools/ (git-ignored), or where DECANT_DYNALITE points (its cli.js).
+install_dynalite() {
+    [[ -n ${DECANT_DYNALITE:-} ]] && return 0
+    [[ -f .npm-tools/node_modules/dynalite/cli.js ]] && return 0
+    note "installing dynalite 4 (npm) into .npm-tools/"
+    if ! command -v npm >/dev/null 2>&1 ||
+        ! npm install --silent --no-audit --no-fund --prefix .npm-tools 'dynalite@^4'; then
+        note "could not install dynalite (needs node and npm, and access to the npm registry);" \
+            "the DynamoDB tests will fail, saying how to install it"
+    fi
+}
+install_dynalite
+
 # PostgreSQL refuses to run as root; as root the harness runs it as `postgres`.
 if [[ $(id -u) -eq 0 ]] && ! id -u postgres >/dev/null 2>&1; then
     note "creating user postgres"

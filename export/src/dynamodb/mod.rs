@@ -324,7 +324,8 @@ fn export_table(
                         }
                     };
                     if let Some(l) = &limiter {
-                        l.consume(page.consumed);
+                        // Half a unit is the least a Scan call costs (4 KB, eventually consistent).
+                        l.consume(page.consumed.max(0.5));
                     }
                     let done = page.last_evaluated_key.is_none();
                     start = page.last_evaluated_key.clone();

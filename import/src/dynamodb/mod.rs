@@ -806,7 +806,7 @@ fn single(client: &Client, limiter: Option<&RateLimiter>, e: Entry, done: &mut D
     match client.call(op, &e.payload) {
         Ok(out) => {
             let units = serde_json::from_slice::<WriteOut>(&out).ok().and_then(|o| o.consumed_capacity);
-            consumed(limiter, units.map_or(1.0, |c| c.capacity_units));
+            consumed(limiter, units.map_or(1.0, |c| c.capacity_units.max(1.0)));
             done.written += 1;
         }
         Err(err) if err.code() == Some("ConditionalCheckFailedException") => {
@@ -846,6 +846,7 @@ fn batch(
     }
     body.extend_from_slice(b"]},\"ReturnConsumedCapacity\":\"TOTAL\"}");
     let mut round = 0;
+    let mut sent_last = 0;
     loop {
         if let Some(l) = limiter {
             l.acquire();
@@ -863,8 +864,12 @@ fn batch(
             code: "BadResponse".into(),
             message: format!("cannot read the answer: {e}"),
         })?;
-        consumed(limiter, out.consumed_capacity.iter().map(|c| c.capacity_units).sum());
         let left: usize = out.unprocessed_items.values().filter_map(|v| v.as_array()).map(Vec::len).sum();
+        // Each write costs at least one unit, whatever a server reports.
+        let sent = if round == 0 { entries.len() } else { sent_last };
+        let reported: f64 = out.consumed_capacity.iter().map(|c| c.capacity_units).sum();
+        consumed(limiter, reported.max((sent - left.min(sent)) as f64));
+        sent_last = left;
         if left == 0 {
             done.written += entries.len() as u64;
             return Ok(());
