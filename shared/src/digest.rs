@@ -947,7 +947,8 @@ pub fn canonical_value(value: &Value, column: Option<CanonType>, opts: &Canonica
             put_set(out, 9, &mut sorted);
         }
         Value::NumberSet(members) => {
-            let normalised: Vec<String> = members.iter().map(|m| normalize_decimal(m).unwrap_or_else(|| m.clone())).collect();
+            let normalised: Vec<String> =
+                members.iter().map(|m| normalize_decimal(m).unwrap_or_else(|| m.clone())).collect();
             let mut sorted: Vec<&[u8]> = normalised.iter().map(|m| m.as_bytes()).collect();
             put_set(out, 10, &mut sorted);
         }

@@ -576,7 +576,13 @@ fn dynamodb_items_and_key_schema() {
     );
     // A set is not a list, and a bad number is an error naming it.
     assert_ne!(Value::StringSet(vec![s("a")]), Value::Array(vec![text("a")]));
-    for bad in [r#"{"$n":"1.2.3"}"#, r#"{"$n":"0x10"}"#, r#"{"$ns":["1","x"]}"#, r#"{"$bs":["not base64!"]}"#, r#"{"$ss":[1]}"#] {
+    for bad in [
+        r#"{"$n":"1.2.3"}"#,
+        r#"{"$n":"0x10"}"#,
+        r#"{"$ns":["1","x"]}"#,
+        r#"{"$bs":["not base64!"]}"#,
+        r#"{"$ss":[1]}"#,
+    ] {
         let line = format!(r#"{{"kind":"row","table":"t","data":{{"a":{bad}}}}}"#);
         assert!(Record::decode(line.as_bytes()).is_err(), "{bad} must be rejected");
     }

@@ -63,7 +63,9 @@ fn every_attribute_type_round_trips() {
         const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
         let mut s = String::new();
         for c in all_bytes.chunks(3) {
-            let n = (u32::from(c[0]) << 16) | (u32::from(*c.get(1).unwrap_or(&0)) << 8) | u32::from(*c.get(2).unwrap_or(&0));
+            let n = (u32::from(c[0]) << 16)
+                | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
+                | u32::from(*c.get(2).unwrap_or(&0));
             for i in 0..4 {
                 if i <= c.len() {
                     let _ = write!(s, "{}", A[(n >> (18 - 6 * i) & 63) as usize] as char);
@@ -105,14 +107,19 @@ fn every_attribute_type_round_trips() {
     // The schema line names the key.
     let schema = String::from_utf8_lossy(&first).lines().find(|l| l.contains(r#""kind":"schema""#)).unwrap().to_owned();
     assert!(
-        schema.contains(r#""key_schema":{"partition_key":{"name":"pk","type":"S"},"sort_key":{"name":"sk","type":"N"}}"#),
+        schema
+            .contains(r#""key_schema":{"partition_key":{"name":"pk","type":"S"},"sort_key":{"name":"sk","type":"N"}}"#),
         "{schema}"
     );
 
     // Into a second table and out again: the same stream (renamed, so
     // without its header and trailer, whose digest no longer holds).
     let renamed = String::from_utf8(first.clone()).unwrap().replace("\"rt_a\"", "\"rt_b\"");
-    let renamed: String = renamed.lines().filter(|l| !l.contains(r#""kind":"end""#) && !l.contains(r#""kind":"header""#)).map(|l| format!("{l}\n")).collect();
+    let renamed: String = renamed
+        .lines()
+        .filter(|l| !l.contains(r#""kind":"end""#) && !l.contains(r#""kind":"header""#))
+        .map(|l| format!("{l}\n"))
+        .collect();
     import(&url, &["--create-tables", "--mode", "replace"], renamed).assert_success();
     let second = export(&url, "rt_b");
     let mut back = rows(&second);
@@ -130,11 +137,7 @@ fn seed(url: &str, table: &str, rows: &[&str]) {
 }
 
 fn items_by_id(table: &str) -> BTreeMap<i64, serde_json::Value> {
-    dynalite()
-        .scan_all(table)
-        .into_iter()
-        .map(|i| (i["id"]["N"].as_str().unwrap().parse().unwrap(), i))
-        .collect()
+    dynalite().scan_all(table).into_iter().map(|i| (i["id"]["N"].as_str().unwrap().parse().unwrap(), i)).collect()
 }
 
 #[test]
@@ -231,11 +234,23 @@ fn items_dynamodb_cannot_hold_are_rejects_naming_their_key() {
     let lines: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!(lines.len(), 3, "{text}");
     let reason = |id: &str| {
-        lines.iter().find(|l| l["data"]["id"] == id).map(|l| l["rejected"]["reason"].as_str().unwrap().to_owned()).unwrap()
+        lines
+            .iter()
+            .find(|l| l["data"]["id"] == id)
+            .map(|l| l["rejected"]["reason"].as_str().unwrap().to_owned())
+            .unwrap()
     };
-    assert!(reason("huge-one").contains("id=\"huge-one\"") && reason("huge-one").contains("400 KB"), "{}", reason("huge-one"));
+    assert!(
+        reason("huge-one").contains("id=\"huge-one\"") && reason("huge-one").contains("400 KB"),
+        "{}",
+        reason("huge-one")
+    );
     assert!(reason("digits").contains("39 significant digits"), "{}", reason("digits"));
-    assert!(reason("noset").contains("empty set") && reason("noset").contains("attribute \"s\""), "{}", reason("noset"));
+    assert!(
+        reason("noset").contains("empty set") && reason("noset").contains("attribute \"s\""),
+        "{}",
+        reason("noset")
+    );
     assert_eq!(dynalite().scan_all("rej").len(), 1, "the good item is written");
     // Without a reject file the first one stops the run, naming the key.
     import(&url, &[], input).assert_code(2).assert_stderr_contains("huge-one");
@@ -253,7 +268,9 @@ fn unprocessed_items_and_throttling_are_retried_with_nothing_lost() {
     );
     input.push('\n');
     for i in 0..3000 {
-        input.push_str(&format!("{{\"kind\":\"row\",\"table\":\"retry\",\"data\":{{\"id\":{i},\"v\":\"value {i}\"}}}}\n"));
+        input.push_str(&format!(
+            "{{\"kind\":\"row\",\"table\":\"retry\",\"data\":{{\"id\":{i},\"v\":\"value {i}\"}}}}\n"
+        ));
     }
     let out = import(&proxy.url(), &["--create-tables", "--mode", "replace", "--jobs", "8"], input).assert_success();
     let err = out.stderr.clone();
@@ -286,13 +303,20 @@ fn kill_9_mid_import_and_resume_with_state() {
     );
     input.push('\n');
     for i in 0..6000 {
-        input.push_str(&format!("{{\"kind\":\"row\",\"table\":\"resume\",\"data\":{{\"id\":{i},\"v\":\"{}\"}}}}\n", "v".repeat(i % 50)));
+        input.push_str(&format!(
+            "{{\"kind\":\"row\",\"table\":\"resume\",\"data\":{{\"id\":{i},\"v\":\"{}\"}}}}\n",
+            "v".repeat(i % 50)
+        ));
     }
     let file = work.write("in.ndjson", &input);
     let state = work.join("import.state");
     let args = |cmd: decant_tests::Cmd| {
-        cmd.args(["--url", &url, "--create-tables", "--mode", "replace", "--rate-limit", "2000"])
-            .args(["--state", state.to_str().unwrap(), "-i", file.to_str().unwrap()])
+        cmd.args(["--url", &url, "--create-tables", "--mode", "replace", "--rate-limit", "2000"]).args([
+            "--state",
+            state.to_str().unwrap(),
+            "-i",
+            file.to_str().unwrap(),
+        ])
     };
     let mut child = std::process::Command::new(decant_tests::bin("dynamodb-import"))
         .args(["--url", &url, "--create-tables", "--mode", "replace", "--rate-limit", "2000", "--quiet"])
@@ -373,7 +397,11 @@ fn mysql_backfill_and_back_equal_by_checksum() {
 
 #[test]
 fn bad_urls_and_missing_tables_are_clear_errors() {
-    run("dynamodb-export").args(["--url", "dynamodb://us-east-1/x"]).output().assert_code(2).assert_stderr_contains("no path");
+    run("dynamodb-export")
+        .args(["--url", "dynamodb://us-east-1/x"])
+        .output()
+        .assert_code(2)
+        .assert_stderr_contains("no path");
     run("dynamodb-export")
         .args(["--url", "dynamodb://AKIDX:s3cretValue@us-east-1"])
         .output()
@@ -400,14 +428,29 @@ fn export_killed_and_resumed_with_state_holds_every_item_once() {
     );
     input.push('\n');
     for i in 0..3000 {
-        input.push_str(&format!("{{\"kind\":\"row\",\"table\":\"exp_resume\",\"data\":{{\"id\":{i},\"v\":\"{i}\"}}}}\n"));
+        input.push_str(&format!(
+            "{{\"kind\":\"row\",\"table\":\"exp_resume\",\"data\":{{\"id\":{i},\"v\":\"{i}\"}}}}\n"
+        ));
     }
     import(&url, &["--create-tables", "--mode", "replace"], input.clone()).assert_success();
     let work = Workdir::new("dynamodb-export-resume");
     let (out, state) = (work.join("out.ndjson"), work.join("export.state"));
     let args = [
-        "--url", &url, "--tables", "exp_resume", "--segments", "2", "--page-size", "5", "--rate-limit", "50", "--quiet",
-        "--state", state.to_str().unwrap(), "-o", out.to_str().unwrap(),
+        "--url",
+        &url,
+        "--tables",
+        "exp_resume",
+        "--segments",
+        "2",
+        "--page-size",
+        "5",
+        "--rate-limit",
+        "50",
+        "--quiet",
+        "--state",
+        state.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
     ];
     let mut child = std::process::Command::new(decant_tests::bin("dynamodb-export")).args(args).spawn().unwrap();
     let started = Instant::now();

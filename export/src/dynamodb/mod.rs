@@ -183,9 +183,11 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     let url = resolve_url(args.url.as_deref(), "SOURCE_URL")?;
     let client = Arc::new(Client::connect(&url)?);
     let shard = args.shard.unwrap_or_else(Shard::whole);
-    let total_segments = shard.count().checked_mul(args.segments).filter(|n| *n <= 1_000_000).context(
-        "--shard K × --segments N is more than 1000000 scan segments (DynamoDB's limit)",
-    )?;
+    let total_segments = shard
+        .count()
+        .checked_mul(args.segments)
+        .filter(|n| *n <= 1_000_000)
+        .context("--shard K × --segments N is more than 1000000 scan segments (DynamoDB's limit)")?;
     let first_segment = shard.index() * args.segments;
 
     let all = if args.tables.is_empty() || args.tables.iter().any(|t| t.contains(['*', '?'])) {
@@ -209,12 +211,13 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     }
 
     let source = format!("dynamodb://{}{}", client.region(), url_suffix(&url));
-    let header = Header::new(&format!("dynamodb-export {}", env!("CARGO_PKG_VERSION")), Some(source))
-        .with_shard(Some(shard));
+    let header =
+        Header::new(&format!("dynamodb-export {}", env!("CARGO_PKG_VERSION")), Some(source)).with_shard(Some(shard));
     let limiter = args.rate_limit.map(|r| Arc::new(RateLimiter::new(r)));
     let mut summary = Summary::new().with_shard(header.shard);
     let mut progress = Progress::new(&args.report, "items", None);
-    progress.set_total(Some(infos.iter().filter_map(|i| i.item_count).sum::<u64>()).filter(|n| *n > 0 && shard.is_whole()));
+    progress
+        .set_total(Some(infos.iter().filter_map(|i| i.item_count).sum::<u64>()).filter(|n| *n > 0 && shard.is_whole()));
 
     let scan = ScanSettings {
         segments: args.segments,
@@ -233,9 +236,16 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
                 writer.write(&Record::Schema(schema.clone())).context("writing the output")?;
                 summary.group(&info.name);
                 let starts = (0..args.segments).map(|i| (first_segment + i, None)).collect();
-                export_table(&client, limiter.clone(), &scan, &info.name, starts, &mut summary, &mut progress, |page, _| {
-                    write_items(&mut writer, &info.name, page)
-                })?;
+                export_table(
+                    &client,
+                    limiter.clone(),
+                    &scan,
+                    &info.name,
+                    starts,
+                    &mut summary,
+                    &mut progress,
+                    |page, _| write_items(&mut writer, &info.name, page),
+                )?;
             }
             progress.finish();
             let out = writer.finish().context("writing the output")?;
@@ -269,7 +279,11 @@ struct ScanSettings {
     page_size: Option<u32>,
 }
 
-fn write_items<W: std::io::Write>(writer: &mut RecordWriter<W>, table: &str, items: Vec<RowData>) -> anyhow::Result<()> {
+fn write_items<W: std::io::Write>(
+    writer: &mut RecordWriter<W>,
+    table: &str,
+    items: Vec<RowData>,
+) -> anyhow::Result<()> {
     let mut row = Row { table: table.to_owned(), data: RowData::default() };
     for data in items {
         row.data = data;
@@ -318,7 +332,8 @@ fn export_table(
                     let page = match ddb::scan(&client, &req) {
                         Ok(p) => p,
                         Err(e) => {
-                            let e = anyhow::Error::new(e).context(format!("scanning table {table:?}, segment {segment}"));
+                            let e =
+                                anyhow::Error::new(e).context(format!("scanning table {table:?}, segment {segment}"));
                             let _ = tx.send(Page::Failed(e));
                             return;
                         }
@@ -329,7 +344,9 @@ fn export_table(
                     }
                     let done = page.last_evaluated_key.is_none();
                     start = page.last_evaluated_key.clone();
-                    if tx.send(Page::Items { segment, items: page.items, next: page.last_evaluated_key }).is_err() || done {
+                    if tx.send(Page::Items { segment, items: page.items, next: page.last_evaluated_key }).is_err()
+                        || done
+                    {
                         return;
                     }
                 }
@@ -448,18 +465,27 @@ fn resumable(
         summary.group(&info.name);
         let mut writer = Some(open_segment(&file, header, &schema)?);
         let mut last_seal = Instant::now();
-        export_table(client, limiter.clone(), scan, &info.name, starts, summary, progress, |items, (segment, next)| {
-            let w = writer.as_mut().expect("a segment is open");
-            write_items(w, &info.name, items)?;
-            state.segments.insert(segment, next.map_or(SegmentState::Done, |key| SegmentState::After { key }));
-            if last_seal.elapsed() >= CHECKPOINT_EVERY {
-                seal(writer.take().expect("a segment is open"), &file, &mut state)?;
-                save(&state)?;
-                writer = Some(open_segment(&file, header, &schema)?);
-                last_seal = Instant::now();
-            }
-            Ok(())
-        })?;
+        export_table(
+            client,
+            limiter.clone(),
+            scan,
+            &info.name,
+            starts,
+            summary,
+            progress,
+            |items, (segment, next)| {
+                let w = writer.as_mut().expect("a segment is open");
+                write_items(w, &info.name, items)?;
+                state.segments.insert(segment, next.map_or(SegmentState::Done, |key| SegmentState::After { key }));
+                if last_seal.elapsed() >= CHECKPOINT_EVERY {
+                    seal(writer.take().expect("a segment is open"), &file, &mut state)?;
+                    save(&state)?;
+                    writer = Some(open_segment(&file, header, &schema)?);
+                    last_seal = Instant::now();
+                }
+                Ok(())
+            },
+        )?;
         seal(writer.take().expect("a segment is open"), &file, &mut state)?;
         state.done.push(info.name.clone());
         state.current = None;
@@ -469,7 +495,8 @@ fn resumable(
     progress.finish();
     let mut f = &file;
     f.flush().context("writing the output")?;
-    std::fs::remove_file(state_path).with_context(|| format!("removing the finished state file {}", state_path.display()))?;
+    std::fs::remove_file(state_path)
+        .with_context(|| format!("removing the finished state file {}", state_path.display()))?;
     Ok(())
 }
 

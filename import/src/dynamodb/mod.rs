@@ -29,7 +29,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _};
-use decant_record::cli::{self, InputArgs, Outcome, Progress, RejectArgs, ReportArgs, Rejects, Summary, EXIT_STATUS_HELP};
+use decant_record::cli::{
+    self, InputArgs, Outcome, Progress, RejectArgs, Rejects, ReportArgs, Summary, EXIT_STATUS_HELP,
+};
 use decant_record::schema::KeySchema;
 use decant_record::{ReadError, Record, RowData, TableSchema, Target};
 use decant_stores::dynamodb::{self as ddb, codec, Client, DynamoError, DynamoUrl, RateLimiter};
@@ -396,7 +398,10 @@ impl Importer {
                     Some(line),
                     &format!("line {line}"),
                     &raw,
-                    &format!("a {} line is not a table row (dynamodb-import writes row and delete lines)", other.kind()),
+                    &format!(
+                        "a {} line is not a table row (dynamodb-import writes row and delete lines)",
+                        other.kind()
+                    ),
                 )?,
             }
             self.poll()?;
@@ -478,7 +483,10 @@ impl Importer {
         }
         let size = codec::item_size(&data);
         if size > codec::MAX_ITEM_BYTES {
-            let reason = format!("the item is {size} bytes, over DynamoDB's 400 KB item limit ({} bytes)", codec::MAX_ITEM_BYTES);
+            let reason = format!(
+                "the item is {size} bytes, over DynamoDB's 400 KB item limit ({} bytes)",
+                codec::MAX_ITEM_BYTES
+            );
             return self.reject(line, table, &format!("key {key_desc}"), &raw, &reason);
         }
         let mut item = Vec::with_capacity(raw.len() + 64);
@@ -840,7 +848,11 @@ fn batch(
         if i > 0 {
             body.push(b',');
         }
-        body.extend_from_slice(if e.kind == Kind::BatchPut { b"{\"PutRequest\":{\"Item\":" } else { b"{\"DeleteRequest\":{\"Key\":" });
+        body.extend_from_slice(if e.kind == Kind::BatchPut {
+            b"{\"PutRequest\":{\"Item\":"
+        } else {
+            b"{\"DeleteRequest\":{\"Key\":"
+        });
         body.extend_from_slice(&e.payload);
         body.extend_from_slice(b"}}");
     }

@@ -221,10 +221,8 @@ impl Client {
             Err(e) => return Err(e.into()),
         };
         let endpoint = url.endpoint.clone().unwrap_or_else(|| format!("https://dynamodb.{region}.amazonaws.com"));
-        let parsed = url::Url::parse(&endpoint).map_err(|e| DynamoError::BadUrl {
-            shown: endpoint.clone(),
-            reason: e.to_string(),
-        })?;
+        let parsed = url::Url::parse(&endpoint)
+            .map_err(|e| DynamoError::BadUrl { shown: endpoint.clone(), reason: e.to_string() })?;
         let host = match (parsed.host_str(), parsed.port()) {
             (Some(h), Some(p)) => format!("{h}:{p}"),
             (Some(h), None) => h.to_owned(),
@@ -397,7 +395,11 @@ mod tests {
         );
         assert_eq!(e.code(), Some("ConditionalCheckFailedException"));
         assert!(!e.is_retryable());
-        let e = service_error("Scan", 400, br#"{"__type":"x#ProvisionedThroughputExceededException","Message":"slow down"}"#);
+        let e = service_error(
+            "Scan",
+            400,
+            br#"{"__type":"x#ProvisionedThroughputExceededException","Message":"slow down"}"#,
+        );
         assert!(e.is_retryable());
         assert!(e.to_string().contains("slow down"));
         assert!(service_error("Scan", 503, b"<html>").is_retryable());

@@ -148,7 +148,8 @@ pub fn find_credentials(env: Env<'_>, url_profile: Option<&str>) -> Result<Crede
             },
             (Some(_), None) | (None, Some(_)) => return Err(CredentialsError::Incomplete(profile)),
             (None, None) => {
-                let unsupported = ["sso_session", "sso_start_url", "credential_process", "role_arn", "web_identity_token_file"];
+                let unsupported =
+                    ["sso_session", "sso_start_url", "credential_process", "role_arn", "web_identity_token_file"];
                 if let Some(what) = unsupported.iter().find(|k| settings.contains_key(**k)) {
                     return Err(CredentialsError::Unsupported { profile, what: (*what).to_owned() });
                 }
@@ -165,7 +166,11 @@ pub fn find_credentials(env: Env<'_>, url_profile: Option<&str>) -> Result<Crede
 
 /// Finds the region: the URL's, else `AWS_REGION`, `AWS_DEFAULT_REGION`,
 /// the profile's `region`.
-pub fn find_region(env: Env<'_>, url_region: Option<&str>, url_profile: Option<&str>) -> Result<String, CredentialsError> {
+pub fn find_region(
+    env: Env<'_>,
+    url_region: Option<&str>,
+    url_profile: Option<&str>,
+) -> Result<String, CredentialsError> {
     if let Some(r) = url_region.filter(|r| !r.is_empty()) {
         return Ok(r.to_owned());
     }
@@ -190,7 +195,11 @@ mod tests {
         let creds = dir.join("credentials");
         let config = dir.join("config");
         std::fs::write(&creds, "[default]\naws_access_key_id = AKIDDEFAULT\naws_secret_access_key = s3cretdefault\n\n[prod]\naws_access_key_id=AKIDPROD\naws_secret_access_key=s3cretprod\naws_session_token = tok3n\n").unwrap();
-        std::fs::write(&config, "[default]\nregion = eu-west-1\n[profile prod]\nregion = ap-south-1\n[profile sso]\nsso_session = corp\n").unwrap();
+        std::fs::write(
+            &config,
+            "[default]\nregion = eu-west-1\n[profile prod]\nregion = ap-south-1\n[profile sso]\nsso_session = corp\n",
+        )
+        .unwrap();
         let files = vec![
             ("AWS_SHARED_CREDENTIALS_FILE", creds.display().to_string()),
             ("AWS_CONFIG_FILE", config.display().to_string()),

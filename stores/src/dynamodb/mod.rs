@@ -162,7 +162,12 @@ pub fn key_schema_of(schema: &TableSchema) -> Result<KeySchema, String> {
     let ty_of = |name: &str| {
         let ty = schema.column(name).map(|c| c.ty);
         match ty {
-            Some(t) if t.is_integer() || matches!(t, LogicalType::Decimal | LogicalType::Float32 | LogicalType::Float64) => KeyType::N,
+            Some(t)
+                if t.is_integer()
+                    || matches!(t, LogicalType::Decimal | LogicalType::Float32 | LogicalType::Float64) =>
+            {
+                KeyType::N
+            }
             Some(LogicalType::Bytes) => KeyType::B,
             _ => KeyType::S,
         }

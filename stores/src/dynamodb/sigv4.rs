@@ -108,10 +108,7 @@ pub fn authorization(
     let k_service = hmac(&k_region, key.service.as_bytes());
     let k_signing = hmac(&k_service, b"aws4_request");
     let signature = hex(&hmac(&k_signing, to_sign.as_bytes()));
-    format!(
-        "AWS4-HMAC-SHA256 Credential={}/{scope}, SignedHeaders={names}, Signature={signature}",
-        key.access_key_id
-    )
+    format!("AWS4-HMAC-SHA256 Credential={}/{scope}, SignedHeaders={names}, Signature={signature}", key.access_key_id)
 }
 
 #[cfg(test)]
@@ -123,7 +120,12 @@ mod tests {
     #[test]
     fn get_vanilla_from_the_aws_sigv4_test_suite() {
         // aws-sig-v4-test-suite/get-vanilla: GET / on example.amazonaws.com.
-        let key = SigningKey { access_key_id: "AKIDEXAMPLE", secret_access_key: SECRET, region: "us-east-1", service: "service" };
+        let key = SigningKey {
+            access_key_id: "AKIDEXAMPLE",
+            secret_access_key: SECRET,
+            region: "us-east-1",
+            service: "service",
+        };
         let auth = authorization(
             &key,
             "GET",
