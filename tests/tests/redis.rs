@@ -491,7 +491,11 @@ fn databases_by_flag_url_and_keep_db(kind: ServerKind) {
     q(&mut c0, &[b"SET", b"in:zero", b"0"]);
     let three = export(&source.url(), &["--db", "3"]);
     assert_eq!(key_lines(&lines(&three), "in:three")[0]["db"], 3);
-    assert_eq!(export(&source.url_db(3), &[]), export(&source.url_db(3), &[]).clone());
+    // The same URL twice gives the same records (the header's created_at may
+    // fall on another second, and the trailer's stream digest with it).
+    let records =
+        |out: &[u8]| -> Vec<serde_json::Value> { lines(out).into_iter().filter(|l| l["kind"] == "redis").collect() };
+    assert_eq!(records(&export(&source.url_db(3), &[])), records(&export(&source.url_db(3), &[])));
     let target = redis_on(kind);
     // Without --keep-db: into the URL's database.
     import(&target.url_db(5), &three, &[]).assert_success();

@@ -64,8 +64,10 @@ fn fill_field_expiry(source: &RedisServer) {
 /// Every field's absolute expiry on the target equals the source's (so its
 /// HTTL is within a second), fields without one have none.
 fn assert_field_expiry_copied(source: &RedisServer, target: &RedisServer) {
+    // The exact check is the absolute expiry below; the TTL only shows it was
+    // not reset, with slack for a loaded machine between HEXPIRE and now.
     let ttl = field_ttl(target, "h", "a");
-    assert!((998..=1000).contains(&ttl), "HTTL h a on the target: {ttl}");
+    assert!((900..=1000).contains(&ttl), "HTTL h a on the target: {ttl}");
     assert_eq!(field_expire_time(target, "h", "a"), field_expire_time(source, "h", "a"));
     assert_eq!(field_ttl(target, "h", "b"), -1);
     for (k, f) in [("h2", "x"), ("h2", "z"), ("h2", "y"), ("big", "f000"), ("big", "f001"), ("big", "f196")] {

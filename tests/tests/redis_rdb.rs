@@ -1,5 +1,7 @@
-//! `redis-export --rdb FILE` against files a real Redis (7.0, the harness's)
-//! wrote with `SAVE`: the records equal the live export's of the same
+//! `redis-export --rdb FILE` against files a real server wrote with `SAVE`,
+//! each test on both generations the harness runs (Redis 7.0 and Valkey 9.1,
+//! whose files carry the `VALKEY` magic and, for hashes with field expiry, its
+//! own encodings): the records equal the live export's of the same
 //! server (element by element, same digests per key group, same DUMP
 //! payloads), `redis-import` of them reproduces the data, filters, expiry,
 //! stdin and zstd input work, and damaged or truncated files are errors
@@ -12,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use decant_record::{Record, RedisRecord, RedisValue};
-use decant_tests::{redis, run, RedisOptions, RedisServer, Workdir};
+use decant_tests::{redis_on, run, RedisOptions, RedisServer, ServerKind, Workdir};
 use redis::Value;
 
 fn connect(url: &str) -> redis::Connection {
@@ -33,7 +35,9 @@ fn now_ms() -> i64 {
 }
 
 /// Every type in its small (listpack/intset) and large (hashtable,
-/// skiplist, quicklist) encoding, the hard values, several databases.
+/// skiplist, quicklist) encoding, the hard values, several databases; on a
+/// server with hash field expiry (Valkey 9.1), fields that expire in small
+/// and large hashes.
 fn fill(server: &RedisServer) {
     let mut c = connect(&server.url());
     let in_a_day = (now_ms() + 86_400_000).to_string();
@@ -137,6 +141,16 @@ fn fill(server: &RedisServer) {
     let mut c5 = connect(&server.url_db(5));
     q(&mut c5, &[b"RPUSH", b"db5:list", b"x", b"y"]);
     q(&mut c5, &[b"SET", b"str:plain", b"same key, other db"]);
+    if server.kind() == ServerKind::Valkey9 {
+        // Field expiry (Redis 7.4+ / Valkey 9): a listpack hash with some
+        // fields expiring, a key expiry on top, and the hashtable-encoded
+        // big hash with a few expiring fields (written in parts at chunk 100).
+        q(&mut c, &[b"HSET", b"hash:hfe", b"a", b"1", b"b", b"2", b"\xff", b"bin"]);
+        q(&mut c, &[b"HPEXPIREAT", b"hash:hfe", in_a_day.as_bytes(), b"FIELDS", b"2", b"a", b"\xff"]);
+        q(&mut c, &[b"PEXPIREAT", b"hash:hfe", (now_ms() + 2 * 86_400_000).to_string().as_bytes()]);
+        let later = (now_ms() + 3_600_000).to_string();
+        q(&mut c, &[b"HPEXPIREAT", b"hash:large", later.as_bytes(), b"FIELDS", b"3", b"f1", b"f150", b"\xff\x00"]);
+    }
 }
 
 fn save(server: &RedisServer, dir: &Workdir, name: &str) -> PathBuf {
@@ -185,6 +199,7 @@ fn whole_keys(recs: Vec<RedisRecord>) -> BTreeMap<(u32, Vec<u8>), RedisRecord> {
         if let RedisValue::Hash(h) = &mut r.value {
             h.sort();
         }
+        r.field_expire_at_ms.sort();
         r.part = None;
         r.last = false;
     }
@@ -213,6 +228,7 @@ fn assert_same_keys(live: &BTreeMap<(u32, Vec<u8>), RedisRecord>, rdb: &BTreeMap
         let name = String::from_utf8_lossy(&id.1);
         assert_eq!(l.value, r.value, "key {name}: values differ");
         assert_eq!(l.expire_at_ms, r.expire_at_ms, "key {name}: expiry");
+        assert_eq!(l.field_expire_at_ms, r.field_expire_at_ms, "key {name}: field expiries");
         assert_eq!(l.dump, r.dump, "key {name}: DUMP payloads differ");
     }
 }
@@ -227,10 +243,9 @@ fn checksum(dir: &Workdir, name: &str, stream: &[u8]) -> String {
     digests.join("\n")
 }
 
-#[test]
-fn an_rdb_file_exports_the_same_records_as_the_live_server() {
+fn an_rdb_file_exports_the_same_records_as_the_live_server(kind: ServerKind) {
     let dir = Workdir::new("rdb_same");
-    let server = redis();
+    let server = redis_on(kind);
     fill(&server);
     let file = save(&server, &dir, "dump.rdb");
 
@@ -273,16 +288,23 @@ fn an_rdb_file_exports_the_same_records_as_the_live_server() {
     let RedisValue::ZSet(z) = get(0, b"zset:small") else { panic!() };
     assert_eq!(z.first().unwrap(), &(b"bottom".to_vec(), f64::NEG_INFINITY));
     assert!(z.contains(&(b"\xffbin".to_vec(), 12345678901234567.0)));
+    if kind == ServerKind::Valkey9 {
+        // The field expiries came through (so the comparisons above compared them).
+        let expiring = |k: &[u8]| -> Vec<Vec<u8>> {
+            recs[&(0, k.to_vec())].field_expire_at_ms.iter().map(|(f, _)| f.clone()).collect()
+        };
+        assert_eq!(expiring(b"hash:hfe"), [b"a".to_vec(), b"\xff".to_vec()]);
+        assert_eq!(expiring(b"hash:large"), [b"f1".to_vec(), b"f150".to_vec(), b"\xff\x00".to_vec()]);
+    }
 }
 
-#[test]
-fn import_of_an_rdb_export_reproduces_the_server() {
+fn import_of_an_rdb_export_reproduces_the_server(kind: ServerKind) {
     let dir = Workdir::new("rdb_import");
-    let source = redis();
+    let source = redis_on(kind);
     fill(&source);
     let file = save(&source, &dir, "dump.rdb");
     for extra in [&["--chunk-size", "100"][..], &["--dump"][..]] {
-        let target = redis();
+        let target = redis_on(kind);
         let stream = rdb_export(&file, extra).stdout;
         run("redis-import").args(["--url", &target.url(), "--keep-db"]).stdin_bytes(stream).assert_success();
         let want = whole_keys(records(&live_export(&source, &[0, 1, 5], &[])));
@@ -291,10 +313,9 @@ fn import_of_an_rdb_export_reproduces_the_server() {
     }
 }
 
-#[test]
-fn filters_databases_stdin_and_zstd() {
+fn filters_databases_stdin_and_zstd(kind: ServerKind) {
     let dir = Workdir::new("rdb_filters");
-    let server = redis();
+    let server = redis_on(kind);
     fill(&server);
     let file = save(&server, &dir, "dump.rdb");
     let keys = |out: &decant_tests::Output| -> Vec<(u32, String)> {
@@ -341,33 +362,48 @@ fn records_header(stream: &[u8]) -> String {
     }
 }
 
-#[test]
-fn expired_keys_are_skipped_and_counted() {
+fn expired_keys_are_skipped_and_counted(kind: ServerKind) {
     let dir = Workdir::new("rdb_expired");
-    let server = redis();
+    let server = redis_on(kind);
     let mut c = connect(&server.url());
     q(&mut c, &[b"SET", b"temp:soon", b"x", b"PX", b"1500"]);
     q(&mut c, &[b"SET", b"temp:later", b"y", b"EX", b"3600"]);
+    let field_expiry = kind == ServerKind::Valkey9;
+    if field_expiry {
+        // A field that expires with the key's, one that stays.
+        q(&mut c, &[b"HSET", b"temp:fields", b"soon", b"1", b"stays", b"2"]);
+        q(&mut c, &[b"HPEXPIRE", b"temp:fields", b"1500", b"FIELDS", b"1", b"soon"]);
+    }
     let file = save(&server, &dir, "dump.rdb");
     std::thread::sleep(Duration::from_millis(1700));
     let out = rdb_export(&file, &["--log-format", "json"]);
-    let recs = records(&out.stdout);
+    let mut recs = records(&out.stdout);
+    if field_expiry {
+        let at = recs.iter().position(|r| r.key == b"temp:fields").expect("the hash with an expired field");
+        let fields = recs.remove(at);
+        assert_eq!(
+            fields.value,
+            RedisValue::Hash(vec![(b"stays".to_vec(), b"2".to_vec())]),
+            "the expired field is left out"
+        );
+        assert!(fields.field_expire_at_ms.is_empty(), "{fields:?}");
+        assert!(rdb_export(&file, &[]).stderr.contains("1 hash field(s) already expired (skipped)"));
+    }
     assert_eq!(recs.iter().map(|r| r.key.as_slice()).collect::<Vec<_>>(), vec![&b"temp:later"[..]]);
     assert!(out.stderr.contains("\"skipped\":1"), "{}", out.stderr);
     assert!(out.stderr.contains("\"expired\":1"), "{}", out.stderr);
     let out = rdb_export(&file, &[]);
     assert!(out.stderr.contains("1 already expired"), "{}", out.stderr);
     let out = rdb_export(&file, &["--include-expired"]);
-    assert_eq!(records(&out.stdout).len(), 2);
+    assert_eq!(records(&out.stdout).len(), if field_expiry { 3 } else { 2 });
 }
 
 /// A real file cut short at many offsets, and damaged at many offsets:
 /// always exit 2 with a message naming the byte offset, never a panic, never
 /// a sealed (complete-looking) stream.
-#[test]
-fn truncated_and_damaged_files_are_errors_never_panics() {
+fn truncated_and_damaged_files_are_errors_never_panics(kind: ServerKind) {
     let dir = Workdir::new("rdb_damage");
-    let server = RedisOptions::new().start();
+    let server = RedisOptions::new().server(kind).start();
     let mut c = connect(&server.url());
     q(&mut c, &[b"SET", b"s", "compressible ".repeat(40).as_bytes()]);
     q(&mut c, &[b"HSET", b"h", b"f", b"v", b"g", b"12"]);
@@ -412,3 +448,11 @@ fn truncated_and_damaged_files_are_errors_never_panics() {
     assert_eq!(out.code(), Some(2));
     assert!(out.stderr.contains("not an RDB file"), "{}", out.stderr);
 }
+
+decant_tests::on_both_servers!(
+    an_rdb_file_exports_the_same_records_as_the_live_server,
+    import_of_an_rdb_export_reproduces_the_server,
+    filters_databases_stdin_and_zstd,
+    expired_keys_are_skipped_and_counted,
+    truncated_and_damaged_files_are_errors_never_panics,
+);

@@ -358,6 +358,19 @@ pub enum TemplatePart {
     Padded(String, usize),
 }
 
+/// The widest zero padding a template may ask for: enough for any number a
+/// column holds, small enough that a typo cannot ask for megabytes per key.
+const MAX_ZERO_PAD: usize = 64;
+
+/// The width of a `|0N` zero-padding format: `02` → 2, `05` → 5, `010` → 10.
+pub(crate) fn zero_pad_width(format: &str) -> Option<usize> {
+    let digits = format.strip_prefix('0')?;
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok().filter(|w| (1..=MAX_ZERO_PAD).contains(w))
+}
+
 impl Template {
     /// Compiles `text`.
     pub fn parse(text: &str) -> Result<Template, PatternError> {
@@ -384,9 +397,7 @@ impl Template {
                         .ok_or_else(|| err(format!("'{{' at byte {i} is never closed")))?;
                     let inner = &text[i + 1..i + 1 + close];
                     let (name, pad) = match inner.split_once('|') {
-                        Some((n, p)) if p.len() > 1 && p.starts_with('0') && p.bytes().all(|b| b.is_ascii_digit()) => {
-                            (n, Some(p.len()))
-                        }
+                        Some((n, p)) if zero_pad_width(p).is_some() => (n, zero_pad_width(p)),
                         Some((_, p)) => {
                             return Err(err(format!(
                                 "{{{inner}}}: after '|' give 0N for a number zero-padded to N digits, not {p:?}"
@@ -574,5 +585,9 @@ mod tests {
         assert_eq!(t.parts()[3], TemplatePart::Padded("hour".into(), 2));
         assert_eq!(t.columns().collect::<Vec<_>>(), ["date", "hour"]);
         assert!(Template::parse("h:{hour|%H}").is_err());
+        // Regression: the width was the format's length, so `|05` padded to 2 digits.
+        assert_eq!(Template::parse("{id|05}").unwrap().parts()[0], TemplatePart::Padded("id".into(), 5));
+        assert_eq!(Template::parse("{id|010}").unwrap().parts()[0], TemplatePart::Padded("id".into(), 10));
+        assert!(Template::parse("{id|00}").is_err() && Template::parse("{id|0999}").is_err());
     }
 }

@@ -494,8 +494,8 @@ impl Rule {
                         Some(i) => Src::Capture(i),
                         None => self.source(&name, true)?,
                     };
-                    if let Some(width) = format.as_deref().filter(|f| f.len() > 1 && f.starts_with('0') && f.bytes().all(|b| b.is_ascii_digit())) {
-                        out.push(TemplateSrc::Padded(src, width.len()));
+                    if let Some(width) = format.as_deref().and_then(crate::pattern::zero_pad_width) {
+                        out.push(TemplateSrc::Padded(src, width));
                         continue;
                     }
                     let opts = match format {
