@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # decant benchmarks (release build, datasets generated on the fly).
 #   scripts/bench.sh            # the record format: pass-through and digest vs jq
-#   scripts/bench.sh NAME ...   # scripts/bench/NAME.sh (redis, sql, transform, proof)
+#   scripts/bench.sh NAME ...   # scripts/bench/NAME.sh (redis, sql, transform, proof, shard)
 # Figures go to BENCHMARKS.md by hand: this machine is noisy, so every figure
 # is a median of several runs, and a benchmark is never a test.
 set -euo pipefail

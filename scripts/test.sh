@@ -131,6 +131,20 @@ install_dynalite() {
 }
 install_dynalite
 
+# The Kubernetes manifests in examples/k8s/ are validated against the Job
+# schema (tests/tests/shard.rs) with the PyPI package kubernetes-validate,
+# which ships the API's JSON schemas (kubeconform is in no registry we reach).
+install_kubernetes_validate() {
+    [[ -x .venv/bin/kubernetes-validate ]] && return 0
+    note "installing kubernetes-validate 1.37 (PyPI) into .venv/"
+    if ! { [[ -x .venv/bin/pip ]] || python3 -m venv .venv; } ||
+        ! .venv/bin/pip install -q 'kubernetes-validate>=1.37,<1.38'; then
+        note "could not install kubernetes-validate (needs python3-venv and access to PyPI);" \
+            "the manifest test will fail, saying how to install it"
+    fi
+}
+install_kubernetes_validate
+
 # PostgreSQL refuses to run as root; as root the harness runs it as `postgres`.
 if [[ $(id -u) -eq 0 ]] && ! id -u postgres >/dev/null 2>&1; then
     note "creating user postgres"

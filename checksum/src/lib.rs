@@ -1,13 +1,11 @@
 //! `decant-checksum`: content digests of decant streams, files and live
 //! stores, and `--check` to re-check them later (like `sha256sum -c`).
 //!
-//! - [`source`]: opening an input — a file (plain or zstd), stdin, or a live
-//!   store through its exporter. Shared with `decant-diff` and `decant-verify`.
-//! - [`canon`]: the explicit normalisation flags shared by the three tools.
 //! - [`sums`]: the digests, the checksum-file wire format and `--check`.
+//!
+//! Opening inputs (files, stdin, live stores) and the normalisation flags
+//! are the `decant-check` library, shared with decant-diff and decant-verify.
 
-pub mod canon;
-pub mod source;
 pub mod sums;
 
 use std::io::Write as _;
@@ -17,9 +15,9 @@ use anyhow::Context as _;
 use clap::Parser;
 use decant_record::cli::{self, Outcome, EXIT_STATUS_HELP};
 
-use crate::canon::CanonicalArgs;
-use crate::source::{LiveOptions, SourceSpec};
 use crate::sums::{InputStatus, MAGIC};
+use decant_check::canon::CanonicalArgs;
+use decant_check::source::{LiveOptions, SourceSpec};
 
 const AFTER_HELP: &str = "\
 Output (wire format decant-checksum/1, one section per input):
@@ -84,6 +82,12 @@ pub struct Args {
     /// Read a live store's password from FILE (first line).
     #[arg(long, value_name = "FILE")]
     pub password_file: Option<PathBuf>,
+    /// Live stores: checksum only share I of N (numbered from 0), the records
+    /// `EXPORTER --shard I/N` exports (SQL key ranges, Redis slot ranges);
+    /// the sums say `# shard: I/N` and add up with --combine. A file's share
+    /// is in its header: --shard is for live stores only.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<decant_record::Shard>,
     /// With --check: print only failures.
     #[arg(short, long)]
     pub quiet: bool,
@@ -120,6 +124,7 @@ impl Args {
             password_file: self.password_file.clone(),
             exporter_dir: None,
             allow_unsealed: self.allow_unsealed,
+            shard: self.shard,
         }
     }
 
@@ -146,8 +151,8 @@ fn run_combine(args: &Args) -> anyhow::Result<Outcome> {
         files.push((path.display().to_string(), parsed));
     }
     let (options, total) = sums::combine(&files)?;
-    let canon = crate::canon::CanonicalArgs::from_flags(&options)
-        .map_err(|e| anyhow::anyhow!("the checksum files' options line: {e}"))?;
+    let canon =
+        CanonicalArgs::from_flags(&options).map_err(|e| anyhow::anyhow!("the checksum files' options line: {e}"))?;
     let out = decant_record::io::Output::create(args.output.as_deref()).context("creating the output")?;
     let mut out = std::io::BufWriter::new(out);
     out.write_all(sums::render_preamble(&canon).as_bytes())?;
@@ -162,6 +167,18 @@ fn run_combine(args: &Args) -> anyhow::Result<Outcome> {
 }
 
 fn run_sums(args: &Args) -> anyhow::Result<Outcome> {
+    if let Some(shard) = args.shard.filter(|s| !s.is_whole()) {
+        let not_live = match args.inputs.is_empty() {
+            true => Some("stdin"),
+            false => args.inputs.iter().map(String::as_str).find(|i| !SourceSpec::parse(i).is_live()),
+        };
+        if let Some(input) = not_live {
+            anyhow::bail!(
+                "--shard {shard} reads a share of a live store, but {input} is not one: a file's share is named \
+                 in its header (export it with --shard)"
+            );
+        }
+    }
     let config = sums::Config {
         canon: args.canon.clone(),
         live: args.live(),
@@ -235,7 +252,7 @@ fn run_check(args: &Args, file: &std::path::Path) -> anyhow::Result<Outcome> {
 /// dispatcher renders it for completions and man pages).
 pub fn command() -> clap::Command {
     use clap::CommandFactory as _;
-    decant_record::cli::with_help_sections(Args::command(), "", decant_record::conn::LIVE_ENV_HELP)
+    decant_record::cli::with_help_sections(Args::command(), "", &decant_record::conn::live_env_help())
 }
 
 /// `decant-checksum`'s `main`.

@@ -41,8 +41,8 @@ use decant_record::digest::{ContentDigest, GroupKey};
 use decant_record::parallel::{default_threads, Parallelism};
 use decant_record::{ReadError, Shard};
 
-use crate::canon::CanonicalArgs;
-use crate::source::{seal_status, LiveOptions, Source, SourceError, SourceSpec};
+use decant_check::canon::CanonicalArgs;
+use decant_check::source::{seal_status, LiveOptions, Source, SourceError, SourceSpec};
 
 /// The first line of a checksum file.
 pub const MAGIC: &str = "# decant-checksum/1";
@@ -439,6 +439,15 @@ fn check_one(saved: &SavedInput, config: &Config) -> anyhow::Result<CheckResult>
     let name = &saved.source;
     let mut lines = Vec::new();
     let spec = SourceSpec::parse(name);
+    // A live store's share is read again as that share.
+    let share_config;
+    let config = match saved.shard {
+        Some(shard) if spec.is_live() => {
+            share_config = Config { live: LiveOptions { shard: Some(shard), ..config.live.clone() }, ..config.clone() };
+            &share_config
+        }
+        _ => config,
+    };
     let now = match checksum(&spec, config) {
         Ok(now) => now,
         Err(e) if !spec.is_live() => {

@@ -188,7 +188,7 @@ fn title_first(page: &str) -> String {
 /// Where the tool's binary is: next to this executable, else the bare name
 /// for a `PATH` lookup.
 pub fn locate(tool: &Tool) -> PathBuf {
-    decant_checksum::source::find_sibling_binary(tool.binary, None)
+    decant_check::source::find_sibling_binary(tool.binary, None)
 }
 
 fn unknown_tool(name: &str) -> ExitCode {
@@ -338,6 +338,15 @@ mod tests {
         assert_eq!(find_tool("decant-diff").unwrap().name, "diff");
         assert_eq!(find_tool("redis-export").unwrap().binary, "redis-export");
         assert!(find_tool("nope").is_none());
+    }
+
+    #[test]
+    fn every_registered_store_has_its_exporter_and_importer_here() {
+        for store in decant_record::store::STORES {
+            for binary in [store.exporter, store.importer] {
+                assert!(TOOLS.iter().any(|t| t.binary == binary), "{}: {binary} is not in TOOLS", store.name);
+            }
+        }
     }
 
     #[test]

@@ -1,34 +1,22 @@
 //! `decant-diff A B`: record-level differences between two decant streams,
 //! files or live stores, keyed by primary key or Redis key.
 //!
-//! - [`entry`]: records → keyed entries with canonical hashes.
-//! - [`engine`]: the comparison, in memory or hash-partitioned on disk.
-//! - [`compare`]: field-by-field comparison (changed columns, float tolerance).
-//! - [`output`]: `diff` lines, the patch stream, the summary.
-//! - [`keymap`]: `--key-map` ID transformations.
-//! - [`sqlrange`]: two live SQL tables compared by range checksums inside
-//!   the databases, bisecting to the ranges that differ.
-
-pub mod compare;
-pub mod engine;
-pub mod entry;
-pub mod keymap;
-pub mod output;
-pub mod sqlrange;
+//!
+//! The comparison itself (inputs, engine, key maps, range checksums, output)
+//! is the `decant-check` library, shared with decant-verify and
+//! decant-checksum; this crate is the command.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use anyhow::Context as _;
 use clap::Parser;
-use decant_checksum::canon::CanonicalArgs;
-use decant_checksum::source::{LiveOptions, Source, SourceSpec};
+use decant_check::args::{CompareArgs, SideArgs};
+use decant_check::canon::CanonicalArgs;
+use decant_check::engine::{self, DiffStats, EngineConfig};
+use decant_check::pair::{load_spec, open_pair};
+use decant_check::source::{LiveOptions, SourceSpec};
+use decant_check::{output, sqlrange};
 use decant_record::cli::{self, LogFormat, Outcome, ReportArgs, EXIT_STATUS_HELP};
-use decant_transform::Transformer;
-
-use crate::engine::{DiffStats, EngineConfig};
-use crate::entry::{CompareOptions, EntryReader};
-use crate::keymap::KeyMap;
 
 const AFTER_HELP: &str = "\
 Output: one \"diff\" line per difference, read like diff(1) from A to B:
@@ -84,30 +72,12 @@ pub struct Args {
     /// No diff lines: only the summary and the exit status (like diff -q).
     #[arg(long, conflicts_with = "patch")]
     pub brief: bool,
-    /// Key columns: COLUMN[,COLUMN] for every table, or TABLE:COLUMN[,COLUMN]
-    /// (repeatable). Default: each table's primary key from its schema line.
-    #[arg(long, value_name = "SPEC")]
-    pub key: Vec<String>,
-    // The example's capture is not named n: clap renders "{n}" in help text as a line break.
-    /// Map A's IDs before comparing: FROM=TO for Redis keys
-    /// ("apikey:{id}=key:{id}"), TABLE.COLUMN@FROM=TO for a column
-    /// ("users.id@{id}=u-{id}"); repeatable.
-    #[arg(long, value_name = "RULE")]
-    pub key_map: Vec<KeyMap>,
+    #[command(flatten)]
+    pub compare: CompareArgs,
     /// Apply this decant-transform spec to A before comparing (when A and B
     /// differ in shape, e.g. Redis keys vs their SQL copy).
     #[arg(long, value_name = "FILE.toml")]
     pub spec: Option<PathBuf>,
-    /// Numbers within this relative tolerance are equal:
-    /// |a-b| <= TOL * max(1, |a|, |b|).
-    #[arg(long, value_name = "TOL")]
-    pub float_tolerance: Option<f64>,
-    /// Memory for A before partitioning to temporary files (e.g. 64M, 1G).
-    #[arg(long, value_name = "SIZE", default_value = "32M", value_parser = parse_size)]
-    pub memory: usize,
-    /// Directory for the temporary partitions (default: $TMPDIR).
-    #[arg(long, value_name = "DIR")]
-    pub temp_dir: Option<PathBuf>,
     /// Write to FILE instead of stdout.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -129,19 +99,8 @@ pub struct Args {
     /// is read whole: compare it with an export made with the same --where.
     #[arg(long = "where", value_name = "TABLE:CONDITION")]
     pub wheres: Vec<String>,
-    /// Live Redis: only keys matching this pattern (repeatable).
-    #[arg(long = "match", value_name = "PATTERN")]
-    pub matches: Vec<String>,
-    /// Read a file side that begins with a header but lacks its "end"
-    /// trailer (cut short); without it that is an error (exit 2).
-    #[arg(long)]
-    pub allow_unsealed: bool,
-    /// Password file for a live A.
-    #[arg(long, value_name = "FILE")]
-    pub left_password_file: Option<PathBuf>,
-    /// Password file for a live B.
-    #[arg(long, value_name = "FILE")]
-    pub right_password_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub sides: SideArgs,
     /// Two live SQL stores: fetch and compare every row instead of comparing
     /// range checksums inside the databases first.
     #[arg(long)]
@@ -159,87 +118,8 @@ pub struct Args {
     pub report: ReportArgs,
 }
 
-/// Parses `64M`, `1G`, `512K`, `1000` (bytes).
-pub fn parse_size(s: &str) -> Result<usize, String> {
-    let t = s.trim();
-    let (num, mult) = match t.char_indices().last() {
-        Some((i, c)) if c.is_ascii_alphabetic() => {
-            let m: usize = match c.to_ascii_uppercase() {
-                'K' => 1 << 10,
-                'M' => 1 << 20,
-                'G' => 1 << 30,
-                'B' => 1,
-                _ => return Err(format!("bad size {s:?}: use a number with K, M or G")),
-            };
-            (&t[..i], m)
-        }
-        _ => (t, 1),
-    };
-    let n: usize = num.trim().parse().map_err(|_| format!("bad size {s:?}: use a number with K, M or G"))?;
-    Ok(n.saturating_mul(mult))
-}
-
-/// Opens both sides as entry readers.
-pub fn open_pair(
-    a: &SourceSpec,
-    b: &SourceSpec,
-    live_a: &LiveOptions,
-    live_b: &LiveOptions,
-    opts: &CompareOptions,
-    spec: Option<&Arc<Transformer>>,
-) -> anyhow::Result<(EntryReader, EntryReader)> {
-    if a == &SourceSpec::Stdin && b == &SourceSpec::Stdin {
-        anyhow::bail!("A and B cannot both be stdin");
-    }
-    let left = Source::open(a, live_a)?;
-    let mut left = EntryReader::new(left, opts, true);
-    if let Some(t) = spec {
-        left = left.with_transform(t.clone());
-    }
-    // B is read after A: its exporter starts then.
-    let (b, live_b) = (b.clone(), live_b.clone());
-    let right = EntryReader::lazy(b.display_name(), move || Source::open(&b, &live_b), opts, false);
-    Ok((left, right))
-}
-
-/// How each live side is read: `--tables`, `--match`, its password file, and
-/// `--where` for SQL stores (checked here, so a bad one fails before any
-/// work; a Redis side with `--where` is a usage error).
-pub fn live_options(
-    a: &SourceSpec,
-    b: &SourceSpec,
-    tables: &[String],
-    matches: &[String],
-    wheres: &[String],
-    password_files: [Option<&PathBuf>; 2],
-) -> anyhow::Result<(LiveOptions, LiveOptions)> {
-    sqlrange::parse_wheres(wheres)?;
-    let store = |s: &SourceSpec| match s {
-        SourceSpec::Url(u) => decant_record::conn::ConnUrl::parse(u).ok().map(|c| c.store()),
-        _ => None,
-    };
-    let sql = |s: Option<decant_record::conn::Store>| s.is_some_and(|s| s != decant_record::conn::Store::Redis);
-    let (sa, sb) = (store(a), store(b));
-    if !(wheres.is_empty() || sql(sa) || sql(sb)) {
-        anyhow::bail!("--where filters the rows of live SQL stores, and neither side is one");
-    }
-    let side = |s: Option<decant_record::conn::Store>, pw: Option<&PathBuf>| {
-        let mut o = LiveOptions::new(tables, matches, pw);
-        if sql(s) {
-            o.wheres = wheres.to_vec();
-        }
-        o
-    };
-    Ok((side(sa, password_files[0]), side(sb, password_files[1])))
-}
-
-/// Loads a transform spec.
-pub fn load_spec(path: Option<&std::path::Path>) -> anyhow::Result<Option<Arc<Transformer>>> {
-    path.map(|p| Transformer::from_file(p).map(Arc::new).map_err(|e| anyhow::anyhow!("--spec: {e}"))).transpose()
-}
-
 /// Prints the summary on stderr.
-pub fn print_summary(stats: &DiffStats, report: &ReportArgs) {
+pub fn print_summary(stats: &DiffStats, report: &ReportArgs, canon: &decant_record::digest::CanonicalOptions) {
     if report.quiet {
         return;
     }
@@ -258,6 +138,10 @@ pub fn print_summary(stats: &DiffStats, report: &ReportArgs) {
                     total.changed
                 )
             });
+            if let Some(note) = decant_check::options_note(total.equal_by_options, canon) {
+                t.push_str(&note);
+                t.push('\n');
+            }
             t.lines().map(|l| format!("{}: {l}\n", cli::tool_name())).collect::<String>()
         }
         LogFormat::Json => {
@@ -281,40 +165,24 @@ pub fn print_summary(stats: &DiffStats, report: &ReportArgs) {
     cli::log_lines("info", &text);
 }
 
-/// Prints a warning on stderr the first time this process sees it: a
-/// checker reads a side more than once (verify's keyed second pass), and a
-/// warning about the data is said once.
-pub fn warn_once(message: String) {
-    decant_checksum::source::say_once(&cli::redact(&format!("{}: {message}", cli::tool_name())));
-}
-
 /// Runs `decant-diff`.
 pub fn run(args: &Args) -> anyhow::Result<Outcome> {
     let a = SourceSpec::parse(&args.left);
     let b = SourceSpec::parse(&args.right);
-    let opts = CompareOptions::from_flags(&args.key, args.canon.options(), args.float_tolerance, &args.key_map)?
-        .with_filters(&args.ignore_columns, &args.tables)?;
+    let opts = args.compare.options(&args.canon)?.with_filters(&args.ignore_columns, &args.tables)?;
     let config = EngineConfig {
         compare: opts.clone(),
-        memory_limit: args.memory,
-        temp_dir: args.temp_dir.clone(),
+        memory_limit: args.compare.memory,
+        temp_dir: args.compare.temp_dir.clone(),
         ..EngineConfig::default()
     };
     let out = decant_record::io::Output::create(args.output.as_deref()).context("creating the output")?;
-    let (mut live_a, mut live_b) = live_options(
-        &a,
-        &b,
-        &args.tables,
-        &args.matches,
-        &args.wheres,
-        [args.left_password_file.as_ref(), args.right_password_file.as_ref()],
-    )?;
-    live_a.allow_unsealed = args.allow_unsealed;
-    live_b.allow_unsealed = args.allow_unsealed;
+    let (live_a, live_b) = args.sides.live_options(&a, &b, &args.tables, &args.wheres)?;
     // Range checksums are computed in the databases over whole rows.
     let use_ranges = !args.no_range_checksums
+        && args.sides.share().is_none()
         && sqlrange::applies(&a, &b)
-        && args.key_map.is_empty()
+        && args.compare.key_map.is_empty()
         && args.spec.is_none()
         && args.ignore_columns.is_empty();
     let (a_name, b_name) = (a.display_name(), b.display_name());
@@ -333,7 +201,7 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
         sink.finish()?.finish().context("writing the output")?;
         stats
     };
-    print_summary(&stats, &args.report);
+    print_summary(&stats, &args.report, &opts.canon);
     Ok(if stats.total().differences() == 0 { Outcome::Success } else { Outcome::Failed })
 }
 
@@ -366,7 +234,7 @@ fn compare(
 /// dispatcher renders it for completions and man pages).
 pub fn command() -> clap::Command {
     use clap::CommandFactory as _;
-    decant_record::cli::with_help_sections(Args::command(), "", decant_record::conn::LIVE_ENV_HELP)
+    decant_record::cli::with_help_sections(Args::command(), "", &decant_record::conn::live_env_help())
 }
 
 /// `decant-diff`'s `main`.
@@ -376,17 +244,4 @@ pub fn main() -> std::process::ExitCode {
         let args = Args::from_arg_matches(&decant_record::cli::get_matches(command())).unwrap_or_else(|e| e.exit());
         run(&args)
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sizes() {
-        assert_eq!(parse_size("64M").unwrap(), 64 << 20);
-        assert_eq!(parse_size("1g").unwrap(), 1 << 30);
-        assert_eq!(parse_size("1000").unwrap(), 1000);
-        assert!(parse_size("12X").is_err());
-    }
 }

@@ -12,31 +12,7 @@ use url::Url;
 
 use crate::cli::register_secret;
 
-/// The stores decant talks to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Store {
-    /// `redis://` or `rediss://` (TLS).
-    Redis,
-    /// `mysql://` or `mariadb://`.
-    MySql,
-    /// `postgres://` or `postgresql://`.
-    Postgres,
-    /// `sqlite://`.
-    Sqlite,
-}
-
-impl Store {
-    /// The store a URL scheme names.
-    pub fn from_scheme(scheme: &str) -> Option<Store> {
-        Some(match scheme {
-            "redis" | "rediss" | "redis+unix" | "unix" => Store::Redis,
-            "mysql" | "mariadb" => Store::MySql,
-            "postgres" | "postgresql" => Store::Postgres,
-            "sqlite" => Store::Sqlite,
-            _ => return None,
-        })
-    }
-}
+pub use crate::store::Store;
 
 /// Whether a URL names where data comes from or where it goes (selects the
 /// `SOURCE_*` or `TARGET_*` environment variables).
@@ -132,16 +108,13 @@ impl ConnUrl {
         let url = Url::parse(text)
             .map_err(|e| invalid(format!("{e}; if the password holds special characters, {ENCODE_HINT}")))?;
         let store = Store::from_scheme(url.scheme()).ok_or_else(|| {
-            invalid(format!(
-                "unknown scheme {:?} (expected redis, rediss, redis+unix, mysql, postgres or sqlite)",
-                url.scheme()
-            ))
+            invalid(format!("unknown scheme {:?} (expected {})", url.scheme(), crate::store::known_schemes()))
         })?;
         // "postgres://app:12/x@host/db" parses (host "app", port 12, path
         // "/x@host/db"): an "@" after the host part means a password with a
         // "/", "?" or "#" in it.
         let after_host = &url[url::Position::AfterPort..];
-        if store != Store::Sqlite && url.password().is_none() && after_host.contains('@') {
+        if store.capabilities().url_has_host && url.password().is_none() && after_host.contains('@') {
             return Err(invalid(format!("\"@\" after the host: {ENCODE_HINT}")));
         }
         if let Some(pw) = url.password() {
@@ -329,12 +302,7 @@ impl ConnUrl {
 /// `PGPASSWORD` (libpq), `MYSQL_PWD` (mysql, mariadb), `REDISCLI_AUTH`
 /// (redis-cli). Used when neither the URL nor `--password-file` gives one.
 pub fn password_env(store: Store) -> Option<&'static str> {
-    match store {
-        Store::Postgres => Some("PGPASSWORD"),
-        Store::MySql => Some("MYSQL_PWD"),
-        Store::Redis => Some("REDISCLI_AUTH"),
-        Store::Sqlite => None,
-    }
+    store.info().password_env
 }
 
 /// A PostgreSQL URL from the libpq variables (`PGHOST`, `PGPORT`, `PGUSER`,
@@ -387,36 +355,24 @@ fn url_from_libpq_env(store: Store) -> Option<String> {
 pub fn env_help(store: Store, role: Role) -> String {
     let p = role.prefix();
     let mut out = format!("Environment:\n  {p}_URL  the URL, when --url is not given\n");
-    match store {
-        Store::Redis => {
-            out.push_str(&format!(
-                "  {p}_REDIS_HOST, _PORT, _DB, _PASSWORD, _TLS  the URL in parts,\n      when neither --url nor {p}_URL is given\n"
-            ));
-            out.push_str("  REDISCLI_AUTH  the password, as redis-cli reads it\n");
-        }
-        Store::MySql => out.push_str("  MYSQL_PWD  the password, as the mysql and mariadb clients read it\n"),
-        Store::Postgres => {
-            out.push_str(&format!(
-                "  PGHOST, PGPORT, PGUSER, PGDATABASE  the URL in parts,\n      when neither --url nor {p}_URL is given\n"
-            ));
-            out.push_str("  PGPASSWORD, PGPASSFILE  the password (or ~/.pgpass), as libpq reads them\n");
-            out.push_str("  PGSSLMODE  TLS: disable, prefer, require, verify-ca, verify-full\n");
-        }
-        Store::Sqlite => {}
-    }
+    out.push_str(&store.info().env_help.replace("{P}", p));
     out.push_str("  A password in the URL, or from --password-file, comes first.\n");
     out
 }
 
 /// The environment section of `--help` for the tools that read live stores
-/// by URL (decant-checksum, decant-diff, decant-verify).
-pub const LIVE_ENV_HELP: &str = "\
-Environment (live store URLs without a password, and no --password-file):
-  PGPASSWORD, PGPASSFILE  PostgreSQL password (or ~/.pgpass), as libpq reads them
-  MYSQL_PWD               MySQL / MariaDB password, as the mysql client reads it
-  REDISCLI_AUTH           Redis password, as redis-cli reads it
-  A URL written with its password hidden (user:***@host, as in a checksum file)
-  takes its password from these too.";
+/// by URL (decant-checksum, decant-diff, decant-verify): each store's
+/// password variables, from the registry.
+pub fn live_env_help() -> String {
+    let mut out = String::from("Environment (live store URLs without a password, and no --password-file):\n");
+    for (vars, text) in crate::store::STORES.iter().filter_map(|s| s.password_help) {
+        out.push_str(&format!("  {vars:<22}  {text}\n"));
+    }
+    out.push_str(
+        "  A URL written with its password hidden (user:***@host, as in a checksum file)\n  takes its password from these too.",
+    );
+    out
+}
 
 impl fmt::Display for ConnUrl {
     fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {

@@ -56,7 +56,8 @@ pub struct CanonicalOptions {
     pub time_precision: Option<u8>,
     /// How extra fraction digits are dropped.
     pub rounding: Rounding,
-    /// Treat empty strings (and empty byte strings) as NULL.
+    /// Treat empty strings (and empty byte strings) as NULL, and a row
+    /// without a column as one with that column NULL.
     pub null_equals_empty: bool,
     /// Leave Redis expiries out of the digest.
     pub ignore_expiry: bool,
@@ -871,12 +872,24 @@ fn canonical_row_with(
     order.extend(0..data.0.len());
     order.sort_unstable_by(|&a, &b| data.0[a].0.cmp(&data.0[b].0));
     out.push(b'R');
+    let count_at = out.len();
     out.extend_from_slice(&(order.len() as u64).to_le_bytes());
+    let mut count = order.len() as u64;
     for &position in order.iter() {
         let (name, value) = &data.0[position];
+        let column_at = out.len();
         put_str(out, name.as_bytes());
+        let value_at = out.len();
         canonical_value(value, type_of(position, name), opts, out);
+        // --null-equals-empty: a NULL (or empty) column is the same row as one
+        // without that column, as a DynamoDB item leaves out an attribute the
+        // application did not set where MySQL keeps a NULL column.
+        if opts.null_equals_empty && out.len() == value_at + 1 && out[value_at] == 0 {
+            out.truncate(column_at);
+            count -= 1;
+        }
     }
+    out[count_at..count_at + 8].copy_from_slice(&count.to_le_bytes());
 }
 
 fn put_str(out: &mut Vec<u8>, b: &[u8]) {

@@ -26,6 +26,7 @@
 //! - [`digest`]: canonical form and order-independent content digests.
 //! - [`parallel`]: digests and validated pass-through on several threads.
 //! - [`conn`]: connection URLs, env fallbacks, password redaction.
+//! - [`store`]: the store registry: schemes, binaries, capabilities.
 //! - [`interrupt`]: Ctrl-C / SIGTERM: partial outputs removed, exit 130 / 143.
 //! - [`metrics`]: `--metrics-file` (Prometheus text format).
 //! - [`cli`]: exit codes, the `main` wrapper, common flags, progress, summary,
@@ -44,6 +45,7 @@ pub mod reader;
 pub mod record;
 pub mod schema;
 pub mod shard;
+pub mod store;
 pub mod time;
 pub mod value;
 pub mod view;

@@ -62,6 +62,43 @@ impl Shard {
     }
 }
 
+/// The share an importer's input is: the stream header's `shard`, checked
+/// against the `--shard` flag when both are given. `None` (or `0/1`) is the
+/// whole job. The flag is a promise about the input, so a disagreement is an
+/// error rather than a choice: importing share 2's stream as share 1 would
+/// record share 1's progress for share 2's rows.
+pub fn input_share(flag: Option<Shard>, header: Option<Shard>) -> Result<Option<Shard>, String> {
+    let flag = flag.filter(|s| !s.is_whole());
+    let header = header.filter(|s| !s.is_whole());
+    match (flag, header) {
+        (Some(f), Some(h)) if f != h => {
+            Err(format!("--shard {f} but the input's header says it is share {h}: give each share its own stream"))
+        }
+        (Some(f), None) => Err(format!(
+            "--shard {f} but the input's header names no share (a whole export, or not written by a sharded \
+             exporter): drop --shard, or import the stream of `EXPORTER --shard {f}`"
+        )),
+        (_, h) => Ok(h),
+    }
+}
+
+/// Checks that a `--state` file saved for share `saved` may be resumed by a
+/// run of share `this` (`None`: the whole job). Each share has its own state
+/// file; resuming another share's would skip lines of this share's stream
+/// that were never written.
+pub fn check_state_share(saved: Option<Shard>, this: Option<Shard>, state_file: &str) -> Result<(), String> {
+    let name = |s: Option<Shard>| s.map_or_else(|| "the whole job (no --shard)".to_owned(), |s| format!("share {s}"));
+    if saved.filter(|s| !s.is_whole()) == this.filter(|s| !s.is_whole()) {
+        return Ok(());
+    }
+    Err(format!(
+        "state file {state_file} is the progress of {}, but this input is {}: each share needs its own --state \
+         file (e.g. --state shop-$I.state)",
+        name(saved),
+        name(this)
+    ))
+}
+
 impl fmt::Display for Shard {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}/{}", self.index, self.count)
@@ -117,6 +154,22 @@ mod tests {
             let err = bad.parse::<Shard>().unwrap_err();
             assert!(err.contains("expected I/N"), "{bad}: {err}");
         }
+    }
+
+    #[test]
+    fn the_flag_must_agree_with_the_header() {
+        let s = |t: &str| Some(t.parse::<Shard>().unwrap());
+        assert_eq!(input_share(None, s("1/3")), Ok(s("1/3")));
+        assert_eq!(input_share(s("1/3"), s("1/3")), Ok(s("1/3")));
+        assert_eq!(input_share(None, None), Ok(None));
+        assert_eq!(input_share(s("0/1"), None), Ok(None));
+        assert!(input_share(s("2/3"), s("1/3")).unwrap_err().contains("header says it is share 1/3"));
+        assert!(input_share(s("2/3"), None).unwrap_err().contains("names no share"));
+        assert!(check_state_share(s("1/3"), s("1/3"), "f").is_ok());
+        assert!(check_state_share(None, None, "f").is_ok());
+        let e = check_state_share(s("1/3"), s("2/3"), "a.state").unwrap_err();
+        assert!(e.contains("a.state is the progress of share 1/3, but this input is share 2/3"), "{e}");
+        assert!(check_state_share(None, s("2/3"), "f").unwrap_err().contains("the whole job"));
     }
 
     #[test]

@@ -344,6 +344,15 @@ fn null_equals_empty_option() {
     assert_eq!(digest_with(&opts, &v(Value::Null)), digest_with(&opts, &v(text(""))));
     assert_eq!(digest_with(&opts, &v(Value::Null)), digest_with(&opts, &v(Value::Bytes(vec![]))));
     assert_ne!(digest_with(&opts, &v(Value::Null)), digest_with(&opts, &v(text(" "))));
+    // A missing column (a DynamoDB attribute left out) is NULL too, under the
+    // option only; a present value is never the same as a missing one.
+    let pair = |x: Value| [row("t", &[("id", Value::Int(1)), ("s", x)])];
+    let alone = [row("t", &[("id", Value::Int(1))])];
+    assert_ne!(digest(&pair(Value::Null)), digest(&alone));
+    assert_eq!(digest_with(&opts, &pair(Value::Null)), digest_with(&opts, &alone));
+    assert_eq!(digest_with(&opts, &pair(text(""))), digest_with(&opts, &alone));
+    assert_ne!(digest_with(&opts, &pair(text("x"))), digest_with(&opts, &alone));
+    assert_ne!(digest_with(&opts, &pair(Value::Int(0))), digest_with(&opts, &alone));
 }
 
 #[test]

@@ -1,5 +1,8 @@
-//! decant store clients: the code that talks to a store, used by its source
-//! (in `decant-export`) and its sink (in `decant-import`) from one place, so
-//! an importer never depends on an exporter crate.
+//! decant store clients: each store's connection code, in one place that its
+//! exporter (`export/`) and its importer (`import/`) both use, so the two
+//! directions connect, authenticate and verify TLS the same way and an
+//! importer never depends on an exporter crate. One module per store; what
+//! each store can do is in the registry (`decant_record::store`).
 
 pub mod dynamodb;
+pub mod redis;

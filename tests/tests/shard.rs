@@ -295,3 +295,395 @@ fn redis_cluster_shards_are_disjoint_and_cover_the_three_masters() {
     }
     check_shards("redis-export", &["--url", &cluster.url(), "--cluster"], 100);
 }
+
+// ---------------------------------------------------------------------------
+// Importers, live checkers, RDB files and the orchestrator examples.
+
+/// A SQLite source with the three key kinds, exported as 3 shares into files.
+fn sqlite_share_files(wd: &Workdir) -> (String, Vec<std::path::PathBuf>) {
+    let file = wd.join("src.db");
+    Cmd::new("sqlite3").arg(&file).stdin_bytes(tables_sql("TEXT")).assert_success();
+    let url = format!("sqlite://{}", file.display());
+    let files = (0..3)
+        .map(|i| {
+            let out = wd.join(format!("share-{i}.ndjson"));
+            run("sqlite-export").args(["--url", &url, "--shard", &format!("{i}/3"), "-o"]).arg(&out).assert_success();
+            out
+        })
+        .collect();
+    (url, files)
+}
+
+#[test]
+fn an_importer_takes_the_share_from_the_header_and_keeps_each_shares_state_apart() {
+    let wd = Workdir::new("shard-import");
+    let (_, files) = sqlite_share_files(&wd);
+    let target = format!("sqlite://{}", wd.join("dst.db").display());
+    let schema = run("sqlite-export").args(["--url", &format!("sqlite://{}", wd.join("src.db").display())]);
+    let schema = schema.args(["--schema-only"]).assert_success();
+    assert!(!schema.stdout_str().contains(r#""kind":"row""#), "--schema-only wrote rows");
+    run("sqlite-import").args(["--url", &target, "--create-tables"]).stdin_bytes(schema.stdout).assert_success();
+    let state = |i: usize| wd.join(format!("share-{i}.state"));
+    // The flag must agree with the header; a whole stream is not a share.
+    run("sqlite-import")
+        .args(["--url", &target, "--shard", "2/3", "-i"])
+        .arg(&files[1])
+        .output()
+        .assert_code(2)
+        .assert_stderr_contains("--shard 2/3 but the input's header says it is share 1/3");
+    // --truncate in one share would wipe the rows the others wrote.
+    run("sqlite-import")
+        .args(["--url", &target, "--truncate", "-i"])
+        .arg(&files[1])
+        .output()
+        .assert_code(2)
+        .assert_stderr_contains("--truncate with share 1/3");
+    for (i, file) in files.iter().enumerate() {
+        let out = run("sqlite-import")
+            .args(["--url", &target, "--shard", &format!("{i}/3"), "--state"])
+            .arg(state(i))
+            .arg("-i")
+            .arg(file)
+            .assert_success();
+        assert!(out.stderr.lines().any(|l| l.ends_with(&format!("shard {i}/3"))), "{}", out.stderr);
+        let saved = wd.read_to_string(state(i));
+        assert!(saved.contains(&format!("\"shard\": \"{i}/3\"")), "{saved}");
+    }
+    // Another share's state file is refused, before anything is written.
+    run("sqlite-import")
+        .args(["--url", &target, "--state"])
+        .arg(state(0))
+        .arg("-i")
+        .arg(&files[2])
+        .output()
+        .assert_code(2)
+        .assert_stderr_contains("is the progress of share 0/3, but this input is share 2/3");
+    // The three shares are the source, each row once.
+    let sums = |url: &str| group_lines(run("decant-checksum").arg(url).assert_success().stdout_str());
+    assert_eq!(sums(&target), sums(&format!("sqlite://{}", wd.join("src.db").display())));
+}
+
+#[test]
+fn live_checksums_of_shares_are_the_exported_shares_and_add_up() {
+    let wd = Workdir::new("shard-live-sums");
+    let (url, files) = sqlite_share_files(&wd);
+    let r = decant_tests::redis();
+    r.cli(["EVAL", "for i = 1, 200 do redis.call('SET', 'a:' .. i, i) redis.call('SADD', '{b}:' .. i, i) end", "0"]);
+    let redis_url = r.url();
+    let redis_files: Vec<std::path::PathBuf> = (0..3)
+        .map(|i| {
+            let out = wd.join(format!("redis-{i}.ndjson"));
+            run("redis-export")
+                .args(["--url", &redis_url, "--shard", &format!("{i}/3"), "-o"])
+                .arg(&out)
+                .assert_success();
+            out
+        })
+        .collect();
+    for (url, files) in [(&url, &files), (&redis_url, &redis_files)] {
+        let mut live_sums = Vec::new();
+        for (i, file) in files.iter().enumerate() {
+            let b3 = wd.join(format!("live-{i}.b3"));
+            run("decant-checksum").args(["--shard", &format!("{i}/3"), url, "-o"]).arg(&b3).assert_success();
+            let text = wd.read_to_string(&b3);
+            assert!(text.contains(&format!("# shard: {i}/3\n")), "{text}");
+            let of_file = run("decant-checksum").arg(file).assert_success();
+            assert_eq!(group_lines(&text), group_lines(of_file.stdout_str()), "{url} share {i}");
+            // --check reads the live store's share again as that share.
+            run("decant-checksum").arg("--check").arg(&b3).assert_success();
+            live_sums.push(b3);
+        }
+        let total = run("decant-checksum").arg("--combine").args(&live_sums).assert_success();
+        let whole = run("decant-checksum").arg(url).assert_success();
+        assert_eq!(group_lines(total.stdout_str()), group_lines(whole.stdout_str()), "{url}");
+    }
+    run("decant-checksum")
+        .args(["--shard", "1/3"])
+        .arg(&files[1])
+        .output()
+        .assert_code(2)
+        .assert_stderr_contains("is not one: a file's share is named in its header");
+    // A changed key is found by its share's diff only.
+    let copy = decant_tests::redis();
+    run("redis-import")
+        .arg("--url")
+        .arg(copy.url())
+        .stdin_bytes(run("redis-export").args(["--url", &redis_url]).assert_success().stdout)
+        .assert_success();
+    // decant-verify per share, its reports combined: all shares, once each.
+    let verify_shares = |tag: &str| -> Vec<std::path::PathBuf> {
+        (0..3)
+            .map(|i| {
+                let out = run("decant-verify")
+                    .args(["--shard", &format!("{i}/3"), "--json", "--left", &redis_url, "--right", &copy.url()])
+                    .output();
+                assert!(matches!(out.code(), Some(0 | 1)), "{}", out.stderr);
+                wd.write(format!("verify-{tag}-{i}.json"), out.stdout_str())
+            })
+            .collect()
+    };
+    let reports = verify_shares("same");
+    let combined = run("decant-verify").arg("--combine").args(&reports).assert_success();
+    assert!(combined.stderr.contains("verification passed (all shares)"), "{}", combined.stderr);
+    run("decant-verify")
+        .arg("--combine")
+        .args(&reports[..2])
+        .output()
+        .assert_code(2)
+        .assert_stderr_contains("missing share(s) 2/3");
+    run("decant-verify")
+        .arg("--combine")
+        .args([&reports[0], &reports[1], &reports[1], &reports[2]])
+        .output()
+        .assert_code(2)
+        .assert_stderr_contains("share 1/3 given twice");
+    copy.cli(["SET", "a:7", "changed"]);
+    let reports = verify_shares("changed");
+    run("decant-verify")
+        .arg("--combine")
+        .args(&reports)
+        .output()
+        .assert_code(1)
+        .assert_stderr_contains("failed share(s): ");
+    let mut differing = Vec::new();
+    for i in 0..3 {
+        let out = run("decant-diff").args(["--shard", &format!("{i}/3"), &redis_url, &copy.url()]).output();
+        match out.code() {
+            Some(0) => {}
+            Some(1) => {
+                assert!(out.stdout_str().contains("a:7"), "{}", out.stdout_str());
+                differing.push(i);
+            }
+            c => panic!("decant-diff --shard {i}/3: exit {c:?}\n{}", out.stderr),
+        }
+    }
+    assert_eq!(differing.len(), 1, "the change is in one share: {differing:?}");
+}
+
+#[test]
+fn rdb_file_shares_are_the_live_shares() {
+    let r = decant_tests::redis();
+    r.cli([
+        "EVAL",
+        "for i = 1, 120 do redis.call('SET', 'k:' .. i, i) redis.call('HSET', '{grp' .. (i % 4) .. '}:h' .. i, 'f', i) end",
+        "0",
+    ]);
+    r.cli(["SAVE"]);
+    let rdb = r.dir().join("dump.rdb");
+    assert!(rdb.is_file(), "no {}", rdb.display());
+    let rdb = rdb.display().to_string();
+    check_shards("redis-export", &["--rdb", &rdb], 240);
+    // The same slot ranges as a live export: share i of the file is share i of the server.
+    for i in 0..3 {
+        let share = format!("{i}/3");
+        let mut of_file = parse(&run("redis-export").args(["--rdb", &rdb, "--shard", &share]).assert_success()).rows;
+        let mut live = parse(&run("redis-export").args(["--url", &r.url(), "--shard", &share]).assert_success()).rows;
+        of_file.sort();
+        live.sort();
+        assert_eq!(of_file, live, "share {share}");
+    }
+}
+
+/// The Jobs of `examples/k8s/NAME`, validated against the Kubernetes Job
+/// schema (strict) by tests/fixtures/k8s/jobs.py: name -> essentials + script.
+fn k8s_jobs(name: &str) -> serde_json::Value {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let python = root.join(".venv/bin/python");
+    assert!(
+        python.is_file(),
+        "no {}: run scripts/test.sh, or `python3 -m venv .venv && .venv/bin/pip install 'kubernetes-validate>=1.37,<1.38'` \
+         in the repository root",
+        python.display()
+    );
+    let out = Cmd::new(python)
+        .arg(root.join("tests/fixtures/k8s/jobs.py"))
+        .arg(root.join("examples/k8s").join(name))
+        .output();
+    assert_eq!(out.code(), Some(0), "{name} is not a valid Job manifest:\n{}", out.stderr);
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// The script of a Job's container, after checking it is run by `sh -ec`.
+fn job_script(jobs: &serde_json::Value, name: &str) -> String {
+    let job = &jobs[name];
+    assert_eq!(job["command"], serde_json::json!(["/bin/sh", "-ec"]), "{name}");
+    assert_eq!(job["restart_policy"], "Never", "{name}: failed pods are retried by the Job controller");
+    job["args"][0].as_str().unwrap_or_else(|| panic!("{name}: no script")).to_owned()
+}
+
+/// Checks the Indexed Job that runs the shares: one pod per share, the pod's
+/// index as the share, retried per index.
+fn check_indexed_job(jobs: &serde_json::Value, name: &str) -> String {
+    let job = &jobs[name];
+    assert_eq!(job["completion_mode"], "Indexed", "{name}");
+    assert_eq!(job["env"]["N"].as_str().unwrap(), job["completions"].to_string(), "{name}: N = completions");
+    assert_eq!(job["parallelism"], job["completions"], "{name}: one pod per share, all at once");
+    assert!(job["backoff_limit_per_index"].as_u64().is_some_and(|n| n >= 1), "{name}: a failed share is retried");
+    let script = job_script(jobs, name);
+    assert!(script.contains("i=$JOB_COMPLETION_INDEX"), "{script}");
+    assert!(script.matches("--shard \"$i/$N\"").count() >= 2, "export and import take the share: {script}");
+    assert!(script.contains("--state \"$share.state\""), "each share has its own state: {script}");
+    script
+}
+
+/// Runs a manifest's script as its pod would: `sh -ec`, the decant binaries
+/// on PATH, the pod's environment; in its own process group, so that a kill
+/// takes the whole pod.
+fn pod(script: &str, index: Option<u32>, env: &[(&str, String)]) -> std::process::Command {
+    use std::os::unix::process::CommandExt as _;
+    let bins = decant_tests::bin("decant-checksum").parent().unwrap().to_owned();
+    let path = format!("{}:{}", bins.display(), std::env::var("PATH").unwrap_or_default());
+    let mut cmd = std::process::Command::new("/bin/sh");
+    cmd.arg("-ec").arg(script).env("PATH", path).process_group(0);
+    if let Some(i) = index {
+        cmd.env("JOB_COMPLETION_INDEX", i.to_string());
+    }
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.stdin(std::process::Stdio::null()).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+    cmd
+}
+
+fn pod_output(cmd: &mut std::process::Command, what: &str) -> (String, String) {
+    let out = cmd.output().unwrap_or_else(|e| panic!("{what}: {e}"));
+    let (stdout, stderr) =
+        (String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned());
+    assert!(out.status.success(), "{what}: {}\n{stderr}", out.status);
+    (stdout, stderr)
+}
+
+/// The `line` a state file has committed, and whether the run finished.
+fn state_line(path: &std::path::Path) -> Option<(u64, bool)> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let v: serde_json::Value = serde_json::from_str(&text).ok()?;
+    Some((v["line"].as_u64()?, v["finished"].as_bool().unwrap_or(false)))
+}
+
+#[test]
+fn k8s_mysql_to_postgres_shares_run_concurrently_and_a_killed_one_resumes() {
+    let jobs = k8s_jobs("mysql-to-postgres.yaml");
+    let copy = check_indexed_job(&jobs, "shop-copy");
+    let (schema, verify) = (job_script(&jobs, "shop-schema"), job_script(&jobs, "shop-verify"));
+
+    let m = mariadb();
+    let src = m.fresh_database("k8s");
+    m.query(
+        &src,
+        "CREATE TABLE t_int (id BIGINT PRIMARY KEY, v VARCHAR(40));\n\
+         CREATE TABLE t_text (k VARCHAR(40) PRIMARY KEY, v INT);\n\
+         CREATE TABLE t_comp (a INT NOT NULL, b VARCHAR(20) NOT NULL, v INT, PRIMARY KEY (a, b));\n\
+         INSERT INTO t_int SELECT CAST(seq AS SIGNED) * 3 - 1000, CONCAT('value ', seq) FROM seq_1_to_150000;\n\
+         INSERT INTO t_text SELECT CONCAT(ELT(seq % 4 + 1, 'Ab', 'ab', 'Z', '_'), seq), seq FROM seq_1_to_3000;\n\
+         INSERT INTO t_comp SELECT seq % 7, CONCAT('k', seq), seq FROM seq_1_to_3000;",
+    );
+    let pg = postgres();
+    let dst = pg.fresh_database("k8s");
+    let wd = Workdir::new("k8s-shop");
+    const N: u32 = 3;
+    let env = [
+        ("SOURCE_URL", m.url(&src)),
+        ("TARGET_URL", pg.url(&dst)),
+        ("SHARES", wd.path().display().to_string()),
+        ("N", N.to_string()),
+    ];
+    pod_output(&mut pod(&schema, None, &env), "shop-schema");
+
+    // All shares at once, as the Job's pods; share 1 is killed (kill -9 of
+    // the whole pod) once it has committed a batch, and started again.
+    let mut pods: Vec<std::process::Child> =
+        (0..N).map(|i| pod(&copy, Some(i), &env).spawn().expect("starting a pod")).collect();
+    let state1 = wd.join("shop-share-1.state");
+    let started = std::time::Instant::now();
+    loop {
+        match state_line(&state1) {
+            Some((line, false)) if line > 0 => break,
+            Some((_, true)) => panic!("share 1 finished before it could be killed"),
+            _ => {}
+        }
+        if let Ok(Some(status)) = pods[1].try_wait() {
+            panic!("share 1 ended ({status}) before it could be killed");
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(300), "share 1: no progress");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    Cmd::new("kill").args(["-9", "--", &format!("-{}", pods[1].id())]).assert_success();
+    let killed = pods.remove(1).wait_with_output().unwrap();
+    assert!(!killed.status.success());
+    let (line, finished) = state_line(&state1).unwrap();
+    assert!(!finished && line > 0, "share 1 was killed mid-import (line {line})");
+    for (i, p) in [0, 2].into_iter().zip(pods) {
+        let out = p.wait_with_output().unwrap();
+        assert!(out.status.success(), "share {i}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(String::from_utf8_lossy(&out.stderr).contains(&format!("shard {i}/{N}")));
+    }
+    // The Job controller's retry of index 1: the same script, the same files.
+    let (_, stderr) = pod_output(&mut pod(&copy, Some(1), &env), "share 1, retried");
+    assert!(stderr.contains("resuming after input line"), "{stderr}");
+    assert!(stderr.contains("shard 1/3"), "{stderr}");
+
+    let (stdout, _) = pod_output(&mut pod(&verify, None, &env), "shop-verify");
+    assert!(stdout.contains("target == the 3 shares of the source"), "{stdout}");
+    // Beyond the manifest: the live source has the sums the Job found in the target.
+    let source_sums = group_lines(run("decant-checksum").arg(m.url(&src)).assert_success().stdout_str());
+    assert_eq!(source_sums.len(), 3, "{source_sums:?}");
+    assert_eq!(group_lines(&wd.read_to_string("shop-target.b3")), source_sums);
+    assert_eq!(pg.query(&dst, "SELECT count(*), count(DISTINCT id) FROM t_int"), "150000|150000");
+    assert_eq!(pg.query(&dst, "SELECT count(*) FROM pg_tables WHERE tablename = 'decant_import_state'"), "0");
+    // The killed share compared live on both sides (integer keys are cut
+    // alike in both stores).
+    run("decant-diff").args(["--shard", "1/3", "--tables", "t_int", &m.url(&src), &pg.url(&dst)]).assert_success();
+    // The verify Job fails when the target lost a row.
+    pg.query(&dst, "DELETE FROM t_text WHERE v = 1234");
+    let out = pod(&verify, None, &env).output().unwrap();
+    assert!(!out.status.success(), "shop-verify passed with a row missing");
+}
+
+#[test]
+fn k8s_redis_cluster_copy_by_slot_shares_equals_the_source() {
+    let jobs = k8s_jobs("redis-cluster-copy.yaml");
+    let copy = check_indexed_job(&jobs, "cache-copy");
+    let verify = job_script(&jobs, "cache-verify");
+    let source = decant_tests::redis_cluster();
+    let target = decant_tests::redis_cluster();
+    for i in 0..300 {
+        source.cli(["SET", &format!("user:{i}"), &i.to_string()]);
+        if i % 3 == 0 {
+            source.cli(["RPUSH", &format!("{{q{}}}:jobs:{i}", i % 5), "a", "b", &i.to_string()]);
+        }
+    }
+    for node in source.nodes() {
+        assert!(node.cli(["DBSIZE"]).parse::<u32>().unwrap() > 0, "every master holds keys");
+    }
+    let wd = Workdir::new("k8s-cache");
+    const N: u32 = 3;
+    let env = [
+        ("SOURCE_URL", source.url()),
+        ("TARGET_URL", target.url()),
+        ("SHARES", wd.path().display().to_string()),
+        ("N", N.to_string()),
+    ];
+    let pods: Vec<std::process::Child> =
+        (0..N).map(|i| pod(&copy, Some(i), &env).spawn().expect("starting a pod")).collect();
+    let mut union = BTreeMap::new();
+    for (i, p) in pods.into_iter().enumerate() {
+        let out = p.wait_with_output().unwrap();
+        assert!(out.status.success(), "share {i}: {}", String::from_utf8_lossy(&out.stderr));
+        let file = wd.join(format!("cache-share-{i}.ndjson.zst"));
+        let text = Cmd::new("zstd").args(["-dc"]).arg(&file).assert_success();
+        let part = parse(&text);
+        assert_eq!(part.shard.as_deref(), Some(format!("{i}/{N}").as_str()));
+        for row in part.rows {
+            assert!(union.insert(row.clone(), i).is_none(), "{row} in two shares");
+        }
+    }
+    assert_eq!(union.len(), 400, "the shares hold every key once");
+    let (stdout, _) = pod_output(&mut pod(&verify, None, &env), "cache-verify");
+    assert!(stdout.contains("target == the 3 shares of the source"), "{stdout}");
+    let keys = |c: &decant_tests::RedisCluster| {
+        c.nodes().iter().map(|n| n.cli(["DBSIZE"]).parse::<u32>().unwrap()).sum::<u32>()
+    };
+    assert_eq!(keys(&target), 400);
+    target.cli(["DEL", "user:17"]);
+    assert!(!pod(&verify, None, &env).output().unwrap().status.success(), "cache-verify passed with a key missing");
+}

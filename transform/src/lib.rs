@@ -37,6 +37,8 @@ pub mod check_stats;
 pub mod cli;
 pub mod fold;
 pub mod framing;
+#[cfg(test)]
+mod item_tests;
 pub mod js_json;
 #[cfg(test)]
 mod language_tests;

@@ -52,6 +52,9 @@ impl std::error::Error for TransformError {}
 #[derive(Debug, Clone, PartialEq)]
 enum Src {
     Capture(usize),
+    /// A capture of a row rule's `where_match` pattern (slot in
+    /// `Rule::row_captures`): `pk = "USER#{id}"` gives `{id}`.
+    RowCapture(usize),
     /// A hash field, stream entry field or input column (slot in `Rule::fields`).
     Field(usize),
     Key,
@@ -109,6 +112,7 @@ impl Src {
                 };
                 format!("capture {{{name}}}")
             }
+            Src::RowCapture(i) => format!("capture {{{}}}", rule.row_captures[*i]),
             Src::Field(i) => match rule.matcher {
                 Matcher::Table(_) => format!("column {:?}", String::from_utf8_lossy(&rule.fields[*i])),
                 Matcher::Key { .. } => format!("field {:?}", String::from_utf8_lossy(&rule.fields[*i])),
@@ -252,6 +256,12 @@ pub struct Rule {
     json_style: JsonStyle,
     /// A column reads `$hash`: every field is mapped (into it).
     reads_hash: bool,
+    /// Row rules: the names of the captures of the `where_match` patterns,
+    /// usable as `{name}` sources (an item's `pk = "USER#{id}"` gives back `id`).
+    row_captures: Vec<String>,
+    /// For each `where_match` filter (by its position in `filter`), the
+    /// `row_captures` slot of each of its pattern's captures.
+    row_capture_slots: Vec<(usize, Vec<usize>)>,
     out: Out,
 }
 
@@ -282,6 +292,8 @@ struct Ctx<'a> {
     entry_id: Option<&'a str>,
     json: Vec<Option<Doc<'a>>>,
     whole: Option<Value>,
+    /// The text of each row capture (`Rule::row_captures`).
+    row_caps: Vec<Vec<u8>>,
 }
 
 impl<'a> Ctx<'a> {
@@ -301,6 +313,7 @@ impl<'a> Ctx<'a> {
             entry_id: None,
             json: (0..n_json).map(|_| None).collect(),
             whole: None,
+            row_caps: Vec::new(),
         }
     }
 }
@@ -454,23 +467,7 @@ impl Rule {
 
     fn filter_ok(&self, rec: &Record, caps: &[Range<usize>]) -> bool {
         self.filter.iter().all(|(src, want)| {
-            let got: Option<Vec<u8>> = match (src, rec) {
-                (Src::Capture(i), Record::Redis(r)) => Some(r.key[caps[*i].clone()].to_vec()),
-                (Src::Key, Record::Redis(r)) => Some(r.key.clone()),
-                (Src::Db, Record::Redis(r)) => Some(r.db.to_string().into_bytes()),
-                (Src::Type, Record::Redis(r)) => Some(r.value.redis_type().as_str().as_bytes().to_vec()),
-                (Src::ExpireAtMs, Record::Redis(r)) => r.expire_at_ms.map(|e| e.to_string().into_bytes()),
-                (Src::Value, Record::Redis(RedisRecord { value: RedisValue::String(s), .. })) => Some(s.clone()),
-                (Src::Field(i), Record::Redis(RedisRecord { value: RedisValue::Hash(pairs), .. })) => {
-                    pairs.iter().find(|(f, _)| *f == self.fields[*i]).map(|(_, v)| v.clone())
-                }
-                (Src::Field(i), Record::Row(row)) => std::str::from_utf8(&self.fields[*i])
-                    .ok()
-                    .and_then(|c| row.data.get(c))
-                    .and_then(|v| render(v, JsonStyle::Compact).ok().flatten()),
-                (Src::Table, Record::Row(row)) => Some(row.table.as_bytes().to_vec()),
-                _ => None,
-            };
+            let got = self.filter_text(src, rec, caps);
             match want {
                 Want::Text(w) => got.as_deref() == Some(w.as_slice()),
                 Want::Null => got.is_none(),
@@ -478,6 +475,47 @@ impl Rule {
                 Want::Matches(p) => got.is_some_and(|g| p.matches(&g, &mut Vec::new())),
             }
         })
+    }
+
+    /// Fills `ctx.row_caps` from the row's `where_match` sources (the rule
+    /// matched, so every pattern matches).
+    fn bind_row_captures(&self, rec: &Record, ctx: &mut Ctx) {
+        if self.row_captures.is_empty() {
+            return;
+        }
+        ctx.row_caps = vec![Vec::new(); self.row_captures.len()];
+        let mut caps = Vec::new();
+        for (at, slots) in &self.row_capture_slots {
+            let (src, Want::Matches(p)) = &self.filter[*at] else { continue };
+            let Some(text) = self.filter_text(src, rec, &[]) else { continue };
+            if p.matches(&text, &mut caps) {
+                for (range, slot) in caps.iter().zip(slots) {
+                    ctx.row_caps[*slot] = text[range.clone()].to_vec();
+                }
+            }
+        }
+    }
+
+    /// The text a filter compares: a source's bytes, or a value as compact JSON
+    /// text (`None` when missing or NULL).
+    fn filter_text(&self, src: &Src, rec: &Record, caps: &[Range<usize>]) -> Option<Vec<u8>> {
+        match (src, rec) {
+            (Src::Capture(i), Record::Redis(r)) => Some(r.key[caps[*i].clone()].to_vec()),
+            (Src::Key, Record::Redis(r)) => Some(r.key.clone()),
+            (Src::Db, Record::Redis(r)) => Some(r.db.to_string().into_bytes()),
+            (Src::Type, Record::Redis(r)) => Some(r.value.redis_type().as_str().as_bytes().to_vec()),
+            (Src::ExpireAtMs, Record::Redis(r)) => r.expire_at_ms.map(|e| e.to_string().into_bytes()),
+            (Src::Value, Record::Redis(RedisRecord { value: RedisValue::String(s), .. })) => Some(s.clone()),
+            (Src::Field(i), Record::Redis(RedisRecord { value: RedisValue::Hash(pairs), .. })) => {
+                pairs.iter().find(|(f, _)| *f == self.fields[*i]).map(|(_, v)| v.clone())
+            }
+            (Src::Field(i), Record::Row(row)) => std::str::from_utf8(&self.fields[*i])
+                .ok()
+                .and_then(|c| row.data.get(c))
+                .and_then(|v| render(v, JsonStyle::Compact).ok().flatten()),
+            (Src::Table, Record::Row(row)) => Some(row.table.as_bytes().to_vec()),
+            _ => None,
+        }
     }
 
     fn error<'r>(&self, rec: impl Into<Who<'r>>, column: Option<&str>, message: impl Into<String>) -> TransformError {
@@ -539,12 +577,14 @@ impl Rule {
                 let mut ctx = Ctx::new(self.fields.len(), self.json_sources.len());
                 ctx.table = Some(&row.table);
                 let extras = self.bind_row(rec, row, &mut ctx)?;
+                self.bind_row_captures(rec, &mut ctx);
                 self.emit_row(Who::Record(rec), &mut ctx, extras, &mut RecordRows::new(out))
             }
             (Out::Keys { .. }, Record::Row(row)) => {
                 let mut ctx = Ctx::new(self.fields.len(), self.json_sources.len());
                 ctx.table = Some(&row.table);
                 self.bind_row(rec, row, &mut ctx)?;
+                self.bind_row_captures(rec, &mut ctx);
                 out.push(self.build_key(Who::Record(rec), &mut ctx)?);
                 Ok(())
             }

@@ -6,7 +6,7 @@
 //!    sample of A's records (`--sample N`) looked up by key in B, and the
 //!    schema lines (`--schema`).
 //! 2. Only for the groups whose counts or digests differ: a keyed comparison
-//!    ([`decant_diff::engine`]) that counts added, removed and changed records,
+//!    ([`decant_check::engine`]) that counts added, removed and changed records,
 //!    so `--max-mismatch` can be judged and the first differences shown.
 //!
 //! Equal data therefore costs one read of each side. Normalisations are
@@ -14,6 +14,7 @@
 
 pub mod sample;
 pub mod schema;
+pub mod shares;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::io::Write as _;
@@ -22,12 +23,12 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use clap::Parser;
-use decant_checksum::canon::CanonicalArgs;
-use decant_checksum::source::{seal_status, LiveOptions, Source, SourceSpec};
-use decant_diff::compare::{changed_fields, decode_lines};
-use decant_diff::engine::{self, EngineConfig, Found, GroupStats, Sink};
-use decant_diff::entry::{CompareOptions, EntryReader, KeyColumns, SideInfo};
-use decant_diff::keymap::KeyMap;
+use decant_check::args::{CompareArgs, SideArgs};
+use decant_check::canon::CanonicalArgs;
+use decant_check::compare::{changed_fields, decode_lines};
+use decant_check::engine::{self, EngineConfig, Found, GroupStats, Sink};
+use decant_check::entry::{EntryReader, KeyColumns, SideInfo};
+use decant_check::source::{seal_status, LiveOptions, Source, SourceSpec};
 use decant_record::cli::{self, Outcome, ReportArgs, EXIT_STATUS_HELP};
 use decant_record::digest::{ContentDigest, GroupKey};
 use decant_transform::Transformer;
@@ -68,6 +69,8 @@ Examples:
   decant-verify --left old.ndjson --right new.ndjson --key-map 'users.id@{id}=u-{id}' --json > report.json
   decant-verify --left snapshot.ndjson.zst --spec relay-to-mysql.toml --right mysql://app@db/relay \
       --ignore-columns 'usage_records.id,usage_stats.id,*.created_at,*.updated_at' --tables usage_stats,usage_records
+  decant-verify --left postgres://app@old/shop --right postgres://app@new/shop --shard $i/8 --json > verify-$i.json
+  decant-verify --combine verify-*.json          # all 8 shares passed, none missing or twice
 
 ";
 
@@ -76,11 +79,17 @@ Examples:
 #[command(name = "decant-verify", version, after_help = format!("{AFTER_HELP}{EXIT_STATUS_HELP}"))]
 pub struct Args {
     /// A (the source): file (plain or .zst), - for stdin, or a live store URL.
-    #[arg(long, value_name = "A")]
-    pub left: String,
+    #[arg(long, value_name = "A", required_unless_present = "combine")]
+    pub left: Option<String>,
     /// B (the copy): file (plain or .zst), - for stdin, or a live store URL.
-    #[arg(long, value_name = "B")]
-    pub right: String,
+    #[arg(long, value_name = "B", required_unless_present = "combine")]
+    pub right: Option<String>,
+    /// Combine the JSON reports of the N shares of a sharded verification
+    /// (`decant-verify --shard I/N --json > verify-I.json`, one run per share)
+    /// into one verdict: refuses a missing share, a share given twice or one
+    /// of another N (exit 2); passes when every share passed.
+    #[arg(long, value_name = "REPORT", num_args = 1.., conflicts_with_all = ["left", "right"])]
+    pub combine: Vec<PathBuf>,
     /// Apply this decant-transform spec to A first (when A and B differ in
     /// shape, e.g. a Redis source and its SQL copy).
     #[arg(long, value_name = "FILE.toml")]
@@ -106,17 +115,8 @@ pub struct Args {
     /// Fail when a file side has no "end" trailer (truncated or not from decant).
     #[arg(long)]
     pub require_sealed: bool,
-    /// Key columns: COLUMN[,COLUMN] or TABLE:COLUMN[,COLUMN] (repeatable).
-    /// Default: the primary key of each table's schema line.
-    #[arg(long, value_name = "SPEC")]
-    pub key: Vec<String>,
-    /// Map A's IDs: FROM=TO for Redis keys, TABLE.COLUMN@FROM=TO for a column.
-    #[arg(long, value_name = "RULE")]
-    pub key_map: Vec<KeyMap>,
-    /// Numbers within this relative tolerance are equal:
-    /// |a-b| <= TOL * max(1, |a|, |b|).
-    #[arg(long, value_name = "TOL")]
-    pub float_tolerance: Option<f64>,
+    #[command(flatten)]
+    pub compare: CompareArgs,
     /// Only these tables (comma-separated), on both sides: live SQL stores
     /// read only them; files and the --spec side are filtered.
     #[arg(long, value_name = "LIST", value_delimiter = ',')]
@@ -136,25 +136,8 @@ pub struct Args {
     /// same --where.
     #[arg(long = "where", value_name = "TABLE:CONDITION")]
     pub wheres: Vec<String>,
-    /// Live Redis: only keys matching this pattern (repeatable).
-    #[arg(long = "match", value_name = "PATTERN")]
-    pub matches: Vec<String>,
-    /// Read a file side that begins with a header but lacks its "end"
-    /// trailer (cut short); without it that is an error (exit 2).
-    #[arg(long)]
-    pub allow_unsealed: bool,
-    /// Password file for a live A.
-    #[arg(long, value_name = "FILE")]
-    pub left_password_file: Option<PathBuf>,
-    /// Password file for a live B.
-    #[arg(long, value_name = "FILE")]
-    pub right_password_file: Option<PathBuf>,
-    /// Memory for the keyed comparison before it partitions to disk.
-    #[arg(long, value_name = "SIZE", default_value = "32M", value_parser = decant_diff::parse_size)]
-    pub memory: usize,
-    /// Directory for temporary partitions.
-    #[arg(long, value_name = "DIR")]
-    pub temp_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub sides: SideArgs,
     #[command(flatten)]
     pub canon: CanonicalArgs,
     #[command(flatten)]
@@ -179,6 +162,8 @@ pub fn parse_ratio(s: &str) -> Result<f64, String> {
 #[derive(Debug, Default)]
 struct Scan {
     digests: BTreeMap<GroupKey, ContentDigest>,
+    /// The digests without the forgiving options (only when one is set).
+    strict: BTreeMap<GroupKey, ContentDigest>,
     status: &'static str,
     info: SideInfo,
 }
@@ -215,6 +200,10 @@ pub struct GroupReport {
     pub removed: u64,
     /// In both, different.
     pub changed: u64,
+    /// Equal only under --null-equals-empty / --time-precision (counted as
+    /// equal, reported as a note).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub equal_by_options: u64,
     /// Differing records / records present on either side.
     pub mismatch_ratio: f64,
     /// The digests differ but the keyed comparison found no differing record
@@ -262,8 +251,16 @@ pub struct Report {
     pub schema_differences: Option<Vec<String>>,
     /// The first differences found (diff lines).
     pub examples: Vec<serde_json::Value>,
+    /// Notes per group: records equal only under --null-equals-empty /
+    /// --time-precision.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
     /// The threshold.
     pub max_mismatch: f64,
+    /// `--shard`: the share compared (`decant-verify --combine` adds the
+    /// shares' reports up).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shard: Option<decant_record::Shard>,
     /// The verdict.
     pub ok: bool,
 }
@@ -283,7 +280,7 @@ impl Sink for Examples {
         }
         let mut buf = Vec::new();
         {
-            let mut w = decant_diff::output::DiffLines::bare(&mut buf, self.keys.clone());
+            let mut w = decant_check::output::DiffLines::bare(&mut buf, self.keys.clone());
             w.found(f, left_info, right_info)?;
             w.flush()?;
         }
@@ -296,19 +293,34 @@ impl Sink for Examples {
     }
 }
 
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+/// Content digests per group, and (with `strict`) the digests without the
+/// forgiving options, so a pass that needed them can say for how many records.
+type Digests = (BTreeMap<GroupKey, ContentDigest>, BTreeMap<GroupKey, ContentDigest>);
+
 fn scan(
     reader: &mut EntryReader,
     sample: &mut Vec<SampleItem>,
     sample_size: usize,
     rng: &mut Rng,
     lookup: Option<&HashMap<Vec<u8>, usize>>,
-) -> anyhow::Result<BTreeMap<GroupKey, ContentDigest>> {
+    strict: bool,
+) -> anyhow::Result<Digests> {
     let mut digests: BTreeMap<GroupKey, ContentDigest> = BTreeMap::new();
+    let mut strict_digests: BTreeMap<GroupKey, ContentDigest> = BTreeMap::new();
     let mut seen = 0u64;
     while let Some(e) = reader.next_entry()? {
         let d = digests.entry(e.group.clone()).or_default();
         d.add_hash(&e.content);
         d.count += 1;
+        if strict {
+            let d = strict_digests.entry(e.group.clone()).or_default();
+            d.add_hash(&e.strict);
+            d.count += 1;
+        }
         match lookup {
             None if sample_size > 0 => {
                 let item = || SampleItem {
@@ -342,27 +354,20 @@ fn scan(
     // (the reader keeps only the schema lines of the --tables asked for).
     for s in &reader.info.schemas {
         digests.entry(GroupKey::Table(s.table.clone())).or_default();
+        if strict {
+            strict_digests.entry(GroupKey::Table(s.table.clone())).or_default();
+        }
     }
-    Ok(digests)
+    Ok((digests, strict_digests))
 }
 
 /// Runs `decant-verify` and returns the report.
 pub fn verify(args: &Args) -> anyhow::Result<Report> {
-    let a = SourceSpec::parse(&args.left);
-    let b = SourceSpec::parse(&args.right);
-    let opts = CompareOptions::from_flags(&args.key, args.canon.options(), args.float_tolerance, &args.key_map)?
-        .with_filters(&args.ignore_columns, &args.tables)?;
-    let spec: Option<Arc<Transformer>> = decant_diff::load_spec(args.spec.as_deref())?;
-    let (mut live_a, mut live_b) = decant_diff::live_options(
-        &a,
-        &b,
-        &args.tables,
-        &args.matches,
-        &args.wheres,
-        [args.left_password_file.as_ref(), args.right_password_file.as_ref()],
-    )?;
-    live_a.allow_unsealed = args.allow_unsealed;
-    live_b.allow_unsealed = args.allow_unsealed;
+    let a = SourceSpec::parse(args.left.as_deref().unwrap_or("-"));
+    let b = SourceSpec::parse(args.right.as_deref().unwrap_or("-"));
+    let opts = args.compare.options(&args.canon)?.with_filters(&args.ignore_columns, &args.tables)?;
+    let spec: Option<Arc<Transformer>> = decant_check::pair::load_spec(args.spec.as_deref())?;
+    let (live_a, live_b) = args.sides.live_options(&a, &b, &args.tables, &args.wheres)?;
 
     // Pass 1: counts, digests, sample, schemas.
     let seed = args.seed.unwrap_or_else(|| {
@@ -379,7 +384,8 @@ pub fn verify(args: &Args) -> anyhow::Result<Report> {
     if let Some(t) = &spec {
         left = left.with_transform(t.clone());
     }
-    let left_digests = scan(&mut left, &mut sample, args.sample, &mut rng, None)?;
+    let strict = opts.strict_canon().is_some();
+    let (left_digests, left_strict) = scan(&mut left, &mut sample, args.sample, &mut rng, None, strict)?;
     let left_info = std::mem::take(&mut left.info);
     // Always finish: a failed exporter fails the run.
     let left_segments = left.finish()?;
@@ -390,23 +396,25 @@ pub fn verify(args: &Args) -> anyhow::Result<Report> {
     let point = sample::point_query(&b, &live_b, &sample, &opts.keys, &left_info);
     let mut right = EntryReader::new(Source::open(&b, &live_b)?, &opts, false);
     let right_lookup = if point.is_some() { None } else { Some(&lookup) };
-    let right_digests =
-        scan(&mut right, &mut sample, if point.is_some() { 0 } else { args.sample }, &mut rng, right_lookup)?;
+    let right_sample = if point.is_some() { 0 } else { args.sample };
+    let (right_digests, right_strict) = scan(&mut right, &mut sample, right_sample, &mut rng, right_lookup, strict)?;
     let right_info = std::mem::take(&mut right.info);
     let right_segments = right.finish()?;
     let right_tables: BTreeSet<String> = right_info.schemas.iter().map(|s| s.table.clone()).collect();
     if let Some(point_b) = point.as_ref().and_then(|p| sample::restrict_to_tables(p, &right_tables)) {
         let mut by_key = EntryReader::new(Source::open(&b, &point_b)?, &opts, false);
-        scan(&mut by_key, &mut sample, 0, &mut rng, Some(&lookup))?;
+        scan(&mut by_key, &mut sample, 0, &mut rng, Some(&lookup), false)?;
         by_key.finish()?;
     }
     let left_scan = Scan {
         digests: left_digests,
+        strict: left_strict,
         status: if a.is_live() { "live" } else { seal_status(&left_segments) },
         info: left_info,
     };
     let right_scan = Scan {
         digests: right_digests,
+        strict: right_strict,
         status: if b.is_live() { "live" } else { seal_status(&right_segments) },
         info: right_info,
     };
@@ -417,7 +425,10 @@ pub fn verify(args: &Args) -> anyhow::Result<Report> {
     for g in &names {
         let l = left_scan.digests.get(*g).copied().unwrap_or_default();
         let r = right_scan.digests.get(*g).copied().unwrap_or_default();
-        if l != r {
+        // Equal only under --null-equals-empty / --time-precision: the keyed
+        // pass counts how many records the options forgave.
+        let forgiven = || left_scan.strict.get(*g) != right_scan.strict.get(*g);
+        if l != r || (strict && forgiven()) {
             differing.insert((*g).clone());
         }
     }
@@ -430,13 +441,13 @@ pub fn verify(args: &Args) -> anyhow::Result<Report> {
         opts2.only_groups = Some(differing.clone());
         let config = EngineConfig {
             compare: opts2,
-            memory_limit: args.memory,
-            temp_dir: args.temp_dir.clone(),
+            memory_limit: args.compare.memory,
+            temp_dir: args.compare.temp_dir.clone(),
             ..EngineConfig::default()
         };
-        if decant_diff::sqlrange::applies(&a, &b)
+        if decant_check::sqlrange::applies(&a, &b)
             && spec.is_none()
-            && args.key_map.is_empty()
+            && args.compare.key_map.is_empty()
             && args.ignore_columns.is_empty()
         {
             // Two live SQL stores: narrow the differing tables down by range
@@ -450,10 +461,10 @@ pub fn verify(args: &Args) -> anyhow::Result<Report> {
                 .collect();
             let (la, lb) =
                 (LiveOptions { tables: tables.clone(), ..live_a.clone() }, LiveOptions { tables, ..live_b.clone() });
-            let range = decant_diff::sqlrange::RangeConfig::default();
-            detail = decant_diff::sqlrange::diff_live(&a, &b, &la, &lb, &config, &range, &mut examples)?.groups;
+            let range = decant_check::sqlrange::RangeConfig::default();
+            detail = decant_check::sqlrange::diff_live(&a, &b, &la, &lb, &config, &range, &mut examples)?.groups;
         } else {
-            let (l2, r2) = decant_diff::open_pair(&a, &b, &live_a, &live_b, &config.compare, spec.as_ref())?;
+            let (l2, r2) = decant_check::pair::open_pair(&a, &b, &live_a, &live_b, &config.compare, spec.as_ref())?;
             detail = engine::diff(l2, r2, &config, &mut examples)?.groups;
         }
     }
@@ -466,7 +477,8 @@ pub fn verify(args: &Args) -> anyhow::Result<Report> {
         let diffs = d.added + d.removed + d.changed;
         // Share of the records present on either side that differ (at most 1).
         let ratio = if diffs == 0 { 0.0 } else { diffs as f64 / (d.equal + diffs) as f64 };
-        let (ok, unexplained) = group_verdict(l != r, diffs, ratio, args.max_mismatch, args.float_tolerance.is_some());
+        let (ok, unexplained) =
+            group_verdict(l != r, diffs, ratio, args.max_mismatch, args.compare.float_tolerance.is_some());
         groups.push(GroupReport {
             group: g.to_string(),
             left: l.count,
@@ -475,6 +487,7 @@ pub fn verify(args: &Args) -> anyhow::Result<Report> {
             added: d.added,
             removed: d.removed,
             changed: d.changed,
+            equal_by_options: d.equal_by_options,
             mismatch_ratio: ratio,
             unexplained,
             ok,
@@ -515,6 +528,10 @@ pub fn verify(args: &Args) -> anyhow::Result<Report> {
     let schema_differences =
         args.schema.then(|| schema::compare(&left_scan.info.schemas, &right_scan.info.schemas, &args.tables));
 
+    let notes = groups
+        .iter()
+        .filter_map(|g| decant_check::options_note(g.equal_by_options, &opts.canon).map(|n| format!("{}: {n}", g.group)))
+        .collect();
     let mut ok = groups.iter().all(|g| g.ok);
     ok &= sample_report.as_ref().is_none_or(|s| s.ok);
     ok &= schema_differences.as_ref().is_none_or(|d| d.is_empty());
@@ -530,7 +547,9 @@ pub fn verify(args: &Args) -> anyhow::Result<Report> {
         sample: sample_report,
         schema_differences,
         examples: examples.items,
+        notes,
         max_mismatch: args.max_mismatch,
+        shard: args.sides.share(),
         ok,
     })
 }
@@ -585,6 +604,10 @@ pub fn render_text(r: &Report) -> String {
             if g.ok { "ok" } else { "FAILED" }
         ));
     }
+    for note in &r.notes {
+        out.push_str(note);
+        out.push('\n');
+    }
     for g in r.groups.iter().filter(|g| g.unexplained) {
         out.push_str(&format!(
             "{}: the content digests differ but the keyed comparison found no differing record; compare the two sides with decant-diff on exported files (e.g. mysql-export … > a.ndjson) to see the records\n",
@@ -618,6 +641,9 @@ pub fn render_text(r: &Report) -> String {
 
 /// Runs `decant-verify`.
 pub fn run(args: &Args) -> anyhow::Result<Outcome> {
+    if !args.combine.is_empty() {
+        return run_combine(args);
+    }
     let report = verify(args)?;
     if args.json {
         let mut out = std::io::stdout().lock();
@@ -634,11 +660,35 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
     Ok(if report.ok { Outcome::Success } else { Outcome::Failed })
 }
 
+/// `--combine`: the verdict of the shares' reports.
+fn run_combine(args: &Args) -> anyhow::Result<Outcome> {
+    let mut reports = Vec::with_capacity(args.combine.len());
+    for path in &args.combine {
+        let text = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        let report: shares::ShareReport = serde_json::from_slice(&text)
+            .with_context(|| format!("{}: not a decant-verify --json report", path.display()))?;
+        reports.push((path.display().to_string(), report));
+    }
+    let combined = shares::combine(&reports)?;
+    if args.json {
+        let mut out = std::io::stdout().lock();
+        serde_json::to_writer_pretty(&mut out, &combined).context("writing the report")?;
+        writeln!(out)?;
+        out.flush()?;
+    }
+    if !(args.report.quiet || args.json && combined.ok) {
+        let text = shares::render_text(&combined);
+        let prefixed: String = text.lines().map(|l| format!("{}: {l}\n", cli::tool_name())).collect();
+        cli::log_lines(if combined.ok { "info" } else { "error" }, &prefixed);
+    }
+    Ok(if combined.ok { Outcome::Success } else { Outcome::Failed })
+}
+
 /// The clap command of `decant-verify`, as the binary parses it (and the `decant`
 /// dispatcher renders it for completions and man pages).
 pub fn command() -> clap::Command {
     use clap::CommandFactory as _;
-    decant_record::cli::with_help_sections(Args::command(), "", decant_record::conn::LIVE_ENV_HELP)
+    decant_record::cli::with_help_sections(Args::command(), "", &decant_record::conn::live_env_help())
 }
 
 /// `decant-verify`'s `main`.

@@ -7,11 +7,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use decant_checksum::source::{LiveOptions, SourceSpec};
-use decant_diff::compare::decode_lines;
-use decant_diff::entry::{key_columns, KeyColumns, SideInfo};
-use decant_record::conn::{ConnUrl, Store};
+use decant_check::compare::decode_lines;
+use decant_check::entry::{key_columns, KeyColumns, SideInfo};
+use decant_check::source::{LiveOptions, SourceSpec};
+use decant_record::conn::ConnUrl;
 use decant_record::digest::GroupKey;
+use decant_record::store::{KeyLookup, SqlDialect};
 use decant_record::{Record, Value};
 
 /// A sampled record of A and what B holds under its key.
@@ -45,7 +46,13 @@ pub fn point_query(
     if sample.is_empty() {
         return None;
     }
-    if store == Store::Redis {
+    // The registry says how the store finds records by key.
+    let dialect = match store.capabilities().key_lookup {
+        KeyLookup::KeyGlob => None,
+        KeyLookup::SqlWhere => Some(store.sql()?),
+        KeyLookup::None => return None,
+    };
+    let Some(dialect) = dialect else {
         let mut matches = Vec::with_capacity(sample.len());
         for item in sample {
             let Ok(Record::Redis(r)) = decode_lines(&item.lines) else { return None };
@@ -54,7 +61,7 @@ pub fn point_query(
         matches.sort_unstable();
         matches.dedup();
         return Some(LiveOptions { matches, wheres: Vec::new(), ..live_b.clone() });
-    }
+    };
     // Per table: its key columns and the literal tuples of the sampled keys.
     let mut tables: BTreeMap<String, (Vec<String>, Vec<String>)> = BTreeMap::new();
     for item in sample {
@@ -62,7 +69,7 @@ pub fn point_query(
         let cols = key_columns(keys, left_info, &row.table)?;
         let mut tuple = Vec::with_capacity(cols.len());
         for c in &cols {
-            tuple.push(literal(store, row.data.get(c)?)?);
+            tuple.push(literal(dialect, row.data.get(c)?)?);
         }
         let entry = tables.entry(row.table.clone()).or_insert_with(|| (cols.clone(), Vec::new()));
         if entry.0 != cols {
@@ -75,7 +82,7 @@ pub fn point_query(
     for (table, (cols, mut tuples)) in tables {
         tuples.sort_unstable();
         tuples.dedup();
-        let quoted: Vec<String> = cols.iter().map(|c| ident(store, c)).collect();
+        let quoted: Vec<String> = cols.iter().map(|c| ident(dialect, c)).collect();
         let lhs = if quoted.len() == 1 { quoted[0].clone() } else { format!("({})", quoted.join(", ")) };
         let cond = format!("{lhs} IN ({})", tuples.join(", "));
         wheres.push(match user.get(table.as_str()) {
@@ -114,29 +121,29 @@ fn glob_escape(key: &str) -> String {
     out
 }
 
-fn ident(store: Store, name: &str) -> String {
-    match store {
-        Store::MySql => format!("`{}`", name.replace('`', "``")),
+fn ident(dialect: SqlDialect, name: &str) -> String {
+    match dialect {
+        SqlDialect::MySql => format!("`{}`", name.replace('`', "``")),
         _ => format!("\"{}\"", name.replace('"', "\"\"")),
     }
 }
 
 /// An SQL literal of a key value in B's dialect, `None` for a value that is
 /// not a key (arrays, objects, NULL).
-fn literal(store: Store, v: &Value) -> Option<String> {
+fn literal(dialect: SqlDialect, v: &Value) -> Option<String> {
     let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
-    Some(match (store, v) {
+    Some(match (dialect, v) {
         (_, Value::Int(i)) => i.to_string(),
         (_, Value::Bool(b)) => if *b { "TRUE" } else { "FALSE" }.to_owned(),
         (_, Value::Float(f)) if f.is_finite() => format!("{f:?}"),
         // Hex with an introducer: no escaping rules (backslashes, NUL) to get wrong.
-        (Store::MySql, Value::String(s) | Value::ZeroDate(s)) => format!("_utf8mb4 X'{}'", hex(s.as_bytes())),
-        (Store::MySql | Store::Sqlite, Value::Bytes(b)) => format!("X'{}'", hex(b)),
+        (SqlDialect::MySql, Value::String(s) | Value::ZeroDate(s)) => format!("_utf8mb4 X'{}'", hex(s.as_bytes())),
+        (SqlDialect::MySql | SqlDialect::Sqlite, Value::Bytes(b)) => format!("X'{}'", hex(b)),
         // The exporter's session has standard_conforming_strings on; an
         // untyped literal takes the column's type (uuid, date, numeric …).
         (_, Value::String(s)) if !s.contains('\0') => format!("'{}'", s.replace('\'', "''")),
         (_, Value::Bytes(b)) => format!("'\\x{}'", hex(b)),
-        (Store::Sqlite, Value::ZeroDate(s)) => format!("'{}'", s.replace('\'', "''")),
+        (SqlDialect::Sqlite, Value::ZeroDate(s)) => format!("'{}'", s.replace('\'', "''")),
         _ => return None,
     })
 }
@@ -147,11 +154,11 @@ mod tests {
 
     #[test]
     fn literals_per_dialect() {
-        assert_eq!(literal(Store::MySql, &Value::Int(-7)).unwrap(), "-7");
-        assert_eq!(literal(Store::MySql, &Value::String("a'\\".into())).unwrap(), "_utf8mb4 X'61275c'");
-        assert_eq!(literal(Store::Postgres, &Value::String("it's".into())).unwrap(), "'it''s'");
-        assert_eq!(literal(Store::Postgres, &Value::Bytes(vec![0, 255])).unwrap(), "'\\x00ff'");
-        assert!(literal(Store::Postgres, &Value::Null).is_none());
+        assert_eq!(literal(SqlDialect::MySql, &Value::Int(-7)).unwrap(), "-7");
+        assert_eq!(literal(SqlDialect::MySql, &Value::String("a'\\".into())).unwrap(), "_utf8mb4 X'61275c'");
+        assert_eq!(literal(SqlDialect::Postgres, &Value::String("it's".into())).unwrap(), "'it''s'");
+        assert_eq!(literal(SqlDialect::Postgres, &Value::Bytes(vec![0, 255])).unwrap(), "'\\x00ff'");
+        assert!(literal(SqlDialect::Postgres, &Value::Null).is_none());
         assert_eq!(glob_escape("a*b[1]\\?"), "a\\*b\\[1\\]\\\\\\?");
     }
 }

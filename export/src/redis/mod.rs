@@ -27,10 +27,11 @@
 //! as above; a thread writing a split key keeps the output until its last
 //! part, so the lines of every key stay consecutive.
 
-pub mod conn;
 pub mod guess;
 pub mod rdb;
-pub mod resp;
+
+// The Redis client lives in decant-stores, shared with redis-import.
+pub use decant_stores::redis::{conn, resp};
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
@@ -106,7 +107,8 @@ Function libraries (both RDB formats) become redis_function lines, unless
 or of its {hash tag}, mod 16384, as Redis Cluster computes it) falls in the I-th of N
 contiguous slot ranges, so N processes export the keyspace together, each key once.
 On a cluster only the masters serving those slots are scanned; on one server every
-key is scanned and the others are left to their shards.
+key is scanned and the others are left to their shards. With --rdb the file is read
+whole by every share and each keeps its slots' keys (function libraries: share 0).
   redis-export --rdb dump.rdb.gz --dump -o all.ndjson.zst";
 
 /// Arguments of `redis-export`.
@@ -167,7 +169,8 @@ pub struct Args {
     pub no_functions: bool,
     /// Export only share I of N (numbered from 0): the keys whose hash slot
     /// is in the I-th of N contiguous slot ranges. E.g. `--shard 2/7`.
-    #[arg(long, value_name = "I/N", conflicts_with = "rdb")]
+    /// With --rdb, the same slot ranges of the file's keys.
+    #[arg(long, value_name = "I/N")]
     pub shard: Option<Shard>,
     /// How keys are grouped in the summary: a depth of `:`-segments (1),
     /// `SEPARATOR,DEPTH`, or `none`.

@@ -87,6 +87,7 @@ use std::thread;
 use anyhow::{bail, Context as _};
 use decant_record::cli::{self, Outcome, OutputArgs, Progress, ReportArgs, SourceArgs, Summary};
 use decant_record::conn::{ConnUrl, Role, Store};
+use decant_record::store::SqlDialect;
 use decant_record::{Column, Header, Record, RecordWriter, SchemaObject, Shard, TableSchema, Value};
 use futures_util::future::BoxFuture;
 use tokio::sync::{mpsc, Mutex};
@@ -150,6 +151,11 @@ pub struct SqlExportArgs {
     /// Every shard writes every schema line. E.g. `--shard 2/7`.
     #[arg(long, value_name = "I/N")]
     pub shard: Option<Shard>,
+    /// Write the schema lines only, no rows (no table is read): creates the
+    /// target's tables once (`| pg-import --create-tables`) before the shares
+    /// of a sharded copy import concurrently into them.
+    #[arg(long)]
+    pub schema_only: bool,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub report: ReportArgs,
@@ -174,6 +180,8 @@ pub struct ExportOptions {
     pub pg_schema: Option<String>,
     /// The share of every table to export (`0/1`: all of it).
     pub shard: Shard,
+    /// Schema lines only, no rows.
+    pub schema_only: bool,
 }
 
 impl ExportOptions {
@@ -186,7 +194,7 @@ impl ExportOptions {
             store,
         )?;
         if url.store() != store {
-            bail!("{} is not a {} URL (expected {})", url, store_name(store), store_scheme(store));
+            bail!("{} is not a {} URL (expected {})", url, store.name(), store.info().url_example);
         }
         let mut wheres = BTreeMap::new();
         for w in &args.wheres {
@@ -216,25 +224,8 @@ impl ExportOptions {
             chunk_rows: args.chunk_rows,
             pg_schema: None,
             shard: args.shard.unwrap_or_else(Shard::whole),
+            schema_only: args.schema_only,
         })
-    }
-}
-
-fn store_name(store: Store) -> &'static str {
-    match store {
-        Store::MySql => "MySQL",
-        Store::Postgres => "PostgreSQL",
-        Store::Sqlite => "SQLite",
-        Store::Redis => "Redis",
-    }
-}
-
-fn store_scheme(store: Store) -> &'static str {
-    match store {
-        Store::MySql => "mysql://USER@HOST:PORT/DATABASE",
-        Store::Postgres => "postgres://USER@HOST:PORT/DATABASE",
-        Store::Sqlite => "sqlite:///path/to/file.db",
-        Store::Redis => "redis://HOST:PORT/DB",
     }
 }
 
@@ -264,11 +255,11 @@ pub fn run(
         .context("starting the async runtime")?;
     let sink = Sink { tx };
     let produced = runtime.block_on(async move {
-        let result = match store {
-            Store::MySql => mysql::export(&opts, &sink).await,
-            Store::Postgres => postgres::export(&opts, &sink).await,
-            Store::Sqlite => sqlite::export(&opts, &sink).await,
-            Store::Redis => Err(anyhow::anyhow!("not a SQL store")),
+        let result = match store.sql() {
+            Some(SqlDialect::MySql) => mysql::export(&opts, &sink).await,
+            Some(SqlDialect::Postgres) => postgres::export(&opts, &sink).await,
+            Some(SqlDialect::Sqlite) => sqlite::export(&opts, &sink).await,
+            None => Err(anyhow::anyhow!("{} is not a SQL store", store.name())),
         };
         if result.is_ok() {
             // The writer seals the stream only when told the export is complete.

@@ -145,6 +145,9 @@ pub(crate) async fn export(opts: &ExportOptions, sink: &Sink) -> anyhow::Result<
     for plan in plans {
         let plan = Arc::new(plan);
         sink.send(super::Msg::Schema(Box::new(plan.schema.clone()))).await?;
+        if opts.schema_only {
+            continue;
+        }
         let min_max = match plan.min_max_query(opts.jobs, opts.shard, "") {
             Some(sql) => parse_min_max(
                 &meta(&mut main, &sql).await.with_context(|| format!("reading table {:?}", plan.schema.table))?,

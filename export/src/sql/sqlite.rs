@@ -105,6 +105,9 @@ pub(crate) async fn export(opts: &ExportOptions, sink: &Sink) -> anyhow::Result<
     for (plan, count) in plans.into_iter().zip(counts) {
         let plan = Arc::new(plan);
         sink.send(super::Msg::Schema(Box::new(plan.schema.clone()))).await?;
+        if opts.schema_only {
+            continue;
+        }
         let chunks = plan.chunks(None, count, 1, opts.chunk_rows, opts.shard);
         workers.table(plan, chunks).await?;
     }

@@ -17,7 +17,7 @@
 //! the server's message and the run carries on (exit 1); without a reject
 //! file it stops the run.
 
-pub use decant_export::redis::conn;
+pub use decant_stores::redis::conn;
 pub mod state;
 
 use std::collections::HashMap;
@@ -120,6 +120,12 @@ pub struct Args {
     /// same FILE and input, continues where it stopped.
     #[arg(long, value_name = "FILE")]
     pub state: Option<PathBuf>,
+    /// The share of a `--shard I/N` export this input is (numbered from 0).
+    /// The stream's header says it already; the flag makes the command line
+    /// say it too, and must agree with the header. Recorded in the --state
+    /// file (which only a run of the same share resumes) and the summary.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<decant_record::shard::Shard>,
     /// How keys are grouped in the summary: a depth of `:`-segments (1),
     /// `SEPARATOR,DEPTH`, or `none`.
     #[arg(long, value_name = "SPEC", default_value = "1")]
@@ -185,13 +191,14 @@ pub fn run(mut args: Args) -> anyhow::Result<Outcome> {
     }
 
     let mut source = Decoded::spawn(args.input.open()?);
+    let share = input_share(args.shard, &source.first_line())?;
     let mut run_state = None;
     let mut resume_after = 0;
     if let Some(path) = args.state.as_deref().filter(|_| !args.dry_run) {
         let fingerprint = blake3::hash(&source.first_line()).to_hex().to_string();
         let mut file = state::StateFile::new(path);
         let input = args.input.input.as_ref().map_or_else(|| "-".to_owned(), |p| p.display().to_string());
-        let progress = match state::check(file.load()?, path, &fingerprint)? {
+        let progress = match state::check(file.load()?, path, &fingerprint, share)? {
             Some(p) if p.finished => {
                 cli::warn("the state file says this import finished already: nothing to do");
                 return Ok(Outcome::Success);
@@ -204,7 +211,7 @@ pub fn run(mut args: Args) -> anyhow::Result<Outcome> {
                 p
             }
             None => {
-                let p = state::Progress { input, first_line_blake3: fingerprint, ..Default::default() };
+                let p = state::Progress { input, first_line_blake3: fingerprint, shard: share, ..Default::default() };
                 file.save(&p)?;
                 p
             }
@@ -232,7 +239,7 @@ pub fn run(mut args: Args) -> anyhow::Result<Outcome> {
         restore_ok: true,
         clock_offset_ms,
         grouper: args.group_by.clone(),
-        summary: Summary::new(),
+        summary: Summary::new().with_shard(share),
         progress: Progress::new(&args.report, "keys", None),
         rejects,
         nodes,
@@ -1717,6 +1724,20 @@ fn split_addr(addr: &str) -> (String, u16) {
         Some((h, p)) => (h.to_owned(), p.parse().unwrap_or(6379)),
         None => (addr.to_owned(), 6379),
     }
+}
+
+/// The share the input is: its header's `shard`, checked against `--shard`.
+/// A first line that is not a header names no share (the reader reports
+/// what is wrong with it in its turn).
+fn input_share(
+    flag: Option<decant_record::shard::Shard>,
+    first_line: &[u8],
+) -> anyhow::Result<Option<decant_record::shard::Shard>> {
+    let header = match Record::decode(first_line) {
+        Ok(Record::Header(h)) => h.shard,
+        _ => None,
+    };
+    decant_record::shard::input_share(flag, header).map_err(anyhow::Error::msg)
 }
 
 #[cfg(test)]

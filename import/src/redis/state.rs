@@ -44,6 +44,10 @@ pub struct Progress {
     /// The run finished.
     #[serde(default)]
     pub finished: bool,
+    /// The share of a `--shard i/N` job this run imports (absent: the whole
+    /// job): a state file is resumed only by a run of the same share.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<decant_record::shard::Shard>,
 }
 
 /// A key that may be partly written when the run stops.
@@ -135,8 +139,15 @@ impl StateFile {
 }
 
 /// Checks a saved state against this run's input; `Ok(None)` starts afresh.
-pub fn check(saved: Option<Progress>, path: &Path, fingerprint: &str) -> anyhow::Result<Option<Progress>> {
+pub fn check(
+    saved: Option<Progress>,
+    path: &Path,
+    fingerprint: &str,
+    share: Option<decant_record::shard::Shard>,
+) -> anyhow::Result<Option<Progress>> {
     let Some(saved) = saved else { return Ok(None) };
+    decant_record::shard::check_state_share(saved.shard, share, &path.display().to_string())
+        .map_err(anyhow::Error::msg)?;
     if saved.first_line_blake3 != fingerprint {
         bail!(
             "state file {} belongs to another input (its first line differs): remove it to start over",
@@ -164,6 +175,7 @@ mod tests {
                 RestartKey { db: 2, key: "k2".into(), line: 41, list_len: None },
             ],
             finished: false,
+            shard: None,
         };
         f.save(&Progress { line: 7, ..p.clone() }).unwrap();
         f.save(&p).unwrap();
@@ -175,8 +187,11 @@ mod tests {
         std::fs::write(dir.path().join("s.json"), &text).unwrap();
         assert_eq!(f.load().unwrap().unwrap(), p);
         assert_eq!(back.resume_after(), 34);
-        assert!(check(Some(back.clone()), Path::new("s"), "other").is_err());
-        assert_eq!(check(Some(back), Path::new("s"), "ab").unwrap().unwrap().line, 40);
+        assert!(check(Some(back.clone()), Path::new("s"), "other", None).is_err());
+        // Another share's state file is refused.
+        let share = Some(decant_record::Shard::new(1, 3).unwrap());
+        assert!(check(Some(back.clone()), Path::new("s"), "ab", share).is_err());
+        assert_eq!(check(Some(back), Path::new("s"), "ab", None).unwrap().unwrap().line, 40);
         std::fs::write(dir.path().join("s.json"), "{\"line\":\"x\"}").unwrap();
         assert!(f.load().is_err());
     }

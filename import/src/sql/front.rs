@@ -34,8 +34,9 @@ type Reply<T> = SyncSender<T>;
 pub(crate) enum Msg {
     /// The stream's first record was read: open the `--state` run. Answer:
     /// the last input line already committed, or `None` when the state says
-    /// the import finished (nothing to do).
-    Start { fingerprint: String, reply: Reply<Option<u64>> },
+    /// the import finished (nothing to do). `shard`: the share the stream's
+    /// header names (`--shard` of a sharded export).
+    Start { fingerprint: String, shard: Option<decant_record::shard::Shard>, reply: Reply<Option<u64>> },
     /// A `schema` line (after every batch before it): create or describe the
     /// table. Answer: the table's plan and its number.
     /// `line`: the schema line's number, for errors.
@@ -237,7 +238,11 @@ impl Front {
             if first {
                 first = false;
                 let fingerprint = blake3::hash(self.reader.raw_line()).to_hex().to_string();
-                match self.ask(|reply| Msg::Start { fingerprint, reply })? {
+                let shard = match &record {
+                    Record::Header(h) => h.shard,
+                    _ => None,
+                };
+                match self.ask(|reply| Msg::Start { fingerprint, shard, reply })? {
                     Some(resume) => self.resume_line = resume,
                     None => return Ok(()),
                 }

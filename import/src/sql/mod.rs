@@ -34,6 +34,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Context as _};
 use decant_record::cli::{self, InputArgs, Outcome, Progress, RejectArgs, Rejects, ReportArgs, Summary, TargetArgs};
 use decant_record::conn::{ConnUrl, Role, Store};
+use decant_record::shard::{self, Shard};
 use decant_record::{Record, RowData, TableSchema};
 
 use cell::{validate, Cell, EncodeOptions, ZeroDates};
@@ -81,6 +82,8 @@ pub struct SqlImportArgs {
     #[arg(long = "key", value_name = "TABLE:COLS")]
     pub keys: Vec<String>,
     /// Empty each table before its first row (once per run, also on resume).
+    /// Refused for a share of a sharded export: one share would wipe the
+    /// rows the others wrote (empty the tables before the shares start).
     #[arg(long)]
     pub truncate: bool,
     /// Rows per batch; each batch is committed in one transaction.
@@ -90,6 +93,12 @@ pub struct SqlImportArgs {
     /// same command continues after the last committed batch.
     #[arg(long, value_name = "FILE")]
     pub state: Option<PathBuf>,
+    /// The share of a `--shard I/N` export this input is (numbered from 0).
+    /// The stream's header says it already; the flag makes the command line
+    /// say it too, and must agree with the header. Recorded in the --state
+    /// file (which only a run of the same share resumes) and the summary.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<decant_record::shard::Shard>,
     /// Read and check every row against the target's columns; write nothing.
     #[arg(long)]
     pub dry_run: bool,
@@ -498,8 +507,9 @@ impl<S: Sink> Importer<S> {
         // here is waiting for it, nothing else runs on this thread.
         while let Ok(msg) = rx.recv() {
             match msg {
-                Msg::Start { fingerprint, reply } => {
-                    if self.open_state(&input_name, fingerprint).await? {
+                Msg::Start { fingerprint, shard, reply } => {
+                    let share = self.take_share(shard)?;
+                    if self.open_state(&input_name, fingerprint, share).await? {
                         cli::warn("the state file says this import finished already: nothing to do");
                         let _ = reply.send(None);
                         return Ok(Some(Outcome::Success));
@@ -540,8 +550,74 @@ impl<S: Sink> Importer<S> {
         Ok(None)
     }
 
+    /// The share this input is (header and `--shard` agreeing), named in
+    /// the summary; `--truncate` is refused for a share.
+    fn take_share(&mut self, header: Option<Shard>) -> anyhow::Result<Option<Shard>> {
+        let share = shard::input_share(self.args.shard, header).map_err(anyhow::Error::msg)?;
+        if let Some(share) = share {
+            if self.args.truncate {
+                // Shares run concurrently: truncating in one would delete the
+                // rows another has already committed, and no share can know
+                // whether the others have started.
+                bail!(
+                    "--truncate with share {share}: each share would empty the rows the other shares wrote; \
+                     empty the tables before the shares start (TRUNCATE, or an unsharded import with --truncate), \
+                     then import the shares without it"
+                );
+            }
+        }
+        self.summary = std::mem::take(&mut self.summary).with_shard(share);
+        Ok(share)
+    }
+
+    /// Creates the state table if needed and commits this run's row at once
+    /// (outside any batch), so that a concurrent run finishing meanwhile (a
+    /// share of the same job) sees the row and keeps the table. A run that
+    /// dropped the table between our CREATE and INSERT makes the INSERT fail:
+    /// create it again.
+    async fn register_run(&mut self, progress: &state::Progress) -> anyhow::Result<()> {
+        let json = serde_json::to_string(progress).unwrap_or_default();
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            self.sink
+                .exec(&format!(
+                    "CREATE TABLE IF NOT EXISTS {} (id VARCHAR(64) NOT NULL PRIMARY KEY, progress TEXT NOT NULL)",
+                    self.dialect.quote(state::STATE_TABLE)
+                ))
+                .await
+                .map_err(|e| anyhow::anyhow!("creating the state table {}: {e}", state::STATE_TABLE))?;
+            match self.sink.save_state(&progress.id, &json).await {
+                Ok(()) => return Ok(()),
+                Err(_) if attempt < 5 => continue,
+                Err(e) => bail!("saving the run's state in {}: {e}", state::STATE_TABLE),
+            }
+        }
+    }
+
+    /// Drops the state table when no run has a row left in it. The count and
+    /// the drop hold a lock on the table, so a concurrent run (another share)
+    /// cannot commit its row in between and lose it with the table.
+    async fn drop_state_table_if_unused(&mut self) {
+        let table = self.dialect.quote(state::STATE_TABLE);
+        let (lock, unlock) = match self.dialect {
+            Dialect::Postgres => (format!("BEGIN; LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE"), "COMMIT"),
+            Dialect::MySql => (format!("LOCK TABLES {table} WRITE"), "UNLOCK TABLES"),
+            Dialect::Sqlite => ("BEGIN IMMEDIATE".to_owned(), "COMMIT"),
+        };
+        if self.sink.exec(&lock).await.is_err() {
+            let _ = self.sink.exec(if self.dialect == Dialect::MySql { unlock } else { "ROLLBACK" }).await;
+            return;
+        }
+        let left = self.sink.query_text(&format!("SELECT COUNT(*) FROM {table}")).await.ok().flatten();
+        if left.as_deref() == Some("0") {
+            let _ = self.sink.exec(&format!("DROP TABLE {table}")).await;
+        }
+        let _ = self.sink.exec(unlock).await;
+    }
+
     /// Loads or starts the run's state; true when the run already finished.
-    async fn open_state(&mut self, input: &str, fingerprint: String) -> anyhow::Result<bool> {
+    async fn open_state(&mut self, input: &str, fingerprint: String, share: Option<Shard>) -> anyhow::Result<bool> {
         let Some(path) = self.args.state.clone() else { return Ok(false) };
         if self.args.dry_run {
             cli::warn("--dry-run ignores --state");
@@ -549,23 +625,24 @@ impl<S: Sink> Importer<S> {
         }
         let file = state::StateFile::new(&path);
         let saved = file.load()?;
+        if let Some(saved) = &saved {
+            shard::check_state_share(saved.shard, share, &path.display().to_string()).map_err(anyhow::Error::msg)?;
+        }
         if saved.as_ref().is_some_and(|p| p.finished && p.first_line_blake3 == fingerprint) {
             return Ok(true);
         }
-        self.sink
-            .exec(&format!(
-                "CREATE TABLE IF NOT EXISTS {} (id VARCHAR(64) NOT NULL PRIMARY KEY, progress TEXT NOT NULL)",
-                self.dialect.quote(state::STATE_TABLE)
-            ))
-            .await
-            .map_err(|e| anyhow::anyhow!("creating the state table {}: {e}", state::STATE_TABLE))?;
         let progress = match saved {
-            None => state::Progress {
-                id: state::new_run_id(),
-                input: input.to_owned(),
-                first_line_blake3: fingerprint,
-                ..Default::default()
-            },
+            None => {
+                let p = state::Progress {
+                    id: state::new_run_id(),
+                    input: input.to_owned(),
+                    first_line_blake3: fingerprint,
+                    shard: share,
+                    ..Default::default()
+                };
+                self.register_run(&p).await?;
+                p
+            }
             Some(saved) => {
                 if saved.first_line_blake3 != fingerprint {
                     bail!(
@@ -581,11 +658,14 @@ impl<S: Sink> Importer<S> {
                     self.dialect.quote(state::STATE_TABLE),
                     saved.id
                 );
-                let in_db =
-                    self.sink.query_text(&sql).await.map_err(|e| anyhow::anyhow!("reading the run's state: {e}"))?;
+                // No state table: no run has a row (the last one to finish dropped it).
+                let in_db = self.sink.query_text(&sql).await.ok().flatten();
                 let progress = match in_db {
                     Some(json) => serde_json::from_str::<state::Progress>(&json).context("the run's state row is damaged")?,
-                    None if saved.line == 0 && saved.created.is_empty() && saved.truncated.is_empty() => saved,
+                    None if saved.line == 0 && saved.created.is_empty() && saved.truncated.is_empty() => {
+                        self.register_run(&saved).await?;
+                        saved
+                    }
                     None => bail!(
                         "state file {} says line {} is committed, but the target has no progress row for run {} in {}: is this the same target?",
                         path.display(),
@@ -1221,15 +1301,7 @@ impl<S: Sink> Importer<S> {
             p.finished = true;
             let sql = format!("DELETE FROM {} WHERE id = '{}'", self.dialect.quote(state::STATE_TABLE), p.id);
             self.sink.exec(&sql).await.map_err(|e| anyhow::anyhow!("clearing the run's state: {e}"))?;
-            let left = self
-                .sink
-                .query_text(&format!("SELECT COUNT(*) FROM {}", self.dialect.quote(state::STATE_TABLE)))
-                .await
-                .ok()
-                .flatten();
-            if left.as_deref() == Some("0") {
-                let _ = self.sink.exec(&format!("DROP TABLE {}", self.dialect.quote(state::STATE_TABLE))).await;
-            }
+            self.drop_state_table_if_unused().await;
             file.save(&p)?;
         }
         Ok(())

@@ -38,6 +38,10 @@ pub struct Progress {
     /// The run finished.
     #[serde(default)]
     pub finished: bool,
+    /// The share of a `--shard i/N` job this run imports (absent: the whole
+    /// job): a state file is resumed only by a run of the same share.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<decant_record::shard::Shard>,
 }
 
 /// The state file.

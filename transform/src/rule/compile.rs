@@ -54,6 +54,8 @@ impl Rule {
             ignored: spec.ignore_fields.iter().map(|f| f.as_bytes().to_vec()).collect(),
             json_style,
             reads_hash: false,
+            row_captures: Vec::new(),
+            row_capture_slots: Vec::new(),
             out: Out::Drop,
         };
         rule.extra = match (spec.extra_fields.as_deref(), &spec.extra_into) {
@@ -100,6 +102,24 @@ impl Rule {
         for (k, p) in &spec.where_match {
             let src = rule.source(k, false)?;
             let pattern = Pattern::parse(p).map_err(|e| spec_err(n, format!("where_match {k:?}: {e}")))?;
+            // A row rule's patterns capture: an item's `pk = "USER#{id}"` gives
+            // `{id}` back as a column source (items → rows).
+            if matches!(rule.matcher, Matcher::Table(_)) && !pattern.names().is_empty() {
+                let mut slots = Vec::with_capacity(pattern.names().len());
+                for name in pattern.names() {
+                    if rule.row_captures.contains(name) {
+                        return Err(spec_err(
+                            n,
+                            format!(
+                                "where_match {k:?}: capture {{{name}}} is also captured by another where_match pattern"
+                            ),
+                        ));
+                    }
+                    rule.row_captures.push(name.clone());
+                    slots.push(rule.row_captures.len() - 1);
+                }
+                rule.row_capture_slots.push((rule.filter.len(), slots));
+            }
             rule.filter.push((src, Want::Matches(Box::new(pattern))));
         }
         for (names, want) in [(&spec.where_null, Want::Null), (&spec.where_not_null, Want::NotNull)] {
@@ -416,7 +436,16 @@ impl Rule {
                         pattern.names().iter().map(|s| format!("{{{s}}}")).collect::<Vec<_>>().join(" ")
                     )),
                 },
-                Matcher::Table(_) => bad(format!("{from:?}: captures come from key patterns; rows have columns")),
+                Matcher::Table(_) => match self.row_captures.iter().position(|c| c == inner) {
+                    Some(i) => Ok(Src::RowCapture(i)),
+                    None if self.row_captures.is_empty() => bad(format!(
+                        "{from:?}: captures come from key patterns, or from where_match patterns of columns (where_match = {{ pk = \"USER#{{{inner}}}\" }})"
+                    )),
+                    None => bad(format!(
+                        "{from:?}: no where_match pattern captures {{{inner}}} (they capture: {})",
+                        self.row_captures.iter().map(|s| format!("{{{s}}}")).collect::<Vec<_>>().join(" ")
+                    )),
+                },
             };
         }
         if let Some(meta) = from.strip_prefix('$') {
@@ -486,12 +515,12 @@ impl Rule {
             out.push(match p {
                 text_template::Piece::Literal(l) => TemplateSrc::Literal(l),
                 text_template::Piece::Source { name, format } => {
-                    let capture = match &self.matcher {
-                        Matcher::Key { pattern, .. } => pattern.slot(&name),
-                        Matcher::Table(_) => None,
+                    let src = match &self.matcher {
+                        Matcher::Key { pattern, .. } => pattern.slot(&name).map(Src::Capture),
+                        Matcher::Table(_) => self.row_captures.iter().position(|c| *c == name).map(Src::RowCapture),
                     };
-                    let src = match capture {
-                        Some(i) => Src::Capture(i),
+                    let src = match src {
+                        Some(s) => s,
                         None => self.source(&name, true)?,
                     };
                     if let Some(width) = format.as_deref().and_then(crate::pattern::zero_pad_width) {

@@ -56,6 +56,7 @@ impl Rule {
     fn get<'a>(&self, src: &'a Src, ctx: &Ctx<'a>) -> Got<'a> {
         match src {
             Src::Capture(i) => Got::In(Input::Bytes(&ctx.key[ctx.caps[*i].clone()])),
+            Src::RowCapture(i) => Got::Owned(Value::from_bytes_or_text(ctx.row_caps[*i].clone())),
             Src::Field(i) => ctx.fields[*i].map_or(Got::Missing, Got::In),
             Src::Key => Got::In(Input::Bytes(ctx.key)),
             Src::Db => Got::Owned(Value::Int(ctx.db as i128)),

@@ -23,16 +23,22 @@ pub fn run(args: &Args, path: &Path) -> anyhow::Result<Outcome> {
 
     let output = args.output.create()?;
     let mut writer = RecordWriter::new(output);
-    writer.write_header(&Header::new(
-        concat!("redis-export ", env!("CARGO_PKG_VERSION")),
-        Some(format!("rdb:{shown}")),
-    ))?;
+    writer.write_header(
+        &Header::new(concat!("redis-export ", env!("CARGO_PKG_VERSION")), Some(format!("rdb:{shown}")))
+            .with_shard(args.shard),
+    )?;
 
-    let filtered = !args.matches.is_empty() || !args.exclude.is_empty() || !args.types.is_empty() || args.db.is_some();
+    let slots = args.shard.filter(|s| !s.is_whole()).map(super::super::shard_slots);
+    let filtered = !args.matches.is_empty()
+        || !args.exclude.is_empty()
+        || !args.types.is_empty()
+        || args.db.is_some()
+        || slots.is_some();
     let mut handler = Export {
         args,
+        slots,
         sink: Sink::spawn(writer),
-        summary: Summary::new(),
+        summary: Summary::new().with_shard(args.shard),
         progress: Progress::new(&args.report, "keys", None),
         total_hint: (!filtered).then_some(0),
         modules: 0,
@@ -97,6 +103,9 @@ struct Export<'a> {
     sink: Sink,
     summary: Summary,
     progress: Progress,
+    /// `--shard`: only keys whose hash slot is in `lo..hi` (the same slot
+    /// ranges as a live export's, so a file's shares match a server's).
+    slots: Option<(u16, u16)>,
     /// Keys announced by RESIZEDB so far (only without filters).
     total_hint: Option<u64>,
     modules: u64,
@@ -121,6 +130,7 @@ impl Handler for Export<'_> {
             && (self.args.matches.is_empty()
                 || self.args.matches.iter().any(|m| super::super::conn::glob_match(m.as_bytes(), k.key)))
             && wanted(&[], &self.args.exclude, k.key)
+            && self.slots.is_none_or(|(lo, hi)| (lo..hi).contains(&super::super::conn::key_slot(k.key)))
     }
 
     fn expired(&mut self, k: &KeyInfo<'_>) {
@@ -189,7 +199,10 @@ impl Handler for Export<'_> {
     fn function(&mut self, library: FunctionLibrary) -> anyhow::Result<()> {
         // Libraries are server-wide: they travel with a copy of whole
         // databases, not with a selection of keys.
-        if !self.args.matches.is_empty() || !self.args.exclude.is_empty() || !self.args.types.is_empty() {
+        // A sharded export carries them in share 0, so the shares add up to the whole.
+        let other_share = self.args.shard.is_some_and(|s| s.index() != 0);
+        if !self.args.matches.is_empty() || !self.args.exclude.is_empty() || !self.args.types.is_empty() || other_share
+        {
             self.summary.group("functions").skipped += 1;
             return Ok(());
         }

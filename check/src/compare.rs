@@ -87,7 +87,10 @@ pub fn changed_fields(
             for name in names {
                 let at = left_types.and_then(|t| t.get(name).copied());
                 let bt = right_types.and_then(|t| t.get(name).copied());
-                let same = match (a.data.get(name), b.data.get(name)) {
+                // --null-equals-empty: a missing column is NULL (an item
+                // without the attribute vs a row with the column NULL or "").
+                let missing = opts.canon.null_equals_empty.then_some(&Value::Null);
+                let same = match (a.data.get(name).or(missing), b.data.get(name).or(missing)) {
                     (Some(x), Some(y)) => values_equal(x, at.or(bt), y, bt.or(at), opts),
                     _ => false,
                 };

@@ -5,8 +5,8 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 
+use crate::source::{Source, SourceError};
 use anyhow::bail;
-use decant_checksum::source::{Source, SourceError};
 use decant_record::digest::{
     canonical_row, canonical_value, table_canon_types, CanonType, CanonicalOptions, Digester, GroupKey, KeyGrouper,
 };
@@ -164,6 +164,18 @@ impl CompareOptions {
         })
     }
 
+    /// The canonical form without the normalisations that make different
+    /// values equal (`--null-equals-empty`, `--time-precision`), when one is
+    /// set: records equal only under them are counted apart, so a validation
+    /// job says how many it forgave.
+    pub fn strict_canon(&self) -> Option<CanonicalOptions> {
+        (self.canon.null_equals_empty || self.canon.time_precision.is_some()).then(|| CanonicalOptions {
+            null_equals_empty: false,
+            time_precision: None,
+            ..self.canon.clone()
+        })
+    }
+
     /// Adds `--ignore-columns` and `--tables` (empty: every table).
     pub fn with_filters(mut self, ignore: &[String], tables: &[String]) -> anyhow::Result<CompareOptions> {
         self.ignore = IgnoreColumns::parse(ignore).map_err(anyhow::Error::msg)?;
@@ -181,6 +193,10 @@ pub struct Entry {
     pub ident: Vec<u8>,
     /// blake3 of the canonical form.
     pub content: [u8; 32],
+    /// blake3 of the canonical form without `--null-equals-empty` and
+    /// `--time-precision` ([`CompareOptions::strict_canon`]) for rows; the
+    /// same as `content` when neither is set, and for Redis keys.
+    pub strict: [u8; 32],
     /// The record's lines (one, or a Redis key's parts), each ending in `\n`.
     pub lines: Vec<u8>,
 }
@@ -237,6 +253,8 @@ pub struct EntryReader {
     /// What this side declared so far.
     pub info: SideInfo,
     opts: CompareOptions,
+    /// [`CompareOptions::strict_canon`], computed once.
+    strict_canon: Option<CanonicalOptions>,
     is_left: bool,
     scratch: Vec<u8>,
     /// A Redis key whose parts are still coming.
@@ -278,6 +296,7 @@ impl EntryReader {
             name,
             info: SideInfo::default(),
             opts: opts.clone(),
+            strict_canon: opts.strict_canon(),
             is_left,
             scratch: Vec::with_capacity(1024),
             open_key: None,
@@ -375,7 +394,8 @@ impl EntryReader {
                         lines.push(b'\n');
                         let ident = self.row_ident(&row.table, &row.data);
                         let content = self.row_content(&row.table, &row.data);
-                        let e = Entry { group, ident, content, lines };
+                        let strict = self.row_strict_content(&row.table, &row.data).unwrap_or(content);
+                        let e = Entry { group, ident, content, strict, lines };
                         match done {
                             Some(d) => {
                                 self.ready = Some(e);
@@ -415,7 +435,7 @@ impl EntryReader {
                             });
                             digester.add_redis(&r);
                             let ident = redis_ident(&self.opts.canon, &r);
-                            let entry = Entry { group, ident, content: [0; 32], lines: line };
+                            let entry = Entry { group, ident, content: [0; 32], strict: [0; 32], lines: line };
                             let head = RedisRecord { value: decant_record::RedisValue::String(Vec::new()), ..r.clone() };
                             self.open_key = Some((head, entry, digester));
                         }
@@ -451,7 +471,7 @@ impl EntryReader {
                         digester.add_function(&f);
                         let digest = digester.finish().into_values().next().unwrap_or_default();
                         let content = *blake3::hash(digest.hex().as_bytes()).as_bytes();
-                        let e = Entry { group, ident, content, lines };
+                        let e = Entry { group, ident, content, strict: content, lines };
                         match done {
                             Some(d) => {
                                 self.ready = Some(e);
@@ -536,6 +556,7 @@ impl EntryReader {
         let (_, mut entry, digester) = self.open_key.take()?;
         let digest = digester.finish().into_values().next().unwrap_or_default();
         entry.content = *blake3::hash(digest.hex().as_bytes()).as_bytes();
+        entry.strict = entry.content;
         Some(entry)
     }
 
@@ -594,6 +615,14 @@ impl EntryReader {
         self.scratch.clear();
         canonical_row(data, self.info.types.get(table), &self.opts.canon, &mut self.scratch);
         *blake3::hash(&self.scratch).as_bytes()
+    }
+
+    /// The row's hash without the forgiving normalisations, when one is set.
+    fn row_strict_content(&mut self, table: &str, data: &RowData) -> Option<[u8; 32]> {
+        let strict = self.strict_canon.as_ref()?;
+        self.scratch.clear();
+        canonical_row(data, self.info.types.get(table), strict, &mut self.scratch);
+        Some(*blake3::hash(&self.scratch).as_bytes())
     }
 }
 

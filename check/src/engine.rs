@@ -38,6 +38,15 @@ pub struct GroupStats {
     pub removed: u64,
     /// In both, different.
     pub changed: u64,
+    /// Counted in `equal`, but equal only under `--null-equals-empty` /
+    /// `--time-precision` (a NULL vs "" or a missing attribute, a timestamp
+    /// cut to milliseconds): what the options forgave, reported as a note.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub equal_by_options: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl GroupStats {
@@ -66,6 +75,7 @@ impl DiffStats {
             t.added += g.added;
             t.removed += g.removed;
             t.changed += g.changed;
+            t.equal_by_options += g.equal_by_options;
             t
         })
     }
@@ -115,6 +125,7 @@ impl Default for EngineConfig {
 struct Stored {
     group: u32,
     content: [u8; 32],
+    strict: [u8; 32],
     lines: Vec<u8>,
 }
 
@@ -159,7 +170,7 @@ impl Matcher {
         &mut self,
         ident: &[u8],
         group: u32,
-        content: &[u8; 32],
+        (content, strict): (&[u8; 32], &[u8; 32]),
         lines: &[u8],
         opts: &CompareOptions,
         infos: (&SideInfo, &SideInfo),
@@ -181,6 +192,9 @@ impl Matcher {
         let stats = self.stats.entry(gname.clone()).or_default();
         if &left.content == content {
             stats.equal += 1;
+            if &left.strict != strict {
+                stats.equal_by_options += 1;
+            }
             return Ok(());
         }
         let (l, r) = (decode_lines(&left.lines)?, decode_lines(lines)?);
@@ -240,14 +254,14 @@ pub fn diff(
             spill_from = Some(e);
             break;
         }
-        m.insert_left(e.ident, Stored { group: g, content: e.content, lines: e.lines });
+        m.insert_left(e.ident, Stored { group: g, content: e.content, strict: e.strict, lines: e.lines });
     }
     let Some(first_spilled) = spill_from else {
         // A fits: stream B against it.
         while let Some(e) = right.next_entry()? {
             let g = m.groups.id(&e.group);
             m.stats.entry(e.group.clone()).or_default().right += 1;
-            m.right(&e.ident, g, &e.content, &e.lines, opts, (&left.info, &right.info), sink)?;
+            m.right(&e.ident, g, (&e.content, &e.strict), &e.lines, opts, (&left.info, &right.info), sink)?;
         }
         m.drain_removed((&left.info, &right.info), sink)?;
         left.finish()?;
@@ -265,23 +279,23 @@ pub fn diff(
     let mut lparts = Partitions::create(dir.path(), "a", fanout, 0)?;
     for (ident, list) in std::mem::take(&mut m.map) {
         for s in list {
-            lparts.write(&ident, s.group, &s.content, &s.lines)?;
+            lparts.write(&ident, s.group, (&s.content, &s.strict), &s.lines)?;
         }
     }
     m.mem = 0;
     let g = m.groups.id(&first_spilled.group);
-    lparts.write(&first_spilled.ident, g, &first_spilled.content, &first_spilled.lines)?;
+    lparts.write(&first_spilled.ident, g, (&first_spilled.content, &first_spilled.strict), &first_spilled.lines)?;
     while let Some(e) = left.next_entry()? {
         let g = m.groups.id(&e.group);
         m.stats.entry(e.group.clone()).or_default().left += 1;
-        lparts.write(&e.ident, g, &e.content, &e.lines)?;
+        lparts.write(&e.ident, g, (&e.content, &e.strict), &e.lines)?;
     }
     let lpaths = lparts.finish()?;
     let mut rparts = Partitions::create(dir.path(), "b", fanout, 0)?;
     while let Some(e) = right.next_entry()? {
         let g = m.groups.id(&e.group);
         m.stats.entry(e.group.clone()).or_default().right += 1;
-        rparts.write(&e.ident, g, &e.content, &e.lines)?;
+        rparts.write(&e.ident, g, (&e.content, &e.strict), &e.lines)?;
     }
     let rpaths = rparts.finish()?;
     let infos = (&left.info, &right.info);
@@ -311,7 +325,7 @@ fn compare_partition(
             too_big = true;
             break;
         }
-        m.insert_left(f.ident, Stored { group: f.group, content: f.content, lines: f.lines });
+        m.insert_left(f.ident, Stored { group: f.group, content: f.content, strict: f.strict, lines: f.lines });
     }
     if too_big {
         // Split this partition again with another seed.
@@ -322,12 +336,12 @@ fn compare_partition(
         let mut lparts = Partitions::create(dir, &format!("{tag}-a"), fanout, depth)?;
         let mut frames = FrameReader::open(lpath)?;
         while let Some(f) = frames.next()? {
-            lparts.write(&f.ident, f.group, &f.content, &f.lines)?;
+            lparts.write(&f.ident, f.group, (&f.content, &f.strict), &f.lines)?;
         }
         let mut rparts = Partitions::create(dir, &format!("{tag}-b"), fanout, depth)?;
         let mut frames = FrameReader::open(rpath)?;
         while let Some(f) = frames.next()? {
-            rparts.write(&f.ident, f.group, &f.content, &f.lines)?;
+            rparts.write(&f.ident, f.group, (&f.content, &f.strict), &f.lines)?;
         }
         let (lp, rp) = (lparts.finish()?, rparts.finish()?);
         let _ = std::fs::remove_file(lpath);
@@ -339,7 +353,7 @@ fn compare_partition(
     }
     let mut frames = FrameReader::open(rpath)?;
     while let Some(f) = frames.next()? {
-        m.right(&f.ident, f.group, &f.content, &f.lines, &config.compare, infos, sink)?;
+        m.right(&f.ident, f.group, (&f.content, &f.strict), &f.lines, &config.compare, infos, sink)?;
     }
     m.drain_removed(infos, sink)?;
     let _ = std::fs::remove_file(lpath);
@@ -367,7 +381,13 @@ impl Partitions {
         Ok(Partitions { paths, files, seed })
     }
 
-    fn write(&mut self, ident: &[u8], group: u32, content: &[u8; 32], lines: &[u8]) -> anyhow::Result<()> {
+    fn write(
+        &mut self,
+        ident: &[u8],
+        group: u32,
+        (content, strict): (&[u8; 32], &[u8; 32]),
+        lines: &[u8],
+    ) -> anyhow::Result<()> {
         let mut h = blake3::Hasher::new();
         h.update(&self.seed.to_le_bytes());
         h.update(ident);
@@ -381,6 +401,7 @@ impl Partitions {
             f.write_all(&(ident.len() as u32).to_le_bytes())?;
             f.write_all(ident)?;
             f.write_all(content)?;
+            f.write_all(strict)?;
             f.write_all(&(lines.len() as u64).to_le_bytes())?;
             f.write_all(lines)
         })();
@@ -401,6 +422,7 @@ struct Frame {
     group: u32,
     ident: Vec<u8>,
     content: [u8; 32],
+    strict: [u8; 32],
     lines: Vec<u8>,
 }
 
@@ -431,11 +453,13 @@ impl FrameReader {
             self.r.read_exact(&mut ident)?;
             let mut content = [0u8; 32];
             self.r.read_exact(&mut content)?;
+            let mut strict = [0u8; 32];
+            self.r.read_exact(&mut strict)?;
             let mut n8 = [0u8; 8];
             self.r.read_exact(&mut n8)?;
             let mut lines = vec![0u8; u64::from_le_bytes(n8) as usize];
             self.r.read_exact(&mut lines)?;
-            Ok(Frame { group, ident, content, lines })
+            Ok(Frame { group, ident, content, strict, lines })
         })();
         res.map(Some).with_context(|| format!("reading partition {}", self.path.display()))
     }

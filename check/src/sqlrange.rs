@@ -41,8 +41,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
+use crate::source::{LiveOptions, Source, SourceSpec};
 use anyhow::{bail, Context as _};
-use decant_checksum::source::{LiveOptions, Source, SourceSpec};
 use decant_record::conn::{ConnUrl, Role, Store};
 use decant_record::digest::GroupKey;
 use futures_util::{StreamExt as _, TryStreamExt as _};
@@ -78,7 +78,7 @@ const MAX_CHUNKS: u128 = 256;
 /// True when both sides are live MySQL/MariaDB or PostgreSQL stores.
 pub fn applies(a: &SourceSpec, b: &SourceSpec) -> bool {
     let sql = |s: &SourceSpec| match s {
-        SourceSpec::Url(u) => ConnUrl::parse(u).is_ok_and(|c| matches!(c.store(), Store::MySql | Store::Postgres)),
+        SourceSpec::Url(u) => ConnUrl::parse(u).is_ok_and(|c| c.store().capabilities().range_checksums),
         _ => false,
     };
     sql(a) && sql(b)

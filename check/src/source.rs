@@ -86,6 +86,9 @@ impl fmt::Display for SourceSpec {
 /// How sources are read: live stores through their exporters, and files.
 #[derive(Debug, Clone, Default)]
 pub struct LiveOptions {
+    /// Read only this share of a live store: the exporter's `--shard I/N`,
+    /// so the records are exactly those `EXPORTER --shard I/N` exports.
+    pub shard: Option<decant_record::Shard>,
     /// Accept a stream that begins with a header but lacks its `end`
     /// trailer (`--allow-unsealed`).
     pub allow_unsealed: bool,
@@ -115,14 +118,9 @@ impl LiveOptions {
     }
 }
 
-/// The exporter binary for a store.
+/// The exporter binary for a store (from the store registry).
 pub fn exporter_name(store: Store) -> &'static str {
-    match store {
-        Store::Redis => "redis-export",
-        Store::MySql => "mysql-export",
-        Store::Postgres => "pg-export",
-        Store::Sqlite => "sqlite-export",
-    }
+    store.info().exporter
 }
 
 /// Finds a decant binary: next to the running executable, then on `PATH`.
@@ -233,22 +231,24 @@ impl Source {
                 cmd.env("SOURCE_URL", url.expose())
                     .env_remove("SOURCE_REDIS_HOST")
                     .arg("--quiet")
+                    .args(live.shard.filter(|s| !s.is_whole()).map(|s| format!("--shard={s}")))
                     .stdin(Stdio::null())
                     .stdout(Stdio::piped())
                     .stderr(Stdio::piped());
-                match url.store() {
-                    Store::Redis => {
-                        for m in &live.matches {
-                            cmd.arg("--match").arg(m);
-                        }
+                // Each filter goes to the exporters that take it; the
+                // checkers' flags name the stores each one is for.
+                let caps = url.store().capabilities();
+                if caps.match_filter {
+                    for m in &live.matches {
+                        cmd.arg("--match").arg(m);
                     }
-                    _ => {
-                        if !live.tables.is_empty() {
-                            cmd.arg("--tables").arg(live.tables.join(","));
-                        }
-                        for w in &live.wheres {
-                            cmd.arg("--where").arg(w);
-                        }
+                }
+                if caps.tables_filter && !live.tables.is_empty() {
+                    cmd.arg("--tables").arg(live.tables.join(","));
+                }
+                if caps.where_filter {
+                    for w in &live.wheres {
+                        cmd.arg("--where").arg(w);
                     }
                 }
                 let mut child = cmd.spawn().with_context(|| {

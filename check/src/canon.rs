@@ -25,7 +25,8 @@ pub struct CanonicalArgs {
     /// How --time-precision drops digits.
     #[arg(long, value_enum, default_value_t = TimeRounding::Round, value_name = "HOW")]
     pub time_rounding: TimeRounding,
-    /// Treat empty strings (and empty byte strings) as NULL.
+    /// Treat empty strings (and empty byte strings) as NULL, and a missing
+    /// column (a DynamoDB attribute left out) as NULL too.
     #[arg(long)]
     pub null_equals_empty: bool,
     /// Leave Redis key expiries (TTLs) out of the comparison.

@@ -1,5 +1,5 @@
-//! Redis connections shared by `redis-export` and `redis-import` (the import
-//! crate uses this module, so the two tools connect, verify TLS and find
+//! Redis connections shared by `redis-export` and `redis-import` (both
+//! crates use this module, so the two tools connect, verify TLS and find
 //! cluster masters the same way).
 //!
 //! A connection is a TCP stream (or rustls over one, for `rediss://`) driven
