@@ -201,7 +201,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         let fingerprint = blake3::hash(&first_raw).to_hex().to_string();
         let mut file = state::StateFile::new(path);
         let input = args.input.input.as_ref().map_or_else(|| "-".to_owned(), |p| p.display().to_string());
-        let progress = match state::check(file.load()?, path, &fingerprint)? {
+        let progress = match state::check(file.load()?, path, &fingerprint, None)? {
             Some(p) if p.finished => {
                 cli::warn("the state file says this import finished already: nothing to do");
                 return Ok(Outcome::Success);
