@@ -530,7 +530,9 @@ pub fn verify(args: &Args) -> anyhow::Result<Report> {
 
     let notes = groups
         .iter()
-        .filter_map(|g| decant_check::options_note(g.equal_by_options, &opts.canon).map(|n| format!("{}: {n}", g.group)))
+        .filter_map(|g| {
+            decant_check::options_note(g.equal_by_options, &opts.canon).map(|n| format!("{}: {n}", g.group))
+        })
         .collect();
     let mut ok = groups.iter().all(|g| g.ok);
     ok &= sample_report.as_ref().is_none_or(|s| s.ok);
