@@ -5,7 +5,7 @@
 use std::collections::{BTreeSet, HashMap};
 
 use anyhow::Context as _;
-use decant_record::digest::{canonical_value, round_to_multiple, CanonType, CanonicalOptions};
+use decant_record::digest::{canonical_value, module_payload, round_to_multiple, CanonType, CanonicalOptions};
 use decant_record::{Record, RedisRecord, RedisValue, Value};
 
 use crate::entry::CompareOptions;
@@ -163,6 +163,14 @@ fn redis_fields(a: &RedisRecord, b: &RedisRecord, opts: &CompareOptions) -> Vec<
                 let tol = opts.float_tolerance.unwrap_or(0.0);
                 x.len() == y.len() && x.iter().zip(&y).all(|(p, q)| p.0 == q.0 && within(p.1, q.1, tol))
             }
+            // A module value is its payload (the trailer's RDB version and
+            // CRC aside, as in the digest): the name alone would call any
+            // two values of one module equal.
+            (RedisValue::Module(x), RedisValue::Module(y)) => {
+                x == y
+                    && module_payload(a.dump.as_deref().unwrap_or_default())
+                        == module_payload(b.dump.as_deref().unwrap_or_default())
+            }
             (x, y) => x == y,
         };
         if !value_same {
@@ -194,5 +202,18 @@ mod tests {
         assert_eq!(changed_fields(&a, &b, None, None, &loose), ["s"]);
         let c = row(vec![("id", Value::Int(1))]);
         assert_eq!(changed_fields(&a, &c, None, None, &strict), ["s", "x"]);
+    }
+
+    #[test]
+    fn module_values_compare_by_payload_without_its_trailer() {
+        let module = |payload: &[u8], trailer: &[u8]| {
+            let mut r = RedisRecord::new(0, b"doc".to_vec(), RedisValue::Module("ReJSON-RL".into()));
+            r.dump = Some([payload, trailer].concat());
+            Record::Redis(r)
+        };
+        let opts = CompareOptions::default();
+        let (v10, v11) = (b"\x0a\x00crc64-01", b"\x0b\x00crc64-02");
+        assert!(changed_fields(&module(b"value-a", v10), &module(b"value-a", v11), None, None, &opts).is_empty());
+        assert_eq!(changed_fields(&module(b"value-a", v10), &module(b"value-b", v10), None, None, &opts), ["value"]);
     }
 }

@@ -175,3 +175,130 @@ pub fn render_summary(stats: &DiffStats) -> String {
     line("total", &stats.total());
     out
 }
+
+/// How many added (or removed) records of one group the text view names
+/// one by one before it only counts them.
+const LISTED_PER_GROUP: u64 = 10;
+
+/// The view for a person at a terminal: one line per changed column or
+/// field (`users id=10  balance  85.88 → 86.88`), added and removed records
+/// named (the first few of each group) and counted.
+#[derive(Debug)]
+pub struct TextView<W: Write> {
+    out: W,
+    keys: KeyColumns,
+    /// (group, added, removed) counts, in the order groups were met.
+    counts: Vec<(String, u64, u64)>,
+}
+
+impl<W: Write> TextView<W> {
+    /// A text view writing to `out`.
+    pub fn new(out: W, keys: KeyColumns) -> Self {
+        TextView { out, keys, counts: Vec::new() }
+    }
+
+    /// Writes the added/removed counts of the groups that had more than
+    /// were listed; returns the output.
+    pub fn finish(mut self) -> anyhow::Result<W> {
+        for (group, added, removed) in &self.counts {
+            for (n, what) in [(*added, "added (only in B)"), (*removed, "removed (only in A)")] {
+                if n > LISTED_PER_GROUP {
+                    writeln!(self.out, "{group}  … {} more {what}, {n} in all", n - LISTED_PER_GROUP)?;
+                }
+            }
+        }
+        self.out.flush()?;
+        Ok(self.out)
+    }
+}
+
+/// `users id=10` for a row, `key "session:1"` (with its db when not 0) for a Redis key.
+fn label(target: &serde_json::Value) -> String {
+    if let Some(table) = target.get("table").and_then(|t| t.as_str()) {
+        let id = match target.get("id") {
+            Some(serde_json::Value::Object(m)) => {
+                m.iter().map(|(k, v)| format!("{k}={}", short_value(Some(v)))).collect::<Vec<_>>().join(",")
+            }
+            Some(v) => short_value(Some(v)),
+            None => String::new(),
+        };
+        return format!("{table} {id}");
+    }
+    let key = target.get("key").map_or_else(String::new, |k| k.to_string());
+    match target.get("db").and_then(|d| d.as_u64()).filter(|d| *d != 0) {
+        Some(db) => format!("db {db} key {key}"),
+        None => format!("key {key}"),
+    }
+}
+
+/// A value as a person reads it: strings without quotes, long ones cut.
+fn short_value(v: Option<&serde_json::Value>) -> String {
+    let text = match v {
+        None => "(absent)".to_owned(),
+        Some(serde_json::Value::Null) => "NULL".to_owned(),
+        Some(serde_json::Value::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
+    };
+    let text = text.replace('\n', "\\n");
+    if text.chars().count() > 60 {
+        format!("{}…", text.chars().take(59).collect::<String>())
+    } else {
+        text
+    }
+}
+
+/// The value of `field` in a record's JSON: a row's column, a hash's field,
+/// or a key's whole value.
+fn field_value<'a>(record: &'a serde_json::Value, field: &str) -> Option<&'a serde_json::Value> {
+    record
+        .get("data")
+        .and_then(|d| d.get(field))
+        .or_else(|| record.get("value").and_then(|v| v.get(field)))
+        .or_else(|| record.get(field))
+        .or_else(|| record.get("value"))
+}
+
+impl<W: Write> Sink for TextView<W> {
+    fn found(&mut self, f: Found<'_>, left_info: &SideInfo, right_info: &SideInfo) -> anyhow::Result<()> {
+        let left = f.left.map(|l| target(l, left_info, right_info, &self.keys)).transpose()?;
+        let right = f.right.map(|r| target(r, right_info, left_info, &self.keys)).transpose()?;
+        let Some(t) = left.as_ref().or(right.as_ref()).map(|(_, t)| t) else { return Ok(()) };
+        // The target's members as a diff line writes them ("table" and "id", or "db" and "key").
+        let bare = Diff { op: f.op, target: t.clone(), left: None, right: None, fields: Vec::new() };
+        let name = label(&serde_json::to_value(Record::Diff(bare))?);
+        let group = name.split(' ').next().unwrap_or("").to_owned();
+        let i = match self.counts.iter().position(|(g, _, _)| *g == group) {
+            Some(i) => i,
+            None => {
+                self.counts.push((group, 0, 0));
+                self.counts.len() - 1
+            }
+        };
+        let json =
+            |r: &Option<(Record, decant_record::Target)>| r.as_ref().map(|(r, _)| serde_json::to_value(r)).transpose();
+        let (l, r) = (json(&left)?, json(&right)?);
+        match f.op {
+            DiffOp::Changed => {
+                let fields = if f.fields.is_empty() { vec!["value".to_owned()] } else { f.fields.clone() };
+                for field in fields {
+                    let a = short_value(l.as_ref().and_then(|l| field_value(l, &field)));
+                    let b = short_value(r.as_ref().and_then(|r| field_value(r, &field)));
+                    writeln!(self.out, "{name}  {field}  {a} → {b}")?;
+                }
+            }
+            DiffOp::Added => {
+                self.counts[i].1 += 1;
+                if self.counts[i].1 <= LISTED_PER_GROUP {
+                    writeln!(self.out, "{name}  added (only in B)")?;
+                }
+            }
+            DiffOp::Removed => {
+                self.counts[i].2 += 1;
+                if self.counts[i].2 <= LISTED_PER_GROUP {
+                    writeln!(self.out, "{name}  removed (only in A)")?;
+                }
+            }
+        }
+        Ok(())
+    }
+}

@@ -238,6 +238,12 @@ impl Source {
                 // Each filter goes to the exporters that take it; the
                 // checkers' flags name the stores each one is for.
                 let caps = url.store().capabilities();
+                if caps.opaque_payloads {
+                    // A module key's value has no other form than its
+                    // payload: without it the exporter names the key and
+                    // fails, and a changed module value would go unseen.
+                    cmd.arg("--dump-modules");
+                }
                 if caps.match_filter {
                     for m in &live.matches {
                         cmd.arg("--match").arg(m);

@@ -91,6 +91,10 @@ pub struct Args {
     /// With --check: print only failures.
     #[arg(short, long)]
     pub quiet: bool,
+    /// Say more on stderr, repeatable (-vv): each input as it is read, with
+    /// its timing.
+    #[arg(short, long, action = clap::ArgAction::Count, conflicts_with = "quiet")]
+    pub verbose: u8,
     /// Format of the lines on stderr: text, or json (one JSON object per
     /// line with a timestamp and a level, for cron and log pipelines).
     #[arg(long, value_enum, default_value_t = cli::LogFormat::Text, value_name = "FORMAT")]

@@ -110,8 +110,10 @@ pub fn checksum(spec: &SourceSpec, config: &Config) -> anyhow::Result<InputSums>
     let (groups, broken) = source.digest(config.canon.options(), Parallelism::new(threads));
     // Not a decant stream at all, or cut short: no digest of it means
     // anything, so this is an error (exit 2), not a "broken" status line.
-    if let Some(SourceError::Stream { name, source: e @ (ReadError::NotDecant { .. } | ReadError::CutShort { .. }) }) =
-        broken
+    if let Some(SourceError::Stream {
+        name,
+        source: e @ (ReadError::NotDecant { .. } | ReadError::CutShort { .. } | ReadError::Empty),
+    }) = broken
     {
         return Err(anyhow::Error::new(e).context(name));
     }

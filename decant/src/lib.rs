@@ -14,7 +14,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use decant_record::cli::{EXIT_FATAL, EXIT_OK};
+use decant_record::cli::{EXIT_FATAL, EXIT_OK, HELP_WIDTH};
 
 /// One tool the dispatcher knows.
 #[derive(Debug, Clone, Copy)]
@@ -103,20 +103,21 @@ pub fn summary(tool: &Tool) -> String {
 pub fn overview() -> String {
     let width = TOOLS.iter().map(|t| t.name.len()).max().unwrap_or(0);
     let mut out = String::from(
-        "decant: move data between Redis/Valkey, MySQL/MariaDB, PostgreSQL and SQLite through one\n\
-         NDJSON stream format, and prove nothing was lost.\n\n\
-         Usage: decant TOOL [ARGS]...     runs the tool (decant diff … runs decant-diff …)\n       \
+        "decant: move data between Redis/Valkey, MySQL/MariaDB, PostgreSQL and SQLite\n\
+         through one NDJSON stream format, and prove nothing was lost.\n\n\
+         Usage: decant TOOL [ARGS]...     runs the tool (decant diff … runs decant-diff)\n       \
          decant help TOOL           the tool's --help\n       \
-         decant completions SHELL   a completion script (bash, zsh, fish, elvish, powershell)\n       \
+         decant completions SHELL   a completion script (bash, zsh, fish, elvish,\n                                  powershell)\n       \
          decant man [TOOL]          a roff man page (decant's own without TOOL)\n\n\
          Tools:\n",
     );
     for tool in TOOLS {
-        out.push_str(&format!("  {:<width$}  {}\n", tool.name, summary(tool)));
+        out.push_str(&hanging_indent(&format!("  {:<width$}  ", tool.name), &summary(tool), HELP_WIDTH));
     }
     out.push_str(
-        "\nEach tool is also a program of its own (decant-diff, redis-export, …); decant runs the one\n\
-         next to it, else the one on PATH, and passes its exit status through.\n\n\
+        "\nEach tool is also a program of its own (decant-diff, redis-export, …);\n\
+         decant runs the one next to it, else the one on PATH, and passes its exit\n\
+         status through.\n\n\
          Examples:\n  \
          decant redis-export --url redis://127.0.0.1:6379/0 -o keys.ndjson.zst\n  \
          decant verify --left keys.ndjson.zst --right redis://127.0.0.1:6380/0\n  \
@@ -125,6 +126,29 @@ pub fn overview() -> String {
     );
     out.push_str(decant_record::cli::EXIT_STATUS_HELP);
     out.push_str("\n  (decant TOOL exits with the tool's own status)\n");
+    out
+}
+
+/// `first` then `text` wrapped at `width` columns, continuation lines
+/// indented under the text's start.
+fn hanging_indent(first: &str, text: &str, width: usize) -> String {
+    let indent = first.chars().count();
+    let mut out = String::from(first);
+    let mut column = indent;
+    for (i, word) in text.split(' ').enumerate() {
+        let len = word.chars().count();
+        if i > 0 && column + 1 + len > width {
+            out.push('\n');
+            out.push_str(&" ".repeat(indent));
+            column = indent;
+        } else if i > 0 {
+            out.push(' ');
+            column += 1;
+        }
+        out.push_str(word);
+        column += len;
+    }
+    out.push('\n');
     out
 }
 

@@ -72,6 +72,12 @@ pub struct Args {
     /// No diff lines: only the summary and the exit status (like diff -q).
     #[arg(long, conflicts_with = "patch")]
     pub brief: bool,
+    /// Output format: text (one line per changed column, `users id=10
+    /// balance  85.88 → 86.88`, added and removed records named and
+    /// counted) or ndjson (diff lines); default text on a terminal, ndjson
+    /// when piped or written to a file.
+    #[arg(long, value_enum, value_name = "FORMAT", conflicts_with = "patch")]
+    pub format: Option<OutputFormat>,
     #[command(flatten)]
     pub compare: CompareArgs,
     /// Apply this decant-transform spec to A before comparing (when A and B
@@ -166,6 +172,15 @@ pub fn print_summary(stats: &DiffStats, report: &ReportArgs, canon: &decant_reco
 }
 
 /// Runs `decant-diff`.
+/// `--format` of decant-diff's output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputFormat {
+    /// For a person: one line per difference.
+    Text,
+    /// `diff` records (docs/format.md), for programs.
+    Ndjson,
+}
+
 pub fn run(args: &Args) -> anyhow::Result<Outcome> {
     let a = SourceSpec::parse(&args.left);
     let b = SourceSpec::parse(&args.right);
@@ -194,6 +209,19 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
     } else if args.brief {
         let stats = compare(args, &a, &b, &live_a, &live_b, &config, use_ranges, &mut output::Discard)?;
         out.finish()?;
+        stats
+    } else if args.format.unwrap_or_else(|| {
+        use std::io::IsTerminal as _;
+        if args.output.is_none() && std::io::stdout().is_terminal() {
+            OutputFormat::Text
+        } else {
+            OutputFormat::Ndjson
+        }
+    }) == OutputFormat::Text
+    {
+        let mut sink = output::TextView::new(out, opts.keys.clone());
+        let stats = compare(args, &a, &b, &live_a, &live_b, &config, use_ranges, &mut sink)?;
+        sink.finish()?.finish().context("writing the output")?;
         stats
     } else {
         let mut sink = output::DiffLines::new(out, opts.keys.clone(), &a_name, &b_name)?;

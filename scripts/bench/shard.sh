@@ -9,6 +9,8 @@
 #
 #   scripts/bench.sh shard                      # 1M rows per table, N=4, 3 runs
 #   ROWS=200000 N=8 RUNS=1 scripts/bench.sh shard
+#   SHARD_BENCH_BIN=target/debug ROWS=20000 RUNS=1 scripts/bench.sh shard   # smoke run of
+#     the script with the debug build (not a benchmark: no figures from it)
 set -euo pipefail
 # shellcheck source=scripts/bench/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -19,8 +21,12 @@ RUNS=${RUNS:-3}
 
 [ -x /usr/bin/time ] || apt-get install -y time >/dev/null
 need_mariadb
-echo "== building (release)" >&2
-cargo build --release -q -p decant-export --bin mysql-export
+if [ -n "${SHARD_BENCH_BIN:-}" ]; then
+  BIN=$(cd "$SHARD_BENCH_BIN" && pwd)
+else
+  echo "== building (release)" >&2
+  cargo build --release -q -p decant-export --bin mysql-export
+fi
 echo "== starting MariaDB" >&2
 start_mariadb 1G --skip-name-resolve
 MYPID=${BENCH_PIDS[-1]}

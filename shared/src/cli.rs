@@ -40,9 +40,58 @@ Exit status:
   1  differences found, verification failed, or some records rejected
   2  usage or fatal error";
 
+/// What a tool does, which decides what its exit status 1 means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ToolKind {
+    /// Reads a store, writes a stream (`*-export`).
+    Source,
+    /// Reads a stream, writes a store (`*-import`).
+    Sink,
+    /// Reads a stream, writes a stream (`decant-transform`).
+    Transform,
+    /// Compares or digests (`decant-verify`, `decant-diff`, `decant-checksum`).
+    Checker,
+}
+
+impl ToolKind {
+    /// The kind of the tool named `name` (a binary name, e.g. `pg-import`);
+    /// `None` for a name that is none of decant's tools.
+    pub fn of(name: &str) -> Option<ToolKind> {
+        Some(match name {
+            n if n.ends_with("-export") => ToolKind::Source,
+            n if n.ends_with("-import") => ToolKind::Sink,
+            "decant-transform" => ToolKind::Transform,
+            "decant-verify" | "decant-diff" | "decant-checksum" => ToolKind::Checker,
+            _ => return None,
+        })
+    }
+
+    /// The exit-status section of `--help` for this kind of tool: the codes
+    /// are shared ([`EXIT_OK`], [`EXIT_DIFFERENT`], [`EXIT_FATAL`]), what
+    /// leads to 1 is the tool's own.
+    pub fn exit_status_help(self) -> &'static str {
+        match self {
+            ToolKind::Source => {
+                "Exit status:\n  0  success: everything was exported\n  1  some records could not be exported (named on stderr; the rest were)\n  2  usage or fatal error (the output is incomplete: no \"end\" line)"
+            }
+            ToolKind::Sink => {
+                "Exit status:\n  0  success: every record was written (or skipped as asked)\n  1  some records were rejected (see --reject-file); the rest went in\n  2  usage or fatal error (what was committed stays; see --state)"
+            }
+            ToolKind::Transform => {
+                "Exit status:\n  0  success: every record was transformed\n  1  some records were rejected (see --reject-file), or --check found problems\n  2  usage or fatal error (the output is incomplete: no \"end\" line)"
+            }
+            ToolKind::Checker => {
+                "Exit status:\n  0  no differences: the data is the same\n  1  differences found, verification failed, or a checksum did not match\n  2  usage or fatal error (nothing was compared)"
+            }
+        }
+    }
+}
+
 /// Sets a tool's text after the flags in `--help`: `text` (or the command's
 /// own after-help when `text` is empty), then the environment variables the
-/// tool reads (`env`, e.g. [`crate::conn::env_help`]), then [`EXIT_STATUS_HELP`], once.
+/// tool reads (`env`, e.g. [`crate::conn::env_help`]), then the exit-status
+/// section, once: [`ToolKind::exit_status_help`] for the command's name,
+/// [`EXIT_STATUS_HELP`] for another.
 pub fn with_help_sections(cmd: clap::Command, text: &str, env: &str) -> clap::Command {
     let mut body =
         if text.is_empty() { cmd.get_after_help().map(|s| s.to_string()).unwrap_or_default() } else { text.to_owned() };
@@ -55,7 +104,7 @@ pub fn with_help_sections(cmd: clap::Command, text: &str, env: &str) -> clap::Co
         out.push_str(env.trim_end());
     }
     out.push_str("\n\n");
-    out.push_str(EXIT_STATUS_HELP);
+    out.push_str(ToolKind::of(cmd.get_name()).map_or(EXIT_STATUS_HELP, ToolKind::exit_status_help));
     cmd.after_help(fit_command_lines(out.trim_start(), HELP_WIDTH))
 }
 
@@ -69,37 +118,62 @@ pub const HELP_WIDTH: usize = 80;
 /// Other lines are left to clap's wrapping.
 pub fn fit_command_lines(text: &str, width: usize) -> String {
     let mut out = String::with_capacity(text.len() + 64);
-    for line in text.lines() {
-        let is_command = line.starts_with("  ") && !line.starts_with("   ");
-        if !is_command || line.chars().count() <= width {
-            out.push_str(line);
-            out.push('\n');
+    let lines: Vec<&str> = text.lines().collect();
+    let mut next = 0;
+    while next < lines.len() {
+        let start = next;
+        let is_command = lines[start].starts_with("  ") && !lines[start].starts_with("   ");
+        // A command already continued over more lines is laid out as one.
+        next += 1;
+        while is_command && next < lines.len() && lines[next - 1].ends_with(" \\") && lines[next].starts_with("   ") {
+            next += 1;
+        }
+        let group = &lines[start..next];
+        if !is_command || group.iter().all(|l| l.chars().count() <= width) {
+            for line in group {
+                out.push_str(line);
+                out.push('\n');
+            }
             continue;
         }
-        let (body, continued) = match line.strip_suffix(" \\") {
-            Some(b) => (b, true),
-            None => (line, false),
-        };
+        let continued = group[group.len() - 1].ends_with(" \\");
+        let body = group.iter().map(|l| l.trim().trim_end_matches('\\').trim_end()).collect::<Vec<_>>().join(" ");
+        // A shell comment ends the command: a ` \` inside it continues
+        // nothing, so it is never broken; it goes above the command when it
+        // does not fit after it.
+        let mut words = shell_words(&body);
+        let comment = words.iter().position(|w| w.starts_with('#')).map(|i| words.split_off(i).join(" "));
         // A flag stays on the line of its value.
-        let mut words: Vec<String> = Vec::new();
-        for word in shell_words(body.trim_start()) {
-            let joins = words.last().is_some_and(|w| w.starts_with('-') && !w.contains(' '))
+        let mut joined: Vec<String> = Vec::new();
+        for word in words {
+            let joins = joined.last().is_some_and(|w| w.starts_with('-') && !w.contains(' '))
                 && !word.starts_with(['-', '|', '#', '<', '>', '&']);
-            match words.last_mut() {
+            match joined.last_mut() {
                 Some(last) if joins => {
                     last.push(' ');
                     last.push_str(&word);
                 }
-                _ => words.push(word),
+                _ => joined.push(word),
             }
         }
+        // …unless the pair does not fit on a continuation line at all.
+        let words: Vec<String> = joined
+            .into_iter()
+            .flat_map(|w| match w.split_once(' ') {
+                Some((flag, value)) if flag.starts_with('-') && 6 + w.chars().count() + 2 > width => {
+                    vec![flag.to_owned(), value.to_owned()]
+                }
+                _ => vec![w],
+            })
+            .collect();
+        let mut command = String::new();
         let mut current = String::from("  ");
         let mut first = true;
         for word in words {
             let room = width.saturating_sub(2); // for the " \\"
             if !first && current.chars().count() + 1 + word.chars().count() > room {
-                out.push_str(&current);
-                out.push_str(" \\\n");
+                command.push_str(&current);
+                command.push_str(" \\\n");
                 current = String::from("      ");
                 current.push_str(&word);
             } else {
@@ -110,6 +184,15 @@ pub fn fit_command_lines(text: &str, width: usize) -> String {
             }
             first = false;
         }
+        match comment {
+            Some(c) if !continued && current.chars().count() + 1 + c.chars().count() <= width => {
+                current.push(' ');
+                current.push_str(&c);
+            }
+            Some(c) => out.push_str(&format!("  {c}\n")),
+            None => {}
+        }
+        out.push_str(&command);
         out.push_str(&current);
         if continued {
             out.push_str(" \\");
@@ -206,6 +289,46 @@ pub fn set_json_logs(on: bool) {
 /// True under `--log-format json`.
 pub fn json_logs() -> bool {
     JSON_LOGS.load(Ordering::Relaxed)
+}
+
+static VERBOSITY: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(0);
+
+/// How many `-v` the command line gives (`-v`, `-vv`, `--verbose`).
+pub fn verbosity() -> u8 {
+    VERBOSITY.load(Ordering::Relaxed)
+}
+
+/// Sets the verbosity (normally read from the command line by [`main`]).
+pub fn set_verbosity(level: u8) {
+    VERBOSITY.store(level, Ordering::Relaxed);
+}
+
+/// Prints a diagnostic line when the run is at least `level` verbose
+/// (`-v` is 1: connection targets, per-table and per-batch progress, timings,
+/// the DDL run; `-vv` is 2: more of the same, per statement). Level "debug"
+/// under `--log-format json`.
+pub fn verbose(level: u8, message: impl Display) {
+    if verbosity() >= level {
+        log_lines("debug", &format!("{}: {message}", tool_name()));
+    }
+}
+
+/// The number of `-v` / `--verbose` on the command line, read before parsing
+/// (like `--log-format json`) so that every tool shares one switch.
+fn args_verbosity(args: impl Iterator<Item = std::ffi::OsString>) -> u8 {
+    let mut level: u8 = 0;
+    for arg in args {
+        let arg = arg.to_string_lossy();
+        if arg == "--" {
+            break;
+        }
+        if arg == "--verbose" {
+            level = level.saturating_add(1);
+        } else if let Some(vs) = arg.strip_prefix('-').filter(|v| !v.is_empty() && v.bytes().all(|b| b == b'v')) {
+            level = level.saturating_add(vs.len().min(255) as u8);
+        }
+    }
+    level
 }
 
 /// True when the command line asks for `--log-format json`: read before
@@ -311,6 +434,7 @@ pub fn main(tool: &'static str, body: impl FnOnce() -> anyhow::Result<Outcome>) 
     if args_ask_for_json_logs(std::env::args_os().skip(1)) {
         set_json_logs(true);
     }
+    set_verbosity(args_verbosity(std::env::args_os().skip(1)));
     let metrics_file = metrics_file_arg(std::env::args_os().skip(1));
     let status = match body() {
         Ok(Outcome::Success) => EXIT_OK,
@@ -389,6 +513,11 @@ pub struct ReportArgs {
     /// No progress and no summary; errors and warnings only.
     #[arg(short, long)]
     pub quiet: bool,
+    /// Say more on stderr, repeatable (-vv): the connection target (password
+    /// hidden), per-table and per-batch progress lines with timings, the DDL
+    /// statements run.
+    #[arg(short, long, action = clap::ArgAction::Count, conflicts_with = "quiet")]
+    pub verbose: u8,
     /// Format of every line on stderr: text, or json (one JSON object per
     /// line with "ts" and "level": progress, summary, warnings and errors).
     #[arg(long, value_enum, default_value_t = LogFormat::Text, value_name = "FORMAT")]
@@ -430,6 +559,17 @@ impl InputArgs {
     /// Opens the input as a record reader.
     pub fn open(&self) -> anyhow::Result<RecordReader<Input>> {
         open_reader(self.input.as_deref(), self.reader_options())
+    }
+
+    /// Opens the input as a record reader, with a meter of the bytes read
+    /// when it is a file (for [`Progress::set_meter`]).
+    pub fn open_metered(&self) -> anyhow::Result<(RecordReader<Input>, Option<crate::io::InputMeter>)> {
+        let path = self.input.as_deref();
+        let (input, meter) = crate::io::open_input_metered(path).with_context(|| match path {
+            Some(p) => format!("opening {}", p.display()),
+            None => "opening stdin".to_owned(),
+        })?;
+        Ok((RecordReader::with_options(input, self.reader_options()), meter))
     }
 }
 
@@ -519,6 +659,7 @@ pub struct Progress {
     json: bool,
     label: String,
     total: Option<u64>,
+    meter: Option<crate::io::InputMeter>,
     count: u64,
     started: Instant,
     last_draw: Instant,
@@ -531,7 +672,8 @@ impl Progress {
     /// A progress reporter counting `label` (e.g. "keys", "rows").
     pub fn new(report: &ReportArgs, label: &str, total: Option<u64>) -> Progress {
         let tty = io::stderr().is_terminal();
-        let enabled = !report.quiet && (report.progress || tty);
+        // Off a terminal, periodic lines only when asked for (--progress, -v).
+        let enabled = !report.quiet && (report.progress || tty || report.verbose > 0 || verbosity() > 0);
         let now = Instant::now();
         Progress {
             enabled,
@@ -539,6 +681,7 @@ impl Progress {
             json: report.log_format == LogFormat::Json,
             label: label.to_owned(),
             total,
+            meter: None,
             count: 0,
             started: now,
             last_draw: now,
@@ -556,6 +699,12 @@ impl Progress {
     /// Sets or changes the expected total (enables the ETA).
     pub fn set_total(&mut self, total: Option<u64>) {
         self.total = total;
+    }
+
+    /// Measures the progress by the bytes read of an input file (percentage
+    /// and ETA from its size) instead of by a total count.
+    pub fn set_meter(&mut self, meter: Option<crate::io::InputMeter>) {
+        self.meter = meter.filter(|m| m.total() > 0);
     }
 
     /// Counts `n` more items; redraws at most a few times a second.
@@ -580,10 +729,23 @@ impl Progress {
         let secs = self.started.elapsed().as_secs_f64().max(1e-9);
         let rate = self.count as f64 / secs;
         let eta = self.total.filter(|t| *t > self.count && rate > 0.0).map(|t| ((t - self.count) as f64 / rate) as u64);
+        // (bytes read, file size, ETA) when reading a file.
+        let by_bytes = self.meter.as_ref().map(|m| {
+            let (done, total) = (m.consumed().min(m.total()), m.total());
+            let byte_rate = done as f64 / secs;
+            let eta = (byte_rate > 0.0 && done < total).then(|| ((total - done) as f64 / byte_rate) as u64);
+            (done, total, eta)
+        });
+        let eta = by_bytes.map_or(eta, |(_, _, e)| e);
         let line = if self.json {
             let mut o = serde_json::json!({"tool": tool_name(), "event": "progress", "label": self.label, "count": self.count, "per_second": rate.round(), "elapsed_s": (secs * 10.0).round() / 10.0});
             if let Some(t) = self.total {
                 o["total"] = t.into();
+            }
+            if let Some((done, total, _)) = by_bytes {
+                o["input_bytes_read"] = done.into();
+                o["input_bytes"] = total.into();
+                o["percent"] = ((done as f64 * 1000.0 / total as f64).round() / 10.0).into();
             }
             if let Some(e) = eta {
                 o["eta_s"] = e.into();
@@ -599,6 +761,9 @@ impl Progress {
             );
             if let Some(t) = self.total {
                 l.push_str(&format!(" of {}", group_digits(t)));
+            }
+            if let Some((done, total, _)) = by_bytes {
+                l.push_str(&format!(", {:.1}% of {}", done as f64 * 100.0 / total as f64, human_bytes(total)));
             }
             if let Some(e) = eta {
                 l.push_str(&format!(", ETA {}", human_duration(e)));
@@ -639,6 +804,22 @@ pub fn group_digits(n: u64) -> String {
         out.push(c);
     }
     out
+}
+
+/// `1536` → `1.5 KiB`.
+pub fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["bytes", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = n as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{n} bytes")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
 }
 
 fn human_duration(secs: u64) -> String {
@@ -941,9 +1122,29 @@ mod tests {
         assert_eq!(lines[3], "  short one");
         assert!(lines[4].starts_with("Prose"));
         assert!(out.lines().filter(|l| l.starts_with("  ")).all(|l| l.chars().count() <= 80), "{out}");
+        // A comment is never broken (a " \\" in it continues nothing): it
+        // stays at the end when it fits, else it goes above the command.
+        let text = "  mysql-import -i patch.ndjson --url mysql://db/reline --mode upsert # applies rows and deletes\n";
+        let out = fit_command_lines(text, 80);
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines[0], "  # applies rows and deletes", "{out}");
+        assert_eq!(lines[1], "  mysql-import -i patch.ndjson --url mysql://db/reline --mode upsert", "{out}");
+        let text =
+            "  mysql-export --url mysql://app@replica/reline --shard 2/8 -o reline-2.ndjson.zst # share 2 of 8\n";
+        let out = fit_command_lines(text, 80);
+        assert!(out.lines().nth(1).unwrap().ends_with("-o reline-2.ndjson.zst # share 2 of 8"), "{out}");
         // A line that was already continued keeps its " \\".
-        let out = fit_command_lines(&format!("  {} \\\n      --b\n", "--a ".repeat(30).trim_end()), 80);
-        assert!(out.lines().next().unwrap().ends_with(" \\") && out.lines().nth(1).unwrap().ends_with(" \\"), "{out}");
+        let out = fit_command_lines(&format!("  {} \\\n      --b \\\n", "--a ".repeat(30).trim_end()), 80);
+        assert!(out.lines().all(|l| l.ends_with(" \\") && l.chars().count() <= 80), "{out}");
+        assert!(out.lines().last().unwrap().ends_with(" --b \\"), "{out}");
+        // A command continued by hand with a comment too long for its last
+        // line: laid out as one, the comment above it.
+        let text = "  pg-import -i rows.ndjson --url postgres://db/relay --mode upsert \\\n      --key usage_records:api_key_id,created_at   # rows lack the AUTO_INCREMENT id\n";
+        let out = fit_command_lines(text, 80);
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines[0], "  # rows lack the AUTO_INCREMENT id", "{out}");
+        assert!(lines[1].starts_with("  pg-import") && lines[1].ends_with(" \\"), "{out}");
+        assert_eq!(lines[2], "      --key usage_records:api_key_id,created_at", "{out}");
     }
 
     #[test]
@@ -955,6 +1156,16 @@ mod tests {
         assert!(parse_max_line_bytes("18446744073709551616").unwrap_err().contains("not a whole number"));
         assert!(parse_max_line_bytes("-1").is_err());
         assert_eq!(parse_max_line_bytes("4294967296"), Ok(MAX_LINE_BYTES_LIMIT));
+    }
+
+    #[test]
+    fn verbosity_counts_every_spelling() {
+        let level = |v: &[&str]| args_verbosity(v.iter().map(std::ffi::OsString::from));
+        assert_eq!(level(&["-i", "x"]), 0);
+        assert_eq!(level(&["-v"]), 1);
+        assert_eq!(level(&["-vv", "--verbose"]), 3);
+        assert_eq!(level(&["--", "-v"]), 0);
+        assert_eq!(level(&["-", "--version"]), 0);
     }
 
     #[test]

@@ -204,6 +204,12 @@ impl ConnUrl {
                 conn.set_password(&pw);
             }
         }
+        let whose = match role {
+            Role::Source => "source",
+            Role::Target => "target",
+        };
+        let password = if conn.password().is_some() { "with a password" } else { "no password" };
+        crate::cli::verbose(1, format_args!("{whose}: {conn} ({password})"));
         Ok(conn)
     }
 

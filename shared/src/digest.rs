@@ -695,8 +695,8 @@ fn hash_elements(
 
 /// A module key's DUMP payload without its trailer (2 bytes of RDB version
 /// and 8 of CRC64), so the same value dumped by two server versions, or built
-/// from an RDB file, digests the same.
-fn module_payload(dump: &[u8]) -> &[u8] {
+/// from an RDB file, digests (and compares) the same.
+pub fn module_payload(dump: &[u8]) -> &[u8] {
     const TRAILER: usize = 10;
     if dump.len() > TRAILER {
         &dump[..dump.len() - TRAILER]

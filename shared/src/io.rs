@@ -36,6 +36,58 @@ pub fn open_input(path: Option<&Path>) -> io::Result<Input> {
     sniff(raw)
 }
 
+/// How far the reading of an input file has come: the bytes of the file read
+/// so far (compressed bytes for a compressed file) out of its size, for the
+/// progress line's percentage and ETA.
+#[derive(Debug, Clone)]
+pub struct InputMeter {
+    consumed: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    total: u64,
+}
+
+impl InputMeter {
+    /// Bytes of the file read so far.
+    pub fn consumed(&self) -> u64 {
+        self.consumed.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// The file's size in bytes.
+    pub fn total(&self) -> u64 {
+        self.total
+    }
+}
+
+/// Counts the bytes read through it into an [`InputMeter`].
+struct Metered<R> {
+    inner: R,
+    consumed: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl<R: Read> Read for Metered<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.consumed.fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+/// Like [`open_input`], with a meter of the bytes read when the input is a
+/// regular file (its size is known); stdin and pipes have none.
+pub fn open_input_metered(path: Option<&Path>) -> io::Result<(Input, Option<InputMeter>)> {
+    if is_std(path) {
+        return Ok((open_input(path)?, None));
+    }
+    let p = path.unwrap_or(Path::new("-"));
+    let file = File::open(p).map_err(|e| with_path(e, "cannot open", p))?;
+    let meta = file.metadata().map_err(|e| with_path(e, "cannot open", p))?;
+    if !meta.is_file() {
+        return Ok((sniff(Box::new(file))?, None));
+    }
+    let consumed = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let meter = InputMeter { consumed: consumed.clone(), total: meta.len() };
+    Ok((sniff(Box::new(Metered { inner: file, consumed }))?, Some(meter)))
+}
+
 /// Wraps any reader, decompressing it when it starts with the zstd or gzip
 /// magic (gzip: every member, as `gzip -d` reads concatenated files).
 pub fn sniff(mut raw: Box<dyn Read + Send>) -> io::Result<Input> {

@@ -64,6 +64,12 @@ pub enum ReadError {
         /// The line of the segment's header.
         header_line: u64,
     },
+    /// The input has no bytes at all: not a decant stream (every decant
+    /// tool writes at least a header and its trailer), but a backup cut
+    /// short before its first line or an export that never started. Fatal
+    /// unless [`ReaderOptions::allow_unsealed`], like [`ReadError::CutShort`].
+    #[error("empty input: no header; a cut-short stream? (a decant stream has at least a header and an \"end\" line, even with no records; pass --allow-unsealed to accept an empty input)")]
+    Empty,
     /// The input ended without an `end` line while sealed input was required.
     #[error("line {line}: stream ends without an \"end\" line: it is truncated or was not written by a decant tool")]
     Unsealed {
@@ -97,6 +103,7 @@ impl ReadError {
             | ReadError::NotDecant { line, .. }
             | ReadError::CutShort { line, .. }
             | ReadError::Io { line, .. } => *line,
+            ReadError::Empty => 0,
         }
     }
 }
@@ -110,7 +117,8 @@ pub struct ReaderOptions {
     /// even a segment without a header.
     pub require_sealed: bool,
     /// Accept a segment that began with a `header` but has no `end` line
-    /// (`--allow-unsealed`); without it such a stream is [`ReadError::CutShort`].
+    /// (`--allow-unsealed`), and an input of no bytes at all; without it
+    /// such a stream is [`ReadError::CutShort`] / [`ReadError::Empty`].
     pub allow_unsealed: bool,
 }
 
@@ -302,6 +310,9 @@ impl<R: BufRead> RecordReader<R> {
         })?;
         if !got_line {
             self.finished = true;
+            if self.line_no == 0 && !self.options.allow_unsealed {
+                return Err(ReadError::Empty);
+            }
             let last = std::mem::replace(&mut self.segment, Segment::new(self.line_no + 1));
             if !last.is_empty() {
                 let header_line = last.header.is_some().then_some(last.first_line);

@@ -85,6 +85,10 @@ pub struct Capabilities {
     pub key_lookup: KeyLookup,
     /// Its URLs name a host (`user:password@host`); SQLite's name a file.
     pub url_has_host: bool,
+    /// Its exporter takes `--dump-modules`: values only a server extension
+    /// can read (Redis module types) are exported as their serialised
+    /// payload, the one form a checker can compare them in.
+    pub opaque_payloads: bool,
 }
 
 /// One store's entry in the registry.
@@ -128,6 +132,7 @@ const SQL: Capabilities = Capabilities {
     range_checksums: false,
     key_lookup: KeyLookup::SqlWhere,
     url_has_host: true,
+    opaque_payloads: false,
 };
 
 /// The registry, in the order stores are listed to users.
@@ -149,6 +154,7 @@ pub static STORES: &[StoreInfo] = &[
             range_checksums: false,
             key_lookup: KeyLookup::KeyGlob,
             url_has_host: true,
+            opaque_payloads: true,
         },
         sql: None,
         password_env: Some("REDISCLI_AUTH"),

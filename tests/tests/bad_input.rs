@@ -119,6 +119,36 @@ fn a_stream_cut_short_is_an_error_for_every_reader_unless_allowed() {
     assert!(out.stdout_str().contains("unsealed  headerless.ndjson"), "{out:?}");
 }
 
+/// A 0-byte input is not a decant stream (every tool writes a header and a
+/// trailer even for no records): a backup cut before its first line, or an
+/// export that never started. The same rule as a cut-short stream.
+#[test]
+fn an_empty_input_is_an_error_for_every_reader_unless_allowed() {
+    let w = Workdir::new("bad-input-empty");
+    let r = redis();
+    let tools = readers(&w, &r);
+    w.write("empty.ndjson", "");
+    w.write("redis-empty.ndjson", "");
+    for (tool, args) in &tools {
+        let out = run_on(&w, tool, args, "empty.ndjson", &[]);
+        assert_eq!(out.code(), Some(2), "{tool}: {out:?}");
+        assert!(out.stderr.contains("empty input: no header; a cut-short stream?"), "{tool}: {out:?}");
+        assert!(out.stderr.contains("--allow-unsealed"), "{tool}: {out:?}");
+        assert!(out.stderr.starts_with(&format!("{tool}: ")), "{tool}: {out:?}");
+    }
+    // Standard input too (`cat missing-backup | mysql-import …`).
+    let out = w.run("decant-checksum").arg("-").stdin_bytes(Vec::new()).output();
+    assert_eq!(out.code(), Some(2), "{out:?}");
+    assert!(out.stderr.contains("empty input"), "{out:?}");
+    for (tool, args) in &tools {
+        let out = run_on(&w, tool, args, "empty.ndjson", &["--allow-unsealed"]);
+        // Read as no records: verify and diff then find B's three users missing from A.
+        let expected = if ["decant-verify", "decant-diff"].contains(tool) { 1 } else { 0 };
+        assert_eq!(out.code(), Some(expected), "{tool} --allow-unsealed: {out:?}");
+        assert!(!out.stderr.contains("empty input"), "{tool} --allow-unsealed: {out:?}");
+    }
+}
+
 #[test]
 fn line_caps_out_of_range_are_usage_errors() {
     let w = Workdir::new("bad-input-caps");

@@ -2,7 +2,7 @@
 //! data is equal, the patch repairs, and big inputs spill to disk with the
 //! same result.
 
-use decant_tests::{Output, ServerKind, Workdir};
+use decant_tests::{bin, Output, ServerKind, Workdir};
 use serde_json::{json, Value};
 
 fn schema(table: &str, extra: &str) -> String {
@@ -662,3 +662,51 @@ fn ignored_columns_and_tables_leave_the_comparison() {
 }
 
 decant_tests::on_both_servers!(live_redis_differences_and_patch_through_redis_import,);
+
+/// Issue 14: on a terminal decant-diff shows a readable view (one line per
+/// changed column, added and removed records named, then counted), NDJSON
+/// when piped, and `--format` forces either. The terminal is a real
+/// pseudo-terminal: script(1) runs the tool on one.
+#[test]
+fn a_terminal_gets_a_readable_view_and_a_pipe_gets_ndjson() {
+    let w = Workdir::new("diff-terminal");
+    let schema = r#"{"kind":"schema","table":"accounts","columns":[{"name":"id","type":"int64","nullable":false},{"name":"balance","type":"decimal"},{"name":"owner","type":"string"}],"primary_key":["id"]}"#;
+    let row = |id: u32, balance: &str| {
+        format!(r#"{{"kind":"row","table":"accounts","data":{{"id":{id},"balance":"{balance}","owner":"o{id}"}}}}"#)
+    };
+    let mut a = vec![schema.to_owned(), row(10, "85.88"), row(11, "1.00")];
+    let mut b = vec![schema.to_owned(), row(10, "86.88")];
+    b.extend((100..115).map(|id| row(id, "0.00"))); // 15 added: 10 named, 5 counted
+    a.push(r#"{"kind":"redis","db":0,"key":"session:1","type":"string","value":"x"}"#.to_owned());
+    b.push(r#"{"kind":"redis","db":0,"key":"session:1","type":"string","value":"y"}"#.to_owned());
+    w.write("a.ndjson", a.join("\n") + "\n");
+    w.write("b.ndjson", b.join("\n") + "\n");
+
+    let on_terminal = |extra: &str| {
+        let command = format!("{} a.ndjson b.ndjson {extra} 2>/dev/null", bin("decant-diff").display());
+        let out = std::process::Command::new("script")
+            .args(["-qec", &command, "/dev/null"])
+            .current_dir(w.path())
+            .output()
+            .expect("script(1), from util-linux");
+        (out.status.code(), String::from_utf8_lossy(&out.stdout).replace("\r\n", "\n"))
+    };
+    let (code, view) = on_terminal("");
+    assert_eq!(code, Some(1), "{view}");
+    assert!(view.contains("accounts id=10  balance  85.88 → 86.88\n"), "{view}");
+    assert!(view.contains("accounts id=11  removed (only in A)\n"), "{view}");
+    assert!(view.contains("accounts id=100  added (only in B)\n"), "{view}");
+    assert!(!view.contains("accounts id=114  added"), "only the first ten are named: {view}");
+    assert!(view.contains("accounts  … 5 more added (only in B), 15 in all\n"), "{view}");
+    assert!(view.contains("key \"session:1\"  value  x → y\n"), "{view}");
+    assert!(!view.contains("{\"kind\""), "no NDJSON on a terminal: {view}");
+    // --format ndjson on a terminal: the diff lines.
+    let (_, lines) = on_terminal("--format ndjson");
+    assert!(lines.lines().any(|l| l.starts_with("{\"kind\":\"diff\"")), "{lines}");
+    // Piped: NDJSON by default, the view with --format text.
+    let piped = w.run("decant-diff").args(["a.ndjson", "b.ndjson"]).output();
+    assert_eq!(piped.code(), Some(1));
+    assert!(piped.stdout_lines().iter().all(|l| l.starts_with('{')), "{piped:?}");
+    let forced = w.run("decant-diff").args(["a.ndjson", "b.ndjson", "--format", "text"]).output();
+    assert!(forced.stdout_str().contains("accounts id=10  balance  85.88 → 86.88"), "{forced:?}");
+}

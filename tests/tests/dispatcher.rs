@@ -89,3 +89,49 @@ fn man_pages_are_roff_generated_from_the_tools() {
     assert!(own.stdout_str().starts_with(".TH decant 1"), "{}", &own.stdout_str()[..200]);
     run("decant").args(["man", "nope"]).output().assert_code(2);
 }
+
+/// Issue 14: `--help` read at 80 columns. No line is wider (so nothing wraps
+/// mid-example), an example broken over lines continues with ` \` so it
+/// pastes as one command, and the exit-status text is the tool kind's own
+/// (an exporter does not speak of "differences found").
+#[test]
+fn help_at_80_columns_pastes_as_single_commands_and_says_the_kinds_exit_status() {
+    let binaries = [
+        ("redis-export", "some records could not be exported"),
+        ("mysql-export", "some records could not be exported"),
+        ("pg-export", "some records could not be exported"),
+        ("sqlite-export", "some records could not be exported"),
+        ("redis-import", "some records were rejected"),
+        ("mysql-import", "some records were rejected"),
+        ("pg-import", "some records were rejected"),
+        ("sqlite-import", "some records were rejected"),
+        ("decant-transform", "some records were rejected"),
+        ("decant-checksum", "differences found"),
+        ("decant-verify", "differences found"),
+        ("decant-diff", "differences found"),
+        ("decant", "differences found"),
+    ];
+    for (binary, exit_1) in binaries {
+        let out = run(binary).env("COLUMNS", "80").arg("--help").assert_success();
+        let text = out.stdout_str();
+        let lines: Vec<&str> = text.lines().collect();
+        for line in &lines {
+            assert!(line.chars().count() <= 80, "{binary}: wider than 80 columns: {line:?}");
+        }
+        let examples = lines.iter().skip_while(|l| !l.starts_with("Examples:")).skip(1).take_while(|l| !l.is_empty());
+        let examples: Vec<&str> = examples.copied().collect();
+        assert!(!examples.is_empty(), "{binary}: no examples");
+        for (i, line) in examples.iter().enumerate() {
+            let continues = i > 0 && examples[i - 1].ends_with(" \\");
+            let indented = line.starts_with("   ");
+            assert_eq!(continues, indented, "{binary}: example line {line:?} would paste as a separate command");
+            assert!(line.starts_with("  "), "{binary}: {line:?}");
+        }
+        assert!(!examples.last().unwrap().ends_with(" \\"), "{binary}: the last example ends with a continuation");
+        let exit = text.split("Exit status:").nth(1).unwrap_or_else(|| panic!("{binary}: no exit status"));
+        assert!(exit.contains(exit_1), "{binary}: exit status 1 should say {exit_1:?}: {exit}");
+        if binary.ends_with("-export") || binary.ends_with("-import") || binary == "decant-transform" {
+            assert!(!exit.contains("differences"), "{binary}: {exit}");
+        }
+    }
+}

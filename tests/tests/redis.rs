@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use decant_tests::{redis_cluster_on, redis_on, redis_tls, run, RedisOptions, ServerKind, Workdir};
+use decant_tests::{bin, redis_cluster_on, redis_on, redis_tls, run, RedisOptions, ServerKind, Workdir};
 use redis::Value;
 use serde_json::json;
 
@@ -1234,3 +1234,38 @@ decant_tests::on_both_servers!(
     parts_are_capped_by_bytes_as_well_as_by_count,
     cluster_masters_are_exported_in_parallel_with_every_key_once,
 );
+
+/// Issue 14: redis-import reading a file shows, on a terminal, how far it
+/// is through the file (percentage of its size) and an ETA; off a terminal
+/// the periodic lines come only with -v.
+#[test]
+fn importing_a_file_shows_percentage_and_eta_on_a_terminal() {
+    let r = redis_on(ServerKind::Redis7);
+    r.cli(["FLUSHDB"]);
+    let w = Workdir::new("redis-import-progress");
+    let mut out = decant_record::RecordWriter::new(Vec::new());
+    let header = br#"{"kind":"header","format":"decant/1","source":"test","tool":"test"}"#;
+    out.write(&decant_record::Record::decode(header).unwrap()).unwrap();
+    for i in 0..60_000 {
+        let line = format!(r#"{{"kind":"redis","db":0,"key":"k:{i}","type":"string","value":"{}"}}"#, "v".repeat(40));
+        out.write_raw(line.as_bytes()).unwrap();
+    }
+    w.write("keys.ndjson", out.finish().unwrap());
+    let command = format!("{} --url {} -i keys.ndjson", bin("redis-import").display(), r.url());
+    let run = std::process::Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .current_dir(w.path())
+        .output()
+        .expect("script(1), from util-linux");
+    let screen = String::from_utf8_lossy(&run.stdout).replace('\r', "\n");
+    assert_eq!(run.status.code(), Some(0), "{screen}");
+    let progress: Vec<&str> = screen.lines().filter(|l| l.contains(" keys, ") && l.contains("/s")).collect();
+    assert!(!progress.is_empty(), "no progress line on a terminal: {screen}");
+    assert!(progress.iter().all(|l| l.contains("% of ") && (l.contains("KiB") || l.contains("MiB"))), "{progress:?}");
+    assert!(progress.iter().any(|l| l.contains("ETA")), "{progress:?}");
+    assert_eq!(r.cli(["DBSIZE"]), "60000");
+    // Not a terminal, no -v: no progress lines, only the summary.
+    r.cli(["FLUSHDB"]);
+    let quiet = w.run("redis-import").args(["--url", &r.url(), "-i", "keys.ndjson"]).output().assert_success();
+    assert!(!quiet.stderr.contains("% of"), "{quiet:?}");
+}

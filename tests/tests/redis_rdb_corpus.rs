@@ -1063,3 +1063,52 @@ fn dump_payloads_of_hashes_with_field_expiry_restore_with_their_expiries() {
     }
     assert!(checked >= 2, "only {checked} hashes with field expiry checked");
 }
+
+/// The digest lines of `decant-checksum URL` (per key group), which must exit 0.
+fn live_digests(url: &str) -> Vec<String> {
+    let out = run("decant-checksum").arg(url).output().assert_success();
+    out.stdout_str().lines().filter(|l| l.len() > 64 && l.as_bytes()[64] == b' ').map(str::to_owned).collect()
+}
+
+/// The checkers read a live Redis with module keys as redis-export --dump
+/// does for them (here, because this file has the one module-carrying
+/// server): a live server checks clean against its `--dump` export, and a
+/// changed module value is found by decant-checksum, decant-verify and
+/// decant-diff alike. Before, each exited 1 on the module key ("travels only
+/// as a DUMP payload"). A module value compares by its payload (trailer
+/// aside), so both sides must hold it in the same serialised form: FalkorDB's
+/// is not canonical (the same graph RESTOREd on two servers DUMPs to
+/// different bytes), so a live-to-live copy of a graph is reported changed,
+/// a false difference, never a silent loss.
+#[test]
+fn checkers_read_live_module_keys_as_their_payload() {
+    let module = falkordb_module();
+    let load = ["--loadmodule", module.to_str().unwrap()];
+    let server = LocalServer::start(&load);
+    let mut c = redis::Client::open(server.url_db(0)).unwrap().get_connection().unwrap();
+    redis::cmd("HSET").arg("plain:h").arg("f").arg("v").query::<()>(&mut c).unwrap();
+    redis::cmd("SET").arg("plain:s").arg("x").query::<()>(&mut c).unwrap();
+    let mut graph = |query: &str| {
+        redis::cmd("GRAPH.QUERY").arg("g").arg(query).query::<redis::Value>(&mut c).unwrap();
+    };
+    graph("CREATE (:P {name:'a'})-[:K {w: 2}]->(:P {name:'b'})");
+    let url = server.url_db(0);
+    let work = Workdir::new("live_module_check");
+    let copy = run("redis-export").args(["--url", &url, "--dump"]).assert_success().stdout;
+    let file = work.write("copy.ndjson", &copy);
+    let file = file.to_str().unwrap();
+
+    // The live server checksums with exit 0, module key and all, as its copy does.
+    let digests = live_digests(&url);
+    assert_eq!(digests.len(), 2, "the graph's group and the plain keys' group: {digests:?}");
+    assert_eq!(live_digests(file), digests, "the live read and the --dump copy digest the same");
+    run("decant-verify").args(["--left", file, "--right", &url]).output().assert_success();
+    run("decant-diff").args([file, &url]).output().assert_success();
+
+    // A changed graph: found by all three.
+    graph("CREATE (:P {name:'c'})");
+    assert_ne!(live_digests(&url), digests, "a changed module value changes the digest");
+    run("decant-verify").args(["--left", file, "--right", &url]).output().assert_code(1);
+    let out = run("decant-diff").args([file, &url]).output().assert_code(1);
+    assert!(out.stdout_str().contains("\"g\""), "the diff names the graph key: {}", out.stdout_str());
+}

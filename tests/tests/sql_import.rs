@@ -1070,3 +1070,241 @@ fn upsert_without_the_primary_key_matches_by_a_unique_key_and_never_inserts_twic
             .assert_stderr_contains("\"missing\"");
     }
 }
+
+/// Issue 14: `--create-tables` meets a table that exists already. A
+/// different one (a column the rows carry is missing, a type that cannot
+/// hold the values, another primary key) is named column by column before
+/// the first row, exit 2, nothing written; a compatible one (same columns,
+/// one extra nullable) takes the rows with a warning; `--dry-run` prints the
+/// DDL it would run and creates nothing.
+#[test]
+fn create_tables_checks_an_existing_table_before_the_first_row() {
+    const USERS: &str = r#"{"kind":"header","format":"decant/1","source":"test","tool":"test"}
+{"kind":"schema","table":"users","columns":[{"name":"id","type":"int64","nullable":false},{"name":"email","type":"string","max_len":100},{"name":"born","type":"date"}],"primary_key":["id"]}
+{"kind":"row","table":"users","data":{"id":1,"email":"a@x","born":"2000-01-01"}}
+{"kind":"row","table":"users","data":{"id":2,"email":"b@x","born":null}}
+"#;
+    let w = Workdir::new("create_tables_existing");
+    let pg = postgres();
+    let my = mariadb();
+    type Query<'a> = Box<dyn Fn(&str) -> String + 'a>;
+    let mut targets: Vec<(&str, String, Query)> = Vec::new();
+    for (i, tool) in ["pg-import", "mysql-import", "sqlite-import"].into_iter().enumerate() {
+        for case in ["different", "compatible", "dry"] {
+            let (url, query): (String, Query) = match i {
+                0 => {
+                    let db = pg.fresh_database(&format!("ct_{case}"));
+                    (
+                        pg.url(&db),
+                        Box::new({
+                            let pg = &pg;
+                            move |sql: &str| pg.query(&db, sql)
+                        }),
+                    )
+                }
+                1 => {
+                    let db = my.fresh_database(&format!("ct_{case}"));
+                    (
+                        my.url(&db),
+                        Box::new({
+                            let my = &my;
+                            move |sql: &str| my.query(&db, sql)
+                        }),
+                    )
+                }
+                _ => {
+                    let file = w.join(format!("{case}.db"));
+                    std::fs::File::create(&file).unwrap();
+                    (
+                        format!("sqlite://{}", file.display()),
+                        Box::new(move |sql: &str| {
+                            let o = Command::new("sqlite3").arg(&file).arg(sql).output().expect("sqlite3 CLI");
+                            assert!(o.status.success(), "{sql}: {}", String::from_utf8_lossy(&o.stderr));
+                            String::from_utf8_lossy(&o.stdout).trim_end().to_owned()
+                        }),
+                    )
+                }
+            };
+            targets.push((tool, format!("{case} {url}"), query));
+        }
+    }
+    for (tool, case_url, query) in &targets {
+        let (case, url) = case_url.split_once(' ').unwrap();
+        match case {
+            "different" => {
+                query("CREATE TABLE users (uid BIGINT PRIMARY KEY, email VARCHAR(100), born INTEGER)");
+                let out = run(tool).args(["--url", url, "--create-tables"]).stdin_bytes(sealed(USERS)).output();
+                assert_eq!(out.code(), Some(2), "{tool}: {out:?}");
+                for needle in [
+                    "table users exists already and differs from the stream's schema line",
+                    "column \"id\" is missing in the target",
+                    "column \"born\": the target's type",
+                    "cannot hold the stream's date values",
+                    "primary key: the stream's is (id), the target's (uid)",
+                ] {
+                    assert!(out.stderr.contains(needle), "{tool}: {needle:?} not in {}", out.stderr);
+                }
+                assert_eq!(query("SELECT COUNT(*) FROM users"), "0", "{tool}: rows written");
+            }
+            "compatible" => {
+                query("CREATE TABLE users (id BIGINT PRIMARY KEY, email VARCHAR(200), born DATE, note TEXT)");
+                let out = run(tool).args(["--url", url, "--create-tables"]).stdin_bytes(sealed(USERS)).assert_success();
+                assert!(
+                    out.stderr.contains("table users exists already: column \"note\"")
+                        && out.stderr.contains("is in the target but not in the stream"),
+                    "{tool}: {}",
+                    out.stderr
+                );
+                assert_eq!(query("SELECT COUNT(*) FROM users"), "2", "{tool}");
+            }
+            _ => {
+                let out = run(tool)
+                    .args(["--url", url, "--create-tables", "--dry-run"])
+                    .stdin_bytes(sealed(USERS))
+                    .assert_success();
+                let ddl = out.stdout_str();
+                assert!(ddl.contains("-- table users: would be created"), "{tool}: {ddl}");
+                assert!(ddl.contains("CREATE TABLE") && ddl.contains("users") && ddl.contains("born"), "{tool}: {ddl}");
+                let exists = match *tool {
+                    "pg-import" => query("SELECT COUNT(*) FROM pg_tables WHERE tablename = 'users'"),
+                    "mysql-import" => query(
+                        "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = 'users'",
+                    ),
+                    _ => query("SELECT COUNT(*) FROM sqlite_master WHERE name = 'users'"),
+                };
+                assert_eq!(exists, "0", "{tool}: the dry run created the table");
+            }
+        }
+    }
+}
+
+/// Starts `tool --state` on `n` rows, cuts its connection server-side with
+/// `cut()` once its first batch is committed (the server going away, as the
+/// importer sees it), checks the message (server gone, what was committed,
+/// the command that continues, exit 2), then runs that command: all rows,
+/// once each.
+fn cut_off_and_resume(tool: &str, url: &str, w: &Workdir, n: u32, committed: &dyn Fn() -> u64, cut: &dyn Fn()) {
+    let input = w.write(format!("gone-{tool}.ndjson"), resume_stream(n));
+    let state = w.join(format!("gone-{tool}.state"));
+    let args = |c: &mut Command| {
+        c.args(["--url", url, "--create-tables", "--batch-rows", "500", "--state"]).arg(&state).arg("-i").arg(&input);
+    };
+    let mut cmd = Command::new(bin(tool));
+    args(&mut cmd);
+    let child = cmd.stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+    let started = Instant::now();
+    while committed() < 500 {
+        assert!(started.elapsed() < Duration::from_secs(60), "{tool}: no progress");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    cut();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let partial = committed();
+    assert!(partial < n as u64, "{tool}: finished before the cut ({partial} rows): {stderr}");
+    assert_eq!(out.status.code(), Some(2), "{tool}: {stderr}");
+    for needle in [
+        "the database server went away",
+        "stopped after ",
+        "batch(es) committed by this run",
+        "--state records the last one",
+        "rerun the same command",
+    ] {
+        assert!(stderr.contains(needle), "{tool}: {needle:?} not in {stderr}");
+    }
+    // The command printed is the one that continues; run it as printed
+    // (it names the input and the state file).
+    let command = stderr.lines().find(|l| l.starts_with(&format!("  {tool} --url"))).unwrap_or_else(|| {
+        panic!("{tool}: no resume command in {stderr}");
+    });
+    assert!(command.contains("--state") && command.contains(&*input.to_string_lossy()), "{command}");
+    let path = format!("{}:{}", bin(tool).parent().unwrap().display(), std::env::var("PATH").unwrap_or_default());
+    let out = Command::new("sh").arg("-c").arg(command.trim()).env("PATH", path).output().unwrap();
+    assert!(out.status.success(), "{tool}: {command}: {}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(committed(), n as u64, "{tool}");
+}
+
+/// Issue 14: a database that goes away mid-import (its connection killed
+/// from the server side) gives a message that says so, what was committed
+/// and the exact command that continues; that command completes the import.
+#[test]
+fn a_server_gone_mid_import_says_what_was_committed_and_how_to_resume() {
+    const N: u32 = 40_000;
+    let w = Workdir::new("server_gone");
+    let pg = postgres();
+    let db = pg.fresh_database("gone");
+    let rows = || {
+        if pg.query(&db, "SELECT count(*) FROM pg_tables WHERE tablename = 's'") == "1" {
+            pg.query(&db, "SELECT count(*) FROM s").parse::<u64>().unwrap()
+        } else {
+            0
+        }
+    };
+    let cut = || {
+        pg.query(
+            &db,
+            &format!(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = '{db}' AND pid <> pg_backend_pid()"
+            ),
+        );
+    };
+    cut_off_and_resume("pg-import", &pg.url(&db), &w, N, &rows, &cut);
+    assert_eq!(pg.query(&db, "SELECT count(DISTINCT id), min(id), max(id) FROM s"), format!("{N}|1|{N}"));
+
+    let my = mariadb();
+    let mdb = my.fresh_database("gone");
+    let rows = || {
+        let t = my.query(
+            &mdb,
+            "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 's'",
+        );
+        if t == "1" {
+            my.query(&mdb, "SELECT COUNT(*) FROM s").parse::<u64>().unwrap()
+        } else {
+            0
+        }
+    };
+    let cut = || {
+        let ids = my.query(
+            &mdb,
+            &format!("SELECT ID FROM information_schema.PROCESSLIST WHERE DB = '{mdb}' AND ID <> CONNECTION_ID()"),
+        );
+        assert!(!ids.trim().is_empty(), "no import connection found to kill");
+        for id in ids.lines().filter(|l| !l.is_empty()) {
+            // The connection may be gone already between the two queries.
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                my.query(&mdb, &format!("KILL CONNECTION {id}"))
+            }));
+        }
+    };
+    // MariaDB takes rows faster: more of them, so the cut comes midway.
+    let n = 4 * N;
+    cut_off_and_resume("mysql-import", &my.url(&mdb), &w, n, &rows, &cut);
+    assert_eq!(my.query(&mdb, "SELECT COUNT(DISTINCT id), MIN(id), MAX(id) FROM s"), format!("{n}\t1\t{n}"));
+}
+
+/// Issue 14: -v says what a person debugging a run needs (the target with
+/// its password hidden, the DDL run, each committed batch with its rows and
+/// input line), -vv no less, and -v with --quiet is a usage error.
+#[test]
+fn verbose_says_the_target_the_ddl_and_each_batch() {
+    let pg = postgres();
+    let db = pg.fresh_database("verbose");
+    // The server trusts loopback clients: the password is only there to be hidden.
+    let url = pg.url(&db).replace("postgres@", "postgres:Sec%2Fret%23pw@");
+    let out = run("pg-import")
+        .args(["--url", &url, "--create-tables", "--batch-rows", "2", "-v"])
+        .stdin_bytes(sealed(&format!(
+            "{{\"kind\":\"header\",\"format\":\"decant/1\",\"source\":\"t\",\"tool\":\"t\"}}\n{}",
+            resume_stream(5)
+        )))
+        .assert_success();
+    let stderr = &out.stderr;
+    assert!(stderr.contains("pg-import: target: postgres://postgres:***@127.0.0.1:"), "{stderr}");
+    assert!(!stderr.contains("Sec") && !stderr.contains("%2Fret"), "password shown: {stderr}");
+    assert!(stderr.contains("pg-import: table s: CREATE TABLE"), "{stderr}");
+    assert!(stderr.contains("pg-import: batch 1 committed: 2 rows in "), "{stderr}");
+    assert!(stderr.contains("batch 3 committed: 1 rows in ") && stderr.contains("(total 5, input line 8)"), "{stderr}");
+    let both = run("pg-import").args(["--url", &url, "-v", "--quiet"]).stdin_bytes(Vec::new()).output();
+    assert_eq!(both.code(), Some(2), "{both:?}");
+}

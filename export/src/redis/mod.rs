@@ -82,8 +82,8 @@ the values and bounded like them (per window for a hash in parts), and written
 as \"field_expire_at_ms\" beside the value. Streams carry entries_added,
 max_deleted_entry_id and each group's entries_read. Keys of module types
 (RedisJSON, Bloom, TimeSeries…) travel only with --dump, as their payload with
-the module's name (\"type\":\"module\"); without it each one is named and the
-run exits 1.
+the module's name (\"type\":\"module\"), or with --dump-modules (payloads of
+module keys only); without either each one is named and the run exits 1.
 
 Function libraries (Redis 7+, Valkey) are server-wide: a whole-database export
 writes each one first as a redis_function line (FUNCTION LIST WITHCODE;
@@ -162,6 +162,11 @@ pub struct Args {
     /// keys of module types (RedisJSON, Bloom…) travel only this way.
     #[arg(long)]
     pub dump: bool,
+    /// Write the DUMP payload of module-type keys only (their one form), the
+    /// other keys by value alone: how decant-checksum, decant-diff and
+    /// decant-verify read a live Redis, so a copy with module keys checks clean.
+    #[arg(long)]
+    pub dump_modules: bool,
     /// Leave out the function libraries (FUNCTION LIST WITHCODE), which a
     /// whole-database export writes first as redis_function lines; an
     /// export narrowed by --match, --exclude or --type never has them.
@@ -180,6 +185,13 @@ pub struct Args {
     pub output: OutputArgs,
     #[command(flatten)]
     pub report: ReportArgs,
+}
+
+impl Args {
+    /// True when module keys are exported, as their DUMP payload.
+    pub(crate) fn modules_as_payload(&self) -> bool {
+        self.dump || self.dump_modules
+    }
 }
 
 fn parse_type(s: &str) -> Result<RedisType, String> {
@@ -579,7 +591,7 @@ impl Exporter<'_> {
             pexpiretime: self.pexpiretime,
             scan_type: self.scan_type,
             misses: Arc::clone(&self.misses),
-            dump: self.opts.dump,
+            dump: self.opts.modules_as_payload(),
             slots: self.opts.shard.filter(|s| !s.is_whole()).map(shard_slots),
         };
         let (tx, rx) = std::sync::mpsc::sync_channel::<anyhow::Result<Meta>>(2);
@@ -868,7 +880,7 @@ impl Exporter<'_> {
             }
             let Some(mut value) = queue.pop_front() else {
                 if let Some(name) = reader.unsupported.take() {
-                    if self.opts.dump && is_module_name(&name) {
+                    if self.opts.modules_as_payload() && is_module_name(&name) {
                         // A guessed key that is a module's: it travels as its payload.
                         let module = Found { module: Some(name), ..f };
                         return self.export_module(con, module);

@@ -190,7 +190,8 @@ pub fn run(mut args: Args) -> anyhow::Result<Outcome> {
         });
     }
 
-    let mut source = Decoded::spawn(args.input.open()?);
+    let (reader, meter) = args.input.open_metered()?;
+    let mut source = Decoded::spawn(reader);
     let share = input_share(args.shard, &source.first_line())?;
     let mut run_state = None;
     let mut resume_after = 0;
@@ -240,7 +241,11 @@ pub fn run(mut args: Args) -> anyhow::Result<Outcome> {
         clock_offset_ms,
         grouper: args.group_by.clone(),
         summary: Summary::new().with_shard(share),
-        progress: Progress::new(&args.report, "keys", None),
+        progress: {
+            let mut p = Progress::new(&args.report, "keys", None);
+            p.set_meter(meter);
+            p
+        },
         rejects,
         nodes,
         slots,

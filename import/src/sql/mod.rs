@@ -300,10 +300,62 @@ pub(crate) trait Sink {
 /// Runs an importer: the body of `mysql-import`, `pg-import`, `sqlite-import`.
 pub fn run(dialect: Dialect, args: SqlImportArgs) -> anyhow::Result<Outcome> {
     let resumable = args.state.is_some();
+    let from_stdin = args.input.input.as_deref().is_none_or(|p| p.as_os_str() == "-");
     run_import(dialect, args).map_err(|e| match failure_hint(&cli::error_chain(&e), resumable) {
-        Some(hint) => anyhow::anyhow!("{}; {hint}", cli::error_chain(&e)),
+        Some(hint) => {
+            let gone = !hint.starts_with("the row is already");
+            let mut message = format!("{}; {hint}", cli::error_chain(&e));
+            if gone {
+                let argv: Vec<String> = std::env::args().collect();
+                message.push_str(&format!(":\n  {}", resume_command(&argv, resumable)));
+                if from_stdin {
+                    message.push_str("\n(with the same input on stdin)");
+                }
+            }
+            anyhow::anyhow!(message)
+        }
         None => e,
     })
+}
+
+/// The command that continues a failed run `argv`: the same one with
+/// `--state` (it resumes after the last committed batch), else the same one
+/// with `--mode skip-existing` (rows already there are kept). Arguments are
+/// quoted for a POSIX shell; passwords are hidden when it is printed.
+fn resume_command(argv: &[String], resumable: bool) -> String {
+    let mut args: Vec<String> = Vec::with_capacity(argv.len() + 2);
+    let mut skip_next = false;
+    for (i, a) in argv.iter().enumerate() {
+        if skip_next {
+            skip_next = false;
+            continue;
+        }
+        if !resumable && i > 0 && (a == "--mode" || a.starts_with("--mode=")) {
+            skip_next = a == "--mode";
+            continue;
+        }
+        args.push(a.clone());
+    }
+    if let Some(first) = args.first_mut() {
+        // The program as the user typed it, not its full path.
+        if let Some(name) = std::path::Path::new(first).file_name() {
+            *first = name.to_string_lossy().into_owned();
+        }
+    }
+    if !resumable {
+        args.push("--mode".into());
+        args.push("skip-existing".into());
+    }
+    args.iter().map(|a| shell_quote(a)).collect::<Vec<_>>().join(" ")
+}
+
+fn shell_quote(arg: &str) -> String {
+    let plain = !arg.is_empty() && arg.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_./:=@,%+".contains(&b));
+    if plain {
+        arg.to_owned()
+    } else {
+        format!("'{}'", arg.replace('\'', "'\\''"))
+    }
 }
 
 /// What to do about an import that failed with `message`, when the cause is
@@ -323,6 +375,8 @@ fn failure_hint(message: &str, resumable: bool) -> Option<&'static str> {
         "server has gone away",
         "lost connection",
         "connection refused",
+        "connection was killed",
+        "administrator command",
     ]
     .iter()
     .any(|p| m.contains(p));
@@ -334,12 +388,13 @@ fn failure_hint(message: &str, resumable: bool) -> Option<&'static str> {
         ),
         (false, true, true) => Some(
             "the database server went away (or could not be reached). The batches committed before that \
-             stay in the target and --state records the last one: rerun the same command to continue",
+             stay in the target and --state records the last one: once the server is back, rerun the same \
+             command to continue after it",
         ),
         (false, true, false) => Some(
             "the database server went away (or could not be reached). The batches committed before that \
-             stay in the target: rerun with --mode skip-existing to add the rest, or with --truncate to \
-             start over (with --state FILE a rerun continues exactly where it stopped)",
+             stay in the target: once the server is back, rerun with --mode skip-existing to add the rest \
+             (or with --truncate to start over; with --state FILE a rerun continues exactly where it stopped)",
         ),
         _ => None,
     }
@@ -397,6 +452,34 @@ struct Importer<S: Sink> {
     keys: HashMap<String, Vec<String>>,
     /// How each table's rows meet existing rows, per set of columns carried.
     ways: HashMap<(usize, Vec<usize>), Way>,
+    /// What this run has committed so far, said when it fails.
+    committed: Committed,
+}
+
+/// What an import run has committed, for `-v` and for the message when the
+/// run fails midway (the server went away): those rows stay in the target.
+#[derive(Debug, Clone, Copy, Default)]
+struct Committed {
+    batches: u64,
+    /// Rows written or deleted (the summary's written count at the commit).
+    rows: u64,
+    /// The last input line the committed batches cover.
+    line: u64,
+}
+
+impl std::fmt::Display for Committed {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        if self.batches == 0 {
+            return f.write_str("no batch was committed by this run");
+        }
+        write!(
+            f,
+            "{} batch(es) committed by this run ({} rows, input lines up to {})",
+            cli::group_digits(self.batches),
+            cli::group_digits(self.rows),
+            cli::group_digits(self.line)
+        )
+    }
 }
 
 /// How the rows of one table (with one set of columns) meet existing rows.
@@ -458,11 +541,14 @@ impl<S: Sink> Importer<S> {
             summary: Summary::new(),
             rejects,
             state: None,
+            committed: Committed::default(),
         })
     }
 
     async fn run(mut self) -> anyhow::Result<Outcome> {
-        let reader = self.args.input.open()?;
+        let (reader, meter) = self.args.input.open_metered()?;
+        let mut progress = Progress::new(&self.args.report, "rows", None);
+        progress.set_meter(meter);
         let (tx, rx) = std::sync::mpsc::sync_channel(0);
         let (recycle, recycled) = std::sync::mpsc::sync_channel(1);
         let front = Front::new(
@@ -474,7 +560,7 @@ impl<S: Sink> Importer<S> {
                 dry_run: self.args.dry_run,
                 preparer: self.sink.preparer(),
             },
-            Progress::new(&self.args.report, "rows", None),
+            progress,
             tx,
             recycled,
         );
@@ -526,7 +612,9 @@ impl<S: Sink> Importer<S> {
                     let _ = reply.send((t, self.plans[t].clone()));
                 }
                 Msg::Batch(mut batch) => {
-                    self.commit_batch(&mut batch).await?;
+                    if let Err(e) = self.commit_batch(&mut batch).await {
+                        return Err(e.context(CommittedBefore(self.committed)));
+                    }
                     // Back to the decoding thread: it reuses the buffers, and
                     // frees the cells' strings in the thread that made them.
                     let _ = recycle.try_send(batch);
@@ -725,6 +813,9 @@ impl<S: Sink> Importer<S> {
         let created_before = self.state.as_ref().is_some_and(|(_, p)| p.created.contains(&name));
         let plan = match existing {
             Some((cols, pk)) => {
+                if self.args.create_tables && !created_before {
+                    self.check_existing_table(&schema, &cols, &pk)?;
+                }
                 if created_before && self.args.create_tables {
                     let ddl = table_ddl(self.dialect, &schema, &self.ddl)?;
                     self.deferred_indexes.push(DeferredIndexes::of(&ddl));
@@ -745,6 +836,7 @@ impl<S: Sink> Importer<S> {
                         cli::warn(note);
                     }
                     self.report_not_carried(&ddl.not_carried);
+                    print_dry_run_ddl(&name, &ddl)?;
                 }
                 let cols = schema.columns.iter().map(|c| planned_column(self.dialect, &schema, c, &self.ddl)).collect();
                 TablePlan::new(&name, cols, &schema.primary_key)
@@ -756,6 +848,7 @@ impl<S: Sink> Importer<S> {
                 }
                 self.report_not_carried(&ddl.not_carried);
                 for sql in &ddl.create {
+                    cli::verbose(1, format_args!("table {name}: {sql}"));
                     self.sink
                         .exec(sql)
                         .await
@@ -784,6 +877,30 @@ impl<S: Sink> Importer<S> {
         let plan = plan.with_source(&schema);
         self.summary.group(&name);
         self.install_plan(plan).await
+    }
+
+    /// `--create-tables` meets a table that exists already: says how it
+    /// differs from the schema line before the first row, and stops (exit 2)
+    /// when the rows could not go in.
+    fn check_existing_table(&self, schema: &TableSchema, cols: &[TargetColumn], pk: &[String]) -> anyhow::Result<()> {
+        let name = &schema.table;
+        let keyed = self.args.keys.iter().any(|k| k.split_once(':').is_some_and(|(t, _)| t == name));
+        let found = typemap::table_differences(self.dialect, schema, cols, pk, &self.ddl, keyed);
+        for w in &found.warnings {
+            cli::warn(format_args!("table {name} exists already: {w}"));
+        }
+        if found.blocking.is_empty() {
+            if cli::verbosity() > 0 {
+                cli::warn(format_args!("table {name} exists already and matches the schema line: rows go into it"));
+            }
+            return Ok(());
+        }
+        bail!(
+            "table {name} exists already and differs from the stream's schema line (--create-tables creates only \
+             missing tables; nothing was written):\n{}\nAlter or drop the target table, or reshape the rows with \
+             decant-transform",
+            found.blocking.iter().map(|b| format!("  - {b}")).collect::<Vec<_>>().join("\n")
+        )
     }
 
     /// Names what a created table could not carry: a warning now, a note
@@ -864,6 +981,8 @@ impl<S: Sink> Importer<S> {
             return Ok(());
         }
         let batch = &*batch;
+        let began = std::time::Instant::now();
+        let rows_before = self.summary.totals().written;
         self.exec_or_fail("BEGIN").await?;
         for run in runs {
             match run {
@@ -908,6 +1027,19 @@ impl<S: Sink> Importer<S> {
         self.rejects.finish()?;
         self.exec_or_fail("COMMIT").await?;
         self.save_state_file()?;
+        let rows = self.summary.totals().written;
+        self.committed = Committed { batches: self.committed.batches + 1, rows, line };
+        cli::verbose(
+            1,
+            format_args!(
+                "batch {} committed: {} rows in {:.0} ms (total {}, input line {})",
+                cli::group_digits(self.committed.batches),
+                cli::group_digits(rows - rows_before),
+                began.elapsed().as_secs_f64() * 1000.0,
+                cli::group_digits(rows),
+                cli::group_digits(line)
+            ),
+        );
         Ok(())
     }
 
@@ -1381,6 +1513,37 @@ impl DeferredIndexes {
     }
 }
 
+/// `--dry-run --create-tables`: the statements that would create a missing
+/// table, on stdout (an importer writes no data there), so they can be read
+/// or saved: `… --dry-run > schema.sql`.
+fn print_dry_run_ddl(table: &str, ddl: &typemap::TableDdl) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "-- table {table}: would be created")?;
+    let after: Vec<&String> = ddl.indexes.iter().chain(&ddl.special_indexes).collect();
+    for sql in &ddl.create {
+        writeln!(out, "{};", sql.trim_end_matches(';'))?;
+    }
+    if !after.is_empty() || !ddl.foreign_keys.is_empty() {
+        writeln!(out, "-- after the data:")?;
+    }
+    for sql in after.into_iter().chain(&ddl.foreign_keys) {
+        writeln!(out, "{};", sql.trim_end_matches(';'))?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// The context of an import that failed midway: what it had committed.
+#[derive(Debug)]
+struct CommittedBefore(Committed);
+
+impl std::fmt::Display for CommittedBefore {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        write!(f, "stopped after {}", self.0)
+    }
+}
+
 /// Pairs each foreign key's statement with its table and definition.
 fn fk_list(schema: &TableSchema, sql: Vec<String>) -> Vec<(String, String, decant_record::ForeignKey)> {
     sql.into_iter().zip(schema.foreign_keys.iter().cloned()).map(|(s, fk)| (s, schema.table.clone(), fk)).collect()
@@ -1424,6 +1587,21 @@ pub(crate) fn column_in_message(message: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_resume_command_is_the_same_run_made_safe_to_repeat() {
+        let argv: Vec<String> =
+            ["/opt/bin/pg-import", "--url", "postgres://a@h/db", "-i", "my file.ndjson", "--mode", "insert"]
+                .iter()
+                .map(|s| s.to_string())
+                .collect();
+        assert_eq!(
+            resume_command(&argv, false),
+            "pg-import --url postgres://a@h/db -i 'my file.ndjson' --mode skip-existing"
+        );
+        assert_eq!(resume_command(&argv, true), "pg-import --url postgres://a@h/db -i 'my file.ndjson' --mode insert");
+        assert_eq!(shell_quote("it's"), "'it'\\''s'");
+    }
 
     #[test]
     fn failures_a_rerun_must_handle_say_how() {

@@ -1308,3 +1308,120 @@ mod tests {
         assert_eq!(table_ddl(Dialect::Postgres, &s, &DdlOptions::default()).unwrap().indexes_combined, None);
     }
 }
+
+/// How an existing target table differs from the stream's schema line, for
+/// `--create-tables` (which creates only missing tables): found before the
+/// first row, instead of one reject per row.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct TableDifferences {
+    /// What stops the import: a column the rows carry that the table lacks,
+    /// a type that cannot hold the column's values, a different primary key.
+    pub blocking: Vec<String>,
+    /// What the import can live with (extra columns of the target, narrower
+    /// types that may refuse some values), said as warnings.
+    pub warnings: Vec<String>,
+}
+
+/// Compares an existing table (`columns`, primary key `pk`) with the table
+/// `--create-tables` would make from `schema`. `keyed`: a `--key` names the
+/// columns that identify a row, so a different primary key is no obstacle.
+pub fn table_differences(
+    dialect: Dialect,
+    schema: &TableSchema,
+    columns: &[TargetColumn],
+    pk: &[String],
+    opts: &DdlOptions,
+    keyed: bool,
+) -> TableDifferences {
+    let mut out = TableDifferences::default();
+    for col in &schema.columns {
+        let Some(existing) = columns.iter().find(|c| c.name == col.name) else {
+            out.blocking.push(format!("column \"{}\" is missing in the target", col.name));
+            continue;
+        };
+        let planned = planned_column(dialect, schema, col, opts);
+        match kind_fits(&planned.kind, &existing.kind) {
+            Fit::Yes => {}
+            Fit::Narrower(why) => out.warnings.push(format!(
+                "column \"{}\": the target's {} is narrower than {} ({why}): some values may be rejected",
+                col.name, existing.sql_type, planned.sql_type
+            )),
+            Fit::No => out.blocking.push(format!(
+                "column \"{}\": the target's type {} cannot hold the stream's {} values ({} here)",
+                col.name,
+                existing.sql_type,
+                format!("{:?}", col.ty).to_lowercase(),
+                planned.sql_type
+            )),
+        }
+    }
+    for extra in columns.iter().filter(|c| !schema.columns.iter().any(|s| s.name == c.name)) {
+        out.warnings.push(format!(
+            "column \"{}\" ({}) is in the target but not in the stream: left to its default{}",
+            extra.name,
+            extra.sql_type,
+            if extra.nullable || extra.identity { "" } else { " (it is NOT NULL: it needs one)" }
+        ));
+    }
+    let same_key = {
+        let mut a: Vec<&String> = schema.primary_key.iter().collect();
+        let mut b: Vec<&String> = pk.iter().collect();
+        a.sort();
+        b.sort();
+        a == b
+    };
+    if !same_key && !keyed && !schema.primary_key.is_empty() {
+        let list = |k: &[String]| if k.is_empty() { "none".to_owned() } else { format!("({})", k.join(", ")) };
+        out.blocking.push(format!(
+            "primary key: the stream's is {}, the target's {} (or give --key {}:COLS)",
+            list(&schema.primary_key),
+            list(pk),
+            schema.table
+        ));
+    }
+    out
+}
+
+enum Fit {
+    Yes,
+    Narrower(String),
+    No,
+}
+
+/// Whether a column of kind `existing` holds every value of kind `planned`.
+fn kind_fits(planned: &Kind, existing: &Kind) -> Fit {
+    use Kind::*;
+    fn family(k: &Kind) -> u8 {
+        match k {
+            Bool | Int { .. } | Float { .. } | Decimal { .. } | Year | Bit(_) => 1,
+            Date | Datetime | Timestamp => 2,
+            Time => 3,
+            Interval => 4,
+            Bytes { .. } => 5,
+            Text { .. } | Enum(_) | Set(_) => 6,
+            Uuid => 7,
+            Json => 8,
+            Array(_) => 9,
+            Other => 0,
+        }
+    }
+    match (planned, existing) {
+        // Text (and an unknown type) takes any value's text form.
+        (_, Text { max_chars: None } | Other) | (Other, _) => Fit::Yes,
+        (Int { min: a, max: b }, Int { min: c, max: d }) if c > a || d < b => {
+            Fit::Narrower(format!("holds {c} to {d}"))
+        }
+        (Text { max_chars: a }, Text { max_chars: Some(b) }) if a.is_none_or(|a| a > *b) => {
+            Fit::Narrower(format!("at most {b} characters"))
+        }
+        (Text { .. } | Enum(_) | Set(_), Enum(_) | Set(_)) => Fit::Yes,
+        // A string's text form may be a UUID or a JSON document; the
+        // database says which rows are not.
+        (Text { .. } | Enum(_) | Set(_), Uuid | Json) => Fit::Yes,
+        (Uuid, Text { .. }) | (Json | Array(_), Text { .. }) => Fit::Yes,
+        (Array(_), Json) => Fit::Yes,
+        (p, e) if family(p) == family(e) => Fit::Yes,
+        (_, Text { .. }) => Fit::Yes,
+        _ => Fit::No,
+    }
+}

@@ -209,6 +209,8 @@ pub struct Options {
     pub string_part_bytes: usize,
     /// Build each whole key's DUMP payload.
     pub dump: bool,
+    /// Build the DUMP payload of module keys (implied by `dump`).
+    pub dump_modules: bool,
     /// Also export keys whose expiry is before `now_ms`.
     pub include_expired: bool,
     /// The clock expiries are compared with (Unix ms).
@@ -755,7 +757,7 @@ impl Parser {
         expire_at_ms: Option<i64>,
         h: &mut dyn Handler,
     ) -> Result<(), RdbError> {
-        if self.opts.dump {
+        if self.opts.dump || self.opts.dump_modules {
             self.input.tee = Some(vec![t]);
         }
         let read = self.input.length().map_err(|e| e.with_key(&key));

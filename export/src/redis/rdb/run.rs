@@ -51,6 +51,7 @@ pub fn run(args: &Args, path: &Path) -> anyhow::Result<Outcome> {
         chunk_bytes: usize::try_from(args.chunk_bytes).unwrap_or(usize::MAX),
         string_part_bytes: STRING_PART_BYTES.min(usize::try_from(args.chunk_bytes).unwrap_or(usize::MAX).max(1)),
         dump: args.dump,
+        dump_modules: args.dump_modules,
         include_expired: args.include_expired,
         now_ms,
     };
@@ -171,7 +172,7 @@ impl Handler for Export<'_> {
         let Some(dump) = m.dump else {
             cli::warn(format_args!(
                 "key {} (db {}): a value of Redis module {module} was not exported: only {module} can read it; \
-                 run with --dump to carry it as its DUMP payload, which RESTORE accepts where {module} is loaded",
+                 run with --dump (or --dump-modules) to carry it as its DUMP payload, which RESTORE accepts where {module} is loaded",
                 Bytes(m.key.to_vec()),
                 m.db
             ));

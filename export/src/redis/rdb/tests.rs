@@ -159,6 +159,7 @@ fn opts(chunk: usize) -> Options {
         chunk_bytes: usize::MAX,
         string_part_bytes: 1 << 20,
         dump: false,
+        dump_modules: false,
         include_expired: false,
         now_ms: 1_700_000_000_000,
     }
@@ -456,6 +457,10 @@ fn module_values_carry_their_name_and_dump_payload_old_module_format_is_an_error
     let n = payload.len();
     assert_eq!(&payload[n - 10..n - 8], &10u16.to_le_bytes());
     assert_eq!(&payload[n - 8..], &crc64::update(0, &payload[..n - 8]).to_le_bytes());
+    // With --dump-modules: the same payload for the module key, none for the others.
+    let c = parse_with(&file, Options { dump_modules: true, ..opts(10) }).unwrap().0;
+    assert_eq!(c.modules[0].2.as_deref(), Some(&payload[..]));
+    assert!(c.records.iter().all(|r| r.dump.is_none()), "only module keys carry a payload");
 
     // The old format cannot be walked without the module: an error naming both.
     let mut w = W::new(8);
