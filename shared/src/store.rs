@@ -219,6 +219,7 @@ pub static STORES: &[StoreInfo] = &[
             range_checksums: false,
             key_lookup: KeyLookup::None,
             url_has_host: false,
+            opaque_payloads: false,
         },
         sql: None,
         // Credentials come from the AWS chain, never from the URL.
