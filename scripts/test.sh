@@ -130,6 +130,20 @@ install_redis8() {
 }
 install_redis8
 
+# A DynamoDB implementation for tests/tests/dynamodb.rs: dynalite 4 (npm; Node.js
+# 18+), into .npm-tools/ (git-ignored), or where DECANT_DYNALITE points (its cli.js).
+install_dynalite() {
+    [[ -n ${DECANT_DYNALITE:-} ]] && return 0
+    [[ -f .npm-tools/node_modules/dynalite/cli.js ]] && return 0
+    note "installing dynalite 4 (npm) into .npm-tools/"
+    if ! command -v npm >/dev/null 2>&1 ||
+        ! npm install --silent --no-audit --no-fund --prefix .npm-tools 'dynalite@^4'; then
+        note "could not install dynalite (needs node and npm, and access to the npm registry);" \
+            "the DynamoDB tests will fail, saying how to install it"
+    fi
+}
+install_dynalite
+
 # The Kubernetes manifests in examples/k8s/ are validated against the Job
 # schema (tests/tests/shard.rs) with the PyPI package kubernetes-validate,
 # which ships the API's JSON schemas (kubeconform is in no registry we reach).

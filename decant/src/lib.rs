@@ -51,6 +51,12 @@ pub const TOOLS: &[Tool] = &[
         command: decant_export::commands::sqlite_export,
     },
     Tool {
+        name: "dynamodb-export",
+        binary: "dynamodb-export",
+        package: "export",
+        command: decant_export::commands::dynamodb_export,
+    },
+    Tool {
         name: "redis-import",
         binary: "redis-import",
         package: "import",
@@ -68,6 +74,12 @@ pub const TOOLS: &[Tool] = &[
         binary: "sqlite-import",
         package: "import",
         command: decant_import::commands::sqlite_import,
+    },
+    Tool {
+        name: "dynamodb-import",
+        binary: "dynamodb-import",
+        package: "import",
+        command: decant_import::commands::dynamodb_import,
     },
     Tool { name: "transform", binary: "decant-transform", package: "transform", command: decant_transform::command },
     Tool { name: "checksum", binary: "decant-checksum", package: "checksum", command: decant_checksum::command },

@@ -140,6 +140,19 @@ pub fn sqlite_export() -> clap::Command {
     )
 }
 
+/// The clap command of `dynamodb-export`.
+pub fn dynamodb_export() -> clap::Command {
+    crate::dynamodb::Args::command()
+}
+
+/// `dynamodb-export`'s `main`.
+pub fn dynamodb_export_main() -> ExitCode {
+    cli::main("dynamodb-export", || {
+        let m = cli::get_matches(dynamodb_export());
+        crate::dynamodb::run(crate::dynamodb::Args::from_arg_matches(&m).unwrap_or_else(|e| e.exit()))
+    })
+}
+
 /// `redis-export`'s `main`.
 pub fn redis_export_main() -> ExitCode {
     cli::main("redis-export", || {

@@ -102,6 +102,19 @@ pub fn sqlite_import() -> clap::Command {
     )
 }
 
+/// The clap command of `dynamodb-import`.
+pub fn dynamodb_import() -> clap::Command {
+    crate::dynamodb::Args::command()
+}
+
+/// `dynamodb-import`'s `main`.
+pub fn dynamodb_import_main() -> ExitCode {
+    cli::main("dynamodb-import", || {
+        let m = cli::get_matches(dynamodb_import());
+        crate::dynamodb::run(crate::dynamodb::Args::from_arg_matches(&m).unwrap_or_else(|e| e.exit()))
+    })
+}
+
 /// `redis-import`'s `main`.
 pub fn redis_import_main() -> ExitCode {
     cli::main("redis-import", || {

@@ -947,6 +947,28 @@ pub fn canonical_value(value: &Value, column: Option<CanonType>, opts: &Canonica
             out.extend_from_slice(&(z.len() as u64).to_le_bytes());
             out.extend_from_slice(z.as_bytes());
         }
+        Value::Number(text) => {
+            // The same number as an integer or a decimal string of a typed
+            // column: `{"$n":"42"}` is 42, `"1.50"` and `1.5` are one value.
+            match normalize_decimal(text) {
+                Some(n) => put_decimal(out, &n, true),
+                None => put_str(out, text.as_bytes()),
+            }
+        }
+        Value::StringSet(members) => {
+            let mut sorted: Vec<&[u8]> = members.iter().map(|m| m.as_bytes()).collect();
+            put_set(out, 9, &mut sorted);
+        }
+        Value::NumberSet(members) => {
+            let normalised: Vec<String> =
+                members.iter().map(|m| normalize_decimal(m).unwrap_or_else(|| m.clone())).collect();
+            let mut sorted: Vec<&[u8]> = normalised.iter().map(|m| m.as_bytes()).collect();
+            put_set(out, 10, &mut sorted);
+        }
+        Value::BinarySet(members) => {
+            let mut sorted: Vec<&[u8]> = members.iter().map(|m| m.as_slice()).collect();
+            put_set(out, 11, &mut sorted);
+        }
         Value::Array(items) => {
             out.push(7);
             out.extend_from_slice(&(items.len() as u64).to_le_bytes());
@@ -1022,6 +1044,16 @@ fn canonical_text(
 /// equals, so an unsigned BIGINT kept in a PostgreSQL `numeric(20,0)` is the
 /// same value as in MySQL; anything else its normalised digits (as it always
 /// was, so stored checksums of other decimal columns still verify).
+/// A set's members in bytewise order (sets have no order of their own).
+fn put_set(out: &mut Vec<u8>, tag: u8, members: &mut [&[u8]]) {
+    members.sort_unstable();
+    out.push(tag);
+    out.extend_from_slice(&(members.len() as u64).to_le_bytes());
+    for m in members.iter() {
+        put_str(out, m);
+    }
+}
+
 fn put_decimal(out: &mut Vec<u8>, normalised: &str, whole: bool) {
     match normalised.parse::<i128>() {
         Ok(i) if whole && !normalised.contains('.') => {

@@ -613,6 +613,9 @@ impl Serialize for Record {
                 if let Some(n) = t.estimated_rows {
                     m.serialize_entry("estimated_rows", &n)?;
                 }
+                if let Some(k) = &t.key_schema {
+                    m.serialize_entry("key_schema", k)?;
+                }
             }
             Record::Row(r) => {
                 m.serialize_entry("table", &r.table)?;

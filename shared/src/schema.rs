@@ -319,6 +319,53 @@ pub struct TableSchema {
     /// The source's row estimate, for progress ETAs (not a promise).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub estimated_rows: Option<u64>,
+    /// A DynamoDB table's key: `"key_schema":{"partition_key":{"name":"pk","type":"S"},
+    /// "sort_key":{"name":"sk","type":"N"}}` (`primary_key` names the same
+    /// attributes, partition key first). Absent for SQL tables.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_schema: Option<KeySchema>,
+}
+
+/// A DynamoDB table's key: a partition key and an optional sort key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeySchema {
+    /// The partition (HASH) key.
+    pub partition_key: KeyAttribute,
+    /// The sort (RANGE) key, if the table has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sort_key: Option<KeyAttribute>,
+}
+
+/// One key attribute: its name and DynamoDB scalar type.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyAttribute {
+    /// The attribute name.
+    pub name: String,
+    /// `S`, `N` or `B`.
+    #[serde(rename = "type")]
+    pub ty: KeyType,
+}
+
+/// The scalar types a DynamoDB key attribute can have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum KeyType {
+    /// String.
+    S,
+    /// Number.
+    N,
+    /// Binary.
+    B,
+}
+
+impl KeyType {
+    /// `"S"`, `"N"` or `"B"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyType::S => "S",
+            KeyType::N => "N",
+            KeyType::B => "B",
+        }
+    }
 }
 
 impl TableSchema {
@@ -338,6 +385,7 @@ impl TableSchema {
             comment: None,
             dialect: None,
             estimated_rows: None,
+            key_schema: None,
         }
     }
 

@@ -33,6 +33,8 @@ pub enum Store {
     Postgres,
     /// `sqlite://`.
     Sqlite,
+    /// `dynamodb://REGION` (`?endpoint=http://HOST:PORT` for a local server).
+    DynamoDb,
 }
 
 /// The SQL dialect of a store that speaks SQL: how the checkers write a key
@@ -198,6 +200,36 @@ pub static STORES: &[StoreInfo] = &[
         password_help: None,
         env_help: "",
     },
+    StoreInfo {
+        store: Store::DynamoDb,
+        name: "DynamoDB",
+        schemes: &["dynamodb"],
+        url_example: "dynamodb://REGION?endpoint=http://HOST:PORT",
+        exporter: "dynamodb-export",
+        importer: "dynamodb-import",
+        // Items are rows keyed by the table's partition (and sort) key, named
+        // in the schema line; no server-side filters or checksums.
+        capabilities: Capabilities {
+            keyed_rows: true,
+            schema_lines: true,
+            ttls: false,
+            tables_filter: true,
+            match_filter: false,
+            where_filter: false,
+            range_checksums: false,
+            key_lookup: KeyLookup::None,
+            url_has_host: false,
+            opaque_payloads: false,
+        },
+        sql: None,
+        // Credentials come from the AWS chain, never from the URL.
+        password_env: None,
+        password_help: Some((
+            "AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_PROFILE",
+            "DynamoDB credentials, as the AWS CLI reads them",
+        )),
+        env_help: "  AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN  credentials\n  AWS_PROFILE  a profile of ~/.aws/credentials and ~/.aws/config\n  AWS_REGION, AWS_DEFAULT_REGION  the region, when the URL has none\n",
+    },
 ];
 
 impl Store {
@@ -250,7 +282,7 @@ mod tests {
 
     #[test]
     fn every_store_has_one_entry_and_schemes_are_unique() {
-        for store in [Store::Redis, Store::MySql, Store::Postgres, Store::Sqlite] {
+        for store in [Store::Redis, Store::MySql, Store::Postgres, Store::Sqlite, Store::DynamoDb] {
             assert_eq!(STORES.iter().filter(|s| s.store == store).count(), 1, "{store:?}");
             assert_eq!(store.info().store, store);
         }
@@ -276,6 +308,11 @@ mod tests {
         assert_eq!(Store::from_scheme("mariadb"), Some(Store::MySql));
         assert_eq!(Store::from_scheme("unix"), Some(Store::Redis));
         assert_eq!(Store::from_scheme("ftp"), None);
-        assert!(known_schemes().ends_with(", mysql, mariadb, postgres, postgresql or sqlite"), "{}", known_schemes());
+        assert!(
+            known_schemes().ends_with(", mysql, mariadb, postgres, postgresql, sqlite or dynamodb"),
+            "{}",
+            known_schemes()
+        );
+        assert_eq!(Store::from_scheme("dynamodb"), Some(Store::DynamoDb));
     }
 }

@@ -14,9 +14,19 @@
 //! | bytes | `{"$b64":"…standard base64 with padding…"}` (always, even when the bytes are UTF-8) |
 //! | MySQL zero date | `{"$zero_date":"0000-00-00 00:00:00"}` |
 //! | nested JSON (JSON columns, PG arrays) | the JSON value itself, its members encoded by the same rules |
+//! | exact number no JSON number carries exactly (DynamoDB `N` with a fraction or beyond ±(2^53−1)) | `{"$n":"12345678901234567890123456789012345678"}`, `{"$n":"-0.5"}` |
+//! | string set (DynamoDB `SS`) | `{"$ss":["a","b"]}` |
+//! | number set (DynamoDB `NS`) | `{"$ns":["1","2.5"]}` (members as exact number text) |
+//! | binary set (DynamoDB `BS`) | `{"$bs":["AAE=","/w=="]}` (members as standard base64) |
+//!
+//! Sets are never lists: a DynamoDB `L` is a JSON array, an `SS` is `$ss`.
+//! A set's members are distinct; exporters write them sorted (bytewise for
+//! `$ss` and `$bs`, by their text for `$ns`) so a set always reads the same.
+//! A `$n` text is a decimal number: an optional `-`, digits, an optional
+//! fraction and an optional exponent (`1.5E+3`); readers reject anything else.
 //!
 //! A nested object whose first key is one of the tags above (`$int`, `$float`,
-//! `$b64`, `$zero_date`, `$json`) would read back as a tag, so it is written
+//! `$b64`, `$zero_date`, `$n`, `$ss`, `$ns`, `$bs`, `$json`) would read back as a tag, so it is written
 //! wrapped: `{"$json":{"$int":"not a tag"}}`, `{"$json":{"$b64":1,"x":2}}`.
 //! Readers take an object whose first key is a tag for a tagged value and
 //! reject it when it has more keys. Any other `$`-key is plain JSON.
@@ -57,6 +67,15 @@ pub enum Value {
     Bytes(Vec<u8>),
     /// A MySQL zero date such as `0000-00-00 00:00:00`, kept verbatim.
     ZeroDate(String),
+    /// An exact decimal number kept as its text (`$n`): a DynamoDB `N` that
+    /// no JSON number carries exactly. Never goes through a float.
+    Number(String),
+    /// A set of strings (DynamoDB `SS`), distinct from a list.
+    StringSet(Vec<String>),
+    /// A set of exact numbers as text (DynamoDB `NS`).
+    NumberSet(Vec<String>),
+    /// A set of byte strings (DynamoDB `BS`).
+    BinarySet(Vec<Vec<u8>>),
     /// A JSON array.
     Array(Vec<Value>),
     /// A JSON object; member order is kept as read.
@@ -74,6 +93,10 @@ impl PartialEq for Value {
             (String(a), String(b)) => a == b,
             (Bytes(a), Bytes(b)) => a == b,
             (ZeroDate(a), ZeroDate(b)) => a == b,
+            (Number(a), Number(b)) => a == b,
+            (StringSet(a), StringSet(b)) => a == b,
+            (NumberSet(a), NumberSet(b)) => a == b,
+            (BinarySet(a), BinarySet(b)) => a == b,
             (Array(a), Array(b)) => a == b,
             (Object(a), Object(b)) => a == b,
             _ => false,
@@ -128,6 +151,10 @@ impl Value {
             Value::String(_) => "string",
             Value::Bytes(_) => "bytes",
             Value::ZeroDate(_) => "zero date",
+            Value::Number(_) => "number",
+            Value::StringSet(_) => "string set",
+            Value::NumberSet(_) => "number set",
+            Value::BinarySet(_) => "binary set",
             Value::Array(_) => "array",
             Value::Object(_) => "object",
         }
@@ -180,7 +207,7 @@ impl Value {
 }
 
 /// The tags of one-key tagged objects.
-pub(crate) const TAGS: [&str; 5] = ["$int", "$float", "$b64", "$zero_date", "$json"];
+pub(crate) const TAGS: [&str; 9] = ["$int", "$float", "$b64", "$zero_date", "$n", "$ss", "$ns", "$bs", "$json"];
 
 fn is_tag(key: &str) -> bool {
     key.starts_with('$') && TAGS.contains(&key)
@@ -206,6 +233,27 @@ impl Serialize for Value {
             Value::ZeroDate(z) => {
                 let mut m = s.serialize_map(Some(1))?;
                 m.serialize_entry("$zero_date", z)?;
+                m.end()
+            }
+            Value::Number(n) => {
+                let mut m = s.serialize_map(Some(1))?;
+                m.serialize_entry("$n", n)?;
+                m.end()
+            }
+            Value::StringSet(members) => {
+                let mut m = s.serialize_map(Some(1))?;
+                m.serialize_entry("$ss", members)?;
+                m.end()
+            }
+            Value::NumberSet(members) => {
+                let mut m = s.serialize_map(Some(1))?;
+                m.serialize_entry("$ns", members)?;
+                m.end()
+            }
+            Value::BinarySet(members) => {
+                let encoded: Vec<String> = members.iter().map(|b| B64.encode(b)).collect();
+                let mut m = s.serialize_map(Some(1))?;
+                m.serialize_entry("$bs", &encoded)?;
                 m.end()
             }
             Value::Array(items) => {
@@ -290,6 +338,48 @@ pub(crate) fn parse_int_tag(text: &str) -> Result<i128, String> {
     Ok(n)
 }
 
+/// True when `text` is an exact decimal number as `$n` and `$ns` hold it:
+/// `-?digits[.digits][(e|E)[+-]digits]`, at least one digit before or after
+/// the point (DynamoDB's own number syntax, without a leading `+`).
+pub fn is_number_text(text: &str) -> bool {
+    let b = text.as_bytes();
+    let mut i = usize::from(b.first() == Some(&b'-'));
+    let digits = |i: &mut usize| {
+        let start = *i;
+        while *i < b.len() && b[*i].is_ascii_digit() {
+            *i += 1;
+        }
+        *i - start
+    };
+    let mut mantissa = digits(&mut i);
+    if b.get(i) == Some(&b'.') {
+        i += 1;
+        mantissa += digits(&mut i);
+    }
+    if mantissa == 0 {
+        return false;
+    }
+    if matches!(b.get(i), Some(b'e' | b'E')) {
+        i += 1;
+        if matches!(b.get(i), Some(b'+' | b'-')) {
+            i += 1;
+        }
+        if digits(&mut i) == 0 {
+            return false;
+        }
+    }
+    i == b.len()
+}
+
+fn number_tag(text: String) -> Result<String, String> {
+    if is_number_text(&text) {
+        Ok(text)
+    } else {
+        let shown: String = text.chars().take(60).collect();
+        Err(format!("bad $n value {shown:?}: expected a decimal number such as \"-12.5\" or \"1E+40\""))
+    }
+}
+
 /// Decodes the text of a `$b64` tag (standard alphabet, padding required).
 pub(crate) fn decode_b64(text: &str) -> Result<Vec<u8>, String> {
     B64.decode(text).map_err(|e| {
@@ -369,6 +459,21 @@ impl<'de> Visitor<'de> for ValueVisitor {
                 "$zero_date" => {
                     let text: Text = map.next_value()?;
                     Value::ZeroDate(text.0.into_owned())
+                }
+                "$n" => {
+                    let text: Text = map.next_value()?;
+                    Value::Number(number_tag(text.0.into_owned()).map_err(de::Error::custom)?)
+                }
+                "$ss" => Value::StringSet(map.next_value()?),
+                "$ns" => {
+                    let members: Vec<String> = map.next_value()?;
+                    let members = members.into_iter().map(number_tag).collect::<Result<_, _>>();
+                    Value::NumberSet(members.map_err(|e| de::Error::custom(format!("$ns member: {e}")))?)
+                }
+                "$bs" => {
+                    let members: Vec<Text> = map.next_value()?;
+                    let members = members.iter().map(|t| decode_b64(&t.0)).collect::<Result<_, _>>();
+                    Value::BinarySet(members.map_err(|e| de::Error::custom(format!("$bs member: {e}")))?)
                 }
                 _ => Value::Object(map.next_value_seed(PlainObjectSeed)?),
             };

@@ -516,3 +516,74 @@ fn schema_attributes_of_a_later_version_are_accepted() {
     assert_eq!(t.columns[0].on_update.as_deref(), Some("current_timestamp"));
     assert_eq!(t.checks[0].clause, "a > 0");
 }
+
+/// DynamoDB items (DESIGN.md §2.2a): exact numbers, bytes, the three sets,
+/// NULL, nested maps and lists; and the schema line's key_schema.
+#[test]
+fn dynamodb_items_and_key_schema() {
+    use decant_record::schema::{KeyAttribute, KeySchema, KeyType};
+    let records = load("dynamodb.ndjson");
+    let Record::Schema(schema) = &records[0] else { panic!("not a schema line") };
+    assert_eq!(
+        schema.key_schema,
+        Some(KeySchema {
+            partition_key: KeyAttribute { name: s("pk"), ty: KeyType::S },
+            sort_key: Some(KeyAttribute { name: s("sk"), ty: KeyType::N }),
+        })
+    );
+    assert_eq!(schema.primary_key, vec![s("pk"), s("sk")]);
+    assert_eq!(
+        records[1],
+        row(
+            "users",
+            vec![
+                ("b", Value::Bytes(vec![0, 255])),
+                ("bs", Value::BinarySet(vec![vec![0], vec![255]])),
+                (
+                    "m",
+                    Value::Object(vec![
+                        (
+                            s("l"),
+                            Value::Array(vec![
+                                Value::Number(s("0.5")),
+                                Value::Null,
+                                Value::StringSet(vec![s("a"), s("b")]),
+                                Value::Array(vec![]),
+                            ]),
+                        ),
+                        (s("x"), Value::Object(vec![(s("$ns"), text("a plain object"))])),
+                    ]),
+                ),
+                ("pk", text("u#1")),
+                ("sk", Value::Int(1)),
+                ("t", Value::Bool(true)),
+            ]
+        )
+    );
+    assert_eq!(
+        records[2],
+        row(
+            "users",
+            vec![
+                ("n38", Value::Number(s("-12345678901234567890123456789012345678"))),
+                ("ns", Value::NumberSet(vec![s("-1"), s("2.5E+3")])),
+                ("nul", Value::Null),
+                ("pk", text("u#2")),
+                ("sk", Value::Number(s("9007199254740993"))),
+                ("ss", Value::StringSet(vec![s("é"), s("𝄞")])),
+            ]
+        )
+    );
+    // A set is not a list, and a bad number is an error naming it.
+    assert_ne!(Value::StringSet(vec![s("a")]), Value::Array(vec![text("a")]));
+    for bad in [
+        r#"{"$n":"1.2.3"}"#,
+        r#"{"$n":"0x10"}"#,
+        r#"{"$ns":["1","x"]}"#,
+        r#"{"$bs":["not base64!"]}"#,
+        r#"{"$ss":[1]}"#,
+    ] {
+        let line = format!(r#"{{"kind":"row","table":"t","data":{{"a":{bad}}}}}"#);
+        assert!(Record::decode(line.as_bytes()).is_err(), "{bad} must be rejected");
+    }
+}

@@ -4,4 +4,5 @@
 //! importer never depends on an exporter crate. One module per store; what
 //! each store can do is in the registry (`decant_record::store`).
 
+pub mod dynamodb;
 pub mod redis;

@@ -9,6 +9,9 @@
 //! - [`redis`], [`redis_tls`], [`redis_cluster`], [`RedisOptions`]: one
 //!   server (or cluster) per test, owned by the test, stopped on drop; Redis
 //!   7.0 or Valkey 9.1 ([`redis_on`], [`ServerKind`]).
+//! - [`dynalite`]: a DynamoDB implementation (dynalite, Node.js) per test
+//!   binary, and [`FlakyProxy`] in front of it to throttle and leave batch
+//!   items unprocessed, as DynamoDB does under load.
 //! - [`mariadb`], [`postgres`]: one server per test binary (each takes about
 //!   a second to initialise), shared by its tests, which keep apart with
 //!   `fresh_database`.
@@ -43,6 +46,7 @@
 
 mod bins;
 mod corpus;
+mod dynamodb;
 mod mariadb;
 mod postgres;
 mod process;
@@ -51,6 +55,7 @@ mod workdir;
 
 pub use bins::{bin, run, Cmd, Output, Pipeline, DEFAULT_TIMEOUT};
 pub use corpus::{corpus, CORPUS_ENV};
+pub use dynamodb::{dynalite, Dynalite, FlakyProxy, DYNALITE_ENV};
 pub use mariadb::{mariadb, MariaDb};
 pub use postgres::{postgres, Postgres};
 pub use process::{free_port, KEEP_ENV};

@@ -61,6 +61,7 @@ pub(crate) fn debian_package(tool: &str) -> Option<&'static str> {
         "openssl" => "openssl",
         "zstd" => "zstd",
         "jq" => "jq",
+        "node" => "nodejs",
         "sqlite3" => "sqlite3",
         "useradd" => "passwd",
         _ => return None,

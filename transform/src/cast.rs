@@ -455,9 +455,12 @@ fn to_string(input: Input, opts: &CastOptions) -> Result<String, CastError> {
             Value::Float(f) => Ok(float_text(*f)),
             Value::String(s) => Ok(s.clone()),
             Value::ZeroDate(z) => Ok(z.clone()),
+            Value::Number(n) => Ok(n.clone()),
             Value::Bytes(b) => String::from_utf8(b.clone())
                 .map_err(|_| CastError(format!("{} is not UTF-8 text (use cast = \"bytes\")", show(input)))),
-            Value::Array(_) | Value::Object(_) => render_json(v, opts.json_style),
+            Value::Array(_) | Value::Object(_) | Value::StringSet(_) | Value::NumberSet(_) | Value::BinarySet(_) => {
+                render_json(v, opts.json_style)
+            }
         },
     }
 }
@@ -799,7 +802,7 @@ pub fn render_json(v: &Value, style: JsonStyle) -> Result<String, CastError> {
 
 fn contains_bytes(v: &Value) -> bool {
     match v {
-        Value::Bytes(_) => true,
+        Value::Bytes(_) | Value::BinarySet(_) => true,
         Value::Array(a) => a.iter().any(contains_bytes),
         Value::Object(o) => o.iter().any(|(_, v)| contains_bytes(v)),
         _ => false,
@@ -815,7 +818,20 @@ fn python_json(v: &Value, seps: (&str, &str), out: &mut String) -> Result<(), Ca
         }
         Value::Float(f) => out.push_str(&python_float(*f)),
         Value::String(s) | Value::ZeroDate(s) => python_str(s, out),
-        Value::Bytes(_) => return Err(CastError("a JSON value holds bytes, which JSON text cannot".into())),
+        // Exact digits: JSON numbers have no precision limit of their own.
+        Value::Number(n) => out.push_str(n),
+        // A set as JSON text is the array of its members.
+        Value::StringSet(members) => {
+            let items: Vec<Value> = members.iter().cloned().map(Value::String).collect();
+            python_json(&Value::Array(items), seps, out)?
+        }
+        Value::NumberSet(members) => {
+            let items: Vec<Value> = members.iter().cloned().map(Value::Number).collect();
+            python_json(&Value::Array(items), seps, out)?
+        }
+        Value::Bytes(_) | Value::BinarySet(_) => {
+            return Err(CastError("a JSON value holds bytes, which JSON text cannot".into()))
+        }
         Value::Array(items) => {
             out.push('[');
             for (i, item) in items.iter().enumerate() {

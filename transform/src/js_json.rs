@@ -94,7 +94,20 @@ pub fn js_json(v: &Value, out: &mut String) -> Result<(), CastError> {
         }
         Value::Float(f) => out.push_str(&js_number(*f)),
         Value::String(s) | Value::ZeroDate(s) => js_str(s, out),
-        Value::Bytes(_) => return Err(CastError("a JSON value holds bytes, which JSON text cannot".into())),
+        // Exact digits: JSON numbers have no precision limit of their own.
+        Value::Number(n) => out.push_str(n),
+        // A set as JSON text is the array of its members.
+        Value::StringSet(members) => {
+            let items: Vec<Value> = members.iter().cloned().map(Value::String).collect();
+            js_json(&Value::Array(items), out)?
+        }
+        Value::NumberSet(members) => {
+            let items: Vec<Value> = members.iter().cloned().map(Value::Number).collect();
+            js_json(&Value::Array(items), out)?
+        }
+        Value::Bytes(_) | Value::BinarySet(_) => {
+            return Err(CastError("a JSON value holds bytes, which JSON text cannot".into()))
+        }
         Value::Array(items) => {
             out.push('[');
             for (i, item) in items.iter().enumerate() {

@@ -614,8 +614,11 @@ pub fn render(v: &Value, style: JsonStyle) -> Result<Option<Vec<u8>>, cast::Cast
         Value::Int(i) => i.to_string().into_bytes(),
         Value::Float(f) => cast::float_text(*f).into_bytes(),
         Value::String(s) | Value::ZeroDate(s) => s.as_bytes().to_vec(),
+        Value::Number(n) => n.as_bytes().to_vec(),
         Value::Bytes(b) => b.clone(),
-        Value::Array(_) | Value::Object(_) => cast::render_json(v, style)?.into_bytes(),
+        Value::Array(_) | Value::Object(_) | Value::StringSet(_) | Value::NumberSet(_) | Value::BinarySet(_) => {
+            cast::render_json(v, style)?.into_bytes()
+        }
     }))
 }
 

@@ -1,4 +1,5 @@
-//! `--state FILE` for `redis-import`: resumable runs.
+//! `--state FILE` for `redis-import` (and `dynamodb-import`, which needs
+//! only `line`): resumable runs.
 //!
 //! Redis has no transaction spanning a batch, so the state file is the
 //! authority. A new state is recorded just before each batch's writes go
@@ -103,7 +104,11 @@ impl StateFile {
         let last = bytes.split(|&b| b == b'\n').rev().find_map(|l| serde_json::from_slice::<Progress>(l).ok());
         match last {
             Some(p) => Ok(Some(p)),
-            None => bail!("state file {} is not a redis-import state (remove it to start over)", self.path.display()),
+            None => bail!(
+                "state file {} is not a {} state (remove it to start over)",
+                self.path.display(),
+                decant_record::cli::tool_name()
+            ),
         }
     }
 

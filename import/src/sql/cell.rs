@@ -382,6 +382,16 @@ pub fn json_text(value: &Value, out: &mut String) -> Result<(), String> {
         Value::String(s) => push_json_str(s, out),
         Value::Bytes(_) => return Err("JSON cannot hold bytes (a $b64 value)".into()),
         Value::ZeroDate(z) => return Err(format!("JSON cannot hold the zero date {z}")),
+        // Exact digits: JSON numbers have no precision limit of their own.
+        Value::Number(n) => out.push_str(n),
+        // A set as JSON is the array of its members.
+        Value::StringSet(members) => {
+            json_text(&Value::Array(members.iter().cloned().map(Value::String).collect()), out)?
+        }
+        Value::NumberSet(members) => {
+            json_text(&Value::Array(members.iter().cloned().map(Value::Number).collect()), out)?
+        }
+        Value::BinarySet(_) => return Err("JSON cannot hold bytes (a $bs binary set)".into()),
         Value::Array(items) => {
             out.push('[');
             for (i, item) in items.iter().enumerate() {
@@ -446,7 +456,8 @@ fn int_of(value: &Value) -> Result<i128, String> {
         Value::Int(i) => Ok(*i),
         Value::Bool(b) => Ok(*b as i128),
         Value::Float(f) if f.is_finite() && f.fract() == 0.0 && f.abs() < 1e38 => Ok(*f as i128),
-        Value::String(s) => {
+        // An exact number (DynamoDB N) reads like the same digits in a string.
+        Value::String(s) | Value::Number(s) => {
             let t = s.trim();
             if let Ok(i) = t.parse::<i128>() {
                 return Ok(i);
@@ -623,7 +634,7 @@ pub fn encode(value: &Value, src: Option<&Column>, col: &TargetColumn, opts: &En
                     }
                     f
                 }
-                Value::String(s) => {
+                Value::String(s) | Value::Number(s) => {
                     s.trim().parse::<f64>().map_err(|_| format!("{} is not a number", describe(value)))?
                 }
                 Value::Bool(b) => *b as u8 as f64,
@@ -639,7 +650,7 @@ pub fn encode(value: &Value, src: Option<&Column>, col: &TargetColumn, opts: &En
         }
         Kind::Decimal { precision, scale } => {
             let text = match value {
-                Value::String(s) => s.trim().to_owned(),
+                Value::String(s) | Value::Number(s) => s.trim().to_owned(),
                 Value::Int(i) => i.to_string(),
                 Value::Float(f) if f.is_finite() => {
                     // Shortest digits, positional (`{}` never uses an exponent).
@@ -688,12 +699,16 @@ pub fn encode(value: &Value, src: Option<&Column>, col: &TargetColumn, opts: &En
                     ))
                     }
                 },
-                Value::Array(_) | Value::Object(_) => {
+                Value::Array(_)
+                | Value::Object(_)
+                | Value::StringSet(_)
+                | Value::NumberSet(_)
+                | Value::BinarySet(_) => {
                     let mut s = String::new();
                     json_text(value, &mut s)?;
                     s
                 }
-                Value::ZeroDate(z) => z.clone(),
+                Value::ZeroDate(z) | Value::Number(z) => z.clone(),
                 Value::Null => unreachable!("handled above"),
             };
             text_cell(text, d)

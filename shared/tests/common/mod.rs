@@ -13,7 +13,18 @@ use proptest::option;
 use proptest::prelude::*;
 
 /// The tags of one-key tagged objects, and names that look like them.
-pub const TAG_NAMES: &[&str] = &["$int", "$float", "$b64", "$zero_date", "$json", "$other", "$", "$$b64"];
+pub const TAG_NAMES: &[&str] =
+    &["$int", "$float", "$b64", "$zero_date", "$json", "$n", "$ss", "$ns", "$bs", "$other", "$", "$$b64"];
+
+/// Exact number text as DynamoDB N holds it (`$n`, `$ns` members).
+pub fn number_text() -> impl Strategy<Value = String> {
+    prop_oneof![
+        3 => "-?[0-9]{1,38}(\\.[0-9]{1,12})?",
+        1 => "-?[0-9]{1,5}\\.[0-9]{0,5}[eE][+-]?[0-9]{1,3}",
+        1 => prop::sample::select(vec!["0", "-0", "0.0", "1E+125", "12345678901234567890123456789012345678", ".5"])
+            .prop_map(str::to_owned),
+    ]
+}
 
 pub fn int() -> impl Strategy<Value = i128> {
     let s = MAX_SAFE_INTEGER;
@@ -120,6 +131,10 @@ pub fn leaf_value() -> impl Strategy<Value = Value> {
         2 => bytes().prop_map(Value::Bytes),
         1 => prop::sample::select(vec!["0000-00-00 00:00:00", "0000-00-00", "2025-00-00 00:00:00.000000"])
             .prop_map(|z| Value::ZeroDate(z.to_owned())),
+        2 => number_text().prop_map(Value::Number),
+        1 => vec(text(), 0..5).prop_map(Value::StringSet),
+        1 => vec(number_text(), 0..5).prop_map(Value::NumberSet),
+        1 => vec(bytes(), 0..5).prop_map(Value::BinarySet),
     ]
 }
 
