@@ -212,6 +212,37 @@ impl<W: Write> TextView<W> {
     }
 }
 
+/// A `diff` line (as JSON) as a person reads it, the lines [`TextView`]
+/// writes: `users id=10  balance  85.88 → 86.88` per changed field,
+/// `users id=11  added (only in B)`, `users id=12  removed (only in A)`.
+/// decant-verify's report shows its mismatch examples this way.
+pub fn describe(diff: &serde_json::Value) -> Vec<String> {
+    let name = label(diff);
+    match diff.get("op").and_then(|o| o.as_str()) {
+        Some("changed") => {
+            let mut fields: Vec<&str> = diff
+                .get("fields")
+                .and_then(|f| f.as_array())
+                .map(|f| f.iter().filter_map(|f| f.as_str()).collect())
+                .unwrap_or_default();
+            if fields.is_empty() {
+                fields.push("value");
+            }
+            fields
+                .into_iter()
+                .map(|field| {
+                    let a = short_value(diff.get("left").and_then(|l| field_value(l, field)));
+                    let b = short_value(diff.get("right").and_then(|r| field_value(r, field)));
+                    format!("{name}  {field}  {a} → {b}")
+                })
+                .collect()
+        }
+        Some("added") => vec![format!("{name}  added (only in B)")],
+        Some("removed") => vec![format!("{name}  removed (only in A)")],
+        _ => vec![diff.to_string()],
+    }
+}
+
 /// `users id=10` for a row, `key "session:1"` (with its db when not 0) for a Redis key.
 fn label(target: &serde_json::Value) -> String {
     if let Some(table) = target.get("table").and_then(|t| t.as_str()) {
@@ -300,5 +331,28 @@ impl<W: Write> Sink for TextView<W> {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod describe_tests {
+    use super::describe;
+    use serde_json::json;
+
+    #[test]
+    fn a_changed_row_reads_field_by_field() {
+        let d = json!({"kind": "diff", "op": "changed", "table": "accounts", "id": {"id": 10},
+            "left": {"kind": "row", "table": "accounts", "data": {"id": 10, "balance": "85.88", "name": "a"}},
+            "right": {"kind": "row", "table": "accounts", "data": {"id": 10, "balance": "86.88", "name": null}},
+            "fields": ["balance", "name"]});
+        assert_eq!(describe(&d), ["accounts id=10  balance  85.88 → 86.88", "accounts id=10  name  a → NULL"]);
+    }
+
+    #[test]
+    fn added_removed_and_redis_keys_name_their_side() {
+        let added = json!({"kind": "diff", "op": "added", "table": "t", "id": {"id": 1}});
+        assert_eq!(describe(&added), ["t id=1  added (only in B)"]);
+        let removed = json!({"kind": "diff", "op": "removed", "db": 2, "key": "session:1"});
+        assert_eq!(describe(&removed), ["db 2 key \"session:1\"  removed (only in A)"]);
     }
 }

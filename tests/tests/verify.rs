@@ -70,6 +70,12 @@ fn equal_files_pass_and_planted_differences_fail_with_counts() {
     assert_eq!(g["digest_equal"], false);
     assert!(!r["examples"].as_array().unwrap().is_empty());
     assert!(out.stderr.contains("verification FAILED"), "{out:?}");
+    // The text report shows its examples as a person reads them, not as diff lines.
+    let out = w.run("decant-verify").args(["--left", "a.ndjson", "--right", "b.ndjson"]).output().assert_code(1);
+    let text = format!("{}{}", out.stdout_str(), out.stderr);
+    assert!(text.contains("example: users id=20  email  u20@x → changed20@x"), "{out:?}");
+    assert!(text.contains("example: users id=10  removed (only in A)"), "{out:?}");
+    assert!(!text.contains("example: {"), "{out:?}");
 
     // 4 of 1001 records is 0.4%: within 0.5%, not within 0.1%.
     w.run("decant-verify")

@@ -788,8 +788,11 @@ pub fn render_text(r: &Report) -> String {
             out.push_str(&format!("schema: {line}\n"));
         }
     }
+    // Readable lines here; the diff lines themselves are in the --json report.
     for e in &r.examples {
-        out.push_str(&format!("example: {e}\n"));
+        for line in decant_check::output::describe(e) {
+            out.push_str(&format!("example: {line}\n"));
+        }
     }
     out.push_str(if r.ok { "verification passed\n" } else { "verification FAILED\n" });
     out
