@@ -335,8 +335,16 @@ fn reread(
         _ => None,
     };
     let Some(store) = by_key else {
-        // Not by key: the whole side again, limited to the groups concerned.
-        read(Source::open(spec, &reread_options(live, groups, has_table))?, &mut info)?;
+        // Not by key: the whole side again, limited to the groups concerned
+        // when they are the store's own tables. Through a spec or a key map
+        // the groups are the output's names (a DynamoDB table "app" made of
+        // MySQL's users and orders), which the source does not have.
+        let options = if own_keys {
+            reread_options(live, groups, has_table)
+        } else {
+            LiveOptions { since: None, ..live.clone() }
+        };
+        read(Source::open(spec, &options)?, &mut info)?;
         return Ok((found, info));
     };
     // The key of each pending difference, from this side's record when it

@@ -142,7 +142,9 @@ pub fn sqlite_export() -> clap::Command {
 
 /// The clap command of `dynamodb-export`.
 pub fn dynamodb_export() -> clap::Command {
-    crate::dynamodb::Args::command()
+    // Its credentials section is its own (the AWS chain), so no registry
+    // environment section; the examples are laid out for 80 columns.
+    cli::with_help_sections(crate::dynamodb::Args::command(), "", "")
 }
 
 /// `dynamodb-export`'s `main`.

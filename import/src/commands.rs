@@ -104,7 +104,9 @@ pub fn sqlite_import() -> clap::Command {
 
 /// The clap command of `dynamodb-import`.
 pub fn dynamodb_import() -> clap::Command {
-    crate::dynamodb::Args::command()
+    // Its credentials section is its own (the AWS chain), so no registry
+    // environment section; the examples are laid out for 80 columns.
+    cli::with_help_sections(crate::dynamodb::Args::command(), "", "")
 }
 
 /// `dynamodb-import`'s `main`.

@@ -209,7 +209,9 @@ fn dual_writes_in_flight_settle_and_a_planted_mismatch_is_confirmed_every_time()
     // The metrics of the last (failed) run, as node_exporter would read them.
     let m = parse_metrics(&w, "verify.prom");
     let compared = m["decant_check_records_compared{group=table:items}"];
-    assert!(compared >= 150.0, "{m:?}");
+    // 150 seeded rows, less the writer's deletes, plus its inserts: the
+    // figure moves with the writer, the ratio below must match it exactly.
+    assert!(compared >= 100.0, "{m:?}");
     assert_eq!(m["decant_check_mismatches_confirmed{group=table:items}"], 2.0, "{m:?}");
     assert!(m.contains_key("decant_check_mismatches_transient{group=table:items}"), "{m:?}");
     assert!((m["decant_check_mismatch_ratio{group=table:items}"] - 2.0 / compared).abs() < 1e-9, "{m:?}");
