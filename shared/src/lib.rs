@@ -50,6 +50,7 @@ pub mod store;
 pub mod time;
 pub mod value;
 pub mod view;
+pub mod wildcard;
 pub mod writer;
 
 pub use reader::{Frame, ReadError, ReaderOptions, RecordReader, SegmentInfo};

@@ -126,19 +126,9 @@ pub fn resolve_url(cli_url: Option<&str>, env_var: &str) -> anyhow::Result<Dynam
     Ok(DynamoUrl::parse(&text)?)
 }
 
-/// `*` and `?` wildcard match.
+/// `*` and `?` wildcard match (linear, in the record crate).
 pub fn glob_match(pattern: &str, name: &str) -> bool {
-    fn go(p: &[char], n: &[char]) -> bool {
-        match p.split_first() {
-            None => n.is_empty(),
-            Some(('*', rest)) => (0..=n.len()).any(|i| go(rest, &n[i..])),
-            Some(('?', rest)) => !n.is_empty() && go(rest, &n[1..]),
-            Some((c, rest)) => n.first() == Some(c) && go(rest, &n[1..]),
-        }
-    }
-    let p: Vec<char> = pattern.chars().collect();
-    let n: Vec<char> = name.chars().collect();
-    go(&p, &n)
+    decant_record::wildcard::matches(pattern, name)
 }
 
 /// What the writer receives from the scanning threads.

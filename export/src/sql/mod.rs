@@ -478,19 +478,9 @@ fn write_stream(
 // ---------------------------------------------------------------------------
 // Table selection and order
 
-/// `*` and `?` wildcard match.
+/// `*` and `?` wildcard match (linear, in the record crate).
 pub(crate) fn glob_match(pattern: &str, name: &str) -> bool {
-    fn go(p: &[char], n: &[char]) -> bool {
-        match p.split_first() {
-            None => n.is_empty(),
-            Some(('*', rest)) => (0..=n.len()).any(|i| go(rest, &n[i..])),
-            Some(('?', rest)) => !n.is_empty() && go(rest, &n[1..]),
-            Some((c, rest)) => n.first() == Some(c) && go(rest, &n[1..]),
-        }
-    }
-    let p: Vec<char> = pattern.chars().collect();
-    let n: Vec<char> = name.chars().collect();
-    go(&p, &n)
+    decant_record::wildcard::matches(pattern, name)
 }
 
 /// The tables to export from `all` (sorted by name), after `--tables`,
