@@ -8,7 +8,9 @@
 //! `decant-transform` writes them (the same `row` lines, read by the same code
 //! path as a live `dynamodb://` side); a patch toward it is applied as
 //! `dynamodb-import --mode upsert` does (attributes merged, `delete` lines
-//! deleting).
+//! deleting). The same validation against a live DynamoDB (the binary's
+//! dynalite, `--right dynamodb://…?endpoint=…`) is
+//! `live_dynamodb_backfill_validation_repair_and_rollback`.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -341,4 +343,183 @@ fn mismatches_in_mysql_are_repaired_from_dynamodb_through_the_reverse_spec() {
     let r = report(&verify(&w, &mysql, "dynamo.ndjson", &[]).assert_success());
     assert_eq!((app(&r)["left"].as_u64(), app(&r)["right"].as_u64()), (Some(500), Some(500)), "{r}");
     w.run("decant-diff").args(["dynamo.ndjson", &mysql, "--spec", &reverse, "--brief"]).output().assert_success();
+}
+
+/// The example specs with their DynamoDB table renamed (tests of one binary
+/// share one dynalite and keep apart by table names).
+fn specs_for_table(w: &Workdir, table: &str) -> (String, String) {
+    let rename = |name: &str| {
+        let text = std::fs::read_to_string(example(name)).unwrap();
+        let text = text
+            .replace("table = \"app\"", &format!("table = \"{table}\""))
+            .replace("to_table = \"app\"", &format!("to_table = \"{table}\""))
+            .replace("match_table = \"app\"", &format!("match_table = \"{table}\""));
+        w.write(name, text).to_string_lossy().into_owned()
+    };
+    (rename("mysql-to-dynamodb.toml"), rename("dynamodb-to-mysql.toml"))
+}
+
+fn ddb_string(s: &str) -> Value {
+    serde_json::json!({ "S": s })
+}
+
+fn group<'a>(r: &'a Value, table: &str) -> &'a Value {
+    let name = format!("table:{table}");
+    r["groups"].as_array().unwrap().iter().find(|g| g["group"] == name).unwrap_or_else(|| panic!("{r}"))
+}
+
+/// The dual-write validation against a live DynamoDB (dynalite): the backfill
+/// as a pipe into `dynamodb-import`, the five mismatch classes written into
+/// the table as a buggy dual write would, decant-verify and decant-diff with
+/// `--right dynamodb://…?endpoint=…`, the repair as `decant-diff --patch |
+/// dynamodb-import --mode upsert`, and the rollback into MySQL.
+#[test]
+fn live_dynamodb_backfill_validation_repair_and_rollback() {
+    let ddb = decant_tests::dynalite();
+    let w = Workdir::new("ddb-live");
+    let mysql = shop("ddb_live");
+    let table = "shop_live";
+    let (forward, reverse) = specs_for_table(&w, table);
+    let url = ddb.url();
+    // 1. Backfill.
+    w.run("mysql-export")
+        .args(["--url", &mysql])
+        .pipe(w.run("decant-transform").args(["--spec", &forward]))
+        .pipe(w.run("dynamodb-import").args(["--url", &url, "--create-tables"]))
+        .assert_success();
+    assert_eq!(ddb.scan_all(table).len(), 500);
+    let verify_live = |extra: &[&str]| {
+        w.run("decant-verify")
+            .args(["--left", &mysql, "--right", &url, "--spec", &forward, "--json"])
+            .args(extra)
+            .output()
+    };
+    // DynamoDB has no lookup by key in the registry: the sample is looked up
+    // during B's full pass, every sampled record found and equal.
+    let r = report(&verify_live(&["--sample", "50"]).assert_success());
+    let g = group(&r, table);
+    assert_eq!((g["left"].as_u64(), g["right"].as_u64()), (Some(500), Some(500)), "{r}");
+    assert_eq!(r["right_status"], "live", "{r}");
+    let s = &r["sample"];
+    assert_eq!(
+        (s["checked"].as_u64(), s["missing"].as_u64(), s["different"].as_u64()),
+        (Some(50), Some(0), Some(0)),
+        "{r}"
+    );
+    assert_eq!(s["by_key"], false, "{r}");
+
+    // 2. The five classes, written as a buggy dual write would.
+    let key = |pk: &str, sk: &str| serde_json::json!({ "pk": ddb_string(pk), "sk": ddb_string(sk) });
+    let update = |pk: &str, sk: &str, expr: &str, values: Value| {
+        let mut body = serde_json::json!({ "TableName": table, "Key": key(pk, sk), "UpdateExpression": expr });
+        if !values.is_null() {
+            body["ExpressionAttributeValues"] = values;
+        }
+        let (status, out) = ddb.call("UpdateItem", &body);
+        assert_eq!(status, 200, "{out}");
+    };
+    let get = |pk: &str, sk: &str| {
+        let (status, got) = ddb.call("GetItem", &serde_json::json!({ "TableName": table, "Key": key(pk, sk) }));
+        assert_eq!(status, 200, "{got}");
+        got["Item"].clone()
+    };
+    // 1. ID transformation: order 10 of user 11 written under "USER#011".
+    let mut wrong = get("USER#11", "ORDER#10");
+    assert_eq!(wrong["note"], ddb_string("note 10"), "{wrong}");
+    wrong["pk"] = ddb_string("USER#011");
+    assert_eq!(ddb.call("PutItem", &serde_json::json!({ "TableName": table, "Item": wrong })).0, 200);
+    assert_eq!(
+        ddb.call("DeleteItem", &serde_json::json!({ "TableName": table, "Key": key("USER#11", "ORDER#10") })).0,
+        200
+    );
+    // 2. Timestamp precision: created_at cut to milliseconds.
+    assert_eq!(get("USER#20", "PROFILE")["created_at"], ddb_string("2025-01-01T00:00:24.691340Z"));
+    update(
+        "USER#20",
+        "PROFILE",
+        "SET created_at = :t",
+        serde_json::json!({ ":t": ddb_string("2025-01-01T00:00:24.691Z") }),
+    );
+    // 3. NULL vs empty: a NULL display name written as "", another left out.
+    assert_eq!(get("USER#25", "PROFILE")["display_name"], serde_json::json!({ "NULL": true }));
+    update("USER#25", "PROFILE", "SET display_name = :e", serde_json::json!({ ":e": ddb_string("") }));
+    assert_eq!(get("USER#30", "PROFILE")["display_name"], serde_json::json!({ "NULL": true }));
+    update("USER#30", "PROFILE", "REMOVE display_name", Value::Null);
+    // 4. Password hash: changed.
+    update("USER#22", "PROFILE", "SET password_hash = :h", serde_json::json!({ ":h": ddb_string("$2b$12$tampered") }));
+    // 5. Type conversion: a number stored as a string.
+    let ms = get("USER#23", "PROFILE")["last_login_at"]["N"].as_str().unwrap().to_owned();
+    update("USER#23", "PROFILE", "SET last_login_at = :s", serde_json::json!({ ":s": ddb_string(&ms) }));
+
+    let r = report(&verify_live(&["--sample", "500"]).assert_code(1));
+    let g = group(&r, table);
+    assert_eq!((g["added"].as_u64(), g["removed"].as_u64(), g["changed"].as_u64()), (Some(1), Some(1), Some(5)), "{r}");
+    // Every record of A sampled: the moved order missing, the five different.
+    let s = &r["sample"];
+    assert_eq!(
+        (s["checked"].as_u64(), s["missing"].as_u64(), s["different"].as_u64()),
+        (Some(500), Some(1), Some(5)),
+        "{r}"
+    );
+    assert_eq!(r["ok"], false, "{r}");
+    // Each option forgives its own class only, together both.
+    let r = report(&verify_live(&["--null-equals-empty", "--time-precision", "3"]).assert_code(1));
+    let g = group(&r, table);
+    assert_eq!((g["changed"].as_u64(), g["equal_by_options"].as_u64()), (Some(2), Some(3)), "{r}");
+    assert_eq!((g["added"].as_u64(), g["removed"].as_u64()), (Some(1), Some(1)), "{r}");
+    let r = report(&verify_live(&["--null-equals-empty"]).assert_code(1));
+    let g = group(&r, table);
+    assert_eq!((g["changed"].as_u64(), g["equal_by_options"].as_u64()), (Some(3), Some(2)), "{r}");
+    let r = report(&verify_live(&["--time-precision", "3"]).assert_code(1));
+    let g = group(&r, table);
+    assert_eq!((g["changed"].as_u64(), g["equal_by_options"].as_u64()), (Some(4), Some(1)), "{r}");
+
+    // decant-diff names each one, and the field.
+    let out = w.run("decant-diff").args([&mysql, &url, "--spec", &forward]).output().assert_code(1);
+    let found = diff_lines(&out);
+    let want = |op: &str, fields: &[&str]| (op.to_owned(), fields.iter().map(|f| f.to_string()).collect::<Vec<_>>());
+    assert_eq!(found["USER#011/ORDER#10"], want("added", &[]));
+    assert_eq!(found["USER#11/ORDER#10"], want("removed", &[]));
+    assert_eq!(found["USER#20/PROFILE"], want("changed", &["created_at"]));
+    assert_eq!(found["USER#25/PROFILE"], want("changed", &["display_name"]));
+    assert_eq!(found["USER#30/PROFILE"], want("changed", &["display_name"]));
+    assert_eq!(found["USER#22/PROFILE"], want("changed", &["password_hash"]));
+    assert_eq!(found["USER#23/PROFILE"], want("changed", &["last_login_at"]));
+    assert_eq!(found.len(), 7, "{found:?}");
+    let out = w
+        .run("decant-diff")
+        .args([&mysql, &url, "--spec", &forward, "--null-equals-empty", "--time-precision", "3"])
+        .output()
+        .assert_code(1);
+    let found = diff_lines(&out);
+    let keys: Vec<&str> = found.keys().map(String::as_str).collect();
+    assert_eq!(keys, ["USER#011/ORDER#10", "USER#11/ORDER#10", "USER#22/PROFILE", "USER#23/PROFILE"], "{found:?}");
+
+    // 3. Repair toward DynamoDB, re-verified clean.
+    let outs = w
+        .run("decant-diff")
+        .args([&mysql, &url, "--spec", &forward, "--patch"])
+        .pipe(w.run("dynamodb-import").args(["--url", &url, "--mode", "upsert"]))
+        .output();
+    assert_eq!(outs[0].code(), Some(1), "{outs:?}");
+    assert_eq!(outs[1].code(), Some(0), "{outs:?}");
+    let r = report(&verify_live(&["--sample", "500"]).assert_success());
+    let g = group(&r, table);
+    assert_eq!((g["left"].as_u64(), g["right"].as_u64()), (Some(500), Some(500)), "{r}");
+    assert_eq!((r["sample"]["missing"].as_u64(), r["sample"]["different"].as_u64()), (Some(0), Some(0)), "{r}");
+    assert_eq!(get("USER#22", "PROFILE")["password_hash"]["S"].as_str().unwrap().len(), 60);
+    assert_eq!(get("USER#30", "PROFILE")["display_name"], serde_json::json!({ "NULL": true }));
+    assert!(get("USER#011", "ORDER#10").is_null());
+    w.run("decant-diff").args([&mysql, &url, "--spec", &forward, "--brief"]).output().assert_success();
+
+    // 4. Rollback: DynamoDB → MySQL through the reverse spec, equal to the original.
+    let my = decant_tests::mariadb();
+    let back = my.fresh_database("ddb_live_back");
+    my.query(&back, DDL);
+    w.run("dynamodb-export")
+        .args(["--url", &url, "--tables", table])
+        .pipe(w.run("decant-transform").args(["--spec", &reverse]))
+        .pipe(w.run("mysql-import").args(["--url", &my.url(&back)]))
+        .assert_success();
+    w.run("decant-diff").args([&mysql, &my.url(&back), "--brief"]).output().assert_success();
 }
