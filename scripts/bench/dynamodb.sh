@@ -52,7 +52,12 @@ drop() { curl -s -o /dev/null -X POST "http://127.0.0.1:$PORT/" -H 'X-Amz-Target
   -H 'X-Amz-Date: 20260101T000000Z' -d "{\"TableName\":\"$1\"}" || true; sleep 0.3; }
 
 declare -A RESULTS
-record() { RESULTS[$1]+="$2"$'\n'; }
+# A failed measurement (time_of exits only its $(…) subshell) stops the run:
+# a table of zeros is no result.
+record() {
+  [ -n "$2" ] || { echo "bench/dynamodb: no figure for $1: stopping" >&2; exit 1; }
+  RESULTS[$1]+="$2"$'\n'
+}
 
 echo "bench/dynamodb: $ITEMS items, $RUNS runs, dynalite on 127.0.0.1:$PORT, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 for run in $(seq "$RUNS"); do
@@ -63,10 +68,10 @@ for run in $(seq "$RUNS"); do
   rm -rf "$WORK/dump"
   record "dynamodump backup" "$(time_of "$ROOT/.venv/bin/dynamodump" -m backup -r us-east-1 --host 127.0.0.1 --port "$PORT" --accessKey bench --secretKey bench-secret -s bench --dumpPath "$WORK/dump" --log ERROR)"
   drop bench_restored
-  record "dynamodump restore" "$(time_of "$ROOT/.venv/bin/dynamodump" -m restore -r us-east-1 --host 127.0.0.1 --port "$PORT" --accessKey bench --secretKey bench-secret -s bench -d bench_restored --dumpPath "$WORK/dump" --billingMode PAY_PER_REQUEST --skipThroughputUpdate --log ERROR)"
+  record "dynamodump restore" "$(time_of "$ROOT/.venv/bin/dynamodump" -m restore -r us-east-1 --host 127.0.0.1 --port "$PORT" --accessKey bench --secretKey bench-secret -s bench -d bench_restored --dumpPath "$WORK/dump" --billingMode PAY_PER_REQUEST --skipThroughputUpdate --noConfirm --log ERROR)"
   record "aws dynamodb scan" "$(time_of "$ROOT/.venv/bin/aws" dynamodb scan --table-name bench --endpoint-url "http://127.0.0.1:$PORT" --output json)"
   drop bench_decant_skip
-  sed 's/"table":"bench"/"table":"bench_decant_skip"/' "$WORK/items.ndjson" >"$WORK/items-skip.ndjson"
+  sed -E 's/"table": ?"bench"/"table":"bench_decant_skip"/' "$WORK/items.ndjson" >"$WORK/items-skip.ndjson"
   record "decant import (skip-existing, conditional puts)" "$(time_of "$BIN/dynamodb-import" --url "$URL" --create-tables --quiet -i "$WORK/items-skip.ndjson")"
 done
 
