@@ -23,7 +23,8 @@ cargo build --release -q -p decant-export --bin dynamodb-export -p decant-import
 
 PORT=$(free_port)
 node "$DYNALITE" --host 127.0.0.1 --port "$PORT" --createTableMs 0 --deleteTableMs 0 >"$WORK/dynalite.log" 2>&1 &
-BENCH_PIDS+=($!)
+DYNALITE_PID=$!
+BENCH_PIDS+=("$DYNALITE_PID")
 for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break; sleep 0.1; done
 URL="dynamodb://us-east-1?endpoint=http://127.0.0.1:$PORT"
 export AWS_ACCESS_KEY_ID=bench AWS_SECRET_ACCESS_KEY=bench-secret AWS_DEFAULT_REGION=us-east-1 AWS_PAGER=
@@ -40,11 +41,16 @@ for i in range(n):
     out.write(json.dumps({"kind": "row", "table": "bench", "data": d}, separators=(",", ":")) + "\n")
 EOF
 
-# time_of CMD...: runs CMD, prints "wall user sys" (seconds).
+# dynalite_cpu: the CPU seconds (user+sys) dynalite has used so far.
+dynalite_cpu() { awk -v hz="$(getconf CLK_TCK)" '{print ($14 + $15) / hz}' "/proc/$DYNALITE_PID/stat"; }
+# time_of CMD...: runs CMD, prints "wall user sys server" (seconds; server:
+# dynalite's CPU during the run, so a server-bound step shows as server ≈ wall).
 time_of() {
+  local before
+  before=$(dynalite_cpu)
   /usr/bin/time -o "$WORK/t" -f '%e %U %S' "$@" >/dev/null 2>"$WORK/err" ||
     { echo "bench/dynamodb: $* failed:" >&2; tail -5 "$WORK/err" >&2; exit 1; }
-  cat "$WORK/t"
+  echo "$(cat "$WORK/t") $(awk -v a="$before" -v b="$(dynalite_cpu)" 'BEGIN {print b - a}')"
 }
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 drop() { curl -s -o /dev/null -X POST "http://127.0.0.1:$PORT/" -H 'X-Amz-Target: DynamoDB_20120810.DeleteTable' \
@@ -75,11 +81,13 @@ for run in $(seq "$RUNS"); do
   record "decant import (skip-existing, conditional puts)" "$(time_of "$BIN/dynamodb-import" --url "$URL" --create-tables --quiet -i "$WORK/items-skip.ndjson")"
 done
 
-printf '%-48s %10s %10s %12s %14s\n' tool "wall s" "items/s" "CPU s (u+s)" "CPU us/item"
+printf '%-48s %10s %10s %12s %14s %16s\n' tool "wall s" "items/s" "CPU s (u+s)" "CPU us/item" "dynalite CPU s"
 for name in "decant import (replace, 16 in flight)" "decant import (skip-existing, conditional puts)" "dynamodump restore" \
   "decant export (4 segments)" "dynamodump backup" "aws dynamodb scan"; do
   wall=$(printf '%s' "${RESULTS[$name]}" | awk 'NF {print $1}' | median)
   cpu=$(printf '%s' "${RESULTS[$name]}" | awk 'NF {print $2 + $3}' | median)
-  printf '%-48s %10.1f %10.0f %12.2f %14.1f\n' "$name" "$wall" "$(echo "$ITEMS / $wall" | bc -l)" "$cpu" "$(echo "$cpu * 1000000 / $ITEMS" | bc -l)"
+  server=$(printf '%s' "${RESULTS[$name]}" | awk 'NF {print $4}' | median)
+  printf '%-48s %10.1f %10.0f %12.2f %14.1f %16.2f\n' "$name" "$wall" "$(echo "$ITEMS / $wall" | bc -l)" "$cpu" \
+    "$(echo "$cpu * 1000000 / $ITEMS" | bc -l)" "$server"
 done
 echo "bench/dynamodb: load average at the end $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -8,7 +8,7 @@
 //! truncation; id 0 stays 0; zero dates allowed (no NO_ZERO_DATE); literals
 //! need only `'` doubled.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use decant_record::conn::ConnUrl;
 use sqlx::mysql::{MySqlArguments, MySqlConnectOptions, MySqlConnection, MySqlDatabaseError};
@@ -246,27 +246,30 @@ impl Sink for MySink {
     async fn describe(&mut self, table: &str) -> anyhow::Result<Option<(Vec<TargetColumn>, Vec<String>)>> {
         let rows = sqlx::query(
             "SELECT CAST(COLUMN_NAME AS CHAR), CAST(COLUMN_TYPE AS CHAR), CAST(IS_NULLABLE AS CHAR), CAST(EXTRA AS CHAR), \
-                    CAST(COLUMN_KEY AS CHAR), \
-                    CAST(CASE WHEN DATA_TYPE = 'longtext' AND EXISTS (SELECT 1 FROM information_schema.CHECK_CONSTRAINTS k \
-                         WHERE k.CONSTRAINT_SCHEMA = c.TABLE_SCHEMA AND k.TABLE_NAME = c.TABLE_NAME \
-                         AND k.CHECK_CLAUSE LIKE CONCAT('json_valid(`', c.COLUMN_NAME, '`)')) THEN 'json' ELSE '' END AS CHAR) \
-             FROM information_schema.COLUMNS c WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION",
+                    CAST(COLUMN_KEY AS CHAR), CAST(DATA_TYPE AS CHAR) \
+             FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION",
         )
         .bind(table)
         .fetch_all(&mut self.conn)
-        .await;
-        // MySQL 8 has no CHECK_CONSTRAINTS.TABLE_NAME: ask again without the JSON probe.
-        let rows = match rows {
-            Ok(r) => r,
-            Err(_) => sqlx::query(
-                "SELECT CAST(COLUMN_NAME AS CHAR), CAST(COLUMN_TYPE AS CHAR), CAST(IS_NULLABLE AS CHAR), CAST(EXTRA AS CHAR), \
-                        CAST(COLUMN_KEY AS CHAR), '' \
-                 FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION",
+        .await
+        .map_err(|e| anyhow::anyhow!("reading the columns of {table}: {}", db_error(e)))?;
+        // MariaDB's JSON is LONGTEXT CHECK (json_valid(`col`)). The checks are
+        // read once per table with constant schema and table names: a
+        // correlated subquery made MariaDB fill CHECK_CONSTRAINTS for every
+        // table of every database once per column. MySQL 8 has no
+        // CHECK_CONSTRAINTS.TABLE_NAME (and a real JSON type): no probe there.
+        let json_checks: HashSet<String> = if rows.iter().any(|r| text(r, 5).eq_ignore_ascii_case("longtext")) {
+            sqlx::query(
+                "SELECT CAST(CHECK_CLAUSE AS CHAR) FROM information_schema.CHECK_CONSTRAINTS \
+                 WHERE CONSTRAINT_SCHEMA = DATABASE() AND TABLE_NAME = ?",
             )
             .bind(table)
             .fetch_all(&mut self.conn)
             .await
-            .map_err(|e| anyhow::anyhow!("reading the columns of {table}: {}", db_error(e)))?,
+            .map(|checks| checks.iter().map(|r| text(r, 0)).collect())
+            .unwrap_or_default()
+        } else {
+            HashSet::new()
         };
         if rows.is_empty() {
             return Ok(None);
@@ -275,8 +278,9 @@ impl Sink for MySink {
         for r in &rows {
             let name = text(r, 0);
             let mut sql_type = text(r, 1);
-            if text(r, 5) == "json" {
-                // MariaDB's JSON is LONGTEXT CHECK (json_valid(…)).
+            if text(r, 5).eq_ignore_ascii_case("longtext")
+                && json_checks.contains(&format!("json_valid(`{}`)", name.replace('`', "``")))
+            {
                 sql_type = "json".into();
             }
             let kind = kind_of(D, &sql_type);
