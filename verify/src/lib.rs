@@ -52,8 +52,8 @@ decimals, text, dates, date-times, bytes): row counts and checksums of key
 ranges, computed by both servers at once, as decant-diff does; only the rows of
 ranges that differ are read. The report says \"range checksums\" for those
 tables (there is no digest to give). Other tables (floats, JSON, no integer
-key, …) are read and digested. --content digest reads every table of both
-sides, as before. --since, --shard, --spec, --key-map, --ignore-columns and the
+key, …) are read and digested. --content digest reads and digests every table
+of both sides. --since, --shard, --spec, --key-map, --ignore-columns and the
 normalisation flags always use digests; --sample N still reads A's tables whole
 to draw its records (B's are fetched by key).
 --sample N also picks N random records of A and looks each up by key in B: from a
