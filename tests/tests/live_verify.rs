@@ -487,4 +487,13 @@ fn equal_live_tables_verify_by_range_checksums_without_reading_their_rows() {
             "{content}: {r}"
         );
     }
+
+    // A table on A's side only: its rows are removed ones, named by key.
+    my.query(&mdb, "CREATE TABLE only_a (id INT PRIMARY KEY, v INT); INSERT INTO only_a VALUES (7, 1)");
+    let out = verify(&[]);
+    let r = report(&out);
+    assert_eq!(out.code(), Some(1), "{r}\n{}", out.stderr);
+    let g = r["groups"].as_array().unwrap().iter().find(|g| g["group"] == "table:only_a").unwrap();
+    assert_eq!((g["removed"].as_u64(), g["content"].as_str()), (Some(1), Some("digest")), "{r}");
+    assert!(r["mismatches"].as_array().unwrap().iter().any(|m| m["key"] == serde_json::json!({"id": 7})), "{r}");
 }
