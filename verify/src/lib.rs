@@ -1028,6 +1028,20 @@ mod tests {
     }
 
     #[test]
+    fn covered_tables_are_read_for_their_schema_lines_only() {
+        let live = LiveOptions {
+            wheres: vec!["items:qty > 1".to_owned(), "other:x = 1".to_owned()],
+            ..LiveOptions::default()
+        };
+        let ranged: BTreeMap<GroupKey, (u64, u64)> = [(GroupKey::Table("items".to_owned()), (3, 3))].into();
+        // The user's condition on a covered table gives way: no row is read.
+        assert_eq!(without_rows(&live, &ranged, true).wheres, ["other:x = 1", "items:1 = 0"]);
+        // The sample draws from A's rows: A keeps them.
+        assert_eq!(without_rows(&live, &ranged, false).wheres, live.wheres);
+        assert_eq!(without_rows(&live, &BTreeMap::new(), true).wheres, live.wheres);
+    }
+
+    #[test]
     fn ratios() {
         assert_eq!(parse_ratio("0.1%").unwrap(), 0.001);
         assert_eq!(parse_ratio("0.001").unwrap(), 0.001);
