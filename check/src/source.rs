@@ -304,7 +304,11 @@ impl Source {
     /// A source with no records (a side that has none of the tables asked for).
     pub fn empty(name: impl Into<String>) -> Source {
         let input: Input = Box::new(std::io::empty());
-        Source { name: name.into(), reader: RecordReader::new(input), child: None, stderr_relay: None }
+        // No bytes is this source's whole content, not a stream cut short
+        // (which the default options refuse).
+        let options = ReaderOptions { allow_unsealed: true, ..ReaderOptions::default() };
+        let reader = RecordReader::with_options(input, options);
+        Source { name: name.into(), reader, child: None, stderr_relay: None }
     }
 
     /// Wraps an already open reader (tests, stdin with a custom reader).

@@ -604,6 +604,35 @@ pub fn diff_live(
     range: &RangeConfig,
     sink: &mut dyn Sink,
 ) -> anyhow::Result<DiffStats> {
+    plan_live(a, b, live_a, live_b, config, range)?.compare(a, b, live_a, live_b, config, sink)
+}
+
+/// The first half of [`diff_live`], done in the databases: which tables the
+/// range checksums cover, their row counts and the key ranges that differ,
+/// and which tables must be compared row by row. No row has been fetched
+/// yet; [`LivePlan::compare`] fetches what differs.
+#[derive(Debug)]
+pub struct LivePlan {
+    url_a: ConnUrl,
+    url_b: ConnUrl,
+    filters: BTreeMap<String, String>,
+    tables_a: BTreeSet<String>,
+    tables_b: BTreeSet<String>,
+    ranged: BTreeMap<String, (RangeResult, String)>,
+    row_tables: BTreeSet<String>,
+}
+
+/// Plans the comparison of two live SQL stores: every table both sides have
+/// that the range checksums can cover is checksummed in both databases, at
+/// the same time (see the module's documentation for what is covered).
+pub fn plan_live(
+    a: &SourceSpec,
+    b: &SourceSpec,
+    live_a: &LiveOptions,
+    live_b: &LiveOptions,
+    config: &EngineConfig,
+    range: &RangeConfig,
+) -> anyhow::Result<LivePlan> {
     let (SourceSpec::Url(ua), SourceSpec::Url(ub)) = (a, b) else { bail!("range checksums need two live SQL stores") };
     let url_a = ConnUrl::resolve(Some(ua), live_a.password_file.as_deref(), Role::Source, false)?;
     let url_b = ConnUrl::resolve(Some(ub), live_b.password_file.as_deref(), Role::Source, false)?;
@@ -624,63 +653,100 @@ pub fn diff_live(
         tokio::join!(l.close(), r.close());
         planned
     })?;
-    drop(rt);
+    Ok(LivePlan { url_a, url_b, filters, tables_a, tables_b, ranged, row_tables })
+}
 
-    // Fetch what differs (or could not be checked in place) through the exporters.
-    let mut fetch = LiveFetch::default();
-    for t in &row_tables {
-        fetch.add(t, None);
+impl LivePlan {
+    /// The tables the range checksums covered, each with its row counts in
+    /// A and B (under the user's `--where`).
+    pub fn ranged(&self) -> impl Iterator<Item = (&str, u64, u64)> + '_ {
+        self.ranged.iter().map(|(t, (res, _))| (t.as_str(), res.left, res.right))
     }
-    for (t, (res, pk)) in &ranged {
-        if !res.leaves.is_empty() {
-            fetch.add(t, Some((pk.as_str(), res.leaves.as_slice())));
+
+    /// The tables to compare row by row: not covered by the range checksums
+    /// (a column type, the key, a table on one side only, a normalisation
+    /// flag).
+    pub fn row_tables(&self) -> &BTreeSet<String> {
+        &self.row_tables
+    }
+
+    /// Replaces the tables [`LivePlan::compare`] reads whole: a caller that
+    /// has compared the others in its own way (e.g. by content digests)
+    /// leaves only those that still need a keyed comparison.
+    pub fn set_row_tables(&mut self, tables: BTreeSet<String>) {
+        self.row_tables = tables.into_iter().filter(|t| !self.ranged.contains_key(t)).collect();
+    }
+
+    /// Fetches, through the exporters, the rows of the differing key ranges
+    /// and of the row-by-row tables, and compares them record by record.
+    /// Every covered table gets its counts; its rows outside the differing
+    /// ranges count as equal.
+    pub fn compare(
+        self,
+        a: &SourceSpec,
+        b: &SourceSpec,
+        live_a: &LiveOptions,
+        live_b: &LiveOptions,
+        config: &EngineConfig,
+        sink: &mut dyn Sink,
+    ) -> anyhow::Result<DiffStats> {
+        let LivePlan { url_a, url_b, filters, tables_a, tables_b, ranged, row_tables } = self;
+        // Fetch what differs (or could not be checked in place) through the exporters.
+        let mut fetch = LiveFetch::default();
+        for t in &row_tables {
+            fetch.add(t, None);
         }
-    }
-    let mut stats = if fetch.tables.is_empty() {
-        DiffStats::default()
-    } else {
-        let fetch = std::sync::Arc::new(fetch);
-        let filters = std::sync::Arc::new(filters);
-        let side = |spec: &SourceSpec, live: &LiveOptions, url: &ConnUrl, have: BTreeSet<String>| {
-            let (spec, live, store) = (spec.clone(), live.clone(), url.store());
-            let (fetch, filters) = (fetch.clone(), filters.clone());
-            move || {
-                let tables: Vec<String> = fetch.tables.iter().filter(|t| have.contains(*t)).cloned().collect();
-                if tables.is_empty() {
-                    return Ok(Source::empty(spec.display_name()));
-                }
-                let mut wheres: Vec<String> = fetch
-                    .wheres
-                    .iter()
-                    .filter(|(t, _, _)| have.contains(t))
-                    .map(|(t, pk, leaves)| where_clause(store, t, pk, leaves, filters.get(t).map(String::as_str)))
-                    .collect();
-                // Tables fetched whole keep the user's condition.
-                for t in &tables {
-                    if let Some(f) = filters.get(t) {
-                        if !fetch.wheres.iter().any(|(w, _, _)| w == t) {
-                            wheres.push(format!("{t}:{f}"));
+        for (t, (res, pk)) in &ranged {
+            if !res.leaves.is_empty() {
+                fetch.add(t, Some((pk.as_str(), res.leaves.as_slice())));
+            }
+        }
+        let mut stats = if fetch.tables.is_empty() {
+            DiffStats::default()
+        } else {
+            let fetch = std::sync::Arc::new(fetch);
+            let filters = std::sync::Arc::new(filters);
+            let side = |spec: &SourceSpec, live: &LiveOptions, url: &ConnUrl, have: BTreeSet<String>| {
+                let (spec, live, store) = (spec.clone(), live.clone(), url.store());
+                let (fetch, filters) = (fetch.clone(), filters.clone());
+                move || {
+                    let tables: Vec<String> = fetch.tables.iter().filter(|t| have.contains(*t)).cloned().collect();
+                    if tables.is_empty() {
+                        return Ok(Source::empty(spec.display_name()));
+                    }
+                    let mut wheres: Vec<String> = fetch
+                        .wheres
+                        .iter()
+                        .filter(|(t, _, _)| have.contains(t))
+                        .map(|(t, pk, leaves)| where_clause(store, t, pk, leaves, filters.get(t).map(String::as_str)))
+                        .collect();
+                    // Tables fetched whole keep the user's condition.
+                    for t in &tables {
+                        if let Some(f) = filters.get(t) {
+                            if !fetch.wheres.iter().any(|(w, _, _)| w == t) {
+                                wheres.push(format!("{t}:{f}"));
+                            }
                         }
                     }
+                    let opts = LiveOptions { tables, wheres, ..live };
+                    Source::open(&spec, &opts)
                 }
-                let opts = LiveOptions { tables, wheres, ..live };
-                Source::open(&spec, &opts)
-            }
+            };
+            // B's exporter starts only once A has been read.
+            let left = EntryReader::lazy(a.display_name(), side(a, live_a, &url_a, tables_a), &config.compare, true);
+            let right = EntryReader::lazy(b.display_name(), side(b, live_b, &url_b, tables_b), &config.compare, false);
+            engine::diff(left, right, config, sink)?
         };
-        // B's exporter starts only once A has been read.
-        let left = EntryReader::lazy(a.display_name(), side(a, live_a, &url_a, tables_a), &config.compare, true);
-        let right = EntryReader::lazy(b.display_name(), side(b, live_b, &url_b, tables_b), &config.compare, false);
-        engine::diff(left, right, config, sink)?
-    };
 
-    // Ranges found equal in place count as equal rows.
-    for (t, (res, _)) in ranged {
-        let g = stats.groups.entry(GroupKey::Table(t)).or_insert_with(GroupStats::default);
-        g.left = res.left;
-        g.right = res.right;
-        g.equal = res.left.saturating_sub(g.removed + g.changed);
+        // Ranges found equal in place count as equal rows.
+        for (t, (res, _)) in ranged {
+            let g = stats.groups.entry(GroupKey::Table(t)).or_insert_with(GroupStats::default);
+            g.left = res.left;
+            g.right = res.right;
+            g.equal = res.left.saturating_sub(g.removed + g.changed);
+        }
+        Ok(stats)
     }
-    Ok(stats)
 }
 
 /// What the planning found: each side's tables, the tables compared by

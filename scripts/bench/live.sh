@@ -2,8 +2,10 @@
 # Validating two live stores (issue 16): on two equal ROWS-row tables, MariaDB
 # and its PostgreSQL copy (the numeric columns of bench/proof.sh plus an
 # indexed updated_at):
-#   1. a full decant-verify, and decant-diff (range checksums), vs reladiff on
-#      the same numeric columns;
+#   1. a full decant-verify (--content auto: range checksums in the
+#      databases; and --content digest: both sides exported and digested),
+#      and decant-diff (range checksums), vs reladiff on the same numeric
+#      columns;
 #   2. after 1,000 rows changed on both sides, a decant-verify --since
 #      updated_at (the rows changed since the last run), with and without the
 #      key-only comparison that finds deletions.
@@ -100,6 +102,7 @@ verify() { # LABEL ARGS...
 for i in $(seq "$RUNS"); do
   echo "== run $i/$RUNS: equal tables, everything compared" >&2
   verify verify_full
+  verify verify_full_digest --content digest
   measured diff_full sh -c "'$BIN/decant-diff' '$MYURL' '$PGURL' --settle 0 --brief 2> '$WORK/diff_full.err'"
   if [ -n "$RELADIFF" ]; then
     measured reladiff_numeric sh -c "timeout $RELADIFF_TIMEOUT '$RELADIFF' '$MYURL' accounts \
@@ -128,7 +131,7 @@ cpu_median() {
   awk -v l="$1" -v f="$2" '$1==l {print $f}' "$WORK/cpu" 2>/dev/null | sort -g | awk '{a[NR]=$1} END {print NR ? a[int((NR+1)/2)] : "n/a"}'
 }
 printf "%-28s %8s %8s %12s %11s %13s\n" "run" "wall s" "best s" "peak RSS MB" "tool CPU s" "server CPU s"
-for l in verify_full diff_full reladiff_numeric verify_since_no_key_check verify_since; do
+for l in verify_full verify_full_digest diff_full reladiff_numeric verify_since_no_key_check verify_since; do
   w=$(median $l 2); r=$(median $l 3)
   [ "$w" = "n/a" ] && continue
   best=$(awk -v l="$l" '$1==l {print $2}' "$WORK/times" | sort -g | head -1)

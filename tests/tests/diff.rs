@@ -500,6 +500,26 @@ fn range_checksums_see_equal_decimals_of_different_scales_as_equal() {
     assert_eq!(diffs(&out)[0]["fields"], json!(["amount"]), "{out:?}");
 }
 
+/// Regression (found by issue 16's work): a table on one live side only is
+/// fetched from that side, the other reading nothing; the empty side used
+/// to fail as "empty input: no header" (exit 2) instead of reporting the
+/// table's rows as removed.
+#[test]
+fn a_table_on_one_live_side_only_is_reported_not_an_error() {
+    let (my, pg) = (decant_tests::mariadb(), decant_tests::postgres());
+    let (mdb, pdb) = (my.fresh_database("rangeonlya"), pg.fresh_database("rangeonlya"));
+    let t = "CREATE TABLE t (id INT PRIMARY KEY, v INT); INSERT INTO t VALUES (1, 1), (2, 2);";
+    my.query(&mdb, &format!("{t} CREATE TABLE only_a (id INT PRIMARY KEY, v INT); INSERT INTO only_a VALUES (7, 1);"));
+    pg.query(&pdb, t);
+    let out = decant_tests::run("decant-diff")
+        .args([&my.url(&mdb), &pg.url(&pdb), "--settle", "0", "--log-format", "json"])
+        .output()
+        .assert_code(1);
+    assert_eq!((summary(&out).1["removed"].as_u64(), summary(&out).1["changed"].as_u64()), (Some(1), Some(0)));
+    let found = diffs(&out);
+    assert_eq!((found.len(), &found[0]["table"], &found[0]["id"]), (1, &json!("only_a"), &json!({"id": 7})), "{out:?}");
+}
+
 #[test]
 fn where_limits_both_sides_in_the_checksums_and_the_row_fetches() {
     let (mdb, pdb, my_url, pg_url) = sql_pair("rangewhere");

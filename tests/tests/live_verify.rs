@@ -351,3 +351,149 @@ fn since_export_piped_to_an_upsert_is_the_catch_up_sync() {
         .assert_success();
     assert_eq!(again.stdout_json_lines().iter().filter(|l| l["kind"] == "row").count(), 6);
 }
+
+/// Rows MariaDB has sent to `user`'s sessions so far (USER_STATISTICS,
+/// with `userstat` on): what crossed the wire from A, whichever tool read it.
+fn rows_sent(my: &MariaDb, user: &str) -> u64 {
+    let sent = my.query("", &format!("SELECT ROWS_SENT FROM information_schema.USER_STATISTICS WHERE USER = '{user}'"));
+    sent.trim().parse().unwrap_or(0)
+}
+
+/// Issue 16: two equal live SQL stores verify through range checksums
+/// computed in both databases (no row of a covered table crosses the wire),
+/// a planted difference is still found and named with its key, a table
+/// with a column type the checksums do not cover (DOUBLE) is still
+/// digested, and `--content digest` still reads and digests every row.
+#[test]
+fn equal_live_tables_verify_by_range_checksums_without_reading_their_rows() {
+    let (my, mdb, pg, pdb) = pair("live_ranges");
+    seed(my, &mdb, pg, &pdb, 1..=3000, "2026-01-01 00:00:00");
+    let ratios = "CREATE TABLE ratios (id INT PRIMARY KEY, r DOUBLE PRECISION NOT NULL); \
+                  INSERT INTO ratios VALUES (1, 0.5), (2, 1.25), (3, 3.0e-7), (4, -2.5), (5, 1e300)";
+    my.query(&mdb, ratios);
+    pg.query(&pdb, ratios);
+    // A's own account, so the rows it sends are this test's alone.
+    let user = format!("v_{mdb}");
+    my.query(
+        "",
+        &format!(
+            "SET GLOBAL userstat = 1; CREATE USER '{user}'@'127.0.0.1' IDENTIFIED BY ''; \
+             GRANT ALL ON `{mdb}`.* TO '{user}'@'127.0.0.1'"
+        ),
+    );
+    let left = format!("mysql://{user}@127.0.0.1:{}/{mdb}", my.port());
+    let w = Workdir::new("live-ranges");
+    let verify = |extra: &[&str]| {
+        w.run("decant-verify")
+            .args(["--left", &left, "--right", &pg.url(&pdb), "--settle", "0", "--json"])
+            .args(extra)
+            .output()
+    };
+    let ratios_of =
+        |r: &Value| r["groups"].as_array().unwrap().iter().find(|g| g["group"] == "table:ratios").cloned().unwrap();
+
+    // Equal: items by range checksums (counted in the databases, no
+    // digest), ratios (DOUBLE) by its digest; of items' 3000 rows none was sent.
+    let before = rows_sent(my, &user);
+    let out = verify(&["--metrics-file", "ranges.prom"]);
+    assert_eq!(out.code(), Some(0), "{}", out.stderr);
+    let sent = rows_sent(my, &user) - before;
+    let r = report(&out);
+    let g = items(&r);
+    assert_eq!((g["content"].as_str(), g["digest_equal"].is_null()), (Some("range checksums"), true), "{r}");
+    assert_eq!((g["left"].as_u64(), g["right"].as_u64()), (Some(3000), Some(3000)), "{r}");
+    let g = ratios_of(&r);
+    assert_eq!((g["content"].as_str(), g["digest_equal"].as_bool()), (Some("digest"), Some(true)), "{r}");
+    assert_eq!(g["left"], 5, "{r}");
+    assert!(sent < 500, "auto mode had A send {sent} rows: the covered table's rows were read");
+    let m = parse_metrics(&w, "ranges.prom");
+    assert_eq!(m["decant_check_records_compared{group=table:items}"], 3000.0, "{m:?}");
+    assert_eq!(m["decant_check_records_compared{group=table:ratios}"], 5.0, "{m:?}");
+
+    // The old full read, on request: every row sent, every table digested.
+    let before = rows_sent(my, &user);
+    let out = verify(&["--content", "digest"]);
+    assert_eq!(out.code(), Some(0), "{}", out.stderr);
+    let sent = rows_sent(my, &user) - before;
+    let r = report(&out);
+    assert_eq!((items(&r)["content"].as_str(), items(&r)["digest_equal"].as_bool()), (Some("digest"), Some(true)));
+    assert!(sent >= 3005, "--content digest had A send only {sent} rows");
+
+    // The text report says how each table was compared.
+    let out = w
+        .run("decant-verify")
+        .args(["--left", &left, "--right", &pg.url(&pdb), "--settle", "0"])
+        .output()
+        .assert_success();
+    assert!(out.stderr.contains("table:items: compared by range checksums in both databases"), "{}", out.stderr);
+    assert!(out.stderr.contains("ranges"), "{}", out.stderr);
+
+    // The sample still draws from A's rows and fetches them from B by key.
+    let out = verify(&["--sample", "25", "--seed", "9"]);
+    assert_eq!(out.code(), Some(0), "{}", out.stderr);
+    let r = report(&out);
+    assert_eq!((r["sample"]["checked"].as_u64(), r["sample"]["by_key"].as_bool()), (Some(25), Some(true)), "{r}");
+    assert_eq!(items(&r)["content"], "range checksums", "{r}");
+
+    // Planted differences: one changed and one removed row in the covered
+    // table, one changed value in the digested one. Both modes find them
+    // and name their keys.
+    pg.query(
+        &pdb,
+        "UPDATE items SET qty = 99 WHERE id = 1234; DELETE FROM items WHERE id = 77; UPDATE ratios SET r = 0.75 WHERE id = 2",
+    );
+    for content in ["auto", "digest"] {
+        let out = verify(&["--content", content]);
+        let r = report(&out);
+        assert_eq!(out.code(), Some(1), "{content}: {r}\n{}", out.stderr);
+        let g = items(&r);
+        assert_eq!(
+            (g["changed"].as_u64(), g["removed"].as_u64(), g["added"].as_u64()),
+            (Some(1), Some(1), Some(0)),
+            "{content}: {r}"
+        );
+        assert_eq!((g["left"].as_u64(), g["right"].as_u64()), (Some(3000), Some(2999)), "{content}: {r}");
+        let expected = if content == "auto" { "range checksums" } else { "digest" };
+        assert_eq!(g["content"], expected, "{content}: {r}");
+        assert_eq!(ratios_of(&r)["changed"], 1, "{content}: {r}");
+        assert_eq!(ratios_of(&r)["digest_equal"], false, "{content}: {r}");
+        let mut listed: Vec<(String, String, Value, Value)> = r["mismatches"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| {
+                let s = |k: &str| m[k].as_str().unwrap().to_owned();
+                (s("group"), s("op"), m["key"].clone(), m["fields"].clone())
+            })
+            .collect();
+        listed.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+        assert_eq!(
+            listed,
+            vec![
+                (
+                    "table:items".to_owned(),
+                    "changed".to_owned(),
+                    serde_json::json!({"id": 1234}),
+                    serde_json::json!(["qty"])
+                ),
+                ("table:items".to_owned(), "removed".to_owned(), serde_json::json!({"id": 77}), serde_json::json!([])),
+                (
+                    "table:ratios".to_owned(),
+                    "changed".to_owned(),
+                    serde_json::json!({"id": 2}),
+                    serde_json::json!(["r"])
+                ),
+            ],
+            "{content}: {r}"
+        );
+    }
+
+    // A table on A's side only: its rows are removed ones, named by key.
+    my.query(&mdb, "CREATE TABLE only_a (id INT PRIMARY KEY, v INT); INSERT INTO only_a VALUES (7, 1)");
+    let out = verify(&[]);
+    let r = report(&out);
+    assert_eq!(out.code(), Some(1), "{r}\n{}", out.stderr);
+    let g = r["groups"].as_array().unwrap().iter().find(|g| g["group"] == "table:only_a").unwrap();
+    assert_eq!((g["removed"].as_u64(), g["content"].as_str()), (Some(1), Some("digest")), "{r}");
+    assert!(r["mismatches"].as_array().unwrap().iter().any(|m| m["key"] == serde_json::json!({"id": 7})), "{r}");
+}

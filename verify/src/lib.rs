@@ -4,13 +4,18 @@
 //! 1. One streaming pass over each side: record counts and order-independent
 //!    content digests per table / key group (memory: one record), a random
 //!    sample of A's records (`--sample N`) looked up by key in B, and the
-//!    schema lines (`--schema`).
+//!    schema lines (`--schema`). Between two live SQL stores
+//!    (`--content auto`), the tables the in-database range checksums cover
+//!    ([`decant_check::sqlrange`]) are compared there instead: counts and
+//!    key-range checksums from both databases, no row read; the pass reads
+//!    only the other tables' rows (and their schema lines).
 //! 2. Only for the groups whose counts or digests differ: a keyed comparison
 //!    ([`decant_check::engine`]) that counts added, removed and changed records,
 //!    so `--max-mismatch` can be judged and the first differences shown.
 //!
-//! Equal data therefore costs one read of each side. Normalisations are
-//! explicit flags, never silent.
+//! Equal data therefore costs one read of each side, or, for tables the
+//! range checksums cover, none. Normalisations are explicit flags, never
+//! silent.
 
 pub mod sample;
 pub mod schema;
@@ -40,6 +45,17 @@ const AFTER_HELP: &str = "\
 What is compared, per table / key group: record counts and content digests (one
 streaming pass over each side); only for groups that differ, a keyed comparison
 that counts added, removed and changed records (a second read of those groups).
+Between two live SQL stores (MySQL/MariaDB, PostgreSQL) --content auto, the
+default, compares in the databases instead every table both have with a single
+integer primary key and column types both render alike (integers, booleans,
+decimals, text, dates, date-times, bytes): row counts and checksums of key
+ranges, computed by both servers at once, as decant-diff does; only the rows of
+ranges that differ are read. The report says \"range checksums\" for those
+tables (there is no digest to give). Other tables (floats, JSON, no integer
+key, …) are read and digested. --content digest reads and digests every table
+of both sides. --since, --shard, --spec, --key-map, --ignore-columns and the
+normalisation flags always use digests; --sample N still reads A's tables whole
+to draw its records (B's are fetched by key).
 --sample N also picks N random records of A and looks each up by key in B: from a
 live B exactly those records are fetched (SQL: WHERE key IN (…); Redis: the keys),
 from a file B during its pass. --where limits live SQL sides to a slice of a table.
@@ -162,6 +178,12 @@ pub struct Args {
     /// stood still across a settle period, or after the last round.
     #[arg(long, value_name = "N", default_value_t = 3)]
     pub settle_rounds: u32,
+    /// How the content is compared in the first pass: auto (between two
+    /// live SQL stores, by range checksums in both databases for the tables
+    /// they cover, so equal tables are not read; digests for the rest) or
+    /// digest (every table read from both sides and digested).
+    #[arg(long, value_enum, value_name = "HOW", default_value_t = ContentMode::Auto)]
+    pub content: ContentMode,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub since: decant_check::since::SinceArgs,
@@ -169,6 +191,30 @@ pub struct Args {
     pub canon: CanonicalArgs,
     #[command(flatten)]
     pub report: ReportArgs,
+}
+
+/// `--content`: how the first pass compares a table's content.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ContentMode {
+    /// Range checksums in both databases where they apply (two live SQL
+    /// stores, a table they cover), digests elsewhere.
+    Auto,
+    /// Always read every record of both sides and compare digests.
+    Digest,
+}
+
+/// How a group's content was compared in the first pass (the report's
+/// `content`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum ContentCheck {
+    /// Both sides read, content digests compared (`digest_equal`).
+    #[serde(rename = "digest")]
+    Digest,
+    /// Counts and key-range checksums computed in both databases; no rows
+    /// read but those of differing ranges, so no digest (`digest_equal` is
+    /// null).
+    #[serde(rename = "range checksums")]
+    RangeChecksums,
 }
 
 /// Parses `0.1%`, `0.001`, `0`.
@@ -219,8 +265,11 @@ pub struct GroupReport {
     pub left: u64,
     /// Records in B.
     pub right: u64,
-    /// Content digests equal.
-    pub digest_equal: bool,
+    /// How the content was compared: `digest` or `range checksums`.
+    pub content: ContentCheck,
+    /// Content digests equal; null when the content was compared by range
+    /// checksums in the databases (no digest computed).
+    pub digest_equal: Option<bool>,
     /// Only in B (known when the digests differ).
     pub added: u64,
     /// Only in A.
@@ -435,6 +484,44 @@ pub fn verify(args: &Args) -> anyhow::Result<Report> {
     let spec: Option<Arc<Transformer>> = decant_check::pair::load_spec(args.spec.as_deref())?;
     let (mut live_a, mut live_b) = args.sides.live_options(&a, &b, &args.tables, &args.wheres)?;
     let since_run = decant_check::since::SinceRun::start(&args.since, &a, &b, &mut live_a, &mut live_b)?;
+    let base = EngineConfig {
+        compare: opts.clone(),
+        memory_limit: args.compare.memory,
+        temp_dir: args.compare.temp_dir.clone(),
+        ..EngineConfig::default()
+    };
+
+    // Between two live SQL stores, the tables the range checksums cover are
+    // compared in the databases first: their rows need not travel.
+    let mut plan = if args.content == ContentMode::Auto
+        && since_run.is_none()
+        && args.sides.share().is_none()
+        && ranges_apply(args, (&a, &b), spec.as_ref())
+    {
+        let range = decant_check::sqlrange::RangeConfig::default();
+        Some(decant_check::sqlrange::plan_live(&a, &b, &live_a, &live_b, &base, &range)?)
+    } else {
+        None
+    };
+    let ranged: BTreeMap<GroupKey, (u64, u64)> = plan
+        .iter()
+        .flat_map(|p| p.ranged())
+        .map(|(t, left, right)| (GroupKey::Table(t.to_owned()), (left, right)))
+        .collect();
+    // Pass 1 reads the covered tables' schema lines, not their rows; A's
+    // rows too when the sample must draw from them.
+    let pass_a = without_rows(&live_a, &ranged, args.sample == 0);
+    let pass_b = without_rows(&live_b, &ranged, true);
+    // Every table covered and no schema or sample asking for the schema
+    // lines: pass 1 has nothing to read, and the exporters are not started.
+    let read = plan.as_ref().is_none_or(|p| !p.row_tables().is_empty() || args.schema || args.sample > 0);
+    let open = |spec: &SourceSpec, live: &LiveOptions| {
+        if read {
+            Source::open(spec, live)
+        } else {
+            Ok(Source::empty(spec.display_name()))
+        }
+    };
 
     // Pass 1: counts, digests, sample, schemas.
     let seed = args.seed.unwrap_or_else(|| {
@@ -447,7 +534,7 @@ pub fn verify(args: &Args) -> anyhow::Result<Report> {
     }
     // One side at a time: a live B is not kept waiting (with a transaction
     // open) while A is read.
-    let mut left = EntryReader::new(Source::open(&a, &live_a)?, &opts, true);
+    let mut left = EntryReader::new(open(&a, &pass_a)?, &opts, true);
     if let Some(t) = &spec {
         left = left.with_transform(t.clone());
     }
@@ -461,7 +548,7 @@ pub fn verify(args: &Args) -> anyhow::Result<Report> {
     // key once B's pass has said which of its tables exist (a table B lacks
     // leaves its sampled records missing, not the exporter failing).
     let point = sample::point_query(&b, &live_b, &sample, &opts.keys, &left_info);
-    let mut right = EntryReader::new(Source::open(&b, &live_b)?, &opts, false);
+    let mut right = EntryReader::new(open(&b, &pass_b)?, &opts, false);
     let right_lookup = if point.is_some() { None } else { Some(&lookup) };
     let right_sample = if point.is_some() { 0 } else { args.sample };
     let (right_digests, right_strict) = scan(&mut right, &mut sample, right_sample, &mut rng, right_lookup, strict)?;
@@ -489,10 +576,12 @@ pub fn verify(args: &Args) -> anyhow::Result<Report> {
         info: right_info,
     };
 
-    // Groups whose counts or digests differ.
-    let names: BTreeSet<&GroupKey> = left_scan.digests.keys().chain(right_scan.digests.keys()).collect();
+    // Groups whose counts or digests differ (the range checksums speak for
+    // the tables they covered).
+    let names: BTreeSet<&GroupKey> =
+        left_scan.digests.keys().chain(right_scan.digests.keys()).chain(ranged.keys()).collect();
     let mut differing = HashSet::new();
-    for g in &names {
+    for g in names.iter().filter(|g| !ranged.contains_key(**g)) {
         let l = left_scan.digests.get(*g).copied().unwrap_or_default();
         let r = right_scan.digests.get(*g).copied().unwrap_or_default();
         // Equal only under --null-equals-empty / --time-precision: the keyed
@@ -509,12 +598,6 @@ pub fn verify(args: &Args) -> anyhow::Result<Report> {
     let settle_config = decant_check::settle::SettleConfig { wait: args.settle, rounds: args.settle_rounds };
     let settling = settle_config.enabled() && (a.is_live() || b.is_live()) && decant_check::settle::can_reread(&a, &b);
     let mut detail: BTreeMap<GroupKey, GroupStats> = BTreeMap::new();
-    let base = EngineConfig {
-        compare: opts.clone(),
-        memory_limit: args.compare.memory,
-        temp_dir: args.compare.temp_dir.clone(),
-        ..EngineConfig::default()
-    };
     let mut holding = if settling {
         decant_check::settle::Holding::new(&mut examples, &opts)
     } else {
@@ -524,7 +607,21 @@ pub fn verify(args: &Args) -> anyhow::Result<Report> {
     // Groups whose records were all compared by the row-by-row engine, in
     // the one canonical form the digests use.
     let mut row_checked: HashSet<GroupKey> = HashSet::new();
-    if !differing.is_empty() {
+    if let Some(mut plan) = plan.take() {
+        // The covered tables' differing key ranges, and the other tables
+        // whose digests differ, fetched and compared record by record.
+        let tables = differing
+            .iter()
+            .filter_map(|g| match g {
+                GroupKey::Table(t) => Some(t.clone()),
+                GroupKey::Keys(_) | GroupKey::Functions => None,
+            })
+            .collect();
+        plan.set_row_tables(tables);
+        let mut tap = decant_check::since::Tap { inner: &mut holding, seen: &mut seen };
+        detail = plan.compare(&a, &b, &live_a, &live_b, &base, &mut tap)?.groups;
+        row_checked.clone_from(&differing);
+    } else if !differing.is_empty() {
         let mut config = base.clone();
         config.compare.only_groups = Some(differing.clone());
         let mut tap = decant_check::since::Tap { inner: &mut holding, seen: &mut seen };
@@ -573,17 +670,31 @@ pub fn verify(args: &Args) -> anyhow::Result<Report> {
         HashSet::new()
     };
 
+    let counted = |count: u64| {
+        let mut d = ContentDigest::default();
+        d.count = count;
+        d
+    };
     let mut groups = Vec::new();
     for g in names {
-        let l = left_scan.digests.get(g).copied().unwrap_or_default();
-        let r = right_scan.digests.get(g).copied().unwrap_or_default();
         let d = detail.get(g).copied().unwrap_or_default();
+        let (content, l, r) = match ranged.get(g) {
+            // Counted by the databases; the content is the range checksums'
+            // (and the keyed comparison's of the ranges that differed).
+            Some(&(left, right)) => (ContentCheck::RangeChecksums, counted(left), counted(right)),
+            None => (
+                ContentCheck::Digest,
+                left_scan.digests.get(g).copied().unwrap_or_default(),
+                right_scan.digests.get(g).copied().unwrap_or_default(),
+            ),
+        };
         let diffs = d.added + d.removed + d.changed;
         // Share of the records present on either side that differ (at most 1).
         let ratio = if diffs == 0 { 0.0 } else { diffs as f64 / (d.equal + d.transient + diffs) as f64 };
         // Digests that differed only through writes in flight: the settle
         // re-check accounts for them.
-        let digests_differ = l != r && d.transient == 0 && !settled_digests.contains(g);
+        let digests_differ =
+            content == ContentCheck::Digest && l != r && d.transient == 0 && !settled_digests.contains(g);
         let (ok, unexplained) =
             group_verdict(digests_differ, diffs, ratio, args.max_mismatch, args.compare.float_tolerance.is_some());
         // Records compared: every record read (the digest pass covers them all).
@@ -594,7 +705,8 @@ pub fn verify(args: &Args) -> anyhow::Result<Report> {
             group: g.to_string(),
             left: l.count,
             right: r.count,
-            digest_equal: l == r,
+            content,
+            digest_equal: (content == ContentCheck::Digest).then_some(l == r),
             added: d.added,
             removed: d.removed,
             changed: d.changed,
@@ -675,6 +787,36 @@ pub fn verify(args: &Args) -> anyhow::Result<Report> {
     })
 }
 
+/// True when the in-database range checksums may compare A and B: two live
+/// SQL stores whose records reach the comparison as they are stored (no
+/// spec, key map or ignored columns reshaping them).
+fn ranges_apply(args: &Args, (a, b): (&SourceSpec, &SourceSpec), spec: Option<&Arc<Transformer>>) -> bool {
+    decant_check::sqlrange::applies(a, b)
+        && spec.is_none()
+        && args.compare.key_map.is_empty()
+        && args.ignore_columns.is_empty()
+}
+
+/// A live side's first-pass options with the rows of the `ranged` tables
+/// left out (when `skip`): their schema lines still come, for `--schema`,
+/// the sample's lookups and empty tables, through a condition no row meets.
+fn without_rows(live: &LiveOptions, ranged: &BTreeMap<GroupKey, (u64, u64)>, skip: bool) -> LiveOptions {
+    if !skip || ranged.is_empty() {
+        return live.clone();
+    }
+    let covered = |t: &str| ranged.contains_key(&GroupKey::Table(t.to_owned()));
+    // The exporters take one --where per table: the user's own condition for
+    // a covered table gives way (its rows are not read at all).
+    let mut wheres: Vec<String> =
+        live.wheres.iter().filter(|w| w.split_once(':').is_none_or(|(t, _)| !covered(t.trim()))).cloned().collect();
+    for g in ranged.keys() {
+        if let GroupKey::Table(t) = g {
+            wheres.push(format!("{t}:1 = 0"));
+        }
+    }
+    LiveOptions { wheres, ..live.clone() }
+}
+
 /// The keyed comparison of the groups whose digests differ: range
 /// checksums between two live SQL stores, else record by record.
 fn keyed_pass(
@@ -686,11 +828,7 @@ fn keyed_pass(
     spec: Option<&Arc<Transformer>>,
     sink: &mut dyn Sink,
 ) -> anyhow::Result<(BTreeMap<GroupKey, GroupStats>, bool)> {
-    if decant_check::sqlrange::applies(a, b)
-        && spec.is_none()
-        && args.compare.key_map.is_empty()
-        && args.ignore_columns.is_empty()
-    {
+    if ranges_apply(args, (a, b), spec) {
         // Two live SQL stores: narrow the differing tables down by range
         // checksums in the databases before fetching rows.
         let tables: Vec<String> = differing
@@ -751,7 +889,11 @@ pub fn render_text(r: &Report) -> String {
             g.group,
             n(g.left),
             n(g.right),
-            if g.digest_equal { "equal" } else { "differs" },
+            match g.digest_equal {
+                Some(true) => "equal",
+                Some(false) => "differs",
+                None => "ranges",
+            },
             n(g.added),
             n(g.removed),
             n(g.changed),
@@ -763,6 +905,14 @@ pub fn render_text(r: &Report) -> String {
     for note in &r.notes {
         out.push_str(note);
         out.push('\n');
+    }
+    let ranged: Vec<&str> =
+        r.groups.iter().filter(|g| g.content == ContentCheck::RangeChecksums).map(|g| g.group.as_str()).collect();
+    if !ranged.is_empty() {
+        out.push_str(&format!(
+            "{}: compared by range checksums in both databases (counts and key-range checksums; only the rows of differing ranges read, no digest); --content digest reads every row instead\n",
+            ranged.join(", ")
+        ));
     }
     for g in r.groups.iter().filter(|g| g.unexplained) {
         out.push_str(&format!(
@@ -875,6 +1025,20 @@ mod tests {
         // Differences found: judged by the threshold.
         assert_eq!(group_verdict(true, 1, 0.001, 0.01, false), (true, false));
         assert_eq!(group_verdict(true, 1, 0.001, 0.0, false), (false, false));
+    }
+
+    #[test]
+    fn covered_tables_are_read_for_their_schema_lines_only() {
+        let live = LiveOptions {
+            wheres: vec!["items:qty > 1".to_owned(), "other:x = 1".to_owned()],
+            ..LiveOptions::default()
+        };
+        let ranged: BTreeMap<GroupKey, (u64, u64)> = [(GroupKey::Table("items".to_owned()), (3, 3))].into();
+        // The user's condition on a covered table gives way: no row is read.
+        assert_eq!(without_rows(&live, &ranged, true).wheres, ["other:x = 1", "items:1 = 0"]);
+        // The sample draws from A's rows: A keeps them.
+        assert_eq!(without_rows(&live, &ranged, false).wheres, live.wheres);
+        assert_eq!(without_rows(&live, &BTreeMap::new(), true).wheres, live.wheres);
     }
 
     #[test]
