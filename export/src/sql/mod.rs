@@ -27,16 +27,20 @@
 //!   primary key: rows are encoded as they arrive, never buffered per table,
 //!   and no `OFFSET` is ever used.
 //! - With `--shard I/N` each table is cut into N shares computed the same way
-//!   by every shard (`TablePlan::chunks`): a single integer key into N even
-//!   ranges between its MIN and MAX (cheap: two index lookups); any other
-//!   key at the keys the server finds at row offsets `COUNT*k/N` in key
-//!   order, in a subquery, so a text key in any collation or a composite key
-//!   is compared by the server exactly as it orders it and no key value is
-//!   ever printed and parsed back (the cost: one COUNT and an index walk to
-//!   the offsets). Both are disjoint and covering by construction; they need
-//!   every shard to see the same data (a quiet source or a replica). A table
-//!   without a primary key goes whole to shard 0. `--jobs` then splits an
-//!   integer-keyed share into ranges as above.
+//!   by every shard (`TablePlan::share_queries`), on the first primary-key
+//!   column, from its MIN and MAX (two index lookups): an integer column into
+//!   N even ranges between them; a text column at N-1 values interpolated
+//!   between them (`split`: the common prefix kept, the next characters read
+//!   as digits ranked by the server in the column's collation), which the
+//!   server then sorts in that collation, every literal carrying it
+//!   explicitly, so `k < b1`, `b_i <= k < b_i+1`, `k >= b_N-1` are disjoint
+//!   and covering in any collation and each share is an index range scan.
+//!   A key whose first column is of another type (a date, a decimal, bytes)
+//!   is cut at the keys the server finds at row offsets `COUNT*k/N`, in a
+//!   subquery (one COUNT and an index walk per share). All need every shard
+//!   to see the same data (a quiet source or a replica). A table without a
+//!   primary key goes whole to shard 0. `--jobs` then splits a share of a
+//!   one-column integer key into ranges as above.
 //! - Values are read in each server's text protocol (MySQL COM_QUERY,
 //!   PostgreSQL simple query), which prints every type exactly — DECIMAL
 //!   digits, DATETIME(6) fractions, unsigned BIGINT, shortest round-trip
@@ -143,11 +147,16 @@ pub struct SqlExportArgs {
     pub objects_file: Option<PathBuf>,
     /// Export only share I of N (numbered from 0) of every table's rows, so N
     /// processes (pods, GNU parallel jobs) export the database together, each
-    /// row exactly once: a single integer primary key is split into N even
-    /// ranges between its MIN and MAX; any other primary key (text,
-    /// composite) at N-1 boundary keys taken from the key order at row
-    /// offsets COUNT*k/N. Every shard computes the same boundaries from the
-    /// same data, so the source must not change while the shards run (export
+    /// row exactly once. Tables are cut on the first primary-key column from
+    /// its MIN and MAX (index lookups, no row count): an integer column into
+    /// N even ranges, a text column at N-1 values interpolated between them
+    /// and ordered by the server in the column's collation (even for
+    /// hash-like or numbered keys such as md5 or "user:000123"; keys bunched
+    /// under a few prefixes, or a first column with few distinct values,
+    /// give uneven shares, as the rows of one first-column value stay in one
+    /// share); a key of another type at the keys found at row offsets
+    /// COUNT*k/N. Every shard computes the same boundaries from the same
+    /// data, so the source must not change while the shards run (export
     /// from a replica or a stopped writer). A table without a primary key
     /// cannot be split: shard 0 exports it whole, the others only its schema.
     /// Every shard writes every schema line. E.g. `--shard 2/7`.
@@ -802,14 +811,14 @@ impl TextCmp {
             TextCmp::MySql { .. } => {
                 let rows: Vec<String> =
                     literals.iter().enumerate().map(|(i, l)| format!("SELECT {i} AS i, {l} AS v")).collect();
-                format!(
-                    "SELECT i, DENSE_RANK() OVER (ORDER BY v COLLATE {coll}) FROM ({}) s",
-                    rows.join(" UNION ALL ")
-                )
+                format!("SELECT i, DENSE_RANK() OVER (ORDER BY v COLLATE {coll}) FROM ({}) s", rows.join(" UNION ALL "))
             }
             TextCmp::Postgres { .. } => {
                 let rows: Vec<String> = literals.iter().enumerate().map(|(i, l)| format!("({i}, {l})")).collect();
-                format!("SELECT i, dense_rank() OVER (ORDER BY v COLLATE {coll}) FROM (VALUES {}) s(i, v)", rows.join(", "))
+                format!(
+                    "SELECT i, dense_rank() OVER (ORDER BY v COLLATE {coll}) FROM (VALUES {}) s(i, v)",
+                    rows.join(", ")
+                )
             }
             // VALUES, not a UNION: SQLite caps compound SELECTs at 500 terms.
             TextCmp::Sqlite { .. } => {
@@ -1772,14 +1781,20 @@ mod tests {
         plan.filter = None;
         plan.pk = vec!["a".into(), "b".into()];
         plan.split = SplitKey::Int { col: "a".into(), nullable: true };
-        assert_eq!(plan.min_max_query(1, shard("0/2"), "").unwrap(), "SELECT (SELECT MIN(a) FROM t), (SELECT MAX(a) FROM t)");
+        assert_eq!(
+            plan.min_max_query(1, shard("0/2"), "").unwrap(),
+            "SELECT (SELECT MIN(a) FROM t), (SELECT MAX(a) FROM t)"
+        );
         assert_eq!(plan.count_query(shard("0/2")), None);
         // A nullable key (SQLite): shard 0 takes the NULLs. No --jobs split on a composite key.
         assert_eq!(
             plan.chunks(Some((0, 9)), None, 4, 1, shard("0/2")),
             vec!["SELECT id FROM t WHERE (a IS NULL OR a < 5) ORDER BY id"]
         );
-        assert_eq!(plan.chunks(Some((0, 9)), None, 4, 1, shard("1/2")), vec!["SELECT id FROM t WHERE a >= 5 ORDER BY id"]);
+        assert_eq!(
+            plan.chunks(Some((0, 9)), None, 4, 1, shard("1/2")),
+            vec!["SELECT id FROM t WHERE a >= 5 ORDER BY id"]
+        );
     }
 
     #[test]
@@ -1810,7 +1825,10 @@ mod tests {
         let my = TextCmp::MySql { charset: "utf8mb4".into(), collation: "utf8mb4_general_ci".into() };
         assert_eq!(my.literal("a'Z", "utf8mb4_general_ci"), "_utf8mb4 X'61275A' COLLATE utf8mb4_general_ci");
         let latin = TextCmp::MySql { charset: "latin1".into(), collation: "latin1_swedish_ci".into() };
-        assert_eq!(latin.literal("é", "latin1_swedish_ci"), "CONVERT(_utf8mb4 X'C3A9' USING latin1) COLLATE latin1_swedish_ci");
+        assert_eq!(
+            latin.literal("é", "latin1_swedish_ci"),
+            "CONVERT(_utf8mb4 X'C3A9' USING latin1) COLLATE latin1_swedish_ci"
+        );
         assert_eq!(latin.collation(&[]).1, '\u{ff}');
         let pg = TextCmp::Postgres { ty: "bpchar" };
         assert_eq!(pg.literal("it's", "\"C\""), "'it''s'::bpchar COLLATE \"C\"");
@@ -1821,7 +1839,11 @@ mod tests {
         assert_eq!(lite.collation(&[None, None, Some("NOCASE".into())]).0, "\"NOCASE\"");
         assert_eq!(lite.collation(&[None, None, None]).0, "\"BINARY\"");
         assert!(!plain_name("utf8mb4_general_ci`; DROP") && plain_name("utf8mb4_0900_ai_ci"));
-        assert_eq!(parse_ranks(&[vec![Some("1".into()), Some("1".into())], vec![Some("0".into()), Some("2".into())]], 2).unwrap(), [1, 0]);
+        assert_eq!(
+            parse_ranks(&[vec![Some("1".into()), Some("1".into())], vec![Some("0".into()), Some("2".into())]], 2)
+                .unwrap(),
+            [1, 0]
+        );
         assert!(parse_ranks(&[vec![Some("0".into()), Some("1".into())]], 2).is_err());
     }
 

@@ -43,8 +43,8 @@ fn parts(min: &str, max: &str) -> (String, Vec<char>, Vec<char>) {
 }
 
 /// The characters to rank in the column's collation, sorted by code point:
-/// those of MIN and MAX after their common prefix, each ASCII digit or
-/// letter widened to its class (`0-9`, `a-z`, `A-Z`), and, when the first
+/// those of MIN and MAX after their common prefix, ASCII digits widened to
+/// `0-9` and letters from `a` (`A`) to the highest one seen, and, when the first
 /// differing characters are not both ASCII, up to [`FILL`] characters
 /// evenly spaced between them (none above `max_char`, the highest the
 /// column's character set holds). NUL is left out: it cannot be written in
@@ -52,16 +52,17 @@ fn parts(min: &str, max: &str) -> (String, Vec<char>, Vec<char>) {
 pub(crate) fn alphabet(min: &str, max: &str, max_char: char) -> Vec<char> {
     let (_, lo, hi) = parts(min, max);
     let mut set = BTreeSet::new();
+    // A letter class is widened from its first letter to the highest one
+    // seen, so hex keys (0-9a-f) get a base-16 alphabet, words one of 26.
+    let top = |first: char, last: char| lo.iter().chain(&hi).filter(|c| (first..=last).contains(*c)).max().copied();
+    for (first, last) in [('0', '9'), ('a', 'z'), ('A', 'Z')] {
+        if let Some(top) = top(first, last) {
+            set.extend(first..=if first == '0' { last } else { top });
+        }
+    }
     for &c in lo.iter().chain(&hi) {
-        match c {
-            '0'..='9' => set.extend('0'..='9'),
-            'a'..='z' => set.extend('a'..='z'),
-            'A'..='Z' => set.extend('A'..='Z'),
-            '\0' => {}
-            c if c <= max_char => {
-                set.insert(c);
-            }
-            _ => {}
+        if c != '\0' && c <= max_char && !c.is_ascii_alphanumeric() {
+            set.insert(c);
         }
     }
     if let (Some(&a), Some(&b)) = (lo.first(), hi.first()) {
@@ -146,12 +147,12 @@ mod tests {
     #[test]
     fn hex_keys_split_evenly_in_the_hex_digits() {
         let a = alphabet("0000f", "ffff0", char::MAX);
-        // Widened to the classes, so a-z beyond f is in the alphabet, but
-        // the interpolation stays between 0 and f.
-        assert!(a.contains(&'z') && !a.contains(&'A'));
+        assert_eq!(a.iter().collect::<String>(), "0123456789abcdef");
         let got = candidates("0000f", "ffff0", &a, &binary(&a), 4);
         let firsts: Vec<char> = got.iter().map(|s| s.chars().next().unwrap()).collect();
-        assert_eq!(firsts, ['3', '7', 'b']);
+        assert_eq!(firsts, ['4', '7', 'b']);
+        // Words: the whole lower-case class.
+        assert_eq!(alphabet("apple", "zebra", char::MAX).len(), 26);
     }
 
     #[test]
@@ -163,26 +164,23 @@ mod tests {
         assert_eq!(split("same", "same", 3), ["same", "same"]);
     }
 
+    /// Dense ranks by a sort key, as the server's DENSE_RANK gives them.
+    fn ranked_by<K: Ord>(alphabet: &[char], key: impl Fn(char) -> K) -> Vec<u32> {
+        let keys: BTreeSet<K> = alphabet.iter().map(|c| key(*c)).collect();
+        let keys: Vec<K> = keys.into_iter().collect();
+        alphabet.iter().map(|c| keys.binary_search(&key(*c)).unwrap() as u32).collect()
+    }
+
     #[test]
     fn equal_ranks_make_one_digit() {
-        // A case-insensitive collation: a-z rank with A-Z.
+        // utf8mb4_general_ci: a-z weigh as A-Z, and '_' comes after them.
         let a = alphabet("Ab", "_z", char::MAX);
-        let ranks: Vec<u32> = a
-            .iter()
-            .map(|c| match c {
-                '0'..='9' => *c as u32 - '0' as u32,
-                'A'..='Z' => *c as u32 - 'A' as u32 + 10,
-                'a'..='z' => *c as u32 - 'a' as u32 + 10,
-                '_' => 36,
-                _ => unreachable!("{c}"),
-            })
-            .collect();
+        let ranks = ranked_by(&a, |c| c.to_ascii_uppercase());
+        assert_eq!(ranks[a.iter().position(|c| *c == 'a').unwrap()], ranks[0], "{a:?}");
         let got = candidates("Ab", "_z", &a, &ranks, 3);
-        // Between A (10) and _ (36), written with the upper-case letters.
-        for c in &got {
-            let first = c.chars().next().unwrap();
-            assert!(first.is_ascii_uppercase() && first > 'A', "{got:?}");
-        }
+        // Between A and _ in the collation (not between A and _ in code
+        // points, which holds no letter), a/A being one digit.
+        assert_eq!(got, ["j", "r_"]);
     }
 
     #[test]
