@@ -687,3 +687,293 @@ fn k8s_redis_cluster_copy_by_slot_shares_equals_the_source() {
     target.cli(["DEL", "user:17"]);
     assert!(!pod(&verify, None, &env).output().unwrap().status.success(), "cache-verify passed with a key missing");
 }
+
+// ---------------------------------------------------------------------------
+// Text and composite keys cut without counting (issue 17): boundaries
+// interpolated between MIN and MAX, ordered by the server in the column's
+// collation, read by index range scans.
+
+/// Which SQL dialect a table list is written for.
+#[derive(Clone, Copy, PartialEq)]
+enum Dialect {
+    MariaDb,
+    Postgres,
+    Sqlite,
+}
+
+/// `INSERT INTO table VALUES (...), ...` of single-quoted text keys with `v`.
+fn insert_keys(table: &str, keys: &[String]) -> String {
+    if keys.is_empty() {
+        return String::new();
+    }
+    let rows: Vec<String> =
+        keys.iter().enumerate().map(|(i, k)| format!("('{}', {i})", k.replace('\'', "''"))).collect();
+    format!("INSERT INTO {table} VALUES {};\n", rows.join(", "))
+}
+
+/// 32 hex digits per key, as md5 keys look (splitmix64, no crate needed).
+fn hash_keys(n: u64) -> Vec<String> {
+    let mix = |mut z: u64| {
+        z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    };
+    (0..n).map(|i| format!("{:016x}{:016x}", mix(2 * i), mix(2 * i + 1))).collect()
+}
+
+/// Keys with prefixes that byte order and the case-insensitive collations
+/// order differently (`Z` < `_` < `a` in bytes; `a` < `Z` < `_` in
+/// utf8mb4_general_ci; `_` < `a` < `Z` in SQLite's NOCASE).
+fn mixed_case_keys() -> Vec<String> {
+    let prefixes = ["_", "Z", "a", "z_", "A_", "Za", "_a", "aZ", "ZZ", "__", "a-b", "A.B"];
+    (0..120).map(|i| format!("{}{i}", prefixes[i % prefixes.len()])).collect()
+}
+
+fn non_ascii_keys(wide: bool) -> Vec<String> {
+    let narrow = ["é", "e", "E", "ü", "z", "ß", "ñ", "_", "Z", "a"];
+    let all = ["é", "e", "E", "日本", "ü", "z", "😀", "Ω", "ß", "ñ", "日", "本日"];
+    let prefixes: &[&str] = if wide { &all } else { &narrow };
+    (0..100).map(|i| format!("{}{i}", prefixes[i % prefixes.len()])).collect()
+}
+
+/// The edge-case tables of one dialect, and the row count of its export.
+fn text_key_tables(dialect: Dialect) -> (String, usize) {
+    let (ci, uni) = match dialect {
+        Dialect::MariaDb => ("VARCHAR(40) COLLATE utf8mb4_general_ci", "VARCHAR(40) COLLATE utf8mb4_unicode_ci"),
+        // ICU: a nondeterministic case-insensitive collation, and one whose
+        // order is not per character (punctuation, case and accents weigh less).
+        Dialect::Postgres => ("VARCHAR(40) COLLATE ci", "TEXT COLLATE \"en-x-icu\""),
+        Dialect::Sqlite => ("TEXT COLLATE NOCASE", "TEXT"),
+    };
+    let mut sql = String::new();
+    if dialect == Dialect::Postgres {
+        sql.push_str("CREATE COLLATION ci (provider = icu, locale = 'und-u-ks-level2', deterministic = false);\n");
+    }
+    sql.push_str(&format!(
+        "CREATE TABLE t_ci (k {ci} PRIMARY KEY, v INT);\n\
+         CREATE TABLE t_uni (k {uni} PRIMARY KEY, v INT);\n\
+         CREATE TABLE t_prefix (k VARCHAR(60) PRIMARY KEY, v INT);\n\
+         CREATE TABLE t_empty (k VARCHAR(10) PRIMARY KEY, v INT);\n\
+         CREATE TABLE t_one (k VARCHAR(10) PRIMARY KEY, v INT);\n\
+         CREATE TABLE t_ti (name VARCHAR(20){}, n INT NOT NULL, v INT, PRIMARY KEY (name, n));\n\
+         CREATE TABLE t_hash (k CHAR(32) PRIMARY KEY, v INT);\n\
+         CREATE TABLE t_num (k VARCHAR(20) PRIMARY KEY, v INT);\n",
+        // SQLite lets a primary-key column of a rowid table hold NULL.
+        if dialect == Dialect::Sqlite { "" } else { " NOT NULL" }
+    ));
+    let mut rows = 0;
+    let mut add = |table: &str, keys: Vec<String>| {
+        rows += keys.len();
+        sql.push_str(&insert_keys(table, &keys));
+    };
+    add("t_ci", mixed_case_keys());
+    add("t_uni", non_ascii_keys(true));
+    add(
+        "t_prefix",
+        std::iter::once(String::new())
+            .chain((0..80).map(|i| i.to_string()))
+            .map(|s| format!("order/2024/{s}"))
+            .collect(),
+    );
+    add("t_one", vec!["only".into()]);
+    add("t_hash", hash_keys(3000));
+    add("t_num", (0..3000).map(|i| format!("user:{:06}", i * 333)).collect());
+    let names = ["ann", "Bob", "_x", "Zed", "émile", "日本"];
+    let ti: Vec<String> =
+        (0..120).map(|i| format!("('{}', {}, {i})", names[i % names.len()], i / names.len())).collect();
+    sql.push_str(&format!("INSERT INTO t_ti VALUES {};\n", ti.join(", ")));
+    rows += ti.len();
+    if dialect == Dialect::Sqlite {
+        sql.push_str("INSERT INTO t_ti VALUES (NULL, 1, -1), (NULL, 2, -2);\n");
+        rows += 2;
+    }
+    if dialect == Dialect::MariaDb {
+        // A latin1 column: the boundaries are converted into its charset.
+        sql.push_str("CREATE TABLE t_latin (k VARCHAR(40) CHARACTER SET latin1 PRIMARY KEY, v INT);\n");
+        sql.push_str(&insert_keys("t_latin", &non_ascii_keys(false)));
+        rows += 100;
+    }
+    (sql, rows)
+}
+
+/// Exports `tables` as `n` shares and returns each share's row count per table.
+fn share_counts(tool: &str, url: &str, tables: &str, n: u32) -> Vec<BTreeMap<String, usize>> {
+    (0..n)
+        .map(|i| {
+            let out = run(tool).args(["--url", url, "--tables", tables, "--shard", &format!("{i}/{n}")]);
+            let mut counts = BTreeMap::new();
+            for line in parse(&out.assert_success()).rows {
+                let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+                *counts.entry(v["table"].as_str().unwrap().to_owned()).or_insert(0) += 1;
+            }
+            counts
+        })
+        .collect()
+}
+
+/// Hash-like and numbered keys split evenly: each of 4 shares holds 15-35%.
+fn check_even(tool: &str, url: &str) {
+    let counts = share_counts(tool, url, "t_hash,t_num", 4);
+    for table in ["t_hash", "t_num"] {
+        let per: Vec<usize> = counts.iter().map(|c| c.get(table).copied().unwrap_or(0)).collect();
+        assert_eq!(per.iter().sum::<usize>(), 3000, "{tool} {table}: {per:?}");
+        assert!(per.iter().all(|n| (450..=1050).contains(n)), "{tool} {table}: uneven shares {per:?}");
+    }
+}
+
+/// Every text-key table of `tool` split N = 1, 3, 7 ways (disjoint, covering,
+/// same digest when combined), an empty and a one-row table included.
+fn check_text_keys(tool: &str, url: &str, rows: usize, wd: &Workdir) {
+    let all = check_shards(tool, &["--url", url], rows);
+    assert_eq!(rows_of(&all, "t_empty").count(), 0);
+    assert_eq!(rows_of(&all, "t_one").count(), 1);
+    assert_eq!(rows_of(&all, "t_ci").count(), 120);
+    check_even(tool, url);
+    // The shares' checksums add up to the whole export's.
+    let whole = run(tool).args(["--url", url]).assert_success();
+    let expected = group_lines(run("decant-checksum").stdin_bytes(whole.stdout).assert_success().stdout_str());
+    let files = share_sums(wd, tool, &["--url", url], 5);
+    let total = run("decant-checksum").arg("--combine").args(&files).assert_success();
+    assert_eq!(group_lines(total.stdout_str()), expected, "{tool}: combined sums");
+    // A key with one value is not split: share 0 reads it.
+    for i in 0..3 {
+        let out = run(tool).args(["--url", url, "--shard", &format!("{i}/3"), "--tables", "t_one"]).assert_success();
+        assert_eq!(parse(&out).rows.len(), usize::from(i == 0), "{tool}: the one row is in share 0 only");
+    }
+}
+
+#[test]
+fn mariadb_text_keys_split_in_the_columns_collation() {
+    let m = mariadb();
+    let db = m.fresh_database("shard_text");
+    let (sql, rows) = text_key_tables(Dialect::MariaDb);
+    m.query(&db, &sql);
+    let url = m.url(&db);
+    let wd = Workdir::new("shard-text-mariadb");
+    check_text_keys("mysql-export", &url, rows, &wd);
+    check_shards("mysql-export", &["--url", &url, "--jobs", "2", "--tables", "t_ci,t_ti,t_latin"], 340);
+}
+
+#[test]
+fn postgres_text_keys_split_in_the_columns_collation() {
+    let pg = postgres();
+    let db = pg.fresh_database("shard_text");
+    let (sql, rows) = text_key_tables(Dialect::Postgres);
+    pg.query(&db, &sql);
+    let url = pg.url(&db);
+    let wd = Workdir::new("shard-text-pg");
+    check_text_keys("pg-export", &url, rows, &wd);
+}
+
+#[test]
+fn sqlite_text_keys_split_in_the_columns_collation() {
+    let wd = Workdir::new("shard-text-sqlite");
+    let file = wd.join("s.db");
+    let (sql, rows) = text_key_tables(Dialect::Sqlite);
+    Cmd::new("sqlite3").arg(&file).stdin_bytes(sql).assert_success();
+    let url = format!("sqlite://{}", file.display());
+    check_text_keys("sqlite-export", &url, rows, &wd);
+    // The NULL keys of the composite key are in share 0.
+    let first = run("sqlite-export").args(["--url", &url, "--tables", "t_ti", "--shard", "0/3"]).assert_success();
+    assert_eq!(parse(&first).rows.iter().filter(|r| r.contains(r#""name":null"#)).count(), 2);
+}
+
+/// The statements on the `t_explain_*` tables: (bounds and rankings, data queries).
+fn explain_statements<'a>(statements: impl Iterator<Item = &'a str>) -> (Vec<String>, Vec<String>) {
+    let mine: Vec<String> = statements.filter(|q| q.contains("t_explain_")).map(str::to_owned).collect();
+    for q in &mine {
+        assert!(!q.contains("COUNT(") && !q.contains("OFFSET"), "a share counted rows: {q}");
+    }
+    mine.into_iter().partition(|q| q.starts_with("SELECT MIN(") || q.starts_with("SELECT (SELECT MIN("))
+}
+
+const EXPLAIN_SHARES: u32 = 4;
+
+#[test]
+fn mariadb_text_key_shares_are_index_range_scans() {
+    let m = mariadb();
+    let db = m.fresh_database("shard_explain");
+    m.query(
+        &db,
+        "CREATE TABLE t_explain_ci (k VARCHAR(40) COLLATE utf8mb4_general_ci PRIMARY KEY, v INT);\n\
+         CREATE TABLE t_explain_latin (k VARCHAR(40) CHARACTER SET latin1 PRIMARY KEY, v INT);\n\
+         CREATE TABLE t_explain_ti (name VARCHAR(40) NOT NULL, n INT NOT NULL, v INT, PRIMARY KEY (name, n));\n\
+         INSERT INTO t_explain_ci SELECT CONCAT(ELT(seq % 4 + 1, 'Ab', 'ab', 'Z', '_'), MD5(seq)), seq FROM seq_1_to_20000;\n\
+         INSERT INTO t_explain_latin SELECT CONCAT(ELT(seq % 3 + 1, 'é', 'e', 'É'), MD5(seq)), seq FROM seq_1_to_20000;\n\
+         INSERT INTO t_explain_ti SELECT CONCAT('n', MD5(seq % 200)), seq, seq FROM seq_1_to_20000;\n\
+         ANALYZE TABLE t_explain_ci, t_explain_latin, t_explain_ti;",
+    );
+    let url = m.url(&db);
+    // The server's general log holds the exporter's statements as sent.
+    m.query("", "SET GLOBAL log_output = 'TABLE'; SET GLOBAL general_log = 1");
+    for i in 0..EXPLAIN_SHARES {
+        let share = format!("{i}/{EXPLAIN_SHARES}");
+        run("mysql-export").args(["--url", &url, "--tables", "t_explain_*", "--shard", &share]).assert_success();
+    }
+    m.query("", "SET GLOBAL general_log = 0");
+    let logged = m.query_rows(
+        "",
+        "SELECT CONVERT(argument USING utf8mb4) FROM mysql.general_log WHERE argument LIKE '%t_explain_%'",
+    );
+    let (bounds, data) = explain_statements(logged.iter().filter_map(|r| r[0].as_deref()));
+    assert_eq!(bounds.len(), 3 * EXPLAIN_SHARES as usize, "{bounds:#?}");
+    assert_eq!(data.len(), 3 * EXPLAIN_SHARES as usize, "{data:#?}");
+    for q in &bounds {
+        let plan = m.query(&db, &format!("EXPLAIN {q}"));
+        assert!(plan.contains("Select tables optimized away"), "not index lookups: {q}\n{plan}");
+    }
+    for q in &data {
+        // id, select_type, table, type, …
+        let plan = m.query_rows(&db, &format!("EXPLAIN {q}"));
+        assert_eq!(plan.len(), 1, "{q}\n{plan:?}");
+        assert_eq!(plan[0][3].as_deref(), Some("range"), "not a range scan: {q}\n{plan:?}");
+        assert_eq!(plan[0][5].as_deref(), Some("PRIMARY"), "{q}\n{plan:?}");
+    }
+}
+
+#[test]
+fn postgres_text_key_shares_are_index_range_scans() {
+    let pg = postgres();
+    let db = pg.fresh_database("shard_explain");
+    pg.query(
+        &db,
+        &format!(
+            "CREATE COLLATION ci (provider = icu, locale = 'und-u-ks-level2', deterministic = false);\n\
+             CREATE TABLE t_explain_ci (k VARCHAR(40) COLLATE ci PRIMARY KEY, v INT);\n\
+             CREATE TABLE t_explain_icu (k TEXT COLLATE \"en-x-icu\" PRIMARY KEY, v INT);\n\
+             CREATE TABLE t_explain_bpchar (k CHAR(34) PRIMARY KEY, v INT);\n\
+             CREATE TABLE t_explain_ti (name TEXT NOT NULL, n INT NOT NULL, v INT, PRIMARY KEY (name, n));\n\
+             INSERT INTO t_explain_ci SELECT (ARRAY['Ab', 'ab', 'Z', '_'])[s % 4 + 1] || md5(s::text), s FROM generate_series(1, 20000) s;\n\
+             INSERT INTO t_explain_icu SELECT (ARRAY['é', 'e', 'É', '日本'])[s % 4 + 1] || md5(s::text), s FROM generate_series(1, 20000) s;\n\
+             INSERT INTO t_explain_bpchar SELECT md5(s::text), s FROM generate_series(1, 20000) s;\n\
+             INSERT INTO t_explain_ti SELECT 'n' || md5((s % 200)::text), s, s FROM generate_series(1, 20000) s;\n\
+             ANALYZE;\n\
+             ALTER DATABASE \"{db}\" SET log_statement = 'all';"
+        ),
+    );
+    let url = pg.url(&db);
+    for i in 0..EXPLAIN_SHARES {
+        let share = format!("{i}/{EXPLAIN_SHARES}");
+        run("pg-export").args(["--url", &url, "--tables", "t_explain_*", "--shard", &share]).assert_success();
+    }
+    let log = std::fs::read_to_string(pg.log_path()).unwrap();
+    let (bounds, data) = explain_statements(log.lines().filter_map(|l| l.split_once("statement: ").map(|(_, q)| q)));
+    assert_eq!(bounds.len(), 4 * EXPLAIN_SHARES as usize, "{bounds:#?}");
+    assert_eq!(data.len(), 4 * EXPLAIN_SHARES as usize, "{data:#?}");
+    for q in &bounds {
+        let plan = pg.query(&db, &format!("EXPLAIN {q}"));
+        assert!(plan.contains("Index Only Scan") && !plan.contains("Seq Scan"), "not index lookups: {q}\n{plan}");
+    }
+    for q in &data {
+        // Can the key's index serve the share's conditions? (For a share
+        // of a small table the planner would rather scan the heap.)
+        let plan = pg.query(&db, &format!("SET enable_seqscan = off; SET enable_bitmapscan = off; EXPLAIN {q}"));
+        assert!(plan.contains("Index Scan using t_explain_"), "not an index scan: {q}\n{plan}");
+        let first_share = !q.contains(">=");
+        let cond =
+            plan.lines().find(|l| l.contains("Index Cond:")).unwrap_or_else(|| panic!("no Index Cond: {q}\n{plan}"));
+        assert!(first_share || cond.contains(">="), "the lower bound is not an index condition: {q}\n{plan}");
+        assert!(!plan.contains("Filter:"), "a bound is filtered, not an index condition: {q}\n{plan}");
+    }
+}

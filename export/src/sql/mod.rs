@@ -27,16 +27,20 @@
 //!   primary key: rows are encoded as they arrive, never buffered per table,
 //!   and no `OFFSET` is ever used.
 //! - With `--shard I/N` each table is cut into N shares computed the same way
-//!   by every shard (`TablePlan::chunks`): a single integer key into N even
-//!   ranges between its MIN and MAX (cheap: two index lookups); any other
-//!   key at the keys the server finds at row offsets `COUNT*k/N` in key
-//!   order, in a subquery, so a text key in any collation or a composite key
-//!   is compared by the server exactly as it orders it and no key value is
-//!   ever printed and parsed back (the cost: one COUNT and an index walk to
-//!   the offsets). Both are disjoint and covering by construction; they need
-//!   every shard to see the same data (a quiet source or a replica). A table
-//!   without a primary key goes whole to shard 0. `--jobs` then splits an
-//!   integer-keyed share into ranges as above.
+//!   by every shard (`TablePlan::share_queries`), on the first primary-key
+//!   column, from its MIN and MAX (two index lookups): an integer column into
+//!   N even ranges between them; a text column at N-1 values interpolated
+//!   between them (`split`: the common prefix kept, the next characters read
+//!   as digits ranked by the server in the column's collation), which the
+//!   server then sorts in that collation, every literal carrying it
+//!   explicitly, so `k < b1`, `b_i <= k < b_i+1`, `k >= b_N-1` are disjoint
+//!   and covering in any collation and each share is an index range scan.
+//!   A key whose first column is of another type (a date, a decimal, bytes)
+//!   is cut at the keys the server finds at row offsets `COUNT*k/N`, in a
+//!   subquery (one COUNT and an index walk per share). All need every shard
+//!   to see the same data (a quiet source or a replica). A table without a
+//!   primary key goes whole to shard 0. `--jobs` then splits a share of a
+//!   one-column integer key into ranges as above.
 //! - Values are read in each server's text protocol (MySQL COM_QUERY,
 //!   PostgreSQL simple query), which prints every type exactly — DECIMAL
 //!   digits, DATETIME(6) fractions, unsigned BIGINT, shortest round-trip
@@ -89,12 +93,13 @@ use decant_record::cli::{self, Outcome, OutputArgs, Progress, ReportArgs, Source
 use decant_record::conn::{ConnUrl, Role, Store};
 use decant_record::store::SqlDialect;
 use decant_record::{Column, Header, Record, RecordWriter, SchemaObject, Shard, TableSchema, Value};
-use futures_util::future::BoxFuture;
+use futures_util::future::{BoxFuture, LocalBoxFuture};
 use tokio::sync::{mpsc, Mutex};
 
 pub mod mysql;
 pub mod postgres;
 pub mod since;
+pub(crate) mod split;
 pub mod sqlite;
 
 /// Rows per primary-key range when `--jobs` splits a table.
@@ -142,11 +147,16 @@ pub struct SqlExportArgs {
     pub objects_file: Option<PathBuf>,
     /// Export only share I of N (numbered from 0) of every table's rows, so N
     /// processes (pods, GNU parallel jobs) export the database together, each
-    /// row exactly once: a single integer primary key is split into N even
-    /// ranges between its MIN and MAX; any other primary key (text,
-    /// composite) at N-1 boundary keys taken from the key order at row
-    /// offsets COUNT*k/N. Every shard computes the same boundaries from the
-    /// same data, so the source must not change while the shards run (export
+    /// row exactly once. Tables are cut on the first primary-key column from
+    /// its MIN and MAX (index lookups, no row count): an integer column into
+    /// N even ranges, a text column at N-1 values interpolated between them
+    /// and ordered by the server in the column's collation (even for
+    /// hash-like or numbered keys such as md5 or "user:000123"; keys bunched
+    /// under a few prefixes, or a first column with few distinct values,
+    /// give uneven shares, as the rows of one first-column value stay in one
+    /// share); a key of another type at the keys found at row offsets
+    /// COUNT*k/N. Every shard computes the same boundaries from the same
+    /// data, so the source must not change while the shards run (export
     /// from a replica or a stopped writer). A table without a primary key
     /// cannot be split: shard 0 exports it whole, the others only its schema.
     /// Every shard writes every schema line. E.g. `--shard 2/7`.
@@ -651,6 +661,220 @@ pub(crate) struct TablePlan {
     pub int_pk: Option<String>,
     /// The quoted primary key columns, in key order (empty: no primary key).
     pub pk: Vec<String>,
+    /// How `--shard` cuts the table.
+    pub split: SplitKey,
+}
+
+/// How the shares of a table are cut: on the first primary-key column, so
+/// the rows of one value of that column are always in one share.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum SplitKey {
+    /// No primary key: shard 0 reads the table whole.
+    None,
+    /// An integer column (quoted): N even ranges between its MIN and MAX.
+    Int {
+        /// The quoted column.
+        col: String,
+        /// SQLite lets a primary-key column hold NULL: shard 0 takes those rows.
+        nullable: bool,
+    },
+    /// A text column: N-1 boundaries interpolated between its MIN and MAX
+    /// ([`split`]) and ordered by the server in the column's collation.
+    Text {
+        /// The quoted column.
+        col: String,
+        /// As for `Int`.
+        nullable: bool,
+        /// How the dialect writes and compares the boundary values.
+        cmp: TextCmp,
+    },
+    /// Any other key (dates, decimals, bytes, uuids, a first column of
+    /// another type): the keys at row offsets COUNT*k/N, found by the
+    /// server (one COUNT and an index walk per share).
+    Offset,
+}
+
+/// How one dialect compares a text key with literal boundary values. Every
+/// literal carries an explicit collation, and the server sorts the
+/// boundaries with that same collation and type, so a share's conditions
+/// compare exactly as the boundaries were ordered; choosing the column's
+/// own collation is what lets the key's index serve the comparisons.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum TextCmp {
+    /// MySQL/MariaDB: the column's character set and collation (validated
+    /// names), so a literal is `CONVERT(_utf8mb4 X'…' USING cs) COLLATE c`.
+    MySql {
+        /// e.g. `utf8mb4`, `latin1`.
+        charset: String,
+        /// e.g. `utf8mb4_general_ci`.
+        collation: String,
+    },
+    /// PostgreSQL: the type literals are cast to (`text` for text and
+    /// varchar, `bpchar`, `name`); the collation is read with MIN and MAX
+    /// (`pg_collation_for`).
+    Postgres {
+        /// The literal's type.
+        ty: &'static str,
+    },
+    /// SQLite: the collation of the primary-key index, read with MIN and MAX
+    /// (the unquoted table and column names are for that pragma).
+    Sqlite {
+        /// The table's name.
+        table: String,
+        /// The column's name.
+        column: String,
+    },
+}
+
+/// Whether `name` is a plain SQL name (charset, collation) that can be
+/// written bare in a query.
+pub(crate) fn plain_name(name: &str) -> bool {
+    !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+fn sql_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+fn hex(s: &str) -> String {
+    s.bytes().map(|b| format!("{b:02X}")).collect()
+}
+
+impl TextCmp {
+    /// One row: MIN, MAX of `col` (as text), then what [`Self::collation`] reads.
+    fn bounds_query(&self, col: &str, from: &str, filter: &str) -> String {
+        match self {
+            // MIN and MAX of an index prefix: "Select tables optimized away".
+            TextCmp::MySql { .. } => format!("SELECT MIN({col}), MAX({col}) FROM {from}{filter}"),
+            // Both aggregates become index lookups (planagg); the
+            // collation comes quoted and qualified as a COLLATE wants it.
+            TextCmp::Postgres { .. } => format!(
+                "SELECT MIN({col})::text, MAX({col})::text, pg_collation_for(MIN({col})), \
+                 current_setting('server_encoding') FROM {from}{filter}"
+            ),
+            // SQLite turns only a lone MIN or MAX into an index lookup.
+            TextCmp::Sqlite { table, column } => format!(
+                "SELECT (SELECT MIN({col}) FROM {from}{filter}), (SELECT MAX({col}) FROM {from}{filter}), \
+                 (SELECT x.coll FROM pragma_index_list({}) l, pragma_index_xinfo(l.name) x \
+                 WHERE l.origin = 'pk' AND x.name = {} LIMIT 1)",
+                sql_quote(table),
+                sql_quote(column)
+            ),
+        }
+    }
+
+    /// The collation to compare with (as written after COLLATE) and the
+    /// highest character the column can hold, from the bounds row.
+    fn collation(&self, row: &[Option<String>]) -> (String, char) {
+        match self {
+            TextCmp::MySql { charset, collation } => {
+                let max_char = match charset.as_str() {
+                    "utf8mb4" | "utf16" | "utf16le" | "utf32" => char::MAX,
+                    "utf8mb3" | "utf8" | "ucs2" => '\u{ffff}',
+                    "latin1" => '\u{ff}',
+                    _ => '\u{7f}',
+                };
+                (collation.clone(), max_char)
+            }
+            TextCmp::Postgres { .. } => {
+                let coll = row.get(2).cloned().flatten().unwrap_or_else(|| "\"default\"".to_owned());
+                let utf8 = get(row, 3).eq_ignore_ascii_case("UTF8");
+                (coll, if utf8 { char::MAX } else { '\u{7f}' })
+            }
+            TextCmp::Sqlite { .. } => {
+                let coll = row.get(2).cloned().flatten().unwrap_or_else(|| "BINARY".to_owned());
+                (format!("\"{}\"", coll.replace('"', "\"\"")), char::MAX)
+            }
+        }
+    }
+
+    /// `s` as a literal of the column's type in collation `coll`.
+    fn literal(&self, s: &str, coll: &str) -> String {
+        match self {
+            // Hex with an introducer: no escaping, any character; CONVERT
+            // (not an introducer on the target charset, which would take
+            // the UTF-8 bytes as that charset's) for a column in another.
+            TextCmp::MySql { charset, .. } if charset == "utf8mb4" => format!("_utf8mb4 X'{}' COLLATE {coll}", hex(s)),
+            TextCmp::MySql { charset, .. } => format!("CONVERT(_utf8mb4 X'{}' USING {charset}) COLLATE {coll}", hex(s)),
+            TextCmp::Postgres { ty } => format!("{}::{ty} COLLATE {coll}", sql_quote(s)),
+            // A NUL would end the statement's text.
+            TextCmp::Sqlite { .. } if s.contains('\0') => format!("CAST(X'{}' AS TEXT) COLLATE {coll}", hex(s)),
+            TextCmp::Sqlite { .. } => format!("{} COLLATE {coll}", sql_quote(s)),
+        }
+    }
+
+    /// Rows `(i, rank)`: the dense rank (from 1) of `literals[i]` in
+    /// collation `coll`, equal literals ranked equal.
+    fn rank_query(&self, literals: &[String], coll: &str) -> String {
+        match self {
+            // MariaDB's VALUES names its columns after the first row: a UNION instead.
+            TextCmp::MySql { .. } => {
+                let rows: Vec<String> =
+                    literals.iter().enumerate().map(|(i, l)| format!("SELECT {i} AS i, {l} AS v")).collect();
+                format!("SELECT i, DENSE_RANK() OVER (ORDER BY v COLLATE {coll}) FROM ({}) s", rows.join(" UNION ALL "))
+            }
+            TextCmp::Postgres { .. } => {
+                let rows: Vec<String> = literals.iter().enumerate().map(|(i, l)| format!("({i}, {l})")).collect();
+                format!(
+                    "SELECT i, dense_rank() OVER (ORDER BY v COLLATE {coll}) FROM (VALUES {}) s(i, v)",
+                    rows.join(", ")
+                )
+            }
+            // VALUES, not a UNION: SQLite caps compound SELECTs at 500 terms.
+            TextCmp::Sqlite { .. } => {
+                let rows: Vec<String> = literals.iter().enumerate().map(|(i, l)| format!("({i}, {l})")).collect();
+                format!(
+                    "SELECT column1, dense_rank() OVER (ORDER BY column2 COLLATE {coll}) FROM (VALUES {})",
+                    rows.join(", ")
+                )
+            }
+        }
+    }
+}
+
+/// The first primary-key column's [`SplitKey`]: `quote` quotes a column
+/// name, `text` says how the dialect compares the column as text (`None`:
+/// not a text type it splits).
+pub(crate) fn split_key(
+    schema: &TableSchema,
+    quote: impl Fn(&str) -> String,
+    text: impl Fn(&Column) -> Option<TextCmp>,
+) -> SplitKey {
+    let Some(first) = schema.primary_key.first() else { return SplitKey::None };
+    let Some(c) = schema.column(first) else { return SplitKey::Offset };
+    let col = quote(&c.name);
+    if c.ty.is_integer() {
+        SplitKey::Int { col, nullable: c.nullable }
+    } else if let Some(cmp) = text(c) {
+        SplitKey::Text { col, nullable: c.nullable, cmp }
+    } else {
+        SplitKey::Offset
+    }
+}
+
+/// A connection the planner runs its small queries on (MIN/MAX, COUNT,
+/// the ranking of boundary candidates).
+/// (Not `Send`: the planner runs on the export's own task, and sqlx's
+/// executor futures do not prove `Send` through a trait object.)
+pub(crate) trait MetaConn {
+    /// Runs `sql`; every column as text.
+    fn meta<'a>(&'a mut self, sql: &'a str) -> LocalBoxFuture<'a, anyhow::Result<Vec<Vec<Option<String>>>>>;
+}
+
+/// The rows `(i, rank)` of a [`TextCmp::rank_query`] as a rank per literal.
+fn parse_ranks(rows: &[Vec<Option<String>>], n: usize) -> anyhow::Result<Vec<u32>> {
+    let mut ranks = vec![None; n];
+    for r in rows {
+        let (i, rank) = (get(r, 0).parse::<usize>().ok(), get(r, 1).parse::<u32>().ok());
+        match (i, rank) {
+            (Some(i), Some(rank)) if i < n && rank >= 1 => ranks[i] = Some(rank - 1),
+            _ => bail!("unexpected row {r:?} from the server's ordering of the boundary values"),
+        }
+    }
+    ranks
+        .into_iter()
+        .collect::<Option<Vec<u32>>>()
+        .ok_or_else(|| anyhow::anyhow!("the server ordered {} of {n} boundary values", rows.len()))
 }
 
 impl TablePlan {
@@ -669,23 +893,108 @@ impl TablePlan {
         sql
     }
 
-    /// The query for the integer key's `(MIN, MAX)` when `jobs` workers will
-    /// split the table (`text_cast` makes the server print them as text,
-    /// e.g. `::text` on PostgreSQL); `None` when the table is read whole.
-    pub fn min_max_query(&self, jobs: usize, shard: Shard, text_cast: &str) -> Option<String> {
-        let pk = self.int_pk.as_deref().filter(|_| jobs > 1 || !shard.is_whole())?;
-        let mut sql = format!("SELECT MIN({pk}){text_cast}, MAX({pk}){text_cast} FROM {}", self.from);
-        if let Some(f) = &self.filter {
-            sql.push_str(&format!(" WHERE ({f})"));
+    /// The queries that read this table's share `shard`, split into key
+    /// ranges for `jobs` workers, with the small queries that place the
+    /// boundaries run on `conn` (`text_cast` makes the server print an
+    /// integer MIN/MAX as text, e.g. `::text` on PostgreSQL). Each query
+    /// costs the server O(log n): two index lookups for MIN and MAX, and
+    /// for a text key two rankings of a few dozen literals; only a key of
+    /// another type still counts its rows ([`SplitKey::Offset`]).
+    pub(crate) async fn share_queries(
+        &self,
+        conn: &mut impl MetaConn,
+        shard: Shard,
+        jobs: usize,
+        chunk_rows: u64,
+        text_cast: &str,
+    ) -> anyhow::Result<Vec<String>> {
+        let table = &self.schema.table;
+        let mut count = None;
+        let mut min_max = None;
+        if let Some(sql) = self.min_max_query(jobs, shard, text_cast) {
+            let rows = conn.meta(&sql).await.with_context(|| format!("reading the key range of table {table:?}"))?;
+            min_max = parse_min_max(&rows);
+            let unreadable = rows.first().is_some_and(|r| r.iter().any(Option::is_some)) && min_max.is_none();
+            if unreadable && !shard.is_whole() {
+                // SQLite does not enforce the declared type.
+                cli::warn(format_args!(
+                    "--shard: the integer key of table {table:?} holds values that are not integers, so it is not \
+                     split: shard 0 exports it whole"
+                ));
+            }
         }
-        Some(sql)
+        if let Some(sql) = self.count_query(shard) {
+            let rows = conn.meta(&sql).await.with_context(|| format!("counting table {table:?}"))?;
+            count = rows.first().and_then(|r| get(r, 0).parse::<u64>().ok());
+        }
+        if let (SplitKey::Text { col, cmp, .. }, false) = (&self.split, shard.is_whole()) {
+            let bounds = self
+                .text_bounds(conn, col, cmp, shard)
+                .await
+                .with_context(|| format!("placing the shares of table {table:?}"))?;
+            return Ok(self.text_chunks(bounds.as_deref(), shard));
+        }
+        Ok(self.chunks(min_max, count, jobs, chunk_rows, shard))
+    }
+
+    /// The N-1 boundary literals of a text key, in the server's order;
+    /// `None` when the table (after `--where`) is empty or its key has one
+    /// value, which shard 0 then reads whole.
+    async fn text_bounds(
+        &self,
+        conn: &mut impl MetaConn,
+        col: &str,
+        cmp: &TextCmp,
+        shard: Shard,
+    ) -> anyhow::Result<Option<Vec<String>>> {
+        let rows = conn.meta(&cmp.bounds_query(col, &self.from, &self.where_clause())).await?;
+        let Some(row) = rows.first() else { return Ok(None) };
+        let (Some(min), Some(max)) = (row.first().cloned().flatten(), row.get(1).cloned().flatten()) else {
+            return Ok(None);
+        };
+        if min == max {
+            return Ok(None);
+        }
+        let (coll, max_char) = cmp.collation(row);
+        let alphabet = split::alphabet(&min, &max, max_char);
+        if alphabet.is_empty() {
+            return Ok(None);
+        }
+        let lits: Vec<String> = alphabet.iter().map(|c| cmp.literal(c.encode_utf8(&mut [0; 4]), &coll)).collect();
+        let ranks = parse_ranks(&conn.meta(&cmp.rank_query(&lits, &coll)).await?, lits.len())?;
+        let candidates = split::candidates(&min, &max, &alphabet, &ranks, shard.count());
+        let lits: Vec<String> = candidates.iter().map(|c| cmp.literal(c, &coll)).collect();
+        // The server's order, not ours: this is what makes the shares
+        // disjoint and covering in any collation.
+        let order = parse_ranks(&conn.meta(&cmp.rank_query(&lits, &coll)).await?, lits.len())?;
+        let mut by_rank: Vec<(u32, usize)> = order.into_iter().zip(0..).collect();
+        by_rank.sort_unstable();
+        Ok(Some(by_rank.into_iter().map(|(_, i)| lits[i].clone()).collect()))
+    }
+
+    /// The query for `(MIN, MAX)` of the integer column the table is split
+    /// on: the shard's split column, or the integer key when `jobs`
+    /// workers split a whole table (`text_cast` makes the server print
+    /// them as text, e.g. `::text` on PostgreSQL); `None` when the table is
+    /// read whole. Two subqueries, because SQLite looks a lone MIN or MAX
+    /// up in the index but scans for both in one.
+    pub fn min_max_query(&self, jobs: usize, shard: Shard, text_cast: &str) -> Option<String> {
+        let col = match &self.split {
+            SplitKey::Int { col, .. } if !shard.is_whole() => col.as_str(),
+            _ if shard.is_whole() && jobs > 1 => self.int_pk.as_deref()?,
+            _ => return None,
+        };
+        let (from, filter) = (&self.from, self.where_clause());
+        Some(format!(
+            "SELECT (SELECT MIN({col}) FROM {from}{filter}){text_cast}, (SELECT MAX({col}) FROM {from}{filter}){text_cast}"
+        ))
     }
 
     /// The query for the row count a shard needs to place its boundaries in
-    /// a table whose primary key is not one integer column; `None` when the
-    /// table is not split by share.
+    /// a table whose first key column is neither integer nor text; `None`
+    /// when the table is not split that way.
     pub fn count_query(&self, shard: Shard) -> Option<String> {
-        if shard.is_whole() || self.int_pk.is_some() || self.pk.is_empty() {
+        if shard.is_whole() || self.split != SplitKey::Offset {
             return None;
         }
         Some(format!("SELECT COUNT(*) FROM {}{}", self.from, self.where_clause()))
@@ -695,10 +1004,48 @@ impl TablePlan {
         self.filter.as_ref().map(|f| format!(" WHERE ({f})")).unwrap_or_default()
     }
 
+    /// A table the shards do not split (or an empty one) is read by shard 0 alone.
+    fn first_shard_only(&self, shard: Shard) -> Vec<String> {
+        if shard.index() == 0 {
+            vec![self.query(None)]
+        } else {
+            Vec::new()
+        }
+    }
+
+    /// Shard 0's upper bound, which also takes the rows whose key is NULL
+    /// (SQLite allows them in a primary key; `k < b` is never true for them).
+    fn below(col: &str, bound: &str, nullable: bool) -> String {
+        if nullable {
+            format!("({col} IS NULL OR {col} < {bound})")
+        } else {
+            format!("{col} < {bound}")
+        }
+    }
+
+    /// The query of share `shard` of a text key cut at `bounds` (N-1
+    /// literals in the server's order): `k < b1`, `b_i <= k < b_i+1`,
+    /// `k >= b_N-1`. `None`: shard 0 reads it whole.
+    pub fn text_chunks(&self, bounds: Option<&[String]>, shard: Shard) -> Vec<String> {
+        let (SplitKey::Text { col, nullable, .. }, Some(bounds)) = (&self.split, bounds) else {
+            return self.first_shard_only(shard);
+        };
+        let i = shard.index() as usize;
+        let mut conds = Vec::new();
+        if i > 0 {
+            conds.push(format!("{col} >= {}", bounds[i - 1]));
+        }
+        if let Some(upper) = bounds.get(i) {
+            conds.push(if i == 0 { Self::below(col, upper, *nullable) } else { format!("{col} < {upper}") });
+        }
+        vec![self.query(Some(&conds.join(" AND ")))]
+    }
+
     /// The queries that read this shard's part of the table, split into key
-    /// ranges for `jobs` workers: `min_max` is the integer key's `(MIN,
-    /// MAX)` (from [`Self::min_max_query`]), `count` the row count (from
-    /// [`Self::count_query`]). Empty when the shard owns no rows.
+    /// ranges for `jobs` workers: `min_max` is the split integer column's
+    /// `(MIN, MAX)` (from [`Self::min_max_query`]), `count` the row count
+    /// (from [`Self::count_query`]). Empty when the shard owns no rows. A
+    /// text key's shares are [`Self::text_chunks`].
     pub fn chunks(
         &self,
         min_max: Option<(i128, i128)>,
@@ -714,58 +1061,64 @@ impl TablePlan {
                 _ => vec![self.query(None)],
             };
         }
-        // A table the shards cannot split, or an empty one, is read by shard 0 alone.
-        let by_first = || if shard.index() == 0 { vec![self.query(None)] } else { Vec::new() };
-        if self.pk.is_empty() {
-            cli::warn(format_args!(
-                "--shard: table {:?} has no primary key, so it cannot be split: shard 0 exports it whole{}",
-                self.schema.table,
-                if shard.index() == 0 { "" } else { ", this shard only its schema" }
-            ));
-            return by_first();
-        }
-        if let Some(pk) = self.int_pk.as_deref() {
-            let Some((min, max)) = min_max.filter(|(min, max)| max >= min) else {
-                return by_first();
-            };
-            let (lo, hi) = shard.split((max - min + 1) as u128);
-            let (lo, hi) = (min + lo as i128, min + hi as i128);
-            let last = shard.index() + 1 == shard.count();
-            let cond = match (shard.index() == 0, last) {
-                (true, _) => format!("{pk} < {hi}"),
-                (false, true) => format!("{pk} >= {lo}"),
-                (false, false) => format!("{pk} >= {lo} AND {pk} < {hi}"),
-            };
-            if hi <= lo {
-                return vec![self.query(Some(&cond))];
+        match &self.split {
+            SplitKey::None => {
+                cli::warn(format_args!(
+                    "--shard: table {:?} has no primary key, so it cannot be split: shard 0 exports it whole{}",
+                    self.schema.table,
+                    if shard.index() == 0 { "" } else { ", this shard only its schema" }
+                ));
+                self.first_shard_only(shard)
             }
-            return self.range_chunks(pk, lo, hi - 1, estimate, jobs, chunk_rows, Some(&cond));
+            SplitKey::Int { col, nullable } => {
+                let Some((min, max)) = min_max.filter(|(min, max)| max >= min) else {
+                    return self.first_shard_only(shard);
+                };
+                let (lo, hi) = shard.split((max - min + 1) as u128);
+                let (lo, hi) = (min + lo as i128, min + hi as i128);
+                let last = shard.index() + 1 == shard.count();
+                let cond = match (shard.index() == 0, last) {
+                    (true, _) => Self::below(col, &hi.to_string(), *nullable),
+                    (false, true) => format!("{col} >= {lo}"),
+                    (false, false) => format!("{col} >= {lo} AND {col} < {hi}"),
+                };
+                // --jobs splits the share again when the key is this one column.
+                if hi <= lo || self.int_pk.as_deref() != Some(col) {
+                    return vec![self.query(Some(&cond))];
+                }
+                self.range_chunks(col, lo, hi - 1, estimate, jobs, chunk_rows, Some(&cond))
+            }
+            // Placed by share_queries; reaching here means no bounds.
+            SplitKey::Text { .. } => self.first_shard_only(shard),
+            SplitKey::Offset => {
+                let Some(count) = count.filter(|c| *c > 0) else {
+                    return self.first_shard_only(shard);
+                };
+                // Boundaries are the keys at row offsets COUNT*k/N in key
+                // order, found by the server in a subquery, so no key value
+                // (a date, a decimal, a composite key) is ever printed and
+                // parsed back.
+                let (lo, hi) = shard.split(count as u128);
+                let key = format!("({})", self.pk.join(", "));
+                let boundary = |offset: u128| {
+                    format!(
+                        "(SELECT {} FROM {}{} {} LIMIT 1 OFFSET {offset})",
+                        self.pk.join(", "),
+                        self.from,
+                        self.where_clause(),
+                        self.order_by
+                    )
+                };
+                let mut conds = Vec::new();
+                if shard.index() > 0 {
+                    conds.push(format!("{key} >= {}", boundary(lo)));
+                }
+                if shard.index() + 1 < shard.count() {
+                    conds.push(format!("{key} < {}", boundary(hi)));
+                }
+                vec![self.query(Some(&conds.join(" AND ")))]
+            }
         }
-        let Some(count) = count.filter(|c| *c > 0) else {
-            return by_first();
-        };
-        // Boundaries are the keys at row offsets COUNT*k/N in key order,
-        // found by the server in a subquery, so no key value (text in some
-        // collation, a composite key) is ever printed and parsed back.
-        let (lo, hi) = shard.split(count as u128);
-        let key = format!("({})", self.pk.join(", "));
-        let boundary = |offset: u128| {
-            format!(
-                "(SELECT {} FROM {}{} {} LIMIT 1 OFFSET {offset})",
-                self.pk.join(", "),
-                self.from,
-                self.where_clause(),
-                self.order_by
-            )
-        };
-        let mut conds = Vec::new();
-        if shard.index() > 0 {
-            conds.push(format!("{key} >= {}", boundary(lo)));
-        }
-        if shard.index() + 1 < shard.count() {
-            conds.push(format!("{key} < {}", boundary(hi)));
-        }
-        vec![self.query(Some(&conds.join(" AND ")))]
     }
 
     /// Splits the integer key range `min..=max` into ranges of about
@@ -1341,6 +1694,7 @@ mod tests {
             kinds: vec![Kind::Int],
             int_pk: Some("id".into()),
             pk: vec!["id".into()],
+            split: SplitKey::Int { col: "id".into(), nullable: false },
         }
     }
 
@@ -1390,6 +1744,7 @@ mod tests {
         plan.filter = None;
         plan.pk = vec!["a".into(), "b".into()];
         plan.order_by = "ORDER BY a, b".into();
+        plan.split = SplitKey::Offset;
         let q = |s: &str| plan.chunks(None, Some(10), 4, 100, shard(s));
         assert_eq!(
             q("0/3"),
@@ -1414,8 +1769,82 @@ mod tests {
         // No primary key: shard 0 reads it whole.
         plan.pk.clear();
         plan.order_by.clear();
+        plan.split = SplitKey::None;
         assert_eq!(plan.chunks(None, None, 1, 100, shard("0/2")), vec!["SELECT id FROM t"]);
         assert!(plan.chunks(None, None, 1, 100, shard("1/2")).is_empty());
+    }
+
+    #[test]
+    fn a_composite_key_with_an_integer_first_column_splits_on_that_column() {
+        let mut plan = int_plan();
+        plan.int_pk = None;
+        plan.filter = None;
+        plan.pk = vec!["a".into(), "b".into()];
+        plan.split = SplitKey::Int { col: "a".into(), nullable: true };
+        assert_eq!(
+            plan.min_max_query(1, shard("0/2"), "").unwrap(),
+            "SELECT (SELECT MIN(a) FROM t), (SELECT MAX(a) FROM t)"
+        );
+        assert_eq!(plan.count_query(shard("0/2")), None);
+        // A nullable key (SQLite): shard 0 takes the NULLs. No --jobs split on a composite key.
+        assert_eq!(
+            plan.chunks(Some((0, 9)), None, 4, 1, shard("0/2")),
+            vec!["SELECT id FROM t WHERE (a IS NULL OR a < 5) ORDER BY id"]
+        );
+        assert_eq!(
+            plan.chunks(Some((0, 9)), None, 4, 1, shard("1/2")),
+            vec!["SELECT id FROM t WHERE a >= 5 ORDER BY id"]
+        );
+    }
+
+    #[test]
+    fn text_key_shares_are_between_the_ordered_bounds() {
+        let mut plan = int_plan();
+        plan.int_pk = None;
+        plan.filter = Some("v > 0".into());
+        plan.split = SplitKey::Text {
+            col: "k".into(),
+            nullable: false,
+            cmp: TextCmp::MySql { charset: "utf8mb4".into(), collation: "utf8mb4_general_ci".into() },
+        };
+        let bounds = ["'b'".to_owned(), "'m'".to_owned()];
+        let q = |s: &str| plan.text_chunks(Some(&bounds), shard(s));
+        assert_eq!(q("0/3"), vec!["SELECT id FROM t WHERE (v > 0) AND k < 'b' ORDER BY id"]);
+        assert_eq!(q("1/3"), vec!["SELECT id FROM t WHERE (v > 0) AND k >= 'b' AND k < 'm' ORDER BY id"]);
+        assert_eq!(q("2/3"), vec!["SELECT id FROM t WHERE (v > 0) AND k >= 'm' ORDER BY id"]);
+        // No bounds (empty, or one key value): shard 0 reads it all.
+        assert_eq!(plan.text_chunks(None, shard("0/3")).len(), 1);
+        assert!(plan.text_chunks(None, shard("2/3")).is_empty());
+        // Neither a MIN/MAX nor a COUNT query: the text bounds are placed apart.
+        assert_eq!(plan.min_max_query(1, shard("1/3"), ""), None);
+        assert_eq!(plan.count_query(shard("1/3")), None);
+    }
+
+    #[test]
+    fn text_literals_compare_in_the_columns_collation() {
+        let my = TextCmp::MySql { charset: "utf8mb4".into(), collation: "utf8mb4_general_ci".into() };
+        assert_eq!(my.literal("a'Z", "utf8mb4_general_ci"), "_utf8mb4 X'61275A' COLLATE utf8mb4_general_ci");
+        let latin = TextCmp::MySql { charset: "latin1".into(), collation: "latin1_swedish_ci".into() };
+        assert_eq!(
+            latin.literal("é", "latin1_swedish_ci"),
+            "CONVERT(_utf8mb4 X'C3A9' USING latin1) COLLATE latin1_swedish_ci"
+        );
+        assert_eq!(latin.collation(&[]).1, '\u{ff}');
+        let pg = TextCmp::Postgres { ty: "bpchar" };
+        assert_eq!(pg.literal("it's", "\"C\""), "'it''s'::bpchar COLLATE \"C\"");
+        let row = [None, None, Some("\"default\"".to_owned()), Some("SQL_ASCII".to_owned())];
+        assert_eq!(pg.collation(&row), ("\"default\"".to_owned(), '\u{7f}'));
+        let lite = TextCmp::Sqlite { table: "t".into(), column: "k".into() };
+        assert_eq!(lite.literal("a\0b", "\"NOCASE\""), "CAST(X'610062' AS TEXT) COLLATE \"NOCASE\"");
+        assert_eq!(lite.collation(&[None, None, Some("NOCASE".into())]).0, "\"NOCASE\"");
+        assert_eq!(lite.collation(&[None, None, None]).0, "\"BINARY\"");
+        assert!(!plain_name("utf8mb4_general_ci`; DROP") && plain_name("utf8mb4_0900_ai_ci"));
+        assert_eq!(
+            parse_ranks(&[vec![Some("1".into()), Some("1".into())], vec![Some("0".into()), Some("2".into())]], 2)
+                .unwrap(),
+            [1, 0]
+        );
+        assert!(parse_ranks(&[vec![Some("0".into()), Some("1".into())]], 2).is_err());
     }
 
     #[test]

@@ -13,14 +13,14 @@ use std::sync::Arc;
 use anyhow::{bail, Context as _};
 use decant_record::cli;
 use decant_record::{Check, Column, ForeignKey, GeneratedColumn, Index, LogicalType, SchemaObject, TableSchema, Value};
-use futures_util::future::BoxFuture;
+use futures_util::future::{BoxFuture, LocalBoxFuture};
 use futures_util::{FutureExt as _, TryStreamExt as _};
 use sqlx::mysql::{MySqlConnectOptions, MySqlConnection, MySqlRow};
 use sqlx::{ConnectOptions as _, Decode, MySql, Row as _, ValueRef as _};
 
 use super::{
-    at, decode_value, dependency_order, get, parse_min_max, parse_quoted_list, select_tables, write_value, ChunkReader,
-    ExportOptions, Kind, RowEncoder, Sink, TablePlan, Workers,
+    at, decode_value, dependency_order, get, parse_quoted_list, plain_name, select_tables, split_key, write_value,
+    ChunkReader, ExportOptions, Kind, RowEncoder, Sink, TablePlan, TextCmp, Workers,
 };
 
 /// `identifier` quoted with backticks.
@@ -90,6 +90,12 @@ async fn meta(conn: &mut MySqlConnection, sql: &str) -> anyhow::Result<Vec<Vec<O
         .collect())
 }
 
+impl super::MetaConn for MySqlConnection {
+    fn meta<'a>(&'a mut self, sql: &'a str) -> LocalBoxFuture<'a, anyhow::Result<Vec<Vec<Option<String>>>>> {
+        meta(self, sql).boxed_local()
+    }
+}
+
 fn get_u64(row: &[Option<String>], i: usize) -> Option<u64> {
     row.get(i).and_then(|v| v.as_deref()).and_then(|s| s.parse().ok())
 }
@@ -148,21 +154,7 @@ pub(crate) async fn export(opts: &ExportOptions, sink: &Sink) -> anyhow::Result<
         if opts.schema_only {
             continue;
         }
-        let min_max = match plan.min_max_query(opts.jobs, opts.shard, "") {
-            Some(sql) => parse_min_max(
-                &meta(&mut main, &sql).await.with_context(|| format!("reading table {:?}", plan.schema.table))?,
-            ),
-            None => None,
-        };
-        let count = match plan.count_query(opts.shard) {
-            Some(sql) => {
-                let rows =
-                    meta(&mut main, &sql).await.with_context(|| format!("counting table {:?}", plan.schema.table))?;
-                rows.first().and_then(|r| get(r, 0).parse::<u64>().ok())
-            }
-            None => None,
-        };
-        let chunks = plan.chunks(min_max, count, opts.jobs, opts.chunk_rows, opts.shard);
+        let chunks = plan.share_queries(&mut main, opts.shard, opts.jobs, opts.chunk_rows, "").await?;
         workers.table(plan, chunks).await?;
     }
     workers.stop().await;
@@ -453,7 +445,15 @@ fn plan(schema: TableSchema, kinds: Vec<Kind>, opts: &ExportOptions) -> TablePla
     };
     let filter = opts.filter(&schema, decant_record::conn::Store::MySql);
     let pk = schema.primary_key.iter().map(|c| quote_ident(c)).collect();
-    TablePlan { schema, from, select, filter, order_by, kinds, int_pk, pk }
+    let split = split_key(&schema, quote_ident, |c| {
+        // CHAR, VARCHAR and the TEXTs in a character set (the binary
+        // strings are `bytes`, ENUM/SET compare by index).
+        let ty = c.source_type.as_deref().unwrap_or("").to_ascii_lowercase();
+        let text = ty.starts_with("char") || ty.starts_with("varchar") || ty.ends_with("text");
+        let (charset, collation) = (c.charset.clone()?, c.collation.clone()?);
+        (text && plain_name(&charset) && plain_name(&collation)).then_some(TextCmp::MySql { charset, collation })
+    });
+    TablePlan { schema, from, select, filter, order_by, kinds, int_pk, pk, split }
 }
 
 /// The views, triggers (of `tables`), routines and events of database `db`,

@@ -12,14 +12,14 @@ use std::sync::Arc;
 use anyhow::{bail, Context as _};
 use decant_record::cli;
 use decant_record::{Check, Column, ForeignKey, GeneratedColumn, Index, LogicalType, SchemaObject, TableSchema, Value};
-use futures_util::future::BoxFuture;
+use futures_util::future::{BoxFuture, LocalBoxFuture};
 use futures_util::{FutureExt as _, TryStreamExt as _};
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgRow};
 use sqlx::{ConnectOptions as _, Row as _, ValueRef as _};
 
 use super::{
-    at, decode_value, dependency_order, get, parse_min_max, select_tables, write_value, ChunkReader, ExportOptions,
-    Kind, RowEncoder, Sink, TablePlan, Workers,
+    at, decode_value, dependency_order, get, select_tables, split_key, write_value, ChunkReader, ExportOptions, Kind,
+    RowEncoder, Sink, TablePlan, TextCmp, Workers,
 };
 
 /// `identifier` in double quotes.
@@ -71,6 +71,12 @@ async fn meta(conn: &mut PgConnection, sql: &str) -> anyhow::Result<Vec<Vec<Opti
         .collect())
 }
 
+impl super::MetaConn for PgConnection {
+    fn meta<'a>(&'a mut self, sql: &'a str) -> LocalBoxFuture<'a, anyhow::Result<Vec<Vec<Option<String>>>>> {
+        meta(self, sql).boxed_local()
+    }
+}
+
 fn json_names(text: &str) -> Vec<String> {
     serde_json::from_str(text).unwrap_or_default()
 }
@@ -117,21 +123,7 @@ pub(crate) async fn export(opts: &ExportOptions, sink: &Sink) -> anyhow::Result<
         if opts.schema_only {
             continue;
         }
-        let min_max = match plan.min_max_query(opts.jobs, opts.shard, "::text") {
-            Some(sql) => parse_min_max(
-                &meta(&mut main, &sql).await.with_context(|| format!("reading table {:?}", plan.schema.table))?,
-            ),
-            None => None,
-        };
-        let count = match plan.count_query(opts.shard) {
-            Some(sql) => {
-                let rows =
-                    meta(&mut main, &sql).await.with_context(|| format!("counting table {:?}", plan.schema.table))?;
-                rows.first().and_then(|r| get(r, 0).parse::<u64>().ok())
-            }
-            None => None,
-        };
-        let chunks = plan.chunks(min_max, count, opts.jobs, opts.chunk_rows, opts.shard);
+        let chunks = plan.share_queries(&mut main, opts.shard, opts.jobs, opts.chunk_rows, "::text").await?;
         workers.table(plan, chunks).await?;
     }
     workers.stop().await;
@@ -531,7 +523,20 @@ async fn read_schema(
             };
             let filter = opts.filter(&schema, decant_record::conn::Store::Postgres);
             let pk = schema.primary_key.iter().map(|c| quote_ident(c)).collect();
-            TablePlan { schema, from, select, filter, order_by, kinds, int_pk, pk }
+            let split = split_key(&schema, quote_ident, |c| {
+                // The literal's type decides the comparison: varchar has
+                // text's operators, bpchar its own (trailing blanks).
+                let ty = c.source_type.as_deref().unwrap_or("");
+                let ty = match ty {
+                    "text" => "text",
+                    _ if ty.starts_with("character varying") => "text",
+                    _ if ty.starts_with("character") => "bpchar",
+                    "name" => "name",
+                    _ => return None,
+                };
+                Some(TextCmp::Postgres { ty })
+            });
+            TablePlan { schema, from, select, filter, order_by, kinds, int_pk, pk, split }
         })
         .collect())
 }

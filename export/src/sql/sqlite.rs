@@ -21,14 +21,14 @@ use anyhow::Context as _;
 use decant_record::cli;
 use decant_record::schema::sqlite_layout;
 use decant_record::{Column, ForeignKey, Index, LogicalType, SchemaObject, TableSchema, Value};
-use futures_util::future::BoxFuture;
+use futures_util::future::{BoxFuture, LocalBoxFuture};
 use futures_util::{FutureExt as _, TryStreamExt as _};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqliteRow};
 use sqlx::{ConnectOptions as _, Decode, Row as _, Sqlite, TypeInfo as _, ValueRef as _};
 
 use super::{
-    dependency_order, get, select_tables, sqlite_file, type_args, ChunkReader, ExportOptions, RowEncoder, Sink,
-    TablePlan, Workers,
+    dependency_order, get, select_tables, split_key, sqlite_file, type_args, ChunkReader, ExportOptions, RowEncoder,
+    Sink, TablePlan, TextCmp, Workers,
 };
 
 /// `identifier` in double quotes.
@@ -62,6 +62,12 @@ async fn meta(conn: &mut SqliteConnection, sql: &str) -> anyhow::Result<Vec<Vec<
         .collect())
 }
 
+impl super::MetaConn for SqliteConnection {
+    fn meta<'a>(&'a mut self, sql: &'a str) -> LocalBoxFuture<'a, anyhow::Result<Vec<Vec<Option<String>>>>> {
+        meta(self, sql).boxed_local()
+    }
+}
+
 /// Exports every table of the file.
 pub(crate) async fn export(opts: &ExportOptions, sink: &Sink) -> anyhow::Result<()> {
     let path = sqlite_file(&opts.url)?;
@@ -88,27 +94,23 @@ pub(crate) async fn export(opts: &ExportOptions, sink: &Sink) -> anyhow::Result<
     })
     .collect();
     sink.send(super::Msg::Objects(objects)).await?;
-    // The row counts a shard places its boundaries with, read in the same
-    // transaction before the one connection goes to the reader.
-    let mut counts = Vec::with_capacity(plans.len());
+    // Each share's queries, placed in the same transaction before the one
+    // connection goes to the reader.
+    let mut reads = Vec::with_capacity(plans.len());
     for plan in &plans {
-        counts.push(match plan.count_query(opts.shard) {
-            Some(sql) => {
-                let rows =
-                    meta(&mut conn, &sql).await.with_context(|| format!("counting table {:?}", plan.schema.table))?;
-                rows.first().and_then(|r| get(r, 0).parse::<u64>().ok())
-            }
-            None => None,
+        reads.push(if opts.schema_only {
+            Vec::new()
+        } else {
+            plan.share_queries(&mut conn, opts.shard, 1, opts.chunk_rows, "").await?
         });
     }
     let mut workers = Workers::start(vec![Reader { conn }], sink);
-    for (plan, count) in plans.into_iter().zip(counts) {
+    for (plan, chunks) in plans.into_iter().zip(reads) {
         let plan = Arc::new(plan);
         sink.send(super::Msg::Schema(Box::new(plan.schema.clone()))).await?;
         if opts.schema_only {
             continue;
         }
-        let chunks = plan.chunks(None, count, 1, opts.chunk_rows, opts.shard);
         workers.table(plan, chunks).await?;
     }
     workers.stop().await;
@@ -494,7 +496,13 @@ async fn read_schema(conn: &mut SqliteConnection, opts: &ExportOptions, place: &
             };
             let filter = opts.filter(&schema, decant_record::conn::Store::Sqlite);
             let pk = schema.primary_key.iter().map(|c| quote_ident(c)).collect();
-            TablePlan { schema, from, select, filter, order_by, kinds: Vec::new(), int_pk: None, pk }
+            // By the declared type's affinity: SQLite does not enforce it,
+            // which the open first and last shares absorb.
+            let split = split_key(&schema, quote_ident, |c| {
+                matches!(c.ty, LogicalType::String | LogicalType::Text)
+                    .then(|| TextCmp::Sqlite { table: schema.table.clone(), column: c.name.clone() })
+            });
+            TablePlan { schema, from, select, filter, order_by, kinds: Vec::new(), int_pk: None, pk, split }
         })
         .collect())
 }
