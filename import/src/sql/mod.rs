@@ -1427,7 +1427,9 @@ impl<S: Sink> Importer<S> {
             }
         }
         let todo: Vec<usize> = (0..ops.len()).filter(|&k| !done[k]).collect();
-        for segment in lookup_segments(&plan, &todo, cols, key, &all) {
+        let segments = lookup_segments(&plan, &todo, cols, key, &all);
+        let (mut together, mut alone) = (0, 0);
+        for segment in &segments {
             if segment.len() > 1 {
                 self.exec_or_fail("SAVEPOINT decant_batch").await?;
                 match self.write_looked_up_together(&plan, cols, key, omitted, &all, &segment).await {
@@ -1436,6 +1438,7 @@ impl<S: Sink> Importer<S> {
                         let g = self.summary.group(&plan.name);
                         g.written += w.written;
                         g.skipped += w.skipped;
+                        together += segment.len();
                         continue;
                     }
                     Err(_) => {
@@ -1447,10 +1450,22 @@ impl<S: Sink> Importer<S> {
                     }
                 }
             }
-            for k in segment {
+            alone += segment.len();
+            for &k in segment {
                 self.write_one(&plan, cols, &way, batch, ops[k], Some(all[k])).await?;
             }
         }
+        // Says why an upsert is slow: rows whose key repeats within a
+        // batch, or segments the database refused, go row by row.
+        cli::verbose(
+            1,
+            format_args!(
+                "table {}: {} row(s) matched by key in {} segment(s): {together} together, {alone} row by row",
+                plan.name,
+                todo.len(),
+                segments.len()
+            ),
+        );
         Ok(())
     }
 
