@@ -793,8 +793,11 @@ fn exact_keys(
             (Cell::Int(_) | Cell::Bool(_), Kind::Int { .. } | Kind::Bool, _) => true,
             (_, _, Dialect::Postgres) => false,
             (Cell::Text(t), Kind::Text { .. }, _) => t.bytes().all(|c| (0x20..0x7f).contains(&c)),
-            (Cell::Text(t), Kind::Date | Kind::Datetime, _) => plain_datetime(t),
-            (Cell::Text(t), Kind::Timestamp, Dialect::MySql) => plain_datetime(t),
+            // A date alone, and a date-time with its time: `2026-12-01` and
+            // `2026-12-01 00:00:00` are one DATETIME, and one DATE.
+            (Cell::Text(t), Kind::Date, _) => t.len() == 10 && plain_datetime(t),
+            (Cell::Text(t), Kind::Datetime, _) => t.len() >= 19 && plain_datetime(t),
+            (Cell::Text(t), Kind::Timestamp, Dialect::MySql) => t.len() >= 19 && plain_datetime(t),
             _ => false,
         })
     })
@@ -2143,6 +2146,65 @@ mod tests {
         for bad in ["usage_records", "t:", ":a", "t:a,,b"] {
             assert!(parse_key(bad).unwrap_err().contains("TABLE:COLUMN"), "{bad}");
         }
+    }
+
+    fn lk_plan() -> TablePlan {
+        let col = |name: &str, kind: typemap::Kind| TargetColumn {
+            name: name.into(),
+            sql_type: "x".into(),
+            kind,
+            nullable: true,
+            identity: false,
+        };
+        TablePlan::new(
+            "lk",
+            vec![
+                col("id", typemap::Kind::Int { min: 0, max: 100 }),
+                col("name", typemap::Kind::Text { max_chars: None }),
+                col("at", typemap::Kind::Datetime),
+            ],
+            &[],
+        )
+    }
+
+    #[test]
+    fn a_key_met_again_in_a_batch_starts_a_new_segment() {
+        let plan = lk_plan();
+        let text = |s: &str| Cell::Text(s.into());
+        let rows: Vec<Vec<Cell>> = vec![
+            vec![Cell::Int(1), text("a"), text("2026-12-01T10:00:00")],
+            vec![Cell::Int(2), text("b"), Cell::Null],
+            // Case, trailing spaces, T or space and a zero fraction: the same
+            // key. Row 4 meets row 1 of the segment before, written by then.
+            vec![Cell::Int(3), text("A "), text("2026-12-01 10:00:00.000")],
+            vec![Cell::Int(4), text("b"), text("2026-12-01 10:00:00")],
+            vec![Cell::Int(5), text("b"), Cell::Null],
+            vec![Cell::Int(6), text("c"), Cell::Null],
+        ];
+        let rows: Vec<&[Cell]> = rows.iter().map(Vec::as_slice).collect();
+        let todo: Vec<usize> = (0..rows.len()).collect();
+        assert_eq!(lookup_segments(&plan, &todo, &[0, 1, 2], &[1, 2], &rows), [vec![0, 1], vec![2, 3, 4, 5]]);
+        // Integer keys need no count after the write; text in PostgreSQL does.
+        assert!(exact_keys(Dialect::Postgres, &plan, &[0, 1, 2], &[0], &rows, &todo));
+        assert!(!exact_keys(Dialect::Postgres, &plan, &[0, 1, 2], &[1], &rows, &todo));
+        assert!(exact_keys(Dialect::MySql, &plan, &[0, 1, 2], &[1, 2], &rows, &todo));
+        let accent = [text("café")];
+        let one: Vec<&[Cell]> = vec![&accent];
+        assert!(!exact_keys(Dialect::MySql, &plan, &[1], &[1], &one, &[0]));
+        assert!(plain_datetime("2026-12-01") && plain_datetime("2026-12-01T10:00:00.5"));
+        assert!(!plain_datetime("2026-12-01 10:00") && !plain_datetime("2026-12-01 10:00:00+02:00"));
+    }
+
+    #[test]
+    fn lookups_are_cut_to_fit_one_statement() {
+        let cell = Cell::Text("x".repeat(100));
+        let part = || vec![Piece::Sql("a = ".into()), Piece::Value(&cell)];
+        let parts: Vec<Vec<Piece>> = (0..600).map(|_| part()).collect();
+        let sizes = |c: Vec<std::ops::Range<usize>>| c.iter().map(|r| r.len()).collect::<Vec<_>>();
+        assert_eq!(sizes(statement_chunks(&parts, LOOKUP_BYTES)), [256, 256, 88]);
+        // About 270 bytes a part: 11 in 3,000 bytes; one part always goes.
+        assert_eq!(sizes(statement_chunks(&parts[..25], 3000)), [11, 11, 3]);
+        assert_eq!(sizes(statement_chunks(&parts[..2], 10)), [1, 1]);
     }
 
     #[test]
