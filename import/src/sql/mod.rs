@@ -1435,7 +1435,7 @@ impl<S: Sink> Importer<S> {
         for segment in &segments {
             if segment.len() > 1 {
                 self.exec_or_fail("SAVEPOINT decant_batch").await?;
-                match self.write_looked_up_together(&plan, cols, key, omitted, &all, &segment).await {
+                match self.write_looked_up_together(&plan, cols, key, omitted, &all, segment).await {
                     Ok(w) => {
                         self.exec_or_fail("RELEASE SAVEPOINT decant_batch").await?;
                         let g = self.summary.group(&plan.name);
