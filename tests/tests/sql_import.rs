@@ -1382,3 +1382,175 @@ fn verbose_says_the_target_the_ddl_and_each_batch() {
     let both = run("pg-import").args(["--url", &url, "-v", "--quiet"]).stdin_bytes(Vec::new()).output();
     assert_eq!(both.code(), Some(2), "{both:?}");
 }
+
+/// Issue 11: rows matched by a key the target does not enforce (`--key`,
+/// no unique key, NULLs in it) are looked up, updated and inserted in
+/// batches, not four round trips a row: a second upsert of many rows
+/// updates them in place, NULL equal to NULL; rows of one batch with the
+/// same key apply in stream order, as the database compares keys (MariaDB's
+/// accent-insensitive collation, a date-time written two ways); skip-existing
+/// and replace likewise; a bad row in a big batch is still rejected with its line.
+#[test]
+fn looked_up_rows_go_in_batches_in_stream_order_with_rejects_named() {
+    const N: u32 = 3000;
+    let schema = r#"{"kind":"schema","table":"lk","columns":[{"name":"id","type":"int64","nullable":false,"auto_increment":true},{"name":"api_key_id","type":"string","max_len":36,"nullable":false},{"name":"created_at","type":"datetime","precision":0},{"name":"model","type":"string","max_len":12},{"name":"cost","type":"decimal","precision":20,"scale":6}],"primary_key":["id"]}
+"#;
+    // Keys (api_key_id, created_at): the first 100 rows have a NULL created_at.
+    let lk_row = |i: u32, api: Option<&str>, cost: &str, model: bool| {
+        let api = api.map(|a| format!("\"{a}\"")).unwrap_or_else(|| format!("\"k{}\"", i % 100));
+        let at = if i < 100 {
+            "null".to_owned()
+        } else {
+            format!("\"2026-12-01T{:02}:{:02}:{:02}\"", i / 3600, i / 60 % 60, i % 60)
+        };
+        let model = if model { format!(",\"model\":\"m{}\"", i % 10) } else { String::new() };
+        format!("{{\"kind\":\"row\",\"table\":\"lk\",\"data\":{{\"api_key_id\":{api},\"created_at\":{at}{model},\"cost\":\"{cost}\"}}}}\n")
+    };
+    let many =
+        |frac: &str, model: bool| (0..N).map(|i| lk_row(i, None, &format!("{i}.{frac}"), model)).collect::<String>();
+    // Decimal sums print with the column's scale on some servers.
+    let norm = |s: String| {
+        s.split(['\n', ' '])
+            .map(|v| if v.contains('.') { v.trim_end_matches('0').trim_end_matches('.') } else { v })
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let total = |out: &decant_tests::Output| {
+        out.stderr.lines().find(|l| l.contains("\"event\":\"total\"")).unwrap_or_default().to_owned()
+    };
+    let sum_all = (N * (N - 1) / 2) as u64;
+    let pg = postgres();
+    let my = mariadb();
+    let w = Workdir::new("looked-up-batches");
+    for (tool, url, q) in three_targets(pg, my, &w, "lkb") {
+        let q = |sql: &str| norm(q(sql));
+        let ks = "SELECT COUNT(*), SUM(cost), COUNT(model), COUNT(created_at) FROM lk WHERE api_key_id LIKE 'k%'";
+        import(tool, &url).args(["--create-tables"]).stdin_bytes(schema).assert_success();
+        let upsert = || {
+            import(tool, &url).args(["--mode", "upsert", "--key", "lk:api_key_id,created_at", "--batch-rows", "5000"])
+        };
+        // Twice: the second run updates every row, in batches (-v says so).
+        upsert().stdin_bytes(many("25", true)).assert_success();
+        let out = run(tool)
+            .args([
+                "--url",
+                &url,
+                "-v",
+                "--log-format",
+                "json",
+                "--mode",
+                "upsert",
+                "--key",
+                "lk:api_key_id,created_at",
+            ])
+            .args(["--batch-rows", "5000"])
+            .stdin_bytes(many("75", true))
+            .assert_success();
+        assert!(total(&out).contains(&format!("\"written\":{N}")), "{tool}: {}", out.stderr);
+        assert!(
+            out.stderr.contains(&format!("{N} row(s) matched by key in 2 segment(s): {N} together, 0 row by row")),
+            "{tool}: {}",
+            out.stderr
+        );
+        assert_eq!(q(ks), format!("{N} {} {N} {}", sum_all + 3 * N as u64 / 4, N - 100), "{tool}: upsert twice");
+        assert_eq!(q("SELECT COUNT(*) FROM lk WHERE created_at IS NULL"), "100", "{tool}: NULL keys");
+
+        // Keys repeated within one batch: the later row meets what the earlier wrote.
+        let t = "2026-12-02T00:00:00";
+        let dups = [
+            lk_row(200, Some("dup1"), "1", true).replace("2026-12-01T00:03:20", t),
+            lk_row(200, Some("dup1"), "2", true).replace("2026-12-01T00:03:20", &t.replace('T', " ")),
+            lk_row(1, Some("dup2"), "3", true),
+            lk_row(1, Some("dup2"), "4", true),
+            lk_row(300, Some("cafe"), "5", true),
+            lk_row(300, Some("café"), "6", true),
+        ]
+        .concat();
+        let out = run(tool)
+            .args(["--url", &url, "--log-format", "json", "--mode", "upsert", "--key", "lk:api_key_id,created_at"])
+            .stdin_bytes(dups)
+            .assert_success();
+        assert!(total(&out).contains("\"written\":6"), "{tool}: {}", out.stderr);
+        let got = q("SELECT api_key_id, cost FROM lk WHERE api_key_id NOT LIKE 'k%' ORDER BY cost");
+        let want = match tool {
+            // utf8mb4_unicode_ci: café is cafe; the date-times are one value.
+            "mysql-import" => "dup1 2 dup2 4 cafe 6",
+            "pg-import" => "dup1 2 dup2 4 cafe 5 café 6",
+            // SQLite keeps date-times as the text written: two keys.
+            _ => "dup1 1 dup1 2 dup2 4 cafe 5 café 6",
+        };
+        assert_eq!(got, want, "{tool}: keys repeated in one batch");
+
+        // skip-existing: the second row of a new key is skipped, as are existing ones.
+        let skip = [
+            lk_row(400, Some("dup3"), "7", true),
+            lk_row(400, Some("dup3"), "8", true),
+            lk_row(1, Some("dup2"), "9", true),
+        ]
+        .concat();
+        let out = run(tool)
+            .args([
+                "--url",
+                &url,
+                "--log-format",
+                "json",
+                "--mode",
+                "skip-existing",
+                "--key",
+                "lk:api_key_id,created_at",
+            ])
+            .stdin_bytes(skip)
+            .assert_success();
+        assert!(
+            total(&out).contains("\"written\":1") && total(&out).contains("\"skipped\":2"),
+            "{tool}: {}",
+            out.stderr
+        );
+        assert_eq!(q("SELECT cost FROM lk WHERE api_key_id IN ('dup2', 'dup3') ORDER BY cost"), "4 7", "{tool}");
+
+        // replace: whole rows swapped (model, not carried, is NULL after).
+        import(tool, &url)
+            .args(["--mode", "replace", "--key", "lk:api_key_id,created_at", "--batch-rows", "5000"])
+            .stdin_bytes(many("5", false))
+            .assert_success();
+        assert_eq!(q(ks), format!("{N} {} 0 {}", sum_all + (N / 2) as u64, N - 100), "{tool}: replace");
+
+        // A row the database refuses (NULL in a NOT NULL column) inside a
+        // big batch: rejected with its line, every other row written.
+        let bad = 1234;
+        let stream: String = (0..N)
+            .map(|i| {
+                if i == bad {
+                    lk_row(i, None, "1", true).replace("\"api_key_id\":\"k34\"", "\"api_key_id\":null")
+                } else {
+                    lk_row(i, None, &format!("{i}.25"), true)
+                }
+            })
+            .collect();
+        assert!(stream.contains("\"api_key_id\":null"));
+        let rejects = w.join(format!("{tool}.rej"));
+        let out = run(tool)
+            .args(["--url", &url, "--log-format", "json", "--mode", "upsert", "--key", "lk:api_key_id,created_at"])
+            .args(["--batch-rows", "5000", "--reject-file"])
+            .arg(&rejects)
+            .stdin_bytes(stream)
+            .output()
+            .assert_code(1);
+        assert!(
+            total(&out).contains(&format!("\"written\":{}", N - 1)) && total(&out).contains("\"rejected\":1"),
+            "{tool}: {}",
+            out.stderr
+        );
+        let lines: Vec<serde_json::Value> =
+            std::fs::read_to_string(&rejects).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        assert_eq!(lines.len(), 1, "{tool}: {lines:?}");
+        assert_eq!(lines[0]["rejected"]["line"], bad + 1, "{tool}: {lines:?}");
+        // Row 1234 keeps its replaced cost (.5); the others are .25 now.
+        let cents: u64 = (0..N as u64).map(|i| if i == bad as u64 { i * 100 + 50 } else { i * 100 + 25 }).sum();
+        assert_eq!(
+            q("SELECT COUNT(*), SUM(cost) FROM lk WHERE api_key_id LIKE 'k%'"),
+            norm(format!("{N} {}.{:02}", cents / 100, cents % 100)),
+            "{tool}: a bad row in a big batch"
+        );
+    }
+}

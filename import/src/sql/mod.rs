@@ -286,6 +286,17 @@ pub(crate) trait Sink {
     async fn exec_pieces(&mut self, pieces: &[Piece<'_>]) -> Result<u64, DbError>;
     /// Whether a query made of SQL text and values returns a row.
     async fn exists_pieces(&mut self, pieces: &[Piece<'_>]) -> Result<bool, DbError>;
+    /// The first column of every row of a query made of SQL text and
+    /// values, as text (the query selects text).
+    async fn query_strings(&mut self, pieces: &[Piece<'_>]) -> Result<Vec<String>, DbError>;
+    /// Runs statements in order, stopping at the first that fails. A sink
+    /// that can send several statements in one round trip does.
+    async fn exec_many(&mut self, statements: &[Vec<Piece<'_>>]) -> Result<(), DbError> {
+        for st in statements {
+            self.exec_pieces(st).await?;
+        }
+        Ok(())
+    }
     /// Deletes the row with this primary key; returns rows deleted.
     async fn delete(&mut self, plan: &TablePlan, key: &[Cell]) -> Result<u64, DbError>;
     /// Empties a table.
@@ -521,6 +532,294 @@ fn null_safe_equal(dialect: Dialect) -> &'static str {
         Dialect::Postgres => " IS NOT DISTINCT FROM ",
         Dialect::Sqlite => " IS ",
     }
+}
+
+/// Rows per lookup statement (and statements per round trip): SQLite
+/// refuses a compound SELECT of more than 500 parts.
+const LOOKUP_ROWS: usize = 256;
+/// Bound values per lookup statement (SQLite allows 32,766).
+const LOOKUP_VALUES: usize = 30_000;
+/// Bytes of SQL text per lookup statement or round trip (less on a MySQL
+/// server whose max_allowed_packet is smaller).
+const LOOKUP_BYTES: usize = 1 << 20;
+/// Rows looked up and written together at most: a segment the database
+/// refuses is written again row by row, so a bad row costs this many.
+const SEGMENT_ROWS: usize = 2048;
+
+/// `k1 <=> v1 AND k2 <=> v2 …` (NULL equal to NULL) for the key columns of
+/// `row` (carrying `cols`); a column the rows omit compares with its default.
+fn key_condition<'a>(
+    d: Dialect,
+    plan: &TablePlan,
+    cols: &[usize],
+    key: &[usize],
+    omitted: &[(usize, String)],
+    row: &'a [Cell],
+) -> Vec<Piece<'a>> {
+    let mut cond: Vec<Piece<'a>> = Vec::new();
+    for (n, &k) in key.iter().enumerate() {
+        let and = if n == 0 { "" } else { " AND " };
+        let column = d.quote(&plan.columns[k].name);
+        let value = match cols.iter().position(|&c| c == k) {
+            Some(pos) => Piece::Value(&row[pos]),
+            None => {
+                let (_, default) =
+                    omitted.iter().find(|(o, _)| *o == k).expect("way() knows each omitted key column's default");
+                Piece::Sql(default.clone())
+            }
+        };
+        let null = match &value {
+            Piece::Value(c) => matches!(c, Cell::Null),
+            Piece::Sql(s) => s.eq_ignore_ascii_case("null"),
+        };
+        // PostgreSQL uses no index for IS NOT DISTINCT FROM: with the value
+        // known, `= value` (or IS NULL) selects the same rows, through one.
+        match (d, null) {
+            (_, true) => cond.push(Piece::Sql(format!("{and}{column} IS NULL"))),
+            (Dialect::Postgres, false) => {
+                cond.push(Piece::Sql(format!("{and}{column} = ")));
+                cond.push(value);
+            }
+            (_, false) => {
+                cond.push(Piece::Sql(format!("{and}{column}{}", null_safe_equal(d))));
+                cond.push(value);
+            }
+        }
+    }
+    cond
+}
+
+/// What a numbered lookup asks of each condition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Matches {
+    /// Some row matches it.
+    Any,
+    /// More than one row matches it.
+    Several,
+}
+
+/// One query that answers, for each of the conditions `conds[range]`,
+/// whether rows of `table` match it (`how`): the numbers (as text) of
+/// those that do, each condition evaluated as it stands (the database's
+/// own comparison, collation and conversions).
+fn numbered_lookup<'a>(
+    d: Dialect,
+    table: &str,
+    conds: &[Vec<Piece<'a>>],
+    range: std::ops::Range<usize>,
+    how: Matches,
+) -> Vec<Piece<'a>> {
+    let mut query = Vec::new();
+    for n in range.clone() {
+        let union = if n == range.start { "" } else { " UNION ALL " };
+        // MySQL and PostgreSQL: a parenthesised SELECT with its own LIMIT,
+        // a plain index lookup (a third cheaper than an EXISTS subquery in
+        // MariaDB). SQLite takes no parentheses in a compound SELECT.
+        let (head, tail) = match (d, how) {
+            (Dialect::Sqlite, Matches::Any) => {
+                (format!("SELECT '{n}' WHERE EXISTS (SELECT 1 FROM {table} WHERE "), ")".to_owned())
+            }
+            (Dialect::Sqlite, Matches::Several) => {
+                (format!("SELECT '{n}' WHERE (SELECT COUNT(*) FROM {table} WHERE "), ") > 1".to_owned())
+            }
+            (_, Matches::Any) => (format!("(SELECT '{n}' FROM {table} WHERE "), " LIMIT 1)".to_owned()),
+            (_, Matches::Several) => (format!("(SELECT '{n}' FROM {table} WHERE "), " LIMIT 1 OFFSET 1)".to_owned()),
+        };
+        query.push(Piece::Sql(format!("{union}{head}")));
+        query.extend(conds[n].iter().cloned());
+        query.push(Piece::Sql(tail));
+    }
+    query
+}
+
+/// `UPDATE t SET c = v, …` of the columns `row` carries outside the key
+/// (its WHERE to follow); `None` when it carries none.
+fn update_head<'a>(
+    d: Dialect,
+    plan: &TablePlan,
+    cols: &[usize],
+    key: &[usize],
+    row: &'a [Cell],
+) -> Option<Vec<Piece<'a>>> {
+    let mut set = vec![Piece::Sql(format!("UPDATE {} SET ", d.quote_table(&plan.name)))];
+    let mut any = false;
+    for (pos, &c) in cols.iter().enumerate() {
+        if key.contains(&c) {
+            continue;
+        }
+        let comma = if any { ", " } else { "" };
+        set.push(Piece::Sql(format!("{comma}{} = ", d.quote(&plan.columns[c].name))));
+        set.push(Piece::Value(&row[pos]));
+        any = true;
+    }
+    any.then_some(set)
+}
+
+/// Consecutive ranges of `parts` (statements, or conditions of one
+/// statement) that fit one statement or round trip: at most
+/// [`LOOKUP_ROWS`] parts, [`LOOKUP_VALUES`] values and about `bytes` of text.
+fn statement_chunks(parts: &[Vec<Piece<'_>>], bytes: usize) -> Vec<std::ops::Range<usize>> {
+    let mut out = Vec::new();
+    let (mut start, mut size, mut values) = (0, 0, 0);
+    for (n, part) in parts.iter().enumerate() {
+        // The text of the part, values at their widest (bytes as hex), plus
+        // the few dozen bytes that wrap each part.
+        let part_size: usize = 64
+            + part
+                .iter()
+                .map(|p| match p {
+                    Piece::Sql(s) => s.len(),
+                    Piece::Value(Cell::Text(t)) => 2 * t.len() + 2,
+                    Piece::Value(Cell::Bytes(b)) => 2 * b.len() + 12,
+                    Piece::Value(_) => 48,
+                })
+                .sum::<usize>();
+        let part_values = part.iter().filter(|p| matches!(p, Piece::Value(_))).count();
+        if n > start && (n - start >= LOOKUP_ROWS || size + part_size > bytes || values + part_values > LOOKUP_VALUES) {
+            out.push(start..n);
+            (start, size, values) = (n, 0, 0);
+        }
+        size += part_size;
+        values += part_values;
+    }
+    if start < parts.len() {
+        out.push(start..parts.len());
+    }
+    out
+}
+
+/// Splits the rows `todo` (numbers into `rows`, in stream order) into
+/// segments of at most [`SEGMENT_ROWS`] in which no two rows have the same
+/// key: within one the order of the rows cannot matter, so they are looked
+/// up together. A row whose key came earlier in its segment starts the
+/// next one, looked up once the earlier rows are written: it updates,
+/// skips or replaces the row written before it, as in stream order. Keys
+/// compare as [`loose_key`] makes them, looser than byte for byte.
+fn lookup_segments(
+    plan: &TablePlan,
+    todo: &[usize],
+    cols: &[usize],
+    key: &[usize],
+    rows: &[&[Cell]],
+) -> Vec<Vec<usize>> {
+    let at: Vec<usize> = key.iter().filter_map(|k| cols.iter().position(|c| c == k)).collect();
+    let mut out = Vec::new();
+    let mut segment: Vec<usize> = Vec::new();
+    let mut seen: HashSet<Vec<u8>> = HashSet::new();
+    for &i in todo {
+        let k = loose_key(plan, cols, &at, rows[i]);
+        if segment.len() >= SEGMENT_ROWS || seen.contains(&k) {
+            out.push(std::mem::take(&mut segment));
+            seen.clear();
+        }
+        seen.insert(k);
+        segment.push(i);
+    }
+    if !segment.is_empty() {
+        out.push(segment);
+    }
+    out
+}
+
+/// The cells of `row` at positions `at` as bytes that are equal when the
+/// database may find the keys equal, as far as cheaply known: text folded
+/// to ASCII lower case without trailing spaces (what MySQL's usual
+/// collations, SQLite's NOCASE and RTRIM and PostgreSQL's char(n) ignore),
+/// a date-time's `T` as a space and its fraction without trailing zeros.
+fn loose_key(plan: &TablePlan, cols: &[usize], at: &[usize], row: &[Cell]) -> Vec<u8> {
+    let mut b = Vec::new();
+    for &p in at {
+        match &row[p] {
+            Cell::Null => b.push(0),
+            // A boolean is the integer 0 or 1 to every target.
+            Cell::Bool(v) => {
+                b.push(1);
+                b.extend(i128::from(*v).to_le_bytes());
+            }
+            Cell::Int(i) => {
+                b.push(1);
+                b.extend(i.to_le_bytes());
+            }
+            Cell::Float(f) => {
+                b.push(2);
+                b.extend(f.to_bits().to_le_bytes());
+            }
+            Cell::Text(t) => {
+                let mut t = t.trim_end_matches(' ');
+                let dated;
+                if matches!(plan.columns[cols[p]].kind, typemap::Kind::Datetime | typemap::Kind::Timestamp) {
+                    if t.contains('.') {
+                        t = t.trim_end_matches('0').trim_end_matches('.');
+                    }
+                    dated = t.replacen('T', " ", 1);
+                    t = &dated;
+                }
+                b.push(3);
+                b.extend((t.len() as u64).to_le_bytes());
+                b.extend(t.bytes().map(|c| c.to_ascii_lowercase()));
+            }
+            Cell::Bytes(v) => {
+                b.push(4);
+                b.extend((v.len() as u64).to_le_bytes());
+                b.extend(v);
+            }
+        }
+    }
+    b
+}
+
+/// Whether the database can find two keys of `segment` equal only when
+/// [`loose_key`] makes them equal, so that rows of one segment cannot meet
+/// and the count after the write is not needed: integers (and booleans) in
+/// integer columns; in MySQL and SQLite also printable ASCII text in text
+/// columns (their collations ignore at most case and trailing spaces
+/// there) and plain `YYYY-MM-DD[ HH:MM:SS[.f]]` date-times. PostgreSQL text
+/// is always counted: a nondeterministic collation may ignore more.
+fn exact_keys(
+    d: Dialect,
+    plan: &TablePlan,
+    cols: &[usize],
+    key: &[usize],
+    rows: &[&[Cell]],
+    segment: &[usize],
+) -> bool {
+    use typemap::Kind;
+    key.iter().all(|&k| {
+        // Omitted: the same default in every row.
+        let Some(p) = cols.iter().position(|&c| c == k) else { return true };
+        let kind = &plan.columns[k].kind;
+        segment.iter().all(|&i| match (&rows[i][p], kind, d) {
+            (Cell::Null, _, _) => true,
+            (Cell::Int(_) | Cell::Bool(_), Kind::Int { .. } | Kind::Bool, _) => true,
+            (_, _, Dialect::Postgres) => false,
+            (Cell::Text(t), Kind::Text { .. }, _) => t.bytes().all(|c| (0x20..0x7f).contains(&c)),
+            // A date alone, and a date-time with its time: `2026-12-01` and
+            // `2026-12-01 00:00:00` are one DATETIME, and one DATE.
+            (Cell::Text(t), Kind::Date, _) => t.len() == 10 && plain_datetime(t),
+            (Cell::Text(t), Kind::Datetime, _) => t.len() >= 19 && plain_datetime(t),
+            (Cell::Text(t), Kind::Timestamp, Dialect::MySql) => t.len() >= 19 && plain_datetime(t),
+            _ => false,
+        })
+    })
+}
+
+/// `YYYY-MM-DD`, optionally ` HH:MM:SS` (or `T…`) and a fraction: the forms
+/// that name one value each once [`loose_key`] has folded them.
+fn plain_datetime(t: &str) -> bool {
+    let b = t.as_bytes();
+    let digits = |r: std::ops::Range<usize>| b.get(r).is_some_and(|s| s.iter().all(u8::is_ascii_digit));
+    let date = b.len() >= 10 && digits(0..4) && b[4] == b'-' && digits(5..7) && b[7] == b'-' && digits(8..10);
+    if !date || b.len() == 10 {
+        return date;
+    }
+    let time = b.len() >= 19
+        && (b[10] == b' ' || b[10] == b'T')
+        && digits(11..13)
+        && b[13] == b':'
+        && digits(14..16)
+        && b[16] == b':'
+        && digits(17..19);
+    time && (b.len() == 19 || (b[19] == b'.' && b.len() > 20 && digits(20..b.len())))
 }
 
 impl<S: Sink> Importer<S> {
@@ -1062,43 +1361,52 @@ impl<S: Sink> Importer<S> {
         self.written_tables.insert(table);
         let way = self.way(table, cols).await?;
         let rows: Vec<&[Cell]> = ops.iter().map(|op| batch.row(op)).collect();
-        if let Way::Native(native) = &way {
-            self.exec_or_fail("SAVEPOINT decant_batch").await?;
-            match self.sink.write(native, cols, &rows, self.args.mode, prepared).await {
-                Ok(w) => {
-                    self.exec_or_fail("RELEASE SAVEPOINT decant_batch").await?;
-                    let g = self.summary.group(&plan.name);
-                    g.written += w.written;
-                    g.skipped += w.skipped;
-                    return Ok(());
+        let (key, native, omitted) = match &way {
+            Way::Native(native) => {
+                self.exec_or_fail("SAVEPOINT decant_batch").await?;
+                match self.sink.write(native, cols, &rows, self.args.mode, prepared).await {
+                    Ok(w) => {
+                        self.exec_or_fail("RELEASE SAVEPOINT decant_batch").await?;
+                        let g = self.summary.group(&plan.name);
+                        g.written += w.written;
+                        g.skipped += w.skipped;
+                        return Ok(());
+                    }
+                    Err(_) => {
+                        self.exec_or_fail("ROLLBACK TO SAVEPOINT decant_batch").await?;
+                    }
                 }
-                Err(_) => {
-                    self.exec_or_fail("ROLLBACK TO SAVEPOINT decant_batch").await?;
+                for (op, row) in ops.iter().zip(&rows) {
+                    let row = (!batch.cells_dropped).then_some(*row);
+                    self.write_one(&plan, cols, &way, batch, op, row).await?;
                 }
+                return Ok(());
+            }
+            Way::Lookup { key, native, omitted } => (key, native, omitted),
+        };
+        // Looked up: every row's cells at hand, converted again from their
+        // lines when the batch dropped them (they converted before, so they do now).
+        let enc = EncodeOptions { dialect: self.dialect, zero_dates: self.args.zero_dates };
+        let mut owned: Vec<Vec<Cell>> = Vec::new();
+        if batch.cells_dropped {
+            let mut again_cols = Vec::new();
+            for op in ops {
+                let mut again = Vec::new();
+                let data = match Record::decode(batch.raw_line(op)) {
+                    Ok(Record::Row(r)) => r.data,
+                    _ => RowData::default(),
+                };
+                if let Err(e) = front::encode_row(&plan, data, &enc, false, &mut again_cols, &mut again) {
+                    bail!("line {} no longer converts for table {}: {e}", op.line, plan.name);
+                }
+                owned.push(again);
             }
         }
-        let enc = EncodeOptions { dialect: self.dialect, zero_dates: self.args.zero_dates };
-        let (mut again_cols, mut again) = (Vec::new(), Vec::new());
+        let all: Vec<&[Cell]> = if batch.cells_dropped { owned.iter().map(Vec::as_slice).collect() } else { rows };
         let mut done = vec![false; ops.len()];
-        if let Way::Lookup { key, native: Some(native), .. } = &way {
+        if let Some(native) = native {
             // A unique key enforces the rows whose key has no NULL: those in
-            // bulk through the database's own path, the others one by one.
-            let mut owned: Vec<Vec<Cell>> = Vec::new();
-            if batch.cells_dropped {
-                for op in ops {
-                    again.clear();
-                    let data = match Record::decode(batch.raw_line(op)) {
-                        Ok(Record::Row(r)) => r.data,
-                        _ => RowData::default(),
-                    };
-                    if let Err(e) = front::encode_row(&plan, data, &enc, false, &mut again_cols, &mut again) {
-                        bail!("line {} no longer converts for table {}: {e}", op.line, plan.name);
-                    }
-                    owned.push(std::mem::take(&mut again));
-                }
-            }
-            let all: Vec<&[Cell]> =
-                if batch.cells_dropped { owned.iter().map(Vec::as_slice).collect() } else { rows.clone() };
+            // bulk through the database's own path, the others looked up.
             let at: Vec<usize> = key.iter().filter_map(|k| cols.iter().position(|c| c == k)).collect();
             let keyed: Vec<usize> =
                 (0..all.len()).filter(|&i| at.iter().all(|&p| !matches!(all[i][p], Cell::Null))).collect();
@@ -1121,62 +1429,116 @@ impl<S: Sink> Importer<S> {
                 }
             }
         }
-        for (k, (op, row)) in ops.iter().zip(&rows).enumerate() {
-            if done[k] {
-                continue;
+        let todo: Vec<usize> = (0..ops.len()).filter(|&k| !done[k]).collect();
+        let segments = lookup_segments(&plan, &todo, cols, key, &all);
+        let (mut together, mut alone) = (0, 0);
+        for segment in &segments {
+            if segment.len() > 1 {
+                self.exec_or_fail("SAVEPOINT decant_batch").await?;
+                match self.write_looked_up_together(&plan, cols, key, omitted, &all, segment).await {
+                    Ok(w) => {
+                        self.exec_or_fail("RELEASE SAVEPOINT decant_batch").await?;
+                        let g = self.summary.group(&plan.name);
+                        g.written += w.written;
+                        g.skipped += w.skipped;
+                        together += segment.len();
+                        continue;
+                    }
+                    Err(_) => {
+                        // A row the database refuses, or rows the database
+                        // finds equal that were not byte for byte: this
+                        // segment row by row, before the next one.
+                        self.exec_or_fail("ROLLBACK TO SAVEPOINT decant_batch").await?;
+                        self.exec_or_fail("RELEASE SAVEPOINT decant_batch").await?;
+                    }
+                }
             }
-            let line = op.line;
-            let raw = batch.raw_line(op);
-            let mut row: &[Cell] = row;
-            if batch.cells_dropped {
+            alone += segment.len();
+            for &k in segment {
+                self.write_one(&plan, cols, &way, batch, ops[k], Some(all[k])).await?;
+            }
+        }
+        // Says why an upsert is slow: rows whose key repeats within a
+        // batch, or segments the database refused, go row by row.
+        cli::verbose(
+            1,
+            format_args!(
+                "table {}: {} row(s) matched by key in {} segment(s): {together} together, {alone} row by row",
+                plan.name,
+                todo.len(),
+                segments.len()
+            ),
+        );
+        Ok(())
+    }
+
+    /// Writes one row in its own savepoint; a row the database refuses is
+    /// rejected, named by its line, key and column. `row`: its cells, `None`
+    /// when the batch dropped them (its line is converted again).
+    async fn write_one(
+        &mut self,
+        plan: &TablePlan,
+        cols: &[usize],
+        way: &Way,
+        batch: &Batch,
+        op: &front::Op,
+        row: Option<&[Cell]>,
+    ) -> anyhow::Result<()> {
+        let line = op.line;
+        let raw = batch.raw_line(op);
+        let mut again = Vec::new();
+        let row: &[Cell] = match row {
+            Some(row) => row,
+            None => {
                 // Converted again from its line: it converted before, so it does now.
-                again.clear();
+                let enc = EncodeOptions { dialect: self.dialect, zero_dates: self.args.zero_dates };
                 let data = match Record::decode(raw) {
                     Ok(Record::Row(r)) => r.data,
                     _ => RowData::default(),
                 };
-                if let Err(e) = front::encode_row(&plan, data, &enc, false, &mut again_cols, &mut again) {
+                let mut again_cols = Vec::new();
+                if let Err(e) = front::encode_row(plan, data, &enc, false, &mut again_cols, &mut again) {
                     bail!("line {line} no longer converts for table {}: {e}", plan.name);
                 }
-                row = &again;
+                &again
             }
-            self.exec_or_fail("SAVEPOINT decant_row").await?;
-            let one = match &way {
-                Way::Native(native) => {
-                    self.sink.write(native, cols, std::slice::from_ref(&row), self.args.mode, None).await
+        };
+        self.exec_or_fail("SAVEPOINT decant_row").await?;
+        let one = match way {
+            Way::Native(native) => {
+                self.sink.write(native, cols, std::slice::from_ref(&row), self.args.mode, None).await
+            }
+            Way::Lookup { key, omitted, .. } => self.write_looked_up(plan, cols, key, omitted, row).await,
+        };
+        match one {
+            Ok(w) => {
+                self.exec_or_fail("RELEASE SAVEPOINT decant_row").await?;
+                let g = self.summary.group(&plan.name);
+                g.written += w.written;
+                g.skipped += w.skipped;
+            }
+            Err(e) => {
+                self.exec_or_fail("ROLLBACK TO SAVEPOINT decant_row").await?;
+                self.summary.group(&plan.name).rejected += 1;
+                let column = e.column.clone().or_else(|| {
+                    cols.iter()
+                        .zip(row.iter())
+                        .find(|(i, c)| validate(c, &plan.columns[**i], self.dialect).is_err())
+                        .map(|(i, _)| plan.columns[*i].name.clone())
+                });
+                let data: RowData = match Record::decode(raw) {
+                    Ok(Record::Row(r)) => r.data,
+                    _ => RowData::default(),
+                };
+                let mut what = format!("table {}, key {}", plan.name, front::key_text(plan, &data, line));
+                if let Some(c) = column {
+                    what.push_str(&format!(", column {c:?}"));
                 }
-                Way::Lookup { key, omitted, .. } => self.write_looked_up(&plan, cols, key, omitted, row).await,
-            };
-            match one {
-                Ok(w) => {
-                    self.exec_or_fail("RELEASE SAVEPOINT decant_row").await?;
-                    let g = self.summary.group(&plan.name);
-                    g.written += w.written;
-                    g.skipped += w.skipped;
+                if !self.rejects.is_enabled() {
+                    // The transaction is abandoned; earlier batches stay committed.
+                    let _ = self.sink.exec("ROLLBACK").await;
                 }
-                Err(e) => {
-                    self.exec_or_fail("ROLLBACK TO SAVEPOINT decant_row").await?;
-                    self.summary.group(&plan.name).rejected += 1;
-                    let column = e.column.clone().or_else(|| {
-                        cols.iter()
-                            .zip(row.iter())
-                            .find(|(i, c)| validate(c, &plan.columns[**i], self.dialect).is_err())
-                            .map(|(i, _)| plan.columns[*i].name.clone())
-                    });
-                    let data: RowData = match Record::decode(raw) {
-                        Ok(Record::Row(r)) => r.data,
-                        _ => RowData::default(),
-                    };
-                    let mut what = format!("table {}, key {}", plan.name, front::key_text(&plan, &data, line));
-                    if let Some(c) = column {
-                        what.push_str(&format!(", column {c:?}"));
-                    }
-                    if !self.rejects.is_enabled() {
-                        // The transaction is abandoned; earlier batches stay committed.
-                        let _ = self.sink.exec("ROLLBACK").await;
-                    }
-                    self.rejects.reject(Some(line), &what, raw, &e.message)?;
-                }
+                self.rejects.reject(Some(line), &what, raw, &e.message)?;
             }
         }
         Ok(())
@@ -1394,19 +1756,7 @@ impl<S: Sink> Importer<S> {
     ) -> Result<Written, DbError> {
         let d = self.dialect;
         let table = d.quote_table(&plan.name);
-        let mut cond: Vec<Piece<'a>> = Vec::new();
-        for (n, &k) in key.iter().enumerate() {
-            let and = if n == 0 { "" } else { " AND " };
-            cond.push(Piece::Sql(format!("{and}{}{}", d.quote(&plan.columns[k].name), null_safe_equal(d))));
-            match cols.iter().position(|&c| c == k) {
-                Some(pos) => cond.push(Piece::Value(&row[pos])),
-                None => {
-                    let (_, default) =
-                        omitted.iter().find(|(o, _)| *o == k).expect("way() knows each omitted key column's default");
-                    cond.push(Piece::Sql(default.clone()));
-                }
-            }
-        }
+        let cond = key_condition(d, plan, cols, key, omitted, row);
         let mut query = vec![Piece::Sql(format!("SELECT 1 FROM {table} WHERE "))];
         query.extend(cond.iter().cloned());
         query.push(Piece::Sql(" LIMIT 1".into()));
@@ -1419,18 +1769,7 @@ impl<S: Sink> Importer<S> {
         match (self.args.mode, exists) {
             (Mode::SkipExisting, true) => return Ok(Written { written: 0, skipped: 1 }),
             (Mode::Upsert, true) => {
-                let mut set = vec![Piece::Sql(format!("UPDATE {table} SET "))];
-                let mut any = false;
-                for (pos, &c) in cols.iter().enumerate() {
-                    if key.contains(&c) {
-                        continue;
-                    }
-                    let comma = if any { ", " } else { "" };
-                    set.push(Piece::Sql(format!("{comma}{} = ", d.quote(&plan.columns[c].name))));
-                    set.push(Piece::Value(&row[pos]));
-                    any = true;
-                }
-                if any {
+                if let Some(set) = update_head(d, plan, cols, key, row) {
                     self.sink.exec_pieces(&with_cond(set)).await?;
                 }
                 return Ok(Written { written: 1, skipped: 0 });
@@ -1441,6 +1780,83 @@ impl<S: Sink> Importer<S> {
             _ => {}
         }
         self.sink.write(plan, cols, std::slice::from_ref(&row), Mode::Insert, None).await
+    }
+
+    /// Writes the rows `segment` (numbers into `rows`, in stream order) as
+    /// [`Self::write_looked_up`] writes each, in a few round trips: one
+    /// query per chunk of rows says whose key exists (each row's condition
+    /// the one its own lookup runs), the existing rows are updated (deleted,
+    /// for a replace) with one round trip per chunk, and the new rows go in
+    /// through the sink's bulk path. No two rows of a segment have the same
+    /// key byte for byte ([`lookup_segments`]); rows the database finds
+    /// equal all the same (a case- or accent-insensitive collation, `1.50`
+    /// and `1.5`) would have been inserted as two rows, so every inserted
+    /// row is counted again: a key met twice is an error, and the caller
+    /// writes the segment row by row, in stream order.
+    async fn write_looked_up_together(
+        &mut self,
+        plan: &TablePlan,
+        cols: &[usize],
+        key: &[usize],
+        omitted: &[(usize, String)],
+        rows: &[&[Cell]],
+        segment: &[usize],
+    ) -> Result<Written, DbError> {
+        let d = self.dialect;
+        let mode = self.args.mode;
+        let table = d.quote_table(&plan.name);
+        let budget = match self.sink.preparer() {
+            Preparer::MySql { max_statement } => max_statement.min(LOOKUP_BYTES),
+            _ => LOOKUP_BYTES,
+        };
+        let conds: Vec<Vec<Piece>> =
+            segment.iter().map(|&i| key_condition(d, plan, cols, key, omitted, rows[i])).collect();
+        let mut found = vec![false; segment.len()];
+        for chunk in statement_chunks(&conds, budget) {
+            let query = numbered_lookup(d, &table, &conds, chunk, Matches::Any);
+            for n in self.sink.query_strings(&query).await? {
+                match n.trim().parse::<usize>() {
+                    Ok(n) if n < found.len() => found[n] = true,
+                    _ => return Err(DbError { message: format!("a lookup answered {n:?}"), column: None }),
+                }
+            }
+        }
+        let mut changes: Vec<Vec<Piece>> = Vec::new();
+        for (n, &i) in segment.iter().enumerate().filter(|(n, _)| found[*n]) {
+            let head = match mode {
+                Mode::Upsert => update_head(d, plan, cols, key, rows[i]),
+                Mode::Replace => Some(vec![Piece::Sql(format!("DELETE FROM {table}"))]),
+                Mode::Insert | Mode::SkipExisting => None,
+            };
+            if let Some(mut st) = head {
+                st.push(Piece::Sql(" WHERE ".into()));
+                st.extend(conds[n].iter().cloned());
+                changes.push(st);
+            }
+        }
+        for chunk in statement_chunks(&changes, budget) {
+            self.sink.exec_many(&changes[chunk]).await?;
+        }
+        let inserted: Vec<usize> = (0..segment.len()).filter(|&n| !found[n] || mode == Mode::Replace).collect();
+        if !inserted.is_empty() {
+            let new_rows: Vec<&[Cell]> = inserted.iter().map(|&n| rows[segment[n]]).collect();
+            self.sink.write(plan, cols, &new_rows, Mode::Insert, None).await?;
+        }
+        if inserted.len() > 1 && !exact_keys(d, plan, cols, key, rows, segment) {
+            let counted: Vec<Vec<Piece>> = inserted.iter().map(|&n| conds[n].clone()).collect();
+            for chunk in statement_chunks(&counted, budget) {
+                let query = numbered_lookup(d, &table, &counted, chunk, Matches::Several);
+                if let Some(n) = self.sink.query_strings(&query).await?.first() {
+                    let line = n.trim().parse::<usize>().ok().and_then(|n| inserted.get(n)).map(|&n| segment[n]);
+                    return Err(DbError {
+                        message: format!("rows of one batch have keys the database finds equal (row {line:?})"),
+                        column: None,
+                    });
+                }
+            }
+        }
+        let skipped = if mode == Mode::SkipExisting { found.iter().filter(|f| **f).count() as u64 } else { 0 };
+        Ok(Written { written: segment.len() as u64 - skipped, skipped })
     }
 
     /// After the data: indexes, unique keys, foreign keys, identity sequences.
@@ -1730,6 +2146,65 @@ mod tests {
         for bad in ["usage_records", "t:", ":a", "t:a,,b"] {
             assert!(parse_key(bad).unwrap_err().contains("TABLE:COLUMN"), "{bad}");
         }
+    }
+
+    fn lk_plan() -> TablePlan {
+        let col = |name: &str, kind: typemap::Kind| TargetColumn {
+            name: name.into(),
+            sql_type: "x".into(),
+            kind,
+            nullable: true,
+            identity: false,
+        };
+        TablePlan::new(
+            "lk",
+            vec![
+                col("id", typemap::Kind::Int { min: 0, max: 100 }),
+                col("name", typemap::Kind::Text { max_chars: None }),
+                col("at", typemap::Kind::Datetime),
+            ],
+            &[],
+        )
+    }
+
+    #[test]
+    fn a_key_met_again_in_a_batch_starts_a_new_segment() {
+        let plan = lk_plan();
+        let text = |s: &str| Cell::Text(s.into());
+        let rows: Vec<Vec<Cell>> = vec![
+            vec![Cell::Int(1), text("a"), text("2026-12-01T10:00:00")],
+            vec![Cell::Int(2), text("b"), Cell::Null],
+            // Case, trailing spaces, T or space and a zero fraction: the same
+            // key. Row 4 meets row 1 of the segment before, written by then.
+            vec![Cell::Int(3), text("A "), text("2026-12-01 10:00:00.000")],
+            vec![Cell::Int(4), text("b"), text("2026-12-01 10:00:00")],
+            vec![Cell::Int(5), text("b"), Cell::Null],
+            vec![Cell::Int(6), text("c"), Cell::Null],
+        ];
+        let rows: Vec<&[Cell]> = rows.iter().map(Vec::as_slice).collect();
+        let todo: Vec<usize> = (0..rows.len()).collect();
+        assert_eq!(lookup_segments(&plan, &todo, &[0, 1, 2], &[1, 2], &rows), [vec![0, 1], vec![2, 3, 4, 5]]);
+        // Integer keys need no count after the write; text in PostgreSQL does.
+        assert!(exact_keys(Dialect::Postgres, &plan, &[0, 1, 2], &[0], &rows, &todo));
+        assert!(!exact_keys(Dialect::Postgres, &plan, &[0, 1, 2], &[1], &rows, &todo));
+        assert!(exact_keys(Dialect::MySql, &plan, &[0, 1, 2], &[1, 2], &rows, &todo));
+        let accent = [text("café")];
+        let one: Vec<&[Cell]> = vec![&accent];
+        assert!(!exact_keys(Dialect::MySql, &plan, &[1], &[1], &one, &[0]));
+        assert!(plain_datetime("2026-12-01") && plain_datetime("2026-12-01T10:00:00.5"));
+        assert!(!plain_datetime("2026-12-01 10:00") && !plain_datetime("2026-12-01 10:00:00+02:00"));
+    }
+
+    #[test]
+    fn lookups_are_cut_to_fit_one_statement() {
+        let cell = Cell::Text("x".repeat(100));
+        let part = || vec![Piece::Sql("a = ".into()), Piece::Value(&cell)];
+        let parts: Vec<Vec<Piece>> = (0..600).map(|_| part()).collect();
+        let sizes = |c: Vec<std::ops::Range<usize>>| c.iter().map(|r| r.len()).collect::<Vec<_>>();
+        assert_eq!(sizes(statement_chunks(&parts, LOOKUP_BYTES)), [256, 256, 88]);
+        // About 270 bytes a part: 11 in 3,000 bytes; one part always goes.
+        assert_eq!(sizes(statement_chunks(&parts[..25], 3000)), [11, 11, 3]);
+        assert_eq!(sizes(statement_chunks(&parts[..2], 10)), [1, 1]);
     }
 
     #[test]

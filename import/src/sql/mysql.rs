@@ -433,6 +433,24 @@ impl Sink for MySink {
         Ok(row.is_some())
     }
 
+    async fn query_strings(&mut self, pieces: &[Piece<'_>]) -> Result<Vec<String>, DbError> {
+        // As text, not a prepared statement: each lookup's text is new, and
+        // preparing it would push the INSERTs out of the statement cache.
+        let sql = render(pieces);
+        let rows = self.conn.fetch_all(sql.as_str()).await.map_err(db_error)?;
+        Ok(rows.iter().map(|r| text(r, 0)).collect())
+    }
+
+    async fn exec_many(&mut self, statements: &[Vec<Piece<'_>>]) -> Result<(), DbError> {
+        // One round trip: the session allows multiple statements in one
+        // text query, and the server stops at the first that fails.
+        let sql: Vec<String> = statements.iter().map(|st| render(st)).collect();
+        if !sql.is_empty() {
+            self.run(&sql.join(";\n")).await?;
+        }
+        Ok(())
+    }
+
     async fn delete(&mut self, plan: &TablePlan, key: &[Cell]) -> Result<u64, DbError> {
         let mut cond = Vec::new();
         for (&i, cell) in plan.pk.iter().zip(key) {

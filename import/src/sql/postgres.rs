@@ -351,6 +351,24 @@ impl Sink for PgSink {
         Ok(row.is_some())
     }
 
+    async fn query_strings(&mut self, pieces: &[Piece<'_>]) -> Result<Vec<String>, DbError> {
+        // Literals in the text and no arguments: the simple query protocol,
+        // one round trip, nothing prepared.
+        let sql = render(pieces);
+        let rows = self.conn.fetch_all(sql.as_str()).await.map_err(db_error)?;
+        rows.iter().map(|r| r.try_get::<String, _>(0).map_err(db_error)).collect()
+    }
+
+    async fn exec_many(&mut self, statements: &[Vec<Piece<'_>>]) -> Result<(), DbError> {
+        // The simple query protocol runs several statements in one round
+        // trip and stops at the first that fails.
+        let sql: Vec<String> = statements.iter().map(|st| render(st)).collect();
+        if !sql.is_empty() {
+            self.exec(&sql.join(";\n")).await?;
+        }
+        Ok(())
+    }
+
     async fn delete(&mut self, plan: &TablePlan, key: &[Cell]) -> Result<u64, DbError> {
         let cond: Vec<String> = plan
             .pk

@@ -314,6 +314,13 @@ impl Sink for LiteSink {
         Ok(row.is_some())
     }
 
+    async fn query_strings(&mut self, pieces: &[Piece<'_>]) -> Result<Vec<String>, DbError> {
+        // Not kept in the statement cache: each lookup's text is new.
+        let (sql, args) = bound(pieces)?;
+        let rows = sqlx::query_with(&sql, args).persistent(false).fetch_all(&mut self.conn).await.map_err(db_error)?;
+        rows.iter().map(|r| r.try_get::<String, _>(0).map_err(db_error)).collect()
+    }
+
     async fn delete(&mut self, plan: &TablePlan, key: &[Cell]) -> Result<u64, DbError> {
         let cond: Vec<String> = plan.pk.iter().map(|&i| format!("{} = ?", D.quote(&plan.columns[i].name))).collect();
         let sql = format!("DELETE FROM {} WHERE {}", D.quote(&plan.name), cond.join(" AND "));
