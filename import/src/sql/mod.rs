@@ -756,13 +756,22 @@ impl<S: Sink> Importer<S> {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            self.sink
+            let created = self
+                .sink
                 .exec(&format!(
                     "CREATE TABLE IF NOT EXISTS {} (id VARCHAR(64) NOT NULL PRIMARY KEY, progress TEXT NOT NULL)",
                     self.dialect.quote(state::STATE_TABLE)
                 ))
-                .await
-                .map_err(|e| anyhow::anyhow!("creating the state table {}: {e}", state::STATE_TABLE))?;
+                .await;
+            match created {
+                Ok(_) => {}
+                // PostgreSQL's IF NOT EXISTS is no guard against a concurrent
+                // CREATE (another share starting at the same moment): one of
+                // them fails on the catalog's unique index; the table is there
+                // on the next attempt.
+                Err(_) if attempt < 5 => continue,
+                Err(e) => bail!("creating the state table {}: {e}", state::STATE_TABLE),
+            }
             match self.sink.save_state(&progress.id, &json).await {
                 Ok(()) => return Ok(()),
                 Err(_) if attempt < 5 => continue,
