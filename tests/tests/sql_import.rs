@@ -1554,3 +1554,26 @@ fn looked_up_rows_go_in_batches_in_stream_order_with_rejects_named() {
         );
     }
 }
+
+#[test]
+fn upsert_of_one_key_twice_in_the_first_batch_falls_back_row_by_row() {
+    // Regression: the bulk upsert of a batch holding one key twice fails
+    // (ON CONFLICT cannot affect a row twice) and is rolled back to its
+    // savepoint, taking the staging table created in it along; pg-import
+    // kept using that table's name, and each row failed with
+    // `relation "decant_stage_0" does not exist`.
+    let stream = r#"{"kind":"schema","table":"o","columns":[{"name":"id","type":"int32","nullable":false},{"name":"v","type":"string","max_len":20}],"primary_key":["id"]}
+{"kind":"row","table":"o","data":{"id":1,"v":"a"}}
+{"kind":"row","table":"o","data":{"id":2,"v":"a"}}
+{"kind":"row","table":"o","data":{"id":1,"v":"b"}}
+"#;
+    let pg = postgres();
+    for mode in ["upsert", "replace"] {
+        let db = pg.fresh_database("twice");
+        import("pg-import", &pg.url(&db))
+            .args(["--create-tables", "--mode", mode])
+            .stdin_bytes(stream)
+            .assert_success();
+        assert_eq!(pg.query(&db, "SELECT id, v FROM o ORDER BY id"), "1|b\n2|a", "--mode {mode}");
+    }
+}

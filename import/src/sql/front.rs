@@ -9,12 +9,12 @@
 //! table creation, a target table's columns) is a request the database
 //! thread answers in stream order, after the batches sent before it.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 
 use anyhow::Context as _;
-use decant_record::cli::Progress;
+use decant_record::cli::{self, Progress};
 use decant_record::io::Input;
 use decant_record::reader::RecordReader;
 use decant_record::{Frame, ReadError, Record, RowData, TableSchema, Target, Value};
@@ -36,7 +36,7 @@ pub(crate) enum Msg {
     /// the last input line already committed, or `None` when the state says
     /// the import finished (nothing to do). `shard`: the share the stream's
     /// header names (`--shard` of a sharded export).
-    Start { fingerprint: String, shard: Option<decant_record::shard::Shard>, reply: Reply<Option<u64>> },
+    Start { fingerprint: String, shard: Option<decant_record::shard::Shard>, reply: Reply<Option<Resume>> },
     /// A `schema` line (after every batch before it): create or describe the
     /// table. Answer: the table's plan and its number.
     /// `line`: the schema line's number, for errors.
@@ -46,9 +46,26 @@ pub(crate) enum Msg {
     Table { name: String, line: u64, reply: Reply<(usize, TablePlan)> },
     /// A batch to write (and commit, with `commit_line`).
     Batch(Batch),
+    /// From here on, every row and delete of `table` goes through the first
+    /// connection (`--jobs`: a row that does not carry the key its table's
+    /// rows are spread by); sent after the batches before it, so the rows
+    /// spread before are committed first. Recorded in the `--state`.
+    Pin { table: String, line: u64 },
     /// The end of the input, after the last batch; `empty` when the input
     /// had no record at all.
     End { empty: bool },
+}
+
+/// Where a run continues (the answer to [`Msg::Start`]).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Resume {
+    /// Every line up to this one is committed on every connection.
+    pub line: u64,
+    /// The last line each connection (`--jobs`) committed: a row after
+    /// `line` that goes to connection `j` is skipped up to `parts[j]`.
+    pub parts: Vec<u64>,
+    /// Tables whose rows go through the first connection (see [`Msg::Pin`]).
+    pub pinned: Vec<String>,
 }
 
 /// A record set aside before it reached the database (it did not convert,
@@ -74,7 +91,7 @@ pub(crate) struct Op {
     pub cells: Range<usize>,
 }
 
-/// Consecutive operations written together.
+/// Consecutive operations written together, on one connection.
 #[derive(Debug)]
 pub(crate) enum Run {
     /// Rows of one table with the same columns (numbers into
@@ -89,7 +106,9 @@ pub(crate) enum Run {
 #[derive(Debug, Default)]
 pub(crate) struct Batch {
     pub ops: Vec<Op>,
-    pub runs: Vec<Run>,
+    /// The runs of each connection (`--jobs`), each list in stream order;
+    /// the lists are written concurrently, each in its own transaction.
+    pub runs: Vec<Vec<Run>>,
     /// The input lines of `ops`, end to end (one allocation, not one per row).
     pub raw: Vec<u8>,
     /// The cells of `ops`, end to end.
@@ -119,6 +138,13 @@ impl Batch {
     pub fn raw_line(&self, op: &Op) -> &[u8] {
         &self.raw[op.raw.clone()]
     }
+
+    fn runs_of(&mut self, part: usize) -> &mut Vec<Run> {
+        if self.runs.len() <= part {
+            self.runs.resize_with(part + 1, Vec::new);
+        }
+        &mut self.runs[part]
+    }
 }
 
 /// The settings the decoding thread needs.
@@ -128,6 +154,19 @@ pub(crate) struct FrontOptions {
     pub batch_rows: u64,
     pub dry_run: bool,
     pub preparer: Preparer,
+    /// Writer connections (`--jobs`); 1 for a dry run and SQLite.
+    pub jobs: usize,
+    /// `--key`: table → the columns that identify its rows (other modes
+    /// than insert), which the rows are then spread by.
+    pub keys: HashMap<String, Vec<String>>,
+}
+
+/// Where a row or delete goes (`--jobs`).
+enum Route {
+    Part(usize),
+    /// To the first connection, once the table's earlier rows, spread over
+    /// the connections, are committed.
+    Pin,
 }
 
 /// The decoding thread's side.
@@ -142,6 +181,17 @@ pub(crate) struct Front {
     progress: Progress,
     estimated_rows: u64,
     resume_line: u64,
+    /// The last line each connection committed before this run ([`Resume::parts`]).
+    part_lines: Vec<u64>,
+    /// Tables whose rows all go through the first connection ([`Msg::Pin`]).
+    pinned: HashSet<String>,
+    /// Per table: the columns its rows are spread over the connections by
+    /// (the key they are matched by; empty until its plan is installed).
+    route_key: Vec<Vec<usize>>,
+    /// Per table: its route key's values are equal in the database only
+    /// when their cells are (integers, bytes, PostgreSQL text), so equal
+    /// keys hash alike; else, outside --mode insert, one connection.
+    exact_key: Vec<bool>,
     batch: Batch,
     batch_bytes: usize,
     /// Column numbers of the row being converted (reused).
@@ -179,6 +229,10 @@ impl Front {
             progress,
             estimated_rows: 0,
             resume_line: 0,
+            part_lines: Vec::new(),
+            pinned: HashSet::new(),
+            route_key: Vec::new(),
+            exact_key: Vec::new(),
             batch: Batch::default(),
             batch_bytes: 0,
             cols: Vec::new(),
@@ -204,7 +258,7 @@ impl Front {
                     // Rows take the fast path (fastrow.rs); whatever it
                     // declines is decoded whole below and handled as ever.
                     let line = self.reader.line_number();
-                    if line <= self.resume_line || self.fast_row(line) {
+                    if line <= self.resume_line || self.fast_row(line)? {
                         self.send_if_full(line)?;
                         continue;
                     }
@@ -243,7 +297,11 @@ impl Front {
                     _ => None,
                 };
                 match self.ask(|reply| Msg::Start { fingerprint, shard, reply })? {
-                    Some(resume) => self.resume_line = resume,
+                    Some(resume) => {
+                        self.resume_line = resume.line;
+                        self.part_lines = resume.parts;
+                        self.pinned = resume.pinned.into_iter().collect();
+                    }
                     None => return Ok(()),
                 }
             }
@@ -297,28 +355,98 @@ impl Front {
 
     /// The current line as a row through [`fastrow`]; false (nothing done)
     /// when it needs the full decoder and `on_row`.
-    fn fast_row(&mut self, line: u64) -> bool {
+    fn fast_row(&mut self, line: u64) -> anyhow::Result<bool> {
         if self.opts.dry_run {
-            return false;
+            return Ok(false);
         }
         let cells_start = self.batch.cells.len();
         let raw = self.reader.raw_line();
         let Some(t) =
             fastrow::decode_row(raw, &self.plans, &self.plan_of, &self.opts.enc, &mut self.cols, &mut self.batch.cells)
         else {
-            return false;
+            return Ok(false);
         };
         self.progress.inc(1);
-        self.add_row(t, line, cells_start);
-        true
+        self.add_row(t, line, cells_start)?;
+        Ok(true)
     }
 
     fn install(&mut self, t: usize, plan: TablePlan) {
         if self.plans.len() <= t {
             self.plans.resize_with(t + 1, || None);
         }
+        if self.route_key.len() <= t {
+            self.route_key.resize_with(t + 1, Vec::new);
+            self.exact_key.resize(t + 1, false);
+        }
+        // Rows are matched by `--key` where it names the table (modes other
+        // than insert), else by the primary key: one key, one connection.
+        let by_key = (self.opts.mode != Mode::Insert).then(|| self.opts.keys.get(&plan.name)).flatten();
+        self.route_key[t] = match by_key {
+            Some(names) => names.iter().map(|n| plan.index.get(n).copied()).collect::<Option<_>>().unwrap_or_default(),
+            None => plan.pk.clone(),
+        };
+        let dialect = self.opts.enc.dialect;
+        self.exact_key[t] = self.route_key[t].iter().all(|&i| exact_equality(dialect, &plan.columns[i]));
+        if self.opts.jobs > 1 && self.opts.mode != Mode::Insert && !self.exact_key[t] && plan.order_free {
+            cli::verbose(
+                1,
+                format_args!(
+                    "table {}: the database compares its key by more than its bytes (a collation, a \
+                     numeric or time value), so two spellings of one key could hash apart: its rows go \
+                     through one connection",
+                    plan.name
+                ),
+            );
+        }
         self.plan_of.insert(plan.name.clone(), t);
         self.plans[t] = Some(plan);
+    }
+
+    /// The connection a row or delete of table `t` goes to: by a hash of
+    /// its key (`key_cells`, in the order of the table's route key; `None`
+    /// when it does not carry it whole), so the rows and deletes of one key
+    /// keep their stream order on one connection. A table with enforced
+    /// foreign keys goes through one connection: a child row could reach
+    /// its connection before its parent commits on another.
+    fn route(&self, t: usize, line: u64, key_cells: Option<&mut dyn Iterator<Item = &Cell>>) -> Route {
+        let n = self.opts.jobs;
+        let plan = self.plan(t);
+        if n <= 1 || !plan.order_free || self.pinned.contains(&plan.name) {
+            return Route::Part(0);
+        }
+        if self.opts.mode != Mode::Insert && !self.exact_key[t] {
+            return Route::Part(0);
+        }
+        match key_cells {
+            Some(cells) if !self.route_key[t].is_empty() => Route::Part((key_hash(cells) % n as u64) as usize),
+            // --mode insert: a row that does not carry the key meets no
+            // other row, any connection will do (by its line: the same one
+            // again on resume).
+            _ if self.opts.mode == Mode::Insert => Route::Part((line % n as u64) as usize),
+            // It is matched by a key the database side chooses (a unique
+            // key): the table's rows go through one connection from here on.
+            _ => Route::Pin,
+        }
+    }
+
+    /// Sends everything before the current record and pins table `t` to
+    /// the first connection; `pending`: the current record's cells, kept
+    /// out of the batch that is sent and put back at the end of the next.
+    fn pin(&mut self, t: usize, line: u64, pending: usize) -> anyhow::Result<usize> {
+        let cells: Vec<Cell> = self.batch.cells.drain(pending..).collect();
+        self.flush()?;
+        let table = self.plan(t).name.clone();
+        self.pinned.insert(table.clone());
+        self.send(Msg::Pin { table, line })?;
+        let start = self.batch.cells.len();
+        self.batch.cells.extend(cells);
+        Ok(start)
+    }
+
+    /// Whether connection `part` committed input line `line` before this run.
+    fn committed_before(&self, part: usize, line: u64) -> bool {
+        self.part_lines.get(part).is_some_and(|&l| line <= l)
     }
 
     /// The number of a table's plan, asking the database thread for tables
@@ -367,13 +495,39 @@ impl Front {
             *self.batch.dry_rows.entry(t).or_default() += 1;
             return Ok(());
         }
-        self.add_row(t, line, cells_start);
-        Ok(())
+        self.add_row(t, line, cells_start)
     }
 
     /// Adds the row whose cells start at `cells_start` (its columns in
-    /// `self.cols`) to its table's run in the batch.
-    fn add_row(&mut self, t: usize, line: u64, cells_start: usize) {
+    /// `self.cols`) to its table's run in the batch, on its connection.
+    fn add_row(&mut self, t: usize, line: u64, mut cells_start: usize) -> anyhow::Result<()> {
+        let route = if self.opts.jobs <= 1 {
+            Route::Part(0)
+        } else {
+            let row = &self.batch.cells[cells_start..];
+            let cols = &self.cols;
+            let key = &self.route_key[t];
+            if key.iter().all(|k| cols.contains(k)) {
+                // Each key column's cell, in the key's order (rows usually
+                // start with the key: the lookups are short).
+                let mut cells = key.iter().map(|k| &row[cols.iter().position(|c| c == k).unwrap_or_default()]);
+                self.route(t, line, Some(&mut cells))
+            } else {
+                self.route(t, line, None)
+            }
+        };
+        let part = match route {
+            Route::Part(p) => p,
+            Route::Pin => {
+                cells_start = self.pin(t, line, cells_start)?;
+                0
+            }
+        };
+        if self.committed_before(part, line) {
+            // A resumed run: this row's connection committed it already.
+            self.batch.cells.truncate(cells_start);
+            return Ok(());
+        }
         let cells = cells_start..self.batch.cells.len();
         self.push_op(line, cells);
         let op = self.batch.ops.len() - 1;
@@ -396,21 +550,29 @@ impl Front {
         // no foreign key of the table, not even to itself, is enforced. In
         // the other modes the last row of a key wins, so a table's rows keep
         // their order.
+        //
+        // With --jobs, all of this holds per connection: each writes its own
+        // runs in their order, and no key has rows on two connections.
         let regroup = self.plan(t).order_free && !self.batch.has_deletes;
         let any_columns = regroup && self.opts.mode == Mode::Insert;
         let cols = &self.cols;
         let same = |r: &Run| matches!(r, Run::Rows { table, cols: c, .. } if *table == t && c == cols);
         let of_table = |r: &Run| matches!(r, Run::Rows { table, .. } | Run::Delete { table, .. } if *table == t);
-        let found = match self.batch.runs.last() {
-            Some(r) if same(r) => Some(self.batch.runs.len() - 1),
-            _ if any_columns => self.batch.runs.iter().rposition(same),
-            _ if regroup => self.batch.runs.iter().rposition(of_table).filter(|&k| same(&self.batch.runs[k])),
+        if self.batch.runs.len() <= part {
+            self.batch.runs.resize_with(part + 1, Vec::new);
+        }
+        let runs = &mut self.batch.runs[part];
+        let found = match runs.last() {
+            Some(r) if same(r) => Some(runs.len() - 1),
+            _ if any_columns => runs.iter().rposition(same),
+            _ if regroup => runs.iter().rposition(of_table).filter(|&k| same(&runs[k])),
             _ => None,
         };
-        match found.map(|k| &mut self.batch.runs[k]) {
+        match found.map(|k| &mut runs[k]) {
             Some(Run::Rows { ops, .. }) => ops.push(op),
-            _ => self.batch.runs.push(Run::Rows { table: t, cols: self.cols.clone(), ops: vec![op], prepared: None }),
+            _ => runs.push(Run::Rows { table: t, cols: self.cols.clone(), ops: vec![op], prepared: None }),
         }
+        Ok(())
     }
 
     fn push_op(&mut self, line: u64, cells: Range<usize>) {
@@ -462,11 +624,24 @@ impl Front {
         if self.opts.dry_run {
             return Ok(());
         }
+        // Deletes name the primary key: spread by it only where the rows are.
+        let by_pk = self.route_key[t] == self.plan(t).pk;
+        let mut cells = key.iter();
+        let part = match self.route(t, line, by_pk.then_some(&mut cells as &mut dyn Iterator<Item = &Cell>)) {
+            Route::Part(p) => p,
+            Route::Pin => {
+                let at = self.batch.cells.len();
+                self.pin(t, line, at)?
+            }
+        };
+        if self.committed_before(part, line) {
+            return Ok(());
+        }
         let start = self.batch.cells.len();
         self.batch.cells.extend(key);
         self.push_op(line, start..self.batch.cells.len());
         let op = self.batch.ops.len() - 1;
-        self.batch.runs.push(Run::Delete { table: t, op });
+        self.batch.runs_of(part).push(Run::Delete { table: t, op });
         self.batch.has_deletes = true;
         Ok(())
     }
@@ -488,7 +663,7 @@ impl Front {
         self.batch_bytes = 0;
         batch.commit_line = commit_line;
         let mut runs = std::mem::take(&mut batch.runs);
-        for run in &mut runs {
+        for run in runs.iter_mut().flatten() {
             if let Run::Rows { table, cols, ops, prepared } = run {
                 let rows: Vec<&[Cell]> = ops.iter().map(|&k| batch.row(&batch.ops[k])).collect();
                 // A statement that cannot be built (e.g. upsert without a
@@ -496,7 +671,7 @@ impl Front {
                 *prepared = self.opts.preparer.prepare(self.plan(*table), cols, &rows, self.opts.mode).ok().flatten();
             }
         }
-        let all_prepared = runs.iter().all(|r| matches!(r, Run::Rows { prepared: Some(_), .. }));
+        let all_prepared = runs.iter().flatten().all(|r| matches!(r, Run::Rows { prepared: Some(_), .. }));
         batch.runs = runs;
         let mut spare_cells = Vec::new();
         if all_prepared {
@@ -589,4 +764,62 @@ pub(crate) fn key_text(plan: &TablePlan, data: &RowData, line: u64) -> String {
         })
         .collect();
     format!("{} (line {line})", parts.join(", "))
+}
+
+/// Whether two values of `col` are the same key exactly when their cells
+/// are equal: integers and bytes; text in PostgreSQL (`text`, `varchar`:
+/// deterministic collations compare bytes), not in MySQL, whose
+/// collations fold case, accents and trailing spaces, nor CHAR(n); not a
+/// decimal, time or uuid written as text, which has several spellings.
+fn exact_equality(dialect: super::typemap::Dialect, col: &super::typemap::TargetColumn) -> bool {
+    use super::typemap::{Dialect, Kind};
+    match col.kind {
+        Kind::Int { .. } | Kind::Bytes { .. } => true,
+        Kind::Text { .. } => {
+            dialect == Dialect::Postgres && (col.sql_type == "text" || col.sql_type.starts_with("character varying"))
+        }
+        _ => false,
+    }
+}
+
+/// A hash of a key's cells that is the same in every run (resumed runs
+/// route the rows again): FNV-1a over each cell's kind and bytes, then a
+/// finaliser so that the low bits (`% jobs`) are well mixed.
+pub(crate) fn key_hash<'a>(cells: impl Iterator<Item = &'a Cell>) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut eat = |bytes: &[u8]| {
+        for &b in bytes {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+    };
+    for cell in cells {
+        match cell {
+            Cell::Null => eat(&[0]),
+            Cell::Bool(b) => eat(&[1, u8::from(*b)]),
+            Cell::Int(i) => {
+                eat(&[2]);
+                eat(&i.to_le_bytes());
+            }
+            Cell::Float(f) => {
+                eat(&[3]);
+                eat(&f.to_bits().to_le_bytes());
+            }
+            Cell::Text(s) => {
+                eat(&[4]);
+                eat(&(s.len() as u64).to_le_bytes());
+                eat(s.as_bytes());
+            }
+            Cell::Bytes(b) => {
+                eat(&[5]);
+                eat(&(b.len() as u64).to_le_bytes());
+                eat(b);
+            }
+        }
+    }
+    // splitmix64's finaliser.
+    let mut z = h;
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
 }

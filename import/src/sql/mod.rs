@@ -17,6 +17,17 @@
 //! savepoint and written row by row, so the rows it refuses are named (table,
 //! key, column, the database's error) and, with `--reject-file`, set aside
 //! while the rest go in.
+//!
+//! `--jobs N`: the decoding thread puts each row and delete into one of N
+//! shares of the batch by a hash of its key (the key it is matched by), so
+//! the rows of one key keep their order on one connection; the database
+//! thread writes the shares at once on N connections, each in its own
+//! transaction, and starts the next batch when all have committed (batches
+//! keep their order). A table with enforced foreign keys, a key the
+//! database compares by more than its bytes (outside `--mode insert`), or
+//! rows that do not carry the key go through the first connection. With
+//! `--state`, each share commits its connection's own progress row, and a
+//! resumed run skips, per connection, what that connection committed.
 
 pub mod cell;
 mod fastrow;
@@ -39,7 +50,7 @@ use decant_record::shard::{self, Shard};
 use decant_record::{Record, RowData, TableSchema};
 
 use cell::{validate, Cell, EncodeOptions, ZeroDates};
-use front::{Batch, Front, FrontOptions, Msg, Run};
+use front::{Batch, Front, FrontOptions, Msg, Resume, Run};
 use omitted::OmittedValue;
 use typemap::{planned_column, table_ddl, CastRule, DdlOptions, Dialect, TargetColumn};
 
@@ -95,6 +106,14 @@ pub struct SqlImportArgs {
     /// same command continues after the last committed batch.
     #[arg(long, value_name = "FILE")]
     pub state: Option<PathBuf>,
+    /// Writer connections: each batch is spread over N connections by a
+    /// hash of each row's key (one key, one connection, in stream order),
+    /// each share committed on its own. Helps when the server is the bound
+    /// (a big load into a server with cores to spare); tables with enforced
+    /// foreign keys still go through one connection. SQLite has one writer:
+    /// ignored there.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=64))]
+    pub jobs: u64,
     /// The share of a `--shard I/N` export this input is (numbered from 0).
     /// The stream's header says it already; the flag makes the command line
     /// say it too, and must agree with the header. Recorded in the --state
@@ -453,6 +472,12 @@ fn run_import(dialect: Dialect, args: SqlImportArgs) -> anyhow::Result<Outcome> 
 struct Importer<S: Sink> {
     dialect: Dialect,
     sink: S,
+    /// The other writer connections (`--jobs`), opened at the start.
+    helpers: Vec<S>,
+    /// Writer connections the run uses (`--jobs`; 1 for SQLite and a dry run).
+    jobs: usize,
+    /// With `--state`: the last input line each connection committed.
+    part_lines: Vec<u64>,
     args: SqlImportArgs,
     ddl: DdlOptions,
     plans: Vec<TablePlan>,
@@ -831,11 +856,24 @@ impl<S: Sink> Importer<S> {
             let (table, cols) = parse_key(k).map_err(anyhow::Error::msg)?;
             keys.insert(table, cols);
         }
+        let mut jobs = args.jobs as usize;
+        if jobs > 1 && dialect == Dialect::Sqlite {
+            cli::warn(format_args!(
+                "--jobs {jobs} ignored: SQLite takes one writer at a time, rows go through one connection"
+            ));
+            jobs = 1;
+        }
+        if args.dry_run {
+            jobs = 1;
+        }
         Ok(Importer {
             keys,
             ways: HashMap::new(),
             dialect,
             sink,
+            helpers: Vec::new(),
+            jobs,
+            part_lines: vec![0; jobs],
             ddl: DdlOptions { casts, charset: args.charset.clone(), collation: args.collation.clone() },
             args,
             plans: Vec::new(),
@@ -864,6 +902,8 @@ impl<S: Sink> Importer<S> {
                 batch_rows: self.args.batch_rows,
                 dry_run: self.args.dry_run,
                 preparer: self.sink.preparer(),
+                jobs: self.jobs,
+                keys: self.keys.clone(),
             },
             progress,
             tx,
@@ -905,8 +945,26 @@ impl<S: Sink> Importer<S> {
                         let _ = reply.send(None);
                         return Ok(Some(Outcome::Success));
                     }
-                    let resume = self.state.as_ref().map_or(0, |(_, p)| p.line);
+                    self.open_helpers().await?;
+                    let resume = match &self.state {
+                        Some((_, p)) => Resume {
+                            line: self.part_lines.iter().copied().min().unwrap_or(0),
+                            parts: self.part_lines.clone(),
+                            pinned: p.pinned.clone(),
+                        },
+                        None => Resume::default(),
+                    };
                     let _ = reply.send(Some(resume));
+                }
+                Msg::Pin { table, line } => {
+                    cli::verbose(
+                        1,
+                        format_args!(
+                            "table {table}: line {line} does not carry the key the rows are spread over the \
+                             connections by; its rows go through one connection from here on"
+                        ),
+                    );
+                    self.note_state(move |p| p.pinned.push(table)).await?;
                 }
                 Msg::Schema { schema, line, reply } => {
                     let t = self.on_schema(*schema).await.with_context(|| format!("line {line}"))?;
@@ -943,6 +1001,30 @@ impl<S: Sink> Importer<S> {
         Ok(None)
     }
 
+    /// Opens the writer connections after the first (`--jobs`).
+    async fn open_helpers(&mut self) -> anyhow::Result<()> {
+        while self.helpers.len() + 1 < self.jobs {
+            match self.sink.another().await {
+                Ok(Some(h)) => self.helpers.push(h),
+                Ok(None) => break,
+                Err(e) => {
+                    return Err(e.context(format!(
+                    "opening writer connection {} of --jobs {}: lower --jobs (or raise the server's max_connections)",
+                    self.helpers.len() + 2,
+                    self.jobs
+                )))
+                }
+            }
+        }
+        if self.jobs > 1 {
+            cli::verbose(
+                1,
+                format_args!("writing through {} connections (--jobs {})", self.helpers.len() + 1, self.jobs),
+            );
+        }
+        Ok(())
+    }
+
     /// The share this input is (header and `--shard` agreeing), named in
     /// the summary; `--truncate` is refused for a share.
     fn take_share(&mut self, header: Option<Shard>) -> anyhow::Result<Option<Shard>> {
@@ -973,13 +1055,22 @@ impl<S: Sink> Importer<S> {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            self.sink
+            let created = self
+                .sink
                 .exec(&format!(
                     "CREATE TABLE IF NOT EXISTS {} (id VARCHAR(64) NOT NULL PRIMARY KEY, progress TEXT NOT NULL)",
                     self.dialect.quote(state::STATE_TABLE)
                 ))
-                .await
-                .map_err(|e| anyhow::anyhow!("creating the state table {}: {e}", state::STATE_TABLE))?;
+                .await;
+            match created {
+                Ok(_) => {}
+                // PostgreSQL's IF NOT EXISTS is no guard against a concurrent
+                // CREATE (another share starting at the same moment): one of
+                // them fails on the catalog's unique index; the table is there
+                // on the next attempt.
+                Err(_) if attempt < 5 => continue,
+                Err(e) => bail!("creating the state table {}: {e}", state::STATE_TABLE),
+            }
             match self.sink.save_state(&progress.id, &json).await {
                 Ok(()) => return Ok(()),
                 Err(_) if attempt < 5 => continue,
@@ -1056,6 +1147,8 @@ impl<S: Sink> Importer<S> {
                 let progress = match in_db {
                     Some(json) => serde_json::from_str::<state::Progress>(&json).context("the run's state row is damaged")?,
                     None if saved.line == 0 && saved.created.is_empty() && saved.truncated.is_empty() => {
+                        // Nothing committed: no connection's row to read.
+                        let saved = state::Progress { jobs: 0, ..saved };
                         self.register_run(&saved).await?;
                         saved
                     }
@@ -1067,15 +1160,65 @@ impl<S: Sink> Importer<S> {
                         state::STATE_TABLE
                     ),
                 };
+                self.part_lines = self.saved_part_lines(&progress, &path).await?;
                 if !self.args.report.quiet {
-                    cli::warn(format_args!("resuming after input line {} (run {})", progress.line, progress.id));
+                    let min = self.part_lines.iter().copied().min().unwrap_or(0);
+                    cli::warn(format_args!("resuming after input line {min} (run {})", progress.id));
                 }
                 progress
             }
         };
+        let mut progress = progress;
+        if self.jobs > 1 || progress.jobs > 1 {
+            // Every connection's progress row exists from the start, so a
+            // resumed run never mistakes a missing row for "nothing committed".
+            progress.jobs = self.jobs as u64;
+            self.exec_or_fail("BEGIN").await?;
+            for j in 0..self.jobs {
+                let (id, json) = part_state(&progress, j, self.part_lines[j]);
+                self.sink.save_state(&id, &json).await.map_err(|e| anyhow::anyhow!("saving the run's state: {e}"))?;
+            }
+            self.exec_or_fail("COMMIT").await?;
+        }
         file.save(&progress)?;
         self.state = Some((file, progress));
         Ok(false)
+    }
+
+    /// The last line each writer connection of a resumed run committed,
+    /// for this run's `--jobs`: the saved run's connections may have
+    /// stopped at different lines (each commits its share of a batch on
+    /// its own); then the same `--jobs` is needed to tell which rows of
+    /// the batch between them each committed.
+    async fn saved_part_lines(
+        &mut self,
+        progress: &state::Progress,
+        path: &std::path::Path,
+    ) -> anyhow::Result<Vec<u64>> {
+        let mut lines = vec![progress.line];
+        for j in 1..progress.jobs.max(1) as usize {
+            let (id, _) = part_state(progress, j, 0);
+            let sql = format!("SELECT progress FROM {} WHERE id = '{id}'", self.dialect.quote(state::STATE_TABLE));
+            let json = self.sink.query_text(&sql).await.ok().flatten().ok_or_else(|| {
+                anyhow::anyhow!("the target has no progress row {id} in {} for connection {} of run {}: the state is damaged, remove {} to start over", state::STATE_TABLE, j + 1, progress.id, path.display())
+            })?;
+            let part: state::Progress = serde_json::from_str(&json).context("the run's state row is damaged")?;
+            lines.push(part.line);
+        }
+        let (min, max) = (lines.iter().min().copied().unwrap_or(0), lines.iter().max().copied().unwrap_or(0));
+        if lines.len() == self.jobs {
+            return Ok(lines);
+        }
+        if min == max {
+            return Ok(vec![min; self.jobs]);
+        }
+        bail!(
+            "state file {}: the run was started with --jobs {}, and its connections stopped at input lines {min} to {max} \
+             (each commits its share of a batch on its own); rerun with --jobs {} to finish that batch exactly",
+            path.display(),
+            lines.len(),
+            lines.len()
+        )
     }
 
     /// Saves the progress in the database (call inside the batch's transaction).
@@ -1225,6 +1368,15 @@ impl<S: Sink> Importer<S> {
                 .has_foreign_keys(&name)
                 .await
                 .map_err(|e| anyhow::anyhow!("reading the foreign keys of {name}: {e}"))?;
+        if self.jobs > 1 && !plan.order_free && !self.plan_of.contains_key(&name) {
+            cli::verbose(
+                1,
+                format_args!(
+                    "table {name} has enforced foreign keys: its rows go through one connection \
+                     (a child row could otherwise arrive before its parent commits on another)"
+                ),
+            );
+        }
         let idx = match self.plan_of.get(&name) {
             Some(&i) => {
                 self.plans[i] = plan;
@@ -1264,10 +1416,15 @@ impl<S: Sink> Importer<S> {
         self.install_plan(TablePlan::new(table, cols, &pk)).await
     }
 
-    /// Writes a batch in one transaction and commits it with the progress up
-    /// to its `commit_line`; first the rejects found before the database.
+    /// Writes a batch and commits it with the progress up to its
+    /// `commit_line`; first the rejects found before the database. Each
+    /// connection (`--jobs`) writes its share in its own transaction, all
+    /// at once, and the next batch starts when all have committed: rows of
+    /// one key share a connection, so they keep their order within a batch,
+    /// and batches keep theirs. With `--state`, each share commits its
+    /// connection's own progress row with it.
     async fn commit_batch(&mut self, batch: &mut Batch) -> anyhow::Result<()> {
-        let runs = std::mem::take(&mut batch.runs);
+        let shares = std::mem::take(&mut batch.runs);
         for r in std::mem::take(&mut batch.rejects) {
             if let Some(table) = &r.table {
                 self.summary.group(table).rejected += 1;
@@ -1281,56 +1438,68 @@ impl<S: Sink> Importer<S> {
             return Ok(());
         }
         let Some(line) = batch.commit_line else { return Ok(()) };
-        let state_moves = self.state.as_ref().is_some_and(|(_, p)| line > p.line);
+        let jobs = self.helpers.len() + 1;
+        let state_moves = self.state.is_some() && self.part_lines.iter().any(|&l| line > l);
         if batch.ops.is_empty() && !state_moves {
             return Ok(());
+        }
+        // How each table's rows meet existing ones is decided here, on the
+        // first connection, before any transaction starts.
+        for run in shares.iter().flatten() {
+            if let Run::Rows { table, cols, .. } = run {
+                self.written_tables.insert(*table);
+                self.way(*table, cols).await?;
+            }
+        }
+        let mut states: Vec<Option<(String, String)>> = vec![None; jobs];
+        if let Some((_, p)) = &self.state {
+            for (j, s) in states.iter_mut().enumerate() {
+                if line > self.part_lines[j] {
+                    *s = Some(part_state(p, j, line));
+                }
+            }
         }
         let batch = &*batch;
         let began = std::time::Instant::now();
         let rows_before = self.summary.totals().written;
-        self.exec_or_fail("BEGIN").await?;
-        for run in runs {
-            match run {
-                Run::Rows { table, cols, ops, prepared } => {
-                    let ops: Vec<&front::Op> = ops.iter().map(|&k| &batch.ops[k]).collect();
-                    self.write_rows(table, &cols, batch, &ops, prepared).await?;
+        let mut shares = shares.into_iter();
+        let ctx = Shared {
+            dialect: self.dialect,
+            args: &self.args,
+            plans: &self.plans,
+            ways: &self.ways,
+            summary: RefCell::new(&mut self.summary),
+            rejects: RefCell::new(&mut self.rejects),
+        };
+        let writes = std::iter::once(&mut self.sink).chain(self.helpers.iter_mut()).zip(states).map(|(sink, state)| {
+            let runs = shares.next().unwrap_or_default();
+            let ctx = &ctx;
+            async move {
+                if runs.is_empty() && state.is_none() {
+                    return Ok(false);
                 }
-                Run::Delete { table, op } => {
-                    let op = &batch.ops[op];
-                    let plan = self.plans[table].clone();
-                    self.exec_or_fail("SAVEPOINT decant_row").await?;
-                    match self.sink.delete(&plan, batch.row(op)).await {
-                        Ok(n) => {
-                            self.exec_or_fail("RELEASE SAVEPOINT decant_row").await?;
-                            let g = self.summary.group(&plan.name);
-                            if n > 0 {
-                                g.written += 1;
-                            } else {
-                                g.skipped += 1;
-                            }
-                        }
-                        Err(e) => {
-                            self.exec_or_fail("ROLLBACK TO SAVEPOINT decant_row").await?;
-                            self.summary.group(&plan.name).rejected += 1;
-                            self.rejects.reject(
-                                Some(op.line),
-                                &format!("table {}, delete at line {}", plan.name, op.line),
-                                batch.raw_line(op),
-                                &e.message,
-                            )?;
-                        }
-                    }
+                Writer { sink, ctx }.write_share(batch, runs, state).await.map(|()| true)
+            }
+        });
+        // Every share runs to its end (committed or failed), so what --state
+        // records is exactly what is in the target.
+        let results = futures_util::future::join_all(writes).await;
+        let mut failed = None;
+        for (j, r) in results.into_iter().enumerate() {
+            match r {
+                Ok(true) if self.state.is_some() => self.part_lines[j] = self.part_lines[j].max(line),
+                Ok(_) => {}
+                Err(e) => {
+                    failed.get_or_insert(if jobs > 1 { e.context(format!("connection {}", j + 1)) } else { e });
                 }
             }
         }
         if let Some((_, p)) = self.state.as_mut() {
-            p.line = p.line.max(line);
+            p.line = self.part_lines[0];
         }
-        self.save_state_in_db().await?;
-        // Rejects reach the disk before the commit: a crash can repeat a
-        // reject line on resume, never lose one.
-        self.rejects.finish()?;
-        self.exec_or_fail("COMMIT").await?;
+        if let Some(e) = failed {
+            return Err(e);
+        }
         self.save_state_file()?;
         let rows = self.summary.totals().written;
         self.committed = Committed { batches: self.committed.batches + 1, rows, line };
@@ -1345,202 +1514,6 @@ impl<S: Sink> Importer<S> {
                 cli::group_digits(line)
             ),
         );
-        Ok(())
-    }
-
-    /// Writes a run of rows of one table; on failure, row by row to find the culprits.
-    async fn write_rows(
-        &mut self,
-        table: usize,
-        cols: &[usize],
-        batch: &Batch,
-        ops: &[&front::Op],
-        prepared: Option<Prepared>,
-    ) -> anyhow::Result<()> {
-        let plan = self.plans[table].clone();
-        self.written_tables.insert(table);
-        let way = self.way(table, cols).await?;
-        let rows: Vec<&[Cell]> = ops.iter().map(|op| batch.row(op)).collect();
-        let (key, native, omitted) = match &way {
-            Way::Native(native) => {
-                self.exec_or_fail("SAVEPOINT decant_batch").await?;
-                match self.sink.write(native, cols, &rows, self.args.mode, prepared).await {
-                    Ok(w) => {
-                        self.exec_or_fail("RELEASE SAVEPOINT decant_batch").await?;
-                        let g = self.summary.group(&plan.name);
-                        g.written += w.written;
-                        g.skipped += w.skipped;
-                        return Ok(());
-                    }
-                    Err(_) => {
-                        self.exec_or_fail("ROLLBACK TO SAVEPOINT decant_batch").await?;
-                    }
-                }
-                for (op, row) in ops.iter().zip(&rows) {
-                    let row = (!batch.cells_dropped).then_some(*row);
-                    self.write_one(&plan, cols, &way, batch, op, row).await?;
-                }
-                return Ok(());
-            }
-            Way::Lookup { key, native, omitted } => (key, native, omitted),
-        };
-        // Looked up: every row's cells at hand, converted again from their
-        // lines when the batch dropped them (they converted before, so they do now).
-        let enc = EncodeOptions { dialect: self.dialect, zero_dates: self.args.zero_dates };
-        let mut owned: Vec<Vec<Cell>> = Vec::new();
-        if batch.cells_dropped {
-            let mut again_cols = Vec::new();
-            for op in ops {
-                let mut again = Vec::new();
-                let data = match Record::decode(batch.raw_line(op)) {
-                    Ok(Record::Row(r)) => r.data,
-                    _ => RowData::default(),
-                };
-                if let Err(e) = front::encode_row(&plan, data, &enc, false, &mut again_cols, &mut again) {
-                    bail!("line {} no longer converts for table {}: {e}", op.line, plan.name);
-                }
-                owned.push(again);
-            }
-        }
-        let all: Vec<&[Cell]> = if batch.cells_dropped { owned.iter().map(Vec::as_slice).collect() } else { rows };
-        let mut done = vec![false; ops.len()];
-        if let Some(native) = native {
-            // A unique key enforces the rows whose key has no NULL: those in
-            // bulk through the database's own path, the others looked up.
-            let at: Vec<usize> = key.iter().filter_map(|k| cols.iter().position(|c| c == k)).collect();
-            let keyed: Vec<usize> =
-                (0..all.len()).filter(|&i| at.iter().all(|&p| !matches!(all[i][p], Cell::Null))).collect();
-            if !keyed.is_empty() {
-                let some: Vec<&[Cell]> = keyed.iter().map(|&i| all[i]).collect();
-                self.exec_or_fail("SAVEPOINT decant_batch").await?;
-                match self.sink.write(native, cols, &some, self.args.mode, None).await {
-                    Ok(w) => {
-                        self.exec_or_fail("RELEASE SAVEPOINT decant_batch").await?;
-                        let g = self.summary.group(&plan.name);
-                        g.written += w.written;
-                        g.skipped += w.skipped;
-                        for i in keyed {
-                            done[i] = true;
-                        }
-                    }
-                    Err(_) => {
-                        self.exec_or_fail("ROLLBACK TO SAVEPOINT decant_batch").await?;
-                    }
-                }
-            }
-        }
-        let todo: Vec<usize> = (0..ops.len()).filter(|&k| !done[k]).collect();
-        let segments = lookup_segments(&plan, &todo, cols, key, &all);
-        let (mut together, mut alone) = (0, 0);
-        for segment in &segments {
-            if segment.len() > 1 {
-                self.exec_or_fail("SAVEPOINT decant_batch").await?;
-                match self.write_looked_up_together(&plan, cols, key, omitted, &all, segment).await {
-                    Ok(w) => {
-                        self.exec_or_fail("RELEASE SAVEPOINT decant_batch").await?;
-                        let g = self.summary.group(&plan.name);
-                        g.written += w.written;
-                        g.skipped += w.skipped;
-                        together += segment.len();
-                        continue;
-                    }
-                    Err(_) => {
-                        // A row the database refuses, or rows the database
-                        // finds equal that were not byte for byte: this
-                        // segment row by row, before the next one.
-                        self.exec_or_fail("ROLLBACK TO SAVEPOINT decant_batch").await?;
-                        self.exec_or_fail("RELEASE SAVEPOINT decant_batch").await?;
-                    }
-                }
-            }
-            alone += segment.len();
-            for &k in segment {
-                self.write_one(&plan, cols, &way, batch, ops[k], Some(all[k])).await?;
-            }
-        }
-        // Says why an upsert is slow: rows whose key repeats within a
-        // batch, or segments the database refused, go row by row.
-        cli::verbose(
-            1,
-            format_args!(
-                "table {}: {} row(s) matched by key in {} segment(s): {together} together, {alone} row by row",
-                plan.name,
-                todo.len(),
-                segments.len()
-            ),
-        );
-        Ok(())
-    }
-
-    /// Writes one row in its own savepoint; a row the database refuses is
-    /// rejected, named by its line, key and column. `row`: its cells, `None`
-    /// when the batch dropped them (its line is converted again).
-    async fn write_one(
-        &mut self,
-        plan: &TablePlan,
-        cols: &[usize],
-        way: &Way,
-        batch: &Batch,
-        op: &front::Op,
-        row: Option<&[Cell]>,
-    ) -> anyhow::Result<()> {
-        let line = op.line;
-        let raw = batch.raw_line(op);
-        let mut again = Vec::new();
-        let row: &[Cell] = match row {
-            Some(row) => row,
-            None => {
-                // Converted again from its line: it converted before, so it does now.
-                let enc = EncodeOptions { dialect: self.dialect, zero_dates: self.args.zero_dates };
-                let data = match Record::decode(raw) {
-                    Ok(Record::Row(r)) => r.data,
-                    _ => RowData::default(),
-                };
-                let mut again_cols = Vec::new();
-                if let Err(e) = front::encode_row(plan, data, &enc, false, &mut again_cols, &mut again) {
-                    bail!("line {line} no longer converts for table {}: {e}", plan.name);
-                }
-                &again
-            }
-        };
-        self.exec_or_fail("SAVEPOINT decant_row").await?;
-        let one = match way {
-            Way::Native(native) => {
-                self.sink.write(native, cols, std::slice::from_ref(&row), self.args.mode, None).await
-            }
-            Way::Lookup { key, omitted, .. } => self.write_looked_up(plan, cols, key, omitted, row).await,
-        };
-        match one {
-            Ok(w) => {
-                self.exec_or_fail("RELEASE SAVEPOINT decant_row").await?;
-                let g = self.summary.group(&plan.name);
-                g.written += w.written;
-                g.skipped += w.skipped;
-            }
-            Err(e) => {
-                self.exec_or_fail("ROLLBACK TO SAVEPOINT decant_row").await?;
-                self.summary.group(&plan.name).rejected += 1;
-                let column = e.column.clone().or_else(|| {
-                    cols.iter()
-                        .zip(row.iter())
-                        .find(|(i, c)| validate(c, &plan.columns[**i], self.dialect).is_err())
-                        .map(|(i, _)| plan.columns[*i].name.clone())
-                });
-                let data: RowData = match Record::decode(raw) {
-                    Ok(Record::Row(r)) => r.data,
-                    _ => RowData::default(),
-                };
-                let mut what = format!("table {}, key {}", plan.name, front::key_text(plan, &data, line));
-                if let Some(c) = column {
-                    what.push_str(&format!(", column {c:?}"));
-                }
-                if !self.rejects.is_enabled() {
-                    // The transaction is abandoned; earlier batches stay committed.
-                    let _ = self.sink.exec("ROLLBACK").await;
-                }
-                self.rejects.reject(Some(line), &what, raw, &e.message)?;
-            }
-        }
         Ok(())
     }
 
@@ -1743,6 +1716,383 @@ impl<S: Sink> Importer<S> {
         Ok(Ok(out))
     }
 
+    /// After the data: indexes, unique keys, foreign keys, identity sequences.
+    async fn finish(&mut self) -> anyhow::Result<()> {
+        if self.args.dry_run {
+            return Ok(());
+        }
+        let mut failures = Vec::new();
+        // Index builds and foreign-key checks of different tables run on two
+        // connections at once: each is a scan (and sort) of one table, and
+        // the server has a core to spare for the other. Without a second
+        // connection (SQLite, or it cannot be opened) they run one by one.
+        // With --jobs the writer connections do this work as well.
+        let mut helpers = std::mem::take(&mut self.helpers);
+        if helpers.is_empty() && !(self.deferred_indexes.is_empty() && self.deferred_fks.is_empty()) {
+            match self.sink.another().await {
+                Ok(h) => helpers.extend(h),
+                Err(e) => {
+                    cli::warn(format_args!("no second connection for the indexes ({e}); building them one by one"))
+                }
+            }
+        }
+        let queue = RefCell::new(std::mem::take(&mut self.deferred_indexes).into_iter().collect::<VecDeque<_>>());
+        let (mine, theirs) = tokio::join!(
+            build_indexes(&mut self.sink, &queue),
+            futures_util::future::join_all(helpers.iter_mut().map(|h| build_indexes(h, &queue)))
+        );
+        failures.extend(mine.into_iter().chain(theirs.into_iter().flatten()));
+
+        let mut checks = VecDeque::new();
+        for (sql, table, fk) in std::mem::take(&mut self.deferred_fks) {
+            // MySQL validates a new foreign key by copying the whole table;
+            // added without checks it is a metadata change, and one anti-join
+            // per key checks the rows instead.
+            let unchecked = self.dialect == Dialect::MySql;
+            if unchecked {
+                self.exec_or_fail("SET foreign_key_checks = 0").await?;
+            }
+            let added = self.sink.exec(&sql).await;
+            if unchecked {
+                self.exec_or_fail("SET foreign_key_checks = 1").await?;
+            }
+            match added {
+                Err(e) if !is_already_exists(&e.message) => failures.push(format!("{sql}: {e}")),
+                Err(_) => {}
+                Ok(_) if unchecked => {
+                    let q = |s: &str| self.dialect.quote(s);
+                    let not_null: Vec<String> = fk.columns.iter().map(|c| format!("c.{} IS NOT NULL", q(c))).collect();
+                    let joins: Vec<String> = fk
+                        .columns
+                        .iter()
+                        .zip(&fk.ref_columns)
+                        .map(|(c, r)| format!("p.{} = c.{}", q(r), q(c)))
+                        .collect();
+                    let check = format!(
+                        "SELECT CAST(COUNT(*) AS CHAR) FROM {} c WHERE {} AND NOT EXISTS (SELECT 1 FROM {} p WHERE {})",
+                        self.dialect.quote_table(&table),
+                        not_null.join(" AND "),
+                        self.dialect.quote_table(&fk.ref_table),
+                        joins.join(" AND ")
+                    );
+                    checks.push_back(FkCheck { sql: check, table, fk });
+                }
+                Ok(_) => {}
+            }
+        }
+        let checks = RefCell::new(checks);
+        let (mine, theirs) = tokio::join!(
+            check_fks(&mut self.sink, &checks),
+            futures_util::future::join_all(helpers.iter_mut().map(|h| check_fks(h, &checks)))
+        );
+        failures.extend(mine.into_iter().chain(theirs.into_iter().flatten()));
+        drop(helpers);
+        let mut tables: Vec<usize> = self.written_tables.iter().copied().collect();
+        tables.sort_unstable();
+        for t in tables {
+            let plan = self.plans[t].clone();
+            if plan.columns.iter().any(|c| c.identity) {
+                if let Err(e) = self.sink.reset_identity(&plan).await {
+                    failures.push(format!("resetting the identity sequence of {}: {e}", plan.name));
+                }
+            }
+        }
+        if !failures.is_empty() {
+            bail!(
+                "the data is loaded, but {} statement(s) after it failed:\n  {}",
+                failures.len(),
+                failures.join("\n  ")
+            );
+        }
+        if let Some((file, mut p)) = self.state.take() {
+            p.finished = true;
+            let sql = format!(
+                "DELETE FROM {} WHERE id = '{}' OR id LIKE '{}-%'",
+                self.dialect.quote(state::STATE_TABLE),
+                p.id,
+                p.id
+            );
+            self.sink.exec(&sql).await.map_err(|e| anyhow::anyhow!("clearing the run's state: {e}"))?;
+            self.drop_state_table_if_unused().await;
+            file.save(&p)?;
+        }
+        Ok(())
+    }
+}
+
+/// What the connections writing one batch share (`--jobs`): read-only
+/// plans, and the summary and reject file each updates between its awaits.
+struct Shared<'a> {
+    dialect: Dialect,
+    args: &'a SqlImportArgs,
+    plans: &'a [TablePlan],
+    ways: &'a HashMap<(usize, Vec<usize>), Way>,
+    summary: RefCell<&'a mut Summary>,
+    rejects: RefCell<&'a mut Rejects>,
+}
+
+impl Shared<'_> {
+    fn count(&self, table: &str, w: Written) {
+        let mut summary = self.summary.borrow_mut();
+        let g = summary.group(table);
+        g.written += w.written;
+        g.skipped += w.skipped;
+    }
+}
+
+/// One connection writing its share of a batch in its own transaction.
+struct Writer<'a, 'b, S: Sink> {
+    sink: &'a mut S,
+    ctx: &'a Shared<'b>,
+}
+
+impl<S: Sink> Writer<'_, '_, S> {
+    async fn exec_or_fail(&mut self, sql: &str) -> anyhow::Result<u64> {
+        self.sink.exec(sql).await.map_err(|e| anyhow::anyhow!("{e} (in: {})", first_words(sql)))
+    }
+
+    /// Writes `runs` (this connection's share of `batch`) in one
+    /// transaction and commits it with `state` (the progress row's id and
+    /// JSON, with `--state`).
+    async fn write_share(
+        &mut self,
+        batch: &Batch,
+        runs: Vec<Run>,
+        state: Option<(String, String)>,
+    ) -> anyhow::Result<()> {
+        self.exec_or_fail("BEGIN").await?;
+        for run in runs {
+            match run {
+                Run::Rows { table, cols, ops, prepared } => {
+                    let ops: Vec<&front::Op> = ops.iter().map(|&k| &batch.ops[k]).collect();
+                    self.write_rows(table, &cols, batch, &ops, prepared).await?;
+                }
+                Run::Delete { table, op } => {
+                    let op = &batch.ops[op];
+                    let ctx = self.ctx;
+                    let plan = &ctx.plans[table];
+                    self.exec_or_fail("SAVEPOINT decant_row").await?;
+                    match self.sink.delete(plan, batch.row(op)).await {
+                        Ok(n) => {
+                            self.exec_or_fail("RELEASE SAVEPOINT decant_row").await?;
+                            let done = if n > 0 {
+                                Written { written: 1, skipped: 0 }
+                            } else {
+                                Written { written: 0, skipped: 1 }
+                            };
+                            self.ctx.count(&plan.name, done);
+                        }
+                        Err(e) => {
+                            self.exec_or_fail("ROLLBACK TO SAVEPOINT decant_row").await?;
+                            self.ctx.summary.borrow_mut().group(&plan.name).rejected += 1;
+                            self.ctx.rejects.borrow_mut().reject(
+                                Some(op.line),
+                                &format!("table {}, delete at line {}", plan.name, op.line),
+                                batch.raw_line(op),
+                                &e.message,
+                            )?;
+                        }
+                    }
+                }
+            }
+        }
+        if let Some((id, json)) = state {
+            self.sink.save_state(&id, &json).await.map_err(|e| anyhow::anyhow!("saving the run's state: {e}"))?;
+        }
+        // Rejects reach the disk before the commit: a crash can repeat a
+        // reject line on resume, never lose one.
+        self.ctx.rejects.borrow_mut().finish()?;
+        self.exec_or_fail("COMMIT").await?;
+        Ok(())
+    }
+
+    /// Writes a run of rows of one table; on failure, row by row to find the culprits.
+    async fn write_rows(
+        &mut self,
+        table: usize,
+        cols: &[usize],
+        batch: &Batch,
+        ops: &[&front::Op],
+        prepared: Option<Prepared>,
+    ) -> anyhow::Result<()> {
+        let plan = self.ctx.plans[table].clone();
+        let way = self.ctx.ways.get(&(table, cols.to_vec())).cloned().context("no way chosen for the rows")?;
+        let rows: Vec<&[Cell]> = ops.iter().map(|op| batch.row(op)).collect();
+        let (key, native, omitted) = match &way {
+            Way::Native(native) => {
+                self.exec_or_fail("SAVEPOINT decant_batch").await?;
+                match self.sink.write(native, cols, &rows, self.ctx.args.mode, prepared).await {
+                    Ok(w) => {
+                        self.exec_or_fail("RELEASE SAVEPOINT decant_batch").await?;
+                        self.ctx.count(&plan.name, w);
+                        return Ok(());
+                    }
+                    Err(_) => {
+                        self.exec_or_fail("ROLLBACK TO SAVEPOINT decant_batch").await?;
+                    }
+                }
+                for (op, row) in ops.iter().zip(&rows) {
+                    let row = (!batch.cells_dropped).then_some(*row);
+                    self.write_one(&plan, cols, &way, batch, op, row).await?;
+                }
+                return Ok(());
+            }
+            Way::Lookup { key, native, omitted } => (key, native, omitted),
+        };
+        // Looked up: every row's cells at hand, converted again from their
+        // lines when the batch dropped them (they converted before, so they do now).
+        let enc = EncodeOptions { dialect: self.ctx.dialect, zero_dates: self.ctx.args.zero_dates };
+        let mut owned: Vec<Vec<Cell>> = Vec::new();
+        if batch.cells_dropped {
+            let mut again_cols = Vec::new();
+            for op in ops {
+                let mut again = Vec::new();
+                let data = match Record::decode(batch.raw_line(op)) {
+                    Ok(Record::Row(r)) => r.data,
+                    _ => RowData::default(),
+                };
+                if let Err(e) = front::encode_row(&plan, data, &enc, false, &mut again_cols, &mut again) {
+                    bail!("line {} no longer converts for table {}: {e}", op.line, plan.name);
+                }
+                owned.push(again);
+            }
+        }
+        let all: Vec<&[Cell]> = if batch.cells_dropped { owned.iter().map(Vec::as_slice).collect() } else { rows };
+        let mut done = vec![false; ops.len()];
+        if let Some(native) = native {
+            // A unique key enforces the rows whose key has no NULL: those in
+            // bulk through the database's own path, the others looked up.
+            let at: Vec<usize> = key.iter().filter_map(|k| cols.iter().position(|c| c == k)).collect();
+            let keyed: Vec<usize> =
+                (0..all.len()).filter(|&i| at.iter().all(|&p| !matches!(all[i][p], Cell::Null))).collect();
+            if !keyed.is_empty() {
+                let some: Vec<&[Cell]> = keyed.iter().map(|&i| all[i]).collect();
+                self.exec_or_fail("SAVEPOINT decant_batch").await?;
+                match self.sink.write(native, cols, &some, self.ctx.args.mode, None).await {
+                    Ok(w) => {
+                        self.exec_or_fail("RELEASE SAVEPOINT decant_batch").await?;
+                        self.ctx.count(&plan.name, w);
+                        for i in keyed {
+                            done[i] = true;
+                        }
+                    }
+                    Err(_) => {
+                        self.exec_or_fail("ROLLBACK TO SAVEPOINT decant_batch").await?;
+                    }
+                }
+            }
+        }
+        let todo: Vec<usize> = (0..ops.len()).filter(|&k| !done[k]).collect();
+        let segments = lookup_segments(&plan, &todo, cols, key, &all);
+        let (mut together, mut alone) = (0, 0);
+        for segment in &segments {
+            if segment.len() > 1 {
+                self.exec_or_fail("SAVEPOINT decant_batch").await?;
+                match self.write_looked_up_together(&plan, cols, key, omitted, &all, segment).await {
+                    Ok(w) => {
+                        self.exec_or_fail("RELEASE SAVEPOINT decant_batch").await?;
+                        self.ctx.count(&plan.name, w);
+                        together += segment.len();
+                        continue;
+                    }
+                    Err(_) => {
+                        // A row the database refuses, or rows the database
+                        // finds equal that were not byte for byte: this
+                        // segment row by row, before the next one.
+                        self.exec_or_fail("ROLLBACK TO SAVEPOINT decant_batch").await?;
+                        self.exec_or_fail("RELEASE SAVEPOINT decant_batch").await?;
+                    }
+                }
+            }
+            alone += segment.len();
+            for &k in segment {
+                self.write_one(&plan, cols, &way, batch, ops[k], Some(all[k])).await?;
+            }
+        }
+        // Says why an upsert is slow: rows whose key repeats within a
+        // batch, or segments the database refused, go row by row.
+        cli::verbose(
+            1,
+            format_args!(
+                "table {}: {} row(s) matched by key in {} segment(s): {together} together, {alone} row by row",
+                plan.name,
+                todo.len(),
+                segments.len()
+            ),
+        );
+        Ok(())
+    }
+
+    /// Writes one row in its own savepoint; a row the database refuses is
+    /// rejected, named by its line, key and column. `row`: its cells, `None`
+    /// when the batch dropped them (its line is converted again).
+    async fn write_one(
+        &mut self,
+        plan: &TablePlan,
+        cols: &[usize],
+        way: &Way,
+        batch: &Batch,
+        op: &front::Op,
+        row: Option<&[Cell]>,
+    ) -> anyhow::Result<()> {
+        let line = op.line;
+        let raw = batch.raw_line(op);
+        let mut again = Vec::new();
+        let row: &[Cell] = match row {
+            Some(row) => row,
+            None => {
+                // Converted again from its line: it converted before, so it does now.
+                let enc = EncodeOptions { dialect: self.ctx.dialect, zero_dates: self.ctx.args.zero_dates };
+                let data = match Record::decode(raw) {
+                    Ok(Record::Row(r)) => r.data,
+                    _ => RowData::default(),
+                };
+                let mut again_cols = Vec::new();
+                if let Err(e) = front::encode_row(plan, data, &enc, false, &mut again_cols, &mut again) {
+                    bail!("line {line} no longer converts for table {}: {e}", plan.name);
+                }
+                &again
+            }
+        };
+        self.exec_or_fail("SAVEPOINT decant_row").await?;
+        let one = match way {
+            Way::Native(native) => {
+                self.sink.write(native, cols, std::slice::from_ref(&row), self.ctx.args.mode, None).await
+            }
+            Way::Lookup { key, omitted, .. } => self.write_looked_up(plan, cols, key, omitted, row).await,
+        };
+        match one {
+            Ok(w) => {
+                self.exec_or_fail("RELEASE SAVEPOINT decant_row").await?;
+                self.ctx.count(&plan.name, w);
+            }
+            Err(e) => {
+                self.exec_or_fail("ROLLBACK TO SAVEPOINT decant_row").await?;
+                self.ctx.summary.borrow_mut().group(&plan.name).rejected += 1;
+                let column = e.column.clone().or_else(|| {
+                    cols.iter()
+                        .zip(row.iter())
+                        .find(|(i, c)| validate(c, &plan.columns[**i], self.ctx.dialect).is_err())
+                        .map(|(i, _)| plan.columns[*i].name.clone())
+                });
+                let data: RowData = match Record::decode(raw) {
+                    Ok(Record::Row(r)) => r.data,
+                    _ => RowData::default(),
+                };
+                let mut what = format!("table {}, key {}", plan.name, front::key_text(plan, &data, line));
+                if let Some(c) = column {
+                    what.push_str(&format!(", column {c:?}"));
+                }
+                if !self.ctx.rejects.borrow().is_enabled() {
+                    // The transaction is abandoned; earlier batches stay committed.
+                    let _ = self.sink.exec("ROLLBACK").await;
+                }
+                self.ctx.rejects.borrow_mut().reject(Some(line), &what, raw, &e.message)?;
+            }
+        }
+        Ok(())
+    }
+
     /// Writes one row matched by `key` (NULL-safe) instead of a key the
     /// database enforces: looks it up, then skips, updates, or deletes and
     /// inserts it as the mode says.
@@ -1754,7 +2104,7 @@ impl<S: Sink> Importer<S> {
         omitted: &[(usize, String)],
         row: &'a [Cell],
     ) -> Result<Written, DbError> {
-        let d = self.dialect;
+        let d = self.ctx.dialect;
         let table = d.quote_table(&plan.name);
         let cond = key_condition(d, plan, cols, key, omitted, row);
         let mut query = vec![Piece::Sql(format!("SELECT 1 FROM {table} WHERE "))];
@@ -1766,7 +2116,7 @@ impl<S: Sink> Importer<S> {
             head.extend(cond.iter().cloned());
             head
         };
-        match (self.args.mode, exists) {
+        match (self.ctx.args.mode, exists) {
             (Mode::SkipExisting, true) => return Ok(Written { written: 0, skipped: 1 }),
             (Mode::Upsert, true) => {
                 if let Some(set) = update_head(d, plan, cols, key, row) {
@@ -1802,8 +2152,8 @@ impl<S: Sink> Importer<S> {
         rows: &[&[Cell]],
         segment: &[usize],
     ) -> Result<Written, DbError> {
-        let d = self.dialect;
-        let mode = self.args.mode;
+        let d = self.ctx.dialect;
+        let mode = self.ctx.args.mode;
         let table = d.quote_table(&plan.name);
         let budget = match self.sink.preparer() {
             Preparer::MySql { max_statement } => max_statement.min(LOOKUP_BYTES),
@@ -1858,105 +2208,18 @@ impl<S: Sink> Importer<S> {
         let skipped = if mode == Mode::SkipExisting { found.iter().filter(|f| **f).count() as u64 } else { 0 };
         Ok(Written { written: segment.len() as u64 - skipped, skipped })
     }
+}
 
-    /// After the data: indexes, unique keys, foreign keys, identity sequences.
-    async fn finish(&mut self) -> anyhow::Result<()> {
-        if self.args.dry_run {
-            return Ok(());
-        }
-        let mut failures = Vec::new();
-        // Index builds and foreign-key checks of different tables run on two
-        // connections at once: each is a scan (and sort) of one table, and
-        // the server has a core to spare for the other. Without a second
-        // connection (SQLite, or it cannot be opened) they run one by one.
-        let mut helper = match self.sink.another().await {
-            Ok(h) => h,
-            Err(e) => {
-                cli::warn(format_args!("no second connection for the indexes ({e}); building them one by one"));
-                None
-            }
-        };
-        let queue = RefCell::new(std::mem::take(&mut self.deferred_indexes).into_iter().collect::<VecDeque<_>>());
-        let (mine, theirs) = tokio::join!(build_indexes(&mut self.sink, &queue), async {
-            match helper.as_mut() {
-                Some(h) => build_indexes(h, &queue).await,
-                None => Vec::new(),
-            }
-        });
-        failures.extend(mine.into_iter().chain(theirs));
-
-        let mut checks = VecDeque::new();
-        for (sql, table, fk) in std::mem::take(&mut self.deferred_fks) {
-            // MySQL validates a new foreign key by copying the whole table;
-            // added without checks it is a metadata change, and one anti-join
-            // per key checks the rows instead.
-            let unchecked = self.dialect == Dialect::MySql;
-            if unchecked {
-                self.exec_or_fail("SET foreign_key_checks = 0").await?;
-            }
-            let added = self.sink.exec(&sql).await;
-            if unchecked {
-                self.exec_or_fail("SET foreign_key_checks = 1").await?;
-            }
-            match added {
-                Err(e) if !is_already_exists(&e.message) => failures.push(format!("{sql}: {e}")),
-                Err(_) => {}
-                Ok(_) if unchecked => {
-                    let q = |s: &str| self.dialect.quote(s);
-                    let not_null: Vec<String> = fk.columns.iter().map(|c| format!("c.{} IS NOT NULL", q(c))).collect();
-                    let joins: Vec<String> = fk
-                        .columns
-                        .iter()
-                        .zip(&fk.ref_columns)
-                        .map(|(c, r)| format!("p.{} = c.{}", q(r), q(c)))
-                        .collect();
-                    let check = format!(
-                        "SELECT CAST(COUNT(*) AS CHAR) FROM {} c WHERE {} AND NOT EXISTS (SELECT 1 FROM {} p WHERE {})",
-                        self.dialect.quote_table(&table),
-                        not_null.join(" AND "),
-                        self.dialect.quote_table(&fk.ref_table),
-                        joins.join(" AND ")
-                    );
-                    checks.push_back(FkCheck { sql: check, table, fk });
-                }
-                Ok(_) => {}
-            }
-        }
-        let checks = RefCell::new(checks);
-        let (mine, theirs) = tokio::join!(check_fks(&mut self.sink, &checks), async {
-            match helper.as_mut() {
-                Some(h) => check_fks(h, &checks).await,
-                None => Vec::new(),
-            }
-        });
-        failures.extend(mine.into_iter().chain(theirs));
-        drop(helper);
-        let mut tables: Vec<usize> = self.written_tables.iter().copied().collect();
-        tables.sort_unstable();
-        for t in tables {
-            let plan = self.plans[t].clone();
-            if plan.columns.iter().any(|c| c.identity) {
-                if let Err(e) = self.sink.reset_identity(&plan).await {
-                    failures.push(format!("resetting the identity sequence of {}: {e}", plan.name));
-                }
-            }
-        }
-        if !failures.is_empty() {
-            bail!(
-                "the data is loaded, but {} statement(s) after it failed:\n  {}",
-                failures.len(),
-                failures.join("\n  ")
-            );
-        }
-        if let Some((file, mut p)) = self.state.take() {
-            p.finished = true;
-            let sql = format!("DELETE FROM {} WHERE id = '{}'", self.dialect.quote(state::STATE_TABLE), p.id);
-            self.sink.exec(&sql).await.map_err(|e| anyhow::anyhow!("clearing the run's state: {e}"))?;
-            self.drop_state_table_if_unused().await;
-            file.save(&p)?;
-        }
-        Ok(())
-    }
+/// The progress row of writer connection `j` (`--jobs`) holding `line`:
+/// its id and JSON. The first connection's is the run's own row (tables
+/// created and truncated, …); the others' are `ID-J` and hold their line.
+fn part_state(p: &state::Progress, j: usize, line: u64) -> (String, String) {
+    let part = if j == 0 {
+        state::Progress { line, ..p.clone() }
+    } else {
+        state::Progress { id: format!("{}-{j}", p.id), line, ..Default::default() }
+    };
+    (part.id.clone(), serde_json::to_string(&part).unwrap_or_default())
 }
 
 /// Builds the queued tables' indexes until the queue is empty (shared with

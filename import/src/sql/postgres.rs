@@ -86,6 +86,61 @@ impl PgSink {
         }
     }
 
+    /// Copies the rows into the staging table and merges them as `mode` says.
+    #[allow(clippy::too_many_arguments)]
+    async fn merge(
+        &mut self,
+        plan: &TablePlan,
+        cols: &[usize],
+        mode: Mode,
+        col_list: &str,
+        stage: &str,
+        data: &[u8],
+        n: u64,
+    ) -> Result<Written, DbError> {
+        let table = D.quote_table(&plan.name);
+        let stage_q = D.quote(stage);
+        self.copy_into(&stage_q, col_list, data, n as usize).await?;
+        let pk: Vec<String> = plan.pk.iter().map(|&i| D.quote(&plan.columns[i].name)).collect();
+        let written = match mode {
+            Mode::SkipExisting => {
+                let sql =
+                    format!("INSERT INTO {table} ({col_list}) SELECT {col_list} FROM {stage_q} ON CONFLICT DO NOTHING");
+                self.exec(&sql).await?
+            }
+            Mode::Upsert => {
+                let updates: Vec<String> = cols
+                    .iter()
+                    .filter(|i| !plan.pk.contains(i))
+                    .map(|&i| {
+                        let c = D.quote(&plan.columns[i].name);
+                        format!("{c} = EXCLUDED.{c}")
+                    })
+                    .collect();
+                let action = if updates.is_empty() {
+                    "DO NOTHING".to_owned()
+                } else {
+                    format!("DO UPDATE SET {}", updates.join(", "))
+                };
+                let sql = format!(
+                    "INSERT INTO {table} ({col_list}) SELECT {col_list} FROM {stage_q} ON CONFLICT ({}) {action}",
+                    pk.join(", ")
+                );
+                self.exec(&sql).await?;
+                n
+            }
+            Mode::Replace => {
+                let cond: Vec<String> = pk.iter().map(|c| format!("{table}.{c} = s.{c}")).collect();
+                self.exec(&format!("DELETE FROM {table} USING {stage_q} s WHERE {}", cond.join(" AND "))).await?;
+                self.exec(&format!("INSERT INTO {table} ({col_list}) SELECT {col_list} FROM {stage_q}")).await?;
+                n
+            }
+            Mode::Insert => unreachable!("handled above"),
+        };
+        self.exec(&format!("TRUNCATE {stage_q}")).await?;
+        Ok(Written { written, skipped: n - written.min(n) })
+    }
+
     async fn stage(&mut self, plan: &TablePlan, cols: &[usize], col_list: &str) -> Result<String, DbError> {
         let key = (plan.name.clone(), cols.to_vec());
         if let Some(s) = self.stages.get(&key) {
@@ -242,47 +297,17 @@ impl Sink for PgSink {
                 column: None,
             });
         }
+        let fresh = !self.stages.contains_key(&(plan.name.clone(), cols.to_vec()));
         let stage = self.stage(plan, cols, &col_list).await?;
-        let stage_q = D.quote(&stage);
-        self.copy_into(&stage_q, &col_list, &data, rows.len()).await?;
-        let pk: Vec<String> = plan.pk.iter().map(|&i| D.quote(&plan.columns[i].name)).collect();
-        let written = match mode {
-            Mode::SkipExisting => {
-                let sql =
-                    format!("INSERT INTO {table} ({col_list}) SELECT {col_list} FROM {stage_q} ON CONFLICT DO NOTHING");
-                self.exec(&sql).await?
-            }
-            Mode::Upsert => {
-                let updates: Vec<String> = cols
-                    .iter()
-                    .filter(|i| !plan.pk.contains(i))
-                    .map(|&i| {
-                        let c = D.quote(&plan.columns[i].name);
-                        format!("{c} = EXCLUDED.{c}")
-                    })
-                    .collect();
-                let action = if updates.is_empty() {
-                    "DO NOTHING".to_owned()
-                } else {
-                    format!("DO UPDATE SET {}", updates.join(", "))
-                };
-                let sql = format!(
-                    "INSERT INTO {table} ({col_list}) SELECT {col_list} FROM {stage_q} ON CONFLICT ({}) {action}",
-                    pk.join(", ")
-                );
-                self.exec(&sql).await?;
-                n
-            }
-            Mode::Replace => {
-                let cond: Vec<String> = pk.iter().map(|c| format!("{table}.{c} = s.{c}")).collect();
-                self.exec(&format!("DELETE FROM {table} USING {stage_q} s WHERE {}", cond.join(" AND "))).await?;
-                self.exec(&format!("INSERT INTO {table} ({col_list}) SELECT {col_list} FROM {stage_q}")).await?;
-                n
-            }
-            Mode::Insert => unreachable!("handled above"),
-        };
-        self.exec(&format!("TRUNCATE {stage_q}")).await?;
-        Ok(Written { written, skipped: n - written.min(n) })
+        let merged = self.merge(plan, cols, mode, &col_list, &stage, &data, n).await;
+        if merged.is_err() && fresh {
+            // The caller rolls back to the savepoint around this write, and
+            // with it the CREATE of the staging table: forget it, or every
+            // later write of these columns (the rows one by one) fails on a
+            // table that does not exist.
+            self.stages.remove(&(plan.name.clone(), cols.to_vec()));
+        }
+        merged
     }
 
     async fn has_foreign_keys(&mut self, table: &str) -> Result<bool, DbError> {

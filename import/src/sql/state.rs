@@ -38,10 +38,24 @@ pub struct Progress {
     /// The run finished.
     #[serde(default)]
     pub finished: bool,
+    /// Writer connections (`--jobs`) when more than one: each commits its
+    /// share of a batch with its own progress row (`ID-J` in the table,
+    /// the run's own row for the first), so they may stop at different lines.
+    #[serde(default, skip_serializing_if = "is_one")]
+    pub jobs: u64,
+    /// Tables whose rows go through the first connection from some line on
+    /// (a row that did not carry the key the rows are spread by): resumed
+    /// runs route the rows as the first did.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pinned: Vec<String>,
     /// The share of a `--shard i/N` job this run imports (absent: the whole
     /// job): a state file is resumed only by a run of the same share.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shard: Option<decant_record::shard::Shard>,
+}
+
+fn is_one(n: &u64) -> bool {
+    *n <= 1
 }
 
 /// The state file.
