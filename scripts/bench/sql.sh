@@ -15,6 +15,8 @@
 #
 #   scripts/bench.sh sql                   # scale 1, 3 runs each (medians)
 #   SCALE=0.1 RUNS=1 scripts/bench.sh sql
+#   IMPORT_JOBS=1 …                         # the importers' --jobs (default 2: one
+#                                           # writer connection per core here)
 # Servers are throwaway MariaDB / PostgreSQL instances on free ports in a temp
 # dir, with fsync off (PostgreSQL: fsync=off, synchronous_commit=off;
 # MariaDB: innodb-flush-log-at-trx-commit=2): fast, not durable.
@@ -24,6 +26,7 @@ set -euo pipefail
 bench_init sql
 SCALE=${SCALE:-1}
 RUNS=${RUNS:-3}
+IMPORT_JOBS=${IMPORT_JOBS:-2}
 
 [ -x /usr/bin/time ] || apt-get install -y time >/dev/null
 need_mariadb
@@ -68,12 +71,12 @@ check() { [ "$2" = "$ROWS" ] || { echo "bench/sql: $1 loaded $2 of $ROWS rows" >
 for i in $(seq "$RUNS"); do
   echo "== run $i/$RUNS" >&2
   pgq -d postgres -c "DROP DATABASE IF EXISTS t1" -c "CREATE DATABASE t1"
-  timed pg_import "$BIN/pg-import" --url "$PGURL/t1" -i "$WORK/reline.ndjson" --create-tables --zero-dates null --quiet
+  timed pg_import "$BIN/pg-import" --url "$PGURL/t1" -i "$WORK/reline.ndjson" --create-tables --zero-dates null --jobs "$IMPORT_JOBS" --quiet
   cpu pg_import -
   check pg-import "$(count_pg t1)"
   myq -e "DROP DATABASE IF EXISTS t2; CREATE DATABASE t2 CHARACTER SET utf8mb4"
   S0=$(mycpu)
-  timed mysql_import "$BIN/mysql-import" --url "$MYURL/t2" -i "$WORK/reline.ndjson" --create-tables --quiet
+  timed mysql_import "$BIN/mysql-import" --url "$MYURL/t2" -i "$WORK/reline.ndjson" --create-tables --jobs "$IMPORT_JOBS" --quiet
   cpu mysql_import "$S0"
   check mysql-import "$(count_my t2)"
   rm -f "$WORK/t3.db" && sqlite3 "$WORK/t3.db" 'VACUUM'
@@ -81,13 +84,13 @@ for i in $(seq "$RUNS"); do
   cpu sqlite_import -
   pgq -d postgres -c "DROP DATABASE IF EXISTS t4" -c "CREATE DATABASE t4"
   timed my_to_pg sh -c "/usr/bin/time -f '%U %S' -o '$WORK/stage.export' '$BIN/mysql-export' --url '$MYURL/reline' --quiet |
-    /usr/bin/time -f '%U %S' -o '$WORK/stage.import' '$BIN/pg-import' --url '$PGURL/t4' --create-tables --zero-dates null --quiet"
+    /usr/bin/time -f '%U %S' -o '$WORK/stage.import' '$BIN/pg-import' --url '$PGURL/t4' --create-tables --zero-dates null --jobs $IMPORT_JOBS --quiet"
   # Each stage's CPU (user+sys), so the one that bounds the pipeline shows.
   echo "my_to_pg_export $(awk '{print $1 + $2}' "$WORK/stage.export")" >> "$WORK/times"
   echo "my_to_pg_import $(awk '{print $1 + $2}' "$WORK/stage.import")" >> "$WORK/times"
   check "mysql-export | pg-import" "$(count_pg t4)"
   myq -e "DROP DATABASE IF EXISTS t5; CREATE DATABASE t5 CHARACTER SET utf8mb4"
-  timed pg_to_my sh -c "'$BIN/pg-export' --url '$PGURL/t4' --quiet | '$BIN/mysql-import' --url '$MYURL/t5' --create-tables --quiet"
+  timed pg_to_my sh -c "'$BIN/pg-export' --url '$PGURL/t4' --quiet | '$BIN/mysql-import' --url '$MYURL/t5' --create-tables --jobs $IMPORT_JOBS --quiet"
   check "pg-export | mysql-import" "$(count_my t5)"
   if command -v pgloader >/dev/null; then
     pgq -d postgres -c "DROP DATABASE IF EXISTS t6" -c "CREATE DATABASE t6"
@@ -120,7 +123,7 @@ if [ "$SAKILA" != 0 ] && [ -f "$SAKILA/sakila-schema.sql" ]; then
   echo "   sakila: $SAKILA_ROWS rows, stream $SAKILA_MB MB" >&2
   for i in $(seq "$RUNS"); do
     pgq -d postgres -c "DROP DATABASE IF EXISTS s1" -c "CREATE DATABASE s1"
-    timed sakila_my_to_pg sh -c "'$BIN/mysql-export' --url '$MYURL/sakila' --quiet | '$BIN/pg-import' --url '$PGURL/s1' --create-tables --quiet"
+    timed sakila_my_to_pg sh -c "'$BIN/mysql-export' --url '$MYURL/sakila' --quiet | '$BIN/pg-import' --url '$PGURL/s1' --create-tables --jobs $IMPORT_JOBS --quiet"
     [ "$(count_sakila pg s1)" = "$SAKILA_ROWS" ] || { echo "bench/sql: sakila: mysql-export | pg-import lost rows" >&2; exit 1; }
     if command -v pgloader >/dev/null; then
       pgq -d postgres -c "DROP DATABASE IF EXISTS s2" -c "CREATE DATABASE s2"
