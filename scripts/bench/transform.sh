@@ -18,6 +18,7 @@
 # Needs the real-model spec examples/relay-to-mysql.toml (issue 11) and the
 # real-model generator examples/gen_relay_redis.py.
 # Medians of BENCH_RUNS runs (default 3); peak RSS from /usr/bin/time -v.
+# IMPORT_JOBS=N gives the pipeline's mysql-import --jobs N (default 1).
 # The machine may be shared: the transform alone is also reported in MB per
 # CPU-second (user+sys of all its threads), which load barely moves, and each
 # pipeline stage's CPU seconds are recorded (so the slow stage shows), with
@@ -75,7 +76,7 @@ pipeline() { # db, redis-export args... (each stage's user+sys CPU into $WORK/st
     shift
     /usr/bin/time -f '%U %S' -o "$WORK/stage.export" "$BIN/redis-export" --url "redis://127.0.0.1:$RPORT/0" -q "$@" |
         /usr/bin/time -f '%U %S' -o "$WORK/stage.transform" "$BIN/decant-transform" --spec examples/relay-to-mysql.toml -q |
-        /usr/bin/time -f '%U %S' -o "$WORK/stage.import" "$BIN/mysql-import" --url "mysql://root@127.0.0.1:$MPORT/$db" --create-tables -q
+        /usr/bin/time -f '%U %S' -o "$WORK/stage.import" "$BIN/mysql-import" --url "mysql://root@127.0.0.1:$MPORT/$db" --create-tables --jobs "${IMPORT_JOBS:-1}" -q
 }
 stages() { # LABEL: records the CPU seconds of each stage of the last pipeline
     for s in export transform import; do cpu "$1_$s" "$WORK/stage.$s"; done
