@@ -142,3 +142,53 @@ median() {
   awk -v l="$1" -v f="$2" '$1==l {print $f}' "$WORK/times" | sort -g |
     awk -v m="${3:-}" '{a[NR]=$1} END {if (NR==0) print "n/a"; else if (m == "mean" && NR % 2 == 0) print (a[NR/2] + a[NR/2+1]) / 2; else print a[int((NR+1)/2)]}'
 }
+
+# need_reladiff: sets RELADIFF to reladiff (PyPI), installed once into
+# $RELADIFF_VENV (default target/reladiff-venv); empty with SKIP_RELADIFF=1.
+need_reladiff() {
+  RELADIFF=
+  [ -z "${SKIP_RELADIFF:-}" ] || return 0
+  local venv=${RELADIFF_VENV:-$ROOT/target/reladiff-venv}
+  if [ ! -x "$venv/bin/reladiff" ]; then
+    echo "== installing reladiff (PyPI) into $venv" >&2
+    python3 -m venv "$venv" && "$venv/bin/pip" install -q "reladiff[mysql,postgresql]" >&2
+  fi
+  RELADIFF=$venv/bin/reladiff
+  echo "   $("$RELADIFF" --version 2>&1 | head -1)" >&2
+}
+
+# sql_servers_cpu: CPU seconds used so far by start_mariadb's and
+# start_postgres's servers (the postmaster, its live backends, and the
+# exited ones it has reaped).
+sql_servers_cpu() {
+  python3 -c '
+import os, sys
+def times(pid):
+    f = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return int(f[1]), sum(int(x) for x in f[11:15])  # ppid; utime stime cutime cstime
+my, pg = int(sys.argv[1]), int(sys.argv[2])
+total = times(my)[1] + times(pg)[1]
+for p in filter(str.isdigit, os.listdir("/proc")):
+    try:
+        ppid, t = times(int(p))
+    except OSError:
+        continue
+    if ppid == pg:
+        total += t
+print(total / os.sysconf("SC_CLK_TCK"))
+' "$(cat "$MY/pid")" "$(head -1 "$BENCH_PGDATA/postmaster.pid")"
+}
+
+# measured LABEL CMD...: timed, plus "LABEL tool_cpu_s server_cpu_s" in
+# $WORK/cpu (the servers: both SQL servers, sql_servers_cpu).
+measured() {
+  local label=$1 before after tool servers
+  shift
+  before=$(sql_servers_cpu)
+  timed "$label" "$@"
+  after=$(sql_servers_cpu)
+  tool=$(awk -F': ' '/User time|System time/ {s += $2} END {print s}' "$WORK/time.out")
+  servers=$(python3 -c "print(round($after - $before, 2))")
+  echo "$label $tool $servers" >> "$WORK/cpu"
+  echo "   $label: CPU ${tool}s in the tool, ${servers}s in the two servers" >&2
+}

@@ -31,15 +31,7 @@ echo "== building (release)" >&2
 cargo build --release -q -p decant-verify -p decant-diff -p decant-export \
   --bin decant-verify --bin decant-diff --bin mysql-export --bin pg-export
 
-RELADIFF=
-if [ -z "${SKIP_RELADIFF:-}" ]; then
-  VENV=${RELADIFF_VENV:-$ROOT/target/reladiff-venv}
-  if [ ! -x "$VENV/bin/reladiff" ]; then
-    echo "== installing reladiff (PyPI) into $VENV" >&2
-    python3 -m venv "$VENV" && "$VENV/bin/pip" install -q "reladiff[mysql,postgresql]" >&2
-  fi
-  RELADIFF=$VENV/bin/reladiff
-fi
+need_reladiff
 
 echo "== starting MariaDB and PostgreSQL" >&2
 start_mariadb 512M --skip-name-resolve
@@ -63,36 +55,6 @@ pgq -d bench -c "VACUUM ANALYZE accounts" >/dev/null
 MYURL="mysql://root@127.0.0.1:$MYPORT/bench"
 PGURL="postgres://postgres@127.0.0.1:$PGPORT/bench"
 
-# CPU seconds so far of MariaDB and PostgreSQL (postmaster and its children).
-server_cpu() {
-  python3 -c '
-import os, sys
-def times(pid):
-    f = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-    return int(f[1]), sum(int(x) for x in f[11:15])
-my, pg = int(sys.argv[1]), int(sys.argv[2])
-total = times(my)[1] + times(pg)[1]
-for p in filter(str.isdigit, os.listdir("/proc")):
-    try:
-        ppid, t = times(int(p))
-    except OSError:
-        continue
-    if ppid == pg:
-        total += t
-print(total / os.sysconf("SC_CLK_TCK"))
-' "$(cat "$MY/pid")" "$(head -1 "$BENCH_PGDATA/postmaster.pid")"
-}
-measured() { # LABEL CMD...
-  local label=$1 before after tool servers
-  shift
-  before=$(server_cpu)
-  timed "$label" "$@"
-  after=$(server_cpu)
-  tool=$(awk -F': ' '/User time|System time/ {s += $2} END {print s}' "$WORK/time.out")
-  servers=$(python3 -c "print(round($after - $before, 2))")
-  echo "$label $tool $servers" >> "$WORK/cpu"
-  echo "   $label: CPU ${tool}s in the tool, ${servers}s in the two servers" >&2
-}
 verify() { # LABEL ARGS...
   local label=$1
   shift

@@ -34,16 +34,7 @@ cargo build --release -q -p decant-diff -p decant-checksum -p decant-export \
   --bin decant-diff --bin decant-checksum --bin mysql-export --bin pg-export
 cargo build --release -q -p decant-record --example gen_stream
 
-RELADIFF=
-if [ -z "${SKIP_RELADIFF:-}" ]; then
-  VENV=${RELADIFF_VENV:-$ROOT/target/reladiff-venv}
-  if [ ! -x "$VENV/bin/reladiff" ]; then
-    echo "== installing reladiff (PyPI) into $VENV" >&2
-    python3 -m venv "$VENV" && "$VENV/bin/pip" install -q "reladiff[mysql,postgresql]" >&2
-  fi
-  RELADIFF=$VENV/bin/reladiff
-  echo "   $("$RELADIFF" --version 2>&1 | head -1)" >&2
-fi
+need_reladiff
 
 echo "== starting MariaDB and PostgreSQL" >&2
 start_mariadb 512M --skip-name-resolve
@@ -68,38 +59,6 @@ MYURL="mysql://root@127.0.0.1:$MYPORT/bench"
 PGURL="postgres://postgres@127.0.0.1:$PGPORT/bench"
 NUMERIC="owner_id,balance,credits,active,created"
 
-# server_cpu: CPU seconds used so far by MariaDB and by PostgreSQL (the
-# postmaster, its live backends, and the exited ones it has reaped).
-server_cpu() {
-  python3 -c '
-import os, sys
-def times(pid):
-    f = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-    return int(f[1]), sum(int(x) for x in f[11:15])  # ppid; utime stime cutime cstime
-my, pg = int(sys.argv[1]), int(sys.argv[2])
-total = times(my)[1] + times(pg)[1]
-for p in filter(str.isdigit, os.listdir("/proc")):
-    try:
-        ppid, t = times(int(p))
-    except OSError:
-        continue
-    if ppid == pg:
-        total += t
-print(total / os.sysconf("SC_CLK_TCK"))
-' "$(cat "$MY/pid")" "$(head -1 "$BENCH_PGDATA/postmaster.pid")"
-}
-# measured LABEL CMD...: timed, plus "LABEL tool_cpu_s server_cpu_s" in $WORK/cpu.
-measured() {
-  local label=$1 before after tool servers
-  shift
-  before=$(server_cpu)
-  timed "$label" "$@"
-  after=$(server_cpu)
-  tool=$(awk -F': ' '/User time|System time/ {s += $2} END {print s}' "$WORK/time.out")
-  servers=$(python3 -c "print(round($after - $before, 2))")
-  echo "$label $tool $servers" >> "$WORK/cpu"
-  echo "   $label: CPU ${tool}s in the tool, ${servers}s in the two servers" >&2
-}
 
 run_decant() { # LABEL EXPECTED_EXIT TABLE
   measured "$1" sh -c "'$BIN/decant-diff' '$MYURL' '$PGURL' --tables $3 --jobs $JOBS --log-format json > '$WORK/$1.out' 2> '$WORK/$1.err'; test \$? -eq $2"
@@ -133,11 +92,12 @@ if [ -n "$RELADIFF" ] && [ -z "${SKIP_RELADIFF_TEXT:-}" ]; then
 fi
 
 echo "== 10 planted differences" >&2
-pgq -d bench -c "UPDATE accounts SET label = 'changed' WHERE id IN (17, 250000);
-  UPDATE accounts SET balance = balance + 0.0001 WHERE id = 500000;
-  UPDATE accounts SET created = date_trunc('milliseconds', created) WHERE id = 600001;
-  UPDATE accounts SET active = NOT active WHERE id = 700000;
-  DELETE FROM accounts WHERE id IN (3, 800000, $ROWS);
+# At fixed fractions of ROWS (250000, 500000, … at 1M rows), so every size finds all 10.
+pgq -d bench -c "UPDATE accounts SET label = 'changed' WHERE id IN (17, $((ROWS / 4)));
+  UPDATE accounts SET balance = balance + 0.0001 WHERE id = $((ROWS / 2));
+  UPDATE accounts SET created = date_trunc('milliseconds', created) WHERE id = $((ROWS * 3 / 5 + 1));
+  UPDATE accounts SET active = NOT active WHERE id = $((ROWS * 7 / 10));
+  DELETE FROM accounts WHERE id IN (3, $((ROWS * 4 / 5)), $ROWS);
   INSERT INTO accounts (id, owner_id, label) VALUES ($ROWS + 1, 1, 'extra'), ($ROWS + 2, 2, 'extra');" >/dev/null
 for i in $(seq "$RUNS"); do
   run_decant decant_planted 1 accounts
