@@ -94,6 +94,9 @@ pub struct LiveOptions {
     pub allow_unsealed: bool,
     /// SQL stores: only these tables (passed to the exporter's `--tables`).
     pub tables: Vec<String>,
+    /// A table of `tables` this side lacks is no error for its exporter
+    /// (`--skip-missing-tables`): the comparison shows it as one-sided.
+    pub skip_missing_tables: bool,
     /// Redis: only keys matching these patterns (the exporter's `--match`).
     pub matches: Vec<String>,
     /// SQL stores: row filters, `TABLE:CONDITION` (the exporter's `--where`).
@@ -268,6 +271,9 @@ impl Source {
                 }
                 if caps.tables_filter && !live.tables.is_empty() {
                     cmd.arg("--tables").arg(live.tables.join(","));
+                    if live.skip_missing_tables {
+                        cmd.arg("--skip-missing-tables");
+                    }
                 }
                 if caps.where_filter {
                     for w in &live.wheres {

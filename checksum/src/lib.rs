@@ -123,6 +123,8 @@ impl Args {
     fn live(&self) -> LiveOptions {
         LiveOptions {
             tables: self.tables.clone(),
+            // One store: a table it lacks is the exporter's error.
+            skip_missing_tables: false,
             matches: self.matches.clone(),
             wheres: Vec::new(),
             password_file: self.password_file.clone(),

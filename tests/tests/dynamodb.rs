@@ -414,6 +414,21 @@ fn bad_urls_and_missing_tables_are_clear_errors() {
         .output()
         .assert_code(2)
         .assert_stderr_contains("no_such_table");
+    // Beside a wildcard, a literal name is looked for too; with
+    // --skip-missing-tables (what decant-verify passes) it is a warning.
+    let db = dynalite();
+    seed(&db.url(), "present_t", &[r#"{"id":1}"#]);
+    run("dynamodb-export")
+        .args(["--url", &db.url(), "--tables", "present_*,no_such_table"])
+        .output()
+        .assert_code(2)
+        .assert_stderr_contains("no table named \"no_such_table\"");
+    let out = run("dynamodb-export")
+        .args(["--url", &db.url(), "--tables", "present_*,no_such_table", "--skip-missing-tables"])
+        .output()
+        .assert_success()
+        .assert_stderr_contains("skipped (--skip-missing-tables)");
+    assert_eq!(rows(&out.stdout).get("present_t").map(Vec::len), Some(1), "{}", String::from_utf8_lossy(&out.stdout));
 }
 
 /// dynamodb-export --state: killed with kill -9 after some pages, the same

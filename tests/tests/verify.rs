@@ -679,3 +679,50 @@ decant_tests::on_both_servers!(
     a_redis_source_verifies_against_its_mysql_copy_through_the_spec,
     sample_fetches_redis_keys_by_name,
 );
+
+#[test]
+fn a_table_named_in_tables_on_one_side_only_is_a_difference_and_on_neither_an_error() {
+    let (my, pg) = (decant_tests::mariadb(), decant_tests::postgres());
+    let (mdb, pdb) = (my.fresh_database("onesided"), pg.fresh_database("onesided"));
+    my.query(
+        &mdb,
+        "CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(20)); INSERT INTO t VALUES (1, 'a'), (2, 'b'); \
+         CREATE TABLE gone (id INT PRIMARY KEY); INSERT INTO gone VALUES (7), (8), (9);",
+    );
+    pg.query(&pdb, "CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(20)); INSERT INTO t VALUES (1, 'a'), (2, 'b');");
+    let w = Workdir::new("verify-one-sided");
+    let (a, b) = (my.url(&mdb), pg.url(&pdb));
+    // The table the copy forgot: every row removed, not an exporter's error.
+    let out = w.run("decant-verify").args(["--left", &a, "--right", &b, "--tables", "t,gone", "--json"]).output();
+    let out = out.assert_code(1).assert_stderr_contains("no table named \"gone\"");
+    let r = report(&out);
+    assert_eq!(group(&r, "table:gone")["left"], 3, "{r}");
+    assert_eq!(group(&r, "table:gone")["right"], 0, "{r}");
+    assert_eq!(group(&r, "table:gone")["removed"], 3, "{r}");
+    assert_eq!(group(&r, "table:t")["ok"], true, "{r}");
+    // The other way round: added.
+    let out = w.run("decant-verify").args(["--left", &b, "--right", &a, "--tables", "gone", "--json"]).output();
+    assert_eq!(group(&report(&out.assert_code(1)), "table:gone")["added"], 3);
+    // A name neither side has is a mistake, never a pass with nothing compared.
+    let out = w.run("decant-verify").args(["--left", &a, "--right", &b, "--tables", "t,goen"]).output();
+    out.assert_code(2).assert_stderr_contains("table \"goen\" is in neither");
+    // The same through the exporters' streams (no range checksums): SQLite vs PostgreSQL.
+    w.write("t.db", b"");
+    let lite = format!("sqlite://{}", w.join("t.db").display());
+    let copy = w.run("pg-export").args(["--url", &b, "--tables", "t"]).output().assert_success();
+    w.write("t.ndjson", copy.stdout);
+    w.run("sqlite-import").args(["--url", &lite, "--create-tables", "-i", "t.ndjson"]).output().assert_success();
+    let out = w.run("decant-verify").args(["--left", &a, "--right", &lite, "--tables", "gone,t", "--json"]).output();
+    let r = report(&out.assert_code(1).assert_stderr_contains("no table named \"gone\""));
+    assert_eq!(group(&r, "table:gone")["removed"], 3, "{r}");
+    assert_eq!(group(&r, "table:t")["ok"], true, "{r}");
+    let out = w.run("decant-verify").args(["--left", &lite, "--right", "t.ndjson", "--tables", "goen"]).output();
+    out.assert_code(2).assert_stderr_contains("table \"goen\" is in neither");
+    // The exporters: an error by default, a warning with --skip-missing-tables.
+    let out = w.run("pg-export").args(["--url", &b, "--tables", "t,gone"]).output();
+    out.assert_code(2).assert_stderr_contains("--tables: no table named \"gone\"");
+    let out = w.run("pg-export").args(["--url", &b, "--tables", "t,gone", "--skip-missing-tables"]).output();
+    let out = out.assert_success().assert_stderr_contains("skipped (--skip-missing-tables)");
+    let rows = String::from_utf8_lossy(&out.stdout).lines().filter(|l| l.contains("\"kind\":\"row\"")).count();
+    assert_eq!(rows, 2);
+}

@@ -483,6 +483,8 @@ pub fn verify(args: &Args) -> anyhow::Result<Report> {
     let opts = args.compare.options(&args.canon)?.with_filters(&args.ignore_columns, &args.tables)?;
     let spec: Option<Arc<Transformer>> = decant_check::pair::load_spec(args.spec.as_deref())?;
     let (mut live_a, mut live_b) = args.sides.live_options(&a, &b, &args.tables, &args.wheres)?;
+    // A table on one side only is a finding, not an exporter's error.
+    (live_a.skip_missing_tables, live_b.skip_missing_tables) = (true, true);
     let since_run = decant_check::since::SinceRun::start(&args.since, &a, &b, &mut live_a, &mut live_b)?;
     let base = EngineConfig {
         compare: opts.clone(),
@@ -580,6 +582,18 @@ pub fn verify(args: &Args) -> anyhow::Result<Report> {
     // the tables they covered).
     let names: BTreeSet<&GroupKey> =
         left_scan.digests.keys().chain(right_scan.digests.keys()).chain(ranged.keys()).collect();
+    // A table named in --tables that neither side has is a mistake (a typo
+    // would otherwise pass with nothing compared); one side only is a
+    // difference, reported below as every row removed or added.
+    for table in args.tables.iter().filter(|t| !t.contains(['*', '?'])) {
+        if !names.contains(&GroupKey::Table(table.clone())) {
+            anyhow::bail!(
+                "table {table:?} is in neither {} nor {} (--tables): check the name; nothing was compared for it",
+                a.display_name(),
+                b.display_name()
+            );
+        }
+    }
     let mut differing = HashSet::new();
     for g in names.iter().filter(|g| !ranged.contains_key(**g)) {
         let l = left_scan.digests.get(*g).copied().unwrap_or_default();

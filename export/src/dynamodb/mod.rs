@@ -78,6 +78,11 @@ pub struct Args {
     /// table of the region (ListTables).
     #[arg(long, value_name = "NAMES", value_delimiter = ',')]
     pub tables: Vec<String>,
+    /// A name in --tables that names no table is skipped with a warning
+    /// instead of an error (decant-verify passes it to both sides, so that a
+    /// table on one side only is reported as a difference).
+    #[arg(long)]
+    pub skip_missing_tables: bool,
     /// Leave out these tables (comma-separated; wildcards).
     #[arg(long, value_name = "NAMES", value_delimiter = ',')]
     pub exclude: Vec<String>,
@@ -186,17 +191,34 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         args.tables.clone()
     };
     let mut tables: Vec<String> = all
-        .into_iter()
+        .iter()
         .filter(|t| args.tables.is_empty() || args.tables.iter().any(|p| glob_match(p, t)))
         .filter(|t| !args.exclude.iter().any(|p| glob_match(p, t)))
+        .cloned()
         .collect();
     tables.sort();
     tables.dedup();
+    let missing = |t: &str| -> anyhow::Result<()> {
+        if !args.skip_missing_tables {
+            bail!("--tables: no table named {t:?} in {}", client.region());
+        }
+        cli::warn(format_args!(
+            "--tables: no table named {t:?} in {}: skipped (--skip-missing-tables)",
+            client.region()
+        ));
+        Ok(())
+    };
+    // A name given beside a wildcard is looked for in ListTables' answer.
+    for t in args.tables.iter().filter(|t| !t.contains(['*', '?'])) {
+        if !all.contains(t) {
+            missing(t)?;
+        }
+    }
     let mut infos = Vec::with_capacity(tables.len());
     for t in &tables {
         match ddb::describe_table(&client, t).with_context(|| format!("reading table {t:?}"))? {
             Some(info) => infos.push(info),
-            None => bail!("--tables: no table named {t:?} in {}", client.region()),
+            None => missing(t)?,
         }
     }
 

@@ -124,6 +124,11 @@ pub struct SqlExportArgs {
     /// wildcards). A name without wildcards that matches no table is an error.
     #[arg(long, value_name = "TABLES", value_delimiter = ',')]
     pub tables: Vec<String>,
+    /// A name in --tables that matches no table is skipped with a warning
+    /// instead of an error (decant-verify passes it to both sides, so that a
+    /// table on one side only is reported as a difference).
+    #[arg(long)]
+    pub skip_missing_tables: bool,
     /// Leave these tables out (comma-separated or repeated; wildcards allowed).
     #[arg(long, value_name = "TABLES", value_delimiter = ',')]
     pub exclude: Vec<String>,
@@ -203,6 +208,9 @@ pub struct ExportOptions {
     pub url: ConnUrl,
     /// Include patterns (empty: all tables).
     pub tables: Vec<String>,
+    /// `--skip-missing-tables`: a literal name in `tables` that matches no
+    /// table is a warning, not an error.
+    pub skip_missing_tables: bool,
     /// Exclude patterns.
     pub exclude: Vec<String>,
     /// Row filters by table.
@@ -255,6 +263,7 @@ impl ExportOptions {
         Ok(ExportOptions {
             url,
             tables: args.tables.iter().filter(|t| !t.is_empty()).cloned().collect(),
+            skip_missing_tables: args.skip_missing_tables,
             exclude: args.exclude.iter().filter(|t| !t.is_empty()).cloned().collect(),
             wheres,
             jobs: args.jobs,
@@ -498,7 +507,10 @@ pub(crate) fn glob_match(pattern: &str, name: &str) -> bool {
 pub(crate) fn select_tables(all: &[String], opts: &ExportOptions, place: &str) -> anyhow::Result<Vec<String>> {
     for pattern in &opts.tables {
         if !pattern.contains(['*', '?']) && !all.iter().any(|t| t == pattern) {
-            bail!("--tables: no table named {pattern:?} in {place}");
+            if !opts.skip_missing_tables {
+                bail!("--tables: no table named {pattern:?} in {place}");
+            }
+            cli::warn(format_args!("--tables: no table named {pattern:?} in {place}: skipped (--skip-missing-tables)"));
         }
     }
     let chosen: Vec<String> = all
@@ -508,7 +520,9 @@ pub(crate) fn select_tables(all: &[String], opts: &ExportOptions, place: &str) -
         .cloned()
         .collect();
     for table in opts.wheres.keys() {
-        if !chosen.iter().any(|t| t == table) {
+        // A --where on a table skipped as missing has nothing to filter.
+        let skipped = opts.skip_missing_tables && !all.iter().any(|t| t == table);
+        if !chosen.iter().any(|t| t == table) && !skipped {
             bail!("--where: table {table:?} is not exported (no such table in {place}, or excluded)");
         }
     }
