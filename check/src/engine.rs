@@ -66,6 +66,8 @@ pub struct DiffStats {
     pub groups: BTreeMap<GroupKey, GroupStats>,
     /// True when the temporary partitions were used.
     pub spilled: bool,
+    /// Tables a schema line of either side declared (with or without rows).
+    pub declared_tables: std::collections::BTreeSet<String>,
 }
 
 impl DiffStats {
@@ -279,9 +281,10 @@ pub fn diff(
             m.right(&e.ident, g, (&e.content, &e.strict), &e.lines, opts, (&left.info, &right.info), sink)?;
         }
         m.drain_removed((&left.info, &right.info), sink)?;
+        let declared_tables = declared_tables(&left, &right);
         left.finish()?;
         right.finish()?;
-        return Ok(DiffStats { groups: m.stats, spilled: false });
+        return Ok(DiffStats { groups: m.stats, spilled: false, declared_tables });
     };
 
     // A does not fit: partition both sides.
@@ -317,9 +320,14 @@ pub fn diff(
     for (lp, rp) in lpaths.iter().zip(&rpaths) {
         compare_partition(&mut m, lp, rp, 1, dir.path(), config, infos, sink)?;
     }
+    let declared_tables = declared_tables(&left, &right);
     left.finish()?;
     right.finish()?;
-    Ok(DiffStats { groups: m.stats, spilled: true })
+    Ok(DiffStats { groups: m.stats, spilled: true, declared_tables })
+}
+
+fn declared_tables(left: &EntryReader, right: &EntryReader) -> std::collections::BTreeSet<String> {
+    left.info.schemas.iter().chain(&right.info.schemas).map(|s| s.table.clone()).collect()
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -18,6 +18,7 @@ use decant_check::pair::{load_spec, open_pair};
 use decant_check::source::{LiveOptions, SourceSpec};
 use decant_check::{checkmetrics, output, settle, since, sqlrange};
 use decant_record::cli::{self, LogFormat, Outcome, ReportArgs, EXIT_STATUS_HELP};
+use decant_record::digest::GroupKey;
 use decant_record::DiffOp;
 
 const AFTER_HELP: &str = "\
@@ -253,6 +254,8 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
     };
     let out = decant_record::io::Output::create(args.output.as_deref()).context("creating the output")?;
     let (mut live_a, mut live_b) = args.sides.live_options(&a, &b, &args.tables, &args.wheres)?;
+    // A table on one side only is a difference, not an exporter's error.
+    (live_a.skip_missing_tables, live_b.skip_missing_tables) = (true, true);
     let since_run = since::SinceRun::start(&args.since, &a, &b, &mut live_a, &mut live_b)?;
     // Range checksums are computed in the databases over whole rows (with
     // --since, the changed rows are read instead).
@@ -304,6 +307,17 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
         sink.finish()?.finish().context("writing the output")?;
         stats
     };
+    // A table named in --tables that neither side has is a mistake, never a
+    // pass with nothing compared (the range checksums check it themselves).
+    if !use_ranges {
+        for table in args.tables.iter().filter(|t| !t.contains(['*', '?'])) {
+            if !stats.groups.contains_key(&GroupKey::Table(table.clone())) && !stats.declared_tables.contains(table) {
+                anyhow::bail!(
+                    "table {table:?} is in neither {a_name} nor {b_name} (--tables): check the name; nothing was compared for it"
+                );
+            }
+        }
+    }
     for (g, s) in &stats.groups {
         let confirmed = s.differences();
         let compared = s.equal + s.transient + confirmed;

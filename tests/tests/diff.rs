@@ -747,3 +747,25 @@ fn a_terminal_gets_a_readable_view_and_a_pipe_gets_ndjson() {
     let forced = w.run("decant-diff").args(["a.ndjson", "b.ndjson", "--format", "text"]).output();
     assert!(forced.stdout_str().contains("accounts id=10  balance  85.88 → 86.88"), "{forced:?}");
 }
+
+/// `--tables` naming a table one side lacks: its rows are differences; a name
+/// neither side has is an error naming it, never "equal".
+#[test]
+fn a_table_on_one_side_only_differs_and_one_on_neither_is_an_error() {
+    let w = Workdir::new("diff-one-sided");
+    let (a, b) = (w.join("a.db"), w.join("b.db"));
+    let sqlite = |db: &std::path::Path, sql: &str| {
+        let st = std::process::Command::new("sqlite3").arg(db).arg(sql).status().expect("sqlite3 runs");
+        assert!(st.success(), "sqlite3 {sql}");
+    };
+    sqlite(&a, "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT); INSERT INTO t VALUES (1, 'a'); CREATE TABLE only_a (id INTEGER PRIMARY KEY); INSERT INTO only_a VALUES (5), (6); CREATE TABLE empty (id INTEGER PRIMARY KEY);");
+    sqlite(&b, "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT); INSERT INTO t VALUES (1, 'a'); CREATE TABLE empty (id INTEGER PRIMARY KEY);");
+    let (a, b) = (format!("sqlite://{}", a.display()), format!("sqlite://{}", b.display()));
+    let out = w.run("decant-diff").args([&a, &b, "--tables", "t,only_a,empty", "--brief"]).output();
+    let out = out.assert_code(1).assert_stderr_contains("no table named \"only_a\"");
+    out.assert_stderr_contains("2 difference(s): 0 added, 2 removed");
+    // Empty on both sides is no error: the schema lines declare it.
+    w.run("decant-diff").args([&a, &b, "--tables", "t,empty", "--brief"]).output().assert_success();
+    let out = w.run("decant-diff").args([&a, &b, "--tables", "t,emtpy", "--brief"]).output();
+    out.assert_code(2).assert_stderr_contains("table \"emtpy\" is in neither");
+}
