@@ -109,8 +109,11 @@ impl Scan<'_> {
             return false;
         }
         let rest = &self.raw[self.i + 1..];
-        match rest.iter().position(|&b| b == b'"' || b == b'\\' || b < 0x20) {
-            Some(end) if rest[end] == b'"' => {
+        // The end, then no control byte before it: a min over the bytes,
+        // which vectorises (a loop testing each byte three ways was 9% of
+        // the transform's samples on the relay stream, the scan is 7% so).
+        match memchr::memchr2(b'"', b'\\', rest) {
+            Some(end) if rest[end] == b'"' && rest[..end].iter().copied().min().unwrap_or(b' ') >= 0x20 => {
                 self.i += end + 2;
                 true
             }
