@@ -501,12 +501,16 @@ fn verbatim_string(raw: &[u8], i: &mut usize) -> bool {
         return false;
     }
     let rest = &raw[*i + 1..];
-    let Some(end) = rest.iter().position(|&b| b == b'"' || b == b'\\' || b < 0x20) else { return false };
-    if rest[end] != b'"' {
-        return false;
+    // The end, then no control byte before it: a min over the bytes, which
+    // vectorises (a loop testing each byte three ways was 9% of the import's
+    // samples on the relay rows).
+    match memchr::memchr2(b'"', b'\\', rest) {
+        Some(end) if rest[end] == b'"' && rest[..end].iter().copied().min().unwrap_or(b' ') >= 0x20 => {
+            *i += end + 2;
+            true
+        }
+        _ => false,
     }
-    *i += end + 2;
-    true
 }
 
 /// An integer of at most 18 digits without a leading zero (an `i64`,
