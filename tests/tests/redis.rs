@@ -483,6 +483,25 @@ fn filters_select_keys(kind: ServerKind) {
     assert_eq!(keys(&["--type", "list", "--count", "2"]), ["list:1"]);
 }
 
+/// Several --match patterns: the server filters SCAN with one glob that
+/// every key of any pattern matches (here a class of the bytes that are
+/// class syntax, escaped), and the exact patterns pick among its replies.
+fn several_matches_keep_exactly_their_keys(kind: ServerKind) {
+    let source = redis_on(kind);
+    let mut c = connect(&source.url());
+    for k in ["a]1", "a^1", "a-1", "a\\1", "a[1", "ab1", "a]", "b]1", "zz"] {
+        q(&mut c, &[b"SET", k.as_bytes(), b"v"]);
+    }
+    let mut keys: Vec<String> =
+        lines(&export(&source.url(), &["--match", "a\\]?", "--match", "a^*", "--match", "a-*", "--match", "a\\\\*"]))
+            .iter()
+            .filter(|l| l["kind"] == "redis")
+            .map(|l| l["key"].as_str().unwrap().to_owned())
+            .collect();
+    keys.sort();
+    assert_eq!(keys, ["a-1", "a\\1", "a]1", "a^1"]);
+}
+
 fn databases_by_flag_url_and_keep_db(kind: ServerKind) {
     let source = redis_on(kind);
     let mut c = connect(&source.url_db(3));
@@ -1213,6 +1232,7 @@ decant_tests::on_both_servers!(
     dump_payloads_restore_exactly,
     a_payload_the_target_refuses_falls_back_to_type_commands,
     filters_select_keys,
+    several_matches_keep_exactly_their_keys,
     databases_by_flag_url_and_keep_db,
     skip_existing_never_overwrites,
     replace_overwrites_and_merge_adds,

@@ -47,6 +47,7 @@ pub mod rounding;
 pub mod rule;
 pub mod spec;
 pub mod text_template;
+mod verbatim;
 
 use std::ops::Range;
 use std::path::Path;

@@ -29,6 +29,7 @@
 
 pub mod guess;
 pub mod rdb;
+mod superset;
 
 // The Redis client lives in decant-stores, shared with redis-import.
 pub use decant_stores::redis::{conn, resp};
@@ -584,6 +585,7 @@ impl Exporter<'_> {
         let mut values = endpoint.connect_to(host, port, self.db)?;
         let mut side = endpoint.connect_to(host, port, self.db)?;
         let opts = ScanOpts {
+            server_match: server_match(&self.opts.matches),
             matches: self.opts.matches.clone(),
             exclude: self.opts.exclude.clone(),
             types: self.opts.types.clone(),
@@ -1062,6 +1064,9 @@ fn split_by_bytes(value: RedisValue, max: usize) -> Vec<RedisValue> {
 
 /// What the scanning thread needs to know.
 struct ScanOpts {
+    /// The `SCAN … MATCH` glob: the one `--match` pattern, or one that
+    /// every key of several patterns matches ([`server_match`]).
+    server_match: Option<Vec<u8>>,
     matches: Vec<String>,
     exclude: Vec<String>,
     types: Vec<RedisType>,
@@ -1097,13 +1102,24 @@ struct Meta {
     unsupported: Vec<(Vec<u8>, String)>,
 }
 
+/// What the server filters SCAN with: the pattern itself when there is one
+/// (and then nothing is filtered here, see [`wanted`]), a superset of several
+/// (filtered exactly here), or nothing.
+fn server_match(matches: &[String]) -> Option<Vec<u8>> {
+    match matches {
+        [] => None,
+        [one] => Some(one.as_bytes().to_vec()),
+        several => superset::superset_glob(several),
+    }
+}
+
 fn wanted(matches: &[String], exclude: &[String], key: &[u8]) -> bool {
     (matches.len() <= 1 || matches.iter().any(|m| glob_match(m.as_bytes(), key)))
         && !exclude.iter().any(|m| glob_match(m.as_bytes(), key))
 }
 
 fn scan_cmd_for(p: &mut Packer, o: &ScanOpts, cursor: &[u8]) {
-    let server_match = (o.matches.len() == 1).then(|| o.matches[0].as_bytes());
+    let server_match = o.server_match.as_deref();
     let type_name = o.types.first().map(|t| t.as_str().as_bytes());
     // `SCAN … TYPE` knows module keys by their module's name only.
     let server_type = type_name.filter(|_| o.types.len() == 1 && o.scan_type && o.types[0] != RedisType::Module);

@@ -7,7 +7,9 @@
 //! converting — and declines anything else ([`decode_row`] answers false,
 //! having added nothing), so that the full decoder and `on_row` handle it
 //! and report what is wrong exactly as before. Values are decoded by
-//! `Value`'s own `Deserialize`, as `RowData`'s is.
+//! `Value`'s own `Deserialize`, as `RowData`'s is, except a JSON column's
+//! object or array that is already the text the `Value` path would write:
+//! that is taken as it stands in the line.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -15,8 +17,11 @@ use std::fmt;
 use decant_record::value::Text;
 use decant_record::Value;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, Visitor};
+use serde::Deserialize as _;
+use serde_json::value::RawValue;
 
-use super::cell::{encode_owned, Cell, EncodeOptions};
+use super::cell::{encode_owned, json_text_is_verbatim, Cell, EncodeOptions};
+use super::typemap::Kind;
 use super::TablePlan;
 
 /// Decodes `line` (a `row` line) into `cells` (and the columns' numbers into
@@ -143,9 +148,21 @@ impl<'de> Visitor<'de> for DataSeed<'_> {
                 }
             };
             k += 1;
-            let value: Value = map.next_value()?;
-            let cell =
-                encode_owned(value, plan.src_of[i].as_ref(), &plan.columns[i], self.enc).map_err(|_| decline())?;
+            let cell = if plan.columns[i].kind == Kind::Json {
+                // The line's own bytes when they are what the Value path
+                // would write (json_text_is_verbatim): no tree to build.
+                let raw: &'de RawValue = map.next_value()?;
+                if json_text_is_verbatim(raw.get().as_bytes()) {
+                    Cell::Text(raw.get().to_owned())
+                } else {
+                    let value = Value::deserialize(&mut serde_json::Deserializer::from_str(raw.get()))
+                        .map_err(|_| decline())?;
+                    encode_owned(value, plan.src_of[i].as_ref(), &plan.columns[i], self.enc).map_err(|_| decline())?
+                }
+            } else {
+                let value: Value = map.next_value()?;
+                encode_owned(value, plan.src_of[i].as_ref(), &plan.columns[i], self.enc).map_err(|_| decline())?
+            };
             self.cols.push(i);
             self.cells.push(cell);
         }
@@ -216,5 +233,42 @@ mod tests {
                 assert_eq!(cells, [Cell::Null], "nothing added: {line}");
             }
         }
+    }
+
+    /// A JSON column's value: the line's bytes when verbatim, else the Value
+    /// path; the cell is the full decoder's either way.
+    #[test]
+    fn json_columns_take_the_same_cells_as_the_full_decoder() {
+        let int = Kind::Int { min: i64::MIN.into(), max: i64::MAX.into() };
+        let plan = TablePlan::new("t", vec![column("id", int), column("j", Kind::Json)], &["id".to_owned()]);
+        let plans = vec![Some(plan.clone())];
+        let plan_of: HashMap<String, usize> = [("t".to_owned(), 0)].into();
+        let enc = EncodeOptions { dialect: Dialect::MySql, zero_dates: ZeroDates::Error };
+        let taken = [
+            r#"{"kind":"row","table":"t","data":{"id":1,"j":{"model":"m","cost":0.0123,"n":[1,2]}}}"#,
+            r#"{"kind":"row","table":"t","data":{"id":1,"j":{ "model" : "m" , "cost":1e5 }}}"#,
+            r#"{"kind":"row","table":"t","data":{"id":1,"j":{"a":"q\"\u00e9","b":{"$int":"5"}}}}"#,
+            r#"{"kind":"row","table":"t","data":{"id":1,"j":[1.50,-0,{"$b64":"AA=="}]}}"#,
+            r#"{"kind":"row","table":"t","data":{"id":1,"j":"text"}}"#,
+            r#"{"kind":"row","table":"t","data":{"id":1,"j":null}}"#,
+        ];
+        for line in taken {
+            let (mut cols, mut cells) = (Vec::new(), Vec::new());
+            let fast = decode_row(line.as_bytes(), &plans, &plan_of, &enc, &mut cols, &mut cells);
+            let slow = slow(line, &plan, &enc);
+            match slow {
+                Some(want) => {
+                    assert_eq!(fast, Some(0), "should take {line}");
+                    assert_eq!((cols, cells), want, "{line}");
+                }
+                None => assert_eq!(fast, None, "should decline {line}"),
+            }
+        }
+        let (mut cols, mut cells) = (Vec::new(), Vec::new());
+        decode_row(taken[0].as_bytes(), &plans, &plan_of, &enc, &mut cols, &mut cells).unwrap();
+        assert_eq!(cells[1], Cell::Text(r#"{"model":"m","cost":0.0123,"n":[1,2]}"#.into()));
+        let (mut cols, mut cells) = (Vec::new(), Vec::new());
+        decode_row(taken[1].as_bytes(), &plans, &plan_of, &enc, &mut cols, &mut cells).unwrap();
+        assert_eq!(cells[1], Cell::Text(r#"{"model":"m","cost":100000.0}"#.into()));
     }
 }

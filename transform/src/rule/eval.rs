@@ -2,6 +2,7 @@
 //! a column's final value after JSON paths, defaults, empty handling and its cast.
 
 use super::*;
+use crate::verbatim::json_is_verbatim;
 
 /// A source parsed as JSON for `path` columns.
 pub(super) enum Doc<'a> {
@@ -142,6 +143,25 @@ impl Rule {
     }
 
     /// One column's final value.
+    /// A `cast = "json"` column's source text when it can be copied into the
+    /// row as it is (what [`Rule::eval`] and the row writer would make of it
+    /// is the same text: [`json_is_verbatim`]); `None` sends the column
+    /// through `eval`.
+    pub(super) fn verbatim_json<'c>(&self, col: &'c Col, ctx: &'c Ctx<'c>) -> Option<&'c str> {
+        if col.cast != Cast::Json || col.path.is_some() || !col.json_order.is_empty() {
+            return None;
+        }
+        let bytes = match self.get(&col.src, ctx) {
+            Got::In(Input::Bytes(b)) => b,
+            Got::In(Input::Value(Value::String(s))) => s.as_bytes(),
+            _ => return None,
+        };
+        if !json_is_verbatim(bytes) {
+            return None;
+        }
+        std::str::from_utf8(bytes).ok()
+    }
+
     pub(super) fn eval<'a>(&self, rec: Who, col: &Col, ctx: &mut Ctx<'a>) -> Result<Value, TransformError> {
         let err = |msg: String| self.error(rec, Some(&col.name), msg);
         let from = || col.src.describe(self);

@@ -303,6 +303,10 @@ impl Rule {
         };
         sink.begin(table, prefix, cols.len() + extras.len() + 1);
         for col in cols {
+            if let Some(text) = self.verbatim_json(col, ctx) {
+                sink.col_verbatim_json(&col.name, &col.name_json, text);
+                continue;
+            }
             let v = self.eval(rec, col, ctx)?;
             sink.col(&col.name, &col.name_json, v);
         }

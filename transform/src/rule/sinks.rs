@@ -9,6 +9,13 @@ pub(crate) trait RowSink {
     fn begin(&mut self, table: &str, prefix: &[u8], columns: usize);
     /// One column (`name_json` is `"name":` encoded).
     fn col(&mut self, name: &str, name_json: &[u8], value: Value);
+    /// One JSON column whose text is what `Value::write_json` writes for it
+    /// (`verbatim::json_is_verbatim`): encoded lines copy it.
+    fn col_verbatim_json(&mut self, name: &str, name_json: &[u8], text: &str) {
+        // Verbatim text is valid JSON: this parse cannot fail.
+        let value = serde_json::from_str::<Value>(text).unwrap_or(Value::Null);
+        self.col(name, name_json, value);
+    }
     /// Ends the row.
     fn end(&mut self);
 }
@@ -67,6 +74,14 @@ impl RowSink for ByteRows<'_> {
         self.first = false;
         self.out.extend_from_slice(name_json);
         value.write_json(self.out);
+    }
+    fn col_verbatim_json(&mut self, _name: &str, name_json: &[u8], text: &str) {
+        if !self.first {
+            self.out.push(b',');
+        }
+        self.first = false;
+        self.out.extend_from_slice(name_json);
+        self.out.extend_from_slice(text.as_bytes());
     }
     fn end(&mut self) {
         self.out.extend_from_slice(b"}}\n");
@@ -149,6 +164,41 @@ mod tests {
             String::from_utf8(lines).unwrap(),
             "{\"kind\":\"row\",\"table\":\"t\",\"data\":{\"i\":0,\"v\":\"a\"}}\n{\"kind\":\"row\",\"table\":\"t\",\"data\":{\"i\":1,\"v\":\"b\"}}\n"
         );
+    }
+
+    /// A `cast = "json"` column copies text that is already what the writer
+    /// writes, and parses the rest (or fails on it) as before: every row is
+    /// the parsed value written again, in both sinks.
+    #[test]
+    fn json_columns_copy_verbatim_text_and_parse_the_rest() {
+        let rule = rule(
+            "[[rule]]\nmatch = \"l:{id}\"\ntype = \"list\"\nto_table = \"t\"\nexplode = true\n\
+             columns = [{ name = \"j\", from = \"$value\", cast = \"json\" }, { name = \"m\", from = \"$value\", path = \"model\" }]\n",
+        );
+        let elements = [
+            r#"{"model":"m","cost":0.0123,"n":[1,2],"ok":true}"#,
+            r#"{ "model" : "m", "cost": 1e5 }"#,
+            r#"{"model":"q\"\u00e9","big":9007199254740993,"t":{"$int":"5"}}"#,
+            r#"[1.50,-0,"x"]"#,
+        ];
+        let list = Record::Redis(RedisRecord::new(
+            0,
+            b"l:1".to_vec(),
+            RedisValue::List(elements.iter().map(|e| e.as_bytes().to_vec()).collect()),
+        ));
+        let (records, lines, rows) = both_sinks(&rule, &list);
+        assert_eq!(rows, 4);
+        assert_eq!(String::from_utf8_lossy(&lines), String::from_utf8_lossy(&records));
+        for (line, e) in String::from_utf8(lines).unwrap().lines().zip(elements) {
+            let want = serde_json::from_str::<Value>(e).unwrap().to_json_string();
+            assert!(line.contains(&format!(r#""j":{want},"#)), "{line} holds {want}");
+        }
+        let bad = Record::Redis(RedisRecord::new(0, b"l:2".to_vec(), RedisValue::List(vec![b"{\"a\":".to_vec()])));
+        let mut caps = Vec::new();
+        assert!(rule.matches(&bad, &mut caps));
+        let Record::Redis(r) = &bad else { unreachable!() };
+        let err = rule.view_rows(&RedisView::of(r).unwrap(), &caps, &mut Vec::new()).unwrap_err();
+        assert!(err.to_string().contains("not valid JSON"), "{err}");
     }
 
     #[test]
