@@ -34,6 +34,7 @@ mod fastrow;
 mod front;
 mod mysql;
 mod omitted;
+mod pg_binary;
 mod postgres;
 mod sqlite;
 pub mod state;
@@ -230,8 +231,8 @@ pub(crate) enum Piece<'a> {
 pub(crate) enum Prepared {
     /// MySQL: the INSERT statements of a run of rows, values bound.
     MySql(Vec<mysql::BoundInsert>),
-    /// PostgreSQL: the rows in COPY text format.
-    Copy(Vec<u8>),
+    /// PostgreSQL: the rows in COPY binary or text format.
+    Copy(postgres::CopyData),
 }
 
 /// How a sink's statements are built (a plain value the decoding thread owns).
@@ -258,7 +259,7 @@ impl Preparer {
             Preparer::MySql { max_statement } => {
                 Some(Prepared::MySql(mysql::insert_statements(plan, cols, rows, mode, max_statement)?))
             }
-            Preparer::Postgres => Some(Prepared::Copy(postgres::copy_text(rows))),
+            Preparer::Postgres => Some(Prepared::Copy(postgres::copy_data(plan, cols, rows))),
             Preparer::Bound => None,
         })
     }
