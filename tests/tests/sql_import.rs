@@ -1577,3 +1577,72 @@ fn upsert_of_one_key_twice_in_the_first_batch_falls_back_row_by_row() {
         assert_eq!(pg.query(&db, "SELECT id, v FROM o ORDER BY id"), "1|b\n2|a", "--mode {mode}");
     }
 }
+
+/// pg-import --create-tables --mode insert builds a created table's primary
+/// key after the data while the keys keep going up (a sorted build instead
+/// of a btree insert per row). Keys that stop going up make it add the key
+/// before that batch, so a duplicate is still refused by the database and
+/// named by its own line; keys out of order but unique all go in; every
+/// table ends with its primary key, whichever way, with --jobs too.
+#[test]
+fn a_primary_key_built_after_the_data_still_refuses_duplicates_and_is_always_built() {
+    let schema = |t: &str, ty: &str| {
+        format!(
+            r#"{{"kind":"schema","table":"{t}","columns":[{{"name":"id","type":"{ty}","nullable":false}},{{"name":"v","type":"string","max_len":8}}],"primary_key":["id"]}}"#
+        )
+    };
+    let row = |t: &str, id: u64| format!(r#"{{"kind":"row","table":"{t}","data":{{"id":{id},"v":"v{id}"}}}}"#);
+    let mut stream = String::new();
+    let mut line = 0;
+    let mut push = |s: String, stream: &mut String| {
+        stream.push_str(&s);
+        stream.push('\n');
+        line += 1;
+        line
+    };
+    // up: keys only go up (unsigned 64-bit: numeric(20,0), digits). dup: a
+    // key again after 300 rows. shuffled: unique keys out of order.
+    push(schema("up", "uint64"), &mut stream);
+    push(schema("dup", "int64"), &mut stream);
+    push(schema("shuffled", "int32"), &mut stream);
+    let mut dup_line = 0;
+    for i in 1..=400u64 {
+        push(row("up", i), &mut stream);
+        push(row("shuffled", (i * 7919) % 401), &mut stream);
+        push(row("dup", i), &mut stream);
+        if i == 300 {
+            dup_line = push(row("dup", 150), &mut stream);
+        }
+    }
+    let pg = postgres();
+    let w = Workdir::new("pk_after");
+    for jobs in ["1", "2"] {
+        let db = pg.fresh_database(&format!("pk_after_{jobs}"));
+        let rejects = w.join(format!("pk_after_{jobs}.rej"));
+        import("pg-import", &pg.url(&db))
+            .args(["--create-tables", "--batch-rows", "100", "--jobs", jobs, "--reject-file"])
+            .arg(&rejects)
+            .stdin_bytes(stream.clone())
+            .output()
+            .assert_code(1);
+        let rej = std::fs::read_to_string(&rejects).unwrap();
+        assert_eq!(rej.lines().count(), 1, "jobs {jobs}: {rej}");
+        assert!(rej.contains(&format!("\"line\":{dup_line}")), "jobs {jobs}: line {dup_line}: {rej}");
+        assert!(rej.to_ascii_lowercase().contains("duplicate key"), "jobs {jobs}: {rej}");
+        let counts = pg.query(
+            &db,
+            "SELECT (SELECT count(*) FROM up), (SELECT count(*) FROM dup), (SELECT count(DISTINCT id) FROM dup), \
+             (SELECT count(*) FROM shuffled), (SELECT v FROM dup WHERE id = 150)",
+        );
+        assert_eq!(counts, "400|400|400|400|v150", "jobs {jobs}");
+        let keys = pg.query(
+            &db,
+            "SELECT string_agg(conname || ':' || pg_get_constraintdef(oid), ',' ORDER BY conname) \
+             FROM pg_constraint WHERE contype = 'p' AND connamespace = 'public'::regnamespace",
+        );
+        assert_eq!(
+            keys, "dup_pkey:PRIMARY KEY (id),shuffled_pkey:PRIMARY KEY (id),up_pkey:PRIMARY KEY (id)",
+            "jobs {jobs}"
+        );
+    }
+}

@@ -192,6 +192,12 @@ pub(crate) struct TablePlan {
     pub order_free: bool,
     /// The unique keys of the stream's schema line (column names).
     schema_unique: Vec<Vec<String>>,
+    /// Created by this run without its primary key (`pk` is the schema
+    /// line's), which is added after the data (PostgreSQL, --mode insert):
+    /// the decoding thread checks that the keys keep going up, which proves
+    /// them unique, and has the key added before the first batch where they
+    /// do not (so a duplicate is refused by the database row by row, as ever).
+    pub pk_after: bool,
 }
 
 impl TablePlan {
@@ -208,6 +214,7 @@ impl TablePlan {
             created_here: false,
             order_free: false,
             schema_unique: Vec::new(),
+            pk_after: false,
         }
     }
 
@@ -486,6 +493,12 @@ struct Importer<S: Sink> {
     /// Tables created by this run (statements due after the data).
     deferred_indexes: Vec<DeferredIndexes>,
     deferred_fks: Vec<(String, String, decant_record::ForeignKey)>,
+    /// Tables created by this run whose primary key comes after the data
+    /// (`ALTER TABLE … ADD PRIMARY KEY`), by name: [`TablePlan::pk_after`].
+    deferred_pks: std::collections::BTreeMap<String, String>,
+    /// The input is a share of a sharded export: other shares may load the
+    /// same tables at once, so they are created with their primary key.
+    sharded: bool,
     written_tables: HashSet<usize>,
     summary: Summary,
     rejects: Rejects,
@@ -875,12 +888,19 @@ impl<S: Sink> Importer<S> {
             helpers: Vec::new(),
             jobs,
             part_lines: vec![0; jobs],
-            ddl: DdlOptions { casts, charset: args.charset.clone(), collation: args.collation.clone() },
+            ddl: DdlOptions {
+                casts,
+                charset: args.charset.clone(),
+                collation: args.collation.clone(),
+                primary_key_after: false,
+            },
             args,
             plans: Vec::new(),
             plan_of: HashMap::new(),
             deferred_indexes: Vec::new(),
             deferred_fks: Vec::new(),
+            deferred_pks: Default::default(),
+            sharded: false,
             written_tables: HashSet::new(),
             summary: Summary::new(),
             rejects,
@@ -1043,6 +1063,7 @@ impl<S: Sink> Importer<S> {
             }
         }
         self.summary = std::mem::take(&mut self.summary).with_shard(share);
+        self.sharded = share.is_some();
         Ok(share)
     }
 
@@ -1261,7 +1282,12 @@ impl<S: Sink> Importer<S> {
         let existing = self.sink.describe(&name).await?;
         let created_before = self.state.as_ref().is_some_and(|(_, p)| p.created.contains(&name));
         let plan = match existing {
-            Some((cols, pk)) => {
+            Some((cols, mut pk)) => {
+                // Created by this run, its primary key still to come.
+                let pk_after = self.deferred_pks.contains_key(&name);
+                if pk_after {
+                    pk = schema.primary_key.clone();
+                }
                 if self.args.create_tables && !created_before {
                     self.check_existing_table(&schema, &cols, &pk)?;
                 }
@@ -1269,8 +1295,18 @@ impl<S: Sink> Importer<S> {
                     let ddl = table_ddl(self.dialect, &schema, &self.ddl)?;
                     self.deferred_indexes.push(DeferredIndexes::of(&ddl));
                     self.deferred_fks.extend(fk_list(&schema, ddl.foreign_keys));
+                    if pk.is_empty() && !schema.primary_key.is_empty() && self.dialect == Dialect::Postgres {
+                        // The run that created it stopped before its primary
+                        // key (due after the data): added now, before more rows.
+                        let opts = DdlOptions { primary_key_after: true, ..self.ddl.clone() };
+                        if let Some(sql) = table_ddl(self.dialect, &schema, &opts)?.primary_key {
+                            self.exec_or_fail(&sql).await.with_context(|| format!("table {name}"))?;
+                            pk = schema.primary_key.clone();
+                        }
+                    }
                 }
                 let mut plan = TablePlan::new(&name, cols, &pk);
+                plan.pk_after = pk_after;
                 // Created by the first run of this --state run: its foreign keys are still due.
                 plan.created_here = created_before && self.args.create_tables;
                 plan
@@ -1291,7 +1327,16 @@ impl<S: Sink> Importer<S> {
                 TablePlan::new(&name, cols, &schema.primary_key)
             }
             None => {
-                let ddl = table_ddl(self.dialect, &schema, &self.ddl)?;
+                // --mode insert into a table made here: its primary key is
+                // built after the data (one sort instead of a btree insert
+                // per row), while the keys keep going up (TablePlan::pk_after).
+                let opts = DdlOptions {
+                    primary_key_after: self.dialect == Dialect::Postgres
+                        && self.args.mode == Mode::Insert
+                        && !self.sharded,
+                    ..self.ddl.clone()
+                };
+                let ddl = table_ddl(self.dialect, &schema, &opts)?;
                 for note in &ddl.notes {
                     cli::warn(note);
                 }
@@ -1313,13 +1358,18 @@ impl<S: Sink> Importer<S> {
                 self.deferred_fks.extend(fk_list(&schema, ddl.foreign_keys));
                 let n = name.clone();
                 self.note_state(move |p| p.created.push(n)).await?;
-                let (cols, pk) = self
+                let (cols, mut pk) = self
                     .sink
                     .describe(&name)
                     .await?
                     .ok_or_else(|| anyhow::anyhow!("table {name} was created but cannot be found"))?;
+                if let Some(sql) = ddl.primary_key {
+                    self.deferred_pks.insert(name.clone(), sql);
+                    pk = schema.primary_key.clone();
+                }
                 let mut plan = TablePlan::new(&name, cols, &pk);
                 plan.created_here = true;
+                plan.pk_after = self.deferred_pks.contains_key(&name);
                 plan
             }
         };
@@ -1437,6 +1487,15 @@ impl<S: Sink> Importer<S> {
         }
         if self.args.dry_run {
             return Ok(());
+        }
+        for t in std::mem::take(&mut batch.primary_keys_first) {
+            let name = self.plans[t].name.clone();
+            if let Some(sql) = self.deferred_pks.remove(&name) {
+                cli::verbose(1, format_args!("table {name}: its keys stopped going up: its primary key is added now"));
+                // Outside the batch's transaction: the rows committed so far
+                // had keys going up, so this cannot fail on them.
+                self.exec_or_fail(&sql).await.with_context(|| format!("adding the primary key of {name}"))?;
+            }
         }
         let Some(line) = batch.commit_line else { return Ok(()) };
         let jobs = self.helpers.len() + 1;
@@ -1729,7 +1788,9 @@ impl<S: Sink> Importer<S> {
         // connection (SQLite, or it cannot be opened) they run one by one.
         // With --jobs the writer connections do this work as well.
         let mut helpers = std::mem::take(&mut self.helpers);
-        if helpers.is_empty() && !(self.deferred_indexes.is_empty() && self.deferred_fks.is_empty()) {
+        if helpers.is_empty()
+            && !(self.deferred_indexes.is_empty() && self.deferred_fks.is_empty() && self.deferred_pks.is_empty())
+        {
             match self.sink.another().await {
                 Ok(h) => helpers.extend(h),
                 Err(e) => {
@@ -1737,7 +1798,14 @@ impl<S: Sink> Importer<S> {
                 }
             }
         }
-        let queue = RefCell::new(std::mem::take(&mut self.deferred_indexes).into_iter().collect::<VecDeque<_>>());
+        // Primary keys first (each a table of its own in the queue, so two
+        // connections build two at once): the foreign keys need them.
+        let pks = std::mem::take(&mut self.deferred_pks).into_values().map(|sql| DeferredIndexes {
+            combined: None,
+            each: vec![sql],
+            special: Vec::new(),
+        });
+        let queue = RefCell::new(pks.chain(std::mem::take(&mut self.deferred_indexes)).collect::<VecDeque<_>>());
         let (mine, theirs) = tokio::join!(
             build_indexes(&mut self.sink, &queue),
             futures_util::future::join_all(helpers.iter_mut().map(|h| build_indexes(h, &queue)))

@@ -504,6 +504,10 @@ pub struct DdlOptions {
     pub charset: Option<String>,
     /// MySQL table collation (`utf8mb4_unicode_ci` by default).
     pub collation: Option<String>,
+    /// PostgreSQL: the primary key left out of `CREATE TABLE` and given as
+    /// [`TableDdl::primary_key`], to be added after the data (one sorted
+    /// index build instead of a btree insert per row).
+    pub primary_key_after: bool,
 }
 
 /// The statements that create a table and, separately, those to run after
@@ -520,6 +524,8 @@ pub struct TableDdl {
     pub indexes_combined: Option<String>,
     /// Foreign keys, created after every table's data.
     pub foreign_keys: Vec<String>,
+    /// With [`DdlOptions::primary_key_after`]: `ALTER TABLE … ADD PRIMARY KEY …`.
+    pub primary_key: Option<String>,
     /// Special indexes a same-dialect MySQL copy recreates (FULLTEXT,
     /// SPATIAL), one statement each, after `indexes`.
     pub special_indexes: Vec<String>,
@@ -711,7 +717,12 @@ pub fn table_ddl(dialect: Dialect, schema: &TableSchema, opts: &DdlOptions) -> R
     }
     if !schema.primary_key.is_empty() && !sqlite_rowid {
         let cols: Vec<String> = schema.primary_key.iter().map(|c| q(c)).collect();
-        defs.push(format!("PRIMARY KEY ({})", cols.join(", ")));
+        if opts.primary_key_after && dialect == Dialect::Postgres {
+            // The constraint gets the name the inline clause would give it.
+            out.primary_key = Some(format!("ALTER TABLE {table} ADD PRIMARY KEY ({})", cols.join(", ")));
+        } else {
+            defs.push(format!("PRIMARY KEY ({})", cols.join(", ")));
+        }
     }
     if dialect == Dialect::Sqlite {
         // SQLite cannot add a foreign key to an existing table: they are part
