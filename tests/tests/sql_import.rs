@@ -1645,4 +1645,36 @@ fn a_primary_key_built_after_the_data_still_refuses_duplicates_and_is_always_bui
             "jobs {jobs}"
         );
     }
+    // A run that stops (a duplicate, no reject file) leaves the table it
+    // created with its primary key all the same.
+    let db = pg.fresh_database("pk_after_stop");
+    let stopped = format!("{}\n{}\n{}\n{}\n", schema("st", "int64"), row("st", 1), row("st", 2), row("st", 1));
+    import("pg-import", &pg.url(&db))
+        .args(["--create-tables"])
+        .stdin_bytes(stopped)
+        .output()
+        .assert_code(2)
+        .assert_stderr_contains("key id=1 (line 4)");
+    let keys = "SELECT string_agg(conname, ',' ORDER BY conname) FROM pg_constraint WHERE conrelid = 'st'::regclass";
+    assert_eq!(pg.query(&db, keys), "st_pkey");
+    // A run killed before the key leaves its marker: the next run adds the
+    // key before its rows (and the marker goes), so a duplicate of a row of
+    // the first run is refused.
+    pg.query(
+        &db,
+        "CREATE TABLE k (id bigint NOT NULL, v varchar(8), CONSTRAINT decant_primary_key_pending CHECK (true)); \
+         INSERT INTO k VALUES (1, 'v1'), (2, 'v2')",
+    );
+    let rejects = w.join("pk_after_marker.rej");
+    let again = format!("{}\n{}\n{}\n", schema("k", "int64"), row("k", 2), row("k", 3));
+    import("pg-import", &pg.url(&db))
+        .args(["--create-tables", "--reject-file"])
+        .arg(&rejects)
+        .stdin_bytes(again)
+        .output()
+        .assert_code(1);
+    let rej = std::fs::read_to_string(&rejects).unwrap();
+    assert!(rej.contains("\"line\":2") && rej.to_ascii_lowercase().contains("duplicate key"), "{rej}");
+    assert_eq!(pg.query(&db, &keys.replace("'st'", "'k'")), "k_pkey");
+    assert_eq!(pg.query(&db, "SELECT string_agg(id::text, ',' ORDER BY id) FROM k"), "1,2,3");
 }

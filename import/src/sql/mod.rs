@@ -939,12 +939,16 @@ impl<S: Sink> Importer<S> {
         // reading (after an error here).
         drop(rx);
         let decoded = decoder.join().unwrap_or_else(|_| Err(anyhow::anyhow!("the decoding thread panicked")));
-        match (served, decoded) {
+        let result = match (served, decoded) {
             (Err(e), _) => Err(e),
             (Ok(None), Err(e)) => Err(e),
-            (Ok(None), Ok(())) => bail!("the decoding thread stopped without finishing the input"),
+            (Ok(None), Ok(())) => Err(anyhow::anyhow!("the decoding thread stopped without finishing the input")),
             (Ok(Some(outcome)), _) => Ok(outcome),
+        };
+        if result.is_err() && !self.deferred_pks.is_empty() {
+            self.add_due_primary_keys().await;
         }
+        result
     }
 
     /// Answers the decoding thread until the end of the input; `None` when it
@@ -1288,6 +1292,19 @@ impl<S: Sink> Importer<S> {
                 if pk_after {
                     pk = schema.primary_key.clone();
                 }
+                if !pk_after && pk.is_empty() && !schema.primary_key.is_empty() && self.pk_pending(&name).await? {
+                    // Created by a run that stopped before its primary key
+                    // (due after the data; its rows had keys going up): added
+                    // now, before more rows.
+                    let opts = DdlOptions { primary_key_after: true, ..self.ddl.clone() };
+                    if let (Some(sql), false) =
+                        (table_ddl(self.dialect, &schema, &opts)?.primary_key, self.args.dry_run)
+                    {
+                        cli::verbose(1, format_args!("table {name}: adding the primary key an earlier run left due"));
+                        self.exec_or_fail(&sql).await.with_context(|| format!("table {name}"))?;
+                    }
+                    pk = schema.primary_key.clone();
+                }
                 if self.args.create_tables && !created_before {
                     self.check_existing_table(&schema, &cols, &pk)?;
                 }
@@ -1295,15 +1312,6 @@ impl<S: Sink> Importer<S> {
                     let ddl = table_ddl(self.dialect, &schema, &self.ddl)?;
                     self.deferred_indexes.push(DeferredIndexes::of(&ddl));
                     self.deferred_fks.extend(fk_list(&schema, ddl.foreign_keys));
-                    if pk.is_empty() && !schema.primary_key.is_empty() && self.dialect == Dialect::Postgres {
-                        // The run that created it stopped before its primary
-                        // key (due after the data): added now, before more rows.
-                        let opts = DdlOptions { primary_key_after: true, ..self.ddl.clone() };
-                        if let Some(sql) = table_ddl(self.dialect, &schema, &opts)?.primary_key {
-                            self.exec_or_fail(&sql).await.with_context(|| format!("table {name}"))?;
-                            pk = schema.primary_key.clone();
-                        }
-                    }
                 }
                 let mut plan = TablePlan::new(&name, cols, &pk);
                 plan.pk_after = pk_after;
@@ -1376,6 +1384,40 @@ impl<S: Sink> Importer<S> {
         let plan = plan.with_source(&schema);
         self.summary.group(&name);
         self.install_plan(plan).await
+    }
+
+    /// Whether the table carries the marker of a primary key still due
+    /// ([`typemap::PK_PENDING`]).
+    async fn pk_pending(&mut self, table: &str) -> anyhow::Result<bool> {
+        if self.dialect != Dialect::Postgres {
+            return Ok(false);
+        }
+        let sql = format!(
+            "SELECT count(*) FROM pg_constraint WHERE conrelid = to_regclass('{}') AND conname = '{}'",
+            self.dialect.quote_table(table).replace('\'', "''"),
+            typemap::PK_PENDING
+        );
+        let n =
+            self.sink.query_text(&sql).await.map_err(|e| anyhow::anyhow!("reading the constraints of {table}: {e}"))?;
+        Ok(n.as_deref() == Some("1"))
+    }
+
+    /// A run that stops early still leaves each table it created with its
+    /// primary key (a rerun, a check, meets the table the schema line
+    /// describes): the rows committed so far had keys going up. Best effort
+    /// (the server may be gone): a later run adds what is left.
+    async fn add_due_primary_keys(&mut self) {
+        // The other connections' open transactions end with them.
+        self.helpers.clear();
+        let _ = self.sink.exec("ROLLBACK").await;
+        for (name, sql) in std::mem::take(&mut self.deferred_pks) {
+            if let Err(e) = self.sink.exec(&sql).await {
+                cli::warn(format_args!(
+                    "table {name}: its primary key (due after the data) could not be added: {e}; the next run \
+                     into the table adds it"
+                ));
+            }
+        }
     }
 
     /// `--create-tables` meets a table that exists already: says how it

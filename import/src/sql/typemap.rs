@@ -495,6 +495,10 @@ fn on_update_clause(dialect: Dialect, col: &Column, expr: &str) -> Option<String
     })
 }
 
+/// The name of the constraint that marks a table created without its
+/// primary key, which is still due ([`DdlOptions::primary_key_after`]).
+pub const PK_PENDING: &str = "decant_primary_key_pending";
+
 /// Options of table creation.
 #[derive(Debug, Clone, Default)]
 pub struct DdlOptions {
@@ -718,8 +722,15 @@ pub fn table_ddl(dialect: Dialect, schema: &TableSchema, opts: &DdlOptions) -> R
     if !schema.primary_key.is_empty() && !sqlite_rowid {
         let cols: Vec<String> = schema.primary_key.iter().map(|c| q(c)).collect();
         if opts.primary_key_after && dialect == Dialect::Postgres {
-            // The constraint gets the name the inline clause would give it.
-            out.primary_key = Some(format!("ALTER TABLE {table} ADD PRIMARY KEY ({})", cols.join(", ")));
+            // A marker until then, so a later run knows the key is still
+            // due (a run that stopped before adding it) and adds it; the key
+            // gets the name the inline clause would give it.
+            defs.push(format!("CONSTRAINT {} CHECK (true)", q(PK_PENDING)));
+            out.primary_key = Some(format!(
+                "ALTER TABLE {table} DROP CONSTRAINT IF EXISTS {}, ADD PRIMARY KEY ({})",
+                q(PK_PENDING),
+                cols.join(", ")
+            ));
         } else {
             defs.push(format!("PRIMARY KEY ({})", cols.join(", ")));
         }
