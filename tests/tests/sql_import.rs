@@ -615,6 +615,13 @@ fn indexes_and_key_checks_of_many_tables_all_run_and_failures_are_named() {
         assert!(indexes.contains(&format!("t{t}_ix_t{t}_n")), "{indexes}");
         assert_eq!(indexes.contains(&format!("t{t}_uq_t{t}_code")), t != 3, "{indexes}");
     }
+    // The keys are validated after being added NOT VALID (two at once): the
+    // ones that hold are valid, the one that does not is not left behind.
+    let fks = pg.query(
+        &pdb,
+        "SELECT string_agg(conname || ':' || convalidated, ',' ORDER BY conname) FROM pg_constraint WHERE contype = 'f'",
+    );
+    assert_eq!(fks, "fk_t1:true,fk_t2:true,fk_t3:true,fk_t4:true");
 }
 
 /// `n` rows of table `p` (id, name varchar(8), at date) with a schema line;

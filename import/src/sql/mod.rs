@@ -79,7 +79,8 @@ pub struct SqlImportArgs {
     #[allow(missing_docs)]
     pub input: InputArgs,
     /// Create missing tables from the stream's schema lines (indexes, unique
-    /// keys and foreign keys are created after the data).
+    /// keys and foreign keys are created after the data; in PostgreSQL with
+    /// --mode insert the primary key too, while the keys keep going up).
     #[arg(long)]
     pub create_tables: bool,
     /// How rows meet existing rows with the same primary key (or, when the
@@ -1863,12 +1864,25 @@ impl<S: Sink> Importer<S> {
             if unchecked {
                 self.exec_or_fail("SET foreign_key_checks = 0").await?;
             }
-            let added = self.sink.exec(&sql).await;
+            // PostgreSQL checks the rows as it adds the key, one key after
+            // the other on this connection: added NOT VALID (a catalog
+            // change), the keys are validated below, two at once.
+            let later = self.dialect == Dialect::Postgres;
+            let added =
+                if later { self.sink.exec(&format!("{sql} NOT VALID")).await } else { self.sink.exec(&sql).await };
             if unchecked {
                 self.exec_or_fail("SET foreign_key_checks = 1").await?;
             }
             match added {
                 Err(e) if !is_already_exists(&e.message) => failures.push(format!("{sql}: {e}")),
+                // Validated too when it was there already: an earlier run may
+                // have stopped between the two (for a valid key, a no-op).
+                _ if later => {
+                    let (t, name) = (self.dialect.quote_table(&table), self.dialect.quote(&fk.name));
+                    let check = format!("ALTER TABLE {t} VALIDATE CONSTRAINT {name}");
+                    let drop = format!("ALTER TABLE {t} DROP CONSTRAINT IF EXISTS {name}");
+                    checks.push_back(FkCheck { sql: check, table, fk, added: Some((sql, drop)) });
+                }
                 Err(_) => {}
                 Ok(_) if unchecked => {
                     let q = |s: &str| self.dialect.quote(s);
@@ -1886,7 +1900,7 @@ impl<S: Sink> Importer<S> {
                         self.dialect.quote_table(&fk.ref_table),
                         joins.join(" AND ")
                     );
-                    checks.push_back(FkCheck { sql: check, table, fk });
+                    checks.push_back(FkCheck { sql: check, table, fk, added: None });
                 }
                 Ok(_) => {}
             }
@@ -2363,6 +2377,9 @@ struct FkCheck {
     sql: String,
     table: String,
     fk: decant_record::ForeignKey,
+    /// PostgreSQL: `sql` validates a key added NOT VALID by the statement
+    /// here; the second statement drops it when its rows do not hold.
+    added: Option<(String, String)>,
 }
 
 /// Runs the queued foreign-key checks until the queue is empty (shared with
@@ -2370,7 +2387,16 @@ struct FkCheck {
 async fn check_fks<S: Sink>(sink: &mut S, queue: &RefCell<VecDeque<FkCheck>>) -> Vec<String> {
     let mut failures = Vec::new();
     loop {
-        let Some(FkCheck { sql, table, fk }) = queue.borrow_mut().pop_front() else { return failures };
+        let Some(FkCheck { sql, table, fk, added }) = queue.borrow_mut().pop_front() else { return failures };
+        if let Some((added, drop)) = added {
+            if let Err(e) = sink.exec(&sql).await {
+                // As if it had been added with its check: no key that does
+                // not hold is left behind.
+                let _ = sink.exec(&drop).await;
+                failures.push(format!("{added}: {e}"));
+            }
+            continue;
+        }
         match sink.query_text(&sql).await {
             Ok(Some(n)) if n == "0" => {}
             Ok(n) => failures.push(format!(
