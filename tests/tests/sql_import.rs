@@ -615,6 +615,13 @@ fn indexes_and_key_checks_of_many_tables_all_run_and_failures_are_named() {
         assert!(indexes.contains(&format!("t{t}_ix_t{t}_n")), "{indexes}");
         assert_eq!(indexes.contains(&format!("t{t}_uq_t{t}_code")), t != 3, "{indexes}");
     }
+    // The keys are validated after being added NOT VALID (two at once): the
+    // ones that hold are valid, the one that does not is not left behind.
+    let fks = pg.query(
+        &pdb,
+        "SELECT string_agg(conname || ':' || convalidated, ',' ORDER BY conname) FROM pg_constraint WHERE contype = 'f'",
+    );
+    assert_eq!(fks, "fk_t1:true,fk_t2:true,fk_t3:true,fk_t4:true");
 }
 
 /// `n` rows of table `p` (id, name varchar(8), at date) with a schema line;
@@ -1576,4 +1583,105 @@ fn upsert_of_one_key_twice_in_the_first_batch_falls_back_row_by_row() {
             .assert_success();
         assert_eq!(pg.query(&db, "SELECT id, v FROM o ORDER BY id"), "1|b\n2|a", "--mode {mode}");
     }
+}
+
+/// pg-import --create-tables --mode insert builds a created table's primary
+/// key after the data while the keys keep going up (a sorted build instead
+/// of a btree insert per row). Keys that stop going up make it add the key
+/// before that batch, so a duplicate is still refused by the database and
+/// named by its own line; keys out of order but unique all go in; every
+/// table ends with its primary key, whichever way, with --jobs too.
+#[test]
+fn a_primary_key_built_after_the_data_still_refuses_duplicates_and_is_always_built() {
+    let schema = |t: &str, ty: &str| {
+        format!(
+            r#"{{"kind":"schema","table":"{t}","columns":[{{"name":"id","type":"{ty}","nullable":false}},{{"name":"v","type":"string","max_len":8}}],"primary_key":["id"]}}"#
+        )
+    };
+    let row = |t: &str, id: u64| format!(r#"{{"kind":"row","table":"{t}","data":{{"id":{id},"v":"v{id}"}}}}"#);
+    let mut stream = String::new();
+    let mut line = 0;
+    let mut push = |s: String, stream: &mut String| {
+        stream.push_str(&s);
+        stream.push('\n');
+        line += 1;
+        line
+    };
+    // up: keys only go up (unsigned 64-bit: numeric(20,0), digits). dup: a
+    // key again after 300 rows. shuffled: unique keys out of order.
+    push(schema("up", "uint64"), &mut stream);
+    push(schema("dup", "int64"), &mut stream);
+    push(schema("shuffled", "int32"), &mut stream);
+    let mut dup_line = 0;
+    for i in 1..=400u64 {
+        push(row("up", i), &mut stream);
+        push(row("shuffled", (i * 7919) % 401), &mut stream);
+        push(row("dup", i), &mut stream);
+        if i == 300 {
+            dup_line = push(row("dup", 150), &mut stream);
+        }
+    }
+    let pg = postgres();
+    let w = Workdir::new("pk_after");
+    for jobs in ["1", "2"] {
+        let db = pg.fresh_database(&format!("pk_after_{jobs}"));
+        let rejects = w.join(format!("pk_after_{jobs}.rej"));
+        import("pg-import", &pg.url(&db))
+            .args(["--create-tables", "--batch-rows", "100", "--jobs", jobs, "--reject-file"])
+            .arg(&rejects)
+            .stdin_bytes(stream.clone())
+            .output()
+            .assert_code(1);
+        let rej = std::fs::read_to_string(&rejects).unwrap();
+        assert_eq!(rej.lines().count(), 1, "jobs {jobs}: {rej}");
+        assert!(rej.contains(&format!("\"line\":{dup_line}")), "jobs {jobs}: line {dup_line}: {rej}");
+        assert!(rej.to_ascii_lowercase().contains("duplicate key"), "jobs {jobs}: {rej}");
+        let counts = pg.query(
+            &db,
+            "SELECT (SELECT count(*) FROM up), (SELECT count(*) FROM dup), (SELECT count(DISTINCT id) FROM dup), \
+             (SELECT count(*) FROM shuffled), (SELECT v FROM dup WHERE id = 150)",
+        );
+        assert_eq!(counts, "400|400|400|400|v150", "jobs {jobs}");
+        let keys = pg.query(
+            &db,
+            "SELECT string_agg(conname || ':' || pg_get_constraintdef(oid), ',' ORDER BY conname) \
+             FROM pg_constraint WHERE contype = 'p' AND connamespace = 'public'::regnamespace",
+        );
+        assert_eq!(
+            keys, "dup_pkey:PRIMARY KEY (id),shuffled_pkey:PRIMARY KEY (id),up_pkey:PRIMARY KEY (id)",
+            "jobs {jobs}"
+        );
+    }
+    // A run that stops (a duplicate, no reject file) leaves the table it
+    // created with its primary key all the same.
+    let db = pg.fresh_database("pk_after_stop");
+    let stopped = format!("{}\n{}\n{}\n{}\n", schema("st", "int64"), row("st", 1), row("st", 2), row("st", 1));
+    import("pg-import", &pg.url(&db))
+        .args(["--create-tables"])
+        .stdin_bytes(stopped)
+        .output()
+        .assert_code(2)
+        .assert_stderr_contains("key id=1 (line 4)");
+    let keys = "SELECT string_agg(conname, ',' ORDER BY conname) FROM pg_constraint WHERE conrelid = 'st'::regclass";
+    assert_eq!(pg.query(&db, keys), "st_pkey");
+    // A run killed before the key leaves its marker: the next run adds the
+    // key before its rows (and the marker goes), so a duplicate of a row of
+    // the first run is refused.
+    pg.query(
+        &db,
+        "CREATE TABLE k (id bigint NOT NULL, v varchar(8), CONSTRAINT decant_primary_key_pending CHECK (true)); \
+         INSERT INTO k VALUES (1, 'v1'), (2, 'v2')",
+    );
+    let rejects = w.join("pk_after_marker.rej");
+    let again = format!("{}\n{}\n{}\n", schema("k", "int64"), row("k", 2), row("k", 3));
+    import("pg-import", &pg.url(&db))
+        .args(["--create-tables", "--reject-file"])
+        .arg(&rejects)
+        .stdin_bytes(again)
+        .output()
+        .assert_code(1);
+    let rej = std::fs::read_to_string(&rejects).unwrap();
+    assert!(rej.contains("\"line\":2") && rej.to_ascii_lowercase().contains("duplicate key"), "{rej}");
+    assert_eq!(pg.query(&db, &keys.replace("'st'", "'k'")), "k_pkey");
+    assert_eq!(pg.query(&db, "SELECT string_agg(id::text, ',' ORDER BY id) FROM k"), "1,2,3");
 }

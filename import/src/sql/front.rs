@@ -20,6 +20,7 @@ use decant_record::reader::RecordReader;
 use decant_record::{Frame, ReadError, Record, RowData, TableSchema, Target, Value};
 
 use super::cell::{encode, encode_owned, validate, Cell, EncodeOptions};
+use super::typemap::Kind;
 use super::{fastrow, Mode, Prepared, Preparer, TablePlan};
 
 /// Cap on the bytes of input lines held in one batch (memory bound; two
@@ -126,6 +127,9 @@ pub(crate) struct Batch {
     /// Commit the progress up to this input line; `None`: no transaction
     /// (only rejects to write, before a schema change).
     pub commit_line: Option<u64>,
+    /// Tables whose primary key is added before this batch's rows
+    /// ([`TablePlan::pk_after`]: their keys stopped going up).
+    pub primary_keys_first: Vec<usize>,
 }
 
 impl Batch {
@@ -196,6 +200,12 @@ pub(crate) struct Front {
     batch_bytes: usize,
     /// Column numbers of the row being converted (reused).
     cols: Vec<usize>,
+    /// Per table whose primary key comes after the data
+    /// ([`TablePlan::pk_after`]): the highest key so far (empty before the
+    /// first row). Removed once the key is asked for.
+    pk_watch: HashMap<usize, Vec<i128>>,
+    /// The current row's key (reused).
+    key_scratch: Vec<i128>,
 }
 
 /// The decoding thread stopped because the database thread did (its error
@@ -236,6 +246,8 @@ impl Front {
             batch: Batch::default(),
             batch_bytes: 0,
             cols: Vec::new(),
+            pk_watch: HashMap::new(),
+            key_scratch: Vec::new(),
         }
     }
 
@@ -399,6 +411,12 @@ impl Front {
                 ),
             );
         }
+        if plan.pk_after {
+            // A second schema line of the table keeps the keys seen so far.
+            self.pk_watch.entry(t).or_default();
+        } else {
+            self.pk_watch.remove(&t);
+        }
         self.plan_of.insert(plan.name.clone(), t);
         self.plans[t] = Some(plan);
     }
@@ -501,6 +519,14 @@ impl Front {
     /// Adds the row whose cells start at `cells_start` (its columns in
     /// `self.cols`) to its table's run in the batch, on its connection.
     fn add_row(&mut self, t: usize, line: u64, mut cells_start: usize) -> anyhow::Result<()> {
+        if let Some(last) = self.pk_watch.get_mut(&t) {
+            let plan = self.plans[t].as_ref().expect("installed by plan_for");
+            let row = &self.batch.cells[cells_start..];
+            if !key_goes_up(plan, &self.cols, row, last, &mut self.key_scratch) {
+                self.pk_watch.remove(&t);
+                self.batch.primary_keys_first.push(t);
+            }
+        }
         let route = if self.opts.jobs <= 1 {
             Route::Part(0)
         } else {
@@ -704,6 +730,36 @@ impl Front {
 /// Converts a row for its table: appends the column numbers to `cols` and
 /// the cells to `cells`. With `dry_run`, also checks what the database would
 /// (lengths, NULLs, missing NOT NULL columns).
+/// Whether the row's primary key (`plan.pk`, integers or integer digits)
+/// is above `last`, the highest before it (then `last` becomes it). Keys
+/// that keep going up are all different, so a table whose primary key
+/// comes after the data cannot get two rows with one key while this
+/// holds. `false` for a key that does not go up, or that is not made of
+/// integers (text, NULL, an omitted column): no proof, the key is needed.
+fn key_goes_up(plan: &TablePlan, cols: &[usize], row: &[Cell], last: &mut Vec<i128>, key: &mut Vec<i128>) -> bool {
+    key.clear();
+    for &k in &plan.pk {
+        let Some(pos) = cols.iter().position(|&c| c == k) else { return false };
+        let v = match (&plan.columns[k].kind, &row[pos]) {
+            (Kind::Int { .. } | Kind::Decimal { .. }, Cell::Int(i)) => *i,
+            // numeric(20,0) (unsigned 64-bit keys) holds digits.
+            (Kind::Int { .. } | Kind::Decimal { .. }, Cell::Text(s)) if s.len() <= 38 && !s.contains('.') => {
+                match s.parse::<i128>() {
+                    Ok(v) => v,
+                    Err(_) => return false,
+                }
+            }
+            _ => return false,
+        };
+        key.push(v);
+    }
+    if key.is_empty() || key.as_slice() <= last.as_slice() {
+        return false;
+    }
+    std::mem::swap(last, key);
+    true
+}
+
 pub(crate) fn encode_row(
     plan: &TablePlan,
     data: RowData,

@@ -34,6 +34,7 @@ mod fastrow;
 mod front;
 mod mysql;
 mod omitted;
+mod pg_binary;
 mod postgres;
 mod sqlite;
 pub mod state;
@@ -78,7 +79,8 @@ pub struct SqlImportArgs {
     #[allow(missing_docs)]
     pub input: InputArgs,
     /// Create missing tables from the stream's schema lines (indexes, unique
-    /// keys and foreign keys are created after the data).
+    /// keys and foreign keys are created after the data; in PostgreSQL with
+    /// --mode insert the primary key too, while the keys keep going up).
     #[arg(long)]
     pub create_tables: bool,
     /// How rows meet existing rows with the same primary key (or, when the
@@ -191,6 +193,12 @@ pub(crate) struct TablePlan {
     pub order_free: bool,
     /// The unique keys of the stream's schema line (column names).
     schema_unique: Vec<Vec<String>>,
+    /// Created by this run without its primary key (`pk` is the schema
+    /// line's), which is added after the data (PostgreSQL, --mode insert):
+    /// the decoding thread checks that the keys keep going up, which proves
+    /// them unique, and has the key added before the first batch where they
+    /// do not (so a duplicate is refused by the database row by row, as ever).
+    pub pk_after: bool,
 }
 
 impl TablePlan {
@@ -207,6 +215,7 @@ impl TablePlan {
             created_here: false,
             order_free: false,
             schema_unique: Vec::new(),
+            pk_after: false,
         }
     }
 
@@ -230,8 +239,8 @@ pub(crate) enum Piece<'a> {
 pub(crate) enum Prepared {
     /// MySQL: the INSERT statements of a run of rows, values bound.
     MySql(Vec<mysql::BoundInsert>),
-    /// PostgreSQL: the rows in COPY text format.
-    Copy(Vec<u8>),
+    /// PostgreSQL: the rows in COPY binary or text format.
+    Copy(postgres::CopyData),
 }
 
 /// How a sink's statements are built (a plain value the decoding thread owns).
@@ -258,7 +267,7 @@ impl Preparer {
             Preparer::MySql { max_statement } => {
                 Some(Prepared::MySql(mysql::insert_statements(plan, cols, rows, mode, max_statement)?))
             }
-            Preparer::Postgres => Some(Prepared::Copy(postgres::copy_text(rows))),
+            Preparer::Postgres => Some(Prepared::Copy(postgres::copy_data(plan, cols, rows))),
             Preparer::Bound => None,
         })
     }
@@ -485,6 +494,12 @@ struct Importer<S: Sink> {
     /// Tables created by this run (statements due after the data).
     deferred_indexes: Vec<DeferredIndexes>,
     deferred_fks: Vec<(String, String, decant_record::ForeignKey)>,
+    /// Tables created by this run whose primary key comes after the data
+    /// (`ALTER TABLE … ADD PRIMARY KEY`), by name: [`TablePlan::pk_after`].
+    deferred_pks: std::collections::BTreeMap<String, String>,
+    /// The input is a share of a sharded export: other shares may load the
+    /// same tables at once, so they are created with their primary key.
+    sharded: bool,
     written_tables: HashSet<usize>,
     summary: Summary,
     rejects: Rejects,
@@ -874,12 +889,19 @@ impl<S: Sink> Importer<S> {
             helpers: Vec::new(),
             jobs,
             part_lines: vec![0; jobs],
-            ddl: DdlOptions { casts, charset: args.charset.clone(), collation: args.collation.clone() },
+            ddl: DdlOptions {
+                casts,
+                charset: args.charset.clone(),
+                collation: args.collation.clone(),
+                primary_key_after: false,
+            },
             args,
             plans: Vec::new(),
             plan_of: HashMap::new(),
             deferred_indexes: Vec::new(),
             deferred_fks: Vec::new(),
+            deferred_pks: Default::default(),
+            sharded: false,
             written_tables: HashSet::new(),
             summary: Summary::new(),
             rejects,
@@ -918,12 +940,16 @@ impl<S: Sink> Importer<S> {
         // reading (after an error here).
         drop(rx);
         let decoded = decoder.join().unwrap_or_else(|_| Err(anyhow::anyhow!("the decoding thread panicked")));
-        match (served, decoded) {
+        let result = match (served, decoded) {
             (Err(e), _) => Err(e),
             (Ok(None), Err(e)) => Err(e),
-            (Ok(None), Ok(())) => bail!("the decoding thread stopped without finishing the input"),
+            (Ok(None), Ok(())) => Err(anyhow::anyhow!("the decoding thread stopped without finishing the input")),
             (Ok(Some(outcome)), _) => Ok(outcome),
+        };
+        if result.is_err() && !self.deferred_pks.is_empty() {
+            self.add_due_primary_keys().await;
         }
+        result
     }
 
     /// Answers the decoding thread until the end of the input; `None` when it
@@ -1042,6 +1068,7 @@ impl<S: Sink> Importer<S> {
             }
         }
         self.summary = std::mem::take(&mut self.summary).with_shard(share);
+        self.sharded = share.is_some();
         Ok(share)
     }
 
@@ -1260,7 +1287,25 @@ impl<S: Sink> Importer<S> {
         let existing = self.sink.describe(&name).await?;
         let created_before = self.state.as_ref().is_some_and(|(_, p)| p.created.contains(&name));
         let plan = match existing {
-            Some((cols, pk)) => {
+            Some((cols, mut pk)) => {
+                // Created by this run, its primary key still to come.
+                let pk_after = self.deferred_pks.contains_key(&name);
+                if pk_after {
+                    pk = schema.primary_key.clone();
+                }
+                if !pk_after && pk.is_empty() && !schema.primary_key.is_empty() && self.pk_pending(&name).await? {
+                    // Created by a run that stopped before its primary key
+                    // (due after the data; its rows had keys going up): added
+                    // now, before more rows.
+                    let opts = DdlOptions { primary_key_after: true, ..self.ddl.clone() };
+                    if let (Some(sql), false) =
+                        (table_ddl(self.dialect, &schema, &opts)?.primary_key, self.args.dry_run)
+                    {
+                        cli::verbose(1, format_args!("table {name}: adding the primary key an earlier run left due"));
+                        self.exec_or_fail(&sql).await.with_context(|| format!("table {name}"))?;
+                    }
+                    pk = schema.primary_key.clone();
+                }
                 if self.args.create_tables && !created_before {
                     self.check_existing_table(&schema, &cols, &pk)?;
                 }
@@ -1270,6 +1315,7 @@ impl<S: Sink> Importer<S> {
                     self.deferred_fks.extend(fk_list(&schema, ddl.foreign_keys));
                 }
                 let mut plan = TablePlan::new(&name, cols, &pk);
+                plan.pk_after = pk_after;
                 // Created by the first run of this --state run: its foreign keys are still due.
                 plan.created_here = created_before && self.args.create_tables;
                 plan
@@ -1290,7 +1336,16 @@ impl<S: Sink> Importer<S> {
                 TablePlan::new(&name, cols, &schema.primary_key)
             }
             None => {
-                let ddl = table_ddl(self.dialect, &schema, &self.ddl)?;
+                // --mode insert into a table made here: its primary key is
+                // built after the data (one sort instead of a btree insert
+                // per row), while the keys keep going up (TablePlan::pk_after).
+                let opts = DdlOptions {
+                    primary_key_after: self.dialect == Dialect::Postgres
+                        && self.args.mode == Mode::Insert
+                        && !self.sharded,
+                    ..self.ddl.clone()
+                };
+                let ddl = table_ddl(self.dialect, &schema, &opts)?;
                 for note in &ddl.notes {
                     cli::warn(note);
                 }
@@ -1312,19 +1367,58 @@ impl<S: Sink> Importer<S> {
                 self.deferred_fks.extend(fk_list(&schema, ddl.foreign_keys));
                 let n = name.clone();
                 self.note_state(move |p| p.created.push(n)).await?;
-                let (cols, pk) = self
+                let (cols, mut pk) = self
                     .sink
                     .describe(&name)
                     .await?
                     .ok_or_else(|| anyhow::anyhow!("table {name} was created but cannot be found"))?;
+                if let Some(sql) = ddl.primary_key {
+                    self.deferred_pks.insert(name.clone(), sql);
+                    pk = schema.primary_key.clone();
+                }
                 let mut plan = TablePlan::new(&name, cols, &pk);
                 plan.created_here = true;
+                plan.pk_after = self.deferred_pks.contains_key(&name);
                 plan
             }
         };
         let plan = plan.with_source(&schema);
         self.summary.group(&name);
         self.install_plan(plan).await
+    }
+
+    /// Whether the table carries the marker of a primary key still due
+    /// ([`typemap::PK_PENDING`]).
+    async fn pk_pending(&mut self, table: &str) -> anyhow::Result<bool> {
+        if self.dialect != Dialect::Postgres {
+            return Ok(false);
+        }
+        let sql = format!(
+            "SELECT count(*) FROM pg_constraint WHERE conrelid = to_regclass('{}') AND conname = '{}'",
+            self.dialect.quote_table(table).replace('\'', "''"),
+            typemap::PK_PENDING
+        );
+        let n =
+            self.sink.query_text(&sql).await.map_err(|e| anyhow::anyhow!("reading the constraints of {table}: {e}"))?;
+        Ok(n.as_deref() == Some("1"))
+    }
+
+    /// A run that stops early still leaves each table it created with its
+    /// primary key (a rerun, a check, meets the table the schema line
+    /// describes): the rows committed so far had keys going up. Best effort
+    /// (the server may be gone): a later run adds what is left.
+    async fn add_due_primary_keys(&mut self) {
+        // The other connections' open transactions end with them.
+        self.helpers.clear();
+        let _ = self.sink.exec("ROLLBACK").await;
+        for (name, sql) in std::mem::take(&mut self.deferred_pks) {
+            if let Err(e) = self.sink.exec(&sql).await {
+                cli::warn(format_args!(
+                    "table {name}: its primary key (due after the data) could not be added: {e}; the next run \
+                     into the table adds it"
+                ));
+            }
+        }
     }
 
     /// `--create-tables` meets a table that exists already: says how it
@@ -1436,6 +1530,15 @@ impl<S: Sink> Importer<S> {
         }
         if self.args.dry_run {
             return Ok(());
+        }
+        for t in std::mem::take(&mut batch.primary_keys_first) {
+            let name = self.plans[t].name.clone();
+            if let Some(sql) = self.deferred_pks.remove(&name) {
+                cli::verbose(1, format_args!("table {name}: its keys stopped going up: its primary key is added now"));
+                // Outside the batch's transaction: the rows committed so far
+                // had keys going up, so this cannot fail on them.
+                self.exec_or_fail(&sql).await.with_context(|| format!("adding the primary key of {name}"))?;
+            }
         }
         let Some(line) = batch.commit_line else { return Ok(()) };
         let jobs = self.helpers.len() + 1;
@@ -1728,7 +1831,9 @@ impl<S: Sink> Importer<S> {
         // connection (SQLite, or it cannot be opened) they run one by one.
         // With --jobs the writer connections do this work as well.
         let mut helpers = std::mem::take(&mut self.helpers);
-        if helpers.is_empty() && !(self.deferred_indexes.is_empty() && self.deferred_fks.is_empty()) {
+        if helpers.is_empty()
+            && !(self.deferred_indexes.is_empty() && self.deferred_fks.is_empty() && self.deferred_pks.is_empty())
+        {
             match self.sink.another().await {
                 Ok(h) => helpers.extend(h),
                 Err(e) => {
@@ -1736,7 +1841,14 @@ impl<S: Sink> Importer<S> {
                 }
             }
         }
-        let queue = RefCell::new(std::mem::take(&mut self.deferred_indexes).into_iter().collect::<VecDeque<_>>());
+        // Primary keys first (each a table of its own in the queue, so two
+        // connections build two at once): the foreign keys need them.
+        let pks = std::mem::take(&mut self.deferred_pks).into_values().map(|sql| DeferredIndexes {
+            combined: None,
+            each: vec![sql],
+            special: Vec::new(),
+        });
+        let queue = RefCell::new(pks.chain(std::mem::take(&mut self.deferred_indexes)).collect::<VecDeque<_>>());
         let (mine, theirs) = tokio::join!(
             build_indexes(&mut self.sink, &queue),
             futures_util::future::join_all(helpers.iter_mut().map(|h| build_indexes(h, &queue)))
@@ -1752,12 +1864,25 @@ impl<S: Sink> Importer<S> {
             if unchecked {
                 self.exec_or_fail("SET foreign_key_checks = 0").await?;
             }
-            let added = self.sink.exec(&sql).await;
+            // PostgreSQL checks the rows as it adds the key, one key after
+            // the other on this connection: added NOT VALID (a catalog
+            // change), the keys are validated below, two at once.
+            let later = self.dialect == Dialect::Postgres;
+            let added =
+                if later { self.sink.exec(&format!("{sql} NOT VALID")).await } else { self.sink.exec(&sql).await };
             if unchecked {
                 self.exec_or_fail("SET foreign_key_checks = 1").await?;
             }
             match added {
                 Err(e) if !is_already_exists(&e.message) => failures.push(format!("{sql}: {e}")),
+                // Validated too when it was there already: an earlier run may
+                // have stopped between the two (for a valid key, a no-op).
+                _ if later => {
+                    let (t, name) = (self.dialect.quote_table(&table), self.dialect.quote(&fk.name));
+                    let check = format!("ALTER TABLE {t} VALIDATE CONSTRAINT {name}");
+                    let drop = format!("ALTER TABLE {t} DROP CONSTRAINT IF EXISTS {name}");
+                    checks.push_back(FkCheck { sql: check, table, fk, added: Some((sql, drop)) });
+                }
                 Err(_) => {}
                 Ok(_) if unchecked => {
                     let q = |s: &str| self.dialect.quote(s);
@@ -1775,7 +1900,7 @@ impl<S: Sink> Importer<S> {
                         self.dialect.quote_table(&fk.ref_table),
                         joins.join(" AND ")
                     );
-                    checks.push_back(FkCheck { sql: check, table, fk });
+                    checks.push_back(FkCheck { sql: check, table, fk, added: None });
                 }
                 Ok(_) => {}
             }
@@ -2252,6 +2377,9 @@ struct FkCheck {
     sql: String,
     table: String,
     fk: decant_record::ForeignKey,
+    /// PostgreSQL: `sql` validates a key added NOT VALID by the statement
+    /// here; the second statement drops it when its rows do not hold.
+    added: Option<(String, String)>,
 }
 
 /// Runs the queued foreign-key checks until the queue is empty (shared with
@@ -2259,7 +2387,16 @@ struct FkCheck {
 async fn check_fks<S: Sink>(sink: &mut S, queue: &RefCell<VecDeque<FkCheck>>) -> Vec<String> {
     let mut failures = Vec::new();
     loop {
-        let Some(FkCheck { sql, table, fk }) = queue.borrow_mut().pop_front() else { return failures };
+        let Some(FkCheck { sql, table, fk, added }) = queue.borrow_mut().pop_front() else { return failures };
+        if let Some((added, drop)) = added {
+            if let Err(e) = sink.exec(&sql).await {
+                // As if it had been added with its check: no key that does
+                // not hold is left behind.
+                let _ = sink.exec(&drop).await;
+                failures.push(format!("{added}: {e}"));
+            }
+            continue;
+        }
         match sink.query_text(&sql).await {
             Ok(Some(n)) if n == "0" => {}
             Ok(n) => failures.push(format!(

@@ -1,4 +1,5 @@
-//! `pg-import`: PostgreSQL through COPY … FROM STDIN (text format).
+//! `pg-import`: PostgreSQL through COPY … FROM STDIN, in binary format where
+//! every column's type has one here ([`super::pg_binary`]), else text.
 //!
 //! Session: `timezone=UTC`, `DateStyle=ISO`, UTF8. `--mode insert` copies
 //! straight into the table; the other modes copy into a temporary staging
@@ -12,6 +13,7 @@ use sqlx::{ConnectOptions, Executor, Row};
 
 use super::cell::{pg_copy, pg_copy_len, Cell};
 use super::omitted::{self, OmittedValue};
+use super::pg_binary::{copy_binary, BinType};
 use super::typemap::{kind_of, Dialect, Kind, TargetColumn};
 use super::{column_in_message, DbError, Mode, Piece, Prepared, Preparer, Sink, TablePlan, Written};
 
@@ -67,12 +69,13 @@ impl PgSink {
         &mut self,
         table_sql: &str,
         col_list: &str,
-        data: &[u8],
+        data: &CopyData,
         rows_len: usize,
     ) -> Result<u64, DbError> {
-        let stmt = format!("COPY {table_sql} ({col_list}) FROM STDIN");
+        let format = if data.binary { " (FORMAT binary)" } else { "" };
+        let stmt = format!("COPY {table_sql} ({col_list}) FROM STDIN{format}");
         let mut copy = self.conn.copy_in_raw(&stmt).await.map_err(db_error)?;
-        let sent = copy.send(data).await.map(|_| ());
+        let sent = copy.send(data.data.as_slice()).await.map(|_| ());
         match sent {
             Ok(()) => {
                 let n = copy.finish().await.map_err(db_error)?;
@@ -95,7 +98,7 @@ impl PgSink {
         mode: Mode,
         col_list: &str,
         stage: &str,
-        data: &[u8],
+        data: &CopyData,
         n: u64,
     ) -> Result<Written, DbError> {
         let table = D.quote_table(&plan.name);
@@ -158,8 +161,26 @@ impl PgSink {
     }
 }
 
-/// The rows in COPY text format. Pure: the decoding thread builds it while
-/// the previous batch executes.
+/// A batch's rows as COPY takes them.
+#[derive(Debug)]
+pub(crate) struct CopyData {
+    /// `FORMAT binary` (else text).
+    pub binary: bool,
+    pub data: Vec<u8>,
+}
+
+/// The rows for COPY: in binary format when every column's type has a
+/// binary form and every cell the shape it needs, else in text format.
+/// Pure: the decoding thread builds it while the previous batch executes.
+pub(crate) fn copy_data(plan: &TablePlan, cols: &[usize], rows: &[&[Cell]]) -> CopyData {
+    let types: Option<Vec<BinType>> = cols.iter().map(|&i| BinType::of(&plan.columns[i].sql_type)).collect();
+    if let Some(data) = types.and_then(|t| copy_binary(&t, rows)) {
+        return CopyData { binary: true, data };
+    }
+    CopyData { binary: false, data: copy_text(rows) }
+}
+
+/// The rows in COPY text format.
 pub(crate) fn copy_text(rows: &[&[Cell]]) -> Vec<u8> {
     let want: usize = rows.iter().map(|r| r.iter().map(pg_copy_len).sum::<usize>() + r.len()).sum();
     let mut buf = Vec::with_capacity(want);
@@ -284,7 +305,9 @@ impl Sink for PgSink {
         let table = D.quote_table(&plan.name);
         let data = match prepared {
             Some(Prepared::Copy(data)) => data,
-            _ => copy_text(rows),
+            // Rows written one by one after a batch was refused: text, so
+            // the server's own parser judges each value and names it.
+            _ => CopyData { binary: false, data: copy_text(rows) },
         };
         let n = rows.len() as u64;
         if mode == Mode::Insert {
