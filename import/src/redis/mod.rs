@@ -476,7 +476,10 @@ fn listpack_limits(con: &mut Conn) -> Option<dump::Limits> {
         let text = conn::bytes_of(items.get(pos + 1)?)?;
         std::str::from_utf8(text).ok()?.parse::<usize>().ok()
     };
-    Some(dump::Limits { hash_entries: get(b"hash-max-listpack-entries")?, hash_value: get(b"hash-max-listpack-value")? })
+    Some(dump::Limits {
+        hash_entries: get(b"hash-max-listpack-entries")?,
+        hash_value: get(b"hash-max-listpack-value")?,
+    })
 }
 
 /// slot → node index, and the node addresses.

@@ -396,7 +396,8 @@ mod tests {
         ] {
             assert_eq!(lp_int(text.as_bytes()), want, "{text}");
         }
-        for text in ["", "-", "-0", "+1", "01", "1.0", " 1", "1 ", "9223372036854775808", "-9223372036854775809", "1e3"] {
+        for text in ["", "-", "-0", "+1", "01", "1.0", " 1", "1 ", "9223372036854775808", "-9223372036854775809", "1e3"]
+        {
             assert_eq!(lp_int(text.as_bytes()), None, "{text:?}");
         }
     }
@@ -421,7 +422,23 @@ mod tests {
     #[test]
     fn listpack_entries_take_every_width() {
         let mut elements: Vec<Vec<u8>> = Vec::new();
-        for v in [0i64, 127, 128, -1, 4095, -4096, 4096, 32767, -32768, 32768, 8_388_607, -8_388_608, 8_388_608, i32::MIN as i64, i64::MAX] {
+        for v in [
+            0i64,
+            127,
+            128,
+            -1,
+            4095,
+            -4096,
+            4096,
+            32767,
+            -32768,
+            32768,
+            8_388_607,
+            -8_388_608,
+            8_388_608,
+            i32::MIN as i64,
+            i64::MAX,
+        ] {
             elements.push(v.to_string().into_bytes());
         }
         for n in [0usize, 63, 64, 4095, 4096, 20_000] {
