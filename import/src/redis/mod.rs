@@ -9,8 +9,15 @@
 //! followed by `PEXPIREAT`. Lines are decoded on a thread of their own, and
 //! a batch's writes are encoded while the server still works on the previous
 //! batch (`Importer::stage_writes`), so the server rarely waits for
-//! this side. Whole strings in skip-existing mode need no `EXISTS`: `SET … NX`
-//! decides. With `--state` the run is resumable (see the `state` module).
+//! this side.
+//!
+//! Most keys need no `EXISTS` and one command: a whole string is `SET … NX
+//! [PXAT]`, and a whole hash, list, set or sorted set (outside merge mode)
+//! is `RESTORE … ABSTTL` of a payload built here (`decant_stores::redis::dump`;
+//! a small hash as the very listpack `HSET` would build), which the server
+//! refuses with `BUSYKEY` when the key exists — skip-existing decided in the
+//! same command, for less server work than the commands themselves. With
+//! `--state` the run is resumable (see the `state` module).
 //!
 //! Every reply is checked and attributed to its key: a key the server
 //! refuses (OOM, WRONGTYPE in merge mode, …) goes to `--reject-file` with

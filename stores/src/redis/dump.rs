@@ -72,7 +72,7 @@ pub fn plan(value: &RedisValue, limits: Option<&Limits>) -> Option<Plan> {
                 pairs.len() <= l.hash_entries && pairs.iter().all(|(f, v)| f.len().max(v.len()) <= l.hash_value)
             };
             if limits.is_some_and(small) {
-                let lp = listpack_len(pairs.iter().flat_map(|(f, v)| [f.as_slice(), v.as_slice()]));
+                let lp = listpack_len(pairs);
                 return Some(Plan { len: 1 + len_len(lp) + lp + 2 + 8, listpack: Some(lp) });
             }
             pairs.iter().map(|(f, v)| string_len(f) + string_len(v)).sum::<usize>() + len_len(pairs.len())
@@ -108,7 +108,7 @@ pub fn write_payload(value: &RedisValue, plan: Plan, out: &mut Vec<u8>) {
             // The listpack as one RDB string.
             out.push(RDB_TYPE_HASH_LISTPACK);
             push_len(out, lp);
-            write_listpack(out, lp, pairs.len() * 2, pairs.iter().flat_map(|(f, v)| [f.as_slice(), v.as_slice()]));
+            write_listpack(out, lp, pairs);
         }
         (RedisValue::Hash(pairs), None) => {
             out.push(RDB_TYPE_HASH);
@@ -140,38 +140,45 @@ pub fn write_payload(value: &RedisValue, plan: Plan, out: &mut Vec<u8>) {
     out.extend_from_slice(&crc.to_le_bytes());
 }
 
-/// The size of a listpack of `elements` (listpack.c): a 6-byte header
-/// (total bytes, count), each entry (encoding, data, back-length), 0xFF.
-fn listpack_len<'a>(elements: impl Iterator<Item = &'a [u8]>) -> usize {
-    6 + elements.map(|e| with_backlen(entry_len(e))).sum::<usize>() + 1
+/// The size of the listpack of a hash's fields and values (listpack.c): a
+/// 6-byte header (total bytes, count), each entry (encoding, data,
+/// back-length), 0xFF.
+fn listpack_len(pairs: &[(Vec<u8>, Vec<u8>)]) -> usize {
+    6 + pairs.iter().map(|(f, v)| with_backlen(entry_len(f)) + with_backlen(entry_len(v))).sum::<usize>() + 1
 }
 
-/// Writes the listpack of `count` `elements`, `total` bytes long (from
-/// [`listpack_len`]).
-fn write_listpack<'a>(out: &mut Vec<u8>, total: usize, count: usize, elements: impl Iterator<Item = &'a [u8]>) {
+/// Writes the listpack of a hash's fields and values, `total` bytes long
+/// (from [`listpack_len`]).
+fn write_listpack(out: &mut Vec<u8>, total: usize, pairs: &[(Vec<u8>, Vec<u8>)]) {
     out.extend_from_slice(&(total as u32).to_le_bytes());
     // A count past 65534 is "unknown": the server counts the entries.
-    out.extend_from_slice(&(count.min(65535) as u16).to_le_bytes());
-    for e in elements {
-        let start = out.len();
-        match lp_int(e) {
-            Some(v) => push_lp_int(out, v),
-            None => {
-                let n = e.len();
-                if n < 64 {
-                    out.push(0x80 | n as u8);
-                } else if n < 4096 {
-                    out.extend_from_slice(&[0xe0 | (n >> 8) as u8, n as u8]);
-                } else {
-                    out.push(0xf0);
-                    out.extend_from_slice(&(n as u32).to_le_bytes());
-                }
-                out.extend_from_slice(e);
-            }
-        }
-        push_backlen(out, out.len() - start);
+    out.extend_from_slice(&((pairs.len() * 2).min(65535) as u16).to_le_bytes());
+    for (f, v) in pairs {
+        push_entry(out, f);
+        push_entry(out, v);
     }
     out.push(0xff);
+}
+
+/// One listpack entry: an integer or a string, then its back-length.
+fn push_entry(out: &mut Vec<u8>, e: &[u8]) {
+    let start = out.len();
+    match lp_int(e) {
+        Some(v) => push_lp_int(out, v),
+        None => {
+            let n = e.len();
+            if n < 64 {
+                out.push(0x80 | n as u8);
+            } else if n < 4096 {
+                out.extend_from_slice(&[0xe0 | (n >> 8) as u8, n as u8]);
+            } else {
+                out.push(0xf0);
+                out.extend_from_slice(&(n as u32).to_le_bytes());
+            }
+            out.extend_from_slice(e);
+        }
+    }
+    push_backlen(out, out.len() - start);
 }
 
 /// The size of an entry without its back-length: an integer's encoding,
@@ -444,9 +451,14 @@ mod tests {
         for n in [0usize, 63, 64, 4095, 4096, 20_000] {
             elements.push(vec![b'x'; n]);
         }
-        let total = listpack_len(elements.iter().map(Vec::as_slice));
+        if elements.len() % 2 == 1 {
+            elements.push(b"-".to_vec());
+        }
+        let pairs: Vec<(Vec<u8>, Vec<u8>)> = elements.chunks(2).map(|p| (p[0].clone(), p[1].clone())).collect();
+        let total = listpack_len(&pairs);
         let mut out = Vec::new();
-        write_listpack(&mut out, total, elements.len(), elements.iter().map(Vec::as_slice));
+        write_listpack(&mut out, total, &pairs);
+        assert_eq!(&out[..6], &[&(total as u32).to_le_bytes()[..], &(elements.len() as u16).to_le_bytes()].concat());
         assert_eq!(out.len(), total);
         // Walk it back to front by the back-lengths, as lpPrev does.
         let mut end = out.len() - 1;
