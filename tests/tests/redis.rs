@@ -462,6 +462,98 @@ fn a_payload_the_target_refuses_falls_back_to_type_commands(kind: ServerKind) {
     assert_same(&snapshot(&source.url()), &snapshot(&target.url()));
 }
 
+/// Hashes, lists, sets and zsets are written by RESTORE of payloads that
+/// redis-import builds (listpacks where HSET would make one): the target,
+/// checking every payload deeply (sanitize-dump-payload), holds the same
+/// values in the same encodings as one written by the type commands, and a
+/// listpack hash is the same bytes.
+fn built_payloads_give_what_the_commands_give(kind: ServerKind) {
+    let source = redis_on(kind);
+    fill_every_type(&source.url());
+    fill_big(&source.url());
+    let mut c = connect(&source.url());
+    let in_an_hour = (now_ms() + 3_600_000).to_string();
+    // Integers of every listpack width, strings of every length class,
+    // past the listpack limits by count and by length, repeats in a list.
+    let ints = "0 127 128 -1 -4096 4095 32767 -32768 8388607 -8388608 2147483647 -2147483648 \
+                9223372036854775807 -9223372036854775808 007 -0 +5 1.5 9223372036854775808";
+    let mut hset: Vec<Vec<u8>> = vec![b"HSET".to_vec(), b"hash:ints".to_vec()];
+    for (i, v) in ints.split_whitespace().enumerate() {
+        hset.push(format!("f{i}").into_bytes());
+        hset.push(v.as_bytes().to_vec());
+    }
+    hset.push(b"len63".to_vec());
+    hset.push(vec![b'a'; 63]);
+    hset.push(b"len64".to_vec());
+    hset.push(vec![b'b'; 64]);
+    q(&mut c, &hset.iter().map(Vec::as_slice).collect::<Vec<_>>());
+    q(&mut c, &[b"PEXPIREAT", b"hash:ints", in_an_hour.as_bytes()]);
+    q(&mut c, &[b"HSET", b"hash:long", b"f", &[b'x'; 65]]);
+    q(&mut c, &[b"HSET", b"hash:4k", b"f", &[b'y'; 5000]]);
+    let mut many: Vec<Vec<u8>> = vec![b"HSET".to_vec(), b"hash:129".to_vec()];
+    for i in 0..129 {
+        many.push(format!("field:{i}").into_bytes());
+        many.push(i.to_string().into_bytes());
+    }
+    q(&mut c, &many.iter().map(Vec::as_slice).collect::<Vec<_>>());
+    q(&mut c, &[b"RPUSH", b"list:repeats", b"1", b"1", b"two", b"two"]);
+    q(&mut c, &[b"SADD", b"set:mixed", b"1", b"x"]);
+    let stream = export(&source.url(), &[]);
+
+    let restored = RedisOptions::new().server(kind).args(["--sanitize-dump-payload", "yes"]).start();
+    let out = import(&restored.url(), &stream, &["--log-format", "json"]).assert_success();
+    assert_eq!(json_summary(&out.stderr)["(total)"]["rejected"], 0, "{}", out.stderr);
+    // A target whose ACL refuses RESTORE gets every key by commands.
+    let commands = redis_on(kind);
+    commands.cli(["ACL", "SETUSER", "app", "on", ">app-secret-1", "~*", "+@all", "-restore"]);
+    let by_commands = format!("redis://app:app-secret-1@127.0.0.1:{}/0", commands.port());
+    import(&by_commands, &stream, &[]).assert_success();
+    let want = snapshot(&source.url());
+    assert_same(&want, &snapshot(&restored.url()));
+    assert_same(&want, &snapshot(&commands.url()));
+    let restores = |url: &str| {
+        let info = String::from_utf8(bytes(&q(&mut connect(url), &[b"INFO", b"commandstats"]))).unwrap();
+        let line = info.lines().find_map(|l| l.strip_prefix("cmdstat_restore:calls=")).unwrap_or("0,");
+        line.split(',').next().unwrap().parse::<u64>().unwrap()
+    };
+    assert!(restores(&restored.url()) > 10, "hashes, lists, sets and zsets by RESTORE");
+    assert_eq!(restores(&commands.url()), 0);
+    let (mut r, mut m) = (connect(&restored.url()), connect(&commands.url()));
+    for key in want.keys() {
+        let encoding = |c: &mut redis::Connection| bytes(&q(c, &[b"OBJECT", b"ENCODING", key]));
+        let e = encoding(&mut r);
+        assert_eq!(e, encoding(&mut m), "key {}", String::from_utf8_lossy(key));
+        if e == b"listpack" && want[key].ty == "hash" {
+            assert_eq!(q(&mut r, &[b"DUMP", key]), q(&mut m, &[b"DUMP", key]), "key {}", String::from_utf8_lossy(key));
+        }
+    }
+}
+
+/// A target whose ACL refuses RESTORE: the keys it refused are asked
+/// EXISTS and written by commands, so skip-existing still never overwrites.
+fn a_target_that_refuses_restore_gets_commands(kind: ServerKind) {
+    let source = redis_on(kind);
+    fill_every_type(&source.url());
+    let stream = export(&source.url(), &[]);
+    let target = seeded_target(kind);
+    target.cli(["ACL", "SETUSER", "app", "on", ">app-secret-1", "~*", "+@all", "-restore"]);
+    let url = format!("redis://app:app-secret-1@127.0.0.1:{}/0", target.port());
+    let out = import(&url, &stream, &["--log-format", "json"]).assert_success();
+    assert!(out.stderr.contains("refuses RESTORE"), "{}", out.stderr);
+    let t = snapshot(&target.url());
+    assert_eq!(t[&b"hash:1"[..]].value, [b"mine=1".to_vec(), b"name=qa".to_vec()]);
+    assert_eq!(t[&b"list:1"[..]].value, [b"first".to_vec()]);
+    let summary = json_summary(&out.stderr);
+    assert_eq!(summary["(total)"]["skipped"], 3, "{}", out.stderr);
+    assert_eq!(summary["(total)"]["written"], snapshot(&source.url()).len() as u64 - 3);
+    let s = snapshot(&source.url());
+    for (k, v) in &s {
+        if !matches!(k.as_slice(), b"str:plain" | b"hash:1" | b"list:1") {
+            assert_eq!(&t[k], v, "key {}", String::from_utf8_lossy(k));
+        }
+    }
+}
+
 fn filters_select_keys(kind: ServerKind) {
     let source = redis_on(kind);
     fill_every_type(&source.url());
@@ -1231,6 +1323,8 @@ decant_tests::on_both_servers!(
     guessed_types_save_type_calls_and_wrong_guesses_lose_nothing,
     dump_payloads_restore_exactly,
     a_payload_the_target_refuses_falls_back_to_type_commands,
+    built_payloads_give_what_the_commands_give,
+    a_target_that_refuses_restore_gets_commands,
     filters_select_keys,
     several_matches_keep_exactly_their_keys,
     databases_by_flag_url_and_keep_db,

@@ -9,8 +9,15 @@
 //! followed by `PEXPIREAT`. Lines are decoded on a thread of their own, and
 //! a batch's writes are encoded while the server still works on the previous
 //! batch (`Importer::stage_writes`), so the server rarely waits for
-//! this side. Whole strings in skip-existing mode need no `EXISTS`: `SET … NX`
-//! decides. With `--state` the run is resumable (see the `state` module).
+//! this side.
+//!
+//! Most keys need no `EXISTS` and one command: a whole string is `SET … NX
+//! [PXAT]`, and a whole hash, list, set or sorted set (outside merge mode)
+//! is `RESTORE … ABSTTL` of a payload built here (`decant_stores::redis::dump`;
+//! a small hash as the very listpack `HSET` would build), which the server
+//! refuses with `BUSYKEY` when the key exists — skip-existing decided in the
+//! same command, for less server work than the commands themselves. With
+//! `--state` the run is resumable (see the `state` module).
 //!
 //! Every reply is checked and attributed to its key: a key the server
 //! refuses (OOM, WRONGTYPE in merge mode, …) goes to `--reject-file` with
@@ -35,6 +42,7 @@ use decant_record::record::Target;
 use decant_record::{Bytes, ReadError, Record, RedisRecord, RedisValue};
 
 use self::conn::{error_text, int_of, key_slot, Conn, Endpoint, Packer, Reply, SlotRange};
+use decant_stores::redis::dump;
 
 const AFTER_HELP: &str = "\
 Examples:
@@ -162,6 +170,10 @@ pub fn run(mut args: Args) -> anyhow::Result<Outcome> {
         confirm(&endpoint.shown())?;
     }
     let clock_offset_ms = server_clock_offset(&mut seed)?;
+    // RESTORE … ABSTTL: Redis 5.0+ (and every Valkey), unless renamed away.
+    let build_payloads =
+        args.mode != Mode::Merge && !args.dry_run && info.at_least(5, 0) && seed.has_command("RESTORE");
+    let limits = if build_payloads && info.at_least(7, 0) { listpack_limits(&mut seed) } else { None };
 
     let mut nodes = Vec::new();
     let mut slots = Vec::new();
@@ -238,6 +250,8 @@ pub fn run(mut args: Args) -> anyhow::Result<Outcome> {
         functions_skipped: 0,
         function_conns: Vec::new(),
         restore_ok: true,
+        build_payloads,
+        limits,
         clock_offset_ms,
         grouper: args.group_by.clone(),
         summary: Summary::new().with_shard(share),
@@ -260,6 +274,7 @@ pub fn run(mut args: Args) -> anyhow::Result<Outcome> {
         restarts,
         restart_open: None,
         lines_read: resume_after,
+        spare_items: Vec::new(),
     };
 
     let batch_size = args.batch_size as usize;
@@ -283,7 +298,13 @@ pub fn run(mut args: Args) -> anyhow::Result<Outcome> {
         im.drop_failed_parts(&mut batch)?;
         let mut items = std::mem::take(&mut im.retries);
         let retried = items.len();
-        items.extend(batch);
+        im.recheck(&mut items)?;
+        if items.is_empty() {
+            // Keeps the batch's (recycled) vector.
+            items = batch;
+        } else {
+            items.extend(batch);
+        }
         im.refuse_unrestorable_modules(&mut items)?;
         if items.is_empty() && im.cleanup.is_empty() {
             if input_done {
@@ -340,6 +361,10 @@ enum Parsed {
 struct Decoded {
     rx: std::sync::mpsc::Receiver<Vec<Parsed>>,
     buf: std::collections::VecDeque<Parsed>,
+    /// Emptied chunks, back to the decoding thread to be filled again: a
+    /// chunk is tens of KB, and freeing blocks that big makes glibc
+    /// consolidate its heap each time.
+    recycle: std::sync::mpsc::Sender<Vec<Parsed>>,
 }
 
 /// Lines per hand-over, and elements (a cap for big parts).
@@ -349,8 +374,10 @@ const DECODE_CHUNK_ELEMENTS: usize = 20_000;
 impl Decoded {
     fn spawn<R: BufRead + Send + 'static>(mut reader: decant_record::RecordReader<R>) -> Decoded {
         let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Parsed>>(4);
+        let (recycle, recycled) = std::sync::mpsc::channel::<Vec<Parsed>>();
         std::thread::spawn(move || {
-            let mut chunk = Vec::with_capacity(DECODE_CHUNK_LINES);
+            let fresh = || recycled.try_recv().unwrap_or_else(|_| Vec::with_capacity(DECODE_CHUNK_LINES));
+            let mut chunk = fresh();
             let mut weight = 0;
             loop {
                 let parsed = match reader.next_record() {
@@ -383,14 +410,14 @@ impl Decoded {
                 chunk.push(parsed);
                 if chunk.len() >= DECODE_CHUNK_LINES || weight >= DECODE_CHUNK_ELEMENTS {
                     weight = 0;
-                    if tx.send(std::mem::take(&mut chunk)).is_err() {
+                    if tx.send(std::mem::replace(&mut chunk, fresh())).is_err() {
                         return;
                     }
                 }
             }
             let _ = tx.send(chunk);
         });
-        Decoded { rx, buf: std::collections::VecDeque::new() }
+        Decoded { rx, buf: std::collections::VecDeque::new(), recycle }
     }
 
     /// The input's first line (empty for an empty input), without consuming it.
@@ -411,7 +438,10 @@ impl Decoded {
             if let Some(p) = self.buf.pop_front() {
                 return Some(p);
             }
-            self.buf = self.rx.recv().ok()?.into();
+            let next = self.rx.recv().ok()?.into();
+            let empty = std::mem::replace(&mut self.buf, next);
+            // The thread may have stopped: then the chunk is simply dropped.
+            let _ = self.recycle.send(empty.into());
         }
     }
 }
@@ -439,6 +469,24 @@ fn server_clock_offset(con: &mut Conn) -> anyhow::Result<i64> {
 
 fn local_ms() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}
+
+/// `hash-max-listpack-entries` and `-value` of the target (Redis 7.0+, or
+/// Valkey), so that payloads hold a listpack exactly where `HSET` would make
+/// one; `None` where `CONFIG` is not allowed (managed services): plain
+/// payloads then, which the server converts itself.
+fn listpack_limits(con: &mut Conn) -> Option<dump::Limits> {
+    let reply = con.call(&[b"CONFIG", b"GET", b"hash-max-listpack-*"]).ok()?;
+    let items = conn::array_of(&reply)?;
+    let get = |name: &[u8]| {
+        let pos = items.iter().position(|v| conn::bytes_of(v) == Some(name))?;
+        let text = conn::bytes_of(items.get(pos + 1)?)?;
+        std::str::from_utf8(text).ok()?.parse::<usize>().ok()
+    };
+    Some(dump::Limits {
+        hash_entries: get(b"hash-max-listpack-entries")?,
+        hash_value: get(b"hash-max-listpack-value")?,
+    })
 }
 
 /// slot → node index, and the node addresses.
@@ -475,6 +523,13 @@ struct Item {
     replies: usize,
     /// A whole string written with `SET … NX`: a nil reply means "existed".
     set_nx: bool,
+    /// Written by `RESTORE` of a payload built here (`dump` module) as
+    /// planned; in skip-existing mode without `REPLACE`, so a `BUSYKEY`
+    /// reply means "existed" and no `EXISTS` is asked.
+    built: Option<dump::Plan>,
+    /// Skip-existing: a retried key whose one-command write was refused,
+    /// to be asked `EXISTS` before its type commands go out.
+    recheck: bool,
     /// --state: a key a killed run may have written in part; written from
     /// scratch (see [`state`]).
     restart: bool,
@@ -615,6 +670,12 @@ struct Importer {
     /// pipelined ones; opened at the first redis_function line.
     function_conns: Vec<Conn>,
     restore_ok: bool,
+    /// Whole hashes, lists, sets and zsets are written by `RESTORE` of a
+    /// payload built here (not in merge mode or a dry run, nor once the
+    /// target refused one).
+    build_payloads: bool,
+    /// The target's listpack limits, where payloads may hold listpacks.
+    limits: Option<dump::Limits>,
     clock_offset_ms: i64,
     grouper: KeyGrouper,
     summary: Summary,
@@ -643,6 +704,9 @@ struct Importer {
     restart_open: Option<state::RestartKey>,
     /// The last input line read.
     lines_read: u64,
+    /// A batch's emptied vector, for the next batch (see [`Decoded`]'s
+    /// `recycle` for why).
+    spare_items: Vec<Item>,
 }
 
 /// Takes the hash fields whose expiry is at or before `now_ms` out of `r`
@@ -696,7 +760,7 @@ impl Importer {
 
     /// Reads up to `max` keys' records (fewer when they are big).
     fn read_batch(&mut self, source: &mut Decoded, max: usize) -> anyhow::Result<Vec<Item>> {
-        let mut items = Vec::new();
+        let mut items = std::mem::take(&mut self.spare_items);
         let mut weight = 0usize;
         while items.len() < max && weight < 100_000 {
             let (line, raw, rec) = match source.next() {
@@ -757,6 +821,8 @@ impl Importer {
                     force_types: false,
                     replies: 0,
                     set_nx: false,
+                    built: None,
+                    recheck: false,
                     restart: false,
                     list_len: None,
                 };
@@ -779,6 +845,8 @@ impl Importer {
                 force_types: false,
                 replies: 0,
                 set_nx: false,
+                built: None,
+                recheck: false,
                 restart: false,
                 list_len: None,
             };
@@ -855,6 +923,14 @@ impl Importer {
             }
             return Ok(());
         }
+        if self.build_payloads
+            && rec.dump.is_none()
+            && rec.ends_key()
+            && rec.field_expire_at_ms.is_empty()
+            && !matches!(rec.value, RedisValue::String(_))
+        {
+            item.built = dump::plan(&rec.value, self.limits.as_ref());
+        }
         if item.restart {
             item.action = Action::Write;
         } else if rec.expire_at_ms.is_some_and(|t| t <= self.now_ms()) {
@@ -871,6 +947,9 @@ impl Importer {
             && (rec.expire_at_ms.is_none() || self.pxat)
         {
             // `SET … NX [PXAT]` alone decides: no EXISTS round for it.
+            item.action = Action::Write;
+        } else if self.mode == Mode::SkipExisting && item.built.is_some() {
+            // So does `RESTORE` without `REPLACE` (BUSYKEY).
             item.action = Action::Write;
         } else {
             item.action = Action::Check;
@@ -1116,6 +1195,36 @@ impl Importer {
             let key = item.key().to_vec();
             self.count(&key).skipped += 1;
         }
+    }
+
+    /// Skip-existing: retried keys whose `RESTORE` was refused are asked
+    /// `EXISTS` before their type commands go out, on connections of their
+    /// own (the pipelined ones have replies outstanding). This happens once
+    /// a run at most: the refusal stops the payloads for later batches.
+    fn recheck(&mut self, items: &mut [Item]) -> anyhow::Result<()> {
+        let mut probes: HashMap<(usize, u32), Conn> = HashMap::new();
+        for item in items.iter_mut().filter(|i| i.recheck) {
+            item.recheck = false;
+            let probe = match probes.entry((item.node, item.db)) {
+                std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    let conn = if self.cluster {
+                        let (host, port) = split_addr(self.nodes[item.node].conn.addr());
+                        self.endpoint.connect_to(&host, port, 0)?
+                    } else {
+                        let mut conn = self.endpoint.connect()?;
+                        if item.db != self.endpoint.db() {
+                            conn.call(&[b"SELECT", item.db.to_string().as_bytes()])?;
+                        }
+                        conn
+                    };
+                    e.insert(conn)
+                }
+            };
+            let exists = int_of(&probe.call(&[b"EXISTS", item.key()])?) == Some(1);
+            self.decide(item, exists);
+        }
+        Ok(())
     }
 
     /// Deletes what was written of split keys that failed in the last batch.
@@ -1382,6 +1491,10 @@ impl Importer {
                         continue;
                     }
                     outcome[i] = Some(match first_err {
+                        // `RESTORE` without `REPLACE`: the key existed.
+                        Some(e) if e.starts_with("BUSYKEY") && items[i].built.is_some() && !items[i].force_types => {
+                            Ok(false)
+                        }
                         Some(e) => Err(e),
                         // `SET … NX` answered nil: the key existed after all.
                         None => Ok(!(items[i].set_nx && nil_first)),
@@ -1417,6 +1530,19 @@ impl Importer {
                             }
                         }
                         Ok(false) => self.count(item.key()).skipped += 1,
+                        Err(e) if item.built.is_some() && !item.force_types && refuses_restore(&e) => {
+                            if self.build_payloads {
+                                cli::warn(format_args!(
+                                    "the target refuses RESTORE ({e}); writing keys with type commands instead"
+                                ));
+                            }
+                            self.build_payloads = false;
+                            let mut again = clone_item(item);
+                            again.force_types = true;
+                            // Nothing said whether the key exists.
+                            again.recheck = self.mode == Mode::SkipExisting;
+                            self.retries.push(again);
+                        }
                         Err(e)
                             if is_payload_error(&e)
                                 && matches!(&item.kind, ItemKind::Key(r) if r.module().is_some()) =>
@@ -1477,6 +1603,8 @@ impl Importer {
                 }
             }
         }
+        items.clear();
+        self.spare_items = items;
         Ok(())
     }
 
@@ -1527,6 +1655,19 @@ impl Importer {
                 p.arg(b"ABSTTL");
                 return;
             }
+        }
+        if let (Some(plan), false) = (item.built, item.force_types) {
+            let replace = self.mode == Mode::Replace;
+            p.begin(if replace { 6 } else { 5 });
+            p.arg(b"RESTORE");
+            p.arg(key);
+            p.arg_int(rec.expire_at_ms.unwrap_or(0));
+            p.arg_with(plan.len, |out| dump::write_payload(&rec.value, plan, out));
+            if replace {
+                p.arg(b"REPLACE");
+            }
+            p.arg(b"ABSTTL");
+            return;
         }
         let whole_string = matches!(rec.value, RedisValue::String(_)) && starts;
         if starts && self.mode == Mode::Replace && !whole_string {
@@ -1704,6 +1845,12 @@ fn is_payload_error(e: &str) -> bool {
     e.contains("DUMP payload version or checksum are wrong") || e.contains("Bad data format")
 }
 
+/// A refusal of `RESTORE` itself rather than of one key: the payload (an
+/// older or stricter server), or the command (an ACL without it).
+fn refuses_restore(e: &str) -> bool {
+    is_payload_error(e) || e.starts_with("NOPERM") || e.starts_with("ERR unknown command")
+}
+
 fn clone_item(item: &Item) -> Item {
     let kind = match &item.kind {
         ItemKind::Key(r) => ItemKind::Key(r.clone()),
@@ -1719,6 +1866,8 @@ fn clone_item(item: &Item) -> Item {
         force_types: item.force_types,
         replies: 0,
         set_nx: false,
+        built: item.built,
+        recheck: false,
         restart: item.restart,
         list_len: item.list_len,
     }

@@ -723,6 +723,21 @@ impl Packer {
         self.buf.extend_from_slice(b"\r\n");
     }
 
+    /// One argument of `len` bytes that `write` appends to the buffer, so a
+    /// big argument (a DUMP payload) is built in place rather than copied.
+    /// `write` must append exactly `len` bytes: anything else would shift
+    /// every later command, so it stops the program.
+    pub fn arg_with(&mut self, len: usize, write: impl FnOnce(&mut Vec<u8>)) {
+        self.buf.push(b'$');
+        push_decimal(&mut self.buf, len as u64);
+        self.buf.extend_from_slice(b"\r\n");
+        self.buf.reserve(len + 2);
+        let start = self.buf.len();
+        write(&mut self.buf);
+        assert_eq!(self.buf.len() - start, len, "an argument written in place has the length announced");
+        self.buf.extend_from_slice(b"\r\n");
+    }
+
     /// One integer argument.
     pub fn arg_int(&mut self, n: i64) {
         let mut tmp = Vec::with_capacity(20);

@@ -47,7 +47,7 @@
 //! the records digest the same (`decant-checksum`), element by element.
 
 pub mod blobs;
-pub mod crc64;
+pub use decant_stores::redis::crc64;
 mod input;
 pub mod lzf;
 mod run;
