@@ -83,7 +83,9 @@ fn split_key() -> impl Strategy<Value = Vec<Record>> {
             RedisValue::List(items) if !items.is_empty() => {
                 items.chunks(items.len().div_ceil(n).max(1)).map(|c| RedisValue::List(c.to_vec())).collect()
             }
-            RedisValue::Hash(p) if !p.is_empty() => p.chunks(p.len().div_ceil(n).max(1)).map(|c| RedisValue::Hash(c.to_vec())).collect(),
+            RedisValue::Hash(p) if !p.is_empty() => {
+                p.chunks(p.len().div_ceil(n).max(1)).map(|c| RedisValue::Hash(c.to_vec())).collect()
+            }
             other => vec![other],
         };
         let count = values.len();
