@@ -16,133 +16,30 @@ use decant_record::Value;
 /// nesting at most 64 deep. Anything else answers false (the cast path then
 /// parses it, and reports what is wrong).
 pub(crate) fn json_is_verbatim(raw: &[u8]) -> bool {
-    if !matches!(raw.first(), Some(b'{' | b'[')) || std::str::from_utf8(raw).is_err() {
+    if std::str::from_utf8(raw).is_err() {
         return false;
     }
-    let mut scan = Scan { raw, i: 0, scratch: Vec::new() };
-    scan.value(0) && scan.i == raw.len()
+    let mut scratch = Vec::new();
+    decant_record::jsontext::is_verbatim(raw, |text| number_is_verbatim(text, &mut scratch))
 }
 
-struct Scan<'a> {
-    raw: &'a [u8],
-    i: usize,
-    /// A number as the writer prints it.
-    scratch: Vec<u8>,
-}
-
-impl Scan<'_> {
-    fn peek(&self) -> Option<u8> {
-        self.raw.get(self.i).copied()
-    }
-
-    fn value(&mut self, depth: u32) -> bool {
-        if depth > 64 {
-            return false;
+/// A number whose `Value` (an integer as serde_json reads one, else a
+/// float, both correctly rounded) the writer prints as the same text.
+fn number_is_verbatim(text: &[u8], scratch: &mut Vec<u8>) -> bool {
+    let Ok(text) = std::str::from_utf8(text) else { return false };
+    let value = if let Ok(i) = text.parse::<i64>() {
+        Value::Int(i.into())
+    } else if let Ok(u) = text.parse::<u64>() {
+        Value::Int(u.into())
+    } else {
+        match text.parse::<f64>() {
+            Ok(f) if f.is_finite() => Value::Float(f),
+            _ => return false,
         }
-        match self.peek() {
-            Some(b'{') => self.members(depth),
-            Some(b'[') => self.items(depth),
-            Some(b'"') => self.string(),
-            Some(b't') => self.word(b"true"),
-            Some(b'f') => self.word(b"false"),
-            Some(b'n') => self.word(b"null"),
-            Some(b'-' | b'0'..=b'9') => self.number(),
-            _ => false,
-        }
-    }
-
-    fn members(&mut self, depth: u32) -> bool {
-        self.i += 1;
-        if self.peek() == Some(b'}') {
-            self.i += 1;
-            return true;
-        }
-        loop {
-            if self.raw.get(self.i + 1) == Some(&b'$') || !self.string() || self.peek() != Some(b':') {
-                return false;
-            }
-            self.i += 1;
-            if !self.value(depth + 1) {
-                return false;
-            }
-            match self.peek() {
-                Some(b',') => self.i += 1,
-                Some(b'}') => {
-                    self.i += 1;
-                    return true;
-                }
-                _ => return false,
-            }
-        }
-    }
-
-    fn items(&mut self, depth: u32) -> bool {
-        self.i += 1;
-        if self.peek() == Some(b']') {
-            self.i += 1;
-            return true;
-        }
-        loop {
-            if !self.value(depth + 1) {
-                return false;
-            }
-            match self.peek() {
-                Some(b',') => self.i += 1,
-                Some(b']') => {
-                    self.i += 1;
-                    return true;
-                }
-                _ => return false,
-            }
-        }
-    }
-
-    fn word(&mut self, word: &[u8]) -> bool {
-        let ok = self.raw[self.i..].starts_with(word);
-        self.i += word.len();
-        ok
-    }
-
-    /// A string with no escape and no control byte: read and written as is.
-    fn string(&mut self) -> bool {
-        if self.peek() != Some(b'"') {
-            return false;
-        }
-        let rest = &self.raw[self.i + 1..];
-        // The end, then no control byte before it: a min over the bytes,
-        // which vectorises (a loop testing each byte three ways was 9% of
-        // the transform's samples on the relay stream, the scan is 7% so).
-        match memchr::memchr2(b'"', b'\\', rest) {
-            Some(end) if rest[end] == b'"' && rest[..end].iter().copied().min().unwrap_or(b' ') >= 0x20 => {
-                self.i += end + 2;
-                true
-            }
-            _ => false,
-        }
-    }
-
-    /// A number whose `Value` (an integer as serde_json reads one, else a
-    /// float, both correctly rounded) the writer prints as the same text.
-    fn number(&mut self) -> bool {
-        let start = self.i;
-        while matches!(self.peek(), Some(b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9')) {
-            self.i += 1;
-        }
-        let Ok(text) = std::str::from_utf8(&self.raw[start..self.i]) else { return false };
-        let value = if let Ok(i) = text.parse::<i64>() {
-            Value::Int(i.into())
-        } else if let Ok(u) = text.parse::<u64>() {
-            Value::Int(u.into())
-        } else {
-            match text.parse::<f64>() {
-                Ok(f) if f.is_finite() => Value::Float(f),
-                _ => return false,
-            }
-        };
-        self.scratch.clear();
-        value.write_json(&mut self.scratch);
-        self.scratch == text.as_bytes()
-    }
+    };
+    scratch.clear();
+    value.write_json(scratch);
+    scratch == text.as_bytes()
 }
 
 #[cfg(test)]

@@ -426,101 +426,12 @@ pub fn json_text(value: &Value, out: &mut String) -> Result<(), String> {
 /// that does not print back the same, or depth over 64 answers false, and
 /// the caller takes the `Value` path, which reports what is wrong.
 pub fn json_text_is_verbatim(raw: &[u8]) -> bool {
-    let mut i = 0;
-    verbatim_value(raw, &mut i, 0) && i == raw.len() && matches!(raw.first(), Some(b'{' | b'['))
-}
-
-fn verbatim_value(raw: &[u8], i: &mut usize, depth: u32) -> bool {
-    if depth > 64 {
-        return false;
-    }
-    match raw.get(*i) {
-        Some(b'{') => {
-            *i += 1;
-            if raw.get(*i) == Some(&b'}') {
-                *i += 1;
-                return true;
-            }
-            loop {
-                if raw.get(*i + 1) == Some(&b'$') || !verbatim_string(raw, i) || raw.get(*i) != Some(&b':') {
-                    return false;
-                }
-                *i += 1;
-                if !verbatim_value(raw, i, depth + 1) {
-                    return false;
-                }
-                match raw.get(*i) {
-                    Some(b',') => *i += 1,
-                    Some(b'}') => {
-                        *i += 1;
-                        return true;
-                    }
-                    _ => return false,
-                }
-            }
-        }
-        Some(b'[') => {
-            *i += 1;
-            if raw.get(*i) == Some(&b']') {
-                *i += 1;
-                return true;
-            }
-            loop {
-                if !verbatim_value(raw, i, depth + 1) {
-                    return false;
-                }
-                match raw.get(*i) {
-                    Some(b',') => *i += 1,
-                    Some(b']') => {
-                        *i += 1;
-                        return true;
-                    }
-                    _ => return false,
-                }
-            }
-        }
-        Some(b'"') => verbatim_string(raw, i),
-        Some(b't') => verbatim_word(raw, i, b"true"),
-        Some(b'f') => verbatim_word(raw, i, b"false"),
-        Some(b'n') => verbatim_word(raw, i, b"null"),
-        Some(b'-' | b'0'..=b'9') => verbatim_number(raw, i),
-        _ => false,
-    }
-}
-
-fn verbatim_word(raw: &[u8], i: &mut usize, word: &[u8]) -> bool {
-    let ok = raw[*i..].starts_with(word);
-    *i += word.len();
-    ok
-}
-
-/// A string without escapes or control bytes: decoded and written back by
-/// `push_json_str` unchanged (the bytes are UTF-8: the line was checked).
-fn verbatim_string(raw: &[u8], i: &mut usize) -> bool {
-    if raw.get(*i) != Some(&b'"') {
-        return false;
-    }
-    let rest = &raw[*i + 1..];
-    // The end, then no control byte before it: a min over the bytes, which
-    // vectorises (a loop testing each byte three ways was 9% of the import's
-    // samples on the relay rows).
-    match memchr::memchr2(b'"', b'\\', rest) {
-        Some(end) if rest[end] == b'"' && rest[..end].iter().copied().min().unwrap_or(b' ') >= 0x20 => {
-            *i += end + 2;
-            true
-        }
-        _ => false,
-    }
+    decant_record::jsontext::is_verbatim(raw, verbatim_number)
 }
 
 /// An integer of at most 18 digits without a leading zero (an `i64`,
 /// printed back as read), or a float that serde_json prints back as read.
-fn verbatim_number(raw: &[u8], i: &mut usize) -> bool {
-    let start = *i;
-    let len = raw[start..].iter().position(|b| !matches!(b, b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9'));
-    let end = start + len.unwrap_or(raw.len() - start);
-    *i = end;
-    let text = &raw[start..end];
+fn verbatim_number(text: &[u8]) -> bool {
     let digits = text.strip_prefix(b"-").unwrap_or(text);
     if digits.iter().all(u8::is_ascii_digit) {
         return !digits.is_empty() && digits.len() <= 18 && (digits == b"0" && text.len() == 1 || digits[0] != b'0');
