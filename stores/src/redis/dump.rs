@@ -135,6 +135,13 @@ pub fn write_payload(value: &RedisValue, plan: Plan, out: &mut Vec<u8>) {
         }
         (RedisValue::String(_) | RedisValue::Stream(_) | RedisValue::Module(_), _) => return,
     }
+    seal(out, start, version);
+}
+
+/// Ends the payload that starts at `out[start]` (a value in the RDB
+/// encoding of `version`) as `DUMP` does: the version (2 bytes LE), then the
+/// CRC-64 of the value and the version (8 bytes LE).
+pub fn seal(out: &mut Vec<u8>, start: usize, version: u16) {
     out.extend_from_slice(&version.to_le_bytes());
     let crc = crc64::update(0, &out[start..]);
     out.extend_from_slice(&crc.to_le_bytes());

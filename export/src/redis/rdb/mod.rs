@@ -801,9 +801,7 @@ impl Parser {
     /// A DUMP payload from a value's bytes: the bytes, the RDB version (2
     /// bytes LE), and the CRC-64 of both (what `DUMP` returns).
     fn seal_dump(&self, mut payload: Vec<u8>) -> Vec<u8> {
-        payload.extend_from_slice(&(self.version as u16).to_le_bytes());
-        let crc = crc64::update(0, &payload);
-        payload.extend_from_slice(&crc.to_le_bytes());
+        decant_stores::redis::dump::seal(&mut payload, 0, self.version as u16);
         payload
     }
 
