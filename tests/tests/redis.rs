@@ -1360,7 +1360,11 @@ fn importing_a_file_shows_percentage_and_eta_on_a_terminal() {
     let mut out = decant_record::RecordWriter::new(Vec::new());
     let header = br#"{"kind":"header","format":"decant/1","source":"test","tool":"test"}"#;
     out.write(&decant_record::Record::decode(header).unwrap()).unwrap();
-    for i in 0..60_000 {
+    // Enough keys that the import lasts several progress intervals (250 ms)
+    // on a fast, quiet machine too: 60,000 took 0.2 s there, and no line
+    // was drawn.
+    const KEYS: usize = 400_000;
+    for i in 0..KEYS {
         let line = format!(r#"{{"kind":"redis","db":0,"key":"k:{i}","type":"string","value":"{}"}}"#, "v".repeat(40));
         out.write_raw(line.as_bytes()).unwrap();
     }
@@ -1377,7 +1381,7 @@ fn importing_a_file_shows_percentage_and_eta_on_a_terminal() {
     assert!(!progress.is_empty(), "no progress line on a terminal: {screen}");
     assert!(progress.iter().all(|l| l.contains("% of ") && (l.contains("KiB") || l.contains("MiB"))), "{progress:?}");
     assert!(progress.iter().any(|l| l.contains("ETA")), "{progress:?}");
-    assert_eq!(r.cli(["DBSIZE"]), "60000");
+    assert_eq!(r.cli(["DBSIZE"]), KEYS.to_string());
     // Not a terminal, no -v: no progress lines, only the summary.
     r.cli(["FLUSHDB"]);
     let quiet = w.run("redis-import").args(["--url", &r.url(), "-i", "keys.ndjson"]).output().assert_success();

@@ -1165,9 +1165,7 @@ impl Importer {
             for i in moved {
                 let n = self.node_of(items[i].key());
                 items[i].node = n;
-                let (host, port) = split_addr(self.nodes[n].conn.addr());
-                let mut probe = self.endpoint.connect_to(&host, port, 0)?;
-                let again = probe.call(&[b"EXISTS", items[i].key()])?;
+                let again = self.probe_conn(n, items[i].db)?.call(&[b"EXISTS", items[i].key()])?;
                 self.decide(&mut items[i], int_of(&again) == Some(1));
             }
         }
@@ -1197,6 +1195,21 @@ impl Importer {
         }
     }
 
+    /// A connection of its own to `node`, on `db` (a cluster has db 0
+    /// only), for questions asked while the pipelined ones have replies
+    /// outstanding.
+    fn probe_conn(&self, node: usize, db: u32) -> anyhow::Result<Conn> {
+        if self.cluster {
+            let (host, port) = split_addr(self.nodes[node].conn.addr());
+            return self.endpoint.connect_to(&host, port, 0);
+        }
+        let mut conn = self.endpoint.connect()?;
+        if db != self.endpoint.db() {
+            conn.call(&[b"SELECT", db.to_string().as_bytes()])?;
+        }
+        Ok(conn)
+    }
+
     /// Skip-existing: retried keys whose `RESTORE` was refused are asked
     /// `EXISTS` before their type commands go out, on connections of their
     /// own (the pipelined ones have replies outstanding). This happens once
@@ -1207,19 +1220,7 @@ impl Importer {
             item.recheck = false;
             let probe = match probes.entry((item.node, item.db)) {
                 std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
-                std::collections::hash_map::Entry::Vacant(e) => {
-                    let conn = if self.cluster {
-                        let (host, port) = split_addr(self.nodes[item.node].conn.addr());
-                        self.endpoint.connect_to(&host, port, 0)?
-                    } else {
-                        let mut conn = self.endpoint.connect()?;
-                        if item.db != self.endpoint.db() {
-                            conn.call(&[b"SELECT", item.db.to_string().as_bytes()])?;
-                        }
-                        conn
-                    };
-                    e.insert(conn)
-                }
+                std::collections::hash_map::Entry::Vacant(e) => e.insert(self.probe_conn(item.node, item.db)?),
             };
             let exists = int_of(&probe.call(&[b"EXISTS", item.key()])?) == Some(1);
             self.decide(item, exists);
