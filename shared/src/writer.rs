@@ -88,6 +88,20 @@ impl<W: Write> RecordWriter<W> {
         self.end_line()
     }
 
+    /// Writes `n` lines that are already valid encoded records, each ending
+    /// with its newline (`lines` holds exactly `n` newlines, none of them
+    /// starting an empty line): [`Self::write_raw`] for each, in one copy.
+    pub fn write_raw_lines(&mut self, lines: &[u8], n: u64) -> io::Result<()> {
+        if n == 0 {
+            return Ok(());
+        }
+        self.buf.extend_from_slice(lines);
+        self.segment_open = true;
+        self.records += n;
+        self.total += n;
+        self.maybe_flush()
+    }
+
     fn end_line(&mut self) -> io::Result<()> {
         self.buf.push(b'\n');
         self.segment_open = true;
