@@ -167,3 +167,24 @@ impl<W: Write> RecordWriter<W> {
         Ok(self.out)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Lines handed over in one piece make the very stream (records,
+    /// trailer, seal) that the same lines handed over one by one make.
+    #[test]
+    fn raw_lines_at_once_are_raw_lines_one_by_one() {
+        let lines =
+            [r#"{"kind":"row","table":"t","data":{"id":1}}"#, r#"{"kind":"row","table":"t","data":{"s":"a\nb"}}"#];
+        let mut one = RecordWriter::new(Vec::new());
+        for line in lines {
+            one.write_raw(line.as_bytes()).unwrap();
+        }
+        let mut all = RecordWriter::new(Vec::new());
+        all.write_raw_lines(b"", 0).unwrap();
+        all.write_raw_lines(format!("{}\n{}\n", lines[0], lines[1]).as_bytes(), 2).unwrap();
+        assert_eq!(one.finish().unwrap(), all.finish().unwrap());
+    }
+}
