@@ -418,7 +418,10 @@ mod tests {
     /// What the cell path makes of a line: its columns, cells and binary
     /// COPY row (`None` for the row when the run would go as text); `None`
     /// when it refuses the line.
-    fn cell_path(line: &str, plan: &TablePlan) -> Option<(Vec<usize>, Vec<Cell>, Option<Vec<u8>>)> {
+    /// A row as the cell path makes it: its columns, cells and binary row.
+    type CellRow = (Vec<usize>, Vec<Cell>, Option<Vec<u8>>);
+
+    fn cell_path(line: &str, plan: &TablePlan) -> Option<CellRow> {
         let plans = vec![Some(plan.clone())];
         let plan_of: HashMap<String, usize> = [("t".to_owned(), 0)].into();
         let (mut cols, mut cells) = (Vec::new(), Vec::new());
