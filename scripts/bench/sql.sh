@@ -15,6 +15,7 @@
 #
 #   scripts/bench.sh sql                   # scale 1, 3 runs each (medians)
 #   SCALE=0.1 RUNS=1 scripts/bench.sh sql
+#   DECANT_BIN=/tmp/base …                  # those binaries, not a fresh build
 #   IMPORT_JOBS=1 …                         # the importers' --jobs (default 2: one
 #                                           # writer connection per core here)
 # Servers are throwaway MariaDB / PostgreSQL instances on free ports in a temp
@@ -32,9 +33,13 @@ IMPORT_JOBS=${IMPORT_JOBS:-2}
 need_mariadb
 need_postgres
 
-echo "== building (release)" >&2
-cargo build --release -q -p decant-export -p decant-import \
-  --bin mysql-export --bin pg-export --bin mysql-import --bin pg-import --bin sqlite-import
+# DECANT_BIN=DIR: that directory's binaries (e.g. a copy of main's, for a
+# before/after), without building.
+if [[ -n ${DECANT_BIN:-} ]]; then BIN=$DECANT_BIN; else
+  echo "== building (release)" >&2
+  cargo build --release -q -p decant-export -p decant-import \
+    --bin mysql-export --bin pg-export --bin mysql-import --bin pg-import --bin sqlite-import
+fi
 
 echo "== starting MariaDB and PostgreSQL" >&2
 start_mariadb 1G --skip-name-resolve --local-infile=1

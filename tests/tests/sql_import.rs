@@ -98,6 +98,52 @@ fn pg_import_keeps_hard_values_exactly() {
     assert!(!bad.status.success());
 }
 
+/// pg-import writes rows it decodes straight into binary COPY rows; a row
+/// with a value only the text form carries (numeric Infinity) sends its whole
+/// run as text, and a row the server refuses after a binary COPY is found
+/// row by row, named by line and column, while the others land exactly.
+#[test]
+fn pg_import_binary_rows_fall_back_exactly() {
+    let head = r#"{"kind":"schema","table":"m","columns":[{"name":"id","type":"uint64","nullable":false,"unsigned":true},{"name":"n","type":"decimal"},{"name":"at","type":"datetime","precision":6},{"name":"s","type":"string","max_len":3},{"name":"doc","type":"json"},{"name":"z","type":"datetime","precision":0}],"primary_key":["id"]}
+{"kind":"row","table":"m","data":{"id":1,"n":"-12.5000","at":"2024-02-29T23:59:59.000001","s":"é\"\\","doc":{"a":[1,2.5]},"z":{"$zero_date":"0000-00-00 00:00:00"}}}
+"#;
+    let infinity = "{\"kind\":\"row\",\"table\":\"m\",\"data\":{\"id\":2,\"n\":\"Infinity\",\"s\":\"x\"}}\n";
+    let tail = r#"{"kind":"row","table":"m","data":{"id":3,"n":7,"at":"1999-12-31T00:00:00","s":"q\tr","doc":{ "b" : null },"z":"2024-01-01T00:00:00"}}
+{"kind":"row","table":"m","data":{"id":4,"s":"abcd"}}
+{"kind":"row","table":"m","data":{"id":18446744073709551615,"n":null,"s":null}}
+"#;
+    let pg = postgres();
+    let w = Workdir::new("pg-binary-rows");
+    for with_infinity in [false, true] {
+        let stream = format!("{head}{}{tail}", if with_infinity { infinity } else { "" });
+        let db = pg.fresh_database(if with_infinity { "binmix" } else { "binall" });
+        let rejects = w.join(format!("{with_infinity}.rej"));
+        import("pg-import", &pg.url(&db))
+            .args(["--create-tables", "--zero-dates", "null", "--jobs", "2", "--reject-file"])
+            .arg(&rejects)
+            .stdin_bytes(stream.as_str())
+            .output()
+            .assert_code(1);
+        let rej = std::fs::read_to_string(&rejects).unwrap();
+        let rej: Vec<serde_json::Value> = rej.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        assert_eq!(rej.len(), 1, "{rej:?}");
+        assert_eq!(rej[0]["data"]["id"], 4);
+        assert_eq!(rej[0]["rejected"]["line"], if with_infinity { 5 } else { 4 });
+        let reason = rej[0]["rejected"]["reason"].as_str().unwrap();
+        assert!(reason.contains("too long"), "{reason}");
+        let rows = pg.query(&db, "SELECT id, n, at, s, doc::text, coalesce(z::text, 'NULL') FROM m ORDER BY id");
+        let mut want = vec![
+            "1|-12.5000|2024-02-29 23:59:59.000001|é\"\\|{\"a\": [1, 2.5]}|NULL",
+            "3|7|1999-12-31 00:00:00|q\tr|{\"b\": null}|2024-01-01 00:00:00",
+            "18446744073709551615|||||NULL",
+        ];
+        if with_infinity {
+            want.insert(1, "2|Infinity||x||NULL");
+        }
+        assert_eq!(rows, want.join("\n"));
+    }
+}
+
 #[test]
 fn mysql_import_keeps_hard_values_exactly() {
     let my = mariadb();

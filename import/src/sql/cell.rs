@@ -62,7 +62,7 @@ pub struct EncodeOptions {
     pub zero_dates: ZeroDates,
 }
 
-fn zoned_suffix(s: &str) -> bool {
+pub(crate) fn zoned_suffix(s: &str) -> bool {
     // After `YYYY-MM-DDTHH:MM:SS[.f]`: `Z` or `±HH[:MM]`.
     if s.len() <= 19 {
         return false;
@@ -71,7 +71,7 @@ fn zoned_suffix(s: &str) -> bool {
     tail.ends_with('Z') || tail.ends_with('z') || tail.contains('+') || tail.contains('-')
 }
 
-fn check_date(s: &str, d: Dialect) -> Result<(), String> {
+pub(crate) fn check_date(s: &str, d: Dialect) -> Result<(), String> {
     let b = s.as_bytes();
     let ok = b.len() >= 10
         && b[4] == b'-'
@@ -105,7 +105,7 @@ fn two_digits(b: &[u8]) -> Option<u32> {
 /// 13, 25:00 — before the database does, so `--dry-run` finds it and the real
 /// run gives the same message (the database's own error would name neither
 /// line nor column). `s` starts with `YYYY-MM-DD` (checked by the caller).
-fn check_calendar(s: &str, d: Dialect) -> Result<(), String> {
+pub(crate) fn check_calendar(s: &str, d: Dialect) -> Result<(), String> {
     let b = s.as_bytes();
     let num = |r: std::ops::Range<usize>| b[r].iter().fold(0u32, |n, c| n * 10 + (c - b'0') as u32);
     let (y, m, day) = (num(0..4), num(5..7), num(8..10));
@@ -143,7 +143,7 @@ pub fn fraction_limit(dialect: Dialect, sql_type: &str) -> Option<u32> {
 }
 
 /// Refuses a date-time or time whose fraction the column would round away.
-fn check_fraction(s: &str, col: &TargetColumn, dialect: Dialect) -> Result<(), String> {
+pub(crate) fn check_fraction(s: &str, col: &TargetColumn, dialect: Dialect) -> Result<(), String> {
     let Some(limit) = fraction_limit(dialect, &col.sql_type) else { return Ok(()) };
     let Some(dot) = s.find('.') else { return Ok(()) };
     let digits: &str = &s[dot + 1..];
@@ -329,6 +329,27 @@ fn decimal_parts(s: &str) -> Option<(bool, &str, &str)> {
 }
 
 fn check_decimal(s: &str, precision: Option<u32>, scale: Option<u32>) -> Result<String, String> {
+    let (neg, int, frac) = decimal_checked(s, precision, scale)?;
+    let mut out = String::with_capacity(s.len());
+    if neg {
+        out.push('-');
+    }
+    out.push_str(if int.is_empty() { "0" } else { int });
+    if !frac.is_empty() {
+        out.push('.');
+        out.push_str(frac);
+    }
+    Ok(out)
+}
+
+/// The checks of [`check_decimal`] without the text it writes:
+/// `(negative, integer digits, fraction digits)` of a decimal that fits
+/// `numeric(precision, scale)` without rounding.
+pub(crate) fn decimal_checked(
+    s: &str,
+    precision: Option<u32>,
+    scale: Option<u32>,
+) -> Result<(bool, &str, &str), String> {
     let (neg, int, frac) =
         decimal_parts(s).ok_or_else(|| format!("{s:?} is not a decimal number (digits with an optional '.')"))?;
     let int_digits = int.trim_start_matches('0').len() as u32;
@@ -346,16 +367,7 @@ fn check_decimal(s: &str, precision: Option<u32>, scale: Option<u32>) -> Result<
             return Err(format!("{s} does not fit numeric({p},{s_})"));
         }
     }
-    let mut out = String::with_capacity(s.len());
-    if neg {
-        out.push('-');
-    }
-    out.push_str(if int.is_empty() { "0" } else { int });
-    if !frac.is_empty() {
-        out.push('.');
-        out.push_str(frac);
-    }
-    Ok(out)
+    Ok((neg, int, frac))
 }
 
 /// Shortest round-trip exponent form: `1.5e0`, `1e300`, `-0e0`.

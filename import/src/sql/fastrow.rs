@@ -37,11 +37,10 @@ pub(crate) fn decode_row(
 ) -> Option<usize> {
     let start = cells.len();
     cols.clear();
-    let mut de = serde_json::Deserializer::from_slice(line);
-    let seed = LineSeed { plans, plan_of, enc, cols: &mut *cols, cells: &mut *cells };
-    match seed.deserialize(&mut de).and_then(|t| de.end().map(|_| t)) {
-        Ok(t) => Some(t),
-        Err(_) => {
+    let mut sink = CellRow { enc, cols: &mut *cols, cells: &mut *cells };
+    match decode_line(line, plans, plan_of, &mut sink) {
+        Some(t) => Some(t),
+        None => {
             cells.truncate(start);
             cols.clear();
             None
@@ -49,27 +48,73 @@ pub(crate) fn decode_row(
     }
 }
 
+/// What the `data` object of a row line is decoded into.
+pub(crate) trait RowSink {
+    /// Decodes the columns of `data` for `plan` (table number `t`),
+    /// declining (an error: see [`decline`]) whatever the full decoder is
+    /// to see. The caller undoes what it added when the line is declined.
+    fn columns<'de, A: MapAccess<'de>>(&mut self, t: usize, plan: &TablePlan, map: A) -> Result<(), A::Error>;
+}
+
+/// Decodes a `row` line written the way writers write it (`kind`, `table`,
+/// `data`, each once, `table` before `data`, a table already planned) into
+/// `sink`: the table's number, `None` for a line the full decoder is to
+/// see (the sink may then hold part of it).
+pub(crate) fn decode_line<S: RowSink>(
+    line: &[u8],
+    plans: &[Option<TablePlan>],
+    plan_of: &HashMap<String, usize>,
+    sink: &mut S,
+) -> Option<usize> {
+    let mut de = serde_json::Deserializer::from_slice(line);
+    let seed = LineSeed { plans, plan_of, sink };
+    seed.deserialize(&mut de).and_then(|t| de.end().map(|_| t)).ok()
+}
+
 /// "Not for this path": the caller falls back to the full decoder.
-fn decline<E: de::Error>() -> E {
+pub(crate) fn decline<E: de::Error>() -> E {
     E::custom("declined")
 }
 
-struct LineSeed<'a> {
-    plans: &'a [Option<TablePlan>],
-    plan_of: &'a HashMap<String, usize>,
-    enc: &'a EncodeOptions,
-    cols: &'a mut Vec<usize>,
-    cells: &'a mut Vec<Cell>,
+/// The column number of `name`, the `k`-th key of a row's `data`: while
+/// every column comes in the table's order (the usual case, `in_order`) no
+/// name can repeat; after the first one that does not, each is looked up
+/// and checked against `cols` (the columns so far). Declines a column the
+/// plan does not have, or one named twice (the full decoder's errors).
+pub(crate) fn column_at<E: de::Error>(
+    plan: &TablePlan,
+    name: &str,
+    k: usize,
+    in_order: &mut bool,
+    cols: &[usize],
+) -> Result<usize, E> {
+    match plan.columns.get(k) {
+        Some(c) if *in_order && c.name == name => Ok(k),
+        _ => {
+            *in_order = false;
+            let i = *plan.index.get(name).ok_or_else(decline)?;
+            if cols.contains(&i) {
+                return Err(decline());
+            }
+            Ok(i)
+        }
+    }
 }
 
-impl<'de> DeserializeSeed<'de> for LineSeed<'_> {
+struct LineSeed<'a, S> {
+    plans: &'a [Option<TablePlan>],
+    plan_of: &'a HashMap<String, usize>,
+    sink: &'a mut S,
+}
+
+impl<'de, S: RowSink> DeserializeSeed<'de> for LineSeed<'_, S> {
     type Value = usize;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<usize, D::Error> {
         d.deserialize_map(self)
     }
 }
 
-impl<'de> Visitor<'de> for LineSeed<'_> {
+impl<'de, S: RowSink> Visitor<'de> for LineSeed<'_, S> {
     type Value = usize;
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("a row line")
@@ -91,12 +136,7 @@ impl<'de> Visitor<'de> for LineSeed<'_> {
                 "data" if !data => {
                     let t = table.ok_or_else(decline)?;
                     let plan = self.plans.get(t).and_then(Option::as_ref).ok_or_else(decline)?;
-                    map.next_value_seed(DataSeed {
-                        plan,
-                        enc: self.enc,
-                        cols: &mut *self.cols,
-                        cells: &mut *self.cells,
-                    })?;
+                    map.next_value_seed(DataSeed { t, plan, sink: &mut *self.sink })?;
                     data = true;
                 }
                 _ => return Err(decline()),
@@ -109,56 +149,49 @@ impl<'de> Visitor<'de> for LineSeed<'_> {
     }
 }
 
-struct DataSeed<'a> {
+struct DataSeed<'a, S> {
+    t: usize,
     plan: &'a TablePlan,
-    enc: &'a EncodeOptions,
-    cols: &'a mut Vec<usize>,
-    cells: &'a mut Vec<Cell>,
+    sink: &'a mut S,
 }
 
-impl<'de> DeserializeSeed<'de> for DataSeed<'_> {
+impl<'de, S: RowSink> DeserializeSeed<'de> for DataSeed<'_, S> {
     type Value = ();
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
         d.deserialize_map(self)
     }
 }
 
-impl<'de> Visitor<'de> for DataSeed<'_> {
+impl<'de, S: RowSink> Visitor<'de> for DataSeed<'_, S> {
     type Value = ();
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("an object of column values")
     }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        let plan = self.plan;
-        // While every column comes in the table's order (the usual case) no
-        // name can repeat; after the first one that does not, each is checked.
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
+        self.sink.columns(self.t, self.plan, map)
+    }
+}
+
+/// A row into [`Cell`]s, each value decoded by `Value`'s own `Deserialize`
+/// as `RowData`'s is.
+struct CellRow<'a> {
+    enc: &'a EncodeOptions,
+    cols: &'a mut Vec<usize>,
+    cells: &'a mut Vec<Cell>,
+}
+
+impl RowSink for CellRow<'_> {
+    fn columns<'de, A: MapAccess<'de>>(&mut self, _t: usize, plan: &TablePlan, mut map: A) -> Result<(), A::Error> {
         let mut in_order = true;
         let mut k = 0;
         while let Some(Text(name)) = map.next_key::<Text>()? {
-            let i = match plan.columns.get(k) {
-                Some(c) if in_order && c.name == *name => k,
-                _ => {
-                    in_order = false;
-                    let i = *plan.index.get(&*name).ok_or_else(decline)?;
-                    // A column named twice is the full decoder's error to report.
-                    if self.cols.contains(&i) {
-                        return Err(decline());
-                    }
-                    i
-                }
-            };
+            let i = column_at(plan, &name, k, &mut in_order, self.cols)?;
             k += 1;
             let cell = if plan.columns[i].kind == Kind::Json {
                 // The line's own bytes when they are what the Value path
                 // would write (json_text_is_verbatim): no tree to build.
                 let raw: &'de RawValue = map.next_value()?;
-                if json_text_is_verbatim(raw.get().as_bytes()) {
-                    Cell::Text(raw.get().to_owned())
-                } else {
-                    let value = Value::deserialize(&mut serde_json::Deserializer::from_str(raw.get()))
-                        .map_err(|_| decline())?;
-                    encode_owned(value, plan.src_of[i].as_ref(), &plan.columns[i], self.enc).map_err(|_| decline())?
-                }
+                json_cell(raw, plan, i, self.enc).map_err(|_| decline())?
             } else {
                 let value: Value = map.next_value()?;
                 encode_owned(value, plan.src_of[i].as_ref(), &plan.columns[i], self.enc).map_err(|_| decline())?
@@ -168,6 +201,16 @@ impl<'de> Visitor<'de> for DataSeed<'_> {
         }
         Ok(())
     }
+}
+
+/// The cell of a JSON column's value as it stands in the line: the line's
+/// bytes when verbatim, else through `Value` (the full decoder's cell either way).
+pub(crate) fn json_cell(raw: &RawValue, plan: &TablePlan, i: usize, enc: &EncodeOptions) -> Result<Cell, String> {
+    if json_text_is_verbatim(raw.get().as_bytes()) {
+        return Ok(Cell::Text(raw.get().to_owned()));
+    }
+    let value = Value::deserialize(&mut serde_json::Deserializer::from_str(raw.get())).map_err(|e| e.to_string())?;
+    encode_owned(value, plan.src_of[i].as_ref(), &plan.columns[i], enc)
 }
 
 #[cfg(test)]

@@ -20,8 +20,9 @@ use decant_record::reader::RecordReader;
 use decant_record::{Frame, ReadError, Record, RowData, TableSchema, Target, Value};
 
 use super::cell::{encode, encode_owned, validate, Cell, EncodeOptions};
+use super::pgrow::{self, BinPlan};
 use super::typemap::Kind;
-use super::{fastrow, Mode, Prepared, Preparer, TablePlan};
+use super::{fastrow, pg_binary, postgres, Mode, Prepared, Preparer, TablePlan};
 
 /// Cap on the bytes of input lines held in one batch (memory bound; two
 /// batches are in flight).
@@ -90,6 +91,10 @@ pub(crate) struct Op {
     pub raw: Range<usize>,
     /// Its cells (a delete: the primary key), in [`Batch::cells`].
     pub cells: Range<usize>,
+    /// Its binary COPY row, in [`Batch::bin`] (pg-import, [`pgrow`]);
+    /// empty when the row has only its cells. A row with one has real cells
+    /// for its key columns only.
+    pub bin: Range<usize>,
 }
 
 /// Consecutive operations written together, on one connection.
@@ -114,6 +119,8 @@ pub(crate) struct Batch {
     pub raw: Vec<u8>,
     /// The cells of `ops`, end to end.
     pub cells: Vec<Cell>,
+    /// The binary COPY rows of `ops` that have one, end to end.
+    pub bin: Vec<u8>,
     /// Records refused before the database, written to the reject file
     /// before the batch's rows.
     pub rejects: Vec<EarlyReject>,
@@ -206,6 +213,12 @@ pub(crate) struct Front {
     pk_watch: HashMap<usize, Vec<i128>>,
     /// The current row's key (reused).
     key_scratch: Vec<i128>,
+    /// pg-import with --mode insert: rows go into binary COPY rows straight
+    /// from their lines ([`pgrow`]), per table as its [`BinPlan`] says.
+    bin_rows: bool,
+    bin_plans: Vec<Option<BinPlan>>,
+    /// Scratch of the numeric encoder (reused).
+    digits: Vec<i16>,
 }
 
 /// The decoding thread stopped because the database thread did (its error
@@ -229,7 +242,14 @@ impl Front {
         tx: SyncSender<Msg>,
         recycled: Receiver<Batch>,
     ) -> Front {
+        // Only with --mode insert: no deletes, so every run of a batch is
+        // prepared and its cells are never handed on (the placeholders of a
+        // binary row must not be read as values).
+        let bin_rows = matches!(opts.preparer, Preparer::Postgres) && opts.mode == Mode::Insert && !opts.dry_run;
         Front {
+            bin_rows,
+            bin_plans: Vec::new(),
+            digits: Vec::new(),
             reader,
             opts,
             tx,
@@ -372,14 +392,30 @@ impl Front {
             return Ok(false);
         }
         let cells_start = self.batch.cells.len();
+        let bin_start = self.batch.bin.len();
         let raw = self.reader.raw_line();
-        let Some(t) =
+        let binary = if self.bin_rows {
+            pgrow::decode_row(
+                raw,
+                &self.plans,
+                &self.plan_of,
+                &self.bin_plans,
+                &self.opts.enc,
+                &mut self.cols,
+                &mut self.batch.cells,
+                &mut self.batch.bin,
+                &mut self.digits,
+            )
+        } else {
+            None
+        };
+        let Some(t) = binary.or_else(|| {
             fastrow::decode_row(raw, &self.plans, &self.plan_of, &self.opts.enc, &mut self.cols, &mut self.batch.cells)
-        else {
+        }) else {
             return Ok(false);
         };
         self.progress.inc(1);
-        self.add_row(t, line, cells_start)?;
+        self.add_row(t, line, cells_start, bin_start)?;
         Ok(true)
     }
 
@@ -417,6 +453,15 @@ impl Front {
         } else {
             self.pk_watch.remove(&t);
         }
+        if self.bin_rows {
+            if self.bin_plans.len() <= t {
+                self.bin_plans.resize_with(t + 1, || None);
+            }
+            // The cells the decoding thread reads: the route key's and the
+            // primary key's (key_goes_up).
+            let keys: Vec<usize> = self.route_key[t].iter().chain(&plan.pk).copied().collect();
+            self.bin_plans[t] = Some(BinPlan::new(&plan, &keys));
+        }
         self.plan_of.insert(plan.name.clone(), t);
         self.plans[t] = Some(plan);
     }
@@ -451,15 +496,18 @@ impl Front {
     /// Sends everything before the current record and pins table `t` to
     /// the first connection; `pending`: the current record's cells, kept
     /// out of the batch that is sent and put back at the end of the next.
-    fn pin(&mut self, t: usize, line: u64, pending: usize) -> anyhow::Result<usize> {
+    fn pin(&mut self, t: usize, line: u64, pending: usize, pending_bin: usize) -> anyhow::Result<(usize, usize)> {
         let cells: Vec<Cell> = self.batch.cells.drain(pending..).collect();
+        let bin: Vec<u8> = self.batch.bin.drain(pending_bin..).collect();
         self.flush()?;
         let table = self.plan(t).name.clone();
         self.pinned.insert(table.clone());
         self.send(Msg::Pin { table, line })?;
         let start = self.batch.cells.len();
         self.batch.cells.extend(cells);
-        Ok(start)
+        let bin_start = self.batch.bin.len();
+        self.batch.bin.extend(bin);
+        Ok((start, bin_start))
     }
 
     /// Whether connection `part` committed input line `line` before this run.
@@ -513,12 +561,14 @@ impl Front {
             *self.batch.dry_rows.entry(t).or_default() += 1;
             return Ok(());
         }
-        self.add_row(t, line, cells_start)
+        let bin_start = self.batch.bin.len();
+        self.add_row(t, line, cells_start, bin_start)
     }
 
     /// Adds the row whose cells start at `cells_start` (its columns in
-    /// `self.cols`) to its table's run in the batch, on its connection.
-    fn add_row(&mut self, t: usize, line: u64, mut cells_start: usize) -> anyhow::Result<()> {
+    /// `self.cols`; its binary COPY row, if any, from `bin_start` in the
+    /// batch's `bin`) to its table's run in the batch, on its connection.
+    fn add_row(&mut self, t: usize, line: u64, mut cells_start: usize, mut bin_start: usize) -> anyhow::Result<()> {
         if let Some(last) = self.pk_watch.get_mut(&t) {
             let plan = self.plans[t].as_ref().expect("installed by plan_for");
             let row = &self.batch.cells[cells_start..];
@@ -545,17 +595,19 @@ impl Front {
         let part = match route {
             Route::Part(p) => p,
             Route::Pin => {
-                cells_start = self.pin(t, line, cells_start)?;
+                (cells_start, bin_start) = self.pin(t, line, cells_start, bin_start)?;
                 0
             }
         };
         if self.committed_before(part, line) {
             // A resumed run: this row's connection committed it already.
             self.batch.cells.truncate(cells_start);
+            self.batch.bin.truncate(bin_start);
             return Ok(());
         }
         let cells = cells_start..self.batch.cells.len();
-        self.push_op(line, cells);
+        let bin = bin_start..self.batch.bin.len();
+        self.push_op(line, cells, bin);
         let op = self.batch.ops.len() - 1;
         // Interleaved tables (a transform's output in key order) would make
         // one short statement, savepoint and round trip per few rows (ten
@@ -601,12 +653,12 @@ impl Front {
         Ok(())
     }
 
-    fn push_op(&mut self, line: u64, cells: Range<usize>) {
+    fn push_op(&mut self, line: u64, cells: Range<usize>, bin: Range<usize>) {
         let raw = self.reader.raw_line();
         let start = self.batch.raw.len();
         self.batch.raw.extend_from_slice(raw);
-        self.batch_bytes += raw.len() + (cells.end - cells.start) * 32;
-        self.batch.ops.push(Op { line, raw: start..self.batch.raw.len(), cells });
+        self.batch_bytes += raw.len() + (cells.end - cells.start) * 32 + bin.len();
+        self.batch.ops.push(Op { line, raw: start..self.batch.raw.len(), cells, bin });
     }
 
     fn on_delete(&mut self, target: Target, line: u64) -> anyhow::Result<()> {
@@ -656,8 +708,8 @@ impl Front {
         let part = match self.route(t, line, by_pk.then_some(&mut cells as &mut dyn Iterator<Item = &Cell>)) {
             Route::Part(p) => p,
             Route::Pin => {
-                let at = self.batch.cells.len();
-                self.pin(t, line, at)?
+                let (at, bin_at) = (self.batch.cells.len(), self.batch.bin.len());
+                self.pin(t, line, at, bin_at)?.0
             }
         };
         if self.committed_before(part, line) {
@@ -665,7 +717,8 @@ impl Front {
         }
         let start = self.batch.cells.len();
         self.batch.cells.extend(key);
-        self.push_op(line, start..self.batch.cells.len());
+        let bin = self.batch.bin.len()..self.batch.bin.len();
+        self.push_op(line, start..self.batch.cells.len(), bin);
         let op = self.batch.ops.len() - 1;
         self.batch.runs_of(part).push(Run::Delete { table: t, op });
         self.batch.has_deletes = true;
@@ -682,6 +735,43 @@ impl Front {
         Ok(())
     }
 
+    /// The cells of the rows of a run that went to binary COPY rows (their
+    /// own cells are placeholders), converted again from their lines, for
+    /// a run where other rows have only cells (e.g. a value binary COPY
+    /// cannot take: the run then goes as text, as before); `None` for the
+    /// rows that have their cells.
+    fn cells_again(
+        &self,
+        t: usize,
+        run_cols: &[usize],
+        batch: &Batch,
+        ops: &[usize],
+    ) -> anyhow::Result<Vec<Option<Vec<Cell>>>> {
+        let plan = self.plan(t);
+        let mut cols = Vec::new();
+        let mut out = Vec::with_capacity(ops.len());
+        for &k in ops {
+            let op = &batch.ops[k];
+            if op.bin.is_empty() {
+                out.push(None);
+                continue;
+            }
+            let mut cells = Vec::new();
+            let data = match Record::decode(batch.raw_line(op)) {
+                Ok(Record::Row(r)) => r.data,
+                _ => RowData::default(),
+            };
+            // It converted on the binary path, so it converts here.
+            encode_row(plan, data, &self.opts.enc, false, &mut cols, &mut cells)
+                .map_err(|e| anyhow::anyhow!("line {} no longer converts for table {}: {e}", op.line, plan.name))?;
+            if cols != *run_cols {
+                anyhow::bail!("internal error: line {} converts to other columns for table {}", op.line, plan.name);
+            }
+            out.push(Some(cells));
+        }
+        Ok(out)
+    }
+
     /// Builds the batch's statements and hands it to the database thread
     /// (blocking while the previous batch is still waiting to be taken).
     fn send_batch(&mut self, commit_line: Option<u64>) -> anyhow::Result<()> {
@@ -689,15 +779,38 @@ impl Front {
         self.batch_bytes = 0;
         batch.commit_line = commit_line;
         let mut runs = std::mem::take(&mut batch.runs);
+        let mut any_bin = false;
         for run in runs.iter_mut().flatten() {
             if let Run::Rows { table, cols, ops, prepared } = run {
-                let rows: Vec<&[Cell]> = ops.iter().map(|&k| batch.row(&batch.ops[k])).collect();
+                let bin = ops.iter().filter(|&&k| !batch.ops[k].bin.is_empty()).count();
+                any_bin |= bin > 0;
+                if bin > 0 && bin == ops.len() {
+                    // Every row in its binary form already (pgrow).
+                    let rows = ops.iter().map(|&k| &batch.bin[batch.ops[k].bin.clone()]);
+                    let data = pg_binary::copy_binary_rows(rows);
+                    *prepared = Some(Prepared::Copy(postgres::CopyData { binary: true, data }));
+                    continue;
+                }
+                let again = if bin > 0 { self.cells_again(*table, cols, &batch, ops)? } else { Vec::new() };
+                let rows: Vec<&[Cell]> = ops
+                    .iter()
+                    .enumerate()
+                    .map(|(n, &k)| match again.get(n) {
+                        Some(Some(cells)) => cells.as_slice(),
+                        _ => batch.row(&batch.ops[k]),
+                    })
+                    .collect();
                 // A statement that cannot be built (e.g. upsert without a
                 // primary key) is built again, and refused, when written.
                 *prepared = self.opts.preparer.prepare(self.plan(*table), cols, &rows, self.opts.mode).ok().flatten();
             }
         }
         let all_prepared = runs.iter().flatten().all(|r| matches!(r, Run::Rows { prepared: Some(_), .. }));
+        // Binary rows come only with --mode insert into PostgreSQL, where
+        // every run is prepared: their placeholder cells are never handed on.
+        if any_bin && !all_prepared {
+            anyhow::bail!("internal error: a batch with binary COPY rows has a run without its statement");
+        }
         batch.runs = runs;
         let mut spare_cells = Vec::new();
         if all_prepared {
@@ -714,6 +827,7 @@ impl Front {
             // thread that allocated them.
             used.ops.clear();
             used.cells.clear();
+            used.bin.clear();
             used.raw.clear();
             used.commit_line = None;
             used.cells_dropped = false;

@@ -35,6 +35,7 @@ mod front;
 mod mysql;
 mod omitted;
 mod pg_binary;
+mod pgrow;
 mod postgres;
 mod sqlite;
 pub mod state;

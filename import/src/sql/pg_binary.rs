@@ -77,9 +77,7 @@ pub(crate) fn copy_binary(types: &[BinType], rows: &[&[Cell]]) -> Option<Vec<u8>
     let fields = i16::try_from(types.len()).ok()?;
     let want: usize = rows.iter().map(|r| 2 + r.iter().map(|c| 4 + cell_len(c)).sum::<usize>()).sum();
     let mut out = Vec::with_capacity(SIGNATURE.len() + 8 + want + 2);
-    out.extend_from_slice(SIGNATURE);
-    out.extend_from_slice(&0i32.to_be_bytes()); // flags: no OIDs
-    out.extend_from_slice(&0i32.to_be_bytes()); // header extension length
+    header(&mut out);
     let mut digits = Vec::new();
     for row in rows {
         if row.len() != types.len() {
@@ -87,19 +85,54 @@ pub(crate) fn copy_binary(types: &[BinType], rows: &[&[Cell]]) -> Option<Vec<u8>
         }
         out.extend_from_slice(&fields.to_be_bytes());
         for (cell, ty) in row.iter().zip(types) {
-            if matches!(cell, Cell::Null) {
-                out.extend_from_slice(&(-1i32).to_be_bytes());
-                continue;
-            }
-            let at = out.len();
-            out.extend_from_slice(&[0; 4]);
-            encode(cell, *ty, &mut out, &mut digits)?;
-            let len = i32::try_from(out.len() - at - 4).ok()?;
-            out[at..at + 4].copy_from_slice(&len.to_be_bytes());
+            put_cell(cell, *ty, &mut out, &mut digits)?;
         }
     }
     out.extend_from_slice(&(-1i16).to_be_bytes());
     Some(out)
+}
+
+/// Binary COPY data from rows already in their binary form (each a field
+/// count and its fields, as [`copy_binary`] writes a row), header to trailer.
+pub(crate) fn copy_binary_rows<'a>(rows: impl Iterator<Item = &'a [u8]> + Clone) -> Vec<u8> {
+    let want: usize = rows.clone().map(<[u8]>::len).sum();
+    let mut out = Vec::with_capacity(SIGNATURE.len() + 8 + want + 2);
+    header(&mut out);
+    for row in rows {
+        out.extend_from_slice(row);
+    }
+    out.extend_from_slice(&(-1i16).to_be_bytes());
+    out
+}
+
+fn header(out: &mut Vec<u8>) {
+    out.extend_from_slice(SIGNATURE);
+    out.extend_from_slice(&0i32.to_be_bytes()); // flags: no OIDs
+    out.extend_from_slice(&0i32.to_be_bytes()); // header extension length
+}
+
+/// Appends one field of a row: its length and binary value (-1 for NULL);
+/// `None` (with `out` as it was) when the cell has not the shape `ty` needs.
+pub(crate) fn put_cell(cell: &Cell, ty: BinType, out: &mut Vec<u8>, digits: &mut Vec<i16>) -> Option<()> {
+    if matches!(cell, Cell::Null) {
+        out.extend_from_slice(&(-1i32).to_be_bytes());
+        return Some(());
+    }
+    let at = out.len();
+    out.extend_from_slice(&[0; 4]);
+    if encode(cell, ty, out, digits).is_none() {
+        out.truncate(at);
+        return None;
+    }
+    end_field(out, at)
+}
+
+/// Writes the length of the field whose 4-byte length slot is at `at`
+/// (its value follows it up to the end of `out`).
+pub(crate) fn end_field(out: &mut [u8], at: usize) -> Option<()> {
+    let len = i32::try_from(out.len() - at - 4).ok()?;
+    out[at..at + 4].copy_from_slice(&len.to_be_bytes());
+    Some(())
 }
 
 /// About the bytes a cell takes (sizes the buffer up front).
@@ -181,7 +214,7 @@ fn encode(cell: &Cell, ty: BinType, out: &mut Vec<u8>, digits: &mut Vec<i16>) ->
 /// then base-10000 digits (`int`, `frac`: ASCII decimal digits). The
 /// display scale is the number of fraction digits given, so `12.3400`
 /// keeps its four (as numeric_in keeps them).
-fn numeric(neg: bool, int: &[u8], frac: &[u8], out: &mut Vec<u8>, digits: &mut Vec<i16>) -> Option<()> {
+pub(crate) fn numeric(neg: bool, int: &[u8], frac: &[u8], out: &mut Vec<u8>, digits: &mut Vec<i16>) -> Option<()> {
     let dscale = u16::try_from(frac.len()).ok().filter(|d| *d <= 0x3FFF)?;
     let int = &int[int.iter().position(|&b| b != b'0').unwrap_or(int.len())..];
     digits.clear();
@@ -231,7 +264,7 @@ fn num(b: &[u8]) -> Option<i64> {
 
 /// Days from 2000-01-01 to the date `YYYY-MM-DD` at the start of `b`
 /// (proleptic Gregorian, years 1 to 9999; anything else is `None`).
-fn civil_days(b: &[u8]) -> Option<i64> {
+pub(crate) fn civil_days(b: &[u8]) -> Option<i64> {
     if b.len() < 10 || b[4] != b'-' || b[7] != b'-' {
         return None;
     }
@@ -260,7 +293,7 @@ fn civil_days(b: &[u8]) -> Option<i64> {
 /// µs since 2000-01-01 00:00:00 of `YYYY-MM-DD[( |T)HH:MM:SS[.f{1,6}]]`,
 /// with `Z` or `±HH[:MM]` after it when `zoned` (then the instant in UTC;
 /// without one the value is UTC, the session's zone).
-fn micros(b: &[u8], zoned: bool) -> Option<i64> {
+pub(crate) fn micros(b: &[u8], zoned: bool) -> Option<i64> {
     let days = civil_days(b)?;
     let mut secs = days * 86_400;
     let mut frac = 0i64;

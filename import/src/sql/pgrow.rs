@@ -1,0 +1,579 @@
+//! pg-import's hot path: a `row` line decoded straight into the row's
+//! binary COPY form, with no [`Value`] and no [`Cell`] per value for the
+//! common column kinds (integers, numerics, text, date-times, booleans,
+//! JSON as it stands in the line, NULL).
+//!
+//! Exactness: each value is converted exactly as `encode_owned` and
+//! `pg_binary` convert it (the same checks, called on the borrowed text),
+//! and whatever has another shape here — a tagged value, a float, a string
+//! for an integer column, a kind without a fast form — goes through `Value`,
+//! `encode_owned` and `pg_binary` themselves. A value either of them would
+//! refuse (a conversion error, a cell binary COPY cannot take) declines the
+//! whole line: the cell path then handles it as before (an error naming
+//! line and column, or the batch going as COPY text). The property test
+//! below holds the two paths to the same bytes.
+//!
+//! The cells of the key columns (the columns rows are spread over the
+//! connections by, and the primary key whose order is watched) are made as
+//! ever, for the decoding thread's routing; the other columns get a `Null`
+//! placeholder, so a batch with binary rows never hands its cells on (the
+//! database thread converts a row again from its line when it needs it).
+
+use std::collections::HashMap;
+use std::fmt;
+
+use decant_record::value::Text;
+use decant_record::Value;
+use serde::de::value::{MapAccessDeserializer, SeqAccessDeserializer};
+use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::Deserialize as _;
+use serde_json::value::RawValue;
+
+use super::cell::{
+    check_calendar, check_date, check_fraction, decimal_checked, encode_owned, zoned_suffix, Cell, EncodeOptions,
+};
+use super::fastrow::{self, column_at, decline, json_cell, RowSink};
+use super::pg_binary::{civil_days, end_field, micros, numeric, put_cell, BinType};
+use super::typemap::{Dialect, Kind};
+use super::TablePlan;
+
+/// Per table: how its rows go to binary COPY rows here.
+#[derive(Debug, Clone)]
+pub(crate) struct BinPlan {
+    /// Each column's binary form (`None`: a line carrying it is declined).
+    pub types: Vec<Option<BinType>>,
+    /// The columns whose cells are made for the decoding thread.
+    pub keys: Vec<bool>,
+}
+
+impl BinPlan {
+    /// The plan of a table whose rows `pg-import` writes with binary COPY;
+    /// `key_cols`: the columns the decoding thread reads the cells of.
+    pub(crate) fn new(plan: &TablePlan, key_cols: &[usize]) -> BinPlan {
+        let types = plan.columns.iter().map(|c| BinType::of(&c.sql_type)).collect();
+        let keys = (0..plan.columns.len()).map(|i| key_cols.contains(&i)).collect();
+        BinPlan { types, keys }
+    }
+}
+
+/// Decodes `line` into one binary COPY row appended to `out` (field count,
+/// then each field), its columns' numbers into `cols` and a cell per column
+/// into `cells` (real for key columns, `Null` for the others); the table's
+/// number, or `None` — with `out`, `cols` and `cells` as they were — when
+/// the line is for the cell path.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn decode_row(
+    line: &[u8],
+    plans: &[Option<TablePlan>],
+    plan_of: &HashMap<String, usize>,
+    bin: &[Option<BinPlan>],
+    enc: &EncodeOptions,
+    cols: &mut Vec<usize>,
+    cells: &mut Vec<Cell>,
+    out: &mut Vec<u8>,
+    digits: &mut Vec<i16>,
+) -> Option<usize> {
+    debug_assert_eq!(enc.dialect, Dialect::Postgres);
+    let (cells_at, out_at) = (cells.len(), out.len());
+    cols.clear();
+    let mut sink = BinRow { bin, enc, cols: &mut *cols, cells: &mut *cells, out: &mut *out, digits };
+    match fastrow::decode_line(line, plans, plan_of, &mut sink) {
+        Some(t) => Some(t),
+        None => {
+            cells.truncate(cells_at);
+            out.truncate(out_at);
+            cols.clear();
+            None
+        }
+    }
+}
+
+struct BinRow<'a> {
+    bin: &'a [Option<BinPlan>],
+    enc: &'a EncodeOptions,
+    cols: &'a mut Vec<usize>,
+    cells: &'a mut Vec<Cell>,
+    out: &'a mut Vec<u8>,
+    digits: &'a mut Vec<i16>,
+}
+
+impl RowSink for BinRow<'_> {
+    fn columns<'de, A: MapAccess<'de>>(&mut self, t: usize, plan: &TablePlan, mut map: A) -> Result<(), A::Error> {
+        let bin = self.bin.get(t).and_then(Option::as_ref).ok_or_else(decline)?;
+        let row_at = self.out.len();
+        self.out.extend_from_slice(&[0, 0]); // the field count, once known
+        let mut in_order = true;
+        let mut k = 0;
+        while let Some(Text(name)) = map.next_key::<Text>()? {
+            let i = column_at(plan, &name, k, &mut in_order, self.cols)?;
+            k += 1;
+            let ty = bin.types[i].ok_or_else(decline)?;
+            let col = &plan.columns[i];
+            if bin.keys[i] {
+                // A key column: its cell as ever, and the field from it.
+                let cell = if col.kind == Kind::Json {
+                    let raw: &'de RawValue = map.next_value()?;
+                    json_cell(raw, plan, i, self.enc).map_err(|_| decline())?
+                } else {
+                    let value: Value = map.next_value()?;
+                    encode_owned(value, plan.src_of[i].as_ref(), col, self.enc).map_err(|_| decline())?
+                };
+                put_cell(&cell, ty, self.out, self.digits).ok_or_else(decline)?;
+                self.cells.push(cell);
+            } else if col.kind == Kind::Json {
+                let raw: &'de RawValue = map.next_value()?;
+                let text = raw.get().as_bytes();
+                if super::cell::json_text_is_verbatim(text) && matches!(ty, BinType::Json | BinType::Jsonb) {
+                    // What json_cell's Cell::Text would encode to.
+                    let at = self.out.len();
+                    self.out.extend_from_slice(&[0; 4]);
+                    if ty == BinType::Jsonb {
+                        self.out.push(1); // jsonb binary format version 1
+                    }
+                    self.out.extend_from_slice(text);
+                    end_field(self.out, at).ok_or_else(decline)?;
+                } else {
+                    let cell = json_cell(raw, plan, i, self.enc).map_err(|_| decline())?;
+                    put_cell(&cell, ty, self.out, self.digits).ok_or_else(decline)?;
+                }
+                self.cells.push(Cell::Null);
+            } else {
+                let at = self.out.len();
+                self.out.extend_from_slice(&[0; 4]);
+                let field = Field { at, plan, i, ty, enc: self.enc, out: &mut *self.out, digits: &mut *self.digits };
+                match map.next_value_seed(field)? {
+                    Put::Value => end_field(self.out, at).ok_or_else(decline)?,
+                    Put::Null => {
+                        self.out.truncate(at);
+                        self.out.extend_from_slice(&(-1i32).to_be_bytes());
+                    }
+                    // Written by put_cell, length and all.
+                    Put::Field => {}
+                }
+                self.cells.push(Cell::Null);
+            }
+            self.cols.push(i);
+        }
+        let n = i16::try_from(self.cols.len()).map_err(|_| decline())?;
+        self.out[row_at..row_at + 2].copy_from_slice(&n.to_be_bytes());
+        Ok(())
+    }
+}
+
+/// What a [`Field`] wrote after the 4-byte length slot it was given.
+enum Put {
+    /// The value (the caller writes its length).
+    Value,
+    /// Nothing: the value is NULL.
+    Null,
+    /// A whole field in place of the slot (through `put_cell`).
+    Field,
+}
+
+/// One non-key, non-JSON column's value, decoded straight into its binary
+/// form after the length slot at the end of `out`.
+struct Field<'a> {
+    /// Where the field's length slot starts in `out`.
+    at: usize,
+    plan: &'a TablePlan,
+    i: usize,
+    ty: BinType,
+    enc: &'a EncodeOptions,
+    out: &'a mut Vec<u8>,
+    digits: &'a mut Vec<i16>,
+}
+
+impl Field<'_> {
+    /// The cell path for a value without a fast form here: `Value` →
+    /// `encode_owned` → `pg_binary`, replacing the length slot.
+    fn through_cell<E: serde::de::Error>(self, value: Value) -> Result<Put, E> {
+        let col = &self.plan.columns[self.i];
+        let cell = encode_owned(value, self.plan.src_of[self.i].as_ref(), col, self.enc).map_err(|_| decline())?;
+        self.out.truncate(self.at);
+        put_cell(&cell, self.ty, self.out, self.digits).ok_or_else(decline)?;
+        Ok(Put::Field)
+    }
+
+    /// An integer (as serde_json reads it: `Value::Int`).
+    fn int<E: serde::de::Error>(self, i: i128) -> Result<Put, E> {
+        let col = &self.plan.columns[self.i];
+        match (&col.kind, self.ty) {
+            // encode_owned: an integer in range is Cell::Int as it is.
+            (Kind::Int { min, max }, BinType::Int2 | BinType::Int4 | BinType::Int8) if i >= *min && i <= *max => {
+                match self.ty {
+                    BinType::Int2 => {
+                        self.out.extend_from_slice(&i16::try_from(i).map_err(|_| decline())?.to_be_bytes())
+                    }
+                    BinType::Int4 => {
+                        self.out.extend_from_slice(&i32::try_from(i).map_err(|_| decline())?.to_be_bytes())
+                    }
+                    _ => self.out.extend_from_slice(&i64::try_from(i).map_err(|_| decline())?.to_be_bytes()),
+                }
+                Ok(Put::Value)
+            }
+            // encode: a decimal column's integer is its digits (i.to_string()).
+            (Kind::Decimal { precision, scale }, BinType::Numeric) => {
+                let mut buf = [0u8; 48];
+                let text = int_text(i, &mut buf);
+                self.decimal(text, *precision, *scale)
+            }
+            _ => self.through_cell(Value::Int(i)),
+        }
+    }
+
+    /// Decimal digits as `check_decimal` takes and `pg_binary` writes them.
+    fn decimal<E: serde::de::Error>(self, s: &str, precision: Option<u32>, scale: Option<u32>) -> Result<Put, E> {
+        let (neg, int, frac) = decimal_checked(s, precision, scale).map_err(|_| decline())?;
+        let int = if int.is_empty() { "0" } else { int };
+        numeric(neg, int.as_bytes(), frac.as_bytes(), self.out, self.digits).ok_or_else(decline)?;
+        Ok(Put::Value)
+    }
+
+    /// A JSON string (`Value::String`), borrowed.
+    fn string<E: serde::de::Error>(self, s: &str) -> Result<Put, E> {
+        let col = &self.plan.columns[self.i];
+        let d = self.enc.dialect;
+        match (&col.kind, self.ty) {
+            // text_cell: no NUL in PostgreSQL text.
+            (Kind::Text { .. }, BinType::Text) => {
+                if s.contains('\0') {
+                    return Err(decline());
+                }
+                self.out.extend_from_slice(s.as_bytes());
+                Ok(Put::Value)
+            }
+            // encode: the trimmed text; NaN and the infinities as they are.
+            (Kind::Decimal { precision, scale }, BinType::Numeric)
+                if s.trim().len() == s.len() && !matches!(s, "NaN" | "Infinity" | "-Infinity") =>
+            {
+                self.decimal(s, *precision, *scale)
+            }
+            // datetime_cell, then pg_binary's micros.
+            (Kind::Datetime, BinType::Timestamp) => {
+                check_date(s, d).map_err(|_| decline())?;
+                check_fraction(s, col, d).map_err(|_| decline())?;
+                if zoned_suffix(s) {
+                    return Err(decline());
+                }
+                let us = micros(s.as_bytes(), false).ok_or_else(decline)?;
+                self.out.extend_from_slice(&us.to_be_bytes());
+                Ok(Put::Value)
+            }
+            // timestamp_cell (PostgreSQL), then micros.
+            (Kind::Timestamp, BinType::Timestamptz) => {
+                check_date(s, d).map_err(|_| decline())?;
+                check_fraction(s, col, d).map_err(|_| decline())?;
+                let us = micros(s.as_bytes(), true).ok_or_else(decline)?;
+                self.out.extend_from_slice(&us.to_be_bytes());
+                Ok(Put::Value)
+            }
+            // date_cell, then civil_days.
+            (Kind::Date, BinType::Date) => {
+                let b = s.as_bytes();
+                let ok = b.len() == 10
+                    && b[4] == b'-'
+                    && b[7] == b'-'
+                    && b[..4].iter().chain(&b[5..7]).chain(&b[8..10]).all(u8::is_ascii_digit);
+                if !ok {
+                    return Err(decline());
+                }
+                check_calendar(s, d).map_err(|_| decline())?;
+                let days = i32::try_from(civil_days(b).ok_or_else(decline)?).map_err(|_| decline())?;
+                self.out.extend_from_slice(&days.to_be_bytes());
+                Ok(Put::Value)
+            }
+            _ => self.through_cell(Value::String(s.to_owned())),
+        }
+    }
+}
+
+/// The decimal digits of `i` (as `i.to_string()` writes them) in `buf`.
+fn int_text(i: i128, buf: &mut [u8; 48]) -> &str {
+    let mut n = i.unsigned_abs();
+    let mut at = buf.len();
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    if i < 0 {
+        at -= 1;
+        buf[at] = b'-';
+    }
+    std::str::from_utf8(&buf[at..]).unwrap_or("")
+}
+
+impl<'de> DeserializeSeed<'de> for Field<'_> {
+    type Value = Put;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Put, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+/// Visits what `Value`'s visitor visits, the same way (its `Value` for
+/// whatever has no fast form here).
+impl<'de> Visitor<'de> for Field<'_> {
+    type Value = Put;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a decant value")
+    }
+    fn visit_unit<E>(self) -> Result<Put, E> {
+        // encode: NULL into any column is NULL.
+        Ok(Put::Null)
+    }
+    fn visit_none<E>(self) -> Result<Put, E> {
+        Ok(Put::Null)
+    }
+    fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<Put, E> {
+        if self.plan.columns[self.i].kind == Kind::Bool && self.ty == BinType::Bool {
+            self.out.push(v as u8);
+            return Ok(Put::Value);
+        }
+        self.through_cell(Value::Bool(v))
+    }
+    fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Put, E> {
+        self.int(v as i128)
+    }
+    fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Put, E> {
+        self.int(v as i128)
+    }
+    fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Put, E> {
+        self.through_cell(Value::Float(v))
+    }
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Put, E> {
+        self.string(v)
+    }
+    fn visit_string<E: serde::de::Error>(self, v: String) -> Result<Put, E> {
+        self.string(&v)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Put, A::Error> {
+        let value = Value::deserialize(SeqAccessDeserializer::new(seq))?;
+        self.through_cell(value)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Put, A::Error> {
+        // A tagged value ($b64 bytes, $zero_date, $int, …): Value reads it.
+        let value = Value::deserialize(MapAccessDeserializer::new(map))?;
+        self.through_cell(value)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sql::cell::ZeroDates;
+    use crate::sql::front::encode_row;
+    use crate::sql::pg_binary::copy_binary;
+    use crate::sql::typemap::{kind_of, TargetColumn};
+    use decant_record::Record;
+    use proptest::prelude::*;
+
+    /// Every column type with a binary form, and one without (interval).
+    const TYPES: &[(&str, &str)] = &[
+        ("id", "numeric(20,0)"),
+        ("big", "bigint"),
+        ("i4", "integer"),
+        ("i2", "smallint"),
+        ("dec", "numeric(12,4)"),
+        ("num", "numeric"),
+        ("t", "text"),
+        ("vc", "character varying(10)"),
+        ("b", "boolean"),
+        ("ts", "timestamp(6) without time zone"),
+        ("ts0", "timestamp(0) without time zone"),
+        ("tz", "timestamp(6) with time zone"),
+        ("d", "date"),
+        ("j", "json"),
+        ("jb", "jsonb"),
+        ("by", "bytea"),
+        ("f8", "double precision"),
+        ("f4", "real"),
+        ("u", "uuid"),
+    ];
+
+    fn plan(with_interval: bool) -> TablePlan {
+        let mut types = TYPES.to_vec();
+        if with_interval {
+            types.push(("iv", "interval"));
+        }
+        let cols = types
+            .iter()
+            .map(|(n, t)| TargetColumn {
+                name: (*n).into(),
+                sql_type: (*t).into(),
+                kind: kind_of(Dialect::Postgres, t),
+                nullable: true,
+                identity: false,
+            })
+            .collect();
+        TablePlan::new("t", cols, &["id".to_owned()])
+    }
+
+    fn enc() -> EncodeOptions {
+        EncodeOptions { dialect: Dialect::Postgres, zero_dates: ZeroDates::Null }
+    }
+
+    /// What the cell path makes of a line: its columns, cells and binary
+    /// COPY row (`None` for the row when the run would go as text); `None`
+    /// when it refuses the line.
+    /// A row as the cell path makes it: its columns, cells and binary row.
+    type CellRow = (Vec<usize>, Vec<Cell>, Option<Vec<u8>>);
+
+    fn cell_path(line: &str, plan: &TablePlan) -> Option<CellRow> {
+        let plans = vec![Some(plan.clone())];
+        let plan_of: HashMap<String, usize> = [("t".to_owned(), 0)].into();
+        let (mut cols, mut cells) = (Vec::new(), Vec::new());
+        if fastrow::decode_row(line.as_bytes(), &plans, &plan_of, &enc(), &mut cols, &mut cells).is_none() {
+            let Ok(Record::Row(row)) = Record::decode(line.as_bytes()) else { return None };
+            encode_row(plan, row.data, &enc(), false, &mut cols, &mut cells).ok()?;
+        }
+        let types: Option<Vec<BinType>> = cols.iter().map(|&i| BinType::of(&plan.columns[i].sql_type)).collect();
+        // The row alone: without the 19-byte header and the 2-byte trailer.
+        let row = types.and_then(|t| copy_binary(&t, &[&cells])).map(|b| b[19..b.len() - 2].to_vec());
+        Some((cols, cells, row))
+    }
+
+    fn bin_path(line: &str, plan: &TablePlan) -> Option<(Vec<usize>, Vec<Cell>, Vec<u8>)> {
+        let plans = vec![Some(plan.clone())];
+        let plan_of: HashMap<String, usize> = [("t".to_owned(), 0)].into();
+        let bin = vec![Some(BinPlan::new(plan, &plan.pk))];
+        let (mut cols, mut cells, mut out) = (vec![9], vec![Cell::Bool(true)], vec![7u8]);
+        let t = decode_row(
+            line.as_bytes(),
+            &plans,
+            &plan_of,
+            &bin,
+            &enc(),
+            &mut cols,
+            &mut cells,
+            &mut out,
+            &mut Vec::new(),
+        );
+        match t {
+            Some(0) => Some((cols, cells[1..].to_vec(), out[1..].to_vec())),
+            Some(_) => panic!("wrong table"),
+            None => {
+                assert_eq!((cells, out), (vec![Cell::Bool(true)], vec![7u8]), "a declined line leaves nothing");
+                None
+            }
+        }
+    }
+
+    /// The binary path takes a line only when the cell path takes it to
+    /// binary COPY, and then writes the very same bytes, and the same
+    /// cells for the key columns.
+    fn same_or_declined(line: &str, plan: &TablePlan) -> Option<()> {
+        let fast = bin_path(line, plan)?;
+        let (cols, cells, row) = cell_path(line, plan).unwrap_or_else(|| panic!("cell path refuses {line}"));
+        assert_eq!(fast.0, cols, "{line}");
+        assert_eq!(Some(&fast.2), row.as_ref(), "{line}");
+        for (n, &i) in cols.iter().enumerate() {
+            if plan.pk.contains(&i) {
+                assert_eq!(fast.1[n], cells[n], "key cell of {line}");
+            }
+        }
+        Some(())
+    }
+
+    /// JSON text of a value for column `name`, from a few shapes each.
+    fn value() -> impl Strategy<Value = String> {
+        let text = "[a-z\\\\\"\u{0}\n\t é😀-]{0,12}".prop_map(|s| serde_json::to_string(&s).unwrap());
+        prop_oneof![
+            Just("null".to_owned()),
+            any::<i64>().prop_map(|i| i.to_string()),
+            any::<u64>().prop_map(|i| i.to_string()),
+            (-40_000i64..40_000).prop_map(|i| i.to_string()),
+            Just("18446744073709551616".to_owned()),
+            Just("-0".to_owned()),
+            Just("1.5".to_owned()),
+            Just("1e3".to_owned()),
+            Just("true".to_owned()),
+            Just("false".to_owned()),
+            text,
+            "-?[0-9]{0,10}(\\.[0-9]{0,6})?".prop_map(|s| format!("{s:?}")),
+            Just("\" 12.5\"".to_owned()),
+            Just("\"NaN\"".to_owned()),
+            Just("\"Infinity\"".to_owned()),
+            Just("\"+1.25\"".to_owned()),
+            "(19|20|00|99)[0-9]{2}-[01][0-9]-[0-3][0-9]([T ][0-2][0-9]:[0-6][0-9]:[0-6][0-9](\\.[0-9]{1,7})?(Z|[+-]0[0-9]:[03]0)?)?"
+                .prop_map(|s| format!("{s:?}")),
+            Just("\"2024-01-17T10:42:42.811657\"".to_owned()),
+            Just("\"2024-01-17T10:42:42Z\"".to_owned()),
+            Just("\"2024-02-29\"".to_owned()),
+            Just("\"2023-02-29\"".to_owned()),
+            Just("\"a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11\"".to_owned()),
+            Just(r#"{"$zero_date":"0000-00-00 00:00:00"}"#.to_owned()),
+            Just(r#"{"$int":"5"}"#.to_owned()),
+            Just(r#"{"$b64":"AAEC/w=="}"#.to_owned()),
+            Just(r#"{"$b64":"not base64"}"#.to_owned()),
+            Just(r#"{"$float":"nan"}"#.to_owned()),
+            Just(r#"{"a":[1,2.5,"x"],"b":{"c":null}}"#.to_owned()),
+            Just(r#"{ "a" : 1 }"#.to_owned()),
+            Just("[1,\"two\",{\"$int\":\"3\"}]".to_owned()),
+            Just("[]".to_owned()),
+        ]
+    }
+
+    fn line(values: &[(usize, String)], with_interval: bool) -> String {
+        let names: Vec<&str> = TYPES.iter().map(|(n, _)| *n).chain(with_interval.then_some("iv")).collect();
+        let data: Vec<String> = values.iter().map(|(i, v)| format!("{:?}:{v}", names[i % names.len()])).collect();
+        format!(r#"{{"kind":"row","table":"t","data":{{{}}}}}"#, data.join(","))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 4000, ..ProptestConfig::default() })]
+
+        #[test]
+        fn binary_rows_are_the_cell_paths_bytes(
+            values in proptest::collection::vec((0usize..40, value()), 0..8),
+            with_interval in any::<bool>(),
+        ) {
+            let plan = plan(with_interval);
+            same_or_declined(&line(&values, with_interval), &plan);
+        }
+
+        /// Every column in order, each with a value of its own kind.
+        #[test]
+        fn whole_rows_are_the_cell_paths_bytes(values in proptest::collection::vec(value(), TYPES.len())) {
+            let plan = plan(false);
+            let values: Vec<(usize, String)> = values.into_iter().enumerate().collect();
+            same_or_declined(&line(&values, false), &plan);
+        }
+    }
+
+    /// The rows of the reline benchmark's shapes take the binary path.
+    #[test]
+    fn usual_rows_take_the_binary_path() {
+        let plan = plan(false);
+        for l in [
+            r#"{"kind":"row","table":"t","data":{"id":1,"big":-5,"i4":7,"i2":-3,"dec":"61245448.3629","num":"-0.5","t":"Body 1 line1\nline2\ttab \\ 'q' \"dq\" 🚀","vc":"x","b":true,"ts":"2024-12-24T12:40:41.811657","ts0":"2024-12-24T12:40:41","tz":"2024-01-17T10:42:42Z","d":"2024-02-29","j":{"model":"m","n":[1,2]},"jb":[],"by":{"$b64":"AAEC/w=="},"f8":1.5,"f4":null,"u":"a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"}}"#,
+            r#"{"kind":"row","table":"t","data":{"id":18446744073709551615,"dec":null,"ts":{"$zero_date":"0000-00-00 00:00:00"},"jb":{"a":"q\"\u00e9"}}}"#,
+            r#"{"kind":"row","table":"t","data":{"b":false,"id":2,"big":9223372036854775807}}"#,
+        ] {
+            assert!(same_or_declined(l, &plan).is_some(), "declined {l}");
+        }
+        // Declined: the cell path has the last word (a text COPY, an error).
+        for l in [
+            r#"{"kind":"row","table":"t","data":{"id":1,"num":"Infinity"}}"#,
+            r#"{"kind":"row","table":"t","data":{"id":1,"i2":40000}}"#,
+            r#"{"kind":"row","table":"t","data":{"id":1,"t":"a\u0000b"}}"#,
+            r#"{"kind":"row","table":"t","data":{"id":1,"ts":"2024-01-17T10:42:42Z"}}"#,
+            r#"{"kind":"row","table":"t","data":{"id":1,"dec":"1.23456"}}"#,
+            r#"{"kind":"row","table":"t","data":{"id":1,"d":"2023-02-29"}}"#,
+            r#"{"kind":"row","table":"t","data":{"id":1,"zz":1}}"#,
+            r#"{"kind":"row","table":"t","data":{"id":1,"id":2}}"#,
+        ] {
+            assert!(bin_path(l, &plan).is_none(), "took {l}");
+        }
+        let with_interval = plan_with_interval();
+        let l = r#"{"kind":"row","table":"t","data":{"id":1,"iv":"1 day"}}"#;
+        assert!(bin_path(l, &with_interval).is_none(), "a column without a binary form: the cell path");
+        assert!(cell_path(l, &with_interval).is_some());
+    }
+
+    fn plan_with_interval() -> TablePlan {
+        plan(true)
+    }
+}
