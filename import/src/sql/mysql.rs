@@ -17,7 +17,7 @@ use sqlx::{ConnectOptions, Executor, Row};
 
 use super::cell::{mysql_literal, mysql_literal_len, Cell};
 use super::omitted::{self, OmittedValue};
-use super::typemap::{kind_of, Dialect, TargetColumn};
+use super::typemap::{kind_of, Dialect, Kind, TargetColumn};
 use super::{column_in_message, DbError, Mode, Piece, Prepared, Preparer, Sink, TablePlan, Written};
 
 const D: Dialect = Dialect::MySql;
@@ -28,6 +28,28 @@ pub(crate) struct MySink {
     url: ConnUrl,
     /// Bytes per INSERT statement (under max_allowed_packet).
     max_statement: usize,
+    /// MariaDB with `check_constraint_checks` on: the session may skip the
+    /// `json_valid` CHECKs of JSON columns for rows known to pass them
+    /// ([`TableChecks`]).
+    may_skip_checks: bool,
+    /// This session's `check_constraint_checks` is off (set by [`MySink::checks_off`]).
+    session_checks_off: bool,
+    /// Each table's CHECK constraints, read at its first write.
+    checks: HashMap<String, TableChecks>,
+}
+
+/// The CHECK constraints of a table, as far as skipping them goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum TableChecks {
+    /// No CHECK constraint and no trigger: nothing to decide.
+    None,
+    /// Every one is MariaDB's `json_valid(col)` of a JSON column (the
+    /// indexes of those columns in the plan), and no trigger fires on
+    /// inserts: the rows' JSON cells decide.
+    JsonOnly(Vec<usize>),
+    /// Another check (or a trigger, whose own statements must keep theirs):
+    /// the server checks every row.
+    Kept,
 }
 
 impl std::fmt::Debug for MySink {
@@ -81,12 +103,171 @@ impl MySink {
             .unwrap_or(4 << 20);
         // Leave room for the protocol; big statements buy little past a few MB.
         let max_statement = ((packet as usize).saturating_sub(64 << 10)).clamp(64 << 10, 8 << 20);
-        Ok(MySink { conn, max_statement, url: url.clone() })
+        // MariaDB only (MySQL 8 has a JSON type, no such CHECKs, and no such
+        // variable); a session that has the checks off already stays as it is.
+        let may_skip_checks = sqlx::query("SELECT CAST(@@check_constraint_checks AS SIGNED)")
+            .fetch_one(&mut conn)
+            .await
+            .and_then(|r| r.try_get::<i64, _>(0))
+            .is_ok_and(|on| on == 1);
+        Ok(MySink {
+            conn,
+            max_statement,
+            url: url.clone(),
+            may_skip_checks,
+            session_checks_off: false,
+            checks: HashMap::new(),
+        })
     }
 
     async fn run(&mut self, sql: &str) -> Result<u64, DbError> {
         self.conn.execute(sql).await.map(|r| r.rows_affected()).map_err(db_error)
     }
+
+    /// Turns the session's CHECK constraints off or back on, when that
+    /// changes anything.
+    async fn checks_off(&mut self, off: bool) -> Result<(), DbError> {
+        if off == self.session_checks_off {
+            return Ok(());
+        }
+        let sql =
+            if off { "SET SESSION check_constraint_checks = 0" } else { "SET SESSION check_constraint_checks = 1" };
+        match self.run(sql).await {
+            Ok(_) => {
+                self.session_checks_off = off;
+                Ok(())
+            }
+            // Not turned off: the server keeps checking, as it did.
+            Err(_) if off => {
+                self.may_skip_checks = false;
+                Ok(())
+            }
+            Err(e) => {
+                Err(DbError { message: format!("turning CHECK constraints back on: {}", e.message), column: e.column })
+            }
+        }
+    }
+
+    /// The CHECK constraints (and insert triggers) of `plan`'s table, read once.
+    async fn table_checks(&mut self, plan: &TablePlan) -> TableChecks {
+        if let Some(c) = self.checks.get(&plan.name) {
+            return c.clone();
+        }
+        let clauses = sqlx::query(
+            "SELECT CAST(CHECK_CLAUSE AS CHAR) FROM information_schema.CHECK_CONSTRAINTS \
+             WHERE CONSTRAINT_SCHEMA = DATABASE() AND TABLE_NAME = ?",
+        )
+        .bind(&plan.name)
+        .fetch_all(&mut self.conn)
+        .await
+        .map(|rows| rows.iter().map(|r| text(r, 0)).collect::<Vec<_>>());
+        let triggers = sqlx::query(
+            "SELECT 1 FROM information_schema.TRIGGERS WHERE EVENT_OBJECT_SCHEMA = DATABASE() \
+             AND EVENT_OBJECT_TABLE = ? LIMIT 1",
+        )
+        .bind(&plan.name)
+        .fetch_optional(&mut self.conn)
+        .await;
+        let checks = match (clauses, triggers) {
+            (Ok(clauses), Ok(None)) => json_only_checks(plan, &clauses),
+            // A trigger's statements may write tables with checks of their own.
+            _ => TableChecks::Kept,
+        };
+        self.checks.insert(plan.name.clone(), checks.clone());
+        checks
+    }
+}
+
+/// What `clauses` (a table's CHECK constraints, as MariaDB shows them) are:
+/// all `json_valid(`col`)` of JSON columns of `plan`, or something else.
+fn json_only_checks(plan: &TablePlan, clauses: &[String]) -> TableChecks {
+    if clauses.is_empty() {
+        return TableChecks::None;
+    }
+    let mut cols = Vec::with_capacity(clauses.len());
+    for clause in clauses {
+        let json = plan
+            .columns
+            .iter()
+            .position(|c| c.kind == Kind::Json && *clause == format!("json_valid(`{}`)", c.name.replace('`', "``")));
+        match json {
+            Some(i) => cols.push(i),
+            None => return TableChecks::Kept,
+        }
+    }
+    TableChecks::JsonOnly(cols)
+}
+
+/// MariaDB's JSON parser refuses a document nested this deep or deeper
+/// (`json_valid('[[...]]')` is 0 from 32 levels of arrays or objects).
+const MARIADB_JSON_DEPTH: usize = 32;
+
+/// Whether MariaDB's `json_valid` accepts `text`, which the importer wrote
+/// or checked as JSON (serde_json's grammar, which MariaDB's parser also
+/// reads): that is, whether it nests less than [`MARIADB_JSON_DEPTH`] deep.
+fn json_valid_in_mariadb(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    // Brackets inside strings count here too: a bound that settles most
+    // documents without following their strings.
+    if bytes.iter().filter(|&&b| b == b'[' || b == b'{').count() < MARIADB_JSON_DEPTH {
+        return true;
+    }
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    for &b in bytes {
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if b == b'\\' {
+                escaped = true;
+            } else if b == b'"' {
+                in_string = false;
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                if depth >= MARIADB_JSON_DEPTH {
+                    return false;
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    true
+}
+
+/// Whether the cells at positions `at` of every row (a JSON column's) are
+/// NULL or JSON text MariaDB's `json_valid` accepts. The importer only
+/// puts JSON text in a JSON column's cell that it wrote itself from a
+/// parsed value, or copied after parsing it (cell.rs, fastrow.rs), so only
+/// MariaDB's nesting limit is left to check.
+fn json_cells_pass(at: &[usize], rows: &[&[Cell]]) -> bool {
+    rows.iter().all(|row| {
+        at.iter().all(|&p| match row.get(p) {
+            Some(Cell::Null) => true,
+            Some(Cell::Text(t)) => json_valid_in_mariadb(t),
+            _ => false,
+        })
+    })
+}
+
+/// Whether statements writing columns `cols` pass the table's CHECK
+/// constraints, all `json_valid` of the JSON columns `json_cols`, without
+/// the server evaluating them: every one of those columns is written (an
+/// omitted one takes its default, which the server checks) and every
+/// statement's JSON cells pass ([`json_cells_pass`]).
+fn statements_pass_json_checks(json_cols: &[usize], cols: &[usize], statements: &[BoundInsert]) -> bool {
+    json_cols.iter().all(|c| cols.contains(c)) && statements.iter().all(|s| s.json_valid)
+}
+
+/// Whether `sql` may change rows or tables (so runs with the session's
+/// CHECK constraints on): anything but transaction control.
+fn may_write(sql: &str) -> bool {
+    let word = sql.trim_start().split(|c: char| !c.is_ascii_alphabetic()).next().unwrap_or("");
+    !["BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE"].iter().any(|w| word.eq_ignore_ascii_case(w))
 }
 
 fn text(row: &sqlx::mysql::MySqlRow, i: usize) -> String {
@@ -100,6 +281,10 @@ fn text(row: &sqlx::mysql::MySqlRow, i: usize) -> String {
 pub(crate) struct BoundInsert {
     sql: String,
     args: MySqlArguments,
+    /// Every JSON cell of its rows is NULL or text MariaDB's `json_valid`
+    /// accepts ([`json_cells_pass`]): decided here, where the rows are at
+    /// hand (the decoding thread drops them once it has the statements).
+    json_valid: bool,
 }
 
 impl std::fmt::Debug for BoundInsert {
@@ -166,6 +351,7 @@ pub(crate) fn insert_statements(
             }
         }
     };
+    let json_at: Vec<usize> = (0..cols.len()).filter(|&k| plan.columns[cols[k]].kind == Kind::Json).collect();
     let tuple = format!("({})", vec!["?"; cols.len()].join(","));
     let cap = (MAX_PLACEHOLDERS / cols.len().max(1)).clamp(1, MAX_ROWS);
     // Bytes before row r (the literal sizes: a close bound of the bound values).
@@ -197,7 +383,8 @@ pub(crate) fn insert_statements(
                 bind(&mut args, cell)?;
             }
         }
-        statements.push(BoundInsert { sql, args });
+        let json_valid = json_cells_pass(&json_at, &rows[i..i + k]);
+        statements.push(BoundInsert { sql, args, json_valid });
         i += k;
     }
     Ok(statements)
@@ -305,6 +492,9 @@ impl Sink for MySink {
     }
 
     async fn exec(&mut self, sql: &str) -> Result<u64, DbError> {
+        if may_write(sql) {
+            self.checks_off(false).await?;
+        }
         self.run(sql).await
     }
 
@@ -333,6 +523,18 @@ impl Sink for MySink {
             Some(Prepared::MySql(s)) => s,
             _ => insert_statements(plan, cols, rows, mode, self.max_statement)?,
         };
+        if self.may_skip_checks {
+            // MariaDB's JSON columns are LONGTEXT with CHECK (json_valid(col)):
+            // evaluating it was about a fifth of the server's CPU on rows with
+            // a JSON column (BENCHMARKS.md). Skipped only for rows that pass it.
+            match self.table_checks(plan).await {
+                TableChecks::None => {}
+                TableChecks::JsonOnly(json_cols) => {
+                    self.checks_off(statements_pass_json_checks(&json_cols, cols, &statements)).await?;
+                }
+                TableChecks::Kept => self.checks_off(false).await?,
+            }
+        }
         if mode == Mode::SkipExisting {
             self.run("SET @decant_skipped = 0").await?;
         }
@@ -423,6 +625,7 @@ impl Sink for MySink {
     }
 
     async fn exec_pieces(&mut self, pieces: &[Piece<'_>]) -> Result<u64, DbError> {
+        self.checks_off(false).await?;
         let sql = render(pieces);
         self.run(&sql).await
     }
@@ -444,6 +647,7 @@ impl Sink for MySink {
     async fn exec_many(&mut self, statements: &[Vec<Piece<'_>>]) -> Result<(), DbError> {
         // One round trip: the session allows multiple statements in one
         // text query, and the server stops at the first that fails.
+        self.checks_off(false).await?;
         let sql: Vec<String> = statements.iter().map(|st| render(st)).collect();
         if !sql.is_empty() {
             self.run(&sql.join(";\n")).await?;
@@ -458,6 +662,7 @@ impl Sink for MySink {
             mysql_literal(cell, &mut lit);
             cond.push(format!("{} = {lit}", D.quote(&plan.columns[i].name)));
         }
+        self.checks_off(false).await?;
         self.run(&format!("DELETE FROM {} WHERE {}", D.quote_table(&plan.name), cond.join(" AND "))).await
     }
 
@@ -499,6 +704,91 @@ mod tests {
 
     fn sizes(statements: &[BoundInsert], columns: usize) -> Vec<usize> {
         statements.iter().map(|s| s.sql.matches('?').count() / columns).collect()
+    }
+
+    #[test]
+    fn json_nesting_is_counted_as_mariadb_counts_it() {
+        let nested = |n: usize| format!("{}{}", "[".repeat(n), "]".repeat(n));
+        let objects = |n: usize| format!("{}1{}", "{\"a\":".repeat(n), "}".repeat(n));
+        // json_valid() of MariaDB 10.11: 1 up to 31 levels, 0 from 32.
+        for n in [0, 1, 30, 31] {
+            assert!(json_valid_in_mariadb(&nested(n)), "{n}");
+            assert!(json_valid_in_mariadb(&objects(n)), "{n}");
+        }
+        for n in [32, 33, 200] {
+            assert!(!json_valid_in_mariadb(&nested(n)), "{n}");
+            assert!(!json_valid_in_mariadb(&objects(n)), "{n}");
+        }
+        // Brackets in strings (escaped quotes too) do not nest.
+        let in_strings = format!("[{:?}, \"\\\"{}\"]", "[".repeat(40), "{".repeat(40));
+        assert!(json_valid_in_mariadb(&in_strings), "{in_strings}");
+        // Siblings do not add up.
+        assert!(json_valid_in_mariadb(&format!("[{}]", vec![nested(30); 5].join(","))));
+        assert!(!json_valid_in_mariadb(&format!("[1,\"]]]]\",{}]", nested(31))));
+    }
+
+    #[test]
+    fn only_json_valid_checks_of_written_json_columns_are_skipped() {
+        let col = |name: &str, kind: Kind| TargetColumn {
+            name: name.into(),
+            sql_type: "longtext".into(),
+            kind,
+            nullable: true,
+            identity: false,
+        };
+        let p = TablePlan::new(
+            "t",
+            vec![
+                col("id", Kind::Int { min: 0, max: 9 }),
+                col("j`x", Kind::Json),
+                col("k", Kind::Json),
+                col("s", Kind::Text { max_chars: None }),
+            ],
+            &["id".to_owned()],
+        );
+        assert_eq!(json_only_checks(&p, &[]), TableChecks::None);
+        let both = ["json_valid(`j``x`)".to_owned(), "json_valid(`k`)".to_owned()];
+        assert_eq!(json_only_checks(&p, &both), TableChecks::JsonOnly(vec![1, 2]));
+        // Another check, or json_valid of a column not read as JSON: kept.
+        assert_eq!(json_only_checks(&p, &[both[0].clone(), "`id` > 0".into()]), TableChecks::Kept);
+        assert_eq!(json_only_checks(&p, &["json_valid(`s`)".to_owned()]), TableChecks::Kept);
+
+        let ok = [Cell::Int(1), Cell::Text("{\"a\":[1]}".into()), Cell::Null];
+        let deep = [Cell::Int(2), Cell::Text(format!("{}{}", "[".repeat(32), "]".repeat(32))), Cell::Null];
+        let pass = |cols: &[usize], rows: &[&[Cell]]| {
+            let statements = insert_statements(&p, cols, rows, Mode::Insert, 1 << 20).unwrap();
+            statements_pass_json_checks(&[1, 2], cols, &statements)
+        };
+        assert!(pass(&[0, 1, 2], &[&ok, &ok]));
+        assert!(!pass(&[0, 1, 2], &[&ok, &deep]));
+        // A JSON column the rows leave out takes its default: the server checks it.
+        assert!(!pass(&[0, 1], &[&ok[..2]]));
+        assert!(statements_pass_json_checks(
+            &[1],
+            &[0, 1],
+            &insert_statements(&p, &[0, 1], &[&ok[..2]], Mode::Insert, 1 << 20).unwrap()
+        ));
+        // Bytes are no JSON text.
+        assert!(!json_cells_pass(&[0], &[&[Cell::Bytes(b"{}".to_vec())]]));
+    }
+
+    #[test]
+    fn transaction_control_leaves_the_checks_as_they_are() {
+        for sql in [
+            "BEGIN",
+            "COMMIT",
+            "ROLLBACK",
+            "SAVEPOINT decant_row",
+            "RELEASE SAVEPOINT decant_batch",
+            " rollback to savepoint x",
+        ] {
+            assert!(!may_write(sql), "{sql}");
+        }
+        for sql in
+            ["ALTER TABLE t ADD INDEX i (a)", "INSERT INTO t VALUES (1)", "SET foreign_key_checks = 0", "TRUNCATE t"]
+        {
+            assert!(may_write(sql), "{sql}");
+        }
     }
 
     #[test]
