@@ -457,6 +457,41 @@ fn mariadb_json_checks_skipped_only_for_rows_that_pass_them() {
     assert_eq!(my.query(&db, "SELECT COUNT(*) FROM docs WHERE NOT json_valid(doc) OR NOT json_valid(more)"), "0");
 }
 
+/// mysql-import binds text as bytes where MariaDB stores the bytes as the
+/// same text (utf8mb4 columns, decimals, date-times), and as a string
+/// elsewhere: a latin1 column still gets its text converted (é is one
+/// byte), and a character latin1 cannot hold is still refused.
+#[test]
+fn mariadb_text_bound_as_bytes_only_where_stored_the_same() {
+    let my = mariadb();
+    let w = Workdir::new("textbytes");
+    let db = my.fresh_database("textbytes");
+    my.query(
+        &db,
+        "CREATE TABLE t (id INT PRIMARY KEY, l VARCHAR(10) CHARACTER SET latin1, u VARCHAR(10), \
+         d DECIMAL(6,2), at DATETIME, e ENUM('é','x'), j JSON)",
+    );
+    let stream = r#"{"kind":"row","table":"t","data":{"id":1,"l":"café","u":"café😀","d":"12.34","at":"2024-01-02T03:04:05","e":"é","j":{"é":"😀"}}}
+{"kind":"row","table":"t","data":{"id":2,"l":"x😀","u":"y","d":"-0.5","at":"1999-12-31T23:59:59","e":"x","j":[]}}
+{"kind":"row","table":"t","data":{"id":3,"l":"ÿ","u":"","d":"0","at":"2000-02-29T00:00:00","e":null,"j":null}}
+"#;
+    let rejects = w.join("t.rej");
+    import("mysql-import", &my.url(&db))
+        .args(["--reject-file"])
+        .arg(&rejects)
+        .stdin_bytes(stream)
+        .output()
+        .assert_code(1);
+    let rejected = std::fs::read_to_string(&rejects).unwrap();
+    assert_eq!(rejected.lines().count(), 1, "{rejected}");
+    assert!(rejected.contains("\"line\":2") && rejected.contains("1366"), "{rejected}");
+    assert_eq!(
+        my.query(&db, "SELECT id, HEX(l), HEX(u), d, at, HEX(e), HEX(j) FROM t ORDER BY id"),
+        "1\t636166E9\t636166C3A9F09F9880\t12.34\t2024-01-02 03:04:05\tC3A9\t7B22C3A9223A22F09F9880227D\n\
+         3\tFF\t\t0.00\t2000-02-29 00:00:00\tNULL\tNULL"
+    );
+}
+
 #[test]
 fn dry_run_writes_nothing_and_reports_what_would_fail() {
     let stream = r#"{"kind":"schema","table":"d","columns":[{"name":"id","type":"int32","nullable":false},{"name":"name","type":"string","max_len":3}],"primary_key":["id"]}

@@ -28,6 +28,8 @@ pub(crate) struct MySink {
     url: ConnUrl,
     /// Bytes per INSERT statement (under max_allowed_packet).
     max_statement: usize,
+    /// The server is MariaDB (it has `check_constraint_checks`).
+    mariadb: bool,
     /// MariaDB with `check_constraint_checks` on: the session may skip the
     /// `json_valid` CHECKs of JSON columns for rows known to pass them
     /// ([`TableChecks`]).
@@ -105,15 +107,17 @@ impl MySink {
         let max_statement = ((packet as usize).saturating_sub(64 << 10)).clamp(64 << 10, 8 << 20);
         // MariaDB only (MySQL 8 has a JSON type, no such CHECKs, and no such
         // variable); a session that has the checks off already stays as it is.
-        let may_skip_checks = sqlx::query("SELECT CAST(@@check_constraint_checks AS SIGNED)")
+        let checks_on = sqlx::query("SELECT CAST(@@check_constraint_checks AS SIGNED)")
             .fetch_one(&mut conn)
             .await
-            .and_then(|r| r.try_get::<i64, _>(0))
-            .is_ok_and(|on| on == 1);
+            .and_then(|r| r.try_get::<i64, _>(0));
+        let mariadb = checks_on.is_ok();
+        let may_skip_checks = checks_on.is_ok_and(|on| on == 1);
         Ok(MySink {
             conn,
             max_statement,
             url: url.clone(),
+            mariadb,
             may_skip_checks,
             session_checks_off: false,
             checks: HashMap::new(),
@@ -263,6 +267,25 @@ fn statements_pass_json_checks(json_cols: &[usize], cols: &[usize], statements: 
     json_cols.iter().all(|c| cols.contains(c)) && statements.iter().all(|s| s.json_valid)
 }
 
+/// Whether a column stores a text value bound as bytes (a binary string)
+/// exactly as the same text bound as a utf8mb4 string, given its
+/// character set (`None`: not a character column) and kind. A utf8mb4
+/// column copies both the same way, checking the bytes are UTF-8 (no
+/// conversion either way); a decimal or date-time column parses the same
+/// ASCII. Any other character set would convert the string but take the
+/// bytes as they are. Bound as bytes, MariaDB skips the character-set
+/// bookkeeping of a text parameter (a scan of every character: 8–10% of
+/// its CPU on the relay rows, BENCHMARKS.md).
+fn bytes_store_as_text(charset: Option<&str>, kind: &Kind) -> bool {
+    match charset {
+        Some(cs) => cs.eq_ignore_ascii_case("utf8mb4"),
+        None => matches!(
+            kind,
+            Kind::Decimal { .. } | Kind::Date | Kind::Datetime | Kind::Timestamp | Kind::Time | Kind::Year
+        ),
+    }
+}
+
 /// Whether `sql` may change rows or tables (so runs with the session's
 /// CHECK constraints on): anything but transaction control.
 fn may_write(sql: &str) -> bool {
@@ -352,6 +375,7 @@ pub(crate) fn insert_statements(
         }
     };
     let json_at: Vec<usize> = (0..cols.len()).filter(|&k| plan.columns[cols[k]].kind == Kind::Json).collect();
+    let as_bytes: Vec<bool> = cols.iter().map(|&i| plan.text_as_bytes.get(i).copied().unwrap_or(false)).collect();
     let tuple = format!("({})", vec!["?"; cols.len()].join(","));
     let cap = (MAX_PLACEHOLDERS / cols.len().max(1)).clamp(1, MAX_ROWS);
     // Bytes before row r (the literal sizes: a close bound of the bound values).
@@ -379,8 +403,8 @@ pub(crate) fn insert_statements(
         sql.push_str(&tail);
         let mut args = MySqlArguments::default();
         for row in &rows[i..i + k] {
-            for cell in row.iter() {
-                bind(&mut args, cell)?;
+            for (cell, &as_bytes) in row.iter().zip(&as_bytes) {
+                bind(&mut args, cell, as_bytes)?;
             }
         }
         let json_valid = json_cells_pass(&json_at, &rows[i..i + k]);
@@ -411,9 +435,10 @@ fn prev_power_of_two(n: usize) -> usize {
 }
 
 /// Binds a cell as the text path's literal reads: integers and floats as
-/// numbers (huge integers as their digits), text as a string, bytes as a
-/// binary string, booleans as 1/0.
-fn bind(args: &mut MySqlArguments, cell: &Cell) -> Result<(), DbError> {
+/// numbers (huge integers as their digits), text as a string (as bytes
+/// when `text_as_bytes`, see [`bytes_store_as_text`]), bytes as a binary
+/// string, booleans as 1/0.
+fn bind(args: &mut MySqlArguments, cell: &Cell, text_as_bytes: bool) -> Result<(), DbError> {
     let bound = match cell {
         Cell::Null => args.add(None::<&str>),
         Cell::Bool(b) => args.add(i64::from(*b)),
@@ -423,6 +448,7 @@ fn bind(args: &mut MySqlArguments, cell: &Cell) -> Result<(), DbError> {
             _ => args.add(i.to_string()),
         },
         Cell::Float(f) => args.add(*f),
+        Cell::Text(t) if text_as_bytes => args.add(t.as_bytes()),
         Cell::Text(t) => args.add(t.as_str()),
         Cell::Bytes(b) => args.add(b.as_slice()),
     };
@@ -489,6 +515,28 @@ impl Sink for MySink {
         .map_err(|e| anyhow::anyhow!("reading the primary key of {table}: {}", db_error(e)))?;
         let pk = pk_rows.iter().map(|r| text(r, 0)).collect();
         Ok(Some((cols, pk)))
+    }
+
+    async fn text_as_bytes(&mut self, plan: &TablePlan) -> Result<Vec<bool>, DbError> {
+        // Measured and tested on MariaDB only: MySQL 8 keeps its strings.
+        if !self.mariadb {
+            return Ok(Vec::new());
+        }
+        let rows = sqlx::query(
+            "SELECT CAST(COLUMN_NAME AS CHAR), CAST(CHARACTER_SET_NAME AS CHAR) FROM information_schema.COLUMNS \
+             WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?",
+        )
+        .bind(&plan.name)
+        .fetch_all(&mut self.conn)
+        .await
+        .map_err(db_error)?;
+        let charsets: HashMap<String, Option<String>> =
+            rows.iter().map(|r| (text(r, 0), r.try_get_unchecked::<Option<String>, _>(1).ok().flatten())).collect();
+        Ok(plan
+            .columns
+            .iter()
+            .map(|c| charsets.get(&c.name).is_some_and(|cs| bytes_store_as_text(cs.as_deref(), &c.kind)))
+            .collect())
     }
 
     async fn exec(&mut self, sql: &str) -> Result<u64, DbError> {
@@ -770,6 +818,20 @@ mod tests {
         ));
         // Bytes are no JSON text.
         assert!(!json_cells_pass(&[0], &[&[Cell::Bytes(b"{}".to_vec())]]));
+    }
+
+    #[test]
+    fn text_goes_as_bytes_only_where_it_is_stored_the_same() {
+        assert!(bytes_store_as_text(Some("utf8mb4"), &Kind::Text { max_chars: Some(3) }));
+        assert!(bytes_store_as_text(Some("utf8mb4"), &Kind::Json));
+        // Another character set converts a string, not bytes.
+        for cs in ["latin1", "utf8mb3", "ucs2", "binary"] {
+            assert!(!bytes_store_as_text(Some(cs), &Kind::Text { max_chars: None }), "{cs}");
+        }
+        assert!(bytes_store_as_text(None, &Kind::Decimal { precision: Some(20), scale: Some(6) }));
+        assert!(bytes_store_as_text(None, &Kind::Datetime));
+        assert!(!bytes_store_as_text(None, &Kind::Bytes { max_bytes: None }));
+        assert!(!bytes_store_as_text(None, &Kind::Int { min: 0, max: 1 }));
     }
 
     #[test]
