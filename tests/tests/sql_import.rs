@@ -408,6 +408,136 @@ fn rejects_carry_on_and_without_a_reject_file_the_run_stops_naming_the_row() {
     assert_eq!(my.query(&db, "SELECT COUNT(*) FROM r"), "0");
 }
 
+/// `n` levels of nested arrays around `1`.
+fn nested_json(n: usize) -> String {
+    format!("{}1{}", "[".repeat(n), "]".repeat(n))
+}
+
+/// mysql-import writes rows of MariaDB JSON columns (LONGTEXT CHECK
+/// (json_valid(col))) with the session's CHECK constraints off when it knows
+/// they pass (BENCHMARKS.md): every row the server refused before is still
+/// refused, by the server, named by its line — a document too deep for
+/// MariaDB's parser, another CHECK of the table, an omitted JSON column's
+/// default, a trigger's insert into a checked table.
+#[test]
+fn mariadb_json_checks_skipped_only_for_rows_that_pass_them() {
+    let my = mariadb();
+    let w = Workdir::new("jsonchecks");
+    let db = my.fresh_database("jsonchecks");
+    // Created here from the schema line: JSON columns, no other check.
+    let mut stream = String::from(
+        r#"{"kind":"schema","table":"docs","columns":[{"name":"id","type":"int32","nullable":false},{"name":"doc","type":"json"},{"name":"more","type":"json"}],"primary_key":["id"]}
+"#,
+    );
+    let deep = 32;
+    for id in 1..=40 {
+        // Row 20 nests as deep as MariaDB refuses; row 21 one level less.
+        let doc = match id {
+            20 => nested_json(deep),
+            21 => nested_json(deep - 1),
+            _ => format!(r#"{{"id":{id},"s":"[[{{ \" ]"}}"#),
+        };
+        stream.push_str(&format!(
+            r#"{{"kind":"row","table":"docs","data":{{"id":{id},"doc":{doc},"more":{}}}}}"#,
+            if id % 2 == 0 { "null" } else { "[1,{\"a\":[]}]" }
+        ));
+        stream.push('\n');
+    }
+    // Existing tables: a JSON column beside another CHECK; a JSON column
+    // the rows leave out, whose default is not JSON; a trigger that writes
+    // a table with a CHECK.
+    my.query(
+        &db,
+        "CREATE TABLE other (id INT PRIMARY KEY, doc JSON, n INT CHECK (n > 0)); \
+         CREATE TABLE omitted (id INT PRIMARY KEY, doc JSON DEFAULT 'not json', v INT); \
+         CREATE TABLE logged (id INT PRIMARY KEY, doc JSON); \
+         CREATE TABLE log (id INT, n INT CHECK (n < 100)); \
+         CREATE TRIGGER logged_ai AFTER INSERT ON logged FOR EACH ROW INSERT INTO log VALUES (NEW.id, NEW.id)",
+    );
+    for id in 1..=4 {
+        let n = if id == 3 { -1 } else { id };
+        stream.push_str(&format!(r#"{{"kind":"row","table":"other","data":{{"id":{id},"doc":[{id}],"n":{n}}}}}"#));
+        stream.push('\n');
+    }
+    stream.push_str(r#"{"kind":"row","table":"omitted","data":{"id":1,"doc":{"a":1},"v":1}}"#);
+    stream.push('\n');
+    stream.push_str(r#"{"kind":"row","table":"omitted","data":{"id":2,"v":2}}"#);
+    stream.push('\n');
+    for id in [5, 500, 6] {
+        stream.push_str(&format!(r#"{{"kind":"row","table":"logged","data":{{"id":{id},"doc":{{"k":[{id}]}}}}}}"#));
+        stream.push('\n');
+    }
+    let rejects = w.join("json.rej");
+    import("mysql-import", &my.url(&db))
+        .args(["--create-tables", "--batch-rows", "16", "--reject-file"])
+        .arg(&rejects)
+        .stdin_bytes(stream.as_str())
+        .output()
+        .assert_code(1);
+    let rejected: Vec<serde_json::Value> =
+        std::fs::read_to_string(&rejects).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let named: Vec<(String, i64)> = rejected
+        .iter()
+        .map(|r| (r["table"].as_str().unwrap_or("?").to_owned(), r["rejected"]["line"].as_i64().unwrap_or(-1)))
+        .collect();
+    // Lines: 1 schema, 2..=41 docs, 42..=45 other, 46..=47 omitted, 48..=50 logged.
+    assert_eq!(
+        named,
+        [("docs".to_owned(), 21), ("other".to_owned(), 44), ("omitted".to_owned(), 47), ("logged".to_owned(), 49)],
+        "{rejected:#?}"
+    );
+    for r in &rejected {
+        let reason = r["rejected"]["reason"].as_str().unwrap();
+        assert!(reason.contains("4025") && reason.contains("CONSTRAINT"), "{reason}");
+    }
+    // Every other row landed once, byte for byte.
+    assert_eq!(my.query(&db, "SELECT COUNT(*), SUM(id) FROM docs"), format!("39\t{}", (1..=40).sum::<i32>() - 20));
+    assert_eq!(my.query(&db, "SELECT doc FROM docs WHERE id = 21"), nested_json(deep - 1));
+    assert_eq!(my.query(&db, "SELECT doc FROM docs WHERE id = 7"), r#"{"id":7,"s":"[[{ \\" ]"}"#);
+    assert_eq!(my.query(&db, "SELECT COUNT(*) FROM docs WHERE more IS NULL"), "19");
+    assert_eq!(my.query(&db, "SELECT GROUP_CONCAT(id ORDER BY id) FROM other"), "1,2,4");
+    assert_eq!(my.query(&db, "SELECT GROUP_CONCAT(id ORDER BY id) FROM omitted"), "1");
+    assert_eq!(my.query(&db, "SELECT GROUP_CONCAT(id ORDER BY id) FROM logged"), "5,6");
+    assert_eq!(my.query(&db, "SELECT GROUP_CONCAT(n ORDER BY n) FROM log"), "5,6");
+    // Nothing in the tables fails its checks.
+    assert_eq!(my.query(&db, "SELECT COUNT(*) FROM docs WHERE NOT json_valid(doc) OR NOT json_valid(more)"), "0");
+}
+
+/// mysql-import binds text as bytes where MariaDB stores the bytes as the
+/// same text (utf8mb4 columns, decimals, date-times), and as a string
+/// elsewhere: a latin1 column still gets its text converted (é is one
+/// byte), and a character latin1 cannot hold is still refused.
+#[test]
+fn mariadb_text_bound_as_bytes_only_where_stored_the_same() {
+    let my = mariadb();
+    let w = Workdir::new("textbytes");
+    let db = my.fresh_database("textbytes");
+    my.query(
+        &db,
+        "CREATE TABLE t (id INT PRIMARY KEY, l VARCHAR(10) CHARACTER SET latin1, u VARCHAR(10), \
+         d DECIMAL(6,2), at DATETIME, e ENUM('é','x'), j JSON)",
+    );
+    let stream = r#"{"kind":"row","table":"t","data":{"id":1,"l":"café","u":"café😀","d":"12.34","at":"2024-01-02T03:04:05","e":"é","j":{"é":"😀"}}}
+{"kind":"row","table":"t","data":{"id":2,"l":"x😀","u":"y","d":"-0.5","at":"1999-12-31T23:59:59","e":"x","j":[]}}
+{"kind":"row","table":"t","data":{"id":3,"l":"ÿ","u":"","d":"0","at":"2000-02-29T00:00:00","e":null,"j":null}}
+"#;
+    let rejects = w.join("t.rej");
+    import("mysql-import", &my.url(&db))
+        .args(["--reject-file"])
+        .arg(&rejects)
+        .stdin_bytes(stream)
+        .output()
+        .assert_code(1);
+    let rejected = std::fs::read_to_string(&rejects).unwrap();
+    assert_eq!(rejected.lines().count(), 1, "{rejected}");
+    assert!(rejected.contains("\"line\":2") && rejected.contains("1366"), "{rejected}");
+    assert_eq!(
+        my.query(&db, "SELECT id, HEX(l), HEX(u), d, at, HEX(e), HEX(j) FROM t ORDER BY id"),
+        "1\t636166E9\t636166C3A9F09F9880\t12.34\t2024-01-02 03:04:05\tC3A9\t7B22C3A9223A22F09F9880227D\n\
+         3\tFF\t\t0.00\t2000-02-29 00:00:00\tNULL\tNULL"
+    );
+}
+
 #[test]
 fn dry_run_writes_nothing_and_reports_what_would_fail() {
     let stream = r#"{"kind":"schema","table":"d","columns":[{"name":"id","type":"int32","nullable":false},{"name":"name","type":"string","max_len":3}],"primary_key":["id"]}

@@ -200,6 +200,9 @@ pub(crate) struct TablePlan {
     /// them unique, and has the key added before the first batch where they
     /// do not (so a duplicate is refused by the database row by row, as ever).
     pub pk_after: bool,
+    /// Per column: its text values may be bound as bytes, which the
+    /// target stores exactly as the same text ([`Sink::text_as_bytes`]).
+    pub text_as_bytes: Vec<bool>,
 }
 
 impl TablePlan {
@@ -217,6 +220,7 @@ impl TablePlan {
             order_free: false,
             schema_unique: Vec::new(),
             pk_after: false,
+            text_as_bytes: Vec::new(),
         }
     }
 
@@ -335,6 +339,12 @@ pub(crate) trait Sink {
     /// Saves the run's progress (inside the open transaction).
     async fn save_state(&mut self, id: &str, json: &str) -> Result<(), DbError>;
 
+    /// Per column of `plan`, whether its text values may be bound as bytes
+    /// (MySQL: the server then skips the character-set bookkeeping of a
+    /// text parameter and stores the same bytes). Empty: none.
+    async fn text_as_bytes(&mut self, _plan: &TablePlan) -> Result<Vec<bool>, DbError> {
+        Ok(Vec::new())
+    }
     /// Called after `--create-tables` created `schema`'s table, for a store
     /// that keeps what its DDL cannot say (SQLite: the schema line).
     async fn created(&mut self, _schema: &TableSchema, _casts_applied: bool) -> Result<(), DbError> {
@@ -1457,6 +1467,13 @@ impl<S: Sink> Importer<S> {
 
     async fn install_plan(&mut self, mut plan: TablePlan) -> anyhow::Result<usize> {
         let name = plan.name.clone();
+        if !self.args.dry_run {
+            plan.text_as_bytes = self
+                .sink
+                .text_as_bytes(&plan)
+                .await
+                .map_err(|e| anyhow::anyhow!("reading the character sets of {name}: {e}"))?;
+        }
         plan.order_free = plan.created_here
             || !self
                 .sink

@@ -7,6 +7,13 @@
 //! strict, so a value that does not fit is an error instead of a silent
 //! truncation; id 0 stays 0; zero dates allowed (no NO_ZERO_DATE); literals
 //! need only `'` doubled.
+//!
+//! On MariaDB, two things spare the server work it would do for nothing
+//! (BENCHMARKS.md, "mariadbd's share of the relay pipeline"): the session's
+//! `check_constraint_checks` is off while rows go into a table whose only
+//! CHECKs are its JSON columns' `json_valid`, when the rows are known to
+//! pass them ([`TableChecks`]); and text is bound as bytes where the column
+//! stores the same text ([`bytes_store_as_text`]).
 
 use std::collections::{HashMap, HashSet};
 
@@ -17,7 +24,7 @@ use sqlx::{ConnectOptions, Executor, Row};
 
 use super::cell::{mysql_literal, mysql_literal_len, Cell};
 use super::omitted::{self, OmittedValue};
-use super::typemap::{kind_of, Dialect, TargetColumn};
+use super::typemap::{kind_of, Dialect, Kind, TargetColumn};
 use super::{column_in_message, DbError, Mode, Piece, Prepared, Preparer, Sink, TablePlan, Written};
 
 const D: Dialect = Dialect::MySql;
@@ -28,6 +35,30 @@ pub(crate) struct MySink {
     url: ConnUrl,
     /// Bytes per INSERT statement (under max_allowed_packet).
     max_statement: usize,
+    /// The server is MariaDB (it has `check_constraint_checks`).
+    mariadb: bool,
+    /// MariaDB with `check_constraint_checks` on: the session may skip the
+    /// `json_valid` CHECKs of JSON columns for rows known to pass them
+    /// ([`TableChecks`]).
+    may_skip_checks: bool,
+    /// This session's `check_constraint_checks` is off (set by [`MySink::checks_off`]).
+    session_checks_off: bool,
+    /// Each table's CHECK constraints, read at its first write.
+    checks: HashMap<String, TableChecks>,
+}
+
+/// The CHECK constraints of a table, as far as skipping them goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum TableChecks {
+    /// No CHECK constraint and no trigger: nothing to decide.
+    None,
+    /// Every one is MariaDB's `json_valid(col)` of a JSON column (the
+    /// indexes of those columns in the plan), and no trigger fires on
+    /// inserts: the rows' JSON cells decide.
+    JsonOnly(Vec<usize>),
+    /// Another check (or a trigger, whose own statements must keep theirs):
+    /// the server checks every row.
+    Kept,
 }
 
 impl std::fmt::Debug for MySink {
@@ -81,12 +112,204 @@ impl MySink {
             .unwrap_or(4 << 20);
         // Leave room for the protocol; big statements buy little past a few MB.
         let max_statement = ((packet as usize).saturating_sub(64 << 10)).clamp(64 << 10, 8 << 20);
-        Ok(MySink { conn, max_statement, url: url.clone() })
+        // MariaDB only (MySQL 8 has a JSON type, no such CHECKs, and no such
+        // variable); a session that has the checks off already stays as it is.
+        let checks_on = sqlx::query("SELECT CAST(@@check_constraint_checks AS SIGNED)")
+            .fetch_one(&mut conn)
+            .await
+            .and_then(|r| r.try_get::<i64, _>(0));
+        let mariadb = checks_on.is_ok();
+        let may_skip_checks = checks_on.is_ok_and(|on| on == 1);
+        Ok(MySink {
+            conn,
+            max_statement,
+            url: url.clone(),
+            mariadb,
+            may_skip_checks,
+            session_checks_off: false,
+            checks: HashMap::new(),
+        })
     }
 
     async fn run(&mut self, sql: &str) -> Result<u64, DbError> {
         self.conn.execute(sql).await.map(|r| r.rows_affected()).map_err(db_error)
     }
+
+    /// Turns the session's CHECK constraints off or back on, when that
+    /// changes anything.
+    async fn checks_off(&mut self, off: bool) -> Result<(), DbError> {
+        if off == self.session_checks_off {
+            return Ok(());
+        }
+        let sql =
+            if off { "SET SESSION check_constraint_checks = 0" } else { "SET SESSION check_constraint_checks = 1" };
+        match self.run(sql).await {
+            Ok(_) => {
+                self.session_checks_off = off;
+                Ok(())
+            }
+            // Not turned off: the server keeps checking, as it did.
+            Err(_) if off => {
+                self.may_skip_checks = false;
+                Ok(())
+            }
+            Err(e) => {
+                Err(DbError { message: format!("turning CHECK constraints back on: {}", e.message), column: e.column })
+            }
+        }
+    }
+
+    /// The CHECK constraints (and insert triggers) of `plan`'s table, read once.
+    async fn table_checks(&mut self, plan: &TablePlan) -> TableChecks {
+        if let Some(c) = self.checks.get(&plan.name) {
+            return c.clone();
+        }
+        let clauses = sqlx::query(
+            "SELECT CAST(CHECK_CLAUSE AS CHAR) FROM information_schema.CHECK_CONSTRAINTS \
+             WHERE CONSTRAINT_SCHEMA = DATABASE() AND TABLE_NAME = ?",
+        )
+        .bind(&plan.name)
+        .fetch_all(&mut self.conn)
+        .await
+        .map(|rows| rows.iter().map(|r| text(r, 0)).collect::<Vec<_>>());
+        let triggers = sqlx::query(
+            "SELECT 1 FROM information_schema.TRIGGERS WHERE EVENT_OBJECT_SCHEMA = DATABASE() \
+             AND EVENT_OBJECT_TABLE = ? LIMIT 1",
+        )
+        .bind(&plan.name)
+        .fetch_optional(&mut self.conn)
+        .await;
+        let checks = match (clauses, triggers) {
+            (Ok(clauses), Ok(None)) => json_only_checks(plan, &clauses),
+            // A trigger's statements may write tables with checks of their own.
+            _ => TableChecks::Kept,
+        };
+        self.checks.insert(plan.name.clone(), checks.clone());
+        checks
+    }
+}
+
+/// What `clauses` (a table's CHECK constraints, as MariaDB shows them) are:
+/// all `json_valid(`col`)` of JSON columns of `plan`, or something else.
+fn json_only_checks(plan: &TablePlan, clauses: &[String]) -> TableChecks {
+    if clauses.is_empty() {
+        return TableChecks::None;
+    }
+    let mut cols = Vec::with_capacity(clauses.len());
+    for clause in clauses {
+        let json = plan
+            .columns
+            .iter()
+            .position(|c| c.kind == Kind::Json && *clause == format!("json_valid(`{}`)", c.name.replace('`', "``")));
+        match json {
+            Some(i) => cols.push(i),
+            None => return TableChecks::Kept,
+        }
+    }
+    TableChecks::JsonOnly(cols)
+}
+
+/// MariaDB's JSON parser refuses a document nested this deep or deeper
+/// (`json_valid('[[...]]')` is 0 from 32 levels of arrays or objects).
+const MARIADB_JSON_DEPTH: usize = 32;
+
+/// Whether MariaDB's `json_valid` accepts `text`, which the importer wrote
+/// or checked as JSON (serde_json's grammar, which MariaDB's parser also
+/// reads): that is, whether it nests less than [`MARIADB_JSON_DEPTH`] deep.
+fn json_valid_in_mariadb(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    // Brackets inside strings count here too: a bound that settles most
+    // documents without following their strings.
+    if opening_brackets(bytes) < MARIADB_JSON_DEPTH {
+        return true;
+    }
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    for &b in bytes {
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if b == b'\\' {
+                escaped = true;
+            } else if b == b'"' {
+                in_string = false;
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                if depth >= MARIADB_JSON_DEPTH {
+                    return false;
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    true
+}
+
+/// Whether the cells at positions `at` of every row (a JSON column's) are
+/// NULL or JSON text MariaDB's `json_valid` accepts. The importer only
+/// puts JSON text in a JSON column's cell that it wrote itself from a
+/// parsed value, or copied after parsing it (cell.rs, fastrow.rs), so only
+/// MariaDB's nesting limit is left to check.
+fn json_cells_pass(at: &[usize], rows: &[&[Cell]]) -> bool {
+    rows.iter().all(|row| {
+        at.iter().all(|&p| match row.get(p) {
+            Some(Cell::Null) => true,
+            Some(Cell::Text(t)) => json_valid_in_mariadb(t),
+            _ => false,
+        })
+    })
+}
+
+/// How many `[` and `{` bytes `bytes` holds, in blocks of 64 summed in
+/// bytes (which the compiler turns into vector code: this runs over every
+/// JSON document written).
+fn opening_brackets(bytes: &[u8]) -> usize {
+    // b'[' | 0x20 == b'{', and no other byte ORs to it.
+    let opening = |b: &u8| u8::from((b | 0x20) == b'{');
+    let mut blocks = bytes.chunks_exact(64);
+    let mut n: usize = (&mut blocks).map(|block| usize::from(block.iter().map(opening).sum::<u8>())).sum();
+    n += blocks.remainder().iter().map(|b| usize::from(opening(b))).sum::<usize>();
+    n
+}
+
+/// Whether statements writing columns `cols` pass the table's CHECK
+/// constraints, all `json_valid` of the JSON columns `json_cols`, without
+/// the server evaluating them: every one of those columns is written (an
+/// omitted one takes its default, which the server checks) and every
+/// statement's JSON cells pass ([`json_cells_pass`]).
+fn statements_pass_json_checks(json_cols: &[usize], cols: &[usize], statements: &[BoundInsert]) -> bool {
+    json_cols.iter().all(|c| cols.contains(c)) && statements.iter().all(|s| s.json_valid)
+}
+
+/// Whether a column stores a text value bound as bytes (a binary string)
+/// exactly as the same text bound as a utf8mb4 string, given its
+/// character set (`None`: not a character column) and kind. A utf8mb4
+/// column copies both the same way, checking the bytes are UTF-8 (no
+/// conversion either way); a decimal or date-time column parses the same
+/// ASCII. Any other character set would convert the string but take the
+/// bytes as they are. Bound as bytes, MariaDB skips the character-set
+/// bookkeeping of a text parameter (a scan of every character: 8–10% of
+/// its CPU on the relay rows, BENCHMARKS.md).
+fn bytes_store_as_text(charset: Option<&str>, kind: &Kind) -> bool {
+    match charset {
+        Some(cs) => cs.eq_ignore_ascii_case("utf8mb4"),
+        None => matches!(
+            kind,
+            Kind::Decimal { .. } | Kind::Date | Kind::Datetime | Kind::Timestamp | Kind::Time | Kind::Year
+        ),
+    }
+}
+
+/// Whether `sql` may change rows or tables (so runs with the session's
+/// CHECK constraints on): anything but transaction control.
+fn may_write(sql: &str) -> bool {
+    let word = sql.trim_start().split(|c: char| !c.is_ascii_alphabetic()).next().unwrap_or("");
+    !["BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE"].iter().any(|w| word.eq_ignore_ascii_case(w))
 }
 
 fn text(row: &sqlx::mysql::MySqlRow, i: usize) -> String {
@@ -100,6 +323,10 @@ fn text(row: &sqlx::mysql::MySqlRow, i: usize) -> String {
 pub(crate) struct BoundInsert {
     sql: String,
     args: MySqlArguments,
+    /// Every JSON cell of its rows is NULL or text MariaDB's `json_valid`
+    /// accepts ([`json_cells_pass`]): decided here, where the rows are at
+    /// hand (the decoding thread drops them once it has the statements).
+    json_valid: bool,
 }
 
 impl std::fmt::Debug for BoundInsert {
@@ -166,6 +393,8 @@ pub(crate) fn insert_statements(
             }
         }
     };
+    let json_at: Vec<usize> = (0..cols.len()).filter(|&k| plan.columns[cols[k]].kind == Kind::Json).collect();
+    let as_bytes: Vec<bool> = cols.iter().map(|&i| plan.text_as_bytes.get(i).copied().unwrap_or(false)).collect();
     let tuple = format!("({})", vec!["?"; cols.len()].join(","));
     let cap = (MAX_PLACEHOLDERS / cols.len().max(1)).clamp(1, MAX_ROWS);
     // Bytes before row r (the literal sizes: a close bound of the bound values).
@@ -193,11 +422,12 @@ pub(crate) fn insert_statements(
         sql.push_str(&tail);
         let mut args = MySqlArguments::default();
         for row in &rows[i..i + k] {
-            for cell in row.iter() {
-                bind(&mut args, cell)?;
+            for (cell, &as_bytes) in row.iter().zip(&as_bytes) {
+                bind(&mut args, cell, as_bytes)?;
             }
         }
-        statements.push(BoundInsert { sql, args });
+        let json_valid = json_cells_pass(&json_at, &rows[i..i + k]);
+        statements.push(BoundInsert { sql, args, json_valid });
         i += k;
     }
     Ok(statements)
@@ -224,9 +454,10 @@ fn prev_power_of_two(n: usize) -> usize {
 }
 
 /// Binds a cell as the text path's literal reads: integers and floats as
-/// numbers (huge integers as their digits), text as a string, bytes as a
-/// binary string, booleans as 1/0.
-fn bind(args: &mut MySqlArguments, cell: &Cell) -> Result<(), DbError> {
+/// numbers (huge integers as their digits), text as a string (as bytes
+/// when `text_as_bytes`, see [`bytes_store_as_text`]), bytes as a binary
+/// string, booleans as 1/0.
+fn bind(args: &mut MySqlArguments, cell: &Cell, text_as_bytes: bool) -> Result<(), DbError> {
     let bound = match cell {
         Cell::Null => args.add(None::<&str>),
         Cell::Bool(b) => args.add(i64::from(*b)),
@@ -236,6 +467,7 @@ fn bind(args: &mut MySqlArguments, cell: &Cell) -> Result<(), DbError> {
             _ => args.add(i.to_string()),
         },
         Cell::Float(f) => args.add(*f),
+        Cell::Text(t) if text_as_bytes => args.add(t.as_bytes()),
         Cell::Text(t) => args.add(t.as_str()),
         Cell::Bytes(b) => args.add(b.as_slice()),
     };
@@ -304,7 +536,32 @@ impl Sink for MySink {
         Ok(Some((cols, pk)))
     }
 
+    async fn text_as_bytes(&mut self, plan: &TablePlan) -> Result<Vec<bool>, DbError> {
+        // Measured and tested on MariaDB only: MySQL 8 keeps its strings.
+        if !self.mariadb {
+            return Ok(Vec::new());
+        }
+        let rows = sqlx::query(
+            "SELECT CAST(COLUMN_NAME AS CHAR), CAST(CHARACTER_SET_NAME AS CHAR) FROM information_schema.COLUMNS \
+             WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?",
+        )
+        .bind(&plan.name)
+        .fetch_all(&mut self.conn)
+        .await
+        .map_err(db_error)?;
+        let charsets: HashMap<String, Option<String>> =
+            rows.iter().map(|r| (text(r, 0), r.try_get_unchecked::<Option<String>, _>(1).ok().flatten())).collect();
+        Ok(plan
+            .columns
+            .iter()
+            .map(|c| charsets.get(&c.name).is_some_and(|cs| bytes_store_as_text(cs.as_deref(), &c.kind)))
+            .collect())
+    }
+
     async fn exec(&mut self, sql: &str) -> Result<u64, DbError> {
+        if may_write(sql) {
+            self.checks_off(false).await?;
+        }
         self.run(sql).await
     }
 
@@ -333,6 +590,18 @@ impl Sink for MySink {
             Some(Prepared::MySql(s)) => s,
             _ => insert_statements(plan, cols, rows, mode, self.max_statement)?,
         };
+        if self.may_skip_checks {
+            // MariaDB's JSON columns are LONGTEXT with CHECK (json_valid(col)):
+            // evaluating it was about a fifth of the server's CPU on rows with
+            // a JSON column (BENCHMARKS.md). Skipped only for rows that pass it.
+            match self.table_checks(plan).await {
+                TableChecks::None => {}
+                TableChecks::JsonOnly(json_cols) => {
+                    self.checks_off(statements_pass_json_checks(&json_cols, cols, &statements)).await?;
+                }
+                TableChecks::Kept => self.checks_off(false).await?,
+            }
+        }
         if mode == Mode::SkipExisting {
             self.run("SET @decant_skipped = 0").await?;
         }
@@ -423,6 +692,7 @@ impl Sink for MySink {
     }
 
     async fn exec_pieces(&mut self, pieces: &[Piece<'_>]) -> Result<u64, DbError> {
+        self.checks_off(false).await?;
         let sql = render(pieces);
         self.run(&sql).await
     }
@@ -444,6 +714,7 @@ impl Sink for MySink {
     async fn exec_many(&mut self, statements: &[Vec<Piece<'_>>]) -> Result<(), DbError> {
         // One round trip: the session allows multiple statements in one
         // text query, and the server stops at the first that fails.
+        self.checks_off(false).await?;
         let sql: Vec<String> = statements.iter().map(|st| render(st)).collect();
         if !sql.is_empty() {
             self.run(&sql.join(";\n")).await?;
@@ -458,6 +729,7 @@ impl Sink for MySink {
             mysql_literal(cell, &mut lit);
             cond.push(format!("{} = {lit}", D.quote(&plan.columns[i].name)));
         }
+        self.checks_off(false).await?;
         self.run(&format!("DELETE FROM {} WHERE {}", D.quote_table(&plan.name), cond.join(" AND "))).await
     }
 
@@ -499,6 +771,109 @@ mod tests {
 
     fn sizes(statements: &[BoundInsert], columns: usize) -> Vec<usize> {
         statements.iter().map(|s| s.sql.matches('?').count() / columns).collect()
+    }
+
+    #[test]
+    fn json_nesting_is_counted_as_mariadb_counts_it() {
+        let nested = |n: usize| format!("{}{}", "[".repeat(n), "]".repeat(n));
+        let objects = |n: usize| format!("{}1{}", "{\"a\":".repeat(n), "}".repeat(n));
+        // json_valid() of MariaDB 10.11: 1 up to 31 levels, 0 from 32.
+        for n in [0, 1, 30, 31] {
+            assert!(json_valid_in_mariadb(&nested(n)), "{n}");
+            assert!(json_valid_in_mariadb(&objects(n)), "{n}");
+        }
+        for n in [32, 33, 200] {
+            assert!(!json_valid_in_mariadb(&nested(n)), "{n}");
+            assert!(!json_valid_in_mariadb(&objects(n)), "{n}");
+        }
+        for text in ["", "[", "{[x]}", &"a[{".repeat(100), &"{".repeat(200)] {
+            let want = text.bytes().filter(|&b| b == b'[' || b == b'{').count();
+            assert_eq!(opening_brackets(text.as_bytes()), want, "{text}");
+        }
+        // Brackets in strings (escaped quotes too) do not nest.
+        let in_strings = format!("[{:?}, \"\\\"{}\"]", "[".repeat(40), "{".repeat(40));
+        assert!(json_valid_in_mariadb(&in_strings), "{in_strings}");
+        // Siblings do not add up.
+        assert!(json_valid_in_mariadb(&format!("[{}]", vec![nested(30); 5].join(","))));
+        assert!(!json_valid_in_mariadb(&format!("[1,\"]]]]\",{}]", nested(31))));
+    }
+
+    #[test]
+    fn only_json_valid_checks_of_written_json_columns_are_skipped() {
+        let col = |name: &str, kind: Kind| TargetColumn {
+            name: name.into(),
+            sql_type: "longtext".into(),
+            kind,
+            nullable: true,
+            identity: false,
+        };
+        let p = TablePlan::new(
+            "t",
+            vec![
+                col("id", Kind::Int { min: 0, max: 9 }),
+                col("j`x", Kind::Json),
+                col("k", Kind::Json),
+                col("s", Kind::Text { max_chars: None }),
+            ],
+            &["id".to_owned()],
+        );
+        assert_eq!(json_only_checks(&p, &[]), TableChecks::None);
+        let both = ["json_valid(`j``x`)".to_owned(), "json_valid(`k`)".to_owned()];
+        assert_eq!(json_only_checks(&p, &both), TableChecks::JsonOnly(vec![1, 2]));
+        // Another check, or json_valid of a column not read as JSON: kept.
+        assert_eq!(json_only_checks(&p, &[both[0].clone(), "`id` > 0".into()]), TableChecks::Kept);
+        assert_eq!(json_only_checks(&p, &["json_valid(`s`)".to_owned()]), TableChecks::Kept);
+
+        let ok = [Cell::Int(1), Cell::Text("{\"a\":[1]}".into()), Cell::Null];
+        let deep = [Cell::Int(2), Cell::Text(format!("{}{}", "[".repeat(32), "]".repeat(32))), Cell::Null];
+        let pass = |cols: &[usize], rows: &[&[Cell]]| {
+            let statements = insert_statements(&p, cols, rows, Mode::Insert, 1 << 20).unwrap();
+            statements_pass_json_checks(&[1, 2], cols, &statements)
+        };
+        assert!(pass(&[0, 1, 2], &[&ok, &ok]));
+        assert!(!pass(&[0, 1, 2], &[&ok, &deep]));
+        // A JSON column the rows leave out takes its default: the server checks it.
+        assert!(!pass(&[0, 1], &[&ok[..2]]));
+        assert!(statements_pass_json_checks(
+            &[1],
+            &[0, 1],
+            &insert_statements(&p, &[0, 1], &[&ok[..2]], Mode::Insert, 1 << 20).unwrap()
+        ));
+        // Bytes are no JSON text.
+        assert!(!json_cells_pass(&[0], &[&[Cell::Bytes(b"{}".to_vec())]]));
+    }
+
+    #[test]
+    fn text_goes_as_bytes_only_where_it_is_stored_the_same() {
+        assert!(bytes_store_as_text(Some("utf8mb4"), &Kind::Text { max_chars: Some(3) }));
+        assert!(bytes_store_as_text(Some("utf8mb4"), &Kind::Json));
+        // Another character set converts a string, not bytes.
+        for cs in ["latin1", "utf8mb3", "ucs2", "binary"] {
+            assert!(!bytes_store_as_text(Some(cs), &Kind::Text { max_chars: None }), "{cs}");
+        }
+        assert!(bytes_store_as_text(None, &Kind::Decimal { precision: Some(20), scale: Some(6) }));
+        assert!(bytes_store_as_text(None, &Kind::Datetime));
+        assert!(!bytes_store_as_text(None, &Kind::Bytes { max_bytes: None }));
+        assert!(!bytes_store_as_text(None, &Kind::Int { min: 0, max: 1 }));
+    }
+
+    #[test]
+    fn transaction_control_leaves_the_checks_as_they_are() {
+        for sql in [
+            "BEGIN",
+            "COMMIT",
+            "ROLLBACK",
+            "SAVEPOINT decant_row",
+            "RELEASE SAVEPOINT decant_batch",
+            " rollback to savepoint x",
+        ] {
+            assert!(!may_write(sql), "{sql}");
+        }
+        for sql in
+            ["ALTER TABLE t ADD INDEX i (a)", "INSERT INTO t VALUES (1)", "SET foreign_key_checks = 0", "TRUNCATE t"]
+        {
+            assert!(may_write(sql), "{sql}");
+        }
     }
 
     #[test]
