@@ -140,3 +140,86 @@ impl Handler for One {
 
     fn notice(&mut self, _: &str) {}
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use decant_stores::redis::dump::{plan, seal, write_payload, Limits};
+
+    fn payload(value: &RedisValue, listpack: bool) -> Vec<u8> {
+        let limits = Limits { hash_entries: 128, hash_value: 64 };
+        let plan = plan(value, listpack.then_some(&limits)).unwrap();
+        let mut out = Vec::new();
+        write_payload(value, plan, &mut out);
+        out
+    }
+
+    fn decoded(payload: &[u8]) -> RedisValue {
+        match decode(payload).unwrap() {
+            Decoded::Value(v) => v,
+            Decoded::Unfit(why) => panic!("unfit: {why}"),
+        }
+    }
+
+    fn strs(v: &[&str]) -> Vec<Vec<u8>> {
+        v.iter().map(|s| s.as_bytes().to_vec()).collect()
+    }
+
+    #[test]
+    fn payloads_decode_to_the_sorted_value() {
+        let hash = RedisValue::Hash(vec![(b"b".to_vec(), b"12".to_vec()), (b"a".to_vec(), b"\xff".to_vec())]);
+        let mut sorted = hash.clone();
+        sorted.sort_canonical();
+        assert_eq!(decoded(&payload(&hash, true)), sorted, "listpack");
+        assert_eq!(decoded(&payload(&hash, false)), sorted, "hash table");
+        let set = RedisValue::Set(strs(&["y", "x", ""]));
+        let mut sorted = set.clone();
+        sorted.sort_canonical();
+        assert_eq!(decoded(&payload(&set, false)), sorted);
+        let zset = RedisValue::ZSet(vec![(b"m".to_vec(), f64::INFINITY), (b"n".to_vec(), -0.1)]);
+        let mut sorted = zset.clone();
+        sorted.sort_canonical();
+        assert_eq!(decoded(&payload(&zset, false)), sorted);
+    }
+
+    #[test]
+    fn damaged_payloads_are_errors() {
+        let hash = RedisValue::Hash(vec![(b"f".to_vec(), b"v".to_vec())]);
+        let good = payload(&hash, true);
+        let mut bad_crc = good.clone();
+        *bad_crc.last_mut().unwrap() ^= 1;
+        assert!(decode(&bad_crc).unwrap_err().to_string().contains("checksum mismatch"));
+        // A byte more inside the value (re-sealed): left over after it.
+        let mut longer = good[..good.len() - 10].to_vec();
+        longer.push(0);
+        seal(&mut longer, 0, 10);
+        assert!(decode(&longer).unwrap_err().to_string().contains("after the value"), "{:?}", decode(&longer));
+        // Cut short (re-sealed).
+        let mut short = good[..good.len() - 12].to_vec();
+        seal(&mut short, 0, 10);
+        assert!(decode(&short).is_err());
+        assert!(decode(&good[..5]).is_err());
+    }
+
+    #[test]
+    fn payloads_the_element_reads_must_read_are_unfit() {
+        let sealed = |t: u8, version: u16| {
+            let mut p = vec![t, 1, 1, b'x'];
+            seal(&mut p, 0, version);
+            p
+        };
+        // Field expiry (Redis 7.4's HASH_METADATA, LISTPACK_EX; Valkey 9's HASH_2).
+        for (t, version) in [(24, 12), (25, 12), (22, 80)] {
+            assert!(matches!(decode(&sealed(t, version)).unwrap(), Decoded::Unfit("a hash with field expiry")));
+        }
+        // Strings (GETRANGE, bounded), streams, modules.
+        for t in [0, 7, 21] {
+            assert!(matches!(decode(&sealed(t, 11)).unwrap(), Decoded::Unfit(_)), "type {t}");
+        }
+        // A format newer than this reader's.
+        assert!(matches!(decode(&sealed(2, 13)).unwrap(), Decoded::Unfit(_)));
+        assert!(matches!(decode(&sealed(2, 81)).unwrap(), Decoded::Unfit(_)));
+        // And one it knows: a plain set of one member.
+        assert_eq!(decoded(&sealed(2, 11)), RedisValue::Set(strs(&["x"])));
+    }
+}
