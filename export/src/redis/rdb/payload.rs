@@ -56,20 +56,12 @@ pub fn decode(payload: &[u8]) -> Result<Decoded, RdbError> {
         (22..=25, _) => return Ok(Decoded::Unfit("a hash with field expiry")),
         (other, _) => return Err(RdbError::corrupt(0, format!("unknown value type {other}"))),
     };
-    let body = payload[1..n - 10].to_vec();
-    let body_len = body.len() as u64;
-    let opts = Options {
-        chunk_size: usize::MAX,
-        chunk_bytes: usize::MAX,
-        string_part_bytes: usize::MAX,
-        dump: false,
-        dump_modules: false,
-        include_expired: true,
-        now_ms: 0,
-    };
-    let mut parser = Parser::new(Input::new(Box::new(std::io::Cursor::new(body))), opts);
+    // The input is the payload up to its CRC: the type byte (read already
+    // above, read again so the CRC covers it), the value, the version.
+    let mut parser = Parser::new(Input::new(Box::new(std::io::Cursor::new(payload[..n - 8].to_vec()))), opts());
     parser.version = version;
     parser.valkey = valkey;
+    parser.input.u8()?;
     let mut out = Emitter {
         active: true,
         db: 0,
@@ -87,23 +79,39 @@ pub fn decode(payload: &[u8]) -> Result<Decoded, RdbError> {
     let mut sink = One::default();
     parser.value(t, &mut out, &mut sink)?;
     let read = parser.input.offset();
-    if read != body_len {
-        return Err(RdbError::corrupt(read + 1, format!("{} bytes after the value", body_len - read)));
+    let value_end = (n - 10) as u64;
+    if read < value_end {
+        return Err(RdbError::corrupt(read, format!("{} bytes after the value", value_end - read)));
     }
-    if stored_crc != 0 {
-        let crc = super::crc64::update(0, &payload[..n - 8]);
-        if crc != stored_crc {
-            return Err(RdbError::corrupt(
-                (n - 8) as u64,
-                format!("checksum mismatch: the payload says {stored_crc:016x}, its content hashes to {crc:016x}"),
-            ));
-        }
+    if read > value_end {
+        return Err(RdbError::corrupt(value_end, "the value runs into the version and CRC"));
+    }
+    parser.input.array::<2>()?;
+    let crc = parser.input.crc();
+    if stored_crc != 0 && crc != stored_crc {
+        return Err(RdbError::corrupt(
+            (n - 8) as u64,
+            format!("checksum mismatch: the payload says {stored_crc:016x}, its content hashes to {crc:016x}"),
+        ));
     }
     out.finish(None, &mut sink)?;
     match sink.record {
         Some(r) => Ok(Decoded::Value(r.value)),
         // Redis never stores an empty collection.
         None => Err(RdbError::corrupt(1, "an empty collection")),
+    }
+}
+
+/// The whole value in one record: no parts, nothing left out.
+fn opts() -> Options {
+    Options {
+        chunk_size: usize::MAX,
+        chunk_bytes: usize::MAX,
+        string_part_bytes: usize::MAX,
+        dump: false,
+        dump_modules: false,
+        include_expired: true,
+        now_ms: 0,
     }
 }
 
