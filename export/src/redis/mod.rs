@@ -13,7 +13,10 @@
 //!    by `--chunk-size` (`HSCAN`/`SSCAN … COUNT n`, `LRANGE`/`ZRANGE 0 n-1`,
 //!    `GETRANGE` for strings), and reads the previous page's replies while the
 //!    server works on it; a key that comes back whole is written at once (by a
-//!    writer thread that encodes the JSON);
+//!    writer thread that encodes the JSON). On servers with hash field expiry,
+//!    hashes, sets and sorted sets of a compact encoding (`OBJECT ENCODING`,
+//!    asked in step 1) are read with one `DUMP` each instead, decoded by the
+//!    RDB parser into the same value (see `DumpReads`);
 //! 3. one pipeline of `HPEXPIRETIME` for the hashes (on servers with hash
 //!    field expiry) and, with `--dump`, `DUMP` for those keys;
 //! 4. keys that did not fit (and streams) are then read one window at a time
