@@ -1318,6 +1318,137 @@ fn cluster_masters_are_exported_in_parallel_with_every_key_once(kind: ServerKind
     assert_same(&union, &snapshot(&standalone.url()));
 }
 
+/// Calls of `command` (as commandstats names it: `dump`, `hscan`, …) the
+/// server has answered since the last CONFIG RESETSTAT.
+fn command_calls(c: &mut redis::Connection, command: &str) -> i64 {
+    let info = String::from_utf8(bytes(&q(c, &[b"INFO", b"commandstats"]))).unwrap();
+    let prefix = format!("cmdstat_{command}:calls=");
+    info.lines()
+        .find_map(|l| l.strip_prefix(prefix.as_str()))
+        .map_or(0, |rest| rest.split(',').next().unwrap().parse().unwrap())
+}
+
+/// The key lines of a stream, sorted (the header's time and the end line's
+/// digest of it left out), to compare two exports record by record.
+fn records(stream: &[u8]) -> Vec<String> {
+    let mut out: Vec<String> = std::str::from_utf8(stream)
+        .unwrap()
+        .lines()
+        .filter(|l| l.starts_with(r#"{"kind":"redis""#))
+        .map(str::to_owned)
+        .collect();
+    out.sort();
+    out
+}
+
+/// An ACL user of `server` that may run everything but `refused`
+/// (`-dump`, `-object|encoding`); the URL that logs in as it.
+fn user_without(server: &decant_tests::RedisServer, refused: &str) -> String {
+    server.cli(["ACL", "SETUSER", "app", "reset", "on", ">app-secret-1", "~*", "&*", "+@all", refused]);
+    format!("redis://app:app-secret-1@127.0.0.1:{}/0", server.port())
+}
+
+/// On servers with hash field expiry (Valkey 9 here), compact hashes, sets
+/// and sorted sets are read with one DUMP each (decoded here) instead of
+/// HSCAN/SSCAN/ZRANGE; the records are those of the element reads, which a
+/// user whose ACL refuses DUMP (or OBJECT ENCODING) gets after one warning.
+/// Redis 7.0 keeps the element reads (DUMP does not pay there).
+fn dump_reads_give_the_records_of_the_element_reads(kind: ServerKind) {
+    let source = redis_on(kind);
+    fill_every_type(&source.url());
+    fill_big(&source.url());
+    let mut c = connect(&source.url());
+    for i in 0..300 {
+        let k = format!("family:{i}");
+        q(&mut c, &[b"HSET", k.as_bytes(), b"n", i.to_string().as_bytes(), b"name", b"x"]);
+    }
+    q(&mut c, &[b"CONFIG", b"RESETSTAT"]);
+    let out = run("redis-export").args(["--url", &source.url(), "--chunk-size", "5000"]).assert_success();
+    assert!(!out.stderr.contains("refused"), "{}", out.stderr);
+    // Every small hash, set and zset by DUMP: no element read for them (the
+    // big ones are hashtables and skiplists, read in windows): 303 hashes,
+    // set:ints, zset:1 and, from Redis 7.2 on (listpack sets), set:1.
+    let (dumps, hscans) = (command_calls(&mut c, "dump"), command_calls(&mut c, "hscan"));
+    let dump_reads = kind.has_field_expiry();
+    if dump_reads {
+        assert!(dumps >= 303 + 2, "{dumps} DUMP calls");
+        assert!(hscans < 10, "{hscans} HSCAN calls");
+    } else {
+        assert_eq!(dumps, 0, "DUMP reads on a server without field expiry");
+    }
+    let by_dump = records(&out.stdout);
+
+    for refused in ["-dump", "-object|encoding"] {
+        let url = user_without(&source, refused);
+        let out = run("redis-export").args(["--url", &url, "--chunk-size", "5000"]).assert_success();
+        let warnings = out.stderr.matches("was refused").count();
+        assert_eq!(warnings, usize::from(dump_reads), "{refused}: {}", out.stderr);
+        assert!(!dump_reads || out.stderr.contains("values are read with HSCAN"), "{}", out.stderr);
+        assert_eq!(records(&out.stdout), by_dump, "{refused}: other records than by DUMP");
+    }
+    let target = redis_on(kind);
+    import(&target.url(), &out.stdout, &[]).assert_success();
+    assert_same(&snapshot(&source.url()), &snapshot(&target.url()));
+}
+
+/// A compact value bigger than a line may be (the server's listpack
+/// settings raised) comes in parts, exactly as the element reads write it;
+/// a hash with field expiry is read with HPEXPIRETIME (its payload would
+/// hold the field expiry against another clock).
+fn dump_reads_leave_big_values_and_field_expiry_to_the_element_reads(kind: ServerKind) {
+    let source = redis_on(kind);
+    let mut c = connect(&source.url());
+    for (setting, value) in [
+        ("hash-max-listpack-entries", "100000"),
+        ("hash-max-listpack-value", "1000"),
+        ("zset-max-listpack-entries", "100000"),
+        ("zset-max-listpack-value", "1000"),
+        ("set-max-intset-entries", "100000"),
+    ] {
+        q(&mut c, &[b"CONFIG", b"SET", setting.as_bytes(), value.as_bytes()]);
+    }
+    let mut p = redis::pipe();
+    for i in 0..3000 {
+        p.cmd("HSET").arg("lp:hash").arg(format!("f{i}")).arg(format!("{i:0>100}")).ignore();
+        p.cmd("ZADD").arg("lp:zset").arg(i as f64 / 4.0).arg(format!("m{i}")).ignore();
+        p.cmd("SADD").arg("lp:ints").arg(i * 7).ignore();
+    }
+    p.cmd("HSET").arg("lp:small").arg("a").arg("b").ignore();
+    p.query::<()>(&mut c).unwrap();
+    for key in ["lp:hash", "lp:zset"] {
+        assert_eq!(bytes(&q(&mut c, &[b"OBJECT", b"ENCODING", key.as_bytes()])), b"listpack", "{key}");
+    }
+    assert_eq!(bytes(&q(&mut c, &[b"OBJECT", b"ENCODING", b"lp:ints"])), b"intset");
+    if kind.has_field_expiry() {
+        q(&mut c, &[b"HSET", b"fe:hash", b"stays", b"1", b"goes", b"2"]);
+        let at = (now_ms() + 3_600_000).to_string();
+        q(&mut c, &[b"HPEXPIREAT", b"fe:hash", at.as_bytes(), b"FIELDS", b"1", b"goes"]);
+    }
+    // 3000 elements of ~105 bytes: over --chunk-bytes 100000 (hash); over
+    // --chunk-size 1000 (zset; the set's 3000 small ints stay one line, as
+    // SSCAN gives an intset whole).
+    let args = ["--chunk-size", "1000", "--chunk-bytes", "100000"];
+    q(&mut c, &[b"CONFIG", b"RESETSTAT"]);
+    let out = run("redis-export").args(["--url", &source.url()]).args(args).assert_success();
+    let dumps = command_calls(&mut c, "dump");
+    assert!(if kind.has_field_expiry() { dumps >= 4 } else { dumps == 0 }, "{dumps} DUMP calls");
+    let all = lines(&out.stdout);
+    assert!(key_lines(&all, "lp:hash").len() >= 3, "lp:hash in {} line(s)", key_lines(&all, "lp:hash").len());
+    assert_eq!(key_lines(&all, "lp:zset").len(), 3);
+    assert_eq!(key_lines(&all, "lp:ints").len(), 1);
+    if kind.has_field_expiry() {
+        let fe = key_lines(&all, "fe:hash");
+        assert_eq!(fe.len(), 1);
+        assert!(fe[0]["field_expire_at_ms"]["goes"].is_i64(), "{}", fe[0]);
+    }
+    let url = user_without(&source, "-dump");
+    let old = run("redis-export").args(["--url", &url]).args(args).assert_success();
+    assert_eq!(records(&old.stdout), records(&out.stdout));
+    let target = redis_on(kind);
+    import(&target.url(), &out.stdout, &[]).assert_success();
+    assert_same(&snapshot(&source.url()), &snapshot(&target.url()));
+}
+
 decant_tests::on_both_servers!(
     every_type_round_trips_losslessly,
     guessed_types_save_type_calls_and_wrong_guesses_lose_nothing,
@@ -1347,6 +1478,8 @@ decant_tests::on_both_servers!(
     a_stream_cut_by_a_kill_is_written_again_on_resume,
     parts_are_capped_by_bytes_as_well_as_by_count,
     cluster_masters_are_exported_in_parallel_with_every_key_once,
+    dump_reads_give_the_records_of_the_element_reads,
+    dump_reads_leave_big_values_and_field_expiry_to_the_element_reads,
 );
 
 /// Issue 14: redis-import reading a file shows, on a terminal, how far it

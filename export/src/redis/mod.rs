@@ -13,7 +13,10 @@
 //!    by `--chunk-size` (`HSCAN`/`SSCAN … COUNT n`, `LRANGE`/`ZRANGE 0 n-1`,
 //!    `GETRANGE` for strings), and reads the previous page's replies while the
 //!    server works on it; a key that comes back whole is written at once (by a
-//!    writer thread that encodes the JSON);
+//!    writer thread that encodes the JSON). On servers with hash field expiry,
+//!    hashes, sets and sorted sets of a compact encoding (`OBJECT ENCODING`,
+//!    asked in step 1) are read with one `DUMP` each instead, decoded by the
+//!    RDB parser into the same value (see `DumpReads`);
 //! 3. one pipeline of `HPEXPIRETIME` for the hashes (on servers with hash
 //!    field expiry) and, with `--dump`, `DUMP` for those keys;
 //! 4. keys that did not fit (and streams) are then read one window at a time
@@ -35,6 +38,7 @@ mod superset;
 pub use decant_stores::redis::{conn, resp};
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 
 use anyhow::{bail, Context as _};
@@ -271,6 +275,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         unsupported: 0,
         shared_progress: None,
         misses: Misses::default(),
+        dump_reads: DumpReads::new(info.field_expiry),
     };
     if !cluster && slots.is_none() && args.matches.is_empty() && args.exclude.is_empty() && args.types.is_empty() {
         // Without filters, DBSIZE is the total (for the ETA).
@@ -314,6 +319,11 @@ struct Found {
     guessed: bool,
     /// The module type's name, for a module key (`ty` is `Module`).
     module: Option<String>,
+    /// Its encoding is compact (`OBJECT ENCODING`: listpack, intset,
+    /// ziplist), so its DUMP payload is small and read whole.
+    compact: bool,
+    /// Step 2 sent `DUMP` for it (not the element reads).
+    by_dump: bool,
 }
 
 /// Why a key of type `name` (a `TYPE` reply decant has no value form for)
@@ -329,6 +339,59 @@ fn unsupported_reason(name: &str) -> String {
 /// Keys whose guessed type was wrong, from the reading side to the scanning
 /// thread (which then stops guessing their shape).
 type Misses = Arc<Mutex<Vec<Vec<u8>>>>;
+
+/// Whether hashes, sets and sorted sets of a compact encoding (listpack,
+/// intset, ziplist: `OBJECT ENCODING`, asked in step 1) are read with one
+/// `DUMP` each, decoded here by the RDB parser ([`rdb::payload`]), instead of
+/// `HSCAN`/`SSCAN`/`ZRANGE`: the server saves a listpack as one string, which
+/// costs it less than replying element by element, and a hash whose payload
+/// has no field expiry needs no `HPEXPIRETIME`. The records are the same.
+/// Only compact encodings: their size is bounded by the server's
+/// `*-max-listpack-*` settings, and `HSCAN`/`SSCAN` return them whole too.
+/// Shared by the scanning thread, the reading side and the nodes of a
+/// cluster: the first refusal of either command (an ACL, a renamed command)
+/// turns it off for the rest of the run, with one warning.
+///
+/// On servers with hash field expiry only (Redis 7.4+, Valkey 9), where it
+/// pays: on Valkey 9.1 it took redis-server from 1.29 to 0.91 CPU-s for the
+/// relay families (BENCHMARKS.md); on Redis 7.0 the extra OBJECT ENCODING
+/// costs what DUMP saves over HSCAN (its DUMP compresses each listpack with
+/// LZF), so the element reads stay.
+#[derive(Debug, Clone)]
+struct DumpReads(Arc<AtomicBool>);
+
+impl DumpReads {
+    fn new(on: bool) -> DumpReads {
+        DumpReads(Arc::new(AtomicBool::new(on)))
+    }
+
+    fn on(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+
+    /// Turns DUMP reads off after `command` was refused; warns once.
+    fn refused(&self, addr: &str, command: &str, error: &str) {
+        if self.0.swap(false, Ordering::Relaxed) {
+            cli::warn(format_args!(
+                "{addr}: {command} was refused ({error}); values are read with HSCAN, SSCAN and ZRANGE \
+                 instead (the same records, more work for the server)"
+            ));
+        }
+    }
+}
+
+/// The `OBJECT ENCODING` replies of values whose DUMP payload is small and
+/// decoded to the same record as the element reads give.
+fn is_compact_encoding(name: &[u8]) -> bool {
+    matches!(name, b"listpack" | b"intset" | b"ziplist")
+}
+
+/// Types read with DUMP when their encoding is compact (lists are not: their
+/// quicklist nodes are compressed with LZF by DUMP, which costs the server
+/// more than LRANGE; strings are read with a bounded GETRANGE).
+fn dump_readable(ty: RedisType) -> bool {
+    matches!(ty, RedisType::Hash | RedisType::Set | RedisType::ZSet)
+}
 
 /// Records are encoded and written on a thread of their own, so JSON
 /// encoding overlaps reading from the server; batches go through a bounded
@@ -515,6 +578,8 @@ struct Exporter<'a> {
     /// The progress shared by the threads of a parallel cluster export.
     shared_progress: Option<&'a Mutex<Progress>>,
     misses: Misses,
+    /// Compact values are read with DUMP ([`DumpReads`]).
+    dump_reads: DumpReads,
 }
 
 impl Exporter<'_> {
@@ -540,6 +605,7 @@ impl Exporter<'_> {
                         unsupported: 0,
                         shared_progress: Some(&progress),
                         misses: Misses::default(),
+                        dump_reads: self.dump_reads.clone(),
                     };
                     let queue = &queue;
                     scope.spawn(move || -> anyhow::Result<(Summary, u64)> {
@@ -595,6 +661,7 @@ impl Exporter<'_> {
             misses: Arc::clone(&self.misses),
             dump: self.opts.modules_as_payload(),
             slots: self.opts.shard.filter(|s| !s.is_whole()).map(shard_slots),
+            dump_reads: self.dump_reads.clone(),
         };
         let (tx, rx) = std::sync::mpsc::sync_channel::<anyhow::Result<Meta>>(2);
         let scanner = std::thread::spawn(move || {
@@ -605,7 +672,7 @@ impl Exporter<'_> {
         });
         let mut inflight: Option<Vec<Found>> = None;
         let result = loop {
-            let next = match rx.recv() {
+            let mut next = match rx.recv() {
                 Ok(Ok(meta)) => {
                     for k in meta.gone {
                         self.group(&k).skipped += 1;
@@ -624,7 +691,7 @@ impl Exporter<'_> {
                 Ok(Err(e)) => break Err(e),
                 Err(_) => None,
             };
-            if let Some(found) = &next {
+            if let Some(found) = next.as_deref_mut() {
                 if let Err(e) = self.send_values(&mut values, found) {
                     break Err(e);
                 }
@@ -649,12 +716,19 @@ impl Exporter<'_> {
         self.summary.group(&g)
     }
 
-    /// Step 2, sending: one value read per key, bounded by the chunk size.
-    fn send_values(&mut self, con: &mut Conn, found: &[Found]) -> anyhow::Result<()> {
+    /// Step 2, sending: one value read per key, bounded by the chunk size
+    /// (or, for a compact encoding, by the server's listpack settings).
+    fn send_values(&mut self, con: &mut Conn, found: &mut [Found]) -> anyhow::Result<()> {
         let chunk = self.opts.chunk_size as i64;
+        let dump_reads = self.dump_reads.on();
         let mut p = Packer::default();
         for f in found {
             let k = f.key.as_slice();
+            f.by_dump = dump_reads && f.compact && dump_readable(f.ty);
+            if f.by_dump {
+                p.cmd(&[b"DUMP", k]);
+                continue;
+            }
             match f.ty {
                 RedisType::String => {
                     // An empty reply is an empty string or a vanished key;
@@ -680,10 +754,23 @@ impl Exporter<'_> {
         let chunk = self.opts.chunk_size as i64;
         let mut p = Packer::default();
         let mut deferred: VecDeque<Found> = VecDeque::new();
-        let mut held: Vec<RedisRecord> = Vec::new();
+        // Records waiting for step 3, and whether they have all step 3
+        // would add (read with DUMP: payload and no field expiry).
+        let mut held: Vec<(RedisRecord, bool)> = Vec::new();
         let mut held_bytes = 0usize;
         for f in found {
+            let mut payload = None;
             let whole = match f.ty {
+                _ if f.by_dump => match self.dump_window(con, &f)? {
+                    Some((w, p)) => {
+                        payload = Some(p);
+                        w
+                    }
+                    None => {
+                        deferred.push_back(f);
+                        continue;
+                    }
+                },
                 RedisType::Stream | RedisType::Module => {
                     deferred.push_back(f);
                     continue;
@@ -721,8 +808,11 @@ impl Exporter<'_> {
                 Window::Gone => self.group(&f.key).skipped += 1,
                 Window::Partial => deferred.push_back(f),
                 Window::Whole(mut value) => {
-                    value.sort_canonical();
-                    let rec = RedisRecord {
+                    if payload.is_none() {
+                        // (A decoded payload is sorted already.)
+                        value.sort_canonical();
+                    }
+                    let mut rec = RedisRecord {
                         db: self.db,
                         key: f.key,
                         expire_at_ms: f.expire_at_ms,
@@ -733,6 +823,13 @@ impl Exporter<'_> {
                         field_expire_at_ms: Vec::new(),
                     };
                     let needs_field_expiry = self.field_expiry && matches!(rec.value, RedisValue::Hash(_));
+                    // A payload holds no field expiry (see `rdb::payload`).
+                    let complete = payload.is_some();
+                    if self.opts.dump {
+                        rec.dump = payload;
+                    }
+                    // Held like the element reads' records, so the lines
+                    // come in the same order whichever way a key was read.
                     if self.opts.dump || needs_field_expiry {
                         if held_bytes > DUMP_HOLD_BYTES {
                             // Enough held for this batch: read the rest key by key.
@@ -742,11 +839,13 @@ impl Exporter<'_> {
                                 expire_at_ms: rec.expire_at_ms,
                                 guessed: false,
                                 module: None,
+                                compact: false,
+                                by_dump: false,
                             });
                             continue;
                         }
                         held_bytes += approx_size(&rec);
-                        held.push(rec);
+                        held.push((rec, complete));
                     } else {
                         self.write(rec)?;
                     }
@@ -758,7 +857,7 @@ impl Exporter<'_> {
         // read whole, in one pipeline.
         if !held.is_empty() {
             p.clear();
-            for r in &held {
+            for (r, _) in held.iter().filter(|(_, complete)| !complete) {
                 if let (true, RedisValue::Hash(pairs)) = (self.field_expiry, &r.value) {
                     field_expiry_cmd(&mut p, &r.key, pairs);
                 }
@@ -767,7 +866,11 @@ impl Exporter<'_> {
                 }
             }
             side.send(p.bytes(), p.count())?;
-            for mut rec in held {
+            for (mut rec, complete) in held {
+                if complete {
+                    self.write(rec)?;
+                    continue;
+                }
                 if let (true, RedisValue::Hash(pairs)) = (self.field_expiry, &mut rec.value) {
                     let reply = side.recv()?;
                     rec.field_expire_at_ms = apply_field_expiry(reply, pairs)
@@ -801,6 +904,51 @@ impl Exporter<'_> {
             self.export_windows(side, f)?;
         }
         Ok(())
+    }
+
+    /// Step 2's reply to a key's `DUMP`: the value as the element reads
+    /// would have given it (whole, too big for one line, or gone) with the
+    /// payload, or `None` when the key is to be read with the element reads
+    /// after all (DUMP refused, a payload the decoder leaves to them, or one
+    /// it cannot read: a warning, as that is a bug of this side).
+    fn dump_window(&mut self, con: &mut Conn, f: &Found) -> anyhow::Result<Option<(Window, Vec<u8>)>> {
+        let reply = con.recv()?;
+        if let Some(e) = error_text(&reply) {
+            self.dump_reads.refused(con.addr(), "DUMP", &e);
+            return Ok(None);
+        }
+        let Some(payload) = into_bytes(reply) else {
+            return Ok(Some((Window::Gone, Vec::new())));
+        };
+        let value = match rdb::payload::decode(&payload) {
+            Ok(rdb::payload::Decoded::Value(v)) => v,
+            Ok(rdb::payload::Decoded::Unfit(_)) => return Ok(None),
+            Err(e) => {
+                cli::warn(format_args!(
+                    "{}: key {}: its DUMP payload could not be decoded ({e}); read with the element commands instead",
+                    con.addr(),
+                    Bytes(f.key.clone())
+                ));
+                return Ok(None);
+            }
+        };
+        let ty = value.redis_type();
+        if ty != f.ty {
+            // As after the element reads' WRONGTYPE: the window reader
+            // reads it (asking its type), so the lines keep their order.
+            if f.guessed {
+                self.misses.lock().unwrap_or_else(PoisonError::into_inner).push(f.key.clone());
+            }
+            return Ok(None);
+        }
+        // The element reads' limits: HSCAN and SSCAN give a compact value
+        // whole; ZRANGE and LRANGE stop at --chunk-size elements.
+        let chunk = self.opts.chunk_size as usize;
+        let too_many = matches!(ty, RedisType::ZSet | RedisType::List) && value.len() >= chunk;
+        if too_many || value_bytes(&value) > self.opts.chunk_bytes as usize {
+            return Ok(Some((Window::Partial, payload)));
+        }
+        Ok(Some((Window::Whole(value), payload)))
     }
 
     /// A key whose value command failed in step 2 (its type was guessed
@@ -1078,6 +1226,8 @@ struct ScanOpts {
     dump: bool,
     /// `--shard`: only keys whose hash slot is in `lo..hi`.
     slots: Option<(u16, u16)>,
+    /// Ask `OBJECT ENCODING` of the keys that may be read with DUMP.
+    dump_reads: DumpReads,
 }
 
 /// True when a master serving slots `start..=end` holds some of the slots
@@ -1171,6 +1321,9 @@ fn scan_loop(
     // With --type every key's type is asked: a guess must not filter.
     let mut guess = o.types.is_empty().then(TypeGuess::default);
     let mut guessed = Vec::new();
+    let mut probed = Vec::new();
+    // `--type` without a type DUMP reads: no key needs its encoding.
+    let probe_unguessed = o.types.is_empty() || o.types.iter().any(|t| dump_readable(*t));
     loop {
         p.clear();
         if !o.pexpiretime {
@@ -1182,6 +1335,8 @@ fn scan_loop(
             }
         }
         guessed.clear();
+        probed.clear();
+        let probe = o.dump_reads.on();
         for k in &keys {
             let ty = guess.as_mut().and_then(|g| g.predict(k));
             guessed.push(ty);
@@ -1193,13 +1348,18 @@ fn scan_loop(
             } else {
                 p.cmd(&[b"PTTL", k]);
             }
+            let encoding = probe && ty.map_or(probe_unguessed, dump_readable);
+            if encoding {
+                p.cmd(&[b"OBJECT", b"ENCODING", k]);
+            }
+            probed.push(encoding);
         }
         let more = next != b"0";
         if more {
             scan_cmd_for(&mut p, o, &next);
         }
         con.send(p.bytes(), p.count())?;
-        let meta = step1(con, o, std::mem::take(&mut keys), &guessed, guess.as_mut())?;
+        let meta = step1(con, o, std::mem::take(&mut keys), &guessed, &probed, guess.as_mut())?;
         if more {
             (next, keys) = scan_reply(con, o)?;
         }
@@ -1213,13 +1373,14 @@ fn scan_loop(
     }
 }
 
-/// Reads step 1's replies (TYPE, unless `guessed`, and expiry per key),
-/// teaching `guess` the types asked.
+/// Reads step 1's replies (TYPE, unless `guessed`, expiry, and the encoding
+/// when `probed`, per key), teaching `guess` the types asked.
 fn step1(
     con: &mut Conn,
     o: &ScanOpts,
     keys: Vec<Vec<u8>>,
     guessed: &[Option<RedisType>],
+    probed: &[bool],
     mut guess: Option<&mut TypeGuess>,
 ) -> anyhow::Result<Meta> {
     let mut now_ms = 0i64;
@@ -1231,12 +1392,21 @@ fn step1(
         now_ms = secs * 1000 + micros / 1000;
     }
     let mut meta = Meta { found: Vec::with_capacity(keys.len()), gone: Vec::new(), unsupported: Vec::new() };
-    for (key, &guess_ty) in keys.into_iter().zip(guessed) {
+    for ((key, &guess_ty), &probed) in keys.into_iter().zip(guessed).zip(probed) {
         let asked = if guess_ty.is_none() { Some(con.recv()?) } else { None };
         let exp = con.recv()?;
+        let encoding = if probed { Some(con.recv()?) } else { None };
         if let Some(e) = asked.as_ref().and_then(error_text).or_else(|| error_text(&exp)) {
             bail!("{}: reading key {}: {e}", con.addr(), Bytes(key));
         }
+        let compact = match encoding.as_ref().map(|r| (error_text(r), bytes_of(r))) {
+            Some((Some(e), _)) => {
+                o.dump_reads.refused(con.addr(), "OBJECT ENCODING", &e);
+                false
+            }
+            Some((None, Some(name))) => is_compact_encoding(name),
+            _ => false,
+        };
         let mut module = None;
         let ty = match (guess_ty, asked) {
             (Some(ty), _) => ty,
@@ -1279,7 +1449,7 @@ fn step1(
             (true, n) => Some(n),
             (false, n) => Some(now_ms + n),
         };
-        meta.found.push(Found { key, ty, expire_at_ms, guessed: guess_ty.is_some(), module });
+        meta.found.push(Found { key, ty, expire_at_ms, guessed: guess_ty.is_some(), module, compact, by_dump: false });
     }
     Ok(meta)
 }

@@ -50,6 +50,7 @@ pub mod blobs;
 pub use decant_stores::redis::crc64;
 mod input;
 pub mod lzf;
+pub mod payload;
 mod run;
 
 use std::collections::{HashMap, HashSet};
