@@ -535,13 +535,16 @@ fn text_cell(text: String, d: Dialect) -> Result<Cell, String> {
     Ok(Cell::Text(text))
 }
 
-fn date_cell(s: String, d: Dialect) -> Result<Cell, String> {
-    let b = s.as_bytes();
-    let ok = b.len() == 10
+/// Whether `b` has a date's shape, `YYYY-MM-DD` (digits, not yet a calendar date).
+pub(crate) fn is_date_shape(b: &[u8]) -> bool {
+    b.len() == 10
         && b[4] == b'-'
         && b[7] == b'-'
-        && b[..4].iter().chain(&b[5..7]).chain(&b[8..10]).all(u8::is_ascii_digit);
-    if !ok {
+        && b[..4].iter().chain(&b[5..7]).chain(&b[8..10]).all(u8::is_ascii_digit)
+}
+
+fn date_cell(s: String, d: Dialect) -> Result<Cell, String> {
+    if !is_date_shape(s.as_bytes()) {
         return Err(format!("{s:?} is not a date (YYYY-MM-DD)"));
     }
     check_calendar(&s, d)?;

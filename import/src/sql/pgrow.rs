@@ -30,7 +30,8 @@ use serde::Deserialize as _;
 use serde_json::value::RawValue;
 
 use super::cell::{
-    check_calendar, check_date, check_fraction, decimal_checked, encode_owned, zoned_suffix, Cell, EncodeOptions,
+    check_calendar, check_date, check_fraction, decimal_checked, encode_owned, is_date_shape, zoned_suffix, Cell,
+    EncodeOptions,
 };
 use super::fastrow::{self, column_at, decline, json_cell, RowSink};
 use super::pg_binary::{civil_days, end_field, micros, numeric, put_cell, BinType};
@@ -270,11 +271,7 @@ impl Field<'_> {
             // date_cell, then civil_days.
             (Kind::Date, BinType::Date) => {
                 let b = s.as_bytes();
-                let ok = b.len() == 10
-                    && b[4] == b'-'
-                    && b[7] == b'-'
-                    && b[..4].iter().chain(&b[5..7]).chain(&b[8..10]).all(u8::is_ascii_digit);
-                if !ok {
+                if !is_date_shape(b) {
                     return Err(decline());
                 }
                 check_calendar(s, d).map_err(|_| decline())?;
