@@ -910,13 +910,13 @@ fn pg_float(f: f64) -> String {
 }
 
 /// Decimal digits of an integer, without allocating (`[u8; 40]` holds any i128).
-struct IntText {
+pub(crate) struct IntText {
     buf: [u8; 40],
     start: usize,
 }
 
 impl IntText {
-    fn new(i: i128) -> IntText {
+    pub(crate) fn new(i: i128) -> IntText {
         let mut buf = [0u8; 40];
         let mut pos = buf.len();
         let mut n = i.unsigned_abs();
@@ -948,7 +948,7 @@ impl IntText {
         &self.buf[self.start..]
     }
 
-    fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         // Only ASCII digits and '-' were written.
         std::str::from_utf8(self.as_bytes()).unwrap_or_default()
     }

@@ -31,7 +31,7 @@ use serde_json::value::RawValue;
 
 use super::cell::{
     check_calendar, check_date, check_fraction, decimal_checked, encode_owned, is_date_shape, zoned_suffix, Cell,
-    EncodeOptions,
+    EncodeOptions, IntText,
 };
 use super::fastrow::{self, column_at, decline, json_cell, RowSink};
 use super::pg_binary::{civil_days, end_field, micros, numeric, put_cell, BinType};
@@ -214,9 +214,7 @@ impl Field<'_> {
             }
             // encode: a decimal column's integer is its digits (i.to_string()).
             (Kind::Decimal { precision, scale }, BinType::Numeric) => {
-                let mut buf = [0u8; 48];
-                let text = int_text(i, &mut buf);
-                self.decimal(text, *precision, *scale)
+                self.decimal(IntText::new(i).as_str(), *precision, *scale)
             }
             _ => self.through_cell(Value::Int(i)),
         }
@@ -282,25 +280,6 @@ impl Field<'_> {
             _ => self.through_cell(Value::String(s.to_owned())),
         }
     }
-}
-
-/// The decimal digits of `i` (as `i.to_string()` writes them) in `buf`.
-fn int_text(i: i128, buf: &mut [u8; 48]) -> &str {
-    let mut n = i.unsigned_abs();
-    let mut at = buf.len();
-    loop {
-        at -= 1;
-        buf[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    if i < 0 {
-        at -= 1;
-        buf[at] = b'-';
-    }
-    std::str::from_utf8(&buf[at..]).unwrap_or("")
 }
 
 impl<'de> DeserializeSeed<'de> for Field<'_> {
