@@ -184,6 +184,12 @@ impl Output {
         Ok(Output { sink: Some(sink), rename: Some((tmp, path.to_path_buf())) })
     }
 
+    /// Whether the output is zstd-compressed (a flush there ends a block,
+    /// which changes the compressed bytes; the plain ones never change).
+    pub fn is_compressed(&self) -> bool {
+        matches!(self.sink, Some(Sink::Zstd(_)))
+    }
+
     /// Completes the output: ends the zstd frame, flushes, syncs a file to
     /// disk and moves it to its final name.
     pub fn finish(mut self) -> io::Result<()> {

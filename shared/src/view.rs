@@ -681,6 +681,40 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// An escaped string reads back as serde_json reads it, whatever the
+        /// runs between its escapes (around the 8-byte words) and wherever
+        /// it ends (a word past the closing quote, or not).
+        #[test]
+        fn escaped_strings_read_as_serde_json_reads_them(
+            text in proptest::collection::vec(
+                proptest::prop_oneof![
+                    6 => proptest::char::range(' ', '~'),
+                    1 => proptest::sample::select(vec!['"', '\\', '\n', '\u{1}', '\u{1f}', 'é', '😀', '\u{7f}']),
+                ],
+                0..70,
+            ),
+            tail in "[a-z,\\]}]{0,9}",
+            unicode_escapes in proptest::bool::ANY,
+        ) {
+            let text: String = text.into_iter().collect();
+            let mut json = serde_json::to_string(&text).unwrap();
+            if unicode_escapes {
+                json = json.replace('é', "\\u00e9").replace('😀', "\\ud83d\\ude00");
+            }
+            let input = format!("{json}{tail}");
+            let mut p = Parser { s: input.as_bytes(), i: 0 };
+            let got = p.string();
+            proptest::prop_assert_eq!(got.as_deref(), Some(text.as_bytes()));
+            proptest::prop_assert_eq!(p.i, json.len());
+            // Cut short anywhere inside, it is not a string.
+            for cut in 1..json.len() {
+                let mut p = Parser { s: &json.as_bytes()[..cut], i: 0 };
+                proptest::prop_assert!(p.string().is_none(), "{}", &json[..cut]);
+            }
+        }
+    }
+
     /// The view gives what the full decoder gives, or declines.
     fn same(line: &str) -> bool {
         let full = Record::decode(line.as_bytes());

@@ -111,6 +111,7 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
         })?;
     let mut reader = Framer::new(input, args.input.reader_options());
     let out = args.output.create()?;
+    let send_schemas_at_once = !out.is_compressed();
     let mut writer = RecordWriter::new(out);
     let mut rejects = Rejects::open(args.reject.reject_file.as_deref(), false)?;
     let mut summary = Summary::new();
@@ -118,7 +119,8 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
         summary.group(r.name());
     }
     let mut progress = Progress::new(&args.report, "records", None);
-    let result = stream(args, &t, &mut reader, &mut writer, &mut rejects, &mut summary, &mut progress);
+    let result =
+        stream(args, &t, &mut reader, &mut writer, send_schemas_at_once, &mut rejects, &mut summary, &mut progress);
     progress.finish();
     rejects.finish()?;
     match result {
@@ -406,11 +408,13 @@ fn deliver<W: Write>(
 
 /// The streaming loop: this thread frames lines and writes in order; worker
 /// threads decode and transform batches of lines in between.
+#[allow(clippy::too_many_arguments)]
 fn stream<W: Write>(
     args: &Args,
     t: &Transformer,
     reader: &mut Framer<decant_record::io::Input>,
     writer: &mut RecordWriter<W>,
+    send_schemas_at_once: bool,
     rejects: &mut Rejects,
     summary: &mut Summary,
     progress: &mut Progress,
@@ -473,6 +477,12 @@ fn stream<W: Write>(
             if !args.no_schema {
                 for s in t.schemas() {
                     writer.write(&Record::Schema(s.clone())).context("writing the output")?;
+                }
+                if send_schemas_at_once {
+                    // An importer downstream creates its tables (DDL that
+                    // waits on the disk) while the first batches are being
+                    // transformed, instead of after the first output buffer.
+                    writer.flush().context("writing the output")?;
                 }
             }
             Ok(())

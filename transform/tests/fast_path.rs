@@ -293,3 +293,55 @@ fn warm_up_folds_stream_entries_and_the_hash_map_into_one_key_each() {
         keys.iter().filter(|k| k.key == b"apikey_hash_map").map(|k| (k.part, k.last, k.value.len())).collect();
     assert_eq!(parts, vec![(Some(0), false, 10_000), (Some(1), false, 10_000), (Some(2), true, 5_000)]);
 }
+
+/// The header and schema lines go out as soon as the input's header is in,
+/// before any row: an importer downstream creates its tables while the
+/// first rows are still being read and transformed (not after the first
+/// output buffer fills).
+#[test]
+fn schema_lines_go_out_before_the_first_row_is_read() {
+    use std::io::{BufRead as _, BufReader};
+    let mut child = transform_bin()
+        // A header without its trailer: the input is cut short below.
+        .args(["--spec", example("relay-to-mysql.toml").to_str().unwrap(), "-q", "--allow-unsealed"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut header = Vec::new();
+    Record::Header(Header::new("test", None)).encode(&mut header);
+    header.push(b'\n');
+    stdin.write_all(&header).unwrap();
+    stdin.flush().unwrap();
+    // The input stays open: these lines can only come from the early flush.
+    let schemas = relay().schemas().len();
+    assert!(schemas > 0);
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    // Read on a thread: without the early flush nothing comes until the
+    // input ends, which only a guard (generous, not a timing) can tell.
+    let (tx, rx) = std::sync::mpsc::channel();
+    let reading = std::thread::spawn(move || {
+        let mut kinds = Vec::new();
+        for _ in 0..=schemas {
+            let mut line = String::new();
+            out.read_line(&mut line).unwrap();
+            let rec = serde_json::from_str::<serde_json::Value>(&line).unwrap();
+            kinds.push(rec["kind"].as_str().unwrap_or_default().to_owned());
+        }
+        tx.send(kinds).unwrap();
+        out
+    });
+    let Ok(kinds) = rx.recv_timeout(std::time::Duration::from_secs(60)) else {
+        let _ = child.kill();
+        panic!("no schema lines while the input was open");
+    };
+    let mut out = reading.join().unwrap();
+    assert_eq!(kinds[0], "header");
+    assert!(kinds[1..].iter().all(|k| k == "schema"), "{kinds:?}");
+    drop(stdin);
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut out, &mut rest).unwrap();
+    assert!(child.wait().unwrap().success());
+    assert!(rest.starts_with("{\"kind\":\"end\""), "{rest}");
+}

@@ -1322,7 +1322,7 @@ impl<S: Sink> Importer<S> {
                 }
                 if created_before && self.args.create_tables {
                     let ddl = table_ddl(self.dialect, &schema, &self.ddl)?;
-                    self.deferred_indexes.push(DeferredIndexes::of(&ddl));
+                    self.deferred_indexes.push(DeferredIndexes::of(&name, &ddl));
                     self.deferred_fks.extend(fk_list(&schema, ddl.foreign_keys));
                 }
                 let mut plan = TablePlan::new(&name, cols, &pk);
@@ -1374,7 +1374,7 @@ impl<S: Sink> Importer<S> {
                     .created(&schema, casts_applied)
                     .await
                     .map_err(|e| anyhow::anyhow!("recording the schema of table {name}: {e}"))?;
-                self.deferred_indexes.push(DeferredIndexes::of(&ddl));
+                self.deferred_indexes.push(DeferredIndexes::of(&name, &ddl));
                 self.deferred_fks.extend(fk_list(&schema, ddl.foreign_keys));
                 let n = name.clone();
                 self.note_state(move |p| p.created.push(n)).await?;
@@ -1861,17 +1861,32 @@ impl<S: Sink> Importer<S> {
         }
         // Primary keys first (each a table of its own in the queue, so two
         // connections build two at once): the foreign keys need them.
-        let pks = std::mem::take(&mut self.deferred_pks).into_values().map(|sql| DeferredIndexes {
+        let pks = std::mem::take(&mut self.deferred_pks).into_iter().map(|(table, sql)| DeferredIndexes {
+            table,
             combined: None,
             each: vec![sql],
             special: Vec::new(),
         });
-        let queue = RefCell::new(pks.chain(std::mem::take(&mut self.deferred_indexes)).collect::<VecDeque<_>>());
-        let (mine, theirs) = tokio::join!(
-            build_indexes(&mut self.sink, &queue),
-            futures_util::future::join_all(helpers.iter_mut().map(|h| build_indexes(h, &queue)))
+        let (loaded, empty) = build_order(pks.collect(), std::mem::take(&mut self.deferred_indexes), |table| {
+            self.summary.groups().get(table).map_or(0, |c| c.written)
+        });
+        // The empty tables' builds are catalog changes that wait on the disk
+        // (a few tens of ms each on MariaDB), not scans: one more connection
+        // does them alongside the big tables' sorts, which keep theirs.
+        let mut extra = None;
+        if !empty.is_empty() && !helpers.is_empty() {
+            // Best effort: without it the others take the empty tables last.
+            extra = self.sink.another().await.ok().flatten();
+        }
+        let (loaded, empty) = (RefCell::new(loaded), RefCell::new(empty));
+        let (both, empty_only) = ([&loaded, &empty], [&empty]);
+        let (mine, theirs, extras) = tokio::join!(
+            build_indexes(&mut self.sink, &both),
+            futures_util::future::join_all(helpers.iter_mut().map(|h| build_indexes(h, &both))),
+            futures_util::future::join_all(extra.iter_mut().map(|h| build_indexes(h, &empty_only)))
         );
-        failures.extend(mine.into_iter().chain(theirs.into_iter().flatten()));
+        failures.extend(mine.into_iter().chain(theirs.into_iter().flatten()).chain(extras.into_iter().flatten()));
+        drop(extra);
 
         let mut checks = VecDeque::new();
         for (sql, table, fk) in std::mem::take(&mut self.deferred_fks) {
@@ -2365,12 +2380,30 @@ fn part_state(p: &state::Progress, j: usize, line: u64) -> (String, String) {
     (part.id.clone(), serde_json::to_string(&part).unwrap_or_default())
 }
 
-/// Builds the queued tables' indexes until the queue is empty (shared with
-/// a second connection); the failures, each named by its statement.
-async fn build_indexes<S: Sink>(sink: &mut S, queue: &RefCell<VecDeque<DeferredIndexes>>) -> Vec<String> {
+/// The deferred builds in the order they are taken: the primary keys, then
+/// the indexes of the tables that got rows, most rows first (the longest
+/// sort starts first, so the connections finish close together instead of
+/// one starting the biggest table when the others are done); and apart, the
+/// indexes of the tables that got none. `rows` is a table's rows this run.
+fn build_order(
+    pks: Vec<DeferredIndexes>,
+    indexes: Vec<DeferredIndexes>,
+    rows: impl Fn(&str) -> u64,
+) -> (VecDeque<DeferredIndexes>, VecDeque<DeferredIndexes>) {
+    let (mut loaded, empty): (Vec<_>, Vec<_>) =
+        indexes.into_iter().filter(|d| !d.is_empty()).partition(|d| rows(&d.table) > 0);
+    // Stable: tables of equal size keep the order their schemas came in.
+    loaded.sort_by_key(|d| std::cmp::Reverse(rows(&d.table)));
+    (pks.into_iter().chain(loaded).collect(), empty.into_iter().collect())
+}
+
+/// Builds the queued tables' indexes until the queues are empty, taking
+/// from the first queue that is not (the queues are shared with other
+/// connections); the failures, each named by its statement.
+async fn build_indexes<S: Sink>(sink: &mut S, queues: &[&RefCell<VecDeque<DeferredIndexes>>]) -> Vec<String> {
     let mut failures = Vec::new();
     loop {
-        let Some(deferred) = queue.borrow_mut().pop_front() else { return failures };
+        let Some(deferred) = queues.iter().find_map(|q| q.borrow_mut().pop_front()) else { return failures };
         let mut each = deferred.each;
         if let Some(sql) = &deferred.combined {
             if sink.exec(sql).await.is_ok() {
@@ -2431,6 +2464,8 @@ async fn check_fks<S: Sink>(sink: &mut S, queue: &RefCell<VecDeque<FkCheck>>) ->
 /// The indexes and unique keys of one created table, due after the data.
 #[derive(Debug)]
 struct DeferredIndexes {
+    /// The table they belong to.
+    table: String,
     /// All in one statement (MySQL), tried first.
     combined: Option<String>,
     /// One statement each.
@@ -2441,12 +2476,18 @@ struct DeferredIndexes {
 }
 
 impl DeferredIndexes {
-    fn of(ddl: &typemap::TableDdl) -> DeferredIndexes {
+    fn of(table: &str, ddl: &typemap::TableDdl) -> DeferredIndexes {
         DeferredIndexes {
+            table: table.to_owned(),
             combined: ddl.indexes_combined.clone(),
             each: ddl.indexes.clone(),
             special: ddl.special_indexes.clone(),
         }
+    }
+
+    /// Whether there is nothing to build (a table without indexes).
+    fn is_empty(&self) -> bool {
+        self.combined.is_none() && self.each.is_empty() && self.special.is_empty()
     }
 }
 
@@ -2635,5 +2676,34 @@ mod tests {
         );
         assert_eq!(column_in_message("null value in column \"email\" of relation \"t\"").as_deref(), Some("email"));
         assert_eq!(column_in_message("duplicate key value violates unique constraint"), None);
+    }
+
+    #[test]
+    fn index_builds_start_with_the_biggest_table_and_keep_empty_tables_apart() {
+        let build = |table: &str, sql: &str| DeferredIndexes {
+            table: table.into(),
+            combined: None,
+            each: if sql.is_empty() { vec![] } else { vec![sql.into()] },
+            special: Vec::new(),
+        };
+        let rows = |t: &str| match t {
+            "big" => 1000,
+            "mid" | "mid2" => 10,
+            _ => 0,
+        };
+        let pks = vec![build("small_pk", "pk small"), build("big", "pk big")];
+        let indexes = vec![
+            build("mid", "ix mid"),
+            build("empty", "ix empty"),
+            build("no_indexes", ""),
+            build("big", "ix big"),
+            build("mid2", "ix mid2"),
+        ];
+        let (loaded, empty) = build_order(pks, indexes, rows);
+        let names = |q: VecDeque<DeferredIndexes>| q.into_iter().map(|d| d.each.join(";")).collect::<Vec<_>>();
+        // Primary keys first as they came; then most rows first, ties in
+        // schema order; a table without indexes has nothing queued.
+        assert_eq!(names(loaded), ["pk small", "pk big", "ix big", "ix mid", "ix mid2"]);
+        assert_eq!(names(empty), ["ix empty"]);
     }
 }
