@@ -30,6 +30,7 @@
 //! resumed run skips, per connection, what that connection committed.
 
 pub mod cell;
+mod early;
 mod fastrow;
 mod front;
 mod mysql;
@@ -280,7 +281,7 @@ impl Preparer {
 
 /// A database the importer writes into.
 #[allow(async_fn_in_trait)]
-pub(crate) trait Sink {
+pub(crate) trait Sink: 'static {
     /// The table's columns and primary key, `None` when it does not exist.
     async fn describe(&mut self, table: &str) -> anyhow::Result<Option<(Vec<TargetColumn>, Vec<String>)>>;
     /// Runs one statement outside the bulk path (DDL, BEGIN, COMMIT, …).
@@ -294,6 +295,19 @@ pub(crate) trait Sink {
     async fn another(&self) -> anyhow::Result<Option<Self>>
     where
         Self: Sized;
+    /// Where a connection of its own may build a created table's primary
+    /// key and indexes while the next table loads ([`early`]); `None`: they
+    /// are built at the end.
+    fn early_builds(&self) -> Option<ConnUrl> {
+        None
+    }
+    /// A connection to `url` (from [`Sink::early_builds`]) with this sink's session.
+    async fn open(_url: &ConnUrl) -> anyhow::Result<Self>
+    where
+        Self: Sized,
+    {
+        bail!("no connection of its own for the index builds here")
+    }
     /// Writes rows (`cols` are indexes into the plan's columns), with the
     /// statements built ahead when given (then `rows` only counts the rows:
     /// their cells may have been dropped), else builds them from `rows`.
@@ -521,6 +535,27 @@ struct Importer<S: Sink> {
     ways: HashMap<(usize, Vec<usize>), Way>,
     /// What this run has committed so far, said when it fails.
     committed: Committed,
+    /// The thread that builds the tables the stream has moved on from
+    /// ([`early`]), once started.
+    early: Option<early::Builder>,
+    /// Whether starting it was tried (it is started once, at the first table).
+    early_tried: bool,
+    /// The builds sent to it, by table name, until the end of the run or
+    /// until the stream comes back to the table.
+    early_sent: HashMap<String, EarlySent>,
+    /// Tables the stream came back to: their builds wait for the end (the
+    /// stream interleaves them; each new stretch would build them again).
+    early_returned: HashSet<String>,
+}
+
+/// A table's builds sent to [`early::Builder`], kept to be put back.
+struct EarlySent {
+    primary_key: Option<String>,
+    indexes: Vec<DeferredIndexes>,
+    /// Whether the primary key was added, once the builder says.
+    primary_key_added: Option<bool>,
+    /// The statements that failed so far.
+    failures: Vec<String>,
 }
 
 /// What an import run has committed, for `-v` and for the message when the
@@ -918,6 +953,10 @@ impl<S: Sink> Importer<S> {
             rejects,
             state: None,
             committed: Committed::default(),
+            early: None,
+            early_tried: false,
+            early_sent: HashMap::new(),
+            early_returned: HashSet::new(),
         })
     }
 
@@ -957,8 +996,24 @@ impl<S: Sink> Importer<S> {
             (Ok(None), Ok(())) => Err(anyhow::anyhow!("the decoding thread stopped without finishing the input")),
             (Ok(Some(outcome)), _) => Ok(outcome),
         };
-        if result.is_err() && !self.deferred_pks.is_empty() {
-            self.add_due_primary_keys().await;
+        if result.is_err() {
+            // The keys being built are there once it is done; one that
+            // failed is tried again below.
+            if let Some(b) = self.early.take() {
+                // What it has not started is left for a later run.
+                b.abandon();
+                while let Some(d) = b.next_done() {
+                    self.note_early(d);
+                }
+            }
+            for (name, sent) in std::mem::take(&mut self.early_sent) {
+                if let (Some(pk), false) = (sent.primary_key, sent.primary_key_added == Some(true)) {
+                    self.deferred_pks.insert(name, pk);
+                }
+            }
+            if !self.deferred_pks.is_empty() {
+                self.add_due_primary_keys().await;
+            }
         }
         result
     }
@@ -1322,7 +1377,7 @@ impl<S: Sink> Importer<S> {
                 }
                 if created_before && self.args.create_tables {
                     let ddl = table_ddl(self.dialect, &schema, &self.ddl)?;
-                    self.deferred_indexes.push(DeferredIndexes::of(&ddl));
+                    self.deferred_indexes.push(DeferredIndexes::of(&name, &ddl));
                     self.deferred_fks.extend(fk_list(&schema, ddl.foreign_keys));
                 }
                 let mut plan = TablePlan::new(&name, cols, &pk);
@@ -1374,7 +1429,7 @@ impl<S: Sink> Importer<S> {
                     .created(&schema, casts_applied)
                     .await
                     .map_err(|e| anyhow::anyhow!("recording the schema of table {name}: {e}"))?;
-                self.deferred_indexes.push(DeferredIndexes::of(&ddl));
+                self.deferred_indexes.push(DeferredIndexes::of(&name, &ddl));
                 self.deferred_fks.extend(fk_list(&schema, ddl.foreign_keys));
                 let n = name.clone();
                 self.note_state(move |p| p.created.push(n)).await?;
@@ -1549,6 +1604,26 @@ impl<S: Sink> Importer<S> {
         if self.args.dry_run {
             return Ok(());
         }
+        // The table of the batch's last row: the one the stream is on.
+        let last_table = shares
+            .iter()
+            .flatten()
+            .filter_map(|run| match run {
+                Run::Rows { table, ops, .. } => ops.last().map(|&k| (batch.ops[k].line, *table)),
+                Run::Delete { table, op } => Some((batch.ops[*op].line, *table)),
+            })
+            .max()
+            .map(|(_, t)| t);
+        if !self.early_sent.is_empty() {
+            let tables: HashSet<usize> = shares
+                .iter()
+                .flatten()
+                .map(|run| match run {
+                    Run::Rows { table, .. } | Run::Delete { table, .. } => *table,
+                })
+                .collect();
+            self.take_back_early(&tables).await?;
+        }
         for t in std::mem::take(&mut batch.primary_keys_first) {
             let name = self.plans[t].name.clone();
             if let Some(sql) = self.deferred_pks.remove(&name) {
@@ -1622,6 +1697,7 @@ impl<S: Sink> Importer<S> {
             return Err(e);
         }
         self.save_state_file()?;
+        self.start_early(last_table);
         let rows = self.summary.totals().written;
         self.committed = Committed { batches: self.committed.batches + 1, rows, line };
         cli::verbose(
@@ -1838,6 +1914,120 @@ impl<S: Sink> Importer<S> {
     }
 
     /// After the data: indexes, unique keys, foreign keys, identity sequences.
+    /// Sends the builds of the created tables the stream has moved on from
+    /// (rows written, and the last batch ended on another table) to the
+    /// [`early`] builder, which it starts the first time.
+    fn start_early(&mut self, last_table: Option<usize>) {
+        if self.deferred_indexes.is_empty() && self.deferred_pks.is_empty() {
+            return;
+        }
+        let mut left: Vec<usize> = self.written_tables.iter().copied().filter(|&t| Some(t) != last_table).collect();
+        left.sort_unstable();
+        for t in left {
+            let name = self.plans[t].name.clone();
+            let primary_key = self.deferred_pks.get(&name).cloned();
+            let has_indexes = self.deferred_indexes.iter().any(|d| d.table == name);
+            if self.early_sent.contains_key(&name)
+                || self.early_returned.contains(&name)
+                || (primary_key.is_none() && !has_indexes)
+            {
+                continue;
+            }
+            if self.early.is_none() {
+                if self.early_tried {
+                    return;
+                }
+                self.early_tried = true;
+                let Some(url) = self.sink.early_builds() else { return };
+                match early::Builder::start::<S>(url) {
+                    Ok(b) => self.early = Some(b),
+                    Err(e) => {
+                        cli::verbose(
+                            1,
+                            format_args!(
+                                "no connection for the index builds beside the load ({e}); they come at the end"
+                            ),
+                        );
+                        return;
+                    }
+                }
+            }
+            let (indexes, rest): (Vec<DeferredIndexes>, Vec<DeferredIndexes>) =
+                std::mem::take(&mut self.deferred_indexes).into_iter().partition(|d| d.table == name);
+            self.deferred_indexes = rest;
+            self.deferred_pks.remove(&name);
+            cli::verbose(1, format_args!("table {name}: the stream moved on; its indexes are built beside the load"));
+            if let Some(b) = &self.early {
+                b.push(early_items(primary_key.clone().map(|pk| DeferredIndexes::one(&name, pk)), indexes.clone()));
+            }
+            self.early_sent
+                .insert(name, EarlySent { primary_key, indexes, primary_key_added: None, failures: Vec::new() });
+        }
+    }
+
+    /// Files a report of the [`early`] builder with its table.
+    fn note_early(&mut self, d: early::Done) {
+        if let Some(s) = self.early_sent.get_mut(&d.table) {
+            if d.primary_key {
+                s.primary_key_added = Some(d.failures.is_empty());
+            }
+            s.failures.extend(d.failures);
+        }
+    }
+
+    /// The stream came back to tables whose builds went to the [`early`]
+    /// builder: once it is done with them, their indexes are dropped again
+    /// and due at the end as before, so the returning rows meet the table
+    /// as if nothing had been built (a duplicate of a unique key is found
+    /// by the index build at the end, as ever). A primary key built stays:
+    /// it holds while the keys keep going up, and the decoding thread asks
+    /// for it as soon as they do not ([`TablePlan::pk_after`]).
+    async fn take_back_early(&mut self, tables: &HashSet<usize>) -> anyhow::Result<()> {
+        let names: Vec<String> =
+            tables.iter().map(|&t| self.plans[t].name.clone()).filter(|n| self.early_sent.contains_key(n)).collect();
+        for name in names {
+            let Some(b) = &self.early else { break };
+            // Not run: due at the end again with the rest (`sent`).
+            let _not_run = b.take_back(&name);
+            for d in b.reports() {
+                self.note_early(d);
+            }
+            let Some(sent) = self.early_sent.remove(&name) else { continue };
+            self.early_returned.insert(name.clone());
+            if let (Some(pk), false) = (sent.primary_key, sent.primary_key_added == Some(true)) {
+                self.deferred_pks.insert(name.clone(), pk);
+            }
+            cli::verbose(1, format_args!("table {name}: the stream came back to it; its indexes come at the end"));
+            for index in self.early_indexes(&name).await? {
+                self.exec_or_fail(&format!("DROP INDEX IF EXISTS {index}"))
+                    .await
+                    .with_context(|| format!("table {name}"))?;
+            }
+            self.deferred_indexes.extend(sent.indexes);
+        }
+        Ok(())
+    }
+
+    /// The indexes of a table this run created that back no constraint:
+    /// the ones built after its data (PostgreSQL, the one dialect with
+    /// [`Sink::early_builds`]).
+    async fn early_indexes(&mut self, table: &str) -> anyhow::Result<Vec<String>> {
+        if self.dialect != Dialect::Postgres {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname) FROM pg_index i \
+             JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE i.indrelid = to_regclass('{}') \
+             AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)",
+            self.dialect.quote_table(table).replace('\'', "''")
+        );
+        self.sink
+            .query_strings(&[Piece::Sql(sql)])
+            .await
+            .map_err(|e| anyhow::anyhow!("reading the indexes of {table}: {e}"))
+    }
+
     async fn finish(&mut self) -> anyhow::Result<()> {
         if self.args.dry_run {
             return Ok(());
@@ -1861,17 +2051,41 @@ impl<S: Sink> Importer<S> {
         }
         // Primary keys first (each a table of its own in the queue, so two
         // connections build two at once): the foreign keys need them.
-        let pks = std::mem::take(&mut self.deferred_pks).into_values().map(|sql| DeferredIndexes {
-            combined: None,
-            each: vec![sql],
-            special: Vec::new(),
-        });
-        let queue = RefCell::new(pks.chain(std::mem::take(&mut self.deferred_indexes)).collect::<VecDeque<_>>());
-        let (mine, theirs) = tokio::join!(
-            build_indexes(&mut self.sink, &queue),
-            futures_util::future::join_all(helpers.iter_mut().map(|h| build_indexes(h, &queue)))
-        );
-        failures.extend(mine.into_iter().chain(theirs.into_iter().flatten()));
+        let pks =
+            std::mem::take(&mut self.deferred_pks).into_iter().map(|(table, sql)| DeferredIndexes::one(&table, sql));
+        let indexes = std::mem::take(&mut self.deferred_indexes);
+        if let Some(b) = self.early.take() {
+            // The builder's connection takes its share of the rest too.
+            b.push(early_items(pks, indexes));
+            let next = || b.pop().map(|i| i.work);
+            let (mine, theirs) = tokio::join!(
+                build_indexes(&mut self.sink, &next),
+                futures_util::future::join_all(helpers.iter_mut().map(|h| build_indexes(h, &next)))
+            );
+            failures.extend(mine.into_iter().chain(theirs.into_iter().flatten()));
+            // Its last builds: the foreign keys below need the primary keys.
+            b.close();
+            while let Some(d) = b.next_done() {
+                if self.early_sent.contains_key(&d.table) {
+                    self.note_early(d);
+                } else {
+                    // One of the items pushed just above.
+                    failures.extend(d.failures);
+                }
+            }
+            drop(b);
+            let mut sent: Vec<(String, EarlySent)> = std::mem::take(&mut self.early_sent).into_iter().collect();
+            sent.sort_by(|a, b| a.0.cmp(&b.0));
+            failures.extend(sent.into_iter().flat_map(|(_, s)| s.failures));
+        } else {
+            let queue = RefCell::new(pks.chain(indexes).collect::<VecDeque<_>>());
+            let next = || queue.borrow_mut().pop_front();
+            let (mine, theirs) = tokio::join!(
+                build_indexes(&mut self.sink, &next),
+                futures_util::future::join_all(helpers.iter_mut().map(|h| build_indexes(h, &next)))
+            );
+            failures.extend(mine.into_iter().chain(theirs.into_iter().flatten()));
+        }
 
         let mut checks = VecDeque::new();
         for (sql, table, fk) in std::mem::take(&mut self.deferred_fks) {
@@ -2365,12 +2579,33 @@ fn part_state(p: &state::Progress, j: usize, line: u64) -> (String, String) {
     (part.id.clone(), serde_json::to_string(&part).unwrap_or_default())
 }
 
+/// The [`early`] builder's items: the primary keys first (each on its own,
+/// so that two connections build two at once), then every index on its
+/// own (two indexes of one table can be built at once).
+fn early_items(
+    primary_keys: impl IntoIterator<Item = DeferredIndexes>,
+    indexes: impl IntoIterator<Item = DeferredIndexes>,
+) -> Vec<early::Item> {
+    let mut items: Vec<early::Item> =
+        primary_keys.into_iter().map(|work| early::Item { primary_key: true, work }).collect();
+    for d in indexes {
+        if d.combined.is_some() {
+            items.push(early::Item { primary_key: false, work: d });
+            continue;
+        }
+        for sql in d.each.into_iter().chain(d.special) {
+            items.push(early::Item { primary_key: false, work: DeferredIndexes::one(&d.table, sql) });
+        }
+    }
+    items
+}
+
 /// Builds the queued tables' indexes until the queue is empty (shared with
 /// a second connection); the failures, each named by its statement.
-async fn build_indexes<S: Sink>(sink: &mut S, queue: &RefCell<VecDeque<DeferredIndexes>>) -> Vec<String> {
+async fn build_indexes<S: Sink>(sink: &mut S, next: &dyn Fn() -> Option<DeferredIndexes>) -> Vec<String> {
     let mut failures = Vec::new();
     loop {
-        let Some(deferred) = queue.borrow_mut().pop_front() else { return failures };
+        let Some(deferred) = next() else { return failures };
         let mut each = deferred.each;
         if let Some(sql) = &deferred.combined {
             if sink.exec(sql).await.is_ok() {
@@ -2429,8 +2664,10 @@ async fn check_fks<S: Sink>(sink: &mut S, queue: &RefCell<VecDeque<FkCheck>>) ->
 }
 
 /// The indexes and unique keys of one created table, due after the data.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct DeferredIndexes {
+    /// The table's name in the stream.
+    table: String,
     /// All in one statement (MySQL), tried first.
     combined: Option<String>,
     /// One statement each.
@@ -2441,12 +2678,18 @@ struct DeferredIndexes {
 }
 
 impl DeferredIndexes {
-    fn of(ddl: &typemap::TableDdl) -> DeferredIndexes {
+    fn of(table: &str, ddl: &typemap::TableDdl) -> DeferredIndexes {
         DeferredIndexes {
+            table: table.to_owned(),
             combined: ddl.indexes_combined.clone(),
             each: ddl.indexes.clone(),
             special: ddl.special_indexes.clone(),
         }
+    }
+
+    /// One statement (a primary key added after the data).
+    fn one(table: &str, sql: String) -> DeferredIndexes {
+        DeferredIndexes { table: table.to_owned(), combined: None, each: vec![sql], special: Vec::new() }
     }
 }
 

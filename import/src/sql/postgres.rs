@@ -292,6 +292,16 @@ impl Sink for PgSink {
         PgSink::connect(&self.url).await.map(Some)
     }
 
+    fn early_builds(&self) -> Option<ConnUrl> {
+        // CREATE INDEX and ADD PRIMARY KEY lock only their own table: the
+        // writer connections go on loading the others.
+        Some(self.url.clone())
+    }
+
+    async fn open(url: &ConnUrl) -> anyhow::Result<Self> {
+        PgSink::connect(url).await
+    }
+
     async fn write(
         &mut self,
         plan: &TablePlan,
