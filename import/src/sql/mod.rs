@@ -82,7 +82,9 @@ pub struct SqlImportArgs {
     pub input: InputArgs,
     /// Create missing tables from the stream's schema lines (indexes, unique
     /// keys and foreign keys are created after the data; in PostgreSQL with
-    /// --mode insert the primary key too, while the keys keep going up).
+    /// --mode insert the primary key too, while the keys keep going up; in
+    /// PostgreSQL a table's indexes are built on a connection of their own
+    /// once the stream moves on to another table).
     #[arg(long)]
     pub create_tables: bool,
     /// How rows meet existing rows with the same primary key (or, when the
@@ -2051,9 +2053,15 @@ impl<S: Sink> Importer<S> {
         }
         // Primary keys first (each a table of its own in the queue, so two
         // connections build two at once): the foreign keys need them.
-        let pks =
-            std::mem::take(&mut self.deferred_pks).into_iter().map(|(table, sql)| DeferredIndexes::one(&table, sql));
-        let indexes = std::mem::take(&mut self.deferred_indexes);
+        // The biggest tables first, so that the connections end together
+        // rather than one building a big table's indexes alone at the end.
+        let groups = self.summary.groups();
+        let rows = |table: &str| std::cmp::Reverse(groups.get(table).map_or(0, |g| g.written));
+        let mut pks: Vec<(String, String)> = std::mem::take(&mut self.deferred_pks).into_iter().collect();
+        pks.sort_by_key(|(table, _)| rows(table));
+        let pks = pks.into_iter().map(|(table, sql)| DeferredIndexes::one(&table, sql));
+        let mut indexes = std::mem::take(&mut self.deferred_indexes);
+        indexes.sort_by_key(|d| rows(&d.table));
         if let Some(b) = self.early.take() {
             // The builder's connection takes its share of the rest too.
             b.push(early_items(pks, indexes));
@@ -2137,7 +2145,7 @@ impl<S: Sink> Importer<S> {
                 Ok(_) => {}
             }
         }
-        let checks = RefCell::new(checks);
+        let checks = RefCell::new(fk_check_order(checks, self.summary.groups()));
         let (mine, theirs) = tokio::join!(
             check_fks(&mut self.sink, &checks),
             futures_util::future::join_all(helpers.iter_mut().map(|h| check_fks(h, &checks)))
@@ -2635,6 +2643,33 @@ struct FkCheck {
     added: Option<(String, String)>,
 }
 
+/// The order the foreign-key checks run in: the biggest tables' first, and
+/// one key of each table in turn, since checking a key locks its table
+/// against another check of the same table (PostgreSQL's VALIDATE
+/// CONSTRAINT): two connections then check two tables rather than one
+/// waiting for the other. Within a table, the stream's order.
+fn fk_check_order(
+    checks: VecDeque<FkCheck>,
+    groups: &std::collections::BTreeMap<String, cli::Counts>,
+) -> VecDeque<FkCheck> {
+    let mut tables: Vec<(String, VecDeque<FkCheck>)> = Vec::new();
+    for c in checks {
+        match tables.iter_mut().find(|(t, _)| *t == c.table) {
+            Some((_, list)) => list.push_back(c),
+            None => tables.push((c.table.clone(), VecDeque::from([c]))),
+        }
+    }
+    tables.sort_by_key(|(t, _)| std::cmp::Reverse(groups.get(t).map_or(0, |g| g.written)));
+    let mut out = VecDeque::new();
+    while !tables.is_empty() {
+        for (_, list) in &mut tables {
+            out.extend(list.pop_front());
+        }
+        tables.retain(|(_, list)| !list.is_empty());
+    }
+    out
+}
+
 /// Runs the queued foreign-key checks until the queue is empty (shared with
 /// a second connection); the keys whose rows reference missing rows.
 async fn check_fks<S: Sink>(sink: &mut S, queue: &RefCell<VecDeque<FkCheck>>) -> Vec<String> {
@@ -2767,6 +2802,36 @@ pub(crate) fn column_in_message(message: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn foreign_key_checks_take_the_biggest_tables_first_one_key_of_each_in_turn() {
+        let check = |table: &str, name: &str| FkCheck {
+            sql: String::new(),
+            table: table.into(),
+            fk: decant_record::ForeignKey {
+                name: name.into(),
+                columns: vec!["p".into()],
+                ref_table: "parent".into(),
+                ref_columns: vec!["id".into()],
+                on_delete: None,
+                on_update: None,
+            },
+            added: None,
+        };
+        let mut summary = Summary::new();
+        summary.group("small").written = 10;
+        summary.group("big").written = 500;
+        summary.group("mid").written = 200;
+        let checks = VecDeque::from([
+            check("small", "s1"),
+            check("big", "b1"),
+            check("big", "b2"),
+            check("mid", "m1"),
+            check("big", "b3"),
+        ]);
+        let order: Vec<String> = fk_check_order(checks, summary.groups()).into_iter().map(|c| c.fk.name).collect();
+        assert_eq!(order, ["b1", "m1", "s1", "b2", "b3"]);
+    }
 
     #[test]
     fn the_resume_command_is_the_same_run_made_safe_to_repeat() {
