@@ -299,7 +299,11 @@ impl Sink for PgSink {
     }
 
     async fn open(url: &ConnUrl) -> anyhow::Result<Self> {
-        PgSink::connect(url).await
+        let mut sink = PgSink::connect(url).await?;
+        // Its builds run beside the load: a parallel worker would only take
+        // a core from the writer connections.
+        sink.exec("SET max_parallel_maintenance_workers = 0").await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        Ok(sink)
     }
 
     async fn write(
