@@ -554,6 +554,9 @@ struct Importer<S: Sink> {
 struct EarlySent {
     primary_key: Option<String>,
     indexes: Vec<DeferredIndexes>,
+    /// The table's indexes before (a resumed run's, or a user's): the ones
+    /// it gives back are the others.
+    indexes_before: Vec<String>,
     /// Whether the primary key was added, once the builder says.
     primary_key_added: Option<bool>,
     /// The statements that failed so far.
@@ -1699,7 +1702,7 @@ impl<S: Sink> Importer<S> {
             return Err(e);
         }
         self.save_state_file()?;
-        self.start_early(last_table);
+        self.start_early(last_table).await?;
         let rows = self.summary.totals().written;
         self.committed = Committed { batches: self.committed.batches + 1, rows, line };
         cli::verbose(
@@ -1915,13 +1918,12 @@ impl<S: Sink> Importer<S> {
         Ok(Ok(out))
     }
 
-    /// After the data: indexes, unique keys, foreign keys, identity sequences.
     /// Sends the builds of the created tables the stream has moved on from
     /// (rows written, and the last batch ended on another table) to the
     /// [`early`] builder, which it starts the first time.
-    fn start_early(&mut self, last_table: Option<usize>) {
+    async fn start_early(&mut self, last_table: Option<usize>) -> anyhow::Result<()> {
         if self.deferred_indexes.is_empty() && self.deferred_pks.is_empty() {
-            return;
+            return Ok(());
         }
         let mut left: Vec<usize> = self.written_tables.iter().copied().filter(|&t| Some(t) != last_table).collect();
         left.sort_unstable();
@@ -1937,10 +1939,10 @@ impl<S: Sink> Importer<S> {
             }
             if self.early.is_none() {
                 if self.early_tried {
-                    return;
+                    return Ok(());
                 }
                 self.early_tried = true;
-                let Some(url) = self.sink.early_builds() else { return };
+                let Some(url) = self.sink.early_builds() else { return Ok(()) };
                 match early::Builder::start::<S>(url) {
                     Ok(b) => self.early = Some(b),
                     Err(e) => {
@@ -1950,10 +1952,11 @@ impl<S: Sink> Importer<S> {
                                 "no connection for the index builds beside the load ({e}); they come at the end"
                             ),
                         );
-                        return;
+                        return Ok(());
                     }
                 }
             }
+            let indexes_before = self.built_indexes(&name).await?;
             let (indexes, rest): (Vec<DeferredIndexes>, Vec<DeferredIndexes>) =
                 std::mem::take(&mut self.deferred_indexes).into_iter().partition(|d| d.table == name);
             self.deferred_indexes = rest;
@@ -1962,9 +1965,11 @@ impl<S: Sink> Importer<S> {
             if let Some(b) = &self.early {
                 b.push(early_items(primary_key.clone().map(|pk| DeferredIndexes::one(&name, pk)), indexes.clone()));
             }
-            self.early_sent
-                .insert(name, EarlySent { primary_key, indexes, primary_key_added: None, failures: Vec::new() });
+            let sent =
+                EarlySent { primary_key, indexes, indexes_before, primary_key_added: None, failures: Vec::new() };
+            self.early_sent.insert(name, sent);
         }
+        Ok(())
     }
 
     /// Files a report of the [`early`] builder with its table.
@@ -2000,7 +2005,7 @@ impl<S: Sink> Importer<S> {
                 self.deferred_pks.insert(name.clone(), pk);
             }
             cli::verbose(1, format_args!("table {name}: the stream came back to it; its indexes come at the end"));
-            for index in self.early_indexes(&name).await? {
+            for index in self.built_indexes(&name).await?.into_iter().filter(|i| !sent.indexes_before.contains(i)) {
                 self.exec_or_fail(&format!("DROP INDEX IF EXISTS {index}"))
                     .await
                     .with_context(|| format!("table {name}"))?;
@@ -2010,10 +2015,9 @@ impl<S: Sink> Importer<S> {
         Ok(())
     }
 
-    /// The indexes of a table this run created that back no constraint:
-    /// the ones built after its data (PostgreSQL, the one dialect with
-    /// [`Sink::early_builds`]).
-    async fn early_indexes(&mut self, table: &str) -> anyhow::Result<Vec<String>> {
+    /// The indexes of a table that back no constraint, as `DROP INDEX`
+    /// names them (PostgreSQL, the one dialect with [`Sink::early_builds`]).
+    async fn built_indexes(&mut self, table: &str) -> anyhow::Result<Vec<String>> {
         if self.dialect != Dialect::Postgres {
             return Ok(Vec::new());
         }
@@ -2030,6 +2034,7 @@ impl<S: Sink> Importer<S> {
             .map_err(|e| anyhow::anyhow!("reading the indexes of {table}: {e}"))
     }
 
+    /// After the data: indexes, unique keys, foreign keys, identity sequences.
     async fn finish(&mut self) -> anyhow::Result<()> {
         if self.args.dry_run {
             return Ok(());
