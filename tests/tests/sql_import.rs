@@ -1861,3 +1861,111 @@ fn a_primary_key_built_after_the_data_still_refuses_duplicates_and_is_always_bui
     assert_eq!(pg.query(&db, &keys.replace("'st'", "'k'")), "k_pkey");
     assert_eq!(pg.query(&db, "SELECT string_agg(id::text, ',' ORDER BY id) FROM k"), "1,2,3");
 }
+
+/// pg-import builds a created table's primary key and indexes on a
+/// connection of its own once the stream has moved on to another table. A
+/// stream may come back to a table (rows need only follow its schema line):
+/// the returning rows then meet the table as they would have without it (a
+/// duplicate under a unique key fails that index at the end, named as ever;
+/// a key that does not go up is refused row by row by the primary key), and
+/// every index and key is there at the end, with `--jobs 1` and `2`.
+#[test]
+fn a_table_the_stream_comes_back_to_gets_its_indexes_as_ever() {
+    let schema = |t: &str| {
+        format!(
+            r#"{{"kind":"schema","table":"{t}","columns":[{{"name":"id","type":"int64","nullable":false}},{{"name":"code","type":"string","max_len":8}},{{"name":"n","type":"int32"}},{{"name":"parent","type":"int64"}}],"primary_key":["id"],"indexes":[{{"name":"uq_{t}_code","columns":["code"],"unique":true}},{{"name":"ix_{t}_n","columns":["n"]}}],"foreign_keys":[{{"name":"fk_{t}","columns":["parent"],"ref_table":"a","ref_columns":["id"]}}]}}"#
+        )
+    };
+    let row = |t: &str, id: u64, code: &str| {
+        format!(
+            r#"{{"kind":"row","table":"{t}","data":{{"id":{id},"code":"{code}","n":{},"parent":{}}}}}"#,
+            id % 7,
+            id % 50 + 1
+        )
+    };
+    // a, then b, then a again, then b again: each stretch several batches.
+    let stream = |a_again: &dyn Fn(u64) -> (u64, String)| {
+        let mut s = format!("{}\n{}\n", schema("a"), schema("b"));
+        let mut line = 2;
+        let mut lines = Vec::new();
+        for id in 1..=300 {
+            s.push_str(&row("a", id, &format!("c{id}")));
+            s.push('\n');
+        }
+        line += 300;
+        for id in 1..=300 {
+            s.push_str(&row("b", id, &format!("c{id}")));
+            s.push('\n');
+        }
+        line += 300;
+        for i in 301..=400 {
+            let (id, code) = a_again(i);
+            s.push_str(&row("a", id, &code));
+            s.push('\n');
+            line += 1;
+            lines.push((id, line));
+        }
+        for id in 301..=400 {
+            s.push_str(&row("b", id, &format!("c{id}")));
+            s.push('\n');
+        }
+        (s, lines)
+    };
+    let pg = postgres();
+    let w = Workdir::new("early_builds");
+    let indexes = "SELECT string_agg(indexname, ',' ORDER BY indexname) FROM pg_indexes WHERE schemaname = 'public'";
+    let keys = "SELECT string_agg(conname || ':' || convalidated, ',' ORDER BY conname) FROM pg_constraint \
+                WHERE contype IN ('p', 'f') AND connamespace = 'public'::regnamespace";
+    for jobs in ["1", "2"] {
+        // Rows that hold: everything built, the data whole.
+        let (plain, _) = stream(&|i| (i, format!("c{i}")));
+        let db = pg.fresh_database(&format!("early_ok_{jobs}"));
+        let out = run("pg-import")
+            .args(["--url", &pg.url(&db), "--create-tables", "--batch-rows", "100", "--jobs", jobs, "-v"])
+            .stdin_bytes(plain)
+            .output()
+            .assert_success();
+        out.assert_stderr_contains("table a: the stream moved on; its indexes are built beside the load")
+            .assert_stderr_contains("table a: the stream came back to it; its indexes come at the end");
+        assert_eq!(pg.query(&db, indexes), "a_ix_a_n,a_pkey,a_uq_a_code,b_ix_b_n,b_pkey,b_uq_b_code", "jobs {jobs}");
+        assert_eq!(pg.query(&db, keys), "a_pkey:true,b_pkey:true,fk_a:true,fk_b:true", "jobs {jobs}");
+        assert_eq!(
+            pg.query(&db, "SELECT (SELECT count(*) FROM a), (SELECT count(*) FROM b)"),
+            "400|400",
+            "jobs {jobs}"
+        );
+
+        // A code of the first stretch again: the data goes in and the
+        // unique index fails at the end, named, as without early builds.
+        let (dup_code, _) = stream(&|i| (i, if i == 350 { "c5".into() } else { format!("c{i}") }));
+        let db = pg.fresh_database(&format!("early_dup_code_{jobs}"));
+        import("pg-import", &pg.url(&db))
+            .args(["--create-tables", "--batch-rows", "100", "--jobs", jobs])
+            .stdin_bytes(dup_code)
+            .output()
+            .assert_code(2)
+            .assert_stderr_contains("the data is loaded, but 1 statement(s) after it failed")
+            .assert_stderr_contains("a_uq_a_code");
+        assert_eq!(pg.query(&db, indexes), "a_ix_a_n,a_pkey,b_ix_b_n,b_pkey,b_uq_b_code", "jobs {jobs}");
+        assert_eq!(pg.query(&db, "SELECT count(*) FROM a"), "400", "jobs {jobs}");
+
+        // A key of the first stretch again: refused row by row by the
+        // primary key built beside the load, its line named.
+        let (dup_key, lines) = stream(&|i| if i == 360 { (5, "d5".into()) } else { (i, format!("c{i}")) });
+        let dup_line = lines.iter().find(|(id, _)| *id == 5).map(|(_, l)| *l).unwrap();
+        let db = pg.fresh_database(&format!("early_dup_key_{jobs}"));
+        let rejects = w.join(format!("dup_key_{jobs}.rej"));
+        import("pg-import", &pg.url(&db))
+            .args(["--create-tables", "--batch-rows", "100", "--jobs", jobs, "--reject-file"])
+            .arg(&rejects)
+            .stdin_bytes(dup_key)
+            .output()
+            .assert_code(1);
+        let rej = std::fs::read_to_string(&rejects).unwrap();
+        assert_eq!(rej.lines().count(), 1, "jobs {jobs}: {rej}");
+        assert!(rej.contains(&format!("\"line\":{dup_line}")), "jobs {jobs}: line {dup_line}: {rej}");
+        assert!(rej.to_ascii_lowercase().contains("duplicate key"), "jobs {jobs}: {rej}");
+        assert_eq!(pg.query(&db, keys), "a_pkey:true,b_pkey:true,fk_a:true,fk_b:true", "jobs {jobs}");
+        assert_eq!(pg.query(&db, "SELECT count(*) FROM a"), "399", "jobs {jobs}");
+    }
+}

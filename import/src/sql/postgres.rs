@@ -292,6 +292,20 @@ impl Sink for PgSink {
         PgSink::connect(&self.url).await.map(Some)
     }
 
+    fn early_builds(&self) -> Option<ConnUrl> {
+        // CREATE INDEX and ADD PRIMARY KEY lock only their own table: the
+        // writer connections go on loading the others.
+        Some(self.url.clone())
+    }
+
+    async fn open(url: &ConnUrl) -> anyhow::Result<Self> {
+        let mut sink = PgSink::connect(url).await?;
+        // Its builds run beside the load: a parallel worker would only take
+        // a core from the writer connections.
+        sink.exec("SET max_parallel_maintenance_workers = 0").await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        Ok(sink)
+    }
+
     async fn write(
         &mut self,
         plan: &TablePlan,
