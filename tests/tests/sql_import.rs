@@ -33,6 +33,11 @@ fn import(tool: &str, url: &str) -> Cmd {
     run(tool).args(["--url", url, "--quiet"])
 }
 
+/// A --reject-file's lines, each parsed as JSON.
+fn reject_lines(path: &std::path::Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+}
+
 #[test]
 fn pg_import_keeps_hard_values_exactly() {
     let pg = postgres();
@@ -360,8 +365,7 @@ fn rejects_carry_on_and_without_a_reject_file_the_run_stops_naming_the_row() {
             .stdin_bytes(stream)
             .output()
             .assert_code(1);
-        let lines: Vec<serde_json::Value> =
-            std::fs::read_to_string(&rejects).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        let lines = reject_lines(&rejects);
         assert_eq!(lines.len(), 2, "{tool}: {lines:?}");
         assert_eq!(lines[0]["data"]["id"], 2);
         let reason = lines[0]["rejected"]["reason"].as_str().unwrap().to_ascii_lowercase();
@@ -474,8 +478,7 @@ fn mariadb_json_checks_skipped_only_for_rows_that_pass_them() {
         .stdin_bytes(stream.as_str())
         .output()
         .assert_code(1);
-    let rejected: Vec<serde_json::Value> =
-        std::fs::read_to_string(&rejects).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let rejected = reject_lines(&rejects);
     let named: Vec<(String, i64)> = rejected
         .iter()
         .map(|r| (r["table"].as_str().unwrap_or("?").to_owned(), r["rejected"]["line"].as_i64().unwrap_or(-1)))
@@ -940,8 +943,7 @@ fn interleaved_tables_are_grouped_per_batch_and_rejects_keep_their_lines() {
             .stdin_bytes(stream.as_str())
             .output()
             .assert_code(1);
-        let lines: Vec<serde_json::Value> =
-            std::fs::read_to_string(&rejects).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        let lines = reject_lines(&rejects);
         assert_eq!(lines.len(), 1, "{tool}: {lines:?}");
         // Row kb 77 is line 2 + 2 * 77 - 1.
         assert_eq!(lines[0]["rejected"]["line"], 155, "{tool}: {lines:?}");
@@ -1019,8 +1021,7 @@ fn dry_run_finds_every_value_the_real_run_refuses() {
             .stdin_bytes(stream)
             .output()
             .assert_code(1);
-        let rej: Vec<serde_json::Value> =
-            std::fs::read_to_string(&rejects).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        let rej = reject_lines(&rejects);
         let found: Vec<(u64, String)> = rej
             .iter()
             .map(|r| (r["rejected"]["line"].as_u64().unwrap(), r["rejected"]["reason"].as_str().unwrap().to_owned()))
@@ -1724,8 +1725,7 @@ fn looked_up_rows_go_in_batches_in_stream_order_with_rejects_named() {
             "{tool}: {}",
             out.stderr
         );
-        let lines: Vec<serde_json::Value> =
-            std::fs::read_to_string(&rejects).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        let lines = reject_lines(&rejects);
         assert_eq!(lines.len(), 1, "{tool}: {lines:?}");
         assert_eq!(lines[0]["rejected"]["line"], bad + 1, "{tool}: {lines:?}");
         // Row 1234 keeps its replaced cost (.5); the others are .25 now.

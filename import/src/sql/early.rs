@@ -167,7 +167,7 @@ fn run<S: Sink>(url: ConnUrl, shared: &Shared, done: &Sender<Done>, ready: &Send
         }
     };
     runtime.block_on(async move {
-        let mut sink = match S::open(&url).await {
+        let mut sink = match S::open_index_builder(&url).await {
             Ok(s) => s,
             Err(e) => {
                 let _ = ready.send(Err(e));

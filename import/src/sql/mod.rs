@@ -303,8 +303,9 @@ pub(crate) trait Sink: 'static {
     fn early_builds(&self) -> Option<ConnUrl> {
         None
     }
-    /// A connection to `url` (from [`Sink::early_builds`]) with this sink's session.
-    async fn open(_url: &ConnUrl) -> anyhow::Result<Self>
+    /// A connection to `url` (from [`Sink::early_builds`]) for the index
+    /// builds beside the load, with this sink's session.
+    async fn open_index_builder(_url: &ConnUrl) -> anyhow::Result<Self>
     where
         Self: Sized,
     {

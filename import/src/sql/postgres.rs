@@ -298,7 +298,7 @@ impl Sink for PgSink {
         Some(self.url.clone())
     }
 
-    async fn open(url: &ConnUrl) -> anyhow::Result<Self> {
+    async fn open_index_builder(url: &ConnUrl) -> anyhow::Result<Self> {
         let mut sink = PgSink::connect(url).await?;
         // Its builds run beside the load: a parallel worker would only take
         // a core from the writer connections.
