@@ -1393,8 +1393,7 @@ fn utf8(bytes: &[u8]) -> Result<&str, String> {
 }
 
 /// Whether MySQL date text has a zero month or day (`0000-00-00`, `2025-00-10`).
-fn is_zero_date(text: &str) -> bool {
-    let b = text.as_bytes();
+fn is_zero_date(b: &[u8]) -> bool {
     b.len() >= 10 && (&b[5..7] == b"00" || &b[8..10] == b"00")
 }
 
@@ -1484,7 +1483,7 @@ pub(crate) fn decode_value(kind: &Kind, raw: &[u8]) -> Result<Value, String> {
         Kind::PgBytea => Value::Bytes(pg_bytea(raw)?),
         Kind::MyDatetime | Kind::MyTimestamp => {
             let t = utf8(raw)?;
-            if is_zero_date(t) {
+            if is_zero_date(t.as_bytes()) {
                 Value::ZeroDate(t.to_owned())
             } else {
                 let mut s = iso_datetime(t);
@@ -1546,7 +1545,7 @@ pub(crate) fn write_value(kind: &Kind, raw: &[u8], out: &mut Vec<u8>) -> Result<
         // digits and separators (nothing to escape) and not a zero date.
         Kind::MyDatetime | Kind::MyTimestamp
             if raw.iter().all(|b| b.is_ascii_digit() || matches!(b, b'-' | b':' | b'.' | b' '))
-                && !is_zero_date(utf8(raw)?) =>
+                && !is_zero_date(raw) =>
         {
             out.push(b'"');
             if raw.len() > 10 && raw[10] == b' ' {
