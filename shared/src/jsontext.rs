@@ -76,11 +76,19 @@ fn write_escape(out: &mut Vec<u8>, c: u8) {
 /// tree and writing it again; anything else answers false, and the caller's
 /// parsing path reports what is wrong. `raw` is taken to be UTF-8.
 pub fn is_verbatim(raw: &[u8], number_is_verbatim: impl FnMut(&[u8]) -> bool) -> bool {
-    if !matches!(raw.first(), Some(b'{' | b'[')) {
-        return false;
+    verbatim_len(raw, number_is_verbatim) == Some(raw.len())
+}
+
+/// The length of the object or array that starts `text` when it is in the
+/// form [`is_verbatim`] takes (whatever follows it), else `None`: for a
+/// reader that finds where a value ends and whether it is verbatim in one
+/// pass. `text` is taken to be UTF-8.
+pub fn verbatim_len(text: &[u8], number_is_verbatim: impl FnMut(&[u8]) -> bool) -> Option<usize> {
+    if !matches!(text.first(), Some(b'{' | b'[')) {
+        return None;
     }
-    let mut scan = VerbatimScan { raw, i: 0, number_is_verbatim };
-    scan.value(0) && scan.i == raw.len()
+    let mut scan = VerbatimScan { raw: text, i: 0, number_is_verbatim };
+    scan.value(0).then_some(scan.i)
 }
 
 struct VerbatimScan<'a, F> {

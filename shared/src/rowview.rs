@@ -38,6 +38,7 @@
 
 use std::borrow::Cow;
 
+use crate::value::{decode_b64, parse_int_tag};
 use crate::view::plain_run;
 use crate::Value;
 
@@ -77,9 +78,31 @@ impl Token<'_> {
                 Some(i) => Ok(Value::Int(i128::from(i))),
                 None => serde_json::from_str(t).map_err(|_| Declined),
             },
-            Token::Nested(t) => serde_json::from_str(t).map_err(|_| Declined),
+            Token::Nested(t) => match tagged(t) {
+                Some(value) => value,
+                None => serde_json::from_str(t).map_err(|_| Declined),
+            },
         }
     }
+}
+
+/// `{"$b64":"…"}`, `{"$int":"…"}` or `{"$zero_date":"…"}` written compact,
+/// the text without escapes, as `Value` reads it; `None` for any other text
+/// (`Value`'s own `Deserialize` reads it). `text` is a JSON value.
+fn tagged(text: &str) -> Option<Result<Value, Declined>> {
+    let rest = text.strip_prefix("{\"$")?;
+    let (tag, rest) = rest.split_once("\":\"")?;
+    let body = rest.strip_suffix("\"}")?;
+    if body.bytes().any(|c| c == b'"' || c == b'\\' || c < 0x20) {
+        return None;
+    }
+    let value = match tag {
+        "b64" => decode_b64(body).map(Value::Bytes),
+        "int" => parse_int_tag(body).map(Value::Int),
+        "zero_date" => Ok(Value::ZeroDate(body.to_owned())),
+        _ => return None,
+    };
+    Some(value.map_err(|_| Declined))
 }
 
 /// An integer of at most 18 digits, without a leading zero and not `-0`
@@ -160,8 +183,13 @@ pub fn read_row<'a, T: Copy>(
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
+    /// Before the first member.
     First,
+    /// After a member's name, before its value.
+    Value,
+    /// After a member.
     Next,
+    /// After the closing brace.
     Done,
 }
 
@@ -175,6 +203,15 @@ pub struct Members<'a, 'p> {
 impl<'a> Members<'a, '_> {
     /// The next member's name and value; `Ok(None)` after the last one.
     pub fn next_member(&mut self) -> Result<Option<(Cow<'a, str>, Token<'a>)>, Declined> {
+        match self.next_name()? {
+            Some(name) => Ok(Some((name, self.value()?))),
+            None => Ok(None),
+        }
+    }
+
+    /// The next member's name, `Ok(None)` after the last one; its value is
+    /// then read by [`Members::value`] (or [`Members::verbatim`] first).
+    pub fn next_name(&mut self) -> Result<Option<Cow<'a, str>>, Declined> {
         let p = &mut *self.p;
         p.ws();
         match self.state {
@@ -193,14 +230,42 @@ impl<'a> Members<'a, '_> {
                 }
                 _ => return Err(Declined),
             },
+            State::Value => return Err(Declined),
         }
-        self.state = State::Next;
         let name = p.string().ok_or(Declined)?;
         p.ws();
         p.eat(b':').ok_or(Declined)?;
         p.ws();
-        let value = p.token().ok_or(Declined)?;
-        Ok(Some((name, value)))
+        self.state = State::Value;
+        Ok(Some(name))
+    }
+
+    /// The value of the member just named.
+    pub fn value(&mut self) -> Result<Token<'a>, Declined> {
+        if self.state != State::Value {
+            return Err(Declined);
+        }
+        self.state = State::Next;
+        self.p.token().ok_or(Declined)
+    }
+
+    /// The value of the member just named when it is an object or array
+    /// that `len` measures, given the rest of the line: the first `len`
+    /// bytes, taken as they stand. `len` must answer only for a whole JSON
+    /// value that starts the text, and at most its length (a strict subset
+    /// of JSON, such as the compact form of `jsontext::verbatim_len`); `None`,
+    /// with nothing read, otherwise (read the value with [`Members::value`]).
+    pub fn verbatim(&mut self, len: impl FnOnce(&'a [u8]) -> Option<usize>) -> Option<&'a str> {
+        if self.state != State::Value || !matches!(self.p.peek(), Some(b'{' | b'[')) {
+            return None;
+        }
+        let (s, at) = (self.p.s, self.p.i);
+        let n = len(&s.as_bytes()[at..])?;
+        // A slice on char boundaries (the value ends with `}` or `]`).
+        let text = s.get(at..at + n)?;
+        self.p.i = at + n;
+        self.state = State::Next;
+        Some(text)
     }
 }
 
@@ -548,6 +613,17 @@ mod tests {
             Just(r#"{"$int":"5"}"#.to_owned()),
             Just(r#"{"$zero_date":"0000-00-00 00:00:00"}"#.to_owned()),
             Just(r#"{"$json":{"a":1}}"#.to_owned()),
+            Just(r#"{"$int":"-5"}"#.to_owned()),
+            Just(r#"{"$int":"99999999999999999999999"}"#.to_owned()),
+            Just(r#"{"$int":"5x"}"#.to_owned()),
+            Just(r#"{"$b64":""}"#.to_owned()),
+            Just(r#"{"$b64":"A\u0041=="}"#.to_owned()),
+            Just(r#"{"$b64":"AA==","x":1}"#.to_owned()),
+            Just(r#"{ "$b64":"AA=="}"#.to_owned()),
+            Just(r#"{"$zero_date":"0000-00-00"}"#.to_owned()),
+            Just(r#"{"$zero_date":"a\"b"}"#.to_owned()),
+            Just(r#"{"$other":"x"}"#.to_owned()),
+            Just(r#"{"$b64x":"AA=="}"#.to_owned()),
         ];
         // Raw string bodies: escapes of every kind, mostly good.
         let part = prop_oneof![
@@ -627,6 +703,46 @@ mod tests {
             // Declines only what serde_json refuses, or a nesting too deep.
             if fast.is_none() && slow.is_some() {
                 prop_assert!(false, "declined a line serde_json reads: {}", line);
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+        /// A value taken by `Members::verbatim` is the very text `value`
+        /// gives as `Nested`, and one `is_verbatim` takes; it takes every
+        /// such value; and the members after it read the same.
+        #[test]
+        fn verbatim_values_are_the_nested_spans(values in proptest::collection::vec(json_value(), 0..5)) {
+            let data: Vec<String> = values.iter().enumerate().map(|(k, v)| format!("\"c{k}\":{v}")).collect();
+            let line = format!(r#"{{"kind":"row","table":"t","data":{{{}}}}}"#, data.join(","));
+            let numbers = |n: &[u8]| serde_json::from_slice::<serde_json::Value>(n).is_ok();
+            let (mut plain, mut through) = (Vec::new(), Vec::new());
+            let a = read_row(line.as_bytes(), |_| Some(()), |(), data| {
+                while let Some(member) = data.next_member()? {
+                    plain.push(member);
+                }
+                Ok(())
+            });
+            let b = read_row(line.as_bytes(), |_| Some(()), |(), data| {
+                while let Some(name) = data.next_name()? {
+                    match data.verbatim(|t| crate::jsontext::verbatim_len(t, numbers)) {
+                        Some(text) => through.push((name, Token::Nested(text), true)),
+                        None => through.push((name, data.value()?, false)),
+                    }
+                }
+                Ok(())
+            });
+            prop_assert_eq!(a, b, "{}", line);
+            if a.is_some() {
+                prop_assert_eq!(plain.len(), through.len());
+                for ((n1, t1), (n2, t2, taken)) in plain.iter().zip(&through) {
+                    prop_assert_eq!(n1, n2);
+                    prop_assert_eq!(t1, t2);
+                    let verbatim = matches!(t1, Token::Nested(t) if crate::jsontext::is_verbatim(t.as_bytes(), numbers));
+                    prop_assert_eq!(*taken, verbatim, "{}", line);
+                }
             }
         }
     }

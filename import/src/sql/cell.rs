@@ -441,6 +441,12 @@ pub fn json_text_is_verbatim(raw: &[u8]) -> bool {
     decant_record::jsontext::is_verbatim(raw, verbatim_number)
 }
 
+/// The length of the JSON object or array that starts `text` when
+/// [`json_text_is_verbatim`] takes it (whatever follows), else `None`.
+pub(crate) fn json_verbatim_len(text: &[u8]) -> Option<usize> {
+    decant_record::jsontext::verbatim_len(text, verbatim_number)
+}
+
 /// An integer of at most 18 digits without a leading zero (an `i64`,
 /// printed back as read), or a float that serde_json prints back as read.
 fn verbatim_number(text: &[u8]) -> bool {

@@ -17,7 +17,7 @@ use std::collections::HashMap;
 
 use decant_record::rowview::{self, Declined, Members, Token};
 
-use super::cell::{encode_owned, json_text_is_verbatim, Cell, EncodeOptions};
+use super::cell::{encode_owned, json_text_is_verbatim, json_verbatim_len, Cell, EncodeOptions};
 use super::typemap::Kind;
 use super::TablePlan;
 
@@ -73,28 +73,35 @@ pub(crate) fn decode_line<S: RowSink>(
     )
 }
 
-/// The column number of `name`, the `k`-th key of a row's `data`: while
-/// every column comes in the table's order (the usual case, `in_order`) no
-/// name can repeat; after the first one that does not, each is looked up
-/// and checked against `cols` (the columns so far). Declines a column the
-/// plan does not have, or one named twice (the full decoder's errors).
-pub(crate) fn column_at(
-    plan: &TablePlan,
-    name: &str,
-    k: usize,
-    in_order: &mut bool,
-    cols: &[usize],
-) -> Result<usize, Declined> {
-    match plan.columns.get(k) {
-        Some(c) if *in_order && c.name == name => Ok(k),
-        _ => {
-            *in_order = false;
-            let i = *plan.index.get(name).ok_or(Declined)?;
+/// Where a row's `data` is in its table's columns.
+#[derive(Debug, Default)]
+pub(crate) struct ColumnCursor {
+    /// The column after the last one named: the next one's usual place.
+    next: usize,
+    /// The columns named so far rise in the table's order (the usual case,
+    /// columns in order, some left out): none can have been named twice.
+    tangled: bool,
+}
+
+impl ColumnCursor {
+    /// The column number of `name`, the next key of a row's `data`: the
+    /// column after the last one when that is it (no lookup), else looked
+    /// up; once the columns do not rise, each is checked against `cols`
+    /// (the columns so far). Declines a column the plan does not have, or
+    /// one named twice (the full decoder's errors).
+    pub(crate) fn column(&mut self, plan: &TablePlan, name: &str, cols: &[usize]) -> Result<usize, Declined> {
+        let i = match plan.columns.get(self.next) {
+            Some(c) if c.name == name => self.next,
+            _ => *plan.index.get(name).ok_or(Declined)?,
+        };
+        if self.tangled || cols.last().is_some_and(|&last| i <= last) {
+            self.tangled = true;
             if cols.contains(&i) {
                 return Err(Declined);
             }
-            Ok(i)
         }
+        self.next = i + 1;
+        Ok(i)
     }
 }
 
@@ -108,15 +115,18 @@ struct CellRow<'a> {
 
 impl RowSink for CellRow<'_> {
     fn columns<'a>(&mut self, _t: usize, plan: &TablePlan, data: &mut Members<'a, '_>) -> Result<(), Declined> {
-        let mut in_order = true;
-        let mut k = 0;
-        while let Some((name, value)) = data.next_member()? {
-            let i = column_at(plan, &name, k, &mut in_order, self.cols)?;
-            k += 1;
+        let mut at = ColumnCursor::default();
+        while let Some(name) = data.next_name()? {
+            let i = at.column(plan, &name, self.cols)?;
             let cell = if plan.columns[i].kind == Kind::Json {
-                json_cell(value, plan, i, self.enc)?
+                // The line's own bytes when they are what the Value path
+                // would write: found and checked in one pass.
+                match data.verbatim(json_verbatim_len) {
+                    Some(text) => Cell::Text(text.to_owned()),
+                    None => json_cell(data.value()?, plan, i, self.enc)?,
+                }
             } else {
-                encode_owned(value.to_value()?, plan.src_of[i].as_ref(), &plan.columns[i], self.enc)
+                encode_owned(data.value()?.to_value()?, plan.src_of[i].as_ref(), &plan.columns[i], self.enc)
                     .map_err(|_| Declined)?
             };
             self.cols.push(i);
@@ -174,10 +184,14 @@ mod tests {
             r#"{"kind":"row","table":"t","data":{"id":1,"na\u006de":"é \"q\" 😀","n":null}}"#,
             r#" { "kind" : "row" , "table" : "t" , "data" : { "id" : {"$int":"5"} } } "#,
             r#"{"kind":"row","table":"t","data":{}}"#,
+            r#"{"kind":"row","table":"t","data":{"id":1,"n":2}}"#,
+            r#"{"kind":"row","table":"t","data":{"name":"a","n":2,"id":1}}"#,
         ];
         let declined = [
             r#"{"kind":"row","table":"t","data":{"id":1,"id":2}}"#,
             r#"{"kind":"row","table":"t","data":{"n":1,"id":2,"n":3}}"#,
+            r#"{"kind":"row","table":"t","data":{"id":1,"n":2,"n":3}}"#,
+            r#"{"kind":"row","table":"t","data":{"name":"a","n":2,"name":"b"}}"#,
             r#"{"kind":"row","table":"t","data":{"id":1,"zzz":2}}"#,
             r#"{"kind":"row","table":"t","data":{"id":"x"}}"#,
             r#"{"kind":"row","table":"u","data":{"id":1}}"#,

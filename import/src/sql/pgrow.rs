@@ -19,16 +19,17 @@
 //! placeholder, so a batch with binary rows never hands its cells on (the
 //! database thread converts a row again from its line when it needs it).
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use decant_record::rowview::{Declined, Members, Token};
 use decant_record::Value;
 
 use super::cell::{
-    check_calendar, check_date, check_fraction, decimal_checked, encode_owned, is_date_shape, zoned_suffix, Cell,
-    EncodeOptions, IntText,
+    check_calendar, check_date, check_fraction, decimal_checked, encode_owned, is_date_shape, json_verbatim_len,
+    zoned_suffix, Cell, EncodeOptions, IntText,
 };
-use super::fastrow::{self, column_at, json_cell, RowSink};
+use super::fastrow::{self, json_cell, ColumnCursor, RowSink};
 use super::pg_binary::{civil_days, end_field, micros, numeric, put_cell, BinType};
 use super::typemap::{Dialect, Kind};
 use super::TablePlan;
@@ -98,28 +99,26 @@ impl RowSink for BinRow<'_> {
         let bin = self.bin.get(t).and_then(Option::as_ref).ok_or(Declined)?;
         let row_at = self.out.len();
         self.out.extend_from_slice(&[0, 0]); // the field count, once known
-        let mut in_order = true;
-        let mut k = 0;
-        while let Some((name, value)) = data.next_member()? {
-            let i = column_at(plan, &name, k, &mut in_order, self.cols)?;
-            k += 1;
+        let mut cursor = ColumnCursor::default();
+        while let Some(name) = data.next_name()? {
+            let i = cursor.column(plan, &name, self.cols)?;
             let ty = bin.types[i].ok_or(Declined)?;
             let col = &plan.columns[i];
             if bin.keys[i] {
                 // A key column: its cell as ever, and the field from it.
                 let cell = if col.kind == Kind::Json {
-                    json_cell(value, plan, i, self.enc)?
+                    json_cell(data.value()?, plan, i, self.enc)?
                 } else {
-                    encode_owned(value.to_value()?, plan.src_of[i].as_ref(), col, self.enc).map_err(|_| Declined)?
+                    encode_owned(data.value()?.to_value()?, plan.src_of[i].as_ref(), col, self.enc)
+                        .map_err(|_| Declined)?
                 };
                 put_cell(&cell, ty, self.out, self.digits).ok_or(Declined)?;
                 self.cells.push(cell);
             } else if col.kind == Kind::Json {
-                match value {
-                    Token::Nested(text)
-                        if matches!(ty, BinType::Json | BinType::Jsonb)
-                            && super::cell::json_text_is_verbatim(text.as_bytes()) =>
-                    {
+                let verbatim =
+                    if matches!(ty, BinType::Json | BinType::Jsonb) { data.verbatim(json_verbatim_len) } else { None };
+                match verbatim {
+                    Some(text) => {
                         // What json_cell's Cell::Text would encode to.
                         let at = self.out.len();
                         self.out.extend_from_slice(&[0; 4]);
@@ -129,8 +128,8 @@ impl RowSink for BinRow<'_> {
                         self.out.extend_from_slice(text.as_bytes());
                         end_field(self.out, at).ok_or(Declined)?;
                     }
-                    value => {
-                        let cell = json_cell(value, plan, i, self.enc)?;
+                    None => {
+                        let cell = json_cell(data.value()?, plan, i, self.enc)?;
                         put_cell(&cell, ty, self.out, self.digits).ok_or(Declined)?;
                     }
                 }
@@ -139,7 +138,7 @@ impl RowSink for BinRow<'_> {
                 let at = self.out.len();
                 self.out.extend_from_slice(&[0; 4]);
                 let field = Field { at, plan, i, ty, enc: self.enc, out: &mut *self.out, digits: &mut *self.digits };
-                match field.put(value)? {
+                match field.put(data.value()?)? {
                     Put::Value => end_field(self.out, at).ok_or(Declined)?,
                     Put::Null => {
                         self.out.truncate(at);
@@ -222,13 +221,14 @@ impl Field<'_> {
     }
 
     /// A JSON string (`Value::String`), borrowed.
-    fn string(self, s: &str) -> Result<Put, Declined> {
+    /// `escaped`: the string had escapes (so perhaps a NUL).
+    fn string(self, s: &str, escaped: bool) -> Result<Put, Declined> {
         let col = &self.plan.columns[self.i];
         let d = self.enc.dialect;
         match (&col.kind, self.ty) {
             // text_cell: no NUL in PostgreSQL text.
             (Kind::Text { .. }, BinType::Text) => {
-                if s.contains('\0') {
+                if escaped && s.contains('\0') {
                     return Err(Declined);
                 }
                 self.out.extend_from_slice(s.as_bytes());
@@ -289,7 +289,9 @@ impl Field<'_> {
                 }
                 self.through_cell(Value::Bool(v))
             }
-            Token::Str(s) => self.string(&s),
+            // A string without escapes cannot hold a NUL (a control byte
+            // in a JSON string is an error).
+            Token::Str(s) => self.string(&s, matches!(s, Cow::Owned(_))),
             // An integer is Value::Int (serde_json's i64 or u64), any other
             // number Value::Float.
             Token::Num(_) => match value.to_value()? {
