@@ -69,6 +69,7 @@ impl Token<'_> {
     /// The value serde_json and `Value`'s `Deserialize` make of the token
     /// where it stands in the line; [`Declined`] where they fail (a number
     /// out of range, a nested value `Value` refuses, such as a bad `$b64`).
+    #[inline]
     pub fn to_value(self) -> Result<Value, Declined> {
         match self {
             Token::Null => Ok(Value::Null),
@@ -91,16 +92,22 @@ impl Token<'_> {
 /// (`Value`'s own `Deserialize` reads it). `text` is a JSON value.
 fn tagged(text: &str) -> Option<Result<Value, Declined>> {
     let rest = text.strip_prefix("{\"$")?;
-    let (tag, rest) = rest.split_once("\":\"")?;
-    let body = rest.strip_suffix("\"}")?;
-    if body.bytes().any(|c| c == b'"' || c == b'\\' || c < 0x20) {
+    let (tag, body) = if let Some(body) = rest.strip_prefix("b64\":\"") {
+        ("b64", body)
+    } else if let Some(body) = rest.strip_prefix("int\":\"") {
+        ("int", body)
+    } else {
+        ("zero_date", rest.strip_prefix("zero_date\":\"")?)
+    };
+    let body = body.strip_suffix("\"}")?;
+    // No quote, backslash or control byte: the string ends at `"}`.
+    if plain_run(body.as_bytes(), 0) != body.len() {
         return None;
     }
     let value = match tag {
         "b64" => decode_b64(body).map(Value::Bytes),
         "int" => parse_int_tag(body).map(Value::Int),
-        "zero_date" => Ok(Value::ZeroDate(body.to_owned())),
-        _ => return None,
+        _ => Ok(Value::ZeroDate(body.to_owned())),
     };
     Some(value.map_err(|_| Declined))
 }
@@ -202,6 +209,7 @@ pub struct Members<'a, 'p> {
 
 impl<'a> Members<'a, '_> {
     /// The next member's name and value; `Ok(None)` after the last one.
+    #[inline]
     pub fn next_member(&mut self) -> Result<Option<(Cow<'a, str>, Token<'a>)>, Declined> {
         match self.next_name()? {
             Some(name) => Ok(Some((name, self.value()?))),
@@ -211,6 +219,7 @@ impl<'a> Members<'a, '_> {
 
     /// The next member's name, `Ok(None)` after the last one; its value is
     /// then read by [`Members::value`] (or [`Members::verbatim`] first).
+    #[inline]
     pub fn next_name(&mut self) -> Result<Option<Cow<'a, str>>, Declined> {
         let p = &mut *self.p;
         p.ws();
@@ -241,6 +250,7 @@ impl<'a> Members<'a, '_> {
     }
 
     /// The value of the member just named.
+    #[inline]
     pub fn value(&mut self) -> Result<Token<'a>, Declined> {
         if self.state != State::Value {
             return Err(Declined);
@@ -255,6 +265,7 @@ impl<'a> Members<'a, '_> {
     /// value that starts the text, and at most its length (a strict subset
     /// of JSON, such as the compact form of `jsontext::verbatim_len`); `None`,
     /// with nothing read, otherwise (read the value with [`Members::value`]).
+    #[inline]
     pub fn verbatim(&mut self, len: impl FnOnce(&'a [u8]) -> Option<usize>) -> Option<&'a str> {
         if self.state != State::Value || !matches!(self.p.peek(), Some(b'{' | b'[')) {
             return None;

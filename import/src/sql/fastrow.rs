@@ -89,12 +89,14 @@ impl ColumnCursor {
     /// up; once the columns do not rise, each is checked against `cols`
     /// (the columns so far). Declines a column the plan does not have, or
     /// one named twice (the full decoder's errors).
+    #[inline]
     pub(crate) fn column(&mut self, plan: &TablePlan, name: &str, cols: &[usize]) -> Result<usize, Declined> {
         let i = match plan.columns.get(self.next) {
             Some(c) if c.name == name => self.next,
             _ => *plan.index.get(name).ok_or(Declined)?,
         };
-        if self.tangled || cols.last().is_some_and(|&last| i <= last) {
+        // `next` is past the last column so far (0 before the first).
+        if self.tangled || i < self.next {
             self.tangled = true;
             if cols.contains(&i) {
                 return Err(Declined);
