@@ -43,6 +43,7 @@ pub mod metrics;
 pub mod parallel;
 pub mod reader;
 pub mod record;
+pub mod rowview;
 pub mod schema;
 pub mod shard;
 pub mod since;

@@ -412,28 +412,7 @@ impl<'a> Parser<'a> {
     /// The end of the run of plain string bytes from `i` (the index of the
     /// next quote, backslash or control character, or the end).
     fn plain_run(&self, i: usize) -> usize {
-        let rest = &self.s[i.min(self.s.len())..];
-        // Most strings (field names, numbers as text, ids) end within a few
-        // words: test 8 bytes at a time in registers before paying for
-        // memchr's set-up and a second pass.
-        let mut at = 0;
-        while at < 32 {
-            let Some(word) = rest.get(at..at + 8) else { break };
-            let stop = special_bytes(u64::from_le_bytes(word.try_into().unwrap_or_default()));
-            if stop != 0 {
-                return i + at + (stop.trailing_zeros() / 8) as usize;
-            }
-            at += 8;
-        }
-        let i = i + at;
-        let rest = &rest[at..];
-        let end = memchr::memchr2(b'"', b'\\', rest).unwrap_or(rest.len());
-        // A branch-free test the compiler vectorises; the rare control
-        // character is then found byte by byte.
-        if rest[..end].iter().fold(false, |bad, &c| bad | (c < 0x20)) {
-            return i + rest[..end].iter().position(|&c| c < 0x20).unwrap_or(end);
-        }
-        i + end
+        plain_run(self.s, i)
     }
 
     fn hex4(&mut self) -> Option<u32> {
@@ -655,6 +634,33 @@ impl<'a> Parser<'a> {
             _ => self.number_text().map(|_| ()),
         }
     }
+}
+
+/// The end of the run of plain JSON string bytes of `s` from `i`: the index
+/// of the next quote, backslash or control character, or the end.
+pub(crate) fn plain_run(s: &[u8], i: usize) -> usize {
+    let rest = &s[i.min(s.len())..];
+    // Most strings (field names, numbers as text, ids) end within a few
+    // words: test 8 bytes at a time in registers before paying for
+    // memchr's set-up and a second pass.
+    let mut at = 0;
+    while at < 32 {
+        let Some(word) = rest.get(at..at + 8) else { break };
+        let stop = special_bytes(u64::from_le_bytes(word.try_into().unwrap_or_default()));
+        if stop != 0 {
+            return i + at + (stop.trailing_zeros() / 8) as usize;
+        }
+        at += 8;
+    }
+    let i = i + at;
+    let rest = &rest[at..];
+    let end = memchr::memchr2(b'"', b'\\', rest).unwrap_or(rest.len());
+    // A branch-free test the compiler vectorises; the rare control
+    // character is then found byte by byte.
+    if rest[..end].iter().fold(false, |bad, &c| bad | (c < 0x20)) {
+        return i + rest[..end].iter().position(|&c| c < 0x20).unwrap_or(end);
+    }
+    i + end
 }
 
 #[cfg(test)]

@@ -67,8 +67,9 @@ pub(crate) fn zoned_suffix(s: &str) -> bool {
     if s.len() <= 19 {
         return false;
     }
-    let tail = &s[19..];
-    tail.ends_with('Z') || tail.ends_with('z') || tail.contains('+') || tail.contains('-')
+    // Bytes, not char patterns: a short tail, on every date-time value.
+    let tail = &s.as_bytes()[19..];
+    matches!(tail.last(), Some(b'Z' | b'z')) || tail.iter().any(|&b| b == b'+' || b == b'-')
 }
 
 pub(crate) fn check_date(s: &str, d: Dialect) -> Result<(), String> {
@@ -133,8 +134,13 @@ pub(crate) fn check_calendar(s: &str, d: Dialect) -> Result<(), String> {
 /// no limit, as in SQLite).
 pub fn fraction_limit(dialect: Dialect, sql_type: &str) -> Option<u32> {
     // Only digits are read, so no lowercasing (no allocation per value).
-    let t = sql_type;
-    let declared = t.find('(').and_then(|o| t[o + 1..].split(')').next()).and_then(|a| a.trim().parse::<u32>().ok());
+    // Bytes, not char patterns: a short type name, on every temporal value.
+    let t = sql_type.as_bytes();
+    let declared = t.iter().position(|&b| b == b'(').and_then(|o| {
+        let args = &t[o + 1..];
+        let args = &args[..args.iter().position(|&b| b == b')').unwrap_or(args.len())];
+        std::str::from_utf8(args).ok()?.trim().parse::<u32>().ok()
+    });
     match dialect {
         Dialect::Sqlite => None,
         Dialect::MySql => Some(declared.unwrap_or(0)),
@@ -145,7 +151,7 @@ pub fn fraction_limit(dialect: Dialect, sql_type: &str) -> Option<u32> {
 /// Refuses a date-time or time whose fraction the column would round away.
 pub(crate) fn check_fraction(s: &str, col: &TargetColumn, dialect: Dialect) -> Result<(), String> {
     let Some(limit) = fraction_limit(dialect, &col.sql_type) else { return Ok(()) };
-    let Some(dot) = s.find('.') else { return Ok(()) };
+    let Some(dot) = s.bytes().position(|b| b == b'.') else { return Ok(()) };
     let digits: &str = &s[dot + 1..];
     let digits = &digits[..digits.bytes().take_while(u8::is_ascii_digit).count()];
     let kept = digits.trim_end_matches('0').len() as u32;
@@ -439,6 +445,12 @@ pub fn json_text(value: &Value, out: &mut String) -> Result<(), String> {
 /// the caller takes the `Value` path, which reports what is wrong.
 pub fn json_text_is_verbatim(raw: &[u8]) -> bool {
     decant_record::jsontext::is_verbatim(raw, verbatim_number)
+}
+
+/// The length of the JSON object or array that starts `text` when
+/// [`json_text_is_verbatim`] takes it (whatever follows), else `None`.
+pub(crate) fn json_verbatim_len(text: &[u8]) -> Option<usize> {
+    decant_record::jsontext::verbatim_len(text, verbatim_number)
 }
 
 /// An integer of at most 18 digits without a leading zero (an `i64`,

@@ -6,21 +6,18 @@
 //! `table` before `data`, a table already planned, every column known and
 //! converting — and declines anything else ([`decode_row`] answers false,
 //! having added nothing), so that the full decoder and `on_row` handle it
-//! and report what is wrong exactly as before. Values are decoded by
-//! `Value`'s own `Deserialize`, as `RowData`'s is, except a JSON column's
-//! object or array that is already the text the `Value` path would write:
-//! that is taken as it stands in the line.
+//! and report what is wrong exactly as before. The line is read by
+//! [`rowview`](decant_record::rowview)'s tokenizer (strings without escapes
+//! borrowed, numbers as their text), and each value becomes what `Value`'s
+//! own `Deserialize` makes of it, as `RowData`'s does, except a JSON
+//! column's object or array that is already the text the `Value` path would
+//! write: that is taken as it stands in the line.
 
 use std::collections::HashMap;
-use std::fmt;
 
-use decant_record::value::Text;
-use decant_record::Value;
-use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, Visitor};
-use serde::Deserialize as _;
-use serde_json::value::RawValue;
+use decant_record::rowview::{self, Declined, Members, Token};
 
-use super::cell::{encode_owned, json_text_is_verbatim, Cell, EncodeOptions};
+use super::cell::{encode_owned, json_text_is_verbatim, json_verbatim_len, Cell, EncodeOptions};
 use super::typemap::Kind;
 use super::TablePlan;
 
@@ -51,9 +48,9 @@ pub(crate) fn decode_row(
 /// What the `data` object of a row line is decoded into.
 pub(crate) trait RowSink {
     /// Decodes the columns of `data` for `plan` (table number `t`),
-    /// declining (an error: see [`decline`]) whatever the full decoder is
-    /// to see. The caller undoes what it added when the line is declined.
-    fn columns<'de, A: MapAccess<'de>>(&mut self, t: usize, plan: &TablePlan, map: A) -> Result<(), A::Error>;
+    /// declining whatever the full decoder is to see. The caller undoes
+    /// what it added when the line is declined.
+    fn columns<'a>(&mut self, t: usize, plan: &TablePlan, data: &mut Members<'a, '_>) -> Result<(), Declined>;
 }
 
 /// Decodes a `row` line written the way writers write it (`kind`, `table`,
@@ -66,114 +63,52 @@ pub(crate) fn decode_line<S: RowSink>(
     plan_of: &HashMap<String, usize>,
     sink: &mut S,
 ) -> Option<usize> {
-    let mut de = serde_json::Deserializer::from_slice(line);
-    let seed = LineSeed { plans, plan_of, sink };
-    seed.deserialize(&mut de).and_then(|t| de.end().map(|_| t)).ok()
+    rowview::read_row(
+        line,
+        |name| plan_of.get(name).copied(),
+        |t, data| {
+            let plan = plans.get(t).and_then(Option::as_ref).ok_or(Declined)?;
+            sink.columns(t, plan, data)
+        },
+    )
 }
 
-/// "Not for this path": the caller falls back to the full decoder.
-pub(crate) fn decline<E: de::Error>() -> E {
-    E::custom("declined")
+/// Where a row's `data` is in its table's columns.
+#[derive(Debug, Default)]
+pub(crate) struct ColumnCursor {
+    /// The column after the last one named: the next one's usual place.
+    next: usize,
+    /// The columns named so far rise in the table's order (the usual case,
+    /// columns in order, some left out): none can have been named twice.
+    tangled: bool,
 }
 
-/// The column number of `name`, the `k`-th key of a row's `data`: while
-/// every column comes in the table's order (the usual case, `in_order`) no
-/// name can repeat; after the first one that does not, each is looked up
-/// and checked against `cols` (the columns so far). Declines a column the
-/// plan does not have, or one named twice (the full decoder's errors).
-pub(crate) fn column_at<E: de::Error>(
-    plan: &TablePlan,
-    name: &str,
-    k: usize,
-    in_order: &mut bool,
-    cols: &[usize],
-) -> Result<usize, E> {
-    match plan.columns.get(k) {
-        Some(c) if *in_order && c.name == name => Ok(k),
-        _ => {
-            *in_order = false;
-            let i = *plan.index.get(name).ok_or_else(decline)?;
+impl ColumnCursor {
+    /// The column number of `name`, the next key of a row's `data`: the
+    /// column after the last one when that is it (no lookup), else looked
+    /// up; once the columns do not rise, each is checked against `cols`
+    /// (the columns so far). Declines a column the plan does not have, or
+    /// one named twice (the full decoder's errors).
+    #[inline]
+    pub(crate) fn column(&mut self, plan: &TablePlan, name: &str, cols: &[usize]) -> Result<usize, Declined> {
+        let i = match plan.columns.get(self.next) {
+            Some(c) if c.name == name => self.next,
+            _ => *plan.index.get(name).ok_or(Declined)?,
+        };
+        // `next` is past the last column so far (0 before the first).
+        if self.tangled || i < self.next {
+            self.tangled = true;
             if cols.contains(&i) {
-                return Err(decline());
-            }
-            Ok(i)
-        }
-    }
-}
-
-struct LineSeed<'a, S> {
-    plans: &'a [Option<TablePlan>],
-    plan_of: &'a HashMap<String, usize>,
-    sink: &'a mut S,
-}
-
-impl<'de, S: RowSink> DeserializeSeed<'de> for LineSeed<'_, S> {
-    type Value = usize;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<usize, D::Error> {
-        d.deserialize_map(self)
-    }
-}
-
-impl<'de, S: RowSink> Visitor<'de> for LineSeed<'_, S> {
-    type Value = usize;
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a row line")
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<usize, A::Error> {
-        let (mut kind, mut table, mut data) = (false, None, false);
-        while let Some(Text(name)) = map.next_key::<Text>()? {
-            match &*name {
-                "kind" if !kind => {
-                    if &*map.next_value::<Text>()?.0 != "row" {
-                        return Err(decline());
-                    }
-                    kind = true;
-                }
-                "table" if table.is_none() => {
-                    let Text(t) = map.next_value::<Text>()?;
-                    table = Some(*self.plan_of.get(&*t).ok_or_else(decline)?);
-                }
-                "data" if !data => {
-                    let t = table.ok_or_else(decline)?;
-                    let plan = self.plans.get(t).and_then(Option::as_ref).ok_or_else(decline)?;
-                    map.next_value_seed(DataSeed { t, plan, sink: &mut *self.sink })?;
-                    data = true;
-                }
-                _ => return Err(decline()),
+                return Err(Declined);
             }
         }
-        match (kind, table, data) {
-            (true, Some(t), true) => Ok(t),
-            _ => Err(decline()),
-        }
+        self.next = i + 1;
+        Ok(i)
     }
 }
 
-struct DataSeed<'a, S> {
-    t: usize,
-    plan: &'a TablePlan,
-    sink: &'a mut S,
-}
-
-impl<'de, S: RowSink> DeserializeSeed<'de> for DataSeed<'_, S> {
-    type Value = ();
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_map(self)
-    }
-}
-
-impl<'de, S: RowSink> Visitor<'de> for DataSeed<'_, S> {
-    type Value = ();
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("an object of column values")
-    }
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
-        self.sink.columns(self.t, self.plan, map)
-    }
-}
-
-/// A row into [`Cell`]s, each value decoded by `Value`'s own `Deserialize`
-/// as `RowData`'s is.
+/// A row into [`Cell`]s, each value what `Value`'s own `Deserialize` makes
+/// of it, as `RowData`'s does.
 struct CellRow<'a> {
     enc: &'a EncodeOptions,
     cols: &'a mut Vec<usize>,
@@ -181,20 +116,20 @@ struct CellRow<'a> {
 }
 
 impl RowSink for CellRow<'_> {
-    fn columns<'de, A: MapAccess<'de>>(&mut self, _t: usize, plan: &TablePlan, mut map: A) -> Result<(), A::Error> {
-        let mut in_order = true;
-        let mut k = 0;
-        while let Some(Text(name)) = map.next_key::<Text>()? {
-            let i = column_at(plan, &name, k, &mut in_order, self.cols)?;
-            k += 1;
+    fn columns<'a>(&mut self, _t: usize, plan: &TablePlan, data: &mut Members<'a, '_>) -> Result<(), Declined> {
+        let mut at = ColumnCursor::default();
+        while let Some(name) = data.next_name()? {
+            let i = at.column(plan, &name, self.cols)?;
             let cell = if plan.columns[i].kind == Kind::Json {
                 // The line's own bytes when they are what the Value path
-                // would write (json_text_is_verbatim): no tree to build.
-                let raw: &'de RawValue = map.next_value()?;
-                json_cell(raw, plan, i, self.enc).map_err(|_| decline())?
+                // would write: found and checked in one pass.
+                match data.verbatim(json_verbatim_len) {
+                    Some(text) => Cell::Text(text.to_owned()),
+                    None => json_cell(data.value()?, plan, i, self.enc)?,
+                }
             } else {
-                let value: Value = map.next_value()?;
-                encode_owned(value, plan.src_of[i].as_ref(), &plan.columns[i], self.enc).map_err(|_| decline())?
+                encode_owned(data.value()?.to_value()?, plan.src_of[i].as_ref(), &plan.columns[i], self.enc)
+                    .map_err(|_| Declined)?
             };
             self.cols.push(i);
             self.cells.push(cell);
@@ -205,12 +140,13 @@ impl RowSink for CellRow<'_> {
 
 /// The cell of a JSON column's value as it stands in the line: the line's
 /// bytes when verbatim, else through `Value` (the full decoder's cell either way).
-pub(crate) fn json_cell(raw: &RawValue, plan: &TablePlan, i: usize, enc: &EncodeOptions) -> Result<Cell, String> {
-    if json_text_is_verbatim(raw.get().as_bytes()) {
-        return Ok(Cell::Text(raw.get().to_owned()));
+pub(crate) fn json_cell(value: Token, plan: &TablePlan, i: usize, enc: &EncodeOptions) -> Result<Cell, Declined> {
+    if let Token::Nested(text) = value {
+        if json_text_is_verbatim(text.as_bytes()) {
+            return Ok(Cell::Text(text.to_owned()));
+        }
     }
-    let value = Value::deserialize(&mut serde_json::Deserializer::from_str(raw.get())).map_err(|e| e.to_string())?;
-    encode_owned(value, plan.src_of[i].as_ref(), &plan.columns[i], enc)
+    encode_owned(value.to_value()?, plan.src_of[i].as_ref(), &plan.columns[i], enc).map_err(|_| Declined)
 }
 
 #[cfg(test)]
@@ -250,10 +186,14 @@ mod tests {
             r#"{"kind":"row","table":"t","data":{"id":1,"na\u006de":"é \"q\" 😀","n":null}}"#,
             r#" { "kind" : "row" , "table" : "t" , "data" : { "id" : {"$int":"5"} } } "#,
             r#"{"kind":"row","table":"t","data":{}}"#,
+            r#"{"kind":"row","table":"t","data":{"id":1,"n":2}}"#,
+            r#"{"kind":"row","table":"t","data":{"name":"a","n":2,"id":1}}"#,
         ];
         let declined = [
             r#"{"kind":"row","table":"t","data":{"id":1,"id":2}}"#,
             r#"{"kind":"row","table":"t","data":{"n":1,"id":2,"n":3}}"#,
+            r#"{"kind":"row","table":"t","data":{"id":1,"n":2,"n":3}}"#,
+            r#"{"kind":"row","table":"t","data":{"name":"a","n":2,"name":"b"}}"#,
             r#"{"kind":"row","table":"t","data":{"id":1,"zzz":2}}"#,
             r#"{"kind":"row","table":"t","data":{"id":"x"}}"#,
             r#"{"kind":"row","table":"u","data":{"id":1}}"#,
@@ -313,5 +253,117 @@ mod tests {
         let (mut cols, mut cells) = (Vec::new(), Vec::new());
         decode_row(taken[1].as_bytes(), &plans, &plan_of, &enc, &mut cols, &mut cells).unwrap();
         assert_eq!(cells[1], Cell::Text(r#"{"model":"m","cost":100000.0}"#.into()));
+    }
+
+    /// A MySQL table of the usual column types.
+    const TYPES: &[(&str, &str)] = &[
+        ("id", "bigint unsigned"),
+        ("i", "int"),
+        ("ti", "tinyint(1)"),
+        ("dec", "decimal(12,4)"),
+        ("vc", "varchar(10)"),
+        ("t", "text"),
+        ("dt", "datetime(6)"),
+        ("ts", "timestamp"),
+        ("d", "date"),
+        ("j", "json"),
+        ("bl", "blob"),
+        ("f", "double"),
+        ("e", "enum('a','b')"),
+    ];
+
+    fn mysql_plan() -> TablePlan {
+        let cols = TYPES
+            .iter()
+            .map(|(n, t)| TargetColumn {
+                name: (*n).into(),
+                sql_type: (*t).into(),
+                kind: crate::sql::typemap::kind_of(Dialect::MySql, t),
+                nullable: true,
+                identity: false,
+            })
+            .collect();
+        TablePlan::new("t", cols, &["id".to_owned()])
+    }
+
+    /// JSON text of a value: every shape, some invalid.
+    fn value() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        let text = "[a-z\\\\\"\u{0}\n\t é😀-]{0,12}".prop_map(|s| serde_json::to_string(&s).unwrap());
+        prop_oneof![
+            Just("null".to_owned()),
+            Just("true".to_owned()),
+            Just("false".to_owned()),
+            any::<i64>().prop_map(|i| i.to_string()),
+            any::<u64>().prop_map(|i| i.to_string()),
+            any::<f64>().prop_map(|f| f.to_string()),
+            "-?(0|[1-9][0-9]{0,21}|0[0-9])(\\.[0-9]{0,3})?([eE][+-]?[0-9]{0,3})?",
+            Just("-0".to_owned()),
+            Just("18446744073709551616".to_owned()),
+            Just("1e400".to_owned()),
+            text,
+            "-?[0-9]{0,10}(\\.[0-9]{0,6})?".prop_map(|s| format!("{s:?}")),
+            "(19|20|00)[0-9]{2}-[01][0-9]-[0-3][0-9]([T ][0-2][0-9]:[0-6][0-9]:[0-6][0-9](\\.[0-9]{1,7})?Z?)?"
+                .prop_map(|s| format!("{s:?}")),
+            proptest::collection::vec(
+                proptest::sample::select(vec![
+                    "a",
+                    "é",
+                    "\\n",
+                    "\\/",
+                    "\\\"",
+                    "\\u00e9",
+                    "\\u0000",
+                    "\\ud83d\\ude00",
+                    "\\ud83d",
+                    "\\x",
+                    "\t",
+                ]),
+                0..5,
+            )
+            .prop_map(|parts| format!("\"{}\"", parts.concat())),
+            Just(r#"{"$zero_date":"0000-00-00 00:00:00"}"#.to_owned()),
+            Just(r#"{"$int":"5"}"#.to_owned()),
+            Just(r#"{"$b64":"AAEC/w=="}"#.to_owned()),
+            Just(r#"{"$b64":"not base64"}"#.to_owned()),
+            Just(r#"{"a":[1,2.5,"x",-0,1E2],"b":{"c":null}}"#.to_owned()),
+            Just(r#"{ "a" : "q\"\u00e9" }"#.to_owned()),
+            Just(r#"{"a":1,"a":2}"#.to_owned()),
+            Just("[1,\"two\",{\"$int\":\"3\"}]".to_owned()),
+            Just("[1,]".to_owned()),
+            Just("[]".to_owned()),
+            Just("{}".to_owned()),
+        ]
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 3000, ..Default::default() })]
+
+        /// Whatever the fast path takes, the full decoder takes to the same
+        /// columns and cells (names repeated or unknown, whitespace, every
+        /// value shape); the rest it declines, for the full decoder to
+        /// take or report as ever.
+        #[test]
+        fn fast_cells_are_the_full_decoders(
+            values in proptest::collection::vec((0usize..15, value()), 0..8),
+            ws in proptest::sample::select(vec!["", " ", "\t\r\n "]),
+        ) {
+            let plan = mysql_plan();
+            let plans = vec![Some(plan.clone())];
+            let plan_of: HashMap<String, usize> = [("t".to_owned(), 0)].into();
+            let enc = EncodeOptions { dialect: Dialect::MySql, zero_dates: ZeroDates::Null };
+            let names: Vec<&str> = TYPES.iter().map(|(n, _)| *n).chain(["zz", "i\\u0064"]).collect();
+            let data: Vec<String> = values.iter().map(|(i, v)| format!("\"{}\"{ws}:{ws}{v}", names[i % names.len()])).collect();
+            let line = format!(r#"{{"kind":"row",{ws}"table"{ws}:{ws}"t","data":{ws}{{{ws}{}{ws}}}{ws}}}{ws}"#, data.join(&format!("{ws},{ws}")));
+            let (mut cols, mut cells) = (vec![7], vec![Cell::Null]);
+            match decode_row(line.as_bytes(), &plans, &plan_of, &enc, &mut cols, &mut cells) {
+                Some(t) => {
+                    proptest::prop_assert_eq!(t, 0);
+                    let want = slow(&line, &plan, &enc);
+                    proptest::prop_assert_eq!(Some((cols, cells[1..].to_vec())), want, "{}", line);
+                }
+                None => proptest::prop_assert_eq!(cells, vec![Cell::Null], "nothing added: {}", line),
+            }
+        }
     }
 }

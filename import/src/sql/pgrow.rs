@@ -19,21 +19,17 @@
 //! placeholder, so a batch with binary rows never hands its cells on (the
 //! database thread converts a row again from its line when it needs it).
 
+use std::borrow::Cow;
 use std::collections::HashMap;
-use std::fmt;
 
-use decant_record::value::Text;
+use decant_record::rowview::{Declined, Members, Token};
 use decant_record::Value;
-use serde::de::value::{MapAccessDeserializer, SeqAccessDeserializer};
-use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
-use serde::Deserialize as _;
-use serde_json::value::RawValue;
 
 use super::cell::{
-    check_calendar, check_date, check_fraction, decimal_checked, encode_owned, is_date_shape, zoned_suffix, Cell,
-    EncodeOptions, IntText,
+    check_calendar, check_date, check_fraction, decimal_checked, encode_owned, is_date_shape, json_verbatim_len,
+    zoned_suffix, Cell, EncodeOptions, IntText,
 };
-use super::fastrow::{self, column_at, decline, json_cell, RowSink};
+use super::fastrow::{self, json_cell, ColumnCursor, RowSink};
 use super::pg_binary::{civil_days, end_field, micros, numeric, put_cell, BinType};
 use super::typemap::{Dialect, Kind};
 use super::TablePlan;
@@ -99,51 +95,51 @@ struct BinRow<'a> {
 }
 
 impl RowSink for BinRow<'_> {
-    fn columns<'de, A: MapAccess<'de>>(&mut self, t: usize, plan: &TablePlan, mut map: A) -> Result<(), A::Error> {
-        let bin = self.bin.get(t).and_then(Option::as_ref).ok_or_else(decline)?;
+    fn columns<'a>(&mut self, t: usize, plan: &TablePlan, data: &mut Members<'a, '_>) -> Result<(), Declined> {
+        let bin = self.bin.get(t).and_then(Option::as_ref).ok_or(Declined)?;
         let row_at = self.out.len();
         self.out.extend_from_slice(&[0, 0]); // the field count, once known
-        let mut in_order = true;
-        let mut k = 0;
-        while let Some(Text(name)) = map.next_key::<Text>()? {
-            let i = column_at(plan, &name, k, &mut in_order, self.cols)?;
-            k += 1;
-            let ty = bin.types[i].ok_or_else(decline)?;
+        let mut cursor = ColumnCursor::default();
+        while let Some(name) = data.next_name()? {
+            let i = cursor.column(plan, &name, self.cols)?;
+            let ty = bin.types[i].ok_or(Declined)?;
             let col = &plan.columns[i];
             if bin.keys[i] {
                 // A key column: its cell as ever, and the field from it.
                 let cell = if col.kind == Kind::Json {
-                    let raw: &'de RawValue = map.next_value()?;
-                    json_cell(raw, plan, i, self.enc).map_err(|_| decline())?
+                    json_cell(data.value()?, plan, i, self.enc)?
                 } else {
-                    let value: Value = map.next_value()?;
-                    encode_owned(value, plan.src_of[i].as_ref(), col, self.enc).map_err(|_| decline())?
+                    encode_owned(data.value()?.to_value()?, plan.src_of[i].as_ref(), col, self.enc)
+                        .map_err(|_| Declined)?
                 };
-                put_cell(&cell, ty, self.out, self.digits).ok_or_else(decline)?;
+                put_cell(&cell, ty, self.out, self.digits).ok_or(Declined)?;
                 self.cells.push(cell);
             } else if col.kind == Kind::Json {
-                let raw: &'de RawValue = map.next_value()?;
-                let text = raw.get().as_bytes();
-                if super::cell::json_text_is_verbatim(text) && matches!(ty, BinType::Json | BinType::Jsonb) {
-                    // What json_cell's Cell::Text would encode to.
-                    let at = self.out.len();
-                    self.out.extend_from_slice(&[0; 4]);
-                    if ty == BinType::Jsonb {
-                        self.out.push(1); // jsonb binary format version 1
+                let verbatim =
+                    if matches!(ty, BinType::Json | BinType::Jsonb) { data.verbatim(json_verbatim_len) } else { None };
+                match verbatim {
+                    Some(text) => {
+                        // What json_cell's Cell::Text would encode to.
+                        let at = self.out.len();
+                        self.out.extend_from_slice(&[0; 4]);
+                        if ty == BinType::Jsonb {
+                            self.out.push(1); // jsonb binary format version 1
+                        }
+                        self.out.extend_from_slice(text.as_bytes());
+                        end_field(self.out, at).ok_or(Declined)?;
                     }
-                    self.out.extend_from_slice(text);
-                    end_field(self.out, at).ok_or_else(decline)?;
-                } else {
-                    let cell = json_cell(raw, plan, i, self.enc).map_err(|_| decline())?;
-                    put_cell(&cell, ty, self.out, self.digits).ok_or_else(decline)?;
+                    None => {
+                        let cell = json_cell(data.value()?, plan, i, self.enc)?;
+                        put_cell(&cell, ty, self.out, self.digits).ok_or(Declined)?;
+                    }
                 }
                 self.cells.push(Cell::Null);
             } else {
                 let at = self.out.len();
                 self.out.extend_from_slice(&[0; 4]);
                 let field = Field { at, plan, i, ty, enc: self.enc, out: &mut *self.out, digits: &mut *self.digits };
-                match map.next_value_seed(field)? {
-                    Put::Value => end_field(self.out, at).ok_or_else(decline)?,
+                match field.put(data.value()?)? {
+                    Put::Value => end_field(self.out, at).ok_or(Declined)?,
                     Put::Null => {
                         self.out.truncate(at);
                         self.out.extend_from_slice(&(-1i32).to_be_bytes());
@@ -155,7 +151,7 @@ impl RowSink for BinRow<'_> {
             }
             self.cols.push(i);
         }
-        let n = i16::try_from(self.cols.len()).map_err(|_| decline())?;
+        let n = i16::try_from(self.cols.len()).map_err(|_| Declined)?;
         self.out[row_at..row_at + 2].copy_from_slice(&n.to_be_bytes());
         Ok(())
     }
@@ -187,28 +183,24 @@ struct Field<'a> {
 impl Field<'_> {
     /// The cell path for a value without a fast form here: `Value` →
     /// `encode_owned` → `pg_binary`, replacing the length slot.
-    fn through_cell<E: serde::de::Error>(self, value: Value) -> Result<Put, E> {
+    fn through_cell(self, value: Value) -> Result<Put, Declined> {
         let col = &self.plan.columns[self.i];
-        let cell = encode_owned(value, self.plan.src_of[self.i].as_ref(), col, self.enc).map_err(|_| decline())?;
+        let cell = encode_owned(value, self.plan.src_of[self.i].as_ref(), col, self.enc).map_err(|_| Declined)?;
         self.out.truncate(self.at);
-        put_cell(&cell, self.ty, self.out, self.digits).ok_or_else(decline)?;
+        put_cell(&cell, self.ty, self.out, self.digits).ok_or(Declined)?;
         Ok(Put::Field)
     }
 
     /// An integer (as serde_json reads it: `Value::Int`).
-    fn int<E: serde::de::Error>(self, i: i128) -> Result<Put, E> {
+    fn int(self, i: i128) -> Result<Put, Declined> {
         let col = &self.plan.columns[self.i];
         match (&col.kind, self.ty) {
             // encode_owned: an integer in range is Cell::Int as it is.
             (Kind::Int { min, max }, BinType::Int2 | BinType::Int4 | BinType::Int8) if i >= *min && i <= *max => {
                 match self.ty {
-                    BinType::Int2 => {
-                        self.out.extend_from_slice(&i16::try_from(i).map_err(|_| decline())?.to_be_bytes())
-                    }
-                    BinType::Int4 => {
-                        self.out.extend_from_slice(&i32::try_from(i).map_err(|_| decline())?.to_be_bytes())
-                    }
-                    _ => self.out.extend_from_slice(&i64::try_from(i).map_err(|_| decline())?.to_be_bytes()),
+                    BinType::Int2 => self.out.extend_from_slice(&i16::try_from(i).map_err(|_| Declined)?.to_be_bytes()),
+                    BinType::Int4 => self.out.extend_from_slice(&i32::try_from(i).map_err(|_| Declined)?.to_be_bytes()),
+                    _ => self.out.extend_from_slice(&i64::try_from(i).map_err(|_| Declined)?.to_be_bytes()),
                 }
                 Ok(Put::Value)
             }
@@ -221,22 +213,23 @@ impl Field<'_> {
     }
 
     /// Decimal digits as `check_decimal` takes and `pg_binary` writes them.
-    fn decimal<E: serde::de::Error>(self, s: &str, precision: Option<u32>, scale: Option<u32>) -> Result<Put, E> {
-        let (neg, int, frac) = decimal_checked(s, precision, scale).map_err(|_| decline())?;
+    fn decimal(self, s: &str, precision: Option<u32>, scale: Option<u32>) -> Result<Put, Declined> {
+        let (neg, int, frac) = decimal_checked(s, precision, scale).map_err(|_| Declined)?;
         let int = if int.is_empty() { "0" } else { int };
-        numeric(neg, int.as_bytes(), frac.as_bytes(), self.out, self.digits).ok_or_else(decline)?;
+        numeric(neg, int.as_bytes(), frac.as_bytes(), self.out, self.digits).ok_or(Declined)?;
         Ok(Put::Value)
     }
 
     /// A JSON string (`Value::String`), borrowed.
-    fn string<E: serde::de::Error>(self, s: &str) -> Result<Put, E> {
+    /// `escaped`: the string had escapes (so perhaps a NUL).
+    fn string(self, s: &str, escaped: bool) -> Result<Put, Declined> {
         let col = &self.plan.columns[self.i];
         let d = self.enc.dialect;
         match (&col.kind, self.ty) {
             // text_cell: no NUL in PostgreSQL text.
             (Kind::Text { .. }, BinType::Text) => {
-                if s.contains('\0') {
-                    return Err(decline());
+                if escaped && s.contains('\0') {
+                    return Err(Declined);
                 }
                 self.out.extend_from_slice(s.as_bytes());
                 Ok(Put::Value)
@@ -249,20 +242,20 @@ impl Field<'_> {
             }
             // datetime_cell, then pg_binary's micros.
             (Kind::Datetime, BinType::Timestamp) => {
-                check_date(s, d).map_err(|_| decline())?;
-                check_fraction(s, col, d).map_err(|_| decline())?;
+                check_date(s, d).map_err(|_| Declined)?;
+                check_fraction(s, col, d).map_err(|_| Declined)?;
                 if zoned_suffix(s) {
-                    return Err(decline());
+                    return Err(Declined);
                 }
-                let us = micros(s.as_bytes(), false).ok_or_else(decline)?;
+                let us = micros(s.as_bytes(), false).ok_or(Declined)?;
                 self.out.extend_from_slice(&us.to_be_bytes());
                 Ok(Put::Value)
             }
             // timestamp_cell (PostgreSQL), then micros.
             (Kind::Timestamp, BinType::Timestamptz) => {
-                check_date(s, d).map_err(|_| decline())?;
-                check_fraction(s, col, d).map_err(|_| decline())?;
-                let us = micros(s.as_bytes(), true).ok_or_else(decline)?;
+                check_date(s, d).map_err(|_| Declined)?;
+                check_fraction(s, col, d).map_err(|_| Declined)?;
+                let us = micros(s.as_bytes(), true).ok_or(Declined)?;
                 self.out.extend_from_slice(&us.to_be_bytes());
                 Ok(Put::Value)
             }
@@ -270,10 +263,10 @@ impl Field<'_> {
             (Kind::Date, BinType::Date) => {
                 let b = s.as_bytes();
                 if !is_date_shape(b) {
-                    return Err(decline());
+                    return Err(Declined);
                 }
-                check_calendar(s, d).map_err(|_| decline())?;
-                let days = i32::try_from(civil_days(b).ok_or_else(decline)?).map_err(|_| decline())?;
+                check_calendar(s, d).map_err(|_| Declined)?;
+                let days = i32::try_from(civil_days(b).ok_or(Declined)?).map_err(|_| Declined)?;
                 self.out.extend_from_slice(&days.to_be_bytes());
                 Ok(Put::Value)
             }
@@ -282,57 +275,33 @@ impl Field<'_> {
     }
 }
 
-impl<'de> DeserializeSeed<'de> for Field<'_> {
-    type Value = Put;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Put, D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
-/// Visits what `Value`'s visitor visits, the same way (its `Value` for
-/// whatever has no fast form here).
-impl<'de> Visitor<'de> for Field<'_> {
-    type Value = Put;
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a decant value")
-    }
-    fn visit_unit<E>(self) -> Result<Put, E> {
-        // encode: NULL into any column is NULL.
-        Ok(Put::Null)
-    }
-    fn visit_none<E>(self) -> Result<Put, E> {
-        Ok(Put::Null)
-    }
-    fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<Put, E> {
-        if self.plan.columns[self.i].kind == Kind::Bool && self.ty == BinType::Bool {
-            self.out.push(v as u8);
-            return Ok(Put::Value);
+impl Field<'_> {
+    /// The value, as the visitor `Value`'s `Deserialize` uses visits it
+    /// (its `Value` for whatever has no fast form here).
+    fn put(self, value: Token) -> Result<Put, Declined> {
+        match value {
+            // encode: NULL into any column is NULL.
+            Token::Null => Ok(Put::Null),
+            Token::Bool(v) => {
+                if self.plan.columns[self.i].kind == Kind::Bool && self.ty == BinType::Bool {
+                    self.out.push(v as u8);
+                    return Ok(Put::Value);
+                }
+                self.through_cell(Value::Bool(v))
+            }
+            // A string without escapes cannot hold a NUL (a control byte
+            // in a JSON string is an error).
+            Token::Str(s) => self.string(&s, matches!(s, Cow::Owned(_))),
+            // An integer is Value::Int (serde_json's i64 or u64), any other
+            // number Value::Float.
+            Token::Num(_) => match value.to_value()? {
+                Value::Int(i) => self.int(i),
+                other => self.through_cell(other),
+            },
+            // A tagged value ($b64 bytes, $zero_date, $int, …) or an array:
+            // Value reads it.
+            Token::Nested(_) => self.through_cell(value.to_value()?),
         }
-        self.through_cell(Value::Bool(v))
-    }
-    fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Put, E> {
-        self.int(v as i128)
-    }
-    fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Put, E> {
-        self.int(v as i128)
-    }
-    fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Put, E> {
-        self.through_cell(Value::Float(v))
-    }
-    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Put, E> {
-        self.string(v)
-    }
-    fn visit_string<E: serde::de::Error>(self, v: String) -> Result<Put, E> {
-        self.string(&v)
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Put, A::Error> {
-        let value = Value::deserialize(SeqAccessDeserializer::new(seq))?;
-        self.through_cell(value)
-    }
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Put, A::Error> {
-        // A tagged value ($b64 bytes, $zero_date, $int, …): Value reads it.
-        let value = Value::deserialize(MapAccessDeserializer::new(map))?;
-        self.through_cell(value)
     }
 }
 
@@ -397,14 +366,15 @@ mod tests {
     /// A row as the cell path makes it: its columns, cells and binary row.
     type CellRow = (Vec<usize>, Vec<Cell>, Option<Vec<u8>>);
 
+    /// The full decoder's (serde_json's `Record::decode`, then
+    /// `encode_row`): the reference, read without any fast path.
     fn cell_path(line: &str, plan: &TablePlan) -> Option<CellRow> {
-        let plans = vec![Some(plan.clone())];
-        let plan_of: HashMap<String, usize> = [("t".to_owned(), 0)].into();
         let (mut cols, mut cells) = (Vec::new(), Vec::new());
-        if fastrow::decode_row(line.as_bytes(), &plans, &plan_of, &enc(), &mut cols, &mut cells).is_none() {
-            let Ok(Record::Row(row)) = Record::decode(line.as_bytes()) else { return None };
-            encode_row(plan, row.data, &enc(), false, &mut cols, &mut cells).ok()?;
+        let Ok(Record::Row(row)) = Record::decode(line.as_bytes()) else { return None };
+        if row.table != plan.name {
+            return None;
         }
+        encode_row(plan, row.data, &enc(), false, &mut cols, &mut cells).ok()?;
         let types: Option<Vec<BinType>> = cols.iter().map(|&i| BinType::of(&plan.columns[i].sql_type)).collect();
         // The row alone: without the 19-byte header and the 2-byte trailer.
         let row = types.and_then(|t| copy_binary(&t, &[&cells])).map(|b| b[19..b.len() - 2].to_vec());
@@ -489,13 +459,35 @@ mod tests {
             Just(r#"{ "a" : 1 }"#.to_owned()),
             Just("[1,\"two\",{\"$int\":\"3\"}]".to_owned()),
             Just("[]".to_owned()),
+            // Escapes of every kind, good and bad, in raw string bodies.
+            proptest::collection::vec(
+                proptest::sample::select(vec![
+                    "a", "é", "\\n", "\\/", "\\\"", "\\u00e9", "\\u0000", "\\ud83d\\ude00", "\\ud83d", "\\x", "\t", "12",
+                    "-", ".", "2024-01-17",
+                ]),
+                0..5,
+            )
+            .prop_map(|parts| format!("\"{}\"", parts.concat())),
+            Just("1.".to_owned()),
+            Just("01".to_owned()),
+            Just("1e400".to_owned()),
+            Just("nul".to_owned()),
+            Just("[1,]".to_owned()),
+            Just("{\"$b64\":\"AAEC/w==\",}".to_owned()),
         ]
     }
 
     fn line(values: &[(usize, String)], with_interval: bool) -> String {
+        spaced_line(values, with_interval, "")
+    }
+
+    /// A row line with `ws` around every token.
+    fn spaced_line(values: &[(usize, String)], with_interval: bool, ws: &str) -> String {
         let names: Vec<&str> = TYPES.iter().map(|(n, _)| *n).chain(with_interval.then_some("iv")).collect();
-        let data: Vec<String> = values.iter().map(|(i, v)| format!("{:?}:{v}", names[i % names.len()])).collect();
-        format!(r#"{{"kind":"row","table":"t","data":{{{}}}}}"#, data.join(","))
+        let data: Vec<String> =
+            values.iter().map(|(i, v)| format!("{:?}{ws}:{ws}{v}", names[i % names.len()])).collect();
+        let data = data.join(&format!("{ws},{ws}"));
+        format!(r#"{ws}{{{ws}"kind"{ws}:{ws}"row"{ws},{ws}"table":"t",{ws}"data"{ws}:{ws}{{{ws}{data}{ws}}}{ws}}}{ws}"#)
     }
 
     proptest! {
@@ -508,6 +500,16 @@ mod tests {
         ) {
             let plan = plan(with_interval);
             same_or_declined(&line(&values, with_interval), &plan);
+        }
+
+        /// Whitespace anywhere the JSON grammar allows it, or none.
+        #[test]
+        fn spaced_rows_are_the_cell_paths_bytes(
+            values in proptest::collection::vec((0usize..40, value()), 0..8),
+            ws in prop_oneof![Just(""), Just(" "), Just("\t\r\n ")],
+        ) {
+            let plan = plan(false);
+            same_or_declined(&spaced_line(&values, false, ws), &plan);
         }
 
         /// Every column in order, each with a value of its own kind.
