@@ -3,7 +3,7 @@
 use std::fmt;
 use std::ops::Range;
 
-use decant_record::view::{member_value, object_members, RedisValueView, RedisView, ViewBytes};
+use decant_record::view::{member_text_value, object_members_of_text, RedisValueView, RedisView, ViewBytes};
 use decant_record::{LogicalType, Record, RedisRecord, RedisType, RedisValue, Row, RowData, TableSchema, Value};
 
 use crate::cast::{self, Cast, CastOptions, Input, JsonStyle, TimeInput, TimePattern};
@@ -294,6 +294,10 @@ struct Ctx<'a> {
     whole: Option<Value>,
     /// The text of each row capture (`Rule::row_captures`).
     row_caps: Vec<Vec<u8>>,
+    /// The last source bytes a `path` column checked for UTF-8
+    /// ([`Ctx::text_of`]): where they start, their length, and the text
+    /// when they are UTF-8.
+    text_memo: Option<(*const u8, usize, Option<&'a str>)>,
 }
 
 impl<'a> Ctx<'a> {
@@ -314,6 +318,20 @@ impl<'a> Ctx<'a> {
             json: (0..n_json).map(|_| None).collect(),
             whole: None,
             row_caps: Vec::new(),
+            text_memo: None,
+        }
+    }
+
+    /// `b` as text when it is UTF-8. A usage record's document (several
+    /// hundred bytes) is read by `path` columns and copied by a JSON column:
+    /// the check the path columns made is remembered (`text_memo`, set by
+    /// `eval`) and not made again. The memo is keyed by where the bytes are
+    /// and their length: while they are borrowed for `'a`, no other bytes
+    /// can be there.
+    fn text_of(&self, b: &'a [u8]) -> Option<&'a str> {
+        match self.text_memo {
+            Some((at, len, text)) if std::ptr::eq(at, b.as_ptr()) && len == b.len() => text,
+            _ => std::str::from_utf8(b).ok(),
         }
     }
 }

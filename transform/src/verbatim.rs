@@ -15,17 +15,25 @@ use decant_record::Value;
 /// `1e5`, `1.50`, `-0` and integers past ±2^53, written as `$int`, do not),
 /// nesting at most 64 deep. Anything else answers false (the cast path then
 /// parses it, and reports what is wrong).
+#[cfg(test)]
 pub(crate) fn json_is_verbatim(raw: &[u8]) -> bool {
-    if std::str::from_utf8(raw).is_err() {
-        return false;
-    }
+    std::str::from_utf8(raw).is_ok_and(text_is_verbatim)
+}
+
+/// [`json_is_verbatim`] of text already known to be UTF-8.
+pub(crate) fn text_is_verbatim(text: &str) -> bool {
     let mut scratch = Vec::new();
-    decant_record::jsontext::is_verbatim(raw, |text| number_is_verbatim(text, &mut scratch))
+    decant_record::jsontext::is_verbatim(text.as_bytes(), |n| number_is_verbatim(n, &mut scratch))
 }
 
 /// A number whose `Value` (an integer as serde_json reads one, else a
 /// float, both correctly rounded) the writer prints as the same text.
 fn number_is_verbatim(text: &[u8], scratch: &mut Vec<u8>) -> bool {
+    is_plain_int(text) || is_written_back(text, scratch)
+}
+
+/// The parse-and-write test of [`number_is_verbatim`].
+fn is_written_back(text: &[u8], scratch: &mut Vec<u8>) -> bool {
     let Ok(text) = std::str::from_utf8(text) else { return false };
     let value = if let Ok(i) = text.parse::<i64>() {
         Value::Int(i.into())
@@ -40,6 +48,19 @@ fn number_is_verbatim(text: &[u8], scratch: &mut Vec<u8>) -> bool {
     scratch.clear();
     value.write_json(scratch);
     scratch == text.as_bytes()
+}
+
+/// An integer the writer prints as it is read, told from its text alone:
+/// an optional `-`, then 1 to 15 digits without a leading zero (or `0`
+/// alone), so well inside ±2^53 (written plainly, not as `$int`). The
+/// rest (`-0`, `+1`, `007`, longer or other numbers) goes through the
+/// parse-and-write test.
+fn is_plain_int(text: &[u8]) -> bool {
+    if text == b"0" {
+        return true;
+    }
+    let digits = text.strip_prefix(b"-").unwrap_or(text);
+    matches!(digits.first(), Some(b'1'..=b'9')) && digits.len() <= 15 && digits.iter().all(u8::is_ascii_digit)
 }
 
 #[cfg(test)]
@@ -121,6 +142,21 @@ mod tests {
                 }),
             ]
         })
+    }
+
+    proptest! {
+        /// The integers taken from their text alone are written back as
+        /// they are read; whatever it declines gets the full test.
+        #[test]
+        fn plain_integers_are_written_back(text in "-?(0|[1-9][0-9]{0,17})|-?0[0-9]{1,3}|\\+[0-9]{1,3}|-?[0-9]{1,3}[.eE][0-9]{1,2}") {
+            let mut scratch = Vec::new();
+            if is_plain_int(text.as_bytes()) {
+                prop_assert!(is_written_back(text.as_bytes(), &mut scratch), "{}", text);
+            }
+            let digits = text.strip_prefix('-').unwrap_or(&text);
+            let plain = digits.len() <= 15 && text != "-0" && !digits.starts_with('0') || text == "0";
+            prop_assert_eq!(is_plain_int(text.as_bytes()), plain && digits.bytes().all(|b| b.is_ascii_digit()), "{}", text);
+        }
     }
 
     proptest! {

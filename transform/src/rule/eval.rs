@@ -2,21 +2,23 @@
 //! a column's final value after JSON paths, defaults, empty handling and its cast.
 
 use super::*;
-use crate::verbatim::json_is_verbatim;
+use crate::verbatim::text_is_verbatim;
 
 /// A source parsed as JSON for `path` columns.
 pub(super) enum Doc<'a> {
     /// An object's members, each still JSON text: only the members a path
     /// names are decoded.
-    Members(Vec<(ViewBytes<'a>, &'a [u8])>),
+    Members(Vec<(ViewBytes<'a>, &'a str)>),
     /// The whole value decoded (anything but a plain object of raw bytes),
     /// or why it is not JSON.
     Whole(Result<Value, String>),
 }
 
 impl<'a> Doc<'a> {
-    fn of_bytes(b: &'a [u8]) -> Doc<'a> {
-        match object_members(b) {
+    /// `b`, which is `text` when that is UTF-8 (else the whole-value
+    /// parse reports it).
+    fn of_bytes(b: &'a [u8], text: Option<&'a str>) -> Doc<'a> {
+        match text.and_then(object_members_of_text) {
             Some(m) => Doc::Members(m),
             None => Doc::whole(b),
         }
@@ -145,21 +147,18 @@ impl Rule {
     /// One column's final value.
     /// A `cast = "json"` column's source text when it can be copied into the
     /// row as it is (what [`Rule::eval`] and the row writer would make of it
-    /// is the same text: [`json_is_verbatim`]); `None` sends the column
+    /// is the same text: [`text_is_verbatim`]); `None` sends the column
     /// through `eval`.
     pub(super) fn verbatim_json<'c>(&self, col: &'c Col, ctx: &'c Ctx<'c>) -> Option<&'c str> {
         if col.cast != Cast::Json || col.path.is_some() || !col.json_order.is_empty() {
             return None;
         }
-        let bytes = match self.get(&col.src, ctx) {
-            Got::In(Input::Bytes(b)) => b,
-            Got::In(Input::Value(Value::String(s))) => s.as_bytes(),
+        let text = match self.get(&col.src, ctx) {
+            Got::In(Input::Bytes(b)) => ctx.text_of(b)?,
+            Got::In(Input::Value(Value::String(s))) => s.as_str(),
             _ => return None,
         };
-        if !json_is_verbatim(bytes) {
-            return None;
-        }
-        std::str::from_utf8(bytes).ok()
+        text_is_verbatim(text).then_some(text)
     }
 
     pub(super) fn eval<'a>(&self, rec: Who, col: &Col, ctx: &mut Ctx<'a>) -> Result<Value, TransformError> {
@@ -171,7 +170,11 @@ impl Rule {
                 let src = &self.json_sources[*j];
                 if ctx.json[*j].is_none() {
                     let doc = match source_bytes(src, ctx) {
-                        Some(b) => Doc::of_bytes(b),
+                        Some(b) => {
+                            let text = ctx.text_of(b);
+                            ctx.text_memo = Some((b.as_ptr(), b.len(), text));
+                            Doc::of_bytes(b, text)
+                        }
                         None => Doc::Whole(match self.get(src, ctx) {
                             Got::Missing => Ok(Value::Null),
                             Got::In(Input::Value(v)) => parse_json_value(v),
@@ -186,7 +189,7 @@ impl Rule {
                 let member = match ctx.json[*j].as_ref() {
                     Some(Doc::Members(members)) => match members.iter().find(|(k, _)| **k == *segs[0].as_bytes()) {
                         None => Ok(None),
-                        Some((_, raw)) => member_value(raw).map(Some),
+                        Some((_, raw)) => member_text_value(raw).map(Some),
                     },
                     _ => Ok(None),
                 };
