@@ -6,6 +6,8 @@
 //! usage records carry each request's JSON document this way: a third of
 //! the transform's time went into parsing and re-writing it).
 
+use std::ops::Range;
+
 use decant_record::Value;
 
 /// True when `raw` is an object or array that `Value::write_json` writes
@@ -24,6 +26,13 @@ pub(crate) fn json_is_verbatim(raw: &[u8]) -> bool {
 pub(crate) fn text_is_verbatim(text: &str) -> bool {
     let mut scratch = Vec::new();
     decant_record::jsontext::is_verbatim(text.as_bytes(), |n| number_is_verbatim(n, &mut scratch))
+}
+
+/// [`text_is_verbatim`], and the members of a verbatim object (where each
+/// name and value is in `text`; see `jsontext::is_verbatim_with_members`).
+pub(crate) fn text_is_verbatim_with_members(text: &str, top: &mut Vec<(Range<usize>, Range<usize>)>) -> bool {
+    let mut scratch = Vec::new();
+    decant_record::jsontext::is_verbatim_with_members(text.as_bytes(), |n| number_is_verbatim(n, &mut scratch), top)
 }
 
 /// A number whose `Value` (an integer as serde_json reads one, else a
