@@ -34,12 +34,18 @@ impl<'a> Doc<'a> {
     /// answer too.
     fn of_copied_bytes(b: &'a [u8], text: Option<&'a str>) -> (Doc<'a>, bool) {
         let Some(text) = text else { return (Doc::whole(b), false) };
-        let mut top = Vec::new();
+        // Room for a usage record's members without regrowing.
+        let mut top = Vec::with_capacity(16);
         if !text_is_verbatim_with_members(text, &mut top) {
             return (Doc::of_bytes(b, Some(text)), false);
         }
-        let members: Option<Vec<(ViewBytes<'a>, &'a str)>> =
-            top.into_iter().map(|(name, value)| Some((Cow::Borrowed(b.get(name)?), text.get(value)?))).collect();
+        let mut members = Some(Vec::with_capacity(top.len()));
+        for (name, value) in top {
+            match (&mut members, b.get(name), text.get(value)) {
+                (Some(m), Some(name), Some(value)) => m.push((Cow::Borrowed(name), value)),
+                _ => members = None,
+            }
+        }
         match members {
             Some(m) if !m.is_empty() && !has_duplicate_name(&m) => (Doc::Members(m), true),
             // An array, `{}`, or a name given twice.
