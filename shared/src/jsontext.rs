@@ -2,6 +2,8 @@
 //! bytes ends (reading) and writing strings that need no escapes (the common
 //! case) without serde_json's byte-by-byte escape table.
 
+use std::ops::Range;
+
 /// A mask with the high bit set in the lowest byte of `word` (little-endian)
 /// that is `"`, `\` or a control character (< 0x20), and 0 when there is
 /// none. Bytes above the first flagged one may be flagged falsely (the
@@ -87,17 +89,36 @@ pub fn verbatim_len(text: &[u8], number_is_verbatim: impl FnMut(&[u8]) -> bool) 
     if !matches!(text.first(), Some(b'{' | b'[')) {
         return None;
     }
-    let mut scan = VerbatimScan { raw: text, i: 0, number_is_verbatim };
+    let mut scan = VerbatimScan { raw: text, i: 0, number_is_verbatim, top: None };
     scan.value(0).then_some(scan.i)
 }
 
-struct VerbatimScan<'a, F> {
+/// [`is_verbatim`], and when it answers true for an object, its members in
+/// order (in `top`, cleared first): where each name is (without its quotes:
+/// a verbatim name has no escape) and where the raw text of its value is,
+/// so that a caller who also reads members needs no second scan.
+pub fn is_verbatim_with_members(
+    raw: &[u8],
+    number_is_verbatim: impl FnMut(&[u8]) -> bool,
+    top: &mut Vec<(Range<usize>, Range<usize>)>,
+) -> bool {
+    top.clear();
+    if !matches!(raw.first(), Some(b'{' | b'[')) {
+        return false;
+    }
+    let mut scan = VerbatimScan { raw, i: 0, number_is_verbatim, top: Some(top) };
+    scan.value(0) && scan.i == raw.len()
+}
+
+struct VerbatimScan<'a, 't, F> {
     raw: &'a [u8],
     i: usize,
     number_is_verbatim: F,
+    /// The top-level object's members, when asked for.
+    top: Option<&'t mut Vec<(Range<usize>, Range<usize>)>>,
 }
 
-impl<F: FnMut(&[u8]) -> bool> VerbatimScan<'_, F> {
+impl<F: FnMut(&[u8]) -> bool> VerbatimScan<'_, '_, F> {
     fn peek(&self) -> Option<u8> {
         self.raw.get(self.i).copied()
     }
@@ -125,12 +146,20 @@ impl<F: FnMut(&[u8]) -> bool> VerbatimScan<'_, F> {
             return true;
         }
         loop {
-            if self.raw.get(self.i + 1) == Some(&b'$') || !self.string() || self.peek() != Some(b':') {
+            let name_at = self.i + 1;
+            if self.raw.get(name_at) == Some(&b'$') || !self.string() || self.peek() != Some(b':') {
                 return false;
             }
+            let name_end = self.i - 1;
             self.i += 1;
+            let value_at = self.i;
             if !self.value(depth + 1) {
                 return false;
+            }
+            if depth == 0 {
+                if let Some(top) = self.top.as_deref_mut() {
+                    top.push((name_at..name_end, value_at..self.i));
+                }
             }
             match self.peek() {
                 Some(b',') => self.i += 1,
@@ -212,7 +241,7 @@ mod tests {
         ) {
             let mut raw = vec![b'"'];
             raw.extend_from_slice(&bytes);
-            let mut scan = VerbatimScan { raw: &raw, i: 0, number_is_verbatim: |_: &[u8]| true };
+            let mut scan = VerbatimScan { raw: &raw, i: 0, number_is_verbatim: |_: &[u8]| true, top: None };
             let got = scan.string().then_some(scan.i);
             let naive = match bytes.iter().position(|&c| c == b'"' || c == b'\\' || c < 0x20) {
                 Some(k) if bytes[k] == b'"' => Some(k + 2),

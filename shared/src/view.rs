@@ -231,18 +231,28 @@ impl<'a> RedisView<'a> {
 /// tagged value, which the full decoder reads differently): decode those
 /// whole.
 pub fn object_members(text: &[u8]) -> Option<Vec<(ViewBytes<'_>, &[u8])>> {
-    std::str::from_utf8(text).ok()?;
-    let mut p = Parser { s: text, i: 0 };
+    let text = std::str::from_utf8(text).ok()?;
+    let members = object_members_of_text(text)?;
+    Some(members.into_iter().map(|(name, raw)| (name, raw.as_bytes())).collect())
+}
+
+/// [`object_members`] of a text already known to be UTF-8 (no second
+/// check), each member's raw JSON text as `&str` (for [`member_text_value`]).
+pub fn object_members_of_text(text: &str) -> Option<Vec<(ViewBytes<'_>, &str)>> {
+    let bytes = text.as_bytes();
+    let mut p = Parser { s: bytes, i: 0 };
     let mut members = Vec::with_capacity(8);
     p.ws();
     p.object(|p, name| {
         let start = p.i;
         p.skip()?;
-        members.push((name, &text[start..p.i]));
+        // A value starts and ends with an ASCII byte: both ends are char
+        // boundaries, so `get` always answers.
+        members.push((name, text.get(start..p.i)?));
         Some(())
     })?;
     p.ws();
-    if p.i != text.len()
+    if p.i != bytes.len()
         || members.first().is_some_and(|(n, _)| n.first() == Some(&b'$'))
         || first_duplicate(members.iter().map(|(n, _)| &**n)).is_some()
     {
@@ -255,23 +265,39 @@ pub fn object_members(text: &[u8]) -> Option<Vec<(ViewBytes<'_>, &[u8])>> {
 /// `serde_json::from_slice::<Value>` does — directly for plain strings,
 /// integers, booleans and null, through serde_json for anything else.
 pub fn member_value(raw: &[u8]) -> Result<crate::Value, serde_json::Error> {
+    member_value_of(raw, None)
+}
+
+/// [`member_value`] of a member's text from [`object_members_of_text`]: a
+/// string member is then a slice of UTF-8 text and is not checked again.
+pub fn member_text_value(raw: &str) -> Result<crate::Value, serde_json::Error> {
+    member_value_of(raw.as_bytes(), Some(raw))
+}
+
+/// `raw`, and `text` when the caller has it as UTF-8 already.
+fn member_value_of(raw: &[u8], text: Option<&str>) -> Result<crate::Value, serde_json::Error> {
     use crate::Value;
     match raw {
         b"null" => return Ok(Value::Null),
         b"true" => return Ok(Value::Bool(true)),
         b"false" => return Ok(Value::Bool(false)),
         [b'"', body @ .., b'"'] if !body.iter().any(|&c| c == b'"' || c == b'\\' || c < 0x20) => {
-            if let Ok(text) = std::str::from_utf8(body) {
-                return Ok(Value::String(text.to_owned()));
+            // Between two ASCII quotes of UTF-8 text: a char boundary each.
+            let body_text = match text {
+                Some(t) => t.get(1..t.len() - 1),
+                None => std::str::from_utf8(body).ok(),
+            };
+            if let Some(body_text) = body_text {
+                return Ok(Value::String(body_text.to_owned()));
             }
         }
         [b'-' | b'0'..=b'9', ..] if raw.len() <= 18 && raw[1..].iter().all(u8::is_ascii_digit) => {
-            // JSON integers: no leading zero, and "-" needs a digit.
+            // JSON integers: no leading zero, and "-" needs a digit. At most
+            // 18 digits: the value fits an i64 as it is accumulated.
             let digits = raw.strip_prefix(b"-").unwrap_or(raw);
             if !digits.is_empty() && (digits[0] != b'0' || digits.len() == 1) {
-                if let Ok(n) = std::str::from_utf8(raw).unwrap_or("x").parse::<i64>() {
-                    return Ok(Value::Int(i128::from(n)));
-                }
+                let n = digits.iter().fold(0i64, |n, &d| n * 10 + i64::from(d - b'0'));
+                return Ok(Value::Int(i128::from(if raw[0] == b'-' { -n } else { n })));
             }
         }
         [b'-' | b'0'..=b'9', ..] if raw.len() <= 32 && is_json_number(raw) => {
@@ -451,6 +477,12 @@ impl<'a> Parser<'a> {
     /// The text of a JSON number (strict grammar).
     fn number_text(&mut self) -> Option<&'a str> {
         let start = self.i;
+        self.skip_number()?;
+        std::str::from_utf8(&self.s[start..self.i]).ok()
+    }
+
+    /// Passes a JSON number (strict grammar): ASCII digits, signs, `.`, `e`.
+    fn skip_number(&mut self) -> Option<()> {
         if self.peek() == Some(b'-') {
             self.i += 1;
         }
@@ -478,7 +510,7 @@ impl<'a> Parser<'a> {
                 return None;
             }
         }
-        std::str::from_utf8(&self.s[start..self.i]).ok()
+        Some(())
     }
 
     fn digits(&mut self) {
@@ -631,7 +663,7 @@ impl<'a> Parser<'a> {
             b't' => self.lit(b"true"),
             b'f' => self.lit(b"false"),
             b'n' => self.lit(b"null"),
-            _ => self.number_text().map(|_| ()),
+            _ => self.skip_number(),
         }
     }
 }
@@ -718,6 +750,38 @@ mod tests {
                 let mut p = Parser { s: &json.as_bytes()[..cut], i: 0 };
                 proptest::prop_assert!(p.string().is_none(), "{}", &json[..cut]);
             }
+        }
+    }
+
+    proptest::proptest! {
+        /// A member's value decodes as serde_json decodes it, from bytes and
+        /// from text alike (the text path takes strings without a second
+        /// UTF-8 check, integers of up to 18 digits without `parse`); the
+        /// members of an object text are those of its bytes.
+        #[test]
+        fn members_decode_as_serde_json_decodes_them(
+            raw in proptest::prop_oneof![
+                "-?(0|[1-9][0-9]{0,19})",
+                "-?0[0-9]{1,3}",
+                "-?[0-9]{0,4}(\\.[0-9]{0,3})?([eE][-+]?[0-9]{0,3})?",
+                "\"([a-z é😀\\\\\"]|\\\\u00e9){0,8}\"",
+                "true|false|null|-|\\[1,\"a\"\\]|\\{\"k\":1\\}",
+            ],
+        ) {
+            let serde = serde_json::from_str::<crate::Value>(&raw).ok();
+            let from_bytes = member_value(raw.as_bytes()).ok();
+            // `-0` is the exception (kept as it was): serde_json reads a
+            // float -0.0, member_value the integer 0.
+            if raw != "-0" {
+                proptest::prop_assert_eq!(&from_bytes, &serde);
+            }
+            proptest::prop_assert_eq!(member_text_value(&raw).ok(), from_bytes);
+            let object = format!("{{\"a\":{raw},\"b\":{raw}}}");
+            let of_text = object_members_of_text(&object)
+                .map(|m| m.into_iter().map(|(n, v)| (n.into_owned(), v.as_bytes().to_vec())).collect::<Vec<_>>());
+            let of_bytes = object_members(object.as_bytes())
+                .map(|m| m.into_iter().map(|(n, v)| (n.into_owned(), v.to_vec())).collect::<Vec<_>>());
+            proptest::prop_assert_eq!(of_text, of_bytes);
         }
     }
 

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::ops::Range;
 
-use decant_record::view::{member_value, object_members, RedisValueView, RedisView, ViewBytes};
+use decant_record::view::{member_text_value, object_members_of_text, RedisValueView, RedisView, ViewBytes};
 use decant_record::{LogicalType, Record, RedisRecord, RedisType, RedisValue, Row, RowData, TableSchema, Value};
 
 use crate::cast::{self, Cast, CastOptions, Input, JsonStyle, TimeInput, TimePattern};
@@ -250,6 +250,10 @@ pub struct Rule {
     fields: Vec<Vec<u8>>,
     /// Sources parsed as JSON (for `path` columns).
     json_sources: Vec<Src>,
+    /// Per JSON source, whether a column may copy its text as it is
+    /// ([`Col::copies`]): its `path` columns then read the members the
+    /// verbatim test finds, and the column the test's answer.
+    json_copied: Vec<bool>,
     extra: Extra,
     /// Fields / columns deliberately left out.
     ignored: Vec<Vec<u8>>,
@@ -294,6 +298,18 @@ struct Ctx<'a> {
     whole: Option<Value>,
     /// The text of each row capture (`Rule::row_captures`).
     row_caps: Vec<Vec<u8>>,
+    /// The last source bytes a `path` column read ([`Ctx::text_of`]):
+    /// where they start, their length, the text when they are UTF-8, and
+    /// whether that text can be copied as it is, when it was tested.
+    text_memo: Option<(*const u8, usize, Option<&'a str>, Option<bool>)>,
+}
+
+impl Col {
+    /// Whether this column may copy `src`'s text as it is (a `cast =
+    /// "json"` column of the whole source: see `Rule::verbatim_json`).
+    fn copies(&self, src: &Src) -> bool {
+        self.cast == Cast::Json && self.path.is_none() && self.json_order.is_empty() && self.src == *src
+    }
 }
 
 impl<'a> Ctx<'a> {
@@ -314,6 +330,28 @@ impl<'a> Ctx<'a> {
             json: (0..n_json).map(|_| None).collect(),
             whole: None,
             row_caps: Vec::new(),
+            text_memo: None,
+        }
+    }
+
+    /// `b` as text when it is UTF-8. A usage record's document (several
+    /// hundred bytes) is read by `path` columns and copied by a JSON column:
+    /// the check the path columns made is remembered (`text_memo`, set by
+    /// `eval`) and not made again. The memo is keyed by where the bytes are
+    /// and their length: while they are borrowed for `'a`, no other bytes
+    /// can be there.
+    fn text_of(&self, b: &'a [u8]) -> Option<&'a str> {
+        match self.memo_of(b) {
+            Some((text, _)) => text,
+            None => std::str::from_utf8(b).ok(),
+        }
+    }
+
+    /// What `text_memo` holds for `b`, if it is about `b`.
+    fn memo_of(&self, b: &'a [u8]) -> Option<(Option<&'a str>, Option<bool>)> {
+        match self.text_memo {
+            Some((at, len, text, verbatim)) if std::ptr::eq(at, b.as_ptr()) && len == b.len() => Some((text, verbatim)),
+            _ => None,
         }
     }
 }

@@ -6,6 +6,8 @@
 //! usage records carry each request's JSON document this way: a third of
 //! the transform's time went into parsing and re-writing it).
 
+use std::ops::Range;
+
 use decant_record::Value;
 
 /// True when `raw` is an object or array that `Value::write_json` writes
@@ -15,17 +17,32 @@ use decant_record::Value;
 /// `1e5`, `1.50`, `-0` and integers past ±2^53, written as `$int`, do not),
 /// nesting at most 64 deep. Anything else answers false (the cast path then
 /// parses it, and reports what is wrong).
+#[cfg(test)]
 pub(crate) fn json_is_verbatim(raw: &[u8]) -> bool {
-    if std::str::from_utf8(raw).is_err() {
-        return false;
-    }
+    std::str::from_utf8(raw).is_ok_and(text_is_verbatim)
+}
+
+/// [`json_is_verbatim`] of text already known to be UTF-8.
+pub(crate) fn text_is_verbatim(text: &str) -> bool {
     let mut scratch = Vec::new();
-    decant_record::jsontext::is_verbatim(raw, |text| number_is_verbatim(text, &mut scratch))
+    decant_record::jsontext::is_verbatim(text.as_bytes(), |n| number_is_verbatim(n, &mut scratch))
+}
+
+/// [`text_is_verbatim`], and the members of a verbatim object (where each
+/// name and value is in `text`; see `jsontext::is_verbatim_with_members`).
+pub(crate) fn text_is_verbatim_with_members(text: &str, top: &mut Vec<(Range<usize>, Range<usize>)>) -> bool {
+    let mut scratch = Vec::new();
+    decant_record::jsontext::is_verbatim_with_members(text.as_bytes(), |n| number_is_verbatim(n, &mut scratch), top)
 }
 
 /// A number whose `Value` (an integer as serde_json reads one, else a
 /// float, both correctly rounded) the writer prints as the same text.
 fn number_is_verbatim(text: &[u8], scratch: &mut Vec<u8>) -> bool {
+    is_plain_int(text) || is_plain_decimal(text) || is_written_back(text, scratch)
+}
+
+/// The parse-and-write test of [`number_is_verbatim`].
+fn is_written_back(text: &[u8], scratch: &mut Vec<u8>) -> bool {
     let Ok(text) = std::str::from_utf8(text) else { return false };
     let value = if let Ok(i) = text.parse::<i64>() {
         Value::Int(i.into())
@@ -40,6 +57,52 @@ fn number_is_verbatim(text: &[u8], scratch: &mut Vec<u8>) -> bool {
     scratch.clear();
     value.write_json(scratch);
     scratch == text.as_bytes()
+}
+
+/// An integer the writer prints as it is read, told from its text alone:
+/// an optional `-`, then 1 to 15 digits without a leading zero (or `0`
+/// alone), so well inside ±2^53 (written plainly, not as `$int`). The
+/// rest (`-0`, `+1`, `007`, longer or other numbers) goes through the
+/// parse-and-write test.
+fn is_plain_int(text: &[u8]) -> bool {
+    if text == b"0" {
+        return true;
+    }
+    let digits = text.strip_prefix(b"-").unwrap_or(text);
+    matches!(digits.first(), Some(b'1'..=b'9')) && digits.len() <= 15 && digits.iter().all(u8::is_ascii_digit)
+}
+
+/// A float the writer prints as it is read, told from its text alone: an
+/// optional `-`, then `0.` with at most 3 zeros before the first other
+/// digit, or 1 to 6 integer digits without a leading zero, a `.` and
+/// digits not ending in `0`; 15 significant digits at most. Any decimal of
+/// at most 15 significant digits is the only one of that many digits that
+/// reads as its double (DBL_DIG), so the shortest text of the double has
+/// those digits, and from 1e-4 to below 1e6 the writer prints them in this
+/// plain form (it does from 1e-5 to below 1e16).
+fn is_plain_decimal(text: &[u8]) -> bool {
+    let body = text.strip_prefix(b"-").unwrap_or(text);
+    let Some(dot) = body.iter().position(|&c| c == b'.') else { return false };
+    let (int, frac) = (&body[..dot], &body[dot + 1..]);
+    if !int.iter().all(u8::is_ascii_digit)
+        || !frac.iter().all(u8::is_ascii_digit)
+        || frac.last().is_none_or(|&c| c == b'0')
+    {
+        return false;
+    }
+    let significant = if int == b"0" {
+        let zeros = frac.iter().take_while(|&&c| c == b'0').count();
+        if zeros > 3 {
+            return false;
+        }
+        frac.len() - zeros
+    } else {
+        if !matches!(int.first(), Some(b'1'..=b'9')) || int.len() > 6 {
+            return false;
+        }
+        int.len() + frac.len()
+    };
+    significant <= 15
 }
 
 #[cfg(test)]
@@ -121,6 +184,61 @@ mod tests {
                 }),
             ]
         })
+    }
+
+    proptest! {
+        /// The integers taken from their text alone are written back as
+        /// they are read; whatever it declines gets the full test.
+        #[test]
+        fn plain_integers_are_written_back(text in "-?(0|[1-9][0-9]{0,17})|-?0[0-9]{1,3}|\\+[0-9]{1,3}|-?[0-9]{1,3}[.eE][0-9]{1,2}") {
+            let mut scratch = Vec::new();
+            if is_plain_int(text.as_bytes()) {
+                prop_assert!(is_written_back(text.as_bytes(), &mut scratch), "{}", text);
+            }
+            let digits = text.strip_prefix('-').unwrap_or(&text);
+            let plain = digits.len() <= 15 && text != "-0" && !digits.starts_with('0') || text == "0";
+            prop_assert_eq!(is_plain_int(text.as_bytes()), plain && digits.bytes().all(|b| b.is_ascii_digit()), "{}", text);
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(20000))]
+        /// The floats taken from their text alone are written back as they
+        /// are read (around the 15-digit and the 1e-4 / 1e6 edges).
+        #[test]
+        fn plain_decimals_are_written_back(
+            text in "-?(0|[1-9][0-9]{0,7})\\.0{0,5}[0-9]{0,16}[1-9]|-?[0-9]{1,3}\\.[0-9]{0,3}0?|-?9{1,7}\\.9{1,12}",
+        ) {
+            let mut scratch = Vec::new();
+            if is_plain_decimal(text.as_bytes()) {
+                prop_assert!(is_written_back(text.as_bytes(), &mut scratch), "{}", text);
+            }
+        }
+    }
+
+    #[test]
+    fn plain_decimals_are_told_from_their_text() {
+        for yes in
+            ["0.198117", "0.19243559999999998".get(..17).unwrap(), "-0.5", "0.0001", "999999.5", "123456.789012345"]
+        {
+            assert!(is_plain_decimal(yes.as_bytes()), "{yes}");
+        }
+        for no in [
+            "0.19243559999999998",
+            "1.0",
+            "1.50",
+            "0.00001",
+            "1000000.5",
+            "01.5",
+            "1e5",
+            "1.",
+            ".5",
+            "-",
+            "1.5e3",
+            "123456.7890123456",
+        ] {
+            assert!(!is_plain_decimal(no.as_bytes()), "{no}");
+        }
     }
 
     proptest! {

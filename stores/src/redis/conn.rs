@@ -836,6 +836,9 @@ pub fn glob_match(pattern: &[u8], text: &[u8]) -> bool {
     while t < text.len() {
         if p < pattern.len() {
             match pattern[p] {
+                // A last `*` takes whatever is left (the `prefix:*` of
+                // `--match`, tested against every key SCAN gives).
+                b'*' if p + 1 == pattern.len() => return true,
                 b'*' => {
                     star_p = p;
                     star_t = t;
@@ -957,6 +960,28 @@ mod tests {
         assert_eq!(key_slot(b"{user1000}.following"), key_slot(b"user1000"));
         assert_eq!(key_slot(b"foo{}{bar}"), key_slot(b"foo{}{bar}"));
         assert_eq!(key_slot(b"foo{{bar}}zap"), key_slot(b"{bar"));
+    }
+
+    /// Redis's glob by its definition, recursively (`*`, `?`, `[ab]`, `\\x`).
+    fn glob_reference(p: &[u8], t: &[u8]) -> bool {
+        match p.first() {
+            None => t.is_empty(),
+            Some(b'*') => (0..=t.len()).any(|k| glob_reference(&p[1..], &t[k..])),
+            Some(b'?') => !t.is_empty() && glob_reference(&p[1..], &t[1..]),
+            Some(b'[') => {
+                let end = p.iter().position(|&c| c == b']').expect("the test's classes are closed");
+                !t.is_empty() && p[1..end].contains(&t[0]) && glob_reference(&p[end + 1..], &t[1..])
+            }
+            Some(b'\\') if p.len() > 1 => t.first() == Some(&p[1]) && glob_reference(&p[2..], &t[1..]),
+            Some(&c) => t.first() == Some(&c) && glob_reference(&p[1..], &t[1..]),
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn globs_match_as_redis_defines_them(pattern in "(a|b|:|\\*|\\?|\\[ab\\]|\\\\\\*){0,7}", text in "[ab:*]{0,9}") {
+            proptest::prop_assert_eq!(glob_match(pattern.as_bytes(), text.as_bytes()), glob_reference(pattern.as_bytes(), text.as_bytes()));
+        }
     }
 
     #[test]

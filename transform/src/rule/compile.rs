@@ -50,6 +50,7 @@ impl Rule {
             explode: spec.explode,
             fields: Vec::new(),
             json_sources: Vec::new(),
+            json_copied: Vec::new(),
             extra: Extra::Error,
             ignored: spec.ignore_fields.iter().map(|f| f.as_bytes().to_vec()).collect(),
             json_style,
@@ -242,6 +243,7 @@ impl Rule {
                     }
                 }
             }
+            rule.json_copied = rule.json_sources.iter().map(|s| cols.iter().any(|c| c.copies(s))).collect();
             rule.out = Out::Rows {
                 table: table.clone(),
                 cols,

@@ -2,29 +2,70 @@
 //! a column's final value after JSON paths, defaults, empty handling and its cast.
 
 use super::*;
-use crate::verbatim::json_is_verbatim;
+use std::borrow::Cow;
+
+use crate::verbatim::{text_is_verbatim, text_is_verbatim_with_members};
 
 /// A source parsed as JSON for `path` columns.
 pub(super) enum Doc<'a> {
     /// An object's members, each still JSON text: only the members a path
     /// names are decoded.
-    Members(Vec<(ViewBytes<'a>, &'a [u8])>),
+    Members(Vec<(ViewBytes<'a>, &'a str)>),
     /// The whole value decoded (anything but a plain object of raw bytes),
     /// or why it is not JSON.
     Whole(Result<Value, String>),
 }
 
 impl<'a> Doc<'a> {
-    fn of_bytes(b: &'a [u8]) -> Doc<'a> {
-        match object_members(b) {
+    /// `b`, which is `text` when that is UTF-8 (else the whole-value
+    /// parse reports it).
+    fn of_bytes(b: &'a [u8], text: Option<&'a str>) -> Doc<'a> {
+        match text.and_then(object_members_of_text) {
             Some(m) => Doc::Members(m),
             None => Doc::whole(b),
+        }
+    }
+
+    /// [`Doc::of_bytes`] of a source a column may also copy: the verbatim
+    /// test first, whose scan gives the members of a verbatim object (the
+    /// same members `object_members_of_text` reads: a verbatim text is
+    /// valid, compact JSON with no escape and no `$` name), then, when the
+    /// text is not verbatim, the members read as above. Returns the test's
+    /// answer too.
+    fn of_copied_bytes(b: &'a [u8], text: Option<&'a str>) -> (Doc<'a>, bool) {
+        let Some(text) = text else { return (Doc::whole(b), false) };
+        // Room for a usage record's members without regrowing.
+        let mut top = Vec::with_capacity(16);
+        if !text_is_verbatim_with_members(text, &mut top) {
+            return (Doc::of_bytes(b, Some(text)), false);
+        }
+        let mut members = Some(Vec::with_capacity(top.len()));
+        for (name, value) in top {
+            match (&mut members, b.get(name), text.get(value)) {
+                (Some(m), Some(name), Some(value)) => m.push((Cow::Borrowed(name), value)),
+                _ => members = None,
+            }
+        }
+        match members {
+            Some(m) if !m.is_empty() && !has_duplicate_name(&m) => (Doc::Members(m), true),
+            // An array, `{}`, or a name given twice.
+            _ => (Doc::of_bytes(b, Some(text)), true),
         }
     }
 
     fn whole(b: &[u8]) -> Doc<'a> {
         Doc::Whole(serde_json::from_slice::<Value>(b).map_err(|e| format!("not valid JSON: {e}")))
     }
+}
+
+/// Whether two members have the same name (as `object_members` checks).
+fn has_duplicate_name(members: &[(ViewBytes, &str)]) -> bool {
+    if members.len() <= 32 {
+        return (1..members.len()).any(|i| members[..i].iter().any(|(n, _)| *n == members[i].0));
+    }
+    let mut names: Vec<&[u8]> = members.iter().map(|(n, _)| &**n).collect();
+    names.sort_unstable();
+    names.windows(2).any(|w| w[0] == w[1])
 }
 
 /// The raw bytes a source reads from the record, when it reads bytes.
@@ -145,21 +186,22 @@ impl Rule {
     /// One column's final value.
     /// A `cast = "json"` column's source text when it can be copied into the
     /// row as it is (what [`Rule::eval`] and the row writer would make of it
-    /// is the same text: [`json_is_verbatim`]); `None` sends the column
+    /// is the same text: [`text_is_verbatim`]); `None` sends the column
     /// through `eval`.
     pub(super) fn verbatim_json<'c>(&self, col: &'c Col, ctx: &'c Ctx<'c>) -> Option<&'c str> {
         if col.cast != Cast::Json || col.path.is_some() || !col.json_order.is_empty() {
             return None;
         }
-        let bytes = match self.get(&col.src, ctx) {
-            Got::In(Input::Bytes(b)) => b,
-            Got::In(Input::Value(Value::String(s))) => s.as_bytes(),
+        let text = match self.get(&col.src, ctx) {
+            Got::In(Input::Bytes(b)) => match ctx.memo_of(b) {
+                Some((text, Some(verbatim))) => return text.filter(|_| verbatim),
+                Some((text, None)) => text?,
+                None => std::str::from_utf8(b).ok()?,
+            },
+            Got::In(Input::Value(Value::String(s))) => s.as_str(),
             _ => return None,
         };
-        if !json_is_verbatim(bytes) {
-            return None;
-        }
-        std::str::from_utf8(bytes).ok()
+        text_is_verbatim(text).then_some(text)
     }
 
     pub(super) fn eval<'a>(&self, rec: Who, col: &Col, ctx: &mut Ctx<'a>) -> Result<Value, TransformError> {
@@ -171,7 +213,17 @@ impl Rule {
                 let src = &self.json_sources[*j];
                 if ctx.json[*j].is_none() {
                     let doc = match source_bytes(src, ctx) {
-                        Some(b) => Doc::of_bytes(b),
+                        Some(b) => {
+                            let text = ctx.text_of(b);
+                            let (doc, verbatim) = if self.json_copied.get(*j).copied().unwrap_or(false) {
+                                let (doc, verbatim) = Doc::of_copied_bytes(b, text);
+                                (doc, Some(verbatim))
+                            } else {
+                                (Doc::of_bytes(b, text), None)
+                            };
+                            ctx.text_memo = Some((b.as_ptr(), b.len(), text, verbatim));
+                            doc
+                        }
                         None => Doc::Whole(match self.get(src, ctx) {
                             Got::Missing => Ok(Value::Null),
                             Got::In(Input::Value(v)) => parse_json_value(v),
@@ -186,7 +238,7 @@ impl Rule {
                 let member = match ctx.json[*j].as_ref() {
                     Some(Doc::Members(members)) => match members.iter().find(|(k, _)| **k == *segs[0].as_bytes()) {
                         None => Ok(None),
-                        Some((_, raw)) => member_value(raw).map(Some),
+                        Some((_, raw)) => member_text_value(raw).map(Some),
                     },
                     _ => Ok(None),
                 };
@@ -296,6 +348,65 @@ fn walk<'v>(doc: &'v Value, segs: &[String]) -> Option<&'v Value> {
 mod tests {
     use super::super::test_support::rule;
     use super::*;
+    use proptest::prelude::*;
+
+    /// Object texts (sometimes an array, `{}`, a name twice, a `$` name,
+    /// spaces, escapes, odd numbers): verbatim or not.
+    fn object_like() -> impl Strategy<Value = String> {
+        let leaf = prop_oneof![
+            "-?(0|[1-9][0-9]{0,17})",
+            "-?(0|[1-9][0-9]{0,3})(\\.[0-9]{1,3})?([eE][-+]?[0-9]{1,2})?",
+            "\"([a$ é]|\\\\[n\"u]){0,4}\"",
+            Just("true".to_owned()),
+            Just("null".to_owned()),
+            Just(" 1".to_owned()),
+            Just("[1,{\"a\":2}]".to_owned()),
+            Just("{\"k\":[]}".to_owned()),
+        ];
+        let members = proptest::collection::vec(("\"[ab$]{0,2}\"", leaf), 0..6)
+            .prop_map(|v| v.into_iter().map(|(k, v)| format!("{k}:{v}")).collect::<Vec<_>>().join(","));
+        prop_oneof![
+            6 => members.clone().prop_map(|m| format!("{{{m}}}")),
+            1 => members.clone().prop_map(|m| format!("{{ {m} }}")),
+            1 => members.prop_map(|m| format!("[{m}]")),
+        ]
+    }
+
+    #[test]
+    fn a_usage_record_is_read_once_for_its_members_and_its_copy() {
+        let text = r#"{"timestamp":"2026-12-06T18:44:16.937Z","model":"m","inputTokens":33854,"cost":0.198117,"costBreakdown":{"input":0.101562,"cacheCreate":0},"isLongContext":false}"#;
+        let (doc, verbatim) = Doc::of_copied_bytes(text.as_bytes(), Some(text));
+        assert!(verbatim);
+        let names: Vec<_> = members_of(&doc).unwrap().into_iter().map(|(n, _)| String::from_utf8(n).unwrap()).collect();
+        assert_eq!(names, ["timestamp", "model", "inputTokens", "cost", "costBreakdown", "isLongContext"]);
+        let (doc, verbatim) = Doc::of_copied_bytes(br#"{"a":1,"a":2}"#, Some(r#"{"a":1,"a":2}"#));
+        assert!(verbatim && matches!(doc, Doc::Whole(_)));
+    }
+
+    /// Members as comparable bytes.
+    fn members_of(doc: &Doc) -> Option<Vec<(Vec<u8>, String)>> {
+        match doc {
+            Doc::Members(m) => Some(m.iter().map(|(n, v)| (n.to_vec(), (*v).to_owned())).collect()),
+            Doc::Whole(_) => None,
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(3000))]
+        /// A source a column copies gets its members from the verbatim
+        /// scan: the same members (or the same whole-value fallback) as the
+        /// members scan, and the same verbatim answer as the test alone.
+        #[test]
+        fn copied_sources_read_the_members_the_members_scan_reads(text in object_like()) {
+            let (copied, verbatim) = Doc::of_copied_bytes(text.as_bytes(), Some(&text));
+            let plain = Doc::of_bytes(text.as_bytes(), Some(&text));
+            prop_assert_eq!(verbatim, text_is_verbatim(&text), "{}", text);
+            prop_assert_eq!(members_of(&copied), members_of(&plain), "{}", text);
+            if let (Doc::Whole(a), Doc::Whole(b)) = (&copied, &plain) {
+                prop_assert_eq!(a, b);
+            }
+        }
+    }
 
     /// Each column of `rule` evaluated on a hash key, through [`Rule::eval`] directly.
     fn eval_columns(rule: &Rule, key: &str, fields: &[(&str, &str)]) -> Vec<Result<Value, TransformError>> {

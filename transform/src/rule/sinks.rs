@@ -10,7 +10,7 @@ pub(crate) trait RowSink {
     /// One column (`name_json` is `"name":` encoded).
     fn col(&mut self, name: &str, name_json: &[u8], value: Value);
     /// One JSON column whose text is what `Value::write_json` writes for it
-    /// (`verbatim::json_is_verbatim`): encoded lines copy it.
+    /// (`verbatim::text_is_verbatim`): encoded lines copy it.
     fn col_verbatim_json(&mut self, name: &str, name_json: &[u8], text: &str) {
         // Verbatim text is valid JSON: this parse cannot fail.
         let value = serde_json::from_str::<Value>(text).unwrap_or(Value::Null);
