@@ -22,12 +22,12 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 
-use decant_record::rowview::{Declined, Members, Token};
+use decant_record::rowview::{small_int, Declined, Members, Token};
 use decant_record::Value;
 
 use super::cell::{
-    check_calendar, check_date, check_fraction, decimal_checked, encode_owned, is_date_shape, json_verbatim_len,
-    zoned_suffix, Cell, EncodeOptions, IntText,
+    check_calendar, check_date, check_fraction_within, decimal_checked, encode_owned, fraction_limit, is_date_shape,
+    json_verbatim_len, zoned_suffix, Cell, EncodeOptions, IntText,
 };
 use super::fastrow::{self, json_cell, ColumnCursor, RowSink};
 use super::pg_binary::{civil_days, end_field, micros, numeric, put_cell, BinType};
@@ -41,6 +41,9 @@ pub(crate) struct BinPlan {
     pub types: Vec<Option<BinType>>,
     /// The columns whose cells are made for the decoding thread.
     pub keys: Vec<bool>,
+    /// Each column's `fraction_limit` (PostgreSQL), read from its type once
+    /// rather than for every date-time value.
+    pub fractions: Vec<Option<u32>>,
 }
 
 impl BinPlan {
@@ -49,7 +52,8 @@ impl BinPlan {
     pub(crate) fn new(plan: &TablePlan, key_cols: &[usize]) -> BinPlan {
         let types = plan.columns.iter().map(|c| BinType::of(&c.sql_type)).collect();
         let keys = (0..plan.columns.len()).map(|i| key_cols.contains(&i)).collect();
-        BinPlan { types, keys }
+        let fractions = plan.columns.iter().map(|c| fraction_limit(Dialect::Postgres, &c.sql_type)).collect();
+        BinPlan { types, keys, fractions }
     }
 }
 
@@ -137,7 +141,9 @@ impl RowSink for BinRow<'_> {
             } else {
                 let at = self.out.len();
                 self.out.extend_from_slice(&[0; 4]);
-                let field = Field { at, plan, i, ty, enc: self.enc, out: &mut *self.out, digits: &mut *self.digits };
+                let fraction = bin.fractions[i];
+                let field =
+                    Field { at, plan, i, ty, fraction, enc: self.enc, out: &mut *self.out, digits: &mut *self.digits };
                 match field.put(data.value()?)? {
                     Put::Value => end_field(self.out, at).ok_or(Declined)?,
                     Put::Null => {
@@ -175,6 +181,8 @@ struct Field<'a> {
     plan: &'a TablePlan,
     i: usize,
     ty: BinType,
+    /// The column's `fraction_limit` (from [`BinPlan`]).
+    fraction: Option<u32>,
     enc: &'a EncodeOptions,
     out: &'a mut Vec<u8>,
     digits: &'a mut Vec<i16>,
@@ -191,8 +199,9 @@ impl Field<'_> {
         Ok(Put::Field)
     }
 
-    /// An integer (as serde_json reads it: `Value::Int`).
-    fn int(self, i: i128) -> Result<Put, Declined> {
+    /// An integer (as serde_json reads it: `Value::Int`); `text`, when
+    /// given, is its decimal digits as `IntText` writes them.
+    fn int(self, i: i128, text: Option<&str>) -> Result<Put, Declined> {
         let col = &self.plan.columns[self.i];
         match (&col.kind, self.ty) {
             // encode_owned: an integer in range is Cell::Int as it is.
@@ -205,9 +214,10 @@ impl Field<'_> {
                 Ok(Put::Value)
             }
             // encode: a decimal column's integer is its digits (i.to_string()).
-            (Kind::Decimal { precision, scale }, BinType::Numeric) => {
-                self.decimal(IntText::new(i).as_str(), *precision, *scale)
-            }
+            (Kind::Decimal { precision, scale }, BinType::Numeric) => match text {
+                Some(text) => self.decimal(text, *precision, *scale),
+                None => self.decimal(IntText::new(i).as_str(), *precision, *scale),
+            },
             _ => self.through_cell(Value::Int(i)),
         }
     }
@@ -243,7 +253,7 @@ impl Field<'_> {
             // datetime_cell, then pg_binary's micros.
             (Kind::Datetime, BinType::Timestamp) => {
                 check_date(s, d).map_err(|_| Declined)?;
-                check_fraction(s, col, d).map_err(|_| Declined)?;
+                check_fraction_within(s, self.fraction, col).map_err(|_| Declined)?;
                 if zoned_suffix(s) {
                     return Err(Declined);
                 }
@@ -254,7 +264,7 @@ impl Field<'_> {
             // timestamp_cell (PostgreSQL), then micros.
             (Kind::Timestamp, BinType::Timestamptz) => {
                 check_date(s, d).map_err(|_| Declined)?;
-                check_fraction(s, col, d).map_err(|_| Declined)?;
+                check_fraction_within(s, self.fraction, col).map_err(|_| Declined)?;
                 let us = micros(s.as_bytes(), true).ok_or(Declined)?;
                 self.out.extend_from_slice(&us.to_be_bytes());
                 Ok(Put::Value)
@@ -293,10 +303,15 @@ impl Field<'_> {
             // in a JSON string is an error).
             Token::Str(s) => self.string(&s, matches!(s, Cow::Owned(_))),
             // An integer is Value::Int (serde_json's i64 or u64), any other
-            // number Value::Float.
-            Token::Num(_) => match value.to_value()? {
-                Value::Int(i) => self.int(i),
-                other => self.through_cell(other),
+            // number Value::Float. A canonical integer of up to 18 digits
+            // (read by `to_value` without serde_json): its text is what
+            // `IntText` would write, so a numeric column takes the text.
+            Token::Num(t) => match small_int(t) {
+                Some(i) => self.int(i128::from(i), Some(t)),
+                None => match value.to_value()? {
+                    Value::Int(i) => self.int(i, None),
+                    other => self.through_cell(other),
+                },
             },
             // A tagged value ($b64 bytes, $zero_date, $int, …) or an array:
             // Value reads it.
@@ -323,11 +338,16 @@ mod tests {
         ("i2", "smallint"),
         ("dec", "numeric(12,4)"),
         ("num", "numeric"),
+        // A bigint unsigned that is not a key (a foreign key's column).
+        ("un", "numeric(20,0)"),
         ("t", "text"),
         ("vc", "character varying(10)"),
         ("b", "boolean"),
         ("ts", "timestamp(6) without time zone"),
         ("ts0", "timestamp(0) without time zone"),
+        ("ts3", "timestamp(3) without time zone"),
+        ("tsd", "timestamp without time zone"),
+        ("tz0", "timestamp(0) with time zone"),
         ("tz", "timestamp(6) with time zone"),
         ("d", "date"),
         ("j", "json"),
