@@ -26,8 +26,8 @@ use decant_record::rowview::{small_int, Declined, Members, Token};
 use decant_record::Value;
 
 use super::cell::{
-    check_calendar, check_date, check_fraction_within, decimal_checked, encode_owned, fraction_limit, is_date_shape,
-    json_verbatim_len, zoned_suffix, Cell, EncodeOptions, IntText,
+    check_fraction_within, decimal_checked, encode_owned, fraction_limit, is_date_shape, json_verbatim_len,
+    zoned_suffix, Cell, EncodeOptions, IntText,
 };
 use super::fastrow::{self, json_cell, ColumnCursor, RowSink};
 use super::pg_binary::{civil_days, end_field, micros, numeric, put_cell, BinType};
@@ -234,7 +234,6 @@ impl Field<'_> {
     /// `escaped`: the string had escapes (so perhaps a NUL).
     fn string(self, s: &str, escaped: bool) -> Result<Put, Declined> {
         let col = &self.plan.columns[self.i];
-        let d = self.enc.dialect;
         match (&col.kind, self.ty) {
             // text_cell: no NUL in PostgreSQL text.
             (Kind::Text { .. }, BinType::Text) => {
@@ -251,8 +250,9 @@ impl Field<'_> {
                 self.decimal(s, *precision, *scale)
             }
             // datetime_cell, then pg_binary's micros.
+            // check_date is not called: whatever micros takes, it takes
+            // (micros_checks_what_check_date_checks).
             (Kind::Datetime, BinType::Timestamp) => {
-                check_date(s, d).map_err(|_| Declined)?;
                 check_fraction_within(s, self.fraction, col).map_err(|_| Declined)?;
                 if zoned_suffix(s) {
                     return Err(Declined);
@@ -263,7 +263,6 @@ impl Field<'_> {
             }
             // timestamp_cell (PostgreSQL), then micros.
             (Kind::Timestamp, BinType::Timestamptz) => {
-                check_date(s, d).map_err(|_| Declined)?;
                 check_fraction_within(s, self.fraction, col).map_err(|_| Declined)?;
                 let us = micros(s.as_bytes(), true).ok_or(Declined)?;
                 self.out.extend_from_slice(&us.to_be_bytes());
@@ -272,10 +271,11 @@ impl Field<'_> {
             // date_cell, then civil_days.
             (Kind::Date, BinType::Date) => {
                 let b = s.as_bytes();
+                // check_calendar is not called: whatever civil_days takes
+                // in this shape, it takes.
                 if !is_date_shape(b) {
                     return Err(Declined);
                 }
-                check_calendar(s, d).map_err(|_| Declined)?;
                 let days = i32::try_from(civil_days(b).ok_or(Declined)?).map_err(|_| Declined)?;
                 self.out.extend_from_slice(&days.to_be_bytes());
                 Ok(Put::Value)
@@ -538,6 +538,59 @@ mod tests {
             let plan = plan(false);
             let values: Vec<(usize, String)> = values.into_iter().enumerate().collect();
             same_or_declined(&line(&values, false), &plan);
+        }
+    }
+
+    /// A date-time `micros` converts is one `check_date` takes, and a
+    /// date `civil_days` converts one `check_calendar` takes: the binary
+    /// path converts without them and declines the same values.
+    fn micros_checks_what_check_date_checks(s: &str) {
+        use crate::sql::cell::{check_calendar, check_date};
+        for zoned in [false, true] {
+            if micros(s.as_bytes(), zoned).is_some() {
+                assert!(check_date(s, Dialect::Postgres).is_ok(), "{s} (zoned: {zoned})");
+            }
+        }
+        if is_date_shape(s.as_bytes()) && civil_days(s.as_bytes()).is_some() {
+            assert!(check_calendar(s, Dialect::Postgres).is_ok(), "{s}");
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 20_000, ..ProptestConfig::default() })]
+
+        #[test]
+        fn date_times_micros_takes_check_date_takes(
+            s in "[0-9]{4}-[0-1][0-9]-[0-3][0-9]([T ][0-2][0-9]:[0-6][0-9]:[0-6][0-9](\\.[0-9]{0,7})?(Z|z|[+-][0-9]{2}(:?[0-9]{2})?)?)?",
+            tail in "[0-9:. TZ+-]{0,3}",
+        ) {
+            micros_checks_what_check_date_checks(&s);
+            micros_checks_what_check_date_checks(&format!("{s}{tail}"));
+            micros_checks_what_check_date_checks(&s[..s.len().min(tail.len() * 5)]);
+        }
+    }
+
+    #[test]
+    fn edge_dates_micros_takes_check_date_takes() {
+        for s in [
+            "0000-01-01",
+            "0001-01-01",
+            "2024-02-29",
+            "2023-02-29",
+            "2000-02-29",
+            "1900-02-29",
+            "9999-12-31",
+            "2024-12-31T23:59:59.999999",
+            "2024-12-31T24:00:00",
+            "2024-01-01T",
+            "2024-01-01T00:00",
+            "2024-13-01",
+            "2024-00-10",
+            "2024-01-00",
+            "2024-01-01 00:00:60",
+            "2024-01-01x00:00:00",
+        ] {
+            micros_checks_what_check_date_checks(s);
         }
     }
 
