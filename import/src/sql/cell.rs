@@ -150,7 +150,16 @@ pub fn fraction_limit(dialect: Dialect, sql_type: &str) -> Option<u32> {
 
 /// Refuses a date-time or time whose fraction the column would round away.
 pub(crate) fn check_fraction(s: &str, col: &TargetColumn, dialect: Dialect) -> Result<(), String> {
-    let Some(limit) = fraction_limit(dialect, &col.sql_type) else { return Ok(()) };
+    // The type is read only for a value with a fraction.
+    if !s.as_bytes().contains(&b'.') {
+        return Ok(());
+    }
+    check_fraction_within(s, fraction_limit(dialect, &col.sql_type), col)
+}
+
+/// [`check_fraction`] with the column's `fraction_limit` already read.
+pub(crate) fn check_fraction_within(s: &str, limit: Option<u32>, col: &TargetColumn) -> Result<(), String> {
+    let Some(limit) = limit else { return Ok(()) };
     let Some(dot) = s.bytes().position(|b| b == b'.') else { return Ok(()) };
     let digits: &str = &s[dot + 1..];
     let digits = &digits[..digits.bytes().take_while(u8::is_ascii_digit).count()];

@@ -22,11 +22,11 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 
-use decant_record::rowview::{Declined, Members, Token};
+use decant_record::rowview::{small_int, Declined, Members, Token};
 use decant_record::Value;
 
 use super::cell::{
-    check_calendar, check_date, check_fraction, decimal_checked, encode_owned, is_date_shape, json_verbatim_len,
+    check_fraction_within, decimal_checked, encode_owned, fraction_limit, is_date_shape, json_verbatim_len,
     zoned_suffix, Cell, EncodeOptions, IntText,
 };
 use super::fastrow::{self, json_cell, ColumnCursor, RowSink};
@@ -41,6 +41,9 @@ pub(crate) struct BinPlan {
     pub types: Vec<Option<BinType>>,
     /// The columns whose cells are made for the decoding thread.
     pub keys: Vec<bool>,
+    /// Each column's `fraction_limit` (PostgreSQL), read from its type once
+    /// rather than for every date-time value.
+    pub fractions: Vec<Option<u32>>,
 }
 
 impl BinPlan {
@@ -49,7 +52,8 @@ impl BinPlan {
     pub(crate) fn new(plan: &TablePlan, key_cols: &[usize]) -> BinPlan {
         let types = plan.columns.iter().map(|c| BinType::of(&c.sql_type)).collect();
         let keys = (0..plan.columns.len()).map(|i| key_cols.contains(&i)).collect();
-        BinPlan { types, keys }
+        let fractions = plan.columns.iter().map(|c| fraction_limit(Dialect::Postgres, &c.sql_type)).collect();
+        BinPlan { types, keys, fractions }
     }
 }
 
@@ -137,7 +141,9 @@ impl RowSink for BinRow<'_> {
             } else {
                 let at = self.out.len();
                 self.out.extend_from_slice(&[0; 4]);
-                let field = Field { at, plan, i, ty, enc: self.enc, out: &mut *self.out, digits: &mut *self.digits };
+                let fraction = bin.fractions[i];
+                let field =
+                    Field { at, plan, i, ty, fraction, enc: self.enc, out: &mut *self.out, digits: &mut *self.digits };
                 match field.put(data.value()?)? {
                     Put::Value => end_field(self.out, at).ok_or(Declined)?,
                     Put::Null => {
@@ -175,6 +181,8 @@ struct Field<'a> {
     plan: &'a TablePlan,
     i: usize,
     ty: BinType,
+    /// The column's `fraction_limit` (from [`BinPlan`]).
+    fraction: Option<u32>,
     enc: &'a EncodeOptions,
     out: &'a mut Vec<u8>,
     digits: &'a mut Vec<i16>,
@@ -191,8 +199,9 @@ impl Field<'_> {
         Ok(Put::Field)
     }
 
-    /// An integer (as serde_json reads it: `Value::Int`).
-    fn int(self, i: i128) -> Result<Put, Declined> {
+    /// An integer (as serde_json reads it: `Value::Int`); `text`, when
+    /// given, is its decimal digits as `IntText` writes them.
+    fn int(self, i: i128, text: Option<&str>) -> Result<Put, Declined> {
         let col = &self.plan.columns[self.i];
         match (&col.kind, self.ty) {
             // encode_owned: an integer in range is Cell::Int as it is.
@@ -205,9 +214,10 @@ impl Field<'_> {
                 Ok(Put::Value)
             }
             // encode: a decimal column's integer is its digits (i.to_string()).
-            (Kind::Decimal { precision, scale }, BinType::Numeric) => {
-                self.decimal(IntText::new(i).as_str(), *precision, *scale)
-            }
+            (Kind::Decimal { precision, scale }, BinType::Numeric) => match text {
+                Some(text) => self.decimal(text, *precision, *scale),
+                None => self.decimal(IntText::new(i).as_str(), *precision, *scale),
+            },
             _ => self.through_cell(Value::Int(i)),
         }
     }
@@ -224,7 +234,6 @@ impl Field<'_> {
     /// `escaped`: the string had escapes (so perhaps a NUL).
     fn string(self, s: &str, escaped: bool) -> Result<Put, Declined> {
         let col = &self.plan.columns[self.i];
-        let d = self.enc.dialect;
         match (&col.kind, self.ty) {
             // text_cell: no NUL in PostgreSQL text.
             (Kind::Text { .. }, BinType::Text) => {
@@ -241,9 +250,10 @@ impl Field<'_> {
                 self.decimal(s, *precision, *scale)
             }
             // datetime_cell, then pg_binary's micros.
+            // check_date is not called: whatever micros takes, it takes
+            // (micros_checks_what_check_date_checks).
             (Kind::Datetime, BinType::Timestamp) => {
-                check_date(s, d).map_err(|_| Declined)?;
-                check_fraction(s, col, d).map_err(|_| Declined)?;
+                check_fraction_within(s, self.fraction, col).map_err(|_| Declined)?;
                 if zoned_suffix(s) {
                     return Err(Declined);
                 }
@@ -253,8 +263,7 @@ impl Field<'_> {
             }
             // timestamp_cell (PostgreSQL), then micros.
             (Kind::Timestamp, BinType::Timestamptz) => {
-                check_date(s, d).map_err(|_| Declined)?;
-                check_fraction(s, col, d).map_err(|_| Declined)?;
+                check_fraction_within(s, self.fraction, col).map_err(|_| Declined)?;
                 let us = micros(s.as_bytes(), true).ok_or(Declined)?;
                 self.out.extend_from_slice(&us.to_be_bytes());
                 Ok(Put::Value)
@@ -262,10 +271,11 @@ impl Field<'_> {
             // date_cell, then civil_days.
             (Kind::Date, BinType::Date) => {
                 let b = s.as_bytes();
+                // check_calendar is not called: whatever civil_days takes
+                // in this shape, it takes.
                 if !is_date_shape(b) {
                     return Err(Declined);
                 }
-                check_calendar(s, d).map_err(|_| Declined)?;
                 let days = i32::try_from(civil_days(b).ok_or(Declined)?).map_err(|_| Declined)?;
                 self.out.extend_from_slice(&days.to_be_bytes());
                 Ok(Put::Value)
@@ -293,10 +303,15 @@ impl Field<'_> {
             // in a JSON string is an error).
             Token::Str(s) => self.string(&s, matches!(s, Cow::Owned(_))),
             // An integer is Value::Int (serde_json's i64 or u64), any other
-            // number Value::Float.
-            Token::Num(_) => match value.to_value()? {
-                Value::Int(i) => self.int(i),
-                other => self.through_cell(other),
+            // number Value::Float. A canonical integer of up to 18 digits
+            // (read by `to_value` without serde_json): its text is what
+            // `IntText` would write, so a numeric column takes the text.
+            Token::Num(t) => match small_int(t) {
+                Some(i) => self.int(i128::from(i), Some(t)),
+                None => match value.to_value()? {
+                    Value::Int(i) => self.int(i, None),
+                    other => self.through_cell(other),
+                },
             },
             // A tagged value ($b64 bytes, $zero_date, $int, …) or an array:
             // Value reads it.
@@ -323,11 +338,16 @@ mod tests {
         ("i2", "smallint"),
         ("dec", "numeric(12,4)"),
         ("num", "numeric"),
+        // A bigint unsigned that is not a key (a foreign key's column).
+        ("un", "numeric(20,0)"),
         ("t", "text"),
         ("vc", "character varying(10)"),
         ("b", "boolean"),
         ("ts", "timestamp(6) without time zone"),
         ("ts0", "timestamp(0) without time zone"),
+        ("ts3", "timestamp(3) without time zone"),
+        ("tsd", "timestamp without time zone"),
+        ("tz0", "timestamp(0) with time zone"),
         ("tz", "timestamp(6) with time zone"),
         ("d", "date"),
         ("j", "json"),
@@ -518,6 +538,59 @@ mod tests {
             let plan = plan(false);
             let values: Vec<(usize, String)> = values.into_iter().enumerate().collect();
             same_or_declined(&line(&values, false), &plan);
+        }
+    }
+
+    /// A date-time `micros` converts is one `check_date` takes, and a
+    /// date `civil_days` converts one `check_calendar` takes: the binary
+    /// path converts without them and declines the same values.
+    fn micros_checks_what_check_date_checks(s: &str) {
+        use crate::sql::cell::{check_calendar, check_date};
+        for zoned in [false, true] {
+            if micros(s.as_bytes(), zoned).is_some() {
+                assert!(check_date(s, Dialect::Postgres).is_ok(), "{s} (zoned: {zoned})");
+            }
+        }
+        if is_date_shape(s.as_bytes()) && civil_days(s.as_bytes()).is_some() {
+            assert!(check_calendar(s, Dialect::Postgres).is_ok(), "{s}");
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 20_000, ..ProptestConfig::default() })]
+
+        #[test]
+        fn date_times_micros_takes_check_date_takes(
+            s in "[0-9]{4}-[0-1][0-9]-[0-3][0-9]([T ][0-2][0-9]:[0-6][0-9]:[0-6][0-9](\\.[0-9]{0,7})?(Z|z|[+-][0-9]{2}(:?[0-9]{2})?)?)?",
+            tail in "[0-9:. TZ+-]{0,3}",
+        ) {
+            micros_checks_what_check_date_checks(&s);
+            micros_checks_what_check_date_checks(&format!("{s}{tail}"));
+            micros_checks_what_check_date_checks(&s[..s.len().min(tail.len() * 5)]);
+        }
+    }
+
+    #[test]
+    fn edge_dates_micros_takes_check_date_takes() {
+        for s in [
+            "0000-01-01",
+            "0001-01-01",
+            "2024-02-29",
+            "2023-02-29",
+            "2000-02-29",
+            "1900-02-29",
+            "9999-12-31",
+            "2024-12-31T23:59:59.999999",
+            "2024-12-31T24:00:00",
+            "2024-01-01T",
+            "2024-01-01T00:00",
+            "2024-13-01",
+            "2024-00-10",
+            "2024-01-00",
+            "2024-01-01 00:00:60",
+            "2024-01-01x00:00:00",
+        ] {
+            micros_checks_what_check_date_checks(s);
         }
     }
 
