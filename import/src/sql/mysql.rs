@@ -421,6 +421,14 @@ pub(crate) fn insert_statements(
         }
         sql.push_str(&tail);
         let mut args = MySqlArguments::default();
+        // The exact room the values take: growing the buffer to a
+        // statement's size (up to megabytes) by doubling copied it over
+        // and over and touched fresh pages (a tenth of the decoding
+        // thread's samples on the relay rows, BENCHMARKS.md).
+        let (count, size) = rows[i..i + k].iter().fold((0, 0), |(n, b), row| {
+            (n + row.len().min(as_bytes.len()), b + row.iter().zip(&as_bytes).map(|(c, _)| bound_len(c)).sum::<usize>())
+        });
+        Arguments::reserve(&mut args, count, size);
         for row in &rows[i..i + k] {
             for (cell, &as_bytes) in row.iter().zip(&as_bytes) {
                 bind(&mut args, cell, as_bytes)?;
@@ -451,6 +459,33 @@ fn prev_power_of_two(n: usize) -> usize {
     } else {
         n.next_power_of_two() / 2
     }
+}
+
+/// The bytes [`bind`] adds to the arguments' values for `cell` (the binary
+/// protocol's encoding: nothing for NULL, 8 for a number, a length-encoded
+/// string for text and bytes).
+fn bound_len(cell: &Cell) -> usize {
+    let lenenc = |n: usize| {
+        n + match n {
+            0..=250 => 1,
+            251..=0xFFFF => 3,
+            0x1_0000..=0xFF_FFFF => 4,
+            _ => 9,
+        }
+    };
+    match cell {
+        Cell::Null => 0,
+        Cell::Bool(_) | Cell::Float(_) => 8,
+        Cell::Int(i) if i64::try_from(*i).is_ok() || u64::try_from(*i).is_ok() => 8,
+        Cell::Int(i) => lenenc(int_digits(*i)),
+        Cell::Text(t) => lenenc(t.len()),
+        Cell::Bytes(b) => lenenc(b.len()),
+    }
+}
+
+/// The length of `i`'s decimal text (sign included).
+fn int_digits(i: i128) -> usize {
+    usize::from(i < 0) + i.unsigned_abs().checked_ilog10().map_or(1, |l| l as usize + 1)
 }
 
 /// Binds a cell as the text path's literal reads: integers and floats as
@@ -771,6 +806,38 @@ mod tests {
 
     fn sizes(statements: &[BoundInsert], columns: usize) -> Vec<usize> {
         statements.iter().map(|s| s.sql.matches('?').count() / columns).collect()
+    }
+
+    /// The length of the values buffer of `args` (sqlx keeps it private;
+    /// its `Debug` lists the bytes).
+    fn values_len(args: &MySqlArguments) -> usize {
+        let debug = format!("{args:?}");
+        let list = debug.split("values: [").nth(1).and_then(|r| r.split(']').next()).unwrap();
+        if list.trim().is_empty() {
+            0
+        } else {
+            list.split(',').count()
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_room_reserved_is_what_the_values_take(
+            ints in proptest::collection::vec(proptest::prelude::any::<i128>(), 0..4),
+            texts in proptest::collection::vec(".{0,300}", 0..4),
+            long in 0usize..70_000,
+            flags in proptest::prelude::any::<(bool, bool, f64)>(),
+        ) {
+            let mut cells = vec![Cell::Null, Cell::Bool(flags.0), Cell::Float(flags.2), Cell::Bytes(vec![7; long])];
+            cells.extend(ints.iter().flat_map(|&i| [Cell::Int(i), Cell::Int(i >> 64), Cell::Int(i >> 100)]));
+            cells.extend(texts.iter().map(|t| Cell::Text(t.clone())));
+            cells.push(Cell::Text("é".repeat(long / 2)));
+            for cell in &cells {
+                let mut args = MySqlArguments::default();
+                bind(&mut args, cell, flags.1).unwrap();
+                proptest::prop_assert_eq!(values_len(&args), bound_len(cell), "{:?}", cell);
+            }
+        }
     }
 
     #[test]
