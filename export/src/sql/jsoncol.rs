@@ -92,19 +92,21 @@ impl Compact<'_> {
             if !self.value(depth + 1) {
                 return false;
             }
-            match self.skip_ws() {
-                Some(b',') => {
-                    self.i += 1;
-                    self.out.push(b',');
-                }
-                Some(b'}') => {
-                    self.i += 1;
-                    self.out.push(b'}');
-                    return true;
-                }
-                _ => return false,
+            match self.comma_or_close(b'}') {
+                Some(true) => return true,
+                Some(false) => {}
+                None => return false,
             }
         }
+    }
+
+    /// After a member or item: a `,` (`Some(false)`: another follows) or
+    /// `close` (`Some(true)`: the container ends), copied; else `None`.
+    fn comma_or_close(&mut self, close: u8) -> Option<bool> {
+        let c = self.skip_ws().filter(|&c| c == b',' || c == close)?;
+        self.i += 1;
+        self.out.push(c);
+        Some(c == close)
     }
 
     fn items(&mut self, depth: u32) -> bool {
@@ -119,17 +121,10 @@ impl Compact<'_> {
             if !self.value(depth + 1) {
                 return false;
             }
-            match self.skip_ws() {
-                Some(b',') => {
-                    self.i += 1;
-                    self.out.push(b',');
-                }
-                Some(b']') => {
-                    self.i += 1;
-                    self.out.push(b']');
-                    return true;
-                }
-                _ => return false,
+            match self.comma_or_close(b']') {
+                Some(true) => return true,
+                Some(false) => {}
+                None => return false,
             }
         }
     }
