@@ -79,6 +79,10 @@ for i in $(seq "$RUNS"); do
   timed pg_import "$BIN/pg-import" --url "$PGURL/t1" -i "$WORK/reline.ndjson" --create-tables --zero-dates null --jobs "$IMPORT_JOBS" --quiet
   cpu pg_import -
   check pg-import "$(count_pg t1)"
+  # Each PostgreSQL database goes once checked (or read again): an autovacuum
+  # of its freshly loaded tables (ANALYZE: ~0.5 CPU-s here) would otherwise
+  # land on whichever later step runs then, decant's or pgloader's alike.
+  pgq -d postgres -c "DROP DATABASE t1"
   myq -e "DROP DATABASE IF EXISTS t2; CREATE DATABASE t2 CHARACTER SET utf8mb4"
   S0=$(mycpu)
   timed mysql_import "$BIN/mysql-import" --url "$MYURL/t2" -i "$WORK/reline.ndjson" --create-tables --jobs "$IMPORT_JOBS" --quiet
@@ -97,9 +101,11 @@ for i in $(seq "$RUNS"); do
   myq -e "DROP DATABASE IF EXISTS t5; CREATE DATABASE t5 CHARACTER SET utf8mb4"
   timed pg_to_my sh -c "'$BIN/pg-export' --url '$PGURL/t4' --quiet | '$BIN/mysql-import' --url '$MYURL/t5' --create-tables --jobs $IMPORT_JOBS --quiet"
   check "pg-export | mysql-import" "$(count_my t5)"
+  pgq -d postgres -c "DROP DATABASE t4"
   if command -v pgloader >/dev/null; then
     pgq -d postgres -c "DROP DATABASE IF EXISTS t6" -c "CREATE DATABASE t6"
     timed pgloader pgloader --quiet "$MYURL/reline" "$PGURL/t6" || true
+    pgq -d postgres -c "DROP DATABASE t6"
   fi
 done
 
@@ -130,10 +136,12 @@ if [ "$SAKILA" != 0 ] && [ -f "$SAKILA/sakila-schema.sql" ]; then
     pgq -d postgres -c "DROP DATABASE IF EXISTS s1" -c "CREATE DATABASE s1"
     timed sakila_my_to_pg sh -c "'$BIN/mysql-export' --url '$MYURL/sakila' --quiet | '$BIN/pg-import' --url '$PGURL/s1' --create-tables --jobs $IMPORT_JOBS --quiet"
     [ "$(count_sakila pg s1)" = "$SAKILA_ROWS" ] || { echo "bench/sql: sakila: mysql-export | pg-import lost rows" >&2; exit 1; }
+    pgq -d postgres -c "DROP DATABASE s1"
     if command -v pgloader >/dev/null; then
       pgq -d postgres -c "DROP DATABASE IF EXISTS s2" -c "CREATE DATABASE s2"
       # pgloader loads into a schema named after the source database.
       timed sakila_pgloader pgloader --quiet "$MYURL/sakila" "$PGURL/s2" || true
+      pgq -d postgres -c "DROP DATABASE s2"
     fi
   done
 fi

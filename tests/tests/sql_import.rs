@@ -631,8 +631,9 @@ fn resume_stream(n: u32) -> String {
     s
 }
 
-/// Starts an import, kills it (SIGKILL) once `committed()` rows are in, reruns it.
-fn kill_and_resume(tool: &str, url: &str, w: &Workdir, n: u32, committed: &dyn Fn() -> u64) {
+/// Starts an import, kills it (SIGKILL) once `committed()` rows are in,
+/// calls `killed()`, reruns it.
+fn kill_and_resume(tool: &str, url: &str, w: &Workdir, n: u32, committed: &dyn Fn() -> u64, killed: &dyn Fn()) {
     let input = w.write(format!("{tool}.ndjson"), resume_stream(n));
     let state = w.join(format!("{tool}.state"));
     let args = |c: &mut Command| {
@@ -660,6 +661,7 @@ fn kill_and_resume(tool: &str, url: &str, w: &Workdir, n: u32, committed: &dyn F
     child.wait().unwrap();
     let partial = committed();
     assert!(partial < n as u64, "{tool}: finished before the kill ({partial} rows)");
+    killed();
     // The rerun continues after the last committed batch.
     let mut cmd = Command::new(bin(tool));
     args(&mut cmd);
@@ -683,8 +685,17 @@ fn state_resumes_after_a_kill_without_duplicates_or_loss() {
     let db = pg.fresh_database("resume");
     let count = || pg.query(&db, "SELECT count(*) FROM pg_tables WHERE tablename = 's'").parse::<u64>().unwrap();
     let rows = || if count() == 1 { pg.query(&db, "SELECT count(*) FROM s").parse::<u64>().unwrap() } else { 0 };
-    kill_and_resume("pg-import", &pg.url(&db), &w, N, &rows);
+    // The table's autovacuum is off while it loads, still off after the
+    // kill, and back to the server's default once the resumed run is done.
+    let reloptions = || {
+        pg.query(
+            &db,
+            "SELECT coalesce(array_to_string(reloptions, ','), 'none') FROM pg_class WHERE oid = 's'::regclass",
+        )
+    };
+    kill_and_resume("pg-import", &pg.url(&db), &w, N, &rows, &|| assert_eq!(reloptions(), "autovacuum_enabled=off"));
     assert_eq!(pg.query(&db, "SELECT count(DISTINCT id), min(id), max(id) FROM s"), format!("{N}|1|{N}"));
+    assert_eq!(reloptions(), "none");
     assert_eq!(pg.query(&db, "SELECT count(*) FROM pg_tables WHERE tablename = 'decant_import_state'"), "0");
 
     let my = mariadb();
@@ -700,7 +711,7 @@ fn state_resumes_after_a_kill_without_duplicates_or_loss() {
             0
         }
     };
-    kill_and_resume("mysql-import", &my.url(&mdb), &w, N, &rows);
+    kill_and_resume("mysql-import", &my.url(&mdb), &w, N, &rows, &|| {});
     assert_eq!(my.query(&mdb, "SELECT COUNT(DISTINCT id), MIN(id), MAX(id) FROM s"), format!("{N}\t1\t{N}"));
 }
 
@@ -726,9 +737,20 @@ fn foreign_keys_come_after_the_data_and_are_checked() {
         .output()
         .assert_code(2)
         .assert_stderr_contains("foreign key fk_parent of child: 1 row(s) reference rows missing from parent");
+    // Tables pg-import creates have autovacuum off during the load
+    // (`Importer::pause_autovacuum`); whichever way the run ends, it is
+    // reset: after a clean run, after a failure after the data, after a
+    // failure in the middle of the data.
+    let paused = |db: &str| {
+        pg.query(
+            db,
+            "SELECT count(*) FROM pg_class WHERE relnamespace = 'public'::regnamespace AND reloptions IS NOT NULL",
+        )
+    };
     let pdb = pg.fresh_database("fk");
     import("pg-import", &pg.url(&pdb)).args(["--create-tables"]).stdin_bytes(stream).assert_success();
     assert_eq!(pg.query(&pdb, "SELECT conname FROM pg_constraint WHERE contype = 'f'"), "fk_parent");
+    assert_eq!(paused(&pdb), "0");
     let pdb = pg.fresh_database("fk_orphan");
     import("pg-import", &pg.url(&pdb))
         .args(["--create-tables"])
@@ -736,6 +758,15 @@ fn foreign_keys_come_after_the_data_and_are_checked() {
         .output()
         .assert_code(2)
         .assert_stderr_contains("violates foreign key constraint");
+    assert_eq!(paused(&pdb), "0");
+    let pdb = pg.fresh_database("fk_broken");
+    import("pg-import", &pg.url(&pdb))
+        .args(["--create-tables"])
+        .stdin_bytes(format!("{stream}{{\"kind\":\"row\",\"table\":\"parent\",\"data\":{{\"id\":\n"))
+        .output()
+        .assert_code(2);
+    assert_eq!(pg.query(&pdb, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"), "2");
+    assert_eq!(paused(&pdb), "0");
 }
 
 /// After the data, indexes and foreign-key checks of many tables are shared
