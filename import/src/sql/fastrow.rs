@@ -136,6 +136,25 @@ impl ColumnCursor {
             Some(c) if same_name(c.name.as_bytes(), name.as_bytes()) => self.next,
             _ => *plan.index.get(name).ok_or(Declined)?,
         };
+        self.take(i, cols)
+    }
+
+    /// The column after the last one: its usual place, where its name is
+    /// expected (0 before the first).
+    #[inline]
+    pub(crate) fn next_column(&self) -> usize {
+        self.next
+    }
+
+    /// [`ColumnCursor::column`] of the name of the column after the last
+    /// one, known to be that (the line named it).
+    #[inline]
+    pub(crate) fn expected(&mut self, cols: &[usize]) -> Result<usize, Declined> {
+        self.take(self.next, cols)
+    }
+
+    #[inline]
+    fn take(&mut self, i: usize, cols: &[usize]) -> Result<usize, Declined> {
         // `next` is past the last column so far (0 before the first).
         if self.tangled || i < self.next {
             self.tangled = true;

@@ -22,7 +22,7 @@
 
 use std::borrow::Cow;
 
-use decant_record::rowview::{small_int, Declined, Members, Token};
+use decant_record::rowview::{small_int, Declined, Members, NextName, PlainName, Token};
 use decant_record::Value;
 
 use super::cell::{
@@ -44,6 +44,9 @@ pub(crate) struct BinPlan {
     /// Each column's `fraction_limit` (PostgreSQL), read from its type once
     /// rather than for every date-time value.
     pub fractions: Vec<Option<u32>>,
+    /// Each column's name, where a line writes it as itself (between
+    /// quotes): recognised by its bytes when it comes in its place.
+    pub names: Vec<Option<PlainName>>,
 }
 
 impl BinPlan {
@@ -53,7 +56,8 @@ impl BinPlan {
         let types = plan.columns.iter().map(|c| BinType::of(&c.sql_type)).collect();
         let keys = (0..plan.columns.len()).map(|i| key_cols.contains(&i)).collect();
         let fractions = plan.columns.iter().map(|c| fraction_limit(Dialect::Postgres, &c.sql_type)).collect();
-        BinPlan { types, keys, fractions }
+        let names = plan.columns.iter().map(|c| PlainName::new(&c.name)).collect();
+        BinPlan { types, keys, fractions, names }
     }
 }
 
@@ -109,17 +113,33 @@ impl RowSink for BinRow<'_> {
         let row_at = self.out.len();
         self.out.extend_from_slice(&[0, 0]); // the field count, once known
         let mut cursor = ColumnCursor::default();
-        while let Some(name) = data.next_name()? {
-            let i = cursor.column(plan, &name, self.cols)?;
+        loop {
+            // The columns usually come in the table's order: the next
+            // one's name is checked against the line's bytes.
+            let expected = bin.names.get(cursor.next_column()).and_then(Option::as_ref);
+            let i = match data.next_name_expecting(expected)? {
+                None => break,
+                Some(NextName::Expected) => cursor.expected(self.cols)?,
+                Some(NextName::Other(name)) => cursor.column(plan, &name, self.cols)?,
+            };
             let ty = bin.types[i].ok_or(Declined)?;
             let col = &plan.columns[i];
             if bin.keys[i] {
                 // A key column: its cell as ever, and the field from it.
-                let cell = if col.kind == Kind::Json {
-                    json_cell(data.value()?, plan, i, self.enc)?
-                } else {
-                    encode_owned(data.value()?.to_value()?, plan.src_of[i].as_ref(), col, self.enc)
-                        .map_err(|_| Declined)?
+                let value = data.value()?;
+                let cell = match (&col.kind, value) {
+                    (Kind::Json, value) => json_cell(value, plan, i, self.enc)?,
+                    // encode: a decimal column's integer (Value::Int, as
+                    // `small_int` reads it) is check_decimal of its
+                    // digits, which are `t` itself: one String, not two.
+                    (Kind::Decimal { precision, scale }, Token::Num(t))
+                        if small_int(t).is_some() && decimal_fits(t, *precision, *scale).is_some() =>
+                    {
+                        Cell::Text(t.to_owned())
+                    }
+                    (_, value) => {
+                        encode_owned(value.to_value()?, plan.src_of[i].as_ref(), col, self.enc).map_err(|_| Declined)?
+                    }
                 };
                 put_cell(&cell, ty, self.out, self.digits).ok_or(Declined)?;
                 self.cells.push(cell);
@@ -804,6 +824,7 @@ mod tests {
             r#"{"kind":"row","table":"t","data":{"id":1,"big":-5,"i4":7,"i2":-3,"dec":"61245448.3629","num":"-0.5","t":"Body 1 line1\nline2\ttab \\ 'q' \"dq\" 🚀","vc":"x","b":true,"ts":"2024-12-24T12:40:41.811657","ts0":"2024-12-24T12:40:41","tz":"2024-01-17T10:42:42Z","d":"2024-02-29","j":{"model":"m","n":[1,2]},"jb":[],"by":{"$b64":"AAEC/w=="},"f8":1.5,"f4":null,"u":"a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"}}"#,
             r#"{"kind":"row","table":"t","data":{"id":18446744073709551615,"dec":null,"ts":{"$zero_date":"0000-00-00 00:00:00"},"jb":{"a":"q\"\u00e9"}}}"#,
             r#"{"kind":"row","table":"t","data":{"b":false,"id":2,"big":9223372036854775807}}"#,
+            r#"{"kind":"row","table":"t","data":{"id":2,"b\u0069g":5,"i4":7}}"#,
             r#"{"kind":"row","table":"t","data":{"id":3,"j":{"retry":true,"big":{"$int":"9007199254741881"},"f":0.3532483335297092},"jb":[{"$int":"-5"},{"a":{"$int":"0"}}]}}"#,
         ] {
             assert!(same_or_declined(l, &plan).is_some(), "declined {l}");
