@@ -507,6 +507,173 @@ impl<'a> Scan<'a> {
     }
 }
 
+/// A column name [`Members::next_name_expecting`] finds by its bytes: one
+/// without a quote, backslash or control byte, so that a line writes it
+/// as itself between quotes (and a string written so is that name).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlainName(String);
+
+impl PlainName {
+    /// `None` for a name a line may write otherwise (with escapes).
+    pub fn new(name: &str) -> Option<PlainName> {
+        name.bytes().all(|b| b != b'"' && b != b'\\' && b >= 0x20).then(|| PlainName(name.to_owned()))
+    }
+}
+
+/// What [`Members::next_name_expecting`] read.
+#[derive(Debug, PartialEq, Eq)]
+pub enum NextName<'a> {
+    /// The name expected.
+    Expected,
+    /// Another name.
+    Other(Cow<'a, str>),
+}
+
+impl<'a> Members<'a, '_> {
+    /// [`Members::next_name`], when the name is most likely `expected`
+    /// (the column after the last one): that name is then recognised by
+    /// comparing the line's bytes with it, without scanning and slicing
+    /// a string, and answered as [`NextName::Expected`]. Any other name
+    /// is read as `next_name` reads it, and so is everything else.
+    #[inline]
+    pub fn next_name_expecting(&mut self, expected: Option<&PlainName>) -> Result<Option<NextName<'a>>, Declined> {
+        let Some(expected) = expected else {
+            return Ok(self.next_name()?.map(NextName::Other));
+        };
+        let p = &mut *self.p;
+        p.ws();
+        match self.state {
+            State::Done => return Ok(None),
+            State::First if p.peek() == Some(b'}') => {
+                p.i += 1;
+                self.state = State::Done;
+                return Ok(None);
+            }
+            State::First => {}
+            State::Next => match p.next() {
+                Some(b',') => p.ws(),
+                Some(b'}') => {
+                    self.state = State::Done;
+                    return Ok(None);
+                }
+                _ => return Err(Declined),
+            },
+            State::Value => return Err(Declined),
+        }
+        let (b, e) = (p.s.as_bytes(), expected.0.as_bytes());
+        let at = p.i + 1;
+        // `"expected"` here is the string `next_name` would read: it
+        // stops at the first quote, backslash or control byte, and the
+        // name has none before its closing quote.
+        let hit = b.get(p.i) == Some(&b'"')
+            && b.get(at + e.len()) == Some(&b'"')
+            && b.get(at..at + e.len()).is_some_and(|name| short_eq(name, e));
+        let name = if hit {
+            p.i = at + e.len() + 1;
+            NextName::Expected
+        } else {
+            NextName::Other(p.string().ok_or(Declined)?)
+        };
+        p.ws();
+        p.eat(b':').ok_or(Declined)?;
+        p.ws();
+        self.state = State::Value;
+        Ok(Some(name))
+    }
+}
+
+/// `a == b` (of equal lengths) for short names, without a call to
+/// `memcmp`: two overlapping words cover 4 to 16 bytes.
+#[inline]
+fn short_eq(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    let word = |s: &[u8], at: usize| u64::from_le_bytes(s[at..at + 8].try_into().unwrap_or_default());
+    let half = |s: &[u8], at: usize| u32::from_le_bytes(s[at..at + 4].try_into().unwrap_or_default());
+    match n {
+        8..=16 => word(a, 0) == word(b, 0) && word(a, n - 8) == word(b, n - 8),
+        4..=7 => half(a, 0) == half(b, 0) && half(a, n - 4) == half(b, n - 4),
+        _ => a == b,
+    }
+}
+
+#[cfg(test)]
+mod expecting_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Every name of `data` as `next_name` reads them, and as
+    /// `next_name_expecting` does with each expected name in turn.
+    fn names(line: &str, expect: &[&str]) -> (Option<Vec<String>>, Option<Vec<String>>) {
+        let plain: Vec<Option<PlainName>> = expect.iter().map(|n| PlainName::new(n)).collect();
+        let mut slow = Vec::new();
+        let a = read_row(
+            line.as_bytes(),
+            |_| Some(0),
+            |_, m| {
+                while let Some(n) = m.next_name()? {
+                    slow.push(n.into_owned());
+                    m.value()?;
+                }
+                Ok(())
+            },
+        );
+        let mut fast = Vec::new();
+        let b = read_row(
+            line.as_bytes(),
+            |_| Some(0),
+            |_, m| {
+                let mut k = 0;
+                loop {
+                    let e = plain.get(k).and_then(Option::as_ref);
+                    let Some(n) = m.next_name_expecting(e)? else { break };
+                    fast.push(match n {
+                        NextName::Expected => expect[k].to_owned(),
+                        NextName::Other(n) => n.into_owned(),
+                    });
+                    k += 1;
+                    m.value()?;
+                }
+                Ok(())
+            },
+        );
+        (a.map(|_| slow), b.map(|_| fast))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 5000, ..ProptestConfig::default() })]
+
+        /// The same names, the same lines declined, whatever is expected.
+        #[test]
+        fn expecting_reads_what_next_name_reads(
+            members in proptest::collection::vec(
+                (prop::sample::select(vec!["a", "abcd", "abcdefgh", "i\\u0064", "id", "a\"b", "", "abcdefghijklmnopq"]),
+                 prop::sample::select(vec![":1", " : 1", ":\"x\"", "1", ":{\"a\":1}"])),
+                0..5),
+            expect in proptest::collection::vec(
+                prop::sample::select(vec!["a", "abcd", "abcdefgh", "id", "a\"b", "a\\", "", "abcdefghijklmnopq", "abcdefghijklmnopr"]),
+                0..6),
+            sep in prop::sample::select(vec![",", " , ", ";"]),
+        ) {
+            let data: Vec<String> = members.iter().map(|(n, v)| format!("\"{n}\"{v}")).collect();
+            let line = format!(r#"{{"kind":"row","table":"t","data":{{{}}}}}"#, data.join(sep));
+            let (slow, fast) = names(&line, &expect);
+            prop_assert_eq!(slow, fast, "{}", line);
+        }
+    }
+
+    #[test]
+    fn plain_names_only() {
+        assert!(PlainName::new("created_at").is_some());
+        assert!(PlainName::new("").is_some());
+        for n in ["a\"b", "a\\b", "a\nb"] {
+            assert!(PlainName::new(n).is_none(), "{n:?}");
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

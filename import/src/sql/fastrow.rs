@@ -27,7 +27,7 @@ use super::TablePlan;
 pub(crate) fn decode_row(
     line: &[u8],
     plans: &[Option<TablePlan>],
-    plan_of: &HashMap<String, usize>,
+    plan_of: &mut TableNumbers,
     enc: &EncodeOptions,
     cols: &mut Vec<usize>,
     cells: &mut Vec<Cell>,
@@ -60,17 +60,58 @@ pub(crate) trait RowSink {
 pub(crate) fn decode_line<S: RowSink>(
     line: &[u8],
     plans: &[Option<TablePlan>],
-    plan_of: &HashMap<String, usize>,
+    plan_of: &mut TableNumbers,
     sink: &mut S,
 ) -> Option<usize> {
     rowview::read_row(
         line,
-        |name| plan_of.get(name).copied(),
+        |name| plan_of.find(name),
         |t, data| {
             let plan = plans.get(t).and_then(Option::as_ref).ok_or(Declined)?;
             sink.columns(t, plan, data)
         },
     )
+}
+
+/// Each table's plan number by its name, remembering the last name found:
+/// a stream's rows come table by table, so a row's table is nearly always
+/// the one before's, found by one comparison instead of a hash per line.
+#[derive(Debug, Default)]
+pub(crate) struct TableNumbers {
+    map: HashMap<String, usize>,
+    /// The name `find` found last, and its number (`None` after `insert`,
+    /// which may give a name another number).
+    last: Option<(String, usize)>,
+}
+
+impl TableNumbers {
+    pub(crate) fn insert(&mut self, name: String, t: usize) {
+        self.last = None;
+        self.map.insert(name, t);
+    }
+
+    pub(crate) fn get(&self, name: &str) -> Option<usize> {
+        self.map.get(name).copied()
+    }
+
+    /// `get`, remembering the answer for the next line.
+    #[inline]
+    pub(crate) fn find(&mut self, name: &str) -> Option<usize> {
+        if let Some((last, t)) = &self.last {
+            if last == name {
+                return Some(*t);
+            }
+        }
+        let t = self.get(name)?;
+        self.last = Some((name.to_owned(), t));
+        Some(t)
+    }
+}
+
+impl From<HashMap<String, usize>> for TableNumbers {
+    fn from(map: HashMap<String, usize>) -> TableNumbers {
+        TableNumbers { map, last: None }
+    }
 }
 
 /// Where a row's `data` is in its table's columns.
@@ -92,9 +133,28 @@ impl ColumnCursor {
     #[inline]
     pub(crate) fn column(&mut self, plan: &TablePlan, name: &str, cols: &[usize]) -> Result<usize, Declined> {
         let i = match plan.columns.get(self.next) {
-            Some(c) if c.name == name => self.next,
+            Some(c) if same_name(c.name.as_bytes(), name.as_bytes()) => self.next,
             _ => *plan.index.get(name).ok_or(Declined)?,
         };
+        self.take(i, cols)
+    }
+
+    /// The column after the last one: its usual place, where its name is
+    /// expected (0 before the first).
+    #[inline]
+    pub(crate) fn next_column(&self) -> usize {
+        self.next
+    }
+
+    /// [`ColumnCursor::column`] of the name of the column after the last
+    /// one, known to be that (the line named it).
+    #[inline]
+    pub(crate) fn expected(&mut self, cols: &[usize]) -> Result<usize, Declined> {
+        self.take(self.next, cols)
+    }
+
+    #[inline]
+    fn take(&mut self, i: usize, cols: &[usize]) -> Result<usize, Declined> {
         // `next` is past the last column so far (0 before the first).
         if self.tangled || i < self.next {
             self.tangled = true;
@@ -104,6 +164,24 @@ impl ColumnCursor {
         }
         self.next = i + 1;
         Ok(i)
+    }
+}
+
+/// `a == b`, for the short names of columns without a call to `memcmp`
+/// (one for each value of a row, the most made): two overlapping words
+/// cover a name of 4 to 16 bytes.
+#[inline]
+fn same_name(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    let word = |s: &[u8], at: usize| u64::from_le_bytes(s[at..at + 8].try_into().unwrap_or_default());
+    let half = |s: &[u8], at: usize| u32::from_le_bytes(s[at..at + 4].try_into().unwrap_or_default());
+    match n {
+        8..=16 => word(a, 0) == word(b, 0) && word(a, n - 8) == word(b, n - 8),
+        4..=7 => half(a, 0) == half(b, 0) && half(a, n - 4) == half(b, n - 4),
+        _ => a == b,
     }
 }
 
@@ -161,6 +239,19 @@ mod tests {
         TargetColumn { name: name.into(), sql_type: "t".into(), kind, nullable: true, identity: false }
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 20_000, ..Default::default() })]
+
+        /// Names of every length, equal or differing anywhere.
+        #[test]
+        fn same_name_is_equality(a in "[ab]{0,20}", b in "[ab]{0,20}", n in 0usize..20) {
+            proptest::prop_assert_eq!(same_name(a.as_bytes(), b.as_bytes()), a == b);
+            let prefix = &a[..n.min(a.len())];
+            proptest::prop_assert_eq!(same_name(a.as_bytes(), prefix.as_bytes()), a == prefix);
+            proptest::prop_assert!(same_name(a.as_bytes(), a.clone().as_bytes()));
+        }
+    }
+
     /// What the full decoder and `encode_row` make of a line.
     fn slow(line: &str, plan: &TablePlan, enc: &EncodeOptions) -> Option<(Vec<usize>, Vec<Cell>)> {
         let Ok(Record::Row(row)) = Record::decode(line.as_bytes()) else { return None };
@@ -178,7 +269,7 @@ mod tests {
         let cols = vec![column("id", int.clone()), column("name", Kind::Text { max_chars: None }), column("n", int)];
         let plan = TablePlan::new("t", cols, &["id".to_owned()]);
         let plans = vec![None, Some(plan.clone())];
-        let plan_of: HashMap<String, usize> = [("t".to_owned(), 1)].into();
+        let mut plan_of = TableNumbers::from(HashMap::from([("t".to_owned(), 1)]));
         let enc = EncodeOptions { dialect: Dialect::MySql, zero_dates: ZeroDates::Error };
         let taken = [
             r#"{"kind":"row","table":"t","data":{"id":1,"name":"a","n":2}}"#,
@@ -206,7 +297,7 @@ mod tests {
         ];
         for line in taken.iter().chain(&declined) {
             let (mut cols, mut cells) = (vec![7], vec![Cell::Null]);
-            let fast = decode_row(line.as_bytes(), &plans, &plan_of, &enc, &mut cols, &mut cells);
+            let fast = decode_row(line.as_bytes(), &plans, &mut plan_of, &enc, &mut cols, &mut cells);
             if taken.contains(line) {
                 assert_eq!(fast, Some(1), "should take {line}");
                 let (want_cols, want_cells) = slow(line, &plan, &enc).expect("the full decoder takes it");
@@ -225,7 +316,7 @@ mod tests {
         let int = Kind::Int { min: i64::MIN.into(), max: i64::MAX.into() };
         let plan = TablePlan::new("t", vec![column("id", int), column("j", Kind::Json)], &["id".to_owned()]);
         let plans = vec![Some(plan.clone())];
-        let plan_of: HashMap<String, usize> = [("t".to_owned(), 0)].into();
+        let mut plan_of = TableNumbers::from(HashMap::from([("t".to_owned(), 0)]));
         let enc = EncodeOptions { dialect: Dialect::MySql, zero_dates: ZeroDates::Error };
         let taken = [
             r#"{"kind":"row","table":"t","data":{"id":1,"j":{"model":"m","cost":0.0123,"n":[1,2]}}}"#,
@@ -237,7 +328,7 @@ mod tests {
         ];
         for line in taken {
             let (mut cols, mut cells) = (Vec::new(), Vec::new());
-            let fast = decode_row(line.as_bytes(), &plans, &plan_of, &enc, &mut cols, &mut cells);
+            let fast = decode_row(line.as_bytes(), &plans, &mut plan_of, &enc, &mut cols, &mut cells);
             let slow = slow(line, &plan, &enc);
             match slow {
                 Some(want) => {
@@ -248,10 +339,10 @@ mod tests {
             }
         }
         let (mut cols, mut cells) = (Vec::new(), Vec::new());
-        decode_row(taken[0].as_bytes(), &plans, &plan_of, &enc, &mut cols, &mut cells).unwrap();
+        decode_row(taken[0].as_bytes(), &plans, &mut plan_of, &enc, &mut cols, &mut cells).unwrap();
         assert_eq!(cells[1], Cell::Text(r#"{"model":"m","cost":0.0123,"n":[1,2]}"#.into()));
         let (mut cols, mut cells) = (Vec::new(), Vec::new());
-        decode_row(taken[1].as_bytes(), &plans, &plan_of, &enc, &mut cols, &mut cells).unwrap();
+        decode_row(taken[1].as_bytes(), &plans, &mut plan_of, &enc, &mut cols, &mut cells).unwrap();
         assert_eq!(cells[1], Cell::Text(r#"{"model":"m","cost":100000.0}"#.into()));
     }
 
@@ -350,13 +441,13 @@ mod tests {
         ) {
             let plan = mysql_plan();
             let plans = vec![Some(plan.clone())];
-            let plan_of: HashMap<String, usize> = [("t".to_owned(), 0)].into();
+            let mut plan_of = TableNumbers::from(HashMap::from([("t".to_owned(), 0)]));
             let enc = EncodeOptions { dialect: Dialect::MySql, zero_dates: ZeroDates::Null };
             let names: Vec<&str> = TYPES.iter().map(|(n, _)| *n).chain(["zz", "i\\u0064"]).collect();
             let data: Vec<String> = values.iter().map(|(i, v)| format!("\"{}\"{ws}:{ws}{v}", names[i % names.len()])).collect();
             let line = format!(r#"{{"kind":"row",{ws}"table"{ws}:{ws}"t","data":{ws}{{{ws}{}{ws}}}{ws}}}{ws}"#, data.join(&format!("{ws},{ws}")));
             let (mut cols, mut cells) = (vec![7], vec![Cell::Null]);
-            match decode_row(line.as_bytes(), &plans, &plan_of, &enc, &mut cols, &mut cells) {
+            match decode_row(line.as_bytes(), &plans, &mut plan_of, &enc, &mut cols, &mut cells) {
                 Some(t) => {
                     proptest::prop_assert_eq!(t, 0);
                     let want = slow(&line, &plan, &enc);

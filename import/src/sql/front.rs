@@ -20,9 +20,10 @@ use decant_record::reader::RecordReader;
 use decant_record::{Frame, ReadError, Record, RowData, TableSchema, Target, Value};
 
 use super::cell::{encode, encode_owned, validate, Cell, EncodeOptions};
+use super::fastrow::{self, TableNumbers};
 use super::pgrow::{self, BinPlan};
 use super::typemap::Kind;
-use super::{fastrow, pg_binary, postgres, Mode, Prepared, Preparer, TablePlan};
+use super::{pg_binary, postgres, Mode, Prepared, Preparer, TablePlan};
 
 /// Cap on the bytes of input lines held in one batch (memory bound; two
 /// batches are in flight).
@@ -188,7 +189,7 @@ pub(crate) struct Front {
     /// Batches the database thread is done with, for their buffers.
     recycled: Receiver<Batch>,
     plans: Vec<Option<TablePlan>>,
-    plan_of: HashMap<String, usize>,
+    plan_of: TableNumbers,
     progress: Progress,
     estimated_rows: u64,
     resume_line: u64,
@@ -207,10 +208,14 @@ pub(crate) struct Front {
     batch_bytes: usize,
     /// Column numbers of the row being converted (reused).
     cols: Vec<usize>,
+    /// The column numbers of a binary row's cells, which are its key
+    /// columns' only ([`pgrow`]; reused).
+    cell_cols: Vec<usize>,
     /// Per table whose primary key comes after the data
     /// ([`TablePlan::pk_after`]): the highest key so far (empty before the
-    /// first row). Removed once the key is asked for.
-    pk_watch: HashMap<usize, Vec<i128>>,
+    /// first row). Removed once the key is asked for. By table number: no
+    /// hash per row.
+    pk_watch: Vec<Option<Vec<i128>>>,
     /// The current row's key (reused).
     key_scratch: Vec<i128>,
     /// pg-import with --mode insert: rows go into binary COPY rows straight
@@ -255,7 +260,7 @@ impl Front {
             tx,
             recycled,
             plans: Vec::new(),
-            plan_of: HashMap::new(),
+            plan_of: TableNumbers::default(),
             progress,
             estimated_rows: 0,
             resume_line: 0,
@@ -266,7 +271,8 @@ impl Front {
             batch: Batch::default(),
             batch_bytes: 0,
             cols: Vec::new(),
-            pk_watch: HashMap::new(),
+            cell_cols: Vec::new(),
+            pk_watch: Vec::new(),
             key_scratch: Vec::new(),
         }
     }
@@ -398,10 +404,11 @@ impl Front {
             pgrow::decode_row(
                 raw,
                 &self.plans,
-                &self.plan_of,
+                &mut self.plan_of,
                 &self.bin_plans,
                 &self.opts.enc,
                 &mut self.cols,
+                &mut self.cell_cols,
                 &mut self.batch.cells,
                 &mut self.batch.bin,
                 &mut self.digits,
@@ -410,7 +417,14 @@ impl Front {
             None
         };
         let Some(t) = binary.or_else(|| {
-            fastrow::decode_row(raw, &self.plans, &self.plan_of, &self.opts.enc, &mut self.cols, &mut self.batch.cells)
+            fastrow::decode_row(
+                raw,
+                &self.plans,
+                &mut self.plan_of,
+                &self.opts.enc,
+                &mut self.cols,
+                &mut self.batch.cells,
+            )
         }) else {
             return Ok(false);
         };
@@ -447,11 +461,14 @@ impl Front {
                 ),
             );
         }
+        if self.pk_watch.len() <= t {
+            self.pk_watch.resize_with(t + 1, || None);
+        }
         if plan.pk_after {
             // A second schema line of the table keeps the keys seen so far.
-            self.pk_watch.entry(t).or_default();
+            self.pk_watch[t].get_or_insert_with(Vec::new);
         } else {
-            self.pk_watch.remove(&t);
+            self.pk_watch[t] = None;
         }
         if self.bin_rows {
             if self.bin_plans.len() <= t {
@@ -475,7 +492,8 @@ impl Front {
     fn route(&self, t: usize, line: u64, key_cells: Option<&mut dyn Iterator<Item = &Cell>>) -> Route {
         let n = self.opts.jobs;
         let plan = self.plan(t);
-        if n <= 1 || !plan.order_free || self.pinned.contains(&plan.name) {
+        // (No table is pinned, as a rule: no hash of its name per row.)
+        if n <= 1 || !plan.order_free || (!self.pinned.is_empty() && self.pinned.contains(&plan.name)) {
             return Route::Part(0);
         }
         if self.opts.mode != Mode::Insert && !self.exact_key[t] {
@@ -518,7 +536,7 @@ impl Front {
     /// The number of a table's plan, asking the database thread for tables
     /// without a schema line.
     fn plan_for(&mut self, table: &str, line: u64) -> anyhow::Result<usize> {
-        if let Some(&t) = self.plan_of.get(table) {
+        if let Some(t) = self.plan_of.get(table) {
             return Ok(t);
         }
         self.flush()?;
@@ -567,13 +585,16 @@ impl Front {
 
     /// Adds the row whose cells start at `cells_start` (its columns in
     /// `self.cols`; its binary COPY row, if any, from `bin_start` in the
-    /// batch's `bin`) to its table's run in the batch, on its connection.
+    /// batch's `bin`, and then cells of its key columns only, those in
+    /// `self.cell_cols`) to its table's run in the batch, on its connection.
     fn add_row(&mut self, t: usize, line: u64, mut cells_start: usize, mut bin_start: usize) -> anyhow::Result<()> {
-        if let Some(last) = self.pk_watch.get_mut(&t) {
+        let binary = bin_start < self.batch.bin.len();
+        if let Some(last) = self.pk_watch.get_mut(t).and_then(Option::as_mut) {
             let plan = self.plans[t].as_ref().expect("installed by plan_for");
             let row = &self.batch.cells[cells_start..];
-            if !key_goes_up(plan, &self.cols, row, last, &mut self.key_scratch) {
-                self.pk_watch.remove(&t);
+            let cols = if binary { &self.cell_cols } else { &self.cols };
+            if !key_goes_up(plan, cols, row, last, &mut self.key_scratch) {
+                self.pk_watch[t] = None;
                 self.batch.primary_keys_first.push(t);
             }
         }
@@ -581,7 +602,10 @@ impl Front {
             Route::Part(0)
         } else {
             let row = &self.batch.cells[cells_start..];
-            let cols = &self.cols;
+            // A binary row has the cells of its key columns (route key
+            // and primary key) only: it carries the route key whole
+            // exactly when those cells do.
+            let cols = if binary { &self.cell_cols } else { &self.cols };
             let key = &self.route_key[t];
             if key.iter().all(|k| cols.contains(k)) {
                 // Each key column's cell, in the key's order (rows usually
@@ -607,7 +631,10 @@ impl Front {
         }
         let cells = cells_start..self.batch.cells.len();
         let bin = bin_start..self.batch.bin.len();
-        self.push_op(line, cells, bin);
+        // The batch's size as counted with a cell per column, as before a
+        // binary row's cells were its key's only (the same batches).
+        let counted = self.cols.len();
+        self.push_op(line, cells, counted, bin);
         let op = self.batch.ops.len() - 1;
         // Interleaved tables (a transform's output in key order) would make
         // one short statement, savepoint and round trip per few rows (ten
@@ -653,11 +680,12 @@ impl Front {
         Ok(())
     }
 
-    fn push_op(&mut self, line: u64, cells: Range<usize>, bin: Range<usize>) {
+    /// `counted`: the cells the batch's size counts for it.
+    fn push_op(&mut self, line: u64, cells: Range<usize>, counted: usize, bin: Range<usize>) {
         let raw = self.reader.raw_line();
         let start = self.batch.raw.len();
         self.batch.raw.extend_from_slice(raw);
-        self.batch_bytes += raw.len() + (cells.end - cells.start) * 32 + bin.len();
+        self.batch_bytes += raw.len() + counted * 32 + bin.len();
         self.batch.ops.push(Op { line, raw: start..self.batch.raw.len(), cells, bin });
     }
 
@@ -718,7 +746,8 @@ impl Front {
         let start = self.batch.cells.len();
         self.batch.cells.extend(key);
         let bin = self.batch.bin.len()..self.batch.bin.len();
-        self.push_op(line, start..self.batch.cells.len(), bin);
+        let counted = self.batch.cells.len() - start;
+        self.push_op(line, start..self.batch.cells.len(), counted, bin);
         let op = self.batch.ops.len() - 1;
         self.batch.runs_of(part).push(Run::Delete { table: t, op });
         self.batch.has_deletes = true;

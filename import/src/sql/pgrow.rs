@@ -15,21 +15,21 @@
 //!
 //! The cells of the key columns (the columns rows are spread over the
 //! connections by, and the primary key whose order is watched) are made as
-//! ever, for the decoding thread's routing; the other columns get a `Null`
-//! placeholder, so a batch with binary rows never hands its cells on (the
-//! database thread converts a row again from its line when it needs it).
+//! ever, for the decoding thread's routing, and only those: a binary row's
+//! cells are its key columns' (their columns listed apart, in `cell_cols`),
+//! so a batch with binary rows never hands its cells on (the database
+//! thread converts a row again from its line when it needs it).
 
 use std::borrow::Cow;
-use std::collections::HashMap;
 
-use decant_record::rowview::{small_int, Declined, Members, Token};
+use decant_record::rowview::{small_int, Declined, Members, NextName, PlainName, Token};
 use decant_record::Value;
 
 use super::cell::{
-    check_fraction_within, decimal_checked, encode_owned, fraction_limit, is_date_shape, json_verbatim_len,
+    check_fraction_within, encode_owned, fraction_limit, is_date_shape, json_text_is_verbatim, json_verbatim_len,
     zoned_suffix, Cell, EncodeOptions, IntText,
 };
-use super::fastrow::{self, json_cell, ColumnCursor, RowSink};
+use super::fastrow::{self, json_cell, ColumnCursor, RowSink, TableNumbers};
 use super::pg_binary::{civil_days, end_field, micros, numeric, put_cell, BinType};
 use super::typemap::{Dialect, Kind};
 use super::TablePlan;
@@ -44,6 +44,9 @@ pub(crate) struct BinPlan {
     /// Each column's `fraction_limit` (PostgreSQL), read from its type once
     /// rather than for every date-time value.
     pub fractions: Vec<Option<u32>>,
+    /// Each column's name, where a line writes it as itself (between
+    /// quotes): recognised by its bytes when it comes in its place.
+    pub names: Vec<Option<PlainName>>,
 }
 
 impl BinPlan {
@@ -53,23 +56,25 @@ impl BinPlan {
         let types = plan.columns.iter().map(|c| BinType::of(&c.sql_type)).collect();
         let keys = (0..plan.columns.len()).map(|i| key_cols.contains(&i)).collect();
         let fractions = plan.columns.iter().map(|c| fraction_limit(Dialect::Postgres, &c.sql_type)).collect();
-        BinPlan { types, keys, fractions }
+        let names = plan.columns.iter().map(|c| PlainName::new(&c.name)).collect();
+        BinPlan { types, keys, fractions, names }
     }
 }
 
 /// Decodes `line` into one binary COPY row appended to `out` (field count,
-/// then each field), its columns' numbers into `cols` and a cell per column
-/// into `cells` (real for key columns, `Null` for the others); the table's
-/// number, or `None` — with `out`, `cols` and `cells` as they were — when
-/// the line is for the cell path.
+/// then each field), its columns' numbers into `cols` and the cells of its
+/// key columns into `cells` (their columns' numbers into `cell_cols`); the
+/// table's number, or `None` — with `out`, `cols`, `cell_cols` and `cells`
+/// as they were — when the line is for the cell path.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn decode_row(
     line: &[u8],
     plans: &[Option<TablePlan>],
-    plan_of: &HashMap<String, usize>,
+    plan_of: &mut TableNumbers,
     bin: &[Option<BinPlan>],
     enc: &EncodeOptions,
     cols: &mut Vec<usize>,
+    cell_cols: &mut Vec<usize>,
     cells: &mut Vec<Cell>,
     out: &mut Vec<u8>,
     digits: &mut Vec<i16>,
@@ -77,13 +82,16 @@ pub(crate) fn decode_row(
     debug_assert_eq!(enc.dialect, Dialect::Postgres);
     let (cells_at, out_at) = (cells.len(), out.len());
     cols.clear();
-    let mut sink = BinRow { bin, enc, cols: &mut *cols, cells: &mut *cells, out: &mut *out, digits };
+    cell_cols.clear();
+    let mut sink =
+        BinRow { bin, enc, cols: &mut *cols, cell_cols: &mut *cell_cols, cells: &mut *cells, out: &mut *out, digits };
     match fastrow::decode_line(line, plans, plan_of, &mut sink) {
         Some(t) => Some(t),
         None => {
             cells.truncate(cells_at);
             out.truncate(out_at);
             cols.clear();
+            cell_cols.clear();
             None
         }
     }
@@ -93,6 +101,7 @@ struct BinRow<'a> {
     bin: &'a [Option<BinPlan>],
     enc: &'a EncodeOptions,
     cols: &'a mut Vec<usize>,
+    cell_cols: &'a mut Vec<usize>,
     cells: &'a mut Vec<Cell>,
     out: &'a mut Vec<u8>,
     digits: &'a mut Vec<i16>,
@@ -104,20 +113,37 @@ impl RowSink for BinRow<'_> {
         let row_at = self.out.len();
         self.out.extend_from_slice(&[0, 0]); // the field count, once known
         let mut cursor = ColumnCursor::default();
-        while let Some(name) = data.next_name()? {
-            let i = cursor.column(plan, &name, self.cols)?;
+        loop {
+            // The columns usually come in the table's order: the next
+            // one's name is checked against the line's bytes.
+            let expected = bin.names.get(cursor.next_column()).and_then(Option::as_ref);
+            let i = match data.next_name_expecting(expected)? {
+                None => break,
+                Some(NextName::Expected) => cursor.expected(self.cols)?,
+                Some(NextName::Other(name)) => cursor.column(plan, &name, self.cols)?,
+            };
             let ty = bin.types[i].ok_or(Declined)?;
             let col = &plan.columns[i];
             if bin.keys[i] {
                 // A key column: its cell as ever, and the field from it.
-                let cell = if col.kind == Kind::Json {
-                    json_cell(data.value()?, plan, i, self.enc)?
-                } else {
-                    encode_owned(data.value()?.to_value()?, plan.src_of[i].as_ref(), col, self.enc)
-                        .map_err(|_| Declined)?
+                let value = data.value()?;
+                let cell = match (&col.kind, value) {
+                    (Kind::Json, value) => json_cell(value, plan, i, self.enc)?,
+                    // encode: a decimal column's integer (Value::Int, as
+                    // `small_int` reads it) is check_decimal of its
+                    // digits, which are `t` itself: one String, not two.
+                    (Kind::Decimal { precision, scale }, Token::Num(t))
+                        if small_int(t).is_some() && decimal_fits(t, *precision, *scale).is_some() =>
+                    {
+                        Cell::Text(t.to_owned())
+                    }
+                    (_, value) => {
+                        encode_owned(value.to_value()?, plan.src_of[i].as_ref(), col, self.enc).map_err(|_| Declined)?
+                    }
                 };
                 put_cell(&cell, ty, self.out, self.digits).ok_or(Declined)?;
                 self.cells.push(cell);
+                self.cell_cols.push(i);
             } else if col.kind == Kind::Json {
                 let verbatim =
                     if matches!(ty, BinType::Json | BinType::Jsonb) { data.verbatim(json_verbatim_len) } else { None };
@@ -133,11 +159,29 @@ impl RowSink for BinRow<'_> {
                         end_field(self.out, at).ok_or(Declined)?;
                     }
                     None => {
-                        let cell = json_cell(data.value()?, plan, i, self.enc)?;
+                        let value = data.value()?;
+                        let at = self.out.len();
+                        if matches!(ty, BinType::Json | BinType::Jsonb) {
+                            if let Token::Nested(text) = &value {
+                                self.out.extend_from_slice(&[0; 4]);
+                                if ty == BinType::Jsonb {
+                                    self.out.push(1);
+                                }
+                                let start = self.out.len();
+                                if int_tags_untagged(text.as_bytes(), self.out)
+                                    && json_text_is_verbatim(&self.out[start..])
+                                {
+                                    end_field(self.out, at).ok_or(Declined)?;
+                                    self.cols.push(i);
+                                    continue;
+                                }
+                                self.out.truncate(at);
+                            }
+                        }
+                        let cell = json_cell(value, plan, i, self.enc)?;
                         put_cell(&cell, ty, self.out, self.digits).ok_or(Declined)?;
                     }
                 }
-                self.cells.push(Cell::Null);
             } else {
                 let at = self.out.len();
                 self.out.extend_from_slice(&[0; 4]);
@@ -153,7 +197,6 @@ impl RowSink for BinRow<'_> {
                     // Written by put_cell, length and all.
                     Put::Field => {}
                 }
-                self.cells.push(Cell::Null);
             }
             self.cols.push(i);
         }
@@ -161,6 +204,108 @@ impl RowSink for BinRow<'_> {
         self.out[row_at..row_at + 2].copy_from_slice(&n.to_be_bytes());
         Ok(())
     }
+}
+
+/// Appends `text` (a JSON object or array) to `out` with each
+/// `{"$int":"D"}` that stands as a value (after `:`, `[` or `,`, before
+/// `,`, `}`, `]` or the end, outside strings) written as the number `D`
+/// itself, where `D` is an integer of at most 18 digits as `small_int`
+/// takes it (no sign but `-`, no leading zero): `Value` reads the tag as
+/// the integer `D`, which `json_text` writes as `D`, and serde_json reads
+/// the bare `D` as that same integer. So when the result is text
+/// `json_text_is_verbatim` takes, it is what the `Value` path writes for
+/// `text` (the tag objects swapped for values equal to theirs, everything
+/// else the same bytes); the caller checks that. False when `text` has no
+/// such tag (the `Value` path is no slower then).
+fn int_tags_untagged(text: &[u8], out: &mut Vec<u8>) -> bool {
+    const TAG: &[u8] = b"{\"$int\":\"";
+    let mut found = false;
+    let (mut i, mut in_string) = (0, false);
+    // `text[copied..i]` is not yet written.
+    let mut copied = 0;
+    while i < text.len() {
+        let b = text[i];
+        if in_string {
+            match b {
+                b'\\' => i += 1,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            i += 1;
+            continue;
+        }
+        if b == b'"' {
+            in_string = true;
+        } else if b == b'{' && i > 0 && matches!(text[i - 1], b':' | b'[' | b',') && text[i..].starts_with(TAG) {
+            let body_at = i + TAG.len();
+            let body_len = text[body_at..].iter().position(|&c| c == b'"').unwrap_or(text.len() - body_at);
+            let end = body_at + body_len;
+            let digits = std::str::from_utf8(&text[body_at..end]).ok().filter(|d| small_int(d).is_some());
+            let closed = text.get(end..end + 2) == Some(&b"\"}"[..]);
+            let then_ok = text.get(end + 2).is_none_or(|&c| matches!(c, b',' | b'}' | b']'));
+            if let (Some(d), true, true) = (digits, closed, then_ok) {
+                out.extend_from_slice(&text[copied..i]);
+                out.extend_from_slice(d.as_bytes());
+                i = end + 2;
+                copied = i;
+                found = true;
+                continue;
+            }
+        }
+        i += 1;
+    }
+    out.extend_from_slice(&text[copied..]);
+    found
+}
+
+/// `decimal_checked(s, precision, scale).ok()` in one pass over `s` (it
+/// takes three: the point's search, then each part's digits): the sign,
+/// the integer digits and the fraction digits of a decimal that fits
+/// `numeric(precision, scale)` without rounding, else `None`.
+fn decimal_fits(s: &str, precision: Option<u32>, scale: Option<u32>) -> Option<(bool, &str, &str)> {
+    let b = s.as_bytes();
+    let (neg, start) = match b.first()? {
+        b'-' => (true, 1),
+        b'+' => (false, 1),
+        _ => (false, 0),
+    };
+    // The first point splits; any other non-digit (a second point too) fails.
+    let mut point = None;
+    // Leading zeros of the integer part, and where the last nonzero
+    // fraction digit ends.
+    let (mut lead, mut leading) = (0, true);
+    let mut frac_end = 0;
+    for (k, &c) in b.iter().enumerate().skip(start) {
+        match c {
+            b'0'..=b'9' => match point {
+                None if leading && c == b'0' => lead += 1,
+                None => leading = false,
+                Some(_) if c != b'0' => frac_end = k + 1,
+                Some(_) => {}
+            },
+            b'.' if point.is_none() => point = Some(k),
+            _ => return None,
+        }
+    }
+    let (int, frac) = match point {
+        Some(p) => (&s[start..p], &s[p + 1..]),
+        None => (&s[start..], ""),
+    };
+    if int.is_empty() && frac.is_empty() {
+        return None;
+    }
+    let int_digits = (int.len() - lead) as u32;
+    let frac_kept = match point {
+        Some(p) => frac_end.saturating_sub(p + 1) as u32,
+        None => 0,
+    };
+    if scale.is_some_and(|scale| frac_kept > scale) {
+        return None;
+    }
+    if precision.is_some_and(|p| int_digits > p.saturating_sub(scale.unwrap_or(0))) {
+        return None;
+    }
+    Some((neg, int, frac))
 }
 
 /// What a [`Field`] wrote after the 4-byte length slot it was given.
@@ -224,7 +369,7 @@ impl Field<'_> {
 
     /// Decimal digits as `check_decimal` takes and `pg_binary` writes them.
     fn decimal(self, s: &str, precision: Option<u32>, scale: Option<u32>) -> Result<Put, Declined> {
-        let (neg, int, frac) = decimal_checked(s, precision, scale).map_err(|_| Declined)?;
+        let (neg, int, frac) = decimal_fits(s, precision, scale).ok_or(Declined)?;
         let int = if int.is_empty() { "0" } else { int };
         numeric(neg, int.as_bytes(), frac.as_bytes(), self.out, self.digits).ok_or(Declined)?;
         Ok(Put::Value)
@@ -323,12 +468,14 @@ impl Field<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sql::cell::decimal_checked;
     use crate::sql::cell::ZeroDates;
     use crate::sql::front::encode_row;
     use crate::sql::pg_binary::copy_binary;
     use crate::sql::typemap::{kind_of, TargetColumn};
     use decant_record::Record;
     use proptest::prelude::*;
+    use std::collections::HashMap;
 
     /// Every column type with a binary form, and one without (interval).
     const TYPES: &[(&str, &str)] = &[
@@ -403,25 +550,33 @@ mod tests {
 
     fn bin_path(line: &str, plan: &TablePlan) -> Option<(Vec<usize>, Vec<Cell>, Vec<u8>)> {
         let plans = vec![Some(plan.clone())];
-        let plan_of: HashMap<String, usize> = [("t".to_owned(), 0)].into();
+        let mut plan_of = TableNumbers::from(HashMap::from([("t".to_owned(), 0)]));
         let bin = vec![Some(BinPlan::new(plan, &plan.pk))];
         let (mut cols, mut cells, mut out) = (vec![9], vec![Cell::Bool(true)], vec![7u8]);
+        let mut cell_cols = vec![8];
         let t = decode_row(
             line.as_bytes(),
             &plans,
-            &plan_of,
+            &mut plan_of,
             &bin,
             &enc(),
             &mut cols,
+            &mut cell_cols,
             &mut cells,
             &mut out,
             &mut Vec::new(),
         );
         match t {
-            Some(0) => Some((cols, cells[1..].to_vec(), out[1..].to_vec())),
+            Some(0) => {
+                // The key columns' cells, and only those.
+                let keys: Vec<usize> = cols.iter().copied().filter(|i| plan.pk.contains(i)).collect();
+                assert_eq!(cell_cols, keys, "{line}");
+                Some((cols, cells[1..].to_vec(), out[1..].to_vec()))
+            }
             Some(_) => panic!("wrong table"),
             None => {
                 assert_eq!((cells, out), (vec![Cell::Bool(true)], vec![7u8]), "a declined line leaves nothing");
+                assert!(cols.is_empty() && cell_cols.is_empty());
                 None
             }
         }
@@ -435,11 +590,9 @@ mod tests {
         let (cols, cells, row) = cell_path(line, plan).unwrap_or_else(|| panic!("cell path refuses {line}"));
         assert_eq!(fast.0, cols, "{line}");
         assert_eq!(Some(&fast.2), row.as_ref(), "{line}");
-        for (n, &i) in cols.iter().enumerate() {
-            if plan.pk.contains(&i) {
-                assert_eq!(fast.1[n], cells[n], "key cell of {line}");
-            }
-        }
+        // The key cells, in the row's order (bin_path checked their columns).
+        let keys: Vec<&Cell> = cols.iter().zip(&cells).filter(|(i, _)| plan.pk.contains(i)).map(|(_, c)| c).collect();
+        assert_eq!(fast.1.iter().collect::<Vec<_>>(), keys, "key cells of {line}");
         Some(())
     }
 
@@ -479,6 +632,7 @@ mod tests {
             Just(r#"{ "a" : 1 }"#.to_owned()),
             Just("[1,\"two\",{\"$int\":\"3\"}]".to_owned()),
             Just("[]".to_owned()),
+            int_tagged_json(),
             // Escapes of every kind, good and bad, in raw string bodies.
             proptest::collection::vec(
                 proptest::sample::select(vec![
@@ -495,6 +649,66 @@ mod tests {
             Just("[1,]".to_owned()),
             Just("{\"$b64\":\"AAEC/w==\",}".to_owned()),
         ]
+    }
+
+    /// JSON with `$int` tags among other values, well placed or not, as
+    /// JSON column values (the reline payloads' shape and its near misses).
+    fn int_tagged_json() -> impl Strategy<Value = String> {
+        let piece = proptest::sample::select(vec![
+            r#"{"$int":"9007199254741881"}"#,
+            r#"{"$int":"-5"}"#,
+            r#"{"$int":"0"}"#,
+            r#"{"$int":"-0"}"#,
+            r#"{"$int":"05"}"#,
+            r#"{"$int":"+5"}"#,
+            r#"{"$int":"123456789012345678"}"#,
+            r#"{"$int":"1234567890123456789"}"#,
+            r#"{"$int":"18446744073709551615"}"#,
+            r#"{"$int":"99999999999999999999999"}"#,
+            r#"{"$int":"5","x":1}"#,
+            r#"{"$int":5}"#,
+            r#"{"$int":"5\u0030"}"#,
+            r#"{"$int":"5"#,
+            r#"{"$b64":"AA=="}"#,
+            r#"{"$float":"nan"}"#,
+            r#"{"a":{"$int":"7"}}"#,
+            r#""{\"$int\":\"5\"}""#,
+            r#""{""#,
+            r#""}""#,
+            r#""\"""#,
+            r#""$int""#,
+            "true",
+            "0.3532483335297092",
+            "1.50",
+            "12",
+            "null",
+            "[]",
+            "{}",
+            r#"{"retry":true}"#,
+        ]);
+        let sep = proptest::sample::select(vec![",", ",", ",", ":", "", " "]);
+        let key = proptest::sample::select(vec![r#""a":"#, r#""big":"#, r#""$int":"#, "", r#""a" : "#]);
+        proptest::collection::vec((key, piece, sep), 1..5).prop_flat_map(|parts| {
+            proptest::bool::ANY.prop_map(move |object| {
+                let body: String = parts
+                    .iter()
+                    .enumerate()
+                    .map(|(n, (k, p, s))| {
+                        let s = if n + 1 == parts.len() { "" } else { *s };
+                        if object {
+                            format!("{k}{p}{s}")
+                        } else {
+                            format!("{p}{s}")
+                        }
+                    })
+                    .collect();
+                if object {
+                    format!("{{{body}}}")
+                } else {
+                    format!("[{body}]")
+                }
+            })
+        })
     }
 
     fn line(values: &[(usize, String)], with_interval: bool) -> String {
@@ -530,6 +744,14 @@ mod tests {
         ) {
             let plan = plan(false);
             same_or_declined(&spaced_line(&values, false, ws), &plan);
+        }
+
+        /// JSON columns with `$int` tags, placed well or not.
+        #[test]
+        fn int_tagged_json_is_the_cell_paths_bytes(j in int_tagged_json(), jb in int_tagged_json()) {
+            let plan = plan(false);
+            let values = vec![(0, "1".to_owned()), (17, j), (18, jb)];
+            same_or_declined(&line(&values, false), &plan);
         }
 
         /// Every column in order, each with a value of its own kind.
@@ -602,6 +824,8 @@ mod tests {
             r#"{"kind":"row","table":"t","data":{"id":1,"big":-5,"i4":7,"i2":-3,"dec":"61245448.3629","num":"-0.5","t":"Body 1 line1\nline2\ttab \\ 'q' \"dq\" 🚀","vc":"x","b":true,"ts":"2024-12-24T12:40:41.811657","ts0":"2024-12-24T12:40:41","tz":"2024-01-17T10:42:42Z","d":"2024-02-29","j":{"model":"m","n":[1,2]},"jb":[],"by":{"$b64":"AAEC/w=="},"f8":1.5,"f4":null,"u":"a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"}}"#,
             r#"{"kind":"row","table":"t","data":{"id":18446744073709551615,"dec":null,"ts":{"$zero_date":"0000-00-00 00:00:00"},"jb":{"a":"q\"\u00e9"}}}"#,
             r#"{"kind":"row","table":"t","data":{"b":false,"id":2,"big":9223372036854775807}}"#,
+            r#"{"kind":"row","table":"t","data":{"id":2,"b\u0069g":5,"i4":7}}"#,
+            r#"{"kind":"row","table":"t","data":{"id":3,"j":{"retry":true,"big":{"$int":"9007199254741881"},"f":0.3532483335297092},"jb":[{"$int":"-5"},{"a":{"$int":"0"}}]}}"#,
         ] {
             assert!(same_or_declined(l, &plan).is_some(), "declined {l}");
         }
@@ -622,6 +846,50 @@ mod tests {
         let l = r#"{"kind":"row","table":"t","data":{"id":1,"iv":"1 day"}}"#;
         assert!(bin_path(l, &with_interval).is_none(), "a column without a binary form: the cell path");
         assert!(cell_path(l, &with_interval).is_some());
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 20_000, ..ProptestConfig::default() })]
+
+        /// The one-pass check answers what `decimal_checked` does.
+        #[test]
+        fn decimal_fits_is_decimal_checked(
+            s in "[-+]?[0-9.]{0,12}|[-+0-9.a ]{0,6}",
+            precision in proptest::option::of(0u32..14),
+            scale in proptest::option::of(0u32..8),
+        ) {
+            prop_assert_eq!(decimal_fits(&s, precision, scale), decimal_checked(&s, precision, scale).ok(), "{}", s);
+        }
+    }
+
+    /// The tags swapped for their integers where they stand as values.
+    #[test]
+    fn int_tags_become_their_integers() {
+        let untag = |text: &str| {
+            let mut out = b"x".to_vec();
+            let found = int_tags_untagged(text.as_bytes(), &mut out);
+            (found, String::from_utf8(out[1..].to_vec()).unwrap())
+        };
+        let payload = r#"{"retry":true,"big":{"$int":"9007199254741881"},"f":0.3532483335297092}"#;
+        let want = r#"{"retry":true,"big":9007199254741881,"f":0.3532483335297092}"#;
+        assert_eq!(untag(payload), (true, want.to_owned()));
+        assert!(json_text_is_verbatim(want.as_bytes()));
+        assert_eq!(untag(r#"[{"$int":"-5"},[{"$int":"0"}]]"#), (true, "[-5,[0]]".to_owned()));
+        for same in [
+            r#"{"a":1}"#,
+            r#"{"$int":"5"}"#,
+            r#"[{"$int":"05"}]"#,
+            r#"[{"$int":"-0"}]"#,
+            r#"[{"$int":"+5"}]"#,
+            r#"[{"$int":"1234567890123456789"}]"#,
+            r#"[{"$int":"5"}7]"#,
+            r#"[1{"$int":"5"}]"#,
+            r#"[{"$int":"5","x":1}]"#,
+            r#"["{"$int":"5"}"]"#,
+            r#"["\",{"$int":"5"x]"#,
+        ] {
+            assert_eq!(untag(same), (false, same.to_owned()), "{same}");
+        }
     }
 
     fn plan_with_interval() -> TablePlan {
