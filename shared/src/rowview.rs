@@ -582,10 +582,11 @@ impl<'a> Members<'a, '_> {
     }
 }
 
-/// `a == b` (of equal lengths) for short names, without a call to
-/// `memcmp`: two overlapping words cover 4 to 16 bytes.
+/// `a == b`, for short names (of columns: one comparison for each value of
+/// a row, the most made) without a call to `memcmp`: two overlapping words
+/// cover a name of 4 to 16 bytes.
 #[inline]
-fn short_eq(a: &[u8], b: &[u8]) -> bool {
+pub fn short_eq(a: &[u8], b: &[u8]) -> bool {
     let n = a.len();
     if n != b.len() {
         return false;

@@ -15,7 +15,7 @@
 
 use std::collections::HashMap;
 
-use decant_record::rowview::{self, Declined, Members, Token};
+use decant_record::rowview::{self, short_eq, Declined, Members, Token};
 
 use super::cell::{encode_owned, json_text_is_verbatim, json_verbatim_len, Cell, EncodeOptions};
 use super::typemap::Kind;
@@ -133,7 +133,7 @@ impl ColumnCursor {
     #[inline]
     pub(crate) fn column(&mut self, plan: &TablePlan, name: &str, cols: &[usize]) -> Result<usize, Declined> {
         let i = match plan.columns.get(self.next) {
-            Some(c) if same_name(c.name.as_bytes(), name.as_bytes()) => self.next,
+            Some(c) if short_eq(c.name.as_bytes(), name.as_bytes()) => self.next,
             _ => *plan.index.get(name).ok_or(Declined)?,
         };
         self.take(i, cols)
@@ -164,24 +164,6 @@ impl ColumnCursor {
         }
         self.next = i + 1;
         Ok(i)
-    }
-}
-
-/// `a == b`, for the short names of columns without a call to `memcmp`
-/// (one for each value of a row, the most made): two overlapping words
-/// cover a name of 4 to 16 bytes.
-#[inline]
-fn same_name(a: &[u8], b: &[u8]) -> bool {
-    let n = a.len();
-    if n != b.len() {
-        return false;
-    }
-    let word = |s: &[u8], at: usize| u64::from_le_bytes(s[at..at + 8].try_into().unwrap_or_default());
-    let half = |s: &[u8], at: usize| u32::from_le_bytes(s[at..at + 4].try_into().unwrap_or_default());
-    match n {
-        8..=16 => word(a, 0) == word(b, 0) && word(a, n - 8) == word(b, n - 8),
-        4..=7 => half(a, 0) == half(b, 0) && half(a, n - 4) == half(b, n - 4),
-        _ => a == b,
     }
 }
 
@@ -244,11 +226,11 @@ mod tests {
 
         /// Names of every length, equal or differing anywhere.
         #[test]
-        fn same_name_is_equality(a in "[ab]{0,20}", b in "[ab]{0,20}", n in 0usize..20) {
-            proptest::prop_assert_eq!(same_name(a.as_bytes(), b.as_bytes()), a == b);
+        fn short_eq_is_equality(a in "[ab]{0,20}", b in "[ab]{0,20}", n in 0usize..20) {
+            proptest::prop_assert_eq!(short_eq(a.as_bytes(), b.as_bytes()), a == b);
             let prefix = &a[..n.min(a.len())];
-            proptest::prop_assert_eq!(same_name(a.as_bytes(), prefix.as_bytes()), a == prefix);
-            proptest::prop_assert!(same_name(a.as_bytes(), a.clone().as_bytes()));
+            proptest::prop_assert_eq!(short_eq(a.as_bytes(), prefix.as_bytes()), a == prefix);
+            proptest::prop_assert!(short_eq(a.as_bytes(), a.clone().as_bytes()));
         }
     }
 
