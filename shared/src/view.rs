@@ -387,6 +387,7 @@ impl<'a> Parser<'a> {
         let mut out = Vec::with_capacity((s.len() - start).min(i - start + 512));
         out.extend_from_slice(&s[start..i]);
         loop {
+            // Here `s[i]` is a quote, backslash or control byte (or the end).
             match *s.get(i)? {
                 b'"' => {
                     self.i = i + 1;
@@ -424,14 +425,9 @@ impl<'a> Parser<'a> {
                     }
                     i = self.i;
                 }
-                // Byte by byte: between escapes the runs are short, and a
-                // copy call per run costs more than the bytes.
-                c if c < 0x20 => return None,
-                c => {
-                    out.push(c);
-                    i += 1;
-                }
+                _ => return None,
             }
+            i = copy_plain_run(s, i, &mut out);
         }
     }
 
@@ -695,6 +691,35 @@ pub(crate) fn plain_run(s: &[u8], i: usize) -> usize {
     i + end
 }
 
+/// Appends to `out` the run of plain JSON string bytes of `s` from `i` and
+/// returns where it ends (the next quote, backslash or control byte, or the
+/// end). Between the escapes of a JSON document kept as a string (`\"` every
+/// few bytes) the runs are short: each word of 8 bytes is appended whole (a
+/// fixed-size copy, no call) and the bytes past the run's end are cut off
+/// again, instead of a copy call per run or a push per byte.
+fn copy_plain_run(s: &[u8], mut i: usize, out: &mut Vec<u8>) -> usize {
+    while let Some(word) = s.get(i..i + 8) {
+        let word: [u8; 8] = word.try_into().unwrap_or_default();
+        let stop = special_bytes(u64::from_le_bytes(word));
+        out.extend_from_slice(&word);
+        if stop != 0 {
+            // The lowest flag is exact (see `special_bytes`).
+            let k = (stop.trailing_zeros() / 8) as usize;
+            out.truncate(out.len() - (8 - k));
+            return i + k;
+        }
+        i += 8;
+    }
+    while let Some(&c) = s.get(i) {
+        if c == b'"' || c == b'\\' || c < 0x20 {
+            break;
+        }
+        out.push(c);
+        i += 1;
+    }
+    i
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -716,6 +741,28 @@ mod tests {
             let from = from.min(bytes.len());
             let naive = bytes[from..].iter().position(|&c| c == b'"' || c == b'\\' || c < 0x20).map_or(bytes.len(), |k| from + k);
             proptest::prop_assert_eq!(p.plain_run(from), naive);
+        }
+    }
+
+    proptest::proptest! {
+        /// The run copied word by word is the run a byte-by-byte scan finds,
+        /// appended after what `out` held, whatever its length around the
+        /// 8-byte words and however near the end of the text it stops.
+        #[test]
+        fn copied_plain_runs_are_the_bytes_before_the_first_special_byte(
+            bytes in proptest::collection::vec(
+                proptest::prop_oneof![8 => 0x20u8..=0xff, 1 => proptest::sample::select(vec![b'"', b'\\', 0, 0x1f, 0x7f, 0x80])],
+                0..40,
+            ),
+            from in 0usize..12,
+        ) {
+            let from = from.min(bytes.len());
+            let naive = bytes[from..].iter().position(|&c| c == b'"' || c == b'\\' || c < 0x20).map_or(bytes.len(), |k| from + k);
+            let mut out = b"ab".to_vec();
+            let end = copy_plain_run(&bytes, from, &mut out);
+            proptest::prop_assert_eq!(end, naive);
+            proptest::prop_assert_eq!(&out[2..], &bytes[from..naive]);
+            proptest::prop_assert_eq!(&out[..2], b"ab");
         }
     }
 
