@@ -670,9 +670,9 @@ pub(crate) fn plain_run(s: &[u8], i: usize) -> usize {
     let rest = &s[i.min(s.len())..];
     // Most strings (field names, numbers as text, ids) end within a few
     // words: test 8 bytes at a time in registers before paying for
-    // memchr's set-up and a second pass.
+    // memchr's set-up and a second pass (ids of 36 bytes too).
     let mut at = 0;
-    while at < 32 {
+    while at < 64 {
         let Some(word) = rest.get(at..at + 8) else { break };
         let stop = special_bytes(u64::from_le_bytes(word.try_into().unwrap_or_default()));
         if stop != 0 {
@@ -727,13 +727,13 @@ mod tests {
 
     proptest::proptest! {
         /// The word-at-a-time scan stops where a byte-by-byte one does, for
-        /// strings of every length around the 8-byte words and the 32-byte
+        /// strings of every length around the 8-byte words and the 64-byte
         /// switch to memchr, with the stop bytes anywhere (or nowhere).
         #[test]
         fn plain_run_stops_at_the_first_special_byte(
             bytes in proptest::collection::vec(
                 proptest::prop_oneof![8 => 0x20u8..=0xff, 1 => proptest::sample::select(vec![b'"', b'\\', 0, 0x1f, 0x7f, 0x80, 0x9f, 0xa0])],
-                0..80,
+                0..110,
             ),
             from in 0usize..10,
         ) {

@@ -534,6 +534,21 @@ fn to_decimal(input: Input) -> Result<String, CastError> {
     }
 }
 
+/// The `decimal` cast of a JSON number whose text passes
+/// `verbatim::is_plain_decimal`, from that text: the float it reads as
+/// prints as the same text (`{f}` writes the shortest round-trip digits
+/// without an exponent, and those are the text's digits), so the float
+/// need not be read and printed again (a usage record's `cost`). `None`
+/// where the cast would fail (more fraction digits than the column's and no
+/// rounding): the caller then casts the float, which says why.
+pub(crate) fn decimal_of_plain_number(text: &str, opts: &CastOptions) -> Option<Value> {
+    let d = text.to_owned();
+    match opts.decimal_scale {
+        None => Some(Value::String(d)),
+        Some((scale, mode)) => fit_scale(Input::Bytes(text.as_bytes()), d, scale, mode).ok().map(Value::String),
+    }
+}
+
 fn to_bool(input: Input) -> Result<bool, CastError> {
     match input {
         Input::Value(Value::Bool(b)) => Ok(*b),
@@ -933,6 +948,28 @@ pub fn python_float(f: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(20000))]
+        /// The decimal of a plain number's text is the decimal of the float
+        /// it reads as, at every scale and rounding; where it declines, the
+        /// float's cast fails.
+        #[test]
+        fn plain_numbers_cast_to_decimals_as_their_floats_do(
+            text in "-?(0|[1-9][0-9]{0,7})\\.0{0,5}[0-9]{0,16}[1-9]|-?[0-9]{1,3}\\.[0-9]{0,3}0?|-?9{1,7}\\.9{1,12}",
+            scale in proptest::option::of((0u32..10, proptest::option::of(proptest::sample::select(vec![Rounding::HalfEven, Rounding::HalfUp, Rounding::Truncate])))),
+        ) {
+            if crate::verbatim::is_plain_decimal(text.as_bytes()) {
+                let opts = CastOptions { decimal_scale: scale, ..CastOptions::default() };
+                let f: f64 = text.parse().unwrap();
+                let slow = cast(Input::Value(&Value::Float(f)), Cast::Decimal, &opts);
+                match decimal_of_plain_number(&text, &opts) {
+                    Some(v) => proptest::prop_assert_eq!(Ok(v), slow, "{}", text),
+                    None => proptest::prop_assert!(slow.is_err(), "{}", text),
+                }
+            }
+        }
+    }
 
     fn c(s: &str, cast_: Cast) -> Result<Value, CastError> {
         cast(Input::Bytes(s.as_bytes()), cast_, &CastOptions::default())

@@ -4,7 +4,7 @@
 use super::*;
 use std::borrow::Cow;
 
-use crate::verbatim::{text_is_verbatim, text_is_verbatim_with_members};
+use crate::verbatim::{is_plain_decimal, text_is_verbatim, text_is_verbatim_with_members};
 
 /// A source parsed as JSON for `path` columns.
 pub(super) enum Doc<'a> {
@@ -238,6 +238,19 @@ impl Rule {
                 let member = match ctx.json[*j].as_ref() {
                     Some(Doc::Members(members)) => match members.iter().find(|(k, _)| **k == *segs[0].as_bytes()) {
                         None => Ok(None),
+                        // A decimal column of a plain number member: from its
+                        // text (what reading the float and printing it gives).
+                        Some((_, raw))
+                            if segs.len() == 1
+                                && col.cast == Cast::Decimal
+                                && col.json_order.is_empty()
+                                && is_plain_decimal(raw.as_bytes()) =>
+                        {
+                            if let Some(v) = cast::decimal_of_plain_number(raw, &col.opts) {
+                                return Ok(v);
+                            }
+                            member_text_value(raw).map(Some)
+                        }
                         Some((_, raw)) => member_text_value(raw).map(Some),
                     },
                     _ => Ok(None),
