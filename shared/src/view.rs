@@ -517,6 +517,17 @@ impl<'a> Parser<'a> {
 
     /// An integer written without fraction or exponent.
     fn int(&mut self) -> Option<i64> {
+        let start = self.i;
+        self.skip_number()?;
+        // Up to 18 digits (an expiry in ms has 13): accumulated in an i64
+        // without the UTF-8 check and `parse` (skip_number saw a digit).
+        let raw = &self.s[start..self.i];
+        let digits = raw.strip_prefix(b"-").unwrap_or(raw);
+        if digits.len() <= 18 && digits.iter().all(u8::is_ascii_digit) {
+            let n = digits.iter().fold(0i64, |n, &d| n * 10 + i64::from(d - b'0'));
+            return Some(if raw[0] == b'-' { -n } else { n });
+        }
+        self.i = start;
         let t = self.number_text()?;
         if t.contains(['.', 'e', 'E']) {
             return None;
@@ -829,6 +840,22 @@ mod tests {
             let of_bytes = object_members(object.as_bytes())
                 .map(|m| m.into_iter().map(|(n, v)| (n.into_owned(), v.to_vec())).collect::<Vec<_>>());
             proptest::prop_assert_eq!(of_text, of_bytes);
+        }
+    }
+
+    proptest::proptest! {
+        /// An integer is read as `number_text` and `parse` read it (the
+        /// digits accumulated up to 18, parsed past), and anything else
+        /// (fractions, exponents, bad grammar) is still declined.
+        #[test]
+        fn integers_read_as_parse_reads_them(text in "-?(0|[1-9][0-9]{0,20})|-?0[0-9]|-?[0-9]{1,3}[.eE][0-9]{0,2}|-|-?[0-9]{1,20},") {
+            let mut p = Parser { s: text.as_bytes(), i: 0 };
+            let got = p.int().map(|n| (n, p.i));
+            let mut q = Parser { s: text.as_bytes(), i: 0 };
+            let want = q.number_text().and_then(|t| {
+                if t.contains(['.', 'e', 'E']) { None } else { t.parse::<i64>().ok() }
+            }).map(|n| (n, q.i));
+            proptest::prop_assert_eq!(got, want, "{}", text);
         }
     }
 
