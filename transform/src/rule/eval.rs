@@ -204,6 +204,27 @@ impl Rule {
         text_is_verbatim(text).then_some(text)
     }
 
+    /// A column's value when it is the text of a source's bytes as they are:
+    /// a `string` (without a time pattern) or `auto` column of non-empty
+    /// UTF-8 bytes, which `eval` would turn into the same `Value::String`.
+    /// The sink then writes the text without that string being made (the
+    /// relay's ids, names and dates). `None` sends the column through `eval`.
+    pub(super) fn plain_text<'c>(&self, col: &'c Col, ctx: &'c Ctx<'c>) -> Option<&'c str> {
+        if col.path.is_some() || !col.json_order.is_empty() {
+            return None;
+        }
+        match col.cast {
+            Cast::String if col.opts.time_pattern.is_none() => {}
+            Cast::Auto => {}
+            _ => return None,
+        }
+        // The sources `get` reads as `Got::In(Input::Bytes(b))`, and only those.
+        match source_bytes(&col.src, ctx) {
+            Some(b) if !b.is_empty() => std::str::from_utf8(b).ok(),
+            _ => None,
+        }
+    }
+
     pub(super) fn eval<'a>(&self, rec: Who, col: &Col, ctx: &mut Ctx<'a>) -> Result<Value, TransformError> {
         let err = |msg: String| self.error(rec, Some(&col.name), msg);
         let from = || col.src.describe(self);
