@@ -387,6 +387,7 @@ impl<'a> Parser<'a> {
         let mut out = Vec::with_capacity((s.len() - start).min(i - start + 512));
         out.extend_from_slice(&s[start..i]);
         loop {
+            // Here `s[i]` is a quote, backslash or control byte (or the end).
             match *s.get(i)? {
                 b'"' => {
                     self.i = i + 1;
@@ -424,14 +425,9 @@ impl<'a> Parser<'a> {
                     }
                     i = self.i;
                 }
-                // Byte by byte: between escapes the runs are short, and a
-                // copy call per run costs more than the bytes.
-                c if c < 0x20 => return None,
-                c => {
-                    out.push(c);
-                    i += 1;
-                }
+                _ => return None,
             }
+            i = copy_plain_run(s, i, &mut out);
         }
     }
 
@@ -521,6 +517,17 @@ impl<'a> Parser<'a> {
 
     /// An integer written without fraction or exponent.
     fn int(&mut self) -> Option<i64> {
+        let start = self.i;
+        self.skip_number()?;
+        // Up to 18 digits (an expiry in ms has 13): accumulated in an i64
+        // without the UTF-8 check and `parse` (skip_number saw a digit).
+        let raw = &self.s[start..self.i];
+        let digits = raw.strip_prefix(b"-").unwrap_or(raw);
+        if digits.len() <= 18 && digits.iter().all(u8::is_ascii_digit) {
+            let n = digits.iter().fold(0i64, |n, &d| n * 10 + i64::from(d - b'0'));
+            return Some(if raw[0] == b'-' { -n } else { n });
+        }
+        self.i = start;
         let t = self.number_text()?;
         if t.contains(['.', 'e', 'E']) {
             return None;
@@ -674,9 +681,9 @@ pub(crate) fn plain_run(s: &[u8], i: usize) -> usize {
     let rest = &s[i.min(s.len())..];
     // Most strings (field names, numbers as text, ids) end within a few
     // words: test 8 bytes at a time in registers before paying for
-    // memchr's set-up and a second pass.
+    // memchr's set-up and a second pass (ids of 36 bytes too).
     let mut at = 0;
-    while at < 32 {
+    while at < 64 {
         let Some(word) = rest.get(at..at + 8) else { break };
         let stop = special_bytes(u64::from_le_bytes(word.try_into().unwrap_or_default()));
         if stop != 0 {
@@ -695,6 +702,35 @@ pub(crate) fn plain_run(s: &[u8], i: usize) -> usize {
     i + end
 }
 
+/// Appends to `out` the run of plain JSON string bytes of `s` from `i` and
+/// returns where it ends (the next quote, backslash or control byte, or the
+/// end). Between the escapes of a JSON document kept as a string (`\"` every
+/// few bytes) the runs are short: each word of 8 bytes is appended whole (a
+/// fixed-size copy, no call) and the bytes past the run's end are cut off
+/// again, instead of a copy call per run or a push per byte.
+fn copy_plain_run(s: &[u8], mut i: usize, out: &mut Vec<u8>) -> usize {
+    while let Some(word) = s.get(i..i + 8) {
+        let word: [u8; 8] = word.try_into().unwrap_or_default();
+        let stop = special_bytes(u64::from_le_bytes(word));
+        out.extend_from_slice(&word);
+        if stop != 0 {
+            // The lowest flag is exact (see `special_bytes`).
+            let k = (stop.trailing_zeros() / 8) as usize;
+            out.truncate(out.len() - (8 - k));
+            return i + k;
+        }
+        i += 8;
+    }
+    while let Some(&c) = s.get(i) {
+        if c == b'"' || c == b'\\' || c < 0x20 {
+            break;
+        }
+        out.push(c);
+        i += 1;
+    }
+    i
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -702,13 +738,13 @@ mod tests {
 
     proptest::proptest! {
         /// The word-at-a-time scan stops where a byte-by-byte one does, for
-        /// strings of every length around the 8-byte words and the 32-byte
+        /// strings of every length around the 8-byte words and the 64-byte
         /// switch to memchr, with the stop bytes anywhere (or nowhere).
         #[test]
         fn plain_run_stops_at_the_first_special_byte(
             bytes in proptest::collection::vec(
                 proptest::prop_oneof![8 => 0x20u8..=0xff, 1 => proptest::sample::select(vec![b'"', b'\\', 0, 0x1f, 0x7f, 0x80, 0x9f, 0xa0])],
-                0..80,
+                0..110,
             ),
             from in 0usize..10,
         ) {
@@ -716,6 +752,28 @@ mod tests {
             let from = from.min(bytes.len());
             let naive = bytes[from..].iter().position(|&c| c == b'"' || c == b'\\' || c < 0x20).map_or(bytes.len(), |k| from + k);
             proptest::prop_assert_eq!(p.plain_run(from), naive);
+        }
+    }
+
+    proptest::proptest! {
+        /// The run copied word by word is the run a byte-by-byte scan finds,
+        /// appended after what `out` held, whatever its length around the
+        /// 8-byte words and however near the end of the text it stops.
+        #[test]
+        fn copied_plain_runs_are_the_bytes_before_the_first_special_byte(
+            bytes in proptest::collection::vec(
+                proptest::prop_oneof![8 => 0x20u8..=0xff, 1 => proptest::sample::select(vec![b'"', b'\\', 0, 0x1f, 0x7f, 0x80])],
+                0..40,
+            ),
+            from in 0usize..12,
+        ) {
+            let from = from.min(bytes.len());
+            let naive = bytes[from..].iter().position(|&c| c == b'"' || c == b'\\' || c < 0x20).map_or(bytes.len(), |k| from + k);
+            let mut out = b"ab".to_vec();
+            let end = copy_plain_run(&bytes, from, &mut out);
+            proptest::prop_assert_eq!(end, naive);
+            proptest::prop_assert_eq!(&out[2..], &bytes[from..naive]);
+            proptest::prop_assert_eq!(&out[..2], b"ab");
         }
     }
 
@@ -782,6 +840,22 @@ mod tests {
             let of_bytes = object_members(object.as_bytes())
                 .map(|m| m.into_iter().map(|(n, v)| (n.into_owned(), v.to_vec())).collect::<Vec<_>>());
             proptest::prop_assert_eq!(of_text, of_bytes);
+        }
+    }
+
+    proptest::proptest! {
+        /// An integer is read as `number_text` and `parse` read it (the
+        /// digits accumulated up to 18, parsed past), and anything else
+        /// (fractions, exponents, bad grammar) is still declined.
+        #[test]
+        fn integers_read_as_parse_reads_them(text in "-?(0|[1-9][0-9]{0,20})|-?0[0-9]|-?[0-9]{1,3}[.eE][0-9]{0,2}|-|-?[0-9]{1,20},") {
+            let mut p = Parser { s: text.as_bytes(), i: 0 };
+            let got = p.int().map(|n| (n, p.i));
+            let mut q = Parser { s: text.as_bytes(), i: 0 };
+            let want = q.number_text().and_then(|t| {
+                if t.contains(['.', 'e', 'E']) { None } else { t.parse::<i64>().ok() }
+            }).map(|n| (n, q.i));
+            proptest::prop_assert_eq!(got, want, "{}", text);
         }
     }
 

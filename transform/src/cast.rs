@@ -482,6 +482,9 @@ fn to_int(input: Input) -> Result<i128, CastError> {
         Input::Value(Value::Int(i)) => Some(*i),
         Input::Value(Value::Bool(b)) => Some(*b as i128),
         Input::Value(Value::Float(f)) if f.fract() == 0.0 && f.is_finite() && f.abs() < 1.9e19 => Some(*f as i128),
+        // A hash field's count (most of the relay's columns): read from its
+        // bytes when it is a short integer, else as text.
+        Input::Bytes(b) => parse_short_int(b).or_else(|| text_of(input).and_then(parse_int)),
         other => text_of(other).and_then(parse_int),
     };
     match parsed {
@@ -489,6 +492,23 @@ fn to_int(input: Input) -> Result<i128, CastError> {
         Some(_) => Err(fail(input, "an integer in the i64/u64 range")),
         None => Err(fail(input, "an integer")),
     }
+}
+
+/// [`parse_int`] of bytes that are an optional sign and 1 to 18 ASCII
+/// digits (an i64 holds them as they are accumulated), without the UTF-8
+/// check and the i128 parse; `None` for anything else (the caller then
+/// takes the text path, which reads or rejects it).
+fn parse_short_int(b: &[u8]) -> Option<i128> {
+    let (negative, digits) = match b {
+        [b'-', d @ ..] => (true, d),
+        [b'+', d @ ..] => (false, d),
+        d => (false, d),
+    };
+    if digits.is_empty() || digits.len() > 18 || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let n = digits.iter().fold(0i64, |n, &d| n * 10 + i64::from(d - b'0'));
+    Some(i128::from(if negative { -n } else { n }))
 }
 
 fn parse_int(s: &str) -> Option<i128> {
@@ -531,6 +551,21 @@ fn to_decimal(input: Input) -> Result<String, CastError> {
             .filter(|s| is_decimal(s))
             .map(str::to_owned)
             .ok_or_else(|| fail(input, "a decimal number (digits with an optional '.' fraction)")),
+    }
+}
+
+/// The `decimal` cast of a JSON number whose text passes
+/// `verbatim::is_plain_decimal`, from that text: the float it reads as
+/// prints as the same text (`{f}` writes the shortest round-trip digits
+/// without an exponent, and those are the text's digits), so the float
+/// need not be read and printed again (a usage record's `cost`). `None`
+/// where the cast would fail (more fraction digits than the column's and no
+/// rounding): the caller then casts the float, which says why.
+pub(crate) fn decimal_of_plain_number(text: &str, opts: &CastOptions) -> Option<Value> {
+    let d = text.to_owned();
+    match opts.decimal_scale {
+        None => Some(Value::String(d)),
+        Some((scale, mode)) => fit_scale(Input::Bytes(text.as_bytes()), d, scale, mode).ok().map(Value::String),
     }
 }
 
@@ -933,6 +968,42 @@ pub fn python_float(f: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// Short integers read from their bytes are what the text path
+        /// reads, signs, leading zeros and the 18/19-digit edge included.
+        #[test]
+        fn short_integers_read_as_the_text_path_reads_them(text in "[-+]?[0-9]{0,21}|[-+]?[0-9]{1,3}[ .a-]?[0-9]{0,2}|[-+]{2}[0-9]") {
+            if let Some(n) = parse_short_int(text.as_bytes()) {
+                proptest::prop_assert_eq!(Some(n), parse_int(&text), "{}", text);
+            }
+            let digits = text.trim_start_matches(['-', '+']);
+            let short = text.len() - digits.len() <= 1 && (1..=18).contains(&digits.len()) && digits.bytes().all(|c| c.is_ascii_digit());
+            proptest::prop_assert_eq!(parse_short_int(text.as_bytes()).is_some(), short, "{}", text);
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(20000))]
+        /// The decimal of a plain number's text is the decimal of the float
+        /// it reads as, at every scale and rounding; where it declines, the
+        /// float's cast fails.
+        #[test]
+        fn plain_numbers_cast_to_decimals_as_their_floats_do(
+            text in "-?(0|[1-9][0-9]{0,7})\\.0{0,5}[0-9]{0,16}[1-9]|-?[0-9]{1,3}\\.[0-9]{0,3}0?|-?9{1,7}\\.9{1,12}",
+            scale in proptest::option::of((0u32..10, proptest::option::of(proptest::sample::select(vec![Rounding::HalfEven, Rounding::HalfUp, Rounding::Truncate])))),
+        ) {
+            if crate::verbatim::is_plain_decimal(text.as_bytes()) {
+                let opts = CastOptions { decimal_scale: scale, ..CastOptions::default() };
+                let f: f64 = text.parse().unwrap();
+                let slow = cast(Input::Value(&Value::Float(f)), Cast::Decimal, &opts);
+                match decimal_of_plain_number(&text, &opts) {
+                    Some(v) => proptest::prop_assert_eq!(Ok(v), slow, "{}", text),
+                    None => proptest::prop_assert!(slow.is_err(), "{}", text),
+                }
+            }
+        }
+    }
 
     fn c(s: &str, cast_: Cast) -> Result<Value, CastError> {
         cast(Input::Bytes(s.as_bytes()), cast_, &CastOptions::default())

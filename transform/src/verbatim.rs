@@ -80,7 +80,7 @@ fn is_plain_int(text: &[u8]) -> bool {
 /// reads as its double (DBL_DIG), so the shortest text of the double has
 /// those digits, and from 1e-4 to below 1e6 the writer prints them in this
 /// plain form (it does from 1e-5 to below 1e16).
-fn is_plain_decimal(text: &[u8]) -> bool {
+pub(crate) fn is_plain_decimal(text: &[u8]) -> bool {
     let body = text.strip_prefix(b"-").unwrap_or(text);
     let Some(dot) = body.iter().position(|&c| c == b'.') else { return false };
     let (int, frac) = (&body[..dot], &body[dot + 1..]);

@@ -4,7 +4,7 @@
 use super::*;
 use std::borrow::Cow;
 
-use crate::verbatim::{text_is_verbatim, text_is_verbatim_with_members};
+use crate::verbatim::{is_plain_decimal, text_is_verbatim, text_is_verbatim_with_members};
 
 /// A source parsed as JSON for `path` columns.
 pub(super) enum Doc<'a> {
@@ -204,6 +204,27 @@ impl Rule {
         text_is_verbatim(text).then_some(text)
     }
 
+    /// A column's value when it is the text of a source's bytes as they are:
+    /// a `string` (without a time pattern) or `auto` column of non-empty
+    /// UTF-8 bytes, which `eval` would turn into the same `Value::String`.
+    /// The sink then writes the text without that string being made (the
+    /// relay's ids, names and dates). `None` sends the column through `eval`.
+    pub(super) fn plain_text<'c>(&self, col: &'c Col, ctx: &'c Ctx<'c>) -> Option<&'c str> {
+        if col.path.is_some() || !col.json_order.is_empty() {
+            return None;
+        }
+        match col.cast {
+            Cast::String if col.opts.time_pattern.is_none() => {}
+            Cast::Auto => {}
+            _ => return None,
+        }
+        // The sources `get` reads as `Got::In(Input::Bytes(b))`, and only those.
+        match source_bytes(&col.src, ctx) {
+            Some(b) if !b.is_empty() => std::str::from_utf8(b).ok(),
+            _ => None,
+        }
+    }
+
     pub(super) fn eval<'a>(&self, rec: Who, col: &Col, ctx: &mut Ctx<'a>) -> Result<Value, TransformError> {
         let err = |msg: String| self.error(rec, Some(&col.name), msg);
         let from = || col.src.describe(self);
@@ -238,6 +259,19 @@ impl Rule {
                 let member = match ctx.json[*j].as_ref() {
                     Some(Doc::Members(members)) => match members.iter().find(|(k, _)| **k == *segs[0].as_bytes()) {
                         None => Ok(None),
+                        // A decimal column of a plain number member: from its
+                        // text (what reading the float and printing it gives).
+                        Some((_, raw))
+                            if segs.len() == 1
+                                && col.cast == Cast::Decimal
+                                && col.json_order.is_empty()
+                                && is_plain_decimal(raw.as_bytes()) =>
+                        {
+                            if let Some(v) = cast::decimal_of_plain_number(raw, &col.opts) {
+                                return Ok(v);
+                            }
+                            member_text_value(raw).map(Some)
+                        }
                         Some((_, raw)) => member_text_value(raw).map(Some),
                     },
                     _ => Ok(None),

@@ -307,6 +307,10 @@ impl Rule {
                 sink.col_verbatim_json(&col.name, &col.name_json, text);
                 continue;
             }
+            if let Some(text) = self.plain_text(col, ctx) {
+                sink.col_str(&col.name, &col.name_json, text);
+                continue;
+            }
             let v = self.eval(rec, col, ctx)?;
             sink.col(&col.name, &col.name_json, v);
         }

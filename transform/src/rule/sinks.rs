@@ -16,6 +16,11 @@ pub(crate) trait RowSink {
         let value = serde_json::from_str::<Value>(text).unwrap_or(Value::Null);
         self.col(name, name_json, value);
     }
+    /// A string column (`Rule::plain_text`): encoded lines write the text
+    /// without making a `Value::String` of it first.
+    fn col_str(&mut self, name: &str, name_json: &[u8], text: &str) {
+        self.col(name, name_json, Value::String(text.to_owned()));
+    }
     /// Ends the row.
     fn end(&mut self);
 }
@@ -83,6 +88,14 @@ impl RowSink for ByteRows<'_> {
         self.out.extend_from_slice(name_json);
         self.out.extend_from_slice(text.as_bytes());
     }
+    fn col_str(&mut self, _name: &str, name_json: &[u8], text: &str) {
+        if !self.first {
+            self.out.push(b',');
+        }
+        self.first = false;
+        self.out.extend_from_slice(name_json);
+        decant_record::jsontext::write_str(self.out, text);
+    }
     fn end(&mut self) {
         self.out.extend_from_slice(b"}}\n");
         self.rows += 1;
@@ -125,6 +138,49 @@ mod tests {
         let mut lines = Vec::new();
         let rows = rule.view_rows(&view, &caps, &mut lines).expect("rows as lines");
         (encoded_records, lines, rows)
+    }
+
+    /// The string columns written from their text (`Rule::plain_text`) are
+    /// the records' strings: escapes, empty sources (kept, null, default),
+    /// a time pattern, a capture and the key, auto and string casts.
+    #[test]
+    fn string_columns_written_from_their_text_are_the_records_strings() {
+        let rule = rule(
+            r#"
+            [[rule]]
+            match = "k:{id}"
+            type = "hash"
+            to_table = "t"
+            columns = [
+              { name = "id", from = "{id}" },
+              { name = "key", from = "$key", cast = "string" },
+              { name = "s", from = "s", cast = "string" },
+              { name = "a", from = "s" },
+              { name = "e_keep", from = "e", cast = "string", empty = "keep" },
+              { name = "e_null", from = "e", cast = "string" },
+              { name = "e_default", from = "e", cast = "string", empty = "default", default = "d" },
+              { name = "e_auto", from = "e" },
+              { name = "when", from = "t", cast = "string", format = "%Y-%m" },
+            ]
+            "#,
+        );
+        for s in ["Ann \"✓\"\n\\ \u{1}", "x", "{\"a\":1}"] {
+            let rec = hash("k:5\"", &[("s", s), ("e", ""), ("t", "2026-12-06T10:00:00Z")]);
+            let (records, lines, rows) = both_sinks(&rule, &rec);
+            assert_eq!(rows, 1);
+            assert_eq!(String::from_utf8_lossy(&lines), String::from_utf8_lossy(&records));
+        }
+        // Bytes that are not UTF-8: the string cast's error, the auto cast's bytes.
+        let Record::Redis(mut r) = hash("k:5", &[("e", ""), ("t", "2026-12-06T10:00:00Z")]) else { unreachable!() };
+        if let RedisValue::Hash(p) = &mut r.value {
+            p.push((b"s".to_vec(), vec![0xff, b'a']));
+        }
+        let mut caps = Vec::new();
+        let rec = Record::Redis(r.clone());
+        assert!(rule.matches(&rec, &mut caps));
+        let view = RedisView::of(&r).expect("a hash");
+        let err = rule.view_rows(&view, &caps, &mut Vec::new()).unwrap_err();
+        assert_eq!(err.to_string(), rule.apply_matched(&rec, &caps, 0, &mut Vec::new()).unwrap_err().to_string());
     }
 
     #[test]
