@@ -336,8 +336,14 @@ impl std::fmt::Debug for BoundInsert {
 }
 
 /// MySQL's limit of placeholders per prepared statement is 65,535; far fewer
-/// keep each cached statement's server-side memory small.
-const MAX_PLACEHOLDERS: usize = 16_384;
+/// keep each cached statement's server-side memory small. MariaDB walks a
+/// statement's parameter items several times per execution (binding them,
+/// storing each row's values, cleaning up); at 16,384 (1,024 rows of the
+/// relay's usage records) those walks left the CPU caches, and mariadbd
+/// used ~8% more CPU on the same rows than with 4,096 (256 rows of them;
+/// BENCHMARKS.md). Fewer still (64 rows) cost the client more round trips
+/// than the server saved.
+const MAX_PLACEHOLDERS: usize = 4096;
 /// Rows per statement, at most.
 const MAX_ROWS: usize = 1024;
 /// Prepared statements kept per connection (MariaDB's own limit,
@@ -955,13 +961,21 @@ mod tests {
         // A byte cap of ~40 rows: 32-row statements.
         let capped = insert_statements(&p, &[0, 1, 2], &rows[..100], Mode::Insert, 40 * 25).unwrap();
         assert_eq!(sizes(&capped, 3), [32, 32, 32, 4]);
-        // Wide rows: the placeholder cap (16,384 / 100 columns → 128 rows).
+        // Wide rows: the placeholder cap (4,096 / 100 columns → 32 rows).
         let wide: Vec<Cell> = (0..100).map(Cell::Int).collect();
         let rows: Vec<&[Cell]> = (0..300).map(|_| wide.as_slice()).collect();
         let cols: Vec<usize> = (0..100).collect();
         assert_eq!(
             sizes(&insert_statements(&plan(100), &cols, &rows, Mode::Insert, 8 << 20).unwrap(), 100),
-            [128, 128, 32, 8, 4]
+            [32, 32, 32, 32, 32, 32, 32, 32, 32, 8, 4]
+        );
+        // 13 columns (the relay's usage records): 4,096 / 13 → 256 rows.
+        let narrow: Vec<Cell> = (0..13).map(Cell::Int).collect();
+        let rows: Vec<&[Cell]> = (0..600).map(|_| narrow.as_slice()).collect();
+        let cols: Vec<usize> = (0..13).collect();
+        assert_eq!(
+            sizes(&insert_statements(&plan(13), &cols, &rows, Mode::Insert, 8 << 20).unwrap(), 13),
+            [256, 256, 64, 16, 8]
         );
         // A row bigger than the byte cap still goes, alone.
         let big = vec![Cell::Text("y".repeat(1000)), Cell::Null, Cell::Null];
