@@ -340,9 +340,9 @@ impl std::fmt::Debug for BoundInsert {
 /// statement's parameter items several times per execution (binding them,
 /// storing each row's values, cleaning up), and a big statement's items
 /// leave the CPU caches: on the relay's rows mariadbd used ~9% less CPU at
-/// 4,096 placeholders than at 16,384, and ~12% less again at 1,024 (64 rows
-/// of the 13-column usage records), for ~0.03 CPU-s more of the client's
-/// per-statement work (BENCHMARKS.md).
+/// 4,096 placeholders than at 16,384, and ~10% less again at 1,024 (128 rows
+/// of the usage records' 8 columns, 1,024 before), for ~0.03 CPU-s more of
+/// the client's per-statement work (BENCHMARKS.md).
 const MAX_PLACEHOLDERS: usize = 1024;
 /// Rows per statement, at most.
 const MAX_ROWS: usize = 1024;
@@ -971,13 +971,13 @@ mod tests {
             sizes(&insert_statements(&plan(100), &cols, &rows, Mode::Insert, 8 << 20).unwrap(), 100),
             [vec![8; 37], vec![4]].concat()
         );
-        // 13 columns (the relay's usage records): 1,024 / 13 → 64 rows.
-        let narrow: Vec<Cell> = (0..13).map(Cell::Int).collect();
+        // 8 columns (the relay's usage records): 1,024 / 8 → 128 rows.
+        let narrow: Vec<Cell> = (0..8).map(Cell::Int).collect();
         let rows: Vec<&[Cell]> = (0..600).map(|_| narrow.as_slice()).collect();
-        let cols: Vec<usize> = (0..13).collect();
+        let cols: Vec<usize> = (0..8).collect();
         assert_eq!(
-            sizes(&insert_statements(&plan(13), &cols, &rows, Mode::Insert, 8 << 20).unwrap(), 13),
-            [vec![64; 9], vec![16, 8]].concat()
+            sizes(&insert_statements(&plan(8), &cols, &rows, Mode::Insert, 8 << 20).unwrap(), 8),
+            [128, 128, 128, 128, 64, 16, 8]
         );
         // A row bigger than the byte cap still goes, alone.
         let big = vec![Cell::Text("y".repeat(1000)), Cell::Null, Cell::Null];
