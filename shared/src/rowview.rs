@@ -221,32 +221,50 @@ impl<'a> Members<'a, '_> {
     /// then read by [`Members::value`] (or [`Members::verbatim`] first).
     #[inline]
     pub fn next_name(&mut self) -> Result<Option<Cow<'a, str>>, Declined> {
+        if !self.reach_name()? {
+            return Ok(None);
+        }
+        let name = self.p.string().ok_or(Declined)?;
+        self.past_name()?;
+        Ok(Some(name))
+    }
+
+    /// Moves past the separator before the next member's name: `false`
+    /// after the last member (the closing brace read).
+    #[inline]
+    fn reach_name(&mut self) -> Result<bool, Declined> {
         let p = &mut *self.p;
         p.ws();
         match self.state {
-            State::Done => return Ok(None),
+            State::Done => return Ok(false),
             State::First if p.peek() == Some(b'}') => {
                 p.i += 1;
                 self.state = State::Done;
-                return Ok(None);
+                return Ok(false);
             }
             State::First => {}
             State::Next => match p.next() {
                 Some(b',') => p.ws(),
                 Some(b'}') => {
                     self.state = State::Done;
-                    return Ok(None);
+                    return Ok(false);
                 }
                 _ => return Err(Declined),
             },
             State::Value => return Err(Declined),
         }
-        let name = p.string().ok_or(Declined)?;
+        Ok(true)
+    }
+
+    /// Moves from the end of a member's name to its value.
+    #[inline]
+    fn past_name(&mut self) -> Result<(), Declined> {
+        let p = &mut *self.p;
         p.ws();
         p.eat(b':').ok_or(Declined)?;
         p.ws();
         self.state = State::Value;
-        Ok(Some(name))
+        Ok(())
     }
 
     /// The value of the member just named.
@@ -540,26 +558,10 @@ impl<'a> Members<'a, '_> {
         let Some(expected) = expected else {
             return Ok(self.next_name()?.map(NextName::Other));
         };
-        let p = &mut *self.p;
-        p.ws();
-        match self.state {
-            State::Done => return Ok(None),
-            State::First if p.peek() == Some(b'}') => {
-                p.i += 1;
-                self.state = State::Done;
-                return Ok(None);
-            }
-            State::First => {}
-            State::Next => match p.next() {
-                Some(b',') => p.ws(),
-                Some(b'}') => {
-                    self.state = State::Done;
-                    return Ok(None);
-                }
-                _ => return Err(Declined),
-            },
-            State::Value => return Err(Declined),
+        if !self.reach_name()? {
+            return Ok(None);
         }
+        let p = &mut *self.p;
         let (b, e) = (p.s.as_bytes(), expected.0.as_bytes());
         let at = p.i + 1;
         // `"expected"` here is the string `next_name` would read: it
@@ -574,10 +576,7 @@ impl<'a> Members<'a, '_> {
         } else {
             NextName::Other(p.string().ok_or(Declined)?)
         };
-        p.ws();
-        p.eat(b':').ok_or(Declined)?;
-        p.ws();
-        self.state = State::Value;
+        self.past_name()?;
         Ok(Some(name))
     }
 }
