@@ -365,24 +365,72 @@ pub(crate) fn decimal_checked(
     precision: Option<u32>,
     scale: Option<u32>,
 ) -> Result<(bool, &str, &str), String> {
-    let (neg, int, frac) =
-        decimal_parts(s).ok_or_else(|| format!("{s:?} is not a decimal number (digits with an optional '.')"))?;
-    let int_digits = int.trim_start_matches('0').len() as u32;
-    let frac_trimmed = frac.trim_end_matches('0');
-    if let Some(scale) = scale {
-        if frac_trimmed.len() as u32 > scale {
-            return Err(format!(
-                "{s} has {} fraction digits but the column keeps {scale}: it would be rounded",
-                frac_trimmed.len()
-            ));
+    decimal_fits(s, precision, scale).ok_or_else(|| decimal_refusal(s, precision, scale))
+}
+
+/// Why [`decimal_fits`] refuses `s`.
+fn decimal_refusal(s: &str, precision: Option<u32>, scale: Option<u32>) -> String {
+    let Some((_, _, frac)) = decimal_parts(s) else {
+        return format!("{s:?} is not a decimal number (digits with an optional '.')");
+    };
+    let frac_kept = frac.trim_end_matches('0').len();
+    match scale {
+        Some(scale) if frac_kept as u32 > scale => {
+            format!("{s} has {frac_kept} fraction digits but the column keeps {scale}: it would be rounded")
+        }
+        _ => format!("{s} does not fit numeric({},{})", precision.unwrap_or(0), scale.unwrap_or(0)),
+    }
+}
+
+/// The decimal check in one pass over `s` (the hot paths call it for every
+/// value): the sign, the integer digits and the fraction digits of a
+/// decimal that fits `numeric(precision, scale)` without rounding, else
+/// `None` ([`decimal_checked`] says why).
+#[inline]
+pub(crate) fn decimal_fits(s: &str, precision: Option<u32>, scale: Option<u32>) -> Option<(bool, &str, &str)> {
+    let b = s.as_bytes();
+    let (neg, start) = match b.first()? {
+        b'-' => (true, 1),
+        b'+' => (false, 1),
+        _ => (false, 0),
+    };
+    // The first point splits; any other non-digit (a second point too) fails.
+    let mut point = None;
+    // Leading zeros of the integer part, and where the last nonzero
+    // fraction digit ends.
+    let (mut lead, mut leading) = (0, true);
+    let mut frac_end = 0;
+    for (k, &c) in b.iter().enumerate().skip(start) {
+        match c {
+            b'0'..=b'9' => match point {
+                None if leading && c == b'0' => lead += 1,
+                None => leading = false,
+                Some(_) if c != b'0' => frac_end = k + 1,
+                Some(_) => {}
+            },
+            b'.' if point.is_none() => point = Some(k),
+            _ => return None,
         }
     }
-    if let (Some(p), s_) = (precision, scale.unwrap_or(0)) {
-        if int_digits > p.saturating_sub(s_) {
-            return Err(format!("{s} does not fit numeric({p},{s_})"));
-        }
+    let (int, frac) = match point {
+        Some(p) => (&s[start..p], &s[p + 1..]),
+        None => (&s[start..], ""),
+    };
+    if int.is_empty() && frac.is_empty() {
+        return None;
     }
-    Ok((neg, int, frac))
+    let int_digits = (int.len() - lead) as u32;
+    let frac_kept = match point {
+        Some(p) => frac_end.saturating_sub(p + 1) as u32,
+        None => 0,
+    };
+    if scale.is_some_and(|scale| frac_kept > scale) {
+        return None;
+    }
+    if precision.is_some_and(|p| int_digits > p.saturating_sub(scale.unwrap_or(0))) {
+        return None;
+    }
+    Some((neg, int, frac))
 }
 
 /// Shortest round-trip exponent form: `1.5e0`, `1e300`, `-0e0`.
@@ -1124,6 +1172,28 @@ pub fn validate(cell: &Cell, col: &TargetColumn, dialect: Dialect) -> Result<(),
 mod tests {
     use super::*;
     use crate::sql::typemap::kind_of;
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 20_000, ..Default::default() })]
+
+        /// The one-pass check answers what the three-pass rule it replaced
+        /// did (the point's split, each part's digits, then the two limits).
+        #[test]
+        fn decimal_fits_is_decimal_checked(
+            s in "[-+]?[0-9.]{0,12}|[-+0-9.a ]{0,6}",
+            precision in proptest::option::of(0u32..14),
+            scale in proptest::option::of(0u32..8),
+        ) {
+            let three_pass = decimal_parts(&s).filter(|(_, int, frac)| {
+                let int_digits = int.trim_start_matches('0').len() as u32;
+                let frac_kept = frac.trim_end_matches('0').len() as u32;
+                scale.is_none_or(|sc| frac_kept <= sc)
+                    && precision.is_none_or(|p| int_digits <= p.saturating_sub(scale.unwrap_or(0)))
+            });
+            proptest::prop_assert_eq!(decimal_fits(&s, precision, scale), three_pass, "{}", s);
+            proptest::prop_assert_eq!(decimal_checked(&s, precision, scale).ok(), three_pass, "{}", s);
+        }
+    }
 
     fn col(d: Dialect, ty: &str) -> TargetColumn {
         TargetColumn { name: "c".into(), sql_type: ty.into(), kind: kind_of(d, ty), nullable: true, identity: false }

@@ -26,8 +26,8 @@ use decant_record::rowview::{small_int, Declined, Members, NextName, PlainName, 
 use decant_record::Value;
 
 use super::cell::{
-    check_fraction_within, encode_owned, fraction_limit, is_date_shape, json_text_is_verbatim, json_verbatim_len,
-    zoned_suffix, Cell, EncodeOptions, IntText,
+    check_fraction_within, decimal_fits, encode_owned, fraction_limit, is_date_shape, json_text_is_verbatim,
+    json_verbatim_len, zoned_suffix, Cell, EncodeOptions, IntText,
 };
 use super::fastrow::{self, json_cell, ColumnCursor, RowSink, TableNumbers};
 use super::pg_binary::{civil_days, end_field, micros, numeric, put_cell, BinType};
@@ -258,56 +258,6 @@ fn int_tags_untagged(text: &[u8], out: &mut Vec<u8>) -> bool {
     found
 }
 
-/// `decimal_checked(s, precision, scale).ok()` in one pass over `s` (it
-/// takes three: the point's search, then each part's digits): the sign,
-/// the integer digits and the fraction digits of a decimal that fits
-/// `numeric(precision, scale)` without rounding, else `None`.
-fn decimal_fits(s: &str, precision: Option<u32>, scale: Option<u32>) -> Option<(bool, &str, &str)> {
-    let b = s.as_bytes();
-    let (neg, start) = match b.first()? {
-        b'-' => (true, 1),
-        b'+' => (false, 1),
-        _ => (false, 0),
-    };
-    // The first point splits; any other non-digit (a second point too) fails.
-    let mut point = None;
-    // Leading zeros of the integer part, and where the last nonzero
-    // fraction digit ends.
-    let (mut lead, mut leading) = (0, true);
-    let mut frac_end = 0;
-    for (k, &c) in b.iter().enumerate().skip(start) {
-        match c {
-            b'0'..=b'9' => match point {
-                None if leading && c == b'0' => lead += 1,
-                None => leading = false,
-                Some(_) if c != b'0' => frac_end = k + 1,
-                Some(_) => {}
-            },
-            b'.' if point.is_none() => point = Some(k),
-            _ => return None,
-        }
-    }
-    let (int, frac) = match point {
-        Some(p) => (&s[start..p], &s[p + 1..]),
-        None => (&s[start..], ""),
-    };
-    if int.is_empty() && frac.is_empty() {
-        return None;
-    }
-    let int_digits = (int.len() - lead) as u32;
-    let frac_kept = match point {
-        Some(p) => frac_end.saturating_sub(p + 1) as u32,
-        None => 0,
-    };
-    if scale.is_some_and(|scale| frac_kept > scale) {
-        return None;
-    }
-    if precision.is_some_and(|p| int_digits > p.saturating_sub(scale.unwrap_or(0))) {
-        return None;
-    }
-    Some((neg, int, frac))
-}
-
 /// What a [`Field`] wrote after the 4-byte length slot it was given.
 enum Put {
     /// The value (the caller writes its length).
@@ -468,7 +418,6 @@ impl Field<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sql::cell::decimal_checked;
     use crate::sql::cell::ZeroDates;
     use crate::sql::front::encode_row;
     use crate::sql::pg_binary::copy_binary;
@@ -846,20 +795,6 @@ mod tests {
         let l = r#"{"kind":"row","table":"t","data":{"id":1,"iv":"1 day"}}"#;
         assert!(bin_path(l, &with_interval).is_none(), "a column without a binary form: the cell path");
         assert!(cell_path(l, &with_interval).is_some());
-    }
-
-    proptest! {
-        #![proptest_config(ProptestConfig { cases: 20_000, ..ProptestConfig::default() })]
-
-        /// The one-pass check answers what `decimal_checked` does.
-        #[test]
-        fn decimal_fits_is_decimal_checked(
-            s in "[-+]?[0-9.]{0,12}|[-+0-9.a ]{0,6}",
-            precision in proptest::option::of(0u32..14),
-            scale in proptest::option::of(0u32..8),
-        ) {
-            prop_assert_eq!(decimal_fits(&s, precision, scale), decimal_checked(&s, precision, scale).ok(), "{}", s);
-        }
     }
 
     /// The tags swapped for their integers where they stand as values.

@@ -65,6 +65,15 @@ impl<'a> ByteRows<'a> {
     pub(crate) fn new(out: &'a mut Vec<u8>) -> ByteRows<'a> {
         ByteRows { out, rows: 0, first: true }
     }
+
+    /// A member's separator (after the first) and `"name":`; its value follows.
+    fn member(&mut self, name_json: &[u8]) {
+        if !self.first {
+            self.out.push(b',');
+        }
+        self.first = false;
+        self.out.extend_from_slice(name_json);
+    }
 }
 
 impl RowSink for ByteRows<'_> {
@@ -73,27 +82,15 @@ impl RowSink for ByteRows<'_> {
         self.first = true;
     }
     fn col(&mut self, _name: &str, name_json: &[u8], value: Value) {
-        if !self.first {
-            self.out.push(b',');
-        }
-        self.first = false;
-        self.out.extend_from_slice(name_json);
+        self.member(name_json);
         value.write_json(self.out);
     }
     fn col_verbatim_json(&mut self, _name: &str, name_json: &[u8], text: &str) {
-        if !self.first {
-            self.out.push(b',');
-        }
-        self.first = false;
-        self.out.extend_from_slice(name_json);
+        self.member(name_json);
         self.out.extend_from_slice(text.as_bytes());
     }
     fn col_str(&mut self, _name: &str, name_json: &[u8], text: &str) {
-        if !self.first {
-            self.out.push(b',');
-        }
-        self.first = false;
-        self.out.extend_from_slice(name_json);
+        self.member(name_json);
         decant_record::jsontext::write_str(self.out, text);
     }
     fn end(&mut self) {
